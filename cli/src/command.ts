@@ -1,0 +1,26 @@
+// The shape every `pdm` sub-command has; each lives in its own module under commands/ and is loaded
+// only when run, so `pdm --help` stays fast and never loads TensorFlow or gRPC.
+
+export interface CommandContext {
+  /** Human-facing output (progress, results). */
+  out: (line: string) => void;
+  /** Errors and warnings. */
+  err: (line: string) => void;
+  /** Takes over Ctrl-C: resolves when the user asks to stop (SIGINT/SIGTERM). For long-running commands. */
+  waitForStop: () => Promise<NodeJS.Signals>;
+}
+
+export interface Command {
+  summary: string;
+  usage: string;
+  /** Returns the process exit code. */
+  run(args: string[], context: CommandContext): Promise<number>;
+}
+
+/** A user mistake (bad flag, bad file): printed without a stack trace, exit code 2. */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}

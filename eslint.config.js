@@ -1,0 +1,47 @@
+// Lint for every package (each runs `eslint .` from its folder; ESLint finds this file upward).
+// Type-aware rules catch the async mistakes that lose data (floating promises, misused promises);
+// @nx/enforce-module-boundaries keeps the package graph honest.
+import nx from '@nx/eslint-plugin';
+import tseslint from 'typescript-eslint';
+
+export default tseslint.config(
+  { ignores: ['**/dist/**', '**/node_modules/**', '**/src/gen/**', '**/.reports/**', '.nx/**', '.data/**'] },
+  ...nx.configs['flat/base'],
+  ...tseslint.configs.recommendedTypeChecked,
+  {
+    languageOptions: {
+      parserOptions: {
+        projectService: { allowDefaultProject: ['*.js', '*.mjs', '*.ts', 'bin/*.js', 'tools/*.mjs'] },
+        tsconfigRootDir: import.meta.dirname,
+      },
+    },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/consistent-type-imports': 'error',
+    },
+  },
+  {
+    files: ['**/*.ts'],
+    rules: {
+      '@nx/enforce-module-boundaries': [
+        'error',
+        {
+          enforceBuildableLibDependency: true,
+          allow: [],
+          depConstraints: [
+            // The wire contract depends on nothing of ours.
+            { sourceTag: 'type:contract', onlyDependOnLibsWithTags: [] },
+            // Local stand-ins for infrastructure (InfluxDB runner, Pub/Sub emulator) stay independent.
+            { sourceTag: 'type:infra', onlyDependOnLibsWithTags: ['type:contract'] },
+            // Services share only the contract; their tests may use the local infrastructure.
+            { sourceTag: 'type:service', onlyDependOnLibsWithTags: ['type:contract', 'type:infra'] },
+            // The `pdm` command composes everything.
+            { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:contract', 'type:infra', 'type:service'] },
+          ],
+        },
+      ],
+    },
+  },
+  { files: ['**/*.js', '**/*.mjs'], ...tseslint.configs.disableTypeChecked },
+);

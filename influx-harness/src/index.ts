@@ -1,0 +1,5 @@
+export { startInflux, freePort, InfluxdStartError } from './influxd.js';
+export type { RunningInflux, StartInfluxOptions, InfluxQueryResponse } from './influxd.js';
+export { locateInfluxd, canAutoInstall, InfluxdNotFoundError, INSTALL_HINT } from './locate.js';
+export { renderInfluxdConfig } from './config.js';
+export { startTestInflux, makeTestDataDir, uniqueDatabaseName } from './test-support.js';

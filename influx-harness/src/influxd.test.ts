@@ -1,0 +1,136 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { InfluxDB, FieldType } from 'influx';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  InfluxdNotFoundError,
+  InfluxdStartError,
+  type RunningInflux,
+  freePort,
+  locateInfluxd,
+  makeTestDataDir,
+  startInflux,
+  startTestInflux,
+  uniqueDatabaseName,
+} from './index.js';
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe('a running influxd', () => {
+  let influx: RunningInflux;
+  beforeAll(async () => {
+    influx = await startTestInflux();
+  });
+  afterAll(() => influx.stop());
+
+  it('accepts points from the influx client and answers InfluxQL with them', async () => {
+    const database = uniqueDatabaseName();
+    await influx.createDatabase(database);
+    const client = new InfluxDB({
+      host: influx.host,
+      port: influx.port,
+      database,
+      schema: [{ measurement: 'sensor_features', tags: ['machine', 'sensor'], fields: { mean: FieldType.FLOAT, count: FieldType.INTEGER } }],
+    });
+    await client.writePoints([
+      { measurement: 'sensor_features', tags: { machine: 'pump-1', sensor: 'temp' }, fields: { mean: 61.5, count: 10 }, timestamp: new Date(1_764_000_000_000) },
+      { measurement: 'sensor_features', tags: { machine: 'pump-1', sensor: 'temp' }, fields: { mean: 62.5, count: 10 }, timestamp: new Date(1_764_000_010_000) },
+      { measurement: 'sensor_features', tags: { machine: 'pump-2', sensor: 'temp' }, fields: { mean: 40, count: 9 }, timestamp: new Date(1_764_000_000_000) },
+    ]);
+
+    const rows = await client.query<{ mean: number; count: number }>(
+      `SELECT mean, "count" FROM sensor_features WHERE machine = 'pump-1' ORDER BY time ASC`,
+    );
+    expect(rows.map((r) => [r.mean, r.count])).toEqual([
+      [61.5, 10],
+      [62.5, 10],
+    ]);
+    const perMachine = await influx.query('SELECT MEAN(mean) FROM sensor_features GROUP BY machine', database);
+    const series = perMachine.results[0]?.series ?? [];
+    expect(series.map((s) => [s.tags?.machine, s.values[0]?.[1]])).toEqual([
+      ['pump-1', 62],
+      ['pump-2', 40],
+    ]);
+  });
+
+  it('gives each test its own database', async () => {
+    const a = uniqueDatabaseName();
+    const b = uniqueDatabaseName();
+    expect(a).not.toBe(b);
+    await influx.createDatabase(a);
+    await influx.createDatabase(b);
+    const shown = await influx.query('SHOW DATABASES');
+    const names = shown.results[0]?.series?.[0]?.values.map((v) => v[0]);
+    expect(names).toEqual(expect.arrayContaining([a, b]));
+  });
+
+  it('reports an InfluxQL error with the statement', async () => {
+    await expect(influx.query('SELECT FROM nowhere')).rejects.toThrow(/SELECT FROM nowhere/);
+  });
+
+  it('keeps its state in the data folder it was given', () => {
+    for (const dir of ['meta', 'data', 'wal']) expect(existsSync(join(influx.dataDir, dir))).toBe(true);
+    expect(readFileSync(join(influx.dataDir, 'influxd.pid'), 'utf8')).toBe(String(influx.pid));
+  });
+});
+
+describe('influxd lifecycle', () => {
+  it('stops cleanly: the process is gone, the port is free and an ephemeral folder is removed', async () => {
+    const influx = await startTestInflux();
+    expect(isAlive(influx.pid)).toBe(true);
+    await influx.stop();
+    await influx.stop(); // idempotent
+    expect(isAlive(influx.pid)).toBe(false);
+    expect(existsSync(influx.dataDir)).toBe(false);
+    await expect(fetch(`${influx.url}/ping`)).rejects.toThrow();
+  });
+
+  it('reaps an influxd orphaned on the same data folder by a run that died', async () => {
+    const dataDir = makeTestDataDir('influxdb-orphan');
+    const orphan = await startInflux({ dataDir });
+    // The first handle is "lost" as if its test process had crashed; a new start must reap it.
+    const fresh = await startInflux({ dataDir, ephemeral: true });
+    try {
+      expect(isAlive(orphan.pid)).toBe(false);
+      expect(isAlive(fresh.pid)).toBe(true);
+    } finally {
+      await fresh.stop();
+    }
+  });
+
+  it('fails with influxd’s own words when its port is taken', async () => {
+    const blocker = createServer();
+    const port = await freePort();
+    await new Promise<void>((resolve) => blocker.listen(port, '127.0.0.1', resolve));
+    try {
+      const dataDir = makeTestDataDir('influxdb-busy');
+      const start = startInflux({ dataDir, port, ephemeral: true });
+      await expect(start).rejects.toThrow(InfluxdStartError);
+      await expect(start).rejects.toThrow(/address already in use/);
+    } finally {
+      blocker.close();
+    }
+  });
+});
+
+describe('locating influxd', () => {
+  it('says exactly how to install it when it cannot be found', () => {
+    const saved = process.env.INFLUXD_PATH;
+    process.env.INFLUXD_PATH = '/nonexistent/influxd';
+    try {
+      expect(() => locateInfluxd({ autoInstall: false })).toThrow(InfluxdNotFoundError);
+      expect(() => locateInfluxd({ autoInstall: false })).toThrow(/apt-get install -y influxdb influxdb-client/);
+    } finally {
+      if (saved === undefined) delete process.env.INFLUXD_PATH;
+      else process.env.INFLUXD_PATH = saved;
+    }
+  });
+});

@@ -1,0 +1,7 @@
+// Public entry point of the pdm.v1 contract: generated message types and schemas, plus the protobuf-es
+// runtime functions to build and (de)serialise them, so every package uses the same runtime.
+export { create, fromBinary, toBinary, fromJson, toJson } from '@bufbuild/protobuf';
+export * from './gen/pdm/v1/sensor_pb.js';
+export * from './gen/pdm/v1/features_pb.js';
+export * from './gen/pdm/v1/alert_pb.js';
+export { schemaAttribute, PUBSUB_ATTRIBUTES } from './attributes.js';
