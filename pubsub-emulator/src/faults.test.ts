@@ -1,0 +1,124 @@
+import { credentials, Client, type ClientDuplexStream, makeGenericClientConstructor, status, type ServiceError } from '@grpc/grpc-js';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { loadPubSubServices } from './grpc/proto.js';
+import { Collector, ONE_STREAM, startTestEmulator, type TestEmulator, uniqueId, until } from './test-support/harness.js';
+
+describe('fault injection and restarts', () => {
+  let t: TestEmulator;
+  beforeEach(async () => {
+    t = await startTestEmulator();
+  });
+  afterEach(async () => {
+    await t.close();
+  });
+
+  it('fails Publish N times with a retryable code; the client retries and the message arrives once', async () => {
+    const pubsub = t.client();
+    const [topic] = await pubsub.createTopic(uniqueId('flaky'));
+    const [sub] = await topic.createSubscription(uniqueId('flaky-sub'));
+    t.emulator.failNext('Publish', 2, status.UNAVAILABLE);
+    const id = await topic.publishMessage({ data: Buffer.from('eventually') });
+    expect(t.emulator.stats().rpcErrors['Publish UNAVAILABLE']).toBe(2);
+    const collector = new Collector(pubsub.subscription(sub.name, ONE_STREAM));
+    const [message] = await collector.waitFor(1);
+    expect(message?.id).toBe(id);
+    expect(t.emulator.stats().subscriptions[sub.name]?.published).toBe(1);
+    await collector.subscription.close();
+  });
+
+  it('fails Publish with a non-retryable code, which the client surfaces', async () => {
+    const [topic] = await t.client().createTopic(uniqueId('denied'));
+    t.emulator.failNext('Publish', 1, status.PERMISSION_DENIED, 'injected: no publish for you');
+    await expect(topic.publishMessage({ data: Buffer.from('x') })).rejects.toMatchObject({ code: status.PERMISSION_DENIED });
+    await expect(topic.publishMessage({ data: Buffer.from('y') })).resolves.toMatch(/^\d+$/);
+  });
+
+  it('drops open StreamingPull streams; the subscriber reconnects and keeps receiving', async () => {
+    const pubsub = t.client();
+    const [topic] = await pubsub.createTopic(uniqueId('drop'));
+    const [sub] = await topic.createSubscription(uniqueId('drop-sub'));
+    const collector = new Collector(pubsub.subscription(sub.name, ONE_STREAM));
+    await topic.publishMessage({ data: Buffer.from('before') });
+    await collector.waitFor(1);
+    expect(t.emulator.dropStreams()).toBe(1);
+    await topic.publishMessage({ data: Buffer.from('after') });
+    await collector.waitFor(2, 10_000);
+    expect(collector.data()).toEqual(['before', 'after']);
+    await collector.subscription.close();
+  });
+
+  it('restarts on the same port while clients publish and subscribe, and they carry on', async () => {
+    const pubsub = t.client();
+    const [topic] = await pubsub.createTopic(uniqueId('restart'));
+    const [sub] = await topic.createSubscription(uniqueId('restart-sub'));
+    const collector = new Collector(pubsub.subscription(sub.name, ONE_STREAM));
+    await topic.publishMessage({ data: Buffer.from('one') });
+    await collector.waitFor(1);
+    let duringOutage: Promise<string> | undefined;
+    await t.emulator.restart(() => {
+      duringOutage = topic.publishMessage({ data: Buffer.from('two') });
+      return Promise.resolve();
+    });
+    await duringOutage;
+    await collector.waitFor(2, 15_000);
+    expect(collector.data()).toEqual(['one', 'two']);
+    await collector.subscription.close();
+  });
+});
+
+describe('misbehaving raw gRPC clients never stop the server', () => {
+  let t: TestEmulator;
+  beforeEach(async () => {
+    t = await startTestEmulator();
+  });
+  afterEach(async () => {
+    await t.close();
+  });
+
+  const raw = () => new Client(t.emulator.endpoint, credentials.createInsecure());
+  const identity = (b: Buffer) => b;
+
+  it('answers undecodable bytes with an error status and keeps serving', async () => {
+    const client = raw();
+    const error = await new Promise<ServiceError | null>((resolve) =>
+      client.makeUnaryRequest('/google.pubsub.v1.Publisher/Publish', identity, identity, Buffer.from([0xff, 0xff, 0xff, 0x0f]), (e) => resolve(e)),
+    );
+    expect(error?.code).toBeTypeOf('number');
+    expect(error?.code).not.toBe(status.OK);
+    client.close();
+    const [topic] = await t.client().createTopic(uniqueId('still-alive'));
+    expect(topic.name).toContain('still-alive');
+  });
+
+  it('ends a StreamingPull that names no subscription, survives cancelled streams, and redelivers what they held', async () => {
+    const Subscriber = makeGenericClientConstructor(loadPubSubServices().subscriber, 'Subscriber');
+    const client = new Subscriber(t.emulator.endpoint, credentials.createInsecure()) as unknown as {
+      StreamingPull(): ClientDuplexStream<object, { receivedMessages: unknown[] }>;
+      close(): void;
+    };
+    const bad = client.StreamingPull();
+    const badStatus = new Promise<number>((resolve) => bad.on('error', (e: ServiceError) => resolve(e.code)));
+    bad.write({ streamAckDeadlineSeconds: 10 });
+    expect(await badStatus).toBe(status.INVALID_ARGUMENT);
+
+    const pubsub = t.client();
+    const [topic] = await pubsub.createTopic(uniqueId('cancel'));
+    const [sub] = await topic.createSubscription(uniqueId('cancel-sub'));
+    await topic.publishMessage({ data: Buffer.from('held-then-abandoned') });
+    const stream = client.StreamingPull();
+    stream.on('error', () => {}); // the cancellation status
+    const got = new Promise<number>((resolve) => stream.on('data', (r: { receivedMessages: unknown[] }) => resolve(r.receivedMessages.length)));
+    stream.write({ subscription: sub.name, streamAckDeadlineSeconds: 10 });
+    expect(await got).toBe(1);
+    stream.cancel();
+    client.close();
+    await until(() => t.emulator.stats().openStreams === 0, 'stream closed');
+
+    const collector = new Collector(pubsub.subscription(sub.name, ONE_STREAM));
+    t.clock.advance(10_000); // the abandoned lease expires
+    const [message] = await collector.waitFor(1);
+    expect(message?.data.toString()).toBe('held-then-abandoned');
+    expect(t.emulator.stats().subscriptions[sub.name]).toMatchObject({ expired: 1, redelivered: 1 });
+    await collector.subscription.close();
+  });
+});

@@ -1,0 +1,62 @@
+// A published message as the emulator stores it, and the publish-time checks the real service applies.
+import { EMULATOR_DEFAULTS } from '../defaults.js';
+import { invalidArgument } from '../errors.js';
+
+export interface StoredMessage {
+  id: string;
+  data: Buffer;
+  attributes: Record<string, string>;
+  orderingKey: string;
+  publishTimeMs: number;
+}
+
+export type IncomingMessage = Pick<StoredMessage, 'data' | 'attributes' | 'orderingKey'>;
+
+/** What flow control counts: payload plus attributes and ordering key, like the service's message size. */
+export function messageBytes(message: IncomingMessage): number {
+  let bytes = message.data.length + Buffer.byteLength(message.orderingKey);
+  for (const [key, value] of Object.entries(message.attributes)) bytes += Buffer.byteLength(key) + Buffer.byteLength(value);
+  return bytes;
+}
+
+/** Checks one Publish request's messages; errors name the message index and the limit broken. */
+export function validatePublishBatch(raw: unknown, limits = EMULATOR_DEFAULTS.limits): IncomingMessage[] {
+  if (!Array.isArray(raw) || raw.length === 0) throw invalidArgument('The request must contain at least one message.');
+  let total = 0;
+  return raw.map((item: unknown, index) => {
+    const candidate = (item ?? {}) as Partial<IncomingMessage>;
+    const data = Buffer.isBuffer(candidate.data) ? candidate.data : Buffer.alloc(0);
+    const attributes = candidate.attributes && typeof candidate.attributes === 'object' ? candidate.attributes : {};
+    const orderingKey = typeof candidate.orderingKey === 'string' ? candidate.orderingKey : '';
+    const message = { data, attributes, orderingKey };
+    const keys = Object.keys(attributes);
+    if (data.length === 0 && keys.length === 0) {
+      throw invalidArgument(`Some messages in the publish request are empty (messages[${index}]): each message must contain non-empty data or at least one attribute.`);
+    }
+    if (keys.length > limits.maxAttributes) {
+      throw invalidArgument(`messages[${index}] has ${keys.length} attributes; the limit is ${limits.maxAttributes}.`);
+    }
+    for (const key of keys) {
+      if (key === '' || Buffer.byteLength(key) > limits.maxAttributeKeyBytes) {
+        throw invalidArgument(`messages[${index}] attribute key "${key.slice(0, 64)}" must be 1-${limits.maxAttributeKeyBytes} bytes.`);
+      }
+      const value = attributes[key] ?? '';
+      if (key.startsWith('goog')) throw invalidArgument(`messages[${index}] attribute key "${key}" must not start with "goog".`);
+      if (Buffer.byteLength(value) > limits.maxAttributeValueBytes) {
+        throw invalidArgument(`messages[${index}] attribute "${key}" value exceeds ${limits.maxAttributeValueBytes} bytes.`);
+      }
+    }
+    if (Buffer.byteLength(orderingKey) > limits.maxOrderingKeyBytes) {
+      throw invalidArgument(`messages[${index}] ordering key exceeds ${limits.maxOrderingKeyBytes} bytes.`);
+    }
+    const bytes = messageBytes(message);
+    if (bytes > limits.maxMessageBytes) {
+      throw invalidArgument(`messages[${index}] is ${bytes} bytes: Request payload size exceeds the limit: ${limits.maxMessageBytes} bytes.`);
+    }
+    total += bytes;
+    if (total > limits.maxRequestBytes) {
+      throw invalidArgument(`Request payload size exceeds the limit: ${limits.maxRequestBytes} bytes (reached at messages[${index}]).`);
+    }
+    return message;
+  });
+}
