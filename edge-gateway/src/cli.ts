@@ -1,0 +1,85 @@
+// `pdm gateway`: runs the edge gateway until SIGTERM/SIGINT, or helps write its users file
+// (`pdm gateway hash-password`). Returns the exit code: 2 for a bad flag or config, 1 for a failure.
+import { parseArgs } from 'node:util';
+import { stringify as toYaml } from 'yaml';
+import { ConfigError, loadGatewayConfig } from './config/index.js';
+import { startGateway } from './gateway.js';
+import { UsersFileError, hashPassword } from './mqtt/index.js';
+
+export interface CliIo {
+  out(line: string): void;
+  err(line: string): void;
+  waitForStop(): Promise<NodeJS.Signals>;
+  /** Standard input as text, for `hash-password` without --password. */
+  readStdin?(): Promise<string>;
+}
+
+export const GATEWAY_USAGE = `pdm gateway [--config FILE] [--print-config]
+pdm gateway hash-password [--password PASSWORD]
+
+Runs the edge gateway: an MQTT broker (default port 1883) that validates every reading, windows it
+per machine and sensor, and forwards one feature message per machine and window to Pub/Sub through
+a durable outbox. Stops gracefully on Ctrl-C / SIGTERM: open windows are closed as partial and
+flushed as far as the link allows; what is left stays in the outbox for the next start.
+
+Options:
+  --config FILE     YAML or JSON configuration (every key has a default; see the README)
+  --print-config    print the effective configuration (file + PDM_GATEWAY_* env) and exit
+  -h, --help        show this help
+
+Environment:
+  PDM_GATEWAY_<KEY>[__<KEY>]=value overrides one key, e.g. PDM_GATEWAY_MQTT__PORT=1884
+  PUBSUB_EMULATOR_HOST=host:port  use a Pub/Sub emulator instead of Google Cloud
+
+hash-password prints a scrypt hash for the users file; the password comes from --password or from
+standard input (so it stays out of shell history).`;
+
+async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
+  let text = '';
+  for await (const chunk of stream) text += String(chunk);
+  return text;
+}
+
+async function runHashPassword(argv: string[], io: CliIo): Promise<number> {
+  const { values } = parseArgs({ args: argv, options: { password: { type: 'string' } }, strict: true });
+  const password = values.password ?? (await (io.readStdin ?? (() => readAll(process.stdin)))()).replace(/\r?\n$/, '');
+  if (password.length === 0) {
+    io.err('pdm gateway hash-password: the password is empty (give --password or pipe it on standard input)');
+    return 2;
+  }
+  io.out(await hashPassword(password));
+  return 0;
+}
+
+export async function runGatewayCli(argv: string[], io: CliIo): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    io.out(GATEWAY_USAGE);
+    return 0;
+  }
+  try {
+    if (argv[0] === 'hash-password') return await runHashPassword(argv.slice(1), io);
+    const { values } = parseArgs({ args: argv, options: { config: { type: 'string' }, 'print-config': { type: 'boolean' } }, strict: true });
+    const config = loadGatewayConfig({ file: values.config });
+    if (values['print-config']) {
+      io.out(toYaml(config).trimEnd());
+      return 0;
+    }
+    const gateway = await startGateway(config);
+    io.out(`edge gateway ${config.gatewayId} (site ${config.siteId})`);
+    io.out(`  MQTT        mqtt://${config.mqtt.host}:${gateway.mqttPort}${config.mqtt.allowAnonymous ? ' (anonymous allowed)' : ''}`);
+    if (gateway.tlsPort !== undefined) io.out(`  MQTT/TLS    mqtts://${config.mqtt.host}:${gateway.tlsPort}`);
+    if (gateway.websocketPort !== undefined) io.out(`  MQTT/WS     ws://${config.mqtt.host}:${gateway.websocketPort}${config.mqtt.websocket?.path ?? ''}`);
+    io.out(`  operations  http://${config.http.host}:${gateway.httpPort}/metrics  /healthz  /readyz`);
+    io.out(`  Pub/Sub     projects/${config.pubsub.projectId}/topics/${config.pubsub.topic}${config.pubsub.emulatorHost || process.env.PUBSUB_EMULATOR_HOST ? ' (emulator)' : ''}`);
+    io.out(`  outbox      ${config.outbox.path}`);
+    const signal = await io.waitForStop();
+    io.out(`${signal}: stopping the gateway…`);
+    await gateway.stop();
+    return 0;
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    const usage = error instanceof ConfigError || error instanceof UsersFileError || (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS'));
+    io.err(`pdm gateway: ${(error as Error).message}`);
+    return usage ? 2 : 1;
+  }
+}

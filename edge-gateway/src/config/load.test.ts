@@ -1,0 +1,65 @@
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { makeTestDataDir } from '@pdm/influx-harness';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ConfigError, loadGatewayConfig } from './index.js';
+
+const dir = makeTestDataDir('gateway-config');
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const file = (name: string, text: string) => {
+  const path = join(dir, name);
+  writeFileSync(path, text);
+  return path;
+};
+
+describe('gateway configuration', () => {
+  it('fills every default when nothing is given', () => {
+    const config = loadGatewayConfig({ env: {} });
+    expect(config.mqtt.port).toBe(1883);
+    expect(config.mqtt.allowAnonymous).toBe(false);
+    expect(config.windows).toEqual({ tickMs: 1_000 }); // the engine's own defaults apply
+    expect(config.pubsub.topic).toBe('pdm-features');
+  });
+
+  it('reads YAML and JSON files', () => {
+    const yaml = file('g.yaml', 'gatewayId: gw-7\nmqtt:\n  port: 1884\nwindows:\n  lateMode: revise\n');
+    expect(loadGatewayConfig({ file: yaml, env: {} })).toMatchObject({ gatewayId: 'gw-7', mqtt: { port: 1884 }, windows: { lateMode: 'revise' } });
+    const json = file('g.json', JSON.stringify({ siteId: 'plant-b' }));
+    expect(loadGatewayConfig({ file: json, env: {} }).siteId).toBe('plant-b');
+  });
+
+  it('lets environment variables override single keys', () => {
+    const yaml = file('e.yaml', 'mqtt:\n  port: 1884\n');
+    const config = loadGatewayConfig({
+      file: yaml,
+      env: { PDM_GATEWAY_MQTT__PORT: '1999', PDM_GATEWAY_GATEWAY_ID: 'gw-env', PDM_GATEWAY_MQTT__ALLOW_ANONYMOUS: 'true' },
+    });
+    expect(config.mqtt.port).toBe(1999);
+    expect(config.mqtt.allowAnonymous).toBe(true);
+    expect(config.gatewayId).toBe('gw-env');
+  });
+
+  it('names the key and the expected form of every mistake', () => {
+    const bad = file('bad.yaml', 'mqtt:\n  port: "one"\n  prot: 1\nwindows:\n  lateMode: sometimes\ngatewayId: "gw 1"\n');
+    let message = '';
+    try {
+      loadGatewayConfig({ file: bad, env: {} });
+    } catch (error) {
+      expect(error).toBeInstanceOf(ConfigError);
+      message = (error as Error).message;
+    }
+    expect(message).toContain(bad);
+    expect(message).toMatch(/mqtt\.port: .*expected number/);
+    expect(message).toMatch(/mqtt: .*"prot"/);
+    expect(message).toMatch(/windows\.lateMode: .*"count"\|"revise"/);
+    expect(message).toMatch(/gatewayId: must match/);
+  });
+
+  it('says when the file is missing or not YAML', () => {
+    expect(() => loadGatewayConfig({ file: join(dir, 'missing.yaml'), env: {} })).toThrow(/cannot read config file .*missing\.yaml/);
+    const broken = file('broken.yaml', 'mqtt: [1, 2\n');
+    expect(() => loadGatewayConfig({ file: broken, env: {} })).toThrow(/is not valid YAML/);
+    const list = file('list.yaml', '- 1\n- 2\n');
+    expect(() => loadGatewayConfig({ file: list, env: {} })).toThrow(/must hold a mapping/);
+  });
+});

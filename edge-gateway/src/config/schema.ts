@@ -1,0 +1,108 @@
+// The gateway configuration: this zod schema is the documentation of every knob and its default.
+// Files are YAML or JSON; env variables PDM_GATEWAY_<PATH> override single keys (see env.ts).
+import { z } from 'zod';
+
+const port = z.number().int().min(0).max(65535);
+const duration = z.number().int().positive();
+const id = z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must match [A-Za-z0-9_.-]{1,64}');
+
+export const gatewayConfigSchema = z
+  .object({
+    /** This gateway's id and its site, carried on every feature message. */
+    gatewayId: id.default('gateway-1'),
+    siteId: id.default('site-1'),
+
+    mqtt: z
+      .object({
+        host: z.string().default('0.0.0.0'),
+        port: port.default(1883),
+        /** Optional TLS listener; cert and key are PEM file paths. */
+        tls: z.object({ port: port.default(8883), cert: z.string(), key: z.string() }).strict().optional(),
+        /** Optional MQTT over WebSocket listener. */
+        websocket: z.object({ port: port.default(8080), path: z.string().default('/mqtt') }).strict().optional(),
+        /** Clients without credentials are refused unless this is true (the local demo turns it on). */
+        allowAnonymous: z.boolean().default(false),
+        /** YAML/JSON file of users with scrypt password hashes and publish ACLs (`pdm gateway hash-password`). */
+        usersFile: z.string().optional(),
+      })
+      .strict()
+      .prefault({}),
+
+    validation: z
+      .object({
+        maxPayloadBytes: z.number().int().positive().default(256 * 1024),
+        /** A reading may be this far ahead of the gateway clock (device clock skew). */
+        maxFutureSkewMs: duration.default(60_000),
+        /** A reading older than this (gateway clock) is refused. */
+        maxAgeMs: duration.default(24 * 3_600_000),
+        maxSampleRateHz: z.number().positive().default(100_000),
+        /** When set, refused messages are republished here with the reason, for debugging devices. */
+        debugTopic: z.string().optional(),
+      })
+      .strict()
+      .prefault({}),
+
+    /** Window engine knobs; omitted ones take the engine's defaults, documented in window/options.ts. */
+    windows: z
+      .object({
+        windowMs: duration.optional(),
+        allowedLatenessMs: z.number().int().min(0).optional(),
+        idleTimeoutMs: duration.optional(),
+        lateMode: z.enum(['count', 'revise']).optional(),
+        reviseHorizonMs: z.number().int().min(0).optional(),
+        sensorRates: z.record(z.string(), z.number().positive()).optional(),
+        evictAfterMs: duration.optional(),
+        hopMs: duration.optional(),
+        /** How often the gateway clock drives idle timeouts, revisions and eviction. */
+        tickMs: duration.default(1_000),
+      })
+      .strict()
+      .prefault({}),
+
+    outbox: z
+      .object({
+        path: z.string().default('.data/gateway/outbox.sqlite'),
+        maxBytes: z.number().int().positive().default(1024 ** 3),
+        maxAgeMs: duration.default(7 * 24 * 3_600_000),
+      })
+      .strict()
+      .prefault({}),
+
+    pubsub: z
+      .object({
+        projectId: z.string().min(1).default('pdm-local'),
+        topic: z.string().min(1).default('pdm-features'),
+        /** host:port of a Pub/Sub emulator; the client also honours PUBSUB_EMULATOR_HOST. Unset: Google, with application default credentials. */
+        emulatorHost: z.string().optional(),
+        /** Create the topic at start if it does not exist (handy with the emulator; off for production IAM). */
+        createTopic: z.boolean().default(false),
+        maxInFlight: z.number().int().positive().default(1000),
+        batchMaxMessages: z.number().int().positive().max(1000).default(100),
+        batchMaxMilliseconds: z.number().int().min(0).default(10),
+        /** Total time the client may spend on one publish, retries included. */
+        publishTimeoutMs: duration.default(60_000),
+        backoff: z
+          .object({ initialMs: duration.default(500), multiplier: z.number().min(1).default(2), maxMs: duration.default(30_000) })
+          .strict()
+          .prefault({}),
+      })
+      .strict()
+      .prefault({}),
+
+    http: z
+      .object({ host: z.string().default('0.0.0.0'), port: port.default(9464) })
+      .strict()
+      .prefault({}),
+
+    log: z
+      .object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') })
+      .strict()
+      .prefault({}),
+
+    /** On SIGTERM/SIGINT: how long to wait for Pub/Sub to confirm what is in flight before exiting. */
+    shutdownTimeoutMs: duration.default(10_000),
+  })
+  .strict();
+
+export type GatewayConfig = z.infer<typeof gatewayConfigSchema>;
+export type GatewayConfigInput = z.input<typeof gatewayConfigSchema>;

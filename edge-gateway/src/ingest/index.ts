@@ -1,0 +1,6 @@
+export { Ingest } from './ingest.js';
+export type { Clock, IngestCounters, IngestLimits, IngestOutcome, ReadingSink } from './ingest.js';
+export { IngestRejection, REJECT_REASONS } from './reasons.js';
+export type { RejectReason } from './reasons.js';
+export { parseSensorTopic, isValidId } from './topic.js';
+export type { SensorTopic } from './topic.js';

@@ -1,0 +1,135 @@
+import { SensorBatchSchema, create, toBinary } from '@pdm/proto';
+import { describe, expect, it } from 'vitest';
+import { Ingest, type IngestLimits, type RejectReason } from './index.js';
+
+const NOW = Date.UTC(2026, 10, 28, 12, 0, 0);
+const limits: IngestLimits = { maxPayloadBytes: 1024, maxFutureSkewMs: 5_000, maxAgeMs: 3_600_000, maxSampleRateHz: 100_000 };
+
+function harness() {
+  const points: Array<[string, string, number, number]> = [];
+  const rejected: Partial<Record<RejectReason, number>> = {};
+  let accepted = 0;
+  const ingest = new Ingest(
+    limits,
+    { now: () => NOW },
+    {
+      add: (m, s, ts, v) => points.push([m, s, ts, v]),
+      addBlock: (m, s, start, hz, values) => {
+        for (let i = 0; i < values.length; i++) points.push([m, s, start + (i * 1000) / hz, values[i]!]);
+      },
+    },
+    { accepted: (n) => (accepted += n), rejected: (reason, n) => (rejected[reason] = (rejected[reason] ?? 0) + n) },
+  );
+  const json = (topic: string, body: unknown) => ingest.handle(topic, Buffer.from(typeof body === 'string' ? body : JSON.stringify(body)));
+  return { ingest, json, points, rejected, accepted: () => accepted };
+}
+
+describe('ingest of JSON payloads', () => {
+  it('accepts a single reading with epoch ms, ISO-8601 or no timestamp', () => {
+    const h = harness();
+    h.json('sensors/pump-1/temp', { ts: NOW - 1000, value: 61.5 });
+    h.json('sensors/pump-1/temp', { ts: new Date(NOW - 500).toISOString(), value: 62 });
+    h.json('sensors/pump-1/temp', { value: 63 });
+    expect(h.points).toEqual([
+      ['pump-1', 'temp', NOW - 1000, 61.5],
+      ['pump-1', 'temp', NOW - 500, 62],
+      ['pump-1', 'temp', NOW, 63],
+    ]);
+    expect(h.accepted()).toBe(3);
+  });
+
+  it('accepts a sampled block and places each sample at its own time', () => {
+    const h = harness();
+    const outcome = h.json('sensors/fan-2/vib_x', { ts: NOW - 1000, hz: 4, values: [0.1, 0.2, 0.3] });
+    expect(outcome).toEqual({ accepted: 3, rejected: 0 });
+    expect(h.points.map((p) => p[2])).toEqual([NOW - 1000, NOW - 750, NOW - 500]);
+  });
+
+  it('accepts a samples list', () => {
+    const h = harness();
+    h.json('sensors/m/s', { samples: [{ ts: NOW - 2, value: 1 }, { ts: NOW - 1, value: 2 }] });
+    expect(h.points.map((p) => p[3])).toEqual([1, 2]);
+  });
+
+  it.each<[string, string, unknown, RejectReason]>([
+    ['not JSON', 'sensors/m/s', '{"value": 1', 'bad_json'],
+    ['an array', 'sensors/m/s', [1, 2], 'bad_payload'],
+    ['an unknown shape', 'sensors/m/s', { reading: 1 }, 'bad_payload'],
+    ['a string value', 'sensors/m/s', { value: '1.5' }, 'not_finite'],
+    ['a null value', 'sensors/m/s', { value: null }, 'not_finite'],
+    ['an unparsable ts', 'sensors/m/s', { ts: 'yesterday', value: 1 }, 'bad_ts'],
+    ['a boolean ts', 'sensors/m/s', { ts: true, value: 1 }, 'bad_ts'],
+    ['a ts from the future', 'sensors/m/s', { ts: NOW + 60_000, value: 1 }, 'future_ts'],
+    ['a ts too old', 'sensors/m/s', { ts: NOW - 7_200_000, value: 1 }, 'too_old'],
+    ['a block without rate', 'sensors/m/s', { ts: NOW, values: [1] }, 'bad_rate'],
+    ['a block with rate 0', 'sensors/m/s', { ts: NOW, hz: 0, values: [1] }, 'bad_rate'],
+    ['a block without ts', 'sensors/m/s', { hz: 10, values: [1] }, 'bad_payload'],
+    ['an empty block', 'sensors/m/s', { ts: NOW, hz: 10, values: [] }, 'bad_payload'],
+    ['a topic outside sensors/', 'machines/m/s', { value: 1 }, 'bad_topic'],
+    ['a topic with a bad id', 'sensors/m!/s', { value: 1 }, 'bad_topic'],
+    ['a topic with an id over 64 chars', `sensors/${'m'.repeat(65)}/s`, { value: 1 }, 'bad_topic'],
+    ['a topic with extra levels', 'sensors/m/s/x', { value: 1 }, 'bad_topic'],
+    ['an oversized payload', 'sensors/m/s', { value: 1, pad: 'x'.repeat(2000) }, 'too_large'],
+  ])('rejects %s with its reason code and keeps nothing', (_what, topic, body, reason) => {
+    const h = harness();
+    const outcome = h.json(topic, body);
+    expect(outcome.rejection?.reason).toBe(reason);
+    expect(outcome.rejection?.message.length).toBeGreaterThan(10);
+    expect(h.rejected).toEqual({ [reason]: 1 });
+    expect(h.points).toEqual([]);
+  });
+
+  it('says when a timestamp looks like epoch seconds', () => {
+    const outcome = harness().json('sensors/m/s', { ts: Math.floor(NOW / 1000), value: 1 });
+    expect(outcome.rejection?.message).toMatch(/epoch seconds/);
+  });
+
+  it('keeps the good samples of a block and counts each bad one', () => {
+    const h = harness();
+    const outcome = h.json('sensors/m/s', { ts: NOW - 1000, hz: 10, values: [1, null, 3, 'x'] });
+    expect(outcome).toMatchObject({ accepted: 2, rejected: 2 });
+    expect(h.points.map((p) => [p[2], p[3]])).toEqual([
+      [NOW - 1000, 1],
+      [NOW - 800, 3],
+    ]);
+    expect(h.rejected).toEqual({ not_finite: 2 });
+  });
+
+  it('rejects a whole block whose last sample lies in the future', () => {
+    const h = harness();
+    // 10 s of samples at 1 Hz starting now: the end is 9 s ahead, beyond the 5 s skew.
+    const outcome = h.json('sensors/m/s', { ts: NOW, hz: 1, values: Array.from({ length: 10 }, () => 1) });
+    expect(outcome.rejection?.reason).toBe('future_ts');
+    expect(h.rejected).toEqual({ future_ts: 10 });
+    expect(h.points).toEqual([]);
+  });
+});
+
+describe('ingest of protobuf payloads', () => {
+  it('accepts a SensorBatch block on a /pb topic', () => {
+    const h = harness();
+    const batch = create(SensorBatchSchema, { body: { case: 'block', value: { startTs: BigInt(NOW - 1000), hz: 2, values: [1, 2] } } });
+    const outcome = h.ingest.handle('sensors/pump-1/vib/pb', Buffer.from(toBinary(SensorBatchSchema, batch)));
+    expect(outcome).toEqual({ accepted: 2, rejected: 0 });
+    expect(h.points).toEqual([
+      ['pump-1', 'vib', NOW - 1000, 1],
+      ['pump-1', 'vib', NOW - 500, 2],
+    ]);
+  });
+
+  it('accepts timestamped readings, zero meaning gateway time', () => {
+    const h = harness();
+    const batch = create(SensorBatchSchema, {
+      body: { case: 'readings', value: { readings: [{ ts: BigInt(NOW - 10), value: 5 }, { ts: 0n, value: 6 }] } },
+    });
+    h.ingest.handle('sensors/m/s/pb', Buffer.from(toBinary(SensorBatchSchema, batch)));
+    expect(h.points.map((p) => p[2])).toEqual([NOW - 10, NOW]);
+  });
+
+  it('rejects bytes that are not a SensorBatch, and an empty batch', () => {
+    const h = harness();
+    expect(h.ingest.handle('sensors/m/s/pb', Buffer.from([0x0a, 0x7f, 0x01])).rejection?.reason).toBe('bad_protobuf');
+    expect(h.ingest.handle('sensors/m/s/pb', Buffer.alloc(0)).rejection?.reason).toBe('bad_protobuf');
+    expect(h.points).toEqual([]);
+  });
+});

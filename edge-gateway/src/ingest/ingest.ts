@@ -1,0 +1,135 @@
+// Turns one MQTT message into validated readings for the window engine. Never throws: every refusal
+// is counted by reason and reported in the outcome; accepted readings go to the sink.
+import { decodeJsonPayload } from './json-payload.js';
+import type { DecodedPayload } from './payload.js';
+import { decodeProtobufPayload } from './protobuf-payload.js';
+import { IngestRejection, type RejectReason } from './reasons.js';
+import { parseSensorTopic } from './topic.js';
+
+export interface Clock {
+  now(): number;
+}
+
+export interface IngestLimits {
+  /** Largest payload accepted, in bytes. */
+  maxPayloadBytes: number;
+  /** How far ahead of the gateway clock a timestamp may be (device clock skew), ms. */
+  maxFutureSkewMs: number;
+  /** How far behind the gateway clock a timestamp may be, ms. */
+  maxAgeMs: number;
+  /** Highest sample rate a block may declare, Hz. */
+  maxSampleRateHz: number;
+}
+
+/** Where accepted readings go: the window engine. */
+export interface ReadingSink {
+  add(machineId: string, sensorId: string, ts: number, value: number): unknown;
+  addBlock(machineId: string, sensorId: string, startTs: number, hz: number, values: ArrayLike<number>): unknown;
+}
+
+export interface IngestCounters {
+  accepted(readings: number): void;
+  /** One per refused reading; a payload that cannot be decoded at all counts as one. */
+  rejected(reason: RejectReason, readings: number): void;
+}
+
+export interface IngestOutcome {
+  accepted: number;
+  rejected: number;
+  /** The first refusal, for logs and the debug topic. */
+  rejection?: IngestRejection;
+}
+
+const isFiniteNumber = (value: unknown): value is number => typeof value === 'number' && Number.isFinite(value);
+
+export class Ingest {
+  constructor(
+    private readonly limits: IngestLimits,
+    private readonly clock: Clock,
+    private readonly sink: ReadingSink,
+    private readonly counters: IngestCounters,
+  ) {}
+
+  handle(topic: string, payload: Buffer): IngestOutcome {
+    try {
+      if (payload.length > this.limits.maxPayloadBytes) {
+        throw new IngestRejection('too_large', `payload of ${payload.length} bytes exceeds the limit of ${this.limits.maxPayloadBytes}`);
+      }
+      const { machineId, sensorId, format } = parseSensorTopic(topic);
+      const decoded = format === 'json' ? decodeJsonPayload(payload) : decodeProtobufPayload(payload);
+      return this.accept(machineId, sensorId, decoded);
+    } catch (error) {
+      const rejection = error instanceof IngestRejection ? error : new IngestRejection('bad_payload', String(error));
+      this.counters.rejected(rejection.reason, 1);
+      return { accepted: 0, rejected: 1, rejection };
+    }
+  }
+
+  /** Refuses a message before decoding it (e.g. an ACL violation), counting it like any other. */
+  refuse(reason: RejectReason, detail: string): IngestOutcome {
+    this.counters.rejected(reason, 1);
+    return { accepted: 0, rejected: 1, rejection: new IngestRejection(reason, detail) };
+  }
+
+  private accept(machineId: string, sensorId: string, decoded: DecodedPayload): IngestOutcome {
+    if (decoded.values.length === 0) throw new IngestRejection('bad_payload', 'payload carries no readings');
+    return decoded.kind === 'block'
+      ? this.acceptBlock(machineId, sensorId, decoded.startTs, decoded.hz, decoded.values)
+      : this.acceptPoints(machineId, sensorId, decoded.ts, decoded.values);
+  }
+
+  private timeProblem(ts: number, now: number): IngestRejection | undefined {
+    if (ts > now + this.limits.maxFutureSkewMs) {
+      return new IngestRejection('future_ts', `ts ${new Date(ts).toISOString()} is more than ${this.limits.maxFutureSkewMs} ms ahead of the gateway clock`);
+    }
+    if (ts < now - this.limits.maxAgeMs) {
+      const hint = ts > 0 && ts < 1e11 ? ' (it looks like epoch seconds; send milliseconds)' : '';
+      return new IngestRejection('too_old', `ts ${ts} is more than ${this.limits.maxAgeMs} ms behind the gateway clock${hint}`);
+    }
+    return undefined;
+  }
+
+  private acceptPoints(machineId: string, sensorId: string, timestamps: Array<number | undefined>, values: unknown[]): IngestOutcome {
+    const now = this.clock.now();
+    const outcome: IngestOutcome = { accepted: 0, rejected: 0 };
+    for (let i = 0; i < values.length; i++) {
+      const value = values[i];
+      const ts = timestamps[i] ?? now;
+      const problem = isFiniteNumber(value)
+        ? this.timeProblem(ts, now)
+        : new IngestRejection('not_finite', `value ${JSON.stringify(value) ?? String(value)} is not a finite number`);
+      if (problem) {
+        this.counters.rejected(problem.reason, 1);
+        outcome.rejected++;
+        outcome.rejection ??= problem;
+        continue;
+      }
+      this.sink.add(machineId, sensorId, ts, value as number);
+      outcome.accepted++;
+    }
+    if (outcome.accepted > 0) this.counters.accepted(outcome.accepted);
+    return outcome;
+  }
+
+  private acceptBlock(machineId: string, sensorId: string, startTs: number | undefined, hz: unknown, values: unknown[]): IngestOutcome {
+    if (!isFiniteNumber(hz) || hz <= 0 || hz > this.limits.maxSampleRateHz) {
+      throw new IngestRejection('bad_rate', `hz must be a number in (0, ${this.limits.maxSampleRateHz}], got ${JSON.stringify(hz)}`);
+    }
+    const now = this.clock.now();
+    const start = startTs ?? now;
+    const end = start + ((values.length - 1) * 1000) / hz;
+    const problem = this.timeProblem(end, now) ?? this.timeProblem(start, now);
+    if (problem) {
+      this.counters.rejected(problem.reason, values.length);
+      return { accepted: 0, rejected: values.length, rejection: problem };
+    }
+    if (values.every(isFiniteNumber)) {
+      this.sink.addBlock(machineId, sensorId, start, hz, values);
+      this.counters.accepted(values.length);
+      return { accepted: values.length, rejected: 0 };
+    }
+    // Rare path: drop the bad samples but keep every good one at its own sample time.
+    const timestamps = values.map((_, i) => start + (i * 1000) / hz);
+    return this.acceptPoints(machineId, sensorId, timestamps, values);
+  }
+}

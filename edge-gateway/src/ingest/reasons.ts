@@ -1,0 +1,28 @@
+// Why a message or a reading was refused. Every refusal carries one of these codes and increments
+// pdm_gateway_rejected_total{reason}; none of them ever reaches a window.
+export const REJECT_REASONS = [
+  'bad_topic', // topic is not sensors/{machineId}/{sensorId}[/pb] with valid ids
+  'too_large', // payload over the configured size limit
+  'bad_json', // payload is not parseable JSON
+  'bad_protobuf', // payload on a /pb topic is not a pdm.v1.SensorBatch
+  'bad_payload', // parseable, but not one of the accepted shapes
+  'bad_ts', // timestamp is neither epoch milliseconds nor ISO-8601
+  'not_finite', // value is not a finite number
+  'future_ts', // timestamp is further ahead of the gateway clock than the allowed skew
+  'too_old', // timestamp is older than the configured bound
+  'bad_rate', // a sampled block with a non-positive or non-finite rate
+  'unauthorized', // the client may not publish on this topic
+] as const;
+
+export type RejectReason = (typeof REJECT_REASONS)[number];
+
+/** A refusal of a whole message, with a human-readable detail for logs and the debug topic. */
+export class IngestRejection extends Error {
+  constructor(
+    readonly reason: RejectReason,
+    detail: string,
+  ) {
+    super(detail);
+    this.name = 'IngestRejection';
+  }
+}

@@ -1,0 +1,120 @@
+// Authentication, ACLs and the TLS and WebSocket listeners, with real MQTT clients: mqtt.js and
+// Debian's mosquitto_pub.
+import { execFile, execFileSync } from 'node:child_process';
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { makeTestDataDir } from '@pdm/influx-harness';
+import { connectAsync } from 'mqtt';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type GatewayTestbed, metricValue, startGatewayTestbed } from '../test-support/gateway-harness.js';
+import { hashPassword, verifyPassword } from './index.js';
+
+// Cheap scrypt parameters keep the test fast; production hashes use N=16384.
+const TEST_COST = { N: 1024, r: 8, p: 1 };
+
+describe('password hashes', () => {
+  it('verify only the password they were made from', async () => {
+    const hash = await hashPassword('s3cret', TEST_COST);
+    expect(hash).toMatch(/^scrypt\$1024\$8\$1\$/);
+    expect(await verifyPassword('s3cret', hash)).toBe(true);
+    expect(await verifyPassword('s3cret ', hash)).toBe(false);
+    expect(await verifyPassword('s3cret', 'plaintext')).toBe(false);
+    expect(await hashPassword('s3cret', TEST_COST)).not.toBe(hash); // salted
+  });
+});
+
+describe('gateway with users, ACLs, TLS and WebSocket', () => {
+  let bed: GatewayTestbed;
+  let url: string;
+  const dir = makeTestDataDir('gateway-auth');
+  beforeAll(async () => {
+    const usersFile = join(dir, 'users.yaml');
+    writeFileSync(
+      usersFile,
+      [
+        'users:',
+        '  - username: plc-1',
+        `    passwordHash: "${await hashPassword('right-password', TEST_COST)}"`,
+        '    publish: ["sensors/press-1/#"]',
+      ].join('\n'),
+    );
+    const key = join(dir, 'key.pem');
+    const cert = join(dir, 'cert.pem');
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=localhost'], {
+      stdio: 'ignore',
+    });
+    bed = await startGatewayTestbed({
+      mqtt: { allowAnonymous: false, usersFile, tls: { port: 0, cert, key }, websocket: { port: 0, path: '/mqtt' } },
+    });
+    url = `mqtt://127.0.0.1:${bed.gateway.mqttPort}`;
+  });
+  afterAll(async () => {
+    await bed.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const credentials = { username: 'plc-1', password: 'right-password', reconnectPeriod: 0 };
+
+  it('accepts a client with valid credentials and ingests its readings', async () => {
+    const before = await metricValue(bed.gateway, 'pdm_gateway_readings_total');
+    const client = await connectAsync(url, credentials);
+    await client.publishAsync('sensors/press-1/pressure', JSON.stringify({ value: 4.2 }), { qos: 1 });
+    await client.endAsync();
+    expect(await metricValue(bed.gateway, 'pdm_gateway_readings_total')).toBe(before + 1);
+  });
+
+  it('refuses a wrong password and an anonymous client, and counts both', async () => {
+    await expect(connectAsync(url, { ...credentials, password: 'wrong' })).rejects.toThrow(/Bad username or password/i);
+    await expect(connectAsync(url, { reconnectPeriod: 0 })).rejects.toThrow(/Not authorized/i);
+    expect(await metricValue(bed.gateway, 'pdm_gateway_connect_refused_total', 'reason="bad_credentials"')).toBeGreaterThanOrEqual(1);
+    expect(await metricValue(bed.gateway, 'pdm_gateway_connect_refused_total', 'reason="anonymous"')).toBeGreaterThanOrEqual(1);
+  });
+
+  it('disconnects a client that publishes outside its ACL and keeps its reading out', async () => {
+    const before = await metricValue(bed.gateway, 'pdm_gateway_readings_total');
+    const client = await connectAsync(url, credentials);
+    const closed = new Promise<void>((resolve) => client.once('close', () => resolve()));
+    client.publish('sensors/press-2/pressure', JSON.stringify({ value: 1 }), { qos: 1 });
+    await closed;
+    client.end(true);
+    expect(await metricValue(bed.gateway, 'pdm_gateway_rejected_total', 'reason="unauthorized"')).toBe(1);
+    expect(await metricValue(bed.gateway, 'pdm_gateway_readings_total')).toBe(before);
+  });
+
+  it('interoperates with mosquitto_pub: accepted with valid credentials, refused otherwise', async () => {
+    const port = String(bed.gateway.mqttPort);
+    // Asynchronous: the gateway under test runs in this process and must keep serving meanwhile.
+    const pub = (user: string, password: string, topic: string) =>
+      new Promise<{ status: number; stderr: string }>((resolve) => {
+        const args = ['-h', '127.0.0.1', '-p', port, '-u', user, '-P', password, '-q', '1', '-t', topic, '-m', '{"value": 7}'];
+        execFile('mosquitto_pub', args, { timeout: 10_000 }, (error, _stdout, stderr) =>
+          resolve({ status: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stderr }),
+        );
+      });
+    const readings = await metricValue(bed.gateway, 'pdm_gateway_readings_total');
+    const unauthorized = await metricValue(bed.gateway, 'pdm_gateway_rejected_total', 'reason="unauthorized"');
+
+    const ok = await pub('plc-1', 'right-password', 'sensors/press-1/temp');
+    expect(ok.status).toBe(0);
+    expect(await metricValue(bed.gateway, 'pdm_gateway_readings_total')).toBe(readings + 1);
+
+    const badPassword = await pub('plc-1', 'nope', 'sensors/press-1/temp');
+    expect(badPassword.status).not.toBe(0);
+    expect(badPassword.stderr).toMatch(/not authori[sz]ed|bad user name or password/i);
+
+    await pub('plc-1', 'right-password', 'sensors/other/temp');
+    expect(await metricValue(bed.gateway, 'pdm_gateway_rejected_total', 'reason="unauthorized"')).toBe(unauthorized + 1);
+    expect(await metricValue(bed.gateway, 'pdm_gateway_readings_total')).toBe(readings + 1);
+  });
+
+  it('accepts MQTT over TLS and over WebSocket', async () => {
+    const before = await metricValue(bed.gateway, 'pdm_gateway_readings_total');
+    const overTls = await connectAsync(`mqtts://127.0.0.1:${bed.gateway.tlsPort}`, { ...credentials, rejectUnauthorized: false });
+    await overTls.publishAsync('sensors/press-1/temp', JSON.stringify({ value: 1 }), { qos: 1 });
+    await overTls.endAsync();
+    const overWs = await connectAsync(`ws://127.0.0.1:${bed.gateway.websocketPort}/mqtt`, credentials);
+    await overWs.publishAsync('sensors/press-1/temp', JSON.stringify({ value: 2 }), { qos: 1 });
+    await overWs.endAsync();
+    expect(await metricValue(bed.gateway, 'pdm_gateway_readings_total')).toBe(before + 2);
+  });
+});

@@ -1,0 +1,150 @@
+// The embedded MQTT broker (aedes, MQTT 3.1/3.1.1) on TCP, optional TLS and optional WebSocket.
+// Authentication from the users file, per-user publish/subscribe ACLs, and ingest of every PUBLISH
+// before it is acknowledged. A client that misbehaves loses only its own connection.
+import { Aedes, type AuthenticateError, type Client } from 'aedes';
+import { type Server as HttpServer, createServer as createHttpServer } from 'node:http';
+import { type AddressInfo, type Server as NetServer, createServer as createNetServer } from 'node:net';
+import { readFileSync } from 'node:fs';
+import { createServer as createTlsServer } from 'node:tls';
+import { WebSocketServer, createWebSocketStream } from 'ws';
+import type { RejectReason } from '../ingest/index.js';
+import { type User, Users } from './users.js';
+
+export interface BrokerOptions {
+  host: string;
+  port: number;
+  tls?: { port: number; cert: string; key: string };
+  websocket?: { port: number; path: string };
+  allowAnonymous: boolean;
+  users?: Users;
+}
+
+export interface BrokerHooks {
+  /** Handles one PUBLISH from a device; must not throw. */
+  onPublish(topic: string, payload: Buffer): void;
+  /** A publish refused before ingest (ACL); counted as a rejection with this reason. */
+  onRefusedPublish(reason: RejectReason, clientId: string, topic: string): void;
+  onRefusedConnect(reason: 'bad_credentials' | 'anonymous', clientId: string, username: string | undefined): void;
+  onClientError(clientId: string, error: Error): void;
+}
+
+export interface RunningBroker {
+  aedes: Aedes;
+  port: number;
+  tlsPort?: number;
+  websocketPort?: number;
+  connectedClients(): number;
+  /** Stops accepting connections and closes every client. */
+  close(): Promise<void>;
+}
+
+const BAD_USERNAME_OR_PASSWORD = 4;
+const NOT_AUTHORIZED = 5;
+
+function authError(message: string, returnCode: number): AuthenticateError {
+  const error = new Error(message) as AuthenticateError;
+  error.returnCode = returnCode;
+  return error;
+}
+
+async function listen(server: NetServer | HttpServer, port: number, host: string): Promise<number> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  return (server.address() as AddressInfo).port;
+}
+
+async function closeServer(server: NetServer | HttpServer): Promise<void> {
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+}
+
+export async function startBroker(options: BrokerOptions, hooks: BrokerHooks): Promise<RunningBroker> {
+  // The user each client authenticated as; absent for anonymous clients.
+  const userOf = new WeakMap<Client, User>();
+
+  const aedes = await Aedes.createBroker({
+    // A subscriber that stops reading is disconnected instead of stalling the publishers.
+    drainTimeout: 10_000,
+    authenticate: (client, username, password, done) => {
+      if (username === undefined || username === '') {
+        if (options.allowAnonymous) return done(null, true);
+        hooks.onRefusedConnect('anonymous', client.id, undefined);
+        return done(authError('anonymous clients are not allowed', NOT_AUTHORIZED), false);
+      }
+      const users = options.users;
+      if (!users) {
+        hooks.onRefusedConnect('bad_credentials', client.id, username);
+        return done(authError('no users are configured', BAD_USERNAME_OR_PASSWORD), false);
+      }
+      users.authenticate(username, password?.toString('utf8') ?? '').then(
+        (user) => {
+          if (!user) {
+            hooks.onRefusedConnect('bad_credentials', client.id, username);
+            return done(authError('bad username or password', BAD_USERNAME_OR_PASSWORD), false);
+          }
+          userOf.set(client, user);
+          done(null, true);
+        },
+        (error: unknown) => done(authError(`authentication failed: ${String(error)}`, BAD_USERNAME_OR_PASSWORD), false),
+      );
+    },
+    authorizePublish: (client, packet, callback) => {
+      if (packet.topic.startsWith('$SYS')) return callback(new Error('$SYS topics are reserved'));
+      const user = client ? userOf.get(client) : undefined;
+      if (user && !Users.mayPublish(user, packet.topic)) {
+        hooks.onRefusedPublish('unauthorized', client?.id ?? '', packet.topic);
+        // MQTT 3.1.1 cannot refuse a PUBLISH; closing the connection is the spec's answer [MQTT-3.3.5-2].
+        return callback(new Error(`user ${user.username} may not publish on ${packet.topic}`));
+      }
+      hooks.onPublish(packet.topic, packet.payload as Buffer);
+      callback(null);
+    },
+    authorizeSubscribe: (client, subscription, callback) => {
+      const user = userOf.get(client);
+      const allowed = user ? Users.maySubscribe(user, subscription.topic) : options.allowAnonymous;
+      // A refused subscription gets SUBACK 0x80 and the client stays connected.
+      callback(null, allowed ? subscription : null);
+    },
+  });
+  aedes.on('clientError', (client, error) => hooks.onClientError(client.id, error));
+  aedes.on('connectionError', (client, error) => hooks.onClientError(client.id, error));
+
+  const servers: Array<NetServer | HttpServer> = [];
+  const tcp = createNetServer((socket) => aedes.handle(socket));
+  servers.push(tcp);
+  const port = await listen(tcp, options.port, options.host);
+
+  let tlsPort: number | undefined;
+  if (options.tls) {
+    const tls = createTlsServer({ cert: readFileSync(options.tls.cert), key: readFileSync(options.tls.key) }, (socket) => aedes.handle(socket));
+    servers.push(tls);
+    tlsPort = await listen(tls, options.tls.port, options.host);
+  }
+
+  let websocketPort: number | undefined;
+  let wss: WebSocketServer | undefined;
+  if (options.websocket) {
+    const http = createHttpServer();
+    wss = new WebSocketServer({ server: http, path: options.websocket.path });
+    wss.on('connection', (socket, request) => aedes.handle(createWebSocketStream(socket), request));
+    servers.push(http);
+    websocketPort = await listen(http, options.websocket.port, options.host);
+  }
+
+  return {
+    aedes,
+    port,
+    tlsPort,
+    websocketPort,
+    connectedClients: () => aedes.connectedClients,
+    async close() {
+      wss?.close();
+      await new Promise<void>((resolve) => aedes.close(() => resolve()));
+      await Promise.all(servers.map(closeServer));
+    },
+  };
+}

@@ -1,0 +1,6 @@
+export { startBroker } from './broker.js';
+export type { BrokerHooks, BrokerOptions, RunningBroker } from './broker.js';
+export { hashPassword, verifyPassword } from './passwords.js';
+export { Users, UsersFileError } from './users.js';
+export type { User } from './users.js';
+export { topicMatches } from './topic-filter.js';

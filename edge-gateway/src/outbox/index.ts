@@ -1,0 +1,2 @@
+export { Outbox } from './outbox.js';
+export type { OutboxEntry, OutboxOptions, OutboxRecord, OutboxStats } from './outbox.js';

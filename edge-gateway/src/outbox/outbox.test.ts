@@ -1,0 +1,127 @@
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { makeTestDataDir } from '@pdm/influx-harness';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Outbox, type OutboxOptions, type OutboxRecord } from './index.js';
+
+const HOUR = 3_600_000;
+const dirs: string[] = [];
+const open: Outbox[] = [];
+afterEach(() => {
+  for (const outbox of open.splice(0)) outbox.close();
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+function clock(start = 1_000_000) {
+  let now = start;
+  return { now: () => now, advance: (ms: number) => (now += ms) };
+}
+
+function openOutbox(overrides: Partial<OutboxOptions> & { path?: string } = {}) {
+  let path = overrides.path;
+  if (!path) {
+    const dir = makeTestDataDir('outbox');
+    dirs.push(dir);
+    path = join(dir, 'outbox.sqlite');
+  }
+  const outbox = new Outbox({ maxBytes: 1_000_000, maxAgeMs: 24 * HOUR, clock: clock(), ...overrides, path });
+  open.push(outbox);
+  return { outbox, path };
+}
+
+const record = (machineId: string, windowStart: number, bytes = 100, revision = 0): OutboxRecord => ({
+  machineId,
+  windowStart,
+  featureVersion: 1,
+  revision,
+  payload: new Uint8Array(bytes).fill(windowStart % 251),
+});
+
+describe('Outbox', () => {
+  it('returns entries in append order and removes confirmed ones', () => {
+    const { outbox } = openOutbox();
+    const seqs = outbox.append([record('a', 0), record('b', 0), record('a', 10_000)]);
+    expect(outbox.peek(0, 10).map((e) => [e.machineId, e.windowStart])).toEqual([
+      ['a', 0],
+      ['b', 0],
+      ['a', 10_000],
+    ]);
+    expect(outbox.peek(seqs[0]!, 10)).toHaveLength(2);
+    outbox.remove(seqs[1]!, 100);
+    expect(outbox.peek(0, 10).map((e) => e.machineId)).toEqual(['a', 'a']);
+    expect(outbox.stats()).toMatchObject({ depth: 2, bytes: 200 });
+  });
+
+  it('keeps every appended row across a close and reopen, with its payload bytes', () => {
+    const { outbox, path } = openOutbox();
+    outbox.append([record('a', 0, 10), record('a', 10_000, 20)]);
+    outbox.close();
+    open.pop();
+    const { outbox: reopened } = openOutbox({ path });
+    const entries = reopened.peek(0, 10);
+    expect(entries.map((e) => e.payload.byteLength)).toEqual([10, 20]);
+    expect(Array.from(entries[1]!.payload.slice(0, 3))).toEqual([10_000 % 251, 10_000 % 251, 10_000 % 251]);
+    expect(reopened.stats()).toMatchObject({ depth: 2, bytes: 30 });
+  });
+
+  it('replaces a row with the same idempotency key instead of duplicating it', () => {
+    const { outbox } = openOutbox();
+    outbox.append([record('a', 0, 100)]);
+    outbox.append([record('a', 0, 50)]);
+    outbox.append([record('a', 0, 70, 1)]); // a revision is a different key
+    expect(outbox.peek(0, 10).map((e) => [e.revision, e.payload.byteLength])).toEqual([
+      [0, 50],
+      [1, 70],
+    ]);
+    expect(outbox.stats()).toMatchObject({ depth: 2, bytes: 120 });
+  });
+
+  it('drops the oldest rows at the byte bound and counts every drop', () => {
+    const drops: Array<[number, string]> = [];
+    const { outbox } = openOutbox({ maxBytes: 1000, onDrop: (n, bound) => drops.push([n, bound]) });
+    outbox.append(Array.from({ length: 10 }, (_, i) => record('a', i * 10_000, 100)));
+    expect(drops).toEqual([]);
+    outbox.append([record('a', 100_000, 250)]);
+    const left = outbox.peek(0, 100);
+    expect(left[0]!.windowStart).toBe(30_000); // 3 oldest rows made room for 250 bytes
+    expect(outbox.stats()).toMatchObject({ depth: 8, bytes: 950, droppedTotal: 3 });
+    expect(drops).toEqual([[3, 'bytes']]);
+  });
+
+  it('drops rows older than the age bound', () => {
+    const c = clock();
+    const drops: Array<[number, string]> = [];
+    const { outbox } = openOutbox({ clock: c, maxAgeMs: HOUR, onDrop: (n, bound) => drops.push([n, bound]) });
+    outbox.append([record('a', 0), record('b', 0)]);
+    c.advance(HOUR / 2);
+    outbox.append([record('a', 10_000)]);
+    c.advance(HOUR / 2 + 1);
+    outbox.enforceBounds();
+    expect(outbox.peek(0, 10).map((e) => e.machineId)).toEqual(['a']);
+    expect(drops).toEqual([[2, 'age']]);
+  });
+
+  it('reports depth, oldest age and the hours of outage it can still absorb', () => {
+    const c = clock();
+    const { outbox } = openOutbox({ clock: c, maxBytes: 1_000_000, maxAgeMs: 48 * HOUR });
+    expect(outbox.stats().hoursOfOutageLeft).toBe(48); // idle: only the age bound applies
+    // A steady 1000 bytes every 10 s = 100 B/s: 1 MB lasts about 2.8 h.
+    for (let i = 0; i < 60; i++) {
+      outbox.append([record('a', i * 10_000, 1000)]);
+      c.advance(10_000);
+    }
+    const stats = outbox.stats();
+    expect(stats.depth).toBe(60);
+    expect(stats.oldestAgeMs).toBe(600_000);
+    expect(stats.appendRateBytesPerSec).toBeCloseTo(100, 0);
+    expect(stats.hoursOfOutageLeft).toBeCloseTo((1_000_000 - 60_000) / 100 / 3600, 1);
+  });
+
+  it('ignores the removal of a row that was already dropped', () => {
+    const { outbox } = openOutbox({ maxBytes: 100 });
+    const [first] = outbox.append([record('a', 0, 100)]);
+    outbox.append([record('a', 10_000, 100)]);
+    outbox.remove(first!, 100);
+    expect(outbox.stats()).toMatchObject({ depth: 1, bytes: 100 });
+  });
+});

@@ -1,0 +1,220 @@
+// The durable outbox: every closed window is written here before it is published, and leaves only
+// when Pub/Sub confirmed it. Bounded by bytes and age; at the bound the oldest rows are dropped and
+// every drop is counted. Backed by SQLite in WAL mode (better-sqlite3), synchronous=FULL so a row
+// that append() returned survives a process kill and a power cut.
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+
+export interface Clock {
+  now(): number;
+}
+
+export interface OutboxRecord {
+  machineId: string;
+  windowStart: number;
+  featureVersion: number;
+  revision: number;
+  /** The encoded pdm.v1.MachineWindow. */
+  payload: Uint8Array;
+}
+
+export interface OutboxEntry extends OutboxRecord {
+  seq: number;
+  createdAt: number;
+}
+
+export interface OutboxOptions {
+  path: string;
+  /** Upper bound of the payload bytes held; beyond it the oldest rows are dropped. */
+  maxBytes: number;
+  /** Rows older than this (gateway clock) are dropped. */
+  maxAgeMs: number;
+  clock: Clock;
+  /** Called with the number of rows dropped at a bound, and which bound. */
+  onDrop?: (rows: number, bound: 'bytes' | 'age') => void;
+}
+
+export interface OutboxStats {
+  depth: number;
+  bytes: number;
+  oldestAgeMs: number;
+  /** Bytes per second appended recently (exponentially weighted, ~5 min horizon). */
+  appendRateBytesPerSec: number;
+  /** How long the outbox can absorb the current append rate before it must drop (Infinity when idle). */
+  hoursOfOutageLeft: number;
+  droppedTotal: number;
+}
+
+const RATE_HORIZON_MS = 5 * 60_000;
+
+interface Row {
+  seq: number;
+  machine_id: string;
+  window_start: number;
+  feature_version: number;
+  revision: number;
+  created_at: number;
+  payload: Buffer;
+}
+
+const toEntry = (row: Row): OutboxEntry => ({
+  seq: row.seq,
+  machineId: row.machine_id,
+  windowStart: row.window_start,
+  featureVersion: row.feature_version,
+  revision: row.revision,
+  createdAt: row.created_at,
+  payload: row.payload,
+});
+
+export class Outbox {
+  private readonly db: Database.Database;
+  private bytes: number;
+  private depth: number;
+  private droppedTotal = 0;
+  private rate = 0;
+  private lastAppendAt: number | undefined;
+
+  private readonly insert: Database.Statement;
+  private readonly deleteOne: Database.Statement;
+  private readonly selectAfter: Database.Statement;
+  private readonly selectOldest: Database.Statement;
+  private readonly deleteUpTo: Database.Statement;
+  private readonly sizeUpTo: Database.Statement;
+  private readonly selectByKey: Database.Statement;
+  private readonly lastSeqBefore: Database.Statement;
+  private readonly seqAtOffset: Database.Statement;
+
+  constructor(private readonly options: OutboxOptions) {
+    mkdirSync(dirname(options.path), { recursive: true });
+    this.db = new Database(options.path);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = FULL');
+    this.db.exec(`
+      CREATE TABLE IF NOT EXISTS outbox (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        machine_id TEXT NOT NULL,
+        window_start INTEGER NOT NULL,
+        feature_version INTEGER NOT NULL,
+        revision INTEGER NOT NULL,
+        created_at INTEGER NOT NULL,
+        bytes INTEGER NOT NULL,
+        payload BLOB NOT NULL
+      )`);
+    // A window re-closed with the same idempotency key (e.g. after a restart) replaces the old row.
+    this.db.exec('CREATE UNIQUE INDEX IF NOT EXISTS outbox_key ON outbox (machine_id, window_start, feature_version, revision)');
+    this.insert = this.db.prepare(
+      `INSERT OR REPLACE INTO outbox (machine_id, window_start, feature_version, revision, created_at, bytes, payload)
+       VALUES (?, ?, ?, ?, ?, ?, ?)`,
+    );
+    this.deleteOne = this.db.prepare('DELETE FROM outbox WHERE seq = ?');
+    this.selectAfter = this.db.prepare('SELECT * FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?');
+    this.selectOldest = this.db.prepare('SELECT seq, created_at FROM outbox ORDER BY seq LIMIT 1');
+    this.deleteUpTo = this.db.prepare('DELETE FROM outbox WHERE seq <= ?');
+    this.sizeUpTo = this.db.prepare('SELECT COUNT(*) AS n, COALESCE(SUM(bytes), 0) AS b FROM outbox WHERE seq <= ?');
+    this.selectByKey = this.db.prepare(
+      'SELECT bytes FROM outbox WHERE machine_id = ? AND window_start = ? AND feature_version = ? AND revision = ?',
+    );
+    this.lastSeqBefore = this.db.prepare('SELECT MAX(seq) AS seq FROM outbox WHERE created_at < ?');
+    this.seqAtOffset = this.db.prepare('SELECT seq FROM outbox ORDER BY seq LIMIT 1 OFFSET ?');
+    const totals = this.db.prepare('SELECT COUNT(*) AS n, COALESCE(SUM(bytes), 0) AS b FROM outbox').get() as { n: number; b: number };
+    this.depth = totals.n;
+    this.bytes = totals.b;
+  }
+
+  /** Durably appends windows in one transaction, then enforces the bounds. Returns their seqs. */
+  append(records: readonly OutboxRecord[]): number[] {
+    if (records.length === 0) return [];
+    const now = this.options.clock.now();
+    const seqs = this.db.transaction(() =>
+      records.map((r) => {
+        const replaced = this.selectByKey.get(r.machineId, r.windowStart, r.featureVersion, r.revision) as { bytes: number } | undefined;
+        if (replaced) {
+          this.depth--;
+          this.bytes -= replaced.bytes;
+        }
+        const info = this.insert.run(r.machineId, r.windowStart, r.featureVersion, r.revision, now, r.payload.byteLength, r.payload);
+        this.depth++;
+        this.bytes += r.payload.byteLength;
+        return Number(info.lastInsertRowid);
+      }),
+    )();
+    this.updateRate(now, records.reduce((sum, r) => sum + r.payload.byteLength, 0));
+    this.enforceBounds();
+    return seqs;
+  }
+
+  /** Oldest entries with seq greater than `afterSeq`, in append order. */
+  peek(afterSeq: number, limit: number): OutboxEntry[] {
+    return (this.selectAfter.all(afterSeq, limit) as Row[]).map(toEntry);
+  }
+
+  /** Removes an entry Pub/Sub has confirmed. Removing an entry already dropped is a no-op. */
+  remove(seq: number, bytes: number): void {
+    if (this.deleteOne.run(seq).changes > 0) {
+      this.depth--;
+      this.bytes -= bytes;
+    }
+  }
+
+  /** Drops the oldest rows beyond the byte bound and every row older than the age bound. */
+  enforceBounds(): void {
+    const now = this.options.clock.now();
+    const oldest = this.selectOldest.get() as { seq: number; created_at: number } | undefined;
+    if (oldest && now - oldest.created_at > this.options.maxAgeMs) {
+      const cutoff = this.lastSeqBefore.get(now - this.options.maxAgeMs) as { seq: number };
+      this.dropUpTo(cutoff.seq, 'age');
+    }
+    while (this.bytes > this.options.maxBytes && this.depth > 0) {
+      // Drop in chunks of the oldest rows so a large overshoot takes few statements.
+      const excess = this.bytes - this.options.maxBytes;
+      const averageRow = this.bytes / this.depth;
+      const rows = Math.max(1, Math.ceil(excess / averageRow));
+      const last = this.seqAtOffset.get(Math.min(rows, this.depth) - 1) as { seq: number };
+      this.dropUpTo(last.seq, 'bytes');
+    }
+  }
+
+  private dropUpTo(seq: number, bound: 'bytes' | 'age'): void {
+    const { n, b } = this.sizeUpTo.get(seq) as { n: number; b: number };
+    this.deleteUpTo.run(seq);
+    this.depth -= n;
+    this.bytes -= b;
+    this.droppedTotal += n;
+    if (n > 0) this.options.onDrop?.(n, bound);
+  }
+
+  private updateRate(now: number, bytes: number): void {
+    if (this.lastAppendAt === undefined) {
+      this.lastAppendAt = now;
+      return;
+    }
+    const elapsed = Math.max(1, now - this.lastAppendAt);
+    const instant = (bytes * 1000) / elapsed;
+    const weight = Math.min(1, elapsed / RATE_HORIZON_MS);
+    this.rate = this.rate === 0 ? instant : this.rate + weight * (instant - this.rate);
+    this.lastAppendAt = now;
+  }
+
+  stats(): OutboxStats {
+    const now = this.options.clock.now();
+    const oldest = this.selectOldest.get() as { created_at: number } | undefined;
+    const oldestAgeMs = oldest ? Math.max(0, now - oldest.created_at) : 0;
+    // An outage ends in loss when the bytes bound is reached or when the oldest row reaches maxAge.
+    const spaceSeconds = this.rate > 0 ? Math.max(0, this.options.maxBytes - this.bytes) / this.rate : Infinity;
+    const ageSeconds = (this.options.maxAgeMs - oldestAgeMs) / 1000;
+    return {
+      depth: this.depth,
+      bytes: this.bytes,
+      oldestAgeMs,
+      appendRateBytesPerSec: this.rate,
+      hoursOfOutageLeft: Math.max(0, Math.min(spaceSeconds, ageSeconds)) / 3600,
+      droppedTotal: this.droppedTotal,
+    };
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}

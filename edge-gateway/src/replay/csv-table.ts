@@ -1,0 +1,97 @@
+import type { CsvRecord } from './csv-parser.js';
+import { ReplayError } from './replay-error.js';
+import { findTimeColumn, parseTimestamp, TIME_COLUMN_NAMES } from './timestamp.js';
+
+const NUMBER = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
+
+/**
+ * What a column turned out to be, decided by its first non-empty cell. 'ignored': non-numeric there
+ * (a label, a state name), so not a sensor.
+ */
+type ColumnKind = 'undecided' | 'sensor' | 'ignored';
+
+/** The readings of one row, in reusable arrays: `sensorIds[i]` read `values[i]` at `ts`. */
+export interface RowReadings {
+  ts: number;
+  sensorIds: string[];
+  values: number[];
+}
+
+/**
+ * Interprets CSV records as sensor readings. The header names the columns: one is the time, every
+ * other column whose first non-empty cell is numeric is a sensor (the column name is the sensor id),
+ * a column whose first non-empty cell is not numeric is ignored, and so is a column with an empty
+ * name (a trailing delimiter). Empty cells are missing readings. A row is checked whole before any
+ * of it is used, so a bad row contributes nothing.
+ */
+export class CsvTable {
+  readonly timeColumnName: string;
+  private readonly names: string[];
+  private readonly timeIndex: number;
+  private readonly kinds: ColumnKind[];
+  private readonly row: RowReadings = { ts: 0, sensorIds: [], values: [] };
+
+  constructor(header: CsvRecord, timeColumn: string | undefined) {
+    this.names = header.fields.map((f) => f.trim());
+    this.timeIndex = findTimeColumn(this.names, timeColumn);
+    if (this.timeIndex < 0) {
+      const wanted = timeColumn === undefined ? `a column named ${TIME_COLUMN_NAMES.join('/')}` : `column "${timeColumn}"`;
+      throw new ReplayError('no_time_column', header.line, `no time column: the header has no ${wanted}`);
+    }
+    this.timeColumnName = this.names[this.timeIndex] ?? '';
+    const seen = new Set<string>();
+    for (const name of this.names) {
+      if (name !== '' && seen.has(name)) {
+        throw new ReplayError('duplicate_column', header.line, `column "${name}" appears twice in the header`);
+      }
+      seen.add(name);
+    }
+    this.kinds = this.names.map((name) => (name === '' ? 'ignored' : 'undecided'));
+  }
+
+  sensorColumns(): string[] {
+    return this.names.filter((_, i) => this.kinds[i] === 'sensor');
+  }
+
+  ignoredColumns(): string[] {
+    return this.names.filter((name, i) => i !== this.timeIndex && name !== '' && this.kinds[i] === 'ignored');
+  }
+
+  /** The readings of `record`; throws a ReplayError naming the line and the reason when it is bad. */
+  readings(record: CsvRecord): RowReadings {
+    const { fields, line } = record;
+    if (fields.length !== this.names.length) {
+      throw new ReplayError('column_count', line, `expected ${this.names.length} fields as in the header, found ${fields.length}`);
+    }
+    const timeCell = fields[this.timeIndex] ?? '';
+    const ts = parseTimestamp(timeCell);
+    if (ts === null) {
+      throw new ReplayError(
+        'bad_time', line,
+        `unparsable time "${timeCell}" in column "${this.timeColumnName}" (expected ISO-8601, epoch ms or epoch s)`,
+      );
+    }
+    const row = this.row;
+    row.ts = ts;
+    row.sensorIds.length = 0;
+    row.values.length = 0;
+    for (let i = 0; i < fields.length; i++) {
+      if (i === this.timeIndex) continue;
+      const cell = (fields[i] ?? '').trim();
+      if (cell === '') continue;
+      let kind = this.kinds[i];
+      if (kind === 'undecided') {
+        kind = NUMBER.test(cell) ? 'sensor' : 'ignored';
+        this.kinds[i] = kind;
+      }
+      if (kind !== 'sensor') continue;
+      const value = NUMBER.test(cell) ? Number(cell) : NaN;
+      if (!Number.isFinite(value)) {
+        throw new ReplayError('bad_value', line, `value "${cell}" in numeric column "${this.names[i] ?? ''}" is not a finite number`);
+      }
+      row.sensorIds.push(this.names[i] ?? '');
+      row.values.push(value);
+    }
+    return row;
+  }
+}

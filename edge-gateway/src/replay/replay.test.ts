@@ -1,0 +1,150 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { CloseReason, MachineWindowSchema, toBinary } from '@pdm/proto';
+import type { MachineWindow } from '@pdm/proto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ManualClock, WindowEngine } from '../window/index.js';
+import { replayCsv } from './replay.js';
+import type { ReplayOptionsInput, ReplayProgress } from './index.js';
+import { ReplayError } from './replay-error.js';
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'pdm-replay-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+let fileCount = 0;
+async function csvFile(text: string): Promise<string> {
+  const path = join(dir, `data-${++fileCount}.csv`);
+  await writeFile(path, text);
+  return path;
+}
+
+async function replay(input: string, options: Partial<ReplayOptionsInput> = {}) {
+  const windows: MachineWindow[] = [];
+  const progress: ReplayProgress[] = [];
+  const summary = await replayCsv(input, { machineId: 'pump-1', ...options }, {
+    onWindow: (w) => {
+      windows.push(w);
+    },
+    onProgress: (p) => progress.push(p),
+  });
+  return { windows, summary, progress };
+}
+
+function hex(windows: MachineWindow[]): string[] {
+  return windows.map((w) => Buffer.from(toBinary(MachineWindowSchema, w)).toString('hex'));
+}
+
+const BASE = Date.UTC(2024, 2, 1, 12); // aligned to 10 s
+/** One reading of temp and vib every 2.5 s for 30 s; vib missing every fourth row. */
+const SAMPLES = Array.from({ length: 12 }, (_, i) => ({
+  ts: BASE + i * 2_500,
+  temp: 60 + i * 0.25,
+  vib: i % 4 === 3 ? undefined : (i % 3) - 1,
+}));
+
+function csvOf(formatTime: (ts: number) => string, delimiter = ','): string {
+  const rows = SAMPLES.map((s) => [formatTime(s.ts), String(s.temp), s.vib === undefined ? '' : String(s.vib)].join(delimiter));
+  return [['time', 'temp', 'vib'].join(delimiter), ...rows].join('\n') + '\n';
+}
+
+describe('replayCsv', () => {
+  it('gives the same windows for ISO without zone (UTC), ISO with zone, epoch ms and epoch s', async () => {
+    const iso = await replay(await csvFile(csvOf((ts) => new Date(ts).toISOString().replace('Z', ''))));
+    const zoned = await replay(await csvFile(csvOf((ts) => new Date(ts + 7_200_000).toISOString().replace('Z', '+02:00'))));
+    const ms = await replay(await csvFile(csvOf(String)));
+    const seconds = await replay(await csvFile(csvOf((ts) => String(ts / 1000))));
+    expect(iso.windows.map((w) => Number(w.windowStart))).toEqual([BASE, BASE + 10_000, BASE + 20_000]);
+    for (const other of [zoned, ms, seconds]) expect(hex(other.windows)).toEqual(hex(iso.windows));
+  });
+
+  it('closes covered windows by WATERMARK and the trailing partial one as SHUTDOWN; empty cells are missing', async () => {
+    const { windows, summary } = await replay(await csvFile(csvOf(String)));
+    expect(windows.map((w) => w.closeReason)).toEqual([CloseReason.WATERMARK, CloseReason.WATERMARK, CloseReason.SHUTDOWN]);
+    expect(windows[0]?.sensors.map((s) => [s.sensorId, s.count])).toEqual([['temp', 4], ['vib', 3]]);
+    expect(windows[0]?.machineId).toBe('pump-1');
+    expect(summary).toMatchObject({ timeColumn: 'time', sensors: ['temp', 'vib'], rows: 12, readings: 21, badRows: 0 });
+  });
+
+  it('equals feeding the same readings to the window engine directly', async () => {
+    const { windows } = await replay(await csvFile(csvOf(String)), { engine: { windowMs: 5_000, sensorRates: { temp: 0.4 } } });
+    const direct: MachineWindow[] = [];
+    const clock = new ManualClock(BASE);
+    const engine = new WindowEngine(
+      { gatewayId: 'replay', siteId: 'replay', windowMs: 5_000, sensorRates: { temp: 0.4 }, clock },
+      (w) => direct.push(w),
+    );
+    for (const s of SAMPLES) {
+      engine.add('pump-1', 'temp', s.ts, s.temp);
+      if (s.vib !== undefined) engine.add('pump-1', 'vib', s.ts, s.vib);
+    }
+    engine.endOfStream();
+    expect(windows.length).toBe(6);
+    expect(hex(windows)).toEqual(hex(direct));
+  });
+
+  it('reads a custom delimiter, a named time column not in first place, quoted fields and ignores label columns', async () => {
+    const text = [
+      'state;"motor; current";Recorded At;temp',
+      'run;"1.5";2024-03-01T12:00:01Z;"60"',
+      '"stop; manual";2.5;2024-03-01T12:00:02Z;61',
+      'run;;2024-03-01T12:00:03Z;62',
+    ].join('\r\n');
+    const { windows, summary } = await replay(await csvFile(text), { delimiter: ';', timeColumn: 'Recorded At' });
+    expect(summary).toMatchObject({ sensors: ['motor; current', 'temp'], ignoredColumns: ['state'], readings: 5 });
+    expect(windows[0]?.sensors.map((s) => [s.sensorId, s.count, s.mean])).toEqual([['motor; current', 2, 2], ['temp', 3, 61]]);
+  });
+
+  it('auto-detects the time column by name, case-insensitively', async () => {
+    const { summary } = await replay(await csvFile('value,Timestamp\n1,1709294400000\n'));
+    expect(summary).toMatchObject({ timeColumn: 'Timestamp', sensors: ['value'] });
+  });
+
+  it('fails on a header without a time column', async () => {
+    await expect(replay(await csvFile('a,b\n1,2\n'))).rejects.toMatchObject({ code: 'no_time_column', line: 1 });
+    await expect(replay(await csvFile('a,b\n1,2\n'), { timeColumn: 'when' })).rejects.toThrow(/column "when"/);
+  });
+
+  it.each([
+    ['unparsable time', 'time,v,note\n1709294400,1,"two\nlines"\nsoon,3,x\n', 'bad_time', 4, /unparsable time "soon" in column "time"/],
+    ['wrong column count', 'time,v\n1709294400,1\n1709294401,2,3\n', 'column_count', 3, /expected 2 fields .* found 3/],
+    ['non-numeric value', 'time,v\n1709294400,1\n1709294401,abc\n', 'bad_value', 3, /"abc" in numeric column "v"/],
+  ])('stops at a bad row (%s) with a ReplayError naming its line', async (_name, text, code, line, message) => {
+    const failure = replay(await csvFile(text));
+    await expect(failure).rejects.toBeInstanceOf(ReplayError);
+    await expect(failure).rejects.toMatchObject({ code, line });
+    await expect(failure).rejects.toThrow(message);
+  });
+
+  it("with onBadRow 'skip' drops bad rows whole, counts them and keeps examples", async () => {
+    const text = 'time,a,b\n1709294400,1,1\n1709294401,2,oops\nnever,3,3\n1709294402,4,4\n';
+    const { windows, summary } = await replay(await csvFile(text), { onBadRow: 'skip' });
+    expect(summary.badRows).toBe(2);
+    expect(summary.badRowExamples.map((e) => [e.code, e.line])).toEqual([['bad_value', 3], ['bad_time', 4]]);
+    expect(windows[0]?.sensors.map((s) => [s.sensorId, s.count])).toEqual([['a', 2], ['b', 2]]);
+  });
+
+  it('reports progress up to the whole file, and replays a stream too', async () => {
+    const text = csvOf(String);
+    const fromFile = await replay(await csvFile(text));
+    const last = fromFile.progress.at(-1);
+    expect(last).toEqual({ rows: 12, bytesRead: Buffer.byteLength(text), bytesTotal: Buffer.byteLength(text) });
+    const windows: MachineWindow[] = [];
+    const chunks = text.match(/[\s\S]{1,7}/g) ?? [];
+    await replayCsv(Readable.from(chunks.map((c) => Buffer.from(c))), { machineId: 'pump-1' }, { onWindow: (w) => void windows.push(w) });
+    expect(hex(windows)).toEqual(hex(fromFile.windows));
+  });
+
+  it('counts readings beyond the lateness as late, as the live gateway would', async () => {
+    const text = 'time,v\n1709294400000,1\n1709294415000,2\n1709294401000,3\n';
+    const { summary, windows } = await replay(await csvFile(text));
+    expect(summary.engine.lateReadings).toBe(1);
+    expect(windows[0]?.sensors[0]?.count).toBe(1);
+  });
+});

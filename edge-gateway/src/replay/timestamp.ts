@@ -1,0 +1,58 @@
+/** Column names taken as the time column when none is given, in order of preference (case-insensitive). */
+export const TIME_COLUMN_NAMES = ['time', 'timestamp', 'ts', 'date', 'datetime'] as const;
+
+/** Epoch numbers below this are seconds (1e11 s is the year 5138; 1e11 ms is 1973). */
+const SECONDS_BELOW = 1e11;
+
+const EPOCH_NUMBER = /^[+-]?\d+(?:\.\d+)?$/;
+// YYYY-MM-DD, optionally THH:MM[:SS[.fff]] (T or a space), optionally Z or ±HH[:]MM or ±HH.
+const ISO_8601 =
+  /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(\.\d+)?)?)?\s*(Z|[+-]\d{2}(?::?\d{2})?)?$/i;
+
+/**
+ * The index of the time column: the named one, else the first header whose name is in
+ * TIME_COLUMN_NAMES. -1 when there is none.
+ */
+export function findTimeColumn(header: readonly string[], name?: string): number {
+  if (name !== undefined) return header.indexOf(name);
+  const lower = header.map((h) => h.trim().toLowerCase());
+  return lower.findIndex((h) => (TIME_COLUMN_NAMES as readonly string[]).includes(h));
+}
+
+/**
+ * Parses a time cell to epoch milliseconds: an epoch number (seconds below 1e11, else milliseconds)
+ * or ISO-8601, where a time without a zone is UTC (never the replaying machine's local zone, so a
+ * replay gives the same windows everywhere). Returns null when the cell is neither.
+ */
+export function parseTimestamp(text: string): number | null {
+  const cell = text.trim();
+  if (EPOCH_NUMBER.test(cell)) {
+    const n = Number(cell);
+    return Math.abs(n) < SECONDS_BELOW ? n * 1000 : n;
+  }
+  const m = ISO_8601.exec(cell);
+  if (m === null) return null;
+  const [year, month, day, hour, minute, second] = [m[1], m[2], m[3], m[4], m[5], m[6]].map((p) => Number(p ?? 0)) as [
+    number, number, number, number, number, number,
+  ];
+  const fractionMs = m[7] === undefined ? 0 : Number(m[7]) * 1000;
+  const utc = Date.UTC(year, month - 1, day, hour, minute, second);
+  // Date.UTC rolls 2024-02-30 over into March: a round trip exposes impossible dates and times.
+  const check = new Date(utc);
+  if (
+    check.getUTCFullYear() !== year || check.getUTCMonth() !== month - 1 || check.getUTCDate() !== day ||
+    check.getUTCHours() !== hour || check.getUTCMinutes() !== minute || check.getUTCSeconds() !== second
+  ) {
+    return null;
+  }
+  return utc + fractionMs - zoneOffsetMs(m[8]);
+}
+
+function zoneOffsetMs(zone: string | undefined): number {
+  if (zone === undefined || zone.toUpperCase() === 'Z') return 0;
+  const sign = zone.startsWith('-') ? -1 : 1;
+  const digits = zone.slice(1).replace(':', '');
+  const hours = Number(digits.slice(0, 2));
+  const minutes = digits.length > 2 ? Number(digits.slice(2)) : 0;
+  return sign * (hours * 60 + minutes) * 60_000;
+}

@@ -1,0 +1,12 @@
+// Public surface of the window engine: event-time windows and feature assembly, usable without MQTT.
+export { WindowEngine } from './engine.js';
+export type { AddResult, BlockResult } from './engine.js';
+export { windowEngineOptionsSchema } from './options.js';
+export type { WindowEngineOptions, WindowEngineOptionsInput } from './options.js';
+export { FEATURE_VERSION } from './assemble.js';
+export type { WindowEngineMetrics, SensorLateness } from './metrics.js';
+export { Moments } from './moments.js';
+export { statisticsOf } from './sensor-stats.js';
+export type { WindowStatistics } from './sensor-stats.js';
+export { ManualClock, systemClock } from './clock.js';
+export type { Clock } from './clock.js';

@@ -1,0 +1,52 @@
+import { z } from 'zod';
+import { systemClock } from './clock.js';
+import type { Clock } from './clock.js';
+
+/**
+ * Every knob of the window engine, with its default. The schema is the documentation: read the
+ * comments here before tuning a gateway.
+ */
+export const windowEngineOptionsSchema = z
+  .object({
+    /** Tumbling window size (or hopping window size when `hopMs` is set), epoch-aligned. */
+    windowMs: z.number().int().positive().default(10_000),
+    /** The machine's watermark trails its latest event time by this much; later readings are late. */
+    allowedLatenessMs: z.number().int().nonnegative().default(2_000),
+    /** A machine silent this long on the gateway clock has all its open windows closed (IDLE_TIMEOUT). */
+    idleTimeoutMs: z.number().int().positive().default(30_000),
+    /**
+     * 'count': a late reading is only counted. 'revise': it is added to the closed window, which is
+     * re-emitted with revision + 1 (and close reason LATE_REVISION) on the next `tick()` or `flush()`.
+     */
+    lateMode: z.enum(['count', 'revise']).default('count'),
+    /**
+     * Event time behind the closed-window frontier during which a late reading still counts as 'late'
+     * (and, in 'revise' mode, the closed windows' accumulators are kept to revise them). Older readings
+     * are 'too_late'. Bounds the memory revise mode needs.
+     */
+    reviseHorizonMs: z.number().int().nonnegative().default(60_000),
+    /** A sensor unseen this long on the gateway clock is forgotten (bounded state for churning fleets). */
+    evictAfterMs: z.number().int().positive().default(600_000),
+    /**
+     * Declared sample rates in Hz, keyed by `machineId/sensorId` or by `sensorId` alone (the more
+     * specific key wins). Sensors without a declared rate learn one (see rate-estimator.ts).
+     */
+    sensorRates: z.record(z.string(), z.number().positive()).default({}),
+    /** When set, hopping windows of `windowMs` every `hopMs`, merged from panes of `hopMs`. */
+    hopMs: z.number().int().positive().optional(),
+    gatewayId: z.string().min(1),
+    siteId: z.string().min(1),
+    clock: z.custom<Clock>((c) => typeof (c as Partial<Clock> | null)?.now === 'function').default(systemClock),
+  })
+  .refine((o) => o.hopMs === undefined || (o.hopMs <= o.windowMs && o.windowMs % o.hopMs === 0), {
+    message: 'windowMs must be a multiple of hopMs',
+    path: ['hopMs'],
+  })
+  .refine((o) => o.evictAfterMs >= o.idleTimeoutMs, {
+    // Evicting before the idle timeout would drop a silent sensor's open window instead of emitting it.
+    message: 'evictAfterMs must be at least idleTimeoutMs',
+    path: ['evictAfterMs'],
+  });
+
+export type WindowEngineOptionsInput = z.input<typeof windowEngineOptionsSchema>;
+export type WindowEngineOptions = z.output<typeof windowEngineOptionsSchema>;

@@ -1,0 +1,44 @@
+/** How many complete panes the learned rate looks back on: enough to ride out one odd window. */
+const LEARNED_HISTORY = 5;
+
+/**
+ * The sample rate a sensor is expected to deliver, to fill `expected_count`. In order of trust:
+ * a declared rate (configuration), the `hz` of its sampled blocks, or a rate learned as the median
+ * count of its recent complete panes (median, not mean, so one burst or gap does not move it).
+ */
+export class RateEstimator {
+  private blockHz = 0;
+  private readonly history = new Float64Array(LEARNED_HISTORY);
+  private historyLength = 0;
+  private historyNext = 0;
+
+  constructor(private readonly declaredHz: number) {}
+
+  observeBlockRate(hz: number): void {
+    this.blockHz = hz;
+  }
+
+  /**
+   * Records the count of a pane that was complete: closed by the watermark and not the sensor's first
+   * pane (which usually starts mid-way).
+   */
+  observeCompletePane(count: number): void {
+    this.history[this.historyNext] = count;
+    this.historyNext = (this.historyNext + 1) % LEARNED_HISTORY;
+    if (this.historyLength < LEARNED_HISTORY) this.historyLength++;
+  }
+
+  /** Readings expected in a window of `windowMs`, given panes of `paneMs`; 0 when nothing is known. */
+  expectedCount(windowMs: number, paneMs: number): number {
+    if (this.declaredHz > 0) return Math.round((this.declaredHz * windowMs) / 1000);
+    if (this.blockHz > 0) return Math.round((this.blockHz * windowMs) / 1000);
+    if (this.historyLength === 0) return 0;
+    return Math.round(this.medianPaneCount() * (windowMs / paneMs));
+  }
+
+  private medianPaneCount(): number {
+    const sorted = Array.from(this.history.subarray(0, this.historyLength)).sort((a, b) => a - b);
+    const mid = sorted.length >> 1;
+    return sorted.length % 2 === 1 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
+  }
+}
