@@ -95,6 +95,9 @@ export async function startGateway(config: GatewayConfig, dependencies: GatewayD
   });
 
   const { projectId, emulatorHost } = config.pubsub;
+  // With an emulator there are no Google credentials to find: stop the auth library from probing
+  // the GCE metadata server (a link-local address) for them.
+  if (emulatorHost || process.env.PUBSUB_EMULATOR_HOST) process.env.METADATA_SERVER_DETECTION ??= 'none';
   const pubsub = new PubSub(emulatorHost ? { projectId, apiEndpoint: emulatorHost, emulatorMode: true } : { projectId });
   const topic = await openTopic(pubsub, config);
   const publisher = new OutboxPublisher(
