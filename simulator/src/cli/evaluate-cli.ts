@@ -1,0 +1,79 @@
+// `pdm evaluate`: compares a scores file with a ground-truth file and reports detection, lead time,
+// false alerts, precision and recall.
+import { readFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { evaluate } from '../evaluate/evaluate.js';
+import { evaluationJson, renderEvaluation } from '../evaluate/report.js';
+import { parseScoresCsv } from '../evaluate/scores-csv.js';
+import { parseGroundTruth } from '../faults/ground-truth.js';
+import { parseDuration } from '../time/parse.js';
+import { type CliIo, EXIT, FlagError, flagValue } from './io.js';
+
+export const EVALUATE_USAGE = `pdm evaluate --ground-truth gt.json --scores scores.csv [--episode-gap D] [--json]
+
+Scores anomaly detection against the faults a simulation injected.
+  per fault     detected or missed, lead time = failure − end of the first anomalous window after onset
+  window level  precision/recall of anomalous windows vs windows overlapping [onset, failure)
+  event level   recall = faults detected / faults; precision = alert episodes touching a fault / episodes
+  false alerts  episodes (and windows) outside every [onset, recovered) per machine-day scored
+
+Options:
+  --ground-truth FILE  ground-truth.json written by pdm simulate
+  --scores FILE        CSV: window_start,window_end,machine,score,threshold,anomaly
+  --episode-gap D      anomalous windows closer than this form one episode (default 0: touching)
+  --json               print the evaluation as JSON instead of a table
+  -h, --help           show this help`;
+
+const OPTIONS = {
+  'ground-truth': { type: 'string' },
+  scores: { type: 'string' },
+  'episode-gap': { type: 'string' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+async function readText(flag: string, path: string): Promise<string> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (error) {
+    throw new FlagError(flag, `cannot read ${path}: ${(error as Error).message}`);
+  }
+}
+
+export async function runEvaluateCli(argv: string[], io: CliIo): Promise<number> {
+  let values;
+  let episodeGapMs: number | undefined;
+  try {
+    values = parseArgs({ args: argv, options: OPTIONS, strict: true, allowPositionals: false }).values;
+    if (values.help) {
+      io.out(EVALUATE_USAGE);
+      return EXIT.ok;
+    }
+    if (!values['ground-truth']) throw new FlagError('--ground-truth', 'is required (the ground-truth.json file)');
+    if (!values.scores) throw new FlagError('--scores', 'is required (the scores CSV file)');
+    episodeGapMs = flagValue('--episode-gap', values['episode-gap'], parseDuration);
+  } catch (error) {
+    io.err(`pdm evaluate: ${(error as Error).message}`);
+    return EXIT.usage;
+  }
+  try {
+    const gtPath = values['ground-truth'];
+    const scoresPath = values.scores;
+    let truthDocument: unknown;
+    try {
+      truthDocument = JSON.parse(await readText('--ground-truth', gtPath));
+    } catch (error) {
+      if (error instanceof FlagError) throw error;
+      throw new Error(`${gtPath}: not JSON: ${(error as Error).message}`);
+    }
+    const truth = parseGroundTruth(truthDocument);
+    const scores = parseScoresCsv(await readText('--scores', scoresPath));
+    const result = evaluate(truth, scores, episodeGapMs === undefined ? {} : { episodeGapMs });
+    if (values.json) io.out(JSON.stringify(evaluationJson(result), null, 2));
+    else for (const line of renderEvaluation(result)) io.out(line);
+    return EXIT.ok;
+  } catch (error) {
+    io.err(`pdm evaluate: ${(error as Error).message}`);
+    return error instanceof FlagError ? EXIT.usage : EXIT.failure;
+  }
+}
