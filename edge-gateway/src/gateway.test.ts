@@ -63,6 +63,21 @@ describe('edge gateway: MQTT in, feature messages out', () => {
     expect(bed.gateway.engine.metrics().openWindows).toBe(0);
   });
 
+  it('republishes a refused message on the debug topic with its reason', async () => {
+    await bed.restartGateway({ validation: { debugTopic: 'pdm/rejected' } });
+    await mqtt.endAsync();
+    mqtt = await connectAsync(`mqtt://127.0.0.1:${bed.gateway.mqttPort}`, { reconnectPeriod: 0 });
+    await mqtt.subscribeAsync('pdm/rejected/#');
+    const received = new Promise<{ topic: string; body: { topic: string; reason: string; detail: string; payload: string } }>((resolve) =>
+      mqtt.once('message', (topic, payload) => resolve({ topic, body: JSON.parse(payload.toString()) as never })),
+    );
+    await mqtt.publishAsync('sensors/pump-1/temp', '{"value": 1', { qos: 1 });
+    const { topic, body } = await received;
+    expect(topic).toBe('pdm/rejected/bad_json');
+    expect(body).toMatchObject({ topic: 'sensors/pump-1/temp', reason: 'bad_json' });
+    expect(Buffer.from(body.payload, 'base64').toString()).toBe('{"value": 1');
+  });
+
   it('closes a silent machine’s window after the idle timeout on the gateway clock', async () => {
     await send('sensors/fan-3/temp', { ts: T0 + 1000, value: 40 });
     bed.clock.advance(29_000);

@@ -1,0 +1,61 @@
+import { describe, expect, it } from 'vitest';
+import { type CliIo, runGatewayCli } from './cli.js';
+import { verifyPassword } from './mqtt/index.js';
+
+function io(stdin = ''): CliIo & { out: (l: string) => void; lines: string[]; errors: string[] } {
+  const lines: string[] = [];
+  const errors: string[] = [];
+  return {
+    lines,
+    errors,
+    out: (l) => lines.push(l),
+    err: (l) => errors.push(l),
+    waitForStop: () => new Promise(() => {}),
+    readStdin: () => Promise.resolve(stdin),
+  };
+}
+
+describe('pdm gateway command', () => {
+  it('prints its help', async () => {
+    const t = io();
+    expect(await runGatewayCli(['--help'], t)).toBe(0);
+    expect(t.lines.join('\n')).toMatch(/pdm gateway \[--config FILE\]/);
+  });
+
+  it('hashes a password from the flag or from standard input', async () => {
+    const fromFlag = io();
+    expect(await runGatewayCli(['hash-password', '--password', 'pw-1'], fromFlag)).toBe(0);
+    expect(await verifyPassword('pw-1', fromFlag.lines[0]!)).toBe(true);
+    const fromStdin = io('pw-2\n');
+    expect(await runGatewayCli(['hash-password'], fromStdin)).toBe(0);
+    expect(await verifyPassword('pw-2', fromStdin.lines[0]!)).toBe(true);
+    const empty = io('');
+    expect(await runGatewayCli(['hash-password'], empty)).toBe(2);
+    expect(empty.errors.join('\n')).toMatch(/password is empty/);
+  });
+
+  it('prints the effective configuration, env overrides included', async () => {
+    const t = io();
+    process.env.PDM_GATEWAY_SITE_ID = 'plant-env';
+    try {
+      expect(await runGatewayCli(['--print-config'], t)).toBe(0);
+    } finally {
+      delete process.env.PDM_GATEWAY_SITE_ID;
+    }
+    expect(t.lines.join('\n')).toMatch(/siteId: plant-env/);
+  });
+
+  it('exits 2 naming the key of a bad configuration and the flag of a bad option', async () => {
+    const badEnv = io();
+    process.env.PDM_GATEWAY_OUTBOX__MAX_BYTES = '"lots"';
+    try {
+      expect(await runGatewayCli(['--print-config'], badEnv)).toBe(2);
+    } finally {
+      delete process.env.PDM_GATEWAY_OUTBOX__MAX_BYTES;
+    }
+    expect(badEnv.errors.join('\n')).toMatch(/outbox\.maxBytes: .*expected number/);
+    const badFlag = io();
+    expect(await runGatewayCli(['--cofnig', 'x.yaml'], badFlag)).toBe(2);
+    expect(badFlag.errors.join('\n')).toMatch(/--cofnig/);
+  });
+});
