@@ -36,8 +36,10 @@ export default tseslint.config(
             { sourceTag: 'type:infra', onlyDependOnLibsWithTags: ['type:contract'] },
             // Services share only the contract; their tests may use the local infrastructure.
             { sourceTag: 'type:service', onlyDependOnLibsWithTags: ['type:contract', 'type:infra'] },
+            // Dashboards present what the services write; their proof runs the processor's real sink.
+            { sourceTag: 'type:presentation', onlyDependOnLibsWithTags: ['type:contract', 'type:infra', 'type:service'] },
             // The `pdm` command composes everything.
-            { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:contract', 'type:infra', 'type:service'] },
+            { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:contract', 'type:infra', 'type:service', 'type:presentation'] },
           ],
         },
       ],

@@ -11,7 +11,6 @@ export interface CommandContext {
 }
 
 export interface Command {
-  summary: string;
   usage: string;
   /** Returns the process exit code. */
   run(args: string[], context: CommandContext): Promise<number>;

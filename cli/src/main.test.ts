@@ -1,7 +1,8 @@
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeTestDataDir } from '@pdm/influx-harness';
-import { describe, expect, it } from 'vitest';
+import { connectAsync } from 'mqtt';
+import { afterAll, describe, expect, it } from 'vitest';
 import type { CommandContext } from './command.js';
 import { main } from './main.js';
 
@@ -17,7 +18,7 @@ describe('pdm', () => {
     const { context, out } = capture();
     expect(await main(['--help'], context)).toBe(0);
     expect(out.join('\n')).toMatch(/Usage: pdm <command>/);
-    expect(out.join('\n')).toMatch(/start\s+run the local stack/);
+    expect(out.join('\n')).toMatch(/start\s+run the whole system locally/);
   });
 
   it('rejects an unknown command with exit code 2 and the usage', async () => {
@@ -42,8 +43,8 @@ describe('pdm', () => {
 });
 
 describe('pdm start', () => {
-  it('runs InfluxDB in the data folder, says what is not built yet, and stops cleanly on a signal', async () => {
-    const dataDir = makeTestDataDir('pdm-start');
+  /** Runs `pdm start` until `body` finishes, then sends SIGINT; returns the output and exit code. */
+  async function runStart(dataDir: string, body: (text: string) => Promise<void>): Promise<{ out: string[]; exit: number }> {
     let stop!: (signal: NodeJS.Signals) => void;
     const stopped = new Promise<NodeJS.Signals>((resolve) => (stop = resolve));
     let ready!: () => void;
@@ -52,19 +53,90 @@ describe('pdm start', () => {
       ready();
       return stopped;
     });
+    const anyPort = ['--influx-port', '0', '--mqtt-port', '0', '--pubsub-port', '0', '--gateway-http-port', '0', '--processor-http-port', '0'];
+    const exit = main(['start', '--data-dir', dataDir, '--no-simulator', ...anyPort], context);
+    await Promise.race([waiting, exit]);
+    try {
+      await body(out.join('\n'));
+    } finally {
+      stop('SIGINT');
+    }
+    return { out, exit: await exit };
+  }
 
-    const exit = main(['start', '--data-dir', dataDir, '--influx-port', '0'], context);
-    await waiting;
-    const url = /InfluxDB\s+(http:\/\/\S+)/.exec(out.join('\n'))?.[1];
-    expect(url).toBeDefined();
-    expect((await fetch(`${url}/ping`)).status).toBe(204);
-    expect(out.join('\n')).toMatch(/Not built yet/);
+  const urlOf = (text: string, label: string, path = '') => new RegExp(`${label}\\s+(\\S+?)${path}(\\s|$)`).exec(text)?.[1];
 
-    stop('SIGINT');
-    expect(await exit).toBe(0);
-    expect(out.at(-1)).toBe('stopped cleanly.');
-    await expect(fetch(`${url}/ping`)).rejects.toThrow();
-    // State stays for the next start.
-    expect(existsSync(join(dataDir, 'influxdb', 'meta'))).toBe(true);
+  it('runs the whole pipeline: MQTT readings become features in InfluxDB; a restart carries on without retraining', async () => {
+    const dataDir = makeTestDataDir('pdm-start');
+    const first = await runStart(dataDir, async (text) => {
+      const influxUrl = urlOf(text, 'InfluxDB');
+      const gatewayOps = urlOf(text, 'gateway ops', '/metrics');
+      const processorOps = urlOf(text, 'processor ops', '/metrics');
+      expect((await fetch(`${gatewayOps}/readyz`)).status).toBe(200);
+      expect((await fetch(`${processorOps}/healthz`)).status).toBe(200);
+      const sensor = await connectAsync(urlOf(text, 'MQTT \\(sensors\\)')!, { reconnectPeriod: 0 });
+      // 15 s of readings in the recent past: the first 10 s window closes at once.
+      const t0 = Math.floor(Date.now() / 10_000) * 10_000 - 30_000;
+      for (let i = 0; i < 15; i++) await sensor.publishAsync('sensors/demo-1/temp', JSON.stringify({ ts: t0 + i * 1000, value: 20 + i }), { qos: 1 });
+      await sensor.endAsync();
+      const q = new URLSearchParams({ db: 'pdm', q: "SELECT mean, \"count\" FROM sensor_features WHERE machine = 'demo-1'" });
+      let rows: unknown[][] = [];
+      for (let attempt = 0; attempt < 100 && rows.length === 0; attempt++) {
+        const json = (await (await fetch(`${influxUrl}/query?${q.toString()}`)).json()) as { results: Array<{ series?: Array<{ values: unknown[][] }> }> };
+        rows = json.results[0]?.series?.[0]?.values ?? [];
+        if (rows.length === 0) await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      expect(rows[0]?.slice(1)).toEqual([24.5, 10]);
+    });
+    expect(first.exit).toBe(0);
+    expect(first.out.join('\n')).toMatch(/training one on simulated healthy operation/);
+    expect(first.out.at(-1)).toBe('stopped cleanly.');
+    for (const kept of ['influxdb/meta', 'pubsub', 'gateway/outbox.sqlite', 'models/pump/1/contract.json', 'logs/gateway.log', 'grafana/provisioning/datasources/pdm-influxdb.yaml']) {
+      expect(existsSync(join(dataDir, kept)), kept).toBe(true);
+    }
+
+    const second = await runStart(dataDir, async (text) => {
+      const influxUrl = urlOf(text, 'InfluxDB');
+      const q = new URLSearchParams({ db: 'pdm', q: "SELECT COUNT(mean) FROM sensor_features WHERE machine = 'demo-1'" });
+      const json = (await (await fetch(`${influxUrl}/query?${q.toString()}`)).json()) as { results: Array<{ series?: Array<{ values: unknown[][] }> }> };
+      expect(json.results[0]?.series?.[0]?.values[0]?.[1]).toBe(1); // the data of the first run is still there
+    });
+    expect(second.exit).toBe(0);
+    expect(second.out.join('\n')).not.toMatch(/training/);
+    rmSync(dataDir, { recursive: true, force: true });
+  }, 180_000);
+});
+
+describe('pdm replay', () => {
+  const dir = makeTestDataDir('pdm-replay');
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('writes one JSON window per line from a CSV', async () => {
+    const csv = join(dir, 'pump-7.csv');
+    const rows = Array.from({ length: 30 }, (_, i) => `${new Date(Date.UTC(2026, 0, 1, 0, 0, i)).toISOString()},${20 + i},${i % 2}`);
+    writeFileSync(csv, ['time,temp,valve', ...rows].join('\n'));
+    const { context, out, err } = capture();
+    expect(await main(['replay', '--input', csv, '--window', '10s'], context)).toBe(0);
+    const windows = out.map((line) => JSON.parse(line) as { machine_id: string; window_start: number; sensors: Array<{ sensor_id: string; count: number; mean: number }> });
+    expect(windows).toHaveLength(3);
+    expect(windows[0]).toMatchObject({ machine_id: 'pump-7', window_start: Date.UTC(2026, 0, 1) });
+    expect(windows[0]!.sensors.find((s) => s.sensor_id === 'temp')).toMatchObject({ count: 10, mean: 24.5 });
+    expect(err.join('\n')).toMatch(/30 rows/);
+  });
+
+  it('refuses a bad row with its line number and exit code 2', async () => {
+    const csv = join(dir, 'bad.csv');
+    writeFileSync(csv, 'time,temp\n2026-01-01T00:00:00Z,1\nnot-a-time,2\n');
+    const { context, err } = capture();
+    expect(await main(['replay', '--input', csv], context)).toBe(2);
+    expect(err.join('\n')).toMatch(/line 3/);
+  });
+
+  it('names a bad flag value', async () => {
+    const { context, err } = capture();
+    expect(await main(['replay', '--input', 'x.csv', '--window', 'soon'], context)).toBe(2);
+    expect(err.join('\n')).toMatch(/--window: invalid duration "soon"/);
+    expect(await main(['replay', '--input', 'x.csv', '--machine', 'bad id'], context)).toBe(2);
+    expect(err.join('\n')).toMatch(/--machine: machine id must match/);
   });
 });

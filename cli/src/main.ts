@@ -2,15 +2,58 @@
 // one-line message with exit code 2, and wires Ctrl-C to a graceful stop.
 import { type Command, type CommandContext, UsageError } from './command.js';
 
-type Loader = () => Promise<Command>;
+interface Entry {
+  summary: string;
+  /** Loaded only when the command runs, so `pdm --help` never loads TensorFlow, gRPC or aedes. */
+  load: () => Promise<Command>;
+}
 
-const COMMANDS: Record<string, Loader> = {
-  start: async () => (await import('./commands/start.js')).start,
+const COMMANDS: Record<string, Entry> = {
+  start: {
+    summary: 'run the whole system locally with embedded defaults, until Ctrl-C',
+    load: async () => (await import('./commands/start.js')).start,
+  },
+  gateway: {
+    summary: 'run an edge gateway (MQTT broker → windows → outbox → Pub/Sub)',
+    load: async () => (await import('./commands/gateway.js')).gateway,
+  },
+  processor: {
+    summary: 'run the cloud processor (Pub/Sub → score with TF.js → InfluxDB, alerts)',
+    load: async () => (await import('./commands/processor.js')).processor,
+  },
+  simulate: {
+    summary: 'drive a simulated machine fleet with labelled faults (MQTT or CSV files)',
+    load: async () => (await import('./commands/simulator.js')).simulate,
+  },
+  train: {
+    summary: 'train an anomaly model from a CSV of normal operation (or stored features)',
+    load: async () => (await import('./commands/train.js')).train,
+  },
+  score: {
+    summary: 'score a CSV with a trained model into scores.csv',
+    load: async () => (await import('./commands/score.js')).score,
+  },
+  evaluate: {
+    summary: 'measure detection against a ground-truth file: lead time, precision, recall',
+    load: async () => (await import('./commands/simulator.js')).evaluate,
+  },
+  dashboards: {
+    summary: 'write the Grafana dashboards and provisioning files for InfluxDB',
+    load: async () => (await import('./commands/dashboards.js')).dashboards,
+  },
+  replay: {
+    summary: 'replay a CSV through the window engine; write JSON lines or publish to Pub/Sub',
+    load: async () => (await import('./commands/replay.js')).replay,
+  },
+  'pubsub-emulator': {
+    summary: 'run the local Pub/Sub emulator (real gRPC API)',
+    load: async () => (await import('./commands/pubsub-emulator.js')).pubsubEmulator,
+  },
 };
 
-async function usage(): Promise<string> {
+function usage(): string {
   const lines = ['Usage: pdm <command> [options]', '', 'Commands:'];
-  for (const [name, load] of Object.entries(COMMANDS)) lines.push(`  ${name.padEnd(10)} ${(await load()).summary}`);
+  for (const [name, { summary }] of Object.entries(COMMANDS)) lines.push(`  ${name.padEnd(16)} ${summary}`);
   lines.push('', 'Run `pdm <command> --help` for the options of one command.');
   return lines.join('\n');
 }
@@ -40,15 +83,15 @@ function defaultContext(): CommandContext {
 export async function main(argv: string[], context: CommandContext = defaultContext()): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
-    context.out(await usage());
+    context.out(usage());
     return name === undefined ? 2 : 0;
   }
-  const load = COMMANDS[name];
-  if (!load) {
-    context.err(`pdm: unknown command "${name}"\n\n${await usage()}`);
+  const entry = COMMANDS[name];
+  if (!entry) {
+    context.err(`pdm: unknown command "${name}"\n\n${usage()}`);
     return 2;
   }
-  const command = await load();
+  const command = await entry.load();
   if (rest.includes('--help') || rest.includes('-h')) {
     context.out(command.usage);
     return 0;

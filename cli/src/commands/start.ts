@@ -1,55 +1,173 @@
-// `pdm start`: brings up the local stack with its embedded defaults and keeps it running until Ctrl-C.
-import { join } from 'node:path';
+// `pdm start`: the whole system on one machine with its embedded defaults, until Ctrl-C:
+// InfluxDB, the Pub/Sub emulator (persistent), the cloud processor with a model (trained on first
+// start from simulated healthy operation), an edge gateway, and a simulated fleet in which a fault
+// develops. Everything keeps its state under --data-dir, so the next start carries on.
+import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { processorConfigSchema, startProcessor } from '@pdm/cloud-processor';
+import { buildDashboards } from '@pdm/dashboards';
+import { gatewayConfigSchema, startGateway } from '@pdm/edge-gateway';
 import { startInflux } from '@pdm/influx-harness';
+import { start as startEmulator } from '@pdm/pubsub-emulator';
+import { noChaos, runSimulation, scheduleFaults } from '@pdm/simulator';
+import { pino } from 'pino';
 import { type Command, UsageError } from '../command.js';
+import { trainDemoModel } from '../local/bootstrap-model.js';
+import { DEMO_MACHINES, DEMO_SEED, DEMO_TICK_MS, DEMO_VIBRATION_HZ, demoFault } from '../local/demo-fleet.js';
+import { startStatusLine } from '../local/status-line.js';
 
-/** Pieces of the local stack that `pdm start` cannot run yet, with the issue that builds each. */
-const NOT_BUILT_YET = [
-  'Pub/Sub emulator (pubsub-emulator/)',
-  'edge gateway with embedded MQTT broker (edge-gateway/)',
-  'cloud processor with anomaly models (cloud-processor/)',
-  'simulated machine fleet (simulator/)',
-  'Grafana dashboards as code (dashboards/)',
-];
+const PROJECT = 'pdm-local';
+const FEATURES_TOPIC = 'pdm-features';
+
+function port(flag: string, value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n > 65535) throw new UsageError(`--${flag} must be a port number, got "${value}"`);
+  return n;
+}
+
+const hasModel = (registryDir: string) => existsSync(registryDir) && readdirSync(registryDir).some((name) => !name.startsWith('.'));
 
 export const start: Command = {
-  summary: 'run the local stack (InfluxDB now; the rest as it is built) until Ctrl-C',
-  usage: `pdm start [--data-dir DIR] [--influx-port PORT]
+  usage: `pdm start [--data-dir DIR] [--no-simulator] [--mqtt-port PORT] [--influx-port PORT] [--pubsub-port PORT]
+          [--gateway-http-port PORT] [--processor-http-port PORT]
 
-Starts every piece of the local pipeline with embedded defaults and prints where each one listens.
-State is kept under --data-dir (default .data/ in the current folder), so the next start carries on.
+Starts the whole pipeline locally with embedded defaults and prints where each piece listens:
+InfluxDB, the Pub/Sub emulator, the cloud processor, an edge gateway and a simulated fleet of four
+pumps in which pump-3 develops an imbalance two minutes after start. On first start a model is
+trained from simulated healthy operation (about a minute). State and logs are kept under
+--data-dir, so the next start carries on where this one stopped.
 
 Options:
-  --data-dir DIR       where the stack keeps its state (default: .data)
-  --influx-port PORT   InfluxDB HTTP port on 127.0.0.1 (default: 8086; 0 picks a free one)
-  -h, --help           show this help`,
+  --data-dir DIR               state and logs (default: .data)
+  --no-simulator               run the pipeline without the simulated fleet (bring your own sensors)
+  --mqtt-port PORT             gateway MQTT port (default: 1883)
+  --influx-port PORT           InfluxDB HTTP port on 127.0.0.1 (default: 8086)
+  --pubsub-port PORT           Pub/Sub emulator gRPC port (default: 8085)
+  --gateway-http-port PORT     gateway /metrics, /healthz, /readyz (default: 9464)
+  --processor-http-port PORT   processor /metrics, /healthz, /readyz (default: 9465)
+  (0 for any port picks a free one)
+  -h, --help                   show this help`,
 
   async run(args, { out, waitForStop }) {
     const { values } = parseArgs({
       args,
       options: {
         'data-dir': { type: 'string', default: '.data' },
+        'no-simulator': { type: 'boolean', default: false },
+        'mqtt-port': { type: 'string', default: '1883' },
         'influx-port': { type: 'string', default: '8086' },
+        'pubsub-port': { type: 'string', default: '8085' },
+        'gateway-http-port': { type: 'string', default: '9464' },
+        'processor-http-port': { type: 'string', default: '9465' },
       },
       strict: true,
     });
-    const influxPort = Number(values['influx-port']);
-    if (!Number.isInteger(influxPort) || influxPort < 0 || influxPort > 65535) {
-      throw new UsageError(`--influx-port must be a port number, got "${values['influx-port']}"`);
+    const dataDir = resolve(values['data-dir']);
+    const ports = {
+      mqtt: port('mqtt-port', values['mqtt-port']),
+      influx: port('influx-port', values['influx-port']),
+      pubsub: port('pubsub-port', values['pubsub-port']),
+      gatewayHttp: port('gateway-http-port', values['gateway-http-port']),
+      processorHttp: port('processor-http-port', values['processor-http-port']),
+    };
+    const logDir = join(dataDir, 'logs');
+    mkdirSync(logDir, { recursive: true });
+    const logTo = (name: string) => pino({ level: 'info', name }, pino.destination({ dest: join(logDir, `${name}.log`), mkdir: true }));
+    // Everything here talks to the local emulator: no Google credentials to look for.
+    process.env.METADATA_SERVER_DETECTION ??= 'none';
+
+    // Stopped in reverse order of starting: the fleet first, InfluxDB last, so nothing in flight is lost.
+    const stops: Array<() => Promise<void>> = [];
+    try {
+      const influx = await startInflux({ dataDir: join(dataDir, 'influxdb'), port: ports.influx, log: out });
+      stops.push(() => influx.stop());
+
+      const pubsub = await startEmulator({ port: ports.pubsub, dataDir: join(dataDir, 'pubsub'), logger: logTo('pubsub-emulator') });
+      stops.push(() => pubsub.stop());
+
+      const grafanaDir = join(dataDir, 'grafana');
+      await buildDashboards(grafanaDir, { influxUrl: influx.url });
+
+      const registryDir = join(dataDir, 'models');
+      if (!hasModel(registryDir)) {
+        out('No anomaly model yet: training one on simulated healthy operation (first start only)…');
+        const report = await trainDemoModel(registryDir, out);
+        out(`  model ${report.name}@${report.version} ready (threshold ${report.threshold.toFixed(2)}, ${report.contract.featureNames.length} features)`);
+      }
+
+      const processor = await startProcessor(
+        processorConfigSchema.parse({
+          instanceId: 'local-processor',
+          pubsub: { projectId: PROJECT, emulatorHost: pubsub.endpoint, featuresTopic: FEATURES_TOPIC, createResources: true },
+          influx: { url: influx.url },
+          model: { registryDir },
+          http: { host: '127.0.0.1', port: ports.processorHttp },
+        }),
+        { logger: logTo('processor') },
+      );
+      stops.push(() => processor.stop());
+
+      const gateway = await startGateway(
+        gatewayConfigSchema.parse({
+          gatewayId: 'local-gateway',
+          siteId: 'local-site',
+          // The local demo accepts anonymous sensors; a plant configures users (see the README).
+          mqtt: { port: ports.mqtt, allowAnonymous: true },
+          http: { host: '127.0.0.1', port: ports.gatewayHttp },
+          outbox: { path: join(dataDir, 'gateway', 'outbox.sqlite') },
+          pubsub: { projectId: PROJECT, topic: FEATURES_TOPIC, emulatorHost: pubsub.endpoint, createTopic: true },
+        }),
+        { logger: logTo('gateway') },
+      );
+      stops.push(() => gateway.stop());
+
+      let fleetDone: Promise<unknown> = Promise.resolve();
+      if (!values['no-simulator']) {
+        const abort = new AbortController();
+        const startMs = Date.now();
+        fleetDone = runSimulation(
+          {
+            seed: DEMO_SEED,
+            startMs,
+            durationMs: 7 * 24 * 3_600_000,
+            tickMs: DEMO_TICK_MS,
+            vibrationHz: DEMO_VIBRATION_HZ,
+            machines: DEMO_MACHINES,
+            faults: scheduleFaults({ seed: DEMO_SEED, startMs, durationMs: 7 * 24 * 3_600_000, repairMs: 2 * 3_600_000, machines: DEMO_MACHINES, explicit: [demoFault(startMs)] }),
+            chaos: noChaos(),
+            mqtt: { urls: [`mqtt://127.0.0.1:${gateway.mqttPort}`], qos: 0, format: 'batch' },
+            speed: 1,
+            rate: Infinity,
+          },
+          { signal: abort.signal },
+        ).catch((error: unknown) => out(`simulator stopped: ${(error as Error).message}`));
+        stops.push(async () => {
+          abort.abort();
+          await fleetDone;
+        });
+      }
+
+      out('');
+      out('Local stack running');
+      out(`  MQTT (sensors)     mqtt://127.0.0.1:${gateway.mqttPort}   topic sensors/{machineId}/{sensorId}`);
+      out(`  gateway ops        http://127.0.0.1:${gateway.httpPort}/metrics  /healthz  /readyz`);
+      out(`  processor ops      http://127.0.0.1:${processor.httpPort}/metrics  /healthz  /readyz`);
+      out(`  Pub/Sub emulator   ${pubsub.endpoint}   (PUBSUB_EMULATOR_HOST=${pubsub.endpoint}, project ${PROJECT})`);
+      out(`  InfluxDB           ${influx.url}   database pdm (InfluxQL)`);
+      out(`  models             ${registryDir}   (drop a new version in; it is picked up live)`);
+      out(`  Grafana            provisioning folder ${grafanaDir}/provisioning (dashboards/README.md)`);
+      out(`  state and logs     ${dataDir}/`);
+      if (!values['no-simulator']) out(`  simulated fleet    ${DEMO_MACHINES.map((m) => m.id).join(', ')}; pump-3 develops an imbalance in 2 minutes`);
+      out('');
+      out('Press Ctrl-C to stop.');
+      const status = startStatusLine({ gateway, processor, influxUrl: influx.url, write: out });
+      stops.push(() => Promise.resolve(status.stop()));
+      const signal = await waitForStop();
+      out(`${signal}: stopping…`);
+    } finally {
+      for (const stop of stops.reverse()) await stop();
     }
-    const influx = await startInflux({ dataDir: join(values['data-dir'], 'influxdb'), port: influxPort, log: out });
-    out('');
-    out('Local stack');
-    out(`  InfluxDB   ${influx.url}  (InfluxQL; data in ${influx.dataDir})`);
-    out('');
-    out('Not built yet, so not started:');
-    for (const piece of NOT_BUILT_YET) out(`  - ${piece}`);
-    out('');
-    out('Running. Press Ctrl-C to stop.');
-    const signal = await waitForStop();
-    out(`${signal}: stopping…`);
-    await influx.stop();
     out('stopped cleanly.');
     return 0;
   },

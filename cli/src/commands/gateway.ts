@@ -1,0 +1,4 @@
+import { GATEWAY_USAGE, runGatewayCli } from '@pdm/edge-gateway';
+import { delegate } from './delegate.js';
+
+export const gateway = delegate(GATEWAY_USAGE, runGatewayCli);

@@ -1,0 +1,76 @@
+// The CSV flags shared by `pdm replay`, `pdm train` and `pdm score` (a fixed interface): one time
+// column, every other numeric column a sensor, windowed by the gateway's own engine.
+import { parseDuration, replayOptionsSchema, type ReplayOptionsInput } from '@pdm/edge-gateway';
+import { UsageError } from './command.js';
+
+export const CSV_FLAG_OPTIONS = {
+  input: { type: 'string' },
+  machine: { type: 'string' },
+  'time-column': { type: 'string' },
+  delimiter: { type: 'string' },
+  window: { type: 'string' },
+  from: { type: 'string' },
+  until: { type: 'string' },
+} as const;
+
+export const CSV_FLAG_HELP = `  --input FILE          CSV with a header row: a time column (ISO-8601, no zone = UTC, or epoch ms/s)
+                        and one numeric column per sensor
+  --machine ID          machine id for the rows (default: the file name without extension)
+  --time-column NAME    the time column (default: the first of time, timestamp, ts, date, datetime)
+  --delimiter CHAR      field separator (default: ,)
+  --window DURATION     window size, e.g. 10s, 500ms, 1m (default: 10s)
+  --from T, --until T   keep only windows starting at or after T / ending at or before T (ISO-8601),
+                        e.g. train on the healthy start of a recording and score the rest`;
+
+export interface CsvFlagValues {
+  input?: string;
+  machine?: string;
+  'time-column'?: string;
+  delimiter?: string;
+  window?: string;
+  from?: string;
+  until?: string;
+}
+
+/** Event-time range of the windows to keep, epoch ms. */
+export interface WindowRange {
+  from: number;
+  until: number;
+}
+
+function instant(flag: 'from' | 'until', value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  const ms = Date.parse(value);
+  if (Number.isNaN(ms)) throw new UsageError(`--${flag} must be an ISO-8601 time, got "${value}"`);
+  return ms;
+}
+
+export function csvReplayOptions(values: CsvFlagValues): { input: string; options: ReplayOptionsInput; range: WindowRange } {
+  if (!values.input) throw new UsageError('--input FILE is required');
+  const machineId = values.machine ?? (values.input.split('/').pop() ?? 'machine').replace(/\.[^.]*$/, '');
+  let windowMs: number | undefined;
+  if (values.window !== undefined) {
+    try {
+      windowMs = parseDuration(values.window);
+    } catch (error) {
+      throw new UsageError(`--window: ${(error as Error).message}`);
+    }
+  }
+  if (values.delimiter !== undefined && values.delimiter.length !== 1) {
+    throw new UsageError(`--delimiter must be one character, got "${values.delimiter}"`);
+  }
+  const options: ReplayOptionsInput = {
+    machineId,
+    timeColumn: values['time-column'],
+    delimiter: values.delimiter,
+    engine: windowMs === undefined ? {} : { windowMs },
+  };
+  const checked = replayOptionsSchema.safeParse(options);
+  if (!checked.success) {
+    const issue = checked.error.issues[0];
+    const flag = issue?.path[0] === 'machineId' ? '--machine' : `--${String(issue?.path[0] ?? 'input')}`;
+    throw new UsageError(`${flag}: ${issue?.message ?? 'invalid'}`);
+  }
+  const range = { from: instant('from', values.from, -Infinity), until: instant('until', values.until, Infinity) };
+  return { input: values.input, options, range };
+}

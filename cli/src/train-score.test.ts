@@ -1,0 +1,109 @@
+// `pdm train` then `pdm score` on CSV files, as a user runs them: normal operation to learn from,
+// then data in which a fault develops; the fault's windows must be flagged and the normal ones not.
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { INFLUX_SINK_DEFAULTS, InfluxSink } from '@pdm/cloud-processor';
+import { replayCsv } from '@pdm/edge-gateway';
+import { makeTestDataDir, startTestInflux, uniqueDatabaseName } from '@pdm/influx-harness';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { CommandContext } from './command.js';
+import { main } from './main.js';
+
+const dir = makeTestDataDir('pdm-train-score');
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** A pump at 1 Hz: load follows a slow cycle, current follows load, temperature follows current. */
+function pumpCsv(file: string, start: number, rows: number, fault?: { fromRow: number }): void {
+  let seed = 7 + start;
+  const noise = () => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    return seed / 2 ** 31 - 0.5;
+  };
+  const lines = ['time,load,current,temp,vibration'];
+  for (let i = 0; i < rows; i++) {
+    const load = 0.7 + 0.2 * Math.sin((2 * Math.PI * i) / 600) + 0.02 * noise();
+    const current = 40 * load + 0.4 * noise();
+    const faulty = fault !== undefined && i >= fault.fromRow;
+    const temp = 35 + 20 * load + 0.3 * noise() + (faulty ? 12 : 0);
+    const vibration = 2 + 0.5 * load + 0.1 * noise() + (faulty ? 3 : 0);
+    lines.push(`${new Date(start + i * 1000).toISOString()},${load.toFixed(4)},${current.toFixed(3)},${temp.toFixed(3)},${vibration.toFixed(3)}`);
+  }
+  writeFileSync(file, lines.join('\n'));
+}
+
+function capture(): { context: CommandContext; out: string[]; err: string[] } {
+  const out: string[] = [];
+  const err: string[] = [];
+  return { context: { out: (l) => out.push(l), err: (l) => err.push(l), waitForStop: () => new Promise(() => {}) }, out, err };
+}
+
+describe('pdm train and pdm score', () => {
+  it('learns normal operation from a CSV and flags the windows of a developing fault', async () => {
+    const normal = join(dir, 'normal.csv');
+    const later = join(dir, 'later.csv');
+    const registry = join(dir, 'models');
+    const scores = join(dir, 'scores.csv');
+    const t0 = Date.UTC(2026, 0, 1);
+    pumpCsv(normal, t0, 1200);
+    pumpCsv(later, t0 + 86_400_000, 1200, { fromRow: 600 });
+
+    const trained = capture();
+    expect(await main(['train', '--input', normal, '--out', registry, '--machine', 'pump-1', '--seed', '3'], trained.context)).toBe(0);
+    expect(trained.out.join('\n')).toMatch(/model anomaly version 1 written to/);
+    expect(trained.err.join('\n')).toMatch(/1200 rows of 4 sensors/);
+
+    const scored = capture();
+    expect(await main(['score', '--model', registry, '--input', later, '--output', scores, '--machine', 'pump-1'], scored.context)).toBe(0);
+    const [header, ...rows] = readFileSync(scores, 'utf8').trim().split('\n');
+    expect(header).toBe('window_start,window_end,machine,score,threshold,anomaly');
+    const parsed = rows.map((row) => {
+      const [start, end, machine, score, threshold, anomaly] = row.split(',');
+      return { start: Date.parse(start!), end: Date.parse(end!), machine, score: Number(score), threshold: Number(threshold), anomaly: anomaly === '1' };
+    });
+    expect(parsed.length).toBeGreaterThanOrEqual(110);
+    expect(parsed.every((r) => r.machine === 'pump-1' && r.end - r.start === 10_000 && Number.isFinite(r.score))).toBe(true);
+    const faultStart = t0 + 86_400_000 + 600_000;
+    const before = parsed.filter((r) => r.end <= faultStart);
+    const during = parsed.filter((r) => r.start >= faultStart);
+    expect(before.filter((r) => r.anomaly).length).toBeLessThanOrEqual(1);
+    expect(during.filter((r) => r.anomaly).length).toBeGreaterThanOrEqual(Math.floor(0.9 * during.length));
+  });
+
+  it('trains from features the processor stored in InfluxDB (--from-influx)', async () => {
+    const influx = await startTestInflux();
+    try {
+      const database = uniqueDatabaseName();
+      const sink = new InfluxSink({ ...INFLUX_SINK_DEFAULTS, url: influx.url, database, batchMaxDelayMs: 0 });
+      await sink.start();
+      const csv = join(dir, 'stored.csv');
+      // Recent data: the processor's raw retention policy refuses points older than 30 days.
+      const t0 = Math.floor(Date.now() / 3_600_000) * 3_600_000 - 2 * 3_600_000;
+      pumpCsv(csv, t0, 900);
+      await replayCsv(csv, { machineId: 'pump-9' }, { onWindow: (w) => sink.writeFeatures(w) });
+      await sink.flush();
+
+      const registry = join(dir, 'from-influx');
+      const trained = capture();
+      const args = ['train', '--from-influx', '--machine', 'pump-9', '--start', new Date(t0).toISOString(), '--end', new Date(t0 + 3_600_000).toISOString()];
+      expect(await main([...args, '--influx-url', influx.url, '--database', database, '--out', registry], trained.context)).toBe(0);
+      expect(trained.err.join('\n')).toMatch(/train: 90 windows of pump-9/);
+      expect(trained.out.join('\n')).toMatch(/features \(\d+\): .*temp\.mean/);
+    } finally {
+      await influx.stop();
+    }
+  });
+
+  it('refuses a bad CSV with the line number and a missing model with a clear message', async () => {
+    const bad = join(dir, 'bad.csv');
+    writeFileSync(bad, 'time,temp\n2026-01-01T00:00:00Z,1\n2026-01-01T00:00:01Z,warm\n');
+    const trained = capture();
+    expect(await main(['train', '--input', bad, '--out', join(dir, 'never')], trained.context)).toBe(2);
+    expect(trained.err.join('\n')).toMatch(/line 3/);
+
+    const good = join(dir, 'good.csv');
+    pumpCsv(good, Date.UTC(2026, 0, 2), 60);
+    const scored = capture();
+    expect(await main(['score', '--model', join(dir, 'empty-registry'), '--input', good, '--output', join(dir, 's.csv')], scored.context)).toBe(2);
+    expect(scored.err.join('\n')).toMatch(/no trained model found/);
+  });
+});

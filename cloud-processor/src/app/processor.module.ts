@@ -1,0 +1,19 @@
+// The NestJS module of one processor: the Pub/Sub event controller, the ops endpoints, and the
+// runtime (built outside Nest by startProcessor, so tests and the CLI can inject parts) as a value.
+import { Module, type DynamicModule } from '@nestjs/common';
+import { TerminusModule } from '@nestjs/terminus';
+import { OpsController } from '../ops/ops.controller.js';
+import { WindowsController } from '../pipeline/windows.controller.js';
+import { PROCESSOR_RUNTIME, type ProcessorRuntime } from './runtime.js';
+
+@Module({})
+export class ProcessorModule {
+  static register(runtime: ProcessorRuntime): DynamicModule {
+    return {
+      module: ProcessorModule,
+      imports: [TerminusModule.forRoot({ logger: false })],
+      controllers: [WindowsController, OpsController],
+      providers: [{ provide: PROCESSOR_RUNTIME, useValue: runtime }],
+    };
+  }
+}

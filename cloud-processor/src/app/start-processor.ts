@@ -1,0 +1,128 @@
+// Starts one processor: InfluxDB schema, scorer, alerting, the Pub/Sub microservice and the HTTP ops
+// app (a NestJS hybrid application), and returns a handle whose stop() shuts down gracefully:
+// stop pulling, let in-flight messages finish (and be acked), deliver pending alerts, flush InfluxDB.
+import type { ClientConfig } from '@google-cloud/pubsub';
+import type { INestApplication } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { MachineWindowSchema } from '@pdm/proto';
+import type { AddressInfo } from 'node:net';
+import { pino, type Logger } from 'pino';
+import { AlertDispatcher } from '../alerts/alert-dispatcher.js';
+import { AlertTracker } from '../alerts/alert-tracker.js';
+import { WebhookNotifier } from '../alerts/webhook.js';
+import type { ProcessorConfig } from '../config/schema.js';
+import type { Scorer } from '../model/api.js';
+import { openScorer } from '../model/index.js';
+import { ProcessorMetrics } from '../ops/metrics.js';
+import { PinoNestLogger } from '../ops/nest-logger.js';
+import { PipelineReporter } from '../ops/pipeline-reporter.js';
+import { WindowPipeline, type Clock } from '../pipeline/window-pipeline.js';
+import { realScheduler, type Scheduler } from '../shared/scheduler.js';
+import { InfluxSink } from '../sink/influx-sink.js';
+import { PubSubClient } from '../transport/pubsub-client.js';
+import { PubSubServer } from '../transport/pubsub-server.js';
+import { ProcessorModule } from './processor.module.js';
+import { ensurePubSubResources } from './pubsub-resources.js';
+import type { ProcessorRuntime } from './runtime.js';
+
+export interface ProcessorDeps {
+  /** Default: openScorer on config.model.registryDir. */
+  scorer?: Scorer;
+  logger?: Logger;
+  /** Event-time clock for end-to-end latency and pipeline reports. Default: wall clock. */
+  clock?: Clock;
+  /** Timers of InfluxDB batching and webhook back-off. Default: setTimeout. */
+  schedule?: Scheduler;
+}
+
+export interface RunningProcessor {
+  httpPort: number;
+  metrics: ProcessorMetrics;
+  runtime: ProcessorRuntime;
+  /** Writes one `pipeline` point now (also done every pipelineReportIntervalMs). */
+  reportPipeline(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export function pubsubClientConfig(config: ProcessorConfig['pubsub']): ClientConfig {
+  return config.emulatorHost ? { projectId: config.projectId, apiEndpoint: config.emulatorHost, emulatorMode: true } : { projectId: config.projectId };
+}
+
+export async function startProcessor(config: ProcessorConfig, deps: ProcessorDeps = {}): Promise<RunningProcessor> {
+  const log = deps.logger ?? pino({ level: config.log.level, base: { instance: config.instanceId } });
+  const clock = deps.clock ?? { now: () => Date.now() };
+  const schedule = deps.schedule ?? realScheduler;
+  const metrics = new ProcessorMetrics({ defaultMetrics: true });
+  const client = pubsubClientConfig(config.pubsub);
+  if (config.pubsub.createResources) await ensurePubSubResources(client, config.pubsub);
+
+  const sink = new InfluxSink(
+    config.influx,
+    {
+      batchWritten: (points, ms) => (metrics.influxBatchPoints.observe(points), metrics.influxWrite.observe(ms / 1000)),
+      fieldsDropped: (n) => metrics.droppedFields.inc(n),
+    },
+    schedule,
+  );
+  await sink.start();
+  const scorer = deps.scorer ?? (await openScorer({ ...config.model, logger: log.child({ component: 'model' }) }));
+  const alertsClient = config.pubsub.alertsTopic ? new PubSubClient({ client, topic: config.pubsub.alertsTopic }) : undefined;
+  const webhook = config.alerts.webhook
+    ? new WebhookNotifier(config.alerts.webhook, log, { failed: () => metrics.alertDeliveryFailures.inc({ target: 'webhook' }) }, schedule)
+    : undefined;
+  const dispatcher = new AlertDispatcher(new AlertTracker(config.alerts), alertsClient, sink, webhook, metrics, log);
+  const pipeline = new WindowPipeline(sink, scorer, dispatcher, metrics, clock, log);
+  const server = new PubSubServer(
+    {
+      client,
+      subscription: config.pubsub.subscription,
+      deadLetterTopic: config.pubsub.deadLetterTopic,
+      flowControl: config.pubsub.flowControl,
+      maxAttempts: config.pubsub.maxAttempts,
+      transientBackoff: config.pubsub.transientBackoff,
+      drainTimeoutMs: config.pubsub.drainTimeoutMs,
+      logger: log.child({ component: 'pubsub' }),
+      events: {
+        received: () => metrics.inFlight.inc(),
+        settled: (outcome, schema, ms, reason) => {
+          metrics.inFlight.dec();
+          metrics.messages.inc({ outcome, schema });
+          metrics.ackLatency.observe(ms / 1000);
+          if (reason) metrics.deadLetters.inc({ reason });
+        },
+      },
+    },
+    [MachineWindowSchema],
+  );
+  const runtime: ProcessorRuntime = { pipeline, sink, scorer, server, metrics };
+
+  let app: INestApplication | undefined;
+  try {
+    app = await NestFactory.create(ProcessorModule.register(runtime), { logger: new PinoNestLogger(log.child({ component: 'nest' })), abortOnError: false });
+    app.connectMicroservice({ strategy: server }, { inheritAppConfig: true });
+    await app.startAllMicroservices();
+    await app.listen(config.http.port, config.http.host);
+  } catch (error) {
+    await app?.close();
+    await Promise.allSettled([alertsClient?.close(), deps.scorer ? undefined : scorer.close()]);
+    throw error;
+  }
+  const reporter = new PipelineReporter(sink, metrics, config.instanceId, () => clock.now(), log);
+  reporter.start(config.pipelineReportIntervalMs);
+  const httpPort = (app.getHttpServer() as { address(): AddressInfo }).address().port;
+  log.info({ httpPort, subscription: config.pubsub.subscription }, 'processor started');
+
+  let stopping: Promise<void> | undefined;
+  const stop = async () => {
+    reporter.stop();
+    await server.close(); // stops pulling; in-flight messages finish, their writes land, they are acked
+    await dispatcher.drain();
+    await webhook?.close(config.alerts.webhook?.timeoutMs ?? 0);
+    await sink.flush();
+    await app.close();
+    await alertsClient?.close();
+    if (!deps.scorer) await scorer.close();
+    log.info('processor stopped');
+  };
+  return { httpPort, metrics, runtime, reportPipeline: () => reporter.report(), stop: () => (stopping ??= stop()) };
+}

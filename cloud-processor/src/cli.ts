@@ -1,0 +1,62 @@
+// `pdm processor`: runs the cloud processor until SIGTERM/SIGINT. Returns the exit code: 0 after a
+// clean stop, 2 for a bad flag or configuration (the message names the key), 1 for a start failure.
+import { parseArgs } from 'node:util';
+import { ConfigError, loadProcessorConfig } from './config/index.js';
+import { startProcessor } from './app/start-processor.js';
+import { describeError } from './shared/describe-error.js';
+
+export interface ProcessorCliIo {
+  out(line: string): void;
+  err(line: string): void;
+  waitForStop(): Promise<NodeJS.Signals>;
+  env?: NodeJS.ProcessEnv;
+}
+
+export const PROCESSOR_USAGE = `pdm processor [--config FILE]
+
+Runs the cloud processor: pulls pdm.v1.MachineWindow messages from a Pub/Sub subscription, writes
+features and anomaly scores to InfluxDB, raises alerts, and serves /healthz, /readyz and /metrics.
+Messages are acked only once written; Ctrl-C / SIGTERM stops pulling and lets in-flight ones finish.
+
+Options:
+  --config FILE     YAML or JSON configuration (every key has a default)
+  -h, --help        show this help
+
+Environment:
+  PDM_PROCESSOR_<KEY>[__<KEY>]=value overrides one key, e.g. PDM_PROCESSOR_INFLUX__URL=http://db:8086`;
+
+export async function runProcessorCli(argv: string[], io: ProcessorCliIo): Promise<number> {
+  let values: { config?: string; help?: boolean };
+  try {
+    ({ values } = parseArgs({ args: argv, options: { config: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, strict: true }));
+  } catch (error) {
+    io.err(`pdm processor: ${describeError(error)}\n\n${PROCESSOR_USAGE}`);
+    return 2;
+  }
+  if (values.help) {
+    io.out(PROCESSOR_USAGE);
+    return 0;
+  }
+  let config;
+  try {
+    config = loadProcessorConfig({ file: values.config, env: io.env ?? process.env });
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      io.err(`pdm processor: ${error.message}`);
+      return 2;
+    }
+    throw error;
+  }
+  let processor;
+  try {
+    processor = await startProcessor(config);
+  } catch (error) {
+    io.err(`pdm processor: could not start: ${describeError(error)}`);
+    return 1;
+  }
+  io.out(`processor ${config.instanceId} running; ops HTTP on port ${processor.httpPort} (Ctrl-C stops)`);
+  const signal = await io.waitForStop();
+  io.out(`${signal}: stopping (waiting for in-flight messages)`);
+  await processor.stop();
+  return 0;
+}

@@ -1,0 +1,45 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ConfigError, loadProcessorConfig } from './load.js';
+
+describe('processor configuration', () => {
+  const dirs: string[] = [];
+  const file = (name: string, text: string) => {
+    const dir = mkdtempSync(join(tmpdir(), 'processor-config-'));
+    dirs.push(dir);
+    writeFileSync(join(dir, name), text);
+    return join(dir, name);
+  };
+  afterEach(() => dirs.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+  it('fills every default', () => {
+    const config = loadProcessorConfig({ env: {} });
+    expect(config.influx).toMatchObject({ database: 'pdm', rawRetention: { name: 'raw', duration: '30d' }, downsampleIntervals: ['1m', '1h'] });
+    expect(config.alerts).toEqual({ openAfter: 3, resolveAfter: 5 });
+    expect(config.pubsub.alertsTopic).toBe('pdm-alerts');
+  });
+
+  it('reads YAML and lets PDM_PROCESSOR_<KEY>__<SUBKEY> override single keys', () => {
+    const path = file('p.yaml', 'instanceId: proc-7\npubsub:\n  subscription: from-file\n  flowControl:\n    maxMessages: 10\n');
+    const config = loadProcessorConfig({
+      file: path,
+      env: { PDM_PROCESSOR_PUBSUB__FLOW_CONTROL__MAX_MESSAGES: '25', PDM_PROCESSOR_INFLUX__URL: 'http://db:8086', PDM_PROCESSOR_PUBSUB__ALERTS_TOPIC: 'null' },
+    });
+    expect(config.instanceId).toBe('proc-7');
+    expect(config.pubsub.subscription).toBe('from-file');
+    expect(config.pubsub.flowControl).toEqual({ maxMessages: 25, maxBytes: 64 * 1024 * 1024 });
+    expect(config.influx.url).toBe('http://db:8086');
+    expect(config.pubsub.alertsTopic).toBeNull();
+  });
+
+  it('names the bad key and what it expects', () => {
+    expect(() => loadProcessorConfig({ env: { PDM_PROCESSOR_ALERTS__OPEN_AFTER: '0' } })).toThrow(/alerts\.openAfter: Too small/);
+    expect(() => loadProcessorConfig({ file: file('p.json', '{"influx": {"rawRetention": {"duration": "forever"}}}'), env: {} })).toThrow(
+      /influx\.rawRetention\.duration: must be an InfluxQL duration/,
+    );
+    expect(() => loadProcessorConfig({ file: file('p.yaml', 'pubsub:\n  subscriptoin: x\n'), env: {} })).toThrow(ConfigError);
+    expect(() => loadProcessorConfig({ file: file('p.yaml', 'pubsub: [1\n'), env: {} })).toThrow(/not valid YAML/);
+  });
+});

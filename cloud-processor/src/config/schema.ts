@@ -1,0 +1,124 @@
+// The processor configuration: this zod schema is the documentation of every knob and its default.
+// Files are YAML or JSON; env variables PDM_PROCESSOR_<PATH> override single keys (see load.ts).
+import { z } from 'zod';
+import { ALERT_DEFAULTS } from '../alerts/alert-tracker.js';
+import { WEBHOOK_DEFAULTS } from '../alerts/webhook.js';
+import { INFLUX_SINK_DEFAULTS } from '../sink/options.js';
+import { PUBSUB_TRANSPORT_DEFAULTS } from '../transport/options.js';
+
+const port = z.number().int().min(0).max(65535);
+const positiveInt = z.number().int().positive();
+const id = z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must match [A-Za-z0-9_.-]{1,64}');
+const influxDuration = z.string().regex(/^(\d+(ns|u|µ|ms|s|m|h|d|w))+$|^INF$/, 'must be an InfluxQL duration such as 30d, 12h or INF');
+const retention = (name: string, duration: string) =>
+  z.object({ name: z.string().min(1).default(name), duration: influxDuration.default(duration) }).strict().prefault({});
+
+export const processorConfigSchema = z
+  .object({
+    /** Names this instance in logs and in the `pipeline` measurement's `instance` tag. */
+    instanceId: id.default('processor-1'),
+
+    pubsub: z
+      .object({
+        projectId: z.string().min(1).default('pdm-local'),
+        /** host:port of a Pub/Sub emulator. Unset: Google Cloud with application default credentials. */
+        emulatorHost: z.string().optional(),
+        /** Feature messages are pulled from here; every processor instance shares it. */
+        subscription: z.string().min(1).default('pdm-features-processor'),
+        /** Messages that can never be processed go here, with the reason attribute. */
+        deadLetterTopic: z.string().min(1).default('pdm-features-dead-letter'),
+        /** pdm.v1.Alert messages are published here; null turns alert publishing off. */
+        alertsTopic: z.string().min(1).nullable().default('pdm-alerts'),
+        /** Create missing topics and the subscription at start (local stack; off for production IAM). */
+        createResources: z.boolean().default(false),
+        /** The feature topic the subscription is attached to (only used by createResources). */
+        featuresTopic: z.string().min(1).default('pdm-features'),
+        flowControl: z
+          .object({
+            maxMessages: positiveInt.default(PUBSUB_TRANSPORT_DEFAULTS.flowControl.maxMessages),
+            maxBytes: positiveInt.default(PUBSUB_TRANSPORT_DEFAULTS.flowControl.maxBytes),
+          })
+          .strict()
+          .prefault({}),
+        /** Failed handler runs (not counting InfluxDB outages) before a message is dead-lettered. */
+        maxAttempts: positiveInt.default(PUBSUB_TRANSPORT_DEFAULTS.maxAttempts),
+        /** Hold before nacking a message whose write failed because InfluxDB was unreachable. */
+        transientBackoff: z
+          .object({
+            initialMs: positiveInt.default(PUBSUB_TRANSPORT_DEFAULTS.transientBackoff.initialMs),
+            maxMs: positiveInt.default(PUBSUB_TRANSPORT_DEFAULTS.transientBackoff.maxMs),
+          })
+          .strict()
+          .prefault({}),
+        drainTimeoutMs: positiveInt.default(PUBSUB_TRANSPORT_DEFAULTS.drainTimeoutMs),
+      })
+      .strict()
+      .prefault({}),
+
+    influx: z
+      .object({
+        url: z.url().default(INFLUX_SINK_DEFAULTS.url),
+        database: z.string().min(1).default(INFLUX_SINK_DEFAULTS.database),
+        rawRetention: retention(INFLUX_SINK_DEFAULTS.rawRetention.name, INFLUX_SINK_DEFAULTS.rawRetention.duration),
+        downsampledRetention: retention(INFLUX_SINK_DEFAULTS.downsampledRetention.name, INFLUX_SINK_DEFAULTS.downsampledRetention.duration),
+        downsampleIntervals: z.array(influxDuration).default(INFLUX_SINK_DEFAULTS.downsampleIntervals),
+        batchMaxPoints: positiveInt.default(INFLUX_SINK_DEFAULTS.batchMaxPoints),
+        batchMaxDelayMs: z.number().int().min(0).default(INFLUX_SINK_DEFAULTS.batchMaxDelayMs),
+        requestTimeoutMs: positiveInt.default(INFLUX_SINK_DEFAULTS.requestTimeoutMs),
+      })
+      .strict()
+      .prefault({}),
+
+    /** The model registry the scorer loads from (and reloads when a new version appears). */
+    model: z
+      .object({
+        registryDir: z.string().min(1).default('.data/models'),
+        maxBatch: positiveInt.optional(),
+        maxDelayMs: z.number().int().min(0).optional(),
+        pollMs: positiveInt.optional(),
+      })
+      .strict()
+      .prefault({}),
+
+    alerts: z
+      .object({
+        openAfter: positiveInt.default(ALERT_DEFAULTS.openAfter),
+        resolveAfter: positiveInt.default(ALERT_DEFAULTS.resolveAfter),
+        webhook: z
+          .object({
+            url: z.url(),
+            maxAttempts: positiveInt.default(WEBHOOK_DEFAULTS.maxAttempts),
+            backoff: z
+              .object({
+                initialMs: positiveInt.default(WEBHOOK_DEFAULTS.backoff.initialMs),
+                multiplier: z.number().min(1).default(WEBHOOK_DEFAULTS.backoff.multiplier),
+                maxMs: positiveInt.default(WEBHOOK_DEFAULTS.backoff.maxMs),
+              })
+              .strict()
+              .prefault({}),
+            timeoutMs: positiveInt.default(WEBHOOK_DEFAULTS.timeoutMs),
+            maxPending: positiveInt.default(WEBHOOK_DEFAULTS.maxPending),
+          })
+          .strict()
+          .optional(),
+      })
+      .strict()
+      .prefault({}),
+
+    http: z
+      .object({ host: z.string().default('0.0.0.0'), port: port.default(9465) })
+      .strict()
+      .prefault({}),
+
+    log: z
+      .object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') })
+      .strict()
+      .prefault({}),
+
+    /** How often throughput/latency/lag go to the `pipeline` measurement; 0 turns it off. */
+    pipelineReportIntervalMs: z.number().int().min(0).default(10_000),
+  })
+  .strict();
+
+export type ProcessorConfig = z.infer<typeof processorConfigSchema>;
+export type ProcessorConfigInput = z.input<typeof processorConfigSchema>;

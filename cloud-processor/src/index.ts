@@ -1,0 +1,13 @@
+// Public entry point of @pdm/cloud-processor.
+export { startProcessor, pubsubClientConfig } from './app/start-processor.js';
+export type { ProcessorDeps, RunningProcessor } from './app/start-processor.js';
+export { runProcessorCli, PROCESSOR_USAGE } from './cli.js';
+export type { ProcessorCliIo } from './cli.js';
+export * from './config/index.js';
+export * from './transport/index.js';
+export { InfluxSink, INFLUX_SINK_DEFAULTS, MEASUREMENTS, continuousQueryName } from './sink/index.js';
+export type { InfluxSinkOptions, InfluxSinkEvents, RetentionPolicy } from './sink/index.js';
+export { AlertTracker, ALERT_DEFAULTS } from './alerts/alert-tracker.js';
+export type { AlertTransition } from './alerts/alert-tracker.js';
+export { ProcessorMetrics } from './ops/metrics.js';
+export * from './model/index.js';

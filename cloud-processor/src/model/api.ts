@@ -1,0 +1,52 @@
+// The contract between the scoring pipeline (transport, sink, alerts) and the anomaly models.
+// The pipeline depends only on these types; src/model/ implements them with TensorFlow.js.
+import type { MachineWindow } from '@pdm/proto';
+
+/** What a model was trained on; features that do not match are refused, never scored. */
+export interface ModelContract {
+  /** Feature names in input-vector order, e.g. "temp.mean", "vib.kurtosis". */
+  featureNames: string[];
+  /** Window size the features were computed over (window_end - window_start), ms. */
+  windowMs: number;
+  /** pdm.v1.MachineWindow.feature_version the model was trained on. */
+  featureVersion: number;
+}
+
+export interface WindowScore {
+  siteId: string;
+  machineId: string;
+  /** Epoch milliseconds. */
+  windowStart: number;
+  windowEnd: number;
+  model: string;
+  modelVersion: string;
+  /** Anomaly score normalised by the model's training distribution. */
+  score: number;
+  /** Calibrated on held-back normal data: score > threshold is anomalous. */
+  threshold: number;
+  isAnomaly: boolean;
+  /** Sensor id → its share of the score. */
+  contributions: Record<string, number>;
+}
+
+export type ScoreOutcome =
+  | { kind: 'scored'; score: WindowScore }
+  /** The window's features do not fit the model's contract; `reason` says how (logged and counted). */
+  | { kind: 'contract_mismatch'; reason: string }
+  /** No model applies to this machine (none loaded yet, or none for its sensors). */
+  | { kind: 'no_model' };
+
+export interface LoadedModelInfo {
+  name: string;
+  version: string;
+  /** TensorFlow.js backend in use: 'tensorflow' (tfjs-node), 'wasm' or 'cpu'. */
+  backend: string;
+}
+
+export interface Scorer {
+  /** Scores one machine window; concurrent calls are micro-batched into one inference. */
+  score(window: MachineWindow): Promise<ScoreOutcome>;
+  /** Models currently loaded (empty until the registry holds one). */
+  loaded(): LoadedModelInfo[];
+  close(): Promise<void>;
+}

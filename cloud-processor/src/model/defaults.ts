@@ -1,0 +1,63 @@
+// Every knob of the anomaly models, with its default and why. Training options and scorer options
+// override these per call; nothing else in src/model/ hard-codes a tuning constant.
+
+export const MODEL_DEFAULTS = {
+  /** Statistics used for every sensor: level and fluctuation. rms (= hypot(mean, std)) and
+   *  peak_to_peak/min/max add nothing mean/std do not already carry at 1 Hz and only add noise. */
+  baseStatistics: ['mean', 'std'] as const,
+  /** Shape statistics that reveal impulsive faults (bearing defects) in high-rate vibration. */
+  shapeStatistics: ['kurtosis', 'crest_factor'] as const,
+  /** A sensor gets the shape statistics only when its median readings per window reach this:
+   *  with fewer samples kurtosis and crest factor are mostly sampling noise (10 samples at 1 Hz). */
+  shapeMinSamples: 32,
+  /** "Nearly all": a sensor joins the contract when present in at least this share of windows. */
+  sensorPresence: 0.95,
+  /** Below this many windows we refuse to train: a threshold calibrated on fewer is meaningless. */
+  minTrainingWindows: 12,
+  /** Complete (WATERMARK) windows are preferred; partial ones are used only when fewer than this. */
+  minCompleteWindows: 20,
+  /** A sensor reporting fewer than this share of its expected readings is refused, not scored. */
+  minCompleteness: 0.5,
+  /** Share of the windows held back (three contiguous blocks) to calibrate the threshold. */
+  holdoutFraction: 0.25,
+  epochs: 300,
+  learningRate: 0.01,
+  /** L2 on every kernel: with tens of windows the net must not memorise them. */
+  l2: 1e-3,
+  seed: 42,
+  /** Dispersion and shape statistics: non-negative, they change by factors (a stop, a spin-down), so
+   *  they are normalised on a log scale (see normalizer.ts). */
+  logStatistics: ['std', 'variance', 'rms', 'peak_to_peak', 'kurtosis', 'crest_factor'] as const,
+  /** ln(x + s) with s this share of the feature's upper-quartile training value: finite at 0, and changes much
+   *  smaller than the feature's typical size stay small. */
+  logShiftFraction: 0.1,
+  /** Normalised features are clipped here (winsorised), which bounds what one feature can add to a
+   *  score: a feature 12 σ out is certainly abnormal, and beyond that a stop or a spin-down must not
+   *  outweigh everything else by orders of magnitude. */
+  zClip: 12,
+  /** Robust scale floor relative to the feature's size (|median|, or 1 on a log scale): a feature
+   *  constant in training (a set point) still gets a finite, non-zero scale: a 0.1% change of it then
+   *  counts as one "standard deviation". */
+  relativeScaleFloor: 1e-3,
+  absoluteScaleFloor: 1e-6,
+  /** Weight of the robust per-feature z-score term next to the autoencoder term (0 = pure AE). */
+  zTermWeight: 0.5,
+  /** Normal quantile of the per-window false-alarm rate aimed at: 3.09 ↔ 0.1% (one alarm in ~3 hours of
+   *  10 s windows) if log-scores of normal windows are normally distributed. */
+  tailQuantileZ: 3.09,
+  /** Normal quantile of the confidence that the threshold really reaches that rate despite estimating it
+   *  from a handful of held-back windows: 1.2816 ↔ 90%. Turns 3.09σ into a tolerance factor, ~4.3σ for
+   *  12 held-back windows, 3.26σ for 357, tending to 3.09σ as the held-back set grows. */
+  confidenceZ: 1.2816,
+  /** Below this many held-back windows the robust tail fit alone is too uncertain (MAD of a few dozen
+   *  scores), and the threshold is also never below the largest held-back score times `heldBackMargin`. */
+  fitMinWindows: 100,
+  heldBackMargin: 1.1,
+  scorer: {
+    maxBatch: 256,
+    maxDelayMs: 20,
+    pollMs: 2000,
+    /** At most one warning per machine and mismatch code per this interval; all are counted. */
+    mismatchLogIntervalMs: 60_000,
+  },
+} as const;

@@ -1,0 +1,39 @@
+// Order statistics for small samples: tens of training windows make means and standard deviations
+// hostage to one odd window, medians and MADs are not.
+
+/** Linear-interpolated quantile (type 7, numpy's default); NaN for an empty sample. */
+export function quantile(values: readonly number[], q: number): number {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const pos = (sorted.length - 1) * q;
+  const lo = Math.floor(pos);
+  const hi = Math.min(lo + 1, sorted.length - 1);
+  return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (pos - lo);
+}
+
+export function median(values: readonly number[]): number {
+  return quantile(values, 0.5);
+}
+
+/** Median absolute deviation scaled by 1.4826, so it estimates σ for normally distributed data. */
+export function madSigma(values: readonly number[], center: number = median(values)): number {
+  return 1.4826 * median(values.map((v) => Math.abs(v - center)));
+}
+
+export function meanStd(values: readonly number[]): { mean: number; std: number } {
+  const n = values.length;
+  const mean = values.reduce((a, b) => a + b, 0) / n;
+  const variance = values.reduce((a, v) => a + (v - mean) * (v - mean), 0) / Math.max(1, n - 1);
+  return { mean, std: Math.sqrt(variance) };
+}
+
+/** Smallest positive difference between two values: the quantisation step of quantised readings; 0 if all are equal. */
+export function smallestGap(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  let gap = Infinity;
+  for (let i = 1; i < sorted.length; i++) {
+    const d = sorted[i]! - sorted[i - 1]!;
+    if (d > 0 && d < gap) gap = d;
+  }
+  return gap === Infinity ? 0 : gap;
+}

@@ -1,0 +1,62 @@
+// Offline scoring for `pdm score`: a recorded dataset through the same Scorer the service uses.
+import type { MachineWindow } from '@pdm/proto';
+import type { ScoreOutcome, Scorer } from './api.js';
+
+/** Windows handed to the scorer at once: enough to fill batches, bounded so memory stays flat. */
+const CHUNK = 4096;
+
+/** Scores every window, in order. Concurrent calls within a chunk are micro-batched by the scorer. */
+export async function scoreWindows(scorer: Scorer, windows: readonly MachineWindow[]): Promise<ScoreOutcome[]> {
+  const out: ScoreOutcome[] = [];
+  for (let i = 0; i < windows.length; i += CHUNK) {
+    out.push(...(await Promise.all(windows.slice(i, i + CHUNK).map((w) => scorer.score(w)))));
+  }
+  return out;
+}
+
+export interface DetectionSummary {
+  /** Windows scored and labelled. */
+  evaluated: number;
+  truePositives: number;
+  falsePositives: number;
+  falseNegatives: number;
+  trueNegatives: number;
+  /** NaN when nothing was flagged / nothing was faulty / nothing was normal. */
+  precision: number;
+  recall: number;
+  falseAlarmRate: number;
+  /** Outcomes that were not scored (mismatch, no model): not counted above. */
+  unscored: number;
+}
+
+/** Compares isAnomaly with ground-truth labels (labels[i] = window i is faulty). */
+export function evaluateDetection(outcomes: readonly ScoreOutcome[], labels: readonly boolean[]): DetectionSummary {
+  if (outcomes.length !== labels.length) throw new Error(`${outcomes.length} outcomes but ${labels.length} labels`);
+  let tp = 0;
+  let fp = 0;
+  let fn = 0;
+  let tn = 0;
+  let unscored = 0;
+  outcomes.forEach((o, i) => {
+    if (o.kind !== 'scored') {
+      unscored++;
+      return;
+    }
+    const faulty = labels[i]!;
+    if (o.score.isAnomaly && faulty) tp++;
+    else if (o.score.isAnomaly) fp++;
+    else if (faulty) fn++;
+    else tn++;
+  });
+  return {
+    evaluated: tp + fp + fn + tn,
+    truePositives: tp,
+    falsePositives: fp,
+    falseNegatives: fn,
+    trueNegatives: tn,
+    precision: tp / (tp + fp),
+    recall: tp / (tp + fn),
+    falseAlarmRate: fp / (fp + tn),
+    unscored,
+  };
+}

@@ -1,0 +1,58 @@
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { MODEL_FILES } from './artifact-schemas.js';
+import { readModelFolder } from './artifacts.js';
+import { TrainingDataError } from './derive-contract.js';
+import { simulatePump } from './synthetic-pump.js';
+import { tempRegistry } from './test-support/temp-registry.js';
+import { trainModel } from './train.js';
+
+const normal = simulatePump({ seed: 4, windows: 40 });
+let registry: Awaited<ReturnType<typeof tempRegistry>>;
+beforeEach(async () => (registry = await tempRegistry()));
+afterEach(() => registry.cleanup());
+
+describe('trainModel', () => {
+  it('writes a complete registry folder with the contract, normalisation and a calibrated threshold', async () => {
+    const losses: number[] = [];
+    const report = await trainModel(normal.windows, { outDir: registry.dir, name: 'pump', epochs: 50, onProgress: (_e, loss) => losses.push(loss) });
+    expect(report.version).toBe('1');
+    expect(report.dir).toBe(path.join(registry.dir, 'pump', '1'));
+    expect((await readdir(report.dir)).sort()).toEqual(Object.values(MODEL_FILES).sort());
+    expect(losses).toHaveLength(50);
+    expect(losses.at(-1)!).toBeLessThan(losses[0]!);
+    expect(report.trainingWindows + report.heldBackWindows).toBe(40);
+    // The threshold lies above every held-back normal score (it is at least the largest one × margin).
+    expect(report.threshold).toBeGreaterThan(Math.max(...report.heldBackScores));
+    const contract = JSON.parse(await readFile(path.join(report.dir, MODEL_FILES.contract), 'utf8')) as Record<string, unknown>;
+    expect(contract).toMatchObject({ featureNames: report.contract.featureNames, windowMs: 10_000, featureVersion: 1, name: 'pump', version: '1', trainingWindows: report.trainingWindows });
+    const bundle = await readModelFolder(report.dir);
+    expect(bundle.threshold.threshold).toBe(report.threshold);
+    bundle.network.dispose();
+    const second = await trainModel(normal.windows, { outDir: registry.dir, name: 'pump', epochs: 5 });
+    expect(second.version).toBe('2');
+  });
+
+  it('is deterministic for a given seed and differs for another', async () => {
+    const opts = { outDir: registry.dir, name: 'pump', epochs: 60 };
+    const a = await trainModel(normal.windows, { ...opts, version: 'a', seed: 1 });
+    const b = await trainModel(normal.windows, { ...opts, version: 'b', seed: 1 });
+    const c = await trainModel(normal.windows, { ...opts, version: 'c', seed: 2 });
+    const weights = (dir: string): Promise<Buffer> => readFile(path.join(dir, MODEL_FILES.weights));
+    expect((await weights(a.dir)).equals(await weights(b.dir))).toBe(true);
+    expect(a.threshold).toBe(b.threshold);
+    expect((await weights(a.dir)).equals(await weights(c.dir))).toBe(false);
+  });
+
+  it('refuses too few windows, saying how many it had', async () => {
+    await expect(trainModel(normal.windows.slice(0, 8), { outDir: registry.dir })).rejects.toThrow(TrainingDataError);
+    await expect(trainModel(normal.windows.slice(0, 8), { outDir: registry.dir })).rejects.toThrow(/8 usable windows/);
+  });
+
+  it('never overwrites a published version', async () => {
+    await trainModel(normal.windows, { outDir: registry.dir, name: 'pump', version: '7', epochs: 5 });
+    await expect(trainModel(normal.windows, { outDir: registry.dir, name: 'pump', version: '7', epochs: 5 })).rejects.toThrow();
+    expect(await readdir(path.join(registry.dir, 'pump'))).toEqual(['7']);
+  });
+});

@@ -1,0 +1,38 @@
+// Prometheus metrics of one processor instance (own registry, so two instances in one process — as in
+// the scale-out test — do not collide). Names are pdm_processor_*; rates (messages/s) come from the
+// counters in Prometheus or from the `pipeline` measurement written by PipelineReporter.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+const LATENCY_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
+
+export class ProcessorMetrics {
+  readonly registry = new Registry();
+  readonly messages = new Counter({ name: 'pdm_processor_messages_total', help: 'Pub/Sub messages settled, by outcome (acked, nacked, dead_lettered) and schema', labelNames: ['outcome', 'schema'], registers: [this.registry] });
+  readonly ackLatency = new Histogram({ name: 'pdm_processor_ack_latency_seconds', help: 'From receipt of a message to its ack/nack/dead letter', buckets: LATENCY_BUCKETS, registers: [this.registry] });
+  readonly endToEndLatency = new Histogram({ name: 'pdm_processor_end_to_end_latency_seconds', help: 'From window end (event time) to its points written in InfluxDB', buckets: LATENCY_BUCKETS, registers: [this.registry] });
+  readonly deadLetters = new Counter({ name: 'pdm_processor_dead_letters_total', help: 'Messages published to the dead-letter topic, by reason', labelNames: ['reason'], registers: [this.registry] });
+  readonly scoring = new Histogram({ name: 'pdm_processor_scoring_seconds', help: 'Time from score() call to its outcome (includes micro-batch wait)', buckets: LATENCY_BUCKETS, registers: [this.registry] });
+  readonly scoreOutcomes = new Counter({ name: 'pdm_processor_score_outcomes_total', help: 'Scoring outcomes: scored, contract_mismatch, no_model', labelNames: ['outcome'], registers: [this.registry] });
+  readonly staleRevisions = new Counter({ name: 'pdm_processor_stale_revisions_total', help: 'Windows skipped because a newer revision of them was already written', registers: [this.registry] });
+  readonly influxBatchPoints = new Histogram({ name: 'pdm_processor_influx_batch_points', help: 'Points per InfluxDB write', buckets: [1, 10, 50, 100, 500, 1000, 5000, 10000], registers: [this.registry] });
+  readonly influxWrite = new Histogram({ name: 'pdm_processor_influx_write_seconds', help: 'Duration of one InfluxDB batch write', buckets: LATENCY_BUCKETS, registers: [this.registry] });
+  readonly droppedFields = new Counter({ name: 'pdm_processor_dropped_fields_total', help: 'Non-finite statistics left out of InfluxDB points', registers: [this.registry] });
+  readonly alerts = new Counter({ name: 'pdm_processor_alerts_total', help: 'Alert transitions, by state (open, resolved)', labelNames: ['state'], registers: [this.registry] });
+  readonly alertDeliveryFailures = new Counter({ name: 'pdm_processor_alert_delivery_failures_total', help: 'Alert deliveries that failed, by target (topic, influx, webhook)', labelNames: ['target'], registers: [this.registry] });
+  readonly openAlerts = new Gauge({ name: 'pdm_processor_open_alerts', help: 'Machines with an open alert', registers: [this.registry] });
+  readonly inFlight = new Gauge({ name: 'pdm_processor_in_flight_messages', help: 'Messages being handled', registers: [this.registry] });
+
+  constructor(options: { defaultMetrics?: boolean } = {}) {
+    if (options.defaultMetrics) collectDefaultMetrics({ register: this.registry });
+  }
+
+  /** Current value of a counter or gauge, summed over the series matching `labels`. */
+  async value(name: string, labels: Record<string, string> = {}): Promise<number> {
+    const metric = this.registry.getSingleMetric(name);
+    if (!metric) throw new Error(`no metric ${name}`);
+    const { values } = await metric.get();
+    return values
+      .filter((v) => Object.entries(labels).every(([k, l]) => (v.labels as Record<string, unknown>)[k] === l))
+      .reduce((sum, v) => sum + v.value, 0);
+  }
+}

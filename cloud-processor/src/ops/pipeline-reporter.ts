@@ -1,0 +1,74 @@
+// Writes this instance's health figures to the `pipeline` measurement every interval, for the
+// Grafana pipeline dashboard: throughput (messages/s since the last report), dead letters, contract
+// mismatches, in-flight messages, and the mean ack and end-to-end latency over the interval.
+import type { Logger } from 'pino';
+import type { InfluxSink } from '../sink/influx-sink.js';
+import { describeError } from '../shared/describe-error.js';
+import type { ProcessorMetrics } from './metrics.js';
+
+export const PIPELINE_COMPONENT = 'cloud-processor';
+
+interface Totals {
+  at: number;
+  messages: number;
+  ackSum: number;
+  ackCount: number;
+  e2eSum: number;
+  e2eCount: number;
+}
+
+export class PipelineReporter {
+  private last: Totals | undefined;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly sink: InfluxSink,
+    private readonly metrics: ProcessorMetrics,
+    private readonly instance: string,
+    private readonly now: () => number,
+    private readonly log: Logger,
+  ) {}
+
+  start(intervalMs: number): void {
+    if (intervalMs <= 0) return;
+    this.timer = setInterval(() => void this.report(), intervalMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+
+  /** Writes one point now; resolves when it is stored (never rejects: a lost report is only logged). */
+  async report(): Promise<void> {
+    const totals = await this.totals();
+    const previous = this.last ?? { ...totals, at: totals.at, messages: 0, ackSum: 0, ackCount: 0, e2eSum: 0, e2eCount: 0 };
+    this.last = totals;
+    const seconds = Math.max(1e-3, (totals.at - previous.at) / 1000);
+    const mean = (sum: number, count: number) => (count > 0 ? sum / count : 0);
+    const values = {
+      throughput: (totals.messages - previous.messages) / seconds,
+      messages: totals.messages,
+      ack_latency_ms: 1000 * mean(totals.ackSum - previous.ackSum, totals.ackCount - previous.ackCount),
+      lag_ms: 1000 * mean(totals.e2eSum - previous.e2eSum, totals.e2eCount - previous.e2eCount),
+      dead_letters: await this.metrics.value('pdm_processor_dead_letters_total'),
+      contract_mismatches: await this.metrics.value('pdm_processor_score_outcomes_total', { outcome: 'contract_mismatch' }),
+      in_flight: await this.metrics.value('pdm_processor_in_flight_messages'),
+      open_alerts: await this.metrics.value('pdm_processor_open_alerts'),
+    };
+    await this.sink.writePipeline(PIPELINE_COMPONENT, this.instance, values, totals.at).catch((error: unknown) => {
+      this.log.warn({ err: describeError(error) }, 'pipeline report not written');
+    });
+  }
+
+  private async totals(): Promise<Totals> {
+    const histogram = async (name: string) => {
+      const { values } = await this.metrics.registry.getSingleMetric(name)!.get();
+      const pick = (suffix: string) => values.find((v) => (v as { metricName?: string }).metricName === `${name}${suffix}`)?.value ?? 0;
+      return { sum: pick('_sum'), count: pick('_count') };
+    };
+    const ack = await histogram('pdm_processor_ack_latency_seconds');
+    const e2e = await histogram('pdm_processor_end_to_end_latency_seconds');
+    return { at: this.now(), messages: await this.metrics.value('pdm_processor_messages_total'), ackSum: ack.sum, ackCount: ack.count, e2eSum: e2e.sum, e2eCount: e2e.count };
+  }
+}

@@ -1,0 +1,116 @@
+import { startInflux, startTestInflux, makeTestDataDir, type RunningInflux } from '@pdm/influx-harness';
+import { until } from '@pdm/pubsub-emulator/testing';
+import { rmSync } from 'node:fs';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startProcessorTestbed, type ProcessorTestbed } from '../test-support/processor-testbed.js';
+import { ScriptedScorer } from '../test-support/scripted-scorer.js';
+import { makeWindow, SENSORS } from '../test-support/windows.js';
+
+describe('scoring pipeline: Pub/Sub → features + score → InfluxDB, ack after write', () => {
+  let influx: RunningInflux;
+  let t: ProcessorTestbed | undefined;
+  beforeAll(async () => {
+    influx = await startTestInflux();
+  });
+  afterAll(async () => {
+    await influx.stop();
+  });
+  afterEach(async () => {
+    await t?.close();
+    t = undefined;
+  });
+
+  it('writes each window once: a redelivery and a revision overwrite the same points', async () => {
+    t = await startProcessorTestbed(influx);
+    const scorer = new ScriptedScorer();
+    const processor = await t.start({}, { scorer });
+    const window = makeWindow({ machine: 'pump-1', index: 1 });
+    await t.bed.publishWindow(window);
+    await t.bed.publishWindow(window); // the gateway republished it (e.g. after a lost confirm)
+    await t.bed.publishWindow(makeWindow({ machine: 'pump-1', index: 1, revision: 1 }));
+    await until(() => t!.bed.stats().acked === 3, 'three acks');
+    expect(scorer.calls).toBe(3);
+    expect(await t.count('SELECT COUNT(mean) FROM sensor_features')).toBe(SENSORS.length);
+    expect(await t.count('SELECT COUNT(score) FROM anomaly')).toBe(1);
+    expect(await t.rows('SELECT revision FROM sensor_features')).toEqual(SENSORS.map((): unknown[] => [expect.any(Number), 1]));
+    expect(await processor.metrics.value('pdm_processor_messages_total', { outcome: 'acked' })).toBe(3);
+  });
+
+  it('skips an older revision that arrives after a newer one, so it cannot overwrite it', async () => {
+    t = await startProcessorTestbed(influx);
+    const processor = await t.start({}, { scorer: new ScriptedScorer() });
+    await t.bed.publishWindow(makeWindow({ index: 2, revision: 1 }));
+    await until(() => t!.bed.stats().acked === 1, 'first ack');
+    await t.bed.publishWindow(makeWindow({ index: 2, revision: 0 }));
+    await until(() => t!.bed.stats().acked === 2, 'second ack');
+    expect(await t.rows('SELECT revision FROM sensor_features')).toEqual(SENSORS.map((): unknown[] => [expect.any(Number), 1]));
+    expect(await processor.metrics.value('pdm_processor_stale_revisions_total')).toBe(1);
+  });
+
+  it('writes features but no anomaly point when no model applies, and counts it', async () => {
+    t = await startProcessorTestbed(influx);
+    const scorer = new ScriptedScorer();
+    scorer.mode = 'no_model';
+    const processor = await t.start({}, { scorer });
+    await t.bed.publishWindow(makeWindow());
+    await until(() => t!.bed.stats().acked === 1, 'ack');
+    expect(await t.count('SELECT COUNT(mean) FROM sensor_features')).toBe(SENSORS.length);
+    expect(await t.count('SELECT COUNT(score) FROM anomaly')).toBe(0);
+    expect(await processor.metrics.value('pdm_processor_score_outcomes_total', { outcome: 'no_model' })).toBe(1);
+  });
+
+  it('serves /healthz, /readyz and /metrics', async () => {
+    t = await startProcessorTestbed(influx);
+    const processor = await t.start({}, { scorer: new ScriptedScorer() });
+    await t.bed.publishWindow(makeWindow());
+    await until(() => t!.bed.stats().acked === 1, 'ack');
+    const base = `http://127.0.0.1:${processor.httpPort}`;
+    expect((await fetch(`${base}/healthz`)).status).toBe(200);
+    const ready = await fetch(`${base}/readyz`);
+    const body = (await ready.json()) as { status: string; info: Record<string, { status: string }> };
+    expect(ready.status).toBe(200);
+    expect(Object.fromEntries(Object.entries(body.info).map(([k, v]) => [k, v.status]))).toEqual({ pubsub: 'up', influxdb: 'up', model: 'up' });
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    expect(metrics).toMatch(/pdm_processor_messages_total\{outcome="acked",schema="pdm.v1.MachineWindow"\} 1/);
+    expect(metrics).toMatch(/pdm_processor_end_to_end_latency_seconds_count 1/);
+    await processor.reportPipeline();
+    await processor.stop(); // flushes the batched pipeline point
+    const [report] = await t.rows(`SELECT messages, dead_letters, contract_mismatches FROM pipeline WHERE component = 'cloud-processor' AND instance = 'processor-1'`);
+    expect(report?.slice(1)).toEqual([1, 0, 0]);
+  });
+
+  it('reports not ready when no model is loaded', async () => {
+    t = await startProcessorTestbed(influx);
+    const scorer = new ScriptedScorer();
+    scorer.loaded = () => [];
+    const processor = await t.start({}, { scorer });
+    const ready = await fetch(`http://127.0.0.1:${processor.httpPort}/readyz`);
+    expect(ready.status).toBe(503);
+    expect(JSON.stringify(await ready.json())).toMatch(/no model loaded/);
+  });
+});
+
+describe('InfluxDB outage', () => {
+  it('nacks while InfluxDB is down (no dead letter), and writes the window once after it is back', async () => {
+    const dataDir = makeTestDataDir('influx-outage');
+    let influx = await startInflux({ dataDir });
+    const t = await startProcessorTestbed(influx, { pubsub: { maxAttempts: 2, transientBackoff: { initialMs: 5, maxMs: 20 } } });
+    try {
+      const processor = await t.start({}, { scorer: new ScriptedScorer() });
+      await influx.stop();
+      await t.bed.publishWindow(makeWindow());
+      // More failures than maxAttempts: outages must not dead-letter.
+      await until(() => t.bed.stats().nacked >= 3, 'nacks while InfluxDB is down', 15_000);
+      expect(t.bed.stats().acked).toBe(0);
+      influx = await startInflux({ dataDir, port: influx.port });
+      await until(() => t.bed.stats().acked === 1, 'ack once InfluxDB is back', 20_000);
+      expect(await t.count('SELECT COUNT(mean) FROM sensor_features')).toBe(SENSORS.length);
+      expect(t.bed.deadLetters.messages).toHaveLength(0);
+      expect(await processor.metrics.value('pdm_processor_dead_letters_total')).toBe(0);
+    } finally {
+      await t.close();
+      await influx.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,0 +1,62 @@
+// Collects points from many concurrent messages into one InfluxDB write. A batch goes out when it
+// reaches maxPoints or when its first point has waited maxDelayMs, whichever comes first. Each add()
+// resolves only once the batch holding its points is written (and rejects if that write failed), so
+// the transport acks a message only after its points are in InfluxDB.
+import type { IPoint } from 'influx';
+import { realScheduler, type Scheduler } from '../shared/scheduler.js';
+
+interface Batch {
+  points: IPoint[];
+  waiters: { resolve(): void; reject(error: unknown): void }[];
+  timer?: { cancel(): void };
+}
+
+export interface BatchWriterOptions {
+  maxPoints: number;
+  maxDelayMs: number;
+}
+
+export class BatchWriter {
+  private current: Batch | undefined;
+  private readonly writing = new Set<Promise<void>>();
+
+  constructor(
+    private readonly write: (points: IPoint[]) => Promise<void>,
+    private readonly options: BatchWriterOptions,
+    private readonly schedule: Scheduler = realScheduler,
+  ) {}
+
+  add(points: IPoint[]): Promise<void> {
+    if (points.length === 0) return Promise.resolve();
+    const batch = (this.current ??= { points: [], waiters: [] });
+    batch.points.push(...points);
+    const written = new Promise<void>((resolve, reject) => batch.waiters.push({ resolve, reject }));
+    if (batch.points.length >= this.options.maxPoints) this.send();
+    else batch.timer ??= this.schedule(() => this.send(), this.options.maxDelayMs);
+    return written;
+  }
+
+  /** Writes whatever is pending now and waits for every write in progress. */
+  async flush(): Promise<void> {
+    this.send();
+    await Promise.allSettled([...this.writing]);
+  }
+
+  /** Points waiting for their batch to go out. */
+  pendingPoints(): number {
+    return this.current?.points.length ?? 0;
+  }
+
+  private send(): void {
+    const batch = this.current;
+    if (!batch) return;
+    this.current = undefined;
+    batch.timer?.cancel();
+    const writing = this.write(batch.points).then(
+      () => batch.waiters.forEach((w) => w.resolve()),
+      (error: unknown) => batch.waiters.forEach((w) => w.reject(error)),
+    );
+    this.writing.add(writing);
+    void writing.finally(() => this.writing.delete(writing));
+  }
+}

@@ -1,0 +1,107 @@
+import { startTestInflux, uniqueDatabaseName, type RunningInflux } from '@pdm/influx-harness';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeWindow, SENSORS, T0 } from '../test-support/windows.js';
+import { InfluxSink } from './influx-sink.js';
+import { INFLUX_SINK_DEFAULTS, type InfluxSinkOptions } from './options.js';
+import { continuousQueryName } from './schema-setup.js';
+
+describe('InfluxSink against a real influxd', () => {
+  let influx: RunningInflux;
+  beforeAll(async () => {
+    influx = await startTestInflux();
+  });
+  afterAll(async () => {
+    await influx.stop();
+  });
+
+  const options = (overrides: Partial<InfluxSinkOptions> = {}): InfluxSinkOptions => ({
+    ...INFLUX_SINK_DEFAULTS,
+    url: influx.url,
+    database: uniqueDatabaseName('sink'),
+    batchMaxDelayMs: 1,
+    ...overrides,
+  });
+
+  async function rows(statement: string, database: string): Promise<unknown[][]> {
+    const response = await influx.query(statement, database);
+    const result = response.results[0];
+    if (result?.error) throw new Error(result.error);
+    return result?.series?.flatMap((s) => s.values) ?? [];
+  }
+
+  it('creates database, retention policies and continuous queries, and doing it again changes nothing', async () => {
+    const opts = options();
+    const sink = new InfluxSink(opts);
+    await sink.start();
+    await sink.start(); // a second instance, or a restart
+    const policies = await rows('SHOW RETENTION POLICIES', opts.database);
+    const byName = new Map(policies.map((p) => [p[0], p]));
+    expect(byName.get('raw')?.[1]).toBe('720h0m0s');
+    expect(byName.get('raw')?.[4]).toBe(true); // default
+    expect(byName.get('downsampled')?.[1]).toBe('8760h0m0s');
+    const cqs = (await influx.query('SHOW CONTINUOUS QUERIES')).results[0]?.series?.find((s) => s.name === opts.database)?.values ?? [];
+    expect(cqs.map((cq) => cq[0]).sort()).toEqual(
+      ['anomaly', 'sensor_features'].flatMap((m) => ['1h', '1m'].map((i) => continuousQueryName(m, i))).sort(),
+    );
+  });
+
+  it('alters an existing policy to the configured duration on start', async () => {
+    const opts = options();
+    await new InfluxSink(opts).start();
+    await new InfluxSink({ ...opts, rawRetention: { name: 'raw', duration: '7d' } }).start();
+    const raw = (await rows('SHOW RETENTION POLICIES', opts.database)).find((p) => p[0] === 'raw');
+    expect(raw?.[1]).toBe('168h0m0s');
+  });
+
+  it('writes one point per sensor at window_start with the fixed tags, and a redelivered window overwrites it', async () => {
+    const opts = options();
+    const sink = new InfluxSink(opts);
+    await sink.start();
+    const window = makeWindow({ machine: 'pump-7', index: 3 });
+    await sink.writeFeatures(window);
+    await sink.writeFeatures(window); // redelivery
+    await sink.writeFeatures(makeWindow({ machine: 'pump-7', index: 3, revision: 1 })); // late revision
+    const counts = await rows('SELECT COUNT(mean) FROM sensor_features GROUP BY sensor', opts.database);
+    expect(counts.map((r) => r[1])).toEqual(SENSORS.map(() => 1));
+    const [point] = await rows(`SELECT * FROM sensor_features WHERE sensor = 'temp'`, opts.database);
+    const columns = (await influx.query(`SELECT * FROM sensor_features WHERE sensor = 'temp'`, opts.database)).results[0]!.series![0]!.columns;
+    const value = (name: string) => point![columns.indexOf(name)];
+    expect(value('time')).toBe(T0 + 3 * 10_000);
+    expect(value('machine')).toBe('pump-7');
+    expect(value('site')).toBe('plant-1');
+    expect(value('gateway')).toBe('gw-1');
+    expect(value('revision')).toBe(1);
+    expect(value('expected_count')).toBe(100);
+  });
+
+  it('batches concurrent writes into one request and resolves each only after the batch is stored', async () => {
+    const opts = options({ batchMaxPoints: 9, batchMaxDelayMs: 60_000 });
+    const batches: number[] = [];
+    const sink = new InfluxSink(opts, { batchWritten: (points) => batches.push(points) });
+    await sink.start();
+    // 3 windows × 3 sensors = 9 points: the size bound sends them as one batch; the 60 s delay never fires.
+    await Promise.all([0, 1, 2].map((index) => sink.writeFeatures(makeWindow({ index }))));
+    expect(batches).toEqual([9]);
+    const [[, count]] = (await rows('SELECT COUNT(mean) FROM sensor_features', opts.database)) as [[string, number]];
+    expect(count).toBe(9);
+  });
+
+  it('leaves out non-finite statistics instead of failing the batch, and counts them', async () => {
+    const opts = options();
+    let dropped = 0;
+    const sink = new InfluxSink(opts, { fieldsDropped: (n) => (dropped += n) });
+    await sink.start();
+    const window = makeWindow();
+    window.sensors[0]!.skewness = Number.NaN;
+    window.sensors[0]!.kurtosis = Number.POSITIVE_INFINITY;
+    await sink.writeFeatures(window);
+    expect(dropped).toBe(2);
+    expect(await rows('SELECT COUNT(mean) FROM sensor_features', opts.database)).toEqual([[0, 3]]);
+  });
+
+  it('rejects every write of a batch that InfluxDB refused', async () => {
+    const opts = options();
+    const sink = new InfluxSink(opts); // start() not called: the database does not exist
+    await expect(sink.writeFeatures(makeWindow())).rejects.toThrow(/database not found/);
+  });
+});

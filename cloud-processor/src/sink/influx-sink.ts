@@ -1,0 +1,103 @@
+// The processor's InfluxDB 1.x sink: sets up the schema on start, then batches points of concurrent
+// messages into few writes. Every write method resolves only once its points are stored, which is
+// what lets the transport ack after the write (ARCHITECTURE.md "Reliability rules").
+import { InfluxDB, type IPoint } from 'influx';
+import type { MachineWindow } from '@pdm/proto';
+import type { WindowScore } from '../model/api.js';
+import { BatchWriter } from './batch-writer.js';
+import { alertPoint, anomalyPoint, featurePoints, pipelinePoint, type AlertPointInput, type BuiltPoints } from './points.js';
+import type { InfluxSinkOptions } from './options.js';
+import { ensureInfluxSchema } from './schema-setup.js';
+import { realScheduler, type Scheduler } from '../shared/scheduler.js';
+import { TransientError } from '../shared/transient-error.js';
+
+export interface InfluxSinkEvents {
+  /** A batch was written: its size and how long the HTTP write took. */
+  batchWritten?(points: number, durationMs: number): void;
+  /** Non-finite statistics left out of a point (line protocol cannot carry them). */
+  fieldsDropped?(count: number): void;
+}
+
+function influxClient(options: InfluxSinkOptions): InfluxDB {
+  const url = new URL(options.url);
+  return new InfluxDB({
+    protocol: url.protocol === 'https:' ? 'https' : 'http',
+    host: url.hostname,
+    port: Number(url.port || (url.protocol === 'https:' ? 443 : 8086)),
+    username: decodeURIComponent(url.username) || undefined,
+    password: decodeURIComponent(url.password) || undefined,
+    database: options.database,
+    // No client-side retries: a failed write fails its messages, which Pub/Sub redelivers.
+    pool: { requestTimeout: options.requestTimeoutMs, maxRetries: 0 },
+  });
+}
+
+/** influx's RequestError (not exported) carries the HTTP response of a 3xx/4xx answer. */
+const isRefusal = (error: unknown) => typeof (error as { res?: { statusCode?: unknown } }).res?.statusCode === 'number';
+
+export class InfluxSink {
+  readonly influx: InfluxDB;
+  private readonly batches: BatchWriter;
+
+  constructor(
+    private readonly options: InfluxSinkOptions,
+    private readonly events: InfluxSinkEvents = {},
+    schedule: Scheduler = realScheduler,
+  ) {
+    this.influx = influxClient(options);
+    this.batches = new BatchWriter((points) => this.writeBatch(points), { maxPoints: options.batchMaxPoints, maxDelayMs: options.batchMaxDelayMs }, schedule);
+  }
+
+  /** Creates database, retention policies and continuous queries (idempotent). */
+  start(): Promise<void> {
+    return ensureInfluxSchema(this.influx, this.options);
+  }
+
+  writeFeatures(window: MachineWindow): Promise<void> {
+    return this.addBuilt(featurePoints(window));
+  }
+
+  writeAnomaly(score: WindowScore): Promise<void> {
+    return this.addBuilt(anomalyPoint(score));
+  }
+
+  writeAlert(alert: AlertPointInput): Promise<void> {
+    return this.batches.add([alertPoint(alert)]);
+  }
+
+  writePipeline(component: string, instance: string, values: Record<string, number>, timestamp: number): Promise<void> {
+    return this.batches.add([pipelinePoint(component, instance, values, timestamp)]);
+  }
+
+  /** Readiness: resolves when InfluxDB answers /ping within timeoutMs. */
+  async ping(timeoutMs: number): Promise<void> {
+    const [host] = await this.influx.ping(timeoutMs);
+    if (!host?.online) throw new Error(`InfluxDB at ${this.options.url} did not answer /ping within ${timeoutMs} ms`);
+  }
+
+  /** Writes what is pending and waits for writes in progress. */
+  flush(): Promise<void> {
+    return this.batches.flush();
+  }
+
+  pendingPoints(): number {
+    return this.batches.pendingPoints();
+  }
+
+  private addBuilt(built: BuiltPoints): Promise<void> {
+    if (built.droppedFields > 0) this.events.fieldsDropped?.(built.droppedFields);
+    return this.batches.add(built.points);
+  }
+
+  private async writeBatch(points: IPoint[]): Promise<void> {
+    const started = performance.now();
+    try {
+      await this.influx.writePoints(points, { precision: 'ms' });
+    } catch (error) {
+      // 4xx: InfluxDB refused these points (e.g. a field type conflict); anything else is the link.
+      if (isRefusal(error)) throw error;
+      throw new TransientError(`InfluxDB write failed: ${(error as Error).message || String(error)}`, { cause: error });
+    }
+    this.events.batchWritten?.(points.length, performance.now() - started);
+  }
+}

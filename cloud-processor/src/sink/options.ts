@@ -1,0 +1,34 @@
+// Knobs of the InfluxDB sink and their defaults, in one place.
+export const INFLUX_SINK_DEFAULTS = {
+  /** http(s)://[user:password@]host:port of an InfluxDB 1.x (or anything speaking its v1 API). */
+  url: 'http://127.0.0.1:8086',
+  database: 'pdm',
+  /** Where points are written (the database's default policy) and how long they are kept. */
+  rawRetention: { name: 'raw', duration: '30d' },
+  /** Where the continuous queries put their 1-minute and 1-hour means. */
+  downsampledRetention: { name: 'downsampled', duration: '365d' },
+  /** Intervals of the downsampling continuous queries (InfluxQL durations). */
+  downsampleIntervals: ['1m', '1h'] as string[],
+  /** A batch is written when it holds this many points… */
+  batchMaxPoints: 5_000,
+  /** …or when its oldest point waited this long. Bounds the ack latency added by batching. */
+  batchMaxDelayMs: 50,
+  /** One HTTP request to InfluxDB, at most. A timed-out write fails its batch (nack, redelivery). */
+  requestTimeoutMs: 10_000,
+};
+
+export interface RetentionPolicy {
+  name: string;
+  duration: string;
+}
+
+export interface InfluxSinkOptions {
+  url: string;
+  database: string;
+  rawRetention: RetentionPolicy;
+  downsampledRetention: RetentionPolicy;
+  downsampleIntervals: string[];
+  batchMaxPoints: number;
+  batchMaxDelayMs: number;
+  requestTimeoutMs: number;
+}

@@ -1,0 +1,40 @@
+// Publishes a message that can never be processed to the dead-letter topic, keeping its body,
+// attributes and ordering key and adding why and where it came from, so an operator can inspect it
+// and republish it once the cause is fixed.
+import type { Message, Topic } from '@google-cloud/pubsub';
+import type { DeadLetterReason } from './undecodable.js';
+
+/** Attributes added to a dead-lettered message (the originals are kept). */
+export const DEAD_LETTER_REASON_ATTRIBUTES = {
+  reason: 'pdm_dead_letter_reason',
+  detail: 'pdm_dead_letter_detail',
+  subscription: 'pdm_source_subscription',
+  messageId: 'pdm_source_message_id',
+  attempts: 'pdm_delivery_attempts',
+} as const;
+
+/** Pub/Sub caps an attribute value at 1024 bytes. */
+const MAX_DETAIL_CHARS = 900;
+
+export class DeadLetterPublisher {
+  constructor(
+    private readonly topic: Topic,
+    private readonly subscription: string,
+  ) {}
+
+  /** Resolves with the dead-letter message id once Pub/Sub confirmed it. */
+  publish(message: Message, reason: DeadLetterReason, detail: string, attempts: number): Promise<string> {
+    const a = DEAD_LETTER_REASON_ATTRIBUTES;
+    return this.topic.publishMessage({
+      data: message.data,
+      attributes: {
+        ...message.attributes,
+        [a.reason]: reason,
+        [a.detail]: detail.slice(0, MAX_DETAIL_CHARS),
+        [a.subscription]: this.subscription,
+        [a.messageId]: message.id,
+        [a.attempts]: String(attempts),
+      },
+    });
+  }
+}

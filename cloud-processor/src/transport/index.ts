@@ -1,0 +1,10 @@
+export { PubSubServer, PubSubStartError, PubSubStatus, PUBSUB_TRANSPORT } from './pubsub-server.js';
+export type { PubSubServerEventsMap } from './pubsub-server.js';
+export { PubSubClient } from './pubsub-client.js';
+export { PubSubRecord } from './pubsub-record.js';
+export { PubSubContext } from './pubsub-context.js';
+export { DEAD_LETTER_REASON_ATTRIBUTES } from './dead-letter.js';
+export { UndecodableMessageError } from './undecodable.js';
+export type { DeadLetterReason } from './undecodable.js';
+export { PUBSUB_TRANSPORT_DEFAULTS } from './options.js';
+export type { PubSubServerOptions, PubSubClientOptions, PubSubServerEvents, FlowControl, Settlement } from './options.js';

@@ -1,0 +1,164 @@
+import type { Message } from '@google-cloud/pubsub';
+import { Controller, Inject, Module, UseFilters, type INestMicroservice } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { EventPattern, Payload } from '@nestjs/microservices';
+import { MachineWindowSchema, schemaAttribute, type MachineWindow } from '@pdm/proto';
+import { until } from '@pdm/pubsub-emulator/testing';
+import { firstValueFrom } from 'rxjs';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { PassThroughRpcFilter } from '../pipeline/pass-through.filter.js';
+import { deferred } from '../test-support/deferred.js';
+import { startPubSubTestbed, type PubSubTestbed } from '../test-support/pubsub-testbed.js';
+import { makeWindow } from '../test-support/windows.js';
+import { DEAD_LETTER_REASON_ATTRIBUTES } from './dead-letter.js';
+import type { PubSubServerOptions } from './options.js';
+import { PubSubServer, PubSubStartError } from './pubsub-server.js';
+
+/** What the test handler does with each window; tests swap it. */
+class Behaviour {
+  seen: MachineWindow[] = [];
+  run: (window: MachineWindow, call: number) => Promise<void> = () => Promise.resolve();
+}
+
+@Controller()
+@UseFilters(PassThroughRpcFilter)
+class WindowHandler {
+  constructor(@Inject(Behaviour) private readonly behaviour: Behaviour) {}
+
+  @EventPattern<string>(schemaAttribute(MachineWindowSchema))
+  async onWindow(@Payload() window: MachineWindow): Promise<void> {
+    this.behaviour.seen.push(window);
+    await this.behaviour.run(window, this.behaviour.seen.length);
+  }
+}
+
+describe('PubSubServer (NestJS custom transport) against the emulator with the official client', () => {
+  let bed: PubSubTestbed;
+  let behaviour: Behaviour;
+  let app: INestMicroservice | undefined;
+
+  beforeEach(async () => {
+    bed = await startPubSubTestbed();
+    behaviour = new Behaviour();
+  });
+  afterEach(async () => {
+    await app?.close();
+    app = undefined;
+    await bed.close();
+  });
+
+  function makeServer(overrides: Partial<PubSubServerOptions> = {}): PubSubServer {
+    return new PubSubServer({ client: bed.clientConfig, subscription: bed.subscription, deadLetterTopic: bed.deadLetterTopic, maxAttempts: 3, ...overrides }, [MachineWindowSchema]);
+  }
+
+  async function startApp(server = makeServer()): Promise<PubSubServer> {
+    @Module({ controllers: [WindowHandler], providers: [{ provide: Behaviour, useValue: behaviour }] })
+    class TestModule {}
+    app = await NestFactory.createMicroservice(TestModule, { strategy: server, logger: false });
+    await app.listen();
+    return server;
+  }
+
+  it('acks a message only after its handler resolved', async () => {
+    const release = deferred();
+    behaviour.run = () => release.promise;
+    await startApp();
+    const window = makeWindow({ machine: 'pump-3', index: 4 });
+    await bed.publishWindow(window);
+    await until(() => behaviour.seen.length === 1, 'handler called');
+    expect(behaviour.seen[0]).toEqual(window);
+    expect(bed.stats()).toMatchObject({ outstanding: 1, acked: 0 });
+    release.resolve();
+    await until(() => bed.stats().acked === 1, 'ack');
+    expect(bed.stats()).toMatchObject({ nacked: 0, outstanding: 0, backlog: 0 });
+  });
+
+  it('nacks when the handler fails, so Pub/Sub redelivers until it succeeds', async () => {
+    behaviour.run = (_w, call) => (call <= 2 ? Promise.reject(new Error(`InfluxDB write failed (call ${call})`)) : Promise.resolve());
+    await startApp();
+    await bed.publishWindow(makeWindow());
+    await until(() => bed.stats().acked === 1, 'ack after two failures');
+    expect(behaviour.seen).toHaveLength(3);
+    expect(bed.stats()).toMatchObject({ nacked: 2, redelivered: 2 });
+    expect(bed.deadLetters.messages).toHaveLength(0);
+  });
+
+  it('dead-letters messages that can never be decoded, with the reason, and acks them', async () => {
+    await startApp();
+    const schema = schemaAttribute(MachineWindowSchema);
+    await bed.publishRaw(Buffer.from([0xff, 0xff, 0xff]), { schema });
+    await bed.publishRaw(Buffer.from('hello'), { schema: 'pdm.v9.Mystery' });
+    await bed.publishRaw(Buffer.from('no schema'), { gateway: 'gw-1' });
+    const dead = await bed.deadLetters.waitFor(3);
+    const reasons: Record<string, Message> = Object.fromEntries(dead.map((m) => [m.attributes[DEAD_LETTER_REASON_ATTRIBUTES.reason] ?? '', m]));
+    expect(Object.keys(reasons).sort()).toEqual(['missing_schema', 'undecodable', 'unknown_schema']);
+    expect(reasons['undecodable']!.data).toEqual(Buffer.from([0xff, 0xff, 0xff]));
+    expect(reasons['undecodable']!.attributes[DEAD_LETTER_REASON_ATTRIBUTES.detail]).toMatch(/not a valid pdm.v1.MachineWindow/);
+    expect(reasons['unknown_schema']!.attributes['schema']).toBe('pdm.v9.Mystery');
+    expect(reasons['missing_schema']!.attributes[DEAD_LETTER_REASON_ATTRIBUTES.subscription]).toContain(bed.subscription);
+    await until(() => bed.stats().acked === 3, 'originals acked');
+    expect(behaviour.seen).toHaveLength(0);
+  });
+
+  it('dead-letters a message whose handler failed maxAttempts times, naming the last error', async () => {
+    behaviour.run = () => Promise.reject(new Error('model exploded'));
+    await startApp(makeServer({ maxAttempts: 3 }));
+    const id = await bed.publishWindow(makeWindow());
+    const [dead] = await bed.deadLetters.waitFor(1);
+    expect(dead!.attributes).toMatchObject({
+      [DEAD_LETTER_REASON_ATTRIBUTES.reason]: 'handler_failed',
+      [DEAD_LETTER_REASON_ATTRIBUTES.attempts]: '3',
+      [DEAD_LETTER_REASON_ATTRIBUTES.messageId]: id,
+    });
+    expect(dead!.attributes[DEAD_LETTER_REASON_ATTRIBUTES.detail]).toMatch(/model exploded/);
+    await until(() => bed.stats().acked === 1, 'original acked');
+    expect(behaviour.seen).toHaveLength(3);
+  });
+
+  it('reports a missing subscription through listen(), never as a healthy-looking server', async () => {
+    const server = makeServer({ subscription: 'no-such-subscription' });
+    const error = await startApp(server).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(PubSubStartError);
+    expect((error as PubSubStartError).code).toBe(5); // NOT_FOUND
+    expect((error as Error).message).toMatch(/subscription "no-such-subscription" is not reachable: .*NOT_FOUND/);
+    expect(() => server.unwrap()).toThrow(/Not initialized/);
+  });
+
+  it('refuses to start without its dead-letter topic', async () => {
+    const error = await startApp(makeServer({ deadLetterTopic: 'no-such-topic' })).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect((error as Error).message).toMatch(/dead-letter topic "no-such-topic" does not exist/);
+  });
+
+  it('unwrap() throws before listen(); afterwards it gives the client and the status stream says connected', async () => {
+    const server = makeServer();
+    expect(() => server.unwrap()).toThrow(/Not initialized/);
+    await startApp(server);
+    expect(server.unwrap<{ subscription: { name: string } }>().subscription.name).toContain(bed.subscription);
+    expect(await firstValueFrom(server.status)).toBe('connected');
+  });
+
+  it('close() stops pulling and waits for in-flight handlers, whose messages are then acked', async () => {
+    const release = deferred();
+    behaviour.run = () => release.promise;
+    const server = await startApp(makeServer({ streams: 1 }));
+    await bed.publishWindow(makeWindow());
+    await until(() => behaviour.seen.length === 1, 'handler called');
+    const streamsBefore = bed.t.emulator.stats().openStreams;
+    let closed = false;
+    const closing = app!.close().then(() => (closed = true));
+    app = undefined;
+    await until(() => bed.t.emulator.stats().openStreams === streamsBefore - 1, 'processor stream closed');
+    expect(closed).toBe(false);
+    expect(server.inFlightCount()).toBe(1);
+    release.resolve();
+    await closing;
+    expect(bed.stats()).toMatchObject({ acked: 1, nacked: 0 });
+    expect(await firstValueFrom(server.status)).toBe('closed');
+  });
+});

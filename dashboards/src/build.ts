@@ -1,0 +1,57 @@
+// Writes the dashboards and the provisioning files into one folder:
+//   <out>/dashboards/<uid>.json
+//   <out>/provisioning/datasources/pdm-influxdb.yaml
+//   <out>/provisioning/dashboards/pdm.yaml
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { DASHBOARDS } from './dashboards/index.js';
+import { dashboardProviderYaml, datasourceYaml } from './provisioning.js';
+import { DATABASE } from './series.js';
+
+export const BUILD_DEFAULTS = {
+  /** InfluxDB as Grafana's server reaches it (same host in a plain install). */
+  influxUrl: 'http://localhost:8086',
+  database: DATABASE,
+  /** The gateway's default window is 10 s: a smaller GROUP BY interval only adds empty buckets. */
+  minInterval: '10s',
+  folder: 'Predictive maintenance',
+};
+
+export interface BuildDashboardsOptions {
+  influxUrl?: string;
+  database?: string;
+  minInterval?: string;
+  folder?: string;
+  /**
+   * The dashboards folder as Grafana sees it, when that differs from where it is written (a container
+   * mount, another host). Default: the absolute path of `<out>/dashboards`.
+   */
+  dashboardsPath?: string;
+}
+
+export interface BuiltFiles {
+  dashboards: string[];
+  datasource: string;
+  provider: string;
+}
+
+export async function buildDashboards(outDir: string, options: BuildDashboardsOptions = {}): Promise<BuiltFiles> {
+  const settings = { ...BUILD_DEFAULTS, ...options };
+  const dashboardsDir = resolve(outDir, 'dashboards');
+  const datasourcesDir = resolve(outDir, 'provisioning', 'datasources');
+  const providersDir = resolve(outDir, 'provisioning', 'dashboards');
+  await Promise.all([dashboardsDir, datasourcesDir, providersDir].map((dir) => mkdir(dir, { recursive: true })));
+
+  const dashboards = await Promise.all(
+    DASHBOARDS.map(async (spec) => {
+      const file = join(dashboardsDir, `${spec.uid}.json`);
+      await writeFile(file, `${JSON.stringify(spec.build(), null, 2)}\n`);
+      return file;
+    }),
+  );
+  const datasource = join(datasourcesDir, 'pdm-influxdb.yaml');
+  await writeFile(datasource, datasourceYaml({ influxUrl: settings.influxUrl, database: settings.database, minInterval: settings.minInterval }));
+  const provider = join(providersDir, 'pdm.yaml');
+  await writeFile(provider, dashboardProviderYaml({ dashboardsPath: options.dashboardsPath ?? dashboardsDir, folder: settings.folder }));
+  return { dashboards, datasource, provider };
+}

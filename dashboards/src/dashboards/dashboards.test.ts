@@ -1,0 +1,63 @@
+// The generated JSON as Grafana loads it: the schema version the SDK targets, unique panel ids, a
+// position for every panel, and every query on the fixed InfluxDB uid (or the Prometheus variable).
+import { defaultDashboard } from '@grafana/grafana-foundation-sdk/dashboard';
+import { MEASUREMENTS } from '@pdm/cloud-processor';
+import { describe, expect, it } from 'vitest';
+import { INFLUX_DATASOURCE_UID, PROMETHEUS_DATASOURCE, PROMETHEUS_VARIABLE } from '../datasource.js';
+import { SERIES } from '../series.js';
+import { allPanels, panelQueries, type DashboardJson } from '../test-support/dashboard-queries.js';
+import { DASHBOARDS } from './index.js';
+
+const json = (build: () => unknown) => JSON.parse(JSON.stringify(build())) as DashboardJson;
+
+describe('generated dashboards', () => {
+  it('have distinct uids and read the series the processor writes', () => {
+    expect(new Set(DASHBOARDS.map((d) => d.uid)).size).toBe(DASHBOARDS.length);
+    expect(Object.keys(SERIES).sort()).toEqual(Object.values(MEASUREMENTS).sort());
+  });
+
+  for (const spec of DASHBOARDS) {
+    describe(spec.uid, () => {
+      const dashboard = json(() => spec.build());
+      const panels = allPanels(dashboard);
+
+      it('declares the schema version of the SDK that built it, and its uid', () => {
+        expect(dashboard.schemaVersion).toBe(defaultDashboard().schemaVersion);
+        expect(dashboard.uid).toBe(spec.uid);
+      });
+
+      it('gives every panel a unique id and a position inside the 24-column grid', () => {
+        const ids = panels.map((p) => p.id);
+        expect(ids.every((id) => typeof id === 'number')).toBe(true);
+        expect(new Set(ids).size).toBe(ids.length);
+        for (const panel of panels) {
+          const pos = panel.gridPos;
+          expect(pos, `panel "${panel.title}" has no gridPos`).toBeDefined();
+          expect(pos!.w).toBeGreaterThan(0);
+          expect(pos!.h).toBeGreaterThan(0);
+          expect(pos!.x + pos!.w, `panel "${panel.title}" overflows the grid`).toBeLessThanOrEqual(24);
+        }
+      });
+
+      it('points every data panel and query at the fixed InfluxDB uid, or the Prometheus variable', () => {
+        const dataPanels = panels.filter((p) => p.type !== 'row');
+        expect(dataPanels.length).toBeGreaterThan(0);
+        for (const panel of dataPanels) {
+          expect([INFLUX_DATASOURCE_UID, PROMETHEUS_DATASOURCE.uid], `panel "${panel.title}"`).toContain(panel.datasource?.uid);
+          expect(panel.targets?.length, `panel "${panel.title}" has no query`).toBeGreaterThan(0);
+          for (const target of panel.targets ?? []) expect(target.datasource?.uid, `panel "${panel.title}"`).toBe(panel.datasource?.uid);
+        }
+        const usesPrometheus = panelQueries(dashboard).some((q) => q.datasourceUid === PROMETHEUS_DATASOURCE.uid);
+        const declaresPrometheus = (dashboard.templating?.list ?? []).some((v) => v.type === 'datasource' && v.name === PROMETHEUS_VARIABLE);
+        expect(declaresPrometheus).toBe(usesPrometheus);
+      });
+
+      it('bounds every InfluxQL panel query by time and groups time series by $__interval', () => {
+        for (const q of panelQueries(dashboard).filter((q) => q.datasourceUid === INFLUX_DATASOURCE_UID)) {
+          expect(q.text, q.where).toMatch(/\$timeFilter|time > now\(\) - \d+d/);
+          if (/GROUP BY time\(/.test(q.text)) expect(q.text, q.where).toMatch(/GROUP BY time\(\$__interval\).* fill\((null|0)\)/);
+        }
+      });
+    });
+  }
+});

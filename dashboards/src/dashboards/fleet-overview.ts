@@ -1,0 +1,229 @@
+// Fleet overview: which machines look wrong right now, since when, and which sensors drive it.
+import * as bargauge from '@grafana/grafana-foundation-sdk/bargauge';
+import * as common from '@grafana/grafana-foundation-sdk/common';
+import * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
+import * as stat from '@grafana/grafana-foundation-sdk/stat';
+import * as table from '@grafana/grafana-foundation-sdk/table';
+import * as timeseries from '@grafana/grafana-foundation-sdk/timeseries';
+import * as units from '@grafana/grafana-foundation-sdk/units';
+import { INFLUX_DATASOURCE } from '../datasource.js';
+import { influx } from '../influx-query.js';
+import { groupByTime, measurement } from '../influxql.js';
+import { CONTRIBUTION_FIELDS } from '../series.js';
+import { alertAnnotations } from '../panels/alert-annotations.js';
+import { openAlertCountQuery, openAlertsQuery } from '../panels/alert-queries.js';
+import { anomalySelection } from '../panels/anomaly-queries.js';
+import { panelIds } from '../panels/ids.js';
+import { anyIsBadThresholds, scoreRatioThresholds, sharedTooltip, tableLegend } from '../panels/style.js';
+import { machineVariable, siteVariable } from '../variables.js';
+import { DASHBOARD_DEFAULTS, type DashboardSpec } from './spec.js';
+
+const anomaly = measurement('anomaly');
+const score = anomaly.field('score');
+const threshold = anomaly.field('threshold');
+
+export const FLEET_OVERVIEW: DashboardSpec = { uid: 'pdm-fleet-overview', title: 'PdM — Fleet overview', build: buildFleetOverview };
+
+const lastNotNull = () => new common.ReduceDataOptionsBuilder().calcs(['lastNotNull']).values(false);
+
+function machinesOverThreshold(id: number) {
+  const query =
+    `SELECT count("ratio") AS "machines" FROM (SELECT last(${score}) / last(${threshold}) AS "ratio" ` +
+    `FROM ${anomaly.from} WHERE ${anomalySelection} GROUP BY ${anomaly.tag('machine')}) WHERE "ratio" > 1`;
+  return new stat.PanelBuilder()
+    .id(id)
+    .title('Machines over threshold')
+    .description('Machines whose latest window scored above their model threshold.')
+    .datasource(INFLUX_DATASOURCE)
+    .withTarget(influx(query))
+    .reduceOptions(lastNotNull())
+    .thresholds(anyIsBadThresholds())
+    .colorMode(common.BigValueColorMode.Background)
+    .graphMode(common.BigValueGraphMode.None)
+    .noValue('0')
+    .height(4)
+    .span(6);
+}
+
+function openAlertCount(id: number) {
+  return new stat.PanelBuilder()
+    .id(id)
+    .title('Open alerts')
+    .description('Machines whose latest alert transition is "open" (looks back over the raw retention, not just this range).')
+    .datasource(INFLUX_DATASOURCE)
+    .withTarget(influx(openAlertCountQuery))
+    .reduceOptions(lastNotNull())
+    .thresholds(anyIsBadThresholds())
+    .colorMode(common.BigValueColorMode.Background)
+    .graphMode(common.BigValueGraphMode.None)
+    .noValue('0')
+    .height(4)
+    .span(6);
+}
+
+function anomalousWindows(id: number) {
+  return new stat.PanelBuilder()
+    .id(id)
+    .title('Anomalous windows in range')
+    .datasource(INFLUX_DATASOURCE)
+    .withTarget(influx(`SELECT count(${score}) AS "anomalous" FROM ${anomaly.from} WHERE ${anomaly.field('is_anomaly')} = true AND ${anomalySelection}`))
+    .reduceOptions(lastNotNull())
+    .thresholds(anyIsBadThresholds())
+    .colorMode(common.BigValueColorMode.Value)
+    .graphMode(common.BigValueGraphMode.None)
+    .noValue('0')
+    .height(4)
+    .span(6);
+}
+
+function worstScore(id: number) {
+  return new stat.PanelBuilder()
+    .id(id)
+    .title('Worst score vs threshold in range')
+    .description('Highest window score as a share of its model threshold; 100 % is the alarm line.')
+    .datasource(INFLUX_DATASOURCE)
+    .withTarget(influx(`SELECT max("ratio") AS "worst" FROM (SELECT ${score} / ${threshold} AS "ratio" FROM ${anomaly.from} WHERE ${anomalySelection})`))
+    .reduceOptions(lastNotNull())
+    .unit(units.PercentUnit)
+    .decimals(0)
+    .thresholds(scoreRatioThresholds())
+    .colorMode(common.BigValueColorMode.Value)
+    .graphMode(common.BigValueGraphMode.None)
+    .height(4)
+    .span(6);
+}
+
+function machinesRanked(id: number) {
+  const query =
+    `SELECT last(${score}) / last(${threshold}) AS "of_threshold", last(${score}) AS "score", last(${threshold}) AS "threshold" ` +
+    `FROM ${anomaly.from} WHERE ${anomalySelection} GROUP BY ${anomaly.tag('site')}, ${anomaly.tag('machine')}, ${anomaly.tag('model')}`;
+  return new table.PanelBuilder()
+    .id(id)
+    .title('Machines ranked by current anomaly score')
+    .description('Latest window of each machine; "vs threshold" compares models of different scales.')
+    .datasource(INFLUX_DATASOURCE)
+    .withTarget(influx(query).format('table'))
+    .withTransformation({ id: 'organize', options: { excludeByName: { Time: true }, renameByName: { of_threshold: 'vs threshold' } } })
+    .withTransformation({ id: 'sortBy', options: { sort: [{ field: 'vs threshold', desc: true }] } })
+    .thresholds(scoreRatioThresholds())
+    .overrideByName('vs threshold', [
+      { id: 'unit', value: units.PercentUnit },
+      { id: 'decimals', value: 0 },
+      { id: 'custom.cellOptions', value: { type: common.TableCellDisplayMode.Gauge, mode: common.BarGaugeDisplayMode.Basic } },
+      { id: 'max', value: 2 },
+      { id: 'min', value: 0 },
+    ])
+    .overrideByRegexp('^(score|threshold)$', [{ id: 'decimals', value: 2 }])
+    .height(10)
+    .span(12);
+}
+
+function openAlerts(id: number) {
+  return new table.PanelBuilder()
+    .id(id)
+    .title('Open alerts')
+    .datasource(INFLUX_DATASOURCE)
+    .withTarget(influx(openAlertsQuery).format('table'))
+    .withTransformation({ id: 'organize', options: { excludeByName: { alert_id: true }, renameByName: { Time: 'Opened' }, indexByName: { machine: 0, Time: 1, score: 2, message: 3, site: 4 } } })
+    .withTransformation({ id: 'sortBy', options: { sort: [{ field: 'score', desc: true }] } })
+    .overrideByName('score', [
+      { id: 'decimals', value: 2 },
+      { id: 'custom.cellOptions', value: { type: common.TableCellDisplayMode.ColorText } },
+      { id: 'color', value: { mode: 'fixed', fixedColor: 'red' } },
+    ])
+    .noValue('No open alerts')
+    .height(10)
+    .span(12);
+}
+
+function scoreOverTime(id: number) {
+  const query =
+    `SELECT max(${score}) / last(${threshold}) AS "vs_threshold" FROM ${anomaly.from} WHERE ${anomalySelection} ` +
+    groupByTime('null', anomaly.tag('machine'));
+  return new timeseries.PanelBuilder()
+    .id(id)
+    .title('Anomaly score vs threshold')
+    .description('Worst window of each interval per machine, as a share of its model threshold (dashed line = 100 %).')
+    .datasource(INFLUX_DATASOURCE)
+    .withTarget(influx(query).alias('$tag_machine'))
+    .unit(units.PercentUnit)
+    .min(0)
+    .thresholds(scoreRatioThresholds())
+    .thresholdsStyle(new common.GraphThresholdsStyleConfigBuilder().mode(common.GraphThresholdsStyleMode.Dashed))
+    .lineWidth(1)
+    .fillOpacity(5)
+    .showPoints(common.VisibilityMode.Never)
+    .spanNulls(false)
+    .legend(tableLegend(['max', 'lastNotNull']))
+    .tooltip(sharedTooltip())
+    .height(9)
+    .span(12);
+}
+
+function anomaliesOverTime(id: number) {
+  const query =
+    `SELECT count(${score}) AS "anomalous" FROM ${anomaly.from} WHERE ${anomaly.field('is_anomaly')} = true AND ${anomalySelection} ` +
+    // fill(0): an interval with no anomalous window had zero of them, not unknown.
+    groupByTime('0', anomaly.tag('machine'));
+  return new timeseries.PanelBuilder()
+    .id(id)
+    .title('Anomalous windows over time')
+    .datasource(INFLUX_DATASOURCE)
+    .withTarget(influx(query).alias('$tag_machine'))
+    .unit(units.Short)
+    .decimals(0)
+    .drawStyle(common.GraphDrawStyle.Bars)
+    .fillOpacity(80)
+    .stacking(new common.StackingConfigBuilder().mode(common.StackingMode.Normal))
+    .legend(tableLegend(['sum']))
+    .tooltip(sharedTooltip())
+    .height(9)
+    .span(12);
+}
+
+function topContributors(id: number) {
+  const query = `SELECT mean(${CONTRIBUTION_FIELDS}) FROM ${anomaly.from} WHERE ${anomaly.field('is_anomaly')} = true AND ${anomalySelection}`;
+  return new bargauge.PanelBuilder()
+    .id(id)
+    .title('Top contributing sensors (anomalous windows)')
+    .description("Mean share of the anomaly score per sensor over the range's anomalous windows of the selected machines.")
+    .datasource(INFLUX_DATASOURCE)
+    .withTarget(influx(query).format('table'))
+    // One row per sensor, largest share first.
+    .withTransformation({ id: 'renameByRegex', options: { regex: '^mean_contrib_(.*)$', renamePattern: '$1' } })
+    .withTransformation({ id: 'reduce', options: { reducers: ['lastNotNull'], mode: 'seriesToRows' } })
+    .withTransformation({ id: 'sortBy', options: { sort: [{ field: 'Last *', desc: true }] } })
+    .reduceOptions(new common.ReduceDataOptionsBuilder().values(true).calcs([]).fields('/^Last/'))
+    .orientation(common.VizOrientation.Horizontal)
+    .displayMode(common.BarGaugeDisplayMode.Gradient)
+    .unit(units.PercentUnit)
+    .min(0)
+    .max(1)
+    .colorScheme(new dashboard.FieldColorBuilder().mode(dashboard.FieldColorModeId.ContinuousYlRd))
+    .noValue('No anomalous windows in range')
+    .height(10)
+    .span(24);
+}
+
+function buildFleetOverview(): dashboard.Dashboard {
+  const id = panelIds();
+  return new dashboard.DashboardBuilder(FLEET_OVERVIEW.title)
+    .uid(FLEET_OVERVIEW.uid)
+    .tags([...DASHBOARD_DEFAULTS.tags, 'fleet'])
+    .time(DASHBOARD_DEFAULTS.time)
+    .refresh(DASHBOARD_DEFAULTS.refresh)
+    .tooltip(dashboard.DashboardCursorSync.Crosshair)
+    .withVariable(siteVariable())
+    .withVariable(machineVariable(true))
+    .annotation(alertAnnotations())
+    .withPanel(machinesOverThreshold(id()))
+    .withPanel(openAlertCount(id()))
+    .withPanel(anomalousWindows(id()))
+    .withPanel(worstScore(id()))
+    .withPanel(machinesRanked(id()))
+    .withPanel(openAlerts(id()))
+    .withPanel(scoreOverTime(id()))
+    .withPanel(anomaliesOverTime(id()))
+    .withPanel(topContributors(id()))
+    .build();
+}

@@ -1,0 +1,16 @@
+// Public entry point of @pdm/dashboards: Grafana dashboards as code (foundation SDK, InfluxQL panels)
+// and their provisioning files.
+export { InfluxQueryBuilder, influx } from './influx-query.js';
+export type { InfluxQuery, InfluxResultFormat } from './influx-query.js';
+export { measurement, showTagValues, groupByTime, TIME_FILTER, INTERVAL, INTERVAL_MS } from './influxql.js';
+export type { Fill, MeasurementRef } from './influxql.js';
+export { SERIES, DATABASE, CONTRIBUTION_FIELDS } from './series.js';
+export type { Measurement, FieldOf, TagOf } from './series.js';
+export { INFLUX_DATASOURCE, INFLUX_DATASOURCE_UID, PROMETHEUS_DATASOURCE, PROMETHEUS_VARIABLE } from './datasource.js';
+export { DASHBOARDS } from './dashboards/index.js';
+export type { DashboardSpec } from './dashboards/index.js';
+export { datasourceYaml, dashboardProviderYaml } from './provisioning.js';
+export { buildDashboards, BUILD_DEFAULTS } from './build.js';
+export type { BuildDashboardsOptions, BuiltFiles } from './build.js';
+export { runDashboardsCli, DASHBOARDS_USAGE } from './cli.js';
+export type { DashboardsCliIo } from './cli.js';

@@ -1,0 +1,53 @@
+// Typed pieces of InfluxQL statements. Field and tag names are checked against SERIES at compile time,
+// so a renamed or misspelt field fails the typecheck instead of drawing an empty panel.
+import { SERIES, type FieldOf, type Measurement, type TagOf } from './series.js';
+
+/** Grafana replaces this with `time >= <from>ms and time <= <to>ms`. */
+export const TIME_FILTER = '$timeFilter';
+/** Grafana's automatic interval (panel width and time range, never below the datasource's minimum). */
+export const INTERVAL = '$__interval';
+export const INTERVAL_MS = '$__interval_ms';
+
+const quote = (identifier: string) => `"${identifier.replace(/"/g, '\\"')}"`;
+
+/** What a panel does where an interval holds no point: a gap (null) or, for event counts, zero. */
+export type Fill = 'null' | '0' | 'none' | 'previous';
+
+export function groupByTime(fill: Fill, ...tags: string[]): string {
+  return `GROUP BY ${[`time(${INTERVAL})`, ...tags].join(', ')} fill(${fill})`;
+}
+
+export interface MeasurementRef<M extends Measurement> {
+  /** `FROM` target: the quoted measurement name. */
+  readonly from: string;
+  /** A quoted field name of this measurement. */
+  field(name: FieldOf<M>): string;
+  /** A quoted tag name of this measurement. */
+  tag(name: TagOf<M>): string;
+  /**
+   * `"tag" =~ /^$variable$/`: Grafana interpolates a variable inside a regex as the escaped value, or
+   * `(a|b)` for several values / All, so one form serves single and multi-value variables.
+   */
+  matches(name: TagOf<M>, variable?: string): string;
+}
+
+export function measurement<M extends Measurement>(name: M): MeasurementRef<M> {
+  const known = (kind: 'fields' | 'tags', value: string) => {
+    // The types already restrict names; this guards the untyped callers (tests, string casts).
+    if (!(SERIES[name][kind] as readonly string[]).includes(value)) throw new Error(`"${value}" is not one of the ${kind} of ${name}`);
+    return quote(value);
+  };
+  return {
+    from: quote(name),
+    field: (field) => known('fields', field),
+    tag: (tag) => known('tags', tag),
+    matches: (tag, variable = tag) => `${known('tags', tag)} =~ /^$${variable}$/`,
+  };
+}
+
+/** `SHOW TAG VALUES` for a template variable, optionally narrowed by other variables. */
+export function showTagValues<M extends Measurement>(from: M, key: TagOf<M>, narrowedBy: TagOf<M>[] = []): string {
+  const m = measurement(from);
+  const where = narrowedBy.length > 0 ? ` WHERE ${narrowedBy.map((tag) => m.matches(tag)).join(' AND ')}` : '';
+  return `SHOW TAG VALUES FROM ${m.from} WITH KEY = ${m.tag(key)}${where}`;
+}

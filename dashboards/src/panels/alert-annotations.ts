@@ -1,0 +1,19 @@
+// Alert transitions from the `alerts` measurement as annotations: a marker where an alert opened or
+// resolved, its message as text and its state as tag.
+import * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
+import { INFLUX_DATASOURCE } from '../datasource.js';
+import { influx } from '../influx-query.js';
+import { TIME_FILTER, measurement } from '../influxql.js';
+
+export function alertAnnotations(): dashboard.AnnotationQueryBuilder {
+  const alerts = measurement('alerts');
+  const query =
+    `SELECT ${alerts.field('message')}, ${alerts.tag('state')}, ${alerts.tag('machine')}, ${alerts.field('score')} ` +
+    `FROM ${alerts.from} WHERE ${alerts.matches('machine')} AND ${TIME_FILTER}`;
+  return new dashboard.AnnotationQueryBuilder()
+    .name('Alerts')
+    .datasource(INFLUX_DATASOURCE)
+    .enable(true)
+    .iconColor('red')
+    .target(influx(query).format('table').annotationColumns({ text: 'message', title: 'machine', tags: 'state' }));
+}

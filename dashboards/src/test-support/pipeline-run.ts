@@ -1,0 +1,144 @@
+// A short run of realistic pipeline output, written through the processor's real InfluxSink exactly as
+// the processor writes it: three machines on two sites over 30 minutes of 10 s windows. compressor-1
+// develops a bearing fault (vibration kurtosis and level rise, score crosses the threshold, an alert
+// opens and stays open); pump-2 has a short excursion (alert opens, then resolves); fan-3 is healthy but
+// its gateway drops out for a minute (a gap) and delivers some incomplete and late windows.
+// Two processor instances report pipeline health every 10 s.
+import { create, CloseReason, MachineWindowSchema, SensorStatsSchema, type MachineWindow } from '@pdm/proto';
+import type { InfluxSink, WindowScore } from '@pdm/cloud-processor';
+import { PROCESSOR_COMPONENT } from '../series.js';
+
+export const WINDOW_MS = 10_000;
+export const WINDOWS = 180;
+const THRESHOLD = 1.8;
+
+interface MachinePlan {
+  machine: string;
+  site: string;
+  gateway: string;
+  /** How far the fault has progressed in window i (0 = healthy). */
+  fault(i: number): number;
+  /** Windows that never arrived (gateway outage). */
+  missing?(i: number): boolean;
+}
+
+export const PLAN: MachinePlan[] = [
+  { machine: 'compressor-1', site: 'plant-1', gateway: 'gw-a', fault: (i) => (i < 120 ? 0 : Math.min(1, (i - 120) / 30)) },
+  { machine: 'pump-2', site: 'plant-1', gateway: 'gw-a', fault: (i) => (i >= 60 && i < 68 ? 0.8 : 0) },
+  { machine: 'fan-3', site: 'plant-2', gateway: 'gw-b', fault: () => 0, missing: (i) => i >= 90 && i < 96 },
+];
+
+const SENSORS = [
+  { id: 'vib', level: 2.0, spread: 0.3 },
+  { id: 'temp', level: 61, spread: 0.8 },
+  { id: 'current', level: 12, spread: 0.5 },
+];
+
+/** Deterministic small noise so series are not flat. */
+const noise = (seed: number) => Math.sin(seed * 12.9898) * 0.5;
+
+function machineWindow(plan: MachinePlan, start: number, i: number): MachineWindow {
+  const fault = plan.fault(i);
+  // fan-3's gateway is on a flaky link: every 7th window is short of readings, some arrive late.
+  const flaky = plan.machine === 'fan-3' && i % 7 === 0;
+  return create(MachineWindowSchema, {
+    gatewayId: plan.gateway,
+    siteId: plan.site,
+    machineId: plan.machine,
+    windowStart: BigInt(start),
+    windowEnd: BigInt(start + WINDOW_MS),
+    featureVersion: 1,
+    revision: 0,
+    closeReason: flaky ? CloseReason.IDLE_TIMEOUT : CloseReason.WATERMARK,
+    sensors: SENSORS.map((s, k) => {
+      // The fault lifts vibration most (bearing wear), temperature and current a little.
+      const lift = fault * (s.id === 'vib' ? 3 : 0.1) * s.level;
+      const mean = s.level + lift + noise(i * 3 + k) * s.spread;
+      const std = s.spread * (1 + fault * (s.id === 'vib' ? 4 : 0.5));
+      const kurtosis = 3 + fault * (s.id === 'vib' ? 9 : 0.3) + noise(i + k) * 0.2;
+      const rms = Math.sqrt(mean * mean + std * std);
+      const expected = s.id === 'vib' ? 1000 : 10;
+      return create(SensorStatsSchema, {
+        sensorId: s.id,
+        count: flaky ? Math.round(expected * 0.8) : expected,
+        expectedCount: expected,
+        mean,
+        variance: std * std,
+        std,
+        min: mean - 3 * std,
+        max: mean + 3 * std + fault * 4 * std,
+        rms,
+        peakToPeak: 6 * std,
+        skewness: noise(i + 2 * k) * 0.1,
+        kurtosis,
+        crestFactor: (mean + 3 * std + fault * 4 * std) / rms,
+        lateCount: flaky ? 2 : 0,
+      });
+    }),
+  });
+}
+
+function windowScore(plan: MachinePlan, start: number, i: number): WindowScore {
+  const fault = plan.fault(i);
+  const score = 0.6 + 0.15 * noise(i * 5) + fault * 2.5;
+  const vibShare = 0.3 + 0.6 * fault;
+  return {
+    siteId: plan.site,
+    machineId: plan.machine,
+    windowStart: start,
+    windowEnd: start + WINDOW_MS,
+    model: 'autoencoder',
+    modelVersion: '3',
+    score,
+    threshold: THRESHOLD,
+    isAnomaly: score > THRESHOLD,
+    contributions: { vib: vibShare, temp: (1 - vibShare) * 0.6, current: (1 - vibShare) * 0.4 },
+  };
+}
+
+/** Writes the run starting at t0 (epoch ms, window-aligned) and returns its time span. */
+export async function writePipelineRun(sink: InfluxSink, t0: number): Promise<{ from: number; to: number }> {
+  const writes: Promise<void>[] = [];
+  const open = new Map<string, string>();
+  for (let i = 0; i < WINDOWS; i++) {
+    const start = t0 + i * WINDOW_MS;
+    for (const plan of PLAN) {
+      if (plan.missing?.(i)) continue;
+      const score = windowScore(plan, start, i);
+      writes.push(sink.writeFeatures(machineWindow(plan, start, i)), sink.writeAnomaly(score));
+      // Alert transitions, as the processor's AlertTracker reports them.
+      const alertId = open.get(plan.machine);
+      if (score.isAnomaly && !alertId) {
+        const id = `${plan.machine}-${i}`;
+        open.set(plan.machine, id);
+        writes.push(sink.writeAlert({ machineId: plan.machine, siteId: plan.site, alertId: id, state: 'open', score: score.score, message: `${plan.machine}: score ${score.score.toFixed(2)} above ${THRESHOLD}`, windowEnd: score.windowEnd }));
+      } else if (!score.isAnomaly && alertId) {
+        open.delete(plan.machine);
+        writes.push(sink.writeAlert({ machineId: plan.machine, siteId: plan.site, alertId, state: 'resolved', score: score.score, message: `${plan.machine}: back below threshold`, windowEnd: score.windowEnd }));
+      }
+    }
+    for (const [n, instance] of ['proc-a', 'proc-b'].entries()) {
+      writes.push(
+        sink.writePipeline(
+          PROCESSOR_COMPONENT,
+          instance,
+          {
+            throughput: 0.15 + 0.01 * n + 0.02 * noise(i + n),
+            messages: Math.floor((i * PLAN.length) / 2) + n,
+            ack_latency_ms: 40 + 10 * noise(i * 2 + n),
+            lag_ms: 1200 + 300 * noise(i + 7 * n),
+            // A poison message at window 100, a contract mismatch at 140 (cumulative counters).
+            dead_letters: i >= 100 && n === 0 ? 1 : 0,
+            contract_mismatches: i >= 140 && n === 1 ? 1 : 0,
+            in_flight: (i + n) % 3,
+            open_alerts: open.size,
+          },
+          start + WINDOW_MS,
+        ),
+      );
+    }
+  }
+  await Promise.all(writes);
+  await sink.flush();
+  return { from: t0, to: t0 + WINDOWS * WINDOW_MS };
+}
