@@ -30,16 +30,17 @@ export default tseslint.config(
           enforceBuildableLibDependency: true,
           allow: [],
           depConstraints: [
-            // The wire contract depends on nothing of ours.
+            // The wire contract and the shared building blocks (config loading) depend on nothing of ours.
             { sourceTag: 'type:contract', onlyDependOnLibsWithTags: [] },
+            { sourceTag: 'type:lib', onlyDependOnLibsWithTags: [] },
             // Local stand-ins for infrastructure (InfluxDB runner, Pub/Sub emulator) stay independent.
             { sourceTag: 'type:infra', onlyDependOnLibsWithTags: ['type:contract'] },
-            // Services share only the contract; their tests may use the local infrastructure.
-            { sourceTag: 'type:service', onlyDependOnLibsWithTags: ['type:contract', 'type:infra'] },
+            // Services share the contract and libs; their tests may use the local infrastructure.
+            { sourceTag: 'type:service', onlyDependOnLibsWithTags: ['type:contract', 'type:lib', 'type:infra'] },
             // Dashboards present what the services write; their proof runs the processor's real sink.
-            { sourceTag: 'type:presentation', onlyDependOnLibsWithTags: ['type:contract', 'type:infra', 'type:service'] },
+            { sourceTag: 'type:presentation', onlyDependOnLibsWithTags: ['type:contract', 'type:lib', 'type:infra', 'type:service'] },
             // The `pdm` command composes everything.
-            { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:contract', 'type:infra', 'type:service', 'type:presentation'] },
+            { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:contract', 'type:lib', 'type:infra', 'type:service', 'type:presentation'] },
           ],
         },
       ],

@@ -1,3 +1,3 @@
 export { gatewayConfigSchema } from './schema.js';
 export type { GatewayConfig, GatewayConfigInput } from './schema.js';
-export { ConfigError, ENV_PREFIX, applyEnvOverrides, loadGatewayConfig } from './load.js';
+export { ConfigError, ENV_PREFIX, loadGatewayConfig } from './load.js';

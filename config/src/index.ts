@@ -1,0 +1,2 @@
+export { ConfigError, applyEnvOverrides, loadConfig, parseConfig } from './load.js';
+export type { ConfigSource } from './load.js';

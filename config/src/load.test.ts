@@ -1,0 +1,57 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ConfigError, applyEnvOverrides, loadConfig } from './index.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'pdm-config-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const schema = z
+  .object({
+    name: z.string().default('svc'),
+    net: z.object({ port: z.number().int().default(80), allowAll: z.boolean().default(false) }).strict().prefault({}),
+    tags: z.array(z.string()).default([]),
+  })
+  .strict();
+const source = { name: 'test', envPrefix: 'PDM_TEST_' };
+
+describe('loadConfig', () => {
+  it('layers defaults, the file and the environment, in that order', () => {
+    const file = join(dir, 'c.yaml');
+    writeFileSync(file, 'name: from-file\nnet:\n  port: 81\n');
+    const config = loadConfig(schema, { ...source, file, env: { PDM_TEST_NET__PORT: '82', PDM_TEST_TAGS: '["a","b"]', PDM_TEST_NET__ALLOW_ALL: 'true' } });
+    expect(config).toEqual({ name: 'from-file', net: { port: 82, allowAll: true }, tags: ['a', 'b'] });
+  });
+
+  it('reads JSON files and keeps a non-JSON environment value as a string', () => {
+    const file = join(dir, 'c.json');
+    writeFileSync(file, JSON.stringify({ net: { port: 90 } }));
+    expect(loadConfig(schema, { ...source, file, env: { PDM_TEST_NAME: 'plain text' } })).toMatchObject({ name: 'plain text', net: { port: 90 } });
+  });
+
+  it('names the source, every bad key and the expected form', () => {
+    const file = join(dir, 'bad.yaml');
+    writeFileSync(file, 'net:\n  port: "eighty"\n  prot: 1\n');
+    expect(() => loadConfig(schema, { ...source, file, env: {} })).toThrow(ConfigError);
+    expect(() => loadConfig(schema, { ...source, file, env: {} })).toThrow(/invalid test configuration \(.*bad\.yaml\):\n {2}net\.port: .*expected number.*\n {2}net: .*"prot"/s);
+  });
+
+  it('says when the file is missing, not YAML, or not a mapping', () => {
+    expect(() => loadConfig(schema, { ...source, file: join(dir, 'none.yaml'), env: {} })).toThrow(/cannot read config file .*none\.yaml/);
+    writeFileSync(join(dir, 'broken.yaml'), 'net: [1, 2\n');
+    expect(() => loadConfig(schema, { ...source, file: join(dir, 'broken.yaml'), env: {} })).toThrow(/is not valid YAML/);
+    writeFileSync(join(dir, 'list.yaml'), '- 1\n');
+    expect(() => loadConfig(schema, { ...source, file: join(dir, 'list.yaml'), env: {} })).toThrow(/must hold a mapping/);
+  });
+});
+
+describe('applyEnvOverrides', () => {
+  it('leaves its input untouched', () => {
+    const input = { net: { port: 1 } };
+    const output = applyEnvOverrides(input, { PDM_TEST_NET__PORT: '2', OTHER: 'x' }, 'PDM_TEST_');
+    expect(input).toEqual({ net: { port: 1 } });
+    expect(output).toEqual({ net: { port: 2 } });
+  });
+});
