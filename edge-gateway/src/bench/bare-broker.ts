@@ -13,6 +13,8 @@ const broker = await Aedes.createBroker({
 });
 const server = createServer((socket) => broker.handle(socket));
 server.listen(port, '127.0.0.1', () => process.send?.({ ready: true }));
+// Never outlive the benchmark that started it.
+process.on('disconnect', () => process.exit(0));
 process.on('message', (message: { count?: boolean; stop?: boolean }) => {
   if (message.count) process.send?.({ count: received });
   if (message.stop) broker.close(() => server.close(() => process.exit(0)));
