@@ -26,54 +26,48 @@ export const FLEET_OVERVIEW: DashboardSpec = { uid: 'pdm-fleet-overview', title:
 
 const lastNotNull = () => new common.ReduceDataOptionsBuilder().calcs(['lastNotNull']).values(false);
 
-function machinesOverThreshold(id: number) {
-  const query =
-    `SELECT count("ratio") AS "machines" FROM (SELECT last(${score}) / last(${threshold}) AS "ratio" ` +
-    `FROM ${anomaly.from} WHERE ${anomalySelection} GROUP BY ${anomaly.tag('machine')}) WHERE "ratio" > 1`;
+/** A count where anything above zero needs attention: red background or red value. */
+function countStat(id: number, title: string, description: string, query: string, colorMode: common.BigValueColorMode) {
   return new stat.PanelBuilder()
     .id(id)
-    .title('Machines over threshold')
-    .description('Machines whose latest window scored above their model threshold.')
+    .title(title)
+    .description(description)
     .datasource(INFLUX_DATASOURCE)
     .withTarget(influx(query))
     .reduceOptions(lastNotNull())
     .thresholds(anyIsBadThresholds())
-    .colorMode(common.BigValueColorMode.Background)
+    .colorMode(colorMode)
     .graphMode(common.BigValueGraphMode.None)
     .noValue('0')
     .height(4)
     .span(6);
+}
+
+function machinesOverThreshold(id: number) {
+  const query =
+    `SELECT count("ratio") AS "machines" FROM (SELECT last(${score}) / last(${threshold}) AS "ratio" ` +
+    `FROM ${anomaly.from} WHERE ${anomalySelection} GROUP BY ${anomaly.tag('machine')}) WHERE "ratio" > 1`;
+  return countStat(id, 'Machines over threshold', 'Machines whose latest window scored above their model threshold.', query, common.BigValueColorMode.Background);
 }
 
 function openAlertCount(id: number) {
-  return new stat.PanelBuilder()
-    .id(id)
-    .title('Open alerts')
-    .description('Machines whose latest alert transition is "open" (looks back over the raw retention, not just this range).')
-    .datasource(INFLUX_DATASOURCE)
-    .withTarget(influx(openAlertCountQuery))
-    .reduceOptions(lastNotNull())
-    .thresholds(anyIsBadThresholds())
-    .colorMode(common.BigValueColorMode.Background)
-    .graphMode(common.BigValueGraphMode.None)
-    .noValue('0')
-    .height(4)
-    .span(6);
+  return countStat(
+    id,
+    'Open alerts',
+    'Machines whose latest alert transition is "open" (looks back over the raw retention, not just this range).',
+    openAlertCountQuery,
+    common.BigValueColorMode.Background,
+  );
 }
 
 function anomalousWindows(id: number) {
-  return new stat.PanelBuilder()
-    .id(id)
-    .title('Anomalous windows in range')
-    .datasource(INFLUX_DATASOURCE)
-    .withTarget(influx(`SELECT count(${score}) AS "anomalous" FROM ${anomaly.from} WHERE ${anomaly.field('is_anomaly')} = true AND ${anomalySelection}`))
-    .reduceOptions(lastNotNull())
-    .thresholds(anyIsBadThresholds())
-    .colorMode(common.BigValueColorMode.Value)
-    .graphMode(common.BigValueGraphMode.None)
-    .noValue('0')
-    .height(4)
-    .span(6);
+  return countStat(
+    id,
+    'Anomalous windows in range',
+    'Windows that scored above their model threshold in the selected time range.',
+    `SELECT count(${score}) AS "anomalous" FROM ${anomaly.from} WHERE ${anomaly.field('is_anomaly')} = true AND ${anomalySelection}`,
+    common.BigValueColorMode.Value,
+  );
 }
 
 function worstScore(id: number) {
