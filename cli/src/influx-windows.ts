@@ -1,6 +1,6 @@
 // Rebuilds MachineWindows from the `sensor_features` measurement the processor writes, for
 // `pdm train --from-influx`: one window per timestamp, one SensorStats per sensor series.
-import { CloseReason, MachineWindowSchema, create, type MachineWindow } from '@pdm/proto';
+import { CloseReason, MachineWindowSchema, SENSOR_STAT_FIELDS, create, type MachineWindow } from '@pdm/proto';
 
 interface Series {
   tags?: Record<string, string>;
@@ -8,21 +8,6 @@ interface Series {
   values: unknown[][];
 }
 
-const STAT_FIELDS = {
-  count: 'count',
-  expected_count: 'expectedCount',
-  mean: 'mean',
-  variance: 'variance',
-  std: 'std',
-  min: 'min',
-  max: 'max',
-  rms: 'rms',
-  peak_to_peak: 'peakToPeak',
-  skewness: 'skewness',
-  kurtosis: 'kurtosis',
-  crest_factor: 'crestFactor',
-  late_count: 'lateCount',
-} as const;
 
 const text = (value: unknown) => (typeof value === 'string' ? value : '');
 
@@ -55,7 +40,7 @@ export async function windowsFromInflux(url: string, database: string, machine: 
         byTime.set(time, window);
       }
       const stats: Record<string, number | string> = { sensorId: series.tags?.sensor ?? '' };
-      for (const [field, key] of Object.entries(STAT_FIELDS)) {
+      for (const [field, key] of Object.entries(SENSOR_STAT_FIELDS)) {
         const value = row[column(field)];
         if (typeof value === 'number') stats[key] = value;
       }

@@ -10,6 +10,7 @@ import {
   create,
   fromBinary,
   schemaAttribute,
+  sensorStatsByName,
   toBinary,
 } from './index.js';
 
@@ -80,6 +81,19 @@ describe('MachineWindow', () => {
   it('names its schema attribute after the message type', () => {
     expect(schemaAttribute(MachineWindowSchema)).toBe('pdm.v1.MachineWindow');
     expect(PUBSUB_ATTRIBUTES).toEqual({ schema: 'schema', gateway: 'gateway', site: 'site' });
+  });
+});
+
+describe('sensorStatsByName', () => {
+  it('names every numeric SensorStats field as the schema does', () => {
+    const stats = sampleWindow().sensors[0]!;
+    const byName = sensorStatsByName(stats);
+    expect(byName).toMatchObject({ count: 1000, expected_count: 1000, peak_to_peak: 0.15, crest_factor: 3.57, late_count: 3 });
+    const numericFields = MachineWindowSchema.fields
+      .find((f) => f.name === 'sensors')!
+      .message!.fields.filter((f) => f.name !== 'sensor_id')
+      .map((f) => f.name);
+    expect(Object.keys(byName)).toEqual(numericFields);
   });
 });
 

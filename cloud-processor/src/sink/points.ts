@@ -6,7 +6,7 @@
 // better version of the same window, so it replaces the point; keeping it as a tag would make every
 // query see the window twice. The pipeline refuses to let an older revision overwrite a newer one
 // (see pipeline/revision-guard.ts).
-import type { MachineWindow } from '@pdm/proto';
+import { sensorStatsByName, type MachineWindow } from '@pdm/proto';
 import type { IPoint } from 'influx';
 import type { WindowScore } from '../model/api.js';
 import { MEASUREMENTS } from './measurements.js';
@@ -35,19 +35,7 @@ export function featurePoints(window: MachineWindow): BuiltPoints {
   const timestamp = Number(window.windowStart);
   const points = window.sensors.map((s): IPoint => {
     const { fields, dropped } = finiteFields({
-      count: s.count,
-      expected_count: s.expectedCount,
-      late_count: s.lateCount,
-      mean: s.mean,
-      variance: s.variance,
-      std: s.std,
-      min: s.min,
-      max: s.max,
-      rms: s.rms,
-      peak_to_peak: s.peakToPeak,
-      skewness: s.skewness,
-      kurtosis: s.kurtosis,
-      crest_factor: s.crestFactor,
+      ...sensorStatsByName(s),
       revision: window.revision,
       feature_version: window.featureVersion,
       window_ms: Number(window.windowEnd - window.windowStart),

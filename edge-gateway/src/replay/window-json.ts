@@ -1,5 +1,5 @@
-import { CloseReason } from '@pdm/proto';
-import type { MachineWindow } from '@pdm/proto';
+import { CloseReason, sensorStatsByName } from '@pdm/proto';
+import type { MachineWindow, SensorStatName } from '@pdm/proto';
 
 /** A MachineWindow as a plain JSON object: proto field names, epoch ms as numbers, the close reason by name. */
 export interface MachineWindowJson {
@@ -14,22 +14,8 @@ export interface MachineWindowJson {
   sensors: SensorStatsJson[];
 }
 
-export interface SensorStatsJson {
-  sensor_id: string;
-  count: number;
-  expected_count: number;
-  mean: number;
-  variance: number;
-  std: number;
-  min: number;
-  max: number;
-  rms: number;
-  peak_to_peak: number;
-  skewness: number;
-  kurtosis: number;
-  crest_factor: number;
-  late_count: number;
-}
+/** One sensor's statistics under their proto names (see SENSOR_STAT_FIELDS). */
+export type SensorStatsJson = { sensor_id: string } & Record<SensorStatName, number>;
 
 /**
  * For JSON lines (`JSON.stringify(machineWindowToJson(w))`): bigint epoch ms become numbers, exact up
@@ -45,21 +31,6 @@ export function machineWindowToJson(w: MachineWindow): MachineWindowJson {
     feature_version: w.featureVersion,
     revision: w.revision,
     close_reason: CloseReason[w.closeReason],
-    sensors: w.sensors.map((s) => ({
-      sensor_id: s.sensorId,
-      count: s.count,
-      expected_count: s.expectedCount,
-      mean: s.mean,
-      variance: s.variance,
-      std: s.std,
-      min: s.min,
-      max: s.max,
-      rms: s.rms,
-      peak_to_peak: s.peakToPeak,
-      skewness: s.skewness,
-      kurtosis: s.kurtosis,
-      crest_factor: s.crestFactor,
-      late_count: s.lateCount,
-    })),
+    sensors: w.sensors.map((s) => ({ sensor_id: s.sensorId, ...sensorStatsByName(s) })),
   };
 }
