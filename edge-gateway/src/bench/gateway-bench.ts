@@ -113,6 +113,8 @@ async function measure(target: Target, mode: 'single' | 'batch' | 'batch-pb', me
   const expected = messages * unit;
   const before = await target.count();
   const load = fork(join(here, 'load.js'), [String(target.port), mode, String(messages), String(MACHINES), String(SENSORS)], { stdio: 'inherit' });
+  // Listen for the exit now: the generator often finishes before the target has counted everything.
+  const loadExited = new Promise((resolve) => load.once('exit', resolve));
   const started = performance.now();
   let counted = 0;
   // Poll every 100 ms: the gateway's count comes from /metrics, which costs it some work per scrape.
@@ -122,7 +124,7 @@ async function measure(target: Target, mode: 'single' | 'batch' | 'batch-pb', me
     if (performance.now() - started > 60_000) throw new Error(`${target.name} ${mode}: only ${counted} of ${expected} readings counted after 60 s`);
   }
   const seconds = (performance.now() - started) / 1000;
-  await new Promise((resolve) => load.once('exit', resolve));
+  await loadExited;
   return (messages * readingsPerMessage) / seconds;
 }
 
