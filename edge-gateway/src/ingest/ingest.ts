@@ -4,7 +4,7 @@ import { decodeJsonPayload } from './json-payload.js';
 import type { DecodedPayload } from './payload.js';
 import { decodeProtobufPayload } from './protobuf-payload.js';
 import { IngestRejection, type RejectReason } from './reasons.js';
-import { parseSensorTopic } from './topic.js';
+import { SensorTopicCache } from './topic.js';
 
 export interface Clock {
   now(): number;
@@ -34,15 +34,22 @@ export interface IngestCounters {
 }
 
 export interface IngestOutcome {
-  accepted: number;
-  rejected: number;
+  readonly accepted: number;
+  readonly rejected: number;
   /** The first refusal, for logs and the debug topic. */
-  rejection?: IngestRejection;
+  readonly rejection?: IngestRejection;
 }
+
+// The outcome of nearly every message, shared so the hot path allocates nothing for it.
+const ONE_ACCEPTED: IngestOutcome = Object.freeze({ accepted: 1, rejected: 0 });
 
 const isFiniteNumber = (value: unknown): value is number => typeof value === 'number' && Number.isFinite(value);
 
+const notFinite = (value: unknown) => new IngestRejection('not_finite', `value ${JSON.stringify(value) ?? String(value)} is not a finite number`);
+
 export class Ingest {
+  private readonly topics = new SensorTopicCache();
+
   constructor(
     private readonly limits: IngestLimits,
     private readonly clock: Clock,
@@ -55,7 +62,7 @@ export class Ingest {
       if (payload.length > this.limits.maxPayloadBytes) {
         throw new IngestRejection('too_large', `payload of ${payload.length} bytes exceeds the limit of ${this.limits.maxPayloadBytes}`);
       }
-      const { machineId, sensorId, format } = parseSensorTopic(topic);
+      const { machineId, sensorId, format } = this.topics.parse(topic);
       const decoded = format === 'json' ? decodeJsonPayload(payload) : decodeProtobufPayload(payload);
       return this.accept(machineId, sensorId, decoded);
     } catch (error) {
@@ -72,10 +79,29 @@ export class Ingest {
   }
 
   private accept(machineId: string, sensorId: string, decoded: DecodedPayload): IngestOutcome {
+    if (decoded.kind === 'single') return this.acceptSingle(machineId, sensorId, decoded.ts, decoded.value);
     if (decoded.values.length === 0) throw new IngestRejection('bad_payload', 'payload carries no readings');
     return decoded.kind === 'block'
       ? this.acceptBlock(machineId, sensorId, decoded.startTs, decoded.hz, decoded.values)
       : this.acceptPoints(machineId, sensorId, decoded.ts, decoded.values);
+  }
+
+  /** Why a reading at `ts` (gateway time `now`) must be refused, if it must. */
+  private problemOf(ts: number, value: unknown, now: number): IngestRejection | undefined {
+    return isFiniteNumber(value) ? this.timeProblem(ts, now) : notFinite(value);
+  }
+
+  private acceptSingle(machineId: string, sensorId: string, ts: number | undefined, value: unknown): IngestOutcome {
+    const now = this.clock.now();
+    const at = ts ?? now;
+    const problem = this.problemOf(at, value, now);
+    if (problem) {
+      this.counters.rejected(problem.reason, 1);
+      return { accepted: 0, rejected: 1, rejection: problem };
+    }
+    this.sink.add(machineId, sensorId, at, value as number);
+    this.counters.accepted(1);
+    return ONE_ACCEPTED;
   }
 
   private timeProblem(ts: number, now: number): IngestRejection | undefined {
@@ -91,13 +117,11 @@ export class Ingest {
 
   private acceptPoints(machineId: string, sensorId: string, timestamps: Array<number | undefined>, values: unknown[]): IngestOutcome {
     const now = this.clock.now();
-    const outcome: IngestOutcome = { accepted: 0, rejected: 0 };
+    const outcome: { accepted: number; rejected: number; rejection?: IngestRejection } = { accepted: 0, rejected: 0 };
     for (let i = 0; i < values.length; i++) {
       const value = values[i];
       const ts = timestamps[i] ?? now;
-      const problem = isFiniteNumber(value)
-        ? this.timeProblem(ts, now)
-        : new IngestRejection('not_finite', `value ${JSON.stringify(value) ?? String(value)} is not a finite number`);
+      const problem = this.problemOf(ts, value, now);
       if (problem) {
         this.counters.rejected(problem.reason, 1);
         outcome.rejected++;

@@ -4,6 +4,7 @@
 //   samples {"samples": [{"ts": .., "value": ..}, ..]}
 import type { DecodedPayload } from './payload.js';
 import { IngestRejection } from './reasons.js';
+import { scanSingleReading } from './single-reading-scan.js';
 
 /** Epoch ms from a JSON `ts`: a number of milliseconds or an ISO-8601 string; undefined if absent. */
 export function parseTimestamp(ts: unknown): number | undefined {
@@ -25,6 +26,11 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 }
 
 export function decodeJsonPayload(payload: Buffer): DecodedPayload {
+  return scanSingleReading(payload) ?? parseJsonPayload(payload);
+}
+
+/** The general decoder: JSON.parse, then the shape. Exported to prove the fast path agrees with it. */
+export function parseJsonPayload(payload: Buffer): DecodedPayload {
   let body: unknown;
   try {
     body = JSON.parse(payload.toString('utf8'));
@@ -33,7 +39,7 @@ export function decodeJsonPayload(payload: Buffer): DecodedPayload {
   }
   if (!isRecord(body)) throw new IngestRejection('bad_payload', 'payload must be a JSON object');
 
-  if ('value' in body) return { kind: 'points', ts: [parseTimestamp(body.ts)], values: [body.value] };
+  if ('value' in body) return { kind: 'single', ts: parseTimestamp(body.ts), value: body.value };
   if ('values' in body) {
     if (!Array.isArray(body.values)) throw new IngestRejection('bad_payload', '"values" must be an array');
     if (body.ts === undefined || body.ts === null) throw new IngestRejection('bad_payload', 'a "values" block needs "ts", the time of its first sample');

@@ -5,9 +5,9 @@ import { IngestRejection } from './reasons.js';
 export type PayloadFormat = 'json' | 'protobuf';
 
 export interface SensorTopic {
-  machineId: string;
-  sensorId: string;
-  format: PayloadFormat;
+  readonly machineId: string;
+  readonly sensorId: string;
+  readonly format: PayloadFormat;
 }
 
 const ID = /^[A-Za-z0-9_.-]{1,64}$/;
@@ -29,4 +29,25 @@ export function parseSensorTopic(topic: string): SensorTopic {
     if (!isValidId(id)) throw new IngestRejection('bad_topic', `${what} "${id}" in topic "${topic}" must match [A-Za-z0-9_.-]{1,64}`);
   }
   return { machineId, sensorId, format };
+}
+
+/**
+ * Remembers parsed topics. Devices publish on the same topics over and over, and parsing (a split and
+ * two regular expressions) is a large share of what a single reading costs. Only valid topics are
+ * kept, and the cache empties itself at its bound so a flood of distinct topics cannot grow it.
+ */
+export class SensorTopicCache {
+  private readonly parsed = new Map<string, SensorTopic>();
+
+  constructor(private readonly maxEntries = 100_000) {}
+
+  parse(topic: string): SensorTopic {
+    let parsed = this.parsed.get(topic);
+    if (parsed === undefined) {
+      parsed = parseSensorTopic(topic);
+      if (this.parsed.size >= this.maxEntries) this.parsed.clear();
+      this.parsed.set(topic, parsed);
+    }
+    return parsed;
+  }
 }

@@ -1,3 +1,4 @@
+import Database from 'better-sqlite3';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeTestDataDir } from '@pdm/influx-harness';
@@ -107,14 +108,42 @@ describe('Outbox', () => {
     expect(outbox.stats().hoursOfOutageLeft).toBe(48); // idle: only the age bound applies
     // A steady 1000 bytes every 10 s = 100 B/s: 1 MB lasts about 2.8 h.
     for (let i = 0; i < 60; i++) {
+      if (i > 0) c.advance(10_000);
       outbox.append([record('a', i * 10_000, 1000)]);
-      c.advance(10_000);
     }
     const stats = outbox.stats();
     expect(stats.depth).toBe(60);
-    expect(stats.oldestAgeMs).toBe(600_000);
+    expect(stats.oldestAgeMs).toBe(590_000);
     expect(stats.appendRateBytesPerSec).toBeCloseTo(100, 0);
     expect(stats.hoursOfOutageLeft).toBeCloseTo((1_000_000 - 60_000) / 100 / 3600, 1);
+
+    // When windows stop coming, the rate decays to nothing over five minutes and the age bound rules.
+    c.advance(150_000);
+    expect(outbox.stats().appendRateBytesPerSec).toBeCloseTo(50, 0);
+    c.advance(150_000);
+    expect(outbox.stats()).toMatchObject({ appendRateBytesPerSec: 0, hoursOfOutageLeft: 48 - (590_000 + 300_000) / HOUR });
+  });
+
+  it('keeps running when a delete fails, and deletes the confirmed rows on a later attempt', async () => {
+    const errors: string[] = [];
+    const { outbox, path } = openOutbox({ onError: (operation, error) => errors.push(`${operation}: ${error.message}`) });
+    const [first, second] = outbox.append([record('a', 0), record('a', 10_000)]);
+    // Another process holds the write lock (an operator's sqlite3 shell, say): deletes fail as on a
+    // full disk, after better-sqlite3's busy timeout.
+    const other = new Database(path);
+    other.exec('BEGIN IMMEDIATE');
+    outbox.remove(first!, 100);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(errors).toEqual([expect.stringMatching(/^remove_confirmed: database is locked/)]);
+    // The confirmed row is not published again while its delete is pending.
+    expect(outbox.peek(0, 10).map((e) => e.seq)).toEqual([second]);
+    other.exec('ROLLBACK');
+    other.close();
+
+    expect(outbox.stats()).toMatchObject({ depth: 1, bytes: 100 }); // the retry deleted it
+    expect(errors).toHaveLength(1);
+    outbox.close();
+    expect(openOutbox({ path }).outbox.peek(0, 10).map((e) => e.seq)).toEqual([second]);
   });
 
   it('ignores the removal of a row that was already dropped', () => {

@@ -33,6 +33,11 @@ export interface OutboxOptions {
   clock: Clock;
   /** Called with the number of rows dropped at a bound, and which bound. */
   onDrop?: (rows: number, bound: 'bytes' | 'age') => void;
+  /**
+   * Called when a delete (of confirmed rows, or at a bound) fails, e.g. on a full disk. The outbox
+   * keeps running: confirmed rows are deleted on a later attempt, bounds are enforced on the next tick.
+   */
+  onError?: (operation: 'remove_confirmed' | 'enforce_bounds', error: Error) => void;
 }
 
 export interface OutboxStats {
@@ -41,7 +46,10 @@ export interface OutboxStats {
   oldestAgeMs: number;
   /** Bytes per second appended recently (exponentially weighted, ~5 min horizon). */
   appendRateBytesPerSec: number;
-  /** How long the outbox can absorb the current append rate before it must drop (Infinity when idle). */
+  /**
+   * How long an outage can last before the outbox must drop: until the bytes bound fills at the
+   * current append rate, or the oldest row reaches the age bound, whichever comes first.
+   */
   hoursOfOutageLeft: number;
   droppedTotal: number;
 }
@@ -171,20 +179,39 @@ export class Outbox {
   private flushRemovals(): void {
     this.removalScheduled = false;
     if (this.pendingRemovals.size === 0 || !this.db.open) return;
-    this.db.transaction(() => {
-      for (const [seq, bytes] of this.pendingRemovals) {
-        if (this.deleteOne.run(seq).changes > 0) {
-          this.depth--;
-          this.bytes -= bytes;
+    try {
+      const removed = this.db.transaction(() => {
+        let rows = 0;
+        let bytes = 0;
+        for (const [seq, size] of this.pendingRemovals) {
+          if (this.deleteOne.run(seq).changes > 0) {
+            rows++;
+            bytes += size;
+          }
         }
-      }
-    })();
-    this.pendingRemovals.clear();
+        return { rows, bytes };
+      })();
+      this.depth -= removed.rows;
+      this.bytes -= removed.bytes;
+      this.pendingRemovals.clear();
+    } catch (error) {
+      // The transaction rolled back: the rows stay pending (and are not published again) until a
+      // later flush deletes them.
+      this.options.onError?.('remove_confirmed', error as Error);
+    }
   }
 
   /** Drops the oldest rows beyond the byte bound and every row older than the age bound. */
   enforceBounds(): void {
     this.flushRemovals();
+    try {
+      this.dropBeyondBounds();
+    } catch (error) {
+      this.options.onError?.('enforce_bounds', error as Error);
+    }
+  }
+
+  private dropBeyondBounds(): void {
     const now = this.options.clock.now();
     const oldest = this.selectOldest.get() as { seq: number; created_at: number } | undefined;
     if (oldest && now - oldest.created_at > this.options.maxAgeMs) {
@@ -202,8 +229,11 @@ export class Outbox {
   }
 
   private dropUpTo(seq: number, bound: 'bytes' | 'age'): void {
-    const { n, b } = this.sizeUpTo.get(seq) as { n: number; b: number };
-    this.deleteUpTo.run(seq);
+    const { n, b } = this.db.transaction(() => {
+      const size = this.sizeUpTo.get(seq) as { n: number; b: number };
+      this.deleteUpTo.run(seq);
+      return size;
+    })();
     this.depth -= n;
     this.bytes -= b;
     this.droppedTotal += n;
@@ -222,19 +252,27 @@ export class Outbox {
     this.lastAppendAt = now;
   }
 
+  /** The append rate, decayed over the silence since the last append as if zero bytes had come. */
+  private currentRate(now: number): number {
+    if (this.lastAppendAt === undefined) return 0;
+    const silence = Math.max(0, now - this.lastAppendAt);
+    return this.rate * (1 - Math.min(1, silence / RATE_HORIZON_MS));
+  }
+
   stats(): OutboxStats {
     this.flushRemovals();
     const now = this.options.clock.now();
     const oldest = this.selectOldest.get() as { created_at: number } | undefined;
     const oldestAgeMs = oldest ? Math.max(0, now - oldest.created_at) : 0;
     // An outage ends in loss when the bytes bound is reached or when the oldest row reaches maxAge.
-    const spaceSeconds = this.rate > 0 ? Math.max(0, this.options.maxBytes - this.bytes) / this.rate : Infinity;
+    const rate = this.currentRate(now);
+    const spaceSeconds = rate > 0 ? Math.max(0, this.options.maxBytes - this.bytes) / rate : Infinity;
     const ageSeconds = (this.options.maxAgeMs - oldestAgeMs) / 1000;
     return {
       depth: this.depth,
       bytes: this.bytes,
       oldestAgeMs,
-      appendRateBytesPerSec: this.rate,
+      appendRateBytesPerSec: rate,
       hoursOfOutageLeft: Math.max(0, Math.min(spaceSeconds, ageSeconds)) / 3600,
       droppedTotal: this.droppedTotal,
     };

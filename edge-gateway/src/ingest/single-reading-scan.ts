@@ -1,0 +1,128 @@
+// Fast path for the payload nearly every single-reading device sends: {"ts": <number>, "value": <number>}
+// (keys in either order, "ts" optional, JSON whitespace anywhere JSON allows it). It reads the bytes
+// directly: decoding a string and running JSON.parse costs more than all the rest of a reading's path
+// through the gateway. Anything else (a string or ISO-8601 ts, escapes, other keys, repeated keys,
+// malformed numbers) is left to the general decoder, so both give the same result on every input
+// (property-tested in json-payload.test.ts).
+import type { DecodedPayload } from './payload.js';
+
+const SPACE = 0x20;
+const TAB = 0x09;
+const LF = 0x0a;
+const CR = 0x0d;
+const OPEN = 0x7b; // {
+const CLOSE = 0x7d; // }
+const COLON = 0x3a;
+const COMMA = 0x2c;
+const MINUS = 0x2d;
+const PLUS = 0x2b;
+const DOT = 0x2e;
+const ZERO = 0x30;
+const NINE = 0x39;
+const LOWER_E = 0x65;
+const UPPER_E = 0x45;
+
+const TS_KEY = Buffer.from('"ts"');
+const VALUE_KEY = Buffer.from('"value"');
+
+// Up to 15 digits an integer mantissa is exact, and 10^15 is exact, so mantissa / 10^k is the correctly
+// rounded double — the same number JSON.parse gives (Clinger's fast path).
+const MAX_EXACT_DIGITS = 15;
+const POWERS_OF_TEN = Array.from({ length: MAX_EXACT_DIGITS + 1 }, (_, k) => 10 ** k);
+
+const isDigit = (byte: number | undefined) => byte !== undefined && byte >= ZERO && byte <= NINE;
+
+function skipWhitespace(bytes: Buffer, at: number): number {
+  let i = at;
+  for (;;) {
+    const byte = bytes[i];
+    if (byte !== SPACE && byte !== TAB && byte !== LF && byte !== CR) return i;
+    i++;
+  }
+}
+
+function startsWithAt(bytes: Buffer, at: number, word: Buffer): boolean {
+  if (at + word.length > bytes.length) return false;
+  for (let k = 0; k < word.length; k++) if (bytes[at + k] !== word[k]) return false;
+  return true;
+}
+
+/** End of the JSON number starting at `at`, or `at` itself when there is no well-formed number there. */
+function numberEnd(bytes: Buffer, at: number): number {
+  let i = at;
+  if (bytes[i] === MINUS) i++;
+  if (bytes[i] === ZERO) i++;
+  else if (isDigit(bytes[i])) while (isDigit(bytes[i])) i++;
+  else return at;
+  if (bytes[i] === DOT) {
+    i++;
+    if (!isDigit(bytes[i])) return at;
+    while (isDigit(bytes[i])) i++;
+  }
+  if (bytes[i] === LOWER_E || bytes[i] === UPPER_E) {
+    i++;
+    if (bytes[i] === PLUS || bytes[i] === MINUS) i++;
+    if (!isDigit(bytes[i])) return at;
+    while (isDigit(bytes[i])) i++;
+  }
+  return i;
+}
+
+/** The value of the well-formed JSON number bytes[from, to). */
+function numberValue(bytes: Buffer, from: number, to: number): number {
+  const negative = bytes[from] === MINUS;
+  let mantissa = 0;
+  let digits = 0;
+  let fractionDigits = -1; // -1 until the decimal point
+  for (let i = negative ? from + 1 : from; i < to; i++) {
+    const byte = bytes[i]!;
+    if (byte === DOT) {
+      fractionDigits = 0;
+      continue;
+    }
+    if (byte === LOWER_E || byte === UPPER_E || ++digits > MAX_EXACT_DIGITS) {
+      return Number(bytes.toString('latin1', from, to));
+    }
+    mantissa = mantissa * 10 + (byte - ZERO);
+    if (fractionDigits >= 0) fractionDigits++;
+  }
+  const magnitude = fractionDigits > 0 ? mantissa / POWERS_OF_TEN[fractionDigits]! : mantissa;
+  return negative ? -magnitude : magnitude;
+}
+
+/** The single reading in `bytes` when it has exactly the common shape; undefined for anything else. */
+export function scanSingleReading(bytes: Buffer): DecodedPayload | undefined {
+  let i = skipWhitespace(bytes, 0);
+  if (bytes[i] !== OPEN) return undefined;
+  let ts: number | undefined;
+  let value: number | undefined;
+  i = skipWhitespace(bytes, i + 1);
+  for (;;) {
+    const isTs = startsWithAt(bytes, i, TS_KEY);
+    if (!isTs && !startsWithAt(bytes, i, VALUE_KEY)) return undefined;
+    i = skipWhitespace(bytes, i + (isTs ? TS_KEY.length : VALUE_KEY.length));
+    if (bytes[i] !== COLON) return undefined;
+    i = skipWhitespace(bytes, i + 1);
+    const end = numberEnd(bytes, i);
+    if (end === i) return undefined;
+    const number = numberValue(bytes, i, end);
+    if (isTs) {
+      // A repeated key, or a ts the general path refuses with its own message.
+      if (ts !== undefined || !Number.isFinite(number)) return undefined;
+      ts = number;
+    } else {
+      if (value !== undefined) return undefined;
+      value = number;
+    }
+    i = skipWhitespace(bytes, end);
+    if (bytes[i] === COMMA) {
+      i = skipWhitespace(bytes, i + 1);
+      continue;
+    }
+    if (bytes[i] !== CLOSE) return undefined;
+    i = skipWhitespace(bytes, i + 1);
+    break;
+  }
+  if (i !== bytes.length || value === undefined) return undefined;
+  return { kind: 'single', ts, value };
+}
