@@ -33,6 +33,13 @@ describe('InfluxQL pieces', () => {
     expect(showTagValues('sensor_features', 'machine', ['site'])).toBe('SHOW TAG VALUES FROM "sensor_features" WITH KEY = "machine" WHERE "site" =~ /^$site$/');
   });
 
+  it('narrow tag values by a fixed tag value before the variables', () => {
+    expect(measurement('pipeline').equals('component', 'edge-gateway')).toBe(`"component" = 'edge-gateway'`);
+    expect(showTagValues('pipeline', 'instance', ['site'], { component: 'edge-gateway' })).toBe(
+      `SHOW TAG VALUES FROM "pipeline" WITH KEY = "instance" WHERE "component" = 'edge-gateway' AND "site" =~ /^$site$/`,
+    );
+  });
+
   it('refuse a name the measurement does not have, naming it and the measurement', () => {
     expect(() => measurement('alerts').field('rms' as 'score')).toThrow('"rms" is not one of the fields of alerts');
   });

@@ -29,6 +29,8 @@ export interface MeasurementRef<M extends Measurement> {
    * `(a|b)` for several values / All, so one form serves single and multi-value variables.
    */
   matches(name: TagOf<M>, variable?: string): string;
+  /** `"tag" = 'value'`: a fixed condition on one of our own constants, e.g. a `pipeline` component. */
+  equals(name: TagOf<M>, value: string): string;
 }
 
 export function measurement<M extends Measurement>(name: M): MeasurementRef<M> {
@@ -42,12 +44,20 @@ export function measurement<M extends Measurement>(name: M): MeasurementRef<M> {
     field: (field) => known('fields', field),
     tag: (tag) => known('tags', tag),
     matches: (tag, variable = tag) => `${known('tags', tag)} =~ /^$${variable}$/`,
+    equals: (tag, value) => `${known('tags', tag)} = '${value}'`,
   };
 }
 
-/** `SHOW TAG VALUES` for a template variable, optionally narrowed by other variables. */
-export function showTagValues<M extends Measurement>(from: M, key: TagOf<M>, narrowedBy: TagOf<M>[] = []): string {
+/**
+ * `SHOW TAG VALUES` for a template variable, optionally narrowed by other variables (named like their
+ * tags) and by fixed tag values.
+ */
+export function showTagValues<M extends Measurement>(from: M, key: TagOf<M>, narrowedBy: TagOf<M>[] = [], fixed: Partial<Record<TagOf<M>, string>> = {}): string {
   const m = measurement(from);
-  const where = narrowedBy.length > 0 ? ` WHERE ${narrowedBy.map((tag) => m.matches(tag)).join(' AND ')}` : '';
+  const conditions = [
+    ...Object.entries(fixed).map(([tag, value]) => m.equals(tag as TagOf<M>, value as string)),
+    ...narrowedBy.map((tag) => m.matches(tag)),
+  ];
+  const where = conditions.length > 0 ? ` WHERE ${conditions.join(' AND ')}` : '';
   return `SHOW TAG VALUES FROM ${m.from} WITH KEY = ${m.tag(key)}${where}`;
 }

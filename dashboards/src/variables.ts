@@ -1,24 +1,28 @@
 // Template variables. Values come from InfluxDB tag values (SHOW TAG VALUES), so a new site, machine
 // or sensor appears in the pickers as soon as the processor writes it.
 import * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
-import { INFLUX_DATASOURCE, PROMETHEUS_VARIABLE } from './datasource.js';
+import { INFLUX_DATASOURCE } from './datasource.js';
 import { showTagValues } from './influxql.js';
-import type { Measurement, TagOf } from './series.js';
+import { GATEWAY_COMPONENT, PROCESSOR_COMPONENT, type Measurement, type TagOf } from './series.js';
 
 interface TagVariableSpec<M extends Measurement> {
   from: M;
   key: TagOf<M>;
+  /** The variable's name when it differs from the tag's (default: the tag's). */
+  name?: string;
   label: string;
   /** Several values (and All) or exactly one (dashboards about one thing, like a machine). */
   multi: boolean;
   /** Variables this one is narrowed by, e.g. machines of the selected sites. */
   narrowedBy?: TagOf<M>[];
+  /** Fixed tag values the series must carry, e.g. one component of `pipeline`. */
+  only?: Partial<Record<TagOf<M>, string>>;
 }
 
 function tagVariable<M extends Measurement>(spec: TagVariableSpec<M>): dashboard.QueryVariableBuilder {
-  const query = showTagValues(spec.from, spec.key, spec.narrowedBy);
+  const query = showTagValues(spec.from, spec.key, spec.narrowedBy, spec.only);
   return (
-    new dashboard.QueryVariableBuilder(spec.key)
+    new dashboard.QueryVariableBuilder(spec.name ?? spec.key)
       .label(spec.label)
       .datasource(INFLUX_DATASOURCE)
       .query(query)
@@ -39,14 +43,13 @@ export const machineVariable = (multi: boolean) =>
 export const sensorVariable = () =>
   tagVariable({ from: 'sensor_features', key: 'sensor', label: 'Sensor', multi: true, narrowedBy: ['machine'] });
 
+/**
+ * Gateways of the selected sites, from their health reports (the `pipeline` instance of component
+ * edge-gateway is the gateway id, as the `gateway` tag of sensor_features is), so a gateway shows up
+ * while it runs, even before it delivers a window.
+ */
 export const gatewayVariable = () =>
-  tagVariable({ from: 'sensor_features', key: 'gateway', label: 'Gateway', multi: true, narrowedBy: ['site'] });
+  tagVariable({ from: 'pipeline', key: 'instance', name: 'gateway', label: 'Gateway', multi: true, narrowedBy: ['site'], only: { component: GATEWAY_COMPONENT } });
 
-export const instanceVariable = () => tagVariable({ from: 'pipeline', key: 'instance', label: 'Processor instance', multi: true });
-
-/** The Prometheus that scrapes the gateways' /metrics (its name is installation-specific). */
-export const prometheusVariable = () =>
-  new dashboard.DatasourceVariableBuilder(PROMETHEUS_VARIABLE)
-    .label('Prometheus (gateway metrics)')
-    .type('prometheus')
-    .description('Prometheus scraping each edge gateway /metrics; only the "Gateway internals" row uses it.');
+export const instanceVariable = () =>
+  tagVariable({ from: 'pipeline', key: 'instance', label: 'Processor instance', multi: true, only: { component: PROCESSOR_COMPONENT } });

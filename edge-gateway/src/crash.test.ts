@@ -12,7 +12,7 @@ import { makeTestDataDir } from '@pdm/influx-harness';
 import { Collector, PROJECT, startTestEmulator, uniqueId, until } from '@pdm/pubsub-emulator/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freePort } from '@pdm/influx-harness';
-import { decodeWindow } from './test-support/gateway-harness.js';
+import { decodeWindow, decodeWindows, windowMessages } from './test-support/gateway-harness.js';
 
 const bin = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'bin.js');
 const dir = makeTestDataDir('gateway-crash');
@@ -98,7 +98,7 @@ describe('gateway killed with SIGKILL', () => {
           sent = i;
         }
       })();
-      await until(() => collector.messages.length >= 40, '40 windows delivered before the kill', 20_000);
+      await until(() => windowMessages(collector.messages).length >= 40, '40 windows delivered before the kill', 20_000);
       // Pub/Sub refuses a few publishes, so windows pile up in the outbox; kill the gateway then.
       pubsub.emulator.failNext('Publish', 3, status.PERMISSION_DENIED);
       await untilAsync(async () => (await outboxDepth(httpPort)) >= 10, 'a backlog of 10 windows in the outbox', 20_000);
@@ -110,12 +110,12 @@ describe('gateway killed with SIGKILL', () => {
       expect(sent).toBeLessThan(1999); // killed mid-stream
 
       const committed = committedKeys(outboxPath);
-      const deliveredBefore = new Set(collector.messages.map((m) => keyOf(decodeWindow(m))));
+      const deliveredBefore = new Set(decodeWindows(collector.messages).map(keyOf));
 
       child = await startChild(configFile);
       try {
         await until(() => {
-          const delivered = new Set(collector.messages.map((m) => keyOf(decodeWindow(m))));
+          const delivered = new Set(decodeWindows(collector.messages).map(keyOf));
           return committed.every((key) => delivered.has(key));
         }, 'every committed window delivered after restart', 20_000);
       } finally {
@@ -126,7 +126,7 @@ describe('gateway killed with SIGKILL', () => {
       expect(deliveredBefore.size).toBeGreaterThanOrEqual(40);
       expect(committed.length).toBeGreaterThanOrEqual(10);
       const byKey = new Map<string, string>();
-      for (const message of collector.messages) {
+      for (const message of windowMessages(collector.messages)) {
         const key = keyOf(decodeWindow(message));
         const bytes = message.data.toString('base64');
         // A redelivered window is the same message: same idempotency key, same content.

@@ -1,8 +1,19 @@
 // Composes the gateway: MQTT broker → ingest → window engine → durable outbox → Pub/Sub publisher,
-// with the operations endpoint, a tick on the gateway clock, and a graceful stop.
+// with the operations endpoint, a health report on the same topic, a tick on the gateway clock, and
+// a graceful stop.
 import { PubSub, type Topic } from '@google-cloud/pubsub';
-import { type MachineWindow, MachineWindowSchema, PUBSUB_ATTRIBUTES, CloseReason, schemaAttribute, toBinary } from '@pdm/proto';
+import {
+  type GatewayHealth,
+  type MachineWindow,
+  GatewayHealthSchema,
+  MachineWindowSchema,
+  PUBSUB_ATTRIBUTES,
+  CloseReason,
+  schemaAttribute,
+  toBinary,
+} from '@pdm/proto';
 import type { GatewayConfig } from './config/index.js';
+import { HealthReporter } from './health/index.js';
 import { Ingest } from './ingest/index.js';
 import { Users, startBroker, type RunningBroker } from './mqtt/index.js';
 import { GatewayMetrics } from './ops/metrics.js';
@@ -28,6 +39,8 @@ export interface RunningGateway {
   readonly outbox: Outbox;
   /** Runs one tick now (idle timeouts, revisions, eviction, outbox bounds); the timer does this every tickMs. */
   tick(): void;
+  /** Publishes one health report now (the timer does this every health.intervalMs); resolves once Pub/Sub confirmed it. */
+  reportHealth(): Promise<GatewayHealth>;
   /** Stop accepting, close open windows as partial, flush what the link allows, release everything. */
   stop(): Promise<void>;
 }
@@ -36,6 +49,13 @@ export interface RunningGateway {
 const MAX_PENDING_WINDOWS = 100_000;
 
 const closeReasonLabel = (reason: CloseReason) => CloseReason[reason].toLowerCase();
+
+/** The attributes the feature-message contract puts on every message of this gateway. */
+const contractAttributes = (schema: Parameters<typeof schemaAttribute>[0], config: GatewayConfig): Record<string, string> => ({
+  [PUBSUB_ATTRIBUTES.schema]: schemaAttribute(schema),
+  [PUBSUB_ATTRIBUTES.gateway]: config.gatewayId,
+  [PUBSUB_ATTRIBUTES.site]: config.siteId,
+});
 
 async function openTopic(pubsub: PubSub, config: GatewayConfig): Promise<Topic> {
   const { topic: name, batchMaxMessages, batchMaxMilliseconds, publishTimeoutMs, createTopic } = config.pubsub;
@@ -74,6 +94,12 @@ export async function startGateway(config: GatewayConfig, dependencies: GatewayD
       metrics.outboxDropped.inc({ bound }, rows);
       log.error({ rows, bound }, 'outbox full: dropped the oldest windows (data loss)');
     },
+    onError: (operation, error) => {
+      metrics.outboxErrors.inc();
+      limiter.maybe(`outbox:${operation}`, (suppressed) =>
+        log.error({ path: config.outbox.path, operation, err: error.message, suppressed }, 'outbox delete failed; retrying'),
+      );
+    },
   });
 
   const { tickMs: _tickMs, ...windowKnobs } = config.windows;
@@ -103,7 +129,7 @@ export async function startGateway(config: GatewayConfig, dependencies: GatewayD
   const publisher = new OutboxPublisher(
     outbox,
     topic,
-    { [PUBSUB_ATTRIBUTES.schema]: schemaAttribute(MachineWindowSchema), [PUBSUB_ATTRIBUTES.gateway]: config.gatewayId, [PUBSUB_ATTRIBUTES.site]: config.siteId },
+    contractAttributes(MachineWindowSchema, config),
     { maxInFlight: config.pubsub.maxInFlight, backoff: config.pubsub.backoff },
     {
       published: (_entry, latencyMs) => {
@@ -205,6 +231,15 @@ export async function startGateway(config: GatewayConfig, dependencies: GatewayD
   const timer = setInterval(tick, config.windows.tickMs);
   timer.unref();
 
+  const health = new HealthReporter(
+    metrics,
+    topic,
+    { gatewayId: config.gatewayId, siteId: config.siteId, intervalMs: config.health.intervalMs, attributes: contractAttributes(GatewayHealthSchema, config) },
+    clock,
+    { failed: (error) => limiter.maybe('health', (suppressed) => log.warn({ err: error.message, suppressed }, 'health report not published')) },
+  );
+  health.start();
+
   // Replay what an earlier run left in the outbox.
   publisher.notify();
   log.info({ mqttPort: broker.port, httpPort: ops.port, outbox: config.outbox.path, topic: config.pubsub.topic, replaying: outbox.stats().depth }, 'gateway started');
@@ -212,6 +247,7 @@ export async function startGateway(config: GatewayConfig, dependencies: GatewayD
   let stopping: Promise<void> | undefined;
   async function stop(): Promise<void> {
     clearInterval(timer);
+    health.stop();
     await broker.close();
     engine.flush();
     flushPending();
@@ -233,6 +269,7 @@ export async function startGateway(config: GatewayConfig, dependencies: GatewayD
     engine,
     outbox,
     tick,
+    reportHealth: () => health.report(),
     stop: () => (stopping ??= stop()),
   };
 }

@@ -4,6 +4,7 @@ import {
   AlertSchema,
   AlertState,
   CloseReason,
+  GatewayHealthSchema,
   MachineWindowSchema,
   PUBSUB_ATTRIBUTES,
   SensorBatchSchema,
@@ -143,5 +144,40 @@ describe('Alert', () => {
       topSensors: [{ sensorId: 'vib_x', contribution: 0.8 }],
     });
     expect(fromBinary(AlertSchema, toBinary(AlertSchema, alert))).toEqual(alert);
+  });
+});
+
+describe('GatewayHealth', () => {
+  it('round-trips running totals above 2^53, rejects by reason and the latency summary', () => {
+    const health = create(GatewayHealthSchema, {
+      gatewayId: 'gw-1',
+      siteId: 'plant-a',
+      reportedAt: 1_764_000_010_000n,
+      startedAt: 1_764_000_000_000n,
+      readingsAccepted: 2n ** 60n + 1n,
+      rejectedByReason: { bad_json: 3n, future_ts: 1n },
+      lateReadings: 7n,
+      windowsEmitted: 40n,
+      windowsPublished: 38n,
+      publishErrors: 2n,
+      windowsDropped: 0n,
+      openWindows: 12,
+      outboxDepth: 2n,
+      outboxBytes: 4096n,
+      outboxOldestAgeMs: 1500n,
+      outboxHoursOfOutageLeft: 167.9,
+      publishInFlight: 2,
+      publishLatency: { confirmed: 38n, meanMs: 12.5, p50Ms: 9.1, p99Ms: 48 },
+    });
+    const decoded = fromBinary(GatewayHealthSchema, toBinary(GatewayHealthSchema, health));
+    expect(decoded).toEqual(health);
+    expect(decoded.readingsAccepted).toBe(2n ** 60n + 1n);
+  });
+
+  it('leaves the latency summary unset when nothing was confirmed, and names its schema attribute', () => {
+    const decoded = fromBinary(GatewayHealthSchema, toBinary(GatewayHealthSchema, create(GatewayHealthSchema, { gatewayId: 'gw-1' })));
+    expect(decoded.publishLatency).toBeUndefined();
+    expect(decoded.rejectedByReason).toEqual({});
+    expect(schemaAttribute(GatewayHealthSchema)).toBe('pdm.v1.GatewayHealth');
   });
 });

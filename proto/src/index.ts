@@ -4,6 +4,7 @@ export { create, fromBinary, toBinary, fromJson, toJson } from '@bufbuild/protob
 export * from './gen/pdm/v1/sensor_pb.js';
 export * from './gen/pdm/v1/features_pb.js';
 export * from './gen/pdm/v1/alert_pb.js';
+export * from './gen/pdm/v1/gateway_health_pb.js';
 export { schemaAttribute, PUBSUB_ATTRIBUTES } from './attributes.js';
 export { SENSOR_STAT_FIELDS, sensorStatsByName } from './sensor-stats-fields.js';
 export type { SensorStatName } from './sensor-stats-fields.js';

@@ -4,7 +4,7 @@
 import type { ClientConfig } from '@google-cloud/pubsub';
 import type { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { MachineWindowSchema } from '@pdm/proto';
+import { GatewayHealthSchema, MachineWindowSchema } from '@pdm/proto';
 import type { AddressInfo } from 'node:net';
 import { pino, type Logger } from 'pino';
 import { AlertDispatcher } from '../alerts/alert-dispatcher.js';
@@ -92,7 +92,7 @@ export async function startProcessor(config: ProcessorConfig, deps: ProcessorDep
         },
       },
     },
-    [MachineWindowSchema],
+    [MachineWindowSchema, GatewayHealthSchema],
   );
   const runtime: ProcessorRuntime = { pipeline, sink, scorer, server, metrics };
 

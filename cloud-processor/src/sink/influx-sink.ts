@@ -2,10 +2,10 @@
 // messages into few writes. Every write method resolves only once its points are stored, which is
 // what lets the transport ack after the write (ARCHITECTURE.md "Reliability rules").
 import { InfluxDB, type IPoint } from 'influx';
-import type { MachineWindow } from '@pdm/proto';
+import type { GatewayHealth, MachineWindow } from '@pdm/proto';
 import type { WindowScore } from '../model/api.js';
 import { BatchWriter } from './batch-writer.js';
-import { alertPoint, anomalyPoint, featurePoints, pipelinePoint, type AlertPointInput, type BuiltPoints } from './points.js';
+import { alertPoint, anomalyPoint, featurePoints, gatewayHealthPoint, pipelinePoint, type AlertPointInput, type BuiltPoints } from './points.js';
 import type { InfluxSinkOptions } from './options.js';
 import { ensureInfluxSchema } from './schema-setup.js';
 import { realScheduler, type Scheduler } from '../shared/scheduler.js';
@@ -67,6 +67,11 @@ export class InfluxSink {
 
   writePipeline(component: string, instance: string, values: Record<string, number>, timestamp: number): Promise<void> {
     return this.batches.add([pipelinePoint(component, instance, values, timestamp)]);
+  }
+
+  /** One gateway health report as a `pipeline` point (component=edge-gateway). */
+  writeGatewayHealth(health: GatewayHealth): Promise<void> {
+    return this.addBuilt(gatewayHealthPoint(health));
   }
 
   /** Readiness: resolves when InfluxDB answers /ping within timeoutMs. */

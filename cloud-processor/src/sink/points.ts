@@ -6,7 +6,7 @@
 // better version of the same window, so it replaces the point; keeping it as a tag would make every
 // query see the window twice. The pipeline refuses to let an older revision overwrite a newer one
 // (see pipeline/revision-guard.ts).
-import { sensorStatsByName, type MachineWindow } from '@pdm/proto';
+import { sensorStatsByName, type GatewayHealth, type MachineWindow } from '@pdm/proto';
 import type { IPoint } from 'influx';
 import type { WindowScore } from '../model/api.js';
 import { MEASUREMENTS } from './measurements.js';
@@ -89,4 +89,43 @@ export function alertPoint(alert: AlertPointInput): IPoint {
 
 export function pipelinePoint(component: string, instance: string, values: Record<string, number>, timestamp: number): IPoint {
   return { measurement: MEASUREMENTS.pipeline, tags: { component, instance }, fields: finiteFields(values).fields, timestamp };
+}
+
+/** The `component` tag of the points made from gateways' health reports. */
+export const GATEWAY_COMPONENT = 'edge-gateway';
+
+/** Prefix of the per-reason reject counts, e.g. `rejected_bad_json`. */
+export const REJECTED_FIELD_PREFIX = 'rejected_';
+
+/**
+ * A gateway's health report as a `pipeline` point (component=edge-gateway, instance=gateway id, site),
+ * timestamped with the report time so a redelivered report overwrites itself. Counts are the gateway's
+ * running totals since `started_at`: dashboards take rates with non_negative_derivative, which also
+ * skips the drop to zero when a gateway restarts.
+ */
+export function gatewayHealthPoint(health: GatewayHealth): BuiltPoints {
+  const rejected = Object.entries(health.rejectedByReason);
+  const latency = health.publishLatency;
+  const { fields, dropped } = finiteFields({
+    readings_accepted: Number(health.readingsAccepted),
+    rejected: rejected.reduce((sum, [, count]) => sum + Number(count), 0),
+    ...Object.fromEntries(rejected.map(([reason, count]) => [`${REJECTED_FIELD_PREFIX}${reason}`, Number(count)])),
+    late_readings: Number(health.lateReadings),
+    windows_emitted: Number(health.windowsEmitted),
+    windows_published: Number(health.windowsPublished),
+    publish_errors: Number(health.publishErrors),
+    windows_dropped: Number(health.windowsDropped),
+    open_windows: health.openWindows,
+    outbox_depth: Number(health.outboxDepth),
+    outbox_bytes: Number(health.outboxBytes),
+    outbox_oldest_age_ms: Number(health.outboxOldestAgeMs),
+    outbox_hours_of_outage_left: health.outboxHoursOfOutageLeft,
+    publish_in_flight: health.publishInFlight,
+    // Only when windows were confirmed since the gateway's previous report: no figure is not zero.
+    ...(latency && { publish_latency_mean_ms: latency.meanMs, publish_latency_p50_ms: latency.p50Ms, publish_latency_p99_ms: latency.p99Ms }),
+  });
+  return {
+    points: [{ measurement: MEASUREMENTS.pipeline, tags: { component: GATEWAY_COMPONENT, instance: health.gatewayId, site: health.siteId }, fields, timestamp: Number(health.reportedAt) }],
+    droppedFields: dropped,
+  };
 }

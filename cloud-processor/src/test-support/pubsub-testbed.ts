@@ -1,8 +1,9 @@
 // Test plumbing for the transport: an emulator (ManualClock, silent), a feature topic with an ordered
-// subscription, a dead-letter topic whose messages are collected, and helpers to publish windows the
-// way the edge gateway does (attributes schema/gateway/site, ordering key = machine id).
+// subscription, a dead-letter topic whose messages are collected, and helpers to publish windows and
+// health reports the way the edge gateway does (attributes schema/gateway/site; a window's ordering key
+// is its machine id, a health report has none).
 import type { PubSub, Topic } from '@google-cloud/pubsub';
-import { MachineWindowSchema, PUBSUB_ATTRIBUTES, schemaAttribute, toBinary, type MachineWindow } from '@pdm/proto';
+import { GatewayHealthSchema, MachineWindowSchema, PUBSUB_ATTRIBUTES, schemaAttribute, toBinary, type GatewayHealth, type MachineWindow } from '@pdm/proto';
 import { Collector, PROJECT, startTestEmulator, uniqueId, type TestEmulator } from '@pdm/pubsub-emulator/testing';
 import type { ClientConfig } from '@google-cloud/pubsub';
 
@@ -15,6 +16,7 @@ export interface PubSubTestbed {
   deadLetterTopic: string;
   deadLetters: Collector;
   publishWindow(window: MachineWindow): Promise<string>;
+  publishHealth(health: GatewayHealth): Promise<string>;
   publishRaw(data: Uint8Array, attributes: Record<string, string>): Promise<string>;
   /** Stats of the processor's subscription (acked, nacked, outstanding…). */
   stats(): { acked: number; nacked: number; delivered: number; redelivered: number; outstanding: number; backlog: number };
@@ -49,6 +51,11 @@ export async function startPubSubTestbed(options: { deadLetterPolicy?: { maxDeli
         data: Buffer.from(toBinary(MachineWindowSchema, window)),
         attributes: { [PUBSUB_ATTRIBUTES.schema]: schemaAttribute(MachineWindowSchema), [PUBSUB_ATTRIBUTES.gateway]: window.gatewayId, [PUBSUB_ATTRIBUTES.site]: window.siteId },
         orderingKey: window.machineId,
+      }),
+    publishHealth: (health) =>
+      ordered.publishMessage({
+        data: Buffer.from(toBinary(GatewayHealthSchema, health)),
+        attributes: { [PUBSUB_ATTRIBUTES.schema]: schemaAttribute(GatewayHealthSchema), [PUBSUB_ATTRIBUTES.gateway]: health.gatewayId, [PUBSUB_ATTRIBUTES.site]: health.siteId },
       }),
     publishRaw: (data, attributes) => ordered.publishMessage({ data: Buffer.from(data), attributes }),
     stats: () => {

@@ -4,8 +4,9 @@
 //
 // Delivery rules (ARCHITECTURE.md "Reliability"): a message is acked only after its handler resolved
 // (the handler awaits its InfluxDB write); a failed handler nacks it, so Pub/Sub redelivers it; a
-// message that can never be processed (no/unknown schema, bytes that do not decode, or a handler that
-// failed maxAttempts times) is published to the dead-letter topic with the reason, then acked.
+// message that can never be processed (no/unknown schema, bytes that do not decode, a body its handler
+// refuses with UndecodableMessageError, or a handler that failed maxAttempts times) is published to the
+// dead-letter topic with the reason, then acked.
 import { Duration, PubSub, type Message, type Subscription, type Topic } from '@google-cloud/pubsub';
 import { Server, type CustomTransportStrategy, type IncomingEvent } from '@nestjs/microservices';
 import type { DescMessage } from '@bufbuild/protobuf';
@@ -163,6 +164,7 @@ export class PubSubServer extends Server<PubSubServerEventsMap, PubSubStatus> im
       await this.handleEvent(schema, packet, new PubSubContext([message]));
     } catch (error) {
       if (error instanceof TransientError) return this.nackLater(message, schema, error, settle);
+      if (error instanceof UndecodableMessageError) return this.deadLetter(message, error.reason, describeError(error), message.deliveryAttempt || 1, settle);
       const attempts = this.hasDeadLetterPolicy ? message.deliveryAttempt || 1 : this.failures.fail(message.id);
       const detail = describeError(error);
       if (attempts >= this.maxAttempts) {

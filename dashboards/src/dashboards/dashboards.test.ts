@@ -1,9 +1,9 @@
 // The generated JSON as Grafana loads it: the schema version the SDK targets, unique panel ids, a
-// position for every panel, and every query on the fixed InfluxDB uid (or the Prometheus variable).
+// position for every panel, and every query on the fixed InfluxDB uid.
 import { defaultDashboard } from '@grafana/grafana-foundation-sdk/dashboard';
 import { MEASUREMENTS } from '@pdm/cloud-processor';
 import { describe, expect, it } from 'vitest';
-import { INFLUX_DATASOURCE_UID, PROMETHEUS_DATASOURCE, PROMETHEUS_VARIABLE } from '../datasource.js';
+import { INFLUX_DATASOURCE_UID } from '../datasource.js';
 import { SERIES } from '../series.js';
 import { allPanels, panelQueries, type DashboardJson } from '../test-support/dashboard-queries.js';
 import { DASHBOARDS } from './index.js';
@@ -39,17 +39,20 @@ describe('generated dashboards', () => {
         }
       });
 
-      it('points every data panel and query at the fixed InfluxDB uid, or the Prometheus variable', () => {
+      it('points every data panel, query and variable at the fixed InfluxDB uid', () => {
         const dataPanels = panels.filter((p) => p.type !== 'row');
         expect(dataPanels.length).toBeGreaterThan(0);
         for (const panel of dataPanels) {
-          expect([INFLUX_DATASOURCE_UID, PROMETHEUS_DATASOURCE.uid], `panel "${panel.title}"`).toContain(panel.datasource?.uid);
+          expect(panel.datasource?.uid, `panel "${panel.title}"`).toBe(INFLUX_DATASOURCE_UID);
           expect(panel.targets?.length, `panel "${panel.title}" has no query`).toBeGreaterThan(0);
-          for (const target of panel.targets ?? []) expect(target.datasource?.uid, `panel "${panel.title}"`).toBe(panel.datasource?.uid);
+          for (const target of panel.targets ?? []) expect(target.datasource?.uid, `panel "${panel.title}"`).toBe(INFLUX_DATASOURCE_UID);
         }
-        const usesPrometheus = panelQueries(dashboard).some((q) => q.datasourceUid === PROMETHEUS_DATASOURCE.uid);
-        const declaresPrometheus = (dashboard.templating?.list ?? []).some((v) => v.type === 'datasource' && v.name === PROMETHEUS_VARIABLE);
-        expect(declaresPrometheus).toBe(usesPrometheus);
+        for (const q of panelQueries(dashboard)) expect(q.datasourceUid, q.where).toBe(INFLUX_DATASOURCE_UID);
+        // Nothing left to choose: no datasource variable (a Prometheus one used to feed a gateway row).
+        for (const variable of dashboard.templating?.list ?? []) {
+          expect(variable.type, `variable $${variable.name}`).toBe('query');
+          expect(variable.datasource?.uid, `variable $${variable.name}`).toBe(INFLUX_DATASOURCE_UID);
+        }
       });
 
       it('bounds every InfluxQL panel query by time and groups time series by $__interval', () => {

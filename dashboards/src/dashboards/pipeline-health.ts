@@ -1,18 +1,17 @@
 // Pipeline health: is data flowing from the gateways through Pub/Sub into InfluxDB, and how late.
-// What reaches InfluxDB: the processor's `pipeline` reports, and what the gateways' windows say about
-// their readings (sensor_features, by event time). The gateways' own internals (ingest rate, rejects,
-// outbox, publish latency) exist only as Prometheus metrics on each gateway's /metrics; they sit in a
-// collapsed row on a Prometheus datasource variable, for installations that scrape them.
+// Everything comes from InfluxDB: the processor's `pipeline` reports (component=cloud-processor), the
+// gateways' health reports that the processor writes to the same measurement (component=edge-gateway:
+// ingest, rejects, outbox, publish latency), and what the gateways' windows say about their readings
+// (sensor_features, by event time).
 import * as common from '@grafana/grafana-foundation-sdk/common';
 import * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
-import * as prometheus from '@grafana/grafana-foundation-sdk/prometheus';
 import * as stat from '@grafana/grafana-foundation-sdk/stat';
 import * as timeseries from '@grafana/grafana-foundation-sdk/timeseries';
 import * as units from '@grafana/grafana-foundation-sdk/units';
-import { INFLUX_DATASOURCE, PROMETHEUS_DATASOURCE } from '../datasource.js';
+import { INFLUX_DATASOURCE } from '../datasource.js';
 import { influx } from '../influx-query.js';
-import { INTERVAL_MS, TIME_FILTER, groupByTime, measurement } from '../influxql.js';
-import { PROCESSOR_COMPONENT } from '../series.js';
+import { INTERVAL, INTERVAL_MS, TIME_FILTER, groupByTime, measurement } from '../influxql.js';
+import { GATEWAY_COMPONENT, PROCESSOR_COMPONENT, REJECTED_FIELDS, type FieldOf } from '../series.js';
 import { panelIds } from '../panels/ids.js';
 import {
   anyIsBadThresholds,
@@ -23,21 +22,38 @@ import {
   sharedTooltip,
   tableLegend,
 } from '../panels/style.js';
-import { gatewayVariable, instanceVariable, prometheusVariable, siteVariable } from '../variables.js';
+import { gatewayVariable, instanceVariable, siteVariable } from '../variables.js';
 import { DASHBOARD_DEFAULTS, type DashboardSpec } from './spec.js';
 
 export const PIPELINE_HEALTH: DashboardSpec = { uid: 'pdm-pipeline-health', title: 'PdM — Pipeline health', build: buildPipelineHealth };
 
+type PipelineField = FieldOf<'pipeline'>;
+
 const pipeline = measurement('pipeline');
 const features = measurement('sensor_features');
-const processorSelection = `${pipeline.tag('component')} = '${PROCESSOR_COMPONENT}' AND ${pipeline.matches('instance')} AND ${TIME_FILTER}`;
-const gatewaySelection = `${features.matches('site')} AND ${features.matches('gateway')} AND ${TIME_FILTER}`;
+const processorSelection = `${pipeline.equals('component', PROCESSOR_COMPONENT)} AND ${pipeline.matches('instance')} AND ${TIME_FILTER}`;
+// The `gateway` variable holds gateway ids, which are the instance of the gateways' pipeline points.
+const gatewayHealthSelection = `${pipeline.equals('component', GATEWAY_COMPONENT)} AND ${pipeline.matches('site')} AND ${pipeline.matches('instance', 'gateway')} AND ${TIME_FILTER}`;
+const gatewayWindowsSelection = `${features.matches('site')} AND ${features.matches('gateway')} AND ${TIME_FILTER}`;
 
 const lastNotNull = () => new common.ReduceDataOptionsBuilder().calcs(['lastNotNull']).values(false);
 
-/** A processor-wide figure: the latest value of each instance, summed over instances. */
-const sumOfLatest = (field: Parameters<typeof pipeline.field>[0], as: string) =>
-  `SELECT sum("v") AS "${as}" FROM (SELECT last(${pipeline.field(field)}) AS "v" FROM ${pipeline.from} WHERE ${processorSelection} GROUP BY ${pipeline.tag('instance')})`;
+/** One figure over instances: the latest value of each instance, combined (summed, or the worst). */
+const ofLatest = (combine: 'sum' | 'min', selection: string, field: PipelineField, as: string, where = '') =>
+  `SELECT ${combine}("v") AS "${as}" FROM (SELECT last(${pipeline.field(field)}) AS "v" FROM ${pipeline.from} WHERE ${selection} GROUP BY ${pipeline.tag('instance')})${where}`;
+
+/**
+ * How much a running total grew in the time range, over instances. Differences between consecutive
+ * reports, negative ones (a restart) left out, so a gateway restart does not count its total twice.
+ */
+const increaseInRange = (field: PipelineField, as: string) =>
+  `SELECT sum("d") AS "${as}" FROM (SELECT non_negative_difference(${pipeline.field(field)}) AS "d" FROM ${pipeline.from} WHERE ${gatewayHealthSelection} GROUP BY ${pipeline.tag('instance')})`;
+
+/** Per-second rate of a gateway running total (restarts skipped). */
+const ratePerSecond = (field: PipelineField, as: string) => `non_negative_derivative(last(${pipeline.field(field)}), 1s) AS "${as}"`;
+
+/** Increase of a gateway running total in each interval (restarts skipped). */
+const increasePerInterval = (field: PipelineField, as: string) => `non_negative_difference(last(${pipeline.field(field)})) AS "${as}"`;
 
 function headline(id: number, title: string, query: string) {
   return new stat.PanelBuilder()
@@ -52,94 +68,38 @@ function headline(id: number, title: string, query: string) {
     .span(6);
 }
 
-function processorSeries(id: number, title: string, select: string, fill: '0' | 'null' = 'null') {
+function series(id: number, title: string, query: string, alias: string, span: number) {
   return new timeseries.PanelBuilder()
     .id(id)
     .title(title)
     .datasource(INFLUX_DATASOURCE)
-    .withTarget(influx(`SELECT ${select} FROM ${pipeline.from} WHERE ${processorSelection} ${groupByTime(fill, pipeline.tag('instance'))}`).alias('$col $tag_instance'))
+    .withTarget(influx(query).alias(alias))
     .showPoints(common.VisibilityMode.Never)
     .spanNulls(false)
     .legend(tableLegend(['mean', 'max', 'lastNotNull']))
     .tooltip(sharedTooltip())
     .height(8)
-    .span(12);
+    .span(span);
 }
 
-function gatewaySeries(id: number, title: string, select: string, fill: '0' | 'null') {
-  return new timeseries.PanelBuilder()
-    .id(id)
-    .title(title)
-    .datasource(INFLUX_DATASOURCE)
-    .withTarget(influx(`SELECT ${select} FROM ${features.from} WHERE ${gatewaySelection} ${groupByTime(fill, features.tag('gateway'))}`).alias('$tag_gateway'))
-    .showPoints(common.VisibilityMode.Never)
-    .spanNulls(false)
-    .legend(tableLegend(['mean', 'max', 'lastNotNull']))
-    .tooltip(sharedTooltip())
-    .height(8)
-    .span(8);
-}
+const processorSeries = (id: number, title: string, select: string) =>
+  series(id, title, `SELECT ${select} FROM ${pipeline.from} WHERE ${processorSelection} ${groupByTime('null', pipeline.tag('instance'))}`, '$col $tag_instance', 12);
 
-/** Gateway metrics scraped by Prometheus (names as exported by the gateway's ops/metrics.ts). */
-function gatewayPrometheus(id: number, title: string, queries: { expr: string; legend: string }[], unit: string) {
-  const panel = new timeseries.PanelBuilder().id(id).title(title).datasource(PROMETHEUS_DATASOURCE);
-  queries.forEach((q, i) =>
-    panel.withTarget(
-      new prometheus.DataqueryBuilder()
-        .refId(String.fromCharCode(65 + i))
-        .datasource(PROMETHEUS_DATASOURCE)
-        .editorMode(prometheus.QueryEditorMode.Code)
-        .expr(q.expr)
-        .legendFormat(q.legend)
-        .range(),
-    ),
-  );
-  return panel.unit(unit).showPoints(common.VisibilityMode.Never).legend(tableLegend(['mean', 'max', 'lastNotNull'])).tooltip(sharedTooltip()).height(8).span(12);
-}
+/** One series per gateway (or per figure and gateway when `select` has several columns). */
+const gatewayHealthSeries = (id: number, title: string, select: string, alias = '$tag_instance') =>
+  series(id, title, `SELECT ${select} FROM ${pipeline.from} WHERE ${gatewayHealthSelection} ${groupByTime('null', pipeline.tag('instance'))}`, alias, 12);
 
-function gatewayInternalsRow(id: () => number) {
-  const rate = '[$__rate_interval]';
-  return new dashboard.RowBuilder('Gateway internals (Prometheus: gateway /metrics)')
-    .id(id())
-    .collapsed(true)
-    .withPanel(
-      gatewayPrometheus(id(), 'Readings accepted per second per gateway', [{ expr: `sum by (instance) (rate(pdm_gateway_readings_total${rate}))`, legend: '{{instance}}' }], units.CountsPerSecond),
-    )
-    .withPanel(
-      gatewayPrometheus(id(), 'Rejected readings by reason', [{ expr: `sum by (reason) (rate(pdm_gateway_rejected_total${rate}))`, legend: '{{reason}}' }], units.CountsPerSecond)
-        .drawStyle(common.GraphDrawStyle.Bars)
-        .stacking(new common.StackingConfigBuilder().mode(common.StackingMode.Normal)),
-    )
-    .withPanel(gatewayPrometheus(id(), 'Outbox depth (windows awaiting Pub/Sub)', [{ expr: 'pdm_gateway_outbox_depth', legend: '{{instance}}' }], units.Short).min(0))
-    .withPanel(
-      gatewayPrometheus(id(), 'Hours of outage the outbox can still hold', [{ expr: 'pdm_gateway_outbox_hours_of_outage_left', legend: '{{instance}}' }], units.Hours)
-        .thresholds(outageHoursThresholds())
-        .thresholdsStyle(new common.GraphThresholdsStyleConfigBuilder().mode(common.GraphThresholdsStyleMode.Area))
-        .mappings([{ type: dashboard.MappingType.ValueToText, options: { '-1': { text: 'unbounded', index: 0 } } }]),
-    )
-    .withPanel(
-      gatewayPrometheus(
-        id(),
-        'Publish latency (to Pub/Sub confirmation)',
-        [0.5, 0.95, 0.99].map((q) => ({
-          expr: `histogram_quantile(${q}, sum by (le, instance) (rate(pdm_gateway_publish_latency_seconds_bucket${rate})))`,
-          legend: `p${q * 100} {{instance}}`,
-        })),
-        units.Seconds,
-      ),
-    )
-    .withPanel(
-      gatewayPrometheus(
-        id(),
-        'Outbox drops and publish errors (data at risk)',
-        [
-          { expr: `sum by (instance, bound) (increase(pdm_gateway_outbox_dropped_total${rate}))`, legend: 'dropped ({{bound}}) {{instance}}' },
-          { expr: `sum by (instance) (increase(pdm_gateway_publish_errors_total${rate}))`, legend: 'publish errors {{instance}}' },
-        ],
-        units.Short,
-      ).thresholds(anyIsBadThresholds()),
-    );
-}
+const gatewayWindowSeries = (id: number, title: string, select: string, fill: '0' | 'null') =>
+  series(id, title, `SELECT ${select} FROM ${features.from} WHERE ${gatewayWindowsSelection} ${groupByTime(fill, features.tag('gateway'))}`, '$tag_gateway', 8);
+
+/** Rejects per second by reason, summed over the selected gateways (one column per reason seen). */
+const rejectsByReason = () =>
+  `SELECT sum(*) FROM (SELECT non_negative_derivative(last(${REJECTED_FIELDS}), 1s) FROM ${pipeline.from} WHERE ${gatewayHealthSelection} ` +
+  `${groupByTime('null', pipeline.tag('instance'))}) WHERE ${TIME_FILTER} GROUP BY time(${INTERVAL}) fill(null)`;
+
+const unboundedMapping = (): dashboard.ValueMapping[] => [{ type: dashboard.MappingType.ValueToText, options: { '-1': { text: 'unbounded', index: 0 } } }];
+
+const bars = (panel: timeseries.PanelBuilder) => panel.drawStyle(common.GraphDrawStyle.Bars).fillOpacity(80).legend(listLegend());
 
 function buildPipelineHealth(): dashboard.Dashboard {
   const id = panelIds();
@@ -156,10 +116,9 @@ function buildPipelineHealth(): dashboard.Dashboard {
       .withVariable(siteVariable())
       .withVariable(gatewayVariable())
       .withVariable(instanceVariable())
-      .withVariable(prometheusVariable())
-      .withRow(new dashboard.RowBuilder('Cloud processor (InfluxDB "pipeline" measurement)').id(id()))
-      .withPanel(headline(id(), 'Throughput (all instances)', sumOfLatest('throughput', 'throughput')).unit(units.MessagesPerSecond).decimals(1))
-      .withPanel(headline(id(), 'Messages in flight', sumOfLatest('in_flight', 'in_flight')).unit(units.Short).decimals(0))
+      .withRow(new dashboard.RowBuilder('Cloud processor (InfluxDB "pipeline", component=cloud-processor)').id(id()))
+      .withPanel(headline(id(), 'Throughput (all instances)', ofLatest('sum', processorSelection, 'throughput', 'throughput')).unit(units.MessagesPerSecond).decimals(1))
+      .withPanel(headline(id(), 'Messages in flight', ofLatest('sum', processorSelection, 'in_flight', 'in_flight')).unit(units.Short).decimals(0))
       .withPanel(
         headline(id(), 'Dead letters in range', `SELECT sum("d") AS "dead_letters" FROM (SELECT spread(${pipeline.field('dead_letters')}) AS "d" FROM ${pipeline.from} WHERE ${processorSelection} GROUP BY ${pipeline.tag('instance')})`)
           .unit(units.Short)
@@ -195,15 +154,116 @@ function buildPipelineHealth(): dashboard.Dashboard {
           .decimals(0)
           .min(0),
       )
+      .withRow(new dashboard.RowBuilder('Edge gateways (their health reports: InfluxDB "pipeline", component=edge-gateway)').id(id()))
+      .withPanel(
+        headline(id(), 'Outbox depth (selected gateways)', ofLatest('sum', gatewayHealthSelection, 'outbox_depth', 'outbox_depth'))
+          .description('Windows waiting for Pub/Sub confirmation, at each gateway’s latest report.')
+          .unit(units.Short)
+          .decimals(0),
+      )
+      .withPanel(
+        headline(id(), 'Least hours of outage left', ofLatest('min', gatewayHealthSelection, 'outbox_hours_of_outage_left', 'hours', ' WHERE "v" >= 0'))
+          .description('How long the fullest outbox could still absorb a cloud outage at its current rate before dropping the oldest windows.')
+          .unit(units.Hours)
+          .decimals(1)
+          .thresholds(outageHoursThresholds())
+          .noValue('unbounded'),
+      )
+      .withPanel(
+        headline(id(), 'Rejected readings in range', increaseInRange('rejected', 'rejected'))
+          .description('Readings the gateways refused (bad topic, payload, timestamp…); the reasons are in the panel below.')
+          .unit(units.Short)
+          .decimals(0)
+          .thresholds(anyIsBadThresholds()),
+      )
+      .withPanel(
+        headline(id(), 'Windows dropped in range (data loss)', increaseInRange('windows_dropped', 'dropped'))
+          .description('Windows the outbox dropped at its bound (bytes or age) or could not write.')
+          .unit(units.Short)
+          .decimals(0)
+          .thresholds(anyIsBadThresholds())
+          .colorMode(common.BigValueColorMode.Background),
+      )
+      .withPanel(
+        gatewayHealthSeries(id(), 'Readings accepted per second', ratePerSecond('readings_accepted', 'readings/s'))
+          .description('Readings each gateway accepted into windows, by arrival (gateway clock).')
+          .unit(units.CountsPerSecond)
+          .min(0),
+      )
+      .withPanel(
+        bars(series(id(), 'Rejected readings per second, by reason', rejectsByReason(), '$col', 12))
+          .description('Summed over the selected gateways. Reason codes: see the README "Contracts" section.')
+          // Columns come out as sum_non_negative_derivative_rejected_<reason>: show the reason.
+          .withTransformation({ id: 'renameByRegex', options: { regex: '^.*rejected_(.+)$', renamePattern: '$1' } })
+          .stacking(new common.StackingConfigBuilder().mode(common.StackingMode.Normal))
+          .unit(units.CountsPerSecond)
+          .min(0),
+      )
+      .withPanel(
+        gatewayHealthSeries(id(), 'Outbox depth (windows awaiting Pub/Sub)', `max(${pipeline.field('outbox_depth')}) AS "depth"`)
+          .unit(units.Short)
+          .decimals(0)
+          .min(0),
+      )
+      .withPanel(
+        gatewayHealthSeries(id(), 'Hours of outage the outbox can still hold', `last(${pipeline.field('outbox_hours_of_outage_left')}) AS "hours"`)
+          .unit(units.Hours)
+          .min(0)
+          .thresholds(outageHoursThresholds())
+          .thresholdsStyle(new common.GraphThresholdsStyleConfigBuilder().mode(common.GraphThresholdsStyleMode.Area))
+          .mappings(unboundedMapping()),
+      )
+      .withPanel(
+        gatewayHealthSeries(
+          id(),
+          'Publish latency (to Pub/Sub confirmation)',
+          `mean(${pipeline.field('publish_latency_p50_ms')}) AS "p50", max(${pipeline.field('publish_latency_p99_ms')}) AS "p99"`,
+          '$col $tag_instance',
+        )
+          .description('Per report interval, from the gateway’s latency histogram; the worst p99 of the reports in each point. No line: nothing was confirmed.')
+          .unit(units.Milliseconds)
+          .min(0),
+      )
+      .withPanel(
+        bars(
+          gatewayHealthSeries(
+            id(),
+            'Outbox drops and publish errors per interval (data at risk)',
+            `${increasePerInterval('windows_dropped', 'dropped')}, ${increasePerInterval('publish_errors', 'publish errors')}`,
+            '$col $tag_instance',
+          ),
+        )
+          .description('Dropped windows are lost; a failed publish is retried from the outbox.')
+          .unit(units.Short)
+          .decimals(0)
+          .thresholds(anyIsBadThresholds()),
+      )
+      .withPanel(
+        gatewayHealthSeries(id(), 'Late readings per second', ratePerSecond('late_readings', 'late/s'))
+          .description('Readings that arrived after their window had closed (counted; re-emitted as a revision with lateMode: revise).')
+          .unit(units.CountsPerSecond)
+          .min(0),
+      )
+      .withPanel(
+        gatewayHealthSeries(
+          id(),
+          'Windows closed and confirmed per second',
+          `${ratePerSecond('windows_emitted', 'closed')}, ${ratePerSecond('windows_published', 'confirmed')}`,
+          '$col $tag_instance',
+        )
+          .description('Closed windows go into the outbox; confirmed ones have left it. A lasting gap is a backlog.')
+          .unit(units.CountsPerSecond)
+          .min(0),
+      )
       .withRow(new dashboard.RowBuilder('Gateways, as seen in their windows (InfluxDB "sensor_features", event time)').id(id()))
       .withPanel(
-        gatewaySeries(id(), 'Readings per second per gateway', `sum(${features.field('count')}) * 1000 / ${INTERVAL_MS} AS "readings"`, 'null')
+        gatewayWindowSeries(id(), 'Readings per second per gateway, by window time', `sum(${features.field('count')}) * 1000 / ${INTERVAL_MS} AS "readings"`, 'null')
           .description('Readings that made it into windows, by window time. Arrives late while a gateway buffers through an outage.')
           .unit(units.CountsPerSecond)
           .min(0),
       )
       .withPanel(
-        gatewaySeries(id(), 'Window completeness per gateway', `sum(${features.field('count')}) / sum(${features.field('expected_count')}) AS "completeness"`, 'null')
+        gatewayWindowSeries(id(), 'Window completeness per gateway', `sum(${features.field('count')}) / sum(${features.field('expected_count')}) AS "completeness"`, 'null')
           .unit(units.PercentUnit)
           .min(0)
           .max(1)
@@ -211,7 +271,7 @@ function buildPipelineHealth(): dashboard.Dashboard {
           .thresholdsStyle(new common.GraphThresholdsStyleConfigBuilder().mode(common.GraphThresholdsStyleMode.Area)),
       )
       .withPanel(
-        gatewaySeries(id(), 'Late readings per gateway', `sum(${features.field('late_count')}) AS "late"`, '0')
+        gatewayWindowSeries(id(), 'Late readings per gateway, by window time', `sum(${features.field('late_count')}) AS "late"`, '0')
           .description('Readings that arrived after their window closed (counted, optionally re-emitted as a revision).')
           .unit(units.Short)
           .decimals(0)
@@ -219,8 +279,6 @@ function buildPipelineHealth(): dashboard.Dashboard {
           .fillOpacity(60)
           .legend(listLegend()),
       )
-      // Collapsed and last: a collapsed row holds its own panels, and it needs a Prometheus.
-      .withRow(gatewayInternalsRow(id))
       .build()
   );
 }

@@ -6,7 +6,7 @@ export interface FoundQuery {
   /** e.g. `pdm-fleet-overview › panel "Open alerts" › A`. */
   where: string;
   datasourceUid: string | undefined;
-  /** InfluxQL for InfluxDB targets, PromQL for Prometheus ones. */
+  /** The InfluxQL, with Grafana's macros and variables still in it. */
   text: string;
 }
 
@@ -19,7 +19,6 @@ export interface FoundVariable {
 interface JsonTarget {
   refId?: string;
   query?: string;
-  expr?: string;
   datasource?: { uid?: string };
 }
 interface JsonPanel {
@@ -49,7 +48,7 @@ export function panelQueries(dashboard: DashboardJson): FoundQuery[] {
     (panel.targets ?? []).map((target) => ({
       where: `${dashboard.uid} › panel "${panel.title}" › ${target.refId}`,
       datasourceUid: target.datasource?.uid ?? panel.datasource?.uid,
-      text: target.query ?? target.expr ?? '',
+      text: target.query ?? '',
     })),
   );
   const annotations = (dashboard.annotations?.list ?? [])

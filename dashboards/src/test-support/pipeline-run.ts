@@ -3,8 +3,11 @@
 // develops a bearing fault (vibration kurtosis and level rise, score crosses the threshold, an alert
 // opens and stays open); pump-2 has a short excursion (alert opens, then resolves); fan-3 is healthy but
 // its gateway drops out for a minute (a gap) and delivers some incomplete and late windows.
-// Two processor instances report pipeline health every 10 s.
-import { create, CloseReason, MachineWindowSchema, SensorStatsSchema, type MachineWindow } from '@pdm/proto';
+// Two processor instances report pipeline health every 10 s, and so do the two gateways
+// (pdm.v1.GatewayHealth through the sink's writeGatewayHealth, as the processor's handler writes them):
+// gw-a's Pub/Sub link slows down for 100 s (publish errors, a backlog in its outbox, slow confirms);
+// gw-b comes back from its outage as a restarted process, its running totals from zero.
+import { create, CloseReason, GatewayHealthSchema, MachineWindowSchema, SensorStatsSchema, type GatewayHealth, type MachineWindow } from '@pdm/proto';
 import type { InfluxSink, WindowScore } from '@pdm/cloud-processor';
 import { PROCESSOR_COMPONENT } from '../series.js';
 
@@ -96,10 +99,91 @@ function windowScore(plan: MachinePlan, start: number, i: number): WindowScore {
   };
 }
 
+/** One gateway's running totals since its process started, as its health reports carry them. */
+class GatewayTotals {
+  readings = 0;
+  late = 0;
+  emitted = 0;
+  published = 0;
+  publishErrors = 0;
+  rejected: Record<string, number> = {};
+
+  constructor(
+    readonly gateway: string,
+    readonly site: string,
+    public startedAt: number,
+  ) {}
+
+  /** A new process: every total from zero. */
+  restart(at: number): void {
+    Object.assign(this, new GatewayTotals(this.gateway, this.site, at));
+  }
+
+  reject(reason: string, count: number): void {
+    this.rejected[reason] = (this.rejected[reason] ?? 0) + count;
+  }
+}
+
+const GATEWAYS = [...new Map(PLAN.map((p) => [p.gateway, p.site]))];
+/** gw-a's link to Pub/Sub is slow for these windows: publishes fail or take seconds, its outbox backs up. */
+const slowLink = (gateway: string, i: number) => gateway === 'gw-a' && i >= 130 && i < 140;
+
+/** Advances a gateway's totals by window i and returns its health report, or undefined while it is down. */
+function gatewayHealth(totals: GatewayTotals, start: number, i: number): GatewayHealth | undefined {
+  const plans = PLAN.filter((p) => p.gateway === totals.gateway);
+  const reportedAt = start + WINDOW_MS + (totals.gateway === 'gw-a' ? 3_000 : 7_000);
+  if (plans.some((p) => p.missing?.(i))) {
+    totals.restart(reportedAt + WINDOW_MS); // down; it comes back as a new process
+    return undefined;
+  }
+  for (const plan of plans) {
+    const window = machineWindow(plan, start, i);
+    totals.readings += window.sensors.reduce((sum, s) => sum + s.count, 0);
+    totals.late += window.sensors.reduce((sum, s) => sum + s.lateCount, 0);
+    totals.emitted++;
+  }
+  // Bad devices: an occasional clock far ahead at plant-1, a PLC sending broken JSON at plant-2.
+  if (totals.gateway === 'gw-a' && i % 25 === 0) totals.reject('future_ts', 1);
+  if (totals.gateway === 'gw-b' && i % 4 === 0) totals.reject('bad_json', 2);
+  if (totals.gateway === 'gw-b' && i % 30 === 0) totals.reject('bad_topic', 1);
+  const slow = slowLink(totals.gateway, i);
+  // While the link is slow one window in four is confirmed and the rest fail; then the backlog drains.
+  const confirmedNow = slow ? (i % 4 === 0 ? 1 : 0) : Math.min(totals.emitted - totals.published, 2 * plans.length);
+  if (slow) totals.publishErrors += 3;
+  totals.published += confirmedNow;
+  const depth = totals.emitted - totals.published;
+  const wobble = (k: number) => noise(i + k + (totals.gateway === 'gw-a' ? 0 : 17));
+  return create(GatewayHealthSchema, {
+    gatewayId: totals.gateway,
+    siteId: totals.site,
+    reportedAt: BigInt(reportedAt),
+    startedAt: BigInt(totals.startedAt),
+    readingsAccepted: BigInt(totals.readings),
+    rejectedByReason: Object.fromEntries(Object.entries(totals.rejected).map(([reason, n]) => [reason, BigInt(n)])),
+    lateReadings: BigInt(totals.late),
+    windowsEmitted: BigInt(totals.emitted),
+    windowsPublished: BigInt(totals.published),
+    publishErrors: BigInt(totals.publishErrors),
+    windowsDropped: 0n,
+    openWindows: plans.length,
+    outboxDepth: BigInt(depth),
+    outboxBytes: BigInt(depth * 620),
+    outboxOldestAgeMs: BigInt(Math.round((depth / plans.length) * WINDOW_MS)),
+    // Plant-1's vibration data would fill its 1 GiB outbox in about two days; plant-2's in a week.
+    outboxHoursOfOutageLeft: (totals.gateway === 'gw-a' ? 46 : 160) - depth * 0.05 + wobble(0) * 0.5,
+    publishInFlight: Math.min(depth, 2),
+    publishLatency:
+      confirmedNow > 0
+        ? { confirmed: BigInt(confirmedNow), meanMs: slow ? 2_400 : 14 + 3 * wobble(0), p50Ms: slow ? 2_100 : 9 + 2 * wobble(1), p99Ms: slow ? 4_800 : 45 + 10 * wobble(2) }
+        : undefined,
+  });
+}
+
 /** Writes the run starting at t0 (epoch ms, window-aligned) and returns its time span. */
 export async function writePipelineRun(sink: InfluxSink, t0: number): Promise<{ from: number; to: number }> {
   const writes: Promise<void>[] = [];
   const open = new Map<string, string>();
+  const gateways = GATEWAYS.map(([gateway, site]) => new GatewayTotals(gateway, site, t0 - 3_600_000));
   for (let i = 0; i < WINDOWS; i++) {
     const start = t0 + i * WINDOW_MS;
     for (const plan of PLAN) {
@@ -116,6 +200,10 @@ export async function writePipelineRun(sink: InfluxSink, t0: number): Promise<{ 
         open.delete(plan.machine);
         writes.push(sink.writeAlert({ machineId: plan.machine, siteId: plan.site, alertId, state: 'resolved', score: score.score, message: `${plan.machine}: back below threshold`, windowEnd: score.windowEnd }));
       }
+    }
+    for (const totals of gateways) {
+      const health = gatewayHealth(totals, start, i);
+      if (health) writes.push(sink.writeGatewayHealth(health));
     }
     for (const [n, instance] of ['proc-a', 'proc-b'].entries()) {
       writes.push(

@@ -55,6 +55,12 @@ describe('gateway configuration', () => {
     expect(message).toMatch(/gatewayId: must match/);
   });
 
+  it('reports health every 10 s unless told otherwise, and 0 turns it off', () => {
+    expect(loadGatewayConfig({ env: {} }).health).toEqual({ intervalMs: 10_000 });
+    expect(loadGatewayConfig({ env: { PDM_GATEWAY_HEALTH__INTERVAL_MS: '0' } }).health.intervalMs).toBe(0);
+    expect(() => loadGatewayConfig({ env: { PDM_GATEWAY_HEALTH__INTERVAL_MS: '-5' } })).toThrow(/health\.intervalMs: /);
+  });
+
   it('says when the file is missing or not YAML', () => {
     expect(() => loadGatewayConfig({ file: join(dir, 'missing.yaml'), env: {} })).toThrow(/cannot read config file .*missing\.yaml/);
     const broken = file('broken.yaml', 'mqtt: [1, 2\n');

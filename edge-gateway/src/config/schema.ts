@@ -94,6 +94,19 @@ export const gatewayConfigSchema = z
       .strict()
       .prefault({}),
 
+    /**
+     * The gateway's health report (pdm.v1.GatewayHealth: ingest, rejects, outbox, publish latency),
+     * published on `pubsub.topic` so the processor writes it to InfluxDB `pipeline`
+     * (component=edge-gateway) for the pipeline dashboard.
+     */
+    health: z
+      .object({
+        /** Milliseconds between reports; 0 turns the report off. */
+        intervalMs: z.number().int().min(0).default(10_000),
+      })
+      .strict()
+      .prefault({}),
+
     log: z
       .object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') })
       .strict()

@@ -12,6 +12,33 @@ export interface LiveState {
   mqttClients(): number;
 }
 
+/** A Prometheus histogram as read at one instant: cumulative bucket counts by upper bound, ascending, +Inf last. */
+export interface HistogramReading {
+  sum: number;
+  count: number;
+  buckets: { le: number; count: number }[];
+}
+
+/** The gateway's figures as /metrics shows them now (counters are totals since the process started). */
+export interface MetricsSnapshot {
+  readingsAccepted: number;
+  rejectedByReason: Record<string, number>;
+  lateReadings: number;
+  windowsEmitted: number;
+  windowsPublished: number;
+  publishErrors: number;
+  /** Windows dropped at the outbox bound or after failed outbox writes, every bound summed. */
+  windowsDropped: number;
+  openWindows: number;
+  outboxDepth: number;
+  outboxBytes: number;
+  outboxOldestAgeSeconds: number;
+  /** -1 when unbounded, as the gauge reports it. */
+  outboxHoursOfOutageLeft: number;
+  publishInFlight: number;
+  publishLatencySeconds: HistogramReading;
+}
+
 export class GatewayMetrics {
   readonly registry = new Registry();
   readonly readings = new Counter({ name: 'pdm_gateway_readings_total', help: 'Readings accepted into windows', registers: [this.registry] });
@@ -41,7 +68,7 @@ export class GatewayMetrics {
   });
   readonly outboxErrors = new Counter({
     name: 'pdm_gateway_outbox_errors_total',
-    help: 'Failed outbox writes (e.g. disk full); the windows are kept in memory and retried',
+    help: 'Failed outbox writes and deletes (e.g. disk full); windows are kept in memory, deletes retried',
     registers: [this.registry],
   });
   readonly published = new Counter({ name: 'pdm_gateway_published_total', help: 'Windows confirmed by Pub/Sub', registers: [this.registry] });
@@ -81,5 +108,45 @@ export class GatewayMetrics {
 
   rejectedReadings(reason: RejectReason, count: number): void {
     this.rejected.inc({ reason }, count);
+  }
+
+  /** Reads every figure of the health report from this registry, gauges collected as for a scrape. */
+  async snapshot(): Promise<MetricsSnapshot> {
+    const total = async (name: string) => (await this.series(name)).reduce((sum, v) => sum + v.value, 0);
+    const rejected = await this.series('pdm_gateway_rejected_total');
+    return {
+      readingsAccepted: await total('pdm_gateway_readings_total'),
+      rejectedByReason: Object.fromEntries(rejected.map((v) => [String(v.labels.reason), v.value])),
+      lateReadings: await total('pdm_gateway_late_readings'),
+      windowsEmitted: await total('pdm_gateway_windows_emitted_total'),
+      windowsPublished: await total('pdm_gateway_published_total'),
+      publishErrors: await total('pdm_gateway_publish_errors_total'),
+      windowsDropped: await total('pdm_gateway_outbox_dropped_total'),
+      openWindows: await total('pdm_gateway_open_windows'),
+      outboxDepth: await total('pdm_gateway_outbox_depth'),
+      outboxBytes: await total('pdm_gateway_outbox_bytes'),
+      outboxOldestAgeSeconds: await total('pdm_gateway_outbox_oldest_age_seconds'),
+      outboxHoursOfOutageLeft: await total('pdm_gateway_outbox_hours_of_outage_left'),
+      publishInFlight: await total('pdm_gateway_publish_in_flight'),
+      publishLatencySeconds: await this.histogram('pdm_gateway_publish_latency_seconds'),
+    };
+  }
+
+  private async series(name: string) {
+    const metric = this.registry.getSingleMetric(name);
+    if (!metric) throw new Error(`no metric ${name}`);
+    return (await metric.get()).values;
+  }
+
+  private async histogram(name: string): Promise<HistogramReading> {
+    const values = await this.series(name);
+    const named = (suffix: string) => values.filter((v) => (v as { metricName?: string }).metricName === `${name}${suffix}`);
+    return {
+      sum: named('_sum')[0]?.value ?? 0,
+      count: named('_count')[0]?.value ?? 0,
+      buckets: named('_bucket')
+        .map((v) => ({ le: v.labels.le === '+Inf' ? Infinity : Number(v.labels.le), count: v.value }))
+        .sort((a, b) => a.le - b.le),
+    };
   }
 }

@@ -3,7 +3,7 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeTestDataDir } from '@pdm/influx-harness';
-import { MachineWindowSchema, fromBinary, type MachineWindow } from '@pdm/proto';
+import { MachineWindowSchema, fromBinary, schemaAttribute, type MachineWindow } from '@pdm/proto';
 import { Collector, PROJECT, startTestEmulator, type TestEmulator, uniqueId } from '@pdm/pubsub-emulator/testing';
 import type { Message } from '@google-cloud/pubsub';
 import { pino } from 'pino';
@@ -25,7 +25,12 @@ export interface GatewayTestbed {
   close(): Promise<void>;
 }
 
-export const decodeWindow = (message: Message) => fromBinary(MachineWindowSchema, message.data);
+const WINDOW_SCHEMA = schemaAttribute(MachineWindowSchema);
+
+/** The feature windows among the topic's messages (the topic also carries the gateway's health reports). */
+export const windowMessages = (messages: readonly Message[]): Message[] => messages.filter((m) => m.attributes.schema === WINDOW_SCHEMA);
+export const decodeWindow = (message: Message): MachineWindow => fromBinary(MachineWindowSchema, message.data);
+export const decodeWindows = (messages: readonly Message[]): MachineWindow[] => windowMessages(messages).map(decodeWindow);
 
 export async function startGatewayTestbed(overrides: GatewayConfigInput = {}): Promise<GatewayTestbed> {
   const pubsub = await startTestEmulator();
@@ -40,6 +45,8 @@ export async function startGatewayTestbed(overrides: GatewayConfigInput = {}): P
     outbox: { path: join(dataDir, 'outbox.sqlite') },
     // The tick runs when the test calls gateway.tick(), after advancing the manual clock.
     windows: { tickMs: 3_600_000 },
+    // Health reports go out when a test calls gateway.reportHealth(), not on a wall-clock timer.
+    health: { intervalMs: 0 },
     pubsub: {
       projectId: PROJECT,
       topic: topicName,
@@ -73,7 +80,7 @@ export async function startGatewayTestbed(overrides: GatewayConfigInput = {}): P
       gateway = await startGateway(gatewayConfigSchema.parse(config(extra)), { clock, logger });
       return gateway;
     },
-    windows: () => collector.messages.map(decodeWindow),
+    windows: () => decodeWindows(collector.messages),
     async close() {
       await gateway.stop();
       await collector.subscription.close();

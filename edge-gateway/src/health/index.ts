@@ -1,0 +1,2 @@
+export { HealthReporter } from './health-reporter.js';
+export type { HealthReporterEvents, HealthReporterOptions } from './health-reporter.js';
