@@ -1,0 +1,175 @@
+// Keeps the operations docs true to the code: the example configurations in deploy/ validate through
+// the services' own loaders, docs/RUNBOOK.md names every Prometheus metric the gateway and the
+// processor register (and no pdm_ name that does not exist), and the systemd unit and the container
+// file start the services with flags their CLIs accept, on the paths their example configurations use.
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { DEAD_LETTER_REASON_ATTRIBUTES, ProcessorMetrics, loadProcessorConfig, runProcessorCli } from '@pdm/cloud-processor';
+import { loadGatewayConfig, runGatewayCli, startGateway, type CliIo } from '@pdm/edge-gateway';
+import { makeTestDataDir } from '@pdm/influx-harness';
+import { startTestEmulator, type TestEmulator } from '@pdm/pubsub-emulator/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const repoPath = (path: string) => fileURLToPath(new URL(`../../${path}`, import.meta.url));
+const readRepoFile = (path: string) => readFileSync(repoPath(path), 'utf8');
+
+const GATEWAY_EXAMPLE = repoPath('deploy/gateway.example.yaml');
+const PROCESSOR_EXAMPLE = repoPath('deploy/processor.example.yaml');
+const RUNBOOK = 'docs/RUNBOOK.md';
+const GATEWAY_UNIT = 'deploy/systemd/pdm-gateway.service';
+const PROCESSOR_CONTAINERFILE = 'deploy/processor.Containerfile';
+
+/** Captures a CLI's output; the services never wait for a stop signal in these checks. */
+function captureIo(): CliIo & { lines: string[] } {
+  const lines: string[] = [];
+  return { lines, out: (line) => lines.push(line), err: (line) => lines.push(line), waitForStop: () => new Promise(() => {}) };
+}
+
+/** The value of a `Key=value` line of a systemd unit (the last one wins, as in systemd). */
+function unitSetting(unit: string, key: string): string {
+  const values = [...unit.matchAll(new RegExp(`^${key}=(.*)$`, 'gm'))].map((m) => m[1]!.trim());
+  const value = values.at(-1);
+  if (value === undefined) throw new Error(`${GATEWAY_UNIT} has no ${key}=`);
+  return value;
+}
+
+/** The JSON-array (exec) form of a Containerfile instruction at the start of a line. */
+function execForm(containerfile: string, instruction: string): string[] {
+  const match = new RegExp(`^${instruction} (\\[.*\\])$`, 'm').exec(containerfile);
+  if (!match) throw new Error(`${PROCESSOR_CONTAINERFILE} has no ${instruction} in exec form`);
+  return JSON.parse(match[1]!) as string[];
+}
+
+describe('deploy/ example configurations', () => {
+  it('gateway.example.yaml is a valid production gateway configuration', () => {
+    const config = loadGatewayConfig({ file: GATEWAY_EXAMPLE, env: {} });
+    expect(config.pubsub.emulatorHost).toBeUndefined();
+    expect(config.pubsub.createTopic).toBe(false);
+    expect(config.mqtt.allowAnonymous).toBe(false);
+    expect(config.mqtt.usersFile).toBeDefined();
+  });
+
+  it('processor.example.yaml is a valid production processor configuration', () => {
+    const config = loadProcessorConfig({ file: PROCESSOR_EXAMPLE, env: {} });
+    expect(config.pubsub.emulatorHost).toBeUndefined();
+    expect(config.pubsub.createResources).toBe(false);
+  });
+});
+
+describe('docs/RUNBOOK.md and the metrics in the code', () => {
+  const dir = makeTestDataDir('deploy-docs');
+  let pubsub: TestEmulator;
+  /** Every metric either service registers: name → prom-client type. */
+  const registered = new Map<string, string>();
+  const runbook = readRepoFile(RUNBOOK);
+  const namesInRunbook = (prefix: string) => new Set(runbook.match(new RegExp(`\\b${prefix}_[a-z0-9_]*[a-z0-9]`, 'g')) ?? []);
+
+  beforeAll(async () => {
+    pubsub = await startTestEmulator();
+    const usersFile = join(dir, 'users.yaml');
+    writeFileSync(usersFile, 'users: []\n');
+    // The example configuration itself, moved onto free ports, a scratch outbox and the emulator.
+    const gateway = await startGateway(
+      loadGatewayConfig({
+        file: GATEWAY_EXAMPLE,
+        env: {
+          PDM_GATEWAY_MQTT__HOST: '127.0.0.1',
+          PDM_GATEWAY_MQTT__PORT: '0',
+          PDM_GATEWAY_MQTT__USERS_FILE: usersFile,
+          PDM_GATEWAY_HTTP__HOST: '127.0.0.1',
+          PDM_GATEWAY_HTTP__PORT: '0',
+          PDM_GATEWAY_OUTBOX__PATH: join(dir, 'outbox.sqlite'),
+          PDM_GATEWAY_PUBSUB__EMULATOR_HOST: pubsub.emulator.endpoint,
+          PDM_GATEWAY_LOG__LEVEL: 'silent',
+        },
+      }),
+    );
+    try {
+      const registries = [gateway.metrics.registry, new ProcessorMetrics({ defaultMetrics: true }).registry];
+      for (const registry of registries) for (const metric of await registry.getMetricsAsJSON()) registered.set(metric.name, String(metric.type));
+    } finally {
+      await gateway.stop();
+    }
+  });
+
+  afterAll(async () => {
+    await pubsub?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** A name as PromQL writes it: the metric itself, or a histogram's _bucket/_sum/_count series. */
+  const isExported = (name: string) => {
+    if (registered.has(name)) return true;
+    const series = /^(.*)_(bucket|sum|count)$/.exec(name);
+    return series !== null && registered.get(series[1]!) === 'histogram';
+  };
+
+  it('names every pdm_ metric the gateway and the processor register', () => {
+    const documented = namesInRunbook('pdm');
+    const ours = [...registered.keys()].filter((name) => name.startsWith('pdm_'));
+    expect(ours.filter((name) => name.startsWith('pdm_gateway_')).length).toBeGreaterThan(10);
+    expect(ours.filter((name) => name.startsWith('pdm_processor_')).length).toBeGreaterThan(10);
+    expect(ours.filter((name) => !documented.has(name))).toEqual([]);
+  });
+
+  it('names no pdm_ metric or attribute that does not exist', () => {
+    const attributes = new Set<string>(Object.values(DEAD_LETTER_REASON_ATTRIBUTES));
+    const unknown = [...namesInRunbook('pdm')].filter((name) => !isExported(name) && !attributes.has(name));
+    expect(unknown).toEqual([]);
+  });
+
+  it('names only Node.js and process metrics the services export', () => {
+    const named = [...namesInRunbook('nodejs'), ...namesInRunbook('process')];
+    expect(named).toContain('nodejs_eventloop_lag_seconds');
+    expect(named.filter((name) => !isExported(name))).toEqual([]);
+  });
+});
+
+describe('deploy/ service definitions', () => {
+  const unit = readRepoFile(GATEWAY_UNIT);
+  const gatewayConfig = () => loadGatewayConfig({ file: GATEWAY_EXAMPLE, env: {} });
+
+  it('the systemd unit runs `pdm gateway` with flags it accepts', async () => {
+    const words = unitSetting(unit, 'ExecStart').split(/\s+/);
+    const command = words.indexOf('gateway');
+    expect(words[command - 1]).toMatch(/\/cli\/bin\/pdm\.js$/);
+    expect(readRepoFile('cli/bin/pdm.js')).toMatch(/main\(process\.argv/);
+    const flags = words.slice(command + 1);
+    const config = flags.indexOf('--config');
+    expect(config).toBeGreaterThanOrEqual(0);
+    flags[config + 1] = GATEWAY_EXAMPLE;
+    const io = captureIo();
+    const exit = await runGatewayCli([...flags, '--print-config'], io);
+    expect({ exit, output: io.lines }).toMatchObject({ exit: 0 });
+    expect(io.lines.join('\n')).toContain(`gatewayId: ${gatewayConfig().gatewayId}`);
+  });
+
+  it('the systemd unit lets the example gateway write its outbox and gives it time to flush', () => {
+    const { outbox, shutdownTimeoutMs } = gatewayConfig();
+    const writable = unitSetting(unit, 'ReadWritePaths').split(/\s+/);
+    expect(writable).toContain(`/var/lib/${unitSetting(unit, 'StateDirectory')}`);
+    expect(writable).toContain(dirname(outbox.path));
+    const stopSeconds = Number(/^(\d+)s?$/.exec(unitSetting(unit, 'TimeoutStopSec'))?.[1]);
+    expect(stopSeconds * 1000).toBeGreaterThanOrEqual(shutdownTimeoutMs + 10_000);
+  });
+
+  it('the container file runs `pdm processor` with flags it accepts, on the example configuration’s paths', async () => {
+    const containerfile = readRepoFile(PROCESSOR_CONTAINERFILE);
+    expect(execForm(containerfile, 'ENTRYPOINT')).toEqual(['node', '/app/cli/bin/pdm.js']);
+    const [command, ...flags] = execForm(containerfile, 'CMD');
+    expect(command).toBe('processor');
+    // The processor parses its flags strictly before it looks at --help, so this refuses unknown flags.
+    const io = captureIo();
+    const exit = await runProcessorCli([...flags, '--help'], io);
+    expect({ exit, output: io.lines }).toMatchObject({ exit: 0 });
+    const configPath = flags[flags.indexOf('--config') + 1];
+    expect(containerfile).toContain(`/src/deploy/processor.example.yaml ${configPath}`);
+    const config = loadProcessorConfig({ file: PROCESSOR_EXAMPLE, env: {} });
+    expect(containerfile).toContain(`VOLUME ["${config.model.registryDir}"]`);
+    expect(containerfile).toContain(`EXPOSE ${config.http.port}`);
+    expect(containerfile).toContain(`fetch('http://127.0.0.1:${config.http.port}/healthz')`);
+    expect(containerfile).toMatch(/^STOPSIGNAL SIGTERM$/m);
+    expect(containerfile).toMatch(/^USER node$/m);
+  });
+});
