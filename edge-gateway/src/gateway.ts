@@ -104,6 +104,7 @@ export async function startGateway(config: GatewayConfig, dependencies: GatewayD
 
   const { tickMs: _tickMs, ...windowKnobs } = config.windows;
   const engine = new WindowEngine({ ...windowKnobs, gatewayId: config.gatewayId, siteId: config.siteId, clock }, (window) => {
+    window.closedAt = BigInt(clock.now());
     pending.push(window);
     if (!flushScheduled) {
       flushScheduled = true;

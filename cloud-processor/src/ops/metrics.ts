@@ -10,6 +10,12 @@ export class ProcessorMetrics {
   readonly messages = new Counter({ name: 'pdm_processor_messages_total', help: 'Pub/Sub messages settled, by outcome (acked, nacked, dead_lettered) and schema', labelNames: ['outcome', 'schema'], registers: [this.registry] });
   readonly ackLatency = new Histogram({ name: 'pdm_processor_ack_latency_seconds', help: 'From receipt of a message to its ack/nack/dead letter', buckets: LATENCY_BUCKETS, registers: [this.registry] });
   readonly endToEndLatency = new Histogram({ name: 'pdm_processor_end_to_end_latency_seconds', help: 'From window end (event time) to its points written in InfluxDB', buckets: LATENCY_BUCKETS, registers: [this.registry] });
+  readonly closeToStoreLatency = new Histogram({
+    name: 'pdm_processor_close_to_store_latency_seconds',
+    help: "From a window's close at the gateway (gateway wall clock: keep clocks in sync) to its points written in InfluxDB",
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10, 30, 60, 300],
+    registers: [this.registry],
+  });
   readonly deadLetters = new Counter({ name: 'pdm_processor_dead_letters_total', help: 'Messages published to the dead-letter topic, by reason', labelNames: ['reason'], registers: [this.registry] });
   readonly scoring = new Histogram({ name: 'pdm_processor_scoring_seconds', help: 'Time from score() call to its outcome (includes micro-batch wait)', buckets: LATENCY_BUCKETS, registers: [this.registry] });
   readonly scoreOutcomes = new Counter({ name: 'pdm_processor_score_outcomes_total', help: 'Scoring outcomes: scored, contract_mismatch, no_model', labelNames: ['outcome'], registers: [this.registry] });

@@ -62,7 +62,8 @@ describe('scoring pipeline: Pub/Sub → features + score → InfluxDB, ack after
   it('serves /healthz, /readyz and /metrics', async () => {
     t = await startProcessorTestbed(influx);
     const processor = await t.start({}, { scorer: new ScriptedScorer() });
-    await t.bed.publishWindow(makeWindow());
+    // Closed at the gateway a minute before now: the close-to-store latency is at least that.
+    await t.bed.publishWindow({ ...makeWindow(), closedAt: BigInt(Date.now() - 60_000) });
     await until(() => t!.bed.stats().acked === 1, 'ack');
     const base = `http://127.0.0.1:${processor.httpPort}`;
     expect((await fetch(`${base}/healthz`)).status).toBe(200);
@@ -73,6 +74,8 @@ describe('scoring pipeline: Pub/Sub → features + score → InfluxDB, ack after
     const metrics = await (await fetch(`${base}/metrics`)).text();
     expect(metrics).toMatch(/pdm_processor_messages_total\{outcome="acked",schema="pdm.v1.MachineWindow"\} 1/);
     expect(metrics).toMatch(/pdm_processor_end_to_end_latency_seconds_count 1/);
+    expect(metrics).toMatch(/pdm_processor_close_to_store_latency_seconds_bucket\{le="30"\} 0\n/);
+    expect(metrics).toMatch(/pdm_processor_close_to_store_latency_seconds_bucket\{le="300"\} 1\n/);
     await processor.reportPipeline();
     await processor.stop(); // flushes the batched pipeline point
     const [report] = await t.rows(`SELECT messages, dead_letters, contract_mismatches FROM pipeline WHERE component = 'cloud-processor' AND instance = 'processor-1'`);

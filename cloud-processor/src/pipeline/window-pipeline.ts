@@ -46,7 +46,9 @@ export class WindowPipeline {
     this.metrics.scoreOutcomes.inc({ outcome: outcome.kind });
     if (outcome.kind === 'scored') await this.sink.writeAnomaly(outcome.score);
     else if (outcome.kind === 'contract_mismatch') this.log.debug({ machine: window.machineId, reason: outcome.reason }, 'features do not match the model contract');
-    this.metrics.endToEndLatency.observe(Math.max(0, this.clock.now() - Number(window.windowEnd)) / 1000);
+    const storedAt = this.clock.now();
+    this.metrics.endToEndLatency.observe(Math.max(0, storedAt - Number(window.windowEnd)) / 1000);
+    if (window.closedAt > 0n) this.metrics.closeToStoreLatency.observe(Math.max(0, storedAt - Number(window.closedAt)) / 1000);
     if (outcome.kind === 'scored') this.alerts.observe(outcome.score);
   }
 
