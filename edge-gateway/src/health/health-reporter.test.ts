@@ -110,7 +110,7 @@ describe('gateway health report', () => {
       },
     });
     expect(report!.readingsAccepted).toBe(BigInt(await scraped(metrics, 'pdm_gateway_readings_total')));
-    expect(report!.lateReadings).toBe(BigInt(await scraped(metrics, 'pdm_gateway_late_readings')));
+    expect(report!.lateReadings).toBe(BigInt(await scraped(metrics, 'pdm_gateway_late_readings_total')));
     expect(report!.windowsEmitted).toBe(
       BigInt((await scraped(metrics, 'pdm_gateway_windows_emitted_total{close_reason="watermark"}')) + (await scraped(metrics, 'pdm_gateway_windows_emitted_total{close_reason="idle_timeout"}'))),
     );

@@ -33,7 +33,6 @@ export interface MetricsSnapshot {
   outboxDepth: number;
   outboxBytes: number;
   outboxOldestAgeSeconds: number;
-  /** -1 when unbounded, as the gauge reports it. */
   outboxHoursOfOutageLeft: number;
   publishInFlight: number;
   publishLatencySeconds: HistogramReading;
@@ -92,14 +91,20 @@ export class GatewayMetrics {
       });
     gauge('pdm_gateway_open_windows', 'Sensor windows currently open', () => state.openWindows());
     gauge('pdm_gateway_open_window_bytes', 'Approximate memory held by open windows', () => state.openWindowBytes());
-    gauge('pdm_gateway_late_readings', 'Readings that arrived after their window closed (since start)', () => state.lateReadings());
+    // The window engine keeps the count; the counter shows it at each scrape.
+    new Counter({
+      name: 'pdm_gateway_late_readings_total',
+      help: 'Readings that arrived after their window closed (late and too late)',
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        this.inc(state.lateReadings());
+      },
+    });
     gauge('pdm_gateway_outbox_depth', 'Windows in the outbox awaiting Pub/Sub confirmation', () => state.outbox().depth);
     gauge('pdm_gateway_outbox_bytes', 'Bytes held by the outbox', () => state.outbox().bytes);
     gauge('pdm_gateway_outbox_oldest_age_seconds', 'Age of the oldest window in the outbox', () => state.outbox().oldestAgeMs / 1000);
-    gauge('pdm_gateway_outbox_hours_of_outage_left', 'How long the outbox can absorb the current rate before dropping', () => {
-      const hours = state.outbox().hoursOfOutageLeft;
-      return Number.isFinite(hours) ? hours : -1;
-    });
+    gauge('pdm_gateway_outbox_hours_of_outage_left', 'How long an outage can last before the outbox drops: bytes bound at the current rate, or age bound', () => state.outbox().hoursOfOutageLeft);
     gauge('pdm_gateway_publish_in_flight', 'Windows published and awaiting confirmation', () => state.publishInFlight());
     gauge('pdm_gateway_mqtt_clients', 'Connected MQTT clients', () => state.mqttClients());
     // Includes nodejs_eventloop_lag_seconds, process memory and CPU.
@@ -117,7 +122,7 @@ export class GatewayMetrics {
     return {
       readingsAccepted: await total('pdm_gateway_readings_total'),
       rejectedByReason: Object.fromEntries(rejected.map((v) => [String(v.labels.reason), v.value])),
-      lateReadings: await total('pdm_gateway_late_readings'),
+      lateReadings: await total('pdm_gateway_late_readings_total'),
       windowsEmitted: await total('pdm_gateway_windows_emitted_total'),
       windowsPublished: await total('pdm_gateway_published_total'),
       publishErrors: await total('pdm_gateway_publish_errors_total'),
