@@ -126,7 +126,14 @@ export async function startGateway(config: GatewayConfig, dependencies: GatewayD
   // the GCE metadata server (a link-local address) for them.
   if (emulatorHost || process.env.PUBSUB_EMULATOR_HOST) process.env.METADATA_SERVER_DETECTION ??= 'none';
   const pubsub = new PubSub(emulatorHost ? { projectId, apiEndpoint: emulatorHost, emulatorMode: true } : { projectId });
-  const topic = await openTopic(pubsub, config);
+  /** Releases what start-up had opened when a later step fails (a port taken, say), so the process can exit. */
+  async function abandonStart(error: unknown, startedBroker?: RunningBroker): Promise<never> {
+    await startedBroker?.close();
+    await pubsub.close();
+    outbox.close();
+    throw error;
+  }
+  const topic = await openTopic(pubsub, config).catch(abandonStart);
   const publisher = new OutboxPublisher(
     outbox,
     topic,
@@ -213,7 +220,7 @@ export async function startGateway(config: GatewayConfig, dependencies: GatewayD
       },
       onClientError: (clientId, error) => log.debug({ clientId, err: error.message }, 'client error'),
     },
-  );
+  ).catch(abandonStart);
 
   const ops: OpsServer = await startOpsServer(config.http, metrics.registry, {
     broker: () => ({ ok: true, detail: `listening on ${broker.port}, ${broker.connectedClients()} clients` }),
@@ -222,7 +229,7 @@ export async function startGateway(config: GatewayConfig, dependencies: GatewayD
       const state = publisher.state();
       return { ok: state !== 'stopped', detail: state === 'backing_off' ? 'buffering: Pub/Sub unreachable' : state };
     },
-  });
+  }).catch((error: unknown) => abandonStart(error, broker));
 
   function tick(): void {
     engine.tick();

@@ -26,6 +26,15 @@ function port(flag: string, value: string): number {
   return n;
 }
 
+/** A start-up failure because one of our ports is taken, told as the flag that moves it. */
+function explainPortInUse(error: unknown, ports: Record<string, number>): unknown {
+  const { code, port } = error as NodeJS.ErrnoException & { port?: number };
+  if (code !== 'EADDRINUSE') return error;
+  const flag = Object.entries(ports).find(([, value]) => value === port)?.[0];
+  if (!flag) return error;
+  return new UsageError(`port ${port} is already in use (another program listens there, e.g. a system mosquitto on 1883): pass --${flag} PORT, or --${flag} 0 for any free port`);
+}
+
 const hasModel = (registryDir: string) => existsSync(registryDir) && readdirSync(registryDir).some((name) => !name.startsWith('.'));
 
 export const start: Command = {
@@ -64,12 +73,14 @@ Options:
       strict: true,
     });
     const dataDir = resolve(values['data-dir']);
+    const portFlags = ['mqtt-port', 'influx-port', 'pubsub-port', 'gateway-http-port', 'processor-http-port'] as const;
+    const byFlag = Object.fromEntries(portFlags.map((flag) => [flag, port(flag, values[flag])])) as Record<(typeof portFlags)[number], number>;
     const ports = {
-      mqtt: port('mqtt-port', values['mqtt-port']),
-      influx: port('influx-port', values['influx-port']),
-      pubsub: port('pubsub-port', values['pubsub-port']),
-      gatewayHttp: port('gateway-http-port', values['gateway-http-port']),
-      processorHttp: port('processor-http-port', values['processor-http-port']),
+      mqtt: byFlag['mqtt-port'],
+      influx: byFlag['influx-port'],
+      pubsub: byFlag['pubsub-port'],
+      gatewayHttp: byFlag['gateway-http-port'],
+      processorHttp: byFlag['processor-http-port'],
     };
     const logDir = join(dataDir, 'logs');
     mkdirSync(logDir, { recursive: true });
@@ -165,6 +176,8 @@ Options:
       stops.push(() => Promise.resolve(status.stop()));
       const signal = await waitForStop();
       out(`${signal}: stopping…`);
+    } catch (error) {
+      throw explainPortInUse(error, byFlag);
     } finally {
       for (const stop of stops.reverse()) await stop();
     }

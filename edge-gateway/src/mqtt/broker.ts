@@ -114,37 +114,38 @@ export async function startBroker(options: BrokerOptions, hooks: BrokerHooks): P
   aedes.on('connectionError', (client, error) => hooks.onClientError(client.id, error));
 
   const servers: Array<NetServer | HttpServer> = [];
-  const tcp = createNetServer((socket) => aedes.handle(socket));
-  servers.push(tcp);
-  const port = await listen(tcp, options.port, options.host);
-
-  let tlsPort: number | undefined;
-  if (options.tls) {
-    const tls = createTlsServer({ cert: readFileSync(options.tls.cert), key: readFileSync(options.tls.key) }, (socket) => aedes.handle(socket));
-    servers.push(tls);
-    tlsPort = await listen(tls, options.tls.port, options.host);
-  }
-
-  let websocketPort: number | undefined;
   let wss: WebSocketServer | undefined;
-  if (options.websocket) {
-    const http = createHttpServer();
-    wss = new WebSocketServer({ server: http, path: options.websocket.path });
-    wss.on('connection', (socket, request) => aedes.handle(createWebSocketStream(socket), request));
-    servers.push(http);
-    websocketPort = await listen(http, options.websocket.port, options.host);
+  async function close(): Promise<void> {
+    wss?.close();
+    await new Promise<void>((resolve) => aedes.close(() => resolve()));
+    await Promise.all(servers.filter((server) => server.listening).map(closeServer));
   }
 
-  return {
-    aedes,
-    port,
-    tlsPort,
-    websocketPort,
-    connectedClients: () => aedes.connectedClients,
-    async close() {
-      wss?.close();
-      await new Promise<void>((resolve) => aedes.close(() => resolve()));
-      await Promise.all(servers.map(closeServer));
-    },
-  };
+  try {
+    const tcp = createNetServer((socket) => aedes.handle(socket));
+    servers.push(tcp);
+    const port = await listen(tcp, options.port, options.host);
+
+    let tlsPort: number | undefined;
+    if (options.tls) {
+      const tls = createTlsServer({ cert: readFileSync(options.tls.cert), key: readFileSync(options.tls.key) }, (socket) => aedes.handle(socket));
+      servers.push(tls);
+      tlsPort = await listen(tls, options.tls.port, options.host);
+    }
+
+    let websocketPort: number | undefined;
+    if (options.websocket) {
+      const http = createHttpServer();
+      wss = new WebSocketServer({ server: http, path: options.websocket.path });
+      wss.on('connection', (socket, request) => aedes.handle(createWebSocketStream(socket), request));
+      servers.push(http);
+      websocketPort = await listen(http, options.websocket.port, options.host);
+    }
+
+    return { aedes, port, tlsPort, websocketPort, connectedClients: () => aedes.connectedClients, close };
+  } catch (error) {
+    // A taken port or an unreadable certificate: aedes' timers must not keep the process alive.
+    await close();
+    throw error;
+  }
 }

@@ -146,6 +146,16 @@ describe('Outbox', () => {
     expect(openOutbox({ path }).outbox.peek(0, 10).map((e) => e.seq)).toEqual([second]);
   });
 
+  it('counts nothing of an append that failed and rolled back', () => {
+    const { outbox } = openOutbox();
+    outbox.append([record('a', 0)]);
+    // The second row fails inside the transaction (as a commit fails on a full disk): none is kept.
+    const broken = { ...record('a', 20_000), payload: undefined as unknown as Uint8Array };
+    expect(() => outbox.append([record('a', 10_000), broken])).toThrow();
+    expect(outbox.stats()).toMatchObject({ depth: 1, bytes: 100 });
+    expect(outbox.peek(0, 10).map((e) => e.windowStart)).toEqual([0]);
+  });
+
   it('ignores the removal of a row that was already dropped', () => {
     const { outbox } = openOutbox({ maxBytes: 100 });
     const [first] = outbox.append([record('a', 0, 100)]);

@@ -139,19 +139,26 @@ export class Outbox {
     if (records.length === 0) return [];
     this.flushRemovals();
     const now = this.options.clock.now();
-    const seqs = this.db.transaction(() =>
-      records.map((r) => {
+    // The counts change only once the transaction committed: a failed commit (a full disk) rolls
+    // the rows back, and the windows are appended again on the next attempt.
+    const { seqs, depthChange, bytesChange } = this.db.transaction(() => {
+      let depthChange = 0;
+      let bytesChange = 0;
+      const seqs = records.map((r) => {
         const replaced = this.selectByKey.get(r.machineId, r.windowStart, r.featureVersion, r.revision) as { bytes: number } | undefined;
         if (replaced) {
-          this.depth--;
-          this.bytes -= replaced.bytes;
+          depthChange--;
+          bytesChange -= replaced.bytes;
         }
         const info = this.insert.run(r.machineId, r.windowStart, r.featureVersion, r.revision, now, r.payload.byteLength, r.payload);
-        this.depth++;
-        this.bytes += r.payload.byteLength;
+        depthChange++;
+        bytesChange += r.payload.byteLength;
         return Number(info.lastInsertRowid);
-      }),
-    )();
+      });
+      return { seqs, depthChange, bytesChange };
+    })();
+    this.depth += depthChange;
+    this.bytes += bytesChange;
     this.updateRate(now, records.reduce((sum, r) => sum + r.payload.byteLength, 0));
     this.enforceBounds();
     return seqs;
