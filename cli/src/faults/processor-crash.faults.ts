@@ -1,0 +1,109 @@
+// Processor killed with SIGKILL under load. Processors run as `pdm processor` processes; the first
+// is killed while it holds messages it has not acked, and a second one takes over the
+// subscription. The emulator runs on a manual clock: after the kill the test moves it past every
+// ack deadline, as time would on the real service, so the dead processor's messages are
+// redelivered. Expected windows: computed from the readings the simulator sent (the gateway does
+// not fail here, so every window the readings fall into must arrive).
+//
+// "Duplicated" here: in InfluxDB, a second point for a window (never allowed). At Pub/Sub: a
+// message delivered again — allowed only for the messages the dead processor held (whether or not
+// it had written them: a rewrite overwrites the same point); every message is acked exactly once.
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { RunningGateway } from '@pdm/edge-gateway';
+import { makeTestDataDir, startTestInflux, type RunningInflux } from '@pdm/influx-harness';
+import { startTestEmulator, until, type TestEmulator } from '@pdm/pubsub-emulator/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expectEventuallyExactlyOnce } from './support/exactly-once.js';
+import { startFleet, windowsSent } from './support/fleet.js';
+import { readMetric } from './support/metrics.js';
+import { trainFaultModel } from './support/model.js';
+import type { PdmProcess } from '../processes/pdm-process.js';
+import { eventually } from './support/poll.js';
+import {
+  FEATURES_TOPIC,
+  SUBSCRIPTION,
+  WINDOW_SCHEMA,
+  gatewayConfig,
+  gatewayDrained,
+  processorConfig,
+  startGatewayHere,
+  startProcessorProcess,
+  writeConfigFile,
+} from './support/services.js';
+
+/** Longer than any ack deadline the service allows (600 s). */
+const PAST_EVERY_ACK_DEADLINE_MS = 601_000;
+
+describe('processor killed with SIGKILL under load', () => {
+  const dir = makeTestDataDir('faults-processor');
+  let influx: RunningInflux;
+  let pubsub: TestEmulator;
+  let gateway: RunningGateway;
+  let processor: PdmProcess | undefined;
+  let registryDir: string;
+  let contract: string[];
+
+  beforeAll(async () => {
+    influx = await startTestInflux();
+    pubsub = await startTestEmulator();
+    registryDir = join(dir, 'models');
+    contract = await trainFaultModel(registryDir);
+  });
+
+  afterAll(async () => {
+    await processor?.stop();
+    await gateway?.stop();
+    await pubsub?.close();
+    await influx?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const subscription = () => {
+    const stats = pubsub.emulator.stats().subscriptions[SUBSCRIPTION];
+    if (!stats) throw new Error(`no subscription ${SUBSCRIPTION}`);
+    return stats;
+  };
+
+  it('redelivers what the killed processor held; every window reaches InfluxDB exactly once', async () => {
+    const emulatorHost = pubsub.emulator.endpoint;
+    const startProcessor = (instanceId: string) =>
+      startProcessorProcess(writeConfigFile(dir, instanceId, processorConfig({ emulatorHost, influxUrl: influx.url, registryDir, instanceId })));
+    const first = await startProcessor('faults-processor-1');
+    processor = first.process;
+    gateway = await startGatewayHere(gatewayConfig({ mqttPort: 0, httpPort: 0, outboxPath: join(dir, 'outbox.sqlite'), emulatorHost }));
+    const csvDir = join(dir, 'sent');
+    const fleet = startFleet(gateway.mqttPort, csvDir);
+    const acked = () => readMetric(first.httpPort, 'pdm_processor_messages_total', { outcome: 'acked', schema: WINDOW_SCHEMA });
+    await eventually(async () => (await acked()) >= 100, 'the first 100 windows written', 60_000);
+
+    // Kill it while it holds leased, unacked messages.
+    await until(() => subscription().outstanding >= 5, 'the processor to hold at least 5 unacked messages', 30_000);
+    await processor.kill();
+    const heldAtKill = subscription().outstanding;
+    // Nobody processes now: the fleet's windows queue up on the subscription.
+    await until(() => subscription().backlog >= heldAtKill + 200, '200 windows queued while no processor runs', 60_000);
+    const beforeExpiry = subscription();
+    pubsub.clock.advance(PAST_EVERY_ACK_DEADLINE_MS);
+    expect(subscription().expired - beforeExpiry.expired).toBe(heldAtKill);
+
+    processor = (await startProcessor('faults-processor-2')).process;
+    await until(() => subscription().backlog < 60, 'the second processor to catch up under load', 120_000);
+    const sent = await fleet.stop();
+    expect(sent.mqtt?.lost).toBe(0);
+    await eventually(() => gatewayDrained(gateway.httpPort), 'the last windows closed and published', 60_000);
+
+    const expected = windowsSent(csvDir);
+    expect(expected.size).toBeGreaterThanOrEqual(300);
+    await expectEventuallyExactlyOnce(influx, expected, contract, 60_000);
+
+    await until(() => subscription().backlog === 0, 'an empty subscription', 30_000);
+    const published = pubsub.emulator.stats().topics[FEATURES_TOPIC]?.published ?? 0;
+    const final = subscription();
+    console.log('processor SIGKILL:', { windows: expected.size, heldAtKill, published, acked: final.acked, redelivered: final.redelivered, nacked: final.nacked, deadLettered: final.deadLettered });
+    expect(published).toBe(expected.size); // the gateway published every window once
+    expect(final.acked).toBe(published); // and each was acked once
+    expect(final.redelivered).toBe(heldAtKill + final.nacked); // delivered again: only the dead processor's, and any nacked
+    expect(final.deadLettered).toBe(0);
+  });
+});

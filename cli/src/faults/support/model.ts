@@ -1,0 +1,30 @@
+// A small anomaly model for the fault fleet's window size, so the processor scores every complete
+// window and the tests can count `anomaly` points too. It only has to load and score, not to be
+// good: few epochs keep training to seconds.
+import { CloseReason, type MachineWindow } from '@pdm/proto';
+import { trainModel } from '@pdm/cloud-processor';
+import { WindowEngine } from '@pdm/edge-gateway';
+import { Fleet, VIBRATION } from '@pdm/simulator';
+import { FLEET, FLEET_SEED, TICK_MS, VIBRATION_HZ, WINDOW_MS } from './fleet-shape.js';
+
+const TRAINING_SPAN_MS = 5 * 60_000;
+
+/** Trains the model into `registryDir`; returns the sensors of its contract. */
+export async function trainFaultModel(registryDir: string): Promise<string[]> {
+  const startMs = Math.floor(Date.now() / 3_600_000) * 3_600_000 - 2 * 3_600_000;
+  const machines = FLEET.slice(0, 4);
+  const fleet = new Fleet({ seed: FLEET_SEED + 1, startMs, tickMs: TICK_MS, vibrationHz: VIBRATION_HZ, machines, faults: [] });
+  const windows: MachineWindow[] = [];
+  const engine = new WindowEngine({ gatewayId: 'training', siteId: 'training', windowMs: WINDOW_MS, allowedLatenessMs: 0 }, (w) => {
+    if (w.closeReason === CloseReason.WATERMARK) windows.push(w);
+  });
+  for (let ts = startMs; ts < startMs + TRAINING_SPAN_MS; ts += TICK_MS) {
+    for (const tick of fleet.tick(ts)) {
+      for (const [sensor, value] of Object.entries(tick.values)) engine.add(tick.machine, sensor, tick.ts, value);
+      engine.addBlock(tick.machine, VIBRATION, tick.ts, tick.vibrationHz, tick.vibration);
+    }
+  }
+  engine.endOfStream();
+  const report = await trainModel(windows, { outDir: registryDir, name: 'pump', epochs: 30 });
+  return [...new Set(report.contract.featureNames.map((name) => name.slice(0, name.lastIndexOf('.'))))];
+}

@@ -1,0 +1,102 @@
+#!/usr/bin/env node
+// `npm run bench`: runs every benchmark script one after another (they would disturb each other in
+// parallel), shows their output live, and writes BENCHMARKS.md: the machine they ran on, then each
+// script's own figures and ratios. Exits non-zero if any benchmark failed; the file says which.
+// `npm run bench -- WORD…` runs only the benchmarks whose name matches and writes no file.
+import { spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, release, totalmem } from 'node:os';
+import { join } from 'node:path';
+
+const root = new URL('..', import.meta.url).pathname;
+
+const BENCHMARKS = [
+  { title: 'Edge gateway vs bare aedes', workspace: '@pdm/edge-gateway', script: 'bench' },
+  { title: 'Window engine alone', workspace: '@pdm/edge-gateway', script: 'bench:window' },
+  { title: 'Pub/Sub emulator', workspace: '@pdm/pubsub-emulator', script: 'bench' },
+  { title: 'Cloud processor: decode, score, sink', workspace: '@pdm/cloud-processor', script: 'bench' },
+  { title: 'Anomaly model alone', workspace: '@pdm/cloud-processor', script: 'bench:model' },
+  { title: 'Simulator', workspace: '@pdm/simulator', script: 'bench' },
+  { title: 'End to end: latency at 1k machines, 5× load soak', workspace: '@pdm/cli', script: 'bench' },
+];
+
+const only = process.argv.slice(2);
+const selected = only.length > 0 ? BENCHMARKS.filter((b) => only.some((word) => `${b.workspace} ${b.script} ${b.title}`.toLowerCase().includes(word.toLowerCase()))) : BENCHMARKS;
+if (selected.length === 0) {
+  console.error(`no benchmark matches ${only.join(' ')}; there are: ${BENCHMARKS.map((b) => `${b.workspace} ${b.script}`).join(', ')}`);
+  process.exit(2);
+}
+
+/** Runs one script, echoing its output; resolves with the output and whether it succeeded. */
+function run({ workspace, script }) {
+  return new Promise((resolve) => {
+    const child = spawn('npm', ['run', '--silent', script, '-w', workspace], {
+      cwd: root,
+      env: { ...process.env, METADATA_SERVER_DETECTION: 'none' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    const keep = (stream) => (chunk) => {
+      stream.write(chunk);
+      output += chunk.toString();
+    };
+    child.stdout.on('data', keep(process.stdout));
+    child.stderr.on('data', keep(process.stderr));
+    child.once('exit', (code) => resolve({ output: output.trim(), ok: code === 0 }));
+  });
+}
+
+function git(...args) {
+  try {
+    return execFileSync('git', args, { cwd: root, encoding: 'utf8' }).trim();
+  } catch {
+    return '';
+  }
+}
+
+const osName = (() => {
+  try {
+    return /^PRETTY_NAME="?([^"\n]+)/m.exec(readFileSync('/etc/os-release', 'utf8'))?.[1] ?? `Linux ${release()}`;
+  } catch {
+    return `Linux ${release()}`;
+  }
+})();
+const commit = git('rev-parse', '--short', 'HEAD');
+const dirty = git('status', '--porcelain') !== '';
+const startedAt = new Date();
+const machine = [
+  `${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}`,
+  `${Math.round(totalmem() / 2 ** 30)} GiB RAM`,
+  osName,
+  `Node ${process.version}`,
+  `load average ${loadavg().map((l) => l.toFixed(2)).join(' / ')} at start`,
+].join(', ');
+
+const sections = [];
+let failed = 0;
+for (const benchmark of selected) {
+  const command = `npm run ${benchmark.script} -w ${benchmark.workspace}`;
+  console.log(`\n=== ${benchmark.title} (${command})\n`);
+  const started = performance.now();
+  const { output, ok } = await run(benchmark);
+  const minutes = ((performance.now() - started) / 60_000).toFixed(1);
+  if (!ok) failed++;
+  sections.push(`## ${benchmark.title}\n\n\`${command}\` — ${ok ? `${minutes} min` : `**FAILED** after ${minutes} min`}\n\n${output}\n`);
+}
+
+const header = `# Benchmarks
+
+Measured by \`npm run bench\` on ${startedAt.toISOString().slice(0, 16).replace('T', ' ')} UTC, commit ${commit || 'unknown'}${dirty ? ' with uncommitted changes' : ''}.
+Machine: ${machine}.
+
+Each section below is one script's own output. Ratios compare against a baseline measured in the same
+run, because these machines are shared and noisy; figures from different runs are not comparable.
+To look at one part again: \`npm run bench -- <word>\`, e.g. \`npm run bench -- gateway\` (prints, writes no file).
+`;
+if (selected === BENCHMARKS) {
+  const file = join(root, 'BENCHMARKS.md');
+  writeFileSync(file, `${header}\n${sections.join('\n')}`);
+  console.log(`\nwrote ${file}${failed ? ` (${failed} benchmark${failed > 1 ? 's' : ''} failed)` : ''}`);
+}
+process.exit(failed ? 1 : 0);
