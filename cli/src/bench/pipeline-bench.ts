@@ -1,7 +1,9 @@
 // End-to-end benchmark and soak: a simulated fleet → gateway → Pub/Sub emulator → processor →
 // InfluxDB, every part its own process as in production, on this one machine. Reports the latency
-// from a window's close at the gateway to its points in InfluxDB (p50/p99) at nominal load, then
-// holds 5× that load and reports, slice by slice, whether lag and memory stay bounded.
+// from a window's close at the gateway to its points in InfluxDB (p50/p99) at nominal load (a site of
+// 200 machines), then holds 5× that load (1,000 machines) for minutes and reports, slice by slice,
+// whether lag and memory stay bounded. 5× of 1,000 machines is beyond this two-core box when the
+// simulator, the gateway, the emulator, the processor and influxd all share it.
 // Usage: npm run bench -w @pdm/cli   (after a build; needs influxd)
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
@@ -13,10 +15,10 @@ import { type PdmProcess, startPdm } from '../processes/pdm-process.js';
 import { type Histogram, histogram, histogramDelta, observations, quantile, sampleValue } from './prometheus-text.js';
 
 const seconds = (name: string, fallback: number) => Number(process.env[name] ?? fallback) * 1000;
-const NOMINAL_MACHINES = Number(process.env.BENCH_MACHINES ?? 1000);
+const NOMINAL_MACHINES = Number(process.env.BENCH_MACHINES ?? 200);
 const WARMUP_MS = seconds('BENCH_WARMUP_S', 40);
 const NOMINAL_MS = seconds('BENCH_NOMINAL_S', 120);
-const OVERLOAD_MS = seconds('BENCH_OVERLOAD_S', 240);
+const OVERLOAD_MS = seconds('BENCH_OVERLOAD_S', 300);
 const SLICE_MS = seconds('BENCH_SLICE_S', 30);
 const OVERLOAD_FACTOR = 5;
 const VIBRATION_HZ = 100;
