@@ -39,8 +39,8 @@ const gatewayWindowsSelection = `${features.matches('site')} AND ${features.matc
 const lastNotNull = () => new common.ReduceDataOptionsBuilder().calcs(['lastNotNull']).values(false);
 
 /** One figure over instances: the latest value of each instance, combined (summed, or the worst). */
-const ofLatest = (combine: 'sum' | 'min', selection: string, field: PipelineField, as: string, where = '') =>
-  `SELECT ${combine}("v") AS "${as}" FROM (SELECT last(${pipeline.field(field)}) AS "v" FROM ${pipeline.from} WHERE ${selection} GROUP BY ${pipeline.tag('instance')})${where}`;
+const ofLatest = (combine: 'sum' | 'min', selection: string, field: PipelineField, as: string) =>
+  `SELECT ${combine}("v") AS "${as}" FROM (SELECT last(${pipeline.field(field)}) AS "v" FROM ${pipeline.from} WHERE ${selection} GROUP BY ${pipeline.tag('instance')})`;
 
 /**
  * How much a running total grew in the time range, over instances. Differences between consecutive
@@ -96,8 +96,6 @@ const gatewayWindowSeries = (id: number, title: string, select: string, fill: '0
 const rejectsByReason = () =>
   `SELECT sum(*) FROM (SELECT non_negative_derivative(last(${REJECTED_FIELDS}), 1s) FROM ${pipeline.from} WHERE ${gatewayHealthSelection} ` +
   `${groupByTime('null', pipeline.tag('instance'))}) WHERE ${TIME_FILTER} GROUP BY time(${INTERVAL}) fill(null)`;
-
-const unboundedMapping = (): dashboard.ValueMapping[] => [{ type: dashboard.MappingType.ValueToText, options: { '-1': { text: 'unbounded', index: 0 } } }];
 
 const bars = (panel: timeseries.PanelBuilder) => panel.drawStyle(common.GraphDrawStyle.Bars).fillOpacity(80).legend(listLegend());
 
@@ -162,12 +160,11 @@ function buildPipelineHealth(): dashboard.Dashboard {
           .decimals(0),
       )
       .withPanel(
-        headline(id(), 'Least hours of outage left', ofLatest('min', gatewayHealthSelection, 'outbox_hours_of_outage_left', 'hours', ' WHERE "v" >= 0'))
+        headline(id(), 'Least hours of outage left', ofLatest('min', gatewayHealthSelection, 'outbox_hours_of_outage_left', 'hours'))
           .description('How long the fullest outbox could still absorb a cloud outage at its current rate before dropping the oldest windows.')
           .unit(units.Hours)
           .decimals(1)
-          .thresholds(outageHoursThresholds())
-          .noValue('unbounded'),
+          .thresholds(outageHoursThresholds()),
       )
       .withPanel(
         headline(id(), 'Rejected readings in range', increaseInRange('rejected', 'rejected'))
@@ -210,8 +207,7 @@ function buildPipelineHealth(): dashboard.Dashboard {
           .unit(units.Hours)
           .min(0)
           .thresholds(outageHoursThresholds())
-          .thresholdsStyle(new common.GraphThresholdsStyleConfigBuilder().mode(common.GraphThresholdsStyleMode.Area))
-          .mappings(unboundedMapping()),
+          .thresholdsStyle(new common.GraphThresholdsStyleConfigBuilder().mode(common.GraphThresholdsStyleMode.Area)),
       )
       .withPanel(
         gatewayHealthSeries(

@@ -122,7 +122,8 @@ export type GatewayHealth = Message<"pdm.v1.GatewayHealth"> & {
   outboxOldestAgeMs: bigint;
 
   /**
-   * How long the outbox can absorb the current append rate before it must drop; negative: unbounded.
+   * How long an outage can last before the outbox must drop: until the bytes bound fills at the current
+   * append rate, or the oldest window reaches the age bound, whichever comes first.
    *
    * @generated from field: double outbox_hours_of_outage_left = 16;
    */
