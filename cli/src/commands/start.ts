@@ -13,6 +13,7 @@ import { start as startEmulator } from '@pdm/pubsub-emulator';
 import { noChaos, runSimulation, scheduleFaults } from '@pdm/simulator';
 import { pino } from 'pino';
 import { type Command, UsageError } from '../command.js';
+import { explainPortInUse } from './port-in-use.js';
 import { trainDemoModel } from '../local/bootstrap-model.js';
 import { DEMO_MACHINES, DEMO_SEED, DEMO_TICK_MS, DEMO_VIBRATION_HZ, demoFault } from '../local/demo-fleet.js';
 import { startStatusLine } from '../local/status-line.js';
@@ -24,15 +25,6 @@ function port(flag: string, value: string): number {
   const n = Number(value);
   if (!/^\d+$/.test(value) || n > 65535) throw new UsageError(`--${flag} must be a port number, got "${value}"`);
   return n;
-}
-
-/** A start-up failure because one of our ports is taken, told as the flag that moves it. */
-function explainPortInUse(error: unknown, ports: Record<string, number>): unknown {
-  const { code, port } = error as NodeJS.ErrnoException & { port?: number };
-  if (code !== 'EADDRINUSE') return error;
-  const flag = Object.entries(ports).find(([, value]) => value === port)?.[0];
-  if (!flag) return error;
-  return new UsageError(`port ${port} is already in use (another program listens there, e.g. a system mosquitto on 1883): pass --${flag} PORT, or --${flag} 0 for any free port`);
 }
 
 const hasModel = (registryDir: string) => existsSync(registryDir) && readdirSync(registryDir).some((name) => !name.startsWith('.'));
