@@ -10,3 +10,4 @@ export * from './window/index.js';
 export { runGatewayCli, GATEWAY_USAGE } from './cli.js';
 export type { CliIo } from './cli.js';
 export * from './replay/index.js';
+export { bucketQuantile } from './health/publish-latency.js';

@@ -12,7 +12,8 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { freePort, startInflux } from '@pdm/influx-harness';
 import { trainDemoModel } from '../local/bootstrap-model.js';
 import { type PdmProcess, startPdm } from '../processes/pdm-process.js';
-import { type Histogram, histogram, histogramDelta, observations, quantile, sampleValue } from './prometheus-text.js';
+import { type Histogram, histogram, histogramDelta, metricValue, observations, scrape } from '../prometheus-text.js';
+import { bucketQuantile } from '@pdm/edge-gateway';
 
 const seconds = (name: string, fallback: number) => Number(process.env[name] ?? fallback) * 1000;
 const NOMINAL_MACHINES = Number(process.env.BENCH_MACHINES ?? 200);
@@ -44,13 +45,12 @@ interface Slice {
   processorRssMb: number;
 }
 
-const metricsOf = async (port: number) => (await fetch(`http://127.0.0.1:${port}/metrics`, { signal: AbortSignal.timeout(10_000) })).text();
 const rssMb = (pid: number) => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
 const ms = (s: number) => (Number.isNaN(s) ? 'n/a' : `${Math.round(s * 1000).toLocaleString('en-US')} ms`);
 
 function sliceBetween(a: Scrape, b: Scrape, pids: { gateway: number; processor: number }): Slice {
   const span = (b.at - a.at) / 1000;
-  const delta = (page: 'processor' | 'gateway', name: string) => sampleValue(b[page], name) - sampleValue(a[page], name);
+  const delta = (page: 'processor' | 'gateway', name: string) => metricValue(b[page], name) - metricValue(a[page], name);
   const closeToStore = histogramDelta(histogram(b.processor, CLOSE_TO_STORE), histogram(a.processor, CLOSE_TO_STORE));
   return {
     seconds: span,
@@ -58,7 +58,7 @@ function sliceBetween(a: Scrape, b: Scrape, pids: { gateway: number; processor: 
     readingsPerSecond: delta('gateway', 'pdm_gateway_readings_total') / span,
     closeToStore,
     endToEnd: histogramDelta(histogram(b.processor, END_TO_END), histogram(a.processor, END_TO_END)),
-    outboxDepth: sampleValue(b.gateway, 'pdm_gateway_outbox_depth'),
+    outboxDepth: metricValue(b.gateway, 'pdm_gateway_outbox_depth'),
     gatewayRssMb: rssMb(pids.gateway),
     processorRssMb: rssMb(pids.processor),
   };
@@ -135,7 +135,7 @@ try {
   );
   children.push(gateway);
   const pids = { gateway: gateway.pid, processor: processor.pid };
-  const scrape = async (): Promise<Scrape> => ({ at: performance.now(), processor: await metricsOf(processorHttp), gateway: await metricsOf(gatewayHttp) });
+  const scrapeBoth = async (): Promise<Scrape> => ({ at: performance.now(), processor: await scrape(processorHttp), gateway: await scrape(gatewayHttp) });
 
   const startFleet = (machines: number) => {
     const fleet = writeConfig(`fleet-${machines}`, { fleet: { machines, mix: { pump: 1 }, vibrationHz: VIBRATION_HZ } });
@@ -152,15 +152,15 @@ try {
     const fleet = await startFleet(machines);
     await delay(WARMUP_MS);
     const slices: Slice[] = [];
-    let previous = await scrape();
+    let previous = await scrapeBoth();
     for (let elapsed = 0; elapsed < durationMs; elapsed += SLICE_MS) {
       stage = `${name}: measuring (${elapsed / 1000} s of ${durationMs / 1000} s)`;
       await delay(SLICE_MS);
-      const current = await scrape();
+      const current = await scrapeBoth();
       slices.push(sliceBetween(previous, current, pids));
       previous = current;
       const last = slices[slices.length - 1]!;
-      console.log(`  ${name} +${(elapsed + SLICE_MS) / 1000} s: ${Math.round(last.readingsPerSecond).toLocaleString('en-US')} readings/s, ${last.windowsPerSecond.toFixed(0)} windows/s stored, close→store p99 ${ms(quantile(last.closeToStore, 0.99))}, outbox ${last.outboxDepth}`);
+      console.log(`  ${name} +${(elapsed + SLICE_MS) / 1000} s: ${Math.round(last.readingsPerSecond).toLocaleString('en-US')} readings/s, ${last.windowsPerSecond.toFixed(0)} windows/s stored, close→store p99 ${ms(bucketQuantile(0.99, last.closeToStore))}, outbox ${last.outboxDepth}`);
     }
     await fleet.stop();
     return slices;
@@ -172,7 +172,7 @@ try {
   const row = (name: string, slices: Slice[]) => {
     const [closeToStore, endToEnd] = mergeSlices(slices);
     const mean = (pick: (s: Slice) => number) => slices.reduce((sum, s) => sum + pick(s), 0) / slices.length;
-    return `| ${name} | ${Math.round(mean((s) => s.readingsPerSecond)).toLocaleString('en-US')} | ${mean((s) => s.windowsPerSecond).toFixed(0)} | ${ms(quantile(closeToStore!, 0.5))} | ${ms(quantile(closeToStore!, 0.99))} | ${ms(quantile(endToEnd!, 0.5))} | ${ms(quantile(endToEnd!, 0.99))} |`;
+    return `| ${name} | ${Math.round(mean((s) => s.readingsPerSecond)).toLocaleString('en-US')} | ${mean((s) => s.windowsPerSecond).toFixed(0)} | ${ms(bucketQuantile(0.5, closeToStore!))} | ${ms(bucketQuantile(0.99, closeToStore!))} | ${ms(bucketQuantile(0.5, endToEnd!))} | ${ms(bucketQuantile(0.99, endToEnd!))} |`;
   };
   console.log('');
   console.log('| load | readings/s | windows/s stored | close→store p50 | close→store p99 | window end→store p50 | window end→store p99 |');
@@ -185,12 +185,12 @@ try {
   console.log('| slice | close→store p99 | gateway outbox depth | gateway RSS | processor RSS |');
   console.log('|---|---|---|---|---|');
   overload.forEach((s, i) =>
-    console.log(`| ${((i + 1) * SLICE_MS) / 1000} s | ${ms(quantile(s.closeToStore, 0.99))} | ${s.outboxDepth} | ${s.gatewayRssMb.toFixed(0)} MB | ${s.processorRssMb.toFixed(0)} MB |`),
+    console.log(`| ${((i + 1) * SLICE_MS) / 1000} s | ${ms(bucketQuantile(0.99, s.closeToStore))} | ${s.outboxDepth} | ${s.gatewayRssMb.toFixed(0)} MB | ${s.processorRssMb.toFixed(0)} MB |`),
   );
   const first = overload[0];
   const last = overload[overload.length - 1];
   if (first && last) {
-    const bounded = quantile(last.closeToStore, 0.99) <= 2 * Math.max(quantile(first.closeToStore, 0.99), 0.1) && last.outboxDepth < 10 * OVERLOAD_FACTOR * NOMINAL_MACHINES;
+    const bounded = bucketQuantile(0.99, last.closeToStore) <= 2 * Math.max(bucketQuantile(0.99, first.closeToStore), 0.1) && last.outboxDepth < 10 * OVERLOAD_FACTOR * NOMINAL_MACHINES;
     console.log('');
     console.log(`lag ${bounded ? 'stayed bounded' : 'GREW'} under ${OVERLOAD_FACTOR}× load (last slice's p99 within 2× of the first's, outbox not piling up)`);
   }

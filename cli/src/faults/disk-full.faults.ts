@@ -13,7 +13,7 @@ import { startTestEmulator, type TestEmulator } from '@pdm/pubsub-emulator/testi
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectEventuallyExactlyOnce } from './support/exactly-once.js';
 import { startFleet, windowsSent } from './support/fleet.js';
-import { readMetric } from './support/metrics.js';
+import { readMetric } from '../prometheus-text.js';
 import { trainFaultModel } from './support/model.js';
 import { windowsInOutbox } from './support/outbox-file.js';
 import type { PdmProcess } from '../processes/pdm-process.js';

@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectEventuallyExactlyOnce } from './support/exactly-once.js';
 import { startFleet, windowsSent } from './support/fleet.js';
 import { FLEET_SIZE, WINDOW_MS } from './support/fleet-shape.js';
-import { readMetric } from './support/metrics.js';
+import { readMetric } from '../prometheus-text.js';
 import { trainFaultModel } from './support/model.js';
 import { windowsInOutbox } from './support/outbox-file.js';
 import type { PdmProcess } from '../processes/pdm-process.js';

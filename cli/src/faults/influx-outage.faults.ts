@@ -18,7 +18,7 @@ import { expectEventuallyExactlyOnce } from './support/exactly-once.js';
 import { startFleet, windowsSent } from './support/fleet.js';
 import { trainFaultModel } from './support/model.js';
 import { eventually } from './support/poll.js';
-import { FEATURES_TOPIC, SUBSCRIPTION, WINDOW_SCHEMA, gatewayConfig, gatewayDrained, processorConfig, startGatewayHere, startProcessorHere, windowsAcked } from './support/services.js';
+import { FEATURES_TOPIC, WINDOW_SCHEMA, gatewayConfig, gatewayDrained, processorConfig, startGatewayHere, startProcessorHere, subscriptionStats, windowsAcked } from './support/services.js';
 
 async function readiness(httpPort: number): Promise<{ status: number; influxdb: string | undefined }> {
   const response = await fetch(`http://127.0.0.1:${httpPort}/readyz`, { signal: AbortSignal.timeout(10_000) });
@@ -53,11 +53,7 @@ describe('InfluxDB stopped for a while under load', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const subscription = () => {
-    const stats = pubsub.emulator.stats().subscriptions[SUBSCRIPTION];
-    if (!stats) throw new Error(`no subscription ${SUBSCRIPTION}`);
-    return stats;
-  };
+  const subscription = () => subscriptionStats(pubsub.emulator);
   const nacked = () => processor.metrics.value('pdm_processor_messages_total', { outcome: 'nacked', schema: WINDOW_SCHEMA });
 
   it('nacks while InfluxDB is down, then writes every window exactly once when it is back', async () => {

@@ -16,13 +16,13 @@ import { startTestEmulator, until, type TestEmulator } from '@pdm/pubsub-emulato
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectEventuallyExactlyOnce } from './support/exactly-once.js';
 import { startFleet, windowsSent } from './support/fleet.js';
-import { readMetric } from './support/metrics.js';
+import { readMetric } from '../prometheus-text.js';
 import { trainFaultModel } from './support/model.js';
 import type { PdmProcess } from '../processes/pdm-process.js';
 import { eventually } from './support/poll.js';
 import {
   FEATURES_TOPIC,
-  SUBSCRIPTION,
+  subscriptionStats,
   WINDOW_SCHEMA,
   gatewayConfig,
   gatewayDrained,
@@ -59,11 +59,7 @@ describe('processor killed with SIGKILL under load', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const subscription = () => {
-    const stats = pubsub.emulator.stats().subscriptions[SUBSCRIPTION];
-    if (!stats) throw new Error(`no subscription ${SUBSCRIPTION}`);
-    return stats;
-  };
+  const subscription = () => subscriptionStats(pubsub.emulator);
 
   it('redelivers what the killed processor held; every window reaches InfluxDB exactly once', async () => {
     const emulatorHost = pubsub.emulator.endpoint;

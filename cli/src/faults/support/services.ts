@@ -11,7 +11,7 @@ import { PROJECT } from '@pdm/pubsub-emulator/testing';
 import { MachineWindowSchema, schemaAttribute } from '@pdm/proto';
 import { pino } from 'pino';
 import { WINDOW_MS } from './fleet-shape.js';
-import { metricValue, scrape } from './metrics.js';
+import { metricValue, scrape } from '../../prometheus-text.js';
 import { type PdmProcess, startPdm } from '../../processes/pdm-process.js';
 
 export const FEATURES_TOPIC = `projects/${PROJECT}/topics/pdm-features`;
@@ -91,6 +91,13 @@ export async function startProcessorProcess(configFile: string): Promise<{ proce
 export function startEmulatorProcess(o: { port: number; adminPort: number; dataDir: string }): Promise<PdmProcess> {
   const args = ['pubsub-emulator', '--port', String(o.port), '--admin-port', String(o.adminPort), '--data-dir', o.dataDir];
   return startPdm('pubsub-emulator', args, /Pub\/Sub emulator listening on/);
+}
+
+/** The processor subscription's counters in an in-process emulator (backlog, acked, redelivered…). */
+export function subscriptionStats(emulator: { stats(): EmulatorStats }): EmulatorStats['subscriptions'][string] {
+  const stats = emulator.stats().subscriptions[SUBSCRIPTION];
+  if (!stats) throw new Error(`no subscription ${SUBSCRIPTION}`);
+  return stats;
 }
 
 /** The emulator's counters as its admin endpoint reports them now. */

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { histogram, histogramDelta, observations, quantile, sampleValue } from './prometheus-text.js';
+import { bucketQuantile } from '@pdm/edge-gateway';
+import { histogram, histogramDelta, metricValue, observations } from './prometheus-text.js';
 
 const page = (counts: [number, number, number, number]) => `# HELP lat_seconds latency
 # TYPE lat_seconds histogram
@@ -14,9 +15,11 @@ depth_total{reason="x"} 7
 `;
 
 describe('Prometheus text figures', () => {
-  it('reads a plain sample and ignores labelled lookalikes', () => {
-    expect(sampleValue(page([0, 0, 0, 0]), 'depth')).toBe(42);
-    expect(sampleValue(page([0, 0, 0, 0]), 'missing')).toBeNaN();
+  it('reads a sample by name and labels, not a lookalike name', () => {
+    expect(metricValue(page([0, 0, 0, 0]), 'depth')).toBe(42);
+    expect(metricValue(page([0, 0, 0, 0]), 'depth_total', { reason: 'x' })).toBe(7);
+    expect(metricValue(page([0, 0, 0, 0]), 'depth_total', { reason: 'y' })).toBe(0);
+    expect(metricValue(page([0, 0, 0, 0]), 'missing')).toBe(0);
   });
 
   it('interpolates quantiles inside buckets, over the interval between two scrapes', () => {
@@ -25,13 +28,13 @@ describe('Prometheus text figures', () => {
     const interval = histogramDelta(after, before);
     expect(observations(interval)).toBe(100);
     // 50 observations in (0.1, 0.5], 50 in (0.5, 1]: the median is the top of the first of those.
-    expect(quantile(interval, 0.5)).toBeCloseTo(0.5);
-    expect(quantile(interval, 0.25)).toBeCloseTo(0.3);
-    expect(quantile(interval, 0.99)).toBeCloseTo(0.99);
+    expect(bucketQuantile(0.5, interval)).toBeCloseTo(0.5);
+    expect(bucketQuantile(0.25, interval)).toBeCloseTo(0.3);
+    expect(bucketQuantile(0.99, interval)).toBeCloseTo(0.99);
   });
 
   it('has no quantile without observations, and caps one in the +Inf bucket at the last bound', () => {
-    expect(quantile(histogram(page([0, 0, 0, 0]), 'lat_seconds'), 0.5)).toBeNaN();
-    expect(quantile(histogram(page([0, 0, 0, 5]), 'lat_seconds'), 0.5)).toBe(1);
+    expect(bucketQuantile(0.5, histogram(page([0, 0, 0, 0]), 'lat_seconds'))).toBeNaN();
+    expect(bucketQuantile(0.5, histogram(page([0, 0, 0, 5]), 'lat_seconds'))).toBe(1);
   });
 });

@@ -1,0 +1,48 @@
+// Reads figures out of a Prometheus text exposition (a /metrics page) of a process reached only over
+// HTTP (the fault tests' and benchmarks' child processes): samples by name and labels, and histogram
+// counts over an interval from two scrapes (their quantiles: bucketQuantile of @pdm/edge-gateway).
+
+export type Histogram = Array<{ le: number; count: number }>;
+
+/** A process's /metrics page, read the way a scraper reads it. */
+export async function scrape(httpPort: number): Promise<string> {
+  const response = await fetch(`http://127.0.0.1:${httpPort}/metrics`, { signal: AbortSignal.timeout(5_000) });
+  if (!response.ok) throw new Error(`GET /metrics on port ${httpPort}: HTTP ${response.status}`);
+  return response.text();
+}
+
+/** The sum of a metric's samples whose labels include `labels` (0 when there are none). */
+export function metricValue(page: string, name: string, labels: Record<string, string> = {}): number {
+  let sum = 0;
+  for (const line of page.split('\n')) {
+    const match = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (!match || match[1] !== name) continue;
+    const present = new Map<string, string>();
+    for (const [, key = '', value = ''] of (match[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)) present.set(key, value);
+    if (Object.entries(labels).every(([k, v]) => present.get(k) === v)) sum += Number(match[3]);
+  }
+  return sum;
+}
+
+export async function readMetric(httpPort: number, name: string, labels: Record<string, string> = {}): Promise<number> {
+  return metricValue(await scrape(httpPort), name, labels);
+}
+
+const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/** The cumulative buckets of histogram `name` (no other labels), in ascending `le`. */
+export function histogram(page: string, name: string): Histogram {
+  const buckets: Histogram = [];
+  for (const match of page.matchAll(new RegExp(`^${escapeRegExp(name)}_bucket\\{le="([^"]+)"\\} (\\S+)$`, 'gm'))) {
+    buckets.push({ le: match[1] === '+Inf' ? Infinity : Number(match[1]), count: Number(match[2]) });
+  }
+  return buckets.sort((a, b) => a.le - b.le);
+}
+
+/** What was observed between two scrapes of the same histogram. */
+export function histogramDelta(after: Histogram, before: Histogram): Histogram {
+  return after.map((bucket, i) => ({ le: bucket.le, count: bucket.count - (before[i]?.count ?? 0) }));
+}
+
+/** Observations in a (delta) histogram. */
+export const observations = (h: Histogram): number => h[h.length - 1]?.count ?? 0;
