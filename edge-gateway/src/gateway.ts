@@ -115,7 +115,10 @@ export async function startGateway(config: GatewayConfig, dependencies: GatewayD
   const metrics = new GatewayMetrics({
     openWindows: () => engine.metrics().openWindows,
     openWindowBytes: () => engine.metrics().approxStateBytes,
-    lateReadings: () => engine.metrics().lateReadings + engine.metrics().tooLateReadings,
+    lateReadings: () => {
+      const { lateReadings, tooLateReadings } = engine.metrics();
+      return lateReadings + tooLateReadings;
+    },
     outbox: () => outbox.stats(),
     publishInFlight: () => publisher.inFlightCount(),
     mqttClients: () => broker.connectedClients(),

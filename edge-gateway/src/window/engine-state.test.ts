@@ -1,4 +1,5 @@
 import { CloseReason } from '@pdm/proto';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { harness, T0 } from './test-support/engine-harness.js';
 
@@ -93,5 +94,31 @@ describe('bounded state', () => {
     expect(open.approxStateBytes).toBeGreaterThan(0);
     engine.flush();
     expect(engine.metrics()).toMatchObject({ openWindows: 0, retainedPanes: 0, windowsEmitted: 4 });
+  });
+
+  it('keeps its sensor and pane counts true through any mix of readings, late data, ticks and eviction', () => {
+    const step = fc.oneof(
+      fc.record({ kind: fc.constant('add' as const), machine: fc.constantFrom('m1', 'm2'), sensor: fc.constantFrom('a', 'b', 'c'), offsetMs: fc.integer({ min: -30_000, max: 30_000 }) }),
+      fc.record({ kind: fc.constant('wait' as const), ms: fc.integer({ min: 1_000, max: 40_000 }) }),
+    );
+    const options = fc.record({ hopMs: fc.constantFrom(undefined, 5_000), lateMode: fc.constantFrom('count' as const, 'revise' as const) });
+    fc.assert(
+      fc.property(options, fc.array(step, { maxLength: 60 }), (knobs, steps) => {
+        const { engine, clock } = harness({ ...knobs, idleTimeoutMs: 30_000, evictAfterMs: 60_000 });
+        for (const s of steps) {
+          if (s.kind === 'add') engine.add(s.machine, s.sensor, clock.now() + s.offsetMs, 1);
+          else {
+            clock.advance(s.ms);
+            engine.tick();
+          }
+          expect(engine.metrics().sensors).toBe(engine.latenessBySensor().length);
+        }
+        // Once everything is emitted and forgotten, no count may be left over.
+        engine.flush();
+        clock.advance(10 * 60_000);
+        engine.tick();
+        expect(engine.metrics()).toMatchObject({ machines: 0, sensors: 0, retainedPanes: 0, openWindows: 0 });
+      }),
+    );
   });
 });

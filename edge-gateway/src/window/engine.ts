@@ -48,6 +48,9 @@ export class WindowEngine {
   /** How far behind the closed floor closed panes are kept: for hopping merges and for revisions. */
   private readonly retentionMs: number;
   private readonly machines = new Map<string, MachineState>();
+  // Kept as they change, so metrics() — every scrape — does not walk every sensor of every machine.
+  private sensorCount = 0;
+  private retainedPaneCount = 0;
   private readonly counters = {
     readingsAccepted: 0,
     lateReadings: 0,
@@ -185,14 +188,12 @@ export class WindowEngine {
   }
 
   metrics(): WindowEngineMetrics {
-    let sensors = 0;
-    let retainedPanes = 0;
     let openWindows = 0;
     for (const machine of this.machines.values()) {
-      sensors += machine.sensors.size;
-      for (const sensor of machine.sensors.values()) retainedPanes += sensor.panes.size;
       for (const start of machine.paneStarts) if (start >= machine.closedFloor) openWindows++;
     }
+    const sensors = this.sensorCount;
+    const retainedPanes = this.retainedPaneCount;
     return {
       machines: this.machines.size,
       sensors,
@@ -227,6 +228,7 @@ export class WindowEngine {
     if (sensor === undefined) {
       sensor = new SensorState(machine, sensorId, new RateEstimator(this.declaredRate(machineId, sensorId)), now);
       machine.addSensor(sensor);
+      this.sensorCount++;
     }
     sensor.lastArrival = now;
     return sensor;
@@ -242,6 +244,7 @@ export class WindowEngine {
     if (pane === undefined) {
       pane = new Pane();
       sensor.panes.set(start, pane);
+      this.retainedPaneCount++;
       if (Number.isNaN(sensor.firstPaneStart)) sensor.firstPaneStart = start;
       const machine = sensor.machine;
       machine.notePaneStart(start);
@@ -272,6 +275,7 @@ export class WindowEngine {
     if (pane === undefined) {
       pane = new Pane();
       sensor.panes.set(paneStart, pane);
+      this.retainedPaneCount++;
       machine.notePaneStart(paneStart);
       // When hopping, this pane may belong to windows not closed yet.
       machine.nextCloseAt = Math.min(machine.nextCloseAt, this.geometry.nextEndAfter([paneStart], machine.closedFloor));
@@ -364,7 +368,7 @@ export class WindowEngine {
     while (drop < starts.length && (starts[drop] ?? Infinity) < keepFrom) drop++;
     if (drop > 0) {
       for (const start of starts.splice(0, drop)) {
-        for (const sensor of machine.sensors.values()) sensor.panes.delete(start);
+        for (const sensor of machine.sensors.values()) if (sensor.panes.delete(start)) this.retainedPaneCount--;
       }
     }
     const reviseFrom = machine.closedFloor - this.options.reviseHorizonMs;
@@ -377,6 +381,8 @@ export class WindowEngine {
     for (const sensor of machine.sensors.values()) {
       if (now - sensor.lastArrival < this.options.evictAfterMs || this.hasPendingWindow(sensor)) continue;
       machine.removeSensor(sensor);
+      this.sensorCount--;
+      this.retainedPaneCount -= sensor.panes.size;
       this.counters.evictedSensors++;
     }
     // Forgetting the machine forgets its closed floor too: readings for its old windows would open
