@@ -12,6 +12,10 @@ lat_seconds_sum 12
 lat_seconds_count ${counts[3]}
 depth 42
 depth_total{reason="x"} 7
+stage_seconds_bucket{le="0.1",stage="a"} 1
+stage_seconds_bucket{le="+Inf",stage="a"} 2
+stage_seconds_bucket{le="0.1",stage="b"} 3
+stage_seconds_bucket{le="+Inf",stage="b"} 4
 `;
 
 describe('Prometheus text figures', () => {
@@ -31,6 +35,13 @@ describe('Prometheus text figures', () => {
     expect(bucketQuantile(0.5, interval)).toBeCloseTo(0.5);
     expect(bucketQuantile(0.25, interval)).toBeCloseTo(0.3);
     expect(bucketQuantile(0.99, interval)).toBeCloseTo(0.99);
+  });
+
+  it('reads the buckets of one labelled series of a histogram', () => {
+    expect(histogram(page([0, 0, 0, 0]), 'stage_seconds', { stage: 'b' })).toEqual([
+      { le: 0.1, count: 3 },
+      { le: Infinity, count: 4 },
+    ]);
   });
 
   it('has no quantile without observations, and caps one in the +Inf bucket at the last bound', () => {

@@ -11,16 +11,28 @@ export async function scrape(httpPort: number): Promise<string> {
   return response.text();
 }
 
+interface Sample {
+  name: string;
+  labels: Map<string, string>;
+  value: number;
+}
+
+function* samples(page: string): Generator<Sample> {
+  for (const line of page.split('\n')) {
+    const match = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (!match) continue;
+    const labels = new Map<string, string>();
+    for (const [, key = '', value = ''] of (match[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)) labels.set(key, value);
+    yield { name: match[1] ?? '', labels, value: Number(match[3]) };
+  }
+}
+
+const hasLabels = (sample: Sample, labels: Record<string, string>) => Object.entries(labels).every(([k, v]) => sample.labels.get(k) === v);
+
 /** The sum of a metric's samples whose labels include `labels` (0 when there are none). */
 export function metricValue(page: string, name: string, labels: Record<string, string> = {}): number {
   let sum = 0;
-  for (const line of page.split('\n')) {
-    const match = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
-    if (!match || match[1] !== name) continue;
-    const present = new Map<string, string>();
-    for (const [, key = '', value = ''] of (match[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)) present.set(key, value);
-    if (Object.entries(labels).every(([k, v]) => present.get(k) === v)) sum += Number(match[3]);
-  }
+  for (const sample of samples(page)) if (sample.name === name && hasLabels(sample, labels)) sum += sample.value;
   return sum;
 }
 
@@ -28,13 +40,13 @@ export async function readMetric(httpPort: number, name: string, labels: Record<
   return metricValue(await scrape(httpPort), name, labels);
 }
 
-const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-
-/** The cumulative buckets of histogram `name` (no other labels), in ascending `le`. */
-export function histogram(page: string, name: string): Histogram {
+/** The cumulative buckets of histogram `name` whose labels include `labels`, in ascending `le`. */
+export function histogram(page: string, name: string, labels: Record<string, string> = {}): Histogram {
   const buckets: Histogram = [];
-  for (const match of page.matchAll(new RegExp(`^${escapeRegExp(name)}_bucket\\{le="([^"]+)"\\} (\\S+)$`, 'gm'))) {
-    buckets.push({ le: match[1] === '+Inf' ? Infinity : Number(match[1]), count: Number(match[2]) });
+  for (const sample of samples(page)) {
+    const le = sample.labels.get('le');
+    if (sample.name !== `${name}_bucket` || le === undefined || !hasLabels(sample, labels)) continue;
+    buckets.push({ le: le === '+Inf' ? Infinity : Number(le), count: sample.value });
   }
   return buckets.sort((a, b) => a.le - b.le);
 }

@@ -27,6 +27,10 @@ const PROJECT = 'pdm-bench';
 const TOPIC = 'pdm-features';
 const CLOSE_TO_STORE = 'pdm_processor_close_to_store_latency_seconds';
 const END_TO_END = 'pdm_processor_end_to_end_latency_seconds';
+const STAGES_METRIC = 'pdm_processor_close_to_store_stage_seconds';
+/** close→store = gateway (close → accepted by Pub/Sub) + delivery (→ received) + processor (→ stored). */
+const STAGES = ['gateway', 'delivery', 'processor'] as const;
+type Stage = (typeof STAGES)[number];
 
 interface Scrape {
   at: number;
@@ -40,6 +44,7 @@ interface Slice {
   readingsPerSecond: number;
   closeToStore: Histogram;
   endToEnd: Histogram;
+  stages: Record<Stage, Histogram>;
   outboxDepth: number;
   gatewayRssMb: number;
   processorRssMb: number;
@@ -51,23 +56,24 @@ const ms = (s: number) => (Number.isNaN(s) ? 'n/a' : `${Math.round(s * 1000).toL
 function sliceBetween(a: Scrape, b: Scrape, pids: { gateway: number; processor: number }): Slice {
   const span = (b.at - a.at) / 1000;
   const delta = (page: 'processor' | 'gateway', name: string) => metricValue(b[page], name) - metricValue(a[page], name);
-  const closeToStore = histogramDelta(histogram(b.processor, CLOSE_TO_STORE), histogram(a.processor, CLOSE_TO_STORE));
+  const interval = (name: string, labels: Record<string, string> = {}) => histogramDelta(histogram(b.processor, name, labels), histogram(a.processor, name, labels));
+  const closeToStore = interval(CLOSE_TO_STORE);
   return {
     seconds: span,
     windowsPerSecond: observations(closeToStore) / span,
     readingsPerSecond: delta('gateway', 'pdm_gateway_readings_total') / span,
     closeToStore,
-    endToEnd: histogramDelta(histogram(b.processor, END_TO_END), histogram(a.processor, END_TO_END)),
+    endToEnd: interval(END_TO_END),
+    stages: Object.fromEntries(STAGES.map((name) => [name, interval(STAGES_METRIC, { stage: name })])) as Record<Stage, Histogram>,
     outboxDepth: metricValue(b.gateway, 'pdm_gateway_outbox_depth'),
     gatewayRssMb: rssMb(pids.gateway),
     processorRssMb: rssMb(pids.processor),
   };
 }
 
-function mergeSlices(slices: Slice[]): Histogram[] {
-  const sum = (key: 'closeToStore' | 'endToEnd') =>
-    slices.reduce<Histogram>((total, s) => s[key].map((bucket, i) => ({ le: bucket.le, count: bucket.count + (total[i]?.count ?? 0) })), []);
-  return [sum('closeToStore'), sum('endToEnd')];
+/** One histogram of a whole phase from its slices. */
+function merged(slices: Slice[], pick: (s: Slice) => Histogram): Histogram {
+  return slices.reduce<Histogram>((total, s) => pick(s).map((bucket, i) => ({ le: bucket.le, count: bucket.count + (total[i]?.count ?? 0) })), []);
 }
 
 // A benchmark must end by itself: fail loudly rather than hang a CI or a terminal.
@@ -169,16 +175,26 @@ try {
   const nominal = await phase('nominal', NOMINAL_MACHINES, NOMINAL_MS);
   const overload = await phase(`${OVERLOAD_FACTOR}× load`, NOMINAL_MACHINES * OVERLOAD_FACTOR, OVERLOAD_MS);
 
-  const row = (name: string, slices: Slice[]) => {
-    const [closeToStore, endToEnd] = mergeSlices(slices);
-    const mean = (pick: (s: Slice) => number) => slices.reduce((sum, s) => sum + pick(s), 0) / slices.length;
-    return `| ${name} | ${Math.round(mean((s) => s.readingsPerSecond)).toLocaleString('en-US')} | ${mean((s) => s.windowsPerSecond).toFixed(0)} | ${ms(bucketQuantile(0.5, closeToStore!))} | ${ms(bucketQuantile(0.99, closeToStore!))} | ${ms(bucketQuantile(0.5, endToEnd!))} | ${ms(bucketQuantile(0.99, endToEnd!))} |`;
-  };
+  const phases: Array<[string, Slice[]]> = [
+    [`nominal: ${NOMINAL_MACHINES.toLocaleString('en-US')} machines`, nominal],
+    [`${OVERLOAD_FACTOR}×: ${(NOMINAL_MACHINES * OVERLOAD_FACTOR).toLocaleString('en-US')} machines`, overload],
+  ];
+  const quantiles = (h: Histogram) => `${ms(bucketQuantile(0.5, h))} | ${ms(bucketQuantile(0.99, h))}`;
   console.log('');
   console.log('| load | readings/s | windows/s stored | close→store p50 | close→store p99 | window end→store p50 | window end→store p99 |');
   console.log('|---|---|---|---|---|---|---|');
-  console.log(row(`nominal: ${NOMINAL_MACHINES.toLocaleString('en-US')} machines`, nominal));
-  console.log(row(`${OVERLOAD_FACTOR}×: ${(NOMINAL_MACHINES * OVERLOAD_FACTOR).toLocaleString('en-US')} machines`, overload));
+  for (const [name, slices] of phases) {
+    const mean = (pick: (s: Slice) => number) => slices.reduce((sum, s) => sum + pick(s), 0) / slices.length;
+    console.log(`| ${name} | ${Math.round(mean((s) => s.readingsPerSecond)).toLocaleString('en-US')} | ${mean((s) => s.windowsPerSecond).toFixed(0)} | ${quantiles(merged(slices, (s) => s.closeToStore))} | ${quantiles(merged(slices, (s) => s.endToEnd))} |`);
+  }
+  console.log('');
+  console.log('Where close→store goes: gateway = close → accepted by Pub/Sub (outbox, publish), delivery = Pub/Sub → processor, processor = received → stored (score, InfluxDB write).');
+  console.log('');
+  console.log('| load | gateway p50 | gateway p99 | delivery p50 | delivery p99 | processor p50 | processor p99 |');
+  console.log('|---|---|---|---|---|---|---|');
+  for (const [name, slices] of phases) {
+    console.log(`| ${name} | ${STAGES.map((stage) => quantiles(merged(slices, (s) => s.stages[stage]))).join(' | ')} |`);
+  }
   console.log('');
   console.log(`${OVERLOAD_FACTOR}× load held for ${OVERLOAD_MS / 1000} s, per ${SLICE_MS / 1000} s slice (is lag bounded? is memory?):`);
   console.log('');

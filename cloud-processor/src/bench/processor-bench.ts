@@ -85,7 +85,7 @@ try {
   await sink.start();
   const withSink = await scoreAll(payloads, async (w) => {
     const outcome = await scorer.score(w);
-    await Promise.all([sink.writeFeatures(w), outcome.kind === 'scored' ? sink.writeAnomaly(outcome.score) : undefined]);
+    await sink.writeScoredWindow(w, outcome.kind === 'scored' ? outcome.score : undefined);
   });
   await sink.flush();
   await scorer.close();

@@ -4,6 +4,8 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 const LATENCY_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
+/** Finer around the 200 ms target of close→store. */
+const CLOSE_TO_STORE_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10, 30, 60, 300];
 
 export class ProcessorMetrics {
   readonly registry = new Registry();
@@ -13,7 +15,14 @@ export class ProcessorMetrics {
   readonly closeToStoreLatency = new Histogram({
     name: 'pdm_processor_close_to_store_latency_seconds',
     help: "From a window's close at the gateway (gateway wall clock: keep clocks in sync) to its points written in InfluxDB",
-    buckets: [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10, 30, 60, 300],
+    buckets: CLOSE_TO_STORE_BUCKETS,
+    registers: [this.registry],
+  });
+  readonly closeToStoreStages = new Histogram({
+    name: 'pdm_processor_close_to_store_stage_seconds',
+    help: 'close→store in three stages: gateway (close → accepted by Pub/Sub: outbox and publish), delivery (Pub/Sub → received here), processor (received → stored)',
+    labelNames: ['stage'],
+    buckets: CLOSE_TO_STORE_BUCKETS,
     registers: [this.registry],
   });
   readonly deadLetters = new Counter({ name: 'pdm_processor_dead_letters_total', help: 'Messages published to the dead-letter topic, by reason', labelNames: ['reason'], registers: [this.registry] });

@@ -1,5 +1,5 @@
-// What the processor does with one MachineWindow: write its features, score it, write the anomaly
-// point, then feed the alert tracker. Resolves only when every point is in InfluxDB, so the transport
+// What the processor does with one MachineWindow: score it, write its features and anomaly point,
+// then feed the alert tracker. Resolves only when every point is in InfluxDB, so the transport
 // acks after the write; rejects (→ nack, redelivery) when a write or the scorer fails. A contract
 // mismatch or a machine without a model is not a failure: the features are still written, the
 // outcome is counted, and the message is acked.
@@ -19,6 +19,12 @@ export interface Clock {
   now(): number;
 }
 
+/** When Pub/Sub accepted the message and when this process received it (epoch ms), if known. */
+export interface DeliveryTimes {
+  publishedAt: number;
+  receivedAt: number;
+}
+
 export const PIPELINE_DEFAULTS = {
   /** Windows whose newest revision is remembered (see RevisionGuard). */
   revisionMemory: 100_000,
@@ -36,20 +42,31 @@ export class WindowPipeline {
     private readonly log: Logger,
   ) {}
 
-  async handle(window: MachineWindow): Promise<void> {
+  async handle(window: MachineWindow, delivery?: DeliveryTimes): Promise<void> {
     if (!this.revisions.admit(window.machineId, window.windowStart, window.revision)) {
       this.metrics.staleRevisions.inc();
       this.log.debug({ machine: window.machineId, windowStart: String(window.windowStart), revision: window.revision }, 'older revision skipped');
       return;
     }
-    const [, outcome] = await Promise.all([this.sink.writeFeatures(window), this.score(window)]);
+    const outcome = await this.score(window);
     this.metrics.scoreOutcomes.inc({ outcome: outcome.kind });
-    if (outcome.kind === 'scored') await this.sink.writeAnomaly(outcome.score);
-    else if (outcome.kind === 'contract_mismatch') this.log.debug({ machine: window.machineId, reason: outcome.reason }, 'features do not match the model contract');
-    const storedAt = this.clock.now();
-    this.metrics.endToEndLatency.observe(Math.max(0, storedAt - Number(window.windowEnd)) / 1000);
-    if (window.closedAt > 0n) this.metrics.closeToStoreLatency.observe(Math.max(0, storedAt - Number(window.closedAt)) / 1000);
+    if (outcome.kind === 'contract_mismatch') this.log.debug({ machine: window.machineId, reason: outcome.reason }, 'features do not match the model contract');
+    await this.sink.writeScoredWindow(window, outcome.kind === 'scored' ? outcome.score : undefined);
+    this.observeLatency(window, this.clock.now(), delivery);
     if (outcome.kind === 'scored') this.alerts.observe(outcome.score);
+  }
+
+  private observeLatency(window: MachineWindow, storedAt: number, delivery: DeliveryTimes | undefined): void {
+    const seconds = (from: number, to: number) => Math.max(0, to - from) / 1000;
+    this.metrics.endToEndLatency.observe(seconds(Number(window.windowEnd), storedAt));
+    if (window.closedAt <= 0n) return; // from a gateway that predates closed_at
+    const closedAt = Number(window.closedAt);
+    this.metrics.closeToStoreLatency.observe(seconds(closedAt, storedAt));
+    if (!delivery) return;
+    const stages = this.metrics.closeToStoreStages;
+    stages.observe({ stage: 'gateway' }, seconds(closedAt, delivery.publishedAt));
+    stages.observe({ stage: 'delivery' }, seconds(delivery.publishedAt, delivery.receivedAt));
+    stages.observe({ stage: 'processor' }, seconds(delivery.receivedAt, storedAt));
   }
 
   private async score(window: MachineWindow): Promise<ScoreOutcome> {

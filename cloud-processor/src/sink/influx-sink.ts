@@ -57,8 +57,15 @@ export class InfluxSink {
     return this.addBuilt(featurePoints(window));
   }
 
-  writeAnomaly(score: WindowScore): Promise<void> {
-    return this.addBuilt(anomalyPoint(score));
+  /**
+   * A window's features and, when it was scored, its anomaly point, in one batch: one wait for the
+   * batch to go out instead of two, which is most of a window's time in the processor.
+   */
+  writeScoredWindow(window: MachineWindow, score: WindowScore | undefined): Promise<void> {
+    const features = featurePoints(window);
+    if (!score) return this.addBuilt(features);
+    const anomaly = anomalyPoint(score);
+    return this.addBuilt({ points: [...features.points, ...anomaly.points], droppedFields: features.droppedFields + anomaly.droppedFields });
   }
 
   writeAlert(alert: AlertPointInput): Promise<void> {
