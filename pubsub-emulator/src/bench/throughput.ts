@@ -1,6 +1,9 @@
 // Throughput of publish → StreamingPull → ack with the official client against the emulator running in
 // its own process (as in real use, and so client and server each get a core). Prints messages/s for
 // publish alone (the baseline, same run) and for the full publish-receive-ack path, and their ratio.
+// Then the cost of ordering keys on a burst — what a gateway sends when every machine's window closes
+// at once: the same messages on one ordering key each (Pub/Sub takes one key per Publish request, so
+// one request per message) against no keys (batched), time until all are confirmed.
 // Bounded: --messages (default 100k) and a 30 s cap per phase.
 //   npm run build && npm run bench [-- --messages 50000]
 import { spawn } from 'node:child_process';
@@ -16,6 +19,10 @@ const BENCH_DEFAULTS = {
   /** Publishes in flight at once: enough to fill the client's batches without unbounded memory. */
   window: 10_000,
   phaseTimeoutMs: 30_000,
+  /** Machines whose windows close together in the burst phase; best of `burstRounds`. */
+  burstMessages: 1_000,
+  burstRounds: 5,
+  burstMessageBytes: 800,
 };
 
 async function startEmulatorProcess(): Promise<{ endpoint: string; stop(): Promise<void> }> {
@@ -51,6 +58,18 @@ async function publishAll(topic: Topic, count: number, payload: Buffer, deadline
 }
 
 const rate = (count: number, ms: number) => Math.round((count / ms) * 1000);
+
+/** Best time (ms) to have `burstMessages` confirmed, each on its own ordering key or on none. */
+async function burstMs(topic: Topic, keyed: boolean): Promise<number> {
+  const payload = Buffer.alloc(BENCH_DEFAULTS.burstMessageBytes, 3);
+  let best = Infinity;
+  for (let round = 0; round < BENCH_DEFAULTS.burstRounds; round++) {
+    const started = performance.now();
+    await Promise.all(Array.from({ length: BENCH_DEFAULTS.burstMessages }, (_, i) => topic.publishMessage({ data: payload, orderingKey: keyed ? `machine-${i}` : undefined })));
+    best = Math.min(best, performance.now() - started);
+  }
+  return best;
+}
 
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { messages: { type: 'string' } } });
@@ -90,6 +109,16 @@ async function main(): Promise<void> {
     console.log(`publish only (baseline):        ${publishRate} msg/s (${published} messages)`);
     console.log(`publish → receive → ack:        ${endToEndRate} msg/s (${received}/${sentEndToEnd} received)`);
     console.log(`ratio end-to-end / publish-only: ${(endToEndRate / publishRate).toFixed(2)}`);
+
+    // Gateway-like settings: ordering on, small batches, 10 ms batching delay.
+    const gatewayBatching = { maxMessages: 100, maxMilliseconds: 10 };
+    const [burstTopic] = await pubsub.createTopic('burst');
+    const unkeyed = await burstMs(pubsub.topic(burstTopic.name, { batching: gatewayBatching }), false);
+    const keyed = await burstMs(pubsub.topic(burstTopic.name, { batching: gatewayBatching, messageOrdering: true }), true);
+    console.log('');
+    console.log(`burst of ${BENCH_DEFAULTS.burstMessages} messages (one window per machine), time until all are confirmed, best of ${BENCH_DEFAULTS.burstRounds}:`);
+    console.log(`  no ordering keys (baseline):   ${unkeyed.toFixed(0)} ms`);
+    console.log(`  one ordering key per message:  ${keyed.toFixed(0)} ms  (${(keyed / unkeyed).toFixed(1)} × baseline)`);
   } finally {
     await pubsub.close();
     await emulator.stop();
