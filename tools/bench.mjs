@@ -15,6 +15,7 @@ const BENCHMARKS = [
   { title: 'Edge gateway vs bare aedes', workspace: '@pdm/edge-gateway', script: 'bench' },
   { title: 'Window engine alone', workspace: '@pdm/edge-gateway', script: 'bench:window' },
   { title: 'Pub/Sub emulator', workspace: '@pdm/pubsub-emulator', script: 'bench' },
+  { title: 'Protobuf codecs: hand-written vs @bufbuild/protobuf', workspace: '@pdm/proto', script: 'bench' },
   { title: 'Cloud processor: decode, score, sink', workspace: '@pdm/cloud-processor', script: 'bench' },
   { title: 'Anomaly model alone', workspace: '@pdm/cloud-processor', script: 'bench:model' },
   { title: 'Simulator', workspace: '@pdm/simulator', script: 'bench' },
