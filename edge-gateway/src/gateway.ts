@@ -10,7 +10,7 @@ import {
   PUBSUB_ATTRIBUTES,
   CloseReason,
   schemaAttribute,
-  toBinary,
+  encodeMachineWindow,
 } from '@pdm/proto';
 import type { GatewayConfig } from './config/index.js';
 import { HealthReporter } from './health/index.js';
@@ -165,7 +165,7 @@ export async function startGateway(config: GatewayConfig, dependencies: GatewayD
       windowStart: Number(w.windowStart),
       featureVersion: w.featureVersion,
       revision: w.revision,
-      payload: toBinary(MachineWindowSchema, w),
+      payload: encodeMachineWindow(w),
     }));
     try {
       outbox.append(records);

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InfluxDB } from 'influx';
-import { CloseReason, MachineWindowSchema, create, fromBinary, toBinary, type MachineWindow } from '@pdm/proto';
+import { CloseReason, MachineWindowSchema, create, decodeMachineWindow, encodeMachineWindow, type MachineWindow } from '@pdm/proto';
 import { startTestInflux, uniqueDatabaseName } from '@pdm/influx-harness';
 import { openScorer, trainModel } from '../model/index.js';
 import type { ScoreOutcome } from '../model/index.js';
@@ -42,7 +42,7 @@ async function scoreAll(payloads: Uint8Array[], score: (w: MachineWindow) => Pro
   const started = performance.now();
   const chunk = 2_048;
   for (let i = 0; i < payloads.length; i += chunk) {
-    await Promise.all(payloads.slice(i, i + chunk).map((bytes) => score(fromBinary(MachineWindowSchema, bytes))));
+    await Promise.all(payloads.slice(i, i + chunk).map((bytes) => score(decodeMachineWindow(bytes))));
   }
   return payloads.length / ((performance.now() - started) / 1000);
 }
@@ -53,7 +53,7 @@ const influx = await startTestInflux();
 try {
   const windows: MachineWindow[] = [];
   for (let i = 0; i < WINDOWS_PER_MACHINE; i++) for (let m = 0; m < MACHINES; m++) windows.push(window(m, i));
-  const payloads = windows.map((w) => toBinary(MachineWindowSchema, w));
+  const payloads = windows.map((w) => encodeMachineWindow(w));
   await trainModel(windows.slice(0, 2_000), { outDir: dir, name: 'bench', epochs: 50 });
   const scorer = await openScorer({ registryDir: dir, maxBatch: 512 });
   const backend = scorer.loaded()[0]?.backend;

@@ -1,5 +1,5 @@
 // Decodes a pdm.v1.SensorBatch payload (topics ending in /pb).
-import { SensorBatchSchema, fromBinary } from '@pdm/proto';
+import { decodeSensorBatch } from '@pdm/proto';
 import type { DecodedPayload } from './payload.js';
 import { IngestRejection } from './reasons.js';
 
@@ -8,7 +8,7 @@ const msOrGatewayTime = (ts: bigint) => (ts === 0n ? undefined : Number(ts));
 export function decodeProtobufPayload(payload: Buffer): DecodedPayload {
   let batch;
   try {
-    batch = fromBinary(SensorBatchSchema, payload);
+    batch = decodeSensorBatch(payload);
   } catch (error) {
     throw new IngestRejection('bad_protobuf', `payload is not a pdm.v1.SensorBatch: ${(error as Error).message}`);
   }
