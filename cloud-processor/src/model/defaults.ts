@@ -55,7 +55,7 @@ export const MODEL_DEFAULTS = {
   heldBackMargin: 1.1,
   scorer: {
     maxBatch: 256,
-    maxDelayMs: 20,
+    maxDelayMs: 10,
     pollMs: 2000,
     /** At most one warning per machine and mismatch code per this interval; all are counted. */
     mismatchLogIntervalMs: 60_000,

@@ -12,7 +12,7 @@ export const INFLUX_SINK_DEFAULTS = {
   /** A batch is written when it holds this many points… */
   batchMaxPoints: 5_000,
   /** …or when its oldest point waited this long. Bounds the ack latency added by batching. */
-  batchMaxDelayMs: 50,
+  batchMaxDelayMs: 20,
   /** One HTTP request to InfluxDB, at most. A timed-out write fails its batch (nack, redelivery). */
   requestTimeoutMs: 10_000,
 };

@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 export const PUBSUB_TRANSPORT_DEFAULTS = {
   /** Messages and bytes leased to this instance at once (subscriber flow control). Bounds memory and
    *  how much work a crash hands back to the other instances. */
-  flowControl: { maxMessages: 500, maxBytes: 64 * 1024 * 1024 },
+  flowControl: { maxMessages: 1000, maxBytes: 64 * 1024 * 1024 },
   /** Failed handler runs after which a message is dead-lettered instead of nacked again. With a
    *  dead-letter policy on the subscription, keep this below its maxDeliveryAttempts so our copy
    *  (with the reason attribute) is the one that reaches the dead-letter topic. */
