@@ -1,6 +1,7 @@
 // Publishes a message that can never be processed to the dead-letter topic, keeping its body,
-// attributes and ordering key and adding why and where it came from, so an operator can inspect it
-// and republish it once the cause is fixed.
+// attributes and ordering key (the machine: republished dead letters keep each machine's order) and
+// adding why and where it came from, so an operator can inspect it and republish it once the cause is
+// fixed. The topic must be opened with messageOrdering.
 import type { Message, Topic } from '@google-cloud/pubsub';
 import type { DeadLetterReason } from './undecodable.js';
 
@@ -23,10 +24,12 @@ export class DeadLetterPublisher {
   ) {}
 
   /** Resolves with the dead-letter message id once Pub/Sub confirmed it. */
-  publish(message: Message, reason: DeadLetterReason, detail: string, attempts: number): Promise<string> {
+  async publish(message: Message, reason: DeadLetterReason, detail: string, attempts: number): Promise<string> {
     const a = DEAD_LETTER_REASON_ATTRIBUTES;
-    return this.topic.publishMessage({
+    const orderingKey = message.orderingKey || undefined;
+    const published = this.topic.publishMessage({
       data: message.data,
+      orderingKey,
       attributes: {
         ...message.attributes,
         [a.reason]: reason,
@@ -36,5 +39,13 @@ export class DeadLetterPublisher {
         [a.attempts]: String(attempts),
       },
     });
+    try {
+      return await published;
+    } catch (error) {
+      // A failed publish pauses its ordering key; the caller nacks, and the redelivered message must
+      // be able to try again.
+      if (orderingKey) this.topic.resumePublishing(orderingKey);
+      throw error;
+    }
   }
 }

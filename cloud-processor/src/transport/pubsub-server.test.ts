@@ -111,6 +111,7 @@ describe('PubSubServer (NestJS custom transport) against the emulator with the o
       [DEAD_LETTER_REASON_ATTRIBUTES.messageId]: id,
     });
     expect(dead!.attributes[DEAD_LETTER_REASON_ATTRIBUTES.detail]).toMatch(/model exploded/);
+    expect(dead!.orderingKey).toBe(makeWindow().machineId);
     await until(() => bed.stats().acked === 1, 'original acked');
     expect(behaviour.seen).toHaveLength(3);
   });

@@ -118,7 +118,7 @@ export class PubSubServer extends Server<PubSubServerEventsMap, PubSubStatus> im
   }
 
   private async requireTopic(pubsub: PubSub, name: string): Promise<Topic> {
-    const topic = pubsub.topic(name);
+    const topic = pubsub.topic(name, { messageOrdering: true });
     const [exists] = await topic.exists().catch((error: unknown) => {
       throw new PubSubStartError(`dead-letter topic "${name}" is not reachable: ${describeError(error)}`, grpcCode(error), { cause: error });
     });
