@@ -65,7 +65,7 @@ export async function startProcessor(config: ProcessorConfig, deps: ProcessorDep
     schedule,
   );
   await sink.start();
-  const scorer = deps.scorer ?? (await openScorer({ ...config.model, logger: log.child({ component: 'model' }) }));
+  const scorer = deps.scorer ?? (await openScorer({ ...config.model, logger: log.child({ component: 'model' }), onModelsRefused: (n) => metrics.modelsRefused.inc(n) }));
   const alertsClient = config.pubsub.alertsTopic ? new PubSubClient({ client, topic: config.pubsub.alertsTopic }) : undefined;
   const webhook = config.alerts.webhook
     ? new WebhookNotifier(config.alerts.webhook, log, { failed: () => metrics.alertDeliveryFailures.inc({ target: 'webhook' }) }, schedule)

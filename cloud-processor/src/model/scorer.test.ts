@@ -28,6 +28,7 @@ let registry: Awaited<ReturnType<typeof tempRegistry>>;
 let clock: ManualClock;
 let scorer: ModelScorer;
 let errors: string[];
+let refusedReported: number;
 /** Publishes the trained model as `version` (contract.json, which names the version, written last). */
 async function publish(version: string): Promise<void> {
   const dir = path.join(registry.dir, 'pump', version);
@@ -42,7 +43,8 @@ beforeEach(async () => {
   errors = [];
   const ignore = (): void => undefined;
   const logger: ModelLogger = { debug: ignore, info: ignore, warn: ignore, error: (obj: unknown) => void errors.push(JSON.stringify(obj)) };
-  scorer = await openScorer({ registryDir: registry.dir, clock, maxBatch: 8, maxDelayMs: 20, pollMs: POLL_MS, logger });
+  refusedReported = 0;
+  scorer = await openScorer({ registryDir: registry.dir, clock, maxBatch: 8, maxDelayMs: 20, pollMs: POLL_MS, logger, onModelsRefused: (n) => (refusedReported += n) });
 });
 afterEach(async () => {
   await scorer.close();
@@ -75,6 +77,7 @@ describe('registry', () => {
     await scorer.reload(); // remembered as broken: not retried, not logged again
     expect(scorer.loaded().map((m) => m.version)).toEqual(['2']);
     expect(scorer.stats().modelLoadFailures).toBe(1);
+    expect(refusedReported).toBe(1);
     expect(errors).toHaveLength(1);
     expect(errors[0]).toContain(path.join('pump', '3', MODEL_FILES.model));
   });

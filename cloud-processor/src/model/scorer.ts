@@ -23,7 +23,7 @@ export interface ScorerOptions {
   registryDir: string;
   /** Most windows stacked into one inference (default 256). */
   maxBatch?: number;
-  /** Longest a window waits for company before its batch runs (default 20 ms). */
+  /** Longest a window waits for company before its batch runs (default 10 ms). */
   maxDelayMs?: number;
   /** How often the registry is checked for new versions (default 2000 ms). */
   pollMs?: number;
@@ -32,6 +32,8 @@ export interface ScorerOptions {
   backend?: BackendName;
   /** A sensor with fewer than this share of its expected readings is refused (default 0.5). */
   minCompleteness?: number;
+  /** Called with how many model versions a registry check refused (broken files, a wrong contract). */
+  onModelsRefused?: (count: number) => void;
 }
 
 export interface ScorerStats {
@@ -154,7 +156,9 @@ export async function openScorer(options: ScorerOptions): Promise<ModelScorer> {
       await models.refresh(() => batcher.flush());
       ordered = bySpecificity(models.bundles());
       counters.modelLoads = models.loads;
+      const refused = models.loadFailures - counters.modelLoadFailures;
       counters.modelLoadFailures = models.loadFailures;
+      if (refused > 0) options.onModelsRefused?.(refused);
     });
     return reloading;
   };

@@ -35,6 +35,7 @@ export class ProcessorMetrics {
   readonly alerts = new Counter({ name: 'pdm_processor_alerts_total', help: 'Alert transitions, by state (open, resolved)', labelNames: ['state'], registers: [this.registry] });
   readonly alertDeliveryFailures = new Counter({ name: 'pdm_processor_alert_delivery_failures_total', help: 'Alert deliveries that failed, by target (topic, influx, webhook)', labelNames: ['target'], registers: [this.registry] });
   readonly openAlerts = new Gauge({ name: 'pdm_processor_open_alerts', help: 'Machines with an open alert', registers: [this.registry] });
+  readonly modelsRefused = new Counter({ name: 'pdm_processor_models_refused_total', help: 'Model versions in the registry that failed to load (the version serving before keeps scoring)', registers: [this.registry] });
   readonly inFlight = new Gauge({ name: 'pdm_processor_in_flight_messages', help: 'Messages being handled', registers: [this.registry] });
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
