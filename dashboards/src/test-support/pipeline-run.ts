@@ -189,7 +189,7 @@ export async function writePipelineRun(sink: InfluxSink, t0: number): Promise<{ 
     for (const plan of PLAN) {
       if (plan.missing?.(i)) continue;
       const score = windowScore(plan, start, i);
-      writes.push(sink.writeFeatures(machineWindow(plan, start, i)), sink.writeAnomaly(score));
+      writes.push(sink.writeScoredWindow(machineWindow(plan, start, i), score));
       // Alert transitions, as the processor's AlertTracker reports them.
       const alertId = open.get(plan.machine);
       if (score.isAnomaly && !alertId) {
