@@ -6,23 +6,32 @@
 // better version of the same window, so it replaces the point; keeping it as a tag would make every
 // query see the window twice. The pipeline refuses to let an older revision overwrite a newer one
 // (see pipeline/revision-guard.ts).
-import { sensorStatsByName, type GatewayHealth, type MachineWindow } from '@pdm/proto';
+import { SENSOR_STAT_FIELDS, type GatewayHealth, type MachineWindow, type SensorStatName } from '@pdm/proto';
 import type { IPoint } from 'influx';
 import type { WindowScore } from '../model/api.js';
 import { MEASUREMENTS } from './measurements.js';
 
 type Fields = Record<string, number | boolean | string>;
 
-/** InfluxDB line protocol has no NaN/Infinity: such a field would fail the whole batch, forever. */
+/**
+ * Sets a field unless it is a non-finite number: InfluxDB line protocol has no NaN/Infinity, and such a
+ * field would fail the whole batch, forever. Returns how many fields were dropped (0 or 1).
+ */
+function setFinite(fields: Fields, name: string, value: number | boolean | string): number {
+  if (typeof value === 'number' && !Number.isFinite(value)) return 1;
+  fields[name] = value;
+  return 0;
+}
+
 function finiteFields(fields: Fields): { fields: Fields; dropped: number } {
   const out: Fields = {};
   let dropped = 0;
-  for (const [name, value] of Object.entries(fields)) {
-    if (typeof value === 'number' && !Number.isFinite(value)) dropped++;
-    else out[name] = value;
-  }
+  for (const [name, value] of Object.entries(fields)) dropped += setFinite(out, name, value);
   return { fields: out, dropped };
 }
+
+// Resolved once: feature points are built per sensor of every window, the processor's busiest loop.
+const STAT_FIELDS = Object.entries(SENSOR_STAT_FIELDS) as Array<[SensorStatName, (typeof SENSOR_STAT_FIELDS)[SensorStatName]]>;
 
 export interface BuiltPoints {
   points: IPoint[];
@@ -33,14 +42,13 @@ export interface BuiltPoints {
 export function featurePoints(window: MachineWindow): BuiltPoints {
   let droppedFields = 0;
   const timestamp = Number(window.windowStart);
+  const windowMs = Number(window.windowEnd - window.windowStart);
   const points = window.sensors.map((s): IPoint => {
-    const { fields, dropped } = finiteFields({
-      ...sensorStatsByName(s),
-      revision: window.revision,
-      feature_version: window.featureVersion,
-      window_ms: Number(window.windowEnd - window.windowStart),
-    });
-    droppedFields += dropped;
+    const fields: Fields = {};
+    for (const [name, key] of STAT_FIELDS) droppedFields += setFinite(fields, name, s[key]);
+    fields.revision = window.revision;
+    fields.feature_version = window.featureVersion;
+    fields.window_ms = windowMs;
     return {
       measurement: MEASUREMENTS.features,
       tags: { site: window.siteId, gateway: window.gatewayId, machine: window.machineId, sensor: s.sensorId },
