@@ -42,6 +42,8 @@ describe('Prometheus text figures', () => {
       { le: 0.1, count: 3 },
       { le: Infinity, count: 4 },
     ]);
+    // Without labels, a labelled histogram has no series of that exact label set: no mixed buckets.
+    expect(histogram(page([0, 0, 0, 0]), 'stage_seconds')).toEqual([]);
   });
 
   it('has no quantile without observations, and caps one in the +Inf bucket at the last bound', () => {

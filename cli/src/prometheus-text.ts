@@ -40,12 +40,13 @@ export async function readMetric(httpPort: number, name: string, labels: Record<
   return metricValue(await scrape(httpPort), name, labels);
 }
 
-/** The cumulative buckets of histogram `name` whose labels include `labels`, in ascending `le`. */
+/** The cumulative buckets of the series of histogram `name` labelled exactly `labels` (besides `le`), ascending. */
 export function histogram(page: string, name: string, labels: Record<string, string> = {}): Histogram {
   const buckets: Histogram = [];
   for (const sample of samples(page)) {
     const le = sample.labels.get('le');
-    if (sample.name !== `${name}_bucket` || le === undefined || !hasLabels(sample, labels)) continue;
+    const exactly = sample.labels.size === Object.keys(labels).length + 1 && hasLabels(sample, labels);
+    if (sample.name !== `${name}_bucket` || le === undefined || !exactly) continue;
     buckets.push({ le: le === '+Inf' ? Infinity : Number(le), count: sample.value });
   }
   return buckets.sort((a, b) => a.le - b.le);

@@ -48,7 +48,14 @@ export class WindowPipeline {
       this.log.debug({ machine: window.machineId, windowStart: String(window.windowStart), revision: window.revision }, 'older revision skipped');
       return;
     }
-    const outcome = await this.score(window);
+    let outcome: ScoreOutcome;
+    try {
+      outcome = await this.score(window);
+    } catch (error) {
+      // The features are good even when the model fails: store them, then nack for another try.
+      await this.sink.writeScoredWindow(window, undefined);
+      throw error;
+    }
     this.metrics.scoreOutcomes.inc({ outcome: outcome.kind });
     if (outcome.kind === 'contract_mismatch') this.log.debug({ machine: window.machineId, reason: outcome.reason }, 'features do not match the model contract');
     await this.sink.writeScoredWindow(window, outcome.kind === 'scored' ? outcome.score : undefined);
@@ -62,7 +69,8 @@ export class WindowPipeline {
     if (window.closedAt <= 0n) return; // from a gateway that predates closed_at
     const closedAt = Number(window.closedAt);
     this.metrics.closeToStoreLatency.observe(seconds(closedAt, storedAt));
-    if (!delivery) return;
+    // Without both Pub/Sub times (another client, an older emulator) there is no split to report.
+    if (!delivery || !Number.isFinite(delivery.publishedAt) || !Number.isFinite(delivery.receivedAt)) return;
     const stages = this.metrics.closeToStoreStages;
     stages.observe({ stage: 'gateway' }, seconds(closedAt, delivery.publishedAt));
     stages.observe({ stage: 'delivery' }, seconds(delivery.publishedAt, delivery.receivedAt));

@@ -58,9 +58,9 @@ describe('InfluxSink against a real influxd', () => {
     const sink = new InfluxSink(opts);
     await sink.start();
     const window = makeWindow({ machine: 'pump-7', index: 3 });
-    await sink.writeFeatures(window);
-    await sink.writeFeatures(window); // redelivery
-    await sink.writeFeatures(makeWindow({ machine: 'pump-7', index: 3, revision: 1 })); // late revision
+    await sink.writeScoredWindow(window, undefined);
+    await sink.writeScoredWindow(window, undefined); // redelivery
+    await sink.writeScoredWindow(makeWindow({ machine: 'pump-7', index: 3, revision: 1 }), undefined); // late revision
     const counts = await rows('SELECT COUNT(mean) FROM sensor_features GROUP BY sensor', opts.database);
     expect(counts.map((r) => r[1])).toEqual(SENSORS.map(() => 1));
     const [point] = await rows(`SELECT * FROM sensor_features WHERE sensor = 'temp'`, opts.database);
@@ -80,7 +80,7 @@ describe('InfluxSink against a real influxd', () => {
     const sink = new InfluxSink(opts, { batchWritten: (points) => batches.push(points) });
     await sink.start();
     // 3 windows × 3 sensors = 9 points: the size bound sends them as one batch; the 60 s delay never fires.
-    await Promise.all([0, 1, 2].map((index) => sink.writeFeatures(makeWindow({ index }))));
+    await Promise.all([0, 1, 2].map((index) => sink.writeScoredWindow(makeWindow({ index }), undefined)));
     expect(batches).toEqual([9]);
     const [[, count]] = (await rows('SELECT COUNT(mean) FROM sensor_features', opts.database)) as [[string, number]];
     expect(count).toBe(9);
@@ -94,14 +94,34 @@ describe('InfluxSink against a real influxd', () => {
     const window = makeWindow();
     window.sensors[0]!.skewness = Number.NaN;
     window.sensors[0]!.kurtosis = Number.POSITIVE_INFINITY;
-    await sink.writeFeatures(window);
+    await sink.writeScoredWindow(window, undefined);
     expect(dropped).toBe(2);
     expect(await rows('SELECT COUNT(mean) FROM sensor_features', opts.database)).toEqual([[0, 3]]);
+  });
+
+  it('writes a scored window as its features and its anomaly point in one batch, counting dropped fields of both', async () => {
+    const opts = options();
+    let dropped = 0;
+    const batches: number[] = [];
+    const sink = new InfluxSink(opts, { fieldsDropped: (n) => (dropped += n), batchWritten: (points) => batches.push(points) });
+    await sink.start();
+    const window = makeWindow();
+    window.sensors[0]!.skewness = Number.NaN;
+    const start = Number(window.windowStart);
+    const score = {
+      siteId: window.siteId, machineId: window.machineId, windowStart: start, windowEnd: start + 10_000, model: 'pump', modelVersion: '1',
+      score: 2.5, threshold: 1, isAnomaly: true, contributions: { [window.sensors[0]!.sensorId]: Number.NaN, [window.sensors[1]!.sensorId]: 1 },
+    };
+    await sink.writeScoredWindow(window, score);
+    expect(batches).toEqual([window.sensors.length + 1]);
+    expect(dropped).toBe(2);
+    expect(await rows('SELECT score, is_anomaly FROM anomaly', opts.database)).toEqual([[start, 2.5, true]]);
+    expect(await rows('SELECT COUNT(mean) FROM sensor_features', opts.database)).toEqual([[0, window.sensors.length]]);
   });
 
   it('rejects every write of a batch that InfluxDB refused', async () => {
     const opts = options();
     const sink = new InfluxSink(opts); // start() not called: the database does not exist
-    await expect(sink.writeFeatures(makeWindow())).rejects.toThrow(/database not found/);
+    await expect(sink.writeScoredWindow(makeWindow(), undefined)).rejects.toThrow(/database not found/);
   });
 });

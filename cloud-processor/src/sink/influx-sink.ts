@@ -53,10 +53,6 @@ export class InfluxSink {
     return ensureInfluxSchema(this.influx, this.options);
   }
 
-  writeFeatures(window: MachineWindow): Promise<void> {
-    return this.addBuilt(featurePoints(window));
-  }
-
   /**
    * A window's features and, when it was scored, its anomaly point, in one batch: one wait for the
    * batch to go out instead of two, which is most of a window's time in the processor.

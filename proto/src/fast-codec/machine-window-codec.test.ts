@@ -132,7 +132,7 @@ describe('encodeMachineWindow', () => {
     expect(encodeMachineWindow(withUnknown)).toStrictEqual(Uint8Array.from([0x0a, 1, 0x67, 0xa5, 0x01, 7, 0, 0, 0]));
   });
 
-  it('returns fresh bytes: a later call does not overwrite them', () => {
+  it('never overwrites bytes it returned (they may be a view into a shared buffer)', () => {
     const first = encodeMachineWindow(window);
     const copy = first.slice();
     encodeMachineWindow({ ...window, gatewayId: 'other', sensors: [] });

@@ -49,7 +49,7 @@ export const text = fc.oneof(
   fc.string({ unit: anyCharacter, maxLength: 40 }),
 );
 
-export const sensorStats: fc.Arbitrary<SensorStats> = fc
+const sensorStats: fc.Arbitrary<SensorStats> = fc
   .record({
     sensorId: text,
     count: uint32,
