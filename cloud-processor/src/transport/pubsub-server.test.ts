@@ -1,4 +1,5 @@
 import type { Message } from '@google-cloud/pubsub';
+import { status } from '@grpc/grpc-js';
 import { Controller, Inject, Module, UseFilters, type INestMicroservice } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { EventPattern, Payload } from '@nestjs/microservices';
@@ -114,6 +115,23 @@ describe('PubSubServer (NestJS custom transport) against the emulator with the o
     expect(dead!.orderingKey).toBe(makeWindow().machineId);
     await until(() => bed.stats().acked === 1, 'original acked');
     expect(behaviour.seen).toHaveLength(3);
+  });
+
+  it('nacks a message whose dead letter could not be published, and dead-letters it on redelivery, ordering key kept', async () => {
+    const gate = deferred();
+    behaviour.run = async () => {
+      await gate.promise;
+      throw new Error('model exploded');
+    };
+    await startApp(makeServer({ maxAttempts: 1 }));
+    await bed.publishWindow(makeWindow());
+    // The next Publish is the dead letter's: it fails once.
+    bed.t.emulator.failNext('Publish', 1, status.PERMISSION_DENIED);
+    gate.resolve();
+    const [dead] = await bed.deadLetters.waitFor(1);
+    expect(dead!.orderingKey).toBe(makeWindow().machineId);
+    await until(() => bed.stats().acked === 1, 'original acked once its dead letter is confirmed');
+    expect(bed.stats().nacked).toBeGreaterThanOrEqual(1);
   });
 
   it('reports a missing subscription through listen(), never as a healthy-looking server', async () => {
