@@ -1,10 +1,9 @@
-import { startTestInflux, type RunningInflux } from '@pdm/influx-harness';
 import { AlertSchema, AlertState, fromBinary } from '@pdm/proto';
 import { until } from '@pdm/pubsub-emulator/testing';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startProcessorTestbed, type ProcessorTestbed } from '../test-support/processor-testbed.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { useProcessorTestbeds, type ProcessorTestbed } from '../test-support/processor-testbed.js';
 import { ScriptedScorer } from '../test-support/scripted-scorer.js';
 import { makeWindow } from '../test-support/windows.js';
 
@@ -31,18 +30,9 @@ async function startWebhook(respond: (req: IncomingMessage, res: ServerResponse,
 }
 
 describe('alerts: K/M hysteresis → alerts topic, alerts measurement, webhook', () => {
-  let influx: RunningInflux;
-  let t: ProcessorTestbed | undefined;
+  const startTestbed = useProcessorTestbeds();
   let webhook: WebhookServer | undefined;
-  beforeAll(async () => {
-    influx = await startTestInflux();
-  });
-  afterAll(async () => {
-    await influx.stop();
-  });
   afterEach(async () => {
-    await t?.close();
-    t = undefined;
     webhook?.server.closeAllConnections();
     await new Promise((resolve) => webhook?.server.close(resolve) ?? resolve(undefined));
     webhook = undefined;
@@ -56,7 +46,7 @@ describe('alerts: K/M hysteresis → alerts topic, alerts measurement, webhook',
 
   it('publishes pdm.v1.Alert on open and resolve, writes the alerts measurement, and retries the webhook', async () => {
     webhook = await startWebhook((_req, res, attempt) => res.writeHead(attempt === 1 ? 503 : 204).end());
-    t = await startProcessorTestbed(influx, {
+    const t = await startTestbed({
       alerts: { openAfter: 3, resolveAfter: 2, webhook: { url: webhook.url, backoff: { initialMs: 1, maxMs: 5 } } },
     });
     const processor = await t.start({}, { scorer: new ScriptedScorer() });
@@ -71,7 +61,7 @@ describe('alerts: K/M hysteresis → alerts topic, alerts measurement, webhook',
     expect(resolved!.alert.alertId).toBe(open!.alert.alertId);
     expect(open!.orderingKey).toBe('pump-1');
 
-    await until(() => t!.bed.stats().acked === 7, 'all windows acked');
+    await until(() => t.bed.stats().acked === 7, 'all windows acked');
     await until(() => webhook!.bodies.length === 3, 'webhook: failed attempt, its retry, and the resolve');
     expect(webhook.bodies.map((b) => (b as { state: string }).state)).toEqual(['open', 'open', 'resolved']);
 
@@ -84,11 +74,11 @@ describe('alerts: K/M hysteresis → alerts topic, alerts measurement, webhook',
   it('never blocks scoring on a webhook that does not answer', async () => {
     const held: ServerResponse[] = [];
     webhook = await startWebhook((_req, res) => held.push(res));
-    t = await startProcessorTestbed(influx, { alerts: { openAfter: 3, resolveAfter: 2, webhook: { url: webhook.url, timeoutMs: 60_000 } } });
+    const t = await startTestbed({ alerts: { openAfter: 3, resolveAfter: 2, webhook: { url: webhook.url, timeoutMs: 60_000 } } });
     await t.start({}, { scorer: new ScriptedScorer() });
     await publishEpisode(t.bed);
     await t.alerts.waitFor(2, 10_000);
-    await until(() => t!.bed.stats().acked === 7, 'all windows acked while the webhook hangs');
+    await until(() => t.bed.stats().acked === 7, 'all windows acked while the webhook hangs');
     expect(held.length).toBeGreaterThanOrEqual(1);
     expect(await t.count('SELECT COUNT(score) FROM anomaly')).toBe(7);
     for (const res of held) res.writeHead(204).end();

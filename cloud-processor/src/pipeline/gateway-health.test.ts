@@ -1,11 +1,10 @@
 // A gateway health report published with the official Pub/Sub client to the emulator, as the edge
 // gateway publishes it, becomes one `pipeline` point (component=edge-gateway) in a real influxd.
-import { startTestInflux, type RunningInflux } from '@pdm/influx-harness';
 import { GatewayHealthSchema, create, type GatewayHealth } from '@pdm/proto';
 import { until } from '@pdm/pubsub-emulator/testing';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DEAD_LETTER_REASON_ATTRIBUTES } from '../transport/dead-letter.js';
-import { startProcessorTestbed, type ProcessorTestbed } from '../test-support/processor-testbed.js';
+import { useProcessorTestbeds } from '../test-support/processor-testbed.js';
 import { ScriptedScorer } from '../test-support/scripted-scorer.js';
 import { T0 } from '../test-support/windows.js';
 
@@ -36,24 +35,13 @@ function healthReport(overrides: Partial<Pick<GatewayHealth, 'gatewayId' | 'repo
 }
 
 describe('gateway health reports: Pub/Sub → pipeline point in InfluxDB', () => {
-  let influx: RunningInflux;
-  let t: ProcessorTestbed | undefined;
-  beforeAll(async () => {
-    influx = await startTestInflux();
-  });
-  afterAll(async () => {
-    await influx.stop();
-  });
-  afterEach(async () => {
-    await t?.close();
-    t = undefined;
-  });
+  const startTestbed = useProcessorTestbeds();
 
   it('writes a report as one point tagged with the gateway and its site, at the report time', async () => {
-    t = await startProcessorTestbed(influx);
+    const t = await startTestbed();
     const processor = await t.start({}, { scorer: new ScriptedScorer() });
     await t.bed.publishHealth(healthReport());
-    await until(() => t!.bed.stats().acked === 1, 'the report acked');
+    await until(() => t.bed.stats().acked === 1, 'the report acked');
 
     const fields =
       'readings_accepted, rejected, rejected_bad_json, rejected_future_ts, late_readings, windows_emitted, windows_published, publish_errors, windows_dropped, ' +
@@ -64,27 +52,27 @@ describe('gateway health reports: Pub/Sub → pipeline point in InfluxDB', () =>
   });
 
   it('overwrites the point on redelivery, and leaves latency out when nothing was confirmed', async () => {
-    t = await startProcessorTestbed(influx);
+    const t = await startTestbed();
     await t.start({}, { scorer: new ScriptedScorer() });
     const report = healthReport();
     await t.bed.publishHealth(report);
     await t.bed.publishHealth(report); // a redelivery, or the client retrying a publish
     const idle = healthReport({ reportedAt: BigInt(T0 + 15_000), publishLatency: undefined });
     await t.bed.publishHealth(idle);
-    await until(() => t!.bed.stats().acked === 3, 'three acks');
+    await until(() => t.bed.stats().acked === 3, 'three acks');
     expect(await t.count(`SELECT COUNT(readings_accepted) ${SELECTION}`)).toBe(2);
     expect(await t.rows(`SELECT publish_latency_p50_ms ${SELECTION}`)).toEqual([[T0 + 5_000, 9.25]]);
   });
 
   it('dead-letters a report that names no gateway, and one whose bytes do not decode', async () => {
-    t = await startProcessorTestbed(influx);
+    const t = await startTestbed();
     await t.start({}, { scorer: new ScriptedScorer() });
     await t.bed.publishHealth(healthReport({ gatewayId: '' }));
     await t.bed.publishRaw(new Uint8Array([0x0a, 0x7f, 0x01]), { schema: 'pdm.v1.GatewayHealth', gateway: 'gw-north', site: 'plant-9' });
     const deadLetters = await t.bed.deadLetters.waitFor(2);
     expect(deadLetters.map((m) => m.attributes[DEAD_LETTER_REASON_ATTRIBUTES.reason])).toEqual(['undecodable', 'undecodable']);
     expect(deadLetters.map((m) => m.attributes[DEAD_LETTER_REASON_ATTRIBUTES.detail]).join('\n')).toMatch(/GatewayHealth needs gateway_id/);
-    await until(() => t!.bed.stats().acked === 2, 'both acked once dead-lettered');
+    await until(() => t.bed.stats().acked === 2, 'both acked once dead-lettered');
     expect(t.bed.stats().nacked).toBe(0);
     expect(await t.count(`SELECT COUNT(readings_accepted) FROM pipeline`)).toBe(0);
   });

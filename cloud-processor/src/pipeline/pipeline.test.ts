@@ -1,34 +1,23 @@
-import { startInflux, startTestInflux, makeTestDataDir, type RunningInflux } from '@pdm/influx-harness';
+import { startInflux, makeTestDataDir } from '@pdm/influx-harness';
 import { until } from '@pdm/pubsub-emulator/testing';
 import { rmSync } from 'node:fs';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startProcessorTestbed, type ProcessorTestbed } from '../test-support/processor-testbed.js';
+import { describe, expect, it } from 'vitest';
+import { startProcessorTestbed, useProcessorTestbeds } from '../test-support/processor-testbed.js';
 import { ScriptedScorer } from '../test-support/scripted-scorer.js';
 import { makeWindow, SENSORS } from '../test-support/windows.js';
 
 describe('scoring pipeline: Pub/Sub → features + score → InfluxDB, ack after write', () => {
-  let influx: RunningInflux;
-  let t: ProcessorTestbed | undefined;
-  beforeAll(async () => {
-    influx = await startTestInflux();
-  });
-  afterAll(async () => {
-    await influx.stop();
-  });
-  afterEach(async () => {
-    await t?.close();
-    t = undefined;
-  });
+  const startTestbed = useProcessorTestbeds();
 
   it('writes each window once: a redelivery and a revision overwrite the same points', async () => {
-    t = await startProcessorTestbed(influx);
+    const t = await startTestbed();
     const scorer = new ScriptedScorer();
     const processor = await t.start({}, { scorer });
     const window = makeWindow({ machine: 'pump-1', index: 1 });
     await t.bed.publishWindow(window);
     await t.bed.publishWindow(window); // the gateway republished it (e.g. after a lost confirm)
     await t.bed.publishWindow(makeWindow({ machine: 'pump-1', index: 1, revision: 1 }));
-    await until(() => t!.bed.stats().acked === 3, 'three acks');
+    await until(() => t.bed.stats().acked === 3, 'three acks');
     expect(scorer.calls).toBe(3);
     expect(await t.count('SELECT COUNT(mean) FROM sensor_features')).toBe(SENSORS.length);
     expect(await t.count('SELECT COUNT(score) FROM anomaly')).toBe(1);
@@ -37,35 +26,35 @@ describe('scoring pipeline: Pub/Sub → features + score → InfluxDB, ack after
   });
 
   it('skips an older revision that arrives after a newer one, so it cannot overwrite it', async () => {
-    t = await startProcessorTestbed(influx);
+    const t = await startTestbed();
     const processor = await t.start({}, { scorer: new ScriptedScorer() });
     await t.bed.publishWindow(makeWindow({ index: 2, revision: 1 }));
-    await until(() => t!.bed.stats().acked === 1, 'first ack');
+    await until(() => t.bed.stats().acked === 1, 'first ack');
     await t.bed.publishWindow(makeWindow({ index: 2, revision: 0 }));
-    await until(() => t!.bed.stats().acked === 2, 'second ack');
+    await until(() => t.bed.stats().acked === 2, 'second ack');
     expect(await t.rows('SELECT revision FROM sensor_features')).toEqual(SENSORS.map((): unknown[] => [expect.any(Number), 1]));
     expect(await processor.metrics.value('pdm_processor_stale_revisions_total')).toBe(1);
   });
 
   it('writes features but no anomaly point when no model applies, and counts it', async () => {
-    t = await startProcessorTestbed(influx);
+    const t = await startTestbed();
     const scorer = new ScriptedScorer();
     scorer.mode = 'no_model';
     const processor = await t.start({}, { scorer });
     await t.bed.publishWindow(makeWindow());
-    await until(() => t!.bed.stats().acked === 1, 'ack');
+    await until(() => t.bed.stats().acked === 1, 'ack');
     expect(await t.count('SELECT COUNT(mean) FROM sensor_features')).toBe(SENSORS.length);
     expect(await t.count('SELECT COUNT(score) FROM anomaly')).toBe(0);
     expect(await processor.metrics.value('pdm_processor_score_outcomes_total', { outcome: 'no_model' })).toBe(1);
   });
 
   it('still stores the features when scoring fails, and nacks the window for another try', async () => {
-    t = await startProcessorTestbed(influx);
+    const t = await startTestbed();
     const scorer = new ScriptedScorer();
     scorer.mode = 'throw';
     const processor = await t.start({}, { scorer });
     await t.bed.publishWindow(makeWindow());
-    await until(() => t!.bed.stats().nacked >= 1, 'nack');
+    await until(() => t.bed.stats().nacked >= 1, 'nack');
     expect(t.bed.stats().acked).toBe(0);
     expect(await t.count('SELECT COUNT(mean) FROM sensor_features')).toBe(SENSORS.length);
     expect(await t.count('SELECT COUNT(score) FROM anomaly')).toBe(0);
@@ -73,13 +62,13 @@ describe('scoring pipeline: Pub/Sub → features + score → InfluxDB, ack after
   });
 
   it('serves /healthz, /readyz and /metrics', async () => {
-    t = await startProcessorTestbed(influx);
+    const t = await startTestbed();
     const processor = await t.start({}, { scorer: new ScriptedScorer() });
     // Closed at the gateway two minutes before now, accepted by Pub/Sub (the emulator's manual clock)
     // one minute before now: a minute each in the gateway and delivery stages, close-to-store above both.
     t.bed.t.clock.advance(Math.max(0, Date.now() - 60_000 - t.bed.t.clock.now()));
     await t.bed.publishWindow({ ...makeWindow(), closedAt: BigInt(Date.now() - 120_000) });
-    await until(() => t!.bed.stats().acked === 1, 'ack');
+    await until(() => t.bed.stats().acked === 1, 'ack');
     const base = `http://127.0.0.1:${processor.httpPort}`;
     expect((await fetch(`${base}/healthz`)).status).toBe(200);
     const ready = await fetch(`${base}/readyz`);
@@ -103,7 +92,7 @@ describe('scoring pipeline: Pub/Sub → features + score → InfluxDB, ack after
   });
 
   it('reports not ready when no model is loaded', async () => {
-    t = await startProcessorTestbed(influx);
+    const t = await startTestbed();
     const scorer = new ScriptedScorer();
     scorer.loaded = () => [];
     const processor = await t.start({}, { scorer });

@@ -2,9 +2,10 @@
 // fresh InfluxDB database on the suite's influxd, and processors started on free ports with silent
 // logs. Helpers count points in InfluxDB.
 import type { RunningInflux } from '@pdm/influx-harness';
-import { uniqueDatabaseName } from '@pdm/influx-harness';
+import { startTestInflux, uniqueDatabaseName } from '@pdm/influx-harness';
 import { Collector, PROJECT, uniqueId } from '@pdm/pubsub-emulator/testing';
 import { pino } from 'pino';
+import { afterAll, afterEach, beforeAll } from 'vitest';
 import { startProcessor, type ProcessorDeps, type RunningProcessor } from '../app/start-processor.js';
 import { parseProcessorConfig } from '../config/load.js';
 import type { ProcessorConfig, ProcessorConfigInput } from '../config/schema.js';
@@ -72,6 +73,30 @@ export async function startProcessorTestbed(influx: RunningInflux, base: Process
       await alerts.subscription.close();
       await bed.close();
     },
+  };
+}
+
+/**
+ * Registers the hooks of a suite of whole-processor tests: one influxd for the suite, and a testbed per
+ * test, started by the function returned and closed after the test.
+ */
+export function useProcessorTestbeds(): (base?: ProcessorConfigInput) => Promise<ProcessorTestbed> {
+  let influx: RunningInflux | undefined;
+  let current: ProcessorTestbed | undefined;
+  beforeAll(async () => {
+    influx = await startTestInflux();
+  });
+  afterAll(async () => {
+    await influx?.stop();
+  });
+  afterEach(async () => {
+    await current?.close();
+    current = undefined;
+  });
+  return async (base = {}) => {
+    if (!influx) throw new Error('useProcessorTestbeds: start testbeds inside tests, after beforeAll');
+    current = await startProcessorTestbed(influx, base);
+    return current;
   };
 }
 
