@@ -16,8 +16,14 @@ const BATCH_MESSAGES = Number(process.env.BENCH_BATCH_MESSAGES ?? 40_000);
 const MACHINES = 1250; // × 8 sensors = 10k active sensors, the RSS figure's load
 const SENSORS = 8;
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
-/** Event time of the first load; later loads continue from where the previous one ended (see load.ts). */
-const START_EVENT_TIME = Date.now() - 20_000;
+/**
+ * Event time of the first load; later loads continue from where the previous one ended (see load.ts).
+ * 3 s before a window boundary 30 s ago: the three single-reading runs (4 s of event time each) carry
+ * the watermark past that boundary + the 2 s lateness mid-way, so exactly one window per machine
+ * closes during them, and the batch runs that follow (0.4 s each) close none.
+ */
+const WINDOW_MS = 10_000;
+const START_EVENT_TIME = Math.floor((Date.now() - 30_000) / WINDOW_MS) * WINDOW_MS - 3_000;
 /** Event time one message per sensor covers (load.ts: a 10 Hz reading, or 100 samples at 1 kHz). */
 const MESSAGE_SPAN_MS = 100;
 type Mode = 'single' | 'batch' | 'batch-pb';
