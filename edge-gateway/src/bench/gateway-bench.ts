@@ -9,6 +9,8 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { pino } from 'pino';
 import { freePort } from '@pdm/influx-harness';
 import { start as startEmulator } from '@pdm/pubsub-emulator';
+import { windowEngineOptionsSchema } from '../window/options.js';
+import { BLOCK_HZ, BLOCK_SAMPLES, MESSAGE_SPAN_MS } from './load-shape.js';
 
 const here = new URL('.', import.meta.url).pathname;
 const SINGLE_MESSAGES = Number(process.env.BENCH_SINGLE_MESSAGES ?? 400_000);
@@ -22,10 +24,8 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
  * the watermark past that boundary + the 2 s lateness mid-way, so exactly one window per machine
  * closes during them, and the batch runs that follow (0.4 s each) close none.
  */
-const WINDOW_MS = 10_000;
+const { windowMs: WINDOW_MS } = windowEngineOptionsSchema.parse({ gatewayId: 'bench', siteId: 'bench' }); // the gateway's default
 const START_EVENT_TIME = Math.floor((Date.now() - 30_000) / WINDOW_MS) * WINDOW_MS - 3_000;
-/** Event time one message per sensor covers (load.ts: a 10 Hz reading, or 100 samples at 1 kHz). */
-const MESSAGE_SPAN_MS = 100;
 type Mode = 'single' | 'batch' | 'batch-pb';
 
 interface Target {
@@ -240,8 +240,8 @@ try {
   console.log('');
   console.log(`${ROUNDS} alternating runs per load, figures over all of them. "per CPU-second" divides by the CPU time the`);
   console.log('broker process used, which other work on a shared machine disturbs far less than wall-clock time.');
-  console.log(`Event time advances 100 ms per message per sensor (10 Hz readings; 1 kHz blocks of 100), so each machine's`);
-  console.log('window closes, and is published with its own ordering key, every 10 s of event time, as in a live fleet.');
+  console.log(`Event time advances ${MESSAGE_SPAN_MS} ms per message per sensor (${1000 / MESSAGE_SPAN_MS} Hz readings; ${BLOCK_HZ} Hz blocks of ${BLOCK_SAMPLES}), so each`);
+  console.log(`machine's window closes, and is published with its own ordering key, every ${WINDOW_MS / 1000} s of event time, as in a live fleet.`);
   console.log('');
   console.log('| load | bare aedes | gateway | ratio | target | windows closed |');
   console.log('|---|---|---|---|---|---|');

@@ -8,14 +8,13 @@
 // 10 s of event time), the same in every run, wherever the wall clock happens to fall.
 import { connectAsync } from 'mqtt';
 import { SensorBatchSchema, create, toBinary } from '@pdm/proto';
+import { BLOCK_HZ, BLOCK_SAMPLES, MESSAGE_SPAN_MS } from './load-shape.js';
 
 const [port, mode, messagesArg, machinesArg, sensorsArg, startTsArg] = process.argv.slice(2);
 const messages = Number(messagesArg);
 const machines = Number(machinesArg);
 const sensors = Number(sensorsArg);
 const startTs = Number(startTsArg);
-const MESSAGE_SPAN_MS = 100;
-const BLOCK_HZ = 1000;
 
 const topics: string[] = [];
 const suffix = mode === 'batch-pb' ? '/pb' : '';
@@ -26,7 +25,7 @@ for (let m = 0; m < machines; m++) for (let s = 0; s < sensors; s++) topics.push
 const payloads: Buffer[] = [];
 for (let j = 0; j < Math.ceil(messages / topics.length); j++) {
   const ts = startTs + j * MESSAGE_SPAN_MS;
-  const values = Array.from({ length: (MESSAGE_SPAN_MS * BLOCK_HZ) / 1000 }, (_, k) => Math.sin(k + j) * 0.01);
+  const values = Array.from({ length: BLOCK_SAMPLES }, (_, k) => Math.sin(k + j) * 0.01);
   if (mode === 'batch-pb') {
     const batch = create(SensorBatchSchema, { body: { case: 'block', value: { startTs: BigInt(ts), hz: BLOCK_HZ, values } } });
     payloads.push(Buffer.from(toBinary(SensorBatchSchema, batch)));
