@@ -9,5 +9,5 @@ export * from './gen/pdm/v1/gateway_health_pb.js';
 export { encodeMachineWindow, decodeMachineWindow } from './fast-codec/machine-window-codec.js';
 export { decodeSensorBatch } from './fast-codec/sensor-batch-codec.js';
 export { schemaAttribute, PUBSUB_ATTRIBUTES } from './attributes.js';
-export { SENSOR_STAT_FIELDS, sensorStatsByName } from './sensor-stats-fields.js';
+export { SENSOR_STAT_ENTRIES, SENSOR_STAT_FIELDS, sensorStatsByName } from './sensor-stats-fields.js';
 export type { SensorStatName } from './sensor-stats-fields.js';

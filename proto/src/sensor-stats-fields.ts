@@ -20,11 +20,12 @@ export const SENSOR_STAT_FIELDS = {
 
 export type SensorStatName = keyof typeof SENSOR_STAT_FIELDS;
 
+/** SENSOR_STAT_FIELDS as typed [proto name, SensorStats key] pairs, in schema order, for loops over every statistic. */
+export const SENSOR_STAT_ENTRIES = Object.entries(SENSOR_STAT_FIELDS) as ReadonlyArray<[SensorStatName, (typeof SENSOR_STAT_FIELDS)[SensorStatName]]>;
+
 /** The statistics of one SensorStats keyed by their proto names, in schema order. */
 export function sensorStatsByName(stats: SensorStats): Record<SensorStatName, number> {
   const out = {} as Record<SensorStatName, number>;
-  for (const [name, field] of Object.entries(SENSOR_STAT_FIELDS) as Array<[SensorStatName, (typeof SENSOR_STAT_FIELDS)[SensorStatName]]>) {
-    out[name] = stats[field];
-  }
+  for (const [name, field] of SENSOR_STAT_ENTRIES) out[name] = stats[field];
   return out;
 }

@@ -6,7 +6,7 @@
 // better version of the same window, so it replaces the point; keeping it as a tag would make every
 // query see the window twice. The pipeline refuses to let an older revision overwrite a newer one
 // (see pipeline/revision-guard.ts).
-import { SENSOR_STAT_FIELDS, type GatewayHealth, type MachineWindow, type SensorStatName } from '@pdm/proto';
+import { SENSOR_STAT_ENTRIES, type GatewayHealth, type MachineWindow } from '@pdm/proto';
 import type { IPoint } from 'influx';
 import type { WindowScore } from '../model/api.js';
 import { MEASUREMENTS } from './measurements.js';
@@ -30,9 +30,6 @@ function finiteFields(fields: Fields): { fields: Fields; dropped: number } {
   return { fields: out, dropped };
 }
 
-// Resolved once: feature points are built per sensor of every window, the processor's busiest loop.
-const STAT_FIELDS = Object.entries(SENSOR_STAT_FIELDS) as Array<[SensorStatName, (typeof SENSOR_STAT_FIELDS)[SensorStatName]]>;
-
 export interface BuiltPoints {
   points: IPoint[];
   /** Non-finite statistics left out (counted by the caller). */
@@ -45,7 +42,7 @@ export function featurePoints(window: MachineWindow): BuiltPoints {
   const windowMs = Number(window.windowEnd - window.windowStart);
   const points = window.sensors.map((s): IPoint => {
     const fields: Fields = {};
-    for (const [name, key] of STAT_FIELDS) droppedFields += setFinite(fields, name, s[key]);
+    for (const [name, key] of SENSOR_STAT_ENTRIES) droppedFields += setFinite(fields, name, s[key]);
     fields.revision = window.revision;
     fields.feature_version = window.featureVersion;
     fields.window_ms = windowMs;
