@@ -1,2 +1,3 @@
 export { ConfigError, applyEnvOverrides, loadConfig, parseConfig } from './load.js';
 export type { ConfigSource } from './load.js';
+export { durationMs, logLevelSchema, parseDuration, type DurationOptions } from './duration.js';
