@@ -1,3 +1,5 @@
+// Its own clock, not @pdm/clock: infrastructure stand-ins depend only on the wire contract (see the
+// module-boundary rules in eslint.config.js), so the emulator can be lifted out as it is.
 // Time source for ack deadlines and retry backoff. Production uses the wall clock plus a timer; tests use
 // ManualClock and call advance(), which runs the scheduler synchronously so due redeliveries happen at once.
 

@@ -34,7 +34,6 @@ export { configSchema, type FileConfig } from './config/schema.js';
 export { loadConfigFile, validateConfig } from './config/load.js';
 export { resolveConfig, type ConfigOverrides } from './config/resolve.js';
 
-export { type Clock, type Sleeper, systemClock, systemSleeper } from './run/clock.js';
 export {
   runSimulation,
   type SimulationConfig,

@@ -37,7 +37,7 @@ describe('pdm simulate flags', () => {
 
   it.each([
     [['--machines', 'many'], /--machines: expected an integer/],
-    [['--duration', '10 parsecs'], /--duration: expected a duration/],
+    [['--duration', '10 parsecs'], /--duration: invalid duration "10 parsecs": expected a number with a unit/],
     [['--speed=0'], /--speed: expected a positive number or max/],
     [['--rate', 'lots'], /--rate: expected a rate like 1e6\/h/],
     [['--format', 'xml'], /--format: expected one of json, batch, protobuf/],
@@ -55,7 +55,7 @@ describe('pdm simulate flags', () => {
     const dir = tempDir();
     const cases: [string, RegExp][] = [
       ['fleet:\n  machines: -3\n', /fleet\.yaml: fleet\.machines: expected a machine count \(a positive integer\) or a list of \{id, type\}/],
-      ['duration: forever\n', /: duration: expected a duration like 90s/],
+      ['duration: forever\n', /: duration: invalid duration "forever": expected a number with a unit/],
       ['chaos:\n  duplicates: 2\n', /chaos\.duplicates: .*(<=1|1)/],
       ['faults:\n  scheduled:\n    - { machine: nope, fault: imbalance, onset: 1h, failure: 2h }\n', /faults\.scheduled\[0\]\.machine: no machine "nope"/],
       ['fleet: { machines: 2 }\ncolour: red\n', /Unrecognized key.*colour/],

@@ -6,7 +6,7 @@ import { type ConfigOverrides, DEFAULT_FILE_START, DEFAULT_MQTT_URL, resolveConf
 import type { FileConfig } from '../config/schema.js';
 import { SIMULATOR_DEFAULTS as D } from '../defaults.js';
 import { PAYLOAD_FORMATS } from '../output/messages.js';
-import { type Clock, systemClock } from '../run/clock.js';
+import { type Clock, systemClock } from '@pdm/clock';
 import { runSimulation } from '../run/simulation.js';
 import { formatInstant, parseDuration, parseInstant, parseRate, parseSpeed } from '../time/parse.js';
 import { type CliIo, EXIT, FlagError, flagValue, integerIn, numberIn, oneOf } from './io.js';

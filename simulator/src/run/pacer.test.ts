@@ -1,51 +1,59 @@
+import { ManualClock } from '@pdm/clock';
 import { describe, expect, it } from 'vitest';
-import type { Clock, Sleeper } from './clock.js';
 import { Pacer } from './pacer.js';
 
-/** A clock that only moves when the pacer sleeps: time passes without any real waiting. */
-function manualTime(): Clock & Sleeper & { slept: number[] } {
-  let now = 1_000_000;
-  const slept: number[] = [];
-  return {
-    slept,
-    now: () => now,
-    sleep: (ms) => {
-      slept.push(ms);
-      now += ms;
-      return Promise.resolve();
-    },
-  };
+/** Resolves to how far the clock had to move (in 1 ms steps) before `waiting` settled. */
+async function realMsWaited(clock: ManualClock, waiting: Promise<void>): Promise<number> {
+  let settled = false;
+  void waiting.then(() => (settled = true));
+  const start = clock.now();
+  for (let step = 0; step < 100_000; step++) {
+    await Promise.resolve();
+    await Promise.resolve();
+    if (settled) return clock.now() - start;
+    clock.advance(1);
+  }
+  throw new Error('the pacer never stopped waiting');
 }
 
 describe('Pacer', () => {
   it('maps virtual time to real time divided by speed', async () => {
-    const t = manualTime();
-    const pacer = new Pacer(t, t, 60, Infinity);
+    const clock = new ManualClock(1_000_000);
+    const pacer = new Pacer(clock, 60, Infinity);
     pacer.start(0);
-    await pacer.wait(0, 0);
-    await pacer.wait(60_000, 0);
-    await pacer.wait(120_000, 0);
-    expect(t.slept).toEqual([1000, 1000]);
+    expect(await realMsWaited(clock, pacer.wait(0, 0))).toBe(0);
+    expect(await realMsWaited(clock, pacer.wait(60_000, 0))).toBe(1000);
+    expect(await realMsWaited(clock, pacer.wait(120_000, 0))).toBe(1000);
   });
 
   it('holds the reading rate under its cap even when speed allows more', async () => {
-    const t = manualTime();
-    const pacer = new Pacer(t, t, Infinity, 1000);
+    const clock = new ManualClock(1_000_000);
+    const pacer = new Pacer(clock, Infinity, 1000);
     pacer.start(0);
-    await pacer.wait(1000, 500);
-    expect(t.slept).toEqual([500]);
+    expect(await realMsWaited(clock, pacer.wait(1000, 500))).toBe(500);
   });
 
   it('never waits at max speed and reports lag when behind schedule', async () => {
-    const t = manualTime();
-    const fast = new Pacer(t, t, Infinity, Infinity);
+    const clock = new ManualClock(1_000_000);
+    const fast = new Pacer(clock, Infinity, Infinity);
     fast.start(0);
-    await fast.wait(1e12, 1e12);
-    expect(t.slept).toEqual([]);
+    expect(fast.delayFor(1e12, 1e12)).toBe(0);
+    expect(await realMsWaited(clock, fast.wait(1e12, 1e12))).toBe(0);
 
-    const slow = new Pacer(t, t, 1, Infinity);
+    const slow = new Pacer(clock, 1, Infinity);
     slow.start(0);
-    await t.sleep(5000);
+    clock.advance(5000);
     expect(slow.lagMs(1000)).toBe(4000);
+  });
+
+  it('stops waiting at once when the run is aborted', async () => {
+    const clock = new ManualClock(0);
+    const pacer = new Pacer(clock, 1, Infinity);
+    pacer.start(0);
+    const abort = new AbortController();
+    const waiting = pacer.wait(3_600_000, 0, abort.signal);
+    abort.abort();
+    await waiting;
+    expect(clock.pending()).toBe(0);
   });
 });

@@ -1,7 +1,7 @@
 // Maps virtual time onto real time. A tick at virtual time v may start no earlier than
 // realStart + (v − virtualStart) / speed, and no earlier than the reading-rate cap allows for the
 // readings already sent. With speed and rate both infinite it never waits.
-import type { Clock, Sleeper } from './clock.js';
+import { type Clock, sleep } from '@pdm/clock';
 
 export class Pacer {
   private realStart = 0;
@@ -9,7 +9,6 @@ export class Pacer {
 
   constructor(
     private readonly clock: Clock,
-    private readonly sleeper: Sleeper,
     /** Virtual ms per real ms; Infinity = as fast as possible. */
     private readonly speed: number,
     /** Readings per real second; Infinity = no cap. */
@@ -31,7 +30,7 @@ export class Pacer {
 
   async wait(virtualTs: number, readingsSent: number, signal?: AbortSignal): Promise<void> {
     const delay = this.delayFor(virtualTs, readingsSent);
-    if (delay > 0) await this.sleeper.sleep(delay, signal);
+    if (delay > 0) await sleep(this.clock, delay, signal);
   }
 
   /** How far real time trails the schedule set by --speed (ms); > 0 means the sinks cannot keep up. */

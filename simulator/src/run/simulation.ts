@@ -14,7 +14,7 @@ import { CsvSink } from '../output/csv-sink.js';
 import { type PayloadFormat, readingsIn, tickMessages } from '../output/messages.js';
 import { type MqttCounters, MqttSink, type MqttTarget } from '../output/mqtt-sink.js';
 import { formatInstant } from '../time/parse.js';
-import { type Clock, type Sleeper, systemClock, systemSleeper } from './clock.js';
+import { type Clock, systemClock } from '@pdm/clock';
 import { Pacer } from './pacer.js';
 
 export interface SimulationConfig {
@@ -66,8 +66,8 @@ export interface SimulationResult extends Progress {
 }
 
 export interface RunOptions {
+  /** Real time: pacing reads it and waits on it (a ManualClock in tests). */
   clock?: Clock;
-  sleeper?: Sleeper;
   signal?: AbortSignal;
   onProgress?: (progress: Progress) => void;
   progressIntervalMs?: number;
@@ -101,7 +101,7 @@ export async function runSimulation(config: SimulationConfig, options: RunOption
     config.mqtt?.format ?? 'batch',
     (wire) => mqtt?.send(wire),
   );
-  const pacer = new Pacer(clock, options.sleeper ?? systemSleeper, config.speed, config.rate);
+  const pacer = new Pacer(clock, config.speed, config.rate);
   const end = config.startMs + config.durationMs;
   const realStart = clock.now();
   let readings = 0;

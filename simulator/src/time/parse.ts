@@ -2,24 +2,14 @@
 // rates ("1e6/h", "200k/s", "max"), speed factors ("60", "max") and ISO-8601 instants.
 // Each parser returns a value or throws a RangeError whose message says what form was expected.
 
-const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, min: 60_000, h: 3_600_000, d: 86_400_000 };
-const DURATION_PART = /(\d+(?:\.\d+)?)(ms|s|min|m|h|d)/y;
+import { parseDuration as parseConfigDuration } from '@pdm/config';
 
-/** "1h30m" → 5 400 000. A bare number is seconds. */
+/** "1h30m" → 5 400 000, in the one duration syntax of every flag and config file; a bare number is seconds here. */
 export function parseDuration(text: string): number {
-  const trimmed = text.trim();
-  if (/^\d+(\.\d+)?$/.test(trimmed)) return Number(trimmed) * 1000;
-  let total = 0;
-  DURATION_PART.lastIndex = 0;
-  while (DURATION_PART.lastIndex < trimmed.length) {
-    const match = DURATION_PART.exec(trimmed);
-    if (!match) break;
-    total += Number(match[1]) * (UNIT_MS[match[2] ?? ''] ?? Number.NaN);
-    if (DURATION_PART.lastIndex === trimmed.length) return total;
-  }
-  throw new RangeError(`expected a duration like 90s, 10m, 1h30m or 2d, got "${text}"`);
+  return parseConfigDuration(text, { bareUnit: 's' });
 }
 
+const PER_UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, min: 60_000, h: 3_600_000 };
 const SI_SUFFIX: Record<string, number> = { '': 1, k: 1e3, K: 1e3, M: 1e6 };
 const RATE = /^(\d+(?:\.\d+)?(?:e\d+)?)([kKM]?)\/(s|min|m|h)$/;
 
@@ -30,7 +20,7 @@ export function parseRate(text: string): number {
   const match = RATE.exec(trimmed);
   if (match) {
     const count = Number(match[1]) * (SI_SUFFIX[match[2] ?? ''] ?? 1);
-    const perMs = UNIT_MS[match[3] ?? ''] ?? Number.NaN;
+    const perMs = PER_UNIT_MS[match[3] ?? ''] ?? Number.NaN;
     if (count > 0) return (count * 1000) / perMs;
   }
   throw new RangeError(`expected a rate like 1e6/h, 200k/s or max, got "${text}"`);
