@@ -12,3 +12,21 @@ export const PUBSUB_ATTRIBUTES = {
 export function schemaAttribute(schema: DescMessage): string {
   return schema.typeName;
 }
+
+/** Where a message comes from: the gateway and site it names in its attributes. */
+export interface MessageSource {
+  gatewayId: string;
+  siteId: string;
+}
+
+/**
+ * Every attribute the contract puts on a message of type `schema` from `source`: the one builder of
+ * them for everything that publishes on the feature topic (gateways, replays, test beds).
+ */
+export function pubsubAttributes(schema: DescMessage, source: MessageSource): Record<string, string> {
+  return {
+    [PUBSUB_ATTRIBUTES.schema]: schemaAttribute(schema),
+    [PUBSUB_ATTRIBUTES.gateway]: source.gatewayId,
+    [PUBSUB_ATTRIBUTES.site]: source.siteId,
+  };
+}
