@@ -1,0 +1,36 @@
+import { describe, expect, it } from 'vitest';
+import { readRecording, splitRecording } from './recording.js';
+
+const skabLike = [
+  'datetime;Current;Pressure;anomaly;changepoint',
+  '2020-03-01 15:44:06;1.2;0.05;0.0;0.0',
+  '2020-03-01 15:44:07;1.1;0.06;0.0;0.0',
+  '2020-03-01 15:44:08;1.9;0.30;1.0;1.0',
+  '2020-03-01 15:44:09;2.0;0.31;1.0;0.0',
+].join('\n');
+
+describe('readRecording', () => {
+  it('finds the time column and the labels of a ;-separated SKAB file', () => {
+    const recording = readRecording(skabLike, '1.csv', { labelColumn: 'anomaly' });
+    expect(recording.timestamps).toEqual([0, 1, 2, 3].map((s) => Date.UTC(2020, 2, 1, 15, 44, 6 + s)));
+    expect([...recording.labels!]).toEqual([0, 0, 1, 1]);
+  });
+
+  it('names the line of a bad row', () => {
+    expect(() => readRecording(`${skabLike}\nlater;1;1;0;0`, '1.csv')).toThrow('1.csv line 6: "later" is not a timestamp');
+    expect(() => readRecording(`${skabLike}\n2020-03-01 15:44:10;1;1;0.5;0`, '1.csv', { labelColumn: 'anomaly' })).toThrow(
+      '1.csv line 6: anomaly must be 0 or 1, got "0.5"',
+    );
+    expect(() => readRecording(`${skabLike}\n2020-03-01 15:44:10;1;1`, '1.csv')).toThrow('1.csv line 6: 3 fields, the header has 5');
+    expect(() => readRecording('when,value\n1,2', 'x.csv')).toThrow(/no time column/);
+    expect(() => readRecording(skabLike, '1.csv', { labelColumn: 'label' })).toThrow(/no label column "label"/);
+  });
+});
+
+describe('splitRecording', () => {
+  it('cuts the first rows for training and keeps the labels away from both parts', () => {
+    const { train, test } = splitRecording(skabLike, '1.csv', 2, ['anomaly', 'changepoint']);
+    expect(train).toBe('datetime;Current;Pressure\n2020-03-01 15:44:06;1.2;0.05\n2020-03-01 15:44:07;1.1;0.06\n');
+    expect(test).toBe('datetime;Current;Pressure\n2020-03-01 15:44:08;1.9;0.30\n2020-03-01 15:44:09;2.0;0.31\n');
+  });
+});

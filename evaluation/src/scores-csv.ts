@@ -1,0 +1,64 @@
+// The scores file `pdm score` writes (a fixed interface): window_start,window_end,machine,score,
+// threshold,anomaly — extra columns allowed, any order, ISO-8601 times, anomaly 0/1. A bad line is an
+// error naming its line number, never a silently skipped row.
+import { parseTimestamp } from './time.js';
+
+export interface ScoredWindow {
+  /** Epoch ms; the window holds [start, end). */
+  start: number;
+  end: number;
+  machine: string;
+  anomaly: boolean;
+}
+
+const COLUMNS = ['window_start', 'window_end', 'machine', 'score', 'threshold', 'anomaly'] as const;
+type Column = (typeof COLUMNS)[number];
+
+export class ScoresFormatError extends Error {
+  constructor(source: string, line: number, problem: string) {
+    super(`${source} line ${line}: ${problem}`);
+    this.name = 'ScoresFormatError';
+  }
+}
+
+export function parseScoresCsv(text: string, source = 'scores'): ScoredWindow[] {
+  const lines = text.split(/\r?\n/);
+  const header = (lines[0] ?? '').split(',').map((h) => h.trim());
+  const index = Object.fromEntries(COLUMNS.map((c) => [c, header.indexOf(c)])) as Record<Column, number>;
+  const missing = COLUMNS.filter((c) => index[c] < 0);
+  if (missing.length > 0) throw new ScoresFormatError(source, 1, `header lacks ${missing.join(', ')} (got "${lines[0] ?? ''}")`);
+
+  const windows: ScoredWindow[] = [];
+  for (let i = 1; i < lines.length; i++) {
+    const line = lines[i] ?? '';
+    if (line.trim() === '') continue;
+    const cells = line.split(',');
+    const cell = (c: Column) => (cells[index[c]] ?? '').trim();
+    const time = (c: 'window_start' | 'window_end') => {
+      const ms = parseTimestamp(cell(c));
+      if (ms === undefined) throw new ScoresFormatError(source, i + 1, `${c} "${cell(c)}" is not a timestamp`);
+      return ms;
+    };
+    const anomaly = cell('anomaly');
+    if (anomaly !== '0' && anomaly !== '1') throw new ScoresFormatError(source, i + 1, `anomaly must be 0 or 1, got "${anomaly}"`);
+    const window = { start: time('window_start'), end: time('window_end'), machine: cell('machine'), anomaly: anomaly === '1' };
+    if (window.machine === '') throw new ScoresFormatError(source, i + 1, 'machine is empty');
+    if (window.end <= window.start) throw new ScoresFormatError(source, i + 1, 'window_end must be after window_start');
+    windows.push(window);
+  }
+  return windows;
+}
+
+/**
+ * The windows of one machine. A scores file of one recording has one machine; with several, the
+ * caller must say which (rows of a recording belong to one machine).
+ */
+export function windowsOfMachine(windows: readonly ScoredWindow[], machine: string | undefined, source = 'scores'): ScoredWindow[] {
+  const machines = [...new Set(windows.map((w) => w.machine))];
+  if (machine === undefined) {
+    if (machines.length > 1) throw new Error(`${source} holds ${machines.length} machines (${machines.join(', ')}): say which one the labels belong to`);
+    return [...windows];
+  }
+  if (!machines.includes(machine)) throw new Error(`${source} has no windows of machine "${machine}" (it has ${machines.join(', ') || 'none'})`);
+  return windows.filter((w) => w.machine === machine);
+}
