@@ -41,6 +41,8 @@ export default tseslint.config(
             { sourceTag: 'type:presentation', onlyDependOnLibsWithTags: ['type:contract', 'type:lib', 'type:infra', 'type:service'] },
             // The `pdm` command composes everything.
             { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:contract', 'type:lib', 'type:infra', 'type:service', 'type:presentation'] },
+            // Cross-package scenarios (end-to-end, faults, pipeline bench) exercise the whole product; nothing depends on them.
+            { sourceTag: 'type:scenario', onlyDependOnLibsWithTags: ['type:contract', 'type:lib', 'type:infra', 'type:service', 'type:presentation', 'type:app'] },
           ],
         },
       ],

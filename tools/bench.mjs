@@ -19,7 +19,7 @@ const BENCHMARKS = [
   { title: 'Cloud processor: decode, score, sink', workspace: '@pdm/cloud-processor', script: 'bench' },
   { title: 'Anomaly model alone', workspace: '@pdm/cloud-processor', script: 'bench:model' },
   { title: 'Simulator', workspace: '@pdm/simulator', script: 'bench' },
-  { title: 'End to end: close-to-store latency, 5× load soak (200 → 1,000 machines)', workspace: '@pdm/cli', script: 'bench' },
+  { title: 'End to end: close-to-store latency, 5× load soak (200 → 1,000 machines)', workspace: '@pdm/scenarios', script: 'bench' },
 ];
 
 const only = process.argv.slice(2);

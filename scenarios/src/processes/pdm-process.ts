@@ -2,11 +2,16 @@
 // test or a benchmark can SIGKILL: waits for its start-up line, keeps its output for the failure
 // message, and kills whatever is still running when the parent process exits.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 
-const PDM_BIN = fileURLToPath(new URL('../../bin/pdm.js', import.meta.url));
-const PDM_ENTRY = fileURLToPath(new URL('../../dist/main.js', import.meta.url));
+/** The `pdm` binary as @pdm/cli declares it (`bin`), wherever npm installed the package. */
+const PDM_BIN = (() => {
+  const manifest = createRequire(import.meta.url).resolve('@pdm/cli/package.json');
+  const { bin } = JSON.parse(readFileSync(manifest, 'utf8')) as { bin: { pdm: string } };
+  return join(dirname(manifest), bin.pdm);
+})();
 /** Output kept per process: enough for every log line a test looks for, bounded for a runaway log. */
 const MAX_OUTPUT_CHARS = 4_000_000;
 
@@ -31,7 +36,6 @@ export interface PdmProcess {
 }
 
 export async function startPdm(name: string, args: string[], ready: RegExp, timeoutMs = 60_000): Promise<PdmProcess> {
-  if (!existsSync(PDM_ENTRY)) throw new Error(`${PDM_ENTRY} is missing: run \`npm run build\` first (npm run test:faults does)`);
   const child = spawn(process.execPath, [PDM_BIN, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, METADATA_SERVER_DETECTION: 'none' },

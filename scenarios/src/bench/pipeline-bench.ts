@@ -4,13 +4,13 @@
 // 200 machines), then holds 5× that load (1,000 machines) for minutes and reports, slice by slice,
 // whether lag and memory stay bounded. 5× of 1,000 machines is beyond this two-core box when the
 // simulator, the gateway, the emulator, the processor and influxd all share it.
-// Usage: npm run bench -w @pdm/cli   (after a build; needs influxd)
+// Usage: npm run bench -w @pdm/scenarios   (after a build; needs influxd)
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
+import { trainDemoModel } from '@pdm/cli/demo';
 import { freePort, startInflux } from '@pdm/influx-harness';
-import { trainDemoModel } from '../local/bootstrap-model.js';
 import { type PdmProcess, startPdm } from '../processes/pdm-process.js';
 import { type Histogram, histogram, histogramDelta, metricValue, observations, scrape } from '../prometheus-text.js';
 import { bucketQuantile } from '@pdm/edge-gateway';

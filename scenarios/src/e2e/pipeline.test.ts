@@ -4,6 +4,7 @@
 // InfluxDB must equal those computed offline (pdm replay) from the same readings.
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { DEMO_MACHINES, DEMO_SEED, DEMO_TICK_MS, DEMO_VIBRATION_HZ, trainDemoModel } from '@pdm/cli/demo';
 import { processorConfigSchema, startProcessor, type RunningProcessor } from '@pdm/cloud-processor';
 import { gatewayConfigSchema, replayCsv, startGateway, type RunningGateway } from '@pdm/edge-gateway';
 import { makeTestDataDir, startTestInflux, type RunningInflux } from '@pdm/influx-harness';
@@ -12,8 +13,6 @@ import { Collector, PROJECT, startTestEmulator, type TestEmulator } from '@pdm/p
 import { LOW_RATE_SENSORS, noChaos, runSimulation, scheduleFaults } from '@pdm/simulator';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { trainDemoModel } from '../local/bootstrap-model.js';
-import { DEMO_MACHINES, DEMO_SEED, DEMO_TICK_MS, DEMO_VIBRATION_HZ } from '../local/demo-fleet.js';
 
 const silent = pino({ level: 'silent' });
 const MINUTE = 60_000;
