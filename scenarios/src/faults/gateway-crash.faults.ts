@@ -5,45 +5,37 @@
 // tap subscription). The simulator's view is ambiguous here: readings of a window still open at the
 // kill were accepted but never committed, which the architecture allows ("a crash loses at most the
 // open windows"); the test bounds that loss separately.
-import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RunningProcessor } from '@pdm/cloud-processor';
-import { freePort, makeTestDataDir, startTestInflux, type RunningInflux } from '@pdm/influx-harness';
-import { Collector, startTestEmulator, type TestEmulator } from '@pdm/pubsub-emulator/testing';
+import { freePort } from '@pdm/influx-harness';
+import { Collector } from '@pdm/pubsub-emulator/testing';
 import { MachineWindowSchema, fromBinary } from '@pdm/proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectEventuallyExactlyOnce } from './support/exactly-once.js';
-import { startFleet, windowsSent } from './support/fleet.js';
+import { startFleet } from './support/fleet.js';
 import { FLEET_SIZE, WINDOW_MS } from './support/fleet-shape.js';
 import { readMetric } from '../prometheus-text.js';
-import { trainFaultModel } from './support/model.js';
 import { windowsInOutbox } from './support/outbox-file.js';
 import type { PdmProcess } from '../processes/pdm-process.js';
 import { eventually } from './support/poll.js';
-import { FEATURES_TOPIC, SUBSCRIPTION, gatewayConfig, gatewayDrained, processorConfig, startGatewayProcess, startProcessorHere, windowsAcked, writeConfigFile } from './support/services.js';
+import { FEATURES_TOPIC, SUBSCRIPTION, gatewayConfig, gatewayDrained, startGatewayProcess, startProcessorHere, windowsAcked, writeConfigFile } from './support/services.js';
+import { useFaultSuite } from './support/suite.js';
 import { type WindowKey, difference, parseWindowKey, windowKey } from './support/windows.js';
 
 /** gRPC status PERMISSION_DENIED: not retried by the client, so the gateway backs off and keeps the rows. */
 const PERMISSION_DENIED = 7;
 
 describe('gateway killed with SIGKILL under load', () => {
-  const dir = makeTestDataDir('faults-gateway');
-  const outboxPath = join(dir, 'outbox.sqlite');
-  let influx: RunningInflux;
-  let pubsub: TestEmulator;
+  const suite = useFaultSuite('faults-gateway');
+  const outboxPath = join(suite.dir, 'outbox.sqlite');
   let processor: RunningProcessor;
   let tap: Collector;
   let gateway: PdmProcess | undefined;
-  let contract: string[];
 
   beforeAll(async () => {
-    influx = await startTestInflux();
-    pubsub = await startTestEmulator();
-    const registryDir = join(dir, 'models');
-    contract = await trainFaultModel(registryDir);
-    processor = await startProcessorHere(processorConfig({ emulatorHost: pubsub.emulator.endpoint, influxUrl: influx.url, registryDir }));
+    processor = await startProcessorHere(suite.processorConfig());
     // Everything the gateway publishes, in both of its lives, also reaches this subscription.
-    const [subscription] = await pubsub.client().topic(FEATURES_TOPIC).createSubscription('faults-tap', { enableMessageOrdering: true });
+    const [subscription] = await suite.pubsub.client().topic(FEATURES_TOPIC).createSubscription('faults-tap', { enableMessageOrdering: true });
     tap = new Collector(subscription);
   });
 
@@ -51,17 +43,14 @@ describe('gateway killed with SIGKILL under load', () => {
     await gateway?.stop();
     await tap?.subscription.close();
     await processor?.stop();
-    await pubsub?.close();
-    await influx?.stop();
-    rmSync(dir, { recursive: true, force: true });
   });
 
   it('delivers every window committed to the outbox to InfluxDB exactly once after a restart', async () => {
+    const { dir, pubsub } = suite;
     const [mqttPort, httpPort] = [await freePort(), await freePort()];
     const configFile = writeConfigFile(dir, 'gateway', gatewayConfig({ mqttPort, httpPort, outboxPath, emulatorHost: pubsub.emulator.endpoint }));
     gateway = await startGatewayProcess(configFile);
-    const csvDir = join(dir, 'sent');
-    const fleet = startFleet(mqttPort, csvDir);
+    const fleet = startFleet(mqttPort, join(dir, 'sent'));
     await eventually(async () => (await windowsAcked(processor)) >= 100, 'the first 100 windows written', 60_000);
 
     // Pub/Sub refuses publishes for a while: committed windows pile up in the outbox; kill then.
@@ -77,8 +66,7 @@ describe('gateway killed with SIGKILL under load', () => {
     // The restarted gateway replays its outbox and keeps up with the fleet again.
     await eventually(async () => (await windowsAcked(processor)) >= ackedAtRestart + 300, '300 more windows written after the restart', 120_000);
     await eventually(async () => (await readMetric(httpPort, 'pdm_gateway_outbox_depth')) < 60, 'the outbox backlog to drain', 120_000);
-    const sent = await fleet.stop();
-    expect(sent.mqtt?.lost).toBe(0);
+    const sentWindows = await fleet.stop();
     await eventually(() => gatewayDrained(httpPort), 'the last windows closed and published', 60_000);
     expect(await readMetric(httpPort, 'pdm_gateway_outbox_dropped_total')).toBe(0);
 
@@ -87,11 +75,10 @@ describe('gateway killed with SIGKILL under load', () => {
     await eventually(() => tap.messages.length >= publishedMessages(), 'the tap to receive every published message', 60_000);
     const committed = new Set(tap.messages.map((m) => fromBinary(MachineWindowSchema, m.data)).map((w) => windowKey(w.machineId, Number(w.windowStart))));
     expect(difference(committedAtKill, committed)).toEqual([]);
-    await expectEventuallyExactlyOnce(influx, committed, contract, 60_000);
+    await expectEventuallyExactlyOnce(suite.influx, committed, suite.contract, 60_000);
 
     // Against the simulator: only windows open at the kill may be missing (at most one per machine
     // with no allowed lateness), and the gateway never made up a window nobody sent.
-    const sentWindows = windowsSent(csvDir);
     expect(difference(committed, sentWindows)).toEqual([]);
     const lost: WindowKey[] = difference(sentWindows, committed);
     // A window published twice (confirmed by Pub/Sub, not yet deleted from the outbox at the kill)

@@ -2,7 +2,8 @@
 // reading also written to CSV, so a test knows exactly which windows the readings fall into.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { noChaos, runSimulation, type SimulationResult } from '@pdm/simulator';
+import { noChaos, runSimulation } from '@pdm/simulator';
+import { expect } from 'vitest';
 import { FLEET, FLEET_SEED, TICK_MS, VIBRATION_HZ, WINDOW_MS } from './fleet-shape.js';
 import { type WindowKey, windowKey } from './windows.js';
 
@@ -12,8 +13,11 @@ const MAX_RUN_MS = 30 * 60_000;
 export interface FleetRun {
   /** Event time (ms) the fleet has reached. */
   virtualTs(): number;
-  /** Stops generating, waits until the broker acked every publish, and returns the run's summary. */
-  stop(): Promise<SimulationResult>;
+  /**
+   * Stops generating and waits until the broker acked every publish (none may be lost); resolves
+   * with the windows the readings fall into.
+   */
+  stop(): Promise<Set<WindowKey>>;
 }
 
 export function startFleet(mqttPort: number, csvDir: string): FleetRun {
@@ -42,13 +46,15 @@ export function startFleet(mqttPort: number, csvDir: string): FleetRun {
     virtualTs: () => reached,
     async stop() {
       abort.abort();
-      return run;
+      const result = await run;
+      expect(result.mqtt?.lost, 'readings the broker never acked').toBe(0);
+      return windowsSent(csvDir);
     },
   };
 }
 
 /** The windows the fleet's readings fall into, from the CSV rows it wrote (one row per tick sent). */
-export function windowsSent(csvDir: string): Set<WindowKey> {
+function windowsSent(csvDir: string): Set<WindowKey> {
   const keys = new Set<WindowKey>();
   for (const { id } of FLEET) {
     const rows = readFileSync(join(csvDir, `${id}.csv`), 'utf8').trimEnd().split('\n').slice(1);
