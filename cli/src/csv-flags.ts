@@ -1,6 +1,7 @@
 // The CSV flags shared by `pdm replay`, `pdm train` and `pdm score` (a fixed interface): one time
 // column, every other numeric column a sensor, windowed by the gateway's own engine.
-import { parseDuration, replayOptionsSchema, type ReplayOptionsInput } from '@pdm/edge-gateway';
+import { parseDuration } from '@pdm/config';
+import { replayOptionsSchema, type ReplayOptionsInput } from '@pdm/edge-gateway';
 import { UsageError } from './command.js';
 
 export const CSV_FLAG_OPTIONS = {
@@ -51,9 +52,12 @@ export function csvReplayOptions(values: CsvFlagValues): { input: string; option
   let windowMs: number | undefined;
   if (values.window !== undefined) {
     try {
-      windowMs = parseDuration(values.window);
+      windowMs = parseDuration(values.window); // the unit is required: a bare 10 could be s or ms
     } catch (error) {
       throw new UsageError(`--window: ${(error as Error).message}`);
+    }
+    if (!Number.isInteger(windowMs) || windowMs <= 0) {
+      throw new UsageError(`--window: "${values.window}" must be a positive whole number of milliseconds`);
     }
   }
   if (values.delimiter !== undefined && values.delimiter.length !== 1) {

@@ -139,6 +139,12 @@ describe('pdm replay', () => {
     const { context, err } = capture();
     expect(await main(['replay', '--input', 'x.csv', '--window', 'soon'], context)).toBe(2);
     expect(err.join('\n')).toMatch(/--window: invalid duration "soon"/);
+    expect(await main(['replay', '--input', 'x.csv', '--window', '10'], context)).toBe(2);
+    expect(err.join('\n')).toMatch(/--window: invalid duration "10": expected a number with a unit/);
+    for (const window of ['0s', '1.5ms']) {
+      expect(await main(['replay', '--input', 'x.csv', '--window', window], context)).toBe(2);
+      expect(err.join('\n')).toMatch(new RegExp(`--window: "${window}" must be a positive whole number of milliseconds`));
+    }
     expect(await main(['replay', '--input', 'x.csv', '--machine', 'bad id'], context)).toBe(2);
     expect(err.join('\n')).toMatch(/--machine: machine id must match/);
   });
