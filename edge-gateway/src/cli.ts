@@ -5,6 +5,7 @@ import { stringify as toYaml } from 'yaml';
 import { ConfigError, loadGatewayConfig } from './config/index.js';
 import { startGateway } from './gateway.js';
 import { UsersFileError, hashPassword } from './mqtt/index.js';
+import { usesPubSubEmulator } from './publisher/index.js';
 
 export interface CliIo {
   out(line: string): void;
@@ -64,13 +65,17 @@ export async function runGatewayCli(argv: string[], io: CliIo): Promise<number> 
       io.out(toYaml(config).trimEnd());
       return 0;
     }
+    const emulator = usesPubSubEmulator(config.pubsub.emulatorHost);
+    // With an emulator there are no Google credentials to find: this process tells Google's auth
+    // library not to probe the GCE metadata server (a link-local address) for them.
+    if (emulator) process.env.METADATA_SERVER_DETECTION ??= 'none';
     const gateway = await startGateway(config);
     io.out(`edge gateway ${config.gatewayId} (site ${config.siteId})`);
     io.out(`  MQTT        mqtt://${config.mqtt.host}:${gateway.mqttPort}${config.mqtt.allowAnonymous ? ' (anonymous allowed)' : ''}`);
     if (gateway.tlsPort !== undefined) io.out(`  MQTT/TLS    mqtts://${config.mqtt.host}:${gateway.tlsPort}`);
     if (gateway.websocketPort !== undefined) io.out(`  MQTT/WS     ws://${config.mqtt.host}:${gateway.websocketPort}${config.mqtt.websocket?.path ?? ''}`);
     io.out(`  operations  http://${config.http.host}:${gateway.httpPort}/metrics  /healthz  /readyz`);
-    io.out(`  Pub/Sub     projects/${config.pubsub.projectId}/topics/${config.pubsub.topic}${config.pubsub.emulatorHost || process.env.PUBSUB_EMULATOR_HOST ? ' (emulator)' : ''}`);
+    io.out(`  Pub/Sub     projects/${config.pubsub.projectId}/topics/${config.pubsub.topic}${emulator ? ' (emulator)' : ''}`);
     io.out(`  outbox      ${config.outbox.path}`);
     const signal = await io.waitForStop();
     io.out(`${signal}: stopping the gateway…`);

@@ -18,6 +18,20 @@ describe('edge gateway: MQTT in, feature messages out', () => {
 
   const send = (topic: string, body: unknown) => mqtt.publishAsync(topic, JSON.stringify(body), { qos: 1 });
 
+  /** Whether the publisher is backing off after a failed publish, as /readyz says. */
+  async function backingOff(): Promise<boolean> {
+    const ready = (await (await fetch(`http://127.0.0.1:${bed.gateway.httpPort}/readyz`)).json()) as { checks: Record<string, { detail: string }> };
+    return ready.checks.publisher?.detail === 'buffering: Pub/Sub unreachable';
+  }
+
+  async function untilAsync(condition: () => Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!(await condition())) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  }
+
   it('windows readings per machine and publishes one MachineWindow with all its sensors', async () => {
     for (let i = 0; i < 10; i++) await send('sensors/pump-1/temp', { ts: T0 + i * 1000, value: 60 + i });
     await send('sensors/pump-1/vib', { ts: T0, hz: 10, values: Array.from({ length: 100 }, (_, i) => (i % 2 ? 1 : -1)) });
@@ -78,6 +92,15 @@ describe('edge gateway: MQTT in, feature messages out', () => {
     expect(Buffer.from(body.payload, 'base64').toString()).toBe('{"value": 1');
   });
 
+  it('counts in pdm_gateway_readings_total only readings that went into a window; late ones have their own count', async () => {
+    await send('sensors/pump-2/temp', { ts: T0 + 1_000, value: 1 });
+    await send('sensors/pump-2/temp', { ts: T0 + 12_500, value: 2 }); // the watermark closes [0 s, 10 s)
+    await send('sensors/pump-2/temp', { ts: T0 + 5_000, value: 3 }); // late: its window has closed
+    await send('sensors/pump-2/temp', { ts: T0 + 13_000, value: 4 });
+    expect(await metricValue(bed.gateway, 'pdm_gateway_readings_total')).toBe(3);
+    expect(await metricValue(bed.gateway, 'pdm_gateway_late_readings_total')).toBe(1);
+  });
+
   it('closes a silent machine’s window after the idle timeout on the gateway clock', async () => {
     await send('sensors/fan-3/temp', { ts: T0 + 1000, value: 40 });
     bed.clock.advance(29_000);
@@ -90,15 +113,37 @@ describe('edge gateway: MQTT in, feature messages out', () => {
     expect(message!.orderingKey).toBe('fan-3');
   });
 
-  it('buffers in the outbox while Pub/Sub refuses publishes, then delivers every window in order', async () => {
+  it('buffers in the outbox while Pub/Sub refuses publishes, retries on the gateway clock, then delivers every window in order', async () => {
     bed.pubsub.emulator.failNext('Publish', 2, status.PERMISSION_DENIED);
     for (let w = 0; w < 4; w++) await send('sensors/pump-9/temp', { ts: T0 + w * 10_000, value: w });
     await send('sensors/pump-9/temp', { ts: T0 + 42_500, value: 9 });
+    await untilAsync(backingOff, 'the publisher backing off after the refused publish');
+    // The back-off (10–50 ms here, less up to 20 % jitter) runs on the gateway clock: no retry until it moves.
+    bed.clock.advance(5);
+    expect(await backingOff()).toBe(true);
+    expect(bed.gateway.outbox.stats().depth).toBe(4);
+    await untilAsync(async () => {
+      if (await backingOff()) bed.clock.advance(50);
+      return bed.collector.messages.length >= 4;
+    }, 'every window delivered');
     const messages = await bed.collector.waitFor(4);
     expect(bed.windows().map((w) => Number(w.windowStart) - T0)).toEqual([0, 10_000, 20_000, 30_000]);
     expect(messages).toHaveLength(4);
     expect(await metricValue(bed.gateway, 'pdm_gateway_publish_errors_total')).toBeGreaterThanOrEqual(1);
     expect(bed.gateway.outbox.stats().depth).toBe(0);
+  });
+
+  it('ticks on its clock every tickMs, and leaves no timer behind on it when stopped', async () => {
+    await bed.restartGateway({ windows: { tickMs: 1_000 }, health: { intervalMs: 10_000 } });
+    await mqtt.endAsync();
+    mqtt = await connectAsync(`mqtt://127.0.0.1:${bed.gateway.mqttPort}`, { reconnectPeriod: 0 });
+    await send('sensors/fan-4/temp', { ts: T0 + 1000, value: 40 });
+    bed.clock.advance(30_000); // the idle timeout passes: a tick on the clock closes the window
+    await untilAsync(() => Promise.resolve(bed.windows().length > 0), 'the idle window published'); // beside health reports
+    expect(bed.windows()[0]).toMatchObject({ machineId: 'fan-4', closeReason: CloseReason.IDLE_TIMEOUT });
+    expect(bed.clock.pending()).toBeGreaterThan(0);
+    await bed.gateway.stop();
+    expect(bed.clock.pending()).toBe(0);
   });
 
   it('on stop closes open windows as partial and publishes them', async () => {

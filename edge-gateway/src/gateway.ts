@@ -1,17 +1,8 @@
-// Composes the gateway: MQTT broker → ingest → window engine → durable outbox → Pub/Sub publisher,
-// with the operations endpoint, a health report on the same topic, a tick on the gateway clock, and
-// a graceful stop.
-import { PubSub, type Topic } from '@google-cloud/pubsub';
-import {
-  type GatewayHealth,
-  type MachineWindow,
-  GatewayHealthSchema,
-  MachineWindowSchema,
-  PUBSUB_ATTRIBUTES,
-  CloseReason,
-  schemaAttribute,
-  encodeMachineWindow,
-} from '@pdm/proto';
+// Composes the gateway: MQTT broker → ingest → window engine → outbox writer → durable outbox →
+// Pub/Sub publisher, with the operations endpoint, a health report on the same topic, a tick on the
+// gateway clock, and a graceful stop. It only wires: each stage is its own module.
+import { type Clock, every, systemClock } from '@pdm/clock';
+import { type GatewayHealth, GatewayHealthSchema, MachineWindowSchema, CloseReason, pubsubAttributes } from '@pdm/proto';
 import type { GatewayConfig } from './config/index.js';
 import { HealthReporter } from './health/index.js';
 import { Ingest } from './ingest/index.js';
@@ -19,11 +10,12 @@ import { Users, startBroker, type RunningBroker } from './mqtt/index.js';
 import { GatewayMetrics } from './ops/metrics.js';
 import { startOpsServer, type OpsServer } from './ops/http.js';
 import { LogLimiter, createLogger, type Logger } from './ops/log.js';
-import { Outbox, type OutboxRecord } from './outbox/index.js';
-import { OutboxPublisher } from './publisher/index.js';
-import { type Clock, WindowEngine, systemClock } from './window/index.js';
+import { Outbox, OutboxWriter } from './outbox/index.js';
+import { OutboxPublisher, createPubSubClient, openFeatureTopic } from './publisher/index.js';
+import { WindowEngine } from './window/index.js';
 
 export interface GatewayDependencies {
+  /** The gateway clock: event-time bounds, idle timeouts, the tick, back-off, health reports. */
   clock?: Clock;
   logger?: Logger;
 }
@@ -37,53 +29,22 @@ export interface RunningGateway {
   readonly metrics: GatewayMetrics;
   readonly engine: WindowEngine;
   readonly outbox: Outbox;
-  /** Runs one tick now (idle timeouts, revisions, eviction, outbox bounds); the timer does this every tickMs. */
+  /** Runs one tick now (idle timeouts, revisions, eviction, outbox bounds); the clock does this every tickMs. */
   tick(): void;
-  /** Publishes one health report now (the timer does this every health.intervalMs); resolves once Pub/Sub confirmed it. */
+  /** Publishes one health report now (the clock does this every health.intervalMs); resolves once Pub/Sub confirmed it. */
   reportHealth(): Promise<GatewayHealth>;
   /** Stop accepting, close open windows as partial, flush what the link allows, release everything. */
   stop(): Promise<void>;
 }
 
-/** Windows waiting for the outbox when a write fails (e.g. disk full); beyond this the oldest are dropped. */
-const MAX_PENDING_WINDOWS = 100_000;
-
 const closeReasonLabel = (reason: CloseReason) => CloseReason[reason].toLowerCase();
-
-/** The attributes the feature-message contract puts on every message of this gateway. */
-const contractAttributes = (schema: Parameters<typeof schemaAttribute>[0], config: GatewayConfig): Record<string, string> => ({
-  [PUBSUB_ATTRIBUTES.schema]: schemaAttribute(schema),
-  [PUBSUB_ATTRIBUTES.gateway]: config.gatewayId,
-  [PUBSUB_ATTRIBUTES.site]: config.siteId,
-});
-
-async function openTopic(pubsub: PubSub, config: GatewayConfig): Promise<Topic> {
-  const { topic: name, batchMaxMessages, batchMaxMilliseconds, publishTimeoutMs, createTopic } = config.pubsub;
-  const topic = pubsub.topic(name, {
-    messageOrdering: true,
-    batching: { maxMessages: batchMaxMessages, maxMilliseconds: batchMaxMilliseconds },
-    gaxOpts: { timeout: publishTimeoutMs },
-  });
-  if (createTopic) {
-    const [exists] = await topic.exists();
-    if (!exists) {
-      await topic.create().catch((error: { code?: number }) => {
-        if (error.code !== 6) throw error; // ALREADY_EXISTS: another gateway created it first
-      });
-    }
-  }
-  return topic;
-}
 
 export async function startGateway(config: GatewayConfig, dependencies: GatewayDependencies = {}): Promise<RunningGateway> {
   const clock = dependencies.clock ?? systemClock;
   const log = dependencies.logger ?? createLogger(config.log.level);
   const limiter = new LogLimiter(10_000, () => clock.now());
   const users = config.mqtt.usersFile ? Users.load(config.mqtt.usersFile) : undefined;
-
-  let outboxWritable = true;
-  const pending: MachineWindow[] = [];
-  let flushScheduled = false;
+  const source = { gatewayId: config.gatewayId, siteId: config.siteId };
 
   const outbox = new Outbox({
     path: config.outbox.path,
@@ -102,15 +63,22 @@ export async function startGateway(config: GatewayConfig, dependencies: GatewayD
     },
   });
 
-  const { tickMs: _tickMs, ...windowKnobs } = config.windows;
-  const engine = new WindowEngine({ ...windowKnobs, gatewayId: config.gatewayId, siteId: config.siteId, clock }, (window) => {
-    window.closedAt = BigInt(clock.now());
-    pending.push(window);
-    if (!flushScheduled) {
-      flushScheduled = true;
-      setImmediate(flushPending);
-    }
+  const writer = new OutboxWriter(outbox, {
+    written: (windows) => {
+      for (const w of windows) metrics.windows.inc({ close_reason: closeReasonLabel(w.closeReason) });
+      publisher.notify();
+    },
+    writeFailed: (error, pending) => {
+      metrics.outboxErrors.inc();
+      limiter.maybe('outbox', (suppressed) =>
+        log.error({ path: config.outbox.path, err: error.message, pending, suppressed }, 'cannot write the outbox; retrying'),
+      );
+    },
+    dropped: (windows) => metrics.outboxDropped.inc({ bound: 'write_error' }, windows),
   });
+
+  const { tickMs: _tickMs, ...windowKnobs } = config.windows;
+  const engine = new WindowEngine({ ...windowKnobs, ...source, clock }, (window) => writer.add(window));
 
   const metrics = new GatewayMetrics({
     openWindows: () => engine.metrics().openWindows,
@@ -124,11 +92,7 @@ export async function startGateway(config: GatewayConfig, dependencies: GatewayD
     mqttClients: () => broker.connectedClients(),
   });
 
-  const { projectId, emulatorHost } = config.pubsub;
-  // With an emulator there are no Google credentials to find: stop the auth library from probing
-  // the GCE metadata server (a link-local address) for them.
-  if (emulatorHost || process.env.PUBSUB_EMULATOR_HOST) process.env.METADATA_SERVER_DETECTION ??= 'none';
-  const pubsub = new PubSub(emulatorHost ? { projectId, apiEndpoint: emulatorHost, emulatorMode: true } : { projectId });
+  const pubsub = createPubSubClient(config.pubsub);
   /** Releases what start-up had opened when a later step fails (a port taken, say), so the process can exit. */
   async function abandonStart(error: unknown, startedBroker?: RunningBroker): Promise<never> {
     await startedBroker?.close();
@@ -136,11 +100,11 @@ export async function startGateway(config: GatewayConfig, dependencies: GatewayD
     outbox.close();
     throw error;
   }
-  const topic = await openTopic(pubsub, config).catch(abandonStart);
+  const topic = await openFeatureTopic(pubsub, config.pubsub).catch(abandonStart);
   const publisher = new OutboxPublisher(
     outbox,
     topic,
-    contractAttributes(MachineWindowSchema, config),
+    pubsubAttributes(MachineWindowSchema, source),
     { maxInFlight: config.pubsub.maxInFlight, backoff: config.pubsub.backoff },
     {
       published: (_entry, latencyMs) => {
@@ -152,41 +116,8 @@ export async function startGateway(config: GatewayConfig, dependencies: GatewayD
         limiter.maybe('publish', (suppressed) => log.warn({ machine: entry.machineId, err: error.message, suppressed }, 'publish failed; buffering in the outbox'));
       },
     },
-    undefined,
-    () => clock.now(),
+    clock,
   );
-
-  /** Moves closed windows into the outbox in one transaction, then wakes the publisher. */
-  function flushPending(): void {
-    flushScheduled = false;
-    if (pending.length === 0) return;
-    const records: OutboxRecord[] = pending.map((w) => ({
-      machineId: w.machineId,
-      windowStart: Number(w.windowStart),
-      featureVersion: w.featureVersion,
-      revision: w.revision,
-      payload: encodeMachineWindow(w),
-    }));
-    try {
-      outbox.append(records);
-      outboxWritable = true;
-    } catch (error) {
-      // Keep the windows in memory and retry on the next tick; say what failed and where.
-      outboxWritable = false;
-      metrics.outboxErrors.inc();
-      limiter.maybe('outbox', (suppressed) =>
-        log.error({ path: config.outbox.path, err: (error as Error).message, pending: pending.length, suppressed }, 'cannot write the outbox; retrying'),
-      );
-      if (pending.length > MAX_PENDING_WINDOWS) {
-        const dropped = pending.splice(0, pending.length - MAX_PENDING_WINDOWS).length;
-        metrics.outboxDropped.inc({ bound: 'write_error' }, dropped);
-      }
-      return;
-    }
-    for (const w of pending) metrics.windows.inc({ close_reason: closeReasonLabel(w.closeReason) });
-    pending.length = 0;
-    publisher.notify();
-  }
 
   const ingest = new Ingest(config.validation, clock, engine, {
     accepted: (n) => metrics.readings.inc(n),
@@ -197,7 +128,7 @@ export async function startGateway(config: GatewayConfig, dependencies: GatewayD
     const debugTopic = config.validation.debugTopic;
     if (!debugTopic) return;
     const body = JSON.stringify({ topic: topicName, reason, detail, payload: payload.subarray(0, 1024).toString('base64') });
-    broker.aedes.publish({ cmd: 'publish', topic: `${debugTopic}/${reason}`, payload: Buffer.from(body), qos: 0, retain: false, dup: false }, () => {});
+    broker.publish(`${debugTopic}/${reason}`, Buffer.from(body));
   }
 
   // The hooks above run only once the broker exists: they are called from its handlers.
@@ -227,7 +158,10 @@ export async function startGateway(config: GatewayConfig, dependencies: GatewayD
 
   const ops: OpsServer = await startOpsServer(config.http, metrics.registry, {
     broker: () => ({ ok: true, detail: `listening on ${broker.port}, ${broker.connectedClients()} clients` }),
-    outbox: () => ({ ok: outboxWritable, detail: outboxWritable ? `depth ${outbox.stats().depth}` : `cannot write ${config.outbox.path}` }),
+    outbox: () => {
+      const ok = writer.writable();
+      return { ok, detail: ok ? `depth ${outbox.stats().depth}` : `cannot write ${config.outbox.path}` };
+    },
     publisher: () => {
       const state = publisher.state();
       return { ok: state !== 'stopped', detail: state === 'backing_off' ? 'buffering: Pub/Sub unreachable' : state };
@@ -236,16 +170,15 @@ export async function startGateway(config: GatewayConfig, dependencies: GatewayD
 
   function tick(): void {
     engine.tick();
-    flushPending();
+    writer.flush();
     outbox.enforceBounds();
   }
-  const timer = setInterval(tick, config.windows.tickMs);
-  timer.unref();
+  const cancelTicks = every(clock, config.windows.tickMs, tick);
 
   const health = new HealthReporter(
     metrics,
     topic,
-    { gatewayId: config.gatewayId, siteId: config.siteId, intervalMs: config.health.intervalMs, attributes: contractAttributes(GatewayHealthSchema, config) },
+    { ...source, intervalMs: config.health.intervalMs, attributes: pubsubAttributes(GatewayHealthSchema, source) },
     clock,
     { failed: (error) => limiter.maybe('health', (suppressed) => log.warn({ err: error.message, suppressed }, 'health report not published')) },
   );
@@ -257,11 +190,11 @@ export async function startGateway(config: GatewayConfig, dependencies: GatewayD
 
   let stopping: Promise<void> | undefined;
   async function stop(): Promise<void> {
-    clearInterval(timer);
+    cancelTicks();
     health.stop();
     await broker.close();
     engine.flush();
-    flushPending();
+    writer.flush();
     await publisher.stop(config.shutdownTimeoutMs);
     await pubsub.close();
     const left = outbox.stats().depth;

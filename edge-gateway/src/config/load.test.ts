@@ -55,6 +55,28 @@ describe('gateway configuration', () => {
     expect(message).toMatch(/gatewayId: must match/);
   });
 
+  it('takes durations with a unit as well as milliseconds, keeping each key’s bounds', () => {
+    const yaml = file('d.yaml', 'windows:\n  windowMs: 10s\n  allowedLatenessMs: 0\n  idleTimeoutMs: 1m\noutbox:\n  maxAgeMs: 7d\nhealth:\n  intervalMs: 0s\n');
+    const config = loadGatewayConfig({ file: yaml, env: { PDM_GATEWAY_SHUTDOWN_TIMEOUT_MS: '1.5s', PDM_GATEWAY_PUBSUB__BACKOFF__MAX_MS: '30000' } });
+    expect(config.windows).toMatchObject({ windowMs: 10_000, allowedLatenessMs: 0, idleTimeoutMs: 60_000, tickMs: 1_000 });
+    expect(config.outbox.maxAgeMs).toBe(7 * 24 * 3_600_000);
+    expect(config.health.intervalMs).toBe(0);
+    expect(config.shutdownTimeoutMs).toBe(1_500);
+    expect(config.pubsub.backoff.maxMs).toBe(30_000);
+
+    const bad = file('bad-durations.yaml', 'windows:\n  windowMs: soon\n  tickMs: 0s\nvalidation:\n  maxAgeMs: 1.5ms\n');
+    let message = '';
+    try {
+      loadGatewayConfig({ file: bad, env: {} });
+    } catch (error) {
+      expect(error).toBeInstanceOf(ConfigError);
+      message = (error as Error).message;
+    }
+    expect(message).toMatch(/windows\.windowMs: invalid duration "soon"/);
+    expect(message).toMatch(/windows\.tickMs: .*>0/);
+    expect(message).toMatch(/validation\.maxAgeMs: .*expected int/);
+  });
+
   it('reports health every 10 s unless told otherwise, and 0 turns it off', () => {
     expect(loadGatewayConfig({ env: {} }).health).toEqual({ intervalMs: 10_000 });
     expect(loadGatewayConfig({ env: { PDM_GATEWAY_HEALTH__INTERVAL_MS: '0' } }).health.intervalMs).toBe(0);

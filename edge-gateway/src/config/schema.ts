@@ -1,9 +1,14 @@
 // The gateway configuration: this zod schema is the documentation of every knob and its default.
-// Files are YAML or JSON; env variables PDM_GATEWAY_<PATH> override single keys (see env.ts).
+// Files are YAML or JSON; env variables PDM_GATEWAY_<PATH> override single keys (see load.ts). Every
+// …Ms key is a duration: milliseconds, or a string with a unit ("10s", "500ms", "1h30m", "7d").
+import { durationMs, logLevelSchema } from '@pdm/config';
 import { z } from 'zod';
 
 const port = z.number().int().min(0).max(65535);
-const duration = z.number().int().positive();
+/** A duration key: milliseconds, or a string with a unit such as "10s" or "7d"; a whole number of ms > 0. */
+const duration = durationMs().pipe(z.number().int().positive());
+/** A duration key that may be 0. */
+const durationOrZero = durationMs().pipe(z.number().int().min(0));
 const id = z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must match [A-Za-z0-9_.-]{1,64}');
 
 export const gatewayConfigSchema = z
@@ -46,10 +51,10 @@ export const gatewayConfigSchema = z
     windows: z
       .object({
         windowMs: duration.optional(),
-        allowedLatenessMs: z.number().int().min(0).optional(),
+        allowedLatenessMs: durationOrZero.optional(),
         idleTimeoutMs: duration.optional(),
         lateMode: z.enum(['count', 'revise']).optional(),
-        reviseHorizonMs: z.number().int().min(0).optional(),
+        reviseHorizonMs: durationOrZero.optional(),
         sensorRates: z.record(z.string(), z.number().positive()).optional(),
         evictAfterMs: duration.optional(),
         hopMs: duration.optional(),
@@ -78,7 +83,7 @@ export const gatewayConfigSchema = z
         createTopic: z.boolean().default(false),
         maxInFlight: z.number().int().positive().default(1000),
         batchMaxMessages: z.number().int().positive().max(1000).default(100),
-        batchMaxMilliseconds: z.number().int().min(0).default(10),
+        batchMaxMilliseconds: durationOrZero.default(10),
         /** Total time the client may spend on one publish, retries included. */
         publishTimeoutMs: duration.default(60_000),
         backoff: z
@@ -102,13 +107,13 @@ export const gatewayConfigSchema = z
     health: z
       .object({
         /** Milliseconds between reports; 0 turns the report off. */
-        intervalMs: z.number().int().min(0).default(10_000),
+        intervalMs: durationOrZero.default(10_000),
       })
       .strict()
       .prefault({}),
 
     log: z
-      .object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') })
+      .object({ level: logLevelSchema.default('info') })
       .strict()
       .prefault({}),
 

@@ -1,30 +1,14 @@
-// The health report with an injected clock and timer: it says what the gateway's /metrics says,
-// reports publish latency per interval, keeps going when a publish fails, and stops when told.
+// The health report on a manual clock: it says what the gateway's /metrics says, reports publish
+// latency per interval, keeps going when a publish fails, and stops when told.
+import { ManualClock } from '@pdm/clock';
 import { GatewayHealthSchema, fromBinary, type GatewayHealth } from '@pdm/proto';
 import { until } from '@pdm/pubsub-emulator/testing';
 import { describe, expect, it } from 'vitest';
 import { GatewayMetrics, type LiveState } from '../ops/metrics.js';
-import type { Scheduler } from '../publisher/index.js';
-import { ManualClock } from '../window/index.js';
 import { HealthReporter } from './health-reporter.js';
 
 const T0 = Date.UTC(2026, 10, 28, 12, 0, 0);
 const ATTRIBUTES = { schema: 'pdm.v1.GatewayHealth', gateway: 'gw-7', site: 'plant-7' };
-
-/** Timers that fire only when the test says so. */
-class ManualTimers {
-  readonly pending: { fn: () => void; ms: number }[] = [];
-  readonly schedule: Scheduler = (fn, ms) => {
-    const timer = { fn, ms };
-    this.pending.push(timer);
-    return { cancel: () => void this.pending.splice(this.pending.indexOf(timer), 1) };
-  };
-  fire(): void {
-    const timer = this.pending.shift();
-    if (!timer) throw new Error('no timer pending');
-    timer.fn();
-  }
-}
 
 /** Records what would go to Pub/Sub; `failNext` makes the next publish reject. */
 class FakeTopic {
@@ -61,7 +45,6 @@ async function scraped(metrics: GatewayMetrics, series: string): Promise<number>
 
 function setup(intervalMs = 10_000) {
   const clock = new ManualClock(T0);
-  const timers = new ManualTimers();
   const topic = new FakeTopic();
   const metrics = new GatewayMetrics(live);
   const failures: Error[] = [];
@@ -71,14 +54,13 @@ function setup(intervalMs = 10_000) {
     { gatewayId: 'gw-7', siteId: 'plant-7', intervalMs, attributes: ATTRIBUTES },
     clock,
     { failed: (error) => failures.push(error) },
-    timers.schedule,
   );
-  return { clock, timers, topic, metrics, failures, reporter };
+  return { clock, topic, metrics, failures, reporter };
 }
 
 describe('gateway health report', () => {
   it('publishes, every interval, what /metrics shows, with the contract attributes', async () => {
-    const { clock, timers, topic, metrics, reporter } = setup();
+    const { clock, topic, metrics, reporter } = setup();
     metrics.readings.inc(1_000);
     metrics.rejectedReadings('bad_json', 2);
     metrics.rejectedReadings('future_ts', 1);
@@ -91,11 +73,11 @@ describe('gateway health report', () => {
     for (const seconds of [0.02, 0.02, 0.02, 0.02, 0.2, 0.2]) metrics.publishLatency.observe(seconds);
 
     reporter.start();
-    expect(timers.pending.map((t) => t.ms)).toEqual([10_000]);
+    expect(clock.pending()).toBe(1);
+    clock.advance(9_999);
     expect(topic.sent).toHaveLength(0); // nothing before the first interval has passed
-    clock.advance(10_000);
-    timers.fire();
-    await until(() => timers.pending.length === 1, 'the next report scheduled');
+    clock.advance(1);
+    await until(() => clock.pending() === 1, 'the next report scheduled');
 
     expect(topic.sent.map((m) => m.attributes)).toEqual([ATTRIBUTES]);
     const [report] = topic.reports();
@@ -130,17 +112,15 @@ describe('gateway health report', () => {
   });
 
   it('sends running totals, and latency only for what was confirmed since the previous report', async () => {
-    const { clock, timers, topic, metrics, reporter } = setup();
+    const { clock, topic, metrics, reporter } = setup();
     reporter.start();
     metrics.readings.inc(100);
     metrics.publishLatency.observe(0.02);
     clock.advance(10_000);
-    timers.fire();
-    await until(() => timers.pending.length === 1, 'second report scheduled');
+    await until(() => clock.pending() === 1 && topic.sent.length === 1, 'second report scheduled');
     metrics.readings.inc(50);
     clock.advance(10_000);
-    timers.fire();
-    await until(() => timers.pending.length === 1 && topic.sent.length === 2, 'third report scheduled');
+    await until(() => clock.pending() === 1 && topic.sent.length === 2, 'third report scheduled');
 
     const [first, second] = topic.reports();
     expect([first!.readingsAccepted, second!.readingsAccepted]).toEqual([100n, 150n]);
@@ -150,27 +130,27 @@ describe('gateway health report', () => {
   });
 
   it('carries on after a failed publish and stops when told', async () => {
-    const { clock, timers, topic, failures, reporter } = setup();
+    const { clock, topic, failures, reporter } = setup();
     reporter.start();
     topic.failNext = true;
     clock.advance(10_000);
-    timers.fire();
-    await until(() => timers.pending.length === 1, 'the next report scheduled after the failure');
+    await until(() => clock.pending() === 1, 'the next report scheduled after the failure');
     expect(failures.map((e) => e.message)).toEqual(['UNAVAILABLE']);
     expect(topic.sent).toHaveLength(0);
 
     clock.advance(10_000);
-    timers.fire();
     await until(() => topic.sent.length === 1, 'the next report published');
-    await until(() => timers.pending.length === 1, 'and the one after scheduled');
+    await until(() => clock.pending() === 1, 'and the one after scheduled');
     reporter.stop();
-    expect(timers.pending).toHaveLength(0);
+    expect(clock.pending()).toBe(0);
+    clock.advance(60_000);
+    expect(topic.sent).toHaveLength(1);
   });
 
   it('schedules nothing when the interval is 0, but still reports on demand', async () => {
-    const { timers, topic, reporter } = setup(0);
+    const { clock, topic, reporter } = setup(0);
     reporter.start();
-    expect(timers.pending).toHaveLength(0);
+    expect(clock.pending()).toBe(0);
     const report = await reporter.report();
     expect(topic.reports()).toEqual([report]);
   });

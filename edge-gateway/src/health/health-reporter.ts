@@ -4,10 +4,9 @@
 // running totals (rates come from the difference between two reports). Reports never overlap: the
 // next one is scheduled when the previous publish has settled.
 import type { Topic } from '@google-cloud/pubsub';
+import type { Cancel, Clock } from '@pdm/clock';
 import { GatewayHealthSchema, create, toBinary, type GatewayHealth } from '@pdm/proto';
 import type { GatewayMetrics, HistogramReading, MetricsSnapshot } from '../ops/metrics.js';
-import { realScheduler, type Scheduler } from '../publisher/index.js';
-import type { Clock } from '../window/index.js';
 import { intervalLatency } from './publish-latency.js';
 
 export interface HealthReporterOptions {
@@ -30,16 +29,16 @@ const total = (value: number) => BigInt(Math.max(0, Math.round(value)));
 export class HealthReporter {
   private readonly startedAt: number;
   private previousLatency: HistogramReading | undefined;
-  private next: { cancel(): void } | undefined;
+  private cancelNext: Cancel | undefined;
   private stopped = false;
 
   constructor(
     private readonly metrics: Pick<GatewayMetrics, 'snapshot'>,
     private readonly topic: Pick<Topic, 'publishMessage'>,
     private readonly options: HealthReporterOptions,
+    /** Stamps the reports and schedules them. */
     private readonly clock: Clock,
     private readonly events: HealthReporterEvents = {},
-    private readonly schedule: Scheduler = realScheduler,
   ) {
     this.startedAt = clock.now();
   }
@@ -63,11 +62,11 @@ export class HealthReporter {
   /** Cancels the next report. One being published is left to finish or fail on its own: it may be lost. */
   stop(): void {
     this.stopped = true;
-    this.next?.cancel();
+    this.cancelNext?.();
   }
 
   private scheduleNext(): void {
-    this.next = this.schedule(() => {
+    this.cancelNext = this.clock.schedule(() => {
       void this.report()
         .then(
           () => undefined,

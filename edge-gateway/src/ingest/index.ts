@@ -1,5 +1,5 @@
 export { Ingest } from './ingest.js';
-export type { Clock, IngestCounters, IngestLimits, IngestOutcome, ReadingSink } from './ingest.js';
+export type { IngestCounters, IngestLimits, IngestOutcome, ReadingSink } from './ingest.js';
 export { IngestRejection, REJECT_REASONS } from './reasons.js';
 export type { RejectReason } from './reasons.js';
 export { parseSensorTopic, isValidId } from './topic.js';

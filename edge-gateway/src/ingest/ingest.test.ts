@@ -1,11 +1,13 @@
 import { SensorBatchSchema, create, toBinary } from '@pdm/proto';
 import { describe, expect, it } from 'vitest';
+import type { AddResult } from '../window/index.js';
 import { Ingest, type IngestLimits, type RejectReason } from './index.js';
 
 const NOW = Date.UTC(2026, 10, 28, 12, 0, 0);
 const limits: IngestLimits = { maxPayloadBytes: 1024, maxFutureSkewMs: 5_000, maxAgeMs: 3_600_000, maxSampleRateHz: 100_000 };
 
-function harness() {
+/** `fate` says what the window engine makes of a reading at `ts`; by default every one goes into a window. */
+function harness(fate: (ts: number) => AddResult = () => 'accepted') {
   const points: Array<[string, string, number, number]> = [];
   const rejected: Partial<Record<RejectReason, number>> = {};
   let accepted = 0;
@@ -13,9 +15,22 @@ function harness() {
     limits,
     { now: () => NOW },
     {
-      add: (m, s, ts, v) => points.push([m, s, ts, v]),
+      add: (m, s, ts, v) => {
+        points.push([m, s, ts, v]);
+        return fate(ts);
+      },
       addBlock: (m, s, start, hz, values) => {
-        for (let i = 0; i < values.length; i++) points.push([m, s, start + (i * 1000) / hz, values[i]!]);
+        const result = { accepted: 0, late: 0, tooLate: 0, invalid: 0 };
+        for (let i = 0; i < values.length; i++) {
+          const ts = start + (i * 1000) / hz;
+          points.push([m, s, ts, values[i]!]);
+          const outcome = fate(ts);
+          if (outcome === 'accepted') result.accepted++;
+          else if (outcome === 'late') result.late++;
+          else if (outcome === 'too_late') result.tooLate++;
+          else result.invalid++;
+        }
+        return result;
       },
     },
     { accepted: (n) => (accepted += n), rejected: (reason, n) => (rejected[reason] = (rejected[reason] ?? 0) + n) },
@@ -102,6 +117,23 @@ describe('ingest of JSON payloads', () => {
     expect(outcome.rejection?.reason).toBe('future_ts');
     expect(h.rejected).toEqual({ future_ts: 10 });
     expect(h.points).toEqual([]);
+  });
+});
+
+describe('the readings count', () => {
+  it('counts only readings the window engine took into a window, not late or too-late ones', () => {
+    // The engine has closed every window before NOW - 2 s: older readings are late.
+    const h = harness((ts) => (ts < NOW - 3_000 ? 'too_late' : ts < NOW - 2_000 ? 'late' : 'accepted'));
+    expect(h.json('sensors/m/s', { ts: NOW - 1_000, value: 1 })).toEqual({ accepted: 1, rejected: 0 });
+    expect(h.json('sensors/m/s', { ts: NOW - 2_500, value: 1 })).toEqual({ accepted: 1, rejected: 0 });
+    expect(h.accepted()).toBe(1);
+    // A block from NOW - 4 s at 1 Hz: one too late, one late, three into windows.
+    h.json('sensors/m/s', { ts: NOW - 4_000, hz: 1, values: [1, 2, 3, 4, 5] });
+    expect(h.accepted()).toBe(4);
+    // A samples list: one late, one into a window.
+    h.json('sensors/m/s', { samples: [{ ts: NOW - 2_500, value: 1 }, { ts: NOW - 500, value: 2 }] });
+    expect(h.accepted()).toBe(5);
+    expect(h.rejected).toEqual({});
   });
 });
 

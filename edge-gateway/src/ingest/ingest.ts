@@ -1,14 +1,13 @@
 // Turns one MQTT message into validated readings for the window engine. Never throws: every refusal
-// is counted by reason and reported in the outcome; accepted readings go to the sink.
+// is counted by reason and reported in the outcome; valid readings go to the sink, and those it takes
+// into a window are counted as accepted.
+import type { Clock } from '@pdm/clock';
+import type { AddResult, BlockResult } from '../window/index.js';
 import { decodeJsonPayload } from './json-payload.js';
 import type { DecodedPayload } from './payload.js';
 import { decodeProtobufPayload } from './protobuf-payload.js';
 import { IngestRejection, type RejectReason } from './reasons.js';
 import { SensorTopicCache } from './topic.js';
-
-export interface Clock {
-  now(): number;
-}
 
 export interface IngestLimits {
   /** Largest payload accepted, in bytes. */
@@ -21,19 +20,25 @@ export interface IngestLimits {
   maxSampleRateHz: number;
 }
 
-/** Where accepted readings go: the window engine. */
+/** Where valid readings go: the window engine, which says what became of each. */
 export interface ReadingSink {
-  add(machineId: string, sensorId: string, ts: number, value: number): unknown;
-  addBlock(machineId: string, sensorId: string, startTs: number, hz: number, values: ArrayLike<number>): unknown;
+  add(machineId: string, sensorId: string, ts: number, value: number): AddResult;
+  addBlock(machineId: string, sensorId: string, startTs: number, hz: number, values: ArrayLike<number>): BlockResult;
 }
 
 export interface IngestCounters {
+  /**
+   * Readings the sink took into a window. Late and too-late ones are not counted here: the engine
+   * counts them (pdm_gateway_late_readings_total). 'invalid' cannot come back for a reading ingest
+   * validated (finite value, timestamp within the gateway clock's bounds).
+   */
   accepted(readings: number): void;
   /** One per refused reading; a payload that cannot be decoded at all counts as one. */
   rejected(reason: RejectReason, readings: number): void;
 }
 
 export interface IngestOutcome {
+  /** Readings that passed validation and went to the sink (into a window, or counted late by it). */
   readonly accepted: number;
   readonly rejected: number;
   /** The first refusal, for logs and the debug topic. */
@@ -52,7 +57,7 @@ export class Ingest {
 
   constructor(
     private readonly limits: IngestLimits,
-    private readonly clock: Clock,
+    private readonly clock: Pick<Clock, 'now'>,
     private readonly sink: ReadingSink,
     private readonly counters: IngestCounters,
   ) {}
@@ -99,8 +104,7 @@ export class Ingest {
       this.counters.rejected(problem.reason, 1);
       return { accepted: 0, rejected: 1, rejection: problem };
     }
-    this.sink.add(machineId, sensorId, at, value as number);
-    this.counters.accepted(1);
+    if (this.sink.add(machineId, sensorId, at, value as number) === 'accepted') this.counters.accepted(1);
     return ONE_ACCEPTED;
   }
 
@@ -118,6 +122,7 @@ export class Ingest {
   private acceptPoints(machineId: string, sensorId: string, timestamps: Array<number | undefined>, values: unknown[]): IngestOutcome {
     const now = this.clock.now();
     const outcome: { accepted: number; rejected: number; rejection?: IngestRejection } = { accepted: 0, rejected: 0 };
+    let windowed = 0;
     for (let i = 0; i < values.length; i++) {
       const value = values[i];
       const ts = timestamps[i] ?? now;
@@ -128,10 +133,10 @@ export class Ingest {
         outcome.rejection ??= problem;
         continue;
       }
-      this.sink.add(machineId, sensorId, ts, value as number);
+      if (this.sink.add(machineId, sensorId, ts, value as number) === 'accepted') windowed++;
       outcome.accepted++;
     }
-    if (outcome.accepted > 0) this.counters.accepted(outcome.accepted);
+    if (windowed > 0) this.counters.accepted(windowed);
     return outcome;
   }
 
@@ -148,8 +153,8 @@ export class Ingest {
       return { accepted: 0, rejected: values.length, rejection: problem };
     }
     if (values.every(isFiniteNumber)) {
-      this.sink.addBlock(machineId, sensorId, start, hz, values);
-      this.counters.accepted(values.length);
+      const { accepted } = this.sink.addBlock(machineId, sensorId, start, hz, values);
+      if (accepted > 0) this.counters.accepted(accepted);
       return { accepted: values.length, rejected: 0 };
     }
     // Rare path: drop the bad samples but keep every good one at its own sample time.

@@ -29,11 +29,12 @@ export interface BrokerHooks {
 }
 
 export interface RunningBroker {
-  aedes: Aedes;
   port: number;
   tlsPort?: number;
   websocketPort?: number;
   connectedClients(): number;
+  /** Delivers a message from the gateway itself to the clients subscribed to `topic` (QoS 0, not retained). */
+  publish(topic: string, payload: Buffer): void;
   /** Stops accepting connections and closes every client. */
   close(): Promise<void>;
 }
@@ -142,7 +143,9 @@ export async function startBroker(options: BrokerOptions, hooks: BrokerHooks): P
       websocketPort = await listen(http, options.websocket.port, options.host);
     }
 
-    return { aedes, port, tlsPort, websocketPort, connectedClients: () => aedes.connectedClients, close };
+    const publish = (topic: string, payload: Buffer): void =>
+      aedes.publish({ cmd: 'publish', topic, payload, qos: 0, retain: false, dup: false }, () => {});
+    return { port, tlsPort, websocketPort, connectedClients: () => aedes.connectedClients, publish, close };
   } catch (error) {
     // A taken port or an unreadable certificate: aedes' timers must not keep the process alive.
     await close();

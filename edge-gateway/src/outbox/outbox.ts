@@ -2,13 +2,10 @@
 // when Pub/Sub confirmed it. Bounded by bytes and age; at the bound the oldest rows are dropped and
 // every drop is counted. Backed by SQLite in WAL mode (better-sqlite3), synchronous=FULL so a row
 // that append() returned survives a process kill and a power cut.
+import type { Clock } from '@pdm/clock';
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-
-export interface Clock {
-  now(): number;
-}
 
 export interface OutboxRecord {
   machineId: string;
@@ -30,7 +27,8 @@ export interface OutboxOptions {
   maxBytes: number;
   /** Rows older than this (gateway clock) are dropped. */
   maxAgeMs: number;
-  clock: Clock;
+  /** Stamps rows and ages them; the outbox sets no timer. */
+  clock: Pick<Clock, 'now'>;
   /** Called with the number of rows dropped at a bound, and which bound. */
   onDrop?: (rows: number, bound: 'bytes' | 'age') => void;
   /**

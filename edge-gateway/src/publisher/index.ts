@@ -1,2 +1,5 @@
-export { OutboxPublisher, realScheduler } from './publisher.js';
-export type { PublisherEvents, PublisherOptions, PublisherState, Scheduler } from './publisher.js';
+export { OutboxPublisher } from './publisher.js';
+export type { PublisherEvents, PublisherOptions, PublisherState } from './publisher.js';
+export { createPubSubClient, usesPubSubEmulator } from './pubsub-client.js';
+export type { PubSubClientOptions } from './pubsub-client.js';
+export { openFeatureTopic } from './feature-topic.js';

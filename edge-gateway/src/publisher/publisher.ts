@@ -4,13 +4,17 @@
 // publish fails, the client pauses that ordering key; we back off, resume it and re-read the
 // machine's rows from the first unconfirmed one, so order per machine is kept.
 import type { Topic } from '@google-cloud/pubsub';
+import { type BackoffOptions, type Cancel, type Clock, backoffDelay, systemClock } from '@pdm/clock';
 import type { Outbox, OutboxEntry } from '../outbox/index.js';
 
 export interface PublisherOptions {
   /** Messages published but not yet confirmed, at most. */
   maxInFlight: number;
-  /** Back-off after a failed publish: initial delay, growth factor and cap. */
-  backoff: { initialMs: number; multiplier: number; maxMs: number };
+  /**
+   * Back-off after a failed publish: initial delay, growth factor, cap, and jitter, so the gateways
+   * of a site that lost the link together do not all retry in the same instant when it returns.
+   */
+  backoff: BackoffOptions;
 }
 
 export interface PublisherEvents {
@@ -18,20 +22,12 @@ export interface PublisherEvents {
   failed?(entry: OutboxEntry, error: Error): void;
 }
 
-/** setTimeout by default; injectable so back-off can be driven by a test clock. */
-export type Scheduler = (fn: () => void, ms: number) => { cancel(): void };
-
-export const realScheduler: Scheduler = (fn, ms) => {
-  const timer = setTimeout(fn, ms);
-  return { cancel: () => clearTimeout(timer) };
-};
-
 export type PublisherState = 'idle' | 'publishing' | 'backing_off' | 'stopped';
 
 export class OutboxPublisher {
   private readonly inFlight = new Map<number, OutboxEntry>();
   /** Machines whose ordering key is paused after a failure: the first row to re-read, and the resume. */
-  private readonly paused = new Map<string, { fromSeq: number; cancel(): void }>();
+  private readonly paused = new Map<string, { fromSeq: number; cancelResume: Cancel }>();
   private cursor = 0;
   private consecutiveFailures = 0;
   private stopped = false;
@@ -44,8 +40,10 @@ export class OutboxPublisher {
     private readonly attributes: Record<string, string>,
     private readonly options: PublisherOptions,
     private readonly events: PublisherEvents = {},
-    private readonly schedule: Scheduler = realScheduler,
-    private readonly now: () => number = Date.now,
+    /** Back-off, the stop timeout and publish latency run on it. */
+    private readonly clock: Clock = systemClock,
+    /** The back-off's jitter source, [0, 1). */
+    private readonly random: () => number = Math.random,
   ) {}
 
   /** Call after appending to the outbox (and once at start, to replay what it holds). */
@@ -84,14 +82,14 @@ export class OutboxPublisher {
 
   private publish(entry: OutboxEntry): void {
     this.inFlight.set(entry.seq, entry);
-    const started = this.now();
+    const started = this.clock.now();
     this.topic
       .publishMessage({ data: Buffer.from(entry.payload), attributes: this.attributes, orderingKey: entry.machineId })
       .then(
         () => {
           this.consecutiveFailures = 0;
           this.outbox.remove(entry.seq, entry.payload.byteLength);
-          this.events.published?.(entry, this.now() - started);
+          this.events.published?.(entry, this.clock.now() - started);
         },
         (error: unknown) => this.onFailure(entry, error instanceof Error ? error : new Error(String(error))),
       )
@@ -111,28 +109,27 @@ export class OutboxPublisher {
       return;
     }
     this.consecutiveFailures++;
-    const { initialMs, multiplier, maxMs } = this.options.backoff;
-    const delay = Math.min(maxMs, initialMs * multiplier ** (this.consecutiveFailures - 1));
-    const resume = this.schedule(() => {
+    const delay = backoffDelay(this.consecutiveFailures, this.options.backoff, this.random);
+    const cancelResume = this.clock.schedule(() => {
       const resumed = this.paused.get(entry.machineId);
       this.paused.delete(entry.machineId);
       this.topic.resumePublishing(entry.machineId);
       if (resumed) this.cursor = Math.min(this.cursor, resumed.fromSeq - 1);
       this.notify();
     }, delay);
-    this.paused.set(entry.machineId, { fromSeq: entry.seq, cancel: () => resume.cancel() });
+    this.paused.set(entry.machineId, { fromSeq: entry.seq, cancelResume });
   }
 
   /** Stops publishing new rows; waits up to `timeoutMs` for outstanding ones to be confirmed. */
   async stop(timeoutMs: number): Promise<void> {
     this.stopped = true;
-    for (const timer of this.paused.values()) timer.cancel();
+    for (const pause of this.paused.values()) pause.cancelResume();
     this.paused.clear();
     if (this.inFlight.size === 0) return;
     await new Promise<void>((resolve) => {
-      const timer = this.schedule(resolve, timeoutMs);
+      const cancelTimeout = this.clock.schedule(resolve, timeoutMs);
       this.settledWaiters.push(() => {
-        timer.cancel();
+        cancelTimeout();
         resolve();
       });
     });

@@ -5,7 +5,6 @@ export { replayOptionsSchema } from './options.js';
 export type { ReplayEngineOptions, ReplayOptions, ReplayOptionsInput } from './options.js';
 export { ReplayError } from './replay-error.js';
 export type { ReplayErrorCode } from './replay-error.js';
-export { parseDuration } from './duration.js';
 export { machineWindowToJson } from './window-json.js';
 export type { MachineWindowJson, SensorStatsJson } from './window-json.js';
 export { parseTimestamp, TIME_COLUMN_NAMES } from './timestamp.js';

@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import type { WindowEngineOptionsInput } from '../window/index.js';
 
-/** Engine options a replay may set; the replay supplies the clock (the data's own time). */
-export type ReplayEngineOptions = Partial<Omit<WindowEngineOptionsInput, 'clock'>>;
+/** Engine options a replay may set; the replay supplies the clock (the data's own time) and leaves closedAt unset. */
+export type ReplayEngineOptions = Partial<Omit<WindowEngineOptionsInput, 'clock' | 'stampClosedAt'>>;
 
 /** Every knob of a CSV replay, with its default. */
 export const replayOptionsSchema = z.object({

@@ -1,7 +1,6 @@
 import { CloseReason, create, MachineWindowSchema } from '@pdm/proto';
 import { describe, expect, it } from 'vitest';
 import { CsvParser } from './csv-parser.js';
-import { parseDuration } from './duration.js';
 import { ReplayError } from './replay-error.js';
 import { parseTimestamp } from './timestamp.js';
 import { machineWindowToJson } from './window-json.js';
@@ -62,16 +61,6 @@ describe('parseTimestamp', () => {
 
   it.each(['', 'yesterday', '2024-02-30T00:00:00', '2024-03-01T25:00:00', '12:00', '0x10'])('rejects "%s"', (text) => {
     expect(parseTimestamp(text)).toBeNull();
-  });
-});
-
-describe('parseDuration', () => {
-  it('parses ms, s, m and h into milliseconds', () => {
-    expect(['500ms', '10s', '1.5s', '1m', '2h'].map(parseDuration)).toEqual([500, 10_000, 1_500, 60_000, 7_200_000]);
-  });
-
-  it.each(['10', 'ten s', '0s', '1.5ms', '-1s'])('rejects "%s" with a message naming it', (text) => {
-    expect(() => parseDuration(text)).toThrow(text);
   });
 });
 

@@ -5,7 +5,8 @@ import { Readable } from 'node:stream';
 import { CloseReason, MachineWindowSchema, toBinary } from '@pdm/proto';
 import type { MachineWindow } from '@pdm/proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ManualClock, WindowEngine } from '../window/index.js';
+import { ManualClock } from '@pdm/clock';
+import { WindowEngine } from '../window/index.js';
 import { replayCsv } from './replay.js';
 import type { ReplayOptionsInput, ReplayProgress } from './index.js';
 import { ReplayError } from './replay-error.js';
@@ -77,7 +78,7 @@ describe('replayCsv', () => {
     const direct: MachineWindow[] = [];
     const clock = new ManualClock(BASE);
     const engine = new WindowEngine(
-      { gatewayId: 'replay', siteId: 'replay', windowMs: 5_000, sensorRates: { temp: 0.4 }, clock },
+      { gatewayId: 'replay', siteId: 'replay', windowMs: 5_000, sensorRates: { temp: 0.4 }, clock, stampClosedAt: false },
       (w) => direct.push(w),
     );
     for (const s of SAMPLES) {
@@ -87,6 +88,7 @@ describe('replayCsv', () => {
     engine.endOfStream();
     expect(windows.length).toBe(6);
     expect(hex(windows)).toEqual(hex(direct));
+    expect(windows.every((w) => w.closedAt === 0n)).toBe(true); // the data's time is no close time
   });
 
   it('reads a custom delimiter, a named time column not in first place, quoted fields and ignores label columns', async () => {

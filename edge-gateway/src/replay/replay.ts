@@ -2,7 +2,8 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import type { MachineWindow } from '@pdm/proto';
-import { ManualClock, WindowEngine } from '../window/index.js';
+import { ManualClock } from '@pdm/clock';
+import { WindowEngine } from '../window/index.js';
 import type { WindowEngineMetrics } from '../window/index.js';
 import { CsvParser } from './csv-parser.js';
 import type { CsvRecord } from './csv-parser.js';
@@ -59,7 +60,9 @@ export async function replayCsv(
   const clock = new ManualClock(-Infinity);
   const pending: MachineWindow[] = [];
   const engine = new WindowEngine(
-    { gatewayId: 'replay', siteId: 'replay', ...opts.engine, clock },
+    // The data's time is no close time: replayed windows carry closedAt 0 (unknown), so published
+    // ones never feed the pipeline's latency figures.
+    { gatewayId: 'replay', siteId: 'replay', ...opts.engine, clock, stampClosedAt: false },
     (w) => pending.push(w),
   );
   const progress: ReplayProgress = {

@@ -9,7 +9,7 @@ import type { Message } from '@google-cloud/pubsub';
 import { pino } from 'pino';
 import { type GatewayConfigInput, gatewayConfigSchema } from '../config/index.js';
 import { type RunningGateway, startGateway } from '../gateway.js';
-import { ManualClock } from '../window/index.js';
+import { ManualClock } from '@pdm/clock';
 
 export const T0 = Date.UTC(2026, 10, 28, 12, 0, 0);
 

@@ -4,7 +4,7 @@
 //
 // Run (from edge-gateway/): npx tsc -p tsconfig.build.json && node dist/window/bench.js
 // Each phase runs for about two seconds.
-import { ManualClock } from './clock.js';
+import { ManualClock } from '@pdm/clock';
 import { WindowEngine } from './engine.js';
 import { Moments } from './moments.js';
 

@@ -33,6 +33,21 @@ describe('tumbling windows closed by the watermark', () => {
     expect(w?.sensors[0]).toMatchObject({ sensorId: 's', count: 3, mean: 2, min: 1, max: 3, lateCount: 0 });
   });
 
+  it('stamps each window with the time it closed on the engine clock, unless told not to', () => {
+    const { engine, clock, windows } = harness({ allowedLatenessMs: 0 });
+    engine.add('m1', 's', T0 + 1_000, 1);
+    clock.advance(12_345);
+    engine.add('m1', 's', T0 + 10_000, 1); // closes [0, 10 s) now
+    clock.advance(1_000);
+    engine.flush();
+    expect(windows.map((w) => w.closedAt)).toEqual([BigInt(T0 + 12_345), BigInt(T0 + 13_345)]);
+
+    const unstamped = harness({ allowedLatenessMs: 0, stampClosedAt: false });
+    unstamped.engine.add('m1', 's', T0 + 1_000, 1);
+    unstamped.engine.flush();
+    expect(unstamped.windows.map((w) => w.closedAt)).toEqual([0n]);
+  });
+
   it('emits every window a watermark jump closes, in window order', () => {
     const { engine, windows } = harness({ allowedLatenessMs: 5_000 });
     engine.add('m1', 's', T0 + 1_000, 1);

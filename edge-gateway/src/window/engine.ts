@@ -2,12 +2,11 @@ import { CloseReason } from '@pdm/proto';
 import type { MachineWindow } from '@pdm/proto';
 import { assembleMachineWindow } from './assemble.js';
 import type { WindowIdentity } from './assemble.js';
-import type { Clock } from './clock.js';
 import { WindowGeometry } from './geometry.js';
 import { APPROX_MACHINE_BYTES, APPROX_PANE_BYTES, APPROX_SENSOR_BYTES } from './metrics.js';
-import type { SensorLateness, WindowEngineMetrics } from './metrics.js';
+import type { WindowEngineMetrics } from './metrics.js';
 import { windowEngineOptionsSchema } from './options.js';
-import type { WindowEngineOptions, WindowEngineOptionsInput } from './options.js';
+import type { EngineClock, WindowEngineOptions, WindowEngineOptionsInput } from './options.js';
 import { RateEstimator } from './rate-estimator.js';
 import { MachineState, Pane, SensorState } from './state.js';
 
@@ -34,14 +33,15 @@ const MAX_EVENT_TIME = 8.64e15;
  * late: counted, and in lateMode 'revise' folded in and re-emitted as revision + 1.
  *
  * The engine is a pure library: it owns no timer and no I/O. The host calls `add`/`addBlock` per
- * reading, `tick()` periodically, and `flush()` on shutdown; closed windows go to `emit` synchronously.
+ * reading, `tick()` periodically, and `flush()` on shutdown; closed windows go to `emit` synchronously,
+ * stamped with their `closedAt` on the engine's clock.
  * It never throws on its inputs: a non-finite value or an impossible timestamp is counted as 'invalid'.
  */
 export class WindowEngine {
   private readonly options: WindowEngineOptions;
   private readonly geometry: WindowGeometry;
   private readonly identity: WindowIdentity;
-  private readonly clock: Clock;
+  private readonly clock: EngineClock;
   private readonly paneMs: number;
   private readonly lateness: number;
   private readonly revise: boolean;
@@ -205,16 +205,6 @@ export class WindowEngine {
     };
   }
 
-  /** Late and too-late counts of every live (not evicted) sensor. */
-  latenessBySensor(): SensorLateness[] {
-    const out: SensorLateness[] = [];
-    for (const machine of this.machines.values()) {
-      for (const sensor of machine.sortedSensors()) {
-        out.push({ machineId: machine.id, sensorId: sensor.id, late: sensor.late, tooLate: sensor.tooLate });
-      }
-    }
-    return out;
-  }
 
   private sensorFor(machineId: string, sensorId: string): SensorState {
     const now = this.clock.now();
@@ -259,11 +249,9 @@ export class WindowEngine {
   private acceptLate(sensor: SensorState, paneStart: number, value: number): 'late' | 'too_late' {
     const machine = sensor.machine;
     if (paneStart < machine.closedFloor - this.options.reviseHorizonMs) {
-      sensor.tooLate++;
       this.counters.tooLateReadings++;
       return 'too_late';
     }
-    sensor.late++;
     this.counters.lateReadings++;
     if (this.revise) this.foldLateReading(sensor, paneStart, value);
     return 'late';
@@ -356,6 +344,7 @@ export class WindowEngine {
   }
 
   private publish(window: MachineWindow): void {
+    if (this.options.stampClosedAt) window.closedAt = BigInt(this.clock.now());
     this.counters.windowsEmitted++;
     this.emit(window);
   }

@@ -2,11 +2,9 @@
 export { WindowEngine } from './engine.js';
 export type { AddResult, BlockResult } from './engine.js';
 export { windowEngineOptionsSchema } from './options.js';
-export type { WindowEngineOptions, WindowEngineOptionsInput } from './options.js';
+export type { EngineClock, WindowEngineOptions, WindowEngineOptionsInput } from './options.js';
 export { FEATURE_VERSION } from './assemble.js';
-export type { WindowEngineMetrics, SensorLateness } from './metrics.js';
+export type { WindowEngineMetrics } from './metrics.js';
 export { Moments } from './moments.js';
 export { statisticsOf } from './sensor-stats.js';
 export type { WindowStatistics } from './sensor-stats.js';
-export { ManualClock, systemClock } from './clock.js';
-export type { Clock } from './clock.js';

@@ -21,14 +21,6 @@ export interface WindowEngineMetrics {
   revisionsEmitted: number;
 }
 
-/** Late-reading counts of one live sensor. */
-export interface SensorLateness {
-  machineId: string;
-  sensorId: string;
-  late: number;
-  tooLate: number;
-}
-
 // Estimates for approxStateBytes: a Pane is 8 doubles plus object header, a Map entry ~40 bytes;
 // a sensor or machine carries a few Maps and fields. Good to a factor of two, which is what a
 // memory gauge needs.

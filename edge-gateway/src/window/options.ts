@@ -1,6 +1,8 @@
+import { type Clock, systemClock } from '@pdm/clock';
 import { z } from 'zod';
-import { systemClock } from './clock.js';
-import type { Clock } from './clock.js';
+
+/** The engine only reads time (it sets no timer): what it needs of a clock. */
+export type EngineClock = Pick<Clock, 'now'>;
 
 /**
  * Every knob of the window engine, with its default. The schema is the documentation: read the
@@ -36,7 +38,16 @@ export const windowEngineOptionsSchema = z
     hopMs: z.number().int().positive().optional(),
     gatewayId: z.string().min(1),
     siteId: z.string().min(1),
-    clock: z.custom<Clock>((c) => typeof (c as Partial<Clock> | null)?.now === 'function').default(systemClock),
+    /**
+     * The gateway clock: idle timeouts, eviction and each window's `closedAt`. A replay passes a clock
+     * that follows the data's own time.
+     */
+    clock: z.custom<EngineClock>((c) => typeof (c as Partial<EngineClock> | null)?.now === 'function').default(systemClock),
+    /**
+     * Stamp each emitted window's `closedAt` with the clock's time, for the pipeline's latency figures.
+     * A replay turns it off: its clock is the data's time, not a time the window closed (0 = unknown).
+     */
+    stampClosedAt: z.boolean().default(true),
   })
   .refine((o) => o.hopMs === undefined || (o.hopMs <= o.windowMs && o.windowMs % o.hopMs === 0), {
     message: 'windowMs must be a multiple of hopMs',

@@ -19,8 +19,6 @@ export class SensorState {
   /** The sensor's first pane usually starts mid-way: it never teaches the learned rate. */
   firstPaneStart = NaN;
   lastArrival: number;
-  late = 0;
-  tooLate = 0;
 
   constructor(
     readonly machine: MachineState,

@@ -1,5 +1,5 @@
 import type { MachineWindow } from '@pdm/proto';
-import { ManualClock } from '../clock.js';
+import { ManualClock } from '@pdm/clock';
 import { WindowEngine } from '../engine.js';
 import type { WindowEngineOptionsInput } from '../options.js';
 
