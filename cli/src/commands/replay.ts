@@ -2,9 +2,8 @@
 // writes the MachineWindow records as JSON lines, or publishes them to Pub/Sub.
 import { createWriteStream } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { PubSub } from '@google-cloud/pubsub';
-import { machineWindowToJson, replayCsv, ReplayError } from '@pdm/edge-gateway';
-import { MachineWindowSchema, PUBSUB_ATTRIBUTES, schemaAttribute, toBinary, type MachineWindow } from '@pdm/proto';
+import { createPubSubClient, machineWindowToJson, replayCsv, ReplayError, usesPubSubEmulator } from '@pdm/edge-gateway';
+import { MachineWindowSchema, pubsubAttributes, toBinary, type MachineWindow } from '@pdm/proto';
 import { type Command, UsageError } from '../command.js';
 import { CSV_FLAG_HELP, CSV_FLAG_OPTIONS, csvReplayOptions } from '../csv-flags.js';
 import { progressReporter } from '../progress.js';
@@ -49,16 +48,12 @@ ${CSV_FLAG_HELP}
     let sink: (w: MachineWindow) => Promise<void> | void;
     let finish: () => Promise<void>;
     if (values.publish) {
-      const host = values['emulator-host'];
+      const emulatorHost = values['emulator-host'];
       // No Google credentials to look for with an emulator: skip the GCE metadata server probe.
-      if (host || process.env.PUBSUB_EMULATOR_HOST) process.env.METADATA_SERVER_DETECTION ??= 'none';
-      const pubsub = new PubSub(host ? { projectId: values.project, apiEndpoint: host, emulatorMode: true } : { projectId: values.project });
+      if (usesPubSubEmulator(emulatorHost)) process.env.METADATA_SERVER_DETECTION ??= 'none';
+      const pubsub = createPubSubClient({ projectId: values.project, emulatorHost });
       const topic = pubsub.topic(values.topic!, { messageOrdering: true });
-      const attributes = {
-        [PUBSUB_ATTRIBUTES.schema]: schemaAttribute(MachineWindowSchema),
-        [PUBSUB_ATTRIBUTES.gateway]: values.gateway,
-        [PUBSUB_ATTRIBUTES.site]: values.site,
-      };
+      const attributes = pubsubAttributes(MachineWindowSchema, { gatewayId: values.gateway, siteId: values.site });
       sink = async (w) => void (await topic.publishMessage({ data: Buffer.from(toBinary(MachineWindowSchema, w)), attributes, orderingKey: w.machineId }));
       finish = () => pubsub.close();
     } else {
