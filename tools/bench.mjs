@@ -19,6 +19,7 @@ const BENCHMARKS = [
   { title: 'Cloud processor: decode, score, sink', workspace: '@pdm/cloud-processor', script: 'bench' },
   { title: 'Anomaly model alone', workspace: '@pdm/cloud-processor', script: 'bench:model' },
   { title: 'Simulator', workspace: '@pdm/simulator', script: 'bench' },
+  { title: 'Detection on public benchmarks: SKAB and NAB through pdm train / pdm score', workspace: '@pdm/cli', script: 'bench:detection' },
   { title: 'End to end: close-to-store latency, 5× load soak (200 → 1,000 machines)', workspace: '@pdm/scenarios', script: 'bench' },
 ];
 

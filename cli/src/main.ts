@@ -34,8 +34,12 @@ const COMMANDS: Record<string, Entry> = {
     load: async () => (await import('./commands/score.js')).score,
   },
   evaluate: {
-    summary: 'measure detection against a ground-truth file: lead time, precision, recall',
-    load: async () => (await import('./commands/simulator.js')).evaluate,
+    summary: 'measure detection: against a simulation (lead time, precision, recall) or the SKAB/NAB protocols',
+    load: async () => (await import('./commands/evaluate.js')).evaluate,
+  },
+  benchmark: {
+    summary: 'run the SKAB or NAB benchmark end to end through pdm train and pdm score',
+    load: async () => (await import('./commands/benchmark.js')).benchmark,
   },
   dashboards: {
     summary: 'write the Grafana dashboards and provisioning files for InfluxDB',

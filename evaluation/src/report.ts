@@ -76,7 +76,7 @@ export function renderNab(files: readonly FileOutcome<NabFileResult>[]): string[
   const windows = files.reduce((sum, f) => sum + f.result.scores.standard.windows, 0);
   lines.push(
     '',
-    `NAB score over ${files.length} file${files.length === 1 ? '' : 's'} (${windows} windows): 100 · (S − S_null) / (S_perfect − S_null); the null detector (never detects) scores 0, a perfect one 100`,
+    `NAB score over ${files.length} file${files.length === 1 ? '' : 's'} (${windows} window${windows === 1 ? '' : 's'}): 100 · (S − S_null) / (S_perfect − S_null); the null detector (never detects) scores 0, a perfect one 100`,
     ...renderTable(
       ['profile', 'S', 'S_null', 'S_perfect', 'normalised'],
       NAB_PROFILE_NAMES.map((name) => {

@@ -1,0 +1,226 @@
+// `pdm benchmark skab|nab --data DIR`: a public benchmark end to end, the way a user would run it:
+// for each recording, `pdm train` on the protocol's training split and `pdm score` on the rest (the
+// command modules themselves, in-process, with no flags beyond --input, --out, --model, --output,
+// --time-column and --delimiter), then the protocol's scoring. The datasets are read where they are;
+// the split files, models and scores live in a temporary folder removed at the end.
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, join, relative } from 'node:path';
+import { parseArgs } from 'node:util';
+import {
+  type FileOutcome,
+  type NabFileResult,
+  type NabLabels,
+  type SkabFileResult,
+  SKAB_LABEL_COLUMN,
+  SKAB_NON_SENSOR_COLUMNS,
+  SKAB_TRAIN_ROWS,
+  checkNabParity,
+  evaluateNab,
+  evaluateSkab,
+  findTimeColumn,
+  nabProbationRows,
+  parityHolds,
+  parseNabLabels,
+  readDelimited,
+  renderNab,
+  renderSkab,
+  renderTable,
+  splitRecording,
+} from '@pdm/evaluation';
+import { type Command, type CommandContext, UsageError } from '../command.js';
+import { score } from './score.js';
+import { train } from './train.js';
+
+export const benchmark: Command = {
+  usage: `pdm benchmark skab --data DIR [--only TEXT]
+pdm benchmark nab --data DIR [--only TEXT]
+
+Runs a public anomaly benchmark end to end with today's defaults, as a user would: for each recording,
+pdm train on the protocol's training split and pdm score on the rest (no flags beyond --input, --out,
+--model, --output, --time-column and --delimiter), then the protocol's scoring (see pdm evaluate
+--help). Prints the table per file, the totals and the baselines measured on the same rows; progress
+goes to stderr. The split files, models and scores live in a temporary folder removed at the end.
+
+  skab  DIR holds SKAB recordings (e.g. skab/ with other/, valve1/, …): every CSV with an "anomaly"
+        column, found recursively (anomaly-free/ has none and is not part of the protocol). Rows
+        1–400 train, the rest are judged pointwise: F1, FAR, MAR.
+  nab   DIR is a NAB folder: data/<category>/<file>.csv and labels/combined_windows.json. Each
+        labelled file present is run: its probation rows (15 %, at most 750) train, the rest are
+        scored by NAB's rules. When DIR also has NAB's published results (results/<detector>/ and
+        config/thresholds.json), the scorer is first proven against them, file by file, and the
+        benchmark stops on a mismatch.
+
+Options:
+  --data DIR     the dataset folder (required)
+  --only TEXT    only the recordings whose path contains TEXT (e.g. --only realKnownCause)
+  -h, --help     show this help`,
+
+  async run(args, context) {
+    const { values, positionals } = parseArgs({ args, options: { data: { type: 'string' }, only: { type: 'string' } }, allowPositionals: true, strict: true });
+    const [dataset, ...extra] = positionals;
+    if (dataset !== 'skab' && dataset !== 'nab') throw new UsageError(`name the benchmark: skab or nab${dataset ? `, got "${dataset}"` : ''}`);
+    if (extra.length > 0) throw new UsageError(`unexpected ${extra.join(' ')}`);
+    if (!values.data) throw new UsageError('--data DIR is required');
+    if (!existsSync(values.data)) throw new UsageError(`--data: ${values.data} does not exist`);
+    const work = await mkdtemp(join(tmpdir(), `pdm-benchmark-${dataset}-`));
+    try {
+      return dataset === 'skab' ? await runSkab(values.data, values.only, work, context) : await runNab(values.data, values.only, work, context);
+    } finally {
+      await rm(work, { recursive: true, force: true });
+    }
+  },
+};
+
+/** Every CSV under dir, as paths relative to it, in natural order (other/2 before other/10). */
+async function csvFiles(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { withFileTypes: true, recursive: true });
+  return entries
+    .filter((e) => e.isFile() && e.name.toLowerCase().endsWith('.csv'))
+    .map((e) => relative(dir, join(e.parentPath, e.name)))
+    .sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
+}
+
+interface Detection {
+  /** The scores.csv pdm score wrote, or undefined when training or scoring failed. */
+  scores?: { text: string; source: string };
+  /** Why there are no scores. */
+  failure?: string;
+  summary: string;
+}
+
+/**
+ * `pdm train` on one file and `pdm score` on another, as commands. The machine id is the recording's
+ * file name (pdm's default), so both halves go in folders of their own.
+ */
+async function trainAndScore(folder: string, name: string, split: { train: string; test: string }, flags: { timeColumn: string; delimiter: string }): Promise<Detection> {
+  const trainCsv = join(folder, 'train', name);
+  const testCsv = join(folder, 'test', name);
+  const models = join(folder, 'models');
+  const scoresCsv = join(folder, 'scores.csv');
+  await mkdir(join(folder, 'train'), { recursive: true });
+  await mkdir(join(folder, 'test'), { recursive: true });
+  await writeFile(trainCsv, split.train);
+  await writeFile(testCsv, split.test);
+  const csvFlags = ['--time-column', flags.timeColumn, '--delimiter', flags.delimiter];
+
+  const run = async (command: Command, args: string[]): Promise<{ ok: boolean; lines: string[] }> => {
+    const lines: string[] = [];
+    const quiet: CommandContext = { out: (l) => lines.push(l), err: (l) => lines.push(l), waitForStop: () => new Promise(() => {}) };
+    try {
+      return { ok: (await command.run(args, quiet)) === 0, lines };
+    } catch (error) {
+      return { ok: false, lines: [...lines, (error as Error).message] };
+    }
+  };
+  const trained = await run(train, ['--input', trainCsv, '--out', models, ...csvFlags]);
+  if (!trained.ok) return { failure: `pdm train failed: ${trained.lines.at(-1) ?? 'no output'}`, summary: 'train failed' };
+  const scored = await run(score, ['--model', models, '--input', testCsv, '--output', scoresCsv, ...csvFlags]);
+  if (!scored.ok) return { failure: `pdm score failed: ${scored.lines.at(-1) ?? 'no output'}`, summary: 'score failed' };
+  const scoredLine = scored.lines.find((l) => l.startsWith('scored ')) ?? '';
+  const summary = /^scored (\d+) windows .*: (\d+) anomalous/.exec(scoredLine);
+  return {
+    scores: { text: await readFile(scoresCsv, 'utf8'), source: `${name} scores` },
+    summary: summary ? `${summary[1]} windows scored, ${summary[2]} anomalous` : scoredLine,
+  };
+}
+
+/** The header row of a recording, read without the rest. */
+function headerOf(text: string, source: string): { header: string[]; delimiter: string } {
+  return readDelimited(text.split('\n', 1)[0] ?? '', source);
+}
+
+/** The columns pdm train/score must be told about for this file: its time column and delimiter. */
+function csvFlagsOf(text: string, source: string): { timeColumn: string; delimiter: string } {
+  const { header, delimiter } = headerOf(text, source);
+  const timeColumn = header[findTimeColumn(header, undefined)];
+  if (timeColumn === undefined) throw new Error(`${source}: no time column`);
+  return { timeColumn, delimiter };
+}
+
+function progress(context: CommandContext, index: number, total: number, file: string, started: number, detection: Detection): void {
+  const seconds = ((performance.now() - started) / 1000).toFixed(1);
+  context.err(`benchmark: [${index + 1}/${total}] ${file}: ${detection.summary} (${seconds} s)`);
+}
+
+async function runSkab(dir: string, only: string | undefined, work: string, context: CommandContext): Promise<number> {
+  const recordings: { file: string; text: string }[] = [];
+  const skipped: string[] = [];
+  for (const file of await csvFiles(dir)) {
+    if (only !== undefined && !file.includes(only)) continue;
+    const text = await readFile(join(dir, file), 'utf8');
+    const { header } = headerOf(text, file);
+    if (header.includes(SKAB_LABEL_COLUMN)) recordings.push({ file, text });
+    else skipped.push(file);
+  }
+  if (skipped.length > 0) context.err(`benchmark: skipped (no "${SKAB_LABEL_COLUMN}" column, not part of the protocol): ${skipped.join(', ')}`);
+  if (recordings.length === 0) throw new UsageError(`--data: no SKAB recording (a CSV with an "${SKAB_LABEL_COLUMN}" column) under ${dir}`);
+  context.err(`benchmark: SKAB, ${recordings.length} recordings in ${dir}; rows 1–${SKAB_TRAIN_ROWS} train, the rest are scored`);
+
+  const files: FileOutcome<SkabFileResult>[] = [];
+  for (const [i, { file, text }] of recordings.entries()) {
+    const started = performance.now();
+    const split = splitRecording(text, file, SKAB_TRAIN_ROWS, SKAB_NON_SENSOR_COLUMNS);
+    const detection = await trainAndScore(join(work, String(i)), basename(file), split, csvFlagsOf(text, file));
+    const result = evaluateSkab(text, file, detection.scores);
+    files.push({ file, result, ...(detection.failure ? { note: detection.failure } : {}) });
+    progress(context, i, recordings.length, file, started, detection);
+  }
+  context.out(`SKAB pointwise protocol, ${files.length} recordings in ${dir}: pdm train on rows 1–${SKAB_TRAIN_ROWS}, pdm score on the rest, default flags`);
+  for (const line of renderSkab(files)) context.out(line);
+  return 0;
+}
+
+/** Proves the NAB scorer on the published results in dir; false (after saying why) on a mismatch. */
+async function proveNabScorer(dir: string, context: CommandContext): Promise<boolean> {
+  if (!existsSync(join(dir, 'results')) || !existsSync(join(dir, 'config', 'thresholds.json'))) {
+    context.out(`NAB scorer parity: no published results in ${join(dir, 'results')} with config/thresholds.json, proof skipped`);
+    return true;
+  }
+  const rows = await checkNabParity(dir);
+  if (rows.length === 0) {
+    context.out(`NAB scorer parity: no detector in config/thresholds.json has results under ${join(dir, 'results')}, proof skipped`);
+    return true;
+  }
+  context.out('NAB scorer parity: published anomaly_score thresholded at config/thresholds.json, our score vs the sum of the published S(t) column');
+  const table = rows.map((r) => [`${r.detector} ${r.file}`, r.profile, r.threshold.toFixed(6), r.ours.toFixed(9), r.published.toFixed(9), Math.abs(r.ours - r.published).toExponential(1), parityHolds(r) ? 'ok' : 'MISMATCH']);
+  for (const line of renderTable(['results file', 'profile', 'threshold', 'ours', 'published', '|diff|', ''], table)) context.out(line);
+  const wrong = rows.filter((r) => !parityHolds(r));
+  if (wrong.length > 0) {
+    context.err(`benchmark: NAB SCORER PARITY FAILED on ${wrong.length} of ${rows.length} file/profile pairs (tolerance 1e-6): the scorer does not follow NAB's rules; no figures are printed`);
+    return false;
+  }
+  context.out(`NAB scorer parity: all ${rows.length} file/profile pairs agree within 1e-6`);
+  return true;
+}
+
+async function runNab(dir: string, only: string | undefined, work: string, context: CommandContext): Promise<number> {
+  const labelsPath = join(dir, 'labels', 'combined_windows.json');
+  if (!existsSync(labelsPath)) throw new UsageError(`--data: ${dir} is not a NAB folder (no labels/combined_windows.json)`);
+  if (!(await proveNabScorer(dir, context))) return 1;
+
+  const labels: NabLabels = parseNabLabels(JSON.parse(await readFile(labelsPath, 'utf8')), labelsPath);
+  const keys = [...labels.keys()].filter((key) => only === undefined || key.includes(only)).sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
+  const present = keys.filter((key) => existsSync(join(dir, 'data', key)));
+  const missing = keys.filter((key) => !present.includes(key));
+  if (missing.length > 0) context.err(`benchmark: ${missing.length} labelled file${missing.length === 1 ? ' is' : 's are'} not in ${join(dir, 'data')}, left out: ${missing.join(', ')}`);
+  if (present.length === 0) throw new UsageError(`--data: none of the labelled files${only ? ` matching "${only}"` : ''} is in ${join(dir, 'data')}`);
+  context.err(`benchmark: NAB, ${present.length} series in ${join(dir, 'data')}; the probation rows train, the rest are scored`);
+
+  const files: FileOutcome<NabFileResult>[] = [];
+  for (const [i, key] of present.entries()) {
+    const started = performance.now();
+    const text = await readFile(join(dir, 'data', key), 'utf8');
+    const rows = readDelimited(text, key).rows.length;
+    const split = splitRecording(text, key, nabProbationRows(rows));
+    const detection = await trainAndScore(join(work, String(i)), basename(key), split, csvFlagsOf(text, key));
+    const result = evaluateNab(text, key, labels.get(key)!, detection.scores);
+    files.push({ file: key, result, ...(detection.failure ? { note: detection.failure } : {}) });
+    progress(context, i, present.length, key, started, detection);
+  }
+  context.out('');
+  context.out(`NAB, ${files.length} series in ${join(dir, 'data')}: pdm train on the probation rows, pdm score on the rest, default flags; raw scores per profile`);
+  for (const line of renderNab(files)) context.out(line);
+  return 0;
+}

@@ -1,0 +1,27 @@
+// `npm run bench -- detection`: `pdm benchmark skab` then `pdm benchmark nab` on the public datasets
+// in ../shared/datasets next to the repository (they are never copied into it). Without that folder
+// it says so and succeeds: the datasets are an optional download, not part of the project.
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { main } from './main.js';
+
+// dist/detection-bench.js → cli/ → the repository → its parent folder
+const datasets = fileURLToPath(new URL('../../../shared/datasets/', import.meta.url));
+const runs = [
+  { name: 'skab', dir: `${datasets}skab` },
+  { name: 'nab', dir: `${datasets}nab` },
+];
+
+let failed = 0;
+for (const { name, dir } of runs) {
+  if (!existsSync(dir)) {
+    console.log(`${name}: ${dir} is not there, so this benchmark did not run (it reads the public dataset from there, never from the repository)`);
+    continue;
+  }
+  console.log(`\n### ${name.toUpperCase()} (pdm benchmark ${name} --data ${dir})\n`);
+  const started = performance.now();
+  const code = await main(['benchmark', name, '--data', dir]);
+  console.log(`\n${name}: ${code === 0 ? 'done' : 'FAILED'} in ${((performance.now() - started) / 60_000).toFixed(1)} min`);
+  if (code !== 0) failed++;
+}
+process.exitCode = failed > 0 ? 1 : 0;
