@@ -6,7 +6,7 @@ import { AlertSchema, AlertState, fromBinary } from '@pdm/proto';
 import { until } from '@pdm/pubsub-emulator/testing';
 import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { trainModel } from './model/index.js';
+import { trainModel } from './training/train.js';
 import { startProcessorTestbed } from './test-support/processor-testbed.js';
 import { makeWindow, SENSORS } from './test-support/windows.js';
 
@@ -28,7 +28,7 @@ describe('processor end to end with a trained model', () => {
     const t = await startProcessorTestbed(influx, { model: { registryDir }, alerts: { openAfter: 3, resolveAfter: 3 } });
     try {
       const processor = await t.start();
-      expect(processor.runtime.scorer.loaded().map((m) => m.name)).toEqual(['pump']);
+      expect(processor.scorer.loaded().map((m) => m.name)).toEqual(['pump']);
       const normal = Array.from({ length: 6 }, (_, i) => makeWindow({ machine: 'pump-1', index: 200 + i }));
       const faulty = Array.from({ length: 4 }, (_, i) => makeWindow({ machine: 'pump-1', index: 206 + i, faulty: true }));
       for (const w of [...normal, ...faulty]) await t.bed.publishWindow(w);

@@ -6,12 +6,12 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { DASHBOARDS } from './dashboards/index.js';
 import { dashboardProviderYaml, datasourceYaml } from './provisioning.js';
-import { DATABASE } from './series.js';
+import { DEFAULT_DATABASE } from '@pdm/cloud-processor/influx-series';
 
 export const BUILD_DEFAULTS = {
   /** InfluxDB as Grafana's server reaches it (same host in a plain install). */
   influxUrl: 'http://localhost:8086',
-  database: DATABASE,
+  database: DEFAULT_DATABASE,
   /** The gateway's default window is 10 s: a smaller GROUP BY interval only adds empty buckets. */
   minInterval: '10s',
   folder: 'Predictive maintenance',

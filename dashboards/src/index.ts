@@ -2,10 +2,8 @@
 // and their provisioning files.
 export { InfluxQueryBuilder, influx } from './influx-query.js';
 export type { InfluxQuery, InfluxResultFormat } from './influx-query.js';
-export { measurement, showTagValues, groupByTime, TIME_FILTER, INTERVAL, INTERVAL_MS } from './influxql.js';
+export { measurement, showTagValues, groupByTime, TIME_FILTER, INTERVAL, INTERVAL_MS, CONTRIBUTION_FIELDS, REJECTED_FIELDS } from './influxql.js';
 export type { Fill, MeasurementRef } from './influxql.js';
-export { SERIES, DATABASE, CONTRIBUTION_FIELDS, REJECTED_FIELDS } from './series.js';
-export type { Measurement, FieldOf, TagOf } from './series.js';
 export { INFLUX_DATASOURCE, INFLUX_DATASOURCE_UID } from './datasource.js';
 export { DASHBOARDS } from './dashboards/index.js';
 export type { DashboardSpec } from './dashboards/index.js';

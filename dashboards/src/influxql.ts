@@ -1,12 +1,19 @@
-// Typed pieces of InfluxQL statements. Field and tag names are checked against SERIES at compile time,
-// so a renamed or misspelt field fails the typecheck instead of drawing an empty panel.
-import { SERIES, type FieldOf, type Measurement, type TagOf } from './series.js';
+// Typed pieces of InfluxQL statements. Field and tag names are checked at compile time against SERIES,
+// the processor's declaration of what it writes, so a renamed or misspelt field fails the typecheck
+// instead of drawing an empty panel.
+import { CONTRIBUTION_FIELD_PREFIX, REJECTED_FIELD_PREFIX, SERIES, type FieldOf, type Measurement, type TagOf } from '@pdm/cloud-processor/influx-series';
 
 /** Grafana replaces this with `time >= <from>ms and time <= <to>ms`. */
 export const TIME_FILTER = '$timeFilter';
 /** Grafana's automatic interval (panel width and time range, never below the datasource's minimum). */
 export const INTERVAL = '$__interval';
 export const INTERVAL_MS = '$__interval_ms';
+
+/** InfluxQL regex selecting every per-sensor contribution field of `anomaly`. */
+export const CONTRIBUTION_FIELDS = `/^${CONTRIBUTION_FIELD_PREFIX}/`;
+
+/** InfluxQL regex selecting every per-reason reject total of the gateways' `pipeline` points. */
+export const REJECTED_FIELDS = `/^${REJECTED_FIELD_PREFIX}/`;
 
 const quote = (identifier: string) => `"${identifier.replace(/"/g, '\\"')}"`;
 

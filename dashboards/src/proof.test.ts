@@ -2,13 +2,12 @@
 // realistic pipeline output into a real influxd; then every InfluxQL query of every generated dashboard
 // (panels, annotations, template variables) is interpolated as Grafana would and run against it.
 // A query that errors or returns no non-null value fails, naming its dashboard and panel.
-import { INFLUX_SINK_DEFAULTS, InfluxSink } from '@pdm/cloud-processor';
+import { DEFAULT_DATABASE as DATABASE, INFLUX_SINK_DEFAULTS, InfluxSink, SERIES } from '@pdm/cloud-processor';
 import { startTestInflux, type RunningInflux } from '@pdm/influx-harness';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BUILD_DEFAULTS } from './build.js';
 import { DASHBOARDS } from './dashboards/index.js';
 import { INFLUX_DATASOURCE_UID } from './datasource.js';
-import { DATABASE, SERIES } from './series.js';
 import { influxVariables, panelQueries, type DashboardJson } from './test-support/dashboard-queries.js';
 import { grafanaInterval, interpolate, type TemplateContext } from './test-support/grafana-interpolation.js';
 import { WINDOW_MS, writePipelineRun } from './test-support/pipeline-run.js';

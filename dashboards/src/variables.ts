@@ -3,7 +3,7 @@
 import * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
 import { INFLUX_DATASOURCE } from './datasource.js';
 import { showTagValues } from './influxql.js';
-import { GATEWAY_COMPONENT, PROCESSOR_COMPONENT, type Measurement, type TagOf } from './series.js';
+import { GATEWAY_COMPONENT, PROCESSOR_COMPONENT, type Measurement, type TagOf } from '@pdm/cloud-processor/influx-series';
 
 interface TagVariableSpec<M extends Measurement> {
   from: M;

@@ -1,9 +1,10 @@
-// Optional webhook for alerts: POSTs JSON, retries with exponential back-off on network errors, 5xx
-// and 429, and never blocks the caller (notify() returns at once). Bounded: beyond maxPending
-// undelivered notifications new ones are dropped and counted, so a dead endpoint cannot grow memory.
+// Optional webhook for alerts: POSTs JSON, retries with exponential back-off (with jitter) on network
+// errors, 5xx and 429, and never blocks the caller (notify() returns at once). Bounded: beyond
+// maxPending undelivered notifications new ones are dropped and counted, so a dead endpoint cannot grow
+// memory.
+import { backoffDelay, sleep, systemClock, type BackoffOptions, type Cancel, type Clock } from '@pdm/clock';
 import type { Logger } from 'pino';
 import { describeError } from '../shared/describe-error.js';
-import { realScheduler, type Scheduler } from '../shared/scheduler.js';
 
 export const WEBHOOK_DEFAULTS = {
   /** Attempts per notification, the first included. */
@@ -18,7 +19,7 @@ export const WEBHOOK_DEFAULTS = {
 export interface WebhookOptions {
   url: string;
   maxAttempts: number;
-  backoff: { initialMs: number; multiplier: number; maxMs: number };
+  backoff: BackoffOptions;
   timeoutMs: number;
   maxPending: number;
 }
@@ -33,14 +34,14 @@ const retryable = (status: number) => status >= 500 || status === 429 || status 
 
 export class WebhookNotifier {
   private pending = 0;
-  private readonly retries = new Set<{ cancel(): void }>();
+  private readonly retries = new Set<Cancel>();
   private readonly settledWaiters: (() => void)[] = [];
 
   constructor(
     private readonly options: WebhookOptions,
     private readonly log: Logger,
     private readonly events: WebhookEvents = {},
-    private readonly schedule: Scheduler = realScheduler,
+    private readonly clock: Clock = systemClock,
   ) {}
 
   notify(body: unknown): void {
@@ -61,12 +62,12 @@ export class WebhookNotifier {
   /** Waits up to timeoutMs for pending notifications, then gives up the ones waiting for a retry. */
   async close(timeoutMs: number): Promise<void> {
     if (this.pending > 0) {
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([new Promise<void>((resolve) => this.settledWaiters.push(resolve)), new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
-      clearTimeout(timer);
+      const timeUp = new AbortController();
+      await Promise.race([new Promise<void>((resolve) => this.settledWaiters.push(resolve)), sleep(this.clock, timeoutMs, timeUp.signal)]);
+      timeUp.abort();
     }
-    for (const retry of this.retries) {
-      retry.cancel();
+    for (const cancelRetry of this.retries) {
+      cancelRetry();
       this.settle(() => this.events.failed?.('shutdown'));
     }
     if (this.retries.size > 0) this.log.error({ url: this.options.url, dropped: this.retries.size }, 'alert webhook notifications dropped at shutdown');
@@ -80,14 +81,13 @@ export class WebhookNotifier {
         this.log.error({ url: this.options.url, attempt, reason: failure.reason }, 'alert webhook gave up');
         return this.settle(() => this.events.failed?.(failure.reason));
       }
-      const { initialMs, multiplier, maxMs } = this.options.backoff;
-      const delay = Math.min(maxMs, initialMs * multiplier ** (attempt - 1));
-      this.log.warn({ url: this.options.url, attempt, retryInMs: delay, reason: failure.reason }, 'alert webhook failed; retrying');
-      const retry = this.schedule(() => {
-        this.retries.delete(retry);
+      const delay = backoffDelay(attempt, this.options.backoff);
+      this.log.warn({ url: this.options.url, attempt, retryInMs: Math.round(delay), reason: failure.reason }, 'alert webhook failed; retrying');
+      const cancelRetry = this.clock.schedule(() => {
+        this.retries.delete(cancelRetry);
         this.attempt(payload, attempt + 1);
       }, delay);
-      this.retries.add(retry);
+      this.retries.add(cancelRetry);
     });
   }
 

@@ -1,20 +1,39 @@
-// The NestJS module of one processor: the Pub/Sub event controllers, the ops endpoints, and the
-// runtime (built outside Nest by startProcessor, so tests and the CLI can inject parts) as a value.
+// The NestJS module of one processor: the Pub/Sub event controllers, the ops endpoints, and the parts
+// they use as providers. The parts are built outside Nest by startProcessor (so tests and the CLI can
+// inject them) and registered here under their classes, which are the injection tokens.
 import { Module, type DynamicModule } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
+import { Scorer } from '../model/api.js';
+import { ProcessorMetrics } from '../ops/metrics.js';
 import { OpsController } from '../ops/ops.controller.js';
 import { GatewayHealthController } from '../pipeline/gateway-health.controller.js';
+import { WindowPipeline } from '../pipeline/window-pipeline.js';
 import { WindowsController } from '../pipeline/windows.controller.js';
-import { PROCESSOR_RUNTIME, type ProcessorRuntime } from './runtime.js';
+import { InfluxSink } from '../sink/influx-sink.js';
+import { PubSubServer } from '../transport/pubsub-server.js';
+
+export interface ProcessorParts {
+  pipeline: WindowPipeline;
+  sink: InfluxSink;
+  scorer: Scorer;
+  server: PubSubServer;
+  metrics: ProcessorMetrics;
+}
 
 @Module({})
 export class ProcessorModule {
-  static register(runtime: ProcessorRuntime): DynamicModule {
+  static register(parts: ProcessorParts): DynamicModule {
     return {
       module: ProcessorModule,
       imports: [TerminusModule.forRoot({ logger: false })],
       controllers: [WindowsController, GatewayHealthController, OpsController],
-      providers: [{ provide: PROCESSOR_RUNTIME, useValue: runtime }],
+      providers: [
+        { provide: WindowPipeline, useValue: parts.pipeline },
+        { provide: InfluxSink, useValue: parts.sink },
+        { provide: Scorer, useValue: parts.scorer },
+        { provide: PubSubServer, useValue: parts.server },
+        { provide: ProcessorMetrics, useValue: parts.metrics },
+      ],
     };
   }
 }

@@ -4,6 +4,7 @@
 import type { ClientConfig } from '@google-cloud/pubsub';
 import type { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import { systemClock, type Clock } from '@pdm/clock';
 import { GatewayHealthSchema, MachineWindowSchema } from '@pdm/proto';
 import type { AddressInfo } from 'node:net';
 import { pino, type Logger } from 'pino';
@@ -12,33 +13,33 @@ import { AlertTracker } from '../alerts/alert-tracker.js';
 import { WebhookNotifier } from '../alerts/webhook.js';
 import type { ProcessorConfig } from '../config/schema.js';
 import type { Scorer } from '../model/api.js';
-import { openScorer } from '../model/index.js';
 import { ProcessorMetrics } from '../ops/metrics.js';
 import { PinoNestLogger } from '../ops/nest-logger.js';
 import { PipelineReporter } from '../ops/pipeline-reporter.js';
-import { WindowPipeline, type Clock } from '../pipeline/window-pipeline.js';
-import { realScheduler, type Scheduler } from '../shared/scheduler.js';
+import { WindowPipeline } from '../pipeline/window-pipeline.js';
+import { openScorer } from '../scoring/scorer.js';
 import { InfluxSink } from '../sink/influx-sink.js';
 import { PubSubClient } from '../transport/pubsub-client.js';
 import { PubSubServer } from '../transport/pubsub-server.js';
 import { ProcessorModule } from './processor.module.js';
 import { ensurePubSubResources } from './pubsub-resources.js';
-import type { ProcessorRuntime } from './runtime.js';
 
 export interface ProcessorDeps {
   /** Default: openScorer on config.model.registryDir. */
   scorer?: Scorer;
   logger?: Logger;
-  /** Event-time clock for end-to-end latency and pipeline reports. Default: wall clock. */
+  /**
+   * Time for end-to-end latency and pipeline reports, and every timer: InfluxDB batching, the webhook
+   * and transport back-offs, the drain timeout, the scorer's batch delay and registry poll. Default: the
+   * system clock.
+   */
   clock?: Clock;
-  /** Timers of InfluxDB batching and webhook back-off. Default: setTimeout. */
-  schedule?: Scheduler;
 }
 
 export interface RunningProcessor {
   httpPort: number;
   metrics: ProcessorMetrics;
-  runtime: ProcessorRuntime;
+  scorer: Scorer;
   /** Writes one `pipeline` point now (also done every pipelineReportIntervalMs). */
   reportPipeline(): Promise<void>;
   stop(): Promise<void>;
@@ -50,8 +51,7 @@ export function pubsubClientConfig(config: ProcessorConfig['pubsub']): ClientCon
 
 export async function startProcessor(config: ProcessorConfig, deps: ProcessorDeps = {}): Promise<RunningProcessor> {
   const log = deps.logger ?? pino({ level: config.log.level, base: { instance: config.instanceId } });
-  const clock = deps.clock ?? { now: () => Date.now() };
-  const schedule = deps.schedule ?? realScheduler;
+  const clock = deps.clock ?? systemClock;
   const metrics = new ProcessorMetrics({ defaultMetrics: true });
   const client = pubsubClientConfig(config.pubsub);
   if (config.pubsub.createResources) await ensurePubSubResources(client, config.pubsub);
@@ -62,13 +62,13 @@ export async function startProcessor(config: ProcessorConfig, deps: ProcessorDep
       batchWritten: (points, ms) => (metrics.influxBatchPoints.observe(points), metrics.influxWrite.observe(ms / 1000)),
       fieldsDropped: (n) => metrics.droppedFields.inc(n),
     },
-    schedule,
+    clock,
   );
   await sink.start();
-  const scorer = deps.scorer ?? (await openScorer({ ...config.model, logger: log.child({ component: 'model' }), onModelsRefused: (n) => metrics.modelsRefused.inc(n) }));
+  const scorer = deps.scorer ?? (await openScorer({ ...config.model, clock, logger: log.child({ component: 'model' }), onModelsRefused: (n) => metrics.modelsRefused.inc(n) }));
   const alertsClient = config.pubsub.alertsTopic ? new PubSubClient({ client, topic: config.pubsub.alertsTopic }) : undefined;
   const webhook = config.alerts.webhook
-    ? new WebhookNotifier(config.alerts.webhook, log, { failed: () => metrics.alertDeliveryFailures.inc({ target: 'webhook' }) }, schedule)
+    ? new WebhookNotifier(config.alerts.webhook, log, { failed: () => metrics.alertDeliveryFailures.inc({ target: 'webhook' }) }, clock)
     : undefined;
   const dispatcher = new AlertDispatcher(new AlertTracker(config.alerts), alertsClient, sink, webhook, metrics, log);
   const pipeline = new WindowPipeline(sink, scorer, dispatcher, metrics, clock, log);
@@ -81,6 +81,7 @@ export async function startProcessor(config: ProcessorConfig, deps: ProcessorDep
       maxAttempts: config.pubsub.maxAttempts,
       transientBackoff: config.pubsub.transientBackoff,
       drainTimeoutMs: config.pubsub.drainTimeoutMs,
+      clock,
       logger: log.child({ component: 'pubsub' }),
       events: {
         received: () => metrics.inFlight.inc(),
@@ -94,11 +95,10 @@ export async function startProcessor(config: ProcessorConfig, deps: ProcessorDep
     },
     [MachineWindowSchema, GatewayHealthSchema],
   );
-  const runtime: ProcessorRuntime = { pipeline, sink, scorer, server, metrics };
 
   let app: INestApplication | undefined;
   try {
-    app = await NestFactory.create(ProcessorModule.register(runtime), { logger: new PinoNestLogger(log.child({ component: 'nest' })), abortOnError: false });
+    app = await NestFactory.create(ProcessorModule.register({ pipeline, sink, scorer, server, metrics }), { logger: new PinoNestLogger(log.child({ component: 'nest' })), abortOnError: false });
     app.connectMicroservice({ strategy: server }, { inheritAppConfig: true });
     await app.startAllMicroservices();
     await app.listen(config.http.port, config.http.host);
@@ -107,7 +107,7 @@ export async function startProcessor(config: ProcessorConfig, deps: ProcessorDep
     await Promise.allSettled([alertsClient?.close(), deps.scorer ? undefined : scorer.close()]);
     throw error;
   }
-  const reporter = new PipelineReporter(sink, metrics, config.instanceId, () => clock.now(), log);
+  const reporter = new PipelineReporter(sink, metrics, config.instanceId, clock, log);
   reporter.start(config.pipelineReportIntervalMs);
   const httpPort = (app.getHttpServer() as { address(): AddressInfo }).address().port;
   log.info({ httpPort, subscription: config.pubsub.subscription }, 'processor started');
@@ -124,5 +124,5 @@ export async function startProcessor(config: ProcessorConfig, deps: ProcessorDep
     if (!deps.scorer) await scorer.close();
     log.info('processor stopped');
   };
-  return { httpPort, metrics, runtime, reportPipeline: () => reporter.report(), stop: () => (stopping ??= stop()) };
+  return { httpPort, metrics, scorer, reportPipeline: () => reporter.report(), stop: () => (stopping ??= stop()) };
 }

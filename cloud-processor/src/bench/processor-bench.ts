@@ -9,8 +9,9 @@ import { join } from 'node:path';
 import { InfluxDB } from 'influx';
 import { CloseReason, MachineWindowSchema, create, decodeMachineWindow, encodeMachineWindow, type MachineWindow } from '@pdm/proto';
 import { startTestInflux, uniqueDatabaseName } from '@pdm/influx-harness';
-import { openScorer, trainModel } from '../model/index.js';
-import type { ScoreOutcome } from '../model/index.js';
+import type { ScoreOutcome } from '../model/api.js';
+import { openScorer } from '../scoring/scorer.js';
+import { trainModel } from '../training/train.js';
 import { INFLUX_SINK_DEFAULTS, InfluxSink } from '../sink/index.js';
 import { anomalyPoint, featurePoints } from '../sink/points.js';
 

@@ -34,6 +34,23 @@ describe('processor configuration', () => {
     expect(config.pubsub.alertsTopic).toBeNull();
   });
 
+  it('takes durations with a unit as well as milliseconds', () => {
+    const path = file('p.yaml', 'pubsub:\n  drainTimeoutMs: 10s\n  transientBackoff:\n    maxMs: 1m\ninflux:\n  batchMaxDelayMs: 0\npipelineReportIntervalMs: 2500\n');
+    const config = loadProcessorConfig({ file: path, env: { PDM_PROCESSOR_ALERTS__WEBHOOK__URL: 'http://hooks.local/a', PDM_PROCESSOR_ALERTS__WEBHOOK__TIMEOUT_MS: '1.5s' } });
+    expect(config.pubsub.drainTimeoutMs).toBe(10_000);
+    expect(config.pubsub.transientBackoff).toEqual({ initialMs: 100, maxMs: 60_000 });
+    expect(config.influx.batchMaxDelayMs).toBe(0);
+    expect(config.pipelineReportIntervalMs).toBe(2_500);
+    expect(config.alerts.webhook?.timeoutMs).toBe(1_500);
+    expect(config.log.level).toBe('info');
+  });
+
+  it('names the key of a bad duration or log level', () => {
+    expect(() => loadProcessorConfig({ env: { PDM_PROCESSOR_PUBSUB__DRAIN_TIMEOUT_MS: '10 parsecs' } })).toThrow(/pubsub\.drainTimeoutMs: invalid duration "10 parsecs"/);
+    expect(() => loadProcessorConfig({ env: { PDM_PROCESSOR_INFLUX__REQUEST_TIMEOUT_MS: '0s' } })).toThrow(/influx\.requestTimeoutMs: Too small/);
+    expect(() => loadProcessorConfig({ env: { PDM_PROCESSOR_LOG__LEVEL: 'loud' } })).toThrow(/log\.level: Invalid option/);
+  });
+
   it('names the bad key and what it expects', () => {
     expect(() => loadProcessorConfig({ env: { PDM_PROCESSOR_ALERTS__OPEN_AFTER: '0' } })).toThrow(/alerts\.openAfter: Too small/);
     expect(() => loadProcessorConfig({ file: file('p.json', '{"influx": {"rawRetention": {"duration": "forever"}}}'), env: {} })).toThrow(

@@ -1,5 +1,6 @@
 // The processor configuration: this zod schema is the documentation of every knob and its default.
 // Files are YAML or JSON; env variables PDM_PROCESSOR_<PATH> override single keys (see load.ts).
+import { durationMs, logLevelSchema } from '@pdm/config';
 import { z } from 'zod';
 import { ALERT_DEFAULTS } from '../alerts/alert-tracker.js';
 import { WEBHOOK_DEFAULTS } from '../alerts/webhook.js';
@@ -8,6 +9,9 @@ import { PUBSUB_TRANSPORT_DEFAULTS } from '../transport/options.js';
 
 const port = z.number().int().min(0).max(65535);
 const positiveInt = z.number().int().positive();
+/** A duration key: milliseconds, or a string with a unit ("10s", "1m30s"). */
+const positiveMs = durationMs().pipe(positiveInt);
+const nonNegativeMs = durationMs().pipe(z.number().int().min(0));
 const id = z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must match [A-Za-z0-9_.-]{1,64}');
 const influxDuration = z.string().regex(/^(\d+(ns|u|µ|ms|s|m|h|d|w))+$|^INF$/, 'must be an InfluxQL duration such as 30d, 12h or INF');
 const retention = (name: string, duration: string) =>
@@ -45,12 +49,12 @@ export const processorConfigSchema = z
         /** Hold before nacking a message whose write failed because InfluxDB was unreachable. */
         transientBackoff: z
           .object({
-            initialMs: positiveInt.default(PUBSUB_TRANSPORT_DEFAULTS.transientBackoff.initialMs),
-            maxMs: positiveInt.default(PUBSUB_TRANSPORT_DEFAULTS.transientBackoff.maxMs),
+            initialMs: positiveMs.default(PUBSUB_TRANSPORT_DEFAULTS.transientBackoff.initialMs),
+            maxMs: positiveMs.default(PUBSUB_TRANSPORT_DEFAULTS.transientBackoff.maxMs),
           })
           .strict()
           .prefault({}),
-        drainTimeoutMs: positiveInt.default(PUBSUB_TRANSPORT_DEFAULTS.drainTimeoutMs),
+        drainTimeoutMs: positiveMs.default(PUBSUB_TRANSPORT_DEFAULTS.drainTimeoutMs),
       })
       .strict()
       .prefault({}),
@@ -63,8 +67,8 @@ export const processorConfigSchema = z
         downsampledRetention: retention(INFLUX_SINK_DEFAULTS.downsampledRetention.name, INFLUX_SINK_DEFAULTS.downsampledRetention.duration),
         downsampleIntervals: z.array(influxDuration).default(INFLUX_SINK_DEFAULTS.downsampleIntervals),
         batchMaxPoints: positiveInt.default(INFLUX_SINK_DEFAULTS.batchMaxPoints),
-        batchMaxDelayMs: z.number().int().min(0).default(INFLUX_SINK_DEFAULTS.batchMaxDelayMs),
-        requestTimeoutMs: positiveInt.default(INFLUX_SINK_DEFAULTS.requestTimeoutMs),
+        batchMaxDelayMs: nonNegativeMs.default(INFLUX_SINK_DEFAULTS.batchMaxDelayMs),
+        requestTimeoutMs: positiveMs.default(INFLUX_SINK_DEFAULTS.requestTimeoutMs),
       })
       .strict()
       .prefault({}),
@@ -74,8 +78,8 @@ export const processorConfigSchema = z
       .object({
         registryDir: z.string().min(1).default('.data/models'),
         maxBatch: positiveInt.optional(),
-        maxDelayMs: z.number().int().min(0).optional(),
-        pollMs: positiveInt.optional(),
+        maxDelayMs: nonNegativeMs.optional(),
+        pollMs: positiveMs.optional(),
       })
       .strict()
       .prefault({}),
@@ -90,13 +94,13 @@ export const processorConfigSchema = z
             maxAttempts: positiveInt.default(WEBHOOK_DEFAULTS.maxAttempts),
             backoff: z
               .object({
-                initialMs: positiveInt.default(WEBHOOK_DEFAULTS.backoff.initialMs),
+                initialMs: positiveMs.default(WEBHOOK_DEFAULTS.backoff.initialMs),
                 multiplier: z.number().min(1).default(WEBHOOK_DEFAULTS.backoff.multiplier),
-                maxMs: positiveInt.default(WEBHOOK_DEFAULTS.backoff.maxMs),
+                maxMs: positiveMs.default(WEBHOOK_DEFAULTS.backoff.maxMs),
               })
               .strict()
               .prefault({}),
-            timeoutMs: positiveInt.default(WEBHOOK_DEFAULTS.timeoutMs),
+            timeoutMs: positiveMs.default(WEBHOOK_DEFAULTS.timeoutMs),
             maxPending: positiveInt.default(WEBHOOK_DEFAULTS.maxPending),
           })
           .strict()
@@ -111,12 +115,12 @@ export const processorConfigSchema = z
       .prefault({}),
 
     log: z
-      .object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') })
+      .object({ level: logLevelSchema.default('info') })
       .strict()
       .prefault({}),
 
     /** How often throughput/latency/lag go to the `pipeline` measurement; 0 turns it off. */
-    pipelineReportIntervalMs: z.number().int().min(0).default(10_000),
+    pipelineReportIntervalMs: nonNegativeMs.default(10_000),
   })
   .strict();
 

@@ -1,5 +1,5 @@
 // The contract between the scoring pipeline (transport, sink, alerts) and the anomaly models.
-// The pipeline depends only on these types; src/model/ implements them with TensorFlow.js.
+// The pipeline depends only on these types; src/scoring/ implements Scorer with TensorFlow.js.
 import type { MachineWindow } from '@pdm/proto';
 
 /** What a model was trained on; features that do not match are refused, never scored. */
@@ -43,10 +43,14 @@ export interface LoadedModelInfo {
   backend: string;
 }
 
-export interface Scorer {
+/**
+ * Scores machine windows. An abstract class rather than an interface so that it is also the token
+ * under which NestJS injects the processor's scorer (interfaces do not exist at run time).
+ */
+export abstract class Scorer {
   /** Scores one machine window; concurrent calls are micro-batched into one inference. */
-  score(window: MachineWindow): Promise<ScoreOutcome>;
+  abstract score(window: MachineWindow): Promise<ScoreOutcome>;
   /** Models currently loaded (empty until the registry holds one). */
-  loaded(): LoadedModelInfo[];
-  close(): Promise<void>;
+  abstract loaded(): LoadedModelInfo[];
+  abstract close(): Promise<void>;
 }

@@ -14,7 +14,7 @@ import {
 import type { ContractFile, ThresholdFile } from './artifact-schemas.js';
 import { layoutOf } from './features.js';
 import type { ModelBundle } from './model-bundle.js';
-import type { Normalization } from './normalizer.js';
+import type { Normalization } from './normalization.js';
 
 export class ModelLoadError extends Error {
   override readonly name = 'ModelLoadError';

@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { activeBackend, switchBackend } from './backend.js';
-import { silentLogger } from './silent-logger.js';
-import { scoreWindows } from './score-windows.js';
-import { openScorer } from './scorer.js';
-import { simulatePump } from './synthetic-pump.js';
-import { tempRegistry } from './test-support/temp-registry.js';
-import { trainModel } from './train.js';
+import { scoreWindows } from '../scoring/score-windows.js';
+import { openScorer } from '../scoring/scorer.js';
+import { simulatePump } from '../test-support/synthetic-pump.js';
+import { tempRegistry } from '../test-support/temp-registry.js';
+import { trainModel } from '../training/train.js';
+import { silentLogger } from './logger.js';
 
 let registry: Awaited<ReturnType<typeof tempRegistry>>;
 beforeAll(async () => (registry = await tempRegistry()));

@@ -1,5 +1,5 @@
 // Every knob of the anomaly models, with its default and why. Training options and scorer options
-// override these per call; nothing else in src/model/ hard-codes a tuning constant.
+// override these per call; nothing else in model/, training/ or scoring/ hard-codes a tuning constant.
 
 export const MODEL_DEFAULTS = {
   /** Statistics used for every sensor: level and fluctuation. rms (= hypot(mean, std)) and
@@ -26,7 +26,7 @@ export const MODEL_DEFAULTS = {
   l2: 1e-3,
   seed: 42,
   /** Dispersion and shape statistics: non-negative, they change by factors (a stop, a spin-down), so
-   *  they are normalised on a log scale (see normalizer.ts). */
+   *  they are normalised on a log scale (see normalization.ts). */
   logStatistics: ['std', 'variance', 'rms', 'peak_to_peak', 'kurtosis', 'crest_factor'] as const,
   /** ln(x + s) with s this share of the feature's upper-quartile training value: finite at 0, and changes much
    *  smaller than the feature's typical size stay small. */

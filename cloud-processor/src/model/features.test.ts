@@ -1,60 +1,13 @@
-import { CloseReason, create, MachineWindowSchema } from '@pdm/proto';
+import { create, MachineWindowSchema } from '@pdm/proto';
 import { describe, expect, it } from 'vitest';
-import { deriveContract, TrainingDataError } from './derive-contract.js';
-import { extractFeatures, layoutOf, parseFeatureName } from './features.js';
-import { simulatePump } from './synthetic-pump.js';
+import { simulatePump } from '../test-support/synthetic-pump.js';
+import { extractFeatures, isStatisticName, layoutOf } from './features.js';
 
 const pump = simulatePump({ seed: 11, windows: 30 });
 
-describe('deriveContract', () => {
-  it('takes every sensor present in all windows with level and fluctuation statistics at 1 Hz', () => {
-    const { contract, windows } = deriveContract(pump.windows);
-    expect(contract.windowMs).toBe(10_000);
-    expect(contract.featureVersion).toBe(1);
-    expect(windows).toHaveLength(30);
-    const sensors = [...new Set(contract.featureNames.map((n) => parseFeatureName(n).sensorId))];
-    expect(sensors).toEqual(['current', 'flow', 'pressure', 'temp', 'vib']);
-    expect(contract.featureNames).toContain('temp.mean');
-    expect(contract.featureNames).toContain('temp.std');
-    // 10 readings per window: kurtosis would be sampling noise, so it is not used.
-    expect(contract.featureNames).not.toContain('vib.kurtosis');
-  });
-
-  it('adds shape statistics for a high-rate vibration sensor only', () => {
-    const { contract } = deriveContract(simulatePump({ seed: 3, windows: 20, vibrationHz: 200 }).windows);
-    expect(contract.featureNames).toContain('vib.kurtosis');
-    expect(contract.featureNames).toContain('vib.crest_factor');
-    expect(contract.featureNames).not.toContain('temp.kurtosis');
-  });
-
-  it('drops a rarely present sensor and the windows missing a contract sensor', () => {
-    const windows = pump.windows.map((w, i) => {
-      const copy = create(MachineWindowSchema, { ...w, sensors: [...w.sensors] });
-      if (i === 4) copy.sensors = copy.sensors.filter((s) => s.sensorId !== 'flow');
-      if (i < 3) copy.sensors.push({ ...w.sensors[0]!, sensorId: 'spare' });
-      return copy;
-    });
-    const { contract, windows: used, skipped } = deriveContract(windows, { sensorPresence: 0.9 });
-    expect(contract.featureNames.some((n) => n.startsWith('spare.'))).toBe(false);
-    expect(contract.featureNames).toContain('flow.mean');
-    expect(used).toHaveLength(29);
-    expect(skipped['missing a contract sensor']).toBe(1);
-  });
-
-  it('skips partial windows when there are enough complete ones', () => {
-    const windows = pump.windows.map((w, i) => (i % 10 === 0 ? create(MachineWindowSchema, { ...w, closeReason: CloseReason.IDLE_TIMEOUT }) : w));
-    const { windows: used } = deriveContract(windows, { minCompleteWindows: 20 });
-    expect(used).toHaveLength(27);
-    expect(used.every((w) => w.closeReason === CloseReason.WATERMARK)).toBe(true);
-  });
-
-  it('refuses an empty training set with a clear error', () => {
-    expect(() => deriveContract([])).toThrow(TrainingDataError);
-  });
-});
-
 describe('extractFeatures', () => {
-  const { contract } = deriveContract(pump.windows);
+  // The contract training derives from 1 Hz pump windows: level and fluctuation of every sensor.
+  const contract = { featureNames: ['current', 'flow', 'pressure', 'temp', 'vib'].flatMap((s) => [`${s}.mean`, `${s}.std`]), windowMs: 10_000, featureVersion: 1 };
   const layout = layoutOf(contract);
   const out = new Float64Array(contract.featureNames.length);
   const window = pump.windows[0]!;
@@ -83,5 +36,12 @@ describe('extractFeatures', () => {
     expect(extractFeatures(sparse, layout, out, 0)).toEqual({ code: 'incomplete_sensor', reason: "sensor 'flow' has 3 of 10 expected readings" });
     const nan = create(MachineWindowSchema, { ...window, sensors: window.sensors.map((s) => (s.sensorId === 'vib' ? { ...s, std: NaN } : s)) });
     expect(extractFeatures(nan, layout, out, 0)).toEqual({ code: 'non_finite', reason: 'vib.std is NaN' });
+  });
+});
+
+describe('statistic names', () => {
+  it('are the SensorStats statistics of the contract, without the counts', () => {
+    for (const stat of ['mean', 'std', 'variance', 'min', 'max', 'rms', 'peak_to_peak', 'skewness', 'kurtosis', 'crest_factor']) expect(isStatisticName(stat)).toBe(true);
+    for (const notStat of ['count', 'expected_count', 'late_count', 'peakToPeak', 'median']) expect(isStatisticName(notStat)).toBe(false);
   });
 });

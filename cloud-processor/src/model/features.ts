@@ -1,28 +1,18 @@
 // One machine-window → the feature vector a model was trained on, or the precise reason it cannot be
 // scored. A window that does not fit is refused, never imputed: a silent sensor must surface as
 // "sensor missing", not as a confident score computed from made-up numbers.
-import type { MachineWindow, SensorStats } from '@pdm/proto';
+import { SENSOR_STAT_FIELDS, type MachineWindow, type SensorStatName, type SensorStats } from '@pdm/proto';
 import type { ModelContract } from './api.js';
 import { MODEL_DEFAULTS } from './defaults.js';
 
-/** Statistic name in feature names ("vib.crest_factor") → its SensorStats field. */
-const STAT_FIELDS = {
-  mean: 'mean',
-  std: 'std',
-  variance: 'variance',
-  min: 'min',
-  max: 'max',
-  rms: 'rms',
-  peak_to_peak: 'peakToPeak',
-  skewness: 'skewness',
-  kurtosis: 'kurtosis',
-  crest_factor: 'crestFactor',
-} as const satisfies Record<string, keyof SensorStats>;
+/** Counts describe how complete a window is, not the signal: they are checked, never features. */
+const COUNTS = ['count', 'expected_count', 'late_count'] as const satisfies readonly SensorStatName[];
 
-export type StatisticName = keyof typeof STAT_FIELDS;
+/** A statistic a feature can be made of ("vib.crest_factor"): every SensorStats statistic but the counts. */
+export type StatisticName = Exclude<SensorStatName, (typeof COUNTS)[number]>;
 
 export function isStatisticName(s: string): s is StatisticName {
-  return Object.hasOwn(STAT_FIELDS, s);
+  return Object.hasOwn(SENSOR_STAT_FIELDS, s) && !(COUNTS as readonly string[]).includes(s);
 }
 
 export function featureName(sensorId: string, stat: StatisticName): string {
@@ -49,7 +39,7 @@ export interface FeatureLayout {
   contract: ModelContract;
   sensors: string[];
   /** For feature j: index into `sensors` and the SensorStats field. */
-  reads: { sensor: number; field: (typeof STAT_FIELDS)[StatisticName] }[];
+  reads: { sensor: number; field: (typeof SENSOR_STAT_FIELDS)[StatisticName] }[];
 }
 
 export function layoutOf(contract: ModelContract): FeatureLayout {
@@ -58,7 +48,7 @@ export function layoutOf(contract: ModelContract): FeatureLayout {
     const { sensorId, stat } = parseFeatureName(name);
     let sensor = sensors.indexOf(sensorId);
     if (sensor < 0) sensor = sensors.push(sensorId) - 1;
-    return { sensor, field: STAT_FIELDS[stat] };
+    return { sensor, field: SENSOR_STAT_FIELDS[stat] };
   });
   return { contract, sensors, reads };
 }

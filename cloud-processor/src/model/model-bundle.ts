@@ -1,7 +1,7 @@
 // A trained model in memory: what scoring needs, and the only owner of the network's weight tensors.
 import type * as tf from '@tensorflow/tfjs';
 import type { FeatureLayout } from './features.js';
-import type { Normalization } from './normalizer.js';
+import type { Normalization } from './normalization.js';
 import type { ContractFile, ThresholdFile } from './artifact-schemas.js';
 
 export interface ModelBundle {

@@ -3,7 +3,10 @@
 import { Controller, Get, Header, Inject } from '@nestjs/common';
 import { HealthCheck, HealthCheckService, HealthIndicatorService, type HealthCheckResult } from '@nestjs/terminus';
 import { Registry } from 'prom-client';
-import { PROCESSOR_RUNTIME, type ProcessorRuntime } from '../app/runtime.js';
+import { Scorer } from '../model/api.js';
+import { InfluxSink } from '../sink/influx-sink.js';
+import { PubSubServer } from '../transport/pubsub-server.js';
+import { ProcessorMetrics } from './metrics.js';
 
 export const READINESS_TIMEOUT_MS = 3_000;
 
@@ -12,7 +15,10 @@ export class OpsController {
   constructor(
     @Inject(HealthCheckService) private readonly health: HealthCheckService,
     @Inject(HealthIndicatorService) private readonly indicators: HealthIndicatorService,
-    @Inject(PROCESSOR_RUNTIME) private readonly runtime: ProcessorRuntime,
+    @Inject(PubSubServer) private readonly server: PubSubServer,
+    @Inject(InfluxSink) private readonly sink: InfluxSink,
+    @Inject(Scorer) private readonly scorer: Scorer,
+    @Inject(ProcessorMetrics) private readonly processorMetrics: ProcessorMetrics,
   ) {}
 
   @Get('healthz')
@@ -24,12 +30,11 @@ export class OpsController {
   @Get('readyz')
   @HealthCheck()
   readiness(): Promise<HealthCheckResult> {
-    const { server, sink, scorer } = this.runtime;
     return this.health.check([
-      () => this.indicators.check('pubsub').attempt(() => server.checkSubscription()).withTimeout(READINESS_TIMEOUT_MS),
-      () => this.indicators.check('influxdb').attempt(() => sink.ping(READINESS_TIMEOUT_MS)).withTimeout(READINESS_TIMEOUT_MS),
+      () => this.indicators.check('pubsub').attempt(() => this.server.checkSubscription()).withTimeout(READINESS_TIMEOUT_MS),
+      () => this.indicators.check('influxdb').attempt(() => this.sink.ping(READINESS_TIMEOUT_MS)).withTimeout(READINESS_TIMEOUT_MS),
       () => {
-        const models = scorer.loaded();
+        const models = this.scorer.loaded();
         const model = this.indicators.check('model');
         return models.length > 0 ? model.up({ models }) : model.down({ message: 'no model loaded from the registry' });
       },
@@ -39,6 +44,6 @@ export class OpsController {
   @Get('metrics')
   @Header('Content-Type', Registry.PROMETHEUS_CONTENT_TYPE)
   metrics(): Promise<string> {
-    return this.runtime.metrics.registry.metrics();
+    return this.processorMetrics.registry.metrics();
   }
 }

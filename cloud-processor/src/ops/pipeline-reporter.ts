@@ -1,12 +1,12 @@
 // Writes this instance's health figures to the `pipeline` measurement every interval, for the
 // Grafana pipeline dashboard: throughput (messages/s since the last report), dead letters, contract
 // mismatches, in-flight messages, and the mean ack and end-to-end latency over the interval.
+import { every, type Cancel, type Clock } from '@pdm/clock';
 import type { Logger } from 'pino';
 import type { InfluxSink } from '../sink/influx-sink.js';
+import type { ProcessorReport } from '../sink/influx-series.js';
 import { describeError } from '../shared/describe-error.js';
 import type { ProcessorMetrics } from './metrics.js';
-
-export const PIPELINE_COMPONENT = 'cloud-processor';
 
 interface Totals {
   at: number;
@@ -19,24 +19,24 @@ interface Totals {
 
 export class PipelineReporter {
   private last: Totals | undefined;
-  private timer: NodeJS.Timeout | undefined;
+  private cancelTimer: Cancel | undefined;
 
   constructor(
     private readonly sink: InfluxSink,
     private readonly metrics: ProcessorMetrics,
     private readonly instance: string,
-    private readonly now: () => number,
+    private readonly clock: Clock,
     private readonly log: Logger,
   ) {}
 
+  /** Reports every intervalMs until stop(); 0 reports only when asked (report()). */
   start(intervalMs: number): void {
     if (intervalMs <= 0) return;
-    this.timer = setInterval(() => void this.report(), intervalMs);
-    this.timer.unref();
+    this.cancelTimer = every(this.clock, intervalMs, () => void this.report());
   }
 
   stop(): void {
-    clearInterval(this.timer);
+    this.cancelTimer?.();
   }
 
   /** Writes one point now; resolves when it is stored (never rejects: a lost report is only logged). */
@@ -46,7 +46,7 @@ export class PipelineReporter {
     this.last = totals;
     const seconds = Math.max(1e-3, (totals.at - previous.at) / 1000);
     const mean = (sum: number, count: number) => (count > 0 ? sum / count : 0);
-    const values = {
+    const report: ProcessorReport = {
       throughput: (totals.messages - previous.messages) / seconds,
       messages: totals.messages,
       ack_latency_ms: 1000 * mean(totals.ackSum - previous.ackSum, totals.ackCount - previous.ackCount),
@@ -56,7 +56,7 @@ export class PipelineReporter {
       in_flight: await this.metrics.value('pdm_processor_in_flight_messages'),
       open_alerts: await this.metrics.value('pdm_processor_open_alerts'),
     };
-    await this.sink.writePipeline(PIPELINE_COMPONENT, this.instance, values, totals.at).catch((error: unknown) => {
+    await this.sink.writeProcessorReport(this.instance, report, totals.at).catch((error: unknown) => {
       this.log.warn({ err: describeError(error) }, 'pipeline report not written');
     });
   }
@@ -69,6 +69,6 @@ export class PipelineReporter {
     };
     const ack = await histogram('pdm_processor_ack_latency_seconds');
     const e2e = await histogram('pdm_processor_end_to_end_latency_seconds');
-    return { at: this.now(), messages: await this.metrics.value('pdm_processor_messages_total'), ackSum: ack.sum, ackCount: ack.count, e2eSum: e2e.sum, e2eCount: e2e.count };
+    return { at: this.clock.now(), messages: await this.metrics.value('pdm_processor_messages_total'), ackSum: ack.sum, ackCount: ack.count, e2eSum: e2e.sum, e2eCount: e2e.count };
   }
 }

@@ -64,14 +64,19 @@ describe('gateway health reports: Pub/Sub → pipeline point in InfluxDB', () =>
     expect(await t.rows(`SELECT publish_latency_p50_ms ${SELECTION}`)).toEqual([[T0 + 5_000, 9.25]]);
   });
 
-  it('dead-letters a report that names no gateway, and one whose bytes do not decode', async () => {
+  it('dead-letters a report that names no gateway (unusable) and one whose bytes do not decode (undecodable)', async () => {
     const t = await startTestbed();
     await t.start({}, { scorer: new ScriptedScorer() });
     await t.bed.publishHealth(healthReport({ gatewayId: '' }));
     await t.bed.publishRaw(new Uint8Array([0x0a, 0x7f, 0x01]), { schema: 'pdm.v1.GatewayHealth', gateway: 'gw-north', site: 'plant-9' });
     const deadLetters = await t.bed.deadLetters.waitFor(2);
-    expect(deadLetters.map((m) => m.attributes[DEAD_LETTER_REASON_ATTRIBUTES.reason])).toEqual(['undecodable', 'undecodable']);
-    expect(deadLetters.map((m) => m.attributes[DEAD_LETTER_REASON_ATTRIBUTES.detail]).join('\n')).toMatch(/GatewayHealth needs gateway_id/);
+    // The first decodes but cannot be used; the second does not decode.
+    const detailByReason = Object.fromEntries(
+      deadLetters.map((m): [string, string] => [String(m.attributes[DEAD_LETTER_REASON_ATTRIBUTES.reason]), String(m.attributes[DEAD_LETTER_REASON_ATTRIBUTES.detail])]),
+    );
+    expect(Object.keys(detailByReason).sort()).toEqual(['undecodable', 'unusable']);
+    expect(detailByReason['unusable']).toMatch(/GatewayHealth needs gateway_id/);
+    expect(detailByReason['undecodable']).toMatch(/not a valid pdm.v1.GatewayHealth/);
     await until(() => t.bed.stats().acked === 2, 'both acked once dead-lettered');
     expect(t.bed.stats().nacked).toBe(0);
     expect(await t.count(`SELECT COUNT(readings_accepted) FROM pipeline`)).toBe(0);

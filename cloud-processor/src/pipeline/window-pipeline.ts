@@ -3,6 +3,7 @@
 // acks after the write; rejects (→ nack, redelivery) when a write or the scorer fails. A contract
 // mismatch or a machine without a model is not a failure: the features are still written, the
 // outcome is counted, and the message is acked.
+import type { Clock } from '@pdm/clock';
 import type { MachineWindow } from '@pdm/proto';
 import type { Logger } from 'pino';
 import type { Scorer, ScoreOutcome, WindowScore } from '../model/api.js';
@@ -13,10 +14,6 @@ import { RevisionGuard } from './revision-guard.js';
 export interface AlertObserver {
   /** Called with every scored window, after its points are written; must not block or throw. */
   observe(score: WindowScore): void;
-}
-
-export interface Clock {
-  now(): number;
 }
 
 /** When Pub/Sub accepted the message and when this process received it (epoch ms), if known. */

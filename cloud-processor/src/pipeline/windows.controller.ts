@@ -3,18 +3,18 @@
 import { Controller, Inject, UseFilters } from '@nestjs/common';
 import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
 import { MachineWindowSchema, schemaAttribute, type MachineWindow } from '@pdm/proto';
-import { PROCESSOR_RUNTIME, type ProcessorRuntime } from '../app/runtime.js';
-import type { PubSubContext } from '../transport/index.js';
+import type { PubSubContext } from '../transport/pubsub-context.js';
 import { PassThroughRpcFilter } from './pass-through.filter.js';
+import { WindowPipeline } from './window-pipeline.js';
 
 @Controller()
 @UseFilters(PassThroughRpcFilter)
 export class WindowsController {
-  constructor(@Inject(PROCESSOR_RUNTIME) private readonly runtime: ProcessorRuntime) {}
+  constructor(@Inject(WindowPipeline) private readonly pipeline: WindowPipeline) {}
 
   @EventPattern<string>(schemaAttribute(MachineWindowSchema))
   async onWindow(@Payload() window: MachineWindow, @Ctx() context: PubSubContext): Promise<void> {
     const message = context.getMessage();
-    await this.runtime.pipeline.handle(window, { publishedAt: message.publishTime.getTime(), receivedAt: message.received });
+    await this.pipeline.handle(window, { publishedAt: message.publishTime.getTime(), receivedAt: message.received });
   }
 }

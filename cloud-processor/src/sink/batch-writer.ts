@@ -3,12 +3,12 @@
 // resolves only once the batch holding its points is written (and rejects if that write failed), so
 // the transport acks a message only after its points are in InfluxDB.
 import type { IPoint } from 'influx';
-import { realScheduler, type Scheduler } from '../shared/scheduler.js';
+import { systemClock, type Cancel, type Clock } from '@pdm/clock';
 
 interface Batch {
   points: IPoint[];
   waiters: { resolve(): void; reject(error: unknown): void }[];
-  timer?: { cancel(): void };
+  cancelTimer?: Cancel;
 }
 
 export interface BatchWriterOptions {
@@ -23,7 +23,7 @@ export class BatchWriter {
   constructor(
     private readonly write: (points: IPoint[]) => Promise<void>,
     private readonly options: BatchWriterOptions,
-    private readonly schedule: Scheduler = realScheduler,
+    private readonly clock: Clock = systemClock,
   ) {}
 
   add(points: IPoint[]): Promise<void> {
@@ -32,7 +32,7 @@ export class BatchWriter {
     batch.points.push(...points);
     const written = new Promise<void>((resolve, reject) => batch.waiters.push({ resolve, reject }));
     if (batch.points.length >= this.options.maxPoints) this.send();
-    else batch.timer ??= this.schedule(() => this.send(), this.options.maxDelayMs);
+    else batch.cancelTimer ??= this.clock.schedule(() => this.send(), this.options.maxDelayMs);
     return written;
   }
 
@@ -51,7 +51,7 @@ export class BatchWriter {
     const batch = this.current;
     if (!batch) return;
     this.current = undefined;
-    batch.timer?.cancel();
+    batch.cancelTimer?.();
     const writing = this.write(batch.points).then(
       () => batch.waiters.forEach((w) => w.resolve()),
       (error: unknown) => batch.waiters.forEach((w) => w.reject(error)),

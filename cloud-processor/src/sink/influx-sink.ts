@@ -1,14 +1,15 @@
 // The processor's InfluxDB 1.x sink: sets up the schema on start, then batches points of concurrent
 // messages into few writes. Every write method resolves only once its points are stored, which is
 // what lets the transport ack after the write (ARCHITECTURE.md "Reliability rules").
+import { systemClock, type Clock } from '@pdm/clock';
 import { InfluxDB, type IPoint } from 'influx';
 import type { GatewayHealth, MachineWindow } from '@pdm/proto';
 import type { WindowScore } from '../model/api.js';
 import { BatchWriter } from './batch-writer.js';
 import { alertPoint, anomalyPoint, featurePoints, gatewayHealthPoint, pipelinePoint, type AlertPointInput, type BuiltPoints } from './points.js';
 import type { InfluxSinkOptions } from './options.js';
+import { PROCESSOR_COMPONENT, type ProcessorReport } from './influx-series.js';
 import { ensureInfluxSchema } from './schema-setup.js';
-import { realScheduler, type Scheduler } from '../shared/scheduler.js';
 import { TransientError } from '../shared/transient-error.js';
 
 export interface InfluxSinkEvents {
@@ -36,16 +37,17 @@ function influxClient(options: InfluxSinkOptions): InfluxDB {
 const isRefusal = (error: unknown) => typeof (error as { res?: { statusCode?: unknown } }).res?.statusCode === 'number';
 
 export class InfluxSink {
-  readonly influx: InfluxDB;
+  private readonly influx: InfluxDB;
   private readonly batches: BatchWriter;
 
   constructor(
     private readonly options: InfluxSinkOptions,
     private readonly events: InfluxSinkEvents = {},
-    schedule: Scheduler = realScheduler,
+    /** Timers of the batch delay. */
+    clock: Clock = systemClock,
   ) {
     this.influx = influxClient(options);
-    this.batches = new BatchWriter((points) => this.writeBatch(points), { maxPoints: options.batchMaxPoints, maxDelayMs: options.batchMaxDelayMs }, schedule);
+    this.batches = new BatchWriter((points) => this.writeBatch(points), { maxPoints: options.batchMaxPoints, maxDelayMs: options.batchMaxDelayMs }, clock);
   }
 
   /** Creates database, retention policies and continuous queries (idempotent). */
@@ -68,8 +70,9 @@ export class InfluxSink {
     return this.batches.add([alertPoint(alert)]);
   }
 
-  writePipeline(component: string, instance: string, values: Record<string, number>, timestamp: number): Promise<void> {
-    return this.batches.add([pipelinePoint(component, instance, values, timestamp)]);
+  /** The processor's own figures as a `pipeline` point (component=cloud-processor). */
+  writeProcessorReport(instance: string, report: ProcessorReport, timestamp: number): Promise<void> {
+    return this.batches.add([pipelinePoint(PROCESSOR_COMPONENT, instance, report, timestamp)]);
   }
 
   /** One gateway health report as a `pipeline` point (component=edge-gateway). */

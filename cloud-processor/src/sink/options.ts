@@ -1,8 +1,10 @@
 // Knobs of the InfluxDB sink and their defaults, in one place.
+import { DEFAULT_DATABASE } from './influx-series.js';
+
 export const INFLUX_SINK_DEFAULTS = {
   /** http(s)://[user:password@]host:port of an InfluxDB 1.x (or anything speaking its v1 API). */
   url: 'http://127.0.0.1:8086',
-  database: 'pdm',
+  database: DEFAULT_DATABASE,
   /** Where points are written (the database's default policy) and how long they are kept. */
   rawRetention: { name: 'raw', duration: '30d' },
   /** Where the continuous queries put their 1-minute and 1-hour means. */

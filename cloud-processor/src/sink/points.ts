@@ -1,4 +1,5 @@
-// Maps pipeline data to InfluxDB points. Every point of a window has a deterministic timestamp
+// Maps pipeline data to InfluxDB points of the series in influx-series.ts (tag and field names are
+// checked against it at compile time). Every point of a window has a deterministic timestamp
 // (window_start, ms) and tag set, so a redelivered window, or a revision of it, overwrites its own
 // point instead of adding one: InfluxDB keys a point by measurement + tags + timestamp.
 //
@@ -9,9 +10,22 @@
 import { SENSOR_STAT_ENTRIES, type GatewayHealth, type MachineWindow } from '@pdm/proto';
 import type { IPoint } from 'influx';
 import type { WindowScore } from '../model/api.js';
-import { MEASUREMENTS } from './measurements.js';
+import {
+  CONTRIBUTION_FIELD_PREFIX,
+  GATEWAY_COMPONENT,
+  REJECTED_FIELD_PREFIX,
+  type FieldOf,
+  type GATEWAY_HEALTH_FIELDS,
+  type Measurement,
+  type ProcessorReport,
+  type TagOf,
+} from './influx-series.js';
 
 type Fields = Record<string, number | boolean | string>;
+/** The named fields of a measurement (families such as `contrib_<sensor>` are added beside them). */
+type FieldsOf<M extends Measurement> = Partial<Record<FieldOf<M>, number | boolean | string>>;
+type TagsOf<M extends Measurement> = Partial<Record<TagOf<M>, string>>;
+
 
 /**
  * Sets a field unless it is a non-finite number: InfluxDB line protocol has no NaN/Infinity, and such a
@@ -47,8 +61,8 @@ export function featurePoints(window: MachineWindow): BuiltPoints {
     fields.feature_version = window.featureVersion;
     fields.window_ms = windowMs;
     return {
-      measurement: MEASUREMENTS.features,
-      tags: { site: window.siteId, gateway: window.gatewayId, machine: window.machineId, sensor: s.sensorId },
+      measurement: 'sensor_features' satisfies Measurement,
+      tags: { site: window.siteId, gateway: window.gatewayId, machine: window.machineId, sensor: s.sensorId } satisfies TagsOf<'sensor_features'>,
       fields,
       timestamp,
     };
@@ -57,16 +71,12 @@ export function featurePoints(window: MachineWindow): BuiltPoints {
 }
 
 export function anomalyPoint(score: WindowScore): BuiltPoints {
-  const contributions = Object.fromEntries(Object.entries(score.contributions).map(([sensor, share]) => [`contrib_${sensor}`, share]));
-  const { fields, dropped } = finiteFields({
-    score: score.score,
-    threshold: score.threshold,
-    is_anomaly: score.isAnomaly,
-    model_version: score.modelVersion,
-    ...contributions,
-  });
+  const contributions = Object.fromEntries(Object.entries(score.contributions).map(([sensor, share]) => [`${CONTRIBUTION_FIELD_PREFIX}${sensor}`, share]));
+  const named = { score: score.score, threshold: score.threshold, is_anomaly: score.isAnomaly, model_version: score.modelVersion } satisfies FieldsOf<'anomaly'>;
+  const { fields, dropped } = finiteFields({ ...named, ...contributions });
+  const tags = { site: score.siteId, machine: score.machineId, model: score.model } satisfies TagsOf<'anomaly'>;
   return {
-    points: [{ measurement: MEASUREMENTS.anomaly, tags: { site: score.siteId, machine: score.machineId, model: score.model }, fields, timestamp: score.windowStart }],
+    points: [{ measurement: 'anomaly' satisfies Measurement, tags, fields, timestamp: score.windowStart }],
     droppedFields: dropped,
   };
 }
@@ -85,22 +95,17 @@ export interface AlertPointInput {
 
 export function alertPoint(alert: AlertPointInput): IPoint {
   return {
-    measurement: MEASUREMENTS.alerts,
-    tags: { machine: alert.machineId, state: alert.state },
-    fields: finiteFields({ score: alert.score, message: alert.message, alert_id: alert.alertId, site: alert.siteId }).fields,
+    measurement: 'alerts' satisfies Measurement,
+    tags: { machine: alert.machineId, state: alert.state } satisfies TagsOf<'alerts'>,
+    fields: finiteFields({ score: alert.score, message: alert.message, alert_id: alert.alertId, site: alert.siteId } satisfies FieldsOf<'alerts'>).fields,
     timestamp: alert.windowEnd,
   };
 }
 
-export function pipelinePoint(component: string, instance: string, values: Record<string, number>, timestamp: number): IPoint {
-  return { measurement: MEASUREMENTS.pipeline, tags: { component, instance }, fields: finiteFields(values).fields, timestamp };
+export function pipelinePoint(component: string, instance: string, report: ProcessorReport, timestamp: number): IPoint {
+  const tags = { component, instance } satisfies TagsOf<'pipeline'>;
+  return { measurement: 'pipeline' satisfies Measurement, tags, fields: finiteFields(report).fields, timestamp };
 }
-
-/** The `component` tag of the points made from gateways' health reports. */
-export const GATEWAY_COMPONENT = 'edge-gateway';
-
-/** Prefix of the per-reason reject counts, e.g. `rejected_bad_json`. */
-export const REJECTED_FIELD_PREFIX = 'rejected_';
 
 /**
  * A gateway's health report as a `pipeline` point (component=edge-gateway, instance=gateway id, site),
@@ -111,10 +116,9 @@ export const REJECTED_FIELD_PREFIX = 'rejected_';
 export function gatewayHealthPoint(health: GatewayHealth): BuiltPoints {
   const rejected = Object.entries(health.rejectedByReason);
   const latency = health.publishLatency;
-  const { fields, dropped } = finiteFields({
+  const named = {
     readings_accepted: Number(health.readingsAccepted),
     rejected: rejected.reduce((sum, [, count]) => sum + Number(count), 0),
-    ...Object.fromEntries(rejected.map(([reason, count]) => [`${REJECTED_FIELD_PREFIX}${reason}`, Number(count)])),
     late_readings: Number(health.lateReadings),
     windows_emitted: Number(health.windowsEmitted),
     windows_published: Number(health.windowsPublished),
@@ -128,9 +132,12 @@ export function gatewayHealthPoint(health: GatewayHealth): BuiltPoints {
     publish_in_flight: health.publishInFlight,
     // Only when windows were confirmed since the gateway's previous report: no figure is not zero.
     ...(latency && { publish_latency_mean_ms: latency.meanMs, publish_latency_p50_ms: latency.p50Ms, publish_latency_p99_ms: latency.p99Ms }),
-  });
+  } satisfies Partial<Record<(typeof GATEWAY_HEALTH_FIELDS)[number], number>>;
+  const perReason = Object.fromEntries(rejected.map(([reason, count]) => [`${REJECTED_FIELD_PREFIX}${reason}`, Number(count)]));
+  const { fields, dropped } = finiteFields({ ...named, ...perReason });
+  const tags = { component: GATEWAY_COMPONENT, instance: health.gatewayId, site: health.siteId } satisfies TagsOf<'pipeline'>;
   return {
-    points: [{ measurement: MEASUREMENTS.pipeline, tags: { component: GATEWAY_COMPONENT, instance: health.gatewayId, site: health.siteId }, fields, timestamp: Number(health.reportedAt) }],
+    points: [{ measurement: 'pipeline' satisfies Measurement, tags, fields, timestamp: Number(health.reportedAt) }],
     droppedFields: dropped,
   };
 }

@@ -4,7 +4,7 @@
 // Safe to run on every start and from many instances at once: CREATE DATABASE is a no-op when it
 // exists, existing policies are altered to the configured durations, existing CQs are left alone.
 import type { InfluxDB } from 'influx';
-import { DOWNSAMPLED_MEASUREMENTS } from './measurements.js';
+import { DOWNSAMPLED_MEASUREMENTS } from './influx-series.js';
 import type { InfluxSinkOptions } from './options.js';
 
 const quote = (name: string) => `"${name.replace(/"/g, '\\"')}"`;

@@ -3,7 +3,7 @@
 // adding why and where it came from, so an operator can inspect it and republish it once the cause is
 // fixed. The topic must be opened with messageOrdering.
 import type { Message, Topic } from '@google-cloud/pubsub';
-import type { DeadLetterReason } from './undecodable.js';
+import type { DeadLetterReason } from './poison-message.js';
 
 /** Attributes added to a dead-lettered message (the originals are kept). */
 export const DEAD_LETTER_REASON_ATTRIBUTES = {

@@ -1,6 +1,8 @@
 // Knobs of the Pub/Sub transporter (server and client) and their defaults, in one place.
 import type { ClientConfig } from '@google-cloud/pubsub';
+import type { Clock } from '@pdm/clock';
 import type { Logger } from 'pino';
+import type { Settlement } from './settlement.js';
 
 export const PUBSUB_TRANSPORT_DEFAULTS = {
   /** Messages and bytes leased to this instance at once (subscriber flow control). Bounds memory and
@@ -11,8 +13,9 @@ export const PUBSUB_TRANSPORT_DEFAULTS = {
    *  (with the reason attribute) is the one that reaches the dead-letter topic. */
   maxAttempts: 5,
   /** A message whose handler failed transiently (TransientError) is held this long, doubling per
-   *  consecutive transient failure up to the max, before its nack: during an outage the instance keeps
-   *  its flow-control window full instead of spinning on immediate redeliveries. */
+   *  consecutive transient failure up to the max (less up to 20% jitter), before its nack: during an
+   *  outage the instance keeps its flow-control window full instead of spinning on immediate
+   *  redeliveries. close() ends the holds at once. */
   transientBackoff: { initialMs: 100, maxMs: 10_000 },
   /** StreamingPull streams per instance (the client's default is 5). */
   streams: 5,
@@ -39,12 +42,12 @@ export interface PubSubServerOptions {
   transientBackoff?: { initialMs: number; maxMs: number };
   maxAttempts?: number;
   drainTimeoutMs?: number;
+  /** Timers of the transient back-off and the drain timeout. Default: the system clock. */
+  clock?: Clock;
   logger?: Logger;
   /** Observers for metrics; called synchronously, must not throw. */
   events?: PubSubServerEvents;
 }
-
-export type Settlement = 'acked' | 'nacked' | 'dead_lettered';
 
 export interface PubSubServerEvents {
   /** A message arrived and is being handled. */

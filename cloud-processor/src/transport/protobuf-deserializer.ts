@@ -6,7 +6,7 @@ import type { DescMessage, Message } from '@bufbuild/protobuf';
 import { MachineWindowSchema, PUBSUB_ATTRIBUTES, decodeMachineWindow, fromBinary } from '@pdm/proto';
 import type { IncomingEvent } from '@nestjs/microservices';
 import type { ConsumerDeserializer } from '@nestjs/microservices';
-import { UndecodableMessageError } from './undecodable.js';
+import { UndecodableMessageError } from './poison-message.js';
 
 export interface RawPubSubMessage {
   data: Uint8Array;

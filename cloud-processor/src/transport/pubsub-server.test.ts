@@ -3,11 +3,13 @@ import { status } from '@grpc/grpc-js';
 import { Controller, Inject, Module, UseFilters, type INestMicroservice } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { EventPattern, Payload } from '@nestjs/microservices';
+import { ManualClock } from '@pdm/clock';
 import { MachineWindowSchema, schemaAttribute, type MachineWindow } from '@pdm/proto';
 import { until } from '@pdm/pubsub-emulator/testing';
 import { firstValueFrom } from 'rxjs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { PassThroughRpcFilter } from '../pipeline/pass-through.filter.js';
+import { TransientError } from '../shared/transient-error.js';
 import { deferred } from '../test-support/deferred.js';
 import { startPubSubTestbed, type PubSubTestbed } from '../test-support/pubsub-testbed.js';
 import { makeWindow } from '../test-support/windows.js';
@@ -179,5 +181,22 @@ describe('PubSubServer (NestJS custom transport) against the emulator with the o
     await closing;
     expect(bed.stats()).toMatchObject({ acked: 1, nacked: 0 });
     expect(await firstValueFrom(server.status)).toBe('closed');
+  });
+
+  it('close() during an InfluxDB outage nacks the message held in its back-off at once instead of waiting it out', async () => {
+    // The back-off runs on a manual clock that the test never moves: if close() waited for it, it would never return.
+    const clock = new ManualClock();
+    behaviour.run = () => Promise.reject(new TransientError('InfluxDB write failed: connect ECONNREFUSED'));
+    const server = await startApp(makeServer({ clock, transientBackoff: { initialMs: 10_000, maxMs: 10_000 } }));
+    await bed.publishWindow(makeWindow());
+    await until(() => clock.pending() === 1, 'message held in its 10 s back-off');
+    expect(server.inFlightCount()).toBe(1);
+    await app!.close();
+    app = undefined;
+    expect(clock.now()).toBe(0);
+    expect(clock.pending()).toBe(0);
+    expect(server.inFlightCount()).toBe(0);
+    expect(bed.stats()).toMatchObject({ acked: 0, nacked: 1 });
+    expect(bed.deadLetters.messages).toHaveLength(0);
   });
 });

@@ -2,25 +2,27 @@
 // failures through its callback, driver events feed the status stream, unwrap() throws before
 // listen(), close() stops pulling and drains in-flight handlers.
 //
-// Delivery rules (ARCHITECTURE.md "Reliability"): a message is acked only after its handler resolved
-// (the handler awaits its InfluxDB write); a failed handler nacks it, so Pub/Sub redelivers it; a
-// message that can never be processed (no/unknown schema, bytes that do not decode, a body its handler
-// refuses with UndecodableMessageError, or a handler that failed maxAttempts times) is published to the
-// dead-letter topic with the reason, then acked.
+// Delivery rules (README "Architecture"): a message is acked only after its handler resolved (the
+// handler awaits its InfluxDB write); a failed handler nacks it, so Pub/Sub redelivers it; a message
+// that can never be processed (no/unknown schema, bytes that do not decode, a body its handler refuses
+// with a PoisonMessageError, or a handler that failed maxAttempts times) is published to the
+// dead-letter topic with the reason, then acked. settlement.ts decides which; this file runs the
+// subscription and the handlers.
 import { Duration, PubSub, type Message, type Subscription, type Topic } from '@google-cloud/pubsub';
-import { Server, type CustomTransportStrategy, type IncomingEvent } from '@nestjs/microservices';
+import { Server, type CustomTransportStrategy, type IncomingEvent, type MessageHandler } from '@nestjs/microservices';
 import type { DescMessage } from '@bufbuild/protobuf';
+import { sleep, systemClock, type Clock } from '@pdm/clock';
+import { PUBSUB_ATTRIBUTES } from '@pdm/proto';
 import type { EventEmitter } from 'node:events';
 import { pino, type Logger } from 'pino';
 import { lastValueFrom, isObservable } from 'rxjs';
 import { DeadLetterPublisher } from './dead-letter.js';
-import { FailureCounter } from './failure-counter.js';
-import { PUBSUB_TRANSPORT_DEFAULTS, type PubSubServerOptions, type Settlement } from './options.js';
+import { PUBSUB_TRANSPORT_DEFAULTS, type PubSubServerOptions } from './options.js';
 import { PubSubContext } from './pubsub-context.js';
+import { PoisonMessageError, UndecodableMessageError } from './poison-message.js';
 import { ProtobufDeserializer } from './protobuf-deserializer.js';
-import { UndecodableMessageError, type DeadLetterReason } from './undecodable.js';
+import { Settler, type Settled } from './settlement.js';
 import { describeError } from '../shared/describe-error.js';
-import { TransientError } from '../shared/transient-error.js';
 
 export const PUBSUB_TRANSPORT = Symbol('PUBSUB_TRANSPORT');
 
@@ -52,29 +54,33 @@ const grpcCode = (error: unknown): number | undefined => {
 
 export class PubSubServer extends Server<PubSubServerEventsMap, PubSubStatus> implements CustomTransportStrategy {
   override transportId = PUBSUB_TRANSPORT;
-  /** handleEvent awaits the handler's stream, so a failure reaches us (and becomes a nack). */
+  /** Nest builds handlers whose failures reach us (like ServerKafka's): dispatch() awaits them, and a failure becomes a nack. */
   override readonly propagatesEventHandlerErrors = true;
 
   private pubsub: PubSub | undefined;
   private subscription: Subscription | undefined;
   private deadLetters: DeadLetterPublisher | undefined;
-  private hasDeadLetterPolicy = false;
-  private readonly failures: FailureCounter;
+  /** The handler of each schema, looked up once at listen() (Nest registers them before). */
+  private handlers = new Map<string, MessageHandler>();
+  private readonly settler: Settler<Message>;
   private readonly inFlight = new Set<Promise<void>>();
   private pendingEventListeners: { event: keyof PubSubServerEventsMap; callback: PubSubServerEventsMap[keyof PubSubServerEventsMap] }[] = [];
   private readonly log: Logger;
-  private readonly maxAttempts: number;
-  private consecutiveTransientFailures = 0;
+  private readonly clock: Clock;
 
   constructor(
     private readonly options: PubSubServerOptions,
-    schemas: DescMessage[],
+    private readonly schemas: DescMessage[],
   ) {
     super();
     this.deserializer = new ProtobufDeserializer(schemas);
     this.log = options.logger ?? pino({ level: 'silent' });
-    this.maxAttempts = options.maxAttempts ?? PUBSUB_TRANSPORT_DEFAULTS.maxAttempts;
-    this.failures = new FailureCounter(PUBSUB_TRANSPORT_DEFAULTS.attemptCacheSize);
+    this.clock = options.clock ?? systemClock;
+    this.settler = new Settler<Message>(
+      { maxAttempts: options.maxAttempts, transientBackoff: options.transientBackoff, clock: this.clock },
+      (message, reason, detail, attempts) => this.deadLetters!.publish(message, reason, detail, attempts),
+      this.log,
+    );
   }
 
   async listen(callback: (error?: unknown) => void): Promise<void> {
@@ -106,15 +112,18 @@ export class PubSubServer extends Server<PubSubServerEventsMap, PubSubStatus> im
       },
     );
     const deadLetterTopic = await this.requireTopic(pubsub, this.options.deadLetterTopic);
-    this.hasDeadLetterPolicy = Boolean(metadata.deadLetterPolicy?.deadLetterTopic);
     this.deadLetters = new DeadLetterPublisher(deadLetterTopic, subscription.name);
+    this.handlers = new Map(this.schemas.flatMap(({ typeName }) => {
+      const handler = this.getHandlerByPattern(typeName);
+      return handler ? [[typeName, handler] as const] : [];
+    }));
     this.registerErrorListener(subscription);
     this.registerCloseListener(subscription);
     for (const { event, callback } of this.pendingEventListeners.splice(0)) (subscription as EventEmitter).on(event, callback as (...args: unknown[]) => void);
     subscription.on('message', (message: Message) => this.track(this.process(message)));
     this.subscription = subscription;
     this._status$.next(PubSubStatus.CONNECTED);
-    this.log.info({ subscription: subscription.name, deadLetterPolicy: this.hasDeadLetterPolicy }, 'pulling from Pub/Sub');
+    this.log.info({ subscription: subscription.name, deadLetterPolicy: Boolean(metadata.deadLetterPolicy?.deadLetterTopic) }, 'pulling from Pub/Sub');
   }
 
   private async requireTopic(pubsub: PubSub, name: string): Promise<Topic> {
@@ -148,54 +157,34 @@ export class PubSubServer extends Server<PubSubServerEventsMap, PubSubStatus> im
   private async process(message: Message): Promise<void> {
     const started = performance.now();
     this.options.events?.received?.();
-    const settle = (outcome: Settlement, schema: string, reason?: string) =>
-      this.options.events?.settled?.(outcome, schema, performance.now() - started, reason);
+    const schema = message.attributes[PUBSUB_ATTRIBUTES.schema] ?? '';
+    const { outcome, reason } = await this.handle(message, schema);
+    this.options.events?.settled?.(outcome, schema, performance.now() - started, reason);
+  }
+
+  private async handle(message: Message, schema: string): Promise<Settled> {
     let packet: IncomingEvent;
-    let schema: string;
+    let handler: MessageHandler | undefined;
     try {
       packet = (await this.deserializer.deserialize({ data: message.data, attributes: message.attributes })) as IncomingEvent;
-      schema = String(packet.pattern);
-      if (!this.getHandlerByPattern(schema)) throw new UndecodableMessageError('unknown_schema', `no handler for schema "${schema}"`);
+      handler = this.handlers.get(schema);
+      if (!handler) throw new UndecodableMessageError('unknown_schema', `no handler for schema "${schema}"`);
     } catch (error) {
-      const reason = error instanceof UndecodableMessageError ? error.reason : 'undecodable';
-      return this.deadLetter(message, reason, describeError(error), message.deliveryAttempt || 1, settle);
+      return this.settler.poison(message, schema, error instanceof PoisonMessageError ? error : new UndecodableMessageError('undecodable', describeError(error)));
     }
     try {
-      await this.handleEvent(schema, packet, new PubSubContext([message]));
+      await this.dispatch(handler, packet, new PubSubContext([message]));
     } catch (error) {
-      if (error instanceof TransientError) return this.nackLater(message, schema, error, settle);
-      if (error instanceof UndecodableMessageError) return this.deadLetter(message, error.reason, describeError(error), message.deliveryAttempt || 1, settle);
-      const attempts = this.hasDeadLetterPolicy ? message.deliveryAttempt || 1 : this.failures.fail(message.id);
-      const detail = describeError(error);
-      if (attempts >= this.maxAttempts) {
-        this.failures.forget(message.id);
-        return this.deadLetter(message, 'handler_failed', `failed ${attempts} times, last: ${detail}`, attempts, settle);
-      }
-      this.log.warn({ messageId: message.id, schema, attempts, err: detail }, 'handler failed; nacked for redelivery');
-      message.nack();
-      settle('nacked', schema);
-      return;
+      return this.settler.failed(message, schema, error);
     }
-    this.consecutiveTransientFailures = 0;
-    this.failures.forget(message.id);
-    message.ack();
-    settle('acked', schema);
+    return this.settler.handled(message);
   }
 
-  private async nackLater(message: Message, schema: string, error: TransientError, settle: (outcome: Settlement, schema: string) => void): Promise<void> {
-    const { initialMs, maxMs } = this.options.transientBackoff ?? PUBSUB_TRANSPORT_DEFAULTS.transientBackoff;
-    const delay = Math.min(maxMs, initialMs * 2 ** Math.min(this.consecutiveTransientFailures++, 30));
-    this.log.warn({ messageId: message.id, schema, retryInMs: delay, err: error.message }, 'transient failure; nacking after back-off');
-    await new Promise((resolve) => setTimeout(resolve, delay));
-    message.nack();
-    settle('nacked', schema);
-  }
-
-  override handleEvent(pattern: string, packet: IncomingEvent, context: PubSubContext): Promise<void> {
-    const handler = this.getHandlerByPattern(pattern);
-    if (!handler) return Promise.reject(new UndecodableMessageError('unknown_schema', `no handler for schema "${pattern}"`));
-    // Like ServerKafka, the handler's stream is awaited, so its failure rejects here (→ nack) instead
-    // of only being logged. The span hooks see every outcome; the rejection travels through our promise.
+  /**
+   * Runs a handler inside Nest's processing hooks. Like ServerKafka, the handler's stream is awaited, so
+   * its failure rejects here (→ settlement) instead of only being logged.
+   */
+  private dispatch(handler: MessageHandler, packet: IncomingEvent, context: PubSubContext): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       this.runWithProcessingHooks(context, async (runEndHook) => {
         try {
@@ -209,28 +198,6 @@ export class PubSubServer extends Server<PubSubServerEventsMap, PubSubStatus> im
         }
       });
     });
-  }
-
-  private async deadLetter(
-    message: Message,
-    reason: DeadLetterReason,
-    detail: string,
-    attempts: number,
-    settle: (outcome: Settlement, schema: string, reason?: string) => void,
-  ): Promise<void> {
-    const schema = message.attributes['schema'] ?? '';
-    try {
-      await this.deadLetters!.publish(message, reason, detail, attempts);
-    } catch (error) {
-      // Not confirmed by Pub/Sub: keep the message (nack) rather than lose it.
-      this.log.error({ messageId: message.id, reason, err: describeError(error) }, 'dead-letter publish failed; nacked');
-      message.nack();
-      settle('nacked', schema);
-      return;
-    }
-    this.log.warn({ messageId: message.id, schema, reason, detail }, 'message dead-lettered');
-    message.ack();
-    settle('dead_lettered', schema, reason);
   }
 
   /** Messages being handled right now. */
@@ -256,8 +223,12 @@ export class PubSubServer extends Server<PubSubServerEventsMap, PubSubStatus> im
     return { pubsub: this.pubsub, subscription: this.subscription } as T;
   }
 
-  /** Stops pulling at once, waits for in-flight handlers to settle their messages, then disconnects. */
+  /**
+   * Stops pulling at once, waits for in-flight handlers to settle their messages, then disconnects.
+   * Messages held in a transient back-off are nacked at once rather than waited for.
+   */
   async close(): Promise<void> {
+    this.settler.stop();
     const subscription = this.subscription;
     if (subscription) {
       const closed = subscription.close();
@@ -270,10 +241,9 @@ export class PubSubServer extends Server<PubSubServerEventsMap, PubSubStatus> im
 
   private async drain(timeoutMs: number): Promise<void> {
     if (this.inFlight.size === 0) return;
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)));
-    await Promise.race([Promise.allSettled([...this.inFlight]), timeout]);
-    clearTimeout(timer);
+    const drained = new AbortController();
+    await Promise.race([Promise.allSettled([...this.inFlight]), sleep(this.clock, timeoutMs, drained.signal)]);
+    drained.abort();
     if (this.inFlight.size > 0) this.log.warn({ inFlight: this.inFlight.size }, 'drain timed out; the client nacks what is left');
   }
 

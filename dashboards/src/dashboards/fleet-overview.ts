@@ -9,7 +9,7 @@ import * as units from '@grafana/grafana-foundation-sdk/units';
 import { INFLUX_DATASOURCE } from '../datasource.js';
 import { influx } from '../influx-query.js';
 import { groupByTime, measurement } from '../influxql.js';
-import { CONTRIBUTION_FIELDS } from '../series.js';
+import { CONTRIBUTION_FIELDS } from '../influxql.js';
 import { alertAnnotations } from '../panels/alert-annotations.js';
 import { openAlertCountQuery, openAlertsQuery } from '../panels/alert-queries.js';
 import { anomalySelection } from '../panels/anomaly-queries.js';

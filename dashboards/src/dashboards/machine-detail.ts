@@ -9,7 +9,7 @@ import * as units from '@grafana/grafana-foundation-sdk/units';
 import { INFLUX_DATASOURCE } from '../datasource.js';
 import { influx } from '../influx-query.js';
 import { TIME_FILTER, groupByTime, measurement } from '../influxql.js';
-import { ALERT_STATE } from '../series.js';
+import { ALERT_STATE } from '@pdm/cloud-processor/influx-series';
 import { alertAnnotations } from '../panels/alert-annotations.js';
 import { ALERT_LOOKBACK } from '../panels/alert-queries.js';
 import { anomalySelection, scoreAndThresholdQuery } from '../panels/anomaly-queries.js';

@@ -11,7 +11,8 @@ import * as units from '@grafana/grafana-foundation-sdk/units';
 import { INFLUX_DATASOURCE } from '../datasource.js';
 import { influx } from '../influx-query.js';
 import { INTERVAL, INTERVAL_MS, TIME_FILTER, groupByTime, measurement } from '../influxql.js';
-import { GATEWAY_COMPONENT, PROCESSOR_COMPONENT, REJECTED_FIELDS, type FieldOf } from '../series.js';
+import { GATEWAY_COMPONENT, PROCESSOR_COMPONENT, type FieldOf } from '@pdm/cloud-processor/influx-series';
+import { REJECTED_FIELDS } from '../influxql.js';
 import { panelIds } from '../panels/ids.js';
 import {
   anyIsBadThresholds,

@@ -2,7 +2,7 @@
 // "open now" looks back over the whole raw retention, not the dashboard's time range: an alert that
 // opened last week and is still open must show.
 import { measurement } from '../influxql.js';
-import { ALERT_STATE } from '../series.js';
+import { ALERT_STATE } from '@pdm/cloud-processor/influx-series';
 
 /** The processor's raw retention (INFLUX_SINK_DEFAULTS.rawRetention): nothing older exists. */
 export const ALERT_LOOKBACK = '30d';

@@ -3,13 +3,13 @@
 // develops a bearing fault (vibration kurtosis and level rise, score crosses the threshold, an alert
 // opens and stays open); pump-2 has a short excursion (alert opens, then resolves); fan-3 is healthy but
 // its gateway drops out for a minute (a gap) and delivers some incomplete and late windows.
-// Two processor instances report pipeline health every 10 s, and so do the two gateways
-// (pdm.v1.GatewayHealth through the sink's writeGatewayHealth, as the processor's handler writes them):
+// Two processor instances report pipeline health every 10 s (the sink's writeProcessorReport, as their
+// PipelineReporter writes it), and so do the two gateways (pdm.v1.GatewayHealth through the sink's
+// writeGatewayHealth, as the processor's handler writes them):
 // gw-a's Pub/Sub link slows down for 100 s (publish errors, a backlog in its outbox, slow confirms);
 // gw-b comes back from its outage as a restarted process, its running totals from zero.
 import { create, CloseReason, GatewayHealthSchema, MachineWindowSchema, SensorStatsSchema, type GatewayHealth, type MachineWindow } from '@pdm/proto';
 import type { InfluxSink, WindowScore } from '@pdm/cloud-processor';
-import { PROCESSOR_COMPONENT } from '../series.js';
 
 export const WINDOW_MS = 10_000;
 export const WINDOWS = 180;
@@ -207,8 +207,7 @@ export async function writePipelineRun(sink: InfluxSink, t0: number): Promise<{ 
     }
     for (const [n, instance] of ['proc-a', 'proc-b'].entries()) {
       writes.push(
-        sink.writePipeline(
-          PROCESSOR_COMPONENT,
+        sink.writeProcessorReport(
           instance,
           {
             throughput: 0.15 + 0.01 * n + 0.02 * noise(i + n),

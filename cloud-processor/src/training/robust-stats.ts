@@ -20,13 +20,6 @@ export function madSigma(values: readonly number[], center: number = median(valu
   return 1.4826 * median(values.map((v) => Math.abs(v - center)));
 }
 
-export function meanStd(values: readonly number[]): { mean: number; std: number } {
-  const n = values.length;
-  const mean = values.reduce((a, b) => a + b, 0) / n;
-  const variance = values.reduce((a, v) => a + (v - mean) * (v - mean), 0) / Math.max(1, n - 1);
-  return { mean, std: Math.sqrt(variance) };
-}
-
 /** Smallest positive difference between two values: the quantisation step of quantised readings; 0 if all are equal. */
 export function smallestGap(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);

@@ -1,13 +1,11 @@
 // Detection quality on a synthetic pump with known faults. The model trains on 480 s of 1 Hz data
 // (48 windows: "a few hundred rows"), the amount a team has right after commissioning a sensor kit.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { simulatePump, type PumpFault } from '../test-support/synthetic-pump.js';
+import { tempRegistry } from '../test-support/temp-registry.js';
+import { trainModel } from '../training/train.js';
 import { evaluateDetection, scoreWindows } from './score-windows.js';
-import { openScorer } from './scorer.js';
-import type { ModelScorer } from './scorer.js';
-import { simulatePump } from './synthetic-pump.js';
-import type { PumpFault } from './synthetic-pump.js';
-import { tempRegistry } from './test-support/temp-registry.js';
-import { trainModel } from './train.js';
+import { openScorer, type ModelScorer } from './scorer.js';
 
 const TRAIN_WINDOWS = 48;
 

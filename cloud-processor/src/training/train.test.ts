@@ -1,11 +1,11 @@
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { MODEL_FILES } from './artifact-schemas.js';
-import { readModelFolder } from './artifacts.js';
+import { MODEL_FILES } from '../model/artifact-schemas.js';
+import { readModelFolder } from '../model/artifacts.js';
+import { simulatePump } from '../test-support/synthetic-pump.js';
+import { tempRegistry } from '../test-support/temp-registry.js';
 import { TrainingDataError } from './derive-contract.js';
-import { simulatePump } from './synthetic-pump.js';
-import { tempRegistry } from './test-support/temp-registry.js';
 import { trainModel } from './train.js';
 
 const normal = simulatePump({ seed: 4, windows: 40 });

@@ -3,15 +3,15 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { create, MachineWindowSchema } from '@pdm/proto';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { ScoreOutcome } from './api.js';
-import { MODEL_FILES } from './artifact-schemas.js';
-import type { ModelLogger } from './logger.js';
-import { openScorer } from './scorer.js';
-import type { ModelScorer } from './scorer.js';
-import { simulatePump } from './synthetic-pump.js';
-import { ManualClock } from './test-support/manual-clock.js';
-import { tempRegistry } from './test-support/temp-registry.js';
-import { trainModel } from './train.js';
+import { ManualClock } from '@pdm/clock';
+import type { ScoreOutcome } from '../model/api.js';
+import { MODEL_FILES } from '../model/artifact-schemas.js';
+import type { ModelLogger } from '../model/logger.js';
+import { simulatePump } from '../test-support/synthetic-pump.js';
+import { tempRegistry } from '../test-support/temp-registry.js';
+import { trainModel } from '../training/train.js';
+import { scoreWindows } from './score-windows.js';
+import { openScorer, type ModelScorer } from './scorer.js';
 
 const POLL_MS = 1000;
 const windows = simulatePump({ seed: 8, windows: 40 }).windows;
@@ -124,6 +124,14 @@ describe('scoring', () => {
       expect(Object.keys(first.score.contributions).sort()).toEqual(['current', 'flow', 'pressure', 'temp', 'vib']);
       expect(shares.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 5);
     }
+  });
+
+  it('scores a recorded dataset without waiting for the batch delay after its last window', async () => {
+    // The manual clock never moves: offline scoring must not depend on the delay timer (a command has no server keeping it alive).
+    const outcomes = await scoreWindows(scorer, windows.slice(0, 11));
+    expect(outcomes.map((o) => o.kind)).toEqual(Array<string>(11).fill('scored'));
+    expect(scorer.stats()).toMatchObject({ batches: 2, largestBatch: 8 });
+    expect(clock.now()).toBe(0);
   });
 
   it('refuses a window with a silent sensor and counts it; a machine with other sensors has no model', async () => {

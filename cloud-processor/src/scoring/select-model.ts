@@ -4,7 +4,7 @@
 // of a model's sensors is a contract mismatch (a silent sensor), not "no model": the team should hear
 // that a monitored machine lost a sensor.
 import type { MachineWindow } from '@pdm/proto';
-import type { ModelBundle } from './model-bundle.js';
+import type { ModelBundle } from '../model/model-bundle.js';
 
 export type Selection =
   | { kind: 'model'; bundle: ModelBundle }

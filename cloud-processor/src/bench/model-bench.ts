@@ -1,15 +1,15 @@
 // Benchmark: machine-windows per second through a batched Scorer, against feature extraction alone on
 // the same windows in the same run. Trains a small model into a temp registry first (~2 s).
-// Run: npm run bench:model -w @pdm/cloud-processor (after build), or node dist/model/bench.js.
+// Run: npm run bench:model -w @pdm/cloud-processor (after build), or node dist/bench/model-bench.js.
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { deriveContract } from './derive-contract.js';
-import { extractFeatures, layoutOf } from './features.js';
-import { scoreWindows } from './score-windows.js';
-import { openScorer } from './scorer.js';
-import { simulatePump } from './synthetic-pump.js';
-import { trainModel } from './train.js';
+import { extractFeatures, layoutOf } from '../model/features.js';
+import { scoreWindows } from '../scoring/score-windows.js';
+import { openScorer } from '../scoring/scorer.js';
+import { simulatePump } from '../test-support/synthetic-pump.js';
+import { deriveContract } from '../training/derive-contract.js';
+import { trainModel } from '../training/train.js';
 
 const WINDOWS = 50_000;
 const ROUNDS = 3;

@@ -2,14 +2,12 @@
 // load steps, stops, 1 kHz vibration) windowed by the gateway's window engine. The training hour uses
 // the bootstrap's seed, in which pump-4 stops for ~3 minutes: those stop and spin-up windows once scored
 // ~2600 and pushed the threshold to ~2900, above a developing imbalance (~450), so nothing was detected.
+import { evaluateDetection, openScorer, scoreWindows, trainModel, type ModelScorer, type TrainReport } from '@pdm/cloud-processor';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { evaluateDetection, scoreWindows } from './score-windows.js';
-import { openScorer } from './scorer.js';
-import type { ModelScorer } from './scorer.js';
-import { demoFleetWindows } from './test-support/demo-fleet-windows.js';
-import { tempRegistry } from './test-support/temp-registry.js';
-import { trainModel } from './train.js';
-import type { TrainReport } from './train.js';
+import { demoFleetWindows } from './demo-fleet-windows.js';
 
 const HOUR_MS = 3_600_000;
 const TRAIN_START = 1_700_000_000_000 - (1_700_000_000_000 % HOUR_MS);
@@ -20,18 +18,18 @@ const ONSET = LIVE_START + 10 * 60_000;
 const TRAIN_SEED = 43;
 const LIVE_SEED = 42;
 
-let registry: Awaited<ReturnType<typeof tempRegistry>>;
+let registryDir: string;
 let scorer: ModelScorer;
 let report: TrainReport;
 
 beforeAll(async () => {
-  registry = await tempRegistry();
-  report = await trainModel(demoFleetWindows({ seed: TRAIN_SEED, startMs: TRAIN_START, durationMs: HOUR_MS }), { outDir: registry.dir, name: 'pump' });
-  scorer = await openScorer({ registryDir: registry.dir, maxDelayMs: 0, maxBatch: 256, pollMs: 3_600_000 });
+  registryDir = await mkdtemp(join(tmpdir(), 'pdm-demo-fleet-registry-'));
+  report = await trainModel(demoFleetWindows({ seed: TRAIN_SEED, startMs: TRAIN_START, durationMs: HOUR_MS }), { outDir: registryDir, name: 'pump' });
+  scorer = await openScorer({ registryDir, maxDelayMs: 0, maxBatch: 256, pollMs: 3_600_000 });
 }, 60_000);
 afterAll(async () => {
   await scorer.close();
-  await registry.cleanup();
+  await rm(registryDir, { recursive: true, force: true });
 });
 
 describe('the demo fleet', () => {

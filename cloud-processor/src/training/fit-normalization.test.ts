@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { fitNormalization, normalizeInto } from './normalizer.js';
-import { gaussian } from './synthetic-pump.js';
+import { normalizeInto } from '../model/normalization.js';
+import { gaussian } from '../test-support/synthetic-pump.js';
+import { fitNormalization } from './fit-normalization.js';
 
 const rand = gaussian(3);
 /** An hour of one pump: speed around 2900 rpm with a 1.35 rpm in-window std; the last fifth stopped. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { calibrateThreshold } from './calibration.js';
-import { gaussian } from './synthetic-pump.js';
+import { gaussian } from '../test-support/synthetic-pump.js';
 
 /** Lognormal scores with median 1 and log-σ 0.5, like steady operation. */
 function steadyScores(n: number, seed: number): number[] {

@@ -1,13 +1,9 @@
 // The windows `pdm start` trains and scores on: the simulator's demo pumps (1 Hz process sensors,
 // 1 kHz vibration) through the gateway's own window engine, as cli/src/local/bootstrap-model.ts does.
-// Tests only: the model must be judged on the live feature path, operating transients included.
-/* eslint-disable @nx/enforce-module-boundaries -- test support reproduces the live feature path (simulator → gateway window engine) */
+// The model must be judged on the live feature path, operating transients included.
 import { WindowEngine } from '@pdm/edge-gateway';
-import { Fleet, scheduleFaults, VIBRATION } from '@pdm/simulator';
-import type { ExplicitFault, MachineSpecEntry } from '@pdm/simulator';
-/* eslint-enable @nx/enforce-module-boundaries */
-import { CloseReason } from '@pdm/proto';
-import type { MachineWindow } from '@pdm/proto';
+import { CloseReason, type MachineWindow } from '@pdm/proto';
+import { Fleet, scheduleFaults, VIBRATION, type ExplicitFault, type MachineSpecEntry } from '@pdm/simulator';
 
 export const DEMO_PUMPS: MachineSpecEntry[] = ['pump-1', 'pump-2', 'pump-3', 'pump-4'].map((id) => ({ id, type: 'pump' }));
 

@@ -1,11 +1,10 @@
 // The models loaded from a registry, kept current: each poll loads the newest complete version of every
 // model. A version that fails to load is logged once and remembered (until its contract.json changes);
 // the newest loadable version newer than the one serving replaces it, else the serving one stays.
-import { readModelFolder } from './artifacts.js';
-import type { ModelLogger } from './logger.js';
-import type { ModelBundle } from './model-bundle.js';
-import { listRegistry } from './registry.js';
-import type { VersionEntry } from './registry.js';
+import { readModelFolder } from '../model/artifacts.js';
+import type { ModelLogger } from '../model/logger.js';
+import type { ModelBundle } from '../model/model-bundle.js';
+import { listRegistry, type VersionEntry } from '../model/registry.js';
 
 export class ModelSet {
   private readonly current = new Map<string, { entry: VersionEntry; bundle: ModelBundle }>();

@@ -2,25 +2,21 @@
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { MachineWindow } from '@pdm/proto';
-import type { ModelContract } from './api.js';
-import { MODEL_KIND } from './artifact-schemas.js';
-import type { ContractFile, ThresholdFile } from './artifact-schemas.js';
-import { writeModelFolder } from './artifacts.js';
+import type { ModelContract } from '../model/api.js';
+import { combineScores, rawTerms, reconstructionErrors, type ScoreScale } from '../model/anomaly-score.js';
+import { MODEL_KIND, type ContractFile, type ThresholdFile } from '../model/artifact-schemas.js';
+import { writeModelFolder } from '../model/artifacts.js';
+import { ensureBackend, type BackendName } from '../model/backend.js';
+import { MODEL_DEFAULTS } from '../model/defaults.js';
+import { extractFeatures, layoutOf } from '../model/features.js';
+import { silentLogger, type ModelLogger } from '../model/logger.js';
+import { normalizeInto, type Normalization } from '../model/normalization.js';
+import { nextVersion } from '../model/registry.js';
 import { buildAutoencoder, fitAutoencoder, shapeFor } from './autoencoder.js';
-import { ensureBackend } from './backend.js';
-import type { BackendName } from './backend.js';
 import { calibrateThreshold } from './calibration.js';
 import { deriveContract, TrainingDataError } from './derive-contract.js';
-import { MODEL_DEFAULTS } from './defaults.js';
-import { extractFeatures, layoutOf } from './features.js';
-import type { ModelLogger } from './logger.js';
-import { fitNormalization, normalizeInto } from './normalizer.js';
-import type { Normalization } from './normalizer.js';
-import { nextVersion } from './registry.js';
+import { fitNormalization } from './fit-normalization.js';
 import { median } from './robust-stats.js';
-import { combineScores, rawTerms, reconstructionErrors } from './scoring.js';
-import type { ScoreScale } from './scoring.js';
-import { silentLogger } from './silent-logger.js';
 
 const HOLDOUT_BLOCKS = 3;
 

@@ -1,15 +1,22 @@
 // Offline scoring for `pdm score`: a recorded dataset through the same Scorer the service uses.
 import type { MachineWindow } from '@pdm/proto';
-import type { ScoreOutcome, Scorer } from './api.js';
+import type { ScoreOutcome } from '../model/api.js';
+import type { ModelScorer } from './scorer.js';
 
 /** Windows handed to the scorer at once: enough to fill batches, bounded so memory stays flat. */
 const CHUNK = 4096;
 
-/** Scores every window, in order. Concurrent calls within a chunk are micro-batched by the scorer. */
-export async function scoreWindows(scorer: Scorer, windows: readonly MachineWindow[]): Promise<ScoreOutcome[]> {
+/**
+ * Scores every window, in order. The windows of a chunk are micro-batched by the scorer; once a chunk is
+ * handed over no window will get more company, so its last batch runs at once instead of after the
+ * batch delay (whose timer, like every system-clock timer, would not keep a command-line process alive).
+ */
+export async function scoreWindows(scorer: ModelScorer, windows: readonly MachineWindow[]): Promise<ScoreOutcome[]> {
   const out: ScoreOutcome[] = [];
   for (let i = 0; i < windows.length; i += CHUNK) {
-    out.push(...(await Promise.all(windows.slice(i, i + CHUNK).map((w) => scorer.score(w)))));
+    const scored = Promise.all(windows.slice(i, i + CHUNK).map((w) => scorer.score(w)));
+    scorer.flush();
+    out.push(...(await scored));
   }
   return out;
 }

@@ -3,10 +3,9 @@
 // all windows and drops the few windows that miss one of them (rather than imputing).
 import { CloseReason } from '@pdm/proto';
 import type { MachineWindow } from '@pdm/proto';
-import type { ModelContract } from './api.js';
-import { MODEL_DEFAULTS } from './defaults.js';
-import { featureName, windowMsOf } from './features.js';
-import type { StatisticName } from './features.js';
+import type { ModelContract } from '../model/api.js';
+import { MODEL_DEFAULTS } from '../model/defaults.js';
+import { featureName, windowMsOf, type StatisticName } from '../model/features.js';
 import { median } from './robust-stats.js';
 
 export interface ContractSelection {

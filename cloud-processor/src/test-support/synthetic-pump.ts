@@ -2,8 +2,8 @@
 // windowed into pdm.v1.MachineWindows, with optional labelled faults. Seeded, so runs repeat exactly.
 // (The simulator package models fleets in depth; this is the small, known ground truth the model tests
 // need, with no dependency on another service package.)
-import { CloseReason, create, MachineWindowSchema, SensorStatsSchema } from '@pdm/proto';
-import type { MachineWindow, SensorStats } from '@pdm/proto';
+import { CloseReason, create, MachineWindowSchema, SensorStatsSchema, type MachineWindow, type SensorStats } from '@pdm/proto';
+import { twoPassStatistics } from '@pdm/proto/testing';
 
 export type PumpFault =
   /** Bearing/cooling problem: temperature climbs away from what the load explains, `magnitude` °C per window. */
@@ -101,39 +101,9 @@ function waveform(level: number, hz: number, second: number, impulses: number, r
   return samples;
 }
 
-/** The statistics the gateway computes (population moments, non-excess kurtosis), by direct two-pass sums. */
+/** A sensor's window statistics as the gateway computes them (every reading arrived). */
 function statsOf(sensorId: string, values: number[]): SensorStats {
-  const n = values.length;
-  const mean = values.reduce((a, b) => a + b, 0) / n;
-  let m2 = 0;
-  let m3 = 0;
-  let m4 = 0;
-  for (const v of values) {
-    const d = v - mean;
-    m2 += d * d;
-    m3 += d * d * d;
-    m4 += d * d * d * d;
-  }
-  const variance = m2 / n;
-  const std = Math.sqrt(variance);
-  const min = Math.min(...values);
-  const max = Math.max(...values);
-  const rms = Math.hypot(mean, std);
-  return create(SensorStatsSchema, {
-    sensorId,
-    count: n,
-    expectedCount: n,
-    mean,
-    variance,
-    std,
-    min,
-    max,
-    rms,
-    peakToPeak: max - min,
-    skewness: m2 > 0 ? (Math.sqrt(n) * m3) / Math.pow(m2, 1.5) : 0,
-    kurtosis: m2 > 0 ? (n * m4) / (m2 * m2) : 0,
-    crestFactor: rms > 0 ? Math.max(Math.abs(min), Math.abs(max)) / rms : 0,
-  });
+  return create(SensorStatsSchema, { sensorId, expectedCount: values.length, ...twoPassStatistics(values) });
 }
 
 /** Standard normal draws from a seeded mulberry32 generator (Box–Muller). */

@@ -1,0 +1,235 @@
+// ModelScorer: the Scorer the pipeline calls for every machine-window. Windows are checked against the
+// chosen model's contract on arrival (a mismatch answers at once), queued, and scored in micro-batches:
+// one tensor inference per model per batch. The registry is polled for new model versions.
+import { systemClock, type Cancel, type Clock } from '@pdm/clock';
+import type { MachineWindow } from '@pdm/proto';
+import { combineScores, reconstructionErrors } from '../model/anomaly-score.js';
+import { Scorer, type LoadedModelInfo, type ScoreOutcome, type WindowScore } from '../model/api.js';
+import { activeBackend, ensureBackend, type BackendName } from '../model/backend.js';
+import { MODEL_DEFAULTS } from '../model/defaults.js';
+import { extractFeatures, type MismatchCode } from '../model/features.js';
+import { silentLogger, type ModelLogger } from '../model/logger.js';
+import type { ModelBundle } from '../model/model-bundle.js';
+import { normalizeInto } from '../model/normalization.js';
+import { MicroBatcher } from './micro-batcher.js';
+import { ModelSet } from './model-set.js';
+import { bySpecificity, selectModel } from './select-model.js';
+
+export interface ScorerOptions {
+  registryDir: string;
+  /** Most windows stacked into one inference (default 256). */
+  maxBatch?: number;
+  /** Longest a window waits for company before its batch runs (default 10 ms). */
+  maxDelayMs?: number;
+  /** How often the registry is checked for new versions (default 2000 ms). */
+  pollMs?: number;
+  logger?: ModelLogger;
+  /** Timers of the batch delay and the registry poll. Default: the system clock. */
+  clock?: Clock;
+  backend?: BackendName;
+  /** A sensor with fewer than this share of its expected readings is refused (default 0.5). */
+  minCompleteness?: number;
+  /** Called with how many model versions a registry check refused (broken files, a wrong contract). */
+  onModelsRefused?: (count: number) => void;
+}
+
+export interface ScorerStats {
+  scored: number;
+  anomalies: number;
+  noModel: number;
+  mismatches: Record<MismatchCode, number>;
+  batches: number;
+  largestBatch: number;
+  modelLoads: number;
+  modelLoadFailures: number;
+}
+
+interface Pending {
+  window: MachineWindow;
+  bundle: ModelBundle;
+  raw: Float64Array;
+  resolve(outcome: ScoreOutcome): void;
+  reject(err: unknown): void;
+}
+
+/** A started ModelScorer on `options.registryDir`. */
+export async function openScorer(options: ScorerOptions): Promise<ModelScorer> {
+  const scorer = new ModelScorer(options);
+  await scorer.start();
+  return scorer;
+}
+
+/** The registry-backed Scorer plus what operations and tests need: counters and an immediate registry check. */
+export class ModelScorer extends Scorer {
+  private readonly clock: Clock;
+  private readonly logger: ModelLogger;
+  private readonly minCompleteness: number;
+  private readonly models: ModelSet;
+  private readonly batcher: MicroBatcher<Pending>;
+  private readonly counters: ScorerStats = {
+    scored: 0,
+    anomalies: 0,
+    noModel: 0,
+    mismatches: { feature_version: 0, window_size: 0, missing_sensor: 0, incomplete_sensor: 0, non_finite: 0 },
+    batches: 0,
+    largestBatch: 0,
+    modelLoads: 0,
+    modelLoadFailures: 0,
+  };
+  /** Loaded bundles, most specific first (the order selectModel relies on). */
+  private ordered: ModelBundle[] = [];
+  private readonly lastWarned = new Map<string, number>();
+  /** Reloads run one after another: a poll and an explicit reload() must not load the same version twice. */
+  private reloading: Promise<void> = Promise.resolve();
+  private cancelPoll: Cancel | undefined;
+  private closed = false;
+
+  constructor(private readonly options: ScorerOptions) {
+    super();
+    this.logger = options.logger ?? silentLogger;
+    this.clock = options.clock ?? systemClock;
+    this.minCompleteness = options.minCompleteness ?? MODEL_DEFAULTS.minCompleteness;
+    this.models = new ModelSet(options.registryDir, this.logger);
+    this.batcher = new MicroBatcher<Pending>({
+      maxBatch: options.maxBatch ?? MODEL_DEFAULTS.scorer.maxBatch,
+      maxDelayMs: options.maxDelayMs ?? MODEL_DEFAULTS.scorer.maxDelayMs,
+      clock: this.clock,
+      run: (batch) => this.runBatch(batch),
+    });
+  }
+
+  /** Selects the TF.js backend, loads the registry's models and starts polling it for new versions. */
+  async start(): Promise<void> {
+    await ensureBackend(this.logger, this.options.backend);
+    await this.reload();
+    this.schedulePoll();
+  }
+
+  score(window: MachineWindow): Promise<ScoreOutcome> {
+    if (this.closed) return Promise.reject(new Error('scorer is closed'));
+    const selection = selectModel(window, this.ordered);
+    if (selection.kind === 'no_model') {
+      this.counters.noModel++;
+      return Promise.resolve({ kind: 'no_model' });
+    }
+    if (selection.kind === 'missing_sensors') {
+      const list = selection.missing.map((id) => `'${id}'`).join(', ');
+      return Promise.resolve(this.mismatch(window, selection.bundle, 'missing_sensor', `missing sensor ${list}: no readings in this window (silent sensor?)`));
+    }
+    const { bundle } = selection;
+    const raw = new Float64Array(bundle.layout.reads.length);
+    const problem = extractFeatures(window, bundle.layout, raw, 0, this.minCompleteness);
+    if (problem !== null) return Promise.resolve(this.mismatch(window, bundle, problem.code, problem.reason));
+    return new Promise<ScoreOutcome>((resolve, reject) => this.batcher.add({ window, bundle, raw, resolve, reject }));
+  }
+
+  loaded(): LoadedModelInfo[] {
+    const backend = activeBackend();
+    return this.ordered.map((b) => ({ name: b.info.name, version: b.info.version, backend }));
+  }
+
+  stats(): ScorerStats {
+    return structuredClone(this.counters);
+  }
+
+  /** Scores the windows waiting for their batch now, without waiting for more. */
+  flush(): void {
+    this.batcher.flush();
+  }
+
+  /** Checks the registry now (the poll timer calls this too). */
+  reload(): Promise<void> {
+    this.reloading = this.reloading
+      .catch(() => undefined)
+      .then(async () => {
+        await this.models.refresh(() => this.batcher.flush());
+        this.ordered = bySpecificity(this.models.bundles());
+        this.counters.modelLoads = this.models.loads;
+        const refused = this.models.loadFailures - this.counters.modelLoadFailures;
+        this.counters.modelLoadFailures = this.models.loadFailures;
+        if (refused > 0) this.options.onModelsRefused?.(refused);
+      });
+    return this.reloading;
+  }
+
+  /** The next registry check, pollMs after the previous one ended; none after close(). */
+  private schedulePoll(): void {
+    this.cancelPoll = this.clock.schedule(() => {
+      void this.reload()
+        .catch((err: unknown) => this.logger.error({ err: (err as Error).message, registry: this.options.registryDir }, 'registry poll failed'))
+        .finally(() => {
+          if (!this.closed) this.schedulePoll();
+        });
+    }, this.options.pollMs ?? MODEL_DEFAULTS.scorer.pollMs);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.cancelPoll?.();
+    await this.reloading.catch(() => undefined);
+    this.batcher.flush();
+    this.models.dispose();
+    this.ordered = [];
+  }
+
+  private runBatch(batch: Pending[]): void {
+    this.counters.batches++;
+    this.counters.largestBatch = Math.max(this.counters.largestBatch, batch.length);
+    const groups = new Map<ModelBundle, Pending[]>();
+    for (const p of batch) {
+      let group = groups.get(p.bundle);
+      if (group === undefined) groups.set(p.bundle, (group = []));
+      group.push(p);
+    }
+    for (const [bundle, group] of groups) this.scoreGroup(bundle, group);
+  }
+
+  private scoreGroup(bundle: ModelBundle, group: Pending[]): void {
+    try {
+      const d = bundle.layout.reads.length;
+      const z = new Float32Array(group.length * d);
+      group.forEach((p, i) => normalizeInto(bundle.normalization, p.raw, 0, z, i * d));
+      const errors = reconstructionErrors(bundle.network, z, group.length, d);
+      const scores = combineScores(errors, z, group.length, bundle.layout, bundle.threshold.scale);
+      group.forEach((p, i) => {
+        const { score, shares } = scores[i]!;
+        const contributions: Record<string, number> = {};
+        bundle.layout.sensors.forEach((id, s) => (contributions[id] = shares[s]!));
+        const threshold = bundle.threshold.threshold;
+        const result: WindowScore = {
+          siteId: p.window.siteId,
+          machineId: p.window.machineId,
+          windowStart: Number(p.window.windowStart),
+          windowEnd: Number(p.window.windowEnd),
+          model: bundle.info.name,
+          modelVersion: bundle.info.version,
+          score,
+          threshold,
+          isAnomaly: score > threshold,
+          contributions,
+        };
+        this.counters.scored++;
+        if (result.isAnomaly) this.counters.anomalies++;
+        p.resolve({ kind: 'scored', score: result });
+      });
+    } catch (err) {
+      this.logger.error({ model: bundle.info.name, version: bundle.info.version, err: (err as Error).message }, 'inference failed');
+      for (const p of group) p.reject(err);
+    }
+  }
+
+  private mismatch(window: MachineWindow, bundle: ModelBundle, code: MismatchCode, detail: string): ScoreOutcome {
+    this.counters.mismatches[code]++;
+    const reason = `model ${bundle.info.name}@${bundle.info.version}: ${detail}`;
+    // One warning per machine and code per interval; the counters see every one.
+    const key = `${window.machineId}\u0000${code}`;
+    const now = this.clock.now();
+    const last = this.lastWarned.get(key);
+    if (last === undefined || now - last >= MODEL_DEFAULTS.scorer.mismatchLogIntervalMs) {
+      this.lastWarned.set(key, now);
+      this.logger.warn({ machine: window.machineId, code, reason }, 'window does not fit the model contract; not scored');
+    }
+    return { kind: 'contract_mismatch', reason };
+  }
+}

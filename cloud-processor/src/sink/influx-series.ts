@@ -1,0 +1,69 @@
+// The InfluxDB series the processor writes (README "Contracts"), declared once: measurement names, tag
+// keys and field names. The sink builds its points from them, the pipeline reporter names its figures
+// with them, and the dashboards query them (through `@pdm/cloud-processor/influx-series`, which loads
+// nothing else of the processor). Users' dashboards and queries rely on these names, so they change
+// only with a compatible path.
+import { SENSOR_STAT_ENTRIES } from '@pdm/proto';
+
+/** The database the processor writes to unless configured otherwise (`influx.database`). */
+export const DEFAULT_DATABASE = 'pdm';
+
+/** The processor's own figures, one `pipeline` point per report interval (component `cloud-processor`). */
+export const PROCESSOR_REPORT_FIELDS = ['throughput', 'messages', 'ack_latency_ms', 'lag_ms', 'dead_letters', 'contract_mismatches', 'in_flight', 'open_alerts'] as const;
+export type ProcessorReport = Record<(typeof PROCESSOR_REPORT_FIELDS)[number], number>;
+
+/**
+ * A gateway's health report as a `pipeline` point (component `edge-gateway`): running totals since the
+ * gateway started, its state at the report, and publish latency since its previous report. Plus one
+ * `rejected_<reason>` total per reject reason seen (REJECTED_FIELD_PREFIX).
+ */
+export const GATEWAY_HEALTH_FIELDS = [
+  'readings_accepted', 'rejected', 'late_readings', 'windows_emitted', 'windows_published', 'publish_errors', 'windows_dropped',
+  'open_windows', 'outbox_depth', 'outbox_bytes', 'outbox_oldest_age_ms', 'outbox_hours_of_outage_left', 'publish_in_flight',
+  'publish_latency_mean_ms', 'publish_latency_p50_ms', 'publish_latency_p99_ms',
+] as const;
+
+/** Every measurement with its tag keys and (fixed) field names. */
+export const SERIES = {
+  sensor_features: {
+    tags: ['site', 'gateway', 'machine', 'sensor'],
+    // One field per statistic of pdm.v1.SensorStats, by its proto name.
+    fields: [...SENSOR_STAT_ENTRIES.map(([name]) => name), 'revision', 'feature_version', 'window_ms'],
+  },
+  anomaly: {
+    tags: ['site', 'machine', 'model'],
+    // Plus one `contrib_<sensor>` field per sensor (CONTRIBUTION_FIELD_PREFIX).
+    fields: ['score', 'threshold', 'is_anomaly', 'model_version'],
+  },
+  alerts: {
+    tags: ['machine', 'state'],
+    fields: ['score', 'message', 'alert_id', 'site'],
+  },
+  pipeline: {
+    // `site` is set on edge-gateway points only.
+    tags: ['component', 'instance', 'site'],
+    fields: [...PROCESSOR_REPORT_FIELDS, ...GATEWAY_HEALTH_FIELDS],
+  },
+} as const;
+
+export type Measurement = keyof typeof SERIES;
+export type FieldOf<M extends Measurement> = (typeof SERIES)[M]['fields'][number];
+export type TagOf<M extends Measurement> = (typeof SERIES)[M]['tags'][number];
+
+/** Measurements the continuous queries downsample (into `<name>_<interval>` in the downsampled policy). */
+export const DOWNSAMPLED_MEASUREMENTS = ['sensor_features', 'anomaly'] as const satisfies readonly Measurement[];
+
+/** Prefix of the per-sensor share of the score on `anomaly`, e.g. `contrib_vibration`. */
+export const CONTRIBUTION_FIELD_PREFIX = 'contrib_';
+
+/** Prefix of the per-reason reject totals on the gateways' `pipeline` points, e.g. `rejected_bad_json`. */
+export const REJECTED_FIELD_PREFIX = 'rejected_';
+
+/** Values of the `alerts` measurement's `state` tag. */
+export const ALERT_STATE = { open: 'open', resolved: 'resolved' } as const;
+
+/** The `component` tag of the processor's own `pipeline` points. */
+export const PROCESSOR_COMPONENT = 'cloud-processor';
+
+/** The `component` tag of the `pipeline` points made from gateways' health reports. */
+export const GATEWAY_COMPONENT = 'edge-gateway';
