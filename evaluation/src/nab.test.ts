@@ -96,9 +96,14 @@ describe('NAB file score', () => {
     expect(scoreNabFile(timestamps, detectionsAt(20, [10, 12]), [rowsWindow(10, 10)], NAB_PROFILES.standard).score).toBeCloseTo(1 - 0.11, 12);
   });
 
-  it('refuses overlapping windows and rows out of time order', () => {
+  it('refuses overlapping windows and rows out of time order, takes repeated timestamps', () => {
     expect(() => scoreNabFile(timestamps, detections, [rowsWindow(5, 9), rowsWindow(9, 12)], NAB_PROFILES.standard)).toThrow(/overlap/);
-    expect(() => scoreNabFile([0, MINUTE, MINUTE], detectionsAt(3, []), [], NAB_PROFILES.standard)).toThrow('NAB rows must be in time order: row 3 is not after row 2');
+    expect(() => scoreNabFile([0, 2 * MINUTE, MINUTE], detectionsAt(3, []), [], NAB_PROFILES.standard)).toThrow('NAB rows must be in time order: row 3 is before row 2');
+    // a repeated timestamp (NAB's files have them where clocks went back) is a row like any other:
+    // window rows 1..3 (width 3), first detection at row 2: p = −(3 − 2 + 1)/3 = −2/3,
+    // σ(−2/3) = 2/(1 + e^(−10/3)) − 1 = 2/1.035673993 − 1 = 0.931110; / 0.986614298 = 0.943742
+    const repeated = [0, MINUTE, MINUTE, 2 * MINUTE, 3 * MINUTE];
+    expect(scoreNabFile(repeated, detectionsAt(5, [2]), [{ start: MINUTE, end: 2 * MINUTE }], NAB_PROFILES.standard, 0).score).toBeCloseTo(0.943742, 6);
   });
 });
 

@@ -100,8 +100,9 @@ export function scoreNabFile(
   profile: NabProfile,
   probationRows = nabProbationRows(timestamps.length),
 ): NabFileScore {
+  // Equal neighbours are allowed: NAB's own files repeat a timestamp where clocks went back (DST).
   for (let i = 1; i < timestamps.length; i++) {
-    if (timestamps[i]! <= timestamps[i - 1]!) throw new Error(`NAB rows must be in time order: row ${i + 1} is not after row ${i}`);
+    if (timestamps[i]! < timestamps[i - 1]!) throw new Error(`NAB rows must be in time order: row ${i + 1} is before row ${i}`);
   }
   const spans = windowRows(timestamps, windows);
   const maxTp = scaledSigmoid(-1);
