@@ -12,14 +12,14 @@ export interface Clock {
 }
 
 /**
- * Wall-clock time and Node timers. Timers are unref'd: a pending timer never keeps a process alive
- * on its own; what must keep it alive (a server, a socket) does so itself.
+ * Wall-clock time and Node timers. A pending timer keeps the process alive, as setTimeout does: work
+ * awaited behind a timer (a batch delay, a back-off) must finish before a command exits. Cancel timers
+ * on stop instead of relying on unref.
  */
 export const systemClock: Clock = {
   now: () => Date.now(),
   schedule(fn, ms) {
     const timer = setTimeout(fn, Math.max(0, ms));
-    timer.unref();
     return () => clearTimeout(timer);
   },
 };
