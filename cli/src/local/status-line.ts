@@ -1,4 +1,5 @@
 // The live status of `pdm start`: one line every 10 s with what a newcomer wants to see moving.
+import { type Clock, every, systemClock } from '@pdm/clock';
 import type { RunningProcessor } from '@pdm/cloud-processor';
 import type { RunningGateway } from '@pdm/edge-gateway';
 
@@ -8,6 +9,7 @@ interface Sources {
   influxUrl: string;
   write: (line: string) => void;
   intervalMs?: number;
+  clock?: Clock;
 }
 
 async function counterValue(metric: { get(): Promise<{ values: Array<{ value: number; labels: Record<string, unknown> }> }> }, labels: Record<string, string> = {}): Promise<number> {
@@ -22,16 +24,16 @@ async function anomalies(influxUrl: string): Promise<number> {
   return Number(json.results?.[0]?.series?.[0]?.values[0]?.[1] ?? 0);
 }
 
-export function startStatusLine({ gateway, processor, influxUrl, write, intervalMs = 10_000 }: Sources): { stop(): void } {
-  let last = { at: Date.now(), readings: 0, windows: 0 };
-  const timer = setInterval(() => {
+export function startStatusLine({ gateway, processor, influxUrl, write, intervalMs = 10_000, clock = systemClock }: Sources): { stop(): void } {
+  let last = { at: clock.now(), readings: 0, windows: 0 };
+  const stop = every(clock, intervalMs, () => {
     void (async () => {
       const readings = await counterValue(gateway.metrics.readings);
       const windows = await counterValue(gateway.metrics.windows);
       const scored = await counterValue(processor.metrics.scoreOutcomes, { outcome: 'scored' });
       const openAlerts = await counterValue(processor.metrics.openAlerts);
       const anomalous = await anomalies(influxUrl).catch(() => NaN);
-      const now = Date.now();
+      const now = clock.now();
       const seconds = (now - last.at) / 1000;
       write(
         `status: ${Math.round((readings - last.readings) / seconds).toLocaleString('en-US')} readings/s · ` +
@@ -40,7 +42,6 @@ export function startStatusLine({ gateway, processor, influxUrl, write, interval
       );
       last = { at: now, readings, windows };
     })().catch(() => {});
-  }, intervalMs);
-  timer.unref();
-  return { stop: () => clearInterval(timer) };
+  });
+  return { stop };
 }
