@@ -3,7 +3,7 @@
 // health reports the way the edge gateway does (attributes schema/gateway/site; a window's ordering key
 // is its machine id, a health report has none).
 import type { PubSub, Topic } from '@google-cloud/pubsub';
-import { GatewayHealthSchema, MachineWindowSchema, PUBSUB_ATTRIBUTES, schemaAttribute, toBinary, type GatewayHealth, type MachineWindow } from '@pdm/proto';
+import { GatewayHealthSchema, MachineWindowSchema, pubsubAttributes, toBinary, type GatewayHealth, type MachineWindow } from '@pdm/proto';
 import { Collector, PROJECT, startTestEmulator, uniqueId, type TestEmulator } from '@pdm/pubsub-emulator/testing';
 import type { ClientConfig } from '@google-cloud/pubsub';
 
@@ -49,13 +49,13 @@ export async function startPubSubTestbed(options: { deadLetterPolicy?: { maxDeli
     publishWindow: (window) =>
       ordered.publishMessage({
         data: Buffer.from(toBinary(MachineWindowSchema, window)),
-        attributes: { [PUBSUB_ATTRIBUTES.schema]: schemaAttribute(MachineWindowSchema), [PUBSUB_ATTRIBUTES.gateway]: window.gatewayId, [PUBSUB_ATTRIBUTES.site]: window.siteId },
+        attributes: pubsubAttributes(MachineWindowSchema, window),
         orderingKey: window.machineId,
       }),
     publishHealth: (health) =>
       ordered.publishMessage({
         data: Buffer.from(toBinary(GatewayHealthSchema, health)),
-        attributes: { [PUBSUB_ATTRIBUTES.schema]: schemaAttribute(GatewayHealthSchema), [PUBSUB_ATTRIBUTES.gateway]: health.gatewayId, [PUBSUB_ATTRIBUTES.site]: health.siteId },
+        attributes: pubsubAttributes(GatewayHealthSchema, health),
       }),
     publishRaw: (data, attributes) => ordered.publishMessage({ data: Buffer.from(data), attributes }),
     stats: () => {
