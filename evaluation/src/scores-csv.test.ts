@@ -7,8 +7,8 @@ describe('parseScoresCsv', () => {
   it('reads the windows pdm score writes', () => {
     const text = `${HEADER}\n2024-01-01T00:00:00.000Z,2024-01-01T00:00:10.000Z,pump-1,0.2,1.5,0\n2024-01-01T00:00:10.000Z,2024-01-01T00:00:20.000Z,pump-1,2.5,1.5,1\n`;
     expect(parseScoresCsv(text)).toEqual([
-      { start: Date.UTC(2024, 0, 1), end: Date.UTC(2024, 0, 1, 0, 0, 10), machine: 'pump-1', anomaly: false },
-      { start: Date.UTC(2024, 0, 1, 0, 0, 10), end: Date.UTC(2024, 0, 1, 0, 0, 20), machine: 'pump-1', anomaly: true },
+      { start: Date.UTC(2024, 0, 1), end: Date.UTC(2024, 0, 1, 0, 0, 10), machine: 'pump-1', score: 0.2, threshold: 1.5, anomaly: false },
+      { start: Date.UTC(2024, 0, 1, 0, 0, 10), end: Date.UTC(2024, 0, 1, 0, 0, 20), machine: 'pump-1', score: 2.5, threshold: 1.5, anomaly: true },
     ]);
   });
 
@@ -16,13 +16,14 @@ describe('parseScoresCsv', () => {
     expect(() => parseScoresCsv('start,end\n', 's.csv')).toThrow('s.csv line 1: header lacks window_start, window_end, machine, score, threshold, anomaly');
     expect(() => parseScoresCsv(`${HEADER}\n2024-01-01T00:00:00Z,2024-01-01T00:00:10Z,m,1,1,yes`, 's.csv')).toThrow('s.csv line 2: anomaly must be 0 or 1, got "yes"');
     expect(() => parseScoresCsv(`${HEADER}\n2024-01-01T00:00:10Z,2024-01-01T00:00:00Z,m,1,1,0`, 's.csv')).toThrow('s.csv line 2: window_end must be after window_start');
+    expect(() => parseScoresCsv(`${HEADER}\n2024-01-01T00:00:00Z,2024-01-01T00:00:10Z,m,abc,1,0`, 's.csv')).toThrow('s.csv line 2: score "abc" is not a number');
   });
 });
 
 describe('windowsOfMachine', () => {
   const windows = [
-    { start: 0, end: 10, machine: 'a', anomaly: false },
-    { start: 0, end: 10, machine: 'b', anomaly: true },
+    { start: 0, end: 10, machine: 'a', score: 0, threshold: 1, anomaly: false },
+    { start: 0, end: 10, machine: 'b', score: 2, threshold: 1, anomaly: true },
   ];
   it('needs to be told which machine when the file holds several', () => {
     expect(() => windowsOfMachine(windows, undefined, 's.csv')).toThrow('s.csv holds 2 machines (a, b): say which one the labels belong to');

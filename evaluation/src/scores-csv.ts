@@ -8,6 +8,8 @@ export interface ScoredWindow {
   start: number;
   end: number;
   machine: string;
+  score: number;
+  threshold: number;
   anomaly: boolean;
 }
 
@@ -39,9 +41,21 @@ export function parseScoresCsv(text: string, source = 'scores'): ScoredWindow[] 
       if (ms === undefined) throw new ScoresFormatError(source, i + 1, `${c} "${cell(c)}" is not a timestamp`);
       return ms;
     };
+    const number = (c: 'score' | 'threshold') => {
+      const value = Number(cell(c));
+      if (cell(c) === '' || Number.isNaN(value)) throw new ScoresFormatError(source, i + 1, `${c} "${cell(c)}" is not a number`);
+      return value;
+    };
     const anomaly = cell('anomaly');
     if (anomaly !== '0' && anomaly !== '1') throw new ScoresFormatError(source, i + 1, `anomaly must be 0 or 1, got "${anomaly}"`);
-    const window = { start: time('window_start'), end: time('window_end'), machine: cell('machine'), anomaly: anomaly === '1' };
+    const window = {
+      start: time('window_start'),
+      end: time('window_end'),
+      machine: cell('machine'),
+      score: number('score'),
+      threshold: number('threshold'),
+      anomaly: anomaly === '1',
+    };
     if (window.machine === '') throw new ScoresFormatError(source, i + 1, 'machine is empty');
     if (window.end <= window.start) throw new ScoresFormatError(source, i + 1, 'window_end must be after window_start');
     windows.push(window);

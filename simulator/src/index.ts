@@ -43,7 +43,6 @@ export {
   type RunOptions,
 } from './run/simulation.js';
 
-export { parseScoresCsv, type ScoreRow, ScoresFormatError } from './evaluate/scores-csv.js';
 export { evaluate, type Evaluation, type FaultOutcome, type EvaluationOptions } from './evaluate/evaluate.js';
 export { renderEvaluation, evaluationJson } from './evaluate/report.js';
 

@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { evaluate } from '../evaluate/evaluate.js';
 import { evaluationJson, renderEvaluation } from '../evaluate/report.js';
-import { parseScoresCsv } from '../evaluate/scores-csv.js';
+import { parseScoresCsv } from '@pdm/evaluation';
 import { parseGroundTruth } from '../faults/ground-truth.js';
 import { parseDuration } from '../time/parse.js';
 import { type CliIo, EXIT, FlagError, flagValue } from './io.js';

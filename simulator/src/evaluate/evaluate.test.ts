@@ -5,7 +5,7 @@ import type { FaultPlan } from '../faults/catalogue.js';
 import { formatInstant } from '../time/parse.js';
 import { evaluate, mergeEpisodes } from './evaluate.js';
 import { renderEvaluation } from './report.js';
-import { parseScoresCsv } from './scores-csv.js';
+import { parseScoresCsv } from '@pdm/evaluation';
 
 const T0 = Date.UTC(2024, 0, 1);
 const MIN = 60_000;

@@ -17,7 +17,7 @@
 // - *False alerts per machine-day*: false episodes (and false windows) divided by the scored
 //   machine-days (sum over machines of its scored span).
 import type { FaultKind, FaultPlan } from '../faults/catalogue.js';
-import type { ScoreRow } from './scores-csv.js';
+import type { ScoredWindow } from '@pdm/evaluation';
 
 export interface EvaluationOptions {
   /** Anomalous windows closer than this merge into one episode (ms); 0 merges touching windows. */
@@ -71,24 +71,24 @@ const overlaps = (start: number, end: number, from: number, to: number) => start
 
 export function evaluate(
   truth: readonly FaultPlan[],
-  scores: readonly ScoreRow[],
+  scores: readonly ScoredWindow[],
   options: EvaluationOptions = {},
 ): Evaluation {
   const gap = options.episodeGapMs ?? 0;
-  const byMachine = new Map<string, ScoreRow[]>();
+  const byMachine = new Map<string, ScoredWindow[]>();
   for (const row of scores) {
     const list = byMachine.get(row.machine) ?? [];
     list.push(row);
     byMachine.set(row.machine, list);
   }
-  for (const list of byMachine.values()) list.sort((a, b) => a.windowStart - b.windowStart);
+  for (const list of byMachine.values()) list.sort((a, b) => a.start - b.start);
   const faultsOf = (machine: string) => truth.filter((f) => f.machine === machine);
 
   const faults = truth.map((f): FaultOutcome => {
     const rows = byMachine.get(f.machine) ?? [];
     const span = scoredSpan(rows);
     const scored = span !== undefined && overlaps(span.start, span.end, f.onset, f.failure);
-    const hit = rows.find((r) => r.anomaly && overlaps(r.windowStart, r.windowEnd, f.onset, f.failure));
+    const hit = rows.find((r) => r.anomaly && overlaps(r.start, r.end, f.onset, f.failure));
     const outcome: FaultOutcome = {
       machine: f.machine,
       fault: f.fault,
@@ -98,8 +98,8 @@ export function evaluate(
       detected: scored && hit !== undefined,
     };
     if (scored && hit) {
-      outcome.detectedAt = hit.windowEnd;
-      outcome.leadTimeMs = f.failure - hit.windowEnd;
+      outcome.detectedAt = hit.end;
+      outcome.leadTimeMs = f.failure - hit.end;
     }
     return outcome;
   });
@@ -114,14 +114,14 @@ export function evaluate(
   const machines: MachineFalseAlerts[] = [];
   for (const [machine, rows] of [...byMachine].sort(([a], [b]) => a.localeCompare(b))) {
     const plans = faultsOf(machine);
-    const positive = (r: ScoreRow) => plans.some((f) => overlaps(r.windowStart, r.windowEnd, f.onset, f.failure));
+    const positive = (r: ScoredWindow) => plans.some((f) => overlaps(r.start, r.end, f.onset, f.failure));
     const excluded = (start: number, end: number) => plans.some((f) => overlaps(start, end, f.onset, f.recovered));
     let falseWindows = 0;
     for (const r of rows) {
       if (positive(r)) {
         if (r.anomaly) tp++;
         else fn++;
-      } else if (excluded(r.windowStart, r.windowEnd)) ignored++;
+      } else if (excluded(r.start, r.end)) ignored++;
       else if (r.anomaly) {
         fp++;
         falseWindows++;
@@ -156,19 +156,19 @@ export function evaluate(
 }
 
 /** First window_start … last window_end of rows sorted by window_start. */
-function scoredSpan(rows: readonly ScoreRow[]): { start: number; end: number } | undefined {
+function scoredSpan(rows: readonly ScoredWindow[]): { start: number; end: number } | undefined {
   const first = rows[0];
   if (!first) return undefined;
-  return { start: first.windowStart, end: rows.reduce((end, r) => Math.max(end, r.windowEnd), first.windowEnd) };
+  return { start: first.start, end: rows.reduce((end, r) => Math.max(end, r.end), first.end) };
 }
 
 /** Sorted anomalous windows → episodes [start, end). */
-export function mergeEpisodes(anomalous: readonly ScoreRow[], gapMs: number): { start: number; end: number }[] {
+export function mergeEpisodes(anomalous: readonly ScoredWindow[], gapMs: number): { start: number; end: number }[] {
   const out: { start: number; end: number }[] = [];
   for (const r of anomalous) {
     const last = out.at(-1);
-    if (last && r.windowStart <= last.end + gapMs) last.end = Math.max(last.end, r.windowEnd);
-    else out.push({ start: r.windowStart, end: r.windowEnd });
+    if (last && r.start <= last.end + gapMs) last.end = Math.max(last.end, r.end);
+    else out.push({ start: r.start, end: r.end });
   }
   return out;
 }
