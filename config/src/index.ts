@@ -1,3 +1,4 @@
 export { ConfigError, applyEnvOverrides, loadConfig, parseConfig } from './load.js';
 export type { ConfigSource } from './load.js';
 export { durationMs, logLevelSchema, parseDuration, type DurationOptions } from './duration.js';
+export { TIME_COLUMN_NAMES, findTimeColumn, parseTimestamp } from './timestamp.js';

@@ -1,7 +1,6 @@
 // Detection measured the way public benchmarks measure it: SKAB's pointwise protocol and NAB's
 // scoring rules, from a detector's scores.csv and a labelled recording.
-export { parseTimestamp, TIME_COLUMN_NAMES } from './time.js';
-export { readDelimited, readRecording, splitRecording, findTimeColumn, RecordingFormatError } from './recording.js';
+export { readDelimited, readRecording, splitRecording, RecordingFormatError } from './recording.js';
 export type { DelimitedText, Recording, RecordingOptions } from './recording.js';
 export { parseScoresCsv, windowsOfMachine, ScoresFormatError } from './scores-csv.js';
 export type { ScoredWindow } from './scores-csv.js';

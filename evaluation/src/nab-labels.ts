@@ -1,7 +1,7 @@
 // NAB's ground truth, labels/combined_windows.json: { "<category>/<file>.csv": [[start, end], …] }
 // with times like "2014-04-10 07:15:00.000000" (UTC, both ends included).
 import type { NabWindow } from './nab.js';
-import { parseTimestamp } from './time.js';
+import { parseTimestamp } from '@pdm/config';
 
 export type NabLabels = Map<string, NabWindow[]>;
 
@@ -15,8 +15,8 @@ export function parseNabLabels(document: unknown, source = 'combined_windows.jso
     labels.set(
       file,
       windows.map((pair: unknown, k) => {
-        const [start, end] = Array.isArray(pair) ? pair.map((t) => (typeof t === 'string' ? parseTimestamp(t) : undefined)) : [];
-        if (!Array.isArray(pair) || pair.length !== 2 || start === undefined || end === undefined || end < start) {
+        const [start, end] = Array.isArray(pair) ? pair.map((t) => (typeof t === 'string' ? parseTimestamp(t) : null)) : [];
+        if (!Array.isArray(pair) || pair.length !== 2 || typeof start !== 'number' || typeof end !== 'number' || end < start) {
           throw new Error(`${source}: window ${k + 1} of "${file}" is not [start, end] timestamps in order: ${JSON.stringify(pair)}`);
         }
         return { start, end };

@@ -7,7 +7,7 @@ import { join, relative } from 'node:path';
 import { NAB_PROFILES, NAB_PROFILE_NAMES, type NabProfileName, type NabWindow, scoreNabFile } from './nab.js';
 import { parseNabLabels } from './nab-labels.js';
 import { RecordingFormatError, readDelimited } from './recording.js';
-import { parseTimestamp } from './time.js';
+import { parseTimestamp } from '@pdm/config';
 
 /** Scores further apart than this are a mismatch. */
 export const NAB_PARITY_TOLERANCE = 1e-6;
@@ -43,7 +43,7 @@ export function nabParityOfFile(
   const scoreIndex = column('anomaly_score');
   const timestamps = table.rows.map(({ line, cells }) => {
     const time = parseTimestamp(cells[timeIndex] ?? '');
-    if (time === undefined) throw new RecordingFormatError(source, line, `"${cells[timeIndex]}" is not a timestamp`);
+    if (time === null) throw new RecordingFormatError(source, line, `"${cells[timeIndex]}" is not a timestamp`);
     return time;
   });
   const anomalyScores = table.rows.map(({ cells }) => Number(cells[scoreIndex]));

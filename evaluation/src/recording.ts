@@ -1,7 +1,7 @@
 // A labelled recording as the benchmarks ship it: a delimited text file with a header row, a time
 // column and, for SKAB, a 0/1 label column. Fields are plain (no quoting): SKAB and NAB never quote,
 // and `pdm train`/`pdm score` read the same files. A bad row is an error naming its line number.
-import { TIME_COLUMN_NAMES, parseTimestamp } from './time.js';
+import { findTimeColumn, parseTimestamp, TIME_COLUMN_NAMES } from '@pdm/config';
 
 export class RecordingFormatError extends Error {
   constructor(source: string, line: number, problem: string) {
@@ -51,12 +51,6 @@ export interface Recording {
   labels?: Uint8Array;
 }
 
-export function findTimeColumn(header: readonly string[], name: string | undefined): number {
-  if (name !== undefined) return header.indexOf(name);
-  const lower = header.map((h) => h.toLowerCase());
-  return lower.findIndex((h) => (TIME_COLUMN_NAMES as readonly string[]).includes(h));
-}
-
 export function readRecording(text: string, source: string, options: RecordingOptions = {}): Recording {
   const table = readDelimited(text, source);
   const timeIndex = findTimeColumn(table.header, options.timeColumn);
@@ -72,7 +66,7 @@ export function readRecording(text: string, source: string, options: RecordingOp
   const labels = labelIndex < 0 ? undefined : new Uint8Array(table.rows.length);
   for (const [i, { line, cells }] of table.rows.entries()) {
     const time = parseTimestamp(cells[timeIndex] ?? '');
-    if (time === undefined) throw new RecordingFormatError(source, line, `"${cells[timeIndex]}" is not a timestamp`);
+    if (time === null) throw new RecordingFormatError(source, line, `"${cells[timeIndex]}" is not a timestamp`);
     timestamps.push(time);
     if (labels) {
       const label = Number(cells[labelIndex]);

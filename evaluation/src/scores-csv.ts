@@ -1,7 +1,7 @@
 // The scores file `pdm score` writes (a fixed interface): window_start,window_end,machine,score,
 // threshold,anomaly — extra columns allowed, any order, ISO-8601 times, anomaly 0/1. A bad line is an
 // error naming its line number, never a silently skipped row.
-import { parseTimestamp } from './time.js';
+import { parseTimestamp } from '@pdm/config';
 
 export interface ScoredWindow {
   /** Epoch ms; the window holds [start, end). */
@@ -38,7 +38,7 @@ export function parseScoresCsv(text: string, source = 'scores'): ScoredWindow[] 
     const cell = (c: Column) => (cells[index[c]] ?? '').trim();
     const time = (c: 'window_start' | 'window_end') => {
       const ms = parseTimestamp(cell(c));
-      if (ms === undefined) throw new ScoresFormatError(source, i + 1, `${c} "${cell(c)}" is not a timestamp`);
+      if (ms === null) throw new ScoresFormatError(source, i + 1, `${c} "${cell(c)}" is not a timestamp`);
       return ms;
     };
     const number = (c: 'score' | 'threshold') => {

@@ -8,6 +8,7 @@ import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { basename, join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
+import { findTimeColumn } from '@pdm/config';
 import {
   type FileOutcome,
   type NabFileResult,
@@ -19,7 +20,6 @@ import {
   checkNabParity,
   evaluateNab,
   evaluateSkab,
-  findTimeColumn,
   nabProbationRows,
   parityHolds,
   parseNabLabels,
@@ -134,7 +134,7 @@ function headerOf(text: string, source: string): { header: string[]; delimiter: 
 /** The columns pdm train/score must be told about for this file: its time column and delimiter. */
 function csvFlagsOf(text: string, source: string): { timeColumn: string; delimiter: string } {
   const { header, delimiter } = headerOf(text, source);
-  const timeColumn = header[findTimeColumn(header, undefined)];
+  const timeColumn = header[findTimeColumn(header)];
   if (timeColumn === undefined) throw new Error(`${source}: no time column`);
   return { timeColumn, delimiter };
 }

@@ -1,6 +1,6 @@
 import type { CsvRecord } from './csv-parser.js';
 import { ReplayError } from './replay-error.js';
-import { findTimeColumn, parseTimestamp, TIME_COLUMN_NAMES } from './timestamp.js';
+import { findTimeColumn, parseTimestamp, TIME_COLUMN_NAMES } from '@pdm/config';
 
 const NUMBER = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
 

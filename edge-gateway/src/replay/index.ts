@@ -7,4 +7,3 @@ export { ReplayError } from './replay-error.js';
 export type { ReplayErrorCode } from './replay-error.js';
 export { machineWindowToJson } from './window-json.js';
 export type { MachineWindowJson, SensorStatsJson } from './window-json.js';
-export { parseTimestamp, TIME_COLUMN_NAMES } from './timestamp.js';

@@ -2,7 +2,6 @@ import { CloseReason, create, MachineWindowSchema } from '@pdm/proto';
 import { describe, expect, it } from 'vitest';
 import { CsvParser } from './csv-parser.js';
 import { ReplayError } from './replay-error.js';
-import { parseTimestamp } from './timestamp.js';
 import { machineWindowToJson } from './window-json.js';
 
 const CSV = 'time,"label, with comma",v\r\n1,"multi\nline ""quoted""",2.5\n\n2,,"3"\r\n3,x,4';
@@ -41,26 +40,6 @@ describe('CsvParser', () => {
     }
     expect(error).toBeInstanceOf(ReplayError);
     expect(error).toMatchObject({ code: 'unterminated_quote', line: 2 });
-  });
-});
-
-describe('parseTimestamp', () => {
-  it.each([
-    ['2024-03-01T12:00:00Z', Date.UTC(2024, 2, 1, 12)],
-    ['2024-03-01T12:00:00', Date.UTC(2024, 2, 1, 12)], // no zone: UTC
-    ['2024-03-01 12:00:00.250', Date.UTC(2024, 2, 1, 12, 0, 0, 250)],
-    ['2024-03-01T14:00:00+02:00', Date.UTC(2024, 2, 1, 12)],
-    ['2024-03-01T07:30-0430', Date.UTC(2024, 2, 1, 12)],
-    ['2024-03-01', Date.UTC(2024, 2, 1)],
-    ['1709294400', Date.UTC(2024, 2, 1, 12)], // epoch seconds
-    ['1709294400.5', Date.UTC(2024, 2, 1, 12) + 500],
-    ['1709294400000', Date.UTC(2024, 2, 1, 12)], // epoch milliseconds
-  ])('%s', (text, expected) => {
-    expect(parseTimestamp(text)).toBe(expected);
-  });
-
-  it.each(['', 'yesterday', '2024-02-30T00:00:00', '2024-03-01T25:00:00', '12:00', '0x10'])('rejects "%s"', (text) => {
-    expect(parseTimestamp(text)).toBeNull();
   });
 });
 

@@ -1,3 +1,5 @@
+// The one timestamp syntax of CSV inputs and time flags: `pdm train`/`score`/`replay` windows and
+// the detection benchmarks' labels must agree on which row falls in which window.
 /** Column names taken as the time column when none is given, in order of preference (case-insensitive). */
 export const TIME_COLUMN_NAMES = ['time', 'timestamp', 'ts', 'date', 'datetime'] as const;
 
