@@ -24,3 +24,57 @@ export async function windowsFromCsv(input: string, options: ReplayOptionsInput,
   }
   return windows;
 }
+
+/** Below this many tumbling windows, training uses hopping windows (a few hundred seconds of 1 Hz data give 40). */
+export const MIN_TUMBLING_WINDOWS = 200;
+/** Hopping training windows advance by this fraction of their size: 10 s windows every 1 s. */
+const HOP_FRACTION = 10;
+
+/**
+ * The windows `pdm train` learns from: the tumbling windows the gateway emits live, or, when a short
+ * recording gives fewer than MIN_TUMBLING_WINDOWS of them and its windows hold a reading per pane or more
+ * (10 s windows of 1 Hz data, not one reading every 5 minutes, where every hopping window would repeat
+ * the same reading), hopping windows of the same size every tenth of it, from the same engine (panes
+ * merged into windows), so the statistics are computed exactly as the scored windows' are — there are
+ * just more of them, overlapping. The hopping windows that reach over the start or the end of a
+ * machine's recording hold only part of a window's readings and are left out.
+ */
+export async function trainingWindowsFromCsv(
+  input: string,
+  options: ReplayOptionsInput,
+  range: WindowRange,
+  err: (line: string) => void,
+): Promise<{ windows: MachineWindow[]; hopping: boolean }> {
+  const tumbling = await windowsFromCsv(input, options, range, err, 'train');
+  const windowMs = tumbling.length > 0 ? Number(tumbling[0]!.windowEnd - tumbling[0]!.windowStart) : undefined;
+  const readings = tumbling.map((w) => Math.min(...w.sensors.map((s) => s.count))).sort((a, b) => a - b);
+  const typicalReadings = readings[readings.length >> 1] ?? 0;
+  if (tumbling.length >= MIN_TUMBLING_WINDOWS || typicalReadings < HOP_FRACTION || windowMs === undefined || windowMs % HOP_FRACTION !== 0) {
+    return { windows: tumbling, hopping: false };
+  }
+  const hopMs = windowMs / HOP_FRACTION;
+  const hopping = await windowsFromCsv(input, { ...options, engine: { ...options.engine, windowMs, hopMs } }, range, () => undefined, 'train');
+  const inside = insideRecording(hopping, BigInt(windowMs - hopMs));
+  err(
+    `train: ${tumbling.length} windows are fewer than ${MIN_TUMBLING_WINDOWS}: training on hopping windows of ${windowMs} ms every ${hopMs} ms` +
+      ` (${inside.length} windows)`,
+  );
+  return { windows: inside, hopping: true };
+}
+
+/** The windows that lie inside their machine's recording: none within `overhang` of its first start or last end. */
+function insideRecording(windows: MachineWindow[], overhang: bigint): MachineWindow[] {
+  const span = new Map<string, { first: bigint; last: bigint }>();
+  for (const w of windows) {
+    const s = span.get(w.machineId);
+    if (s === undefined) span.set(w.machineId, { first: w.windowStart, last: w.windowEnd });
+    else {
+      if (w.windowStart < s.first) s.first = w.windowStart;
+      if (w.windowEnd > s.last) s.last = w.windowEnd;
+    }
+  }
+  return windows.filter((w) => {
+    const s = span.get(w.machineId)!;
+    return w.windowStart >= s.first + overhang && w.windowEnd <= s.last - overhang;
+  });
+}

@@ -49,7 +49,7 @@ describe('pdm train and pdm score', () => {
 
     const trained = capture();
     expect(await main(['train', '--input', normal, '--out', registry, '--machine', 'pump-1', '--seed', '3'], trained.context)).toBe(0);
-    expect(trained.out.join('\n')).toMatch(/model anomaly version 1 written to/);
+    expect(trained.out.join('\n')).toMatch(/model anomaly version 1 \(robust-t2\) written to/);
     expect(trained.err.join('\n')).toMatch(/1200 rows of 4 sensors/);
 
     const scored = capture();
@@ -105,5 +105,37 @@ describe('pdm train and pdm score', () => {
     const scored = capture();
     expect(await main(['score', '--model', join(dir, 'empty-registry'), '--input', good, '--output', join(dir, 's.csv')], scored.context)).toBe(2);
     expect(scored.err.join('\n')).toMatch(/no trained model found/);
+  });
+
+  it('trains a robust-t2 model on hopping windows when a short recording gives too few, and flags a shifted level', async () => {
+    // 400 s at 1 Hz: 40 tumbling windows, fewer than 200.
+    const short = join(dir, 'short.csv');
+    const later = join(dir, 'short-later.csv');
+    const registry = join(dir, 'short-models');
+    const scores = join(dir, 'short-scores.csv');
+    const t0 = Date.UTC(2026, 0, 3);
+    pumpCsv(short, t0, 400);
+    pumpCsv(later, t0 + 86_400_000, 600, { fromRow: 300 });
+
+    const trained = capture();
+    expect(await main(['train', '--input', short, '--out', registry, '--machine', 'pump-2', '--kind', 'robust-t2'], trained.context)).toBe(0);
+    // The windows that reach over the recording's start or end (9 each side) are left out: 400 − 10 + 1.
+    expect(trained.err.join('\n')).toMatch(/train: 40 windows are fewer than 200: training on hopping windows of 10000 ms every 1000 ms \(391 windows\)/);
+    expect(trained.out.join('\n')).toMatch(/model anomaly version 1 \(robust-t2\) written to/);
+    expect(trained.out.join('\n')).toMatch(/features \(8\): current\.mean, current\.rms, load\.mean, load\.rms, temp\.mean, temp\.rms, vibration\.mean, vibration\.rms/);
+
+    const scored = capture();
+    expect(await main(['score', '--model', registry, '--input', later, '--output', scores, '--machine', 'pump-2'], scored.context)).toBe(0);
+    const rows = readFileSync(scores, 'utf8').trim().split('\n').slice(1).map((r) => r.split(','));
+    const faultStart = t0 + 86_400_000 + 300_000;
+    const flagged = (from: number, to: number) => rows.filter((r) => Date.parse(r[0]!) >= from && Date.parse(r[1]!) <= to && r[5] === '1').length;
+    expect(flagged(0, faultStart)).toBeLessThanOrEqual(1);
+    expect(flagged(faultStart, Infinity)).toBe(30);
+  });
+
+  it('refuses an unknown --kind', async () => {
+    const trained = capture();
+    expect(await main(['train', '--input', join(dir, 'normal.csv'), '--out', join(dir, 'never'), '--kind', 'forest'], trained.context)).toBe(2);
+    expect(trained.err.join('\n')).toMatch(/--kind must be autoencoder or robust-t2, got "forest"/);
   });
 });

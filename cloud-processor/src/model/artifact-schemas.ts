@@ -2,7 +2,14 @@
 // the file and field named, never half-loaded.
 import { z } from 'zod';
 
-export const MODEL_KIND = 'autoencoder+robust-z';
+/**
+ * The detector families a model folder can hold. Every kind has the same contract.json and registry
+ * layout; its own artifacts sit next to it (MODEL_FILES). 'autoencoder' folders written before kinds
+ * existed say 'autoencoder+robust-z' or nothing at all, and still load.
+ */
+export const MODEL_KINDS = ['autoencoder', 'robust-t2'] as const;
+export type ModelKind = (typeof MODEL_KINDS)[number];
+const LEGACY_AUTOENCODER_KIND = 'autoencoder+robust-z';
 
 const finite = z.number().refine(Number.isFinite, 'must be finite');
 const positive = finite.refine((v) => v > 0, 'must be > 0');
@@ -11,11 +18,12 @@ export const contractFileSchema = z.object({
   featureNames: z.array(z.string().min(1)).min(1),
   windowMs: z.number().int().positive(),
   featureVersion: z.number().int().nonnegative(),
-  kind: z.literal(MODEL_KIND),
+  kind: z.preprocess((k) => (k === undefined || k === LEGACY_AUTOENCODER_KIND ? 'autoencoder' : k), z.enum(MODEL_KINDS)),
   name: z.string().min(1),
   version: z.string().min(1),
   trainingWindows: z.number().int().positive(),
-  heldBackWindows: z.number().int().positive(),
+  /** Windows kept out of training to calibrate the threshold (0 for kinds whose threshold is analytic). */
+  heldBackWindows: z.number().int().nonnegative(),
   seed: z.number().int(),
   createdAt: z.string(),
 });
@@ -57,11 +65,39 @@ export const modelJsonSchema = z.object({
     .length(1),
 });
 
+/** robust-t2.json: everything a robust Hotelling T² model scores with (see robust-t2.ts). */
+export const robustT2FileSchema = z.object({
+  featureNames: z.array(z.string().min(1)).min(1),
+  /** Robust location μ of the training features. */
+  location: z.array(finite),
+  /** C⁻¹, the inverse of the robust covariance with the level floor on its diagonal (row-major rows). */
+  precision: z.array(z.array(finite)),
+  /** D² above which a window is anomalous: the χ²_d upper quantile at p. */
+  threshold: positive,
+  p: positive.refine((p) => p < 1, 'must be < 1'),
+  /** Level floor ρ: (ρ·|mean|)² was added to each feature's variance. */
+  rho: finite.refine((r) => r >= 0, 'must be >= 0'),
+  /** Time constant of the slow per-machine baseline, ms (null = no baseline: scores against μ). */
+  tauMs: positive.nullable(),
+  // How the fit went: a record for people, not read by the scorer.
+  fit: z.object({ windows: z.number().int().positive(), inliers: z.number().int().positive(), consistency: finite, trainingAbove: z.number().int().nonnegative() }),
+});
+export type RobustT2File = z.infer<typeof robustT2FileSchema>;
+
 /** The files of a model folder; contract.json is written last and marks the folder complete. */
 export const MODEL_FILES = {
+  contract: 'contract.json',
+  // autoencoder
   model: 'model.json',
   weights: 'weights.bin',
   normalization: 'normalization.json',
   threshold: 'threshold.json',
-  contract: 'contract.json',
+  // robust-t2
+  robustT2: 'robust-t2.json',
 } as const;
+
+/** The artifacts each kind writes next to contract.json. */
+export const KIND_FILES: Record<ModelKind, readonly string[]> = {
+  autoencoder: [MODEL_FILES.model, MODEL_FILES.weights, MODEL_FILES.normalization, MODEL_FILES.threshold],
+  'robust-t2': [MODEL_FILES.robustT2],
+};

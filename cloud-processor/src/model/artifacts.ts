@@ -1,5 +1,6 @@
-// Reads and writes a model folder in TF.js layers format. Plain @tensorflow/tfjs has no file:// handler
-// in Node, so the artifacts are captured with withSaveHandler and written (and read back) here.
+// Reads and writes a model folder: contract.json plus the artifacts of the model's kind. The autoencoder
+// is stored in TF.js layers format; plain @tensorflow/tfjs has no file:// handler in Node, so its
+// artifacts are captured with withSaveHandler and written (and read back) here.
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
@@ -9,23 +10,21 @@ import {
   MODEL_FILES,
   modelJsonSchema,
   normalizationFileSchema,
+  robustT2FileSchema,
   thresholdFileSchema,
 } from './artifact-schemas.js';
-import type { ContractFile, ThresholdFile } from './artifact-schemas.js';
-import { layoutOf } from './features.js';
-import type { ModelBundle } from './model-bundle.js';
+import type { ContractFile, RobustT2File, ThresholdFile } from './artifact-schemas.js';
+import { layoutOf, type FeatureLayout } from './features.js';
+import type { AutoencoderBundle, ModelBundle, RobustT2Bundle } from './model-bundle.js';
 import type { Normalization } from './normalization.js';
 
 export class ModelLoadError extends Error {
   override readonly name = 'ModelLoadError';
 }
 
-export interface ModelFiles {
-  network: tf.LayersModel;
-  normalization: Normalization;
-  threshold: ThresholdFile;
-  contract: ContractFile;
-}
+export type ModelFiles =
+  | { kind: 'autoencoder'; contract: ContractFile; network: tf.LayersModel; normalization: Normalization; threshold: ThresholdFile }
+  | { kind: 'robust-t2'; contract: ContractFile; robustT2: RobustT2File };
 
 /**
  * Writes the model into `dir`, which must not exist yet. Files go into a hidden sibling folder that is
@@ -33,10 +32,24 @@ export interface ModelFiles {
  * half-written version (an interrupted write leaves only a dot-folder, which the registry ignores).
  */
 export async function writeModelFolder(dir: string, files: ModelFiles): Promise<void> {
+  if (files.contract.kind !== files.kind) throw new Error(`contract.json says ${files.contract.kind} but the artifacts are a ${files.kind}'s`);
   const staging = path.join(path.dirname(dir), `.${path.basename(dir)}.partial-${process.pid}`);
   await rm(staging, { recursive: true, force: true });
   await mkdir(staging, { recursive: true });
-  await files.network.save(
+  if (files.kind === 'autoencoder') await writeAutoencoder(staging, files.network, files.normalization, files.threshold);
+  else await writeJson(path.join(staging, MODEL_FILES.robustT2), files.robustT2);
+  await writeJson(path.join(staging, MODEL_FILES.contract), files.contract);
+  try {
+    await rename(staging, dir);
+  } catch (err) {
+    await rm(staging, { recursive: true, force: true });
+    const code = (err as NodeJS.ErrnoException).code;
+    throw code === 'ENOTEMPTY' || code === 'EEXIST' ? new Error(`${dir} already exists: a published model version is never overwritten`) : err;
+  }
+}
+
+async function writeAutoencoder(staging: string, network: tf.LayersModel, normalization: Normalization, threshold: ThresholdFile): Promise<void> {
+  await network.save(
     tf.io.withSaveHandler(async (artifacts) => {
       const weights = artifacts.weightData === undefined ? new ArrayBuffer(0) : tf.io.CompositeArrayBuffer.join(artifacts.weightData);
       const modelJson = {
@@ -51,21 +64,23 @@ export async function writeModelFolder(dir: string, files: ModelFiles): Promise<
       return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON', weightDataBytes: weights.byteLength } };
     }),
   );
-  await writeJson(path.join(staging, MODEL_FILES.normalization), files.normalization);
-  await writeJson(path.join(staging, MODEL_FILES.threshold), files.threshold);
-  await writeJson(path.join(staging, MODEL_FILES.contract), files.contract);
-  try {
-    await rename(staging, dir);
-  } catch (err) {
-    await rm(staging, { recursive: true, force: true });
-    const code = (err as NodeJS.ErrnoException).code;
-    throw code === 'ENOTEMPTY' || code === 'EEXIST' ? new Error(`${dir} already exists: a published model version is never overwritten`) : err;
-  }
+  await writeJson(path.join(staging, MODEL_FILES.normalization), normalization);
+  await writeJson(path.join(staging, MODEL_FILES.threshold), threshold);
 }
 
 /** Loads and cross-checks a model folder; throws ModelLoadError naming the file and the problem. */
 export async function readModelFolder(dir: string): Promise<ModelBundle> {
   const contract = await readJson(dir, MODEL_FILES.contract, contractFileSchema);
+  let layout;
+  try {
+    layout = layoutOf(contract);
+  } catch (err) {
+    throw new ModelLoadError(`${path.join(dir, MODEL_FILES.contract)}: ${(err as Error).message}`);
+  }
+  return contract.kind === 'autoencoder' ? readAutoencoder(dir, contract, layout) : readRobustT2(dir, contract, layout);
+}
+
+async function readAutoencoder(dir: string, contract: ContractFile, layout: FeatureLayout): Promise<AutoencoderBundle> {
   const normalization = await readJson(dir, MODEL_FILES.normalization, normalizationFileSchema);
   const threshold = await readJson(dir, MODEL_FILES.threshold, thresholdFileSchema);
   const modelJson = await readJson(dir, MODEL_FILES.model, modelJsonSchema);
@@ -73,12 +88,6 @@ export async function readModelFolder(dir: string): Promise<ModelBundle> {
   const lengths = [normalization.center.length, normalization.scale.length, normalization.logShift?.length ?? d];
   if (normalization.featureNames.join('\n') !== contract.featureNames.join('\n') || lengths.some((n) => n !== d)) {
     throw new ModelLoadError(`${path.join(dir, MODEL_FILES.normalization)}: features differ from contract.json`);
-  }
-  let layout;
-  try {
-    layout = layoutOf(contract);
-  } catch (err) {
-    throw new ModelLoadError(`${path.join(dir, MODEL_FILES.contract)}: ${(err as Error).message}`);
   }
   const weightsPath = path.join(dir, MODEL_FILES.weights);
   const weights = await readFile(weightsPath).catch((err: unknown) => {
@@ -101,7 +110,18 @@ export async function readModelFolder(dir: string): Promise<ModelBundle> {
     network.dispose();
     throw new ModelLoadError(`${path.join(dir, MODEL_FILES.model)}: network maps ${String(shape?.[1])} inputs, contract has ${d} features`);
   }
-  return { info: contract, layout, normalization, threshold, network };
+  return { kind: 'autoencoder', info: contract, layout, normalization, threshold, network };
+}
+
+async function readRobustT2(dir: string, contract: ContractFile, layout: FeatureLayout): Promise<RobustT2Bundle> {
+  const file = await readJson(dir, MODEL_FILES.robustT2, robustT2FileSchema);
+  const d = contract.featureNames.length;
+  const square = file.precision.length === d && file.precision.every((row) => row.length === d);
+  if (file.featureNames.join('\n') !== contract.featureNames.join('\n') || file.location.length !== d || !square) {
+    throw new ModelLoadError(`${path.join(dir, MODEL_FILES.robustT2)}: features, location or precision (${d} × ${d}) differ from contract.json`);
+  }
+  const model = { d, location: Float64Array.from(file.location), precision: Float64Array.from(file.precision.flat()), threshold: file.threshold, tauMs: file.tauMs };
+  return { kind: 'robust-t2', info: contract, layout, model };
 }
 
 async function writeJson(file: string, value: unknown): Promise<void> {

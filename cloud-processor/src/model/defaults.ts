@@ -1,7 +1,10 @@
 // Every knob of the anomaly models, with its default and why. Training options and scorer options
 // override these per call; nothing else in model/, training/ or scoring/ hard-codes a tuning constant.
+import type { ModelKind } from './artifact-schemas.js';
 
 export const MODEL_DEFAULTS = {
+  /** The detector family trainModel fits when none is asked for. */
+  kind: 'autoencoder' as ModelKind,
   /** Statistics used for every sensor: level and fluctuation. rms (= hypot(mean, std)) and
    *  peak_to_peak/min/max add nothing mean/std do not already carry at 1 Hz and only add noise. */
   baseStatistics: ['mean', 'std'] as const,
@@ -59,5 +62,23 @@ export const MODEL_DEFAULTS = {
     pollMs: 2000,
     /** At most one warning per machine and mismatch code per this interval; all are counted. */
     mismatchLogIntervalMs: 60_000,
+  },
+  /** The robust Hotelling T² kind (measured on SKAB: notes of issue #15, REPORT §3a). */
+  robustT2: {
+    /** Level and level-plus-variability of every sensor (rms² = mean² + variance); means alone miss
+     *  faults that only change the fluctuation. */
+    statistics: ['mean', 'rms'] as const,
+    /** MCD: each C-step keeps the tightest half of the training windows. */
+    keepFraction: 0.5,
+    cSteps: 10,
+    /** Reweighting keeps the windows inside this χ²_d quantile of the (consistency-scaled) C-step fit. */
+    reweightQuantile: 0.975,
+    /** Level floor: (ρ·|mean|)² is added to each feature's variance, so a sensor moving by less than
+     *  ~1% of its level counts as normal variability (400 s of training never sees a slow drift). */
+    rho: 0.01,
+    /** Per-window false-alarm probability of the threshold: the χ²_d upper quantile at p. */
+    p: 1e-3,
+    /** Time constant of the slow per-machine baseline; it learns only from windows that did not exceed. */
+    tauMs: 600_000,
   },
 } as const;

@@ -5,5 +5,7 @@ export type { LoadedModelInfo, ModelContract, ScoreOutcome, WindowScore } from '
 export { ensureBackend, activeBackend } from './backend.js';
 export type { BackendName } from './backend.js';
 export { ModelLoadError } from './artifacts.js';
+export { MODEL_KINDS } from './artifact-schemas.js';
+export type { ModelKind } from './artifact-schemas.js';
 export { MODEL_DEFAULTS } from './defaults.js';
 export type { ModelLogger } from './logger.js';

@@ -1,13 +1,31 @@
-// A trained model in memory: what scoring needs, and the only owner of the network's weight tensors.
+// A trained model in memory: what scoring needs, one shape per model kind. The autoencoder bundle is the
+// only owner of its network's weight tensors (disposeBundle frees them).
 import type * as tf from '@tensorflow/tfjs';
 import type { FeatureLayout } from './features.js';
 import type { Normalization } from './normalization.js';
 import type { ContractFile, ThresholdFile } from './artifact-schemas.js';
+import type { RobustT2Model } from './robust-t2.js';
 
-export interface ModelBundle {
+interface BundleBase {
   info: ContractFile;
   layout: FeatureLayout;
+}
+
+export interface AutoencoderBundle extends BundleBase {
+  kind: 'autoencoder';
   normalization: Normalization;
   threshold: ThresholdFile;
   network: tf.LayersModel;
+}
+
+export interface RobustT2Bundle extends BundleBase {
+  kind: 'robust-t2';
+  model: RobustT2Model;
+}
+
+export type ModelBundle = AutoencoderBundle | RobustT2Bundle;
+
+/** Frees what a bundle holds outside the JS heap (the autoencoder's tensors). */
+export function disposeBundle(bundle: ModelBundle): void {
+  if (bundle.kind === 'autoencoder') bundle.network.dispose();
 }

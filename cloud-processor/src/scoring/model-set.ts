@@ -3,7 +3,7 @@
 // the newest loadable version newer than the one serving replaces it, else the serving one stays.
 import { readModelFolder } from '../model/artifacts.js';
 import type { ModelLogger } from '../model/logger.js';
-import type { ModelBundle } from '../model/model-bundle.js';
+import { disposeBundle, type ModelBundle } from '../model/model-bundle.js';
 import { listRegistry, type VersionEntry } from '../model/registry.js';
 
 export class ModelSet {
@@ -37,13 +37,13 @@ export class ModelSet {
         try {
           const bundle = await readModelFolder(entry.dir);
           if (bundle.info.name !== name || bundle.info.version !== entry.version) {
-            bundle.network.dispose();
+            disposeBundle(bundle);
             throw new Error(`${entry.dir}: contract.json names ${bundle.info.name}@${bundle.info.version}; a copied folder must be retrained or its contract edited`);
           }
           this.current.set(name, { entry, bundle });
           if (serving) retired.push(serving.bundle);
           this.loads++;
-          this.logger.info({ model: name, version: entry.version, features: bundle.layout.reads.length }, 'model loaded');
+          this.logger.info({ model: name, version: entry.version, kind: bundle.kind, features: bundle.layout.reads.length }, 'model loaded');
           break;
         } catch (err) {
           this.broken.add(key);
@@ -60,11 +60,11 @@ export class ModelSet {
       }
     }
     if (retired.length > 0) beforeRetire();
-    for (const bundle of retired) bundle.network.dispose();
+    for (const bundle of retired) disposeBundle(bundle);
   }
 
   dispose(): void {
-    for (const { bundle } of this.current.values()) bundle.network.dispose();
+    for (const { bundle } of this.current.values()) disposeBundle(bundle);
     this.current.clear();
   }
 }

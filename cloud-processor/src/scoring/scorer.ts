@@ -1,18 +1,21 @@
 // ModelScorer: the Scorer the pipeline calls for every machine-window. Windows are checked against the
 // chosen model's contract on arrival (a mismatch answers at once), queued, and scored in micro-batches:
-// one tensor inference per model per batch. The registry is polled for new model versions.
+// one batch per model, scored by the model's kind (one tensor inference for an autoencoder; a T² model
+// with its per-machine baselines). The registry is polled for new model versions.
 import { systemClock, type Cancel, type Clock } from '@pdm/clock';
 import type { MachineWindow } from '@pdm/proto';
-import { combineScores, reconstructionErrors } from '../model/anomaly-score.js';
 import { Scorer, type LoadedModelInfo, type ScoreOutcome, type WindowScore } from '../model/api.js';
 import { activeBackend, ensureBackend, type BackendName } from '../model/backend.js';
 import { MODEL_DEFAULTS } from '../model/defaults.js';
 import { extractFeatures, type MismatchCode } from '../model/features.js';
 import { silentLogger, type ModelLogger } from '../model/logger.js';
 import type { ModelBundle } from '../model/model-bundle.js';
-import { normalizeInto } from '../model/normalization.js';
+import type { BaselineState } from '../model/robust-t2.js';
+import { scoreAutoencoderBatch } from './autoencoder-batch.js';
+import type { KindScore } from './kind-score.js';
 import { MicroBatcher } from './micro-batcher.js';
 import { ModelSet } from './model-set.js';
+import { RobustT2Scoring } from './robust-t2-batch.js';
 import { bySpecificity, selectModel } from './select-model.js';
 
 export interface ScorerOptions {
@@ -66,6 +69,8 @@ export class ModelScorer extends Scorer {
   private readonly minCompleteness: number;
   private readonly models: ModelSet;
   private readonly batcher: MicroBatcher<Pending>;
+  /** The T² models' per-machine baselines. */
+  private readonly robustT2 = new RobustT2Scoring();
   private readonly counters: ScorerStats = {
     scored: 0,
     anomalies: 0,
@@ -132,6 +137,11 @@ export class ModelScorer extends Scorer {
     return structuredClone(this.counters);
   }
 
+  /** The slow baseline a robust-t2 model scores `machineId` against now (undefined before its first window or for other kinds). */
+  baselineOf(model: string, version: string, machineId: string): Readonly<BaselineState> | undefined {
+    return this.robustT2.baselineOf(model, version, machineId);
+  }
+
   /** Scores the windows waiting for their batch now, without waiting for more. */
   flush(): void {
     this.batcher.flush();
@@ -144,6 +154,7 @@ export class ModelScorer extends Scorer {
       .then(async () => {
         await this.models.refresh(() => this.batcher.flush());
         this.ordered = bySpecificity(this.models.bundles());
+        this.robustT2.retainOnly(this.ordered);
         this.counters.modelLoads = this.models.loads;
         const refused = this.models.loadFailures - this.counters.modelLoadFailures;
         this.counters.modelLoadFailures = this.models.loadFailures;
@@ -187,16 +198,11 @@ export class ModelScorer extends Scorer {
 
   private scoreGroup(bundle: ModelBundle, group: Pending[]): void {
     try {
-      const d = bundle.layout.reads.length;
-      const z = new Float32Array(group.length * d);
-      group.forEach((p, i) => normalizeInto(bundle.normalization, p.raw, 0, z, i * d));
-      const errors = reconstructionErrors(bundle.network, z, group.length, d);
-      const scores = combineScores(errors, z, group.length, bundle.layout, bundle.threshold.scale);
+      const scores: KindScore[] = bundle.kind === 'autoencoder' ? scoreAutoencoderBatch(bundle, group) : this.robustT2.scoreBatch(bundle, group);
       group.forEach((p, i) => {
-        const { score, shares } = scores[i]!;
+        const { score, threshold, shares } = scores[i]!;
         const contributions: Record<string, number> = {};
         bundle.layout.sensors.forEach((id, s) => (contributions[id] = shares[s]!));
-        const threshold = bundle.threshold.threshold;
         const result: WindowScore = {
           siteId: p.window.siteId,
           machineId: p.window.machineId,

@@ -17,6 +17,10 @@ export interface ContractSelection {
 }
 
 export interface ContractOptions {
+  /** Statistics of every sensor (default MODEL_DEFAULTS.baseStatistics). */
+  statistics?: readonly StatisticName[];
+  /** Added for sensors with at least shapeMinSamples readings per window (default MODEL_DEFAULTS.shapeStatistics). */
+  shapeStatistics?: readonly StatisticName[];
   sensorPresence?: number;
   minCompleteWindows?: number;
   shapeMinSamples?: number;
@@ -69,8 +73,8 @@ export function deriveContract(all: MachineWindow[], options: ContractOptions = 
 
   const featureNames: string[] = [];
   for (const id of sensors) {
-    const stats: StatisticName[] = [...MODEL_DEFAULTS.baseStatistics];
-    if (median(seen.get(id)!) >= shapeMin) stats.push(...MODEL_DEFAULTS.shapeStatistics);
+    const stats: StatisticName[] = [...(options.statistics ?? MODEL_DEFAULTS.baseStatistics)];
+    if (median(seen.get(id)!) >= shapeMin) stats.push(...(options.shapeStatistics ?? MODEL_DEFAULTS.shapeStatistics));
     for (const stat of stats) featureNames.push(featureName(id, stat));
   }
   return { contract: { featureNames, windowMs, featureVersion }, windows, skipped };

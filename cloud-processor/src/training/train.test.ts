@@ -1,7 +1,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { MODEL_FILES } from '../model/artifact-schemas.js';
+import { KIND_FILES, MODEL_FILES } from '../model/artifact-schemas.js';
 import { readModelFolder } from '../model/artifacts.js';
 import { simulatePump } from '../test-support/synthetic-pump.js';
 import { tempRegistry } from '../test-support/temp-registry.js';
@@ -16,10 +16,11 @@ afterEach(() => registry.cleanup());
 describe('trainModel', () => {
   it('writes a complete registry folder with the contract, normalisation and a calibrated threshold', async () => {
     const losses: number[] = [];
-    const report = await trainModel(normal.windows, { outDir: registry.dir, name: 'pump', epochs: 50, onProgress: (_e, loss) => losses.push(loss) });
+    const report = await trainModel(normal.windows, { outDir: registry.dir, name: 'pump', kind: 'autoencoder', epochs: 50, onProgress: (_e, loss) => losses.push(loss) });
+    if (report.kind !== 'autoencoder') throw new Error(`trained a ${report.kind}`);
     expect(report.version).toBe('1');
     expect(report.dir).toBe(path.join(registry.dir, 'pump', '1'));
-    expect((await readdir(report.dir)).sort()).toEqual(Object.values(MODEL_FILES).sort());
+    expect((await readdir(report.dir)).sort()).toEqual([MODEL_FILES.contract, ...KIND_FILES.autoencoder].sort());
     expect(losses).toHaveLength(50);
     expect(losses.at(-1)!).toBeLessThan(losses[0]!);
     expect(report.trainingWindows + report.heldBackWindows).toBe(40);
@@ -27,7 +28,9 @@ describe('trainModel', () => {
     expect(report.threshold).toBeGreaterThan(Math.max(...report.heldBackScores));
     const contract = JSON.parse(await readFile(path.join(report.dir, MODEL_FILES.contract), 'utf8')) as Record<string, unknown>;
     expect(contract).toMatchObject({ featureNames: report.contract.featureNames, windowMs: 10_000, featureVersion: 1, name: 'pump', version: '1', trainingWindows: report.trainingWindows });
+    expect(contract['kind']).toBe('autoencoder');
     const bundle = await readModelFolder(report.dir);
+    if (bundle.kind !== 'autoencoder') throw new Error(`loaded a ${bundle.kind}`);
     expect(bundle.threshold.threshold).toBe(report.threshold);
     bundle.network.dispose();
     const second = await trainModel(normal.windows, { outDir: registry.dir, name: 'pump', epochs: 5 });

@@ -1,0 +1,80 @@
+// The robust Hotelling T² model's score and its slow per-machine baseline, shared by training (which
+// checks its own windows with them) and scoring. A window's features x (mean and rms of every sensor) are
+// compared with the machine's baseline b: D² = (x − b)ᵀ C⁻¹ (x − b), anomalous when D² exceeds the χ²_d
+// quantile stored with the model. The baseline starts at the robust training location μ and follows the
+// machine slowly (time constant τ) through windows that were normal, so a level that wanders over hours
+// is not an alarm, while a fault (which exceeds) never teaches the baseline anything.
+import type { FeatureLayout } from './features.js';
+
+/** A robust-t2.json in memory, in the shapes scoring wants. */
+export interface RobustT2Model {
+  d: number;
+  location: Float64Array;
+  /** C⁻¹ row-major, d × d. */
+  precision: Float64Array;
+  threshold: number;
+  /** null: no baseline, every window is compared with `location`. */
+  tauMs: number | null;
+}
+
+/**
+ * The baseline of one machine under one model version: plain numbers only, so it can be written to disk
+ * and read back as it is (persisting it across a restart is a later step).
+ */
+export interface BaselineState {
+  baseline: number[];
+  /** windowEnd (epoch ms) of the newest window decided so far; -Infinity when none. */
+  decidedUntil: number;
+}
+
+export function initialBaseline(model: RobustT2Model): BaselineState {
+  return { baseline: [...model.location], decidedUntil: -Infinity };
+}
+
+/**
+ * D² of `x` against `baseline`, and each feature's term rⱼ·(C⁻¹r)ⱼ into `terms` (they sum to D²).
+ * `r` is scratch space of length d.
+ */
+export function t2Score(model: RobustT2Model, x: ArrayLike<number>, baseline: ArrayLike<number>, r: Float64Array, terms: Float64Array): number {
+  const { d, precision } = model;
+  for (let j = 0; j < d; j++) r[j] = x[j]! - baseline[j]!;
+  let total = 0;
+  for (let i = 0; i < d; i++) {
+    let pr = 0;
+    const row = i * d;
+    for (let j = 0; j < d; j++) pr += precision[row + j]! * r[j]!;
+    terms[i] = r[i]! * pr;
+    total += terms[i]!;
+  }
+  return total;
+}
+
+/**
+ * Per contract sensor, its share of D² from the feature terms. A single term can be negative (two
+ * correlated features moving against their usual relation lower each other's terms); a sensor's summed
+ * terms below zero count as no share, and the shares are renormalised to sum to 1 (0s if nothing is positive).
+ */
+export function sensorShares(layout: FeatureLayout, terms: ArrayLike<number>): Float64Array {
+  const shares = new Float64Array(layout.sensors.length);
+  for (let j = 0; j < layout.reads.length; j++) shares[layout.reads[j]!.sensor]! += terms[j]!;
+  let sum = 0;
+  for (let s = 0; s < shares.length; s++) {
+    if (!(shares[s]! > 0)) shares[s] = 0;
+    sum += shares[s]!;
+  }
+  if (sum > 0) for (let s = 0; s < shares.length; s++) shares[s]! /= sum;
+  return shares;
+}
+
+/**
+ * After a window ending at `windowEnd` was decided: if it is newer than every window decided before (a
+ * revised or late older window teaches nothing) and did not exceed, b ← b + (W/τ)(x − b). The decision
+ * of a window therefore depends only on windows that ended before it.
+ */
+export function learnBaseline(model: RobustT2Model, state: BaselineState, x: ArrayLike<number>, windowMs: number, windowEnd: number, exceeded: boolean): void {
+  if (windowEnd <= state.decidedUntil) return;
+  state.decidedUntil = windowEnd;
+  if (model.tauMs === null || exceeded) return;
+  const rate = Math.min(1, windowMs / model.tauMs);
+  for (let j = 0; j < model.d; j++) state.baseline[j]! += rate * (x[j]! - state.baseline[j]!);
+}

@@ -1,0 +1,175 @@
+// The robust-t2 kind through the registry-backed scorer, as pdm score and the processor use it.
+import { cp, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { create, MachineWindowSchema } from '@pdm/proto';
+import { ManualClock } from '@pdm/clock';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { ScoreOutcome, WindowScore } from '../model/api.js';
+import { MODEL_FILES } from '../model/artifact-schemas.js';
+import { readModelFolder } from '../model/artifacts.js';
+import { disposeBundle } from '../model/model-bundle.js';
+import { levelMachineWindows } from '../test-support/level-machine.js';
+import { simulatePump } from '../test-support/synthetic-pump.js';
+import { tempRegistry } from '../test-support/temp-registry.js';
+import { trainModel } from '../training/train.js';
+import { scoreWindows } from './score-windows.js';
+import { openScorer, type ModelScorer } from './scorer.js';
+
+const TRAIN_START = 1_700_000_000_000;
+const LIVE_START = TRAIN_START + 86_400_000;
+let trained: Awaited<ReturnType<typeof tempRegistry>>;
+/** robust-t2 with the default slow baseline, and one without (tauMs null) to show what the baseline does. */
+let withBaseline: string;
+
+beforeAll(async () => {
+  trained = await tempRegistry();
+  const normal = levelMachineWindows({ seed: 1, windows: 300, startMs: TRAIN_START });
+  withBaseline = (await trainModel(normal, { outDir: trained.dir, name: 'level', kind: 'robust-t2' })).dir;
+});
+afterAll(() => trained.cleanup());
+
+let registry: Awaited<ReturnType<typeof tempRegistry>>;
+let scorer: ModelScorer;
+beforeEach(async () => {
+  registry = await tempRegistry();
+  scorer = await openScorer({ registryDir: registry.dir, clock: new ManualClock(), maxBatch: 64, maxDelayMs: 20, pollMs: 3_600_000 });
+});
+afterEach(async () => {
+  await scorer.close();
+  await registry.cleanup();
+});
+
+/** Publishes a trained folder as `name@version`, contract.json (edited by `edit`) written last. */
+async function publish(from: string, name: string, version: string, edit: (c: Record<string, unknown>) => Record<string, unknown> = (c) => c): Promise<void> {
+  const dir = path.join(registry.dir, name, version);
+  await cp(from, dir, { recursive: true, filter: (src) => !src.endsWith(MODEL_FILES.contract) });
+  const contract = JSON.parse(await readFile(path.join(from, MODEL_FILES.contract), 'utf8')) as Record<string, unknown>;
+  await writeFile(path.join(dir, MODEL_FILES.contract), JSON.stringify(edit({ ...contract, name, version })));
+}
+
+function scores(outcomes: readonly ScoreOutcome[]): WindowScore[] {
+  return outcomes.map((o) => {
+    if (o.kind !== 'scored') throw new Error(`expected a score, got ${o.kind}${o.kind === 'contract_mismatch' ? `: ${o.reason}` : ''}`);
+    return o.score;
+  });
+}
+
+describe('the robust-t2 kind', () => {
+  it('writes contract.json with its kind and robust-t2.json, and features mean and rms per sensor', async () => {
+    const contract = JSON.parse(await readFile(path.join(withBaseline, MODEL_FILES.contract), 'utf8')) as Record<string, unknown>;
+    expect(contract).toMatchObject({ kind: 'robust-t2', heldBackWindows: 0, trainingWindows: 300 });
+    expect(contract['featureNames']).toEqual(['a.mean', 'a.rms', 'b.mean', 'b.rms', 'c.mean', 'c.rms']);
+    const file = JSON.parse(await readFile(path.join(withBaseline, MODEL_FILES.robustT2), 'utf8')) as Record<string, unknown>;
+    expect(file).toMatchObject({ p: 1e-3, rho: 0.01, tauMs: 600_000 });
+    expect(file['threshold']).toBeCloseTo(22.458, 3); // χ²₆ at p = 1e-3
+  });
+
+  it('flags a 10% step of one sensor for as long as it lasts and blames that sensor', async () => {
+    await publish(withBaseline, 'level', '1');
+    await scorer.reload();
+    // Healthy for 60 windows, then sensor a 10 units (10% of its level) higher for 120 windows.
+    const windows = levelMachineWindows({ seed: 2, windows: 180, startMs: LIVE_START, offsetA: (w) => (w >= 60 ? 10 : 0) });
+    const scored = scores(await scoreWindows(scorer, windows));
+    expect(scored.slice(0, 60).filter((s) => s.isAnomaly)).toHaveLength(0);
+    // The baseline never learns from a window that exceeded, so the step stays an anomaly to the end.
+    expect(scored.slice(60).every((s) => s.isAnomaly)).toBe(true);
+    expect(scored.every((s) => s.threshold === scored[0]!.threshold && s.model === 'level')).toBe(true);
+    for (const s of scored.slice(60)) {
+      expect(s.contributions['a']!).toBeGreaterThan(0.9);
+      expect(Object.values(s.contributions).reduce((x, y) => x + y, 0)).toBeCloseTo(1, 9);
+    }
+  });
+
+  it('follows a slow drift below the floor with its baseline; the same drift alarms a model without one', async () => {
+    // Sensor a rises by 5 units (5% of its level) over 720 windows (2 hours): 7 mm per 10 s window.
+    const drift = { seed: 3, windows: 720, startMs: LIVE_START, offsetA: (w: number) => (5 * w) / 720 };
+    await publish(withBaseline, 'level', '1');
+    await scorer.reload();
+    const followed = scores(await scoreWindows(scorer, levelMachineWindows(drift)));
+    expect(followed.filter((s) => s.isAnomaly)).toHaveLength(0);
+    // The baseline trails the drift by about rate × τ = 5/7200 s × 600 s ≈ 0.42.
+    const baseline = scorer.baselineOf('level', '1', 'm-1')!;
+    expect(baseline.baseline[0]! - 100).toBeGreaterThan(4.4);
+    expect(baseline.baseline[0]! - 100).toBeLessThan(4.8);
+    expect(JSON.parse(JSON.stringify(baseline))).toEqual(baseline); // plain data: can be persisted as it is
+
+    await publish(withBaseline, 'level', '2', (c) => c);
+    const fixed = path.join(registry.dir, 'level', '2', MODEL_FILES.robustT2);
+    await writeFile(fixed, JSON.stringify({ ...(JSON.parse(await readFile(fixed, 'utf8')) as object), tauMs: null }));
+    await scorer.reload();
+    const unfollowed = scores(await scoreWindows(scorer, levelMachineWindows(drift)));
+    expect(unfollowed.every((s) => s.modelVersion === '2')).toBe(true);
+    expect(unfollowed.slice(0, 100).filter((s) => s.isAnomaly)).toHaveLength(0);
+    expect(unfollowed.slice(-100).every((s) => s.isAnomaly)).toBe(true);
+  });
+
+  it("decides a window from data up to its end only, each machine against its own baseline", async () => {
+    await publish(withBaseline, 'level', '1');
+    await scorer.reload();
+    const common = levelMachineWindows({ seed: 4, windows: 100, startMs: LIVE_START, offsetA: (w) => (3 * w) / 100 });
+    const laterA = levelMachineWindows({ seed: 5, windows: 50, startMs: LIVE_START + 100 * 10_000 });
+    const laterB = levelMachineWindows({ seed: 6, windows: 50, startMs: LIVE_START + 100 * 10_000, offsetA: () => 30 });
+    const a = scores(await scoreWindows(scorer, [...common, ...laterA]));
+    // Machine m-2 gets the same first 100 windows and a different future; m-1's state must not matter to it.
+    const asM2 = (ws: typeof common) => ws.map((w) => create(MachineWindowSchema, { ...w, machineId: 'm-2' }));
+    const b = scores(await scoreWindows(scorer, asM2([...common, ...laterB])));
+    expect(b.slice(0, 100).map((s) => s.score)).toEqual(a.slice(0, 100).map((s) => s.score));
+    expect(b.slice(100).every((s) => s.isAnomaly)).toBe(true);
+    expect(scorer.baselineOf('level', '1', 'm-1')!.baseline).not.toEqual(scorer.baselineOf('level', '1', 'm-2')!.baseline);
+  });
+
+  it('refuses a window that does not fit its contract, like every kind', async () => {
+    await publish(withBaseline, 'level', '1');
+    await scorer.reload();
+    const w = levelMachineWindows({ seed: 7, windows: 1, startMs: LIVE_START })[0]!;
+    const silent = create(MachineWindowSchema, { ...w, sensors: w.sensors.filter((s) => s.sensorId !== 'b') });
+    expect(await scorer.score(silent)).toEqual({ kind: 'contract_mismatch', reason: "model level@1: missing sensor 'b': no readings in this window (silent sensor?)" });
+    const longer = create(MachineWindowSchema, { ...w, windowEnd: w.windowStart + 60_000n });
+    expect(await scorer.score(longer)).toEqual({ kind: 'contract_mismatch', reason: 'model level@1: window of 60000 ms, model expects 10000 ms' });
+    expect(scorer.stats()).toMatchObject({ scored: 0, mismatches: { missing_sensor: 1, window_size: 1 } });
+  });
+
+  it('refuses a robust-t2.json whose precision does not match the contract', async () => {
+    await publish(withBaseline, 'level', '1');
+    const file = path.join(registry.dir, 'level', '1', MODEL_FILES.robustT2);
+    const content = JSON.parse(await readFile(file, 'utf8')) as { precision: number[][] };
+    await writeFile(file, JSON.stringify({ ...content, precision: content.precision.slice(1) }));
+    await expect(readModelFolder(path.join(registry.dir, 'level', '1'))).rejects.toThrow(/robust-t2\.json: features, location or precision \(6 × 6\)/);
+  });
+});
+
+describe('model kinds in one registry', () => {
+  let autoencoderDir: string;
+  const pump = simulatePump({ seed: 8, windows: 40 }).windows;
+  beforeAll(async () => {
+    autoencoderDir = (await trainModel(pump, { outDir: trained.dir, name: 'pump', kind: 'autoencoder', epochs: 20 })).dir;
+  });
+
+  it('hot-reloads a new version of another kind in place of the serving one', async () => {
+    const t2Dir = (await trainModel(pump, { outDir: trained.dir, name: 'pump', version: 't2', kind: 'robust-t2' })).dir;
+    await publish(autoencoderDir, 'pump', '1');
+    await scorer.reload();
+    const before = scores(await scoreWindows(scorer, pump.slice(0, 3)));
+    expect(before[0]!.modelVersion).toBe('1');
+    await publish(t2Dir, 'pump', '2');
+    await scorer.reload();
+    expect(scorer.loaded().map((m) => m.version)).toEqual(['2']);
+    const after = scores(await scoreWindows(scorer, pump.slice(0, 3)));
+    expect(after[0]!.modelVersion).toBe('2');
+    expect(after[0]!.threshold).toBeCloseTo(29.588, 3); // χ²₁₀ at 1e-3: mean and rms of five sensors
+    expect(Object.keys(after[0]!.contributions).sort()).toEqual(['current', 'flow', 'pressure', 'temp', 'vib']);
+  });
+
+  it('loads a contract.json written before kinds existed (no kind, or autoencoder+robust-z) as an autoencoder', async () => {
+    const { kind: _kind, ...withoutKind } = JSON.parse(await readFile(path.join(autoencoderDir, MODEL_FILES.contract), 'utf8')) as Record<string, unknown>;
+    await publish(autoencoderDir, 'pump', '1', () => ({ ...withoutKind, name: 'pump', version: '1' }));
+    await publish(autoencoderDir, 'old', '1', (c) => ({ ...c, kind: 'autoencoder+robust-z' }));
+    for (const dir of [path.join(registry.dir, 'pump', '1'), path.join(registry.dir, 'old', '1')]) {
+      const bundle = await readModelFolder(dir);
+      expect(bundle.kind).toBe('autoencoder');
+      disposeBundle(bundle);
+    }
+    await scorer.reload();
+    expect(scorer.loaded().map((m) => m.name).sort()).toEqual(['old', 'pump']);
+  });
+});

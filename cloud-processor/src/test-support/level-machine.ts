@@ -1,0 +1,47 @@
+// A small machine for the T² tests: three sensors at 1 Hz around known levels, `b` following `a`, with
+// an optional offset added to one sensor per window (a step, a ramp). Seeded, so runs repeat exactly.
+import { CloseReason, create, MachineWindowSchema, SensorStatsSchema, type MachineWindow } from '@pdm/proto';
+import { twoPassStatistics } from '@pdm/proto/testing';
+import { gaussian } from './synthetic-pump.js';
+
+export const LEVEL_WINDOW_MS = 10_000;
+
+export interface LevelMachineOptions {
+  seed: number;
+  windows: number;
+  /** Epoch ms of the first window. */
+  startMs?: number;
+  machineId?: string;
+  /** Added to sensor `a`'s readings in window w (0 when absent). */
+  offsetA?: (w: number) => number;
+}
+
+export function levelMachineWindows(options: LevelMachineOptions): MachineWindow[] {
+  const rand = gaussian(options.seed);
+  const start = options.startMs ?? 1_700_000_000_000;
+  const out: MachineWindow[] = [];
+  for (let w = 0; w < options.windows; w++) {
+    const series: Record<string, number[]> = { a: [], b: [], c: [] };
+    const offset = options.offsetA?.(w) ?? 0;
+    for (let s = 0; s < LEVEL_WINDOW_MS / 1000; s++) {
+      const a = 100 + rand();
+      series['a']!.push(a + offset);
+      series['b']!.push(0.5 * a + 0.2 * rand());
+      series['c']!.push(20 + 0.2 * rand());
+    }
+    out.push(
+      create(MachineWindowSchema, {
+        gatewayId: 'gw-test',
+        siteId: 'site-test',
+        machineId: options.machineId ?? 'm-1',
+        windowStart: BigInt(start + w * LEVEL_WINDOW_MS),
+        windowEnd: BigInt(start + (w + 1) * LEVEL_WINDOW_MS),
+        featureVersion: 1,
+        sensors: Object.entries(series).map(([sensorId, values]) => create(SensorStatsSchema, { sensorId, expectedCount: values.length, ...twoPassStatistics(values) })),
+        revision: 0,
+        closeReason: CloseReason.WATERMARK,
+      }),
+    );
+  }
+  return out;
+}

@@ -1,0 +1,66 @@
+// Robust location and covariance of training windows, MCD-style (Rousseeuw & Van Driessen's C-steps from
+// one deterministic start, then reweighting). A few hundred seconds of "healthy" data often hold
+// something that is not steady operation — a pump start, the first minutes of a fault — and a classical
+// covariance stretches to cover it; fitting the tightest half and then keeping every window consistent
+// with that half describes steady operation instead.
+import { chiSquareUpperQuantile } from './chi-square.js';
+import { covarianceOf, invertSpd, mahalanobisSq, meanOf } from './linalg.js';
+import { median } from './robust-stats.js';
+
+export interface RobustCovarianceOptions {
+  /** Share of the windows each C-step keeps (1 = the classical estimate). */
+  keepFraction: number;
+  cSteps: number;
+  /** After scaling for consistency, windows with D² above this χ²_d quantile are left out of the refit. */
+  reweightQuantile: number;
+  /** Added to each feature's variance (the diagonal) in every fit: keeps C invertible and sets a floor. */
+  ridge: ArrayLike<number>;
+}
+
+export interface RobustCovariance {
+  location: Float64Array;
+  covariance: Float64Array;
+  /** Windows the final fit used. */
+  inliers: number;
+  /** median D² of the C-step fit over the χ²_d median: > 1 when the tightest half understates the spread. */
+  consistency: number;
+}
+
+export function robustCovariance(rows: readonly ArrayLike<number>[], d: number, options: RobustCovarianceOptions): RobustCovariance {
+  const fitOf = (subset: readonly ArrayLike<number>[]): { location: Float64Array; covariance: Float64Array } => {
+    const location = meanOf(subset, d);
+    const covariance = covarianceOf(subset, location, d);
+    for (let j = 0; j < d; j++) covariance[j * d + j]! += options.ridge[j]!;
+    return { location, covariance };
+  };
+  if (options.keepFraction >= 1) return { ...fitOf(rows), inliers: rows.length, consistency: 1 };
+
+  // Start: coordinatewise median and MAD, as a diagonal scatter.
+  let location: Float64Array = new Float64Array(d);
+  let precision: Float64Array = new Float64Array(d * d);
+  for (let j = 0; j < d; j++) {
+    const column = rows.map((r) => r[j]!);
+    location[j] = median(column);
+    const mad = 1.4826 * median(column.map((v) => Math.abs(v - location[j]!)));
+    precision[j * d + j] = 1 / (mad * mad + options.ridge[j]! + 1e-18);
+  }
+  const keep = Math.min(rows.length, Math.max(d + 1, Math.floor(options.keepFraction * rows.length)));
+  const distances = (): number[] => rows.map((r) => mahalanobisSq(precision, r, location, d));
+  for (let step = 0; step < options.cSteps; step++) {
+    const dist = distances();
+    const closest = dist
+      .map((_, i) => i)
+      .sort((a, b) => dist[a]! - dist[b]!)
+      .slice(0, keep);
+    const fit = fitOf(closest.map((i) => rows[i]!));
+    location = fit.location;
+    precision = invertSpd(fit.covariance, d);
+  }
+  // Reweighting: scale the distances so their median is the χ²_d median, keep the consistent windows, refit.
+  const dist = distances();
+  const consistency = median(dist) / chiSquareUpperQuantile(0.5, d);
+  const cut = chiSquareUpperQuantile(1 - options.reweightQuantile, d);
+  const inliers = rows.filter((_, i) => dist[i]! / consistency <= cut);
+  const final = inliers.length > d ? inliers : rows;
+  return { ...fitOf(final), inliers: final.length, consistency };
+}
