@@ -65,6 +65,18 @@ describe('pdm benchmark skab', () => {
     expect(Number(total![1])).toBeGreaterThan(0.8);
   });
 
+  it('passes --kind to pdm train and says so above the table', async () => {
+    const skab = join(dir, 'skab-kind');
+    mkdirSync(join(skab, 'other'), { recursive: true });
+    skabRecording(join(skab, 'other', '1.csv'), 4);
+    const { context, out } = capture();
+    expect(await main(['benchmark', 'skab', '--data', skab, '--kind', 'autoencoder'], context)).toBe(0);
+    expect(out.join('\n')).toMatch(/pdm score on the rest, pdm train --kind autoencoder/);
+    const bogus = capture();
+    expect(await main(['benchmark', 'skab', '--data', skab, '--kind', 'forest'], bogus.context)).toBe(2);
+    expect(bogus.err.join('\n')).toContain('--kind must be autoencoder or robust-t2, got "forest"');
+  });
+
   it('refuses a folder without SKAB recordings, and a missing folder', async () => {
     const empty = join(dir, 'empty');
     mkdirSync(empty, { recursive: true });

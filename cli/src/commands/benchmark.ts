@@ -29,13 +29,14 @@ import {
   renderTable,
   splitRecording,
 } from '@pdm/evaluation';
+import { MODEL_KINDS } from '@pdm/cloud-processor';
 import { type Command, type CommandContext, UsageError } from '../command.js';
 import { score } from './score.js';
 import { train } from './train.js';
 
 export const benchmark: Command = {
-  usage: `pdm benchmark skab --data DIR [--only TEXT]
-pdm benchmark nab --data DIR [--only TEXT]
+  usage: `pdm benchmark skab --data DIR [--only TEXT] [--kind KIND]
+pdm benchmark nab --data DIR [--only TEXT] [--kind KIND]
 
 Runs a public anomaly benchmark end to end with today's defaults, as a user would: for each recording,
 pdm train on the protocol's training split and pdm score on the rest (no flags beyond --input, --out,
@@ -55,18 +56,24 @@ goes to stderr. The split files, models and scores live in a temporary folder re
 Options:
   --data DIR     the dataset folder (required)
   --only TEXT    only the recordings whose path contains TEXT (e.g. --only realKnownCause)
+  --kind KIND    pass --kind KIND to pdm train (autoencoder or robust-t2), to compare the detectors;
+                 without it pdm train picks its default, as a user would get it
   -h, --help     show this help`,
 
   async run(args, context) {
-    const { values, positionals } = parseArgs({ args, options: { data: { type: 'string' }, only: { type: 'string' } }, allowPositionals: true, strict: true });
+    const { values, positionals } = parseArgs({ args, options: { data: { type: 'string' }, only: { type: 'string' }, kind: { type: 'string' } }, allowPositionals: true, strict: true });
     const [dataset, ...extra] = positionals;
     if (dataset !== 'skab' && dataset !== 'nab') throw new UsageError(`name the benchmark: skab or nab${dataset ? `, got "${dataset}"` : ''}`);
     if (extra.length > 0) throw new UsageError(`unexpected ${extra.join(' ')}`);
     if (!values.data) throw new UsageError('--data DIR is required');
     if (!existsSync(values.data)) throw new UsageError(`--data: ${values.data} does not exist`);
+    if (values.kind !== undefined && !(MODEL_KINDS as readonly string[]).includes(values.kind)) {
+      throw new UsageError(`--kind must be ${MODEL_KINDS.join(' or ')}, got "${values.kind}"`);
+    }
     const work = await mkdtemp(join(tmpdir(), `pdm-benchmark-${dataset}-`));
     try {
-      return dataset === 'skab' ? await runSkab(values.data, values.only, work, context) : await runNab(values.data, values.only, work, context);
+      const trainFlags = values.kind === undefined ? [] : ['--kind', values.kind];
+      return dataset === 'skab' ? await runSkab(values.data, values.only, trainFlags, work, context) : await runNab(values.data, values.only, trainFlags, work, context);
     } finally {
       await rm(work, { recursive: true, force: true });
     }
@@ -94,7 +101,13 @@ interface Detection {
  * `pdm train` on one file and `pdm score` on another, as commands. The machine id is the recording's
  * file name (pdm's default), so both halves go in folders of their own.
  */
-async function trainAndScore(folder: string, name: string, split: { train: string; test: string }, flags: { timeColumn: string; delimiter: string }): Promise<Detection> {
+async function trainAndScore(
+  folder: string,
+  name: string,
+  split: { train: string; test: string },
+  flags: { timeColumn: string; delimiter: string },
+  trainFlags: readonly string[],
+): Promise<Detection> {
   const trainCsv = join(folder, 'train', name);
   const testCsv = join(folder, 'test', name);
   const models = join(folder, 'models');
@@ -114,7 +127,7 @@ async function trainAndScore(folder: string, name: string, split: { train: strin
       return { ok: false, lines: [...lines, (error as Error).message] };
     }
   };
-  const trained = await run(train, ['--input', trainCsv, '--out', models, ...csvFlags]);
+  const trained = await run(train, ['--input', trainCsv, '--out', models, ...csvFlags, ...trainFlags]);
   if (!trained.ok) return { failure: `pdm train failed: ${trained.lines.at(-1) ?? 'no output'}`, summary: 'train failed' };
   const scored = await run(score, ['--model', models, '--input', testCsv, '--output', scoresCsv, ...csvFlags]);
   if (!scored.ok) return { failure: `pdm score failed: ${scored.lines.at(-1) ?? 'no output'}`, summary: 'score failed' };
@@ -124,6 +137,10 @@ async function trainAndScore(folder: string, name: string, split: { train: strin
     scores: { text: await readFile(scoresCsv, 'utf8'), source: `${name} scores` },
     summary: summary ? `${summary[1]} windows scored, ${summary[2]} anomalous` : scoredLine,
   };
+}
+
+function flagsText(trainFlags: readonly string[]): string {
+  return trainFlags.length === 0 ? 'default flags' : `pdm train ${trainFlags.join(' ')}`;
 }
 
 /** The header row of a recording, read without the rest. */
@@ -144,7 +161,7 @@ function progress(context: CommandContext, index: number, total: number, file: s
   context.err(`benchmark: [${index + 1}/${total}] ${file}: ${detection.summary} (${seconds} s)`);
 }
 
-async function runSkab(dir: string, only: string | undefined, work: string, context: CommandContext): Promise<number> {
+async function runSkab(dir: string, only: string | undefined, trainFlags: readonly string[], work: string, context: CommandContext): Promise<number> {
   const recordings: { file: string; text: string }[] = [];
   const skipped: string[] = [];
   for (const file of await csvFiles(dir)) {
@@ -162,12 +179,12 @@ async function runSkab(dir: string, only: string | undefined, work: string, cont
   for (const [i, { file, text }] of recordings.entries()) {
     const started = performance.now();
     const split = splitRecording(text, file, SKAB_TRAIN_ROWS, SKAB_NON_SENSOR_COLUMNS);
-    const detection = await trainAndScore(join(work, String(i)), basename(file), split, csvFlagsOf(text, file));
+    const detection = await trainAndScore(join(work, String(i)), basename(file), split, csvFlagsOf(text, file), trainFlags);
     const result = evaluateSkab(text, file, detection.scores);
     files.push({ file, result, ...(detection.failure ? { note: detection.failure } : {}) });
     progress(context, i, recordings.length, file, started, detection);
   }
-  context.out(`SKAB pointwise protocol, ${files.length} recordings in ${dir}: pdm train on rows 1–${SKAB_TRAIN_ROWS}, pdm score on the rest, default flags`);
+  context.out(`SKAB pointwise protocol, ${files.length} recordings in ${dir}: pdm train on rows 1–${SKAB_TRAIN_ROWS}, pdm score on the rest, ${flagsText(trainFlags)}`);
   for (const line of renderSkab(files)) context.out(line);
   return 0;
 }
@@ -195,7 +212,7 @@ async function proveNabScorer(dir: string, context: CommandContext): Promise<boo
   return true;
 }
 
-async function runNab(dir: string, only: string | undefined, work: string, context: CommandContext): Promise<number> {
+async function runNab(dir: string, only: string | undefined, trainFlags: readonly string[], work: string, context: CommandContext): Promise<number> {
   const labelsPath = join(dir, 'labels', 'combined_windows.json');
   if (!existsSync(labelsPath)) throw new UsageError(`--data: ${dir} is not a NAB folder (no labels/combined_windows.json)`);
   if (!(await proveNabScorer(dir, context))) return 1;
@@ -214,13 +231,13 @@ async function runNab(dir: string, only: string | undefined, work: string, conte
     const text = await readFile(join(dir, 'data', key), 'utf8');
     const rows = readDelimited(text, key).rows.length;
     const split = splitRecording(text, key, nabProbationRows(rows));
-    const detection = await trainAndScore(join(work, String(i)), basename(key), split, csvFlagsOf(text, key));
+    const detection = await trainAndScore(join(work, String(i)), basename(key), split, csvFlagsOf(text, key), trainFlags);
     const result = evaluateNab(text, key, labels.get(key)!, detection.scores);
     files.push({ file: key, result, ...(detection.failure ? { note: detection.failure } : {}) });
     progress(context, i, present.length, key, started, detection);
   }
   context.out('');
-  context.out(`NAB, ${files.length} series in ${join(dir, 'data')}: pdm train on the probation rows, pdm score on the rest, default flags; raw scores per profile`);
+  context.out(`NAB, ${files.length} series in ${join(dir, 'data')}: pdm train on the probation rows, pdm score on the rest, ${flagsText(trainFlags)}; raw scores per profile`);
   for (const line of renderNab(files)) context.out(line);
   return 0;
 }
