@@ -29,12 +29,14 @@ export async function windowsFromCsv(input: string, options: ReplayOptionsInput,
 export const MIN_TUMBLING_WINDOWS = 200;
 /** Hopping training windows advance by this fraction of their size: 10 s windows every 1 s. */
 const HOP_FRACTION = 10;
+/** …and are used only when windows typically hold this many readings: a reading every other pane or more. */
+export const MIN_HOPPING_READINGS = HOP_FRACTION / 2;
 
 /**
  * The windows `pdm train` learns from: the tumbling windows the gateway emits live, or, when a short
- * recording gives fewer than MIN_TUMBLING_WINDOWS of them and its windows hold a reading per pane or more
- * (10 s windows of 1 Hz data, not one reading every 5 minutes, where every hopping window would repeat
- * the same reading), hopping windows of the same size every tenth of it, from the same engine (panes
+ * recording gives fewer than MIN_TUMBLING_WINDOWS of them and its windows hold MIN_HOPPING_READINGS or
+ * more (10 s windows of 1 Hz data, not one reading every 5 minutes, where every hopping window would
+ * repeat the same reading), hopping windows of the same size every tenth of it, from the same engine (panes
  * merged into windows), so the statistics are computed exactly as the scored windows' are — there are
  * just more of them, overlapping. The hopping windows that reach over the start or the end of a
  * machine's recording hold only part of a window's readings and are left out.
@@ -49,7 +51,7 @@ export async function trainingWindowsFromCsv(
   const windowMs = tumbling.length > 0 ? Number(tumbling[0]!.windowEnd - tumbling[0]!.windowStart) : undefined;
   const readings = tumbling.map((w) => Math.min(...w.sensors.map((s) => s.count))).sort((a, b) => a - b);
   const typicalReadings = readings[readings.length >> 1] ?? 0;
-  if (tumbling.length >= MIN_TUMBLING_WINDOWS || typicalReadings < HOP_FRACTION || windowMs === undefined || windowMs % HOP_FRACTION !== 0) {
+  if (tumbling.length >= MIN_TUMBLING_WINDOWS || typicalReadings < MIN_HOPPING_READINGS || windowMs === undefined || windowMs % HOP_FRACTION !== 0) {
     return { windows: tumbling, hopping: false };
   }
   const hopMs = windowMs / HOP_FRACTION;

@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 import { MODEL_DEFAULTS, MODEL_KINDS, trainModel, type ModelKind } from '@pdm/cloud-processor';
 import { type Command, UsageError } from '../command.js';
 import { CSV_FLAG_HELP, CSV_FLAG_OPTIONS, csvReplayOptions } from '../csv-flags.js';
-import { MIN_TUMBLING_WINDOWS, trainingWindowsFromCsv } from '../csv-windows.js';
+import { MIN_HOPPING_READINGS, MIN_TUMBLING_WINDOWS, trainingWindowsFromCsv } from '../csv-windows.js';
 import { windowsFromInflux } from '../influx-windows.js';
 
 const MIN_TUMBLING_TEXT = String(MIN_TUMBLING_WINDOWS);
@@ -33,10 +33,10 @@ Trains an anomaly model on normal operation and writes it into the model registr
 MODEL_DIR/<name>/<version>/ (contract.json and the artifacts of the model's kind). A processor
 watching MODEL_DIR picks the new version up without a restart.
 
-A short recording gives few windows: when it makes fewer than ${MIN_TUMBLING_TEXT} windows holding 10 readings or
-more each, pdm train trains on hopping windows of the same size advancing by a tenth of it (10 s
-windows every 1 s), from the same window engine, and picks the robust-t2 detector unless --kind says
-otherwise; it says both.
+A short recording gives few windows: when it makes fewer than ${MIN_TUMBLING_TEXT} windows that typically hold
+${MIN_HOPPING_READINGS} readings or more, pdm train trains on hopping windows of the same size advancing by a tenth
+of it (10 s windows every 1 s), from the same window engine, and picks the robust-t2 detector unless
+--kind says otherwise; it says both.
 
 Options:
 ${CSV_FLAG_HELP}
