@@ -3,15 +3,8 @@ import { join } from 'node:path';
 import { makeTestDataDir } from '@pdm/influx-harness';
 import { connectAsync } from 'mqtt';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { CommandContext } from './command.js';
 import { main } from './main.js';
-
-function capture(waitForStop: CommandContext['waitForStop'] = () => new Promise(() => {})) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const context: CommandContext = { out: (l) => out.push(l), err: (l) => err.push(l), waitForStop };
-  return { context, out, err };
-}
+import { capture } from './test-support/capture.js';
 
 describe('pdm', () => {
   it('lists its commands with --help', async () => {

@@ -6,8 +6,8 @@ import { INFLUX_SINK_DEFAULTS, InfluxSink } from '@pdm/cloud-processor';
 import { replayCsv } from '@pdm/edge-gateway';
 import { makeTestDataDir, startTestInflux, uniqueDatabaseName } from '@pdm/influx-harness';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { CommandContext } from './command.js';
 import { main } from './main.js';
+import { capture } from './test-support/capture.js';
 
 const dir = makeTestDataDir('pdm-train-score');
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -29,12 +29,6 @@ function pumpCsv(file: string, start: number, rows: number, fault?: { fromRow: n
     lines.push(`${new Date(start + i * 1000).toISOString()},${load.toFixed(4)},${current.toFixed(3)},${temp.toFixed(3)},${vibration.toFixed(3)}`);
   }
   writeFileSync(file, lines.join('\n'));
-}
-
-function capture(): { context: CommandContext; out: string[]; err: string[] } {
-  const out: string[] = [];
-  const err: string[] = [];
-  return { context: { out: (l) => out.push(l), err: (l) => err.push(l), waitForStop: () => new Promise(() => {}) }, out, err };
 }
 
 describe('pdm train and pdm score', () => {

@@ -4,18 +4,11 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeTestDataDir } from '@pdm/influx-harness';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { CommandContext } from '../command.js';
 import { main } from '../main.js';
+import { capture } from '../test-support/capture.js';
 
 const dir = makeTestDataDir('pdm-evaluate-protocols');
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-function capture() {
-  const out: string[] = [];
-  const err: string[] = [];
-  const context: CommandContext = { out: (l) => out.push(l), err: (l) => err.push(l), waitForStop: () => new Promise(() => {}) };
-  return { context, out, err };
-}
 
 const t0 = Date.UTC(2020, 2, 1);
 const iso = (ms: number) => new Date(ms).toISOString();
