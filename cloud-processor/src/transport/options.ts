@@ -2,7 +2,9 @@
 import type { ClientConfig } from '@google-cloud/pubsub';
 import type { Clock } from '@pdm/clock';
 import type { Logger } from 'pino';
-import type { Settlement } from './settlement.js';
+
+/** How a message was settled. */
+export type Settlement = 'acked' | 'nacked' | 'dead_lettered';
 
 export const PUBSUB_TRANSPORT_DEFAULTS = {
   /** Messages and bytes leased to this instance at once (subscriber flow control). Bounds memory and

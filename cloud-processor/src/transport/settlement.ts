@@ -6,10 +6,8 @@ import type { Logger } from 'pino';
 import { describeError } from '../shared/describe-error.js';
 import { TransientError } from '../shared/transient-error.js';
 import { FailureCounter } from './failure-counter.js';
-import { PUBSUB_TRANSPORT_DEFAULTS } from './options.js';
+import { PUBSUB_TRANSPORT_DEFAULTS, type Settlement } from './options.js';
 import { PoisonMessageError, type DeadLetterReason } from './poison-message.js';
-
-export type Settlement = 'acked' | 'nacked' | 'dead_lettered';
 
 export interface Settled {
   outcome: Settlement;
