@@ -5,8 +5,8 @@
 // Run (from edge-gateway/): npx tsc -p tsconfig.build.json && node dist/window/bench.js
 // Each phase runs for about two seconds.
 import { ManualClock } from '@pdm/clock';
-import { WindowEngine } from './engine.js';
-import { Moments } from './moments.js';
+import { WindowEngine } from '../window/engine.js';
+import { Moments } from '../window/moments.js';
 
 const MACHINES = 1_000;
 const SENSORS = 8;
