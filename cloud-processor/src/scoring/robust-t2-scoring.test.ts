@@ -88,7 +88,7 @@ describe('the robust-t2 kind', () => {
     const followed = scores(await scoreWindows(scorer, levelMachineWindows(drift)));
     expect(followed.filter((s) => s.isAnomaly)).toHaveLength(0);
     // The baseline trails the drift by about rate × τ = 5/7200 s × 600 s ≈ 0.42.
-    const baseline = scorer.baselineOf('level', '1', 'm-1')!;
+    const baseline = scorer.baselineOf('level', '1', 'site-test', 'm-1')!;
     expect(baseline.baseline[0]! - 100).toBeGreaterThan(4.4);
     expect(baseline.baseline[0]! - 100).toBeLessThan(4.8);
     expect(JSON.parse(JSON.stringify(baseline))).toEqual(baseline); // plain data: can be persisted as it is
@@ -103,19 +103,20 @@ describe('the robust-t2 kind', () => {
     expect(unfollowed.slice(-100).every((s) => s.isAnomaly)).toBe(true);
   });
 
-  it("decides a window from data up to its end only, each machine against its own baseline", async () => {
+  it("decides a window from data up to its end only, each machine (a site's pump-1 is not another site's) against its own baseline", async () => {
     await publish(withBaseline, 'level', '1');
     await scorer.reload();
     const common = levelMachineWindows({ seed: 4, windows: 100, startMs: LIVE_START, offsetA: (w) => (3 * w) / 100 });
     const laterA = levelMachineWindows({ seed: 5, windows: 50, startMs: LIVE_START + 100 * 10_000 });
     const laterB = levelMachineWindows({ seed: 6, windows: 50, startMs: LIVE_START + 100 * 10_000, offsetA: () => 30 });
     const a = scores(await scoreWindows(scorer, [...common, ...laterA]));
-    // Machine m-2 gets the same first 100 windows and a different future; m-1's state must not matter to it.
-    const asM2 = (ws: typeof common) => ws.map((w) => create(MachineWindowSchema, { ...w, machineId: 'm-2' }));
-    const b = scores(await scoreWindows(scorer, asM2([...common, ...laterB])));
+    // Machine m-1 of another site gets the same first 100 windows and a different future; the first m-1's
+    // state must not matter to it.
+    const atOtherSite = (ws: typeof common) => ws.map((w) => create(MachineWindowSchema, { ...w, siteId: 'site-other' }));
+    const b = scores(await scoreWindows(scorer, atOtherSite([...common, ...laterB])));
     expect(b.slice(0, 100).map((s) => s.score)).toEqual(a.slice(0, 100).map((s) => s.score));
     expect(b.slice(100).every((s) => s.isAnomaly)).toBe(true);
-    expect(scorer.baselineOf('level', '1', 'm-1')!.baseline).not.toEqual(scorer.baselineOf('level', '1', 'm-2')!.baseline);
+    expect(scorer.baselineOf('level', '1', 'site-test', 'm-1')!.baseline).not.toEqual(scorer.baselineOf('level', '1', 'site-other', 'm-1')!.baseline);
   });
 
   it('refuses a window that does not fit its contract, like every kind', async () => {

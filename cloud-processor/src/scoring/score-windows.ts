@@ -9,7 +9,7 @@ const CHUNK = 4096;
 /**
  * Scores every window, in order. The windows of a chunk are micro-batched by the scorer; once a chunk is
  * handed over no window will get more company, so its last batch runs at once instead of after the
- * batch delay (whose timer, like every system-clock timer, would not keep a command-line process alive).
+ * batch delay: a command scoring a file should not wait out a timer per chunk.
  */
 export async function scoreWindows(scorer: ModelScorer, windows: readonly MachineWindow[]): Promise<ScoreOutcome[]> {
   const out: ScoreOutcome[] = [];

@@ -138,8 +138,8 @@ export class ModelScorer extends Scorer {
   }
 
   /** The slow baseline a robust-t2 model scores `machineId` against now (undefined before its first window or for other kinds). */
-  baselineOf(model: string, version: string, machineId: string): Readonly<BaselineState> | undefined {
-    return this.robustT2.baselineOf(model, version, machineId);
+  baselineOf(model: string, version: string, siteId: string, machineId: string): Readonly<BaselineState> | undefined {
+    return this.robustT2.baselineOf(model, version, siteId, machineId);
   }
 
   /** Scores the windows waiting for their batch now, without waiting for more. */

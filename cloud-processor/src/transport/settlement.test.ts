@@ -92,6 +92,21 @@ describe('Settler', () => {
     expect(clock.now()).toBe(0);
   });
 
+  it('holds a full flow-control window of messages through an outage without a listener-leak warning', async () => {
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning);
+    process.on('warning', onWarning);
+    try {
+      const held = Array.from({ length: 50 }, (_, i) => settler.failed(new TestMessage(`m${i}`), 'pdm.v1.MachineWindow', new TransientError('InfluxDB down')));
+      settler.stop();
+      expect(await Promise.all(held)).toEqual(held.map(() => ({ outcome: 'nacked' })));
+      await new Promise((resolve) => setImmediate(resolve)); // warnings are emitted on the next tick
+      expect(warnings.map((w) => w.name)).not.toContain('MaxListenersExceededWarning');
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+
   it('never dead-letters for transient failures, however many', async () => {
     settler.stop(); // no holds: only the count matters here
     for (let i = 0; i < 10; i++) await settler.failed(new TestMessage('m'), 'pdm.v1.MachineWindow', new TransientError('InfluxDB down'));

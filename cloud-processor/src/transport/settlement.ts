@@ -2,6 +2,7 @@
 // dead-lettered — from what became of it. PubSubServer hands every message in here once its handler
 // ran; this module knows nothing of Pub/Sub clients or NestJS, so its rules are tested on a manual clock.
 import { backoffDelay, sleep, systemClock, type BackoffOptions, type Clock } from '@pdm/clock';
+import { setMaxListeners } from 'node:events';
 import type { Logger } from 'pino';
 import { describeError } from '../shared/describe-error.js';
 import { TransientError } from '../shared/transient-error.js';
@@ -47,7 +48,8 @@ export class Settler<M extends SettleableMessage> {
   private readonly failures = new FailureCounter(PUBSUB_TRANSPORT_DEFAULTS.attemptCacheSize);
   private consecutiveTransientFailures = 0;
   /** Aborted by stop(): back-offs end at once. */
-  private readonly stopping = new AbortController();
+  /** Aborted by stop(): every held back-off listens to it, so it may have as many listeners as messages held. */
+  private readonly stopping = unlimitedListeners(new AbortController());
 
   constructor(
     options: SettlementOptions,
@@ -120,4 +122,10 @@ export class Settler<M extends SettleableMessage> {
     message.ack();
     return { outcome: 'dead_lettered', reason };
   }
+}
+
+/** Node warns of a leak past 10 listeners on one signal; here one per held message is the design. */
+function unlimitedListeners(controller: AbortController): AbortController {
+  setMaxListeners(0, controller.signal);
+  return controller;
 }
