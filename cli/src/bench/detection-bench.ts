@@ -3,10 +3,10 @@
 // it says so and succeeds: the datasets are an optional download, not part of the project.
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { main } from './main.js';
+import { main } from '../main.js';
 
-// dist/detection-bench.js → cli/ → the repository → its parent folder
-const datasets = fileURLToPath(new URL('../../../shared/datasets/', import.meta.url));
+// dist/bench/detection-bench.js → dist/ → cli/ → the repository → its parent folder
+const datasets = fileURLToPath(new URL('../../../../shared/datasets/', import.meta.url));
 const runs = [
   { name: 'skab', dir: `${datasets}skab` },
   { name: 'nab', dir: `${datasets}nab` },
