@@ -7,5 +7,4 @@ export { DEAD_LETTER_REASON_ATTRIBUTES } from './dead-letter.js';
 export { PoisonMessageError, UndecodableMessageError, UnusableMessageError } from './poison-message.js';
 export type { DeadLetterReason } from './poison-message.js';
 export { PUBSUB_TRANSPORT_DEFAULTS } from './options.js';
-export type { PubSubServerOptions, PubSubClientOptions, PubSubServerEvents, FlowControl } from './options.js';
-export type { Settlement } from './settlement.js';
+export type { PubSubServerOptions, PubSubClientOptions, PubSubServerEvents, FlowControl, Settlement } from './options.js';
