@@ -3,7 +3,7 @@
 // something that is not steady operation — a pump start, the first minutes of a fault — and a classical
 // covariance stretches to cover it; fitting the tightest half and then keeping every window consistent
 // with that half describes steady operation instead.
-import { chiSquareUpperQuantile } from './chi-square.js';
+import { chiSquareSurvival, chiSquareUpperQuantile } from './chi-square.js';
 import { covarianceOf, invertSpd, mahalanobisSq, meanOf } from './linalg.js';
 import { median } from './robust-stats.js';
 
@@ -27,9 +27,10 @@ export interface RobustCovariance {
 }
 
 export function robustCovariance(rows: readonly ArrayLike<number>[], d: number, options: RobustCovarianceOptions): RobustCovariance {
-  const fitOf = (subset: readonly ArrayLike<number>[]): { location: Float64Array; covariance: Float64Array } => {
+  const fitOf = (subset: readonly ArrayLike<number>[], scale = 1): { location: Float64Array; covariance: Float64Array } => {
     const location = meanOf(subset, d);
     const covariance = covarianceOf(subset, location, d);
+    for (let k = 0; k < d * d; k++) covariance[k]! *= scale;
     for (let j = 0; j < d; j++) covariance[j * d + j]! += options.ridge[j]!;
     return { location, covariance };
   };
@@ -61,6 +62,11 @@ export function robustCovariance(rows: readonly ArrayLike<number>[], d: number, 
   const consistency = median(dist) / chiSquareUpperQuantile(0.5, d);
   const cut = chiSquareUpperQuantile(1 - options.reweightQuantile, d);
   const inliers = rows.filter((_, i) => dist[i]! / consistency <= cut);
-  const final = inliers.length > d ? inliers : rows;
-  return { ...fitOf(final), inliers: final.length, consistency };
+  if (inliers.length <= d) return { ...fitOf(rows), inliers: rows.length, consistency };
+  // Windows inside the cut spread less than the population they come from: for normal data the
+  // covariance of the points with D² ≤ cut = χ²_d quantile q is the true one times P(χ²_{d+2} ≤ cut) / q
+  // (Croux & Haesbroeck 1999), so the refit is scaled back by its inverse; without it the χ² threshold
+  // would promise p and deliver more false alarms.
+  const truncation = (1 - chiSquareSurvival(cut, d + 2)) / options.reweightQuantile;
+  return { ...fitOf(inliers, 1 / truncation), inliers: inliers.length, consistency };
 }
