@@ -25,10 +25,31 @@ export interface BaselineState {
   baseline: number[];
   /** windowEnd (epoch ms) of the newest window decided so far; -Infinity when none. */
   decidedUntil: number;
+  /**
+   * The baseline each of the newest decided windows was compared with, oldest first (at most
+   * RECENT_DECISIONS): a window decided again — a redelivery after a failed write, a late revision —
+   * is compared with the same baseline, so it gets the same decision and its points overwrite
+   * themselves with the same content.
+   */
+  recent: { windowEnd: number; baseline: number[] }[];
 }
 
+/** How many decided windows' baselines a machine remembers: minutes of 10 s windows, beyond any redelivery. */
+export const RECENT_DECISIONS = 64;
+
 export function initialBaseline(model: RobustT2Model): BaselineState {
-  return { baseline: [...model.location], decidedUntil: -Infinity };
+  return { baseline: [...model.location], decidedUntil: -Infinity, recent: [] };
+}
+
+/**
+ * The baseline the window ending at `windowEnd` is compared with: for a new window the current one; for
+ * a window decided before, the one it was decided against. An older window never decided (out of order,
+ * or beyond the remembered ones) gets the current baseline: the closest there is to its own time.
+ */
+export function baselineFor(state: BaselineState, windowEnd: number): readonly number[] {
+  if (windowEnd > state.decidedUntil) return state.baseline;
+  for (let i = state.recent.length - 1; i >= 0; i--) if (state.recent[i]!.windowEnd === windowEnd) return state.recent[i]!.baseline;
+  return state.baseline;
 }
 
 /**
@@ -74,6 +95,8 @@ export function sensorShares(layout: FeatureLayout, terms: ArrayLike<number>): F
 export function learnBaseline(model: RobustT2Model, state: BaselineState, x: ArrayLike<number>, windowMs: number, windowEnd: number, exceeded: boolean): void {
   if (windowEnd <= state.decidedUntil) return;
   state.decidedUntil = windowEnd;
+  state.recent.push({ windowEnd, baseline: [...state.baseline] });
+  if (state.recent.length > RECENT_DECISIONS) state.recent.shift();
   if (model.tauMs === null || exceeded) return;
   const rate = Math.min(1, windowMs / model.tauMs);
   for (let j = 0; j < model.d; j++) state.baseline[j]! += rate * (x[j]! - state.baseline[j]!);

@@ -4,7 +4,7 @@
 // in arrival order, so a machine's windows are decided in order and each one's decision depends only on
 // the windows before it. A new model version starts every machine afresh at its own training location.
 import type { RobustT2Bundle } from '../model/model-bundle.js';
-import { initialBaseline, learnBaseline, sensorShares, t2Score, type BaselineState } from '../model/robust-t2.js';
+import { baselineFor, initialBaseline, learnBaseline, sensorShares, t2Score, type BaselineState } from '../model/robust-t2.js';
 import type { BatchItem, KindScore } from './kind-score.js';
 
 export class RobustT2Scoring {
@@ -22,7 +22,7 @@ export class RobustT2Scoring {
       const machine = machineKey(window.siteId, window.machineId);
       let state = machines.get(machine);
       if (state === undefined) machines.set(machine, (state = initialBaseline(model)));
-      const score = t2Score(model, raw, state.baseline, r, terms);
+      const score = t2Score(model, raw, baselineFor(state, Number(window.windowEnd)), r, terms);
       const exceeded = score > model.threshold;
       learnBaseline(model, state, raw, Number(window.windowEnd - window.windowStart), Number(window.windowEnd), exceeded);
       return { score, threshold: model.threshold, shares: sensorShares(layout, terms) };

@@ -119,6 +119,19 @@ describe('the robust-t2 kind', () => {
     expect(scorer.baselineOf('level', '1', 'site-test', 'm-1')!.baseline).not.toEqual(scorer.baselineOf('level', '1', 'site-other', 'm-1')!.baseline);
   });
 
+  it('decides a window scored again (a redelivery, a late revision) as it did the first time', async () => {
+    await publish(withBaseline, 'level', '1');
+    await scorer.reload();
+    // A slow drift the baseline follows: by the end it has moved away from where windows 140 and 170 were
+    // decided (both among the RECENT_DECISIONS = 64 windows a machine remembers).
+    const windows = levelMachineWindows({ seed: 8, windows: 200, startMs: LIVE_START, offsetA: (w) => (2 * w) / 200 });
+    const first = scores(await scoreWindows(scorer, windows));
+    const again = scores(await scoreWindows(scorer, [windows[140]!, windows[170]!, create(MachineWindowSchema, { ...windows[199]!, revision: 1 })]));
+    expect(again.map((s) => s.score)).toEqual([first[140]!.score, first[170]!.score, first[199]!.score]);
+    expect(again.map((s) => s.isAnomaly)).toEqual([first[140]!.isAnomaly, first[170]!.isAnomaly, first[199]!.isAnomaly]);
+    expect(scorer.baselineOf('level', '1', 'site-test', 'm-1')!.baseline).not.toEqual(scorer.baselineOf('level', '1', 'site-test', 'm-1')!.recent[0]!.baseline);
+  });
+
   it('refuses a window that does not fit its contract, like every kind', async () => {
     await publish(withBaseline, 'level', '1');
     await scorer.reload();
