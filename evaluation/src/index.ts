@@ -2,7 +2,7 @@
 // scoring rules, from a detector's scores.csv and a labelled recording.
 export { readDelimited, readRecording, splitRecording, RecordingFormatError } from './recording.js';
 export type { DelimitedText, Recording, RecordingOptions } from './recording.js';
-export { parseScoresCsv, windowsOfMachine, ScoresFormatError } from './scores-csv.js';
+export { SCORES_COLUMNS, parseScoresCsv, windowsOfMachine, ScoresFormatError } from './scores-csv.js';
 export type { ScoredWindow } from './scores-csv.js';
 export { decideRows } from './row-decisions.js';
 export type { RowDecisions, WindowDecision } from './row-decisions.js';

@@ -13,8 +13,9 @@ export interface ScoredWindow {
   anomaly: boolean;
 }
 
-const COLUMNS = ['window_start', 'window_end', 'machine', 'score', 'threshold', 'anomaly'] as const;
-type Column = (typeof COLUMNS)[number];
+/** The columns of scores.csv, in the order `pdm score` writes them. */
+export const SCORES_COLUMNS = ['window_start', 'window_end', 'machine', 'score', 'threshold', 'anomaly'] as const;
+type Column = (typeof SCORES_COLUMNS)[number];
 
 export class ScoresFormatError extends Error {
   constructor(source: string, line: number, problem: string) {
@@ -26,8 +27,8 @@ export class ScoresFormatError extends Error {
 export function parseScoresCsv(text: string, source = 'scores'): ScoredWindow[] {
   const lines = text.split(/\r?\n/);
   const header = (lines[0] ?? '').split(',').map((h) => h.trim());
-  const index = Object.fromEntries(COLUMNS.map((c) => [c, header.indexOf(c)])) as Record<Column, number>;
-  const missing = COLUMNS.filter((c) => index[c] < 0);
+  const index = Object.fromEntries(SCORES_COLUMNS.map((c) => [c, header.indexOf(c)])) as Record<Column, number>;
+  const missing = SCORES_COLUMNS.filter((c) => index[c] < 0);
   if (missing.length > 0) throw new ScoresFormatError(source, 1, `header lacks ${missing.join(', ')} (got "${lines[0] ?? ''}")`);
 
   const windows: ScoredWindow[] = [];

@@ -3,11 +3,13 @@
 import { createWriteStream } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { openScorer, scoreWindows } from '@pdm/cloud-processor';
+import { SCORES_COLUMNS } from '@pdm/evaluation';
 import { type Command, UsageError } from '../command.js';
 import { CSV_FLAG_HELP, CSV_FLAG_OPTIONS, csvReplayOptions } from '../csv-flags.js';
 import { windowsFromCsv } from '../csv-windows.js';
 
-export const SCORES_HEADER = 'window_start,window_end,machine,score,threshold,anomaly';
+/** The header of scores.csv; `@pdm/evaluation` reads the file by the same columns. */
+export const SCORES_HEADER = SCORES_COLUMNS.join(',');
 
 export const score: Command = {
   usage: `pdm score --model MODEL_DIR --input data.csv --output scores.csv [--time-column NAME] [--delimiter ,] [--window 10s] [--machine ID]
