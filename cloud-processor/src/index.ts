@@ -8,6 +8,7 @@ export * from './transport/index.js';
 export * from './sink/index.js';
 export { AlertTracker, ALERT_DEFAULTS } from './alerts/alert-tracker.js';
 export type { AlertTransition } from './alerts/alert-tracker.js';
+export type { AlertRule } from './model/api.js';
 export { ProcessorMetrics } from './ops/metrics.js';
 export * from './model/index.js';
 export * from './training/index.js';

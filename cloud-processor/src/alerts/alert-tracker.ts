@@ -1,17 +1,19 @@
-// Per-machine alert hysteresis: an alert opens after `openAfter` consecutive anomalous windows and
-// resolves after `resolveAfter` consecutive normal ones, so one noisy window neither raises nor clears
-// an alert. State is in memory: after a restart it rebuilds from the windows that arrive next (an
-// alert open before the restart is neither re-raised nor resolved until the hysteresis sees K/M new
-// windows). Windows are counted once: a redelivered, revised or out-of-order window (window_start
-// not after the last one counted for its machine) is ignored.
-import type { WindowScore } from '../model/api.js';
+// Per-machine alert hysteresis, K of N: an alert opens when at least `openAfter` (K) of the machine's
+// last `within` (N) counted windows are anomalous, and resolves after `resolveAfter` (M) consecutive
+// normal ones, so one noisy window neither raises nor clears an alert, while a fault whose score
+// flickers around the threshold (A, N, A, ...) still opens one; N = K is K in a row. Each window is
+// judged by its model's own rule when the score carries one, else by the tracker's.
+// State is in memory: after a restart it rebuilds from the windows that arrive next (an alert open
+// before the restart is neither re-raised nor resolved until the hysteresis sees K/M new windows).
+// Windows are counted once: a redelivered, revised or out-of-order window (window_start not after the
+// last one counted for its machine) is ignored.
+import type { AlertRule, WindowScore } from '../model/api.js';
 
 export const ALERT_DEFAULTS = {
-  /** K: consecutive anomalous windows that open an alert. */
   openAfter: 3,
-  /** M: consecutive normal windows that resolve it. */
+  within: 3,
   resolveAfter: 5,
-} as const;
+} as const satisfies AlertRule;
 
 export interface AlertTransition {
   state: 'open' | 'resolved';
@@ -27,7 +29,8 @@ export interface AlertTransition {
 
 interface MachineState {
   lastWindowStart: number;
-  anomalousRun: number;
+  /** isAnomaly of the newest counted windows, oldest first; at most the rule's N. */
+  recent: boolean[];
   normalRun: number;
   open?: { alertId: string; openedAt: number };
 }
@@ -35,27 +38,35 @@ interface MachineState {
 export class AlertTracker {
   private readonly machines = new Map<string, MachineState>();
 
-  constructor(private readonly options: { openAfter: number; resolveAfter: number } = ALERT_DEFAULTS) {}
+  constructor(private readonly rule: AlertRule = ALERT_DEFAULTS) {}
 
   observe(score: WindowScore): AlertTransition | undefined {
     const key = `${score.siteId}/${score.machineId}`;
-    const state = this.machines.get(key) ?? { lastWindowStart: Number.NEGATIVE_INFINITY, anomalousRun: 0, normalRun: 0 };
+    const state = this.machines.get(key) ?? { lastWindowStart: Number.NEGATIVE_INFINITY, recent: [], normalRun: 0 };
     this.machines.set(key, state);
     if (score.windowStart <= state.lastWindowStart) return undefined;
     state.lastWindowStart = score.windowStart;
+    const rule = score.alertRule ?? this.rule;
+    state.recent.push(score.isAnomaly);
+    // Keep the rule's N newest; a rule with a larger N (a new model version's) counts over what is kept.
+    if (state.recent.length > rule.within) state.recent.splice(0, state.recent.length - rule.within);
     if (score.isAnomaly) {
-      state.anomalousRun++;
       state.normalRun = 0;
-      if (!state.open && state.anomalousRun >= this.options.openAfter) {
+      const anomalous = state.recent.filter(Boolean).length;
+      if (!state.open && anomalous >= rule.openAfter) {
         state.open = { alertId: `${score.machineId}-${score.windowEnd}`, openedAt: score.windowEnd };
-        return this.transition('open', state.open, score, `${state.anomalousRun} consecutive anomalous windows (score ${score.score.toFixed(2)} > threshold ${score.threshold.toFixed(2)})`);
+        const which =
+          anomalous === 1 ? '1 anomalous window' : anomalous === state.recent.length ? `${anomalous} consecutive anomalous windows` : `${anomalous} of the last ${state.recent.length} windows anomalous`;
+        return this.transition('open', state.open, score, `${which} (score ${score.score.toFixed(2)} > threshold ${score.threshold.toFixed(2)})`);
       }
     } else {
       state.normalRun++;
-      state.anomalousRun = 0;
-      if (state.open && state.normalRun >= this.options.resolveAfter) {
+      if (state.open && state.normalRun >= rule.resolveAfter) {
         const open = state.open;
         state.open = undefined;
+        // The windows of the episode just resolved do not count towards the next one: like the
+        // first, it opens on K anomalous windows seen after this point.
+        state.recent = [];
         return this.transition('resolved', open, score, `${state.normalRun} consecutive normal windows`);
       }
     }

@@ -84,9 +84,14 @@ export const processorConfigSchema = z
       .strict()
       .prefault({}),
 
+    /** The alert rule (K of the last N windows anomalous opens, M normal in a row resolves) and the webhook. */
     alerts: z
       .object({
+        /** K: anomalous windows among the last `within` that open an alert. */
         openAfter: positiveInt.default(ALERT_DEFAULTS.openAfter),
+        /** N ≥ K windows looked at; unset: N = K, i.e. K consecutive anomalous windows. */
+        within: positiveInt.optional(),
+        /** M: consecutive normal windows that resolve an alert. */
         resolveAfter: positiveInt.default(ALERT_DEFAULTS.resolveAfter),
         webhook: z
           .object({
@@ -107,6 +112,11 @@ export const processorConfigSchema = z
           .optional(),
       })
       .strict()
+      .refine((alerts) => alerts.within === undefined || alerts.within >= alerts.openAfter, {
+        path: ['within'],
+        message: 'must be at least alerts.openAfter (K anomalous windows cannot fit in fewer than K)',
+      })
+      .transform((alerts) => ({ ...alerts, within: alerts.within ?? alerts.openAfter }))
       .prefault({}),
 
     http: z

@@ -12,6 +12,16 @@ export interface ModelContract {
   featureVersion: number;
 }
 
+/** When a machine's windows open and resolve an alert. */
+export interface AlertRule {
+  /** K: anomalous windows among the last `within` that open an alert. */
+  openAfter: number;
+  /** N ≥ K: how many of the machine's newest counted windows are looked at; N = K is K in a row. */
+  within: number;
+  /** M: consecutive normal windows that resolve an open alert. */
+  resolveAfter: number;
+}
+
 export interface WindowScore {
   siteId: string;
   machineId: string;
@@ -27,6 +37,11 @@ export interface WindowScore {
   isAnomaly: boolean;
   /** Sensor id → its share of the score. */
   contributions: Record<string, number>;
+  /**
+   * The model's own alert rule (from its contract.json); when present it is used instead of the
+   * processor's configured one.
+   */
+  alertRule?: AlertRule;
 }
 
 export type ScoreOutcome =
