@@ -19,7 +19,8 @@ export const CSV_FLAG_HELP = `  --input FILE          CSV with a header row: a t
   --machine ID          machine id for the rows (default: the file name without extension)
   --time-column NAME    the time column (default: the first of time, timestamp, ts, date, datetime)
   --delimiter CHAR      field separator (default: ,)
-  --window DURATION     window size, e.g. 10s, 500ms, 1m (default: 10s)
+  --window DURATION     window size, e.g. 10s, 500ms, 1m (default: pdm train picks it from the
+                        sampling interval, pdm score uses the model's, pdm replay 10s)
   --from T, --until T   keep only windows starting at or after T / ending at or before T (ISO-8601),
                         e.g. train on the healthy start of a recording and score the rest`;
 

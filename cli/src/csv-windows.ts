@@ -1,10 +1,11 @@
 // Reads a CSV into MachineWindows through the gateway's replay (the same window engine as live
 // traffic), with a progress line on long files and bad rows refused with their line number.
-import { ReplayError, replayCsv, type ReplayOptionsInput } from '@pdm/edge-gateway';
+import { ReplayError, replayCsv, windowEngineOptionsSchema, type ReplayOptionsInput } from '@pdm/edge-gateway';
 import type { MachineWindow } from '@pdm/proto';
 import { UsageError } from './command.js';
 import type { WindowRange } from './csv-flags.js';
 import { progressReporter } from './progress.js';
+import { samplingOf } from './sampling-interval.js';
 
 export async function windowsFromCsv(input: string, options: ReplayOptionsInput, range: WindowRange, err: (line: string) => void, label: string): Promise<MachineWindow[]> {
   const windows: MachineWindow[] = [];
@@ -32,6 +33,19 @@ const HOP_FRACTION = 10;
 /** …and are used only when windows typically hold this many readings: a reading every other pane or more. */
 export const MIN_HOPPING_READINGS = HOP_FRACTION / 2;
 
+/** The gateway's window when none is configured (10 s). */
+const GATEWAY_WINDOW_MS = windowEngineOptionsSchema.parse({ gatewayId: '-', siteId: '-' }).windowMs;
+/** Slow data of this many sensors or fewer is trained one reading per window, for the adaptive-z detector. */
+export const MAX_UNIVARIATE_SENSORS = 2;
+
+export interface TrainingWindows {
+  windows: MachineWindow[];
+  /** Hopping windows of a short recording. */
+  hopping: boolean;
+  /** One reading per window of one or two slow sensors (the window was chosen from the sampling interval). */
+  slow: boolean;
+}
+
 /**
  * The windows `pdm train` learns from: the tumbling windows the gateway emits live, or, when a short
  * recording gives fewer than MIN_TUMBLING_WINDOWS of them and its windows hold MIN_HOPPING_READINGS or
@@ -39,29 +53,46 @@ export const MIN_HOPPING_READINGS = HOP_FRACTION / 2;
  * repeat the same reading), hopping windows of the same size every tenth of it, from the same engine (panes
  * merged into windows), so the statistics are computed exactly as the scored windows' are — there are
  * just more of them, overlapping. The hopping windows that reach over the start or the end of a
- * machine's recording hold only part of a window's readings and are left out.
+ * machine's recording hold only part of a window's readings and are left out. Without --window, the
+ * window is chosen from the sampling interval (chooseWindow).
  */
-export async function trainingWindowsFromCsv(
-  input: string,
-  options: ReplayOptionsInput,
-  range: WindowRange,
-  err: (line: string) => void,
-): Promise<{ windows: MachineWindow[]; hopping: boolean }> {
-  const tumbling = await windowsFromCsv(input, options, range, err, 'train');
+export async function trainingWindowsFromCsv(input: string, options: ReplayOptionsInput, range: WindowRange, err: (line: string) => void): Promise<TrainingWindows> {
+  const chosen = options.engine?.windowMs === undefined ? await chooseWindow(input, options, err) : undefined;
+  const replay: ReplayOptionsInput = chosen === undefined ? options : { ...options, engine: { ...options.engine, windowMs: chosen.windowMs } };
+  const slow = chosen?.slow ?? false;
+  const tumbling = await windowsFromCsv(input, replay, range, err, 'train');
   const windowMs = tumbling.length > 0 ? Number(tumbling[0]!.windowEnd - tumbling[0]!.windowStart) : undefined;
   const readings = tumbling.map((w) => Math.min(...w.sensors.map((s) => s.count))).sort((a, b) => a - b);
   const typicalReadings = readings[readings.length >> 1] ?? 0;
   if (tumbling.length >= MIN_TUMBLING_WINDOWS || typicalReadings < MIN_HOPPING_READINGS || windowMs === undefined || windowMs % HOP_FRACTION !== 0) {
-    return { windows: tumbling, hopping: false };
+    return { windows: tumbling, hopping: false, slow };
   }
   const hopMs = windowMs / HOP_FRACTION;
-  const hopping = await windowsFromCsv(input, { ...options, engine: { ...options.engine, windowMs, hopMs } }, range, () => undefined, 'train');
+  const hopping = await windowsFromCsv(input, { ...replay, engine: { ...replay.engine, windowMs, hopMs } }, range, () => undefined, 'train');
   const inside = insideRecording(hopping, BigInt(windowMs - hopMs));
   err(
     `train: ${tumbling.length} windows are fewer than ${MIN_TUMBLING_WINDOWS}: training on hopping windows of ${windowMs} ms every ${hopMs} ms` +
       ` (${inside.length} windows)`,
   );
-  return { windows: inside, hopping: true };
+  return { windows: inside, hopping: true, slow };
+}
+
+/**
+ * The window for a CSV without --window: the gateway's 10 s when it holds MIN_HOPPING_READINGS readings
+ * or more. Slower data of one or two sensors gets one reading per window — its context comes from the
+ * machine's history across windows (the adaptive-z detector), and a wider window would only delay every
+ * decision; slower data of more sensors gets HOP_FRACTION readings per window, enough for a variance.
+ */
+async function chooseWindow(input: string, options: ReplayOptionsInput, err: (line: string) => void): Promise<{ windowMs: number; slow: boolean } | undefined> {
+  const { intervalMs, sensorColumns } = await samplingOf(input, options.timeColumn, options.delimiter);
+  if (intervalMs === undefined || GATEWAY_WINDOW_MS >= MIN_HOPPING_READINGS * intervalMs) return undefined;
+  // Whole seconds, so epoch-aligned windows line up with timestamps on the minute.
+  const step = intervalMs >= 1000 ? Math.round(intervalMs / 1000) * 1000 : intervalMs;
+  const slow = sensorColumns <= MAX_UNIVARIATE_SENSORS;
+  const windowMs = slow ? step : step * HOP_FRACTION;
+  const holds = slow ? 'one reading per window' : `${HOP_FRACTION} readings per window`;
+  err(`train: a reading every ${step} ms: window ${windowMs} ms, ${holds} (--window to choose another)`);
+  return { windowMs, slow };
 }
 
 /** The windows that lie inside their machine's recording: none within `overhang` of its first start or last end. */

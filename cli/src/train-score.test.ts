@@ -49,10 +49,10 @@ describe('pdm train and pdm score', () => {
     const scored = capture();
     expect(await main(['score', '--model', registry, '--input', later, '--output', scores, '--machine', 'pump-1'], scored.context)).toBe(0);
     const [header, ...rows] = readFileSync(scores, 'utf8').trim().split('\n');
-    expect(header).toBe('window_start,window_end,machine,score,threshold,anomaly');
+    expect(header).toBe('window_start,window_end,machine,score,threshold,anomaly,alert');
     const parsed = rows.map((row) => {
-      const [start, end, machine, score, threshold, anomaly] = row.split(',');
-      return { start: Date.parse(start!), end: Date.parse(end!), machine, score: Number(score), threshold: Number(threshold), anomaly: anomaly === '1' };
+      const [start, end, machine, score, threshold, anomaly, alert] = row.split(',');
+      return { start: Date.parse(start!), end: Date.parse(end!), machine, score: Number(score), threshold: Number(threshold), anomaly: anomaly === '1', alert };
     });
     expect(parsed.length).toBeGreaterThanOrEqual(110);
     expect(parsed.every((r) => r.machine === 'pump-1' && r.end - r.start === 10_000 && Number.isFinite(r.score))).toBe(true);
@@ -61,6 +61,11 @@ describe('pdm train and pdm score', () => {
     const during = parsed.filter((r) => r.start >= faultStart);
     expect(before.filter((r) => r.anomaly).length).toBeLessThanOrEqual(1);
     expect(during.filter((r) => r.anomaly).length).toBeGreaterThanOrEqual(Math.floor(0.9 * during.length));
+    // The processor's default rule: 3 anomalous windows in a row open the alert, once, and it stays open.
+    expect(parsed.filter((r) => r.alert !== '')).toEqual([during[2]]);
+    expect(during.slice(0, 3).every((r) => r.anomaly)).toBe(true);
+    expect(during[2]!.alert).toBe('open');
+    expect(scored.out.join('\n')).toMatch(/1 alert opened/);
   });
 
   it('trains from features the processor stored in InfluxDB (--from-influx)', async () => {
@@ -130,6 +135,64 @@ describe('pdm train and pdm score', () => {
   it('refuses an unknown --kind', async () => {
     const trained = capture();
     expect(await main(['train', '--input', join(dir, 'normal.csv'), '--out', join(dir, 'never'), '--kind', 'forest'], trained.context)).toBe(2);
-    expect(trained.err.join('\n')).toMatch(/--kind must be autoencoder or robust-t2, got "forest"/);
+    expect(trained.err.join('\n')).toMatch(/--kind must be one of autoencoder, robust-t2, adaptive-z; got "forest"/);
+  });
+
+  it('picks the window from the sampling interval: one reading per window of a slow sensor, with the adaptive-z detector and its alert rule', async () => {
+    // A temperature every 5 minutes for 4 days (a daily cycle), then 3 days in which it sticks for 6 hours.
+    const slow = join(dir, 'oven.csv');
+    const later = join(dir, 'oven-later.csv');
+    const registry = join(dir, 'oven-models');
+    const scores = join(dir, 'oven-scores.csv');
+    const t0 = Date.UTC(2026, 1, 1);
+    const step = 300_000;
+    let seed = 11;
+    const noise = () => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed / 2 ** 31 - 0.5;
+    };
+    const temp = (i: number) => 60 + 8 * Math.sin((2 * Math.PI * i) / 288) + noise();
+    const csv = (from: number, rows: number, value: (i: number) => number) =>
+      ['timestamp,temp', ...Array.from({ length: rows }, (_, k) => `${new Date(t0 + (from + k) * step).toISOString()},${value(from + k).toFixed(3)}`)].join('\n');
+    writeFileSync(slow, csv(0, 4 * 288, temp));
+    const stuckFrom = 4 * 288 + 288 + 100;
+    const stuckValue = temp(stuckFrom);
+    writeFileSync(later, csv(4 * 288, 3 * 288, (i) => (i >= stuckFrom && i < stuckFrom + 72 ? stuckValue : temp(i))));
+
+    const trained = capture();
+    expect(await main(['train', '--input', slow, '--out', registry], trained.context)).toBe(0);
+    expect(trained.err.join('\n')).toMatch(/train: a reading every 300000 ms: window 300000 ms, one reading per window/);
+    expect(trained.out.join('\n')).toMatch(/model anomaly version 1 \(adaptive-z\) written to/);
+    const period = Number(/period found: (\d+) windows/.exec(trained.out.join('\n'))?.[1]);
+    expect(Math.abs(period - 288)).toBeLessThanOrEqual(5); // a day, give or take what the noise does to the peak
+    const contract = JSON.parse(readFileSync(join(registry, 'anomaly', '1', 'contract.json'), 'utf8')) as Record<string, unknown>;
+    expect(contract).toMatchObject({ kind: 'adaptive-z', windowMs: step, featureNames: ['temp.mean'], alertRule: { openAfter: 1, within: 1, resolveAfter: 50 } });
+
+    const scored = capture();
+    expect(await main(['score', '--model', registry, '--input', later, '--output', scores, '--machine', 'oven'], scored.context)).toBe(0);
+    const rows = readFileSync(scores, 'utf8').trim().split('\n').slice(1).map((r) => r.split(','));
+    expect(rows).toHaveLength(3 * 288);
+    expect(rows.every((r) => Date.parse(r[1]!) - Date.parse(r[0]!) === step)).toBe(true);
+    const opened = rows.filter((r) => r[6] === 'open').map((r) => (Date.parse(r[0]!) - t0) / step);
+    // One alert, opened on the first anomalous window, while the sensor is stuck.
+    expect(opened).toHaveLength(1);
+    expect(opened[0]!).toBeGreaterThanOrEqual(stuckFrom);
+    expect(opened[0]!).toBeLessThan(stuckFrom + 72);
+    expect(rows.findIndex((r) => r[5] === '1')).toBe(opened[0]! - 4 * 288);
+  });
+
+  it('keeps the 10 s window for 1 Hz data and gives slow data of several sensors ten readings per window', async () => {
+    const fast = capture();
+    expect(await main(['train', '--input', join(dir, 'normal.csv'), '--out', join(dir, 'fast-models'), '--kind', 'robust-t2'], fast.context)).toBe(0);
+    expect(fast.err.join('\n')).not.toMatch(/a reading every/);
+    expect(fast.out.join('\n')).toMatch(/window 10000 ms/);
+
+    const wide = join(dir, 'wide.csv');
+    const t0 = Date.UTC(2026, 2, 1);
+    writeFileSync(wide, ['time,a,b,c', ...Array.from({ length: 3000 }, (_, i) => `${new Date(t0 + i * 60_000).toISOString()},${(1 + Math.sin(i)).toFixed(3)},${(2 + Math.cos(i)).toFixed(3)},${(3 + Math.sin(i / 7)).toFixed(3)}`)].join('\n'));
+    const trained = capture();
+    expect(await main(['train', '--input', wide, '--out', join(dir, 'wide-models'), '--kind', 'robust-t2'], trained.context)).toBe(0);
+    expect(trained.err.join('\n')).toMatch(/train: a reading every 60000 ms: window 600000 ms, 10 readings per window/);
+    expect(trained.out.join('\n')).toMatch(/window 600000 ms/);
   });
 });

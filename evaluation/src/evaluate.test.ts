@@ -65,6 +65,27 @@ describe('evaluateNab', () => {
     expect(text).toMatch(/reward_low_FN_rate\s+1\.000\s+-2\.000\s+1\.000\s+100\.0/);
   });
 
+  it('takes the windows that opened an alert as the detections when the scores say which ones did', () => {
+    // Rows 30–75 all anomalous (one long alarm), the alert opened at row 61 and resolved at 76. Every
+    // anomalous window would be 30 false-positive rows before the labelled window; the opening is one
+    // detection inside it.
+    const withAlerts = [
+      `${HEADER},alert`,
+      ...Array.from({ length: 85 }, (_, k) => k + 15).map((i) => {
+        const alert = i === 61 ? 'open' : i === 76 ? 'resolved' : '';
+        return `${iso(t0 + i * 60_000)},${iso(t0 + (i + 1) * 60_000)},taxi,0,1,${i >= 30 && i <= 75 ? 1 : 0},${alert}`;
+      }),
+    ].join('\n');
+    const result = evaluateNab(series, 'taxi.csv', windows, { text: withAlerts, source: 's.csv' });
+    expect(result.decidedBy).toBe('alert openings');
+    expect(result.scores.standard.fp).toBe(0);
+    expect(result.scores.standard.detectedWindows).toBe(1);
+    const everyWindow = evaluateNab(series, 'taxi.csv', windows, { text: withAlerts.replace(/,alert\n/, '\n').replace(/,(open|resolved)?$/gm, ''), source: 's.csv' });
+    expect(everyWindow.decidedBy).toBe('anomalous windows');
+    expect(everyWindow.scores.standard.fp).toBeGreaterThan(0);
+    expect(renderNab([{ file: 'taxi.csv', result }]).join('\n')).toContain('detections: the windows that opened an alert (scores.csv column alert = open)');
+  });
+
   it('counts scored rows no window holds', () => {
     const result = evaluateNab(series, 'taxi.csv', windows, undefined);
     expect(result.undecided).toBe(85);

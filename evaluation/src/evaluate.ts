@@ -1,5 +1,7 @@
 // One labelled recording and a detector's scores.csv for it, judged by a protocol: the rows take the
-// decisions of the windows holding them, then SKAB counts them or NAB scores them.
+// decisions of the windows holding them, then SKAB counts them or NAB scores them. SKAB judges every row
+// (was the machine in alarm then?); NAB judges detections (when was somebody told?), so for NAB the
+// decision is the window that opened an alert, when the scores say which ones did.
 import { NAB_PROFILES, NAB_PROFILE_NAMES, type NabFileScore, type NabProfileName, type NabWindow, nabProbationRows, scoreNabFile } from './nab.js';
 import { type Recording, type RecordingOptions, readRecording } from './recording.js';
 import { type RowDecisions, decideRows } from './row-decisions.js';
@@ -13,10 +15,19 @@ export interface ScoresInput {
   machine?: string;
 }
 
-/** Decisions per row from a scores file; no scores at all (a detector that could not train) decides nothing. */
-export function rowDecisions(recording: Recording, scores: ScoresInput | undefined): RowDecisions {
+/** What marks a window as a detection. */
+export type DecidedBy = 'anomalous windows' | 'alert openings';
+
+/**
+ * Decisions per row from a scores file; no scores at all (a detector that could not train) decides
+ * nothing. `by` 'alert openings' takes the windows that opened an alert, when the file has the alert
+ * column (else, a file written before it, the anomalous windows); `decidedBy` says which was used.
+ */
+export function rowDecisions(recording: Recording, scores: ScoresInput | undefined, by: DecidedBy = 'anomalous windows'): RowDecisions & { decidedBy: DecidedBy } {
   const windows = scores === undefined ? [] : windowsOfMachine(parseScoresCsv(scores.text, scores.source), scores.machine, scores.source);
-  return decideRows(recording.timestamps, windows);
+  const openings = by === 'alert openings' && windows.some((w) => w.alert !== undefined);
+  const decisions = openings ? windows.map((w) => ({ ...w, anomaly: w.alert === 'open' })) : windows;
+  return { ...decideRows(recording.timestamps, decisions), decidedBy: openings ? 'alert openings' : 'anomalous windows' };
 }
 
 /** SKAB: the recording carries its labels (column "anomaly"); rows 1–400 are the training split. */
@@ -31,17 +42,19 @@ export interface NabFileResult {
   probationRows: number;
   /** Scored rows (after probation) no window holds; they count as no detection. */
   undecided: number;
+  /** Detections are the windows that opened an alert, or (scores without the alert column) the anomalous ones. */
+  decidedBy: DecidedBy;
   scores: Record<NabProfileName, NabFileScore>;
 }
 
 /** NAB: one series (`timestamp,value`) with its labelled windows from combined_windows.json. */
 export function evaluateNab(seriesText: string, seriesSource: string, windows: readonly NabWindow[], scores: ScoresInput | undefined, options: RecordingOptions = {}): NabFileResult {
   const recording = readRecording(seriesText, seriesSource, options);
-  const { anomalous, decided } = rowDecisions(recording, scores);
+  const { anomalous, decided, decidedBy } = rowDecisions(recording, scores, 'alert openings');
   const rows = recording.timestamps.length;
   const probationRows = nabProbationRows(rows);
   let undecided = 0;
   for (let i = probationRows; i < rows; i++) if (decided[i] !== 1) undecided++;
   const byProfile = NAB_PROFILE_NAMES.map((name) => [name, scoreNabFile(recording.timestamps, anomalous, windows, NAB_PROFILES[name], probationRows)]);
-  return { rows, probationRows, undecided, scores: Object.fromEntries(byProfile) as Record<NabProfileName, NabFileScore> };
+  return { rows, probationRows, undecided, decidedBy, scores: Object.fromEntries(byProfile) as Record<NabProfileName, NabFileScore> };
 }

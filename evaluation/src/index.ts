@@ -2,8 +2,8 @@
 // scoring rules, from a detector's scores.csv and a labelled recording.
 export { readDelimited, readRecording, splitRecording, RecordingFormatError } from './recording.js';
 export type { DelimitedText, Recording, RecordingOptions } from './recording.js';
-export { SCORES_COLUMNS, parseScoresCsv, windowsOfMachine, ScoresFormatError } from './scores-csv.js';
-export type { ScoredWindow } from './scores-csv.js';
+export { ALERT_COLUMN, SCORES_COLUMNS, parseScoresCsv, windowsOfMachine, ScoresFormatError } from './scores-csv.js';
+export type { AlertCell, ScoredWindow } from './scores-csv.js';
 export { decideRows } from './row-decisions.js';
 export type { RowDecisions, WindowDecision } from './row-decisions.js';
 export { SKAB_LABEL_COLUMN, SKAB_NON_SENSOR_COLUMNS, SKAB_TRAIN_ROWS, skabBaselines, skabFile, skabMetrics, sumSkab } from './skab.js';
@@ -15,6 +15,6 @@ export type { NabLabels } from './nab-labels.js';
 export { NAB_PARITY_TOLERANCE, checkNabParity, nabParityOfFile, parityHolds } from './nab-parity.js';
 export type { NabParityRow } from './nab-parity.js';
 export { evaluateNab, evaluateSkab, rowDecisions } from './evaluate.js';
-export type { NabFileResult, ScoresInput } from './evaluate.js';
+export type { DecidedBy, NabFileResult, ScoresInput } from './evaluate.js';
 export { renderNab, renderSkab, renderTable } from './report.js';
 export type { FileOutcome } from './report.js';

@@ -88,6 +88,12 @@ export function renderNab(files: readonly FileOutcome<NabFileResult>[]): string[
   const undecided = files.reduce((sum, f) => sum + f.result.undecided, 0);
   const scored = files.reduce((sum, f) => sum + f.result.rows - f.result.probationRows, 0);
   if (undecided > 0) lines.push(`rows without a decision: ${count(undecided)} of ${count(scored)} scored rows lie in no scored window and count as no detection`);
+  const openings = files.filter((f) => f.result.decidedBy === 'alert openings').length;
+  lines.push(
+    openings === files.length
+      ? 'detections: the windows that opened an alert (scores.csv column alert = open)'
+      : `detections: the windows that opened an alert in ${openings} file${openings === 1 ? '' : 's'}; every anomalous window in ${files.length - openings} whose scores have no alert column`,
+  );
   const why = notes(files);
   if (why.length > 0) lines.push('notes:', ...why);
   return lines;

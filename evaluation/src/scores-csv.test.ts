@@ -12,6 +12,12 @@ describe('parseScoresCsv', () => {
     ]);
   });
 
+  it('reads the alert column when there is one', () => {
+    const text = `${HEADER},alert\n2024-01-01T00:00:00Z,2024-01-01T00:00:10Z,m,2,1,1,open\n2024-01-01T00:00:10Z,2024-01-01T00:00:20Z,m,0,1,0,\n2024-01-01T00:00:20Z,2024-01-01T00:00:30Z,m,0,1,0,resolved\n`;
+    expect(parseScoresCsv(text).map((w) => w.alert)).toEqual(['open', '', 'resolved']);
+    expect(() => parseScoresCsv(`${HEADER},alert\n2024-01-01T00:00:00Z,2024-01-01T00:00:10Z,m,2,1,1,opened`, 's.csv')).toThrow('s.csv line 2: alert must be open, resolved or empty, got "opened"');
+  });
+
   it('names the line and the column of a mistake', () => {
     expect(() => parseScoresCsv('start,end\n', 's.csv')).toThrow('s.csv line 1: header lacks window_start, window_end, machine, score, threshold, anomaly');
     expect(() => parseScoresCsv(`${HEADER}\n2024-01-01T00:00:00Z,2024-01-01T00:00:10Z,m,1,1,yes`, 's.csv')).toThrow('s.csv line 2: anomaly must be 0 or 1, got "yes"');

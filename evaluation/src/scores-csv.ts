@@ -1,6 +1,8 @@
 // The scores file `pdm score` writes (a fixed interface): window_start,window_end,machine,score,
-// threshold,anomaly — extra columns allowed, any order, ISO-8601 times, anomaly 0/1. A bad line is an
-// error naming its line number, never a silently skipped row.
+// threshold,anomaly — extra columns allowed, any order, ISO-8601 times, anomaly 0/1 — and, since alerts
+// are part of what it reports, alert (open on the window that opens an alert, resolved on the one that
+// resolves it, else empty), optional for files written before. A bad line is an error naming its line
+// number, never a silently skipped row.
 import { parseTimestamp } from '@pdm/config';
 
 export interface ScoredWindow {
@@ -11,11 +13,17 @@ export interface ScoredWindow {
   score: number;
   threshold: number;
   anomaly: boolean;
+  /** The alert transition this window caused, when the file has an alert column. */
+  alert?: AlertCell;
 }
 
-/** The columns of scores.csv, in the order `pdm score` writes them. */
+/** The columns every scores.csv has. */
 export const SCORES_COLUMNS = ['window_start', 'window_end', 'machine', 'score', 'threshold', 'anomaly'] as const;
 type Column = (typeof SCORES_COLUMNS)[number];
+/** The column after them: the alert transition of the window. */
+export const ALERT_COLUMN = 'alert';
+const ALERT_CELLS = ['open', 'resolved', ''] as const;
+export type AlertCell = (typeof ALERT_CELLS)[number];
 
 export class ScoresFormatError extends Error {
   constructor(source: string, line: number, problem: string) {
@@ -30,6 +38,7 @@ export function parseScoresCsv(text: string, source = 'scores'): ScoredWindow[] 
   const index = Object.fromEntries(SCORES_COLUMNS.map((c) => [c, header.indexOf(c)])) as Record<Column, number>;
   const missing = SCORES_COLUMNS.filter((c) => index[c] < 0);
   if (missing.length > 0) throw new ScoresFormatError(source, 1, `header lacks ${missing.join(', ')} (got "${lines[0] ?? ''}")`);
+  const alertIndex = header.indexOf(ALERT_COLUMN);
 
   const windows: ScoredWindow[] = [];
   for (let i = 1; i < lines.length; i++) {
@@ -49,7 +58,7 @@ export function parseScoresCsv(text: string, source = 'scores'): ScoredWindow[] 
     };
     const anomaly = cell('anomaly');
     if (anomaly !== '0' && anomaly !== '1') throw new ScoresFormatError(source, i + 1, `anomaly must be 0 or 1, got "${anomaly}"`);
-    const window = {
+    const window: ScoredWindow = {
       start: time('window_start'),
       end: time('window_end'),
       machine: cell('machine'),
@@ -57,6 +66,11 @@ export function parseScoresCsv(text: string, source = 'scores'): ScoredWindow[] 
       threshold: number('threshold'),
       anomaly: anomaly === '1',
     };
+    if (alertIndex >= 0) {
+      const alert = (cells[alertIndex] ?? '').trim();
+      if (!(ALERT_CELLS as readonly string[]).includes(alert)) throw new ScoresFormatError(source, i + 1, `alert must be open, resolved or empty, got "${alert}"`);
+      window.alert = alert as AlertCell;
+    }
     if (window.machine === '') throw new ScoresFormatError(source, i + 1, 'machine is empty');
     if (window.end <= window.start) throw new ScoresFormatError(source, i + 1, 'window_end must be after window_start');
     windows.push(window);

@@ -56,7 +56,7 @@ goes to stderr. The split files, models and scores live in a temporary folder re
 Options:
   --data DIR     the dataset folder (required)
   --only TEXT    only the recordings whose path contains TEXT (e.g. --only realKnownCause)
-  --kind KIND    pass --kind KIND to pdm train (autoencoder or robust-t2), to compare the detectors;
+  --kind KIND    pass --kind KIND to pdm train (autoencoder, robust-t2 or adaptive-z), to compare the detectors;
                  without it pdm train picks its default, as a user would get it
   -h, --help     show this help`,
 
@@ -68,7 +68,7 @@ Options:
     if (!values.data) throw new UsageError('--data DIR is required');
     if (!existsSync(values.data)) throw new UsageError(`--data: ${values.data} does not exist`);
     if (values.kind !== undefined && !(MODEL_KINDS as readonly string[]).includes(values.kind)) {
-      throw new UsageError(`--kind must be ${MODEL_KINDS.join(' or ')}, got "${values.kind}"`);
+      throw new UsageError(`--kind must be one of ${MODEL_KINDS.join(', ')}; got "${values.kind}"`);
     }
     const work = await mkdtemp(join(tmpdir(), `pdm-benchmark-${dataset}-`));
     try {

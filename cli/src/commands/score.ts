@@ -1,23 +1,27 @@
 // `pdm score` (fixed interface): scores a CSV with a trained model through the same path as live
-// traffic (replay → window engine → model) and writes one row per scored window to scores.csv.
+// traffic (replay → window engine → model → the processor's alert hysteresis) and writes one row per
+// scored window to scores.csv.
 import { createWriteStream } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { openScorer, scoreWindows } from '@pdm/cloud-processor';
-import { SCORES_COLUMNS } from '@pdm/evaluation';
+import { ALERT_DEFAULTS, AlertTracker, openScorer, scoreWindows } from '@pdm/cloud-processor';
+import { ALERT_COLUMN, SCORES_COLUMNS } from '@pdm/evaluation';
 import { type Command, UsageError } from '../command.js';
 import { CSV_FLAG_HELP, CSV_FLAG_OPTIONS, csvReplayOptions } from '../csv-flags.js';
 import { windowsFromCsv } from '../csv-windows.js';
 
 /** The header of scores.csv; `@pdm/evaluation` reads the file by the same columns. */
-export const SCORES_HEADER = SCORES_COLUMNS.join(',');
+export const SCORES_HEADER = [...SCORES_COLUMNS, ALERT_COLUMN].join(',');
 
 export const score: Command = {
   usage: `pdm score --model MODEL_DIR --input data.csv --output scores.csv [--time-column NAME] [--delimiter ,] [--window 10s] [--machine ID]
 
 Scores every window of a CSV with the newest model in MODEL_DIR (written by pdm train) and writes
 ${SCORES_HEADER}
-with times in ISO-8601 UTC and anomaly 0 or 1, one row per scored window. Windows the model cannot
-score (a sensor missing, another window size) are counted and reported, not written.
+with times in ISO-8601 UTC and anomaly 0 or 1, one row per scored window; alert is "open" on the
+window that opens an alert, "resolved" on the one that resolves it, else empty — the processor's rule
+(the model's own from its contract.json, else ${ALERT_DEFAULTS.openAfter} of the last ${ALERT_DEFAULTS.within} windows anomalous to open, ${ALERT_DEFAULTS.resolveAfter} normal to
+resolve). Without --window, the windows are the model's size. Windows the model cannot score (a sensor
+missing, another window size) are counted and reported, not written.
 
 Options:
   --model DIR           the model registry folder written by pdm train (required)
@@ -30,16 +34,23 @@ ${CSV_FLAG_HELP}
     if (!values.model) throw new UsageError('--model MODEL_DIR is required');
     if (!values.output) throw new UsageError('--output FILE is required');
     const { input, options, range } = csvReplayOptions(values);
-    const windows = await windowsFromCsv(input, options, range, err, 'score');
-
     const scorer = await openScorer({ registryDir: values.model });
     try {
-      if (scorer.loaded().length === 0) throw new UsageError(`--model: no trained model found in ${values.model} (run pdm train --out ${values.model} first)`);
+      const models = scorer.loaded();
+      if (models.length === 0) throw new UsageError(`--model: no trained model found in ${values.model} (run pdm train --out ${values.model} first)`);
+      if (values.window === undefined) {
+        const sizes = [...new Set(models.map((m) => m.windowMs))];
+        if (sizes.length > 1) throw new UsageError(`--window: the models in ${values.model} use windows of ${sizes.join(', ')} ms; say which to score with`);
+        options.engine = { ...options.engine, windowMs: sizes[0] };
+      }
+      const windows = await windowsFromCsv(input, options, range, err, 'score');
       const outcomes = await scoreWindows(scorer, windows);
+      const alerts = new AlertTracker(ALERT_DEFAULTS);
       const file = createWriteStream(values.output);
       file.write(`${SCORES_HEADER}\n`);
       let scored = 0;
       let anomalies = 0;
+      let opened = 0;
       const refused = new Map<string, number>();
       for (const outcome of outcomes) {
         if (outcome.kind !== 'scored') {
@@ -50,12 +61,14 @@ ${CSV_FLAG_HELP}
         const s = outcome.score;
         scored++;
         if (s.isAnomaly) anomalies++;
+        const alert = alerts.observe(s)?.state ?? '';
+        if (alert === 'open') opened++;
         const iso = (ms: number) => new Date(ms).toISOString();
-        file.write(`${iso(s.windowStart)},${iso(s.windowEnd)},${s.machineId},${s.score},${s.threshold},${s.isAnomaly ? 1 : 0}\n`);
+        file.write(`${iso(s.windowStart)},${iso(s.windowEnd)},${s.machineId},${s.score},${s.threshold},${s.isAnomaly ? 1 : 0},${alert}\n`);
       }
       await new Promise<void>((resolve, reject) => file.end((error?: Error | null) => (error ? reject(error) : resolve())));
-      const model = scorer.loaded()[0];
-      out(`scored ${scored} windows with ${model?.name}@${model?.version} (${model?.backend}): ${anomalies} anomalous → ${values.output}`);
+      const model = models[0]!;
+      out(`scored ${scored} windows with ${model.name}@${model.version} (${model.backend}): ${anomalies} anomalous, ${opened} alert${opened === 1 ? '' : 's'} opened → ${values.output}`);
       for (const [why, n] of refused) err(`score: ${n} windows not scored: ${why}`);
       return 0;
     } finally {

@@ -56,6 +56,8 @@ export interface LoadedModelInfo {
   version: string;
   /** TensorFlow.js backend in use: 'tensorflow' (tfjs-node), 'wasm' or 'cpu'. */
   backend: string;
+  /** The window size the model was trained on, ms. */
+  windowMs: number;
 }
 
 /**

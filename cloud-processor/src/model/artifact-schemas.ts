@@ -7,7 +7,7 @@ import { z } from 'zod';
  * layout; its own artifacts sit next to it (MODEL_FILES). 'autoencoder' folders written before kinds
  * existed say 'autoencoder+robust-z' or nothing at all, and still load.
  */
-export const MODEL_KINDS = ['autoencoder', 'robust-t2'] as const;
+export const MODEL_KINDS = ['autoencoder', 'robust-t2', 'adaptive-z'] as const;
 export type ModelKind = (typeof MODEL_KINDS)[number];
 const LEGACY_AUTOENCODER_KIND = 'autoencoder+robust-z';
 
@@ -26,6 +26,11 @@ export const contractFileSchema = z.object({
   heldBackWindows: z.number().int().nonnegative(),
   seed: z.number().int(),
   createdAt: z.string(),
+  /** When this model's windows open and resolve an alert, if the model has its own rule (else the processor's). */
+  alertRule: z
+    .object({ openAfter: z.number().int().positive(), within: z.number().int().positive(), resolveAfter: z.number().int().positive() })
+    .refine((r) => r.within >= r.openAfter, 'within must be >= openAfter')
+    .optional(),
 });
 export type ContractFile = z.infer<typeof contractFileSchema>;
 
@@ -84,6 +89,18 @@ export const robustT2FileSchema = z.object({
 });
 export type RobustT2File = z.infer<typeof robustT2FileSchema>;
 
+/** adaptive-z.json: the univariate adaptive baseline (see adaptive-z.ts). */
+export const adaptiveZFileSchema = z.object({
+  featureNames: z.array(z.string().min(1)).min(1),
+  /** Per feature: the dominant period of its training series in windows (0: none) and the series itself. */
+  features: z.array(z.object({ period: z.number().int().nonnegative(), history: z.array(finite).min(1) })).min(1),
+  shortWindows: z.number().int().positive(),
+  historyWindows: z.number().int().positive(),
+  /** A window whose largest z exceeds this is anomalous. */
+  threshold: positive,
+});
+export type AdaptiveZFile = z.infer<typeof adaptiveZFileSchema>;
+
 /** The files of a model folder; contract.json is written last and marks the folder complete. */
 export const MODEL_FILES = {
   contract: 'contract.json',
@@ -94,10 +111,13 @@ export const MODEL_FILES = {
   threshold: 'threshold.json',
   // robust-t2
   robustT2: 'robust-t2.json',
+  // adaptive-z
+  adaptiveZ: 'adaptive-z.json',
 } as const;
 
 /** The artifacts each kind writes next to contract.json. */
 export const KIND_FILES: Record<ModelKind, readonly string[]> = {
   autoencoder: [MODEL_FILES.model, MODEL_FILES.weights, MODEL_FILES.normalization, MODEL_FILES.threshold],
   'robust-t2': [MODEL_FILES.robustT2],
+  'adaptive-z': [MODEL_FILES.adaptiveZ],
 };

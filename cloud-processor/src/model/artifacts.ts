@@ -6,6 +6,7 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { z } from 'zod';
 import {
+  adaptiveZFileSchema,
   contractFileSchema,
   MODEL_FILES,
   modelJsonSchema,
@@ -13,9 +14,9 @@ import {
   robustT2FileSchema,
   thresholdFileSchema,
 } from './artifact-schemas.js';
-import type { ContractFile, RobustT2File, ThresholdFile } from './artifact-schemas.js';
+import type { AdaptiveZFile, ContractFile, RobustT2File, ThresholdFile } from './artifact-schemas.js';
 import { layoutOf, type FeatureLayout } from './features.js';
-import type { AutoencoderBundle, ModelBundle, RobustT2Bundle } from './model-bundle.js';
+import type { AdaptiveZBundle, AutoencoderBundle, ModelBundle, RobustT2Bundle } from './model-bundle.js';
 import type { Normalization } from './normalization.js';
 
 export class ModelLoadError extends Error {
@@ -24,7 +25,8 @@ export class ModelLoadError extends Error {
 
 export type ModelFiles =
   | { kind: 'autoencoder'; contract: ContractFile; network: tf.LayersModel; normalization: Normalization; threshold: ThresholdFile }
-  | { kind: 'robust-t2'; contract: ContractFile; robustT2: RobustT2File };
+  | { kind: 'robust-t2'; contract: ContractFile; robustT2: RobustT2File }
+  | { kind: 'adaptive-z'; contract: ContractFile; adaptiveZ: AdaptiveZFile };
 
 /**
  * Writes the model into `dir`, which must not exist yet. Files go into a hidden sibling folder that is
@@ -37,7 +39,8 @@ export async function writeModelFolder(dir: string, files: ModelFiles): Promise<
   await rm(staging, { recursive: true, force: true });
   await mkdir(staging, { recursive: true });
   if (files.kind === 'autoencoder') await writeAutoencoder(staging, files.network, files.normalization, files.threshold);
-  else await writeJson(path.join(staging, MODEL_FILES.robustT2), files.robustT2);
+  else if (files.kind === 'robust-t2') await writeJson(path.join(staging, MODEL_FILES.robustT2), files.robustT2);
+  else await writeJson(path.join(staging, MODEL_FILES.adaptiveZ), files.adaptiveZ);
   await writeJson(path.join(staging, MODEL_FILES.contract), files.contract);
   try {
     await rename(staging, dir);
@@ -77,7 +80,14 @@ export async function readModelFolder(dir: string): Promise<ModelBundle> {
   } catch (err) {
     throw new ModelLoadError(`${path.join(dir, MODEL_FILES.contract)}: ${(err as Error).message}`);
   }
-  return contract.kind === 'autoencoder' ? readAutoencoder(dir, contract, layout) : readRobustT2(dir, contract, layout);
+  switch (contract.kind) {
+    case 'autoencoder':
+      return readAutoencoder(dir, contract, layout);
+    case 'robust-t2':
+      return readRobustT2(dir, contract, layout);
+    case 'adaptive-z':
+      return readAdaptiveZ(dir, contract, layout);
+  }
 }
 
 async function readAutoencoder(dir: string, contract: ContractFile, layout: FeatureLayout): Promise<AutoencoderBundle> {
@@ -122,6 +132,15 @@ async function readRobustT2(dir: string, contract: ContractFile, layout: Feature
   }
   const model = { d, location: Float64Array.from(file.location), precision: Float64Array.from(file.precision.flat()), threshold: file.threshold, tauMs: file.tauMs };
   return { kind: 'robust-t2', info: contract, layout, model };
+}
+
+async function readAdaptiveZ(dir: string, contract: ContractFile, layout: FeatureLayout): Promise<AdaptiveZBundle> {
+  const file = await readJson(dir, MODEL_FILES.adaptiveZ, adaptiveZFileSchema);
+  if (file.featureNames.join('\n') !== contract.featureNames.join('\n') || file.features.length !== contract.featureNames.length) {
+    throw new ModelLoadError(`${path.join(dir, MODEL_FILES.adaptiveZ)}: features differ from contract.json`);
+  }
+  const { features, shortWindows, historyWindows, threshold } = file;
+  return { kind: 'adaptive-z', info: contract, layout, model: { features, shortWindows, historyWindows, threshold } };
 }
 
 async function writeJson(file: string, value: unknown): Promise<void> {

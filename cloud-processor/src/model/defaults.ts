@@ -81,4 +81,24 @@ export const MODEL_DEFAULTS = {
     /** Time constant of the slow per-machine baseline; it learns only from windows that did not exceed. */
     tauMs: 600_000,
   },
+  /** The univariate adaptive baseline for one or two slow sensors (measured on NAB: REPORT §3b). */
+  adaptiveZ: {
+    /** One reading per window: its mean is the reading. */
+    statistics: ['mean'] as const,
+    /** The short mean spans an hour of 5-minute readings: a level shift shows before a single point would. */
+    shortWindows: 12,
+    /** Effective memory of the running statistics, in windows (22 days of 5-minute readings). */
+    historyWindows: 6400,
+    /** z above which a window is anomalous; the plateau on NAB is 7 (6: 59.8, 8: 55.6 with the rule below). */
+    threshold: 7,
+    /** Seasonal term: the training series' best autocorrelation at a lag of at least minPeriod windows must exceed this. */
+    minPeriod: 12,
+    minAutocorrelation: 0.5,
+    /** At most this many training windows are kept as every machine's starting history (the newest). */
+    maxHistory: 6400,
+    /** An excursion of a slow series is one event: the alert opens on its first window and resolves
+     *  after 50 quiet windows (~4 h at 5 minutes), so a series that stays restless is one alert, not one
+     *  every few windows (NAB: 61.0; 40–75 quiet windows all give 60.5–61.3). */
+    alertRule: { openAfter: 1, within: 1, resolveAfter: 50 },
+  },
 } as const;

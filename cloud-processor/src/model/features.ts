@@ -100,3 +100,21 @@ export function extractFeatures(
   }
   return null;
 }
+
+/**
+ * Per contract sensor, its share of a score from per-feature terms (a T² model's rⱼ·(C⁻¹r)ⱼ, a
+ * univariate model's z-scores). A T² term can be negative (two correlated features moving against their
+ * usual relation lower each other's terms); a sensor's summed terms below zero count as no share, and the
+ * shares are renormalised to sum to 1 (0s if nothing is positive).
+ */
+export function sensorShares(layout: FeatureLayout, terms: ArrayLike<number>): Float64Array {
+  const shares = new Float64Array(layout.sensors.length);
+  for (let j = 0; j < layout.reads.length; j++) shares[layout.reads[j]!.sensor]! += terms[j]!;
+  let sum = 0;
+  for (let s = 0; s < shares.length; s++) {
+    if (!(shares[s]! > 0)) shares[s] = 0;
+    sum += shares[s]!;
+  }
+  if (sum > 0) for (let s = 0; s < shares.length; s++) shares[s]! /= sum;
+  return shares;
+}

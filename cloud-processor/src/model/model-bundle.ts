@@ -4,6 +4,7 @@ import type * as tf from '@tensorflow/tfjs';
 import type { FeatureLayout } from './features.js';
 import type { Normalization } from './normalization.js';
 import type { ContractFile, ThresholdFile } from './artifact-schemas.js';
+import type { AdaptiveZModel } from './adaptive-z.js';
 import type { RobustT2Model } from './robust-t2.js';
 
 interface BundleBase {
@@ -23,7 +24,12 @@ export interface RobustT2Bundle extends BundleBase {
   model: RobustT2Model;
 }
 
-export type ModelBundle = AutoencoderBundle | RobustT2Bundle;
+export interface AdaptiveZBundle extends BundleBase {
+  kind: 'adaptive-z';
+  model: AdaptiveZModel;
+}
+
+export type ModelBundle = AutoencoderBundle | RobustT2Bundle | AdaptiveZBundle;
 
 /** Frees what a bundle holds outside the JS heap (the autoencoder's tensors). */
 export function disposeBundle(bundle: ModelBundle): void {

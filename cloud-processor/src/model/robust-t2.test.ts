@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { layoutOf } from './features.js';
-import { initialBaseline, learnBaseline, sensorShares, t2Score, type RobustT2Model } from './robust-t2.js';
+import { layoutOf, sensorShares } from './features.js';
+import { initialBaseline, learnBaseline, t2Score, type RobustT2Model } from './robust-t2.js';
 
 // C = [[4, 2], [2, 3]] → C⁻¹ = [[3, −2], [−2, 4]] / 8.
 const model: RobustT2Model = { d: 2, location: Float64Array.from([10, 5]), precision: Float64Array.from([3 / 8, -2 / 8, -2 / 8, 4 / 8]), threshold: 13.8, tauMs: 100_000 };

@@ -4,7 +4,6 @@
 // quantile stored with the model. The baseline starts at the robust training location μ and follows the
 // machine slowly (time constant τ) through windows that were normal, so a level that wanders over hours
 // is not an alarm, while a fault (which exceeds) never teaches the baseline anything.
-import type { FeatureLayout } from './features.js';
 
 /** A robust-t2.json in memory, in the shapes scoring wants. */
 export interface RobustT2Model {
@@ -68,23 +67,6 @@ export function t2Score(model: RobustT2Model, x: ArrayLike<number>, baseline: Ar
     total += terms[i]!;
   }
   return total;
-}
-
-/**
- * Per contract sensor, its share of D² from the feature terms. A single term can be negative (two
- * correlated features moving against their usual relation lower each other's terms); a sensor's summed
- * terms below zero count as no share, and the shares are renormalised to sum to 1 (0s if nothing is positive).
- */
-export function sensorShares(layout: FeatureLayout, terms: ArrayLike<number>): Float64Array {
-  const shares = new Float64Array(layout.sensors.length);
-  for (let j = 0; j < layout.reads.length; j++) shares[layout.reads[j]!.sensor]! += terms[j]!;
-  let sum = 0;
-  for (let s = 0; s < shares.length; s++) {
-    if (!(shares[s]! > 0)) shares[s] = 0;
-    sum += shares[s]!;
-  }
-  if (sum > 0) for (let s = 0; s < shares.length; s++) shares[s]! /= sum;
-  return shares;
 }
 
 /**

@@ -1,7 +1,7 @@
 // ModelScorer: the Scorer the pipeline calls for every machine-window. Windows are checked against the
 // chosen model's contract on arrival (a mismatch answers at once), queued, and scored in micro-batches:
 // one batch per model, scored by the model's kind (one tensor inference for an autoencoder; a T² model
-// with its per-machine baselines). The registry is polled for new model versions.
+// with its per-machine baselines; an adaptive-z model with its per-machine histories). The registry is polled for new model versions.
 import { systemClock, type Cancel, type Clock } from '@pdm/clock';
 import type { MachineWindow } from '@pdm/proto';
 import { Scorer, type LoadedModelInfo, type ScoreOutcome, type WindowScore } from '../model/api.js';
@@ -11,6 +11,7 @@ import { extractFeatures, type MismatchCode } from '../model/features.js';
 import { silentLogger, type ModelLogger } from '../model/logger.js';
 import type { ModelBundle } from '../model/model-bundle.js';
 import type { BaselineState } from '../model/robust-t2.js';
+import { AdaptiveZScoring } from './adaptive-z-batch.js';
 import { scoreAutoencoderBatch } from './autoencoder-batch.js';
 import type { KindScore } from './kind-score.js';
 import { MicroBatcher } from './micro-batcher.js';
@@ -71,6 +72,8 @@ export class ModelScorer extends Scorer {
   private readonly batcher: MicroBatcher<Pending>;
   /** The T² models' per-machine baselines. */
   private readonly robustT2 = new RobustT2Scoring();
+  /** The adaptive-z models' per-machine histories. */
+  private readonly adaptiveZ = new AdaptiveZScoring();
   private readonly counters: ScorerStats = {
     scored: 0,
     anomalies: 0,
@@ -130,7 +133,7 @@ export class ModelScorer extends Scorer {
 
   loaded(): LoadedModelInfo[] {
     const backend = activeBackend();
-    return this.ordered.map((b) => ({ name: b.info.name, version: b.info.version, backend }));
+    return this.ordered.map((b) => ({ name: b.info.name, version: b.info.version, backend, windowMs: b.info.windowMs }));
   }
 
   stats(): ScorerStats {
@@ -155,6 +158,7 @@ export class ModelScorer extends Scorer {
         await this.models.refresh(() => this.batcher.flush());
         this.ordered = bySpecificity(this.models.bundles());
         this.robustT2.retainOnly(this.ordered);
+        this.adaptiveZ.retainOnly(this.ordered);
         this.counters.modelLoads = this.models.loads;
         const refused = this.models.loadFailures - this.counters.modelLoadFailures;
         this.counters.modelLoadFailures = this.models.loadFailures;
@@ -198,7 +202,7 @@ export class ModelScorer extends Scorer {
 
   private scoreGroup(bundle: ModelBundle, group: Pending[]): void {
     try {
-      const scores: KindScore[] = bundle.kind === 'autoencoder' ? scoreAutoencoderBatch(bundle, group) : this.robustT2.scoreBatch(bundle, group);
+      const scores: KindScore[] = this.scoreKind(bundle, group);
       group.forEach((p, i) => {
         const { score, threshold, shares } = scores[i]!;
         const contributions: Record<string, number> = {};
@@ -214,6 +218,7 @@ export class ModelScorer extends Scorer {
           threshold,
           isAnomaly: score > threshold,
           contributions,
+          ...(bundle.info.alertRule ? { alertRule: bundle.info.alertRule } : {}),
         };
         this.counters.scored++;
         if (result.isAnomaly) this.counters.anomalies++;
@@ -222,6 +227,17 @@ export class ModelScorer extends Scorer {
     } catch (err) {
       this.logger.error({ model: bundle.info.name, version: bundle.info.version, err: (err as Error).message }, 'inference failed');
       for (const p of group) p.reject(err);
+    }
+  }
+
+  private scoreKind(bundle: ModelBundle, group: Pending[]): KindScore[] {
+    switch (bundle.kind) {
+      case 'autoencoder':
+        return scoreAutoencoderBatch(bundle, group);
+      case 'robust-t2':
+        return this.robustT2.scoreBatch(bundle, group);
+      case 'adaptive-z':
+        return this.adaptiveZ.scoreBatch(bundle, group);
     }
   }
 

@@ -34,7 +34,7 @@ export class ScriptedScorer implements Scorer {
   }
 
   loaded(): LoadedModelInfo[] {
-    return [{ name: 'scripted', version: '1', backend: 'none' }];
+    return [{ name: 'scripted', version: '1', backend: 'none', windowMs: 10_000 }];
   }
 
   close(): Promise<void> {

@@ -12,6 +12,7 @@ import { extractFeatures, layoutOf } from '../model/features.js';
 import { silentLogger, type ModelLogger } from '../model/logger.js';
 import { nextVersion } from '../model/registry.js';
 import { deriveContract, TrainingDataError, type ContractOptions } from './derive-contract.js';
+import { fitAdaptiveZ } from './adaptive-z.js';
 import { fitRobustT2 } from './robust-t2.js';
 import { trainAutoencoder } from './train-autoencoder.js';
 
@@ -55,12 +56,15 @@ export type TrainReport = TrainReportBase &
     | { kind: 'autoencoder'; backend: string; finalLoss: number; heldBackScores: number[] }
     /** `fit`: how the robust fit went (windows kept, training windows above the threshold). */
     | { kind: 'robust-t2'; fit: RobustT2File['fit'] }
+    /** `periods`: per feature, the period found in its training series in windows (0: none). */
+    | { kind: 'adaptive-z'; periods: number[] }
   );
 
 /** The features each kind is trained on. */
 const CONTRACT_OPTIONS: Record<ModelKind, ContractOptions> = {
   autoencoder: {},
   'robust-t2': { statistics: MODEL_DEFAULTS.robustT2.statistics, shapeStatistics: [] },
+  'adaptive-z': { statistics: MODEL_DEFAULTS.adaptiveZ.statistics, shapeStatistics: [] },
 };
 
 export async function trainModel(windows: MachineWindow[], options: TrainOptions): Promise<TrainReport> {
@@ -98,6 +102,15 @@ export async function trainModel(windows: MachineWindow[], options: TrainOptions
     createdAt: new Date(options.now ? options.now() : Date.now()).toISOString(),
   });
   const base = { name, version, dir, contract, skipped };
+
+  if (kind === 'adaptive-z') {
+    // Its series must be in time order (deriveContract keeps the windows' order; pdm train passes them as the engine closed them).
+    const adaptiveZ = fitAdaptiveZ(contract.featureNames, rows);
+    const alertRule = { ...MODEL_DEFAULTS.adaptiveZ.alertRule };
+    await writeModelFolder(dir, { kind, contract: { ...contractFile(rows.length, 0), alertRule }, adaptiveZ });
+    logger.info({ name, version, dir, kind, features: contract.featureNames.length, trainingWindows: rows.length, threshold: adaptiveZ.threshold }, 'model trained');
+    return { ...base, kind, trainingWindows: rows.length, heldBackWindows: 0, threshold: adaptiveZ.threshold, periods: adaptiveZ.features.map((f) => f.period) };
+  }
 
   if (kind === 'robust-t2') {
     const robustT2 = fitRobustT2(contract.featureNames, rows);

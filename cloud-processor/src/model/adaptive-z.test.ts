@@ -1,0 +1,110 @@
+import { describe, expect, it } from 'vitest';
+import { gaussian } from '../test-support/synthetic-pump.js';
+import { dominantPeriod, FLAT_MOVED, initialFeatureState, stepFeature, warmState, type AdaptiveZModel } from './adaptive-z.js';
+
+const M = 12;
+
+/** z of y[t] against the population mean and sd of `history` (0 with fewer than 2 values): the definition, two-pass. */
+function zAgainst(history: number[], value: number): number {
+  const finite = history.filter(Number.isFinite);
+  if (finite.length < 2 || !Number.isFinite(value)) return 0;
+  const mean = finite.reduce((a, b) => a + b, 0) / finite.length;
+  const sd = Math.sqrt(finite.reduce((a, b) => a + (b - mean) ** 2, 0) / finite.length);
+  return Math.abs(value - mean) / sd;
+}
+
+const mean = (values: number[]): number => {
+  const finite = values.filter(Number.isFinite);
+  return finite.length === 0 ? 0 : finite.reduce((a, b) => a + b, 0) / finite.length;
+};
+
+/**
+ * The three z-scores written out from their definitions over whole arrays (no running statistics): the
+ * reference for stepFeature while the history is shorter than L (where exponential weighting is a plain
+ * mean). A window above the threshold leaves the season's prediction, not itself, as the reference a
+ * period later.
+ */
+function reference(series: number[], period: number): number[] {
+  const short = series.map((_, t) => (t >= M - 1 ? series.slice(t - M + 1, t + 1).reduce((a, b) => a + b, 0) / M : Number.NaN));
+  const seasonal: number[] = [];
+  const references: number[] = [];
+  return series.map((x, t) => {
+    const z1 = zAgainst(series.slice(0, t), x);
+    const z2 = zAgainst(short.slice(0, Math.max(0, t - M)), short[t]!);
+    if (period === 0) return Math.max(z1, z2);
+    const back = t >= period ? references[t - period]! : Number.NaN;
+    seasonal.push(short[t]! - back);
+    const z3 = zAgainst(seasonal.slice(0, Math.max(0, t - M)), seasonal[t]!);
+    const score = Math.max(z1, z2, z3);
+    references.push(score > 7 && Number.isFinite(back) ? back + mean(seasonal.slice(0, Math.max(0, t - M))) : short[t]!);
+    return score;
+  });
+}
+
+/** n windows of a ±10 cycle plus unit noise, from window `from` of the cycle on. */
+function daily(seed: number, n: number, period: number, from = 0): number[] {
+  const rand = gaussian(seed);
+  return Array.from({ length: n }, (_, t) => 50 + 10 * Math.sin((2 * Math.PI * (from + t)) / period) + rand());
+}
+
+const model = (period: number, history: number[] = []): AdaptiveZModel => ({ features: [{ period, history }], shortWindows: M, historyWindows: 6400, threshold: 7 });
+
+describe('adaptive-z scores', () => {
+  it('are the point, short-mean and seasonal z-scores of their definitions', () => {
+    const series = daily(1, 300, 48);
+    for (const period of [0, 48]) {
+      const m = model(period);
+      const state = initialFeatureState();
+      const got = series.map((x) => stepFeature(m, m.features[0]!, state, x));
+      const want = reference(series, period);
+      got.forEach((z, t) => expect(z, `t = ${t}, period ${period}`).toBeCloseTo(want[t]!, 6));
+    }
+  });
+
+  it('continue from the training series exactly as if the machine had been scored all along', () => {
+    const series = daily(2, 400, 48);
+    const whole = model(48);
+    const state = initialFeatureState();
+    const all = series.map((x) => stepFeature(whole, whole.features[0]!, state, x));
+    const trained = model(48, series.slice(0, 250));
+    const [warm] = warmState(trained);
+    const rest = series.slice(250).map((x) => stepFeature(trained, trained.features[0]!, warm!, x));
+    expect(rest).toEqual(all.slice(250));
+  });
+
+  it('stay below the threshold on a noisy daily cycle and flag a spike and a level shift smaller than the cycle', () => {
+    const period = 48;
+    const m = model(period, daily(3, 600, period));
+    const [state] = warmState(m);
+    const live = daily(4, 1000, period, 600).map((x, t) => x + (t === 500 ? 60 : 0) + (t >= 800 && t < 840 ? 5 : 0));
+    const scores = live.map((x) => stepFeature(m, m.features[0]!, state!, x));
+    const above = scores.flatMap((z, t) => (z > 7 ? [t] : []));
+    expect(above).toContain(500); // far outside anything seen: the point term
+    // 5 σ of noise for 40 windows, half the cycle's amplitude: only the seasonal difference of short means sees it.
+    expect(above.some((t) => t >= 800 && t < 840)).toBe(true);
+    // Nothing else: an excursion shows while it is in the short mean, and not again a period later (the
+    // seasonal difference takes what the season predicted for those windows, not the excursion).
+    const during = (from: number, to: number, t: number) => t >= from && t < to + M;
+    expect(above.filter((t) => !during(500, 501, t) && !during(800, 840, t))).toEqual([]);
+  });
+
+  it('give FLAT_MOVED when a series that never varied moves, and 0 while it stays', () => {
+    const m = model(0, Array.from({ length: 50 }, () => 20));
+    const [state] = warmState(m);
+    expect(stepFeature(m, m.features[0]!, state!, 20)).toBe(0);
+    expect(stepFeature(m, m.features[0]!, state!, 20.5)).toBe(FLAT_MOVED);
+  });
+});
+
+describe('dominantPeriod', () => {
+  it('finds a daily cycle (or a multiple of it: they correlate as well) and nothing in white noise', () => {
+    const found = dominantPeriod(daily(5, 600, 48), { minPeriod: 12, maxPeriod: 6400, minAutocorrelation: 0.5 });
+    expect(found).toBeGreaterThan(0);
+    expect(found % 48).toBe(0);
+    expect(dominantPeriod(daily(5, 600, 48), { minPeriod: 12, maxPeriod: 60, minAutocorrelation: 0.5 })).toBe(48);
+    const rand = gaussian(6);
+    const noise = Array.from({ length: 600 }, () => rand());
+    expect(dominantPeriod(noise, { minPeriod: 12, maxPeriod: 6400, minAutocorrelation: 0.5 })).toBe(0);
+    expect(dominantPeriod(Array.from({ length: 100 }, () => 3), { minPeriod: 12, maxPeriod: 6400, minAutocorrelation: 0.5 })).toBe(0);
+  });
+});

@@ -1,0 +1,59 @@
+// Batch scoring of the adaptive-z kind (model/adaptive-z.ts): each machine's history lives in memory
+// (machine-states.ts), starting from the model's training series. A batch's windows are taken in
+// arrival order, so a machine's windows are decided in order and each one's score depends only on the
+// windows before it.
+import { stepWindow, warmState, type FeatureState } from '../model/adaptive-z.js';
+import { sensorShares } from '../model/features.js';
+import type { AdaptiveZBundle } from '../model/model-bundle.js';
+import type { BatchItem, KindScore } from './kind-score.js';
+import { MachineStates } from './machine-states.js';
+
+/** How many decided windows a machine remembers the scores of: minutes of windows, beyond any redelivery. */
+const RECENT_DECISIONS = 64;
+
+interface MachineHistory {
+  features: FeatureState[];
+  /** windowEnd (epoch ms) of the newest window scored so far; -Infinity when none. */
+  decidedUntil: number;
+  /**
+   * The newest decided windows' scores, oldest first: a window scored again (a redelivery after a failed
+   * write, a late revision) gets the score it got the first time, so its points overwrite themselves
+   * with the same content.
+   */
+  recent: { windowEnd: number; score: number; zs: number[] }[];
+}
+
+export class AdaptiveZScoring {
+  private readonly histories = new MachineStates<MachineHistory>();
+
+  scoreBatch(bundle: AdaptiveZBundle, items: readonly BatchItem[]): KindScore[] {
+    const { model, layout } = bundle;
+    const machines = this.histories.of(bundle.info.name, bundle.info.version);
+    const zs = new Float64Array(model.features.length);
+    return items.map(({ window, raw }) => {
+      const history = machines.get(window.siteId, window.machineId, () => ({ features: warmState(model), decidedUntil: -Infinity, recent: [] }));
+      const windowEnd = Number(window.windowEnd);
+      let score: number;
+      if (windowEnd > history.decidedUntil) {
+        score = stepWindow(model, history.features, raw, zs);
+        history.decidedUntil = windowEnd;
+        history.recent.push({ windowEnd, score, zs: [...zs] });
+        if (history.recent.length > RECENT_DECISIONS) history.recent.shift();
+      } else {
+        const known = history.recent.find((r) => r.windowEnd === windowEnd);
+        if (known !== undefined) {
+          score = known.score;
+          zs.set(known.zs);
+        } else {
+          // Older than every remembered window: scored against the history as it is now, which it does not change.
+          score = stepWindow(model, structuredClone(history.features), raw, zs);
+        }
+      }
+      return { score, threshold: model.threshold, shares: sensorShares(layout, zs) };
+    });
+  }
+
+  retainOnly(served: readonly { info: { name: string; version: string } }[]): void {
+    this.histories.retainOnly(served);
+  }
+}

@@ -1,0 +1,112 @@
+// The adaptive-z kind through the registry-backed scorer, as pdm score and the processor use it.
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { ManualClock } from '@pdm/clock';
+import { CloseReason, create, MachineWindowSchema, SensorStatsSchema, type MachineWindow } from '@pdm/proto';
+import { twoPassStatistics } from '@pdm/proto/testing';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { ScoreOutcome, WindowScore } from '../model/api.js';
+import { MODEL_FILES } from '../model/artifact-schemas.js';
+import { gaussian } from '../test-support/synthetic-pump.js';
+import { tempRegistry } from '../test-support/temp-registry.js';
+import { trainModel } from '../training/train.js';
+import { scoreWindows } from './score-windows.js';
+import { openScorer, type ModelScorer } from './scorer.js';
+
+const WINDOW_MS = 300_000;
+const PERIOD = 48; // a "day" of 48 five-minute windows
+const START = 1_700_000_000_000 - (1_700_000_000_000 % WINDOW_MS);
+
+/** One reading per 5-minute window of a temperature with a daily cycle; `offset` adds to window w. */
+function slowWindows(options: { seed: number; from: number; count: number; machineId?: string; offset?: (w: number) => number }): MachineWindow[] {
+  const rand = gaussian(options.seed);
+  return Array.from({ length: options.count }, (_, i) => {
+    const w = options.from + i;
+    const value = 40 + 5 * Math.sin((2 * Math.PI * w) / PERIOD) + 0.5 * rand() + (options.offset?.(w) ?? 0);
+    return create(MachineWindowSchema, {
+      gatewayId: 'gw-test',
+      siteId: 'site-test',
+      machineId: options.machineId ?? 'oven-1',
+      windowStart: BigInt(START + w * WINDOW_MS),
+      windowEnd: BigInt(START + (w + 1) * WINDOW_MS),
+      featureVersion: 1,
+      sensors: [create(SensorStatsSchema, { sensorId: 'temp', expectedCount: 1, ...twoPassStatistics([value]) })],
+      revision: 0,
+      closeReason: CloseReason.WATERMARK,
+    });
+  });
+}
+
+function scores(outcomes: readonly ScoreOutcome[]): WindowScore[] {
+  return outcomes.map((o) => {
+    if (o.kind !== 'scored') throw new Error(`expected a score, got ${o.kind}${o.kind === 'contract_mismatch' ? `: ${o.reason}` : ''}`);
+    return o.score;
+  });
+}
+
+let registry: Awaited<ReturnType<typeof tempRegistry>>;
+let modelDir: string;
+let scorer: ModelScorer;
+beforeAll(async () => {
+  registry = await tempRegistry();
+  modelDir = (await trainModel(slowWindows({ seed: 1, from: 0, count: 500 }), { outDir: registry.dir, name: 'oven', kind: 'adaptive-z' })).dir;
+});
+afterAll(() => registry.cleanup());
+beforeEach(async () => {
+  scorer = await openScorer({ registryDir: registry.dir, clock: new ManualClock(), maxBatch: 64, maxDelayMs: 20, pollMs: 3_600_000 });
+});
+afterEach(() => scorer.close());
+
+describe('the adaptive-z kind', () => {
+  it('writes its kind, its alert rule and the training series with the period it found', async () => {
+    const contract = JSON.parse(await readFile(path.join(modelDir, MODEL_FILES.contract), 'utf8')) as Record<string, unknown>;
+    expect(contract).toMatchObject({ kind: 'adaptive-z', featureNames: ['temp.mean'], windowMs: WINDOW_MS, trainingWindows: 500, heldBackWindows: 0 });
+    expect(contract['alertRule']).toEqual({ openAfter: 1, within: 1, resolveAfter: 50 });
+    const file = JSON.parse(await readFile(path.join(modelDir, MODEL_FILES.adaptiveZ), 'utf8')) as { features: { period: number; history: number[] }[]; threshold: number };
+    expect(file.threshold).toBe(7);
+    expect(file.features[0]!.period % PERIOD).toBe(0);
+    expect(file.features[0]!.period).toBeGreaterThan(0);
+    expect(file.features[0]!.history).toHaveLength(500);
+  });
+
+  it('flags a stuck sensor and a spike, not the daily cycle, and hands on the alert rule', async () => {
+    // Days 500–899 of the same oven: a spike far above the cycle at 600, stuck at its last value for 60 windows from 750.
+    const live = slowWindows({ seed: 2, from: 500, count: 400, offset: (w) => (w === 600 ? 40 : 0) });
+    const stuckAt = live[750 - 500]!.sensors[0]!.mean;
+    for (let w = 750; w < 810; w++) live[w - 500]!.sensors[0] = create(SensorStatsSchema, { sensorId: 'temp', expectedCount: 1, ...twoPassStatistics([stuckAt]) });
+    const scored = scores(await scoreWindows(scorer, live));
+    const anomalous = scored.flatMap((s, i) => (s.isAnomaly ? [500 + i] : []));
+    expect(anomalous).toContain(600);
+    expect(anomalous.some((w) => w > 750 && w < 810)).toBe(true);
+    expect(anomalous.filter((w) => w < 600 || (w > 600 + 12 + PERIOD && w < 750))).toEqual([]); // quiet before, between
+    expect(scored.every((s) => s.threshold === 7 && s.contributions['temp'] === (s.score > 0 ? 1 : 0))).toBe(true);
+    expect(scored[0]!.alertRule).toEqual({ openAfter: 1, within: 1, resolveAfter: 50 });
+  });
+
+  it('scores a window from the windows before it only, each machine against its own history', async () => {
+    const first = slowWindows({ seed: 3, from: 500, count: 100 });
+    const quiet = slowWindows({ seed: 4, from: 600, count: 50 });
+    const hot = slowWindows({ seed: 4, from: 600, count: 50, machineId: 'oven-2', offset: () => 20 });
+    const a = scores(await scoreWindows(scorer, [...first, ...quiet]));
+    const b = scores(await scoreWindows(scorer, [...first.map((w) => create(MachineWindowSchema, { ...w, machineId: 'oven-2' })), ...hot]));
+    expect(b.slice(0, 100).map((s) => s.score)).toEqual(a.slice(0, 100).map((s) => s.score));
+    expect(b[100]!.isAnomaly).toBe(true);
+    expect(a.slice(100).some((s) => s.isAnomaly)).toBe(false);
+  });
+
+  it('gives a window scored again (a redelivery, a late revision) the score it got the first time', async () => {
+    const windows = slowWindows({ seed: 5, from: 500, count: 200, offset: (w) => (w >= 650 ? 3 : 0) });
+    const first = scores(await scoreWindows(scorer, windows));
+    const again = scores(await scoreWindows(scorer, [windows[150]!, create(MachineWindowSchema, { ...windows[199]!, revision: 1 })]));
+    expect(again.map((s) => s.score)).toEqual([first[150]!.score, first[199]!.score]);
+    // Scoring again taught the history nothing: the next new window scores as it would have.
+    const next = slowWindows({ seed: 5, from: 700, count: 1 });
+    const fresh = await openScorer({ registryDir: registry.dir, clock: new ManualClock(), pollMs: 3_600_000 });
+    try {
+      const direct = scores(await scoreWindows(fresh, [...windows, ...next]));
+      expect(scores(await scoreWindows(scorer, next))[0]!.score).toBe(direct[200]!.score);
+    } finally {
+      await fresh.close();
+    }
+  });
+});
