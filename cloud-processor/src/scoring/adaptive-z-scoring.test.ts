@@ -2,13 +2,14 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ManualClock } from '@pdm/clock';
-import { CloseReason, create, MachineWindowSchema, SensorStatsSchema, type MachineWindow } from '@pdm/proto';
+import { create, MachineWindowSchema, SensorStatsSchema, type MachineWindow } from '@pdm/proto';
 import { twoPassStatistics } from '@pdm/proto/testing';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { ScoreOutcome, WindowScore } from '../model/api.js';
 import { MODEL_FILES } from '../model/artifact-schemas.js';
 import { gaussian } from '../test-support/synthetic-pump.js';
 import { tempRegistry } from '../test-support/temp-registry.js';
+import { windowOfReadings } from '../test-support/windows.js';
 import { trainModel } from '../training/train.js';
 import { scoreWindows } from './score-windows.js';
 import { openScorer, type ModelScorer } from './scorer.js';
@@ -23,17 +24,7 @@ function slowWindows(options: { seed: number; from: number; count: number; machi
   return Array.from({ length: options.count }, (_, i) => {
     const w = options.from + i;
     const value = 40 + 5 * Math.sin((2 * Math.PI * w) / PERIOD) + 0.5 * rand() + (options.offset?.(w) ?? 0);
-    return create(MachineWindowSchema, {
-      gatewayId: 'gw-test',
-      siteId: 'site-test',
-      machineId: options.machineId ?? 'oven-1',
-      windowStart: BigInt(START + w * WINDOW_MS),
-      windowEnd: BigInt(START + (w + 1) * WINDOW_MS),
-      featureVersion: 1,
-      sensors: [create(SensorStatsSchema, { sensorId: 'temp', expectedCount: 1, ...twoPassStatistics([value]) })],
-      revision: 0,
-      closeReason: CloseReason.WATERMARK,
-    });
+    return windowOfReadings({ machineId: options.machineId ?? 'oven-1', startMs: START + w * WINDOW_MS, windowMs: WINDOW_MS, readings: { temp: [value] } });
   });
 }
 

@@ -1,8 +1,8 @@
 // A small machine for the T² tests: three sensors at 1 Hz around known levels, `b` following `a`, with
 // an optional offset added to one sensor per window (a step, a ramp). Seeded, so runs repeat exactly.
-import { CloseReason, create, MachineWindowSchema, SensorStatsSchema, type MachineWindow } from '@pdm/proto';
-import { twoPassStatistics } from '@pdm/proto/testing';
+import type { MachineWindow } from '@pdm/proto';
 import { gaussian } from './synthetic-pump.js';
+import { windowOfReadings } from './windows.js';
 
 export const LEVEL_WINDOW_MS = 10_000;
 
@@ -29,19 +29,7 @@ export function levelMachineWindows(options: LevelMachineOptions): MachineWindow
       series['b']!.push(0.5 * a + 0.2 * rand());
       series['c']!.push(20 + 0.2 * rand());
     }
-    out.push(
-      create(MachineWindowSchema, {
-        gatewayId: 'gw-test',
-        siteId: 'site-test',
-        machineId: options.machineId ?? 'm-1',
-        windowStart: BigInt(start + w * LEVEL_WINDOW_MS),
-        windowEnd: BigInt(start + (w + 1) * LEVEL_WINDOW_MS),
-        featureVersion: 1,
-        sensors: Object.entries(series).map(([sensorId, values]) => create(SensorStatsSchema, { sensorId, expectedCount: values.length, ...twoPassStatistics(values) })),
-        revision: 0,
-        closeReason: CloseReason.WATERMARK,
-      }),
-    );
+    out.push(windowOfReadings({ machineId: options.machineId ?? 'm-1', startMs: start + w * LEVEL_WINDOW_MS, windowMs: LEVEL_WINDOW_MS, readings: series }));
   }
   return out;
 }

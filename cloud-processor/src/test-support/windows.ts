@@ -1,6 +1,7 @@
 // Synthetic MachineWindows for tests: deterministic statistics per (machine, window index), with an
 // optional fault that shifts every sensor's level and spread far outside the normal range.
 import { create, MachineWindowSchema, SensorStatsSchema, CloseReason, type MachineWindow } from '@pdm/proto';
+import { twoPassStatistics } from '@pdm/proto/testing';
 
 export const WINDOW_MS = 10_000;
 export const T0 = Date.UTC(2026, 10, 28, 12, 0, 0);
@@ -53,5 +54,20 @@ export function makeWindow(spec: WindowSpec = {}): MachineWindow {
         lateCount: 0,
       });
     }),
+  });
+}
+
+/** A complete window of `machineId` holding exactly `readings` per sensor, statistics computed two-pass. */
+export function windowOfReadings(spec: { machineId: string; siteId?: string; startMs: number; windowMs: number; readings: Record<string, number[]> }): MachineWindow {
+  return create(MachineWindowSchema, {
+    gatewayId: 'gw-test',
+    siteId: spec.siteId ?? 'site-test',
+    machineId: spec.machineId,
+    windowStart: BigInt(spec.startMs),
+    windowEnd: BigInt(spec.startMs + spec.windowMs),
+    featureVersion: 1,
+    sensors: Object.entries(spec.readings).map(([sensorId, values]) => create(SensorStatsSchema, { sensorId, expectedCount: values.length, ...twoPassStatistics(values) })),
+    revision: 0,
+    closeReason: CloseReason.WATERMARK,
   });
 }
