@@ -35,6 +35,8 @@ Scores detection the way public benchmarks do (pdm benchmark runs a whole datase
         missed window costs, a detection outside the windows costs by its distance after the last
         one; standard, reward_low_FP_rate and reward_low_FN_rate profiles, normalised over the files
         to 100 · (S − S_null) / (S_perfect − S_null) (null: never detects = 0, perfect = 100).
+        A detection is a window that opened an alert (scores.csv column alert = open); scores
+        without the alert column (written by an older pdm score) count every anomalous window.
 A row takes the decision of the scores window [window_start, window_end) that holds its timestamp; a
 row no scored window holds counts as normal and is reported as a row without a decision.
 
