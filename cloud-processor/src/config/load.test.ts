@@ -34,6 +34,12 @@ describe('processor configuration', () => {
     expect(config.pubsub.alertsTopic).toBeNull();
   });
 
+  it('keeps the machine states in memory only unless model.stateFile names a file', () => {
+    expect(loadProcessorConfig({ env: {} }).model).toEqual({ registryDir: '.data/models' });
+    const config = loadProcessorConfig({ env: { PDM_PROCESSOR_MODEL__STATE_FILE: '/var/lib/pdm/state/scorer-state.json', PDM_PROCESSOR_MODEL__STATE_SAVE_MS: '5m' } });
+    expect(config.model).toEqual({ registryDir: '.data/models', stateFile: '/var/lib/pdm/state/scorer-state.json', stateSaveMs: 300_000 });
+  });
+
   it('takes durations with a unit as well as milliseconds', () => {
     const path = file('p.yaml', 'pubsub:\n  drainTimeoutMs: 10s\n  transientBackoff:\n    maxMs: 1m\ninflux:\n  batchMaxDelayMs: 0\npipelineReportIntervalMs: 2500\n');
     const config = loadProcessorConfig({ file: path, env: { PDM_PROCESSOR_ALERTS__WEBHOOK__URL: 'http://hooks.local/a', PDM_PROCESSOR_ALERTS__WEBHOOK__TIMEOUT_MS: '1.5s' } });

@@ -80,6 +80,13 @@ export const processorConfigSchema = z
         maxBatch: positiveInt.optional(),
         maxDelayMs: nonNegativeMs.optional(),
         pollMs: positiveMs.optional(),
+        /**
+         * Where robust-t2 baselines and adaptive-z histories are kept across restarts (not in the
+         * registry, which is read-only input). Unset: in memory only, every machine starts afresh.
+         */
+        stateFile: z.string().min(1).optional(),
+        /** How often the state file is written; a stop writes it too. */
+        stateSaveMs: positiveMs.optional(),
       })
       .strict()
       .prefault({}),

@@ -62,6 +62,8 @@ export const MODEL_DEFAULTS = {
     pollMs: 2000,
     /** At most one warning per machine and mismatch code per this interval; all are counted. */
     mismatchLogIntervalMs: 60_000,
+    /** How often the machines' states are saved to the state file: what a crash (not a stop) loses. */
+    stateSaveMs: 60_000,
   },
   /** The robust Hotelling T² kind (measured on SKAB: notes of issue #15, REPORT §3a). */
   robustT2: {

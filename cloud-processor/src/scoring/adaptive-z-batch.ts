@@ -1,17 +1,17 @@
 // Batch scoring of the adaptive-z kind (model/adaptive-z.ts): each machine's history lives in memory
-// (machine-states.ts), starting from the model's training series. A batch's windows are taken in
-// arrival order, so a machine's windows are decided in order and each one's score depends only on the
-// windows before it.
+// (machine-states.ts; in the processor also in the scorer's state file), starting from the model's
+// training series. A batch's windows are taken in arrival order, so a machine's windows are decided in
+// order and each one's score depends only on the windows before it.
 import { stepWindow, warmState, type FeatureState } from '../model/adaptive-z.js';
 import { sensorShares } from '../model/features.js';
 import type { AdaptiveZBundle } from '../model/model-bundle.js';
 import type { BatchItem, KindScore } from './kind-score.js';
-import { MachineStates } from './machine-states.js';
+import { MachineStates, type MachineStateEntry } from './machine-states.js';
 
 /** How many decided windows a machine remembers the scores of: minutes of windows, beyond any redelivery. */
 const RECENT_DECISIONS = 64;
 
-interface MachineHistory {
+export interface MachineHistory {
   features: FeatureState[];
   /** windowEnd (epoch ms) of the newest window scored so far; -Infinity when none. */
   decidedUntil: number;
@@ -55,5 +55,15 @@ export class AdaptiveZScoring {
 
   retainOnly(served: readonly { info: { name: string; version: string } }[]): void {
     this.histories.retainOnly(served);
+  }
+
+  /** Every machine's history, for the state file. */
+  exportStates(): MachineStateEntry<MachineHistory>[] {
+    return this.histories.entries();
+  }
+
+  /** Histories read back from the state file. */
+  importStates(entries: Iterable<MachineStateEntry<MachineHistory>>): void {
+    this.histories.restore(entries);
   }
 }

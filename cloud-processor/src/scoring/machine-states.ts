@@ -1,21 +1,40 @@
 // What a stateful model kind remembers per machine (a baseline, a history), keyed by model version and
 // machine. The same object serves `pdm score` and the processor, so both decide every window the same
 // way. A new model version starts every machine afresh; versions no longer served are forgotten.
+
+/** One machine's state under one model version, as the state file stores it. */
+export interface MachineStateEntry<S> {
+  model: string;
+  version: string;
+  siteId: string;
+  machineId: string;
+  state: S;
+}
+
+interface Machine<S> {
+  siteId: string;
+  machineId: string;
+  state: S;
+}
+
+interface Version<S> {
+  model: string;
+  version: string;
+  machines: Map<string, Machine<S>>;
+}
+
 export class MachineStates<S> {
   /** `${model}@${version}` → `${site}/${machine}` (as the alert tracker keys machines) → its state. */
-  private readonly versions = new Map<string, Map<string, S>>();
+  private readonly versions = new Map<string, Version<S>>();
 
   /** The machines' states under one model version (created empty). */
   of(name: string, version: string): MachineStateMap<S> {
-    const key = versionKey(name, version);
-    let machines = this.versions.get(key);
-    if (machines === undefined) this.versions.set(key, (machines = new Map<string, S>()));
-    return new MachineStateMap(machines);
+    return new MachineStateMap(this.versionOf(name, version).machines);
   }
 
   /** A machine's state under a version, or undefined before its first window. */
   peek(name: string, version: string, siteId: string, machineId: string): S | undefined {
-    return this.versions.get(versionKey(name, version))?.get(machineKey(siteId, machineId));
+    return this.versions.get(versionKey(name, version))?.machines.get(machineKey(siteId, machineId))?.state;
   }
 
   /** Forgets the states of model versions no longer served. */
@@ -23,17 +42,38 @@ export class MachineStates<S> {
     const keep = new Set(served.map((b) => versionKey(b.info.name, b.info.version)));
     for (const key of this.versions.keys()) if (!keep.has(key)) this.versions.delete(key);
   }
+
+  /** Every machine's state (the live objects: serialise them before the next window is scored). */
+  entries(): MachineStateEntry<S>[] {
+    return [...this.versions.values()].flatMap(({ model, version, machines }) =>
+      [...machines.values()].map(({ siteId, machineId, state }) => ({ model, version, siteId, machineId, state })),
+    );
+  }
+
+  /** Puts states back (read from the state file), replacing a machine's current one. */
+  restore(entries: Iterable<MachineStateEntry<S>>): void {
+    for (const { model, version, siteId, machineId, state } of entries) {
+      this.versionOf(model, version).machines.set(machineKey(siteId, machineId), { siteId, machineId, state });
+    }
+  }
+
+  private versionOf(model: string, version: string): Version<S> {
+    const key = versionKey(model, version);
+    let entry = this.versions.get(key);
+    if (entry === undefined) this.versions.set(key, (entry = { model, version, machines: new Map() }));
+    return entry;
+  }
 }
 
 export class MachineStateMap<S> {
-  constructor(private readonly machines: Map<string, S>) {}
+  constructor(private readonly machines: Map<string, Machine<S>>) {}
 
   /** The machine's state, made by `init` on its first window. */
   get(siteId: string, machineId: string, init: () => S): S {
     const key = machineKey(siteId, machineId);
-    let state = this.machines.get(key);
-    if (state === undefined) this.machines.set(key, (state = init()));
-    return state;
+    let machine = this.machines.get(key);
+    if (machine === undefined) this.machines.set(key, (machine = { siteId, machineId, state: init() }));
+    return machine.state;
   }
 }
 

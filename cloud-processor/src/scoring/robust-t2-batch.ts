@@ -1,12 +1,13 @@
 // Batch scoring of a robust Hotelling T² model with its slow baseline per machine (model/robust-t2.ts).
-// The baselines live in memory (machine-states.ts). A batch's windows are taken in arrival order, so a
-// machine's windows are decided in order and each one's decision depends only on the windows before it.
-// A new model version starts every machine afresh at its own training location.
+// The baselines live in memory (machine-states.ts; in the processor also in the scorer's state file). A
+// batch's windows are taken in arrival order, so a machine's windows are decided in order and each
+// one's decision depends only on the windows before it. A new model version starts every machine afresh
+// at its own training location.
 import type { RobustT2Bundle } from '../model/model-bundle.js';
 import { sensorShares } from '../model/features.js';
 import { baselineFor, initialBaseline, learnBaseline, t2Score, type BaselineState } from '../model/robust-t2.js';
 import type { BatchItem, KindScore } from './kind-score.js';
-import { MachineStates } from './machine-states.js';
+import { MachineStates, type MachineStateEntry } from './machine-states.js';
 
 export class RobustT2Scoring {
   private readonly baselines = new MachineStates<BaselineState>();
@@ -32,5 +33,15 @@ export class RobustT2Scoring {
 
   retainOnly(served: readonly { info: { name: string; version: string } }[]): void {
     this.baselines.retainOnly(served);
+  }
+
+  /** Every machine's baseline, for the state file. */
+  exportStates(): MachineStateEntry<BaselineState>[] {
+    return this.baselines.entries();
+  }
+
+  /** Baselines read back from the state file. */
+  importStates(entries: Iterable<MachineStateEntry<BaselineState>>): void {
+    this.baselines.restore(entries);
   }
 }

@@ -2,7 +2,9 @@
 // chosen model's contract on arrival (a mismatch answers at once), queued, and scored in micro-batches:
 // one batch per model, scored by the model's kind (one tensor inference for an autoencoder; a T² model
 // with its per-machine baselines; an adaptive-z model with its per-machine histories). The registry is polled for new model versions.
-import { systemClock, type Cancel, type Clock } from '@pdm/clock';
+// With a state file, those per-machine states are saved periodically and on close, and restored on
+// start, so a restart changes no decision.
+import { every, systemClock, type Cancel, type Clock } from '@pdm/clock';
 import type { MachineWindow } from '@pdm/proto';
 import { Scorer, type LoadedModelInfo, type ScoreOutcome, type WindowScore } from '../model/api.js';
 import { activeBackend, ensureBackend, type BackendName } from '../model/backend.js';
@@ -18,6 +20,7 @@ import { MicroBatcher } from './micro-batcher.js';
 import { ModelSet } from './model-set.js';
 import { RobustT2Scoring } from './robust-t2-batch.js';
 import { bySpecificity, selectModel } from './select-model.js';
+import { encodeStateFile, readStateFile, setAside, writeStateFile } from './state-file.js';
 
 export interface ScorerOptions {
   registryDir: string;
@@ -35,6 +38,13 @@ export interface ScorerOptions {
   minCompleteness?: number;
   /** Called with how many model versions a registry check refused (broken files, a wrong contract). */
   onModelsRefused?: (count: number) => void;
+  /**
+   * Where the stateful kinds' per-machine states are kept across restarts (read on start, written every
+   * stateSaveMs and on close). Unset: in memory only, as `pdm score` needs.
+   */
+  stateFile?: string;
+  /** How often the state file is written (default 60 s). */
+  stateSaveMs?: number;
 }
 
 export interface ScorerStats {
@@ -46,6 +56,10 @@ export interface ScorerStats {
   largestBatch: number;
   modelLoads: number;
   modelLoadFailures: number;
+  /** State files found unreadable on start (set aside; every machine started afresh). */
+  stateFilesUnreadable: number;
+  /** Saves of the state file that failed (the next one tries again). */
+  stateSaveFailures: number;
 }
 
 interface Pending {
@@ -83,6 +97,8 @@ export class ModelScorer extends Scorer {
     largestBatch: 0,
     modelLoads: 0,
     modelLoadFailures: 0,
+    stateFilesUnreadable: 0,
+    stateSaveFailures: 0,
   };
   /** Loaded bundles, most specific first (the order selectModel relies on). */
   private ordered: ModelBundle[] = [];
@@ -90,6 +106,9 @@ export class ModelScorer extends Scorer {
   /** Reloads run one after another: a poll and an explicit reload() must not load the same version twice. */
   private reloading: Promise<void> = Promise.resolve();
   private cancelPoll: Cancel | undefined;
+  /** Saves run one after another, so an older snapshot never replaces a newer one. */
+  private saving: Promise<void> = Promise.resolve();
+  private cancelSaves: Cancel | undefined;
   private closed = false;
 
   constructor(private readonly options: ScorerOptions) {
@@ -106,11 +125,19 @@ export class ModelScorer extends Scorer {
     });
   }
 
-  /** Selects the TF.js backend, loads the registry's models and starts polling it for new versions. */
+  /**
+   * Selects the TF.js backend, restores the machines' states, loads the registry's models and starts
+   * polling it for new versions (and saving the states). Restored states of a model version the registry
+   * no longer serves are dropped by that first registry check, like those of any version retired.
+   */
   async start(): Promise<void> {
     await ensureBackend(this.logger, this.options.backend);
+    await this.restoreStates();
     await this.reload();
     this.schedulePoll();
+    if (this.options.stateFile !== undefined) {
+      this.cancelSaves = every(this.clock, this.options.stateSaveMs ?? MODEL_DEFAULTS.scorer.stateSaveMs, () => void this.saveStates());
+    }
   }
 
   score(window: MachineWindow): Promise<ScoreOutcome> {
@@ -182,10 +209,49 @@ export class ModelScorer extends Scorer {
     if (this.closed) return;
     this.closed = true;
     this.cancelPoll?.();
+    this.cancelSaves?.();
     await this.reloading.catch(() => undefined);
     this.batcher.flush();
+    // Only a started scorer saves: one that never read the state file must not overwrite it.
+    if (this.cancelSaves !== undefined) await this.saveStates();
     this.models.dispose();
     this.ordered = [];
+  }
+
+  /**
+   * Reads the state file, if any. One that cannot be read is set aside and every machine starts afresh:
+   * a state file never stops scoring.
+   */
+  private async restoreStates(): Promise<void> {
+    const file = this.options.stateFile;
+    if (file === undefined) return;
+    try {
+      const state = await readStateFile(file);
+      this.robustT2.importStates(state.robustT2);
+      this.adaptiveZ.importStates(state.adaptiveZ);
+      this.logger.info({ file, machines: state.robustT2.length + state.adaptiveZ.length }, 'machine states restored');
+    } catch (err) {
+      this.counters.stateFilesUnreadable++;
+      const aside = await setAside(file, this.clock.now()).catch((renameErr: unknown) => `not moved: ${(renameErr as Error).message}`);
+      this.logger.error({ file, err: (err as Error).message, aside }, 'state file unreadable, set aside; every machine starts afresh');
+    }
+  }
+
+  /** Writes the state file (after any save still running); a failure is logged and counted, and the next save tries again. */
+  private saveStates(): Promise<void> {
+    const file = this.options.stateFile;
+    if (file === undefined) return this.saving;
+    this.saving = this.saving.then(async () => {
+      try {
+        // Encoded at once, between two batches: every machine's state at the same point.
+        const text = encodeStateFile({ robustT2: this.robustT2.exportStates(), adaptiveZ: this.adaptiveZ.exportStates() }, this.clock.now());
+        await writeStateFile(file, text);
+      } catch (err) {
+        this.counters.stateSaveFailures++;
+        this.logger.error({ file, err: (err as Error).message }, 'saving the machine states failed');
+      }
+    });
+    return this.saving;
   }
 
   private runBatch(batch: Pending[]): void {

@@ -1,0 +1,176 @@
+// The stateful kinds' per-machine states across a restart: the scorer's state file.
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { ManualClock } from '@pdm/clock';
+import type { MachineWindow } from '@pdm/proto';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { ScoreOutcome, WindowScore } from '../model/api.js';
+import type { ModelKind } from '../model/artifact-schemas.js';
+import type { ModelLogger } from '../model/logger.js';
+import { levelMachineWindows } from '../test-support/level-machine.js';
+import { trainModel } from '../training/train.js';
+import { scoreWindows } from './score-windows.js';
+import { openScorer, type ModelScorer, type ScorerOptions } from './scorer.js';
+import { decodeStateFile, encodeStateFile } from './state-file.js';
+
+const TRAIN_START = 1_700_000_000_000;
+const LIVE_START = TRAIN_START + 86_400_000;
+
+function scores(outcomes: readonly ScoreOutcome[]): WindowScore[] {
+  return outcomes.map((o) => {
+    if (o.kind !== 'scored') throw new Error(`expected a score, got ${o.kind}`);
+    return o.score;
+  });
+}
+
+/** 40 windows of two machines (at two sites), interleaved: sensor a drifts by 1% and then steps up 10%. */
+function liveWindows(): MachineWindow[] {
+  const offsetA = (w: number) => (w >= 30 ? 10 : w / 30);
+  const one = levelMachineWindows({ seed: 2, windows: 40, startMs: LIVE_START, offsetA });
+  const other = levelMachineWindows({ seed: 3, windows: 40, startMs: LIVE_START, machineId: 'm-2', offsetA });
+  return one.flatMap((w, i) => [w, other[i]!]);
+}
+
+describe('the state file codec', () => {
+  it('writes NaN and ±Infinity as strings and reads them back as numbers, each entry with its kind', () => {
+    const history = {
+      features: [{ point: { count: 2, mean: 1.5, variance: 0.25 }, short: { count: 0, mean: 0, variance: 0 }, seasonal: { count: 0, mean: 0, variance: 0 }, values: [1, 2], shortMeans: [Number.NaN, 1.5], seasonalReferences: [], seasonalDiffs: [Number.NaN] }],
+      decidedUntil: Number.NEGATIVE_INFINITY,
+      recent: [],
+    };
+    const baseline = { baseline: [Number.POSITIVE_INFINITY, 0.1 + 0.2], decidedUntil: 5, recent: [{ windowEnd: 5, baseline: [1, 2] }] };
+    const state = {
+      robustT2: [{ model: 'level', version: '1', siteId: 'NaN', machineId: '-Infinity', state: baseline }],
+      adaptiveZ: [{ model: 'oven', version: '2', siteId: 's', machineId: 'm', state: history }],
+    };
+    const text = encodeStateFile(state, 42);
+    const file = JSON.parse(text) as { format: number; savedAt: number; machines: { kind: string; state: { decidedUntil: unknown } }[] };
+    expect(file.format).toBe(1);
+    expect(file.savedAt).toBe(42);
+    expect(file.machines.map((m) => [m.kind, m.state.decidedUntil])).toEqual([
+      ['robust-t2', 5],
+      ['adaptive-z', '-Infinity'],
+    ]);
+    expect(text).toContain('"shortMeans":["NaN",1.5]');
+    expect(text).toContain('"baseline":["Infinity",0.30000000000000004]');
+    // Ids that look like numbers stay ids: only numbers inside a state are decoded.
+    expect(decodeStateFile(text)).toEqual(state);
+  });
+
+  it('refuses what is not a state file of its format, naming the problem', () => {
+    expect(() => decodeStateFile('{"format":2,"savedAt":0,"machines":[]}')).toThrow(/not a scorer state file of format 1/);
+    const wrongState = encodeStateFile({ robustT2: [{ model: 'level', version: '1', siteId: 's', machineId: 'm', state: { baseline: [1], decidedUntil: 0, recent: [] } }], adaptiveZ: [] }, 0).replace('"baseline":[1]', '"baseline":["one"]');
+    expect(() => decodeStateFile(wrongState)).toThrow(/baseline/);
+    expect(() => decodeStateFile('{"format":1,')).toThrow(SyntaxError);
+  });
+});
+
+const KINDS = [
+  { kind: 'robust-t2', trainingWindows: 300, restartAfter: 30 },
+  // 14 training windows and 5 live ones per machine leave NaN short means (the first 11 values have none) in the saved history.
+  { kind: 'adaptive-z', trainingWindows: 14, restartAfter: 10 },
+] as const satisfies readonly { kind: ModelKind; trainingWindows: number; restartAfter: number }[];
+
+const live = liveWindows();
+/** A registry per kind with one model, level@1, and the scores of a scorer that scored `live` without stopping. */
+const trained = new Map<ModelKind, { registryDir: string; reference: WindowScore[] }>();
+let temp: string;
+let stateFile: string;
+let errors: string[];
+const ignore = (): void => undefined;
+const logger: ModelLogger = { debug: ignore, info: ignore, warn: ignore, error: (obj: unknown, msg?: string) => void errors.push(`${msg} ${JSON.stringify(obj)}`) };
+const open = (kind: ModelKind, options: Partial<ScorerOptions> = {}): Promise<ModelScorer> =>
+  openScorer({ registryDir: trained.get(kind)!.registryDir, clock: new ManualClock(LIVE_START), pollMs: 3_600_000, logger, ...options });
+
+beforeAll(async () => {
+  temp = await mkdtemp(path.join(os.tmpdir(), 'pdm-scorer-state-'));
+  for (const { kind, trainingWindows } of KINDS) {
+    const registryDir = path.join(temp, kind);
+    await trainModel(levelMachineWindows({ seed: 1, windows: trainingWindows, startMs: TRAIN_START }), { outDir: registryDir, name: 'level', version: '1', kind });
+    trained.set(kind, { registryDir, reference: [] });
+    const scorer = await open(kind);
+    trained.get(kind)!.reference = scores(await scoreWindows(scorer, live));
+    await scorer.close();
+  }
+});
+afterAll(() => rm(temp, { recursive: true, force: true }));
+let run = 0;
+beforeEach(() => {
+  errors = [];
+  stateFile = path.join(temp, `state-${++run}`, 'scorer-state.json'); // its folder is created by the first save
+});
+
+describe.each(KINDS)('$kind across a restart', ({ kind, restartAfter }) => {
+  it('decides every window after the restart exactly as if it had never stopped, a window decided before included', async () => {
+    const { reference } = trained.get(kind)!;
+    const before = await open(kind, { stateFile });
+    const first = scores(await scoreWindows(before, live.slice(0, restartAfter)));
+    await before.close();
+    const saved = await readFile(stateFile, 'utf8');
+    expect(decodeStateFile(saved)[kind === 'robust-t2' ? 'robustT2' : 'adaptiveZ'].map((e) => `${e.siteId}/${e.machineId}`).sort()).toEqual(['site-test/m-1', 'site-test/m-2']);
+    if (kind === 'adaptive-z') expect(saved).toContain('"NaN"');
+
+    const after = await open(kind, { stateFile });
+    try {
+      const rest = scores(await scoreWindows(after, live.slice(restartAfter)));
+      expect([...first, ...rest]).toEqual(reference);
+      // A redelivery of windows decided before the restart gets their first decisions.
+      const again = scores(await scoreWindows(after, live.slice(restartAfter - 2, restartAfter)));
+      expect(again).toEqual(reference.slice(restartAfter - 2, restartAfter));
+    } finally {
+      await after.close();
+    }
+    // Without the state file the same windows score otherwise: the test above can fail.
+    const fresh = await open(kind);
+    const forgotten = scores(await scoreWindows(fresh, live.slice(restartAfter)));
+    await fresh.close();
+    expect(forgotten.map((s) => s.score)).not.toEqual(reference.slice(restartAfter).map((s) => s.score));
+  });
+});
+
+describe('the state file of the processor', () => {
+  it.each([
+    ['not JSON', '{"format":1,'],
+    ['another format', '{"format":2,"savedAt":0,"machines":[]}'],
+  ])('sets aside a file that is %s, says so and starts every machine afresh', async (_what, content) => {
+    const { reference } = trained.get('robust-t2')!;
+    await mkdir(path.dirname(stateFile), { recursive: true });
+    await writeFile(stateFile, content);
+    const scorer = await open('robust-t2', { stateFile });
+    try {
+      expect(scorer.stats().stateFilesUnreadable).toBe(1);
+      expect(errors).toHaveLength(1);
+      expect(errors[0]).toContain('state file unreadable');
+      expect(errors[0]).toContain(JSON.stringify(stateFile));
+      expect(await readdir(path.dirname(stateFile))).toEqual([`scorer-state.json.unreadable-${LIVE_START}`]);
+      expect(await readFile(`${stateFile}.unreadable-${LIVE_START}`, 'utf8')).toBe(content);
+      expect(scores(await scoreWindows(scorer, live.slice(0, 4)))).toEqual(reference.slice(0, 4));
+    } finally {
+      await scorer.close();
+    }
+    expect(decodeStateFile(await readFile(stateFile, 'utf8')).robustT2).toHaveLength(2);
+  });
+
+  it('saves every stateSaveMs on the clock, after the windows scored so far', async () => {
+    const clock = new ManualClock(LIVE_START);
+    const scorer = await open('robust-t2', { stateFile, stateSaveMs: 30_000, clock });
+    try {
+      await scoreWindows(scorer, live.slice(0, 6));
+      clock.advance(29_999);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      await expect(readFile(stateFile, 'utf8')).rejects.toThrow(/ENOENT/);
+      clock.advance(1);
+      await vi.waitFor(async () => expect(decodeStateFile(await readFile(stateFile, 'utf8')).robustT2.map((e) => e.state.decidedUntil)).toEqual([LIVE_START + 30_000, LIVE_START + 30_000]));
+      const saved = JSON.parse(await readFile(stateFile, 'utf8')) as { savedAt: number };
+      expect(saved.savedAt).toBe(LIVE_START + 30_000);
+
+      await scoreWindows(scorer, live.slice(6, 8));
+      clock.advance(30_000);
+      await vi.waitFor(async () => expect(decodeStateFile(await readFile(stateFile, 'utf8')).robustT2.map((e) => e.state.decidedUntil)).toEqual([LIVE_START + 40_000, LIVE_START + 40_000]));
+      expect(scorer.stats().stateSaveFailures).toBe(0);
+    } finally {
+      await scorer.close();
+    }
+  });
+});

@@ -1,0 +1,108 @@
+// The scorer's state file: every stateful model kind's per-machine state (robust-t2 baselines,
+// adaptive-z histories), so a restarted processor decides the next window as if it had never stopped.
+// JSON with a format number and one entry per machine and model version. Numbers JSON cannot hold (NaN
+// in a history not yet full, -Infinity before a machine's first decision) are written as the strings
+// "NaN", "Infinity" and "-Infinity"; states hold no strings, so there such a string is only a number.
+// A save writes a temporary file in the same folder and renames it over the old one: a crash mid-save
+// leaves the previous file whole.
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { z } from 'zod';
+import type { BaselineState } from '../model/robust-t2.js';
+import type { MachineHistory } from './adaptive-z-batch.js';
+import type { MachineStateEntry } from './machine-states.js';
+
+/** Raised when the format changes incompatibly; a file of another format is unreadable (set aside). */
+export const STATE_FILE_FORMAT = 1;
+
+/** The machines' states of each stateful kind. */
+export interface ScorerState {
+  robustT2: MachineStateEntry<BaselineState>[];
+  adaptiveZ: MachineStateEntry<MachineHistory>[];
+}
+
+const storedNumber = z.union([z.number(), z.enum(['NaN', 'Infinity', '-Infinity']).transform(Number)]);
+const numbers = z.array(storedNumber);
+
+const baselineState: z.ZodType<BaselineState, unknown> = z
+  .object({ baseline: numbers, decidedUntil: storedNumber, recent: z.array(z.object({ windowEnd: storedNumber, baseline: numbers }).strict()) })
+  .strict();
+
+const moments = z.object({ count: storedNumber, mean: storedNumber, variance: storedNumber }).strict();
+const machineHistory: z.ZodType<MachineHistory, unknown> = z
+  .object({
+    features: z.array(
+      z.object({ point: moments, short: moments, seasonal: moments, values: numbers, shortMeans: numbers, seasonalReferences: numbers, seasonalDiffs: numbers }).strict(),
+    ),
+    decidedUntil: storedNumber,
+    recent: z.array(z.object({ windowEnd: storedNumber, score: storedNumber, zs: numbers }).strict()),
+  })
+  .strict();
+
+const machine = { model: z.string().min(1), version: z.string().min(1), siteId: z.string(), machineId: z.string() };
+const stateFileSchema = z
+  .object({
+    format: z.literal(STATE_FILE_FORMAT),
+    /** When the file was written (epoch ms): for the operator reading it. */
+    savedAt: z.number(),
+    machines: z.array(
+      z.discriminatedUnion('kind', [
+        z.object({ kind: z.literal('robust-t2'), ...machine, state: baselineState }).strict(),
+        z.object({ kind: z.literal('adaptive-z'), ...machine, state: machineHistory }).strict(),
+      ]),
+    ),
+  })
+  .strict();
+
+/** The file's text for `state`: call it between two batches, so every machine is at the same point. */
+export function encodeStateFile(state: ScorerState, savedAt: number): string {
+  const machines = [...state.robustT2.map((e) => ({ kind: 'robust-t2', ...e })), ...state.adaptiveZ.map((e) => ({ kind: 'adaptive-z', ...e }))];
+  return JSON.stringify({ format: STATE_FILE_FORMAT, savedAt, machines }, (_key, value: unknown) =>
+    typeof value === 'number' && !Number.isFinite(value) ? String(value) : value,
+  );
+}
+
+/** The states in a state file's text; throws (naming what is wrong) when it is not one. */
+export function decodeStateFile(text: string): ScorerState {
+  const parsed = stateFileSchema.safeParse(JSON.parse(text));
+  if (!parsed.success) throw new Error(`not a scorer state file of format ${STATE_FILE_FORMAT}: ${z.prettifyError(parsed.error)}`);
+  const state: ScorerState = { robustT2: [], adaptiveZ: [] };
+  for (const m of parsed.data.machines) {
+    const machine = { model: m.model, version: m.version, siteId: m.siteId, machineId: m.machineId };
+    if (m.kind === 'robust-t2') state.robustT2.push({ ...machine, state: m.state });
+    else state.adaptiveZ.push({ ...machine, state: m.state });
+  }
+  return state;
+}
+
+/** The states saved in `file`; none when there is no file yet. Throws when the file cannot be read or decoded. */
+export async function readStateFile(file: string): Promise<ScorerState> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { robustT2: [], adaptiveZ: [] };
+    throw err;
+  }
+  return decodeStateFile(text);
+}
+
+/** Replaces `file` by `text` atomically (its folder is created if missing). */
+export async function writeStateFile(file: string, text: string): Promise<void> {
+  await mkdir(path.dirname(file), { recursive: true });
+  const temporary = `${file}.${process.pid}.tmp`;
+  try {
+    await writeFile(temporary, text, { flush: true });
+    await rename(temporary, file);
+  } catch (err) {
+    await rm(temporary, { force: true });
+    throw err;
+  }
+}
+
+/** Moves an unreadable state file aside, where the next save does not overwrite it; returns its new name. */
+export async function setAside(file: string, now: number): Promise<string> {
+  const aside = `${file}.unreadable-${now}`;
+  await rename(file, aside);
+  return aside;
+}
