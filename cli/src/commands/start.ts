@@ -104,7 +104,7 @@ Options:
           instanceId: 'local-processor',
           pubsub: { projectId: PROJECT, emulatorHost: pubsub.endpoint, featuresTopic: FEATURES_TOPIC, createResources: true },
           influx: { url: influx.url },
-          model: { registryDir },
+          model: { registryDir, stateFile: join(dataDir, 'processor', 'scorer-state.json') },
           http: { host: '127.0.0.1', port: ports.processorHttp },
         }),
         { logger: logTo('processor') },
