@@ -31,6 +31,11 @@ export const contractFileSchema = z.object({
     .object({ openAfter: z.number().int().positive(), within: z.number().int().positive(), resolveAfter: z.number().int().positive() })
     .refine((r) => r.within >= r.openAfter, 'within must be >= openAfter')
     .optional(),
+  /**
+   * The machines this model serves: exact machine ids or patterns where `*` stands for any run of
+   * characters (`pump-*`). Absent: any machine whose windows carry its sensors (see scoring/select-model.ts).
+   */
+  machines: z.array(z.string().min(1)).min(1).optional(),
 });
 export type ContractFile = z.infer<typeof contractFileSchema>;
 

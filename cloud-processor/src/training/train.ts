@@ -31,6 +31,11 @@ export interface TrainOptions {
   holdoutFraction?: number;
   /** Autoencoder: 0 = pure autoencoder score; default MODEL_DEFAULTS.zTermWeight. */
   zTermWeight?: number;
+  /**
+   * The machines the model serves (contract.json `machines`): ids or `*` patterns such as `pump-*`.
+   * Default: any machine whose windows carry its sensors.
+   */
+  machines?: string[];
   onProgress?: (epoch: number, loss: number) => void;
   logger?: ModelLogger;
   backend?: BackendName;
@@ -73,6 +78,9 @@ export async function trainModel(windows: MachineWindow[], options: TrainOptions
   const seed = options.seed ?? MODEL_DEFAULTS.seed;
   const name = options.name ?? 'anomaly';
   validateName(name, 'name');
+  if (options.machines !== undefined && (options.machines.length === 0 || options.machines.includes(''))) {
+    throw new TrainingDataError(`machines must be non-empty ids or patterns, got ${JSON.stringify(options.machines)}`);
+  }
 
   const selection = deriveContract(windows, CONTRACT_OPTIONS[kind]);
   const { contract, skipped } = selection;
@@ -100,6 +108,7 @@ export async function trainModel(windows: MachineWindow[], options: TrainOptions
     heldBackWindows,
     seed,
     createdAt: new Date(options.now ? options.now() : Date.now()).toISOString(),
+    ...(options.machines !== undefined ? { machines: options.machines } : {}),
   });
   const base = { name, version, dir, contract, skipped };
 
