@@ -4,7 +4,7 @@ import { rmSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { startProcessorTestbed, useProcessorTestbeds } from '../test-support/processor-testbed.js';
 import { ScriptedScorer } from '../test-support/scripted-scorer.js';
-import { makeWindow, SENSORS } from '../test-support/windows.js';
+import { makeWindow, SENSORS, T0 } from '../test-support/windows.js';
 
 describe('scoring pipeline: Pub/Sub → features + score → InfluxDB, ack after write', () => {
   const startTestbed = useProcessorTestbeds();
@@ -36,16 +36,18 @@ describe('scoring pipeline: Pub/Sub → features + score → InfluxDB, ack after
     expect(await processor.metrics.value('pdm_processor_stale_revisions_total')).toBe(1);
   });
 
-  it('writes features but no anomaly point when no model applies, and counts it', async () => {
+  it('writes features and an unscored point but no anomaly point when no model applies, and counts it', async () => {
     const t = await startTestbed();
     const scorer = new ScriptedScorer();
     scorer.mode = 'no_model';
     const processor = await t.start({}, { scorer });
     await t.bed.publishWindow(makeWindow());
-    await until(() => t.bed.stats().acked === 1, 'ack');
+    await t.bed.publishWindow(makeWindow()); // a redelivery overwrites its unscored point
+    await until(() => t.bed.stats().acked === 2, 'acks');
     expect(await t.count('SELECT COUNT(mean) FROM sensor_features')).toBe(SENSORS.length);
     expect(await t.count('SELECT COUNT(score) FROM anomaly')).toBe(0);
-    expect(await processor.metrics.value('pdm_processor_score_outcomes_total', { outcome: 'no_model' })).toBe(1);
+    expect(await t.rows('SELECT site, machine, reason, windows FROM unscored')).toEqual([[T0, 'plant-1', 'pump-1', 'no_model', 1]]);
+    expect(await processor.metrics.value('pdm_processor_score_outcomes_total', { outcome: 'no_model' })).toBe(2);
   });
 
   it('still stores the features when scoring fails, and nacks the window for another try', async () => {

@@ -1,8 +1,9 @@
 // What the processor does with one MachineWindow: score it, write its features and anomaly point,
 // then feed the alert tracker. Resolves only when every point is in InfluxDB, so the transport
 // acks after the write; rejects (→ nack, redelivery) when a write or the scorer fails. A contract
-// mismatch or a machine without a model is not a failure: the features are still written, the
-// outcome is counted, and the message is acked.
+// mismatch or a machine without a model is not a failure: the features are still written with an
+// `unscored` point naming the machine and the reason (so a dashboard can list them), the outcome is
+// counted, and the message is acked.
 import type { Clock } from '@pdm/clock';
 import type { MachineWindow } from '@pdm/proto';
 import type { Logger } from 'pino';
@@ -55,7 +56,8 @@ export class WindowPipeline {
     }
     this.metrics.scoreOutcomes.inc({ outcome: outcome.kind });
     if (outcome.kind === 'contract_mismatch') this.log.debug({ machine: window.machineId, reason: outcome.reason }, 'features do not match the model contract');
-    await this.sink.writeScoredWindow(window, outcome.kind === 'scored' ? outcome.score : undefined);
+    if (outcome.kind === 'scored') await this.sink.writeScoredWindow(window, outcome.score);
+    else await this.sink.writeUnscoredWindow(window, outcome);
     this.observeLatency(window, this.clock.now(), delivery);
     if (outcome.kind === 'scored') this.alerts.observe(outcome.score);
   }

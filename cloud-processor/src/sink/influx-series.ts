@@ -39,6 +39,13 @@ export const SERIES = {
     tags: ['machine', 'state'],
     fields: ['score', 'message', 'alert_id', 'site'],
   },
+  unscored: {
+    // One point per window that was not scored, so the machines without a working model can be listed.
+    // reason: the scoring outcome, `no_model` or `contract_mismatch`.
+    tags: ['site', 'machine', 'reason'],
+    // windows: always 1 (sum() counts the windows); detail: why, e.g. which model lacks which sensor.
+    fields: ['windows', 'detail'],
+  },
   pipeline: {
     // `site` is set on edge-gateway points only.
     tags: ['component', 'instance', 'site'],

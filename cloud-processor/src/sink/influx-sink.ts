@@ -6,7 +6,7 @@ import { InfluxDB, type IPoint } from 'influx';
 import type { GatewayHealth, MachineWindow } from '@pdm/proto';
 import type { WindowScore } from '../model/api.js';
 import { BatchWriter } from './batch-writer.js';
-import { alertPoint, anomalyPoint, featurePoints, gatewayHealthPoint, pipelinePoint, type AlertPointInput, type BuiltPoints } from './points.js';
+import { alertPoint, anomalyPoint, featurePoints, gatewayHealthPoint, pipelinePoint, unscoredPoint, type AlertPointInput, type BuiltPoints, type Unscored } from './points.js';
 import type { InfluxSinkOptions } from './options.js';
 import { PROCESSOR_COMPONENT, type ProcessorReport } from './influx-series.js';
 import { ensureInfluxSchema } from './schema-setup.js';
@@ -64,6 +64,12 @@ export class InfluxSink {
     if (!score) return this.addBuilt(features);
     const anomaly = anomalyPoint(score);
     return this.addBuilt({ points: [...features.points, ...anomaly.points], droppedFields: features.droppedFields + anomaly.droppedFields });
+  }
+
+  /** A window no model scored: its features and an `unscored` point saying why, in one batch. */
+  writeUnscoredWindow(window: MachineWindow, unscored: Unscored): Promise<void> {
+    const features = featurePoints(window);
+    return this.addBuilt({ points: [...features.points, unscoredPoint(window, unscored)], droppedFields: features.droppedFields });
   }
 
   writeAlert(alert: AlertPointInput): Promise<void> {

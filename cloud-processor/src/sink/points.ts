@@ -9,7 +9,7 @@
 // (see pipeline/revision-guard.ts).
 import { SENSOR_STAT_ENTRIES, type GatewayHealth, type MachineWindow } from '@pdm/proto';
 import type { IPoint } from 'influx';
-import type { WindowScore } from '../model/api.js';
+import type { ScoreOutcome, WindowScore } from '../model/api.js';
 import {
   CONTRIBUTION_FIELD_PREFIX,
   GATEWAY_COMPONENT,
@@ -78,6 +78,27 @@ export function anomalyPoint(score: WindowScore): BuiltPoints {
   return {
     points: [{ measurement: 'anomaly' satisfies Measurement, tags, fields, timestamp: score.windowStart }],
     droppedFields: dropped,
+  };
+}
+
+/** A scoring outcome that is not a score. */
+export type Unscored = Exclude<ScoreOutcome, { kind: 'scored' }>;
+
+/**
+ * The `unscored` point of a window no model scored: tagged with the outcome as its reason, timestamped
+ * like the window's other points (a redelivery overwrites it). Kept when a later revision of the window
+ * is scored: it records what happened to the window when it arrived.
+ */
+export function unscoredPoint(window: MachineWindow, unscored: Unscored): IPoint {
+  const detail =
+    unscored.kind === 'contract_mismatch'
+      ? unscored.reason
+      : `no model applies: none lists this machine in its contract's machines, and none that serves every machine uses any of its sensors (${window.sensors.map((s) => s.sensorId).join(', ')})`;
+  return {
+    measurement: 'unscored' satisfies Measurement,
+    tags: { site: window.siteId, machine: window.machineId, reason: unscored.kind } satisfies TagsOf<'unscored'>,
+    fields: { windows: 1, detail } satisfies FieldsOf<'unscored'>,
+    timestamp: Number(window.windowStart),
   };
 }
 
