@@ -28,7 +28,7 @@ function isModelKind(value: string): value is ModelKind {
 }
 
 export const train: Command = {
-  usage: `pdm train --input normal.csv --out MODEL_DIR [--time-column NAME] [--delimiter ,] [--window 10s] [--machine ID] [--kind KIND]
+  usage: `pdm train --input normal.csv --out MODEL_DIR [--time-column NAME] [--delimiter ,] [--window 10s] [--machine ID] [--kind KIND] [--scope PATTERN]
 pdm train --from-influx --machine ID --start T --end T --out MODEL_DIR [--influx-url URL] [--database pdm]
 
 Trains an anomaly model on normal operation and writes it into the model registry MODEL_DIR as
@@ -59,6 +59,12 @@ ${CSV_FLAG_HELP}
                         hourly mean, seasonal difference), alert on the first window above 7 σ
   --epochs N            autoencoder training epochs (default: the model's own)
   --seed N              random seed, for reproducible models (default: fixed)
+  --scope PATTERN       the machines the model serves, by machine id, where * stands for any
+                        characters (pump-*); repeat it or separate with commas. Written to
+                        contract.json as machines. A machine a scope names is scored only by the
+                        models scoped to it (its missing sensors are a contract mismatch), other
+                        machines by the models without a scope. Default: no scope, the model
+                        serves any machine whose windows carry its sensors
   --from-influx         train on sensor_features stored in InfluxDB instead of a CSV
   --start T, --end T    time range for --from-influx (ISO-8601)
   --influx-url URL      InfluxDB for --from-influx (default: http://127.0.0.1:8086)
@@ -75,6 +81,7 @@ ${CSV_FLAG_HELP}
         kind: { type: 'string' },
         epochs: { type: 'string' },
         seed: { type: 'string' },
+        scope: { type: 'string', multiple: true },
         'from-influx': { type: 'boolean' },
         start: { type: 'string' },
         end: { type: 'string' },
@@ -92,6 +99,8 @@ ${CSV_FLAG_HELP}
     const epochs = integer('epochs', values.epochs);
     if (values.kind !== undefined && !isModelKind(values.kind)) throw new UsageError(`--kind must be one of ${MODEL_KINDS.join(', ')}; got "${values.kind}"`);
     const seed = integer('seed', values.seed);
+    const machines = values.scope?.flatMap((v) => v.split(',')).map((pattern) => pattern.trim());
+    if (machines?.includes('')) throw new UsageError(`--scope needs machine ids or patterns such as pump-*, got "${values.scope!.join('", "')}"`);
 
     let windows;
     let training = { hopping: false, slow: false };
@@ -118,6 +127,7 @@ ${CSV_FLAG_HELP}
       kind,
       epochs,
       seed,
+      machines,
       onProgress: (epoch, loss) => {
         if (Date.now() - lastEpochLine < 1000) return;
         lastEpochLine = Date.now();
@@ -133,6 +143,7 @@ ${CSV_FLAG_HELP}
       const periods = report.periods.map((p) => (p > 0 ? `${p} windows` : 'none'));
       out(`  ${report.trainingWindows} training windows, every machine's starting history · period found: ${periods.join(', ')}`);
     }
+    if (machines) out(`  serves machines: ${machines.join(', ')}`);
     out(`  features (${report.contract.featureNames.length}): ${report.contract.featureNames.join(', ')}`);
     out(`  threshold ${report.threshold.toFixed(3)} · window ${report.contract.windowMs} ms · feature_version ${report.contract.featureVersion}`);
     const skipped = Object.entries(report.skipped).filter(([, n]) => n > 0);
