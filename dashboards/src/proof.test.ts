@@ -6,11 +6,12 @@ import { DEFAULT_DATABASE as DATABASE, INFLUX_SINK_DEFAULTS, InfluxSink, SERIES 
 import { startTestInflux, type RunningInflux } from '@pdm/influx-harness';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BUILD_DEFAULTS } from './build.js';
+import { FLEET_OVERVIEW } from './dashboards/fleet-overview.js';
 import { DASHBOARDS } from './dashboards/index.js';
 import { INFLUX_DATASOURCE_UID } from './datasource.js';
 import { influxVariables, panelQueries, type DashboardJson } from './test-support/dashboard-queries.js';
 import { grafanaInterval, interpolate, type TemplateContext } from './test-support/grafana-interpolation.js';
-import { WINDOW_MS, writePipelineRun } from './test-support/pipeline-run.js';
+import { WINDOW_MS, WINDOWS, writePipelineRun } from './test-support/pipeline-run.js';
 
 describe('every dashboard query returns data from a real influxd filled by the processor sink', () => {
   let influx: RunningInflux;
@@ -66,6 +67,20 @@ describe('every dashboard query returns data from a real influxd filled by the p
       expect(empty, `queries that returned no value:\n${empty.join('\n')}`).toEqual([]);
     });
   }
+
+  it('pdm-fleet-overview lists the machines not scored in the range, by reason, with their windows', async () => {
+    const dashboard = JSON.parse(JSON.stringify(FLEET_OVERVIEW.build())) as DashboardJson;
+    const ctx = await templateContext(dashboard);
+    const query = panelQueries(dashboard).find((q) => q.where.includes('panel "Machines not scored"'));
+    expect(query).toBeDefined();
+    const series = await run(interpolate(query!.text, ctx), query!.where);
+    const rows = series.map((s) => ({ machine: s.tags?.machine, reason: s.tags?.reason, windows: s.values[0]?.[s.columns.indexOf('windows')] }));
+    // The run's unmodelled mixer in every window, and fan-3's three windows that did not fit its model.
+    expect(rows.sort((a, b) => String(a.machine).localeCompare(String(b.machine)))).toEqual([
+      { machine: 'fan-3', reason: 'contract_mismatch', windows: 3 },
+      { machine: 'mixer-4', reason: 'no_model', windows: WINDOWS },
+    ]);
+  });
 
   it('the sink-written series carry every field and tag the dashboards reference', async () => {
     for (const [name, { fields, tags }] of Object.entries(SERIES)) {

@@ -8,7 +8,7 @@ import * as timeseries from '@grafana/grafana-foundation-sdk/timeseries';
 import * as units from '@grafana/grafana-foundation-sdk/units';
 import { INFLUX_DATASOURCE } from '../datasource.js';
 import { influx } from '../influx-query.js';
-import { groupByTime, measurement } from '../influxql.js';
+import { TIME_FILTER, groupByTime, measurement } from '../influxql.js';
 import { CONTRIBUTION_FIELDS } from '../influxql.js';
 import { alertAnnotations } from '../panels/alert-annotations.js';
 import { openAlertCountQuery, openAlertsQuery } from '../panels/alert-queries.js';
@@ -21,6 +21,7 @@ import { DASHBOARD_DEFAULTS, type DashboardSpec } from './spec.js';
 const anomaly = measurement('anomaly');
 const score = anomaly.field('score');
 const threshold = anomaly.field('threshold');
+const unscored = measurement('unscored');
 
 export const FLEET_OVERVIEW: DashboardSpec = { uid: 'pdm-fleet-overview', title: 'PdM — Fleet overview', build: buildFleetOverview };
 
@@ -130,6 +131,36 @@ function openAlerts(id: number) {
     .span(12);
 }
 
+/** Machines missing from the panels above because no model scored some of their windows, and why. */
+function machinesNotScored(id: number) {
+  const query =
+    `SELECT sum(${unscored.field('windows')}) AS "windows", last(${unscored.field('detail')}) AS "detail" FROM ${unscored.from} ` +
+    `WHERE ${unscored.matches('site')} AND ${unscored.matches('machine')} AND ${TIME_FILTER} ` +
+    `GROUP BY ${unscored.tag('site')}, ${unscored.tag('machine')}, ${unscored.tag('reason')}`;
+  return new table.PanelBuilder()
+    .id(id)
+    .title('Machines not scored')
+    .description(
+      'Machines with windows in the range that no model scored, so they have no anomaly score for them. ' +
+        'no_model: no model is scoped to the machine (contract.json machines, pdm train --scope) and no model without a scope uses its sensors. ' +
+        'contract_mismatch: its model refused the window, e.g. a silent sensor. Their features are stored.',
+    )
+    .datasource(INFLUX_DATASOURCE)
+    .withTarget(influx(query).format('table'))
+    .withTransformation({
+      id: 'organize',
+      options: {
+        excludeByName: { Time: true },
+        renameByName: { windows: 'windows not scored', detail: 'latest detail' },
+        indexByName: { machine: 0, reason: 1, windows: 2, detail: 3, site: 4 },
+      },
+    })
+    .withTransformation({ id: 'sortBy', options: { sort: [{ field: 'windows not scored', desc: true }] } })
+    .noValue('Every window in range was scored')
+    .height(7)
+    .span(24);
+}
+
 function scoreOverTime(id: number) {
   const query =
     `SELECT max(${score}) / last(${threshold}) AS "vs_threshold" FROM ${anomaly.from} WHERE ${anomalySelection} ` +
@@ -216,6 +247,7 @@ function buildFleetOverview(): dashboard.Dashboard {
     .withPanel(worstScore(id()))
     .withPanel(machinesRanked(id()))
     .withPanel(openAlerts(id()))
+    .withPanel(machinesNotScored(id()))
     .withPanel(scoreOverTime(id()))
     .withPanel(anomaliesOverTime(id()))
     .withPanel(topContributors(id()))

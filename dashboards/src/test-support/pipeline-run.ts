@@ -2,7 +2,9 @@
 // the processor writes it: three machines on two sites over 30 minutes of 10 s windows. compressor-1
 // develops a bearing fault (vibration kurtosis and level rise, score crosses the threshold, an alert
 // opens and stays open); pump-2 has a short excursion (alert opens, then resolves); fan-3 is healthy but
-// its gateway drops out for a minute (a gap) and delivers some incomplete and late windows.
+// its gateway drops out for a minute (a gap) and delivers some incomplete and late windows, and three
+// of its windows do not fit its model (a silent sensor: contract mismatches, not scored). mixer-4 is new
+// at plant-2 and no model serves it yet: its windows are stored but never scored.
 // Two processor instances report pipeline health every 10 s (the sink's writeProcessorReport, as their
 // PipelineReporter writes it), and so do the two gateways (pdm.v1.GatewayHealth through the sink's
 // writeGatewayHealth, as the processor's handler writes them):
@@ -30,6 +32,12 @@ export const PLAN: MachinePlan[] = [
   { machine: 'pump-2', site: 'plant-1', gateway: 'gw-a', fault: (i) => (i >= 60 && i < 68 ? 0.8 : 0) },
   { machine: 'fan-3', site: 'plant-2', gateway: 'gw-b', fault: () => 0, missing: (i) => i >= 90 && i < 96 },
 ];
+
+/** A machine no model serves: its features are written with an unscored point, never a score. */
+const UNMODELLED: MachinePlan = { machine: 'mixer-4', site: 'plant-2', gateway: 'gw-b', fault: () => 0 };
+
+/** fan-3's windows that do not fit its model's contract. */
+const mismatched = (plan: MachinePlan, i: number) => plan.machine === 'fan-3' && i >= 100 && i < 103;
 
 const SENSORS = [
   { id: 'vib', level: 2.0, spread: 0.3 },
@@ -186,8 +194,16 @@ export async function writePipelineRun(sink: InfluxSink, t0: number): Promise<{ 
   const gateways = GATEWAYS.map(([gateway, site]) => new GatewayTotals(gateway, site, t0 - 3_600_000));
   for (let i = 0; i < WINDOWS; i++) {
     const start = t0 + i * WINDOW_MS;
+    writes.push(sink.writeUnscoredWindow(machineWindow(UNMODELLED, start, i), { kind: 'no_model' }));
     for (const plan of PLAN) {
       if (plan.missing?.(i)) continue;
+      if (mismatched(plan, i)) {
+        const window = machineWindow(plan, start, i);
+        window.sensors = window.sensors.filter((s) => s.sensorId !== 'current');
+        const reason = "model fleet@3: missing sensor 'current': no readings in this window (silent sensor?)";
+        writes.push(sink.writeUnscoredWindow(window, { kind: 'contract_mismatch', reason }));
+        continue;
+      }
       const score = windowScore(plan, start, i);
       writes.push(sink.writeScoredWindow(machineWindow(plan, start, i), score));
       // Alert transitions, as the processor's AlertTracker reports them.
