@@ -132,6 +132,21 @@ describe('pdm train and pdm score', () => {
     expect(flagged(faultStart, Infinity)).toBe(30);
   });
 
+  it('gates on a declared state sensor, and refuses one the model does not have', async () => {
+    const csv = join(dir, 'gated.csv');
+    pumpCsv(csv, Date.UTC(2026, 0, 4), 1200);
+    const trained = capture();
+    expect(await main(['train', '--input', csv, '--out', join(dir, 'gated-models'), '--kind', 'robust-t2', '--state-sensor', 'load'], trained.context)).toBe(0);
+    // load runs 0.5–0.9: stopped below a fifth of its median.
+    expect(trained.out.join('\n')).toMatch(/running-state gate on load: stopped below 0\.1\d+, a step above /);
+    const contract = JSON.parse(readFileSync(join(dir, 'gated-models', 'anomaly', '1', 'contract.json'), 'utf8')) as { regime: { sensors: { sensor: string }[] } };
+    expect(contract.regime.sensors.map((s) => s.sensor)).toEqual(['load']);
+
+    const wrong = capture();
+    expect(await main(['train', '--input', csv, '--out', join(dir, 'never'), '--state-sensor', 'rpm'], wrong.context)).not.toBe(0);
+    expect(wrong.err.join('\n')).toMatch(/state sensor rpm is not one of the model's sensors \(current, load, temp, vibration\)/);
+  });
+
   it('refuses an unknown --kind', async () => {
     const trained = capture();
     expect(await main(['train', '--input', join(dir, 'normal.csv'), '--out', join(dir, 'never'), '--kind', 'forest'], trained.context)).toBe(2);

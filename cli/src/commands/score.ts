@@ -54,7 +54,12 @@ ${CSV_FLAG_HELP}
       const refused = new Map<string, number>();
       for (const outcome of outcomes) {
         if (outcome.kind !== 'scored') {
-          const why = outcome.kind === 'contract_mismatch' ? outcome.reason : 'no model applies: none is scoped to this machine, and none without a scope uses its sensors';
+          const why =
+            outcome.kind === 'contract_mismatch'
+              ? outcome.reason
+              : outcome.kind === 'held'
+                ? `held by the running-state gate (${outcome.reason})`
+                : 'no model applies: none is scoped to this machine, and none without a scope uses its sensors';
           refused.set(why, (refused.get(why) ?? 0) + 1);
           continue;
         }

@@ -28,7 +28,7 @@ function isModelKind(value: string): value is ModelKind {
 }
 
 export const train: Command = {
-  usage: `pdm train --input normal.csv --out MODEL_DIR [--time-column NAME] [--delimiter ,] [--window 10s] [--machine ID] [--kind KIND] [--scope PATTERN]
+  usage: `pdm train --input normal.csv --out MODEL_DIR [--time-column NAME] [--delimiter ,] [--window 10s] [--machine ID] [--kind KIND] [--scope PATTERN] [--state-sensor NAME]
 pdm train --from-influx --machine ID --start T --end T --out MODEL_DIR [--influx-url URL] [--database pdm]
 
 Trains an anomaly model on normal operation and writes it into the model registry MODEL_DIR as
@@ -65,6 +65,12 @@ ${CSV_FLAG_HELP}
                         models scoped to it (its missing sensors are a contract mismatch), other
                         machines by the models without a scope. Default: no scope, the model
                         serves any machine whose windows carry its sensors
+  --state-sensor NAME   the sensor that says whether the machine runs (speed, current). Windows of a
+                        stopped machine (its mean below a fifth of its usual level), of a change of
+                        speed or load (a step larger than 20 × its usual one) and 3 windows after
+                        either are held: stored, never scored, never an alert. Default: learned —
+                        the steadiest sensor the training data shows stopping; none if it never
+                        stops. Not for adaptive-z
   --from-influx         train on sensor_features stored in InfluxDB instead of a CSV
   --start T, --end T    time range for --from-influx (ISO-8601)
   --influx-url URL      InfluxDB for --from-influx (default: http://127.0.0.1:8086)
@@ -82,6 +88,7 @@ ${CSV_FLAG_HELP}
         epochs: { type: 'string' },
         seed: { type: 'string' },
         scope: { type: 'string', multiple: true },
+        'state-sensor': { type: 'string' },
         'from-influx': { type: 'boolean' },
         start: { type: 'string' },
         end: { type: 'string' },
@@ -128,6 +135,7 @@ ${CSV_FLAG_HELP}
       epochs,
       seed,
       machines,
+      stateSensor: values['state-sensor'],
       onProgress: (epoch, loss) => {
         if (Date.now() - lastEpochLine < 1000) return;
         lastEpochLine = Date.now();
@@ -144,6 +152,9 @@ ${CSV_FLAG_HELP}
       out(`  ${report.trainingWindows} training windows, every machine's starting history · period found: ${periods.join(', ')}`);
     }
     if (machines) out(`  serves machines: ${machines.join(', ')}`);
+    for (const g of report.regime?.sensors ?? []) {
+      out(`  running-state gate on ${g.sensor}: stopped below ${g.runningAbove.toPrecision(4)}, a step above ${g.maxStep.toPrecision(3)} is a transient`);
+    }
     out(`  features (${report.contract.featureNames.length}): ${report.contract.featureNames.join(', ')}`);
     out(`  threshold ${report.threshold.toFixed(3)} · window ${report.contract.windowMs} ms · feature_version ${report.contract.featureVersion}`);
     const skipped = Object.entries(report.skipped).filter(([, n]) => n > 0);

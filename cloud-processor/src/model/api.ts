@@ -1,6 +1,7 @@
 // The contract between the scoring pipeline (transport, sink, alerts) and the anomaly models.
 // The pipeline depends only on these types; src/scoring/ implements Scorer with TensorFlow.js.
 import type { MachineWindow } from '@pdm/proto';
+import type { HoldReason } from './regime.js';
 
 /** What a model was trained on; features that do not match are refused, never scored. */
 export interface ModelContract {
@@ -49,7 +50,12 @@ export type ScoreOutcome =
   /** The window's features do not fit the model's contract; `reason` says how (logged and counted). */
   | { kind: 'contract_mismatch'; reason: string }
   /** No model applies to this machine (none loaded yet, or none for its sensors). */
-  | { kind: 'no_model' };
+  | { kind: 'no_model' }
+  /**
+   * The model's running-state gate held the window: the machine is stopped, changing speed or load, or
+   * settling after either (model/regime.ts). Its features are stored; it is not scored.
+   */
+  | { kind: 'held'; reason: HoldReason };
 
 export interface LoadedModelInfo {
   name: string;

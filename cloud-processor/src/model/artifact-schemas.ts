@@ -36,6 +36,13 @@ export const contractFileSchema = z.object({
    * characters (`pump-*`). Absent: any machine whose windows carry its sensors (see scoring/select-model.ts).
    */
   machines: z.array(z.string().min(1)).min(1).optional(),
+  /** The running-state gate (model/regime.ts): windows of a stopped or changing machine are held, not scored. */
+  regime: z
+    .object({
+      sensors: z.array(z.object({ sensor: z.string().min(1), runningAbove: finite, maxStep: finite.refine((v) => v >= 0, 'must be >= 0') })).min(1),
+      settleWindows: z.number().int().nonnegative(),
+    })
+    .optional(),
 });
 export type ContractFile = z.infer<typeof contractFileSchema>;
 

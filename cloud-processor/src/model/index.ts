@@ -9,3 +9,4 @@ export { MODEL_KINDS } from './artifact-schemas.js';
 export type { ModelKind } from './artifact-schemas.js';
 export { MODEL_DEFAULTS } from './defaults.js';
 export type { ModelLogger } from './logger.js';
+export type { HoldReason, RegimeGate } from './regime.js';

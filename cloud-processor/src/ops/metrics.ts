@@ -27,7 +27,7 @@ export class ProcessorMetrics {
   });
   readonly deadLetters = new Counter({ name: 'pdm_processor_dead_letters_total', help: 'Messages published to the dead-letter topic, by reason', labelNames: ['reason'], registers: [this.registry] });
   readonly scoring = new Histogram({ name: 'pdm_processor_scoring_seconds', help: 'Time from score() call to its outcome (includes micro-batch wait)', buckets: LATENCY_BUCKETS, registers: [this.registry] });
-  readonly scoreOutcomes = new Counter({ name: 'pdm_processor_score_outcomes_total', help: 'Scoring outcomes: scored, contract_mismatch, no_model', labelNames: ['outcome'], registers: [this.registry] });
+  readonly scoreOutcomes = new Counter({ name: 'pdm_processor_score_outcomes_total', help: 'Scoring outcomes: scored, contract_mismatch, no_model, held (the running-state gate)', labelNames: ['outcome'], registers: [this.registry] });
   readonly staleRevisions = new Counter({ name: 'pdm_processor_stale_revisions_total', help: 'Windows skipped because a newer revision of them was already written', registers: [this.registry] });
   readonly influxBatchPoints = new Histogram({ name: 'pdm_processor_influx_batch_points', help: 'Points per InfluxDB write', buckets: [1, 10, 50, 100, 500, 1000, 5000, 10000], registers: [this.registry] });
   readonly influxWrite = new Histogram({ name: 'pdm_processor_influx_write_seconds', help: 'Duration of one InfluxDB batch write', buckets: LATENCY_BUCKETS, registers: [this.registry] });

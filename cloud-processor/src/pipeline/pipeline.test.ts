@@ -50,6 +50,20 @@ describe('scoring pipeline: Pub/Sub → features + score → InfluxDB, ack after
     expect(await processor.metrics.value('pdm_processor_score_outcomes_total', { outcome: 'no_model' })).toBe(2);
   });
 
+  it('stores the features of a window the running-state gate held, says why in its unscored point, and raises no alert', async () => {
+    const t = await startTestbed();
+    const scorer = new ScriptedScorer();
+    scorer.mode = 'held';
+    const processor = await t.start({ alerts: { openAfter: 1, within: 1, resolveAfter: 1 } }, { scorer });
+    for (const index of [0, 1, 2]) await t.bed.publishWindow(makeWindow({ index, faulty: true }));
+    await until(() => t.bed.stats().acked === 3, 'acks');
+    expect(await t.count('SELECT COUNT(mean) FROM sensor_features')).toBe(3 * SENSORS.length);
+    expect(await t.count('SELECT COUNT(score) FROM anomaly')).toBe(0);
+    expect(await t.rows('SELECT reason, detail FROM unscored LIMIT 1')).toEqual([[T0, 'held', 'held: the machine is stopped (a state sensor below its running level)']]);
+    expect(await processor.metrics.value('pdm_processor_score_outcomes_total', { outcome: 'held' })).toBe(3);
+    expect(await t.count('SELECT COUNT(score) FROM alerts')).toBe(0);
+  });
+
   it('still stores the features when scoring fails, and nacks the window for another try', async () => {
     const t = await startTestbed();
     const scorer = new ScriptedScorer();

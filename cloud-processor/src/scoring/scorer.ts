@@ -12,10 +12,12 @@ import { MODEL_DEFAULTS } from '../model/defaults.js';
 import { extractFeatures, type MismatchCode } from '../model/features.js';
 import { silentLogger, type ModelLogger } from '../model/logger.js';
 import type { ModelBundle } from '../model/model-bundle.js';
+import { gateWindow, initialGateState, type GateState, type HoldReason } from '../model/regime.js';
 import type { BaselineState } from '../model/robust-t2.js';
 import { AdaptiveZScoring } from './adaptive-z-batch.js';
 import { scoreAutoencoderBatch } from './autoencoder-batch.js';
 import type { KindScore } from './kind-score.js';
+import { MachineStates } from './machine-states.js';
 import { MicroBatcher } from './micro-batcher.js';
 import { ModelSet } from './model-set.js';
 import { RobustT2Scoring } from './robust-t2-batch.js';
@@ -51,6 +53,8 @@ export interface ScorerStats {
   scored: number;
   anomalies: number;
   noModel: number;
+  /** Windows the running-state gate held, by reason. */
+  held: Record<HoldReason, number>;
   mismatches: Record<MismatchCode, number>;
   batches: number;
   largestBatch: number;
@@ -88,10 +92,13 @@ export class ModelScorer extends Scorer {
   private readonly robustT2 = new RobustT2Scoring();
   /** The adaptive-z models' per-machine histories. */
   private readonly adaptiveZ = new AdaptiveZScoring();
+  /** Each machine's running state, for the models with a gate. */
+  private readonly gates = new MachineStates<GateState>();
   private readonly counters: ScorerStats = {
     scored: 0,
     anomalies: 0,
     noModel: 0,
+    held: { stopped: 0, transient: 0, settling: 0 },
     mismatches: { feature_version: 0, window_size: 0, missing_sensor: 0, incomplete_sensor: 0, non_finite: 0 },
     batches: 0,
     largestBatch: 0,
@@ -152,6 +159,11 @@ export class ModelScorer extends Scorer {
       return Promise.resolve(this.mismatch(window, selection.bundle, 'missing_sensor', `missing sensor ${list}: no readings in this window (silent sensor?)`));
     }
     const { bundle } = selection;
+    const hold = this.gate(window, bundle);
+    if (hold !== null) {
+      this.counters.held[hold]++;
+      return Promise.resolve({ kind: 'held', reason: hold });
+    }
     const raw = new Float64Array(bundle.layout.reads.length);
     const problem = extractFeatures(window, bundle.layout, raw, 0, this.minCompleteness);
     if (problem !== null) return Promise.resolve(this.mismatch(window, bundle, problem.code, problem.reason));
@@ -186,6 +198,7 @@ export class ModelScorer extends Scorer {
         this.ordered = bySpecificity(this.models.bundles());
         this.robustT2.retainOnly(this.ordered);
         this.adaptiveZ.retainOnly(this.ordered);
+        this.gates.retainOnly(this.ordered);
         this.counters.modelLoads = this.models.loads;
         const refused = this.models.loadFailures - this.counters.modelLoadFailures;
         this.counters.modelLoadFailures = this.models.loadFailures;
@@ -294,6 +307,18 @@ export class ModelScorer extends Scorer {
       this.logger.error({ model: bundle.info.name, version: bundle.info.version, err: (err as Error).message }, 'inference failed');
       for (const p of group) p.reject(err);
     }
+  }
+
+  /**
+   * The model's running-state gate on this window (null: score it). A window of another size or feature
+   * version is left to the contract check, which names the mismatch.
+   */
+  private gate(window: MachineWindow, bundle: ModelBundle): HoldReason | null {
+    const { regime, windowMs, featureVersion } = bundle.info;
+    if (regime === undefined || window.featureVersion !== featureVersion || Number(window.windowEnd - window.windowStart) !== windowMs) return null;
+    const state = this.gates.of(bundle.info.name, bundle.info.version).get(window.siteId, window.machineId, initialGateState);
+    const means = regime.sensors.map((g) => window.sensors.find((s) => s.sensorId === g.sensor)?.mean ?? Number.NaN);
+    return gateWindow(regime, state, means, Number(window.windowEnd), windowMs);
   }
 
   private scoreKind(bundle: ModelBundle, group: Pending[]): KindScore[] {

@@ -41,7 +41,7 @@ export const SERIES = {
   },
   unscored: {
     // One point per window that was not scored, so the machines without a working model can be listed.
-    // reason: the scoring outcome, `no_model` or `contract_mismatch`.
+    // reason: the scoring outcome, `no_model`, `contract_mismatch` or `held` (the running-state gate).
     tags: ['site', 'machine', 'reason'],
     // windows: always 1 (sum() counts the windows); detail: why, e.g. which model lacks which sensor.
     fields: ['windows', 'detail'],

@@ -10,6 +10,7 @@
 import { SENSOR_STAT_ENTRIES, type GatewayHealth, type MachineWindow } from '@pdm/proto';
 import type { IPoint } from 'influx';
 import type { ScoreOutcome, WindowScore } from '../model/api.js';
+import type { HoldReason } from '../model/regime.js';
 import {
   CONTRIBUTION_FIELD_PREFIX,
   GATEWAY_COMPONENT,
@@ -84,6 +85,13 @@ export function anomalyPoint(score: WindowScore): BuiltPoints {
 /** A scoring outcome that is not a score. */
 export type Unscored = Exclude<ScoreOutcome, { kind: 'scored' }>;
 
+/** Why the running-state gate held a window, for people reading the `unscored` points. */
+const HELD_DETAIL: Record<HoldReason, string> = {
+  stopped: 'held: the machine is stopped (a state sensor below its running level)',
+  transient: 'held: the machine is changing speed or load (a state sensor stepped since the last window)',
+  settling: 'held: settling after a stop, a start or a change of speed or load',
+};
+
 /**
  * The `unscored` point of a window no model scored: tagged with the outcome as its reason, timestamped
  * like the window's other points (a redelivery overwrites it). Kept when a later revision of the window
@@ -93,7 +101,9 @@ export function unscoredPoint(window: MachineWindow, unscored: Unscored): IPoint
   const detail =
     unscored.kind === 'contract_mismatch'
       ? unscored.reason
-      : `no model applies: none lists this machine in its contract's machines, and none that serves every machine uses any of its sensors (${window.sensors.map((s) => s.sensorId).join(', ')})`;
+      : unscored.kind === 'held'
+        ? HELD_DETAIL[unscored.reason]
+        : `no model applies: none lists this machine in its contract's machines, and none that serves every machine uses any of its sensors (${window.sensors.map((s) => s.sensorId).join(', ')})`;
   return {
     measurement: 'unscored' satisfies Measurement,
     tags: { site: window.siteId, machine: window.machineId, reason: unscored.kind } satisfies TagsOf<'unscored'>,

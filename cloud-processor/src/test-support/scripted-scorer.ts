@@ -8,13 +8,14 @@ export const SCRIPTED_THRESHOLD = 5;
 
 export class ScriptedScorer implements Scorer {
   calls = 0;
-  /** Set to make score() fail (e.g. to test nacks) or return no_model. */
-  mode: 'score' | 'no_model' | 'throw' = 'score';
+  /** Set to make score() fail (e.g. to test nacks), return no_model, or hold every window as stopped. */
+  mode: 'score' | 'no_model' | 'held' | 'throw' = 'score';
 
   score(window: MachineWindow): Promise<ScoreOutcome> {
     this.calls++;
     if (this.mode === 'throw') return Promise.reject(new Error('scorer failed'));
     if (this.mode === 'no_model') return Promise.resolve({ kind: 'no_model' });
+    if (this.mode === 'held') return Promise.resolve({ kind: 'held', reason: 'stopped' });
     const std = window.sensors[0]?.std ?? 0;
     return Promise.resolve({
       kind: 'scored',

@@ -10,9 +10,11 @@ import { ensureBackend, type BackendName } from '../model/backend.js';
 import { MODEL_DEFAULTS } from '../model/defaults.js';
 import { extractFeatures, layoutOf } from '../model/features.js';
 import { silentLogger, type ModelLogger } from '../model/logger.js';
+import type { RegimeGate } from '../model/regime.js';
 import { nextVersion } from '../model/registry.js';
 import { deriveContract, TrainingDataError, type ContractOptions } from './derive-contract.js';
 import { fitAdaptiveZ } from './adaptive-z.js';
+import { learnRegimeGate, runningWindows } from './regime-gate.js';
 import { fitRobustT2 } from './robust-t2.js';
 import { trainAutoencoder } from './train-autoencoder.js';
 
@@ -36,6 +38,12 @@ export interface TrainOptions {
    * Default: any machine whose windows carry its sensors.
    */
   machines?: string[];
+  /**
+   * A sensor that tells whether the machine runs (speed, current): the running-state gate watches it even
+   * when the training data never shows a stop. Other state sensors are learned from stops in the data.
+   * Not for adaptive-z (one slow sensor has no running state to gate).
+   */
+  stateSensor?: string;
   onProgress?: (epoch: number, loss: number) => void;
   logger?: ModelLogger;
   backend?: BackendName;
@@ -54,6 +62,8 @@ interface TrainReportBase {
   skipped: Record<string, number>;
   /** score > threshold is anomalous. */
   threshold: number;
+  /** The running-state gate written to the contract (null: none learned or declared). */
+  regime: RegimeGate | null;
 }
 
 export type TrainReport = TrainReportBase &
@@ -82,12 +92,24 @@ export async function trainModel(windows: MachineWindow[], options: TrainOptions
     throw new TrainingDataError(`machines must be non-empty ids or patterns, got ${JSON.stringify(options.machines)}`);
   }
 
+  if (options.stateSensor !== undefined && kind === 'adaptive-z') {
+    throw new TrainingDataError('a state sensor gates multivariate models (autoencoder, robust-t2); adaptive-z has none');
+  }
+
   const selection = deriveContract(windows, CONTRACT_OPTIONS[kind]);
   const { contract, skipped } = selection;
   const layout = layoutOf(contract);
+  // A model of normal running learns from the windows its gate lets through, as it will be scored.
+  const regime = kind === 'adaptive-z' ? null : learnRegimeGate(selection.windows, layout.sensors, options.stateSensor);
+  let running = selection.windows;
+  if (regime !== null) {
+    const gated = runningWindows(regime, selection.windows);
+    running = gated.kept;
+    for (const [reason, n] of Object.entries(gated.held)) if (n > 0) skipped[`held (${reason})`] = n;
+  }
   const rows: number[][] = [];
   const row = new Float64Array(contract.featureNames.length);
-  for (const w of selection.windows) {
+  for (const w of running) {
     const mismatch = extractFeatures(w, layout, row, 0);
     if (mismatch === null) rows.push([...row]);
     else skipped[mismatch.code] = (skipped[mismatch.code] ?? 0) + 1;
@@ -109,8 +131,9 @@ export async function trainModel(windows: MachineWindow[], options: TrainOptions
     seed,
     createdAt: new Date(options.now ? options.now() : Date.now()).toISOString(),
     ...(options.machines !== undefined ? { machines: options.machines } : {}),
+    ...(regime !== null ? { regime } : {}),
   });
-  const base = { name, version, dir, contract, skipped };
+  const base = { name, version, dir, contract, skipped, regime };
 
   if (kind === 'adaptive-z') {
     // Its series must be in time order (deriveContract keeps the windows' order; pdm train passes them as the engine closed them).

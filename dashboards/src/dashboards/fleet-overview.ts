@@ -143,7 +143,8 @@ function machinesNotScored(id: number) {
     .description(
       'Machines with windows in the range that no model scored, so they have no anomaly score for them. ' +
         'no_model: no model is scoped to the machine (contract.json machines, pdm train --scope) and no model without a scope uses its sensors. ' +
-        'contract_mismatch: its model refused the window, e.g. a silent sensor. Their features are stored.',
+        'contract_mismatch: its model refused the window, e.g. a silent sensor. ' +
+        'held: the machine was stopped or changing speed or load (the model\'s running-state gate); scoring resumes once it runs steadily. Their features are stored.',
     )
     .datasource(INFLUX_DATASOURCE)
     .withTarget(influx(query).format('table'))

@@ -1,0 +1,76 @@
+// The running-state gate through training and the registry-backed scorer: a stop, a start and a change
+// of set-point are held, never scored, so they can never open an alert by themselves.
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { ManualClock } from '@pdm/clock';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ScoreOutcome } from '../model/api.js';
+import { MODEL_FILES } from '../model/artifact-schemas.js';
+import { gaussian } from '../test-support/synthetic-pump.js';
+import { tempRegistry } from '../test-support/temp-registry.js';
+import { windowOfReadings } from '../test-support/windows.js';
+import { trainModel } from '../training/train.js';
+import { scoreWindows } from './score-windows.js';
+import { openScorer, type ModelScorer } from './scorer.js';
+
+const W = 10_000;
+const T0 = 1_700_000_000_000;
+
+/** A fan at 1 Hz: speed and current follow the set-point, the bearing heats with current; stopped where `setpoint` is 0. */
+function fanWindows(seed: number, from: number, setpoint: (w: number) => number, count: number) {
+  const rand = gaussian(seed);
+  return Array.from({ length: count }, (_, i) => {
+    const w = from + i;
+    const sp = setpoint(w);
+    const readings: Record<string, number[]> = { speed: [], current: [], temp: [] };
+    for (let s = 0; s < 10; s++) {
+      readings['speed']!.push(sp === 0 ? 0 : 900 * sp + 2 * rand());
+      readings['current']!.push(sp === 0 ? 0 : 25 * sp + 0.2 * rand());
+      readings['temp']!.push(40 + 10 * sp + 0.1 * rand());
+    }
+    return windowOfReadings({ machineId: 'fan-1', startMs: T0 + w * W, windowMs: W, readings });
+  });
+}
+
+let registry: Awaited<ReturnType<typeof tempRegistry>>;
+let scorer: ModelScorer;
+let modelDir: string;
+beforeAll(async () => {
+  registry = await tempRegistry();
+  // 600 windows at set-point 1, stopped for 40 of them.
+  const training = fanWindows(1, 0, (w) => (w >= 200 && w < 240 ? 0 : 1), 600);
+  modelDir = (await trainModel(training, { outDir: registry.dir, name: 'fan', kind: 'robust-t2' })).dir;
+  scorer = await openScorer({ registryDir: registry.dir, clock: new ManualClock(), pollMs: 3_600_000 });
+});
+afterAll(async () => {
+  await scorer.close();
+  await registry.cleanup();
+});
+
+const kinds = (outcomes: ScoreOutcome[]) => outcomes.map((o) => (o.kind === 'held' ? o.reason : o.kind === 'scored' ? (o.score.isAnomaly ? 'ANOMALY' : 'ok') : o.kind));
+
+describe('the running-state gate', () => {
+  it('is learned from the stops in the training data, which it leaves out of training', async () => {
+    const contract = JSON.parse(await readFile(path.join(modelDir, MODEL_FILES.contract), 'utf8')) as { regime: { sensors: { sensor: string }[] }; trainingWindows: number };
+    expect(contract.regime.sensors.map((s) => s.sensor)).toEqual(['speed']); // stops like current, steadier while running
+    // 40 stopped, the step back up, and 3 settling windows after each.
+    expect(contract.trainingWindows).toBe(600 - 40 - 1 - 3);
+  });
+
+  it('holds a stop, the start and a change of set-point, and scores the steady windows in between', async () => {
+    const setpoint = (w: number) => (w < 1010 ? 1 : w < 1020 ? 0 : w < 1040 ? 1 : 0.85);
+    const outcomes = await scoreWindows(scorer, fanWindows(2, 1000, setpoint, 50));
+    expect(kinds(outcomes)).toEqual([
+      ...Array<string>(10).fill('ok'),
+      ...Array<string>(10).fill('stopped'),
+      'transient',
+      ...Array<string>(3).fill('settling'),
+      ...Array<string>(16).fill('ok'),
+      'transient',
+      ...Array<string>(3).fill('settling'),
+      // Steady at a set-point it never saw: the model's business, no longer the gate's.
+      ...Array<string>(6).fill('ANOMALY'),
+    ]);
+    expect(scorer.stats().held).toEqual({ stopped: 10, transient: 2, settling: 6 });
+  });
+});

@@ -1,0 +1,97 @@
+// Learns the running-state gate (model/regime.ts) from training windows, and keeps the windows it lets
+// through: a model of normal running is trained on running windows only, and scored on the same ones.
+// The state sensor is the one declared (pdm train --state-sensor: a machine that never stopped while
+// recording still gets its gate from a sensor its operator knows), else learned: among the sensors the
+// training data shows the machine stopped on (at least MIN_STOPPED_SHARE of the windows below a fifth
+// of its median level) and that hold a steady level while running (a zero-centred signal such as a raw
+// vibration mean does not), the steadiest — speed on the simulated machines, where flow and vibration
+// also drop at a stop but wander while running.
+import type { MachineWindow } from '@pdm/proto';
+import { gateWindow, initialGateState, type GateSensor, type HoldReason, type RegimeGate } from '../model/regime.js';
+import { TrainingDataError } from './derive-contract.js';
+
+/** A level below this share of the sensor's median window level is a stopped machine. */
+const STOPPED_BELOW = 0.2;
+/** A sensor shows stops when at least this share of the training windows is below that level… */
+const MIN_STOPPED_SHARE = 0.01;
+/** …and at least this many. */
+const MIN_STOPPED_WINDOWS = 3;
+/** A transient: a window-to-window change of the mean this many times the median change of steady running. */
+const STEP_FACTOR = 20;
+/** The smallest transient step relative to the running level: a sensor quantised to a constant has no median change. */
+const MIN_RELATIVE_STEP = 0.005;
+/** A state sensor's running windows stay within this spread of its level (median absolute deviation / median). */
+const MAX_RUNNING_SPREAD = 0.25;
+/** Windows held after a stop or a transient (30 s of 10 s windows: a load follows its set-point in about as long). */
+export const SETTLE_WINDOWS = 3;
+
+function meanOf(window: MachineWindow, sensor: string): number | undefined {
+  return window.sensors.find((s) => s.sensorId === sensor)?.mean;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted.length === 0 ? Number.NaN : sorted[sorted.length >> 1]!;
+}
+
+/**
+ * The gate for a model of `sensors`, or null when no sensor shows stops and none is declared. `windows`
+ * are in the order the engine closed them; steps are measured between a machine's windows that follow
+ * each other directly (the next starts where the previous ended), so hopping windows measure the same
+ * step as the tumbling windows scored live.
+ */
+export function learnRegimeGate(windows: readonly MachineWindow[], sensors: readonly string[], declared?: string): RegimeGate | null {
+  if (declared !== undefined && !sensors.includes(declared)) {
+    throw new TrainingDataError(`state sensor ${declared} is not one of the model's sensors (${sensors.join(', ')})`);
+  }
+  let best: { gate: GateSensor; spread: number } | undefined;
+  for (const sensor of declared !== undefined ? [declared] : sensors) {
+    const levels = windows.map((w) => meanOf(w, sensor)).filter((m): m is number => m !== undefined && Number.isFinite(m));
+    const level = median(levels);
+    if (!(level > 0)) continue;
+    const runningAbove = STOPPED_BELOW * level;
+    const running = levels.filter((m) => m >= runningAbove);
+    const spread = median(running.map((m) => Math.abs(m - level))) / level;
+    const stopped = levels.length - running.length;
+    const showsStops = stopped >= Math.max(MIN_STOPPED_WINDOWS, MIN_STOPPED_SHARE * levels.length) && spread < MAX_RUNNING_SPREAD;
+    if (!showsStops && sensor !== declared) continue;
+    if (best !== undefined && best.spread <= spread) continue;
+    const maxStep = Math.max(STEP_FACTOR * median(runningSteps(windows, sensor, runningAbove)), MIN_RELATIVE_STEP * level);
+    best = { gate: { sensor, runningAbove, maxStep }, spread };
+  }
+  return best === undefined ? null : { sensors: [best.gate], settleWindows: SETTLE_WINDOWS };
+}
+
+/** |Δ mean| between windows of a machine that follow each other directly, both running. */
+function runningSteps(windows: readonly MachineWindow[], sensor: string, runningAbove: number): number[] {
+  const byEnd = new Map<string, number>();
+  for (const w of windows) {
+    const m = meanOf(w, sensor);
+    if (m !== undefined && m >= runningAbove) byEnd.set(`${w.machineId}@${w.windowEnd}`, m);
+  }
+  const steps: number[] = [];
+  for (const w of windows) {
+    const m = meanOf(w, sensor);
+    const before = byEnd.get(`${w.machineId}@${w.windowStart}`);
+    if (m !== undefined && m >= runningAbove && before !== undefined) steps.push(Math.abs(m - before));
+  }
+  return steps;
+}
+
+/** The windows the gate lets through, each machine judged in order; and how many it held, by reason. */
+export function runningWindows(gate: RegimeGate, windows: readonly MachineWindow[]): { kept: MachineWindow[]; held: Record<HoldReason, number> } {
+  const states = new Map<string, ReturnType<typeof initialGateState>>();
+  const held: Record<HoldReason, number> = { stopped: 0, transient: 0, settling: 0 };
+  const kept: MachineWindow[] = [];
+  // Hopping windows overlap: a machine's windows are judged in the order of their ends, each against the
+  // window that ended where it started.
+  for (const w of [...windows].sort((a, b) => Number(a.windowEnd - b.windowEnd))) {
+    let state = states.get(w.machineId);
+    if (state === undefined) states.set(w.machineId, (state = initialGateState()));
+    const means = gate.sensors.map((s) => meanOf(w, s.sensor) ?? Number.NaN);
+    const hold = gateWindow(gate, state, means, Number(w.windowEnd), Number(w.windowEnd - w.windowStart));
+    if (hold === null) kept.push(w);
+    else held[hold]++;
+  }
+  return { kept, held };
+}
