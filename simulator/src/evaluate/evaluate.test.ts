@@ -121,3 +121,29 @@ describe('evaluate', () => {
     );
   });
 });
+
+describe('evaluate, when the scores say where alerts opened and resolved', () => {
+  // The same anomalous windows, with the alert column a 3-in-a-row rule (resolve after 2 normal) gives:
+  // the pairs 10–11 and the lone 130 and 140 open nothing; 75–95 opens at 77 and resolves at 97.
+  const alertAt: Record<string, Record<number, string>> = { 'pump-0001': { 77: 'open', 97: 'resolved' }, 'fan-0002': {} };
+  const withAlerts = scoresCsv()
+    .split('\n')
+    .map((line, i) => {
+      if (i === 0) return `${line},alert`;
+      const [start, , machine] = line.split(',');
+      return `${line},${alertAt[machine!]?.[windowIndex(Date.parse(start!))] ?? ''}`;
+    })
+    .join('\n');
+  const result = evaluate([fault, missedFault], parseScoresCsv(withAlerts));
+
+  it('counts the alerts as the episodes, and dates a detection by the window that opened its alert', () => {
+    expect(result.event.episodes).toBe(1);
+    expect(result.event.precision).toMatchObject({ numerator: 1, denominator: 1 });
+    expect(result.machines.map((m) => m.falseEpisodes)).toEqual([0, 0]);
+    const raisedAt = T0 + 78 * WINDOW;
+    expect(result.faults[0]).toMatchObject({ detected: true, detectedAt: raisedAt, leadTimeMs: fault.failure - raisedAt });
+    // Windows are still judged one by one.
+    expect(result.window.fp).toBe(4);
+  });
+});
+

@@ -4,16 +4,19 @@
 //   which adds the repair downtime after failure.
 // - A fault counts only when its detection interval overlaps the span its machine was scored
 //   (first window_start … last window_end); others are listed as not scored and left out of recall.
-// - *Detected*: some anomalous window of that machine overlaps the detection interval. The first one
-//   (by window_start) is the detection; its window_end is when an alert could first be raised, and
-//   lead time = failure − that window_end (negative when the alert came only after failure).
+// - *Detected*: an alert episode (with the alert column, below), else an anomalous window, of that
+//   machine overlaps the detection interval. The first one is the detection; the window_end of the
+//   window that raised it is when somebody was told, and lead time = failure − that window_end
+//   (negative when the alert came only after failure).
 // - *Window level*: a window is positive when it overlaps a detection interval of its machine,
 //   negative when it overlaps no excluded interval, and ignored otherwise (downtime after failure).
 //   precision = TP / (TP + FP), recall = TP / (TP + FN).
-// - *Episodes*: a machine's anomalous windows, sorted, merge while the next one starts no later than
-//   `episodeGapMs` after the episode's end. An episode overlapping an excluded interval is true,
-//   otherwise a false alert. Event precision = true episodes / episodes; event recall = detected
-//   faults / scored faults.
+// - *Episodes*: the alerts — when the scores carry the alert column (pdm score writes the processor's
+//   alert rule there), an episode runs from a window whose alert is `open` to the end of the window
+//   that resolved it (or the machine's last window). Scores without it: a machine's anomalous windows,
+//   sorted, merge while the next one starts no later than `episodeGapMs` after the episode's end. An
+//   episode overlapping an excluded interval is true, otherwise a false alert. Event precision = true
+//   episodes / episodes; event recall = detected faults / scored faults.
 // - *False alerts per machine-day*: false episodes (and false windows) divided by the scored
 //   machine-days (sum over machines of its scored span).
 import type { FaultKind, FaultPlan } from '../faults/catalogue.js';
@@ -83,12 +86,16 @@ export function evaluate(
   }
   for (const list of byMachine.values()) list.sort((a, b) => a.start - b.start);
   const faultsOf = (machine: string) => truth.filter((f) => f.machine === machine);
+  const alerts = scores.some((r) => r.alert !== undefined);
+  const episodesOf = (rows: readonly ScoredWindow[]) => (alerts ? alertEpisodes(rows) : mergeEpisodes(rows.filter((r) => r.anomaly), gap));
 
   const faults = truth.map((f): FaultOutcome => {
     const rows = byMachine.get(f.machine) ?? [];
     const span = scoredSpan(rows);
     const scored = span !== undefined && overlaps(span.start, span.end, f.onset, f.failure);
-    const hit = rows.find((r) => r.anomaly && overlaps(r.start, r.end, f.onset, f.failure));
+    const hit = alerts
+      ? alertEpisodes(rows).find((e) => overlaps(e.start, e.end, f.onset, f.failure))
+      : rows.filter((r) => r.anomaly && overlaps(r.start, r.end, f.onset, f.failure)).map((r) => ({ raisedAt: r.end }))[0];
     const outcome: FaultOutcome = {
       machine: f.machine,
       fault: f.fault,
@@ -98,8 +105,8 @@ export function evaluate(
       detected: scored && hit !== undefined,
     };
     if (scored && hit) {
-      outcome.detectedAt = hit.end;
-      outcome.leadTimeMs = f.failure - hit.end;
+      outcome.detectedAt = hit.raisedAt;
+      outcome.leadTimeMs = f.failure - hit.raisedAt;
     }
     return outcome;
   });
@@ -128,7 +135,7 @@ export function evaluate(
       } else tn++;
     }
     let falseEpisodes = 0;
-    for (const e of mergeEpisodes(rows.filter((r) => r.anomaly), gap)) {
+    for (const e of episodesOf(rows)) {
       episodes++;
       if (excluded(e.start, e.end)) trueEpisodes++;
       else falseEpisodes++;
@@ -162,13 +169,32 @@ function scoredSpan(rows: readonly ScoredWindow[]): { start: number; end: number
   return { start: first.start, end: rows.reduce((end, r) => Math.max(end, r.end), first.end) };
 }
 
-/** Sorted anomalous windows → episodes [start, end). */
-export function mergeEpisodes(anomalous: readonly ScoredWindow[], gapMs: number): { start: number; end: number }[] {
-  const out: { start: number; end: number }[] = [];
+/** An alert episode [start, end) and when it was raised (the window_end of its first window). */
+export interface Episode {
+  start: number;
+  end: number;
+  raisedAt: number;
+}
+
+/** Sorted anomalous windows → episodes. */
+export function mergeEpisodes(anomalous: readonly ScoredWindow[], gapMs: number): Episode[] {
+  const out: Episode[] = [];
   for (const r of anomalous) {
     const last = out.at(-1);
     if (last && r.start <= last.end + gapMs) last.end = Math.max(last.end, r.end);
-    else out.push({ start: r.start, end: r.end });
+    else out.push({ start: r.start, end: r.end, raisedAt: r.end });
+  }
+  return out;
+}
+
+/** A machine's sorted windows → its alert episodes, from each `open` to the window that resolved it. */
+export function alertEpisodes(rows: readonly ScoredWindow[]): Episode[] {
+  const out: Episode[] = [];
+  let open: Episode | undefined;
+  for (const r of rows) {
+    if (r.alert === 'open' && open === undefined) out.push((open = { start: r.start, end: r.end, raisedAt: r.end }));
+    if (open !== undefined) open.end = r.end;
+    if (r.alert === 'resolved') open = undefined;
   }
   return out;
 }
