@@ -52,9 +52,11 @@ describe('AlertTracker (K-of-N/M hysteresis)', () => {
     expect(tracker.observe(score(7, true))?.state).toBe('open');
   });
 
-  it('defaults to 3 consecutive anomalous windows to open and 5 normal ones to resolve', () => {
-    expect(run(new AlertTracker(), 'AANAAANNNNNA')).toEqual(['5:open', '10:resolved']);
-    expect(ALERT_DEFAULTS).toEqual({ openAfter: 3, within: 3, resolveAfter: 5 });
+  it('defaults to 3 of the last 5 windows anomalous to open and 5 normal ones in a row to resolve', () => {
+    // A A N A: three of the last four (fewer than five seen so far) opens at window 3.
+    expect(run(new AlertTracker(), 'AANAAANNNNNA')).toEqual(['3:open', '10:resolved']);
+    expect(run(new AlertTracker(), 'ANNANNA')).toEqual([]); // never three within five
+    expect(ALERT_DEFAULTS).toEqual({ openAfter: 3, within: 5, resolveAfter: 5 });
   });
 
   it('opens when K of the last N windows are anomalous, gaps included', () => {

@@ -17,7 +17,7 @@ describe('processor configuration', () => {
   it('fills every default', () => {
     const config = loadProcessorConfig({ env: {} });
     expect(config.influx).toMatchObject({ database: 'pdm', rawRetention: { name: 'raw', duration: '30d' }, downsampleIntervals: ['1m', '1h'] });
-    expect(config.alerts).toEqual({ openAfter: 3, within: 3, resolveAfter: 5 });
+    expect(config.alerts).toEqual({ openAfter: 3, within: 5, resolveAfter: 5 });
     expect(config.pubsub.alertsTopic).toBe('pdm-alerts');
   });
 
@@ -66,8 +66,8 @@ describe('processor configuration', () => {
     expect(() => loadProcessorConfig({ file: file('p.yaml', 'pubsub: [1\n'), env: {} })).toThrow(/not valid YAML/);
   });
 
-  it('looks at N = K windows unless alerts.within says otherwise, and refuses N < K naming alerts.within', () => {
-    expect(loadProcessorConfig({ env: { PDM_PROCESSOR_ALERTS__OPEN_AFTER: '2' } }).alerts).toEqual({ openAfter: 2, within: 2, resolveAfter: 5 });
+  it('looks at N = K + 2 windows unless alerts.within says otherwise, and refuses N < K naming alerts.within', () => {
+    expect(loadProcessorConfig({ env: { PDM_PROCESSOR_ALERTS__OPEN_AFTER: '2' } }).alerts).toEqual({ openAfter: 2, within: 4, resolveAfter: 5 });
     const path = file('p.yaml', 'alerts:\n  openAfter: 2\n  within: 5\n');
     expect(loadProcessorConfig({ file: path, env: {} }).alerts).toEqual({ openAfter: 2, within: 5, resolveAfter: 5 });
     expect(loadProcessorConfig({ file: path, env: { PDM_PROCESSOR_ALERTS__WITHIN: '3' } }).alerts.within).toBe(3);

@@ -2,7 +2,7 @@
 // Files are YAML or JSON; env variables PDM_PROCESSOR_<PATH> override single keys (see load.ts).
 import { durationMs, logLevelSchema } from '@pdm/config';
 import { z } from 'zod';
-import { ALERT_DEFAULTS } from '../alerts/alert-tracker.js';
+import { ALERT_DEFAULTS, DEFAULT_ALERT_SLACK } from '../alerts/alert-tracker.js';
 import { WEBHOOK_DEFAULTS } from '../alerts/webhook.js';
 import { INFLUX_SINK_DEFAULTS } from '../sink/options.js';
 import { PUBSUB_TRANSPORT_DEFAULTS } from '../transport/options.js';
@@ -96,7 +96,7 @@ export const processorConfigSchema = z
       .object({
         /** K: anomalous windows among the last `within` that open an alert. */
         openAfter: positiveInt.default(ALERT_DEFAULTS.openAfter),
-        /** N ≥ K windows looked at; unset: N = K, i.e. K consecutive anomalous windows. */
+        /** N ≥ K windows looked at; unset: K + 2 (3 of 5 by default); N = K is K consecutive anomalous windows. */
         within: positiveInt.optional(),
         /** M: consecutive normal windows that resolve an alert. */
         resolveAfter: positiveInt.default(ALERT_DEFAULTS.resolveAfter),
@@ -123,7 +123,7 @@ export const processorConfigSchema = z
         path: ['within'],
         message: 'must be at least alerts.openAfter (K anomalous windows cannot fit in fewer than K)',
       })
-      .transform((alerts) => ({ ...alerts, within: alerts.within ?? alerts.openAfter }))
+      .transform((alerts) => ({ ...alerts, within: alerts.within ?? alerts.openAfter + DEFAULT_ALERT_SLACK }))
       .prefault({}),
 
     http: z
