@@ -34,6 +34,8 @@ export interface DetectionSummary {
   falseAlarmRate: number;
   /** Outcomes that were not scored (mismatch, no model): not counted above. */
   unscored: number;
+  /** Windows the running-state gate held (stopped, changing speed or load, settling): not counted above. */
+  held: number;
 }
 
 /** Compares isAnomaly with ground-truth labels (labels[i] = window i is faulty). */
@@ -44,9 +46,11 @@ export function evaluateDetection(outcomes: readonly ScoreOutcome[], labels: rea
   let fn = 0;
   let tn = 0;
   let unscored = 0;
+  let held = 0;
   outcomes.forEach((o, i) => {
+    if (o.kind === 'held') held++;
     if (o.kind !== 'scored') {
-      unscored++;
+      if (o.kind !== 'held') unscored++;
       return;
     }
     const faulty = labels[i]!;
@@ -65,5 +69,6 @@ export function evaluateDetection(outcomes: readonly ScoreOutcome[], labels: rea
     recall: tp / (tp + fn),
     falseAlarmRate: fp / (fp + tn),
     unscored,
+    held,
   };
 }
