@@ -1,6 +1,6 @@
 // The running-state gate through training and the registry-backed scorer: a stop, a start and a change
 // of set-point are held, never scored, so they can never open an alert by themselves.
-import { readFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { ManualClock } from '@pdm/clock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -72,5 +72,21 @@ describe('the running-state gate', () => {
       ...Array<string>(6).fill('ANOMALY'),
     ]);
     expect(scorer.stats().held).toEqual({ stopped: 10, transient: 2, settling: 6 });
+  });
+
+  it('keeps a machine settling across a restart when the scorer has a state file', async () => {
+    const stateFile = path.join(registry.dir, '..', `gate-state-${process.pid}.json`);
+    const setpoint = (w: number) => (w < 2005 ? 0 : 1);
+    const windows = fanWindows(3, 2000, setpoint, 12);
+    const before = await openScorer({ registryDir: registry.dir, clock: new ManualClock(), pollMs: 3_600_000, stateFile });
+    expect(kinds(await scoreWindows(before, windows.slice(0, 6)))).toEqual([...Array<string>(5).fill('stopped'), 'transient']);
+    await before.close();
+    const after = await openScorer({ registryDir: registry.dir, clock: new ManualClock(), pollMs: 3_600_000, stateFile });
+    try {
+      expect(kinds(await scoreWindows(after, windows.slice(6)))).toEqual([...Array<string>(3).fill('settling'), ...Array<string>(3).fill('ok')]);
+    } finally {
+      await after.close();
+      await rm(stateFile, { force: true });
+    }
   });
 });

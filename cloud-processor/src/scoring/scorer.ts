@@ -242,7 +242,8 @@ export class ModelScorer extends Scorer {
       const state = await readStateFile(file);
       this.robustT2.importStates(state.robustT2);
       this.adaptiveZ.importStates(state.adaptiveZ);
-      this.logger.info({ file, machines: state.robustT2.length + state.adaptiveZ.length }, 'machine states restored');
+      this.gates.restore(state.gates);
+      this.logger.info({ file, machines: state.robustT2.length + state.adaptiveZ.length + state.gates.length }, 'machine states restored');
     } catch (err) {
       this.counters.stateFilesUnreadable++;
       const aside = await setAside(file, this.clock.now()).catch((renameErr: unknown) => `not moved: ${(renameErr as Error).message}`);
@@ -257,7 +258,7 @@ export class ModelScorer extends Scorer {
     this.saving = this.saving.then(async () => {
       try {
         // Encoded at once, between two batches: every machine's state at the same point.
-        const text = encodeStateFile({ robustT2: this.robustT2.exportStates(), adaptiveZ: this.adaptiveZ.exportStates() }, this.clock.now());
+        const text = encodeStateFile({ robustT2: this.robustT2.exportStates(), adaptiveZ: this.adaptiveZ.exportStates(), gates: this.gates.entries() }, this.clock.now());
         await writeStateFile(file, text);
       } catch (err) {
         this.counters.stateSaveFailures++;

@@ -43,6 +43,7 @@ describe('the state file codec', () => {
     const state = {
       robustT2: [{ model: 'level', version: '1', siteId: 'NaN', machineId: '-Infinity', state: baseline }],
       adaptiveZ: [{ model: 'oven', version: '2', siteId: 's', machineId: 'm', state: history }],
+      gates: [{ model: 'fan', version: '3', siteId: 's', machineId: 'f', state: { previous: [880.5], previousEnd: 10, settleLeft: 2, recent: [{ windowEnd: 10, hold: 'transient' as const }] } }],
     };
     const text = encodeStateFile(state, 42);
     const file = JSON.parse(text) as { format: number; savedAt: number; machines: { kind: string; state: { decidedUntil: unknown } }[] };
@@ -51,6 +52,7 @@ describe('the state file codec', () => {
     expect(file.machines.map((m) => [m.kind, m.state.decidedUntil])).toEqual([
       ['robust-t2', 5],
       ['adaptive-z', '-Infinity'],
+      ['gate', undefined],
     ]);
     expect(text).toContain('"shortMeans":["NaN",1.5]');
     expect(text).toContain('"baseline":["Infinity",0.30000000000000004]');
@@ -60,7 +62,7 @@ describe('the state file codec', () => {
 
   it('refuses what is not a state file of its format, naming the problem', () => {
     expect(() => decodeStateFile('{"format":2,"savedAt":0,"machines":[]}')).toThrow(/not a scorer state file of format 1/);
-    const wrongState = encodeStateFile({ robustT2: [{ model: 'level', version: '1', siteId: 's', machineId: 'm', state: { baseline: [1], decidedUntil: 0, recent: [] } }], adaptiveZ: [] }, 0).replace('"baseline":[1]', '"baseline":["one"]');
+    const wrongState = encodeStateFile({ robustT2: [{ model: 'level', version: '1', siteId: 's', machineId: 'm', state: { baseline: [1], decidedUntil: 0, recent: [] } }], adaptiveZ: [], gates: [] }, 0).replace('"baseline":[1]', '"baseline":["one"]');
     expect(() => decodeStateFile(wrongState)).toThrow(/baseline/);
     expect(() => decodeStateFile('{"format":1,')).toThrow(SyntaxError);
   });

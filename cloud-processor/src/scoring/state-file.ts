@@ -1,13 +1,15 @@
 // The scorer's state file: every stateful model kind's per-machine state (robust-t2 baselines,
-// adaptive-z histories), so a restarted processor decides the next window as if it had never stopped.
+// adaptive-z histories) and the running-state gates' (the previous window, settling), so a restarted
+// processor decides the next window as if it had never stopped.
 // JSON with a format number and one entry per machine and model version. Numbers JSON cannot hold (NaN
 // in a history not yet full, -Infinity before a machine's first decision) are written as the strings
-// "NaN", "Infinity" and "-Infinity"; states hold no strings, so there such a string is only a number.
+// "NaN", "Infinity" and "-Infinity"; where a state holds a number, such a string is only that number.
 // A save writes a temporary file in the same folder and renames it over the old one: a crash mid-save
 // leaves the previous file whole.
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
+import type { GateState } from '../model/regime.js';
 import type { BaselineState } from '../model/robust-t2.js';
 import type { MachineHistory } from './adaptive-z-batch.js';
 import type { MachineStateEntry } from './machine-states.js';
@@ -19,6 +21,7 @@ export const STATE_FILE_FORMAT = 1;
 export interface ScorerState {
   robustT2: MachineStateEntry<BaselineState>[];
   adaptiveZ: MachineStateEntry<MachineHistory>[];
+  gates: MachineStateEntry<GateState>[];
 }
 
 const storedNumber = z.union([z.number(), z.enum(['NaN', 'Infinity', '-Infinity']).transform(Number)]);
@@ -39,6 +42,15 @@ const machineHistory: z.ZodType<MachineHistory, unknown> = z
   })
   .strict();
 
+const gateState: z.ZodType<GateState, unknown> = z
+  .object({
+    previous: numbers.nullable(),
+    previousEnd: storedNumber,
+    settleLeft: z.number().int().nonnegative(),
+    recent: z.array(z.object({ windowEnd: storedNumber, hold: z.enum(['stopped', 'transient', 'settling']).nullable() }).strict()),
+  })
+  .strict();
+
 const machine = { model: z.string().min(1), version: z.string().min(1), siteId: z.string(), machineId: z.string() };
 const stateFileSchema = z
   .object({
@@ -49,6 +61,7 @@ const stateFileSchema = z
       z.discriminatedUnion('kind', [
         z.object({ kind: z.literal('robust-t2'), ...machine, state: baselineState }).strict(),
         z.object({ kind: z.literal('adaptive-z'), ...machine, state: machineHistory }).strict(),
+        z.object({ kind: z.literal('gate'), ...machine, state: gateState }).strict(),
       ]),
     ),
   })
@@ -56,7 +69,11 @@ const stateFileSchema = z
 
 /** The file's text for `state`: call it between two batches, so every machine is at the same point. */
 export function encodeStateFile(state: ScorerState, savedAt: number): string {
-  const machines = [...state.robustT2.map((e) => ({ kind: 'robust-t2', ...e })), ...state.adaptiveZ.map((e) => ({ kind: 'adaptive-z', ...e }))];
+  const machines = [
+    ...state.robustT2.map((e) => ({ kind: 'robust-t2', ...e })),
+    ...state.adaptiveZ.map((e) => ({ kind: 'adaptive-z', ...e })),
+    ...state.gates.map((e) => ({ kind: 'gate', ...e })),
+  ];
   return JSON.stringify({ format: STATE_FILE_FORMAT, savedAt, machines }, (_key, value: unknown) =>
     typeof value === 'number' && !Number.isFinite(value) ? String(value) : value,
   );
@@ -66,11 +83,12 @@ export function encodeStateFile(state: ScorerState, savedAt: number): string {
 export function decodeStateFile(text: string): ScorerState {
   const parsed = stateFileSchema.safeParse(JSON.parse(text));
   if (!parsed.success) throw new Error(`not a scorer state file of format ${STATE_FILE_FORMAT}: ${z.prettifyError(parsed.error)}`);
-  const state: ScorerState = { robustT2: [], adaptiveZ: [] };
+  const state: ScorerState = { robustT2: [], adaptiveZ: [], gates: [] };
   for (const m of parsed.data.machines) {
     const machine = { model: m.model, version: m.version, siteId: m.siteId, machineId: m.machineId };
     if (m.kind === 'robust-t2') state.robustT2.push({ ...machine, state: m.state });
-    else state.adaptiveZ.push({ ...machine, state: m.state });
+    else if (m.kind === 'adaptive-z') state.adaptiveZ.push({ ...machine, state: m.state });
+    else state.gates.push({ ...machine, state: m.state });
   }
   return state;
 }
@@ -81,7 +99,7 @@ export async function readStateFile(file: string): Promise<ScorerState> {
   try {
     text = await readFile(file, 'utf8');
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { robustT2: [], adaptiveZ: [] };
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { robustT2: [], adaptiveZ: [], gates: [] };
     throw err;
   }
   return decodeStateFile(text);
