@@ -6,7 +6,7 @@ import { stepWindow, warmState, type FeatureState } from '../model/adaptive-z.js
 import { sensorShares } from '../model/features.js';
 import type { AdaptiveZBundle } from '../model/model-bundle.js';
 import type { BatchItem, KindScore } from './kind-score.js';
-import { MachineStates, type MachineStateEntry } from './machine-states.js';
+import { MachineStates, type MachineStateEntry, type ModelIdentity } from './machine-states.js';
 
 /** How many decided windows a machine remembers the scores of: minutes of windows, beyond any redelivery. */
 const RECENT_DECISIONS = 64;
@@ -28,7 +28,7 @@ export class AdaptiveZScoring {
 
   scoreBatch(bundle: AdaptiveZBundle, items: readonly BatchItem[]): KindScore[] {
     const { model, layout } = bundle;
-    const machines = this.histories.of(bundle.info.name, bundle.info.version);
+    const machines = this.histories.of(bundle.info);
     const zs = new Float64Array(model.features.length);
     return items.map(({ window, raw }) => {
       const history = machines.get(window.siteId, window.machineId, () => ({ features: warmState(model), decidedUntil: -Infinity, recent: [] }));
@@ -53,7 +53,7 @@ export class AdaptiveZScoring {
     });
   }
 
-  retainOnly(served: readonly { info: { name: string; version: string } }[]): void {
+  retainOnly(served: readonly { info: ModelIdentity }[]): void {
     this.histories.retainOnly(served);
   }
 

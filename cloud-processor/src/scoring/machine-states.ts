@@ -1,11 +1,22 @@
 // What a stateful model kind remembers per machine (a baseline, a history), keyed by model version and
 // machine. The same object serves `pdm score` and the processor, so both decide every window the same
-// way. A new model version starts every machine afresh; versions no longer served are forgotten.
+// way. A new model version starts every machine afresh; versions no longer served are forgotten. A
+// version is also told apart by when it was trained: a registry wiped and trained again reuses
+// `anomaly@1`, and the state of the old model must not be read as the new one's.
+
+/** Which trained model a state belongs to: its name, version and contract.json createdAt. */
+export interface ModelIdentity {
+  name: string;
+  version: string;
+  createdAt: string;
+}
 
 /** One machine's state under one model version, as the state file stores it. */
 export interface MachineStateEntry<S> {
   model: string;
   version: string;
+  /** The model's contract.json createdAt. */
+  trainedAt: string;
   siteId: string;
   machineId: string;
   state: S;
@@ -20,47 +31,49 @@ interface Machine<S> {
 interface Version<S> {
   model: string;
   version: string;
+  trainedAt: string;
   machines: Map<string, Machine<S>>;
 }
 
 export class MachineStates<S> {
-  /** `${model}@${version}` → `${site}/${machine}` (as the alert tracker keys machines) → its state. */
+  /** `${model}@${version}@${trainedAt}` → `${site}/${machine}` (as the alert tracker keys machines) → its state. */
   private readonly versions = new Map<string, Version<S>>();
 
-  /** The machines' states under one model version (created empty). */
-  of(name: string, version: string): MachineStateMap<S> {
-    return new MachineStateMap(this.versionOf(name, version).machines);
+  /** The machines' states under one model (created empty). */
+  of(model: ModelIdentity): MachineStateMap<S> {
+    return new MachineStateMap(this.versionOf(model.name, model.version, model.createdAt).machines);
   }
 
-  /** A machine's state under a version, or undefined before its first window. */
+  /** A machine's state under a model version, or undefined before its first window. */
   peek(name: string, version: string, siteId: string, machineId: string): S | undefined {
-    return this.versions.get(versionKey(name, version))?.machines.get(machineKey(siteId, machineId))?.state;
+    for (const v of this.versions.values()) if (v.model === name && v.version === version) return v.machines.get(machineKey(siteId, machineId))?.state;
+    return undefined;
   }
 
-  /** Forgets the states of model versions no longer served. */
-  retainOnly(served: readonly { info: { name: string; version: string } }[]): void {
-    const keep = new Set(served.map((b) => versionKey(b.info.name, b.info.version)));
+  /** Forgets the states of models no longer served. */
+  retainOnly(served: readonly { info: ModelIdentity }[]): void {
+    const keep = new Set(served.map((b) => versionKey(b.info.name, b.info.version, b.info.createdAt)));
     for (const key of this.versions.keys()) if (!keep.has(key)) this.versions.delete(key);
   }
 
   /** Every machine's state (the live objects: serialise them before the next window is scored). */
   entries(): MachineStateEntry<S>[] {
-    return [...this.versions.values()].flatMap(({ model, version, machines }) =>
-      [...machines.values()].map(({ siteId, machineId, state }) => ({ model, version, siteId, machineId, state })),
+    return [...this.versions.values()].flatMap(({ model, version, trainedAt, machines }) =>
+      [...machines.values()].map(({ siteId, machineId, state }) => ({ model, version, trainedAt, siteId, machineId, state })),
     );
   }
 
   /** Puts states back (read from the state file), replacing a machine's current one. */
   restore(entries: Iterable<MachineStateEntry<S>>): void {
-    for (const { model, version, siteId, machineId, state } of entries) {
-      this.versionOf(model, version).machines.set(machineKey(siteId, machineId), { siteId, machineId, state });
+    for (const { model, version, trainedAt, siteId, machineId, state } of entries) {
+      this.versionOf(model, version, trainedAt).machines.set(machineKey(siteId, machineId), { siteId, machineId, state });
     }
   }
 
-  private versionOf(model: string, version: string): Version<S> {
-    const key = versionKey(model, version);
+  private versionOf(model: string, version: string, trainedAt: string): Version<S> {
+    const key = versionKey(model, version, trainedAt);
     let entry = this.versions.get(key);
-    if (entry === undefined) this.versions.set(key, (entry = { model, version, machines: new Map() }));
+    if (entry === undefined) this.versions.set(key, (entry = { model, version, trainedAt, machines: new Map() }));
     return entry;
   }
 }
@@ -82,6 +95,6 @@ function machineKey(siteId: string, machineId: string): string {
   return `${siteId}/${machineId}`;
 }
 
-function versionKey(name: string, version: string): string {
-  return `${name}@${version}`;
+function versionKey(name: string, version: string, trainedAt: string): string {
+  return `${name}@${version}@${trainedAt}`;
 }

@@ -7,14 +7,14 @@ import type { RobustT2Bundle } from '../model/model-bundle.js';
 import { sensorShares } from '../model/features.js';
 import { baselineFor, initialBaseline, learnBaseline, t2Score, type BaselineState } from '../model/robust-t2.js';
 import type { BatchItem, KindScore } from './kind-score.js';
-import { MachineStates, type MachineStateEntry } from './machine-states.js';
+import { MachineStates, type MachineStateEntry, type ModelIdentity } from './machine-states.js';
 
 export class RobustT2Scoring {
   private readonly baselines = new MachineStates<BaselineState>();
 
   scoreBatch(bundle: RobustT2Bundle, items: readonly BatchItem[]): KindScore[] {
     const { model, layout } = bundle;
-    const machines = this.baselines.of(bundle.info.name, bundle.info.version);
+    const machines = this.baselines.of(bundle.info);
     const r = new Float64Array(model.d);
     const terms = new Float64Array(model.d);
     return items.map(({ window, raw }) => {
@@ -31,7 +31,7 @@ export class RobustT2Scoring {
     return this.baselines.peek(name, version, siteId, machineId);
   }
 
-  retainOnly(served: readonly { info: { name: string; version: string } }[]): void {
+  retainOnly(served: readonly { info: ModelIdentity }[]): void {
     this.baselines.retainOnly(served);
   }
 

@@ -317,7 +317,7 @@ export class ModelScorer extends Scorer {
   private gate(window: MachineWindow, bundle: ModelBundle): HoldReason | null {
     const { regime, windowMs, featureVersion } = bundle.info;
     if (regime === undefined || window.featureVersion !== featureVersion || Number(window.windowEnd - window.windowStart) !== windowMs) return null;
-    const state = this.gates.of(bundle.info.name, bundle.info.version).get(window.siteId, window.machineId, initialGateState);
+    const state = this.gates.of(bundle.info).get(window.siteId, window.machineId, initialGateState);
     const means = regime.sensors.map((g) => window.sensors.find((s) => s.sensorId === g.sensor)?.mean ?? Number.NaN);
     return gateWindow(regime, state, means, Number(window.windowEnd), windowMs);
   }

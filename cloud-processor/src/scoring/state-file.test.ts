@@ -41,13 +41,13 @@ describe('the state file codec', () => {
     };
     const baseline = { baseline: [Number.POSITIVE_INFINITY, 0.1 + 0.2], decidedUntil: 5, recent: [{ windowEnd: 5, baseline: [1, 2] }] };
     const state = {
-      robustT2: [{ model: 'level', version: '1', siteId: 'NaN', machineId: '-Infinity', state: baseline }],
-      adaptiveZ: [{ model: 'oven', version: '2', siteId: 's', machineId: 'm', state: history }],
-      gates: [{ model: 'fan', version: '3', siteId: 's', machineId: 'f', state: { previous: [880.5], previousEnd: 10, settleLeft: 2, recent: [{ windowEnd: 10, hold: 'transient' as const }] } }],
+      robustT2: [{ model: 'level', version: '1', trainedAt: '2026-12-05T10:00:00.000Z', siteId: 'NaN', machineId: '-Infinity', state: baseline }],
+      adaptiveZ: [{ model: 'oven', version: '2', trainedAt: '2026-12-05T10:00:00.000Z', siteId: 's', machineId: 'm', state: history }],
+      gates: [{ model: 'fan', version: '3', trainedAt: '2026-12-05T10:00:00.000Z', siteId: 's', machineId: 'f', state: { previous: [880.5], previousEnd: 10, settleLeft: 2, recent: [{ windowEnd: 10, hold: 'transient' as const }] } }],
     };
     const text = encodeStateFile(state, 42);
     const file = JSON.parse(text) as { format: number; savedAt: number; machines: { kind: string; state: { decidedUntil: unknown } }[] };
-    expect(file.format).toBe(1);
+    expect(file.format).toBe(2);
     expect(file.savedAt).toBe(42);
     expect(file.machines.map((m) => [m.kind, m.state.decidedUntil])).toEqual([
       ['robust-t2', 5],
@@ -61,10 +61,10 @@ describe('the state file codec', () => {
   });
 
   it('refuses what is not a state file of its format, naming the problem', () => {
-    expect(() => decodeStateFile('{"format":2,"savedAt":0,"machines":[]}')).toThrow(/not a scorer state file of format 1/);
-    const wrongState = encodeStateFile({ robustT2: [{ model: 'level', version: '1', siteId: 's', machineId: 'm', state: { baseline: [1], decidedUntil: 0, recent: [] } }], adaptiveZ: [], gates: [] }, 0).replace('"baseline":[1]', '"baseline":["one"]');
+    expect(() => decodeStateFile('{"format":1,"savedAt":0,"machines":[]}')).toThrow(/not a scorer state file of format 2/);
+    const wrongState = encodeStateFile({ robustT2: [{ model: 'level', version: '1', trainedAt: 'x', siteId: 's', machineId: 'm', state: { baseline: [1], decidedUntil: 0, recent: [] } }], adaptiveZ: [], gates: [] }, 0).replace('"baseline":[1]', '"baseline":["one"]');
     expect(() => decodeStateFile(wrongState)).toThrow(/baseline/);
-    expect(() => decodeStateFile('{"format":1,')).toThrow(SyntaxError);
+    expect(() => decodeStateFile('{"format":2,')).toThrow(SyntaxError);
   });
 });
 
@@ -133,8 +133,8 @@ describe.each(KINDS)('$kind across a restart', ({ kind, restartAfter }) => {
 
 describe('the state file of the processor', () => {
   it.each([
-    ['not JSON', '{"format":1,'],
-    ['another format', '{"format":2,"savedAt":0,"machines":[]}'],
+    ['not JSON', '{"format":2,'],
+    ['another format', '{"format":1,"savedAt":0,"machines":[]}'],
   ])('sets aside a file that is %s, says so and starts every machine afresh', async (_what, content) => {
     const { reference } = trained.get('robust-t2')!;
     await mkdir(path.dirname(stateFile), { recursive: true });
@@ -176,3 +176,29 @@ describe('the state file of the processor', () => {
     }
   });
 });
+
+describe('a model trained again under the same name and version', () => {
+  it('does not inherit the states of the model it replaced: every machine starts afresh', async () => {
+    const { reference } = trained.get('adaptive-z')!;
+    const before = await open('adaptive-z', { stateFile });
+    await scoreWindows(before, live.slice(0, 10));
+    await before.close();
+    // The registry wiped and trained again: level@1 once more, another model (two sensors only).
+    const again = path.join(temp, 'retrained');
+    await trainModel(
+      levelMachineWindows({ seed: 9, windows: 14, startMs: TRAIN_START }).map((w) => ({ ...w, sensors: w.sensors.slice(0, 2) })),
+      { outDir: again, name: 'level', version: '1', kind: 'adaptive-z', now: () => TRAIN_START },
+    );
+    const fresh = await openScorer({ registryDir: again, clock: new ManualClock(LIVE_START), pollMs: 3_600_000, logger });
+    const expected = scores(await scoreWindows(fresh, live.slice(10, 14)));
+    await fresh.close();
+    const after = await openScorer({ registryDir: again, clock: new ManualClock(LIVE_START), pollMs: 3_600_000, logger, stateFile });
+    try {
+      expect(scores(await scoreWindows(after, live.slice(10, 14)))).toEqual(expected);
+      expect(expected.map((s) => s.score)).not.toEqual(reference.slice(10, 14).map((s) => s.score));
+    } finally {
+      await after.close();
+    }
+  });
+});
+

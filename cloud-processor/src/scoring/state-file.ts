@@ -15,7 +15,7 @@ import type { MachineHistory } from './adaptive-z-batch.js';
 import type { MachineStateEntry } from './machine-states.js';
 
 /** Raised when the format changes incompatibly; a file of another format is unreadable (set aside). */
-export const STATE_FILE_FORMAT = 1;
+export const STATE_FILE_FORMAT = 2;
 
 /** The machines' states of each stateful kind. */
 export interface ScorerState {
@@ -51,7 +51,7 @@ const gateState: z.ZodType<GateState, unknown> = z
   })
   .strict();
 
-const machine = { model: z.string().min(1), version: z.string().min(1), siteId: z.string(), machineId: z.string() };
+const machine = { model: z.string().min(1), version: z.string().min(1), trainedAt: z.string().min(1), siteId: z.string(), machineId: z.string() };
 const stateFileSchema = z
   .object({
     format: z.literal(STATE_FILE_FORMAT),
@@ -85,7 +85,7 @@ export function decodeStateFile(text: string): ScorerState {
   if (!parsed.success) throw new Error(`not a scorer state file of format ${STATE_FILE_FORMAT}: ${z.prettifyError(parsed.error)}`);
   const state: ScorerState = { robustT2: [], adaptiveZ: [], gates: [] };
   for (const m of parsed.data.machines) {
-    const machine = { model: m.model, version: m.version, siteId: m.siteId, machineId: m.machineId };
+    const machine = { model: m.model, version: m.version, trainedAt: m.trainedAt, siteId: m.siteId, machineId: m.machineId };
     if (m.kind === 'robust-t2') state.robustT2.push({ ...machine, state: m.state });
     else if (m.kind === 'adaptive-z') state.adaptiveZ.push({ ...machine, state: m.state });
     else state.gates.push({ ...machine, state: m.state });
