@@ -56,6 +56,19 @@ describe('learnRegimeGate', () => {
     expect(() => learnRegimeGate(steady, ['speed'], 'rpm')).toThrow(/state sensor rpm is not one of the model's sensors \(speed\)/);
   });
 
+  it('holds the same stops and steps in hopping training windows as in tumbling ones', () => {
+    const gate = learnRegimeGate(windows, ['speed', 'current'])!;
+    // Each tumbling window again, shifted by half a window: two series of windows that follow each other.
+    const shifted = windows.map((w) => create(MachineWindowSchema, { ...w, windowStart: w.windowStart + 5_000n, windowEnd: w.windowEnd + 5_000n }));
+    const { held } = runningWindows(gate, [...windows, ...shifted]);
+    expect(held).toEqual({ stopped: 60, transient: 4, settling: 4 * SETTLE_WINDOWS });
+  });
+
+  it('refuses a declared state sensor that never has a positive level', () => {
+    const flat = fan(50, () => 1, () => false).map((w, i) => windowOfReadings({ machineId: 'fan-1', startMs: T0 + i * W, windowMs: W, readings: { speed: [0], temp: [40] } }));
+    expect(() => learnRegimeGate(flat, ['speed', 'temp'], 'speed')).toThrow(/state sensor speed has no positive running level/);
+  });
+
   it('measures steps between hopping windows one window apart, as tumbling windows see them', () => {
     const hopping = windows.flatMap((w) => [w, create(MachineWindowSchema, { ...w, windowStart: w.windowStart + 5_000n, windowEnd: w.windowEnd + 5_000n })]);
     const tumbling = learnRegimeGate(windows, ['speed', 'current'])!;

@@ -48,7 +48,10 @@ export function learnRegimeGate(windows: readonly MachineWindow[], sensors: read
   for (const sensor of declared !== undefined ? [declared] : sensors) {
     const levels = windows.map((w) => meanOf(w, sensor)).filter((m): m is number => m !== undefined && Number.isFinite(m));
     const level = median(levels);
-    if (!(level > 0)) continue;
+    if (!(level > 0)) {
+      if (sensor === declared) throw new TrainingDataError(`state sensor ${declared} has no positive running level (median window mean ${level}): a stop cannot be told from running`);
+      continue;
+    }
     const runningAbove = STOPPED_BELOW * level;
     const running = levels.filter((m) => m >= runningAbove);
     const spread = median(running.map((m) => Math.abs(m - level))) / level;
@@ -83,11 +86,13 @@ export function runningWindows(gate: RegimeGate, windows: readonly MachineWindow
   const states = new Map<string, ReturnType<typeof initialGateState>>();
   const held: Record<HoldReason, number> = { stopped: 0, transient: 0, settling: 0 };
   const kept: MachineWindow[] = [];
-  // Hopping windows overlap: a machine's windows are judged in the order of their ends, each against the
-  // window that ended where it started.
+  // Hopping windows overlap: each phase of the hop (start mod window size) is its own series of
+  // windows that follow each other directly, judged as the tumbling windows scored live would be.
   for (const w of [...windows].sort((a, b) => Number(a.windowEnd - b.windowEnd))) {
-    let state = states.get(w.machineId);
-    if (state === undefined) states.set(w.machineId, (state = initialGateState()));
+    const phase = w.windowStart % (w.windowEnd - w.windowStart);
+    const key = `${w.machineId}@${phase}`;
+    let state = states.get(key);
+    if (state === undefined) states.set(key, (state = initialGateState()));
     const means = gate.sensors.map((s) => meanOf(w, s.sensor) ?? Number.NaN);
     const hold = gateWindow(gate, state, means, Number(w.windowEnd), Number(w.windowEnd - w.windowStart));
     if (hold === null) kept.push(w);
