@@ -56,7 +56,14 @@ export interface TrainingWindows {
  * machine's recording hold only part of a window's readings and are left out. Without --window, the
  * window is chosen from the sampling interval (chooseWindow).
  */
-export async function trainingWindowsFromCsv(input: string, options: ReplayOptionsInput, range: WindowRange, err: (line: string) => void): Promise<TrainingWindows> {
+export async function trainingWindowsFromCsv(
+  input: string,
+  options: ReplayOptionsInput,
+  range: WindowRange,
+  err: (line: string) => void,
+  /** False for a detector that reads its windows as a series (adaptive-z): overlapping windows would not be one. */
+  allowHopping = true,
+): Promise<TrainingWindows> {
   const chosen = options.engine?.windowMs === undefined ? await chooseWindow(input, options, err) : undefined;
   const replay: ReplayOptionsInput = chosen === undefined ? options : { ...options, engine: { ...options.engine, windowMs: chosen.windowMs } };
   const slow = chosen?.slow ?? false;
@@ -64,7 +71,7 @@ export async function trainingWindowsFromCsv(input: string, options: ReplayOptio
   const windowMs = tumbling.length > 0 ? Number(tumbling[0]!.windowEnd - tumbling[0]!.windowStart) : undefined;
   const readings = tumbling.map((w) => Math.min(...w.sensors.map((s) => s.count))).sort((a, b) => a - b);
   const typicalReadings = readings[readings.length >> 1] ?? 0;
-  if (tumbling.length >= MIN_TUMBLING_WINDOWS || typicalReadings < MIN_HOPPING_READINGS || windowMs === undefined || windowMs % HOP_FRACTION !== 0) {
+  if (!allowHopping || tumbling.length >= MIN_TUMBLING_WINDOWS || typicalReadings < MIN_HOPPING_READINGS || windowMs === undefined || windowMs % HOP_FRACTION !== 0) {
     return { windows: tumbling, hopping: false, slow };
   }
   const hopMs = windowMs / HOP_FRACTION;
@@ -86,8 +93,8 @@ export async function trainingWindowsFromCsv(input: string, options: ReplayOptio
 async function chooseWindow(input: string, options: ReplayOptionsInput, err: (line: string) => void): Promise<{ windowMs: number; slow: boolean } | undefined> {
   const { intervalMs, sensorColumns } = await samplingOf(input, options.timeColumn, options.delimiter);
   if (intervalMs === undefined || GATEWAY_WINDOW_MS >= MIN_HOPPING_READINGS * intervalMs) return undefined;
-  // Whole seconds, so epoch-aligned windows line up with timestamps on the minute.
-  const step = intervalMs >= 1000 ? Math.round(intervalMs / 1000) * 1000 : intervalMs;
+  // Whole seconds (the interval is over 2 s here), so epoch-aligned windows line up with timestamps on the minute.
+  const step = Math.round(intervalMs / 1000) * 1000;
   const slow = sensorColumns <= MAX_UNIVARIATE_SENSORS;
   const windowMs = slow ? step : step * HOP_FRACTION;
   const holds = slow ? 'one reading per window' : `${HOP_FRACTION} readings per window`;

@@ -120,7 +120,7 @@ ${CSV_FLAG_HELP}
       err(`train: ${windows.length} windows of ${values.machine} from ${values['influx-url']}/${values.database}`);
     } else {
       const { input, options, range } = csvReplayOptions(values);
-      ({ windows, ...training } = await trainingWindowsFromCsv(input, options, range, err));
+      ({ windows, ...training } = await trainingWindowsFromCsv(input, options, range, err, values.kind !== 'adaptive-z'));
     }
     const kind = values.kind ?? defaultKind(training);
     if (values.kind === undefined && kind !== MODEL_DEFAULTS.kind) {
