@@ -86,6 +86,19 @@ describe('evaluateNab', () => {
     expect(renderNab([{ file: 'taxi.csv', result }]).join('\n')).toContain('detections: the windows that opened an alert (scores.csv column alert = open)');
   });
 
+  it('marks only the last row of the window that opened an alert: the earlier ones were not known to be anomalous yet', () => {
+    // Two-minute windows over one-minute rows: the opening window [60, 62) holds rows 60 and 61.
+    const twoMinutes = [
+      `${HEADER},alert`,
+      ...Array.from({ length: 42 }, (_, k) => 16 + 2 * k).map((i) => `${iso(t0 + i * 60_000)},${iso(t0 + (i + 2) * 60_000)},taxi,0,1,${i === 60 ? 1 : 0},${i === 60 ? 'open' : ''}`),
+    ].join('\n');
+    const result = evaluateNab(series, 'taxi.csv', windows, { text: twoMinutes, source: 's.csv' });
+    // NAB rewards the first detection by its position in the window [60, 69]: row 61, not row 60.
+    const atRow = (row: number) => evaluateNab(series, 'taxi.csv', windows, { text: oneMinuteScores([row]), source: 's.csv' }).scores.standard.score;
+    expect(result.scores.standard.score).toBeCloseTo(atRow(61), 12);
+    expect(result.scores.standard.score).not.toBeCloseTo(atRow(60), 6);
+  });
+
   it('counts scored rows no window holds', () => {
     const result = evaluateNab(series, 'taxi.csv', windows, undefined);
     expect(result.undecided).toBe(85);

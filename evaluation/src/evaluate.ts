@@ -26,8 +26,28 @@ export type DecidedBy = 'anomalous windows' | 'alert openings';
 export function rowDecisions(recording: Recording, scores: ScoresInput | undefined, by: DecidedBy = 'anomalous windows'): RowDecisions & { decidedBy: DecidedBy } {
   const windows = scores === undefined ? [] : windowsOfMachine(parseScoresCsv(scores.text, scores.source), scores.machine, scores.source);
   const openings = by === 'alert openings' && windows.some((w) => w.alert !== undefined);
-  const decisions = openings ? windows.map((w) => ({ ...w, anomaly: w.alert === 'open' })) : windows;
-  return { ...decideRows(recording.timestamps, decisions), decidedBy: openings ? 'alert openings' : 'anomalous windows' };
+  if (!openings) return { ...decideRows(recording.timestamps, windows), decidedBy: 'anomalous windows' };
+  // Every scored window decides its rows (normal); an opening is a detection at the window's end, so
+  // it marks only the last row the window holds: an earlier row was not yet known to be anomalous.
+  const rows = decideRows(recording.timestamps, windows.map((w) => ({ ...w, anomaly: false })));
+  for (const w of windows) {
+    if (w.alert !== 'open') continue;
+    const last = lastRowBefore(recording.timestamps, w.end);
+    if (last >= 0 && recording.timestamps[last]! >= w.start) rows.anomalous[last] = 1;
+  }
+  return { ...rows, decidedBy: 'alert openings' };
+}
+
+/** The index of the last timestamp before `end` (timestamps in order), -1 when none. */
+function lastRowBefore(timestamps: readonly number[], end: number): number {
+  let lo = 0;
+  let hi = timestamps.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (timestamps[mid]! < end) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo - 1;
 }
 
 /** SKAB: the recording carries its labels (column "anomaly"); rows 1–400 are the training split. */

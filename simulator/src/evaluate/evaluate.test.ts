@@ -145,5 +145,13 @@ describe('evaluate, when the scores say where alerts opened and resolved', () =>
     // Windows are still judged one by one.
     expect(result.window.fp).toBe(4);
   });
+
+  it('does not credit a fault to an alert that was already open when it began', () => {
+    // The pump's alert opened at window 50 (before the onset at 60) and never resolved.
+    const early = withAlerts.replace(/,open$/m, ',').split('\n').map((line, i) => (i > 0 && windowIndex(Date.parse(line.split(',')[0]!)) === 50 && line.includes('pump-0001') ? line.replace(/,$/, ',open') : line)).join('\n');
+    const e = evaluate([fault], parseScoresCsv(early.replace(/,resolved$/m, ',')));
+    expect(e.faults[0]).toMatchObject({ detected: false });
+    expect(e.event.episodes).toBe(1);
+  });
 });
 

@@ -93,8 +93,10 @@ export function evaluate(
     const rows = byMachine.get(f.machine) ?? [];
     const span = scoredSpan(rows);
     const scored = span !== undefined && overlaps(span.start, span.end, f.onset, f.failure);
+    // An alert counts for a fault when it was raised during it: one already open at onset (a false alert
+    // that never resolved) did not see the fault coming.
     const hit = alerts
-      ? alertEpisodes(rows).find((e) => overlaps(e.start, e.end, f.onset, f.failure))
+      ? alertEpisodes(rows).find((e) => overlaps(e.start, e.raisedAt, f.onset, f.failure))
       : rows.filter((r) => r.anomaly && overlaps(r.start, r.end, f.onset, f.failure)).map((r) => ({ raisedAt: r.end }))[0];
     const outcome: FaultOutcome = {
       machine: f.machine,
@@ -169,7 +171,7 @@ function scoredSpan(rows: readonly ScoredWindow[]): { start: number; end: number
   return { start: first.start, end: rows.reduce((end, r) => Math.max(end, r.end), first.end) };
 }
 
-/** An alert episode [start, end) and when it was raised (the window_end of its first window). */
+/** An alert episode [start, end) and when it was raised (the window_end of its first window, which starts at `start`). */
 export interface Episode {
   start: number;
   end: number;
