@@ -12,13 +12,18 @@ import { capture } from './test-support/capture.js';
 const dir = makeTestDataDir('pdm-train-score');
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
+/** Uniform noise in [-0.5, 0.5) from a seeded linear congruential generator: runs repeat exactly. */
+function noiseFrom(seed: number): () => number {
+  let state = seed;
+  return () => {
+    state = (state * 1103515245 + 12345) % 2 ** 31;
+    return state / 2 ** 31 - 0.5;
+  };
+}
+
 /** A pump at 1 Hz: load follows a slow cycle, current follows load, temperature follows current. */
 function pumpCsv(file: string, start: number, rows: number, fault?: { fromRow: number }): void {
-  let seed = 7 + start;
-  const noise = () => {
-    seed = (seed * 1103515245 + 12345) % 2 ** 31;
-    return seed / 2 ** 31 - 0.5;
-  };
+  const noise = noiseFrom(7 + start);
   const lines = ['time,load,current,temp,vibration'];
   for (let i = 0; i < rows; i++) {
     const load = 0.7 + 0.2 * Math.sin((2 * Math.PI * i) / 600) + 0.02 * noise();
@@ -161,11 +166,7 @@ describe('pdm train and pdm score', () => {
     const scores = join(dir, 'oven-scores.csv');
     const t0 = Date.UTC(2026, 1, 1);
     const step = 300_000;
-    let seed = 11;
-    const noise = () => {
-      seed = (seed * 1103515245 + 12345) % 2 ** 31;
-      return seed / 2 ** 31 - 0.5;
-    };
+    const noise = noiseFrom(11);
     const temp = (i: number) => 60 + 8 * Math.sin((2 * Math.PI * i) / 288) + noise();
     const csv = (from: number, rows: number, value: (i: number) => number) =>
       ['timestamp,temp', ...Array.from({ length: rows }, (_, k) => `${new Date(t0 + (from + k) * step).toISOString()},${value(from + k).toFixed(3)}`)].join('\n');
