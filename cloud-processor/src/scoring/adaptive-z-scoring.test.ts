@@ -2,7 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ManualClock } from '@pdm/clock';
-import { create, MachineWindowSchema, SensorStatsSchema, type MachineWindow } from '@pdm/proto';
+import { CloseReason, create, MachineWindowSchema, SensorStatsSchema, type MachineWindow } from '@pdm/proto';
 import { twoPassStatistics } from '@pdm/proto/testing';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { ScoreOutcome, WindowScore } from '../model/api.js';
@@ -58,6 +58,19 @@ describe('the adaptive-z kind', () => {
     expect(file.features[0]!.period % PERIOD).toBe(0);
     expect(file.features[0]!.period).toBeGreaterThan(0);
     expect(file.features[0]!.history).toHaveLength(500);
+  });
+
+  it('keeps the partial window a recording ends with: its series has no hole at the end', async () => {
+    const windows = slowWindows({ seed: 9, from: 0, count: 100 });
+    windows[99] = create(MachineWindowSchema, { ...windows[99]!, closeReason: CloseReason.SHUTDOWN });
+    const elsewhere = await tempRegistry();
+    try {
+      const report = await trainModel(windows, { outDir: elsewhere.dir, name: 'partial', kind: 'adaptive-z' });
+      expect(report.trainingWindows).toBe(100);
+      expect(report.skipped).toEqual({});
+    } finally {
+      await elsewhere.cleanup();
+    }
   });
 
   it('flags a stuck sensor and a spike, not the daily cycle, and hands on the alert rule', async () => {

@@ -79,7 +79,8 @@ export type TrainReport = TrainReportBase &
 const CONTRACT_OPTIONS: Record<ModelKind, ContractOptions> = {
   autoencoder: {},
   'robust-t2': { statistics: MODEL_DEFAULTS.robustT2.statistics, shapeStatistics: [] },
-  'adaptive-z': { statistics: MODEL_DEFAULTS.adaptiveZ.statistics, shapeStatistics: [] },
+  // A series: every window counts, the partial one a recording ends with included (one reading is one reading).
+  'adaptive-z': { statistics: MODEL_DEFAULTS.adaptiveZ.statistics, shapeStatistics: [], minCompleteWindows: Number.POSITIVE_INFINITY },
 };
 
 export async function trainModel(windows: MachineWindow[], options: TrainOptions): Promise<TrainReport> {
