@@ -25,13 +25,15 @@ export interface MachineHistory {
 
 export class AdaptiveZScoring {
   private readonly histories = new MachineStates<MachineHistory>();
+  /** Per model, the state at the end of its training series: computed once, copied for each new machine. */
+  private readonly warm = new WeakMap<AdaptiveZBundle, FeatureState[]>();
 
   scoreBatch(bundle: AdaptiveZBundle, items: readonly BatchItem[]): KindScore[] {
     const { model, layout } = bundle;
     const machines = this.histories.of(bundle.info);
     const zs = new Float64Array(model.features.length);
     return items.map(({ window, raw }) => {
-      const history = machines.get(window.siteId, window.machineId, () => ({ features: warmState(model), decidedUntil: -Infinity, recent: [] }));
+      const history = machines.get(window.siteId, window.machineId, () => ({ features: structuredClone(this.warmStateOf(bundle)), decidedUntil: -Infinity, recent: [] }));
       const windowEnd = Number(window.windowEnd);
       let score: number;
       if (windowEnd > history.decidedUntil) {
@@ -51,6 +53,12 @@ export class AdaptiveZScoring {
       }
       return { score, threshold: model.threshold, shares: sensorShares(layout, zs) };
     });
+  }
+
+  private warmStateOf(bundle: AdaptiveZBundle): FeatureState[] {
+    let state = this.warm.get(bundle);
+    if (state === undefined) this.warm.set(bundle, (state = warmState(bundle.model)));
+    return state;
   }
 
   retainOnly(served: readonly { info: ModelIdentity }[]): void {
