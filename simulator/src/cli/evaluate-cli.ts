@@ -12,15 +12,19 @@ import { type CliIo, EXIT, FlagError, flagValue } from './io.js';
 export const EVALUATE_USAGE = `pdm evaluate --ground-truth gt.json --scores scores.csv [--episode-gap D] [--json]
 
 Scores anomaly detection against the faults a simulation injected.
-  per fault     detected or missed, lead time = failure − end of the first anomalous window after onset
+  per fault     detected or missed, lead time = failure − end of the window that raised the first alert
+                during [onset, failure) (scores without an alert column: the first anomalous window)
   window level  precision/recall of anomalous windows vs windows overlapping [onset, failure)
   event level   recall = faults detected / faults; precision = alert episodes touching a fault / episodes
+                (episodes: the alerts of the alert column, open → resolved; without it, runs of
+                anomalous windows, see --episode-gap)
   false alerts  episodes (and windows) outside every [onset, recovered) per machine-day scored
 
 Options:
   --ground-truth FILE  ground-truth.json written by pdm simulate
-  --scores FILE        CSV: window_start,window_end,machine,score,threshold,anomaly
-  --episode-gap D      anomalous windows closer than this form one episode (default 0: touching)
+  --scores FILE        CSV: window_start,window_end,machine,score,threshold,anomaly[,alert] (pdm score)
+  --episode-gap D      without an alert column: anomalous windows closer than this form one episode
+                       (default 0: touching)
   --json               print the evaluation as JSON instead of a table
   -h, --help           show this help`;
 
