@@ -81,12 +81,14 @@ export const processorConfigSchema = z
         maxDelayMs: nonNegativeMs.optional(),
         pollMs: positiveMs.optional(),
         /**
-         * Where robust-t2 baselines and adaptive-z histories are kept across restarts (not in the
+         * Where robust-t2 baselines, adaptive-z histories and gate states are kept across restarts (not in the
          * registry, which is read-only input). Unset: in memory only, every machine starts afresh.
          */
         stateFile: z.string().min(1).optional(),
         /** How often the state file is written; a stop writes it too. */
         stateSaveMs: positiveMs.optional(),
+        /** A machine silent this long (event time, against its model's newest window) is forgotten: its per-machine state dropped. */
+        forgetMachinesAfterMs: positiveMs.optional(),
       })
       .strict()
       .prefault({}),

@@ -64,6 +64,8 @@ export const MODEL_DEFAULTS = {
     mismatchLogIntervalMs: 60_000,
     /** How often the machines' states are saved to the state file: what a crash (not a stop) loses. */
     stateSaveMs: 60_000,
+    /** Per-machine state of a machine that sent nothing for 30 days is dropped (machines replaced or retired). */
+    forgetMachinesAfterMs: 30 * 86_400_000,
   },
   /** The robust Hotelling T² kind (measured on SKAB: notes of issue #15, REPORT §3a). */
   robustT2: {

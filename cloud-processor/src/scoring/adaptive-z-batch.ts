@@ -24,7 +24,7 @@ export interface MachineHistory {
 }
 
 export class AdaptiveZScoring {
-  private readonly histories = new MachineStates<MachineHistory>();
+  private readonly histories = new MachineStates<MachineHistory>((h) => h.decidedUntil);
   /** Per model, the state at the end of its training series: computed once, copied for each new machine. */
   private readonly warm = new WeakMap<AdaptiveZBundle, FeatureState[]>();
 
@@ -59,6 +59,11 @@ export class AdaptiveZScoring {
     let state = this.warm.get(bundle);
     if (state === undefined) this.warm.set(bundle, (state = warmState(bundle.model)));
     return state;
+  }
+
+  /** See MachineStates.forgetSilent. */
+  forgetSilent(silenceMs: number): number {
+    return this.histories.forgetSilent(silenceMs);
   }
 
   retainOnly(served: readonly { info: ModelIdentity }[]): void {

@@ -39,6 +39,9 @@ export class MachineStates<S> {
   /** `${model}@${version}@${trainedAt}` → `${site}/${machine}` (as the alert tracker keys machines) → its state. */
   private readonly versions = new Map<string, Version<S>>();
 
+  /** `lastWindowEnd`: the windowEnd (epoch ms) of the newest window a state has seen. */
+  constructor(private readonly lastWindowEnd: (state: S) => number) {}
+
   /** The machines' states under one model (created empty). */
   of(model: ModelIdentity): MachineStateMap<S> {
     return new MachineStateMap(this.versionOf(model.name, model.version, model.createdAt).machines);
@@ -54,6 +57,26 @@ export class MachineStates<S> {
   retainOnly(served: readonly { info: ModelIdentity }[]): void {
     const keep = new Set(served.map((b) => versionKey(b.info.name, b.info.version, b.info.createdAt)));
     for (const key of this.versions.keys()) if (!keep.has(key)) this.versions.delete(key);
+  }
+
+  /**
+   * Forgets the machines of each model that have sent nothing for `silenceMs` before its newest window
+   * (event time, so a replay forgets as live traffic does): machines replaced or retired must not
+   * make the state, and the state file, grow forever.
+   */
+  forgetSilent(silenceMs: number): number {
+    let forgotten = 0;
+    for (const { machines } of this.versions.values()) {
+      let newest = -Infinity;
+      for (const m of machines.values()) newest = Math.max(newest, this.lastWindowEnd(m.state));
+      for (const [key, m] of machines) {
+        if (this.lastWindowEnd(m.state) < newest - silenceMs) {
+          machines.delete(key);
+          forgotten++;
+        }
+      }
+    }
+    return forgotten;
   }
 
   /** Every machine's state (the live objects: serialise them before the next window is scored). */

@@ -10,7 +10,7 @@ import type { BatchItem, KindScore } from './kind-score.js';
 import { MachineStates, type MachineStateEntry, type ModelIdentity } from './machine-states.js';
 
 export class RobustT2Scoring {
-  private readonly baselines = new MachineStates<BaselineState>();
+  private readonly baselines = new MachineStates<BaselineState>((b) => b.decidedUntil);
 
   scoreBatch(bundle: RobustT2Bundle, items: readonly BatchItem[]): KindScore[] {
     const { model, layout } = bundle;
@@ -29,6 +29,11 @@ export class RobustT2Scoring {
   /** The baseline a machine is scored against now (undefined before its first window). */
   baselineOf(name: string, version: string, siteId: string, machineId: string): Readonly<BaselineState> | undefined {
     return this.baselines.peek(name, version, siteId, machineId);
+  }
+
+  /** See MachineStates.forgetSilent. */
+  forgetSilent(silenceMs: number): number {
+    return this.baselines.forgetSilent(silenceMs);
   }
 
   retainOnly(served: readonly { info: ModelIdentity }[]): void {

@@ -132,6 +132,20 @@ describe('the robust-t2 kind', () => {
     expect(scorer.baselineOf('level', '1', 'site-test', 'm-1')!.baseline).not.toEqual(scorer.baselineOf('level', '1', 'site-test', 'm-1')!.recent[0]!.baseline);
   });
 
+  it('forgets a machine that has been silent longer than forgetMachinesAfterMs at the next registry check', async () => {
+    await publish(withBaseline, 'level', '1');
+    const forgetful = await openScorer({ registryDir: registry.dir, clock: new ManualClock(), pollMs: 3_600_000, forgetMachinesAfterMs: 86_400_000 });
+    try {
+      await scoreWindows(forgetful, levelMachineWindows({ seed: 10, windows: 5, startMs: LIVE_START }));
+      await scoreWindows(forgetful, levelMachineWindows({ seed: 11, windows: 5, startMs: LIVE_START + 2 * 86_400_000, machineId: 'm-2' }));
+      await forgetful.reload();
+      expect(forgetful.baselineOf('level', '1', 'site-test', 'm-1')).toBeUndefined();
+      expect(forgetful.baselineOf('level', '1', 'site-test', 'm-2')).toBeDefined();
+    } finally {
+      await forgetful.close();
+    }
+  });
+
   it('refuses a window that does not fit its contract, like every kind', async () => {
     await publish(withBaseline, 'level', '1');
     await scorer.reload();

@@ -47,6 +47,8 @@ export interface ScorerOptions {
   stateFile?: string;
   /** How often the state file is written (default 60 s). */
   stateSaveMs?: number;
+  /** Machines silent this long before their model's newest window are forgotten (default 30 days). */
+  forgetMachinesAfterMs?: number;
 }
 
 export interface ScorerStats {
@@ -93,7 +95,7 @@ export class ModelScorer extends Scorer {
   /** The adaptive-z models' per-machine histories. */
   private readonly adaptiveZ = new AdaptiveZScoring();
   /** Each machine's running state, for the models with a gate. */
-  private readonly gates = new MachineStates<GateState>();
+  private readonly gates = new MachineStates<GateState>((g) => g.previousEnd);
   private readonly counters: ScorerStats = {
     scored: 0,
     anomalies: 0,
@@ -199,6 +201,8 @@ export class ModelScorer extends Scorer {
         this.robustT2.retainOnly(this.ordered);
         this.adaptiveZ.retainOnly(this.ordered);
         this.gates.retainOnly(this.ordered);
+        const silence = this.options.forgetMachinesAfterMs ?? MODEL_DEFAULTS.scorer.forgetMachinesAfterMs;
+        for (const states of [this.robustT2, this.adaptiveZ, this.gates]) states.forgetSilent(silence);
         this.counters.modelLoads = this.models.loads;
         const refused = this.models.loadFailures - this.counters.modelLoadFailures;
         this.counters.modelLoadFailures = this.models.loadFailures;
