@@ -36,7 +36,8 @@ describe('gateway under fuzzed MQTT input', () => {
   let bed: GatewayTestbed;
   let mqtt: MqttClient;
   beforeAll(async () => {
-    bed = await startGatewayTestbed({ validation: { maxPayloadBytes: 4096 } });
+    // Any topic is granted so that every fuzzed topic reaches ingest validation, not only the ACL.
+    bed = await startGatewayTestbed({ validation: { maxPayloadBytes: 4096 }, mqtt: { anonymous: { publish: ['#'] } } });
     mqtt = await connectAsync(`mqtt://127.0.0.1:${bed.gateway.mqttPort}`, { reconnectPeriod: 0 });
   });
   afterAll(async () => {

@@ -78,7 +78,7 @@ describe('edge gateway: MQTT in, feature messages out', () => {
   });
 
   it('republishes a refused message on the debug topic with its reason', async () => {
-    await bed.restartGateway({ validation: { debugTopic: 'pdm/rejected' } });
+    await bed.restartGateway({ validation: { debugTopic: 'pdm/rejected' }, mqtt: { anonymous: { subscribe: ['pdm/rejected/#'] } } });
     await mqtt.endAsync();
     mqtt = await connectAsync(`mqtt://127.0.0.1:${bed.gateway.mqttPort}`, { reconnectPeriod: 0 });
     await mqtt.subscribeAsync('pdm/rejected/#');

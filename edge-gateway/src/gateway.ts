@@ -148,6 +148,10 @@ export async function startGateway(config: GatewayConfig, dependencies: GatewayD
         ingest.refuse(reason, `client ${clientId} may not publish on ${topicName}`);
         log.warn({ clientId, topic: topicName }, 'publish refused by ACL; client disconnected');
       },
+      onRefusedSubscribe: (clientId, filter) => {
+        metrics.subscribeRefused.inc();
+        limiter.maybe('subscribe-refused', (suppressed) => log.warn({ clientId, filter, suppressed }, 'subscription refused by ACL'));
+      },
       onRefusedConnect: (reason, clientId, username) => {
         metrics.connectRefused.inc({ reason });
         log.warn({ clientId, username, reason }, 'connection refused');

@@ -55,6 +55,23 @@ describe('gateway configuration', () => {
     expect(message).toMatch(/gatewayId: must match/);
   });
 
+  it('gives anonymous clients the ACL a user gets by default, and names a bad filter’s key', () => {
+    expect(loadGatewayConfig({ env: {} }).mqtt.anonymous).toEqual({ publish: ['sensors/#'], subscribe: [] });
+    const granted = loadGatewayConfig({ env: { PDM_GATEWAY_MQTT__ANONYMOUS__SUBSCRIBE: '["alerts/+"]' } });
+    expect(granted.mqtt.anonymous).toEqual({ publish: ['sensors/#'], subscribe: ['alerts/+'] });
+
+    const bad = file('bad-acl.yaml', 'mqtt:\n  anonymous:\n    publish: ["sensors/press-+/#"]\n    publsh: []\n');
+    let message = '';
+    try {
+      loadGatewayConfig({ file: bad, env: {} });
+    } catch (error) {
+      expect(error).toBeInstanceOf(ConfigError);
+      message = (error as Error).message;
+    }
+    expect(message).toMatch(/mqtt\.anonymous\.publish\.0: "sensors\/press-\+\/#" is not an MQTT topic filter: "\+" must be a whole level/);
+    expect(message).toMatch(/mqtt\.anonymous: .*"publsh"/);
+  });
+
   it('takes durations with a unit as well as milliseconds, keeping each key’s bounds', () => {
     const yaml = file('d.yaml', 'windows:\n  windowMs: 10s\n  allowedLatenessMs: 0\n  idleTimeoutMs: 1m\noutbox:\n  maxAgeMs: 7d\nhealth:\n  intervalMs: 0s\n');
     const config = loadGatewayConfig({ file: yaml, env: { PDM_GATEWAY_SHUTDOWN_TIMEOUT_MS: '1.5s', PDM_GATEWAY_PUBSUB__BACKOFF__MAX_MS: '30000' } });

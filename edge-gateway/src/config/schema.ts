@@ -3,6 +3,7 @@
 // …Ms key is a duration: milliseconds, or a string with a unit ("10s", "500ms", "1h30m", "7d").
 import { durationMs, logLevelSchema } from '@pdm/config';
 import { z } from 'zod';
+import { aclSchema } from '../mqtt/users.js';
 
 const port = z.number().int().min(0).max(65535);
 /** A duration key: milliseconds, or a string with a unit such as "10s" or "7d"; a whole number of ms > 0. */
@@ -27,6 +28,11 @@ export const gatewayConfigSchema = z
         websocket: z.object({ port: port.default(8080), path: z.string().default('/mqtt') }).strict().optional(),
         /** Clients without credentials are refused unless this is true (the local demo turns it on). */
         allowAnonymous: z.boolean().default(false),
+        /**
+         * What clients without credentials may do when allowAnonymous, with the users file's keys and
+         * defaults: publish MQTT topic filters (default ["sensors/#"]), subscribe filters (default none).
+         */
+        anonymous: aclSchema.strict().prefault({}),
         /** YAML/JSON file of users with scrypt password hashes and publish ACLs (`pdm gateway hash-password`). */
         usersFile: z.string().optional(),
       })

@@ -7,7 +7,7 @@ import { makeTestDataDir } from '@pdm/influx-harness';
 import { connectAsync } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type GatewayTestbed, metricValue, startGatewayTestbed } from '../test-support/gateway-harness.js';
-import { hashPassword, verifyPassword } from './index.js';
+import { Users, UsersFileError, hashPassword, verifyPassword } from './index.js';
 
 // Cheap scrypt parameters keep the test fast; production hashes use N=16384.
 const TEST_COST = { N: 1024, r: 8, p: 1 };
@@ -20,6 +20,39 @@ describe('password hashes', () => {
     expect(await verifyPassword('s3cret ', hash)).toBe(false);
     expect(await verifyPassword('s3cret', 'plaintext')).toBe(false);
     expect(await hashPassword('s3cret', TEST_COST)).not.toBe(hash); // salted
+  });
+});
+
+describe('the users file', () => {
+  const dir = makeTestDataDir('users-file');
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('refuses an ACL filter that is not an MQTT topic filter, naming the file, the user and the filter', async () => {
+    const usersFile = join(dir, 'bad-filter.yaml');
+    const hash = await hashPassword('pw', TEST_COST);
+    writeFileSync(
+      usersFile,
+      ['users:', '  - username: line-1-plc', `    passwordHash: "${hash}"`, '    publish: ["sensors/press-+/#"]', '    subscribe: ["alerts/#/x"]'].join('\n'),
+    );
+    let message = '';
+    try {
+      Users.load(usersFile);
+    } catch (error) {
+      expect(error).toBeInstanceOf(UsersFileError);
+      message = (error as Error).message;
+    }
+    expect(message).toContain(usersFile);
+    expect(message).toContain('users.0 (line-1-plc).publish.0: "sensors/press-+/#" is not an MQTT topic filter: "+" must be a whole level');
+    expect(message).toContain('users.0 (line-1-plc).subscribe.0: "alerts/#/x" is not an MQTT topic filter: "#" must be a whole level and the last one');
+  });
+
+  it('accepts the corrected example, which grants the device its own machines', async () => {
+    const usersFile = join(dir, 'good-filter.yaml');
+    writeFileSync(usersFile, ['users:', '  - username: line-1-plc', `    passwordHash: "${await hashPassword('pw', TEST_COST)}"`, '    publish: ["sensors/+/#"]'].join('\n'));
+    const user = await Users.load(usersFile).authenticate('line-1-plc', 'pw');
+    expect(user).toMatchObject({ publish: ['sensors/+/#'], subscribe: [] });
+    expect(Users.mayPublish(user!, 'sensors/press-1/pressure')).toBe(true);
+    expect(Users.mayPublish(user!, 'alerts/press-1')).toBe(false);
   });
 });
 
@@ -116,5 +149,76 @@ describe('gateway with users, ACLs, TLS and WebSocket', () => {
     await overWs.publishAsync('sensors/press-1/temp', JSON.stringify({ value: 2 }), { qos: 1 });
     await overWs.endAsync();
     expect(await metricValue(bed.gateway, 'pdm_gateway_readings_total')).toBe(before + 2);
+  });
+});
+
+describe('gateway allowing anonymous clients, with a subscribe ACL', () => {
+  let bed: GatewayTestbed;
+  let url: string;
+  const dir = makeTestDataDir('gateway-anonymous');
+  beforeAll(async () => {
+    const usersFile = join(dir, 'users.yaml');
+    writeFileSync(
+      usersFile,
+      ['users:', '  - username: alerts-reader', `    passwordHash: "${await hashPassword('pw', TEST_COST)}"`, '    publish: []', '    subscribe: ["alerts/+"]'].join('\n'),
+    );
+    // The anonymous ACL is left at its defaults: publish sensors/#, subscribe nothing.
+    bed = await startGatewayTestbed({ mqtt: { allowAnonymous: true, usersFile } });
+    url = `mqtt://127.0.0.1:${bed.gateway.mqttPort}`;
+  });
+  afterAll(async () => {
+    await bed.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** The granted QoS of each filter in the SUBACK; 128 is a refusal. */
+  const granted = async (options: { username?: string; password?: string }, filters: string[]) => {
+    const client = await connectAsync(url, { ...options, reconnectPeriod: 0 });
+    try {
+      return (await client.subscribeAsync(filters, { qos: 0 })).map((grant) => grant.qos);
+    } catch (error) {
+      // mqtt.js rejects a SUBACK that refuses anything; the packet it carries still lists every grant.
+      const suback = (error as { packet?: { granted?: number[] } }).packet;
+      if (!suback?.granted) throw error;
+      return suback.granted;
+    } finally {
+      await client.endAsync();
+    }
+  };
+
+  it('lets an anonymous client publish sensor readings', async () => {
+    const before = await metricValue(bed.gateway, 'pdm_gateway_readings_total');
+    const client = await connectAsync(url, { reconnectPeriod: 0 });
+    await client.publishAsync('sensors/anon-1/temp', JSON.stringify({ value: 3 }), { qos: 1 });
+    await client.endAsync();
+    expect(await metricValue(bed.gateway, 'pdm_gateway_readings_total')).toBe(before + 1);
+  });
+
+  it('disconnects an anonymous client that publishes outside its ACL, and counts it', async () => {
+    const unauthorized = await metricValue(bed.gateway, 'pdm_gateway_rejected_total', 'reason="unauthorized"');
+    const client = await connectAsync(url, { reconnectPeriod: 0 });
+    const closed = new Promise<void>((resolve) => client.once('close', () => resolve()));
+    client.publish('alerts/pump-1', JSON.stringify({ value: 1 }), { qos: 1 });
+    await closed;
+    client.end(true);
+    expect(await metricValue(bed.gateway, 'pdm_gateway_rejected_total', 'reason="unauthorized"')).toBe(unauthorized + 1);
+  });
+
+  it('refuses every subscription of an anonymous client by default, # included, and counts them', async () => {
+    const before = await metricValue(bed.gateway, 'pdm_gateway_subscribe_refused_total');
+    expect(await granted({}, ['#', 'sensors/#', '$SYS/#'])).toEqual([128, 128, 128]);
+    expect(await metricValue(bed.gateway, 'pdm_gateway_subscribe_refused_total')).toBe(before + 3);
+  });
+
+  it('grants alerts/+ and what it covers, but not alerts/# or alerts', async () => {
+    const reader = { username: 'alerts-reader', password: 'pw' };
+    expect(await granted(reader, ['alerts/+', 'alerts/pump-1', 'alerts/#', 'alerts', 'alerts/pump-1/x', '#'])).toEqual([0, 0, 128, 128, 128, 128]);
+  });
+
+  it('refuses alerts/# to mosquitto_sub too', async () => {
+    const args = ['-h', '127.0.0.1', '-p', String(bed.gateway.mqttPort), '-u', 'alerts-reader', '-P', 'pw', '-t', 'alerts/#', '-W', '3'];
+    // Asynchronous: the gateway under test runs in this process and must keep serving meanwhile.
+    const stderr = await new Promise<string>((resolve) => execFile('mosquitto_sub', args, { timeout: 10_000 }, (_error, _stdout, err) => resolve(err)));
+    expect(stderr).toMatch(/denied|rejected/i);
   });
 });

@@ -1,6 +1,6 @@
 // The embedded MQTT broker (aedes, MQTT 3.1/3.1.1) on TCP, optional TLS and optional WebSocket.
-// Authentication from the users file, per-user publish/subscribe ACLs, and ingest of every PUBLISH
-// before it is acknowledged. A client that misbehaves loses only its own connection.
+// Authentication from the users file, publish/subscribe ACLs for every client (anonymous ones get
+// `anonymous`), and ingest of every PUBLISH before it is acknowledged. A client that misbehaves loses only its own connection.
 import { Aedes, type AuthenticateError, type Client } from 'aedes';
 import { type Server as HttpServer, createServer as createHttpServer } from 'node:http';
 import { type AddressInfo, type Server as NetServer, createServer as createNetServer } from 'node:net';
@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { createServer as createTlsServer } from 'node:tls';
 import { WebSocketServer, createWebSocketStream } from 'ws';
 import type { RejectReason } from '../ingest/index.js';
-import { type User, Users } from './users.js';
+import { type Acl, type User, Users } from './users.js';
 
 export interface BrokerOptions {
   host: string;
@@ -16,6 +16,8 @@ export interface BrokerOptions {
   tls?: { port: number; cert: string; key: string };
   websocket?: { port: number; path: string };
   allowAnonymous: boolean;
+  /** What clients without credentials may publish and subscribe, when allowAnonymous. */
+  anonymous: Acl;
   users?: Users;
 }
 
@@ -24,6 +26,8 @@ export interface BrokerHooks {
   onPublish(topic: string, payload: Buffer): void;
   /** A publish refused before ingest (ACL); counted as a rejection with this reason. */
   onRefusedPublish(reason: RejectReason, clientId: string, topic: string): void;
+  /** A subscription refused by the ACL (SUBACK 0x80; the client stays connected). */
+  onRefusedSubscribe(clientId: string, filter: string): void;
   onRefusedConnect(reason: 'bad_credentials' | 'anonymous', clientId: string, username: string | undefined): void;
   onClientError(clientId: string, error: Error): void;
 }
@@ -66,6 +70,11 @@ async function closeServer(server: NetServer | HttpServer): Promise<void> {
 export async function startBroker(options: BrokerOptions, hooks: BrokerHooks): Promise<RunningBroker> {
   // The user each client authenticated as; absent for anonymous clients.
   const userOf = new WeakMap<Client, User>();
+  const aclOf = (client: Client): Acl => userOf.get(client) ?? options.anonymous;
+  const nameOf = (client: Client): string => {
+    const user = userOf.get(client);
+    return user ? `user ${user.username}` : 'an anonymous client';
+  };
 
   const aedes = await Aedes.createBroker({
     // A subscriber that stops reading is disconnected instead of stalling the publishers.
@@ -95,20 +104,19 @@ export async function startBroker(options: BrokerOptions, hooks: BrokerHooks): P
     },
     authorizePublish: (client, packet, callback) => {
       if (packet.topic.startsWith('$SYS')) return callback(new Error('$SYS topics are reserved'));
-      const user = client ? userOf.get(client) : undefined;
-      if (user && !Users.mayPublish(user, packet.topic)) {
-        hooks.onRefusedPublish('unauthorized', client?.id ?? '', packet.topic);
+      if (client && !Users.mayPublish(aclOf(client), packet.topic)) {
+        hooks.onRefusedPublish('unauthorized', client.id, packet.topic);
         // MQTT 3.1.1 cannot refuse a PUBLISH; closing the connection is the spec's answer [MQTT-3.3.5-2].
-        return callback(new Error(`user ${user.username} may not publish on ${packet.topic}`));
+        return callback(new Error(`${nameOf(client)} may not publish on ${packet.topic}`));
       }
       hooks.onPublish(packet.topic, packet.payload as Buffer);
       callback(null);
     },
     authorizeSubscribe: (client, subscription, callback) => {
-      const user = userOf.get(client);
-      const allowed = user ? Users.maySubscribe(user, subscription.topic) : options.allowAnonymous;
+      if (Users.maySubscribe(aclOf(client), subscription.topic)) return callback(null, subscription);
+      hooks.onRefusedSubscribe(client.id, subscription.topic);
       // A refused subscription gets SUBACK 0x80 and the client stays connected.
-      callback(null, allowed ? subscription : null);
+      callback(null, null);
     },
   });
   aedes.on('clientError', (client, error) => hooks.onClientError(client.id, error));

@@ -3,21 +3,33 @@
 //   users:
 //     - username: line-1-plc
 //       passwordHash: "scrypt$16384$8$1$..."   # from `pdm gateway hash-password`
-//       publish: ["sensors/press-+/#"]         # MQTT topic filters; default sensors/#
+//       publish: ["sensors/+/#"]               # MQTT topic filters; default sensors/#
 //       subscribe: []                          # default: nothing
+//
+// Filters are checked on load: `+` and `#` must each be a whole level (`sensors/press-+/#` is refused).
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { isPasswordHash, verifyPassword } from './passwords.js';
-import { topicMatches } from './topic-filter.js';
+import { filterCovers, topicFilterProblem, topicMatches } from './topic-filter.js';
 
-const userSchema = z
-  .object({
+const topicFilter = z.string().superRefine((filter, context) => {
+  const problem = topicFilterProblem(filter);
+  if (problem) context.addIssue({ code: 'custom', message: `"${filter}" is not an MQTT topic filter: ${problem}` });
+});
+
+/** Where a client may publish and subscribe: the users file's keys, and the gateway config's `mqtt.anonymous`. */
+export const aclSchema = z.object({
+  publish: z.array(topicFilter).default(['sensors/#']),
+  subscribe: z.array(topicFilter).default([]),
+});
+export type Acl = z.infer<typeof aclSchema>;
+
+const userSchema = aclSchema
+  .extend({
     username: z.string().min(1),
     passwordHash: z.string().refine(isPasswordHash, 'must be a hash from `pdm gateway hash-password` (scrypt$N$r$p$salt$hash)'),
-    publish: z.array(z.string().min(1)).default(['sensors/#']),
-    subscribe: z.array(z.string().min(1)).default([]),
   })
   .strict();
 
@@ -50,7 +62,14 @@ export class Users {
     }
     const result = usersFileSchema.safeParse(parsed);
     if (!result.success) {
-      const lines = result.error.issues.map((i) => `  ${i.path.join('.') || '(top level)'}: ${i.message}`);
+      // Names the user as well as its index: "users.3 (line-1-plc).publish.0".
+      const usernames = (parsed as { users?: Array<{ username?: unknown }> } | null)?.users;
+      const where = (path: PropertyKey[]): string => {
+        const [first, index, ...rest] = path;
+        const username = first === 'users' && Array.isArray(usernames) ? usernames[Number(index)]?.username : undefined;
+        return typeof username === 'string' ? ['users', `${String(index)} (${username})`, ...rest.map(String)].join('.') : path.map(String).join('.');
+      };
+      const lines = result.error.issues.map((i) => `  ${where(i.path) || '(top level)'}: ${i.message}`);
       throw new UsersFileError(`invalid users file ${path}:\n${lines.join('\n')}`);
     }
     const names = result.data.users.map((u) => u.username);
@@ -69,11 +88,12 @@ export class Users {
     return user;
   }
 
-  static mayPublish(user: User, topic: string): boolean {
-    return user.publish.some((filter) => topicMatches(filter, topic));
+  static mayPublish(acl: Acl, topic: string): boolean {
+    return acl.publish.some((filter) => topicMatches(filter, topic));
   }
 
-  static maySubscribe(user: User, filter: string): boolean {
-    return user.subscribe.some((allowed) => topicMatches(allowed, filter));
+  /** Allowed when one granted filter matches every topic `filter` can match. */
+  static maySubscribe(acl: Acl, filter: string): boolean {
+    return acl.subscribe.some((granted) => filterCovers(granted, filter));
   }
 }
