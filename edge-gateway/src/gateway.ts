@@ -149,7 +149,6 @@ export async function startGateway(config: GatewayConfig, dependencies: GatewayD
         log.warn({ clientId, topic: topicName }, 'publish refused by ACL; client disconnected');
       },
       onRefusedSubscribe: (clientId, filter) => {
-        metrics.subscribeRefused.inc();
         limiter.maybe('subscribe-refused', (suppressed) => log.warn({ clientId, filter, suppressed }, 'subscription refused by ACL'));
       },
       onRefusedConnect: (reason, clientId, username) => {

@@ -59,11 +59,6 @@ export class GatewayMetrics {
     labelNames: ['reason'],
     registers: [this.registry],
   });
-  readonly subscribeRefused = new Counter({
-    name: 'pdm_gateway_subscribe_refused_total',
-    help: 'MQTT subscriptions refused by the subscribe ACL (SUBACK 0x80)',
-    registers: [this.registry],
-  });
   readonly outboxDropped = new Counter({
     name: 'pdm_gateway_outbox_dropped_total',
     help: 'Windows dropped from the outbox at its bound (data loss), by bound',
