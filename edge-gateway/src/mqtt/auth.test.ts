@@ -46,13 +46,15 @@ describe('the users file', () => {
     expect(message).toContain('users.0 (line-1-plc).subscribe.0: "alerts/#/x" is not an MQTT topic filter: "#" must be a whole level and the last one');
   });
 
-  it('accepts the corrected example, which grants the device its own machines', async () => {
+  it('accepts the README example, which grants the device its own machines by name', async () => {
     const usersFile = join(dir, 'good-filter.yaml');
-    writeFileSync(usersFile, ['users:', '  - username: line-1-plc', `    passwordHash: "${await hashPassword('pw', TEST_COST)}"`, '    publish: ["sensors/+/#"]'].join('\n'));
+    const publish = '    publish: ["sensors/press-1/#", "sensors/press-2/#"]   # MQTT topic filters: + and # are whole levels; default sensors/#';
+    writeFileSync(usersFile, ['users:', '  - username: line-1-plc', `    passwordHash: "${await hashPassword('pw', TEST_COST)}"`, publish].join('\n'));
     const user = await Users.load(usersFile).authenticate('line-1-plc', 'pw');
-    expect(user).toMatchObject({ publish: ['sensors/+/#'], subscribe: [] });
+    expect(user).toMatchObject({ publish: ['sensors/press-1/#', 'sensors/press-2/#'], subscribe: [] });
     expect(Users.mayPublish(user!, 'sensors/press-1/pressure')).toBe(true);
-    expect(Users.mayPublish(user!, 'alerts/press-1')).toBe(false);
+    expect(Users.mayPublish(user!, 'sensors/press-2/temp/pb')).toBe(true);
+    expect(Users.mayPublish(user!, 'sensors/press-3/pressure')).toBe(false);
   });
 });
 

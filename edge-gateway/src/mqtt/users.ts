@@ -3,7 +3,7 @@
 //   users:
 //     - username: line-1-plc
 //       passwordHash: "scrypt$16384$8$1$..."   # from `pdm gateway hash-password`
-//       publish: ["sensors/+/#"]               # MQTT topic filters; default sensors/#
+//       publish: ["sensors/press-1/#", "sensors/press-2/#"]   # MQTT topic filters; default sensors/#
 //       subscribe: []                          # default: nothing
 //
 // Filters are checked on load: `+` and `#` must each be a whole level (`sensors/press-+/#` is refused).
