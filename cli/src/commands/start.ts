@@ -16,6 +16,7 @@ import { type Command, UsageError } from '../command.js';
 import { explainPortInUse } from './port-in-use.js';
 import { trainDemoModel } from '../local/bootstrap-model.js';
 import { DEMO_MACHINES, DEMO_SEED, DEMO_TICK_MS, DEMO_VIBRATION_HZ, demoFault } from '../local/demo-fleet.js';
+import { chooseMqttHost, describeMqttListener, mqttUrl } from '../local/mqtt-host.js';
 import { startStatusLine } from '../local/status-line.js';
 
 const PROJECT = 'pdm-local';
@@ -30,8 +31,8 @@ function port(flag: string, value: string): number {
 const hasModel = (registryDir: string) => existsSync(registryDir) && readdirSync(registryDir).some((name) => !name.startsWith('.'));
 
 export const start: Command = {
-  usage: `pdm start [--data-dir DIR] [--no-simulator] [--mqtt-port PORT] [--influx-port PORT] [--pubsub-port PORT]
-          [--gateway-http-port PORT] [--processor-http-port PORT]
+  usage: `pdm start [--data-dir DIR] [--no-simulator] [--host ADDR] [--mqtt-port PORT] [--influx-port PORT]
+          [--pubsub-port PORT] [--gateway-http-port PORT] [--processor-http-port PORT]
 
 Starts the whole pipeline locally with embedded defaults and prints where each piece listens:
 InfluxDB, the Pub/Sub emulator, the cloud processor, an edge gateway and a simulated fleet of four
@@ -42,6 +43,10 @@ trained from simulated healthy operation (about a minute). State and logs are ke
 Options:
   --data-dir DIR               state and logs (default: .data)
   --no-simulator               run the pipeline without the simulated fleet (bring your own sensors)
+  --host ADDR                  address the MQTT broker listens on (default: 127.0.0.1, this machine
+                               only; 0.0.0.0 for every interface). Sensors connect without
+                               credentials and may publish on sensors/#. Everything else listens on
+                               127.0.0.1 only.
   --mqtt-port PORT             gateway MQTT port (default: 1883)
   --influx-port PORT           InfluxDB HTTP port on 127.0.0.1 (default: 8086)
   --pubsub-port PORT           Pub/Sub emulator gRPC port (default: 8085)
@@ -56,6 +61,7 @@ Options:
       options: {
         'data-dir': { type: 'string', default: '.data' },
         'no-simulator': { type: 'boolean', default: false },
+        host: { type: 'string' },
         'mqtt-port': { type: 'string', default: '1883' },
         'influx-port': { type: 'string', default: '8086' },
         'pubsub-port': { type: 'string', default: '8085' },
@@ -65,6 +71,7 @@ Options:
       strict: true,
     });
     const dataDir = resolve(values['data-dir']);
+    const mqttHost = chooseMqttHost(values.host);
     const portFlags = ['mqtt-port', 'influx-port', 'pubsub-port', 'gateway-http-port', 'processor-http-port'] as const;
     const byFlag = Object.fromEntries(portFlags.map((flag) => [flag, port(flag, values[flag])])) as Record<(typeof portFlags)[number], number>;
     const ports = {
@@ -116,7 +123,7 @@ Options:
           gatewayId: 'local-gateway',
           siteId: 'local-site',
           // The local demo accepts anonymous sensors; a plant configures users (see the README).
-          mqtt: { port: ports.mqtt, allowAnonymous: true },
+          mqtt: { host: mqttHost.bind, port: ports.mqtt, allowAnonymous: true },
           http: { host: '127.0.0.1', port: ports.gatewayHttp },
           outbox: { path: join(dataDir, 'gateway', 'outbox.sqlite') },
           pubsub: { projectId: PROJECT, topic: FEATURES_TOPIC, emulatorHost: pubsub.endpoint, createTopic: true },
@@ -139,7 +146,7 @@ Options:
             machines: DEMO_MACHINES,
             faults: scheduleFaults({ seed: DEMO_SEED, startMs, durationMs: 7 * 24 * 3_600_000, repairMs: 2 * 3_600_000, machines: DEMO_MACHINES, explicit: [demoFault(startMs)] }),
             chaos: noChaos(),
-            mqtt: { urls: [`mqtt://127.0.0.1:${gateway.mqttPort}`], qos: 0, format: 'batch' },
+            mqtt: { urls: [mqttUrl(mqttHost.connect, gateway.mqttPort)], qos: 0, format: 'batch' },
             speed: 1,
             rate: Infinity,
           },
@@ -153,7 +160,7 @@ Options:
 
       out('');
       out('Local stack running');
-      out(`  MQTT (sensors)     mqtt://127.0.0.1:${gateway.mqttPort}   topic sensors/{machineId}/{sensorId}`);
+      out(`  MQTT (sensors)     ${describeMqttListener(mqttHost, gateway.mqttPort)}   topic sensors/{machineId}/{sensorId}`);
       out(`  gateway ops        http://127.0.0.1:${gateway.httpPort}/metrics  /healthz  /readyz`);
       out(`  processor ops      http://127.0.0.1:${processor.httpPort}/metrics  /healthz  /readyz`);
       out(`  Pub/Sub emulator   ${pubsub.endpoint}   (PUBSUB_EMULATOR_HOST=${pubsub.endpoint}, project ${PROJECT})`);
