@@ -1,12 +1,12 @@
-// Keeps the operations docs true to the code: the example configurations in deploy/ validate through
-// the services' own loaders, docs/RUNBOOK.md names every Prometheus metric the gateway and the
+// Keeps the operations docs true to the code: the example configurations in deploy/ and the README's
+// users file validate through the services' own loaders, docs/RUNBOOK.md names every Prometheus metric the gateway and the
 // processor register (and no pdm_ name that does not exist), and the systemd unit and the container
 // file start the services with flags their CLIs accept, on the paths their example configurations use.
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DEAD_LETTER_REASON_ATTRIBUTES, ProcessorMetrics, loadProcessorConfig, runProcessorCli } from '@pdm/cloud-processor';
-import { loadGatewayConfig, runGatewayCli, startGateway, type CliIo } from '@pdm/edge-gateway';
+import { hashPassword, loadGatewayConfig, runGatewayCli, startGateway, Users, type CliIo } from '@pdm/edge-gateway';
 import { makeTestDataDir } from '@pdm/influx-harness';
 import { startTestEmulator, type TestEmulator } from '@pdm/pubsub-emulator/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -54,6 +54,29 @@ describe('deploy/ example configurations', () => {
     const config = loadProcessorConfig({ file: PROCESSOR_EXAMPLE, env: {} });
     expect(config.pubsub.emulatorHost).toBeUndefined();
     expect(config.pubsub.createResources).toBe(false);
+  });
+});
+
+describe("the README's users file example", () => {
+  it('loads through the gateway and grants what its comments say', async () => {
+    const readme = readRepoFile('README.md');
+    const block = /- \*\*Users file\*\* \(`mqtt\.usersFile`\):\n {2}```yaml\n([\s\S]*?)\n {2}```/.exec(readme)?.[1];
+    expect(block, 'README has a users file example').toBeDefined();
+    const dir = makeTestDataDir('readme-users');
+    try {
+      const file = join(dir, 'users.yaml');
+      // Its hash is a placeholder ("scrypt$16384$8$1$..."): a real one of the same format in its place.
+      const hash = await hashPassword('secret', { N: 1024, r: 8, p: 1 });
+      writeFileSync(file, block!.replace(/^ {2}/gm, '').replace(/passwordHash: "[^"]*"/, `passwordHash: "${hash}"`));
+      const user = await Users.load(file).authenticate('line-1-plc', 'secret');
+      expect(user).toBeDefined();
+      expect(Users.mayPublish(user!, 'sensors/press-1/pressure')).toBe(true);
+      expect(Users.mayPublish(user!, 'sensors/press-3/pressure')).toBe(false);
+      expect(Users.maySubscribe(user!, 'alerts/pump-1')).toBe(true);
+      expect(Users.maySubscribe(user!, 'alerts/#')).toBe(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
