@@ -12,6 +12,17 @@ const file = (name: string, text: string) => {
   return path;
 };
 
+/** The message of the ConfigError loading `path` raises (fails the test when it raises none, or another error). */
+function configErrorOf(path: string): string {
+  try {
+    loadGatewayConfig({ file: path, env: {} });
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return (error as Error).message;
+  }
+  throw new Error(`${path} loaded without a ConfigError`);
+}
+
 describe('gateway configuration', () => {
   it('fills every default when nothing is given', () => {
     const config = loadGatewayConfig({ env: {} });
@@ -41,13 +52,7 @@ describe('gateway configuration', () => {
 
   it('names the key and the expected form of every mistake', () => {
     const bad = file('bad.yaml', 'mqtt:\n  port: "one"\n  prot: 1\nwindows:\n  lateMode: sometimes\ngatewayId: "gw 1"\n');
-    let message = '';
-    try {
-      loadGatewayConfig({ file: bad, env: {} });
-    } catch (error) {
-      expect(error).toBeInstanceOf(ConfigError);
-      message = (error as Error).message;
-    }
+    const message = configErrorOf(bad);
     expect(message).toContain(bad);
     expect(message).toMatch(/mqtt\.port: .*expected number/);
     expect(message).toMatch(/mqtt: .*"prot"/);
@@ -61,13 +66,7 @@ describe('gateway configuration', () => {
     expect(granted.mqtt.anonymous).toEqual({ publish: ['sensors/#'], subscribe: ['alerts/+'] });
 
     const bad = file('bad-acl.yaml', 'mqtt:\n  anonymous:\n    publish: ["sensors/press-+/#"]\n    publsh: []\n');
-    let message = '';
-    try {
-      loadGatewayConfig({ file: bad, env: {} });
-    } catch (error) {
-      expect(error).toBeInstanceOf(ConfigError);
-      message = (error as Error).message;
-    }
+    const message = configErrorOf(bad);
     expect(message).toMatch(/mqtt\.anonymous\.publish\.0: "sensors\/press-\+\/#" is not an MQTT topic filter: "\+" must be a whole level/);
     expect(message).toMatch(/mqtt\.anonymous: .*"publsh"/);
   });
