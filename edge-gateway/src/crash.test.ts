@@ -99,11 +99,13 @@ describe('gateway killed with SIGKILL', () => {
         }
       })();
       await until(() => windowMessages(collector.messages).length >= 40, '40 windows delivered before the kill', 20_000);
-      // Pub/Sub refuses a few publishes, so windows pile up in the outbox; kill the gateway then.
-      pubsub.emulator.failNext('Publish', 3, status.PERMISSION_DENIED);
-      await untilAsync(async () => (await outboxDepth(httpPort)) >= 10, 'a backlog of 10 windows in the outbox', 20_000);
+      // Pub/Sub refuses every publish until the kill, so windows pile up in the outbox (a few refusals
+      // only would let the backlog drain again before the kill lands).
+      pubsub.emulator.failNext('Publish', 1_000_000, status.PERMISSION_DENIED);
+      await untilAsync(async () => (await outboxDepth(httpPort)) >= 12, 'a backlog of 12 windows in the outbox', 20_000);
       child.kill('SIGKILL');
       await new Promise((resolve) => child.once('exit', resolve));
+      pubsub.emulator.clearFaults();
       // The publish in flight at the kill never gets its PUBACK; drop the connection instead of awaiting it.
       mqtt.end(true);
       void stream;

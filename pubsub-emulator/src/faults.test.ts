@@ -33,6 +33,15 @@ describe('fault injection and restarts', () => {
     await expect(topic.publishMessage({ data: Buffer.from('y') })).resolves.toMatch(/^\d+$/);
   });
 
+  it('forgets the planned failures that have not happened yet when cleared', async () => {
+    const [topic] = await t.client().createTopic(uniqueId('cleared'));
+    t.emulator.failNext('Publish', 1000, status.PERMISSION_DENIED);
+    await expect(topic.publishMessage({ data: Buffer.from('x') })).rejects.toMatchObject({ code: status.PERMISSION_DENIED });
+    t.emulator.clearFaults();
+    await expect(topic.publishMessage({ data: Buffer.from('y') })).resolves.toMatch(/^\d+$/);
+    expect(t.emulator.stats().rpcErrors['Publish PERMISSION_DENIED']).toBe(1);
+  });
+
   it('drops open StreamingPull streams; the subscriber reconnects and keeps receiving', async () => {
     const pubsub = t.client();
     const [topic] = await pubsub.createTopic(uniqueId('drop'));

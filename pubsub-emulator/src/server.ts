@@ -50,6 +50,8 @@ export interface RunningEmulator {
   stats(): EmulatorStats;
   /** Test hook: the next `count` calls of `method` (e.g. "Publish") fail with `code`. */
   failNext(method: RpcMethod, count: number, code: status, message?: string): void;
+  /** Test hook: forgets the failures planned with failNext that have not happened yet. */
+  clearFaults(): void;
   /** Test hook: ends every open StreamingPull stream with `code` (default UNAVAILABLE); returns how many. */
   dropStreams(code?: status, details?: string): number;
   /** Test hook: closes the gRPC listener (dropping every connection), runs whileDown, then listens again
@@ -126,6 +128,7 @@ export async function start(options: EmulatorOptions = {}): Promise<RunningEmula
     clock,
     stats,
     failNext: (method, count, code, message) => ctx.faults.failNext(method, count, code, message),
+    clearFaults: () => ctx.faults.clear(),
     dropStreams,
     async restart(whileDown) {
       dropStreams(UNAVAILABLE, 'emulator restarting');
