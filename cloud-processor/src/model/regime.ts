@@ -8,6 +8,7 @@
 //   transient  when a state sensor's mean moved more than its usual window-to-window step since the
 //              machine's previous window (twenty times the median step of steady running);
 //   settling   for `settleWindows` windows after either, while the rest of the machine catches up.
+import type { MachineWindow } from '@pdm/proto';
 
 export interface GateSensor {
   sensor: string;
@@ -21,6 +22,11 @@ export interface RegimeGate {
   sensors: GateSensor[];
   /** Windows held after a stopped or transient one. */
   settleWindows: number;
+}
+
+/** The window means of the gate's state sensors, in gate order (NaN for one the window lacks: never a stop or a step). */
+export function stateSensorMeans(gate: RegimeGate, window: MachineWindow): number[] {
+  return gate.sensors.map((g) => window.sensors.find((s) => s.sensorId === g.sensor)?.mean ?? Number.NaN);
 }
 
 export type HoldReason = 'stopped' | 'transient' | 'settling';

@@ -6,7 +6,7 @@ import { stepWindow, warmState, type FeatureState } from '../model/adaptive-z.js
 import { sensorShares } from '../model/features.js';
 import type { AdaptiveZBundle } from '../model/model-bundle.js';
 import type { BatchItem, KindScore } from './kind-score.js';
-import { MachineStates, type MachineStateEntry, type ModelIdentity } from './machine-states.js';
+import { MachineStates } from './machine-states.js';
 
 /** How many decided windows a machine remembers the scores of: minutes of windows, beyond any redelivery. */
 const RECENT_DECISIONS = 64;
@@ -24,7 +24,8 @@ export interface MachineHistory {
 }
 
 export class AdaptiveZScoring {
-  private readonly histories = new MachineStates<MachineHistory>((h) => h.decidedUntil);
+  /** Each machine's history: the scorer keeps, saves, restores and forgets them. */
+  readonly histories = new MachineStates<MachineHistory>((h) => h.decidedUntil);
   /** Per model, the state at the end of its training series: computed once, copied for each new machine. */
   private readonly warm = new WeakMap<AdaptiveZBundle, FeatureState[]>();
 
@@ -59,24 +60,5 @@ export class AdaptiveZScoring {
     let state = this.warm.get(bundle);
     if (state === undefined) this.warm.set(bundle, (state = warmState(bundle.model)));
     return state;
-  }
-
-  /** See MachineStates.forgetSilent. */
-  forgetSilent(silenceMs: number): number {
-    return this.histories.forgetSilent(silenceMs);
-  }
-
-  retainOnly(served: readonly { info: ModelIdentity }[]): void {
-    this.histories.retainOnly(served);
-  }
-
-  /** Every machine's history, for the state file. */
-  exportStates(): MachineStateEntry<MachineHistory>[] {
-    return this.histories.entries();
-  }
-
-  /** Histories read back from the state file. */
-  importStates(entries: Iterable<MachineStateEntry<MachineHistory>>): void {
-    this.histories.restore(entries);
   }
 }

@@ -7,10 +7,11 @@ import type { RobustT2Bundle } from '../model/model-bundle.js';
 import { sensorShares } from '../model/features.js';
 import { baselineFor, initialBaseline, learnBaseline, t2Score, type BaselineState } from '../model/robust-t2.js';
 import type { BatchItem, KindScore } from './kind-score.js';
-import { MachineStates, type MachineStateEntry, type ModelIdentity } from './machine-states.js';
+import { MachineStates } from './machine-states.js';
 
 export class RobustT2Scoring {
-  private readonly baselines = new MachineStates<BaselineState>((b) => b.decidedUntil);
+  /** Each machine's baseline: the scorer keeps, saves, restores and forgets them. */
+  readonly baselines = new MachineStates<BaselineState>((b) => b.decidedUntil);
 
   scoreBatch(bundle: RobustT2Bundle, items: readonly BatchItem[]): KindScore[] {
     const { model, layout } = bundle;
@@ -24,29 +25,5 @@ export class RobustT2Scoring {
       learnBaseline(model, state, raw, Number(window.windowEnd - window.windowStart), Number(window.windowEnd), exceeded);
       return { score, threshold: model.threshold, shares: sensorShares(layout, terms) };
     });
-  }
-
-  /** The baseline a machine is scored against now (undefined before its first window). */
-  baselineOf(name: string, version: string, siteId: string, machineId: string): Readonly<BaselineState> | undefined {
-    return this.baselines.peek(name, version, siteId, machineId);
-  }
-
-  /** See MachineStates.forgetSilent. */
-  forgetSilent(silenceMs: number): number {
-    return this.baselines.forgetSilent(silenceMs);
-  }
-
-  retainOnly(served: readonly { info: ModelIdentity }[]): void {
-    this.baselines.retainOnly(served);
-  }
-
-  /** Every machine's baseline, for the state file. */
-  exportStates(): MachineStateEntry<BaselineState>[] {
-    return this.baselines.entries();
-  }
-
-  /** Baselines read back from the state file. */
-  importStates(entries: Iterable<MachineStateEntry<BaselineState>>): void {
-    this.baselines.restore(entries);
   }
 }

@@ -12,7 +12,7 @@ import { MODEL_DEFAULTS } from '../model/defaults.js';
 import { extractFeatures, type MismatchCode } from '../model/features.js';
 import { silentLogger, type ModelLogger } from '../model/logger.js';
 import type { ModelBundle } from '../model/model-bundle.js';
-import { gateWindow, initialGateState, type GateState, type HoldReason } from '../model/regime.js';
+import { gateWindow, initialGateState, stateSensorMeans, type GateState, type HoldReason } from '../model/regime.js';
 import type { BaselineState } from '../model/robust-t2.js';
 import { AdaptiveZScoring } from './adaptive-z-batch.js';
 import { scoreAutoencoderBatch } from './autoencoder-batch.js';
@@ -183,7 +183,7 @@ export class ModelScorer extends Scorer {
 
   /** The slow baseline a robust-t2 model scores `machineId` against now (undefined before its first window or for other kinds). */
   baselineOf(model: string, version: string, siteId: string, machineId: string): Readonly<BaselineState> | undefined {
-    return this.robustT2.baselineOf(model, version, siteId, machineId);
+    return this.robustT2.baselines.peek(model, version, siteId, machineId);
   }
 
   /** Scores the windows waiting for their batch now, without waiting for more. */
@@ -198,11 +198,11 @@ export class ModelScorer extends Scorer {
       .then(async () => {
         await this.models.refresh(() => this.batcher.flush());
         this.ordered = bySpecificity(this.models.bundles());
-        this.robustT2.retainOnly(this.ordered);
-        this.adaptiveZ.retainOnly(this.ordered);
-        this.gates.retainOnly(this.ordered);
         const silence = this.options.forgetMachinesAfterMs ?? MODEL_DEFAULTS.scorer.forgetMachinesAfterMs;
-        for (const states of [this.robustT2, this.adaptiveZ, this.gates]) states.forgetSilent(silence);
+        for (const states of [this.robustT2.baselines, this.adaptiveZ.histories, this.gates]) {
+          states.retainOnly(this.ordered);
+          states.forgetSilent(silence);
+        }
         this.counters.modelLoads = this.models.loads;
         const refused = this.models.loadFailures - this.counters.modelLoadFailures;
         this.counters.modelLoadFailures = this.models.loadFailures;
@@ -244,8 +244,8 @@ export class ModelScorer extends Scorer {
     if (file === undefined) return;
     try {
       const state = await readStateFile(file);
-      this.robustT2.importStates(state.robustT2);
-      this.adaptiveZ.importStates(state.adaptiveZ);
+      this.robustT2.baselines.restore(state.robustT2);
+      this.adaptiveZ.histories.restore(state.adaptiveZ);
       this.gates.restore(state.gates);
       this.logger.info({ file, machines: state.robustT2.length + state.adaptiveZ.length + state.gates.length }, 'machine states restored');
     } catch (err) {
@@ -262,7 +262,7 @@ export class ModelScorer extends Scorer {
     this.saving = this.saving.then(async () => {
       try {
         // Encoded at once, between two batches: every machine's state at the same point.
-        const text = encodeStateFile({ robustT2: this.robustT2.exportStates(), adaptiveZ: this.adaptiveZ.exportStates(), gates: this.gates.entries() }, this.clock.now());
+        const text = encodeStateFile({ robustT2: this.robustT2.baselines.entries(), adaptiveZ: this.adaptiveZ.histories.entries(), gates: this.gates.entries() }, this.clock.now());
         await writeStateFile(file, text);
       } catch (err) {
         this.counters.stateSaveFailures++;
@@ -322,8 +322,7 @@ export class ModelScorer extends Scorer {
     const { regime, windowMs, featureVersion } = bundle.info;
     if (regime === undefined || window.featureVersion !== featureVersion || Number(window.windowEnd - window.windowStart) !== windowMs) return null;
     const state = this.gates.of(bundle.info).get(window.siteId, window.machineId, initialGateState);
-    const means = regime.sensors.map((g) => window.sensors.find((s) => s.sensorId === g.sensor)?.mean ?? Number.NaN);
-    return gateWindow(regime, state, means, Number(window.windowEnd), windowMs);
+    return gateWindow(regime, state, stateSensorMeans(regime, window), Number(window.windowEnd), windowMs);
   }
 
   private scoreKind(bundle: ModelBundle, group: Pending[]): KindScore[] {

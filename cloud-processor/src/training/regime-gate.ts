@@ -7,7 +7,7 @@
 // vibration mean does not), the steadiest — speed on the simulated machines, where flow and vibration
 // also drop at a stop but wander while running.
 import type { MachineWindow } from '@pdm/proto';
-import { gateWindow, initialGateState, type GateSensor, type HoldReason, type RegimeGate } from '../model/regime.js';
+import { gateWindow, initialGateState, stateSensorMeans, type GateSensor, type HoldReason, type RegimeGate } from '../model/regime.js';
 import { TrainingDataError } from './derive-contract.js';
 
 /** A level below this share of the sensor's median window level is a stopped machine. */
@@ -93,7 +93,7 @@ export function runningWindows(gate: RegimeGate, windows: readonly MachineWindow
     const key = `${w.machineId}@${phase}`;
     let state = states.get(key);
     if (state === undefined) states.set(key, (state = initialGateState()));
-    const means = gate.sensors.map((s) => meanOf(w, s.sensor) ?? Number.NaN);
+    const means = stateSensorMeans(gate, w);
     const hold = gateWindow(gate, state, means, Number(w.windowEnd), Number(w.windowEnd - w.windowStart));
     if (hold === null) kept.push(w);
     else held[hold]++;
