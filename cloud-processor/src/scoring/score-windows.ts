@@ -48,9 +48,12 @@ export function evaluateDetection(outcomes: readonly ScoreOutcome[], labels: rea
   let unscored = 0;
   let held = 0;
   outcomes.forEach((o, i) => {
-    if (o.kind === 'held') held++;
+    if (o.kind === 'held') {
+      held++;
+      return;
+    }
     if (o.kind !== 'scored') {
-      if (o.kind !== 'held') unscored++;
+      unscored++;
       return;
     }
     const faulty = labels[i]!;
