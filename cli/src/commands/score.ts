@@ -9,6 +9,8 @@ import { type Command, UsageError } from '../command.js';
 import { CSV_FLAG_HELP, CSV_FLAG_OPTIONS, csvReplayOptions } from '../csv-flags.js';
 import { windowsFromCsv } from '../csv-windows.js';
 
+const iso = (ms: number): string => new Date(ms).toISOString();
+
 /** The header of scores.csv; `@pdm/evaluation` reads the file by the same columns. */
 export const SCORES_HEADER = [...SCORES_COLUMNS, ALERT_COLUMN].join(',');
 
@@ -68,7 +70,6 @@ ${CSV_FLAG_HELP}
         if (s.isAnomaly) anomalies++;
         const alert = alerts.observe(s)?.state ?? '';
         if (alert === 'open') opened++;
-        const iso = (ms: number) => new Date(ms).toISOString();
         file.write(`${iso(s.windowStart)},${iso(s.windowEnd)},${s.machineId},${s.score},${s.threshold},${s.isAnomaly ? 1 : 0},${alert}\n`);
       }
       await new Promise<void>((resolve, reject) => file.end((error?: Error | null) => (error ? reject(error) : resolve())));
