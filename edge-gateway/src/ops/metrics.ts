@@ -104,7 +104,7 @@ export class GatewayMetrics {
     gauge('pdm_gateway_outbox_depth', 'Windows in the outbox awaiting Pub/Sub confirmation', () => state.outbox().depth);
     gauge('pdm_gateway_outbox_bytes', 'Bytes held by the outbox', () => state.outbox().bytes);
     gauge('pdm_gateway_outbox_oldest_age_seconds', 'Age of the oldest window in the outbox', () => state.outbox().oldestAgeMs / 1000);
-    gauge('pdm_gateway_outbox_hours_of_outage_left', 'How long an outage can last before the outbox drops: bytes bound at the current rate, or age bound', () => state.outbox().hoursOfOutageLeft);
+    gauge('pdm_gateway_outbox_hours_of_outage_left', 'How long an outage can last before the outbox drops: the bytes bound or the free disk space (the smaller) at the current rate, or the age bound', () => state.outbox().hoursOfOutageLeft);
     gauge('pdm_gateway_publish_in_flight', 'Windows published and awaiting confirmation', () => state.publishInFlight());
     gauge('pdm_gateway_mqtt_clients', 'Connected MQTT clients', () => state.mqttClients());
     // Includes nodejs_eventloop_lag_seconds, process memory and CPU.

@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
-import { rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { rmSync, statfsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { makeTestDataDir } from '@pdm/influx-harness';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Outbox, type OutboxOptions, type OutboxRecord } from './index.js';
@@ -122,6 +122,41 @@ describe('Outbox', () => {
     expect(outbox.stats().appendRateBytesPerSec).toBeCloseTo(50, 0);
     c.advance(150_000);
     expect(outbox.stats()).toMatchObject({ appendRateBytesPerSec: 0, hoursOfOutageLeft: 48 - (590_000 + 300_000) / HOUR });
+  });
+
+  it('counts the hours of outage left against the free space of its filesystem when that is smaller than maxBytes', () => {
+    const c = clock();
+    let free = 1_000_000_000;
+    const { outbox } = openOutbox({ clock: c, maxBytes: 1_000_000, maxAgeMs: 48 * HOUR, freeBytes: () => free });
+    // A steady 1000 bytes every 10 s = 100 B/s (as above).
+    for (let i = 0; i < 60; i++) {
+      if (i > 0) c.advance(10_000);
+      outbox.append([record('a', i * 10_000, 1000)]);
+    }
+    const rate = outbox.stats().appendRateBytesPerSec;
+    // A roomy disk: the bytes bound rules, 940,000 bytes left.
+    expect(outbox.stats().hoursOfOutageLeft).toBeCloseTo(940_000 / rate / 3600, 9);
+    // 36,000 bytes free on the disk: 360 s at 100 B/s, 0.1 h, although maxBytes has room for 2.6 h.
+    free = 36_000;
+    expect(rate).toBeCloseTo(100, 0);
+    expect(outbox.stats().hoursOfOutageLeft).toBeCloseTo(36_000 / rate / 3600, 9);
+    expect(outbox.stats().hoursOfOutageLeft).toBeCloseTo(0.1, 2);
+    // A full disk: nothing left.
+    free = 0;
+    expect(outbox.stats().hoursOfOutageLeft).toBe(0);
+  });
+
+  it('reads the free space of the real filesystem by default', () => {
+    const c = clock();
+    const { outbox, path } = openOutbox({ clock: c, maxBytes: Number.MAX_SAFE_INTEGER, maxAgeMs: Number.MAX_SAFE_INTEGER });
+    for (let i = 0; i < 10; i++) {
+      if (i > 0) c.advance(10_000);
+      outbox.append([record('a', i * 10_000, 1000)]);
+    }
+    const { bavail, bsize } = statfsSync(dirname(path));
+    const expected = (bavail * bsize) / outbox.stats().appendRateBytesPerSec / 3600;
+    // The disk's free space moves a little as the test runs (SQLite's own writes among others).
+    expect(outbox.stats().hoursOfOutageLeft / expected).toBeCloseTo(1, 2);
   });
 
   it('keeps running when a delete fails, and deletes the confirmed rows on a later attempt', async () => {

@@ -4,7 +4,7 @@
 // that append() returned survives a process kill and a power cut.
 import type { Clock } from '@pdm/clock';
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, statfsSync } from 'node:fs';
 import { dirname } from 'node:path';
 
 export interface OutboxRecord {
@@ -29,6 +29,11 @@ export interface OutboxOptions {
   maxAgeMs: number;
   /** Stamps rows and ages them; the outbox sets no timer. */
   clock: Pick<Clock, 'now'>;
+  /**
+   * Bytes still free for the outbox on its filesystem. Default: `statfs` of the outbox's folder
+   * (blocks available to this user); a test gives a small filesystem.
+   */
+  freeBytes?: () => number;
   /** Called with the number of rows dropped at a bound, and which bound. */
   onDrop?: (rows: number, bound: 'bytes' | 'age') => void;
   /**
@@ -45,14 +50,25 @@ export interface OutboxStats {
   /** Bytes per second appended recently (exponentially weighted, ~5 min horizon). */
   appendRateBytesPerSec: number;
   /**
-   * How long an outage can last before the outbox must drop: until the bytes bound fills at the
-   * current append rate, or the oldest row reaches the age bound, whichever comes first.
+   * How long an outage can last before the outbox must drop: until the smaller of the room left
+   * under the bytes bound and the free space of its filesystem fills at the current append rate,
+   * or the oldest row reaches the age bound, whichever comes first.
    */
   hoursOfOutageLeft: number;
   droppedTotal: number;
 }
 
 const RATE_HORIZON_MS = 5 * 60_000;
+
+/** Bytes available to this process on the filesystem holding `dir`; unknown (Infinity) if it cannot be read. */
+function filesystemFreeBytes(dir: string): number {
+  try {
+    const { bavail, bsize } = statfsSync(dir);
+    return bavail * bsize;
+  } catch {
+    return Infinity;
+  }
+}
 
 interface Row {
   seq: number;
@@ -84,6 +100,7 @@ export class Outbox {
   private removalScheduled = false;
   private rate = 0;
   private lastAppendAt: number | undefined;
+  private readonly freeBytes: () => number;
 
   private readonly insert: Database.Statement;
   private readonly deleteOne: Database.Statement;
@@ -97,6 +114,7 @@ export class Outbox {
 
   constructor(private readonly options: OutboxOptions) {
     mkdirSync(dirname(options.path), { recursive: true });
+    this.freeBytes = options.freeBytes ?? (() => filesystemFreeBytes(dirname(options.path)));
     this.db = new Database(options.path);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = FULL');
@@ -269,9 +287,11 @@ export class Outbox {
     const now = this.options.clock.now();
     const oldest = this.selectOldest.get() as { created_at: number } | undefined;
     const oldestAgeMs = oldest ? Math.max(0, now - oldest.created_at) : 0;
-    // An outage ends in loss when the bytes bound is reached or when the oldest row reaches maxAge.
+    // An outage ends in loss when the bytes bound is reached, when the disk is full (whichever room
+    // is smaller) or when the oldest row reaches maxAge.
     const rate = this.currentRate(now);
-    const spaceSeconds = rate > 0 ? Math.max(0, this.options.maxBytes - this.bytes) / rate : Infinity;
+    const room = Math.min(this.options.maxBytes - this.bytes, this.freeBytes());
+    const spaceSeconds = rate > 0 ? Math.max(0, room) / rate : Infinity;
     const ageSeconds = (this.options.maxAgeMs - oldestAgeMs) / 1000;
     return {
       depth: this.depth,
