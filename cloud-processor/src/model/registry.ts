@@ -1,6 +1,9 @@
 // The layout of a model registry: <registry>/<model-name>/<version>/. Versions sort numerically where
 // they are numbers ("10" after "9") and as text otherwise, so integers and ISO dates both work. A
-// version folder counts only once its contract.json exists (written last); dot-folders are staging.
+// version folder counts only once its contract.json exists (`pdm train` writes it last and publishes
+// the folder with a rename); dot-folders are staging. A folder copied in place (`cp -r`) may show its
+// contract before its weights: its stamp covers every file, so a version refused while incomplete is
+// tried again once the rest of it lands.
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { MODEL_FILES } from './artifact-schemas.js';
@@ -15,8 +18,11 @@ export interface VersionEntry {
   name: string;
   version: string;
   dir: string;
-  /** mtime of contract.json: a version rewritten in place is seen as new. */
-  stamp: number;
+  /**
+   * Name, size and mtime of every file in the folder: a version rewritten in place, or one whose
+   * files were still arriving when it was last read, is seen as new.
+   */
+  stamp: string;
 }
 
 async function subfolders(dir: string): Promise<string[]> {
@@ -29,7 +35,16 @@ async function subfolders(dir: string): Promise<string[]> {
   }
 }
 
-/** Complete versions of every model, newest first within each model name. */
+async function folderStamp(dir: string): Promise<string> {
+  const names = (await readdir(dir, { withFileTypes: true })).filter((e) => e.isFile()).map((e) => e.name).sort();
+  const files = await Promise.all(names.map(async (name) => {
+    const { size, mtimeMs } = await stat(path.join(dir, name));
+    return `${name}:${size}:${mtimeMs}`;
+  }));
+  return files.join('|');
+}
+
+/** Versions of every model that have a contract.json, newest first within each model name. */
 export async function listRegistry(registryDir: string): Promise<Map<string, VersionEntry[]>> {
   const models = new Map<string, VersionEntry[]>();
   for (const name of (await subfolders(registryDir)).sort()) {
@@ -37,7 +52,10 @@ export async function listRegistry(registryDir: string): Promise<Map<string, Ver
     for (const version of await subfolders(path.join(registryDir, name))) {
       const dir = path.join(registryDir, name, version);
       const contract = await stat(path.join(dir, MODEL_FILES.contract)).catch(() => undefined);
-      if (contract?.isFile()) versions.push({ name, version, dir, stamp: contract.mtimeMs });
+      if (!contract?.isFile()) continue;
+      // undefined: the folder was removed while we looked.
+      const stamp = await folderStamp(dir).catch(() => undefined);
+      if (stamp !== undefined) versions.push({ name, version, dir, stamp });
     }
     versions.sort((a, b) => compareVersions(b.version, a.version));
     if (versions.length > 0) models.set(name, versions);
