@@ -11,7 +11,7 @@ import { GatewayMetrics } from './ops/metrics.js';
 import { startOpsServer, type OpsServer } from './ops/http.js';
 import { LogLimiter, createLogger, type Logger } from './ops/log.js';
 import { Outbox, OutboxWriter } from './outbox/index.js';
-import { OutboxPublisher, createPubSubClient, openFeatureTopic } from './publisher/index.js';
+import { OutboxPublisher, connectPubSub, openFeatureTopic } from './publisher/index.js';
 import { WindowEngine } from './window/index.js';
 
 export interface GatewayDependencies {
@@ -45,6 +45,8 @@ export async function startGateway(config: GatewayConfig, dependencies: GatewayD
   const limiter = new LogLimiter(10_000, () => clock.now());
   const users = config.mqtt.usersFile ? Users.load(config.mqtt.usersFile) : undefined;
   const source = { gatewayId: config.gatewayId, siteId: config.siteId };
+  // First: without usable Google credentials the gateway does not start (a ConfigError saying what to set).
+  const pubsub = await connectPubSub(config.pubsub);
 
   const outbox = new Outbox({
     path: config.outbox.path,
@@ -92,7 +94,6 @@ export async function startGateway(config: GatewayConfig, dependencies: GatewayD
     mqttClients: () => broker.connectedClients(),
   });
 
-  const pubsub = createPubSubClient(config.pubsub);
   /** Releases what start-up had opened when a later step fails (a port taken, say), so the process can exit. */
   async function abandonStart(error: unknown, startedBroker?: RunningBroker): Promise<never> {
     await startedBroker?.close();
@@ -154,6 +155,11 @@ export async function startGateway(config: GatewayConfig, dependencies: GatewayD
       onRefusedConnect: (reason, clientId, username) => {
         metrics.connectRefused.inc({ reason });
         log.warn({ clientId, username, reason }, 'connection refused');
+      },
+      onPacketTooLarge: (packet, remoteAddress) => {
+        const detail = `${packet.type} packet of ${packet.bytes} bytes from ${remoteAddress ?? 'an unknown address'} exceeds mqtt.maxPacketBytes (${config.mqtt.maxPacketBytes})`;
+        ingest.refuse('packet_too_large', detail);
+        limiter.maybe('packet-too-large', (suppressed) => log.warn({ remoteAddress, packet: packet.type, bytes: packet.bytes, suppressed }, 'packet too large: refused from its header; client disconnected'));
       },
       onClientError: (clientId, error) => log.debug({ clientId, err: error.message }, 'client error'),
     },

@@ -93,6 +93,16 @@ describe('gateway configuration', () => {
     expect(message).toMatch(/validation\.maxAgeMs: .*expected int/);
   });
 
+  it('caps MQTT packets at 1 MiB by default, and refuses a cap that leaves no room for the largest payload', () => {
+    expect(loadGatewayConfig({ env: {} }).mqtt.maxPacketBytes).toBe(1_048_576);
+    // 256 KiB payload + 65,544 bytes of PUBLISH headers and topic = 327,688.
+    expect(loadGatewayConfig({ env: { PDM_GATEWAY_MQTT__MAX_PACKET_BYTES: '327688' } }).mqtt.maxPacketBytes).toBe(327_688);
+    const tight = configErrorOf(file('tight-packet.yaml', 'mqtt:\n  maxPacketBytes: 327687\n'));
+    expect(tight).toMatch(/mqtt\.maxPacketBytes: must be at least validation\.maxPayloadBytes \+ 65544/);
+    const huge = configErrorOf(file('huge-packet.yaml', 'mqtt:\n  maxPacketBytes: 268435461\n'));
+    expect(huge).toMatch(/mqtt\.maxPacketBytes: .*268435460/);
+  });
+
   it('reports health every 10 s unless told otherwise, and 0 turns it off', () => {
     expect(loadGatewayConfig({ env: {} }).health).toEqual({ intervalMs: 10_000 });
     expect(loadGatewayConfig({ env: { PDM_GATEWAY_HEALTH__INTERVAL_MS: '0' } }).health.intervalMs).toBe(0);

@@ -10,6 +10,10 @@ const port = z.number().int().min(0).max(65535);
 const duration = durationMs().pipe(z.number().int().positive());
 /** A duration key that may be 0. */
 const durationOrZero = durationMs().pipe(z.number().int().min(0));
+/** The largest packet MQTT can frame: a 1-byte type, a 4-byte remaining length, 268,435,455 bytes [MQTT 2.2.3]. */
+const MQTT_MAX_PACKET_BYTES = 1 + 4 + 268_435_455;
+/** What a PUBLISH adds to its payload at most: fixed header, a 65,535-byte topic with its length, a packet id. */
+const PUBLISH_OVERHEAD_BYTES = 5 + 2 + 65_535 + 2;
 const id = z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must match [A-Za-z0-9_.-]{1,64}');
 
 export const gatewayConfigSchema = z
@@ -33,6 +37,14 @@ export const gatewayConfigSchema = z
          * defaults: publish MQTT topic filters (default ["sensors/#"]), subscribe filters (default none).
          */
         anonymous: aclSchema.strict().prefault({}),
+        /**
+         * Largest MQTT packet the broker reads, in bytes, headers included (CONNECT and its will
+         * message too, before authentication). A bigger packet is refused from its header, before it is
+         * buffered: the client is disconnected and the refusal counted (reason packet_too_large).
+         * Must leave room for a PUBLISH carrying validation.maxPayloadBytes; payloads between the two
+         * limits are read and refused as too_large without disconnecting.
+         */
+        maxPacketBytes: z.number().int().positive().max(MQTT_MAX_PACKET_BYTES).default(1024 * 1024),
         /** YAML/JSON file of users with scrypt password hashes and publish ACLs (`pdm gateway hash-password`). */
         usersFile: z.string().optional(),
       })
@@ -126,7 +138,12 @@ export const gatewayConfigSchema = z
     /** On SIGTERM/SIGINT: how long to wait for Pub/Sub to confirm what is in flight before exiting. */
     shutdownTimeoutMs: duration.default(10_000),
   })
-  .strict();
+  .strict()
+  .refine((c) => c.mqtt.maxPacketBytes >= c.validation.maxPayloadBytes + PUBLISH_OVERHEAD_BYTES, {
+    // Otherwise a valid payload on a long topic would cost its device the connection.
+    message: `must be at least validation.maxPayloadBytes + ${PUBLISH_OVERHEAD_BYTES} (a PUBLISH's largest headers and topic)`,
+    path: ['mqtt', 'maxPacketBytes'],
+  });
 
 export type GatewayConfig = z.infer<typeof gatewayConfigSchema>;
 export type GatewayConfigInput = z.input<typeof gatewayConfigSchema>;

@@ -2,7 +2,8 @@
 // pdm_gateway_rejected_total{reason}; none of them ever reaches a window.
 export const REJECT_REASONS = [
   'bad_topic', // topic is not sensors/{machineId}/{sensorId}[/pb] with valid ids
-  'too_large', // payload over the configured size limit
+  'too_large', // payload over validation.maxPayloadBytes (the client stays connected)
+  'packet_too_large', // an MQTT packet over mqtt.maxPacketBytes, refused from its header; the client is disconnected
   'bad_json', // payload is not parseable JSON
   'bad_protobuf', // payload on a /pb topic is not a pdm.v1.SensorBatch
   'bad_payload', // parseable, but not one of the accepted shapes

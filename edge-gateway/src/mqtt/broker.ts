@@ -1,13 +1,16 @@
 // The embedded MQTT broker (aedes, MQTT 3.1/3.1.1) on TCP, optional TLS and optional WebSocket.
 // Authentication from the users file, publish/subscribe ACLs for every client (anonymous ones get
-// `anonymous`), and ingest of every PUBLISH before it is acknowledged. A client that misbehaves loses only its own connection.
+// `anonymous`), a maximum packet size checked on each packet's header before the packet is read,
+// and ingest of every PUBLISH before it is acknowledged. A client that misbehaves loses only its own connection.
 import { Aedes, type AuthenticateError, type Client } from 'aedes';
-import { type Server as HttpServer, createServer as createHttpServer } from 'node:http';
+import { type IncomingMessage, type Server as HttpServer, createServer as createHttpServer } from 'node:http';
 import { type AddressInfo, type Server as NetServer, createServer as createNetServer } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { createServer as createTlsServer } from 'node:tls';
+import type { Duplex } from 'node:stream';
 import { WebSocketServer, createWebSocketStream } from 'ws';
 import type { RejectReason } from '../ingest/index.js';
+import { type OversizedPacket, guardPacketSize } from './packet-size-guard.js';
 import { type Acl, type User, Users } from './users.js';
 
 export interface BrokerOptions {
@@ -16,6 +19,8 @@ export interface BrokerOptions {
   tls?: { port: number; cert: string; key: string };
   websocket?: { port: number; path: string };
   allowAnonymous: boolean;
+  /** Largest MQTT packet accepted, fixed header included; a bigger one ends its connection unread. */
+  maxPacketBytes: number;
   /** What clients without credentials may publish and subscribe, when allowAnonymous. */
   anonymous: Acl;
   users?: Users;
@@ -29,6 +34,8 @@ export interface BrokerHooks {
   /** A subscription refused by the ACL (SUBACK 0x80; the client stays connected). */
   onRefusedSubscribe(clientId: string, filter: string): void;
   onRefusedConnect(reason: 'bad_credentials' | 'anonymous', clientId: string, username: string | undefined): void;
+  /** A packet over maxPacketBytes, refused from its header alone; the connection is closed. */
+  onPacketTooLarge(packet: OversizedPacket, remoteAddress: string | undefined): void;
   onClientError(clientId: string, error: Error): void;
 }
 
@@ -130,14 +137,21 @@ export async function startBroker(options: BrokerOptions, hooks: BrokerHooks): P
     await Promise.all(servers.filter((server) => server.listening).map(closeServer));
   }
 
+  /** Hands a connection to aedes behind the packet size limit. */
+  const handle = (connection: Duplex, remoteAddress: string | undefined, request?: IncomingMessage) =>
+    aedes.handle(
+      guardPacketSize(connection, options.maxPacketBytes, (packet) => hooks.onPacketTooLarge(packet, remoteAddress)),
+      request,
+    );
+
   try {
-    const tcp = createNetServer((socket) => aedes.handle(socket));
+    const tcp = createNetServer((socket) => handle(socket, socket.remoteAddress));
     servers.push(tcp);
     const port = await listen(tcp, options.port, options.host);
 
     let tlsPort: number | undefined;
     if (options.tls) {
-      const tls = createTlsServer({ cert: readFileSync(options.tls.cert), key: readFileSync(options.tls.key) }, (socket) => aedes.handle(socket));
+      const tls = createTlsServer({ cert: readFileSync(options.tls.cert), key: readFileSync(options.tls.key) }, (socket) => handle(socket, socket.remoteAddress));
       servers.push(tls);
       tlsPort = await listen(tls, options.tls.port, options.host);
     }
@@ -145,8 +159,9 @@ export async function startBroker(options: BrokerOptions, hooks: BrokerHooks): P
     let websocketPort: number | undefined;
     if (options.websocket) {
       const http = createHttpServer();
-      wss = new WebSocketServer({ server: http, path: options.websocket.path });
-      wss.on('connection', (socket, request) => aedes.handle(createWebSocketStream(socket), request));
+      // ws collects a whole frame before handing it on: the same limit caps a frame.
+      wss = new WebSocketServer({ server: http, path: options.websocket.path, maxPayload: options.maxPacketBytes });
+      wss.on('connection', (socket, request) => handle(createWebSocketStream(socket), request.socket.remoteAddress, request));
       servers.push(http);
       websocketPort = await listen(http, options.websocket.port, options.host);
     }

@@ -1,0 +1,84 @@
+// Limits at the door, with real MQTT clients against the running gateway: the broker's maximum
+// packet size (CONNECT included), the caps on machine and sensor ids, and QoS 1 redeliveries.
+import { execFile } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { connect as connectTcp, type Socket } from 'node:net';
+import { join } from 'node:path';
+import { connectAsync } from 'mqtt';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { type GatewayTestbed, T0, metricValue, startGatewayTestbed } from '../test-support/gateway-harness.js';
+
+const MAX_PAYLOAD = 4_096;
+const MAX_PACKET = 100_000;
+
+/** A raw TCP connection to the broker, and a promise of its end (resolves with the bytes the client could write). */
+async function rawConnection(port: number): Promise<{ socket: Socket; closed: Promise<void> }> {
+  const socket = connectTcp(port, '127.0.0.1');
+  await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+  const closed = new Promise<void>((resolve) => socket.on('error', () => {}).once('close', () => resolve()));
+  return { socket, closed };
+}
+
+/** Waits until `read` gives `expected` (the broker counts a refusal as the connection ends, not before the client notices). */
+async function eventually(read: () => Promise<number>, expected: number): Promise<void> {
+  const deadline = Date.now() + 5_000;
+  while ((await read()) !== expected && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+  expect(await read()).toBe(expected);
+}
+
+/** Resolves with 'closed' if the connection ends within `ms`, 'open' otherwise. */
+const closedWithin = (closed: Promise<void>, ms: number) =>
+  Promise.race([closed.then(() => 'closed' as const), new Promise<'open'>((resolve) => setTimeout(() => resolve('open'), ms))]);
+
+describe('the broker’s maximum packet size', () => {
+  let bed: GatewayTestbed;
+  beforeEach(async () => {
+    bed = await startGatewayTestbed({ validation: { maxPayloadBytes: MAX_PAYLOAD }, mqtt: { maxPacketBytes: MAX_PACKET } });
+  });
+  afterEach(() => bed.close());
+  const refused = () => metricValue(bed.gateway, 'pdm_gateway_rejected_total', 'reason="packet_too_large"');
+
+  it('closes a connection whose CONNECT header announces 256 MB, without waiting for the body', async () => {
+    const { socket, closed } = await rawConnection(bed.gateway.mqttPort);
+    // CONNECT with the largest remaining length MQTT can encode (0xFF 0xFF 0xFF 0x7F = 268,435,455), and no body.
+    socket.write(Buffer.from([0x10, 0xff, 0xff, 0xff, 0x7f]));
+    // Without the limit the broker waits for the body until its 30 s connect timeout.
+    expect(await closedWithin(closed, 2_000)).toBe('closed');
+    expect(await refused()).toBe(1);
+  });
+
+  it('refuses a CONNECT whose will message is over the limit, before authentication', async () => {
+    const will = { topic: 'sensors/pump-1/status', payload: Buffer.alloc(MAX_PACKET, 'w'), qos: 0 as const, retain: false };
+    await expect(connectAsync(`mqtt://127.0.0.1:${bed.gateway.mqttPort}`, { reconnectPeriod: 0, connectTimeout: 5_000, will })).rejects.toThrow();
+    await eventually(refused, 1);
+    expect(bed.gateway.engine.metrics().machines).toBe(0);
+  });
+
+  it('disconnects a client whose PUBLISH is over the limit; a payload between the two limits is refused as too_large and the client stays', async () => {
+    const client = await connectAsync(`mqtt://127.0.0.1:${bed.gateway.mqttPort}`, { reconnectPeriod: 0 });
+    await client.publishAsync('sensors/pump-1/temp', JSON.stringify({ ts: T0, value: 1, pad: 'x'.repeat(MAX_PAYLOAD) }), { qos: 1 });
+    expect(await metricValue(bed.gateway, 'pdm_gateway_rejected_total', 'reason="too_large"')).toBe(1);
+    expect(client.connected).toBe(true);
+
+    const closed = new Promise<void>((resolve) => client.once('close', () => resolve()));
+    client.publish('sensors/pump-1/temp', JSON.stringify({ ts: T0, value: 2, pad: 'x'.repeat(MAX_PACKET) }), { qos: 1 });
+    await closed;
+    expect(await refused()).toBe(1);
+    client.end(true);
+
+    // Other clients are not affected.
+    const next = await connectAsync(`mqtt://127.0.0.1:${bed.gateway.mqttPort}`, { reconnectPeriod: 0 });
+    await next.publishAsync('sensors/pump-1/temp', JSON.stringify({ ts: T0, value: 3 }), { qos: 1 });
+    await next.endAsync();
+    expect(await metricValue(bed.gateway, 'pdm_gateway_readings_total')).toBe(1);
+  });
+
+  it('refuses an oversized message from mosquitto_pub too', async () => {
+    const file = join(bed.dataDir, 'big.json');
+    writeFileSync(file, JSON.stringify({ ts: T0, value: 1, pad: 'x'.repeat(2 * MAX_PACKET) }));
+    const args = ['-h', '127.0.0.1', '-p', String(bed.gateway.mqttPort), '-t', 'sensors/pump-1/temp', '-q', '1', '-f', file];
+    await new Promise<void>((resolve) => execFile('mosquitto_pub', args, { timeout: 10_000 }, () => resolve()));
+    await eventually(refused, 1);
+    expect(await metricValue(bed.gateway, 'pdm_gateway_readings_total')).toBe(0);
+  });
+});
