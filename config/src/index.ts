@@ -2,3 +2,4 @@ export { ConfigError, applyEnvOverrides, loadConfig, parseConfig } from './load.
 export type { ConfigSource } from './load.js';
 export { durationMs, logLevelSchema, parseDuration, type DurationOptions } from './duration.js';
 export { TIME_COLUMN_NAMES, findTimeColumn, parseTimestamp } from './timestamp.js';
+export { resolvePubSubCredentials, usesPubSubEmulator, type GoogleCredentialSource } from './google-credentials.js';

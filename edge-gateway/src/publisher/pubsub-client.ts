@@ -1,5 +1,8 @@
 // The one place a Pub/Sub client is built, for the gateway and for the CLI commands that publish.
-import { PubSub } from '@google-cloud/pubsub';
+import { PubSub, v1 } from '@google-cloud/pubsub';
+import { resolvePubSubCredentials, usesPubSubEmulator } from '@pdm/config';
+
+export { usesPubSubEmulator };
 
 export interface PubSubClientOptions {
   projectId: string;
@@ -9,17 +12,24 @@ export interface PubSubClientOptions {
 
 /**
  * A Pub/Sub client for Google Cloud or, given `emulatorHost`, for an emulator (plain gRPC, no
- * credentials). Without `emulatorHost` the client still honours PUBSUB_EMULATOR_HOST.
+ * credentials). Without `emulatorHost` the client still honours PUBSUB_EMULATOR_HOST. Google's
+ * credentials are looked up by the library on the first request; a service uses `connectPubSub`.
  */
 export function createPubSubClient({ projectId, emulatorHost }: PubSubClientOptions): PubSub {
   return new PubSub(emulatorHost ? { projectId, apiEndpoint: emulatorHost, emulatorMode: true } : { projectId });
 }
 
 /**
- * Whether a client built from these options talks to an emulator: then there are no Google
- * credentials to look for, and a command may tell Google's auth library not to probe the GCE
- * metadata server for them (METADATA_SERVER_DETECTION=none, set by the process's entry point).
+ * The client a service runs on: as `createPubSubClient`, but for Google the credentials are resolved
+ * now (a ConfigError that says what to set when there are none) and handed to the client, so no
+ * request ever looks them up again. A lookup that failed inside the client library would end the
+ * process (its generated clients rethrow the failure in a detached promise); a credential that
+ * fails later, when a token is made or refused, fails that request, which the caller counts.
  */
-export function usesPubSubEmulator(emulatorHost: string | undefined, env: NodeJS.ProcessEnv = process.env): boolean {
-  return Boolean(emulatorHost || env.PUBSUB_EMULATOR_HOST);
+export async function connectPubSub(options: PubSubClientOptions, env: NodeJS.ProcessEnv = process.env): Promise<PubSub> {
+  if (usesPubSubEmulator(options.emulatorHost, env)) return createPubSubClient(options);
+  // The generated publisher client's auth is set up as every request's would be (Pub/Sub's scopes, a
+  // service-account key signing its own tokens); it opens no connection.
+  const authClient = await resolvePubSubCredentials(new v1.PublisherClient({ projectId: options.projectId }).auth, env);
+  return new PubSub({ projectId: options.projectId, authClient });
 }
