@@ -36,7 +36,13 @@ describe('pdm processor CLI', () => {
   });
 
   it('exits 1 when a dependency is unreachable at start', async () => {
-    const cli = io({ PDM_PROCESSOR_INFLUX__URL: 'http://127.0.0.1:1', PDM_PROCESSOR_INFLUX__REQUEST_TIMEOUT_MS: '2000', PDM_PROCESSOR_LOG__LEVEL: 'silent' });
+    // InfluxDB is the unreachable one; Pub/Sub an emulator, so no Google credentials are looked for.
+    const cli = io({
+      PDM_PROCESSOR_INFLUX__URL: 'http://127.0.0.1:1',
+      PDM_PROCESSOR_INFLUX__REQUEST_TIMEOUT_MS: '2000',
+      PDM_PROCESSOR_LOG__LEVEL: 'silent',
+      PDM_PROCESSOR_PUBSUB__EMULATOR_HOST: '127.0.0.1:1',
+    });
     expect(await runProcessorCli([], cli)).toBe(1);
     expect(cli.errors.join('\n')).toMatch(/could not start/);
   });

@@ -1,5 +1,6 @@
 // `pdm processor`: runs the cloud processor until SIGTERM/SIGINT. Returns the exit code: 0 after a
-// clean stop, 2 for a bad flag or configuration (the message names the key), 1 for a start failure.
+// clean stop, 2 for a bad flag or configuration (the message names the key) or no usable Google
+// credentials (the message says what to set), 1 for another start failure.
 import { parseArgs } from 'node:util';
 import { ConfigError, loadProcessorConfig } from './config/index.js';
 import { startProcessor } from './app/start-processor.js';
@@ -23,7 +24,10 @@ Options:
   -h, --help        show this help
 
 Environment:
-  PDM_PROCESSOR_<KEY>[__<KEY>]=value overrides one key, e.g. PDM_PROCESSOR_INFLUX__URL=http://db:8086`;
+  PDM_PROCESSOR_<KEY>[__<KEY>]=value overrides one key, e.g. PDM_PROCESSOR_INFLUX__URL=http://db:8086
+  PUBSUB_EMULATOR_HOST=host:port  use a Pub/Sub emulator instead of Google Cloud
+  GOOGLE_APPLICATION_CREDENTIALS=key.json  Google credentials (else Application Default Credentials);
+                    without usable credentials the processor exits 2 at start`;
 
 export async function runProcessorCli(argv: string[], io: ProcessorCliIo): Promise<number> {
   let values: { config?: string; help?: boolean };
@@ -51,6 +55,11 @@ export async function runProcessorCli(argv: string[], io: ProcessorCliIo): Promi
   try {
     processor = await startProcessor(config);
   } catch (error) {
+    // No usable Google credentials: a configuration problem, with what to set in the message.
+    if (error instanceof ConfigError) {
+      io.err(`pdm processor: ${error.message}`);
+      return 2;
+    }
     io.err(`pdm processor: could not start: ${describeError(error)}`);
     return 1;
   }

@@ -1,10 +1,11 @@
 // Starts one processor: InfluxDB schema, scorer, alerting, the Pub/Sub microservice and the HTTP ops
 // app (a NestJS hybrid application), and returns a handle whose stop() shuts down gracefully:
 // stop pulling, let in-flight messages finish (and be acked), deliver pending alerts, flush InfluxDB.
-import type { ClientConfig } from '@google-cloud/pubsub';
+import { v1, type ClientConfig } from '@google-cloud/pubsub';
 import type { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { systemClock, type Clock } from '@pdm/clock';
+import { resolvePubSubCredentials, usesPubSubEmulator } from '@pdm/config';
 import { GatewayHealthSchema, MachineWindowSchema } from '@pdm/proto';
 import type { AddressInfo } from 'node:net';
 import { pino, type Logger } from 'pino';
@@ -45,15 +46,26 @@ export interface RunningProcessor {
   stop(): Promise<void>;
 }
 
-export function pubsubClientConfig(config: ProcessorConfig['pubsub']): ClientConfig {
-  return config.emulatorHost ? { projectId: config.projectId, apiEndpoint: config.emulatorHost, emulatorMode: true } : { projectId: config.projectId };
+/**
+ * How every Pub/Sub client of the processor connects: to an emulator, or to Google with credentials
+ * resolved now and shared by all of them, so that no request looks them up again (a lookup failing
+ * inside the client library would end the process; a credential failing later fails that request,
+ * which is nacked, retried or counted like any other). Throws a ConfigError that says what to set
+ * when there are no usable credentials.
+ */
+export async function pubsubClientConfig(config: ProcessorConfig['pubsub'], env: NodeJS.ProcessEnv = process.env): Promise<ClientConfig> {
+  const { projectId, emulatorHost } = config;
+  if (usesPubSubEmulator(emulatorHost, env)) return emulatorHost ? { projectId, apiEndpoint: emulatorHost, emulatorMode: true } : { projectId };
+  // The generated subscriber client's auth is set up as every request's would be (Pub/Sub's scopes, a
+  // service-account key signing its own tokens); it opens no connection.
+  return { projectId, authClient: await resolvePubSubCredentials(new v1.SubscriberClient({ projectId }).auth, env) };
 }
 
 export async function startProcessor(config: ProcessorConfig, deps: ProcessorDeps = {}): Promise<RunningProcessor> {
   const log = deps.logger ?? pino({ level: config.log.level, base: { instance: config.instanceId } });
   const clock = deps.clock ?? systemClock;
   const metrics = new ProcessorMetrics({ defaultMetrics: true });
-  const client = pubsubClientConfig(config.pubsub);
+  const client = await pubsubClientConfig(config.pubsub);
   if (config.pubsub.createResources) await ensurePubSubResources(client, config.pubsub);
 
   const sink = new InfluxSink(
