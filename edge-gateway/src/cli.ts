@@ -1,5 +1,6 @@
 // `pdm gateway`: runs the edge gateway until SIGTERM/SIGINT, or helps write its users file
-// (`pdm gateway hash-password`). Returns the exit code: 2 for a bad flag or config, 1 for a failure.
+// (`pdm gateway hash-password`). Returns the exit code: 2 for a bad flag or config or no usable Google
+// credentials, 1 for a failure.
 import { parseArgs } from 'node:util';
 import { stringify as toYaml } from 'yaml';
 import { ConfigError, loadGatewayConfig } from './config/index.js';
@@ -31,6 +32,8 @@ Options:
 Environment:
   PDM_GATEWAY_<KEY>[__<KEY>]=value overrides one key, e.g. PDM_GATEWAY_MQTT__PORT=1884
   PUBSUB_EMULATOR_HOST=host:port  use a Pub/Sub emulator instead of Google Cloud
+  GOOGLE_APPLICATION_CREDENTIALS=key.json  Google credentials (else Application Default Credentials);
+                    without usable credentials the gateway exits 2 at start
 
 hash-password prints a scrypt hash for the users file; the password comes from --password or from
 standard input (so it stays out of shell history).`;
