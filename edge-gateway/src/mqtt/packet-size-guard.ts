@@ -90,5 +90,11 @@ export function guardPacketSize(connection: Duplex, maxPacketBytes: number, onTo
   });
   // An error on either side destroys both; aedes then sees the error and drops the client.
   pipeline(connection, inbound, () => {});
-  return Duplex.from({ readable: inbound, writable: connection });
+  const guarded = Duplex.from({ readable: inbound, writable: connection });
+  // mqtt-packet corks the stream while it writes a packet's pieces. Corked here they would reach the
+  // connection as separate writes (Nagle then holds a PUBACK's tail ~40 ms for the peer's delayed
+  // ACK): cork the connection itself, so a packet leaves as one segment as it did without the guard.
+  guarded.cork = () => connection.cork();
+  guarded.uncork = () => connection.uncork();
+  return guarded;
 }
