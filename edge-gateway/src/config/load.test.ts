@@ -103,6 +103,11 @@ describe('gateway configuration', () => {
     expect(huge).toMatch(/mqtt\.maxPacketBytes: .*268435460/);
   });
 
+  it('caps the ids a gateway holds state for at 5,000 machines of 64 sensors by default', () => {
+    expect(loadGatewayConfig({ env: {} }).validation).toMatchObject({ maxMachines: 5_000, maxSensorsPerMachine: 64 });
+    expect(configErrorOf(file('zero-machines.yaml', 'validation:\n  maxMachines: 0\n'))).toMatch(/validation\.maxMachines: .*>0/);
+  });
+
   it('reports health every 10 s unless told otherwise, and 0 turns it off', () => {
     expect(loadGatewayConfig({ env: {} }).health).toEqual({ intervalMs: 10_000 });
     expect(loadGatewayConfig({ env: { PDM_GATEWAY_HEALTH__INTERVAL_MS: '0' } }).health.intervalMs).toBe(0);

@@ -59,6 +59,14 @@ export const gatewayConfigSchema = z
         /** A reading older than this (gateway clock) is refused. */
         maxAgeMs: duration.default(24 * 3_600_000),
         maxSampleRateHz: z.number().positive().default(100_000),
+        /**
+         * Most machines the gateway holds window state for. A reading for another machine is refused
+         * (too_many_machines) and creates no state; a machine frees its place once the window engine
+         * forgets it (all its sensors unseen for windows.evictAfterMs, default 10 min).
+         */
+        maxMachines: z.number().int().positive().default(5_000),
+        /** Most sensors per machine, likewise (too_many_sensors); a sensor frees its place when evicted. */
+        maxSensorsPerMachine: z.number().int().positive().default(64),
         /** When set, refused messages are republished here with the reason, for debugging devices. */
         debugTopic: z.string().optional(),
       })

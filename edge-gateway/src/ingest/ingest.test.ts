@@ -4,22 +4,36 @@ import type { AddResult } from '../window/index.js';
 import { Ingest, type IngestLimits, type RejectReason } from './index.js';
 
 const NOW = Date.UTC(2026, 10, 28, 12, 0, 0);
-const limits: IngestLimits = { maxPayloadBytes: 1024, maxFutureSkewMs: 5_000, maxAgeMs: 3_600_000, maxSampleRateHz: 100_000 };
+const limits: IngestLimits = {
+  maxPayloadBytes: 1024,
+  maxFutureSkewMs: 5_000,
+  maxAgeMs: 3_600_000,
+  maxSampleRateHz: 100_000,
+  maxMachines: 100,
+  maxSensorsPerMachine: 100,
+};
 
-/** `fate` says what the window engine makes of a reading at `ts`; by default every one goes into a window. */
-function harness(fate: (ts: number) => AddResult = () => 'accepted') {
+/**
+ * `fate` says what the window engine makes of a reading at `ts`; by default every one goes into a
+ * window. The fake engine holds the ids of every reading it was given, until `forget`.
+ */
+function harness(fate: (ts: number) => AddResult = () => 'accepted', caps: Partial<IngestLimits> = {}) {
   const points: Array<[string, string, number, number]> = [];
+  const held = new Map<string, Set<string>>();
+  const hold = (m: string, s: string) => held.set(m, (held.get(m) ?? new Set()).add(s));
   const rejected: Partial<Record<RejectReason, number>> = {};
   let accepted = 0;
   const ingest = new Ingest(
-    limits,
+    { ...limits, ...caps },
     { now: () => NOW },
     {
       add: (m, s, ts, v) => {
+        hold(m, s);
         points.push([m, s, ts, v]);
         return fate(ts);
       },
       addBlock: (m, s, start, hz, values) => {
+        hold(m, s);
         const result = { accepted: 0, late: 0, tooLate: 0, invalid: 0 };
         for (let i = 0; i < values.length; i++) {
           const ts = start + (i * 1000) / hz;
@@ -32,11 +46,14 @@ function harness(fate: (ts: number) => AddResult = () => 'accepted') {
         }
         return result;
       },
+      machineCount: () => held.size,
+      sensorsOf: (m) => held.get(m),
     },
     { accepted: (n) => (accepted += n), rejected: (reason, n) => (rejected[reason] = (rejected[reason] ?? 0) + n) },
   );
   const json = (topic: string, body: unknown) => ingest.handle(topic, Buffer.from(typeof body === 'string' ? body : JSON.stringify(body)));
-  return { ingest, json, points, rejected, accepted: () => accepted };
+  const forget = (machineId: string) => held.delete(machineId);
+  return { ingest, json, points, rejected, accepted: () => accepted, forget };
 }
 
 describe('ingest of JSON payloads', () => {
@@ -134,6 +151,39 @@ describe('the readings count', () => {
     h.json('sensors/m/s', { samples: [{ ts: NOW - 2_500, value: 1 }, { ts: NOW - 500, value: 2 }] });
     expect(h.accepted()).toBe(5);
     expect(h.rejected).toEqual({});
+  });
+});
+
+describe('the caps on machine and sensor ids', () => {
+  it('refuses every reading of a machine beyond maxMachines, and keeps taking those of machines it holds', () => {
+    const h = harness(undefined, { maxMachines: 2 });
+    h.json('sensors/m1/s', { ts: NOW, value: 1 });
+    h.json('sensors/m2/s', { ts: NOW, value: 2 });
+    const refused = h.json('sensors/m3/s', { ts: NOW - 1000, hz: 10, values: [1, 2, 3] });
+    expect(refused).toMatchObject({ accepted: 0, rejected: 3, rejection: { reason: 'too_many_machines' } });
+    expect(refused.rejection?.message).toMatch(/m3 .* 2 machines .*validation\.maxMachines/);
+    expect(h.json('sensors/m1/other', { ts: NOW, value: 4 })).toEqual({ accepted: 1, rejected: 0 });
+    expect(h.points.map((p) => p[0])).toEqual(['m1', 'm2', 'm1']);
+    expect(h.rejected).toEqual({ too_many_machines: 3 });
+  });
+
+  it('refuses a sensor beyond maxSensorsPerMachine on its machine only', () => {
+    const h = harness(undefined, { maxSensorsPerMachine: 2 });
+    h.json('sensors/m1/a', { ts: NOW, value: 1 });
+    h.json('sensors/m1/b', { ts: NOW, value: 2 });
+    expect(h.json('sensors/m1/c', { samples: [{ ts: NOW, value: 3 }, { ts: NOW, value: 4 }] }).rejection?.reason).toBe('too_many_sensors');
+    expect(h.json('sensors/m1/a', { ts: NOW, value: 5 })).toEqual({ accepted: 1, rejected: 0 });
+    expect(h.json('sensors/m2/c', { ts: NOW, value: 6 })).toEqual({ accepted: 1, rejected: 0 });
+    expect(h.points.map((p) => `${p[0]}/${p[1]}`)).toEqual(['m1/a', 'm1/b', 'm1/a', 'm2/c']);
+    expect(h.rejected).toEqual({ too_many_sensors: 2 });
+  });
+
+  it('gives a freed place to a new machine once the engine forgets one', () => {
+    const h = harness(undefined, { maxMachines: 1 });
+    h.json('sensors/m1/s', { ts: NOW, value: 1 });
+    expect(h.json('sensors/m2/s', { ts: NOW, value: 2 }).rejection?.reason).toBe('too_many_machines');
+    h.forget('m1');
+    expect(h.json('sensors/m2/s', { ts: NOW, value: 3 })).toEqual({ accepted: 1, rejected: 0 });
   });
 });
 

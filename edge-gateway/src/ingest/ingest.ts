@@ -18,12 +18,20 @@ export interface IngestLimits {
   maxAgeMs: number;
   /** Highest sample rate a block may declare, Hz. */
   maxSampleRateHz: number;
+  /** Most machines the sink may hold state for; a reading for another one is refused. */
+  maxMachines: number;
+  /** Most sensors per machine the sink may hold state for; a reading for another one is refused. */
+  maxSensorsPerMachine: number;
 }
 
-/** Where valid readings go: the window engine, which says what became of each. */
+/** Where valid readings go: the window engine, which says what became of each, and whose ids it holds. */
 export interface ReadingSink {
   add(machineId: string, sensorId: string, ts: number, value: number): AddResult;
   addBlock(machineId: string, sensorId: string, startTs: number, hz: number, values: ArrayLike<number>): BlockResult;
+  /** Machines holding state; they free their place when the sink forgets them. */
+  machineCount(): number;
+  /** The sensors of `machineId` holding state, absent when it holds none. */
+  sensorsOf(machineId: string): Pick<ReadonlyMap<string, unknown>, 'has' | 'size'> | undefined;
 }
 
 export interface IngestCounters {
@@ -84,11 +92,32 @@ export class Ingest {
   }
 
   private accept(machineId: string, sensorId: string, decoded: DecodedPayload): IngestOutcome {
+    const readings = decoded.kind === 'single' ? 1 : decoded.values.length;
+    if (readings === 0) throw new IngestRejection('bad_payload', 'payload carries no readings');
+    const overCap = this.capProblem(machineId, sensorId);
+    if (overCap) {
+      this.counters.rejected(overCap.reason, readings);
+      return { accepted: 0, rejected: readings, rejection: overCap };
+    }
     if (decoded.kind === 'single') return this.acceptSingle(machineId, sensorId, decoded.ts, decoded.value);
-    if (decoded.values.length === 0) throw new IngestRejection('bad_payload', 'payload carries no readings');
     return decoded.kind === 'block'
       ? this.acceptBlock(machineId, sensorId, decoded.startTs, decoded.hz, decoded.values)
       : this.acceptPoints(machineId, sensorId, decoded.ts, decoded.values);
+  }
+
+  /**
+   * Why a reading for these ids must be refused to keep the sink's state bounded, if it must: a new
+   * machine beyond maxMachines, or a new sensor beyond maxSensorsPerMachine. Ids the sink holds always pass.
+   */
+  private capProblem(machineId: string, sensorId: string): IngestRejection | undefined {
+    const sensors = this.sink.sensorsOf(machineId);
+    if (sensors === undefined) {
+      const machines = this.sink.machineCount();
+      if (machines < this.limits.maxMachines) return undefined;
+      return new IngestRejection('too_many_machines', `machine ${machineId} is new and the gateway holds ${machines} machines already (validation.maxMachines)`);
+    }
+    if (sensors.has(sensorId) || sensors.size < this.limits.maxSensorsPerMachine) return undefined;
+    return new IngestRejection('too_many_sensors', `sensor ${sensorId} is new and machine ${machineId} has ${sensors.size} sensors already (validation.maxSensorsPerMachine)`);
   }
 
   /** Why a reading at `ts` (gateway time `now`) must be refused, if it must. */

@@ -13,6 +13,8 @@ export const REJECT_REASONS = [
   'too_old', // timestamp is older than the configured bound
   'bad_rate', // a sampled block with a non-positive or non-finite rate
   'unauthorized', // the client may not publish on this topic
+  'too_many_machines', // a machine the gateway holds no state for, beyond validation.maxMachines
+  'too_many_sensors', // a sensor its machine holds no state for, beyond validation.maxSensorsPerMachine
 ] as const;
 
 export type RejectReason = (typeof REJECT_REASONS)[number];

@@ -73,6 +73,15 @@ describe('the broker’s maximum packet size', () => {
     expect(await metricValue(bed.gateway, 'pdm_gateway_readings_total')).toBe(1);
   });
 
+  it('costs an acknowledged publish no extra round trip: a PUBACK still leaves as one segment', async () => {
+    const client = await connectAsync(`mqtt://127.0.0.1:${bed.gateway.mqttPort}`, { reconnectPeriod: 0 });
+    const started = Date.now();
+    for (let i = 0; i < 100; i++) await client.publishAsync('sensors/pump-1/temp', JSON.stringify({ ts: T0, value: i }), { qos: 1 });
+    // Split into pieces, each PUBACK waited ~40 ms for Nagle and the client's delayed ACK: 4 s here.
+    expect(Date.now() - started).toBeLessThan(2_000);
+    await client.endAsync();
+  });
+
   it('refuses an oversized message from mosquitto_pub too', async () => {
     const file = join(bed.dataDir, 'big.json');
     writeFileSync(file, JSON.stringify({ ts: T0, value: 1, pad: 'x'.repeat(2 * MAX_PACKET) }));
@@ -80,5 +89,48 @@ describe('the broker’s maximum packet size', () => {
     await new Promise<void>((resolve) => execFile('mosquitto_pub', args, { timeout: 10_000 }, () => resolve()));
     await eventually(refused, 1);
     expect(await metricValue(bed.gateway, 'pdm_gateway_readings_total')).toBe(0);
+  });
+});
+
+describe('the caps on machine and sensor ids', () => {
+  let bed: GatewayTestbed;
+  beforeEach(async () => {
+    bed = await startGatewayTestbed({ validation: { maxMachines: 2, maxSensorsPerMachine: 2 } });
+  });
+  afterEach(() => bed.close());
+  const rejected = (reason: string) => metricValue(bed.gateway, 'pdm_gateway_rejected_total', `reason="${reason}"`);
+
+  it('refuses new ids beyond the caps without creating state, keeps known ones, and frees a place when the engine forgets a machine', async () => {
+    const client = await connectAsync(`mqtt://127.0.0.1:${bed.gateway.mqttPort}`, { reconnectPeriod: 0 });
+    const send = (topic: string, value: number) => client.publishAsync(topic, JSON.stringify({ ts: T0 + 1_000, value }), { qos: 1 });
+    await send('sensors/m1/a', 1);
+    await send('sensors/m2/a', 2);
+    // A flood of new machine ids: every one refused, none held.
+    for (let i = 0; i < 200; i++) await send(`sensors/flood-${i}/a`, 3);
+    await send('sensors/m1/b', 4);
+    await send('sensors/m1/c', 5);
+    await send('sensors/m1/a', 6);
+    expect(await rejected('too_many_machines')).toBe(200);
+    expect(await rejected('too_many_sensors')).toBe(1);
+    expect(await metricValue(bed.gateway, 'pdm_gateway_readings_total')).toBe(4);
+    expect(bed.gateway.engine.metrics()).toMatchObject({ machines: 2, sensors: 3 });
+
+    // Ten silent minutes (windows.evictAfterMs): the idle windows close and the engine forgets both machines.
+    bed.clock.advance(600_000);
+    bed.gateway.tick();
+    expect(bed.gateway.engine.metrics()).toMatchObject({ machines: 0, sensors: 0 });
+    await client.publishAsync('sensors/m3/a', JSON.stringify({ ts: T0 + 601_000, value: 7 }), { qos: 1 });
+    expect(await rejected('too_many_machines')).toBe(200);
+    await client.endAsync();
+
+    await bed.gateway.stop();
+    await bed.collector.waitFor(3);
+    const windows = bed.windows();
+    expect(windows.map((w) => w.machineId).sort()).toEqual(['m1', 'm2', 'm3']);
+    const m1 = windows.find((w) => w.machineId === 'm1')!;
+    expect(m1.sensors.map((s) => [s.sensorId, s.count, s.mean])).toEqual([
+      ['a', 2, 3.5],
+      ['b', 1, 4],
+    ]);
   });
 });

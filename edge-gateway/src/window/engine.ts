@@ -187,6 +187,16 @@ export class WindowEngine {
     this.flush();
   }
 
+  /** How many machines hold state here; the gateway caps this (validation.maxMachines). */
+  machineCount(): number {
+    return this.machines.size;
+  }
+
+  /** The sensors of `machineId` holding state here, absent when it holds none; the gateway caps their number. */
+  sensorsOf(machineId: string): Pick<ReadonlyMap<string, unknown>, 'has' | 'size'> | undefined {
+    return this.machines.get(machineId)?.sensors;
+  }
+
   metrics(): WindowEngineMetrics {
     let openWindows = 0;
     for (const machine of this.machines.values()) {
