@@ -145,6 +145,7 @@ export async function startGateway(config: GatewayConfig, dependencies: GatewayD
         );
         republishRejection(topicName, rejection.reason, rejection.message, payload);
       },
+      onRedelivery: () => metrics.redeliveries.inc(),
       onRefusedPublish: (reason, clientId, topicName) => {
         ingest.refuse(reason, `client ${clientId} may not publish on ${topicName}`);
         log.warn({ clientId, topic: topicName }, 'publish refused by ACL; client disconnected');

@@ -1,7 +1,7 @@
 // The embedded MQTT broker (aedes, MQTT 3.1/3.1.1) on TCP, optional TLS and optional WebSocket.
 // Authentication from the users file, publish/subscribe ACLs for every client (anonymous ones get
 // `anonymous`), a maximum packet size checked on each packet's header before the packet is read,
-// and ingest of every PUBLISH before it is acknowledged. A client that misbehaves loses only its own connection.
+// and ingest of every PUBLISH before it is acknowledged — once, when a client sends it again (DUP). A client that misbehaves loses only its own connection.
 import { Aedes, type AuthenticateError, type Client } from 'aedes';
 import { type IncomingMessage, type Server as HttpServer, createServer as createHttpServer } from 'node:http';
 import { type AddressInfo, type Server as NetServer, createServer as createNetServer } from 'node:net';
@@ -11,6 +11,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, createWebSocketStream } from 'ws';
 import type { RejectReason } from '../ingest/index.js';
 import { type OversizedPacket, guardPacketSize } from './packet-size-guard.js';
+import { RedeliveryFilter } from './redeliveries.js';
 import { type Acl, type User, Users } from './users.js';
 
 export interface BrokerOptions {
@@ -29,6 +30,8 @@ export interface BrokerOptions {
 export interface BrokerHooks {
   /** Handles one PUBLISH from a device; must not throw. */
   onPublish(topic: string, payload: Buffer): void;
+  /** A QoS 1/2 PUBLISH its client sent again (DUP) and already ingested: acknowledged, not ingested twice. */
+  onRedelivery(clientId: string, topic: string): void;
   /** A publish refused before ingest (ACL); counted as a rejection with this reason. */
   onRefusedPublish(reason: RejectReason, clientId: string, topic: string): void;
   /** A subscription refused by the ACL (SUBACK 0x80; the client stays connected). */
@@ -83,6 +86,8 @@ export async function startBroker(options: BrokerOptions, hooks: BrokerHooks): P
     return user ? `user ${user.username}` : 'an anonymous client';
   };
 
+  const redeliveries = new RedeliveryFilter();
+
   const aedes = await Aedes.createBroker({
     // A subscriber that stops reading is disconnected instead of stalling the publishers.
     drainTimeout: 10_000,
@@ -115,6 +120,10 @@ export async function startBroker(options: BrokerOptions, hooks: BrokerHooks): P
         hooks.onRefusedPublish('unauthorized', client.id, packet.topic);
         // MQTT 3.1.1 cannot refuse a PUBLISH; closing the connection is the spec's answer [MQTT-3.3.5-2].
         return callback(new Error(`${nameOf(client)} may not publish on ${packet.topic}`));
+      }
+      if (client && redeliveries.isRedelivery(client.id, packet)) {
+        hooks.onRedelivery(client.id, packet.topic);
+        return callback(null);
       }
       hooks.onPublish(packet.topic, packet.payload as Buffer);
       callback(null);

@@ -5,6 +5,7 @@ import { writeFileSync } from 'node:fs';
 import { connect as connectTcp, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { connectAsync } from 'mqtt';
+import { type Packet, generate, parser as mqttParser } from 'mqtt-packet';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type GatewayTestbed, T0, metricValue, startGatewayTestbed } from '../test-support/gateway-harness.js';
 
@@ -132,5 +133,70 @@ describe('the caps on machine and sensor ids', () => {
       ['a', 2, 3.5],
       ['b', 1, 4],
     ]);
+  });
+});
+
+/** A raw MQTT 3.1.1 client: sends packets mqtt-packet builds, collects what the broker answers. */
+async function rawClient(port: number, clientId: string) {
+  const { socket } = await rawConnection(port);
+  const received: Packet[] = [];
+  const parser = mqttParser();
+  parser.on('packet', (packet: Packet) => received.push(packet));
+  socket.on('data', (chunk: Buffer) => parser.parse(chunk));
+  const count = (cmd: Packet['cmd']) => received.filter((p) => p.cmd === cmd).length;
+  async function waitFor(cmd: Packet['cmd'], n: number): Promise<void> {
+    const deadline = Date.now() + 5_000;
+    while (count(cmd) < n) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${n} ${cmd}`);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+  }
+  socket.write(generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clientId, clean: true, keepalive: 60 }));
+  await waitFor('connack', 1);
+  return {
+    publish: (messageId: number, topic: string, body: unknown, dup: boolean) =>
+      socket.write(generate({ cmd: 'publish', messageId, topic, payload: Buffer.from(JSON.stringify(body)), qos: 1, dup, retain: false })),
+    waitFor,
+    close: () => socket.end(),
+  };
+}
+
+describe('QoS 1 redeliveries', () => {
+  let bed: GatewayTestbed;
+  beforeEach(async () => {
+    bed = await startGatewayTestbed();
+  });
+  afterEach(() => bed.close());
+
+  it('ingests a PUBLISH sent again with DUP once, on the same connection or after a reconnect; a reused packet id with new content is new', async () => {
+    const topic = 'sensors/dup-1/temp';
+    const first = await rawClient(bed.gateway.mqttPort, 'device-1');
+    first.publish(1, topic, { ts: T0 + 1_000, value: 1 }, false);
+    first.publish(1, topic, { ts: T0 + 1_000, value: 1 }, true); // PUBACK lost: sent again
+    first.publish(1, topic, { ts: T0 + 1_000, value: 1 }, true); // and again
+    first.publish(2, topic, { ts: T0 + 2_000, value: 2 }, false);
+    first.publish(2, topic, { ts: T0 + 2_000, value: 2 }, true);
+    // Packet id 1 was acknowledged, so it may be reused; this message's first copy never arrived.
+    first.publish(1, topic, { ts: T0 + 3_000, value: 3 }, true);
+    await first.waitFor('puback', 6);
+    first.close();
+
+    // The same client id after a reconnect repeats what it had not seen acknowledged.
+    const again = await rawClient(bed.gateway.mqttPort, 'device-1');
+    again.publish(2, topic, { ts: T0 + 2_000, value: 2 }, true);
+    await again.waitFor('puback', 1);
+    again.close();
+    // Another client sending the same bytes under the same packet id is not repeating anything.
+    const other = await rawClient(bed.gateway.mqttPort, 'device-2');
+    other.publish(2, topic, { ts: T0 + 2_000, value: 2 }, true);
+    await other.waitFor('puback', 1);
+    other.close();
+
+    expect(await metricValue(bed.gateway, 'pdm_gateway_mqtt_redeliveries_total')).toBe(4);
+    expect(await metricValue(bed.gateway, 'pdm_gateway_readings_total')).toBe(4);
+    await bed.gateway.stop();
+    await bed.collector.waitFor(1);
+    // Readings 1, 2 and 3 of device-1 and device-2's 2: four, mean (1 + 2 + 3 + 2) / 4 = 2.
+    expect(bed.windows()[0]?.sensors[0]).toMatchObject({ sensorId: 'temp', count: 4, mean: 2, min: 1, max: 3 });
   });
 });

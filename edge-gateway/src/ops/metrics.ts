@@ -53,6 +53,11 @@ export class GatewayMetrics {
     labelNames: ['close_reason'],
     registers: [this.registry],
   });
+  readonly redeliveries = new Counter({
+    name: 'pdm_gateway_mqtt_redeliveries_total',
+    help: 'QoS 1/2 messages a client sent again (DUP) after they were ingested: acknowledged, not ingested twice',
+    registers: [this.registry],
+  });
   readonly connectRefused = new Counter({
     name: 'pdm_gateway_connect_refused_total',
     help: 'MQTT connections refused, by reason',
