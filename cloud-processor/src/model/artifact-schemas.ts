@@ -96,8 +96,23 @@ export const robustT2FileSchema = z.object({
   rho: finite.refine((r) => r >= 0, 'must be >= 0'),
   /** Time constant of the slow per-machine baseline, ms (null = no baseline: scores against μ). */
   tauMs: positive.nullable(),
+  /**
+   * The operating point's share of the location: every feature's expected value moves with the state
+   * sensor's window mean s as slope·u + curve·u², u = (s − center)/scale (absent: a fixed location).
+   */
+  operatingPoint: z
+    .object({ feature: z.string().min(1), center: finite, scale: positive, slope: z.array(finite), curve: z.array(finite) })
+    .optional(),
   // How the fit went: a record for people, not read by the scorer.
-  fit: z.object({ windows: z.number().int().positive(), inliers: z.number().int().positive(), consistency: finite, trainingAbove: z.number().int().nonnegative() }),
+  // chiSquare: the χ²_d quantile at p; trainingTail: the training scores' tail quantile (null: too few windows).
+  fit: z.object({
+    windows: z.number().int().positive(),
+    inliers: z.number().int().positive(),
+    consistency: finite,
+    trainingAbove: z.number().int().nonnegative(),
+    chiSquare: positive.optional(),
+    trainingTail: finite.nullable().optional(),
+  }),
 });
 export type RobustT2File = z.infer<typeof robustT2FileSchema>;
 

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { layoutOf, sensorShares } from './features.js';
-import { initialBaseline, learnBaseline, t2Score, type RobustT2Model } from './robust-t2.js';
+import { expectedFeatures, initialBaseline, learnBaseline, t2Score, type RobustT2Model } from './robust-t2.js';
 
 // C = [[4, 2], [2, 3]] → C⁻¹ = [[3, −2], [−2, 4]] / 8.
-const model: RobustT2Model = { d: 2, location: Float64Array.from([10, 5]), precision: Float64Array.from([3 / 8, -2 / 8, -2 / 8, 4 / 8]), threshold: 13.8, tauMs: 100_000 };
+const model: RobustT2Model = { d: 2, location: Float64Array.from([10, 5]), precision: Float64Array.from([3 / 8, -2 / 8, -2 / 8, 4 / 8]), threshold: 13.8, tauMs: 100_000, operatingPoint: null };
 
 describe('t2Score', () => {
   it('is (x − b)ᵀ C⁻¹ (x − b), split into terms that sum to it', () => {
@@ -25,13 +25,36 @@ describe('t2Score', () => {
 describe('learnBaseline', () => {
   it('moves W/τ of the way to a normal window, not at all for one that exceeded, and never for an older window', () => {
     const state = initialBaseline(model);
-    learnBaseline(model, state, [20, 5], 10_000, 1_000, false);
+    learnBaseline(model, state, [20, 5], [10, 5], 10_000, 1_000, false);
     expect(state.baseline).toEqual([11, 5]); // λ = 10 s / 100 s
-    learnBaseline(model, state, [50, 50], 10_000, 2_000, true);
+    learnBaseline(model, state, [50, 50], [11, 5], 10_000, 2_000, true);
     expect(state.baseline).toEqual([11, 5]);
     expect(state.decidedUntil).toBe(2_000);
     // A late revision of the window that ended at 1000 arrives after 2000 was decided: it teaches nothing.
-    learnBaseline(model, state, [21, 5], 10_000, 1_000, false);
+    learnBaseline(model, state, [21, 5], [11, 5], 10_000, 1_000, false);
     expect(state.baseline).toEqual([11, 5]);
+  });
+});
+
+describe('expectedFeatures', () => {
+  it('is the baseline when the location does not follow an operating point', () => {
+    expect([...expectedFeatures(model, [99, 99], [11, 5], new Float64Array(2))]).toEqual([11, 5]);
+  });
+
+  it('moves the baseline by slope·u + curve·u², u the operating feature standardised', () => {
+    // Feature 0 is the operating point (center 100, scale 10); feature 1 follows it as 2u + 0.5u².
+    const op = { feature: 0, center: 100, scale: 10, slope: Float64Array.from([10, 2]), curve: Float64Array.from([0, 0.5]) };
+    const following: RobustT2Model = { ...model, operatingPoint: op };
+    // x₀ = 120: u = 2 → feature 0: 100 + 10·2 = 120 (itself), feature 1: 5 + 2·2 + 0.5·4 = 11.
+    expect([...expectedFeatures(following, [120, 0], [100, 5], new Float64Array(2))]).toEqual([120, 11]);
+  });
+
+  it('teaches the baseline only what the operating point does not explain', () => {
+    const op = { feature: 0, center: 100, scale: 10, slope: Float64Array.from([10, 2]), curve: Float64Array.from([0, 0]) };
+    const following: RobustT2Model = { ...model, location: Float64Array.from([100, 5]), operatingPoint: op };
+    const state = initialBaseline(following);
+    const x = [110, 8]; // u = 1: expected (110, 7); feature 1 is 1 above it
+    learnBaseline(following, state, x, expectedFeatures(following, x, state.baseline, new Float64Array(2)), 10_000, 1_000, false);
+    expect(state.baseline).toEqual([100, 5.1]); // λ = 0.1 of the unexplained 1
   });
 });

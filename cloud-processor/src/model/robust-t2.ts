@@ -14,6 +14,21 @@ export interface RobustT2Model {
   threshold: number;
   /** null: no baseline, every window is compared with `location`. */
   tauMs: number | null;
+  /** null: the location does not move with the operating point. */
+  operatingPoint: OperatingPoint | null;
+}
+
+/**
+ * How the expected features move with the machine's operating point (a speed or load set-point): by
+ * slope·u + curve·u², u = (x[feature] − center)/scale, the state sensor's window mean standardised.
+ */
+export interface OperatingPoint {
+  /** Index of the state sensor's mean among the features. */
+  feature: number;
+  center: number;
+  scale: number;
+  slope: Float64Array;
+  curve: Float64Array;
 }
 
 /**
@@ -52,6 +67,21 @@ export function baselineFor(state: BaselineState, windowEnd: number): readonly n
 }
 
 /**
+ * What the window `x` is compared with: the machine's baseline moved to the window's operating point.
+ * Written into `out` (length d), which is returned.
+ */
+export function expectedFeatures(model: RobustT2Model, x: ArrayLike<number>, baseline: ArrayLike<number>, out: Float64Array): Float64Array {
+  const op = model.operatingPoint;
+  if (op === null) {
+    for (let j = 0; j < model.d; j++) out[j] = baseline[j]!;
+    return out;
+  }
+  const u = (x[op.feature]! - op.center) / op.scale;
+  for (let j = 0; j < model.d; j++) out[j] = baseline[j]! + op.slope[j]! * u + op.curve[j]! * u * u;
+  return out;
+}
+
+/**
  * D² of `x` against `baseline`, and each feature's term rⱼ·(C⁻¹r)ⱼ into `terms` (they sum to D²).
  * `r` is scratch space of length d.
  */
@@ -70,16 +100,25 @@ export function t2Score(model: RobustT2Model, x: ArrayLike<number>, baseline: Ar
 }
 
 /**
- * After a window ending at `windowEnd` was decided: if it is newer than every window decided before (a
- * revised or late older window teaches nothing) and did not exceed, b ← b + (W/τ)(x − b). The decision
- * of a window therefore depends only on windows that ended before it.
+ * After a window ending at `windowEnd` was decided against `expected` (expectedFeatures): if it is newer
+ * than every window decided before (a revised or late older window teaches nothing) and did not exceed,
+ * the baseline moves by (W/τ)(x − expected). The decision of a window therefore depends only on windows
+ * that ended before it.
  */
-export function learnBaseline(model: RobustT2Model, state: BaselineState, x: ArrayLike<number>, windowMs: number, windowEnd: number, exceeded: boolean): void {
+export function learnBaseline(
+  model: RobustT2Model,
+  state: BaselineState,
+  x: ArrayLike<number>,
+  expected: ArrayLike<number>,
+  windowMs: number,
+  windowEnd: number,
+  exceeded: boolean,
+): void {
   if (windowEnd <= state.decidedUntil) return;
   state.decidedUntil = windowEnd;
   state.recent.push({ windowEnd, baseline: [...state.baseline] });
   if (state.recent.length > RECENT_DECISIONS) state.recent.shift();
   if (model.tauMs === null || exceeded) return;
   const rate = Math.min(1, windowMs / model.tauMs);
-  for (let j = 0; j < model.d; j++) state.baseline[j]! += rate * (x[j]! - state.baseline[j]!);
+  for (let j = 0; j < model.d; j++) state.baseline[j]! += rate * (x[j]! - expected[j]!);
 }

@@ -5,7 +5,7 @@
 // at its own training location.
 import type { RobustT2Bundle } from '../model/model-bundle.js';
 import { sensorShares } from '../model/features.js';
-import { baselineFor, initialBaseline, learnBaseline, t2Score, type BaselineState } from '../model/robust-t2.js';
+import { baselineFor, expectedFeatures, initialBaseline, learnBaseline, t2Score, type BaselineState } from '../model/robust-t2.js';
 import type { BatchItem, KindScore } from './kind-score.js';
 import { MachineStates } from './machine-states.js';
 
@@ -18,11 +18,13 @@ export class RobustT2Scoring {
     const machines = this.baselines.of(bundle.info);
     const r = new Float64Array(model.d);
     const terms = new Float64Array(model.d);
+    const expected = new Float64Array(model.d);
     return items.map(({ window, raw }) => {
       const state = machines.get(window.siteId, window.machineId, () => initialBaseline(model));
-      const score = t2Score(model, raw, baselineFor(state, Number(window.windowEnd)), r, terms);
+      expectedFeatures(model, raw, baselineFor(state, Number(window.windowEnd)), expected);
+      const score = t2Score(model, raw, expected, r, terms);
       const exceeded = score > model.threshold;
-      learnBaseline(model, state, raw, Number(window.windowEnd - window.windowStart), Number(window.windowEnd), exceeded);
+      learnBaseline(model, state, raw, expected, Number(window.windowEnd - window.windowStart), Number(window.windowEnd), exceeded);
       return { score, threshold: model.threshold, shares: sensorShares(layout, terms) };
     });
   }

@@ -9,6 +9,7 @@ import type { ScoreOutcome, WindowScore } from '../model/api.js';
 import type { ModelKind } from '../model/artifact-schemas.js';
 import type { ModelLogger } from '../model/logger.js';
 import { levelMachineWindows } from '../test-support/level-machine.js';
+import { giveSlowBaseline } from '../test-support/slow-baseline.js';
 import { trainModel } from '../training/train.js';
 import { scoreWindows } from './score-windows.js';
 import { openScorer, type ModelScorer, type ScorerOptions } from './scorer.js';
@@ -89,7 +90,9 @@ beforeAll(async () => {
   temp = await mkdtemp(path.join(os.tmpdir(), 'pdm-scorer-state-'));
   for (const { kind, trainingWindows } of KINDS) {
     const registryDir = path.join(temp, kind);
-    await trainModel(levelMachineWindows({ seed: 1, windows: trainingWindows, startMs: TRAIN_START }), { outDir: registryDir, name: 'level', version: '1', kind });
+    const model = await trainModel(levelMachineWindows({ seed: 1, windows: trainingWindows, startMs: TRAIN_START }), { outDir: registryDir, name: 'level', version: '1', kind });
+    // The state under test is the slow baseline such a file may carry.
+    if (kind === 'robust-t2') await giveSlowBaseline(model.dir, 600_000);
     trained.set(kind, { registryDir, reference: [] });
     const scorer = await open(kind);
     trained.get(kind)!.reference = scores(await scoreWindows(scorer, live));

@@ -3,6 +3,7 @@ import { gaussian } from '../test-support/synthetic-pump.js';
 import { chiSquareUpperQuantile } from './chi-square.js';
 import { covarianceOf, meanOf } from './linalg.js';
 import { robustCovariance } from './robust-covariance.js';
+import { expectedFeatures, t2Score, type RobustT2Model } from '../model/robust-t2.js';
 import { fitRobustT2 } from './robust-t2.js';
 
 /** 300 windows of two correlated features around (10, 20), then 60 from a start-up far from them. */
@@ -58,14 +59,106 @@ describe('robust covariance on clean normal data', () => {
 describe('fitRobustT2', () => {
   it('stores the χ²_d threshold at p, the level floor on the diagonal and the fit record', () => {
     const { clean } = contaminated(2);
-    const noFloor = fitRobustT2(['x.mean', 'y.mean'], clean, { rho: 0 });
-    const floored = fitRobustT2(['x.mean', 'y.mean'], clean, { rho: 0.1 });
+    const noFloor = fitRobustT2(['x.mean', 'y.mean'], clean, 10_000, { rho: 0, operatingPoint: false });
+    const floored = fitRobustT2(['x.mean', 'y.mean'], clean, 10_000, { rho: 0.1, operatingPoint: false });
     expect(noFloor.threshold).toBeCloseTo(chiSquareUpperQuantile(1e-3, 2), 12);
     expect(noFloor.threshold).toBeCloseTo(13.8155, 3);
-    expect(floored).toMatchObject({ p: 1e-3, rho: 0.1, tauMs: 600_000, featureNames: ['x.mean', 'y.mean'] });
+    expect(floored).toMatchObject({ p: 1e-3, rho: 0.1, tauMs: null, featureNames: ['x.mean', 'y.mean'] });
+    expect(floored.operatingPoint).toBeUndefined();
     // ρ·|level| = 1 and 2: variances grow by 1 and 4, so the precision of x shrinks markedly.
     expect(floored.precision[0]![0]!).toBeLessThan(0.6 * noFloor.precision[0]![0]!);
     expect(floored.fit.windows).toBe(300);
     expect(noFloor.fit.trainingAbove).toBeLessThanOrEqual(3);
+    // 300 windows hold 6 above their 98 % quantile: too few for a tail, the χ² quantile alone.
+    expect(noFloor.fit).toMatchObject({ chiSquare: noFloor.threshold, trainingTail: null });
+  });
+});
+
+describe('fitRobustT2: the threshold from the training scores\' tail', () => {
+  // χ²₂ has the closed-form tail e^(−x/2): its quantile at risk q is −2 ln q.
+  const chi2Quantile2 = (q: number): number => -2 * Math.log(q);
+  const independent = (count: number, seed: number): number[][] => {
+    const rand = gaussian(seed);
+    return Array.from({ length: count }, () => [10 + rand(), 20 + rand()]);
+  };
+
+  it('raises the threshold to the scores\' quantile for one false exceedance per machine-day', () => {
+    // Without a floor, the scores of Gaussian windows are χ²₂: at 10 s windows, q = 1/8640 and the
+    // quantile is 18.1, above the χ² quantile at p = 1e-3 (13.8).
+    // 50 000 windows: 1 000 peaks, the extrapolated quantile within a few per cent (20 000: up to 11 %).
+    const fit = fitRobustT2(['x.mean', 'y.mean'], independent(50_000, 5), 10_000, { rho: 0, operatingPoint: false });
+    expect(fit.fit.chiSquare).toBeCloseTo(chi2Quantile2(1e-3), 3);
+    expect(Math.abs(fit.threshold / chi2Quantile2(1 / 8640) - 1)).toBeLessThan(0.05);
+    expect(fit.fit.trainingTail).toBe(fit.threshold);
+    // Half the false alerts a day: a rarer risk, a higher threshold (−2 ln(1/17280) = 19.5).
+    const stricter = fitRobustT2(['x.mean', 'y.mean'], independent(50_000, 5), 10_000, { rho: 0, operatingPoint: false, falseAlertsPerDay: 0.5 });
+    expect(stricter.threshold).toBeGreaterThan(fit.threshold);
+  });
+
+  it('keeps the χ² quantile when the scores\' tail lies below it (the level floor widens the covariance)', () => {
+    // ρ·level = 0.5·10 and 0.5·20: the floor swamps the unit variances, scores shrink far below χ²₂.
+    const fit = fitRobustT2(['x.mean', 'y.mean'], independent(2_000, 4), 10_000, { rho: 0.5, operatingPoint: false });
+    expect(fit.fit.trainingTail).toBeLessThan(fit.threshold);
+    expect(fit.threshold).toBeCloseTo(chi2Quantile2(1e-3), 3);
+  });
+});
+
+describe('fitRobustT2: the operating point', () => {
+  // A machine run at set-points s (speed): y follows s as 5 + 0.001 (s − 800)² plus small noise — a
+  // relation s explains and y cannot (the same y comes at two speeds); w is noise that ignores s.
+  const setPoints = [600, 700, 800, 900, 1000, 1100];
+  const relation = (s: number): number => 5 + 0.001 * (s - 800) ** 2;
+  function running(seed: number): number[][] {
+    const rand = gaussian(seed);
+    return Array.from({ length: 2_400 }, (_, i) => {
+      const s = setPoints[i % setPoints.length]! + 2 * rand();
+      return [s, relation(s) + 0.5 * rand(), 50 + rand()];
+    });
+  }
+  const names = ['speed.mean', 'y.mean', 'w.mean'];
+
+  it('regresses what the set-point explains on it, with the coefficients of the exact relation', () => {
+    const rows = running(5);
+    const op = fitRobustT2(names, rows, 10_000).operatingPoint!;
+    expect(op.feature).toBe('speed.mean');
+    // Population mean and sd of s, computed here; in u = (s − c)/σ the relation's slope is
+    // 0.002σ(c − 800) and its curve 0.001σ² (the noise moves them by well under 1 %).
+    const s = rows.map((r) => r[0]!);
+    const c = s.reduce((a, b) => a + b, 0) / s.length;
+    const sigma = Math.sqrt(s.reduce((a, b) => a + (b - c) ** 2, 0) / s.length);
+    expect(op.center).toBeCloseTo(c, 9);
+    expect(op.scale).toBeCloseTo(sigma, 9);
+    expect(Math.abs(op.slope[1]! / (0.002 * sigma * (c - 800)) - 1)).toBeLessThan(0.01);
+    expect(Math.abs(op.curve[1]! / (0.001 * sigma * sigma) - 1)).toBeLessThan(0.01);
+    // w does not follow s: a fixed location, its own spread.
+    expect([op.slope[2], op.curve[2]]).toEqual([0, 0]);
+    // speed itself is the point: explained exactly.
+    expect(op.slope[0]).toBeCloseTo(sigma, 9);
+    expect(op.curve[0]).toBe(0);
+  });
+
+  it('lets a machine run at a new set-point on the learnt relation, and flags a broken one', () => {
+    const toModel = (file: ReturnType<typeof fitRobustT2>): RobustT2Model => {
+      const op = file.operatingPoint;
+      return {
+        d: 3,
+        location: Float64Array.from(file.location),
+        precision: Float64Array.from(file.precision.flat()),
+        threshold: file.threshold,
+        tauMs: file.tauMs,
+        operatingPoint: op === undefined ? null : { feature: names.indexOf(op.feature), center: op.center, scale: op.scale, slope: Float64Array.from(op.slope), curve: Float64Array.from(op.curve) },
+      };
+    };
+    const score = (model: RobustT2Model, x: number[]): number =>
+      t2Score(model, x, expectedFeatures(model, x, model.location, new Float64Array(3)), new Float64Array(3), new Float64Array(3));
+    const following = toModel(fitRobustT2(names, running(6), 10_000));
+    // 850 and 1050 were never run in training; on the relation they are normal.
+    for (const s of [850, 1050]) expect(score(following, [s, relation(s), 50])).toBeLessThan(following.threshold);
+    // y 5 above what the set-point gives (ten times its noise): anomalous.
+    expect(score(following, [850, relation(850) + 5, 50])).toBeGreaterThan(following.threshold);
+    // Against a fixed location the broken window hides in y's wide spread over all set-points.
+    const fixed = toModel(fitRobustT2(names, running(6), 10_000, { operatingPoint: false }));
+    expect(fixed.operatingPoint).toBeNull();
+    expect(score(fixed, [850, relation(850) + 5, 50])).toBeLessThan(score(following, [850, relation(850) + 5, 50]));
   });
 });

@@ -69,8 +69,8 @@ interface TrainReportBase {
 export type TrainReport = TrainReportBase &
   (
     | { kind: 'autoencoder'; backend: string; finalLoss: number; heldBackScores: number[] }
-    /** `fit`: how the robust fit went (windows kept, training windows above the threshold). */
-    | { kind: 'robust-t2'; fit: RobustT2File['fit'] }
+    /** `fit`: how the robust fit went (windows kept, training windows above the threshold); `operatingPoint`: its feature. */
+    | { kind: 'robust-t2'; fit: RobustT2File['fit']; operatingPoint: string | null }
     /** `periods`: per feature, the period found in its training series in windows (0: none). */
     | { kind: 'adaptive-z'; periods: number[] }
   );
@@ -146,10 +146,10 @@ export async function trainModel(windows: MachineWindow[], options: TrainOptions
   }
 
   if (kind === 'robust-t2') {
-    const robustT2 = fitRobustT2(contract.featureNames, rows);
+    const robustT2 = fitRobustT2(contract.featureNames, rows, contract.windowMs);
     await writeModelFolder(dir, { kind, contract: contractFile(rows.length, 0), robustT2 });
     logger.info({ name, version, dir, kind, features: contract.featureNames.length, trainingWindows: rows.length, threshold: robustT2.threshold }, 'model trained');
-    return { ...base, kind, trainingWindows: rows.length, heldBackWindows: 0, threshold: robustT2.threshold, fit: robustT2.fit };
+    return { ...base, kind, trainingWindows: rows.length, heldBackWindows: 0, threshold: robustT2.threshold, fit: robustT2.fit, operatingPoint: robustT2.operatingPoint?.feature ?? null };
   }
 
   const backend = await ensureBackend(logger, options.backend);
