@@ -158,7 +158,8 @@ export async function startGateway(config: GatewayConfig, dependencies: GatewayD
         log.warn({ clientId, username, reason }, 'connection refused');
       },
       onPacketTooLarge: (packet, remoteAddress) => {
-        const detail = `${packet.type} packet of ${packet.bytes} bytes from ${remoteAddress ?? 'an unknown address'} exceeds mqtt.maxPacketBytes (${config.mqtt.maxPacketBytes})`;
+        const size = packet.bytes === undefined ? '' : ` of ${packet.bytes} bytes`;
+        const detail = `${packet.type}${size} from ${remoteAddress ?? 'an unknown address'} exceeds mqtt.maxPacketBytes (${config.mqtt.maxPacketBytes})`;
         ingest.refuse('packet_too_large', detail);
         limiter.maybe('packet-too-large', (suppressed) => log.warn({ remoteAddress, packet: packet.type, bytes: packet.bytes, suppressed }, 'packet too large: refused from its header; client disconnected'));
       },

@@ -146,21 +146,26 @@ export async function startBroker(options: BrokerOptions, hooks: BrokerHooks): P
     await Promise.all(servers.filter((server) => server.listening).map(closeServer));
   }
 
+  /** Reports a connection's oversized packet once, whichever layer (WebSocket, MQTT) refuses it first. */
+  function tooLargeReporter(remoteAddress: string | undefined): (packet: OversizedPacket) => void {
+    let reported = false;
+    return (packet) => {
+      if (!reported) hooks.onPacketTooLarge(packet, remoteAddress);
+      reported = true;
+    };
+  }
   /** Hands a connection to aedes behind the packet size limit. */
-  const handle = (connection: Duplex, remoteAddress: string | undefined, request?: IncomingMessage) =>
-    aedes.handle(
-      guardPacketSize(connection, options.maxPacketBytes, (packet) => hooks.onPacketTooLarge(packet, remoteAddress)),
-      request,
-    );
+  const handle = (connection: Duplex, onTooLarge: (packet: OversizedPacket) => void, request?: IncomingMessage) =>
+    aedes.handle(guardPacketSize(connection, options.maxPacketBytes, onTooLarge), request);
 
   try {
-    const tcp = createNetServer((socket) => handle(socket, socket.remoteAddress));
+    const tcp = createNetServer((socket) => handle(socket, tooLargeReporter(socket.remoteAddress)));
     servers.push(tcp);
     const port = await listen(tcp, options.port, options.host);
 
     let tlsPort: number | undefined;
     if (options.tls) {
-      const tls = createTlsServer({ cert: readFileSync(options.tls.cert), key: readFileSync(options.tls.key) }, (socket) => handle(socket, socket.remoteAddress));
+      const tls = createTlsServer({ cert: readFileSync(options.tls.cert), key: readFileSync(options.tls.key) }, (socket) => handle(socket, tooLargeReporter(socket.remoteAddress)));
       servers.push(tls);
       tlsPort = await listen(tls, options.tls.port, options.host);
     }
@@ -168,9 +173,16 @@ export async function startBroker(options: BrokerOptions, hooks: BrokerHooks): P
     let websocketPort: number | undefined;
     if (options.websocket) {
       const http = createHttpServer();
-      // ws collects a whole frame before handing it on: the same limit caps a frame.
+      // ws collects a whole message before handing it on: the same limit caps a message.
       wss = new WebSocketServer({ server: http, path: options.websocket.path, maxPayload: options.maxPacketBytes });
-      wss.on('connection', (socket, request) => handle(createWebSocketStream(socket), request.socket.remoteAddress, request));
+      wss.on('connection', (socket, request) => {
+        const onTooLarge = tooLargeReporter(request.socket.remoteAddress);
+        // ws refuses a message over maxPayload from its frame header, before the guard sees a byte of it.
+        socket.on('error', (error: Error & { code?: string }) => {
+          if (error.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') onTooLarge({ type: 'websocket message' });
+        });
+        handle(createWebSocketStream(socket), onTooLarge, request);
+      });
       servers.push(http);
       websocketPort = await listen(http, options.websocket.port, options.host);
     }

@@ -6,6 +6,7 @@ import { connect as connectTcp, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { connectAsync } from 'mqtt';
 import { type Packet, generate, parser as mqttParser } from 'mqtt-packet';
+import { WebSocket } from 'ws';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type GatewayTestbed, T0, metricValue, startGatewayTestbed } from '../test-support/gateway-harness.js';
 
@@ -81,6 +82,24 @@ describe('the broker’s maximum packet size', () => {
     // Split into pieces, each PUBACK waited ~40 ms for Nagle and the client's delayed ACK: 4 s here.
     expect(Date.now() - started).toBeLessThan(2_000);
     await client.endAsync();
+  });
+
+  it('refuses an oversized packet over WebSocket too, from the frame header', async () => {
+    await bed.restartGateway({ mqtt: { websocket: { port: 0 } } });
+    const client = await connectAsync(`ws://127.0.0.1:${bed.gateway.websocketPort}/mqtt`, { reconnectPeriod: 0 });
+    const closed = new Promise<void>((resolve) => client.once('close', () => resolve()));
+    client.publish('sensors/pump-1/temp', JSON.stringify({ ts: T0, value: 2, pad: 'x'.repeat(MAX_PACKET) }), { qos: 1 });
+    await closed;
+    client.end(true);
+    await eventually(refused, 1);
+
+    // A whole CONNECT in one WebSocket message: ws refuses the message from its frame header.
+    const raw = new WebSocket(`ws://127.0.0.1:${bed.gateway.websocketPort}/mqtt`, 'mqtt');
+    await new Promise((resolve, reject) => raw.once('open', resolve).once('error', reject));
+    // Remaining length 100,000 = 0xA0 0x8D 0x06 (32 + 13·128 + 6·128²), then the body.
+    raw.send(Buffer.concat([Buffer.from([0x10, 0xa0, 0x8d, 0x06]), Buffer.alloc(100_000)]));
+    await new Promise((resolve) => raw.once('close', resolve));
+    await eventually(refused, 2);
   });
 
   it('refuses an oversized message from mosquitto_pub too', async () => {

@@ -11,10 +11,10 @@ import { Duplex, Transform, pipeline } from 'node:stream';
 const PACKET_TYPES = ['reserved', 'connect', 'connack', 'publish', 'puback', 'pubrec', 'pubrel', 'pubcomp', 'subscribe', 'suback', 'unsubscribe', 'unsuback', 'pingreq', 'pingresp', 'disconnect', 'auth'];
 
 export interface OversizedPacket {
-  /** 'connect', 'publish', … */
+  /** 'connect', 'publish', …, or 'websocket message' when the WebSocket layer refused it first. */
   type: string;
-  /** The whole packet as its header declares it: fixed header plus remaining length. */
-  bytes: number;
+  /** The whole packet as its header declares it: fixed header plus remaining length (unknown for a WebSocket message). */
+  bytes?: number;
 }
 
 /** Follows packet boundaries through a connection's bytes, chunk by chunk, from the fixed headers alone. */
@@ -28,7 +28,7 @@ export class PacketSizeScanner {
   constructor(private readonly maxPacketBytes: number) {}
 
   /** Scans the next chunk of the stream; returns the first packet it finds over the limit. */
-  scan(chunk: Buffer): OversizedPacket | undefined {
+  scan(chunk: Buffer): Required<OversizedPacket> | undefined {
     let i = 0;
     while (i < chunk.length) {
       switch (this.state) {
@@ -68,7 +68,7 @@ export class PacketSizeScanner {
 }
 
 export class PacketTooLargeError extends Error {
-  constructor(packet: OversizedPacket, limit: number) {
+  constructor(packet: Required<OversizedPacket>, limit: number) {
     super(`${packet.type} packet of ${packet.bytes} bytes exceeds the broker's limit of ${limit} (mqtt.maxPacketBytes)`);
     this.name = 'PacketTooLargeError';
   }
