@@ -136,8 +136,8 @@ export async function startGateway(config: GatewayConfig, dependencies: GatewayD
   const broker: RunningBroker = await startBroker(
     { ...config.mqtt, users },
     {
-      onPublish: (topicName, payload) => {
-        const outcome = ingest.handle(topicName, payload);
+      onPublish: (topicName, payload, username) => {
+        const outcome = ingest.handle(topicName, payload, username);
         const rejection = outcome.rejection;
         if (!rejection) return;
         limiter.maybe(`reject:${rejection.reason}`, (suppressed) =>

@@ -105,6 +105,7 @@ describe('gateway configuration', () => {
 
   it('caps the ids a gateway holds state for at 5,000 machines of 64 sensors by default', () => {
     expect(loadGatewayConfig({ env: {} }).validation).toMatchObject({ maxMachines: 5_000, maxSensorsPerMachine: 64 });
+    expect(loadGatewayConfig({ env: {} }).validation.maxMachinesPerUser).toBeUndefined();
     expect(configErrorOf(file('zero-machines.yaml', 'validation:\n  maxMachines: 0\n'))).toMatch(/validation\.maxMachines: .*>0/);
   });
 

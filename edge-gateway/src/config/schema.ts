@@ -67,6 +67,13 @@ export const gatewayConfigSchema = z
         maxMachines: z.number().int().positive().default(5_000),
         /** Most sensors per machine, likewise (too_many_sensors); a sensor frees its place when evicted. */
         maxSensorsPerMachine: z.number().int().positive().default(64),
+        /**
+         * Most machines the readings of one MQTT user may create state for (anonymous clients count as
+         * one user), so one device cannot take every place of maxMachines; refused as too_many_machines.
+         * A machine counts for the user whose reading created its state, until the engine forgets it.
+         * Unset: no per-user cap.
+         */
+        maxMachinesPerUser: z.number().int().positive().optional(),
         /** When set, refused messages are republished here with the reason, for debugging devices. */
         debugTopic: z.string().optional(),
       })

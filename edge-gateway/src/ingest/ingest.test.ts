@@ -178,6 +178,32 @@ describe('the caps on machine and sensor ids', () => {
     expect(h.rejected).toEqual({ too_many_sensors: 2 });
   });
 
+  it('caps the machines each publisher creates, anonymous clients counted as one, and frees a place when the engine forgets one', () => {
+    const h = harness(undefined, { maxMachinesPerUser: 2 });
+    const send = (machine: string, publisher?: string) => h.ingest.handle(`sensors/${machine}/s`, Buffer.from(JSON.stringify({ ts: NOW, value: 1 })), publisher);
+    expect(send('a1', 'alice').accepted).toBe(1);
+    expect(send('a2', 'alice').accepted).toBe(1);
+    const refused = send('a3', 'alice');
+    expect(refused.rejection?.reason).toBe('too_many_machines');
+    expect(refused.rejection?.message).toMatch(/a3 .*user alice created 2 machines .*validation\.maxMachinesPerUser/);
+    // Alice may still write to the machines she holds, and to bob's; bob has places of his own.
+    expect(send('a1', 'alice').accepted).toBe(1);
+    expect(send('b1', 'bob').accepted).toBe(1);
+    expect(send('b1', 'alice').accepted).toBe(1);
+    expect(send('n1').accepted).toBe(1);
+    expect(send('n2').accepted).toBe(1);
+    expect(send('n3').rejection?.message).toMatch(/anonymous clients created 2 machines/);
+    // Evicted, a1 frees alice a place; bob then recreates a2's state, and it counts as his.
+    h.forget('a1');
+    h.forget('a2');
+    expect(send('a2', 'bob').accepted).toBe(1);
+    expect(send('a3', 'alice').accepted).toBe(1);
+    expect(send('a4', 'alice').accepted).toBe(1);
+    expect(send('a5', 'alice').rejection?.reason).toBe('too_many_machines');
+    expect(send('b2', 'bob').rejection?.reason).toBe('too_many_machines');
+    expect(h.rejected).toEqual({ too_many_machines: 4 });
+  });
+
   it('gives a freed place to a new machine once the engine forgets one', () => {
     const h = harness(undefined, { maxMachines: 1 });
     h.json('sensors/m1/s', { ts: NOW, value: 1 });

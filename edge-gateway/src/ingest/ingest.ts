@@ -6,6 +6,7 @@ import type { AddResult, BlockResult } from '../window/index.js';
 import { decodeJsonPayload } from './json-payload.js';
 import type { DecodedPayload } from './payload.js';
 import { decodeProtobufPayload } from './protobuf-payload.js';
+import { MachineOwners } from './machine-owners.js';
 import { IngestRejection, type RejectReason } from './reasons.js';
 import { SensorTopicCache } from './topic.js';
 
@@ -22,6 +23,8 @@ export interface IngestLimits {
   maxMachines: number;
   /** Most sensors per machine the sink may hold state for; a reading for another one is refused. */
   maxSensorsPerMachine: number;
+  /** Most machines the readings of one publisher (user) may create state for; unset: no such cap. */
+  maxMachinesPerUser?: number | undefined;
 }
 
 /** Where valid readings go: the window engine, which says what became of each, and whose ids it holds. */
@@ -60,8 +63,12 @@ const isFiniteNumber = (value: unknown): value is number => typeof value === 'nu
 
 const notFinite = (value: unknown) => new IngestRejection('not_finite', `value ${JSON.stringify(value) ?? String(value)} is not a finite number`);
 
+/** The publisher of readings that carry no user: anonymous MQTT clients, counted together (no username is empty). */
+const ANONYMOUS = '';
+
 export class Ingest {
   private readonly topics = new SensorTopicCache();
+  private readonly owners = new MachineOwners((machineId) => this.sink.sensorsOf(machineId) !== undefined);
 
   constructor(
     private readonly limits: IngestLimits,
@@ -70,14 +77,15 @@ export class Ingest {
     private readonly counters: IngestCounters,
   ) {}
 
-  handle(topic: string, payload: Buffer): IngestOutcome {
+  /** Ingests one message; `publisher` (the MQTT user) matters only to validation.maxMachinesPerUser. */
+  handle(topic: string, payload: Buffer, publisher = ANONYMOUS): IngestOutcome {
     try {
       if (payload.length > this.limits.maxPayloadBytes) {
         throw new IngestRejection('too_large', `payload of ${payload.length} bytes exceeds the limit of ${this.limits.maxPayloadBytes}`);
       }
       const { machineId, sensorId, format } = this.topics.parse(topic);
       const decoded = format === 'json' ? decodeJsonPayload(payload) : decodeProtobufPayload(payload);
-      return this.accept(machineId, sensorId, decoded);
+      return this.accept(machineId, sensorId, decoded, publisher);
     } catch (error) {
       const rejection = error instanceof IngestRejection ? error : new IngestRejection('bad_payload', String(error));
       this.counters.rejected(rejection.reason, 1);
@@ -91,31 +99,46 @@ export class Ingest {
     return { accepted: 0, rejected: 1, rejection: new IngestRejection(reason, detail) };
   }
 
-  private accept(machineId: string, sensorId: string, decoded: DecodedPayload): IngestOutcome {
+  private accept(machineId: string, sensorId: string, decoded: DecodedPayload, publisher: string): IngestOutcome {
     const readings = decoded.kind === 'single' ? 1 : decoded.values.length;
     if (readings === 0) throw new IngestRejection('bad_payload', 'payload carries no readings');
-    const overCap = this.capProblem(machineId, sensorId);
+    const sensors = this.sink.sensorsOf(machineId);
+    const overCap = sensors === undefined ? this.newMachineProblem(machineId, publisher) : this.newSensorProblem(machineId, sensorId, sensors);
     if (overCap) {
       this.counters.rejected(overCap.reason, readings);
       return { accepted: 0, rejected: readings, rejection: overCap };
     }
-    if (decoded.kind === 'single') return this.acceptSingle(machineId, sensorId, decoded.ts, decoded.value);
-    return decoded.kind === 'block'
-      ? this.acceptBlock(machineId, sensorId, decoded.startTs, decoded.hz, decoded.values)
-      : this.acceptPoints(machineId, sensorId, decoded.ts, decoded.values);
+    const outcome =
+      decoded.kind === 'single'
+        ? this.acceptSingle(machineId, sensorId, decoded.ts, decoded.value)
+        : decoded.kind === 'block'
+          ? this.acceptBlock(machineId, sensorId, decoded.startTs, decoded.hz, decoded.values)
+          : this.acceptPoints(machineId, sensorId, decoded.ts, decoded.values);
+    // The machine is the publisher's if these readings created its state.
+    if (sensors === undefined && this.limits.maxMachinesPerUser !== undefined && this.sink.sensorsOf(machineId) !== undefined) {
+      this.owners.claim(machineId, publisher);
+    }
+    return outcome;
   }
 
   /**
-   * Why a reading for these ids must be refused to keep the sink's state bounded, if it must: a new
-   * machine beyond maxMachines, or a new sensor beyond maxSensorsPerMachine. Ids the sink holds always pass.
+   * Why readings for a machine the sink holds no state for must be refused to keep that state
+   * bounded, if they must: the gateway holds maxMachines, or their publisher maxMachinesPerUser.
    */
-  private capProblem(machineId: string, sensorId: string): IngestRejection | undefined {
-    const sensors = this.sink.sensorsOf(machineId);
-    if (sensors === undefined) {
-      const machines = this.sink.machineCount();
-      if (machines < this.limits.maxMachines) return undefined;
+  private newMachineProblem(machineId: string, publisher: string): IngestRejection | undefined {
+    const machines = this.sink.machineCount();
+    if (machines >= this.limits.maxMachines) {
       return new IngestRejection('too_many_machines', `machine ${machineId} is new and the gateway holds ${machines} machines already (validation.maxMachines)`);
     }
+    const perUser = this.limits.maxMachinesPerUser;
+    if (perUser !== undefined && !this.owners.hasRoom(publisher, perUser)) {
+      return new IngestRejection('too_many_machines', `machine ${machineId} is new and ${publisher === ANONYMOUS ? 'anonymous clients' : `user ${publisher}`} created ${perUser} machines already (validation.maxMachinesPerUser)`);
+    }
+    return undefined;
+  }
+
+  /** Why a reading for a sensor its machine does not hold must be refused: the machine holds maxSensorsPerMachine. */
+  private newSensorProblem(machineId: string, sensorId: string, sensors: Pick<ReadonlyMap<string, unknown>, 'has' | 'size'>): IngestRejection | undefined {
     if (sensors.has(sensorId) || sensors.size < this.limits.maxSensorsPerMachine) return undefined;
     return new IngestRejection('too_many_sensors', `sensor ${sensorId} is new and machine ${machineId} has ${sensors.size} sensors already (validation.maxSensorsPerMachine)`);
   }

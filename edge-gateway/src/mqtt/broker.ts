@@ -28,8 +28,8 @@ export interface BrokerOptions {
 }
 
 export interface BrokerHooks {
-  /** Handles one PUBLISH from a device; must not throw. */
-  onPublish(topic: string, payload: Buffer): void;
+  /** Handles one PUBLISH from a device, with the user it authenticated as (none: anonymous); must not throw. */
+  onPublish(topic: string, payload: Buffer, username: string | undefined): void;
   /** A QoS 1/2 PUBLISH its client sent again (DUP) and already ingested: acknowledged, not ingested twice. */
   onRedelivery(clientId: string, topic: string): void;
   /** A publish refused before ingest (ACL); counted as a rejection with this reason. */
@@ -125,7 +125,7 @@ export async function startBroker(options: BrokerOptions, hooks: BrokerHooks): P
         hooks.onRedelivery(client.id, packet.topic);
         return callback(null);
       }
-      hooks.onPublish(packet.topic, packet.payload as Buffer);
+      hooks.onPublish(packet.topic, packet.payload as Buffer, client ? userOf.get(client)?.username : undefined);
       callback(null);
     },
     authorizeSubscribe: (client, subscription, callback) => {

@@ -9,6 +9,7 @@ import { type Packet, generate, parser as mqttParser } from 'mqtt-packet';
 import { WebSocket } from 'ws';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type GatewayTestbed, T0, metricValue, startGatewayTestbed } from '../test-support/gateway-harness.js';
+import { hashPassword } from './index.js';
 
 const MAX_PAYLOAD = 4_096;
 const MAX_PACKET = 100_000;
@@ -152,6 +153,24 @@ describe('the caps on machine and sensor ids', () => {
       ['a', 2, 3.5],
       ['b', 1, 4],
     ]);
+  });
+
+  it('caps the machines each user creates, when validation.maxMachinesPerUser is set', async () => {
+    const usersFile = join(bed.dataDir, 'users.yaml');
+    const hash = await hashPassword('pw', { N: 1024, r: 8, p: 1 });
+    writeFileSync(usersFile, ['users:', '  - username: line-a', `    passwordHash: "${hash}"`, '  - username: line-b', `    passwordHash: "${hash}"`].join('\n'));
+    await bed.restartGateway({ mqtt: { usersFile }, validation: { maxMachines: 10, maxMachinesPerUser: 1 } });
+    const url = `mqtt://127.0.0.1:${bed.gateway.mqttPort}`;
+    const [a, b] = await Promise.all([connectAsync(url, { username: 'line-a', password: 'pw' }), connectAsync(url, { username: 'line-b', password: 'pw' })]);
+    const reading = JSON.stringify({ ts: T0, value: 1 });
+    await a.publishAsync('sensors/a1/s', reading, { qos: 1 });
+    await a.publishAsync('sensors/a2/s', reading, { qos: 1 }); // line-a's second machine: refused
+    await b.publishAsync('sensors/b1/s', reading, { qos: 1 });
+    await b.publishAsync('sensors/a1/s', reading, { qos: 1 }); // a machine that exists takes anyone's readings
+    await Promise.all([a.endAsync(), b.endAsync()]);
+    expect(await rejected('too_many_machines')).toBe(1);
+    expect(await metricValue(bed.gateway, 'pdm_gateway_readings_total')).toBe(3);
+    expect(bed.gateway.engine.metrics().machines).toBe(2);
   });
 });
 
