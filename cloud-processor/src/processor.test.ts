@@ -17,7 +17,7 @@ describe('processor end to end with a trained model', () => {
     influx = await startTestInflux();
     registryDir = makeTestDataDir('registry');
     const training = Array.from({ length: 80 }, (_, index) => makeWindow({ machine: 'pump-1', index }));
-    await trainModel(training, { outDir: registryDir, name: 'pump', epochs: 60 });
+    await trainModel(training, { outDir: registryDir, name: 'pump', kind: 'autoencoder', epochs: 60 });
   });
   afterAll(async () => {
     await influx.stop();

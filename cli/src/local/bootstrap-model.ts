@@ -30,13 +30,5 @@ export async function trainDemoModel(registryDir: string, progress: (line: strin
   }
   engine.endOfStream();
   progress(`  training on ${windows.length} windows of simulated healthy operation…`);
-  return trainModel(windows, {
-    outDir: registryDir,
-    name: 'pump',
-    onProgress: (epoch, loss) => {
-      if (Date.now() - lastLine < 1000) return;
-      lastLine = Date.now();
-      progress(`  training: epoch ${epoch}, loss ${loss.toFixed(4)}`);
-    },
-  });
+  return trainModel(windows, { outDir: registryDir, name: 'pump' });
 }

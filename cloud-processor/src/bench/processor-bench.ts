@@ -55,7 +55,7 @@ try {
   const windows: MachineWindow[] = [];
   for (let i = 0; i < WINDOWS_PER_MACHINE; i++) for (let m = 0; m < MACHINES; m++) windows.push(window(m, i));
   const payloads = windows.map((w) => encodeMachineWindow(w));
-  await trainModel(windows.slice(0, 2_000), { outDir: dir, name: 'bench', epochs: 50 });
+  await trainModel(windows.slice(0, 2_000), { outDir: dir, name: 'bench', kind: 'autoencoder', epochs: 50 });
   const scorer = await openScorer({ registryDir: dir, maxBatch: 512 });
   const backend = scorer.loaded()[0]?.backend;
 

@@ -12,7 +12,7 @@ beforeAll(async () => (registry = await tempRegistry()));
 afterAll(() => registry.cleanup());
 
 it('selects wasm here (tfjs-node is not installed) and scores the same on the cpu backend', async () => {
-  await trainModel(simulatePump({ seed: 2, windows: 30 }).windows, { outDir: registry.dir, name: 'pump', epochs: 40 });
+  await trainModel(simulatePump({ seed: 2, windows: 30 }).windows, { outDir: registry.dir, name: 'pump', kind: 'autoencoder', epochs: 40 });
   const test = simulatePump({ seed: 3, windows: 20 }).windows;
   const scoresOn = async (): Promise<number[]> => {
     const scorer = await openScorer({ registryDir: registry.dir, maxDelayMs: 0, pollMs: 3_600_000 });

@@ -3,8 +3,13 @@
 import type { ModelKind } from './artifact-schemas.js';
 
 export const MODEL_DEFAULTS = {
-  /** The detector family trainModel fits when none is asked for. */
-  kind: 'autoencoder' as ModelKind,
+  /**
+   * The detector family trainModel fits when none is asked for: robust T² around the operating point,
+   * measured ahead of the autoencoder on the simulated fleet (4/4 faults against 3/4, no false alerts
+   * either), on SKAB (F1 0.78 against 0.63) and on the demo fleet (no false alarm, the imbalance from
+   * its onset), and trained in milliseconds. `pdm train` picks adaptive-z for one or two slow sensors.
+   */
+  kind: 'robust-t2' as ModelKind,
   /** Statistics used for every sensor: level and fluctuation. rms (= hypot(mean, std)) and
    *  peak_to_peak/min/max add nothing mean/std do not already carry at 1 Hz and only add noise. */
   baseStatistics: ['mean', 'std'] as const,

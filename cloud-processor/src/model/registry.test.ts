@@ -16,7 +16,7 @@ const registries: Registry[] = [];
 
 beforeAll(async () => {
   trained = await tempRegistry();
-  trainedDir = (await trainModel(simulatePump({ seed: 2, windows: 30 }).windows, { outDir: trained.dir, name: 'pump', epochs: 5 })).dir;
+  trainedDir = (await trainModel(simulatePump({ seed: 2, windows: 30 }).windows, { outDir: trained.dir, name: 'pump', kind: 'autoencoder', epochs: 5 })).dir;
 });
 afterAll(async () => {
   await trained.cleanup();

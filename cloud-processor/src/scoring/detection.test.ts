@@ -14,7 +14,7 @@ type PumpFaultShape = { kind: PumpFault['kind']; magnitude: number };
 async function setup(vibrationHz: number): Promise<{ scorer: ModelScorer; cleanup(): Promise<void>; range(f: string): number }> {
   const registry = await tempRegistry();
   const normal = simulatePump({ seed: 5, windows: TRAIN_WINDOWS, vibrationHz });
-  await trainModel(normal.windows, { outDir: registry.dir, name: 'pump' });
+  await trainModel(normal.windows, { outDir: registry.dir, name: 'pump', kind: 'autoencoder' });
   // The real clock: a batch runs as soon as the queued windows have been handed over (maxDelayMs 0).
   const scorer = await openScorer({ registryDir: registry.dir, maxDelayMs: 0, maxBatch: 64, pollMs: 3_600_000 });
   const range = (sensor: string): number => {

@@ -20,7 +20,7 @@ let trainedDir: string;
 
 beforeAll(async () => {
   trained = await tempRegistry();
-  trainedDir = (await trainModel(windows, { outDir: trained.dir, name: 'pump', epochs: 30 })).dir;
+  trainedDir = (await trainModel(windows, { outDir: trained.dir, name: 'pump', kind: 'autoencoder', epochs: 30 })).dir;
 });
 afterAll(() => trained.cleanup());
 

@@ -1,6 +1,5 @@
-// A small anomaly model for the fault fleet's window size, so the processor scores every complete
-// window and the tests can count `anomaly` points too. It only has to load and score, not to be
-// good: few epochs keep training to seconds.
+// An anomaly model (the default kind) for the fault fleet's window size, so the processor scores every
+// complete window and the tests can count `anomaly` points too. It only has to load and score.
 import { CloseReason, type MachineWindow } from '@pdm/proto';
 import { trainModel } from '@pdm/cloud-processor';
 import { WindowEngine } from '@pdm/edge-gateway';
@@ -25,6 +24,6 @@ export async function trainFaultModel(registryDir: string): Promise<string[]> {
     }
   }
   engine.endOfStream();
-  const report = await trainModel(windows, { outDir: registryDir, name: 'pump', epochs: 30 });
+  const report = await trainModel(windows, { outDir: registryDir, name: 'pump' });
   return [...new Set(report.contract.featureNames.map((name) => name.slice(0, name.lastIndexOf('.'))))];
 }
