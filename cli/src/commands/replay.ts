@@ -2,7 +2,7 @@
 // writes the MachineWindow records as JSON lines, or publishes them to Pub/Sub.
 import { createWriteStream } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { createPubSubClient, machineWindowToJson, replayCsv, ReplayError, usesPubSubEmulator } from '@pdm/edge-gateway';
+import { connectPubSub, machineWindowToJson, replayCsv, ReplayError, usesPubSubEmulator } from '@pdm/edge-gateway';
 import { MachineWindowSchema, pubsubAttributes, toBinary, type MachineWindow } from '@pdm/proto';
 import { type Command, UsageError } from '../command.js';
 import { CSV_FLAG_HELP, CSV_FLAG_OPTIONS, csvReplayOptions } from '../csv-flags.js';
@@ -51,7 +51,8 @@ ${CSV_FLAG_HELP}
       const emulatorHost = values['emulator-host'];
       // No Google credentials to look for with an emulator: skip the GCE metadata server probe.
       if (usesPubSubEmulator(emulatorHost)) process.env.METADATA_SERVER_DETECTION ??= 'none';
-      const pubsub = createPubSubClient({ projectId: values.project, emulatorHost });
+      // Credentials resolved now: none usable is an error that says what to set, not a crash mid-replay.
+      const pubsub = await connectPubSub({ projectId: values.project, emulatorHost });
       const topic = pubsub.topic(values.topic!, { messageOrdering: true });
       const attributes = pubsubAttributes(MachineWindowSchema, { gatewayId: values.gateway, siteId: values.site });
       sink = async (w) => void (await topic.publishMessage({ data: Buffer.from(toBinary(MachineWindowSchema, w)), attributes, orderingKey: w.machineId }));

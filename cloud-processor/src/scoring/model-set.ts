@@ -1,5 +1,5 @@
 // The models loaded from a registry, kept current: each poll loads the newest complete version of every
-// model. A version that fails to load is logged once and remembered (until its contract.json changes);
+// model. A version that fails to load is logged once and remembered (until any of its files changes);
 // the newest loadable version newer than the one serving replaces it, else the serving one stays.
 import { readModelFolder } from '../model/artifacts.js';
 import type { ModelLogger } from '../model/logger.js';

@@ -1,5 +1,5 @@
 export { OutboxPublisher } from './publisher.js';
 export type { PublisherEvents, PublisherOptions, PublisherState } from './publisher.js';
-export { connectPubSub, createPubSubClient, usesPubSubEmulator } from './pubsub-client.js';
+export { connectPubSub, usesPubSubEmulator } from './pubsub-client.js';
 export type { PubSubClientOptions } from './pubsub-client.js';
 export { openFeatureTopic } from './feature-topic.js';

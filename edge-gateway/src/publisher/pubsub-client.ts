@@ -12,15 +12,14 @@ export interface PubSubClientOptions {
 
 /**
  * A Pub/Sub client for Google Cloud or, given `emulatorHost`, for an emulator (plain gRPC, no
- * credentials). Without `emulatorHost` the client still honours PUBSUB_EMULATOR_HOST. Google's
- * credentials are looked up by the library on the first request; a service uses `connectPubSub`.
+ * credentials). Without `emulatorHost` the client still honours PUBSUB_EMULATOR_HOST.
  */
-export function createPubSubClient({ projectId, emulatorHost }: PubSubClientOptions): PubSub {
+function createPubSubClient({ projectId, emulatorHost }: PubSubClientOptions): PubSub {
   return new PubSub(emulatorHost ? { projectId, apiEndpoint: emulatorHost, emulatorMode: true } : { projectId });
 }
 
 /**
- * The client a service runs on: as `createPubSubClient`, but for Google the credentials are resolved
+ * The Pub/Sub client for an emulator or, for Google, with the credentials resolved
  * now (a ConfigError that says what to set when there are none) and handed to the client, so no
  * request ever looks them up again. A lookup that failed inside the client library would end the
  * process (its generated clients rethrow the failure in a detached promise); a credential that
