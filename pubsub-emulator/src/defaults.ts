@@ -13,6 +13,9 @@ export const EMULATOR_DEFAULTS = {
   pullWaitMs: 1_000,
   /** Most messages in one StreamingPullResponse: batches amortise protobuf and HTTP/2 framing. */
   maxMessagesPerResponse: 1_000,
+  /** Messages of one ordering key handed out at once. 1: the next only after the previous is acked.
+   *  More: several in one response, as Google's service may send them (state/message-queue.ts). */
+  orderingKeyBatch: 1,
   /** Debounce between a state change and the snapshot that records it (persistence only). */
   snapshotDebounceMs: 200,
   /** How often the per-subscription counters are logged (0 disables). */

@@ -1,4 +1,5 @@
-import type { Message } from '@google-cloud/pubsub';
+import { credentials } from '@grpc/grpc-js';
+import { v1, type Message } from '@google-cloud/pubsub';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DEAD_LETTER_ATTRIBUTES } from './state/broker.js';
 import { Collector, ONE_STREAM, startTestEmulator, type TestEmulator, uniqueId, until } from './test-support/harness.js';
@@ -57,6 +58,68 @@ describe('ordering keys', () => {
     });
     await collector.waitFor(4);
     expect(collector.data()).toEqual(['a', 'a', 'b', 'c']);
+    await collector.subscription.close();
+  });
+});
+
+describe('ordering keys delivered several at a time (orderingKeyBatch), as Google may', () => {
+  let t: TestEmulator;
+  beforeEach(async () => {
+    t = await startTestEmulator({ orderingKeyBatch: 10 });
+  });
+  afterEach(async () => {
+    await t.close();
+  });
+
+  async function orderedSubscription(prefix: string) {
+    const pubsub = t.client();
+    const [topic] = await pubsub.createTopic(uniqueId(prefix));
+    const [sub] = await topic.createSubscription(uniqueId(`${prefix}-sub`), { enableMessageOrdering: true });
+    const orderedTopic = pubsub.topic(topic.name, { messageOrdering: true, batching: { maxMessages: 100, maxMilliseconds: 5 } });
+    return { pubsub, sub, publish: (data: string, orderingKey: string) => orderedTopic.publishMessage({ data: Buffer.from(data), orderingKey }) };
+  }
+
+  it('sends the messages of a key together in one StreamingPull response, in publish order', async () => {
+    const { sub, publish } = await orderedSubscription('batched');
+    await Promise.all(['k:0', 'k:1', 'k:2'].map((d) => publish(d, 'k')));
+    const raw = new v1.SubscriberClient({ apiEndpoint: t.emulator.host, port: t.emulator.port, sslCreds: credentials.createInsecure() });
+    const stream = raw.streamingPull();
+    try {
+      const response = new Promise<{ receivedMessages?: { message?: { data?: Uint8Array | string | null; orderingKey?: string | null } | null }[] | null }>((resolve, reject) => {
+        stream.once('data', resolve);
+        stream.once('error', reject);
+      });
+      stream.write({ subscription: sub.name, streamAckDeadlineSeconds: 10 });
+      const { receivedMessages } = await response;
+      expect(receivedMessages?.map((m) => [Buffer.from(m.message?.data ?? '').toString(), m.message?.orderingKey])).toEqual([
+        ['k:0', 'k'],
+        ['k:1', 'k'],
+        ['k:2', 'k'],
+      ]);
+      expect(t.emulator.stats().subscriptions[sub.name]).toMatchObject({ outstanding: 3, acked: 0 });
+    } finally {
+      stream.cancel();
+      await raw.close();
+    }
+  });
+
+  it('redelivers a nacked message before those behind it, once the rest of the batch is settled', async () => {
+    const { pubsub, sub, publish } = await orderedSubscription('batched-nack');
+    await Promise.all(['a', 'b', 'c'].map((d) => publish(d, 'k')));
+    const held: Message[] = [];
+    const collector = new Collector(pubsub.subscription(sub.name, ONE_STREAM), (m) => held.push(m));
+    await collector.waitFor(3);
+    expect(collector.data()).toEqual(['a', 'b', 'c']); // all out before any ack
+    const [a, b, c] = held.splice(0) as [Message, Message, Message];
+    a.nack();
+    c.ack(); // settled out of order: c is gone for good
+    await until(() => t.emulator.stats().subscriptions[sub.name]?.acked === 1, 'the ack of c');
+    expect(collector.messages).toHaveLength(3); // b is still out, so the key waits
+    b.nack();
+    await collector.waitFor(5);
+    expect(collector.data()).toEqual(['a', 'b', 'c', 'a', 'b']);
+    for (const m of held.splice(0)) m.ack();
+    await until(() => t.emulator.stats().subscriptions[sub.name]?.backlog === 0, 'all acked');
     await collector.subscription.close();
   });
 });

@@ -32,6 +32,13 @@ export interface EmulatorOptions {
   pullWaitMs?: number;
   snapshotDebounceMs?: number;
   statsLogIntervalMs?: number;
+  /**
+   * Messages of one ordering key delivered at once, in order, in one StreamingPull response. Default 1:
+   * the next message of a key only after the previous one is acked. Above 1 the emulator behaves as
+   * Google's service may (several of a key together; a failed one redelivered before those behind it),
+   * so that subscribers are tested against it (state/message-queue.ts says exactly what it does).
+   */
+  orderingKeyBatch?: number;
 }
 
 export interface EmulatorStats extends BrokerStats {
@@ -73,7 +80,9 @@ export async function start(options: EmulatorOptions = {}): Promise<RunningEmula
   const host = options.host ?? EMULATOR_DEFAULTS.host;
   const clock = options.clock ?? systemClock;
   const log = options.logger ?? pino({ name: 'pubsub-emulator' });
-  const broker = new Broker(clock, log);
+  const orderingKeyBatch = options.orderingKeyBatch ?? EMULATOR_DEFAULTS.orderingKeyBatch;
+  if (!Number.isInteger(orderingKeyBatch) || orderingKeyBatch < 1) throw new RangeError(`orderingKeyBatch must be an integer of at least 1, got ${orderingKeyBatch}`);
+  const broker = new Broker(clock, log, orderingKeyBatch);
   const scheduler = new DeliveryScheduler(broker, clock, {
     intervalMs: options.schedulerIntervalMs ?? EMULATOR_DEFAULTS.schedulerIntervalMs,
     maxMessagesPerResponse: EMULATOR_DEFAULTS.maxMessagesPerResponse,

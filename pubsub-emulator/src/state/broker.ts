@@ -3,6 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
+import { EMULATOR_DEFAULTS } from '../defaults.js';
 import { alreadyExists, invalidArgument, notFound } from '../errors.js';
 import type { WireTopic } from '../grpc/wire.js';
 import { DELETED_TOPIC, parseSubscriptionName, parseTopicName } from '../names.js';
@@ -48,6 +49,8 @@ export class Broker {
   constructor(
     readonly clock: Clock,
     private readonly log: Logger,
+    /** Messages of one ordering key out at once on every subscription (state/message-queue.ts). */
+    private readonly orderingKeyBatch: number = EMULATOR_DEFAULTS.orderingKeyBatch,
   ) {}
 
   setListener(listener: BrokerListener): void {
@@ -93,7 +96,7 @@ export class Broker {
     if (this.subscriptions.has(name)) throw alreadyExists('subscription', name);
     const topic = restoring && config.topic === DELETED_TOPIC ? undefined : this.topic(config.topic, 'topic');
     if (!restoring) this.checkDeadLetterTopic(config);
-    const sub = new Subscription({ ...config, name }, this.epoch);
+    const sub = new Subscription({ ...config, name }, this.epoch, this.orderingKeyBatch);
     this.subscriptions.set(name, sub);
     topic?.subscriptions.add(name);
     this.log.info({ subscription: name, topic: config.topic }, 'subscription created');

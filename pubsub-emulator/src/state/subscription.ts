@@ -32,8 +32,10 @@ export class Subscription {
     public config: SubscriptionConfig,
     /** Makes ack ids from an earlier server process unrecognisable instead of acking the wrong message. */
     private readonly epoch: string,
+    /** Messages of one ordering key out at once (state/message-queue.ts). */
+    orderingKeyBatch = 1,
   ) {
-    this.queue = new MessageQueue(config.enableMessageOrdering);
+    this.queue = new MessageQueue(config.enableMessageOrdering, orderingKeyBatch);
   }
 
   get name(): string {
@@ -47,7 +49,7 @@ export class Subscription {
 
   /** Leases the next deliverable message to holder until now + ackDeadlineMs. */
   leaseNext(now: number, ackDeadlineMs: number, holder: LeaseHolder | undefined): QueueEntry | undefined {
-    const entry = this.queue.takeNext();
+    const entry = this.queue.takeNext(holder);
     if (!entry) return undefined;
     this.queue.lease(entry, `${this.epoch}-${entry.seq}-${entry.attempts + 1}`, now + ackDeadlineMs, holder);
     this.counters.delivered += 1;
