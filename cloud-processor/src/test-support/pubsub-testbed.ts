@@ -23,8 +23,14 @@ export interface PubSubTestbed {
   close(): Promise<void>;
 }
 
-export async function startPubSubTestbed(options: { deadLetterPolicy?: { maxDeliveryAttempts: number } } = {}): Promise<PubSubTestbed> {
-  const t = await startTestEmulator();
+export interface PubSubTestbedOptions {
+  deadLetterPolicy?: { maxDeliveryAttempts: number };
+  /** The emulator's orderingKeyBatch: above 1, several messages of a key are delivered together, as Google may. */
+  orderingKeyBatch?: number;
+}
+
+export async function startPubSubTestbed(options: PubSubTestbedOptions = {}): Promise<PubSubTestbed> {
+  const t = await startTestEmulator({ orderingKeyBatch: options.orderingKeyBatch });
   const pubsub = t.client();
   const featuresTopic = uniqueId('features');
   const deadLetterTopic = uniqueId('dead-letters');

@@ -10,11 +10,12 @@ import { firstValueFrom } from 'rxjs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { PassThroughRpcFilter } from '../pipeline/pass-through.filter.js';
 import { TransientError } from '../shared/transient-error.js';
-import { deferred } from '../test-support/deferred.js';
+import { deferred, type Deferred } from '../test-support/deferred.js';
 import { startPubSubTestbed, type PubSubTestbed } from '../test-support/pubsub-testbed.js';
 import { makeWindow } from '../test-support/windows.js';
 import { DEAD_LETTER_REASON_ATTRIBUTES } from './dead-letter.js';
 import type { PubSubServerOptions } from './options.js';
+import { UnusableMessageError } from './poison-message.js';
 import { PubSubServer, PubSubStartError } from './pubsub-server.js';
 
 /** What the test handler does with each window; tests swap it. */
@@ -35,6 +36,17 @@ class WindowHandler {
   }
 }
 
+function windowServer(bed: PubSubTestbed, overrides: Partial<PubSubServerOptions> = {}): PubSubServer {
+  return new PubSubServer({ client: bed.clientConfig, subscription: bed.subscription, deadLetterTopic: bed.deadLetterTopic, maxAttempts: 3, ...overrides }, [MachineWindowSchema]);
+}
+
+/** A microservice whose window handler does what `behaviour` says; not listening yet, so a failing listen() still leaves it to close. */
+function createWindowApp(server: PubSubServer, behaviour: Behaviour): Promise<INestMicroservice> {
+  @Module({ controllers: [WindowHandler], providers: [{ provide: Behaviour, useValue: behaviour }] })
+  class TestModule {}
+  return NestFactory.createMicroservice(TestModule, { strategy: server, logger: false });
+}
+
 describe('PubSubServer (NestJS custom transport) against the emulator with the official client', () => {
   let bed: PubSubTestbed;
   let behaviour: Behaviour;
@@ -50,14 +62,10 @@ describe('PubSubServer (NestJS custom transport) against the emulator with the o
     await bed.close();
   });
 
-  function makeServer(overrides: Partial<PubSubServerOptions> = {}): PubSubServer {
-    return new PubSubServer({ client: bed.clientConfig, subscription: bed.subscription, deadLetterTopic: bed.deadLetterTopic, maxAttempts: 3, ...overrides }, [MachineWindowSchema]);
-  }
+  const makeServer = (overrides: Partial<PubSubServerOptions> = {}) => windowServer(bed, overrides);
 
   async function startApp(server = makeServer()): Promise<PubSubServer> {
-    @Module({ controllers: [WindowHandler], providers: [{ provide: Behaviour, useValue: behaviour }] })
-    class TestModule {}
-    app = await NestFactory.createMicroservice(TestModule, { strategy: server, logger: false });
+    app = await createWindowApp(server, behaviour);
     await app.listen();
     return server;
   }
@@ -198,5 +206,81 @@ describe('PubSubServer (NestJS custom transport) against the emulator with the o
     expect(server.inFlightCount()).toBe(0);
     expect(bed.stats()).toMatchObject({ acked: 0, nacked: 1 });
     expect(bed.deadLetters.messages).toHaveLength(0);
+  });
+});
+
+describe('PubSubServer: one ordering key at a time, when Pub/Sub delivers several of a key together', () => {
+  let bed: PubSubTestbed;
+  let behaviour: Behaviour;
+  let app: INestMicroservice | undefined;
+  const label = (w: MachineWindow) => `${w.machineId}:${(Number(w.windowStart) - Number(makeWindow().windowStart)) / 10_000}`;
+
+  beforeEach(async () => {
+    bed = await startPubSubTestbed({ orderingKeyBatch: 10 });
+    behaviour = new Behaviour();
+  });
+  afterEach(async () => {
+    await app?.close();
+    app = undefined;
+    await bed.close();
+  });
+
+  async function startApp(): Promise<PubSubServer> {
+    const server = windowServer(bed);
+    app = await createWindowApp(server, behaviour);
+    await app.listen();
+    return server;
+  }
+
+  it("starts a key's next message only after the one before is settled, while other keys run alongside", async () => {
+    const held = new Map<string, Deferred>();
+    behaviour.run = (w) => {
+      const gate = deferred();
+      held.set(label(w), gate);
+      return gate.promise;
+    };
+    // Published before the processor starts, so each key's messages go out together.
+    for (const index of [0, 1, 2]) await bed.publishWindow(makeWindow({ machine: 'pump-1', index }));
+    await bed.publishWindow(makeWindow({ machine: 'fan-2', index: 0 }));
+    const server = await startApp();
+    await until(() => server.inFlightCount() === 4, 'all four messages received');
+    await until(() => behaviour.seen.length === 2, 'the first of each key handled');
+    expect(behaviour.seen.map(label).sort()).toEqual(['fan-2:0', 'pump-1:0']);
+    expect(bed.stats()).toMatchObject({ outstanding: 4, acked: 0 });
+
+    held.get('pump-1:0')!.resolve();
+    await until(() => behaviour.seen.length === 3, 'the second of pump-1 handled');
+    expect(label(behaviour.seen[2]!)).toBe('pump-1:1');
+    await until(() => bed.stats().acked === 1, 'the first of pump-1 acked');
+    // Its handler is running, not yet settled: the third waits.
+    expect(behaviour.seen).toHaveLength(3);
+    held.get('pump-1:1')!.resolve();
+    await until(() => behaviour.seen.length === 4, 'the third of pump-1 handled');
+    held.get('pump-1:2')!.resolve();
+    held.get('fan-2:0')!.resolve();
+    await until(() => bed.stats().acked === 4, 'all acked');
+    expect(behaviour.seen.map(label).filter((l) => l.startsWith('pump-1'))).toEqual(['pump-1:0', 'pump-1:1', 'pump-1:2']);
+  });
+
+  it('nacks the messages waiting behind a nacked one unhandled, so they come back after it and never overtake it', async () => {
+    let failures = 0;
+    behaviour.run = (w) => (label(w) === 'pump-1:0' && failures++ === 0 ? Promise.reject(new Error('InfluxDB refused the points')) : Promise.resolve());
+    for (const index of [0, 1, 2]) await bed.publishWindow(makeWindow({ machine: 'pump-1', index }));
+    await startApp();
+    await until(() => bed.stats().acked === 3, 'all acked');
+    // 0 failed; 1 and 2 were nacked without running; the three came back in order.
+    expect(behaviour.seen.map(label)).toEqual(['pump-1:0', 'pump-1:0', 'pump-1:1', 'pump-1:2']);
+    expect(bed.stats()).toMatchObject({ nacked: 3, redelivered: 3, backlog: 0 });
+    expect(bed.deadLetters.messages).toHaveLength(0);
+  });
+
+  it('lets a key move on past a message it dead-lettered', async () => {
+    behaviour.run = (w) => (label(w) === 'pump-1:0' ? Promise.reject(new UnusableMessageError('a window nothing can use')) : Promise.resolve());
+    for (const index of [0, 1]) await bed.publishWindow(makeWindow({ machine: 'pump-1', index }));
+    await startApp();
+    await until(() => bed.stats().acked === 2, 'both acked');
+    expect(behaviour.seen.map(label)).toEqual(['pump-1:0', 'pump-1:1']);
+    expect(bed.deadLetters.messages).toHaveLength(1);
+    expect(bed.stats()).toMatchObject({ nacked: 0, redelivered: 0 });
   });
 });

@@ -7,7 +7,10 @@
 // that can never be processed (no/unknown schema, bytes that do not decode, a body its handler refuses
 // with a PoisonMessageError, or a handler that failed maxAttempts times) is published to the
 // dead-letter topic with the reason, then acked. settlement.ts decides which; this file runs the
-// subscription and the handlers.
+// subscription and the handlers. Messages of one ordering key (one machine) are handled one after
+// another, each only once the one before is settled, even when Pub/Sub delivers several together; a
+// nack of one nacks those already waiting behind it unhandled (ordering-key-sequencer.ts,
+// Settler.behindNack). Different keys run concurrently.
 import { Duration, PubSub, type Message, type Subscription, type Topic } from '@google-cloud/pubsub';
 import { Server, type CustomTransportStrategy, type IncomingEvent, type MessageHandler } from '@nestjs/microservices';
 import type { DescMessage } from '@bufbuild/protobuf';
@@ -17,9 +20,10 @@ import type { EventEmitter } from 'node:events';
 import { pino, type Logger } from 'pino';
 import { lastValueFrom, isObservable } from 'rxjs';
 import { DeadLetterPublisher } from './dead-letter.js';
-import { PUBSUB_TRANSPORT_DEFAULTS, type PubSubServerOptions } from './options.js';
+import { PUBSUB_TRANSPORT_DEFAULTS, type PubSubServerOptions, type Settlement } from './options.js';
 import { PubSubContext } from './pubsub-context.js';
 import { PoisonMessageError, UndecodableMessageError } from './poison-message.js';
+import { OrderingKeySequencer } from './ordering-key-sequencer.js';
 import { ProtobufDeserializer } from './protobuf-deserializer.js';
 import { Settler, type Settled } from './settlement.js';
 import { describeError } from '../shared/describe-error.js';
@@ -63,7 +67,8 @@ export class PubSubServer extends Server<PubSubServerEventsMap, PubSubStatus> im
   /** The handler of each schema, looked up once at listen() (Nest registers them before). */
   private handlers = new Map<string, MessageHandler>();
   private readonly settler: Settler<Message>;
-  private readonly inFlight = new Set<Promise<void>>();
+  private readonly orderingKeys = new OrderingKeySequencer<Settlement>();
+  private readonly inFlight = new Set<Promise<unknown>>();
   private pendingEventListeners: { event: keyof PubSubServerEventsMap; callback: PubSubServerEventsMap[keyof PubSubServerEventsMap] }[] = [];
   private readonly log: Logger;
   private readonly clock: Clock;
@@ -120,7 +125,7 @@ export class PubSubServer extends Server<PubSubServerEventsMap, PubSubStatus> im
     this.registerErrorListener(subscription);
     this.registerCloseListener(subscription);
     for (const { event, callback } of this.pendingEventListeners.splice(0)) (subscription as EventEmitter).on(event, callback as (...args: unknown[]) => void);
-    subscription.on('message', (message: Message) => this.track(this.process(message)));
+    subscription.on('message', (message: Message) => this.receive(message));
     this.subscription = subscription;
     this._status$.next(PubSubStatus.CONNECTED);
     this.log.info({ subscription: subscription.name, deadLetterPolicy: Boolean(metadata.deadLetterPolicy?.deadLetterTopic) }, 'pulling from Pub/Sub');
@@ -148,18 +153,24 @@ export class PubSubServer extends Server<PubSubServerEventsMap, PubSubStatus> im
     subscription.on('close', () => this._status$.next(PubSubStatus.CLOSED));
   }
 
-  private track(task: Promise<void>): void {
+  /** A message arrived: it is handled once the messages of its ordering key before it are settled. */
+  private receive(message: Message): void {
+    const receivedAt = performance.now();
+    this.options.events?.received?.();
+    this.track(this.orderingKeys.run(message.orderingKey ?? '', (previous) => this.process(message, receivedAt, previous)));
+  }
+
+  private track(task: Promise<unknown>): void {
     this.inFlight.add(task);
     void task.finally(() => this.inFlight.delete(task));
   }
 
-  /** Never rejects: every path ends in ack, nack or dead letter. */
-  private async process(message: Message): Promise<void> {
-    const started = performance.now();
-    this.options.events?.received?.();
+  /** Never rejects: every path ends in ack, nack or dead letter. `previous`: how the message of its key before it ended. */
+  private async process(message: Message, receivedAt: number, previous: Settlement | undefined): Promise<Settlement> {
     const schema = message.attributes[PUBSUB_ATTRIBUTES.schema] ?? '';
-    const { outcome, reason } = await this.handle(message, schema);
-    this.options.events?.settled?.(outcome, schema, performance.now() - started, reason);
+    const { outcome, reason } = previous === 'nacked' ? this.settler.behindNack(message, schema) : await this.handle(message, schema);
+    this.options.events?.settled?.(outcome, schema, performance.now() - receivedAt, reason);
+    return outcome;
   }
 
   private async handle(message: Message, schema: string): Promise<Settled> {
@@ -200,7 +211,7 @@ export class PubSubServer extends Server<PubSubServerEventsMap, PubSubStatus> im
     });
   }
 
-  /** Messages being handled right now. */
+  /** Messages received and not yet settled: being handled, or waiting behind an earlier one of their ordering key. */
   inFlightCount(): number {
     return this.inFlight.size;
   }

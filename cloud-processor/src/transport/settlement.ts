@@ -95,6 +95,19 @@ export class Settler<M extends SettleableMessage> {
     return { outcome: 'nacked' };
   }
 
+  /**
+   * An earlier message of its ordering key was nacked: nack this one unhandled, so it cannot overtake
+   * that one. Pub/Sub redelivers the nacked message and then the ones behind it (the service redelivers
+   * every later message of a key along with a failed one), so order holds. Not a failure of its own: it
+   * counts nowhere towards dead-lettering (though Pub/Sub's delivery_attempt, under a dead-letter policy,
+   * grows with each such redelivery). A dead-lettered message does not hold its key: it never comes back.
+   */
+  behindNack(message: M, schema: string): Settled {
+    this.log.debug({ messageId: message.id, schema }, 'an earlier message of its ordering key was nacked; nacked unhandled');
+    message.nack();
+    return { outcome: 'nacked' };
+  }
+
   /** Ends every back-off now and any later one at once: on shutdown, held messages are nacked without waiting. */
   stop(): void {
     this.stopping.abort();
