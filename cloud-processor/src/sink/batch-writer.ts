@@ -2,6 +2,10 @@
 // reaches maxPoints or when its first point has waited maxDelayMs, whichever comes first. Each add()
 // resolves only once the batch holding its points is written (and rejects if that write failed), so
 // the transport acks a message only after its points are in InfluxDB.
+// Order between one machine's windows is not decided here: the transport starts a machine's next
+// window only once the previous one is settled, i.e. after its add() resolved, so batches written side
+// by side never hold two windows of one machine (transport/ordering-key-sequencer.ts,
+// pipeline/ordering.test.ts).
 import type { IPoint } from 'influx';
 import { systemClock, type Cancel, type Clock } from '@pdm/clock';
 

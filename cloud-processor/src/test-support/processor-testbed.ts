@@ -9,7 +9,7 @@ import { afterAll, afterEach, beforeAll } from 'vitest';
 import { startProcessor, type ProcessorDeps, type RunningProcessor } from '../app/start-processor.js';
 import { parseProcessorConfig } from '../config/load.js';
 import type { ProcessorConfig, ProcessorConfigInput } from '../config/schema.js';
-import { startPubSubTestbed, type PubSubTestbed } from './pubsub-testbed.js';
+import { startPubSubTestbed, type PubSubTestbed, type PubSubTestbedOptions } from './pubsub-testbed.js';
 
 export interface ProcessorTestbed {
   bed: PubSubTestbed;
@@ -24,8 +24,8 @@ export interface ProcessorTestbed {
   close(): Promise<void>;
 }
 
-export async function startProcessorTestbed(influx: RunningInflux, base: ProcessorConfigInput = {}): Promise<ProcessorTestbed> {
-  const bed = await startPubSubTestbed();
+export async function startProcessorTestbed(influx: RunningInflux, base: ProcessorConfigInput = {}, pubsub: PubSubTestbedOptions = {}): Promise<ProcessorTestbed> {
+  const bed = await startPubSubTestbed(pubsub);
   const alertsTopic = uniqueId('alerts');
   const [topic] = await bed.pubsub.createTopic(alertsTopic);
   const [alertsSub] = await topic.createSubscription(uniqueId('alerts-sub'));
@@ -80,7 +80,7 @@ export async function startProcessorTestbed(influx: RunningInflux, base: Process
  * Registers the hooks of a suite of whole-processor tests: one influxd for the suite, and a testbed per
  * test, started by the function returned and closed after the test.
  */
-export function useProcessorTestbeds(): (base?: ProcessorConfigInput) => Promise<ProcessorTestbed> {
+export function useProcessorTestbeds(): (base?: ProcessorConfigInput, pubsub?: PubSubTestbedOptions) => Promise<ProcessorTestbed> {
   let influx: RunningInflux | undefined;
   let current: ProcessorTestbed | undefined;
   beforeAll(async () => {
@@ -93,9 +93,9 @@ export function useProcessorTestbeds(): (base?: ProcessorConfigInput) => Promise
     await current?.close();
     current = undefined;
   });
-  return async (base = {}) => {
+  return async (base = {}, pubsub = {}) => {
     if (!influx) throw new Error('useProcessorTestbeds: start testbeds inside tests, after beforeAll');
-    current = await startProcessorTestbed(influx, base);
+    current = await startProcessorTestbed(influx, base, pubsub);
     return current;
   };
 }
