@@ -88,6 +88,8 @@ export const gatewayConfigSchema = z
         idleTimeoutMs: duration.optional(),
         lateMode: z.enum(['count', 'revise']).optional(),
         reviseHorizonMs: durationOrZero.optional(),
+        /** How far a sensor may trail its machine's leading sensor and still fill its closed windows (default 60 s). */
+        maxSensorLagMs: durationOrZero.optional(),
         sensorRates: z.record(z.string(), z.number().positive()).optional(),
         evictAfterMs: duration.optional(),
         hopMs: duration.optional(),

@@ -27,10 +27,16 @@ const MAX_EVENT_TIME = 8.64e15;
 /**
  * Event-time windows per (machine, sensor), assembled into one MachineWindow per machine per window.
  *
- * Windows are epoch-aligned. Each machine has a watermark (its latest event time minus the allowed
- * lateness); a window closes when the watermark reaches its end, or — on the gateway clock, checked by
- * `tick()` — when the machine has been silent for the idle timeout. Readings for closed windows are
- * late: counted, and in lateMode 'revise' folded in and re-emitted as revision + 1.
+ * Windows are epoch-aligned. Each sensor has a watermark (its latest event time minus the allowed
+ * lateness). A machine window closes when its leading sensor's watermark reaches its end, or — on the
+ * gateway clock, checked by `tick()` — when the machine has been silent for the idle timeout.
+ *
+ * Lateness is the sensor's own: a reading is late only when its sensor's watermark has passed its
+ * window. So a sensor whose clock runs ahead closes its machine's windows early without making the
+ * other sensors' readings late: a sensor trailing the leader by at most `maxSensorLagMs` keeps adding
+ * its readings to the closed window, which goes out again as revision + 1 (LATE_REVISION) once that
+ * sensor's watermark passed its end (on the next `tick()`, or before the machine's next window). Late
+ * readings are counted, and in lateMode 'revise' folded in and re-emitted as revision + 1.
  *
  * The engine is a pure library: it owns no timer and no I/O. The host calls `add`/`addBlock` per
  * reading, `tick()` periodically, and `flush()` on shutdown; closed windows go to `emit` synchronously,
@@ -44,6 +50,7 @@ export class WindowEngine {
   private readonly clock: EngineClock;
   private readonly paneMs: number;
   private readonly lateness: number;
+  private readonly maxSensorLag: number;
   private readonly revise: boolean;
   /** How far behind the closed floor closed panes are kept: for hopping merges and for revisions. */
   private readonly retentionMs: number;
@@ -72,6 +79,7 @@ export class WindowEngine {
     this.identity = { gatewayId, siteId };
     this.clock = clock;
     this.lateness = allowedLatenessMs;
+    this.maxSensorLag = this.options.maxSensorLagMs;
     this.revise = lateMode === 'revise';
     this.retentionMs = Math.max(windowMs - this.paneMs, this.revise ? reviseHorizonMs : 0);
   }
@@ -86,11 +94,18 @@ export class WindowEngine {
     const sensor = this.sensorFor(machineId, sensorId);
     const machine = sensor.machine;
     const start = Math.floor(ts / this.paneMs) * this.paneMs;
-    if (start < machine.closedFloor) return this.acceptLate(sensor, start, value);
-    (start === sensor.curStart ? sensor.cur : this.openPane(sensor, start)).add(value);
-    this.counters.readingsAccepted++;
-    if (ts > machine.maxTs) this.advanceEventTime(machine, ts);
-    return 'accepted';
+    let result: AddResult = 'accepted';
+    if (start >= machine.closedFloor) {
+      (start === sensor.curStart ? sensor.cur : this.openPane(sensor, start)).add(value);
+    } else if (this.trailsInto(sensor, start, ts)) {
+      this.fillClosedPane(sensor, start, value, false);
+    } else {
+      result = this.acceptLate(sensor, start, value);
+    }
+    if (result === 'accepted') this.counters.readingsAccepted++;
+    // Late readings move their sensor's time too: it says how far behind the sensor runs.
+    if (ts > sensor.maxTs) this.advanceEventTime(sensor, ts);
+    return result;
   }
 
   /**
@@ -136,6 +151,9 @@ export class WindowEngine {
       if (pane !== null) {
         pane.add(v);
         result.accepted++;
+      } else if (this.trailsInto(sensor, paneStart, ts)) {
+        this.fillClosedPane(sensor, paneStart, v, false);
+        result.accepted++;
       } else if (this.acceptLate(sensor, paneStart, v) === 'late') {
         result.late++;
       } else {
@@ -144,7 +162,7 @@ export class WindowEngine {
     }
     this.counters.readingsAccepted += result.accepted;
     this.counters.invalidReadings += result.invalid;
-    if (lastTs > machine.maxTs) this.advanceEventTime(machine, lastTs);
+    if (lastTs > sensor.maxTs) this.advanceEventTime(sensor, lastTs);
     return result;
   }
 
@@ -156,10 +174,10 @@ export class WindowEngine {
   tick(): void {
     const now = this.clock.now();
     for (const machine of this.machines.values()) {
-      this.emitRevisions(machine);
-      if (now - machine.lastArrival >= this.options.idleTimeoutMs) {
-        this.closeAllPending(machine, CloseReason.IDLE_TIMEOUT);
-      }
+      const idle = now - machine.lastArrival >= this.options.idleTimeoutMs;
+      // A silent machine's trailing sensors will not catch up any further: their windows go out now.
+      this.emitRevisions(machine, idle);
+      if (idle) this.closeAllPending(machine, CloseReason.IDLE_TIMEOUT);
       this.evictStaleSensors(machine, now);
     }
   }
@@ -167,7 +185,7 @@ export class WindowEngine {
   /** Shutdown: emits pending revisions and closes every open window as partial (SHUTDOWN). */
   flush(): void {
     for (const machine of this.machines.values()) {
-      this.emitRevisions(machine);
+      this.emitRevisions(machine, true);
       this.closeAllPending(machine, CloseReason.SHUTDOWN);
     }
   }
@@ -263,11 +281,31 @@ export class WindowEngine {
       return 'too_late';
     }
     this.counters.lateReadings++;
-    if (this.revise) this.foldLateReading(sensor, paneStart, value);
+    if (this.revise) this.fillClosedPane(sensor, paneStart, value, true);
     return 'late';
   }
 
-  private foldLateReading(sensor: SensorState, paneStart: number, value: number): void {
+  /**
+   * Whether a reading at `ts` for the closed pane at `paneStart` is on time for its sensor: the
+   * sensor's own watermark (this reading counted) has not passed the pane, the sensor trails its
+   * machine's leader by at most maxSensorLagMs, and the pane was closed by the leader's watermark
+   * while the sensor trailed (so its windows are retained).
+   */
+  private trailsInto(sensor: SensorState, paneStart: number, ts: number): boolean {
+    const sensorTime = Math.max(sensor.maxTs, ts);
+    const machine = sensor.machine;
+    return (
+      paneStart >= machine.trailFrom &&
+      paneStart + this.paneMs > sensorTime - this.lateness &&
+      sensorTime >= machine.maxTs - this.maxSensorLag
+    );
+  }
+
+  /**
+   * Adds a reading to a closed pane and marks the emitted windows holding it for re-emission: on the
+   * next tick when the reading is late ('revise'), once the sensor passed them when it is trailing.
+   */
+  private fillClosedPane(sensor: SensorState, paneStart: number, value: number, late: boolean): void {
     const machine = sensor.machine;
     let pane = sensor.panes.get(paneStart);
     if (pane === undefined) {
@@ -279,13 +317,17 @@ export class WindowEngine {
       machine.nextCloseAt = Math.min(machine.nextCloseAt, this.geometry.nextEndAfter([paneStart], machine.closedFloor));
     }
     pane.add(value);
-    pane.late++;
+    if (late) pane.late++;
+    const marked = late ? machine.dirty : machine.filling;
     for (const end of this.geometry.endsOfWindowsContaining(paneStart)) {
-      if (end <= machine.closedFloor) machine.dirty.add(end - this.geometry.windowMs);
+      if (end <= machine.closedFloor) marked.add(end - this.geometry.windowMs);
     }
   }
 
-  private advanceEventTime(machine: MachineState, ts: number): void {
+  private advanceEventTime(sensor: SensorState, ts: number): void {
+    sensor.maxTs = ts;
+    const machine = sensor.machine;
+    if (ts <= machine.maxTs) return;
     machine.maxTs = ts;
     const watermark = ts - this.lateness;
     if (watermark >= machine.nextCloseAt) {
@@ -309,6 +351,7 @@ export class WindowEngine {
     const oldFloor = machine.closedFloor;
     const ends = this.geometry.windowEndsBetween(machine.paneStarts, oldFloor, newFloor);
     machine.closedFloor = newFloor;
+    machine.trailFrom = reason === CloseReason.WATERMARK ? Math.max(machine.trailFrom, this.trailingFloor(machine)) : newFloor;
     for (const sensor of machine.sensors.values()) {
       if (sensor.curStart < newFloor) sensor.forgetCurrentPane();
     }
@@ -316,7 +359,7 @@ export class WindowEngine {
       const windowStart = end - this.geometry.windowMs;
       const window = assembleMachineWindow(machine, windowStart, this.geometry, this.identity, reason, 0);
       if (window === null) continue;
-      if (this.revise) machine.revisions.set(windowStart, 0);
+      machine.revisions.set(windowStart, 0);
       this.publish(window);
     }
     // Learn only after emitting, so a window's expected count never comes from its own count.
@@ -337,10 +380,21 @@ export class WindowEngine {
     }
   }
 
-  private emitRevisions(machine: MachineState): void {
-    if (machine.dirty.size === 0) return;
-    const starts = [...machine.dirty].sort((a, b) => a - b);
+  /**
+   * Re-emits, oldest first, the closed windows that took late readings, and those trailing sensors
+   * added to once no sensor is still filling them (`force`: every one, the machine is closing).
+   */
+  private emitRevisions(machine: MachineState, force = false): void {
+    if (machine.dirty.size === 0 && machine.filling.size === 0) return;
+    const due = new Set(machine.dirty);
     machine.dirty.clear();
+    for (const windowStart of machine.filling) {
+      if (force || !this.stillFilling(machine, windowStart + this.geometry.windowMs)) {
+        due.add(windowStart);
+        machine.filling.delete(windowStart);
+      }
+    }
+    const starts = [...due].sort((a, b) => a - b);
     for (const windowStart of starts) {
       const revision = (machine.revisions.get(windowStart) ?? -1) + 1;
       const window = assembleMachineWindow(
@@ -359,9 +413,29 @@ export class WindowEngine {
     this.emit(window);
   }
 
-  /** Drops closed panes no hopping window or revision can need any more. */
+  /** Whether a sensor within maxSensorLagMs of its machine's leader has a watermark before `windowEnd`. */
+  private stillFilling(machine: MachineState, windowEnd: number): boolean {
+    for (const sensor of machine.sensors.values()) {
+      if (sensor.maxTs - this.lateness < windowEnd && sensor.maxTs >= machine.maxTs - this.maxSensorLag) return true;
+    }
+    return false;
+  }
+
+  /** The pane the watermark of the sensor furthest behind the leader (within maxSensorLagMs) is in. */
+  private trailingFloor(machine: MachineState): number {
+    let floor = machine.closedFloor;
+    for (const sensor of machine.sensors.values()) {
+      if (sensor.maxTs >= machine.maxTs - this.maxSensorLag) {
+        floor = Math.min(floor, this.geometry.paneStartOf(sensor.maxTs - this.lateness));
+      }
+    }
+    return floor;
+  }
+
+  /** Drops closed panes no hopping window, revision or trailing sensor can need any more. */
   private prune(machine: MachineState): void {
-    const keepFrom = machine.closedFloor - this.retentionMs;
+    const hoppingMerge = this.geometry.windowMs - this.paneMs;
+    const keepFrom = Math.min(machine.closedFloor - this.retentionMs, machine.trailFrom - hoppingMerge);
     const starts = machine.paneStarts;
     let drop = 0;
     while (drop < starts.length && (starts[drop] ?? Infinity) < keepFrom) drop++;
@@ -370,7 +444,9 @@ export class WindowEngine {
         for (const sensor of machine.sensors.values()) if (sensor.panes.delete(start)) this.retainedPaneCount--;
       }
     }
-    const reviseFrom = machine.closedFloor - this.options.reviseHorizonMs;
+    // A revision counter lives as long as its window can be re-emitted: a reused number would be
+    // the same idempotency key with other content.
+    const reviseFrom = Math.min(machine.closedFloor - this.options.reviseHorizonMs, keepFrom);
     for (const windowStart of machine.revisions.keys()) {
       if (windowStart + this.geometry.windowMs <= reviseFrom) machine.revisions.delete(windowStart);
     }

@@ -12,7 +12,10 @@ export const windowEngineOptionsSchema = z
   .object({
     /** Tumbling window size (or hopping window size when `hopMs` is set), epoch-aligned. */
     windowMs: z.number().int().positive().default(10_000),
-    /** The machine's watermark trails its latest event time by this much; later readings are late. */
+    /**
+     * A sensor's watermark trails its latest event time by this much; its readings for windows that
+     * end before its watermark are late. A machine's windows close on its leading sensor's watermark.
+     */
     allowedLatenessMs: z.number().int().nonnegative().default(2_000),
     /** A machine silent this long on the gateway clock has all its open windows closed (IDLE_TIMEOUT). */
     idleTimeoutMs: z.number().int().positive().default(30_000),
@@ -27,6 +30,17 @@ export const windowEngineOptionsSchema = z
      * are 'too_late'. Bounds the memory revise mode needs.
      */
     reviseHorizonMs: z.number().int().nonnegative().default(60_000),
+    /**
+     * Per-sensor event time. A machine window closes when its leading sensor's watermark passes its
+     * end; a sensor whose own watermark has not passed it yet (its clock runs behind the leader's,
+     * or it reports in batches) is not late: its readings still go into the closed window, which is
+     * emitted again as revision + 1 (LATE_REVISION) once that sensor's watermark passed its end. This
+     * holds for sensors trailing the leader by at most this much; a sensor further behind (a dead one,
+     * or a clock far off) holds nothing back and its readings for closed windows are late. The default
+     * matches validation.maxFutureSkewMs's: an on-time sensor keeps its readings however far ahead,
+     * within the accepted skew, another sensor's clock runs. Bounds the closed windows kept for it.
+     */
+    maxSensorLagMs: z.number().int().nonnegative().default(60_000),
     /** A sensor unseen this long on the gateway clock is forgotten (bounded state for churning fleets). */
     evictAfterMs: z.number().int().positive().default(600_000),
     /**

@@ -18,6 +18,8 @@ export class SensorState {
   cur: Pane = NO_PANE;
   /** The sensor's first pane usually starts mid-way: it never teaches the learned rate. */
   firstPaneStart = NaN;
+  /** The sensor's latest event time: its own watermark trails it by the allowed lateness. */
+  maxTs = -Infinity;
   lastArrival: number;
 
   constructor(
@@ -39,6 +41,7 @@ export class MachineState {
   readonly sensors = new Map<string, SensorState>();
   /** Sensors sorted by id, rebuilt only when the set changes: emitted windows list sensors in this order. */
   private sorted: SensorState[] | null = null;
+  /** The latest event time of any sensor: the leading sensor's watermark closes windows. */
   maxTs = -Infinity;
   lastArrival: number;
   /** Panes starting before this are closed; readings for them are late. A multiple of the pane size. */
@@ -51,6 +54,13 @@ export class MachineState {
   readonly revisions = new Map<number, number>();
   /** lateMode 'revise': starts of emitted windows that absorbed late readings since their last emission. */
   readonly dirty = new Set<number>();
+  /** Starts of emitted windows a trailing sensor added readings to; re-emitted once it passed them. */
+  readonly filling = new Set<number>();
+  /**
+   * The first closed pane a trailing sensor may still fill: where its watermark was when the leading
+   * sensor's watermark closed the windows after it. Idle timeouts and shutdowns leave no one trailing.
+   */
+  trailFrom = -Infinity;
 
   constructor(
     readonly id: string,
