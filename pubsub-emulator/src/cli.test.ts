@@ -27,6 +27,14 @@ describe('runEmulatorCli', () => {
     expect(d.err[0]).toMatch(/--admin-port/);
   });
 
+  it('returns 2 and names the flag for an ordering key batch below 1 or not a whole number', async () => {
+    for (const value of ['0', '2.5', 'many']) {
+      const c = io();
+      expect(await runEmulatorCli(['--ordering-key-batch', value], c.io)).toBe(2);
+      expect(c.err[0]).toBe(`pubsub-emulator: --ordering-key-batch must be a whole number of at least 1, got "${value}"`);
+    }
+  });
+
   it('prints usage for --help', async () => {
     const c = io();
     expect(await runEmulatorCli(['--help'], c.io)).toBe(0);
@@ -37,12 +45,13 @@ describe('runEmulatorCli', () => {
     let stop: (s: NodeJS.Signals) => void = () => {};
     const stopped = new Promise<NodeJS.Signals>((resolve) => (stop = resolve));
     const c = io(() => stopped);
-    const exit = runEmulatorCli(['--port', '0', '--admin-port', '0'], c.io);
+    const exit = runEmulatorCli(['--port', '0', '--admin-port', '0', '--ordering-key-batch', '4'], c.io);
     await new Promise<void>((resolve, reject) => {
       const deadline = Date.now() + 5_000;
-      const check = () => (c.out.length > 1 ? resolve() : Date.now() > deadline ? reject(new Error('no startup line')) : setTimeout(check, 10));
+      const check = () => (c.out.length > 4 ? resolve() : Date.now() > deadline ? reject(new Error('no startup line')) : setTimeout(check, 10));
       check();
     });
+    expect(c.out).toContain('  up to 4 messages of an ordering key handed out at once');
     const endpoint = /export PUBSUB_EMULATOR_HOST=(\S+)/.exec(c.out.join('\n'))?.[1] ?? '';
     const pubsub = new PubSub({ projectId: 'cli-test', apiEndpoint: endpoint, emulatorMode: true });
     const [topic] = await pubsub.createTopic('from-cli');

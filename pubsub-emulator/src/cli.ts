@@ -11,7 +11,7 @@ export interface CliIo {
   waitForStop(): Promise<NodeJS.Signals>;
 }
 
-export const EMULATOR_USAGE = `pdm pubsub-emulator [--port PORT] [--data-dir DIR] [--admin-port PORT]
+export const EMULATOR_USAGE = `pdm pubsub-emulator [--port PORT] [--data-dir DIR] [--admin-port PORT] [--ordering-key-batch N]
 
 Runs a local Google Cloud Pub/Sub emulator speaking the real gRPC API (google.pubsub.v1).
 Point the official client at it with PUBSUB_EMULATOR_HOST=127.0.0.1:PORT.
@@ -21,6 +21,9 @@ Options:
   --data-dir DIR      keep topics, subscriptions and unacked messages in DIR across restarts
                       (default: in memory only)
   --admin-port PORT   admin HTTP port for GET /stats and /healthz (default: a free port, printed)
+  --ordering-key-batch N
+                      hand out up to N messages of one ordering key at once, in one response, as
+                      Google's service may (default: ${EMULATOR_DEFAULTS.orderingKeyBatch}, the next only after the previous is acked)
   -h, --help          show this help`;
 
 class UsageError extends Error {}
@@ -32,6 +35,12 @@ function portFlag(flag: string, value: string | undefined, fallback: number): nu
   return port;
 }
 
+function countFlag(flag: string, value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!/^\d+$/.test(value) || Number(value) < 1) throw new UsageError(`--${flag} must be a whole number of at least 1, got "${value}"`);
+  return Number(value);
+}
+
 function parse(argv: string[]) {
   try {
     const { values } = parseArgs({
@@ -40,6 +49,7 @@ function parse(argv: string[]) {
         port: { type: 'string' },
         'data-dir': { type: 'string' },
         'admin-port': { type: 'string' },
+        'ordering-key-batch': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -51,6 +61,7 @@ function parse(argv: string[]) {
       port: portFlag('port', values.port, EMULATOR_DEFAULTS.port),
       adminPort: portFlag('admin-port', values['admin-port'], EMULATOR_DEFAULTS.adminPort),
       dataDir: values['data-dir'],
+      orderingKeyBatch: countFlag('ordering-key-batch', values['ordering-key-batch'], EMULATOR_DEFAULTS.orderingKeyBatch),
     };
   } catch (error) {
     // parseArgs errors already name the flag ("Unknown option '--x'", "Option '--port <value>' argument missing").
@@ -75,7 +86,7 @@ export async function runEmulatorCli(argv: string[], io: CliIo): Promise<number>
   const logger = pino({ name: 'pubsub-emulator' }, { write: (line: string) => io.err(line.trimEnd()) });
   let emulator;
   try {
-    emulator = await start({ port: flags.port, adminPort: flags.adminPort, dataDir: flags.dataDir, logger });
+    emulator = await start({ port: flags.port, adminPort: flags.adminPort, dataDir: flags.dataDir, orderingKeyBatch: flags.orderingKeyBatch, logger });
   } catch (error) {
     io.err(`pubsub-emulator: could not start on port ${flags.port}: ${(error as Error).message}`);
     return 1;
@@ -84,6 +95,7 @@ export async function runEmulatorCli(argv: string[], io: CliIo): Promise<number>
   io.out(`  export PUBSUB_EMULATOR_HOST=${emulator.endpoint}`);
   io.out(`  admin: http://${emulator.host}:${emulator.adminPort}/stats  /healthz`);
   io.out(flags.dataDir ? `  state kept in ${flags.dataDir}` : '  state in memory only (use --data-dir to keep it)');
+  if (flags.orderingKeyBatch > 1) io.out(`  up to ${flags.orderingKeyBatch} messages of an ordering key handed out at once`);
   const signal = await io.waitForStop();
   io.out(`${signal}: stopping…`);
   await emulator.stop();
