@@ -48,6 +48,15 @@ describe('Settler', () => {
     expect(message.settledAs).toBe('ack');
   });
 
+  it('nacks a message behind a nacked one at once, and not as a failure of its own', async () => {
+    const message = new TestMessage('m1');
+    for (let i = 0; i < 5; i++) expect(settler.behindNack(message, 'pdm.v1.MachineWindow')).toEqual({ outcome: 'nacked' });
+    expect(message.settledAs).toBe('nack');
+    // Its own first failure is its first attempt of maxAttempts (3): nacked, not dead-lettered.
+    expect(await settler.failed(message, 'pdm.v1.MachineWindow', new Error('model exploded'))).toEqual({ outcome: 'nacked' });
+    expect(deadLetters).toEqual([]);
+  });
+
   /** Moves the clock to just before `ms`, then to it: the message must be nacked exactly then. */
   async function expectNackedAfter(message: TestMessage, ms: number): Promise<void> {
     clock.advance(ms - 1);
