@@ -1,6 +1,8 @@
 import { CloseReason } from '@pdm/proto';
 import type { MachineWindow } from '@pdm/proto';
 import { assembleMachineWindow } from './assemble.js';
+import { decodeMachineCheckpoint, encodeMachineCheckpoint } from './checkpoint.js';
+import type { MachineCheckpoint } from './checkpoint.js';
 import type { WindowIdentity } from './assemble.js';
 import { WindowGeometry } from './geometry.js';
 import { APPROX_MACHINE_BYTES, APPROX_PANE_BYTES, APPROX_SENSOR_BYTES } from './metrics.js';
@@ -66,6 +68,8 @@ export class WindowEngine {
     evictedSensors: 0,
     windowsEmitted: 0,
     revisionsEmitted: 0,
+    machinesRestored: 0,
+    checkpointsRefused: 0,
   };
 
   constructor(
@@ -215,6 +219,41 @@ export class WindowEngine {
     return this.machines.get(machineId)?.sensors;
   }
 
+  /** Machines whose state changed since their last `checkpoint`: the host's periodic checkpoint saves these. */
+  changedMachines(): string[] {
+    const ids: string[] = [];
+    for (const machine of this.machines.values()) if (machine.changed) ids.push(machine.id);
+    return ids;
+  }
+
+  /**
+   * The checkpoint of a machine held here (checkpoint.ts), undefined when it holds none. Taking it
+   * marks the machine saved: the host must write it with every window the engine emitted so far.
+   */
+  checkpoint(machineId: string): string | undefined {
+    const machine = this.machines.get(machineId);
+    if (machine === undefined) return undefined;
+    machine.changed = false;
+    return encodeMachineCheckpoint(machine, this.geometry.windowMs, this.paneMs);
+  }
+
+  /**
+   * Takes a machine's state back from its checkpoint (at start). False, and counted as refused, when
+   * the text is no checkpoint of this version; a machine the engine already holds is left alone.
+   */
+  restore(text: string): boolean {
+    let checkpoint: MachineCheckpoint;
+    try {
+      checkpoint = decodeMachineCheckpoint(text);
+    } catch {
+      this.counters.checkpointsRefused++;
+      return false;
+    }
+    if (this.machines.has(checkpoint.id)) return false;
+    this.restoreMachine(checkpoint);
+    return true;
+  }
+
   metrics(): WindowEngineMetrics {
     let openWindows = 0;
     for (const machine of this.machines.values()) {
@@ -237,11 +276,9 @@ export class WindowEngine {
   private sensorFor(machineId: string, sensorId: string): SensorState {
     const now = this.clock.now();
     let machine = this.machines.get(machineId);
-    if (machine === undefined) {
-      machine = new MachineState(machineId, now);
-      this.machines.set(machineId, machine);
-    }
+    if (machine === undefined) machine = this.recallMachine(machineId) ?? this.newMachine(machineId, now);
     machine.lastArrival = now;
+    machine.changed = true;
     let sensor = machine.sensors.get(sensorId);
     if (sensor === undefined) {
       sensor = new SensorState(machine, sensorId, new RateEstimator(this.declaredRate(machineId, sensorId)), now);
@@ -250,6 +287,49 @@ export class WindowEngine {
     }
     sensor.lastArrival = now;
     return sensor;
+  }
+
+  private newMachine(machineId: string, now: number): MachineState {
+    const machine = new MachineState(machineId, now);
+    this.machines.set(machineId, machine);
+    return machine;
+  }
+
+  private recallMachine(machineId: string): MachineState | undefined {
+    const text = this.options.recall?.(machineId);
+    return text !== undefined && this.restore(text) ? this.machines.get(machineId) : undefined;
+  }
+
+  /**
+   * Rebuilds a machine from its checkpoint. Panes cut with another window geometry (the configuration
+   * changed) are left behind: the machine keeps only its closed frontier, so old windows stay closed.
+   */
+  private restoreMachine(checkpoint: MachineCheckpoint): void {
+    const now = this.clock.now();
+    const machine = this.newMachine(checkpoint.id, now);
+    machine.maxTs = checkpoint.maxTs;
+    machine.closedFloor = checkpoint.closedFloor;
+    machine.trailFrom = checkpoint.closedFloor;
+    this.counters.machinesRestored++;
+    if (checkpoint.windowMs !== this.geometry.windowMs || checkpoint.paneMs !== this.paneMs) return;
+    machine.trailFrom = checkpoint.trailFrom;
+    for (const [start, revision] of checkpoint.revisions) machine.revisions.set(start, revision);
+    for (const start of checkpoint.dirty) machine.dirty.add(start);
+    for (const start of checkpoint.filling) machine.filling.add(start);
+    for (const saved of checkpoint.sensors) {
+      const sensor = new SensorState(machine, saved.id, new RateEstimator(this.declaredRate(machine.id, saved.id)), now);
+      sensor.maxTs = saved.maxTs;
+      sensor.firstPaneStart = saved.firstPaneStart;
+      sensor.rate.restore(saved.rate);
+      for (const [start, n, shift, shiftedMean, m2, m3, m4, min, max, late] of saved.panes) {
+        sensor.panes.set(start, Object.assign(new Pane(), { n, shift, shiftedMean, m2, m3, m4, min, max, late }));
+        machine.notePaneStart(start);
+        this.retainedPaneCount++;
+      }
+      machine.addSensor(sensor);
+      this.sensorCount++;
+    }
+    machine.nextCloseAt = this.geometry.nextEndAfter(machine.paneStarts, machine.closedFloor);
   }
 
   private declaredRate(machineId: string, sensorId: string): number {
@@ -350,6 +430,7 @@ export class WindowEngine {
     this.emitRevisions(machine);
     const oldFloor = machine.closedFloor;
     const ends = this.geometry.windowEndsBetween(machine.paneStarts, oldFloor, newFloor);
+    machine.changed = true;
     machine.closedFloor = newFloor;
     machine.trailFrom = reason === CloseReason.WATERMARK ? Math.max(machine.trailFrom, this.trailingFloor(machine)) : newFloor;
     for (const sensor of machine.sensors.values()) {
@@ -394,6 +475,8 @@ export class WindowEngine {
         machine.filling.delete(windowStart);
       }
     }
+    if (due.size === 0) return;
+    machine.changed = true;
     const starts = [...due].sort((a, b) => a - b);
     for (const windowStart of starts) {
       const revision = (machine.revisions.get(windowStart) ?? -1) + 1;
@@ -456,6 +539,7 @@ export class WindowEngine {
     for (const sensor of machine.sensors.values()) {
       if (now - sensor.lastArrival < this.options.evictAfterMs || this.hasPendingWindow(sensor)) continue;
       machine.removeSensor(sensor);
+      machine.changed = true;
       this.sensorCount--;
       this.retainedPaneCount -= sensor.panes.size;
       this.counters.evictedSensors++;

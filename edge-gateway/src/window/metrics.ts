@@ -19,6 +19,10 @@ export interface WindowEngineMetrics {
   /** Machine windows emitted, revisions included. */
   windowsEmitted: number;
   revisionsEmitted: number;
+  /** Machines taken back from a checkpoint (at start, or recalled when a forgotten machine returned). */
+  machinesRestored: number;
+  /** Checkpoints that could not be read (another version, corrupt): their machines start afresh. */
+  checkpointsRefused: number;
 }
 
 // Estimates for approxStateBytes: a Pane is 8 doubles plus object header, a Map entry ~40 bytes;

@@ -58,6 +58,12 @@ export const windowEngineOptionsSchema = z
      */
     clock: z.custom<EngineClock>((c) => typeof (c as Partial<EngineClock> | null)?.now === 'function').default(systemClock),
     /**
+     * The last checkpoint of a machine the engine holds no state for (see checkpoint.ts), looked up
+     * when one of its readings comes: a machine forgotten for bounded memory, or not restored at
+     * start, carries on with its closed frontier and revision counters instead of reusing window keys.
+     */
+    recall: z.custom<(machineId: string) => string | undefined>((f) => typeof f === 'function').optional(),
+    /**
      * Stamp each emitted window's `closedAt` with the clock's time, for the pipeline's latency figures.
      * A replay turns it off: its clock is the data's time, not a time the window closed (0 = unknown).
      */

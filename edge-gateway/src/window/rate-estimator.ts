@@ -1,3 +1,9 @@
+/** What a RateEstimator learned: the hz of sampled blocks, and the counts of recent complete panes. */
+export interface RateSnapshot {
+  blockHz: number;
+  paneCounts: number[];
+}
+
 /** How many complete panes the learned rate looks back on: enough to ride out one odd window. */
 const LEARNED_HISTORY = 5;
 
@@ -26,6 +32,21 @@ export class RateEstimator {
     this.history[this.historyNext] = count;
     this.historyNext = (this.historyNext + 1) % LEARNED_HISTORY;
     if (this.historyLength < LEARNED_HISTORY) this.historyLength++;
+  }
+
+  /** What the estimator learned, oldest pane count first, for a checkpoint. */
+  snapshot(): RateSnapshot {
+    const counts: number[] = [];
+    for (let i = 0; i < this.historyLength; i++) {
+      counts.push(this.history[(this.historyNext - this.historyLength + i + LEARNED_HISTORY) % LEARNED_HISTORY] ?? 0);
+    }
+    return { blockHz: this.blockHz, paneCounts: counts };
+  }
+
+  /** Takes back what a checkpoint's snapshot says was learned. */
+  restore(snapshot: RateSnapshot): void {
+    this.blockHz = snapshot.blockHz;
+    for (const count of snapshot.paneCounts) this.observeCompletePane(count);
   }
 
   /** Readings expected in a window of `windowMs`, given panes of `paneMs`; 0 when nothing is known. */

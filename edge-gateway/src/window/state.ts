@@ -39,6 +39,8 @@ export class SensorState {
 
 export class MachineState {
   readonly sensors = new Map<string, SensorState>();
+  /** Whether the state changed since its last checkpoint was taken. */
+  changed = true;
   /** Sensors sorted by id, rebuilt only when the set changes: emitted windows list sensors in this order. */
   private sorted: SensorState[] | null = null;
   /** The latest event time of any sensor: the leading sensor's watermark closes windows. */
