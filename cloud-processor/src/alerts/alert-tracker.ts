@@ -3,8 +3,9 @@
 // normal ones, so one noisy window neither raises nor clears an alert, while a fault whose score
 // flickers around the threshold (A, N, A, ...) still opens one; N = K is K in a row. Each window is
 // judged by its model's own rule when the score carries one, else by the tracker's.
-// State is in memory: after a restart it rebuilds from the windows that arrive next (an alert open
-// before the restart is neither re-raised nor resolved until the hysteresis sees K/M new windows).
+// The rule is a pure step over a machine's MachineAlertState (plain data, so the processor can keep it
+// in InfluxDB and any instance can carry on from it: alert-store.ts); AlertTracker keeps the states in
+// memory for one process (`pdm score`).
 // Windows are counted once: a redelivered, revised or out-of-order window (window_start not after the
 // last one counted for its machine) is ignored.
 import type { AlertRule, WindowScore } from '../model/api.js';
@@ -35,7 +36,9 @@ export interface AlertTransition {
   message: string;
 }
 
-interface MachineState {
+/** What the rule remembers of one machine: plain data (JSON as it is, once a window was counted). */
+export interface MachineAlertState {
+  /** window_start of the newest window counted; -Infinity before the first. */
   lastWindowStart: number;
   /** isAnomaly of the newest counted windows, oldest first; at most the rule's N. */
   recent: boolean[];
@@ -43,51 +46,69 @@ interface MachineState {
   open?: { alertId: string; openedAt: number };
 }
 
+export function newAlertState(): MachineAlertState {
+  return { lastWindowStart: Number.NEGATIVE_INFINITY, recent: [], normalRun: 0 };
+}
+
+/** Whether the window counts for this state: only windows after the last one counted do. */
+export function countsFor(state: MachineAlertState, score: WindowScore): boolean {
+  return score.windowStart > state.lastWindowStart;
+}
+
+/**
+ * Counts one window into its machine's state (changing `state`) and returns the transition it caused.
+ * Deterministic: the same state and window give the same result (alert id included) in any process.
+ */
+export function stepAlertState(state: MachineAlertState, score: WindowScore, defaultRule: AlertRule): AlertTransition | undefined {
+  if (!countsFor(state, score)) return undefined;
+  state.lastWindowStart = score.windowStart;
+  const rule = score.alertRule ?? defaultRule;
+  state.recent.push(score.isAnomaly);
+  // Keep the rule's N newest; a rule with a larger N (a new model version's) counts over what is kept.
+  if (state.recent.length > rule.within) state.recent.splice(0, state.recent.length - rule.within);
+  if (score.isAnomaly) {
+    state.normalRun = 0;
+    const anomalous = state.recent.filter(Boolean).length;
+    if (!state.open && anomalous >= rule.openAfter) {
+      state.open = { alertId: `${score.machineId}-${score.windowEnd}`, openedAt: score.windowEnd };
+      const which =
+        anomalous === 1 ? '1 anomalous window' : anomalous === state.recent.length ? `${anomalous} consecutive anomalous windows` : `${anomalous} of the last ${state.recent.length} windows anomalous`;
+      return transition('open', state.open, score, `${which} (score ${score.score.toFixed(2)} > threshold ${score.threshold.toFixed(2)})`);
+    }
+  } else {
+    state.normalRun++;
+    if (state.open && state.normalRun >= rule.resolveAfter) {
+      const open = state.open;
+      state.open = undefined;
+      // The windows of the episode just resolved do not count towards the next one: like the
+      // first, it opens on K anomalous windows seen after this point.
+      state.recent = [];
+      return transition('resolved', open, score, `${state.normalRun} consecutive normal windows`);
+    }
+  }
+  return undefined;
+}
+
+function transition(state: AlertTransition['state'], open: { alertId: string; openedAt: number }, score: WindowScore, message: string): AlertTransition {
+  return { state, alertId: open.alertId, siteId: score.siteId, machineId: score.machineId, openedAt: open.openedAt, score, message };
+}
+
+/** The rule over every machine, in memory: one process's view (`pdm score`). */
 export class AlertTracker {
-  private readonly machines = new Map<string, MachineState>();
+  private readonly machines = new Map<string, MachineAlertState>();
 
   constructor(private readonly rule: AlertRule = ALERT_DEFAULTS) {}
 
   observe(score: WindowScore): AlertTransition | undefined {
     const key = `${score.siteId}/${score.machineId}`;
-    const state = this.machines.get(key) ?? { lastWindowStart: Number.NEGATIVE_INFINITY, recent: [], normalRun: 0 };
+    const state = this.machines.get(key) ?? newAlertState();
     this.machines.set(key, state);
-    if (score.windowStart <= state.lastWindowStart) return undefined;
-    state.lastWindowStart = score.windowStart;
-    const rule = score.alertRule ?? this.rule;
-    state.recent.push(score.isAnomaly);
-    // Keep the rule's N newest; a rule with a larger N (a new model version's) counts over what is kept.
-    if (state.recent.length > rule.within) state.recent.splice(0, state.recent.length - rule.within);
-    if (score.isAnomaly) {
-      state.normalRun = 0;
-      const anomalous = state.recent.filter(Boolean).length;
-      if (!state.open && anomalous >= rule.openAfter) {
-        state.open = { alertId: `${score.machineId}-${score.windowEnd}`, openedAt: score.windowEnd };
-        const which =
-          anomalous === 1 ? '1 anomalous window' : anomalous === state.recent.length ? `${anomalous} consecutive anomalous windows` : `${anomalous} of the last ${state.recent.length} windows anomalous`;
-        return this.transition('open', state.open, score, `${which} (score ${score.score.toFixed(2)} > threshold ${score.threshold.toFixed(2)})`);
-      }
-    } else {
-      state.normalRun++;
-      if (state.open && state.normalRun >= rule.resolveAfter) {
-        const open = state.open;
-        state.open = undefined;
-        // The windows of the episode just resolved do not count towards the next one: like the
-        // first, it opens on K anomalous windows seen after this point.
-        state.recent = [];
-        return this.transition('resolved', open, score, `${state.normalRun} consecutive normal windows`);
-      }
-    }
-    return undefined;
+    return stepAlertState(state, score, this.rule);
   }
 
   openCount(): number {
     let count = 0;
     for (const state of this.machines.values()) if (state.open) count++;
     return count;
-  }
-
-  private transition(state: AlertTransition['state'], open: { alertId: string; openedAt: number }, score: WindowScore, message: string): AlertTransition {
-    return { state, alertId: open.alertId, siteId: score.siteId, machineId: score.machineId, openedAt: open.openedAt, score, message };
   }
 }
