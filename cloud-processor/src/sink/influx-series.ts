@@ -53,6 +53,28 @@ export const SERIES = {
   },
 } as const;
 
+/**
+ * The processor's own bookkeeping, which it reads back (alerts/alert-store.ts), not for dashboards:
+ * - `alert_state`: each machine's alert rule state after each window it counted (timestamp: that
+ *   window's start; `checkpoint` the state as JSON, `open` whether an alert is open), so the newest
+ *   point is the state to carry on from, for any processor and after a restart;
+ * - `alert_deliveries`: one point per alert transition (timestamp: the window end that caused it, tag
+ *   `state` open/resolved) with the targets it still has to reach (`pending`, comma-separated; empty
+ *   once every target confirmed or was given up), so a delivery survives the processor that started it.
+ */
+export const BOOKKEEPING_SERIES = {
+  alert_state: {
+    tags: ['site', 'machine'],
+    fields: ['checkpoint', 'open'],
+  },
+  alert_deliveries: {
+    tags: ['site', 'machine', 'state'],
+    fields: ['alert_id', 'transition', 'pending', 'attempts', 'created_at', 'updated_at'],
+  },
+} as const;
+
+export type BookkeepingMeasurement = keyof typeof BOOKKEEPING_SERIES;
+
 export type Measurement = keyof typeof SERIES;
 export type FieldOf<M extends Measurement> = (typeof SERIES)[M]['fields'][number];
 export type TagOf<M extends Measurement> = (typeof SERIES)[M]['tags'][number];

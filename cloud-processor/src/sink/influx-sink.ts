@@ -6,11 +6,33 @@ import { InfluxDB, type IPoint } from 'influx';
 import type { GatewayHealth, MachineWindow } from '@pdm/proto';
 import type { WindowScore } from '../model/api.js';
 import { BatchWriter } from './batch-writer.js';
-import { alertPoint, anomalyPoint, featurePoints, gatewayHealthPoint, pipelinePoint, unscoredPoint, type AlertPointInput, type BuiltPoints, type Unscored } from './points.js';
+import {
+  alertDeliveryPoint,
+  alertPoint,
+  alertStatePoint,
+  anomalyPoint,
+  featurePoints,
+  gatewayHealthPoint,
+  pipelinePoint,
+  unscoredPoint,
+  type AlertDeliveryInput,
+  type AlertPointInput,
+  type AlertStateInput,
+  type BuiltPoints,
+  type Unscored,
+} from './points.js';
 import type { InfluxSinkOptions } from './options.js';
 import { PROCESSOR_COMPONENT, type ProcessorReport } from './influx-series.js';
 import { ensureInfluxSchema } from './schema-setup.js';
 import { TransientError } from '../shared/transient-error.js';
+
+/** One series of a query's answer, as InfluxDB returns it. */
+export interface InfluxSeries {
+  name: string;
+  tags?: Record<string, string>;
+  columns: string[];
+  values: unknown[][];
+}
 
 export interface InfluxSinkEvents {
   /** A batch was written: its size and how long the HTTP write took. */
@@ -74,6 +96,40 @@ export class InfluxSink {
 
   writeAlert(alert: AlertPointInput): Promise<void> {
     return this.batches.add([alertPoint(alert)]);
+  }
+
+  /**
+   * A machine's alert state after a window, with the `alerts` point and the delivery record of the
+   * transition that window caused, if any: one batch, so a transition is never stored without the
+   * state that made it, nor the state without its transition.
+   */
+  writeAlertDecision(state: AlertStateInput, transition?: { alert: AlertPointInput; delivery?: AlertDeliveryInput }): Promise<void> {
+    const points = [alertStatePoint(state)];
+    if (transition) points.push(alertPoint(transition.alert));
+    if (transition?.delivery) points.push(alertDeliveryPoint(transition.delivery));
+    return this.batches.add(points);
+  }
+
+  /** Rewrites an alert transition's delivery record (targets still pending, attempts, last update). */
+  writeAlertDelivery(delivery: AlertDeliveryInput): Promise<void> {
+    return this.batches.add([alertDeliveryPoint(delivery)]);
+  }
+
+  /**
+   * Runs one InfluxQL query on the database (times in epoch ms). Rejects with a TransientError when
+   * InfluxDB cannot be reached (like a failed write), with the error InfluxDB reports otherwise.
+   */
+  async query(statement: string): Promise<InfluxSeries[]> {
+    let raw: { results?: { error?: string; series?: InfluxSeries[] }[] };
+    try {
+      raw = (await this.influx.queryRaw(statement, { precision: 'ms' })) as typeof raw;
+    } catch (error) {
+      if (isRefusal(error)) throw error;
+      throw new TransientError(`InfluxDB query failed: ${(error as Error).message || String(error)}`, { cause: error });
+    }
+    const result = raw.results?.[0];
+    if (result?.error) throw new Error(`InfluxDB query failed: ${result.error}`);
+    return result?.series ?? [];
   }
 
   /** The processor's own figures as a `pipeline` point (component=cloud-processor). */

@@ -12,7 +12,9 @@ import type { IPoint } from 'influx';
 import type { ScoreOutcome, WindowScore } from '../model/api.js';
 import type { HoldReason } from '../model/regime.js';
 import {
+  type BOOKKEEPING_SERIES,
   CONTRIBUTION_FIELD_PREFIX,
+  type BookkeepingMeasurement,
   GATEWAY_COMPONENT,
   REJECTED_FIELD_PREFIX,
   type FieldOf,
@@ -130,6 +132,62 @@ export function alertPoint(alert: AlertPointInput): IPoint {
     tags: { machine: alert.machineId, state: alert.state } satisfies TagsOf<'alerts'>,
     fields: finiteFields({ score: alert.score, message: alert.message, alert_id: alert.alertId, site: alert.siteId } satisfies FieldsOf<'alerts'>).fields,
     timestamp: alert.windowEnd,
+  };
+}
+
+type BookkeepingFields<M extends BookkeepingMeasurement> = Record<(typeof BOOKKEEPING_SERIES)[M]['fields'][number], number | boolean | string>;
+type BookkeepingTags<M extends BookkeepingMeasurement> = Record<(typeof BOOKKEEPING_SERIES)[M]['tags'][number], string>;
+
+export interface AlertStateInput {
+  siteId: string;
+  machineId: string;
+  /** The window counted last: the newest point of a machine is its current state. */
+  windowStart: number;
+  /** The state as JSON. */
+  checkpoint: string;
+  open: boolean;
+}
+
+export function alertStatePoint(input: AlertStateInput): IPoint {
+  return {
+    measurement: 'alert_state' satisfies BookkeepingMeasurement,
+    tags: { site: input.siteId, machine: input.machineId } satisfies BookkeepingTags<'alert_state'>,
+    fields: { checkpoint: input.checkpoint, open: input.open } satisfies BookkeepingFields<'alert_state'>,
+    timestamp: input.windowStart,
+  };
+}
+
+export interface AlertDeliveryInput {
+  siteId: string;
+  machineId: string;
+  state: string;
+  alertId: string;
+  /** Epoch ms of the window that caused the transition: rewriting a delivery updates its point. */
+  windowEnd: number;
+  /** The transition as JSON (what the targets are sent). */
+  transition: string;
+  /** Targets still to reach, comma-separated; '' when done. */
+  pending: string;
+  attempts: number;
+  /** Processor clock, epoch ms. */
+  createdAt: number;
+  updatedAt: number;
+}
+
+export function alertDeliveryPoint(input: AlertDeliveryInput): IPoint {
+  const fields = {
+    alert_id: input.alertId,
+    transition: input.transition,
+    pending: input.pending,
+    attempts: input.attempts,
+    created_at: input.createdAt,
+    updated_at: input.updatedAt,
+  } satisfies BookkeepingFields<'alert_deliveries'>;
+  return {
+    measurement: 'alert_deliveries' satisfies BookkeepingMeasurement,
+    tags: { site: input.siteId, machine: input.machineId, state: input.state } satisfies BookkeepingTags<'alert_deliveries'>,
+    fields,
+    timestamp: input.windowEnd,
   };
 }
 

@@ -1,0 +1,136 @@
+// Where the processor keeps alert state so that it outlives the process and follows the machine to
+// whichever processor handles its next window: InfluxDB, which every processor already writes to
+// (`alert_state` and `alert_deliveries`, sink/influx-series.ts BOOKKEEPING_SERIES).
+//
+// Why a point per counted window, timestamped with the window's start, rather than one point per
+// machine overwritten in place: the newest point is then the state after the newest window counted,
+// whatever order the writes land in, so a late or repeated write of an older window's state can never
+// replace a newer one; and the point goes out in the same batch as the window's own points would, one
+// small point per scored window. Kept as long as the raw retention policy keeps points (30 d): a
+// machine silent for longer starts again from an empty state.
+//
+// Reads are coalesced: every load asked for while the event loop turns goes out as one query.
+import type { InfluxSeries, InfluxSink } from '../sink/influx-sink.js';
+import type { AlertDeliveryInput } from '../sink/points.js';
+import type { AlertTransition, MachineAlertState } from './alert-tracker.js';
+
+export interface MachineRef {
+  siteId: string;
+  machineId: string;
+}
+
+/** An alert transition on its way to the targets that have not confirmed it yet. */
+export interface DeliveryRecord {
+  transition: AlertTransition;
+  pending: string[];
+  attempts: number;
+  /** Processor clock, epoch ms. */
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface AlertStore {
+  /** The machine's newest state; undefined when none was kept. */
+  load(machine: MachineRef): Promise<MachineAlertState | undefined>;
+  /** The state after a counted window and, when that window caused one, its transition and delivery record. */
+  save(state: MachineAlertState, machine: MachineRef, transition?: AlertTransition, delivery?: DeliveryRecord): Promise<void>;
+  saveDelivery(delivery: DeliveryRecord): Promise<void>;
+  /** Deliveries with a target still pending, created after `createdAfter` and last updated before `updatedBefore`. */
+  pendingDeliveries(createdAfter: number, updatedBefore: number): Promise<DeliveryRecord[]>;
+}
+
+/** An InfluxQL string literal. */
+const literal = (value: string) => `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+const machineKey = (m: MachineRef) => `${m.siteId}\u0000${m.machineId}`;
+
+/** Machines per query: keeps a statement well under InfluxDB's limits however many machines are loaded at once. */
+const MACHINES_PER_QUERY = 200;
+
+interface Waiter {
+  machine: MachineRef;
+  resolve(state: MachineAlertState | undefined): void;
+  reject(error: unknown): void;
+}
+
+export class InfluxAlertStore implements AlertStore {
+  private waiting: Waiter[] = [];
+
+  constructor(private readonly sink: InfluxSink) {}
+
+  load(machine: MachineRef): Promise<MachineAlertState | undefined> {
+    return new Promise((resolve, reject) => {
+      if (this.waiting.length === 0) setImmediate(() => this.loadWaiting());
+      this.waiting.push({ machine, resolve, reject });
+    });
+  }
+
+  save(state: MachineAlertState, machine: MachineRef, transition?: AlertTransition, delivery?: DeliveryRecord): Promise<void> {
+    const checkpoint = { siteId: machine.siteId, machineId: machine.machineId, windowStart: state.lastWindowStart, checkpoint: JSON.stringify(state), open: state.open !== undefined };
+    if (!transition) return this.sink.writeAlertDecision(checkpoint);
+    const alert = { ...transition, score: transition.score.score, windowEnd: transition.score.windowEnd };
+    return this.sink.writeAlertDecision(checkpoint, { alert, ...(delivery && { delivery: deliveryPoint(delivery) }) });
+  }
+
+  saveDelivery(delivery: DeliveryRecord): Promise<void> {
+    return this.sink.writeAlertDelivery(deliveryPoint(delivery));
+  }
+
+  async pendingDeliveries(createdAfter: number, updatedBefore: number): Promise<DeliveryRecord[]> {
+    const series = await this.sink.query(
+      `SELECT "transition", "pending", "attempts", "created_at", "updated_at" FROM "alert_deliveries" ` +
+        `WHERE "pending" != '' AND "created_at" > ${createdAfter} AND "updated_at" < ${updatedBefore}`,
+    );
+    return series.flatMap((s) =>
+      s.values.map((row) => {
+        const field = (name: string) => row[s.columns.indexOf(name)];
+        return {
+          transition: JSON.parse(String(field('transition'))) as AlertTransition,
+          pending: String(field('pending')).split(','),
+          attempts: Number(field('attempts')),
+          createdAt: Number(field('created_at')),
+          updatedAt: Number(field('updated_at')),
+        };
+      }),
+    );
+  }
+
+  private loadWaiting(): void {
+    const waiting = this.waiting;
+    this.waiting = [];
+    for (let i = 0; i < waiting.length; i += MACHINES_PER_QUERY) {
+      const chunk = waiting.slice(i, i + MACHINES_PER_QUERY);
+      this.query(chunk.map((w) => w.machine)).then(
+        (states) => chunk.forEach((w) => w.resolve(states.get(machineKey(w.machine)))),
+        (error: unknown) => chunk.forEach((w) => w.reject(error)),
+      );
+    }
+  }
+
+  /** The newest checkpoint of each machine: last() per series is the point with the latest window start. */
+  private async query(machines: MachineRef[]): Promise<Map<string, MachineAlertState>> {
+    const unique = new Map(machines.map((m) => [machineKey(m), m]));
+    const where = [...unique.values()].map((m) => `("site" = ${literal(m.siteId)} AND "machine" = ${literal(m.machineId)})`).join(' OR ');
+    const series = await this.sink.query(`SELECT last("checkpoint") AS "checkpoint" FROM "alert_state" WHERE ${where} GROUP BY "site", "machine"`);
+    return new Map(series.map((s) => [machineKey(refOf(s)), JSON.parse(String(s.values[0]?.[s.columns.indexOf('checkpoint')])) as MachineAlertState]));
+  }
+}
+
+function refOf(series: InfluxSeries): MachineRef {
+  return { siteId: series.tags?.site ?? '', machineId: series.tags?.machine ?? '' };
+}
+
+function deliveryPoint(delivery: DeliveryRecord): AlertDeliveryInput {
+  const t = delivery.transition;
+  return {
+    siteId: t.siteId,
+    machineId: t.machineId,
+    state: t.state,
+    alertId: t.alertId,
+    windowEnd: t.score.windowEnd,
+    transition: JSON.stringify(t),
+    pending: delivery.pending.join(','),
+    attempts: delivery.attempts,
+    createdAt: delivery.createdAt,
+    updatedAt: delivery.updatedAt,
+  };
+}
