@@ -65,16 +65,56 @@ describe('Outbox', () => {
     expect(reopened.stats()).toMatchObject({ depth: 2, bytes: 30 });
   });
 
-  it('replaces a row with the same idempotency key instead of duplicating it', () => {
-    const { outbox } = openOutbox();
-    outbox.append([record('a', 0, 100)]);
-    outbox.append([record('a', 0, 50)]);
+  it('never lets one idempotency key stand for two contents: the same window is kept once, another is refused', () => {
+    const conflicts: string[] = [];
+    const { outbox } = openOutbox({ onConflict: (r) => conflicts.push(`${r.machineId}/${r.windowStart}/${r.revision}/${r.payload.byteLength}`) });
+    const [seq] = outbox.append([record('a', 0, 100)]);
+    expect(outbox.append([record('a', 0, 100)])).toEqual([seq]); // the same bytes: the same window, not a second row
+    outbox.append([record('a', 0, 50)]); // other bytes under the same key: refused, the unpublished row stays
     outbox.append([record('a', 0, 70, 1)]); // a revision is a different key
     expect(outbox.peek(0, 10).map((e) => [e.revision, e.payload.byteLength])).toEqual([
-      [0, 50],
+      [0, 100],
       [1, 70],
     ]);
-    expect(outbox.stats()).toMatchObject({ depth: 2, bytes: 120 });
+    expect(outbox.stats()).toMatchObject({ depth: 2, bytes: 170 });
+    expect(conflicts).toEqual(['a/0/0/50']);
+  });
+
+  it('keeps the engine checkpoints in the same database, written with the windows they account for', () => {
+    const { outbox, path } = openOutbox();
+    outbox.append([record('a', 0, 10)], [{ machineId: 'a', state: 'state-1' }]);
+    outbox.append([], [{ machineId: 'b', state: 'state-b' }]);
+    outbox.append([record('a', 10_000, 10)], [{ machineId: 'a', state: 'state-2' }]);
+    outbox.close();
+    open.pop();
+    const { outbox: reopened } = openOutbox({ path });
+    expect(reopened.checkpointOf('a')).toBe('state-2');
+    expect(reopened.checkpointOf('c')).toBeUndefined();
+    expect(reopened.checkpoints().sort((x, y) => x.machineId.localeCompare(y.machineId))).toEqual([
+      { machineId: 'a', state: 'state-2' },
+      { machineId: 'b', state: 'state-b' },
+    ]);
+    expect(reopened.stats().depth).toBe(2);
+  });
+
+  it('writes neither the windows nor the checkpoints when their transaction fails', () => {
+    const { outbox } = openOutbox();
+    outbox.append([record('a', 0, 10)], [{ machineId: 'a', state: 'state-1' }]);
+    // A NOT NULL violation inside the transaction (state null) rolls the whole append back.
+    expect(() => outbox.append([record('a', 10_000, 10)], [{ machineId: 'a', state: null as unknown as string }])).toThrow();
+    expect(outbox.checkpointOf('a')).toBe('state-1');
+    expect(outbox.peek(0, 10).map((e) => e.windowStart)).toEqual([0]);
+    expect(outbox.stats()).toMatchObject({ depth: 1, bytes: 10 });
+  });
+
+  it('forgets checkpoints not written since a time', () => {
+    const c = clock();
+    const { outbox } = openOutbox({ clock: c });
+    outbox.append([], [{ machineId: 'old', state: 's' }]);
+    c.advance(HOUR);
+    outbox.append([], [{ machineId: 'new', state: 's' }]);
+    expect(outbox.forgetCheckpointsBefore(c.now() - HOUR / 2)).toBe(1);
+    expect(outbox.checkpoints().map((r) => r.machineId)).toEqual(['new']);
   });
 
   it('drops the oldest rows at the byte bound and counts every drop', () => {

@@ -2,6 +2,8 @@
 // when Pub/Sub confirmed it. Bounded by bytes and age; at the bound the oldest rows are dropped and
 // every drop is counted. Backed by SQLite in WAL mode (better-sqlite3), synchronous=FULL so a row
 // that append() returned survives a process kill and a power cut.
+// The same database holds the window engine's checkpoints, one row per machine, written in the same
+// transaction as the windows they account for: after a crash the two always agree.
 import type { Clock } from '@pdm/clock';
 import Database from 'better-sqlite3';
 import { mkdirSync, statfsSync } from 'node:fs';
@@ -14,6 +16,12 @@ export interface OutboxRecord {
   revision: number;
   /** The encoded pdm.v1.MachineWindow. */
   payload: Uint8Array;
+}
+
+/** The window engine's checkpoint of one machine (window/checkpoint.ts), as text. */
+export interface CheckpointRecord {
+  machineId: string;
+  state: string;
 }
 
 export interface OutboxEntry extends OutboxRecord {
@@ -41,6 +49,11 @@ export interface OutboxOptions {
    * keeps running: confirmed rows are deleted on a later attempt, bounds are enforced on the next tick.
    */
   onError?: (operation: 'remove_confirmed' | 'enforce_bounds', error: Error) => void;
+  /**
+   * Called for a window whose idempotency key is already in the outbox with other content. The row
+   * there is kept: one key never stands for two contents (it should never happen; it is a bug).
+   */
+  onConflict?: (record: OutboxRecord) => void;
 }
 
 export interface OutboxStats {
@@ -111,6 +124,9 @@ export class Outbox {
   private readonly selectByKey: Database.Statement;
   private readonly lastSeqBefore: Database.Statement;
   private readonly seqAtOffset: Database.Statement;
+  private readonly upsertCheckpoint: Database.Statement;
+  private readonly selectCheckpoint: Database.Statement;
+  private readonly deleteCheckpointsBefore: Database.Statement;
 
   constructor(private readonly options: OutboxOptions) {
     mkdirSync(dirname(options.path), { recursive: true });
@@ -129,19 +145,28 @@ export class Outbox {
         bytes INTEGER NOT NULL,
         payload BLOB NOT NULL
       )`);
-    // A window re-closed with the same idempotency key (e.g. after a restart) replaces the old row.
     this.db.exec('CREATE UNIQUE INDEX IF NOT EXISTS outbox_key ON outbox (machine_id, window_start, feature_version, revision)');
+    this.db.exec(`
+      CREATE TABLE IF NOT EXISTS checkpoint (
+        machine_id TEXT PRIMARY KEY,
+        updated_at INTEGER NOT NULL,
+        state TEXT NOT NULL
+      )`);
+    this.db.exec('CREATE INDEX IF NOT EXISTS checkpoint_age ON checkpoint (updated_at)');
     this.insert = this.db.prepare(
-      `INSERT OR REPLACE INTO outbox (machine_id, window_start, feature_version, revision, created_at, bytes, payload)
+      `INSERT INTO outbox (machine_id, window_start, feature_version, revision, created_at, bytes, payload)
        VALUES (?, ?, ?, ?, ?, ?, ?)`,
     );
+    this.upsertCheckpoint = this.db.prepare('INSERT OR REPLACE INTO checkpoint (machine_id, updated_at, state) VALUES (?, ?, ?)');
+    this.selectCheckpoint = this.db.prepare('SELECT state FROM checkpoint WHERE machine_id = ?');
+    this.deleteCheckpointsBefore = this.db.prepare('DELETE FROM checkpoint WHERE updated_at < ?');
     this.deleteOne = this.db.prepare('DELETE FROM outbox WHERE seq = ?');
     this.selectAfter = this.db.prepare('SELECT * FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?');
     this.selectOldest = this.db.prepare('SELECT seq, created_at FROM outbox ORDER BY seq LIMIT 1');
     this.deleteUpTo = this.db.prepare('DELETE FROM outbox WHERE seq <= ?');
     this.sizeUpTo = this.db.prepare('SELECT COUNT(*) AS n, COALESCE(SUM(bytes), 0) AS b FROM outbox WHERE seq <= ?');
     this.selectByKey = this.db.prepare(
-      'SELECT bytes FROM outbox WHERE machine_id = ? AND window_start = ? AND feature_version = ? AND revision = ?',
+      'SELECT seq, payload FROM outbox WHERE machine_id = ? AND window_start = ? AND feature_version = ? AND revision = ?',
     );
     this.lastSeqBefore = this.db.prepare('SELECT MAX(seq) AS seq FROM outbox WHERE created_at < ?');
     this.seqAtOffset = this.db.prepare('SELECT seq FROM outbox ORDER BY seq LIMIT 1 OFFSET ?');
@@ -150,34 +175,60 @@ export class Outbox {
     this.bytes = totals.b;
   }
 
-  /** Durably appends windows in one transaction, then enforces the bounds. Returns their seqs. */
-  append(records: readonly OutboxRecord[]): number[] {
-    if (records.length === 0) return [];
+  /**
+   * Durably appends windows, with the checkpoints of the machines they came from, in one transaction,
+   * then enforces the bounds. Returns the windows' seqs. A window whose key is already here is not
+   * written again: with the same bytes it is the same window (the row's seq is returned), with other
+   * bytes it is refused (`onConflict`) and the row there stays.
+   */
+  append(records: readonly OutboxRecord[], checkpoints: readonly CheckpointRecord[] = []): number[] {
+    if (records.length === 0 && checkpoints.length === 0) return [];
     this.flushRemovals();
     const now = this.options.clock.now();
+    const conflicts: OutboxRecord[] = [];
     // The counts change only once the transaction committed: a failed commit (a full disk) rolls
     // the rows back, and the windows are appended again on the next attempt.
     const { seqs, depthChange, bytesChange } = this.db.transaction(() => {
       let depthChange = 0;
       let bytesChange = 0;
       const seqs = records.map((r) => {
-        const replaced = this.selectByKey.get(r.machineId, r.windowStart, r.featureVersion, r.revision) as { bytes: number } | undefined;
-        if (replaced) {
-          depthChange--;
-          bytesChange -= replaced.bytes;
+        const existing = this.selectByKey.get(r.machineId, r.windowStart, r.featureVersion, r.revision) as { seq: number; payload: Buffer } | undefined;
+        if (existing) {
+          if (!existing.payload.equals(r.payload)) conflicts.push(r);
+          return existing.seq;
         }
         const info = this.insert.run(r.machineId, r.windowStart, r.featureVersion, r.revision, now, r.payload.byteLength, r.payload);
         depthChange++;
         bytesChange += r.payload.byteLength;
         return Number(info.lastInsertRowid);
       });
+      for (const c of checkpoints) this.upsertCheckpoint.run(c.machineId, now, c.state);
       return { seqs, depthChange, bytesChange };
     })();
     this.depth += depthChange;
     this.bytes += bytesChange;
-    this.updateRate(now, records.reduce((sum, r) => sum + r.payload.byteLength, 0));
+    for (const conflict of conflicts) this.options.onConflict?.(conflict);
+    if (records.length > 0) this.updateRate(now, bytesChange);
     this.enforceBounds();
     return seqs;
+  }
+
+  /** The last checkpoint of a machine, undefined when there is none. */
+  checkpointOf(machineId: string): string | undefined {
+    return (this.selectCheckpoint.get(machineId) as { state: string } | undefined)?.state;
+  }
+
+  /** Every machine's last checkpoint, for a restart. */
+  checkpoints(): CheckpointRecord[] {
+    return (this.db.prepare('SELECT machine_id, state FROM checkpoint').all() as Array<{ machine_id: string; state: string }>).map((row) => ({
+      machineId: row.machine_id,
+      state: row.state,
+    }));
+  }
+
+  /** Forgets the checkpoints not written since `before` (gateway clock); returns how many. */
+  forgetCheckpointsBefore(before: number): number {
+    return this.deleteCheckpointsBefore.run(before).changes;
   }
 
   /** Oldest entries with seq greater than `afterSeq`, in append order (confirmed ones excluded). */
