@@ -1,6 +1,7 @@
 // Composes the gateway: MQTT broker → ingest → window engine → outbox writer → durable outbox →
-// Pub/Sub publisher, with the operations endpoint, a health report on the same topic, a tick on the
-// gateway clock, and a graceful stop. It only wires: each stage is its own module.
+// Pub/Sub publisher, with the operations endpoint, a health report on the same topic, a tick and a
+// checkpoint of the window state on the gateway clock, and a graceful stop. It only wires: each
+// stage is its own module.
 import { type Clock, every, systemClock } from '@pdm/clock';
 import { type GatewayHealth, GatewayHealthSchema, MachineWindowSchema, CloseReason, pubsubAttributes } from '@pdm/proto';
 import type { GatewayConfig } from './config/index.js';
@@ -10,7 +11,7 @@ import { Users, startBroker, type RunningBroker } from './mqtt/index.js';
 import { GatewayMetrics } from './ops/metrics.js';
 import { startOpsServer, type OpsServer } from './ops/http.js';
 import { LogLimiter, createLogger, type Logger } from './ops/log.js';
-import { Outbox, OutboxWriter } from './outbox/index.js';
+import { MAX_PENDING_WINDOWS, Outbox, OutboxWriter } from './outbox/index.js';
 import { OutboxPublisher, connectPubSub, openFeatureTopic } from './publisher/index.js';
 import { WindowEngine } from './window/index.js';
 
@@ -63,6 +64,13 @@ export async function startGateway(config: GatewayConfig, dependencies: GatewayD
         log.error({ path: config.outbox.path, operation, err: error.message, suppressed }, 'outbox delete failed; retrying'),
       );
     },
+    onConflict: (record) => {
+      metrics.windowConflicts.inc();
+      log.error(
+        { machine: record.machineId, windowStart: record.windowStart, revision: record.revision },
+        'window refused: its idempotency key is in the outbox with other content (the first is kept)',
+      );
+    },
   });
 
   const writer = new OutboxWriter(outbox, {
@@ -77,12 +85,26 @@ export async function startGateway(config: GatewayConfig, dependencies: GatewayD
       );
     },
     dropped: (windows) => metrics.outboxDropped.inc({ bound: 'write_error' }, windows),
+    checkpointed: (_machines, bytes, seconds) => {
+      metrics.checkpointDuration.observe(seconds);
+      metrics.checkpointBytes.set(bytes);
+    },
+  }, MAX_PENDING_WINDOWS, {
+    changedMachines: () => engine.changedMachines(),
+    checkpoint: (machineId) => engine.checkpoint(machineId),
   });
 
   const { tickMs: _tickMs, ...windowKnobs } = config.windows;
-  const engine = new WindowEngine({ ...windowKnobs, ...source, clock }, (window) => writer.add(window));
+  const engine = new WindowEngine(
+    // A machine the engine does not hold (forgotten, or not restored below) carries on from its checkpoint.
+    { ...windowKnobs, ...source, clock, recall: (machineId) => outbox.checkpointOf(machineId) },
+    (window) => writer.add(window),
+  );
+  // The machines seen last before the stop or crash, as many as the gateway holds at most.
+  for (const checkpoint of outbox.checkpoints(config.validation.maxMachines)) engine.restore(checkpoint.state);
+  const restored = engine.metrics();
 
-  const metrics = new GatewayMetrics({
+  const metrics: GatewayMetrics = new GatewayMetrics({
     openWindows: () => engine.metrics().openWindows,
     openWindowBytes: () => engine.metrics().approxStateBytes,
     lateReadings: () => {
@@ -93,6 +115,8 @@ export async function startGateway(config: GatewayConfig, dependencies: GatewayD
     publishInFlight: () => publisher.inFlightCount(),
     mqttClients: () => broker.connectedClients(),
   });
+  metrics.restoredMachines.set(restored.machinesRestored);
+  metrics.restoredOpenWindows.set(restored.openWindows);
 
   /** Releases what start-up had opened when a later step fails (a port taken, say), so the process can exit. */
   async function abandonStart(error: unknown, startedBroker?: RunningBroker): Promise<never> {
@@ -186,6 +210,15 @@ export async function startGateway(config: GatewayConfig, dependencies: GatewayD
   }
   const cancelTicks = every(clock, config.windows.tickMs, tick);
 
+  // A checkpoint of a machine is kept while a reading for its windows can still be accepted (not
+  // too old, allowing for a clock ahead), so that reading finds the machine's frontier.
+  const checkpointRetentionMs = config.validation.maxAgeMs + config.validation.maxFutureSkewMs;
+  function checkpoint(): void {
+    if (!writer.checkpoint()) return;
+    outbox.forgetCheckpointsBefore(clock.now() - checkpointRetentionMs);
+  }
+  const cancelCheckpoints = every(clock, config.outbox.checkpointIntervalMs, checkpoint);
+
   const health = new HealthReporter(
     metrics,
     topic,
@@ -197,15 +230,21 @@ export async function startGateway(config: GatewayConfig, dependencies: GatewayD
 
   // Replay what an earlier run left in the outbox.
   publisher.notify();
-  log.info({ mqttPort: broker.port, httpPort: ops.port, outbox: config.outbox.path, topic: config.pubsub.topic, replaying: outbox.stats().depth }, 'gateway started');
+  log.info(
+    { mqttPort: broker.port, httpPort: ops.port, outbox: config.outbox.path, topic: config.pubsub.topic, replaying: outbox.stats().depth, restoredMachines: restored.machinesRestored, restoredOpenWindows: restored.openWindows },
+    'gateway started',
+  );
 
   let stopping: Promise<void> | undefined;
   async function stop(): Promise<void> {
     cancelTicks();
+    cancelCheckpoints();
     health.stop();
     await broker.close();
+    // The SHUTDOWN partials and the state after them in one transaction: a restart knows they went
+    // out, so late data re-emits them as revision + 1.
     engine.flush();
-    writer.flush();
+    writer.checkpoint();
     await publisher.stop(config.shutdownTimeoutMs);
     await pubsub.close();
     const left = outbox.stats().depth;

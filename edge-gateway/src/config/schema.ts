@@ -104,6 +104,13 @@ export const gatewayConfigSchema = z
         path: z.string().default('.data/gateway/outbox.sqlite'),
         maxBytes: z.number().int().positive().default(1024 ** 3),
         maxAgeMs: duration.default(7 * 24 * 3_600_000),
+        /**
+         * How often the window state (open windows, each machine's closed frontier and revision
+         * counters) is checkpointed into the outbox database, restored at start. A crash (SIGKILL,
+         * power cut) loses at most the readings accepted since the last checkpoint; windows closed
+         * are written with their machine's checkpoint in one transaction, whatever this interval.
+         */
+        checkpointIntervalMs: duration.default(1_000),
       })
       .strict()
       .prefault({}),

@@ -84,6 +84,33 @@ export class GatewayMetrics {
     registers: [this.registry],
   });
 
+  readonly checkpointDuration = new Histogram({
+    name: 'pdm_gateway_checkpoint_duration_seconds',
+    help: 'Time one periodic checkpoint of the window state took (encoding and the outbox transaction)',
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [this.registry],
+  });
+  readonly checkpointBytes = new Gauge({
+    name: 'pdm_gateway_checkpoint_bytes',
+    help: 'Bytes of window state the last periodic checkpoint wrote (machines changed since their previous one)',
+    registers: [this.registry],
+  });
+  readonly restoredMachines = new Gauge({
+    name: 'pdm_gateway_checkpoint_restored_machines',
+    help: 'Machines whose window state was restored from the outbox database at start',
+    registers: [this.registry],
+  });
+  readonly restoredOpenWindows = new Gauge({
+    name: 'pdm_gateway_checkpoint_restored_open_windows',
+    help: 'Open windows restored from the outbox database at start (they close and are emitted as usual)',
+    registers: [this.registry],
+  });
+  readonly windowConflicts = new Counter({
+    name: 'pdm_gateway_window_conflicts_total',
+    help: 'Windows refused by the outbox because their idempotency key was there with other content (a bug; the first is kept)',
+    registers: [this.registry],
+  });
+
   constructor(state: LiveState) {
     const gauge = (name: string, help: string, read: () => number) =>
       new Gauge({

@@ -2,8 +2,12 @@
 // MQTT packet can close many) are encoded and appended in one transaction: one fsync for all of them.
 // When the outbox cannot be written (a full disk, say), the windows wait in memory and every later
 // flush retries them; beyond a bound the oldest are dropped, and every drop is counted.
+// With a checkpoint source, each write also carries the checkpoints of the machines whose windows it
+// holds, so a restart never finds a window in the outbox its machine's checkpoint does not account
+// for; `checkpoint()` adds every machine changed since its last checkpoint (the periodic checkpoint).
+import { performance } from 'node:perf_hooks';
 import { type MachineWindow, encodeMachineWindow } from '@pdm/proto';
-import type { Outbox, OutboxRecord } from './outbox.js';
+import type { CheckpointRecord, Outbox, OutboxRecord } from './outbox.js';
 
 /** Windows waiting for the outbox while it cannot be written; beyond this the oldest are dropped. */
 export const MAX_PENDING_WINDOWS = 100_000;
@@ -15,6 +19,15 @@ export interface OutboxWriterEvents {
   writeFailed?(error: Error, pending: number): void;
   /** Pending windows dropped, the oldest first, because more than the bound waited (data loss). */
   dropped?(windows: number): void;
+  /** A periodic checkpoint committed: how many machines, how many bytes of state, how long it took. */
+  checkpointed?(machines: number, bytes: number, seconds: number): void;
+}
+
+/** The window engine as the writer sees it (WindowEngine.changedMachines / checkpoint). */
+export interface CheckpointSource {
+  changedMachines(): string[];
+  /** Takes a machine's checkpoint now, marking it saved; undefined when the engine holds none. */
+  checkpoint(machineId: string): string | undefined;
 }
 
 const toRecord = (window: MachineWindow): OutboxRecord => ({
@@ -29,11 +42,14 @@ export class OutboxWriter {
   private readonly pending: MachineWindow[] = [];
   private flushScheduled = false;
   private lastWriteFailed = false;
+  /** Machines whose checkpoint was taken for a write that failed: taken again for the next one. */
+  private readonly unsaved = new Set<string>();
 
   constructor(
     private readonly outbox: Pick<Outbox, 'append'>,
     private readonly events: OutboxWriterEvents = {},
     private readonly maxPending = MAX_PENDING_WINDOWS,
+    private readonly source?: CheckpointSource,
   ) {}
 
   /** Takes a closed window; it is written with the others of this turn at the start of the next. */
@@ -49,8 +65,37 @@ export class OutboxWriter {
   flush(): void {
     this.flushScheduled = false;
     if (this.pending.length === 0) return;
+    this.write(this.pending.map((w) => w.machineId));
+  }
+
+  /**
+   * The periodic checkpoint: every pending window and the checkpoint of every machine changed since
+   * its last one, in one transaction. False when the outbox could not be written (retried next time).
+   */
+  checkpoint(): boolean {
+    this.flushScheduled = false;
+    const started = performance.now();
+    const machines = this.source?.changedMachines() ?? [];
+    const written = this.write(machines);
+    if (written !== undefined) this.events.checkpointed?.(written.machines, written.bytes, (performance.now() - started) / 1000);
+    return written !== undefined;
+  }
+
+  /** Appends the pending windows with the checkpoints of `machines` (and of any a failed write left unsaved). */
+  private write(machines: readonly string[]): { machines: number; bytes: number } | undefined {
+    const checkpoints: CheckpointRecord[] = [];
+    let bytes = 0;
+    if (this.source) {
+      for (const id of machines) this.unsaved.add(id);
+      for (const machineId of this.unsaved) {
+        const state = this.source.checkpoint(machineId);
+        if (state === undefined) continue;
+        checkpoints.push({ machineId, state });
+        bytes += Buffer.byteLength(state);
+      }
+    }
     try {
-      this.outbox.append(this.pending.map(toRecord));
+      this.outbox.append(this.pending.map(toRecord), checkpoints);
     } catch (error) {
       this.lastWriteFailed = true;
       this.events.writeFailed?.(error as Error, this.pending.length);
@@ -59,10 +104,12 @@ export class OutboxWriter {
         this.pending.splice(0, excess);
         this.events.dropped?.(excess);
       }
-      return;
+      return undefined;
     }
+    this.unsaved.clear();
     this.lastWriteFailed = false;
-    this.events.written?.(this.pending.splice(0));
+    if (this.pending.length > 0) this.events.written?.(this.pending.splice(0));
+    return { machines: checkpoints.length, bytes };
   }
 
   /** False from a failed write until the next successful one. */

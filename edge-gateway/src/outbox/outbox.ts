@@ -218,9 +218,10 @@ export class Outbox {
     return (this.selectCheckpoint.get(machineId) as { state: string } | undefined)?.state;
   }
 
-  /** Every machine's last checkpoint, for a restart. */
-  checkpoints(): CheckpointRecord[] {
-    return (this.db.prepare('SELECT machine_id, state FROM checkpoint').all() as Array<{ machine_id: string; state: string }>).map((row) => ({
+  /** The last checkpoints of the `limit` machines checkpointed most recently, for a restart. */
+  checkpoints(limit = Number.MAX_SAFE_INTEGER): CheckpointRecord[] {
+    const rows = this.db.prepare('SELECT machine_id, state FROM checkpoint ORDER BY updated_at DESC LIMIT ?').all(limit) as Array<{ machine_id: string; state: string }>;
+    return rows.map((row) => ({
       machineId: row.machine_id,
       state: row.state,
     }));
