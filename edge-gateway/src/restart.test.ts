@@ -1,0 +1,86 @@
+// A gateway restarted gracefully carries on with its window state (restored from the checkpoint in
+// its outbox database): readings for a window it sent as a SHUTDOWN partial never make a second
+// window under the same idempotency key.
+import { connectAsync, type MqttClient } from 'mqtt';
+import { CloseReason, type MachineWindow } from '@pdm/proto';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { GatewayConfigInput } from './config/index.js';
+import { type GatewayTestbed, T0, metricValue, startGatewayTestbed } from './test-support/gateway-harness.js';
+
+const summary = (w: MachineWindow) => [Number(w.windowStart) - T0, w.revision, w.closeReason, w.sensors[0]?.count, w.sensors[0]?.mean];
+
+/** Every idempotency key the topic carried maps to one content. */
+function expectOneContentPerKey(windows: readonly MachineWindow[]): void {
+  const byKey = new Map<string, string>();
+  for (const w of windows) {
+    const key = `${w.machineId}/${w.windowStart}/${w.featureVersion}/${w.revision}`;
+    const content = JSON.stringify(w.sensors);
+    expect(byKey.get(key) ?? content, key).toBe(content);
+    byKey.set(key, content);
+  }
+}
+
+describe('gateway restart with checkpointed window state', () => {
+  let bed: GatewayTestbed;
+  let mqtt: MqttClient;
+  afterEach(async () => {
+    await mqtt.endAsync();
+    await bed.close();
+  });
+
+  async function start(windows: GatewayConfigInput['windows']): Promise<void> {
+    bed = await startGatewayTestbed({ windows });
+    mqtt = await connectAsync(`mqtt://127.0.0.1:${bed.gateway.mqttPort}`, { reconnectPeriod: 0 });
+  }
+  async function restart(): Promise<void> {
+    await mqtt.endAsync();
+    await bed.restartGateway();
+    mqtt = await connectAsync(`mqtt://127.0.0.1:${bed.gateway.mqttPort}`, { reconnectPeriod: 0 });
+  }
+  const send = (i: number) => mqtt.publishAsync('sensors/pump-1/temp', JSON.stringify({ ts: T0 + i * 1_000, value: i }), { qos: 1 });
+
+  it("the issue's repro, lateMode revise: 5 readings, stop, restart, 5 more in the same window → revision 1 with all 10", async () => {
+    await start({ lateMode: 'revise' });
+    for (let i = 0; i < 5; i++) await send(i);
+    await restart(); // the stop sends [0, 10 s) as a SHUTDOWN partial: count 5, mean 2
+    expect(await metricValue(bed.gateway, 'pdm_gateway_checkpoint_restored_machines')).toBe(1);
+    for (let i = 5; i < 10; i++) await send(i);
+    bed.gateway.tick();
+    await bed.collector.waitFor(2);
+    // By hand: values 0..4 → mean 2; values 0..9 → mean 4.5.
+    expect(bed.windows().map(summary)).toEqual([
+      [0, 0, CloseReason.SHUTDOWN, 5, 2],
+      [0, 1, CloseReason.LATE_REVISION, 10, 4.5],
+    ]);
+    expectOneContentPerKey(bed.windows());
+  });
+
+  it('lateMode count: the readings after the restart are late and counted, never a second revision 0', async () => {
+    await start({});
+    for (let i = 0; i < 5; i++) await send(i);
+    await restart();
+    for (let i = 5; i < 10; i++) await send(i);
+    expect(await metricValue(bed.gateway, 'pdm_gateway_late_readings_total')).toBe(5);
+    bed.clock.advance(60_000); // past the idle timeout: nothing is left open to close
+    bed.gateway.tick();
+    await bed.gateway.stop();
+    await bed.collector.waitFor(1);
+    expect(bed.windows().map(summary)).toEqual([[0, 0, CloseReason.SHUTDOWN, 5, 2]]);
+  });
+
+  it('a window the idle timeout closed stays closed after a restart: a reading for it revises it, never opens it again', async () => {
+    await start({ lateMode: 'revise' });
+    await send(1);
+    bed.clock.advance(30_000);
+    bed.gateway.tick(); // idle timeout: [0, 10 s) goes out with count 1
+    await bed.collector.waitFor(1);
+    await restart();
+    await send(2); // for the window already sent: revision 1, not a new revision 0 with count 1
+    bed.gateway.tick();
+    await bed.collector.waitFor(2);
+    expect(bed.windows().map(summary)).toEqual([
+      [0, 0, CloseReason.IDLE_TIMEOUT, 1, 1],
+      [0, 1, CloseReason.LATE_REVISION, 2, 1.5],
+    ]);
+  });
+});
