@@ -1,14 +1,28 @@
-// The webhook's retry timers run on the injected clock: a real local HTTP endpoint answers, a manual
-// clock decides when a retry is due and when close() gives up.
+// The webhook as a delivery target: a real local HTTP endpoint answers, a manual clock decides when a
+// retry is due and when close() stops waiting.
 import { ManualClock } from '@pdm/clock';
 import { until } from '@pdm/pubsub-emulator/testing';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { WebhookNotifier, type WebhookOptions } from './webhook.js';
+import { MemoryAlertStore } from '../test-support/memory-alert-store.js';
+import { AlertDeliveries } from './alert-delivery.js';
+import type { DeliveryRecord } from './alert-store.js';
+import type { AlertTransition } from './alert-tracker.js';
+import { WebhookTarget } from './webhook.js';
 
-describe('WebhookNotifier', () => {
+const transition: AlertTransition = {
+  state: 'open',
+  alertId: 'pump-1-30000',
+  siteId: 'plant-1',
+  machineId: 'pump-1',
+  openedAt: 30_000,
+  message: '3 consecutive anomalous windows',
+  score: { siteId: 'plant-1', machineId: 'pump-1', windowStart: 20_000, windowEnd: 30_000, model: 'm', modelVersion: '1', score: 9, threshold: 5, isAnomaly: true, contributions: { temp: 1 } },
+};
+
+describe('WebhookTarget through AlertDeliveries', () => {
   let server: Server | undefined;
   afterEach(async () => {
     server?.closeAllConnections();
@@ -17,42 +31,71 @@ describe('WebhookNotifier', () => {
   });
 
   /** An endpoint answering each POST with the next status of `statuses` (the last one repeats). */
-  async function endpoint(statuses: number[]): Promise<{ url: string; requests: () => number }> {
+  async function endpoint(statuses: number[]): Promise<{ url: string; requests: () => number; bodies: unknown[] }> {
     let requests = 0;
+    const bodies: unknown[] = [];
     server = createServer((req, res) => {
-      req.resume();
-      req.on('end', () => res.writeHead(statuses[Math.min(requests++, statuses.length - 1)]!).end());
+      let text = '';
+      req.on('data', (chunk: Buffer) => (text += chunk.toString()));
+      req.on('end', () => {
+        bodies.push(JSON.parse(text));
+        res.writeHead(statuses[Math.min(requests++, statuses.length - 1)]!).end();
+      });
     });
     await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
-    return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/alerts`, requests: () => requests };
+    return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/alerts`, requests: () => requests, bodies };
   }
 
-  function notifier(url: string, clock: ManualClock, events: { delivered: number[]; failed: string[] }, initialMs: number): WebhookNotifier {
-    const options: WebhookOptions = { url, maxAttempts: 3, backoff: { initialMs, multiplier: 2, maxMs: 60_000, jitter: 0 }, timeoutMs: 5_000, maxPending: 10 };
-    return new WebhookNotifier(options, pino({ level: 'silent' }), { delivered: (n) => events.delivered.push(n), failed: (r) => events.failed.push(r) }, clock);
+  function deliveries(url: string, clock: ManualClock, store: MemoryAlertStore, events: { failed: string[]; abandoned: string[] }, initialMs: number): AlertDeliveries {
+    const target = new WebhookTarget({ url, maxAttempts: 3, backoff: { initialMs, multiplier: 2, maxMs: 60_000, jitter: 0 }, timeoutMs: 5_000, maxPending: 10 });
+    const options = { giveUpAfterMs: 3_600_000, takeoverAfterMs: 300_000, sweepIntervalMs: 60_000 };
+    return new AlertDeliveries([target], store, options, clock, pino({ level: 'silent' }), { failed: (t) => events.failed.push(t), abandoned: (t) => events.abandoned.push(t) });
   }
 
-  it('retries a failed POST when its back-off has passed on the clock, and not before', async () => {
-    const { url, requests } = await endpoint([503, 204]);
-    const clock = new ManualClock();
-    const events = { delivered: [] as number[], failed: [] as string[] };
-    const webhook = notifier(url, clock, events, 1_000);
-    webhook.notify({ state: 'open' });
+  const record = (clock: ManualClock): DeliveryRecord => ({ transition, pending: ['webhook'], attempts: 0, createdAt: clock.now(), updatedAt: clock.now() });
+
+  it('retries a failed POST when its back-off has passed on the clock, and not before, then marks the record delivered', async () => {
+    const { url, requests, bodies } = await endpoint([503, 204]);
+    const clock = new ManualClock(1_000_000);
+    const store = new MemoryAlertStore();
+    const events = { failed: [] as string[], abandoned: [] as string[] };
+    const webhook = deliveries(url, clock, store, events, 1_000);
+    webhook.deliver(record(clock));
     await until(() => clock.pending() === 1, 'retry scheduled after the 503');
     clock.advance(999);
     expect(requests()).toBe(1);
     clock.advance(1);
-    await until(() => events.delivered.length === 1, 'delivered on the retry');
-    expect(events).toEqual({ delivered: [2], failed: [] });
-    expect(webhook.pendingCount()).toBe(0);
+    await until(() => webhook.pendingCount() === 0, 'delivered on the retry');
+    expect(requests()).toBe(2);
+    expect(events).toEqual({ failed: ['webhook'], abandoned: [] });
+    // The failed attempt refreshed the record (alive, one attempt), the success emptied its targets.
+    expect(store.saved.map((r) => ({ pending: r.pending, attempts: r.attempts, updatedAt: r.updatedAt }))).toEqual([
+      { pending: ['webhook'], attempts: 1, updatedAt: 1_000_000 },
+      { pending: [], attempts: 1, updatedAt: 1_001_000 },
+    ]);
+    expect(bodies[0]).toMatchObject({ state: 'open', alertId: 'pump-1-30000', score: 9, threshold: 5, windowEnd: 30_000, contributions: { temp: 1 } });
   });
 
-  it('close() gives up a notification waiting for its retry once its timeout passed on the clock', async () => {
+  it('gives the webhook up at once on a 4xx, and after maxAttempts otherwise, counting each', async () => {
+    const refused = await endpoint([404]);
+    const clock = new ManualClock(1_000_000);
+    const store = new MemoryAlertStore();
+    const events = { failed: [] as string[], abandoned: [] as string[] };
+    const webhook = deliveries(refused.url, clock, store, events, 1_000);
+    webhook.deliver(record(clock));
+    await until(() => webhook.pendingCount() === 0, 'given up');
+    expect(refused.requests()).toBe(1);
+    expect(events).toEqual({ failed: ['webhook'], abandoned: ['webhook'] });
+    expect(store.saved.at(-1)?.pending).toEqual([]);
+  });
+
+  it('close() releases a delivery waiting for its retry once its timeout passed on the clock, for the next sweep', async () => {
     const { url, requests } = await endpoint([503]);
-    const clock = new ManualClock();
-    const events = { delivered: [] as number[], failed: [] as string[] };
-    const webhook = notifier(url, clock, events, 60_000);
-    webhook.notify({ state: 'open' });
+    const clock = new ManualClock(1_000_000);
+    const store = new MemoryAlertStore();
+    const events = { failed: [] as string[], abandoned: [] as string[] };
+    const webhook = deliveries(url, clock, store, events, 60_000);
+    webhook.deliver(record(clock));
     await until(() => clock.pending() === 1, 'retry scheduled after the 503');
     let closed = false;
     const closing = webhook.close(5_000).then(() => (closed = true));
@@ -61,8 +104,11 @@ describe('WebhookNotifier', () => {
     expect(closed).toBe(false);
     clock.advance(1);
     await closing;
-    expect(events).toEqual({ delivered: [], failed: ['shutdown'] });
     expect(clock.pending()).toBe(0);
     expect(requests()).toBe(1);
+    expect(events.abandoned).toEqual([]);
+    // Released: still pending, updated at 0, so any processor's next sweep takes it at once.
+    expect(store.saved.at(-1)).toMatchObject({ pending: ['webhook'], updatedAt: 0 });
+    expect(await store.pendingDeliveries(0, clock.now() - 300_000)).toHaveLength(1);
   });
 });

@@ -1,10 +1,9 @@
-// Optional webhook for alerts: POSTs JSON, retries with exponential back-off (with jitter) on network
-// errors, 5xx and 429, and never blocks the caller (notify() returns at once). Bounded: beyond
-// maxPending undelivered notifications new ones are dropped and counted, so a dead endpoint cannot grow
-// memory.
-import { backoffDelay, sleep, systemClock, type BackoffOptions, type Cancel, type Clock } from '@pdm/clock';
-import type { Logger } from 'pino';
-import { describeError } from '../shared/describe-error.js';
+// The optional webhook target of alert deliveries: one JSON POST per attempt. Network errors, timeouts,
+// 5xx, 408 and 429 are worth retrying (AlertDeliveries does, with this target's back-off and attempt
+// limit); any other non-2xx answer is final.
+import type { BackoffOptions } from '@pdm/clock';
+import { DeliveryRefused, type DeliveryTarget } from './alert-delivery.js';
+import type { AlertTransition } from './alert-tracker.js';
 
 export const WEBHOOK_DEFAULTS = {
   /** Attempts per notification, the first included. */
@@ -12,7 +11,7 @@ export const WEBHOOK_DEFAULTS = {
   backoff: { initialMs: 1_000, multiplier: 2, maxMs: 60_000 },
   /** One POST, at most. */
   timeoutMs: 10_000,
-  /** Undelivered notifications kept (in flight or waiting for a retry). */
+  /** Transitions this processor holds for the webhook at once; beyond, the webhook is given up for new ones (counted). */
   maxPending: 1_000,
 };
 
@@ -24,93 +23,36 @@ export interface WebhookOptions {
   maxPending: number;
 }
 
-export interface WebhookEvents {
-  delivered?(attempts: number): void;
-  /** Given up (attempts exhausted, 4xx, or dropped at the bound). */
-  failed?(reason: string): void;
-}
-
 const retryable = (status: number) => status >= 500 || status === 429 || status === 408;
 
-export class WebhookNotifier {
-  private pending = 0;
-  private readonly retries = new Set<Cancel>();
-  private readonly settledWaiters: (() => void)[] = [];
+/** What the webhook receives: the transition, with the window's score figures at the top level. */
+export function webhookBody(t: AlertTransition): unknown {
+  const { score } = t;
+  return { ...t, score: score.score, threshold: score.threshold, windowEnd: score.windowEnd, contributions: score.contributions, model: score.model, modelVersion: score.modelVersion };
+}
 
-  constructor(
-    private readonly options: WebhookOptions,
-    private readonly log: Logger,
-    private readonly events: WebhookEvents = {},
-    private readonly clock: Clock = systemClock,
-  ) {}
+export class WebhookTarget implements DeliveryTarget {
+  readonly name = 'webhook';
+  readonly backoff: BackoffOptions;
+  readonly maxAttempts: number;
+  readonly maxPending: number;
 
-  notify(body: unknown): void {
-    if (this.pending >= this.options.maxPending) {
-      this.events.failed?.('queue full');
-      this.log.error({ url: this.options.url, pending: this.pending }, 'webhook queue full; alert notification dropped');
-      return;
-    }
-    this.pending++;
-    this.attempt(JSON.stringify(body), 1);
+  constructor(private readonly options: WebhookOptions) {
+    this.backoff = options.backoff;
+    this.maxAttempts = options.maxAttempts;
+    this.maxPending = options.maxPending;
   }
 
-  /** Notifications not yet delivered or given up. */
-  pendingCount(): number {
-    return this.pending;
-  }
-
-  /** Waits up to timeoutMs for pending notifications, then gives up the ones waiting for a retry. */
-  async close(timeoutMs: number): Promise<void> {
-    if (this.pending > 0) {
-      const timeUp = new AbortController();
-      await Promise.race([new Promise<void>((resolve) => this.settledWaiters.push(resolve)), sleep(this.clock, timeoutMs, timeUp.signal)]);
-      timeUp.abort();
-    }
-    for (const cancelRetry of this.retries) {
-      cancelRetry();
-      this.settle(() => this.events.failed?.('shutdown'));
-    }
-    if (this.retries.size > 0) this.log.error({ url: this.options.url, dropped: this.retries.size }, 'alert webhook notifications dropped at shutdown');
-    this.retries.clear();
-  }
-
-  private attempt(payload: string, attempt: number): void {
-    void this.post(payload).then((failure) => {
-      if (failure === undefined) return this.settle(() => this.events.delivered?.(attempt));
-      if (failure.final || attempt >= this.options.maxAttempts) {
-        this.log.error({ url: this.options.url, attempt, reason: failure.reason }, 'alert webhook gave up');
-        return this.settle(() => this.events.failed?.(failure.reason));
-      }
-      const delay = backoffDelay(attempt, this.options.backoff);
-      this.log.warn({ url: this.options.url, attempt, retryInMs: Math.round(delay), reason: failure.reason }, 'alert webhook failed; retrying');
-      const cancelRetry = this.clock.schedule(() => {
-        this.retries.delete(cancelRetry);
-        this.attempt(payload, attempt + 1);
-      }, delay);
-      this.retries.add(cancelRetry);
+  async send(transition: AlertTransition): Promise<void> {
+    const response = await fetch(this.options.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(webhookBody(transition)),
+      signal: AbortSignal.timeout(this.options.timeoutMs),
     });
-  }
-
-  /** undefined when delivered; otherwise why, and whether retrying can help. */
-  private async post(payload: string): Promise<{ reason: string; final: boolean } | undefined> {
-    try {
-      const response = await fetch(this.options.url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: payload,
-        signal: AbortSignal.timeout(this.options.timeoutMs),
-      });
-      await response.body?.cancel();
-      if (response.ok) return undefined;
-      return { reason: `HTTP ${response.status}`, final: !retryable(response.status) };
-    } catch (error) {
-      return { reason: describeError(error), final: false };
-    }
-  }
-
-  private settle(report: () => void): void {
-    this.pending--;
-    report();
-    if (this.pending === 0) for (const resolve of this.settledWaiters.splice(0)) resolve();
+    await response.body?.cancel();
+    if (response.ok) return;
+    const reason = `HTTP ${response.status} from ${this.options.url}`;
+    throw retryable(response.status) ? new Error(reason) : new DeliveryRefused(reason);
   }
 }

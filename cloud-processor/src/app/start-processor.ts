@@ -1,6 +1,7 @@
 // Starts one processor: InfluxDB schema, scorer, alerting, the Pub/Sub microservice and the HTTP ops
 // app (a NestJS hybrid application), and returns a handle whose stop() shuts down gracefully:
-// stop pulling, let in-flight messages finish (and be acked), deliver pending alerts, flush InfluxDB.
+// stop pulling, let in-flight messages finish (and be acked), deliver pending alerts (or release them
+// to another processor), flush InfluxDB.
 import { v1, type ClientConfig } from '@google-cloud/pubsub';
 import type { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
@@ -9,9 +10,11 @@ import { resolvePubSubCredentials, usesPubSubEmulator } from '@pdm/config';
 import { GatewayHealthSchema, MachineWindowSchema } from '@pdm/proto';
 import type { AddressInfo } from 'node:net';
 import { pino, type Logger } from 'pino';
+import { ALERT_DELIVERY_DEFAULTS, AlertDeliveries, type DeliveryTarget } from '../alerts/alert-delivery.js';
 import { AlertDispatcher } from '../alerts/alert-dispatcher.js';
-import { AlertTracker } from '../alerts/alert-tracker.js';
-import { WebhookNotifier } from '../alerts/webhook.js';
+import { InfluxAlertStore } from '../alerts/alert-store.js';
+import { AlertTopicTarget } from '../alerts/alert-topic.js';
+import { WebhookTarget } from '../alerts/webhook.js';
 import type { ProcessorConfig } from '../config/schema.js';
 import type { Scorer } from '../model/api.js';
 import { ProcessorMetrics } from '../ops/metrics.js';
@@ -79,10 +82,18 @@ export async function startProcessor(config: ProcessorConfig, deps: ProcessorDep
   await sink.start();
   const scorer = deps.scorer ?? (await openScorer({ ...config.model, clock, logger: log.child({ component: 'model' }), onModelsRefused: (n) => metrics.modelsRefused.inc(n) }));
   const alertsClient = config.pubsub.alertsTopic ? new PubSubClient({ client, topic: config.pubsub.alertsTopic }) : undefined;
-  const webhook = config.alerts.webhook
-    ? new WebhookNotifier(config.alerts.webhook, log, { failed: () => metrics.alertDeliveryFailures.inc({ target: 'webhook' }) }, clock)
-    : undefined;
-  const dispatcher = new AlertDispatcher(new AlertTracker(config.alerts), alertsClient, sink, webhook, metrics, log);
+  const alertStore = new InfluxAlertStore(sink);
+  const delivery = config.alerts.delivery ?? ALERT_DELIVERY_DEFAULTS;
+  const targets: DeliveryTarget[] = [
+    ...(alertsClient ? [new AlertTopicTarget(alertsClient, delivery.backoff)] : []),
+    ...(config.alerts.webhook ? [new WebhookTarget(config.alerts.webhook)] : []),
+  ];
+  const deliveries = new AlertDeliveries(targets, alertStore, delivery, clock, log.child({ component: 'alerts' }), {
+    failed: (target) => metrics.alertDeliveryFailures.inc({ target }),
+    abandoned: (target) => metrics.alertDeliveriesAbandoned.inc({ target }),
+    pending: (count) => metrics.alertDeliveriesPending.set(count),
+  });
+  const dispatcher = new AlertDispatcher(config.alerts, alertStore, deliveries, metrics, clock, log);
   const pipeline = new WindowPipeline(sink, scorer, dispatcher, metrics, clock, log);
   const server = new PubSubServer(
     {
@@ -119,6 +130,7 @@ export async function startProcessor(config: ProcessorConfig, deps: ProcessorDep
     await Promise.allSettled([alertsClient?.close(), deps.scorer ? undefined : scorer.close()]);
     throw error;
   }
+  deliveries.start();
   const reporter = new PipelineReporter(sink, metrics, config.instanceId, clock, log);
   reporter.start(config.pipelineReportIntervalMs);
   const httpPort = (app.getHttpServer() as { address(): AddressInfo }).address().port;
@@ -128,8 +140,8 @@ export async function startProcessor(config: ProcessorConfig, deps: ProcessorDep
   const stop = async () => {
     reporter.stop();
     await server.close(); // stops pulling; in-flight messages finish, their writes land, they are acked
-    await dispatcher.drain();
-    await webhook?.close(config.alerts.webhook?.timeoutMs ?? 0);
+    // Deliveries still pending after stopTimeoutMs are released to the next sweep (any processor).
+    await deliveries.close(delivery.stopTimeoutMs);
     await sink.flush();
     await app.close();
     await alertsClient?.close();

@@ -66,6 +66,17 @@ describe('processor configuration', () => {
     expect(() => loadProcessorConfig({ file: file('p.yaml', 'pubsub: [1\n'), env: {} })).toThrow(/not valid YAML/);
   });
 
+  it('takes alerts.delivery keys (durations with units) and fills the rest from the delivery defaults', () => {
+    expect(loadProcessorConfig({ env: {} }).alerts.delivery).toBeUndefined();
+    expect(loadProcessorConfig({ env: { PDM_PROCESSOR_ALERTS__DELIVERY__TAKEOVER_AFTER_MS: '10m' } }).alerts.delivery).toEqual({
+      backoff: { initialMs: 1_000, multiplier: 2, maxMs: 60_000 },
+      giveUpAfterMs: 86_400_000,
+      takeoverAfterMs: 600_000,
+      sweepIntervalMs: 60_000,
+      stopTimeoutMs: 10_000,
+    });
+  });
+
   it('looks at N = K + 2 windows unless alerts.within says otherwise, and refuses N < K naming alerts.within', () => {
     expect(loadProcessorConfig({ env: { PDM_PROCESSOR_ALERTS__OPEN_AFTER: '2' } }).alerts).toEqual({ openAfter: 2, within: 4, resolveAfter: 5 });
     const path = file('p.yaml', 'alerts:\n  openAfter: 2\n  within: 5\n');

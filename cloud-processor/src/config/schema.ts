@@ -3,6 +3,7 @@
 import { durationMs, logLevelSchema } from '@pdm/config';
 import { z } from 'zod';
 import { ALERT_DEFAULTS, DEFAULT_ALERT_SLACK } from '../alerts/alert-tracker.js';
+import { ALERT_DELIVERY_DEFAULTS } from '../alerts/alert-delivery.js';
 import { WEBHOOK_DEFAULTS } from '../alerts/webhook.js';
 import { INFLUX_SINK_DEFAULTS } from '../sink/options.js';
 import { PUBSUB_TRANSPORT_DEFAULTS } from '../transport/options.js';
@@ -116,6 +117,29 @@ export const processorConfigSchema = z
               .prefault({}),
             timeoutMs: positiveMs.default(WEBHOOK_DEFAULTS.timeoutMs),
             maxPending: positiveInt.default(WEBHOOK_DEFAULTS.maxPending),
+          })
+          .strict()
+          .optional(),
+        /** Delivery of transitions to the alerts topic and the webhook (alerts/alert-delivery.ts); unset: ALERT_DELIVERY_DEFAULTS. */
+        delivery: z
+          .object({
+            /** Between attempts of the topic (the webhook has its own). */
+            backoff: z
+              .object({
+                initialMs: positiveMs.default(ALERT_DELIVERY_DEFAULTS.backoff.initialMs),
+                multiplier: z.number().min(1).default(ALERT_DELIVERY_DEFAULTS.backoff.multiplier),
+                maxMs: positiveMs.default(ALERT_DELIVERY_DEFAULTS.backoff.maxMs),
+              })
+              .strict()
+              .prefault({}),
+            /** A transition not delivered within this long is given up. */
+            giveUpAfterMs: positiveMs.default(ALERT_DELIVERY_DEFAULTS.giveUpAfterMs),
+            /** A pending delivery not updated for this long is taken over by another processor. */
+            takeoverAfterMs: positiveMs.default(ALERT_DELIVERY_DEFAULTS.takeoverAfterMs),
+            /** How often each processor looks for deliveries to take over. */
+            sweepIntervalMs: positiveMs.default(ALERT_DELIVERY_DEFAULTS.sweepIntervalMs),
+            /** On stop, how long deliveries in progress may take before they are released to the next sweep. */
+            stopTimeoutMs: positiveMs.default(ALERT_DELIVERY_DEFAULTS.stopTimeoutMs),
           })
           .strict()
           .optional(),

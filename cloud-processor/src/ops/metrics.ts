@@ -33,8 +33,10 @@ export class ProcessorMetrics {
   readonly influxWrite = new Histogram({ name: 'pdm_processor_influx_write_seconds', help: 'Duration of one InfluxDB batch write', buckets: LATENCY_BUCKETS, registers: [this.registry] });
   readonly droppedFields = new Counter({ name: 'pdm_processor_dropped_fields_total', help: 'Non-finite statistics left out of InfluxDB points', registers: [this.registry] });
   readonly alerts = new Counter({ name: 'pdm_processor_alerts_total', help: 'Alert transitions, by state (open, resolved)', labelNames: ['state'], registers: [this.registry] });
-  readonly alertDeliveryFailures = new Counter({ name: 'pdm_processor_alert_delivery_failures_total', help: 'Alert deliveries that failed, by target (topic, influx, webhook)', labelNames: ['target'], registers: [this.registry] });
-  readonly openAlerts = new Gauge({ name: 'pdm_processor_open_alerts', help: 'Machines with an open alert', registers: [this.registry] });
+  readonly alertDeliveryFailures = new Counter({ name: 'pdm_processor_alert_delivery_failures_total', help: 'Alert delivery attempts that failed, by target (topic, webhook); each is retried unless given up', labelNames: ['target'], registers: [this.registry] });
+  readonly alertDeliveriesAbandoned = new Counter({ name: 'pdm_processor_alert_deliveries_abandoned_total', help: 'Alert transitions given up for a target (attempts exhausted, refused, older than giveUpAfterMs, or beyond the target\'s maxPending), by target', labelNames: ['target'], registers: [this.registry] });
+  readonly alertDeliveriesPending = new Gauge({ name: 'pdm_processor_alert_deliveries_pending', help: 'Alert transitions this instance is delivering (a target not confirmed yet)', registers: [this.registry] });
+  readonly openAlerts = new Gauge({ name: 'pdm_processor_open_alerts', help: 'Machines with an open alert, among those whose newest window this instance counted', registers: [this.registry] });
   readonly modelsRefused = new Counter({ name: 'pdm_processor_models_refused_total', help: 'Model versions in the registry that failed to load (the version serving before keeps scoring)', registers: [this.registry] });
   readonly inFlight = new Gauge({ name: 'pdm_processor_in_flight_messages', help: 'Messages being handled', registers: [this.registry] });
 

@@ -1,9 +1,9 @@
 // What the processor does with one MachineWindow: score it, write its features and anomaly point,
-// then feed the alert tracker. Resolves only when every point is in InfluxDB, so the transport
-// acks after the write; rejects (→ nack, redelivery) when a write or the scorer fails. A contract
-// mismatch or a machine without a model is not a failure: the features are still written with an
-// `unscored` point naming the machine and the reason (so a dashboard can list them), the outcome is
-// counted, and the message is acked.
+// then feed the alert tracker. Resolves only when every point (and the window's alert state) is in
+// InfluxDB, so the transport acks after the write; rejects (→ nack, redelivery) when a write or the
+// scorer fails. A contract mismatch or a machine without a model is not a failure: the features are
+// still written with an `unscored` point naming the machine and the reason (so a dashboard can list
+// them), the outcome is counted, and the message is acked.
 import type { Clock } from '@pdm/clock';
 import type { MachineWindow } from '@pdm/proto';
 import type { Logger } from 'pino';
@@ -13,8 +13,11 @@ import type { InfluxSink } from '../sink/influx-sink.js';
 import { RevisionGuard } from './revision-guard.js';
 
 export interface AlertObserver {
-  /** Called with every scored window, after its points are written; must not block or throw. */
-  observe(score: WindowScore): void;
+  /**
+   * Called with every scored window, after its points are written; resolves once the window's alert
+   * decision is stored (alert delivery runs in the background), rejects when it could not be (→ nack).
+   */
+  observe(score: WindowScore): Promise<void>;
 }
 
 /** When Pub/Sub accepted the message and when this process received it (epoch ms), if known. */
@@ -59,7 +62,7 @@ export class WindowPipeline {
     if (outcome.kind === 'scored') await this.sink.writeScoredWindow(window, outcome.score);
     else await this.sink.writeUnscoredWindow(window, outcome);
     this.observeLatency(window, this.clock.now(), delivery);
-    if (outcome.kind === 'scored') this.alerts.observe(outcome.score);
+    if (outcome.kind === 'scored') await this.alerts.observe(outcome.score);
   }
 
   private observeLatency(window: MachineWindow, storedAt: number, delivery: DeliveryTimes | undefined): void {

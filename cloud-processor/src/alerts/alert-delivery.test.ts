@@ -1,0 +1,124 @@
+// AlertDeliveries on a manual clock with scripted targets and an in-memory store: back-off per target,
+// give-up rules, and the sweep that takes over what a processor released or left behind.
+import { ManualClock } from '@pdm/clock';
+import { until } from '@pdm/pubsub-emulator/testing';
+import { pino } from 'pino';
+import { describe, expect, it } from 'vitest';
+import { MemoryAlertStore } from '../test-support/memory-alert-store.js';
+import { AlertDeliveries, DeliveryRefused, type DeliveryTarget } from './alert-delivery.js';
+import type { DeliveryRecord } from './alert-store.js';
+import type { AlertTransition } from './alert-tracker.js';
+
+const OPTIONS = { giveUpAfterMs: 3_600_000, takeoverAfterMs: 300_000, sweepIntervalMs: 60_000 };
+const T0 = 10_000_000;
+
+const transition = (machineId: string): AlertTransition => ({
+  state: 'open',
+  alertId: `${machineId}-40000`,
+  siteId: 'plant-1',
+  machineId,
+  openedAt: 40_000,
+  message: 'm',
+  score: { siteId: 'plant-1', machineId, windowStart: 30_000, windowEnd: 40_000, model: 'm', modelVersion: '1', score: 9, threshold: 5, isAnomaly: true, contributions: {} },
+});
+
+/** A target that fails while `failing` is set (retryable, or refusing), recording every attempt. */
+class ScriptedTarget implements DeliveryTarget {
+  readonly sent: string[] = [];
+  failing: 'no' | 'retryable' | 'refuse' = 'no';
+  constructor(
+    readonly name: string,
+    readonly maxAttempts = Number.POSITIVE_INFINITY,
+    readonly backoff = { initialMs: 1_000, multiplier: 2, maxMs: 4_000, jitter: 0 },
+  ) {}
+  send(t: AlertTransition): Promise<void> {
+    this.sent.push(t.machineId);
+    if (this.failing === 'retryable') return Promise.reject(new Error('unavailable'));
+    if (this.failing === 'refuse') return Promise.reject(new DeliveryRefused('HTTP 404'));
+    return Promise.resolve();
+  }
+}
+
+function setup(targets: ScriptedTarget[], store = new MemoryAlertStore(), clock = new ManualClock(T0)) {
+  const events = { failed: [] as string[], abandoned: [] as string[] };
+  const deliveries = new AlertDeliveries(targets, store, OPTIONS, clock, pino({ level: 'silent' }), { failed: (t) => events.failed.push(t), abandoned: (t) => events.abandoned.push(t) });
+  return { deliveries, store, clock, events };
+}
+
+const record = (machineId: string, pending: string[], createdAt: number, updatedAt: number): DeliveryRecord => ({ transition: transition(machineId), pending, attempts: 0, createdAt, updatedAt });
+
+describe('AlertDeliveries', () => {
+  it('retries each target on its own back-off (1 s, 2 s, 4 s, 4 s) until it confirms', async () => {
+    const topic = new ScriptedTarget('topic');
+    const webhook = new ScriptedTarget('webhook');
+    topic.failing = 'retryable';
+    const { deliveries, clock, store, events } = setup([topic, webhook]);
+    deliveries.deliver(record('pump-1', ['topic', 'webhook'], T0, T0));
+    await until(() => clock.pending() === 1, 'topic retry scheduled');
+    expect(webhook.sent).toEqual(['pump-1']);
+    for (const delay of [1_000, 2_000, 4_000]) {
+      clock.advance(delay - 1);
+      const attempts = topic.sent.length;
+      expect(topic.sent).toHaveLength(attempts);
+      clock.advance(1);
+      await until(() => topic.sent.length === attempts + 1 && clock.pending() === 1, `attempt after ${delay} ms`);
+    }
+    topic.failing = 'no';
+    clock.advance(4_000);
+    await until(() => deliveries.pendingCount() === 0, 'delivered');
+    expect(topic.sent).toHaveLength(5);
+    expect(events).toEqual({ failed: ['topic', 'topic', 'topic', 'topic'], abandoned: [] });
+    expect(store.saved.at(-1)).toMatchObject({ pending: [], attempts: 4 });
+  });
+
+  it('gives a target up on a refusal, after its maxAttempts, or once the record is giveUpAfterMs old', async () => {
+    const refusing = new ScriptedTarget('webhook');
+    refusing.failing = 'refuse';
+    const limited = new ScriptedTarget('limited', 2);
+    limited.failing = 'retryable';
+    const aging = new ScriptedTarget('topic');
+    aging.failing = 'retryable';
+    const { deliveries, clock, events } = setup([refusing, limited, aging]);
+    // Created 3,599 s before now: its next failure after one more second is too old to retry.
+    deliveries.deliver(record('pump-1', ['webhook', 'limited', 'topic'], T0 - 3_599_000, T0));
+    await until(() => events.abandoned.length === 1 && clock.pending() === 2, 'refused at once; two retries scheduled');
+    clock.advance(1_000);
+    await until(() => deliveries.pendingCount() === 0, 'every target given up');
+    expect(events.abandoned.sort()).toEqual(['limited', 'topic', 'webhook']);
+    expect([refusing.sent.length, limited.sent.length, aging.sent.length]).toEqual([1, 2, 2]);
+  });
+
+  it('takes over records released at stop at once, records left by a dead processor after takeoverAfterMs, never ones too old', async () => {
+    const topic = new ScriptedTarget('topic');
+    const store = new MemoryAlertStore();
+    await store.saveDelivery(record('released', ['topic'], T0 - 1_000, 0));
+    await store.saveDelivery(record('left', ['topic'], T0 - 1_000, T0 - 1_000));
+    await store.saveDelivery(record('ancient', ['topic'], T0 - 3_600_000, 0));
+    await store.saveDelivery(record('done', [], T0 - 1_000, 0));
+    const { deliveries, clock } = setup([topic], store);
+    deliveries.start();
+    await until(() => topic.sent.length === 1, 'the released record delivered at start');
+    expect(topic.sent).toEqual(['released']);
+    clock.advance(240_000); // four sweeps: 'left' was updated 241 s ago, under 300 s
+    await new Promise((r) => setTimeout(r, 20));
+    expect(topic.sent).toEqual(['released']);
+    clock.advance(60_000); // 301 s
+    await until(() => topic.sent.length === 2, 'the record left behind taken over');
+    expect(topic.sent).toEqual(['released', 'left']);
+    await deliveries.close(0);
+    expect(await store.pendingDeliveries(0, Number.POSITIVE_INFINITY)).toEqual([expect.objectContaining({ transition: transition('ancient') })]);
+  });
+
+  it('holds at most maxPending transitions for a target and gives it up for the ones beyond', async () => {
+    const hook = Object.assign(new ScriptedTarget('webhook'), { maxPending: 1 });
+    hook.failing = 'retryable';
+    const { deliveries, events } = setup([hook]);
+    deliveries.deliver(record('pump-1', ['webhook'], T0, T0));
+    deliveries.deliver(record('pump-2', ['webhook'], T0, T0));
+    await until(() => events.failed.length === 1, 'the first attempt failed');
+    expect(events.abandoned).toEqual(['webhook']);
+    expect(hook.sent).toEqual(['pump-1']);
+    expect(deliveries.pendingCount()).toBe(1);
+    await deliveries.close(0);
+  });
+});

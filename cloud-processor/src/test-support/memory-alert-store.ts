@@ -1,0 +1,36 @@
+// An AlertStore in memory for unit tests of alert delivery: keeps every saved delivery record (newest
+// per transition) and machine state, answering like InfluxAlertStore does.
+import type { AlertStore, DeliveryRecord, MachineRef } from '../alerts/alert-store.js';
+import type { AlertTransition, MachineAlertState } from '../alerts/alert-tracker.js';
+
+const key = (m: MachineRef) => `${m.siteId}/${m.machineId}`;
+const deliveryKey = (t: AlertTransition) => `${t.siteId}/${t.machineId}/${t.state}/${t.score.windowEnd}`;
+const copy = <T>(value: T): T => structuredClone(value);
+
+export class MemoryAlertStore implements AlertStore {
+  readonly states = new Map<string, MachineAlertState>();
+  readonly deliveries = new Map<string, DeliveryRecord>();
+  /** Every delivery record saved, in order. */
+  readonly saved: DeliveryRecord[] = [];
+
+  load(machine: MachineRef): Promise<MachineAlertState | undefined> {
+    const state = this.states.get(key(machine));
+    return Promise.resolve(state && copy(state));
+  }
+
+  save(state: MachineAlertState, machine: MachineRef, _transition?: AlertTransition, delivery?: DeliveryRecord): Promise<void> {
+    const newest = this.states.get(key(machine));
+    if (!newest || newest.lastWindowStart <= state.lastWindowStart) this.states.set(key(machine), copy(state));
+    return delivery ? this.saveDelivery(delivery) : Promise.resolve();
+  }
+
+  saveDelivery(delivery: DeliveryRecord): Promise<void> {
+    this.deliveries.set(deliveryKey(delivery.transition), copy(delivery));
+    this.saved.push(copy(delivery));
+    return Promise.resolve();
+  }
+
+  pendingDeliveries(createdAfter: number, updatedBefore: number): Promise<DeliveryRecord[]> {
+    return Promise.resolve([...this.deliveries.values()].filter((d) => d.pending.length > 0 && d.createdAt > createdAfter && d.updatedAt < updatedBefore).map(copy));
+  }
+}
