@@ -22,10 +22,13 @@ const transition = (machineId: string): AlertTransition => ({
   score: { siteId: 'plant-1', machineId, windowStart: 30_000, windowEnd: 40_000, model: 'm', modelVersion: '1', score: 9, threshold: 5, isAnomaly: true, contributions: {} },
 });
 
-/** A target that fails while `failing` is set (retryable, or refusing), recording every attempt. */
+/** A target that fails while `failing` is set (retryable, or refusing), or for the transitions in `failFor`, recording every attempt. */
 class ScriptedTarget implements DeliveryTarget {
   readonly sent: string[] = [];
+  /** Every attempt as "machine:state". */
+  readonly attempts: string[] = [];
   failing: 'no' | 'retryable' | 'refuse' = 'no';
+  readonly failFor = new Set<string>();
   constructor(
     readonly name: string,
     readonly maxAttempts = Number.POSITIVE_INFINITY,
@@ -33,7 +36,8 @@ class ScriptedTarget implements DeliveryTarget {
   ) {}
   send(t: AlertTransition): Promise<void> {
     this.sent.push(t.machineId);
-    if (this.failing === 'retryable') return Promise.reject(new Error('unavailable'));
+    this.attempts.push(`${t.machineId}:${t.state}`);
+    if (this.failing === 'retryable' || this.failFor.has(`${t.machineId}:${t.state}`)) return Promise.reject(new Error('unavailable'));
     if (this.failing === 'refuse') return Promise.reject(new DeliveryRefused('HTTP 404'));
     return Promise.resolve();
   }
@@ -107,6 +111,27 @@ describe('AlertDeliveries', () => {
     expect(topic.sent).toEqual(['released', 'left']);
     await deliveries.close(0);
     expect(await store.pendingDeliveries(0, Number.POSITIVE_INFINITY)).toEqual([expect.objectContaining({ transition: transition('ancient') })]);
+  });
+
+  it('sends a machine its resolve only after its open was confirmed, other machines meanwhile', async () => {
+    const topic = new ScriptedTarget('topic');
+    topic.failFor.add('pump-1:open');
+    const { deliveries, clock, store } = setup([topic]);
+    deliveries.deliver(record('pump-1', ['topic'], T0, T0));
+    await until(() => clock.pending() === 1, 'the open waits for its retry');
+    const resolved: DeliveryRecord = { ...record('pump-1', ['topic'], T0, T0), transition: { ...transition('pump-1'), state: 'resolved', score: { ...transition('pump-1').score, windowEnd: 90_000 } } };
+    deliveries.deliver(resolved);
+    deliveries.deliver(record('fan-2', ['topic'], T0, T0));
+    await until(() => topic.attempts.length === 2, 'fan-2 sent');
+    clock.advance(1_000);
+    await until(() => clock.pending() === 1, 'the open failed again');
+    // The resolve waited behind the open; the open's failed attempts kept its record, and the waiting resolve's, alive.
+    expect(topic.attempts).toEqual(['pump-1:open', 'fan-2:open', 'pump-1:open']);
+    expect(store.saved.filter((r) => r.transition.machineId === 'pump-1').map((r) => r.transition.state)).toEqual(['open', 'open', 'resolved']);
+    topic.failFor.clear();
+    clock.advance(2_000);
+    await until(() => deliveries.pendingCount() === 0, 'open, then resolve');
+    expect(topic.attempts.slice(3)).toEqual(['pump-1:open', 'pump-1:resolved']);
   });
 
   it('holds at most maxPending transitions for a target and gives it up for the ones beyond', async () => {

@@ -6,6 +6,8 @@
 // - on stop, deliveries still pending are released (`updated_at` 0) for the next sweep;
 // - every `sweepIntervalMs` (and at start) each processor takes over the pending records not updated
 //   for `takeoverAfterMs` (released, or left by a processor that died).
+// A machine's transitions reach each target in order: one waits for the one before it (same target,
+// same machine) to be confirmed or given up, so a resolve never overtakes its open after an outage.
 // Guarantee: at least once per target, with the alert id stable across open and resolve and across
 // processors, so receivers deduplicate on (alert id, state). Bounded: a target is given up after its
 // `maxAttempts`, on an answer that retrying cannot change (a webhook's 4xx), or once the record is
@@ -64,10 +66,13 @@ interface Delivery {
 }
 
 const deliveryKey = (t: AlertTransition) => `${t.siteId}\u0000${t.machineId}\u0000${t.state}\u0000${t.score.windowEnd}`;
+const laneKey = (target: string, t: AlertTransition) => `${target}\u0000${t.siteId}\u0000${t.machineId}`;
 
 export class AlertDeliveries {
   private readonly targets: Map<string, DeliveryTarget>;
   private readonly active = new Map<string, Delivery>();
+  /** Per target and machine, the deliveries not settled for that target, oldest first; only the head is attempted. */
+  private readonly lanes = new Map<string, Delivery[]>();
   private readonly settledWaiters: (() => void)[] = [];
   private stopSweeping: Cancel | undefined;
 
@@ -107,11 +112,35 @@ export class AlertDeliveries {
     if (delivery.remaining.size === 0) return void this.confirm(delivery);
     this.active.set(key, delivery);
     this.events.pending?.(this.active.size);
-    for (const name of delivery.remaining) this.attempt(delivery, this.targets.get(name)!, 1);
+    for (const name of delivery.remaining) this.enqueue(delivery, this.targets.get(name)!);
   }
 
   pendingCount(): number {
     return this.active.size;
+  }
+
+  /** Into its lane by window end (behind the head, which may be in flight); attempted at once if it heads it. */
+  private enqueue(delivery: Delivery, target: DeliveryTarget): void {
+    const key = laneKey(target.name, delivery.record.transition);
+    const lane = this.lanes.get(key) ?? [];
+    this.lanes.set(key, lane);
+    const windowEnd = delivery.record.transition.score.windowEnd;
+    let at = lane.length;
+    while (at > 1 && lane[at - 1]!.record.transition.score.windowEnd > windowEnd) at--;
+    lane.splice(at, 0, delivery);
+    if (lane.length === 1) this.attempt(delivery, target, 1);
+  }
+
+  /** The target is done with this delivery: the next one of its lane goes. */
+  private dequeue(delivery: Delivery, target: string): void {
+    const key = laneKey(target, delivery.record.transition);
+    const lane = this.lanes.get(key);
+    if (!lane) return;
+    const index = lane.indexOf(delivery);
+    if (index >= 0) lane.splice(index, 1);
+    const next = lane[0];
+    if (!next) this.lanes.delete(key);
+    else if (index === 0) this.attempt(next, this.targets.get(target)!, 1);
   }
 
   private holding(target: string): number {
@@ -153,6 +182,7 @@ export class AlertDeliveries {
     }
     const released = [...this.active.values()];
     this.active.clear();
+    this.lanes.clear();
     for (const delivery of released) {
       for (const cancelRetry of delivery.retries.values()) cancelRetry();
       delivery.record.pending = [...delivery.remaining];
@@ -189,11 +219,13 @@ export class AlertDeliveries {
       target.name,
       this.clock.schedule(() => this.attempt(delivery, target, attempt + 1), delay),
     );
-    // Shows the other processors that this delivery is alive, so none takes it over.
+    // Shows the other processors that this delivery, and those waiting behind it, are alive, so none takes them over.
     record.attempts = Math.max(record.attempts, attempt);
-    record.pending = [...delivery.remaining];
-    record.updatedAt = this.clock.now();
-    this.save(record);
+    for (const alive of this.lanes.get(laneKey(target.name, record.transition)) ?? [delivery]) {
+      alive.record.pending = [...alive.remaining];
+      alive.record.updatedAt = this.clock.now();
+      this.save(alive.record);
+    }
   }
 
   private giveUp(delivery: Delivery, target: string, reason: string, attempts?: number): void {
@@ -202,7 +234,9 @@ export class AlertDeliveries {
   }
 
   private settle(delivery: Delivery, target: string): void {
-    if (!delivery.remaining.delete(target) || delivery.remaining.size > 0) return;
+    if (!delivery.remaining.delete(target)) return;
+    this.dequeue(delivery, target);
+    if (delivery.remaining.size > 0) return;
     this.active.delete(deliveryKey(delivery.record.transition));
     this.events.pending?.(this.active.size);
     this.confirm(delivery);
