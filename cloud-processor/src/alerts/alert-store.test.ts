@@ -55,18 +55,21 @@ describe('InfluxAlertStore', () => {
     expect(await alerts.load({ siteId: 'plant-2', machineId: 'pump-1' })).toBeUndefined();
   });
 
-  it('answers loads asked for together with one query, machine ids with quotes and backslashes included', async () => {
+  it('answers loads asked for together with one query: quotes, backslashes and regex characters in ids, other sites apart', async () => {
     const alerts = await store();
     const odd = { siteId: "it's", machineId: 'a\\b\' OR 1=1' };
+    const regexy = { siteId: 'plant-1', machineId: 'x.y/z(1)|*' };
     const plain = { siteId: 'plant-1', machineId: 'fan-2' };
-    await Promise.all([alerts.save(state(BASE + 20_000), odd), alerts.save(state(BASE + 50_000, 'fan-2-60000'), plain)]);
+    const elsewhere = { siteId: 'plant-2', machineId: 'fan-2' };
+    await Promise.all([alerts.save(state(BASE + 20_000), odd), alerts.save(state(BASE + 30_000), regexy), alerts.save(state(BASE + 50_000, 'fan-2-60000'), plain)]);
+    await alerts.save(state(BASE + 70_000), { siteId: 'plant-1', machineId: 'xzy/z(1)|*' }); // what an unescaped "." would match
+    await alerts.save(state(BASE + 90_000), { siteId: 'plant-2', machineId: 'pump-7' });
     const queries: string[] = [];
     const query = sink.query.bind(sink);
     sink.query = (statement) => (queries.push(statement), query(statement));
-    const [a, b, none] = await Promise.all([alerts.load(odd), alerts.load(plain), alerts.load({ siteId: 'plant-1', machineId: 'fan-3' })]);
-    expect(a).toEqual(state(BASE + 20_000));
-    expect(b).toEqual(state(BASE + 50_000, 'fan-2-60000'));
-    expect(none).toBeUndefined();
+    const loaded = await Promise.all([odd, regexy, plain, elsewhere, { siteId: 'plant-1', machineId: 'fan-3' }].map((m) => alerts.load(m)));
+    // plant-2's fan-2 has no state, though plant-1's fan-2 and another plant-2 machine do.
+    expect(loaded).toEqual([state(BASE + 20_000), state(BASE + 30_000), state(BASE + 50_000, 'fan-2-60000'), undefined, undefined]);
     expect(queries).toHaveLength(1);
   });
 
