@@ -36,6 +36,21 @@ describe('scoring pipeline: Pub/Sub → features + score → InfluxDB, ack after
     expect(await processor.metrics.value('pdm_processor_stale_revisions_total')).toBe(1);
   });
 
+  it('refuses a revision already written with other content: the first stays, the refusal is counted', async () => {
+    const t = await startTestbed();
+    const processor = await t.start({}, { scorer: new ScriptedScorer() });
+    const first = makeWindow({ index: 3 });
+    await t.bed.publishWindow(first);
+    await until(() => t.bed.stats().acked === 1, 'first ack');
+    const other = makeWindow({ index: 3 });
+    for (const sensor of other.sensors) sensor.mean += 1;
+    await t.bed.publishWindow(other);
+    await until(() => t.bed.stats().acked === 2, 'second ack');
+    expect(await t.rows('SELECT mean FROM sensor_features WHERE sensor = \'temp\'')).toEqual([[expect.any(Number), first.sensors[0]!.mean]]);
+    expect(await processor.metrics.value('pdm_processor_revision_conflicts_total')).toBe(1);
+    expect(await processor.metrics.value('pdm_processor_stale_revisions_total')).toBe(0);
+  });
+
   it('writes features and an unscored point but no anomaly point when no model applies, and counts it', async () => {
     const t = await startTestbed();
     const scorer = new ScriptedScorer();

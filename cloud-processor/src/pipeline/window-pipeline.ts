@@ -44,9 +44,18 @@ export class WindowPipeline {
   ) {}
 
   async handle(window: MachineWindow, delivery?: DeliveryTimes): Promise<void> {
-    if (!this.revisions.admit(window.machineId, window.windowStart, window.revision)) {
+    const verdict = this.revisions.admit(window);
+    if (verdict === 'stale') {
       this.metrics.staleRevisions.inc();
       this.log.debug({ machine: window.machineId, windowStart: String(window.windowStart), revision: window.revision }, 'older revision skipped');
+      return;
+    }
+    if (verdict === 'conflict') {
+      this.metrics.revisionConflicts.inc();
+      this.log.error(
+        { machine: window.machineId, gateway: window.gatewayId, windowStart: String(window.windowStart), revision: window.revision },
+        'window refused: this revision was already written with other content (the first is kept)',
+      );
       return;
     }
     let outcome: ScoreOutcome;
