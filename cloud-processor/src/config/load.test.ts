@@ -75,6 +75,7 @@ describe('processor configuration', () => {
       sweepIntervalMs: 60_000,
       stopTimeoutMs: 10_000,
     });
+    expect(() => loadProcessorConfig({ env: { PDM_PROCESSOR_ALERTS__DELIVERY__TAKEOVER_AFTER_MS: '1m' } })).toThrow(/alerts\.delivery\.takeoverAfterMs: must be longer than the longest back-off/);
   });
 
   it('looks at N = K + 2 windows unless alerts.within says otherwise, and refuses N < K naming alerts.within', () => {

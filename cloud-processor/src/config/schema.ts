@@ -149,6 +149,11 @@ export const processorConfigSchema = z
         path: ['within'],
         message: 'must be at least alerts.openAfter (K anomalous windows cannot fit in fewer than K)',
       })
+      // A delivery in back-off refreshes its record once per attempt: a takeover any sooner would start a second one.
+      .refine((alerts) => !alerts.delivery || alerts.delivery.takeoverAfterMs > Math.max(alerts.delivery.backoff.maxMs, alerts.webhook?.backoff.maxMs ?? 0), {
+        path: ['delivery', 'takeoverAfterMs'],
+        message: 'must be longer than the longest back-off (alerts.delivery.backoff.maxMs, alerts.webhook.backoff.maxMs), or live deliveries are taken over',
+      })
       .transform((alerts) => ({ ...alerts, within: alerts.within ?? alerts.openAfter + DEFAULT_ALERT_SLACK }))
       .prefault({}),
 
