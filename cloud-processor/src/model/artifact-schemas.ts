@@ -89,7 +89,7 @@ export const robustT2FileSchema = z.object({
   location: z.array(finite),
   /** C⁻¹, the inverse of the robust covariance with the level floor on its diagonal (row-major rows). */
   precision: z.array(z.array(finite)),
-  /** D² above which a window is anomalous: the χ²_d upper quantile at p. */
+  /** D² above which a window is anomalous: the χ²_d upper quantile at p, or the training scores' tail (fit). */
   threshold: positive,
   p: positive.refine((p) => p < 1, 'must be < 1'),
   /** Level floor ρ: (ρ·|mean|)² was added to each feature's variance. */
@@ -97,11 +97,13 @@ export const robustT2FileSchema = z.object({
   /** Time constant of the slow per-machine baseline, ms (null = no baseline: scores against μ). */
   tauMs: positive.nullable(),
   /**
-   * The operating point's share of the location: every feature's expected value moves with the state
-   * sensor's window mean s as slope·u + curve·u², u = (s − center)/scale (absent: a fixed location).
+   * The operating point's share of the location: every feature's expected value moves with the
+   * operating feature's window mean s as slope·u + curve·u², u = (s − center)/scale held to the trained
+   * range [min, max] (absent: a fixed location).
    */
   operatingPoint: z
-    .object({ feature: z.string().min(1), center: finite, scale: positive, slope: z.array(finite), curve: z.array(finite) })
+    .object({ feature: z.string().min(1), center: finite, scale: positive, min: finite, max: finite, slope: z.array(finite), curve: z.array(finite) })
+    .refine((op) => op.min <= op.max, 'min must be <= max')
     .optional(),
   // How the fit went: a record for people, not read by the scorer.
   // chiSquare: the χ²_d quantile at p; trainingTail: the training scores' tail quantile (null: too few windows).

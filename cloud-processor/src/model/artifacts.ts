@@ -135,7 +135,7 @@ async function readRobustT2(dir: string, contract: ContractFile, layout: Feature
   if (op !== undefined && (feature < 0 || op.slope.length !== d || op.curve.length !== d)) {
     throw new ModelLoadError(`${path.join(dir, MODEL_FILES.robustT2)}: operatingPoint names a feature or has coefficients that differ from contract.json`);
   }
-  const operatingPoint = op === undefined ? null : { feature, center: op.center, scale: op.scale, slope: Float64Array.from(op.slope), curve: Float64Array.from(op.curve) };
+  const operatingPoint = op === undefined ? null : { ...op, feature, slope: Float64Array.from(op.slope), curve: Float64Array.from(op.curve) };
   const model = { d, location: Float64Array.from(file.location), precision: Float64Array.from(file.precision.flat()), threshold: file.threshold, tauMs: file.tauMs, operatingPoint };
   return { kind: 'robust-t2', info: contract, layout, model };
 }

@@ -43,14 +43,18 @@ describe('expectedFeatures', () => {
 
   it('moves the baseline by slope·u + curve·u², u the operating feature standardised', () => {
     // Feature 0 is the operating point (center 100, scale 10); feature 1 follows it as 2u + 0.5u².
-    const op = { feature: 0, center: 100, scale: 10, slope: Float64Array.from([10, 2]), curve: Float64Array.from([0, 0.5]) };
+    const op = { feature: 0, center: 100, scale: 10, min: -3, max: 3, slope: Float64Array.from([10, 2]), curve: Float64Array.from([0, 0.5]) };
     const following: RobustT2Model = { ...model, operatingPoint: op };
     // x₀ = 120: u = 2 → feature 0: 100 + 10·2 = 120 (itself), feature 1: 5 + 2·2 + 0.5·4 = 11.
     expect([...expectedFeatures(following, [120, 0], [100, 5], new Float64Array(2))]).toEqual([120, 11]);
+    // x₀ = 150: u = 5 is 2 beyond the trained range [−3, 3]; feature 1 goes on along the tangent at 3:
+    // 2·3 + 0.5·9 = 10.5 there, slope 2 + 2·0.5·3 = 5, so 5 + 10.5 + 5·2 = 25.5 (the quadratic: 27.5).
+    // The operating feature itself (no curve) stays exact: 100 + 10·5.
+    expect([...expectedFeatures(following, [150, 0], [100, 5], new Float64Array(2))]).toEqual([150, 25.5]);
   });
 
   it('teaches the baseline only what the operating point does not explain', () => {
-    const op = { feature: 0, center: 100, scale: 10, slope: Float64Array.from([10, 2]), curve: Float64Array.from([0, 0]) };
+    const op = { feature: 0, center: 100, scale: 10, min: -3, max: 3, slope: Float64Array.from([10, 2]), curve: Float64Array.from([0, 0]) };
     const following: RobustT2Model = { ...model, location: Float64Array.from([100, 5]), operatingPoint: op };
     const state = initialBaseline(following);
     const x = [110, 8]; // u = 1: expected (110, 7); feature 1 is 1 above it

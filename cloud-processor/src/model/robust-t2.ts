@@ -1,9 +1,10 @@
-// The robust Hotelling T² model's score and its slow per-machine baseline, shared by training (which
-// checks its own windows with them) and scoring. A window's features x (mean and rms of every sensor) are
-// compared with the machine's baseline b: D² = (x − b)ᵀ C⁻¹ (x − b), anomalous when D² exceeds the χ²_d
-// quantile stored with the model. The baseline starts at the robust training location μ and follows the
-// machine slowly (time constant τ) through windows that were normal, so a level that wanders over hours
-// is not an alarm, while a fault (which exceeds) never teaches the baseline anything.
+// The robust Hotelling T² model's score, shared by training and scoring. A window's features x (mean and
+// rms of every sensor) are compared with what they should be at the window's operating point, e (the
+// training location moved by the operating point's share, see OperatingPoint): D² = (x − e)ᵀ C⁻¹ (x − e),
+// anomalous above the threshold stored with the model. Model files may also carry a slow per-machine
+// baseline (τ; trained models no longer do by default, see MODEL_DEFAULTS.robustT2.tauMs): it starts at
+// the training location and follows the machine through windows that were normal, so a level that
+// wanders over hours is not an alarm, while a window that exceeds never teaches it anything.
 
 /** A robust-t2.json in memory, in the shapes scoring wants. */
 export interface RobustT2Model {
@@ -19,14 +20,20 @@ export interface RobustT2Model {
 }
 
 /**
- * How the expected features move with the machine's operating point (a speed or load set-point): by
- * slope·u + curve·u², u = (x[feature] − center)/scale, the state sensor's window mean standardised.
+ * How the expected features move with the machine's operating point (a speed, a load, a flow): by
+ * slope·u + curve·u², u = (x[feature] − center)/scale, the operating feature standardised, inside the
+ * range training saw; beyond it along the curve's tangent at the range's end — a quadratic carried on
+ * would bend anywhere (back down, below zero), a tangent keeps the relation's direction. A set-point a
+ * little beyond the trained ones (the simulated fan: a tenth of the range) is then no alarm by itself.
  */
 export interface OperatingPoint {
-  /** Index of the state sensor's mean among the features. */
+  /** Index of the operating feature among the features. */
   feature: number;
   center: number;
   scale: number;
+  /** The trained range of u. */
+  min: number;
+  max: number;
   slope: Float64Array;
   curve: Float64Array;
 }
@@ -77,7 +84,11 @@ export function expectedFeatures(model: RobustT2Model, x: ArrayLike<number>, bas
     return out;
   }
   const u = (x[op.feature]! - op.center) / op.scale;
-  for (let j = 0; j < model.d; j++) out[j] = baseline[j]! + op.slope[j]! * u + op.curve[j]! * u * u;
+  const edge = Math.min(op.max, Math.max(op.min, u));
+  const beyond = u - edge;
+  for (let j = 0; j < model.d; j++) {
+    out[j] = baseline[j]! + op.slope[j]! * edge + op.curve[j]! * edge * edge + (op.slope[j]! + 2 * op.curve[j]! * edge) * beyond;
+  }
   return out;
 }
 

@@ -1,5 +1,6 @@
-// Batch scoring of a robust Hotelling T² model with its slow baseline per machine (model/robust-t2.ts).
-// The baselines live in memory (machine-states.ts; in the processor also in the scorer's state file). A
+// Batch scoring of a robust Hotelling T² model (model/robust-t2.ts) and, for a model file that has one,
+// its slow baseline per machine. The baselines live in memory (machine-states.ts; in the processor also
+// in the scorer's state file; a model without a baseline keeps each machine's decided windows only). A
 // batch's windows are taken in arrival order, so a machine's windows are decided in order and each
 // one's decision depends only on the windows before it. A new model version starts every machine afresh
 // at its own training location.

@@ -6,6 +6,25 @@ import { robustCovariance } from './robust-covariance.js';
 import { expectedFeatures, t2Score, type RobustT2Model } from '../model/robust-t2.js';
 import { fitRobustT2 } from './robust-t2.js';
 
+/** A fitted file as the scorer holds it (the conversion of model/artifacts.ts, written out here). */
+function toModel(file: ReturnType<typeof fitRobustT2>, names: readonly string[]): RobustT2Model {
+  const op = file.operatingPoint;
+  return {
+    d: names.length,
+    location: Float64Array.from(file.location),
+    precision: Float64Array.from(file.precision.flat()),
+    threshold: file.threshold,
+    tauMs: file.tauMs,
+    operatingPoint: op === undefined ? null : { ...op, feature: names.indexOf(op.feature), slope: Float64Array.from(op.slope), curve: Float64Array.from(op.curve) },
+  };
+}
+
+/** D² of a window against the model at the window's operating point. */
+function score(model: RobustT2Model, x: number[]): number {
+  const d = model.d;
+  return t2Score(model, x, expectedFeatures(model, x, model.location, new Float64Array(d)), new Float64Array(d), new Float64Array(d));
+}
+
 /** 300 windows of two correlated features around (10, 20), then 60 from a start-up far from them. */
 function contaminated(seed: number): { rows: number[][]; clean: number[][] } {
   const rand = gaussian(seed);
@@ -138,27 +157,64 @@ describe('fitRobustT2: the operating point', () => {
   });
 
   it('lets a machine run at a new set-point on the learnt relation, and flags a broken one', () => {
-    const toModel = (file: ReturnType<typeof fitRobustT2>): RobustT2Model => {
-      const op = file.operatingPoint;
-      return {
-        d: 3,
-        location: Float64Array.from(file.location),
-        precision: Float64Array.from(file.precision.flat()),
-        threshold: file.threshold,
-        tauMs: file.tauMs,
-        operatingPoint: op === undefined ? null : { feature: names.indexOf(op.feature), center: op.center, scale: op.scale, slope: Float64Array.from(op.slope), curve: Float64Array.from(op.curve) },
-      };
-    };
-    const score = (model: RobustT2Model, x: number[]): number =>
-      t2Score(model, x, expectedFeatures(model, x, model.location, new Float64Array(3)), new Float64Array(3), new Float64Array(3));
-    const following = toModel(fitRobustT2(names, running(6), 10_000));
+    const following = toModel(fitRobustT2(names, running(6), 10_000), names);
     // 850 and 1050 were never run in training; on the relation they are normal.
     for (const s of [850, 1050]) expect(score(following, [s, relation(s), 50])).toBeLessThan(following.threshold);
     // y 5 above what the set-point gives (ten times its noise): anomalous.
     expect(score(following, [850, relation(850) + 5, 50])).toBeGreaterThan(following.threshold);
     // Against a fixed location the broken window hides in y's wide spread over all set-points.
-    const fixed = toModel(fitRobustT2(names, running(6), 10_000, { operatingPoint: false }));
+    const fixed = toModel(fitRobustT2(names, running(6), 10_000, { operatingPoint: false }), names);
     expect(fixed.operatingPoint).toBeNull();
     expect(score(fixed, [850, relation(850) + 5, 50])).toBeLessThan(score(following, [850, relation(850) + 5, 50]));
   });
+
+  it('finds no operating point when no sensor explains another, and then checks every sensor', () => {
+    const rand = gaussian(7);
+    const rows = Array.from({ length: 2_000 }, () => [100 + rand(), 50 + rand(), 20 + rand()]);
+    const file = fitRobustT2(['p.mean', 'q.mean', 'r.mean'], rows, 10_000);
+    expect(file.operatingPoint).toBeUndefined();
+    const model = toModel(file, ['p.mean', 'q.mean', 'r.mean']);
+    // p 10 σ (and well over its 1 % level floor) off: an alarm.
+    expect(score(model, [112, 50, 20])).toBeGreaterThan(model.threshold);
+  });
+
+  it('fits a line when the machine ran at two set-points only (the curve cannot be told)', () => {
+    const rand = gaussian(8);
+    const rows = Array.from({ length: 2_000 }, (_, i) => {
+      const s = (i % 2 === 0 ? 600 : 1000) + 0.5 * rand();
+      return [s, 3 + 0.05 * s + 0.2 * rand(), 50 + rand()];
+    });
+    const file = fitRobustT2(names, rows, 10_000);
+    // speed and y explain each other equally (a line): either may be the point; neither gets a curve.
+    expect(['speed.mean', 'y.mean']).toContain(file.operatingPoint!.feature);
+    expect(file.operatingPoint!.curve).toEqual([0, 0, 0]);
+    const model = toModel(file, names);
+    // Between the two set-points, on the line: normal; y 2 above it (ten times its noise): anomalous.
+    expect(score(model, [800, 3 + 0.05 * 800, 50])).toBeLessThan(model.threshold);
+    expect(score(model, [800, 3 + 0.05 * 800 + 2, 50])).toBeGreaterThan(model.threshold);
+  });
+
+  it('carries the relation on along its tangent beyond the trained range', () => {
+    const model = toModel(fitRobustT2(names, running(6), 10_000), names);
+    // 1120, a little beyond the fastest set-point trained (1100): the tangent there (0.6 per rpm from
+    // 95) says 107, the relation 107.4 — normal. At 1300 the curve has left its tangent by 40: an alarm,
+    // where a quadratic carried on would have followed it and a held value (95) been 160 off.
+    expect(score(model, [1120, relation(1120), 50])).toBeLessThan(model.threshold);
+    expect(score(model, [1300, relation(1300), 50])).toBeGreaterThan(model.threshold);
+    expect(score(model, [1300, 95 + 0.6 * 200, 50])).toBeLessThan(model.threshold);
+  });
 });
+
+describe('fitRobustT2: the tail needs independent windows', () => {
+  it('keeps the χ² quantile when the rows are fewer than minTailWindows apart (hopping windows)', () => {
+    const rand = gaussian(10);
+    const rows = Array.from({ length: 5_000 }, () => [10 + rand(), 20 + rand()]);
+    const independent = fitRobustT2(['x.mean', 'y.mean'], rows, 10_000, { rho: 0, operatingPoint: false });
+    const hopping = fitRobustT2(['x.mean', 'y.mean'], rows, 10_000, { rho: 0, operatingPoint: false, independentWindows: 500 });
+    expect(independent.fit.trainingTail).not.toBeNull();
+    expect(independent.threshold).toBeGreaterThan(chiSquareUpperQuantile(1e-3, 2));
+    expect(hopping.fit.trainingTail).toBeNull();
+    expect(hopping.threshold).toBeCloseTo(chiSquareUpperQuantile(1e-3, 2), 9);
+  });
+});
+

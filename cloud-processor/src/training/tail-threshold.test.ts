@@ -73,17 +73,17 @@ describe('fitGpd (Grimshaw)', () => {
 describe('tailThreshold: the quantile from the scores', () => {
   it('Exponential(1): z at q = 1e-4 within 5% of −ln 1e-4 = 9.21', () => {
     // 2000 peaks; extrapolating a factor 200 beyond t, z's standard error is about 3% (mostly γ's, ±0.022).
-    expect(Math.abs(tailThreshold(draw(100_000, gpdSampler(11, 0, 1)), 1e-4) / -Math.log(1e-4) - 1)).toBeLessThan(0.05);
+    expect(Math.abs(tailThreshold(draw(100_000, gpdSampler(11, 0, 1)), 1e-4)! / -Math.log(1e-4) - 1)).toBeLessThan(0.05);
   });
 
   it('GPD(γ = 0.2, σ = 1): z within 10% of the true quantile 26.55', () => {
     // Above t the excesses are GPD(0.2, 1 + 0.2 t), the same shape; the true 1 − 1e-4 quantile is
     // (1/0.2)(1e-4^−0.2 − 1) = 26.548. Heavy tails extrapolate with more spread (about 4% here).
-    expect(Math.abs(tailThreshold(draw(100_000, gpdSampler(12, 0.2, 1)), 1e-4) / 26.548 - 1)).toBeLessThan(0.1);
+    expect(Math.abs(tailThreshold(draw(100_000, gpdSampler(12, 0.2, 1)), 1e-4)! / 26.548 - 1)).toBeLessThan(0.1);
   });
 
   it('Gaussian: z at q = 1e-3 within 5% of 3.09', () => {
-    expect(Math.abs(tailThreshold(draw(100_000, gaussian(13)), 1e-3) / GAUSSIAN_Q3 - 1)).toBeLessThan(0.05);
+    expect(Math.abs(tailThreshold(draw(100_000, gaussian(13)), 1e-3)! / GAUSSIAN_Q3 - 1)).toBeLessThan(0.05);
   });
 
   it('skips non-finite scores (unscored windows)', () => {
@@ -93,18 +93,20 @@ describe('tailThreshold: the quantile from the scores', () => {
 });
 
 describe('tailThreshold: edge cases', () => {
-  it(`refuses scores with fewer than ${MIN_PEAKS} above the level quantile`, () => {
+  it(`has no tail to read with fewer than ${MIN_PEAKS} scores above the level quantile, or many tied at the top`, () => {
     const ramp = (count: number): number[] => Array.from({ length: count }, (_, i) => i + 1);
     // 400 values: t = 392.02 (type 7: h = 0.98·399), 8 above it. 500 values: t = 490.02, 10 above.
-    expect(() => tailThreshold(ramp(400), 1e-3)).toThrow(/8 of 400 .* at least 10/);
+    expect(tailThreshold(ramp(400), 1e-3)).toBeNull();
     expect(tailThreshold(ramp(500), 1e-3)).toBeGreaterThan(490.02);
-    expect(() => tailThreshold([], 1e-3)).toThrow(RangeError);
+    expect(tailThreshold([], 1e-3)).toBeNull();
+    // 3 % of 1000 scores tie at the top: the 98 % quantile is that value and nothing lies above it.
+    expect(tailThreshold([...ramp(970), ...Array.from({ length: 30 }, () => 5000)], 1e-3)).toBeNull();
   });
 
-  it('refuses a risk or level out of range', () => {
+  it('is no threshold at a risk of 1 or more, and refuses a risk or level out of range', () => {
     const values = draw(1000, gaussian(16));
+    expect(tailThreshold(values, 1)).toBeNull();
     expect(() => tailThreshold(values, 0)).toThrow(/risk q/);
-    expect(() => tailThreshold(values, 1)).toThrow(/risk q/);
     expect(() => tailThreshold(values, 1e-3, 1)).toThrow(/level/);
   });
 

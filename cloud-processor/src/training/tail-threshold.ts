@@ -31,19 +31,19 @@ export function perWindowRisk(falseAlertsPerDay: number, windowMs: number): numb
 /**
  * z_q of `scores` (non-finite values skipped) at risk q: t = their `level` quantile, the GPD fitted to
  * the excesses over t. When q·n/N_t ≥ 1 the risk asked for is no rarer than exceeding t itself, which
- * the tail model says nothing below: the threshold is t. Throws a RangeError when fewer than MIN_PEAKS
- * scores lie above t (a made-up fallback would promise a risk nothing backs): the caller needs well over
- * MIN_PEAKS / (1 − level) scores, 500 at the default level.
+ * the tail model says nothing below: the threshold is t. Null when there is no tail to read — fewer
+ * than MIN_PEAKS scores above t (few scores, or many tied at the top) — or when q is no risk at all
+ * (≥ 1: a window a day or longer with one false alert a day allowed): a made-up fallback would promise
+ * a risk nothing backs. The caller needs well over MIN_PEAKS / (1 − level) scores, 500 at the default.
  */
-export function tailThreshold(scores: readonly number[], q: number, level = DEFAULT_LEVEL): number {
-  if (!(q > 0 && q < 1)) throw new RangeError(`tail threshold: the risk q must lie in (0, 1), got ${q}`);
+export function tailThreshold(scores: readonly number[], q: number, level = DEFAULT_LEVEL): number | null {
+  if (!(q > 0)) throw new RangeError(`tail threshold: the risk q must be > 0, got ${q}`);
   if (!(level > 0 && level < 1)) throw new RangeError(`tail threshold: level must lie in (0, 1), got ${level}`);
+  if (q >= 1) return null;
   const values = scores.filter(Number.isFinite);
   const tail = empiricalQuantile(values, level);
   const peaks = values.filter((x) => x > tail).map((x) => x - tail);
-  if (peaks.length < MIN_PEAKS) {
-    throw new RangeError(`tail threshold: ${peaks.length} of ${values.length} scores lie above their ${level} quantile; at least ${MIN_PEAKS} are needed to fit the tail`);
-  }
+  if (peaks.length < MIN_PEAKS) return null;
   const r = (q * values.length) / peaks.length;
   if (r >= 1) return tail;
   const { gamma, sigma } = fitGpd(peaks);

@@ -55,7 +55,7 @@ describe('trainModel', () => {
 
   it('never overwrites a published version', async () => {
     await trainModel(normal.windows, { outDir: registry.dir, name: 'pump', version: '7' });
-    await expect(trainModel(normal.windows, { outDir: registry.dir, name: 'pump', version: '7' })).rejects.toThrow();
+    await expect(trainModel(normal.windows, { outDir: registry.dir, name: 'pump', version: '7' })).rejects.toThrow(/already exists: a published model version is never overwritten/);
     expect(await readdir(path.join(registry.dir, 'pump'))).toEqual(['7']);
   });
 });

@@ -83,6 +83,26 @@ const CONTRACT_OPTIONS: Record<ModelKind, ContractOptions> = {
   'adaptive-z': { statistics: MODEL_DEFAULTS.adaptiveZ.statistics, shapeStatistics: [], minCompleteWindows: Number.POSITIVE_INFINITY },
 };
 
+/**
+ * How many windows' worth of time the windows cover: hopping windows (pdm train on a short recording)
+ * overlap, each machine's count scaled by its usual hop over the window length.
+ */
+function nonOverlapping(windows: readonly MachineWindow[], windowMs: number): number {
+  const starts = new Map<string, number[]>();
+  for (const w of windows) {
+    const key = `${w.siteId}/${w.machineId}`;
+    starts.set(key, [...(starts.get(key) ?? []), Number(w.windowStart)]);
+  }
+  let total = 0;
+  for (const list of starts.values()) {
+    const sorted = list.sort((a, b) => a - b);
+    const steps = sorted.slice(1).map((t, i) => t - sorted[i]!).sort((a, b) => a - b);
+    const hop = steps.length === 0 ? windowMs : steps[Math.floor(steps.length / 2)]!;
+    total += list.length * Math.min(1, hop / windowMs);
+  }
+  return total;
+}
+
 export async function trainModel(windows: MachineWindow[], options: TrainOptions): Promise<TrainReport> {
   const logger = options.logger ?? silentLogger;
   const kind = options.kind ?? MODEL_DEFAULTS.kind;
@@ -146,7 +166,7 @@ export async function trainModel(windows: MachineWindow[], options: TrainOptions
   }
 
   if (kind === 'robust-t2') {
-    const robustT2 = fitRobustT2(contract.featureNames, rows, contract.windowMs);
+    const robustT2 = fitRobustT2(contract.featureNames, rows, contract.windowMs, { independentWindows: nonOverlapping(running, contract.windowMs) });
     await writeModelFolder(dir, { kind, contract: contractFile(rows.length, 0), robustT2 });
     logger.info({ name, version, dir, kind, features: contract.featureNames.length, trainingWindows: rows.length, threshold: robustT2.threshold }, 'model trained');
     return { ...base, kind, trainingWindows: rows.length, heldBackWindows: 0, threshold: robustT2.threshold, fit: robustT2.fit, operatingPoint: robustT2.operatingPoint?.feature ?? null };
