@@ -89,7 +89,8 @@ export async function startProcessorProcess(configFile: string): Promise<{ proce
 }
 
 export function startEmulatorProcess(o: { port: number; adminPort: number; dataDir: string }): Promise<PdmProcess> {
-  const args = ['pubsub-emulator', '--port', String(o.port), '--admin-port', String(o.adminPort), '--data-dir', o.dataDir];
+  // Up to ten messages of an ordering key at once, as Google's service may deliver them: the processor must keep their order itself.
+  const args = ['pubsub-emulator', '--port', String(o.port), '--admin-port', String(o.adminPort), '--data-dir', o.dataDir, '--ordering-key-batch', '10'];
   return startPdm('pubsub-emulator', args, /Pub\/Sub emulator listening on/);
 }
 
