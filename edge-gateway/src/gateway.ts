@@ -241,10 +241,9 @@ export async function startGateway(config: GatewayConfig, dependencies: GatewayD
     cancelCheckpoints();
     health.stop();
     await broker.close();
-    // The SHUTDOWN partials and the state after them in one transaction: a restart knows they went
-    // out, so late data re-emits them as revision + 1.
-    engine.flush();
-    writer.checkpoint();
+    // The SHUTDOWN partials, and the state to resume from, in one transaction: after a restart those
+    // windows fill on and go out again, complete, as revision + 1.
+    writer.checkpoint(engine.suspend());
     await publisher.stop(config.shutdownTimeoutMs);
     await pubsub.close();
     const left = outbox.stats().depth;

@@ -1,6 +1,6 @@
 // A gateway restarted gracefully carries on with its window state (restored from the checkpoint in
-// its outbox database): readings for a window it sent as a SHUTDOWN partial never make a second
-// window under the same idempotency key.
+// its outbox database): a window it sent as a SHUTDOWN partial fills on after the restart and goes
+// out again, complete, as revision 1; never a second window under the same idempotency key.
 import { connectAsync, type MqttClient } from 'mqtt';
 import { CloseReason, type MachineWindow } from '@pdm/proto';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -39,33 +39,37 @@ describe('gateway restart with checkpointed window state', () => {
   }
   const send = (i: number) => mqtt.publishAsync('sensors/pump-1/temp', JSON.stringify({ ts: T0 + i * 1_000, value: i }), { qos: 1 });
 
-  it("the issue's repro, lateMode revise: 5 readings, stop, restart, 5 more in the same window → revision 1 with all 10", async () => {
-    await start({ lateMode: 'revise' });
-    for (let i = 0; i < 5; i++) await send(i);
-    await restart(); // the stop sends [0, 10 s) as a SHUTDOWN partial: count 5, mean 2
-    expect(await metricValue(bed.gateway, 'pdm_gateway_checkpoint_restored_machines')).toBe(1);
-    for (let i = 5; i < 10; i++) await send(i);
-    bed.gateway.tick();
-    await bed.collector.waitFor(2);
-    // By hand: values 0..4 → mean 2; values 0..9 → mean 4.5.
-    expect(bed.windows().map(summary)).toEqual([
-      [0, 0, CloseReason.SHUTDOWN, 5, 2],
-      [0, 1, CloseReason.LATE_REVISION, 10, 4.5],
-    ]);
-    expectOneContentPerKey(bed.windows());
-  });
+  for (const lateMode of ['revise', 'count'] as const) {
+    it(`the issue's repro, lateMode ${lateMode}: 5 readings, stop, restart, 5 more in the same window → revision 1 with all 10`, async () => {
+      await start({ lateMode });
+      for (let i = 0; i < 5; i++) await send(i);
+      await restart(); // the stop sends [0, 10 s) as a SHUTDOWN partial: count 5, mean 2
+      expect(await metricValue(bed.gateway, 'pdm_gateway_checkpoint_restored_machines')).toBe(1);
+      expect(await metricValue(bed.gateway, 'pdm_gateway_checkpoint_restored_open_windows')).toBe(1);
+      for (let i = 5; i < 10; i++) await send(i); // the restored window is open again: on time
+      await send(12.5); // the watermark (12.5 s − 2 s) closes it
+      await bed.collector.waitFor(2);
+      // By hand: values 0..4 → mean 2; values 0..9 → mean 4.5.
+      expect(bed.windows().map(summary)).toEqual([
+        [0, 0, CloseReason.SHUTDOWN, 5, 2],
+        [0, 1, CloseReason.WATERMARK, 10, 4.5],
+      ]);
+      expect(await metricValue(bed.gateway, 'pdm_gateway_late_readings_total')).toBe(0);
+      expectOneContentPerKey(bed.windows());
+    });
+  }
 
-  it('lateMode count: the readings after the restart are late and counted, never a second revision 0', async () => {
+  it('a restored partial window that gets no more readings goes out again once, as revision 1, at the idle timeout', async () => {
     await start({});
     for (let i = 0; i < 5; i++) await send(i);
     await restart();
-    for (let i = 5; i < 10; i++) await send(i);
-    expect(await metricValue(bed.gateway, 'pdm_gateway_late_readings_total')).toBe(5);
-    bed.clock.advance(60_000); // past the idle timeout: nothing is left open to close
+    bed.clock.advance(30_000);
     bed.gateway.tick();
-    await bed.gateway.stop();
-    await bed.collector.waitFor(1);
-    expect(bed.windows().map(summary)).toEqual([[0, 0, CloseReason.SHUTDOWN, 5, 2]]);
+    await bed.collector.waitFor(2);
+    expect(bed.windows().map(summary)).toEqual([
+      [0, 0, CloseReason.SHUTDOWN, 5, 2],
+      [0, 1, CloseReason.IDLE_TIMEOUT, 5, 2],
+    ]);
   });
 
   it('a window the idle timeout closed stays closed after a restart: a reading for it revises it, never opens it again', async () => {

@@ -71,20 +71,24 @@ export class OutboxWriter {
   /**
    * The periodic checkpoint: every pending window and the checkpoint of every machine changed since
    * its last one, in one transaction. False when the outbox could not be written (retried next time).
+   * `taken`: checkpoints the caller took itself (the engine's `suspend` at a stop), written instead.
    */
-  checkpoint(): boolean {
+  checkpoint(taken?: readonly CheckpointRecord[]): boolean {
     this.flushScheduled = false;
     const started = performance.now();
-    const machines = this.source?.changedMachines() ?? [];
-    const written = this.write(machines);
+    const written = taken ? this.write([], taken) : this.write(this.source?.changedMachines() ?? []);
     if (written !== undefined) this.events.checkpointed?.(written.machines, written.bytes, (performance.now() - started) / 1000);
     return written !== undefined;
   }
 
-  /** Appends the pending windows with the checkpoints of `machines` (and of any a failed write left unsaved). */
-  private write(machines: readonly string[]): { machines: number; bytes: number } | undefined {
-    const checkpoints: CheckpointRecord[] = [];
-    let bytes = 0;
+  /**
+   * Appends the pending windows with the `taken` checkpoints and those of `machines` (and of any a
+   * failed write left unsaved).
+   */
+  private write(machines: readonly string[], taken: readonly CheckpointRecord[] = []): { machines: number; bytes: number } | undefined {
+    const checkpoints: CheckpointRecord[] = [...taken];
+    let bytes = taken.reduce((sum, c) => sum + Buffer.byteLength(c.state), 0);
+    for (const c of taken) this.unsaved.delete(c.machineId);
     if (this.source) {
       for (const id of machines) this.unsaved.add(id);
       for (const machineId of this.unsaved) {

@@ -43,8 +43,8 @@ const replacer = (_key: string, value: unknown) =>
 const reviver = (_key: string, value: unknown) =>
   typeof value === 'object' && value !== null && 'nonFinite' in value ? Number((value as { nonFinite: string }).nonFinite) : value;
 
-export function encodeMachineCheckpoint(machine: MachineState, windowMs: number, paneMs: number): string {
-  const checkpoint: MachineCheckpoint = {
+export function machineCheckpoint(machine: MachineState, windowMs: number, paneMs: number): MachineCheckpoint {
+  return {
     version: CHECKPOINT_VERSION,
     windowMs,
     paneMs,
@@ -63,6 +63,9 @@ export function encodeMachineCheckpoint(machine: MachineState, windowMs: number,
       panes: [...sensor.panes].map(([start, p]): PaneCheckpoint => [start, p.n, p.shift, p.shiftedMean, p.m2, p.m3, p.m4, p.min, p.max, p.late]),
     })),
   };
+}
+
+export function encodeMachineCheckpoint(checkpoint: MachineCheckpoint): string {
   return JSON.stringify(checkpoint, replacer);
 }
 

@@ -1,4 +1,4 @@
-import { MachineWindowSchema, toBinary, type MachineWindow } from '@pdm/proto';
+import { CloseReason, MachineWindowSchema, toBinary, type MachineWindow } from '@pdm/proto';
 import { describe, expect, it } from 'vitest';
 import type { WindowEngineOptionsInput } from './options.js';
 import { bounds, harness, T0 } from './test-support/engine-harness.js';
@@ -72,6 +72,43 @@ describe('checkpoints', () => {
     expect([...before.windows, ...after.windows].map((w) => [bounds(w), w.revision, w.sensors[0]?.count, w.sensors[0]?.mean])).toEqual([
       [[0, 10_000], 0, 5, 2],
       [[0, 10_000], 1, 10, 4.5],
+    ]);
+  });
+
+  for (const lateMode of ['count', 'revise'] as const) {
+    it(`resumes after a suspend: the SHUTDOWN partial fills on and closes again as revision 1 (lateMode ${lateMode})`, () => {
+      const before = harness({ lateMode });
+      for (let i = 0; i < 5; i++) before.engine.add('m1', 's', T0 + i * 1_000, i);
+      const saved = before.engine.suspend();
+      expect(before.engine.metrics()).toMatchObject({ openWindows: 0, retainedPanes: lateMode === 'revise' ? 1 : 0 });
+      const after = harness({ lateMode });
+      for (const { state } of saved) after.engine.restore(state);
+      expect(after.engine.metrics().openWindows).toBe(1);
+      for (let i = 5; i < 10; i++) expect(after.engine.add('m1', 's', T0 + i * 1_000, i)).toBe('accepted');
+      after.engine.add('m1', 's', T0 + 12_000, 0); // the watermark reaches 10 s
+      expect([...before.windows, ...after.windows].map((w) => [bounds(w), w.revision, w.closeReason, w.sensors[0]?.count, w.sensors[0]?.mean])).toEqual([
+        [[0, 10_000], 0, CloseReason.SHUTDOWN, 5, 2],
+        [[0, 10_000], 1, CloseReason.WATERMARK, 10, 4.5],
+      ]);
+    });
+  }
+
+  it('suspends with pending revisions sent and counted: the restored engine does not send them again', () => {
+    const before = harness({ lateMode: 'revise' });
+    before.engine.add('m1', 's', T0 + 1_000, 1);
+    before.engine.add('m1', 's', T0 + 12_000, 2); // closes [0, 10)
+    before.engine.add('m1', 's', T0 + 3_000, 3); // late: a revision waits for the next tick
+    const saved = before.engine.suspend();
+    const after = harness({ lateMode: 'revise' });
+    for (const { state } of saved) after.engine.restore(state);
+    after.engine.tick();
+    after.engine.add('m1', 's', T0 + 4_000, 4);
+    after.engine.tick();
+    expect([...before.windows, ...after.windows].map((w) => [bounds(w), w.revision, w.sensors[0]?.count])).toEqual([
+      [[0, 10_000], 0, 1],
+      [[0, 10_000], 1, 2],
+      [[10_000, 20_000], 0, 1],
+      [[0, 10_000], 2, 3],
     ]);
   });
 

@@ -1,7 +1,7 @@
 import { CloseReason } from '@pdm/proto';
 import type { MachineWindow } from '@pdm/proto';
 import { assembleMachineWindow } from './assemble.js';
-import { decodeMachineCheckpoint, encodeMachineCheckpoint } from './checkpoint.js';
+import { decodeMachineCheckpoint, encodeMachineCheckpoint, machineCheckpoint } from './checkpoint.js';
 import type { MachineCheckpoint } from './checkpoint.js';
 import type { WindowIdentity } from './assemble.js';
 import { WindowGeometry } from './geometry.js';
@@ -234,7 +234,29 @@ export class WindowEngine {
     const machine = this.machines.get(machineId);
     if (machine === undefined) return undefined;
     machine.changed = false;
-    return encodeMachineCheckpoint(machine, this.geometry.windowMs, this.paneMs);
+    return encodeMachineCheckpoint(machineCheckpoint(machine, this.geometry.windowMs, this.paneMs));
+  }
+
+  /**
+   * A shutdown to resume from: emits what `flush()` emits (pending revisions, every open window as a
+   * SHUTDOWN partial) and returns every machine's checkpoint as it was just before, its open windows
+   * still open but counted as sent. Restored from these, an engine goes on filling those windows and
+   * sends them again, complete, as revision + 1 when they close: a graceful restart loses no reading.
+   */
+  suspend(): Array<{ machineId: string; state: string }> {
+    const checkpoints: Array<{ machineId: string; state: string }> = [];
+    for (const machine of this.machines.values()) {
+      const before = machineCheckpoint(machine, this.geometry.windowMs, this.paneMs);
+      this.emitRevisions(machine, true);
+      this.closeAllPending(machine, CloseReason.SHUTDOWN);
+      // What the flush sent is sent: its revision numbers are taken, nothing waits to go out.
+      before.revisions = [...new Map([...before.revisions, ...machine.revisions])];
+      before.dirty = [];
+      before.filling = [];
+      machine.changed = false;
+      checkpoints.push({ machineId: machine.id, state: encodeMachineCheckpoint(before) });
+    }
+    return checkpoints;
   }
 
   /**
@@ -438,9 +460,11 @@ export class WindowEngine {
     }
     for (const end of ends) {
       const windowStart = end - this.geometry.windowMs;
-      const window = assembleMachineWindow(machine, windowStart, this.geometry, this.identity, reason, 0);
+      // Revision 0, unless the window went out before a restart as a SHUTDOWN partial (see suspend).
+      const revision = (machine.revisions.get(windowStart) ?? -1) + 1;
+      const window = assembleMachineWindow(machine, windowStart, this.geometry, this.identity, reason, revision);
       if (window === null) continue;
-      machine.revisions.set(windowStart, 0);
+      machine.revisions.set(windowStart, revision);
       this.publish(window);
     }
     // Learn only after emitting, so a window's expected count never comes from its own count.
