@@ -53,7 +53,7 @@ describe('disk full at the gateway under load', () => {
     const [mqttPort, httpPort] = [await freePort(), await freePort()];
     disk.fill(LEFT_FREE_BYTES);
     expect(disk.free()).toBeLessThanOrEqual(LEFT_FREE_BYTES);
-    gateway = await startGatewayProcess(writeConfigFile(dir, 'gateway', gatewayConfig({ mqttPort, httpPort, outboxPath, emulatorHost: pubsub.emulator.endpoint })));
+    gateway = await startGatewayProcess(writeConfigFile(dir, 'gateway', gatewayConfig({ mqttPort, httpPort, outboxPath, emulatorHost: pubsub.emulator.endpoint, usersFile: suite.usersFile })));
     const fleet = startFleet(mqttPort, join(dir, 'sent'));
     const metric = (name: string) => readMetric(httpPort, name);
 
@@ -89,14 +89,14 @@ describe('disk full at the gateway under load', () => {
     expect(gateway.alive()).toBe(true);
     expect(await metric('pdm_gateway_outbox_dropped_total')).toBe(0);
 
-    expect(expected.size).toBeGreaterThanOrEqual(300);
+    expect(expected.windows.size).toBeGreaterThanOrEqual(300);
     await expectEventuallyExactlyOnce(suite.influx, expected, suite.contract, 60_000);
     // Nothing written twice either: the gateway published each window once (a row whose delete
     // failed on the full disk is not published again), and the processor wrote each once.
     const published = pubsub.emulator.stats().topics[FEATURES_TOPIC]?.published ?? 0;
-    const accounting = { windows: expected.size, errorsWhileFull, published, acked: await windowsAcked(processor) };
+    const accounting = { windows: expected.windows.size, errorsWhileFull, published, acked: await windowsAcked(processor) };
     console.log('disk full:', accounting);
-    expect(accounting).toEqual({ windows: expected.size, errorsWhileFull, published: expected.size, acked: expected.size });
+    expect(accounting).toEqual({ windows: expected.windows.size, errorsWhileFull, published: expected.windows.size, acked: expected.windows.size });
 
     // The outbox's own figures must describe the file, whatever failed in between: a write that
     // failed must not count as rows (the byte bound acts on these figures and drops real rows).

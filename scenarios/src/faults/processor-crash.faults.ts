@@ -40,7 +40,7 @@ describe('processor killed with SIGKILL under load', () => {
     const startProcessor = (instanceId: string) => startProcessorProcess(writeConfigFile(dir, instanceId, suite.processorConfig({ instanceId })));
     const first = await startProcessor('faults-processor-1');
     processor = first.process;
-    gateway = await startGatewayHere(gatewayConfig({ mqttPort: 0, httpPort: 0, outboxPath: join(dir, 'outbox.sqlite'), emulatorHost: pubsub.emulator.endpoint }));
+    gateway = await startGatewayHere(gatewayConfig({ mqttPort: 0, httpPort: 0, outboxPath: join(dir, 'outbox.sqlite'), emulatorHost: pubsub.emulator.endpoint, usersFile: suite.usersFile }));
     const fleet = startFleet(gateway.mqttPort, join(dir, 'sent'));
     const acked = () => readMetric(first.httpPort, 'pdm_processor_messages_total', { outcome: 'acked', schema: WINDOW_SCHEMA });
     await eventually(async () => (await acked()) >= 100, 'the first 100 windows written', 60_000);
@@ -60,14 +60,14 @@ describe('processor killed with SIGKILL under load', () => {
     const expected = await fleet.stop();
     await eventually(() => gatewayDrained(gateway.httpPort), 'the last windows closed and published', 60_000);
 
-    expect(expected.size).toBeGreaterThanOrEqual(300);
+    expect(expected.windows.size).toBeGreaterThanOrEqual(300);
     await expectEventuallyExactlyOnce(suite.influx, expected, suite.contract, 60_000);
 
     await until(() => subscription().backlog === 0, 'an empty subscription', 30_000);
     const published = pubsub.emulator.stats().topics[FEATURES_TOPIC]?.published ?? 0;
     const final = subscription();
-    console.log('processor SIGKILL:', { windows: expected.size, heldAtKill, published, acked: final.acked, redelivered: final.redelivered, nacked: final.nacked, deadLettered: final.deadLettered });
-    expect(published).toBe(expected.size); // the gateway published every window once
+    console.log('processor SIGKILL:', { windows: expected.windows.size, heldAtKill, published, acked: final.acked, redelivered: final.redelivered, nacked: final.nacked, deadLettered: final.deadLettered });
+    expect(published).toBe(expected.windows.size); // the gateway published every window once
     expect(final.acked).toBe(published); // and each was acked once
     expect(final.redelivered).toBe(heldAtKill + final.nacked); // delivered again: only the dead processor's, and any nacked
     expect(final.deadLettered).toBe(0);

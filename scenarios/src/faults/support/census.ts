@@ -12,6 +12,8 @@ export interface SensorPoints {
   points: number;
   count: number;
   expectedCount: number;
+  mean: number;
+  variance: number;
 }
 
 export interface WindowCensus {
@@ -35,13 +37,19 @@ async function rows(influx: RunningInflux, statement: string): Promise<Row[]> {
 
 export async function takeCensus(influx: RunningInflux): Promise<WindowCensus> {
   const features = new Map<WindowKey, Map<string, SensorPoints>>();
-  for (const { tags, values } of await rows(influx, 'SELECT "count", "expected_count" FROM "sensor_features" GROUP BY *')) {
+  for (const { tags, values } of await rows(influx, 'SELECT "count", "expected_count", "mean", "variance" FROM "sensor_features" GROUP BY *')) {
     const key = windowKey(tags['machine'] ?? '', Number(values['time']));
     const sensors = features.get(key) ?? new Map<string, SensorPoints>();
     features.set(key, sensors);
     const sensor = tags['sensor'] ?? '';
     const seen = sensors.get(sensor);
-    sensors.set(sensor, { points: (seen?.points ?? 0) + 1, count: Number(values['count']), expectedCount: Number(values['expected_count']) });
+    sensors.set(sensor, {
+      points: (seen?.points ?? 0) + 1,
+      count: Number(values['count']),
+      expectedCount: Number(values['expected_count']),
+      mean: Number(values['mean']),
+      variance: Number(values['variance']),
+    });
   }
   const anomaly = new Map<WindowKey, number>();
   for (const { tags, values } of await rows(influx, 'SELECT "score" FROM "anomaly" GROUP BY *')) {

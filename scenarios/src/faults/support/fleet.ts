@@ -1,40 +1,51 @@
-// The load: a simulated fleet publishing over MQTT (QoS 1) to a gateway in real time, with every
-// reading also written to CSV, so a test knows exactly which windows the readings fall into.
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { noChaos, runSimulation } from '@pdm/simulator';
+// The load: a simulated fleet publishing over MQTT (QoS 1, as the users file's FLEET_USER) to a
+// gateway in real time, with every
+// tick also written to CSV, so a test knows exactly which readings it sent, and so which windows they
+// fall into and what each window must hold (sent.ts).
+import { type FaultPlan, noChaos, runSimulation } from '@pdm/simulator';
 import { expect } from 'vitest';
 import { FLEET, FLEET_SEED, TICK_MS, VIBRATION_HZ, WINDOW_MS } from './fleet-shape.js';
-import { type WindowKey, windowKey } from './windows.js';
+import { readingsSent, type SentReadings } from './sent.js';
+import { FLEET_USER } from './services.js';
+import type { WindowKey } from './windows.js';
 
 /** Longer than any test runs: a test always ends the run with stop(). */
 const MAX_RUN_MS = 30 * 60_000;
+
+/** Every reading the fleet sent, and the windows they fall into. */
+export interface Sent {
+  windows: Set<WindowKey>;
+  readings: SentReadings;
+}
 
 export interface FleetRun {
   /** Event time (ms) the fleet has reached. */
   virtualTs(): number;
   /**
    * Stops generating and waits until the broker acked every publish (none may be lost); resolves
-   * with the windows the readings fall into.
+   * with what the fleet sent.
    */
-  stop(): Promise<Set<WindowKey>>;
+  stop(): Promise<Sent>;
 }
 
-export function startFleet(mqttPort: number, csvDir: string): FleetRun {
-  const startMs = Math.floor(Date.now() / WINDOW_MS) * WINDOW_MS;
+export interface FleetOptions {
+  /** Event time of the first tick, a whole window (default: the current one), so faults can be placed. */
+  startMs?: number;
+  /** Faults the simulator injects (event time). */
+  faults?: FaultPlan[];
+}
+
+export function startFleet(mqttPort: number, csvDir: string, options: FleetOptions = {}): FleetRun {
+  const startMs = options.startMs ?? Math.floor(Date.now() / WINDOW_MS) * WINDOW_MS;
   const abort = new AbortController();
   let reached = startMs;
+  const shape = { seed: FLEET_SEED, startMs, tickMs: TICK_MS, vibrationHz: VIBRATION_HZ, machines: FLEET, faults: options.faults ?? [] };
   const run = runSimulation(
     {
-      seed: FLEET_SEED,
-      startMs,
+      ...shape,
       durationMs: MAX_RUN_MS,
-      tickMs: TICK_MS,
-      vibrationHz: VIBRATION_HZ,
-      machines: FLEET,
-      faults: [],
       chaos: noChaos(),
-      mqtt: { urls: [`mqtt://127.0.0.1:${mqttPort}`], qos: 1, format: 'batch', clientIdPrefix: 'faults-fleet' },
+      mqtt: { urls: [`mqtt://127.0.0.1:${mqttPort}`], qos: 1, format: 'batch', clientIdPrefix: 'faults-fleet', username: FLEET_USER.username, password: FLEET_USER.password },
       outDir: csvDir,
       speed: 1,
       rate: Infinity,
@@ -48,21 +59,8 @@ export function startFleet(mqttPort: number, csvDir: string): FleetRun {
       abort.abort();
       const result = await run;
       expect(result.mqtt?.lost, 'readings the broker never acked').toBe(0);
-      return windowsSent(csvDir);
+      const readings = readingsSent({ ...shape, csvDir });
+      return { windows: new Set(readings.keys()), readings };
     },
   };
-}
-
-/** The windows the fleet's readings fall into, from the CSV rows it wrote (one row per tick sent). */
-function windowsSent(csvDir: string): Set<WindowKey> {
-  const keys = new Set<WindowKey>();
-  for (const { id } of FLEET) {
-    const rows = readFileSync(join(csvDir, `${id}.csv`), 'utf8').trimEnd().split('\n').slice(1);
-    for (const row of rows) {
-      const ts = Date.parse(row.slice(0, row.indexOf(',')));
-      if (Number.isNaN(ts)) throw new Error(`${id}.csv: unreadable time in row "${row.slice(0, 60)}"`);
-      keys.add(windowKey(id, Math.floor(ts / WINDOW_MS) * WINDOW_MS));
-    }
-  }
-  return keys;
 }

@@ -5,7 +5,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { processorConfigSchema, startProcessor, type ProcessorConfigInput, type RunningProcessor } from '@pdm/cloud-processor';
-import { gatewayConfigSchema, startGateway, type GatewayConfigInput, type RunningGateway } from '@pdm/edge-gateway';
+import { gatewayConfigSchema, hashPassword, startGateway, type GatewayConfigInput, type RunningGateway } from '@pdm/edge-gateway';
 import type { EmulatorStats } from '@pdm/pubsub-emulator';
 import { PROJECT } from '@pdm/pubsub-emulator/testing';
 import { MachineWindowSchema, schemaAttribute } from '@pdm/proto';
@@ -20,16 +20,30 @@ export const WINDOW_SCHEMA = schemaAttribute(MachineWindowSchema);
 
 const silent = pino({ level: 'silent' });
 
-export function gatewayConfig(o: { mqttPort: number; httpPort: number; outboxPath: string; emulatorHost: string }): GatewayConfigInput {
+/** How often the gateway checkpoints its window state: a SIGKILL loses at most the readings of one interval. */
+export const CHECKPOINT_INTERVAL_MS = 1_000;
+/** How late a reading may arrive and still fill its window (production's setting). */
+export const ALLOWED_LATENESS_MS = 2_000;
+
+/** The fleet's MQTT user: the gateway runs with a users file and no anonymous access, as in production. */
+export const FLEET_USER = { username: 'faults-fleet', password: 'fleet-secret', publish: ['sensors/+/+'] };
+
+/** Writes a users file admitting `users` (scrypt hashes, as `pdm gateway hash-password` makes them). */
+export async function writeUsersFile(dir: string, users: ReadonlyArray<{ username: string; password: string; publish: string[] }>): Promise<string> {
+  const entries = await Promise.all(users.map(async (u) => ({ username: u.username, passwordHash: await hashPassword(u.password), publish: u.publish, subscribe: [] })));
+  return writeConfigFile(dir, 'users', { users: entries });
+}
+
+export function gatewayConfig(o: { mqttPort: number; httpPort: number; outboxPath: string; emulatorHost: string; usersFile: string }): GatewayConfigInput {
   return {
     gatewayId: 'faults-gateway',
     siteId: 'faults-site',
-    mqtt: { host: '127.0.0.1', port: o.mqttPort, allowAnonymous: true },
+    mqtt: { host: '127.0.0.1', port: o.mqttPort, allowAnonymous: false, usersFile: o.usersFile },
     http: { host: '127.0.0.1', port: o.httpPort },
-    // No lateness: a machine has one open window at a time, so a crash can lose at most that one.
-    // The idle timeout closes each machine's last window soon after the fleet stops.
-    windows: { windowMs: WINDOW_MS, allowedLatenessMs: 0, idleTimeoutMs: 2_000, tickMs: 200 },
-    outbox: { path: o.outboxPath },
+    // Production's lateness and late mode. The idle timeout closes each machine's last windows soon
+    // after the fleet stops.
+    windows: { windowMs: WINDOW_MS, allowedLatenessMs: ALLOWED_LATENESS_MS, lateMode: 'revise', idleTimeoutMs: 2_000, tickMs: 200 },
+    outbox: { path: o.outboxPath, checkpointIntervalMs: CHECKPOINT_INTERVAL_MS },
     pubsub: {
       projectId: PROJECT,
       topic: 'pdm-features',

@@ -1,7 +1,7 @@
 // What every fault suite sets up the same way, before its test and torn down after it: a data folder
 // of its own, InfluxDB with its data in that folder (so a test can start it again on the same data),
-// the small model for the fault fleet and, unless the suite runs the emulator as a process of its
-// own, the in-process Pub/Sub emulator on its manual clock. The suite starts its gateway and
+// the small model for the fault fleet, the gateways' users file and, unless the suite runs the
+// emulator as a process of its own, the in-process Pub/Sub emulator on its manual clock. The suite starts its gateway and
 // processor itself: which of them run in-process or as a `pdm` child process is what differs.
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,7 +10,7 @@ import { makeTestDataDir, startInflux, type RunningInflux } from '@pdm/influx-ha
 import { startTestEmulator, type TestEmulator } from '@pdm/pubsub-emulator/testing';
 import { afterAll, beforeAll } from 'vitest';
 import { trainFaultModel } from './model.js';
-import { processorConfig } from './services.js';
+import { FLEET_USER, processorConfig, writeUsersFile } from './services.js';
 
 export interface FaultSuite {
   /** The suite's own folder, removed after it. */
@@ -21,6 +21,8 @@ export interface FaultSuite {
   readonly registryDir: string;
   /** The sensors of the model's contract. */
   readonly contract: string[];
+  /** The gateways' users file: the fleet's user, with its ACL. */
+  readonly usersFile: string;
   /** InfluxDB. A test that restarts it assigns the new one here, so that the suite stops that one. */
   influx: RunningInflux;
   /** The in-process emulator (only without `ownEmulator`). */
@@ -34,10 +36,11 @@ export interface FaultSuite {
  * after-hooks, registered later, then run first (vitest runs after-hooks in reverse order), so its
  * gateway and processors stop before Pub/Sub and InfluxDB do.
  */
-export function useFaultSuite(name: string, options: { ownEmulator?: boolean } = {}): FaultSuite {
+export function useFaultSuite(name: string, options: { ownEmulator?: boolean; users?: ReadonlyArray<{ username: string; password: string; publish: string[] }> } = {}): FaultSuite {
   const dir = makeTestDataDir(name);
   const influxDir = join(dir, 'influxdb');
   const registryDir = join(dir, 'models');
+  const usersFile = join(dir, 'users.json');
   let contract: string[] | undefined;
   let influx: RunningInflux | undefined;
   let pubsub: TestEmulator | undefined;
@@ -50,6 +53,7 @@ export function useFaultSuite(name: string, options: { ownEmulator?: boolean } =
     influx = await startInflux({ dataDir: influxDir });
     if (!options.ownEmulator) pubsub = await startTestEmulator();
     contract = await trainFaultModel(registryDir);
+    await writeUsersFile(dir, [FLEET_USER, ...(options.users ?? [])]);
   });
 
   afterAll(async () => {
@@ -62,6 +66,7 @@ export function useFaultSuite(name: string, options: { ownEmulator?: boolean } =
     dir,
     influxDir,
     registryDir,
+    usersFile,
     get contract() {
       return running(contract, 'the model');
     },
