@@ -1,5 +1,8 @@
 // An anomaly model (the default kind) for the fault fleet's window size, so the processor scores every
-// complete window and the tests can count `anomaly` points too. It only has to load and score.
+// complete window and the tests can count `anomaly` points too. Trained on the minutes just before the
+// test's fleet starts: the fleet's operating regime follows the time of day, and a model trained hours
+// away from it flags every healthy window; trained next to it, a healthy pump scores normal and a
+// fault the simulator injects stands out (the alert scenario relies on that).
 import { CloseReason, type MachineWindow } from '@pdm/proto';
 import { trainModel } from '@pdm/cloud-processor';
 import { WindowEngine } from '@pdm/edge-gateway';
@@ -10,7 +13,7 @@ const TRAINING_SPAN_MS = 5 * 60_000;
 
 /** Trains the model into `registryDir`; returns the sensors of its contract. */
 export async function trainFaultModel(registryDir: string): Promise<string[]> {
-  const startMs = Math.floor(Date.now() / 3_600_000) * 3_600_000 - 2 * 3_600_000;
+  const startMs = Math.floor(Date.now() / WINDOW_MS) * WINDOW_MS - TRAINING_SPAN_MS - 60_000;
   const machines = FLEET.slice(0, 4);
   const fleet = new Fleet({ seed: FLEET_SEED + 1, startMs, tickMs: TICK_MS, vibrationHz: VIBRATION_HZ, machines, faults: [] });
   const windows: MachineWindow[] = [];
