@@ -16,7 +16,7 @@
 export const MIN_PEAKS = 10;
 
 /** The quantile of the scores taken as the tail threshold t. */
-export const DEFAULT_LEVEL = 0.98;
+const DEFAULT_LEVEL = 0.98;
 
 /**
  * The risk q that gives `falseAlertsPerDay` exceedances per machine-day when one window of `windowMs` is

@@ -91,7 +91,9 @@ function nonOverlapping(windows: readonly MachineWindow[], windowMs: number): nu
   const starts = new Map<string, number[]>();
   for (const w of windows) {
     const key = `${w.siteId}/${w.machineId}`;
-    starts.set(key, [...(starts.get(key) ?? []), Number(w.windowStart)]);
+    const list = starts.get(key);
+    if (list) list.push(Number(w.windowStart));
+    else starts.set(key, [Number(w.windowStart)]);
   }
   let total = 0;
   for (const list of starts.values()) {

@@ -6,20 +6,15 @@
 // CSV row character for character: the replay is the record, checked against it.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { csvRow, Fleet, type FaultPlan, type MachineSpecEntry, VIBRATION } from '@pdm/simulator';
+import { csvRow, Fleet, type FleetOptions, VIBRATION } from '@pdm/simulator';
 import { WINDOW_MS } from './fleet-shape.js';
 import { type WindowKey, windowKey } from './windows.js';
 
 /** window → sensor → the values sent for it, in sending order. */
 export type SentReadings = Map<WindowKey, Map<string, number[]>>;
 
-export interface SentRun {
-  seed: number;
-  startMs: number;
-  tickMs: number;
-  vibrationHz: number;
-  machines: readonly MachineSpecEntry[];
-  faults: readonly FaultPlan[];
+/** The fleet the run drove, and the folder of its CSV record. */
+export interface SentRun extends FleetOptions {
   csvDir: string;
 }
 
@@ -35,7 +30,7 @@ export function readingsSent(run: SentRun): SentReadings {
   };
   const rows = new Map(run.machines.map((m) => [m.id, readFileSync(join(run.csvDir, `${m.id}.csv`), 'utf8').trimEnd().split('\n').slice(1)]));
   const ticks = Math.max(0, ...[...rows.values()].map((r) => r.length));
-  const fleet = new Fleet({ ...run, machines: [...run.machines], faults: [...run.faults] });
+  const fleet = new Fleet(run);
   for (let i = 0; i < ticks; i++) {
     for (const tick of fleet.tick(run.startMs + i * run.tickMs)) {
       const row = rows.get(tick.machine)?.[i];
