@@ -158,7 +158,7 @@ export async function startGateway(config: GatewayConfig, dependencies: GatewayD
 
   // The hooks above run only once the broker exists: they are called from its handlers.
   const broker: RunningBroker = await startBroker(
-    { ...config.mqtt, users },
+    { ...config.mqtt, users, redeliveryClients: config.validation.maxMachines, clock },
     {
       onPublish: (topicName, payload, username) => {
         const outcome = ingest.handle(topicName, payload, username);

@@ -2,6 +2,7 @@
 // Authentication from the users file, publish/subscribe ACLs for every client (anonymous ones get
 // `anonymous`), a maximum packet size checked on each packet's header before the packet is read,
 // and ingest of every PUBLISH before it is acknowledged — once, when a client sends it again (DUP). A client that misbehaves loses only its own connection.
+import type { Clock } from '@pdm/clock';
 import { Aedes, type AuthenticateError, type Client } from 'aedes';
 import { type IncomingMessage, type Server as HttpServer, createServer as createHttpServer } from 'node:http';
 import { type AddressInfo, type Server as NetServer, createServer as createNetServer } from 'node:net';
@@ -25,6 +26,10 @@ export interface BrokerOptions {
   /** What clients without credentials may publish and subscribe, when allowAnonymous. */
   anonymous: Acl;
   users?: Users;
+  /** Client ids whose recent publishes are remembered to recognise a redelivery (the gateway: validation.maxMachines). */
+  redeliveryClients: number;
+  /** Times a disconnected client's memory of publishes, forgotten some minutes after it left. */
+  clock: Clock;
 }
 
 export interface BrokerHooks {
@@ -86,7 +91,7 @@ export async function startBroker(options: BrokerOptions, hooks: BrokerHooks): P
     return user ? `user ${user.username}` : 'an anonymous client';
   };
 
-  const redeliveries = new RedeliveryFilter();
+  const redeliveries = new RedeliveryFilter(options.redeliveryClients, options.clock);
 
   const aedes = await Aedes.createBroker({
     // A subscriber that stops reading is disconnected instead of stalling the publishers.
@@ -135,6 +140,8 @@ export async function startBroker(options: BrokerOptions, hooks: BrokerHooks): P
       callback(null, null);
     },
   });
+  aedes.on('client', (client) => redeliveries.connected(client.id));
+  aedes.on('clientDisconnect', (client) => redeliveries.disconnected(client.id));
   aedes.on('clientError', (client, error) => hooks.onClientError(client.id, error));
   aedes.on('connectionError', (client, error) => hooks.onClientError(client.id, error));
 

@@ -256,4 +256,36 @@ describe('QoS 1 redeliveries', () => {
     // Readings 1, 2 and 3 of device-1 and device-2's 2: four, mean (1 + 2 + 3 + 2) / 4 = 2.
     expect(bed.windows()[0]?.sensors[0]).toMatchObject({ sensorId: 'temp', count: 4, mean: 2, min: 1, max: 3 });
   });
+
+  /** One connection of `clientId` that publishes `body` as packet id 1 and ends once it has the PUBACK. */
+  async function publishOnce(clientId: string, topic: string, body: unknown, dup: boolean): Promise<void> {
+    const client = await rawClient(bed.gateway.mqttPort, clientId);
+    client.publish(1, topic, body, dup);
+    await client.waitFor('puback', 1);
+    await client.close();
+  }
+
+  it('remembers as many clients as the gateway holds machines (validation.maxMachines), the least recently publishing forgotten first', async () => {
+    await bed.restartGateway({ validation: { maxMachines: 2 } });
+    const reading = { ts: T0 + 1_000, value: 1 };
+    await publishOnce('device-1', 'sensors/m-1/temp', reading, false);
+    await publishOnce('device-2', 'sensors/m-2/temp', reading, false);
+    await publishOnce('device-2', 'sensors/m-2/temp', reading, true); // remembered: a repeat
+    await publishOnce('device-3', 'sensors/m-1/temp', reading, false); // a third client: device-1 is forgotten
+    await publishOnce('device-1', 'sensors/m-1/temp', reading, true);
+    expect(await metricValue(bed.gateway, 'pdm_gateway_mqtt_redeliveries_total')).toBe(1);
+    expect(await metricValue(bed.gateway, 'pdm_gateway_readings_total')).toBe(4);
+  });
+
+  it('forgets a client five minutes after it disconnected: a repeat sent later is ingested as new', async () => {
+    const topic = 'sensors/dup-1/temp';
+    await publishOnce('device-1', topic, { ts: T0 + 1_000, value: 1 }, false);
+    bed.clock.advance(5 * 60_000 - 1);
+    await publishOnce('device-1', topic, { ts: T0 + 1_000, value: 1 }, true); // back in time: a repeat
+    bed.clock.advance(5 * 60_000);
+    await publishOnce('device-2', topic, { ts: T0 + 600_000, value: 2 }, false); // the gateway forgets device-1 as it goes
+    await publishOnce('device-1', topic, { ts: T0 + 600_000, value: 1 }, true);
+    expect(await metricValue(bed.gateway, 'pdm_gateway_mqtt_redeliveries_total')).toBe(1);
+    expect(await metricValue(bed.gateway, 'pdm_gateway_readings_total')).toBe(3);
+  });
 });

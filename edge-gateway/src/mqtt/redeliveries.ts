@@ -8,37 +8,62 @@
 // 32 QoS 1/2 publishes of its client id. Matching the content too matters: a client may
 // reuse a packet id once it has been acknowledged, and a new message whose first copy was lost
 // arrives with DUP set under a reused id — it is new, and ingested.
+//
+// The memory is bounded twice: it holds at most `maxClients` client ids (the least recently
+// publishing forgotten first), and it forgets a client some minutes after its connection ended —
+// a device that comes back later has long given up on its unacknowledged messages, or sends them
+// right after reconnecting, well within that time.
+import type { Clock } from '@pdm/clock';
 import type { PublishPacket } from 'aedes';
 
 /** Packet ids remembered per client: a retransmission repeats one of its publishes still unacknowledged. */
 const IDS_PER_CLIENT = 32;
-/** Client ids remembered, the least recently publishing forgotten first: at most ~10 MB in all. */
-const CLIENTS = 4_096;
+/** How long a disconnected client's publishes are remembered, for a reconnect that sends them again. */
+export const FORGET_DISCONNECTED_AFTER_MS = 5 * 60_000;
 
+/** A publish as remembered: ~2.5 KB per client of 32 ids, whatever the size of its topics and payloads. */
 interface Fingerprint {
-  topic: string;
-  bytes: number;
+  payloadBytes: number;
+  /** Over topic and payload; a stray collision only drops a repeat that also matches id and length. */
   hash: number;
 }
 
-/** FNV-1a over the payload: cheap next to decoding it, and a stray collision only drops a repeat. */
-function fnv1a(payload: Buffer): number {
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < payload.length; i++) hash = Math.imul(hash ^ payload[i]!, 0x01000193);
+/** FNV-1a, continued from `hash`: cheap next to decoding the payload. */
+function fnv1a(bytes: Buffer, hash = 0x811c9dc5): number {
+  for (let i = 0; i < bytes.length; i++) hash = Math.imul(hash ^ bytes[i]!, 0x01000193);
   return hash >>> 0;
 }
 
+/** Topic, a NUL (which no topic contains), then payload: another split of the same bytes hashes apart. */
+function fingerprintOf(topic: string, payload: Buffer): Fingerprint {
+  return { payloadBytes: payload.length, hash: fnv1a(payload, fnv1a(Buffer.from(`${topic}\0`))) };
+}
+
 export class RedeliveryFilter {
+  /** Each client's recent publishes by packet id; in order of use, least recently publishing first. */
   private readonly clients = new Map<string, Map<number, Fingerprint>>();
+  /** When each remembered client's last connection ended; in that order, earliest first. */
+  private readonly disconnectedAt = new Map<string, number>();
+
+  /**
+   * @param maxClients client ids remembered at most (the gateway sizes it at validation.maxMachines:
+   *   a client per machine it may hold)
+   */
+  constructor(
+    private readonly maxClients: number,
+    private readonly clock: Clock,
+    private readonly forgetAfterMs = FORGET_DISCONNECTED_AFTER_MS,
+  ) {}
 
   /** Whether `packet` repeats a publish this client id already sent; remembers it when it does not. */
   isRedelivery(clientId: string, packet: Pick<PublishPacket, 'qos' | 'dup' | 'messageId' | 'topic' | 'payload'>): boolean {
+    this.forgetDisconnected();
     if (packet.qos === 0 || packet.messageId === undefined) return false;
     const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
-    const fingerprint: Fingerprint = { topic: packet.topic, bytes: payload.length, hash: fnv1a(payload) };
+    const fingerprint = fingerprintOf(packet.topic, payload);
     const seen = this.idsOf(clientId);
     const earlier = seen.get(packet.messageId);
-    if (packet.dup && earlier && earlier.topic === fingerprint.topic && earlier.bytes === fingerprint.bytes && earlier.hash === fingerprint.hash) {
+    if (packet.dup && earlier && earlier.payloadBytes === fingerprint.payloadBytes && earlier.hash === fingerprint.hash) {
       return true;
     }
     seen.delete(packet.messageId); // re-inserted last: the map's order is the order of use
@@ -47,12 +72,43 @@ export class RedeliveryFilter {
     return false;
   }
 
+  /** A connection of `clientId` was accepted: its publishes are remembered until it goes again. */
+  connected(clientId: string): void {
+    this.disconnectedAt.delete(clientId);
+  }
+
+  /** A connection of `clientId` ended: its publishes are forgotten forgetAfterMs from now unless it reconnects. */
+  disconnected(clientId: string): void {
+    if (!this.clients.has(clientId)) return;
+    this.disconnectedAt.delete(clientId); // re-inserted last: the map's order is the order of disconnection
+    this.disconnectedAt.set(clientId, this.clock.now());
+  }
+
+  /** How many client ids the memory holds now. */
+  rememberedClients(): number {
+    return this.clients.size;
+  }
+
+  /** Forgets the clients disconnected forgetAfterMs ago or longer; they are the first ones of disconnectedAt. */
+  private forgetDisconnected(): void {
+    const cutoff = this.clock.now() - this.forgetAfterMs;
+    for (const [clientId, at] of this.disconnectedAt) {
+      if (at > cutoff) return;
+      this.forget(clientId);
+    }
+  }
+
+  private forget(clientId: string): void {
+    this.clients.delete(clientId);
+    this.disconnectedAt.delete(clientId);
+  }
+
   /** The client's remembered ids, its entry moved to the most recent end. */
   private idsOf(clientId: string): Map<number, Fingerprint> {
     const seen = this.clients.get(clientId) ?? new Map<number, Fingerprint>();
     this.clients.delete(clientId);
     this.clients.set(clientId, seen);
-    if (this.clients.size > CLIENTS) this.clients.delete(this.clients.keys().next().value!);
+    if (this.clients.size > this.maxClients) this.forget(this.clients.keys().next().value!);
     return seen;
   }
 }
