@@ -8,9 +8,22 @@ export const PUBSUB_ATTRIBUTES = {
   site: 'site',
 } as const;
 
-/** The `schema` attribute value for messages of the given type, e.g. `pdm.v1.MachineWindow`. */
+/**
+ * The `schema` attribute value for messages of the given type: its full name. On the feature topic a
+ * processor tells the kinds apart by it alone: `pdm.v1.FeatureBatch` (a gateway's windows of one tick
+ * and shard), `pdm.v1.MachineWindow` (one window, from gateways that predate batches) and
+ * `pdm.v1.GatewayHealth`.
+ */
 export function schemaAttribute(schema: DescMessage): string {
   return schema.typeName;
+}
+
+/**
+ * The ordering key of a gateway's FeatureBatch messages for one shard of its machines: a machine's
+ * windows stay in order because the gateway always puts it in the same shard.
+ */
+export function featureBatchOrderingKey(gatewayId: string, shard: number): string {
+  return `${gatewayId}:${shard}`;
 }
 
 /** Where a message comes from: the gateway and site it names in its attributes. */

@@ -7,8 +7,9 @@ export * from './gen/pdm/v1/alert_pb.js';
 export * from './gen/pdm/v1/gateway_health_pb.js';
 // Hand-written codecs for the hot messages: the same bytes and results as toBinary/fromBinary, 4–30× faster.
 export { encodeMachineWindow, decodeMachineWindow } from './fast-codec/machine-window-codec.js';
+export { encodeFeatureBatch, decodeFeatureBatch } from './fast-codec/feature-batch-codec.js';
 export { decodeSensorBatch } from './fast-codec/sensor-batch-codec.js';
-export { pubsubAttributes, schemaAttribute, PUBSUB_ATTRIBUTES } from './attributes.js';
+export { featureBatchOrderingKey, pubsubAttributes, schemaAttribute, PUBSUB_ATTRIBUTES } from './attributes.js';
 export type { MessageSource } from './attributes.js';
 export { SENSOR_STAT_ENTRIES, SENSOR_STAT_FIELDS, sensorStatsByName } from './sensor-stats-fields.js';
 export type { SensorStatName } from './sensor-stats-fields.js';

@@ -1,17 +1,21 @@
 // Hand-written codecs vs @bufbuild/protobuf's toBinary/fromBinary on the hot messages, in the same run
 // (the machines are shared and noisy, so only the ratio carries over between runs): encode and decode of
-// a MachineWindow with 8 sensors, decode of a SensorBatch block of 100 doubles and of 100 readings.
+// a MachineWindow with 8 sensors and of a FeatureBatch of 100 such windows (a 1,000-machine boundary in
+// 10 shards), decode of a SensorBatch block of 100 doubles and of 100 readings.
 //
 // Run (from proto/): npm run build && npm run bench. Best of 5 rounds of ~150 ms per codec and case,
-// the two codecs alternating; about 7 s in all.
+// the two codecs alternating; about 10 s in all.
 import { cpus } from 'node:os';
 import {
   CloseReason,
+  FeatureBatchSchema,
   MachineWindowSchema,
   SensorBatchSchema,
   create,
+  decodeFeatureBatch,
   decodeMachineWindow,
   decodeSensorBatch,
+  encodeFeatureBatch,
   encodeMachineWindow,
   fromBinary,
   toBinary,
@@ -48,6 +52,12 @@ const window = create(MachineWindowSchema, {
     lateCount: i % 3,
   })),
 });
+const featureBatch = create(FeatureBatchSchema, {
+  gatewayId: window.gatewayId,
+  siteId: window.siteId,
+  shard: 3,
+  windows: Array.from({ length: 100 }, (_, i) => ({ ...window, machineId: `pump-${String(i).padStart(4, '0')}` })),
+});
 const blockBatch = create(SensorBatchSchema, {
   body: { case: 'block', value: { startTs: T0, hz: 1000, values: Array.from({ length: 100 }, (_, i) => Math.sin(i / 7) * 10 + 50) } },
 });
@@ -56,6 +66,7 @@ const readingsBatch = create(SensorBatchSchema, {
 });
 
 const windowBytes = toBinary(MachineWindowSchema, window);
+const featureBatchBytes = toBinary(FeatureBatchSchema, featureBatch);
 const blockBytes = toBinary(SensorBatchSchema, blockBatch);
 const readingsBytes = toBinary(SensorBatchSchema, readingsBatch);
 
@@ -64,6 +75,8 @@ const sameBytes = (a: Uint8Array, b: Uint8Array) => a.length === b.length && a.e
 if (
   !sameBytes(encodeMachineWindow(window), windowBytes) ||
   !sameBytes(toBinary(MachineWindowSchema, decodeMachineWindow(windowBytes)), windowBytes) ||
+  !sameBytes(encodeFeatureBatch(featureBatch), featureBatchBytes) ||
+  !sameBytes(toBinary(FeatureBatchSchema, decodeFeatureBatch(featureBatchBytes)), featureBatchBytes) ||
   !sameBytes(toBinary(SensorBatchSchema, decodeSensorBatch(blockBytes)), blockBytes) ||
   !sameBytes(toBinary(SensorBatchSchema, decodeSensorBatch(readingsBytes)), readingsBytes)
 ) {
@@ -92,6 +105,18 @@ const cases: Case[] = [
     target: '≤ 10 µs',
     bufbuild: () => fromBinary(MachineWindowSchema, windowBytes, { readUnknownFields: false }).sensors.length,
     fast: () => decodeMachineWindow(windowBytes).sensors.length,
+  },
+  {
+    name: `encode FeatureBatch, 100 windows (${featureBatchBytes.length} B)`,
+    target: '',
+    bufbuild: () => toBinary(FeatureBatchSchema, featureBatch).length,
+    fast: () => encodeFeatureBatch(featureBatch).length,
+  },
+  {
+    name: 'decode FeatureBatch, 100 windows',
+    target: '',
+    bufbuild: () => fromBinary(FeatureBatchSchema, featureBatchBytes, { readUnknownFields: false }).windows.length,
+    fast: () => decodeFeatureBatch(featureBatchBytes).windows.length,
   },
   {
     name: `decode SensorBatch block, 100 doubles (${blockBytes.length} B)`,

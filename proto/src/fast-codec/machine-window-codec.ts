@@ -8,7 +8,7 @@ import { CloseReason, MachineWindowSchema, SensorStatsSchema } from '../gen/pdm/
 import type { MachineWindow, SensorStats } from '../gen/pdm/v1/features_pb.js';
 import { DoubleField, EnumField, Int64Field, StringField, Uint32Field } from './implicit-fields.js';
 import { WireReader } from './wire-reader.js';
-import { WireWriter, lengthDelimitedSize, tagOf, unknownFieldsSize, varintSize } from './wire-writer.js';
+import { MeasuredSizes, WireWriter, lengthDelimitedSize, tagOf, unknownFieldsSize, varintSize } from './wire-writer.js';
 
 const WINDOW = MachineWindowSchema.field;
 const GATEWAY_ID = new StringField(WINDOW.gatewayId);
@@ -45,26 +45,30 @@ const LATE_COUNT = new Uint32Field(STATS.lateCount);
  * byteLength, not `.buffer` alone.
  */
 export function encodeMachineWindow(window: MachineWindow): Uint8Array {
-  // The first pass measures every SensorStats once; the second writes their lengths from this list.
-  const sensorSizes: number[] = [];
-  const writer = new WireWriter(machineWindowSize(window, sensorSizes));
-  writeMachineWindow(writer, window, sensorSizes);
+  // The first pass measures every SensorStats once; the second writes their lengths from these sizes.
+  const sizes = new MeasuredSizes();
+  const writer = new WireWriter(machineWindowSize(window, sizes));
+  writeMachineWindow(writer, window, sizes);
   return writer.finish();
 }
 
 /** fromBinary(MachineWindowSchema, bytes, { readUnknownFields: false }); throws where it throws. */
 export function decodeMachineWindow(bytes: Uint8Array): MachineWindow {
   const reader = new WireReader(bytes);
-  return readMachineWindow(reader, reader.length);
+  return readMachineWindow(reader, reader.length, 1);
 }
 
-function checkMessageType(message: Message, schema: DescMessage): void {
+// The pieces below are also the windows of feature-batch-codec.ts, which nests them in a FeatureBatch.
+
+/** Throws as toBinary does when `message` is not of type `schema`. */
+export function checkMessageType(message: Message, schema: DescMessage): void {
   if (message.$typeName !== schema.typeName) {
     throw new Error(`cannot encode ${schema.toString()} to binary: got a ${String(message.$typeName)}`);
   }
 }
 
-function machineWindowSize(window: MachineWindow, sensorSizes: number[]): number {
+/** The encoded size of `window`; records the size of each of its SensorStats in `sizes`. */
+export function machineWindowSize(window: MachineWindow, sizes: MeasuredSizes): number {
   checkMessageType(window, MachineWindowSchema);
   let size =
     GATEWAY_ID.size(window.gatewayId) +
@@ -79,7 +83,7 @@ function machineWindowSize(window: MachineWindow, sensorSizes: number[]): number
     unknownFieldsSize(window.$unknown);
   for (const stats of window.sensors) {
     const statsSize = sensorStatsSize(stats);
-    sensorSizes.push(statsSize);
+    sizes.push(statsSize);
     size += varintSize(SENSORS_TAG) + lengthDelimitedSize(statsSize);
   }
   return size;
@@ -106,18 +110,18 @@ function sensorStatsSize(stats: SensorStats): number {
   );
 }
 
-// Fields in field-number order, unknown fields last: toBinary's order.
-function writeMachineWindow(writer: WireWriter, window: MachineWindow, sensorSizes: readonly number[]): void {
+/** Writes `window` measured by machineWindowSize: fields in field-number order, unknown fields last (toBinary's order). */
+export function writeMachineWindow(writer: WireWriter, window: MachineWindow, sizes: MeasuredSizes): void {
   GATEWAY_ID.write(writer, window.gatewayId);
   SITE_ID.write(writer, window.siteId);
   MACHINE_ID.write(writer, window.machineId);
   WINDOW_START.write(writer, window.windowStart);
   WINDOW_END.write(writer, window.windowEnd);
   FEATURE_VERSION.write(writer, window.featureVersion);
-  for (let i = 0; i < window.sensors.length; i++) {
+  for (const stats of window.sensors) {
     writer.uint32(SENSORS_TAG);
-    writer.uint32(sensorSizes[i] as number);
-    writeSensorStats(writer, window.sensors[i] as SensorStats);
+    writer.uint32(sizes.next());
+    writeSensorStats(writer, stats);
   }
   REVISION.write(writer, window.revision);
   CLOSE_REASON.write(writer, window.closeReason);
@@ -148,11 +152,11 @@ function writeSensorStats(writer: WireWriter, stats: SensorStats): void {
 // appends one message per occurrence. Objects are built as create() builds them (same keys, same order).
 // The case labels are the field numbers of features.proto.
 
-// How deep each message nests, for the recursion budget of skipping unknown groups (as fromBinary counts).
-const WINDOW_DEPTH = 1;
-const STATS_DEPTH = 2;
-
-function readMachineWindow(reader: WireReader, end: number): MachineWindow {
+/**
+ * Reads a MachineWindow that ends at `end`, nested `depth` deep (1 at the top level): the depth is the
+ * recursion budget fromBinary spends on skipping unknown groups.
+ */
+export function readMachineWindow(reader: WireReader, end: number, depth: number): MachineWindow {
   const window: MachineWindow = {
     $typeName: 'pdm.v1.MachineWindow',
     gatewayId: '',
@@ -188,7 +192,7 @@ function readMachineWindow(reader: WireReader, end: number): MachineWindow {
         window.featureVersion = reader.uint32();
         break;
       case 7:
-        window.sensors.push(readSensorStats(reader, reader.delimitedEnd()));
+        window.sensors.push(readSensorStats(reader, reader.delimitedEnd(), depth + 1));
         break;
       case 8:
         window.revision = reader.uint32();
@@ -200,13 +204,13 @@ function readMachineWindow(reader: WireReader, end: number): MachineWindow {
         window.closedAt = reader.int64();
         break;
       default:
-        reader.skip(tag, WINDOW_DEPTH);
+        reader.skip(tag, depth);
     }
   }
   return window;
 }
 
-function readSensorStats(reader: WireReader, end: number): SensorStats {
+function readSensorStats(reader: WireReader, end: number, depth: number): SensorStats {
   const stats: SensorStats = {
     $typeName: 'pdm.v1.SensorStats',
     sensorId: '',
@@ -270,7 +274,7 @@ function readSensorStats(reader: WireReader, end: number): SensorStats {
         stats.lateCount = reader.uint32();
         break;
       default:
-        reader.skip(tag, STATS_DEPTH);
+        reader.skip(tag, depth);
     }
   }
   return stats;

@@ -5,8 +5,9 @@
 import { ScalarType, create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import type { DescField, DescMessage } from '@bufbuild/protobuf';
 import { describe, expect, it } from 'vitest';
-import { MachineWindowSchema } from '../gen/pdm/v1/features_pb.js';
+import { FeatureBatchSchema, MachineWindowSchema } from '../gen/pdm/v1/features_pb.js';
 import { SensorBatchSchema } from '../gen/pdm/v1/sensor_pb.js';
+import { decodeFeatureBatch, encodeFeatureBatch } from './feature-batch-codec.js';
 import { decodeMachineWindow, encodeMachineWindow } from './machine-window-codec.js';
 import { decodeSensorBatch } from './sensor-batch-codec.js';
 
@@ -83,6 +84,15 @@ describe('the hand-written codecs cover every field of the schema', () => {
       const bytes = toBinary(MachineWindowSchema, window);
       expect(encodeMachineWindow(window)).toStrictEqual(bytes);
       expect(decodeMachineWindow(bytes)).toStrictEqual(fromBinary(MachineWindowSchema, bytes, { readUnknownFields: false }));
+    }
+  });
+
+  it('FeatureBatch: encodes and decodes every field as protobuf-es does', () => {
+    for (const init of filledVariants(FeatureBatchSchema)) {
+      const batch = create(FeatureBatchSchema, init);
+      const bytes = toBinary(FeatureBatchSchema, batch);
+      expect(encodeFeatureBatch(batch)).toStrictEqual(bytes);
+      expect(decodeFeatureBatch(bytes)).toStrictEqual(fromBinary(FeatureBatchSchema, bytes, { readUnknownFields: false }));
     }
   });
 

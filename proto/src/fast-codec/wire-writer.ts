@@ -64,6 +64,35 @@ export function unknownFieldsSize(fields: readonly UnknownField[] | undefined): 
   return size;
 }
 
+/**
+ * The sizes of a message's nested messages, measured by the first pass of an encoder in the order its
+ * second pass writes their length prefixes. A message whose size is known only once what is inside it
+ * is measured reserves its place first, so the order holds at every depth.
+ */
+export class MeasuredSizes {
+  private readonly sizes: number[] = [];
+  private read = 0;
+
+  /** Records the size of the next nested message. */
+  push(size: number): void {
+    this.sizes.push(size);
+  }
+
+  /** Keeps the place of a size known later (see set). */
+  reserve(): number {
+    return this.sizes.push(0) - 1;
+  }
+
+  set(place: number, size: number): void {
+    this.sizes[place] = size;
+  }
+
+  /** The next size in writing order. */
+  next(): number {
+    return this.sizes[this.read++] as number;
+  }
+}
+
 const textEncoder = new TextEncoder();
 // Splits an int64 into its two 32-bit halves without allocating.
 const int64Halves = new DataView(new ArrayBuffer(8));

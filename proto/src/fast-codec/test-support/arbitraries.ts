@@ -5,8 +5,8 @@
 import { create } from '@bufbuild/protobuf';
 import { BinaryWriter, WireType } from '@bufbuild/protobuf/wire';
 import fc from 'fast-check';
-import { MachineWindowSchema, SensorStatsSchema } from '../../gen/pdm/v1/features_pb.js';
-import type { MachineWindow, SensorStats } from '../../gen/pdm/v1/features_pb.js';
+import { FeatureBatchSchema, MachineWindowSchema, SensorStatsSchema } from '../../gen/pdm/v1/features_pb.js';
+import type { FeatureBatch, MachineWindow, SensorStats } from '../../gen/pdm/v1/features_pb.js';
 import { SensorBatchSchema } from '../../gen/pdm/v1/sensor_pb.js';
 import type { SensorBatch } from '../../gen/pdm/v1/sensor_pb.js';
 
@@ -82,6 +82,10 @@ export const machineWindow: fc.Arbitrary<MachineWindow> = fc
     closedAt: int64,
   })
   .map((init) => create(MachineWindowSchema, init));
+
+export const featureBatch: fc.Arbitrary<FeatureBatch> = fc
+  .record({ gatewayId: text, siteId: text, shard: uint32, windows: fc.array(machineWindow, { maxLength: 4 }) })
+  .map((init) => create(FeatureBatchSchema, init));
 
 const reading = fc.record({ ts: int64, value: double });
 

@@ -10,11 +10,12 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file pdm/v1/features.proto.
  */
 export const file_pdm_v1_features: GenFile = /*@__PURE__*/
-  fileDesc("ChVwZG0vdjEvZmVhdHVyZXMucHJvdG8SBnBkbS52MSKBAgoNTWFjaGluZVdpbmRvdxISCgpnYXRld2F5X2lkGAEgASgJEg8KB3NpdGVfaWQYAiABKAkSEgoKbWFjaGluZV9pZBgDIAEoCRIUCgx3aW5kb3dfc3RhcnQYBCABKAMSEgoKd2luZG93X2VuZBgFIAEoAxIXCg9mZWF0dXJlX3ZlcnNpb24YBiABKA0SJAoHc2Vuc29ycxgHIAMoCzITLnBkbS52MS5TZW5zb3JTdGF0cxIQCghyZXZpc2lvbhgIIAEoDRIpCgxjbG9zZV9yZWFzb24YCSABKA4yEy5wZG0udjEuQ2xvc2VSZWFzb24SEQoJY2xvc2VkX2F0GAogASgDIv8BCgtTZW5zb3JTdGF0cxIRCglzZW5zb3JfaWQYASABKAkSDQoFY291bnQYAiABKA0SFgoOZXhwZWN0ZWRfY291bnQYAyABKA0SDAoEbWVhbhgEIAEoARIQCgh2YXJpYW5jZRgFIAEoARILCgNzdGQYBiABKAESCwoDbWluGAcgASgBEgsKA21heBgIIAEoARILCgNybXMYCSABKAESFAoMcGVha190b19wZWFrGAogASgBEhAKCHNrZXduZXNzGAsgASgBEhAKCGt1cnRvc2lzGAwgASgBEhQKDGNyZXN0X2ZhY3RvchgNIAEoARISCgpsYXRlX2NvdW50GA4gASgNKqEBCgtDbG9zZVJlYXNvbhIcChhDTE9TRV9SRUFTT05fVU5TUEVDSUZJRUQQABIaChZDTE9TRV9SRUFTT05fV0FURVJNQVJLEAESHQoZQ0xPU0VfUkVBU09OX0lETEVfVElNRU9VVBACEhkKFUNMT1NFX1JFQVNPTl9TSFVURE9XThADEh4KGkNMT1NFX1JFQVNPTl9MQVRFX1JFVklTSU9OEARiBnByb3RvMw");
+  fileDesc("ChVwZG0vdjEvZmVhdHVyZXMucHJvdG8SBnBkbS52MSKBAgoNTWFjaGluZVdpbmRvdxISCgpnYXRld2F5X2lkGAEgASgJEg8KB3NpdGVfaWQYAiABKAkSEgoKbWFjaGluZV9pZBgDIAEoCRIUCgx3aW5kb3dfc3RhcnQYBCABKAMSEgoKd2luZG93X2VuZBgFIAEoAxIXCg9mZWF0dXJlX3ZlcnNpb24YBiABKA0SJAoHc2Vuc29ycxgHIAMoCzITLnBkbS52MS5TZW5zb3JTdGF0cxIQCghyZXZpc2lvbhgIIAEoDRIpCgxjbG9zZV9yZWFzb24YCSABKA4yEy5wZG0udjEuQ2xvc2VSZWFzb24SEQoJY2xvc2VkX2F0GAogASgDIv8BCgtTZW5zb3JTdGF0cxIRCglzZW5zb3JfaWQYASABKAkSDQoFY291bnQYAiABKA0SFgoOZXhwZWN0ZWRfY291bnQYAyABKA0SDAoEbWVhbhgEIAEoARIQCgh2YXJpYW5jZRgFIAEoARILCgNzdGQYBiABKAESCwoDbWluGAcgASgBEgsKA21heBgIIAEoARILCgNybXMYCSABKAESFAoMcGVha190b19wZWFrGAogASgBEhAKCHNrZXduZXNzGAsgASgBEhAKCGt1cnRvc2lzGAwgASgBEhQKDGNyZXN0X2ZhY3RvchgNIAEoARISCgpsYXRlX2NvdW50GA4gASgNImoKDEZlYXR1cmVCYXRjaBISCgpnYXRld2F5X2lkGAEgASgJEg8KB3NpdGVfaWQYAiABKAkSDQoFc2hhcmQYAyABKA0SJgoHd2luZG93cxgEIAMoCzIVLnBkbS52MS5NYWNoaW5lV2luZG93KqEBCgtDbG9zZVJlYXNvbhIcChhDTE9TRV9SRUFTT05fVU5TUEVDSUZJRUQQABIaChZDTE9TRV9SRUFTT05fV0FURVJNQVJLEAESHQoZQ0xPU0VfUkVBU09OX0lETEVfVElNRU9VVBACEhkKFUNMT1NFX1JFQVNPTl9TSFVURE9XThADEh4KGkNMT1NFX1JFQVNPTl9MQVRFX1JFVklTSU9OEARiBnByb3RvMw");
 
 /**
- * MachineWindow is the gateway -> cloud feature message: one per machine per closed window, published
- * on Pub/Sub with ordering key = machine_id and attributes `schema`, `gateway`, `site`.
+ * MachineWindow is the gateway -> cloud feature unit: one per machine per closed window, carried in a
+ * FeatureBatch, or published alone (gateways that predate batches) with ordering key = machine_id and
+ * attributes `schema`, `gateway`, `site`.
  * Idempotency key: (machine_id, window_start, feature_version, revision).
  *
  * @generated from message pdm.v1.MachineWindow
@@ -178,6 +179,50 @@ export type SensorStats = Message<"pdm.v1.SensorStats"> & {
  */
 export const SensorStatsSchema: GenMessage<SensorStats> = /*@__PURE__*/
   messageDesc(file_pdm_v1_features, 1);
+
+/**
+ * FeatureBatch is the gateway -> cloud feature message on the wire: the windows one gateway closed
+ * in one tick for one shard of its machines, split further when one batch would grow too large for a
+ * Pub/Sub message. Published with ordering key = "<gateway_id>:<shard>" and attributes `schema`,
+ * `gateway`, `site`; a machine always falls in the same shard (a stable hash of machine_id), so its
+ * windows keep their order, inside a batch (batch order) and across batches (ordering key). Each window
+ * is a whole MachineWindow with its own idempotency key, handled as if it had come alone; the batch
+ * only carries them. Processors also accept single MachineWindow messages (from older gateways).
+ *
+ * @generated from message pdm.v1.FeatureBatch
+ */
+export type FeatureBatch = Message<"pdm.v1.FeatureBatch"> & {
+  /**
+   * @generated from field: string gateway_id = 1;
+   */
+  gatewayId: string;
+
+  /**
+   * @generated from field: string site_id = 2;
+   */
+  siteId: string;
+
+  /**
+   * The shard of the gateway's machines this batch carries: part of its ordering key.
+   *
+   * @generated from field: uint32 shard = 3;
+   */
+  shard: number;
+
+  /**
+   * In the order the gateway closed them.
+   *
+   * @generated from field: repeated pdm.v1.MachineWindow windows = 4;
+   */
+  windows: MachineWindow[];
+};
+
+/**
+ * Describes the message pdm.v1.FeatureBatch.
+ * Use `create(FeatureBatchSchema)` to create a new message.
+ */
+export const FeatureBatchSchema: GenMessage<FeatureBatch> = /*@__PURE__*/
+  messageDesc(file_pdm_v1_features, 2);
 
 /**
  * CloseReason says what closed a window.

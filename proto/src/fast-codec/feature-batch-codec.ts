@@ -1,0 +1,88 @@
+// Hand-written binary codec for pdm.v1.FeatureBatch: the windows a gateway closed in one tick, which
+// the gateway encodes at every window boundary and every processor decodes. Its windows are encoded and
+// decoded by machine-window-codec.ts, so a batch's window has exactly the bytes and the result of a
+// window sent alone. The contract (proven by feature-batch-codec.test.ts) is the one of that codec: the
+// bytes are toBinary's, and a decode is fromBinary's with readUnknownFields: false — or throws where it
+// throws.
+import { WireType } from '@bufbuild/protobuf/wire';
+import { FeatureBatchSchema } from '../gen/pdm/v1/features_pb.js';
+import type { FeatureBatch } from '../gen/pdm/v1/features_pb.js';
+import { StringField, Uint32Field } from './implicit-fields.js';
+import { checkMessageType, machineWindowSize, readMachineWindow, writeMachineWindow } from './machine-window-codec.js';
+import { WireReader } from './wire-reader.js';
+import { MeasuredSizes, WireWriter, lengthDelimitedSize, tagOf, unknownFieldsSize, varintSize } from './wire-writer.js';
+
+const BATCH = FeatureBatchSchema.field;
+const GATEWAY_ID = new StringField(BATCH.gatewayId);
+const SITE_ID = new StringField(BATCH.siteId);
+const SHARD = new Uint32Field(BATCH.shard);
+const WINDOWS_TAG = tagOf(BATCH.windows.number, WireType.LengthDelimited);
+
+// How deep the batch and its windows nest, for the recursion budget of skipping unknown groups.
+const BATCH_DEPTH = 1;
+const WINDOW_DEPTH = 2;
+
+/**
+ * toBinary(FeatureBatchSchema, batch), byte for byte; throws where toBinary throws, and on values of a
+ * JavaScript type the generated types exclude (as encodeMachineWindow). The bytes may be a view into a
+ * shared buffer: use their byteOffset and byteLength, not `.buffer` alone.
+ */
+export function encodeFeatureBatch(batch: FeatureBatch): Uint8Array {
+  // The first pass measures each window (and its SensorStats) once; the second writes their lengths.
+  const sizes = new MeasuredSizes();
+  const writer = new WireWriter(featureBatchSize(batch, sizes));
+  writeFeatureBatch(writer, batch, sizes);
+  return writer.finish();
+}
+
+/** fromBinary(FeatureBatchSchema, bytes, { readUnknownFields: false }); throws where it throws. */
+export function decodeFeatureBatch(bytes: Uint8Array): FeatureBatch {
+  const reader = new WireReader(bytes);
+  const batch: FeatureBatch = { $typeName: 'pdm.v1.FeatureBatch', gatewayId: '', siteId: '', shard: 0, windows: [] };
+  // The case labels are the field numbers of features.proto.
+  while (reader.pos < reader.length) {
+    const tag = reader.tag();
+    switch (tag >>> 3) {
+      case 1:
+        batch.gatewayId = reader.string();
+        break;
+      case 2:
+        batch.siteId = reader.string();
+        break;
+      case 3:
+        batch.shard = reader.uint32();
+        break;
+      case 4:
+        batch.windows.push(readMachineWindow(reader, reader.delimitedEnd(), WINDOW_DEPTH));
+        break;
+      default:
+        reader.skip(tag, BATCH_DEPTH);
+    }
+  }
+  return batch;
+}
+
+function featureBatchSize(batch: FeatureBatch, sizes: MeasuredSizes): number {
+  checkMessageType(batch, FeatureBatchSchema);
+  let size = GATEWAY_ID.size(batch.gatewayId) + SITE_ID.size(batch.siteId) + SHARD.size(batch.shard) + unknownFieldsSize(batch.$unknown);
+  for (const window of batch.windows) {
+    const place = sizes.reserve();
+    const windowSize = machineWindowSize(window, sizes);
+    sizes.set(place, windowSize);
+    size += varintSize(WINDOWS_TAG) + lengthDelimitedSize(windowSize);
+  }
+  return size;
+}
+
+// Fields in field-number order, unknown fields last: toBinary's order.
+function writeFeatureBatch(writer: WireWriter, batch: FeatureBatch, sizes: MeasuredSizes): void {
+  GATEWAY_ID.write(writer, batch.gatewayId);
+  SITE_ID.write(writer, batch.siteId);
+  SHARD.write(writer, batch.shard);
+  for (const window of batch.windows) {
+    writer.uint32(WINDOWS_TAG);
+    writer.uint32(sizes.next());
+    writeMachineWindow(writer, window, sizes);
+  }
+  writer.unknownFields(batch.$unknown);
+}
