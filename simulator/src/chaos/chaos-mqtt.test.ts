@@ -95,6 +95,20 @@ describe('chaos on the wire', () => {
     });
   });
 
+  it('clock skew of single sensors: only their timestamps are off, each by its own offset', async () => {
+    const reference = (await run({})).received;
+    const machine = reference[0]?.topic.split('/')[1] ?? '';
+    const { received } = await run({ sensorClockSkewMs: { [machine]: { speed: 30_000, vibration: -20_000 } } });
+    expect(received.map((m) => m.topic)).toEqual(reference.map((m) => m.topic));
+    const offsets = new Map<string, Set<number>>();
+    received.forEach((m, i) => offsets.set(m.topic, (offsets.get(m.topic) ?? new Set()).add(tsOf(m) - tsOf(reference[i] as Received))));
+    const skewed = [...offsets].filter(([, offset]) => !(offset.size === 1 && offset.has(0)));
+    expect(skewed).toEqual([
+      [`sensors/${machine}/speed`, new Set([30_000])],
+      [`sensors/${machine}/vibration`, new Set([-20_000])],
+    ]);
+  });
+
   it('malformed payloads: each kind arrives as often as counted', async () => {
     const { result, received } = await run({ malformedProbability: 0.05 });
     const seen: Record<MalformedKind, number> = { bad_json: 0, nan: 0, wrong_type: 0, bad_topic: 0 };

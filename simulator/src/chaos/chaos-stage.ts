@@ -61,9 +61,9 @@ export class ChaosStage {
     }
   }
 
-  /** The fixed clock offset (ms) machine `machine` adds to every ts it reports. */
-  skewOf(machine: string): number {
-    return this.skew.get(machine) ?? 0;
+  /** The fixed clock offset (ms) the device of `sensor` on `machine` adds to every ts it reports. */
+  skewOf(machine: string, sensor: string): number {
+    return (this.skew.get(machine) ?? 0) + (this.options.sensorClockSkewMs?.[machine]?.[sensor] ?? 0);
   }
 
   /** Start of a tick at virtual time `now`: releases late messages that are due, advances bursts. */
@@ -141,7 +141,7 @@ export class ChaosStage {
   }
 
   private send(message: SensorMessage): void {
-    this.emit(encodeMessage(message, this.format, this.skewOf(message.machine)));
+    this.emit(encodeMessage(message, this.format, this.skewOf(message.machine, message.sensor)));
   }
 
   private hold(item: Held): void {

@@ -23,6 +23,11 @@ export interface ChaosOptions {
   duplicateProbability: number;
   /** σ of each machine's fixed clock offset (normal), applied to the ts it reports. */
   clockSkewSigmaMs: number;
+  /**
+   * Fixed clock offsets (ms) of single sensors, machine → sensor → offset, added to the ts each
+   * reports on top of its machine's: one device of a machine whose clock is off. Unset: none.
+   */
+  sensorClockSkewMs?: Record<string, Record<string, number>>;
   /** Per message: replaced by a malformed one (bad JSON, NaN, wrong types, bad topic). */
   malformedProbability: number;
   /** Poisson rate of forced connection drops per virtual hour. */
@@ -50,6 +55,7 @@ export function isChaosOn(o: ChaosOptions): boolean {
     o.outOfOrderProbability > 0 ||
     o.duplicateProbability > 0 ||
     o.clockSkewSigmaMs > 0 ||
+    Object.keys(o.sensorClockSkewMs ?? {}).length > 0 ||
     o.malformedProbability > 0 ||
     o.dropsPerHour > 0
   );
