@@ -147,6 +147,7 @@ ${CSV_FLAG_HELP}
       const { chiSquare, trainingTail } = report.fit;
       const tail = trainingTail === null || trainingTail === undefined ? 'too few windows for a tail' : `training scores' tail ${trainingTail.toFixed(3)}`;
       out(`  operating point: ${report.operatingPoint ?? 'none (no sensor explains the others)'} · χ² quantile ${chiSquare?.toFixed(3) ?? '?'}, ${tail}`);
+      if (report.ownLevels.length > 0) out(`  each compared with its own level: ${report.ownLevels.join(', ')} (any other machine: the class location)`);
     } else {
       const periods = report.periods.map((p) => (p > 0 ? `${p} windows` : 'none'));
       out(`  ${report.trainingWindows} training windows, every machine's starting history · period found: ${periods.join(', ')}`);

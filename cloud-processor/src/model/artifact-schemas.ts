@@ -105,6 +105,11 @@ export const robustT2FileSchema = z.object({
     .object({ feature: z.string().min(1), center: finite, scale: positive, min: finite, max: finite, slope: z.array(finite), curve: z.array(finite) })
     .refine((op) => op.min <= op.max, 'min must be <= max')
     .optional(),
+  /**
+   * Per machine id (trained on several machines): its normal level's offset from the location, added to
+   * the location when that machine is scored (absent, or a machine not listed: the location itself).
+   */
+  machineOffsets: z.record(z.string().min(1), z.array(finite)).optional(),
   // How the fit went: a record for people, not read by the scorer.
   // chiSquare: the χ²_d quantile at p; trainingTail: the training scores' tail quantile (null: too few windows).
   fit: z.object({

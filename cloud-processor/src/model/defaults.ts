@@ -104,6 +104,12 @@ export const MODEL_DEFAULTS = {
     /** …read from at least this many non-overlapping training windows (40 peaks above the 98 % level;
      *  5½ h of 10 s windows). From 500 (10 peaks) the fitted threshold ranged 20–160 on χ²-like scores. */
     minTailWindows: 2_000,
+    /** A machine's own level (its offset from the class, in a model trained on several machines) is
+     *  learnt from at least this many of its non-overlapping windows (5½ h of 10 s windows); with fewer
+     *  it is compared with the class location. Measured: the demo's four identical pumps, one hour each,
+     *  learnt "levels" that were that hour's set-points and lagging temperatures — applied, 20 % of an
+     *  unseen healthy hour alarmed (0 without). A level needs hours of the machine's regimes. */
+    minMachineWindows: 2_000,
   },
   /** The univariate adaptive baseline for one or two slow sensors (measured on NAB: REPORT §3b). */
   adaptiveZ: {

@@ -24,7 +24,7 @@ describe('t2Score', () => {
 
 describe('learnBaseline', () => {
   it('moves W/τ of the way to a normal window, not at all for one that exceeded, and never for an older window', () => {
-    const state = initialBaseline(model);
+    const state = initialBaseline(model, 'm');
     learnBaseline(model, state, [20, 5], [10, 5], 10_000, 1_000, false);
     expect(state.baseline).toEqual([11, 5]); // λ = 10 s / 100 s
     learnBaseline(model, state, [50, 50], [11, 5], 10_000, 2_000, true);
@@ -56,7 +56,7 @@ describe('expectedFeatures', () => {
   it('teaches the baseline only what the operating point does not explain', () => {
     const op = { feature: 0, center: 100, scale: 10, min: -3, max: 3, slope: Float64Array.from([10, 2]), curve: Float64Array.from([0, 0]) };
     const following: RobustT2Model = { ...model, location: Float64Array.from([100, 5]), operatingPoint: op };
-    const state = initialBaseline(following);
+    const state = initialBaseline(following, 'm');
     const x = [110, 8]; // u = 1: expected (110, 7); feature 1 is 1 above it
     learnBaseline(following, state, x, expectedFeatures(following, x, state.baseline, new Float64Array(2)), 10_000, 1_000, false);
     expect(state.baseline).toEqual([100, 5.1]); // λ = 0.1 of the unexplained 1

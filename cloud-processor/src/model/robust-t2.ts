@@ -17,6 +17,8 @@ export interface RobustT2Model {
   tauMs: number | null;
   /** null: the location does not move with the operating point. */
   operatingPoint: OperatingPoint | null;
+  /** Machine id → its normal level's offset from `location` (a model of a class of machines; see training). */
+  machineOffsets?: ReadonlyMap<string, Float64Array>;
 }
 
 /**
@@ -58,8 +60,10 @@ export interface BaselineState {
 /** How many decided windows' baselines a machine remembers: minutes of 10 s windows, beyond any redelivery. */
 export const RECENT_DECISIONS = 64;
 
-export function initialBaseline(model: RobustT2Model): BaselineState {
-  return { baseline: [...model.location], decidedUntil: -Infinity, recent: [] };
+/** Where a machine starts: the location, moved by the machine's own offset when training knew it. */
+export function initialBaseline(model: RobustT2Model, machineId: string): BaselineState {
+  const offset = model.machineOffsets?.get(machineId);
+  return { baseline: Array.from(model.location, (m, j) => m + (offset?.[j] ?? 0)), decidedUntil: -Infinity, recent: [] };
 }
 
 /**

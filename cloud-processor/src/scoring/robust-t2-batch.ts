@@ -3,7 +3,7 @@
 // in the scorer's state file; a model without a baseline keeps each machine's decided windows only). A
 // batch's windows are taken in arrival order, so a machine's windows are decided in order and each
 // one's decision depends only on the windows before it. A new model version starts every machine afresh
-// at its own training location.
+// at its training location (moved by the machine's own offset when the model was trained on several).
 import type { RobustT2Bundle } from '../model/model-bundle.js';
 import { sensorShares } from '../model/features.js';
 import { baselineFor, expectedFeatures, initialBaseline, learnBaseline, t2Score, type BaselineState } from '../model/robust-t2.js';
@@ -21,7 +21,7 @@ export class RobustT2Scoring {
     const terms = new Float64Array(model.d);
     const expected = new Float64Array(model.d);
     return items.map(({ window, raw }) => {
-      const state = machines.get(window.siteId, window.machineId, () => initialBaseline(model));
+      const state = machines.get(window.siteId, window.machineId, () => initialBaseline(model, window.machineId));
       expectedFeatures(model, raw, baselineFor(state, Number(window.windowEnd)), expected);
       const score = t2Score(model, raw, expected, r, terms);
       const exceeded = score > model.threshold;

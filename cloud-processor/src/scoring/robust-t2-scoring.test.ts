@@ -126,6 +126,30 @@ describe('the robust-t2 kind', () => {
     expect(scorer.baselineOf('level', '1', 'site-test', 'm-1')!.baseline).not.toEqual(scorer.baselineOf('level', '1', 'site-other', 'm-1')!.baseline);
   });
 
+  it('serves a class of machines, comparing each with its own level from training', async () => {
+    // m-2 runs sensor a 8 units (8 %) above m-1, both healthy for 2,000 windows (minMachineWindows);
+    // one model is trained on both.
+    const m2 = { machineId: 'm-2', offsetA: () => 8 };
+    const both = [...levelMachineWindows({ seed: 11, windows: 2_000, startMs: TRAIN_START }), ...levelMachineWindows({ seed: 12, windows: 2_000, startMs: TRAIN_START, ...m2 })];
+    const report = await trainModel(both, { outDir: trained.dir, name: 'class', kind: 'robust-t2' });
+    expect(report.kind === 'robust-t2' && report.ownLevels.sort()).toEqual(['m-1', 'm-2']);
+    const { dir } = report;
+    const file = JSON.parse(await readFile(path.join(dir, MODEL_FILES.robustT2), 'utf8')) as { machineOffsets: Record<string, number[]> };
+    // a.mean is feature 0: the two levels 8 apart (medians of 2,000 windows of 10 readings, σ ≈ 0.3).
+    expect(file.machineOffsets['m-2']![0]! - file.machineOffsets['m-1']![0]!).toBeCloseTo(8, 0);
+    await publish(dir, 'class', '1');
+    await scorer.reload();
+    // Live: each machine at its own level for 60 windows, then at the other's for 60.
+    const live = (seed: number, machineId: string, from: number, to: number) =>
+      levelMachineWindows({ seed, windows: 120, startMs: LIVE_START, machineId, offsetA: (w) => (w < 60 ? from : to) });
+    const one = scores(await scoreWindows(scorer, live(13, 'm-1', 0, 8)));
+    const two = scores(await scoreWindows(scorer, live(14, 'm-2', 8, 0)));
+    for (const machine of [one, two]) {
+      expect(machine.slice(0, 60).filter((s) => s.isAnomaly)).toHaveLength(0);
+      expect(machine.slice(60).every((s) => s.isAnomaly)).toBe(true);
+    }
+  });
+
   it('decides a window scored again (a redelivery, a late revision) as it did the first time', async () => {
     await publish(withBaseline, 'level', '1');
     await scorer.reload();
@@ -170,6 +194,14 @@ describe('the robust-t2 kind', () => {
     const content = JSON.parse(await readFile(file, 'utf8')) as { precision: number[][] };
     await writeFile(file, JSON.stringify({ ...content, precision: content.precision.slice(1) }));
     await expect(readModelFolder(path.join(registry.dir, 'level', '1'))).rejects.toThrow(/robust-t2\.json: features, location or precision \(6 × 6\)/);
+  });
+
+  it("refuses a machine's offset that does not match the contract's features", async () => {
+    await publish(withBaseline, 'level', '1');
+    const file = path.join(registry.dir, 'level', '1', MODEL_FILES.robustT2);
+    const content = JSON.parse(await readFile(file, 'utf8')) as object;
+    await writeFile(file, JSON.stringify({ ...content, machineOffsets: { 'm-1': [0, 0, 0, 0, 0, 0], 'm-2': [1, 2] } }));
+    await expect(readModelFolder(path.join(registry.dir, 'level', '1'))).rejects.toThrow(/robust-t2\.json: machineOffsets\["m-2"\] has 2 values, contract\.json has 6 features/);
   });
 });
 

@@ -3,7 +3,7 @@ import { gaussian } from '../test-support/synthetic-pump.js';
 import { chiSquareUpperQuantile } from './chi-square.js';
 import { covarianceOf, meanOf } from './linalg.js';
 import { robustCovariance } from './robust-covariance.js';
-import { expectedFeatures, t2Score, type RobustT2Model } from '../model/robust-t2.js';
+import { expectedFeatures, initialBaseline, t2Score, type RobustT2Model } from '../model/robust-t2.js';
 import { fitRobustT2 } from './robust-t2.js';
 
 /** A fitted file as the scorer holds it (the conversion of model/artifacts.ts, written out here). */
@@ -16,13 +16,15 @@ function toModel(file: ReturnType<typeof fitRobustT2>, names: readonly string[])
     threshold: file.threshold,
     tauMs: file.tauMs,
     operatingPoint: op === undefined ? null : { ...op, feature: names.indexOf(op.feature), slope: Float64Array.from(op.slope), curve: Float64Array.from(op.curve) },
+    machineOffsets: new Map(Object.entries(file.machineOffsets ?? {}).map(([m, o]) => [m, Float64Array.from(o)])),
   };
 }
 
-/** D² of a window against the model at the window's operating point. */
-function score(model: RobustT2Model, x: number[]): number {
+/** D² of a window of `machine` against the model at the window's operating point. */
+function score(model: RobustT2Model, x: number[], machine = 'm'): number {
   const d = model.d;
-  return t2Score(model, x, expectedFeatures(model, x, model.location, new Float64Array(d)), new Float64Array(d), new Float64Array(d));
+  const start = initialBaseline(model, machine).baseline;
+  return t2Score(model, x, expectedFeatures(model, x, start, new Float64Array(d)), new Float64Array(d), new Float64Array(d));
 }
 
 /** 300 windows of two correlated features around (10, 20), then 60 from a start-up far from them. */
@@ -218,3 +220,65 @@ describe('fitRobustT2: the tail needs independent windows', () => {
   });
 });
 
+
+describe('fitRobustT2: a model of a class of machines', () => {
+  // Three machines of one kind, each at its own level (x, y independent, σ = 1), 2,000 windows each
+  // (minMachineWindows): a at (10, 20), b 4 higher in x, c 6 higher in y; d sent 1,000 windows only.
+  const names = ['x.mean', 'y.mean'];
+  const levels: Record<string, [number, number]> = { a: [10, 20], b: [14, 20], c: [10, 26], d: [12, 23] };
+  const rand = gaussian(11);
+  const rows: number[][] = [];
+  const machineOf: string[] = [];
+  for (const [machine, [x, y]] of Object.entries(levels)) {
+    for (let i = 0; i < (machine === 'd' ? 1_000 : 2_000); i++) {
+      rows.push([x + rand(), y + rand()]);
+      machineOf.push(machine);
+    }
+  }
+  const options = { rho: 0, operatingPoint: false };
+
+  it("learns each machine's offset from the class and how one machine varies around its own level", () => {
+    const file = fitRobustT2(names, rows, 10_000, { ...options, machineOf });
+    const offsets = file.machineOffsets!;
+    // Medians of 2,000 N(0, 1) draws lie within 0.1 of the level (3 standard errors of 0.028).
+    const between = (m: string, n: string): number[] => offsets[m]!.map((o, j) => o - offsets[n]![j]!);
+    between('b', 'a').forEach((v, j) => expect(v).toBeCloseTo([4, 0][j]!, 0));
+    between('c', 'a').forEach((v, j) => expect(v).toBeCloseTo([0, 6][j]!, 0));
+    // d's 1,000 windows are too few for a level of its own.
+    expect(Object.keys(offsets).sort()).toEqual(['a', 'b', 'c']);
+    // Within a machine x and y vary by 1; the machines' spread (var 3.6 in x, 8 in y) is not in it.
+    const model = toModel(file, names);
+    expect(model.precision[0]!).toBeGreaterThan(0.7);
+    expect(model.precision[3]!).toBeGreaterThan(0.7);
+  });
+
+  it('flags a machine 5.5 σ off its own level, which the pooled model of the class lets pass; each normal machine stays normal', () => {
+    const perMachine = toModel(fitRobustT2(names, rows, 10_000, { ...options, machineOf }), names);
+    const pooled = toModel(fitRobustT2(names, rows, 10_000, options), names);
+    expect(pooled.machineOffsets!.size).toBe(0);
+    // Machine a, x 5.5 above its level: D² ≈ 30 against a; the threshold is the tail quantile for one
+    // false exceedance a day (χ²₂: −2 ln(1/8640) = 18.1).
+    const fault = [15.5, 20];
+    expect(score(perMachine, fault, 'a')).toBeGreaterThan(perMachine.threshold);
+    expect(score(pooled, fault, 'a')).toBeLessThan(pooled.threshold);
+    // b's normal level is a's fault: normal for b.
+    expect(score(perMachine, fault, 'b')).toBeLessThan(perMachine.threshold);
+    for (const [machine, [x, y]] of Object.entries(levels)) {
+      if (machine !== 'd') expect(score(perMachine, [x, y], machine), machine).toBeLessThan(1);
+    }
+  });
+
+  it('compares a machine it has no level for with the class location', () => {
+    const file = fitRobustT2(names, rows, 10_000, { ...options, machineOf });
+    const model = toModel(file, names);
+    expect(initialBaseline(model, 'never-seen').baseline).toEqual(file.location);
+    expect(initialBaseline(model, 'b').baseline).toEqual(file.location.map((m, j) => m + file.machineOffsets!.b![j]!));
+  });
+
+  it('learns no offsets from one machine, nor from windows that overlap into fewer than 2,000 apart', () => {
+    expect(fitRobustT2(names, rows.slice(0, 2_000), 10_000, { ...options, machineOf: machineOf.slice(0, 2_000) }).machineOffsets).toBeUndefined();
+    // Hopping windows at half the window length: a, b and c hold 1,000 windows' worth of time each.
+    const hopping = fitRobustT2(names, rows, 10_000, { ...options, machineOf, independentWindows: rows.length / 2 });
+    expect(hopping.machineOffsets).toBeUndefined();
+  });
+});

@@ -4,6 +4,9 @@
 //      ones training saw is compared with what that set-point should look like;
 //   2. a robust location and covariance (robust-covariance.ts) of what the operating point leaves, with a
 //      level floor on the diagonal;
+//   2a. with windows of several machines, each machine's own level: a model serving a class of machines
+//      compares each with its own normal (its offset from the class), and the covariance describes how
+//      a machine varies, not how machines differ from one another;
 //   3. the threshold: the analytic χ²_d quantile at p, or the training scores' own tail quantile for
 //      the target false exceedances per machine-day (tail-threshold.ts) when that is higher and enough
 //      independent windows give a tail. No held-back windows are needed, so every window trains.
@@ -26,6 +29,8 @@ export interface RobustT2Options {
   falseAlertsPerDay?: number;
   /** How many of the rows do not overlap (hopping windows overlap); default: all of them. */
   independentWindows?: number;
+  /** The machine id of each row: with two machines or more, each gets its own offset (see the header). */
+  machineOf?: readonly string[];
 }
 
 type OperatingPointFile = NonNullable<RobustT2File['operatingPoint']>;
@@ -135,11 +140,57 @@ function atReferencePoint(rows: readonly ArrayLike<number>[], op: OperatingPoint
   });
 }
 
+/** The coordinate-wise median of `rows` (each of length d). */
+function medianOf(rows: readonly ArrayLike<number>[], d: number): Float64Array {
+  const out = new Float64Array(d);
+  const column = new Float64Array(rows.length);
+  for (let j = 0; j < d; j++) {
+    rows.forEach((row, i) => (column[i] = row[j]!));
+    column.sort();
+    const mid = column.length >> 1;
+    out[j] = column.length % 2 === 1 ? column[mid]! : (column[mid - 1]! + column[mid]!) / 2;
+  }
+  return out;
+}
+
+/**
+ * Each machine's offset from the class: the median of its rows minus the median of every row (medians,
+ * so a start-up or a fault inside one machine's training does not move its level). Machines with fewer
+ * than `minMachineWindows` independent rows (`independence`: the share of rows that do not overlap) get
+ * none — an hour's level is that hour's regime — and are compared with the class location, as a
+ * machine training never saw. Undefined with fewer than two machines.
+ */
+function machineOffsets(rows: readonly ArrayLike<number>[], machineOf: readonly string[] | undefined, independence: number, d: number): Map<string, Float64Array> | undefined {
+  if (machineOf === undefined) return undefined;
+  if (machineOf.length !== rows.length) throw new RangeError(`machineOf names ${machineOf.length} machines for ${rows.length} rows`);
+  const byMachine = new Map<string, ArrayLike<number>[]>();
+  rows.forEach((row, i) => {
+    const list = byMachine.get(machineOf[i]!);
+    if (list === undefined) byMachine.set(machineOf[i]!, [row]);
+    else list.push(row);
+  });
+  if (byMachine.size < 2) return undefined;
+  const center = medianOf(rows, d);
+  const offsets = new Map<string, Float64Array>();
+  for (const [machine, own] of byMachine) {
+    if (own.length * independence < MODEL_DEFAULTS.robustT2.minMachineWindows) continue;
+    offsets.set(machine, medianOf(own, d).map((m, j) => m - center[j]!));
+  }
+  return offsets;
+}
+
 export function fitRobustT2(featureNames: readonly string[], allRows: readonly ArrayLike<number>[], windowMs: number, options: RobustT2Options = {}): RobustT2File {
   const defaults = MODEL_DEFAULTS.robustT2;
   const d = featureNames.length;
   const operatingPoint = (options.operatingPoint ?? true) ? bestOperatingPoint(featureNames, allRows) : undefined;
-  const rows = operatingPoint === undefined ? allRows : atReferencePoint(allRows, operatingPoint, featureNames.indexOf(operatingPoint.feature));
+  const atPoint = operatingPoint === undefined ? allRows : atReferencePoint(allRows, operatingPoint, featureNames.indexOf(operatingPoint.feature));
+  const independent = options.independentWindows ?? allRows.length;
+  const offsets = machineOffsets(atPoint, options.machineOf, Math.min(1, independent / allRows.length), d);
+  // Each machine's rows moved to the class level: what is left is how a machine varies around its own.
+  const rows = offsets === undefined ? atPoint : atPoint.map((row, i) => {
+    const offset = offsets.get(options.machineOf![i]!);
+    return offset === undefined ? row : Float64Array.from(offset, (o, j) => row[j]! - o);
+  });
   const rho = options.rho ?? defaults.rho;
   const p = options.p ?? defaults.p;
   // The floor is relative to the plain mean level: a robust location would do as well, the mean is simpler.
@@ -156,7 +207,6 @@ export function fitRobustT2(featureNames: readonly string[], allRows: readonly A
   const trainingScores = rows.map((r) => mahalanobisSq(precision, r, fit.location, d));
   // A tail read from few independent windows extrapolates wildly (from 10 peaks to a risk of 1/8640:
   // anywhere from 20 to 160 on χ²-like scores); with fewer, or none that fit, the χ² quantile alone.
-  const independent = options.independentWindows ?? rows.length;
   const tail =
     independent >= defaults.minTailWindows
       ? tailThreshold(trainingScores, perWindowRisk(options.falseAlertsPerDay ?? defaults.falseAlertsPerDay, windowMs))
@@ -173,6 +223,7 @@ export function fitRobustT2(featureNames: readonly string[], allRows: readonly A
     rho,
     tauMs: options.tauMs === undefined ? defaults.tauMs : options.tauMs,
     ...(operatingPoint !== undefined ? { operatingPoint } : {}),
+    ...(offsets !== undefined && offsets.size > 0 ? { machineOffsets: Object.fromEntries([...offsets].map(([m, o]) => [m, Array.from(o)])) } : {}),
     fit: { windows: rows.length, inliers: fit.inliers, consistency: fit.consistency, trainingAbove, chiSquare, trainingTail: tail },
   };
 }

@@ -69,8 +69,11 @@ interface TrainReportBase {
 export type TrainReport = TrainReportBase &
   (
     | { kind: 'autoencoder'; backend: string; finalLoss: number; heldBackScores: number[] }
-    /** `fit`: how the robust fit went (windows kept, training windows above the threshold); `operatingPoint`: its feature. */
-    | { kind: 'robust-t2'; fit: RobustT2File['fit']; operatingPoint: string | null }
+    /**
+     * `fit`: how the robust fit went (windows kept, training windows above the threshold); `operatingPoint`:
+     * its feature; `ownLevels`: the machines compared with a level of their own (trained on several).
+     */
+    | { kind: 'robust-t2'; fit: RobustT2File['fit']; operatingPoint: string | null; ownLevels: string[] }
     /** `periods`: per feature, the period found in its training series in windows (0: none). */
     | { kind: 'adaptive-z'; periods: number[] }
   );
@@ -131,11 +134,14 @@ export async function trainModel(windows: MachineWindow[], options: TrainOptions
     for (const [reason, n] of Object.entries(gated.held)) if (n > 0) skipped[`held (${reason})`] = n;
   }
   const rows: number[][] = [];
+  const machineOf: string[] = [];
   const row = new Float64Array(contract.featureNames.length);
   for (const w of running) {
     const mismatch = extractFeatures(w, layout, row, 0);
-    if (mismatch === null) rows.push([...row]);
-    else skipped[mismatch.code] = (skipped[mismatch.code] ?? 0) + 1;
+    if (mismatch === null) {
+      rows.push([...row]);
+      machineOf.push(w.machineId);
+    } else skipped[mismatch.code] = (skipped[mismatch.code] ?? 0) + 1;
   }
   if (rows.length < MODEL_DEFAULTS.minTrainingWindows) {
     throw new TrainingDataError(`${rows.length} usable windows; need at least ${MODEL_DEFAULTS.minTrainingWindows} (skipped: ${JSON.stringify(skipped)})`);
@@ -168,10 +174,10 @@ export async function trainModel(windows: MachineWindow[], options: TrainOptions
   }
 
   if (kind === 'robust-t2') {
-    const robustT2 = fitRobustT2(contract.featureNames, rows, contract.windowMs, { independentWindows: nonOverlapping(running, contract.windowMs) });
+    const robustT2 = fitRobustT2(contract.featureNames, rows, contract.windowMs, { independentWindows: nonOverlapping(running, contract.windowMs), machineOf });
     await writeModelFolder(dir, { kind, contract: contractFile(rows.length, 0), robustT2 });
     logger.info({ name, version, dir, kind, features: contract.featureNames.length, trainingWindows: rows.length, threshold: robustT2.threshold }, 'model trained');
-    return { ...base, kind, trainingWindows: rows.length, heldBackWindows: 0, threshold: robustT2.threshold, fit: robustT2.fit, operatingPoint: robustT2.operatingPoint?.feature ?? null };
+    return { ...base, kind, trainingWindows: rows.length, heldBackWindows: 0, threshold: robustT2.threshold, fit: robustT2.fit, operatingPoint: robustT2.operatingPoint?.feature ?? null, ownLevels: Object.keys(robustT2.machineOffsets ?? {}) };
   }
 
   const backend = await ensureBackend(logger, options.backend);
