@@ -11,32 +11,50 @@ import type { AlertTransition } from './alert-tracker.js';
 
 const OPTIONS = { giveUpAfterMs: 3_600_000, takeoverAfterMs: 300_000, sweepIntervalMs: 60_000 };
 const T0 = 10_000_000;
+/** End of the window that opened the alerts: a minute before the processors' clock starts. */
+const OPENED = T0 - 60_000;
 
 const transition = (machineId: string): AlertTransition => ({
   state: 'open',
-  alertId: `${machineId}-40000`,
+  alertId: `${machineId}-${OPENED}`,
   siteId: 'plant-1',
   machineId,
-  openedAt: 40_000,
+  openedAt: OPENED,
   message: 'm',
-  score: { siteId: 'plant-1', machineId, windowStart: 30_000, windowEnd: 40_000, model: 'm', modelVersion: '1', score: 9, threshold: 5, isAnomaly: true, contributions: {} },
+  score: { siteId: 'plant-1', machineId, windowStart: OPENED - 10_000, windowEnd: OPENED, model: 'm', modelVersion: '1', score: 9, threshold: 5, isAnomaly: true, contributions: {} },
 });
 
-/** A target that fails while `failing` is set (retryable, or refusing), or for the transitions in `failFor`, recording every attempt. */
+/** The resolve of transition(machineId)'s episode, caused by the window ending `afterMs` after the open's. */
+const resolveOf = (machineId: string, afterMs: number): AlertTransition => ({
+  ...transition(machineId),
+  state: 'resolved',
+  score: { ...transition(machineId).score, windowStart: OPENED + afterMs - 10_000, windowEnd: OPENED + afterMs, isAnomaly: false },
+});
+
+/** Lets the promise callbacks of what the manual clock just ran (attempts, store reads) run too. */
+const settle = () => new Promise((resolve) => setImmediate(resolve));
+
+/**
+ * A target that fails while `failing` is set (retryable, refusing, or never answering), or for the
+ * transitions in `failFor`, recording every attempt (in `attempts`, which two targets may share: one
+ * receiver behind two processors).
+ */
 class ScriptedTarget implements DeliveryTarget {
   readonly sent: string[] = [];
-  /** Every attempt as "machine:state". */
-  readonly attempts: string[] = [];
-  failing: 'no' | 'retryable' | 'refuse' = 'no';
+  failing: 'no' | 'retryable' | 'refuse' | 'hang' = 'no';
   readonly failFor = new Set<string>();
+  timeoutMs?: number;
   constructor(
     readonly name: string,
     readonly maxAttempts = Number.POSITIVE_INFINITY,
     readonly backoff = { initialMs: 1_000, multiplier: 2, maxMs: 4_000, jitter: 0 },
+    /** Every attempt as "machine:state". */
+    readonly attempts: string[] = [],
   ) {}
   send(t: AlertTransition): Promise<void> {
     this.sent.push(t.machineId);
     this.attempts.push(`${t.machineId}:${t.state}`);
+    if (this.failing === 'hang') return new Promise(() => {});
     if (this.failing === 'retryable' || this.failFor.has(`${t.machineId}:${t.state}`)) return Promise.reject(new Error('unavailable'));
     if (this.failing === 'refuse') return Promise.reject(new DeliveryRefused('HTTP 404'));
     return Promise.resolve();
@@ -103,8 +121,12 @@ describe('AlertDeliveries', () => {
     deliveries.start();
     await until(() => topic.sent.length === 1, 'the released record delivered at start');
     expect(topic.sent).toEqual(['released']);
+    let swept = 0;
+    const pendingDeliveries = store.pendingDeliveries.bind(store);
+    store.pendingDeliveries = (...args) => (swept++, pendingDeliveries(...args));
     clock.advance(240_000); // four sweeps: 'left' was updated 241 s ago, under 300 s
-    await new Promise((r) => setTimeout(r, 20));
+    await until(() => swept === 4, 'four sweeps done');
+    await settle();
     expect(topic.sent).toEqual(['released']);
     clock.advance(60_000); // 301 s
     await until(() => topic.sent.length === 2, 'the record left behind taken over');
@@ -119,7 +141,7 @@ describe('AlertDeliveries', () => {
     const { deliveries, clock, store } = setup([topic]);
     deliveries.deliver(record('pump-1', ['topic'], T0, T0));
     await until(() => clock.pending() === 1, 'the open waits for its retry');
-    const resolved: DeliveryRecord = { ...record('pump-1', ['topic'], T0, T0), transition: { ...transition('pump-1'), state: 'resolved', score: { ...transition('pump-1').score, windowEnd: 90_000 } } };
+    const resolved: DeliveryRecord = { ...record('pump-1', ['topic'], T0, T0), transition: resolveOf('pump-1', 50_000) };
     deliveries.deliver(resolved);
     deliveries.deliver(record('fan-2', ['topic'], T0, T0));
     await until(() => topic.attempts.length === 2, 'fan-2 sent');
@@ -145,5 +167,84 @@ describe('AlertDeliveries', () => {
     expect(hook.sent).toEqual(['pump-1']);
     expect(deliveries.pendingCount()).toBe(1);
     await deliveries.close(0);
+  });
+
+  it('sends a resolve made on another processor only after the open a dead processor left pending, which a sweep takes over', async () => {
+    const store = new MemoryAlertStore();
+    // Processor a counted the open, could not publish it and died: its record stays pending, last updated at T0.
+    await store.saveDelivery(record('pump-1', ['topic'], T0, T0));
+    const topic = new ScriptedTarget('topic');
+    const { deliveries, clock } = setup([topic], store);
+    deliveries.start();
+    // Processor b counted the window that resolved the episode: its record is stored, then delivered.
+    const resolve: DeliveryRecord = { transition: resolveOf('pump-1', 50_000), pending: ['topic'], attempts: 0, createdAt: T0, updatedAt: T0 };
+    await store.saveDelivery(resolve);
+    deliveries.deliver(resolve);
+    // The open is taken over by the first sweep that finds it 300 s untouched: at T0 + 360 s (the one at
+    // T0 + 300 s looks for updates before T0, strictly). Meanwhile the resolve waits, kept fresh.
+    for (let s = 1; s <= 359; s++) {
+      clock.advance(1_000);
+      await settle();
+    }
+    expect(topic.attempts).toEqual([]);
+    expect(store.deliveries.size).toBe(2);
+    expect([...store.deliveries.values()].find((r) => r.transition.state === 'resolved')?.updatedAt).toBeGreaterThan(T0 + 300_000 - 4_000);
+    clock.advance(1_000);
+    await until(() => deliveries.pendingCount() === 0, 'open, then resolve');
+    expect(topic.attempts).toEqual(['pump-1:open', 'pump-1:resolved']);
+  });
+
+  it('sends a resolve only once the processor still delivering its open has delivered it', async () => {
+    const store = new MemoryAlertStore();
+    const clock = new ManualClock(T0);
+    const received: string[] = [];
+    const [topicA, topicB] = [new ScriptedTarget('topic', undefined, undefined, received), new ScriptedTarget('topic', undefined, undefined, received)];
+    topicA.failFor.add('pump-1:open');
+    const a = setup([topicA], store, clock);
+    const b = setup([topicB], store, clock);
+    const open = record('pump-1', ['topic'], T0, T0);
+    await store.saveDelivery(open);
+    a.deliveries.deliver(open);
+    await until(() => clock.pending() === 1, 'a retries the open in 1 s');
+    const resolve: DeliveryRecord = { transition: resolveOf('pump-1', 50_000), pending: ['topic'], attempts: 0, createdAt: T0, updatedAt: T0 };
+    await store.saveDelivery(resolve);
+    b.deliveries.deliver(resolve);
+    await settle();
+    expect(received).toEqual(['pump-1:open']);
+    topicA.failFor.clear();
+    // a's retry at 1 s confirms the open; b's checks at 1 s and 1 + 2 s: the later one finds it delivered.
+    for (let s = 1; s <= 3; s++) {
+      clock.advance(1_000);
+      await settle();
+    }
+    await until(() => a.deliveries.pendingCount() + b.deliveries.pendingCount() === 0, 'both delivered');
+    expect(received).toEqual(['pump-1:open', 'pump-1:open', 'pump-1:resolved']);
+    expect(topicB.sent).toEqual(['pump-1']);
+  });
+
+  it('fails an attempt the target leaves unanswered for its timeoutMs, and keeps the record fresh meanwhile so no other processor takes it over', async () => {
+    const store = new MemoryAlertStore();
+    const clock = new ManualClock(T0);
+    // 290 s per attempt, 100 s between attempts: the record would look 390 s idle at the second attempt's start.
+    const hanging = new ScriptedTarget('topic', undefined, { initialMs: 100_000, multiplier: 1, maxMs: 100_000, jitter: 0 });
+    hanging.failing = 'hang';
+    hanging.timeoutMs = 290_000;
+    const other = new ScriptedTarget('topic');
+    const a = setup([hanging], store, clock);
+    const b = setup([other], store, clock);
+    a.deliveries.start();
+    b.deliveries.start();
+    const open = record('pump-1', ['topic'], T0, T0);
+    await store.saveDelivery(open);
+    a.deliveries.deliver(open);
+    for (let s = 10; s <= 700; s += 10) {
+      clock.advance(10_000);
+      await settle();
+    }
+    // Attempts at 0 s and 390 s, both given up on after 290 s (at 290 s and 680 s); the third is due at 780 s.
+    expect(hanging.attempts).toEqual(['pump-1:open', 'pump-1:open']);
+    expect(a.events.failed).toEqual(['topic', 'topic']);
+    expect(other.attempts).toEqual([]);
+    await Promise.all([a.deliveries.close(0), b.deliveries.close(0)]);
   });
 });

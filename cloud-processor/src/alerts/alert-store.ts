@@ -31,14 +31,27 @@ export interface DeliveryRecord {
   updatedAt: number;
 }
 
+/** Which transition a delivery record is for: a machine's open or resolve caused by the window ending at windowEnd. */
+export interface DeliveryKey {
+  siteId: string;
+  machineId: string;
+  state: AlertTransition['state'];
+  windowEnd: number;
+}
+
 export interface AlertStore {
   /** The machine's newest state; undefined when none was kept. */
   load(machine: MachineRef): Promise<MachineAlertState | undefined>;
   /** The state after a counted window and, when that window caused one, its transition and delivery record. */
   save(state: MachineAlertState, machine: MachineRef, transition?: AlertTransition, delivery?: DeliveryRecord): Promise<void>;
   saveDelivery(delivery: DeliveryRecord): Promise<void>;
-  /** Deliveries with a target still pending, created after `createdAfter` and last updated before `updatedBefore`. */
+  /**
+   * Deliveries with a target still pending, created after `createdAfter` and last updated before
+   * `updatedBefore`, of windows that ended after `createdAfter` too: the query reads no older points.
+   */
   pendingDeliveries(createdAfter: number, updatedBefore: number): Promise<DeliveryRecord[]>;
+  /** The newest record of one transition's delivery; undefined when none was stored. */
+  findDelivery(key: DeliveryKey): Promise<DeliveryRecord | undefined>;
 }
 
 /** A regular expression (InfluxQL literal, RE2 syntax) matching exactly one of `values`. */
@@ -78,22 +91,22 @@ export class InfluxAlertStore implements AlertStore {
   }
 
   async pendingDeliveries(createdAfter: number, updatedBefore: number): Promise<DeliveryRecord[]> {
+    // The time bound lets InfluxDB skip every shard older than it instead of scanning 30 days of records.
     const series = await this.sink.query(
-      `SELECT "transition", "pending", "attempts", "created_at", "updated_at" FROM "alert_deliveries" ` +
-        `WHERE "pending" != '' AND "created_at" > ${createdAfter} AND "updated_at" < ${updatedBefore}`,
+      `SELECT ${DELIVERY_FIELDS} FROM "alert_deliveries" ` +
+        `WHERE time > ${Math.floor(createdAfter)}ms AND "pending" != '' AND "created_at" > ${createdAfter} AND "updated_at" < ${updatedBefore}`,
     );
-    return series.flatMap((s) =>
-      s.values.map((row) => {
-        const field = (name: string) => row[s.columns.indexOf(name)];
-        return {
-          transition: JSON.parse(String(field('transition'))) as AlertTransition,
-          pending: String(field('pending')).split(','),
-          attempts: Number(field('attempts')),
-          createdAt: Number(field('created_at')),
-          updatedAt: Number(field('updated_at')),
-        };
-      }),
+    return series.flatMap((s) => s.values.map((row) => deliveryRecord(s, row)));
+  }
+
+  async findDelivery(key: DeliveryKey): Promise<DeliveryRecord | undefined> {
+    const series = await this.sink.query(
+      `SELECT ${DELIVERY_FIELDS} FROM "alert_deliveries" ` +
+        `WHERE time = ${Math.floor(key.windowEnd)}ms AND "site" =~ ${anyOf([key.siteId])} AND "machine" =~ ${anyOf([key.machineId])} AND "state" =~ ${anyOf([key.state])}`,
     );
+    const [first] = series;
+    const row = first?.values[0];
+    return first && row ? deliveryRecord(first, row) : undefined;
   }
 
   private loadWaiting(): void {
@@ -124,6 +137,19 @@ export class InfluxAlertStore implements AlertStore {
 
 function refOf(series: InfluxSeries): MachineRef {
   return { siteId: series.tags?.site ?? '', machineId: series.tags?.machine ?? '' };
+}
+
+const DELIVERY_FIELDS = '"transition", "pending", "attempts", "created_at", "updated_at"';
+
+function deliveryRecord(series: InfluxSeries, row: unknown[]): DeliveryRecord {
+  const field = (name: string) => row[series.columns.indexOf(name)];
+  return {
+    transition: JSON.parse(String(field('transition'))) as AlertTransition,
+    pending: String(field('pending')).split(',').filter(Boolean),
+    attempts: Number(field('attempts')),
+    createdAt: Number(field('created_at')),
+    updatedAt: Number(field('updated_at')),
+  };
 }
 
 function deliveryPoint(delivery: DeliveryRecord): AlertDeliveryInput {

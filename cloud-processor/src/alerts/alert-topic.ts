@@ -1,5 +1,7 @@
 // The `alerts` Pub/Sub topic as a delivery target: each transition as a pdm.v1.Alert, ordering key =
-// machine id, attribute site. An attempt succeeds once Pub/Sub confirmed the publish.
+// machine id, attribute site. An attempt succeeds once Pub/Sub confirmed the publish; one not confirmed
+// within `timeoutMs` fails (the client is given the same timeout: its own default is 600 s, longer
+// than a delivery may go without a refresh before another processor takes it over).
 import type { BackoffOptions } from '@pdm/clock';
 import { AlertSchema, AlertState, SensorContributionSchema, create, schemaAttribute, toBinary, type Alert } from '@pdm/proto';
 import { lastValueFrom } from 'rxjs';
@@ -39,6 +41,7 @@ export class AlertTopicTarget implements DeliveryTarget {
   constructor(
     private readonly client: PubSubClient,
     readonly backoff: BackoffOptions,
+    readonly timeoutMs: number,
   ) {}
 
   async send(transition: AlertTransition): Promise<void> {

@@ -36,9 +36,11 @@ export class WebhookTarget implements DeliveryTarget {
   readonly backoff: BackoffOptions;
   readonly maxAttempts: number;
   readonly maxPending: number;
+  readonly timeoutMs: number;
 
   constructor(private readonly options: WebhookOptions) {
     this.backoff = options.backoff;
+    this.timeoutMs = options.timeoutMs;
     this.maxAttempts = options.maxAttempts;
     this.maxPending = options.maxPending;
   }

@@ -81,11 +81,11 @@ export async function startProcessor(config: ProcessorConfig, deps: ProcessorDep
   );
   await sink.start();
   const scorer = deps.scorer ?? (await openScorer({ ...config.model, clock, logger: log.child({ component: 'model' }), onModelsRefused: (n) => metrics.modelsRefused.inc(n) }));
-  const alertsClient = config.pubsub.alertsTopic ? new PubSubClient({ client, topic: config.pubsub.alertsTopic }) : undefined;
-  const alertStore = new InfluxAlertStore(sink);
   const delivery = config.alerts.delivery ?? ALERT_DELIVERY_DEFAULTS;
+  const alertsClient = config.pubsub.alertsTopic ? new PubSubClient({ client, topic: config.pubsub.alertsTopic, publishTimeoutMs: delivery.publishTimeoutMs }) : undefined;
+  const alertStore = new InfluxAlertStore(sink);
   const targets: DeliveryTarget[] = [
-    ...(alertsClient ? [new AlertTopicTarget(alertsClient, delivery.backoff)] : []),
+    ...(alertsClient ? [new AlertTopicTarget(alertsClient, delivery.backoff, delivery.publishTimeoutMs)] : []),
     ...(config.alerts.webhook ? [new WebhookTarget(config.alerts.webhook)] : []),
   ];
   const deliveries = new AlertDeliveries(targets, alertStore, delivery, clock, log.child({ component: 'alerts' }), {

@@ -70,12 +70,29 @@ describe('processor configuration', () => {
     expect(loadProcessorConfig({ env: {} }).alerts.delivery).toBeUndefined();
     expect(loadProcessorConfig({ env: { PDM_PROCESSOR_ALERTS__DELIVERY__TAKEOVER_AFTER_MS: '10m' } }).alerts.delivery).toEqual({
       backoff: { initialMs: 1_000, multiplier: 2, maxMs: 60_000 },
+      publishTimeoutMs: 60_000,
       giveUpAfterMs: 86_400_000,
       takeoverAfterMs: 600_000,
       sweepIntervalMs: 60_000,
       stopTimeoutMs: 10_000,
     });
     expect(() => loadProcessorConfig({ env: { PDM_PROCESSOR_ALERTS__DELIVERY__TAKEOVER_AFTER_MS: '1m' } })).toThrow(/alerts\.delivery\.takeoverAfterMs: must be longer than the longest back-off/);
+  });
+
+  it('checks the delivery timings against the defaults when alerts.delivery is unset, naming the keys', () => {
+    // The webhook's back-off and timeout against the default takeoverAfterMs, 5 min = 300,000 ms.
+    const slowHook = (backoff: string, timeout: string) => ({
+      PDM_PROCESSOR_ALERTS__WEBHOOK__URL: 'http://hooks.local/a',
+      PDM_PROCESSOR_ALERTS__WEBHOOK__BACKOFF__MAX_MS: backoff,
+      PDM_PROCESSOR_ALERTS__WEBHOOK__TIMEOUT_MS: timeout,
+    });
+    expect(() => loadProcessorConfig({ env: slowHook('10m', '5s') })).toThrow(
+      'alerts.delivery.takeoverAfterMs: must be longer than the longest back-off and send timeout, or live deliveries are taken over: alerts.webhook.backoff.maxMs is 600000 ms, takeoverAfterMs 300000 ms (the default)',
+    );
+    expect(() => loadProcessorConfig({ env: slowHook('1m', '5m') })).toThrow(/alerts\.webhook\.timeoutMs is 300000 ms, takeoverAfterMs 300000 ms \(the default\)/);
+    expect(loadProcessorConfig({ env: slowHook('4m', '1m') }).alerts.webhook?.backoff.maxMs).toBe(240_000);
+    // A publish timeout at the takeover time is refused too.
+    expect(() => loadProcessorConfig({ env: { PDM_PROCESSOR_ALERTS__DELIVERY__PUBLISH_TIMEOUT_MS: '5m' } })).toThrow(/alerts\.delivery\.publishTimeoutMs is 300000 ms, takeoverAfterMs 300000 ms$/);
   });
 
   it('looks at N = K + 2 windows unless alerts.within says otherwise, and refuses N < K naming alerts.within', () => {

@@ -132,6 +132,8 @@ export const processorConfigSchema = z
               })
               .strict()
               .prefault({}),
+            /** One publish to the alerts topic, at most; an unanswered one counts as failed and is retried. */
+            publishTimeoutMs: positiveMs.default(ALERT_DELIVERY_DEFAULTS.publishTimeoutMs),
             /** A transition not delivered within this long is given up. */
             giveUpAfterMs: positiveMs.default(ALERT_DELIVERY_DEFAULTS.giveUpAfterMs),
             /** A pending delivery not updated for this long is taken over by another processor. */
@@ -149,10 +151,30 @@ export const processorConfigSchema = z
         path: ['within'],
         message: 'must be at least alerts.openAfter (K anomalous windows cannot fit in fewer than K)',
       })
-      // A delivery in back-off refreshes its record once per attempt: a takeover any sooner would start a second one.
-      .refine((alerts) => !alerts.delivery || alerts.delivery.takeoverAfterMs > Math.max(alerts.delivery.backoff.maxMs, alerts.webhook?.backoff.maxMs ?? 0), {
-        path: ['delivery', 'takeoverAfterMs'],
-        message: 'must be longer than the longest back-off (alerts.delivery.backoff.maxMs, alerts.webhook.backoff.maxMs), or live deliveries are taken over',
+      // A delivery refreshes its record when an attempt fails: a takeover sooner than the longest wait
+      // between refreshes (a back-off, an attempt's timeout) would start a second one. Checked against
+      // the defaults too when alerts.delivery is unset.
+      .superRefine((alerts, ctx) => {
+        const delivery = alerts.delivery ?? ALERT_DELIVERY_DEFAULTS;
+        const waits: [string, number][] = [
+          ['alerts.delivery.backoff.maxMs', delivery.backoff.maxMs],
+          ['alerts.delivery.publishTimeoutMs', delivery.publishTimeoutMs],
+          ...(alerts.webhook
+            ? ([
+                ['alerts.webhook.backoff.maxMs', alerts.webhook.backoff.maxMs],
+                ['alerts.webhook.timeoutMs', alerts.webhook.timeoutMs],
+              ] as [string, number][])
+            : []),
+        ];
+        const longer = waits.filter(([, ms]) => ms >= delivery.takeoverAfterMs);
+        if (longer.length === 0) return;
+        ctx.addIssue({
+          code: 'custom',
+          path: ['delivery', 'takeoverAfterMs'],
+          message:
+            `must be longer than the longest back-off and send timeout, or live deliveries are taken over: ` +
+            `${longer.map(([key, ms]) => `${key} is ${ms} ms`).join(', ')}, takeoverAfterMs ${delivery.takeoverAfterMs} ms${alerts.delivery ? '' : ' (the default)'}`,
+        });
       })
       .transform((alerts) => ({ ...alerts, within: alerts.within ?? alerts.openAfter + DEFAULT_ALERT_SLACK }))
       .prefault({}),

@@ -1,10 +1,10 @@
 // An AlertStore in memory for unit tests of alert delivery: keeps every saved delivery record (newest
 // per transition) and machine state, answering like InfluxAlertStore does.
-import type { AlertStore, DeliveryRecord, MachineRef } from '../alerts/alert-store.js';
+import type { AlertStore, DeliveryKey, DeliveryRecord, MachineRef } from '../alerts/alert-store.js';
 import type { AlertTransition, MachineAlertState } from '../alerts/alert-tracker.js';
 
 const key = (m: MachineRef) => `${m.siteId}/${m.machineId}`;
-const deliveryKey = (t: AlertTransition) => `${t.siteId}/${t.machineId}/${t.state}/${t.score.windowEnd}`;
+const deliveryKey = (t: DeliveryKey) => `${t.siteId}/${t.machineId}/${t.state}/${t.windowEnd}`;
 const copy = <T>(value: T): T => structuredClone(value);
 
 export class MemoryAlertStore implements AlertStore {
@@ -25,12 +25,20 @@ export class MemoryAlertStore implements AlertStore {
   }
 
   saveDelivery(delivery: DeliveryRecord): Promise<void> {
-    this.deliveries.set(deliveryKey(delivery.transition), copy(delivery));
+    const t = delivery.transition;
+    this.deliveries.set(deliveryKey({ ...t, windowEnd: t.score.windowEnd }), copy(delivery));
     this.saved.push(copy(delivery));
     return Promise.resolve();
   }
 
   pendingDeliveries(createdAfter: number, updatedBefore: number): Promise<DeliveryRecord[]> {
-    return Promise.resolve([...this.deliveries.values()].filter((d) => d.pending.length > 0 && d.createdAt > createdAfter && d.updatedAt < updatedBefore).map(copy));
+    return Promise.resolve(
+      [...this.deliveries.values()].filter((d) => d.pending.length > 0 && d.transition.score.windowEnd > createdAfter && d.createdAt > createdAfter && d.updatedAt < updatedBefore).map(copy),
+    );
+  }
+
+  findDelivery(key: DeliveryKey): Promise<DeliveryRecord | undefined> {
+    const record = this.deliveries.get(deliveryKey(key));
+    return Promise.resolve(record && copy(record));
   }
 }
