@@ -1,9 +1,11 @@
-import { startTestInflux, uniqueDatabaseName, type RunningInflux } from '@pdm/influx-harness';
+import { freePort, startTestInflux, uniqueDatabaseName, type RunningInflux } from '@pdm/influx-harness';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeWindow, SENSORS, T0 } from '../test-support/windows.js';
 import { InfluxSink } from './influx-sink.js';
 import { INFLUX_SINK_DEFAULTS, type InfluxSinkOptions } from './options.js';
 import { continuousQueryName } from './schema-setup.js';
+import { InfluxWriteRefused } from './influx-write.js';
+import { TransientError } from '../shared/transient-error.js';
 
 describe('InfluxSink against a real influxd', () => {
   let influx: RunningInflux;
@@ -123,5 +125,31 @@ describe('InfluxSink against a real influxd', () => {
     const opts = options();
     const sink = new InfluxSink(opts); // start() not called: the database does not exist
     await expect(sink.writeScoredWindow(makeWindow(), undefined)).rejects.toThrow(/database not found/);
+  });
+
+  it('rejects every write of a partly refused batch as a refusal (not transient), after InfluxDB stored the rest', async () => {
+    const opts = options({ batchMaxPoints: 4, batchMaxDelayMs: 60_000 });
+    const sink = new InfluxSink(opts);
+    await sink.start();
+    // `message` is a string field of `alerts`; a number in it conflicts with the stored type.
+    const alert = { machineId: 'pump-1', siteId: 'plant-1', alertId: 'a-1', state: 'open', score: 3, message: 'imbalance', windowEnd: T0 };
+    const first = sink.writeAlert(alert);
+    await sink.flush();
+    await first;
+    const writes = [sink.writeAlert({ ...alert, windowEnd: T0 + 1 }), sink.writeAlert({ ...alert, windowEnd: T0 + 2, message: 7 as unknown as string }), sink.writeAlert({ ...alert, windowEnd: T0 + 3 }), sink.writeAlert({ ...alert, windowEnd: T0 + 4 })];
+    const results = await Promise.allSettled(writes);
+    for (const result of results) {
+      expect(result.status).toBe('rejected');
+      const reason = (result as PromiseRejectedResult).reason as Error;
+      expect(reason).toBeInstanceOf(InfluxWriteRefused);
+      expect(reason).not.toBeInstanceOf(TransientError);
+      expect(reason.message).toMatch(/partial write: field type conflict/);
+    }
+    expect((await rows('SELECT message FROM alerts', opts.database)).map((r) => r[0])).toEqual([T0, T0 + 1, T0 + 3, T0 + 4]);
+  });
+
+  it('rejects writes with a TransientError when no influxd answers (nack after a back-off, never dead-lettered)', async () => {
+    const sink = new InfluxSink(options({ url: `http://127.0.0.1:${await freePort()}` }));
+    await expect(sink.writeScoredWindow(makeWindow(), undefined)).rejects.toThrow(TransientError);
   });
 });

@@ -24,6 +24,8 @@ import {
 import type { InfluxSinkOptions } from './options.js';
 import { PROCESSOR_COMPONENT, type ProcessorReport } from './influx-series.js';
 import { ensureInfluxSchema } from './schema-setup.js';
+import { InfluxWrite } from './influx-write.js';
+import { toLineProtocol } from './line-protocol.js';
 import { TransientError } from '../shared/transient-error.js';
 
 /** One series of a query's answer, as InfluxDB returns it. */
@@ -50,7 +52,7 @@ function influxClient(options: InfluxSinkOptions): InfluxDB {
     username: decodeURIComponent(url.username) || undefined,
     password: decodeURIComponent(url.password) || undefined,
     database: options.database,
-    // No client-side retries: a failed write fails its messages, which Pub/Sub redelivers.
+    // No client-side retries: a failed query fails its message, which Pub/Sub redelivers.
     pool: { requestTimeout: options.requestTimeoutMs, maxRetries: 0 },
   });
 }
@@ -58,8 +60,13 @@ function influxClient(options: InfluxSinkOptions): InfluxDB {
 /** influx's RequestError (not exported) carries the HTTP response of a 3xx/4xx answer. */
 const isRefusal = (error: unknown) => typeof (error as { res?: { statusCode?: unknown } }).res?.statusCode === 'number';
 
+/**
+ * Set-up and queries go through the `influx` client; writes, where its per-point CPU was the cost
+ * (issue #17), through our own line protocol and keep-alive POSTs.
+ */
 export class InfluxSink {
   private readonly influx: InfluxDB;
+  private readonly writer: InfluxWrite;
   private readonly batches: BatchWriter;
 
   constructor(
@@ -69,6 +76,7 @@ export class InfluxSink {
     clock: Clock = systemClock,
   ) {
     this.influx = influxClient(options);
+    this.writer = new InfluxWrite({ url: options.url, database: options.database, requestTimeoutMs: options.requestTimeoutMs });
     this.batches = new BatchWriter((points) => this.writeBatch(points), { maxPoints: options.batchMaxPoints, maxDelayMs: options.batchMaxDelayMs }, clock);
   }
 
@@ -162,15 +170,10 @@ export class InfluxSink {
     return this.batches.add(built.points);
   }
 
+  /** 4xx: InfluxWriteRefused (counts towards dead-lettering); 5xx or the link: TransientError (influx-write.ts). */
   private async writeBatch(points: IPoint[]): Promise<void> {
     const started = performance.now();
-    try {
-      await this.influx.writePoints(points, { precision: 'ms' });
-    } catch (error) {
-      // 4xx: InfluxDB refused these points (e.g. a field type conflict); anything else is the link.
-      if (isRefusal(error)) throw error;
-      throw new TransientError(`InfluxDB write failed: ${(error as Error).message || String(error)}`, { cause: error });
-    }
+    await this.writer.write(toLineProtocol(points));
     this.events.batchWritten?.(points.length, performance.now() - started);
   }
 }

@@ -1,0 +1,88 @@
+// POSTs line protocol to InfluxDB 1.x's /write over keep-alive connections (node:http, no client
+// library: the request is one POST, and the `influx` client's per-point work was the cost to remove).
+// Idle kept-alive connections do not hold the process open (Node unrefs an agent's free sockets).
+// Resolves once InfluxDB answered 204, i.e. the points are stored.
+// Failures keep the meaning the sink's callers rely on (settlement: TransientError = nack after a
+// back-off, never dead-lettered; anything else counts towards dead-lettering):
+// - a 4xx answer (database not found, unparsable line, field type conflict, a partial write) is
+//   InfluxDB refusing these points: InfluxWriteRefused, with InfluxDB's own message;
+// - a 5xx answer, a connection that fails or a request that times out is the link or the server:
+//   TransientError.
+import http from 'node:http';
+import https from 'node:https';
+import { gzip as gzipCallback } from 'node:zlib';
+import { promisify } from 'node:util';
+import { TransientError } from '../shared/transient-error.js';
+
+const gzip = promisify(gzipCallback);
+
+/** InfluxDB answered 4xx: it will not take these points as they are. */
+export class InfluxWriteRefused extends Error {
+  constructor(
+    readonly statusCode: number,
+    readonly body: string,
+  ) {
+    super(`InfluxDB refused the write (${statusCode}): ${body.trim()}`);
+    this.name = 'InfluxWriteRefused';
+  }
+}
+
+export interface InfluxWriteOptions {
+  /** http(s)://[user:password@]host:port */
+  url: string;
+  database: string;
+  /** A request that has not been answered after this long of silence on its connection fails. */
+  requestTimeoutMs: number;
+  /** Send the body gzip-compressed (Content-Encoding: gzip, which InfluxDB 1.x accepts). */
+  gzip?: boolean;
+  /** Connections kept open to InfluxDB (writes beyond this many wait for one). */
+  maxSockets?: number;
+}
+
+export class InfluxWrite {
+  private readonly agent: http.Agent;
+  private readonly request: typeof http.request;
+  private readonly base: URL;
+  private readonly path: string;
+  private readonly authorization: string | undefined;
+
+  constructor(private readonly options: InfluxWriteOptions) {
+    this.base = new URL(options.url);
+    const secure = this.base.protocol === 'https:';
+    this.agent = new (secure ? https.Agent : http.Agent)({ keepAlive: true, maxSockets: options.maxSockets ?? Infinity });
+    this.request = secure ? https.request : http.request;
+    const user = decodeURIComponent(this.base.username);
+    this.authorization = user ? `Basic ${Buffer.from(`${user}:${decodeURIComponent(this.base.password)}`).toString('base64')}` : undefined;
+    this.path = `${this.base.pathname.replace(/\/$/, '')}/write?${new URLSearchParams({ db: options.database, precision: 'ms' }).toString()}`;
+  }
+
+  /** Writes one body of line protocol (timestamps in epoch ms). */
+  async write(lines: string): Promise<void> {
+    const body = this.options.gzip ? await gzip(lines) : Buffer.from(lines);
+    const headers: http.OutgoingHttpHeaders = { 'content-type': 'text/plain; charset=utf-8', 'content-length': body.length };
+    if (this.options.gzip) headers['content-encoding'] = 'gzip';
+    if (this.authorization) headers.authorization = this.authorization;
+    const answer = await this.post(body, headers);
+    if (answer.statusCode >= 200 && answer.statusCode < 300) return;
+    if (answer.statusCode >= 400 && answer.statusCode < 500) throw new InfluxWriteRefused(answer.statusCode, answer.body);
+    throw new TransientError(`InfluxDB write failed: ${answer.statusCode} ${answer.body.trim()}`);
+  }
+
+  private post(body: Buffer, headers: http.OutgoingHttpHeaders): Promise<{ statusCode: number; body: string }> {
+    return new Promise((resolve, reject) => {
+      const request = this.request(
+        { protocol: this.base.protocol, hostname: this.base.hostname, port: this.base.port, path: this.path, method: 'POST', headers, agent: this.agent },
+        (response) => {
+          let text = '';
+          response.setEncoding('utf8');
+          response.on('data', (chunk: string) => (text += chunk));
+          response.on('end', () => resolve({ statusCode: response.statusCode ?? 0, body: text }));
+          response.on('error', (error) => reject(new TransientError(`InfluxDB write failed: ${error.message}`, { cause: error })));
+        },
+      );
+      request.setTimeout(this.options.requestTimeoutMs, () => request.destroy(new Error(`no answer within ${this.options.requestTimeoutMs} ms`)));
+      request.on('error', (error) => reject(new TransientError(`InfluxDB write failed: ${error.message || String(error)}`, { cause: error })));
+      request.end(body);
+    });
+  }
+}
