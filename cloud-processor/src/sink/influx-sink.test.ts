@@ -88,6 +88,20 @@ describe('InfluxSink against a real influxd', () => {
     expect(count).toBe(9);
   });
 
+  it('splits a batch larger than batchMaxPoints into requests of that size, resolving once all are stored', async () => {
+    const opts = options({ batchMaxPoints: 2 });
+    const requests: number[] = [];
+    const sink = new InfluxSink(opts, { batchWritten: (points) => requests.push(points) });
+    await sink.start();
+    const window = makeWindow(); // 3 sensors: 3 feature points and 1 anomaly point in one message
+    const start = Number(window.windowStart);
+    const score = { siteId: window.siteId, machineId: window.machineId, windowStart: start, windowEnd: start + 10_000, model: 'pump', modelVersion: '1', score: 0.5, threshold: 1, isAnomaly: false, contributions: {} };
+    await sink.writeScoredWindow(window, score);
+    expect(requests).toEqual([2, 2]);
+    expect(await rows('SELECT COUNT(mean) FROM sensor_features', opts.database)).toEqual([[0, 3]]);
+    expect(await rows('SELECT score FROM anomaly', opts.database)).toEqual([[start, 0.5]]);
+  });
+
   it('leaves out non-finite statistics instead of failing the batch, and counts them', async () => {
     const opts = options();
     let dropped = 0;
