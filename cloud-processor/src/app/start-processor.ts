@@ -7,7 +7,7 @@ import type { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { systemClock, type Clock } from '@pdm/clock';
 import { resolvePubSubCredentials, usesPubSubEmulator } from '@pdm/config';
-import { GatewayHealthSchema, MachineWindowSchema } from '@pdm/proto';
+import { FeatureBatchSchema, GatewayHealthSchema, MachineWindowSchema } from '@pdm/proto';
 import type { AddressInfo } from 'node:net';
 import { pino, type Logger } from 'pino';
 import { ALERT_DELIVERY_DEFAULTS, AlertDeliveries, type DeliveryTarget } from '../alerts/alert-delivery.js';
@@ -116,7 +116,7 @@ export async function startProcessor(config: ProcessorConfig, deps: ProcessorDep
         },
       },
     },
-    [MachineWindowSchema, GatewayHealthSchema],
+    [FeatureBatchSchema, MachineWindowSchema, GatewayHealthSchema],
   );
 
   let app: INestApplication | undefined;

@@ -29,6 +29,11 @@ export class ProcessorMetrics {
   readonly scoring = new Histogram({ name: 'pdm_processor_scoring_seconds', help: 'Time from score() call to its outcome (includes micro-batch wait)', buckets: LATENCY_BUCKETS, registers: [this.registry] });
   readonly scoreOutcomes = new Counter({ name: 'pdm_processor_score_outcomes_total', help: 'Scoring outcomes: scored, contract_mismatch, no_model, held (the running-state gate)', labelNames: ['outcome'], registers: [this.registry] });
   readonly staleRevisions = new Counter({ name: 'pdm_processor_stale_revisions_total', help: 'Windows skipped because a newer revision of them was already written', registers: [this.registry] });
+  readonly unusableWindows = new Counter({
+    name: 'pdm_processor_unusable_windows_total',
+    help: 'Windows refused as unusable (no machine, site, gateway or sensor id, or window_end not after window_start): dead-lettered when alone, skipped in a FeatureBatch',
+    registers: [this.registry],
+  });
   readonly revisionConflicts = new Counter({ name: 'pdm_processor_revision_conflicts_total', help: 'Windows refused because the same revision was already written with other content (the first is kept)', registers: [this.registry] });
   readonly influxBatchPoints = new Histogram({ name: 'pdm_processor_influx_batch_points', help: 'Points per InfluxDB write', buckets: [1, 10, 50, 100, 500, 1000, 5000, 10000], registers: [this.registry] });
   readonly influxWrite = new Histogram({ name: 'pdm_processor_influx_write_seconds', help: 'Duration of one InfluxDB batch write', buckets: LATENCY_BUCKETS, registers: [this.registry] });

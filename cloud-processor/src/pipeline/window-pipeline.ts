@@ -3,14 +3,18 @@
 // InfluxDB, so the transport acks after the write; rejects (→ nack, redelivery) when a write or the
 // scorer fails. A contract mismatch or a machine without a model is not a failure: the features are
 // still written with an `unscored` point naming the machine and the reason (so a dashboard can list
-// them), the outcome is counted, and the message is acked.
+// them), the outcome is counted, and the message is acked. A window that can never be used (no machine
+// id, …: unusable-window.ts) is counted and refused with an UnusableMessageError: alone, its message is
+// dead-lettered; in a FeatureBatch it is skipped (feature-batch.ts).
 import type { Clock } from '@pdm/clock';
 import type { MachineWindow } from '@pdm/proto';
 import type { Logger } from 'pino';
 import type { Scorer, ScoreOutcome, WindowScore } from '../model/api.js';
 import type { ProcessorMetrics } from '../ops/metrics.js';
 import type { InfluxSink } from '../sink/influx-sink.js';
+import { UnusableMessageError } from '../transport/poison-message.js';
 import { RevisionGuard } from './revision-guard.js';
+import { unusableWindowReason } from './unusable-window.js';
 
 export interface AlertObserver {
   /**
@@ -44,6 +48,12 @@ export class WindowPipeline {
   ) {}
 
   async handle(window: MachineWindow, delivery?: DeliveryTimes): Promise<void> {
+    const unusable = unusableWindowReason(window);
+    if (unusable !== undefined) {
+      this.metrics.unusableWindows.inc();
+      this.log.warn({ gateway: window.gatewayId, machine: window.machineId, reason: unusable }, 'unusable window refused');
+      throw new UnusableMessageError(`unusable MachineWindow: ${unusable}`);
+    }
     const verdict = this.revisions.admit(window);
     if (verdict === 'stale') {
       this.metrics.staleRevisions.inc();

@@ -1,20 +1,33 @@
-// The Pub/Sub event handler: one pdm.v1.MachineWindow per message (routed by the `schema` attribute).
-// Resolving acks the message; throwing nacks it (see transport/pubsub-server.ts).
+// The Pub/Sub event handlers of feature messages (routed by the `schema` attribute): a pdm.v1.FeatureBatch
+// (a gateway's windows of one tick and shard) or a single pdm.v1.MachineWindow (gateways that predate
+// batches). Every window takes the same path (WindowPipeline.handle). Resolving acks the message;
+// throwing nacks it (see transport/pubsub-server.ts).
 import { Controller, Inject, UseFilters } from '@nestjs/common';
 import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
-import { MachineWindowSchema, schemaAttribute, type MachineWindow } from '@pdm/proto';
+import { FeatureBatchSchema, MachineWindowSchema, schemaAttribute, type FeatureBatch, type MachineWindow } from '@pdm/proto';
 import type { PubSubContext } from '../transport/pubsub-context.js';
+import { handleBatchWindows } from './feature-batch.js';
 import { PassThroughRpcFilter } from './pass-through.filter.js';
-import { WindowPipeline } from './window-pipeline.js';
+import { WindowPipeline, type DeliveryTimes } from './window-pipeline.js';
+
+const deliveryTimes = (context: PubSubContext): DeliveryTimes => {
+  const message = context.getMessage();
+  return { publishedAt: message.publishTime.getTime(), receivedAt: message.received };
+};
 
 @Controller()
 @UseFilters(PassThroughRpcFilter)
 export class WindowsController {
   constructor(@Inject(WindowPipeline) private readonly pipeline: WindowPipeline) {}
 
+  @EventPattern<string>(schemaAttribute(FeatureBatchSchema))
+  async onBatch(@Payload() batch: FeatureBatch, @Ctx() context: PubSubContext): Promise<void> {
+    const delivery = deliveryTimes(context);
+    await handleBatchWindows(batch.windows, (window) => this.pipeline.handle(window, delivery));
+  }
+
   @EventPattern<string>(schemaAttribute(MachineWindowSchema))
   async onWindow(@Payload() window: MachineWindow, @Ctx() context: PubSubContext): Promise<void> {
-    const message = context.getMessage();
-    await this.pipeline.handle(window, { publishedAt: message.publishTime.getTime(), receivedAt: message.received });
+    await this.pipeline.handle(window, deliveryTimes(context));
   }
 }

@@ -1,9 +1,19 @@
 // Test plumbing for the transport: an emulator (ManualClock, silent), a feature topic with an ordered
 // subscription, a dead-letter topic whose messages are collected, and helpers to publish windows and
-// health reports the way the edge gateway does (attributes schema/gateway/site; a window's ordering key
-// is its machine id, a health report has none).
+// health reports the way the edge gateway does (attributes schema/gateway/site; a lone window's ordering
+// key is its machine id, a feature batch's its gateway id and shard, a health report has none).
 import type { PubSub, Topic } from '@google-cloud/pubsub';
-import { GatewayHealthSchema, MachineWindowSchema, pubsubAttributes, toBinary, type GatewayHealth, type MachineWindow } from '@pdm/proto';
+import {
+  FeatureBatchSchema,
+  GatewayHealthSchema,
+  MachineWindowSchema,
+  create,
+  featureBatchOrderingKey,
+  pubsubAttributes,
+  toBinary,
+  type GatewayHealth,
+  type MachineWindow,
+} from '@pdm/proto';
 import { Collector, PROJECT, startTestEmulator, uniqueId, type TestEmulator } from '@pdm/pubsub-emulator/testing';
 import type { ClientConfig } from '@google-cloud/pubsub';
 
@@ -16,6 +26,8 @@ export interface PubSubTestbed {
   deadLetterTopic: string;
   deadLetters: Collector;
   publishWindow(window: MachineWindow): Promise<string>;
+  /** The windows as one FeatureBatch of shard `shard` of the first window's gateway (gw-1 when there is none). */
+  publishBatch(windows: readonly MachineWindow[], shard?: number): Promise<string>;
   publishHealth(health: GatewayHealth): Promise<string>;
   publishRaw(data: Uint8Array, attributes: Record<string, string>): Promise<string>;
   /** Stats of the processor's subscription (acked, nacked, outstanding…). */
@@ -58,6 +70,14 @@ export async function startPubSubTestbed(options: PubSubTestbedOptions = {}): Pr
         attributes: pubsubAttributes(MachineWindowSchema, window),
         orderingKey: window.machineId,
       }),
+    publishBatch: (windows, shard = 0) => {
+      const source = { gatewayId: windows[0]?.gatewayId ?? 'gw-1', siteId: windows[0]?.siteId ?? 'plant-1' };
+      return ordered.publishMessage({
+        data: Buffer.from(toBinary(FeatureBatchSchema, create(FeatureBatchSchema, { ...source, shard, windows: [...windows] }))),
+        attributes: pubsubAttributes(FeatureBatchSchema, source),
+        orderingKey: featureBatchOrderingKey(source.gatewayId, shard),
+      });
+    },
     publishHealth: (health) =>
       ordered.publishMessage({
         data: Buffer.from(toBinary(GatewayHealthSchema, health)),

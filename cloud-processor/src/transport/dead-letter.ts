@@ -1,7 +1,7 @@
 // Publishes a message that can never be processed to the dead-letter topic, keeping its body,
-// attributes and ordering key (the machine: republished dead letters keep each machine's order) and
-// adding why and where it came from, so an operator can inspect it and republish it once the cause is
-// fixed. The topic must be opened with messageOrdering.
+// attributes and ordering key (a machine, or a gateway's shard of batches: republished dead letters keep
+// each machine's order) and adding why and where it came from, so an operator can inspect it and
+// republish it once the cause is fixed. The topic must be opened with messageOrdering.
 import type { Message, Topic } from '@google-cloud/pubsub';
 import type { DeadLetterReason } from './poison-message.js';
 

@@ -7,10 +7,10 @@
 // that can never be processed (no/unknown schema, bytes that do not decode, a body its handler refuses
 // with a PoisonMessageError, or a handler that failed maxAttempts times) is published to the
 // dead-letter topic with the reason, then acked. settlement.ts decides which; this file runs the
-// subscription and the handlers. Messages of one ordering key (one machine) are handled one after
-// another, each only once the one before is settled, even when Pub/Sub delivers several together; a
-// nack of one nacks those already waiting behind it unhandled (ordering-key-sequencer.ts,
-// Settler.behindNack). Different keys run concurrently.
+// subscription and the handlers. Messages of one ordering key (a machine's lone windows, or the
+// batches of a gateway's shard) are handled one after another, each only once the one before is
+// settled, even when Pub/Sub delivers several together; a nack of one nacks those already waiting
+// behind it unhandled (ordering-key-sequencer.ts, Settler.behindNack). Different keys run concurrently.
 import { Duration, PubSub, type Message, type Subscription, type Topic } from '@google-cloud/pubsub';
 import { Server, type CustomTransportStrategy, type IncomingEvent, type MessageHandler } from '@nestjs/microservices';
 import type { DescMessage } from '@bufbuild/protobuf';

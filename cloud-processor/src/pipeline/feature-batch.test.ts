@@ -1,0 +1,126 @@
+import type { MachineWindow } from '@pdm/proto';
+import { describe, expect, it } from 'vitest';
+import { TransientError } from '../shared/transient-error.js';
+import { deferred, type Deferred } from '../test-support/deferred.js';
+import { makeWindow } from '../test-support/windows.js';
+import { UnusableMessageError } from '../transport/poison-message.js';
+import { handleBatchWindows } from './feature-batch.js';
+
+const label = (w: MachineWindow) => `${w.machineId}/${(Number(w.windowStart) - Number(makeWindow().windowStart)) / 10_000}.${w.revision}`;
+
+/** A window handler whose every call waits until the test settles it by label. */
+class HeldHandler {
+  readonly started: string[] = [];
+  private readonly held = new Map<string, Deferred>();
+
+  readonly handle = (window: MachineWindow): Promise<void> => {
+    const d = deferred();
+    this.started.push(label(window));
+    this.held.set(label(window), d);
+    return d.promise;
+  };
+
+  resolve(name: string): void {
+    this.take(name).resolve();
+  }
+
+  reject(name: string, error: unknown): void {
+    this.take(name).reject(error);
+  }
+
+  private take(name: string): Deferred {
+    const d = this.held.get(name);
+    if (!d) throw new Error(`${name} was not started (started: ${this.started.join(', ')})`);
+    this.held.delete(name);
+    return d;
+  }
+}
+
+/** Lets every settled promise's reactions run. */
+const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/** A promise's state after the reactions due now ran. */
+async function stateOf(promise: Promise<unknown>): Promise<'pending' | 'resolved' | 'rejected'> {
+  let state: 'pending' | 'resolved' | 'rejected' = 'pending';
+  promise.then(
+    () => (state = 'resolved'),
+    () => (state = 'rejected'),
+  );
+  await settle();
+  return state;
+}
+
+describe('handleBatchWindows', () => {
+  const batch = [
+    makeWindow({ machine: 'pump-1', index: 0 }),
+    makeWindow({ machine: 'pump-2', index: 0 }),
+    makeWindow({ machine: 'pump-1', index: 0, revision: 1 }),
+    makeWindow({ machine: 'pump-1', index: 1 }),
+    makeWindow({ machine: 'pump-3', index: 0 }),
+  ];
+
+  it('handles one machine’s windows one after another in batch order, machines side by side, and resolves once all are done', async () => {
+    const h = new HeldHandler();
+    const done = handleBatchWindows(batch, h.handle);
+    await settle();
+    expect(h.started).toEqual(['pump-1/0.0', 'pump-2/0.0', 'pump-3/0.0']);
+    h.resolve('pump-1/0.0');
+    await settle();
+    expect(h.started.slice(3)).toEqual(['pump-1/0.1']);
+    h.resolve('pump-2/0.0');
+    h.resolve('pump-3/0.0');
+    h.resolve('pump-1/0.1');
+    await settle();
+    expect(h.started.slice(4)).toEqual(['pump-1/1.0']);
+    expect(await stateOf(done)).toBe('pending');
+    h.resolve('pump-1/1.0');
+    expect(await stateOf(done)).toBe('resolved');
+  });
+
+  it('skips a window that can never be used and goes on with its machine’s next one', async () => {
+    const h = new HeldHandler();
+    const done = handleBatchWindows(batch, h.handle);
+    await settle();
+    h.reject('pump-1/0.0', new UnusableMessageError('unusable MachineWindow: test'));
+    h.resolve('pump-2/0.0');
+    h.resolve('pump-3/0.0');
+    await settle();
+    h.resolve('pump-1/0.1');
+    await settle();
+    h.resolve('pump-1/1.0');
+    await expect(done).resolves.toBeUndefined();
+    expect(h.started).toHaveLength(5);
+  });
+
+  it('after a failure, starts none of that machine’s later windows, lets the other machines finish, then rejects with it', async () => {
+    const h = new HeldHandler();
+    const done = handleBatchWindows(batch, h.handle);
+    await settle();
+    const failure = new Error('scorer failed');
+    h.reject('pump-1/0.0', failure);
+    h.resolve('pump-3/0.0');
+    await settle();
+    expect(h.started).toEqual(['pump-1/0.0', 'pump-2/0.0', 'pump-3/0.0']);
+    expect(await stateOf(done)).toBe('pending'); // pump-2 is still being stored
+    h.resolve('pump-2/0.0');
+    await expect(done).rejects.toBe(failure);
+    expect(h.started).toHaveLength(3);
+  });
+
+  it('reports a transient failure over any other, so the batch is held back as in an outage, not counted towards dead-lettering', async () => {
+    const h = new HeldHandler();
+    const done = handleBatchWindows(batch, h.handle);
+    await settle();
+    const outage = new TransientError('InfluxDB write failed: connect ECONNREFUSED');
+    h.reject('pump-1/0.0', new Error('scorer failed'));
+    h.reject('pump-2/0.0', outage);
+    h.resolve('pump-3/0.0');
+    await expect(done).rejects.toBe(outage);
+  });
+
+  it('resolves at once for an empty batch', async () => {
+    const h = new HeldHandler();
+    await expect(handleBatchWindows([], h.handle)).resolves.toBeUndefined();
+    expect(h.started).toEqual([]);
+  });
+});
