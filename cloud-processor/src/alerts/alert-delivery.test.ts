@@ -110,7 +110,7 @@ describe('AlertDeliveries', () => {
     expect([refusing.sent.length, limited.sent.length, aging.sent.length]).toEqual([1, 2, 2]);
   });
 
-  it('takes over records released at stop at once, records left by a dead processor after takeoverAfterMs, never ones too old', async () => {
+  it('takes over records released at stop at once (a start sweep reads every record), records left by a dead processor after takeoverAfterMs, never ones too old', async () => {
     const topic = new ScriptedTarget('topic');
     const store = new MemoryAlertStore();
     await store.saveDelivery(record('released', ['topic'], T0 - 1_000, 0));
@@ -121,11 +121,13 @@ describe('AlertDeliveries', () => {
     deliveries.start();
     await until(() => topic.sent.length === 1, 'the released record delivered at start');
     expect(topic.sent).toEqual(['released']);
-    let swept = 0;
+    // Each periodic sweep reads only the records of windows ended within giveUpAfterMs (1 h).
+    const endedAfter: (number | undefined)[] = [];
     const pendingDeliveries = store.pendingDeliveries.bind(store);
-    store.pendingDeliveries = (...args) => (swept++, pendingDeliveries(...args));
+    store.pendingDeliveries = (...args) => (endedAfter.push(args[2]), pendingDeliveries(...args));
     clock.advance(240_000); // four sweeps: 'left' was updated 241 s ago, under 300 s
-    await until(() => swept === 4, 'four sweeps done');
+    await until(() => endedAfter.length === 4, 'four sweeps done');
+    expect(endedAfter).toEqual([1, 2, 3, 4].map((minute) => T0 + minute * 60_000 - 3_600_000));
     await settle();
     expect(topic.sent).toEqual(['released']);
     clock.advance(60_000); // 301 s

@@ -114,9 +114,12 @@ export class AlertDeliveries {
     return [...this.targets.keys()];
   }
 
-  /** Sweeps now and every sweepIntervalMs; keeps the records it holds fresh every takeoverAfterMs / 3. */
+  /**
+   * Sweeps now, through every record kept, then every sweepIntervalMs through the records of windows
+   * ended within giveUpAfterMs; keeps the records it holds fresh every takeoverAfterMs / 3.
+   */
   start(): void {
-    void this.sweep();
+    void this.sweep(false);
     this.stopTimers.push(every(this.clock, this.options.sweepIntervalMs, () => void this.sweep()));
     const refreshMs = this.options.takeoverAfterMs / 3;
     this.stopTimers.push(every(this.clock, refreshMs, () => this.refreshHeld(refreshMs)));
@@ -187,11 +190,16 @@ export class AlertDeliveries {
     return count;
   }
 
-  /** Takes over the pending records nobody updated for takeoverAfterMs, oldest window first. */
-  async sweep(): Promise<void> {
+  /**
+   * Takes over the pending records nobody updated for takeoverAfterMs, oldest window first. `recentOnly`:
+   * of windows ended within giveUpAfterMs, so that a sweep every minute does not read 30 days of records;
+   * older ones (a backlog drained late) are swept at a processor's start.
+   */
+  async sweep(recentOnly = true): Promise<void> {
     const now = this.clock.now();
     try {
-      const records = await this.store.pendingDeliveries(now - this.options.giveUpAfterMs, now - this.options.takeoverAfterMs);
+      const giveUpBound = now - this.options.giveUpAfterMs;
+      const records = await this.store.pendingDeliveries(giveUpBound, now - this.options.takeoverAfterMs, recentOnly ? giveUpBound : undefined);
       records.sort((a, b) => a.transition.score.windowEnd - b.transition.score.windowEnd);
       for (const record of records) {
         if (this.active.has(deliveryKey(keyOf(record.transition)))) continue;

@@ -92,18 +92,18 @@ describe('InfluxAlertStore', () => {
     expect(series?.values.map((v) => v.slice(1))).toEqual([[`pump-5-${BASE + 40_000}`, 'open']]);
   });
 
-  it('reads only records of windows ended after the oldest creation it looks for, and finds one transition’s record', async () => {
+  it('reads only records of windows ended after a bound when given one, and finds one transition’s record', async () => {
     const alerts = await store();
     const queries: string[] = [];
     const query = sink.query.bind(sink);
     sink.query = (statement) => (queries.push(statement), query(statement));
     const record = (machine: string, windowEnd: number, createdAt: number): DeliveryRecord => ({ transition: transition(machine, windowEnd), pending: ['topic'], attempts: 0, createdAt, updatedAt: 0 });
-    // Created after the bound, but for a window that ended before it: older than giveUpAfterMs, not read.
+    // Created after createdAfter, but for a window that ended before it.
     await alerts.saveDelivery(record('pump-old', BASE + 10_000, BASE + 50_000));
     await alerts.saveDelivery(record('pump-new', BASE + 40_000, BASE + 50_000));
-    const found = await alerts.pendingDeliveries(BASE + 20_000, BASE + 60_000);
-    expect(found.map((r) => r.transition.machineId)).toEqual(['pump-new']);
-    expect(queries[0]).toContain(`WHERE time > ${BASE + 20_000}ms AND`);
+    expect((await alerts.pendingDeliveries(BASE + 20_000, BASE + 60_000)).map((r) => r.transition.machineId).sort()).toEqual(['pump-new', 'pump-old']);
+    expect((await alerts.pendingDeliveries(BASE + 20_000, BASE + 60_000, BASE + 20_000)).map((r) => r.transition.machineId)).toEqual(['pump-new']);
+    expect(queries[1]).toContain(`WHERE time > ${BASE + 20_000}ms AND`);
     // One record by its transition (site, machine, state, window end); none for another state or window.
     const key = { siteId: 'plant-1', machineId: 'pump-old', windowEnd: BASE + 10_000 };
     expect(await alerts.findDelivery({ ...key, state: 'open' })).toEqual(record('pump-old', BASE + 10_000, BASE + 50_000));

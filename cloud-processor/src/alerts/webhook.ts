@@ -1,6 +1,7 @@
 // The optional webhook target of alert deliveries: one JSON POST per attempt. Network errors, timeouts,
 // 5xx, 408 and 429 are worth retrying (AlertDeliveries does, with this target's back-off and attempt
-// limit); any other non-2xx answer is final.
+// limit); any other non-2xx answer is final. One POST is bounded by `timeoutMs` through its own abort
+// signal, so the target sets no timeoutMs of AlertDeliveries'.
 import type { BackoffOptions } from '@pdm/clock';
 import { DeliveryRefused, type DeliveryTarget } from './alert-delivery.js';
 import type { AlertTransition } from './alert-tracker.js';
@@ -36,11 +37,9 @@ export class WebhookTarget implements DeliveryTarget {
   readonly backoff: BackoffOptions;
   readonly maxAttempts: number;
   readonly maxPending: number;
-  readonly timeoutMs: number;
 
   constructor(private readonly options: WebhookOptions) {
     this.backoff = options.backoff;
-    this.timeoutMs = options.timeoutMs;
     this.maxAttempts = options.maxAttempts;
     this.maxPending = options.maxPending;
   }
