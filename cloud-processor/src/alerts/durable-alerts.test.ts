@@ -83,10 +83,10 @@ describe('alert state kept in InfluxDB: restarts and processors sharing the subs
     await until(() => t.bed.stats().acked === list.length, 'every window acked', 20_000);
     const byA = await a.metrics.value('pdm_processor_messages_total', { outcome: 'acked' });
     const byB = await b.metrics.value('pdm_processor_messages_total', { outcome: 'acked' });
+    // How the emulator splits the windows between a and b varies from run to run (all to one is
+    // possible); what follows holds whatever the split. A split in turn, window by window, is tested
+    // deterministically in alert-dispatcher.test.ts (two dispatchers over one real influxd).
     expect(byA + byB).toBe(list.length);
-    // The split this test is about: each processor counted some of the machine's windows.
-    expect(byA).toBeGreaterThan(0);
-    expect(byB).toBeGreaterThan(0);
     await t.alerts.waitFor(4, 10_000);
     const first = `pump-1-${makeWindow({ index: 4 }).windowEnd}`;
     const second = `pump-1-${makeWindow({ index: 11 }).windowEnd}`;
