@@ -33,6 +33,8 @@ export interface FleetOptions {
   startMs?: number;
   /** Faults the simulator injects (event time). */
   faults?: FaultPlan[];
+  /** Sensors whose device clock is off: machine → sensor → ms added to the ts they report. */
+  sensorClockSkewMs?: Record<string, Record<string, number>>;
 }
 
 export function startFleet(mqttPort: number, csvDir: string, options: FleetOptions = {}): FleetRun {
@@ -44,7 +46,7 @@ export function startFleet(mqttPort: number, csvDir: string, options: FleetOptio
     {
       ...shape,
       durationMs: MAX_RUN_MS,
-      chaos: noChaos(),
+      chaos: { ...noChaos(), sensorClockSkewMs: options.sensorClockSkewMs },
       mqtt: { urls: [`mqtt://127.0.0.1:${mqttPort}`], qos: 1, format: 'batch', clientIdPrefix: 'faults-fleet', username: FLEET_USER.username, password: FLEET_USER.password },
       outDir: csvDir,
       speed: 1,
@@ -59,7 +61,7 @@ export function startFleet(mqttPort: number, csvDir: string, options: FleetOptio
       abort.abort();
       const result = await run;
       expect(result.mqtt?.lost, 'readings the broker never acked').toBe(0);
-      const readings = readingsSent({ ...shape, csvDir });
+      const readings = readingsSent({ ...shape, csvDir, sensorClockSkewMs: options.sensorClockSkewMs });
       return { windows: new Set(readings.keys()), readings };
     },
   };

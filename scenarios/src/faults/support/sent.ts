@@ -13,14 +13,17 @@ import { type WindowKey, windowKey } from './windows.js';
 /** window → sensor → the values sent for it, in sending order. */
 export type SentReadings = Map<WindowKey, Map<string, number[]>>;
 
-/** The fleet the run drove, and the folder of its CSV record. */
+/** The fleet the run drove, the folder of its CSV record, and the sensors whose clock was off. */
 export interface SentRun extends FleetOptions {
   csvDir: string;
+  /** machine → sensor → ms its device added to each ts it sent (the CSV records the true ts). */
+  sensorClockSkewMs?: Record<string, Record<string, number>> | undefined;
 }
 
 export function readingsSent(run: SentRun): SentReadings {
   const sent: SentReadings = new Map();
-  const add = (machine: string, sensor: string, ts: number, value: number) => {
+  const add = (machine: string, sensor: string, trueTs: number, value: number) => {
+    const ts = trueTs + (run.sensorClockSkewMs?.[machine]?.[sensor] ?? 0); // as sent
     const key = windowKey(machine, Math.floor(ts / WINDOW_MS) * WINDOW_MS);
     const sensors = sent.get(key) ?? new Map<string, number[]>();
     sent.set(key, sensors);
