@@ -1,7 +1,7 @@
 import { SensorBatchSchema, create, toBinary } from '@pdm/proto';
 import { describe, expect, it } from 'vitest';
 import type { AddResult } from '../window/index.js';
-import { Ingest, type IngestLimits, type RejectReason } from './index.js';
+import { Ingest, IngestRejection, type IngestLimits, type RejectReason } from './index.js';
 
 const NOW = Date.UTC(2026, 10, 28, 12, 0, 0);
 const limits: IngestLimits = {
@@ -239,5 +239,40 @@ describe('ingest of protobuf payloads', () => {
     expect(h.ingest.handle('sensors/m/s/pb', Buffer.from([0x0a, 0x7f, 0x01])).rejection?.reason).toBe('bad_protobuf');
     expect(h.ingest.handle('sensors/m/s/pb', Buffer.alloc(0)).rejection?.reason).toBe('bad_protobuf');
     expect(h.points).toEqual([]);
+  });
+});
+
+describe('ingest of messages mapped elsewhere (the bridge)', () => {
+  const single = (ts: number | undefined, value: unknown) => () => ({ kind: 'single' as const, ts, value });
+
+  it('takes the mapped reading through the same checks and counters as a message to handle', () => {
+    const { ingest, points, rejected, accepted } = harness();
+    const ids = { machineId: 'press-3', sensorId: 'temp' };
+    expect(ingest.handleMapped('plant/l1/press-3/temp', Buffer.from('x'), ids, single(NOW - 1_000, 21.5))).toMatchObject({ accepted: 1, rejected: 0 });
+    expect(points).toEqual([['press-3', 'temp', NOW - 1_000, 21.5]]);
+    expect(accepted()).toBe(1);
+    expect(ingest.handleMapped('plant/l1/press-3/temp', Buffer.from('x'), ids, single(NOW + 60_000, 1)).rejection?.reason).toBe('future_ts');
+    expect(ingest.handleMapped('plant/l1/press 3/temp', Buffer.from('x'), { ...ids, machineId: 'press 3' }, single(undefined, 1)).rejection?.message).toBe(
+      'machineId "press 3" in topic "plant/l1/press 3/temp" must match [A-Za-z0-9_.-]{1,64}',
+    );
+    expect(rejected).toEqual({ future_ts: 1, bad_topic: 1 });
+  });
+
+  it('refuses a payload over the limit before the mapping reads it, and counts what the mapping refuses', () => {
+    const { ingest, points, rejected } = harness();
+    const ids = { machineId: 'press-3', sensorId: 'temp' };
+    let decoded = 0;
+    const outcome = ingest.handleMapped('t', Buffer.alloc(limits.maxPayloadBytes + 1), ids, () => {
+      decoded++;
+      return { kind: 'single', ts: undefined, value: 1 };
+    });
+    expect(outcome.rejection?.reason).toBe('too_large');
+    expect(decoded).toBe(0);
+    const refused = ingest.handleMapped('t', Buffer.from('x'), ids, () => {
+      throw new IngestRejection('bad_ts', 'ts "soon" is not ISO-8601');
+    });
+    expect(refused).toMatchObject({ accepted: 0, rejected: 1 });
+    expect(points).toEqual([]);
+    expect(rejected).toEqual({ too_large: 1, bad_ts: 1 });
   });
 });

@@ -8,7 +8,7 @@ import type { DecodedPayload } from './payload.js';
 import { decodeProtobufPayload } from './protobuf-payload.js';
 import { MachineOwners } from './machine-owners.js';
 import { IngestRejection, type RejectReason } from './reasons.js';
-import { SensorTopicCache } from './topic.js';
+import { SensorTopicCache, checkIds } from './topic.js';
 
 export interface IngestLimits {
   /** Largest payload accepted, in bytes. */
@@ -48,6 +48,12 @@ export interface IngestCounters {
   rejected(reason: RejectReason, readings: number): void;
 }
 
+/** The machine and sensor a message's readings belong to. */
+export interface SensorIds {
+  readonly machineId: string;
+  readonly sensorId: string;
+}
+
 export interface IngestOutcome {
   /** Readings that passed validation and went to the sink (into a window, or counted late by it). */
   readonly accepted: number;
@@ -80,17 +86,40 @@ export class Ingest {
   /** Ingests one message; `publisher` (the MQTT user) matters only to validation.maxMachinesPerUser. */
   handle(topic: string, payload: Buffer, publisher = ANONYMOUS): IngestOutcome {
     try {
-      if (payload.length > this.limits.maxPayloadBytes) {
-        throw new IngestRejection('too_large', `payload of ${payload.length} bytes exceeds the limit of ${this.limits.maxPayloadBytes}`);
-      }
+      this.checkSize(payload);
       const { machineId, sensorId, format } = this.topics.parse(topic);
       const decoded = format === 'json' ? decodeJsonPayload(payload) : decodeProtobufPayload(payload);
       return this.accept(machineId, sensorId, decoded, publisher);
     } catch (error) {
-      const rejection = error instanceof IngestRejection ? error : new IngestRejection('bad_payload', String(error));
-      this.counters.rejected(rejection.reason, 1);
-      return { accepted: 0, rejected: 1, rejection };
+      return this.refusal(error);
     }
+  }
+
+  /**
+   * Ingests one message whose topic and payload another scheme maps (the bridge): `ids` come from its
+   * topic, `decode` reads its payload (throwing an IngestRejection when it cannot). The same payload
+   * limit, id checks, machine limits, validation and counters as a message to `handle`.
+   */
+  handleMapped(topic: string, payload: Buffer, ids: SensorIds, decode: (payload: Buffer) => DecodedPayload, publisher = ANONYMOUS): IngestOutcome {
+    try {
+      this.checkSize(payload);
+      checkIds(ids.machineId, ids.sensorId, topic);
+      return this.accept(ids.machineId, ids.sensorId, decode(payload), publisher);
+    } catch (error) {
+      return this.refusal(error);
+    }
+  }
+
+  private checkSize(payload: Buffer): void {
+    if (payload.length > this.limits.maxPayloadBytes) {
+      throw new IngestRejection('too_large', `payload of ${payload.length} bytes exceeds the limit of ${this.limits.maxPayloadBytes}`);
+    }
+  }
+
+  private refusal(error: unknown): IngestOutcome {
+    const rejection = error instanceof IngestRejection ? error : new IngestRejection('bad_payload', String(error));
+    this.counters.rejected(rejection.reason, 1);
+    return { accepted: 0, rejected: 1, rejection };
   }
 
   /** Refuses a message before decoding it (e.g. an ACL violation), counting it like any other. */

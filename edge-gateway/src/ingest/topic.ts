@@ -25,10 +25,15 @@ export function parseSensorTopic(topic: string): SensorTopic {
   if (format === undefined || machineId === undefined || sensorId === undefined) {
     throw new IngestRejection('bad_topic', `topic "${topic}" is not sensors/{machineId}/{sensorId} or sensors/{machineId}/{sensorId}/pb`);
   }
+  checkIds(machineId, sensorId, topic);
+  return { machineId, sensorId, format };
+}
+
+/** Refuses (bad_topic) ids that are not [A-Za-z0-9_.-]{1,64}, naming the topic they came from. */
+export function checkIds(machineId: string, sensorId: string, topic: string): void {
   for (const [what, id] of [['machineId', machineId], ['sensorId', sensorId]] as const) {
     if (!isValidId(id)) throw new IngestRejection('bad_topic', `${what} "${id}" in topic "${topic}" must match [A-Za-z0-9_.-]{1,64}`);
   }
-  return { machineId, sensorId, format };
 }
 
 /**
