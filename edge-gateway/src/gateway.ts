@@ -5,8 +5,9 @@
 import { type Clock, every, systemClock } from '@pdm/clock';
 import { type GatewayHealth, GatewayHealthSchema, MachineWindowSchema, CloseReason, pubsubAttributes } from '@pdm/proto';
 import type { GatewayConfig } from './config/index.js';
+import { Bridge, BridgeMetrics } from './bridge/index.js';
 import { HealthReporter } from './health/index.js';
-import { Ingest } from './ingest/index.js';
+import { Ingest, type IngestRejection } from './ingest/index.js';
 import { Users, startBroker, type RunningBroker } from './mqtt/index.js';
 import { GatewayMetrics } from './ops/metrics.js';
 import { startOpsServer, type OpsServer } from './ops/http.js';
@@ -156,18 +157,28 @@ export async function startGateway(config: GatewayConfig, dependencies: GatewayD
     broker.publish(`${debugTopic}/${reason}`, Buffer.from(body));
   }
 
+  function reportRejection(topicName: string, payload: Buffer, rejection: IngestRejection): void {
+    limiter.maybe(`reject:${rejection.reason}`, (suppressed) =>
+      log.warn({ topic: topicName, reason: rejection.reason, detail: rejection.message, suppressed }, 'reading rejected'),
+    );
+    republishRejection(topicName, rejection.reason, rejection.message, payload);
+  }
+
+  // Plant brokers the gateway subscribes to (bridge mode): their messages take the same ingest.
+  let bridge: Bridge;
+  try {
+    bridge = new Bridge(config.bridge.upstreams, config.gatewayId, { ingest, metrics: new BridgeMetrics(metrics.registry), clock, log, limiter, rejected: reportRejection });
+  } catch (error) {
+    return abandonStart(error);
+  }
+
   // The hooks above run only once the broker exists: they are called from its handlers.
   const broker: RunningBroker = await startBroker(
     { ...config.mqtt, users, redeliveryClients: config.validation.maxMachines, clock },
     {
       onPublish: (topicName, payload, username) => {
         const outcome = ingest.handle(topicName, payload, username);
-        const rejection = outcome.rejection;
-        if (!rejection) return;
-        limiter.maybe(`reject:${rejection.reason}`, (suppressed) =>
-          log.warn({ topic: topicName, reason: rejection.reason, detail: rejection.message, suppressed }, 'reading rejected'),
-        );
-        republishRejection(topicName, rejection.reason, rejection.message, payload);
+        if (outcome.rejection) reportRejection(topicName, payload, outcome.rejection);
       },
       onRedelivery: () => metrics.redeliveries.inc(),
       onRefusedPublish: (reason, clientId, topicName) => {
@@ -202,6 +213,7 @@ export async function startGateway(config: GatewayConfig, dependencies: GatewayD
       return { ok: state !== 'stopped', detail: state === 'backing_off' ? 'buffering: Pub/Sub unreachable' : state };
     },
   }).catch((error: unknown) => abandonStart(error, broker));
+  bridge.start();
 
   function tick(): void {
     engine.tick();
@@ -241,6 +253,7 @@ export async function startGateway(config: GatewayConfig, dependencies: GatewayD
     cancelCheckpoints();
     health.stop();
     await broker.close();
+    await bridge.close();
     // The SHUTDOWN partials, and the state to resume from, in one transaction: after a restart those
     // windows fill on and go out again, complete, as revision + 1.
     writer.checkpoint(engine.suspend());

@@ -3,6 +3,7 @@
 // …Ms key is a duration: milliseconds, or a string with a unit ("10s", "500ms", "1h30m", "7d").
 import { durationMs, logLevelSchema } from '@pdm/config';
 import { z } from 'zod';
+import { bridgeSchema } from '../bridge/schema.js';
 import { aclSchema } from '../mqtt/users.js';
 
 const port = z.number().int().min(0).max(65535);
@@ -153,6 +154,13 @@ export const gatewayConfigSchema = z
       })
       .strict()
       .prefault({}),
+
+    /**
+     * Bridge mode: plant MQTT brokers the gateway subscribes to as a client (persistent session,
+     * QoS 1), alongside its embedded broker; each upstream maps its topics and payloads onto readings
+     * (see bridge/schema.ts). No upstream: no bridge.
+     */
+    bridge: bridgeSchema.prefault({}),
 
     log: z
       .object({ level: logLevelSchema.default('info') })

@@ -1,0 +1,206 @@
+// Bridge mode: the gateway subscribes as an MQTT client to the plant's own brokers, so devices keep
+// publishing where they do today. Each upstream gets one client with a persistent session (clean
+// false, a stable client id, QoS 1): the broker keeps the subscriptions and queues QoS 1 messages
+// while the gateway is away, and delivers them when it reconnects. A message is mapped (topic
+// template, payload paths, scale) and handed to the same ingest as the embedded broker's messages;
+// its PUBACK goes out only after ingest returned, i.e. after the reading is in the window engine, so a
+// gateway that dies first gets it again from the broker. Reconnection backs off on the gateway clock.
+//
+// A delivery with the RETAIN flag is skipped (counted as `retained`): the broker sends it because a
+// subscription was made, it replays the topic's last value, which the gateway ingested when it was
+// published if it was subscribed then. The bridge subscribes again at every connection, so a change of
+// mappings or filters takes effect on a kept session too.
+import { readFileSync } from 'node:fs';
+import { type Cancel, type Clock, backoffDelay } from '@pdm/clock';
+import { ConfigError } from '@pdm/config';
+import { type IClientOptions, type IPublishPacket, type MqttClient, connect } from 'mqtt';
+import type { Ingest, IngestRejection } from '../ingest/index.js';
+import type { LogLimiter, Logger } from '../ops/log.js';
+import type { BridgeMetrics, BridgeOutcome } from './metrics.js';
+import { PayloadMapping } from './payload-mapping.js';
+import type { UpstreamConfig } from './schema.js';
+import { TopicTemplate } from './topic-template.js';
+
+export interface BridgeDependencies {
+  ingest: Pick<Ingest, 'handleMapped'>;
+  metrics: BridgeMetrics;
+  /** Drives reconnection back-off. */
+  clock: Clock;
+  log: Logger;
+  limiter: LogLimiter;
+  /** A message ingest refused (after the bridge counted it), for the gateway's log and debug topic. */
+  rejected(topic: string, payload: Buffer, rejection: IngestRejection): void;
+}
+
+interface Mapping {
+  readonly template: TopicTemplate;
+  readonly payload: PayloadMapping;
+}
+
+/** The default session client id: stable across restarts, distinct per gateway and upstream. */
+export const defaultClientId = (gatewayId: string, upstream: string) => `pdm-${gatewayId}-${upstream}`;
+
+/** The MQTT client options of an upstream; certificate files are read here, a missing one naming its key. */
+function clientOptions(upstream: UpstreamConfig, index: number, gatewayId: string): IClientOptions {
+  const file = (key: 'ca' | 'cert' | 'key'): Buffer | undefined => {
+    const path = upstream[key];
+    if (path === undefined) return undefined;
+    try {
+      return readFileSync(path);
+    } catch (error) {
+      throw new ConfigError(`bridge.upstreams.${index}.${key}: cannot read ${path}: ${(error as Error).message}`);
+    }
+  };
+  return {
+    clientId: upstream.clientId ?? defaultClientId(gatewayId, upstream.name),
+    protocolVersion: 4,
+    clean: false,
+    // Reconnection is ours, with back-off on the gateway clock.
+    reconnectPeriod: 0,
+    ...(upstream.username === undefined ? {} : { username: upstream.username }),
+    ...(upstream.password === undefined ? {} : { password: upstream.password }),
+    ...(upstream.ca === undefined ? {} : { ca: file('ca') }),
+    ...(upstream.cert === undefined ? {} : { cert: file('cert'), key: file('key') }),
+  };
+}
+
+/** One upstream broker: its client, its mappings, its reconnection. */
+class UpstreamLink {
+  private readonly client: MqttClient;
+  private readonly mappings: readonly Mapping[];
+  private readonly filters: readonly string[];
+  /** The publisher the ingest limits (validation.maxMachinesPerUser) count this upstream's machines for. */
+  private readonly publisher: string;
+  private failures = 0;
+  private cancelRetry: Cancel | undefined;
+  private stopped = false;
+
+  constructor(
+    private readonly upstream: UpstreamConfig,
+    options: IClientOptions,
+    private readonly deps: BridgeDependencies,
+  ) {
+    this.mappings = upstream.mappings.map((m) => ({
+      template: new TopicTemplate(m.topic),
+      payload: new PayloadMapping({ valuePath: m.value, timestampPath: m.timestamp, epochUnit: m.epochUnit, sensors: m.sensors }),
+    }));
+    this.filters = upstream.subscribe ?? [...new Set(this.mappings.map((m) => m.template.filter))];
+    this.publisher = `bridge:${upstream.name}`;
+    deps.metrics.connected.set({ upstream: upstream.name }, 0);
+    this.client = connect(upstream.url, options);
+    // mqtt.js sends a QoS 1 PUBACK when this calls back: after the reading is in the window engine.
+    this.client.handleMessage = (packet, done) => {
+      this.handle(packet);
+      done();
+    };
+    this.client.on('connect', (connack) => this.connected(connack.sessionPresent));
+    this.client.on('close', () => this.closed());
+    this.client.on('error', (error) =>
+      deps.limiter.maybe(`bridge:${upstream.name}:error`, (suppressed) =>
+        deps.log.warn({ upstream: upstream.name, url: upstream.url, err: error.message, suppressed }, 'bridge: upstream error'),
+      ),
+    );
+  }
+
+  get isConnected(): boolean {
+    return this.client.connected;
+  }
+
+  async close(): Promise<void> {
+    this.stopped = true;
+    this.cancelRetry?.();
+    // A DISCONNECT keeps the session (clean false): what is published from now on waits for the next start.
+    await this.client.endAsync();
+    this.deps.metrics.connected.set({ upstream: this.upstream.name }, 0);
+  }
+
+  private connected(sessionPresent: boolean): void {
+    const { name } = this.upstream;
+    this.failures = 0;
+    this.deps.metrics.connects.inc({ upstream: name });
+    this.deps.log.info({ upstream: name, url: this.upstream.url, sessionPresent, filters: this.filters }, 'bridge: connected to upstream');
+    this.client.subscribe(
+      [...this.filters],
+      { qos: 1 },
+      (error, granted) => {
+        const refused = granted?.filter((g) => g.qos === 128).map((g) => g.topic) ?? [];
+        if (error || refused.length > 0) {
+          this.deps.log.error({ upstream: name, err: error?.message, refused }, 'bridge: subscription refused by the upstream broker');
+        } else {
+          this.deps.metrics.connected.set({ upstream: name }, 1);
+        }
+      },
+    );
+  }
+
+  private closed(): void {
+    this.deps.metrics.connected.set({ upstream: this.upstream.name }, 0);
+    if (this.stopped || this.cancelRetry !== undefined) return;
+    this.failures++;
+    const delayMs = backoffDelay(this.failures, this.upstream.backoff);
+    this.deps.limiter.maybe(`bridge:${this.upstream.name}:closed`, (suppressed) =>
+      this.deps.log.warn({ upstream: this.upstream.name, url: this.upstream.url, retryInMs: Math.round(delayMs), suppressed }, 'bridge: not connected to upstream; retrying'),
+    );
+    this.cancelRetry = this.deps.clock.schedule(() => {
+      this.cancelRetry = undefined;
+      if (!this.stopped) this.client.reconnect();
+    }, delayMs);
+  }
+
+  private count(outcome: BridgeOutcome): void {
+    this.deps.metrics.messages.inc({ upstream: this.upstream.name, outcome });
+  }
+
+  private handle(packet: IPublishPacket): void {
+    const { name } = this.upstream;
+    const { topic } = packet;
+    if (packet.retain) {
+      this.count('retained');
+      return;
+    }
+    const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
+    for (const { template, payload: mapping } of this.mappings) {
+      const ids = template.match(topic);
+      if (ids === undefined) continue;
+      const outcome = this.deps.ingest.handleMapped(topic, payload, ids, (bytes) => mapping.read(ids.sensorId, bytes), this.publisher);
+      const rejection = outcome.rejection;
+      this.count(rejection ? rejection.reason : 'ingested');
+      if (rejection) this.deps.rejected(topic, payload, rejection);
+      return;
+    }
+    this.count('unmatched');
+    this.deps.limiter.maybe(`bridge:${name}:unmatched`, (suppressed) =>
+      this.deps.log.warn({ upstream: name, topic, suppressed }, 'bridge: message on a topic no mapping matches; skipped'),
+    );
+  }
+}
+
+/** The bridge: one link per configured upstream. */
+export class Bridge {
+  private readonly options: readonly IClientOptions[];
+  private links: UpstreamLink[] = [];
+
+  /** Reads every certificate file (a missing one is a ConfigError naming its key); connects nothing yet. */
+  constructor(
+    private readonly upstreams: readonly UpstreamConfig[],
+    gatewayId: string,
+    private readonly deps: BridgeDependencies,
+  ) {
+    this.options = upstreams.map((upstream, i) => clientOptions(upstream, i, gatewayId));
+  }
+
+  /** Connects to every upstream; from then on their messages are ingested. */
+  start(): void {
+    this.links = this.upstreams.map((upstream, i) => new UpstreamLink(upstream, this.options[i]!, this.deps));
+  }
+
+  /** How many upstreams are connected now, of how many. */
+  connections(): { connected: number; total: number } {
+    return { connected: this.links.filter((l) => l.isConnected).length, total: this.links.length };
+  }
+
+  /** Disconnects from every upstream (keeping the sessions); no message is ingested after it resolves. */
+  async close(): Promise<void> {
+    await Promise.all(this.links.map((l) => l.close()));
+  }
+}
