@@ -1,23 +1,35 @@
 // AlertDispatcher over an in-memory store: one machine's windows are counted one after another even
 // when they arrive together, a state that could not be stored fails the window (→ nack) and the
-// redelivery counts it, and two dispatchers sharing a store act as one.
+// redelivery counts it, two dispatchers sharing a store act as one, and a processor counting a
+// machine's windows in a row loads its state once and stores only what changes it. Over a real
+// influxd: two processors (a store each, one database) taking a machine's windows in turn, and two
+// counting two revisions of one window at the same moment.
 import { ManualClock } from '@pdm/clock';
+import { startTestInflux, uniqueDatabaseName, type RunningInflux } from '@pdm/influx-harness';
+import { until } from '@pdm/pubsub-emulator/testing';
 import { pino } from 'pino';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { WindowScore } from '../model/api.js';
 import { ProcessorMetrics } from '../ops/metrics.js';
+import { INFLUX_SINK_DEFAULTS } from '../sink/options.js';
+import { InfluxSink } from '../sink/influx-sink.js';
+import { deferred } from '../test-support/deferred.js';
 import { MemoryAlertStore } from '../test-support/memory-alert-store.js';
 import { AlertDeliveries, type DeliveryTarget } from './alert-delivery.js';
 import { AlertDispatcher } from './alert-dispatcher.js';
+import { InfluxAlertStore, type AlertStore } from './alert-store.js';
 import type { AlertTransition } from './alert-tracker.js';
 
 const RULE = { openAfter: 2, within: 2, resolveAfter: 2 };
 
-const score = (index: number, isAnomaly: boolean): WindowScore => ({
+/** Window times within the retention policy (30 d) for the influxd tests: an hour ago, aligned to 10 s. */
+const BASE = Math.floor((Date.now() - 3_600_000) / 10_000) * 10_000;
+
+const score = (index: number, isAnomaly: boolean, base = 0): WindowScore => ({
   siteId: 'plant-1',
   machineId: 'pump-1',
-  windowStart: index * 10_000,
-  windowEnd: (index + 1) * 10_000,
+  windowStart: base + index * 10_000,
+  windowEnd: base + (index + 1) * 10_000,
   model: 'm',
   modelVersion: '1',
   score: isAnomaly ? 9 : 1,
@@ -37,7 +49,7 @@ class RecordingTarget implements DeliveryTarget {
   }
 }
 
-function dispatcher(store: MemoryAlertStore, target: RecordingTarget): AlertDispatcher {
+function dispatcher(store: AlertStore, target: RecordingTarget): AlertDispatcher {
   const clock = new ManualClock(1_000);
   const log = pino({ level: 'silent' });
   const deliveries = new AlertDeliveries([target], store, { giveUpAfterMs: 3_600_000, takeoverAfterMs: 300_000, sweepIntervalMs: 60_000 }, clock, log);
@@ -76,5 +88,95 @@ describe('AlertDispatcher', () => {
     // Opened on window 1 (by b), resolved on window 4 (by a).
     expect([...a.sent, ...b.sent].sort()).toEqual(['open:pump-1-20000', 'resolved:pump-1-20000']);
     expect(b.sent).toEqual(['open:pump-1-20000']);
+  });
+
+  it('loads a machine’s state once while it counts its windows in a row, and stores only the windows that change it', async () => {
+    const store = new MemoryAlertStore();
+    let loads = 0;
+    const saved: number[] = [];
+    const [load, save] = [store.load.bind(store), store.save.bind(store)];
+    store.load = (m) => (loads++, load(m));
+    store.save = (state, ...rest) => (saved.push(state.lastWindowStart / 10_000), save(state, ...rest));
+    const target = new RecordingTarget();
+    const alerts = dispatcher(store, target);
+    // K = N = M = 2. Windows 2, 3 and 10 leave [normal, normal] as it was (no alert open): not stored.
+    for (const [i, c] of [...'NNNNAANNNNN'].entries()) await alerts.observe(score(i, c === 'A'), 0);
+    expect(loads).toBe(1);
+    expect(saved).toEqual([0, 1, 4, 5, 6, 7, 8, 9]);
+    expect(target.sent).toEqual(['open:pump-1-60000', 'resolved:pump-1-60000']);
+    // A later revision of the newest window is not counted, and loads nothing (this processor counted it).
+    await alerts.observe(score(10, true), 1);
+    expect(loads).toBe(1);
+    // A revision 1 of the next window may follow another processor's decision on its revision 0: loaded.
+    await alerts.observe(score(11, true), 1);
+    expect(loads).toBe(2);
+  });
+});
+
+describe('AlertDispatcher: processors sharing the alert state in InfluxDB', () => {
+  let influx: RunningInflux;
+  beforeAll(async () => {
+    influx = await startTestInflux();
+  });
+  afterAll(async () => {
+    await influx?.stop();
+  });
+
+  /** Two processors on one database: a sink and a store each. */
+  async function twoStores(): Promise<[InfluxAlertStore, InfluxAlertStore]> {
+    const database = uniqueDatabaseName('dispatch');
+    const sinks = [0, 1].map(() => new InfluxSink({ ...INFLUX_SINK_DEFAULTS, url: influx.url, database, batchMaxDelayMs: 1 }));
+    for (const sink of sinks) await sink.start();
+    return [new InfluxAlertStore(sinks[0]!), new InfluxAlertStore(sinks[1]!)];
+  }
+
+  it('two processors taking a machine’s windows in turn count each window once, a later revision of a window the other counted not at all', async () => {
+    const [storeA, storeB] = await twoStores();
+    const [a, b] = [new RecordingTarget(), new RecordingTarget()];
+    const [pa, pb] = [dispatcher(storeA, a), dispatcher(storeB, b)];
+    // K = N = M = 2: a counts 0 (A), b counts 1 (A: opens), a counts 2 (N)...
+    await pa.observe(score(0, true, BASE), 0);
+    await pb.observe(score(1, true, BASE), 0);
+    await pa.observe(score(2, false, BASE), 0);
+    // ... and a revision 1 of window 2 reaching b, normal: b loads what a stored and does not count it
+    // (counted, it would make the quiet run 2 and resolve).
+    await pb.observe(score(2, false, BASE), 1);
+    expect([...a.sent, ...b.sent]).toEqual([`open:pump-1-${BASE + 20_000}`]);
+    // The revision 1 of window 1 reaching a, which counted window 0 just before it: a loads and skips it.
+    await pa.observe(score(1, false, BASE), 1);
+    await pb.observe(score(3, false, BASE), 0); // the second normal window resolves
+    await until(() => b.sent.length === 2, 'b delivered the resolve');
+    expect(b.sent).toEqual([`open:pump-1-${BASE + 20_000}`, `resolved:pump-1-${BASE + 20_000}`]);
+    expect(a.sent).toEqual([]);
+  });
+
+  it('two processors counting two revisions of one window at the same moment keep the lower revision’s decision, whichever write lands last', async () => {
+    const [storeA, storeB] = await twoStores();
+    const [a, b] = [new RecordingTarget(), new RecordingTarget()];
+    const [pa, pb] = [dispatcher(storeA, a), dispatcher(storeB, b)];
+    await pa.observe(score(0, true, BASE), 0);
+    // Window 1: revision 0 (anomalous: opens) reaches a, revision 1 (normal) reaches b. Both count it on
+    // the state after window 0 (a holds it, b loads it) before either stores its decision; a's lands
+    // first, b's last.
+    const bLoaded = deferred();
+    const aStored = deferred();
+    const load = storeB.load.bind(storeB);
+    storeB.load = async (m) => {
+      const state = await load(m);
+      bLoaded.resolve();
+      return state;
+    };
+    const [saveA, saveB] = [storeA.save.bind(storeA), storeB.save.bind(storeB)];
+    storeA.save = async (...args) => (await bLoaded.promise, await saveA(...args), aStored.resolve());
+    storeB.save = async (...args) => (await aStored.promise, await saveB(...args));
+    await Promise.all([pa.observe(score(1, true, BASE), 0), pb.observe(score(1, false, BASE), 1)]);
+    // The state kept is revision 0's: its alert open. Two normal windows after it resolve that alert.
+    const kept = await storeA.load({ siteId: 'plant-1', machineId: 'pump-1' });
+    expect(kept).toMatchObject({ lastWindowStart: BASE + 10_000, open: { alertId: `pump-1-${BASE + 20_000}` } });
+    await pb.observe(score(2, false, BASE), 0);
+    await pa.observe(score(3, false, BASE), 0);
+    await until(() => a.sent.length === 2, 'a delivered the resolve');
+    expect(a.sent).toEqual([`open:pump-1-${BASE + 20_000}`, `resolved:pump-1-${BASE + 20_000}`]);
+    expect(b.sent).toEqual([]);
   });
 });

@@ -9,17 +9,30 @@
 // What this relies on: a machine's windows are counted in order, one after another — the ordering key
 // (machine id) has Pub/Sub deliver them in order, the transport hands a key's messages over one at a
 // time, and a window is acked only after its state is stored, so the processor that gets the next
-// window (any of them) loads the state this one stored. When a key moves between processors with a
-// window in flight, both may count the same window: from the same stored state they make the same
-// decision, the same alert id and the same points, so the episode still opens and resolves once
-// (its delivery may be repeated: at least once). A window not after the last counted one is ignored.
+// window (any of them) loads the state this one stored.
+//
+// The rule, enforced here: each (machine, window start) counts once, with the first revision that
+// arrives; a window at or before the newest one counted — in the stored state, or by this processor —
+// is never counted. A redelivery of a window counted elsewhere but not yet acked there is counted from
+// the same stored state with the same content, so it makes the same decision and writes the same
+// points (the same alert id; its delivery may be repeated: at least once). Only two processors
+// counting two different revisions of one window at the same moment can decide differently; InfluxDB
+// has no compare-and-set, so then both decisions are stored and the lower revision's state is the one
+// kept (alert-store.ts), while the other's transition, if any, was stored and delivered too.
+//
+// Cost per window: the state is loaded unless this processor counted the machine's window just before
+// (window start - window length) and both are revision 0 — a later revision could follow a decision
+// another processor made on an earlier one; and it is stored only when it decides later windows
+// differently or caused a transition (a machine running normally stores nothing), so `alert_state`
+// holds the newest window that changed the state, and a window after it counted again elsewhere
+// changes nothing.
 import type { Logger } from 'pino';
 import type { AlertRule, WindowScore } from '../model/api.js';
 import type { ProcessorMetrics } from '../ops/metrics.js';
 import type { AlertObserver } from '../pipeline/window-pipeline.js';
 import type { AlertDeliveries } from './alert-delivery.js';
 import type { AlertStore, DeliveryRecord, MachineRef } from './alert-store.js';
-import { countsFor, newAlertState, stepAlertState } from './alert-tracker.js';
+import { copyAlertState, countsFor, decideAlike, newAlertState, stepAlertState, type MachineAlertState } from './alert-tracker.js';
 import type { Clock } from '@pdm/clock';
 
 export class AlertDispatcher implements AlertObserver {
@@ -27,6 +40,8 @@ export class AlertDispatcher implements AlertObserver {
   private readonly chains = new Map<string, Promise<void>>();
   /** Machines whose newest state this processor stored has an open alert (for the open-alerts gauge). */
   private readonly openHere = new Map<string, number>();
+  /** Per machine, the state after the newest window this processor counted (stored, or alike to the one stored). */
+  private readonly counted = new Map<string, MachineAlertState>();
 
   constructor(
     private readonly rule: AlertRule,
@@ -37,10 +52,11 @@ export class AlertDispatcher implements AlertObserver {
     private readonly log: Logger,
   ) {}
 
-  observe(score: WindowScore): Promise<void> {
+  /** `revision`: the window's; unset, it is taken as a later revision (the state is always loaded). */
+  observe(score: WindowScore, revision?: number): Promise<void> {
     const key = `${score.siteId}/${score.machineId}`;
     const previous = this.chains.get(key) ?? Promise.resolve();
-    const current = previous.catch(() => undefined).then(() => this.count(score, key));
+    const current = previous.catch(() => undefined).then(() => this.count(score, key, revision));
     this.chains.set(key, current);
     void current.catch(() => undefined).finally(() => {
       if (this.chains.get(key) === current) this.chains.delete(key);
@@ -48,15 +64,18 @@ export class AlertDispatcher implements AlertObserver {
     return current;
   }
 
-  private async count(score: WindowScore, key: string): Promise<void> {
+  private async count(score: WindowScore, key: string, revision: number | undefined): Promise<void> {
     const machine: MachineRef = { siteId: score.siteId, machineId: score.machineId };
-    const state = (await this.store.load(machine)) ?? newAlertState();
-    if (!countsFor(state, score)) return;
+    const before = await this.stateBefore(score, key, machine, revision);
+    if (!before || !countsFor(before, score)) return;
+    const state = copyAlertState(before);
     const transition = stepAlertState(state, score, this.rule);
+    if (revision !== undefined) state.lastRevision = revision;
     const now = this.clock.now();
     const targets = this.deliveries.targetNames();
     const delivery: DeliveryRecord | undefined = transition && targets.length > 0 ? { transition, pending: targets, attempts: 0, createdAt: now, updatedAt: now } : undefined;
-    await this.store.save(state, machine, transition, delivery);
+    if (transition || !decideAlike(before, state)) await this.store.save(state, machine, transition, delivery);
+    this.counted.set(key, state);
     if (state.open) this.openHere.set(key, score.windowStart);
     else this.openHere.delete(key);
     this.metrics.openAlerts.set(this.openHere.size);
@@ -64,5 +83,19 @@ export class AlertDispatcher implements AlertObserver {
     this.metrics.alerts.inc({ state: transition.state });
     this.log.info({ alertId: transition.alertId, machine: transition.machineId, state: transition.state, score: score.score }, `alert ${transition.state}`);
     if (delivery) this.deliveries.deliver(delivery);
+  }
+
+  /** The state the window is counted on; undefined when this processor already counted this window or a newer one. */
+  private async stateBefore(score: WindowScore, key: string, machine: MachineRef, revision: number | undefined): Promise<MachineAlertState | undefined> {
+    const mine = this.counted.get(key);
+    if (mine && score.windowStart <= mine.lastWindowStart) return undefined;
+    // Both revision 0: a later revision may follow another processor's decision on revision 0, and a
+    // decision on a later revision is the one dropped should another processor count revision 0 at once.
+    const follows = mine !== undefined && revision === 0 && mine.lastRevision === 0 && mine.lastWindowStart === score.windowStart - (score.windowEnd - score.windowStart);
+    if (follows) return mine;
+    const stored = await this.store.load(machine);
+    // What this processor counted last may be newer than the newest stored point (a window that changed nothing is not stored).
+    if (mine && (!stored || stored.lastWindowStart < mine.lastWindowStart)) return mine;
+    return stored ?? newAlertState();
   }
 }

@@ -2,12 +2,16 @@
 // whichever processor handles its next window: InfluxDB, which every processor already writes to
 // (`alert_state` and `alert_deliveries`, sink/influx-series.ts BOOKKEEPING_SERIES).
 //
-// Why a point per counted window, timestamped with the window's start, rather than one point per
-// machine overwritten in place: the newest point is then the state after the newest window counted,
-// whatever order the writes land in, so a late or repeated write of an older window's state can never
-// replace a newer one; and the point goes out in the same batch as the window's own points would, one
-// small point per scored window. Kept as long as the raw retention policy keeps points (30 d): a
-// machine silent for longer starts again from an empty state.
+// Why a point per counted window, timestamped inside the window, rather than one point per machine
+// overwritten in place: the newest point is then the state after the newest window counted, whatever
+// order the writes land in, so a late or repeated write of an older window's state can never replace a
+// newer one; and the point goes out in the same batch as the window's own points would, one small
+// point per window that changed the state. Within its window a point lies the later the lower the
+// revision it counted (revision 0 at the window's last millisecond, r at start + (size - 1) / (r + 1)):
+// should two processors ever count two revisions of one window at once (a machine's windows are
+// otherwise counted one after another, and a window at or before the newest counted one never is),
+// the state kept is the lower revision's, whichever write lands last. Kept as long as the raw
+// retention policy keeps points (30 d): a machine silent for longer starts again from an empty state.
 //
 // Reads are coalesced: every load asked for while the event loop turns goes out as one query, which
 // selects the machines with a regular expression (InfluxDB 1.x plans an OR of 200 tag comparisons
@@ -81,7 +85,7 @@ export class InfluxAlertStore implements AlertStore {
   }
 
   save(state: MachineAlertState, machine: MachineRef, transition?: AlertTransition, delivery?: DeliveryRecord): Promise<void> {
-    const checkpoint = { siteId: machine.siteId, machineId: machine.machineId, windowStart: state.lastWindowStart, checkpoint: JSON.stringify(state), open: state.open !== undefined };
+    const checkpoint = { siteId: machine.siteId, machineId: machine.machineId, windowStart: statePointTime(state), checkpoint: JSON.stringify(state), open: state.open !== undefined };
     if (!transition) return this.sink.writeAlertDecision(checkpoint);
     const alert = { ...transition, score: transition.score.score, windowEnd: transition.score.windowEnd };
     return this.sink.writeAlertDecision(checkpoint, { alert, ...(delivery && { delivery: deliveryPoint(delivery) }) });
@@ -134,6 +138,13 @@ export class InfluxAlertStore implements AlertStore {
         .map((s) => [machineKey(refOf(s)), JSON.parse(String(s.values[0]?.[s.columns.indexOf('checkpoint')])) as MachineAlertState]),
     );
   }
+}
+
+/** Where a state's point lies: inside its newest window, the later the lower that window's revision. */
+export function statePointTime(state: MachineAlertState): number {
+  const { lastWindowStart: start, lastWindowEnd: end, lastRevision: revision } = state;
+  if (end === undefined || revision === undefined) return start;
+  return start + Math.floor((end - start - 1) / (revision + 1));
 }
 
 function refOf(series: InfluxSeries): MachineRef {

@@ -6,8 +6,9 @@
 // The rule is a pure step over a machine's MachineAlertState (plain data, so the processor can keep it
 // in InfluxDB and any instance can carry on from it: alert-store.ts); AlertTracker keeps the states in
 // memory for one process (`pdm score`).
-// Windows are counted once: a redelivered, revised or out-of-order window (window_start not after the
-// last one counted for its machine) is ignored.
+// Windows are counted once: each (machine, window start) counts with the first revision that arrives
+// (a partial revision 0, if scored, decides for the window), and a redelivered, revised or
+// out-of-order window (window_start not after the last one counted for its machine) is ignored.
 import type { AlertRule, WindowScore } from '../model/api.js';
 
 /** Windows beyond K that the default N looks at: two normal windows inside a fault do not restart the count. */
@@ -44,10 +45,33 @@ export interface MachineAlertState {
   recent: boolean[];
   normalRun: number;
   open?: { alertId: string; openedAt: number };
+  /** window_end of the newest window counted (the processor keeps state per window: alert-store.ts). */
+  lastWindowEnd?: number;
+  /** The revision of the newest window counted, when the processor counted it. */
+  lastRevision?: number;
 }
 
 export function newAlertState(): MachineAlertState {
   return { lastWindowStart: Number.NEGATIVE_INFINITY, recent: [], normalRun: 0 };
+}
+
+export function copyAlertState(state: MachineAlertState): MachineAlertState {
+  return { ...state, recent: [...state.recent], ...(state.open && { open: { ...state.open } }) };
+}
+
+/**
+ * Whether two states decide every later window alike: the same recent decisions and open alert, and,
+ * while an alert is open, the same quiet run (closed, the run is never read: an anomalous window
+ * resets it before an alert can open). Which window they were counted after does not matter.
+ */
+export function decideAlike(a: MachineAlertState, b: MachineAlertState): boolean {
+  return (
+    a.recent.length === b.recent.length &&
+    a.recent.every((anomalous, i) => anomalous === b.recent[i]) &&
+    a.open?.alertId === b.open?.alertId &&
+    a.open?.openedAt === b.open?.openedAt &&
+    (a.open === undefined || a.normalRun === b.normalRun)
+  );
 }
 
 /** Whether the window counts for this state: only windows after the last one counted do. */
@@ -62,6 +86,7 @@ export function countsFor(state: MachineAlertState, score: WindowScore): boolean
 export function stepAlertState(state: MachineAlertState, score: WindowScore, defaultRule: AlertRule): AlertTransition | undefined {
   if (!countsFor(state, score)) return undefined;
   state.lastWindowStart = score.windowStart;
+  state.lastWindowEnd = score.windowEnd;
   const rule = score.alertRule ?? defaultRule;
   state.recent.push(score.isAnomaly);
   // Keep the rule's N newest; a rule with a larger N (a new model version's) counts over what is kept.

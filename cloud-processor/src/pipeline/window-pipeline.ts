@@ -20,8 +20,9 @@ export interface AlertObserver {
   /**
    * Called with every scored window, after its points are written; resolves once the window's alert
    * decision is stored (alert delivery runs in the background), rejects when it could not be (→ nack).
+   * `revision` is the window's (alerts count each window start once, with the first revision to arrive).
    */
-  observe(score: WindowScore): Promise<void>;
+  observe(score: WindowScore, revision: number): Promise<void>;
 }
 
 /** When Pub/Sub accepted the message and when this process received it (epoch ms), if known. */
@@ -81,7 +82,7 @@ export class WindowPipeline {
     if (outcome.kind === 'scored') await this.sink.writeScoredWindow(window, outcome.score);
     else await this.sink.writeUnscoredWindow(window, outcome);
     this.observeLatency(window, this.clock.now(), delivery);
-    if (outcome.kind === 'scored') await this.alerts.observe(outcome.score);
+    if (outcome.kind === 'scored') await this.alerts.observe(outcome.score, window.revision);
   }
 
   private observeLatency(window: MachineWindow, storedAt: number, delivery: DeliveryTimes | undefined): void {

@@ -1,6 +1,7 @@
 // An AlertStore in memory for unit tests of alert delivery: keeps every saved delivery record (newest
-// per transition) and machine state, answering like InfluxAlertStore does.
-import type { AlertStore, DeliveryKey, DeliveryRecord, MachineRef } from '../alerts/alert-store.js';
+// per transition) and machine state (the newest point: alert-store.ts statePointTime), answering like
+// InfluxAlertStore does.
+import { statePointTime, type AlertStore, type DeliveryKey, type DeliveryRecord, type MachineRef } from '../alerts/alert-store.js';
 import type { AlertTransition, MachineAlertState } from '../alerts/alert-tracker.js';
 
 const key = (m: MachineRef) => `${m.siteId}/${m.machineId}`;
@@ -20,7 +21,7 @@ export class MemoryAlertStore implements AlertStore {
 
   save(state: MachineAlertState, machine: MachineRef, _transition?: AlertTransition, delivery?: DeliveryRecord): Promise<void> {
     const newest = this.states.get(key(machine));
-    if (!newest || newest.lastWindowStart <= state.lastWindowStart) this.states.set(key(machine), copy(state));
+    if (!newest || statePointTime(newest) <= statePointTime(state)) this.states.set(key(machine), copy(state));
     return delivery ? this.saveDelivery(delivery) : Promise.resolve();
   }
 
