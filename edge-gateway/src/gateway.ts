@@ -3,7 +3,7 @@
 // checkpoint of the window state on the gateway clock, and a graceful stop. It only wires: each
 // stage is its own module.
 import { type Clock, every, systemClock } from '@pdm/clock';
-import { type GatewayHealth, GatewayHealthSchema, MachineWindowSchema, CloseReason, pubsubAttributes } from '@pdm/proto';
+import { type GatewayHealth, GatewayHealthSchema, CloseReason, pubsubAttributes } from '@pdm/proto';
 import type { GatewayConfig } from './config/index.js';
 import { Bridge, BridgeMetrics } from './bridge/index.js';
 import { HealthReporter } from './health/index.js';
@@ -13,7 +13,7 @@ import { GatewayMetrics } from './ops/metrics.js';
 import { startOpsServer, type OpsServer } from './ops/http.js';
 import { LogLimiter, createLogger, type Logger } from './ops/log.js';
 import { MAX_PENDING_WINDOWS, Outbox, OutboxWriter } from './outbox/index.js';
-import { OutboxPublisher, connectPubSub, openFeatureTopic } from './publisher/index.js';
+import { OutboxPublisher, connectPubSub, featureBatchMessages, openFeatureTopic, singleWindowMessages } from './publisher/index.js';
 import { WindowEngine } from './window/index.js';
 
 export interface GatewayDependencies {
@@ -130,8 +130,8 @@ export async function startGateway(config: GatewayConfig, dependencies: GatewayD
   const publisher = new OutboxPublisher(
     outbox,
     topic,
-    pubsubAttributes(MachineWindowSchema, source),
-    { maxInFlight: config.pubsub.maxInFlight, backoff: config.pubsub.backoff },
+    config.pubsub.featureBatches.enabled ? featureBatchMessages(source, config.pubsub.featureBatches) : singleWindowMessages(source),
+    { maxInFlight: config.pubsub.maxInFlight, backoff: config.pubsub.backoff, keyMaxBytesPerSecond: config.pubsub.keyMaxBytesPerSecond },
     {
       published: (_entry, latencyMs) => {
         metrics.published.inc();

@@ -124,7 +124,36 @@ export const gatewayConfigSchema = z
         emulatorHost: z.string().optional(),
         /** Create the topic at start if it does not exist (handy with the emulator; off for production IAM). */
         createTopic: z.boolean().default(false),
+        /** Windows published and not confirmed yet, at most. */
         maxInFlight: z.number().int().positive().default(1000),
+        /**
+         * Bytes per second one ordering key is published at most (a shard of batches, or a machine):
+         * Pub/Sub refuses more than 1 MB/s per key, and an outbox draining after an outage would
+         * otherwise go as fast as the link allows.
+         */
+        keyMaxBytesPerSecond: z.number().int().positive().max(1_000_000).default(256 * 1024),
+        /**
+         * The windows closed in one tick go out together, one pdm.v1.FeatureBatch per shard of the
+         * machines (ordering key "<gatewayId>:<shard>"), instead of one pdm.v1.MachineWindow per message
+         * (ordering key = machine id). Upgrade every processor of the subscription first: older ones
+         * dead-letter batches (unknown_schema).
+         */
+        featureBatches: z
+          .object({
+            enabled: z.boolean().default(false),
+            /**
+             * Shards (ordering keys) a gateway's machines are spread over. At the 1,000-machine nominal
+             * site (windows of ~1 KB every 10 s: 100 KB/s) each of 8 keys carries ~12.5 KB/s, and at
+             * validation.maxMachines (5,000) ~62.5 KB/s; draining after an outage, each key is held to
+             * keyMaxBytesPerSecond, so 8 keys drain 2 MiB/s beside live traffic. Change it with the
+             * outbox drained (machines move between keys).
+             */
+            shards: z.number().int().positive().max(1_000).default(8),
+            /** Window bytes one batch carries at most; a Pub/Sub message may hold 10 MB. */
+            maxBytes: z.number().int().positive().max(8 * 1024 * 1024).default(1024 * 1024),
+          })
+          .strict()
+          .prefault({}),
         batchMaxMessages: z.number().int().positive().max(1000).default(100),
         batchMaxMilliseconds: durationOrZero.default(10),
         /** Total time the client may spend on one publish, retries included. */

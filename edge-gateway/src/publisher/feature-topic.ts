@@ -6,7 +6,8 @@ import type { GatewayConfig } from '../config/index.js';
 const ALREADY_EXISTS = 6;
 
 /**
- * The feature topic with message ordering (ordering key = machine id), the configured batching and
+ * The feature topic with message ordering (ordering key = machine id, or gateway and shard for
+ * FeatureBatch messages), the configured batching and
  * publish timeout; created first when `createTopic` is set and it does not exist yet.
  */
 export async function openFeatureTopic(pubsub: PubSub, config: GatewayConfig['pubsub']): Promise<Topic> {

@@ -1,15 +1,18 @@
 // The outbox publisher against the Pub/Sub emulator with the official client, on a manual clock: a
 // row leaves the outbox only once confirmed, and after a refused publish the publisher waits its
-// jittered back-off on the clock, and only then retries, in order.
+// jittered back-off on the clock, and only then retries, in order. Windows go out alone or, with
+// FeatureBatch messages, together per shard, split by size, and no ordering key faster than its rate.
 import { status } from '@grpc/grpc-js';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { ManualClock } from '@pdm/clock';
+import { CloseReason, MachineWindowSchema, create, decodeFeatureBatch, encodeMachineWindow, type MachineWindow } from '@pdm/proto';
 import { makeTestDataDir } from '@pdm/influx-harness';
 import { Collector, startTestEmulator, type TestEmulator, uniqueId, until } from '@pdm/pubsub-emulator/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Outbox, type OutboxRecord } from '../outbox/index.js';
-import { OutboxPublisher } from './publisher.js';
+import { featureBatchMessages, singleWindowMessages, type FeatureMessageFormat } from './feature-messages.js';
+import { OutboxPublisher, type PublisherOptions } from './publisher.js';
 
 const T0 = Date.UTC(2026, 10, 28, 12, 0, 0);
 const cleanups: Array<() => Promise<void> | void> = [];
@@ -19,7 +22,9 @@ afterEach(async () => {
 
 const record = (n: number): OutboxRecord => ({ machineId: 'pump-1', windowStart: T0 + n * 10_000, featureVersion: 1, revision: 0, payload: Buffer.from(`window ${n}`) });
 
-async function setup() {
+const SOURCE = { gatewayId: 'gw-1', siteId: 'plant-1' };
+
+async function setup(format: FeatureMessageFormat = singleWindowMessages(SOURCE), options: Partial<PublisherOptions> = {}) {
   const pubsub: TestEmulator = await startTestEmulator();
   const dir = makeTestDataDir('publisher');
   cleanups.push(() => rmSync(dir, { recursive: true, force: true }), () => pubsub.close());
@@ -35,9 +40,9 @@ async function setup() {
   const publisher = new OutboxPublisher(
     outbox,
     publishing,
-    { schema: 'test' },
+    format,
     // With the random draw pinned at 0.5, each delay is 75 % of the exponential one: 750 ms, then 1.5 s.
-    { maxInFlight: 10, backoff: { initialMs: 1_000, multiplier: 2, maxMs: 8_000, jitter: 0.5 } },
+    { maxInFlight: 10, backoff: { initialMs: 1_000, multiplier: 2, maxMs: 8_000, jitter: 0.5 }, keyMaxBytesPerSecond: 1_000_000, ...options },
     { failed: (_entry, error) => failures.push(error.message) },
     clock,
     () => 0.5,
@@ -57,9 +62,9 @@ describe('OutboxPublisher', () => {
     publisher.notify();
     const messages = await collector.waitFor(3);
     expect(messages.map((m) => [m.data.toString(), m.orderingKey, m.attributes.schema])).toEqual([
-      ['window 0', 'pump-1', 'test'],
-      ['window 1', 'pump-1', 'test'],
-      ['window 2', 'pump-1', 'test'],
+      ['window 0', 'pump-1', 'pdm.v1.MachineWindow'],
+      ['window 1', 'pump-1', 'pdm.v1.MachineWindow'],
+      ['window 2', 'pump-1', 'pdm.v1.MachineWindow'],
     ]);
     await until(() => outbox.stats().depth === 0, 'the confirmed rows removed');
   });
@@ -98,5 +103,103 @@ describe('OutboxPublisher', () => {
     expect(publisher.state()).toBe('stopped');
     expect(clock.pending()).toBe(0);
     expect(outbox.stats().depth).toBe(1); // unconfirmed: kept for the next start
+  });
+});
+
+/** A real window (the processor decodes batches), as its outbox row. */
+function windowRecord(machineId: string, n: number): { window: MachineWindow; record: OutboxRecord } {
+  const windowStart = T0 + n * 10_000;
+  const window = create(MachineWindowSchema, {
+    ...SOURCE,
+    machineId,
+    windowStart: BigInt(windowStart),
+    windowEnd: BigInt(windowStart + 10_000),
+    featureVersion: 1,
+    closeReason: CloseReason.WATERMARK,
+    sensors: [{ sensorId: 'temp', count: 10, mean: 61.5 + n, max: 62 + n }],
+  });
+  return { window, record: { machineId, windowStart, featureVersion: 1, revision: 0, payload: encodeMachineWindow(window) } };
+}
+
+describe('OutboxPublisher with FeatureBatch messages', () => {
+  // Shards of 4 by 32-bit FNV-1a of the machine id (computed apart, in Python): pump-2 → 0, fan-9 → 0,
+  // pump-1 → 1, pump-3 → 3.
+  const batches = (maxBytes = 1_000_000) => featureBatchMessages(SOURCE, { shards: 4, maxBytes });
+
+  it('publishes the windows appended together as one batch per shard, ordering key gateway:shard, and removes them once confirmed', async () => {
+    const { outbox, publisher, collector } = await setup(batches());
+    const rows = [windowRecord('pump-1', 0), windowRecord('pump-2', 0), windowRecord('fan-9', 0), windowRecord('pump-3', 0), windowRecord('pump-1', 1)];
+    outbox.append(rows.map((r) => r.record));
+    publisher.notify();
+    const messages = (await collector.waitFor(3)).sort((a, b) => (a.orderingKey ?? '').localeCompare(b.orderingKey ?? ''));
+    expect(messages.map((m) => [m.orderingKey, m.attributes])).toEqual([
+      ['gw-1:0', { schema: 'pdm.v1.FeatureBatch', gateway: 'gw-1', site: 'plant-1' }],
+      ['gw-1:1', { schema: 'pdm.v1.FeatureBatch', gateway: 'gw-1', site: 'plant-1' }],
+      ['gw-1:3', { schema: 'pdm.v1.FeatureBatch', gateway: 'gw-1', site: 'plant-1' }],
+    ]);
+    const decoded = messages.map((m) => decodeFeatureBatch(m.data));
+    expect(decoded.map((b) => [b.gatewayId, b.siteId, b.shard])).toEqual([
+      ['gw-1', 'plant-1', 0],
+      ['gw-1', 'plant-1', 1],
+      ['gw-1', 'plant-1', 3],
+    ]);
+    const [p1w0, p2, f9, p3, p1w1] = rows.map((r) => r.window);
+    expect(decoded.map((b) => b.windows)).toEqual([[p2, f9], [p1w0, p1w1], [p3]]);
+    await until(() => outbox.stats().depth === 0, 'the confirmed rows removed');
+    expect(publisher.state()).toBe('idle');
+  });
+
+  it('splits a shard’s windows into batches of at most maxBytes of windows, in order', async () => {
+    const rows = [0, 1, 2, 3, 4].map((n) => windowRecord('pump-1', n));
+    const size = rows[0]!.record.payload.byteLength;
+    expect(rows.every((r) => r.record.payload.byteLength === size)).toBe(true);
+    const { outbox, publisher, collector } = await setup(batches(2 * size + 1)); // two windows fit, three do not
+    outbox.append(rows.map((r) => r.record));
+    publisher.notify();
+    const messages = await collector.waitFor(3);
+    expect(messages.map((m) => m.orderingKey)).toEqual(['gw-1:1', 'gw-1:1', 'gw-1:1']);
+    expect(messages.map((m) => decodeFeatureBatch(m.data).windows.map((w) => Number(w.windowStart - BigInt(T0)) / 10_000))).toEqual([[0, 1], [2, 3], [4]]);
+    await until(() => outbox.stats().depth === 0, 'the confirmed rows removed');
+  });
+
+  it('keeps a refused batch in the outbox and sends it again, in order, after the back-off', async () => {
+    const { pubsub, clock, outbox, publisher, collector, failures } = await setup(batches());
+    pubsub.emulator.failNext('Publish', 1, status.PERMISSION_DENIED);
+    outbox.append([windowRecord('pump-1', 0).record, windowRecord('pump-1', 1).record]);
+    publisher.notify();
+    await until(() => publisher.state() === 'backing_off', 'the back-off');
+    expect(failures).toHaveLength(2); // one per window of the refused batch
+    outbox.append([windowRecord('pump-1', 2).record]);
+    publisher.notify(); // its shard is paused: it waits behind the refused batch
+    clock.advance(750);
+    const messages = await collector.waitFor(1);
+    expect(messages.flatMap((m) => decodeFeatureBatch(m.data).windows.map((w) => Number(w.windowStart - BigInt(T0)) / 10_000))).toEqual([0, 1, 2]);
+    await until(() => outbox.stats().depth === 0, 'the confirmed rows removed');
+  });
+});
+
+describe('OutboxPublisher rate per ordering key', () => {
+  it('holds a key that reached its byte rate on the clock, and only that key', async () => {
+    // 20 bytes/s, a bucket of 20 bytes; each row is 8 bytes: two go at once (4 bytes left), the third
+    // needs 4 more bytes, 200 ms of the rate.
+    const { clock, outbox, publisher, collector } = await setup(singleWindowMessages(SOURCE), { keyMaxBytesPerSecond: 20 });
+    outbox.append([record(0), record(1), record(2), { ...record(3), machineId: 'pump-2' }]);
+    publisher.notify();
+    const first = await collector.waitFor(3);
+    expect(first.map((m) => [m.orderingKey, m.data.toString()]).sort()).toEqual([
+      ['pump-1', 'window 0'],
+      ['pump-1', 'window 1'],
+      ['pump-2', 'window 3'],
+    ]);
+    await until(() => outbox.stats().depth === 1, 'the three confirmed rows removed');
+    expect(publisher.state()).toBe('publishing');
+    clock.advance(199);
+    expect(outbox.stats().depth).toBe(1);
+    expect(publisher.inFlightCount()).toBe(0);
+    clock.advance(1);
+    expect(publisher.inFlightCount()).toBe(1);
+    const all = await collector.waitFor(4);
+    expect(all.filter((m) => m.orderingKey === 'pump-1').map((m) => m.data.toString())).toEqual(['window 0', 'window 1', 'window 2']);
+    await until(() => outbox.stats().depth === 0, 'the last row removed');
   });
 });

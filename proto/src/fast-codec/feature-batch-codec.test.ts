@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { CloseReason, FeatureBatchSchema, MachineWindowSchema, SensorStatsSchema } from '../gen/pdm/v1/features_pb.js';
 import type { FeatureBatch, MachineWindow } from '../gen/pdm/v1/features_pb.js';
-import { decodeFeatureBatch, encodeFeatureBatch } from './feature-batch-codec.js';
+import { decodeFeatureBatch, encodeFeatureBatch, encodeFeatureBatchOf } from './feature-batch-codec.js';
 import { encodeMachineWindow } from './machine-window-codec.js';
 import { featureBatch, machineWindow, mutated, uint32, wireMessage } from './test-support/arbitraries.js';
 import { expectSameOutcome } from './test-support/equivalence.js';
@@ -120,6 +120,21 @@ describe('encodeFeatureBatch', () => {
     expect(withUnknown.$unknown).toHaveLength(1);
     expect(withUnknown.windows[0]?.$unknown).toHaveLength(1);
     expect(encodeFeatureBatch(withUnknown)).toStrictEqual(bytes);
+  });
+});
+
+describe('encodeFeatureBatchOf', () => {
+  it('writes the batch of windows already encoded as encodeFeatureBatch writes the windows themselves', () => {
+    fc.assert(
+      fc.property(featureBatch, (b) => {
+        const header = { gatewayId: b.gatewayId, siteId: b.siteId, shard: b.shard };
+        expect(encodeFeatureBatchOf(header, b.windows.map(encodeMachineWindow))).toStrictEqual(encodeFeatureBatch(b));
+      }),
+      { numRuns: 300 },
+    );
+    const header = { gatewayId: batch.gatewayId, siteId: batch.siteId, shard: batch.shard };
+    expect(decodeFeatureBatch(encodeFeatureBatchOf(header, batch.windows.map((w) => toBinary(MachineWindowSchema, w))))).toStrictEqual(batch);
+    expect(encodeFeatureBatchOf({ gatewayId: '', siteId: '', shard: 0 }, [])).toStrictEqual(new Uint8Array());
   });
 });
 

@@ -35,6 +35,28 @@ export function encodeFeatureBatch(batch: FeatureBatch): Uint8Array {
   return writer.finish();
 }
 
+/** What a FeatureBatch says besides its windows. */
+export type FeatureBatchHeader = Pick<FeatureBatch, 'gatewayId' | 'siteId' | 'shard'>;
+
+/**
+ * The FeatureBatch of `header` and of windows already encoded (e.g. a gateway's outbox rows), without
+ * decoding them: encodeFeatureBatch's bytes for those windows when each is a window's encoding.
+ */
+export function encodeFeatureBatchOf(header: FeatureBatchHeader, encodedWindows: readonly Uint8Array[]): Uint8Array {
+  let size = GATEWAY_ID.size(header.gatewayId) + SITE_ID.size(header.siteId) + SHARD.size(header.shard);
+  for (const window of encodedWindows) size += varintSize(WINDOWS_TAG) + lengthDelimitedSize(window.byteLength);
+  const writer = new WireWriter(size);
+  GATEWAY_ID.write(writer, header.gatewayId);
+  SITE_ID.write(writer, header.siteId);
+  SHARD.write(writer, header.shard);
+  for (const window of encodedWindows) {
+    writer.uint32(WINDOWS_TAG);
+    writer.uint32(window.byteLength);
+    writer.raw(window);
+  }
+  return writer.finish();
+}
+
 /** fromBinary(FeatureBatchSchema, bytes, { readUnknownFields: false }); throws where it throws. */
 export function decodeFeatureBatch(bytes: Uint8Array): FeatureBatch {
   const reader = new WireReader(bytes);

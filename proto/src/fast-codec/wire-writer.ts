@@ -216,6 +216,12 @@ export class WireWriter {
     this.pos += byteLength;
   }
 
+  /** Bytes already encoded, as they are. */
+  raw(bytes: Uint8Array): void {
+    this.bytes.set(bytes, this.pos);
+    this.pos += bytes.byteLength;
+  }
+
   unknownFields(fields: readonly UnknownField[] | undefined): void {
     if (fields === undefined) return;
     for (const field of fields) {

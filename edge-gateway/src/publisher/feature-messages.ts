@@ -1,0 +1,68 @@
+// How outbox rows (one encoded pdm.v1.MachineWindow each) become Pub/Sub messages. Alone: one message
+// per window, ordering key = machine id, as gateways always sent them and every processor reads. In
+// batches: the rows of one shard of the machines (shard.ts) go together in pdm.v1.FeatureBatch
+// messages, ordering key = "<gateway>:<shard>", split so that one holds at most `maxBytes` of windows;
+// a window is carried as the bytes the outbox holds, never decoded. Processors must accept batches
+// before a gateway sends them (README: upgrade processors first).
+import { FeatureBatchSchema, MachineWindowSchema, encodeFeatureBatchOf, featureBatchOrderingKey, pubsubAttributes, type MessageSource } from '@pdm/proto';
+import type { OutboxEntry } from '../outbox/index.js';
+import { shardOf } from './shard.js';
+
+/** One Pub/Sub message and the outbox rows it carries (they leave the outbox when it is confirmed). */
+export interface FeatureMessage {
+  entries: OutboxEntry[];
+  data: Uint8Array;
+  attributes: Record<string, string>;
+}
+
+export interface FeatureMessageFormat {
+  /** The ordering key of the message a row goes in. */
+  keyOf(entry: OutboxEntry): string;
+  /** The messages of rows of one ordering key, given and returned in outbox order. */
+  messages(entries: readonly OutboxEntry[]): FeatureMessage[];
+}
+
+/** One MachineWindow per message, ordering key = machine id. */
+export function singleWindowMessages(source: MessageSource): FeatureMessageFormat {
+  const attributes = pubsubAttributes(MachineWindowSchema, source);
+  return {
+    keyOf: (entry) => entry.machineId,
+    messages: (entries) => entries.map((entry) => ({ entries: [entry], data: entry.payload, attributes })),
+  };
+}
+
+export interface FeatureBatchOptions {
+  /** Shards the gateway's machines are spread over: one ordering key each. */
+  shards: number;
+  /** Window bytes one batch holds at most (a window larger than this goes alone in a batch). */
+  maxBytes: number;
+}
+
+/** FeatureBatch messages per shard, ordering key = "<gateway>:<shard>". */
+export function featureBatchMessages(source: MessageSource, options: FeatureBatchOptions): FeatureMessageFormat {
+  const attributes = pubsubAttributes(FeatureBatchSchema, source);
+  const batchOf = (entries: OutboxEntry[]): FeatureMessage => {
+    const shard = shardOf((entries[0] as OutboxEntry).machineId, options.shards);
+    const data = encodeFeatureBatchOf({ gatewayId: source.gatewayId, siteId: source.siteId, shard }, entries.map((entry) => entry.payload));
+    return { entries, data, attributes };
+  };
+  return {
+    keyOf: (entry) => featureBatchOrderingKey(source.gatewayId, shardOf(entry.machineId, options.shards)),
+    messages: (entries) => {
+      const batches: FeatureMessage[] = [];
+      let current: OutboxEntry[] = [];
+      let bytes = 0;
+      for (const entry of entries) {
+        if (current.length > 0 && bytes + entry.payload.byteLength > options.maxBytes) {
+          batches.push(batchOf(current));
+          current = [];
+          bytes = 0;
+        }
+        current.push(entry);
+        bytes += entry.payload.byteLength;
+      }
+      if (current.length > 0) batches.push(batchOf(current));
+      return batches;
+    },
+  };
+}
