@@ -23,6 +23,8 @@ Runs the edge gateway: an MQTT broker (default port 1883) that validates every r
 per machine and sensor, and forwards one feature message per machine and window to Pub/Sub through
 a durable outbox. Stops gracefully on Ctrl-C / SIGTERM: open windows are closed as partial and
 flushed as far as the link allows; what is left stays in the outbox for the next start.
+Bridge mode (config bridge.upstreams): the gateway also subscribes to the plant's own MQTT brokers
+and maps their topics and payloads onto readings, so devices need not be re-pointed.
 
 Options:
   --config FILE     YAML or JSON configuration (every key has a default; see the README)
@@ -37,6 +39,14 @@ Environment:
 
 hash-password prints a scrypt hash for the users file; the password comes from --password or from
 standard input (so it stays out of shell history).`;
+
+/** The URL without a user name or password in it, for printing. */
+function withoutCredentials(url: string): string {
+  const parsed = new URL(url);
+  parsed.username = '';
+  parsed.password = '';
+  return parsed.toString();
+}
 
 async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
   let text = '';
@@ -80,6 +90,7 @@ export async function runGatewayCli(argv: string[], io: CliIo): Promise<number> 
     io.out(`  operations  http://${config.http.host}:${gateway.httpPort}/metrics  /healthz  /readyz`);
     io.out(`  Pub/Sub     projects/${config.pubsub.projectId}/topics/${config.pubsub.topic}${emulator ? ' (emulator)' : ''}`);
     io.out(`  outbox      ${config.outbox.path}`);
+    for (const upstream of config.bridge.upstreams) io.out(`  bridge      ${upstream.name} ← ${withoutCredentials(upstream.url)} (${upstream.mappings.length} topic mappings)`);
     const signal = await io.waitForStop();
     io.out(`${signal}: stopping the gateway…`);
     await gateway.stop();

@@ -1,5 +1,5 @@
 // A real Debian mosquitto broker for bridge tests, standing in for a plant's own broker: a free port on
-// 127.0.0.1, anonymous access, persistence in a throw-away folder (so a restart keeps the sessions and
+// 127.0.0.1, anonymous access unless told otherwise (or TLS, a password file), persistence in a throw-away folder (so a restart keeps the sessions and
 // the messages queued for them), and `mosquitto_pub` devices as child processes.
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -14,6 +14,8 @@ export interface Mosquitto {
   readonly url: string;
   /** Publishes one message with mosquitto_pub (QoS 1 by default); resolves once it exited successfully. */
   publish(topic: string, message: string, options?: { qos?: 0 | 1; retain?: boolean }): Promise<void>;
+  /** Makes the running broker read its password file again (SIGHUP). */
+  reload(): void;
   /** Stops the broker with SIGTERM (it saves its sessions) and starts it again on the same port. */
   restart(): Promise<void>;
   stop(): Promise<void>;
@@ -40,7 +42,16 @@ async function untilListening(port: number, child: ChildProcess, timeoutMs = 10_
   }
 }
 
-export async function startMosquitto(): Promise<Mosquitto> {
+export interface MosquittoOptions {
+  /** mosquitto.conf lines for the listener beyond its port: TLS files, a password file. */
+  listener?: readonly string[];
+  /** Default true. */
+  allowAnonymous?: boolean;
+  /** mosquitto_pub arguments every device adds: credentials, --cafile. */
+  publishArgs?: readonly string[];
+}
+
+export async function startMosquitto(options: MosquittoOptions = {}): Promise<Mosquitto> {
   const dir = makeTestDataDir('mosquitto');
   const port = await freePort();
   const configFile = join(dir, 'mosquitto.conf');
@@ -48,7 +59,8 @@ export async function startMosquitto(): Promise<Mosquitto> {
     configFile,
     [
       `listener ${port} 127.0.0.1`,
-      'allow_anonymous true',
+      ...(options.listener ?? []),
+      `allow_anonymous ${options.allowAnonymous ?? true}`,
       'persistence true',
       `persistence_location ${dir}/`,
       // Run as whoever runs the test (as root, mosquitto would switch to a user "mosquitto").
@@ -76,13 +88,14 @@ export async function startMosquitto(): Promise<Mosquitto> {
   await start();
   return {
     port,
-    url: `mqtt://127.0.0.1:${port}`,
-    publish: (topic, message, options = {}) =>
+    url: `${options.listener?.some((line) => line.startsWith('certfile')) ? 'mqtts' : 'mqtt'}://127.0.0.1:${port}`,
+    publish: (topic, message, { qos = 1, retain = false } = {}) =>
       new Promise<void>((resolve, reject) => {
-        const args = ['-h', '127.0.0.1', '-p', String(port), '-q', String(options.qos ?? 1), '-t', topic, '-m', message, ...(options.retain ? ['-r'] : [])];
+        const args = ['-h', '127.0.0.1', '-p', String(port), ...(options.publishArgs ?? []), '-q', String(qos), '-t', topic, '-m', message, ...(retain ? ['-r'] : [])];
         // Asynchronous: the gateway under test runs in this process and must keep serving meanwhile.
         execFile('mosquitto_pub', args, { timeout: 10_000 }, (error, _stdout, stderr) => (error ? reject(new Error(`mosquitto_pub failed: ${stderr || error.message}`)) : resolve()));
       }),
+    reload: () => child?.kill('SIGHUP'),
     async restart() {
       await stop();
       await start();
