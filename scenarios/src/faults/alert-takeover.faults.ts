@@ -65,8 +65,9 @@ describe('two processors share the subscription; one is killed with SIGKILL duri
     const startProcessor = async (instanceId: string) => {
       const config = {
         ...suite.processorConfig({ instanceId }),
-        // A delivery the dead processor left pending is taken over within seconds, not minutes.
-        alerts: { delivery: { takeoverAfterMs: 5_000, sweepIntervalMs: 500, backoff: { initialMs: 50, maxMs: 1_000 } } },
+        // A delivery the dead processor left pending is taken over within seconds, not minutes (a publish
+        // may not take as long: publishTimeoutMs below takeoverAfterMs, checked at start).
+        alerts: { delivery: { takeoverAfterMs: 5_000, sweepIntervalMs: 500, backoff: { initialMs: 50, maxMs: 1_000 }, publishTimeoutMs: 2_000 } },
       };
       const started = await startProcessorProcess(writeConfigFile(dir, instanceId, config));
       processors.push(started.process);
