@@ -1,7 +1,8 @@
 // A gateway process killed with SIGKILL mid-stream loses no window it had committed to its outbox:
 // after a restart every one is delivered, and a window delivered twice carries the same idempotency
 // key and the same bytes. Of the readings in windows still open at the kill, it loses at most those
-// accepted since its last checkpoint (outbox.checkpointIntervalMs).
+// accepted since its last checkpoint (outbox.checkpointIntervalMs), and each window holds exactly
+// the readings it kept.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -35,11 +36,14 @@ function startChild(configFile: string): Promise<ChildProcess> {
   });
 }
 
-/** The gateway's own gauge, read from its /metrics endpoint while it runs. */
-async function outboxDepth(httpPort: number): Promise<number> {
+/** A metric of the gateway, read from its /metrics endpoint while it runs. */
+async function metric(httpPort: number, name: string): Promise<number> {
   const text = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
-  return Number(/^pdm_gateway_outbox_depth (\S+)$/m.exec(text)?.[1] ?? 0);
+  return Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
 }
+const outboxDepth = (httpPort: number) => metric(httpPort, 'pdm_gateway_outbox_depth');
+/** Periodic checkpoints committed so far. */
+const checkpointCount = (httpPort: number) => metric(httpPort, 'pdm_gateway_checkpoint_duration_seconds_count');
 
 async function untilAsync(condition: () => Promise<boolean>, what: string, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -144,7 +148,7 @@ describe('gateway killed with SIGKILL', () => {
     }
   });
 
-  it('loses at most the readings accepted in the last checkpoint interval before the kill', async () => {
+  it('loses at most the readings accepted after its last checkpoint, and every window holds exactly the readings it kept', async () => {
     const pubsub = await startTestEmulator();
     try {
       const topic = uniqueId('kill-features');
@@ -156,7 +160,6 @@ describe('gateway killed with SIGKILL', () => {
       const outboxPath = join(dir, 'kill-outbox.sqlite');
       const configFile = join(dir, 'kill-gateway.yaml');
       const httpPort = await freePort();
-      const intervalMs = 1_000;
       writeFileSync(
         configFile,
         JSON.stringify({
@@ -165,7 +168,7 @@ describe('gateway killed with SIGKILL', () => {
           // One-minute windows with event time running 10× the wall clock: the window open at the
           // kill holds about 5 s of readings, five checkpoint intervals.
           windows: { windowMs: 60_000, lateMode: 'revise' },
-          outbox: { path: outboxPath, checkpointIntervalMs: intervalMs },
+          outbox: { path: outboxPath, checkpointIntervalMs: 1_000 },
           pubsub: { projectId: PROJECT, topic, emulatorHost: pubsub.emulator.endpoint, batchMaxMilliseconds: 5 },
           log: { level: 'warn' },
           shutdownTimeoutMs: 5_000,
@@ -177,15 +180,24 @@ describe('gateway killed with SIGKILL', () => {
       // Event time starts 50 s into a window, 10 min in the past (well inside validation.maxAgeMs).
       const base = Math.floor((Date.now() - 600_000) / 60_000) * 60_000 + 50_000;
       const started = Date.now();
-      /** Wall time each reading's PUBACK came back, by event time: a reading acknowledged is accepted. */
-      const acked: Array<{ ts: number; at: number }> = [];
+      /** Readings acknowledged (so accepted), in the order sent: event time ascending. */
+      const acked: Array<{ ts: number; value: number }> = [];
+      const send = async (ts: number) => {
+        const value = ts % 1_000;
+        await mqtt.publishAsync('sensors/m/s', JSON.stringify({ ts, value }), { qos: 1 });
+        acked.push({ ts, value });
+      };
       while (Date.now() - started < 6_000) {
-        const ts = base + (Date.now() - started) * 10;
-        await mqtt.publishAsync('sensors/m/s', JSON.stringify({ ts, value: ts % 1_000 }), { qos: 1 });
-        acked.push({ ts, at: Date.now() });
+        await send(base + (Date.now() - started) * 10);
         await new Promise((resolve) => setTimeout(resolve, 2));
       }
-      const killedAt = Date.now();
+      // A checkpoint that began after the last acknowledgement holds every reading so far.
+      const checkpoints = await checkpointCount(httpPort);
+      await untilAsync(async () => (await checkpointCount(httpPort)) > checkpoints, 'a checkpoint after the last reading', 10_000);
+      // Then readings no awaited checkpoint holds, and the kill right after them.
+      const unsaved = 20;
+      const last = acked[acked.length - 1]!.ts;
+      for (let i = 1; i <= unsaved; i++) await send(last + i);
       child.kill('SIGKILL');
       await new Promise((resolve) => child.once('exit', resolve));
       mqtt.end(true);
@@ -199,28 +211,42 @@ describe('gateway killed with SIGKILL', () => {
       await new Promise((resolve) => child.once('exit', resolve));
       await until(() => committedKeys(outboxPath).length === 0, 'the outbox drained', 10_000);
 
-      /** Readings acknowledged but in no window: each window counted at its newest revision. */
-      const lostNow = () => {
-        const newest = new Map<number, MachineWindow>();
+      const windowStarts = [...new Set(acked.map((r) => Math.floor(r.ts / 60_000) * 60_000))];
+      expect(windowStarts).toHaveLength(2); // one window closed before the kill, one open at it
+      /** Each window at its newest revision, by start. */
+      const newest = () => {
+        const byStart = new Map<number, MachineWindow>();
         for (const w of decodeWindows(collector.messages)) {
           const start = Number(w.windowStart);
-          if ((newest.get(start)?.revision ?? -1) < w.revision) newest.set(start, w);
+          if ((byStart.get(start)?.revision ?? -1) < w.revision) byStart.set(start, w);
         }
-        return { lost: acked.length - [...newest.values()].reduce((n, w) => n + (w.sensors[0]?.count ?? 0), 0), windows: newest.size };
+        return byStart;
       };
-      // The bound: every reading lost was acknowledged in the last interval before the kill (plus
-      // 300 ms for the checkpoint's own timer and write), i.e. after the last checkpoint.
-      const lastInterval = acked.filter((r) => r.at > killedAt - intervalMs - 300).length;
-      // Published windows reach the subscriber shortly after the outbox let them go.
-      const deadline = Date.now() + 5_000;
-      while (lostNow().lost > lastInterval && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
-      const { lost, windows } = lostNow();
+      await until(() => windowStarts.every((start) => newest().has(start)), 'both windows delivered', 10_000);
+
+      let kept = 0;
+      for (const [index, start] of windowStarts.entries()) {
+        const window = newest().get(start)!;
+        const sent = acked.filter((r) => r.ts >= start && r.ts < start + 60_000);
+        const count = window.sensors[0]?.count ?? 0;
+        // A crash loses the readings after the last checkpoint: the window holds the first `count`
+        // readings sent for it, whose mean is computed here from what was sent.
+        const expected = sent.slice(0, count);
+        const mean = expected.reduce((sum, r) => sum + r.value, 0) / count;
+        if (index === 0) expect(count).toBe(sent.length); // closed and committed before the kill: complete
+        expect(count).toBeGreaterThan(0);
+        expect(count).toBeLessThanOrEqual(sent.length);
+        expect(Math.abs(window.sensors[0]!.mean - mean)).toBeLessThanOrEqual(1e-9 * Math.abs(mean));
+        expect(window.sensors[0]!.min).toBe(Math.min(...expected.map((r) => r.value)));
+        expect(window.sensors[0]!.max).toBe(Math.max(...expected.map((r) => r.value)));
+        kept += count;
+      }
+      const lost = acked.length - kept;
       expect(lost).toBeGreaterThanOrEqual(0);
-      expect(lost).toBeLessThanOrEqual(lastInterval);
-      expect(windows).toBe(2); // one window closed before the kill, one open at it
+      expect(lost).toBeLessThanOrEqual(unsaved);
       // Without checkpoints every reading of the window open at the kill was lost: far more.
-      const inOpenWindow = acked.filter((r) => r.ts >= base + 10_000).length;
-      expect(lastInterval).toBeLessThan(inOpenWindow / 2);
+      const inOpenWindow = acked.filter((r) => r.ts >= windowStarts[1]!).length;
+      expect(inOpenWindow).toBeGreaterThan(10 * unsaved);
       await collector.subscription.close();
     } finally {
       await pubsub.close();

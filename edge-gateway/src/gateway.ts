@@ -92,7 +92,7 @@ export async function startGateway(config: GatewayConfig, dependencies: GatewayD
     },
   }, MAX_PENDING_WINDOWS, {
     changedMachines: () => engine.changedMachines(),
-    checkpoint: (machineId) => engine.checkpoint(machineId),
+    checkpoint: (machineId, complete) => engine.checkpoint(machineId, complete),
   });
 
   const { tickMs: _tickMs, ...windowKnobs } = config.windows;
@@ -101,8 +101,9 @@ export async function startGateway(config: GatewayConfig, dependencies: GatewayD
     { ...windowKnobs, ...source, clock, recall: (machineId) => outbox.checkpointOf(machineId) },
     (window) => writer.add(window),
   );
-  // The machines seen last before the stop or crash, as many as the gateway holds at most.
-  for (const checkpoint of outbox.checkpoints(config.validation.maxMachines)) engine.restore(checkpoint.state);
+  // The machines the engine would still hold had it not stopped (seen within its eviction time), as
+  // many as the gateway holds at most; the others are recalled when they send again.
+  for (const checkpoint of outbox.checkpoints(clock.now() - engine.evictAfterMs, config.validation.maxMachines)) engine.restore(checkpoint);
   const restored = engine.metrics();
 
   const metrics: GatewayMetrics = new GatewayMetrics({
@@ -117,6 +118,12 @@ export async function startGateway(config: GatewayConfig, dependencies: GatewayD
     mqttClients: () => broker.connectedClients(),
   });
   metrics.restoredMachines.set(restored.machinesRestored);
+  if (outbox.refusedCheckpoints > 0 || restored.checkpointsRefused > 0) {
+    log.warn(
+      { refused: outbox.refusedCheckpoints + restored.checkpointsRefused },
+      'checkpoints of another version refused: those machines start afresh (a window of theirs sent again under a used key is refused by the processor)',
+    );
+  }
   metrics.restoredOpenWindows.set(restored.openWindows);
 
   /** Releases what start-up had opened when a later step fails (a port taken, say), so the process can exit. */
@@ -223,11 +230,23 @@ export async function startGateway(config: GatewayConfig, dependencies: GatewayD
   const cancelTicks = every(clock, config.windows.tickMs, tick);
 
   // A checkpoint of a machine is kept while a reading for its windows can still be accepted (not
-  // too old, allowing for a clock ahead), so that reading finds the machine's frontier.
+  // too old, allowing for a clock ahead), so that reading finds the machine's frontier; at most
+  // checkpointMaxMachines of them, dropping the oldest of machines the engine no longer holds (one it
+  // holds writes only what changes, so must keep its rows). The engine forgets a machine unseen for
+  // evictAfterMs, and one restored at start (written up to evictAfterMs before) that long after.
   const checkpointRetentionMs = config.validation.maxAgeMs + config.validation.maxFutureSkewMs;
+  const heldAtMostMs = 2 * engine.evictAfterMs + config.windows.tickMs + config.outbox.checkpointIntervalMs;
   function checkpoint(): void {
     if (!writer.checkpoint()) return;
-    outbox.forgetCheckpointsBefore(clock.now() - checkpointRetentionMs);
+    const now = clock.now();
+    outbox.forgetCheckpointsBefore(now - checkpointRetentionMs);
+    const dropped = outbox.boundCheckpoints(config.outbox.checkpointMaxMachines, now - heldAtMostMs);
+    if (dropped > 0) {
+      metrics.checkpointsDropped.inc(dropped);
+      limiter.maybe('checkpoints-dropped', (suppressed) =>
+        log.warn({ dropped, bound: config.outbox.checkpointMaxMachines, suppressed }, 'machine checkpoints dropped at outbox.checkpointMaxMachines (oldest first)'),
+      );
+    }
   }
   const cancelCheckpoints = every(clock, config.outbox.checkpointIntervalMs, checkpoint);
 

@@ -112,6 +112,14 @@ export const gatewayConfigSchema = z
          * are written with their machine's checkpoint in one transaction, whatever this interval.
          */
         checkpointIntervalMs: duration.default(1_000),
+        /**
+         * Machine checkpoints kept at most. A machine the gateway forgot (windows.evictAfterMs) keeps its
+         * closed frontier, revision counters and last panes there, so a reading of it revises its windows
+         * instead of reusing their keys. Beyond this bound the oldest of those go (counted in
+         * pdm_gateway_checkpoint_dropped_total): a machine whose checkpoint went starts afresh when it
+         * returns, and a window of it sent again under a used key is refused by the processor (counted).
+         */
+        checkpointMaxMachines: z.number().int().positive().default(100_000),
       })
       .strict()
       .prefault({}),

@@ -95,6 +95,11 @@ export class GatewayMetrics {
     help: 'Bytes of window state the last periodic checkpoint wrote (machines changed since their previous one)',
     registers: [this.registry],
   });
+  readonly checkpointsDropped = new Counter({
+    name: 'pdm_gateway_checkpoint_dropped_total',
+    help: 'Machine checkpoints dropped beyond outbox.checkpointMaxMachines, oldest first (those machines start afresh when they return)',
+    registers: [this.registry],
+  });
   readonly restoredMachines = new Gauge({
     name: 'pdm_gateway_checkpoint_restored_machines',
     help: 'Machines whose window state was restored from the outbox database at start',

@@ -7,7 +7,8 @@ import { makeTestDataDir } from '@pdm/influx-harness';
 import { CloseReason, MachineWindowSchema, create, decodeMachineWindow, type MachineWindow } from '@pdm/proto';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Outbox, OutboxWriter, type OutboxWriterEvents } from './index.js';
+import type { CheckpointRecord } from '../window/index.js';
+import { type CheckpointSource, Outbox, OutboxWriter, type OutboxWriterEvents } from './index.js';
 
 const T0 = Date.UTC(2026, 10, 28, 12, 0, 0);
 const cleanups: Array<() => void> = [];
@@ -27,20 +28,20 @@ const window = (machineId: string, n: number): MachineWindow =>
     sensors: [{ sensorId: 's', count: n + 1, mean: n }],
   });
 
-function setup(maxPending?: number) {
+function setup(maxPending?: number, source?: CheckpointSource) {
   const dir = makeTestDataDir('outbox-writer');
   const path = join(dir, 'outbox.sqlite');
   const outbox = new Outbox({ path, maxBytes: 1_000_000, maxAgeMs: 3_600_000, clock: new ManualClock(T0) });
   cleanups.push(() => rmSync(dir, { recursive: true, force: true }), () => outbox.close());
   let appends = 0;
-  const counted = { append: (records: Parameters<Outbox['append']>[0]) => (appends++, outbox.append(records)) };
+  const counted = { append: (...args: Parameters<Outbox['append']>) => (appends++, outbox.append(...args)) };
   const seen = { written: [] as MachineWindow[][], failures: [] as Array<[string, number]>, dropped: [] as number[] };
   const events: OutboxWriterEvents = {
     written: (windows) => seen.written.push([...windows]),
     writeFailed: (error, pending) => seen.failures.push([error.message, pending]),
     dropped: (windows) => seen.dropped.push(windows),
   };
-  const writer = new OutboxWriter(counted, events, maxPending);
+  const writer = new OutboxWriter(counted, events, maxPending, source);
   /** What the outbox file holds, decoded, in append order. */
   const stored = () => outbox.peek(0, 1_000).map((entry) => decodeMachineWindow(entry.payload));
   /**
@@ -55,7 +56,7 @@ function setup(maxPending?: number) {
       other.close();
     };
   };
-  return { writer, seen, stored, refuseWrites, appends: () => appends };
+  return { writer, outbox, seen, stored, refuseWrites, appends: () => appends };
 }
 
 const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
@@ -124,5 +125,29 @@ describe('OutboxWriter', () => {
     await nextTurn();
     expect(appends()).toBe(0);
     expect(seen.written).toEqual([]);
+  });
+
+  it('writes each machine\'s checkpoint with its windows, and after a failed write takes it again complete', async () => {
+    const taken: string[] = [];
+    const source: CheckpointSource = {
+      changedMachines: () => ['b'],
+      checkpoint: (machineId, complete): CheckpointRecord => {
+        taken.push(`${machineId}${complete ? ' complete' : ''}`);
+        return { machineId, header: Buffer.from(`${machineId}-${taken.length}`), panes: [], dropAll: complete, dropBefore: undefined };
+      },
+    };
+    const { writer, outbox, refuseWrites } = setup(undefined, source);
+    const allowWrites = refuseWrites();
+    writer.add(window('a', 0));
+    await nextTurn(); // the window's machine only
+    writer.checkpoint(); // and every changed one
+    expect(taken).toEqual(['a', 'a complete', 'b']);
+    allowWrites();
+    writer.add(window('a', 1));
+    await nextTurn();
+    expect(taken).toEqual(['a', 'a complete', 'b', 'a complete', 'b complete']);
+    expect(Buffer.from(outbox.checkpointOf('b')!.header).toString()).toBe('b-5');
+    writer.checkpoint();
+    expect(taken.slice(5)).toEqual(['b']); // written: incremental again
   });
 });

@@ -5,9 +5,12 @@
 // With a checkpoint source, each write also carries the checkpoints of the machines whose windows it
 // holds, so a restart never finds a window in the outbox its machine's checkpoint does not account
 // for; `checkpoint()` adds every machine changed since its last checkpoint (the periodic checkpoint).
+// A checkpoint holds what changed since the machine's previous one: after a failed write, the
+// machines it carried are checkpointed complete in the next.
 import { performance } from 'node:perf_hooks';
 import { type MachineWindow, encodeMachineWindow } from '@pdm/proto';
-import type { CheckpointRecord, Outbox, OutboxRecord } from './outbox.js';
+import type { CheckpointRecord } from '../window/index.js';
+import type { Outbox, OutboxRecord } from './outbox.js';
 
 /** Windows waiting for the outbox while it cannot be written; beyond this the oldest are dropped. */
 export const MAX_PENDING_WINDOWS = 100_000;
@@ -19,15 +22,18 @@ export interface OutboxWriterEvents {
   writeFailed?(error: Error, pending: number): void;
   /** Pending windows dropped, the oldest first, because more than the bound waited (data loss). */
   dropped?(windows: number): void;
-  /** A periodic checkpoint committed: how many machines, how many bytes of state, how long it took. */
+  /** A periodic checkpoint committed: how many machines, how many bytes of state (headers and pane rows), how long it took. */
   checkpointed?(machines: number, bytes: number, seconds: number): void;
 }
 
 /** The window engine as the writer sees it (WindowEngine.changedMachines / checkpoint). */
 export interface CheckpointSource {
   changedMachines(): string[];
-  /** Takes a machine's checkpoint now, marking it saved; undefined when the engine holds none. */
-  checkpoint(machineId: string): string | undefined;
+  /**
+   * Takes a machine's checkpoint now, marking it saved: what changed since its last one, or all of
+   * it when `complete`; undefined when the engine holds none.
+   */
+  checkpoint(machineId: string, complete: boolean): CheckpointRecord | undefined;
 }
 
 const toRecord = (window: MachineWindow): OutboxRecord => ({
@@ -42,7 +48,7 @@ export class OutboxWriter {
   private readonly pending: MachineWindow[] = [];
   private flushScheduled = false;
   private lastWriteFailed = false;
-  /** Machines whose checkpoint was taken for a write that failed: taken again for the next one. */
+  /** Machines whose checkpoint was taken for a write that failed: taken again, complete, for the next one. */
   private readonly unsaved = new Set<string>();
 
   constructor(
@@ -87,20 +93,18 @@ export class OutboxWriter {
    */
   private write(machines: readonly string[], taken: readonly CheckpointRecord[] = []): { machines: number; bytes: number } | undefined {
     const checkpoints: CheckpointRecord[] = [...taken];
-    let bytes = taken.reduce((sum, c) => sum + Buffer.byteLength(c.state), 0);
     for (const c of taken) this.unsaved.delete(c.machineId);
     if (this.source) {
-      for (const id of machines) this.unsaved.add(id);
-      for (const machineId of this.unsaved) {
-        const state = this.source.checkpoint(machineId);
-        if (state === undefined) continue;
-        checkpoints.push({ machineId, state });
-        bytes += Buffer.byteLength(state);
+      for (const machineId of new Set([...this.unsaved, ...machines])) {
+        const checkpoint = this.source.checkpoint(machineId, this.unsaved.has(machineId));
+        if (checkpoint !== undefined) checkpoints.push(checkpoint);
       }
     }
+    const bytes = checkpoints.reduce((sum, c) => c.panes.reduce((s, p) => s + p.stats.byteLength, sum + c.header.byteLength), 0);
     try {
       this.outbox.append(this.pending.map(toRecord), checkpoints);
     } catch (error) {
+      for (const c of checkpoints) this.unsaved.add(c.machineId);
       this.lastWriteFailed = true;
       this.events.writeFailed?.(error as Error, this.pending.length);
       const excess = this.pending.length - this.maxPending;

@@ -3,6 +3,7 @@ import { rmSync, statfsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { makeTestDataDir } from '@pdm/influx-harness';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { CheckpointRecord, StoredCheckpoint } from '../window/index.js';
 import { Outbox, type OutboxOptions, type OutboxRecord } from './index.js';
 
 const HOUR = 3_600_000;
@@ -37,6 +38,30 @@ const record = (machineId: string, windowStart: number, bytes = 100, revision = 
   revision,
   payload: new Uint8Array(bytes).fill(windowStart % 251),
 });
+
+/**
+ * A checkpoint record writing header `header` (as text) and pane rows given as 'start:n' (the stats
+ * are n as one byte: the outbox stores bytes, it does not read them).
+ */
+function checkpoint(machineId: string, header: string, panes: string[], drop: Partial<Pick<CheckpointRecord, 'dropAll' | 'dropBefore'>> = {}): CheckpointRecord {
+  return {
+    machineId,
+    header: Buffer.from(header),
+    panes: panes.map((p) => {
+      const [start, n] = p.split(':').map(Number);
+      return { paneStart: start!, stats: new Uint8Array([n!]) };
+    }),
+    dropAll: drop.dropAll ?? false,
+    dropBefore: drop.dropBefore,
+  };
+}
+
+/** A stored checkpoint as [machine, header text, pane rows as 'start:n', by start]. */
+const stored = (c: StoredCheckpoint | undefined): [string, string, string[]] => [
+  c!.machineId,
+  Buffer.from(c!.header).toString(),
+  [...c!.panes].sort((a, b) => a.paneStart - b.paneStart).map((p) => `${p.paneStart}:${p.stats[0]}`),
+];
 
 describe('Outbox', () => {
   it('returns entries in append order and removes confirmed ones', () => {
@@ -82,39 +107,92 @@ describe('Outbox', () => {
 
   it('keeps the engine checkpoints in the same database, written with the windows they account for', () => {
     const { outbox, path } = openOutbox();
-    outbox.append([record('a', 0, 10)], [{ machineId: 'a', state: 'state-1' }]);
-    outbox.append([], [{ machineId: 'b', state: 'state-b' }]);
-    outbox.append([record('a', 10_000, 10)], [{ machineId: 'a', state: 'state-2' }]);
+    outbox.append([record('a', 0, 10)], [checkpoint('a', 'h1', ['0:1', '10:1'], { dropAll: true })]);
+    outbox.append([], [checkpoint('b', 'hb', ['0:1'])]);
+    // Only what changed: a new pane row and a changed one; the rest of a's rows stay.
+    outbox.append([record('a', 10_000, 10)], [checkpoint('a', 'h2', ['10:2', '20:1'])]);
     outbox.close();
     open.pop();
     const { outbox: reopened } = openOutbox({ path });
-    expect(reopened.checkpointOf('a')).toBe('state-2');
+    expect(stored(reopened.checkpointOf('a'))).toEqual(['a', 'h2', ['0:1', '10:2', '20:1']]);
     expect(reopened.checkpointOf('c')).toBeUndefined();
-    expect(reopened.checkpoints().sort((x, y) => x.machineId.localeCompare(y.machineId))).toEqual([
-      { machineId: 'a', state: 'state-2' },
-      { machineId: 'b', state: 'state-b' },
+    expect(reopened.checkpoints().map(stored).sort()).toEqual([
+      ['a', 'h2', ['0:1', '10:2', '20:1']],
+      ['b', 'hb', ['0:1']],
     ]);
+    expect(reopened.checkpointCount()).toBe(2);
     expect(reopened.stats().depth).toBe(2);
+  });
+
+  it('drops the pane rows a checkpoint says are gone: all of them, or those before a start', () => {
+    const { outbox } = openOutbox();
+    const rows = ['0:1', '10:1', '20:1'];
+    outbox.append([], [checkpoint('a', 'h', rows), checkpoint('b', 'h', rows)]);
+    outbox.append([], [checkpoint('a', 'h', ['30:1'], { dropBefore: 20 })]);
+    expect(stored(outbox.checkpointOf('a'))[2]).toEqual(['20:1', '30:1']);
+    outbox.append([], [checkpoint('a', 'h', ['40:1'], { dropAll: true })]);
+    expect(stored(outbox.checkpointOf('a'))[2]).toEqual(['40:1']);
+    expect(stored(outbox.checkpointOf('b'))[2]).toEqual(rows); // another machine's rows are untouched
   });
 
   it('writes neither the windows nor the checkpoints when their transaction fails', () => {
     const { outbox } = openOutbox();
-    outbox.append([record('a', 0, 10)], [{ machineId: 'a', state: 'state-1' }]);
-    // A NOT NULL violation inside the transaction (state null) rolls the whole append back.
-    expect(() => outbox.append([record('a', 10_000, 10)], [{ machineId: 'a', state: null as unknown as string }])).toThrow();
-    expect(outbox.checkpointOf('a')).toBe('state-1');
+    outbox.append([record('a', 0, 10)], [checkpoint('a', 'h1', ['0:1'])]);
+    // A NOT NULL violation inside the transaction (a null header) rolls the whole append back.
+    const broken = { ...checkpoint('a', 'h2', ['0:2']), header: null as unknown as Uint8Array };
+    expect(() => outbox.append([record('a', 10_000, 10)], [broken])).toThrow();
+    expect(stored(outbox.checkpointOf('a'))).toEqual(['a', 'h1', ['0:1']]);
     expect(outbox.peek(0, 10).map((e) => e.windowStart)).toEqual([0]);
     expect(outbox.stats()).toMatchObject({ depth: 1, bytes: 10 });
+    expect(outbox.checkpointCount()).toBe(1);
   });
 
-  it('forgets checkpoints not written since a time', () => {
+  it('forgets checkpoints not written since a time, with their panes, and lists those written since a time', () => {
     const c = clock();
     const { outbox } = openOutbox({ clock: c });
-    outbox.append([], [{ machineId: 'old', state: 's' }]);
+    outbox.append([], [checkpoint('old', 'h', ['0:1'])]);
     c.advance(HOUR);
-    outbox.append([], [{ machineId: 'new', state: 's' }]);
+    outbox.append([], [checkpoint('new', 'h', ['0:1'])]);
+    expect(outbox.checkpoints(c.now() - HOUR / 2).map((r) => r.machineId)).toEqual(['new']);
+    expect(outbox.checkpoints(c.now() - HOUR).map((r) => r.machineId)).toEqual(['new', 'old']); // newest first
     expect(outbox.forgetCheckpointsBefore(c.now() - HOUR / 2)).toBe(1);
     expect(outbox.checkpoints().map((r) => r.machineId)).toEqual(['new']);
+    outbox.append([], [checkpoint('old', 'h', [])]); // written again: no pane row of before is left
+    expect(stored(outbox.checkpointOf('old'))[2]).toEqual([]);
+  });
+
+  it('keeps at most maxMachines checkpoints: the oldest of those not written since a time go first', () => {
+    const c = clock();
+    const { outbox } = openOutbox({ clock: c });
+    for (const id of ['m1', 'm2', 'm3', 'm4']) {
+      outbox.append([], [checkpoint(id, 'h', ['0:1'])]);
+      c.advance(60_000);
+    }
+    outbox.append([], [checkpoint('m1', 'h', ['10:1'])]); // m1 written last now: m2 is the oldest
+    expect(outbox.boundCheckpoints(10, c.now())).toBe(0);
+    // Beyond 2: m2 and m3 go; written within the last 90 s (held by the engine), m4 would stay.
+    expect(outbox.boundCheckpoints(2, c.now() - 90_000)).toBe(2);
+    expect(outbox.checkpoints().map((r) => r.machineId)).toEqual(['m1', 'm4']);
+    expect(outbox.boundCheckpoints(1, c.now() - 90_000)).toBe(0); // m4 and m1 are recent
+    expect(outbox.checkpointCount()).toBe(2);
+    expect(outbox.checkpointOf('m2')).toBeUndefined();
+  });
+
+  it('refuses a checkpoint table of version 1 (one JSON text per machine): dropped and counted, never read', () => {
+    const dir = makeTestDataDir('outbox');
+    dirs.push(dir);
+    const path = join(dir, 'outbox.sqlite');
+    const v1 = new Database(path);
+    v1.exec('CREATE TABLE checkpoint (machine_id TEXT PRIMARY KEY, updated_at INTEGER NOT NULL, state TEXT NOT NULL)');
+    v1.prepare('INSERT INTO checkpoint VALUES (?, ?, ?)').run('m1', 1, '{"version":1}');
+    v1.prepare('INSERT INTO checkpoint VALUES (?, ?, ?)').run('m2', 1, '{"version":1}');
+    v1.close();
+    const { outbox } = openOutbox({ path });
+    expect(outbox.refusedCheckpoints).toBe(2);
+    expect(outbox.checkpoints()).toEqual([]);
+    outbox.close();
+    open.pop();
+    expect(openOutbox({ path }).outbox.refusedCheckpoints).toBe(0);
   });
 
   it('drops the oldest rows at the byte bound and counts every drop', () => {

@@ -2,12 +2,14 @@
 // when Pub/Sub confirmed it. Bounded by bytes and age; at the bound the oldest rows are dropped and
 // every drop is counted. Backed by SQLite in WAL mode (better-sqlite3), synchronous=FULL so a row
 // that append() returned survives a process kill and a power cut.
-// The same database holds the window engine's checkpoints, one row per machine, written in the same
-// transaction as the windows they account for: after a crash the two always agree.
+// The same database holds the window engine's checkpoints (window/checkpoint.ts): a header row per
+// machine and a row per pane start, written in the same transaction as the windows they account
+// for, so after a crash the two always agree. Only what changed is written each time.
 import type { Clock } from '@pdm/clock';
 import Database from 'better-sqlite3';
 import { mkdirSync, statfsSync } from 'node:fs';
 import { dirname } from 'node:path';
+import type { CheckpointPane, CheckpointRecord, StoredCheckpoint } from '../window/index.js';
 
 export interface OutboxRecord {
   machineId: string;
@@ -16,12 +18,6 @@ export interface OutboxRecord {
   revision: number;
   /** The encoded pdm.v1.MachineWindow. */
   payload: Uint8Array;
-}
-
-/** The window engine's checkpoint of one machine (window/checkpoint.ts), as text. */
-export interface CheckpointRecord {
-  machineId: string;
-  state: string;
 }
 
 export interface OutboxEntry extends OutboxRecord {
@@ -124,9 +120,11 @@ export class Outbox {
   private readonly selectByKey: Database.Statement;
   private readonly lastSeqBefore: Database.Statement;
   private readonly seqAtOffset: Database.Statement;
-  private readonly upsertCheckpoint: Database.Statement;
-  private readonly selectCheckpoint: Database.Statement;
-  private readonly deleteCheckpointsBefore: Database.Statement;
+  private readonly checkpointStatements: ReturnType<typeof prepareCheckpointStatements>;
+  /** Machines with a checkpoint stored. */
+  private checkpointMachines: number;
+  /** Rows of a checkpoint table of an older version, found at open and dropped (their machines start afresh). */
+  readonly refusedCheckpoints: number;
 
   constructor(private readonly options: OutboxOptions) {
     mkdirSync(dirname(options.path), { recursive: true });
@@ -146,20 +144,27 @@ export class Outbox {
         payload BLOB NOT NULL
       )`);
     this.db.exec('CREATE UNIQUE INDEX IF NOT EXISTS outbox_key ON outbox (machine_id, window_start, feature_version, revision)');
+    this.refusedCheckpoints = dropVersion1Checkpoints(this.db);
     this.db.exec(`
-      CREATE TABLE IF NOT EXISTS checkpoint (
+      CREATE TABLE IF NOT EXISTS checkpoint_machine (
         machine_id TEXT PRIMARY KEY,
         updated_at INTEGER NOT NULL,
-        state TEXT NOT NULL
+        header BLOB NOT NULL
       )`);
-    this.db.exec('CREATE INDEX IF NOT EXISTS checkpoint_age ON checkpoint (updated_at)');
+    this.db.exec('CREATE INDEX IF NOT EXISTS checkpoint_machine_age ON checkpoint_machine (updated_at)');
+    this.db.exec(`
+      CREATE TABLE IF NOT EXISTS checkpoint_pane (
+        machine_id TEXT NOT NULL,
+        pane_start INTEGER NOT NULL,
+        stats BLOB NOT NULL,
+        PRIMARY KEY (machine_id, pane_start)
+      ) WITHOUT ROWID`);
+    this.checkpointStatements = prepareCheckpointStatements(this.db);
+    this.checkpointMachines = (this.db.prepare('SELECT COUNT(*) AS n FROM checkpoint_machine').get() as { n: number }).n;
     this.insert = this.db.prepare(
       `INSERT INTO outbox (machine_id, window_start, feature_version, revision, created_at, bytes, payload)
        VALUES (?, ?, ?, ?, ?, ?, ?)`,
     );
-    this.upsertCheckpoint = this.db.prepare('INSERT OR REPLACE INTO checkpoint (machine_id, updated_at, state) VALUES (?, ?, ?)');
-    this.selectCheckpoint = this.db.prepare('SELECT state FROM checkpoint WHERE machine_id = ?');
-    this.deleteCheckpointsBefore = this.db.prepare('DELETE FROM checkpoint WHERE updated_at < ?');
     this.deleteOne = this.db.prepare('DELETE FROM outbox WHERE seq = ?');
     this.selectAfter = this.db.prepare('SELECT * FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?');
     this.selectOldest = this.db.prepare('SELECT seq, created_at FROM outbox ORDER BY seq LIMIT 1');
@@ -188,7 +193,7 @@ export class Outbox {
     const conflicts: OutboxRecord[] = [];
     // The counts change only once the transaction committed: a failed commit (a full disk) rolls
     // the rows back, and the windows are appended again on the next attempt.
-    const { seqs, depthChange, bytesChange } = this.db.transaction(() => {
+    const { seqs, depthChange, bytesChange, machinesAdded } = this.db.transaction(() => {
       let depthChange = 0;
       let bytesChange = 0;
       const seqs = records.map((r) => {
@@ -202,9 +207,11 @@ export class Outbox {
         bytesChange += r.payload.byteLength;
         return Number(info.lastInsertRowid);
       });
-      for (const c of checkpoints) this.upsertCheckpoint.run(c.machineId, now, c.state);
-      return { seqs, depthChange, bytesChange };
+      let machinesAdded = 0;
+      for (const c of checkpoints) machinesAdded += this.writeCheckpoint(c, now);
+      return { seqs, depthChange, bytesChange, machinesAdded };
     })();
+    this.checkpointMachines += machinesAdded;
     this.depth += depthChange;
     this.bytes += bytesChange;
     for (const conflict of conflicts) this.options.onConflict?.(conflict);
@@ -213,23 +220,66 @@ export class Outbox {
     return seqs;
   }
 
-  /** The last checkpoint of a machine, undefined when there is none. */
-  checkpointOf(machineId: string): string | undefined {
-    return (this.selectCheckpoint.get(machineId) as { state: string } | undefined)?.state;
+  /** Applies one machine's checkpoint (inside a transaction); 1 when the machine had none stored. */
+  private writeCheckpoint(c: CheckpointRecord, now: number): number {
+    const st = this.checkpointStatements;
+    if (c.dropAll) st.deletePanes.run(c.machineId);
+    if (c.dropBefore !== undefined) st.deletePanesBefore.run(c.machineId, c.dropBefore);
+    for (const pane of c.panes) st.upsertPane.run(c.machineId, pane.paneStart, pane.stats);
+    if (st.updateHeader.run(now, c.header, c.machineId).changes > 0) return 0;
+    st.insertHeader.run(c.machineId, now, c.header);
+    return 1;
   }
 
-  /** The last checkpoints of the `limit` machines checkpointed most recently, for a restart. */
-  checkpoints(limit = Number.MAX_SAFE_INTEGER): CheckpointRecord[] {
-    const rows = this.db.prepare('SELECT machine_id, state FROM checkpoint ORDER BY updated_at DESC LIMIT ?').all(limit) as Array<{ machine_id: string; state: string }>;
-    return rows.map((row) => ({
-      machineId: row.machine_id,
-      state: row.state,
-    }));
+  /** The last checkpoint of a machine, undefined when there is none. */
+  checkpointOf(machineId: string): StoredCheckpoint | undefined {
+    const row = this.checkpointStatements.selectHeader.get(machineId) as { header: Buffer } | undefined;
+    return row && { machineId, header: row.header, panes: this.panesOf(machineId) };
+  }
+
+  /** The checkpoints written at or after `since` (gateway clock), the `limit` newest, for a restart. */
+  checkpoints(since = -Infinity, limit = Number.MAX_SAFE_INTEGER): StoredCheckpoint[] {
+    const rows = this.checkpointStatements.selectHeadersSince.all(since, limit) as Array<{ machine_id: string; header: Buffer }>;
+    return rows.map((row) => ({ machineId: row.machine_id, header: row.header, panes: this.panesOf(row.machine_id) }));
+  }
+
+  private panesOf(machineId: string): CheckpointPane[] {
+    const rows = this.checkpointStatements.selectPanes.all(machineId) as Array<{ pane_start: number; stats: Buffer }>;
+    return rows.map((row) => ({ paneStart: row.pane_start, stats: row.stats }));
   }
 
   /** Forgets the checkpoints not written since `before` (gateway clock); returns how many. */
   forgetCheckpointsBefore(before: number): number {
-    return this.deleteCheckpointsBefore.run(before).changes;
+    return this.forgetCheckpoints(this.checkpointStatements.selectWrittenBefore.all(before, Number.MAX_SAFE_INTEGER) as Array<{ machine_id: string }>);
+  }
+
+  /**
+   * Keeps at most `maxMachines` checkpoints: beyond, forgets the oldest of those not written since
+   * `before` (the engine no longer holds those machines; one it holds must keep its stored panes, as
+   * it writes only what changes). Returns how many it forgot.
+   */
+  boundCheckpoints(maxMachines: number, before: number): number {
+    const excess = this.checkpointMachines - maxMachines;
+    if (excess <= 0) return 0;
+    return this.forgetCheckpoints(this.checkpointStatements.selectWrittenBefore.all(before, excess) as Array<{ machine_id: string }>);
+  }
+
+  /** Machines with a checkpoint stored. */
+  checkpointCount(): number {
+    return this.checkpointMachines;
+  }
+
+  private forgetCheckpoints(rows: ReadonlyArray<{ machine_id: string }>): number {
+    if (rows.length === 0) return 0;
+    const st = this.checkpointStatements;
+    this.db.transaction(() => {
+      for (const { machine_id: id } of rows) {
+        st.deletePanes.run(id);
+        st.deleteHeader.run(id);
+      }
+    })();
+    this.checkpointMachines -= rows.length;
+    return rows.length;
   }
 
   /** Oldest entries with seq greater than `afterSeq`, in append order (confirmed ones excluded). */
@@ -359,4 +409,32 @@ export class Outbox {
     this.flushRemovals();
     this.db.close();
   }
+}
+
+function prepareCheckpointStatements(db: Database.Database) {
+  return {
+    updateHeader: db.prepare('UPDATE checkpoint_machine SET updated_at = ?, header = ? WHERE machine_id = ?'),
+    insertHeader: db.prepare('INSERT INTO checkpoint_machine (machine_id, updated_at, header) VALUES (?, ?, ?)'),
+    selectHeader: db.prepare('SELECT header FROM checkpoint_machine WHERE machine_id = ?'),
+    selectHeadersSince: db.prepare('SELECT machine_id, header FROM checkpoint_machine WHERE updated_at >= ? ORDER BY updated_at DESC LIMIT ?'),
+    selectWrittenBefore: db.prepare('SELECT machine_id FROM checkpoint_machine WHERE updated_at < ? ORDER BY updated_at LIMIT ?'),
+    deleteHeader: db.prepare('DELETE FROM checkpoint_machine WHERE machine_id = ?'),
+    upsertPane: db.prepare('INSERT OR REPLACE INTO checkpoint_pane (machine_id, pane_start, stats) VALUES (?, ?, ?)'),
+    selectPanes: db.prepare('SELECT pane_start, stats FROM checkpoint_pane WHERE machine_id = ?'),
+    deletePanes: db.prepare('DELETE FROM checkpoint_pane WHERE machine_id = ?'),
+    deletePanesBefore: db.prepare('DELETE FROM checkpoint_pane WHERE machine_id = ? AND pane_start < ?'),
+  };
+}
+
+/**
+ * Version 1 kept each machine's whole state as JSON in a `checkpoint` table. Those are not restored:
+ * the table goes, and its machines start afresh (their next windows may reuse keys the processor then
+ * refuses and counts). Returns how many rows it held.
+ */
+function dropVersion1Checkpoints(db: Database.Database): number {
+  const exists = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'checkpoint'").get();
+  if (!exists) return 0;
+  const { n } = db.prepare('SELECT COUNT(*) AS n FROM checkpoint').get() as { n: number };
+  db.exec('DROP TABLE checkpoint');
+  return n;
 }

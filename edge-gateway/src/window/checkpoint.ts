@@ -1,31 +1,58 @@
-// A machine's window state as text, for the gateway's checkpoints: its closed frontier, the revision
-// counters of windows that can still be re-emitted, and every sensor's panes (open ones, and closed
-// ones kept for hopping merges, revisions and trailing sensors) with what its rate estimator learned.
-// Restored, the engine carries on as if it had never stopped: late data re-emits a window as
-// revision + 1, never as a revision already sent with other content.
+// A machine's window state in binary, for the gateway's checkpoints, written incrementally: a small
+// header (closed frontier, revision counters, each sensor's event time and learned rate) rewritten
+// whenever the machine changed, and one row per pane start holding its sensors' accumulators (nine
+// float64s each), written only when one of them took readings since the last checkpoint. Closed panes
+// kept for revisions and trailing sensors are written once, not every interval. (A row per pane
+// start, not per sensor pane: sensors of a machine report together, and one statement per row is
+// most of a checkpoint's cost.) Numbers travel as float64: restored, the
+// engine holds bit for bit what it held, and carries on as if it had never stopped: late data
+// re-emits a window as revision + 1, never as a revision already sent with other content.
 import type { RateSnapshot } from './rate-estimator.js';
-import type { MachineState } from './state.js';
+import type { MachineState, Pane } from './state.js';
 
-/** Bump when the shape changes; a checkpoint of another version is not restored. */
-export const CHECKPOINT_VERSION = 1;
+/** Bump when the layout changes; a checkpoint of another version is not restored. */
+export const CHECKPOINT_VERSION = 2;
 
-/** [start, n, shift, shiftedMean, m2, m3, m4, min, max, late] */
-export type PaneCheckpoint = [number, number, number, number, number, number, number, number, number, number];
+/**
+ * The sensors' accumulators of one pane start: per sensor its id, then
+ * [n, shift, shiftedMean, m2, m3, m4, min, max, late] as float64.
+ */
+export interface CheckpointPane {
+  paneStart: number;
+  stats: Uint8Array;
+}
 
-export interface SensorCheckpoint {
+/**
+ * What one checkpoint of a machine writes: its header, the pane rows that changed, and which of its
+ * stored pane rows go first (all of them when the stored ones no longer match, those starting before
+ * `dropBefore` once the engine dropped them).
+ */
+export interface CheckpointRecord {
+  machineId: string;
+  header: Uint8Array;
+  panes: CheckpointPane[];
+  dropAll: boolean;
+  dropBefore: number | undefined;
+}
+
+/** A machine's checkpoint as stored: its header and every pane row. */
+export interface StoredCheckpoint {
+  machineId: string;
+  header: Uint8Array;
+  panes: readonly CheckpointPane[];
+}
+
+export interface SensorHeader {
   id: string;
   maxTs: number;
   firstPaneStart: number;
   rate: RateSnapshot;
-  panes: PaneCheckpoint[];
 }
 
-export interface MachineCheckpoint {
-  version: number;
+export interface MachineHeader {
   /** The geometry the panes were cut with: panes of another geometry are not restored. */
   windowMs: number;
   paneMs: number;
-  id: string;
   maxTs: number;
   closedFloor: number;
   trailFrom: number;
@@ -33,22 +60,15 @@ export interface MachineCheckpoint {
   revisions: Array<[number, number]>;
   dirty: number[];
   filling: number[];
-  sensors: SensorCheckpoint[];
+  sensors: SensorHeader[];
 }
 
-// JSON has no ±Infinity or NaN (an empty machine's floor is −∞, an overflowing moment +∞): they
-// travel as {"nonFinite": "<number>"}. Ids are strings, never objects, so nothing else looks alike.
-const replacer = (_key: string, value: unknown) =>
-  typeof value === 'number' && !Number.isFinite(value) ? { nonFinite: String(value) } : value;
-const reviver = (_key: string, value: unknown) =>
-  typeof value === 'object' && value !== null && 'nonFinite' in value ? Number((value as { nonFinite: string }).nonFinite) : value;
+const PANE_FIELDS = 9;
 
-export function machineCheckpoint(machine: MachineState, windowMs: number, paneMs: number): MachineCheckpoint {
+export function machineHeader(machine: MachineState, windowMs: number, paneMs: number): MachineHeader {
   return {
-    version: CHECKPOINT_VERSION,
     windowMs,
     paneMs,
-    id: machine.id,
     maxTs: machine.maxTs,
     closedFloor: machine.closedFloor,
     trailFrom: machine.trailFrom,
@@ -60,17 +80,164 @@ export function machineCheckpoint(machine: MachineState, windowMs: number, paneM
       maxTs: sensor.maxTs,
       firstPaneStart: sensor.firstPaneStart,
       rate: sensor.rate.snapshot(),
-      panes: [...sensor.panes].map(([start, p]): PaneCheckpoint => [start, p.n, p.shift, p.shiftedMean, p.m2, p.m3, p.m4, p.min, p.max, p.late]),
     })),
   };
 }
 
-export function encodeMachineCheckpoint(checkpoint: MachineCheckpoint): string {
-  return JSON.stringify(checkpoint, replacer);
+/** The pane row of `sensors`' panes at one start (sensors without a pane there are left out). */
+export function encodePaneRow(entries: ReadonlyArray<readonly [sensorId: string, pane: Pane]>): Uint8Array {
+  const w = new Writer();
+  w.u32(entries.length);
+  for (const [sensorId, p] of entries) {
+    w.text(sensorId);
+    for (const v of [p.n, p.shift, p.shiftedMean, p.m2, p.m3, p.m4, p.min, p.max, p.late]) w.f64(v);
+  }
+  return w.done();
 }
 
-export function decodeMachineCheckpoint(text: string): MachineCheckpoint {
-  const checkpoint = JSON.parse(text, reviver) as MachineCheckpoint;
-  if (checkpoint.version !== CHECKPOINT_VERSION) throw new Error(`checkpoint version ${checkpoint.version}, expected ${CHECKPOINT_VERSION}`);
-  return checkpoint;
+/** The sensor panes of a pane row; throws when the bytes are no pane row. */
+export function decodePaneRow(bytes: Uint8Array, newPane: () => Pane): Array<[sensorId: string, pane: Pane]> {
+  const r = new Reader(bytes);
+  const entries = Array.from({ length: r.count(4 + PANE_FIELDS * 8) }, (): [string, Pane] => {
+    const sensorId = r.text();
+    const pane = newPane();
+    pane.n = r.f64();
+    pane.shift = r.f64();
+    pane.shiftedMean = r.f64();
+    pane.m2 = r.f64();
+    pane.m3 = r.f64();
+    pane.m4 = r.f64();
+    pane.min = r.f64();
+    pane.max = r.f64();
+    pane.late = r.f64();
+    return [sensorId, pane];
+  });
+  r.end();
+  return entries;
+}
+
+/** Little-endian float64s and length-prefixed strings into a growing buffer. */
+class Writer {
+  private bytes = new Uint8Array(256);
+  private view = new DataView(this.bytes.buffer);
+  private length = 0;
+
+  private room(n: number): void {
+    if (this.length + n <= this.bytes.byteLength) return;
+    const bigger = new Uint8Array(Math.max(this.bytes.byteLength * 2, this.length + n));
+    bigger.set(this.bytes);
+    this.bytes = bigger;
+    this.view = new DataView(bigger.buffer);
+  }
+
+  u32(v: number): void {
+    this.room(4);
+    this.view.setUint32(this.length, v, true);
+    this.length += 4;
+  }
+
+  f64(v: number): void {
+    this.room(8);
+    this.view.setFloat64(this.length, v, true);
+    this.length += 8;
+  }
+
+  f64s(vs: readonly number[]): void {
+    this.u32(vs.length);
+    for (const v of vs) this.f64(v);
+  }
+
+  text(s: string): void {
+    const utf8 = Buffer.from(s, 'utf8');
+    this.u32(utf8.byteLength);
+    this.room(utf8.byteLength);
+    this.bytes.set(utf8, this.length);
+    this.length += utf8.byteLength;
+  }
+
+  done(): Uint8Array {
+    return this.bytes.slice(0, this.length);
+  }
+}
+
+class Reader {
+  private readonly view: DataView;
+  private at = 0;
+
+  constructor(private readonly bytes: Uint8Array) {
+    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  }
+
+  u32(): number {
+    const v = this.view.getUint32(this.at, true); // throws past the end: a truncated header
+    this.at += 4;
+    return v;
+  }
+
+  f64(): number {
+    const v = this.view.getFloat64(this.at, true);
+    this.at += 8;
+    return v;
+  }
+
+  /** A count of items of at least `bytesEach` bytes, refused when the rest cannot hold them. */
+  count(bytesEach: number): number {
+    const n = this.u32();
+    if (this.at + n * bytesEach > this.bytes.byteLength) throw new Error('checkpoint row truncated');
+    return n;
+  }
+
+  f64s(): number[] {
+    const n = this.count(8);
+    return Array.from({ length: n }, () => this.f64());
+  }
+
+  text(): string {
+    const n = this.count(1);
+    const s = Buffer.from(this.bytes.buffer, this.bytes.byteOffset + this.at, n).toString('utf8');
+    this.at += n;
+    return s;
+  }
+
+  end(): void {
+    if (this.at !== this.bytes.byteLength) throw new Error('checkpoint row has trailing bytes');
+  }
+}
+
+export function encodeMachineHeader(header: MachineHeader): Uint8Array {
+  const w = new Writer();
+  w.u32(CHECKPOINT_VERSION);
+  for (const v of [header.windowMs, header.paneMs, header.maxTs, header.closedFloor, header.trailFrom]) w.f64(v);
+  w.f64s(header.revisions.flat());
+  w.f64s(header.dirty);
+  w.f64s(header.filling);
+  w.u32(header.sensors.length);
+  for (const sensor of header.sensors) {
+    w.text(sensor.id);
+    w.f64(sensor.maxTs);
+    w.f64(sensor.firstPaneStart);
+    w.f64(sensor.rate.blockHz);
+    w.f64s(sensor.rate.paneCounts);
+  }
+  return w.done();
+}
+
+/** Reads a header; throws when the bytes are no header of this version. */
+export function decodeMachineHeader(bytes: Uint8Array): MachineHeader {
+  const r = new Reader(bytes);
+  const version = r.u32();
+  if (version !== CHECKPOINT_VERSION) throw new Error(`checkpoint version ${version}, expected ${CHECKPOINT_VERSION}`);
+  const [windowMs, paneMs, maxTs, closedFloor, trailFrom] = [r.f64(), r.f64(), r.f64(), r.f64(), r.f64()] as const;
+  const flat = r.f64s();
+  const revisions: Array<[number, number]> = [];
+  for (let i = 0; i + 1 < flat.length; i += 2) revisions.push([flat[i] as number, flat[i + 1] as number]);
+  const dirty = r.f64s();
+  const filling = r.f64s();
+  const sensors = Array.from({ length: r.count(32) }, (): SensorHeader => {
+    const id = r.text();
+    const [sensorMaxTs, firstPaneStart, blockHz] = [r.f64(), r.f64(), r.f64()] as const;
+    return { id, maxTs: sensorMaxTs, firstPaneStart, rate: { blockHz, paneCounts: r.f64s() } };
+  });
+  r.end();
+  return { windowMs, paneMs, maxTs, closedFloor, trailFrom, revisions, dirty, filling, sensors };
 }

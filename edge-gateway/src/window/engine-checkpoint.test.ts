@@ -1,6 +1,9 @@
 import { CloseReason, MachineWindowSchema, toBinary, type MachineWindow } from '@pdm/proto';
+import type { CheckpointRecord } from './checkpoint.js';
 import { describe, expect, it } from 'vitest';
+import { CHECKPOINT_VERSION } from './checkpoint.js';
 import type { WindowEngineOptionsInput } from './options.js';
+import { CheckpointStore } from './test-support/checkpoint-store.js';
 import { bounds, harness, T0 } from './test-support/engine-harness.js';
 import { seededRandom } from './test-support/two-pass.js';
 
@@ -23,20 +26,28 @@ function readings(seed: number): Reading[] {
 
 const hex = (windows: readonly MachineWindow[]) => windows.map((w) => Buffer.from(toBinary(MachineWindowSchema, w)).toString('hex'));
 
-/** Feeds readings to a harness, ticking once a second of its clock. */
-function feed(h: ReturnType<typeof harness>, rs: readonly Reading[]): void {
+/** Feeds readings to a harness, ticking once a second of its clock (and checkpointing into `store`). */
+function feed(h: ReturnType<typeof harness>, rs: readonly Reading[], store?: CheckpointStore): void {
   for (const r of rs) {
     h.engine.add(r.machine, r.sensor, r.ts, r.value);
     if (h.clock.now() < r.ts - 1_000) {
       h.clock.set(Math.floor(r.ts));
       h.engine.tick();
+      store?.save(h.engine);
     }
   }
 }
 
+/** The store holding `checkpoints`, applied in order. */
+function storeOf(...checkpoints: Array<CheckpointRecord | undefined>): CheckpointStore {
+  const store = new CheckpointStore();
+  for (const c of checkpoints) store.apply(c!);
+  return store;
+}
+
 describe('checkpoints', () => {
   for (const options of [{ lateMode: 'revise' }, { lateMode: 'count' }, { lateMode: 'revise', hopMs: 5_000 }] as WindowEngineOptionsInput[]) {
-    it(`restored into a new engine, carry on exactly as the engine that never stopped (${JSON.stringify(options)})`, () => {
+    it(`written incrementally and restored into a new engine, carry on exactly as the engine that never stopped (${JSON.stringify(options)})`, () => {
       for (const seed of [1, 2, 3]) {
         const all = readings(seed);
         const cut = Math.floor(all.length * (0.3 + 0.1 * seed));
@@ -45,12 +56,13 @@ describe('checkpoints', () => {
         uninterrupted.engine.flush();
 
         const before = harness(options);
-        feed(before, all.slice(0, cut));
-        const saved = before.engine.changedMachines().map((id) => before.engine.checkpoint(id)!);
+        const store = new CheckpointStore();
+        feed(before, all.slice(0, cut), store); // a checkpoint every second: only what changed each time
+        store.save(before.engine);
         expect(before.engine.changedMachines()).toEqual([]); // taking a checkpoint marks the machine saved
         const after = harness(options);
         after.clock.set(before.clock.now());
-        for (const text of saved) expect(after.engine.restore(text)).toBe(true);
+        for (const stored of store.all()) expect(after.engine.restore(stored)).toBe(true);
         expect(after.engine.metrics()).toMatchObject({ machinesRestored: 2, sensors: before.engine.metrics().sensors, retainedPanes: before.engine.metrics().retainedPanes });
         feed(after, all.slice(cut));
         after.engine.flush();
@@ -64,7 +76,7 @@ describe('checkpoints', () => {
     const before = harness({ lateMode: 'revise' });
     for (let i = 0; i < 5; i++) before.engine.add('m1', 's', T0 + i * 1_000, i);
     before.engine.flush();
-    const saved = before.engine.checkpoint('m1')!;
+    const saved = storeOf(before.engine.checkpoint('m1')).get('m1')!;
     const after = harness({ lateMode: 'revise' });
     after.engine.restore(saved);
     for (let i = 5; i < 10; i++) expect(after.engine.add('m1', 's', T0 + i * 1_000, i)).toBe('late');
@@ -82,7 +94,7 @@ describe('checkpoints', () => {
       const saved = before.engine.suspend();
       expect(before.engine.metrics()).toMatchObject({ openWindows: 0, retainedPanes: lateMode === 'revise' ? 1 : 0 });
       const after = harness({ lateMode });
-      for (const { state } of saved) after.engine.restore(state);
+      for (const stored of storeOf(...saved).all()) after.engine.restore(stored);
       expect(after.engine.metrics().openWindows).toBe(1);
       for (let i = 5; i < 10; i++) expect(after.engine.add('m1', 's', T0 + i * 1_000, i)).toBe('accepted');
       after.engine.add('m1', 's', T0 + 12_000, 0); // the watermark reaches 10 s
@@ -100,7 +112,7 @@ describe('checkpoints', () => {
     before.engine.add('m1', 's', T0 + 3_000, 3); // late: a revision waits for the next tick
     const saved = before.engine.suspend();
     const after = harness({ lateMode: 'revise' });
-    for (const { state } of saved) after.engine.restore(state);
+    for (const stored of storeOf(...saved).all()) after.engine.restore(stored);
     after.engine.tick();
     after.engine.add('m1', 's', T0 + 4_000, 4);
     after.engine.tick();
@@ -113,12 +125,12 @@ describe('checkpoints', () => {
   });
 
   it('recalls a forgotten machine from its checkpoint: an old reading is late, not a new window reusing a key', () => {
-    const saved = new Map<string, string>();
+    const saved = new CheckpointStore();
     const h = harness({ idleTimeoutMs: 30_000, evictAfterMs: 60_000, lateMode: 'revise', recall: (id) => saved.get(id) });
     h.engine.add('m1', 's', T0 + 1_000, 1);
     h.clock.advance(30_000);
     h.engine.tick(); // the idle timeout closes [0, 10)
-    saved.set('m1', h.engine.checkpoint('m1')!);
+    saved.save(h.engine);
     h.clock.advance(30_000);
     h.engine.tick(); // m1 is forgotten
     expect(h.engine.metrics().machines).toBe(0);
@@ -134,17 +146,107 @@ describe('checkpoints', () => {
 
   it('refuses a checkpoint it cannot read, and restores only the closed frontier when the window size changed', () => {
     const h = harness();
-    expect(h.engine.restore('{"version": 99}')).toBe(false);
-    expect(h.engine.restore('not json')).toBe(false);
-    expect(h.engine.metrics().checkpointsRefused).toBe(2);
+    const header = (bytes: number[]) => ({ machineId: 'm1', header: new Uint8Array(bytes), panes: [] });
+    expect(h.engine.restore(header([99, 0, 0, 0]))).toBe(false); // another version
+    expect(h.engine.restore(header([CHECKPOINT_VERSION, 0, 0, 0, 1]))).toBe(false); // truncated
+    expect(h.engine.restore({ machineId: 'm1', header: Buffer.from('{"version":1,"id":"m1"}'), panes: [] })).toBe(false); // version 1 JSON
+    expect(h.engine.metrics()).toMatchObject({ checkpointsRefused: 3, machines: 0 });
 
     const before = harness({ windowMs: 10_000 });
     before.engine.add('m1', 's', T0 + 1_000, 1);
     before.engine.add('m1', 's', T0 + 32_000, 1); // closes up to 30 s; [30, 40) open
     const after = harness({ windowMs: 5_000 });
-    after.engine.restore(before.engine.checkpoint('m1')!);
+    after.engine.restore(storeOf(before.engine.checkpoint('m1')).get('m1')!);
     expect(after.engine.metrics()).toMatchObject({ machines: 1, sensors: 0, openWindows: 0 });
     expect(after.engine.add('m1', 's', T0 + 29_000, 1)).toBe('late');
     expect(after.engine.add('m1', 's', T0 + 31_000, 1)).toBe('accepted');
   });
+
+  it('writes only what changed: a closed pane kept for revisions is written once, again when revised, and its row goes once dropped', () => {
+    const h = harness({ lateMode: 'revise' }); // panes kept 60 s (reviseHorizonMs) behind the closed floor
+    const rows = (c: CheckpointRecord | undefined) => c!.panes.map((p) => p.paneStart - T0);
+    h.engine.add('m1', 's', T0 + 1_000, 1);
+    const first = h.engine.checkpoint('m1');
+    expect([rows(first), first!.dropAll]).toEqual([[0], true]); // a new machine replaces whatever was stored
+    h.engine.add('m1', 's', T0 + 12_000, 2); // closes [0, 10 s); the pane stays for revisions
+    const second = h.engine.checkpoint('m1');
+    expect([rows(second), second!.dropAll, second!.dropBefore]).toEqual([[10_000], false, undefined]);
+    h.engine.add('m1', 's', T0 + 3_000, 3); // late: revises [0, 10 s)
+    expect(rows(h.engine.checkpoint('m1'))).toEqual([0]);
+    expect(rows(h.engine.checkpoint('m1'))).toEqual([]); // nothing changed
+    h.engine.add('m1', 's', T0 + 75_000, 4); // closes through 70 s: panes before 10 s are dropped
+    const fifth = h.engine.checkpoint('m1');
+    expect([rows(fifth), fifth!.dropBefore! - T0]).toEqual([[70_000], 10_000]);
+    expect(rows(h.engine.checkpoint('m1', true))).toEqual([10_000, 70_000]); // complete: every pane kept
+  });
+
+  it('rewrites a machine\'s rows when one of its sensors is forgotten: restored, the engine holds what it held', () => {
+    const store = new CheckpointStore();
+    const before = harness({ idleTimeoutMs: 30_000, evictAfterMs: 60_000, lateMode: 'revise', recall: (id) => store.get(id) });
+    before.engine.add('m1', 'b', T0 + 1_000, 7);
+    for (let t = 1_000; t <= 71_000; t += 5_000) {
+      before.engine.add('m1', 'a', T0 + t, t / 1_000);
+      before.clock.set(T0 + t);
+      before.engine.tick();
+      store.save(before.engine);
+    }
+    expect(before.engine.metrics()).toMatchObject({ evictedSensors: 1, sensors: 1, retainedPanes: 8 }); // a's [0, 80 s)
+    before.engine.add('m1', 'b', T0 + 69_000, 1); // b comes back: a new sensor, its old pane [0, 10 s) is gone
+    store.save(before.engine);
+    const after = harness({ lateMode: 'revise' });
+    after.clock.set(before.clock.now());
+    after.engine.restore(store.get('m1')!);
+    expect(after.engine.metrics()).toMatchObject({ sensors: 2, retainedPanes: 9 });
+    before.windows.length = 0;
+    for (const h of [before, after]) {
+      h.engine.add('m1', 'b', T0 + 5_000, 2); // late: revises [0, 10 s), where b's old reading must not come back
+      h.engine.flush();
+    }
+    expect(after.windows.map((w) => [bounds(w), w.sensors.map((x) => [x.sensorId, x.count])])).toEqual([
+      [[0, 10_000], [['a', 2], ['b', 1]]], // a at 1 s and 6 s; b's 5 s alone
+      [[60_000, 70_000], [['a', 2], ['b', 1]]],
+      [[70_000, 80_000], [['a', 1]]],
+    ]);
+    expect(hex(after.windows)).toEqual(hex(before.windows));
+  });
+
+  it('keeps a machine whose windows closed in the tick that evicts it until its checkpoint is taken: its next reading revises, never reuses revision 0', () => {
+    const store = new CheckpointStore();
+    const h = harness({ idleTimeoutMs: 30_000, evictAfterMs: 60_000, lateMode: 'revise', recall: (id) => store.get(id) });
+    h.engine.add('m1', 's', T0 + 1_000, 1);
+    store.save(h.engine); // [0, 10 s) open
+    h.clock.advance(60_000); // a clock jump: the idle timeout and the eviction fall in one tick
+    h.engine.tick();
+    expect(h.engine.metrics().machines).toBe(1);
+    expect(h.engine.changedMachines()).toEqual(['m1']);
+    store.save(h.engine); // the writer takes it with the closed window
+    h.engine.tick();
+    expect(h.engine.metrics().machines).toBe(0);
+
+    expect(h.engine.add('m1', 's', T0 + 2_000, 2)).toBe('late');
+    h.engine.tick();
+    // By hand: [1] → mean 1; [1, 2] → mean 1.5.
+    expect(h.windows.map((w) => [bounds(w), w.revision, w.closeReason, w.sensors[0]?.count, w.sensors[0]?.mean])).toEqual([
+      [[0, 10_000], 0, CloseReason.IDLE_TIMEOUT, 1, 1],
+      [[0, 10_000], 1, CloseReason.LATE_REVISION, 2, 1.5],
+    ]);
+  });
+
+  for (const [from, to, revised] of [
+    [{ windowMs: 10_000 }, { windowMs: 5_000 }, [0, 5_000]],
+    [{ windowMs: 10_000, hopMs: 5_000 }, { windowMs: 10_000 }, [0, 10_000]],
+  ] as const) {
+    it(`keeps the revision counters when the geometry changed (${JSON.stringify(from)} → ${JSON.stringify(to)}): a window starting where one went out is revision 1`, () => {
+      const before = harness({ ...from, lateMode: 'revise' });
+      before.engine.add('m1', 's', T0 + 1_000, 1);
+      before.engine.add('m1', 's', T0 + 32_000, 1); // closes up to 30 s: the window starting at 0 went out as revision 0
+      expect(before.windows.filter((w) => bounds(w)[0] === 0).map((w) => w.revision)).toEqual([0]);
+      const after = harness({ ...to, lateMode: 'revise' });
+      expect(after.engine.restore(storeOf(before.engine.checkpoint('m1')).get('m1')!)).toBe(true);
+      expect(after.engine.add('m1', 's', T0 + 2_000, 5)).toBe('late');
+      after.engine.tick();
+      // The panes of the old geometry are gone: the revision holds the late reading alone.
+      expect(after.windows.map((w) => [bounds(w), w.revision, w.sensors[0]?.count, w.sensors[0]?.mean])).toEqual([[revised, 1, 1, 5]]);
+    });
+  }
 });

@@ -1,8 +1,8 @@
 import { CloseReason } from '@pdm/proto';
 import type { MachineWindow } from '@pdm/proto';
 import { assembleMachineWindow } from './assemble.js';
-import { decodeMachineCheckpoint, encodeMachineCheckpoint, machineCheckpoint } from './checkpoint.js';
-import type { MachineCheckpoint } from './checkpoint.js';
+import { decodeMachineHeader, decodePaneRow, encodeMachineHeader, encodePaneRow, machineHeader } from './checkpoint.js';
+import type { CheckpointPane, CheckpointRecord, MachineHeader, StoredCheckpoint } from './checkpoint.js';
 import type { WindowIdentity } from './assemble.js';
 import { WindowGeometry } from './geometry.js';
 import { APPROX_MACHINE_BYTES, APPROX_PANE_BYTES, APPROX_SENSOR_BYTES } from './metrics.js';
@@ -56,6 +56,8 @@ export class WindowEngine {
   private readonly revise: boolean;
   /** How far behind the closed floor closed panes are kept: for hopping merges and for revisions. */
   private readonly retentionMs: number;
+  /** A sensor unseen this long on the gateway clock is forgotten; a machine with no sensor left, too. */
+  readonly evictAfterMs: number;
   private readonly machines = new Map<string, MachineState>();
   // Kept as they change, so metrics() — every scrape — does not walk every sensor of every machine.
   private sensorCount = 0;
@@ -86,6 +88,7 @@ export class WindowEngine {
     this.maxSensorLag = this.options.maxSensorLagMs;
     this.revise = lateMode === 'revise';
     this.retentionMs = Math.max(windowMs - this.paneMs, this.revise ? reviseHorizonMs : 0);
+    this.evictAfterMs = this.options.evictAfterMs;
   }
 
   /** Adds one reading at event time `ts` (epoch ms). */
@@ -227,14 +230,16 @@ export class WindowEngine {
   }
 
   /**
-   * The checkpoint of a machine held here (checkpoint.ts), undefined when it holds none. Taking it
-   * marks the machine saved: the host must write it with every window the engine emitted so far.
+   * The checkpoint of a machine held here (checkpoint.ts), undefined when it holds none: its header
+   * and the panes that changed since its last checkpoint, or every pane when `complete` (the last one
+   * taken was never written). Taking it marks the machine saved: the host must write it with every
+   * window the engine emitted so far.
    */
-  checkpoint(machineId: string): string | undefined {
+  checkpoint(machineId: string, complete = false): CheckpointRecord | undefined {
     const machine = this.machines.get(machineId);
     if (machine === undefined) return undefined;
-    machine.changed = false;
-    return encodeMachineCheckpoint(machineCheckpoint(machine, this.geometry.windowMs, this.paneMs));
+    if (complete) machine.rewrite = true;
+    return this.takeCheckpoint(machine, machineHeader(machine, this.geometry.windowMs, this.paneMs));
   }
 
   /**
@@ -243,36 +248,43 @@ export class WindowEngine {
    * still open but counted as sent. Restored from these, an engine goes on filling those windows and
    * sends them again, complete, as revision + 1 when they close: a graceful restart loses no reading.
    */
-  suspend(): Array<{ machineId: string; state: string }> {
-    const checkpoints: Array<{ machineId: string; state: string }> = [];
+  suspend(): CheckpointRecord[] {
+    const checkpoints: CheckpointRecord[] = [];
     for (const machine of this.machines.values()) {
-      const before = machineCheckpoint(machine, this.geometry.windowMs, this.paneMs);
+      const before = machineHeader(machine, this.geometry.windowMs, this.paneMs);
+      const checkpoint = this.takeCheckpoint(machine, before);
       this.emitRevisions(machine, true);
       this.closeAllPending(machine, CloseReason.SHUTDOWN);
       // What the flush sent is sent: its revision numbers are taken, nothing waits to go out.
-      before.revisions = [...new Map([...before.revisions, ...machine.revisions])];
-      before.dirty = [];
-      before.filling = [];
+      checkpoint.header = encodeMachineHeader({
+        ...before,
+        revisions: [...new Map([...before.revisions, ...machine.revisions])],
+        dirty: [],
+        filling: [],
+      });
       machine.changed = false;
-      checkpoints.push({ machineId: machine.id, state: encodeMachineCheckpoint(before) });
+      checkpoints.push(checkpoint);
     }
     return checkpoints;
   }
 
   /**
-   * Takes a machine's state back from its checkpoint (at start). False, and counted as refused, when
-   * the text is no checkpoint of this version; a machine the engine already holds is left alone.
+   * Takes a machine's state back from its stored checkpoint (at start, or recalled). False, and
+   * counted as refused, when it is no checkpoint of this version; a machine the engine already holds
+   * is left alone.
    */
-  restore(text: string): boolean {
-    let checkpoint: MachineCheckpoint;
+  restore(stored: StoredCheckpoint): boolean {
+    let header: MachineHeader;
+    let panes: Array<{ paneStart: number; sensors: Array<[string, Pane]> }>;
     try {
-      checkpoint = decodeMachineCheckpoint(text);
+      header = decodeMachineHeader(stored.header);
+      panes = stored.panes.map(({ paneStart, stats }) => ({ paneStart, sensors: decodePaneRow(stats, () => new Pane()) }));
     } catch {
       this.counters.checkpointsRefused++;
       return false;
     }
-    if (this.machines.has(checkpoint.id)) return false;
-    this.restoreMachine(checkpoint);
+    if (this.machines.has(stored.machineId)) return false;
+    this.restoreMachine(stored.machineId, header, panes);
     return true;
   }
 
@@ -318,38 +330,79 @@ export class WindowEngine {
   }
 
   private recallMachine(machineId: string): MachineState | undefined {
-    const text = this.options.recall?.(machineId);
-    return text !== undefined && this.restore(text) ? this.machines.get(machineId) : undefined;
+    const stored = this.options.recall?.(machineId);
+    return stored !== undefined && this.restore(stored) ? this.machines.get(machineId) : undefined;
+  }
+
+  /** The machine's checkpoint with `header`; marks it saved (see `checkpoint`). */
+  private takeCheckpoint(machine: MachineState, header: MachineHeader): CheckpointRecord {
+    const panes: CheckpointPane[] = [];
+    for (const paneStart of machine.paneStarts) {
+      const entries: Array<[string, Pane]> = [];
+      let changed = machine.rewrite;
+      for (const sensor of machine.sortedSensors()) {
+        const pane = sensor.panes.get(paneStart);
+        if (pane === undefined) continue;
+        entries.push([sensor.id, pane]);
+        if (pane.savedN !== pane.n) changed = true;
+      }
+      if (!changed || entries.length === 0) continue;
+      for (const [, pane] of entries) pane.savedN = pane.n;
+      panes.push({ paneStart, stats: encodePaneRow(entries) });
+    }
+    const checkpoint: CheckpointRecord = {
+      machineId: machine.id,
+      header: encodeMachineHeader(header),
+      panes,
+      dropAll: machine.rewrite,
+      dropBefore: machine.droppedPanesBefore,
+    };
+    machine.changed = false;
+    machine.rewrite = false;
+    machine.droppedPanesBefore = undefined;
+    return checkpoint;
   }
 
   /**
-   * Rebuilds a machine from its checkpoint. Panes cut with another window geometry (the configuration
-   * changed) are left behind: the machine keeps only its closed frontier, so old windows stay closed.
+   * Rebuilds a machine from its checkpoint. Its closed frontier and revision counters are restored
+   * whatever the window geometry: a window of the new geometry can start where one of the old did
+   * (10 s and 20 s windows share every 20 s start; 5 s windows every 10 s one), and a revision number
+   * used again would be the same key with other content. Panes cut with another geometry are left
+   * behind, and with them the revisions and trailing sensors that needed them: old windows stay closed.
    */
-  private restoreMachine(checkpoint: MachineCheckpoint): void {
+  private restoreMachine(machineId: string, header: MachineHeader, panes: ReadonlyArray<{ paneStart: number; sensors: ReadonlyArray<[string, Pane]> }>): void {
     const now = this.clock.now();
-    const machine = this.newMachine(checkpoint.id, now);
-    machine.maxTs = checkpoint.maxTs;
-    machine.closedFloor = checkpoint.closedFloor;
-    machine.trailFrom = checkpoint.closedFloor;
+    const machine = this.newMachine(machineId, now);
+    machine.maxTs = header.maxTs;
+    // A pane boundary of the old geometry may fall inside a pane of the new: that pane stays closed.
+    machine.closedFloor = Math.ceil(header.closedFloor / this.paneMs) * this.paneMs;
+    machine.trailFrom = machine.closedFloor;
+    for (const [start, revision] of header.revisions) machine.revisions.set(start, revision);
     this.counters.machinesRestored++;
-    if (checkpoint.windowMs !== this.geometry.windowMs || checkpoint.paneMs !== this.paneMs) return;
-    machine.trailFrom = checkpoint.trailFrom;
-    for (const [start, revision] of checkpoint.revisions) machine.revisions.set(start, revision);
-    for (const start of checkpoint.dirty) machine.dirty.add(start);
-    for (const start of checkpoint.filling) machine.filling.add(start);
-    for (const saved of checkpoint.sensors) {
+    if (header.windowMs !== this.geometry.windowMs || header.paneMs !== this.paneMs) return;
+    // The stored rows are this state: the next checkpoint writes only what changes from here.
+    machine.changed = false;
+    machine.rewrite = false;
+    machine.trailFrom = header.trailFrom;
+    for (const start of header.dirty) machine.dirty.add(start);
+    for (const start of header.filling) machine.filling.add(start);
+    for (const saved of header.sensors) {
       const sensor = new SensorState(machine, saved.id, new RateEstimator(this.declaredRate(machine.id, saved.id)), now);
       sensor.maxTs = saved.maxTs;
       sensor.firstPaneStart = saved.firstPaneStart;
       sensor.rate.restore(saved.rate);
-      for (const [start, n, shift, shiftedMean, m2, m3, m4, min, max, late] of saved.panes) {
-        sensor.panes.set(start, Object.assign(new Pane(), { n, shift, shiftedMean, m2, m3, m4, min, max, late }));
-        machine.notePaneStart(start);
-        this.retainedPaneCount++;
-      }
       machine.addSensor(sensor);
       this.sensorCount++;
+    }
+    for (const { paneStart, sensors } of panes) {
+      for (const [sensorId, pane] of sensors) {
+        const sensor = machine.sensors.get(sensorId);
+        if (sensor === undefined) continue;
+        pane.savedN = pane.n;
+        sensor.panes.set(paneStart, pane);
+        machine.notePaneStart(paneStart);
+        this.retainedPaneCount++;
+      }
     }
     machine.nextCloseAt = this.geometry.nextEndAfter(machine.paneStarts, machine.closedFloor);
   }
@@ -550,6 +603,8 @@ export class WindowEngine {
       for (const start of starts.splice(0, drop)) {
         for (const sensor of machine.sensors.values()) if (sensor.panes.delete(start)) this.retainedPaneCount--;
       }
+      // keepFrom never falls: panes made later (late or trailing readings) start at or after it.
+      machine.droppedPanesBefore = keepFrom;
     }
     // A revision counter lives as long as its window can be re-emitted: a reused number would be
     // the same idempotency key with other content.
@@ -560,17 +615,38 @@ export class WindowEngine {
   }
 
   private evictStaleSensors(machine: MachineState, now: number): void {
-    for (const sensor of machine.sensors.values()) {
-      if (now - sensor.lastArrival < this.options.evictAfterMs || this.hasPendingWindow(sensor)) continue;
-      machine.removeSensor(sensor);
-      machine.changed = true;
-      this.sensorCount--;
-      this.retainedPaneCount -= sensor.panes.size;
-      this.counters.evictedSensors++;
+    let stale = 0;
+    for (const sensor of machine.sensors.values()) if (this.isStale(sensor, now)) stale++;
+    if (stale === 0 && machine.sensors.size > 0) return;
+    if (stale === machine.sensors.size) {
+      // The machine goes; its checkpoint stays as it is (its closed frontier, revision counters and
+      // the panes a late reading may still revise), for a reading of it to recall. One that can be
+      // recalled waits while it changed since that checkpoint, until the next is taken: forgotten
+      // now (windows closed this very tick, say), its windows would be written without the frontier
+      // they moved, and its next reading would recall an older one and send their keys again.
+      if (machine.changed && this.options.recall !== undefined) return;
+      for (const sensor of machine.sensors.values()) this.forgetSensor(sensor);
+      this.machines.delete(machine.id);
+      return;
     }
-    // Forgetting the machine forgets its closed floor too: readings for its old windows would open
-    // fresh ones. Accepted for bounded memory; a machine silent this long has no open windows left.
-    if (machine.sensors.size === 0) this.machines.delete(machine.id);
+    for (const sensor of machine.sensors.values()) {
+      if (!this.isStale(sensor, now)) continue;
+      machine.removeSensor(sensor);
+      // Its panes share rows with the other sensors': the next checkpoint writes them all again.
+      machine.rewrite = true;
+      machine.changed = true;
+      this.forgetSensor(sensor);
+    }
+  }
+
+  private isStale(sensor: SensorState, now: number): boolean {
+    return now - sensor.lastArrival >= this.evictAfterMs && !this.hasPendingWindow(sensor);
+  }
+
+  private forgetSensor(sensor: SensorState): void {
+    this.sensorCount--;
+    this.retainedPaneCount -= sensor.panes.size;
+    this.counters.evictedSensors++;
   }
 
   /** Whether the sensor has data in a window not emitted yet. */

@@ -1,5 +1,6 @@
 import { type Clock, systemClock } from '@pdm/clock';
 import { z } from 'zod';
+import type { StoredCheckpoint } from './checkpoint.js';
 
 /** The engine only reads time (it sets no timer): what it needs of a clock. */
 export type EngineClock = Pick<Clock, 'now'>;
@@ -62,7 +63,7 @@ export const windowEngineOptionsSchema = z
      * when one of its readings comes: a machine forgotten for bounded memory, or not restored at
      * start, carries on with its closed frontier and revision counters instead of reusing window keys.
      */
-    recall: z.custom<(machineId: string) => string | undefined>((f) => typeof f === 'function').optional(),
+    recall: z.custom<(machineId: string) => StoredCheckpoint | undefined>((f) => typeof f === 'function').optional(),
     /**
      * Stamp each emitted window's `closedAt` with the clock's time, for the pipeline's latency figures.
      * A replay turns it off: its clock is the data's time, not a time the window closed (0 = unknown).

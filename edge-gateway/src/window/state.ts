@@ -5,6 +5,8 @@ import type { RateEstimator } from './rate-estimator.js';
 export class Pane extends Moments {
   /** Late readings folded into this pane after it closed (lateMode 'revise' only). */
   late = 0;
+  /** The count when the pane was last checkpointed: a pane changes only by taking readings. */
+  savedN = 0;
 }
 
 /** Stands in for "no current pane" so the hot path compares a number instead of checking for null. */
@@ -41,6 +43,13 @@ export class MachineState {
   readonly sensors = new Map<string, SensorState>();
   /** Whether the state changed since its last checkpoint was taken. */
   changed = true;
+  /**
+   * Whether the stored pane rows of this machine may not match its state (a machine started afresh,
+   * or restored without its panes): its next checkpoint replaces them all.
+   */
+  rewrite = true;
+  /** Set when panes were dropped since the last checkpoint: every pane kept starts at or after it. */
+  droppedPanesBefore: number | undefined;
   /** Sensors sorted by id, rebuilt only when the set changes: emitted windows list sensors in this order. */
   private sorted: SensorState[] | null = null;
   /** The latest event time of any sensor: the leading sensor's watermark closes windows. */
