@@ -87,4 +87,27 @@ describe('gateway restart with checkpointed window state', () => {
       [0, 1, CloseReason.LATE_REVISION, 2, 1.5],
     ]);
   });
+
+  it('restores at start only the machines seen within windows.evictAfterMs; an older one is recalled from its checkpoint when it sends again', async () => {
+    await start({ lateMode: 'revise' });
+    const sendAs = (machine: string, ts: number, value: number) => mqtt.publishAsync(`sensors/${machine}/temp`, JSON.stringify({ ts: T0 + ts, value }), { qos: 1 });
+    await sendAs('pump-old', 1_000, 1);
+    bed.clock.advance(30_000);
+    bed.gateway.tick(); // idle timeout: pump-old's [0, 10 s) goes out
+    await bed.collector.waitFor(1);
+    bed.clock.advance(11 * 60_000);
+    bed.gateway.tick(); // pump-old unseen for 11 min: forgotten (evictAfterMs is 10 min), its checkpoint kept
+    await sendAs('pump-new', 700_000, 5);
+    await restart();
+    expect(await metricValue(bed.gateway, 'pdm_gateway_checkpoint_restored_machines')).toBe(1);
+    expect(bed.gateway.engine.sensorsOf('pump-old')).toBeUndefined();
+    await sendAs('pump-old', 2_000, 2); // for the window already sent: revision 1, with the first reading
+    bed.gateway.tick();
+    await bed.collector.waitFor(3);
+    // By hand: [1] → mean 1; [1, 2] → mean 1.5.
+    expect(bed.windows().filter((w) => w.machineId === 'pump-old').map(summary)).toEqual([
+      [0, 0, CloseReason.IDLE_TIMEOUT, 1, 1],
+      [0, 1, CloseReason.LATE_REVISION, 2, 1.5],
+    ]);
+  });
 });
