@@ -6,6 +6,10 @@
 // its PUBACK goes out only after ingest returned, i.e. after the reading is in the window engine, so a
 // gateway that dies first gets it again from the broker. Reconnection backs off on the gateway clock.
 //
+// A message the broker sends again (DUP, same packet id, topic and payload) after the connection
+// dropped before it got the PUBACK is ingested once, as from the embedded broker's clients (the memory
+// lives in this process: after a gateway restart such a repeat is ingested again).
+//
 // A delivery with the RETAIN flag is skipped (counted as `retained`): the broker sends it because a
 // subscription was made, it replays the topic's last value, which the gateway ingested when it was
 // published if it was subscribed then. The bridge subscribes again at every connection, so a change of
@@ -15,6 +19,7 @@ import { type Cancel, type Clock, backoffDelay } from '@pdm/clock';
 import { ConfigError } from '@pdm/config';
 import { type IClientOptions, type IPublishPacket, type MqttClient, connect } from 'mqtt';
 import type { Ingest, IngestRejection } from '../ingest/index.js';
+import { RedeliveryFilter } from '../mqtt/redeliveries.js';
 import type { LogLimiter, Logger } from '../ops/log.js';
 import type { BridgeMetrics, BridgeOutcome } from './metrics.js';
 import { PayloadMapping } from './payload-mapping.js';
@@ -71,6 +76,7 @@ class UpstreamLink {
   private readonly filters: readonly string[];
   /** The publisher the ingest limits (validation.maxMachinesPerUser) count this upstream's machines for. */
   private readonly publisher: string;
+  private readonly redeliveries: RedeliveryFilter;
   private failures = 0;
   private cancelRetry: Cancel | undefined;
   private stopped = false;
@@ -86,6 +92,7 @@ class UpstreamLink {
     }));
     this.filters = upstream.subscribe ?? [...new Set(this.mappings.map((m) => m.template.filter))];
     this.publisher = `bridge:${upstream.name}`;
+    this.redeliveries = new RedeliveryFilter(1, deps.clock);
     deps.metrics.connected.set({ upstream: upstream.name }, 0);
     this.client = connect(upstream.url, options);
     // mqtt.js sends a QoS 1 PUBACK when this calls back: after the reading is in the window engine.
@@ -117,6 +124,7 @@ class UpstreamLink {
   private connected(sessionPresent: boolean): void {
     const { name } = this.upstream;
     this.failures = 0;
+    this.redeliveries.connected(name);
     this.deps.metrics.connects.inc({ upstream: name });
     this.deps.log.info({ upstream: name, url: this.upstream.url, sessionPresent, filters: this.filters }, 'bridge: connected to upstream');
     this.client.subscribe(
@@ -135,6 +143,7 @@ class UpstreamLink {
 
   private closed(): void {
     this.deps.metrics.connected.set({ upstream: this.upstream.name }, 0);
+    this.redeliveries.disconnected(this.upstream.name);
     if (this.stopped || this.cancelRetry !== undefined) return;
     this.failures++;
     const delayMs = backoffDelay(this.failures, this.upstream.backoff);
@@ -156,6 +165,10 @@ class UpstreamLink {
     const { topic } = packet;
     if (packet.retain) {
       this.count('retained');
+      return;
+    }
+    if (this.redeliveries.isRedelivery(name, packet)) {
+      this.count('redelivered');
       return;
     }
     const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);

@@ -1,0 +1,107 @@
+// What the bridge answers an upstream, packet by packet, against a scripted broker (mqtt-packet on a
+// TCP socket): it asks for a persistent session, subscribes at QoS 1, acknowledges every QoS 1 message
+// (refused ones too, or the broker would send them forever), and ingests a repeat (DUP, same id, topic
+// and payload) once — while a DUP with other content under a reused id is a new message.
+import { once } from 'node:events';
+import { type AddressInfo, type Server, type Socket, createServer } from 'node:net';
+import { type IConnectPacket, type Packet, generate, parser as mqttParser } from 'mqtt-packet';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { type GatewayTestbed, T0, metricValue, startGatewayTestbed } from '../test-support/gateway-harness.js';
+
+interface ScriptedBroker {
+  readonly port: number;
+  readonly connect: Promise<IConnectPacket>;
+  readonly subscriptions: Promise<Array<{ topic: string; qos: number }>>;
+  readonly pubacks: number[];
+  publish(messageId: number, payload: string, dup?: boolean): void;
+  close(): Promise<void>;
+}
+
+async function startScriptedBroker(): Promise<ScriptedBroker> {
+  const pubacks: number[] = [];
+  let socket: Socket | undefined;
+  let connected!: (packet: IConnectPacket) => void;
+  let subscribed!: (subscriptions: Array<{ topic: string; qos: number }>) => void;
+  const connect = new Promise<IConnectPacket>((resolve) => (connected = resolve));
+  const subscriptions = new Promise<Array<{ topic: string; qos: number }>>((resolve) => (subscribed = resolve));
+  const server: Server = createServer((s) => {
+    socket = s;
+    const parser = mqttParser({ protocolVersion: 4 });
+    parser.on('packet', (packet: Packet) => {
+      if (packet.cmd === 'connect') {
+        s.write(generate({ cmd: 'connack', returnCode: 0, sessionPresent: false }));
+        connected(packet);
+      } else if (packet.cmd === 'subscribe') {
+        s.write(generate({ cmd: 'suback', messageId: packet.messageId!, granted: packet.subscriptions.map(() => 1 as const) }));
+        subscribed(packet.subscriptions.map(({ topic, qos }) => ({ topic, qos })));
+      } else if (packet.cmd === 'puback') {
+        pubacks.push(packet.messageId!);
+      } else if (packet.cmd === 'pingreq') {
+        s.write(generate({ cmd: 'pingresp' }));
+      }
+    });
+    s.on('data', (chunk: Buffer) => parser.parse(chunk));
+    s.on('error', () => undefined);
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return {
+    port: (server.address() as AddressInfo).port,
+    connect,
+    subscriptions,
+    pubacks,
+    publish: (messageId, payload, dup = false) =>
+      socket!.write(generate({ cmd: 'publish', qos: 1, dup, retain: false, messageId, topic: 'plant/press-1/temp', payload: Buffer.from(payload) })),
+    async close() {
+      socket?.destroy();
+      server.close();
+      await once(server, 'close');
+    },
+  };
+}
+
+describe('bridge acknowledgements and repeats', () => {
+  let broker: ScriptedBroker;
+  let bed: GatewayTestbed;
+
+  beforeEach(async () => {
+    broker = await startScriptedBroker();
+    bed = await startGatewayTestbed({
+      bridge: { upstreams: [{ name: 'plant', url: `mqtt://127.0.0.1:${broker.port}`, mappings: [{ topic: 'plant/{machine}/{sensor}' }] }] },
+    });
+  });
+  afterEach(async () => {
+    await bed.close();
+    await broker.close();
+  });
+
+  const outcome = (name: string) => metricValue(bed.gateway, 'pdm_gateway_bridge_messages_total', `upstream="plant",outcome="${name}"`);
+
+  async function acked(count: number): Promise<void> {
+    const deadline = Date.now() + 10_000;
+    while (broker.pubacks.length < count) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${count} PUBACKs, got ${broker.pubacks.length}`);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  }
+
+  it('asks for a persistent session under a stable client id and subscribes at QoS 1', async () => {
+    const connect = await broker.connect;
+    expect(connect).toMatchObject({ clientId: 'pdm-gw-test-plant', clean: false, protocolVersion: 4 });
+    expect(await broker.subscriptions).toEqual([{ topic: 'plant/+/+', qos: 1 }]);
+  });
+
+  it('acknowledges every message, ingests a repeat once, and a DUP with other content under a reused id as new', async () => {
+    await broker.subscriptions;
+    broker.publish(1, JSON.stringify({ value: 10, ts: T0 }));
+    broker.publish(1, JSON.stringify({ value: 10, ts: T0 }), true); // the PUBACK "got lost": sent again
+    broker.publish(2, '{"value": oops'); // refused, but acknowledged
+    broker.publish(1, JSON.stringify({ value: 20, ts: T0 + 1_000 }), true); // id 1 reused; its first copy was lost
+    await acked(4);
+    expect(broker.pubacks).toEqual([1, 1, 2, 1]);
+    expect(await outcome('ingested')).toBe(2);
+    expect(await outcome('redelivered')).toBe(1);
+    expect(await outcome('bad_json')).toBe(1);
+    expect(await metricValue(bed.gateway, 'pdm_gateway_readings_total')).toBe(2);
+  });
+});
