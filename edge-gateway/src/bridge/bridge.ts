@@ -87,7 +87,7 @@ class UpstreamLink {
     private readonly deps: BridgeDependencies,
   ) {
     this.mappings = upstream.mappings.map((m) => ({
-      template: new TopicTemplate(m.topic),
+      template: new TopicTemplate(m.topic, m),
       payload: new PayloadMapping({ valuePath: m.value, timestampPath: m.timestamp, epochUnit: m.epochUnit, sensors: m.sensors }),
     }));
     this.filters = upstream.subscribe ?? [...new Set(this.mappings.map((m) => m.template.filter))];

@@ -34,5 +34,8 @@ describe('bridge configuration', () => {
     expect(problems({ upstreams: [{ ...upstream, cert: 'gw.pem' }] })).toEqual(['bridge.upstreams.0.cert: cert and key go together']);
     expect(problems({ upstreams: [{ ...upstream, mappings: [{ topic: 'a/{machine}/{sensor}', epochUnit: 'us', value: 'a..b' }] }] })).toHaveLength(2);
     expect(problems({ upstreams: [{ ...upstream, mappings: [] }] })[0]).toMatch(/^bridge\.upstreams\.0\.mappings: /);
+    expect(problems({ upstreams: [{ ...upstream, mappings: [{ topic: 'plant/{line}/{machine}/{sensor}', machineId: '{lin}-{machine}' }] }] })).toEqual([
+      'bridge.upstreams.0.mappings.0.machineId: "{lin}-{machine}" names {lin}, which is no level of the topic template',
+    ]);
   });
 });

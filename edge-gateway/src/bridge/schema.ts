@@ -9,7 +9,7 @@ const duration = durationMs().pipe(z.number().int().positive());
 
 const topicTemplate = z.string().superRefine((template, ctx) => {
   const problem = topicTemplateProblem(template);
-  if (problem) ctx.addIssue({ code: 'custom', message: `topic template "${template}" ${problem}` });
+  if (problem) ctx.addIssue({ code: 'custom', message: `topic template "${template}" ${problem.message}` });
 });
 
 const topicFilter = z.string().superRefine((filter, ctx) => {
@@ -23,6 +23,13 @@ export const bridgeMappingSchema = z
   .object({
     /** Topic template: literal levels, `+`, `{name}` and a last `#`; {machine} and {sensor} required. */
     topic: topicTemplate,
+    /**
+     * The machine id, made of the template's named levels and [A-Za-z0-9_.-] text, e.g. "{line}-{machine}"
+     * when machine names repeat across lines. Default "{machine}".
+     */
+    machineId: z.string().optional(),
+    /** The sensor id, likewise. Default "{sensor}". */
+    sensorId: z.string().optional(),
     /** Where the value sits in a JSON object payload (a plain number payload is the value itself). */
     value: path.default('value'),
     /** Where the timestamp sits; a payload without one is read at gateway time. */
@@ -37,7 +44,13 @@ export const bridgeMappingSchema = z
       )
       .default({}),
   })
-  .strict();
+  .strict()
+  .superRefine((mapping, ctx) => {
+    // The template alone is checked above; this names the id format a mistake is in.
+    if (topicTemplateProblem(mapping.topic) !== undefined) return;
+    const problem = topicTemplateProblem(mapping.topic, mapping);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem.message, path: [problem.key] });
+  });
 
 export const upstreamSchema = z
   .object({

@@ -23,12 +23,27 @@ describe('topic templates', () => {
     expect(new TopicTemplate('a/{machine}/{sensor}').match('a//temp')).toEqual({ machineId: '', sensorId: 'temp' });
   });
 
-  it('say what is wrong with an invalid template', () => {
+  it('compose ids of named levels and text, so machines of the same name on two lines stay apart', () => {
+    const template = new TopicTemplate('plant/{line}/{machine}/{channel}/{sensor}', { machineId: '{line}-{machine}', sensorId: '{sensor}.{channel}' });
+    expect(template.match('plant/l1/press-3/ai0/temp')).toEqual({ machineId: 'l1-press-3', sensorId: 'temp.ai0' });
+    expect(template.match('plant/l2/press-3/ai0/temp')).toEqual({ machineId: 'l2-press-3', sensorId: 'temp.ai0' });
+    expect(new TopicTemplate('{machine}/{sensor}', { machineId: 'site-b.{machine}' }).match('pump/temp')).toEqual({ machineId: 'site-b.pump', sensorId: 'temp' });
+  });
+
+  it('say what is wrong with an invalid template, and in which key', () => {
+    const topic = (message: string) => ({ key: 'topic', message });
     expect(topicTemplateProblem('plant/{machine}/{sensor}')).toBeUndefined();
-    expect(topicTemplateProblem('plant/{machine}/value')).toBe('must name the levels {machine} and {sensor}');
-    expect(topicTemplateProblem('plant/{machine}/{machine}/{sensor}')).toBe('{machine} appears twice');
-    expect(topicTemplateProblem('plant/#/{machine}/{sensor}')).toBe('"#" must be a whole level and the last one');
-    expect(topicTemplateProblem('plant/press-+/{machine}/{sensor}')).toBe('"+" must be a whole level');
-    expect(topicTemplateProblem('plant/{machine}-x/{sensor}')).toMatch(/must be \{name\}/);
+    expect(topicTemplateProblem('plant/{machine}/value')).toEqual(topic('must name the levels {machine} and {sensor}'));
+    expect(topicTemplateProblem('plant/{machine}/{machine}/{sensor}')).toEqual(topic('{machine} appears twice'));
+    expect(topicTemplateProblem('plant/#/{machine}/{sensor}')).toEqual(topic('"#" must be a whole level and the last one'));
+    expect(topicTemplateProblem('plant/press-+/{machine}/{sensor}')).toEqual(topic('"+" must be a whole level'));
+    expect(topicTemplateProblem('plant/{machine}-x/{sensor}')?.message).toMatch(/must be \{name\}/);
+    const template = 'plant/{line}/{machine}/{sensor}';
+    expect(topicTemplateProblem(template, { machineId: '{lin}-{machine}' })).toEqual({
+      key: 'machineId',
+      message: '"{lin}-{machine}" names {lin}, which is no level of the topic template',
+    });
+    expect(topicTemplateProblem(template, { sensorId: '{sensor}/{line}' })).toEqual({ key: 'sensorId', message: '"{sensor}/{line}": text besides {name} must be [A-Za-z0-9_.-]' });
+    expect(topicTemplateProblem(template, { machineId: 'press' })).toEqual({ key: 'machineId', message: '"press" names no level of the topic template' });
   });
 });
