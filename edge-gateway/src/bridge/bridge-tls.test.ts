@@ -28,6 +28,7 @@ describe('bridge to a TLS broker with passwords', () => {
     openssl('x509', '-req', '-in', file('broker.csr'), '-CA', file('ca.pem'), '-CAkey', file('ca.key'), '-CAcreateserial', '-out', file('broker.pem'), '-days', '1', '-extfile', file('san.cnf'));
     execFileSync('mosquitto_passwd', ['-b', '-c', file('passwords'), 'pdm-gateway', 'gw-secret'], { stdio: 'ignore' });
     execFileSync('mosquitto_passwd', ['-b', file('passwords'), 'plc-1', 'plc-secret'], { stdio: 'ignore' });
+    writeFileSync(file('gateway-password'), 'gw-secret\n');
 
     plant = await startMosquitto({
       listener: [`cafile ${file('ca.pem')}`, `certfile ${file('broker.pem')}`, `keyfile ${file('broker.key')}`, `password_file ${file('passwords')}`],
@@ -38,7 +39,7 @@ describe('bridge to a TLS broker with passwords', () => {
     bed = await startGatewayTestbed({
       bridge: {
         upstreams: [
-          { ...upstream, name: 'plant', username: 'pdm-gateway', password: 'gw-secret' },
+          { ...upstream, name: 'plant', username: 'pdm-gateway', passwordFile: file('gateway-password') },
           // A user the broker does not know yet.
           { ...upstream, name: 'late-user', username: 'late-gateway', password: 'late-secret' },
         ],
@@ -62,7 +63,7 @@ describe('bridge to a TLS broker with passwords', () => {
     }
   }
 
-  it('verifies the broker against the CA file, logs in and ingests', async () => {
+  it('verifies the broker against the CA file, logs in with the password from its file and ingests', async () => {
     await until(async () => (await metric('pdm_gateway_bridge_connected', 'upstream="plant"')) === 1, 'the bridge connected over TLS');
     await plant.publish('plant/press-1/temp', JSON.stringify({ value: 42, ts: T0 }));
     await until(async () => (await metric('pdm_gateway_bridge_messages_total', 'upstream="plant",outcome="ingested"')) === 1, 'the reading ingested');

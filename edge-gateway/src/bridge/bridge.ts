@@ -45,9 +45,9 @@ interface Mapping {
 /** The default session client id: stable across restarts, distinct per gateway and upstream. */
 export const defaultClientId = (gatewayId: string, upstream: string) => `pdm-${gatewayId}-${upstream}`;
 
-/** The MQTT client options of an upstream; certificate files are read here, a missing one naming its key. */
+/** The MQTT client options of an upstream; its files are read here, one that cannot be read naming its key. */
 function clientOptions(upstream: UpstreamConfig, index: number, gatewayId: string): IClientOptions {
-  const file = (key: 'ca' | 'cert' | 'key'): Buffer | undefined => {
+  const file = (key: 'ca' | 'cert' | 'key' | 'passwordFile'): Buffer | undefined => {
     const path = upstream[key];
     if (path === undefined) return undefined;
     try {
@@ -64,6 +64,7 @@ function clientOptions(upstream: UpstreamConfig, index: number, gatewayId: strin
     reconnectPeriod: 0,
     ...(upstream.username === undefined ? {} : { username: upstream.username }),
     ...(upstream.password === undefined ? {} : { password: upstream.password }),
+    ...(upstream.passwordFile === undefined ? {} : { password: file('passwordFile')!.toString('utf8').replace(/\r?\n$/, '') }),
     ...(upstream.ca === undefined ? {} : { ca: file('ca') }),
     ...(upstream.cert === undefined ? {} : { cert: file('cert'), key: file('key') }),
   };

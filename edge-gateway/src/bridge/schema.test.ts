@@ -32,6 +32,9 @@ describe('bridge configuration', () => {
       'bridge.upstreams.0.subscribe.0: MQTT topic filter "plant/+x" is invalid: "+" must be a whole level',
     ]);
     expect(problems({ upstreams: [{ ...upstream, cert: 'gw.pem' }] })).toEqual(['bridge.upstreams.0.cert: cert and key go together']);
+    expect(problems({ upstreams: [{ ...upstream, password: 'pw', passwordFile: 'pw.txt' }] })).toEqual([
+      'bridge.upstreams.0.passwordFile: give password or passwordFile, not both',
+    ]);
     expect(problems({ upstreams: [{ ...upstream, mappings: [{ topic: 'a/{machine}/{sensor}', epochUnit: 'us', value: 'a..b' }] }] })).toHaveLength(2);
     expect(problems({ upstreams: [{ ...upstream, mappings: [] }] })[0]).toMatch(/^bridge\.upstreams\.0\.mappings: /);
     expect(problems({ upstreams: [{ ...upstream, mappings: [{ topic: 'plant/{line}/{machine}/{sensor}', machineId: '{lin}-{machine}' }] }] })).toEqual([

@@ -60,6 +60,11 @@ export const upstreamSchema = z
     url: z.string().regex(/^(mqtts?|wss?):\/\/[^/]/, 'must be an mqtt://, mqtts://, ws:// or wss:// URL'),
     username: z.string().optional(),
     password: z.string().optional(),
+    /**
+     * A file holding the password (one trailing newline ignored), to keep it out of the configuration:
+     * environment overrides cannot reach into this list. Read at start.
+     */
+    passwordFile: z.string().optional(),
     /** PEM files: the CA that signed the broker's certificate, and this gateway's client certificate and key. */
     ca: z.string().optional(),
     cert: z.string().optional(),
@@ -81,7 +86,8 @@ export const upstreamSchema = z
       .prefault({}),
   })
   .strict()
-  .refine((u) => (u.cert === undefined) === (u.key === undefined), { message: 'cert and key go together', path: ['cert'] });
+  .refine((u) => (u.cert === undefined) === (u.key === undefined), { message: 'cert and key go together', path: ['cert'] })
+  .refine((u) => u.password === undefined || u.passwordFile === undefined, { message: 'give password or passwordFile, not both', path: ['passwordFile'] });
 
 export const bridgeSchema = z
   .object({
