@@ -1,6 +1,6 @@
-// Bridge mode to a plant broker that takes only TLS and passwords (mosquitto with openssl-made
-// certificates and a mosquitto_passwd file): the gateway verifies the broker against the configured
-// CA and logs in; an upstream refusing its credentials is retried on the gateway clock, without
+// Bridge mode to plant brokers that take only TLS, with passwords (a mosquitto_passwd file) or client
+// certificates (mosquitto's require_certificate), all made with openssl: the gateway verifies the
+// broker against the configured CA and logs in; an upstream refusing its credentials is retried on the gateway clock, without
 // disturbing the others, until the broker accepts them; an unreadable CA file stops the start naming its key.
 import { execFileSync } from 'node:child_process';
 import { rmSync, writeFileSync } from 'node:fs';
@@ -13,19 +13,27 @@ import { startGateway } from '../gateway.js';
 import { type GatewayTestbed, T0, metricValue, startGatewayTestbed } from '../test-support/gateway-harness.js';
 import { type Mosquitto, startMosquitto } from '../test-support/mosquitto.js';
 
-describe('bridge to a TLS broker with passwords', () => {
+describe('bridge to TLS brokers with passwords or client certificates', () => {
   const dir = makeTestDataDir('bridge-tls');
   const file = (name: string) => join(dir, name);
   let plant: Mosquitto;
+  /** A broker taking only clients with a certificate its CA signed (no passwords). */
+  let certPlant: Mosquitto;
   let bed: GatewayTestbed;
 
   beforeAll(async () => {
     // A CA, and a broker certificate it signed for 127.0.0.1 (the name the gateway verifies).
     const openssl = (...args: string[]) => execFileSync('openssl', args, { stdio: 'ignore' });
     openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', file('ca.key'), '-out', file('ca.pem'), '-days', '1', '-subj', '/CN=pdm test plant CA');
-    openssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', file('broker.key'), '-out', file('broker.csr'), '-subj', '/CN=127.0.0.1');
     writeFileSync(file('san.cnf'), 'subjectAltName=IP:127.0.0.1\n');
-    openssl('x509', '-req', '-in', file('broker.csr'), '-CA', file('ca.pem'), '-CAkey', file('ca.key'), '-CAcreateserial', '-out', file('broker.pem'), '-days', '1', '-extfile', file('san.cnf'));
+    const signed = (name: string, subject: string, ...extra: string[]) => {
+      openssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', file(`${name}.key`), '-out', file(`${name}.csr`), '-subj', subject);
+      openssl('x509', '-req', '-in', file(`${name}.csr`), '-CA', file('ca.pem'), '-CAkey', file('ca.key'), '-CAcreateserial', '-out', file(`${name}.pem`), '-days', '1', ...extra);
+    };
+    signed('broker', '/CN=127.0.0.1', '-extfile', file('san.cnf'));
+    // Client certificates, for the broker that takes no passwords.
+    signed('gateway', '/CN=pdm-gateway');
+    signed('plc', '/CN=plc-2');
     execFileSync('mosquitto_passwd', ['-b', '-c', file('passwords'), 'pdm-gateway', 'gw-secret'], { stdio: 'ignore' });
     execFileSync('mosquitto_passwd', ['-b', file('passwords'), 'plc-1', 'plc-secret'], { stdio: 'ignore' });
     writeFileSync(file('gateway-password'), 'gw-secret\n');
@@ -35,6 +43,12 @@ describe('bridge to a TLS broker with passwords', () => {
       allowAnonymous: false,
       publishArgs: ['--cafile', file('ca.pem'), '-u', 'plc-1', '-P', 'plc-secret'],
     });
+    const tls = [`cafile ${file('ca.pem')}`, `certfile ${file('broker.pem')}`, `keyfile ${file('broker.key')}`];
+    certPlant = await startMosquitto({
+      listener: [...tls, 'require_certificate true', 'use_identity_as_username true'],
+      allowAnonymous: false,
+      publishArgs: ['--cafile', file('ca.pem'), '--cert', file('plc.pem'), '--key', file('plc.key')],
+    });
     const upstream = { url: plant.url, ca: file('ca.pem'), mappings: [{ topic: 'plant/{machine}/{sensor}' }], backoff: { initialMs: 100, maxMs: 100 } };
     bed = await startGatewayTestbed({
       bridge: {
@@ -42,6 +56,7 @@ describe('bridge to a TLS broker with passwords', () => {
           { ...upstream, name: 'plant', username: 'pdm-gateway', passwordFile: file('gateway-password') },
           // A user the broker does not know yet.
           { ...upstream, name: 'late-user', username: 'late-gateway', password: 'late-secret' },
+          { ...upstream, url: certPlant.url, name: 'cert-plant', cert: file('gateway.pem'), key: file('gateway.key') },
         ],
       },
     });
@@ -50,6 +65,7 @@ describe('bridge to a TLS broker with passwords', () => {
   afterAll(async () => {
     await bed.close();
     await plant.close();
+    await certPlant.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -68,6 +84,12 @@ describe('bridge to a TLS broker with passwords', () => {
     await plant.publish('plant/press-1/temp', JSON.stringify({ value: 42, ts: T0 }));
     await until(async () => (await metric('pdm_gateway_bridge_messages_total', 'upstream="plant",outcome="ingested"')) === 1, 'the reading ingested');
     expect(await metricValue(bed.gateway, 'pdm_gateway_readings_total')).toBe(1);
+  });
+
+  it('logs in with a client certificate where the broker requires one', async () => {
+    await until(async () => (await metric('pdm_gateway_bridge_connected', 'upstream="cert-plant"')) === 1, 'the bridge connected with its certificate');
+    await certPlant.publish('plant/press-2/temp', JSON.stringify({ value: 7, ts: T0 }));
+    await until(async () => (await metric('pdm_gateway_bridge_messages_total', 'upstream="cert-plant",outcome="ingested"')) === 1, 'the reading ingested');
   });
 
   it('retries an upstream that refuses its password on the gateway clock, and connects once the broker accepts it', async () => {
