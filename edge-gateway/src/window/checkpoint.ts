@@ -8,7 +8,7 @@
 // engine holds bit for bit what it held, and carries on as if it had never stopped: late data
 // re-emits a window as revision + 1, never as a revision already sent with other content.
 import type { RateSnapshot } from './rate-estimator.js';
-import type { MachineState, Pane } from './state.js';
+import { type MachineState, Pane } from './state.js';
 
 /** Bump when the layout changes; a checkpoint of another version is not restored. */
 export const CHECKPOINT_VERSION = 2;
@@ -96,11 +96,11 @@ export function encodePaneRow(entries: ReadonlyArray<readonly [sensorId: string,
 }
 
 /** The sensor panes of a pane row; throws when the bytes are no pane row. */
-export function decodePaneRow(bytes: Uint8Array, newPane: () => Pane): Array<[sensorId: string, pane: Pane]> {
+export function decodePaneRow(bytes: Uint8Array): Array<[sensorId: string, pane: Pane]> {
   const r = new Reader(bytes);
   const entries = Array.from({ length: r.count(4 + PANE_FIELDS * 8) }, (): [string, Pane] => {
     const sensorId = r.text();
-    const pane = newPane();
+    const pane = new Pane();
     pane.n = r.f64();
     pane.shift = r.f64();
     pane.shiftedMean = r.f64();

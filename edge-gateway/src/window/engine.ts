@@ -278,7 +278,7 @@ export class WindowEngine {
     let panes: Array<{ paneStart: number; sensors: Array<[string, Pane]> }>;
     try {
       header = decodeMachineHeader(stored.header);
-      panes = stored.panes.map(({ paneStart, stats }) => ({ paneStart, sensors: decodePaneRow(stats, () => new Pane()) }));
+      panes = stored.panes.map(({ paneStart, stats }) => ({ paneStart, sensors: decodePaneRow(stats) }));
     } catch {
       this.counters.checkpointsRefused++;
       return false;

@@ -5,7 +5,6 @@ export { windowEngineOptionsSchema } from './options.js';
 export type { EngineClock, WindowEngineOptions, WindowEngineOptionsInput } from './options.js';
 export { FEATURE_VERSION } from './assemble.js';
 export type { WindowEngineMetrics } from './metrics.js';
-export { CHECKPOINT_VERSION } from './checkpoint.js';
 export type { CheckpointPane, CheckpointRecord, StoredCheckpoint } from './checkpoint.js';
 export { Moments } from './moments.js';
 export { statisticsOf } from './sensor-stats.js';
