@@ -138,8 +138,11 @@ describe('the caps on machine and sensor ids', () => {
     expect(await metricValue(bed.gateway, 'pdm_gateway_readings_total')).toBe(4);
     expect(bed.gateway.engine.metrics()).toMatchObject({ machines: 2, sensors: 3 });
 
-    // Ten silent minutes (windows.evictAfterMs): the idle windows close and the engine forgets both machines.
+    // Ten silent minutes (windows.evictAfterMs): the idle windows close, and once the checkpoint that
+    // holds their frontier is taken (outbox.checkpointIntervalMs, 1 s) the engine forgets both machines.
     bed.clock.advance(600_000);
+    bed.gateway.tick();
+    bed.clock.advance(1_000);
     bed.gateway.tick();
     expect(bed.gateway.engine.metrics()).toMatchObject({ machines: 0, sensors: 0 });
     await client.publishAsync('sensors/m3/a', JSON.stringify({ ts: T0 + 601_000, value: 7 }), { qos: 1 });
