@@ -43,7 +43,7 @@ interface Mapping {
 }
 
 /** The default session client id: stable across restarts, distinct per gateway and upstream. */
-export const defaultClientId = (gatewayId: string, upstream: string) => `pdm-${gatewayId}-${upstream}`;
+const defaultClientId = (gatewayId: string, upstream: string) => `pdm-${gatewayId}-${upstream}`;
 
 /** The MQTT client options of an upstream; its files are read here, one that cannot be read naming its key. */
 function clientOptions(upstream: UpstreamConfig, index: number, gatewayId: string): IClientOptions {
@@ -108,10 +108,6 @@ class UpstreamLink {
         deps.log.warn({ upstream: upstream.name, url: upstream.url, err: error.message, suppressed }, 'bridge: upstream error'),
       ),
     );
-  }
-
-  get isConnected(): boolean {
-    return this.client.connected;
   }
 
   async close(): Promise<void> {
@@ -206,11 +202,6 @@ export class Bridge {
   /** Connects to every upstream; from then on their messages are ingested. */
   start(): void {
     this.links = this.upstreams.map((upstream, i) => new UpstreamLink(upstream, this.options[i]!, this.deps));
-  }
-
-  /** How many upstreams are connected now, of how many. */
-  connections(): { connected: number; total: number } {
-    return { connected: this.links.filter((l) => l.isConnected).length, total: this.links.length };
   }
 
   /** Disconnects from every upstream (keeping the sessions); no message is ingested after it resolves. */
