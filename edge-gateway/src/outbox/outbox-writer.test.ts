@@ -150,4 +150,22 @@ describe('OutboxWriter', () => {
     writer.checkpoint();
     expect(taken.slice(5)).toEqual(['b']); // written: incremental again
   });
+
+  it('writes the failed checkpoint of a machine the engine forgot before the retry', async () => {
+    let held = true;
+    const source: CheckpointSource = {
+      changedMachines: () => [],
+      checkpoint: (machineId): CheckpointRecord | undefined =>
+        held ? { machineId, header: Buffer.from('final'), panes: [{ paneStart: 0, stats: new Uint8Array([1]) }], dropAll: false, dropBefore: undefined } : undefined,
+    };
+    const { writer, outbox, refuseWrites } = setup(undefined, source);
+    const allowWrites = refuseWrites();
+    writer.add(window('a', 0));
+    await nextTurn(); // fails: a's checkpoint was taken, the engine counts it as saved
+    held = false; // and forgets a
+    allowWrites();
+    writer.flush();
+    const stored = outbox.checkpointOf('a')!;
+    expect([Buffer.from(stored.header).toString(), stored.panes.map((p) => [p.paneStart, p.stats[0]])]).toEqual(['final', [[0, 1]]]);
+  });
 });

@@ -6,7 +6,8 @@
 // holds, so a restart never finds a window in the outbox its machine's checkpoint does not account
 // for; `checkpoint()` adds every machine changed since its last checkpoint (the periodic checkpoint).
 // A checkpoint holds what changed since the machine's previous one: after a failed write, the
-// machines it carried are checkpointed complete in the next.
+// machines it carried are checkpointed complete in the next (or, for one the engine forgot since,
+// the failed checkpoint is written again: it still holds all that changed since the stored one).
 import { performance } from 'node:perf_hooks';
 import { type MachineWindow, encodeMachineWindow } from '@pdm/proto';
 import type { CheckpointRecord } from '../window/index.js';
@@ -48,8 +49,8 @@ export class OutboxWriter {
   private readonly pending: MachineWindow[] = [];
   private flushScheduled = false;
   private lastWriteFailed = false;
-  /** Machines whose checkpoint was taken for a write that failed: taken again, complete, for the next one. */
-  private readonly unsaved = new Set<string>();
+  /** The last checkpoint of each machine taken for a write that failed: taken again, complete, for the next one. */
+  private readonly unsaved = new Map<string, CheckpointRecord>();
 
   constructor(
     private readonly outbox: Pick<Outbox, 'append'>,
@@ -92,11 +93,18 @@ export class OutboxWriter {
    * failed write left unsaved).
    */
   private write(machines: readonly string[], taken: readonly CheckpointRecord[] = []): { machines: number; bytes: number } | undefined {
-    const checkpoints: CheckpointRecord[] = [...taken];
-    for (const c of taken) this.unsaved.delete(c.machineId);
+    // A taken checkpoint holds what changed since the last one taken, which a failed write may not
+    // have stored: that one goes first.
+    const checkpoints: CheckpointRecord[] = [];
+    for (const c of taken) {
+      const failed = this.unsaved.get(c.machineId);
+      if (failed) checkpoints.push(failed);
+      checkpoints.push(c);
+      this.unsaved.delete(c.machineId);
+    }
     if (this.source) {
-      for (const machineId of new Set([...this.unsaved, ...machines])) {
-        const checkpoint = this.source.checkpoint(machineId, this.unsaved.has(machineId));
+      for (const machineId of new Set([...this.unsaved.keys(), ...machines])) {
+        const checkpoint = this.source.checkpoint(machineId, this.unsaved.has(machineId)) ?? this.unsaved.get(machineId);
         if (checkpoint !== undefined) checkpoints.push(checkpoint);
       }
     }
@@ -104,7 +112,7 @@ export class OutboxWriter {
     try {
       this.outbox.append(this.pending.map(toRecord), checkpoints);
     } catch (error) {
-      for (const c of checkpoints) this.unsaved.add(c.machineId);
+      for (const c of checkpoints) if (!taken.includes(c)) this.unsaved.set(c.machineId, c);
       this.lastWriteFailed = true;
       this.events.writeFailed?.(error as Error, this.pending.length);
       const excess = this.pending.length - this.maxPending;
