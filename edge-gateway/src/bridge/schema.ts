@@ -19,7 +19,7 @@ const topicFilter = z.string().superRefine((filter, ctx) => {
 
 const path = z.string().regex(/^[^.]+(\.[^.]+)*$/, 'must be keys separated by dots, e.g. "value" or "data.temp"');
 
-export const bridgeMappingSchema = z
+const bridgeMappingSchema = z
   .object({
     /** Topic template: literal levels, `+`, `{name}` and a last `#`; {machine} and {sensor} required. */
     topic: topicTemplate,
@@ -52,7 +52,7 @@ export const bridgeMappingSchema = z
     if (problem) ctx.addIssue({ code: 'custom', message: problem.message, path: [problem.key] });
   });
 
-export const upstreamSchema = z
+const upstreamSchema = z
   .object({
     /** Label of this upstream on the bridge's metrics and logs; unique. */
     name: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must match [A-Za-z0-9_.-]{1,64}'),
@@ -105,6 +105,4 @@ export const bridgeSchema = z
   })
   .strict();
 
-export type BridgeConfig = z.infer<typeof bridgeSchema>;
 export type UpstreamConfig = z.infer<typeof upstreamSchema>;
-export type BridgeMappingConfig = z.infer<typeof bridgeMappingSchema>;
