@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { type CliIo, runGatewayCli } from './cli.js';
 import { verifyPassword } from './mqtt/index.js';
@@ -43,6 +46,21 @@ describe('pdm gateway command', () => {
       delete process.env.PDM_GATEWAY_SITE_ID;
     }
     expect(t.lines.join('\n')).toMatch(/siteId: plant-env/);
+  });
+
+  it('hides bridge passwords when it prints the configuration', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pdm-gateway-cli-'));
+    try {
+      const file = join(dir, 'gateway.yaml');
+      writeFileSync(file, 'bridge:\n  upstreams:\n    - { name: plant, url: "mqtt://broker", password: s3cret-pw, mappings: [{ topic: "p/{machine}/{sensor}" }] }\n');
+      const t = io();
+      expect(await runGatewayCli(['--config', file, '--print-config'], t)).toBe(0);
+      const printed = t.lines.join('\n');
+      expect(printed).toMatch(/password: \(hidden\)/);
+      expect(printed).not.toContain('s3cret-pw');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('exits 2 naming the key of a bad configuration and the flag of a bad option', async () => {

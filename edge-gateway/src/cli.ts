@@ -3,7 +3,7 @@
 // credentials, 1 for a failure.
 import { parseArgs } from 'node:util';
 import { stringify as toYaml } from 'yaml';
-import { ConfigError, loadGatewayConfig } from './config/index.js';
+import { ConfigError, type GatewayConfig, loadGatewayConfig } from './config/index.js';
 import { startGateway } from './gateway.js';
 import { UsersFileError, hashPassword } from './mqtt/index.js';
 import { usesPubSubEmulator } from './publisher/index.js';
@@ -40,6 +40,12 @@ Environment:
 hash-password prints a scrypt hash for the users file; the password comes from --password or from
 standard input (so it stays out of shell history).`;
 
+/** The configuration as --print-config shows it: upstream passwords hidden (it may go to a ticket or a log). */
+function printable(config: GatewayConfig): GatewayConfig {
+  const upstreams = config.bridge.upstreams.map((upstream) => (upstream.password === undefined ? upstream : { ...upstream, password: '(hidden)' }));
+  return { ...config, bridge: { ...config.bridge, upstreams } };
+}
+
 /** The URL without a user name or password in it, for printing. */
 function withoutCredentials(url: string): string {
   const parsed = new URL(url);
@@ -75,7 +81,7 @@ export async function runGatewayCli(argv: string[], io: CliIo): Promise<number> 
     const { values } = parseArgs({ args: argv, options: { config: { type: 'string' }, 'print-config': { type: 'boolean' } }, strict: true });
     const config = loadGatewayConfig({ file: values.config });
     if (values['print-config']) {
-      io.out(toYaml(config).trimEnd());
+      io.out(toYaml(printable(config)).trimEnd());
       return 0;
     }
     const emulator = usesPubSubEmulator(config.pubsub.emulatorHost);
