@@ -26,13 +26,19 @@
 // differently or caused a transition (a machine running normally stores nothing), so `alert_state`
 // holds the newest window that changed the state, and a window after it counted again elsewhere
 // changes nothing.
+//
+// People's actions (alert-actions.ts) apply at a machine's next window counted after the processor
+// read them: a resolve by hand closes the open episode at that window instead of the rule, and an
+// episode that opens while its machine is muted is recorded (state, `alerts` point marked suppressed,
+// its resolve too) but never delivered.
 import type { Logger } from 'pino';
 import type { AlertRule, WindowScore } from '../model/api.js';
 import type { ProcessorMetrics } from '../ops/metrics.js';
 import type { AlertObserver } from '../pipeline/window-pipeline.js';
+import { NO_ACTIONS, type ProcessorActions } from './alert-actions.js';
 import type { AlertDeliveries } from './alert-delivery.js';
 import type { AlertStore, DeliveryRecord, MachineRef } from './alert-store.js';
-import { copyAlertState, countsFor, decideAlike, newAlertState, stepAlertState, type MachineAlertState } from './alert-tracker.js';
+import { copyAlertState, countsFor, decideAlike, newAlertState, resolveByHand, stepAlertState, type AlertTransition, type MachineAlertState } from './alert-tracker.js';
 import type { Clock } from '@pdm/clock';
 
 export class AlertDispatcher implements AlertObserver {
@@ -50,6 +56,7 @@ export class AlertDispatcher implements AlertObserver {
     private readonly metrics: ProcessorMetrics,
     private readonly clock: Clock,
     private readonly log: Logger,
+    private readonly actions: { current(): Promise<ProcessorActions> } = NO_ACTIONS,
   ) {}
 
   /** `revision`: the window's; unset, it is taken as a later revision (the state is always loaded). */
@@ -69,11 +76,12 @@ export class AlertDispatcher implements AlertObserver {
     const before = await this.stateBefore(score, key, machine, revision);
     if (!before || !countsFor(before, score)) return;
     const state = copyAlertState(before);
-    const transition = stepAlertState(state, score, this.rule);
+    const transition = this.step(state, score, machine, await this.actions.current());
     if (revision !== undefined) state.lastRevision = revision;
     const now = this.clock.now();
     const targets = this.deliveries.targetNames();
-    const delivery: DeliveryRecord | undefined = transition && targets.length > 0 ? { transition, pending: targets, attempts: 0, createdAt: now, updatedAt: now } : undefined;
+    const delivered = transition && !transition.suppressed && targets.length > 0;
+    const delivery: DeliveryRecord | undefined = delivered ? { transition, pending: targets, attempts: 0, createdAt: now, updatedAt: now } : undefined;
     if (transition || !decideAlike(before, state)) await this.store.save(state, machine, transition, delivery);
     this.counted.set(key, state);
     if (state.open) this.openHere.set(key, score.windowStart);
@@ -81,8 +89,23 @@ export class AlertDispatcher implements AlertObserver {
     this.metrics.openAlerts.set(this.openHere.size);
     if (!transition) return;
     this.metrics.alerts.inc({ state: transition.state });
-    this.log.info({ alertId: transition.alertId, machine: transition.machineId, state: transition.state, score: score.score }, `alert ${transition.state}`);
+    this.log.info(
+      { alertId: transition.alertId, machine: transition.machineId, state: transition.state, score: score.score, ...(transition.suppressed && { suppressed: true }) },
+      `alert ${transition.state}${transition.suppressed ? ' (suppressed: machine muted)' : ''}`,
+    );
     if (delivery) this.deliveries.deliver(delivery);
+  }
+
+  /** Counts the window into `state` (changing it), a resolve by hand first; marks the episodes opened during a mute. */
+  private step(state: MachineAlertState, score: WindowScore, machine: MachineRef, actions: ProcessorActions): AlertTransition | undefined {
+    const wasSuppressed = state.open?.suppressed === true;
+    const byHand = state.open && actions.resolvedByHand(state.open.alertId);
+    const transition = byHand ? resolveByHand(state, score, byHand) : stepAlertState(state, score, this.rule);
+    if (!transition) return undefined;
+    const muted = transition.state === 'open' ? actions.muteAt(machine, score.windowEnd) !== undefined : wasSuppressed;
+    if (!muted) return transition;
+    if (state.open) state.open.suppressed = true;
+    return { ...transition, suppressed: true };
   }
 
   /** The state the window is counted on; undefined when this processor already counted this window or a newer one. */

@@ -35,6 +35,8 @@ export interface AlertTransition {
   /** The window that caused this transition. */
   score: WindowScore;
   message: string;
+  /** The episode opened while its machine was muted: its transitions are recorded, never delivered. */
+  suppressed?: true;
 }
 
 /** What the rule remembers of one machine: plain data (JSON as it is, once a window was counted). */
@@ -44,7 +46,7 @@ export interface MachineAlertState {
   /** isAnomaly of the newest counted windows, oldest first; at most the rule's N. */
   recent: boolean[];
   normalRun: number;
-  open?: { alertId: string; openedAt: number };
+  open?: { alertId: string; openedAt: number; suppressed?: true };
   /** window_end of the newest window counted (the processor keeps state per window: alert-store.ts). */
   lastWindowEnd?: number;
   /** The revision of the newest window counted, when the processor counted it. */
@@ -112,6 +114,22 @@ export function stepAlertState(state: MachineAlertState, score: WindowScore, def
     }
   }
   return undefined;
+}
+
+/**
+ * Resolves the open episode by hand (`pdm alerts resolve`) at the machine's next window, which closes
+ * it in place of the rule (changing `state`); as after any resolve, the next episode opens on K
+ * anomalous windows counted after this one. Undefined when no episode is open or the window does not count.
+ */
+export function resolveByHand(state: MachineAlertState, score: WindowScore, by: { who: string; note?: string }): AlertTransition | undefined {
+  const open = state.open;
+  if (!open || !countsFor(state, score)) return undefined;
+  state.lastWindowStart = score.windowStart;
+  state.lastWindowEnd = score.windowEnd;
+  state.open = undefined;
+  state.recent = [];
+  state.normalRun = 0;
+  return transition('resolved', open, score, `resolved by hand by ${by.who}${by.note ? `: ${by.note}` : ''}`);
 }
 
 function transition(state: AlertTransition['state'], open: { alertId: string; openedAt: number }, score: WindowScore, message: string): AlertTransition {

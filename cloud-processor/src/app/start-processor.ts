@@ -11,6 +11,7 @@ import { FeatureBatchSchema, GatewayHealthSchema, MachineWindowSchema } from '@p
 import type { AddressInfo } from 'node:net';
 import { pino, type Logger } from 'pino';
 import { ALERT_DELIVERY_DEFAULTS, AlertDeliveries, type DeliveryTarget } from '../alerts/alert-delivery.js';
+import { AlertActionLog, ProcessorActionsView } from '../alerts/alert-actions.js';
 import { AlertDispatcher } from '../alerts/alert-dispatcher.js';
 import { InfluxAlertStore } from '../alerts/alert-store.js';
 import { AlertTopicTarget } from '../alerts/alert-topic.js';
@@ -93,7 +94,8 @@ export async function startProcessor(config: ProcessorConfig, deps: ProcessorDep
     abandoned: (target) => metrics.alertDeliveriesAbandoned.inc({ target }),
     pending: (count) => metrics.alertDeliveriesPending.set(count),
   });
-  const dispatcher = new AlertDispatcher(config.alerts, alertStore, deliveries, metrics, clock, log);
+  const actions = new ProcessorActionsView(new AlertActionLog(sink), clock, config.alerts.actionsRefreshMs);
+  const dispatcher = new AlertDispatcher(config.alerts, alertStore, deliveries, metrics, clock, log, actions);
   const pipeline = new WindowPipeline(sink, scorer, dispatcher, metrics, clock, log);
   const server = new PubSubServer(
     {

@@ -17,8 +17,9 @@ describe('processor configuration', () => {
   it('fills every default', () => {
     const config = loadProcessorConfig({ env: {} });
     expect(config.influx).toMatchObject({ database: 'pdm', rawRetention: { name: 'raw', duration: '30d' }, downsampleIntervals: ['1m', '1h'] });
-    expect(config.alerts).toEqual({ openAfter: 3, within: 5, resolveAfter: 5 });
+    expect(config.alerts).toEqual({ openAfter: 3, within: 5, resolveAfter: 5, actionsRefreshMs: 5_000 });
     expect(config.pubsub.alertsTopic).toBe('pdm-alerts');
+    expect(loadProcessorConfig({ env: { PDM_PROCESSOR_ALERTS__ACTIONS_REFRESH_MS: '10s' } }).alerts.actionsRefreshMs).toBe(10_000);
   });
 
   it('reads YAML and lets PDM_PROCESSOR_<KEY>__<SUBKEY> override single keys', () => {
@@ -96,9 +97,9 @@ describe('processor configuration', () => {
   });
 
   it('looks at N = K + 2 windows unless alerts.within says otherwise, and refuses N < K naming alerts.within', () => {
-    expect(loadProcessorConfig({ env: { PDM_PROCESSOR_ALERTS__OPEN_AFTER: '2' } }).alerts).toEqual({ openAfter: 2, within: 4, resolveAfter: 5 });
+    expect(loadProcessorConfig({ env: { PDM_PROCESSOR_ALERTS__OPEN_AFTER: '2' } }).alerts).toEqual({ openAfter: 2, within: 4, resolveAfter: 5, actionsRefreshMs: 5_000 });
     const path = file('p.yaml', 'alerts:\n  openAfter: 2\n  within: 5\n');
-    expect(loadProcessorConfig({ file: path, env: {} }).alerts).toEqual({ openAfter: 2, within: 5, resolveAfter: 5 });
+    expect(loadProcessorConfig({ file: path, env: {} }).alerts).toEqual({ openAfter: 2, within: 5, resolveAfter: 5, actionsRefreshMs: 5_000 });
     expect(loadProcessorConfig({ file: path, env: { PDM_PROCESSOR_ALERTS__WITHIN: '3' } }).alerts.within).toBe(3);
     expect(() => loadProcessorConfig({ file: path, env: { PDM_PROCESSOR_ALERTS__WITHIN: '1' } })).toThrow(/alerts\.within: must be at least alerts\.openAfter/);
     expect(() => loadProcessorConfig({ env: { PDM_PROCESSOR_ALERTS__WITHIN: '0' } })).toThrow(/alerts\.within: Too small/);

@@ -3,6 +3,7 @@
 import { durationMs, logLevelSchema } from '@pdm/config';
 import { z } from 'zod';
 import { ALERT_DEFAULTS, DEFAULT_ALERT_SLACK } from '../alerts/alert-tracker.js';
+import { ALERT_ACTIONS_REFRESH_MS } from '../alerts/alert-actions.js';
 import { ALERT_DELIVERY_DEFAULTS } from '../alerts/alert-delivery.js';
 import { WEBHOOK_DEFAULTS } from '../alerts/webhook.js';
 import { INFLUX_SINK_DEFAULTS } from '../sink/options.js';
@@ -103,6 +104,8 @@ export const processorConfigSchema = z
         within: positiveInt.optional(),
         /** M: consecutive normal windows that resolve an alert. */
         resolveAfter: positiveInt.default(ALERT_DEFAULTS.resolveAfter),
+        /** How often the processor reads people's alert actions (`pdm alerts resolve|mute`): they apply at a machine's next window after the read. */
+        actionsRefreshMs: positiveMs.default(ALERT_ACTIONS_REFRESH_MS),
         webhook: z
           .object({
             url: z.url(),

@@ -37,7 +37,15 @@ export const SERIES = {
   },
   alerts: {
     tags: ['machine', 'state'],
-    fields: ['score', 'message', 'alert_id', 'site'],
+    // suppressed: the transition of an episode that opened while its machine was muted (not delivered).
+    fields: ['score', 'message', 'alert_id', 'site', 'suppressed'],
+  },
+  alert_actions: {
+    // What people did about alerts (`pdm alerts`, the processor's API), timestamped when they did it:
+    // ack, resolve (by hand), mute, unmute (a machine), label (an episode). alert_id: the episode (not
+    // on mute/unmute); label: one of ALERT_LABEL, with a free-text cause; mute_until: epoch ms.
+    tags: ['site', 'machine', 'action'],
+    fields: ['alert_id', 'who', 'note', 'label', 'cause', 'mute_until'],
   },
   unscored: {
     // One point per window that was not scored, so the machines without a working model can be listed.
@@ -90,6 +98,14 @@ export const REJECTED_FIELD_PREFIX = 'rejected_';
 
 /** Values of the `alerts` measurement's `state` tag. */
 export const ALERT_STATE = { open: 'open', resolved: 'resolved' } as const;
+
+/** Values of the `alert_actions` measurement's `action` tag. */
+export const ALERT_ACTION = ['ack', 'resolve', 'mute', 'unmute', 'label'] as const;
+export type AlertActionKind = (typeof ALERT_ACTION)[number];
+
+/** What an episode can be labelled (`alert_actions` field `label`). */
+export const ALERT_LABEL = ['fault', 'false_alarm', 'maintenance'] as const;
+export type AlertLabel = (typeof ALERT_LABEL)[number];
 
 /** The `component` tag of the processor's own `pipeline` points. */
 export const PROCESSOR_COMPONENT = 'cloud-processor';

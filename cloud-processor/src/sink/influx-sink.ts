@@ -7,6 +7,7 @@ import type { GatewayHealth, MachineWindow } from '@pdm/proto';
 import type { WindowScore } from '../model/api.js';
 import { BatchWriter } from './batch-writer.js';
 import {
+  alertActionPoint,
   alertDeliveryPoint,
   alertPoint,
   alertStatePoint,
@@ -15,6 +16,7 @@ import {
   gatewayHealthPoint,
   pipelinePoint,
   unscoredPoint,
+  type AlertActionInput,
   type AlertDeliveryInput,
   type AlertPointInput,
   type AlertStateInput,
@@ -116,6 +118,11 @@ export class InfluxSink {
     if (transition) points.push(alertPoint(transition.alert));
     if (transition?.delivery) points.push(alertDeliveryPoint(transition.delivery));
     return this.batches.add(points);
+  }
+
+  /** What a person did about an alert or a machine (`alert_actions`). */
+  writeAlertAction(action: AlertActionInput): Promise<void> {
+    return this.batches.add([alertActionPoint(action)]);
   }
 
   /** Rewrites an alert transition's delivery record (targets still pending, attempts, last update). */

@@ -14,6 +14,8 @@ import type { HoldReason } from '../model/regime.js';
 import {
   type BOOKKEEPING_SERIES,
   CONTRIBUTION_FIELD_PREFIX,
+  type AlertActionKind,
+  type AlertLabel,
   type BookkeepingMeasurement,
   GATEWAY_COMPONENT,
   REJECTED_FIELD_PREFIX,
@@ -124,14 +126,49 @@ export interface AlertPointInput {
   message: string;
   /** Epoch ms of the window that caused the transition: a replay rewrites the same point. */
   windowEnd: number;
+  /** An episode that opened while its machine was muted: recorded, not delivered. */
+  suppressed?: boolean;
 }
 
 export function alertPoint(alert: AlertPointInput): IPoint {
+  const fields = { score: alert.score, message: alert.message, alert_id: alert.alertId, site: alert.siteId, suppressed: alert.suppressed === true } satisfies FieldsOf<'alerts'>;
   return {
     measurement: 'alerts' satisfies Measurement,
     tags: { machine: alert.machineId, state: alert.state } satisfies TagsOf<'alerts'>,
-    fields: finiteFields({ score: alert.score, message: alert.message, alert_id: alert.alertId, site: alert.siteId } satisfies FieldsOf<'alerts'>).fields,
+    fields: finiteFields(fields).fields,
     timestamp: alert.windowEnd,
+  };
+}
+
+/** One thing a person did about an alert or a machine (alerts/alert-actions.ts). */
+export interface AlertActionInput {
+  /** When it was done, epoch ms. */
+  time: number;
+  action: AlertActionKind;
+  siteId: string;
+  machineId: string;
+  /** The episode acted on (ack, resolve, label). */
+  alertId?: string;
+  who: string;
+  note?: string;
+  label?: AlertLabel;
+  cause?: string;
+  /** mute: until when (epoch ms) the machine's alerts are suppressed. */
+  muteUntil?: number;
+}
+
+export function alertActionPoint(input: AlertActionInput): IPoint {
+  const fields: FieldsOf<'alert_actions'> = { who: input.who };
+  if (input.alertId !== undefined) fields.alert_id = input.alertId;
+  if (input.note !== undefined) fields.note = input.note;
+  if (input.label !== undefined) fields.label = input.label;
+  if (input.cause !== undefined) fields.cause = input.cause;
+  if (input.muteUntil !== undefined) fields.mute_until = input.muteUntil;
+  return {
+    measurement: 'alert_actions' satisfies Measurement,
+    tags: { site: input.siteId, machine: input.machineId, action: input.action } satisfies TagsOf<'alert_actions'>,
+    fields: finiteFields(fields).fields,
+    timestamp: input.time,
   };
 }
 

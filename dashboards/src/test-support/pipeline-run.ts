@@ -215,6 +215,11 @@ export async function writePipelineRun(sink: InfluxSink, t0: number): Promise<{ 
       } else if (!score.isAnomaly && alertId) {
         open.delete(plan.machine);
         writes.push(sink.writeAlert({ machineId: plan.machine, siteId: plan.site, alertId, state: 'resolved', score: score.score, message: `${plan.machine}: back below threshold`, windowEnd: score.windowEnd }));
+        // What the maintenance team did about it (pdm alerts ack, label), then a planned stop (mute).
+        const machine = { siteId: plan.site, machineId: plan.machine, who: 'ana' };
+        writes.push(sink.writeAlertAction({ ...machine, time: score.windowEnd + 1, action: 'ack', alertId, note: 'looking' }));
+        writes.push(sink.writeAlertAction({ ...machine, time: score.windowEnd + 2, action: 'label', alertId, label: 'false_alarm', cause: 'sensor knocked' }));
+        writes.push(sink.writeAlertAction({ ...machine, time: score.windowEnd + 3, action: 'mute', muteUntil: score.windowEnd + WINDOW_MS }));
       }
     }
     for (const totals of gateways) {
