@@ -116,30 +116,31 @@ export function decodePaneRow(bytes: Uint8Array): Array<[sensorId: string, pane:
   return entries;
 }
 
-/** Little-endian float64s and length-prefixed strings into a growing buffer. */
+/**
+ * Little-endian float64s and length-prefixed strings into one scratch buffer shared by every encode
+ * (they run one at a time), copied out when done: a checkpoint encodes thousands of rows a second,
+ * and a buffer of their own each, grown as they fill, was most of its cost.
+ */
+let scratch = Buffer.alloc(64 * 1024);
+
 class Writer {
-  private bytes = new Uint8Array(256);
-  private view = new DataView(this.bytes.buffer);
   private length = 0;
 
   private room(n: number): void {
-    if (this.length + n <= this.bytes.byteLength) return;
-    const bigger = new Uint8Array(Math.max(this.bytes.byteLength * 2, this.length + n));
-    bigger.set(this.bytes);
-    this.bytes = bigger;
-    this.view = new DataView(bigger.buffer);
+    if (this.length + n <= scratch.byteLength) return;
+    const bigger = Buffer.alloc(Math.max(scratch.byteLength * 2, this.length + n));
+    scratch.copy(bigger, 0, 0, this.length);
+    scratch = bigger;
   }
 
   u32(v: number): void {
     this.room(4);
-    this.view.setUint32(this.length, v, true);
-    this.length += 4;
+    this.length = scratch.writeUInt32LE(v, this.length);
   }
 
   f64(v: number): void {
     this.room(8);
-    this.view.setFloat64(this.length, v, true);
-    this.length += 8;
+    this.length = scratch.writeDoubleLE(v, this.length);
   }
 
   f64s(vs: readonly number[]): void {
@@ -148,15 +149,14 @@ class Writer {
   }
 
   text(s: string): void {
-    const utf8 = Buffer.from(s, 'utf8');
-    this.u32(utf8.byteLength);
-    this.room(utf8.byteLength);
-    this.bytes.set(utf8, this.length);
-    this.length += utf8.byteLength;
+    this.room(4 + s.length * 3); // at most 3 UTF-8 bytes per UTF-16 unit
+    const n = scratch.write(s, this.length + 4, 'utf8');
+    this.u32(n);
+    this.length += n;
   }
 
   done(): Uint8Array {
-    return this.bytes.slice(0, this.length);
+    return Uint8Array.prototype.slice.call(scratch, 0, this.length);
   }
 }
 
