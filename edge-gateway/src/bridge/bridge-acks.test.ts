@@ -1,10 +1,12 @@
 // What the bridge answers an upstream, packet by packet, against a scripted broker (mqtt-packet on a
 // TCP socket): it asks for a persistent session, subscribes at QoS 1, acknowledges every QoS 1 message
 // (refused ones too, or the broker would send them forever), and ingests a repeat (DUP, same id, topic
-// and payload) once — while a DUP with other content under a reused id is a new message.
+// and payload) once — while a DUP with other content under a reused id is a new message — and
+// republishes what it refuses on the debug topic, like the embedded broker's refusals.
 import { once } from 'node:events';
 import { type AddressInfo, type Server, type Socket, createServer } from 'node:net';
 import { type IConnectPacket, type Packet, generate, parser as mqttParser } from 'mqtt-packet';
+import { connectAsync } from 'mqtt';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type GatewayTestbed, T0, metricValue, startGatewayTestbed } from '../test-support/gateway-harness.js';
 
@@ -68,6 +70,8 @@ describe('bridge acknowledgements and repeats', () => {
     broker = await startScriptedBroker();
     bed = await startGatewayTestbed({
       bridge: { upstreams: [{ name: 'plant', url: `mqtt://127.0.0.1:${broker.port}`, mappings: [{ topic: 'plant/{machine}/{sensor}' }] }] },
+      validation: { debugTopic: 'pdm/rejected' },
+      mqtt: { anonymous: { subscribe: ['pdm/rejected/#'] } },
     });
   });
   afterEach(async () => {
@@ -103,5 +107,22 @@ describe('bridge acknowledgements and repeats', () => {
     expect(await outcome('redelivered')).toBe(1);
     expect(await outcome('bad_json')).toBe(1);
     expect(await metricValue(bed.gateway, 'pdm_gateway_readings_total')).toBe(2);
+  });
+
+  it('republishes a refused message on the debug topic of the embedded broker, with the upstream topic and reason', async () => {
+    await broker.subscriptions;
+    const debug = await connectAsync(`mqtt://127.0.0.1:${bed.gateway.mqttPort}`, { reconnectPeriod: 0 });
+    try {
+      await debug.subscribeAsync('pdm/rejected/#');
+      const received = new Promise<{ topic: string; body: { topic: string; reason: string } }>((resolve) =>
+        debug.once('message', (topic, payload) => resolve({ topic, body: JSON.parse(payload.toString()) as never })),
+      );
+      broker.publish(3, '{"value": oops');
+      const { topic, body } = await received;
+      expect(topic).toBe('pdm/rejected/bad_json');
+      expect(body).toMatchObject({ topic: 'plant/press-1/temp', reason: 'bad_json' });
+    } finally {
+      await debug.endAsync();
+    }
   });
 });
