@@ -94,8 +94,9 @@ describe('alert actions in InfluxDB', () => {
     ];
     for (const a of taken) await log.record(a);
     expect(await log.list()).toEqual([taken[1], taken[0], taken[2]]);
-    expect(await log.list(BASE + 1_000)).toEqual([taken[0], taken[2]]);
-    expect(await log.list(undefined, ['mute', 'resolve'])).toEqual([taken[2]]);
+    expect(await log.list({ since: BASE + 1_000 })).toEqual([taken[0], taken[2]]);
+    expect(await log.list({ kinds: ['mute', 'resolve'] })).toEqual([taken[2]]);
+    expect(await log.list({ alertId: 'pump-1-1' })).toEqual([taken[1], taken[0]]);
   });
 
   /** A processor over a fresh database: its dispatcher reads the actions at most every second of its clock. */

@@ -22,16 +22,20 @@ export class AlertActionLog {
     return this.sink.writeAlertAction(action);
   }
 
-  /** Actions taken after `since` (epoch ms; every one kept when unset), oldest first; only `kinds` when given. */
-  async list(since?: number, kinds?: readonly AlertActionKind[]): Promise<AlertAction[]> {
+  /** Actions, oldest first: taken after `since` (epoch ms; every one kept when unset), of `kinds`, on episode `alertId`. */
+  async list(filter: { since?: number; kinds?: readonly AlertActionKind[]; alertId?: string } = {}): Promise<AlertAction[]> {
     const where = [
-      ...(since === undefined ? [] : [`time > ${Math.floor(since)}ms`]),
-      ...(kinds ? [`"action" =~ /^(?:${kinds.join('|')})$/`] : []),
+      ...(filter.since === undefined ? [] : [`time > ${Math.floor(filter.since)}ms`]),
+      ...(filter.kinds ? [`"action" =~ /^(?:${filter.kinds.join('|')})$/`] : []),
+      ...(filter.alertId === undefined ? [] : [`"alert_id" = ${influxString(filter.alertId)}`]),
     ];
     const series = await this.sink.query(`SELECT * FROM "alert_actions"${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''}`);
     return series.flatMap((s) => s.values.map((row) => actionOf(s, row))).sort((a, b) => a.time - b.time);
   }
 }
+
+/** A string as an InfluxQL literal. */
+export const influxString = (value: string) => `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 
 function actionOf(series: InfluxSeries, row: unknown[]): AlertAction {
   const field = (name: string) => row[series.columns.indexOf(name)] ?? undefined;
@@ -113,7 +117,7 @@ export class ProcessorActionsView {
 
   private async read(): Promise<ProcessorActions> {
     const readAt = this.clock.now();
-    const actions = new ProcessorActions(await this.log.list(undefined, PROCESSOR_ACTIONS));
+    const actions = new ProcessorActions(await this.log.list({ kinds: PROCESSOR_ACTIONS }));
     this.cached = { readAt, actions };
     return actions;
   }

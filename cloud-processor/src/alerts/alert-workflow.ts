@@ -1,0 +1,188 @@
+// The alert workflow of the maintenance team, over InfluxDB: list the alert episodes with what people
+// did about them, acknowledge, resolve by hand, label an episode, mute and unmute a machine. Shared by
+// `pdm alerts` and the processor's API (`@pdm/cloud-processor/alert-workflow`, which loads no
+// TensorFlow). Every action is checked against what is stored (an unknown alert id, a resolved episode
+// resolved again, a mute in the past are refused with an AlertWorkflowError naming what is wrong) and
+// recorded in `alert_actions` (alert-actions.ts); the processor applies resolves and mutes.
+import type { Clock } from '@pdm/clock';
+import type { InfluxSeries, InfluxSink } from '../sink/influx-sink.js';
+import { ALERT_LABEL, type AlertLabel } from '../sink/influx-series.js';
+import { AlertActionLog, ProcessorActions, influxString, type AlertAction } from './alert-actions.js';
+import type { MachineRef } from './alert-store.js';
+
+export { ALERT_LABEL, type AlertLabel };
+export type { AlertAction };
+export { InfluxSink } from '../sink/influx-sink.js';
+export { INFLUX_SINK_DEFAULTS } from '../sink/options.js';
+
+/** A request the stored alerts refuse (unknown alert id or machine, episode already resolved, ...). */
+export class AlertWorkflowError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'AlertWorkflowError';
+  }
+}
+
+export interface Episode {
+  alertId: string;
+  siteId: string;
+  machineId: string;
+  openedAt: number;
+  /** The open transition's message and score. */
+  message: string;
+  score: number;
+  /** `resolving`: resolved by hand, not yet applied by the processor (at the machine's next window). */
+  state: 'open' | 'resolving' | 'resolved';
+  resolvedAt?: number;
+  resolveMessage?: string;
+  /** Opened while its machine was muted: recorded, never delivered. */
+  suppressed: boolean;
+  /** The newest of each. */
+  ack?: AlertAction;
+  label?: AlertAction;
+  resolvedByHand?: AlertAction;
+}
+
+export interface AlertOverview {
+  /** Open ones first, then newest first. */
+  episodes: Episode[];
+  /** Machines muted now, with the mute that covers them. */
+  mutes: AlertAction[];
+}
+
+/** Who did it and why, for every action. */
+export interface Actor {
+  who: string;
+  note?: string;
+}
+
+export class AlertWorkflow {
+  private readonly log: AlertActionLog;
+
+  constructor(
+    private readonly sink: InfluxSink,
+    private readonly clock: Clock,
+  ) {
+    this.log = new AlertActionLog(sink);
+  }
+
+  /** Episodes open now or with a transition or action after `since` (epoch ms), and the machines muted now. */
+  async list(since: number): Promise<AlertOverview> {
+    const now = this.clock.now();
+    const [series, actions] = await Promise.all([this.sink.query('SELECT * FROM "alerts"'), this.log.list()]);
+    const episodes = episodesOf(series, actions).filter(
+      (e) => e.state !== 'resolved' || (e.resolvedAt ?? 0) > since || [e.ack, e.label, e.resolvedByHand].some((a) => a && a.time > since),
+    );
+    episodes.sort((a, b) => Number(a.state === 'resolved') - Number(b.state === 'resolved') || b.openedAt - a.openedAt);
+    const processorActions = new ProcessorActions(actions);
+    const machines = new Map(actions.filter((a) => a.action === 'mute').map((a) => [`${a.siteId}\u0000${a.machineId}`, a]));
+    const mutes = [...machines.values()].flatMap((m) => processorActions.muteAt(m, now) ?? []);
+    return { episodes, mutes };
+  }
+
+  async ack(alertId: string, by: Actor): Promise<AlertAction> {
+    const episode = await this.episode(alertId);
+    return this.record({ ...this.machineOf(episode), action: 'ack', alertId, ...by });
+  }
+
+  /** The processor resolves the episode at the machine's next window (and delivers the resolve). */
+  async resolve(alertId: string, by: Actor): Promise<AlertAction> {
+    const episode = await this.episode(alertId);
+    if (episode.state !== 'open') throw new AlertWorkflowError(`alert ${alertId} is already ${episode.state === 'resolving' ? 'being resolved by hand' : 'resolved'}`);
+    return this.record({ ...this.machineOf(episode), action: 'resolve', alertId, ...by });
+  }
+
+  async label(alertId: string, label: string, cause: string | undefined, by: Actor): Promise<AlertAction> {
+    if (!ALERT_LABEL.includes(label as AlertLabel)) throw new AlertWorkflowError(`unknown label "${label}": expected one of ${ALERT_LABEL.join(', ')}`);
+    const episode = await this.episode(alertId);
+    return this.record({ ...this.machineOf(episode), action: 'label', alertId, label: label as AlertLabel, ...(cause !== undefined && { cause }), ...by });
+  }
+
+  /**
+   * Mutes a machine until `until` (epoch ms): its windows are still stored and scored, an episode that
+   * opens meanwhile is recorded as suppressed. Without a site, the machine's one site in InfluxDB.
+   */
+  async mute(machine: { siteId?: string; machineId: string }, until: number, by: Actor): Promise<AlertAction> {
+    if (!(until > this.clock.now())) throw new AlertWorkflowError(`the mute would end at ${new Date(until).toISOString()}, which is not in the future`);
+    return this.record({ ...(await this.machine(machine)), action: 'mute', muteUntil: until, ...by });
+  }
+
+  async unmute(machine: { siteId?: string; machineId: string }, by: Actor): Promise<AlertAction> {
+    return this.record({ ...(await this.machine(machine)), action: 'unmute', ...by });
+  }
+
+  private async record(action: Omit<AlertAction, 'time'>): Promise<AlertAction> {
+    const taken = { time: this.clock.now(), ...action };
+    await this.log.record(taken);
+    await this.sink.flush();
+    return taken;
+  }
+
+  private machineOf(episode: Episode): MachineRef {
+    return { siteId: episode.siteId, machineId: episode.machineId };
+  }
+
+  /** The episode an alert id names: its open transition lies at the window end the id ends with. */
+  private async episode(alertId: string): Promise<Episode> {
+    const openedAt = /-(\d+)$/.exec(alertId)?.[1];
+    const unknown = new AlertWorkflowError(`unknown alert id "${alertId}": no alert opened with this id (pdm alerts list shows them)`);
+    if (openedAt === undefined) throw unknown;
+    const [series, actions] = await Promise.all([
+      this.sink.query(`SELECT * FROM "alerts" WHERE time >= ${openedAt}ms AND "alert_id" = ${influxString(alertId)}`),
+      this.log.list({ alertId }),
+    ]);
+    const [episode] = episodesOf(series, actions);
+    if (!episode) throw unknown;
+    return episode;
+  }
+
+  /** The machine with its site: given, or the one site InfluxDB has windows of it from. */
+  private async machine(machine: { siteId?: string; machineId: string }): Promise<MachineRef> {
+    if (machine.siteId !== undefined) return { siteId: machine.siteId, machineId: machine.machineId };
+    const series = await this.sink.query(`SHOW TAG VALUES FROM "anomaly", "unscored" WITH KEY = "site" WHERE "machine" = ${influxString(machine.machineId)}`);
+    const sites = [...new Set(series.flatMap((s) => s.values.map((row) => String(row[s.columns.indexOf('value')]))))];
+    if (sites.length === 0) throw new AlertWorkflowError(`unknown machine "${machine.machineId}": InfluxDB holds no window of it (give its site to act on it all the same)`);
+    if (sites.length > 1) throw new AlertWorkflowError(`machine "${machine.machineId}" is on several sites (${sites.sort().join(', ')}): say which`);
+    return { siteId: sites[0]!, machineId: machine.machineId };
+  }
+}
+
+/** Episodes from `alerts` points (open and resolved transitions) and the actions taken on them. */
+function episodesOf(series: InfluxSeries[], actions: readonly AlertAction[]): Episode[] {
+  const episodes = new Map<string, Episode>();
+  const resolved = new Map<string, { time: number; message: string }>();
+  for (const s of series) {
+    const column = (row: unknown[], name: string) => row[s.columns.indexOf(name)];
+    const text = (row: unknown[], name: string) => (typeof column(row, name) === 'string' ? (column(row, name) as string) : '');
+    for (const row of s.values) {
+      const alertId = text(row, 'alert_id');
+      const time = Number(column(row, 'time'));
+      if (column(row, 'state') === 'resolved') {
+        resolved.set(alertId, { time, message: text(row, 'message') });
+        continue;
+      }
+      episodes.set(alertId, {
+        alertId,
+        siteId: text(row, 'site'),
+        machineId: text(row, 'machine'),
+        openedAt: time,
+        message: text(row, 'message'),
+        score: Number(column(row, 'score')),
+        state: 'open',
+        suppressed: column(row, 'suppressed') === true,
+      });
+    }
+  }
+  for (const action of actions) {
+    const episode = action.alertId === undefined ? undefined : episodes.get(action.alertId);
+    if (episode && action.action === 'ack') episode.ack = action;
+    if (episode && action.action === 'label') episode.label = action;
+    if (episode && action.action === 'resolve') episode.resolvedByHand ??= action;
+  }
+  for (const episode of episodes.values()) {
+    const end = resolved.get(episode.alertId);
+    if (end) Object.assign(episode, { state: 'resolved', resolvedAt: end.time, resolveMessage: end.message });
+    else if (episode.resolvedByHand) episode.state = 'resolving';
+  }
+  return [...episodes.values()];
+}
