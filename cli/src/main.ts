@@ -41,6 +41,10 @@ const COMMANDS: Record<string, Entry> = {
     summary: 'run the SKAB or NAB benchmark end to end through pdm train and pdm score',
     load: async () => (await import('./commands/benchmark.js')).benchmark,
   },
+  alerts: {
+    summary: 'list alerts; acknowledge, resolve by hand, label; mute a machine for maintenance',
+    load: async () => (await import('./commands/alerts.js')).alerts,
+  },
   dashboards: {
     summary: 'write the Grafana dashboards and provisioning files for InfluxDB',
     load: async () => (await import('./commands/dashboards.js')).dashboards,
