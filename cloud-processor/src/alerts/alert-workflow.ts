@@ -15,9 +15,12 @@ export type { AlertAction };
 export { InfluxSink } from '../sink/influx-sink.js';
 export { INFLUX_SINK_DEFAULTS } from '../sink/options.js';
 
-/** A request the stored alerts refuse (unknown alert id or machine, episode already resolved, ...). */
+/** A request the stored alerts refuse: an unknown alert id or machine, an episode already resolved, a bad value. */
 export class AlertWorkflowError extends Error {
-  constructor(message: string) {
+  constructor(
+    message: string,
+    readonly reason: 'unknown' | 'conflict' | 'invalid',
+  ) {
     super(message);
     this.name = 'AlertWorkflowError';
   }
@@ -88,12 +91,12 @@ export class AlertWorkflow {
   /** The processor resolves the episode at the machine's next window (and delivers the resolve). */
   async resolve(alertId: string, by: Actor): Promise<AlertAction> {
     const episode = await this.episode(alertId);
-    if (episode.state !== 'open') throw new AlertWorkflowError(`alert ${alertId} is already ${episode.state === 'resolving' ? 'being resolved by hand' : 'resolved'}`);
+    if (episode.state !== 'open') throw new AlertWorkflowError(`alert ${alertId} is already ${episode.state === 'resolving' ? 'being resolved by hand' : 'resolved'}`, 'conflict');
     return this.record({ ...this.machineOf(episode), action: 'resolve', alertId, ...by });
   }
 
   async label(alertId: string, label: string, cause: string | undefined, by: Actor): Promise<AlertAction> {
-    if (!ALERT_LABEL.includes(label as AlertLabel)) throw new AlertWorkflowError(`unknown label "${label}": expected one of ${ALERT_LABEL.join(', ')}`);
+    if (!ALERT_LABEL.includes(label as AlertLabel)) throw new AlertWorkflowError(`unknown label "${label}": expected one of ${ALERT_LABEL.join(', ')}`, 'invalid');
     const episode = await this.episode(alertId);
     return this.record({ ...this.machineOf(episode), action: 'label', alertId, label: label as AlertLabel, ...(cause !== undefined && { cause }), ...by });
   }
@@ -103,7 +106,7 @@ export class AlertWorkflow {
    * opens meanwhile is recorded as suppressed. Without a site, the machine's one site in InfluxDB.
    */
   async mute(machine: { siteId?: string; machineId: string }, until: number, by: Actor): Promise<AlertAction> {
-    if (!(until > this.clock.now())) throw new AlertWorkflowError(`the mute would end at ${new Date(until).toISOString()}, which is not in the future`);
+    if (!(until > this.clock.now())) throw new AlertWorkflowError(`the mute would end at ${new Date(until).toISOString()}, which is not in the future`, 'invalid');
     return this.record({ ...(await this.machine(machine)), action: 'mute', muteUntil: until, ...by });
   }
 
@@ -125,7 +128,7 @@ export class AlertWorkflow {
   /** The episode an alert id names: its open transition lies at the window end the id ends with. */
   private async episode(alertId: string): Promise<Episode> {
     const openedAt = /-(\d+)$/.exec(alertId)?.[1];
-    const unknown = new AlertWorkflowError(`unknown alert id "${alertId}": no alert opened with this id (pdm alerts list shows them)`);
+    const unknown = new AlertWorkflowError(`unknown alert id "${alertId}": no alert opened with this id (pdm alerts list shows them)`, 'unknown');
     if (openedAt === undefined) throw unknown;
     const [series, actions] = await Promise.all([
       this.sink.query(`SELECT * FROM "alerts" WHERE time >= ${openedAt}ms AND "alert_id" = ${influxString(alertId)}`),
@@ -141,8 +144,8 @@ export class AlertWorkflow {
     if (machine.siteId !== undefined) return { siteId: machine.siteId, machineId: machine.machineId };
     const series = await this.sink.query(`SHOW TAG VALUES FROM "anomaly", "unscored" WITH KEY = "site" WHERE "machine" = ${influxString(machine.machineId)}`);
     const sites = [...new Set(series.flatMap((s) => s.values.map((row) => String(row[s.columns.indexOf('value')]))))];
-    if (sites.length === 0) throw new AlertWorkflowError(`unknown machine "${machine.machineId}": InfluxDB holds no window of it (give its site to act on it all the same)`);
-    if (sites.length > 1) throw new AlertWorkflowError(`machine "${machine.machineId}" is on several sites (${sites.sort().join(', ')}): say which`);
+    if (sites.length === 0) throw new AlertWorkflowError(`unknown machine "${machine.machineId}": InfluxDB holds no window of it (give its site to act on it all the same)`, 'unknown');
+    if (sites.length > 1) throw new AlertWorkflowError(`machine "${machine.machineId}" is on several sites (${sites.sort().join(', ')}): say which`, 'invalid');
     return { siteId: sites[0]!, machineId: machine.machineId };
   }
 }

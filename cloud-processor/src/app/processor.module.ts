@@ -4,6 +4,9 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 import { Scorer } from '../model/api.js';
+import type { Clock } from '@pdm/clock';
+import type { AlertWorkflow } from '../alerts/alert-workflow.js';
+import { AlertsApiModule } from '../ops/alerts-api.js';
 import { ProcessorMetrics } from '../ops/metrics.js';
 import { OpsController } from '../ops/ops.controller.js';
 import { GatewayHealthController } from '../pipeline/gateway-health.controller.js';
@@ -18,6 +21,8 @@ export interface ProcessorParts {
   scorer: Scorer;
   server: PubSubServer;
   metrics: ProcessorMetrics;
+  /** The alert workflow's HTTP API; unset (no http.apiToken), it is not served. */
+  alertsApi?: { workflow: AlertWorkflow; token: string; clock: Clock };
 }
 
 @Module({})
@@ -25,7 +30,7 @@ export class ProcessorModule {
   static register(parts: ProcessorParts): DynamicModule {
     return {
       module: ProcessorModule,
-      imports: [TerminusModule.forRoot({ logger: false })],
+      imports: [TerminusModule.forRoot({ logger: false }), ...(parts.alertsApi ? [AlertsApiModule.register(parts.alertsApi.workflow, parts.alertsApi.token, parts.alertsApi.clock)] : [])],
       controllers: [WindowsController, GatewayHealthController, OpsController],
       providers: [
         { provide: WindowPipeline, useValue: parts.pipeline },

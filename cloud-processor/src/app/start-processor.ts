@@ -13,6 +13,7 @@ import { pino, type Logger } from 'pino';
 import { ALERT_DELIVERY_DEFAULTS, AlertDeliveries, type DeliveryTarget } from '../alerts/alert-delivery.js';
 import { AlertActionLog, ProcessorActionsView } from '../alerts/alert-actions.js';
 import { AlertDispatcher } from '../alerts/alert-dispatcher.js';
+import { AlertWorkflow } from '../alerts/alert-workflow.js';
 import { InfluxAlertStore } from '../alerts/alert-store.js';
 import { AlertTopicTarget } from '../alerts/alert-topic.js';
 import { WebhookTarget } from '../alerts/webhook.js';
@@ -123,7 +124,8 @@ export async function startProcessor(config: ProcessorConfig, deps: ProcessorDep
 
   let app: INestApplication | undefined;
   try {
-    app = await NestFactory.create(ProcessorModule.register({ pipeline, sink, scorer, server, metrics }), { logger: new PinoNestLogger(log.child({ component: 'nest' })), abortOnError: false });
+    const alertsApi = config.http.apiToken === undefined ? undefined : { workflow: new AlertWorkflow(sink, clock), token: config.http.apiToken, clock };
+    app = await NestFactory.create(ProcessorModule.register({ pipeline, sink, scorer, server, metrics, alertsApi }), { logger: new PinoNestLogger(log.child({ component: 'nest' })), abortOnError: false });
     app.connectMicroservice({ strategy: server }, { inheritAppConfig: true });
     await app.startAllMicroservices();
     await app.listen(config.http.port, config.http.host);
@@ -137,6 +139,7 @@ export async function startProcessor(config: ProcessorConfig, deps: ProcessorDep
   reporter.start(config.pipelineReportIntervalMs);
   const httpPort = (app.getHttpServer() as { address(): AddressInfo }).address().port;
   log.info({ httpPort, subscription: config.pubsub.subscription }, 'processor started');
+  log.info(config.http.apiToken === undefined ? 'alerts API off: no http.apiToken configured' : `alerts API on http port ${httpPort} under /api (bearer token)`);
 
   let stopping: Promise<void> | undefined;
   const stop = async () => {

@@ -20,6 +20,8 @@ describe('processor configuration', () => {
     expect(config.alerts).toEqual({ openAfter: 3, within: 5, resolveAfter: 5, actionsRefreshMs: 5_000 });
     expect(config.pubsub.alertsTopic).toBe('pdm-alerts');
     expect(loadProcessorConfig({ env: { PDM_PROCESSOR_ALERTS__ACTIONS_REFRESH_MS: '10s' } }).alerts.actionsRefreshMs).toBe(10_000);
+    expect(config.http.apiToken).toBeUndefined();
+    expect(() => loadProcessorConfig({ env: { PDM_PROCESSOR_HTTP__API_TOKEN: 'short' } })).toThrow(/http\.apiToken: must be at least 16 characters/);
   });
 
   it('reads YAML and lets PDM_PROCESSOR_<KEY>__<SUBKEY> override single keys', () => {

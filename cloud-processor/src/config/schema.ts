@@ -183,7 +183,12 @@ export const processorConfigSchema = z
       .prefault({}),
 
     http: z
-      .object({ host: z.string().default('0.0.0.0'), port: port.default(9465) })
+      .object({
+        host: z.string().default('0.0.0.0'),
+        port: port.default(9465),
+        /** Bearer token of the alert workflow API (/api, ops/alerts-api.ts); unset, the API is off. Better from the environment (PDM_PROCESSOR_HTTP__API_TOKEN). */
+        apiToken: z.string().min(16, 'must be at least 16 characters (a random token, e.g. openssl rand -hex 32)').optional(),
+      })
       .strict()
       .prefault({}),
 
