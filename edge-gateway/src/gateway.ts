@@ -118,6 +118,7 @@ export async function startGateway(config: GatewayConfig, dependencies: GatewayD
     mqttClients: () => broker.connectedClients(),
   });
   metrics.restoredMachines.set(restored.machinesRestored);
+  metrics.checkpointsDropped.inc(outbox.refusedCheckpoints);
   if (outbox.refusedCheckpoints > 0 || restored.checkpointsRefused > 0) {
     log.warn(
       { refused: outbox.refusedCheckpoints + restored.checkpointsRefused },

@@ -1,6 +1,7 @@
 // A gateway restarted gracefully carries on with its window state (restored from the checkpoint in
 // its outbox database): a window it sent as a SHUTDOWN partial fills on after the restart and goes
 // out again, complete, as revision 1; never a second window under the same idempotency key.
+import Database from 'better-sqlite3';
 import { connectAsync, type MqttClient } from 'mqtt';
 import { CloseReason, type MachineWindow } from '@pdm/proto';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -109,5 +110,15 @@ describe('gateway restart with checkpointed window state', () => {
       [0, 0, CloseReason.IDLE_TIMEOUT, 1, 1],
       [0, 1, CloseReason.LATE_REVISION, 2, 1.5],
     ]);
+  });
+
+  it('drops a checkpoint table of version 1 at start and counts its rows as dropped checkpoints', async () => {
+    await start({});
+    const v1 = new Database(bed.config().outbox!.path);
+    v1.exec('CREATE TABLE checkpoint (machine_id TEXT PRIMARY KEY, updated_at INTEGER NOT NULL, state TEXT NOT NULL)');
+    v1.prepare('INSERT INTO checkpoint VALUES (?, ?, ?), (?, ?, ?)').run('m1', T0, '{"version":1}', 'm2', T0, '{"version":1}');
+    v1.close();
+    await restart();
+    expect(await metricValue(bed.gateway, 'pdm_gateway_checkpoint_dropped_total')).toBe(2);
   });
 });
