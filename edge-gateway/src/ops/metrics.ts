@@ -92,12 +92,12 @@ export class GatewayMetrics {
   });
   readonly checkpointBytes = new Gauge({
     name: 'pdm_gateway_checkpoint_bytes',
-    help: 'Bytes of window state the last periodic checkpoint wrote (machines changed since their previous one)',
+    help: 'Bytes of window state the last periodic checkpoint wrote: what changed since each machine\'s previous one (its header, its changed pane rows)',
     registers: [this.registry],
   });
   readonly checkpointsDropped = new Counter({
     name: 'pdm_gateway_checkpoint_dropped_total',
-    help: 'Machine checkpoints dropped beyond outbox.checkpointMaxMachines, oldest first (those machines start afresh when they return)',
+    help: 'Machine checkpoints dropped beyond outbox.checkpointMaxMachines, oldest first, and rows of a version-1 checkpoint table dropped at start (those machines start afresh when they return)',
     registers: [this.registry],
   });
   readonly restoredMachines = new Gauge({
