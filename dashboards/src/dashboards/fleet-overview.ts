@@ -22,6 +22,8 @@ const anomaly = measurement('anomaly');
 const score = anomaly.field('score');
 const threshold = anomaly.field('threshold');
 const unscored = measurement('unscored');
+const alerts = measurement('alerts');
+const actions = measurement('alert_actions');
 
 export const FLEET_OVERVIEW: DashboardSpec = { uid: 'pdm-fleet-overview', title: 'PdM — Fleet overview', build: buildFleetOverview };
 
@@ -162,6 +164,42 @@ function machinesNotScored(id: number) {
     .span(24);
 }
 
+/** Every alert transition in the range, with whether it was suppressed (its machine muted). */
+function alertTransitions(id: number) {
+  const query =
+    `SELECT ${alerts.tag('machine')}, ${alerts.tag('state')}, ${alerts.field('suppressed')}, ${alerts.field('alert_id')}, ${alerts.field('message')} ` +
+    `FROM ${alerts.from} WHERE ${alerts.matches('machine')} AND ${TIME_FILTER}`;
+  return new table.PanelBuilder()
+    .id(id)
+    .title('Alert transitions in range')
+    .description('Opened and resolved alerts of the selected machines. suppressed: opened while the machine was muted (pdm alerts mute), recorded but not delivered.')
+    .datasource(INFLUX_DATASOURCE)
+    .withTarget(influx(query).format('table'))
+    .withTransformation({ id: 'sortBy', options: { sort: [{ field: 'Time', desc: true }] } })
+    .noValue('No alert transition in range')
+    .height(8)
+    .span(12);
+}
+
+/** What the maintenance team did in the range (pdm alerts, the processor's API), labels included. */
+function alertActions(id: number) {
+  const query =
+    `SELECT ${actions.tag('machine')}, ${actions.tag('action')}, ${actions.field('alert_id')}, ${actions.field('label')}, ${actions.field('cause')}, ` +
+    `${actions.field('who')}, ${actions.field('note')}, ${actions.field('mute_until')} ` +
+    `FROM ${actions.from} WHERE ${actions.matches('site')} AND ${actions.matches('machine')} AND ${TIME_FILTER}`;
+  return new table.PanelBuilder()
+    .id(id)
+    .title('Acknowledged, resolved, labelled, muted')
+    .description('Actions on alerts in the range: ack, resolve (by hand), label (fault, false_alarm, maintenance, with a cause), mute until, unmute.')
+    .datasource(INFLUX_DATASOURCE)
+    .withTarget(influx(query).format('table'))
+    .withTransformation({ id: 'sortBy', options: { sort: [{ field: 'Time', desc: true }] } })
+    .overrideByName('mute_until', [{ id: 'unit', value: 'dateTimeAsIso' }])
+    .noValue('No action on alerts in range')
+    .height(8)
+    .span(12);
+}
+
 function scoreOverTime(id: number) {
   const query =
     `SELECT max(${score}) / last(${threshold}) AS "vs_threshold" FROM ${anomaly.from} WHERE ${anomalySelection} ` +
@@ -249,6 +287,8 @@ function buildFleetOverview(): dashboard.Dashboard {
     .withPanel(machinesRanked(id()))
     .withPanel(openAlerts(id()))
     .withPanel(machinesNotScored(id()))
+    .withPanel(alertTransitions(id()))
+    .withPanel(alertActions(id()))
     .withPanel(scoreOverTime(id()))
     .withPanel(anomaliesOverTime(id()))
     .withPanel(topContributors(id()))

@@ -10,7 +10,7 @@ import { INFLUX_DATASOURCE } from '../datasource.js';
 import { influx } from '../influx-query.js';
 import { TIME_FILTER, groupByTime, measurement } from '../influxql.js';
 import { ALERT_STATE } from '@pdm/cloud-processor/influx-series';
-import { alertAnnotations } from '../panels/alert-annotations.js';
+import { alertActionAnnotations, alertAnnotations } from '../panels/alert-annotations.js';
 import { ALERT_LOOKBACK } from '../panels/alert-queries.js';
 import { anomalySelection, scoreAndThresholdQuery } from '../panels/anomaly-queries.js';
 import { panelIds } from '../panels/ids.js';
@@ -234,6 +234,7 @@ function buildMachineDetail(): dashboard.Dashboard {
       .withVariable(machineVariable(false))
       .withVariable(sensorVariable())
       .annotation(alertAnnotations())
+      .annotation(alertActionAnnotations())
       .withPanel(currentScore(id()))
       .withPanel(rawScore(id()))
       .withPanel(completenessStat(id()))

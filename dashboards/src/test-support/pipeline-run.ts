@@ -212,14 +212,15 @@ export async function writePipelineRun(sink: InfluxSink, t0: number): Promise<{ 
         const id = `${plan.machine}-${i}`;
         open.set(plan.machine, id);
         writes.push(sink.writeAlert({ machineId: plan.machine, siteId: plan.site, alertId: id, state: 'open', score: score.score, message: `${plan.machine}: score ${score.score.toFixed(2)} above ${THRESHOLD}`, windowEnd: score.windowEnd }));
+        // What the maintenance team did about it (pdm alerts): acknowledged as it opened...
+        writes.push(sink.writeAlertAction({ siteId: plan.site, machineId: plan.machine, who: 'ana', time: score.windowEnd + 1, action: 'ack', alertId: id, note: 'on my way' }));
       } else if (!score.isAnomaly && alertId) {
         open.delete(plan.machine);
         writes.push(sink.writeAlert({ machineId: plan.machine, siteId: plan.site, alertId, state: 'resolved', score: score.score, message: `${plan.machine}: back below threshold`, windowEnd: score.windowEnd }));
-        // What the maintenance team did about it (pdm alerts ack, label), then a planned stop (mute).
+        // ...labelled once it resolved, then a planned stop (a mute).
         const machine = { siteId: plan.site, machineId: plan.machine, who: 'ana' };
-        writes.push(sink.writeAlertAction({ ...machine, time: score.windowEnd + 1, action: 'ack', alertId, note: 'looking' }));
-        writes.push(sink.writeAlertAction({ ...machine, time: score.windowEnd + 2, action: 'label', alertId, label: 'false_alarm', cause: 'sensor knocked' }));
-        writes.push(sink.writeAlertAction({ ...machine, time: score.windowEnd + 3, action: 'mute', muteUntil: score.windowEnd + WINDOW_MS }));
+        writes.push(sink.writeAlertAction({ ...machine, time: score.windowEnd + 1, action: 'label', alertId, label: 'false_alarm', cause: 'sensor knocked' }));
+        writes.push(sink.writeAlertAction({ ...machine, time: score.windowEnd + 2, action: 'mute', muteUntil: score.windowEnd + WINDOW_MS, note: 'belt change' }));
       }
     }
     for (const totals of gateways) {
