@@ -6,11 +6,10 @@
 // window only once the previous one is settled, i.e. after its add() resolved, so batches written side
 // by side never hold two windows of one machine (transport/ordering-key-sequencer.ts,
 // pipeline/ordering.test.ts).
-import type { IPoint } from 'influx';
 import { systemClock, type Cancel, type Clock } from '@pdm/clock';
 
-interface Batch {
-  points: IPoint[];
+interface Batch<T> {
+  points: T[];
   waiters: { resolve(): void; reject(error: unknown): void }[];
   cancelTimer?: Cancel;
 }
@@ -20,17 +19,18 @@ export interface BatchWriterOptions {
   maxDelayMs: number;
 }
 
-export class BatchWriter {
-  private current: Batch | undefined;
+/** Batches points of any form (the sink hands it line protocol, one line per point). */
+export class BatchWriter<T> {
+  private current: Batch<T> | undefined;
   private readonly writing = new Set<Promise<void>>();
 
   constructor(
-    private readonly write: (points: IPoint[]) => Promise<void>,
+    private readonly write: (points: T[]) => Promise<void>,
     private readonly options: BatchWriterOptions,
     private readonly clock: Clock = systemClock,
   ) {}
 
-  add(points: IPoint[]): Promise<void> {
+  add(points: T[]): Promise<void> {
     if (points.length === 0) return Promise.resolve();
     const batch = (this.current ??= { points: [], waiters: [] });
     batch.points.push(...points);

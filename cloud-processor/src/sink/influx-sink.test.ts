@@ -162,6 +162,18 @@ describe('InfluxSink against a real influxd', () => {
     expect((await rows('SELECT message FROM alerts', opts.database)).map((r) => r[0])).toEqual([T0, T0 + 1, T0 + 3, T0 + 4]);
   });
 
+  it('fails only the write whose point line protocol cannot carry; the batch it would have joined is stored', async () => {
+    const opts = options({ batchMaxPoints: 2, batchMaxDelayMs: 60_000 });
+    const sink = new InfluxSink(opts);
+    await sink.start();
+    const alert = { machineId: 'pump-1', siteId: 'plant-1', alertId: 'a-1', state: 'open', score: 3, message: 'imbalance', windowEnd: T0 };
+    const bad = sink.writeAlert({ ...alert, windowEnd: T0 + 1, message: undefined as unknown as string });
+    const good = [sink.writeAlert(alert), sink.writeAlert({ ...alert, windowEnd: T0 + 2 })];
+    await expect(bad).rejects.toThrow(/field message/);
+    await Promise.all(good);
+    expect((await rows('SELECT message FROM alerts', opts.database)).map((r) => r[0])).toEqual([T0, T0 + 2]);
+  });
+
   it('rejects writes with a TransientError when no influxd answers (nack after a back-off, never dead-lettered)', async () => {
     const sink = new InfluxSink(options({ url: `http://127.0.0.1:${await freePort()}` }));
     await expect(sink.writeScoredWindow(makeWindow(), undefined)).rejects.toThrow(TransientError);

@@ -27,7 +27,7 @@ import type { InfluxSinkOptions } from './options.js';
 import { PROCESSOR_COMPONENT, type ProcessorReport } from './influx-series.js';
 import { ensureInfluxSchema } from './schema-setup.js';
 import { InfluxWrite } from './influx-write.js';
-import { toLineProtocol } from './line-protocol.js';
+import { pointLine } from './line-protocol.js';
 import { TransientError } from '../shared/transient-error.js';
 
 /** One series of a query's answer, as InfluxDB returns it. */
@@ -69,7 +69,11 @@ const isRefusal = (error: unknown) => typeof (error as { res?: { statusCode?: un
 export class InfluxSink {
   private readonly influx: InfluxDB;
   private readonly writer: InfluxWrite;
-  private readonly batches: BatchWriter;
+  /**
+   * Points as lines of line protocol, built as they are added, while earlier batches are in flight:
+   * built when the batch goes out, InfluxDB waited for them.
+   */
+  private readonly batches: BatchWriter<string>;
 
   constructor(
     private readonly options: InfluxSinkOptions,
@@ -105,7 +109,7 @@ export class InfluxSink {
   }
 
   writeAlert(alert: AlertPointInput): Promise<void> {
-    return this.batches.add([alertPoint(alert)]);
+    return this.add([alertPoint(alert)]);
   }
 
   /**
@@ -117,17 +121,17 @@ export class InfluxSink {
     const points = [alertStatePoint(state)];
     if (transition) points.push(alertPoint(transition.alert));
     if (transition?.delivery) points.push(alertDeliveryPoint(transition.delivery));
-    return this.batches.add(points);
+    return this.add(points);
   }
 
   /** What a person did about an alert or a machine (`alert_actions`). */
   writeAlertAction(action: AlertActionInput): Promise<void> {
-    return this.batches.add([alertActionPoint(action)]);
+    return this.add([alertActionPoint(action)]);
   }
 
   /** Rewrites an alert transition's delivery record (targets still pending, attempts, last update). */
   writeAlertDelivery(delivery: AlertDeliveryInput): Promise<void> {
-    return this.batches.add([alertDeliveryPoint(delivery)]);
+    return this.add([alertDeliveryPoint(delivery)]);
   }
 
   /**
@@ -149,7 +153,7 @@ export class InfluxSink {
 
   /** The processor's own figures as a `pipeline` point (component=cloud-processor). */
   writeProcessorReport(instance: string, report: ProcessorReport, timestamp: number): Promise<void> {
-    return this.batches.add([pipelinePoint(PROCESSOR_COMPONENT, instance, report, timestamp)]);
+    return this.add([pipelinePoint(PROCESSOR_COMPONENT, instance, report, timestamp)]);
   }
 
   /** One gateway health report as a `pipeline` point (component=edge-gateway). */
@@ -174,7 +178,12 @@ export class InfluxSink {
 
   private addBuilt(built: BuiltPoints): Promise<void> {
     if (built.droppedFields > 0) this.events.fieldsDropped?.(built.droppedFields);
-    return this.batches.add(built.points);
+    return this.add(built.points);
+  }
+
+  /** A point line protocol cannot carry fails only its own write, not the batch it would have joined. */
+  private async add(points: IPoint[]): Promise<void> {
+    await this.batches.add(points.map(pointLine));
   }
 
   /**
@@ -182,11 +191,11 @@ export class InfluxSink {
    * can be larger when one message brings many points), one after another on one connection.
    * 4xx: InfluxWriteRefused (counts towards dead-lettering); 5xx or the link: TransientError (influx-write.ts).
    */
-  private async writeBatch(points: IPoint[]): Promise<void> {
-    for (let i = 0; i < points.length; i += this.options.batchMaxPoints) {
-      const chunk = points.slice(i, i + this.options.batchMaxPoints);
+  private async writeBatch(lines: string[]): Promise<void> {
+    for (let i = 0; i < lines.length; i += this.options.batchMaxPoints) {
+      const chunk = lines.slice(i, i + this.options.batchMaxPoints);
       const started = performance.now();
-      await this.writer.write(toLineProtocol(chunk));
+      await this.writer.write(chunk.join('\n'));
       this.events.batchWritten?.(chunk.length, performance.now() - started);
     }
   }
