@@ -14,6 +14,7 @@ import { startOpsServer, type OpsServer } from './ops/http.js';
 import { LogLimiter, createLogger, type Logger } from './ops/log.js';
 import { MAX_PENDING_WINDOWS, Outbox, OutboxWriter } from './outbox/index.js';
 import { OutboxPublisher, connectPubSub, featureBatchMessages, openFeatureTopic, singleWindowMessages } from './publisher/index.js';
+import { SparkplugIngest, SparkplugMetrics } from './sparkplug/index.js';
 import { WindowEngine } from './window/index.js';
 
 export interface GatewayDependencies {
@@ -180,11 +181,27 @@ export async function startGateway(config: GatewayConfig, dependencies: GatewayD
     return abandonStart(error);
   }
 
+  // Sparkplug B edge nodes on the embedded broker: their metrics take the same ingest.
+  const sparkplug = new SparkplugIngest(config.sparkplug, {
+    ingest,
+    maxPayloadBytes: config.validation.maxPayloadBytes,
+    maxNodes: config.validation.maxMachines,
+    metrics: new SparkplugMetrics(metrics.registry),
+    clock,
+    publish: (topicName, payload) => broker.publish(topicName, payload),
+    // The window engine has no close path per machine yet: its windows close on the idle timeout.
+    offline: (machineId) => log.info({ machine: machineId }, 'sparkplug: machine offline'),
+    rejected: reportRejection,
+    log,
+    limiter,
+  });
+
   // The hooks above run only once the broker exists: they are called from its handlers.
   const broker: RunningBroker = await startBroker(
     { ...config.mqtt, users, redeliveryClients: config.validation.maxMachines, clock },
     {
       onPublish: (topicName, payload, username) => {
+        if (SparkplugIngest.owns(topicName)) return sparkplug.handle(topicName, payload, username);
         const outcome = ingest.handle(topicName, payload, username);
         if (outcome.rejection) reportRejection(topicName, payload, outcome.rejection);
       },

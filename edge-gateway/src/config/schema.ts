@@ -5,6 +5,7 @@ import { durationMs, logLevelSchema } from '@pdm/config';
 import { z } from 'zod';
 import { bridgeSchema } from '../bridge/schema.js';
 import { aclSchema } from '../mqtt/users.js';
+import { sparkplugSchema } from '../sparkplug/schema.js';
 
 const port = z.number().int().min(0).max(65535);
 /** A duration key: milliseconds, or a string with a unit such as "10s" or "7d"; a whole number of ms > 0. */
@@ -198,6 +199,12 @@ export const gatewayConfigSchema = z
      * (see bridge/schema.ts). No upstream: no bridge.
      */
     bridge: bridgeSchema.prefault({}),
+
+    /**
+     * Sparkplug B edge nodes (topics spBv1.0/…, on the embedded broker): how devices and nodes map
+     * to machines, how often a Rebirth may be requested (see sparkplug/schema.ts).
+     */
+    sparkplug: sparkplugSchema.prefault({}),
 
     log: z
       .object({ level: logLevelSchema.default('info') })

@@ -1,0 +1,83 @@
+// What the gateway knows of each edge node from its birth certificates: per node and per device, the
+// metrics its NBIRTH/DBIRTH declared (name, alias, datatype) with the sensor id each becomes, the
+// node's bdSeq (to tell its own NDEATH from a stale one) and the seq its next message must carry.
+import { sparkplugId } from './sensor-id.js';
+
+/** A metric a birth declared that becomes readings. */
+export interface BornMetric {
+  readonly name: string;
+  readonly datatype: number;
+  readonly sensorId: string;
+}
+
+/** The metrics of one node or device, by name and by alias. */
+export class MetricTable {
+  private readonly byName = new Map<string, BornMetric>();
+  private readonly byAlias = new Map<number, BornMetric>();
+  private readonly sensorIds = new Map<string, string>();
+
+  /**
+   * Declares a metric; false, and the metric left out, when its sensor id is already another
+   * metric's (a clash the id rule makes all but impossible, see sensor-id.ts).
+   */
+  declare(name: string, datatype: number, alias: number | undefined): boolean {
+    const sensorId = sparkplugId(name);
+    const holder = this.sensorIds.get(sensorId);
+    if (holder !== undefined && holder !== name) return false;
+    const metric: BornMetric = { name, datatype, sensorId };
+    this.sensorIds.set(sensorId, name);
+    this.byName.set(name, metric);
+    if (alias !== undefined) this.byAlias.set(alias, metric);
+    return true;
+  }
+
+  /** The metric a DATA message's metric refers to: by alias when it carries one, else by name. */
+  resolve(name: string | undefined, alias: number | undefined): BornMetric | undefined {
+    return alias !== undefined ? this.byAlias.get(alias) : name === undefined ? undefined : this.byName.get(name);
+  }
+}
+
+export interface EdgeNode {
+  /** The bdSeq metric of its NBIRTH: its NDEATH (its MQTT will) carries the same. */
+  readonly bdSeq: number | undefined;
+  /** The seq the node's next message must carry (0–255, wrapping). */
+  nextSeq: number;
+  readonly metrics: MetricTable;
+  /** Its devices born since the NBIRTH, by device id. */
+  readonly devices: Map<string, MetricTable>;
+}
+
+/** The seq after `seq`: Sparkplug sequence numbers count 0 to 255 and wrap. */
+export const seqAfter = (seq: number): number => (seq + 1) % 256;
+
+/** Edge nodes by group and node id, at most `maxNodes` of them. */
+export class EdgeNodes {
+  private readonly nodes = new Map<string, EdgeNode>();
+
+  constructor(private readonly maxNodes: number) {}
+
+  private static key(group: string, node: string): string {
+    return `${group}/${node}`;
+  }
+
+  get(group: string, node: string): EdgeNode | undefined {
+    return this.nodes.get(EdgeNodes.key(group, node));
+  }
+
+  /** An NBIRTH: the node starts over, its devices forgotten until their DBIRTH; undefined when it is new and maxNodes are known. */
+  born(group: string, node: string, bdSeq: number | undefined, seq: number): EdgeNode | undefined {
+    const key = EdgeNodes.key(group, node);
+    if (!this.nodes.has(key) && this.nodes.size >= this.maxNodes) return undefined;
+    const state: EdgeNode = { bdSeq, nextSeq: seqAfter(seq), metrics: new MetricTable(), devices: new Map() };
+    this.nodes.set(key, state);
+    return state;
+  }
+
+  /** An NDEATH: the node and its devices are forgotten; its device ids are returned. */
+  died(group: string, node: string): string[] {
+    const key = EdgeNodes.key(group, node);
+    const devices = [...(this.nodes.get(key)?.devices.keys() ?? [])];
+    this.nodes.delete(key);
+    return devices;
+  }
+}

@@ -1,0 +1,4 @@
+export { SparkplugIngest } from './sparkplug.js';
+export type { SparkplugDependencies } from './sparkplug.js';
+export { SparkplugMetrics } from './metrics.js';
+export { sparkplugSchema } from './schema.js';

@@ -1,0 +1,219 @@
+// SparkplugIngest with the real Ingest in front of a recording sink, payloads encoded by Eclipse
+// Tahu's sparkplug-payload (another implementation), and a manual clock for the Rebirth rate limit.
+import { ManualClock } from '@pdm/clock';
+import { createRequire } from 'node:module';
+import { pino } from 'pino';
+import { Registry } from 'prom-client';
+import { describe, expect, it } from 'vitest';
+import { Ingest, type RejectReason } from '../ingest/index.js';
+import { LogLimiter } from '../ops/log.js';
+import { decodeSparkplugPayload } from './payload.js';
+import { SparkplugMetrics } from './metrics.js';
+import { readingValue } from './reading-value.js';
+import { type SparkplugConfig, sparkplugSchema } from './schema.js';
+import { SparkplugIngest } from './sparkplug.js';
+
+interface TahuMetric {
+  name?: string;
+  alias?: number;
+  timestamp?: number;
+  type: string;
+  value: unknown;
+  isNull?: boolean;
+}
+const tahu = (createRequire(import.meta.url)('sparkplug-payload') as { get(v: string): { encodePayload(p: object): Uint8Array } }).get('spBv1.0');
+const encode = (payload: { timestamp?: number; seq?: number; metrics: TahuMetric[] }) => Buffer.from(tahu.encodePayload(payload));
+
+const T0 = Date.UTC(2026, 10, 28, 12, 0, 0);
+
+function harness(config: Partial<SparkplugConfig> = {}) {
+  const clock = new ManualClock(T0);
+  const readings: Array<[string, string, number, number]> = [];
+  const held = new Map<string, Set<string>>();
+  const rejected: Partial<Record<RejectReason, number>> = {};
+  const ingest = new Ingest(
+    { maxPayloadBytes: 4096, maxFutureSkewMs: 5_000, maxAgeMs: 3_600_000, maxSampleRateHz: 1_000, maxMachines: 100, maxSensorsPerMachine: 100 },
+    clock,
+    {
+      add: (m, s, ts, v) => {
+        held.set(m, (held.get(m) ?? new Set()).add(s));
+        readings.push([m, s, ts, v]);
+        return 'accepted';
+      },
+      addBlock: () => {
+        throw new Error('Sparkplug metrics are single readings');
+      },
+      machineCount: () => held.size,
+      sensorsOf: (m) => held.get(m),
+    },
+    { accepted: () => {}, rejected: (reason, n) => (rejected[reason] = (rejected[reason] ?? 0) + n) },
+  );
+  const registry = new Registry();
+  const metrics = new SparkplugMetrics(registry);
+  const commands: Array<{ topic: string; metrics: Array<{ name?: string; value?: number }> }> = [];
+  const offline: string[] = [];
+  const sparkplug = new SparkplugIngest(sparkplugSchema.parse(config), {
+    ingest,
+    maxPayloadBytes: 4096,
+    maxNodes: 2,
+    metrics,
+    clock,
+    publish: (topic, payload) => {
+      const decoded = decodeSparkplugPayload(payload);
+      commands.push({ topic, metrics: decoded.metrics.map((m) => ({ name: m.name, value: readingValue(m.datatype!, m.value) })) });
+    },
+    offline: (machineId) => offline.push(machineId),
+    rejected: () => {},
+    log: pino({ level: 'silent' }),
+    limiter: new LogLimiter(1_000, () => clock.now()),
+  });
+  const counter = async (name: string, labels: Record<string, string>) => {
+    const metric = (await registry.getMetricsAsJSON()).find((m) => m.name === name);
+    const value = metric?.values.find((v) => Object.entries(labels).every(([k, l]) => v.labels[k] === l));
+    return value?.value ?? 0;
+  };
+  const send = (topic: string, payload: { timestamp?: number; seq?: number; metrics: TahuMetric[] }) => sparkplug.handle(`spBv1.0/${topic}`, encode(payload));
+  return { sparkplug, send, clock, readings, rejected, commands, offline, counter };
+}
+
+const REBIRTH = { topic: 'spBv1.0/plant/NCMD/edge-1', metrics: [{ name: 'Node Control/Rebirth', value: 1 }] };
+
+/** An edge node edge-1 born with a node metric and a device press-3 born with two aliased metrics. */
+function born(h: ReturnType<typeof harness>) {
+  h.send('plant/NBIRTH/edge-1', {
+    timestamp: T0,
+    seq: 0,
+    metrics: [
+      { name: 'bdSeq', type: 'UInt64', value: 4 },
+      { name: 'Node Control/Rebirth', type: 'Boolean', value: false },
+      { name: 'CPU Load', alias: 1, type: 'Float', value: 0.25 },
+    ],
+  });
+  h.send('plant/DBIRTH/edge-1/press-3', {
+    timestamp: T0,
+    seq: 1,
+    metrics: [
+      { name: 'Inputs/Temp', alias: 10, type: 'Double', value: 20 },
+      { name: 'Running', alias: 11, type: 'Boolean', value: true },
+      { name: 'Mode', alias: 12, type: 'String', value: 'auto' },
+    ],
+  });
+}
+
+describe('SparkplugIngest', () => {
+  it('registers births and turns DATA metrics resolved by alias into readings at their timestamps', async () => {
+    const h = harness();
+    born(h);
+    h.send('plant/DDATA/edge-1/press-3', {
+      timestamp: T0 + 2_000,
+      seq: 2,
+      metrics: [
+        { alias: 10, timestamp: T0 + 1_500, type: 'Double', value: 21.5 },
+        { alias: 11, type: 'Boolean', value: false }, // no metric timestamp: the payload's
+        { alias: 12, type: 'String', value: 'manual' }, // no reading
+      ],
+    });
+    h.send('plant/NDATA/edge-1', { seq: 3, metrics: [{ name: 'CPU Load', type: 'Float', value: 0.5 }] }); // by name, at gateway time
+
+    expect(h.readings).toEqual([
+      ['edge-1', 'CPU_Load_049d7cce', T0, 0.25], // bdSeq and Node Control/Rebirth are protocol, no readings
+      ['press-3', 'Inputs_Temp_6be6619b', T0, 20],
+      ['press-3', 'Running', T0, 1],
+      ['press-3', 'Inputs_Temp_6be6619b', T0 + 1_500, 21.5],
+      ['press-3', 'Running', T0 + 2_000, 0],
+      ['edge-1', 'CPU_Load_049d7cce', T0, 0.5],
+    ]);
+    expect(h.commands).toEqual([]);
+    expect(await h.counter('pdm_gateway_sparkplug_messages_total', { type: 'DBIRTH', outcome: 'registered' })).toBe(1);
+    expect(await h.counter('pdm_gateway_sparkplug_messages_total', { type: 'DDATA', outcome: 'ingested' })).toBe(1);
+    expect(await h.counter('pdm_gateway_sparkplug_metrics_skipped_total', { reason: 'not_numeric' })).toBe(2); // Mode in DBIRTH and DDATA
+  });
+
+  it('answers a sequence gap with one Rebirth request per interval, and still ingests what it can resolve', async () => {
+    const h = harness({ rebirthIntervalMs: 5_000 });
+    born(h);
+    h.send('plant/DDATA/edge-1/press-3', { seq: 4, metrics: [{ alias: 10, timestamp: T0 + 1_000, type: 'Double', value: 30 }] }); // 2 expected
+    h.send('plant/DDATA/edge-1/press-3', { seq: 7, metrics: [{ alias: 10, timestamp: T0 + 2_000, type: 'Double', value: 31 }] }); // 5 expected
+    expect(h.commands).toEqual([REBIRTH]);
+    h.clock.advance(5_000);
+    h.send('plant/DDATA/edge-1/press-3', { seq: 9, metrics: [{ alias: 10, timestamp: T0 + 3_000, type: 'Double', value: 32 }] }); // 8 expected
+    expect(h.commands).toEqual([REBIRTH, REBIRTH]);
+    expect(h.readings.slice(-3).map((r) => r[3])).toEqual([30, 31, 32]);
+    expect(await h.counter('pdm_gateway_sparkplug_rebirths_requested_total', { reason: 'seq_gap' })).toBe(2);
+  });
+
+  it('follows seq from 255 back to 0 without a gap', () => {
+    const h = harness();
+    h.send('plant/NBIRTH/edge-1', { seq: 254, metrics: [{ name: 'x', alias: 1, type: 'Double', value: 1 }] });
+    for (const seq of [255, 0, 1]) h.send('plant/NDATA/edge-1', { seq, metrics: [{ alias: 1, type: 'Double', value: seq }] });
+    expect(h.commands).toEqual([]);
+    expect(h.readings.map((r) => r[3])).toEqual([1, 255, 0, 1]);
+  });
+
+  it('asks a node for its births when its DATA comes first, or names an alias no birth declared', async () => {
+    const h = harness();
+    h.send('plant/DDATA/edge-1/press-3', { seq: 5, metrics: [{ alias: 10, type: 'Double', value: 1 }] });
+    expect(h.commands).toEqual([REBIRTH]);
+    expect(await h.counter('pdm_gateway_sparkplug_rebirths_requested_total', { reason: 'no_birth' })).toBe(1);
+    expect(await h.counter('pdm_gateway_sparkplug_messages_total', { type: 'DDATA', outcome: 'no_birth' })).toBe(1);
+
+    h.clock.advance(10_000);
+    born(h);
+    h.send('plant/DDATA/edge-1/press-3', { seq: 2, metrics: [{ alias: 99, type: 'Double', value: 1 }, { alias: 10, type: 'Double', value: 2 }] });
+    expect(h.commands).toEqual([REBIRTH, REBIRTH]);
+    expect(h.readings.at(-1)).toEqual(['press-3', 'Inputs_Temp_6be6619b', T0 + 10_000, 2]);
+    expect(await h.counter('pdm_gateway_sparkplug_metrics_skipped_total', { reason: 'unknown_alias' })).toBe(1);
+  });
+
+  it('takes a device offline at its DDEATH and a node with all its devices at its NDEATH; a stale NDEATH is ignored', async () => {
+    const h = harness();
+    born(h);
+    h.send('plant/DBIRTH/edge-1/press-4', { seq: 2, metrics: [{ name: 'Temp', alias: 20, type: 'Double', value: 1 }] });
+    h.send('plant/DDEATH/edge-1/press-4', { seq: 3, metrics: [] });
+    expect(h.offline).toEqual(['press-4']);
+    h.send('plant/NDEATH/edge-1', { metrics: [{ name: 'bdSeq', type: 'UInt64', value: 3 }] }); // an earlier connection's will
+    expect(h.offline).toEqual(['press-4']);
+    expect(await h.counter('pdm_gateway_sparkplug_messages_total', { type: 'NDEATH', outcome: 'ignored' })).toBe(1);
+    h.send('plant/NDEATH/edge-1', { metrics: [{ name: 'bdSeq', type: 'UInt64', value: 4 }] });
+    expect(h.offline).toEqual(['press-4', 'press-3', 'edge-1']);
+    expect(await h.counter('pdm_gateway_sparkplug_messages_total', { type: 'NDEATH', outcome: 'offline' })).toBe(1);
+    // Dead: its data waits for a new birth.
+    h.send('plant/NDATA/edge-1', { seq: 4, metrics: [{ alias: 1, type: 'Float', value: 1 }] });
+    expect(h.commands).toEqual([REBIRTH]);
+  });
+
+  it('maps devices and nodes to machines by sparkplug.machineId and nodeMachineId', () => {
+    const h = harness({ machineId: '{group}-{node}-{device}', nodeMachineId: 'node.{node}' });
+    h.send('plant/NBIRTH/edge 1', { seq: 0, metrics: [{ name: 'load', alias: 1, type: 'Double', value: 1 }] });
+    h.send('plant/DBIRTH/edge 1/press-3', { seq: 1, metrics: [{ name: 'temp', alias: 2, type: 'Double', value: 2 }] });
+    expect(h.readings.map((r) => r[0])).toEqual(['node.edge_1_04cf96e0', 'plant-edge_1_04cf96e0-press-3']);
+    expect(() => sparkplugSchema.parse({ nodeMachineId: '{device}' })).toThrow(/placeholders \{group\}, \{node\}/);
+  });
+
+  it('refuses what is no Sparkplug message, counted like any refused message', async () => {
+    const h = harness();
+    h.sparkplug.handle('spBv1.0/plant/NDATA/edge-1/extra', encode({ metrics: [] }));
+    h.sparkplug.handle('spBv1.0/plant/NDATA/edge-1', Buffer.from([0x12, 0x05, 0x0a])); // a metric cut short
+    h.sparkplug.handle('spBv1.0/plant/NDATA/edge-1', Buffer.alloc(5_000));
+    h.sparkplug.handle('spBv1.0/STATE/scada-1', Buffer.from('{"online":true}'));
+    h.sparkplug.handle('spBv1.0/plant/NCMD/edge-1', encode({ metrics: [] }));
+    expect(h.rejected).toEqual({ bad_topic: 1, bad_protobuf: 1, too_large: 1 });
+    expect(await h.counter('pdm_gateway_sparkplug_messages_total', { type: 'STATE', outcome: 'ignored' })).toBe(1);
+    expect(await h.counter('pdm_gateway_sparkplug_messages_total', { type: 'NCMD', outcome: 'ignored' })).toBe(1);
+    expect(h.readings).toEqual([]);
+  });
+
+  it('passes readings through ingest validation: a timestamp too far ahead is refused there', () => {
+    const h = harness();
+    h.send('plant/NBIRTH/edge-1', { seq: 0, metrics: [{ name: 'x', alias: 1, timestamp: T0 + 60_000, type: 'Double', value: 1 }] });
+    expect(h.rejected).toEqual({ future_ts: 1 });
+    expect(h.readings).toEqual([]);
+  });
+
+  it('keeps the births of at most validation.maxMachines edge nodes', async () => {
+    const h = harness(); // maxNodes 2
+    for (const node of ['a', 'b', 'c']) h.send(`plant/NBIRTH/${node}`, { seq: 0, metrics: [] });
+    expect(await h.counter('pdm_gateway_sparkplug_messages_total', { type: 'NBIRTH', outcome: 'registered' })).toBe(2);
+    expect(await h.counter('pdm_gateway_sparkplug_messages_total', { type: 'NBIRTH', outcome: 'too_many_nodes' })).toBe(1);
+  });
+});

@@ -1,0 +1,272 @@
+// Sparkplug B (Eclipse Sparkplug 3.0) edge nodes publishing to the gateway. The gateway acts as a
+// host application that only listens, except to ask for a Rebirth:
+// - NBIRTH / DBIRTH register the metrics of an edge node / device (name, alias, datatype); their
+//   values are readings too.
+// - NDATA / DDATA metrics are resolved by alias (or name) against the birth; each one of a numeric or
+//   Boolean datatype becomes a reading of sensor sparkplugId(metric name) on the machine the
+//   device (sparkplug.machineId) or node (sparkplug.nodeMachineId) maps to, at the metric's timestamp
+//   (else the payload's, else the gateway's), through Ingest.handleMapped: the same payload limit, id
+//   checks, machine limits, validation and counters as every other reading.
+// - Each message of a node after its NBIRTH carries the next seq (0–255, wrapping). A gap, a DATA from
+//   a node or device without a birth, or an unknown alias is answered with a Rebirth request (NCMD
+//   "Node Control/Rebirth" = true), at most one per node per sparkplug.rebirthIntervalMs; the data
+//   that can be resolved is ingested meanwhile.
+// - NDEATH (the node's MQTT will, or its clean goodbye) takes the node and all its devices offline,
+//   DDEATH one device: the gateway forgets their births and reports their machines offline. An NDEATH
+//   whose bdSeq is not that of the node's last NBIRTH is a stale will of an earlier connection: ignored.
+// Metrics named bdSeq, Node Control/… or Device Control/… are protocol, never readings. Compressed
+// payloads (Tahu's uuid SPBV1.0_COMPRESSED) carry their metrics in `body` and yield none here.
+import { create, toBinary } from '@bufbuild/protobuf';
+import type { Clock } from '@pdm/clock';
+import type { Ingest, IngestRejection } from '../ingest/index.js';
+import type { LogLimiter, Logger } from '../ops/log.js';
+import { EdgeNodes, type EdgeNode, MetricTable, seqAfter } from './births.js';
+import { PayloadSchema } from '../gen/sparkplug_b_pb.js';
+import type { RebirthReason, SkippedMetricReason, SparkplugMetrics, SparkplugOutcome } from './metrics.js';
+import { type SparkplugMetric, type SparkplugPayload, decodeSparkplugPayload } from './payload.js';
+import { DataType, isReadingType, readingValue } from './reading-value.js';
+import type { SparkplugConfig } from './schema.js';
+import { sparkplugId } from './sensor-id.js';
+import { SPARKPLUG_PREFIX, type SparkplugTopic, nodeCommandTopic, parseSparkplugTopic } from './topic.js';
+
+export interface SparkplugDependencies {
+  ingest: Pick<Ingest, 'handleMapped' | 'refuse'>;
+  /** validation.maxPayloadBytes: checked before a payload is decoded. */
+  maxPayloadBytes: number;
+  /** Most edge nodes whose births are kept (validation.maxMachines). */
+  maxNodes: number;
+  metrics: SparkplugMetrics;
+  /** Rate-limits Rebirth requests. */
+  clock: Pick<Clock, 'now'>;
+  /** Sends a message to the edge nodes (a Rebirth request). */
+  publish(topic: string, payload: Buffer): void;
+  /** A machine whose device or edge node died: no reading of it is to be waited for. */
+  offline(machineId: string): void;
+  /** A message or reading refused (after it was counted), for the gateway's log and debug topic. */
+  rejected(topic: string, payload: Buffer, rejection: IngestRejection): void;
+  log: Logger;
+  limiter: LogLimiter;
+}
+
+const REBIRTH_METRIC = 'Node Control/Rebirth';
+
+/** Protocol metrics (Sparkplug 3.0, 6.4.2 and the Node/Device Control folder): never readings. */
+const isControlMetric = (name: string): boolean => name === 'bdSeq' || name.startsWith('Node Control/') || name.startsWith('Device Control/');
+
+/** A machine id format with its placeholders replaced by the topic's levels, each made an id. */
+function formatMachineId(format: string, topic: SparkplugTopic): string {
+  return format.replace(/\{(group|node|device)\}/g, (_, level: 'group' | 'node' | 'device') => sparkplugId(topic[level] ?? ''));
+}
+
+/** The readings a message produced, for its outcome. */
+interface Tally {
+  accepted: number;
+  rejection?: IngestRejection;
+}
+
+export class SparkplugIngest {
+  private readonly nodes: EdgeNodes;
+  /** When a Rebirth was last requested from each node (oldest first), at most maxNodes of them. */
+  private readonly rebirthRequestedAt = new Map<string, number>();
+
+  constructor(
+    private readonly config: SparkplugConfig,
+    private readonly deps: SparkplugDependencies,
+  ) {
+    this.nodes = new EdgeNodes(deps.maxNodes);
+  }
+
+  /** Whether a topic is in the Sparkplug B namespace (and so for `handle`). */
+  static owns(topic: string): boolean {
+    return topic.startsWith(SPARKPLUG_PREFIX);
+  }
+
+  /** Handles one message on a spBv1.0/ topic; `publisher` as for Ingest.handle. Never throws. */
+  handle(topic: string, payload: Buffer, publisher?: string): void {
+    const parsed = parseSparkplugTopic(topic);
+    if (parsed === undefined) {
+      // A host application's STATE message is for other host applications.
+      if (topic.startsWith(`${SPARKPLUG_PREFIX}STATE/`)) return this.count('STATE', 'ignored');
+      return this.refuse('unknown', topic, payload, 'bad_topic', `topic ${topic} is not spBv1.0/{group}/{N|D}{BIRTH|DEATH|DATA|CMD}/{edge node}[/{device}]`);
+    }
+    const { type } = parsed;
+    // Commands are for edge nodes, from host applications.
+    if (type === 'NCMD' || type === 'DCMD') return this.count(type, 'ignored');
+    if (payload.length > this.deps.maxPayloadBytes) {
+      return this.refuse(type, topic, payload, 'too_large', `payload of ${payload.length} bytes exceeds the limit of ${this.deps.maxPayloadBytes}`);
+    }
+    let decoded: SparkplugPayload;
+    try {
+      decoded = decodeSparkplugPayload(payload);
+    } catch (error) {
+      return this.refuse(type, topic, payload, 'bad_protobuf', `payload is not a Sparkplug B payload: ${(error as Error).message}`);
+    }
+    const message: Message = { topic: parsed, rawTopic: topic, payload, decoded, publisher };
+    this.count(type, this.outcomeOf(message));
+  }
+
+  private outcomeOf(message: Message): SparkplugOutcome {
+    const { topic, decoded } = message;
+    const node = this.nodes.get(topic.group, topic.node);
+    if (topic.type === 'NBIRTH') return this.nodeBirth(message);
+    if (node === undefined) {
+      // A death of what the gateway does not know needs no birth: there is nothing to take offline.
+      if (topic.type !== 'NDEATH' && topic.type !== 'DDEATH') this.requestRebirth(topic, 'no_birth');
+      return 'no_birth';
+    }
+    if (topic.type === 'NDEATH') return this.nodeDeath(topic, node, decoded);
+    this.checkSeq(topic, node, decoded.seq);
+    const device = topic.device;
+    if (topic.type === 'DBIRTH') {
+      const table = new MetricTable();
+      node.devices.set(device!, table);
+      return this.registered(message, table);
+    }
+    const table = device === undefined ? node.metrics : node.devices.get(device);
+    if (table === undefined) {
+      if (topic.type === 'DDATA') this.requestRebirth(topic, 'no_birth');
+      return 'no_birth';
+    }
+    if (topic.type === 'DDEATH') {
+      node.devices.delete(device!);
+      this.deps.offline(this.machineOf(topic));
+      return 'offline';
+    }
+    return this.ingested(message, table);
+  }
+
+  private nodeBirth(message: Message): SparkplugOutcome {
+    const { topic, decoded } = message;
+    const bdSeqMetric = decoded.metrics.find((m) => m.name === 'bdSeq');
+    const node = this.nodes.born(topic.group, topic.node, bdSeqMetric && integerOf(bdSeqMetric), decoded.seq ?? 0);
+    if (node === undefined) return 'too_many_nodes';
+    return this.registered(message, node.metrics);
+  }
+
+  private nodeDeath(topic: SparkplugTopic, node: EdgeNode, decoded: SparkplugPayload): SparkplugOutcome {
+    const bdSeqMetric = decoded.metrics.find((m) => m.name === 'bdSeq');
+    const bdSeq = bdSeqMetric && integerOf(bdSeqMetric);
+    // The will of a connection before the node's current one, delivered late.
+    if (bdSeq !== undefined && node.bdSeq !== undefined && bdSeq !== node.bdSeq) return 'ignored';
+    for (const device of this.nodes.died(topic.group, topic.node)) this.deps.offline(this.machineOf({ ...topic, device }));
+    this.deps.offline(this.machineOf(topic));
+    return 'offline';
+  }
+
+  /** A BIRTH: declares its metrics in `table`, then takes their values as readings. */
+  private registered(message: Message, table: MetricTable): SparkplugOutcome {
+    for (const metric of message.decoded.metrics) {
+      if (metric.name === undefined) continue;
+      if (!table.declare(metric.name, metric.datatype ?? 0, metric.alias)) this.skip('clash', message.topic, metric.name);
+    }
+    this.ingested(message, table);
+    return 'registered';
+  }
+
+  /** Ingests the reading of each metric `table` resolves; the outcome of a DATA message. */
+  private ingested(message: Message, table: MetricTable): SparkplugOutcome {
+    const { topic, decoded, rawTopic, payload, publisher } = message;
+    const machineId = this.machineOf(topic);
+    const tally: Tally = { accepted: 0 };
+    let unknownAlias = false;
+    for (const metric of decoded.metrics) {
+      const born = table.resolve(metric.name, metric.alias);
+      if (born === undefined) {
+        unknownAlias = true;
+        this.skip('unknown_alias', topic, metric.name ?? `alias ${metric.alias}`);
+        continue;
+      }
+      if (isControlMetric(born.name)) continue;
+      const datatype = metric.datatype ?? born.datatype;
+      if (metric.isNull) {
+        this.skip('null', topic, born.name);
+        continue;
+      }
+      const value = isReadingType(datatype) ? readingValue(datatype, metric.value) : undefined;
+      if (value === undefined) {
+        this.skip('not_numeric', topic, born.name);
+        continue;
+      }
+      const ts = metric.timestamp ?? decoded.timestamp;
+      const outcome = this.deps.ingest.handleMapped(rawTopic, payload, { machineId, sensorId: born.sensorId }, () => ({ kind: 'single', ts, value }), publisher);
+      tally.accepted += outcome.accepted;
+      if (outcome.rejection) {
+        tally.rejection ??= outcome.rejection;
+        this.deps.rejected(rawTopic, payload, outcome.rejection);
+      }
+    }
+    if (unknownAlias) this.requestRebirth(topic, 'unknown_alias');
+    if (tally.accepted > 0) return 'ingested';
+    return tally.rejection?.reason ?? 'no_readings';
+  }
+
+  /** Checks a node's message carries the seq after its previous one; a gap asks for a Rebirth. */
+  private checkSeq(topic: SparkplugTopic, node: EdgeNode, seq: number | undefined): void {
+    if (seq === node.nextSeq) {
+      node.nextSeq = seqAfter(seq);
+      return;
+    }
+    this.deps.limiter.maybe(`sparkplug:seq:${topic.group}/${topic.node}`, (suppressed) =>
+      this.deps.log.warn({ group: topic.group, node: topic.node, expected: node.nextSeq, seq, suppressed }, 'sparkplug: sequence gap; requesting a rebirth'),
+    );
+    if (seq !== undefined) node.nextSeq = seqAfter(seq);
+    this.requestRebirth(topic, 'seq_gap');
+  }
+
+  /** Publishes NCMD Node Control/Rebirth = true to the node, unless one went to it within rebirthIntervalMs. */
+  private requestRebirth(topic: SparkplugTopic, reason: RebirthReason): void {
+    const key = `${topic.group}/${topic.node}`;
+    const now = this.deps.clock.now();
+    const last = this.rebirthRequestedAt.get(key);
+    if (last !== undefined && now - last < this.config.rebirthIntervalMs) return;
+    this.rebirthRequestedAt.delete(key);
+    this.rebirthRequestedAt.set(key, now);
+    if (this.rebirthRequestedAt.size > this.deps.maxNodes) this.rebirthRequestedAt.delete(this.rebirthRequestedAt.keys().next().value!);
+    this.deps.publish(nodeCommandTopic(topic.group, topic.node), rebirthRequest(now));
+    this.deps.metrics.rebirths.inc({ reason });
+    this.deps.log.info({ group: topic.group, node: topic.node, reason }, 'sparkplug: rebirth requested');
+  }
+
+  private machineOf(topic: SparkplugTopic): string {
+    return formatMachineId(topic.device === undefined ? this.config.nodeMachineId : this.config.machineId, topic);
+  }
+
+  private skip(reason: SkippedMetricReason, topic: SparkplugTopic, metric: string): void {
+    this.deps.metrics.skippedMetrics.inc({ reason });
+    this.deps.limiter.maybe(`sparkplug:skip:${reason}`, (suppressed) =>
+      this.deps.log.warn({ group: topic.group, node: topic.node, device: topic.device, metric, reason, suppressed }, 'sparkplug: metric skipped'),
+    );
+  }
+
+  private count(type: string, outcome: SparkplugOutcome): void {
+    this.deps.metrics.messages.inc({ type, outcome });
+  }
+
+  private refuse(type: string, topic: string, payload: Buffer, reason: 'bad_topic' | 'too_large' | 'bad_protobuf', detail: string): void {
+    const outcome = this.deps.ingest.refuse(reason, detail);
+    this.count(type, reason);
+    this.deps.rejected(topic, payload, outcome.rejection!);
+  }
+}
+
+interface Message {
+  readonly topic: SparkplugTopic;
+  readonly rawTopic: string;
+  readonly payload: Buffer;
+  readonly decoded: SparkplugPayload;
+  readonly publisher: string | undefined;
+}
+
+/** An integer metric's value (bdSeq is an Int64 or UInt64, some nodes send it as an int_value). */
+function integerOf(metric: SparkplugMetric): number | undefined {
+  return readingValue(metric.value.case === 'int' ? DataType.UInt32 : DataType.UInt64, metric.value);
+}
+
+/** The NCMD payload asking an edge node to publish its births again (Sparkplug 3.0, 6.4.2). */
+function rebirthRequest(now: number): Buffer {
+  const payload = create(PayloadSchema, {
+    timestamp: BigInt(now),
+    metrics: [{ name: REBIRTH_METRIC, timestamp: BigInt(now), datatype: DataType.Boolean, value: { case: 'booleanValue', value: true } }],
+  });
+  return Buffer.from(toBinary(PayloadSchema, payload));
+}
