@@ -91,7 +91,23 @@ describe('pdm train and pdm score', () => {
       const args = ['train', '--from-influx', '--machine', 'pump-9', '--start', new Date(t0).toISOString(), '--end', new Date(t0 + 3_600_000).toISOString()];
       expect(await main([...args, '--influx-url', influx.url, '--database', database, '--out', registry], trained.context)).toBe(0);
       expect(trained.err.join('\n')).toMatch(/train: 90 windows of pump-9/);
+      expect(trained.err.join('\n')).not.toMatch(/left out/);
       expect(trained.out.join('\n')).toMatch(/features \(\d+\): .*temp\.mean/);
+
+      // Two alert episodes of pump-9: 300-400 s labelled maintenance, 600-700 s a false alarm; and one
+      // of another machine labelled fault. Left out: the maintenance one's windows from 5 windows
+      // (ALERT_DEFAULTS.within) before it opened, 25-39: 15 windows.
+      const alert = (machineId: string, state: string, windowEnd: number, openedAt: number) =>
+        sink.writeAlert({ siteId: 'plant-1', machineId, alertId: `${machineId}-${openedAt}`, state, score: 9, message: 'm', windowEnd });
+      const label = (machineId: string, openedAt: number, kind: 'fault' | 'false_alarm' | 'maintenance') =>
+        sink.writeAlertAction({ time: Date.now(), siteId: 'plant-1', machineId, action: 'label', alertId: `${machineId}-${openedAt}`, label: kind, who: 'ana' });
+      for (const [machine, from, to, kind] of [['pump-9', 300, 400, 'maintenance'], ['pump-9', 600, 700, 'false_alarm'], ['pump-8', 100, 800, 'fault']] as const) {
+        await Promise.all([alert(machine, 'open', t0 + from * 1_000, t0 + from * 1_000), alert(machine, 'resolved', t0 + to * 1_000, t0 + from * 1_000), label(machine, t0 + from * 1_000, kind)]);
+      }
+      await sink.flush();
+      const labelled = capture();
+      expect(await main([...args, '--influx-url', influx.url, '--database', database, '--out', join(dir, 'from-influx-labelled')], labelled.context)).toBe(0);
+      expect(labelled.err.join('\n')).toMatch(/train: left out 15 windows inside 1 alert episode\(s\) labelled fault or maintenance/);
     } finally {
       await influx.stop();
     }

@@ -2,11 +2,13 @@
 // through the gateway's window engine, or features already stored in InfluxDB — and writes it as a
 // versioned folder of the model registry.
 import { parseArgs } from 'node:util';
+import { systemClock } from '@pdm/clock';
 import { MODEL_KINDS, trainModel, type ModelKind } from '@pdm/cloud-processor';
 import { type Command, UsageError } from '../command.js';
 import { CSV_FLAG_HELP, CSV_FLAG_OPTIONS, csvReplayOptions } from '../csv-flags.js';
 import { MAX_UNIVARIATE_SENSORS, MIN_HOPPING_READINGS, MIN_TUMBLING_WINDOWS, trainingWindowsFromCsv } from '../csv-windows.js';
 import { windowsFromInflux } from '../influx-windows.js';
+import { withoutLabelledEpisodes } from '../labelled-episodes.js';
 
 const MIN_TUMBLING_TEXT = String(MIN_TUMBLING_WINDOWS);
 
@@ -70,7 +72,8 @@ ${CSV_FLAG_HELP}
                         either are held: stored, never scored, never an alert. Default: learned —
                         the steadiest sensor the training data shows stopping; none if it never
                         stops. Not for adaptive-z
-  --from-influx         train on sensor_features stored in InfluxDB instead of a CSV
+  --from-influx         train on sensor_features stored in InfluxDB instead of a CSV; windows inside
+                        alert episodes labelled fault or maintenance (pdm alerts label) are left out
   --start T, --end T    time range for --from-influx (ISO-8601)
   --influx-url URL      InfluxDB for --from-influx (default: http://127.0.0.1:8086)
   --database NAME       database for --from-influx (default: pdm)
@@ -117,6 +120,9 @@ ${CSV_FLAG_HELP}
       }
       windows = await windowsFromInflux(values['influx-url'], values.database, values.machine, values.start, values.end);
       err(`train: ${windows.length} windows of ${values.machine} from ${values['influx-url']}/${values.database}`);
+      const labelled = await withoutLabelledEpisodes(windows, { url: values['influx-url'], database: values.database }, values.machine, systemClock);
+      windows = labelled.kept;
+      if (labelled.episodes > 0) err(`train: left out ${labelled.left} windows inside ${labelled.episodes} alert episode(s) labelled fault or maintenance (pdm alerts label)`);
     } else {
       const { input, options, range } = csvReplayOptions(values);
       ({ windows, ...training } = await trainingWindowsFromCsv(input, options, range, err, values.kind !== 'adaptive-z'));
