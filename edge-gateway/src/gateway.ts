@@ -173,28 +173,34 @@ export async function startGateway(config: GatewayConfig, dependencies: GatewayD
     republishRejection(topicName, rejection.reason, rejection.message, payload);
   }
 
+  // A Sparkplug B host: edge nodes' births, aliases and sequence numbers, one per broker they publish
+  // to (the embedded one, each upstream with `sparkplug`); `publish` reaches that broker's edge nodes.
+  const sparkplugMetrics = new SparkplugMetrics(metrics.registry);
+  const sparkplugHost = (publish: (topicName: string, payload: Buffer) => void) =>
+    new SparkplugIngest(config.sparkplug, {
+      ingest,
+      maxPayloadBytes: config.validation.maxPayloadBytes,
+      maxNodes: config.validation.maxMachines,
+      metrics: sparkplugMetrics,
+      clock,
+      publish,
+      // The window engine has no close path per machine yet: its windows close on the idle timeout.
+      offline: (machineId) => log.info({ machine: machineId }, 'sparkplug: machine offline'),
+      rejected: reportRejection,
+      log,
+      limiter,
+    });
+
   // Plant brokers the gateway subscribes to (bridge mode): their messages take the same ingest.
   let bridge: Bridge;
   try {
-    bridge = new Bridge(config.bridge.upstreams, config.gatewayId, { ingest, metrics: new BridgeMetrics(metrics.registry), clock, log, limiter, rejected: reportRejection });
+    bridge = new Bridge(config.bridge.upstreams, config.gatewayId, { ingest, metrics: new BridgeMetrics(metrics.registry), clock, log, limiter, rejected: reportRejection, sparkplug: sparkplugHost });
   } catch (error) {
     return abandonStart(error);
   }
 
   // Sparkplug B edge nodes on the embedded broker: their metrics take the same ingest.
-  const sparkplug = new SparkplugIngest(config.sparkplug, {
-    ingest,
-    maxPayloadBytes: config.validation.maxPayloadBytes,
-    maxNodes: config.validation.maxMachines,
-    metrics: new SparkplugMetrics(metrics.registry),
-    clock,
-    publish: (topicName, payload) => broker.publish(topicName, payload),
-    // The window engine has no close path per machine yet: its windows close on the idle timeout.
-    offline: (machineId) => log.info({ machine: machineId }, 'sparkplug: machine offline'),
-    rejected: reportRejection,
-    log,
-    limiter,
-  });
+  const sparkplug = sparkplugHost((topicName, payload) => broker.publish(topicName, payload));
 
   // The hooks above run only once the broker exists: they are called from its handlers.
   const broker: RunningBroker = await startBroker(

@@ -10,6 +10,9 @@
 // dropped before it got the PUBACK is ingested once, as from the embedded broker's clients (the memory
 // lives in this process: after a gateway restart such a repeat is ingested again).
 //
+// With `sparkplug`, messages on spBv1.0/ topics go to a Sparkplug B host of their own per upstream
+// (births, aliases, sequence numbers), which publishes its Rebirth requests to that upstream.
+//
 // A delivery with the RETAIN flag is skipped (counted as `retained`): the broker sends it because a
 // subscription was made, it replays the topic's last value, which the gateway ingested when it was
 // published if it was subscribed then. The bridge subscribes again at every connection, so a change of
@@ -21,6 +24,7 @@ import { type IClientOptions, type IPublishPacket, type MqttClient, connect } fr
 import type { Ingest, IngestRejection } from '../ingest/index.js';
 import { RedeliveryFilter } from '../mqtt/redeliveries.js';
 import type { LogLimiter, Logger } from '../ops/log.js';
+import { SparkplugIngest } from '../sparkplug/index.js';
 import type { BridgeMetrics, BridgeOutcome } from './metrics.js';
 import { PayloadMapping } from './payload-mapping.js';
 import type { UpstreamConfig } from './schema.js';
@@ -35,6 +39,8 @@ export interface BridgeDependencies {
   limiter: LogLimiter;
   /** A message ingest refused (after the bridge counted it), for the gateway's log and debug topic. */
   rejected(topic: string, payload: Buffer, rejection: IngestRejection): void;
+  /** The Sparkplug B host of an upstream with `sparkplug`, publishing its Rebirth requests with `publish`. */
+  sparkplug(publish: (topic: string, payload: Buffer) => void): Pick<SparkplugIngest, 'handle'>;
 }
 
 interface Mapping {
@@ -78,6 +84,8 @@ class UpstreamLink {
   /** The publisher the ingest limits (validation.maxMachinesPerUser) count this upstream's machines for. */
   private readonly publisher: string;
   private readonly redeliveries: RedeliveryFilter;
+  /** Its edge nodes' births and sequence numbers, when it carries Sparkplug B. */
+  private readonly sparkplug: Pick<SparkplugIngest, 'handle'> | undefined;
   private failures = 0;
   private cancelRetry: Cancel | undefined;
   private stopped = false;
@@ -91,11 +99,13 @@ class UpstreamLink {
       template: new TopicTemplate(m.topic, m),
       payload: new PayloadMapping({ valuePath: m.value, timestampPath: m.timestamp, epochUnit: m.epochUnit, sensors: m.sensors }),
     }));
-    this.filters = upstream.subscribe ?? [...new Set(this.mappings.map((m) => m.template.filter))];
+    this.filters = upstream.subscribe ?? [...new Set([...this.mappings.map((m) => m.template.filter), ...(upstream.sparkplug ? ['spBv1.0/#'] : [])])];
     this.publisher = `bridge:${upstream.name}`;
     this.redeliveries = new RedeliveryFilter(1, deps.clock);
     deps.metrics.connected.set({ upstream: upstream.name }, 0);
     this.client = connect(upstream.url, options);
+    // Sparkplug commands go out at QoS 0, not retained (Sparkplug 3.0, 7.2).
+    this.sparkplug = upstream.sparkplug ? deps.sparkplug((topic, payload) => this.client.publish(topic, payload, { qos: 0, retain: false })) : undefined;
     // mqtt.js sends a QoS 1 PUBACK when this calls back: after the reading is in the window engine.
     this.client.handleMessage = (packet, done) => {
       this.handle(packet);
@@ -169,6 +179,11 @@ class UpstreamLink {
       return;
     }
     const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
+    if (this.sparkplug && SparkplugIngest.owns(topic)) {
+      this.sparkplug.handle(topic, payload, this.publisher);
+      this.count('sparkplug');
+      return;
+    }
     for (const { template, payload: mapping } of this.mappings) {
       const ids = template.match(topic);
       if (ids === undefined) continue;

@@ -5,10 +5,10 @@ import type { RejectReason } from '../ingest/index.js';
 
 /**
  * What became of one message from an upstream: ingested, skipped (a retained message replayed at
- * subscription, a repeat of a message already ingested, a topic no template matches), or refused
- * with an ingest reason.
+ * subscription, a repeat of a message already ingested, a topic no template matches), handed to
+ * Sparkplug B (whose metrics say what became of it), or refused with an ingest reason.
  */
-export type BridgeOutcome = 'ingested' | 'retained' | 'redelivered' | 'unmatched' | RejectReason;
+export type BridgeOutcome = 'ingested' | 'retained' | 'redelivered' | 'unmatched' | 'sparkplug' | RejectReason;
 
 export class BridgeMetrics {
   readonly messages: Counter<'upstream' | 'outcome'>;
@@ -18,7 +18,7 @@ export class BridgeMetrics {
   constructor(registry: Registry) {
     this.messages = new Counter({
       name: 'pdm_gateway_bridge_messages_total',
-      help: 'Messages received from upstream brokers, by upstream and outcome (ingested, retained, redelivered, unmatched, or the ingest reject reason)',
+      help: 'Messages received from upstream brokers, by upstream and outcome (ingested, retained, redelivered, unmatched, sparkplug, or the ingest reject reason)',
       labelNames: ['upstream', 'outcome'],
       registers: [registry],
     });

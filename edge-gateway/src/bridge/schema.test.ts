@@ -17,6 +17,7 @@ describe('bridge configuration', () => {
       ...upstream,
       mappings: [{ topic: 'plant/{line}/{machine}/{sensor}', value: 'value', timestamp: 'ts', epochUnit: 'ms', sensors: {} }],
       backoff: { initialMs: 1_000, multiplier: 2, maxMs: 30_000 },
+      sparkplug: false,
     });
   });
 
@@ -37,6 +38,8 @@ describe('bridge configuration', () => {
     ]);
     expect(problems({ upstreams: [{ ...upstream, mappings: [{ topic: 'a/{machine}/{sensor}', epochUnit: 'us', value: 'a..b' }] }] })).toHaveLength(2);
     expect(problems({ upstreams: [{ ...upstream, mappings: [] }] })[0]).toMatch(/^bridge\.upstreams\.0\.mappings: /);
+    // A Sparkplug B upstream needs no mapping.
+    expect(problems({ upstreams: [{ name: 'plant', url: 'mqtt://broker:1883', sparkplug: true }] })).toEqual([]);
     expect(problems({ upstreams: [{ ...upstream, mappings: [{ topic: 'plant/{line}/{machine}/{sensor}', machineId: '{lin}-{machine}' }] }] })).toEqual([
       'bridge.upstreams.0.mappings.0.machineId: "{lin}-{machine}" names {lin}, which is no level of the topic template',
     ]);

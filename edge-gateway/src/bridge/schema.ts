@@ -75,10 +75,15 @@ const upstreamSchema = z
      * pdm-<gatewayId>-<name>.
      */
     clientId: z.string().min(1).max(65_535).optional(),
-    /** MQTT filters to subscribe to; default: each mapping's topic template as a filter. */
+    /** MQTT filters to subscribe to; default: each mapping's topic template as a filter, and spBv1.0/# with sparkplug. */
     subscribe: z.array(topicFilter).min(1).optional(),
     /** Topic templates tried in order; the first match maps a message. */
-    mappings: z.array(bridgeMappingSchema).min(1),
+    mappings: z.array(bridgeMappingSchema).default([]),
+    /**
+     * The upstream carries Sparkplug B (spBv1.0/… topics, read as on the embedded broker, key
+     * `sparkplug`); Rebirth requests are published to the upstream. Default false.
+     */
+    sparkplug: z.boolean().default(false),
     /** Reconnection back-off (with 20 % jitter), on the gateway clock. */
     backoff: z
       .object({ initialMs: duration.default(1_000), multiplier: z.number().min(1).default(2), maxMs: duration.default(30_000) })
@@ -86,6 +91,7 @@ const upstreamSchema = z
       .prefault({}),
   })
   .strict()
+  .refine((u) => u.sparkplug || u.mappings.length > 0, { message: 'an upstream needs at least one mapping, or sparkplug: true', path: ['mappings'] })
   .refine((u) => (u.cert === undefined) === (u.key === undefined), { message: 'cert and key go together', path: ['cert'] })
   .refine((u) => u.password === undefined || u.passwordFile === undefined, { message: 'give password or passwordFile, not both', path: ['passwordFile'] });
 

@@ -1,5 +1,6 @@
 // A real Sparkplug B edge node from another implementation (Eclipse Tahu's sparkplug-client) on the
-// gateway's embedded broker: births, data by alias into windows, a sequence gap forced by a raw MQTT
+// gateway's embedded broker, and on a plant's mosquitto the gateway bridges from (upstream
+// `sparkplug: true`): births, data by alias into windows, a sequence gap forced by a raw MQTT
 // publisher answered with a Rebirth request that the edge node obeys, a device death and a node death.
 import { createRequire } from 'node:module';
 import type { MachineWindow } from '@pdm/proto';
@@ -7,22 +8,67 @@ import { connectAsync } from 'mqtt';
 import { type UPayload, newClient } from 'sparkplug-client';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type GatewayTestbed, T0, metricValue, startGatewayTestbed } from '../test-support/gateway-harness.js';
+import { startMosquitto } from '../test-support/mosquitto.js';
 
 const tahu = (createRequire(import.meta.url)('sparkplug-payload') as { get(v: string): { encodePayload(p: UPayload): Uint8Array } }).get('spBv1.0');
 
 /** Sensor id of the metric "Inputs/Temp": hashlib.sha256(b'Inputs/Temp').hexdigest()[:8] is 6be6619b. */
 const TEMP = 'Inputs_Temp_6be6619b';
 
-describe('Sparkplug B edge node (Eclipse Tahu sparkplug-client) on the embedded broker', () => {
+async function until(condition: () => Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+/** A gateway and the broker the edge node publishes to. */
+interface Setup {
+  readonly bed: GatewayTestbed;
+  readonly brokerUrl: string;
+  close(): Promise<void>;
+}
+
+const SETUPS: ReadonlyArray<{ name: string; start(): Promise<Setup> }> = [
+  {
+    name: 'on the embedded broker',
+    async start() {
+      const bed = await startGatewayTestbed({ mqtt: { anonymous: { publish: ['spBv1.0/#'], subscribe: ['spBv1.0/plant/NCMD/#', 'spBv1.0/plant/DCMD/#'] } } });
+      return { bed, brokerUrl: `mqtt://127.0.0.1:${bed.gateway.mqttPort}`, close: () => bed.close() };
+    },
+  },
+  {
+    name: 'through the bridge from a plant mosquitto',
+    async start() {
+      const plant = await startMosquitto();
+      const bed = await startGatewayTestbed({ bridge: { upstreams: [{ name: 'plant', url: plant.url, sparkplug: true, backoff: { initialMs: 100, maxMs: 100 } }] } });
+      // Births are QoS 0: the edge node starts once the bridge is subscribed.
+      await until(async () => (await metricValue(bed.gateway, 'pdm_gateway_bridge_connected', 'upstream="plant"')) === 1, 'the bridge subscribed');
+      return {
+        bed,
+        brokerUrl: plant.url,
+        async close() {
+          await bed.close();
+          await plant.close();
+        },
+      };
+    },
+  },
+];
+
+describe.each(SETUPS)('Sparkplug B edge node (Eclipse Tahu sparkplug-client) $name', (setup) => {
+  let broker: Setup;
   let bed: GatewayTestbed;
   let edgeNode: ReturnType<typeof newClient>;
   const rebirthRequests: UPayload[] = [];
 
   beforeEach(async () => {
     rebirthRequests.length = 0;
-    bed = await startGatewayTestbed({ mqtt: { anonymous: { publish: ['spBv1.0/#'], subscribe: ['spBv1.0/plant/NCMD/#', 'spBv1.0/plant/DCMD/#'] } } });
+    broker = await setup.start();
+    bed = broker.bed;
     edgeNode = newClient({
-      serverUrl: `mqtt://127.0.0.1:${bed.gateway.mqttPort}`,
+      serverUrl: broker.brokerUrl,
       username: '',
       password: '',
       groupId: 'plant',
@@ -44,7 +90,7 @@ describe('Sparkplug B edge node (Eclipse Tahu sparkplug-client) on the embedded 
 
   afterEach(async () => {
     edgeNode.stop();
-    await bed.close();
+    await broker.close();
   });
 
   function publishBirths(): void {
@@ -70,14 +116,6 @@ describe('Sparkplug B edge node (Eclipse Tahu sparkplug-client) on the embedded 
   }
 
   const messages = (type: string, outcome: string) => metricValue(bed.gateway, 'pdm_gateway_sparkplug_messages_total', `type="${type}",outcome="${outcome}"`);
-
-  async function until(condition: () => Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!(await condition())) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
-  }
 
   /** press-3's window starting at T0, once it arrived. */
   async function firstWindow(): Promise<MachineWindow> {
@@ -106,7 +144,7 @@ describe('Sparkplug B edge node (Eclipse Tahu sparkplug-client) on the embedded 
     temp(21, 1);
     await until(async () => (await messages('DDATA', 'ingested')) === 1, 'the first DDATA');
     // Another publisher on the node's topic with a seq far from the node's: a gap.
-    const raw = await connectAsync(`mqtt://127.0.0.1:${bed.gateway.mqttPort}`, { clientId: 'gap-maker' });
+    const raw = await connectAsync(broker.brokerUrl, { clientId: 'gap-maker' });
     await raw.publishAsync('spBv1.0/plant/DDATA/edge-1/press-3', Buffer.from(tahu.encodePayload({ timestamp: T0 + 2000, seq: 200, metrics: [{ alias: 10, type: 'Double', value: 22, timestamp: T0 + 2000 }] })), { qos: 1 });
     await raw.endAsync();
 
