@@ -20,10 +20,14 @@ import {
   sumSkab,
 } from '@pdm/evaluation';
 import { EVALUATE_USAGE, runEvaluateCli } from '@pdm/simulator';
-import { type Command, UsageError } from '../command.js';
+import { systemClock } from '@pdm/clock';
+import { parseDuration } from '@pdm/config';
+import { type Command, type CommandContext, UsageError } from '../command.js';
+import { labelledPrecision, renderPrecision } from '../labelled-precision.js';
 
 const PROTOCOL_USAGE = `pdm evaluate --protocol skab --labels RECORDING.csv --scores scores.csv [--labels … --scores …]
 pdm evaluate --protocol nab --labels combined_windows.json --data SERIES.csv --scores scores.csv [--data … --scores …]
+pdm evaluate --from-influx [--since 30d] [--influx-url URL] [--database pdm] [--json]
 
 Scores detection the way public benchmarks do (pdm benchmark runs a whole dataset folder):
   skab  pointwise, as the SKAB leaderboard: rows 1–400 of each recording are its training split; every
@@ -37,6 +41,11 @@ Scores detection the way public benchmarks do (pdm benchmark runs a whole datase
         to 100 · (S − S_null) / (S_perfect − S_null) (null: never detects = 0, perfect = 100).
         A detection is a window that opened an alert (scores.csv column alert = open); scores
         without the alert column (written by an older pdm score) count every anomalous window.
+--from-influx: precision on the real machines from the maintenance team's labels (pdm alerts label)
+        on the alert episodes opened within --since (default 30d): fault / (fault + false_alarm),
+        per model (the one whose window opened the episode) and per machine; maintenance counts as
+        neither, unlabelled episodes are counted apart. --influx-url (default http://127.0.0.1:8086)
+        and --database (default pdm) name the InfluxDB the processor writes to.
 A row takes the decision of the scores window [window_start, window_end) that holds its timestamp; a
 row no scored window holds counts as normal and is reported as a row without a decision.
 
@@ -131,6 +140,7 @@ export const evaluate: Command = {
   usage: `${EVALUATE_USAGE}\n\n${PROTOCOL_USAGE}`,
 
   async run(args, context) {
+    if (args.includes('--from-influx')) return fromInflux(args, context);
     if (protocolOf(args) === undefined) return runEvaluateCli(args, context);
     const { values } = parseArgs({ args, options: OPTIONS, strict: true });
     if (values.protocol === 'skab') {
@@ -147,3 +157,27 @@ export const evaluate: Command = {
     return 0;
   },
 };
+
+async function fromInflux(args: string[], context: CommandContext): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      'from-influx': { type: 'boolean' },
+      since: { type: 'string', default: '30d' },
+      'influx-url': { type: 'string', default: 'http://127.0.0.1:8086' },
+      database: { type: 'string', default: 'pdm' },
+      json: { type: 'boolean' },
+    },
+    strict: true,
+  });
+  let sinceMs: number;
+  try {
+    sinceMs = parseDuration(values.since);
+  } catch (error) {
+    throw new UsageError(`--since: ${(error as Error).message}`);
+  }
+  const result = await labelledPrecision({ url: values['influx-url'], database: values.database }, systemClock.now() - sinceMs, systemClock);
+  if (values.json) context.out(JSON.stringify(result, null, 2));
+  else for (const line of renderPrecision(result)) context.out(line);
+  return 0;
+}

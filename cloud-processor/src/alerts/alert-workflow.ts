@@ -12,6 +12,7 @@ import type { MachineRef } from './alert-store.js';
 
 export { ALERT_LABEL, type AlertLabel };
 export type { AlertAction };
+export { influxString };
 export { InfluxSink } from '../sink/influx-sink.js';
 export { INFLUX_SINK_DEFAULTS } from '../sink/options.js';
 
