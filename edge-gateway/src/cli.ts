@@ -96,7 +96,7 @@ export async function runGatewayCli(argv: string[], io: CliIo): Promise<number> 
     io.out(`  operations  http://${config.http.host}:${gateway.httpPort}/metrics  /healthz  /readyz`);
     io.out(`  Pub/Sub     projects/${config.pubsub.projectId}/topics/${config.pubsub.topic}${emulator ? ' (emulator)' : ''}`);
     io.out(`  outbox      ${config.outbox.path}`);
-    for (const upstream of config.bridge.upstreams) io.out(`  bridge      ${upstream.name} ← ${withoutCredentials(upstream.url)} (${upstream.mappings.length} topic mappings)`);
+    for (const upstream of config.bridge.upstreams) io.out(`  bridge      ${upstream.name} ← ${withoutCredentials(upstream.url)} (${upstream.mappings.length} topic mappings${upstream.sparkplug ? ', Sparkplug B' : ''})`);
     const signal = await io.waitForStop();
     io.out(`${signal}: stopping the gateway…`);
     await gateway.stop();
