@@ -73,7 +73,7 @@ export const alerts: Command = {
 
     const sink = new InfluxSink({ ...INFLUX_SINK_DEFAULTS, url: values['influx-url'], database: values.database, batchMaxDelayMs: 1 });
     const workflow = new AlertWorkflow(sink, systemClock);
-    const by = { who: values.who ?? userInfo().username, ...(values.note !== undefined && { note: values.note }) };
+    const by = { who: values.who ?? currentUser(), ...(values.note !== undefined && { note: values.note }) };
     const machine = { machineId: target ?? '', ...(values.site !== undefined && { siteId: values.site }) };
     try {
       switch (action as Action) {
@@ -107,6 +107,14 @@ export const alerts: Command = {
     }
   },
 };
+
+function currentUser(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    throw new UsageError('--who NAME is required: the user running pdm has no name on this host');
+  }
+}
 
 function duration(flag: string, text: string): number {
   try {

@@ -118,7 +118,6 @@ export class AlertWorkflow {
   private async record(action: Omit<AlertAction, 'time'>): Promise<AlertAction> {
     const taken = { time: this.clock.now(), ...action };
     await this.log.record(taken);
-    await this.sink.flush();
     return taken;
   }
 
