@@ -3,11 +3,12 @@
 // node's bdSeq (to tell its own NDEATH from a stale one) and the seq its next message must carry.
 import { sparkplugId } from './sensor-id.js';
 
-/** A metric a birth declared that becomes readings. */
+/** A metric a birth declared. */
 export interface BornMetric {
   readonly name: string;
   readonly datatype: number;
-  readonly sensorId: string;
+  /** The sensor its values are readings of; undefined when another metric of its table has that id. */
+  readonly sensorId: string | undefined;
 }
 
 /** The metrics of one node or device, by name and by alias. */
@@ -17,18 +18,17 @@ export class MetricTable {
   private readonly sensorIds = new Map<string, string>();
 
   /**
-   * Declares a metric; false, and the metric left out, when its sensor id is already another
-   * metric's (a clash the id rule makes all but impossible, see sensor-id.ts).
+   * Declares a metric. One whose sensor id is already another metric's (a clash the id rule makes all
+   * but impossible, see sensor-id.ts) is known, so its data asks for no rebirth, but has no sensor.
    */
-  declare(name: string, datatype: number, alias: number | undefined): boolean {
-    const sensorId = sparkplugId(name);
-    const holder = this.sensorIds.get(sensorId);
-    if (holder !== undefined && holder !== name) return false;
+  declare(name: string, datatype: number, alias: number | undefined): void {
+    const id = sparkplugId(name);
+    const holder = this.sensorIds.get(id);
+    const sensorId = holder === undefined || holder === name ? id : undefined;
+    if (sensorId !== undefined) this.sensorIds.set(sensorId, name);
     const metric: BornMetric = { name, datatype, sensorId };
-    this.sensorIds.set(sensorId, name);
     this.byName.set(name, metric);
     if (alias !== undefined) this.byAlias.set(alias, metric);
-    return true;
   }
 
   /** The metric a DATA message's metric refers to: by alias when it carries one, else by name. */

@@ -3,8 +3,9 @@
 // one is kept as it is. Otherwise each character outside that set becomes "_" and, so that two names
 // differing only there ("Inputs/Temp", "Inputs Temp", "Inputs_Temp") stay two ids, an "_" and the
 // first 8 hex digits of the name's SHA-256 are appended; a name too long keeps its first 55
-// characters before that suffix. Kept names cannot end in such a suffix by accident only with
-// probability 2^-32; the births check the ids of each machine for a clash anyway (births.ts).
+// characters before that suffix. Two changed names share an id only if their hashes' first 32 bits
+// agree; a kept name equals a changed name's id only if it is spelt with that very suffix. Either
+// clash within one machine is refused at its birth (births.ts), so a sensor never mixes two metrics.
 import { createHash } from 'node:crypto';
 
 const VALID_ID = /^[A-Za-z0-9_.-]{1,64}$/;

@@ -210,6 +210,22 @@ describe('SparkplugIngest', () => {
     expect(h.readings).toEqual([]);
   });
 
+  it('refuses a metric whose sensor id another metric of its device has: no sensor mixes two metrics', async () => {
+    const h = harness();
+    h.send('plant/NBIRTH/edge-1', { seq: 0, metrics: [] });
+    h.send('plant/DBIRTH/edge-1/press-3', {
+      seq: 1,
+      metrics: [
+        { name: 'Inputs/Temp', alias: 1, type: 'Double', value: 1 },
+        { name: 'Inputs_Temp_6be6619b', alias: 2, type: 'Double', value: 2 }, // spelt as the first one's id
+      ],
+    });
+    h.send('plant/DDATA/edge-1/press-3', { seq: 2, metrics: [{ alias: 2, type: 'Double', value: 3 }] });
+    expect(h.readings.map((r) => [r[1], r[3]])).toEqual([['Inputs_Temp_6be6619b', 1]]);
+    expect(await h.counter('pdm_gateway_sparkplug_metrics_skipped_total', { reason: 'clash' })).toBe(2); // in the DBIRTH and the DDATA
+    expect(h.commands).toEqual([]); // a known metric: no rebirth would cure the clash
+  });
+
   it('keeps the births of at most validation.maxMachines edge nodes', async () => {
     const h = harness(); // maxNodes 2
     for (const node of ['a', 'b', 'c']) h.send(`plant/NBIRTH/${node}`, { seq: 0, metrics: [] });

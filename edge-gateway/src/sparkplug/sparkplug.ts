@@ -156,8 +156,7 @@ export class SparkplugIngest {
   /** A BIRTH: declares its metrics in `table`, then takes their values as readings. */
   private registered(message: Message, table: MetricTable): SparkplugOutcome {
     for (const metric of message.decoded.metrics) {
-      if (metric.name === undefined) continue;
-      if (!table.declare(metric.name, metric.datatype ?? 0, metric.alias)) this.skip('clash', message.topic, metric.name);
+      if (metric.name !== undefined) table.declare(metric.name, metric.datatype ?? 0, metric.alias);
     }
     this.ingested(message, table);
     return 'registered';
@@ -177,6 +176,10 @@ export class SparkplugIngest {
         continue;
       }
       if (isControlMetric(born.name)) continue;
+      if (born.sensorId === undefined) {
+        this.skip('clash', topic, born.name);
+        continue;
+      }
       const datatype = metric.datatype ?? born.datatype;
       if (metric.isNull) {
         this.skip('null', topic, born.name);
