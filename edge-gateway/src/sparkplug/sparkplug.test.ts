@@ -226,10 +226,13 @@ describe('SparkplugIngest', () => {
     expect(h.commands).toEqual([]); // a known metric: no rebirth would cure the clash
   });
 
-  it('keeps the births of at most validation.maxMachines edge nodes', async () => {
+  it('keeps the births of at most validation.maxMachines edge nodes, and as many devices per node', async () => {
     const h = harness(); // maxNodes 2
     for (const node of ['a', 'b', 'c']) h.send(`plant/NBIRTH/${node}`, { seq: 0, metrics: [] });
     expect(await h.counter('pdm_gateway_sparkplug_messages_total', { type: 'NBIRTH', outcome: 'registered' })).toBe(2);
     expect(await h.counter('pdm_gateway_sparkplug_messages_total', { type: 'NBIRTH', outcome: 'too_many_nodes' })).toBe(1);
+    for (const [i, device] of ['d1', 'd2', 'd3', 'd1'].entries()) h.send(`plant/DBIRTH/a/${device}`, { seq: i + 1, metrics: [] });
+    expect(await h.counter('pdm_gateway_sparkplug_messages_total', { type: 'DBIRTH', outcome: 'registered' })).toBe(3); // d1, d2, d1 again
+    expect(await h.counter('pdm_gateway_sparkplug_messages_total', { type: 'DBIRTH', outcome: 'too_many_devices' })).toBe(1);
   });
 });

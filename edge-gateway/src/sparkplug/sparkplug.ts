@@ -33,7 +33,7 @@ export interface SparkplugDependencies {
   ingest: Pick<Ingest, 'handleMapped' | 'refuse'>;
   /** validation.maxPayloadBytes: checked before a payload is decoded. */
   maxPayloadBytes: number;
-  /** Most edge nodes whose births are kept (validation.maxMachines). */
+  /** Most edge nodes whose births are kept, and most devices per node (validation.maxMachines). */
   maxNodes: number;
   metrics: SparkplugMetrics;
   /** Rate-limits Rebirth requests. */
@@ -118,6 +118,7 @@ export class SparkplugIngest {
     this.checkSeq(topic, node, decoded.seq);
     const device = topic.device;
     if (topic.type === 'DBIRTH') {
+      if (!node.devices.has(device!) && node.devices.size >= this.deps.maxNodes) return 'too_many_devices';
       const table = new MetricTable();
       node.devices.set(device!, table);
       return this.registered(message, table);
