@@ -94,6 +94,7 @@ export async function startGateway(config: GatewayConfig, dependencies: GatewayD
   }, MAX_PENDING_WINDOWS, {
     changedMachines: () => engine.changedMachines(),
     checkpoint: (machineId, complete) => engine.checkpoint(machineId, complete),
+    notWritten: (machineId) => engine.checkpointNotWritten(machineId),
   });
 
   const { tickMs: _tickMs, ...windowKnobs } = config.windows;

@@ -7,7 +7,7 @@ import { makeTestDataDir } from '@pdm/influx-harness';
 import { CloseReason, MachineWindowSchema, create, decodeMachineWindow, type MachineWindow } from '@pdm/proto';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { CheckpointRecord } from '../window/index.js';
+import { type CheckpointRecord, WindowEngine } from '../window/index.js';
 import { type CheckpointSource, Outbox, OutboxWriter, type OutboxWriterEvents } from './index.js';
 
 const T0 = Date.UTC(2026, 10, 28, 12, 0, 0);
@@ -28,10 +28,10 @@ const window = (machineId: string, n: number): MachineWindow =>
     sensors: [{ sensorId: 's', count: n + 1, mean: n }],
   });
 
-function setup(maxPending?: number, source?: CheckpointSource) {
+function setup(maxPending?: number, source?: CheckpointSource, clock = new ManualClock(T0)) {
   const dir = makeTestDataDir('outbox-writer');
   const path = join(dir, 'outbox.sqlite');
-  const outbox = new Outbox({ path, maxBytes: 1_000_000, maxAgeMs: 3_600_000, clock: new ManualClock(T0) });
+  const outbox = new Outbox({ path, maxBytes: 1_000_000, maxAgeMs: 3_600_000, clock });
   cleanups.push(() => rmSync(dir, { recursive: true, force: true }), () => outbox.close());
   let appends = 0;
   const counted = { append: (...args: Parameters<Outbox['append']>) => (appends++, outbox.append(...args)) };
@@ -131,6 +131,7 @@ describe('OutboxWriter', () => {
     const taken: string[] = [];
     const source: CheckpointSource = {
       changedMachines: () => ['b'],
+      notWritten: () => undefined,
       checkpoint: (machineId, complete): CheckpointRecord => {
         taken.push(`${machineId}${complete ? ' complete' : ''}`);
         return { machineId, header: Buffer.from(`${machineId}-${taken.length}`), panes: [], dropAll: complete, dropBefore: undefined };
@@ -155,6 +156,7 @@ describe('OutboxWriter', () => {
     let held = true;
     const source: CheckpointSource = {
       changedMachines: () => [],
+      notWritten: () => undefined,
       checkpoint: (machineId): CheckpointRecord | undefined =>
         held ? { machineId, header: Buffer.from('final'), panes: [{ paneStart: 0, stats: new Uint8Array([1]) }], dropAll: false, dropBefore: undefined } : undefined,
     };
@@ -167,5 +169,49 @@ describe('OutboxWriter', () => {
     writer.flush();
     const stored = outbox.checkpointOf('a')!;
     expect([Buffer.from(stored.header).toString(), stored.panes.map((p) => [p.paneStart, p.stats[0]])]).toEqual(['final', [[0, 1]]]);
+  });
+  it('keeps a machine whose checkpoint could not be written until one is: its next reading revises its window, never reuses revision 0', async () => {
+    const clock = new ManualClock(T0);
+    const source: CheckpointSource = {
+      changedMachines: () => engine.changedMachines(),
+      checkpoint: (machineId, complete) => engine.checkpoint(machineId, complete),
+      notWritten: (machineId) => engine.checkpointNotWritten(machineId),
+    };
+    const { writer, outbox, stored, refuseWrites } = setup(undefined, source, clock);
+    const engine = new WindowEngine(
+      { gatewayId: 'gw', siteId: 'site', clock, idleTimeoutMs: 30_000, evictAfterMs: 60_000, lateMode: 'revise', recall: (id) => outbox.checkpointOf(id) },
+      (w) => writer.add(w),
+    );
+    engine.add('m1', 's', T0 + 1_000, 1);
+    expect(writer.checkpoint()).toBe(true); // [0, 10 s) open, stored
+    const allowWrites = refuseWrites(); // the disk fills
+    clock.advance(60_000); // the idle timeout closes [0, 10 s) as revision 0
+    engine.tick();
+    await nextTurn(); // its write, with m1's checkpoint, fails
+    expect(writer.checkpoint()).toBe(false);
+    clock.advance(1_000);
+    engine.tick(); // m1 is unseen for evictAfterMs, but its checkpoint is unsaved: it stays
+    expect(engine.metrics().machines).toBe(1);
+
+    expect(engine.add('m1', 's', T0 + 2_000, 2)).toBe('late');
+    engine.tick();
+    allowWrites();
+    await nextTurn();
+    // By hand: [1] → count 1, mean 1; [1, 2] → count 2, mean 1.5.
+    const windows = stored().map((w) => [(Number(w.windowStart) - T0) / 1_000, w.revision, w.closeReason, w.sensors[0]?.count, w.sensors[0]?.mean]);
+    expect(windows).toEqual([
+      [0, 0, CloseReason.IDLE_TIMEOUT, 1, 1],
+      [0, 1, CloseReason.LATE_REVISION, 2, 1.5],
+    ]);
+    // Saved now: m1 goes once unseen for evictAfterMs, and a reading of it recalls the checkpoint written.
+    expect(writer.checkpoint()).toBe(true);
+    clock.advance(60_000);
+    engine.tick();
+    expect(engine.metrics().machines).toBe(0);
+    expect(engine.add('m1', 's', T0 + 3_000, 3)).toBe('late');
+    engine.tick();
+    await nextTurn();
+    // By hand: [1, 2, 3] → count 3, mean 2.
+    expect(stored().map((w) => [w.revision, w.sensors[0]?.count, w.sensors[0]?.mean])).toEqual([[0, 1, 1], [1, 2, 1.5], [2, 3, 2]]);
   });
 });

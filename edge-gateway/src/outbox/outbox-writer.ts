@@ -8,6 +8,8 @@
 // A checkpoint holds what changed since the machine's previous one: after a failed write, the
 // machines it carried are checkpointed complete in the next (or, for one the engine forgot since,
 // the failed checkpoint is written again: it still holds all that changed since the stored one).
+// The engine is told (`notWritten`): it keeps such a machine until a checkpoint of it is written, so a
+// reading of it never recalls the older stored one.
 import { performance } from 'node:perf_hooks';
 import { type MachineWindow, encodeMachineWindow } from '@pdm/proto';
 import type { CheckpointRecord } from '../window/index.js';
@@ -35,6 +37,8 @@ export interface CheckpointSource {
    * it when `complete`; undefined when the engine holds none.
    */
   checkpoint(machineId: string, complete: boolean): CheckpointRecord | undefined;
+  /** A checkpoint taken of the machine was not written: it must stay held (and changed) until one is. */
+  notWritten(machineId: string): void;
 }
 
 const toRecord = (window: MachineWindow): OutboxRecord => ({
@@ -112,7 +116,10 @@ export class OutboxWriter {
     try {
       this.outbox.append(this.pending.map(toRecord), checkpoints);
     } catch (error) {
-      for (const c of checkpoints) if (!taken.includes(c)) this.unsaved.set(c.machineId, c);
+      for (const c of checkpoints) {
+        if (!taken.includes(c)) this.unsaved.set(c.machineId, c);
+        this.source?.notWritten(c.machineId);
+      }
       this.lastWriteFailed = true;
       this.events.writeFailed?.(error as Error, this.pending.length);
       const excess = this.pending.length - this.maxPending;

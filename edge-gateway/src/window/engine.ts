@@ -230,6 +230,19 @@ export class WindowEngine {
   }
 
   /**
+   * The checkpoint last taken of a machine was not written (the write failed, a full disk say): the
+   * machine counts as changed again, so its next checkpoint is complete and it is not forgotten before
+   * one is written — forgotten, its next reading would recall the older stored checkpoint and send
+   * the keys of windows already sent again, with other content.
+   */
+  checkpointNotWritten(machineId: string): void {
+    const machine = this.machines.get(machineId);
+    if (machine === undefined) return;
+    machine.changed = true;
+    machine.rewrite = true;
+  }
+
+  /**
    * The checkpoint of a machine held here (checkpoint.ts), undefined when it holds none: its header
    * and the panes that changed since its last checkpoint, or every pane when `complete` (the last one
    * taken was never written). Taking it marks the machine saved: the host must write it with every
