@@ -1,9 +1,10 @@
 // AlertDispatcher over an in-memory store: one machine's windows are counted one after another even
 // when they arrive together, a state that could not be stored fails the window (→ nack) and the
 // redelivery counts it, two dispatchers sharing a store act as one, and a processor counting a
-// machine's windows in a row loads its state once and stores only what changes it. Over a real
-// influxd: two processors (a store each, one database) taking a machine's windows in turn, and two
-// counting two revisions of one window at the same moment.
+// machine's windows in a row loads its state once and stores only what changes it; a later revision of
+// a window is never counted, also where the stored state lags the windows counted. Over a real influxd:
+// two processors (a store each, one database) taking a machine's windows in turn, two getting two
+// revisions of one window at the same moment, and a later revision after a lagging stored state.
 import { ManualClock } from '@pdm/clock';
 import { startTestInflux, uniqueDatabaseName, type RunningInflux } from '@pdm/influx-harness';
 import { until } from '@pdm/pubsub-emulator/testing';
@@ -13,7 +14,6 @@ import type { WindowScore } from '../model/api.js';
 import { ProcessorMetrics } from '../ops/metrics.js';
 import { INFLUX_SINK_DEFAULTS } from '../sink/options.js';
 import { InfluxSink } from '../sink/influx-sink.js';
-import { deferred } from '../test-support/deferred.js';
 import { MemoryAlertStore } from '../test-support/memory-alert-store.js';
 import { AlertDeliveries, type DeliveryTarget } from './alert-delivery.js';
 import { AlertDispatcher } from './alert-dispatcher.js';
@@ -104,12 +104,29 @@ describe('AlertDispatcher', () => {
     expect(loads).toBe(1);
     expect(saved).toEqual([0, 1, 4, 5, 6, 7, 8, 9]);
     expect(target.sent).toEqual(['open:pump-1-60000', 'resolved:pump-1-60000']);
-    // A later revision of the newest window is not counted, and loads nothing (this processor counted it).
+    // A later revision is never counted and loads nothing, of the newest window or of the next one.
     await alerts.observe(score(10, true), 1);
-    expect(loads).toBe(1);
-    // A revision 1 of the next window may follow another processor's decision on its revision 0: loaded.
     await alerts.observe(score(11, true), 1);
-    expect(loads).toBe(2);
+    expect(loads).toBe(1);
+    expect(saved).toEqual([0, 1, 4, 5, 6, 7, 8, 9]);
+  });
+
+  it('never counts a later revision of a window another processor counted, though the stored state is older than that window', async () => {
+    const store = new MemoryAlertStore();
+    const [a, b] = [new RecordingTarget(), new RecordingTarget()];
+    // K = N = M = 2. a counts windows 0-2, normal; window 2 leaves [normal, normal] as it was: not stored.
+    const pa = dispatcher(store, a);
+    for (const i of [0, 1, 2]) await pa.observe(score(i, false), 0);
+    expect(store.states.get('plant-1/pump-1')?.lastWindowStart).toBe(10_000);
+    // b (another processor, or a after a restart) gets revision 1 of window 2, anomalous, then window 3,
+    // anomalous. Window 2 counted as its revision 0 (normal): [normal, anomalous], no alert. Counted
+    // again as revision 1 it would make [anomalous, anomalous] and open.
+    const pb = dispatcher(store, b);
+    await pb.observe(score(2, true), 1);
+    await pb.observe(score(3, true), 0);
+    expect([...a.sent, ...b.sent]).toEqual([]);
+    await pb.observe(score(4, true), 0);
+    expect(b.sent).toEqual(['open:pump-1-50000']);
   });
 });
 
@@ -138,11 +155,11 @@ describe('AlertDispatcher: processors sharing the alert state in InfluxDB', () =
     await pa.observe(score(0, true, BASE), 0);
     await pb.observe(score(1, true, BASE), 0);
     await pa.observe(score(2, false, BASE), 0);
-    // ... and a revision 1 of window 2 reaching b, normal: b loads what a stored and does not count it
-    // (counted, it would make the quiet run 2 and resolve).
+    // ... and a revision 1 of window 2 reaching b, normal: not counted (counted, it would make the
+    // quiet run 2 and resolve).
     await pb.observe(score(2, false, BASE), 1);
     expect([...a.sent, ...b.sent]).toEqual([`open:pump-1-${BASE + 20_000}`]);
-    // The revision 1 of window 1 reaching a, which counted window 0 just before it: a loads and skips it.
+    // The revision 1 of window 1 reaching a, which counted window 0 just before it: not counted either.
     await pa.observe(score(1, false, BASE), 1);
     await pb.observe(score(3, false, BASE), 0); // the second normal window resolves
     await until(() => b.sent.length === 2, 'b delivered the resolve');
@@ -150,33 +167,35 @@ describe('AlertDispatcher: processors sharing the alert state in InfluxDB', () =
     expect(a.sent).toEqual([]);
   });
 
-  it('two processors counting two revisions of one window at the same moment keep the lower revision’s decision, whichever write lands last', async () => {
+  it('two processors getting two revisions of one window at the same moment count revision 0 only', async () => {
     const [storeA, storeB] = await twoStores();
     const [a, b] = [new RecordingTarget(), new RecordingTarget()];
     const [pa, pb] = [dispatcher(storeA, a), dispatcher(storeB, b)];
     await pa.observe(score(0, true, BASE), 0);
-    // Window 1: revision 0 (anomalous: opens) reaches a, revision 1 (normal) reaches b. Both count it on
-    // the state after window 0 (a holds it, b loads it) before either stores its decision; a's lands
-    // first, b's last.
-    const bLoaded = deferred();
-    const aStored = deferred();
-    const load = storeB.load.bind(storeB);
-    storeB.load = async (m) => {
-      const state = await load(m);
-      bLoaded.resolve();
-      return state;
-    };
-    const [saveA, saveB] = [storeA.save.bind(storeA), storeB.save.bind(storeB)];
-    storeA.save = async (...args) => (await bLoaded.promise, await saveA(...args), aStored.resolve());
-    storeB.save = async (...args) => (await aStored.promise, await saveB(...args));
+    // Window 1: revision 0 (anomalous: opens) reaches a, revision 1 (normal) reaches b.
     await Promise.all([pa.observe(score(1, true, BASE), 0), pb.observe(score(1, false, BASE), 1)]);
-    // The state kept is revision 0's: its alert open. Two normal windows after it resolve that alert.
     const kept = await storeA.load({ siteId: 'plant-1', machineId: 'pump-1' });
-    expect(kept).toMatchObject({ lastWindowStart: BASE + 10_000, open: { alertId: `pump-1-${BASE + 20_000}` } });
+    expect(kept).toMatchObject({ lastWindowStart: BASE + 10_000, open: { alertId: `pump-1-${BASE + 20_000}` }, normalRun: 0 });
+    // Two normal windows after it resolve that alert.
     await pb.observe(score(2, false, BASE), 0);
     await pa.observe(score(3, false, BASE), 0);
     await until(() => a.sent.length === 2, 'a delivered the resolve');
     expect(a.sent).toEqual([`open:pump-1-${BASE + 20_000}`, `resolved:pump-1-${BASE + 20_000}`]);
     expect(b.sent).toEqual([]);
+  });
+
+  it('a processor that did not count a machine’s newest window does not count a later revision of it, though alert_state holds an older window', async () => {
+    const [storeA, storeB] = await twoStores();
+    const [a, b] = [new RecordingTarget(), new RecordingTarget()];
+    const [pa, pb] = [dispatcher(storeA, a), dispatcher(storeB, b)];
+    // K = N = M = 2: a counts windows 0-2, normal; window 2 changes nothing and is not stored.
+    for (const i of [0, 1, 2]) await pa.observe(score(i, false, BASE), 0);
+    expect(await storeB.load({ siteId: 'plant-1', machineId: 'pump-1' })).toMatchObject({ lastWindowStart: BASE + 10_000 });
+    // b gets revision 1 of window 2 (anomalous), then windows 3 and 4 (anomalous): it opens on window 4.
+    await pb.observe(score(2, true, BASE), 1);
+    await pb.observe(score(3, true, BASE), 0);
+    await pb.observe(score(4, true, BASE), 0);
+    await until(() => b.sent.length === 1, 'b delivered the open');
+    expect([...a.sent, ...b.sent]).toEqual([`open:pump-1-${BASE + 50_000}`]);
   });
 });

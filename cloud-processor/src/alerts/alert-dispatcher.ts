@@ -11,20 +11,23 @@
 // time, and a window is acked only after its state is stored, so the processor that gets the next
 // window (any of them) loads the state this one stored.
 //
-// The rule, enforced here: each (machine, window start) counts once, with the first revision that
-// arrives; a window at or before the newest one counted — in the stored state, or by this processor —
-// is never counted. A redelivery of a window counted elsewhere but not yet acked there is counted from
-// the same stored state with the same content, so it makes the same decision and writes the same
-// points (the same alert id; its delivery may be repeated: at least once). Only two processors
-// counting two different revisions of one window at the same moment can decide differently; InfluxDB
-// has no compare-and-set, so then both decisions are stored and the lower revision's state is the one
-// kept (alert-store.ts), while the other's transition, if any, was stored and delivered too.
+// The rule, enforced here: each (machine, window start) counts once, with its revision 0; a later
+// revision (a late reading, a trailing sensor) is stored and scored but never counted, and a window at
+// or before the newest one counted — in the stored state, or by this processor — is never counted.
+// Why revision 0 only, rather than the first revision to arrive: the stored state may lag the windows
+// counted (a state that decides later windows alike is not stored, below), so after a restart or a key
+// move a processor cannot tell whether a later revision's window was already counted, and counting it
+// again from the older state could open an alert no processor would have opened. A redelivery of a
+// revision 0 counted elsewhere but not yet acked there is counted from the same stored state (or one
+// that decides alike) with the same content, so it makes the same decision and writes the same points
+// (the same alert id; its delivery may be repeated: at least once). What it costs: a window whose
+// revision 0 was not scored (it did not fit the model contract, or a later revision reached the
+// processor first and revision 0 was skipped as older) does not count towards alerts.
 //
 // Cost per window: the state is loaded unless this processor counted the machine's window just before
-// (window start - window length) and both are revision 0 — a later revision could follow a decision
-// another processor made on an earlier one; and it is stored only when it decides later windows
+// (window start - window length); and it is stored only when it decides later windows
 // differently or caused a transition (a machine running normally stores nothing), so `alert_state`
-// holds the newest window that changed the state, and a window after it counted again elsewhere
+// holds the newest window that changed the state, and a revision 0 after it counted again elsewhere
 // changes nothing.
 //
 // People's actions (alert-actions.ts) apply at a machine's next window counted after the processor
@@ -59,8 +62,9 @@ export class AlertDispatcher implements AlertObserver {
     private readonly actions: { current(): Promise<ProcessorActions> } = NO_ACTIONS,
   ) {}
 
-  /** `revision`: the window's; unset, it is taken as a later revision (the state is always loaded). */
+  /** `revision`: the window's; one above 0 is never counted. Unset, it is counted and the state is always loaded. */
   observe(score: WindowScore, revision?: number): Promise<void> {
+    if (revision !== undefined && revision > 0) return Promise.resolve();
     const key = `${score.siteId}/${score.machineId}`;
     const previous = this.chains.get(key) ?? Promise.resolve();
     const current = previous.catch(() => undefined).then(() => this.count(score, key, revision));
@@ -112,8 +116,8 @@ export class AlertDispatcher implements AlertObserver {
   private async stateBefore(score: WindowScore, key: string, machine: MachineRef, revision: number | undefined): Promise<MachineAlertState | undefined> {
     const mine = this.counted.get(key);
     if (mine && score.windowStart <= mine.lastWindowStart) return undefined;
-    // Both revision 0: a later revision may follow another processor's decision on revision 0, and a
-    // decision on a later revision is the one dropped should another processor count revision 0 at once.
+    // Both revision 0 (an unset revision may be a later one): no window lies between the two, and this
+    // window, if another processor counted it too, was counted there from a state that decides alike.
     const follows = mine !== undefined && revision === 0 && mine.lastRevision === 0 && mine.lastWindowStart === score.windowStart - (score.windowEnd - score.windowStart);
     if (follows) return mine;
     const stored = await this.store.load(machine);

@@ -6,12 +6,9 @@
 // overwritten in place: the newest point is then the state after the newest window counted, whatever
 // order the writes land in, so a late or repeated write of an older window's state can never replace a
 // newer one; and the point goes out in the same batch as the window's own points would, one small
-// point per window that changed the state. Within its window a point lies the later the lower the
-// revision it counted (revision 0 at the window's last millisecond, r at start + (size - 1) / (r + 1)):
-// should two processors ever count two revisions of one window at once (a machine's windows are
-// otherwise counted one after another, and a window at or before the newest counted one never is),
-// the state kept is the lower revision's, whichever write lands last. Kept as long as the raw
-// retention policy keeps points (30 d): a machine silent for longer starts again from an empty state.
+// point per window that changed the state, at the window's last millisecond (only a window's revision 0
+// is counted: alert-dispatcher.ts). Kept as long as the raw retention policy keeps points (30 d): a
+// machine silent for longer starts again from an empty state.
 //
 // Reads are coalesced: every load asked for while the event loop turns goes out as one query, which
 // selects the machines with a regular expression (InfluxDB 1.x plans an OR of 200 tag comparisons
@@ -140,11 +137,10 @@ export class InfluxAlertStore implements AlertStore {
   }
 }
 
-/** Where a state's point lies: inside its newest window, the later the lower that window's revision. */
+/** Where a state's point lies: at its newest window's last millisecond; at its start when the state does not say where it ends or which revision it counted. */
 export function statePointTime(state: MachineAlertState): number {
   const { lastWindowStart: start, lastWindowEnd: end, lastRevision: revision } = state;
-  if (end === undefined || revision === undefined) return start;
-  return start + Math.floor((end - start - 1) / (revision + 1));
+  return end === undefined || revision === undefined ? start : end - 1;
 }
 
 function refOf(series: InfluxSeries): MachineRef {

@@ -20,7 +20,7 @@ export interface AlertObserver {
   /**
    * Called with every scored window, after its points are written; resolves once the window's alert
    * decision is stored (alert delivery runs in the background), rejects when it could not be (→ nack).
-   * `revision` is the window's (alerts count each window start once, with the first revision to arrive).
+   * `revision` is the window's (alerts count each window start once, with its revision 0).
    */
   observe(score: WindowScore, revision: number): Promise<void>;
 }
