@@ -144,6 +144,24 @@ describe('checkpoints', () => {
     expect(h.engine.metrics().machinesRestored).toBe(1);
   });
 
+  it('counts a recalled machine as changed even when the reading that recalled it is too late: its next checkpoint writes its header again', () => {
+    // The outbox dates a machine's rows by its last header written, and bounds the table by that date
+    // among the machines not held: a held machine that wrote no header would look forgotten.
+    const saved = new CheckpointStore();
+    const h = harness({ idleTimeoutMs: 30_000, evictAfterMs: 60_000, lateMode: 'revise', reviseHorizonMs: 0, recall: (id) => saved.get(id) });
+    h.engine.add('m1', 's', T0 + 1_000, 1);
+    h.clock.advance(30_000);
+    h.engine.tick(); // the idle timeout closes [0, 10)
+    saved.save(h.engine);
+    h.clock.advance(30_000);
+    h.engine.tick(); // m1 is forgotten
+    expect(h.engine.metrics().machines).toBe(0);
+
+    expect(h.engine.add('m1', 's', T0 + 2_000, 5)).toBe('too_late'); // no revise horizon
+    expect(h.engine.metrics().machinesRestored).toBe(1);
+    expect(h.engine.changedMachines()).toEqual(['m1']); // taken at the next checkpoint, before the bound applies
+  });
+
   it('refuses a checkpoint it cannot read, and restores only the closed frontier when the window size changed', () => {
     const h = harness();
     const header = (bytes: number[]) => ({ machineId: 'm1', header: new Uint8Array(bytes), panes: [] });
