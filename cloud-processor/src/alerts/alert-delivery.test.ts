@@ -137,6 +137,35 @@ describe('AlertDeliveries', () => {
     expect(await store.pendingDeliveries(0, Number.POSITIVE_INFINITY)).toEqual([expect.objectContaining({ transition: transition('ancient') })]);
   });
 
+  it('takes over a record of an old window that a processor left after this one started, in a sweep that reads every record once per takeoverAfterMs', async () => {
+    const topic = new ScriptedTarget('topic');
+    const store = new MemoryAlertStore();
+    const endedAfter: (number | undefined)[] = [];
+    const pendingDeliveries = store.pendingDeliveries.bind(store);
+    store.pendingDeliveries = (...args) => (endedAfter.push(args[2]), pendingDeliveries(...args));
+    const { deliveries, clock } = setup([topic], store);
+    deliveries.start();
+    await until(() => endedAfter.length === 1, 'the sweep at start');
+    // 10 s later another processor, draining a backlog, stores the open of a window 8 days old and dies.
+    clock.advance(10_000);
+    const old: DeliveryRecord = { ...record('backlog', ['topic'], T0 + 10_000, T0 + 10_000), transition: { ...transition('backlog'), score: { ...transition('backlog').score, windowEnd: T0 - 8 * 86_400_000 } } };
+    await store.saveDelivery(old);
+    // Untouched for 300 s from T0 + 310 s. Sweeps every minute read windows ended within the hour; the
+    // one at T0 + 300 s reads every record but looks for updates before T0; the one at T0 + 600 s takes it.
+    for (let s = 11; s <= 599; s++) {
+      clock.advance(1_000);
+      await settle();
+    }
+    expect(topic.sent).toEqual([]);
+    const recent = (minute: number) => T0 + minute * 60_000 - 3_600_000;
+    expect(endedAfter).toEqual([undefined, recent(1), recent(2), recent(3), recent(4), undefined, recent(6), recent(7), recent(8), recent(9)]);
+    clock.advance(1_000);
+    await until(() => topic.sent.length === 1, 'the open of the old window taken over');
+    expect(topic.sent).toEqual(['backlog']);
+    expect(endedAfter.at(-1)).toBeUndefined();
+    await deliveries.close(0);
+  });
+
   it('sends a machine its resolve only after its open was confirmed, other machines meanwhile', async () => {
     const topic = new ScriptedTarget('topic');
     topic.failFor.add('pump-1:open');

@@ -8,7 +8,8 @@
 //   never makes a live delivery look abandoned;
 // - on stop, deliveries still pending are released (`updated_at` 0) for the next sweep;
 // - every `sweepIntervalMs` (and at start) each processor takes over the pending records not updated
-//   for `takeoverAfterMs` (released, or left by a processor that died), oldest window first.
+//   for `takeoverAfterMs` (released, or left by a processor that died), oldest window first: of windows
+//   ended within `giveUpAfterMs`, and of every window at start and once per `takeoverAfterMs`.
 // A machine's transitions reach each target in order: one waits for the one before it (same target,
 // same machine) to be confirmed or given up, so a resolve never overtakes its open after an outage.
 // Across processors too: a resolve whose open is still pending for a target in the store (held by
@@ -97,6 +98,8 @@ export class AlertDeliveries {
   private readonly lanes = new Map<string, Delivery[]>();
   private readonly settledWaiters: (() => void)[] = [];
   private readonly stopTimers: Cancel[] = [];
+  /** When a sweep last read every record kept (processor clock). */
+  private sweptAllAt = Number.NEGATIVE_INFINITY;
 
   constructor(
     targets: DeliveryTarget[],
@@ -114,12 +117,9 @@ export class AlertDeliveries {
     return [...this.targets.keys()];
   }
 
-  /**
-   * Sweeps now, through every record kept, then every sweepIntervalMs through the records of windows
-   * ended within giveUpAfterMs; keeps the records it holds fresh every takeoverAfterMs / 3.
-   */
+  /** Sweeps now and every sweepIntervalMs; keeps the records it holds fresh every takeoverAfterMs / 3. */
   start(): void {
-    void this.sweep(false);
+    void this.sweep();
     this.stopTimers.push(every(this.clock, this.options.sweepIntervalMs, () => void this.sweep()));
     const refreshMs = this.options.takeoverAfterMs / 3;
     this.stopTimers.push(every(this.clock, refreshMs, () => this.refreshHeld(refreshMs)));
@@ -191,15 +191,19 @@ export class AlertDeliveries {
   }
 
   /**
-   * Takes over the pending records nobody updated for takeoverAfterMs, oldest window first. `recentOnly`:
-   * of windows ended within giveUpAfterMs, so that a sweep every minute does not read 30 days of records;
-   * older ones (a backlog drained late) are swept at a processor's start.
+   * Takes over the pending records nobody updated for takeoverAfterMs, oldest window first. Of every
+   * window kept in the first sweep and once takeoverAfterMs has passed since the last sweep that read
+   * them all, else of windows ended within giveUpAfterMs only, so a sweep every minute does not read 30
+   * days of records: a record of an older window (a backlog drained days late) that a dead processor
+   * left is taken over within 2 × takeoverAfterMs (+ sweepIntervalMs) of its last update.
    */
-  async sweep(recentOnly = true): Promise<void> {
+  async sweep(): Promise<void> {
     const now = this.clock.now();
     try {
       const giveUpBound = now - this.options.giveUpAfterMs;
-      const records = await this.store.pendingDeliveries(giveUpBound, now - this.options.takeoverAfterMs, recentOnly ? giveUpBound : undefined);
+      const all = now - this.sweptAllAt >= this.options.takeoverAfterMs;
+      const records = await this.store.pendingDeliveries(giveUpBound, now - this.options.takeoverAfterMs, all ? undefined : giveUpBound);
+      if (all) this.sweptAllAt = now;
       records.sort((a, b) => a.transition.score.windowEnd - b.transition.score.windowEnd);
       for (const record of records) {
         if (this.active.has(deliveryKey(keyOf(record.transition)))) continue;
