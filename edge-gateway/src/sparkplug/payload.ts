@@ -1,8 +1,9 @@
 // Decodes a Sparkplug B payload (org.eclipse.tahu.protobuf.Payload) into what the gateway reads of
 // it: the payload's timestamp and seq, and per metric its name, alias, timestamp, datatype and scalar
 // value. A hand-written reader over protobuf-es' BinaryReader: fromBinary on the schema generated from
-// the spec's .proto (src/gen/sparkplug_b_pb.ts) reads the same, reflectively and 7–18× slower
-// (a bigint per 64-bit field); the tests check the reader against it. Fields the gateway does not read
+// the spec's .proto (src/gen/sparkplug_b_pb.ts) reads the same, reflectively and 14–29× slower (a
+// bigint per 64-bit field), Eclipse Tahu's sparkplug-payload 2–5× slower (5,000 payloads of 10 or
+// 100 Double metrics, 2 cores); the tests check the reader against both. Fields the gateway does not read
 // (properties, metadata, data sets, templates, bytes, extensions) are skipped, as are unknown ones.
 import { BinaryReader, WireType } from '@bufbuild/protobuf/wire';
 
