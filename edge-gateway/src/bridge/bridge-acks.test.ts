@@ -16,12 +16,18 @@ interface ScriptedBroker {
   readonly subscriptions: Promise<Array<{ topic: string; qos: number }>>;
   readonly pubacks: number[];
   publish(messageId: number, payload: string, dup?: boolean): void;
+  /** Drops the connection; at the next CONNACK, sends this message again (DUP) in the same write. */
+  dropAndRepeat(messageId: number, payload: string): void;
   close(): Promise<void>;
 }
+
+const publishPacket = (messageId: number, payload: string, dup: boolean) =>
+  generate({ cmd: 'publish', qos: 1, dup, retain: false, messageId, topic: 'plant/press-1/temp', payload: Buffer.from(payload) });
 
 async function startScriptedBroker(): Promise<ScriptedBroker> {
   const pubacks: number[] = [];
   let socket: Socket | undefined;
+  let repeatAfterConnack: Buffer | undefined;
   let connected!: (packet: IConnectPacket) => void;
   let subscribed!: (subscriptions: Array<{ topic: string; qos: number }>) => void;
   const connect = new Promise<IConnectPacket>((resolve) => (connected = resolve));
@@ -31,7 +37,9 @@ async function startScriptedBroker(): Promise<ScriptedBroker> {
     const parser = mqttParser({ protocolVersion: 4 });
     parser.on('packet', (packet: Packet) => {
       if (packet.cmd === 'connect') {
-        s.write(generate({ cmd: 'connack', returnCode: 0, sessionPresent: false }));
+        // A broker that kept the session resends its unacknowledged messages right after the CONNACK.
+        s.write(Buffer.concat([generate({ cmd: 'connack', returnCode: 0, sessionPresent: repeatAfterConnack !== undefined }), repeatAfterConnack ?? Buffer.alloc(0)]));
+        repeatAfterConnack = undefined;
         connected(packet);
       } else if (packet.cmd === 'subscribe') {
         s.write(generate({ cmd: 'suback', messageId: packet.messageId!, granted: packet.subscriptions.map(() => 1 as const) }));
@@ -52,8 +60,11 @@ async function startScriptedBroker(): Promise<ScriptedBroker> {
     connect,
     subscriptions,
     pubacks,
-    publish: (messageId, payload, dup = false) =>
-      socket!.write(generate({ cmd: 'publish', qos: 1, dup, retain: false, messageId, topic: 'plant/press-1/temp', payload: Buffer.from(payload) })),
+    publish: (messageId, payload, dup = false) => socket!.write(publishPacket(messageId, payload, dup)),
+    dropAndRepeat: (messageId, payload) => {
+      repeatAfterConnack = publishPacket(messageId, payload, true);
+      socket!.destroy();
+    },
     async close() {
       socket?.destroy();
       server.close();
@@ -107,6 +118,25 @@ describe('bridge acknowledgements and repeats', () => {
     expect(await outcome('redelivered')).toBe(1);
     expect(await outcome('bad_json')).toBe(1);
     expect(await metricValue(bed.gateway, 'pdm_gateway_readings_total')).toBe(2);
+  });
+
+  it('ingests a repeat once however long the upstream was away: a plant broker keeps the session, and its unacknowledged messages, indefinitely', async () => {
+    await broker.subscriptions;
+    const message = JSON.stringify({ value: 10, ts: T0 });
+    broker.publish(1, message);
+    await acked(1);
+    broker.dropAndRepeat(1, message); // the PUBACK "was lost" with the connection
+    const deadline = Date.now() + 10_000;
+    while ((await metricValue(bed.gateway, 'pdm_gateway_bridge_connected', 'upstream="plant"')) !== 0) {
+      if (Date.now() > deadline) throw new Error('the bridge did not notice the dropped connection');
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    bed.clock.advance(10 * 60_000); // away 10 minutes (an embedded broker's client is forgotten after 5); the retry reconnects
+    await acked(2);
+    expect(broker.pubacks).toEqual([1, 1]);
+    expect(await outcome('ingested')).toBe(1);
+    expect(await outcome('redelivered')).toBe(1);
+    expect(await metricValue(bed.gateway, 'pdm_gateway_readings_total')).toBe(1);
   });
 
   it('republishes a refused message on the debug topic of the embedded broker, with the upstream topic and reason', async () => {

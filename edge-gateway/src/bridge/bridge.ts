@@ -8,7 +8,10 @@
 //
 // A message the broker sends again (DUP, same packet id, topic and payload) after the connection
 // dropped before it got the PUBACK is ingested once, as from the embedded broker's clients (the memory
-// lives in this process: after a gateway restart such a repeat is ingested again).
+// lives in this process: after a gateway restart such a repeat is ingested again). Unlike a device's,
+// an upstream's memory is never forgotten while the gateway runs, however long the upstream was away:
+// a plant broker keeps the session, and resends its unacknowledged messages, whenever the bridge
+// comes back (it is one client of 32 packet ids per upstream).
 //
 // With `sparkplug`, messages on spBv1.0/ topics go to a Sparkplug B host of their own per upstream
 // (births, aliases, sequence numbers), which publishes its Rebirth requests to that upstream.
@@ -101,6 +104,7 @@ class UpstreamLink {
     }));
     this.filters = upstream.subscribe ?? [...new Set([...this.mappings.map((m) => m.template.filter), ...(upstream.sparkplug ? ['spBv1.0/#'] : [])])];
     this.publisher = `bridge:${upstream.name}`;
+    // Never told of a disconnection, so never forgotten (see the top of the file).
     this.redeliveries = new RedeliveryFilter(1, deps.clock);
     deps.metrics.connected.set({ upstream: upstream.name }, 0);
     this.client = connect(upstream.url, options);
@@ -131,7 +135,6 @@ class UpstreamLink {
   private connected(sessionPresent: boolean): void {
     const { name } = this.upstream;
     this.failures = 0;
-    this.redeliveries.connected(name);
     this.deps.metrics.connects.inc({ upstream: name });
     this.deps.log.info({ upstream: name, url: this.upstream.url, sessionPresent, filters: this.filters }, 'bridge: connected to upstream');
     this.client.subscribe(
@@ -150,7 +153,6 @@ class UpstreamLink {
 
   private closed(): void {
     this.deps.metrics.connected.set({ upstream: this.upstream.name }, 0);
-    this.redeliveries.disconnected(this.upstream.name);
     if (this.stopped || this.cancelRetry !== undefined) return;
     this.failures++;
     const delayMs = backoffDelay(this.failures, this.upstream.backoff);
