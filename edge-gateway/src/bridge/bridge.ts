@@ -13,6 +13,11 @@
 // a plant broker keeps the session, and resends its unacknowledged messages, whenever the bridge
 // comes back (it is one client of 32 packet ids per upstream).
 //
+// A message ingest refuses is acknowledged too, counted under its reason and logged (sent again, it
+// would be refused again): also one refused for capacity, a new machine beyond validation.maxMachines
+// or a new sensor beyond maxSensorsPerMachine, whose readings are dropped. validation.maxMachinesPerUser
+// does not apply to mapped messages: an upstream carries a whole plant, not one user.
+//
 // With `sparkplug`, messages on spBv1.0/ topics go to a Sparkplug B host of their own per upstream
 // (births, aliases, sequence numbers), which publishes its Rebirth requests to that upstream.
 //
@@ -84,7 +89,7 @@ class UpstreamLink {
   private readonly client: MqttClient;
   private readonly mappings: readonly Mapping[];
   private readonly filters: readonly string[];
-  /** The publisher the ingest limits (validation.maxMachinesPerUser) count this upstream's machines for. */
+  /** The publisher the Sparkplug B host counts this upstream's machines for (validation.maxMachinesPerUser). */
   private readonly publisher: string;
   private readonly redeliveries: RedeliveryFilter;
   /** Its edge nodes' births and sequence numbers, when it carries Sparkplug B. */
@@ -189,7 +194,8 @@ class UpstreamLink {
     for (const { template, payload: mapping } of this.mappings) {
       const ids = template.match(topic);
       if (ids === undefined) continue;
-      const outcome = this.deps.ingest.handleMapped(topic, payload, ids, (bytes) => mapping.read(ids.sensorId, bytes), this.publisher);
+      // No publisher: a plant broker's devices are not one user, its machines are capped by validation.maxMachines only.
+      const outcome = this.deps.ingest.handleMapped(topic, payload, ids, (bytes) => mapping.read(ids.sensorId, bytes), null);
       const rejection = outcome.rejection;
       this.count(rejection ? rejection.reason : 'ingested');
       if (rejection) this.deps.rejected(topic, payload, rejection);

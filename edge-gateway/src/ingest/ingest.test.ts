@@ -204,6 +204,18 @@ describe('the caps on machine and sensor ids', () => {
     expect(h.rejected).toEqual({ too_many_machines: 4 });
   });
 
+  it('caps the machines of a mapped publisher given as null (a bridge upstream) only at maxMachines', () => {
+    const h = harness(undefined, { maxMachines: 3, maxMachinesPerUser: 1 });
+    const send = (machine: string) =>
+      h.ingest.handleMapped(`plant/${machine}/s`, Buffer.from('1'), { machineId: machine, sensorId: 's' }, () => ({ kind: 'single', ts: NOW, value: 1 }), null);
+    expect([send('m1'), send('m2'), send('m3')].map((o) => o.accepted)).toEqual([1, 1, 1]);
+    expect(send('m4').rejection?.message).toMatch(/m4 .*holds 3 machines .*validation\.maxMachines\)/);
+    // Its machines are nobody's: a user still has its own place.
+    h.forget('m3');
+    expect(h.ingest.handle('sensors/a1/s', Buffer.from(JSON.stringify({ ts: NOW, value: 1 })), 'alice').accepted).toBe(1);
+    expect(h.rejected).toEqual({ too_many_machines: 1 });
+  });
+
   it('gives a freed place to a new machine once the engine forgets one', () => {
     const h = harness(undefined, { maxMachines: 1 });
     h.json('sensors/m1/s', { ts: NOW, value: 1 });

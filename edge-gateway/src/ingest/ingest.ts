@@ -98,9 +98,11 @@ export class Ingest {
   /**
    * Ingests one message whose topic and payload another scheme maps (the bridge): `ids` come from its
    * topic, `decode` reads its payload (throwing an IngestRejection when it cannot). The same payload
-   * limit, id checks, machine limits, validation and counters as a message to `handle`.
+   * limit, id checks, machine limits, validation and counters as a message to `handle`. `publisher`
+   * as for `handle`; null for the readings of a whole plant broker (a bridge upstream), which no
+   * per-publisher cap fits: they are bounded by validation.maxMachines only.
    */
-  handleMapped(topic: string, payload: Buffer, ids: SensorIds, decode: (payload: Buffer) => DecodedPayload, publisher = ANONYMOUS): IngestOutcome {
+  handleMapped(topic: string, payload: Buffer, ids: SensorIds, decode: (payload: Buffer) => DecodedPayload, publisher: string | null = ANONYMOUS): IngestOutcome {
     try {
       this.checkSize(payload);
       checkIds(ids.machineId, ids.sensorId, topic);
@@ -128,7 +130,7 @@ export class Ingest {
     return { accepted: 0, rejected: 1, rejection: new IngestRejection(reason, detail) };
   }
 
-  private accept(machineId: string, sensorId: string, decoded: DecodedPayload, publisher: string): IngestOutcome {
+  private accept(machineId: string, sensorId: string, decoded: DecodedPayload, publisher: string | null): IngestOutcome {
     const readings = decoded.kind === 'single' ? 1 : decoded.values.length;
     if (readings === 0) throw new IngestRejection('bad_payload', 'payload carries no readings');
     const sensors = this.sink.sensorsOf(machineId);
@@ -144,7 +146,7 @@ export class Ingest {
           ? this.acceptBlock(machineId, sensorId, decoded.startTs, decoded.hz, decoded.values)
           : this.acceptPoints(machineId, sensorId, decoded.ts, decoded.values);
     // The machine is the publisher's if these readings created its state.
-    if (sensors === undefined && this.limits.maxMachinesPerUser !== undefined && this.sink.sensorsOf(machineId) !== undefined) {
+    if (sensors === undefined && this.limits.maxMachinesPerUser !== undefined && publisher !== null && this.sink.sensorsOf(machineId) !== undefined) {
       this.owners.claim(machineId, publisher);
     }
     return outcome;
@@ -154,13 +156,13 @@ export class Ingest {
    * Why readings for a machine the sink holds no state for must be refused to keep that state
    * bounded, if they must: the gateway holds maxMachines, or their publisher maxMachinesPerUser.
    */
-  private newMachineProblem(machineId: string, publisher: string): IngestRejection | undefined {
+  private newMachineProblem(machineId: string, publisher: string | null): IngestRejection | undefined {
     const machines = this.sink.machineCount();
     if (machines >= this.limits.maxMachines) {
       return new IngestRejection('too_many_machines', `machine ${machineId} is new and the gateway holds ${machines} machines already (validation.maxMachines)`);
     }
     const perUser = this.limits.maxMachinesPerUser;
-    if (perUser !== undefined && !this.owners.hasRoom(publisher, perUser)) {
+    if (perUser !== undefined && publisher !== null && !this.owners.hasRoom(publisher, perUser)) {
       return new IngestRejection('too_many_machines', `machine ${machineId} is new and ${publisher === ANONYMOUS ? 'anonymous clients' : `user ${publisher}`} created ${perUser} machines already (validation.maxMachinesPerUser)`);
     }
     return undefined;
