@@ -3,7 +3,9 @@
 // jittered back-off on the clock, and only then retries, in order. Windows go out alone or, with
 // FeatureBatch messages, together per shard, split by size, and no ordering key faster than its rate.
 import { status } from '@grpc/grpc-js';
-import { rmSync } from 'node:fs';
+import type { Topic } from '@google-cloud/pubsub';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ManualClock } from '@pdm/clock';
 import { CloseReason, MachineWindowSchema, create, decodeFeatureBatch, encodeMachineWindow, type MachineWindow } from '@pdm/proto';
@@ -201,5 +203,56 @@ describe('OutboxPublisher rate per ordering key', () => {
     const all = await collector.waitFor(4);
     expect(all.filter((m) => m.orderingKey === 'pump-1').map((m) => m.data.toString())).toEqual(['window 0', 'window 1', 'window 2']);
     await until(() => outbox.stats().depth === 0, 'the last row removed');
+  });
+});
+
+describe('OutboxPublisher reads of the outbox while keys are held', () => {
+  it('reads each row once ahead and each held row once more when it may go, not the whole outbox per call', async () => {
+    // 100 B/s per key, rows of 10 bytes, machines a and b interleaved, 50 rows each. The first call
+    // reads the 100 rows: each key sends 10 (its bucket of 100 bytes) and waits 100 ms for the next.
+    // Then each key sends one row per 100 ms: 40 more each, one read each. 100 + 80 = 180 rows read.
+    const dir = mkdtempSync(join(tmpdir(), 'publisher-reads-'));
+    const clock = new ManualClock(T0);
+    const outbox = new Outbox({ path: join(dir, 'outbox.sqlite'), maxBytes: 1_000_000, maxAgeMs: 3_600_000, clock });
+    const sent: string[] = [];
+    const topic = {
+      publishMessage: ({ data, orderingKey }: { data: Buffer; orderingKey: string }) => {
+        sent.push(`${orderingKey} ${data.toString()}`);
+        return Promise.resolve('id');
+      },
+      resumePublishing: () => undefined,
+    } as unknown as Topic;
+    const publisher = new OutboxPublisher(outbox, topic, singleWindowMessages(SOURCE), { maxInFlight: 1_000, backoff: { initialMs: 1_000, multiplier: 2, maxMs: 8_000, jitter: 0 }, keyMaxBytesPerSecond: 100 }, {}, clock);
+    cleanups.push(async () => {
+      await publisher.stop(0);
+      outbox.close();
+      rmSync(dir, { recursive: true, force: true });
+    });
+    const row = (machine: string, n: number): OutboxRecord => ({ machineId: machine, windowStart: T0 + n * 10_000, featureVersion: 1, revision: 0, payload: Buffer.from(`${machine}-row-${String(n).padStart(4, '0')}`) });
+    outbox.append(Array.from({ length: 50 }, (_, n) => [row('a', n), row('b', n)]).flat());
+    let rowsRead = 0;
+    const peek = outbox.peek.bind(outbox);
+    outbox.peek = (afterSeq, limit) => {
+      const rows = peek(afterSeq, limit);
+      rowsRead += rows.length;
+      return rows;
+    };
+    const settle = () => new Promise((resolve) => setImmediate(resolve));
+
+    publisher.notify();
+    await settle();
+    expect(sent).toHaveLength(20);
+    expect(rowsRead).toBe(100);
+    for (let step = 1; step <= 40; step++) {
+      clock.advance(100);
+      await settle();
+      expect(sent).toHaveLength(20 + 2 * step);
+    }
+    expect(rowsRead).toBe(180);
+    await settle();
+    expect(outbox.stats().depth).toBe(0);
+    const expected = (machine: string) => Array.from({ length: 50 }, (_, n) => `${machine} ${machine}-row-${String(n).padStart(4, '0')}`);
+    expect(sent.filter((m) => m.startsWith('a '))).toEqual(expected('a'));
+    expect(sent.filter((m) => m.startsWith('b '))).toEqual(expected('b'));
   });
 });

@@ -4,9 +4,11 @@
 // the message that carried it. At most `maxInFlight` windows are outstanding, so a slow or dead link
 // backs up into the outbox on disk, not into memory, and no ordering key is sent more than
 // `keyMaxBytesPerSecond` (Pub/Sub's limit is 1 MB/s per key). When a publish fails, the client pauses
-// that ordering key; we back off, resume it and re-read the key's rows from the first unconfirmed one,
-// so order per key (and so per machine) is kept. A key held back by its rate is re-read the same way
-// once it may send again.
+// that ordering key; we back off and resume it. The outbox is read forward once: the rows of a key
+// that may not send for now (held by a back-off or its rate) are kept back by seq and size, only
+// numbers in memory, and read again one by one when it may send, as many as its rate lets go, so a
+// drain with every key held does not re-read the outbox. Order per key (and so per machine) is kept:
+// a key's kept rows go before its newer ones.
 import type { Topic } from '@google-cloud/pubsub';
 import { type BackoffOptions, type Cancel, type Clock, backoffDelay, systemClock } from '@pdm/clock';
 import type { Outbox, OutboxEntry } from '../outbox/index.js';
@@ -34,19 +36,27 @@ export interface PublisherEvents {
 
 export type PublisherState = 'idle' | 'publishing' | 'backing_off' | 'stopped';
 
-/** An ordering key whose rows are not published for now: the first row to re-read, and the resume. */
+/** An ordering key that may not send for now, and how it resumes. */
 interface Hold {
-  fromSeq: number;
   /** A failure paused the key in the client (a back-off), rather than its rate. */
   failed: boolean;
   cancelResume: Cancel;
+}
+
+/** A row read and not published: what is needed to read it again and to know what its rate allows. */
+interface KeptRow {
+  seq: number;
+  bytes: number;
 }
 
 export class OutboxPublisher {
   /** Rows of messages published and not yet settled, by seq. */
   private readonly inFlight = new Map<number, OutboxEntry>();
   private readonly held = new Map<string, Hold>();
+  /** Per ordering key, in outbox order, its rows behind the cursor not published: the key was held, or had no room in flight. */
+  private readonly kept = new Map<string, KeptRow[]>();
   private readonly rate: KeyRateLimiter;
+  /** The last seq read; it only moves forward (kept rows are read again by seq). */
   private cursor = 0;
   private consecutiveFailures = 0;
   private stopped = false;
@@ -72,7 +82,8 @@ export class OutboxPublisher {
     if (this.stopped || this.pumping) return;
     this.pumping = true;
     try {
-      this.pump();
+      this.publishKept();
+      this.publishAhead();
     } finally {
       this.pumping = false;
     }
@@ -89,37 +100,91 @@ export class OutboxPublisher {
     return this.inFlight.size;
   }
 
-  private pump(): void {
-    while (!this.stopped && this.inFlight.size < this.options.maxInFlight) {
-      const want = this.options.maxInFlight - this.inFlight.size;
+  private room(): number {
+    return this.options.maxInFlight - this.inFlight.size;
+  }
+
+  /**
+   * Publishes the kept rows of the keys that may send: from each key's oldest, as many as its rate
+   * lets go now (at least one) and fit in flight, read again by seq; what its rate still holds back
+   * stays kept.
+   */
+  private publishKept(): void {
+    for (const [key, rows] of this.kept) {
+      if (this.stopped || this.room() <= 0) return;
+      if (this.held.has(key)) continue;
+      const now = this.clock.now();
+      let bytes = (rows[0] as KeptRow).bytes;
+      // Not even the oldest row's window may go yet: wait without reading it (a batch's framing may add a short wait more).
+      const wait = this.rate.waitMs(key, bytes, now);
+      if (wait > 0) {
+        this.hold(key, wait, false);
+        continue;
+      }
+      const allowed = this.rate.availableBytes(key, now);
+      let count = 1;
+      while (count < rows.length && count < this.room() && bytes + (rows[count] as KeptRow).bytes <= allowed) bytes += (rows[count++] as KeptRow).bytes;
+      const entries = rows.slice(0, count).flatMap((row) => this.read(row.seq) ?? []);
+      const unsent = this.publishKey(key, entries);
+      rows.splice(0, count, ...unsent.map(keptRow));
+      if (rows.length === 0) this.kept.delete(key);
+    }
+  }
+
+  /** Reads the outbox on from the cursor; the rows of keys held or with rows kept are kept behind them. */
+  private publishAhead(): void {
+    while (!this.stopped && this.room() > 0) {
+      const want = this.room();
       const entries = this.outbox.peek(this.cursor, want);
       const byKey = new Map<string, OutboxEntry[]>();
       for (const entry of entries) {
         this.cursor = entry.seq;
-        if (this.inFlight.has(entry.seq)) continue;
         const key = this.format.keyOf(entry);
-        if (this.held.has(key)) continue;
+        if (this.held.has(key) || this.kept.has(key)) {
+          this.keep(key, [entry]);
+          continue;
+        }
         const keyEntries = byKey.get(key);
         if (keyEntries) keyEntries.push(entry);
         else byKey.set(key, [entry]);
       }
-      for (const [key, keyEntries] of byKey) this.publishKey(key, keyEntries);
+      for (const [key, keyEntries] of byKey) {
+        const unsent = this.publishKey(key, keyEntries);
+        if (unsent.length > 0) this.keep(key, unsent);
+      }
       if (entries.length < want) return;
     }
   }
 
-  /** Publishes the messages of one key's rows in order, until its rate says to wait. */
-  private publishKey(key: string, entries: readonly OutboxEntry[]): void {
+  /** Publishes the messages of one key's rows in order, until its rate says to wait; returns the rows not sent. */
+  private publishKey(key: string, entries: readonly OutboxEntry[]): OutboxEntry[] {
     for (const message of this.format.messages(entries)) {
       const now = this.clock.now();
       const wait = this.rate.waitMs(key, message.data.byteLength, now);
       if (wait > 0) {
-        this.hold(key, (message.entries[0] as OutboxEntry).seq, wait, false);
-        return;
+        this.hold(key, wait, false);
+        return entries.slice(entries.indexOf(message.entries[0] as OutboxEntry));
       }
       this.rate.spend(key, message.data.byteLength, now);
       this.publish(key, message);
     }
+    return [];
+  }
+
+  /** The row `seq`, or nothing when the outbox dropped it at a bound meanwhile. */
+  private read(seq: number): OutboxEntry | undefined {
+    const [entry] = this.outbox.peek(seq - 1, 1);
+    return entry?.seq === seq ? entry : undefined;
+  }
+
+  /** Adds rows (in outbox order) to the key's kept rows, in outbox order. */
+  private keep(key: string, entries: readonly OutboxEntry[]): void {
+    const rows = this.kept.get(key);
+    const added = entries.map(keptRow);
+    if (!rows) this.kept.set(key, added);
+    // Rows read ahead come after every kept one; the rows of a failed message may come before some.
+    else if ((rows[rows.length - 1] as KeptRow).seq < (added[0] as KeptRow).seq) rows.push(...added);
+    else this.kept.set(key, [...rows, ...added].sort((x, y) => x.seq - y.seq));
   }
 
   private publish(key: string, message: FeatureMessage): void {
@@ -147,26 +212,21 @@ export class OutboxPublisher {
 
   private onFailure(key: string, entries: readonly OutboxEntry[], error: Error): void {
     for (const entry of entries) this.events.failed?.(entry, error);
-    const firstSeq = (entries[0] as OutboxEntry).seq;
+    this.keep(key, entries);
     const hold = this.held.get(key);
-    if (hold?.failed) {
-      // Later messages of a paused key fail too; remember the earliest row so the resume re-reads from it.
-      hold.fromSeq = Math.min(hold.fromSeq, firstSeq);
-      return;
-    }
+    // Later messages of a paused key fail too: one back-off for them all.
+    if (hold?.failed) return;
     // A key waiting for its rate has failed meanwhile: the back-off replaces the wait.
     hold?.cancelResume();
     this.consecutiveFailures++;
-    const delay = backoffDelay(this.consecutiveFailures, this.options.backoff, this.random);
-    this.hold(key, Math.min(firstSeq, hold?.fromSeq ?? firstSeq), delay, true);
+    this.hold(key, backoffDelay(this.consecutiveFailures, this.options.backoff, this.random), true);
   }
 
-  private hold(key: string, fromSeq: number, delayMs: number, failed: boolean): void {
-    const hold: Hold = { fromSeq, failed, cancelResume: () => undefined };
+  private hold(key: string, delayMs: number, failed: boolean): void {
+    const hold: Hold = { failed, cancelResume: () => undefined };
     hold.cancelResume = this.clock.schedule(() => {
       this.held.delete(key);
       if (failed) this.topic.resumePublishing(key);
-      this.cursor = Math.min(this.cursor, hold.fromSeq - 1);
       this.notify();
     }, delayMs);
     this.held.set(key, hold);
@@ -187,3 +247,5 @@ export class OutboxPublisher {
     });
   }
 }
+
+const keptRow = (entry: OutboxEntry): KeptRow => ({ seq: entry.seq, bytes: entry.payload.byteLength });
