@@ -128,6 +128,33 @@ describe('AlertDispatcher', () => {
     await pb.observe(score(4, true), 0);
     expect(b.sent).toEqual(['open:pump-1-50000']);
   });
+
+  it('counts the next revision of a window whose revision 0 it could not score (a sensor trailing by clock skew), and only then', async () => {
+    // Every window of the machine comes twice: revision 0 without the trailing sensor (unfit), then
+    // revision 1 complete. K = N = 2: windows 0 and 1 anomalous open the alert at window 1.
+    const target = new RecordingTarget();
+    const alerts = dispatcher(new MemoryAlertStore(), target);
+    for (const i of [0, 1]) {
+      alerts.unfit(score(i, true), 0);
+      await alerts.observe(score(i, true), 1);
+    }
+    expect(target.sent).toEqual(['open:pump-1-20000']);
+    // A revision 1 whose revision 0 was scored (here: counted normal) does not count again, nor a
+    // revision 2 after the unfit revision 0's turn was taken by revision 1.
+    const other = new RecordingTarget();
+    const later = dispatcher(new MemoryAlertStore(), other);
+    await later.observe(score(5, false), 0);
+    await later.observe(score(5, true), 1);
+    later.unfit(score(6, true), 0);
+    await later.observe(score(6, true), 1);
+    await later.observe(score(6, true), 2);
+    expect(other.sent).toEqual([]);
+    // A processor that never saw the unfit revision 0 (it restarted, or the key moved) does not count revision 1.
+    const fresh = new RecordingTarget();
+    const restarted = dispatcher(new MemoryAlertStore(), fresh);
+    for (const i of [8, 9]) await restarted.observe(score(i, true), 1);
+    expect(fresh.sent).toEqual([]);
+  });
 });
 
 describe('AlertDispatcher: processors sharing the alert state in InfluxDB', () => {

@@ -13,7 +13,13 @@
 //
 // The rule, enforced here: each (machine, window start) counts once, with its revision 0; a later
 // revision (a late reading, a trailing sensor) is stored and scored but never counted, and a window at
-// or before the newest one counted — in the stored state, or by this processor — is never counted.
+// or before the newest one counted — in the stored state, or by this processor — is never counted. One
+// exception: a revision 0 this processor saw but could not score (its features did not fit the model:
+// under clock skew revision 0 lacks the trailing sensor, and every window of such a machine comes as a
+// partial revision 0 then a complete revision 1) hands its count to the next revision of that window
+// this processor sees — the same ordering key brings it here next, unless the processor restarted or
+// the key moved in between, when the window does not count. Without it a machine with a lagging
+// sensor would never raise an alert.
 // Why revision 0 only, rather than the first revision to arrive: the stored state may lag the windows
 // counted (a state that decides later windows alike is not stored, below), so after a restart or a key
 // move a processor cannot tell whether a later revision's window was already counted, and counting it
@@ -22,7 +28,8 @@
 // that decides alike) with the same content, so it makes the same decision and writes the same points
 // (the same alert id; its delivery may be repeated: at least once). What it costs: a window whose
 // revision 0 was not scored (it did not fit the model contract, or a later revision reached the
-// processor first and revision 0 was skipped as older) does not count towards alerts.
+// processor first and revision 0 was skipped as older), unless the exception above applies, does not
+// count towards alerts.
 //
 // Cost per window: the state is loaded unless this processor counted the machine's window just before
 // (window start - window length); and it is stored only when it decides later windows
@@ -51,6 +58,8 @@ export class AlertDispatcher implements AlertObserver {
   private readonly openHere = new Map<string, number>();
   /** Per machine, the state after the newest window this processor counted (stored, or alike to the one stored). */
   private readonly counted = new Map<string, MachineAlertState>();
+  /** Per machine, the start of a window whose revision 0 this processor could not score: its next revision counts. */
+  private readonly unfitRevision0 = new Map<string, number>();
 
   constructor(
     private readonly rule: AlertRule,
@@ -62,10 +71,21 @@ export class AlertDispatcher implements AlertObserver {
     private readonly actions: { current(): Promise<ProcessorActions> } = NO_ACTIONS,
   ) {}
 
-  /** `revision`: the window's; one above 0 is never counted. Unset, it is counted and the state is always loaded. */
+  /** Revision 0 of a window did not fit the model: the next revision of it seen here counts instead. */
+  unfit(window: { siteId: string; machineId: string; windowStart: number }, revision: number): void {
+    if (revision === 0) this.unfitRevision0.set(`${window.siteId}/${window.machineId}`, window.windowStart);
+  }
+
+  /**
+   * `revision`: the window's; one above 0 is counted only after an unfit revision 0 of the same window
+   * (unfit). Unset, it is counted and the state is always loaded.
+   */
   observe(score: WindowScore, revision?: number): Promise<void> {
-    if (revision !== undefined && revision > 0) return Promise.resolve();
     const key = `${score.siteId}/${score.machineId}`;
+    if (revision !== undefined && revision > 0) {
+      if (this.unfitRevision0.get(key) !== score.windowStart) return Promise.resolve();
+      this.unfitRevision0.delete(key);
+    }
     const previous = this.chains.get(key) ?? Promise.resolve();
     const current = previous.catch(() => undefined).then(() => this.count(score, key, revision));
     this.chains.set(key, current);

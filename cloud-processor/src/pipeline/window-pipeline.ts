@@ -20,9 +20,12 @@ export interface AlertObserver {
   /**
    * Called with every scored window, after its points are written; resolves once the window's alert
    * decision is stored (alert delivery runs in the background), rejects when it could not be (→ nack).
-   * `revision` is the window's (alerts count each window start once, with its revision 0).
+   * `revision` is the window's (alerts count each window start once, with its revision 0 — or with
+   * the revision after a revision 0 this processor could not score, see `unfit`).
    */
   observe(score: WindowScore, revision: number): Promise<void>;
+  /** A window whose features did not fit the model (a sensor missing from revision 0 under clock skew). */
+  unfit(window: { siteId: string; machineId: string; windowStart: number }, revision: number): void;
 }
 
 /** When Pub/Sub accepted the message and when this process received it (epoch ms), if known. */
@@ -83,6 +86,7 @@ export class WindowPipeline {
     else await this.sink.writeUnscoredWindow(window, outcome);
     this.observeLatency(window, this.clock.now(), delivery);
     if (outcome.kind === 'scored') await this.alerts.observe(outcome.score, window.revision);
+    else if (outcome.kind === 'contract_mismatch') this.alerts.unfit({ siteId: window.siteId, machineId: window.machineId, windowStart: Number(window.windowStart) }, window.revision);
   }
 
   private observeLatency(window: MachineWindow, storedAt: number, delivery: DeliveryTimes | undefined): void {
