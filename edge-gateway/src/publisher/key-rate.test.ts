@@ -21,14 +21,4 @@ describe('KeyRateLimiter', () => {
     expect(rate.waitMs('a', 100, 500)).toBe(4_100);
     expect(rate.waitMs('a', 100, 4_600)).toBe(0);
   });
-
-  it('says how many bytes a key may send now: a full bucket if it sent nothing, then what refilled, or its debt', () => {
-    const rate = new KeyRateLimiter(1_000);
-    expect(rate.availableBytes('a', 0)).toBe(1_000);
-    rate.spend('a', 800, 0);
-    expect(rate.availableBytes('a', 0)).toBe(200);
-    expect(rate.availableBytes('a', 300)).toBe(500); // 200 + 0.3 s × 1,000 bytes/s
-    rate.spend('a', 1_500, 300);
-    expect(rate.availableBytes('a', 300)).toBe(-1_000);
-  });
 });

@@ -22,12 +22,6 @@ export class KeyRateLimiter {
     return tokens >= needed ? 0 : Math.ceil(((needed - tokens) / this.bytesPerSecond) * 1000);
   }
 
-  /** Bytes `key` may send at `now` without waiting (negative: its debt). */
-  availableBytes(key: string, now: number): number {
-    const bucket = this.buckets.get(key);
-    return bucket ? this.refill(bucket, now) : this.bytesPerSecond;
-  }
-
   /** Records `bytes` sent on `key` at `now`. */
   spend(key: string, bytes: number, now: number): void {
     const bucket = this.buckets.get(key);

@@ -209,8 +209,9 @@ describe('OutboxPublisher rate per ordering key', () => {
 describe('OutboxPublisher reads of the outbox while keys are held', () => {
   it('reads each row once ahead and each held row once more when it may go, not the whole outbox per call', async () => {
     // 100 B/s per key, rows of 10 bytes, machines a and b interleaved, 50 rows each. The first call
-    // reads the 100 rows: each key sends 10 (its bucket of 100 bytes) and waits 100 ms for the next.
-    // Then each key sends one row per 100 ms: 40 more each, one read each. 100 + 80 = 180 rows read.
+    // reads the 100 rows: each key sends 10 (its bucket of 100 bytes) and keeps 40. A key sends its
+    // kept rows a second of its rate at a time (10 rows) when its bucket is full again, at 1, 2, 3 and
+    // 4 s, each read once more: 100 + 80 = 180 rows read.
     const dir = mkdtempSync(join(tmpdir(), 'publisher-reads-'));
     const clock = new ManualClock(T0);
     const outbox = new Outbox({ path: join(dir, 'outbox.sqlite'), maxBytes: 1_000_000, maxAgeMs: 3_600_000, clock });
@@ -243,10 +244,13 @@ describe('OutboxPublisher reads of the outbox while keys are held', () => {
     await settle();
     expect(sent).toHaveLength(20);
     expect(rowsRead).toBe(100);
-    for (let step = 1; step <= 40; step++) {
-      clock.advance(100);
+    for (let second = 1; second <= 4; second++) {
+      clock.advance(999);
       await settle();
-      expect(sent).toHaveLength(20 + 2 * step);
+      expect(sent).toHaveLength(20 * second);
+      clock.advance(1);
+      await settle();
+      expect(sent).toHaveLength(20 * (second + 1));
     }
     expect(rowsRead).toBe(180);
     await settle();

@@ -6,7 +6,7 @@
 // `keyMaxBytesPerSecond` (Pub/Sub's limit is 1 MB/s per key). When a publish fails, the client pauses
 // that ordering key; we back off and resume it. The outbox is read forward once: the rows of a key
 // that may not send for now (held by a back-off or its rate) are kept back by seq and size, only
-// numbers in memory, and read again one by one when it may send, as many as its rate lets go, so a
+// numbers in memory, and read again by seq when it may send, a second of its rate at a time, so a
 // drain with every key held does not re-read the outbox. Order per key (and so per machine) is kept:
 // a key's kept rows go before its newer ones.
 import type { Topic } from '@google-cloud/pubsub';
@@ -105,25 +105,25 @@ export class OutboxPublisher {
   }
 
   /**
-   * Publishes the kept rows of the keys that may send: from each key's oldest, as many as its rate
-   * lets go now (at least one) and fit in flight, read again by seq; what its rate still holds back
-   * stays kept.
+   * Publishes the kept rows of the keys that may send, from each key's oldest: up to a second of its
+   * rate (at least one row) and what fits in flight, read again by seq once its rate lets them all go,
+   * so a drain sends full batches (a full second waits for a full bucket: the batch's framing on top
+   * of the windows may then go too) and reads each kept row about once.
    */
   private publishKept(): void {
+    const second = this.options.keyMaxBytesPerSecond;
     for (const [key, rows] of this.kept) {
       if (this.stopped || this.room() <= 0) return;
       if (this.held.has(key)) continue;
-      const now = this.clock.now();
+      let count = 1;
       let bytes = (rows[0] as KeptRow).bytes;
-      // Not even the oldest row's window may go yet: wait without reading it (a batch's framing may add a short wait more).
-      const wait = this.rate.waitMs(key, bytes, now);
+      while (count < rows.length && count < this.room() && bytes + (rows[count] as KeptRow).bytes <= second) bytes += (rows[count++] as KeptRow).bytes;
+      const fullSecond = count < rows.length && count < this.room();
+      const wait = this.rate.waitMs(key, fullSecond ? second : bytes, this.clock.now());
       if (wait > 0) {
         this.hold(key, wait, false);
         continue;
       }
-      const allowed = this.rate.availableBytes(key, now);
-      let count = 1;
-      while (count < rows.length && count < this.room() && bytes + (rows[count] as KeptRow).bytes <= allowed) bytes += (rows[count++] as KeptRow).bytes;
       const entries = rows.slice(0, count).flatMap((row) => this.read(row.seq) ?? []);
       const unsent = this.publishKey(key, entries);
       rows.splice(0, count, ...unsent.map(keptRow));
