@@ -185,8 +185,11 @@ export async function startGateway(config: GatewayConfig, dependencies: GatewayD
       metrics: sparkplugMetrics,
       clock,
       publish,
-      // The window engine has no close path per machine yet: its windows close on the idle timeout.
-      offline: (machineId) => log.info({ machine: machineId }, 'sparkplug: machine offline'),
+      // A death closes the machine's windows now instead of at the idle timeout.
+      offline: (machineId) => {
+        engine.closeMachine(machineId);
+        log.info({ machine: machineId }, 'sparkplug: machine offline; its windows closed');
+      },
       rejected: reportRejection,
       log,
       limiter,

@@ -1,9 +1,10 @@
 // A real Sparkplug B edge node from another implementation (Eclipse Tahu's sparkplug-client) on the
 // gateway's embedded broker, and on a plant's mosquitto the gateway bridges from (upstream
 // `sparkplug: true`): births, data by alias into windows, a sequence gap forced by a raw MQTT
-// publisher answered with a Rebirth request that the edge node obeys, a device death and a node death.
+// publisher answered with a Rebirth request that the edge node obeys, a device death (its windows close
+// at once) and a node death.
 import { createRequire } from 'node:module';
-import type { MachineWindow } from '@pdm/proto';
+import { CloseReason, type MachineWindow } from '@pdm/proto';
 import { connectAsync } from 'mqtt';
 import { type UPayload, newClient } from 'sparkplug-client';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -165,6 +166,11 @@ describe.each(SETUPS)('Sparkplug B edge node (Eclipse Tahu sparkplug-client) $na
     temp(21, 1);
     edgeNode.publishDeviceDeath('press-3', { timestamp: T0 + 2000 });
     await until(async () => (await messages('DDEATH', 'offline')) === 1, 'the DDEATH');
+    // Its open window goes out at the death, not at the idle timeout (the gateway clock has not moved):
+    // the birth's 20 and the 21.
+    const closed = await firstWindow();
+    expect(closed.closeReason).toBe(CloseReason.IDLE_TIMEOUT);
+    expect(closed.sensors.find((s) => s.sensorId === TEMP)).toMatchObject({ count: 2, mean: 20.5 });
     temp(22, 3); // a device that died: its data waits for its rebirth
     await until(async () => (await messages('DDATA', 'no_birth')) === 1, 'DDATA of a dead device');
     await until(() => Promise.resolve(rebirthRequests.length === 1), 'a rebirth asked for the dead device');

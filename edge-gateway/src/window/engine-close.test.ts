@@ -105,6 +105,20 @@ describe('idle timeout on the gateway clock', () => {
     expect(engine.add('m1', 's', T0 + 10_500, 3)).toBe('accepted');
   });
 
+  it('closes a machine that said it went away at once, as at the idle timeout, and no other machine', () => {
+    const { engine, clock, windows } = harness();
+    engine.add('m1', 's', T0 + 1_000, 1);
+    engine.add('m1', 's', T0 + 9_000, 2);
+    engine.add('m2', 's', T0 + 3_000, 5);
+    clock.advance(1_000);
+    engine.closeMachine('m1');
+    engine.closeMachine('never-seen');
+    expect(windows.map((w) => [w.machineId, bounds(w), w.closeReason, w.sensors[0]?.count, w.sensors[0]?.mean])).toEqual([
+      ['m1', [0, 10_000], CloseReason.IDLE_TIMEOUT, 2, 1.5],
+    ]);
+    expect(engine.add('m1', 's', T0 + 9_500, 3)).toBe('late');
+  });
+
   it('counts silence from the last reading of any sensor of the machine', () => {
     const { engine, clock, windows } = harness({ allowedLatenessMs: 5_000 });
     engine.add('m1', 'a', T0 + 1_000, 1);

@@ -189,6 +189,17 @@ export class WindowEngine {
     }
   }
 
+  /**
+   * A machine that said it went away (a Sparkplug death): its windows close now as they would at the
+   * idle timeout (IDLE_TIMEOUT), instead of waiting for it. A machine the engine does not hold is left alone.
+   */
+  closeMachine(machineId: string): void {
+    const machine = this.machines.get(machineId);
+    if (machine === undefined) return;
+    this.emitRevisions(machine, true);
+    this.closeAllPending(machine, CloseReason.IDLE_TIMEOUT);
+  }
+
   /** Shutdown: emits pending revisions and closes every open window as partial (SHUTDOWN). */
   flush(): void {
     for (const machine of this.machines.values()) {
