@@ -207,11 +207,8 @@ describe('OutboxPublisher rate per ordering key', () => {
 });
 
 describe('OutboxPublisher reads of the outbox while keys are held', () => {
-  it('reads each row once ahead and each held row once more when it may go, not the whole outbox per call', async () => {
-    // 100 B/s per key, rows of 10 bytes, machines a and b interleaved, 50 rows each. The first call
-    // reads the 100 rows: each key sends 10 (its bucket of 100 bytes) and keeps 40. A key sends its
-    // kept rows a second of its rate at a time (10 rows) when its bucket is full again, at 1, 2, 3 and
-    // 4 s, each read once more: 100 + 80 = 180 rows read.
+  // 100 B/s per key; rows of 10 bytes, machines a and b interleaved, 50 rows each; a topic that confirms at once.
+  function setupReads(maxInFlight: number) {
     const dir = mkdtempSync(join(tmpdir(), 'publisher-reads-'));
     const clock = new ManualClock(T0);
     const outbox = new Outbox({ path: join(dir, 'outbox.sqlite'), maxBytes: 1_000_000, maxAgeMs: 3_600_000, clock });
@@ -223,27 +220,34 @@ describe('OutboxPublisher reads of the outbox while keys are held', () => {
       },
       resumePublishing: () => undefined,
     } as unknown as Topic;
-    const publisher = new OutboxPublisher(outbox, topic, singleWindowMessages(SOURCE), { maxInFlight: 1_000, backoff: { initialMs: 1_000, multiplier: 2, maxMs: 8_000, jitter: 0 }, keyMaxBytesPerSecond: 100 }, {}, clock);
+    const publisher = new OutboxPublisher(outbox, topic, singleWindowMessages(SOURCE), { maxInFlight, backoff: { initialMs: 1_000, multiplier: 2, maxMs: 8_000, jitter: 0 }, keyMaxBytesPerSecond: 100 }, {}, clock);
     cleanups.push(async () => {
       await publisher.stop(0);
       outbox.close();
       rmSync(dir, { recursive: true, force: true });
     });
-    const row = (machine: string, n: number): OutboxRecord => ({ machineId: machine, windowStart: T0 + n * 10_000, featureVersion: 1, revision: 0, payload: Buffer.from(`${machine}-row-${String(n).padStart(4, '0')}`) });
     outbox.append(Array.from({ length: 50 }, (_, n) => [row('a', n), row('b', n)]).flat());
-    let rowsRead = 0;
+    const reads = { rows: 0 };
     const peek = outbox.peek.bind(outbox);
     outbox.peek = (afterSeq, limit) => {
       const rows = peek(afterSeq, limit);
-      rowsRead += rows.length;
+      reads.rows += rows.length;
       return rows;
     };
-    const settle = () => new Promise((resolve) => setImmediate(resolve));
+    return { clock, outbox, publisher, sent, reads };
+  }
+  const row = (machine: string, n: number): OutboxRecord => ({ machineId: machine, windowStart: T0 + n * 10_000, featureVersion: 1, revision: 0, payload: Buffer.from(`${machine}-row-${String(n).padStart(4, '0')}`) });
+  const settle = () => new Promise((resolve) => setImmediate(resolve));
 
+  it('reads each row once ahead and each held row once more when it may go, not the whole outbox per call', async () => {
+    // The first call reads the 100 rows: each key sends 10 (its bucket of 100 bytes) and keeps 40. A
+    // key sends its kept rows a second of its rate at a time (10 rows) when its bucket is full again,
+    // at 1, 2, 3 and 4 s, each read once more: 100 + 80 = 180 rows read.
+    const { clock, outbox, publisher, sent, reads } = setupReads(1_000);
     publisher.notify();
     await settle();
     expect(sent).toHaveLength(20);
-    expect(rowsRead).toBe(100);
+    expect(reads.rows).toBe(100);
     for (let second = 1; second <= 4; second++) {
       clock.advance(999);
       await settle();
@@ -252,11 +256,23 @@ describe('OutboxPublisher reads of the outbox while keys are held', () => {
       await settle();
       expect(sent).toHaveLength(20 * (second + 1));
     }
-    expect(rowsRead).toBe(180);
+    expect(reads.rows).toBe(180);
     await settle();
     expect(outbox.stats().depth).toBe(0);
     const expected = (machine: string) => Array.from({ length: 50 }, (_, n) => `${machine} ${machine}-row-${String(n).padStart(4, '0')}`);
     expect(sent.filter((m) => m.startsWith('a '))).toEqual(expected('a'));
     expect(sent.filter((m) => m.startsWith('b '))).toEqual(expected('b'));
+  });
+
+  it('reads at most maxInFlight rows a call, the rest in later turns of the event loop', async () => {
+    // maxInFlight 30: the first call reads rows 1-30 (15 of each key), sends 10 of each and keeps 5,
+    // and stops; the other 70 rows are read in later turns, kept behind the held keys.
+    const { publisher, sent, reads } = setupReads(30);
+    publisher.notify();
+    expect(reads.rows).toBe(30);
+    expect(sent).toHaveLength(20);
+    for (let turn = 0; turn < 5; turn++) await settle();
+    expect(reads.rows).toBe(100);
+    expect(sent).toHaveLength(20);
   });
 });

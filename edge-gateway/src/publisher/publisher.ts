@@ -61,6 +61,8 @@ export class OutboxPublisher {
   private consecutiveFailures = 0;
   private stopped = false;
   private pumping = false;
+  /** A later turn of the event loop reads the outbox on (publishAhead's budget ran out). */
+  private readOnScheduled = false;
   private settledWaiters: Array<() => void> = [];
 
   constructor(
@@ -131,11 +133,21 @@ export class OutboxPublisher {
     }
   }
 
-  /** Reads the outbox on from the cursor; the rows of keys held or with rows kept are kept behind them. */
+  /**
+   * Reads the outbox on from the cursor; the rows of keys held or with rows kept are kept behind them.
+   * At most `maxInFlight` rows a call: with every key held, the rest is read in later turns of the
+   * event loop, so a long outbox does not stall ingest and window ticks while it is read through.
+   */
   private publishAhead(): void {
+    let budget = this.options.maxInFlight;
     while (!this.stopped && this.room() > 0) {
-      const want = this.room();
+      if (budget === 0) {
+        this.readOnLater();
+        return;
+      }
+      const want = Math.min(this.room(), budget);
       const entries = this.outbox.peek(this.cursor, want);
+      budget -= entries.length;
       const byKey = new Map<string, OutboxEntry[]>();
       for (const entry of entries) {
         this.cursor = entry.seq;
@@ -154,6 +166,15 @@ export class OutboxPublisher {
       }
       if (entries.length < want) return;
     }
+  }
+
+  private readOnLater(): void {
+    if (this.readOnScheduled) return;
+    this.readOnScheduled = true;
+    setImmediate(() => {
+      this.readOnScheduled = false;
+      this.notify();
+    });
   }
 
   /** Publishes the messages of one key's rows in order, until its rate says to wait; returns the rows not sent. */
