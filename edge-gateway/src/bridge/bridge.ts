@@ -89,8 +89,6 @@ class UpstreamLink {
   private readonly client: MqttClient;
   private readonly mappings: readonly Mapping[];
   private readonly filters: readonly string[];
-  /** The publisher the Sparkplug B host counts this upstream's machines for (validation.maxMachinesPerUser). */
-  private readonly publisher: string;
   private readonly redeliveries: RedeliveryFilter;
   /** Its edge nodes' births and sequence numbers, when it carries Sparkplug B. */
   private readonly sparkplug: Pick<SparkplugIngest, 'handle'> | undefined;
@@ -108,7 +106,6 @@ class UpstreamLink {
       payload: new PayloadMapping({ valuePath: m.value, timestampPath: m.timestamp, epochUnit: m.epochUnit, sensors: m.sensors }),
     }));
     this.filters = upstream.subscribe ?? [...new Set([...this.mappings.map((m) => m.template.filter), ...(upstream.sparkplug ? ['spBv1.0/#'] : [])])];
-    this.publisher = `bridge:${upstream.name}`;
     // Never told of a disconnection, so never forgotten (see the top of the file).
     this.redeliveries = new RedeliveryFilter(1, deps.clock);
     deps.metrics.connected.set({ upstream: upstream.name }, 0);
@@ -187,7 +184,8 @@ class UpstreamLink {
     }
     const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
     if (this.sparkplug && SparkplugIngest.owns(topic)) {
-      this.sparkplug.handle(topic, payload, this.publisher);
+      // No publisher, as for mapped messages below: a plant broker's edge nodes are not one user.
+      this.sparkplug.handle(topic, payload, null);
       this.count('sparkplug');
       return;
     }

@@ -26,13 +26,13 @@ const encode = (payload: { timestamp?: number; seq?: number; metrics: TahuMetric
 
 const T0 = Date.UTC(2026, 10, 28, 12, 0, 0);
 
-function harness(config: Partial<SparkplugConfig> = {}) {
+function harness(config: Partial<SparkplugConfig> = {}, maxMachinesPerUser?: number) {
   const clock = new ManualClock(T0);
   const readings: Array<[string, string, number, number]> = [];
   const held = new Map<string, Set<string>>();
   const rejected: Partial<Record<RejectReason, number>> = {};
   const ingest = new Ingest(
-    { maxPayloadBytes: 4096, maxFutureSkewMs: 5_000, maxAgeMs: 3_600_000, maxSampleRateHz: 1_000, maxMachines: 100, maxSensorsPerMachine: 100 },
+    { maxPayloadBytes: 4096, maxFutureSkewMs: 5_000, maxAgeMs: 3_600_000, maxSampleRateHz: 1_000, maxMachines: 100, maxSensorsPerMachine: 100, ...(maxMachinesPerUser !== undefined && { maxMachinesPerUser }) },
     clock,
     {
       add: (m, s, ts, v) => {
@@ -72,7 +72,8 @@ function harness(config: Partial<SparkplugConfig> = {}) {
     const value = metric?.values.find((v) => Object.entries(labels).every(([k, l]) => v.labels[k] === l));
     return value?.value ?? 0;
   };
-  const send = (topic: string, payload: { timestamp?: number; seq?: number; metrics: TahuMetric[] }) => sparkplug.handle(`spBv1.0/${topic}`, encode(payload));
+  const send = (topic: string, payload: { timestamp?: number; seq?: number; metrics: TahuMetric[] }, publisher?: string | null) =>
+    sparkplug.handle(`spBv1.0/${topic}`, encode(payload), publisher);
   return { sparkplug, send, clock, readings, rejected, commands, offline, counter };
 }
 
@@ -234,5 +235,18 @@ describe('SparkplugIngest', () => {
     for (const [i, device] of ['d1', 'd2', 'd3', 'd1'].entries()) h.send(`plant/DBIRTH/a/${device}`, { seq: i + 1, metrics: [] });
     expect(await h.counter('pdm_gateway_sparkplug_messages_total', { type: 'DBIRTH', outcome: 'registered' })).toBe(3); // d1, d2, d1 again
     expect(await h.counter('pdm_gateway_sparkplug_messages_total', { type: 'DBIRTH', outcome: 'too_many_devices' })).toBe(1);
+  });
+
+  it('caps an MQTT user at validation.maxMachinesPerUser, not a bridge upstream (publisher null)', () => {
+    const births = (h: ReturnType<typeof harness>, publisher: string | null) => {
+      h.send('plant/NBIRTH/edge-1', { seq: 0, metrics: [] }, publisher);
+      // Two devices: the harness keeps the births of at most 2 (maxNodes) devices per node.
+      ['press-1', 'press-2'].forEach((device, i) =>
+        h.send(`plant/DBIRTH/edge-1/${device}`, { seq: i + 1, metrics: [{ name: 'Temp', alias: 1, type: 'Double', value: 20, timestamp: T0 }] }, publisher),
+      );
+      return new Set(h.readings.map(([machine]) => machine));
+    };
+    expect(births(harness({}, 1), 'line-1-plc')).toEqual(new Set(['press-1']));
+    expect(births(harness({}, 1), null)).toEqual(new Set(['press-1', 'press-2']));
   });
 });

@@ -81,8 +81,11 @@ export class SparkplugIngest {
     return topic.startsWith(SPARKPLUG_PREFIX);
   }
 
-  /** Handles one message on a spBv1.0/ topic; `publisher` as for Ingest.handle. Never throws. */
-  handle(topic: string, payload: Buffer, publisher?: string): void {
+  /**
+   * Handles one message on a spBv1.0/ topic; `publisher` as for Ingest.handleMapped (null: a bridge
+   * upstream, not capped per publisher). Never throws.
+   */
+  handle(topic: string, payload: Buffer, publisher?: string | null): void {
     const parsed = parseSparkplugTopic(topic);
     if (parsed === undefined) {
       // A host application's STATE message is for other host applications.
@@ -258,7 +261,7 @@ interface Message {
   readonly rawTopic: string;
   readonly payload: Buffer;
   readonly decoded: SparkplugPayload;
-  readonly publisher: string | undefined;
+  readonly publisher: string | null | undefined;
 }
 
 /** An integer metric's value (bdSeq is an Int64 or UInt64, some nodes send it as an int_value). */
