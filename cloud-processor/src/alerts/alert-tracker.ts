@@ -6,9 +6,9 @@
 // The rule is a pure step over a machine's MachineAlertState (plain data, so the processor can keep it
 // in InfluxDB and any instance can carry on from it: alert-store.ts); AlertTracker keeps the states in
 // memory for one process (`pdm score`).
-// Windows are counted once: each (machine, window start) counts with the first revision that arrives
-// (a partial revision 0, if scored, decides for the window), and a redelivered, revised or
-// out-of-order window (window_start not after the last one counted for its machine) is ignored.
+// Windows are counted once: a redelivered, revised or out-of-order window (window_start not after the
+// last one counted for its machine) is ignored. Which revision of a window counts is the processor's
+// rule (AlertDispatcher: revision 0, or the next after an unfit revision 0); `pdm score` has none.
 import type { AlertRule, WindowScore } from '../model/api.js';
 
 /** Windows beyond K that the default N looks at: two normal windows inside a fault do not restart the count. */
