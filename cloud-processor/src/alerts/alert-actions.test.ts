@@ -12,11 +12,11 @@ import type { WindowScore } from '../model/api.js';
 import { ProcessorMetrics } from '../ops/metrics.js';
 import { INFLUX_SINK_DEFAULTS } from '../sink/options.js';
 import { InfluxSink } from '../sink/influx-sink.js';
+import { pumpScore, RecordingTarget } from '../test-support/alert-windows.js';
 import { AlertActionLog, ProcessorActions, ProcessorActionsView, type AlertAction } from './alert-actions.js';
-import { AlertDeliveries, type DeliveryTarget } from './alert-delivery.js';
+import { AlertDeliveries } from './alert-delivery.js';
 import { AlertDispatcher } from './alert-dispatcher.js';
 import { InfluxAlertStore } from './alert-store.js';
-import type { AlertTransition } from './alert-tracker.js';
 
 /** K = N = M = 2. */
 const RULE = { openAfter: 2, within: 2, resolveAfter: 2 };
@@ -24,28 +24,7 @@ const RULE = { openAfter: 2, within: 2, resolveAfter: 2 };
 const BASE = Math.floor((Date.now() - 3_600_000) / 10_000) * 10_000;
 const PUMP = { siteId: 'plant-1', machineId: 'pump-1' };
 
-const score = (index: number, isAnomaly: boolean): WindowScore => ({
-  ...PUMP,
-  windowStart: BASE + index * 10_000,
-  windowEnd: BASE + (index + 1) * 10_000,
-  model: 'm',
-  modelVersion: '1',
-  score: isAnomaly ? 9 : 1,
-  threshold: 5,
-  isAnomaly,
-  contributions: {},
-});
-
-class RecordingTarget implements DeliveryTarget {
-  readonly name = 'topic';
-  readonly maxAttempts = 1;
-  readonly backoff = { initialMs: 1_000, multiplier: 2, maxMs: 1_000 };
-  readonly sent: string[] = [];
-  send(t: AlertTransition): Promise<void> {
-    this.sent.push(`${t.state}:${t.alertId}`);
-    return Promise.resolve();
-  }
-}
+const score = (index: number, isAnomaly: boolean): WindowScore => pumpScore(index, isAnomaly, BASE);
 
 const action = (time: number, kind: AlertAction['action'], rest: Partial<AlertAction> = {}): AlertAction => ({ time, action: kind, ...PUMP, who: 'ana', ...rest });
 

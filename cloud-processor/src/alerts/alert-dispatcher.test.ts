@@ -10,44 +10,21 @@ import { startTestInflux, uniqueDatabaseName, type RunningInflux } from '@pdm/in
 import { until } from '@pdm/pubsub-emulator/testing';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { WindowScore } from '../model/api.js';
 import { ProcessorMetrics } from '../ops/metrics.js';
 import { INFLUX_SINK_DEFAULTS } from '../sink/options.js';
 import { InfluxSink } from '../sink/influx-sink.js';
+import { pumpScore, RecordingTarget } from '../test-support/alert-windows.js';
 import { MemoryAlertStore } from '../test-support/memory-alert-store.js';
-import { AlertDeliveries, type DeliveryTarget } from './alert-delivery.js';
+import { AlertDeliveries } from './alert-delivery.js';
 import { AlertDispatcher } from './alert-dispatcher.js';
 import { InfluxAlertStore, type AlertStore } from './alert-store.js';
-import type { AlertTransition } from './alert-tracker.js';
 
 const RULE = { openAfter: 2, within: 2, resolveAfter: 2 };
 
 /** Window times within the retention policy (30 d) for the influxd tests: an hour ago, aligned to 10 s. */
 const BASE = Math.floor((Date.now() - 3_600_000) / 10_000) * 10_000;
 
-const score = (index: number, isAnomaly: boolean, base = 0): WindowScore => ({
-  siteId: 'plant-1',
-  machineId: 'pump-1',
-  windowStart: base + index * 10_000,
-  windowEnd: base + (index + 1) * 10_000,
-  model: 'm',
-  modelVersion: '1',
-  score: isAnomaly ? 9 : 1,
-  threshold: 5,
-  isAnomaly,
-  contributions: {},
-});
-
-class RecordingTarget implements DeliveryTarget {
-  readonly name = 'topic';
-  readonly maxAttempts = 1;
-  readonly backoff = { initialMs: 1_000, multiplier: 2, maxMs: 1_000 };
-  readonly sent: string[] = [];
-  send(t: AlertTransition): Promise<void> {
-    this.sent.push(`${t.state}:${t.alertId}`);
-    return Promise.resolve();
-  }
-}
+const score = pumpScore;
 
 function dispatcher(store: AlertStore, target: RecordingTarget): AlertDispatcher {
   const clock = new ManualClock(1_000);
