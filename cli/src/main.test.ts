@@ -1,4 +1,4 @@
-import { existsSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeTestDataDir } from '@pdm/influx-harness';
 import { connectAsync } from 'mqtt';
@@ -12,6 +12,24 @@ describe('pdm', () => {
     expect(await main(['--help'], context)).toBe(0);
     expect(out.join('\n')).toMatch(/Usage: pdm <command>/);
     expect(out.join('\n')).toMatch(/start\s+run the whole system locally/);
+  });
+
+  it('prints the cli package version with --version and -V', async () => {
+    const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+    expect(version).toMatch(/^\d+\.\d+\.\d+/);
+    for (const flag of ['--version', '-V']) {
+      const { context, out, err } = capture();
+      expect(await main([flag], context)).toBe(0);
+      expect(out).toEqual([version]);
+      expect(err).toEqual([]);
+    }
+  });
+
+  it('bare pdm prints the usage on stderr, nothing on stdout, exit code 2', async () => {
+    const { context, out, err } = capture();
+    expect(await main([], context)).toBe(2);
+    expect(out).toEqual([]);
+    expect(err.join('\n')).toMatch(/Usage: pdm <command>/);
   });
 
   it('rejects an unknown command with exit code 2 and the usage', async () => {

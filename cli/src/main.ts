@@ -1,5 +1,6 @@
 // Entry point of the `pdm` command: dispatches to one sub-command module, turns user mistakes into a
 // one-line message with exit code 2, and wires Ctrl-C to a graceful stop.
+import { readFileSync } from 'node:fs';
 import { type Command, type CommandContext, UsageError } from './command.js';
 
 interface Entry {
@@ -66,6 +67,11 @@ function usage(): string {
   return lines.join('\n');
 }
 
+/** The cli package's version; `../package.json` is the same file from src/ (tests) and dist/ (installed). */
+function version(): string {
+  return (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+}
+
 /** Resolves on the first SIGINT/SIGTERM; until called, Ctrl-C keeps its default (exit at once). */
 function signalPromise(): Promise<NodeJS.Signals> {
   return new Promise((resolve) => {
@@ -90,9 +96,18 @@ function defaultContext(): CommandContext {
 /** Runs `pdm` with the given arguments and returns the exit code. */
 export async function main(argv: string[], context: CommandContext = defaultContext()): Promise<number> {
   const [name, ...rest] = argv;
-  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+  if (name === undefined) {
+    // No command is a usage mistake: the usage goes to stderr so `pdm | …` pipes nothing.
+    context.err(usage());
+    return 2;
+  }
+  if (name === '--help' || name === '-h' || name === 'help') {
     context.out(usage());
-    return name === undefined ? 2 : 0;
+    return 0;
+  }
+  if (name === '--version' || name === '-V') {
+    context.out(version());
+    return 0;
   }
   const entry = COMMANDS[name];
   if (!entry) {
