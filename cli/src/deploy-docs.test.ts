@@ -80,6 +80,30 @@ describe("the README's users file example", () => {
   });
 });
 
+describe("the README's bridge example (Connecting an existing plant)", () => {
+  it('is a gateway configuration that maps what its comments say', () => {
+    const readme = readRepoFile('README.md');
+    const section = readme.slice(readme.indexOf('## Connecting an existing plant'));
+    const block = /```yaml\n([\s\S]*?)\n```/.exec(section)?.[1];
+    expect(block, 'README has a bridge example').toBeDefined();
+    const dir = makeTestDataDir('readme-bridge');
+    try {
+      const file = join(dir, 'gateway.yaml');
+      writeFileSync(file, block!);
+      const [upstream] = loadGatewayConfig({ file, env: {} }).bridge.upstreams;
+      expect(upstream).toMatchObject({ name: 'plant', url: 'mqtts://broker.plant.local:8883', passwordFile: '/etc/pdm/plant-broker.password' });
+      // machineId unset means its default, {machine}.
+      expect(upstream!.mappings.map((m) => [m.topic, m.machineId ?? '{machine}'])).toEqual([
+        ['plant/{line}/{machine}/{sensor}', '{line}-{machine}'],
+        ['site/+/{machine}/{sensor}/state', '{machine}'],
+      ]);
+      expect(upstream!.mappings[1]).toMatchObject({ value: 'data.raw', timestamp: 'data.time', epochUnit: 's', sensors: { pressure: { scale: 0.1, offset: -1 } } });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('docs/RUNBOOK.md and the metrics in the code', () => {
   const dir = makeTestDataDir('deploy-docs');
   let pubsub: TestEmulator;
