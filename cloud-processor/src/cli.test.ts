@@ -35,6 +35,27 @@ describe('pdm processor CLI', () => {
     }
   });
 
+  it('prints every effective key with --print-config, defaults included and secrets hidden', async () => {
+    const cli = io({
+      PDM_PROCESSOR_HTTP__API_TOKEN: 'sixteen-chars-secret-token',
+      PDM_PROCESSOR_INFLUX__URL: 'http://writer:s3cret@db.example:8086',
+      PDM_PROCESSOR_ALERTS__WEBHOOK__URL: 'https://hooks.example.com/services/T000/B000/XXXXSECRET',
+      PDM_PROCESSOR_MODEL__MAX_BATCH: '64',
+    });
+    expect(await runProcessorCli(['--print-config'], cli)).toBe(0);
+    const text = cli.lines.join('\n');
+    expect(text).not.toMatch(/sixteen-chars-secret-token|s3cret|XXXXSECRET|services/);
+    const printed = JSON.parse(text) as Record<string, Record<string, unknown>>;
+    expect(printed.http).toEqual({ host: '0.0.0.0', port: 9465, apiToken: '(hidden)' });
+    expect(printed.influx!.url).toBe('http://writer:(hidden)@db.example:8086/');
+    expect((printed.alerts!.webhook as { url: string }).url).toBe('https://hooks.example.com/(hidden)');
+    // Set keys win; defaults resolved outside the schema are shown too (scorer: 10 ms, 2 s, 1 min, 30 days).
+    expect(printed.model).toMatchObject({ registryDir: '.data/models', maxBatch: 64, maxDelayMs: 10, pollMs: 2000, stateSaveMs: 60_000, forgetMachinesAfterMs: 2_592_000_000 });
+    expect(printed.alerts).toMatchObject({ openAfter: 3, within: 5, delivery: { publishTimeoutMs: 60_000, takeoverAfterMs: 300_000 } });
+    expect(printed.pubsub).toMatchObject({ subscription: 'pdm-features-processor', createResources: false });
+    expect(printed.pipelineReportIntervalMs).toBe(10_000);
+  });
+
   it('exits 1 when a dependency is unreachable at start', async () => {
     // InfluxDB is the unreachable one; Pub/Sub an emulator, so no Google credentials are looked for.
     const cli = io({

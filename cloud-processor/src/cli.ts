@@ -2,7 +2,9 @@
 // clean stop, 2 for a bad flag or configuration (the message names the key) or no usable Google
 // credentials (the message says what to set), 1 for another start failure.
 import { parseArgs } from 'node:util';
-import { ConfigError, loadProcessorConfig } from './config/index.js';
+import { ALERT_DELIVERY_DEFAULTS } from './alerts/alert-delivery.js';
+import { ConfigError, loadProcessorConfig, type ProcessorConfig } from './config/index.js';
+import { MODEL_DEFAULTS } from './model/defaults.js';
 import { startProcessor } from './app/start-processor.js';
 import { describeError } from './shared/describe-error.js';
 
@@ -13,7 +15,7 @@ export interface ProcessorCliIo {
   env?: NodeJS.ProcessEnv;
 }
 
-export const PROCESSOR_USAGE = `pdm processor [--config FILE]
+export const PROCESSOR_USAGE = `pdm processor [--config FILE] [--print-config]
 
 Runs the cloud processor: pulls pdm.v1.MachineWindow messages from a Pub/Sub subscription, writes
 features and anomaly scores to InfluxDB, raises alerts, and serves /healthz, /readyz and /metrics.
@@ -21,6 +23,8 @@ Messages are acked only once written; Ctrl-C / SIGTERM stops pulling and lets in
 
 Options:
   --config FILE     YAML or JSON configuration (every key has a default)
+  --print-config    print the effective configuration (file + PDM_PROCESSOR_* env, defaults
+                    included, secrets hidden) as JSON and exit
   -h, --help        show this help
 
 Environment:
@@ -29,10 +33,49 @@ Environment:
   GOOGLE_APPLICATION_CREDENTIALS=key.json  Google credentials (else Application Default Credentials);
                     without usable credentials the processor exits 2 at start`;
 
+const HIDDEN = '(hidden)';
+
+/** The URL with its password (if any) hidden. */
+function hidePassword(url: string): string {
+  const parsed = new URL(url);
+  if (parsed.password) parsed.password = HIDDEN;
+  return parsed.toString();
+}
+
+/**
+ * The configuration as --print-config shows it (it may go to a ticket or a log): the defaults that are
+ * resolved outside the schema (scorer, alert delivery) filled in, the API token, URL passwords and the
+ * webhook's secret path hidden. Printed as JSON, which is YAML too, so it can be fed back with --config.
+ */
+export function printableProcessorConfig(config: ProcessorConfig): unknown {
+  const { webhook } = config.alerts;
+  const { model } = config;
+  const scorer = MODEL_DEFAULTS.scorer;
+  return {
+    ...config,
+    influx: { ...config.influx, url: hidePassword(config.influx.url) },
+    model: {
+      ...model,
+      maxBatch: model.maxBatch ?? scorer.maxBatch,
+      maxDelayMs: model.maxDelayMs ?? scorer.maxDelayMs,
+      pollMs: model.pollMs ?? scorer.pollMs,
+      stateSaveMs: model.stateSaveMs ?? scorer.stateSaveMs,
+      forgetMachinesAfterMs: model.forgetMachinesAfterMs ?? scorer.forgetMachinesAfterMs,
+    },
+    alerts: {
+      ...config.alerts,
+      delivery: config.alerts.delivery ?? ALERT_DELIVERY_DEFAULTS,
+      // A chat webhook's path is its secret (anyone with the URL can post): only the origin is shown.
+      webhook: webhook && { ...webhook, url: `${new URL(webhook.url).origin}/${HIDDEN}` },
+    },
+    http: { ...config.http, apiToken: config.http.apiToken === undefined ? undefined : HIDDEN },
+  };
+}
+
 export async function runProcessorCli(argv: string[], io: ProcessorCliIo): Promise<number> {
-  let values: { config?: string; help?: boolean };
+  let values: { config?: string; help?: boolean; 'print-config'?: boolean };
   try {
-    ({ values } = parseArgs({ args: argv, options: { config: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, strict: true }));
+    ({ values } = parseArgs({ args: argv, options: { config: { type: 'string' }, 'print-config': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, strict: true }));
   } catch (error) {
     io.err(`pdm processor: ${describeError(error)}\n\n${PROCESSOR_USAGE}`);
     return 2;
@@ -50,6 +93,10 @@ export async function runProcessorCli(argv: string[], io: ProcessorCliIo): Promi
       return 2;
     }
     throw error;
+  }
+  if (values['print-config']) {
+    io.out(JSON.stringify(printableProcessorConfig(config), null, 2));
+    return 0;
   }
   let processor;
   try {
