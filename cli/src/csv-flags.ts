@@ -3,6 +3,7 @@
 import { parseDuration } from '@pdm/config';
 import { replayOptionsSchema, type ReplayOptionsInput } from '@pdm/edge-gateway';
 import { UsageError } from './command.js';
+import { eitherSpelling } from './flag-spelling.js';
 
 export const CSV_FLAG_OPTIONS = {
   input: { type: 'string' },
@@ -12,6 +13,9 @@ export const CSV_FLAG_OPTIONS = {
   window: { type: 'string' },
   from: { type: 'string' },
   until: { type: 'string' },
+  /** Old spellings of --from and --until (pdm train --from-influx had them). */
+  start: { type: 'string' },
+  end: { type: 'string' },
 } as const;
 
 export const CSV_FLAG_HELP = `  --input FILE          CSV with a header row: a time column (ISO-8601, no zone = UTC, or epoch ms/s)
@@ -22,7 +26,8 @@ export const CSV_FLAG_HELP = `  --input FILE          CSV with a header row: a t
   --window DURATION     window size, e.g. 10s, 500ms, 1m (default: pdm train picks it from the
                         sampling interval, pdm score uses the model's, pdm replay 10s)
   --from T, --until T   keep only windows starting at or after T / ending at or before T (ISO-8601),
-                        e.g. train on the healthy start of a recording and score the rest`;
+                        e.g. train on the healthy start of a recording and score the rest
+                        (--start T, --end T are accepted as old spellings)`;
 
 export interface CsvFlagValues {
   input?: string;
@@ -32,6 +37,13 @@ export interface CsvFlagValues {
   window?: string;
   from?: string;
   until?: string;
+  start?: string;
+  end?: string;
+}
+
+/** --from and --until, or their old spellings --start and --end, as given (ISO-8601 text). */
+export function timeRangeFlags(values: CsvFlagValues): { from?: string; until?: string } {
+  return { from: eitherSpelling(values, 'from', 'start'), until: eitherSpelling(values, 'until', 'end') };
 }
 
 /** Event-time range of the windows to keep, epoch ms. */
@@ -76,6 +88,7 @@ export function csvReplayOptions(values: CsvFlagValues): { input: string; option
     const flag = issue?.path[0] === 'machineId' ? '--machine' : `--${String(issue?.path[0] ?? 'input')}`;
     throw new UsageError(`${flag}: ${issue?.message ?? 'invalid'}`);
   }
-  const range = { from: instant('from', values.from, -Infinity), until: instant('until', values.until, Infinity) };
+  const { from, until } = timeRangeFlags(values);
+  const range = { from: instant('from', from, -Infinity), until: instant('until', until, Infinity) };
   return { input: values.input, options, range };
 }

@@ -40,7 +40,7 @@ pdm benchmark nab --data DIR [--only TEXT] [--kind KIND]
 
 Runs a public anomaly benchmark end to end with today's defaults, as a user would: for each recording,
 pdm train on the protocol's training split and pdm score on the rest (no flags beyond --input, --out,
---model, --output, --time-column and --delimiter), then the protocol's scoring (see pdm evaluate
+--model, --time-column and --delimiter), then the protocol's scoring (see pdm evaluate
 --help). Prints the table per file, the totals and the baselines measured on the same rows; progress
 goes to stderr. The split files, models and scores live in a temporary folder removed at the end.
 
@@ -129,7 +129,7 @@ async function trainAndScore(
   };
   const trained = await run(train, ['--input', trainCsv, '--out', models, ...csvFlags, ...trainFlags]);
   if (!trained.ok) return { failure: `pdm train failed: ${trained.lines.at(-1) ?? 'no output'}`, summary: 'train failed' };
-  const scored = await run(score, ['--model', models, '--input', testCsv, '--output', scoresCsv, ...csvFlags]);
+  const scored = await run(score, ['--model', models, '--input', testCsv, '--out', scoresCsv, ...csvFlags]);
   if (!scored.ok) return { failure: `pdm score failed: ${scored.lines.at(-1) ?? 'no output'}`, summary: 'score failed' };
   const scoredLine = scored.lines.find((l) => l.startsWith('scored ')) ?? '';
   const summary = /^scored (\d+) windows .*: (\d+) anomalous/.exec(scoredLine);

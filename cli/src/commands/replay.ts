@@ -6,17 +6,19 @@ import { connectPubSub, machineWindowToJson, replayCsv, ReplayError, usesPubSubE
 import { MachineWindowSchema, pubsubAttributes, toBinary, type MachineWindow } from '@pdm/proto';
 import { type Command, UsageError } from '../command.js';
 import { CSV_FLAG_HELP, CSV_FLAG_OPTIONS, csvReplayOptions } from '../csv-flags.js';
+import { eitherSpelling } from '../flag-spelling.js';
 import { progressReporter } from '../progress.js';
 
 export const replay: Command = {
   usage: `pdm replay --input data.csv [--machine ID] [--time-column NAME] [--delimiter ,] [--window 10s]
-           [--output windows.jsonl | --publish --topic NAME [--project ID] [--emulator-host HOST:PORT]]
+           [--out windows.jsonl | --publish --topic NAME [--project ID] [--emulator-host HOST:PORT]]
 
 Runs every row of a CSV through the same window engine the gateway runs on live traffic.
 
 Options:
 ${CSV_FLAG_HELP}
-  --output FILE         write one JSON MachineWindow per line to FILE (default: standard output)
+  --out FILE            write one JSON MachineWindow per line to FILE (default: standard output;
+                        --output FILE is the old spelling)
   --publish             publish each window to Pub/Sub instead (ordering key = machine)
   --topic NAME          Pub/Sub topic for --publish
   --project ID          Google Cloud project (default: pdm-local)
@@ -30,6 +32,7 @@ ${CSV_FLAG_HELP}
       args,
       options: {
         ...CSV_FLAG_OPTIONS,
+        out: { type: 'string' },
         output: { type: 'string' },
         publish: { type: 'boolean' },
         topic: { type: 'string' },
@@ -43,7 +46,8 @@ ${CSV_FLAG_HELP}
     const { input, options, range } = csvReplayOptions(values);
     options.engine = { ...(options.engine as object), gatewayId: values.gateway, siteId: values.site };
     if (values.publish && !values.topic) throw new UsageError('--publish needs --topic NAME');
-    if (values.publish && values.output) throw new UsageError('--output and --publish exclude each other');
+    const output = eitherSpelling(values, 'out', 'output');
+    if (values.publish && output) throw new UsageError('--out and --publish exclude each other');
 
     let sink: (w: MachineWindow) => Promise<void> | void;
     let finish: () => Promise<void>;
@@ -58,7 +62,7 @@ ${CSV_FLAG_HELP}
       sink = async (w) => void (await topic.publishMessage({ data: Buffer.from(toBinary(MachineWindowSchema, w)), attributes, orderingKey: w.machineId }));
       finish = () => pubsub.close();
     } else {
-      const stream = values.output ? createWriteStream(values.output) : undefined;
+      const stream = output ? createWriteStream(output) : undefined;
       const write = (line: string) => (stream ? stream.write(`${line}\n`) : out(line));
       sink = (w) => void write(JSON.stringify(machineWindowToJson(w)));
       finish = () => new Promise<void>((resolve, reject) => (stream ? stream.end((error?: Error | null) => (error ? reject(error) : resolve())) : resolve()));

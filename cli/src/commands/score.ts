@@ -7,6 +7,7 @@ import { ALERT_DEFAULTS, AlertTracker, openScorer, scoreWindows } from '@pdm/clo
 import { ALERT_COLUMN, SCORES_COLUMNS } from '@pdm/evaluation';
 import { type Command, UsageError } from '../command.js';
 import { CSV_FLAG_HELP, CSV_FLAG_OPTIONS, csvReplayOptions } from '../csv-flags.js';
+import { eitherSpelling } from '../flag-spelling.js';
 import { windowsFromCsv } from '../csv-windows.js';
 
 const iso = (ms: number): string => new Date(ms).toISOString();
@@ -15,7 +16,7 @@ const iso = (ms: number): string => new Date(ms).toISOString();
 export const SCORES_HEADER = [...SCORES_COLUMNS, ALERT_COLUMN].join(',');
 
 export const score: Command = {
-  usage: `pdm score --model MODEL_DIR --input data.csv --output scores.csv [--time-column NAME] [--delimiter ,] [--window 10s] [--machine ID]
+  usage: `pdm score --model MODEL_DIR --input data.csv --out scores.csv [--time-column NAME] [--delimiter ,] [--window 10s] [--machine ID]
 
 Scores every window of a CSV with the newest model in MODEL_DIR (written by pdm train) and writes
 ${SCORES_HEADER}
@@ -28,13 +29,14 @@ missing, another window size) are counted and reported, not written.
 Options:
   --model DIR           the model registry folder written by pdm train (required)
 ${CSV_FLAG_HELP}
-  --output FILE         where to write the scores (required)
+  --out FILE            where to write the scores (required; --output FILE is the old spelling)
   -h, --help            show this help`,
 
   async run(args, { out, err }) {
-    const { values } = parseArgs({ args, options: { ...CSV_FLAG_OPTIONS, model: { type: 'string' }, output: { type: 'string' } }, strict: true });
+    const { values } = parseArgs({ args, options: { ...CSV_FLAG_OPTIONS, model: { type: 'string' }, out: { type: 'string' }, output: { type: 'string' } }, strict: true });
     if (!values.model) throw new UsageError('--model MODEL_DIR is required');
-    if (!values.output) throw new UsageError('--output FILE is required');
+    const output = eitherSpelling(values, 'out', 'output');
+    if (!output) throw new UsageError('--out FILE is required');
     const { input, options, range } = csvReplayOptions(values);
     const scorer = await openScorer({ registryDir: values.model });
     try {
@@ -48,7 +50,7 @@ ${CSV_FLAG_HELP}
       const windows = await windowsFromCsv(input, options, range, err, 'score');
       const outcomes = await scoreWindows(scorer, windows);
       const alerts = new AlertTracker(ALERT_DEFAULTS);
-      const file = createWriteStream(values.output);
+      const file = createWriteStream(output);
       file.write(`${SCORES_HEADER}\n`);
       let scored = 0;
       let anomalies = 0;
@@ -74,7 +76,7 @@ ${CSV_FLAG_HELP}
       }
       await new Promise<void>((resolve, reject) => file.end((error?: Error | null) => (error ? reject(error) : resolve())));
       const model = models[0]!;
-      out(`scored ${scored} windows with ${model.name}@${model.version} (${model.backend}): ${anomalies} anomalous, ${opened} alert${opened === 1 ? '' : 's'} opened → ${values.output}`);
+      out(`scored ${scored} windows with ${model.name}@${model.version} (${model.backend}): ${anomalies} anomalous, ${opened} alert${opened === 1 ? '' : 's'} opened → ${output}`);
       for (const [why, n] of refused) err(`score: ${n} windows not scored: ${why}`);
       return 0;
     } finally {

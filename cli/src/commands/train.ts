@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 import { systemClock } from '@pdm/clock';
 import { MODEL_KINDS, trainModel, type ModelKind } from '@pdm/cloud-processor';
 import { type Command, UsageError } from '../command.js';
-import { CSV_FLAG_HELP, CSV_FLAG_OPTIONS, csvReplayOptions } from '../csv-flags.js';
+import { CSV_FLAG_HELP, CSV_FLAG_OPTIONS, csvReplayOptions, timeRangeFlags } from '../csv-flags.js';
 import { MAX_UNIVARIATE_SENSORS, MIN_HOPPING_READINGS, MIN_TUMBLING_WINDOWS, trainingWindowsFromCsv } from '../csv-windows.js';
 import { windowsFromInflux } from '../influx-windows.js';
 import { withoutLabelledEpisodes } from '../labelled-episodes.js';
@@ -30,7 +30,7 @@ function isModelKind(value: string): value is ModelKind {
 
 export const train: Command = {
   usage: `pdm train --input normal.csv --out MODEL_DIR [--time-column NAME] [--delimiter ,] [--window 10s] [--machine ID] [--kind KIND] [--scope PATTERN] [--state-sensor NAME]
-pdm train --from-influx --machine ID --start T --end T --out MODEL_DIR [--influx-url URL] [--database pdm]
+pdm train --from-influx --machine ID --from T --until T --out MODEL_DIR [--influx-url URL] [--database pdm]
 
 Trains an anomaly model on normal operation and writes it into the model registry MODEL_DIR as
 MODEL_DIR/<name>/<version>/ (contract.json and the artifacts of the model's kind). A processor
@@ -73,8 +73,8 @@ ${CSV_FLAG_HELP}
                         the steadiest sensor the training data shows stopping; none if it never
                         stops. Not for adaptive-z
   --from-influx         train on sensor_features stored in InfluxDB instead of a CSV; windows inside
-                        alert episodes labelled fault or maintenance (pdm alerts label) are left out
-  --start T, --end T    time range for --from-influx (ISO-8601)
+                        alert episodes labelled fault or maintenance (pdm alerts label) are left out;
+                        --from and --until are required with it
   --influx-url URL      InfluxDB for --from-influx (default: http://127.0.0.1:8086)
   --database NAME       database for --from-influx (default: pdm)
   -h, --help            show this help`,
@@ -92,8 +92,6 @@ ${CSV_FLAG_HELP}
         scope: { type: 'string', multiple: true },
         'state-sensor': { type: 'string' },
         'from-influx': { type: 'boolean' },
-        start: { type: 'string' },
-        end: { type: 'string' },
         'influx-url': { type: 'string', default: 'http://127.0.0.1:8086' },
         database: { type: 'string', default: 'pdm' },
       },
@@ -114,11 +112,12 @@ ${CSV_FLAG_HELP}
     let windows;
     let training = { hopping: false, slow: false };
     if (values['from-influx']) {
-      if (!values.machine || !values.start || !values.end) throw new UsageError('--from-influx needs --machine ID, --start T and --end T');
-      for (const flag of ['start', 'end'] as const) {
-        if (Number.isNaN(Date.parse(values[flag]!))) throw new UsageError(`--${flag} must be an ISO-8601 time, got "${values[flag]}"`);
+      const range = timeRangeFlags(values);
+      if (!values.machine || !range.from || !range.until) throw new UsageError('--from-influx needs --machine ID, --from T and --until T');
+      for (const flag of ['from', 'until'] as const) {
+        if (Number.isNaN(Date.parse(range[flag]!))) throw new UsageError(`--${flag} must be an ISO-8601 time, got "${range[flag]}"`);
       }
-      windows = await windowsFromInflux(values['influx-url'], values.database, values.machine, values.start, values.end);
+      windows = await windowsFromInflux(values['influx-url'], values.database, values.machine, range.from, range.until);
       err(`train: ${windows.length} windows of ${values.machine} from ${values['influx-url']}/${values.database}`);
       const labelled = await withoutLabelledEpisodes(windows, { url: values['influx-url'], database: values.database }, values.machine, systemClock);
       windows = labelled.kept;
