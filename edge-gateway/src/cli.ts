@@ -90,8 +90,11 @@ export async function runGatewayCli(argv: string[], io: CliIo): Promise<number> 
     if (emulator) process.env.METADATA_SERVER_DETECTION ??= 'none';
     const gateway = await startGateway(config);
     io.out(`edge gateway ${config.gatewayId} (site ${config.siteId})`);
-    io.out(`  MQTT        mqtt://${config.mqtt.host}:${gateway.mqttPort}${config.mqtt.allowAnonymous ? ' (anonymous allowed)' : ''}`);
-    if (gateway.tlsPort !== undefined) io.out(`  MQTT/TLS    mqtts://${config.mqtt.host}:${gateway.tlsPort}`);
+    const anonymous = config.mqtt.allowAnonymous ? ' (anonymous allowed)' : '';
+    io.out(config.mqtt.plain ? `  MQTT        mqtt://${config.mqtt.host}:${gateway.mqttPort}${anonymous}` : '  MQTT        off (mqtt.plain: false, TLS only)');
+    const tls = config.mqtt.tls;
+    const certificates = tls?.ca === undefined ? '' : tls.requireClientCert ? ' (client certificate required)' : ' (client certificates accepted)';
+    if (gateway.tlsPort !== undefined) io.out(`  MQTT/TLS    mqtts://${config.mqtt.host}:${gateway.tlsPort}${certificates}`);
     if (gateway.websocketPort !== undefined) io.out(`  MQTT/WS     ws://${config.mqtt.host}:${gateway.websocketPort}${config.mqtt.websocket?.path ?? ''}`);
     io.out(`  operations  http://${config.http.host}:${gateway.httpPort}/metrics  /healthz  /readyz`);
     io.out(`  Pub/Sub     projects/${config.pubsub.projectId}/topics/${config.pubsub.topic}${emulator ? ' (emulator)' : ''}`);

@@ -25,6 +25,7 @@ export interface GatewayDependencies {
 
 export interface RunningGateway {
   readonly config: GatewayConfig;
+  /** The plain MQTT listener's port; 0 when mqtt.plain is off (TLS-only: nothing listens). */
   readonly mqttPort: number;
   readonly tlsPort: number | undefined;
   readonly websocketPort: number | undefined;
@@ -314,7 +315,7 @@ export async function startGateway(config: GatewayConfig, dependencies: GatewayD
 
   return {
     config,
-    mqttPort: broker.port,
+    mqttPort: broker.port ?? 0,
     tlsPort: broker.tlsPort,
     websocketPort: broker.websocketPort,
     httpPort: ops.port,

@@ -28,8 +28,20 @@ export const gatewayConfigSchema = z
       .object({
         host: z.string().default('0.0.0.0'),
         port: port.default(1883),
-        /** Optional TLS listener; cert and key are PEM file paths. */
-        tls: z.object({ port: port.default(8883), cert: z.string(), key: z.string() }).strict().optional(),
+        /** The plain (unencrypted) MQTT listener on `port`; false: TLS-only (needs `tls`). */
+        plain: z.boolean().default(true),
+        /**
+         * Optional TLS listener; cert and key are PEM file paths. ca: PEM bundle of the CAs whose
+         * client certificates are accepted: a certificate it verifies authenticates the client as the
+         * users-file user named by the certificate's subject CN (its password is not asked; a CN that
+         * names no user is refused, reason unknown_certificate). requireClientCert: refuse TLS clients
+         * without such a certificate (needs ca); otherwise they may use a password.
+         */
+        tls: z
+          .object({ port: port.default(8883), cert: z.string(), key: z.string(), ca: z.string().optional(), requireClientCert: z.boolean().default(false) })
+          .strict()
+          .refine((tls) => !tls.requireClientCert || tls.ca !== undefined, { message: 'requireClientCert needs ca (the CA bundle that verifies client certificates)', path: ['requireClientCert'] })
+          .optional(),
         /** Optional MQTT over WebSocket listener. */
         websocket: z.object({ port: port.default(8080), path: z.string().default('/mqtt') }).strict().optional(),
         /** Clients without credentials are refused unless this is true (the local demo turns it on). */
@@ -215,6 +227,11 @@ export const gatewayConfigSchema = z
     shutdownTimeoutMs: duration.default(10_000),
   })
   .strict()
+  .refine((c) => c.mqtt.plain || c.mqtt.tls !== undefined, {
+    // Without a listener devices could reach the gateway only by WebSocket; say so instead of guessing.
+    message: 'plain: false (TLS-only) needs mqtt.tls',
+    path: ['mqtt', 'plain'],
+  })
   .refine((c) => c.mqtt.maxPacketBytes >= c.validation.maxPayloadBytes + PUBLISH_OVERHEAD_BYTES, {
     // Otherwise a valid payload on a long topic would cost its device the connection.
     message: `must be at least validation.maxPayloadBytes + ${PUBLISH_OVERHEAD_BYTES} (a PUBLISH's largest headers and topic)`,

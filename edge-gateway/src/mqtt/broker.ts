@@ -1,13 +1,14 @@
-// The embedded MQTT broker (aedes, MQTT 3.1/3.1.1) on TCP, optional TLS and optional WebSocket.
-// Authentication from the users file, publish/subscribe ACLs for every client (anonymous ones get
-// `anonymous`), a maximum packet size checked on each packet's header before the packet is read,
+// The embedded MQTT broker (aedes, MQTT 3.1/3.1.1) on TCP (unless `plain` is off), optional TLS and
+// optional WebSocket. Authentication from the users file — by password, or on the TLS listener by a
+// client certificate its CA bundle verified, whose subject CN names the user — publish/subscribe ACLs
+// for every client (anonymous ones get `anonymous`), a maximum packet size checked on each packet's header before the packet is read,
 // and ingest of every PUBLISH before it is acknowledged — once, when a client sends it again (DUP). A client that misbehaves loses only its own connection.
 import type { Clock } from '@pdm/clock';
 import { Aedes, type AuthenticateError, type Client } from 'aedes';
 import { type IncomingMessage, type Server as HttpServer, createServer as createHttpServer } from 'node:http';
 import { type AddressInfo, type Server as NetServer, createServer as createNetServer } from 'node:net';
 import { readFileSync } from 'node:fs';
-import { createServer as createTlsServer } from 'node:tls';
+import { type TLSSocket, createServer as createTlsServer } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, createWebSocketStream } from 'ws';
 import type { RejectReason } from '../ingest/index.js';
@@ -18,7 +19,14 @@ import { type Acl, type User, Users } from './users.js';
 export interface BrokerOptions {
   host: string;
   port: number;
-  tls?: { port: number; cert: string; key: string };
+  /** The plain TCP listener on `port`; off: TLS (and WebSocket) only. */
+  plain: boolean;
+  /**
+   * cert and key: PEM files of the listener. ca: PEM bundle of the CAs whose client certificates are
+   * accepted (a verified certificate's subject CN is the username). requireClientCert: refuse a TLS
+   * client without a certificate the bundle verifies (during the handshake).
+   */
+  tls?: { port: number; cert: string; key: string; ca?: string; requireClientCert: boolean };
   websocket?: { port: number; path: string };
   allowAnonymous: boolean;
   /** Largest MQTT packet accepted, fixed header included; a bigger one ends its connection unread. */
@@ -41,14 +49,16 @@ export interface BrokerHooks {
   onRefusedPublish(reason: RejectReason, clientId: string, topic: string): void;
   /** A subscription refused by the ACL (SUBACK 0x80; the client stays connected). */
   onRefusedSubscribe(clientId: string, filter: string): void;
-  onRefusedConnect(reason: 'bad_credentials' | 'anonymous', clientId: string, username: string | undefined): void;
+  /** unknown_certificate: a verified client certificate whose subject CN is no user of the users file. */
+  onRefusedConnect(reason: 'bad_credentials' | 'anonymous' | 'unknown_certificate', clientId: string, username: string | undefined): void;
   /** A packet over maxPacketBytes, refused from its header alone; the connection is closed. */
   onPacketTooLarge(packet: OversizedPacket, remoteAddress: string | undefined): void;
   onClientError(clientId: string, error: Error): void;
 }
 
 export interface RunningBroker {
-  port: number;
+  /** The plain listener's port; undefined when `plain` is off. */
+  port: number | undefined;
   tlsPort?: number;
   websocketPort?: number;
   connectedClients(): number;
@@ -78,6 +88,17 @@ async function listen(server: NetServer | HttpServer, port: number, host: string
   return (server.address() as AddressInfo).port;
 }
 
+/**
+ * The subject CN of the client certificate the TLS handshake verified against the CA bundle; undefined
+ * without one (none sent, none requested, or not verified: such a client authenticates by password).
+ * A subject with several CNs names no single user and counts as none.
+ */
+function verifiedCommonName(socket: TLSSocket): string | undefined {
+  if (!socket.authorized) return undefined;
+  const commonName: unknown = socket.getPeerCertificate().subject?.CN;
+  return typeof commonName === 'string' && commonName !== '' ? commonName : undefined;
+}
+
 async function closeServer(server: NetServer | HttpServer): Promise<void> {
   await new Promise<void>((resolve) => server.close(() => resolve()));
 }
@@ -92,11 +113,24 @@ export async function startBroker(options: BrokerOptions, hooks: BrokerHooks): P
   };
 
   const redeliveries = new RedeliveryFilter(options.redeliveryClients, options.clock);
+  // The verified certificate CN of each TLS connection, keyed by the stream aedes sees as client.conn.
+  const certificateNameOf = new WeakMap<Duplex, string>();
 
   const aedes = await Aedes.createBroker({
     // A subscriber that stops reading is disconnected instead of stalling the publishers.
     drainTimeout: 10_000,
     authenticate: (client, username, password, done) => {
+      const commonName = certificateNameOf.get(client.conn);
+      if (commonName !== undefined) {
+        // The certificate is the identity: the CONNECT's username and password are not consulted.
+        const user = options.users?.withCertificateName(commonName);
+        if (!user) {
+          hooks.onRefusedConnect('unknown_certificate', client.id, commonName);
+          return done(authError(`no user for the certificate of ${commonName}`, NOT_AUTHORIZED), false);
+        }
+        userOf.set(client, user);
+        return done(null, true);
+      }
       if (username === undefined || username === '') {
         if (options.allowAnonymous) return done(null, true);
         hooks.onRefusedConnect('anonymous', client.id, undefined);
@@ -162,17 +196,32 @@ export async function startBroker(options: BrokerOptions, hooks: BrokerHooks): P
     };
   }
   /** Hands a connection to aedes behind the packet size limit. */
-  const handle = (connection: Duplex, onTooLarge: (packet: OversizedPacket) => void, request?: IncomingMessage) =>
-    aedes.handle(guardPacketSize(connection, options.maxPacketBytes, onTooLarge), request);
+  const handle = (connection: Duplex, onTooLarge: (packet: OversizedPacket) => void, request?: IncomingMessage, commonName?: string) => {
+    const guarded = guardPacketSize(connection, options.maxPacketBytes, onTooLarge);
+    if (commonName !== undefined) certificateNameOf.set(guarded, commonName);
+    aedes.handle(guarded, request);
+  };
 
   try {
-    const tcp = createNetServer((socket) => handle(socket, tooLargeReporter(socket.remoteAddress)));
-    servers.push(tcp);
-    const port = await listen(tcp, options.port, options.host);
+    let port: number | undefined;
+    if (options.plain) {
+      const tcp = createNetServer((socket) => handle(socket, tooLargeReporter(socket.remoteAddress)));
+      servers.push(tcp);
+      port = await listen(tcp, options.port, options.host);
+    }
 
     let tlsPort: number | undefined;
     if (options.tls) {
-      const tls = createTlsServer({ cert: readFileSync(options.tls.cert), key: readFileSync(options.tls.key) }, (socket) => handle(socket, tooLargeReporter(socket.remoteAddress)));
+      const { cert, key, ca, requireClientCert } = options.tls;
+      const tls = createTlsServer(
+        {
+          cert: readFileSync(cert),
+          key: readFileSync(key),
+          // Without a CA bundle no client certificate is asked for (it could not be verified).
+          ...(ca === undefined ? {} : { ca: readFileSync(ca), requestCert: true, rejectUnauthorized: requireClientCert }),
+        },
+        (socket) => handle(socket, tooLargeReporter(socket.remoteAddress), undefined, verifiedCommonName(socket)),
+      );
       servers.push(tls);
       tlsPort = await listen(tls, options.tls.port, options.host);
     }

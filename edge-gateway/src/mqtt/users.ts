@@ -5,6 +5,8 @@
 //       passwordHash: "scrypt$16384$8$1$..."   # from `pdm gateway hash-password`
 //       publish: ["sensors/press-1/#", "sensors/press-2/#"]   # MQTT topic filters; default sensors/#
 //       subscribe: []                          # default: nothing
+//     - username: line-2-plc                   # no passwordHash: connects only with a client certificate
+//                                              # whose subject CN is "line-2-plc" (mqtt.tls.ca verifies it)
 //
 // Filters are checked on load: `+` and `#` must each be a whole level (`sensors/press-+/#` is refused).
 import { createHash } from 'node:crypto';
@@ -29,7 +31,8 @@ export type Acl = z.infer<typeof aclSchema>;
 const userSchema = aclSchema
   .extend({
     username: z.string().min(1),
-    passwordHash: z.string().refine(isPasswordHash, 'must be a hash from `pdm gateway hash-password` (scrypt$N$r$p$salt$hash)'),
+    /** Absent: the user has no password and connects only with a client certificate. */
+    passwordHash: z.string().refine(isPasswordHash, 'must be a hash from `pdm gateway hash-password` (scrypt$N$r$p$salt$hash)').optional(),
   })
   .strict();
 
@@ -80,12 +83,17 @@ export class Users {
 
   async authenticate(username: string, password: string): Promise<User | undefined> {
     const user = this.byName.get(username);
-    if (!user) return undefined;
+    if (!user?.passwordHash) return undefined;
     const digest = createHash('sha256').update(password).digest('base64');
     if (this.verified.get(username) === digest) return user;
     if (!(await verifyPassword(password, user.passwordHash))) return undefined;
     this.verified.set(username, digest);
     return user;
+  }
+
+  /** The user a verified client certificate names: its subject CN is the username. */
+  withCertificateName(commonName: string): User | undefined {
+    return this.byName.get(commonName);
   }
 
   static mayPublish(acl: Acl, topic: string): boolean {
