@@ -9,8 +9,8 @@ import { dashboardProviderYaml, datasourceYaml } from './provisioning.js';
 import { DEFAULT_DATABASE } from '@pdm/cloud-processor/influx-series';
 
 export const BUILD_DEFAULTS = {
-  /** InfluxDB as Grafana's server reaches it (same host in a plain install). */
-  influxUrl: 'http://localhost:8086',
+  /** InfluxDB as Grafana's server reaches it: on the same host, where `pdm start` and the other commands' default put it. */
+  influxUrl: 'http://127.0.0.1:8086',
   database: DEFAULT_DATABASE,
   /** The gateway's default window is 10 s: a smaller GROUP BY interval only adds empty buckets. */
   minInterval: '10s',
@@ -36,7 +36,13 @@ export interface BuiltFiles {
 }
 
 export async function buildDashboards(outDir: string, options: BuildDashboardsOptions = {}): Promise<BuiltFiles> {
-  const settings = { ...BUILD_DEFAULTS, ...options };
+  // Key by key: an option given as undefined (an unset flag) keeps its default instead of erasing it.
+  const settings = {
+    influxUrl: options.influxUrl ?? BUILD_DEFAULTS.influxUrl,
+    database: options.database ?? BUILD_DEFAULTS.database,
+    minInterval: options.minInterval ?? BUILD_DEFAULTS.minInterval,
+    folder: options.folder ?? BUILD_DEFAULTS.folder,
+  };
   const dashboardsDir = resolve(outDir, 'dashboards');
   const datasourcesDir = resolve(outDir, 'provisioning', 'datasources');
   const providersDir = resolve(outDir, 'provisioning', 'dashboards');

@@ -51,6 +51,14 @@ describe('pdm dashboards', () => {
     expect(provider.providers[0]?.options.path).toBe('/var/lib/grafana/dashboards/pdm');
   });
 
+  it('without --influx-url writes a datasource at the local InfluxDB (pdm start’s)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'pdm-dashboards-'));
+    dirs.push(dir);
+    expect(await runDashboardsCli(['--out', dir], capture())).toBe(0);
+    const datasource = parse(await readFile(join(dir, 'provisioning/datasources/pdm-influxdb.yaml'), 'utf8')) as { datasources: Record<string, unknown>[] };
+    expect(datasource.datasources[0]).toMatchObject({ url: 'http://127.0.0.1:8086', jsonData: { dbName: 'pdm', timeInterval: '10s' } });
+  });
+
   it('prints help and exits 0', async () => {
     const io = capture();
     expect(await runDashboardsCli(['--help'], io)).toBe(0);
