@@ -2,8 +2,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { type CliIo, runGatewayCli } from './cli.js';
-import { verifyPassword } from './mqtt/index.js';
+import { type CliIo, noClientCanConnect, runGatewayCli } from './cli.js';
+import { gatewayConfigSchema } from './config/index.js';
+import { hashPassword, verifyPassword } from './mqtt/index.js';
 
 function io(stdin = ''): CliIo & { out: (l: string) => void; lines: string[]; errors: string[] } {
   const lines: string[] = [];
@@ -75,5 +76,42 @@ describe('pdm gateway command', () => {
     const badFlag = io();
     expect(await runGatewayCli(['--cofnig', 'x.yaml'], badFlag)).toBe(2);
     expect(badFlag.errors.join('\n')).toMatch(/--cofnig/);
+  });
+});
+
+describe('the warning that no MQTT client can connect', () => {
+  const mqtt = (input: Record<string, unknown>) => gatewayConfigSchema.parse({ mqtt: input }).mqtt;
+  const tls = { port: 0, cert: 'c.pem', key: 'k.pem' };
+
+  it('names what is missing, and stays quiet when a password, a certificate or anonymity lets someone in', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pdm-cli-reach-'));
+    try {
+      const hash = await hashPassword('pw', { N: 1024, r: 8, p: 1 });
+      const both = join(dir, 'both.yaml');
+      writeFileSync(both, ['users:', '  - username: plc-1', `    passwordHash: "${hash}"`, '  - username: plc-2'].join('\n'));
+      const certificateOnly = join(dir, 'cert-only.yaml');
+      writeFileSync(certificateOnly, ['users:', '  - username: plc-2'].join('\n'));
+      const empty = join(dir, 'empty.yaml');
+      writeFileSync(empty, 'users: []\n');
+
+      expect(noClientCanConnect(mqtt({}))).toBe('anonymous clients are refused (mqtt.allowAnonymous) and there is no users file (mqtt.usersFile)');
+      expect(noClientCanConnect(mqtt({ allowAnonymous: true }))).toBeUndefined();
+      expect(noClientCanConnect(mqtt({ usersFile: both }))).toBeUndefined();
+      expect(noClientCanConnect(mqtt({ usersFile: certificateOnly }))).toBe(
+        `anonymous clients are refused (mqtt.allowAnonymous) and ${certificateOnly} has no user with a password (users without one need mqtt.tls.ca)`,
+      );
+      expect(noClientCanConnect(mqtt({ usersFile: certificateOnly, tls: { ...tls, ca: 'ca.pem' } }))).toBeUndefined();
+      expect(noClientCanConnect(mqtt({ usersFile: empty, tls: { ...tls, ca: 'ca.pem' } }))).toBe(`anonymous clients are refused (mqtt.allowAnonymous) and ${empty} has no user at all`);
+      // TLS only with a certificate required: a password is asked nowhere.
+      expect(noClientCanConnect(mqtt({ usersFile: both, plain: false, tls: { ...tls, ca: 'ca.pem', requireClientCert: true } }))).toBeUndefined();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses a TLS-only configuration without TLS, and a required certificate without a CA bundle', () => {
+    const problems = (input: Record<string, unknown>) => gatewayConfigSchema.safeParse({ mqtt: input }).error?.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+    expect(problems({ plain: false })).toEqual(['mqtt.plain: plain: false (TLS-only) needs mqtt.tls']);
+    expect(problems({ tls: { ...tls, requireClientCert: true } })).toEqual(['mqtt.tls.requireClientCert: requireClientCert needs ca (the CA bundle that verifies client certificates)']);
   });
 });

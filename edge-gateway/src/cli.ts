@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 import { stringify as toYaml } from 'yaml';
 import { ConfigError, type GatewayConfig, loadGatewayConfig } from './config/index.js';
 import { startGateway } from './gateway.js';
-import { UsersFileError, hashPassword } from './mqtt/index.js';
+import { Users, UsersFileError, hashPassword } from './mqtt/index.js';
 import { usesPubSubEmulator } from './publisher/index.js';
 
 export interface CliIo {
@@ -54,6 +54,22 @@ function withoutCredentials(url: string): string {
   return parsed.toString();
 }
 
+/**
+ * Why no MQTT client could ever connect with these settings, or undefined when one could: anonymous
+ * clients refused, and no user who has a password (where one is taken) or whom a client certificate
+ * can name (mqtt.tls.ca set).
+ */
+export function noClientCanConnect(mqtt: GatewayConfig['mqtt']): string | undefined {
+  if (mqtt.allowAnonymous) return undefined;
+  const certificates = mqtt.tls?.ca !== undefined;
+  // Passwords are asked on the plain and WebSocket listeners, and on TLS unless a certificate is required.
+  const passwords = mqtt.plain || mqtt.websocket !== undefined || (mqtt.tls !== undefined && !mqtt.tls.requireClientCert);
+  if (mqtt.usersFile === undefined) return 'anonymous clients are refused (mqtt.allowAnonymous) and there is no users file (mqtt.usersFile)';
+  if (Users.load(mqtt.usersFile).countReachable({ passwords, certificates }) > 0) return undefined;
+  const how = certificates ? 'no user at all' : passwords ? 'no user with a password (users without one need mqtt.tls.ca)' : 'no user a certificate could name (mqtt.tls.ca is unset)';
+  return `anonymous clients are refused (mqtt.allowAnonymous) and ${mqtt.usersFile} has ${how}`;
+}
+
 async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
   let text = '';
   for await (const chunk of stream) text += String(chunk);
@@ -89,6 +105,8 @@ export async function runGatewayCli(argv: string[], io: CliIo): Promise<number> 
     // library not to probe the GCE metadata server (a link-local address) for them.
     if (emulator) process.env.METADATA_SERVER_DETECTION ??= 'none';
     const gateway = await startGateway(config);
+    const unreachable = noClientCanConnect(config.mqtt);
+    if (unreachable !== undefined) io.err(`pdm gateway: warning: no MQTT client can connect: ${unreachable}`);
     io.out(`edge gateway ${config.gatewayId} (site ${config.siteId})`);
     const anonymous = config.mqtt.allowAnonymous ? ' (anonymous allowed)' : '';
     io.out(config.mqtt.plain ? `  MQTT        mqtt://${config.mqtt.host}:${gateway.mqttPort}${anonymous}` : '  MQTT        off (mqtt.plain: false, TLS only)');

@@ -96,6 +96,11 @@ export class Users {
     return this.byName.get(commonName);
   }
 
+  /** How many users could connect: those with a password where passwords are taken, and every user where certificates are verified. */
+  countReachable(ways: { passwords: boolean; certificates: boolean }): number {
+    return [...this.byName.values()].filter((user) => ways.certificates || (ways.passwords && user.passwordHash !== undefined)).length;
+  }
+
   static mayPublish(acl: Acl, topic: string): boolean {
     return acl.publish.some((filter) => topicMatches(filter, topic));
   }
