@@ -3,6 +3,8 @@ import { ReplayError } from './replay-error.js';
 import { findTimeColumn, parseTimestamp, TIME_COLUMN_NAMES } from '@pdm/config';
 
 const NUMBER = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
+/** A number with a decimal comma (1,5), as spreadsheets in much of Europe write it in `;` files. */
+const DECIMAL_COMMA = /^[+-]?(?:\d+,\d*|,\d+)(?:[eE][+-]?\d+)?$/;
 
 /**
  * What a column turned out to be, decided by its first non-empty cell. 'ignored': non-numeric there
@@ -21,7 +23,8 @@ export interface RowReadings {
  * Interprets CSV records as sensor readings. The header names the columns: one is the time, every
  * other column whose first non-empty cell is numeric is a sensor (the column name is the sensor id),
  * a column whose first non-empty cell is not numeric is ignored, and so is a column with an empty
- * name (a trailing delimiter). Empty cells are missing readings. A row is checked whole before any
+ * name (a trailing delimiter). When the delimiter is not a comma, a decimal comma (1,5) is read as a
+ * decimal point: otherwise a `;` file from a European spreadsheet has no sensor at all. Empty cells are missing readings. A row is checked whole before any
  * of it is used, so a bad row contributes nothing.
  */
 export class CsvTable {
@@ -31,7 +34,8 @@ export class CsvTable {
   private readonly kinds: ColumnKind[];
   private readonly row: RowReadings = { ts: 0, sensorIds: [], values: [] };
 
-  constructor(header: CsvRecord, timeColumn: string | undefined) {
+  /** `decimalComma`: also read 1,5 as 1.5 (only unambiguous when the comma is not the delimiter). */
+  constructor(header: CsvRecord, timeColumn: string | undefined, private readonly decimalComma = false) {
     this.names = header.fields.map((f) => f.trim());
     this.timeIndex = findTimeColumn(this.names, timeColumn);
     if (this.timeIndex < 0) {
@@ -55,6 +59,12 @@ export class CsvTable {
 
   ignoredColumns(): string[] {
     return this.names.filter((name, i) => i !== this.timeIndex && name !== '' && this.kinds[i] === 'ignored');
+  }
+
+  /** The cell's number (±Infinity when it overflows), NaN when it is no number. */
+  private number(cell: string): number {
+    if (NUMBER.test(cell)) return Number(cell);
+    return this.decimalComma && DECIMAL_COMMA.test(cell) ? Number(cell.replace(',', '.')) : NaN;
   }
 
   /** The readings of `record`; throws a ReplayError naming the line and the reason when it is bad. */
@@ -81,11 +91,11 @@ export class CsvTable {
       if (cell === '') continue;
       let kind = this.kinds[i];
       if (kind === 'undecided') {
-        kind = NUMBER.test(cell) ? 'sensor' : 'ignored';
+        kind = Number.isNaN(this.number(cell)) ? 'ignored' : 'sensor';
         this.kinds[i] = kind;
       }
       if (kind !== 'sensor') continue;
-      const value = NUMBER.test(cell) ? Number(cell) : NaN;
+      const value = this.number(cell);
       if (!Number.isFinite(value)) {
         throw new ReplayError('bad_value', line, `value "${cell}" in numeric column "${this.names[i] ?? ''}" is not a finite number`);
       }

@@ -103,6 +103,18 @@ describe('replayCsv', () => {
     expect(windows[0]?.sensors.map((s) => [s.sensorId, s.count, s.mean])).toEqual([['motor; current', 2, 2], ['temp', 3, 61]]);
   });
 
+  it('reads decimal commas in a file delimited by something else (a European spreadsheet export)', async () => {
+    const text = ['time;temp;vib', '2024-03-01T12:00:01Z;1,5;-0,25', '2024-03-01T12:00:02Z;2,5;,75', '2024-03-01T12:00:03Z;3.5;1,25e1'].join('\n');
+    const { windows, summary } = await replay(await csvFile(text), { delimiter: ';' });
+    expect(summary).toMatchObject({ sensors: ['temp', 'vib'], ignoredColumns: [], readings: 6 });
+    // temp (1.5 + 2.5 + 3.5) / 3 = 2.5; vib (-0.25 + 0.75 + 12.5) / 3 = 13 / 3.
+    expect(windows[0]?.sensors.map((s) => [s.sensorId, s.count, s.mean])).toEqual([['temp', 3, 2.5], ['vib', 3, 13 / 3]]);
+    // With the comma as delimiter a quoted "1,5" stays ambiguous (1,500?): not a number, the line named.
+    await expect(replay(await csvFile('time,v\n1709294400,1\n1709294401,"1,5"\n'))).rejects.toMatchObject({ code: 'bad_value', line: 3 });
+    // A thousands separator with the decimal comma (1.234,5) is no number either: refused with its line.
+    await expect(replay(await csvFile('time;v\n1709294400;1,5\n1709294401;1.234,5\n'), { delimiter: ';' })).rejects.toMatchObject({ code: 'bad_value', line: 3 });
+  });
+
   it('auto-detects the time column by name, case-insensitively', async () => {
     const { summary } = await replay(await csvFile('value,Timestamp\n1,1709294400000\n'));
     expect(summary).toMatchObject({ timeColumn: 'Timestamp', sensors: ['value'] });

@@ -77,7 +77,7 @@ export async function replayCsv(
 
   const consume = (record: CsvRecord): void => {
     if (table === undefined) {
-      table = new CsvTable(record, opts.timeColumn);
+      table = new CsvTable(record, opts.timeColumn, opts.delimiter !== ',');
       return;
     }
     progress.rows++;
