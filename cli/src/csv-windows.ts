@@ -1,11 +1,23 @@
 // Reads a CSV into MachineWindows through the gateway's replay (the same window engine as live
 // traffic), with a progress line on long files and bad rows refused with their line number.
-import { ReplayError, replayCsv, windowEngineOptionsSchema, type ReplayOptionsInput } from '@pdm/edge-gateway';
+import { ReplayError, replayCsv, windowEngineOptionsSchema, type ReplayOptionsInput, type ReplaySummary } from '@pdm/edge-gateway';
 import type { MachineWindow } from '@pdm/proto';
 import { UsageError } from './command.js';
 import type { WindowRange } from './csv-flags.js';
 import { progressReporter } from './progress.js';
 import { samplingOf } from './sampling-interval.js';
+
+/**
+ * Refuses a CSV in which no column held numbers: it would give no windows without a word (a column is
+ * a sensor when its first non-empty cell is a number, so `1.234,5` or a comma-delimited "1,5" make none).
+ */
+export function requireSensors(input: string, summary: Pick<ReplaySummary, 'sensors' | 'ignoredColumns'>): void {
+  if (summary.sensors.length > 0) return;
+  const ignored = summary.ignoredColumns.length > 0 ? ` (not numbers: ${summary.ignoredColumns.map((c) => `"${c}"`).join(', ')})` : '';
+  throw new UsageError(
+    `${input}: no column of numbers to read as a sensor${ignored}; decimal commas (1,5) are read when --delimiter is not a comma, thousands separators never`,
+  );
+}
 
 export async function windowsFromCsv(input: string, options: ReplayOptionsInput, range: WindowRange, err: (line: string) => void, label: string): Promise<MachineWindow[]> {
   const windows: MachineWindow[] = [];
@@ -17,6 +29,7 @@ export async function windowsFromCsv(input: string, options: ReplayOptionsInput,
       },
       onProgress: (p) => report(p, windows.length),
     });
+    requireSensors(input, summary);
     err(`${label}: ${summary.rows} rows of ${summary.sensors.length} sensors (${summary.sensors.join(', ')}) → ${windows.length} windows`);
   } catch (error) {
     if (error instanceof ReplayError) throw new UsageError(`${input}: ${error.message}`);

@@ -146,6 +146,24 @@ describe('pdm replay', () => {
     expect(err.join('\n')).toMatch(/line 3/);
   });
 
+  it('reads decimal commas in a ;-delimited file', async () => {
+    const csv = join(dir, 'comma.csv');
+    writeFileSync(csv, 'time;temp\n2026-01-01T00:00:00Z;1,5\n2026-01-01T00:00:01Z;2,5\n2026-01-01T00:00:02Z;3,5\n');
+    const { context, out } = capture();
+    expect(await main(['replay', '--input', csv, '--delimiter', ';'], context)).toBe(0);
+    const windows = out.map((line) => JSON.parse(line) as { sensors: Array<{ sensor_id: string; count: number; mean: number }> });
+    expect(windows[0]!.sensors).toMatchObject([{ sensor_id: 'temp', count: 3, mean: 2.5 }]); // (1.5 + 2.5 + 3.5) / 3
+  });
+
+  it('refuses a CSV with no column of numbers instead of giving no windows', async () => {
+    const csv = join(dir, 'thousands.csv');
+    writeFileSync(csv, 'time;temp;state\n2026-01-01T00:00:00Z;1.234,5;run\n');
+    const { context, out, err } = capture();
+    expect(await main(['replay', '--input', csv, '--delimiter', ';'], context)).toBe(2);
+    expect(out).toEqual([]);
+    expect(err.join('\n')).toMatch(/thousands\.csv: no column of numbers to read as a sensor \(not numbers: "temp", "state"\); decimal commas \(1,5\) are read when --delimiter is not a comma/);
+  });
+
   it('names a bad flag value', async () => {
     const { context, err } = capture();
     expect(await main(['replay', '--input', 'x.csv', '--window', 'soon'], context)).toBe(2);

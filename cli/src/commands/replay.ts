@@ -7,6 +7,7 @@ import { MachineWindowSchema, pubsubAttributes, toBinary, type MachineWindow } f
 import { type Command, UsageError } from '../command.js';
 import { CSV_FLAG_HELP, CSV_FLAG_OPTIONS, csvReplayOptions } from '../csv-flags.js';
 import { eitherSpelling } from '../flag-spelling.js';
+import { requireSensors } from '../csv-windows.js';
 import { progressReporter } from '../progress.js';
 
 export const replay: Command = {
@@ -79,6 +80,7 @@ ${CSV_FLAG_HELP}
         },
         onProgress: (p) => report(p, windows),
       });
+      requireSensors(input, summary);
       err(`replay: ${summary.rows} rows, ${summary.readings} readings of ${summary.sensors.length} sensors (${summary.sensors.join(', ')}) → ${windows} windows`);
       if (summary.ignoredColumns.length > 0) err(`replay: ignored non-numeric columns: ${summary.ignoredColumns.join(', ')}`);
     } catch (error) {
