@@ -77,6 +77,20 @@ describe('pdm simulate flags', () => {
   });
 });
 
+describe('pdm simulate --out', () => {
+  it('writes the dataset to --out, and to --out-dir (old spelling); both at once is refused', async () => {
+    for (const flag of ['--out', '--out-dir']) {
+      const dir = tempDir();
+      expect(await runSimulateCli(['--machines', '2', '--duration', '10s', flag, dir, '--vibration-hz', '8'], capture().io)).toBe(0);
+      expect(readdirSync(dir).sort()).toEqual(expect.arrayContaining(['ground-truth.json', 'manifest.json']));
+      expect(readdirSync(dir).filter((f) => f.endsWith('.csv'))).toHaveLength(2);
+    }
+    const { io, err } = capture();
+    expect(await runSimulateCli(['--out', tempDir(), '--out-dir', tempDir()], io)).toBe(2);
+    expect(err.join('\n')).toMatch(/--out-dir: is the old spelling of --out/);
+  });
+});
+
 describe('generate → evaluate', () => {
   it('writes one CSV per machine, a ground truth, and evaluates a scores file against it', async () => {
     const dir = tempDir();

@@ -30,11 +30,12 @@ Options:
   --seed N             random seed (default ${D.seed})
   --fault-probability P  chance each machine develops a random fault (default ${D.faults.probability})
   --mqtt URL           gateway URL; repeat or comma-separate for several (default ${DEFAULT_MQTT_URL}
-                       unless only --out-dir is given)
+                       unless only --out is given)
   --username U, --password P   MQTT credentials
   --format F           json | batch | protobuf (default ${D.mqtt.format})
   --qos 0|1            MQTT QoS (default ${D.mqtt.qos})
-  --out-dir DIR        write <machine>.csv per machine, ground-truth.json and manifest.json here
+  --out DIR            write <machine>.csv per machine, ground-truth.json and manifest.json here
+                       (--out-dir DIR is the old spelling)
   -h, --help           show this help
 
 CSV: time,<low-rate sensors>,vibration_rms,vibration_peak,vibration_kurtosis — one row per tick.`;
@@ -55,6 +56,7 @@ const OPTIONS = {
   password: { type: 'string' },
   format: { type: 'string' },
   qos: { type: 'string' },
+  out: { type: 'string' },
   'out-dir': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -83,7 +85,9 @@ function overridesFrom(values: ReturnType<typeof parseArgs<{ options: typeof OPT
   set('qos', flagValue('--qos', values.qos, (t) => oneOf(['0', '1'] as const)(t) === '1' ? 1 : 0));
   set('username', values.username);
   set('password', values.password);
-  set('outDir', values['out-dir']);
+  // --out as in pdm train and pdm dashboards; --out-dir, its old spelling, keeps working.
+  if (values.out !== undefined && values['out-dir'] !== undefined) throw new FlagError('--out-dir', 'is the old spelling of --out: give one of them');
+  set('outDir', values.out ?? values['out-dir']);
   if (values.mqtt) {
     const urls = values.mqtt.flatMap((u) => u.split(',')).map((u) => u.trim()).filter(Boolean);
     for (const url of urls) {
