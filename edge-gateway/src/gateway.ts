@@ -228,6 +228,10 @@ export async function startGateway(config: GatewayConfig, dependencies: GatewayD
         metrics.connectRefused.inc({ reason });
         log.warn({ clientId, username, reason }, 'connection refused');
       },
+      onTlsHandshakeFailed: (remoteAddress, error) => {
+        metrics.connectRefused.inc({ reason: 'tls_handshake' });
+        limiter.maybe('tls-handshake', (suppressed) => log.warn({ remoteAddress, error: error.message, suppressed }, 'TLS handshake failed; connection refused'));
+      },
       onPacketTooLarge: (packet, remoteAddress) => {
         const size = packet.bytes === undefined ? '' : ` of ${packet.bytes} bytes`;
         const detail = `${packet.type}${size} from ${remoteAddress ?? 'an unknown address'} exceeds mqtt.maxPacketBytes (${config.mqtt.maxPacketBytes})`;

@@ -51,6 +51,8 @@ export interface BrokerHooks {
   onRefusedSubscribe(clientId: string, filter: string): void;
   /** unknown_certificate: a verified client certificate whose subject CN is no user of the users file. */
   onRefusedConnect(reason: 'bad_credentials' | 'anonymous' | 'unknown_certificate', clientId: string, username: string | undefined): void;
+  /** A TLS handshake that failed (no client certificate while one is required, another CA, not TLS at all). */
+  onTlsHandshakeFailed(remoteAddress: string | undefined, error: Error): void;
   /** A packet over maxPacketBytes, refused from its header alone; the connection is closed. */
   onPacketTooLarge(packet: OversizedPacket, remoteAddress: string | undefined): void;
   onClientError(clientId: string, error: Error): void;
@@ -222,6 +224,8 @@ export async function startBroker(options: BrokerOptions, hooks: BrokerHooks): P
         },
         (socket) => handle(socket, tooLargeReporter(socket.remoteAddress), undefined, verifiedCommonName(socket)),
       );
+      // Refused before any MQTT packet: the only place such a client shows.
+      tls.on('tlsClientError', (error, socket) => hooks.onTlsHandshakeFailed(socket.remoteAddress, error));
       servers.push(tls);
       tlsPort = await listen(tls, options.tls.port, options.host);
     }

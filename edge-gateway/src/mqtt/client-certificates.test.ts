@@ -135,8 +135,9 @@ describe('gateway taking client certificates, TLS only', () => {
     expect(await connects(tlsAs('plc-7'))).toBe(true);
     expect(await connects(tlsAs())).toBe(false);
     expect(await connects(tlsAs('forged-plc-7'))).toBe(false);
-    // Refused in the TLS handshake: no CONNECT was read, so neither is an MQTT refusal.
+    // Refused in the TLS handshake: no CONNECT was read, so neither is an MQTT refusal; each counts as a failed handshake.
     expect(await metricValue(bed.gateway, 'pdm_gateway_connect_refused_total', 'reason="unknown_certificate"')).toBe(1);
+    expect(await metricValue(bed.gateway, 'pdm_gateway_connect_refused_total', 'reason="tls_handshake"')).toBe(2);
   });
 
   it('does not let a certificate-only user in with a password', async () => {
