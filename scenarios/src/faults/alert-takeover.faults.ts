@@ -18,7 +18,7 @@ import { startFleet } from './support/fleet.js';
 import { FLEET } from './support/fleet-shape.js';
 import type { PdmProcess } from '../processes/pdm-process.js';
 import { eventually } from './support/poll.js';
-import { gatewayConfig, gatewayDrained, startGatewayHere, startProcessorProcess, subscriptionStats, writeConfigFile } from './support/services.js';
+import { gatewayDrained, startGatewayHere, startProcessorProcess, subscriptionStats, writeConfigFile } from './support/services.js';
 import { useFaultSuite } from './support/suite.js';
 
 /** Longer than any ack deadline the service allows (600 s). */
@@ -75,7 +75,7 @@ describe('two processors share the subscription; one is killed with SIGKILL duri
     };
     const doomed = await startProcessor('faults-alerts-1');
     await startProcessor('faults-alerts-2');
-    gateway = await startGatewayHere(gatewayConfig({ mqttPort: 0, httpPort: 0, outboxPath: join(dir, 'outbox.sqlite'), emulatorHost: pubsub.emulator.endpoint, usersFile: suite.usersFile }));
+    gateway = await startGatewayHere(suite.gatewayConfig());
     const startMs = Math.floor(Date.now() / 1_000) * 1_000;
     const fault: FaultPlan = { machine: FAULTY, fault: 'imbalance', onset: startMs + ONSET_MS, failure: startMs + ONSET_MS + FAULT_MS, recovered: startMs + ONSET_MS + FAULT_MS, sensors: ['vibration'] };
     const fleet = startFleet(gateway.mqttPort, join(dir, 'sent'), { faults: [fault], startMs });

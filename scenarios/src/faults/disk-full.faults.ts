@@ -15,7 +15,7 @@ import { readMetric } from '../prometheus-text.js';
 import { windowsInOutbox } from './support/outbox-file.js';
 import type { PdmProcess } from '../processes/pdm-process.js';
 import { eventually } from './support/poll.js';
-import { FEATURES_TOPIC, gatewayConfig, startGatewayProcess, startProcessorHere, windowsAcked, writeConfigFile } from './support/services.js';
+import { FEATURES_TOPIC, startGatewayProcess, startProcessorHere, windowsAcked, writeConfigFile } from './support/services.js';
 import { useFaultSuite } from './support/suite.js';
 import { mountTinyDisk, type TinyDisk } from './support/tiny-disk.js';
 
@@ -53,7 +53,7 @@ describe('disk full at the gateway under load', () => {
     const [mqttPort, httpPort] = [await freePort(), await freePort()];
     disk.fill(LEFT_FREE_BYTES);
     expect(disk.free()).toBeLessThanOrEqual(LEFT_FREE_BYTES);
-    gateway = await startGatewayProcess(writeConfigFile(dir, 'gateway', gatewayConfig({ mqttPort, httpPort, outboxPath, emulatorHost: pubsub.emulator.endpoint, usersFile: suite.usersFile })));
+    gateway = await startGatewayProcess(writeConfigFile(dir, 'gateway', suite.gatewayConfig({ mqttPort, httpPort, outboxPath })));
     const fleet = startFleet(mqttPort, join(dir, 'sent'));
     const metric = (name: string) => readMetric(httpPort, name);
 

@@ -21,7 +21,7 @@ import { readMetric } from '../prometheus-text.js';
 import { windowsInOutbox } from './support/outbox-file.js';
 import type { PdmProcess } from '../processes/pdm-process.js';
 import { eventually } from './support/poll.js';
-import { CHECKPOINT_INTERVAL_MS, FEATURES_TOPIC, SUBSCRIPTION, gatewayConfig, gatewayDrained, startGatewayProcess, startProcessorHere, windowsAcked, writeConfigFile } from './support/services.js';
+import { CHECKPOINT_INTERVAL_MS, FEATURES_TOPIC, SUBSCRIPTION, gatewayDrained, startGatewayProcess, startProcessorHere, windowsAcked, writeConfigFile } from './support/services.js';
 import { useFaultSuite } from './support/suite.js';
 import { type WindowKey, difference, parseWindowKey, windowKey } from './support/windows.js';
 
@@ -54,7 +54,7 @@ describe('gateway killed with SIGKILL under load', () => {
   it('delivers every window committed to the outbox to InfluxDB exactly once after a restart', async () => {
     const { dir, pubsub } = suite;
     const [mqttPort, httpPort] = [await freePort(), await freePort()];
-    const configFile = writeConfigFile(dir, 'gateway', gatewayConfig({ mqttPort, httpPort, outboxPath, emulatorHost: pubsub.emulator.endpoint, usersFile: suite.usersFile }));
+    const configFile = writeConfigFile(dir, 'gateway', suite.gatewayConfig({ mqttPort, httpPort, outboxPath }));
     gateway = await startGatewayProcess(configFile);
     const fleet = startFleet(mqttPort, join(dir, 'sent'));
     await eventually(async () => (await windowsAcked(processor)) >= 100, 'the first 100 windows written', 60_000);

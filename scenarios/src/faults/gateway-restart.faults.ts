@@ -14,7 +14,7 @@ import { FLEET_SIZE, WINDOW_MS } from './support/fleet-shape.js';
 import { readMetric } from '../prometheus-text.js';
 import type { PdmProcess } from '../processes/pdm-process.js';
 import { eventually } from './support/poll.js';
-import { ALLOWED_LATENESS_MS, FEATURES_TOPIC, gatewayConfig, gatewayDrained, startGatewayProcess, startProcessorHere, windowsAcked, writeConfigFile } from './support/services.js';
+import { ALLOWED_LATENESS_MS, FEATURES_TOPIC, gatewayDrained, startGatewayProcess, startProcessorHere, windowsAcked, writeConfigFile } from './support/services.js';
 import { useFaultSuite } from './support/suite.js';
 
 describe('gateway restarted gracefully under load', () => {
@@ -34,7 +34,7 @@ describe('gateway restarted gracefully under load', () => {
   it('loses no reading: every window reaches InfluxDB once, holding every reading sent', async () => {
     const { dir, pubsub } = suite;
     const [mqttPort, httpPort] = [await freePort(), await freePort()];
-    const configFile = writeConfigFile(dir, 'gateway', gatewayConfig({ mqttPort, httpPort, outboxPath: join(dir, 'outbox.sqlite'), emulatorHost: pubsub.emulator.endpoint, usersFile: suite.usersFile }));
+    const configFile = writeConfigFile(dir, 'gateway', suite.gatewayConfig({ mqttPort, httpPort }));
     gateway = await startGatewayProcess(configFile);
     const fleet = startFleet(mqttPort, join(dir, 'sent'));
     await eventually(async () => (await windowsAcked(processor)) >= 100, 'the first 100 windows written', 60_000);

@@ -19,7 +19,7 @@ import { readMetric } from '../prometheus-text.js';
 import type { PdmProcess } from '../processes/pdm-process.js';
 import { eventually } from './support/poll.js';
 import { rawConnect, sendOversized } from './support/raw-mqtt.js';
-import { gatewayConfig, gatewayDrained, startGatewayProcess, startProcessorHere, windowsAcked, writeConfigFile } from './support/services.js';
+import { gatewayDrained, startGatewayProcess, startProcessorHere, windowsAcked, writeConfigFile } from './support/services.js';
 import { useFaultSuite } from './support/suite.js';
 import { windowKey } from './support/windows.js';
 
@@ -65,9 +65,9 @@ describe('a hostile MQTT client: oversized packets and a flood of new machine id
   });
 
   it("stays up with bounded memory, counts every refusal, and the fleet's windows arrive complete and correct", async () => {
-    const { dir, pubsub } = suite;
+    const { dir } = suite;
     const [mqttPort, httpPort] = [await freePort(), await freePort()];
-    const base = gatewayConfig({ mqttPort, httpPort, outboxPath: join(dir, 'outbox.sqlite'), emulatorHost: pubsub.emulator.endpoint, usersFile: suite.usersFile });
+    const base = suite.gatewayConfig({ mqttPort, httpPort });
     const config = { ...base, mqtt: { ...base.mqtt, maxPacketBytes: MAX_PACKET_BYTES }, validation: { maxPayloadBytes: 256 * 1024, maxMachinesPerUser: MACHINES_PER_USER } };
     gateway = await startGatewayProcess(writeConfigFile(dir, 'gateway', config));
     const running = gateway;

@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectEventuallyExactlyOnce } from './support/exactly-once.js';
 import { startFleet } from './support/fleet.js';
 import { eventually } from './support/poll.js';
-import { FEATURES_TOPIC, WINDOW_SCHEMA, gatewayConfig, gatewayDrained, startGatewayHere, startProcessorHere, subscriptionStats, windowsAcked } from './support/services.js';
+import { FEATURES_TOPIC, WINDOW_SCHEMA, gatewayDrained, startGatewayHere, startProcessorHere, subscriptionStats, windowsAcked } from './support/services.js';
 import { useFaultSuite } from './support/suite.js';
 
 async function readiness(httpPort: number): Promise<{ status: number; influxdb: string | undefined }> {
@@ -32,7 +32,7 @@ describe('InfluxDB stopped for a while under load', () => {
 
   beforeAll(async () => {
     processor = await startProcessorHere(suite.processorConfig());
-    gateway = await startGatewayHere(gatewayConfig({ mqttPort: 0, httpPort: 0, outboxPath: join(suite.dir, 'outbox.sqlite'), emulatorHost: suite.pubsub.emulator.endpoint, usersFile: suite.usersFile }));
+    gateway = await startGatewayHere(suite.gatewayConfig());
   });
 
   afterAll(async () => {

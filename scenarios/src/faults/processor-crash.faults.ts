@@ -17,7 +17,7 @@ import { startFleet } from './support/fleet.js';
 import { readMetric } from '../prometheus-text.js';
 import type { PdmProcess } from '../processes/pdm-process.js';
 import { eventually } from './support/poll.js';
-import { FEATURES_TOPIC, subscriptionStats, WINDOW_SCHEMA, gatewayConfig, gatewayDrained, startGatewayHere, startProcessorProcess, writeConfigFile } from './support/services.js';
+import { FEATURES_TOPIC, subscriptionStats, WINDOW_SCHEMA, gatewayDrained, startGatewayHere, startProcessorProcess, writeConfigFile } from './support/services.js';
 import { useFaultSuite } from './support/suite.js';
 
 /** Longer than any ack deadline the service allows (600 s). */
@@ -40,7 +40,7 @@ describe('processor killed with SIGKILL under load', () => {
     const startProcessor = (instanceId: string) => startProcessorProcess(writeConfigFile(dir, instanceId, suite.processorConfig({ instanceId })));
     const first = await startProcessor('faults-processor-1');
     processor = first.process;
-    gateway = await startGatewayHere(gatewayConfig({ mqttPort: 0, httpPort: 0, outboxPath: join(dir, 'outbox.sqlite'), emulatorHost: pubsub.emulator.endpoint, usersFile: suite.usersFile }));
+    gateway = await startGatewayHere(suite.gatewayConfig());
     const fleet = startFleet(gateway.mqttPort, join(dir, 'sent'));
     const acked = () => readMetric(first.httpPort, 'pdm_processor_messages_total', { outcome: 'acked', schema: WINDOW_SCHEMA });
     await eventually(async () => (await acked()) >= 100, 'the first 100 windows written', 60_000);

@@ -24,7 +24,6 @@ import {
   FEATURES_TOPIC,
   SUBSCRIPTION,
   emulatorStats,
-  gatewayConfig,
   gatewayDrained,
   startEmulatorProcess,
   startGatewayHere,
@@ -48,7 +47,7 @@ describe('Pub/Sub unavailable for a while under load', () => {
     emulator = await startEmulatorProcess({ port, adminPort, dataDir: emulatorDir });
     const emulatorHost = `127.0.0.1:${port}`;
     processor = await startProcessorHere(suite.processorConfig({ emulatorHost }));
-    gateway = await startGatewayHere(gatewayConfig({ mqttPort: 0, httpPort: 0, outboxPath: join(suite.dir, 'outbox.sqlite'), emulatorHost, usersFile: suite.usersFile }));
+    gateway = await startGatewayHere(suite.gatewayConfig({ emulatorHost }));
   });
 
   afterAll(async () => {

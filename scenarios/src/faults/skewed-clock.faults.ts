@@ -14,7 +14,7 @@ import { takeCensus } from './support/census.js';
 import { expectEventuallyExactlyOnce } from './support/exactly-once.js';
 import { startFleet } from './support/fleet.js';
 import { eventually } from './support/poll.js';
-import { gatewayConfig, gatewayDrained, startGatewayHere, startProcessorHere } from './support/services.js';
+import { gatewayDrained, startGatewayHere, startProcessorHere } from './support/services.js';
 import { useFaultSuite } from './support/suite.js';
 import { parseWindowKey } from './support/windows.js';
 
@@ -35,7 +35,7 @@ describe('sensors with skewed clocks', () => {
 
   beforeAll(async () => {
     processor = await startProcessorHere(suite.processorConfig());
-    gateway = await startGatewayHere(gatewayConfig({ mqttPort: 0, httpPort: 0, outboxPath: join(suite.dir, 'outbox.sqlite'), emulatorHost: suite.pubsub.emulator.endpoint, usersFile: suite.usersFile }));
+    gateway = await startGatewayHere(suite.gatewayConfig());
   });
 
   afterAll(async () => {

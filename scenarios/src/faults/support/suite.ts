@@ -6,11 +6,12 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ProcessorConfigInput } from '@pdm/cloud-processor';
+import type { GatewayConfigInput } from '@pdm/edge-gateway';
 import { makeTestDataDir, startInflux, type RunningInflux } from '@pdm/influx-harness';
 import { startTestEmulator, type TestEmulator } from '@pdm/pubsub-emulator/testing';
 import { afterAll, beforeAll } from 'vitest';
 import { trainFaultModel } from './model.js';
-import { FLEET_USER, processorConfig, writeUsersFile } from './services.js';
+import { FLEET_USER, gatewayConfig, processorConfig, writeUsersFile } from './services.js';
 
 export interface FaultSuite {
   /** The suite's own folder, removed after it. */
@@ -29,6 +30,11 @@ export interface FaultSuite {
   readonly pubsub: TestEmulator;
   /** A processor of this suite: its InfluxDB and model, the in-process emulator unless told another. */
   processorConfig(o?: { emulatorHost?: string; instanceId?: string }): ProcessorConfigInput;
+  /**
+   * A gateway of this suite: its users file, an outbox in `dir` (outbox.sqlite unless told another),
+   * the in-process emulator unless told another, free ports (0) unless told which.
+   */
+  gatewayConfig(o?: { mqttPort?: number; httpPort?: number; outboxPath?: string; emulatorHost?: string }): GatewayConfigInput;
 }
 
 /**
@@ -82,6 +88,15 @@ export function useFaultSuite(name: string, options: { ownEmulator?: boolean; us
     processorConfig(o = {}) {
       const emulatorHost = o.emulatorHost ?? running(pubsub, 'the in-process emulator').emulator.endpoint;
       return processorConfig({ emulatorHost, influxUrl: running(influx, 'InfluxDB').url, registryDir, instanceId: o.instanceId });
+    },
+    gatewayConfig(o = {}) {
+      return gatewayConfig({
+        mqttPort: o.mqttPort ?? 0,
+        httpPort: o.httpPort ?? 0,
+        outboxPath: o.outboxPath ?? join(dir, 'outbox.sqlite'),
+        emulatorHost: o.emulatorHost ?? running(pubsub, 'the in-process emulator').emulator.endpoint,
+        usersFile,
+      });
     },
   };
 }
