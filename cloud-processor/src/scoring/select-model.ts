@@ -45,7 +45,7 @@ function scopeOf(bundle: ModelBundle): RegExp | null {
 const escapeRegExp = (literal: string) => literal.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /** `pump-*` → /^(?:pump-.*)$/: `*` is any run of characters (also none), everything else is literal. */
-function machinesPattern(machines: readonly string[]): RegExp {
+export function machinesPattern(machines: readonly string[]): RegExp {
   const alternatives = machines.map((pattern) => pattern.split('*').map(escapeRegExp).join('.*'));
   return new RegExp(`^(?:${alternatives.join('|')})$`, 's');
 }
