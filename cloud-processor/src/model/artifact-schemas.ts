@@ -147,11 +147,13 @@ export const MODEL_FILES = {
   robustT2: 'robust-t2.json',
   // adaptive-z
   adaptiveZ: 'adaptive-z.json',
+  // every kind (optional: models trained before it load without; see feature-profile.ts)
+  featureProfile: 'feature-profile.json',
 } as const;
 
 /** The artifacts each kind writes next to contract.json. */
 export const KIND_FILES: Record<ModelKind, readonly string[]> = {
-  autoencoder: [MODEL_FILES.model, MODEL_FILES.weights, MODEL_FILES.normalization, MODEL_FILES.threshold],
-  'robust-t2': [MODEL_FILES.robustT2],
-  'adaptive-z': [MODEL_FILES.adaptiveZ],
+  autoencoder: [MODEL_FILES.model, MODEL_FILES.weights, MODEL_FILES.normalization, MODEL_FILES.threshold, MODEL_FILES.featureProfile],
+  'robust-t2': [MODEL_FILES.robustT2, MODEL_FILES.featureProfile],
+  'adaptive-z': [MODEL_FILES.adaptiveZ, MODEL_FILES.featureProfile],
 };

@@ -1,7 +1,7 @@
 // Reads and writes a model folder: contract.json plus the artifacts of the model's kind. The autoencoder
 // is stored in TF.js layers format; plain @tensorflow/tfjs has no file:// handler in Node, so its
 // artifacts are captured with withSaveHandler and written (and read back) here.
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { z } from 'zod';
@@ -15,6 +15,7 @@ import {
   thresholdFileSchema,
 } from './artifact-schemas.js';
 import type { AdaptiveZFile, ContractFile, RobustT2File, ThresholdFile } from './artifact-schemas.js';
+import { featureProfileFileSchema, type FeatureProfileFile } from './feature-profile.js';
 import { layoutOf, type FeatureLayout } from './features.js';
 import type { AdaptiveZBundle, AutoencoderBundle, ModelBundle, RobustT2Bundle } from './model-bundle.js';
 import type { Normalization } from './normalization.js';
@@ -23,10 +24,11 @@ export class ModelLoadError extends Error {
   override readonly name = 'ModelLoadError';
 }
 
-export type ModelFiles =
+export type ModelFiles = (
   | { kind: 'autoencoder'; contract: ContractFile; network: tf.LayersModel; normalization: Normalization; threshold: ThresholdFile }
   | { kind: 'robust-t2'; contract: ContractFile; robustT2: RobustT2File }
-  | { kind: 'adaptive-z'; contract: ContractFile; adaptiveZ: AdaptiveZFile };
+  | { kind: 'adaptive-z'; contract: ContractFile; adaptiveZ: AdaptiveZFile }
+) & { profile?: FeatureProfileFile };
 
 /**
  * Writes the model into `dir`, which must not exist yet. Files go into a hidden sibling folder that is
@@ -41,6 +43,7 @@ export async function writeModelFolder(dir: string, files: ModelFiles): Promise<
   if (files.kind === 'autoencoder') await writeAutoencoder(staging, files.network, files.normalization, files.threshold);
   else if (files.kind === 'robust-t2') await writeJson(path.join(staging, MODEL_FILES.robustT2), files.robustT2);
   else await writeJson(path.join(staging, MODEL_FILES.adaptiveZ), files.adaptiveZ);
+  if (files.profile !== undefined) await writeJson(path.join(staging, MODEL_FILES.featureProfile), files.profile);
   await writeJson(path.join(staging, MODEL_FILES.contract), files.contract);
   try {
     await rename(staging, dir);
@@ -80,6 +83,13 @@ export async function readModelFolder(dir: string): Promise<ModelBundle> {
   } catch (err) {
     throw new ModelLoadError(`${path.join(dir, MODEL_FILES.contract)}: ${(err as Error).message}`);
   }
+  const profile = await readFeatureProfile(dir, contract);
+  const bundle = await readKindFiles(dir, contract, layout);
+  return profile === undefined ? bundle : { ...bundle, profile };
+}
+
+/** The artifacts of the contract's kind. */
+function readKindFiles(dir: string, contract: ContractFile, layout: FeatureLayout): Promise<ModelBundle> {
   switch (contract.kind) {
     case 'autoencoder':
       return readAutoencoder(dir, contract, layout);
@@ -151,6 +161,15 @@ async function readAdaptiveZ(dir: string, contract: ContractFile, layout: Featur
   }
   const { features, shortWindows, historyWindows, threshold } = file;
   return { kind: 'adaptive-z', info: contract, layout, model: { features, shortWindows, historyWindows, threshold } };
+}
+
+/** feature-profile.json if the folder has one (older models do not: they report no drift). */
+async function readFeatureProfile(dir: string, contract: ContractFile): Promise<FeatureProfileFile | undefined> {
+  const file = path.join(dir, MODEL_FILES.featureProfile);
+  if (!(await stat(file).then((s) => s.isFile(), () => false))) return undefined;
+  const profile = await readJson(dir, MODEL_FILES.featureProfile, featureProfileFileSchema);
+  if (profile.featureNames.join('\n') !== contract.featureNames.join('\n')) throw new ModelLoadError(`${file}: features differ from contract.json`);
+  return profile;
 }
 
 async function writeJson(file: string, value: unknown): Promise<void> {

@@ -4,12 +4,15 @@ import type * as tf from '@tensorflow/tfjs';
 import type { FeatureLayout } from './features.js';
 import type { Normalization } from './normalization.js';
 import type { ContractFile, ThresholdFile } from './artifact-schemas.js';
+import type { FeatureProfileFile } from './feature-profile.js';
 import type { AdaptiveZModel } from './adaptive-z.js';
 import type { RobustT2Model } from './robust-t2.js';
 
 interface BundleBase {
   info: ContractFile;
   layout: FeatureLayout;
+  /** The training distribution of its features (feature-profile.json), for drift; absent in older models. */
+  profile?: FeatureProfileFile;
 }
 
 export interface AutoencoderBundle extends BundleBase {

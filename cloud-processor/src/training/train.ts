@@ -14,6 +14,7 @@ import type { RegimeGate } from '../model/regime.js';
 import { nextVersion } from '../model/registry.js';
 import { deriveContract, TrainingDataError, type ContractOptions } from './derive-contract.js';
 import { fitAdaptiveZ } from './adaptive-z.js';
+import { fitFeatureProfile } from './feature-profile.js';
 import { learnRegimeGate, runningWindows } from './regime-gate.js';
 import { fitRobustT2 } from './robust-t2.js';
 import { trainAutoencoder } from './train-autoencoder.js';
@@ -147,6 +148,8 @@ export async function trainModel(windows: MachineWindow[], options: TrainOptions
     throw new TrainingDataError(`${rows.length} usable windows; need at least ${MODEL_DEFAULTS.minTrainingWindows} (skipped: ${JSON.stringify(skipped)})`);
   }
 
+  // Every training row, held-back ones too: what the model takes for normal, for drift (scoring/drift.ts).
+  const profile = fitFeatureProfile(contract.featureNames, rows);
   const version = options.version ?? (await nextVersion(options.outDir, name));
   validateName(version, 'version');
   const dir = path.join(options.outDir, name, version);
@@ -168,14 +171,14 @@ export async function trainModel(windows: MachineWindow[], options: TrainOptions
     // Its series must be in time order (deriveContract keeps the windows' order; pdm train passes them as the engine closed them).
     const adaptiveZ = fitAdaptiveZ(contract.featureNames, rows);
     const alertRule = { ...MODEL_DEFAULTS.adaptiveZ.alertRule };
-    await writeModelFolder(dir, { kind, contract: { ...contractFile(rows.length, 0), alertRule }, adaptiveZ });
+    await writeModelFolder(dir, { kind, contract: { ...contractFile(rows.length, 0), alertRule }, adaptiveZ, profile });
     logger.info({ name, version, dir, kind, features: contract.featureNames.length, trainingWindows: rows.length, threshold: adaptiveZ.threshold }, 'model trained');
     return { ...base, kind, trainingWindows: rows.length, heldBackWindows: 0, threshold: adaptiveZ.threshold, periods: adaptiveZ.features.map((f) => f.period) };
   }
 
   if (kind === 'robust-t2') {
     const robustT2 = fitRobustT2(contract.featureNames, rows, contract.windowMs, { independentWindows: nonOverlapping(running, contract.windowMs), machineOf });
-    await writeModelFolder(dir, { kind, contract: contractFile(rows.length, 0), robustT2 });
+    await writeModelFolder(dir, { kind, contract: contractFile(rows.length, 0), robustT2, profile });
     logger.info({ name, version, dir, kind, features: contract.featureNames.length, trainingWindows: rows.length, threshold: robustT2.threshold }, 'model trained');
     return { ...base, kind, trainingWindows: rows.length, heldBackWindows: 0, threshold: robustT2.threshold, fit: robustT2.fit, operatingPoint: robustT2.operatingPoint?.feature ?? null, ownLevels: Object.keys(robustT2.machineOffsets ?? {}) };
   }
@@ -195,6 +198,7 @@ export async function trainModel(windows: MachineWindow[], options: TrainOptions
       network: trained.network,
       normalization: trained.normalization,
       threshold: trained.threshold,
+      profile,
     };
     await writeModelFolder(dir, files);
   } finally {
