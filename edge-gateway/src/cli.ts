@@ -5,13 +5,15 @@ import { parseArgs } from 'node:util';
 import { stringify as toYaml } from 'yaml';
 import { ConfigError, type GatewayConfig, loadGatewayConfig } from './config/index.js';
 import { startGateway } from './gateway.js';
-import { Users, UsersFileError, hashPassword } from './mqtt/index.js';
+import { TlsFileError, Users, UsersFileError, hashPassword } from './mqtt/index.js';
 import { usesPubSubEmulator } from './publisher/index.js';
 
 export interface CliIo {
   out(line: string): void;
   err(line: string): void;
   waitForStop(): Promise<NodeJS.Signals>;
+  /** Calls `reload` on each request to reload (default: SIGHUP to this process); returns the unsubscribe. */
+  onReloadRequest?(reload: () => void): () => void;
   /** Standard input as text, for `hash-password` without --password. */
   readStdin?(): Promise<string>;
 }
@@ -23,6 +25,9 @@ Runs the edge gateway: an MQTT broker (default port 1883) that validates every r
 per machine and sensor, and forwards one feature message per machine and window to Pub/Sub through
 a durable outbox. Stops gracefully on Ctrl-C / SIGTERM: open windows are closed as partial and
 flushed as far as the link allows; what is left stays in the outbox for the next start.
+SIGHUP reloads the users file and the TLS certificate, key and CA bundle: connected clients stay
+connected, new connections meet the new ones; a bad file is refused (logged, counted in
+pdm_gateway_reload_total{result="refused"}) and the previous ones stay in force.
 Bridge mode (config bridge.upstreams): the gateway also subscribes to the plant's own MQTT brokers
 and maps their topics and payloads onto readings, so devices need not be re-pointed.
 
@@ -39,6 +44,12 @@ Environment:
 
 hash-password prints a scrypt hash for the users file; the password comes from --password or from
 standard input (so it stays out of shell history).`;
+
+/** SIGHUP to this process, the reload signal of daemons (systemd's ExecReload=kill -HUP $MAINPID). */
+function onHangup(reload: () => void): () => void {
+  process.on('SIGHUP', reload);
+  return () => process.off('SIGHUP', reload);
+}
 
 /** The configuration as --print-config shows it: upstream passwords hidden (it may go to a ticket or a log). */
 function printable(config: GatewayConfig): GatewayConfig {
@@ -118,13 +129,15 @@ export async function runGatewayCli(argv: string[], io: CliIo): Promise<number> 
     io.out(`  Pub/Sub     projects/${config.pubsub.projectId}/topics/${config.pubsub.topic}${emulator ? ' (emulator)' : ''}`);
     io.out(`  outbox      ${config.outbox.path}`);
     for (const upstream of config.bridge.upstreams) io.out(`  bridge      ${upstream.name} ← ${withoutCredentials(upstream.url)} (${upstream.mappings.length} topic mappings${upstream.sparkplug ? ', Sparkplug B' : ''})`);
+    const stopReloading = (io.onReloadRequest ?? onHangup)(() => gateway.reloadCredentials());
     const signal = await io.waitForStop();
+    stopReloading();
     io.out(`${signal}: stopping the gateway…`);
     await gateway.stop();
     return 0;
   } catch (error) {
     const code = (error as { code?: unknown }).code;
-    const usage = error instanceof ConfigError || error instanceof UsersFileError || (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS'));
+    const usage = error instanceof ConfigError || error instanceof UsersFileError || error instanceof TlsFileError || (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS'));
     io.err(`pdm gateway: ${(error as Error).message}`);
     return usage ? 2 : 1;
   }

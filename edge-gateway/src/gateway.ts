@@ -8,7 +8,7 @@ import type { GatewayConfig } from './config/index.js';
 import { Bridge, BridgeMetrics } from './bridge/index.js';
 import { HealthReporter } from './health/index.js';
 import { Ingest, type IngestRejection } from './ingest/index.js';
-import { Users, startBroker, type RunningBroker } from './mqtt/index.js';
+import { loadCredentials, startBroker, type RunningBroker } from './mqtt/index.js';
 import { GatewayMetrics } from './ops/metrics.js';
 import { startOpsServer, type OpsServer } from './ops/http.js';
 import { LogLimiter, createLogger, type Logger } from './ops/log.js';
@@ -37,6 +37,12 @@ export interface RunningGateway {
   tick(): void;
   /** Publishes one health report now (the clock does this every health.intervalMs); resolves once Pub/Sub confirmed it. */
   reportHealth(): Promise<GatewayHealth>;
+  /**
+   * Reads the users file and the TLS certificate, key and CA bundle again (SIGHUP): new connections
+   * meet them, connected clients stay as they are. A bad file refuses the reload (logged, counted) and
+   * the previous users and certificates stay in force; the result says which.
+   */
+  reloadCredentials(): { ok: true } | { ok: false; error: string };
   /** Stop accepting, close open windows as partial, flush what the link allows, release everything. */
   stop(): Promise<void>;
 }
@@ -47,7 +53,7 @@ export async function startGateway(config: GatewayConfig, dependencies: GatewayD
   const clock = dependencies.clock ?? systemClock;
   const log = dependencies.logger ?? createLogger(config.log.level);
   const limiter = new LogLimiter(10_000, () => clock.now());
-  const users = config.mqtt.usersFile ? Users.load(config.mqtt.usersFile) : undefined;
+  const credentials = loadCredentials(config.mqtt);
   const source = { gatewayId: config.gatewayId, siteId: config.siteId };
   // First: without usable Google credentials the gateway does not start (a ConfigError saying what to set).
   const pubsub = await connectPubSub(config.pubsub);
@@ -209,7 +215,7 @@ export async function startGateway(config: GatewayConfig, dependencies: GatewayD
 
   // The hooks above run only once the broker exists: they are called from its handlers.
   const broker: RunningBroker = await startBroker(
-    { ...config.mqtt, users, redeliveryClients: config.validation.maxMachines, clock },
+    { ...config.mqtt, credentials, redeliveryClients: config.validation.maxMachines, clock },
     {
       onPublish: (topicName, payload, username) => {
         if (SparkplugIngest.owns(topicName)) return sparkplug.handle(topicName, payload, username);
@@ -299,6 +305,20 @@ export async function startGateway(config: GatewayConfig, dependencies: GatewayD
     'gateway started',
   );
 
+  function reloadCredentials(): { ok: true } | { ok: false; error: string } {
+    try {
+      broker.replaceCredentials(loadCredentials(config.mqtt));
+    } catch (error) {
+      const message = (error as Error).message;
+      metrics.reloads.inc({ result: 'refused' });
+      log.error({ err: message }, 'reload refused: the previous users and certificates stay in force');
+      return { ok: false, error: message };
+    }
+    metrics.reloads.inc({ result: 'ok' });
+    log.info({ usersFile: config.mqtt.usersFile, tls: config.mqtt.tls !== undefined }, 'users file and certificates reloaded');
+    return { ok: true };
+  }
+
   let stopping: Promise<void> | undefined;
   async function stop(): Promise<void> {
     cancelTicks();
@@ -327,6 +347,7 @@ export async function startGateway(config: GatewayConfig, dependencies: GatewayD
     engine,
     outbox,
     tick,
+    reloadCredentials,
     reportHealth: () => health.report(),
     stop: () => (stopping ??= stop()),
   };

@@ -3,15 +3,17 @@
 // client certificate its CA bundle verified, whose subject CN names the user — publish/subscribe ACLs
 // for every client (anonymous ones get `anonymous`), a maximum packet size checked on each packet's header before the packet is read,
 // and ingest of every PUBLISH before it is acknowledged — once, when a client sends it again (DUP). A client that misbehaves loses only its own connection.
+// The users and the TLS certificates can be replaced while it runs (a reload): connected clients keep
+// their connection and the user they authenticated as; the next connections meet the new ones.
 import type { Clock } from '@pdm/clock';
 import { Aedes, type AuthenticateError, type Client } from 'aedes';
 import { type IncomingMessage, type Server as HttpServer, createServer as createHttpServer } from 'node:http';
 import { type AddressInfo, type Server as NetServer, createServer as createNetServer } from 'node:net';
-import { readFileSync } from 'node:fs';
-import { type TLSSocket, createServer as createTlsServer } from 'node:tls';
+import { type Server as TlsServer, type TLSSocket, createServer as createTlsServer } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, createWebSocketStream } from 'ws';
 import type { RejectReason } from '../ingest/index.js';
+import type { Credentials } from './credentials.js';
 import { type OversizedPacket, guardPacketSize } from './packet-size-guard.js';
 import { RedeliveryFilter } from './redeliveries.js';
 import { type Acl, type User, Users } from './users.js';
@@ -22,18 +24,19 @@ export interface BrokerOptions {
   /** The plain TCP listener on `port`; off: TLS (and WebSocket) only. */
   plain: boolean;
   /**
-   * cert and key: PEM files of the listener. ca: PEM bundle of the CAs whose client certificates are
-   * accepted (a verified certificate's subject CN is the username). requireClientCert: refuse a TLS
-   * client without a certificate the bundle verifies (during the handshake).
+   * The TLS listener, with its certificate and key in `credentials.tls`; a CA bundle there (ca) makes it
+   * accept client certificates (a verified certificate's subject CN is the username). requireClientCert:
+   * refuse a TLS client without a certificate the bundle verifies (during the handshake).
    */
-  tls?: { port: number; cert: string; key: string; ca?: string; requireClientCert: boolean };
+  tls?: { port: number; requireClientCert: boolean };
   websocket?: { port: number; path: string };
   allowAnonymous: boolean;
   /** Largest MQTT packet accepted, fixed header included; a bigger one ends its connection unread. */
   maxPacketBytes: number;
   /** What clients without credentials may publish and subscribe, when allowAnonymous. */
   anonymous: Acl;
-  users?: Users;
+  /** The users (none: only anonymous clients) and the TLS listener's PEM contents (needed with `tls`). */
+  credentials: Credentials;
   /** Client ids whose recent publishes are remembered to recognise a redelivery (the gateway: validation.maxMachines). */
   redeliveryClients: number;
   /** Times a disconnected client's memory of publishes, forgotten some minutes after it left. */
@@ -66,6 +69,11 @@ export interface RunningBroker {
   connectedClients(): number;
   /** Delivers a message from the gateway itself to the clients subscribed to `topic` (QoS 0, not retained). */
   publish(topic: string, payload: Buffer): void;
+  /**
+   * Authenticates the next connections with these users and serves the next TLS handshakes with these
+   * certificates; connected clients are left as they are.
+   */
+  replaceCredentials(credentials: Credentials): void;
   /** Stops accepting connections and closes every client. */
   close(): Promise<void>;
 }
@@ -114,6 +122,7 @@ export async function startBroker(options: BrokerOptions, hooks: BrokerHooks): P
     return user ? `user ${user.username}` : 'an anonymous client';
   };
 
+  let credentials = options.credentials;
   const redeliveries = new RedeliveryFilter(options.redeliveryClients, options.clock);
   // The verified certificate CN of each TLS connection, keyed by the stream aedes sees as client.conn.
   const certificateNameOf = new WeakMap<Duplex, string>();
@@ -125,7 +134,7 @@ export async function startBroker(options: BrokerOptions, hooks: BrokerHooks): P
       const commonName = certificateNameOf.get(client.conn);
       if (commonName !== undefined) {
         // The certificate is the identity: the CONNECT's username and password are not consulted.
-        const user = options.users?.withCertificateName(commonName);
+        const user = credentials.users?.withCertificateName(commonName);
         if (!user) {
           hooks.onRefusedConnect('unknown_certificate', client.id, commonName);
           return done(authError(`no user for the certificate of ${commonName}`, NOT_AUTHORIZED), false);
@@ -138,7 +147,7 @@ export async function startBroker(options: BrokerOptions, hooks: BrokerHooks): P
         hooks.onRefusedConnect('anonymous', client.id, undefined);
         return done(authError('anonymous clients are not allowed', NOT_AUTHORIZED), false);
       }
-      const users = options.users;
+      const users = credentials.users;
       if (!users) {
         hooks.onRefusedConnect('bad_credentials', client.id, username);
         return done(authError('no users are configured', BAD_USERNAME_OR_PASSWORD), false);
@@ -182,6 +191,7 @@ export async function startBroker(options: BrokerOptions, hooks: BrokerHooks): P
   aedes.on('connectionError', (client, error) => hooks.onClientError(client.id, error));
 
   const servers: Array<NetServer | HttpServer> = [];
+  let tlsServer: TlsServer | undefined;
   let wss: WebSocketServer | undefined;
   async function close(): Promise<void> {
     wss?.close();
@@ -214,19 +224,21 @@ export async function startBroker(options: BrokerOptions, hooks: BrokerHooks): P
 
     let tlsPort: number | undefined;
     if (options.tls) {
-      const { cert, key, ca, requireClientCert } = options.tls;
+      const { requireClientCert } = options.tls;
+      if (!credentials.tls) throw new Error('the TLS listener needs its certificate and key (credentials.tls)');
+      const { ca } = credentials.tls;
       const tls = createTlsServer(
         {
-          cert: readFileSync(cert),
-          key: readFileSync(key),
+          ...credentials.tls,
           // Without a CA bundle no client certificate is asked for (it could not be verified).
-          ...(ca === undefined ? {} : { ca: readFileSync(ca), requestCert: true, rejectUnauthorized: requireClientCert }),
+          ...(ca === undefined ? {} : { requestCert: true, rejectUnauthorized: requireClientCert }),
         },
         (socket) => handle(socket, tooLargeReporter(socket.remoteAddress), undefined, verifiedCommonName(socket)),
       );
       // Refused before any MQTT packet: the only place such a client shows.
       tls.on('tlsClientError', (error, socket) => hooks.onTlsHandshakeFailed(socket.remoteAddress, error));
       servers.push(tls);
+      tlsServer = tls;
       tlsPort = await listen(tls, options.tls.port, options.host);
     }
 
@@ -249,7 +261,12 @@ export async function startBroker(options: BrokerOptions, hooks: BrokerHooks): P
 
     const publish = (topic: string, payload: Buffer): void =>
       aedes.publish({ cmd: 'publish', topic, payload, qos: 0, retain: false, dup: false }, () => {});
-    return { port, tlsPort, websocketPort, connectedClients: () => aedes.connectedClients, publish, close };
+    const replaceCredentials = (next: Credentials): void => {
+      credentials = next;
+      // Sockets already handshaken keep their context; the next handshakes use the new certificates.
+      if (tlsServer && next.tls) tlsServer.setSecureContext(next.tls);
+    };
+    return { port, tlsPort, websocketPort, connectedClients: () => aedes.connectedClients, publish, replaceCredentials, close };
   } catch (error) {
     // A taken port or an unreadable certificate: aedes' timers must not keep the process alive.
     await close();

@@ -64,6 +64,12 @@ export class GatewayMetrics {
     labelNames: ['reason'],
     registers: [this.registry],
   });
+  readonly reloads = new Counter({
+    name: 'pdm_gateway_reload_total',
+    help: 'Reloads of the users file and TLS certificates (SIGHUP), by result: ok, or refused (a bad file; the previous ones stay in force)',
+    labelNames: ['result'],
+    registers: [this.registry],
+  });
   readonly outboxDropped = new Counter({
     name: 'pdm_gateway_outbox_dropped_total',
     help: 'Windows dropped from the outbox at its bound (data loss), by bound',
@@ -117,6 +123,8 @@ export class GatewayMetrics {
   });
 
   constructor(state: LiveState) {
+    // Both results show from the start, so an alert on refused reloads needs no absent() clause.
+    for (const result of ['ok', 'refused']) this.reloads.labels({ result });
     const gauge = (name: string, help: string, read: () => number) =>
       new Gauge({
         name,

@@ -1,0 +1,71 @@
+// What the broker authenticates with, read from files: the users file, and the TLS listener's
+// certificate, key and client CA bundle. Read at start and again on each reload (SIGHUP): every file
+// is read and checked before anything is handed to the broker, so a bad file refuses the whole reload
+// and the credentials in force stay as they were.
+import { X509Certificate, createPrivateKey } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { Users } from './users.js';
+
+/** Paths of the TLS listener's PEM files (the config's mqtt.tls). */
+export interface TlsFiles {
+  cert: string;
+  key: string;
+  ca?: string;
+}
+
+/** The TLS files' contents, as tls.createServer and setSecureContext take them. */
+export interface TlsCredentials {
+  cert: Buffer;
+  key: Buffer;
+  ca?: Buffer;
+}
+
+export interface Credentials {
+  users?: Users;
+  tls?: TlsCredentials;
+}
+
+/** A TLS file that cannot be read or used; the message names the file and the key that points at it. */
+export class TlsFileError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'TlsFileError';
+  }
+}
+
+function readPem(key: string, path: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (error) {
+    throw new TlsFileError(`cannot read ${key} ${path}: ${(error as Error).message}`);
+  }
+}
+
+/** Checks what the TLS server would otherwise take silently (a CA bundle without a certificate) or refuse unnamed. */
+function checkedTls(files: TlsFiles): TlsCredentials {
+  const cert = readPem('mqtt.tls.cert', files.cert);
+  const key = readPem('mqtt.tls.key', files.key);
+  const ca = files.ca === undefined ? undefined : readPem('mqtt.tls.ca', files.ca);
+  const parse = <T>(what: string, path: string, read: () => T): T => {
+    try {
+      return read();
+    } catch (error) {
+      throw new TlsFileError(`${what} ${path} is not usable: ${(error as Error).message}`);
+    }
+  };
+  const certificate = parse('mqtt.tls.cert', files.cert, () => new X509Certificate(cert));
+  const privateKey = parse('mqtt.tls.key', files.key, () => createPrivateKey(key));
+  if (!certificate.checkPrivateKey(privateKey)) {
+    throw new TlsFileError(`mqtt.tls.key ${files.key} does not match the certificate mqtt.tls.cert ${files.cert}`);
+  }
+  // tls.createSecureContext ignores a bundle without a certificate in it: every client certificate would then fail.
+  if (files.ca !== undefined && ca !== undefined) parse('mqtt.tls.ca', files.ca, () => new X509Certificate(ca));
+  return ca === undefined ? { cert, key } : { cert, key, ca };
+}
+
+/** Reads and checks every credentials file; throws UsersFileError or TlsFileError naming the file and the problem. */
+export function loadCredentials(files: { usersFile?: string; tls?: TlsFiles }): Credentials {
+  const users = files.usersFile === undefined ? undefined : Users.load(files.usersFile);
+  const tls = files.tls === undefined ? undefined : checkedTls(files.tls);
+  return { ...(users ? { users } : {}), ...(tls ? { tls } : {}) };
+}
