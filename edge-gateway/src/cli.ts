@@ -71,7 +71,8 @@ function withoutCredentials(url: string): string {
  * can name (mqtt.tls.ca set).
  */
 export function noClientCanConnect(mqtt: GatewayConfig['mqtt']): string | undefined {
-  if (mqtt.allowAnonymous) return undefined;
+  // Bridge only: the gateway is the client, of brokers it is configured for.
+  if (!mqtt.enabled || mqtt.allowAnonymous) return undefined;
   const certificates = mqtt.tls?.ca !== undefined;
   // Passwords are asked on the plain and WebSocket listeners, and on TLS unless a certificate is required.
   const passwords = mqtt.plain || mqtt.websocket !== undefined || (mqtt.tls !== undefined && !mqtt.tls.requireClientCert);
@@ -120,7 +121,8 @@ export async function runGatewayCli(argv: string[], io: CliIo): Promise<number> 
     if (unreachable !== undefined) io.err(`pdm gateway: warning: no MQTT client can connect: ${unreachable}`);
     io.out(`edge gateway ${config.gatewayId} (site ${config.siteId})`);
     const anonymous = config.mqtt.allowAnonymous ? ' (anonymous allowed)' : '';
-    io.out(config.mqtt.plain ? `  MQTT        mqtt://${config.mqtt.host}:${gateway.mqttPort}${anonymous}` : '  MQTT        off (mqtt.plain: false, TLS only)');
+    if (!config.mqtt.enabled) io.out('  MQTT        off (mqtt.enabled: false, bridge only)');
+    else io.out(config.mqtt.plain ? `  MQTT        mqtt://${config.mqtt.host}:${gateway.mqttPort}${anonymous}` : '  MQTT        off (mqtt.plain: false, TLS only)');
     const tls = config.mqtt.tls;
     const certificates = tls?.ca === undefined ? '' : tls.requireClientCert ? ' (client certificate required)' : ' (client certificates accepted)';
     if (gateway.tlsPort !== undefined) io.out(`  MQTT/TLS    mqtts://${config.mqtt.host}:${gateway.tlsPort}${certificates}`);

@@ -25,7 +25,7 @@ export interface GatewayDependencies {
 
 export interface RunningGateway {
   readonly config: GatewayConfig;
-  /** The plain MQTT listener's port; 0 when mqtt.plain is off (TLS-only: nothing listens). */
+  /** The plain MQTT listener's port; 0 when mqtt.plain is off (TLS-only: nothing listens) or mqtt.enabled is (bridge only). */
   readonly mqttPort: number;
   readonly tlsPort: number | undefined;
   readonly websocketPort: number | undefined;
@@ -53,7 +53,8 @@ export async function startGateway(config: GatewayConfig, dependencies: GatewayD
   const clock = dependencies.clock ?? systemClock;
   const log = dependencies.logger ?? createLogger(config.log.level);
   const limiter = new LogLimiter(10_000, () => clock.now());
-  const credentials = loadCredentials(config.mqtt);
+  // Bridge only (mqtt.enabled: false): no embedded broker, so no users or certificates of its own.
+  const credentials = config.mqtt.enabled ? loadCredentials(config.mqtt) : {};
   const source = { gatewayId: config.gatewayId, siteId: config.siteId };
   // First: without usable Google credentials the gateway does not start (a ConfigError saying what to set).
   const pubsub = await connectPubSub(config.pubsub);
@@ -124,7 +125,7 @@ export async function startGateway(config: GatewayConfig, dependencies: GatewayD
     },
     outbox: () => outbox.stats(),
     publishInFlight: () => publisher.inFlightCount(),
-    mqttClients: () => broker.connectedClients(),
+    mqttClients: () => broker?.connectedClients() ?? 0,
   });
   metrics.restoredMachines.set(restored.machinesRestored);
   metrics.checkpointsDropped.inc(outbox.refusedCheckpoints);
@@ -171,7 +172,7 @@ export async function startGateway(config: GatewayConfig, dependencies: GatewayD
     const debugTopic = config.validation.debugTopic;
     if (!debugTopic) return;
     const body = JSON.stringify({ topic: topicName, reason, detail, payload: payload.subarray(0, 1024).toString('base64') });
-    broker.publish(`${debugTopic}/${reason}`, Buffer.from(body));
+    broker?.publish(`${debugTopic}/${reason}`, Buffer.from(body));
   }
 
   function reportRejection(topicName: string, payload: Buffer, rejection: IngestRejection): void {
@@ -211,10 +212,10 @@ export async function startGateway(config: GatewayConfig, dependencies: GatewayD
   }
 
   // Sparkplug B edge nodes on the embedded broker: their metrics take the same ingest.
-  const sparkplug = sparkplugHost((topicName, payload) => broker.publish(topicName, payload));
+  const sparkplug = sparkplugHost((topicName, payload) => broker?.publish(topicName, payload));
 
   // The hooks above run only once the broker exists: they are called from its handlers.
-  const broker: RunningBroker = await startBroker(
+  const broker: RunningBroker | undefined = !config.mqtt.enabled ? undefined : await startBroker(
     { ...config.mqtt, credentials, redeliveryClients: config.validation.maxMachines, clock },
     {
       onPublish: (topicName, payload, username) => {
@@ -249,7 +250,7 @@ export async function startGateway(config: GatewayConfig, dependencies: GatewayD
   ).catch(abandonStart);
 
   const ops: OpsServer = await startOpsServer(config.http, metrics.registry, {
-    broker: () => ({ ok: true, detail: `listening on ${broker.port}, ${broker.connectedClients()} clients` }),
+    broker: () => ({ ok: true, detail: broker ? `listening on ${broker.port}, ${broker.connectedClients()} clients` : 'off (mqtt.enabled: false): bridge only' }),
     outbox: () => {
       const ok = writer.writable();
       return { ok, detail: ok ? `depth ${outbox.stats().depth}` : `cannot write ${config.outbox.path}` };
@@ -301,11 +302,15 @@ export async function startGateway(config: GatewayConfig, dependencies: GatewayD
   // Replay what an earlier run left in the outbox.
   publisher.notify();
   log.info(
-    { mqttPort: broker.port, httpPort: ops.port, outbox: config.outbox.path, topic: config.pubsub.topic, replaying: outbox.stats().depth, restoredMachines: restored.machinesRestored, restoredOpenWindows: restored.openWindows },
+    { mqttPort: broker?.port, httpPort: ops.port, outbox: config.outbox.path, topic: config.pubsub.topic, replaying: outbox.stats().depth, restoredMachines: restored.machinesRestored, restoredOpenWindows: restored.openWindows },
     'gateway started',
   );
 
   function reloadCredentials(): { ok: true } | { ok: false; error: string } {
+    if (!broker) {
+      log.info('nothing to reload: no embedded broker (mqtt.enabled: false)');
+      return { ok: true };
+    }
     try {
       broker.replaceCredentials(loadCredentials(config.mqtt));
     } catch (error) {
@@ -324,7 +329,7 @@ export async function startGateway(config: GatewayConfig, dependencies: GatewayD
     cancelTicks();
     cancelCheckpoints();
     health.stop();
-    await broker.close();
+    await broker?.close();
     await bridge.close();
     // The SHUTDOWN partials, and the state to resume from, in one transaction: after a restart those
     // windows fill on and go out again, complete, as revision + 1.
@@ -339,9 +344,9 @@ export async function startGateway(config: GatewayConfig, dependencies: GatewayD
 
   return {
     config,
-    mqttPort: broker.port ?? 0,
-    tlsPort: broker.tlsPort,
-    websocketPort: broker.websocketPort,
+    mqttPort: broker?.port ?? 0,
+    tlsPort: broker?.tlsPort,
+    websocketPort: broker?.websocketPort,
     httpPort: ops.port,
     metrics,
     engine,

@@ -97,7 +97,7 @@ export async function startProcessor(config: ProcessorConfig, deps: ProcessorDep
   });
   const actions = new ProcessorActionsView(new AlertActionLog(sink), clock, config.alerts.actionsRefreshMs);
   const dispatcher = new AlertDispatcher(config.alerts, alertStore, deliveries, metrics, clock, log, actions);
-  const pipeline = new WindowPipeline(sink, scorer, dispatcher, metrics, clock, log);
+  const pipeline = new WindowPipeline(sink, scorer, dispatcher, metrics, clock, log, { maxWindowsInFlight: config.pubsub.maxWindowsInFlight });
   const server = new PubSubServer(
     {
       client,

@@ -6,6 +6,7 @@ import { ALERT_DEFAULTS, DEFAULT_ALERT_SLACK } from '../alerts/alert-tracker.js'
 import { ALERT_ACTIONS_REFRESH_MS } from '../alerts/alert-actions.js';
 import { ALERT_DELIVERY_DEFAULTS } from '../alerts/alert-delivery.js';
 import { WEBHOOK_DEFAULTS } from '../alerts/webhook.js';
+import { PIPELINE_DEFAULTS } from '../pipeline/window-pipeline.js';
 import { INFLUX_SINK_DEFAULTS } from '../sink/options.js';
 import { PUBSUB_TRANSPORT_DEFAULTS } from '../transport/options.js';
 
@@ -46,6 +47,11 @@ export const processorConfigSchema = z
           })
           .strict()
           .prefault({}),
+        /**
+         * Windows scored and written at once by this instance, lone or from batches: flow control
+         * counts messages, and one pdm.v1.FeatureBatch may carry thousands of windows.
+         */
+        maxWindowsInFlight: positiveInt.default(PIPELINE_DEFAULTS.maxWindowsInFlight),
         /** Failed handler runs (not counting InfluxDB outages) before a message is dead-lettered. */
         maxAttempts: positiveInt.default(PUBSUB_TRANSPORT_DEFAULTS.maxAttempts),
         /** Hold before nacking a message whose write failed because InfluxDB was unreachable. */

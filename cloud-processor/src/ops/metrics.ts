@@ -10,6 +10,17 @@ const CLOSE_TO_STORE_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2,
 export class ProcessorMetrics {
   readonly registry = new Registry();
   readonly messages = new Counter({ name: 'pdm_processor_messages_total', help: 'Pub/Sub messages settled, by outcome (acked, nacked, dead_lettered) and schema', labelNames: ['outcome', 'schema'], registers: [this.registry] });
+  readonly windowsReceived = new Counter({
+    name: 'pdm_processor_windows_received_total',
+    help: 'Feature windows received, alone or in a FeatureBatch (pdm_processor_messages_total counts messages: one per batch); a redelivered window counts again',
+    registers: [this.registry],
+  });
+  readonly windowsAcked = new Counter({
+    name: 'pdm_processor_windows_acked_total',
+    help: 'Feature windows of acked messages: a lone window, or every window of a FeatureBatch (stored, or skipped as stale or unusable); a redelivered window counts again',
+    registers: [this.registry],
+  });
+  readonly windowsInFlight = new Gauge({ name: 'pdm_processor_windows_in_flight', help: 'Windows being scored and written now, at most pubsub.maxWindowsInFlight', registers: [this.registry] });
   readonly ackLatency = new Histogram({ name: 'pdm_processor_ack_latency_seconds', help: 'From receipt of a message to its ack/nack/dead letter', buckets: LATENCY_BUCKETS, registers: [this.registry] });
   readonly endToEndLatency = new Histogram({ name: 'pdm_processor_end_to_end_latency_seconds', help: 'From window end (event time) to its points written in InfluxDB', buckets: LATENCY_BUCKETS, registers: [this.registry] });
   readonly closeToStoreLatency = new Histogram({

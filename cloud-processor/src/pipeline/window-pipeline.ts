@@ -15,6 +15,7 @@ import type { InfluxSink } from '../sink/influx-sink.js';
 import { UnusableMessageError } from '../transport/poison-message.js';
 import { RevisionGuard } from './revision-guard.js';
 import { unusableWindowReason } from './unusable-window.js';
+import { WindowSlots } from './window-slots.js';
 
 export interface AlertObserver {
   /**
@@ -37,10 +38,20 @@ export interface DeliveryTimes {
 export const PIPELINE_DEFAULTS = {
   /** Windows whose newest revision is remembered (see RevisionGuard). */
   revisionMemory: 100_000,
+  /**
+   * Windows handled at once (pubsub.maxWindowsInFlight; window-slots.ts): as many as flow control let
+   * lone windows in before batches, enough to fill the scorer's and the sink's batches.
+   */
+  maxWindowsInFlight: 1_000,
 } as const;
+
+export interface WindowPipelineOptions {
+  maxWindowsInFlight: number;
+}
 
 export class WindowPipeline {
   private readonly revisions = new RevisionGuard(PIPELINE_DEFAULTS.revisionMemory);
+  private readonly slots: WindowSlots;
 
   constructor(
     private readonly sink: InfluxSink,
@@ -49,9 +60,24 @@ export class WindowPipeline {
     private readonly metrics: ProcessorMetrics,
     private readonly clock: Clock,
     private readonly log: Logger,
-  ) {}
+    options: WindowPipelineOptions = { maxWindowsInFlight: PIPELINE_DEFAULTS.maxWindowsInFlight },
+  ) {
+    this.slots = new WindowSlots(options.maxWindowsInFlight);
+  }
 
+  /** Handles the window once fewer than maxWindowsInFlight others are being handled. */
   async handle(window: MachineWindow, delivery?: DeliveryTimes): Promise<void> {
+    try {
+      await this.slots.run(() => {
+        this.metrics.windowsInFlight.set(this.slots.inUse);
+        return this.handleNow(window, delivery);
+      });
+    } finally {
+      this.metrics.windowsInFlight.set(this.slots.inUse);
+    }
+  }
+
+  private async handleNow(window: MachineWindow, delivery: DeliveryTimes | undefined): Promise<void> {
     const unusable = unusableWindowReason(window);
     if (unusable !== undefined) {
       this.metrics.unusableWindows.inc();

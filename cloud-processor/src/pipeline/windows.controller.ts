@@ -5,6 +5,7 @@
 import { Controller, Inject, UseFilters } from '@nestjs/common';
 import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
 import { FeatureBatchSchema, MachineWindowSchema, schemaAttribute, type FeatureBatch, type MachineWindow } from '@pdm/proto';
+import { ProcessorMetrics } from '../ops/metrics.js';
 import type { PubSubContext } from '../transport/pubsub-context.js';
 import { handleBatchWindows } from './feature-batch.js';
 import { PassThroughRpcFilter } from './pass-through.filter.js';
@@ -18,16 +19,23 @@ const deliveryTimes = (context: PubSubContext): DeliveryTimes => {
 @Controller()
 @UseFilters(PassThroughRpcFilter)
 export class WindowsController {
-  constructor(@Inject(WindowPipeline) private readonly pipeline: WindowPipeline) {}
+  constructor(
+    @Inject(WindowPipeline) private readonly pipeline: WindowPipeline,
+    @Inject(ProcessorMetrics) private readonly metrics: ProcessorMetrics,
+  ) {}
 
   @EventPattern<string>(schemaAttribute(FeatureBatchSchema))
   async onBatch(@Payload() batch: FeatureBatch, @Ctx() context: PubSubContext): Promise<void> {
     const delivery = deliveryTimes(context);
+    this.metrics.windowsReceived.inc(batch.windows.length);
     await handleBatchWindows(batch.windows, (window) => this.pipeline.handle(window, delivery));
+    this.metrics.windowsAcked.inc(batch.windows.length); // resolving acks the batch
   }
 
   @EventPattern<string>(schemaAttribute(MachineWindowSchema))
   async onWindow(@Payload() window: MachineWindow, @Ctx() context: PubSubContext): Promise<void> {
+    this.metrics.windowsReceived.inc();
     await this.pipeline.handle(window, deliveryTimes(context));
+    this.metrics.windowsAcked.inc();
   }
 }

@@ -26,6 +26,11 @@ export const gatewayConfigSchema = z
 
     mqtt: z
       .object({
+        /**
+         * The embedded MQTT broker (every listener below). false: bridge only — readings come from the
+         * plant's own brokers (bridge.upstreams, at least one), and no port is opened for devices.
+         */
+        enabled: z.boolean().default(true),
         host: z.string().default('0.0.0.0'),
         port: port.default(1883),
         /** The plain (unencrypted) MQTT listener on `port`; false: TLS-only (needs `tls`). */
@@ -227,10 +232,15 @@ export const gatewayConfigSchema = z
     shutdownTimeoutMs: duration.default(10_000),
   })
   .strict()
-  .refine((c) => c.mqtt.plain || c.mqtt.tls !== undefined, {
+  .refine((c) => !c.mqtt.enabled || c.mqtt.plain || c.mqtt.tls !== undefined, {
     // Without a listener devices could reach the gateway only by WebSocket; say so instead of guessing.
     message: 'plain: false (TLS-only) needs mqtt.tls',
     path: ['mqtt', 'plain'],
+  })
+  .refine((c) => c.mqtt.enabled || c.bridge.upstreams.length > 0, {
+    // A gateway with neither would take no reading at all.
+    message: 'enabled: false (no embedded broker) needs at least one bridge upstream (bridge.upstreams)',
+    path: ['mqtt', 'enabled'],
   })
   .refine((c) => c.mqtt.maxPacketBytes >= c.validation.maxPayloadBytes + PUBLISH_OVERHEAD_BYTES, {
     // Otherwise a valid payload on a long topic would cost its device the connection.
