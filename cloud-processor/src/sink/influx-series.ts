@@ -59,6 +59,14 @@ export const SERIES = {
     tags: ['component', 'instance', 'site'],
     fields: [...PROCESSOR_REPORT_FIELDS, ...GATEWAY_HEALTH_FIELDS],
   },
+  model_drift: {
+    // Every pipeline report, per served model version with a feature profile and processor instance:
+    // psi, the largest feature PSI of its newest windows against training, and feature, that feature's
+    // name; threshold, the PSI above which to retrain (model.driftRetrainPsi); windows, how many were
+    // counted. Plus one `psi_<feature>` field per feature (DRIFT_FIELD_PREFIX).
+    tags: ['model', 'version', 'instance'],
+    fields: ['psi', 'feature', 'threshold', 'windows'],
+  },
 } as const;
 
 /**
@@ -83,15 +91,38 @@ export const BOOKKEEPING_SERIES = {
 
 export type BookkeepingMeasurement = keyof typeof BOOKKEEPING_SERIES;
 
+/**
+ * The model lifecycle's series (model/lifecycle.ts), apart from SERIES until the dashboards' proof run
+ * writes them:
+ * - `anomaly_shadow`: the scores of shadow versions, as `anomaly` (plus `contrib_<sensor>`), on the
+ *   windows the serving version scored; never alerting;
+ * - `model_changes`: one point per `pdm models` change (timestamp: when), `machines` comma-separated.
+ */
+export const LIFECYCLE_SERIES = {
+  anomaly_shadow: {
+    tags: ['site', 'machine', 'model'],
+    fields: ['score', 'threshold', 'is_anomaly', 'model_version'],
+  },
+  model_changes: {
+    tags: ['model', 'action'],
+    fields: ['who', 'from_version', 'to_version', 'machines', 'note'],
+  },
+} as const;
+
+export type LifecycleMeasurement = keyof typeof LIFECYCLE_SERIES;
+
 export type Measurement = keyof typeof SERIES;
 export type FieldOf<M extends Measurement> = (typeof SERIES)[M]['fields'][number];
 export type TagOf<M extends Measurement> = (typeof SERIES)[M]['tags'][number];
 
 /** Measurements the continuous queries downsample (into `<name>_<interval>` in the downsampled policy). */
-export const DOWNSAMPLED_MEASUREMENTS = ['sensor_features', 'anomaly'] as const satisfies readonly Measurement[];
+export const DOWNSAMPLED_MEASUREMENTS = ['sensor_features', 'anomaly', 'anomaly_shadow'] as const satisfies readonly (Measurement | LifecycleMeasurement)[];
 
 /** Prefix of the per-sensor share of the score on `anomaly`, e.g. `contrib_vibration`. */
 export const CONTRIBUTION_FIELD_PREFIX = 'contrib_';
+
+/** Prefix of the per-feature PSI on `model_drift`, e.g. `psi_vib.rms`. */
+export const DRIFT_FIELD_PREFIX = 'psi_';
 
 /** Prefix of the per-reason reject totals on the gateways' `pipeline` points, e.g. `rejected_bad_json`. */
 export const REJECTED_FIELD_PREFIX = 'rejected_';

@@ -43,7 +43,7 @@ describe('InfluxSink against a real influxd', () => {
     expect(byName.get('downsampled')?.[1]).toBe('8760h0m0s');
     const cqs = (await influx.query('SHOW CONTINUOUS QUERIES')).results[0]?.series?.find((s) => s.name === opts.database)?.values ?? [];
     expect(cqs.map((cq) => cq[0]).sort()).toEqual(
-      ['anomaly', 'sensor_features'].flatMap((m) => ['1h', '1m'].map((i) => continuousQueryName(m, i))).sort(),
+      ['anomaly', 'anomaly_shadow', 'sensor_features'].flatMap((m) => ['1h', '1m'].map((i) => continuousQueryName(m, i))).sort(),
     );
   });
 

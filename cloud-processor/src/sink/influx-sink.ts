@@ -5,6 +5,8 @@ import { systemClock, type Clock } from '@pdm/clock';
 import { InfluxDB, type IPoint } from 'influx';
 import type { GatewayHealth, MachineWindow } from '@pdm/proto';
 import type { WindowScore } from '../model/api.js';
+import type { ModelDrift } from '../scoring/drift.js';
+import type { ModelChange } from '../model/lifecycle.js';
 import { BatchWriter } from './batch-writer.js';
 import {
   alertActionPoint,
@@ -12,6 +14,7 @@ import {
   alertPoint,
   alertStatePoint,
   anomalyPoint,
+  modelChangePoint,
   featurePoints,
   gatewayHealthPoint,
   pipelinePoint,
@@ -26,6 +29,7 @@ import {
 import type { InfluxSinkOptions } from './options.js';
 import { PROCESSOR_COMPONENT, type ProcessorReport } from './influx-series.js';
 import { ensureInfluxSchema } from './schema-setup.js';
+import { modelDriftPoint } from './model-drift-point.js';
 import { InfluxWrite } from './influx-write.js';
 import { pointLine } from './line-protocol.js';
 import { TransientError } from '../shared/transient-error.js';
@@ -92,14 +96,20 @@ export class InfluxSink {
   }
 
   /**
-   * A window's features and, when it was scored, its anomaly point, in one batch: one wait for the
-   * batch to go out instead of two, which is most of a window's time in the processor.
+   * A window's features and, when it was scored, its anomaly point (and its shadow versions' points in
+   * `anomaly_shadow`), in one batch: one wait for the batch to go out instead of two, which is most of
+   * a window's time in the processor.
    */
-  writeScoredWindow(window: MachineWindow, score: WindowScore | undefined): Promise<void> {
+  writeScoredWindow(window: MachineWindow, score: WindowScore | undefined, shadows: readonly WindowScore[] = []): Promise<void> {
     const features = featurePoints(window);
     if (!score) return this.addBuilt(features);
-    const anomaly = anomalyPoint(score);
-    return this.addBuilt({ points: [...features.points, ...anomaly.points], droppedFields: features.droppedFields + anomaly.droppedFields });
+    const built = [features, anomalyPoint(score), ...shadows.map((shadow) => anomalyPoint(shadow, 'anomaly_shadow'))];
+    return this.addBuilt({ points: built.flatMap((b) => b.points), droppedFields: built.reduce((sum, b) => sum + b.droppedFields, 0) });
+  }
+
+  /** A change of a model's lifecycle (`model_changes`), as `pdm models` records it. */
+  writeModelChange(model: string, change: ModelChange): Promise<void> {
+    return this.add([modelChangePoint(model, change)]);
   }
 
   /** A window no model scored: its features and an `unscored` point saying why, in one batch. */
@@ -159,6 +169,11 @@ export class InfluxSink {
   /** One gateway health report as a `pipeline` point (component=edge-gateway). */
   writeGatewayHealth(health: GatewayHealth): Promise<void> {
     return this.addBuilt(gatewayHealthPoint(health));
+  }
+
+  /** The drift of the model versions this instance serves, one `model_drift` point each. */
+  writeModelDrift(drifts: readonly ModelDrift[], instance: string, threshold: number, timestamp: number): Promise<void> {
+    return this.add(drifts.map((drift) => modelDriftPoint(drift, instance, threshold, timestamp)));
   }
 
   /** Readiness: resolves when InfluxDB answers /ping within timeoutMs. */

@@ -10,6 +10,7 @@
 import { SENSOR_STAT_ENTRIES, type GatewayHealth, type MachineWindow } from '@pdm/proto';
 import type { IPoint } from 'influx';
 import type { ScoreOutcome, WindowScore } from '../model/api.js';
+import type { ModelChange } from '../model/lifecycle.js';
 import type { HoldReason } from '../model/regime.js';
 import {
   type BOOKKEEPING_SERIES,
@@ -21,6 +22,8 @@ import {
   REJECTED_FIELD_PREFIX,
   type FieldOf,
   type GATEWAY_HEALTH_FIELDS,
+  type LIFECYCLE_SERIES,
+  type LifecycleMeasurement,
   type Measurement,
   type ProcessorReport,
   type TagOf,
@@ -75,14 +78,29 @@ export function featurePoints(window: MachineWindow): BuiltPoints {
   return { points, droppedFields };
 }
 
-export function anomalyPoint(score: WindowScore): BuiltPoints {
+/** A window's score: in `anomaly` from the serving version, in `anomaly_shadow` (same tags and fields) from a shadow one. */
+export function anomalyPoint(score: WindowScore, measurement: 'anomaly' | 'anomaly_shadow' = 'anomaly'): BuiltPoints {
   const contributions = Object.fromEntries(Object.entries(score.contributions).map(([sensor, share]) => [`${CONTRIBUTION_FIELD_PREFIX}${sensor}`, share]));
   const named = { score: score.score, threshold: score.threshold, is_anomaly: score.isAnomaly, model_version: score.modelVersion } satisfies FieldsOf<'anomaly'>;
   const { fields, dropped } = finiteFields({ ...named, ...contributions });
   const tags = { site: score.siteId, machine: score.machineId, model: score.model } satisfies TagsOf<'anomaly'>;
   return {
-    points: [{ measurement: 'anomaly' satisfies Measurement, tags, fields, timestamp: score.windowStart }],
+    points: [{ measurement, tags, fields, timestamp: score.windowStart }],
     droppedFields: dropped,
+  };
+}
+
+/** One `pdm models` change of a model's lifecycle, timestamped when it was made. */
+export function modelChangePoint(model: string, change: ModelChange): IPoint {
+  const fields: Partial<Record<(typeof LIFECYCLE_SERIES)['model_changes']['fields'][number], string>> = { who: change.who, to_version: change.to };
+  if (change.from !== undefined) fields.from_version = change.from;
+  if (change.machines !== undefined) fields.machines = change.machines.join(',');
+  if (change.note !== undefined) fields.note = change.note;
+  return {
+    measurement: 'model_changes' satisfies LifecycleMeasurement,
+    tags: { model, action: change.action } satisfies Record<(typeof LIFECYCLE_SERIES)['model_changes']['tags'][number], string>,
+    fields,
+    timestamp: Date.parse(change.at),
   };
 }
 

@@ -1,6 +1,6 @@
 // Creates, idempotently, what the processor writes into: the database, the raw (default) and
 // downsampled retention policies, and continuous queries that keep 1-minute and 1-hour means of
-// sensor_features and anomaly in `<measurement>_<interval>` of the downsampled policy.
+// sensor_features, anomaly and anomaly_shadow in `<measurement>_<interval>` of the downsampled policy.
 // Safe to run on every start and from many instances at once: CREATE DATABASE is a no-op when it
 // exists, existing policies are altered to the configured durations, existing CQs are left alone.
 import type { InfluxDB } from 'influx';

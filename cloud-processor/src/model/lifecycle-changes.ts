@@ -1,0 +1,84 @@
+// The changes `pdm models` makes to a model's lifecycle, as pure functions of the lifecycle and its
+// history, so their rules are tested without files: promote, rollback, shadow, unshadow, rollout.
+import type { Lifecycle, ModelChange, ModelChangeAction } from './lifecycle.js';
+
+export type ChangeRequest =
+  | { action: 'promote'; version: string }
+  /** `to` unset: back to the version served before (from the history), or the end of a running rollout. */
+  | { action: 'rollback'; to?: string }
+  | { action: 'shadow'; version: string }
+  | { action: 'unshadow'; version: string }
+  | { action: 'rollout'; version: string; machines: string[] };
+
+/** A change the lifecycle refuses (already serving, not in shadow, nothing to roll back to): the user's mistake. */
+export class LifecycleChangeError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'LifecycleChangeError';
+  }
+}
+
+export interface AppliedChange {
+  next: Lifecycle;
+  /** What history.jsonl and model_changes record, but who, when and why. */
+  change: Pick<ModelChange, 'action' | 'from' | 'to' | 'machines'>;
+}
+
+/** Serving ← version; it leaves the shadows, and the rollout if it was the rollout's candidate. */
+function serve(current: Lifecycle, version: string): Lifecycle {
+  const { rollout } = current;
+  return {
+    serving: version,
+    shadow: current.shadow.filter((v) => v !== version),
+    ...(rollout !== undefined && rollout.version !== version && { rollout }),
+  };
+}
+
+const SERVING_CHANGES: readonly ModelChangeAction[] = ['promote', 'rollback'];
+
+/** The version that served before `serving` became the serving one: the `from` of the newest change that made it serve. */
+export function servedBefore(history: readonly ModelChange[], serving: string): string | undefined {
+  for (let i = history.length - 1; i >= 0; i--) {
+    const change = history[i]!;
+    if (SERVING_CHANGES.includes(change.action) && change.machines === undefined && change.to === serving) return change.from;
+  }
+  return undefined;
+}
+
+export function applyChange(name: string, current: Lifecycle, request: ChangeRequest, history: readonly ModelChange[]): AppliedChange {
+  const { serving } = current;
+  const isServing = (version: string) => {
+    if (version === serving) throw new LifecycleChangeError(`${name}@${version} is the serving version`);
+  };
+  switch (request.action) {
+    case 'promote':
+      isServing(request.version);
+      return { next: serve(current, request.version), change: { action: 'promote', from: serving, to: request.version } };
+    case 'rollback': {
+      const { rollout } = current;
+      if (request.to === undefined && rollout !== undefined) {
+        // Undoing a gradual rollout: its machines go back to the serving version.
+        const { rollout: _ended, ...rest } = current;
+        return { next: rest, change: { action: 'rollback', from: rollout.version, to: serving, machines: rollout.machines } };
+      }
+      const target = request.to ?? servedBefore(history, serving);
+      if (target === undefined) throw new LifecycleChangeError(`${name}: the history names no version served before ${serving}; say which with --to VERSION`);
+      isServing(target);
+      return { next: serve(current, target), change: { action: 'rollback', from: serving, to: target } };
+    }
+    case 'shadow':
+      isServing(request.version);
+      if (current.shadow.includes(request.version)) throw new LifecycleChangeError(`${name}@${request.version} is already in shadow`);
+      return { next: { ...current, shadow: [...current.shadow, request.version] }, change: { action: 'shadow', to: request.version } };
+    case 'unshadow':
+      if (!current.shadow.includes(request.version)) throw new LifecycleChangeError(`${name}@${request.version} is not in shadow (shadow: ${current.shadow.join(', ') || 'none'})`);
+      return { next: { ...current, shadow: current.shadow.filter((v) => v !== request.version) }, change: { action: 'unshadow', to: request.version } };
+    case 'rollout':
+      isServing(request.version);
+      if (request.machines.length === 0) throw new LifecycleChangeError(`${name}: a rollout needs the machines it serves (--machines 'pump-1,line2-*')`);
+      return {
+        next: { ...current, rollout: { version: request.version, machines: request.machines } },
+        change: { action: 'rollout', from: serving, to: request.version, machines: request.machines },
+      };
+  }
+}
