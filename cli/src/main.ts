@@ -50,6 +50,10 @@ const COMMANDS: Record<string, Entry> = {
     summary: 'the fleet from InfluxDB: last scores, open alerts, mutes, gateways; --watch refreshes',
     load: async () => (await import('./commands/status.js')).status,
   },
+  models: {
+    summary: 'the model registry: list versions; shadow, promote, roll back, roll out a model version',
+    load: async () => (await import('./commands/models.js')).models,
+  },
   dashboards: {
     summary: 'write the Grafana dashboards and provisioning files for InfluxDB',
     load: async () => (await import('./commands/dashboards.js')).dashboards,
