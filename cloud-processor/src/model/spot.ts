@@ -119,12 +119,12 @@ export function initSpot(calibration: readonly number[], options: SpotOptions): 
  * anomaly, and the state is left as it was. Otherwise n grows by one, and when x > t, x − t joins the
  * peaks (the oldest dropped beyond maxPeaks) and the GPD is fitted again; z_q is recomputed either way
  * (n moved). Returns the threshold x was judged against. A non-finite x (an unscored window) says
- * nothing: not anomalous, nothing learned.
+ * nothing: not anomalous, nothing learned. A caller that judges by a threshold of its own (held to a
+ * floor or a pace, see online-threshold.ts) passes it: what lay above it is what was cut off the peaks.
  * Cost: O(1) below t; O(N_t) for a peak (the refit, see fitTruncatedGpd), which happens for about
  * 1 − level of the observations.
  */
-export function stepSpot(state: SpotState, x: number): { anomalous: boolean; threshold: number } {
-  const threshold = state.threshold;
+export function stepSpot(state: SpotState, x: number, threshold = state.threshold): { anomalous: boolean; threshold: number } {
   if (!Number.isFinite(x)) return { anomalous: false, threshold };
   if (x > threshold) return { anomalous: true, threshold };
   state.observations += 1;

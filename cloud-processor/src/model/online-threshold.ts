@@ -1,0 +1,107 @@
+// A robust-t2 threshold that follows one machine online (opt-in per model: `onlineThreshold` in
+// robust-t2.json): SPOT (spot.ts) calibrated on the machine's own first normal windows under the model,
+// then refitted on its normal peaks, so a machine whose healthy tail is heavier than training saw (the
+// simulated pump in the afternoon heat at full load) raises its own bar instead of alarming, at the
+// false-alert rate the model was trained for. It never goes below the model's floor, the χ² quantile.
+//
+// What it learns from, and why. A threshold that learns from what it judges lets a slowly growing fault
+// teach it: a bearing wearing for hours puts ever larger scores just under the bar, the tail fit widens,
+// the bar rises ahead of the fault and it never alarms. Two rules keep such windows out:
+//   - quiet: a window is learnt only when no window of the last `quietWindows` exceeded (an alert episode
+//     and its run-up teach nothing);
+//   - the body: a window is learnt only while the median of the machine's last `recentWindows` scores is
+//     at most the calibration's upper quartile. A slow fault moves the whole distribution of scores, so
+//     its median crosses the upper quartile long before its peaks reach the threshold; a machine that is
+//     only heavier-tailed keeps its body where it was. On stationary scores the median of 64 windows
+//     lies above the upper quartile with probability ~1e-6 (32 of 64 above a p = 0.25 line).
+// While the rules hold learning the threshold stays where it is: no worse than a fixed one. A machine
+// whose healthy tail really is heavier pays with days before its threshold has risen to it.
+import { initSpot, MIN_PEAKS, perWindowRisk, quantileOf, stepSpot, type SpotState } from './spot.js';
+
+/** robust-t2.json's `onlineThreshold`: what the model asks of the online threshold. */
+export interface OnlineThresholdSpec {
+  /** False exceedances per machine-day the threshold aims at (the risk q per window follows from the window length). */
+  falseAlertsPerDay: number;
+  /** The threshold never goes below this: the χ²_d quantile at the model's p. */
+  floor: number;
+}
+
+/** One machine's online threshold under one model version: plain numbers, so the state file holds it as it is. */
+export interface OnlineThresholdState {
+  /** Scores of the normal windows collected for the calibration, oldest first; emptied once calibrated. */
+  calibration: number[];
+  /** The fitted tail; null while calibrating. */
+  spot: SpotState | null;
+  /** The threshold windows are judged against (SPOT's z_q held to the floor and the rise); null while calibrating. */
+  threshold: number | null;
+  /** The calibration scores' upper quartile: the body rule's line (NaN while calibrating). */
+  bodyLimit: number;
+  /** The machine's newest scores, oldest first (at most recentWindows). */
+  recent: number[];
+  /** Windows decided since the last one that exceeded (capped at quietWindows). */
+  quiet: number;
+}
+
+export const ONLINE_THRESHOLD = {
+  /** Normal windows the calibration takes: 40 peaks above the 98 % level, as training's tail needs (5½ h of 10 s windows). */
+  calibrationWindows: 2_000,
+  level: 0.98,
+  /** Peaks kept: each refit is a pass over them per likelihood evaluation (~0.3 ms for 250), paid by 2 % of the windows. */
+  maxPeaks: 1000,
+  recentWindows: 64,
+  quietWindows: 30,
+  bodyQuantile: 0.75,
+  /** The most the threshold rises in a day (of windows decided), as a factor. */
+  risePerDay: 1.1,
+} as const;
+
+export function initialOnlineThreshold(): OnlineThresholdState {
+  return { calibration: [], spot: null, threshold: null, bodyLimit: Number.NaN, recent: [], quiet: ONLINE_THRESHOLD.quietWindows };
+}
+
+/** The threshold a new window is judged against: the trained one while calibrating. */
+export function currentThreshold(state: OnlineThresholdState, trained: number): number {
+  return state.threshold ?? trained;
+}
+
+/**
+ * Learns from a new window's `score`, judged against currentThreshold (`trained`: the model's threshold). A
+ * window above it resets the quiet count and teaches nothing; a normal one joins the calibration, or
+ * (once calibrated) SPOT's sample, when the quiet and body rules allow. Non-finite scores say nothing.
+ */
+export function learnOnlineThreshold(state: OnlineThresholdState, spec: OnlineThresholdSpec, windowMs: number, score: number, trained: number): void {
+  if (!Number.isFinite(score)) return;
+  const threshold = currentThreshold(state, trained);
+  const settings = ONLINE_THRESHOLD;
+  const quietBefore = state.quiet;
+  state.recent.push(score);
+  if (state.recent.length > settings.recentWindows) state.recent.shift();
+  if (score > threshold) {
+    state.quiet = 0;
+    return;
+  }
+  state.quiet = Math.min(settings.quietWindows, state.quiet + 1);
+  if (quietBefore < settings.quietWindows) return;
+  if (state.spot === null) {
+    state.calibration.push(score);
+    if (state.calibration.length >= settings.calibrationWindows) calibrate(state, spec, windowMs, trained);
+    return;
+  }
+  if (quantileOf(state.recent, 0.5) > state.bodyLimit) return;
+  stepSpot(state.spot, score, threshold);
+  // The rise is paced by the windows that teach: a machine held by the other rules keeps its bar.
+  const target = Math.max(spec.floor, state.spot.threshold);
+  state.threshold = Math.min(target, threshold * settings.risePerDay ** (windowMs / 86_400_000));
+}
+
+/** SPOT on the collected scores; the threshold starts from the trained one, lower at once, higher at the rise's pace. */
+function calibrate(state: OnlineThresholdState, spec: OnlineThresholdSpec, windowMs: number, trained: number): void {
+  const scores = state.calibration;
+  state.calibration = [];
+  const above = scores.filter((s) => s > quantileOf(scores, ONLINE_THRESHOLD.level)).length;
+  // Ties at the top (a score that saturates) leave no tail to fit: collect afresh, the fixed threshold stays.
+  if (above < MIN_PEAKS) return;
+  state.spot = initSpot(scores, { q: perWindowRisk(spec.falseAlertsPerDay, windowMs), level: ONLINE_THRESHOLD.level, maxPeaks: ONLINE_THRESHOLD.maxPeaks });
+  state.bodyLimit = quantileOf(scores, ONLINE_THRESHOLD.bodyQuantile);
+  state.threshold = Math.min(trained, Math.max(spec.floor, state.spot.threshold));
+}
