@@ -189,7 +189,7 @@ describe('deploy/ service definitions', () => {
     const io = captureIo();
     const exit = await runGatewayCli([...flags, '--print-config'], io);
     expect({ exit, output: io.lines }).toMatchObject({ exit: 0 });
-    expect(io.lines.join('\n')).toContain(`gatewayId: ${gatewayConfig().gatewayId}`);
+    expect((JSON.parse(io.lines.join('\n')) as { gatewayId: string }).gatewayId).toBe(gatewayConfig().gatewayId);
   });
 
   it('the systemd unit lets the example gateway write its outbox and gives it time to flush', () => {

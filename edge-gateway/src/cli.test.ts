@@ -46,19 +46,55 @@ describe('pdm gateway command', () => {
     } finally {
       delete process.env.PDM_GATEWAY_SITE_ID;
     }
-    expect(t.lines.join('\n')).toMatch(/siteId: plant-env/);
+    expect((JSON.parse(t.lines.join('\n')) as { siteId: string }).siteId).toBe('plant-env');
+  });
+
+  it('prints every window key, the engine defaults of those left out, as JSON that loads back to the same configuration', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pdm-gateway-cli-'));
+    try {
+      const file = join(dir, 'gateway.yaml');
+      writeFileSync(file, 'windows:\n  windowMs: 5s\n  lateMode: revise\n');
+      const t = io();
+      expect(await runGatewayCli(['--config', file, '--print-config'], t)).toBe(0);
+      const printed = JSON.parse(t.lines.join('\n')) as { windows: Record<string, unknown> };
+      // The two set in the file, the rest the window engine's documented defaults (window/options.ts).
+      expect(printed.windows).toEqual({
+        windowMs: 5_000,
+        lateMode: 'revise',
+        allowedLatenessMs: 2_000,
+        idleTimeoutMs: 30_000,
+        reviseHorizonMs: 60_000,
+        maxSensorLagMs: 60_000,
+        sensorRates: {},
+        evictAfterMs: 600_000,
+        tickMs: 1_000,
+      });
+      const again = join(dir, 'printed.json');
+      writeFileSync(again, t.lines.join('\n'));
+      const reloaded = io();
+      expect(await runGatewayCli(['--config', again, '--print-config'], reloaded)).toBe(0);
+      expect(reloaded.lines).toEqual(t.lines);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('hides bridge passwords when it prints the configuration', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'pdm-gateway-cli-'));
     try {
       const file = join(dir, 'gateway.yaml');
-      writeFileSync(file, 'bridge:\n  upstreams:\n    - { name: plant, url: "mqtt://broker", password: s3cret-pw, mappings: [{ topic: "p/{machine}/{sensor}" }] }\n');
+      writeFileSync(
+        file,
+        'bridge:\n  upstreams:\n    - { name: plant, url: "mqtt://broker", password: s3cret-pw, mappings: [{ topic: "p/{machine}/{sensor}" }] }\n    - { name: other, url: "mqtt://plc:url-pw@other:1883", mappings: [{ topic: "q/{machine}/{sensor}" }] }\n',
+      );
       const t = io();
       expect(await runGatewayCli(['--config', file, '--print-config'], t)).toBe(0);
       const printed = t.lines.join('\n');
-      expect(printed).toMatch(/password: \(hidden\)/);
+      const upstreams = (JSON.parse(printed) as { bridge: { upstreams: Array<{ password?: string; url: string }> } }).bridge.upstreams;
+      expect(upstreams[0]?.password).toBe('(hidden)');
+      expect(upstreams[1]?.url).toBe('mqtt://plc:(hidden)@other:1883');
       expect(printed).not.toContain('s3cret-pw');
+      expect(printed).not.toContain('url-pw');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -2,11 +2,11 @@
 // (`pdm gateway hash-password`). Returns the exit code: 2 for a bad flag or config or no usable Google
 // credentials, 1 for a failure.
 import { parseArgs } from 'node:util';
-import { stringify as toYaml } from 'yaml';
 import { ConfigError, type GatewayConfig, loadGatewayConfig } from './config/index.js';
 import { startGateway } from './gateway.js';
 import { TlsFileError, Users, UsersFileError, hashPassword } from './mqtt/index.js';
 import { usesPubSubEmulator } from './publisher/index.js';
+import { windowEngineOptionsSchema } from './window/index.js';
 
 export interface CliIo {
   out(line: string): void;
@@ -33,7 +33,8 @@ and maps their topics and payloads onto readings, so devices need not be re-poin
 
 Options:
   --config FILE     YAML or JSON configuration (every key has a default; see the README)
-  --print-config    print the effective configuration (file + PDM_GATEWAY_* env) and exit
+  --print-config    print the effective configuration (file + PDM_GATEWAY_* env, defaults
+                    included, secrets hidden) as JSON and exit
   -h, --help        show this help
 
 Environment:
@@ -51,10 +52,34 @@ function onHangup(reload: () => void): () => void {
   return () => process.off('SIGHUP', reload);
 }
 
-/** The configuration as --print-config shows it: upstream passwords hidden (it may go to a ticket or a log). */
-function printable(config: GatewayConfig): GatewayConfig {
-  const upstreams = config.bridge.upstreams.map((upstream) => (upstream.password === undefined ? upstream : { ...upstream, password: '(hidden)' }));
-  return { ...config, bridge: { ...config.bridge, upstreams } };
+const HIDDEN = '(hidden)';
+
+/** The URL with its password (if any) hidden. */
+function hidePassword(url: string): string {
+  const parsed = new URL(url);
+  if (parsed.password) parsed.password = HIDDEN;
+  return parsed.toString();
+}
+
+/**
+ * The configuration as --print-config shows it (it may go to a ticket or a log): the window engine's
+ * defaults filled in for the window keys left out, upstream passwords hidden (in `password` and in the
+ * URL). Printed as JSON, which is YAML too, so it can be fed back with --config — as the processor's.
+ */
+export function printableGatewayConfig(config: GatewayConfig): GatewayConfig {
+  const { tickMs, ...knobs } = config.windows;
+  const engine = windowEngineOptionsSchema.parse({ ...knobs, gatewayId: config.gatewayId, siteId: config.siteId });
+  const { windowMs, allowedLatenessMs, idleTimeoutMs, lateMode, reviseHorizonMs, maxSensorLagMs, sensorRates, evictAfterMs, hopMs } = engine;
+  const upstreams = config.bridge.upstreams.map((upstream) => ({
+    ...upstream,
+    url: hidePassword(upstream.url),
+    ...(upstream.password === undefined ? {} : { password: HIDDEN }),
+  }));
+  return {
+    ...config,
+    windows: { windowMs, allowedLatenessMs, idleTimeoutMs, lateMode, reviseHorizonMs, maxSensorLagMs, sensorRates, evictAfterMs, hopMs, tickMs },
+    bridge: { ...config.bridge, upstreams },
+  };
 }
 
 /** The URL without a user name or password in it, for printing. */
@@ -109,7 +134,7 @@ export async function runGatewayCli(argv: string[], io: CliIo): Promise<number> 
     const { values } = parseArgs({ args: argv, options: { config: { type: 'string' }, 'print-config': { type: 'boolean' } }, strict: true });
     const config = loadGatewayConfig({ file: values.config });
     if (values['print-config']) {
-      io.out(toYaml(printable(config)).trimEnd());
+      io.out(JSON.stringify(printableGatewayConfig(config), null, 2));
       return 0;
     }
     const emulator = usesPubSubEmulator(config.pubsub.emulatorHost);
