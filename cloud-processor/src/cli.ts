@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import { ALERT_DELIVERY_DEFAULTS } from './alerts/alert-delivery.js';
 import { ConfigError, loadProcessorConfig, type ProcessorConfig } from './config/index.js';
 import { MODEL_DEFAULTS } from './model/defaults.js';
+import { DRIFT_DEFAULTS } from './scoring/drift.js';
 import { startProcessor } from './app/start-processor.js';
 import { describeError } from './shared/describe-error.js';
 
@@ -61,6 +62,7 @@ export function printableProcessorConfig(config: ProcessorConfig): unknown {
       pollMs: model.pollMs ?? scorer.pollMs,
       stateSaveMs: model.stateSaveMs ?? scorer.stateSaveMs,
       forgetMachinesAfterMs: model.forgetMachinesAfterMs ?? scorer.forgetMachinesAfterMs,
+      driftRetrainPsi: model.driftRetrainPsi ?? DRIFT_DEFAULTS.retrainPsi,
     },
     alerts: {
       ...config.alerts,

@@ -82,6 +82,24 @@ describe('every dashboard query returns data from a real influxd filled by the p
     ]);
   });
 
+  it('pdm-fleet-overview draws each model version\'s drift and the retrain threshold it is judged by', async () => {
+    const dashboard = JSON.parse(JSON.stringify(FLEET_OVERVIEW.build())) as DashboardJson;
+    const ctx = await templateContext(dashboard);
+    const queries = panelQueries(dashboard).filter((q) => q.where.includes('panel "Model drift (PSI) vs retrain threshold"'));
+    expect(queries.map((q) => q.where.at(-1))).toEqual(['A', 'B']);
+    const values = async (query: (typeof queries)[number]) => {
+      const series = await run(interpolate(query.text, ctx), query.where);
+      return series.map((s) => ({ tags: s.tags, values: s.values.map((row) => row[1]).filter((v): v is number => typeof v === 'number') }));
+    };
+    const [psi] = await values(queries[0]!);
+    expect(psi?.tags).toEqual({ model: 'autoencoder', version: '3' });
+    // The run's proc-a: 0.03 ± 0.005 while compressor-1 is healthy, 0.53 ± 0.005 once its fault is full.
+    expect(Math.max(...psi!.values)).toBeCloseTo(0.53, 2);
+    expect(Math.min(...psi!.values)).toBeLessThan(0.05);
+    const [threshold] = await values(queries[1]!);
+    expect(new Set(threshold!.values)).toEqual(new Set([0.25]));
+  });
+
   it('the sink-written series carry every field and tag the dashboards reference', async () => {
     for (const [name, { fields, tags }] of Object.entries(SERIES)) {
       const fieldKeys = (await run(`SHOW FIELD KEYS FROM "${name}"`, name)).flatMap((s) => s.values.map((r) => String(r[0])));

@@ -19,10 +19,12 @@ import { AlertTopicTarget } from '../alerts/alert-topic.js';
 import { WebhookTarget } from '../alerts/webhook.js';
 import type { ProcessorConfig } from '../config/schema.js';
 import type { Scorer } from '../model/api.js';
+import { DriftReporter } from '../ops/drift-reporter.js';
 import { ProcessorMetrics } from '../ops/metrics.js';
 import { PinoNestLogger } from '../ops/nest-logger.js';
 import { PipelineReporter } from '../ops/pipeline-reporter.js';
 import { WindowPipeline } from '../pipeline/window-pipeline.js';
+import { DRIFT_DEFAULTS, DriftMonitor } from '../scoring/drift.js';
 import { openScorer } from '../scoring/scorer.js';
 import { InfluxSink } from '../sink/influx-sink.js';
 import { PubSubClient } from '../transport/pubsub-client.js';
@@ -82,7 +84,8 @@ export async function startProcessor(config: ProcessorConfig, deps: ProcessorDep
     clock,
   );
   await sink.start();
-  const scorer = deps.scorer ?? (await openScorer({ ...config.model, clock, logger: log.child({ component: 'model' }), onModelsRefused: (n) => metrics.modelsRefused.inc(n) }));
+  const drift = new DriftMonitor();
+  const scorer = deps.scorer ?? (await openScorer({ ...config.model, clock, logger: log.child({ component: 'model' }), onModelsRefused: (n) => metrics.modelsRefused.inc(n), drift }));
   const delivery = config.alerts.delivery ?? ALERT_DELIVERY_DEFAULTS;
   const alertsClient = config.pubsub.alertsTopic ? new PubSubClient({ client, topic: config.pubsub.alertsTopic, publishTimeoutMs: delivery.publishTimeoutMs }) : undefined;
   const alertStore = new InfluxAlertStore(sink);
@@ -137,6 +140,8 @@ export async function startProcessor(config: ProcessorConfig, deps: ProcessorDep
   deliveries.start();
   const reporter = new PipelineReporter(sink, metrics, config.instanceId, clock, log);
   reporter.start(config.pipelineReportIntervalMs);
+  const driftReporter = new DriftReporter(drift, scorer, sink, metrics, { instance: config.instanceId, retrainPsi: config.model.driftRetrainPsi ?? DRIFT_DEFAULTS.retrainPsi }, clock, log);
+  driftReporter.start(config.pipelineReportIntervalMs);
   const httpPort = (app.getHttpServer() as { address(): AddressInfo }).address().port;
   log.info({ httpPort, subscription: config.pubsub.subscription }, 'processor started');
   log.info(config.http.apiToken === undefined ? 'alerts API off: no http.apiToken configured' : `alerts API on http port ${httpPort} under /api (bearer token)`);
@@ -144,6 +149,7 @@ export async function startProcessor(config: ProcessorConfig, deps: ProcessorDep
   let stopping: Promise<void> | undefined;
   const stop = async () => {
     reporter.stop();
+    driftReporter.stop();
     await server.close(); // stops pulling; in-flight messages finish, their writes land, they are acked
     // Deliveries still pending after stopTimeoutMs are released to the next sweep (any processor).
     await deliveries.close(delivery.stopTimeoutMs);

@@ -97,6 +97,11 @@ export const processorConfigSchema = z
         stateSaveMs: positiveMs.optional(),
         /** A machine silent this long (event time, against its model's newest window) is forgotten: its per-machine state dropped. */
         forgetMachinesAfterMs: positiveMs.optional(),
+        /**
+         * A served model version whose worst feature PSI (its recent windows against its training profile)
+         * exceeds this should be retrained; default 0.25 (scoring/drift.ts).
+         */
+        driftRetrainPsi: z.number().positive().optional(),
       })
       .strict()
       .prefault({}),

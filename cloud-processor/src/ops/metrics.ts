@@ -56,6 +56,12 @@ export class ProcessorMetrics {
   readonly openAlerts = new Gauge({ name: 'pdm_processor_open_alerts', help: 'Machines with an open alert, among those whose newest window this instance counted', registers: [this.registry] });
   readonly modelsRefused = new Counter({ name: 'pdm_processor_models_refused_total', help: 'Model versions in the registry that failed to load (the version serving before keeps scoring)', registers: [this.registry] });
   readonly inFlight = new Gauge({ name: 'pdm_processor_in_flight_messages', help: 'Messages being handled', registers: [this.registry] });
+  readonly modelDriftPsi = new Gauge({
+    name: 'pdm_processor_model_drift_psi',
+    help: "Largest population stability index of a served model version's features: its last 1,000 scored windows against its training profile (above model.driftRetrainPsi, 0.25: retrain)",
+    labelNames: ['model', 'version'],
+    registers: [this.registry],
+  });
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
     if (options.defaultMetrics) collectDefaultMetrics({ register: this.registry });

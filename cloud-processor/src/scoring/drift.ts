@@ -11,6 +11,12 @@ import { binOf, populationStabilityIndex, type FeatureProfileFile } from '../mod
 import type { ModelBundle } from '../model/model-bundle.js';
 
 export const DRIFT_DEFAULTS = {
+  /**
+   * A version whose worst feature PSI exceeds this should be retrained (config model.driftRetrainPsi).
+   * The usual reading of a PSI (Siddiqi, "Credit Risk Scorecards", 2006, and common practice since):
+   * below 0.1 no shift, 0.1–0.25 a moderate one worth watching, above 0.25 a significant one.
+   */
+  retrainPsi: 0.25,
   /** Windows each model version's PSI is counted over (the newest). */
   windows: 1_000,
   /** Windows a version must have counted before its PSI is reported. */
@@ -85,7 +91,7 @@ export class DriftMonitor {
 
   constructor(options: DriftOptions = {}) {
     this.windows = options.windows ?? DRIFT_DEFAULTS.windows;
-    this.minWindows = Math.min(this.windows, options.minWindows ?? DRIFT_DEFAULTS.minWindows);
+    this.minWindows = Math.max(1, Math.min(this.windows, options.minWindows ?? DRIFT_DEFAULTS.minWindows));
   }
 
   /** Counts a window's features for its model version; nothing for a model without a profile. */

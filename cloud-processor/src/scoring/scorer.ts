@@ -15,6 +15,7 @@ import type { ModelBundle } from '../model/model-bundle.js';
 import { gateWindow, initialGateState, stateSensorMeans, type GateState, type HoldReason } from '../model/regime.js';
 import type { BaselineState } from '../model/robust-t2.js';
 import { AdaptiveZScoring } from './adaptive-z-batch.js';
+import type { DriftMonitor } from './drift.js';
 import { scoreAutoencoderBatch } from './autoencoder-batch.js';
 import type { KindScore } from './kind-score.js';
 import { MachineStates } from './machine-states.js';
@@ -49,6 +50,8 @@ export interface ScorerOptions {
   stateSaveMs?: number;
   /** Machines silent this long before their model's newest window are forgotten (default 30 days). */
   forgetMachinesAfterMs?: number;
+  /** Counts the features of every window handed to a model, for its drift (the processor's; unset: none). */
+  drift?: DriftMonitor;
 }
 
 export interface ScorerStats {
@@ -169,6 +172,7 @@ export class ModelScorer extends Scorer {
     const raw = new Float64Array(bundle.layout.reads.length);
     const problem = extractFeatures(window, bundle.layout, raw, 0, this.minCompleteness);
     if (problem !== null) return Promise.resolve(this.mismatch(window, bundle, problem.code, problem.reason));
+    this.options.drift?.observe(bundle, raw);
     return new Promise<ScoreOutcome>((resolve, reject) => this.batcher.add({ window, bundle, raw, resolve, reject }));
   }
 

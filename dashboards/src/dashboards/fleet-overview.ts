@@ -24,6 +24,7 @@ const threshold = anomaly.field('threshold');
 const unscored = measurement('unscored');
 const alerts = measurement('alerts');
 const actions = measurement('alert_actions');
+const drift = measurement('model_drift');
 
 export const FLEET_OVERVIEW: DashboardSpec = { uid: 'pdm-fleet-overview', title: 'PdM — Fleet overview', build: buildFleetOverview };
 
@@ -269,6 +270,39 @@ function topContributors(id: number) {
     .span(24);
 }
 
+/**
+ * How far each served model version's recent windows moved from its training data (worst feature PSI,
+ * the worst processor instance), against the retrain threshold the processors judge it by.
+ */
+function modelDrift(id: number) {
+  const psi = `SELECT max(${drift.field('psi')}) AS "psi" FROM ${drift.from} WHERE ${TIME_FILTER} ` + groupByTime('null', drift.tag('model'), drift.tag('version'));
+  const threshold = `SELECT max(${drift.field('threshold')}) AS "retrain threshold" FROM ${drift.from} WHERE ${TIME_FILTER} ` + groupByTime('null');
+  return new timeseries.PanelBuilder()
+    .id(id)
+    .title('Model drift (PSI) vs retrain threshold')
+    .description(
+      "Population stability index of each served model version's worst feature: its last 1,000 scored windows against its training data " +
+        '(feature-profile.json). Below 0.1 no shift, 0.1–0.25 moderate; above the dashed threshold (model.driftRetrainPsi, 0.25) retrain it. ' +
+        'All machines the model serves; `pdm models list` names the feature. Models trained before profiles report none.',
+    )
+    .datasource(INFLUX_DATASOURCE)
+    .withTarget(influx(psi).alias('$tag_model@$tag_version'))
+    .withTarget(influx(threshold).refId('B').alias('retrain threshold'))
+    .overrideByName('retrain threshold', [
+      { id: 'custom.lineStyle', value: { fill: 'dash', dash: [10, 10] } },
+      { id: 'color', value: { mode: 'fixed', fixedColor: 'red' } },
+    ])
+    .decimals(2)
+    .min(0)
+    .lineWidth(1)
+    .showPoints(common.VisibilityMode.Never)
+    .spanNulls(true)
+    .legend(tableLegend(['max', 'lastNotNull']))
+    .tooltip(sharedTooltip())
+    .height(8)
+    .span(24);
+}
+
 function buildFleetOverview(): dashboard.Dashboard {
   const id = panelIds();
   return new dashboard.DashboardBuilder(FLEET_OVERVIEW.title)
@@ -292,5 +326,6 @@ function buildFleetOverview(): dashboard.Dashboard {
     .withPanel(scoreOverTime(id()))
     .withPanel(anomaliesOverTime(id()))
     .withPanel(topContributors(id()))
+    .withPanel(modelDrift(id()))
     .build();
 }

@@ -6,7 +6,8 @@
 // of its windows do not fit its model (a silent sensor: contract mismatches, not scored). mixer-4 is new
 // at plant-2 and no model serves it yet: its windows are stored but never scored.
 // Two processor instances report pipeline health every 10 s (the sink's writeProcessorReport, as their
-// PipelineReporter writes it), and so do the two gateways (pdm.v1.GatewayHealth through the sink's
+// PipelineReporter writes it; and, through writeModelDrift as their DriftReporter writes it, their
+// model's drift, proc-a's crossing the retrain threshold with compressor-1's fault), and so do the two gateways (pdm.v1.GatewayHealth through the sink's
 // writeGatewayHealth, as the processor's handler writes them):
 // gw-a's Pub/Sub link slows down for 100 s (publish errors, a backlog in its outbox, slow confirms);
 // gw-b comes back from its outage as a restarted process, its running totals from zero.
@@ -228,6 +229,13 @@ export async function writePipelineRun(sink: InfluxSink, t0: number): Promise<{ 
       if (health) writes.push(sink.writeGatewayHealth(health));
     }
     for (const [n, instance] of ['proc-a', 'proc-b'].entries()) {
+      // The model's drift, once each instance counted enough windows: proc-a, whose machines include
+      // compressor-1, sees vibration drift past the retrain threshold as its fault develops.
+      if (i >= 20) {
+        const vib = 0.03 + 0.01 * noise(i + n) + (n === 0 ? 0.5 * PLAN[0]!.fault(i) : 0);
+        const features = { 'vib.rms': vib, 'temp.mean': 0.02 + 0.005 * noise(i * 3 + n), 'current.mean': 0.01 };
+        writes.push(sink.writeModelDrift([{ model: 'autoencoder', version: '3', windows: Math.min(1_000, i * 2), psi: vib, feature: 'vib.rms', features }], instance, 0.25, start + WINDOW_MS));
+      }
       writes.push(
         sink.writeProcessorReport(
           instance,
