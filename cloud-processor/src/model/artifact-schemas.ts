@@ -110,6 +110,11 @@ export const robustT2FileSchema = z.object({
    * the location when that machine is scored (absent, or a machine not listed: the location itself).
    */
   machineOffsets: z.record(z.string().min(1), z.array(finite)).optional(),
+  /**
+   * Present: each machine's threshold follows it online (SPOT on its own normal windows, model/online-threshold.ts)
+   * at this many false exceedances per machine-day, never below `floor` (the χ² quantile); absent: `threshold`.
+   */
+  onlineThreshold: z.object({ falseAlertsPerDay: positive, floor: positive }).strict().optional(),
   // How the fit went: a record for people, not read by the scorer.
   // chiSquare: the χ²_d quantile at p; trainingTail: the training scores' tail quantile (null: too few windows).
   fit: z.object({

@@ -150,7 +150,7 @@ async function readRobustT2(dir: string, contract: ContractFile, layout: Feature
   const wrong = offsets.find(([, offset]) => offset.length !== d);
   if (wrong !== undefined) throw new ModelLoadError(`${path.join(dir, MODEL_FILES.robustT2)}: machineOffsets["${wrong[0]}"] has ${wrong[1].length} values, contract.json has ${d} features`);
   const machineOffsets = new Map(offsets.map(([machine, offset]) => [machine, Float64Array.from(offset)]));
-  const model = { d, location: Float64Array.from(file.location), precision: Float64Array.from(file.precision.flat()), threshold: file.threshold, tauMs: file.tauMs, operatingPoint, machineOffsets };
+  const model = { d, location: Float64Array.from(file.location), precision: Float64Array.from(file.precision.flat()), threshold: file.threshold, tauMs: file.tauMs, operatingPoint, machineOffsets, ...(file.onlineThreshold ? { onlineThreshold: file.onlineThreshold } : {}) };
   return { kind: 'robust-t2', info: contract, layout, model };
 }
 

@@ -5,6 +5,11 @@
 // baseline (τ; trained models no longer do by default, see MODEL_DEFAULTS.robustT2.tauMs): it starts at
 // the training location and follows the machine through windows that were normal, so a level that
 // wanders over hours is not an alarm, while a window that exceeds never teaches it anything.
+// A model of a class of machines learns the level of a machine training never saw from that machine's
+// first hours of windows (calibrating its level, below), and a model may ask for a threshold that
+// follows each machine (online-threshold.ts).
+import { MODEL_DEFAULTS } from './defaults.js';
+import { currentThreshold, initialOnlineThreshold, learnOnlineThreshold, type OnlineThresholdSpec, type OnlineThresholdState } from './online-threshold.js';
 
 /** A robust-t2.json in memory, in the shapes scoring wants. */
 export interface RobustT2Model {
@@ -19,6 +24,8 @@ export interface RobustT2Model {
   operatingPoint: OperatingPoint | null;
   /** Machine id → its normal level's offset from `location` (a model of a class of machines; see training). */
   machineOffsets?: ReadonlyMap<string, Float64Array>;
+  /** Set: each machine's threshold follows it online (online-threshold.ts); unset: `threshold` for every window. */
+  onlineThreshold?: OnlineThresholdSpec;
 }
 
 /**
@@ -54,16 +61,45 @@ export interface BaselineState {
    * is compared with the same baseline, so it gets the same decision and its points overwrite
    * themselves with the same content.
    */
-  recent: { windowEnd: number; baseline: number[] }[];
+  recent: { windowEnd: number; baseline: number[]; threshold?: number }[];
+  /**
+   * A machine a class model's training never saw, while its level is being learnt: per feature, its
+   * non-overlapping windows' differences from what the class expects (x − expected), and the end of
+   * the newest one taken. Absent once the level is learnt (it is then in `baseline`) or not needed.
+   */
+  level?: { residuals: number[][]; until: number };
+  /** The machine's own threshold, for a model with `onlineThreshold`. */
+  online?: OnlineThresholdState;
 }
 
 /** How many decided windows' baselines a machine remembers: minutes of 10 s windows, beyond any redelivery. */
 export const RECENT_DECISIONS = 64;
 
-/** Where a machine starts: the location, moved by the machine's own offset when training knew it. */
+/**
+ * Where a machine starts: the location, moved by the machine's own offset when training knew it. A
+ * machine a class model (one with machineOffsets) does not know starts at the class location and learns
+ * its level (learnLevel).
+ */
 export function initialBaseline(model: RobustT2Model, machineId: string): BaselineState {
   const offset = model.machineOffsets?.get(machineId);
-  return { baseline: Array.from(model.location, (m, j) => m + (offset?.[j] ?? 0)), decidedUntil: -Infinity, recent: [] };
+  const state: BaselineState = { baseline: Array.from(model.location, (m, j) => m + (offset?.[j] ?? 0)), decidedUntil: -Infinity, recent: [] };
+  if (model.machineOffsets !== undefined && model.machineOffsets.size > 0 && offset === undefined) {
+    state.level = { residuals: Array.from({ length: model.d }, () => []), until: -Infinity };
+  }
+  if (model.onlineThreshold !== undefined) state.online = initialOnlineThreshold();
+  return state;
+}
+
+/**
+ * The threshold the window ending at `windowEnd` is judged against: the model's, or the machine's own
+ * online one (for a window decided before, the one it was decided against, as baselineFor).
+ */
+export function thresholdFor(model: RobustT2Model, state: BaselineState, windowEnd: number): number {
+  if (state.online === undefined) return model.threshold;
+  if (windowEnd <= state.decidedUntil) {
+    for (let i = state.recent.length - 1; i >= 0; i--) if (state.recent[i]!.windowEnd === windowEnd) return state.recent[i]!.threshold ?? model.threshold;
+  }
+  return currentThreshold(state.online, model.threshold);
 }
 
 /**
@@ -115,10 +151,44 @@ export function t2Score(model: RobustT2Model, x: ArrayLike<number>, baseline: Ar
 }
 
 /**
+ * After a new window (ending after every window decided before; ask before learnBaseline, which marks
+ * it decided) was scored: its level difference joins
+ * a new machine's level calibration, if it does not overlap the previous one taken; the level is the
+ * median per feature of minMachineWindows of them (as training learns a known machine's), then frozen
+ * into the baseline. Every window the running-state gate let through counts, exceeding or not: a level
+ * unlike the class's exceeds by construction, and the median keeps a fault in fewer than half of the
+ * windows from moving it. Then the machine's online threshold learns the score.
+ */
+export function learnMachine(model: RobustT2Model, state: BaselineState, x: ArrayLike<number>, expected: ArrayLike<number>, score: number, windowStart: number, windowEnd: number): void {
+  const level = state.level;
+  if (level !== undefined) {
+    if (windowStart >= level.until) {
+      level.until = windowEnd;
+      for (let j = 0; j < model.d; j++) level.residuals[j]!.push(x[j]! - expected[j]!);
+      if (level.residuals[0]!.length >= MODEL_DEFAULTS.robustT2.minMachineWindows) {
+        for (let j = 0; j < model.d; j++) state.baseline[j]! += median(level.residuals[j]!);
+        delete state.level;
+      }
+    }
+    // A threshold calibrated against the class location would be the wrong machine's: it waits for the level.
+    return;
+  }
+  if (state.online !== undefined && model.onlineThreshold !== undefined) {
+    learnOnlineThreshold(state.online, model.onlineThreshold, windowEnd - windowStart, score, model.threshold);
+  }
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/**
  * After a window ending at `windowEnd` was decided against `expected` (expectedFeatures): if it is newer
  * than every window decided before (a revised or late older window teaches nothing) and did not exceed,
  * the baseline moves by (W/τ)(x − expected). The decision of a window therefore depends only on windows
- * that ended before it.
+ * that ended before it. `threshold` (thresholdFor) is remembered with the window, for a redelivery.
  */
 export function learnBaseline(
   model: RobustT2Model,
@@ -128,10 +198,11 @@ export function learnBaseline(
   windowMs: number,
   windowEnd: number,
   exceeded: boolean,
+  threshold = model.threshold,
 ): void {
   if (windowEnd <= state.decidedUntil) return;
   state.decidedUntil = windowEnd;
-  state.recent.push({ windowEnd, baseline: [...state.baseline] });
+  state.recent.push({ windowEnd, baseline: [...state.baseline], ...(state.online !== undefined ? { threshold } : {}) });
   if (state.recent.length > RECENT_DECISIONS) state.recent.shift();
   if (model.tauMs === null || exceeded) return;
   const rate = Math.min(1, windowMs / model.tauMs);

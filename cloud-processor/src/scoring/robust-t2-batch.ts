@@ -3,10 +3,12 @@
 // in the scorer's state file; a model without a baseline keeps each machine's decided windows only). A
 // batch's windows are taken in arrival order, so a machine's windows are decided in order and each
 // one's decision depends only on the windows before it. A new model version starts every machine afresh
-// at its training location (moved by the machine's own offset when the model was trained on several).
+// at its training location (moved by the machine's own offset when the model was trained on several;
+// a machine a class model never saw learns its level from its first hours), and, for a model that asks
+// for it, with its own online threshold (model/online-threshold.ts), kept and saved with the baseline.
 import type { RobustT2Bundle } from '../model/model-bundle.js';
 import { sensorShares } from '../model/features.js';
-import { baselineFor, expectedFeatures, initialBaseline, learnBaseline, t2Score, type BaselineState } from '../model/robust-t2.js';
+import { baselineFor, expectedFeatures, initialBaseline, learnBaseline, learnMachine, t2Score, thresholdFor, type BaselineState } from '../model/robust-t2.js';
 import type { BatchItem, KindScore } from './kind-score.js';
 import { MachineStates } from './machine-states.js';
 
@@ -22,11 +24,15 @@ export class RobustT2Scoring {
     const expected = new Float64Array(model.d);
     return items.map(({ window, raw }) => {
       const state = machines.get(window.siteId, window.machineId, () => initialBaseline(model, window.machineId));
-      expectedFeatures(model, raw, baselineFor(state, Number(window.windowEnd)), expected);
+      const start = Number(window.windowStart);
+      const end = Number(window.windowEnd);
+      const isNew = end > state.decidedUntil;
+      expectedFeatures(model, raw, baselineFor(state, end), expected);
+      const threshold = thresholdFor(model, state, end);
       const score = t2Score(model, raw, expected, r, terms);
-      const exceeded = score > model.threshold;
-      learnBaseline(model, state, raw, expected, Number(window.windowEnd - window.windowStart), Number(window.windowEnd), exceeded);
-      return { score, threshold: model.threshold, shares: sensorShares(layout, terms) };
+      learnBaseline(model, state, raw, expected, end - start, end, score > threshold, threshold);
+      if (isNew) learnMachine(model, state, raw, expected, score, start, end);
+      return { score, threshold, shares: sensorShares(layout, terms) };
     });
   }
 }

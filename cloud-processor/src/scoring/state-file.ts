@@ -1,5 +1,5 @@
-// The scorer's state file: every stateful model kind's per-machine state (robust-t2 baselines,
-// adaptive-z histories) and the running-state gates' (the previous window, settling), so a restarted
+// The scorer's state file: every stateful model kind's per-machine state (robust-t2 baselines, a new
+// machine's level while a class model learns it, online thresholds; adaptive-z histories) and the running-state gates' (the previous window, settling), so a restarted
 // processor decides the next window as if it had never stopped.
 // JSON with a format number and one entry per machine and model version. Numbers JSON cannot hold (NaN
 // in a history not yet full, -Infinity before a machine's first decision) are written as the strings
@@ -27,8 +27,30 @@ export interface ScorerState {
 const storedNumber = z.union([z.number(), z.enum(['NaN', 'Infinity', '-Infinity']).transform(Number)]);
 const numbers = z.array(storedNumber);
 
+const spotState = z
+  .object({
+    q: storedNumber,
+    maxPeaks: z.number().int().positive(),
+    tail: storedNumber,
+    peaks: numbers,
+    ceilings: numbers,
+    observations: storedNumber,
+    gamma: storedNumber,
+    sigma: storedNumber,
+    threshold: storedNumber,
+  })
+  .strict();
+const onlineThreshold = z
+  .object({ calibration: numbers, spot: spotState.nullable(), threshold: storedNumber.nullable(), bodyLimit: storedNumber, recent: numbers, quiet: z.number().int().nonnegative() })
+  .strict();
 const baselineState: z.ZodType<BaselineState, unknown> = z
-  .object({ baseline: numbers, decidedUntil: storedNumber, recent: z.array(z.object({ windowEnd: storedNumber, baseline: numbers }).strict()) })
+  .object({
+    baseline: numbers,
+    decidedUntil: storedNumber,
+    recent: z.array(z.object({ windowEnd: storedNumber, baseline: numbers, threshold: storedNumber.optional() }).strict()),
+    level: z.object({ residuals: z.array(numbers), until: storedNumber }).strict().optional(),
+    online: onlineThreshold.optional(),
+  })
   .strict();
 
 const moments = z.object({ count: storedNumber, mean: storedNumber, variance: storedNumber }).strict();

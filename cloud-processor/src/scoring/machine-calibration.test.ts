@@ -1,0 +1,140 @@
+// What robust-t2 learns about a machine while scoring it — a class model's level for a machine training
+// never saw, and a model's online threshold — through the scorer as `pdm score` (no state file) and the
+// processor (a state file, a restart) use it: both must decide every window the same.
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { ManualClock } from '@pdm/clock';
+import type { MachineWindow } from '@pdm/proto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ScoreOutcome, WindowScore } from '../model/api.js';
+import { MODEL_DEFAULTS } from '../model/defaults.js';
+import { MODEL_FILES } from '../model/artifact-schemas.js';
+import { ONLINE_THRESHOLD } from '../model/online-threshold.js';
+import { levelMachineWindows } from '../test-support/level-machine.js';
+import { trainModel } from '../training/train.js';
+import { scoreWindows } from './score-windows.js';
+import { openScorer } from './scorer.js';
+import { decodeStateFile } from './state-file.js';
+
+const TRAIN_START = 1_700_000_000_000;
+const LIVE_START = TRAIN_START + 86_400_000;
+const LEVEL_WINDOWS = MODEL_DEFAULTS.robustT2.minMachineWindows;
+
+let temp: string;
+/** A class model of m-1 (sensor a at 100) and m-2 (a at 108); a one-machine model asking for an online threshold. */
+let classRegistry: string;
+let onlineRegistry: string;
+/** The online model's χ² floor, and its trained threshold (set above the floor, as a training tail sets it). */
+let floor: number;
+const TRAINED = 60;
+
+beforeAll(async () => {
+  temp = await mkdtemp(path.join(os.tmpdir(), 'pdm-machine-calibration-'));
+  classRegistry = path.join(temp, 'class');
+  const both = [
+    ...levelMachineWindows({ seed: 11, windows: LEVEL_WINDOWS, startMs: TRAIN_START }),
+    ...levelMachineWindows({ seed: 12, windows: LEVEL_WINDOWS, startMs: TRAIN_START, machineId: 'm-2', offsetA: () => 8 }),
+  ];
+  await trainModel(both, { outDir: classRegistry, name: 'class', version: '1', kind: 'robust-t2' });
+
+  onlineRegistry = path.join(temp, 'online');
+  const { dir } = await trainModel(levelMachineWindows({ seed: 1, windows: 300, startMs: TRAIN_START }), { outDir: onlineRegistry, name: 'online', version: '1', kind: 'robust-t2' });
+  const file = path.join(dir, MODEL_FILES.robustT2);
+  const model = JSON.parse(await readFile(file, 'utf8')) as { threshold: number; fit: { chiSquare: number } };
+  floor = model.fit.chiSquare;
+  await writeFile(file, JSON.stringify({ ...model, threshold: TRAINED, onlineThreshold: { falseAlertsPerDay: 1, floor } }));
+});
+afterAll(() => rm(temp, { recursive: true, force: true }));
+
+function scores(outcomes: readonly ScoreOutcome[]): WindowScore[] {
+  return outcomes.map((o) => {
+    if (o.kind !== 'scored') throw new Error(`expected a score, got ${o.kind}${o.kind === 'contract_mismatch' ? `: ${o.reason}` : ''}`);
+    return o.score;
+  });
+}
+
+/** As `pdm score` runs: one scorer, no state file. */
+async function scoreOnce(registryDir: string, windows: readonly MachineWindow[]): Promise<WindowScore[]> {
+  const scorer = await openScorer({ registryDir, clock: new ManualClock(LIVE_START), pollMs: 3_600_000 });
+  try {
+    return scores(await scoreWindows(scorer, windows));
+  } finally {
+    await scorer.close();
+  }
+}
+
+/** As the processor runs: with a state file, stopped after `restartAfter` windows and started again, which first sees the last two before the stop again (a redelivery). */
+async function scoreWithRestart(registryDir: string, windows: readonly MachineWindow[], restartAfter: number): Promise<{ decided: WindowScore[]; redelivered: WindowScore[]; stateFile: string }> {
+  const stateFile = path.join(await mkdtemp(path.join(temp, 'state-')), 'scorer-state.json');
+  const open = () => openScorer({ registryDir, clock: new ManualClock(LIVE_START), pollMs: 3_600_000, stateFile });
+  const before = await open();
+  const first = scores(await scoreWindows(before, windows.slice(0, restartAfter)));
+  await before.close();
+  const after = await open();
+  try {
+    const redelivered = scores(await scoreWindows(after, windows.slice(restartAfter - 2, restartAfter)));
+    const rest = scores(await scoreWindows(after, windows.slice(restartAfter)));
+    return { decided: [...first, ...rest], redelivered, stateFile };
+  } finally {
+    await after.close();
+  }
+}
+
+describe("a class model and a machine its training never saw (m-3, sensor a at 116, 8 above m-2's)", () => {
+  // Healthy at its own level for LEVEL_WINDOWS + 200 windows, then sensor a 8 units (8 %) higher for 100.
+  const windows = levelMachineWindows({ seed: 13, windows: LEVEL_WINDOWS + 300, startMs: LIVE_START, machineId: 'm-3', offsetA: (w) => (w < LEVEL_WINDOWS + 200 ? 16 : 24) });
+
+  it('is compared with the class location for its first 2,000 windows, then with the level it learnt from them', async () => {
+    const decided = await scoreOnce(classRegistry, windows);
+    // 16 units from m-1 and 8 from m-2: against the class location every window alarms…
+    expect(decided.slice(0, LEVEL_WINDOWS).every((s) => s.isAnomaly)).toBe(true);
+    // …from the 2,001st window its own level: healthy is quiet, and a step of 8 units still alarms throughout.
+    expect(decided.slice(LEVEL_WINDOWS, LEVEL_WINDOWS + 200).filter((s) => s.isAnomaly)).toHaveLength(0);
+    expect(decided.slice(LEVEL_WINDOWS + 200).every((s) => s.isAnomaly)).toBe(true);
+  });
+
+  it('keeps its level in the state file: a processor restarted halfway through the calibration decides every window as pdm score', async () => {
+    const reference = await scoreOnce(classRegistry, windows);
+    const { decided, redelivered, stateFile } = await scoreWithRestart(classRegistry, windows, 1_000);
+    expect(decided).toEqual(reference);
+    expect(redelivered).toEqual(reference.slice(998, 1_000));
+    // After the run the level is learnt: no residuals left in the file, the baseline moved by ~16 on a.mean.
+    const [entry] = decodeStateFile(await readFile(stateFile, 'utf8')).robustT2;
+    expect(entry!.state.level).toBeUndefined();
+    const location = (JSON.parse(await readFile(path.join(classRegistry, 'class', '1', MODEL_FILES.robustT2), 'utf8')) as { location: number[] }).location;
+    expect(entry!.state.baseline[0]! - location[0]!).toBeGreaterThan(10);
+  });
+
+  it('a machine training knew is not calibrated again', async () => {
+    const m2 = levelMachineWindows({ seed: 14, windows: 100, startMs: LIVE_START, machineId: 'm-2', offsetA: () => 8 });
+    const { stateFile, decided } = await scoreWithRestart(classRegistry, m2, 50);
+    expect(decided.filter((s) => s.isAnomaly)).toHaveLength(0);
+    expect(decodeStateFile(await readFile(stateFile, 'utf8')).robustT2[0]!.state.level).toBeUndefined();
+  });
+});
+
+describe('a model with an online threshold', () => {
+  const calibration = ONLINE_THRESHOLD.calibrationWindows;
+  const windows = levelMachineWindows({ seed: 21, windows: calibration + 1_500, startMs: LIVE_START });
+
+  it('judges by the trained threshold until the machine has 2,000 normal windows, then by its own (never below the χ² floor)', async () => {
+    const decided = await scoreOnce(onlineRegistry, windows);
+    expect(decided.slice(0, calibration).every((s) => s.threshold === TRAINED)).toBe(true);
+    const own = decided.slice(calibration).map((s) => s.threshold);
+    expect(own.every((t) => t < TRAINED && t >= floor)).toBe(true);
+  });
+
+  it('keeps it in the state file: a restarted processor decides every window as pdm score does, a redelivery included', async () => {
+    const reference = await scoreOnce(onlineRegistry, windows);
+    const restartAfter = calibration + 700;
+    const { decided, redelivered, stateFile } = await scoreWithRestart(onlineRegistry, windows, restartAfter);
+    expect(decided).toEqual(reference);
+    expect(redelivered).toEqual(reference.slice(restartAfter - 2, restartAfter));
+    const [entry] = decodeStateFile(await readFile(stateFile, 'utf8')).robustT2;
+    expect(entry!.state.online!.spot).not.toBeNull();
+    // Without the state file the machine calibrates afresh: the trained threshold again.
+    const forgotten = await scoreOnce(onlineRegistry, windows.slice(restartAfter));
+    expect(forgotten.every((s) => s.threshold === TRAINED)).toBe(true);
+  });
+});
