@@ -3,7 +3,7 @@
 // fault / (fault + false_alarm) over the labelled episodes; maintenance episodes (planned work the
 // detector saw) count as neither, unlabelled ones are listed apart. Per model (the model whose window
 // opened the episode, from `anomaly`) and per machine.
-import { AlertWorkflow, INFLUX_SINK_DEFAULTS, InfluxSink, influxString, type Episode } from '@pdm/cloud-processor/alert-workflow';
+import { AlertWorkflow, INFLUX_SINK_DEFAULTS, InfluxSink, influxString, type AlertLabel } from '@pdm/cloud-processor/alert-workflow';
 import type { Clock } from '@pdm/clock';
 
 export interface PrecisionRow {
@@ -18,7 +18,7 @@ export interface PrecisionRow {
 }
 
 /** Rows per key (a model, a machine), sorted by key. */
-export function precisionBy(episodes: readonly Episode[], keyOf: (e: Episode) => string): PrecisionRow[] {
+export function precisionBy<E extends { label?: { label?: AlertLabel } }>(episodes: readonly E[], keyOf: (e: E) => string): PrecisionRow[] {
   const rows = new Map<string, PrecisionRow>();
   for (const episode of episodes) {
     const key = keyOf(episode);

@@ -56,7 +56,7 @@ describe('pdm models', () => {
 
   async function pdm(...args: string[]) {
     const io = capture();
-    const code = await main(['models', ...args, '--registry', registry, ...(args[0] === 'list' ? [] : ['--influx-url', influx.url, '--database', database])], io.context);
+    const code = await main(['models', ...args, '--registry', registry, '--influx-url', influx.url, '--database', database], io.context);
     return { code, out: io.out.join('\n'), err: io.err.join('\n') };
   }
 

@@ -28,6 +28,7 @@ import {
   type VersionEntry,
 } from '@pdm/cloud-processor/model-lifecycle';
 import { type Command, type CommandContext, UsageError } from '../command.js';
+import { modelsCompare } from './models-compare.js';
 
 /** The processor's `model.registryDir` default, where `pdm start` keeps its models too. */
 const DEFAULT_REGISTRY = '.data/models';
@@ -89,6 +90,7 @@ const SUBCOMMANDS: Record<string, Subcommand> = {
     (version, values) => ({ action: 'rollout', version, machines: machineList(values.machines) }),
     { machines: { type: 'string' } },
   ),
+  compare: modelsCompare,
 };
 
 function usage(): string {
@@ -108,8 +110,13 @@ InfluxDB (measurement model_changes): who, when, from, to.
 
 Options:
   --registry DIR     the model registry (default: ${DEFAULT_REGISTRY}, the processor's model.registryDir default)
-  --json             list: as JSON
-  --machines LIST    rollout: comma-separated machine ids or patterns (* is any run of characters)
+  --json             list, compare: as JSON
+  --machines LIST    rollout: comma-separated machine ids or patterns (* is any run of characters);
+                     compare: only these machines (also repeated)
+  --serving NAME@VER, --candidate NAME@VER
+                     compare: the version serving now and the one to compare with it (e.g. pumps@3, pumps@4);
+                     each side's alert rule is its contract.json alertRule, else the processor's default
+  --since DURATION   compare: windows of this last period (default 24h; e.g. 30m, 7d)
   --to VERSION       rollback: the version to serve instead
   --who NAME         who makes the change (default: the user running pdm)
   --note TEXT        why, in a few words (stored with the change)

@@ -1,0 +1,77 @@
+// `pdm models list`'s drift line: the newest `model_drift` point of each model version (the processor's
+// DriftReporter writes one per version and processor instance every pipeline report), the worst
+// instance's when several processors serve it, as "drift PSI 0.31 on vib.rms: above 0.25, retrain".
+import { INFLUX_SINK_DEFAULTS, InfluxSink } from '@pdm/cloud-processor/alert-workflow';
+import { SERIES } from '@pdm/cloud-processor/influx-series';
+
+export const MODEL_DRIFT_LOOKUP = {
+  /** Points older than this are not looked at: a version no longer served stops reporting. */
+  lookBack: '1d',
+  /** A report older than this is shown with its age (the processor reports every 10 s by default). */
+  staleAfterMs: 10 * 60_000,
+  /** `pdm models list` must not hang on an InfluxDB that does not answer. */
+  requestTimeoutMs: 5_000,
+} as const;
+
+export interface VersionDrift {
+  model: string;
+  version: string;
+  /** The worst feature's PSI, that feature, and the threshold the processor judged it by. */
+  psi: number;
+  feature: string;
+  threshold: number;
+  /** Windows the PSI was counted over. */
+  windows: number;
+  /** When it was reported (epoch ms). */
+  at: number;
+}
+
+/** The newest drift of every model version that reported one within the look-back. */
+export async function latestModelDrift(influx: { url: string; database: string }): Promise<VersionDrift[]> {
+  const sink = new InfluxSink({ ...INFLUX_SINK_DEFAULTS, ...influx, requestTimeoutMs: MODEL_DRIFT_LOOKUP.requestTimeoutMs });
+  const fields = SERIES.model_drift.fields.map((f) => `"${f}"`).join(', ');
+  const series = await sink.query(
+    `SELECT ${fields} FROM "model_drift" WHERE time > now() - ${MODEL_DRIFT_LOOKUP.lookBack} GROUP BY "model", "version", "instance" ORDER BY time DESC LIMIT 1`,
+  );
+  const worst = new Map<string, VersionDrift>();
+  for (const s of series) {
+    const row = s.values[0];
+    if (row === undefined) continue;
+    const cell = (name: string) => row[s.columns.indexOf(name)];
+    const drift: VersionDrift = {
+      model: s.tags?.model ?? '',
+      version: s.tags?.version ?? '',
+      psi: Number(cell('psi')),
+      feature: String(cell('feature')),
+      threshold: Number(cell('threshold')),
+      windows: Number(cell('windows')),
+      at: Number(cell('time')),
+    };
+    const key = `${drift.model}@${drift.version}`;
+    const seen = worst.get(key);
+    if (seen === undefined || drift.psi > seen.psi) worst.set(key, drift);
+  }
+  return [...worst.values()].sort((a, b) => `${a.model}@${a.version}`.localeCompare(`${b.model}@${b.version}`));
+}
+
+function age(ms: number): string {
+  const minutes = Math.round(ms / 60_000);
+  return minutes < 120 ? `${minutes} min` : `${Math.round(minutes / 60)} h`;
+}
+
+/** "drift PSI 0.31 on vib.rms: above 0.25, retrain", with the report's age when it is old. */
+export function describeDrift(drift: VersionDrift, now: number): string {
+  const verdict = drift.psi > drift.threshold ? `above ${drift.threshold}, retrain` : `below ${drift.threshold}`;
+  const stale = now - drift.at > MODEL_DRIFT_LOOKUP.staleAfterMs ? ` (reported ${age(now - drift.at)} ago)` : '';
+  return `drift PSI ${drift.psi.toFixed(2)} on ${drift.feature}: ${verdict}${stale}`;
+}
+
+/** latestModelDrift for a listing: an InfluxDB that cannot be asked costs the drift lines, not the listing. */
+export async function driftForListing(influx: { url: string; database: string }, warn: (line: string) => void): Promise<VersionDrift[]> {
+  try {
+    return await latestModelDrift(influx);
+  } catch (error) {
+    warn(`pdm models: drift not shown: InfluxDB at ${influx.url}: ${(error as Error).message}`);
+    return [];
+  }
+}
