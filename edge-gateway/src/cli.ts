@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import { ConfigError, type GatewayConfig, loadGatewayConfig } from './config/index.js';
 import { startGateway } from './gateway.js';
 import { TlsFileError, Users, UsersFileError, hashPassword } from './mqtt/index.js';
+import { logFormatSchema } from './ops/log.js';
 import { usesPubSubEmulator } from './publisher/index.js';
 import { windowEngineOptionsSchema } from './window/index.js';
 
@@ -18,7 +19,7 @@ export interface CliIo {
   readStdin?(): Promise<string>;
 }
 
-export const GATEWAY_USAGE = `pdm gateway [--config FILE] [--print-config]
+export const GATEWAY_USAGE = `pdm gateway [--config FILE] [--print-config] [--log-format auto|json|pretty]
 pdm gateway hash-password [--password PASSWORD]
 
 Runs the edge gateway: an MQTT broker (default port 1883) that validates every reading, windows it
@@ -35,7 +36,12 @@ Options:
   --config FILE     YAML or JSON configuration (every key has a default; see the README)
   --print-config    print the effective configuration (file + PDM_GATEWAY_* env, defaults
                     included, secrets hidden) as JSON and exit
+  --log-format F    log lines on standard output as json, pretty (readable), or auto (the
+                    default, config log.format): pretty on a terminal, json otherwise
   -h, --help        show this help
+
+Output: log lines (and --print-config, hash-password) on standard output, so \`pdm gateway | jq\`
+works; the start banner, warnings and errors on standard error.
 
 Environment:
   PDM_GATEWAY_<KEY>[__<KEY>]=value overrides one key, e.g. PDM_GATEWAY_MQTT__PORT=1884
@@ -107,6 +113,12 @@ export function noClientCanConnect(mqtt: GatewayConfig['mqtt']): string | undefi
   return `anonymous clients are refused (mqtt.allowAnonymous) and ${mqtt.usersFile} has ${how}`;
 }
 
+function logFormatFlag(value: string): GatewayConfig['log']['format'] {
+  const parsed = logFormatSchema.safeParse(value);
+  if (!parsed.success) throw new ConfigError(`--log-format must be one of ${logFormatSchema.options.join(', ')} (got "${value}")`);
+  return parsed.data;
+}
+
 async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
   let text = '';
   for await (const chunk of stream) text += String(chunk);
@@ -131,8 +143,9 @@ export async function runGatewayCli(argv: string[], io: CliIo): Promise<number> 
   }
   try {
     if (argv[0] === 'hash-password') return await runHashPassword(argv.slice(1), io);
-    const { values } = parseArgs({ args: argv, options: { config: { type: 'string' }, 'print-config': { type: 'boolean' } }, strict: true });
-    const config = loadGatewayConfig({ file: values.config });
+    const { values } = parseArgs({ args: argv, options: { config: { type: 'string' }, 'print-config': { type: 'boolean' }, 'log-format': { type: 'string' } }, strict: true });
+    const loaded = loadGatewayConfig({ file: values.config });
+    const config = values['log-format'] === undefined ? loaded : { ...loaded, log: { ...loaded.log, format: logFormatFlag(values['log-format']) } };
     if (values['print-config']) {
       io.out(JSON.stringify(printableGatewayConfig(config), null, 2));
       return 0;
@@ -144,22 +157,22 @@ export async function runGatewayCli(argv: string[], io: CliIo): Promise<number> 
     const gateway = await startGateway(config);
     const unreachable = noClientCanConnect(config.mqtt);
     if (unreachable !== undefined) io.err(`pdm gateway: warning: no MQTT client can connect: ${unreachable}`);
-    io.out(`edge gateway ${config.gatewayId} (site ${config.siteId})`);
+    io.err(`edge gateway ${config.gatewayId} (site ${config.siteId})`);
     const anonymous = config.mqtt.allowAnonymous ? ' (anonymous allowed)' : '';
-    if (!config.mqtt.enabled) io.out('  MQTT        off (mqtt.enabled: false, bridge only)');
-    else io.out(config.mqtt.plain ? `  MQTT        mqtt://${config.mqtt.host}:${gateway.mqttPort}${anonymous}` : '  MQTT        off (mqtt.plain: false, TLS only)');
+    if (!config.mqtt.enabled) io.err('  MQTT        off (mqtt.enabled: false, bridge only)');
+    else io.err(config.mqtt.plain ? `  MQTT        mqtt://${config.mqtt.host}:${gateway.mqttPort}${anonymous}` : '  MQTT        off (mqtt.plain: false, TLS only)');
     const tls = config.mqtt.tls;
     const certificates = tls?.ca === undefined ? '' : tls.requireClientCert ? ' (client certificate required)' : ' (client certificates accepted)';
-    if (gateway.tlsPort !== undefined) io.out(`  MQTT/TLS    mqtts://${config.mqtt.host}:${gateway.tlsPort}${certificates}`);
-    if (gateway.websocketPort !== undefined) io.out(`  MQTT/WS     ws://${config.mqtt.host}:${gateway.websocketPort}${config.mqtt.websocket?.path ?? ''}`);
-    io.out(`  operations  http://${config.http.host}:${gateway.httpPort}/metrics  /healthz  /readyz`);
-    io.out(`  Pub/Sub     projects/${config.pubsub.projectId}/topics/${config.pubsub.topic}${emulator ? ' (emulator)' : ''}`);
-    io.out(`  outbox      ${config.outbox.path}`);
-    for (const upstream of config.bridge.upstreams) io.out(`  bridge      ${upstream.name} ← ${withoutCredentials(upstream.url)} (${upstream.mappings.length} topic mappings${upstream.sparkplug ? ', Sparkplug B' : ''})`);
+    if (gateway.tlsPort !== undefined) io.err(`  MQTT/TLS    mqtts://${config.mqtt.host}:${gateway.tlsPort}${certificates}`);
+    if (gateway.websocketPort !== undefined) io.err(`  MQTT/WS     ws://${config.mqtt.host}:${gateway.websocketPort}${config.mqtt.websocket?.path ?? ''}`);
+    io.err(`  operations  http://${config.http.host}:${gateway.httpPort}/metrics  /healthz  /readyz`);
+    io.err(`  Pub/Sub     projects/${config.pubsub.projectId}/topics/${config.pubsub.topic}${emulator ? ' (emulator)' : ''}`);
+    io.err(`  outbox      ${config.outbox.path}`);
+    for (const upstream of config.bridge.upstreams) io.err(`  bridge      ${upstream.name} ← ${withoutCredentials(upstream.url)} (${upstream.mappings.length} topic mappings${upstream.sparkplug ? ', Sparkplug B' : ''})`);
     const stopReloading = (io.onReloadRequest ?? onHangup)(() => gateway.reloadCredentials());
     const signal = await io.waitForStop();
     stopReloading();
-    io.out(`${signal}: stopping the gateway…`);
+    io.err(`${signal}: stopping the gateway…`);
     await gateway.stop();
     return 0;
   } catch (error) {

@@ -25,10 +25,11 @@ const keyOf = (w: { machineId: string; windowStart: bigint | number; featureVers
   `${w.machineId}/${Number(w.windowStart)}/${w.featureVersion}/${w.revision}`;
 
 function startChild(configFile: string): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [bin, '--config', configFile], { stdio: ['ignore', 'pipe', 'inherit'] });
+  // The start banner is on standard error (standard output carries the log lines).
+  const child = spawn(process.execPath, [bin, '--config', configFile], { stdio: ['ignore', 'inherit', 'pipe'] });
   return new Promise((resolve, reject) => {
     let output = '';
-    child.stdout.on('data', (chunk: Buffer) => {
+    child.stderr.on('data', (chunk: Buffer) => {
       output += chunk.toString();
       if (output.includes('operations')) resolve(child);
     });

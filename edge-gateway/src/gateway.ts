@@ -11,7 +11,7 @@ import { Ingest, type IngestRejection } from './ingest/index.js';
 import { loadCredentials, startBroker, type RunningBroker } from './mqtt/index.js';
 import { GatewayMetrics } from './ops/metrics.js';
 import { startOpsServer, type OpsServer } from './ops/http.js';
-import { LogLimiter, createLogger, type Logger } from './ops/log.js';
+import { LogLimiter, createLogger, resolveLogFormat, type Logger } from './ops/log.js';
 import { MAX_PENDING_WINDOWS, Outbox, OutboxWriter } from './outbox/index.js';
 import { OutboxPublisher, connectPubSub, featureBatchMessages, openFeatureTopic, singleWindowMessages } from './publisher/index.js';
 import { SparkplugIngest, SparkplugMetrics } from './sparkplug/index.js';
@@ -51,7 +51,7 @@ const closeReasonLabel = (reason: CloseReason) => CloseReason[reason].toLowerCas
 
 export async function startGateway(config: GatewayConfig, dependencies: GatewayDependencies = {}): Promise<RunningGateway> {
   const clock = dependencies.clock ?? systemClock;
-  const log = dependencies.logger ?? createLogger(config.log.level);
+  const log = dependencies.logger ?? createLogger(config.log.level, 'edge-gateway', resolveLogFormat(config.log.format));
   const limiter = new LogLimiter(10_000, () => clock.now());
   // Bridge only (mqtt.enabled: false): no embedded broker, so no users or certificates of its own.
   const credentials = config.mqtt.enabled ? loadCredentials(config.mqtt) : {};

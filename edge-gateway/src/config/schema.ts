@@ -5,6 +5,7 @@ import { durationMs, logLevelSchema } from '@pdm/config';
 import { z } from 'zod';
 import { bridgeSchema } from '../bridge/schema.js';
 import { aclSchema } from '../mqtt/users.js';
+import { logFormatSchema } from '../ops/log.js';
 import { sparkplugSchema } from '../sparkplug/schema.js';
 
 const port = z.number().int().min(0).max(65535);
@@ -224,7 +225,15 @@ export const gatewayConfigSchema = z
     sparkplug: sparkplugSchema.prefault({}),
 
     log: z
-      .object({ level: logLevelSchema.default('info') })
+      .object({
+        level: logLevelSchema.default('info'),
+        /**
+         * How log lines are written to standard output: json (one JSON object a line, for jq, journald
+         * and log shippers), pretty (time, level, message, key=value: for a person), or auto: pretty on
+         * a terminal, json otherwise. The --log-format flag overrides it.
+         */
+        format: logFormatSchema.default('auto'),
+      })
       .strict()
       .prefault({}),
 

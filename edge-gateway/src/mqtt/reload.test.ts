@@ -2,16 +2,16 @@
 // clients (mqtt.js, Debian's mosquitto_pub) and openssl-made certificates: a connected client keeps its
 // connection, the next connections meet the new users and certificates, and a bad file is refused,
 // counted, and leaves the previous ones in force.
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { copyFileSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { freePort, makeTestDataDir } from '@pdm/influx-harness';
-import { PROJECT, startTestEmulator, uniqueId } from '@pdm/pubsub-emulator/testing';
+import { execFile } from 'node:child_process';
+import { copyFileSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { makeTestDataDir } from '@pdm/influx-harness';
+import { startTestEmulator } from '@pdm/pubsub-emulator/testing';
 import { type MqttClient, connectAsync } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { certificateMaker } from '../test-support/certificates.js';
 import { type GatewayTestbed, T0, metricValue, startGatewayTestbed } from '../test-support/gateway-harness.js';
+import { type GatewayProcess, startGatewayProcess } from '../test-support/gateway-process.js';
 import { hashPassword } from './index.js';
 
 const TEST_COST = { N: 1024, r: 8, p: 1 };
@@ -160,65 +160,37 @@ describe('reloading the users file and certificates of a running gateway', () =>
 });
 
 describe('a gateway process on SIGHUP', () => {
-  const bin = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'dist', 'bin.js');
   const dir = makeTestDataDir('credentials-reload-process');
-  let child: ChildProcess | undefined;
+  let gateway: GatewayProcess | undefined;
   afterAll(() => {
-    child?.kill('SIGKILL');
+    gateway?.child.kill('SIGKILL');
     rmSync(dir, { recursive: true, force: true });
   });
 
   it('reloads its users file and stays up', async () => {
-    expect(existsSync(bin), `${bin} is missing: the test target builds it first (npx nx run @pdm/edge-gateway:test)`).toBe(true);
     const pubsub = await startTestEmulator();
     try {
-      const [mqttPort, httpPort] = [await freePort(), await freePort()];
       const usersFile = join(dir, 'users.yaml');
       writeFileSync(usersFile, await usersYaml({ alice: 'alice-pw' }));
-      const configFile = join(dir, 'gateway.json');
-      writeFileSync(
-        configFile,
-        JSON.stringify({
-          mqtt: { host: '127.0.0.1', port: mqttPort, usersFile },
-          http: { host: '127.0.0.1', port: httpPort },
-          outbox: { path: join(dir, 'outbox.sqlite') },
-          pubsub: { projectId: PROJECT, topic: uniqueId('reload'), emulatorHost: pubsub.emulator.endpoint, createTopic: true },
-          log: { level: 'warn' },
-        }),
-      );
-      const started = spawn(process.execPath, [bin, '--config', configFile], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, METADATA_SERVER_DETECTION: 'none' } });
-      child = started;
-      let output = '';
-      const ready = new Promise<void>((resolve, reject) => {
-        const seen = (chunk: Buffer) => {
-          output += chunk.toString();
-          if (output.includes('operations')) resolve();
-        };
-        started.stdout.on('data', seen);
-        started.stderr.on('data', seen);
-        started.once('exit', (code) => reject(new Error(`gateway exited with ${code} before it was ready: ${output}`)));
-      });
-      await ready;
+      const started = await startGatewayProcess(dir, pubsub.emulator.endpoint, { mqtt: { usersFile }, log: { level: 'warn' } });
+      gateway = started;
       const pub = (username: string, password: string) =>
-        mosquittoPub(['-p', String(mqttPort), '-u', username, '-P', password, '-t', 'sensors/m1/temp', '-m', reading(1, Date.now())]);
+        mosquittoPub(['-p', String(started.mqttPort), '-u', username, '-P', password, '-t', 'sensors/m1/temp', '-m', reading(1, Date.now())]);
       expect(await pub('bob', 'bob-pw')).not.toBe(0);
 
       writeFileSync(usersFile, await usersYaml({ bob: 'bob-pw' }));
-      started.kill('SIGHUP');
-      const metrics = async () => (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
+      started.child.kill('SIGHUP');
       const deadline = Date.now() + 10_000;
-      while (!(await metrics()).includes('pdm_gateway_reload_total{result="ok"} 1')) {
-        if (Date.now() > deadline) throw new Error(`no reload counted: ${output}`);
+      while (!(await started.metrics()).includes('pdm_gateway_reload_total{result="ok"} 1')) {
+        if (Date.now() > deadline) throw new Error(`no reload counted:\n${started.stderr()}`);
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
       expect(await pub('bob', 'bob-pw')).toBe(0);
       expect(await pub('alice', 'alice-pw')).not.toBe(0);
-      expect(started.exitCode).toBeNull();
-      expect(started.signalCode).toBeNull();
-
-      started.kill('SIGTERM');
-      expect(await new Promise((resolve) => started.once('exit', (code) => resolve(code)))).toBe(0);
-      child = undefined;
+      expect(started.child.exitCode).toBeNull();
+      expect(started.child.signalCode).toBeNull();
+      expect(await started.stop()).toBe(0);
+      gateway = undefined;
     } finally {
       await pubsub.close();
     }
