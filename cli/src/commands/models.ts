@@ -28,6 +28,7 @@ import {
   type VersionEntry,
 } from '@pdm/cloud-processor/model-lifecycle';
 import { type Command, type CommandContext, UsageError } from '../command.js';
+import { describeDrift, driftForListing, type VersionDrift } from '../model-drift.js';
 import { modelsCompare } from './models-compare.js';
 
 /** The processor's `model.registryDir` default, where `pdm start` keeps its models too. */
@@ -64,13 +65,14 @@ const CHANGE_OPTIONS: Options = {
 const SUBCOMMANDS: Record<string, Subcommand> = {
   list: {
     synopsis: 'list [--json]',
-    describe: "every model's versions (kind, trained at, machine scope) and which serves, runs in shadow, is rolled out",
-    options: { json: { type: 'boolean', default: false } },
+    describe: "every model's versions (kind, trained at, machine scope) and which serves, runs in shadow, is rolled out; drift (PSI) as the processor reports it",
+    options: { json: { type: 'boolean', default: false }, 'influx-url': CHANGE_OPTIONS['influx-url']!, database: CHANGE_OPTIONS.database! },
     run: async (positionals, values, context) => {
       noArguments('list', positionals);
       const models = await describeRegistry(String(values.registry));
-      if (values.json === true) context.out(JSON.stringify({ models }, null, 2));
-      else for (const line of listing(models, String(values.registry))) context.out(line);
+      const drift = await driftForListing({ url: String(values['influx-url']), database: String(values.database) }, (line) => context.err(line));
+      if (values.json === true) context.out(JSON.stringify({ models, drift }, null, 2));
+      else for (const line of listing(models, String(values.registry), drift)) context.out(line);
       return 0;
     },
   },
@@ -317,7 +319,7 @@ async function describeRegistry(registry: string): Promise<ModelListing[]> {
   return listings;
 }
 
-function listing(models: ModelListing[], registry: string): string[] {
+function listing(models: ModelListing[], registry: string, drift: readonly VersionDrift[]): string[] {
   if (models.length === 0) return [`no models in ${registry}`];
   return models.flatMap((m) => {
     const roles = [`serving ${m.serving}`];
@@ -329,6 +331,8 @@ function listing(models: ModelListing[], registry: string): string[] {
       const scope = v.machines === undefined ? '' : v.machines === null ? 'any machine' : `machines ${v.machines.join(', ')}`;
       const what = v.problem ?? [v.kind, `trained ${v.trainedAt}`, scope].join('  ');
       lines.push(`  ${v.version}  ${what}${v.roles.length > 0 ? `  [${v.roles.join(', ')}]` : ''}`);
+      const reported = drift.find((d) => d.model === m.name && d.version === v.version);
+      if (reported) lines.push(`     ${describeDrift(reported, Date.now())}`);
     }
     return lines;
   });
