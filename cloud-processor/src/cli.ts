@@ -112,9 +112,10 @@ export async function runProcessorCli(argv: string[], io: ProcessorCliIo): Promi
     io.err(`pdm processor: could not start: ${describeError(error)}`);
     return 1;
   }
-  io.out(`processor ${config.instanceId} running; ops HTTP on port ${processor.httpPort} (Ctrl-C stops)`);
+  // Banners on standard error: standard output carries the JSON log lines (`pdm processor | jq`).
+  io.err(`processor ${config.instanceId} running; ops HTTP on port ${processor.httpPort} (Ctrl-C stops)`);
   const signal = await io.waitForStop();
-  io.out(`${signal}: stopping (waiting for in-flight messages)`);
+  io.err(`${signal}: stopping (waiting for in-flight messages)`);
   await processor.stop();
   return 0;
 }
