@@ -35,8 +35,13 @@ export interface PdmProcess {
   stop(): Promise<number | null>;
 }
 
-export async function startPdm(name: string, args: string[], ready: RegExp, timeoutMs = 60_000): Promise<PdmProcess> {
-  const child = spawn(process.execPath, [PDM_BIN, ...args], {
+export function startPdm(name: string, args: string[], ready: RegExp, timeoutMs = 60_000): Promise<PdmProcess> {
+  return startProgram(name, process.execPath, [PDM_BIN, ...args], ready, timeoutMs);
+}
+
+/** As startPdm, for any executable (e.g. a `pdm` installed from the package tarball). */
+export async function startProgram(name: string, command: string, args: string[], ready: RegExp, timeoutMs = 60_000): Promise<PdmProcess> {
+  const child = spawn(command, args, {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, METADATA_SERVER_DETECTION: 'none' },
   });
