@@ -36,6 +36,8 @@ const excluded = (name) => name === '@tensorflow/tfjs-node' || name === 'core-js
  * backend loads its .wasm from dist/). About 12,000 files fewer, which is most of the install time.
  */
 const mainOnly = (name) => name.startsWith('@tensorflow/');
+/** Shipped beside the CLI for whoever installs it. */
+const DOCUMENTS = ['README.md', 'docs/RUNBOOK.md', 'deploy/gateway.example.yaml', 'deploy/processor.example.yaml', 'deploy/systemd'];
 /** Lifecycle scripts npm would run when installing a bundled package: the bundle ships them built. */
 const INSTALL_SCRIPTS = ['preinstall', 'install', 'postinstall'];
 
@@ -180,8 +182,10 @@ try {
     writeFileSync(join(target, 'package.json'), `${JSON.stringify(runtimeManifest(manifest), null, 2)}\n`);
   }
 
-  // The CLI itself is the package's root.
+  // The CLI itself is the package's root, with the operator's documents: the README, the runbook, the
+  // example configurations and the systemd unit (installed under <prefix>/lib/node_modules/pdm/).
   for (const entry of cliManifest.files) cpSync(join(CLI_DIR, entry), join(stage, entry), { recursive: true, filter: wantedOwn });
+  for (const doc of DOCUMENTS) cpSync(join(root, doc), join(stage, doc), { recursive: true });
   const top = Object.keys({ ...cliManifest.dependencies }).filter((name) => !excluded(name));
   const rootManifest = readJson(join(root, 'package.json'));
   writeFileSync(
@@ -198,7 +202,7 @@ try {
         os: [process.platform],
         cpu: [process.arch],
         bin: cliManifest.bin,
-        files: cliManifest.files,
+        files: [...cliManifest.files, ...DOCUMENTS],
         dependencies: Object.fromEntries(top.map((name) => [name, cliManifest.dependencies[name]])),
         bundleDependencies: top,
       },

@@ -19,6 +19,15 @@ const PROCESSOR_EXAMPLE = repoPath('deploy/processor.example.yaml');
 const RUNBOOK = 'docs/RUNBOOK.md';
 const GATEWAY_UNIT = 'deploy/systemd/pdm-gateway.service';
 const PROCESSOR_CONTAINERFILE = 'deploy/processor.Containerfile';
+const GATEWAY_CONTAINERFILE = 'deploy/gateway.Containerfile';
+/** Where `npm install -g` of the package tarball (`npm run package`) puts the command: npm's default prefix. */
+const INSTALLED_PDM = '/usr/local/bin/pdm';
+
+/** The package's `pdm` bin is cli's bin/pdm.js (tools/package.mjs keeps cli's `bin`), which runs main(). */
+function installedPdmRuns(): boolean {
+  const { bin } = JSON.parse(readRepoFile('cli/package.json')) as { bin: Record<string, string> };
+  return bin.pdm === './bin/pdm.js' && /main\(process\.argv/.test(readRepoFile('cli/bin/pdm.js'));
+}
 
 /** Captures a CLI's output; the services never wait for a stop signal in these checks. */
 function captureIo(): CliIo & { lines: string[] } {
@@ -180,8 +189,8 @@ describe('deploy/ service definitions', () => {
   it('the systemd unit runs `pdm gateway` with flags it accepts', async () => {
     const words = unitSetting(unit, 'ExecStart').split(/\s+/);
     const command = words.indexOf('gateway');
-    expect(words[command - 1]).toMatch(/\/cli\/bin\/pdm\.js$/);
-    expect(readRepoFile('cli/bin/pdm.js')).toMatch(/main\(process\.argv/);
+    expect(words[command - 1]).toBe(INSTALLED_PDM);
+    expect(installedPdmRuns()).toBe(true);
     const flags = words.slice(command + 1);
     const config = flags.indexOf('--config');
     expect(config).toBeGreaterThanOrEqual(0);
@@ -215,6 +224,27 @@ describe('deploy/ service definitions', () => {
     const config = loadProcessorConfig({ file: PROCESSOR_EXAMPLE, env: {} });
     expect(containerfile).toContain(`VOLUME ["${config.model.registryDir}"]`);
     expect(containerfile).toContain(`EXPOSE ${config.http.port}`);
+    expect(containerfile).toContain(`fetch('http://127.0.0.1:${config.http.port}/healthz')`);
+    expect(containerfile).toMatch(/^STOPSIGNAL SIGTERM$/m);
+    expect(containerfile).toMatch(/^USER node$/m);
+  });
+
+  it('the gateway container file installs the package and runs `pdm gateway` with flags it accepts, on the example configuration’s paths', async () => {
+    const containerfile = readRepoFile(GATEWAY_CONTAINERFILE);
+    expect(containerfile).toMatch(/npm run package -- --no-build --out-dir (\S+)[\s\S]*npm install --global --offline .*pdm-\*\.tgz/);
+    expect(execForm(containerfile, 'ENTRYPOINT')).toEqual([INSTALLED_PDM]);
+    expect(installedPdmRuns()).toBe(true);
+    const [command, ...flags] = execForm(containerfile, 'CMD');
+    expect(command).toBe('gateway');
+    const configPath = flags[flags.indexOf('--config') + 1];
+    expect(containerfile).toContain(`/src/deploy/gateway.example.yaml ${configPath}`);
+    flags[flags.indexOf('--config') + 1] = GATEWAY_EXAMPLE;
+    const io = captureIo();
+    const exit = await runGatewayCli([...flags, '--print-config'], io);
+    expect({ exit, output: io.lines }).toMatchObject({ exit: 0 });
+    const config = gatewayConfig();
+    expect(containerfile).toContain(`VOLUME ["${dirname(config.outbox.path)}"]`);
+    expect(containerfile).toMatch(new RegExp(`^EXPOSE ${config.mqtt.port} ${config.http.port}$`, 'm'));
     expect(containerfile).toContain(`fetch('http://127.0.0.1:${config.http.port}/healthz')`);
     expect(containerfile).toMatch(/^STOPSIGNAL SIGTERM$/m);
     expect(containerfile).toMatch(/^USER node$/m);
