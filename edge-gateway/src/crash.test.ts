@@ -14,8 +14,8 @@ import { makeTestDataDir } from '@pdm/influx-harness';
 import { Collector, PROJECT, startTestEmulator, uniqueId, until } from '@pdm/pubsub-emulator/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freePort } from '@pdm/influx-harness';
-import type { MachineWindow } from '@pdm/proto';
-import { decodeWindow, decodeWindows, windowMessages } from './test-support/gateway-harness.js';
+import { encodeMachineWindow, type MachineWindow } from '@pdm/proto';
+import { decodeWindows } from './test-support/gateway-harness.js';
 
 const bin = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'bin.js');
 const dir = makeTestDataDir('gateway-crash');
@@ -105,7 +105,7 @@ describe('gateway killed with SIGKILL', () => {
           sent = i;
         }
       })();
-      await until(() => windowMessages(collector.messages).length >= 40, '40 windows delivered before the kill', 20_000);
+      await until(() => decodeWindows(collector.messages).length >= 40, '40 windows delivered before the kill', 20_000);
       // Pub/Sub refuses every publish until the kill, so windows pile up in the outbox (a few refusals
       // only would let the backlog drain again before the kill lands).
       pubsub.emulator.failNext('Publish', 1_000_000, status.PERMISSION_DENIED);
@@ -135,10 +135,10 @@ describe('gateway killed with SIGKILL', () => {
       expect(deliveredBefore.size).toBeGreaterThanOrEqual(40);
       expect(committed.length).toBeGreaterThanOrEqual(10);
       const byKey = new Map<string, string>();
-      for (const message of windowMessages(collector.messages)) {
-        const key = keyOf(decodeWindow(message));
-        const bytes = message.data.toString('base64');
-        // A redelivered window is the same message: same idempotency key, same content.
+      for (const window of decodeWindows(collector.messages)) {
+        const key = keyOf(window);
+        const bytes = Buffer.from(encodeMachineWindow(window)).toString('base64');
+        // A window delivered again (in a batch of the same or other windows) is the same window: same idempotency key, same content.
         if (byKey.has(key)) expect(byKey.get(key)).toBe(bytes);
         byKey.set(key, bytes);
       }

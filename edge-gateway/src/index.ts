@@ -7,7 +7,7 @@ export { hashPassword, verifyPassword, Users } from './mqtt/index.js';
 export { Ingest, REJECT_REASONS } from './ingest/index.js';
 export type { RejectReason } from './ingest/index.js';
 export * from './window/index.js';
-export { connectPubSub, usesPubSubEmulator } from './publisher/index.js';
+export { connectPubSub, usesPubSubEmulator, windowsOfMessage } from './publisher/index.js';
 export type { PubSubClientOptions } from './publisher/index.js';
 export { runGatewayCli, GATEWAY_USAGE } from './cli.js';
 export type { CliIo } from './cli.js';

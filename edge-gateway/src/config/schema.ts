@@ -162,12 +162,13 @@ export const gatewayConfigSchema = z
         /**
          * The windows closed in one tick go out together, one pdm.v1.FeatureBatch per shard of the
          * machines (ordering key "<gatewayId>:<shard>"), instead of one pdm.v1.MachineWindow per message
-         * (ordering key = machine id). Upgrade every processor of the subscription first: older ones
-         * dead-letter batches (unknown_schema).
+         * (ordering key = machine id). The default: one Publish request per shard and tick instead of
+         * one per machine. Upgrade every processor of the subscription first: older ones dead-letter
+         * batches (unknown_schema); `enabled: false` keeps sending single windows.
          */
         featureBatches: z
           .object({
-            enabled: z.boolean().default(false),
+            enabled: z.boolean().default(true),
             /**
              * Shards (ordering keys) a gateway's machines are spread over. At the 1,000-machine nominal
              * site (windows of ~1 KB every 10 s: 100 KB/s) each of 8 keys carries ~12.5 KB/s, and at

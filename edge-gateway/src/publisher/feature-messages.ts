@@ -4,7 +4,18 @@
 // messages, ordering key = "<gateway>:<shard>", split so that one holds at most `maxBytes` of windows;
 // a window is carried as the bytes the outbox holds, never decoded. Processors must accept batches
 // before a gateway sends them (README: upgrade processors first).
-import { FeatureBatchSchema, MachineWindowSchema, encodeFeatureBatchOf, featureBatchOrderingKey, pubsubAttributes, type MessageSource } from '@pdm/proto';
+import {
+  FeatureBatchSchema,
+  MachineWindowSchema,
+  decodeFeatureBatch,
+  decodeMachineWindow,
+  encodeFeatureBatchOf,
+  featureBatchOrderingKey,
+  pubsubAttributes,
+  schemaAttribute,
+  type MachineWindow,
+  type MessageSource,
+} from '@pdm/proto';
 import type { OutboxEntry } from '../outbox/index.js';
 import { shardOf } from './shard.js';
 
@@ -65,4 +76,19 @@ export function featureBatchMessages(source: MessageSource, options: FeatureBatc
       return batches;
     },
   };
+}
+
+const WINDOW_SCHEMA = schemaAttribute(MachineWindowSchema);
+const BATCH_SCHEMA = schemaAttribute(FeatureBatchSchema);
+
+/**
+ * The windows a message of the feature topic carries, by its `schema` attribute: one for a
+ * pdm.v1.MachineWindow, all of a pdm.v1.FeatureBatch in batch order, none for anything else (the
+ * gateway's health reports share the topic). For whoever reads what gateways publish, in either format.
+ */
+export function windowsOfMessage(message: { data: Uint8Array; attributes: Readonly<Record<string, string>> }): MachineWindow[] {
+  const schema = message.attributes.schema;
+  if (schema === WINDOW_SCHEMA) return [decodeMachineWindow(message.data)];
+  if (schema === BATCH_SCHEMA) return decodeFeatureBatch(message.data).windows;
+  return [];
 }

@@ -3,12 +3,13 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeTestDataDir } from '@pdm/influx-harness';
-import { MachineWindowSchema, fromBinary, schemaAttribute, type MachineWindow } from '@pdm/proto';
+import type { MachineWindow } from '@pdm/proto';
 import { Collector, PROJECT, startTestEmulator, type TestEmulator, uniqueId } from '@pdm/pubsub-emulator/testing';
 import type { Message } from '@google-cloud/pubsub';
 import { pino } from 'pino';
 import { type GatewayConfigInput, gatewayConfigSchema } from '../config/index.js';
 import { type RunningGateway, startGateway } from '../gateway.js';
+import { windowsOfMessage } from '../publisher/index.js';
 import { ManualClock } from '@pdm/clock';
 
 export const T0 = Date.UTC(2026, 10, 28, 12, 0, 0);
@@ -25,12 +26,8 @@ export interface GatewayTestbed {
   close(): Promise<void>;
 }
 
-const WINDOW_SCHEMA = schemaAttribute(MachineWindowSchema);
-
-/** The feature windows among the topic's messages (the topic also carries the gateway's health reports). */
-export const windowMessages = (messages: readonly Message[]): Message[] => messages.filter((m) => m.attributes.schema === WINDOW_SCHEMA);
-export const decodeWindow = (message: Message): MachineWindow => fromBinary(MachineWindowSchema, message.data);
-export const decodeWindows = (messages: readonly Message[]): MachineWindow[] => windowMessages(messages).map(decodeWindow);
+/** The feature windows of the topic's messages, alone or in batches (the topic also carries the gateway's health reports). */
+export const decodeWindows = (messages: readonly Message[]): MachineWindow[] => messages.flatMap(windowsOfMessage);
 
 export async function startGatewayTestbed(overrides: GatewayConfigInput = {}): Promise<GatewayTestbed> {
   const pubsub = await startTestEmulator();
@@ -50,6 +47,9 @@ export async function startGatewayTestbed(overrides: GatewayConfigInput = {}): P
     pubsub: {
       projectId: PROJECT,
       topic: topicName,
+      // These tests count messages as windows and expect ordering key = machine id: one window per
+      // message. Batches (the default) are tested in feature-batches.test.ts.
+      featureBatches: { enabled: false },
       emulatorHost: pubsub.emulator.endpoint,
       createTopic: true,
       batchMaxMilliseconds: 1,

@@ -93,9 +93,9 @@ describe('disk full at the gateway under load', () => {
     await expectEventuallyExactlyOnce(suite.influx, expected, suite.contract, 60_000);
     // Nothing written twice either: the gateway published each window once (a row whose delete
     // failed on the full disk is not published again), and the processor wrote each once.
-    const published = pubsub.emulator.stats().topics[FEATURES_TOPIC]?.published ?? 0;
-    const accounting = { windows: expected.windows.size, errorsWhileFull, published, acked: await windowsAcked(processor) };
-    console.log('disk full:', accounting);
+    const messages = pubsub.emulator.stats().topics[FEATURES_TOPIC]?.published ?? 0;
+    const accounting = { windows: expected.windows.size, errorsWhileFull, published: await metric('pdm_gateway_published_total'), acked: await windowsAcked(processor) };
+    console.log('disk full:', { ...accounting, messages });
     expect(accounting).toEqual({ windows: expected.windows.size, errorsWhileFull, published: expected.windows.size, acked: expected.windows.size });
 
     // The outbox's own figures must describe the file, whatever failed in between: a write that

@@ -7,6 +7,7 @@
 import { join } from 'node:path';
 import type { RunningProcessor } from '@pdm/cloud-processor';
 import { freePort } from '@pdm/influx-harness';
+import { Collector } from '@pdm/pubsub-emulator/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectEventuallyExactlyOnce } from './support/exactly-once.js';
 import { startFleet } from './support/fleet.js';
@@ -14,20 +15,25 @@ import { FLEET_SIZE, WINDOW_MS } from './support/fleet-shape.js';
 import { readMetric } from '../prometheus-text.js';
 import type { PdmProcess } from '../processes/pdm-process.js';
 import { eventually } from './support/poll.js';
-import { ALLOWED_LATENESS_MS, FEATURES_TOPIC, gatewayDrained, startGatewayProcess, startProcessorHere, windowsAcked, writeConfigFile } from './support/services.js';
+import { ALLOWED_LATENESS_MS, FEATURES_TOPIC, gatewayDrained, startGatewayProcess, startProcessorHere, windowsAcked, windowsOfMessages, writeConfigFile } from './support/services.js';
 import { useFaultSuite } from './support/suite.js';
 
 describe('gateway restarted gracefully under load', () => {
   const suite = useFaultSuite('faults-restart');
   let processor: RunningProcessor;
+  let tap: Collector;
   let gateway: PdmProcess | undefined;
 
   beforeAll(async () => {
     processor = await startProcessorHere(suite.processorConfig());
+    // Everything the gateway publishes, in both of its lives, also reaches this subscription.
+    const [subscription] = await suite.pubsub.client().topic(FEATURES_TOPIC).createSubscription('faults-tap', { enableMessageOrdering: true });
+    tap = new Collector(subscription);
   });
 
   afterAll(async () => {
     await gateway?.stop();
+    await tap?.subscription.close();
     await processor?.stop();
   });
 
@@ -51,8 +57,10 @@ describe('gateway restarted gracefully under load', () => {
     await expectEventuallyExactlyOnce(suite.influx, sent, suite.contract, 60_000);
 
     // The windows cut by the stop went out twice: a SHUTDOWN partial, then complete as revision + 1.
-    const published = pubsub.emulator.stats().topics[FEATURES_TOPIC]?.published ?? 0;
-    const accounting = { windows: sent.windows.size, published, revised: published - sent.windows.size, acked: await windowsAcked(processor) };
+    const messages = pubsub.emulator.stats().topics[FEATURES_TOPIC]?.published ?? 0;
+    await eventually(() => tap.messages.length >= messages, 'the tap to receive every published message', 60_000);
+    const published = windowsOfMessages(tap.messages).length;
+    const accounting = { windows: sent.windows.size, messages, published, revised: published - sent.windows.size, acked: await windowsAcked(processor) };
     console.log('gateway graceful restart:', accounting);
     // The stop did cut windows open under load; at most those a machine holds open at once (its
     // newest and those within the allowed lateness behind it).

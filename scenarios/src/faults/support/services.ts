@@ -1,14 +1,15 @@
 // The pipeline's parts as the fault tests run them: one configuration per part (a gateway with
-// 1 s windows and no health reports, so every message on the feature topic is a window; a
+// 1 s windows and no health reports, so every message on the feature topic carries windows —
+// pdm.v1.FeatureBatch messages, the gateway's default, counted in windows by the helpers below; a
 // processor with short back-offs), started in-process where the test needs the handle, or as a
 // `pdm` child process where the test kills it.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { processorConfigSchema, startProcessor, type ProcessorConfigInput, type RunningProcessor } from '@pdm/cloud-processor';
-import { gatewayConfigSchema, hashPassword, startGateway, type GatewayConfigInput, type RunningGateway } from '@pdm/edge-gateway';
+import { gatewayConfigSchema, hashPassword, startGateway, windowsOfMessage, type GatewayConfigInput, type RunningGateway } from '@pdm/edge-gateway';
 import type { EmulatorStats } from '@pdm/pubsub-emulator';
 import { PROJECT } from '@pdm/pubsub-emulator/testing';
-import { MachineWindowSchema, schemaAttribute } from '@pdm/proto';
+import type { MachineWindow } from '@pdm/proto';
 import { pino } from 'pino';
 import { WINDOW_MS } from './fleet-shape.js';
 import { metricValue, scrape } from '../../prometheus-text.js';
@@ -16,7 +17,6 @@ import { type PdmProcess, startPdm } from '../../processes/pdm-process.js';
 
 export const FEATURES_TOPIC = `projects/${PROJECT}/topics/pdm-features`;
 export const SUBSCRIPTION = `projects/${PROJECT}/subscriptions/pdm-features-processor`;
-export const WINDOW_SCHEMA = schemaAttribute(MachineWindowSchema);
 
 const silent = pino({ level: 'silent' });
 
@@ -86,10 +86,41 @@ export function startProcessorHere(config: ProcessorConfigInput): Promise<Runnin
   return startProcessor(processorConfigSchema.parse(config), { logger: silent });
 }
 
-/** Windows this in-process processor wrote and acked (a redelivered window counts again). */
+/** Windows this in-process processor wrote and acked, alone or in batches (a redelivered window counts again). */
 export function windowsAcked(processor: RunningProcessor): Promise<number> {
-  return processor.metrics.value('pdm_processor_messages_total', { outcome: 'acked', schema: WINDOW_SCHEMA });
+  return processor.metrics.value('pdm_processor_windows_acked_total');
 }
+
+/** Windows this in-process gateway published and Pub/Sub confirmed (a window published again counts again). */
+export function windowsPublished(gateway: RunningGateway): Promise<number> {
+  return gateway.metrics.published.get().then((m) => m.values.reduce((sum, v) => sum + v.value, 0));
+}
+
+/** What windowsOfMessages needs of a received Pub/Sub message. */
+export interface FeatureMessage {
+  id: string;
+  publishTime: { getTime(): number };
+  data: Uint8Array;
+  attributes: Record<string, string>;
+}
+
+/**
+ * The windows carried by messages of the feature topic, alone or in batches (the gateways here send
+ * batches, the default), each message once (a tap may receive one again; an emulator restarted from
+ * its data folder may number messages anew, so a message is its id and publish time).
+ */
+export function windowsOfMessages(messages: readonly FeatureMessage[]): MachineWindow[] {
+  const seen = new Set<string>();
+  return messages.flatMap((message) => {
+    const key = `${message.id}@${message.publishTime.getTime()}`;
+    if (seen.has(key)) return [];
+    seen.add(key);
+    return windowsOfMessage(message);
+  });
+}
+
+/** The most windows one of `messages` carries (1 for single-window messages). */
+export const mostWindowsInAMessage = (messages: readonly FeatureMessage[]): number => Math.max(0, ...messages.map((m) => windowsOfMessage(m).length));
 
 export function startGatewayProcess(configFile: string): Promise<PdmProcess> {
   return startPdm('gateway', ['gateway', '--config', configFile], /operations\s+http:\/\//);
