@@ -46,7 +46,8 @@ export interface WindowScore {
 }
 
 export type ScoreOutcome =
-  | { kind: 'scored'; score: WindowScore }
+  /** `shadows`: the same window scored by the model's shadow versions (recorded, never alerting). */
+  | { kind: 'scored'; score: WindowScore; shadows?: WindowScore[] }
   /** The window's features do not fit the model's contract; `reason` says how (logged and counted). */
   | { kind: 'contract_mismatch'; reason: string }
   /** No model applies to this machine (none loaded yet, or none for its sensors). */

@@ -108,8 +108,11 @@ export class WindowPipeline {
     }
     this.metrics.scoreOutcomes.inc({ outcome: outcome.kind });
     if (outcome.kind === 'contract_mismatch') this.log.debug({ machine: window.machineId, reason: outcome.reason }, 'features do not match the model contract');
-    if (outcome.kind === 'scored') await this.sink.writeScoredWindow(window, outcome.score);
-    else await this.sink.writeUnscoredWindow(window, outcome);
+    if (outcome.kind === 'scored') {
+      // Shadow versions' scores are stored (anomaly_shadow) and counted; only the serving score reaches the alerts.
+      await this.sink.writeScoredWindow(window, outcome.score, outcome.shadows);
+      for (const shadow of outcome.shadows ?? []) this.metrics.shadowWindows.inc({ model: shadow.model, version: shadow.modelVersion });
+    } else await this.sink.writeUnscoredWindow(window, outcome);
     this.observeLatency(window, this.clock.now(), delivery);
     if (outcome.kind === 'scored') await this.alerts.observe(outcome.score, window.revision);
     else if (outcome.kind === 'contract_mismatch') this.alerts.unfit({ siteId: window.siteId, machineId: window.machineId, windowStart: Number(window.windowStart) }, window.revision);

@@ -1,24 +1,71 @@
-// The models loaded from a registry, kept current: each poll loads the newest complete version of every
-// model. A version that fails to load is logged once and remembered (until any of its files changes);
-// the newest loadable version newer than the one serving replaces it, else the serving one stays.
+// The models loaded from a registry, kept current: each poll reads every model's versions and its
+// lifecycle file (model/lifecycle.ts) and loads what they say.
+//
+// Without a lifecycle file the newest complete version serves: a version that fails to load is logged
+// once and remembered (until any of its files changes); the newest loadable version newer than the one
+// serving replaces it, else the serving one stays. With one, the versions it names are loaded — serving,
+// rollout, shadows — and a new version in the registry waits until it is named. A named version that
+// is missing or fails to load is logged; for the serving role the version serving before stays. A
+// lifecycle file that cannot be used (not JSON, a wrong key) is logged with the file and key, counted
+// once per change of the file, and the model keeps what it served.
+import path from 'node:path';
 import { readModelFolder } from '../model/artifacts.js';
+import { readLifecycle, type Lifecycle } from '../model/lifecycle.js';
 import type { ModelLogger } from '../model/logger.js';
 import { disposeBundle, type ModelBundle } from '../model/model-bundle.js';
 import { listRegistry, type VersionEntry } from '../model/registry.js';
+import type { ServedModel } from './select-model.js';
+
+interface Loaded {
+  entry: VersionEntry;
+  bundle: ModelBundle;
+}
+
+/** One model's loaded versions by role. */
+interface Roles {
+  serving: Loaded;
+  rollout?: { loaded: Loaded; machines: string[] };
+  shadows: Loaded[];
+}
+
+const loadedOf = (roles: Roles): Loaded[] => [roles.serving, ...(roles.rollout ? [roles.rollout.loaded] : []), ...roles.shadows];
+
+/** The versions a model's roles name, for logs and for telling a change. */
+const describe = (roles: Roles) => ({
+  serving: roles.serving.entry.version,
+  ...(roles.rollout && { rollout: roles.rollout.loaded.entry.version, rolloutMachines: roles.rollout.machines }),
+  shadow: roles.shadows.map((s) => s.entry.version),
+});
 
 export class ModelSet {
-  private readonly current = new Map<string, { entry: VersionEntry; bundle: ModelBundle }>();
+  private readonly current = new Map<string, Roles>();
   private readonly broken = new Set<string>();
+  /** Each model's lifecycle file refused last, by its stamp: reported once, not at every poll. */
+  private readonly refusedLifecycles = new Map<string, string>();
+  /** Versions a lifecycle names that the registry lacks, warned about once each. */
+  private readonly missingWarned = new Set<string>();
   loadFailures = 0;
   loads = 0;
+  /** Lifecycle files refused (one per change of a bad file). */
+  lifecyclesRefused = 0;
 
   constructor(
     private readonly registryDir: string,
     private readonly logger: ModelLogger,
   ) {}
 
+  /** Each model's loaded versions by role. */
+  served(): ServedModel[] {
+    return [...this.current.values()].map((roles) => ({
+      serving: roles.serving.bundle,
+      ...(roles.rollout && { rollout: { bundle: roles.rollout.loaded.bundle, machines: roles.rollout.machines } }),
+      shadows: roles.shadows.map((s) => s.bundle),
+    }));
+  }
+
+  /** The serving bundle of every model. */
   bundles(): ModelBundle[] {
-    return [...this.current.values()].map((c) => c.bundle);
+    return [...this.current.values()].map((roles) => roles.serving.bundle);
   }
 
   /**
@@ -27,44 +74,116 @@ export class ModelSet {
    */
   async refresh(beforeRetire: () => void): Promise<void> {
     const registry = await listRegistry(this.registryDir);
-    const retired: ModelBundle[] = [];
+    const before = new Set([...this.current.values()].flatMap(loadedOf));
     for (const [name, versions] of registry) {
-      const serving = this.current.get(name);
-      for (const entry of versions) {
-        if (serving && serving.entry.dir === entry.dir && serving.entry.stamp === entry.stamp) break;
-        const key = `${entry.dir}@${entry.stamp}`;
-        if (this.broken.has(key)) continue;
-        try {
-          const bundle = await readModelFolder(entry.dir);
-          if (bundle.info.name !== name || bundle.info.version !== entry.version) {
-            disposeBundle(bundle);
-            throw new Error(`${entry.dir}: contract.json names ${bundle.info.name}@${bundle.info.version}; a copied folder must be retrained or its contract edited`);
-          }
-          this.current.set(name, { entry, bundle });
-          if (serving) retired.push(serving.bundle);
-          this.loads++;
-          this.logger.info({ model: name, version: entry.version, kind: bundle.kind, features: bundle.layout.reads.length }, 'model loaded');
-          break;
-        } catch (err) {
-          this.broken.add(key);
-          this.loadFailures++;
-          this.logger.error({ model: name, version: entry.version, err: (err as Error).message }, 'model version refused; keeping the previous one');
+      const previous = this.current.get(name);
+      const read = await readLifecycle(path.join(this.registryDir, name));
+      let roles: Roles | undefined;
+      if (read.kind === 'invalid') {
+        if (this.refusedLifecycles.get(name) !== read.stamp) {
+          this.refusedLifecycles.set(name, read.stamp);
+          this.lifecyclesRefused++;
+          this.logger.error({ model: name, file: read.error.file, key: read.error.key, err: read.error.message }, 'lifecycle file refused; the model keeps the versions it served');
         }
+        continue;
+      }
+      this.refusedLifecycles.delete(name);
+      if (read.kind === 'none') {
+        const serving = await this.newestLoadable(name, versions, previous);
+        roles = serving && { serving, shadows: [] };
+      } else {
+        roles = await this.rolesOf(name, read.lifecycle, versions, previous);
+      }
+      if (roles === undefined) continue;
+      this.current.set(name, roles);
+      if (previous === undefined || JSON.stringify(describe(previous)) !== JSON.stringify(describe(roles))) {
+        this.logger.info({ model: name, ...describe(roles) }, 'model versions serving');
       }
     }
-    for (const [name, { bundle, entry }] of this.current) {
+    for (const [name, roles] of this.current) {
       if (!registry.has(name)) {
         this.current.delete(name);
-        retired.push(bundle);
-        this.logger.info({ model: name, version: entry.version }, 'model removed from the registry; unloaded');
+        this.logger.info({ model: name, ...describe(roles) }, 'model removed from the registry; unloaded');
       }
     }
+    const kept = new Set([...this.current.values()].flatMap(loadedOf));
+    const retired = [...before].filter((loaded) => !kept.has(loaded));
     if (retired.length > 0) beforeRetire();
-    for (const bundle of retired) disposeBundle(bundle);
+    for (const { bundle } of retired) disposeBundle(bundle);
   }
 
   dispose(): void {
-    for (const { bundle } of this.current.values()) disposeBundle(bundle);
+    // A set: a version both rolled out and in shadow is one bundle.
+    for (const { bundle } of new Set([...this.current.values()].flatMap(loadedOf))) disposeBundle(bundle);
     this.current.clear();
+  }
+
+  /** The newest version that loads, stopping at the one serving (no lifecycle file). */
+  private async newestLoadable(name: string, versions: VersionEntry[], previous: Roles | undefined): Promise<Loaded | undefined> {
+    for (const entry of versions) {
+      const serving = previous?.serving;
+      if (serving && serving.entry.dir === entry.dir && serving.entry.stamp === entry.stamp) return serving;
+      const loaded = await this.load(name, entry, previous);
+      if (loaded) return loaded;
+    }
+    return previous?.serving;
+  }
+
+  /** The versions a lifecycle names, loaded; undefined when neither its serving version nor the one before can serve. */
+  private async rolesOf(name: string, lifecycle: Lifecycle, versions: VersionEntry[], previous: Roles | undefined): Promise<Roles | undefined> {
+    // A version named twice (rolled out and in shadow) is loaded once.
+    const memo = new Map<string, Promise<Loaded | undefined>>();
+    const named = (version: string, role: string) => {
+      let loaded = memo.get(version);
+      if (loaded === undefined) memo.set(version, (loaded = this.loadNamed(name, version, role, versions, previous)));
+      return loaded;
+    };
+    const serving = (await named(lifecycle.serving, 'serving')) ?? previous?.serving;
+    if (serving === undefined) return undefined;
+    const rollout = lifecycle.rollout && (await named(lifecycle.rollout.version, 'rollout'));
+    const shadows: Loaded[] = [];
+    for (const version of lifecycle.shadow) {
+      const loaded = await named(version, 'shadow');
+      if (loaded && loaded !== serving) shadows.push(loaded);
+    }
+    return { serving, ...(rollout && rollout !== serving && { rollout: { loaded: rollout, machines: lifecycle.rollout!.machines } }), shadows };
+  }
+
+  /** A version a lifecycle names: loaded, or undefined (logged once) when the registry lacks it or it fails to load. */
+  private async loadNamed(name: string, version: string, role: string, versions: VersionEntry[], previous: Roles | undefined): Promise<Loaded | undefined> {
+    const key = `${name}@${version}`;
+    const entry = versions.find((v) => v.version === version);
+    if (entry === undefined) {
+      if (!this.missingWarned.has(key)) {
+        this.missingWarned.add(key);
+        this.logger.error({ model: name, version, role }, `lifecycle.json names a version the registry does not hold (no ${name}/${version}/contract.json)`);
+      }
+      return undefined;
+    }
+    this.missingWarned.delete(key);
+    return this.load(name, entry, previous);
+  }
+
+  /** A version's bundle: the one loaded already when its files are unchanged, else read (undefined when it fails). */
+  private async load(name: string, entry: VersionEntry, previous: Roles | undefined): Promise<Loaded | undefined> {
+    const same = previous && loadedOf(previous).find((l) => l.entry.dir === entry.dir && l.entry.stamp === entry.stamp);
+    if (same) return same;
+    const key = `${entry.dir}@${entry.stamp}`;
+    if (this.broken.has(key)) return undefined;
+    try {
+      const bundle = await readModelFolder(entry.dir);
+      if (bundle.info.name !== name || bundle.info.version !== entry.version) {
+        disposeBundle(bundle);
+        throw new Error(`${entry.dir}: contract.json names ${bundle.info.name}@${bundle.info.version}; a copied folder must be retrained or its contract edited`);
+      }
+      this.loads++;
+      this.logger.info({ model: name, version: entry.version, kind: bundle.kind, features: bundle.layout.reads.length }, 'model loaded');
+      return { entry, bundle };
+    } catch (err) {
+      this.broken.add(key);
+      this.loadFailures++;
+      this.logger.error({ model: name, version: entry.version, err: (err as Error).message }, 'model version refused; keeping the previous one');
+      return undefined;
+    }
   }
 }

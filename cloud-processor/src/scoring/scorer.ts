@@ -22,7 +22,7 @@ import { MachineStates } from './machine-states.js';
 import { MicroBatcher } from './micro-batcher.js';
 import { ModelSet } from './model-set.js';
 import { RobustT2Scoring } from './robust-t2-batch.js';
-import { bySpecificity, selectModel } from './select-model.js';
+import { selectModel, ServingModels } from './select-model.js';
 import { encodeStateFile, readStateFile, setAside, writeStateFile } from './state-file.js';
 
 export interface ScorerOptions {
@@ -41,6 +41,8 @@ export interface ScorerOptions {
   minCompleteness?: number;
   /** Called with how many model versions a registry check refused (broken files, a wrong contract). */
   onModelsRefused?: (count: number) => void;
+  /** Called with how many lifecycle files a registry check refused (model/lifecycle.ts). */
+  onLifecyclesRefused?: (count: number) => void;
   /**
    * Where the stateful kinds' per-machine states are kept across restarts (read on start, written every
    * stateSaveMs and on close). Unset: in memory only, as `pdm score` needs.
@@ -77,6 +79,8 @@ interface Pending {
   raw: Float64Array;
   resolve(outcome: ScoreOutcome): void;
   reject(err: unknown): void;
+  /** Scored by a shadow version: recorded beside the serving score, not counted with it. */
+  shadow?: boolean;
 }
 
 /** A started ModelScorer on `options.registryDir`. */
@@ -112,8 +116,9 @@ export class ModelScorer extends Scorer {
     stateFilesUnreadable: 0,
     stateSaveFailures: 0,
   };
-  /** Loaded bundles, most specific first (the order selectModel relies on). */
-  private ordered: ModelBundle[] = [];
+  /** The loaded bundles by role: each machine's candidates (most specific first) and their shadows. */
+  private serving = new ServingModels();
+  private lifecyclesRefused = 0;
   private readonly lastWarned = new Map<string, number>();
   /** Reloads run one after another: a poll and an explicit reload() must not load the same version twice. */
   private reloading: Promise<void> = Promise.resolve();
@@ -154,7 +159,7 @@ export class ModelScorer extends Scorer {
 
   score(window: MachineWindow): Promise<ScoreOutcome> {
     if (this.closed) return Promise.reject(new Error('scorer is closed'));
-    const selection = selectModel(window, this.ordered);
+    const selection = selectModel(window, this.serving.forMachine(window.machineId));
     if (selection.kind === 'no_model') {
       this.counters.noModel++;
       return Promise.resolve({ kind: 'no_model' });
@@ -173,12 +178,36 @@ export class ModelScorer extends Scorer {
     const problem = extractFeatures(window, bundle.layout, raw, 0, this.minCompleteness);
     if (problem !== null) return Promise.resolve(this.mismatch(window, bundle, problem.code, problem.reason));
     this.options.drift?.observe(bundle, raw);
-    return new Promise<ScoreOutcome>((resolve, reject) => this.batcher.add({ window, bundle, raw, resolve, reject }));
+    const scored = new Promise<ScoreOutcome>((resolve, reject) => this.batcher.add({ window, bundle, raw, resolve, reject }));
+    const shadows = this.serving.shadowsOf(bundle);
+    return shadows.length === 0 ? scored : this.withShadows(window, scored, shadows);
+  }
+
+  /**
+   * The serving version's outcome with its shadow versions' scores of the same window. A shadow goes
+   * through its own running-state gate and per-machine state (both kept by model version); a window it
+   * holds or whose features do not fit it, or an inference it fails (logged), leaves only it out.
+   */
+  private async withShadows(window: MachineWindow, scored: Promise<ScoreOutcome>, shadows: readonly ModelBundle[]): Promise<ScoreOutcome> {
+    const pending = shadows.map((shadow) => this.scoreShadow(window, shadow));
+    const outcome = await scored;
+    const scores = (await Promise.all(pending)).filter((s) => s !== undefined);
+    return outcome.kind === 'scored' ? { ...outcome, shadows: scores } : outcome;
+  }
+
+  private scoreShadow(window: MachineWindow, bundle: ModelBundle): Promise<WindowScore | undefined> {
+    if (this.gate(window, bundle) !== null) return Promise.resolve(undefined);
+    const raw = new Float64Array(bundle.layout.reads.length);
+    if (extractFeatures(window, bundle.layout, raw, 0, this.minCompleteness) !== null) return Promise.resolve(undefined);
+    return new Promise<ScoreOutcome>((resolve, reject) => this.batcher.add({ window, bundle, raw, resolve, reject, shadow: true })).then(
+      (outcome) => (outcome.kind === 'scored' ? outcome.score : undefined),
+      () => undefined, // scoreGroup logged it
+    );
   }
 
   loaded(): LoadedModelInfo[] {
     const backend = activeBackend();
-    return this.ordered.map((b) => ({ name: b.info.name, version: b.info.version, backend, windowMs: b.info.windowMs }));
+    return this.serving.all().map((b) => ({ name: b.info.name, version: b.info.version, backend, windowMs: b.info.windowMs }));
   }
 
   stats(): ScorerStats {
@@ -201,16 +230,19 @@ export class ModelScorer extends Scorer {
       .catch(() => undefined)
       .then(async () => {
         await this.models.refresh(() => this.batcher.flush());
-        this.ordered = bySpecificity(this.models.bundles());
+        this.serving = new ServingModels(this.models.served());
         const silence = this.options.forgetMachinesAfterMs ?? MODEL_DEFAULTS.scorer.forgetMachinesAfterMs;
         for (const states of [this.robustT2.baselines, this.adaptiveZ.histories, this.gates]) {
-          states.retainOnly(this.ordered);
+          states.retainOnly(this.serving.all());
           states.forgetSilent(silence);
         }
         this.counters.modelLoads = this.models.loads;
         const refused = this.models.loadFailures - this.counters.modelLoadFailures;
         this.counters.modelLoadFailures = this.models.loadFailures;
         if (refused > 0) this.options.onModelsRefused?.(refused);
+        const lifecyclesRefused = this.models.lifecyclesRefused - this.lifecyclesRefused;
+        this.lifecyclesRefused = this.models.lifecyclesRefused;
+        if (lifecyclesRefused > 0) this.options.onLifecyclesRefused?.(lifecyclesRefused);
       });
     return this.reloading;
   }
@@ -236,7 +268,7 @@ export class ModelScorer extends Scorer {
     // Only a started scorer saves: one that never read the state file must not overwrite it.
     if (this.cancelSaves !== undefined) await this.saveStates();
     this.models.dispose();
-    this.ordered = [];
+    this.serving = new ServingModels();
   }
 
   /**
@@ -308,8 +340,10 @@ export class ModelScorer extends Scorer {
           contributions,
           ...(bundle.info.alertRule ? { alertRule: bundle.info.alertRule } : {}),
         };
-        this.counters.scored++;
-        if (result.isAnomaly) this.counters.anomalies++;
+        if (!p.shadow) {
+          this.counters.scored++;
+          if (result.isAnomaly) this.counters.anomalies++;
+        }
         p.resolve({ kind: 'scored', score: result });
       });
     } catch (err) {

@@ -5,7 +5,7 @@ import type { ContractFile } from '../model/artifact-schemas.js';
 import { layoutOf } from '../model/features.js';
 import type { ModelBundle } from '../model/model-bundle.js';
 import { makeWindow } from '../test-support/windows.js';
-import { bySpecificity, selectModel, type Selection } from './select-model.js';
+import { bySpecificity, selectModel, ServingModels, type Selection } from './select-model.js';
 
 function bundle(name: string, sensors: string[], machines?: string[]): ModelBundle {
   const contract = { featureNames: sensors.flatMap((s) => [`${s}.mean`, `${s}.rms`]), windowMs: 10_000, featureVersion: 1 };
@@ -80,5 +80,47 @@ describe('selectModel', () => {
     expect(select(models, 'any', ['temp', 'current'])).toBe('fleet missing vib');
     expect(select(models, 'any', ['current'])).toBe('no_model');
     expect(select([], 'any')).toBe('no_model');
+  });
+});
+
+describe('ServingModels (lifecycle roles)', () => {
+  const versioned = (name: string, version: string, sensors: string[], machines?: string[]) => {
+    const b = bundle(name, sensors, machines);
+    return { ...b, info: { ...b.info, version } };
+  };
+  const label = (b: ModelBundle) => `${b.info.name}@${b.info.version}`;
+
+  it('serves the rollout version to the machines its patterns match and the serving version to the others', () => {
+    const serving = versioned('pumps', '3', ['temp', 'vib']);
+    const candidate = versioned('pumps', '4', ['temp', 'vib']);
+    const fleet = versioned('fleet', '1', ['temp']);
+    const models = new ServingModels([{ serving, rollout: { bundle: candidate, machines: ['pump-1', 'line2-*'] }, shadows: [] }, { serving: fleet, shadows: [] }]);
+    const chosen = (machine: string) => {
+      const selection = selectModel(makeWindow({ machine, sensors: ['temp', 'vib'] }), models.forMachine(machine));
+      return selection.kind === 'model' ? label(selection.bundle) : selection.kind;
+    };
+    expect(chosen('pump-1')).toBe('pumps@4');
+    expect(chosen('line2-pump')).toBe('pumps@4');
+    expect(chosen('line2-')).toBe('pumps@4');
+    expect(chosen('pump-10')).toBe('pumps@3');
+    expect(chosen('xline2-a')).toBe('pumps@3');
+    expect(chosen('pump-1')).toBe('pumps@4'); // from the per-machine cache
+    expect(models.forMachine('pump-10').map(label)).toEqual(['pumps@3', 'fleet@1']);
+    expect(models.forMachine('pump-1').map(label)).toEqual(['pumps@4', 'fleet@1']);
+    expect(models.all().map(label)).toEqual(['pumps@3', 'pumps@4', 'fleet@1']);
+  });
+
+  it('pairs each serving or rolled-out bundle with its model shadows, never with itself', () => {
+    const serving = versioned('pumps', '3', ['temp']);
+    const rolledOut = versioned('pumps', '4', ['temp']);
+    const shadow = versioned('pumps', '5', ['temp']);
+    const other = versioned('fans', '1', ['temp']);
+    const models = new ServingModels([{ serving, rollout: { bundle: rolledOut, machines: ['pump-1'] }, shadows: [rolledOut, shadow] }, { serving: other, shadows: [] }]);
+    expect(models.shadowsOf(serving).map(label)).toEqual(['pumps@4', 'pumps@5']);
+    expect(models.shadowsOf(rolledOut).map(label)).toEqual(['pumps@5']);
+    expect(models.shadowsOf(other)).toEqual([]);
+    expect(models.shadowsOf(shadow)).toEqual([]);
+    // Without a rollout every machine has the same candidates.
+    expect(new ServingModels([{ serving, shadows: [shadow] }]).forMachine('any').map(label)).toEqual(['pumps@3']);
   });
 });

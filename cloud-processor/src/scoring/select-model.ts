@@ -22,6 +22,11 @@
 //
 // No model: no model loaded, or a machine that no scope names whose window shares no sensor with any
 // unscoped model (or there is none).
+//
+// Lifecycle (model/lifecycle.ts): a model may have a rollout version serving the machines its rollout
+// names (ids or `*` patterns, as contract `machines`) in place of the serving version, and shadow
+// versions scored beside whichever of the two serves the window. ServingModels says which bundles a
+// machine's windows are selected among, and which shadows go with the chosen one.
 import type { MachineWindow } from '@pdm/proto';
 import type { ModelBundle } from '../model/model-bundle.js';
 
@@ -81,4 +86,54 @@ export function selectModel(window: MachineWindow, ordered: readonly ModelBundle
     if ((overlap > 0 || scope !== null) && (closest === undefined || overlap > closest.overlap)) closest = { bundle, missing, overlap };
   }
   return closest ? { kind: 'missing_sensors', bundle: closest.bundle, missing: closest.missing } : { kind: 'no_model' };
+}
+
+/** One model's loaded versions by role (model-set.ts). */
+export interface ServedModel {
+  serving: ModelBundle;
+  rollout?: { bundle: ModelBundle; machines: readonly string[] };
+  shadows: readonly ModelBundle[];
+}
+
+/** The served models of one registry check: each machine's candidates, and each chosen bundle's shadows. */
+export class ServingModels {
+  /** Without a rollout every machine has the same candidates. */
+  private readonly common: ModelBundle[];
+  private readonly rollouts: { model: ServedModel; bundle: ModelBundle; pattern: RegExp }[];
+  /** Each machine's candidates when some model has a rollout (a registry check starts afresh). */
+  private readonly perMachine = new Map<string, readonly ModelBundle[]>();
+  private readonly shadows = new Map<ModelBundle, readonly ModelBundle[]>();
+
+  constructor(private readonly models: readonly ServedModel[] = []) {
+    this.common = bySpecificity(models.map((m) => m.serving));
+    this.rollouts = models.flatMap((model) => (model.rollout ? [{ model, bundle: model.rollout.bundle, pattern: machinesPattern(model.rollout.machines) }] : []));
+    for (const model of models) {
+      for (const bundle of [model.serving, ...(model.rollout ? [model.rollout.bundle] : [])]) {
+        // A version both rolled out and in shadow serves its rollout's machines: it is not its own shadow.
+        this.shadows.set(bundle, model.shadows.filter((shadow) => shadow !== bundle));
+      }
+    }
+  }
+
+  /** The bundles `machineId` is selected among, most specific first (selectModel's order). */
+  forMachine(machineId: string): readonly ModelBundle[] {
+    if (this.rollouts.length === 0) return this.common;
+    let candidates = this.perMachine.get(machineId);
+    if (candidates === undefined) {
+      const rolledOut = new Map(this.rollouts.filter((r) => r.pattern.test(machineId)).map((r) => [r.model.serving, r.bundle]));
+      candidates = rolledOut.size === 0 ? this.common : bySpecificity(this.models.map((m) => rolledOut.get(m.serving) ?? m.serving));
+      this.perMachine.set(machineId, candidates);
+    }
+    return candidates;
+  }
+
+  /** The shadow versions to score beside `bundle` when it serves a window. */
+  shadowsOf(bundle: ModelBundle): readonly ModelBundle[] {
+    return this.shadows.get(bundle) ?? [];
+  }
+
+  /** Every loaded bundle once: serving, rolled out and shadow. */
+  all(): ModelBundle[] {
+    return [...new Set(this.models.flatMap((m) => [m.serving, ...(m.rollout ? [m.rollout.bundle] : []), ...m.shadows]))];
+  }
 }
