@@ -1,9 +1,11 @@
 // `pdm replay --publish`: every window of the CSV goes to Pub/Sub (here the emulator, through the
-// official client) with the contract's attributes, ordered by machine, and without a close time.
+// official client) with the contract's attributes and without a close time, as a gateway would send
+// it: in FeatureBatch messages by default, one MachineWindow per message ordered by machine when the
+// gateway configuration turns batches off.
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeTestDataDir } from '@pdm/influx-harness';
-import { MachineWindowSchema, fromBinary } from '@pdm/proto';
+import { MachineWindowSchema, decodeFeatureBatch, fromBinary } from '@pdm/proto';
 import { Collector, PROJECT, startTestEmulator, uniqueId } from '@pdm/pubsub-emulator/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 import { main } from '../main.js';
@@ -11,21 +13,59 @@ import { main } from '../main.js';
 const dir = makeTestDataDir('replay-publish');
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
+/** A CSV of pump-7 with 30 one-second readings of temp: three 10 s windows. */
+function pump7Csv(): string {
+  const csv = join(dir, 'pump-7.csv');
+  const rows = Array.from({ length: 30 }, (_, i) => `${new Date(Date.UTC(2026, 0, 1) + i * 1000).toISOString()},${i}`);
+  writeFileSync(csv, ['time,temp', ...rows].join('\n'));
+  return csv;
+}
+
 describe('pdm replay --publish', () => {
-  it('publishes each window with the contract attributes, ordered by machine', async () => {
+  it('publishes the windows in one FeatureBatch by default, ordering key gateway:shard', async () => {
     const pubsub = await startTestEmulator();
     try {
       const client = pubsub.client();
       const [topic] = await client.createTopic(uniqueId('replay'));
       const [subscription] = await topic.createSubscription(uniqueId('replay-sub'), { enableMessageOrdering: true });
       const collector = new Collector(client.subscription(subscription.name));
-      const csv = join(dir, 'pump-7.csv');
-      const rows = Array.from({ length: 30 }, (_, i) => `${new Date(Date.UTC(2026, 0, 1) + i * 1000).toISOString()},${i}`);
-      writeFileSync(csv, ['time,temp', ...rows].join('\n'));
+      const err: string[] = [];
+      const context = { out: () => {}, err: (line: string) => err.push(line), waitForStop: () => new Promise<NodeJS.Signals>(() => {}) };
+      const args = ['replay', '--input', pump7Csv(), '--publish', '--topic', topic.name.split('/').pop()!, '--project', PROJECT];
+      expect(await main([...args, '--emulator-host', pubsub.emulator.endpoint, '--gateway', 'gw-r', '--site', 'plant-r'], context)).toBe(0);
+
+      const [message] = await collector.waitFor(1);
+      await new Promise((resolve) => setTimeout(resolve, 200)); // a second message would have arrived by now
+      expect(collector.messages).toHaveLength(1);
+      // pump-7 is in shard 7 of the default 8 (32-bit FNV-1a of its id, computed apart in Python).
+      expect([message!.attributes, message!.orderingKey]).toEqual([{ schema: 'pdm.v1.FeatureBatch', gateway: 'gw-r', site: 'plant-r' }, 'gw-r:7']);
+      const batch = decodeFeatureBatch(message!.data);
+      expect([batch.gatewayId, batch.siteId, batch.shard]).toEqual(['gw-r', 'plant-r', 7]);
+      expect(batch.windows.map((w) => [Number(w.windowStart) - Date.UTC(2026, 0, 1), w.sensors[0]?.count])).toEqual([
+        [0, 10],
+        [10_000, 10],
+        [20_000, 10],
+      ]);
+      expect(err.join('\n')).toMatch(/30 rows.*3 windows/);
+      await collector.subscription.close();
+    } finally {
+      await pubsub.close();
+    }
+  });
+
+  it('publishes each window alone, ordered by machine, when the gateway configuration turns batches off', async () => {
+    const pubsub = await startTestEmulator();
+    try {
+      const client = pubsub.client();
+      const [topic] = await client.createTopic(uniqueId('replay'));
+      const [subscription] = await topic.createSubscription(uniqueId('replay-sub'), { enableMessageOrdering: true });
+      const collector = new Collector(client.subscription(subscription.name));
+      const gatewayConfig = join(dir, 'gateway.json');
+      writeFileSync(gatewayConfig, JSON.stringify({ pubsub: { featureBatches: { enabled: false } } }));
 
       const err: string[] = [];
       const context = { out: () => {}, err: (line: string) => err.push(line), waitForStop: () => new Promise<NodeJS.Signals>(() => {}) };
-      const args = ['replay', '--input', csv, '--publish', '--topic', topic.name.split('/').pop()!, '--project', PROJECT];
+      const args = ['replay', '--input', pump7Csv(), '--publish', '--topic', topic.name.split('/').pop()!, '--project', PROJECT, '--gateway-config', gatewayConfig];
       expect(await main([...args, '--emulator-host', pubsub.emulator.endpoint, '--gateway', 'gw-r', '--site', 'plant-r'], context)).toBe(0);
 
       const messages = await collector.waitFor(3);
@@ -44,5 +84,15 @@ describe('pdm replay --publish', () => {
     } finally {
       await pubsub.close();
     }
+  });
+
+  it('refuses a gateway configuration that does not validate, naming the option and the key', async () => {
+    const gatewayConfig = join(dir, 'bad-gateway.json');
+    writeFileSync(gatewayConfig, JSON.stringify({ pubsub: { featureBatches: { shards: 0 } } }));
+    const err: string[] = [];
+    const context = { out: () => {}, err: (line: string) => err.push(line), waitForStop: () => new Promise<NodeJS.Signals>(() => {}) };
+    const args = ['replay', '--input', pump7Csv(), '--publish', '--topic', 'features', '--emulator-host', '127.0.0.1:1', '--gateway-config', gatewayConfig];
+    expect(await main(args, context)).toBe(2);
+    expect(err.join('\n')).toMatch(/--gateway-config: [\s\S]*pubsub\.featureBatches\.shards: Too small/);
   });
 });

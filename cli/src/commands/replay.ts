@@ -1,9 +1,10 @@
 // `pdm replay`: runs a CSV through the gateway's window engine (the same code as live traffic) and
-// writes the MachineWindow records as JSON lines, or publishes them to Pub/Sub.
+// writes the MachineWindow records as JSON lines, or publishes them to Pub/Sub as the gateway would
+// (FeatureBatch messages unless the gateway configuration turns them off).
 import { createWriteStream } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { connectPubSub, machineWindowToJson, replayCsv, ReplayError, usesPubSubEmulator } from '@pdm/edge-gateway';
-import { MachineWindowSchema, pubsubAttributes, toBinary, type MachineWindow } from '@pdm/proto';
+import { ConfigError, connectPubSub, loadGatewayConfig, machineWindowToJson, replayCsv, ReplayError, ReplayPublisher, usesPubSubEmulator } from '@pdm/edge-gateway';
+import type { MachineWindow } from '@pdm/proto';
 import { type Command, UsageError } from '../command.js';
 import { CSV_FLAG_HELP, CSV_FLAG_OPTIONS, csvReplayOptions } from '../csv-flags.js';
 import { eitherSpelling } from '../flag-spelling.js';
@@ -12,7 +13,8 @@ import { progressReporter } from '../progress.js';
 
 export const replay: Command = {
   usage: `pdm replay --input data.csv [--machine ID] [--time-column NAME] [--delimiter ,] [--window 10s]
-           [--out windows.jsonl | --publish --topic NAME [--project ID] [--emulator-host HOST:PORT]]
+           [--out windows.jsonl | --publish --topic NAME [--project ID] [--emulator-host HOST:PORT]
+            [--gateway-config gateway.yaml]]
 
 Runs every row of a CSV through the same window engine the gateway runs on live traffic.
 
@@ -20,7 +22,13 @@ Options:
 ${CSV_FLAG_HELP}
   --out FILE            write one JSON MachineWindow per line to FILE (default: standard output;
                         --output FILE is the old spelling)
-  --publish             publish each window to Pub/Sub instead (ordering key = machine)
+  --publish             publish the windows to Pub/Sub instead, as a gateway would: FeatureBatch
+                        messages (ordering key <gateway>:<shard>), or one MachineWindow per message
+                        (ordering key = machine) when the gateway configuration says
+                        pubsub.featureBatches.enabled: false
+  --gateway-config FILE the gateway configuration whose pubsub.featureBatches (enabled, shards,
+                        maxBytes) --publish follows (default: the gateway's defaults and
+                        PDM_GATEWAY_* variables)
   --topic NAME          Pub/Sub topic for --publish
   --project ID          Google Cloud project (default: pdm-local)
   --emulator-host H:P   publish to a Pub/Sub emulator (PUBSUB_EMULATOR_HOST works too)
@@ -36,6 +44,7 @@ ${CSV_FLAG_HELP}
         out: { type: 'string' },
         output: { type: 'string' },
         publish: { type: 'boolean' },
+        'gateway-config': { type: 'string' },
         topic: { type: 'string' },
         project: { type: 'string', default: 'pdm-local' },
         'emulator-host': { type: 'string' },
@@ -49,19 +58,27 @@ ${CSV_FLAG_HELP}
     if (values.publish && !values.topic) throw new UsageError('--publish needs --topic NAME');
     const output = eitherSpelling(values, 'out', 'output');
     if (values.publish && output) throw new UsageError('--out and --publish exclude each other');
+    if (values['gateway-config'] && !values.publish) throw new UsageError('--gateway-config only applies to --publish');
 
     let sink: (w: MachineWindow) => Promise<void> | void;
     let finish: () => Promise<void>;
     if (values.publish) {
+      const featureBatches = gatewayFeatureBatches(values['gateway-config']);
       const emulatorHost = values['emulator-host'];
       // No Google credentials to look for with an emulator: skip the GCE metadata server probe.
       if (usesPubSubEmulator(emulatorHost)) process.env.METADATA_SERVER_DETECTION ??= 'none';
       // Credentials resolved now: none usable is an error that says what to set, not a crash mid-replay.
       const pubsub = await connectPubSub({ projectId: values.project, emulatorHost });
       const topic = pubsub.topic(values.topic!, { messageOrdering: true });
-      const attributes = pubsubAttributes(MachineWindowSchema, { gatewayId: values.gateway, siteId: values.site });
-      sink = async (w) => void (await topic.publishMessage({ data: Buffer.from(toBinary(MachineWindowSchema, w)), attributes, orderingKey: w.machineId }));
-      finish = () => pubsub.close();
+      const publisher = new ReplayPublisher(topic, { gatewayId: values.gateway, siteId: values.site }, featureBatches);
+      sink = (w) => publisher.add(w);
+      finish = async () => {
+        try {
+          await publisher.flush();
+        } finally {
+          await pubsub.close();
+        }
+      };
     } else {
       const stream = output ? createWriteStream(output) : undefined;
       const write = (line: string) => (stream ? stream.write(`${line}\n`) : out(line));
@@ -92,3 +109,13 @@ ${CSV_FLAG_HELP}
     return 0;
   },
 };
+
+/** The gateway's pubsub.featureBatches, from its configuration file (or its defaults); a bad file is a usage error naming it. */
+function gatewayFeatureBatches(file: string | undefined) {
+  try {
+    return loadGatewayConfig({ file }).pubsub.featureBatches;
+  } catch (error) {
+    if (error instanceof ConfigError) throw new UsageError(`--gateway-config: ${error.message}`);
+    throw error;
+  }
+}

@@ -7,3 +7,5 @@ export { ReplayError } from './replay-error.js';
 export type { ReplayErrorCode } from './replay-error.js';
 export { machineWindowToJson } from './window-json.js';
 export type { MachineWindowJson, SensorStatsJson } from './window-json.js';
+export { ReplayPublisher } from './publish-windows.js';
+export type { ReplayPublishOptions } from './publish-windows.js';
