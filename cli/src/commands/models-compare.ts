@@ -66,11 +66,11 @@ function modelRef(flag: string, text: unknown): ModelRef {
   return { name: text.slice(0, at), version: text.slice(at + 1) };
 }
 
-const iso = (ms: number) => new Date(ms).toISOString().replace('.000Z', 'Z');
+const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 const ratio = (value: number | null) => (value === null ? '-' : value.toFixed(2));
 const percent = (value: number | null) => (value === null ? '-' : `${(100 * value).toFixed(1)}%`);
 const signed = (value: number | null) => (value === null ? '-' : `${value >= 0 ? '+' : ''}${value.toFixed(2)}`);
-const ruleText = (side: SideReport) => `${side.rule.openAfter} of ${side.rule.within} anomalous opens, ${side.rule.resolveAfter} normal resolve (${side.ruleSource})`;
+const ruleText = (side: SideReport) => `${side.rule.openAfter} of ${side.rule.within} anomalous opens, ${side.rule.resolveAfter} normal resolve: ${side.ruleSource}`;
 
 /** Two columns, serving and candidate, then the common windows and every episode. */
 export function renderComparison(c: Comparison): string[] {
