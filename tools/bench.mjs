@@ -14,6 +14,7 @@ const root = new URL('..', import.meta.url).pathname;
 const BENCHMARKS = [
   { title: 'Edge gateway vs bare aedes', workspace: '@pdm/edge-gateway', script: 'bench' },
   { title: 'Window engine alone', workspace: '@pdm/edge-gateway', script: 'bench:window' },
+  { title: 'Plant integration: bridge from mosquitto at QoS 1, Sparkplug B vs SensorBatch', workspace: '@pdm/edge-gateway', script: 'bench:integration' },
   { title: 'Pub/Sub emulator', workspace: '@pdm/pubsub-emulator', script: 'bench' },
   { title: 'Protobuf codecs: hand-written vs @bufbuild/protobuf', workspace: '@pdm/proto', script: 'bench' },
   { title: 'Cloud processor: decode, score, sink', workspace: '@pdm/cloud-processor', script: 'bench' },

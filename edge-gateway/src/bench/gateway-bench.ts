@@ -11,6 +11,7 @@ import { freePort } from '@pdm/influx-harness';
 import { start as startEmulator } from '@pdm/pubsub-emulator';
 import { windowEngineOptionsSchema } from '../window/options.js';
 import { BLOCK_HZ, BLOCK_SAMPLES, MESSAGE_SPAN_MS } from './load-shape.js';
+import { cpuSecondsOf } from './proc-stats.js';
 
 const here = new URL('.', import.meta.url).pathname;
 const SINGLE_MESSAGES = Number(process.env.BENCH_SINGLE_MESSAGES ?? 400_000);
@@ -58,13 +59,6 @@ function waitMessage<T>(child: ChildProcess, key: keyof T): Promise<T> {
     child.on('message', onMessage);
     child.once('exit', onExit);
   });
-}
-
-/** User + system CPU time a process has used, from /proc (clock ticks of 10 ms). */
-function cpuSecondsOf(pid: number): number {
-  // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 function memoryOf(pid: number): { rssBytes: number; peakBytes: number } {
