@@ -23,12 +23,10 @@ export interface GatewayProcess {
 }
 
 /**
- * Starts `node dist/bin.js --config <file> ...args` with this configuration (MQTT, HTTP on free ports,
- * an outbox in `dir`, the emulator at `emulatorEndpoint`, merged under `config`); resolves once its
- * start banner names the operations endpoint.
+ * Writes `dir`/gateway.json: MQTT and HTTP on free ports, an outbox in `dir`, the emulator at
+ * `emulatorEndpoint`, then `config` (its mqtt keys merged into those).
  */
-export async function startGatewayProcess(dir: string, emulatorEndpoint: string, config: Record<string, unknown> = {}, args: string[] = []): Promise<GatewayProcess> {
-  if (!existsSync(GATEWAY_BIN)) throw new Error(`${GATEWAY_BIN} is missing: the test target builds it first (npx nx run @pdm/edge-gateway:test)`);
+export async function writeGatewayConfig(dir: string, emulatorEndpoint: string, config: Record<string, unknown> = {}): Promise<{ configFile: string; mqttPort: number; httpPort: number }> {
   const [mqttPort, httpPort] = [await freePort(), await freePort()];
   const { mqtt, ...rest } = config as { mqtt?: Record<string, unknown> };
   const configFile = join(dir, 'gateway.json');
@@ -42,6 +40,13 @@ export async function startGatewayProcess(dir: string, emulatorEndpoint: string,
       ...rest,
     }),
   );
+  return { configFile, mqttPort, httpPort };
+}
+
+/** Starts `node dist/bin.js --config <file> ...args` on writeGatewayConfig's file; resolves once its start banner names the operations endpoint. */
+export async function startGatewayProcess(dir: string, emulatorEndpoint: string, config: Record<string, unknown> = {}, args: string[] = []): Promise<GatewayProcess> {
+  if (!existsSync(GATEWAY_BIN)) throw new Error(`${GATEWAY_BIN} is missing: the test target builds it first (npx nx run @pdm/edge-gateway:test)`);
+  const { configFile, mqttPort, httpPort } = await writeGatewayConfig(dir, emulatorEndpoint, config);
   const child = spawn(process.execPath, [GATEWAY_BIN, '--config', configFile, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, METADATA_SERVER_DETECTION: 'none' } });
   let stdout = '';
   let stderr = '';
