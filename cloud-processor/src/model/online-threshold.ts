@@ -40,14 +40,22 @@ export interface OnlineThresholdState {
   recent: number[];
   /** Windows decided since the last one that exceeded (capped at quietWindows). */
   quiet: number;
+  /** Peaks learnt since the tail was last refitted. */
+  unfitted: number;
 }
 
 export const ONLINE_THRESHOLD = {
   /** Normal windows the calibration takes: 40 peaks above the 98 % level, as training's tail needs (5½ h of 10 s windows). */
   calibrationWindows: 2_000,
   level: 0.98,
-  /** Peaks kept: each refit is a pass over them per likelihood evaluation (~0.3 ms for 250), paid by 2 % of the windows. */
+  /** Peaks kept (250 made the tail's estimate noisy: χ²₂ scores' quantile 20 % low after a week). */
   maxPeaks: 1000,
+  /**
+   * The tail is refitted every this many new peaks: a refit over 1,000 peaks is a few ms (Nelder–Mead,
+   * dozens of passes), so refitting at every peak (2 % of the windows) cost ~100 µs per window on
+   * average, several times the scorer's whole budget; one refit in 10 peaks, a tenth of that.
+   */
+  refitEvery: 10,
   recentWindows: 64,
   quietWindows: 30,
   bodyQuantile: 0.75,
@@ -56,7 +64,7 @@ export const ONLINE_THRESHOLD = {
 } as const;
 
 export function initialOnlineThreshold(): OnlineThresholdState {
-  return { calibration: [], spot: null, threshold: null, bodyLimit: Number.NaN, recent: [], quiet: ONLINE_THRESHOLD.quietWindows };
+  return { calibration: [], spot: null, threshold: null, bodyLimit: Number.NaN, recent: [], quiet: ONLINE_THRESHOLD.quietWindows, unfitted: 0 };
 }
 
 /** The threshold a new window is judged against: the trained one while calibrating. */
@@ -88,7 +96,10 @@ export function learnOnlineThreshold(state: OnlineThresholdState, spec: OnlineTh
     return;
   }
   if (quantileOf(state.recent, 0.5) > state.bodyLimit) return;
-  stepSpot(state.spot, score, threshold);
+  if (score > state.spot.tail) state.unfitted++;
+  const refit = state.unfitted >= settings.refitEvery;
+  if (refit) state.unfitted = 0;
+  stepSpot(state.spot, score, threshold, refit);
   // The rise is paced by the windows that teach: a machine held by the other rules keeps its bar.
   const target = Math.max(spec.floor, state.spot.threshold);
   state.threshold = Math.min(target, threshold * settings.risePerDay ** (windowMs / 86_400_000));
@@ -98,7 +109,8 @@ export function learnOnlineThreshold(state: OnlineThresholdState, spec: OnlineTh
 function calibrate(state: OnlineThresholdState, spec: OnlineThresholdSpec, windowMs: number, trained: number): void {
   const scores = state.calibration;
   state.calibration = [];
-  const above = scores.filter((s) => s > quantileOf(scores, ONLINE_THRESHOLD.level)).length;
+  const tail = quantileOf(scores, ONLINE_THRESHOLD.level);
+  const above = scores.filter((s) => s > tail).length;
   // Ties at the top (a score that saturates) leave no tail to fit: collect afresh, the fixed threshold stays.
   if (above < MIN_PEAKS) return;
   state.spot = initSpot(scores, { q: perWindowRisk(spec.falseAlertsPerDay, windowMs), level: ONLINE_THRESHOLD.level, maxPeaks: ONLINE_THRESHOLD.maxPeaks });

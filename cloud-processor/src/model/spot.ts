@@ -121,10 +121,12 @@ export function initSpot(calibration: readonly number[], options: SpotOptions): 
  * (n moved). Returns the threshold x was judged against. A non-finite x (an unscored window) says
  * nothing: not anomalous, nothing learned. A caller that judges by a threshold of its own (held to a
  * floor or a pace, see online-threshold.ts) passes it: what lay above it is what was cut off the peaks.
+ * `refit` false keeps the fitted shape and scale (the peak is kept for the next refit): a caller may
+ * refit every few peaks, the refit being the step's whole cost.
  * Cost: O(1) below t; O(N_t) for a peak (the refit, see fitTruncatedGpd), which happens for about
  * 1 − level of the observations.
  */
-export function stepSpot(state: SpotState, x: number, threshold = state.threshold): { anomalous: boolean; threshold: number } {
+export function stepSpot(state: SpotState, x: number, threshold = state.threshold, refit = true): { anomalous: boolean; threshold: number } {
   if (!Number.isFinite(x)) return { anomalous: false, threshold };
   if (x > threshold) return { anomalous: true, threshold };
   state.observations += 1;
@@ -136,9 +138,11 @@ export function stepSpot(state: SpotState, x: number, threshold = state.threshol
       state.peaks.shift();
       state.ceilings.shift();
     }
-    const { gamma, sigma } = fitTruncatedGpd(state.peaks, state.ceilings, state);
-    state.gamma = gamma;
-    state.sigma = sigma;
+    if (refit) {
+      const { gamma, sigma } = fitTruncatedGpd(state.peaks, state.ceilings, state);
+      state.gamma = gamma;
+      state.sigma = sigma;
+    }
   }
   state.threshold = spotThreshold(state);
   return { anomalous: false, threshold };

@@ -41,7 +41,7 @@ const spotState = z
   })
   .strict();
 const onlineThreshold = z
-  .object({ calibration: numbers, spot: spotState.nullable(), threshold: storedNumber.nullable(), bodyLimit: storedNumber, recent: numbers, quiet: z.number().int().nonnegative() })
+  .object({ calibration: numbers, spot: spotState.nullable(), threshold: storedNumber.nullable(), bodyLimit: storedNumber, recent: numbers, quiet: z.number().int().nonnegative(), unfitted: z.number().int().nonnegative() })
   .strict();
 const baselineState: z.ZodType<BaselineState, unknown> = z
   .object({
@@ -50,6 +50,7 @@ const baselineState: z.ZodType<BaselineState, unknown> = z
     recent: z.array(z.object({ windowEnd: storedNumber, baseline: numbers, threshold: storedNumber.optional() }).strict()),
     level: z.object({ residuals: z.array(numbers), until: storedNumber }).strict().optional(),
     online: onlineThreshold.optional(),
+    pending: z.array(numbers).optional(),
   })
   .strict();
 
