@@ -76,7 +76,7 @@ const SUBCOMMANDS: Record<string, Subcommand> = {
       return 0;
     },
   },
-  shadow: changeCommand('shadow NAME VERSION', 'score VERSION beside the serving version on the same windows, into anomaly_shadow; it never alerts', (version) => ({ action: 'shadow', version })),
+  shadow: changeCommand('shadow NAME VERSION', 'score VERSION (one per model) beside the serving version on the same windows, into anomaly_shadow; it never alerts', (version) => ({ action: 'shadow', version })),
   unshadow: changeCommand('unshadow NAME VERSION', 'stop scoring VERSION in shadow', (version) => ({ action: 'unshadow', version })),
   promote: changeCommand('promote NAME VERSION', 'VERSION serves every machine of the model (it leaves shadow and rollout)', (version) => ({ action: 'promote', version })),
   rollback: changeCommand(

@@ -69,6 +69,7 @@ export function applyChange(name: string, current: Lifecycle, request: ChangeReq
     case 'shadow':
       isServing(request.version);
       if (current.shadow.includes(request.version)) throw new LifecycleChangeError(`${name}@${request.version} is already in shadow`);
+      if (current.shadow.length > 0) throw new LifecycleChangeError(`${name}@${current.shadow[0]} is in shadow; unshadow it first (one shadow version per model: anomaly_shadow holds one score per window)`);
       return { next: { ...current, shadow: [...current.shadow, request.version] }, change: { action: 'shadow', to: request.version } };
     case 'unshadow':
       if (!current.shadow.includes(request.version)) throw new LifecycleChangeError(`${name}@${request.version} is not in shadow (shadow: ${current.shadow.join(', ') || 'none'})`);

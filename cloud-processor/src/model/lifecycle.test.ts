@@ -33,11 +33,11 @@ describe('lifecycle.json', () => {
     expect(refusal('{"serving":')).toMatchObject({ key: '', message: expect.stringMatching(/^\/r\/pump\/lifecycle.json: not JSON/) as string });
     expect(refusal('{"shadow":[]}').key).toBe('serving');
     expect(refusal('{"serving":3}').key).toBe('serving');
-    expect(refusal('{"serving":"3","shadow":["4",""]}').key).toBe('shadow.1');
+    expect(refusal('{"serving":"3","shadow":[""]}').key).toBe('shadow.0');
+    expect(refusal('{"serving":"3","shadow":["4","5"]}')).toEqual({ key: 'shadow', message: `${FILE}: shadow: at most one shadow version per model (anomaly_shadow holds one score per window)` });
     expect(refusal('{"serving":"3","rollout":{"version":"4","machines":[]}}').key).toBe('rollout.machines');
     expect(refusal('{"serving":"3","promoted":"4"}').key).toBe('');
     expect(refusal('{"serving":"3","shadow":["3"]}')).toEqual({ key: 'shadow.0', message: `${FILE}: shadow.0: version 3 is the serving version` });
-    expect(refusal('{"serving":"3","shadow":["4","4"]}').key).toBe('shadow.1');
     expect(refusal('{"serving":"3","rollout":{"version":"3","machines":["a"]}}').key).toBe('rollout.version');
   });
 
@@ -74,14 +74,15 @@ describe('lifecycle.json', () => {
 });
 
 describe('lifecycle changes', () => {
-  const base: Lifecycle = { serving: '3', shadow: ['4', '5'], rollout: { version: '5', machines: ['pump-1'] } };
+  const base: Lifecycle = { serving: '3', shadow: ['5'], rollout: { version: '5', machines: ['pump-1'] } };
 
   it('promote makes the version serve and takes it out of shadow and rollout; others stay', () => {
     expect(applyChange('pump', base, { action: 'promote', version: '5' }, [])).toEqual({
-      next: { serving: '5', shadow: ['4'] },
+      next: { serving: '5', shadow: [] },
       change: { action: 'promote', from: '3', to: '5' },
     });
     expect(applyChange('pump', base, { action: 'promote', version: '4' }, []).next).toEqual({ serving: '4', shadow: ['5'], rollout: { version: '5', machines: ['pump-1'] } });
+    expect(applyChange('pump', { serving: '3', shadow: ['4'] }, { action: 'promote', version: '4' }, []).next).toEqual({ serving: '4', shadow: [] });
     expect(() => applyChange('pump', base, { action: 'promote', version: '3' }, [])).toThrow('pump@3 is the serving version');
   });
 
@@ -95,18 +96,19 @@ describe('lifecycle changes', () => {
     expect(servedBefore(history, '2')).toBe('1');
     expect(servedBefore(history, '1')).toBeUndefined();
     const ended = applyChange('pump', base, { action: 'rollback' }, history);
-    expect(ended).toEqual({ next: { serving: '3', shadow: ['4', '5'] }, change: { action: 'rollback', from: '5', to: '3', machines: ['pump-1'] } });
-    expect(applyChange('pump', ended.next, { action: 'rollback' }, history)).toEqual({ next: { serving: '2', shadow: ['4', '5'] }, change: { action: 'rollback', from: '3', to: '2' } });
-    expect(applyChange('pump', base, { action: 'rollback', to: '4' }, []).next).toEqual({ serving: '4', shadow: ['5'], rollout: { version: '5', machines: ['pump-1'] } });
+    expect(ended).toEqual({ next: { serving: '3', shadow: ['5'] }, change: { action: 'rollback', from: '5', to: '3', machines: ['pump-1'] } });
+    expect(applyChange('pump', ended.next, { action: 'rollback' }, history)).toEqual({ next: { serving: '2', shadow: ['5'] }, change: { action: 'rollback', from: '3', to: '2' } });
+    expect(applyChange('pump', base, { action: 'rollback', to: '5' }, []).next).toEqual({ serving: '5', shadow: [] });
     expect(() => applyChange('pump', { serving: '1', shadow: [] }, { action: 'rollback' }, history)).toThrow('the history names no version served before 1; say which with --to VERSION');
   });
 
   it('shadow and unshadow add and remove a version; rollout names a candidate and its machines', () => {
     const plain: Lifecycle = { serving: '3', shadow: [] };
     expect(applyChange('pump', plain, { action: 'shadow', version: '4' }, [])).toEqual({ next: { serving: '3', shadow: ['4'] }, change: { action: 'shadow', to: '4' } });
-    expect(() => applyChange('pump', base, { action: 'shadow', version: '4' }, [])).toThrow('pump@4 is already in shadow');
+    expect(() => applyChange('pump', base, { action: 'shadow', version: '5' }, [])).toThrow('pump@5 is already in shadow');
+    expect(() => applyChange('pump', base, { action: 'shadow', version: '4' }, [])).toThrow('pump@5 is in shadow; unshadow it first');
     expect(() => applyChange('pump', base, { action: 'shadow', version: '3' }, [])).toThrow('pump@3 is the serving version');
-    expect(applyChange('pump', base, { action: 'unshadow', version: '4' }, []).next.shadow).toEqual(['5']);
+    expect(applyChange('pump', base, { action: 'unshadow', version: '5' }, []).next.shadow).toEqual([]);
     expect(() => applyChange('pump', plain, { action: 'unshadow', version: '4' }, [])).toThrow('pump@4 is not in shadow (shadow: none)');
     expect(applyChange('pump', plain, { action: 'rollout', version: '4', machines: ['a', 'b-*'] }, [])).toEqual({
       next: { serving: '3', shadow: [], rollout: { version: '4', machines: ['a', 'b-*'] } },

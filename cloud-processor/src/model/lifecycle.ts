@@ -22,8 +22,12 @@ export const lifecycleSchema = z
   .object({
     /** The version that scores every machine of the model (but the rollout's). */
     serving: version,
-    /** Versions scored beside the serving one on the same windows, recorded only. */
-    shadow: z.array(version).default([]),
+    /**
+     * Versions scored beside the serving one on the same windows, recorded only. At most one: its scores
+     * go to `anomaly_shadow`, whose points are keyed by site, machine, model and window start, so a
+     * second shadow of the same model would overwrite the first's.
+     */
+    shadow: z.array(version).max(1, 'at most one shadow version per model (anomaly_shadow holds one score per window)').default([]),
     /** A candidate serving only the machines matching `machines` (ids or `*` patterns, as contract.json `machines`). */
     rollout: z.object({ version, machines: z.array(z.string().min(1)).min(1) }).strict().optional(),
   })

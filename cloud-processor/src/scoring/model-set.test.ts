@@ -62,17 +62,21 @@ describe('ModelSet with lifecycle files', () => {
   });
 
   it('loads the versions the lifecycle names, in their roles; a new version waits until it is named', async () => {
-    await writeLifecycle(modelDir(), { serving: '2', shadow: ['3', '4'], rollout: { version: '4', machines: ['pump-1', 'line2-*'] } });
+    await writeLifecycle(modelDir(), { serving: '2', shadow: ['4'], rollout: { version: '4', machines: ['pump-1', 'line2-*'] } });
     await refresh();
-    expect(roles()).toEqual([{ serving: '2', rollout: ['4', 'pump-1', 'line2-*'], shadows: ['3', '4'] }]);
+    expect(roles()).toEqual([{ serving: '2', rollout: ['4', 'pump-1', 'line2-*'], shadows: ['4'] }]);
     // Version 4 is rolled out and in shadow: loaded once.
-    expect(models.loads).toBe(2 + 1);
+    expect(models.loads).toBe(2);
     const [served] = models.served();
-    expect(served?.shadows[1]).toBe(served?.rollout?.bundle);
+    expect(served?.shadows[0]).toBe(served?.rollout?.bundle);
+    await writeLifecycle(modelDir(), { serving: '2', shadow: ['3'], rollout: { version: '4', machines: ['pump-1', 'line2-*'] } });
+    await refresh();
+    expect(roles()).toEqual([{ serving: '2', rollout: ['4', 'pump-1', 'line2-*'], shadows: ['3'] }]);
+    expect(models.loads).toBe(3);
 
     await addVersion('5');
     await refresh();
-    expect(roles()).toEqual([{ serving: '2', rollout: ['4', 'pump-1', 'line2-*'], shadows: ['3', '4'] }]);
+    expect(roles()).toEqual([{ serving: '2', rollout: ['4', 'pump-1', 'line2-*'], shadows: ['3'] }]);
     expect(models.loads).toBe(3);
   });
 
@@ -112,7 +116,10 @@ describe('ModelSet with lifecycle files', () => {
   it('keeps the serving version when the lifecycle names one the registry lacks, and skips a missing shadow', async () => {
     await writeLifecycle(modelDir(), { serving: '2', shadow: [] });
     await refresh();
-    await writeLifecycle(modelDir(), { serving: '9', shadow: ['8', '3'] });
+    await writeLifecycle(modelDir(), { serving: '9', shadow: ['8'] });
+    await refresh();
+    expect(roles()).toEqual([{ serving: '2', rollout: undefined, shadows: [] }]);
+    await writeLifecycle(modelDir(), { serving: '9', shadow: ['3'] });
     await refresh();
     expect(roles()).toEqual([{ serving: '2', rollout: undefined, shadows: ['3'] }]);
     // No model serves when nothing ever could: a fresh set on the same lifecycle.
