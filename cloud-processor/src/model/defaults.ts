@@ -88,12 +88,22 @@ export const MODEL_DEFAULTS = {
     /** Per-window false-alarm probability of the threshold: the χ²_d upper quantile at p. */
     p: 1e-3,
     /**
-     * Time constant of the slow per-machine baseline (null: none). None, measured: a baseline that learns
-     * from every window below the threshold follows a fault slower than it (the simulated pump's sensor
-     * drift: missed with τ = 10 min, 6 h ahead without), and on SKAB the operating point does its work
-     * better (F1 0.769 → 0.786, MAR 30.9 → 28.0 %, FAR 12.0 → 12.6 %). Model files with a τ keep theirs.
+     * The slow per-machine baseline (model/robust-t2.ts: it learns only from windows below the threshold)
+     * exists only where training was short, fewer than `minTailWindows` non-overlapping windows: 400 s of
+     * a healthy rig say nothing of its level an hour later (SKAB's anomaly-free run after 400 s of
+     * training: 90 % of its windows alarmed without a baseline, 2.7 % with). Its time constant is this
+     * many training spans (the training windows' non-overlapping duration): the trained level is
+     * forgotten on twice the time it took to learn it. Measured on SKAB (0.5–8 spans): shorter follows
+     * a fault's onset (1 span: F1 0.760); 2.5 or more (with the delay below) fall behind the healthy
+     * run's wander once, freeze and stay in alarm (80–87 %) — the baseline is never taught by an alarm.
+     * Long training (the simulator's 16 h) keeps a fixed location, so a slow fault — the pump's drifting
+     * current — is not followed (missed with τ = 10 min, 6 h ahead without). Model files keep their τ.
      */
-    tauMs: null as number | null,
+    baselineTrainingSpans: 2,
+    /** A normal window teaches the baseline only after this many newer windows were normal too (a minute
+     *  of 10 s windows, longer than the 5 windows an alert's K-of-N looks at): an exceedance discards the
+     *  windows still waiting, so a fault's quiet onset is not learnt. SKAB: MAR 29.0 → 28.0 % (6–8 alike). */
+    baselineDelayWindows: 6,
     /** A feature follows the operating point only where the quadratic explains at least this share of its
      *  training variance (R²); a slower one (a temperature lagging the load by minutes) keeps a fixed
      *  location and its full spread — following it instantly made the simulated fan alarm 15 times a day. */

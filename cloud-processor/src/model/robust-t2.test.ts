@@ -23,15 +23,22 @@ describe('t2Score', () => {
 });
 
 describe('learnBaseline', () => {
-  it('moves W/τ of the way to a normal window, not at all for one that exceeded, and never for an older window', () => {
+  it('moves W/τ of the way to a normal window once 6 newer ones were normal, not at all for one that exceeded, and never for an older window', () => {
     const state = initialBaseline(model, 'm');
     learnBaseline(model, state, [20, 5], [10, 5], 10_000, 1_000, false);
-    expect(state.baseline).toEqual([11, 5]); // λ = 10 s / 100 s
-    learnBaseline(model, state, [50, 50], [11, 5], 10_000, 2_000, true);
+    expect(state.baseline).toEqual([10, 5]); // waiting for the windows after it
+    for (let end = 2_000; end <= 6_000; end += 1_000) learnBaseline(model, state, [10, 5], [10, 5], 10_000, end, false);
+    expect(state.baseline).toEqual([10, 5]);
+    learnBaseline(model, state, [10, 5], [10, 5], 10_000, 7_000, false);
+    expect(state.baseline).toEqual([11, 5]); // the 7th window confirms the 1st: λ = 10 s / 100 s of 20 − 10
+    // An exceedance teaches nothing and discards the 6 windows still waiting: 6 more normal ones teach nothing.
+    learnBaseline(model, state, [50, 50], [11, 5], 10_000, 8_000, true);
+    for (let end = 9_000; end <= 14_000; end += 1_000) learnBaseline(model, state, [12, 5], [11, 5], 10_000, end, false);
     expect(state.baseline).toEqual([11, 5]);
-    expect(state.decidedUntil).toBe(2_000);
-    // A late revision of the window that ended at 1000 arrives after 2000 was decided: it teaches nothing.
+    expect(state.decidedUntil).toBe(14_000);
+    // A late revision of the window that ended at 1000 arrives after 14000 was decided: it teaches nothing.
     learnBaseline(model, state, [21, 5], [11, 5], 10_000, 1_000, false);
+    expect(state.pending).toHaveLength(6);
     expect(state.baseline).toEqual([11, 5]);
   });
 });
@@ -58,7 +65,8 @@ describe('expectedFeatures', () => {
     const following: RobustT2Model = { ...model, location: Float64Array.from([100, 5]), operatingPoint: op };
     const state = initialBaseline(following, 'm');
     const x = [110, 8]; // u = 1: expected (110, 7); feature 1 is 1 above it
-    learnBaseline(following, state, x, expectedFeatures(following, x, state.baseline, new Float64Array(2)), 10_000, 1_000, false);
+    // Seven such windows: the 7th confirms the 1st (learnBaseline's delay).
+    for (let end = 1_000; end <= 7_000; end += 1_000) learnBaseline(following, state, x, expectedFeatures(following, x, state.baseline, new Float64Array(2)), 10_000, end, false);
     expect(state.baseline).toEqual([100, 5.1]); // λ = 0.1 of the unexplained 1
   });
 });

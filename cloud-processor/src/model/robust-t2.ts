@@ -2,7 +2,7 @@
 // rms of every sensor) are compared with what they should be at the window's operating point, e (the
 // training location moved by the operating point's share, see OperatingPoint): D² = (x − e)ᵀ C⁻¹ (x − e),
 // anomalous above the threshold stored with the model. Model files may also carry a slow per-machine
-// baseline (τ; trained models no longer do by default, see MODEL_DEFAULTS.robustT2.tauMs): it starts at
+// baseline (τ; training gives one only where it was short, see MODEL_DEFAULTS.robustT2): it starts at
 // the training location and follows the machine through windows that were normal, so a level that
 // wanders over hours is not an alarm, while a window that exceeds never teaches it anything.
 // A model of a class of machines learns the level of a machine training never saw from that machine's
@@ -70,6 +70,8 @@ export interface BaselineState {
   level?: { residuals: number[][]; until: number };
   /** The machine's own threshold, for a model with `onlineThreshold`. */
   online?: OnlineThresholdState;
+  /** The features of the newest normal windows the baseline has not learnt yet, oldest first (see learnBaseline). */
+  pending?: number[][];
 }
 
 /** How many decided windows' baselines a machine remembers: minutes of 10 s windows, beyond any redelivery. */
@@ -187,8 +189,10 @@ function median(values: readonly number[]): number {
 /**
  * After a window ending at `windowEnd` was decided against `expected` (expectedFeatures): if it is newer
  * than every window decided before (a revised or late older window teaches nothing) and did not exceed,
- * the baseline moves by (W/τ)(x − expected). The decision of a window therefore depends only on windows
- * that ended before it. `threshold` (thresholdFor) is remembered with the window, for a redelivery.
+ * it waits until MODEL_DEFAULTS.robustT2.baselineDelayWindows newer windows did not exceed either; then
+ * the baseline moves by (W/τ)(x − expected), expected at that time. The decision of a window therefore
+ * depends only on windows that ended before it. `threshold` (thresholdFor) is remembered with the
+ * window, for a redelivery.
  */
 export function learnBaseline(
   model: RobustT2Model,
@@ -204,7 +208,18 @@ export function learnBaseline(
   state.decidedUntil = windowEnd;
   state.recent.push({ windowEnd, baseline: [...state.baseline], ...(state.online !== undefined ? { threshold } : {}) });
   if (state.recent.length > RECENT_DECISIONS) state.recent.shift();
-  if (model.tauMs === null || exceeded) return;
+  if (model.tauMs === null) return;
+  // A window teaches only once the windows after it stayed normal too: an exceedance discards the ones
+  // still waiting, so the quiet start of a fault (a ramp below the threshold) is not learnt.
+  if (exceeded) {
+    delete state.pending;
+    return;
+  }
+  const pending = (state.pending ??= []);
+  pending.push(Array.from(x));
+  if (pending.length <= MODEL_DEFAULTS.robustT2.baselineDelayWindows) return;
+  const confirmed = pending.shift()!;
+  const confirmedExpected = expectedFeatures(model, confirmed, state.baseline, new Float64Array(model.d));
   const rate = Math.min(1, windowMs / model.tauMs);
-  for (let j = 0; j < model.d; j++) state.baseline[j]! += rate * (x[j]! - expected[j]!);
+  for (let j = 0; j < model.d; j++) state.baseline[j]! += rate * (confirmed[j]! - confirmedExpected[j]!);
 }

@@ -19,7 +19,7 @@ import { openScorer, type ModelScorer } from './scorer.js';
 const TRAIN_START = 1_700_000_000_000;
 const LIVE_START = TRAIN_START + 86_400_000;
 let trained: Awaited<ReturnType<typeof tempRegistry>>;
-/** robust-t2 as trained (no slow baseline), and the same model with one (τ = 600 s) as older files have it. */
+/** robust-t2 as trained (300 windows: a slow baseline of 2 training spans), and the same model with τ = 600 s. */
 let plain: string;
 let withBaseline: string;
 
@@ -65,7 +65,8 @@ describe('the robust-t2 kind', () => {
     expect(contract).toMatchObject({ kind: 'robust-t2', heldBackWindows: 0, trainingWindows: 300 });
     expect(contract['featureNames']).toEqual(['a.mean', 'a.rms', 'b.mean', 'b.rms', 'c.mean', 'c.rms']);
     const file = JSON.parse(await readFile(path.join(plain, MODEL_FILES.robustT2), 'utf8')) as Record<string, unknown>;
-    expect(file).toMatchObject({ p: 1e-3, rho: 0.01, tauMs: null });
+    // 300 non-overlapping 10 s windows, fewer than minTailWindows: τ = 2 × 300 × 10 s.
+    expect(file).toMatchObject({ p: 1e-3, rho: 0.01, tauMs: 6_000_000 });
     // χ²₆ at p = 1e-3; 300 windows are too few for the scores' tail to raise it.
     expect(file['threshold']).toBeCloseTo(22.458, 3);
     expect(file['fit']).toMatchObject({ trainingTail: null });

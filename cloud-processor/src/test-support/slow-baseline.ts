@@ -1,6 +1,6 @@
-// Models trained today have no slow baseline (MODEL_DEFAULTS.robustT2.tauMs is null); a model file
-// may still carry one, and the scorer keeps, decides against and persists it. Tests of that machinery
-// give a freshly trained robust-t2 folder a τ as such a file would have it.
+// A model file may carry a slow baseline (training gives one where it was short, MODEL_DEFAULTS.robustT2),
+// and the scorer keeps, decides against and persists it. Tests of that machinery give a freshly trained
+// robust-t2 folder the τ they want, as such a file would have it.
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { MODEL_FILES } from '../model/artifact-schemas.js';

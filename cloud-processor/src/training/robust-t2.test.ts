@@ -3,7 +3,7 @@ import { gaussian } from '../test-support/synthetic-pump.js';
 import { chiSquareUpperQuantile } from './chi-square.js';
 import { covarianceOf, meanOf } from './linalg.js';
 import { robustCovariance } from './robust-covariance.js';
-import { expectedFeatures, initialBaseline, t2Score, type RobustT2Model } from '../model/robust-t2.js';
+import { expectedFeatures, initialBaseline, learnBaseline, t2Score, type RobustT2Model } from '../model/robust-t2.js';
 import { fitRobustT2 } from './robust-t2.js';
 
 /** A fitted file as the scorer holds it (the conversion of model/artifacts.ts, written out here). */
@@ -84,7 +84,8 @@ describe('fitRobustT2', () => {
     const floored = fitRobustT2(['x.mean', 'y.mean'], clean, 10_000, { rho: 0.1, operatingPoint: false });
     expect(noFloor.threshold).toBeCloseTo(chiSquareUpperQuantile(1e-3, 2), 12);
     expect(noFloor.threshold).toBeCloseTo(13.8155, 3);
-    expect(floored).toMatchObject({ p: 1e-3, rho: 0.1, tauMs: null, featureNames: ['x.mean', 'y.mean'] });
+    // 300 non-overlapping 10 s windows are a short training: a baseline of 2 spans, 2 × 300 × 10 s.
+    expect(floored).toMatchObject({ p: 1e-3, rho: 0.1, tauMs: 6_000_000, featureNames: ['x.mean', 'y.mean'] });
     expect(floored.operatingPoint).toBeUndefined();
     // ρ·|level| = 1 and 2: variances grow by 1 and 4, so the precision of x shrinks markedly.
     expect(floored.precision[0]![0]!).toBeLessThan(0.6 * noFloor.precision[0]![0]!);
@@ -280,5 +281,76 @@ describe('fitRobustT2: a model of a class of machines', () => {
     // Hopping windows at half the window length: a, b and c hold 1,000 windows' worth of time each.
     const hopping = fitRobustT2(names, rows, 10_000, { ...options, machineOf, independentWindows: rows.length / 2 });
     expect(hopping.machineOffsets).toBeUndefined();
+  });
+});
+
+describe('fitRobustT2: a slow baseline only where training was short', () => {
+  const names = ['x.mean', 'y.mean'];
+  /** `count` training windows around (100, 50), sd 1 each. */
+  const healthy = (count: number, seed: number): number[][] => {
+    const rand = gaussian(seed);
+    return Array.from({ length: count }, () => [100 + rand(), 50 + rand()]);
+  };
+  /** Decides `live` in order as the scorer does (model/robust-t2.ts) from `state`; the windows' decisions. */
+  const decide = (model: RobustT2Model, live: readonly number[][], state = initialBaseline(model, 'm')): boolean[] => {
+    const expected = new Float64Array(model.d);
+    return live.map((x, t) => {
+      expectedFeatures(model, x, state.baseline, expected);
+      const exceeded = t2Score(model, x, expected, new Float64Array(model.d), new Float64Array(model.d)) > model.threshold;
+      learnBaseline(model, state, x, expected, 10_000, (t + 1) * 10_000, exceeded);
+      return exceeded;
+    });
+  };
+  /** x rises by 30 (≈ 20 of its floored sd) over 3,000 windows, y stays: a machine's slow healthy wander. */
+  const wander = Array.from({ length: 3_000 }, (_, t) => [100 + 0.01 * t, 50]);
+
+  it('sets τ to 2 training spans of non-overlapping windows, and none from minTailWindows on', () => {
+    expect(fitRobustT2(names, healthy(400, 1), 10_000, { operatingPoint: false }).tauMs).toBe(2 * 400 * 10_000);
+    // Hopping windows every 1 s over 400 s: 40 windows' worth of time, τ = 2 × 400 s.
+    expect(fitRobustT2(names, healthy(400, 1), 10_000, { operatingPoint: false, independentWindows: 40 }).tauMs).toBe(800_000);
+    expect(fitRobustT2(names, healthy(2_000, 2), 10_000, { operatingPoint: false }).tauMs).toBeNull();
+    expect(fitRobustT2(names, healthy(400, 1), 10_000, { operatingPoint: false, tauMs: null }).tauMs).toBeNull();
+  });
+
+  it('follows a slow healthy wander after a short training; the same wander alarms a fixed location', () => {
+    const short = toModel(fitRobustT2(names, healthy(400, 3), 10_000, { operatingPoint: false, independentWindows: 40 }), names);
+    expect(short.threshold).toBeCloseTo(chiSquareUpperQuantile(1e-3, 2), 9); // 13.8: too few windows for a tail
+    // λ = 10 s / 800 s: an EWMA fed 6 windows late trails a ramp of 0.01 per window by 0.01·((1 − λ)/λ + 6)
+    // = 0.85 in steady state, D² ≈ 0.85² / (1 + 1²) ≈ 0.4 with x's variance 1 plus its floor (0.01·100)².
+    expect(decide(short, wander).filter(Boolean)).toHaveLength(0);
+    // Without a baseline x ends 30 above: D² ≈ 30² / 2 = 450.
+    const fixed = decide({ ...short, tauMs: null }, wander);
+    expect(fixed.slice(0, 50).filter(Boolean)).toHaveLength(0);
+    expect(fixed.slice(-1_000).every(Boolean)).toBe(true);
+  });
+
+  it('keeps a step in alarm for as long as it lasts, and is back to normal when it ends', () => {
+    const short = toModel(fitRobustT2(names, healthy(400, 4), 10_000, { operatingPoint: false, independentWindows: 40 }), names);
+    // x 15 higher (D² ≈ 15² / 2 ≈ 112) for 1,000 windows, 12.5 τ: an exceeding window never teaches the baseline.
+    const live = [...Array.from({ length: 100 }, () => [100, 50]), ...Array.from({ length: 1_000 }, () => [115, 50]), ...Array.from({ length: 100 }, () => [100, 50])];
+    const decided = decide(short, live);
+    expect(decided.slice(0, 100).filter(Boolean)).toHaveLength(0);
+    expect(decided.slice(100, 1_100).every(Boolean)).toBe(true);
+    expect(decided.slice(1_100).filter(Boolean)).toHaveLength(0);
+  });
+
+  it("learns a normal window only after 6 more normal ones: a fault's quiet onset is never learnt", () => {
+    const short = toModel(fitRobustT2(names, healthy(400, 6), 10_000, { operatingPoint: false, independentWindows: 40 }), names);
+    const start = initialBaseline(short, 'm').baseline;
+    // 5 windows 2 above (D² ≈ 2, normal) and then one 15 above: the 5 are discarded unlearnt.
+    const onset = initialBaseline(short, 'm');
+    expect(decide(short, [...Array.from({ length: 5 }, () => [start[0]! + 2, start[1]!]), [start[0]! + 15, start[1]!]], onset)).toEqual([false, false, false, false, false, true]);
+    expect(onset.baseline).toEqual(start);
+    // 7 such normal windows: the 7th confirms the 1st, and the baseline moves by λ·2 = 2/80 in x only.
+    const quiet = initialBaseline(short, 'm');
+    decide(short, Array.from({ length: 7 }, () => [start[0]! + 2, start[1]!]), quiet);
+    expect(quiet.baseline[0]!).toBeCloseTo(start[0]! + 2 / 80, 12);
+    expect(quiet.baseline[1]!).toBeCloseTo(start[1]!, 12);
+  });
+
+  it('keeps a fixed location after a long training, so the slow wander alarms', () => {
+    const long = toModel(fitRobustT2(names, healthy(2_000, 5), 10_000, { operatingPoint: false }), names);
+    expect(long.tauMs).toBeNull();
+    expect(decide(long, wander).slice(-1_000).every(Boolean)).toBe(true);
   });
 });

@@ -9,7 +9,9 @@
 //      a machine varies, not how machines differ from one another;
 //   3. the threshold: the analytic χ²_d quantile at p, or the training scores' own tail quantile for
 //      the target false exceedances per machine-day (tail-threshold.ts) when that is higher and enough
-//      independent windows give a tail. No held-back windows are needed, so every window trains.
+//      independent windows give a tail. No held-back windows are needed, so every window trains;
+//   4. where those windows are too few for a tail, a slow baseline (τ: two training spans) that
+//      follows the machine through its normal windows: a short training cannot describe hours.
 import type { RobustT2File } from '../model/artifact-schemas.js';
 import { MODEL_DEFAULTS } from '../model/defaults.js';
 import { chiSquareUpperQuantile } from './chi-square.js';
@@ -21,7 +23,7 @@ export interface RobustT2Options {
   keepFraction?: number;
   rho?: number;
   p?: number;
-  /** null: no slow baseline. */
+  /** null: no slow baseline; default: one only where training was short (see the defaults). */
   tauMs?: number | null;
   /** false: a fixed location, whatever the operating point. */
   operatingPoint?: boolean;
@@ -179,6 +181,12 @@ function machineOffsets(rows: readonly ArrayLike<number>[], machineOf: readonly 
   return offsets;
 }
 
+/** The slow baseline's τ for a training of `independent` non-overlapping windows; null (none) for a long one. */
+function baselineTauMs(independent: number, windowMs: number): number | null {
+  const { minTailWindows, baselineTrainingSpans } = MODEL_DEFAULTS.robustT2;
+  return independent < minTailWindows ? baselineTrainingSpans * independent * windowMs : null;
+}
+
 export function fitRobustT2(featureNames: readonly string[], allRows: readonly ArrayLike<number>[], windowMs: number, options: RobustT2Options = {}): RobustT2File {
   const defaults = MODEL_DEFAULTS.robustT2;
   const d = featureNames.length;
@@ -221,7 +229,7 @@ export function fitRobustT2(featureNames: readonly string[], allRows: readonly A
     threshold,
     p,
     rho,
-    tauMs: options.tauMs === undefined ? defaults.tauMs : options.tauMs,
+    tauMs: options.tauMs === undefined ? baselineTauMs(independent, windowMs) : options.tauMs,
     ...(operatingPoint !== undefined ? { operatingPoint } : {}),
     ...(offsets !== undefined && offsets.size > 0 ? { machineOffsets: Object.fromEntries([...offsets].map(([m, o]) => [m, Array.from(o)])) } : {}),
     fit: { windows: rows.length, inliers: fit.inliers, consistency: fit.consistency, trainingAbove, chiSquare, trainingTail: tail },
