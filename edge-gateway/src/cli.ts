@@ -155,6 +155,10 @@ export async function runGatewayCli(argv: string[], io: CliIo): Promise<number> 
     // library not to probe the GCE metadata server (a link-local address) for them.
     if (emulator) process.env.METADATA_SERVER_DETECTION ??= 'none';
     const gateway = await startGateway(config);
+    // Signals are taken over before the banner says the gateway is up, so a stop or a reload sent as
+    // soon as it is read is handled (until then the kernel's default for SIGTERM and SIGHUP: exit at once).
+    const stopRequested = io.waitForStop();
+    const stopReloading = (io.onReloadRequest ?? onHangup)(() => gateway.reloadCredentials());
     const unreachable = noClientCanConnect(config.mqtt);
     if (unreachable !== undefined) io.err(`pdm gateway: warning: no MQTT client can connect: ${unreachable}`);
     io.err(`edge gateway ${config.gatewayId} (site ${config.siteId})`);
@@ -169,8 +173,7 @@ export async function runGatewayCli(argv: string[], io: CliIo): Promise<number> 
     io.err(`  Pub/Sub     projects/${config.pubsub.projectId}/topics/${config.pubsub.topic}${emulator ? ' (emulator)' : ''}`);
     io.err(`  outbox      ${config.outbox.path}`);
     for (const upstream of config.bridge.upstreams) io.err(`  bridge      ${upstream.name} ← ${withoutCredentials(upstream.url)} (${upstream.mappings.length} topic mappings${upstream.sparkplug ? ', Sparkplug B' : ''})`);
-    const stopReloading = (io.onReloadRequest ?? onHangup)(() => gateway.reloadCredentials());
-    const signal = await io.waitForStop();
+    const signal = await stopRequested;
     stopReloading();
     io.err(`${signal}: stopping the gateway…`);
     await gateway.stop();
