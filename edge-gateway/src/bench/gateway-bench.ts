@@ -235,7 +235,8 @@ try {
   console.log(`${ROUNDS} alternating runs per load, figures over all of them. "per CPU-second" divides by the CPU time the`);
   console.log('broker process used, which other work on a shared machine disturbs far less than wall-clock time.');
   console.log(`Event time advances ${MESSAGE_SPAN_MS} ms per message per sensor (${1000 / MESSAGE_SPAN_MS} Hz readings; ${BLOCK_HZ} Hz blocks of ${BLOCK_SAMPLES}), so each`);
-  console.log(`machine's window closes, and is published with its own ordering key, every ${WINDOW_MS / 1000} s of event time, as in a live fleet.`);
+  console.log(`machine's window closes every ${WINDOW_MS / 1000} s of event time, as in a live fleet, and is published as the gateway's`);
+  console.log('default configuration does: in FeatureBatch messages (one per shard and tick, ordering key gateway:shard).');
   console.log('');
   console.log('| load | bare aedes | gateway | ratio | target | windows closed |');
   console.log('|---|---|---|---|---|---|');

@@ -3,8 +3,12 @@
 // from a window's close at the gateway to its points in InfluxDB (p50/p99) at nominal load (a site of
 // 200 machines), then holds 5× that load (1,000 machines) for minutes and reports, slice by slice,
 // whether lag and memory stay bounded. 5× of 1,000 machines is beyond this two-core box when the
-// simulator, the gateway, the emulator, the processor and influxd all share it.
+// simulator, the gateway, the emulator, the processor and influxd all share it. Last, the same 5×
+// load once with single MachineWindow messages (one Publish per machine and window, as before
+// issue #17) and once with FeatureBatch messages (the default), the gateway restarted between them,
+// and their close→store figures side by side.
 // Usage: npm run bench -w @pdm/scenarios   (after a build; needs influxd)
+// BENCH_NOMINAL_S / BENCH_OVERLOAD_S / BENCH_COMPARE_S = 0 leave out that part.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -21,6 +25,8 @@ const WARMUP_MS = seconds('BENCH_WARMUP_S', 40);
 const NOMINAL_MS = seconds('BENCH_NOMINAL_S', 120);
 const OVERLOAD_MS = seconds('BENCH_OVERLOAD_S', 300);
 const SLICE_MS = seconds('BENCH_SLICE_S', 30);
+/** Per message format, in the single vs batch comparison. */
+const COMPARE_MS = seconds('BENCH_COMPARE_S', 120);
 const OVERLOAD_FACTOR = 5;
 const VIBRATION_HZ = 100;
 const PROJECT = 'pdm-bench';
@@ -83,7 +89,7 @@ setTimeout(
     console.error(`pipeline benchmark: no result in time (stuck at: ${stage})`);
     process.exit(1);
   },
-  WARMUP_MS * 2 + NOMINAL_MS + OVERLOAD_MS + 10 * 60_000,
+  WARMUP_MS * 4 + NOMINAL_MS + OVERLOAD_MS + 2 * COMPARE_MS + 10 * 60_000,
 ).unref();
 
 const dir = mkdtempSync(join(tmpdir(), 'pdm-pipeline-bench-'));
@@ -126,20 +132,24 @@ try {
   stage = 'starting the gateway';
   const mqttPort = await freePort();
   const gatewayHttp = await freePort();
-  const gateway = await startPdm(
-    'gateway',
-    ['gateway', '--config', writeConfig('gateway', {
-      gatewayId: 'bench-gateway',
-      siteId: 'bench-site',
-      mqtt: { host: '127.0.0.1', port: mqttPort, allowAnonymous: true },
-      http: { host: '127.0.0.1', port: gatewayHttp },
-      outbox: { path: join(dir, 'outbox.sqlite') },
-      pubsub: { projectId: PROJECT, topic: TOPIC, emulatorHost, createTopic: true },
-      log: { level: 'warn' },
-    })],
-    /operations\s+http:\/\//,
-  );
-  children.push(gateway);
+  const startGateway = async (featureBatches: boolean) => {
+    const started = await startPdm(
+      'gateway',
+      ['gateway', '--config', writeConfig(`gateway-${featureBatches ? 'batches' : 'single'}`, {
+        gatewayId: 'bench-gateway',
+        siteId: 'bench-site',
+        mqtt: { host: '127.0.0.1', port: mqttPort, allowAnonymous: true },
+        http: { host: '127.0.0.1', port: gatewayHttp },
+        outbox: { path: join(dir, 'outbox.sqlite') },
+        pubsub: { projectId: PROJECT, topic: TOPIC, emulatorHost, createTopic: true, featureBatches: { enabled: featureBatches } },
+        log: { level: 'warn' },
+      })],
+      /operations\s+http:\/\//,
+    );
+    children.push(started);
+    return started;
+  };
+  let gateway = await startGateway(true);
   const pids = { gateway: gateway.pid, processor: processor.pid };
   const scrapeBoth = async (): Promise<Scrape> => ({ at: performance.now(), processor: await scrape(processorHttp), gateway: await scrape(gatewayHttp) });
 
@@ -172,13 +182,27 @@ try {
     return slices;
   };
 
-  const nominal = await phase('nominal', NOMINAL_MACHINES, NOMINAL_MS);
-  const overload = await phase(`${OVERLOAD_FACTOR}× load`, NOMINAL_MACHINES * OVERLOAD_FACTOR, OVERLOAD_MS);
+  const nominal = NOMINAL_MS > 0 ? await phase('nominal', NOMINAL_MACHINES, NOMINAL_MS) : [];
+  const overload = OVERLOAD_MS > 0 ? await phase(`${OVERLOAD_FACTOR}× load`, NOMINAL_MACHINES * OVERLOAD_FACTOR, OVERLOAD_MS) : [];
 
-  const phases: Array<[string, Slice[]]> = [
+  // The same 5× load with each message format, the gateway restarted on it between them.
+  const compared: Array<[string, Slice[]]> = [];
+  const overloadMachines = (NOMINAL_MACHINES * OVERLOAD_FACTOR).toLocaleString('en-US');
+  for (const featureBatches of COMPARE_MS > 0 ? [false, true] : []) {
+    stage = `restarting the gateway with featureBatches.enabled ${featureBatches}`;
+    await gateway.stop();
+    gateway = await startGateway(featureBatches);
+    pids.gateway = gateway.pid;
+    const format = featureBatches ? 'FeatureBatch messages' : 'single MachineWindow messages';
+    compared.push([`${overloadMachines} machines, ${format}`, await phase(`${OVERLOAD_FACTOR}× load, ${format}`, NOMINAL_MACHINES * OVERLOAD_FACTOR, COMPARE_MS)]);
+  }
+
+  const all: Array<[string, Slice[]]> = [
     [`nominal: ${NOMINAL_MACHINES.toLocaleString('en-US')} machines`, nominal],
-    [`${OVERLOAD_FACTOR}×: ${(NOMINAL_MACHINES * OVERLOAD_FACTOR).toLocaleString('en-US')} machines`, overload],
+    [`${OVERLOAD_FACTOR}×: ${overloadMachines} machines`, overload],
+    ...compared,
   ];
+  const phases = all.filter(([, slices]) => slices.length > 0);
   const quantiles = (h: Histogram) => `${ms(bucketQuantile(0.5, h))} | ${ms(bucketQuantile(0.99, h))}`;
   console.log('');
   console.log('| load | readings/s | windows/s stored | close→store p50 | close→store p99 | window end→store p50 | window end→store p99 |');
@@ -195,20 +219,28 @@ try {
   for (const [name, slices] of phases) {
     console.log(`| ${name} | ${STAGES.map((stage) => quantiles(merged(slices, (s) => s.stages[stage]))).join(' | ')} |`);
   }
-  console.log('');
-  console.log(`${OVERLOAD_FACTOR}× load held for ${OVERLOAD_MS / 1000} s, per ${SLICE_MS / 1000} s slice (is lag bounded? is memory?):`);
-  console.log('');
-  console.log('| slice | close→store p99 | gateway outbox depth | gateway RSS | processor RSS |');
-  console.log('|---|---|---|---|---|');
-  overload.forEach((s, i) =>
-    console.log(`| ${((i + 1) * SLICE_MS) / 1000} s | ${ms(bucketQuantile(0.99, s.closeToStore))} | ${s.outboxDepth} | ${s.gatewayRssMb.toFixed(0)} MB | ${s.processorRssMb.toFixed(0)} MB |`),
-  );
-  const first = overload[0];
-  const last = overload[overload.length - 1];
-  if (first && last) {
-    const bounded = bucketQuantile(0.99, last.closeToStore) <= 2 * Math.max(bucketQuantile(0.99, first.closeToStore), 0.1) && last.outboxDepth < 10 * OVERLOAD_FACTOR * NOMINAL_MACHINES;
+  const [single, batches] = compared.map(([, slices]) => merged(slices, (s) => s.closeToStore));
+  if (single && batches) {
+    const p = (q: number, h: Histogram) => bucketQuantile(q, h);
     console.log('');
-    console.log(`lag ${bounded ? 'stayed bounded' : 'GREW'} under ${OVERLOAD_FACTOR}× load (last slice's p99 within 2× of the first's, outbox not piling up)`);
+    console.log(`close→store at ${overloadMachines} machines, FeatureBatch / single MachineWindow messages (same run, gateway restarted between them): p50 ${(p(0.5, batches) / p(0.5, single)).toFixed(2)}, p99 ${(p(0.99, batches) / p(0.99, single)).toFixed(2)}`);
+  }
+  if (overload.length > 0) {
+    console.log('');
+    console.log(`${OVERLOAD_FACTOR}× load held for ${OVERLOAD_MS / 1000} s, per ${SLICE_MS / 1000} s slice (is lag bounded? is memory?):`);
+    console.log('');
+    console.log('| slice | close→store p99 | gateway outbox depth | gateway RSS | processor RSS |');
+    console.log('|---|---|---|---|---|');
+    overload.forEach((s, i) =>
+      console.log(`| ${((i + 1) * SLICE_MS) / 1000} s | ${ms(bucketQuantile(0.99, s.closeToStore))} | ${s.outboxDepth} | ${s.gatewayRssMb.toFixed(0)} MB | ${s.processorRssMb.toFixed(0)} MB |`),
+    );
+    const first = overload[0];
+    const last = overload[overload.length - 1];
+    if (first && last) {
+      const bounded = bucketQuantile(0.99, last.closeToStore) <= 2 * Math.max(bucketQuantile(0.99, first.closeToStore), 0.1) && last.outboxDepth < 10 * OVERLOAD_FACTOR * NOMINAL_MACHINES;
+      console.log('');
+      console.log(`lag ${bounded ? 'stayed bounded' : 'GREW'} under ${OVERLOAD_FACTOR}× load (last slice's p99 within 2× of the first's, outbox not piling up)`);
+    }
   }
 } catch (error) {
   console.error(`pipeline benchmark failed at ${stage}: ${(error as Error).message}`);
