@@ -2,10 +2,10 @@
 // (`pdm gateway hash-password`). Returns the exit code: 2 for a bad flag or config or no usable Google
 // credentials, 1 for a failure.
 import { parseArgs } from 'node:util';
+import { logFormatFlag } from '@pdm/config';
 import { ConfigError, type GatewayConfig, loadGatewayConfig } from './config/index.js';
 import { startGateway } from './gateway.js';
 import { TlsFileError, Users, UsersFileError, hashPassword } from './mqtt/index.js';
-import { logFormatSchema } from './ops/log.js';
 import { usesPubSubEmulator } from './publisher/index.js';
 import { windowEngineOptionsSchema } from './window/index.js';
 
@@ -111,12 +111,6 @@ export function noClientCanConnect(mqtt: GatewayConfig['mqtt']): string | undefi
   if (Users.load(mqtt.usersFile).countReachable({ passwords, certificates }) > 0) return undefined;
   const how = certificates ? 'no user at all' : passwords ? 'no user with a password (users without one need mqtt.tls.ca)' : 'no user a certificate could name (mqtt.tls.ca is unset)';
   return `anonymous clients are refused (mqtt.allowAnonymous) and ${mqtt.usersFile} has ${how}`;
-}
-
-function logFormatFlag(value: string): GatewayConfig['log']['format'] {
-  const parsed = logFormatSchema.safeParse(value);
-  if (!parsed.success) throw new ConfigError(`--log-format must be one of ${logFormatSchema.options.join(', ')} (got "${value}")`);
-  return parsed.data;
 }
 
 async function readAll(stream: NodeJS.ReadableStream): Promise<string> {

@@ -3,6 +3,7 @@
 // checkpoint of the window state on the gateway clock, and a graceful stop. It only wires: each
 // stage is its own module.
 import { type Clock, every, systemClock } from '@pdm/clock';
+import { resolveLogFormat } from '@pdm/config';
 import { type GatewayHealth, GatewayHealthSchema, CloseReason, pubsubAttributes } from '@pdm/proto';
 import type { GatewayConfig } from './config/index.js';
 import { Bridge, BridgeMetrics } from './bridge/index.js';
@@ -11,7 +12,7 @@ import { Ingest, type IngestRejection } from './ingest/index.js';
 import { loadCredentials, startBroker, type RunningBroker } from './mqtt/index.js';
 import { GatewayMetrics } from './ops/metrics.js';
 import { startOpsServer, type OpsServer } from './ops/http.js';
-import { LogLimiter, createLogger, resolveLogFormat, type Logger } from './ops/log.js';
+import { LogLimiter, createLogger, type Logger } from './ops/log.js';
 import { MAX_PENDING_WINDOWS, Outbox, OutboxWriter } from './outbox/index.js';
 import { OutboxPublisher, connectPubSub, featureBatchMessages, openFeatureTopic, singleWindowMessages } from './publisher/index.js';
 import { SparkplugIngest, SparkplugMetrics } from './sparkplug/index.js';

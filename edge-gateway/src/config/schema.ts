@@ -1,11 +1,10 @@
 // The gateway configuration: this zod schema is the documentation of every knob and its default.
 // Files are YAML or JSON; env variables PDM_GATEWAY_<PATH> override single keys (see load.ts). Every
 // …Ms key is a duration: milliseconds, or a string with a unit ("10s", "500ms", "1h30m", "7d").
-import { durationMs, logLevelSchema } from '@pdm/config';
+import { durationMs, logFormatSchema, logLevelSchema } from '@pdm/config';
 import { z } from 'zod';
 import { bridgeSchema } from '../bridge/schema.js';
 import { aclSchema } from '../mqtt/users.js';
-import { logFormatSchema } from '../ops/log.js';
 import { sparkplugSchema } from '../sparkplug/schema.js';
 
 const port = z.number().int().min(0).max(65535);
