@@ -56,6 +56,20 @@ describe('pdm processor CLI', () => {
     expect(printed.pipelineReportIntervalMs).toBe(10_000);
   });
 
+  it('takes the log format from log.format (auto unless set) or --log-format, which wins', async () => {
+    const format = async (argv: string[], env: NodeJS.ProcessEnv = {}) => {
+      const cli = io(env);
+      expect(await runProcessorCli([...argv, '--print-config'], cli)).toBe(0);
+      return (JSON.parse(cli.lines.join('\n')) as { log: { format: string } }).log.format;
+    };
+    expect(await format([])).toBe('auto');
+    expect(await format([], { PDM_PROCESSOR_LOG__FORMAT: 'pretty' })).toBe('pretty');
+    expect(await format(['--log-format', 'json'], { PDM_PROCESSOR_LOG__FORMAT: 'pretty' })).toBe('json');
+    const cli = io({ PDM_PROCESSOR_LOG__FORMAT: 'yaml' });
+    expect(await runProcessorCli(['--print-config'], cli)).toBe(2);
+    expect(cli.errors.join('\n')).toMatch(/log\.format: Invalid option/);
+  });
+
   it('exits 1 when a dependency is unreachable at start', async () => {
     // InfluxDB is the unreachable one; Pub/Sub an emulator, so no Google credentials are looked for.
     const cli = io({

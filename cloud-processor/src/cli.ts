@@ -2,6 +2,7 @@
 // clean stop, 2 for a bad flag or configuration (the message names the key) or no usable Google
 // credentials (the message says what to set), 1 for another start failure.
 import { parseArgs } from 'node:util';
+import { logFormatFlag } from '@pdm/config';
 import { ALERT_DELIVERY_DEFAULTS } from './alerts/alert-delivery.js';
 import { ConfigError, loadProcessorConfig, type ProcessorConfig } from './config/index.js';
 import { MODEL_DEFAULTS } from './model/defaults.js';
@@ -16,7 +17,7 @@ export interface ProcessorCliIo {
   env?: NodeJS.ProcessEnv;
 }
 
-export const PROCESSOR_USAGE = `pdm processor [--config FILE] [--print-config]
+export const PROCESSOR_USAGE = `pdm processor [--config FILE] [--print-config] [--log-format auto|json|pretty]
 
 Runs the cloud processor: pulls pdm.v1.MachineWindow messages from a Pub/Sub subscription, writes
 features and anomaly scores to InfluxDB, raises alerts, and serves /healthz, /readyz and /metrics.
@@ -26,7 +27,12 @@ Options:
   --config FILE     YAML or JSON configuration (every key has a default)
   --print-config    print the effective configuration (file + PDM_PROCESSOR_* env, defaults
                     included, secrets hidden) as JSON and exit
+  --log-format F    log lines on standard output as json, pretty (readable), or auto (the
+                    default, config log.format): pretty on a terminal, json otherwise
   -h, --help        show this help
+
+Output: log lines (and --print-config) on standard output, so \`pdm processor | jq\` works;
+the start banner, the stop line and errors on standard error.
 
 Environment:
   PDM_PROCESSOR_<KEY>[__<KEY>]=value overrides one key, e.g. PDM_PROCESSOR_INFLUX__URL=http://db:8086
@@ -75,9 +81,9 @@ export function printableProcessorConfig(config: ProcessorConfig): unknown {
 }
 
 export async function runProcessorCli(argv: string[], io: ProcessorCliIo): Promise<number> {
-  let values: { config?: string; help?: boolean; 'print-config'?: boolean };
+  let values: { config?: string; help?: boolean; 'print-config'?: boolean; 'log-format'?: string };
   try {
-    ({ values } = parseArgs({ args: argv, options: { config: { type: 'string' }, 'print-config': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, strict: true }));
+    ({ values } = parseArgs({ args: argv, options: { config: { type: 'string' }, 'print-config': { type: 'boolean' }, 'log-format': { type: 'string' }, help: { type: 'boolean', short: 'h' } }, strict: true }));
   } catch (error) {
     io.err(`pdm processor: ${describeError(error)}\n\n${PROCESSOR_USAGE}`);
     return 2;
@@ -88,7 +94,8 @@ export async function runProcessorCli(argv: string[], io: ProcessorCliIo): Promi
   }
   let config;
   try {
-    config = loadProcessorConfig({ file: values.config, env: io.env ?? process.env });
+    const loaded = loadProcessorConfig({ file: values.config, env: io.env ?? process.env });
+    config = values['log-format'] === undefined ? loaded : { ...loaded, log: { ...loaded.log, format: logFormatFlag(values['log-format']) } };
   } catch (error) {
     if (error instanceof ConfigError) {
       io.err(`pdm processor: ${error.message}`);

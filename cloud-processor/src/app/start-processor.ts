@@ -6,7 +6,7 @@ import { v1, type ClientConfig } from '@google-cloud/pubsub';
 import type { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { systemClock, type Clock } from '@pdm/clock';
-import { resolvePubSubCredentials, usesPubSubEmulator } from '@pdm/config';
+import { logDestination, resolveLogFormat, resolvePubSubCredentials, usesPubSubEmulator } from '@pdm/config';
 import { FeatureBatchSchema, GatewayHealthSchema, MachineWindowSchema } from '@pdm/proto';
 import type { AddressInfo } from 'node:net';
 import { pino, type Logger } from 'pino';
@@ -69,7 +69,7 @@ export async function pubsubClientConfig(config: ProcessorConfig['pubsub'], env:
 }
 
 export async function startProcessor(config: ProcessorConfig, deps: ProcessorDeps = {}): Promise<RunningProcessor> {
-  const log = deps.logger ?? pino({ level: config.log.level, base: { instance: config.instanceId } });
+  const log = deps.logger ?? pino({ level: config.log.level, base: { instance: config.instanceId } }, logDestination(resolveLogFormat(config.log.format)));
   const clock = deps.clock ?? systemClock;
   const metrics = new ProcessorMetrics({ defaultMetrics: true });
   const client = await pubsubClientConfig(config.pubsub);

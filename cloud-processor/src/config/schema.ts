@@ -1,6 +1,6 @@
 // The processor configuration: this zod schema is the documentation of every knob and its default.
 // Files are YAML or JSON; env variables PDM_PROCESSOR_<PATH> override single keys (see load.ts).
-import { durationMs, logLevelSchema } from '@pdm/config';
+import { durationMs, logFormatSchema, logLevelSchema } from '@pdm/config';
 import { z } from 'zod';
 import { ALERT_DEFAULTS, DEFAULT_ALERT_SLACK } from '../alerts/alert-tracker.js';
 import { ALERT_ACTIONS_REFRESH_MS } from '../alerts/alert-actions.js';
@@ -204,7 +204,15 @@ export const processorConfigSchema = z
       .prefault({}),
 
     log: z
-      .object({ level: logLevelSchema.default('info') })
+      .object({
+        level: logLevelSchema.default('info'),
+        /**
+         * How log lines are written to standard output: json (one JSON object a line, for jq, journald
+         * and log shippers), pretty (time, level, message, key=value: for a person), or auto: pretty on
+         * a terminal, json otherwise. The --log-format flag overrides it.
+         */
+        format: logFormatSchema.default('auto'),
+      })
       .strict()
       .prefault({}),
 
