@@ -1,24 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { currentThreshold, initialOnlineThreshold, learnOnlineThreshold, ONLINE_THRESHOLD, type OnlineThresholdSpec, type OnlineThresholdState } from './online-threshold.js';
+import { gpdSampler } from '../test-support/seeded-samplers.js';
 import { gaussian } from '../test-support/synthetic-pump.js';
 import { initSpot, perWindowRisk, stepSpot } from './spot.js';
 
-/** Seeded uniform numbers in [0, 1) (mulberry32). */
-function uniform(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let r = Math.imul(state ^ (state >>> 15), 1 | state);
-    r = (r + Math.imul(r ^ (r >>> 7), 61 | r)) ^ r;
-    return ((r ^ (r >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** χ²₂ draws (a T² score of two features): Exponential with mean 2, P(X > z) = e^(−z/2). */
-function chiSquare2(seed: number): () => number {
-  const u = uniform(seed);
-  return () => -2 * Math.log(1 - u());
-}
+const chiSquare2 = (seed: number): (() => number) => gpdSampler(seed, 0, 2);
 
 const WINDOW_MS = 10_000;
 /** One false exceedance per machine-day of 10 s windows: q = 1/8640. */

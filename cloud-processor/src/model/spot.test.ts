@@ -1,33 +1,12 @@
 import { describe, expect, it } from 'vitest';
+import { draw, GAUSSIAN_Q3, gpdSampler } from '../test-support/seeded-samplers.js';
 import { gaussian } from '../test-support/synthetic-pump.js';
 import { fitGpd, initSpot, MIN_PEAKS, NO_CEILING, perWindowRisk, spotThreshold, stepSpot, truncatedLogLikelihood, type SpotState } from './spot.js';
-
-/** Seeded uniform numbers in [0, 1) (mulberry32). */
-function uniform(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let r = Math.imul(state ^ (state >>> 15), 1 | state);
-    r = (r + Math.imul(r ^ (r >>> 7), 61 | r)) ^ r;
-    return ((r ^ (r >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** Seeded GPD(γ, σ) draws by inverting the CDF: y = (σ/γ)((1 − u)^(−γ) − 1); γ = 0 is Exponential(1/σ). */
-function gpdSampler(seed: number, gamma: number, sigma: number): () => number {
-  const u = uniform(seed);
-  return () => (gamma === 0 ? -sigma * Math.log(1 - u()) : (sigma / gamma) * ((1 - u()) ** -gamma - 1));
-}
-
-const draw = (count: number, next: () => number): number[] => Array.from({ length: count }, next);
 
 /** The textbook GPD log-likelihood, written out independently of spot.ts. */
 function gpdLogLikelihood(peaks: readonly number[], gamma: number, sigma: number): number {
   return peaks.reduce((sum, y) => sum - Math.log(sigma) - (1 + 1 / gamma) * Math.log(1 + (gamma * y) / sigma), 0);
 }
-
-/** The standard normal 1 − 1e-3 quantile (tables). */
-const GAUSSIAN_Q3 = 3.090232;
 
 describe('perWindowRisk', () => {
   it('is the false alerts per day spread over the windows of a day', () => {

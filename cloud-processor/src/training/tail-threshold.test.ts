@@ -1,74 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import { draw, GAUSSIAN_Q3, gpdSampler } from '../test-support/seeded-samplers.js';
 import { gaussian } from '../test-support/synthetic-pump.js';
-import { fitGpd, MIN_PEAKS, perWindowRisk, tailThreshold } from './tail-threshold.js';
+import { MIN_PEAKS, tailThreshold } from './tail-threshold.js';
 
-/** Seeded uniform numbers in [0, 1) (mulberry32). */
-function uniform(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let r = Math.imul(state ^ (state >>> 15), 1 | state);
-    r = (r + Math.imul(r ^ (r >>> 7), 61 | r)) ^ r;
-    return ((r ^ (r >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** Seeded GPD(γ, σ) draws by inverting the CDF: y = (σ/γ)((1 − u)^(−γ) − 1); γ = 0 is Exponential(1/σ). */
-function gpdSampler(seed: number, gamma: number, sigma: number): () => number {
-  const u = uniform(seed);
-  return () => (gamma === 0 ? -sigma * Math.log(1 - u()) : (sigma / gamma) * ((1 - u()) ** -gamma - 1));
-}
-
-const draw = (count: number, next: () => number): number[] => Array.from({ length: count }, next);
-
-/** The textbook GPD log-likelihood, written out independently of tail-threshold.ts. */
-function gpdLogLikelihood(peaks: readonly number[], gamma: number, sigma: number): number {
-  return peaks.reduce((sum, y) => sum - Math.log(sigma) - (1 + 1 / gamma) * Math.log(1 + (gamma * y) / sigma), 0);
-}
-
-/** The standard normal 1 − 1e-3 quantile (tables). */
-const GAUSSIAN_Q3 = 3.090232;
-
-describe('perWindowRisk', () => {
-  it('is the false alerts per day spread over the windows of a day', () => {
-    // 1 per day at 10 s windows: 8640 windows a day.
-    expect(perWindowRisk(1, 10_000)).toBeCloseTo(1 / 8640, 15);
-    expect(perWindowRisk(0.5, 60_000)).toBeCloseTo(0.5 / 1440, 15);
-  });
-});
-
-describe('fitGpd (Grimshaw)', () => {
-  it('lands on the maximum of the textbook likelihood', () => {
-    for (const [seed, gamma] of [
-      [1, 0.3],
-      [2, -0.2],
-    ] as const) {
-      const peaks = draw(2000, gpdSampler(seed, gamma, 1));
-      const fit = fitGpd(peaks);
-      const best = gpdLogLikelihood(peaks, fit.gamma, fit.sigma);
-      // Every nearby (γ, σ) is less likely: a maximum, not merely a stationary point.
-      for (const [dg, ds] of [
-        [1e-3, 0],
-        [-1e-3, 0],
-        [0, 1e-3],
-        [0, -1e-3],
-        [1e-3, 1e-3],
-        [-1e-3, -1e-3],
-        [1e-3, -1e-3],
-        [-1e-3, 1e-3],
-      ] as const) {
-        expect(gpdLogLikelihood(peaks, fit.gamma + dg, fit.sigma * (1 + ds))).toBeLessThan(best);
-      }
-      expect(fit.gamma).toBeCloseTo(gamma, 1);
-    }
-  });
-
-  it('fits equal peaks with the exponential of their value (the only stationary point)', () => {
-    const fit = fitGpd(Array.from({ length: 20 }, () => 0.7));
-    expect(fit.gamma).toBe(0);
-    expect(fit.sigma).toBeCloseTo(0.7, 12);
-  });
-});
+// The GPD fit and the risk per window are SPOT's, tested in model/spot.test.ts; here what tailThreshold
+// itself does with them.
 
 describe('tailThreshold: the quantile from the scores', () => {
   it('Exponential(1): z at q = 1e-4 within 5% of −ln 1e-4 = 9.21', () => {

@@ -11,7 +11,7 @@
 // that ask for it (model/online-threshold.ts); here the calibration alone, on the training scores.
 import { fitGpd, MIN_PEAKS, perWindowRisk, quantileOf } from '../model/spot.js';
 
-export { fitGpd, MIN_PEAKS, perWindowRisk };
+export { MIN_PEAKS, perWindowRisk };
 
 /** The quantile of the scores taken as the tail threshold t. */
 const DEFAULT_LEVEL = 0.98;
