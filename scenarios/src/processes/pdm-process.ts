@@ -7,7 +7,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 
 /** The `pdm` binary as @pdm/cli declares it (`bin`), wherever npm installed the package. */
-const PDM_BIN = (() => {
+export const PDM_BIN = (() => {
   const manifest = createRequire(import.meta.url).resolve('@pdm/cli/package.json');
   const { bin } = JSON.parse(readFileSync(manifest, 'utf8')) as { bin: { pdm: string } };
   return join(dirname(manifest), bin.pdm);
