@@ -1,13 +1,14 @@
 // Publishes the drift of the model versions this instance serves (scoring/drift.ts) every interval, with
 // the pipeline report: the worst feature PSI per version as the gauge pdm_processor_model_drift_psi, and
 // a `model_drift` point per version in InfluxDB for the fleet dashboard and `pdm models list`.
-import { every, type Cancel, type Clock } from '@pdm/clock';
+import type { Clock } from '@pdm/clock';
 import type { Logger } from 'pino';
 import type { Scorer } from '../model/api.js';
 import type { DriftMonitor } from '../scoring/drift.js';
 import type { InfluxSink } from '../sink/influx-sink.js';
 import { describeError } from '../shared/describe-error.js';
 import type { ProcessorMetrics } from './metrics.js';
+import { PeriodicReporter } from './periodic-reporter.js';
 
 export interface DriftReporterOptions {
   /** This processor's instance id (the points' `instance` tag). */
@@ -16,27 +17,17 @@ export interface DriftReporterOptions {
   retrainPsi: number;
 }
 
-export class DriftReporter {
-  private cancelTimer: Cancel | undefined;
-
+export class DriftReporter extends PeriodicReporter {
   constructor(
     private readonly monitor: DriftMonitor,
     private readonly scorer: Scorer,
     private readonly sink: InfluxSink,
     private readonly metrics: ProcessorMetrics,
     private readonly options: DriftReporterOptions,
-    private readonly clock: Clock,
+    clock: Clock,
     private readonly log: Logger,
-  ) {}
-
-  /** Reports every intervalMs until stop(); 0 reports only when asked (report()). */
-  start(intervalMs: number): void {
-    if (intervalMs <= 0) return;
-    this.cancelTimer = every(this.clock, intervalMs, () => void this.report());
-  }
-
-  stop(): void {
-    this.cancelTimer?.();
+  ) {
+    super(clock);
   }
 
   /** Updates the gauge and writes the points now; never rejects (a lost report is only logged). */

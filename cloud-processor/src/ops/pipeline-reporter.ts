@@ -1,12 +1,13 @@
 // Writes this instance's health figures to the `pipeline` measurement every interval, for the
 // Grafana pipeline dashboard: throughput (messages/s since the last report), dead letters, contract
 // mismatches, in-flight messages, and the mean ack and end-to-end latency over the interval.
-import { every, type Cancel, type Clock } from '@pdm/clock';
+import type { Clock } from '@pdm/clock';
 import type { Logger } from 'pino';
 import type { InfluxSink } from '../sink/influx-sink.js';
 import type { ProcessorReport } from '../sink/influx-series.js';
 import { describeError } from '../shared/describe-error.js';
 import type { ProcessorMetrics } from './metrics.js';
+import { PeriodicReporter } from './periodic-reporter.js';
 
 interface Totals {
   at: number;
@@ -17,26 +18,17 @@ interface Totals {
   e2eCount: number;
 }
 
-export class PipelineReporter {
+export class PipelineReporter extends PeriodicReporter {
   private last: Totals | undefined;
-  private cancelTimer: Cancel | undefined;
 
   constructor(
     private readonly sink: InfluxSink,
     private readonly metrics: ProcessorMetrics,
     private readonly instance: string,
-    private readonly clock: Clock,
+    clock: Clock,
     private readonly log: Logger,
-  ) {}
-
-  /** Reports every intervalMs until stop(); 0 reports only when asked (report()). */
-  start(intervalMs: number): void {
-    if (intervalMs <= 0) return;
-    this.cancelTimer = every(this.clock, intervalMs, () => void this.report());
-  }
-
-  stop(): void {
-    this.cancelTimer?.();
+  ) {
+    super(clock);
   }
 
   /** Writes one point now; resolves when it is stored (never rejects: a lost report is only logged). */
