@@ -125,7 +125,6 @@ describe('pdm models', () => {
       [['promote', 'anomaly', '9'], 'pdm models: model anomaly has no version "9" (versions: 2, 1)'],
       [['promote', 'anomaly', '3'], 'pdm models: anomaly@3 has no contract.json (not completely written: pdm train writes it last)'],
       [['promote', 'pumps', '1'], `pdm models: no model "pumps" in ${registry} (models: anomaly)`],
-      [['promote', 'anomaly', '2'], 'pdm models: anomaly@2 is the serving version'],
       [['unshadow', 'anomaly', '1'], 'pdm models: anomaly@1 is not in shadow (shadow: none)'],
       [['rollback', 'anomaly'], 'pdm models: anomaly: the history names no version served before 2; say which with --to VERSION'],
     ];
@@ -135,6 +134,21 @@ describe('pdm models', () => {
     expect(noMachines.err).toMatch(/^pdm models: pdm models rollout needs --machines/);
     await writeFile(path.join(registry, 'anomaly', 'lifecycle.json'), '{"serving": 2}');
     expect((await pdm('shadow', 'anomaly', '1')).err).toBe(`pdm models: ${path.join(registry, 'anomaly', 'lifecycle.json')}: serving: Invalid input: expected string, received number — fix or remove it (model anomaly)`);
+  });
+
+  it('pins the newest version when it is promoted without a lifecycle file, so the next trained version waits; promoting it again is refused', async () => {
+    const pinned = await pdm('promote', 'anomaly', '2', '--who', 'ana');
+    expect(pinned.code, pinned.err).toBe(0);
+    expect(pinned.out).toMatch(/^anomaly: 2 pinned by ana at .* \(.*lifecycle\.json written\): a newly trained version now serves only once promoted$/);
+    expect(JSON.parse(await readFile(path.join(registry, 'anomaly', 'lifecycle.json'), 'utf8'))).toEqual({ serving: '2', shadow: [] });
+    const history = (await readFile(path.join(registry, 'anomaly', 'history.jsonl'), 'utf8')).trim().split('\n').map((line) => JSON.parse(line) as unknown);
+    expect(history).toEqual([expect.objectContaining({ who: 'ana', action: 'promote', from: '2', to: '2' })]);
+    // A version 3 completed now does not serve: the file names 2.
+    await writeFile(path.join(registry, 'anomaly', '3', 'contract.json'), JSON.stringify(contract('3', 'robust-t2', '2026-12-03T00:00:00.000Z')));
+    const listed = await pdm('list', '--json');
+    expect(listed.code, listed.err).toBe(0);
+    expect(JSON.stringify(JSON.parse(listed.out))).toContain('"serving":"2"');
+    expect(await pdm('promote', 'anomaly', '2', '--who', 'ana')).toEqual({ code: 1, out: '', err: 'pdm models: anomaly@2 is the serving version' });
   });
 
   it('prints its usage with --help', async () => {

@@ -183,8 +183,13 @@ async function change(name: string, request: ChangeRequest, values: Values, cont
   const registry = String(values.registry);
   const versions = await versionsOf(registry, name);
   const modelDir = path.join(registry, name);
-  const current = await currentLifecycle(modelDir, name, versions);
-  const { next, change } = applyChange(name, current, request, await readHistory(modelDir));
+  const { lifecycle: current, written } = await currentLifecycle(modelDir, name, versions);
+  // Promoting the version that serves only for being the newest pins it: the lifecycle file is written,
+  // so a version trained next waits to be shadowed or promoted instead of serving at once.
+  const pin = !written && request.action === 'promote' && request.version === current.serving;
+  const { next, change } = pin
+    ? { next: current, change: { action: 'promote' as const, from: current.serving, to: current.serving } }
+    : applyChange(name, current, request, await readHistory(modelDir));
   // The version the change makes serve or shadow must be there, whole; one leaving may be gone already.
   if (change.action !== 'unshadow' && !(change.action === 'rollback' && change.machines !== undefined)) await requireVersion(registry, name, change.to, versions);
   const record: ModelChange = {
@@ -195,7 +200,11 @@ async function change(name: string, request: ChangeRequest, values: Values, cont
   };
   await writeLifecycle(modelDir, next);
   await appendHistory(modelDir, record);
-  context.out(`${name}: ${describeChange(record)} by ${record.who} at ${record.at}; the processor applies it at its next registry poll`);
+  context.out(
+    pin
+      ? `${name}: ${record.to} pinned by ${record.who} at ${record.at} (${path.join(modelDir, 'lifecycle.json')} written): a newly trained version now serves only once promoted`
+      : `${name}: ${describeChange(record)} by ${record.who} at ${record.at}; the processor applies it at its next registry poll`,
+  );
   const sink = new InfluxSink({ ...INFLUX_SINK_DEFAULTS, url: String(values['influx-url']), database: String(values.database), batchMaxDelayMs: 1 });
   try {
     await sink.writeModelChange(name, record);
@@ -226,11 +235,11 @@ async function versionsOf(registry: string, name: string): Promise<VersionEntry[
   return versions;
 }
 
-/** The lifecycle file's, or without one what serves today: the newest complete version. */
-async function currentLifecycle(modelDir: string, name: string, versions: VersionEntry[]): Promise<Lifecycle> {
+/** The lifecycle file's (`written`), or without one what serves today: the newest complete version. */
+async function currentLifecycle(modelDir: string, name: string, versions: VersionEntry[]): Promise<{ lifecycle: Lifecycle; written: boolean }> {
   const read = await readLifecycle(modelDir);
   if (read.kind === 'invalid') throw new ModelsError(`${read.error.message} — fix or remove it (model ${name})`);
-  return read.kind === 'valid' ? read.lifecycle : { serving: versions[0]!.version, shadow: [] };
+  return read.kind === 'valid' ? { lifecycle: read.lifecycle, written: true } : { lifecycle: { serving: versions[0]!.version, shadow: [] }, written: false };
 }
 
 async function requireVersion(registry: string, name: string, version: string, versions: VersionEntry[]): Promise<void> {
