@@ -6,7 +6,7 @@ import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeTestDataDir } from '@pdm/influx-harness';
 import { MachineWindowSchema, decodeFeatureBatch, fromBinary } from '@pdm/proto';
-import { Collector, PROJECT, startTestEmulator, uniqueId } from '@pdm/pubsub-emulator/testing';
+import { Collector, PROJECT, startTestEmulator, uniqueId, type TestEmulator } from '@pdm/pubsub-emulator/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 import { main } from '../main.js';
 
@@ -21,18 +21,27 @@ function pump7Csv(): string {
   return csv;
 }
 
+/**
+ * Runs `pdm replay --publish` of pump7Csv() as gateway gw-r of site plant-r (with `extraArgs`) into a new
+ * topic on `pubsub`; returns the collector of an ordered subscription to it and what pdm printed on stderr.
+ */
+async function replayPublish(pubsub: TestEmulator, extraArgs: string[] = []): Promise<{ collector: Collector; err: string[] }> {
+  const client = pubsub.client();
+  const [topic] = await client.createTopic(uniqueId('replay'));
+  const [subscription] = await topic.createSubscription(uniqueId('replay-sub'), { enableMessageOrdering: true });
+  const collector = new Collector(client.subscription(subscription.name));
+  const err: string[] = [];
+  const context = { out: () => {}, err: (line: string) => err.push(line), waitForStop: () => new Promise<NodeJS.Signals>(() => {}) };
+  const args = ['replay', '--input', pump7Csv(), '--publish', '--topic', topic.name.split('/').pop()!, '--project', PROJECT, ...extraArgs];
+  expect(await main([...args, '--emulator-host', pubsub.emulator.endpoint, '--gateway', 'gw-r', '--site', 'plant-r'], context)).toBe(0);
+  return { collector, err };
+}
+
 describe('pdm replay --publish', () => {
   it('publishes the windows in one FeatureBatch by default, ordering key gateway:shard', async () => {
     const pubsub = await startTestEmulator();
     try {
-      const client = pubsub.client();
-      const [topic] = await client.createTopic(uniqueId('replay'));
-      const [subscription] = await topic.createSubscription(uniqueId('replay-sub'), { enableMessageOrdering: true });
-      const collector = new Collector(client.subscription(subscription.name));
-      const err: string[] = [];
-      const context = { out: () => {}, err: (line: string) => err.push(line), waitForStop: () => new Promise<NodeJS.Signals>(() => {}) };
-      const args = ['replay', '--input', pump7Csv(), '--publish', '--topic', topic.name.split('/').pop()!, '--project', PROJECT];
-      expect(await main([...args, '--emulator-host', pubsub.emulator.endpoint, '--gateway', 'gw-r', '--site', 'plant-r'], context)).toBe(0);
+      const { collector, err } = await replayPublish(pubsub);
 
       const [message] = await collector.waitFor(1);
       await new Promise((resolve) => setTimeout(resolve, 200)); // a second message would have arrived by now
@@ -56,17 +65,9 @@ describe('pdm replay --publish', () => {
   it('publishes each window alone, ordered by machine, when the gateway configuration turns batches off', async () => {
     const pubsub = await startTestEmulator();
     try {
-      const client = pubsub.client();
-      const [topic] = await client.createTopic(uniqueId('replay'));
-      const [subscription] = await topic.createSubscription(uniqueId('replay-sub'), { enableMessageOrdering: true });
-      const collector = new Collector(client.subscription(subscription.name));
       const gatewayConfig = join(dir, 'gateway.json');
       writeFileSync(gatewayConfig, JSON.stringify({ pubsub: { featureBatches: { enabled: false } } }));
-
-      const err: string[] = [];
-      const context = { out: () => {}, err: (line: string) => err.push(line), waitForStop: () => new Promise<NodeJS.Signals>(() => {}) };
-      const args = ['replay', '--input', pump7Csv(), '--publish', '--topic', topic.name.split('/').pop()!, '--project', PROJECT, '--gateway-config', gatewayConfig];
-      expect(await main([...args, '--emulator-host', pubsub.emulator.endpoint, '--gateway', 'gw-r', '--site', 'plant-r'], context)).toBe(0);
+      const { collector, err } = await replayPublish(pubsub, ['--gateway-config', gatewayConfig]);
 
       const messages = await collector.waitFor(3);
       expect(messages.map((m) => [m.attributes, m.orderingKey])).toEqual(
