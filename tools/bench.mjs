@@ -14,6 +14,7 @@ const root = new URL('..', import.meta.url).pathname;
 const BENCHMARKS = [
   { title: 'Edge gateway vs bare aedes', workspace: '@pdm/edge-gateway', script: 'bench' },
   { title: 'Window engine alone', workspace: '@pdm/edge-gateway', script: 'bench:window' },
+  { title: 'Window boundary: 1,000 machines close at once, FeatureBatch vs one message per machine', workspace: '@pdm/edge-gateway', script: 'bench:boundary' },
   { title: 'Plant integration: bridge from mosquitto at QoS 1, Sparkplug B vs SensorBatch', workspace: '@pdm/edge-gateway', script: 'bench:integration' },
   { title: 'Pub/Sub emulator', workspace: '@pdm/pubsub-emulator', script: 'bench' },
   { title: 'Protobuf codecs: hand-written vs @bufbuild/protobuf', workspace: '@pdm/proto', script: 'bench' },
