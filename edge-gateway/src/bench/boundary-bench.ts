@@ -230,8 +230,9 @@ try {
   console.log('');
   console.log(`Each boundary: every sensor's next reading, in one event-loop turn, closes all ${MACHINES} machines' windows.`);
   console.log('CPU is this process\'s (user + system) from that turn until Pub/Sub confirmed every window (outbox depth 0):');
-  console.log('close = closing and assembling the windows; encode = encoding them and taking the machines\' checkpoints;');
+  console.log(`close = the ${MACHINES * SENSORS} readings' engine.add, which close and assemble the windows; encode = encoding them and taking the machines' checkpoints;`);
   console.log('outbox = the one SQLite transaction; publish = building messages, Publish requests, confirmations, deletes.');
+  console.log('The median row is each column\'s own median (its phases need not add up to its total).');
   console.log(`Event-loop delay: monitorEventLoopDelay (resolution ${LAG_RESOLUTION_MS} ms), reset at the boundary. ${BOUNDARIES} boundaries per mode`);
   console.log('after one warm-up, the two modes alternating; the emulator runs in its own process.');
   console.log('');
