@@ -1,6 +1,6 @@
 // The changes `pdm models` makes to a model's lifecycle, as pure functions of the lifecycle and its
 // history, so their rules are tested without files: promote, rollback, shadow, unshadow, rollout.
-import type { Lifecycle, ModelChange, ModelChangeAction } from './lifecycle.js';
+import type { Lifecycle, ModelChange } from './lifecycle.js';
 
 export type ChangeRequest =
   | { action: 'promote'; version: string }
@@ -34,15 +34,34 @@ function serve(current: Lifecycle, version: string): Lifecycle {
   };
 }
 
-const SERVING_CHANGES: readonly ModelChangeAction[] = ['promote', 'rollback'];
-
-/** The version that served before `serving` became the serving one: the `from` of the newest change that made it serve. */
-export function servedBefore(history: readonly ModelChange[], serving: string): string | undefined {
-  for (let i = history.length - 1; i >= 0; i--) {
-    const change = history[i]!;
-    if (SERVING_CHANGES.includes(change.action) && change.machines === undefined && change.to === serving) return change.from;
+/**
+ * The versions that served the whole model in turn, oldest first, rebuilt from the history: a promotion
+ * pushes its version, a rollback pops back to its target (pushing it when it never served: a jump with
+ * --to), a pin (a promote with from == to) pushes nothing. Rollout changes serve only some machines and
+ * do not count. So a second rollback goes further back instead of undoing the first.
+ */
+function servingSequence(history: readonly ModelChange[]): string[] {
+  const sequence: string[] = [];
+  for (const change of history) {
+    if (change.machines !== undefined || (change.action !== 'promote' && change.action !== 'rollback')) continue;
+    if (sequence.length === 0 && change.from !== undefined) sequence.push(change.from);
+    if (change.action === 'promote') {
+      if (change.from !== change.to) sequence.push(change.to);
+      continue;
+    }
+    sequence.pop();
+    const back = sequence.lastIndexOf(change.to);
+    if (back >= 0) sequence.length = back + 1;
+    else sequence.push(change.to);
   }
-  return undefined;
+  return sequence;
+}
+
+/** The version that served before `serving` in the serving sequence the history tells; undefined when none did. */
+export function servedBefore(history: readonly ModelChange[], serving: string): string | undefined {
+  const sequence = servingSequence(history);
+  const at = sequence.lastIndexOf(serving);
+  return at > 0 ? sequence[at - 1] : undefined;
 }
 
 export function applyChange(name: string, current: Lifecycle, request: ChangeRequest, history: readonly ModelChange[]): AppliedChange {

@@ -102,6 +102,29 @@ describe('lifecycle changes', () => {
     expect(() => applyChange('pump', { serving: '1', shadow: [] }, { action: 'rollback' }, history)).toThrow('the history names no version served before 1; say which with --to VERSION');
   });
 
+  it('rollback after rollback goes further back along the versions that served; a pin is no version served before', () => {
+    const at = (action: 'promote' | 'rollback', from: string, to: string): ModelChange => ({ at: 't', who: 'x', action, from, to });
+    const history: ModelChange[] = [at('promote', '1', '2'), at('promote', '2', '3')];
+    let lifecycle: Lifecycle = { serving: '3', shadow: [] };
+    const served: string[] = [lifecycle.serving];
+    for (let i = 0; i < 2; i++) {
+      const applied = applyChange('pump', lifecycle, { action: 'rollback' }, history);
+      history.push({ at: 't', who: 'x', ...applied.change });
+      lifecycle = applied.next;
+      served.push(lifecycle.serving);
+    }
+    expect(served).toEqual(['3', '2', '1']);
+    expect(() => applyChange('pump', lifecycle, { action: 'rollback' }, history)).toThrow('pump: the history names no version served before 1; say which with --to VERSION');
+    // A promotion after the rollbacks serves on top of 1: rolling it back gives 1 again.
+    history.push(at('promote', '1', '4'));
+    expect(servedBefore(history, '4')).toBe('1');
+    // A rollback --to jumps back to an earlier version: what served before it is what served before it then.
+    expect(servedBefore([at('promote', '1', '2'), at('promote', '2', '3'), at('rollback', '3', '1')], '1')).toBeUndefined();
+    // The runbook's first step pins the version serving (promote from == to): nothing served before it.
+    expect(() => applyChange('pump', { serving: '3', shadow: [] }, { action: 'rollback' }, [at('promote', '3', '3')])).toThrow('pump: the history names no version served before 3');
+    expect(servedBefore([at('promote', '3', '3'), at('promote', '3', '4'), at('promote', '4', '4')], '4')).toBe('3');
+  });
+
   it('shadow and unshadow add and remove a version; rollout names a candidate and its machines', () => {
     const plain: Lifecycle = { serving: '3', shadow: [] };
     expect(applyChange('pump', plain, { action: 'shadow', version: '4' }, [])).toEqual({ next: { serving: '3', shadow: ['4'] }, change: { action: 'shadow', to: '4' } });
