@@ -113,6 +113,24 @@ describe('pdm gateway command', () => {
     expect(await runGatewayCli(['--cofnig', 'x.yaml'], badFlag)).toBe(2);
     expect(badFlag.errors.join('\n')).toMatch(/--cofnig/);
   });
+
+  it("exits 2 naming the window key that breaks the window engine's rules, before printing or starting", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pdm-gateway-cli-'));
+    try {
+      const file = join(dir, 'gateway.yaml');
+      // 3 s hops do not divide a 10 s window; a 5 s eviction is shorter than the default 30 s idle timeout.
+      writeFileSync(file, 'windows:\n  windowMs: 10000\n  hopMs: 3000\n  evictAfterMs: 5000\n');
+      for (const args of [['--print-config'], []]) {
+        const t = io();
+        expect(await runGatewayCli(['--config', file, ...args], t)).toBe(2);
+        const message = t.errors.join('\n');
+        expect(message).toMatch(/windows\.hopMs: windowMs must be a multiple of hopMs/);
+        expect(message).toMatch(/windows\.evictAfterMs: evictAfterMs must be at least idleTimeoutMs/);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
 
 describe('the warning that no MQTT client can connect', () => {

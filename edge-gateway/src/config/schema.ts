@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { bridgeSchema } from '../bridge/schema.js';
 import { aclSchema } from '../mqtt/users.js';
 import { sparkplugSchema } from '../sparkplug/schema.js';
+import { windowEngineOptionsSchema } from '../window/options.js';
 
 const port = z.number().int().min(0).max(65535);
 /** A duration key: milliseconds, or a string with a unit such as "10s" or "7d"; a whole number of ms > 0. */
@@ -255,6 +256,13 @@ export const gatewayConfigSchema = z
     // Otherwise a valid payload on a long topic would cost its device the connection.
     message: `must be at least validation.maxPayloadBytes + ${PUBLISH_OVERHEAD_BYTES} (a PUBLISH's largest headers and topic)`,
     path: ['mqtt', 'maxPacketBytes'],
+  })
+  .superRefine((c, ctx) => {
+    // The window engine's own rules (hopMs divides windowMs, evictAfterMs ≥ idleTimeoutMs) are its
+    // schema's: checked here with it, so a bad pair is refused at load naming windows.<key>.
+    const { tickMs: _tickMs, ...knobs } = c.windows;
+    const engine = windowEngineOptionsSchema.safeParse({ ...knobs, gatewayId: c.gatewayId, siteId: c.siteId });
+    for (const issue of engine.error?.issues ?? []) ctx.addIssue({ code: 'custom', message: issue.message, path: ['windows', ...issue.path] });
   });
 
 export type GatewayConfig = z.infer<typeof gatewayConfigSchema>;
