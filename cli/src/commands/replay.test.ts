@@ -43,8 +43,9 @@ describe('pdm replay --publish', () => {
     try {
       const { collector, err } = await replayPublish(pubsub);
 
+      // pdm returned only after every Publish was answered, so the emulator's count is final: one message.
+      expect(pubsub.emulator.stats().subscriptions[collector.subscription.name]?.published).toBe(1);
       const [message] = await collector.waitFor(1);
-      await new Promise((resolve) => setTimeout(resolve, 200)); // a second message would have arrived by now
       expect(collector.messages).toHaveLength(1);
       // pump-7 is in shard 7 of the default 8 (32-bit FNV-1a of its id, computed apart in Python).
       expect([message!.attributes, message!.orderingKey]).toEqual([{ schema: 'pdm.v1.FeatureBatch', gateway: 'gw-r', site: 'plant-r' }, 'gw-r:7']);
