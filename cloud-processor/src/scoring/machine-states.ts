@@ -1,6 +1,6 @@
 // What a stateful model kind remembers per machine (a baseline, a history), keyed by model version and
 // machine. The same object serves `pdm score` and the processor, so both decide every window the same
-// way. A new model version starts every machine afresh; versions no longer served are forgotten. A
+// way. A new model version starts every machine afresh; versions the registry no longer holds are forgotten. A
 // version is also told apart by when it was trained: a registry wiped and trained again reuses
 // `anomaly@1`, and the state of the old model must not be read as the new one's.
 
@@ -53,10 +53,20 @@ export class MachineStates<S> {
     return undefined;
   }
 
-  /** Forgets the states of models no longer served. */
-  retainOnly(served: readonly { info: ModelIdentity }[]): void {
-    const keep = new Set(served.map((b) => versionKey(b.info.name, b.info.version, b.info.createdAt)));
-    for (const key of this.versions.keys()) if (!keep.has(key)) this.versions.delete(key);
+  /**
+   * Forgets the states of model versions the registry no longer holds, and of a version trained again
+   * under the same name and version (its loaded createdAt differs). A version still in the registry
+   * keeps its states while it does not serve: a rollback to it resumes them (baselines, level
+   * calibrations, thresholds), as a restart does. Memory is bounded by the registry's versions.
+   */
+  retainOnly(inRegistry: readonly { name: string; version: string }[], loaded: readonly ModelIdentity[]): void {
+    const listed = new Set(inRegistry.map((v) => `${v.name}@${v.version}`));
+    const trainedAt = new Map(loaded.map((m) => [`${m.name}@${m.version}`, m.createdAt]));
+    for (const [key, v] of this.versions) {
+      const id = `${v.model}@${v.version}`;
+      const current = trainedAt.get(id);
+      if (!listed.has(id) || (current !== undefined && current !== v.trainedAt)) this.versions.delete(key);
+    }
   }
 
   /**

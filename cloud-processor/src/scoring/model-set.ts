@@ -48,6 +48,8 @@ export class ModelSet {
   loads = 0;
   /** Lifecycle files refused (one per change of a bad file). */
   lifecyclesRefused = 0;
+  /** Every version the registry held at the last refresh, loaded or not. */
+  private listed: { name: string; version: string }[] = [];
 
   constructor(
     private readonly registryDir: string,
@@ -63,6 +65,11 @@ export class ModelSet {
     }));
   }
 
+  /** Every version the registry held at the last refresh (a version rolled back from stays listed). */
+  inRegistry(): readonly { name: string; version: string }[] {
+    return this.listed;
+  }
+
   /** The serving bundle of every model. */
   bundles(): ModelBundle[] {
     return [...this.current.values()].map((roles) => roles.serving.bundle);
@@ -74,6 +81,7 @@ export class ModelSet {
    */
   async refresh(beforeRetire: () => void): Promise<void> {
     const registry = await listRegistry(this.registryDir);
+    this.listed = [...registry.values()].flatMap((versions) => versions.map(({ name, version }) => ({ name, version })));
     const before = new Set([...this.current.values()].flatMap(loadedOf));
     for (const [name, versions] of registry) {
       const previous = this.current.get(name);

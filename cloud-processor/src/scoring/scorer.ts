@@ -145,7 +145,7 @@ export class ModelScorer extends Scorer {
   /**
    * Selects the TF.js backend, restores the machines' states, loads the registry's models and starts
    * polling it for new versions (and saving the states). Restored states of a model version the registry
-   * no longer serves are dropped by that first registry check, like those of any version retired.
+   * no longer holds are dropped by that first registry check, like those of any version removed.
    */
   async start(): Promise<void> {
     await ensureBackend(this.logger, this.options.backend);
@@ -233,7 +233,7 @@ export class ModelScorer extends Scorer {
         this.serving = new ServingModels(this.models.served());
         const silence = this.options.forgetMachinesAfterMs ?? MODEL_DEFAULTS.scorer.forgetMachinesAfterMs;
         for (const states of [this.robustT2.baselines, this.adaptiveZ.histories, this.gates]) {
-          states.retainOnly(this.serving.all());
+          states.retainOnly(this.models.inRegistry(), this.serving.all().map((b) => b.info));
           states.forgetSilent(silence);
         }
         this.counters.modelLoads = this.models.loads;
