@@ -1,6 +1,6 @@
 // The lifecycle file (parsing, refusals naming file and key, atomic writes), history.jsonl, and the
 // rules of each change pdm models makes.
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -57,6 +57,13 @@ describe('lifecycle.json', () => {
       await writeFile(path.join(dir, 'lifecycle.json'), '{"serving": ');
       const read = await readLifecycle(dir);
       expect(read.kind === 'invalid' && read.error.file).toBe(path.join(dir, 'lifecycle.json'));
+    });
+
+    it('refuses a lifecycle.json that is there but cannot be read (a directory), naming the file', async () => {
+      await mkdir(path.join(dir, 'lifecycle.json'));
+      const read = await readLifecycle(dir);
+      expect(read.kind).toBe('invalid');
+      expect(read.kind === 'invalid' && read.error.message).toMatch(new RegExp(`^${path.join(dir, 'lifecycle.json')}: cannot be read \\(EISDIR`));
     });
 
     it('appends every change to history.jsonl and reads it back in order', async () => {

@@ -85,15 +85,18 @@ export type LifecycleRead =
 
 export async function readLifecycle(modelDir: string): Promise<LifecycleRead> {
   const file = lifecyclePath(modelDir);
-  let stamp: string;
+  let stamp = '';
   let text: string;
   try {
     const { size, mtimeMs } = await stat(file);
     stamp = `${size}:${mtimeMs}`;
     text = await readFile(file, 'utf8');
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { kind: 'none' };
-    throw err;
+    const { code, message } = err as NodeJS.ErrnoException;
+    if (code === 'ENOENT') return { kind: 'none' };
+    // There but unreadable (a directory, no permission): refused like a bad file, so the poll of every
+    // other model goes on and the processor still starts. The error code stamps it when stat failed too.
+    return { kind: 'invalid', error: new LifecycleError(file, '', `cannot be read (${message})`), stamp: stamp || `unreadable:${code ?? ''}` };
   }
   try {
     return { kind: 'valid', lifecycle: parseLifecycle(text, file), stamp };

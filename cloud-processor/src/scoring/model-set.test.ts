@@ -1,7 +1,7 @@
 // ModelSet with lifecycle files, on real (small) model versions: which versions it loads in which role,
 // that a new version waits to be named, that a promotion reuses the loaded bundle and retires the rest,
 // and that a bad lifecycle file is refused once while the model keeps what it served.
-import { cp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { MODEL_FILES } from '../model/artifact-schemas.js';
@@ -111,6 +111,17 @@ describe('ModelSet with lifecycle files', () => {
     await writeLifecycle(modelDir(), { serving: '3', shadow: [] });
     await refresh();
     expect(roles()).toEqual([{ serving: '3', rollout: undefined, shadows: [] }]);
+  });
+
+  it('refuses a lifecycle.json it cannot read (a directory) like a bad one: counted, the model keeps what it served', async () => {
+    await writeLifecycle(modelDir(), { serving: '2', shadow: [] });
+    await refresh();
+    await rm(path.join(modelDir(), 'lifecycle.json'));
+    await mkdir(path.join(modelDir(), 'lifecycle.json'));
+    await refresh();
+    await refresh();
+    expect(models.lifecyclesRefused).toBe(1);
+    expect(roles()).toEqual([{ serving: '2', rollout: undefined, shadows: [] }]);
   });
 
   it('keeps the serving version when the lifecycle names one the registry lacks, and skips a missing shadow', async () => {
