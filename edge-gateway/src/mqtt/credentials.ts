@@ -41,6 +41,26 @@ function readPem(key: string, path: string): Buffer {
   }
 }
 
+/**
+ * Every PEM block of the client CA bundle must be a certificate: tls.createSecureContext silently skips
+ * one it cannot parse (and takes a bundle with none), so a corrupt CA would otherwise go unnoticed
+ * until its clients are refused.
+ */
+function checkCaBundle(path: string, bundle: Buffer): void {
+  // Each block from its BEGIN line to the next one (text around the blocks, as bundles have, is ignored).
+  const blocks = bundle.toString('latin1').split(/(?=-----BEGIN )/).filter((block) => block.startsWith('-----BEGIN '));
+  if (blocks.length === 0) throw new TlsFileError(`mqtt.tls.ca ${path} is not usable: it holds no PEM certificate (-----BEGIN CERTIFICATE-----)`);
+  blocks.forEach((block, index) => {
+    const which = `block ${index + 1} of ${blocks.length}`;
+    if (!block.startsWith('-----BEGIN CERTIFICATE-----')) throw new TlsFileError(`mqtt.tls.ca ${path} is not usable: ${which} is not a certificate (${block.split('\n', 1)[0]!.trim()})`);
+    try {
+      new X509Certificate(block);
+    } catch (error) {
+      throw new TlsFileError(`mqtt.tls.ca ${path} is not usable: ${which}: ${(error as Error).message}`);
+    }
+  });
+}
+
 /** Checks what the TLS server would otherwise take silently (a CA bundle without a certificate) or refuse unnamed. */
 function checkedTls(files: TlsFiles): TlsCredentials {
   const cert = readPem('mqtt.tls.cert', files.cert);
@@ -58,8 +78,7 @@ function checkedTls(files: TlsFiles): TlsCredentials {
   if (!certificate.checkPrivateKey(privateKey)) {
     throw new TlsFileError(`mqtt.tls.key ${files.key} does not match the certificate mqtt.tls.cert ${files.cert}`);
   }
-  // tls.createSecureContext ignores a bundle without a certificate in it: every client certificate would then fail.
-  if (files.ca !== undefined && ca !== undefined) parse('mqtt.tls.ca', files.ca, () => new X509Certificate(ca));
+  if (files.ca !== undefined && ca !== undefined) checkCaBundle(files.ca, ca);
   return ca === undefined ? { cert, key } : { cert, key, ca };
 }
 

@@ -150,7 +150,13 @@ describe('reloading the users file and certificates of a running gateway', () =>
     expect(refusal()).toContain(`cannot read mqtt.tls.ca ${file('clients-ca.pem')}: ENOENT`);
     writeFileSync(file('clients-ca.pem'), 'not a certificate\n');
     expect(refusal()).toContain(`mqtt.tls.ca ${file('clients-ca.pem')} is not usable`);
-    expect(await reloads('refused')).toBe(refusedBefore + 5);
+    // A bundle of the new CA and a damaged copy of the old one (base64 lines cut out): the TLS layer
+    // would take the first and silently skip the second, so the reload is refused naming the block.
+    const oldCaLines = readFileSync(file('old-ca.pem'), 'utf8').split('\n');
+    const damaged = [...oldCaLines.slice(0, 3), ...oldCaLines.slice(8)].join('\n');
+    writeFileSync(file('clients-ca.pem'), `${readFileSync(file('new-ca.pem'), 'utf8')}${damaged}`);
+    expect(refusal()).toContain(`mqtt.tls.ca ${file('clients-ca.pem')} is not usable: block 2 of 2: `);
+    expect(await reloads('refused')).toBe(refusedBefore + 6);
 
     // Still in force: bob's password, and the new certificates with the new client CA.
     expect(await plainPub('bob', 'bob-pw', 'm2', T0 + 2_000)).toBe(0);
