@@ -6,7 +6,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { MODEL_FILES } from '../model/artifact-schemas.js';
 import { writeLifecycle, type Lifecycle } from '../model/lifecycle.js';
-import { silentLogger } from '../model/logger.js';
+import { silentLogger, type ModelLogger } from '../model/logger.js';
 import type { ModelBundle } from '../model/model-bundle.js';
 import { simulatePump } from '../test-support/synthetic-pump.js';
 import { tempRegistry } from '../test-support/temp-registry.js';
@@ -133,10 +133,46 @@ describe('ModelSet with lifecycle files', () => {
     await writeLifecycle(modelDir(), { serving: '9', shadow: ['3'] });
     await refresh();
     expect(roles()).toEqual([{ serving: '2', rollout: undefined, shadows: ['3'] }]);
-    // No model serves when nothing ever could: a fresh set on the same lifecycle.
-    const fresh = new ModelSet(registry.dir, silentLogger);
-    await fresh.refresh(() => undefined);
-    expect(fresh.served()).toEqual([]);
-    fresh.dispose();
+  });
+
+  describe('after a restart (nothing of the model loaded yet)', () => {
+    let errors: string[];
+    let fresh: ModelSet;
+    const logger = { ...silentLogger, error: (_fields: object, message: string) => void errors.push(message) } as unknown as ModelLogger;
+    const freshRoles = () => fresh.served().map((m) => ({ serving: m.serving.info.version, shadows: versions(m.shadows) }));
+    beforeEach(() => {
+      errors = [];
+      fresh = new ModelSet(registry.dir, logger);
+      return () => fresh.dispose();
+    });
+
+    it('serves the newest loadable version when the lifecycle names a serving version the registry lacks, and says so', async () => {
+      await writeLifecycle(modelDir(), { serving: '9', shadow: ['3'] });
+      await fresh.refresh(() => undefined);
+      expect(freshRoles()).toEqual([{ serving: '4', shadows: ['3'] }]);
+      expect(errors).toContain('lifecycle.json names serving version 9, which cannot serve: serving the newest loadable version 4 until it is fixed');
+    });
+
+    it('serves the newest loadable version when the serving version named fails to load', async () => {
+      await writeLifecycle(modelDir(), { serving: '2', shadow: [] });
+      await writeFile(path.join(modelDir(), '2', MODEL_FILES.contract), '{');
+      await writeFile(path.join(modelDir(), '4', MODEL_FILES.contract), '{');
+      await fresh.refresh(() => undefined);
+      expect(freshRoles()).toEqual([{ serving: '3', shadows: [] }]);
+      expect(errors).toContain('lifecycle.json names serving version 2, which cannot serve: serving the newest loadable version 3 until it is fixed');
+    });
+
+    it('serves the newest loadable version while lifecycle.json is invalid, keeps it at later polls, and follows the file once fixed', async () => {
+      const file = path.join(modelDir(), 'lifecycle.json');
+      await writeFile(file, '{"serving": 3}');
+      await fresh.refresh(() => undefined);
+      await fresh.refresh(() => undefined);
+      expect(freshRoles()).toEqual([{ serving: '4', shadows: [] }]);
+      expect(fresh.lifecyclesRefused).toBe(1);
+      expect(errors.filter((e) => e.endsWith('until it is fixed'))).toEqual([`${file} invalid: serving the newest loadable version 4 until it is fixed`]);
+      await writeLifecycle(modelDir(), { serving: '2', shadow: [] });
+      await fresh.refresh(() => undefined);
+      expect(freshRoles()).toEqual([{ serving: '2', shadows: [] }]);
+    });
   });
 });

@@ -6,11 +6,15 @@
 // serving replaces it, else the serving one stays. With one, the versions it names are loaded — serving,
 // rollout, shadows — and a new version in the registry waits until it is named. A named version that
 // is missing or fails to load is logged; for the serving role the version serving before stays. A
-// lifecycle file that cannot be used (not JSON, a wrong key) is logged with the file and key, counted
-// once per change of the file, and the model keeps what it served.
+// lifecycle file that cannot be used (unreadable, not JSON, a wrong key) is logged with the file and
+// key, counted once per change of the file, and the model keeps what it served.
+//
+// "Keeps what it served" needs something served: after a restart nothing is. Then an unusable lifecycle
+// file, or a serving version that cannot load, falls back to the newest loadable version, logged at
+// error level, so the machines are scored (as without a lifecycle file) rather than left with no model.
 import path from 'node:path';
 import { readModelFolder } from '../model/artifacts.js';
-import { readLifecycle, type Lifecycle } from '../model/lifecycle.js';
+import { lifecyclePath, readLifecycle, type Lifecycle } from '../model/lifecycle.js';
 import type { ModelLogger } from '../model/logger.js';
 import { disposeBundle, type ModelBundle } from '../model/model-bundle.js';
 import { listRegistry, type VersionEntry } from '../model/registry.js';
@@ -93,14 +97,17 @@ export class ModelSet {
           this.lifecyclesRefused++;
           this.logger.error({ model: name, file: read.error.file, key: read.error.key, err: read.error.message }, 'lifecycle file refused; the model keeps the versions it served');
         }
-        continue;
-      }
-      this.refusedLifecycles.delete(name);
-      if (read.kind === 'none') {
-        const serving = await this.newestLoadable(name, versions, previous);
-        roles = serving && { serving, shadows: [] };
+        if (previous !== undefined) continue;
+        const fallback = await this.newestLoadable(name, versions, undefined);
+        if (fallback === undefined) continue;
+        this.logger.error(
+          { model: name, file: read.error.file, version: fallback.entry.version },
+          `${read.error.file} invalid: serving the newest loadable version ${fallback.entry.version} until it is fixed`,
+        );
+        roles = { serving: fallback, shadows: [] };
       } else {
-        roles = await this.rolesOf(name, read.lifecycle, versions, previous);
+        this.refusedLifecycles.delete(name);
+        roles = read.kind === 'none' ? await this.servingAlone(name, versions, previous) : await this.rolesOf(name, read.lifecycle, versions, previous);
       }
       if (roles === undefined) continue;
       this.current.set(name, roles);
@@ -126,6 +133,12 @@ export class ModelSet {
     this.current.clear();
   }
 
+  /** No lifecycle file: the newest loadable version serves alone. */
+  private async servingAlone(name: string, versions: VersionEntry[], previous: Roles | undefined): Promise<Roles | undefined> {
+    const serving = await this.newestLoadable(name, versions, previous);
+    return serving && { serving, shadows: [] };
+  }
+
   /** The newest version that loads, stopping at the one serving (no lifecycle file). */
   private async newestLoadable(name: string, versions: VersionEntry[], previous: Roles | undefined): Promise<Loaded | undefined> {
     for (const entry of versions) {
@@ -137,7 +150,11 @@ export class ModelSet {
     return previous?.serving;
   }
 
-  /** The versions a lifecycle names, loaded; undefined when neither its serving version nor the one before can serve. */
+  /**
+   * The versions a lifecycle names, loaded. When its serving version cannot serve, the one serving before
+   * stays; with none before (a restart), the newest loadable version serves until the file is fixed.
+   * Undefined when no version loads.
+   */
   private async rolesOf(name: string, lifecycle: Lifecycle, versions: VersionEntry[], previous: Roles | undefined): Promise<Roles | undefined> {
     // A version named twice (rolled out and in shadow) is loaded once.
     const memo = new Map<string, Promise<Loaded | undefined>>();
@@ -146,7 +163,18 @@ export class ModelSet {
       if (loaded === undefined) memo.set(version, (loaded = this.loadNamed(name, version, role, versions, previous)));
       return loaded;
     };
-    const serving = (await named(lifecycle.serving, 'serving')) ?? previous?.serving;
+    let serving = (await named(lifecycle.serving, 'serving')) ?? previous?.serving;
+    if (serving === undefined) {
+      for (const entry of versions) {
+        serving = await named(entry.version, 'serving');
+        if (serving === undefined) continue;
+        this.logger.error(
+          { model: name, file: lifecyclePath(path.join(this.registryDir, name)), named: lifecycle.serving, version: entry.version },
+          `lifecycle.json names serving version ${lifecycle.serving}, which cannot serve: serving the newest loadable version ${entry.version} until it is fixed`,
+        );
+        break;
+      }
+    }
     if (serving === undefined) return undefined;
     const rollout = lifecycle.rollout && (await named(lifecycle.rollout.version, 'rollout'));
     const shadows: Loaded[] = [];
