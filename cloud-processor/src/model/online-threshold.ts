@@ -16,7 +16,8 @@
 //     lies above the upper quartile with probability ~1e-6 (32 of 64 above a p = 0.25 line).
 // While the rules hold learning the threshold stays where it is: no worse than a fixed one. A machine
 // whose healthy tail really is heavier pays with days before its threshold has risen to it.
-import { initSpot, MIN_PEAKS, perWindowRisk, quantileOf, stepSpot, type SpotState } from './spot.js';
+import { quantile } from './robust-stats.js';
+import { initSpot, MIN_PEAKS, perWindowRisk, stepSpot, type SpotState } from './spot.js';
 
 /** robust-t2.json's `onlineThreshold`: what the model asks of the online threshold. */
 export interface OnlineThresholdSpec {
@@ -95,7 +96,7 @@ export function learnOnlineThreshold(state: OnlineThresholdState, spec: OnlineTh
     if (state.calibration.length >= settings.calibrationWindows) calibrate(state, spec, windowMs, trained);
     return;
   }
-  if (quantileOf(state.recent, 0.5) > state.bodyLimit) return;
+  if (quantile(state.recent, 0.5) > state.bodyLimit) return;
   if (score > state.spot.tail) state.unfitted++;
   const refit = state.unfitted >= settings.refitEvery;
   if (refit) state.unfitted = 0;
@@ -109,11 +110,11 @@ export function learnOnlineThreshold(state: OnlineThresholdState, spec: OnlineTh
 function calibrate(state: OnlineThresholdState, spec: OnlineThresholdSpec, windowMs: number, trained: number): void {
   const scores = state.calibration;
   state.calibration = [];
-  const tail = quantileOf(scores, ONLINE_THRESHOLD.level);
+  const tail = quantile(scores, ONLINE_THRESHOLD.level);
   const above = scores.filter((s) => s > tail).length;
   // Ties at the top (a score that saturates) leave no tail to fit: collect afresh, the fixed threshold stays.
   if (above < MIN_PEAKS) return;
   state.spot = initSpot(scores, { q: perWindowRisk(spec.falseAlertsPerDay, windowMs), level: ONLINE_THRESHOLD.level, maxPeaks: ONLINE_THRESHOLD.maxPeaks });
-  state.bodyLimit = quantileOf(scores, ONLINE_THRESHOLD.bodyQuantile);
+  state.bodyLimit = quantile(scores, ONLINE_THRESHOLD.bodyQuantile);
   state.threshold = Math.min(trained, Math.max(spec.floor, state.spot.threshold));
 }

@@ -24,6 +24,8 @@
 // threshold (training/tail-threshold.ts) is this calibration on the training scores; the online update
 // serves robust-t2 models that ask for it (online-threshold.ts, with the rules that keep slow faults out).
 
+import { quantile } from './robust-stats.js';
+
 /** The fewest peaks a GPD is fitted to: with fewer, the fitted tail (and so z_q) is little more than noise. */
 export const MIN_PEAKS = 10;
 
@@ -94,7 +96,7 @@ export function initSpot(calibration: readonly number[], options: SpotOptions): 
   if (!(Number.isInteger(maxPeaks) && maxPeaks >= MIN_PEAKS)) throw new RangeError(`SPOT: maxPeaks must be an integer ≥ ${MIN_PEAKS}, got ${maxPeaks}`);
 
   const values = calibration.filter(Number.isFinite);
-  const tail = quantileOf(values, level);
+  const tail = quantile(values, level);
   let peaks = values.filter((x) => x > tail).map((x) => x - tail);
   if (peaks.length < MIN_PEAKS) {
     throw new RangeError(
@@ -158,16 +160,6 @@ export function spotThreshold(state: Pick<SpotState, 'q' | 'tail' | 'peaks' | 'o
   const { gamma, sigma } = state;
   // (r^(−γ) − 1)/γ written with expm1, exact as γ → 0 where the plain form cancels.
   return gamma === 0 ? state.tail - sigma * Math.log(r) : state.tail + (sigma * Math.expm1(-gamma * Math.log(r))) / gamma;
-}
-
-/** The p quantile of `values` by linear interpolation between the order statistics (R's type 7). */
-export function quantileOf(values: readonly number[], p: number): number {
-  if (values.length === 0) return Number.NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  const h = p * (sorted.length - 1);
-  const below = Math.floor(h);
-  const above = Math.min(below + 1, sorted.length - 1);
-  return sorted[below]! + (h - below) * (sorted[above]! - sorted[below]!);
 }
 
 // --- Maximum likelihood fit of the GPD (Grimshaw 1993, as used in the SPOT paper) -------------------

@@ -16,7 +16,7 @@
 // With few held-back windows the median and MAD are themselves uncertain, so the threshold is then never
 // below the largest held-back score times a margin.
 import { MODEL_DEFAULTS } from '../model/defaults.js';
-import { madSigma, median } from './robust-stats.js';
+import { madSigma, median } from '../model/robust-stats.js';
 
 /** Stored in threshold.json next to the score scale. */
 export interface Calibration {

@@ -6,7 +6,7 @@ import type { MachineWindow } from '@pdm/proto';
 import type { ModelContract } from '../model/api.js';
 import { MODEL_DEFAULTS } from '../model/defaults.js';
 import { featureName, windowMsOf, type StatisticName } from '../model/features.js';
-import { median } from './robust-stats.js';
+import { median } from '../model/robust-stats.js';
 
 export interface ContractSelection {
   contract: ModelContract;

@@ -2,7 +2,7 @@
 import { MODEL_DEFAULTS } from '../model/defaults.js';
 import { parseFeatureName, type StatisticName } from '../model/features.js';
 import { logOf, type Normalization } from '../model/normalization.js';
-import { madSigma, median, quantile, smallestGap } from './robust-stats.js';
+import { madSigma, median, quantile, smallestGap } from '../model/robust-stats.js';
 
 export interface NormalizerOptions {
   relativeScaleFloor?: number;

@@ -5,7 +5,7 @@
 // with that half describes steady operation instead.
 import { chiSquareSurvival, chiSquareUpperQuantile } from './chi-square.js';
 import { covarianceOf, invertSpd, mahalanobisSq, meanOf } from './linalg.js';
-import { median } from './robust-stats.js';
+import { median } from '../model/robust-stats.js';
 
 export interface RobustCovarianceOptions {
   /** Share of the windows each C-step keeps (1 = the classical estimate). */

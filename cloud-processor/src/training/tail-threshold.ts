@@ -9,7 +9,8 @@
 //
 // The GPD fit and the risk are SPOT's (model/spot.ts), which also serves the online update of models
 // that ask for it (model/online-threshold.ts); here the calibration alone, on the training scores.
-import { fitGpd, MIN_PEAKS, perWindowRisk, quantileOf } from '../model/spot.js';
+import { quantile } from '../model/robust-stats.js';
+import { fitGpd, MIN_PEAKS, perWindowRisk } from '../model/spot.js';
 
 export { MIN_PEAKS, perWindowRisk };
 
@@ -29,7 +30,7 @@ export function tailThreshold(scores: readonly number[], q: number, level = DEFA
   if (!(level > 0 && level < 1)) throw new RangeError(`tail threshold: level must lie in (0, 1), got ${level}`);
   if (q >= 1) return null;
   const values = scores.filter(Number.isFinite);
-  const tail = quantileOf(values, level);
+  const tail = quantile(values, level);
   const peaks = values.filter((x) => x > tail).map((x) => x - tail);
   if (peaks.length < MIN_PEAKS) return null;
   const r = (q * values.length) / peaks.length;

@@ -10,7 +10,7 @@ import { buildAutoencoder, fitAutoencoder, shapeFor } from './autoencoder.js';
 import { calibrateThreshold } from './calibration.js';
 import { TrainingDataError } from './derive-contract.js';
 import { fitNormalization } from './fit-normalization.js';
-import { median } from './robust-stats.js';
+import { median } from '../model/robust-stats.js';
 
 const HOLDOUT_BLOCKS = 3;
 

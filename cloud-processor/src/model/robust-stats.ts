@@ -1,5 +1,6 @@
 // Order statistics for small samples: tens of training windows make means and standard deviations
-// hostage to one odd window, medians and MADs are not.
+// hostage to one odd window, medians and MADs are not. Here in model/ because scoring uses them too
+// (robust-t2's level, the SPOT tail), and training imports model, not the other way round.
 
 /** Linear-interpolated quantile (type 7, numpy's default); NaN for an empty sample. */
 export function quantile(values: readonly number[], q: number): number {
