@@ -71,7 +71,8 @@ export interface RunningBroker {
   publish(topic: string, payload: Buffer): void;
   /**
    * Authenticates the next connections with these users and serves the next TLS handshakes with these
-   * certificates; connected clients are left as they are.
+   * certificates; connected clients are left as they are. Throws, having changed nothing, when the
+   * TLS layer refuses the certificates.
    */
   replaceCredentials(credentials: Credentials): void;
   /** Stops accepting connections and closes every client. */
@@ -262,9 +263,11 @@ export async function startBroker(options: BrokerOptions, hooks: BrokerHooks): P
     const publish = (topic: string, payload: Buffer): void =>
       aedes.publish({ cmd: 'publish', topic, payload, qos: 0, retain: false, dup: false }, () => {});
     const replaceCredentials = (next: Credentials): void => {
-      credentials = next;
-      // Sockets already handshaken keep their context; the next handshakes use the new certificates.
+      // The TLS context first: building it may throw (a key OpenSSL refuses), and then the users must
+      // stay as they were too, so a refused reload leaves nothing half-applied. Sockets already
+      // handshaken keep their context; the next handshakes use the new certificates.
       if (tlsServer && next.tls) tlsServer.setSecureContext(next.tls);
+      credentials = next;
     };
     return { port, tlsPort, websocketPort, connectedClients: () => aedes.connectedClients, publish, replaceCredentials, close };
   } catch (error) {

@@ -2,7 +2,7 @@
 // clients (mqtt.js, Debian's mosquitto_pub) and openssl-made certificates: a connected client keeps its
 // connection, the next connections meet the new users and certificates, and a bad file is refused,
 // counted, and leaves the previous ones in force.
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { copyFileSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeTestDataDir } from '@pdm/influx-harness';
@@ -156,7 +156,17 @@ describe('reloading the users file and certificates of a running gateway', () =>
     const damaged = [...oldCaLines.slice(0, 3), ...oldCaLines.slice(8)].join('\n');
     writeFileSync(file('clients-ca.pem'), `${readFileSync(file('new-ca.pem'), 'utf8')}${damaged}`);
     expect(refusal()).toContain(`mqtt.tls.ca ${file('clients-ca.pem')} is not usable: block 2 of 2: `);
-    expect(await reloads('refused')).toBe(refusedBefore + 6);
+    copyFileSync(file('new-ca.pem'), file('clients-ca.pem'));
+    // Files that pass every check but that the TLS layer refuses (a 512-bit key: "ee key too small"),
+    // with a new user: the whole reload is refused, the new user with it.
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:512', '-nodes', '-keyout', file('server.key'), '-out', file('server.pem'), '-days', '1', '-subj', '/CN=127.0.0.1'], { stdio: 'ignore' });
+    writeFileSync(file('users.yaml'), await usersYaml({ bob: 'bob-pw', carol: 'carol-pw', 'plc-9': null }));
+    expect(refusal()).toMatch(/key too small/);
+    expect(await plainPub('carol', 'carol-pw', 'm3', T0)).not.toBe(0);
+    writeFileSync(file('users.yaml'), good.users);
+    copyFileSync(file('gateway-new.pem'), file('server.pem'));
+    writeFileSync(file('server.key'), good.key);
+    expect(await reloads('refused')).toBe(refusedBefore + 7);
 
     // Still in force: bob's password, and the new certificates with the new client CA.
     expect(await plainPub('bob', 'bob-pw', 'm2', T0 + 2_000)).toBe(0);
