@@ -6,6 +6,7 @@
 import { AlertWorkflow, INFLUX_SINK_DEFAULTS, InfluxSink, type AlertAction, type Episode } from '@pdm/cloud-processor/alert-workflow';
 import { GATEWAY_COMPONENT } from '@pdm/cloud-processor/influx-series';
 import type { Clock } from '@pdm/clock';
+import { age } from './age.js';
 
 /** Hours of outage left below which a gateway's outbox is called nearly full (the dashboards' red band). */
 export const OUTBOX_HOURS_WARNING = 6;
@@ -113,15 +114,6 @@ export async function readFleetStatus(influx: { url: string; database: string },
     mutes: overview.mutes,
     gateways: gateways.sort(byName((g) => `${g.siteId}/${g.gatewayId}`)),
   };
-}
-
-/** 45s, 12m, 3h, 2d: how long ago, at a glance. */
-export function age(ms: number): string {
-  const s = Math.max(0, Math.round(ms / 1000));
-  if (s < 120) return `${s}s`;
-  if (s < 7_200) return `${Math.round(s / 60)}m`;
-  if (s < 172_800) return `${Math.round(s / 3_600)}h`;
-  return `${Math.round(s / 86_400)}d`;
 }
 
 const iso = (ms: number) => new Date(ms).toISOString().replace('.000Z', 'Z');

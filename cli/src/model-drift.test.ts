@@ -39,7 +39,7 @@ describe('model drift for pdm models list', () => {
       { model: 'pump', version: '3', psi: 0.31, feature: 'vib.rms', threshold: 0.25, windows: 1_000, at: now - 10_000 },
     ]);
     expect(found.map((d) => describeDrift(d, now))).toEqual([
-      'drift PSI 0.04 on temp.mean: below 0.25 (reported 3 h ago)',
+      'drift PSI 0.04 on temp.mean: below 0.25 (reported 3h ago)',
       'drift PSI 0.31 on vib.rms: above 0.25, retrain',
     ]);
   });

@@ -3,6 +3,7 @@
 // instance's when several processors serve it, as "drift PSI 0.31 on vib.rms: above 0.25, retrain".
 import { INFLUX_SINK_DEFAULTS, InfluxSink } from '@pdm/cloud-processor/alert-workflow';
 import { SERIES } from '@pdm/cloud-processor/influx-series';
+import { age } from './age.js';
 
 export const MODEL_DRIFT_LOOKUP = {
   /** Points older than this are not looked at: a version no longer served stops reporting. */
@@ -52,11 +53,6 @@ export async function latestModelDrift(influx: { url: string; database: string }
     if (seen === undefined || drift.psi > seen.psi) worst.set(key, drift);
   }
   return [...worst.values()].sort((a, b) => `${a.model}@${a.version}`.localeCompare(`${b.model}@${b.version}`));
-}
-
-function age(ms: number): string {
-  const minutes = Math.round(ms / 60_000);
-  return minutes < 120 ? `${minutes} min` : `${Math.round(minutes / 60)} h`;
 }
 
 /** "drift PSI 0.31 on vib.rms: above 0.25, retrain", with the report's age when it is old. */
