@@ -45,4 +45,18 @@ describe('feature-profile.json', () => {
     await writeFile(file, JSON.stringify(profile));
     await expect(readModelFolder(report.dir)).rejects.toThrow(`${file}: features.0.shares.0 must be in [0, 1]`);
   });
+
+  it('refuses a profile with more bins than drift monitoring counts (256 a feature), naming the file', async () => {
+    const report = await trainModel(normal.windows, { outDir: registry.dir, name: 'pump', kind: 'robust-t2' });
+    const file = path.join(report.dir, MODEL_FILES.featureProfile);
+    const profile = JSON.parse(await readFile(file, 'utf8')) as { features: { edges: number[]; shares: number[] }[] };
+    // 256 bins (255 edges) is the most that loads; 257 is refused.
+    const binned = (bins: number) => ({ edges: Array.from({ length: bins - 1 }, (_, i) => i), shares: Array.from({ length: bins }, (_, i) => (i === 0 ? 1 : 0)) });
+    profile.features[1] = binned(256);
+    await writeFile(file, JSON.stringify(profile));
+    disposeBundle(await readModelFolder(report.dir));
+    profile.features[1] = binned(257);
+    await writeFile(file, JSON.stringify(profile));
+    await expect(readModelFolder(report.dir)).rejects.toThrow(`${file}: features.1.edges must have at most 255 entries`);
+  });
 });

@@ -16,7 +16,8 @@ export const PSI_FLOOR = 1e-4;
  */
 export const featureBinsSchema = z
   .object({
-    edges: z.array(finite),
+    /** At most 255 (256 bins): drift monitoring keeps each window's bin in one byte (scoring/drift.ts). */
+    edges: z.array(finite).max(255, 'must have at most 255 entries (256 bins; drift keeps a bin in one byte)'),
     /** Share of the training windows in each bin (sums to 1). */
     shares: z.array(finite.refine((s) => s >= 0 && s <= 1, 'must be in [0, 1]')),
   })
