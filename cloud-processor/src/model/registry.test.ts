@@ -42,7 +42,7 @@ describe('the registry loader', () => {
     const refresh = () => models.refresh(() => undefined);
 
     await refresh();
-    expect(models.bundles()).toHaveLength(0);
+    expect(models.served()).toHaveLength(0);
     expect(models.loadFailures).toBe(1);
     // Nothing changed: not read again (one log line and one count per state of the folder).
     await refresh();
@@ -52,13 +52,13 @@ describe('the registry loader', () => {
     const weights = await readFile(path.join(trainedDir, MODEL_FILES.weights));
     await writeFile(path.join(target, MODEL_FILES.weights), weights.subarray(0, Math.floor(weights.byteLength / 2)));
     await refresh();
-    expect(models.bundles()).toHaveLength(0);
+    expect(models.served()).toHaveLength(0);
     expect(models.loadFailures).toBe(2);
 
     // The copy completes: the contract's own mtime never changed, the version loads all the same.
     await writeFile(path.join(target, MODEL_FILES.weights), weights);
     await refresh();
-    expect(models.bundles().map((b) => `${b.info.name}@${b.info.version}`)).toEqual(['pump@1']);
+    expect(models.served().map(({ serving }) => `${serving.info.name}@${serving.info.version}`)).toEqual(['pump@1']);
     expect(models.loads).toBe(1);
     expect(models.loadFailures).toBe(2);
     models.dispose();

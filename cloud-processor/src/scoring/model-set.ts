@@ -74,11 +74,6 @@ export class ModelSet {
     return this.listed;
   }
 
-  /** The serving bundle of every model. */
-  bundles(): ModelBundle[] {
-    return [...this.current.values()].map((roles) => roles.serving.bundle);
-  }
-
   /**
    * Brings the set up to date with the registry. `beforeRetire` runs after new bundles are in place
    * and before replaced ones are disposed, so work queued on the old ones can finish first.
