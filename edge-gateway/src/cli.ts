@@ -4,7 +4,7 @@
 import { parseArgs } from 'node:util';
 import { logFormatFlag } from '@pdm/config';
 import { ConfigError, type GatewayConfig, loadGatewayConfig } from './config/index.js';
-import { startGateway } from './gateway.js';
+import { type RunningGateway, startGateway } from './gateway.js';
 import { TlsFileError, Users, UsersFileError, hashPassword } from './mqtt/index.js';
 import { usesPubSubEmulator } from './publisher/index.js';
 import { windowEngineOptionsSchema } from './window/index.js';
@@ -148,11 +148,27 @@ export async function runGatewayCli(argv: string[], io: CliIo): Promise<number> 
     // With an emulator there are no Google credentials to find: this process tells Google's auth
     // library not to probe the GCE metadata server (a link-local address) for them.
     if (emulator) process.env.METADATA_SERVER_DETECTION ??= 'none';
-    const gateway = await startGateway(config);
-    // Signals are taken over before the banner says the gateway is up, so a stop or a reload sent as
-    // soon as it is read is handled (until then the kernel's default for SIGTERM and SIGHUP: exit at once).
+    // Signals are taken over before the start, which takes seconds (the Pub/Sub connection, restoring the
+    // windows), instead of the default for SIGTERM and SIGHUP (exit at once): a stop asked meanwhile stops
+    // the gateway gracefully once it is up, and a reload asked meanwhile is applied once it is up (the
+    // files may have changed after the start read them).
     const stopRequested = io.waitForStop();
-    const stopReloading = (io.onReloadRequest ?? onHangup)(() => gateway.reloadCredentials());
+    let gateway: RunningGateway | undefined;
+    let reloadAskedDuringStart = false;
+    const stopReloading = (io.onReloadRequest ?? onHangup)(() => {
+      if (gateway) gateway.reloadCredentials();
+      else reloadAskedDuringStart = true;
+    });
+    try {
+      gateway = await startGateway(config);
+    } catch (error) {
+      stopReloading();
+      throw error;
+    }
+    if (reloadAskedDuringStart) {
+      io.err('pdm gateway: reloading the users file and certificates, as asked during the start');
+      gateway.reloadCredentials();
+    }
     const unreachable = noClientCanConnect(config.mqtt);
     if (unreachable !== undefined) io.err(`pdm gateway: warning: no MQTT client can connect: ${unreachable}`);
     io.err(`edge gateway ${config.gatewayId} (site ${config.siteId})`);
