@@ -45,6 +45,13 @@ export interface WindowScore {
   alertRule?: AlertRule;
 }
 
+/**
+ * Why a window was held rather than scored: the running-state gate's reasons, or `calibrating` — a
+ * machine a class model's training never saw, while the model learns its level from its first windows
+ * (model/robust-t2.ts learnMachine): compared with the class location it would alarm on its own level.
+ */
+export type HeldReason = HoldReason | 'calibrating';
+
 export type ScoreOutcome =
   /** `shadows`: the same window scored by the model's shadow versions (recorded, never alerting). */
   | { kind: 'scored'; score: WindowScore; shadows?: WindowScore[] }
@@ -53,10 +60,11 @@ export type ScoreOutcome =
   /** No model applies to this machine (none loaded yet, or none for its sensors). */
   | { kind: 'no_model' }
   /**
-   * The model's running-state gate held the window: the machine is stopped, changing speed or load, or
-   * settling after either (model/regime.ts). Its features are stored; it is not scored.
+   * The window was held: the model's running-state gate found the machine stopped, changing speed or
+   * load, or settling after either (model/regime.ts), or the model is still learning this new machine's
+   * level (`calibrating`). Its features are stored; it is not decided and opens no alert.
    */
-  | { kind: 'held'; reason: HoldReason };
+  | { kind: 'held'; reason: HeldReason };
 
 export interface LoadedModelInfo {
   name: string;

@@ -6,11 +6,10 @@
 // the training location and follows the machine through windows that were normal, so a level that
 // wanders over hours is not an alarm, while a window that exceeds never teaches it anything.
 // A model of a class of machines learns the level of a machine training never saw from that machine's
-// first hours of windows (calibrating its level, below), and a model may ask for a threshold that
-// follows each machine (online-threshold.ts).
+// first hours of windows (calibrating its level, below; those windows are held, not decided), and a
+// model may ask for a threshold that follows each machine (online-threshold.ts).
 import { MODEL_DEFAULTS } from './defaults.js';
 import { currentThreshold, initialOnlineThreshold, learnOnlineThreshold, type OnlineThresholdSpec, type OnlineThresholdState } from './online-threshold.js';
-import { median } from './robust-stats.js';
 
 /** A robust-t2.json in memory, in the shapes scoring wants. */
 export interface RobustT2Model {
@@ -60,9 +59,9 @@ export interface BaselineState {
    * The baseline each of the newest decided windows was compared with, oldest first (at most
    * RECENT_DECISIONS): a window decided again — a redelivery after a failed write, a late revision —
    * is compared with the same baseline, so it gets the same decision and its points overwrite
-   * themselves with the same content.
+   * themselves with the same content. `calibrating`: the window was held while the level was learnt.
    */
-  recent: { windowEnd: number; baseline: number[]; threshold?: number }[];
+  recent: { windowEnd: number; baseline: number[]; threshold?: number; calibrating?: true }[];
   /**
    * A machine a class model's training never saw, while its level is being learnt: per feature, its
    * non-overlapping windows' differences from what the class expects (x − expected), and the end of
@@ -103,6 +102,19 @@ export function thresholdFor(model: RobustT2Model, state: BaselineState, windowE
     for (let i = state.recent.length - 1; i >= 0; i--) if (state.recent[i]!.windowEnd === windowEnd) return state.recent[i]!.threshold ?? model.threshold;
   }
   return currentThreshold(state.online, model.threshold);
+}
+
+/**
+ * Whether the window ending at `windowEnd` is held because the machine's level is still being learnt
+ * (learnMachine, below): it is compared with the class location, not this machine's level, so its
+ * score would alarm on the machine's own level rather than on a fault. A window decided before keeps the
+ * decision it had, as baselineFor.
+ */
+export function calibratingFor(state: BaselineState, windowEnd: number): boolean {
+  if (windowEnd <= state.decidedUntil) {
+    for (let i = state.recent.length - 1; i >= 0; i--) if (state.recent[i]!.windowEnd === windowEnd) return state.recent[i]!.calibrating === true;
+  }
+  return state.level !== undefined;
 }
 
 /**
@@ -181,6 +193,12 @@ export function learnMachine(model: RobustT2Model, state: BaselineState, x: Arra
   }
 }
 
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
 /**
  * After a window ending at `windowEnd` was decided against `expected` (expectedFeatures): if it is newer
  * than every window decided before (a revised or late older window teaches nothing) and did not exceed,
@@ -201,7 +219,7 @@ export function learnBaseline(
 ): void {
   if (windowEnd <= state.decidedUntil) return;
   state.decidedUntil = windowEnd;
-  state.recent.push({ windowEnd, baseline: [...state.baseline], ...(state.online !== undefined ? { threshold } : {}) });
+  state.recent.push({ windowEnd, baseline: [...state.baseline], ...(state.online !== undefined ? { threshold } : {}), ...(state.level !== undefined ? { calibrating: true as const } : {}) });
   if (state.recent.length > RECENT_DECISIONS) state.recent.shift();
   if (model.tauMs === null) return;
   // A window teaches only once the windows after it stayed normal too: an exceedance discards the ones

@@ -38,7 +38,7 @@ export class ProcessorMetrics {
   });
   readonly deadLetters = new Counter({ name: 'pdm_processor_dead_letters_total', help: 'Messages published to the dead-letter topic, by reason', labelNames: ['reason'], registers: [this.registry] });
   readonly scoring = new Histogram({ name: 'pdm_processor_scoring_seconds', help: 'Time from score() call to its outcome (includes micro-batch wait)', buckets: LATENCY_BUCKETS, registers: [this.registry] });
-  readonly scoreOutcomes = new Counter({ name: 'pdm_processor_score_outcomes_total', help: 'Scoring outcomes: scored, contract_mismatch, no_model, held (the running-state gate)', labelNames: ['outcome'], registers: [this.registry] });
+  readonly scoreOutcomes = new Counter({ name: 'pdm_processor_score_outcomes_total', help: 'Scoring outcomes: scored, contract_mismatch, no_model, held (the running-state gate, or a new machine whose level is being learnt)', labelNames: ['outcome'], registers: [this.registry] });
   readonly staleRevisions = new Counter({ name: 'pdm_processor_stale_revisions_total', help: 'Windows skipped because a newer revision of them was already written', registers: [this.registry] });
   readonly unusableWindows = new Counter({
     name: 'pdm_processor_unusable_windows_total',

@@ -13,4 +13,6 @@ export interface KindScore {
   threshold: number;
   /** Per contract sensor (layout.sensors order), its share of the score. */
   shares: Float64Array;
+  /** Set: the model is still learning this machine's level from the window (robust-t2): held, not decided. */
+  calibrating?: true;
 }

@@ -16,6 +16,7 @@ import { trainModel } from '../training/train.js';
 import { scoreWindows } from './score-windows.js';
 import { openScorer } from './scorer.js';
 import { decodeStateFile } from './state-file.js';
+import { unscoredPoint } from '../sink/points.js';
 
 const TRAIN_START = 1_700_000_000_000;
 const LIVE_START = TRAIN_START + 86_400_000;
@@ -54,56 +55,88 @@ function scores(outcomes: readonly ScoreOutcome[]): WindowScore[] {
   });
 }
 
-/** As `pdm score` runs: one scorer, no state file. */
-async function scoreOnce(registryDir: string, windows: readonly MachineWindow[]): Promise<WindowScore[]> {
+/** As `pdm score` runs: one scorer, no state file; its outcomes and how many windows it held as calibrating. */
+async function scoreOutcomes(registryDir: string, windows: readonly MachineWindow[]): Promise<{ outcomes: ScoreOutcome[]; calibrating: number }> {
   const scorer = await openScorer({ registryDir, clock: new ManualClock(LIVE_START), pollMs: 3_600_000 });
   try {
-    return scores(await scoreWindows(scorer, windows));
+    const outcomes = await scoreWindows(scorer, windows);
+    return { outcomes, calibrating: scorer.stats().held.calibrating };
   } finally {
     await scorer.close();
   }
 }
 
+async function scoreOnce(registryDir: string, windows: readonly MachineWindow[]): Promise<WindowScore[]> {
+  return scores((await scoreOutcomes(registryDir, windows)).outcomes);
+}
+
 /** As the processor runs: with a state file, stopped after `restartAfter` windows and started again, which first sees the last two before the stop again (a redelivery). */
-async function scoreWithRestart(registryDir: string, windows: readonly MachineWindow[], restartAfter: number): Promise<{ decided: WindowScore[]; redelivered: WindowScore[]; stateFile: string }> {
+async function restartOutcomes(registryDir: string, windows: readonly MachineWindow[], restartAfter: number): Promise<{ decided: ScoreOutcome[]; redelivered: ScoreOutcome[]; stateFile: string }> {
   const stateFile = path.join(await mkdtemp(path.join(temp, 'state-')), 'scorer-state.json');
   const open = () => openScorer({ registryDir, clock: new ManualClock(LIVE_START), pollMs: 3_600_000, stateFile });
   const before = await open();
-  const first = scores(await scoreWindows(before, windows.slice(0, restartAfter)));
+  const first = await scoreWindows(before, windows.slice(0, restartAfter));
   await before.close();
   const after = await open();
   try {
-    const redelivered = scores(await scoreWindows(after, windows.slice(restartAfter - 2, restartAfter)));
-    const rest = scores(await scoreWindows(after, windows.slice(restartAfter)));
+    const redelivered = await scoreWindows(after, windows.slice(restartAfter - 2, restartAfter));
+    const rest = await scoreWindows(after, windows.slice(restartAfter));
     return { decided: [...first, ...rest], redelivered, stateFile };
   } finally {
     await after.close();
   }
 }
 
+async function scoreWithRestart(registryDir: string, windows: readonly MachineWindow[], restartAfter: number): Promise<{ decided: WindowScore[]; redelivered: WindowScore[]; stateFile: string }> {
+  const { decided, redelivered, stateFile } = await restartOutcomes(registryDir, windows, restartAfter);
+  return { decided: scores(decided), redelivered: scores(redelivered), stateFile };
+}
+
+const CALIBRATING: ScoreOutcome = { kind: 'held', reason: 'calibrating' };
+
 describe("a class model and a machine its training never saw (m-3, sensor a at 116, 8 above m-2's)", () => {
   // Healthy at its own level for LEVEL_WINDOWS + 200 windows, then sensor a 8 units (8 %) higher for 100.
   const windows = levelMachineWindows({ seed: 13, windows: LEVEL_WINDOWS + 300, startMs: LIVE_START, machineId: 'm-3', offsetA: (w) => (w < LEVEL_WINDOWS + 200 ? 16 : 24) });
 
-  it('is compared with the class location for its first 2,000 windows, then with the level it learnt from them', async () => {
-    const decided = await scoreOnce(classRegistry, windows);
-    // 16 units from m-1 and 8 from m-2: against the class location every window alarms…
-    expect(decided.slice(0, LEVEL_WINDOWS).every((s) => s.isAnomaly)).toBe(true);
-    // …from the 2,001st window its own level: healthy is quiet, and a step of 8 units still alarms throughout.
-    expect(decided.slice(LEVEL_WINDOWS, LEVEL_WINDOWS + 200).filter((s) => s.isAnomaly)).toHaveLength(0);
-    expect(decided.slice(LEVEL_WINDOWS + 200).every((s) => s.isAnomaly)).toBe(true);
+  it('is held (calibrating) for its first 2,000 windows while its level is learnt, then compared with the level it learnt from them', async () => {
+    const { outcomes, calibrating } = await scoreOutcomes(classRegistry, windows);
+    // 16 units from m-1 and 8 from m-2 (every one of these windows would exceed against the class
+    // location): held, so no alert opens, and counted.
+    expect(outcomes.slice(0, LEVEL_WINDOWS)).toEqual(Array.from({ length: LEVEL_WINDOWS }, () => CALIBRATING));
+    expect(calibrating).toBe(LEVEL_WINDOWS);
+    // From the 2,001st window its own level: healthy is quiet, and a step of 8 units (8 %) still alarms throughout.
+    const decided = scores(outcomes.slice(LEVEL_WINDOWS));
+    expect(decided.slice(0, 200).filter((s) => s.isAnomaly)).toHaveLength(0);
+    expect(decided.slice(200).every((s) => s.isAnomaly)).toBe(true);
   });
 
   it('keeps its level in the state file: a processor restarted halfway through the calibration decides every window as pdm score', async () => {
-    const reference = await scoreOnce(classRegistry, windows);
-    const { decided, redelivered, stateFile } = await scoreWithRestart(classRegistry, windows, 1_000);
+    const { outcomes: reference } = await scoreOutcomes(classRegistry, windows);
+    const { decided, redelivered, stateFile } = await restartOutcomes(classRegistry, windows, 1_000);
     expect(decided).toEqual(reference);
-    expect(redelivered).toEqual(reference.slice(998, 1_000));
+    expect(redelivered).toEqual([CALIBRATING, CALIBRATING]);
     // After the run the level is learnt: no residuals left in the file, the baseline moved by ~16 on a.mean.
     const [entry] = decodeStateFile(await readFile(stateFile, 'utf8')).robustT2;
     expect(entry!.state.level).toBeUndefined();
     const location = (JSON.parse(await readFile(path.join(classRegistry, 'class', '1', MODEL_FILES.robustT2), 'utf8')) as { location: number[] }).location;
     expect(entry!.state.baseline[0]! - location[0]!).toBeGreaterThan(10);
+  });
+
+  it('holds a window of the calibration again when it is redelivered after the level is learnt', async () => {
+    const scorer = await openScorer({ registryDir: classRegistry, clock: new ManualClock(LIVE_START), pollMs: 3_600_000 });
+    try {
+      const first = await scoreWindows(scorer, windows.slice(0, LEVEL_WINDOWS + 5));
+      const again = await scoreWindows(scorer, [windows[LEVEL_WINDOWS - 1]!, windows[LEVEL_WINDOWS]!]);
+      expect(again).toEqual([CALIBRATING, first[LEVEL_WINDOWS]]);
+      expect(first[LEVEL_WINDOWS]!.kind).toBe('scored');
+    } finally {
+      await scorer.close();
+    }
+  });
+
+  it("tells why in the window's unscored point", () => {
+    const [window] = levelMachineWindows({ seed: 15, windows: 1, startMs: LIVE_START, machineId: 'm-3' });
+    expect(unscoredPoint(window!, CALIBRATING).fields).toEqual({ windows: 1, detail: "held: learning this new machine's level from its first 2000 windows (no alert until then)" });
   });
 
   it('a machine training knew is not calibrated again', async () => {

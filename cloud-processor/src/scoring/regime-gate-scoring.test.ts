@@ -71,7 +71,7 @@ describe('the running-state gate', () => {
       // Steady at a set-point it never saw: the model's business, no longer the gate's.
       ...Array<string>(6).fill('ANOMALY'),
     ]);
-    expect(scorer.stats().held).toEqual({ stopped: 10, transient: 2, settling: 6 });
+    expect(scorer.stats().held).toEqual({ stopped: 10, transient: 2, settling: 6, calibrating: 0 });
   });
 
   it('keeps a machine settling across a restart when the scorer has a state file', async () => {

@@ -4,11 +4,11 @@
 // batch's windows are taken in arrival order, so a machine's windows are decided in order and each
 // one's decision depends only on the windows before it. A new model version starts every machine afresh
 // at its training location (moved by the machine's own offset when the model was trained on several;
-// a machine a class model never saw learns its level from its first hours), and, for a model that asks
+// a machine a class model never saw learns its level from its first hours, which are held), and, for a model that asks
 // for it, with its own online threshold (model/online-threshold.ts), kept and saved with the baseline.
 import type { RobustT2Bundle } from '../model/model-bundle.js';
 import { sensorShares } from '../model/features.js';
-import { baselineFor, expectedFeatures, initialBaseline, learnBaseline, learnMachine, t2Score, thresholdFor, type BaselineState } from '../model/robust-t2.js';
+import { baselineFor, calibratingFor, expectedFeatures, initialBaseline, learnBaseline, learnMachine, t2Score, thresholdFor, type BaselineState } from '../model/robust-t2.js';
 import type { BatchItem, KindScore } from './kind-score.js';
 import { MachineStates } from './machine-states.js';
 
@@ -27,12 +27,13 @@ export class RobustT2Scoring {
       const start = Number(window.windowStart);
       const end = Number(window.windowEnd);
       const isNew = end > state.decidedUntil;
+      const calibrating = calibratingFor(state, end);
       expectedFeatures(model, raw, baselineFor(state, end), expected);
       const threshold = thresholdFor(model, state, end);
       const score = t2Score(model, raw, expected, r, terms);
       learnBaseline(model, state, raw, expected, end - start, end, score > threshold, threshold);
       if (isNew) learnMachine(model, state, raw, expected, score, start, end);
-      return { score, threshold, shares: sensorShares(layout, terms) };
+      return { score, threshold, shares: sensorShares(layout, terms), ...(calibrating && { calibrating }) };
     });
   }
 }

@@ -34,7 +34,7 @@ export interface DetectionSummary {
   falseAlarmRate: number;
   /** Outcomes that were not scored (mismatch, no model): not counted above. */
   unscored: number;
-  /** Windows the running-state gate held (stopped, changing speed or load, settling): not counted above. */
+  /** Windows held (stopped, changing speed or load, settling; a new machine's level being learnt): not counted above. */
   held: number;
 }
 

@@ -6,7 +6,7 @@
 // start, so a restart changes no decision.
 import { every, systemClock, type Cancel, type Clock } from '@pdm/clock';
 import type { MachineWindow } from '@pdm/proto';
-import { Scorer, type LoadedModelInfo, type ScoreOutcome, type WindowScore } from '../model/api.js';
+import { Scorer, type HeldReason, type LoadedModelInfo, type ScoreOutcome, type WindowScore } from '../model/api.js';
 import { activeBackend, ensureBackend, type BackendName } from '../model/backend.js';
 import { MODEL_DEFAULTS } from '../model/defaults.js';
 import { extractFeatures, type MismatchCode } from '../model/features.js';
@@ -60,8 +60,8 @@ export interface ScorerStats {
   scored: number;
   anomalies: number;
   noModel: number;
-  /** Windows the running-state gate held, by reason. */
-  held: Record<HoldReason, number>;
+  /** Windows held, by reason: the running-state gate's, or a new machine's level being learnt. */
+  held: Record<HeldReason, number>;
   mismatches: Record<MismatchCode, number>;
   batches: number;
   largestBatch: number;
@@ -107,7 +107,7 @@ export class ModelScorer extends Scorer {
     scored: 0,
     anomalies: 0,
     noModel: 0,
-    held: { stopped: 0, transient: 0, settling: 0 },
+    held: { stopped: 0, transient: 0, settling: 0, calibrating: 0 },
     mismatches: { feature_version: 0, window_size: 0, missing_sensor: 0, incomplete_sensor: 0, non_finite: 0 },
     batches: 0,
     largestBatch: 0,
@@ -324,7 +324,13 @@ export class ModelScorer extends Scorer {
     try {
       const scores: KindScore[] = this.scoreKind(bundle, group);
       group.forEach((p, i) => {
-        const { score, threshold, shares } = scores[i]!;
+        const { score, threshold, shares, calibrating } = scores[i]!;
+        if (calibrating) {
+          // Still learning this machine's level: the score is against another level, so no decision.
+          if (!p.shadow) this.counters.held.calibrating++;
+          p.resolve({ kind: 'held', reason: 'calibrating' });
+          return;
+        }
         const contributions: Record<string, number> = {};
         bundle.layout.sensors.forEach((id, s) => (contributions[id] = shares[s]!));
         const result: WindowScore = {

@@ -47,7 +47,7 @@ const baselineState: z.ZodType<BaselineState, unknown> = z
   .object({
     baseline: numbers,
     decidedUntil: storedNumber,
-    recent: z.array(z.object({ windowEnd: storedNumber, baseline: numbers, threshold: storedNumber.optional() }).strict()),
+    recent: z.array(z.object({ windowEnd: storedNumber, baseline: numbers, threshold: storedNumber.optional(), calibrating: z.literal(true).optional() }).strict()),
     level: z.object({ residuals: z.array(numbers), until: storedNumber }).strict().optional(),
     online: onlineThreshold.optional(),
     pending: z.array(numbers).optional(),

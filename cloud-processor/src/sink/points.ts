@@ -9,9 +9,9 @@
 // (see pipeline/revision-guard.ts).
 import { SENSOR_STAT_ENTRIES, type GatewayHealth, type MachineWindow } from '@pdm/proto';
 import type { IPoint } from 'influx';
-import type { ScoreOutcome, WindowScore } from '../model/api.js';
+import type { HeldReason, ScoreOutcome, WindowScore } from '../model/api.js';
+import { MODEL_DEFAULTS } from '../model/defaults.js';
 import type { ModelChange } from '../model/lifecycle.js';
-import type { HoldReason } from '../model/regime.js';
 import {
   type BOOKKEEPING_SERIES,
   CONTRIBUTION_FIELD_PREFIX,
@@ -107,11 +107,12 @@ export function modelChangePoint(model: string, change: ModelChange): IPoint {
 /** A scoring outcome that is not a score. */
 export type Unscored = Exclude<ScoreOutcome, { kind: 'scored' }>;
 
-/** Why the running-state gate held a window, for people reading the `unscored` points. */
-const HELD_DETAIL: Record<HoldReason, string> = {
+/** Why a window was held, for people reading the `unscored` points. */
+const HELD_DETAIL: Record<HeldReason, string> = {
   stopped: 'held: the machine is stopped (a state sensor below its running level)',
   transient: 'held: the machine is changing speed or load (a state sensor stepped since the last window)',
   settling: 'held: settling after a stop, a start or a change of speed or load',
+  calibrating: `held: learning this new machine's level from its first ${MODEL_DEFAULTS.robustT2.minMachineWindows} windows (no alert until then)`,
 };
 
 /**
