@@ -10,6 +10,7 @@
 // model may ask for a threshold that follows each machine (online-threshold.ts).
 import { MODEL_DEFAULTS } from './defaults.js';
 import { currentThreshold, initialOnlineThreshold, learnOnlineThreshold, type OnlineThresholdSpec, type OnlineThresholdState } from './online-threshold.js';
+import { median } from './robust-stats.js';
 
 /** A robust-t2.json in memory, in the shapes scoring wants. */
 export interface RobustT2Model {
@@ -191,12 +192,6 @@ export function learnMachine(model: RobustT2Model, state: BaselineState, x: Arra
   if (state.online !== undefined && model.onlineThreshold !== undefined) {
     learnOnlineThreshold(state.online, model.onlineThreshold, windowEnd - windowStart, score, model.threshold);
   }
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
 /**
