@@ -184,12 +184,8 @@ async function change(name: string, request: ChangeRequest, values: Values, cont
   const versions = await versionsOf(registry, name);
   const modelDir = path.join(registry, name);
   const { lifecycle: current, written } = await currentLifecycle(modelDir, name, versions);
-  // Promoting the version that serves only for being the newest pins it: the lifecycle file is written,
-  // so a version trained next waits to be shadowed or promoted instead of serving at once.
-  const pin = !written && request.action === 'promote' && request.version === current.serving;
-  const { next, change } = pin
-    ? { next: current, change: { action: 'promote' as const, from: current.serving, to: current.serving } }
-    : applyChange(name, current, request, await readHistory(modelDir));
+  const { next, change } = applyChange(name, current, request, await readHistory(modelDir), { written });
+  const pin = change.action === 'promote' && change.from === change.to;
   // The version the change makes serve or shadow must be there, whole; one leaving may be gone already.
   if (change.action !== 'unshadow' && !(change.action === 'rollback' && change.machines !== undefined)) await requireVersion(registry, name, change.to, versions);
   const record: ModelChange = {

@@ -64,13 +64,19 @@ export function servedBefore(history: readonly ModelChange[], serving: string): 
   return at > 0 ? sequence[at - 1] : undefined;
 }
 
-export function applyChange(name: string, current: Lifecycle, request: ChangeRequest, history: readonly ModelChange[]): AppliedChange {
+/**
+ * `written`: whether `current` comes from the model's lifecycle file; without one the newest version
+ * serves, and promoting that version pins it (the file gets written, so a version trained next waits).
+ */
+export function applyChange(name: string, current: Lifecycle, request: ChangeRequest, history: readonly ModelChange[], { written = true } = {}): AppliedChange {
   const { serving } = current;
   const isServing = (version: string) => {
     if (version === serving) throw new LifecycleChangeError(`${name}@${version} is the serving version`);
   };
   switch (request.action) {
     case 'promote':
+      // A pin is recorded as a promotion from the version to itself: servedBefore skips it.
+      if (!written && request.version === serving) return { next: current, change: { action: 'promote', from: serving, to: serving } };
       isServing(request.version);
       return { next: serve(current, request.version), change: { action: 'promote', from: serving, to: request.version } };
     case 'rollback': {

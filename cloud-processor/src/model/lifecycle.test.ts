@@ -91,6 +91,11 @@ describe('lifecycle changes', () => {
     expect(applyChange('pump', base, { action: 'promote', version: '4' }, []).next).toEqual({ serving: '4', shadow: ['5'], rollout: { version: '5', machines: ['pump-1'] } });
     expect(applyChange('pump', { serving: '3', shadow: ['4'] }, { action: 'promote', version: '4' }, []).next).toEqual({ serving: '4', shadow: [] });
     expect(() => applyChange('pump', base, { action: 'promote', version: '3' }, [])).toThrow('pump@3 is the serving version');
+    // Without a lifecycle file the newest version serves; promoting it pins it.
+    expect(applyChange('pump', { serving: '3', shadow: [] }, { action: 'promote', version: '3' }, [], { written: false })).toEqual({
+      next: { serving: '3', shadow: [] },
+      change: { action: 'promote', from: '3', to: '3' },
+    });
   });
 
   it('rollback ends a running rollout first, then goes back to the version served before, from the history', () => {
