@@ -1,18 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import type { AlertRule, WindowScore } from '../model/api.js';
+import { pumpScore } from '../test-support/alert-windows.js';
 import { ALERT_DEFAULTS, AlertTracker } from './alert-tracker.js';
 
+/** pumpScore for another machine or with the model's own alert rule. */
 const score = (index: number, isAnomaly: boolean, machineId = 'pump-1', alertRule?: AlertRule): WindowScore => ({
-  siteId: 'plant-1',
+  ...pumpScore(index, isAnomaly),
   machineId,
-  windowStart: index * 10_000,
-  windowEnd: (index + 1) * 10_000,
-  model: 'm',
-  modelVersion: '1',
-  score: isAnomaly ? 9 : 1,
-  threshold: 5,
-  isAnomaly,
-  contributions: {},
   ...(alertRule ? { alertRule } : {}),
 });
 

@@ -124,9 +124,10 @@ describe('checkpoints', () => {
     ]);
   });
 
-  it('recalls a forgotten machine from its checkpoint: an old reading is late, not a new window reusing a key', () => {
+  /** m1 with one reading in [0, 10), checkpointed after the idle timeout closed that window, then forgotten (evicted); a reading recalls it from the checkpoint. */
+  function forgottenAfterCheckpoint(options: Partial<WindowEngineOptionsInput> = {}) {
     const saved = new CheckpointStore();
-    const h = harness({ idleTimeoutMs: 30_000, evictAfterMs: 60_000, lateMode: 'revise', recall: (id) => saved.get(id) });
+    const h = harness({ idleTimeoutMs: 30_000, evictAfterMs: 60_000, lateMode: 'revise', ...options, recall: (id) => saved.get(id) });
     h.engine.add('m1', 's', T0 + 1_000, 1);
     h.clock.advance(30_000);
     h.engine.tick(); // the idle timeout closes [0, 10)
@@ -134,6 +135,11 @@ describe('checkpoints', () => {
     h.clock.advance(30_000);
     h.engine.tick(); // m1 is forgotten
     expect(h.engine.metrics().machines).toBe(0);
+    return h;
+  }
+
+  it('recalls a forgotten machine from its checkpoint: an old reading is late, not a new window reusing a key', () => {
+    const h = forgottenAfterCheckpoint();
 
     expect(h.engine.add('m1', 's', T0 + 2_000, 5)).toBe('late');
     h.engine.tick();
@@ -147,15 +153,7 @@ describe('checkpoints', () => {
   it('counts a recalled machine as changed even when the reading that recalled it is too late: its next checkpoint writes its header again', () => {
     // The outbox dates a machine's rows by its last header written, and bounds the table by that date
     // among the machines not held: a held machine that wrote no header would look forgotten.
-    const saved = new CheckpointStore();
-    const h = harness({ idleTimeoutMs: 30_000, evictAfterMs: 60_000, lateMode: 'revise', reviseHorizonMs: 0, recall: (id) => saved.get(id) });
-    h.engine.add('m1', 's', T0 + 1_000, 1);
-    h.clock.advance(30_000);
-    h.engine.tick(); // the idle timeout closes [0, 10)
-    saved.save(h.engine);
-    h.clock.advance(30_000);
-    h.engine.tick(); // m1 is forgotten
-    expect(h.engine.metrics().machines).toBe(0);
+    const h = forgottenAfterCheckpoint({ reviseHorizonMs: 0 });
 
     expect(h.engine.add('m1', 's', T0 + 2_000, 5)).toBe('too_late'); // no revise horizon
     expect(h.engine.metrics().machinesRestored).toBe(1);
