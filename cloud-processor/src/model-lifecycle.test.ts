@@ -44,8 +44,11 @@ describe('model lifecycle on a running processor', () => {
     await change({ action: 'shadow', version: '2' });
     const t = await startTestbed({ model: { registryDir, pollMs: 50 } });
     const processor = await t.start();
-    const versionsLoaded = () => processor.scorer.loaded().map((m) => m.version).sort().join(',');
-    expect(versionsLoaded()).toBe('1,2');
+    const versionsLoaded = () => processor.scorer.loaded().map((m) => `${m.version} ${m.role}`).sort().join(', ');
+    expect(versionsLoaded()).toBe('1 serving, 2 shadow');
+    // /readyz says which version does what, as an operator reads it.
+    const ready = (await (await fetch(`http://127.0.0.1:${processor.httpPort}/readyz`)).json()) as { info: { model: { models: { version: string; role: string }[] } } };
+    expect(ready.info.model.models.map((m) => [m.version, m.role])).toEqual([['1', 'serving'], ['2', 'shadow']]);
 
     let acked = 0;
     let index = 100;
@@ -75,7 +78,7 @@ describe('model lifecycle on a running processor', () => {
 
     // Promote 2: at the next poll it writes anomaly, and its anomalies open an alert; no shadow any more.
     await change({ action: 'promote', version: '2' });
-    await until(() => versionsLoaded() === '2', 'version 2 alone loaded', 10_000);
+    await until(() => versionsLoaded() === '2 serving', 'version 2 alone loaded', 10_000);
     from = await publish(['pump-1'], 3);
     expect(await points('anomaly', 'pump-1', from)).toEqual(rowsOf(from, 3, '2', true));
     expect(await points('anomaly_shadow', 'pump-1', from)).toEqual([]);
@@ -83,13 +86,13 @@ describe('model lifecycle on a running processor', () => {
 
     // Roll back: version 1 again.
     await change({ action: 'rollback' });
-    await until(() => versionsLoaded() === '1', 'version 1 alone loaded', 10_000);
+    await until(() => versionsLoaded() === '1 serving', 'version 1 alone loaded', 10_000);
     from = await publish(['pump-1'], 2);
     expect(await points('anomaly', 'pump-1', from)).toEqual(rowsOf(from, 2, '1', false));
 
     // Roll 2 out to pump-2 and the line2 machines only.
     await change({ action: 'rollout', version: '2', machines: ['pump-2', 'line2-*'] });
-    await until(() => versionsLoaded() === '1,2', 'versions 1 and 2 loaded', 10_000);
+    await until(() => versionsLoaded() === '1 serving, 2 rollout', 'version 1 serving, 2 rolled out', 10_000);
     from = await publish(['pump-1', 'pump-2', 'line2-a'], 2);
     expect(await points('anomaly', 'pump-1', from)).toEqual(rowsOf(from, 2, '1', false));
     expect(await points('anomaly', 'pump-2', from)).toEqual(rowsOf(from, 2, '2', true));

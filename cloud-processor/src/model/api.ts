@@ -66,9 +66,13 @@ export type ScoreOutcome =
    */
   | { kind: 'held'; reason: HeldReason };
 
+/** What a loaded version does: serves its model's machines, serves a rollout's subset, or is scored in shadow only. */
+export type ModelRole = 'serving' | 'rollout' | 'shadow';
+
 export interface LoadedModelInfo {
   name: string;
   version: string;
+  role: ModelRole;
   /** TensorFlow.js backend in use: 'tensorflow' (tfjs-node), 'wasm' or 'cpu'. */
   backend: string;
   /** The window size the model was trained on, ms. */

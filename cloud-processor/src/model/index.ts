@@ -1,7 +1,7 @@
 // What training and scoring share: the scoring contract, the model folder format and registry layout,
 // the TF.js backend and the tuning defaults.
 export { Scorer } from './api.js';
-export type { HeldReason, LoadedModelInfo, ModelContract, ScoreOutcome, WindowScore } from './api.js';
+export type { HeldReason, LoadedModelInfo, ModelContract, ModelRole, ScoreOutcome, WindowScore } from './api.js';
 export { ensureBackend, activeBackend } from './backend.js';
 export type { BackendName } from './backend.js';
 export { ModelLoadError } from './artifacts.js';

@@ -22,7 +22,7 @@ const bundle = (version: string) => ({ info: { name: 'pump', version }, profile 
 
 /** A scorer that only says which versions it serves. */
 function servingScorer(versions: string[]): Scorer {
-  return { loaded: (): LoadedModelInfo[] => versions.map((version) => ({ name: 'pump', version, backend: 'cpu', windowMs: 10_000 })) } as unknown as Scorer;
+  return { loaded: (): LoadedModelInfo[] => versions.map((version) => ({ name: 'pump', version, role: 'serving', backend: 'cpu', windowMs: 10_000 })) } as unknown as Scorer;
 }
 
 describe('DriftReporter against a real influxd', () => {

@@ -57,7 +57,7 @@ describe('registry', () => {
     expect(scorer.loaded()).toEqual([]);
     await publish('1');
     clock.advance(POLL_MS);
-    await vi.waitFor(() => expect(scorer.loaded()).toEqual([{ name: 'pump', version: '1', backend: 'wasm', windowMs: 10_000 }]));
+    await vi.waitFor(() => expect(scorer.loaded()).toEqual([{ name: 'pump', version: '1', role: 'serving', backend: 'wasm', windowMs: 10_000 }]));
   });
 
   it('switches to a newer version without restart and keeps it when an even newer one is broken', async () => {

@@ -207,7 +207,7 @@ export class ModelScorer extends Scorer {
 
   loaded(): LoadedModelInfo[] {
     const backend = activeBackend();
-    return this.serving.all().map((b) => ({ name: b.info.name, version: b.info.version, backend, windowMs: b.info.windowMs }));
+    return this.serving.all().map(({ bundle, role }) => ({ name: bundle.info.name, version: bundle.info.version, role, backend, windowMs: bundle.info.windowMs }));
   }
 
   stats(): ScorerStats {
@@ -233,7 +233,7 @@ export class ModelScorer extends Scorer {
         this.serving = new ServingModels(this.models.served());
         const silence = this.options.forgetMachinesAfterMs ?? MODEL_DEFAULTS.scorer.forgetMachinesAfterMs;
         for (const states of [this.robustT2.baselines, this.adaptiveZ.histories, this.gates]) {
-          states.retainOnly(this.models.inRegistry(), this.serving.all().map((b) => b.info));
+          states.retainOnly(this.models.inRegistry(), this.serving.all().map(({ bundle }) => bundle.info));
           states.forgetSilent(silence);
         }
         this.counters.modelLoads = this.models.loads;

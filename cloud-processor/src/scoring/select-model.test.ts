@@ -107,7 +107,7 @@ describe('ServingModels (lifecycle roles)', () => {
     expect(chosen('pump-1')).toBe('pumps@4'); // from the per-machine cache
     expect(models.forMachine('pump-10').map(label)).toEqual(['pumps@3', 'fleet@1']);
     expect(models.forMachine('pump-1').map(label)).toEqual(['pumps@4', 'fleet@1']);
-    expect(models.all().map(label)).toEqual(['pumps@3', 'pumps@4', 'fleet@1']);
+    expect(models.all().map(({ bundle, role }) => `${label(bundle)} ${role}`)).toEqual(['pumps@3 serving', 'pumps@4 rollout', 'fleet@1 serving']);
   });
 
   it('pairs each serving or rolled-out bundle with its model shadows, never with itself', () => {
@@ -120,6 +120,8 @@ describe('ServingModels (lifecycle roles)', () => {
     expect(models.shadowsOf(rolledOut).map(label)).toEqual(['pumps@5']);
     expect(models.shadowsOf(other)).toEqual([]);
     expect(models.shadowsOf(shadow)).toEqual([]);
+    // Each loaded version once, in the role it has: rolled out although also a shadow.
+    expect(models.all().map(({ bundle, role }) => `${label(bundle)} ${role}`)).toEqual(['pumps@3 serving', 'pumps@4 rollout', 'pumps@5 shadow', 'fans@1 serving']);
     // Without a rollout every machine has the same candidates.
     expect(new ServingModels([{ serving, shadows: [shadow] }]).forMachine('any').map(label)).toEqual(['pumps@3']);
   });

@@ -28,6 +28,7 @@
 // versions scored beside whichever of the two serves the window. ServingModels says which bundles a
 // machine's windows are selected among, and which shadows go with the chosen one.
 import type { MachineWindow } from '@pdm/proto';
+import type { ModelRole } from '../model/api.js';
 import type { ModelBundle } from '../model/model-bundle.js';
 
 export type Selection =
@@ -132,8 +133,17 @@ export class ServingModels {
     return this.shadows.get(bundle) ?? [];
   }
 
-  /** Every loaded bundle once: serving, rolled out and shadow. */
-  all(): ModelBundle[] {
-    return [...new Set(this.models.flatMap((m) => [m.serving, ...(m.rollout ? [m.rollout.bundle] : []), ...m.shadows]))];
+  /**
+   * Every loaded bundle once, with the role it has: serving, rolled out, or shadow. A version both
+   * rolled out and in shadow serves its rollout's machines, so it is listed as rolled out.
+   */
+  all(): { bundle: ModelBundle; role: ModelRole }[] {
+    const roles = new Map<ModelBundle, ModelRole>();
+    for (const m of this.models) {
+      roles.set(m.serving, 'serving');
+      if (m.rollout) roles.set(m.rollout.bundle, 'rollout');
+      for (const shadow of m.shadows) if (!roles.has(shadow)) roles.set(shadow, 'shadow');
+    }
+    return [...roles].map(([bundle, role]) => ({ bundle, role }));
   }
 }

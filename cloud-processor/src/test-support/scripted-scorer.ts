@@ -35,7 +35,7 @@ export class ScriptedScorer implements Scorer {
   }
 
   loaded(): LoadedModelInfo[] {
-    return [{ name: 'scripted', version: '1', backend: 'none', windowMs: 10_000 }];
+    return [{ name: 'scripted', version: '1', role: 'serving', backend: 'none', windowMs: 10_000 }];
   }
 
   close(): Promise<void> {
