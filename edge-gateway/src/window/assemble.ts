@@ -1,4 +1,3 @@
-import { create, MachineWindowSchema, SensorStatsSchema } from '@pdm/proto';
 import type { CloseReason, MachineWindow, SensorStats } from '@pdm/proto';
 import { Moments } from './moments.js';
 import { statisticsOf } from './sensor-stats.js';
@@ -18,6 +17,9 @@ export interface WindowIdentity {
  * sensor's panes in it. Sensors without a reading in the window are left out (a consumer learns which
  * sensors to expect from its model contract); sensors are sorted by id so identical input gives
  * identical bytes. Returns null when no sensor has data in the window.
+ * The messages are built as the plain objects protobuf-es messages are (every field set, `$typeName`
+ * naming the type), not with its reflective `create()`: at a boundary of 1,000 machines that was a
+ * third of the cost of closing their windows.
  */
 export function assembleMachineWindow(
   machine: MachineState,
@@ -38,17 +40,28 @@ export function assembleMachineWindow(
       late += pane.late;
     }
     if (merged.n === 0) continue;
-    sensors.push(
-      create(SensorStatsSchema, {
-        sensorId: sensor.id,
-        expectedCount: sensor.rate.expectedCount(geometry.windowMs, geometry.paneMs),
-        lateCount: late,
-        ...statisticsOf(merged),
-      }),
-    );
+    const stats = statisticsOf(merged);
+    sensors.push({
+      $typeName: 'pdm.v1.SensorStats',
+      sensorId: sensor.id,
+      count: stats.count,
+      expectedCount: sensor.rate.expectedCount(geometry.windowMs, geometry.paneMs),
+      mean: stats.mean,
+      variance: stats.variance,
+      std: stats.std,
+      min: stats.min,
+      max: stats.max,
+      rms: stats.rms,
+      peakToPeak: stats.peakToPeak,
+      skewness: stats.skewness,
+      kurtosis: stats.kurtosis,
+      crestFactor: stats.crestFactor,
+      lateCount: late,
+    });
   }
   if (sensors.length === 0) return null;
-  return create(MachineWindowSchema, {
+  return {
+    $typeName: 'pdm.v1.MachineWindow',
     gatewayId: identity.gatewayId,
     siteId: identity.siteId,
     machineId: machine.id,
@@ -58,5 +71,6 @@ export function assembleMachineWindow(
     sensors,
     revision,
     closeReason,
-  });
+    closedAt: 0n,
+  };
 }

@@ -1,4 +1,4 @@
-import { CloseReason } from '@pdm/proto';
+import { CloseReason, MachineWindowSchema, create, encodeMachineWindow, toBinary } from '@pdm/proto';
 import { describe, expect, it } from 'vitest';
 import { FEATURE_VERSION } from './assemble.js';
 import { bounds, harness, T0 } from './test-support/engine-harness.js';
@@ -31,6 +31,19 @@ describe('tumbling windows closed by the watermark', () => {
     expect(w?.windowStart).toBe(BigInt(T0));
     expect(w?.windowEnd).toBe(BigInt(T0 + 10_000));
     expect(w?.sensors[0]).toMatchObject({ sensorId: 's', count: 3, mean: 2, min: 1, max: 3, lateCount: 0 });
+  });
+
+  it('emits the message protobuf-es would build: the same object as create() gives and the same bytes', () => {
+    const { engine, windows } = harness({ allowedLatenessMs: 0 });
+    engine.add('m1', 'b', T0 + 1_000, 1);
+    engine.add('m1', 'a', T0 + 2_000, 4);
+    engine.add('m1', 'a', T0 + 3_000, 6);
+    engine.add('m1', 'a', T0 + 10_000, 1);
+    const [w] = windows;
+    if (w === undefined) throw new Error('no window closed');
+    const { $typeName: _type, ...fields } = w;
+    expect(w).toStrictEqual(create(MachineWindowSchema, fields));
+    expect(encodeMachineWindow(w)).toEqual(toBinary(MachineWindowSchema, create(MachineWindowSchema, fields)));
   });
 
   it('stamps each window with the time it closed on the engine clock, unless told not to', () => {

@@ -57,9 +57,22 @@ export class RateEstimator {
     return Math.round(this.medianPaneCount() * (windowMs / paneMs));
   }
 
+  /** The median of the learned pane counts (at most LEARNED_HISTORY), sorted in a shared scratch array: it runs for every sensor of every window closed. */
   private medianPaneCount(): number {
-    const sorted = Array.from(this.history.subarray(0, this.historyLength)).sort((a, b) => a - b);
-    const mid = sorted.length >> 1;
-    return sorted.length % 2 === 1 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
+    const n = this.historyLength;
+    const sorted = scratch;
+    for (let i = 0; i < n; i++) {
+      const count = this.history[i] as number;
+      let j = i;
+      while (j > 0 && (sorted[j - 1] as number) > count) {
+        sorted[j] = sorted[j - 1] as number;
+        j--;
+      }
+      sorted[j] = count;
+    }
+    const mid = n >> 1;
+    return n % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
   }
 }
+
+const scratch = new Float64Array(LEARNED_HISTORY);
