@@ -23,7 +23,11 @@ describe('pdm gateway command', () => {
   it('prints its help', async () => {
     const t = io();
     expect(await runGatewayCli(['--help'], t)).toBe(0);
-    expect(t.lines.join('\n')).toMatch(/pdm gateway \[--config FILE\]/);
+    const help = t.lines.join('\n');
+    expect(help).toMatch(/pdm gateway \[--config FILE\]/);
+    // What each signal does, as an operator or systemd sends them.
+    expect(help).toMatch(/SIGTERM, SIGINT \(Ctrl-C\) +stop gracefully/);
+    expect(help).toMatch(/SIGHUP +reload the users file/);
   });
 
   it('hashes a password from the flag or from standard input', async () => {

@@ -23,12 +23,19 @@ export const GATEWAY_USAGE = `pdm gateway [--config FILE] [--print-config] [--lo
 pdm gateway hash-password [--password PASSWORD]
 
 Runs the edge gateway: an MQTT broker (default port 1883) that validates every reading, windows it
-per machine and sensor, and forwards one feature message per machine and window to Pub/Sub through
-a durable outbox. Stops gracefully on Ctrl-C / SIGTERM: open windows are closed as partial and
-flushed as far as the link allows; what is left stays in the outbox for the next start.
-SIGHUP reloads the users file and the TLS certificate, key and CA bundle: connected clients stay
-connected, new connections meet the new ones; a bad file is refused (logged, counted in
-pdm_gateway_reload_total{result="refused"}) and the previous ones stay in force.
+per machine and sensor, and forwards the closed windows to Pub/Sub through a durable outbox, as
+FeatureBatch messages (the windows of one tick, per shard; pubsub.featureBatches.enabled: false
+sends one message per machine and window, for processors older than the batch message).
+Signals:
+  SIGTERM, SIGINT (Ctrl-C)  stop gracefully: open windows are closed as partial and flushed as far
+                    as the link allows; what is left stays in the outbox for the next start
+  SIGHUP            reload the users file and the TLS certificate, key and CA bundle: connected
+                    clients stay connected, new connections meet the new ones; a bad file is
+                    refused (logged, counted in pdm_gateway_reload_total{result="refused"}) and
+                    the previous ones stay in force
+  Signals are taken over before the start (which takes seconds: the Pub/Sub connection, restoring
+  the windows): a stop asked during the start stops the gateway once it is up, a reload asked
+  during the start is applied once it is up.
 Bridge mode (config bridge.upstreams): the gateway also subscribes to the plant's own MQTT brokers
 and maps their topics and payloads onto readings, so devices need not be re-pointed.
 
