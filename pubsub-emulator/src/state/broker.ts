@@ -7,7 +7,7 @@ import { EMULATOR_DEFAULTS } from '../defaults.js';
 import { alreadyExists, invalidArgument, notFound } from '../errors.js';
 import type { WireTopic } from '../grpc/wire.js';
 import { DELETED_TOPIC, parseSubscriptionName, parseTopicName } from '../names.js';
-import type { IncomingMessage, StoredMessage } from './message.js';
+import { billedPublishBytes, type IncomingMessage, type StoredMessage } from './message.js';
 import type { QueueEntry } from './message-queue.js';
 import { type SubscriptionConfig } from './subscription-config.js';
 import { type FailureKind, Subscription, type SubscriptionStats } from './subscription.js';
@@ -16,6 +16,9 @@ export interface TopicState {
   config: { name: string; labels: Record<string, string> };
   subscriptions: Set<string>;
   published: number;
+  /** Publish requests taken, and the bytes Google would bill for them (message.ts billedPublishBytes). */
+  publishRequests: number;
+  billedPublishBytes: number;
 }
 
 /** What the rest of the emulator wants to hear about. */
@@ -35,7 +38,7 @@ export const DEAD_LETTER_ATTRIBUTES = {
 } as const;
 
 export interface BrokerStats {
-  topics: Record<string, { published: number; subscriptions: number }>;
+  topics: Record<string, { published: number; publishRequests: number; billedPublishBytes: number; subscriptions: number }>;
   subscriptions: Record<string, SubscriptionStats>;
 }
 
@@ -62,7 +65,7 @@ export class Broker {
   createTopic(wire: Partial<WireTopic>): TopicState {
     const name = parseTopicName(wire.name, 'name').full;
     if (this.topics.has(name)) throw alreadyExists('topic', name);
-    const topic: TopicState = { config: { name, labels: { ...wire.labels } }, subscriptions: new Set(), published: 0 };
+    const topic: TopicState = { config: { name, labels: { ...wire.labels } }, subscriptions: new Set(), published: 0, publishRequests: 0, billedPublishBytes: 0 };
     this.topics.set(name, topic);
     this.log.info({ topic: name }, 'topic created');
     this.listener.changed();
@@ -138,15 +141,14 @@ export class Broker {
   publish(topic: TopicState, messages: IncomingMessage[]): string[] {
     const publishTimeMs = this.clock.now();
     const subs = [...topic.subscriptions].map((n) => this.subscriptions.get(n)).filter((s): s is Subscription => s !== undefined);
-    const ids = messages.map((incoming) => {
-      const message: StoredMessage = { ...incoming, id: String(this.nextMessageId++), publishTimeMs };
-      for (const sub of subs) sub.enqueue(message);
-      return message.id;
-    });
+    const stored = messages.map((incoming): StoredMessage => ({ ...incoming, id: String(this.nextMessageId++), publishTimeMs }));
+    for (const message of stored) for (const sub of subs) sub.enqueue(message);
     topic.published += messages.length;
+    topic.publishRequests += 1;
+    topic.billedPublishBytes += billedPublishBytes(stored);
     for (const sub of subs) this.listener.deliverable(sub);
     this.listener.changed();
-    return ids;
+    return stored.map((message) => message.id);
   }
 
   acknowledge(sub: Subscription, ackIds: string[]): void {
@@ -192,7 +194,7 @@ export class Broker {
 
   stats(): BrokerStats {
     const topics: BrokerStats['topics'] = {};
-    for (const [name, t] of this.topics) topics[name] = { published: t.published, subscriptions: t.subscriptions.size };
+    for (const [name, t] of this.topics) topics[name] = { published: t.published, publishRequests: t.publishRequests, billedPublishBytes: t.billedPublishBytes, subscriptions: t.subscriptions.size };
     const subscriptions: BrokerStats['subscriptions'] = {};
     for (const [name, s] of this.subscriptions) subscriptions[name] = s.stats();
     return { topics, subscriptions };

@@ -19,6 +19,19 @@ export function messageBytes(message: IncomingMessage): number {
   return bytes;
 }
 
+/**
+ * What Google bills for one Publish request (cloud.google.com/pubsub/pricing, "Message volume
+ * calculation"): each message counts its data, attribute keys and values, 20 bytes for the timestamp,
+ * its message_id and optional fields such as the ordering key; the request counts at least 1,000 bytes
+ * ("A minimum of 1000 bytes per publish, push or pull request is assessed regardless of message size").
+ */
+export function billedPublishBytes(messages: readonly StoredMessage[]): number {
+  const volume = messages.reduce((sum, message) => sum + messageBytes(message) + TIMESTAMP_BYTES + Buffer.byteLength(message.id), 0);
+  return Math.max(MIN_BILLED_REQUEST_BYTES, volume);
+}
+const TIMESTAMP_BYTES = 20;
+const MIN_BILLED_REQUEST_BYTES = 1000;
+
 /** Checks one Publish request's messages; errors name the message index and the limit broken. */
 export function validatePublishBatch(raw: unknown, limits = EMULATOR_DEFAULTS.limits): IncomingMessage[] {
   if (!Array.isArray(raw) || raw.length === 0) throw invalidArgument('The request must contain at least one message.');
