@@ -1,6 +1,6 @@
 // The stage from closed windows to the outbox, on a real SQLite file: one transaction per turn, a
 // failed write keeps the windows and the next flush retries them, and the bound drops the oldest.
-import { rmSync } from 'node:fs';
+import { copyFileSync, existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { ManualClock } from '@pdm/clock';
 import { makeTestDataDir } from '@pdm/influx-harness';
@@ -28,20 +28,28 @@ const window = (machineId: string, n: number): MachineWindow =>
     sensors: [{ sensorId: 's', count: n + 1, mean: n }],
   });
 
-function setup(maxPending?: number, source?: CheckpointSource, clock = new ManualClock(T0)) {
+function setup(maxPending?: number, source?: CheckpointSource, clock = new ManualClock(T0), sliceMachines?: number) {
   const dir = makeTestDataDir('outbox-writer');
   const path = join(dir, 'outbox.sqlite');
   const outbox = new Outbox({ path, maxBytes: 1_000_000, maxAgeMs: 3_600_000, clock });
   cleanups.push(() => rmSync(dir, { recursive: true, force: true }), () => outbox.close());
   let appends = 0;
-  const counted = { append: (...args: Parameters<Outbox['append']>) => (appends++, outbox.append(...args)) };
+  /** Each append's windows and checkpoints, by machine. */
+  const appended: Array<{ windows: string[]; checkpoints: string[] }> = [];
+  const counted = {
+    append: (...[records, checkpoints = []]: Parameters<Outbox['append']>) => {
+      appends++;
+      appended.push({ windows: records.map((r) => `${r.machineId}@${(r.windowStart - T0) / 10_000}`), checkpoints: checkpoints.map((c) => c.machineId) });
+      return outbox.append(records, checkpoints);
+    },
+  };
   const seen = { written: [] as MachineWindow[][], failures: [] as Array<[string, number]>, dropped: [] as number[] };
   const events: OutboxWriterEvents = {
     written: (windows) => seen.written.push([...windows]),
     writeFailed: (error, pending) => seen.failures.push([error.message, pending]),
     dropped: (windows) => seen.dropped.push(windows),
   };
-  const writer = new OutboxWriter(counted, events, maxPending, source);
+  const writer = new OutboxWriter(counted, events, maxPending, source, sliceMachines);
   /** What the outbox file holds, decoded, in append order. */
   const stored = () => outbox.peek(0, 1_000).map((entry) => decodeMachineWindow(entry.payload));
   /**
@@ -56,7 +64,7 @@ function setup(maxPending?: number, source?: CheckpointSource, clock = new Manua
       other.close();
     };
   };
-  return { writer, outbox, seen, stored, refuseWrites, appends: () => appends };
+  return { writer, outbox, path, seen, stored, refuseWrites, appends: () => appends, appended };
 }
 
 const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
@@ -213,5 +221,105 @@ describe('OutboxWriter', () => {
     await nextTurn();
     // By hand: [1, 2, 3] → count 3, mean 2.
     expect(stored().map((w) => [w.revision, w.sensors[0]?.count, w.sensors[0]?.mean])).toEqual([[0, 1, 1], [1, 2, 1.5], [2, 3, 2]]);
+  });
+
+  it('writes a boundary of many machines in slices, one per turn: each machine with all its windows, in order, and its checkpoint', async () => {
+    const source: CheckpointSource = {
+      changedMachines: () => [],
+      notWritten: () => undefined,
+      checkpoint: (machineId) => ({ machineId, header: Buffer.from(machineId), panes: [], dropAll: false, dropBefore: undefined }),
+    };
+    const { writer, seen, stored, appended } = setup(undefined, source, undefined, 2);
+    // Five machines, two windows each, closed in one turn: a@0 b@0 … e@0 a@1 … e@1.
+    const machines = ['a', 'b', 'c', 'd', 'e'];
+    for (const n of [0, 1]) for (const m of machines) writer.add(window(m, n));
+    await nextTurn();
+    expect(appended).toEqual([{ windows: ['a@0', 'b@0', 'a@1', 'b@1'], checkpoints: ['a', 'b'] }]);
+    expect(writer.pendingCount()).toBe(6);
+    await nextTurn();
+    await nextTurn();
+    expect(appended.slice(1)).toEqual([
+      { windows: ['c@0', 'd@0', 'c@1', 'd@1'], checkpoints: ['c', 'd'] },
+      { windows: ['e@0', 'e@1'], checkpoints: ['e'] },
+    ]);
+    expect(writer.pendingCount()).toBe(0);
+    expect(starts(stored())).toEqual(['a@0', 'b@0', 'a@1', 'b@1', 'c@0', 'd@0', 'c@1', 'd@1', 'e@0', 'e@1']);
+    expect(seen.written.map(starts)).toEqual(appended.map((a) => a.windows));
+  });
+
+  it('writes a periodic checkpoint of many machines in slices and reports it once, when the last is written', async () => {
+    const changed = ['a', 'b', 'c', 'd', 'e'];
+    const source: CheckpointSource = {
+      changedMachines: () => changed,
+      notWritten: () => undefined,
+      checkpoint: (machineId) => ({ machineId, header: Buffer.from(machineId), panes: [], dropAll: false, dropBefore: undefined }),
+    };
+    const { writer, outbox, appended } = setup(undefined, source, undefined, 2);
+    const reported: number[] = [];
+    const slicedWriter = new OutboxWriter({ append: (...args) => outbox.append(...args) }, { checkpointed: (machines) => reported.push(machines) }, undefined, source, 2);
+    expect(slicedWriter.checkpoint()).toBe(true); // the first slice, now
+    expect(changed.map((m) => outbox.checkpointOf(m) !== undefined)).toEqual([true, true, false, false, false]);
+    expect(reported).toEqual([]);
+    await nextTurn();
+    await nextTurn();
+    expect(changed.map((m) => outbox.checkpointOf(m) !== undefined)).toEqual([true, true, true, true, true]);
+    expect(reported).toEqual([5]);
+    // A window closed meanwhile goes in the next slice with its machine's checkpoint, before the machines still due.
+    writer.checkpoint();
+    writer.add(window('z', 0));
+    await nextTurn();
+    await nextTurn();
+    expect(appended).toEqual([
+      { windows: [], checkpoints: ['a', 'b'] },
+      { windows: ['z@0'], checkpoints: ['z', 'c'] },
+      { windows: [], checkpoints: ['d', 'e'] },
+    ]);
+  });
+
+  it('loses nothing when the gateway dies between two slices of a boundary: every committed window is accounted for by its checkpoint, the others close again the same', async () => {
+    const clock = new ManualClock(T0);
+    const machines = Array.from({ length: 5 }, (_, i) => `m${i}`);
+    const engineFor = (outbox: Outbox, emit: (w: MachineWindow) => void) =>
+      new WindowEngine({ gatewayId: 'gw', siteId: 'site', clock, allowedLatenessMs: 0, recall: (id) => outbox.checkpointOf(id) }, emit);
+    const source: CheckpointSource = {
+      changedMachines: () => engine.changedMachines(),
+      checkpoint: (machineId, complete) => engine.checkpoint(machineId, complete),
+      notWritten: (machineId) => engine.checkpointNotWritten(machineId),
+    };
+    const { writer, outbox, path, stored } = setup(undefined, source, clock, 2);
+    const emitted: MachineWindow[] = [];
+    const engine = engineFor(outbox, (w) => {
+      emitted.push(w);
+      writer.add(w);
+    });
+    machines.forEach((m, i) => {
+      engine.add(m, 's', T0 + 1_000, i);
+      engine.add(m, 's', T0 + 2_000, 10 * i);
+    });
+    writer.checkpoint(); // the open windows, stored in three slices
+    await nextTurn();
+    await nextTurn();
+    for (const m of machines) engine.add(m, 's', T0 + 10_000, 100); // closes every machine's [0, 10 s)
+    await nextTurn(); // the first slice of the boundary: m0 and m1
+    // The process dies here: what the disk holds is what a restart finds.
+    const crashDir = makeTestDataDir('outbox-writer-crash');
+    cleanups.push(() => rmSync(crashDir, { recursive: true, force: true }));
+    const copy = join(crashDir, 'outbox.sqlite');
+    for (const suffix of ['', '-wal']) if (existsSync(path + suffix)) copyFileSync(path + suffix, copy + suffix);
+    await nextTurn();
+    await nextTurn();
+    expect(starts(stored())).toEqual(machines.map((m) => `${m}@0`)); // the original carried on: every window written
+
+    const restarted = new Outbox({ path: copy, maxBytes: 1_000_000, maxAgeMs: 3_600_000, clock });
+    cleanups.push(() => restarted.close());
+    const committed = restarted.peek(0, 100).map((entry) => decodeMachineWindow(entry.payload));
+    expect(starts(committed)).toEqual(['m0@0', 'm1@0']);
+    const again: MachineWindow[] = [];
+    const engine2 = engineFor(restarted, (w) => again.push(w));
+    for (const checkpoint of restarted.checkpoints()) expect(engine2.restore(checkpoint)).toBe(true);
+    // The readings after the crash: m0 and m1 checkpointed their closed window (it does not close
+    // again); the other three close theirs again, with what they held.
+    for (const m of machines) engine2.add(m, 's', T0 + 10_000, 100);
+    expect([...committed, ...again]).toEqual(emitted);
   });
 });
