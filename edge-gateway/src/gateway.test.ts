@@ -2,6 +2,7 @@ import { connectAsync, type MqttClient } from 'mqtt';
 import { status } from '@grpc/grpc-js';
 import { CloseReason } from '@pdm/proto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { GatewayConfigInput } from './config/index.js';
 import { type GatewayTestbed, T0, metricValue, startGatewayTestbed } from './test-support/gateway-harness.js';
 
 describe('edge gateway: MQTT in, feature messages out', () => {
@@ -18,6 +19,12 @@ describe('edge gateway: MQTT in, feature messages out', () => {
 
   const send = (topic: string, body: unknown) => mqtt.publishAsync(topic, JSON.stringify(body), { qos: 1 });
 
+  async function restartGateway(overrides: GatewayConfigInput): Promise<void> {
+    await bed.restartGateway(overrides);
+    await mqtt.endAsync();
+    mqtt = await connectAsync(`mqtt://127.0.0.1:${bed.gateway.mqttPort}`, { reconnectPeriod: 0 });
+  }
+
   /** Whether the publisher is backing off after a failed publish, as /readyz says. */
   async function backingOff(): Promise<boolean> {
     const ready = (await (await fetch(`http://127.0.0.1:${bed.gateway.httpPort}/readyz`)).json()) as { checks: Record<string, { detail: string }> };
@@ -32,26 +39,35 @@ describe('edge gateway: MQTT in, feature messages out', () => {
     }
   }
 
-  it('windows readings per machine and publishes one MachineWindow with all its sensors', async () => {
-    for (let i = 0; i < 10; i++) await send('sensors/pump-1/temp', { ts: T0 + i * 1000, value: 60 + i });
-    await send('sensors/pump-1/vib', { ts: T0, hz: 10, values: Array.from({ length: 100 }, (_, i) => (i % 2 ? 1 : -1)) });
-    // An event at T0 + 12.5 s moves the watermark (max − 2 s lateness) past the first window's end.
-    await send('sensors/pump-1/temp', { ts: T0 + 12_500, value: 70 });
+  // Batches (the default: 8 shards, pump-1 in shard 1 by FNV-1a, computed by hand) and the path
+  // gateways had before them, which processors still read: one MachineWindow per message, ordering key = machine id.
+  for (const { format, featureBatches, orderingKey, schema } of [
+    { format: 'in a FeatureBatch', featureBatches: true, orderingKey: 'gw-test:1', schema: 'pdm.v1.FeatureBatch' },
+    { format: 'alone', featureBatches: false, orderingKey: 'pump-1', schema: 'pdm.v1.MachineWindow' },
+  ]) {
+    it(`windows readings per machine and publishes one MachineWindow with all its sensors, ${format}`, async () => {
+      if (!featureBatches) await restartGateway({ pubsub: { featureBatches: { enabled: false } } });
+      for (let i = 0; i < 10; i++) await send('sensors/pump-1/temp', { ts: T0 + i * 1000, value: 60 + i });
+      await send('sensors/pump-1/vib', { ts: T0, hz: 10, values: Array.from({ length: 100 }, (_, i) => (i % 2 ? 1 : -1)) });
+      // An event at T0 + 12.5 s moves the watermark (max − 2 s lateness) past the first window's end.
+      await send('sensors/pump-1/temp', { ts: T0 + 12_500, value: 70 });
 
-    const [message] = await bed.collector.waitFor(1);
-    expect(message!.orderingKey).toBe('pump-1');
-    expect(message!.attributes).toEqual({ schema: 'pdm.v1.MachineWindow', gateway: 'gw-test', site: 'plant-test' });
-    const [window] = bed.windows();
-    expect(window).toMatchObject({ machineId: 'pump-1', gatewayId: 'gw-test', siteId: 'plant-test', revision: 0, closeReason: CloseReason.WATERMARK });
-    expect(window!.windowStart).toBe(BigInt(T0));
-    expect(window!.windowEnd).toBe(BigInt(T0 + 10_000));
-    const [temp, vib] = [window!.sensors.find((s) => s.sensorId === 'temp'), window!.sensors.find((s) => s.sensorId === 'vib')];
-    expect(temp).toMatchObject({ count: 10, mean: 64.5, min: 60, max: 69 });
-    expect(vib).toMatchObject({ count: 100, mean: 0, peakToPeak: 2 });
-    expect(vib!.rms).toBeCloseTo(1, 12);
-    expect(await metricValue(bed.gateway, 'pdm_gateway_readings_total')).toBe(111);
-    expect(await metricValue(bed.gateway, 'pdm_gateway_windows_emitted_total', 'close_reason="watermark"')).toBe(1);
-  });
+      const [message] = await bed.collector.waitFor(1);
+      expect(message!.orderingKey).toBe(orderingKey);
+      expect(message!.attributes).toEqual({ schema, gateway: 'gw-test', site: 'plant-test' });
+      expect(bed.windows()).toHaveLength(1);
+      const [window] = bed.windows();
+      expect(window).toMatchObject({ machineId: 'pump-1', gatewayId: 'gw-test', siteId: 'plant-test', revision: 0, closeReason: CloseReason.WATERMARK });
+      expect(window!.windowStart).toBe(BigInt(T0));
+      expect(window!.windowEnd).toBe(BigInt(T0 + 10_000));
+      const [temp, vib] = [window!.sensors.find((s) => s.sensorId === 'temp'), window!.sensors.find((s) => s.sensorId === 'vib')];
+      expect(temp).toMatchObject({ count: 10, mean: 64.5, min: 60, max: 69 });
+      expect(vib).toMatchObject({ count: 100, mean: 0, peakToPeak: 2 });
+      expect(vib!.rms).toBeCloseTo(1, 12);
+      expect(await metricValue(bed.gateway, 'pdm_gateway_readings_total')).toBe(111);
+      expect(await metricValue(bed.gateway, 'pdm_gateway_windows_emitted_total', 'close_reason="watermark"')).toBe(1);
+    });
+  }
 
   it('counts rejects by reason, keeps running and serves health, readiness and metrics', async () => {
     await mqtt.publishAsync('sensors/pump-1/temp', '{"value": oops', { qos: 1 });
@@ -78,9 +94,7 @@ describe('edge gateway: MQTT in, feature messages out', () => {
   });
 
   it('republishes a refused message on the debug topic with its reason', async () => {
-    await bed.restartGateway({ validation: { debugTopic: 'pdm/rejected' }, mqtt: { anonymous: { subscribe: ['pdm/rejected/#'] } } });
-    await mqtt.endAsync();
-    mqtt = await connectAsync(`mqtt://127.0.0.1:${bed.gateway.mqttPort}`, { reconnectPeriod: 0 });
+    await restartGateway({ validation: { debugTopic: 'pdm/rejected' }, mqtt: { anonymous: { subscribe: ['pdm/rejected/#'] } } });
     await mqtt.subscribeAsync('pdm/rejected/#');
     const received = new Promise<{ topic: string; body: { topic: string; reason: string; detail: string; payload: string } }>((resolve) =>
       mqtt.once('message', (topic, payload) => resolve({ topic, body: JSON.parse(payload.toString()) as never })),
@@ -110,7 +124,7 @@ describe('edge gateway: MQTT in, feature messages out', () => {
     bed.gateway.tick();
     const [message] = await bed.collector.waitFor(1);
     expect(bed.windows()[0]).toMatchObject({ machineId: 'fan-3', closeReason: CloseReason.IDLE_TIMEOUT });
-    expect(message!.orderingKey).toBe('fan-3');
+    expect(message!.orderingKey).toBe('gw-test:2'); // 8 shards: fan-3 in shard 2 by FNV-1a, computed by hand
   });
 
   it('buffers in the outbox while Pub/Sub refuses publishes, retries on the gateway clock, then delivers every window in order', async () => {
@@ -124,19 +138,15 @@ describe('edge gateway: MQTT in, feature messages out', () => {
     expect(bed.gateway.outbox.stats().depth).toBe(4);
     await untilAsync(async () => {
       if (await backingOff()) bed.clock.advance(50);
-      return bed.collector.messages.length >= 4;
+      return bed.windows().length >= 4;
     }, 'every window delivered');
-    const messages = await bed.collector.waitFor(4);
     expect(bed.windows().map((w) => Number(w.windowStart) - T0)).toEqual([0, 10_000, 20_000, 30_000]);
-    expect(messages).toHaveLength(4);
     expect(await metricValue(bed.gateway, 'pdm_gateway_publish_errors_total')).toBeGreaterThanOrEqual(1);
     expect(bed.gateway.outbox.stats().depth).toBe(0);
   });
 
   it('ticks on its clock every tickMs, and leaves no timer behind on it when stopped', async () => {
-    await bed.restartGateway({ windows: { tickMs: 1_000 }, health: { intervalMs: 10_000 } });
-    await mqtt.endAsync();
-    mqtt = await connectAsync(`mqtt://127.0.0.1:${bed.gateway.mqttPort}`, { reconnectPeriod: 0 });
+    await restartGateway({ windows: { tickMs: 1_000 }, health: { intervalMs: 10_000 } });
     await send('sensors/fan-4/temp', { ts: T0 + 1000, value: 40 });
     bed.clock.advance(30_000); // the idle timeout passes: a tick on the clock closes the window
     await untilAsync(() => Promise.resolve(bed.windows().length > 0), 'the idle window published'); // beside health reports

@@ -49,7 +49,7 @@ describe('gateway restart with checkpointed window state', () => {
       expect(await metricValue(bed.gateway, 'pdm_gateway_checkpoint_restored_open_windows')).toBe(1);
       for (let i = 5; i < 10; i++) await send(i); // the restored window is open again: on time
       await send(12.5); // the watermark (12.5 s − 2 s) closes it
-      await bed.collector.waitFor(2);
+      await bed.waitForWindows(2);
       // By hand: values 0..4 → mean 2; values 0..9 → mean 4.5.
       expect(bed.windows().map(summary)).toEqual([
         [0, 0, CloseReason.SHUTDOWN, 5, 2],
@@ -66,7 +66,7 @@ describe('gateway restart with checkpointed window state', () => {
     await restart();
     bed.clock.advance(30_000);
     bed.gateway.tick();
-    await bed.collector.waitFor(2);
+    await bed.waitForWindows(2);
     expect(bed.windows().map(summary)).toEqual([
       [0, 0, CloseReason.SHUTDOWN, 5, 2],
       [0, 1, CloseReason.IDLE_TIMEOUT, 5, 2],
@@ -78,11 +78,11 @@ describe('gateway restart with checkpointed window state', () => {
     await send(1);
     bed.clock.advance(30_000);
     bed.gateway.tick(); // idle timeout: [0, 10 s) goes out with count 1
-    await bed.collector.waitFor(1);
+    await bed.waitForWindows(1);
     await restart();
     await send(2); // for the window already sent: revision 1, not a new revision 0 with count 1
     bed.gateway.tick();
-    await bed.collector.waitFor(2);
+    await bed.waitForWindows(2);
     expect(bed.windows().map(summary)).toEqual([
       [0, 0, CloseReason.IDLE_TIMEOUT, 1, 1],
       [0, 1, CloseReason.LATE_REVISION, 2, 1.5],
@@ -95,7 +95,7 @@ describe('gateway restart with checkpointed window state', () => {
     await sendAs('pump-old', 1_000, 1);
     bed.clock.advance(30_000);
     bed.gateway.tick(); // idle timeout: pump-old's [0, 10 s) goes out
-    await bed.collector.waitFor(1);
+    await bed.waitForWindows(1);
     bed.clock.advance(11 * 60_000);
     bed.gateway.tick(); // pump-old unseen for 11 min: forgotten (evictAfterMs is 10 min), its checkpoint kept
     await sendAs('pump-new', 700_000, 5);
@@ -104,7 +104,7 @@ describe('gateway restart with checkpointed window state', () => {
     expect(bed.gateway.engine.sensorsOf('pump-old')).toBeUndefined();
     await sendAs('pump-old', 2_000, 2); // for the window already sent: revision 1, with the first reading
     bed.gateway.tick();
-    await bed.collector.waitFor(3);
+    await bed.waitForWindows(3);
     // By hand: [1] → mean 1; [1, 2] → mean 1.5.
     expect(bed.windows().filter((w) => w.machineId === 'pump-old').map(summary)).toEqual([
       [0, 0, CloseReason.IDLE_TIMEOUT, 1, 1],

@@ -150,7 +150,7 @@ describe('the caps on machine and sensor ids', () => {
     await client.endAsync();
 
     await bed.gateway.stop();
-    await bed.collector.waitFor(3);
+    await bed.waitForWindows(3);
     const windows = bed.windows();
     expect(windows.map((w) => w.machineId).sort()).toEqual(['m1', 'm2', 'm3']);
     const m1 = windows.find((w) => w.machineId === 'm1')!;

@@ -1,10 +1,12 @@
 // Test plumbing for gateway tests: a Pub/Sub emulator, a subscription on the gateway's topic, and a
-// gateway on free ports with a manual clock, silent logs and an outbox in a throw-away folder.
+// gateway on free ports with a manual clock, silent logs and an outbox in a throw-away folder. The
+// gateway sends what it sends by default (pdm.v1.FeatureBatch messages): tests count windows, not
+// messages; a test of the single-window path turns pubsub.featureBatches off itself.
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeTestDataDir } from '@pdm/influx-harness';
 import type { MachineWindow } from '@pdm/proto';
-import { Collector, PROJECT, startTestEmulator, type TestEmulator, uniqueId } from '@pdm/pubsub-emulator/testing';
+import { Collector, PROJECT, startTestEmulator, type TestEmulator, uniqueId, until } from '@pdm/pubsub-emulator/testing';
 import type { Message } from '@google-cloud/pubsub';
 import { pino } from 'pino';
 import { type GatewayConfigInput, gatewayConfigSchema } from '../config/index.js';
@@ -22,7 +24,10 @@ export interface GatewayTestbed {
   dataDir: string;
   config(overrides?: GatewayConfigInput): GatewayConfigInput;
   restartGateway(overrides?: GatewayConfigInput): Promise<RunningGateway>;
+  /** The feature windows delivered so far, in delivery order. */
   windows(): MachineWindow[];
+  /** Resolves with the windows delivered once there are at least `count`; rejects after timeoutMs of real time. */
+  waitForWindows(count: number, timeoutMs?: number): Promise<MachineWindow[]>;
   close(): Promise<void>;
 }
 
@@ -47,9 +52,6 @@ export async function startGatewayTestbed(overrides: GatewayConfigInput = {}): P
     pubsub: {
       projectId: PROJECT,
       topic: topicName,
-      // These tests count messages as windows and expect ordering key = machine id: one window per
-      // message. Batches (the default) are tested in feature-batches.test.ts.
-      featureBatches: { enabled: false },
       emulatorHost: pubsub.emulator.endpoint,
       createTopic: true,
       batchMaxMilliseconds: 1,
@@ -81,6 +83,10 @@ export async function startGatewayTestbed(overrides: GatewayConfigInput = {}): P
       return gateway;
     },
     windows: () => decodeWindows(collector.messages),
+    async waitForWindows(count, timeoutMs = 5_000) {
+      await until(() => decodeWindows(collector.messages).length >= count, `${count} windows delivered`, timeoutMs);
+      return decodeWindows(collector.messages);
+    },
     async close() {
       await gateway.stop();
       await collector.subscription.close();
