@@ -91,6 +91,11 @@ export function windowsAcked(processor: RunningProcessor): Promise<number> {
   return processor.metrics.value('pdm_processor_windows_acked_total');
 }
 
+/** Windows this in-process processor received, alone or in batches (a redelivered window counts again). */
+export function windowsReceived(processor: RunningProcessor): Promise<number> {
+  return processor.metrics.value('pdm_processor_windows_received_total');
+}
+
 /** Windows this in-process gateway published and Pub/Sub confirmed (a window published again counts again). */
 export function windowsPublished(gateway: RunningGateway): Promise<number> {
   return gateway.metrics.published.get().then((m) => m.values.reduce((sum, v) => sum + v.value, 0));
@@ -118,9 +123,6 @@ export function windowsOfMessages(messages: readonly FeatureMessage[]): MachineW
     return windowsOfMessage(message);
   });
 }
-
-/** The most windows one of `messages` carries (1 for single-window messages). */
-export const mostWindowsInAMessage = (messages: readonly FeatureMessage[]): number => Math.max(0, ...messages.map((m) => windowsOfMessage(m).length));
 
 export function startGatewayProcess(configFile: string): Promise<PdmProcess> {
   return startPdm('gateway', ['gateway', '--config', configFile], /operations\s+http:\/\//);
