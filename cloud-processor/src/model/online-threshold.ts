@@ -36,8 +36,8 @@ export interface OnlineThresholdState {
   spot: SpotState | null;
   /** The threshold windows are judged against (SPOT's z_q held to the floor and the rise); null while calibrating. */
   threshold: number | null;
-  /** The calibration scores' upper quartile: the body rule's line (NaN while calibrating). */
-  bodyLimit: number;
+  /** The calibration scores' upper quartile: the body rule's line; null while calibrating (NaN is no JSON). */
+  bodyLimit: number | null;
   /** The machine's newest scores, oldest first (at most recentWindows). */
   recent: number[];
   /** Windows decided since the last one that exceeded (capped at quietWindows). */
@@ -68,7 +68,7 @@ export const ONLINE_THRESHOLD = {
 } as const;
 
 export function initialOnlineThreshold(): OnlineThresholdState {
-  return { calibration: [], spot: null, threshold: null, bodyLimit: Number.NaN, recent: [], quiet: ONLINE_THRESHOLD.quietWindows, unfitted: 0 };
+  return { calibration: [], spot: null, threshold: null, bodyLimit: null, recent: [], quiet: ONLINE_THRESHOLD.quietWindows, unfitted: 0 };
 }
 
 /** The threshold a new window is judged against: the trained one while calibrating. */
@@ -99,7 +99,7 @@ export function learnOnlineThreshold(state: OnlineThresholdState, spec: OnlineTh
     if (state.calibration.length >= settings.calibrationWindows) calibrate(state, spec, windowMs, trained);
     return;
   }
-  if (2 * countAbove(state.recent, state.bodyLimit) > state.recent.length) return;
+  if (2 * countAbove(state.recent, state.bodyLimit!) > state.recent.length) return;
   if (score > state.spot.tail) state.unfitted++;
   const refit = state.unfitted >= settings.refitEvery;
   if (refit) state.unfitted = 0;

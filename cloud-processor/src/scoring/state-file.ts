@@ -41,7 +41,7 @@ const spotState = z
   })
   .strict();
 const onlineThreshold = z
-  .object({ calibration: numbers, spot: spotState.nullable(), threshold: storedNumber.nullable(), bodyLimit: storedNumber, recent: numbers, quiet: z.number().int().nonnegative(), unfitted: z.number().int().nonnegative() })
+  .object({ calibration: numbers, spot: spotState.nullable(), threshold: storedNumber.nullable(), bodyLimit: storedNumber.nullable(), recent: numbers, quiet: z.number().int().nonnegative(), unfitted: z.number().int().nonnegative() })
   .strict();
 const baselineState: z.ZodType<BaselineState, unknown> = z
   .object({
