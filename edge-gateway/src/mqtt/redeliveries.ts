@@ -57,8 +57,10 @@ export class RedeliveryFilter {
 
   /** Whether `packet` repeats a publish this client id already sent; remembers it when it does not. */
   isRedelivery(clientId: string, packet: Pick<PublishPacket, 'qos' | 'dup' | 'messageId' | 'topic' | 'payload'>): boolean {
-    this.forgetDisconnected();
+    // QoS 0 first: it is never repeated, and only a QoS 1/2 publish makes a client remembered, so
+    // forgetting can wait for one (the memory stays bounded by maxClients meanwhile).
     if (packet.qos === 0 || packet.messageId === undefined) return false;
+    this.forgetDisconnected();
     const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
     const fingerprint = fingerprintOf(packet.topic, payload);
     const seen = this.idsOf(clientId);
