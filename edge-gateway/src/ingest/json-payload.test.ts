@@ -40,6 +40,14 @@ describe('the single-reading fast path', () => {
     expect(scanSingleReading(Buffer.from('{"value":20.841470984807897}'))).toEqual({ kind: 'single', ts: undefined, value: 20.841470984807897 });
   });
 
+  it('reads values at the edges of its exact arithmetic as JSON.parse does (16 and 17 digits, 2^53, 22 decimals)', () => {
+    const edges = ['20.84147098480789', '20.841470984807897', '9007199254740991', '9007199254740992', '9007199254740993', '-900719925474099.3', '0.1234567890123456789012', '0.00000000000000000000012', '1.7976931348623157', '123456789012345678901'];
+    for (const text of edges) {
+      const scanned = scanSingleReading(Buffer.from(`{"value":${text}}`));
+      expect(scanned, text).toEqual({ kind: 'single', ts: undefined, value: JSON.parse(text) as number });
+    }
+  });
+
   it('leaves every other shape to the general decoder', () => {
     for (const text of ['{"ts":"2026-11-30T12:00:00Z","value":1}', '{"value":1,"value":2}', '{"value":1,"unit":"C"}', '{"value":01}', '{"value":1}x', '{"ts":1e400,"value":1}', '{}']) {
       expect(scanSingleReading(Buffer.from(text)), text).toBeUndefined();

@@ -25,10 +25,12 @@ const UPPER_E = 0x45;
 const TS_KEY = Buffer.from('"ts"');
 const VALUE_KEY = Buffer.from('"value"');
 
-// Up to 15 digits an integer mantissa is exact, and 10^15 is exact, so mantissa / 10^k is the correctly
-// rounded double — the same number JSON.parse gives (Clinger's fast path).
-const MAX_EXACT_DIGITS = 15;
-const POWERS_OF_TEN = Array.from({ length: MAX_EXACT_DIGITS + 1 }, (_, k) => 10 ** k);
+// Below 2^53 an integer mantissa is exact, and so is 10^k up to 10^22, so mantissa / 10^k is the
+// correctly rounded double — the same number JSON.parse gives (Clinger's fast path). That covers the
+// 16-digit values JavaScript prints for many doubles (20.84147098480789), not only 15 digits.
+const MANTISSA_LIMIT = 2 ** 53;
+const MAX_EXACT_POWER = 22;
+const POWERS_OF_TEN = Array.from({ length: MAX_EXACT_POWER + 1 }, (_, k) => 10 ** k);
 
 const isDigit = (byte: number | undefined) => byte !== undefined && byte >= ZERO && byte <= NINE;
 
@@ -72,7 +74,6 @@ function numberEnd(bytes: Buffer, at: number): number {
 function numberValue(bytes: Buffer, from: number, to: number): number {
   const negative = bytes[from] === MINUS;
   let mantissa = 0;
-  let digits = 0;
   let fractionDigits = -1; // -1 until the decimal point
   for (let i = negative ? from + 1 : from; i < to; i++) {
     const byte = bytes[i]!;
@@ -80,12 +81,13 @@ function numberValue(bytes: Buffer, from: number, to: number): number {
       fractionDigits = 0;
       continue;
     }
-    if (byte === LOWER_E || byte === UPPER_E || ++digits > MAX_EXACT_DIGITS) {
-      return Number(bytes.toString('latin1', from, to));
-    }
+    if (byte === LOWER_E || byte === UPPER_E) return Number(bytes.toString('latin1', from, to));
+    // Exact while the true value stays below 2^53; past it the rounded one is at least 2^53 too.
     mantissa = mantissa * 10 + (byte - ZERO);
+    if (mantissa >= MANTISSA_LIMIT) return Number(bytes.toString('latin1', from, to));
     if (fractionDigits >= 0) fractionDigits++;
   }
+  if (fractionDigits > MAX_EXACT_POWER) return Number(bytes.toString('latin1', from, to));
   const magnitude = fractionDigits > 0 ? mantissa / POWERS_OF_TEN[fractionDigits]! : mantissa;
   return negative ? -magnitude : magnitude;
 }
