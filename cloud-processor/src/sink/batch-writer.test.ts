@@ -31,10 +31,98 @@ describe('BatchWriter', () => {
     expect(writes).toEqual([3]);
   });
 
+  it('starts a new batch with points that would take the current one past the size bound', async () => {
+    const clock = new ManualClock();
+    const writes: number[][] = [];
+    const writer = new BatchWriter((points: IPoint[]) => (writes.push(points.map((p) => p.timestamp as number)), Promise.resolve()), { maxPoints: 5, maxDelayMs: 1_000, maxWrites: 2 }, clock);
+    const added = [writer.add([point(1), point(2), point(3)]), writer.add([point(4), point(5), point(6)]), writer.add([point(7), point(8), point(9), point(10), point(11), point(12)])];
+    await writer.flush();
+    await Promise.all(added);
+    // One message larger than the bound is a batch of its own (the sink splits it into requests).
+    expect(writes).toEqual([[1, 2, 3], [4, 5, 6], [7, 8, 9, 10, 11, 12]]);
+  });
+
   it('rejects every caller of a failed batch', async () => {
     const clock = new ManualClock();
     const writer = new BatchWriter(() => Promise.reject(new Error('influx down')), { maxPoints: 2, maxDelayMs: 1_000 }, clock);
     const results = await Promise.allSettled([writer.add([point(1)]), writer.add([point(2)])]);
     expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected']);
+  });
+
+  /** A write function whose writes finish when the test says so. */
+  function heldWrites() {
+    const writes: { points: number[]; finish(): void; fail(error: Error): void }[] = [];
+    const write = (points: IPoint[]) =>
+      new Promise<void>((resolve, reject) => writes.push({ points: points.map((p) => p.timestamp as number), finish: resolve, fail: reject }));
+    return { writes, write };
+  }
+  const settle = () => new Promise((resolve) => setImmediate(resolve));
+
+  it('writes one batch at a time: a batch due during a write waits for it, then goes out as soon as it finishes', async () => {
+    const clock = new ManualClock();
+    const { writes, write } = heldWrites();
+    const writer = new BatchWriter(write, { maxPoints: 100, maxDelayMs: 50 }, clock);
+    const first = writer.add([point(1)]);
+    clock.advance(50);
+    expect(writes.map((w) => w.points)).toEqual([[1]]);
+    const second = writer.add([point(2)]);
+    clock.advance(50); // due, but the first write is in progress
+    await settle();
+    expect(writes.map((w) => w.points)).toEqual([[1]]);
+    expect(writer.pendingPoints()).toBe(1);
+    writes[0]!.finish();
+    await first;
+    await settle();
+    expect(writes.map((w) => w.points)).toEqual([[1], [2]]);
+    writes[1]!.finish();
+    await second;
+  });
+
+  it('sends what accumulated during a write when it finishes, without waiting out its delay', async () => {
+    const clock = new ManualClock();
+    const { writes, write } = heldWrites();
+    const writer = new BatchWriter(write, { maxPoints: 100, maxDelayMs: 50 }, clock);
+    const failed = writer.add([point(1)]);
+    clock.advance(50);
+    const later = writer.add([point(2), point(3)]); // its delay has not run out
+    writes[0]!.fail(new Error('influx down')); // a failed write frees the connection too
+    await expect(failed).rejects.toThrow('influx down');
+    await settle();
+    expect(writes.map((w) => w.points)).toEqual([[1], [2, 3]]);
+    writes[1]!.finish();
+    await later;
+  });
+
+  it('queues batches that fill during a write and sends them in order, one at a time; flush waits for all of them', async () => {
+    const clock = new ManualClock();
+    const { writes, write } = heldWrites();
+    const writer = new BatchWriter(write, { maxPoints: 2, maxDelayMs: 1_000 }, clock);
+    const added = [writer.add([point(1), point(2)]), writer.add([point(3), point(4)]), writer.add([point(5)])];
+    let flushed = false;
+    const flushing = writer.flush().then(() => (flushed = true));
+    for (let i = 0; i < 3; i++) {
+      await settle();
+      expect(writes.map((w) => w.points)).toEqual([[1, 2], [3, 4], [5]].slice(0, i + 1));
+      expect(flushed).toBe(false);
+      writes[i]!.finish();
+    }
+    await flushing;
+    await Promise.all(added);
+  });
+
+  it('with maxWrites above one, a due batch goes out beside the write in progress', async () => {
+    const clock = new ManualClock();
+    const { writes, write } = heldWrites();
+    const writer = new BatchWriter(write, { maxPoints: 1, maxDelayMs: 1_000, maxWrites: 2 }, clock);
+    void writer.add([point(1)]);
+    void writer.add([point(2)]);
+    void writer.add([point(3)]);
+    expect(writes.map((w) => w.points)).toEqual([[1], [2]]);
+    writes[0]!.finish();
+    await settle();
+    expect(writes.map((w) => w.points)).toEqual([[1], [2], [3]]);
+    writes[1]!.finish();
+    writes[2]!.finish();
+    await writer.flush();
   });
 });

@@ -6,6 +6,9 @@ import { INFLUX_SINK_DEFAULTS, type InfluxSinkOptions } from './options.js';
 import { continuousQueryName } from './schema-setup.js';
 import { InfluxWriteRefused } from './influx-write.js';
 import { TransientError } from '../shared/transient-error.js';
+import { InfluxDB } from 'influx';
+import { anomalyPoint, featurePoints } from './points.js';
+import type { WindowScore } from '../model/api.js';
 
 describe('InfluxSink against a real influxd', () => {
   let influx: RunningInflux;
@@ -74,6 +77,33 @@ describe('InfluxSink against a real influxd', () => {
     expect(value('gateway')).toBe('gw-1');
     expect(value('revision')).toBe(1);
     expect(value('expected_count')).toBe(100);
+  });
+
+  it('stores scored windows exactly as the influx client stored their points, hostile names and non-finite statistics included', async () => {
+    const hostile = ['a b', 'a,b', 'a=b', 'say "hi"', "it's", 'ü€🙂', '12'];
+    const windows = hostile.map((name, i) => {
+      const window = makeWindow({ machine: name, site: `site ${name}`, gateway: name, index: i, revision: i % 2, sensors: [name, 'temp', String(i)] });
+      window.sensors[1]!.skewness = i % 2 === 0 ? Number.NaN : 1 / 3;
+      return window;
+    });
+    const scores = windows.map((w, i): WindowScore => ({
+      siteId: w.siteId, machineId: w.machineId, windowStart: Number(w.windowStart), windowEnd: Number(w.windowEnd), model: hostile[i]!, modelVersion: hostile[i]!,
+      score: 1 / (i + 0.3), threshold: 2, isAnomaly: i % 2 === 0, contributions: Object.fromEntries(w.sensors.map((s, k) => [s.sensorId, k / 7])),
+    }));
+    const opts = options();
+    const sink = new InfluxSink(opts);
+    await sink.start();
+    await Promise.all(windows.map((w, i) => sink.writeScoredWindow(w, scores[i], [scores[i]!])));
+    const before = uniqueDatabaseName('sink_client');
+    await new InfluxSink({ ...opts, database: before }).start();
+    const points = windows.flatMap((w, i) => [...featurePoints(w).points, ...anomalyPoint(scores[i]!).points, ...anomalyPoint(scores[i]!, 'anomaly_shadow').points]);
+    await new InfluxDB({ host: influx.host, port: influx.port, database: before }).writePoints(points, { precision: 'ms' });
+    for (const statement of ['SELECT * FROM /.*/ GROUP BY *', 'SHOW FIELD KEYS', 'SHOW TAG KEYS']) {
+      const stored = (database: string) => influx.query(statement, database).then((r) => r.results[0]?.series ?? []);
+      expect(await stored(opts.database)).toEqual(await stored(before));
+    }
+    expect(await rows('SELECT COUNT(mean) FROM sensor_features', opts.database)).toEqual([[0, 3 * hostile.length]]);
+    expect(await rows('SELECT COUNT(score) FROM anomaly_shadow', opts.database)).toEqual([[0, hostile.length]]);
   });
 
   it('batches concurrent writes into one request and resolves each only after the batch is stored', async () => {

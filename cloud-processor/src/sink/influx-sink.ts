@@ -13,9 +13,7 @@ import {
   alertDeliveryPoint,
   alertPoint,
   alertStatePoint,
-  anomalyPoint,
   modelChangePoint,
-  featurePoints,
   gatewayHealthPoint,
   pipelinePoint,
   unscoredPoint,
@@ -32,6 +30,7 @@ import { ensureInfluxSchema } from './schema-setup.js';
 import { modelDriftPoint } from './model-drift-point.js';
 import { InfluxWrite } from './influx-write.js';
 import { pointLine } from './line-protocol.js';
+import { anomalyLine, featureLines, type BuiltLines } from './window-lines.js';
 import { TransientError } from '../shared/transient-error.js';
 
 /** One series of a query's answer, as InfluxDB returns it. */
@@ -74,8 +73,8 @@ export class InfluxSink {
   private readonly influx: InfluxDB;
   private readonly writer: InfluxWrite;
   /**
-   * Points as lines of line protocol, built as they are added, while earlier batches are in flight:
-   * built when the batch goes out, InfluxDB waited for them.
+   * Points as lines of line protocol, built as they are added, while the previous write is in flight:
+   * built when the batch goes out, InfluxDB waited for them. One write at a time (batch-writer.ts).
    */
   private readonly batches: BatchWriter<string>;
 
@@ -101,10 +100,10 @@ export class InfluxSink {
    * a window's time in the processor.
    */
   writeScoredWindow(window: MachineWindow, score: WindowScore | undefined, shadows: readonly WindowScore[] = []): Promise<void> {
-    const features = featurePoints(window);
-    if (!score) return this.addBuilt(features);
-    const built = [features, anomalyPoint(score), ...shadows.map((shadow) => anomalyPoint(shadow, 'anomaly_shadow'))];
-    return this.addBuilt({ points: built.flatMap((b) => b.points), droppedFields: built.reduce((sum, b) => sum + b.droppedFields, 0) });
+    const features = featureLines(window);
+    if (!score) return this.addLines(features);
+    const built = [features, anomalyLine(score), ...shadows.map((shadow) => anomalyLine(shadow, 'anomaly_shadow'))];
+    return this.addLines({ lines: built.flatMap((b) => b.lines), droppedFields: built.reduce((sum, b) => sum + b.droppedFields, 0) });
   }
 
   /** A change of a model's lifecycle (`model_changes`), as `pdm models` records it. */
@@ -113,9 +112,9 @@ export class InfluxSink {
   }
 
   /** A window no model scored: its features and an `unscored` point saying why, in one batch. */
-  writeUnscoredWindow(window: MachineWindow, unscored: Unscored): Promise<void> {
-    const features = featurePoints(window);
-    return this.addBuilt({ points: [...features.points, unscoredPoint(window, unscored)], droppedFields: features.droppedFields });
+  async writeUnscoredWindow(window: MachineWindow, unscored: Unscored): Promise<void> {
+    const features = featureLines(window);
+    return this.addLines({ lines: [...features.lines, pointLine(unscoredPoint(window, unscored))], droppedFields: features.droppedFields });
   }
 
   writeAlert(alert: AlertPointInput): Promise<void> {
@@ -194,6 +193,11 @@ export class InfluxSink {
   private addBuilt(built: BuiltPoints): Promise<void> {
     if (built.droppedFields > 0) this.events.fieldsDropped?.(built.droppedFields);
     return this.add(built.points);
+  }
+
+  private addLines(built: BuiltLines): Promise<void> {
+    if (built.droppedFields > 0) this.events.fieldsDropped?.(built.droppedFields);
+    return this.batches.add(built.lines);
   }
 
   /** A point line protocol cannot carry fails only its own write, not the batch it would have joined. */

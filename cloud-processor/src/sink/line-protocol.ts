@@ -28,9 +28,9 @@ function contains(text: string, a: number, b: number, c: number): boolean {
   return false;
 }
 
-const escapeMeasurement = (text: string) => (contains(text, COMMA, SPACE, SPACE) ? text.replace(/[, ]/g, '\\$&') : text);
-const escapeTag = (text: string) => (contains(text, COMMA, EQUALS, SPACE) ? text.replace(/[,= ]/g, '\\$&') : text);
-const escapeString = (text: string) => (contains(text, QUOTE, BACKSLASH, BACKSLASH) ? text.replace(/["\\]/g, '\\$&') : text);
+export const escapeMeasurement = (text: string) => (contains(text, COMMA, SPACE, SPACE) ? text.replace(/[, ]/g, '\\$&') : text);
+export const escapeTag = (text: string) => (contains(text, COMMA, EQUALS, SPACE) ? text.replace(/[,= ]/g, '\\$&') : text);
+export const escapeString = (text: string) => (contains(text, QUOTE, BACKSLASH, BACKSLASH) ? text.replace(/["\\]/g, '\\$&') : text);
 
 function fieldValue(name: string, value: unknown): string {
   switch (typeof value) {
