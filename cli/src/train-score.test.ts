@@ -168,6 +168,29 @@ describe('pdm train and pdm score', () => {
     expect(wrong.err.join('\n')).toMatch(/state sensor rpm is not one of the model's sensors \(current, load, temp, vibration\)/);
   });
 
+  it('gives robust-t2 an online threshold per machine, never below the trained one, unless --fixed-threshold', async () => {
+    const csv = join(dir, 'threshold.csv');
+    pumpCsv(csv, Date.UTC(2026, 0, 5), 1200);
+    const robustT2 = (registry: string) =>
+      JSON.parse(readFileSync(join(registry, 'anomaly', '1', 'robust-t2.json'), 'utf8')) as { threshold: number; onlineThreshold?: { falseAlertsPerDay: number; floor: number } };
+
+    const online = capture();
+    expect(await main(['train', '--input', csv, '--out', join(dir, 'online-models'), '--kind', 'robust-t2'], online.context)).toBe(0);
+    const model = robustT2(join(dir, 'online-models'));
+    expect(model.onlineThreshold).toEqual({ falseAlertsPerDay: 1, floor: model.threshold });
+    expect(online.out.join('\n')).toContain(`threshold per machine: online, never below ${model.threshold.toFixed(3)} (--fixed-threshold to keep it fixed)`);
+
+    const fixed = capture();
+    expect(await main(['train', '--input', csv, '--out', join(dir, 'fixed-models'), '--kind', 'robust-t2', '--fixed-threshold'], fixed.context)).toBe(0);
+    expect(robustT2(join(dir, 'fixed-models')).onlineThreshold).toBeUndefined();
+    expect(robustT2(join(dir, 'fixed-models')).threshold).toBe(model.threshold);
+    expect(fixed.out.join('\n')).toContain('threshold fixed for every machine');
+
+    const help = capture();
+    expect(await main(['train', '--help'], help.context)).toBe(0);
+    expect(help.out.join('\n')).toMatch(/--fixed-threshold {5}robust-t2: judge every machine by the trained threshold\. Default: each\n {24}machine's own threshold, learnt online/);
+  });
+
   it('refuses an unknown --kind', async () => {
     const trained = capture();
     expect(await main(['train', '--input', join(dir, 'normal.csv'), '--out', join(dir, 'never'), '--kind', 'forest'], trained.context)).toBe(2);

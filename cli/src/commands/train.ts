@@ -29,7 +29,7 @@ function isModelKind(value: string): value is ModelKind {
 }
 
 export const train: Command = {
-  usage: `pdm train --input normal.csv --out MODEL_DIR [--time-column NAME] [--delimiter ,] [--window 10s] [--machine ID] [--kind KIND] [--scope PATTERN] [--state-sensor NAME]
+  usage: `pdm train --input normal.csv --out MODEL_DIR [--time-column NAME] [--delimiter ,] [--window 10s] [--machine ID] [--kind KIND] [--scope PATTERN] [--state-sensor NAME] [--fixed-threshold]
 pdm train --from-influx --machine ID --from T --until T --out MODEL_DIR [--influx-url URL] [--database pdm]
 
 Trains an anomaly model on normal operation and writes it into the model registry MODEL_DIR as
@@ -72,6 +72,13 @@ ${CSV_FLAG_HELP}
                         either are held: stored, never scored, never an alert. Default: learned —
                         the steadiest sensor the training data shows stopping; none if it never
                         stops. Not for adaptive-z
+  --fixed-threshold     robust-t2: judge every machine by the trained threshold. Default: each
+                        machine's own threshold, learnt online from its normal windows after its
+                        first 2,000 (SPOT) for one false exceedance per machine-day: it rises, at
+                        most 10 % a day, for a machine whose healthy scores have a heavier tail than
+                        training saw, and never falls below the trained threshold; windows of an
+                        alert and a fault that moves most of the scores teach it nothing. The
+                        other kinds' thresholds are fixed
   --from-influx         train on sensor_features stored in InfluxDB instead of a CSV; windows inside
                         alert episodes labelled fault or maintenance (pdm alerts label) are left out;
                         --from and --until are required with it
@@ -91,6 +98,7 @@ ${CSV_FLAG_HELP}
         seed: { type: 'string' },
         scope: { type: 'string', multiple: true },
         'state-sensor': { type: 'string' },
+        'fixed-threshold': { type: 'boolean' },
         'from-influx': { type: 'boolean' },
         'influx-url': { type: 'string', default: 'http://127.0.0.1:8086' },
         database: { type: 'string', default: 'pdm' },
@@ -138,6 +146,7 @@ ${CSV_FLAG_HELP}
       seed,
       machines,
       stateSensor: values['state-sensor'],
+      onlineThreshold: !values['fixed-threshold'],
       onProgress: (epoch, loss) => {
         if (Date.now() - lastEpochLine < 1000) return;
         lastEpochLine = Date.now();
@@ -162,6 +171,7 @@ ${CSV_FLAG_HELP}
       out(`  running-state gate on ${g.sensor}: stopped below ${g.runningAbove.toPrecision(4)}, a step above ${g.maxStep.toPrecision(3)} is a transient`);
     }
     out(`  features (${report.contract.featureNames.length}): ${report.contract.featureNames.join(', ')}`);
+    if (report.kind === 'robust-t2') out(values['fixed-threshold'] ? '  threshold fixed for every machine' : `  threshold per machine: online, never below ${report.threshold.toFixed(3)} (--fixed-threshold to keep it fixed)`);
     out(`  threshold ${report.threshold.toFixed(3)} · window ${report.contract.windowMs} ms · feature_version ${report.contract.featureVersion}`);
     const skipped = Object.entries(report.skipped).filter(([, n]) => n > 0);
     if (skipped.length > 0) out(`  skipped windows: ${skipped.map(([why, n]) => `${n} ${why}`).join(', ')}`);

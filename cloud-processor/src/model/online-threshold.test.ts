@@ -13,10 +13,10 @@ const SPEC: OnlineThresholdSpec = { falseAlertsPerDay: 1, floor: 5 };
 const TRAINED = 40;
 
 /** Decides `scores` one after another as the scorer does; returns each window's threshold. */
-function run(state: OnlineThresholdState, scores: readonly number[], spec = SPEC): number[] {
+function run(state: OnlineThresholdState, scores: readonly number[], spec = SPEC, trained = TRAINED): number[] {
   return scores.map((score) => {
-    const threshold = currentThreshold(state, TRAINED);
-    learnOnlineThreshold(state, spec, WINDOW_MS, score, TRAINED);
+    const threshold = currentThreshold(state, trained);
+    learnOnlineThreshold(state, spec, WINDOW_MS, score, trained);
     return threshold;
   });
 }
@@ -90,6 +90,29 @@ describe('online threshold', () => {
     expect(plainThresholds[10_000]! / thresholds[10_000]!).toBeGreaterThan(1.3);
     expect(alertOpens(ramp, plainThresholds) - opens).toBeGreaterThan(5_000);
   }, 120_000);
+
+  it('as pdm train writes it (floor = the trained threshold): a machine whose healthy scores widen by half over 6 days does not drift into alarm, where the fixed threshold does', () => {
+    // χ²₂ scores, trained at their true quantile for q = 1/8640 (18.13), the floor where pdm train puts it.
+    const trained = -2 * Math.log(perWindowRisk(1, WINDOW_MS));
+    const spec = { falseAlertsPerDay: 1, floor: trained };
+    const day = 8_640;
+    const next = chiSquare2(6);
+    // A day at the trained scale, the scale growing 1 → 1.5 over 6 days (7 % a day, under the 10 % rise),
+    // then 3 days at 1.5: the median (1.39 · 1.5 = 2.08) stays below the upper quartile (2.77), so the
+    // body rule lets it teach; it is a heavier healthy tail, not a fault moving the whole distribution.
+    const scale = (i: number): number => (i < day ? 1 : i < 7 * day ? 1.5 ** ((i - day) / (6 * day)) : 1.5);
+    const scores = Array.from({ length: 10 * day }, (_, i) => scale(i) * next());
+    const thresholds = run(initialOnlineThreshold(), scores, spec, trained);
+    // Windows above the threshold in the last 2 days.
+    const lastTwoDays = (judge: (i: number) => number): number => scores.slice(8 * day).filter((score, i) => score > judge(8 * day + i)).length;
+    // Fixed: 2 · 8,640 · e^(−18.13/3) = 41 (hand computation; 36–57 over seeds 6–13).
+    expect(lastTwoDays(() => trained)).toBeGreaterThan(25);
+    // Online: about the 2 it promises (2–7 over the same seeds), and never below the trained threshold.
+    expect(lastTwoDays((i) => thresholds[i]!)).toBeLessThanOrEqual(10);
+    expect(Math.min(...thresholds)).toBe(trained);
+    // Its bar followed the tail: the true quantile at scale 1.5 is 1.5 · 18.13 = 27.2.
+    expect(thresholds.at(-1)! / (1.5 * trained)).toBeGreaterThan(0.85);
+  }, 60_000);
 
   it('a window above the threshold and the quiet windows after it teach nothing', () => {
     const state = initialOnlineThreshold();

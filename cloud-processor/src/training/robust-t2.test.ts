@@ -123,6 +123,15 @@ describe('fitRobustT2: the threshold from the training scores\' tail', () => {
     expect(fit.fit.trainingTail).toBeLessThan(fit.threshold);
     expect(fit.threshold).toBeCloseTo(chi2Quantile2(1e-3), 3);
   });
+
+  it('asks for an online threshold per machine at the same false alerts a day, floored at the trained threshold; onlineThreshold: false for a fixed one', () => {
+    const rows = independent(2_000, 6);
+    const fit = fitRobustT2(['x.mean', 'y.mean'], rows, 10_000, { operatingPoint: false, falseAlertsPerDay: 0.5 });
+    expect(fit.onlineThreshold).toEqual({ falseAlertsPerDay: 0.5, floor: fit.threshold });
+    const fixed = fitRobustT2(['x.mean', 'y.mean'], rows, 10_000, { operatingPoint: false, onlineThreshold: false });
+    expect(fixed.onlineThreshold).toBeUndefined();
+    expect(fixed.threshold).toBe(fitRobustT2(['x.mean', 'y.mean'], rows, 10_000, { operatingPoint: false }).threshold);
+  });
 });
 
 describe('fitRobustT2: the operating point', () => {

@@ -33,6 +33,13 @@ export interface RobustT2Options {
   independentWindows?: number;
   /** The machine id of each row: with two machines or more, each gets its own offset (see the header). */
   machineOf?: readonly string[];
+  /**
+   * false: every machine is judged by `threshold`. Default: each machine's own online threshold
+   * (model/online-threshold.ts) at falseAlertsPerDay, floored at `threshold`: it rises for a machine whose
+   * healthy tail is heavier than training saw and never falls below what training set (calibrated on a
+   * machine's first 5½ h it fell below the simulated pump's trained tail and marked its afternoons).
+   */
+  onlineThreshold?: boolean;
 }
 
 type OperatingPointFile = NonNullable<RobustT2File['operatingPoint']>;
@@ -232,6 +239,7 @@ export function fitRobustT2(featureNames: readonly string[], allRows: readonly A
     tauMs: options.tauMs === undefined ? baselineTauMs(independent, windowMs) : options.tauMs,
     ...(operatingPoint !== undefined ? { operatingPoint } : {}),
     ...(offsets !== undefined && offsets.size > 0 ? { machineOffsets: Object.fromEntries([...offsets].map(([m, o]) => [m, Array.from(o)])) } : {}),
+    ...(options.onlineThreshold === false ? {} : { onlineThreshold: { falseAlertsPerDay: options.falseAlertsPerDay ?? defaults.falseAlertsPerDay, floor: threshold } }),
     fit: { windows: rows.length, inliers: fit.inliers, consistency: fit.consistency, trainingAbove, chiSquare, trainingTail: tail },
   };
 }

@@ -45,6 +45,8 @@ export interface TrainOptions {
    * Not for adaptive-z (one slow sensor has no running state to gate).
    */
   stateSensor?: string;
+  /** robust-t2: false judges every machine by the trained threshold; default: each by its own online one, never below it. */
+  onlineThreshold?: boolean;
   onProgress?: (epoch: number, loss: number) => void;
   logger?: ModelLogger;
   backend?: BackendName;
@@ -177,7 +179,7 @@ export async function trainModel(windows: MachineWindow[], options: TrainOptions
   }
 
   if (kind === 'robust-t2') {
-    const robustT2 = fitRobustT2(contract.featureNames, rows, contract.windowMs, { independentWindows: nonOverlapping(running, contract.windowMs), machineOf });
+    const robustT2 = fitRobustT2(contract.featureNames, rows, contract.windowMs, { independentWindows: nonOverlapping(running, contract.windowMs), machineOf, onlineThreshold: options.onlineThreshold });
     await writeModelFolder(dir, { kind, contract: contractFile(rows.length, 0), robustT2, profile });
     logger.info({ name, version, dir, kind, features: contract.featureNames.length, trainingWindows: rows.length, threshold: robustT2.threshold }, 'model trained');
     return { ...base, kind, trainingWindows: rows.length, heldBackWindows: 0, threshold: robustT2.threshold, fit: robustT2.fit, operatingPoint: robustT2.operatingPoint?.feature ?? null, ownLevels: Object.keys(robustT2.machineOffsets ?? {}) };
