@@ -277,6 +277,19 @@ describe('Outbox', () => {
     expect(outbox.stats().hoursOfOutageLeft / expected).toBeCloseTo(1, 2);
   });
 
+  it('commits the delete of confirmed rows in the next turn of the event loop: a gateway killed after it sends none of them again', async () => {
+    const { outbox, path } = openOutbox();
+    const seqs = outbox.append([record('a', 0), record('b', 0), record('a', 10_000)]);
+    // The windows of one FeatureBatch are confirmed together.
+    for (const seq of seqs.slice(0, 2)) outbox.remove(seq, 100);
+    await new Promise((resolve) => setImmediate(resolve));
+    // The file as a gateway started after a SIGKILL now would find it (this one never closed).
+    const reader = new Database(path, { readonly: true });
+    const rows = reader.prepare('SELECT machine_id, window_start FROM outbox ORDER BY seq').all();
+    reader.close();
+    expect(rows).toEqual([{ machine_id: 'a', window_start: 10_000 }]);
+  });
+
   it('keeps running when a delete fails, and deletes the confirmed rows on a later attempt', async () => {
     const errors: string[] = [];
     const { outbox, path } = openOutbox({ onError: (operation, error) => errors.push(`${operation}: ${error.message}`) });
