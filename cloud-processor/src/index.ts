@@ -6,6 +6,9 @@ export type { ProcessorCliIo } from './cli.js';
 export * from './config/index.js';
 export * from './transport/index.js';
 export * from './sink/index.js';
+// The bare InfluxDB write (one keep-alive /write POST of line protocol): the baseline the pipeline benchmark compares the sink against.
+export { InfluxWrite } from './sink/influx-write.js';
+export { toLineProtocol } from './sink/line-protocol.js';
 export { AlertTracker, ALERT_DEFAULTS } from './alerts/alert-tracker.js';
 export type { AlertTransition } from './alerts/alert-tracker.js';
 export type { AlertRule } from './model/api.js';
