@@ -15,7 +15,7 @@ import { WebSocketServer, createWebSocketStream } from 'ws';
 import type { RejectReason } from '../ingest/index.js';
 import type { Credentials } from './credentials.js';
 import { type OversizedPacket, guardPacketSize } from './packet-size-guard.js';
-import { PublishDecisions } from './publish-decisions.js';
+import { PublishAcls } from './publish-acls.js';
 import { RedeliveryFilter } from './redeliveries.js';
 import { type Acl, type User, Users } from './users.js';
 
@@ -126,7 +126,7 @@ export async function startBroker(options: BrokerOptions, hooks: BrokerHooks): P
 
   let credentials = options.credentials;
   const redeliveries = new RedeliveryFilter(options.redeliveryClients, options.clock);
-  const publishDecisions = new PublishDecisions();
+  const publishAcls = new PublishAcls();
   // The verified certificate CN of each TLS connection, keyed by the stream aedes sees as client.conn.
   const certificateNameOf = new WeakMap<Duplex, string>();
 
@@ -170,7 +170,7 @@ export async function startBroker(options: BrokerOptions, hooks: BrokerHooks): P
     authorizePublish: (client, packet, callback) => {
       if (packet.topic.startsWith('$SYS')) return callback(new Error('$SYS topics are reserved'));
       const user = client ? userOf.get(client) : undefined;
-      if (client && !publishDecisions.mayPublish(user ?? options.anonymous, packet.topic)) {
+      if (client && !publishAcls.mayPublish(user ?? options.anonymous, packet.topic)) {
         hooks.onRefusedPublish('unauthorized', client.id, packet.topic);
         // MQTT 3.1.1 cannot refuse a PUBLISH; closing the connection is the spec's answer [MQTT-3.3.5-2].
         return callback(new Error(`${nameOf(client)} may not publish on ${packet.topic}`));

@@ -1,6 +1,7 @@
 // Topic filters against the rules and examples of MQTT 3.1.1 section 4.7 (Topic Names and Topic Filters).
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { filterCovers, topicFilterProblem, topicMatches } from './topic-filter.js';
+import { filterCovers, topicFilterProblem, topicMatcher, topicMatches } from './topic-filter.js';
 
 describe('topic filter syntax', () => {
   it.each([
@@ -49,6 +50,22 @@ describe('a filter matched against a topic name', () => {
     ['$SYS/monitor/+', '$SYS/monitor/Clients', true],
   ])('%j matches %j: %s', (filter, topic, expected) => {
     expect(topicMatches(filter, topic)).toBe(expected);
+    expect(topicMatcher(filter)(topic)).toBe(expected);
+  });
+
+  it('prepared once (topicMatcher), gives topicMatches’ answer for every valid filter and topic', () => {
+    const level = fc.constantFrom('a', 'b', '', '$SYS', 'sensors', 'sensors-1', 'a/');
+    const topic = fc.array(level, { minLength: 1, maxLength: 4 }).map((levels) => levels.join('/'));
+    const filter = fc
+      .tuple(fc.array(fc.oneof(level, fc.constant('+')), { minLength: 0, maxLength: 3 }), fc.boolean())
+      .map(([levels, hash]) => [...levels, ...(hash ? ['#'] : [])].join('/'))
+      .filter((f) => topicFilterProblem(f) === undefined);
+    fc.assert(
+      fc.property(filter, topic, (f, t) => {
+        expect(topicMatcher(f)(t)).toBe(topicMatches(f, t));
+      }),
+      { numRuns: 20_000, seed: 20261206 },
+    );
   });
 });
 

@@ -30,6 +30,25 @@ export function topicMatches(filter: string, topic: string): boolean {
 }
 
 /**
+ * topicMatches(filter, ·), prepared once for a filter that is checked against many topics (an ACL
+ * against every PUBLISH). A filter without `+` — `sensors/#`, `sensors/press-1/#`, a plain topic —
+ * becomes a prefix or equality test that splits and allocates nothing; one with `+` matches level by
+ * level. `filter` is assumed valid (topicFilterProblem).
+ */
+export function topicMatcher(filter: string): (topic: string) => boolean {
+  if (filter.includes('+')) return (topic) => topicMatches(filter, topic);
+  // A filter starting with a wildcard matches no topic starting with "$" [MQTT-4.7.2-1].
+  if (filter === '#') return (topic) => !topic.startsWith('$');
+  if (filter.endsWith('/#')) {
+    // "sport/#" matches "sport" itself and everything below "sport/".
+    const parent = filter.slice(0, -2);
+    const below = `${parent}/`;
+    return (topic) => topic.startsWith(below) || topic === parent;
+  }
+  return (topic) => topic === filter;
+}
+
+/**
  * Whether every topic the filter `requested` can match is matched by the filter `granted`: a
  * subscription ACL compares a filter with a filter, not with a topic (`alerts/+` does not grant
  * `alerts/#`). Both filters are assumed valid (topicFilterProblem).
