@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { gaussian } from '../test-support/synthetic-pump.js';
-import { dominantPeriod, FLAT_MOVED, initialFeatureState, stepFeature, warmState, type AdaptiveZModel } from './adaptive-z.js';
+import { dominantPeriod, FLAT_MOVED, initialFeatureState, skipWindows, stepFeature, warmState, type AdaptiveZModel } from './adaptive-z.js';
 
 const M = 12;
 
@@ -25,7 +25,13 @@ const mean = (values: number[]): number => {
  * period later.
  */
 function reference(series: number[], period: number): number[] {
-  const short = series.map((_, t) => (t >= M - 1 ? series.slice(t - M + 1, t + 1).reduce((a, b) => a + b, 0) / M : Number.NaN));
+  // The short mean of the last M slots: of the values present if they are at least half (a hole is NaN)…
+  const short = series.map((_, t) => {
+    const present = t >= M - 1 ? series.slice(t - M + 1, t + 1).filter(Number.isFinite) : [];
+    return present.length >= M / 2 ? mean(present) : Number.NaN;
+  });
+  // …and only of all M for the seasonal term, whose reference is a full mean a period earlier.
+  const full = short.map((v, t) => (t >= M - 1 && series.slice(t - M + 1, t + 1).every(Number.isFinite) ? v : Number.NaN));
   const seasonal: number[] = [];
   const references: number[] = [];
   return series.map((x, t) => {
@@ -33,10 +39,10 @@ function reference(series: number[], period: number): number[] {
     const z2 = zAgainst(short.slice(0, Math.max(0, t - M)), short[t]!);
     if (period === 0) return Math.max(z1, z2);
     const back = t >= period ? references[t - period]! : Number.NaN;
-    seasonal.push(short[t]! - back);
+    seasonal.push(full[t]! - back);
     const z3 = zAgainst(seasonal.slice(0, Math.max(0, t - M)), seasonal[t]!);
     const score = Math.max(z1, z2, z3);
-    references.push(score > 7 && Number.isFinite(back) ? back + mean(seasonal.slice(0, Math.max(0, t - M))) : short[t]!);
+    references.push(score > 7 && Number.isFinite(back) ? back + mean(seasonal.slice(0, Math.max(0, t - M))) : full[t]!);
     return score;
   });
 }
@@ -59,6 +65,34 @@ describe('adaptive-z scores', () => {
       const want = reference(series, period);
       got.forEach((z, t) => expect(z, `t = ${t}, period ${period}`).toBeCloseTo(want[t]!, 6));
     }
+  });
+
+  it('take a window slot with no window as a hole: the definitions with that value left out, every lag still in slots', () => {
+    const series = daily(7, 300, 48).map((x, t) => (t % 37 === 5 || (t >= 150 && t < 170) ? Number.NaN : x));
+    for (const period of [0, 48]) {
+      const m = model(period);
+      const state = initialFeatureState();
+      const got = series.map((x) => stepFeature(m, m.features[0]!, state, x));
+      const want = reference(series, period);
+      got.forEach((z, t) => expect(z, `t = ${t}, period ${period}`).toBeCloseTo(want[t]!, 6));
+    }
+  });
+
+  it('skip a long outage in a bounded number of steps, leaving the state any longer outage would', () => {
+    const m = model(48, daily(8, 400, 48));
+    const stepped = (holes: number) => {
+      const [state] = warmState(m);
+      for (let i = 0; i < holes; i++) stepFeature(m, m.features[0]!, state!, Number.NaN);
+      return state;
+    };
+    const skipped = (holes: number) => {
+      const states = warmState(m);
+      skipWindows(m, states, holes);
+      return states[0];
+    };
+    expect(skipped(30)).toEqual(stepped(30));
+    expect(skipped(10_000)).toEqual(stepped(500));
+    expect(skipped(10_000)).not.toEqual(stepped(47)); // one period of holes is the least that forgets everything
   });
 
   it('continue from the training series exactly as if the machine had been scored all along', () => {
@@ -106,5 +140,15 @@ describe('dominantPeriod', () => {
     const noise = Array.from({ length: 600 }, () => rand());
     expect(dominantPeriod(noise, { minPeriod: 12, maxPeriod: 6400, minAutocorrelation: 0.5 })).toBe(0);
     expect(dominantPeriod(Array.from({ length: 100 }, () => 3), { minPeriod: 12, maxPeriod: 6400, minAutocorrelation: 0.5 })).toBe(0);
+    // Holes (NaN) leave their pairs out: the cycle is still found at its lag.
+    const holed = daily(5, 600, 48).map((x, t) => (t % 10 === 3 || (t >= 200 && t < 230) ? Number.NaN : x));
+    expect(dominantPeriod(holed, { minPeriod: 12, maxPeriod: 60, minAutocorrelation: 0.5 })).toBe(48);
+    // Sparse data: 70 values, 30 of them repeated 300 slots later, then nothing for a long time. Lag 300
+    // correlates perfectly, but over 30 pairs of 100 values: chance, not a period.
+    const sparse = new Array<number>(701).fill(Number.NaN);
+    noise.slice(0, 70).forEach((v, i) => (sparse[i] = v));
+    noise.slice(0, 30).forEach((v, i) => (sparse[300 + i] = v));
+    sparse[700] = 0;
+    expect(dominantPeriod(sparse, { minPeriod: 12, maxPeriod: 6400, minAutocorrelation: 0.5 })).toBe(0);
   });
 });

@@ -11,6 +11,13 @@
 // Gaussian tail is a poor guide for real series, which is why the threshold sits far out). Measured on
 // NAB (docs/detection-research.md §3b): 61 with alerts opened on the first exceeding window.
 //
+// Every lag counts window SLOTS of time, not windows received: a window that never came (a gateway
+// outage, a skipped sample, a gap in a CSV) is a hole, stepped as a value that is not there (skipWindows),
+// so the seasonal term still compares with the same time of the season and the short lag spans the time
+// it was trained on. A short mean over slots with holes is the mean of the values present if they fill at
+// least half of the slots; the seasonal term takes complete short means only (one of fewer values sits at
+// another time of the season than the full means it is compared with).
+//
 // The state of a machine is plain numbers, so it can be written to disk and read back as it is. A machine
 // starts from the training series (the model's history), so `pdm score` after `pdm train` on the start of
 // a recording continues exactly where training stopped.
@@ -19,7 +26,7 @@
 export interface AdaptiveZFeature {
   /** Dominant period in windows found in the training series (0: none, no seasonal term). */
   period: number;
-  /** The training series, oldest first: every machine's history starts with it. */
+  /** The training series, one value per window slot, oldest first (NaN: a hole): every machine's history starts with it. */
   history: readonly number[];
 }
 
@@ -30,6 +37,8 @@ export interface AdaptiveZModel {
   /** Effective length of the exponentially weighted statistics, in windows (α = max(1/n, 1/L)). */
   historyWindows: number;
   threshold: number;
+  /** windowEnd (epoch ms) of the training series' last slot; absent in older models (the first window follows it directly). */
+  historyEnd?: number;
 }
 
 /** Exponentially weighted mean and variance; a running mean and variance until `count` reaches L. */
@@ -44,7 +53,7 @@ export interface FeatureState {
   point: Moments;
   short: Moments;
   seasonal: Moments;
-  /** The newest values, oldest first (at most shortWindows). */
+  /** The newest slots' values (NaN: a hole), oldest first (at most shortWindows). */
   values: number[];
   /** The newest short means (NaN before shortWindows values), oldest first: shortWindows + 1 of them. */
   shortMeans: number[];
@@ -87,6 +96,19 @@ function pushBounded(list: number[], value: number, keep: number): void {
   if (list.length > keep) list.shift();
 }
 
+/** The mean of the values present in the last m slots when they fill at least half of them (else NaN), and whether all are present. */
+function shortMeanOf(values: readonly number[], m: number): { mean: number; complete: boolean } {
+  if (values.length < m) return { mean: Number.NaN, complete: false };
+  let sum = 0;
+  let present = 0;
+  for (const v of values) {
+    if (!Number.isFinite(v)) continue;
+    sum += v;
+    present++;
+  }
+  return { mean: present >= m / 2 ? sum / present : Number.NaN, complete: present === m };
+}
+
 /**
  * Scores the next value of one feature and learns it: the three z-scores use only values before this
  * one (and, for the short and seasonal terms, only those more than shortWindows back). Returns max z.
@@ -97,7 +119,7 @@ export function stepFeature(model: AdaptiveZModel, feature: AdaptiveZFeature, st
   learn(state.point, x, L);
 
   pushBounded(state.values, x, m);
-  const shortMean = state.values.length === m ? state.values.reduce((a, b) => a + b, 0) / m : Number.NaN;
+  const { mean: shortMean, complete } = shortMeanOf(state.values, m);
   // The short mean m + 1 windows back joins the statistics the current one is judged against.
   learn(state.short, state.shortMeans.length > m ? state.shortMeans[state.shortMeans.length - m - 1]! : Number.NaN, L);
   const z2 = zOf(state.short, shortMean);
@@ -106,17 +128,31 @@ export function stepFeature(model: AdaptiveZModel, feature: AdaptiveZFeature, st
   if (feature.period > 0) {
     const refs = state.seasonalReferences;
     const back = refs.length >= feature.period ? refs[refs.length - feature.period]! : Number.NaN;
-    const seasonalDiff = shortMean - back;
+    // A complete short mean only (see the top of the file).
+    const seasonalMean = complete ? shortMean : Number.NaN;
+    const seasonalDiff = seasonalMean - back;
     learn(state.seasonal, state.seasonalDiffs.length > m ? state.seasonalDiffs[state.seasonalDiffs.length - m - 1]! : Number.NaN, L);
     z3 = zOf(state.seasonal, seasonalDiff);
     pushBounded(state.seasonalDiffs, seasonalDiff, m + 1);
     // What one period from now is compared with: not an excursion (it would alarm again a period later,
     // as its mirror image), but what the season predicted for this window.
     const excursion = Math.max(z1, z2, z3) > model.threshold && Number.isFinite(back);
-    pushBounded(refs, excursion ? back + state.seasonal.mean : shortMean, feature.period);
+    pushBounded(refs, excursion ? back + state.seasonal.mean : seasonalMean, feature.period);
   }
   pushBounded(state.shortMeans, shortMean, m + 1);
   return Math.max(z1, z2, z3);
+}
+
+/**
+ * Steps every feature over `count` window slots that had no window. After max(period, 2·shortWindows + 1)
+ * holes every remembered value, short mean, seasonal reference and difference is undefined and further
+ * holes change nothing: a long outage costs no more.
+ */
+export function skipWindows(model: AdaptiveZModel, states: FeatureState[], count: number): void {
+  model.features.forEach((feature, j) => {
+    const steps = Math.min(count, Math.max(feature.period, 2 * model.shortWindows + 1));
+    for (let i = 0; i < steps; i++) stepFeature(model, feature, states[j]!, Number.NaN);
+  });
 }
 
 /** A machine's state at the end of the model's training series. */
@@ -142,22 +178,33 @@ export function stepWindow(model: AdaptiveZModel, states: FeatureState[], x: Arr
 }
 
 /**
- * The lag in [minPeriod, n/2] (and at most maxPeriod) with the highest autocorrelation of `series`, if that
- * autocorrelation exceeds `minAutocorrelation`; else 0 (no period).
+ * The lag in [minPeriod, n/2] (and at most maxPeriod) with the highest autocorrelation of `series` (one value
+ * per window slot, NaN for a hole: pairs with a hole are left out, and a lag needs pairs for half the
+ * values), if that autocorrelation exceeds `minAutocorrelation`; else 0 (no period).
  */
 export function dominantPeriod(series: readonly number[], options: { minPeriod: number; maxPeriod: number; minAutocorrelation: number }): number {
   const n = series.length;
-  const mean = series.reduce((a, b) => a + b, 0) / n;
+  const present = series.filter(Number.isFinite);
+  const mean = present.reduce((a, b) => a + b, 0) / present.length;
   const centred = series.map((v) => v - mean);
-  const energy = centred.reduce((a, b) => a + b * b, 0);
+  const energy = present.reduce((a, v) => a + (v - mean) * (v - mean), 0);
   if (!(energy > 0)) return 0;
   let best = 0;
   let bestCorrelation = options.minAutocorrelation;
   for (let lag = options.minPeriod; lag <= Math.min(Math.floor(n / 2), options.maxPeriod); lag++) {
     let sum = 0;
-    for (let i = lag; i < n; i++) sum += centred[i]! * centred[i - lag]!;
-    // Scaled by n/(n − lag) so long lags are not penalised for having fewer pairs.
-    const correlation = ((sum / energy) * n) / (n - lag);
+    let pairs = 0;
+    for (let i = lag; i < n; i++) {
+      const product = centred[i]! * centred[i - lag]!;
+      if (!Number.isFinite(product)) continue;
+      sum += product;
+      pairs++;
+    }
+    // As many pairs as a lag of n/2 has without holes, at least: a correlation of a few pairs across
+    // sparse data is chance.
+    if (pairs < present.length / 2) continue;
+    // Scaled by values/pairs so long lags are not penalised for having fewer pairs.
+    const correlation = ((sum / energy) * present.length) / pairs;
     if (correlation > bestCorrelation) {
       bestCorrelation = correlation;
       best = lag;

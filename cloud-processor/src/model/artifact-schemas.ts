@@ -131,12 +131,14 @@ export type RobustT2File = z.infer<typeof robustT2FileSchema>;
 /** adaptive-z.json: the univariate adaptive baseline (see adaptive-z.ts). */
 export const adaptiveZFileSchema = z.object({
   featureNames: z.array(z.string().min(1)).min(1),
-  /** Per feature: the dominant period of its training series in windows (0: none) and the series itself. */
-  features: z.array(z.object({ period: z.number().int().nonnegative(), history: z.array(finite).min(1) })).min(1),
+  /** Per feature: the dominant period of its training series in windows (0: none) and the series itself, one value per window slot (null: no window). */
+  features: z.array(z.object({ period: z.number().int().nonnegative(), history: z.array(finite.nullable()).min(1) })).min(1),
   shortWindows: z.number().int().positive(),
   historyWindows: z.number().int().positive(),
   /** A window whose largest z exceeds this is anomalous. */
   threshold: positive,
+  /** windowEnd (epoch ms) of the series' last slot, so a machine's first window knows how many slots lie between (absent in older models). */
+  historyEnd: finite.optional(),
 });
 export type AdaptiveZFile = z.infer<typeof adaptiveZFileSchema>;
 

@@ -159,8 +159,9 @@ async function readAdaptiveZ(dir: string, contract: ContractFile, layout: Featur
   if (file.featureNames.join('\n') !== contract.featureNames.join('\n') || file.features.length !== contract.featureNames.length) {
     throw new ModelLoadError(`${path.join(dir, MODEL_FILES.adaptiveZ)}: features differ from contract.json`);
   }
-  const { features, shortWindows, historyWindows, threshold } = file;
-  return { kind: 'adaptive-z', info: contract, layout, model: { features, shortWindows, historyWindows, threshold } };
+  const { shortWindows, historyWindows, threshold, historyEnd } = file;
+  const features = file.features.map(({ period, history }) => ({ period, history: history.map((v) => v ?? Number.NaN) }));
+  return { kind: 'adaptive-z', info: contract, layout, model: { features, shortWindows, historyWindows, threshold, ...(historyEnd !== undefined ? { historyEnd } : {}) } };
 }
 
 /** feature-profile.json if the folder has one (older models do not: they report no drift). */

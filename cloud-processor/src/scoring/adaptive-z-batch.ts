@@ -1,8 +1,10 @@
 // Batch scoring of the adaptive-z kind (model/adaptive-z.ts): each machine's history lives in memory
 // (machine-states.ts; in the processor also in the scorer's state file), starting from the model's
 // training series. A batch's windows are taken in arrival order, so a machine's windows are decided in
-// order and each one's score depends only on the windows before it.
-import { stepWindow, warmState, type FeatureState } from '../model/adaptive-z.js';
+// order and each one's score depends only on the windows before it. The window slots between a machine's
+// previous window (or the end of the training series) and the next are holes in its history, so its lags
+// stay in time across an outage.
+import { skipWindows, stepWindow, warmState, type FeatureState } from '../model/adaptive-z.js';
 import { sensorShares } from '../model/features.js';
 import type { AdaptiveZBundle } from '../model/model-bundle.js';
 import type { BatchItem, KindScore } from './kind-score.js';
@@ -38,6 +40,9 @@ export class AdaptiveZScoring {
       const windowEnd = Number(window.windowEnd);
       let score: number;
       if (windowEnd > history.decidedUntil) {
+        const previousEnd = Number.isFinite(history.decidedUntil) ? history.decidedUntil : (model.historyEnd ?? windowEnd);
+        const missed = Math.round((windowEnd - previousEnd) / bundle.info.windowMs) - 1;
+        if (missed > 0) skipWindows(model, history.features, missed);
         score = stepWindow(model, history.features, raw, zs);
         history.decidedUntil = windowEnd;
         history.recent.push({ windowEnd, score, zs: [...zs] });

@@ -98,6 +98,47 @@ describe('the adaptive-z kind', () => {
     expect(a.slice(100).some((s) => s.isAnomaly)).toBe(false);
   });
 
+  it('compares a window after an outage with the same time of day: the missing windows are holes, not a shift', async () => {
+    // A quarter of a day (12 windows) missing: counted, every later window would be compared with the
+    // wrong part of the cycle (its ±5 is ~20 σ of the seasonal differences).
+    const live = slowWindows({ seed: 6, from: 500, count: 300 }).filter((w) => w.windowStart < START + 600 * WINDOW_MS || w.windowStart >= START + 612 * WINDOW_MS);
+    const scored = scores(await scoreWindows(scorer, live));
+    expect(scored.filter((s) => s.isAnomaly)).toEqual([]);
+    // The short term still sees a level shift after the outage.
+    const shifted = slowWindows({ seed: 7, from: 800, count: 100 }).filter((w) => w.windowStart >= START + 812 * WINDOW_MS);
+    const after = scores(await scoreWindows(scorer, shifted.map((w, i) => (i < 40 ? w : create(MachineWindowSchema, { ...w, sensors: [create(SensorStatsSchema, { ...w.sensors[0]!, mean: w.sensors[0]!.mean + 3 })] })))));
+    expect(after.slice(0, 40).some((s) => s.isAnomaly)).toBe(false);
+    expect(after.slice(40).some((s) => s.isAnomaly)).toBe(true);
+  });
+
+  it('counts the windows between the end of training and a machine\'s first window as holes', async () => {
+    // Training ended with window 499; the machine is first seen half a day later.
+    const scored = scores(await scoreWindows(scorer, slowWindows({ seed: 8, from: 524, count: 200 })));
+    expect(scored.filter((s) => s.isAnomaly)).toEqual([]);
+  });
+
+  it('trains on a series with a gap as one with holes: the period and the phase where scoring starts stay right', async () => {
+    const elsewhere = await tempRegistry();
+    try {
+      const training = slowWindows({ seed: 10, from: 0, count: 500 }).filter((w) => w.windowStart < START + 200 * WINDOW_MS || w.windowStart >= START + 212 * WINDOW_MS);
+      const { dir } = await trainModel(training, { outDir: elsewhere.dir, name: 'gappy', kind: 'adaptive-z' });
+      const file = JSON.parse(await readFile(path.join(dir, MODEL_FILES.adaptiveZ), 'utf8')) as { features: { period: number; history: (number | null)[] }[]; historyEnd: number };
+      expect(file.features[0]!.history).toHaveLength(500);
+      expect(file.features[0]!.history.flatMap((v, i) => (v === null ? [i] : []))).toEqual(Array.from({ length: 12 }, (_, i) => 200 + i));
+      expect(file.features[0]!.period % PERIOD).toBe(0);
+      expect(file.historyEnd).toBe(START + 500 * WINDOW_MS);
+      const gappy = await openScorer({ registryDir: elsewhere.dir, clock: new ManualClock(), pollMs: 3_600_000 });
+      try {
+        const scored = scores(await scoreWindows(gappy, slowWindows({ seed: 11, from: 500, count: 200 })));
+        expect(scored.filter((s) => s.isAnomaly)).toEqual([]);
+      } finally {
+        await gappy.close();
+      }
+    } finally {
+      await elsewhere.cleanup();
+    }
+  });
+
   it('gives a window scored again (a redelivery, a late revision) the score it got the first time', async () => {
     const windows = slowWindows({ seed: 5, from: 500, count: 200, offset: (w) => (w >= 650 ? 3 : 0) });
     const first = scores(await scoreWindows(scorer, windows));

@@ -138,12 +138,14 @@ export async function trainModel(windows: MachineWindow[], options: TrainOptions
   }
   const rows: number[][] = [];
   const machineOf: string[] = [];
+  const windowEnds: number[] = [];
   const row = new Float64Array(contract.featureNames.length);
   for (const w of running) {
     const mismatch = extractFeatures(w, layout, row, 0);
     if (mismatch === null) {
       rows.push([...row]);
       machineOf.push(w.machineId);
+      windowEnds.push(Number(w.windowEnd));
     } else skipped[mismatch.code] = (skipped[mismatch.code] ?? 0) + 1;
   }
   if (rows.length < MODEL_DEFAULTS.minTrainingWindows) {
@@ -171,7 +173,7 @@ export async function trainModel(windows: MachineWindow[], options: TrainOptions
 
   if (kind === 'adaptive-z') {
     // Its series must be in time order (deriveContract keeps the windows' order; pdm train passes them as the engine closed them).
-    const adaptiveZ = fitAdaptiveZ(contract.featureNames, rows);
+    const adaptiveZ = fitAdaptiveZ(contract.featureNames, rows, windowEnds, contract.windowMs);
     const alertRule = { ...MODEL_DEFAULTS.adaptiveZ.alertRule };
     await writeModelFolder(dir, { kind, contract: { ...contractFile(rows.length, 0), alertRule }, adaptiveZ, profile });
     logger.info({ name, version, dir, kind, features: contract.featureNames.length, trainingWindows: rows.length, threshold: adaptiveZ.threshold }, 'model trained');
