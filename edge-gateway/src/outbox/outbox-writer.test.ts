@@ -247,6 +247,27 @@ describe('OutboxWriter', () => {
     expect(seen.written.map(starts)).toEqual(appended.map((a) => a.windows));
   });
 
+  it('gathers windows that keep closing by the dozen turn after turn into full slices', async () => {
+    const { writer, appended } = setup(undefined, undefined, undefined, 40);
+    let machine = 0;
+    /** A turn closing the windows of twelve more machines, as a socket read of a boundary's readings would. */
+    const closeTwelve = () => {
+      for (let i = 0; i < 12; i++) writer.add(window(`m${machine++}`, 0));
+    };
+    closeTwelve();
+    await nextTurn();
+    expect(appended.map((a) => a.windows.length)).toEqual([12]); // the first turn's, at once
+    for (let turn = 0; turn < 4; turn++) {
+      closeTwelve();
+      await nextTurn();
+    }
+    // 48 closed after the first write: gathered until a slice of 40 was full, the rest once no more came.
+    expect(appended.map((a) => a.windows.length)).toEqual([12, 40]);
+    await nextTurn();
+    expect(appended.map((a) => a.windows.length)).toEqual([12, 40, 8]);
+    expect(appended.flatMap((a) => a.windows)).toEqual(Array.from({ length: 60 }, (_, i) => `m${i}@0`));
+  });
+
   it('writes a periodic checkpoint of many machines in slices and reports it once, when the last is written', async () => {
     const changed = ['a', 'b', 'c', 'd', 'e'];
     const source: CheckpointSource = {

@@ -6,7 +6,10 @@
 // transaction (all its pending windows, oldest first), so a restart never finds a window in the
 // outbox its machine's checkpoint does not account for, and a crash between two slices loses nothing
 // committed: the machines of the slices not written yet kept their checkpoints unsaved and their
-// windows were never reported written.
+// windows were never reported written. While windows keep closing by the dozen turn after turn (the
+// readings of a boundary arriving socket read by socket read), the writer gathers them for a few
+// turns into full slices rather than writing each turn's: every transaction costs an fsync, and
+// every slice a message per shard.
 // When the outbox cannot be written (a full disk, say), the windows wait in memory and every later
 // flush retries them; beyond a bound the oldest are dropped, and every drop is counted.
 // `checkpoint()` (the periodic checkpoint) adds every machine changed since its last checkpoint,
@@ -31,8 +34,14 @@ export const MAX_PENDING_WINDOWS = 100_000;
  */
 export const SLICE_MACHINES = 100;
 
+/** Turns the writer waits at most, while windows keep closing, to fill a slice. */
+export const GATHER_TURNS = 8;
+
+/** Windows closed in the turn after a write that make it a burst, worth gathering into a fuller slice. */
+const BURST_WINDOWS = 10;
+
 export interface OutboxWriterEvents {
-  /** Windows committed to the outbox, in the order they closed. */
+  /** Windows committed to the outbox (one slice), in the order they closed. */
   written?(windows: readonly MachineWindow[]): void;
   /** An append failed; `pending` windows wait in memory for the next flush. */
   writeFailed?(error: Error, pending: number): void;
@@ -75,6 +84,11 @@ export class OutboxWriter {
   private readonly due = new Set<string>();
   private run: CheckpointRun | undefined;
   private sliceScheduled = false;
+  /** Windows added since the last scheduled turn looked. */
+  private arrivals = 0;
+  /** Whether the last scheduled turn wrote: windows arriving right after belong to the same burst. */
+  private inBurst = false;
+  private gatheredTurns = 0;
   private lastWriteFailed = false;
   /** The last checkpoint of each machine taken for a write that failed: taken again, complete, for the next one. */
   private readonly unsaved = new Map<string, CheckpointRecord>();
@@ -90,6 +104,7 @@ export class OutboxWriter {
   /** Takes a closed window; it is written with the others of this turn from the start of the next. */
   add(window: MachineWindow): void {
     this.pending.push(window);
+    this.arrivals++;
     this.scheduleSlice();
   }
 
@@ -129,8 +144,27 @@ export class OutboxWriter {
     // slice) end, whatever the time.
     setImmediate(() => {
       this.sliceScheduled = false;
-      this.writeSlice();
+      this.nextTurn();
     });
+  }
+
+  /**
+   * A turn after windows closed or a slice was written: writes the next slice, unless windows are
+   * still closing by the dozen turn after turn (a burst) and a slice is not full yet: then it waits
+   * a turn, at most GATHER_TURNS. After a write it looks again next turn.
+   */
+  private nextTurn(): void {
+    const arrived = this.arrivals;
+    this.arrivals = 0;
+    if (this.inBurst && arrived >= BURST_WINDOWS && this.pending.length < this.sliceMachines && this.gatheredTurns < GATHER_TURNS) {
+      this.gatheredTurns++;
+      this.scheduleSlice();
+      return;
+    }
+    this.gatheredTurns = 0;
+    // A failed write ends the burst: the next flush retries at once.
+    this.inBurst = (this.pending.length > 0 || this.due.size > 0) && this.writeSlice();
+    if (this.inBurst) this.scheduleSlice();
   }
 
   /**
@@ -173,7 +207,7 @@ export class OutboxWriter {
         this.events.checkpointed?.(run.machines, run.bytes, run.seconds);
       }
     }
-    if (this.pending.length > 0 || this.due.size > 0) this.scheduleSlice();
+    if (this.due.size > 0) this.scheduleSlice();
     return true;
   }
 
