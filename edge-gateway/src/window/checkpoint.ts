@@ -90,7 +90,15 @@ export function encodePaneRow(entries: ReadonlyArray<readonly [sensorId: string,
   w.u32(entries.length);
   for (const [sensorId, p] of entries) {
     w.text(sensorId);
-    for (const v of [p.n, p.shift, p.shiftedMean, p.m2, p.m3, p.m4, p.min, p.max, p.late]) w.f64(v);
+    w.f64(p.n);
+    w.f64(p.shift);
+    w.f64(p.shiftedMean);
+    w.f64(p.m2);
+    w.f64(p.m3);
+    w.f64(p.m4);
+    w.f64(p.min);
+    w.f64(p.max);
+    w.f64(p.late);
   }
   return w.done();
 }
@@ -207,8 +215,17 @@ class Reader {
 export function encodeMachineHeader(header: MachineHeader): Uint8Array {
   const w = new Writer();
   w.u32(CHECKPOINT_VERSION);
-  for (const v of [header.windowMs, header.paneMs, header.maxTs, header.closedFloor, header.trailFrom]) w.f64(v);
-  w.f64s(header.revisions.flat());
+  w.f64(header.windowMs);
+  w.f64(header.paneMs);
+  w.f64(header.maxTs);
+  w.f64(header.closedFloor);
+  w.f64(header.trailFrom);
+  // The revision pairs, flattened (Array.prototype.flat was most of a header's cost).
+  w.u32(header.revisions.length * 2);
+  for (const [windowStart, revision] of header.revisions) {
+    w.f64(windowStart);
+    w.f64(revision);
+  }
   w.f64s(header.dirty);
   w.f64s(header.filling);
   w.u32(header.sensors.length);
