@@ -24,9 +24,10 @@ describe('learnRegimeGate', () => {
     const gate = learnRegimeGate(windows, ['speed', 'current', 'temp'])!;
     // Both stop; speed's noise is the smaller share of its level (0.2 of ~800 against 0.05 of ~22).
     expect(gate.sensors.map((s) => s.sensor)).toEqual(['speed']);
-    // A fifth of the median window level of speed: 30 stopped, 270 near 900 and 300 near 720 → the 301st, near 720.
+    // A fifth of the median window level of speed: 30 stopped, 270 near 900 and 300 near 720 → the mean of the 300th and 301st, near 720.
     const speeds = windows.map((w) => w.sensors[0]!.mean).sort((a, b) => a - b);
-    expect(gate.sensors[0]!.runningAbove).toBeCloseTo(0.2 * speeds[300]!, 9);
+    expect(gate.sensors[0]!.runningAbove).toBeCloseTo(0.2 * ((speeds[299]! + speeds[300]!) / 2), 9);
+    expect(speeds[299]!).toBeCloseTo(720, 0);
     expect(speeds[300]!).toBeCloseTo(720, 0);
     // Steps of steady running: |0.2 (sin(1.7 w) − sin(1.7 (w − 1)))|, median about 0.2; ×20 stays below the 180 rpm set-point step.
     expect(gate.sensors[0]!.maxStep).toBeGreaterThan(1);

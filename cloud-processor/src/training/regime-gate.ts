@@ -8,6 +8,7 @@
 // also drop at a stop but wander while running.
 import type { MachineWindow } from '@pdm/proto';
 import { gateWindow, initialGateState, stateSensorMeans, type GateSensor, type HoldReason, type RegimeGate } from '../model/regime.js';
+import { median } from '../model/robust-stats.js';
 import { TrainingDataError } from './derive-contract.js';
 
 /** A level below this share of the sensor's median window level is a stopped machine. */
@@ -27,11 +28,6 @@ export const SETTLE_WINDOWS = 3;
 
 function meanOf(window: MachineWindow, sensor: string): number | undefined {
   return window.sensors.find((s) => s.sensorId === sensor)?.mean;
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted.length === 0 ? Number.NaN : sorted[sorted.length >> 1]!;
 }
 
 /**
