@@ -112,7 +112,8 @@ export const robustT2FileSchema = z.object({
   machineOffsets: z.record(z.string().min(1), z.array(finite)).optional(),
   /**
    * Present: each machine's threshold follows it online (SPOT on its own normal windows, model/online-threshold.ts)
-   * at this many false exceedances per machine-day, never below `floor` (the χ² quantile); absent: `threshold`.
+   * at this many false exceedances per machine-day, never below `floor` (pdm train: the trained threshold; absent with
+   * pdm train --fixed-threshold); absent: `threshold` for every machine.
    */
   onlineThreshold: z.object({ falseAlertsPerDay: positive, floor: positive }).strict().optional(),
   // How the fit went: a record for people, not read by the scorer.
