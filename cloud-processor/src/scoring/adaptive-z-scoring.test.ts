@@ -1,5 +1,5 @@
 // The adaptive-z kind through the registry-backed scorer, as pdm score and the processor use it.
-import { readFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { ManualClock } from '@pdm/clock';
 import { CloseReason, create, MachineWindowSchema, SensorStatsSchema, type MachineWindow } from '@pdm/proto';
@@ -115,6 +115,25 @@ describe('the adaptive-z kind', () => {
     // Training ended with window 499; the machine is first seen half a day later.
     const scored = scores(await scoreWindows(scorer, slowWindows({ seed: 8, from: 524, count: 200 })));
     expect(scored.filter((s) => s.isAnomaly)).toEqual([]);
+  });
+
+  it('steps over an outage that spans a restart: the state file keeps where the machine was', async () => {
+    const stateFile = path.join(registry.dir, '..', `adaptive-z-state-${process.pid}.json`);
+    const before = slowWindows({ seed: 12, from: 500, count: 100 });
+    const after = slowWindows({ seed: 13, from: 624, count: 100 }); // half a day later
+    const whole = scores(await scoreWindows(scorer, [...before, ...after]));
+    const first = await openScorer({ registryDir: registry.dir, clock: new ManualClock(), pollMs: 3_600_000, stateFile });
+    await scoreWindows(first, before);
+    await first.close();
+    const restarted = await openScorer({ registryDir: registry.dir, clock: new ManualClock(), pollMs: 3_600_000, stateFile });
+    try {
+      const rest = scores(await scoreWindows(restarted, after));
+      expect(rest.map((s) => s.score)).toEqual(whole.slice(100).map((s) => s.score));
+      expect(rest.filter((s) => s.isAnomaly)).toEqual([]);
+    } finally {
+      await restarted.close();
+      await rm(stateFile, { force: true });
+    }
   });
 
   it('trains on a series with a gap as one with holes: the period and the phase where scoring starts stay right', async () => {
