@@ -85,9 +85,10 @@ export async function startGateway(config: GatewayConfig, dependencies: GatewayD
   });
 
   const writer = new OutboxWriter(outbox, {
-    written: (windows) => {
+    written: (windows, more) => {
       for (const w of windows) metrics.windows.inc({ close_reason: closeReasonLabel(w.closeReason) });
-      publisher.notify();
+      // The slices of one boundary go out together: one batch per shard, not one per slice.
+      if (!more) publisher.notify();
     },
     writeFailed: (error, pending) => {
       metrics.outboxErrors.inc();

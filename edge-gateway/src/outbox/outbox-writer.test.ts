@@ -43,9 +43,12 @@ function setup(maxPending?: number, source?: CheckpointSource, clock = new Manua
       return outbox.append(records, checkpoints);
     },
   };
-  const seen = { written: [] as MachineWindow[][], failures: [] as Array<[string, number]>, dropped: [] as number[] };
+  const seen = { written: [] as MachineWindow[][], more: [] as boolean[], failures: [] as Array<[string, number]>, dropped: [] as number[] };
   const events: OutboxWriterEvents = {
-    written: (windows) => seen.written.push([...windows]),
+    written: (windows, more) => {
+      seen.written.push([...windows]);
+      seen.more.push(more);
+    },
     writeFailed: (error, pending) => seen.failures.push([error.message, pending]),
     dropped: (windows) => seen.dropped.push(windows),
   };
@@ -245,6 +248,19 @@ describe('OutboxWriter', () => {
     expect(writer.pendingCount()).toBe(0);
     expect(starts(stored())).toEqual(['a@0', 'b@0', 'a@1', 'b@1', 'c@0', 'd@0', 'c@1', 'd@1', 'e@0', 'e@1']);
     expect(seen.written.map(starts)).toEqual(appended.map((a) => a.windows));
+    expect(seen.more).toEqual([true, true, false]); // publish once the last slice is written
+  });
+
+  it('says to publish what its slices wrote when a later slice fails', async () => {
+    const { writer, seen, refuseWrites } = setup(undefined, undefined, undefined, 1);
+    writer.add(window('a', 0));
+    writer.add(window('b', 0));
+    await nextTurn();
+    expect(seen.more).toEqual([true]);
+    refuseWrites();
+    await nextTurn();
+    expect(seen.written.map(starts)).toEqual([['a@0'], []]);
+    expect(seen.more).toEqual([true, false]);
   });
 
   it('gathers windows that keep closing by the dozen turn after turn into full slices', async () => {

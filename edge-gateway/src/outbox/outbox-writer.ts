@@ -41,8 +41,12 @@ export const GATHER_TURNS = 8;
 const BURST_WINDOWS = 10;
 
 export interface OutboxWriterEvents {
-  /** Windows committed to the outbox (one slice), in the order they closed. */
-  written?(windows: readonly MachineWindow[]): void;
+  /**
+   * Windows committed to the outbox (one slice), in the order they closed. `more`: other windows
+   * wait for the next turns' slices: publishing can wait for them, one message per shard for all.
+   * After a failed slice it comes with no windows and `more` false: publish what was written.
+   */
+  written?(windows: readonly MachineWindow[], more: boolean): void;
   /** An append failed; `pending` windows wait in memory for the next flush. */
   writeFailed?(error: Error, pending: number): void;
   /** Pending windows dropped, the oldest first, because more than the bound waited (data loss). */
@@ -89,6 +93,8 @@ export class OutboxWriter {
   /** Whether the last scheduled turn wrote: windows arriving right after belong to the same burst. */
   private inBurst = false;
   private gatheredTurns = 0;
+  /** Slices were reported written with more to come, and none since without. */
+  private moreAnnounced = false;
   private lastWriteFailed = false;
   /** The last checkpoint of each machine taken for a write that failed: taken again, complete, for the next one. */
   private readonly unsaved = new Map<string, CheckpointRecord>();
@@ -247,6 +253,10 @@ export class OutboxWriter {
       }
       this.lastWriteFailed = true;
       this.events.writeFailed?.(error as Error, this.pending.length);
+      if (this.moreAnnounced) {
+        this.moreAnnounced = false;
+        this.events.written?.([], false);
+      }
       const excess = this.pending.length - this.maxPending;
       if (excess > 0) {
         this.pending.splice(0, excess);
@@ -257,7 +267,10 @@ export class OutboxWriter {
     this.unsaved.clear();
     this.lastWriteFailed = false;
     this.pending = rest;
-    if (slice.length > 0) this.events.written?.(slice);
+    if (slice.length > 0) {
+      this.moreAnnounced = rest.length > 0;
+      this.events.written?.(slice, this.moreAnnounced);
+    }
     return { machines: checkpoints.length, bytes };
   }
 
