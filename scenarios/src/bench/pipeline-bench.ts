@@ -215,14 +215,14 @@ try {
   let gateway = await startGateway(true);
   const pids = { gateway: gateway.pid, processor: processor.pid };
   // A process too busy to answer /metrics within scrape()'s 5 s (the gateway at 5× load on a loaded box)
-  // is asked again rather than ending the run; how often that happened is printed at the end.
+  // is asked again, for up to a minute, rather than ending the run; how often is printed at the end.
   let scrapeTimeouts = 0;
   const patientScrape = async (port: number): Promise<string> => {
     for (let attempt = 1; ; attempt++) {
       try {
         return await scrape(port);
       } catch (error) {
-        if ((error as Error).name !== 'TimeoutError' || attempt === 5) throw error;
+        if ((error as Error).name !== 'TimeoutError' || attempt === 12) throw error;
         scrapeTimeouts += 1;
       }
     }
