@@ -1,17 +1,21 @@
 // Processor benchmark, all figures from one run on this machine:
 //   1. machine-windows/s decoded (protobuf) and scored (batched TF.js) by one process, no sink;
-//   2. the bare InfluxDB write ceiling for the very points the sink writes: the same points as line
-//      protocol POSTed to influxd's /write over one keep-alive connection, one request after another,
-//      per batch size, plain and gzip (bodies built before the clock starts; compressing is timed, as
-//      a gzip writer would pay it); beside it the `influx` client writing them (the former baseline);
-//   3. decode + score with the real InfluxDB sink, as a ratio to the fastest bare write (InfluxDB, not
-//      our code, should limit) and to the `influx` client; then the processor's whole path per window
-//      (WindowPipeline: revision guard, scoring, the sink, and the AlertDispatcher's alert state over
-//      the real InfluxAlertStore, loaded and stored in InfluxDB as in production; no delivery target),
-//      which is the figure the ratio is taken from.
+//   2. the bare InfluxDB write of the very points the sink writes: the same points as line protocol
+//      POSTed to influxd's /write over one keep-alive connection, one request after another, per
+//      request size, plain and gzip (bodies built before the clock starts; compressing is timed, as a
+//      gzip writer would pay it); beside it the `influx` client writing them (the former baseline);
+//   3. decode + score with the real InfluxDB sink, alternating with the bare write at the fastest
+//      request size of step 2, ROUNDS times, so both see the same load on this shared box: the ratio
+//      sink / bare (InfluxDB, not our code, should limit) and sink / `influx` client; then the
+//      processor's whole path per window (WindowPipeline: revision guard, scoring, the sink, and the
+//      AlertDispatcher's alert state over the real InfluxAlertStore, loaded and stored in InfluxDB as in
+//      production; no delivery target).
+// Every stage also reports CPU per point, of this process and of influxd: on a box with few cores the
+// processor's CPU is taken from influxd's. Each stage starts once influxd is idle.
 // Usage: npm run bench -w @pdm/cloud-processor   (after a build; needs influxd, see README)
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { setTimeout as delay } from 'node:timers/promises';
 import { join } from 'node:path';
 import { InfluxDB } from 'influx';
 import { CloseReason, MachineWindowSchema, create, decodeMachineWindow, encodeMachineWindow, type MachineWindow } from '@pdm/proto';
@@ -23,7 +27,8 @@ import { INFLUX_SINK_DEFAULTS, InfluxSink } from '../sink/index.js';
 import { anomalyPoint, featurePoints } from '../sink/points.js';
 import { InfluxWrite } from '../sink/influx-write.js';
 import { PUBSUB_TRANSPORT_DEFAULTS } from '../transport/options.js';
-import { toLineProtocol } from '../sink/line-protocol.js';
+import { pointLine, toLineProtocol } from '../sink/line-protocol.js';
+import { anomalyLine, featureLines } from '../sink/window-lines.js';
 import { systemClock } from '@pdm/clock';
 import { pino } from 'pino';
 import { ALERT_DELIVERY_DEFAULTS, AlertDeliveries } from '../alerts/alert-delivery.js';
@@ -36,6 +41,7 @@ import { WindowPipeline } from '../pipeline/window-pipeline.js';
 
 const MACHINES = 1_000;
 const RAW_BATCH_SIZES = [1_000, 5_000, 10_000];
+const ROUNDS = 2;
 const WINDOWS_PER_MACHINE = Number(process.env.BENCH_WINDOWS_PER_MACHINE ?? 30);
 const SENSORS = ['temp', 'current', 'pressure', 'flow', 'vibration'];
 const T0 = Math.floor(Date.now() / 3_600_000) * 3_600_000 - 6 * 3_600_000;
@@ -74,8 +80,56 @@ async function scoreAll(payloads: Uint8Array[], score: (w: MachineWindow) => Pro
 }
 
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+
+/** CPU time (user + system) influxd has used so far, µs, from /proc (Linux; clock ticks of 10 ms). */
+function processCpuUs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10_000;
+}
+
+interface Stage {
+  /** points/s */
+  rate: number;
+  /** CPU per point, µs: this process, and influxd. */
+  ownCpuUs: number;
+  influxCpuUs: number;
+}
+
 const dir = mkdtempSync(join(tmpdir(), 'pdm-processor-bench-'));
 const influx = await startTestInflux();
+const loadAtStart = loadavg();
+
+/**
+ * Waits (at most 30 s) until influxd is idle, under 4 % of a core for half a second, so that a stage
+ * does not pay for the cache snapshots and compactions the one before it left behind.
+ */
+async function influxdIdle(): Promise<void> {
+  for (let waited = 0; waited < 30_000; waited += 500) {
+    const before = processCpuUs(influx.pid);
+    await delay(500);
+    if (processCpuUs(influx.pid) - before <= 20_000) return;
+  }
+}
+
+/** Runs one stage that stores `points` points and measures its rate and CPU. */
+async function stage(points: number, run: () => Promise<unknown>): Promise<Stage> {
+  await influxdIdle();
+  const influxBefore = processCpuUs(influx.pid);
+  const ownBefore = process.cpuUsage();
+  const started = performance.now();
+  await run();
+  const seconds = (performance.now() - started) / 1000;
+  const own = process.cpuUsage(ownBefore);
+  return { rate: points / seconds, ownCpuUs: (own.user + own.system) / points, influxCpuUs: (processCpuUs(influx.pid) - influxBefore) / points };
+}
+
+const cpu = (s: Stage) => `${s.ownCpuUs.toFixed(1)} / ${s.influxCpuUs.toFixed(1)}`;
+const mean = (stages: Stage[]): Stage => ({
+  rate: stages.reduce((sum, s) => sum + s.rate, 0) / stages.length,
+  ownCpuUs: stages.reduce((sum, s) => sum + s.ownCpuUs, 0) / stages.length,
+  influxCpuUs: stages.reduce((sum, s) => sum + s.influxCpuUs, 0) / stages.length,
+});
+
 try {
   const windows: MachineWindow[] = [];
   for (let i = 0; i < WINDOWS_PER_MACHINE; i++) for (let m = 0; m < MACHINES; m++) windows.push(window(m, i));
@@ -102,41 +156,73 @@ try {
   const clientDb = uniqueDatabaseName('bench_client');
   await influx.createDatabase(clientDb);
   const client = new InfluxDB({ host: influx.host, port: influx.port, database: clientDb });
-  const clientStarted = performance.now();
-  for (let i = 0; i < points.length; i += INFLUX_SINK_DEFAULTS.batchMaxPoints) {
-    await client.writePoints(points.slice(i, i + INFLUX_SINK_DEFAULTS.batchMaxPoints), { precision: 'ms' });
-  }
-  const clientRate = points.length / ((performance.now() - clientStarted) / 1000);
+  const clientStage = await stage(points.length, async () => {
+    for (let i = 0; i < points.length; i += INFLUX_SINK_DEFAULTS.batchMaxPoints) {
+      await client.writePoints(points.slice(i, i + INFLUX_SINK_DEFAULTS.batchMaxPoints), { precision: 'ms' });
+    }
+  });
 
   // The bare write: line protocol over one keep-alive connection, each into a database of its own.
-  const raw: { size: number; gzip: boolean; rate: number }[] = [];
+  const bodiesBySize = new Map<number, string[]>();
   for (const size of RAW_BATCH_SIZES) {
     const bodies: string[] = [];
     for (let i = 0; i < points.length; i += size) bodies.push(toLineProtocol(points.slice(i, i + size)));
-    for (const gzip of [false, true]) {
-      const database = uniqueDatabaseName('bench_raw');
-      await influx.createDatabase(database);
-      const writer = new InfluxWrite({ url: influx.url, database, requestTimeoutMs: 60_000, gzip, maxSockets: 1 });
-      const started = performance.now();
-      for (const body of bodies) await writer.write(body);
-      raw.push({ size, gzip, rate: points.length / ((performance.now() - started) / 1000) });
-    }
+    bodiesBySize.set(size, bodies);
   }
-  const ceiling = raw.reduce((best, r) => (r.rate > best.rate ? r : best));
+  const pointCount = points.length;
+  const bareWrite = async (size: number, gzip: boolean) => {
+    const database = uniqueDatabaseName('bench_raw');
+    await influx.createDatabase(database);
+    const writer = new InfluxWrite({ url: influx.url, database, requestTimeoutMs: 60_000, gzip, maxSockets: 1 });
+    return stage(pointCount, async () => {
+      for (const body of bodiesBySize.get(size)!) await writer.write(body);
+    });
+  };
+  const raw: { size: number; gzip: boolean; stage: Stage }[] = [];
+  for (const size of RAW_BATCH_SIZES) for (const gzip of [false, true]) raw.push({ size, gzip, stage: await bareWrite(size, gzip) });
+  const fastest = raw.reduce((best, r) => (r.stage.rate > best.stage.rate ? r : best));
+  // Only the fastest bodies stay alive: every GC of the stages below marks whatever this process holds.
+  for (const size of RAW_BATCH_SIZES) if (size !== fastest.size) bodiesBySize.delete(size);
 
-  // Building line protocol alone (the sink's own CPU per point before the POST).
-  const serializeStarted = performance.now();
-  for (let i = 0; i < points.length; i += INFLUX_SINK_DEFAULTS.batchMaxPoints) toLineProtocol(points.slice(i, i + INFLUX_SINK_DEFAULTS.batchMaxPoints));
-  const serializeUs = ((performance.now() - serializeStarted) * 1000) / points.length;
+  // Building the request bodies alone, CPU time (wall time on a loaded box says little), the sink's
+  // way (lines straight from each window) and the former way (point objects, then pointLine).
+  const bodiesCpuUs = (linesOf: (w: MachineWindow, outcome: ScoreOutcome) => string[]) => {
+    const started = process.cpuUsage();
+    let lines: string[] = [];
+    windows.forEach((w, i) => {
+      for (const line of linesOf(w, outcomes[i]!)) lines.push(line);
+      if (lines.length >= INFLUX_SINK_DEFAULTS.batchMaxPoints) {
+        Buffer.from(lines.join('\n'));
+        lines = [];
+      }
+    });
+    const used = process.cpuUsage(started);
+    return (used.user + used.system) / pointCount;
+  };
+  const linesUs = bodiesCpuUs((w, outcome) => [...featureLines(w).lines, ...(outcome.kind === 'scored' ? anomalyLine(outcome.score).lines : [])]);
+  const serializeUs = bodiesCpuUs((w, outcome) => [...featurePoints(w).points, ...(outcome.kind === 'scored' ? anomalyPoint(outcome.score).points : [])].map(pointLine));
+  points.length = 0; // not needed below, and every GC of the stages below would mark them
 
-  // 3. Decode + score + the real sink (writes awaited, as the transport awaits them before acking).
-  const sink = new InfluxSink({ ...INFLUX_SINK_DEFAULTS, url: influx.url, database: uniqueDatabaseName('bench_sink') });
-  await sink.start();
-  const withSink = await scoreAll(payloads, async (w) => {
-    const outcome = await scorer.score(w);
-    await sink.writeScoredWindow(w, outcome.kind === 'scored' ? outcome.score : undefined);
-  });
-  await sink.flush();
+  // 3. Decode + score + the real sink (writes awaited, as the transport awaits them before acking),
+  // alternating with the bare write of the same points.
+  const sinkRun = async () => {
+    const sink = new InfluxSink({ ...INFLUX_SINK_DEFAULTS, url: influx.url, database: uniqueDatabaseName('bench_sink') });
+    await sink.start();
+    return stage(pointCount, async () => {
+      await scoreAll(payloads, async (w) => {
+        const outcome = await scorer.score(w);
+        await sink.writeScoredWindow(w, outcome.kind === 'scored' ? outcome.score : undefined);
+      });
+      await sink.flush();
+    });
+  };
+  const rounds: { bare: Stage; sink: Stage }[] = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    const bare = await bareWrite(fastest.size, fastest.gzip);
+    rounds.push({ bare, sink: await sinkRun() });
+  }
+  const bare = mean(rounds.map((r) => r.bare));
+  const withSink = mean(rounds.map((r) => r.sink));
 
   // 3b. The processor's path: WindowPipeline with the AlertDispatcher over the real InfluxAlertStore
   // (each machine's alert state loaded from and stored in InfluxDB as the rule needs), in a database of
@@ -151,28 +237,34 @@ try {
   const actions = new ProcessorActionsView(new AlertActionLog(pipelineSink), systemClock, alertsConfig.actionsRefreshMs);
   const dispatcher = new AlertDispatcher(alertsConfig, alertStore, deliveries, metrics, systemClock, silent, actions);
   const pipeline = new WindowPipeline(pipelineSink, scorer, dispatcher, metrics, systemClock, silent);
-  const withAlerts = await scoreAll(payloads, (w) => pipeline.handle(w));
-  await pipelineSink.flush();
+  const withAlerts = await stage(pointCount, async () => {
+    await scoreAll(payloads, (w) => pipeline.handle(w));
+    await pipelineSink.flush();
+  });
   await scorer.close();
 
-  const sinkPoints = withSink * pointsPerWindow;
-  const pipelinePoints = withAlerts * pointsPerWindow;
   const ratio = (rate: number, baseline: number) => (rate / baseline).toFixed(2);
-  console.log(`processor benchmark: ${fmt(windows.length)} machine-windows (${MACHINES} machines × ${WINDOWS_PER_MACHINE}), ${SENSORS.length} sensors each, ${fmt(points.length)} points, TF.js backend ${backend}`);
+  const perWindow = (s: Stage) => `${fmt(s.rate)} points/s = ${fmt(s.rate / pointsPerWindow)} windows/s`;
+  const load = loadavg();
+  console.log(`processor benchmark: ${fmt(windows.length)} machine-windows (${MACHINES} machines × ${WINDOWS_PER_MACHINE}), ${SENSORS.length} sensors each, ${fmt(pointCount)} points, TF.js backend ${backend}`);
+  console.log(`load average (1/5/15 min): ${loadAtStart.map((l) => l.toFixed(1)).join(' ')} at start, ${load.map((l) => l.toFixed(1)).join(' ')} at the end`);
   console.log('');
-  console.log('| figure | value | ratio | target |');
-  console.log('|---|---|---|---|');
-  console.log(`| decode + score, no sink | ${fmt(scoreOnly)} windows/s (${fmt(scored)} scored) | | ≥ 20,000 |`);
-  console.log(`| the \`influx\` client writing the same points, batches of ${fmt(INFLUX_SINK_DEFAULTS.batchMaxPoints)} | ${fmt(clientRate)} points/s = ${fmt(clientRate / pointsPerWindow)} windows/s | 1.00 (client baseline) | |`);
+  console.log('| figure | value | CPU µs/point: this process / influxd | ratio | target |');
+  console.log('|---|---|---|---|---|');
+  console.log(`| decode + score, no sink | ${fmt(scoreOnly)} windows/s (${fmt(scored)} scored) | | | ≥ 20,000 |`);
+  console.log(`| the \`influx\` client writing the same points, batches of ${fmt(INFLUX_SINK_DEFAULTS.batchMaxPoints)} | ${perWindow(clientStage)} | ${cpu(clientStage)} | 1.00 (client baseline) | |`);
   for (const r of raw) {
-    console.log(`| bare line protocol, one keep-alive connection, ${fmt(r.size)} points per request, ${r.gzip ? 'gzip' : 'plain'} | ${fmt(r.rate)} points/s | ${ratio(r.rate, clientRate)} × client | |`);
+    console.log(`| bare line protocol, one keep-alive connection, ${fmt(r.size)} points per request, ${r.gzip ? 'gzip' : 'plain'} | ${fmt(r.stage.rate)} points/s | ${cpu(r.stage)} | ${ratio(r.stage.rate, clientStage.rate)} × client | |`);
   }
-  console.log(`| bare InfluxDB write ceiling (fastest above: ${fmt(ceiling.size)}, ${ceiling.gzip ? 'gzip' : 'plain'}) | ${fmt(ceiling.rate)} points/s = ${fmt(ceiling.rate / pointsPerWindow)} windows/s | ${ratio(ceiling.rate, clientRate)} × client | baseline |`);
-  console.log(`| building line protocol alone | ${serializeUs.toFixed(1)} µs/point | | |`);
-  console.log(`| decode + score + InfluxDB sink (batches of ${fmt(INFLUX_SINK_DEFAULTS.batchMaxPoints)}) | ${fmt(withSink)} windows/s = ${fmt(sinkPoints)} points/s | ${ratio(sinkPoints, clientRate)} × client | |`);
-  console.log(`| decode + the processor's path per window: score, sink, alert state over InfluxAlertStore | ${fmt(withAlerts)} windows/s = ${fmt(pipelinePoints)} feature and anomaly points/s | ${ratio(pipelinePoints, clientRate)} × client | |`);
-  console.log(`| ratio sink alone / bare ceiling | ${ratio(sinkPoints, ceiling.rate)} | | |`);
-  console.log(`| ratio processor path (sink + alert state) / bare ceiling | ${ratio(pipelinePoints, ceiling.rate)} | | ≥ 0.80 |`);
+  console.log(`| building the request bodies alone, CPU: straight from the windows (the sink) / through point objects (before) | ${linesUs.toFixed(1)} / ${serializeUs.toFixed(1)} µs/point | | | |`);
+  rounds.forEach((r, i) => {
+    console.log(`| round ${i + 1}: bare write (${fmt(fastest.size)} per request, ${fastest.gzip ? 'gzip' : 'plain'}) | ${perWindow(r.bare)} | ${cpu(r.bare)} | | |`);
+    console.log(`| round ${i + 1}: decode + score + InfluxDB sink | ${perWindow(r.sink)} | ${cpu(r.sink)} | ${ratio(r.sink.rate, r.bare.rate)} × bare | |`);
+  });
+  console.log(`| decode + the processor's path per window: score, sink, alert state over InfluxAlertStore | ${perWindow(withAlerts)} | ${cpu(withAlerts)} | ${ratio(withAlerts.rate, bare.rate)} × bare | |`);
+  console.log(`| **sink / bare write of the same points** (mean of ${ROUNDS} alternating rounds) | ${ratio(withSink.rate, bare.rate)} | | | ≥ 0.80 |`);
+  console.log(`| sink / \`influx\` client | ${ratio(withSink.rate, clientStage.rate)} | | | |`);
+  console.log(`| processor path (sink + alert state) / bare write | ${ratio(withAlerts.rate, bare.rate)} | | | |`);
 } finally {
   await influx.stop();
   rmSync(dir, { recursive: true, force: true });
