@@ -13,7 +13,10 @@ export const INFLUX_SINK_DEFAULTS = {
   downsampleIntervals: ['1m', '1h'] as string[],
   /** A batch is written when it holds this many points… */
   batchMaxPoints: 5_000,
-  /** …or when its oldest point waited this long. Bounds the ack latency added by batching. */
+  /**
+   * …or when its oldest point waited this long. Bounds the ack latency added by batching while no write
+   * is in progress; writes go one at a time, so a batch due during a write goes out when it finishes.
+   */
   batchMaxDelayMs: 20,
   /** One HTTP request to InfluxDB, at most. A timed-out write fails its batch (nack, redelivery). */
   requestTimeoutMs: 10_000,
