@@ -8,12 +8,15 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vites
 import type { ScoreOutcome, WindowScore } from '../model/api.js';
 import type { ModelKind } from '../model/artifact-schemas.js';
 import type { ModelLogger } from '../model/logger.js';
+import { currentThreshold, initialOnlineThreshold, learnOnlineThreshold, type OnlineThresholdState } from '../model/online-threshold.js';
+import type { BaselineState } from '../model/robust-t2.js';
 import { levelMachineWindows } from '../test-support/level-machine.js';
+import { gpdSampler } from '../test-support/seeded-samplers.js';
 import { giveSlowBaseline } from '../test-support/slow-baseline.js';
 import { trainModel } from '../training/train.js';
 import { scoreWindows } from './score-windows.js';
 import { openScorer, type ModelScorer, type ScorerOptions } from './scorer.js';
-import { decodeStateFile, encodeStateFile } from './state-file.js';
+import { decodeStateFile, encodeStateFile, type ScorerState } from './state-file.js';
 
 const TRAIN_START = 1_700_000_000_000;
 const LIVE_START = TRAIN_START + 86_400_000;
@@ -66,6 +69,75 @@ describe('the state file codec', () => {
     const wrongState = encodeStateFile({ robustT2: [{ model: 'level', version: '1', trainedAt: 'x', siteId: 's', machineId: 'm', state: { baseline: [1], decidedUntil: 0, recent: [] } }], adaptiveZ: [], gates: [] }, 0).replace('"baseline":[1]', '"baseline":["one"]');
     expect(() => decodeStateFile(wrongState)).toThrow(/baseline/);
     expect(() => decodeStateFile('{"format":2,')).toThrow(SyntaxError);
+  });
+});
+
+/** One robust-t2 machine whose state is `online` (and a baseline around it). */
+function onlineEntry(online: OnlineThresholdState): ScorerState {
+  const state: BaselineState = { baseline: [1, 2], decidedUntil: 5, recent: [], online };
+  return { robustT2: [{ model: 'level', version: '1', trainedAt: '2026-12-05T10:00:00.000Z', siteId: 's', machineId: 'm', state }], adaptiveZ: [], gates: [] };
+}
+
+/** Decides `scores` as the scorer does (χ²₂-like scores, trained threshold 40); returns each window's threshold. */
+function decide(state: OnlineThresholdState, scores: readonly number[]): number[] {
+  return scores.map((score) => {
+    const threshold = currentThreshold(state, 40);
+    learnOnlineThreshold(state, { falseAlertsPerDay: 1, floor: 5 }, 10_000, score, 40);
+    return threshold;
+  });
+}
+
+describe('an online threshold in the state file', () => {
+  it('is written with its score arrays as base64 of their doubles and read back double for double', () => {
+    const awkward = [Number.NaN, -0, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, Number.MIN_VALUE, Number.MAX_VALUE, 0.1 + 0.2];
+    const online: OnlineThresholdState = { ...initialOnlineThreshold(), calibration: [1], recent: awkward };
+    const text = encodeStateFile(onlineEntry(online), 0);
+    // 1 as a little-endian IEEE 754 double is 00 00 00 00 00 00 f0 3f.
+    expect(text).toContain('"calibration":"AAAAAAAA8D8="');
+    expect(text).toContain(`"recent":"${Buffer.from('000000000000f87f' + '0000000000000080' + '000000000000f07f' + '000000000000f0ff' + '0100000000000000' + 'ffffffffffffef7f' + '343333333333d33f', 'hex').toString('base64')}"`);
+    const restored = decodeStateFile(text).robustT2[0]!.state.online!;
+    expect(restored).toEqual(online);
+    expect(Object.is(restored.recent[1], -0)).toBe(true);
+  });
+
+  it('read back from the file after calibrating, decides every later window exactly as without the restart', () => {
+    const next = gpdSampler(5, 0, 2);
+    const state = initialOnlineThreshold();
+    decide(state, Array.from({ length: 3_000 }, next));
+    expect(state.spot?.peaks.length).toBeGreaterThan(40);
+    const restored = decodeStateFile(encodeStateFile(onlineEntry(state), 0)).robustT2[0]!.state.online!;
+    expect(restored).toEqual(state);
+    const later = Array.from({ length: 3_000 }, next);
+    const uninterrupted = decide(state, later);
+    expect(decide(restored, later)).toEqual(uninterrupted);
+    // The later windows move the threshold: the comparison above can fail.
+    expect(new Set(uninterrupted).size).toBeGreaterThan(1);
+    expect(restored).toEqual(state);
+  });
+
+  it('reads a file written before packing: number arrays, and "NaN" for a calibrating machine\'s body limit', () => {
+    const machine = { kind: 'robust-t2', model: 'level', version: '1', trainedAt: '2026-12-05T10:00:00.000Z', siteId: 's' };
+    const spot = { q: 0.0001, maxPeaks: 1000, tail: 7.5, peaks: [0.25, 1.5], ceilings: [1.7976931348623157e308, 3.25], observations: 99.5, gamma: 0.1, sigma: 2, threshold: 23.5 };
+    const text = JSON.stringify({
+      format: 2,
+      savedAt: 0,
+      machines: [
+        { ...machine, machineId: 'calibrating', state: { baseline: [1], decidedUntil: '-Infinity', recent: [], online: { calibration: [2.5, 3], spot: null, threshold: null, bodyLimit: 'NaN', recent: [2.5, 3, 45], quiet: 0, unfitted: 0 } } },
+        { ...machine, machineId: 'calibrated', state: { baseline: [1], decidedUntil: 5, recent: [], online: { calibration: [], spot, threshold: 23.5, bodyLimit: 3.5, recent: [4], quiet: 30, unfitted: 3 } } },
+      ],
+    });
+    expect(decodeStateFile(text).robustT2.map((e) => e.state.online)).toEqual([
+      { calibration: [2.5, 3], spot: null, threshold: null, bodyLimit: Number.NaN, recent: [2.5, 3, 45], quiet: 0, unfitted: 0 },
+      { calibration: [], spot: { ...spot, ceilings: [Number.MAX_VALUE, 3.25] }, threshold: 23.5, bodyLimit: 3.5, recent: [4], quiet: 30, unfitted: 3 },
+    ]);
+  });
+
+  it.each([
+    ['not base64', '"calibration":"AAAA!AAAAAA="'],
+    ['not whole doubles', '"calibration":"AAAA"'],
+  ])('refuses a score array that is %s, naming it', (_what, broken) => {
+    const text = encodeStateFile(onlineEntry({ ...initialOnlineThreshold(), calibration: [1] }), 0);
+    expect(() => decodeStateFile(text.replace('"calibration":"AAAAAAAA8D8="', broken))).toThrow(/calibration/);
   });
 });
 

@@ -4,11 +4,17 @@
 // JSON with a format number and one entry per machine and model version. Numbers JSON cannot hold (NaN
 // in a history not yet full, -Infinity before a machine's first decision) are written as the strings
 // "NaN", "Infinity" and "-Infinity"; where a state holds a number, such a string is only that number.
+// An online threshold's score arrays (2,000 calibration scores, 1,000 peaks and 1,000 ceilings, 64 recent
+// scores) are written as base64 of their doubles in the machine's byte order (little-endian on x64 and
+// arm64): every double exactly, NaN included, in 10⅔ characters where JSON took ~19, and without the
+// replacer's call per number: 1,000 calibrated machines' state took seconds to write, every save. Files
+// that hold them as number arrays still read.
 // A save writes a temporary file in the same folder and renames it over the old one: a crash mid-save
 // leaves the previous file whole.
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
+import type { OnlineThresholdState } from '../model/online-threshold.js';
 import type { GateState } from '../model/regime.js';
 import type { BaselineState } from '../model/robust-t2.js';
 import type { MachineHistory } from './adaptive-z-batch.js';
@@ -26,14 +32,25 @@ export interface ScorerState {
 
 const storedNumber = z.union([z.number(), z.enum(['NaN', 'Infinity', '-Infinity']).transform(Number)]);
 const numbers = z.array(storedNumber);
+/** An online threshold's array: packed (packNumbers), or as plain numbers in files written before packing. */
+const packedNumbers = z.union([
+  numbers,
+  z.string().transform((text, ctx) => {
+    // Node's decoder skips what is not base64: the bytes encoded again show whether anything was.
+    const bytes = Buffer.from(text, 'base64');
+    if (bytes.length % Float64Array.BYTES_PER_ELEMENT === 0 && bytes.toString('base64') === text) return unpackNumbers(bytes);
+    ctx.addIssue({ code: 'custom', message: 'not the base64 of whole doubles' });
+    return z.NEVER;
+  }),
+]);
 
 const spotState = z
   .object({
     q: storedNumber,
     maxPeaks: z.number().int().positive(),
     tail: storedNumber,
-    peaks: numbers,
-    ceilings: numbers,
+    peaks: packedNumbers,
+    ceilings: packedNumbers,
     observations: storedNumber,
     gamma: storedNumber,
     sigma: storedNumber,
@@ -41,7 +58,7 @@ const spotState = z
   })
   .strict();
 const onlineThreshold = z
-  .object({ calibration: numbers, spot: spotState.nullable(), threshold: storedNumber.nullable(), bodyLimit: storedNumber.nullable(), recent: numbers, quiet: z.number().int().nonnegative(), unfitted: z.number().int().nonnegative() })
+  .object({ calibration: packedNumbers, spot: spotState.nullable(), threshold: storedNumber.nullable(), bodyLimit: storedNumber.nullable(), recent: packedNumbers, quiet: z.number().int().nonnegative(), unfitted: z.number().int().nonnegative() })
   .strict();
 const baselineState: z.ZodType<BaselineState, unknown> = z
   .object({
@@ -93,13 +110,38 @@ const stateFileSchema = z
 /** The file's text for `state`: call it between two batches, so every machine is at the same point. */
 export function encodeStateFile(state: ScorerState, savedAt: number): string {
   const machines = [
-    ...state.robustT2.map((e) => ({ kind: 'robust-t2', ...e })),
+    ...state.robustT2.map((e) => ({ kind: 'robust-t2', ...e, state: e.state.online === undefined ? e.state : { ...e.state, online: packOnlineThreshold(e.state.online) } })),
     ...state.adaptiveZ.map((e) => ({ kind: 'adaptive-z', ...e })),
     ...state.gates.map((e) => ({ kind: 'gate', ...e })),
   ];
   return JSON.stringify({ format: STATE_FILE_FORMAT, savedAt, machines }, (_key, value: unknown) =>
     typeof value === 'number' && !Number.isFinite(value) ? String(value) : value,
   );
+}
+
+/** The online threshold with its score arrays packed: the only arrays of a state that grow to thousands of numbers. */
+function packOnlineThreshold(online: OnlineThresholdState): object {
+  const { calibration, spot, recent } = online;
+  return {
+    ...online,
+    calibration: packNumbers(calibration),
+    spot: spot === null ? null : { ...spot, peaks: packNumbers(spot.peaks), ceilings: packNumbers(spot.ceilings) },
+    recent: packNumbers(recent),
+  };
+}
+
+/** base64 of the numbers' IEEE 754 doubles. */
+function packNumbers(values: readonly number[]): string {
+  return Buffer.from(new Float64Array(values).buffer).toString('base64');
+}
+
+function unpackNumbers(bytes: Buffer): number[] {
+  // Copied into an aligned buffer of its own: a decoded Buffer may start at any offset of a shared pool.
+  const doubles = new Float64Array(Uint8Array.from(bytes).buffer);
+  // A loop, not Array.from: its iterator took 6x as long.
+  const values = new Array<number>(doubles.length);
+  for (let i = 0; i < doubles.length; i++) values[i] = doubles[i]!;
+  return values;
 }
 
 /** The states in a state file's text; throws (naming what is wrong) when it is not one. */
