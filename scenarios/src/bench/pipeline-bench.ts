@@ -272,6 +272,7 @@ try {
   /** Runs a load for `durationMs` after a warm-up; returns what was measured. */
   const phase = async (name: string, machines: number, durationMs: number, options: { drain?: boolean } = {}): Promise<Phase> => {
     stage = `${name}: warming up`;
+    const beforeFleet = await scrapeBoth();
     const fleet = await startFleet(machines);
     await delay(WARMUP_MS);
     const processes: Record<string, number[]> = { simulators: fleet.pids, gateway: [pids.gateway], 'Pub/Sub emulator': [emulator.pid], processor: [pids.processor], influxd: [influx.pid] };
@@ -299,7 +300,7 @@ try {
     const result: Phase = { name, machines, slices, publish, cpu };
     if (options.drain) {
       stage = `${name}: draining`;
-      result.drain = await drain(first);
+      result.drain = await drain(beforeFleet);
     }
     return result;
   };
@@ -404,14 +405,15 @@ try {
       const first = overload.slices[0];
       const last = overload.slices[overload.slices.length - 1];
       if (first && last) {
-        const bounded = bucketQuantile(0.99, last.closeToStore) <= 2 * Math.max(bucketQuantile(0.99, first.closeToStore), 0.1) && last.outboxDepth < 10 * overload.machines;
+        // The outbox may hold a boundary's windows at a slice's end; more than that and growing is a backlog.
+        const bounded = bucketQuantile(0.99, last.closeToStore) <= 2 * Math.max(bucketQuantile(0.99, first.closeToStore), 0.1) && last.outboxDepth <= Math.max(1.5 * first.outboxDepth, overload.machines);
         console.log('');
-        console.log(`lag ${bounded ? 'stayed bounded' : 'GREW'} under ${OVERLOAD_FACTOR}× load (last slice's p99 within 2× of the first's, outbox not piling up)`);
+        console.log(`lag ${bounded ? 'stayed bounded' : 'GREW'} under ${OVERLOAD_FACTOR}× load (last slice's p99 within 2× of the first's, outbox at most one boundary's windows or 1.5× the first slice's)`);
       }
       const d = overload.drain;
       if (d) {
         console.log(
-          `after the fleet stopped: outbox ${d.drained ? `drained in ${d.seconds.toFixed(0)} s` : `NOT drained after ${d.seconds.toFixed(0)} s`}; windows closed by the gateway ${count(d.emitted)}, acked by the processor ${count(d.acked)}: ${d.acked >= d.emitted ? 'nothing lost' : `${count(d.emitted - d.acked)} MISSING`}`,
+          `after the fleet stopped: outbox ${d.drained ? `drained in ${d.seconds.toFixed(0)} s` : `NOT drained after ${d.seconds.toFixed(0)} s`}; windows closed by the gateway ${count(d.emitted)}, acked by the processor ${count(d.acked)} (a redelivered window counts again): ${d.acked >= d.emitted ? 'nothing lost' : `${count(d.emitted - d.acked)} MISSING`}`,
         );
       }
     }
