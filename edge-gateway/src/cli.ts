@@ -24,7 +24,7 @@ pdm gateway hash-password [--password PASSWORD]
 
 Runs the edge gateway: an MQTT broker (default port 1883) that validates every reading, windows it
 per machine and sensor, and forwards the closed windows to Pub/Sub through a durable outbox, as
-FeatureBatch messages (the windows of one tick, per shard; pubsub.featureBatches.enabled: false
+FeatureBatch messages (the windows closed together, per shard; pubsub.featureBatches.enabled: false
 sends one message per machine and window, for processors older than the batch message).
 Signals:
   SIGTERM, SIGINT (Ctrl-C)  stop gracefully: open windows are closed as partial and flushed as far
