@@ -78,21 +78,44 @@ describe('adaptive-z scores', () => {
     }
   });
 
-  it('skip a long outage in a bounded number of steps, leaving the state any longer outage would', () => {
+  it('skip a long outage in a bounded number of steps: the short term forgotten, the season kept at its phase', () => {
     const m = model(48, daily(8, 400, 48));
     const stepped = (holes: number) => {
       const [state] = warmState(m);
       for (let i = 0; i < holes; i++) stepFeature(m, m.features[0]!, state!, Number.NaN);
-      return state;
+      return state!;
     };
     const skipped = (holes: number) => {
       const states = warmState(m);
       skipWindows(m, states, holes);
-      return states[0];
+      return states[0]!;
     };
-    expect(skipped(30)).toEqual(stepped(30));
-    expect(skipped(10_000)).toEqual(stepped(500));
-    expect(skipped(10_000)).not.toEqual(stepped(47)); // one period of holes is the least that forgets everything
+    expect(skipped(30)).toEqual(stepped(30)); // shorter than a period: holes, one by one
+    // A period or more: everything but the seasonal references as the holes leave it, the references
+    // those of the last period before the outage, turned to the phase the next slot is at.
+    const [warm] = warmState(m);
+    const before = warm!.seasonalReferences;
+    for (const holes of [48, 200, 10_000]) {
+      const shift = holes % 48;
+      expect({ ...skipped(holes), seasonalReferences: [] }, `${holes} holes`).toEqual({ ...stepped(holes), seasonalReferences: [] });
+      expect(skipped(holes).seasonalReferences, `${holes} holes`).toEqual([...before.slice(shift), ...before.slice(0, shift)]);
+    }
+    expect(before.every(Number.isFinite)).toBe(true);
+  });
+
+  it('compare the first windows after an outage of several periods with the same time of the season', () => {
+    // Trained on 600 windows; first used 3 periods and 10 windows later. A level shift of half the cycle's
+    // amplitude during the first day lies inside the season's range: only the seasonal term sees it.
+    const period = 48;
+    const m = model(period, daily(3, 600, period));
+    const gap = 3 * period + 10;
+    const states = warmState(m);
+    skipWindows(m, states, gap);
+    const live = daily(4, 2 * period, period, 600 + gap).map((x, t) => x + (t >= 12 && t < 42 ? 5 : 0));
+    const scores = live.map((x) => stepFeature(m, m.features[0]!, states[0]!, x));
+    const above = scores.flatMap((z, t) => (z > 7 ? [t] : []));
+    expect(above.some((t) => t >= 12 && t < 42)).toBe(true);
+    expect(above.filter((t) => t < 12 || t >= 42 + M)).toEqual([]);
   });
 
   it('continue from the training series exactly as if the machine had been scored all along', () => {

@@ -144,14 +144,28 @@ export function stepFeature(model: AdaptiveZModel, feature: AdaptiveZFeature, st
 }
 
 /**
- * Steps every feature over `count` window slots that had no window. After max(period, 2·shortWindows + 1)
- * holes every remembered value, short mean, seasonal reference and difference is undefined and further
- * holes change nothing: a long outage costs no more.
+ * Steps every feature over `count` window slots that had no window. Shorter than a period, they are holes
+ * one by one. A period or more would leave no seasonal reference at all (the seasonal term silent for a
+ * whole period after the outage), so then only the short-term parts step over holes — after
+ * 2·shortWindows + 1 of them every remembered value, short mean and seasonal difference is undefined and
+ * further holes change nothing — and the seasonal references stay those of the last period before the
+ * outage, turned by count mod period so the next slot meets the one at its phase. A long outage costs
+ * O(period + shortWindows) work, whatever its length.
  */
 export function skipWindows(model: AdaptiveZModel, states: FeatureState[], count: number): void {
   model.features.forEach((feature, j) => {
-    const steps = Math.min(count, Math.max(feature.period, 2 * model.shortWindows + 1));
-    for (let i = 0; i < steps; i++) stepFeature(model, feature, states[j]!, Number.NaN);
+    const state = states[j]!;
+    const { period } = feature;
+    const shortTerm = 2 * model.shortWindows + 1;
+    if (count < period || period === 0) {
+      for (let i = 0; i < Math.min(count, Math.max(period, shortTerm)); i++) stepFeature(model, feature, state, Number.NaN);
+      return;
+    }
+    // Slot order: refs[i] is the reference of the slot period − i before the next one (NaN: none yet).
+    const refs = [...new Array<number>(period - state.seasonalReferences.length).fill(Number.NaN), ...state.seasonalReferences];
+    for (let i = 0; i < Math.min(count, shortTerm); i++) stepFeature(model, feature, state, Number.NaN);
+    const shift = count % period;
+    state.seasonalReferences = [...refs.slice(shift), ...refs.slice(0, shift)];
   });
 }
 

@@ -136,6 +136,37 @@ describe('the adaptive-z kind', () => {
     }
   });
 
+  it('keeps the season across an outage of several days that spans a restart: a shift inside its range shows on the first day', async () => {
+    const stateFile = path.join(registry.dir, '..', `adaptive-z-state-days-${process.pid}.json`);
+    const resume = 600 + 3 * PERIOD;
+    const before = slowWindows({ seed: 14, from: 500, count: 100 });
+    // Half the cycle's amplitude for 30 windows of the first day back: only the seasonal term sees it.
+    const after = slowWindows({ seed: 15, from: resume, count: 2 * PERIOD, offset: (w) => (w >= resume + 12 && w < resume + 42 ? 2.5 : 0) });
+    const whole = scores(await scoreWindows(scorer, [...before, ...after]));
+    const first = await openScorer({ registryDir: registry.dir, clock: new ManualClock(), pollMs: 3_600_000, stateFile });
+    await scoreWindows(first, before);
+    await first.close();
+    const restarted = await openScorer({ registryDir: registry.dir, clock: new ManualClock(), pollMs: 3_600_000, stateFile });
+    try {
+      const rest = scores(await scoreWindows(restarted, after));
+      expect(rest.map((s) => s.score)).toEqual(whole.slice(100).map((s) => s.score));
+      const anomalous = rest.flatMap((s, i) => (s.isAnomaly ? [i] : []));
+      expect(anomalous.some((i) => i >= 12 && i < 42)).toBe(true);
+      expect(anomalous.filter((i) => i < 12 || i >= 42 + 12)).toEqual([]);
+    } finally {
+      await restarted.close();
+      await rm(stateFile, { force: true });
+    }
+  });
+
+  it('compares a machine first seen days after training with the same time of day from its first windows', async () => {
+    const resume = 500 + 3 * PERIOD + 10;
+    const live = slowWindows({ seed: 16, from: resume, count: 2 * PERIOD, offset: (w) => (w >= resume + 12 && w < resume + 42 ? 2.5 : 0) });
+    const anomalous = scores(await scoreWindows(scorer, live)).flatMap((s, i) => (s.isAnomaly ? [i] : []));
+    expect(anomalous.some((i) => i >= 12 && i < 42)).toBe(true);
+    expect(anomalous.filter((i) => i < 12 || i >= 42 + 12)).toEqual([]);
+  });
+
   it('trains on a series with a gap as one with holes: the period and the phase where scoring starts stay right', async () => {
     const elsewhere = await tempRegistry();
     try {
