@@ -34,7 +34,7 @@ describe('BatchWriter', () => {
   it('starts a new batch with points that would take the current one past the size bound', async () => {
     const clock = new ManualClock();
     const writes: number[][] = [];
-    const writer = new BatchWriter((points: IPoint[]) => (writes.push(points.map((p) => p.timestamp as number)), Promise.resolve()), { maxPoints: 5, maxDelayMs: 1_000, maxWrites: 2 }, clock);
+    const writer = new BatchWriter((points: IPoint[]) => (writes.push(points.map((p) => p.timestamp as number)), Promise.resolve()), { maxPoints: 5, maxDelayMs: 1_000 }, clock);
     const added = [writer.add([point(1), point(2), point(3)]), writer.add([point(4), point(5), point(6)]), writer.add([point(7), point(8), point(9), point(10), point(11), point(12)])];
     await writer.flush();
     await Promise.all(added);
@@ -110,19 +110,83 @@ describe('BatchWriter', () => {
     await Promise.all(added);
   });
 
-  it('with maxWrites above one, a due batch goes out beside the write in progress', async () => {
+  it('sends everything that arrived during a write as the next request (up to maxPoints), so a slow write does not leave a backlog', async () => {
+    // 10 points per ms arrive; each write takes 100 ms. The first batch goes out when its delay runs out
+    // (the 200 points of ms 0-19); every later request holds the 1,000 points of the 100 ms of the write
+    // before it. Left after 400 ms: the 800 points of ms 320-399, the fourth write being in progress.
     const clock = new ManualClock();
     const { writes, write } = heldWrites();
-    const writer = new BatchWriter(write, { maxPoints: 1, maxDelayMs: 1_000, maxWrites: 2 }, clock);
-    void writer.add([point(1)]);
-    void writer.add([point(2)]);
-    void writer.add([point(3)]);
-    expect(writes.map((w) => w.points)).toEqual([[1], [2]]);
-    writes[0]!.finish();
+    const writer = new BatchWriter(write, { maxPoints: 5_000, maxDelayMs: 20 }, clock);
+    const started: number[] = [];
+    const added: Promise<void>[] = [];
+    let next = 0;
+    for (let ms = 0; ms < 400; ms++) {
+      for (let i = 0; i < 10; i++) added.push(writer.add([point(next++)]));
+      clock.advance(1);
+      while (started.length < writes.length) started.push(clock.now());
+      const last = writes.length - 1;
+      if (last >= 0 && clock.now() - started[last]! === 100) {
+        writes[last]!.finish();
+        await settle();
+        while (started.length < writes.length) started.push(clock.now());
+      }
+    }
+    expect(writes.map((w) => w.points.length)).toEqual([200, 1_000, 1_000, 1_000]);
+    expect(writes.flatMap((w) => w.points)).toEqual(Array.from({ length: 3_200 }, (_, i) => i));
+    expect(writer.pendingPoints()).toBe(800);
+    writes[3]!.finish();
+    const flushing = writer.flush();
     await settle();
-    expect(writes.map((w) => w.points)).toEqual([[1], [2], [3]]);
-    writes[1]!.finish();
-    writes[2]!.finish();
+    expect(writes.map((w) => w.points.length)).toEqual([200, 1_000, 1_000, 1_000, 800]);
+    writes[4]!.finish();
+    await flushing;
+    await Promise.all(added);
+  });
+
+  it('splits what arrived during a write into requests of maxPoints, oldest first, however long it waited', async () => {
+    const clock = new ManualClock();
+    const { writes, write } = heldWrites();
+    const writer = new BatchWriter(write, { maxPoints: 4, maxDelayMs: 10 }, clock);
+    const added = [writer.add([point(0)])];
+    clock.advance(10);
+    for (let i = 1; i <= 9; i++) {
+      added.push(writer.add([point(i)]));
+      clock.advance(5); // past the delay, but the first write is in progress
+    }
+    expect(writes.map((w) => w.points)).toEqual([[0]]);
+    expect(writer.pendingPoints()).toBe(9);
+    for (let i = 0; i < 3; i++) {
+      writes[i]!.finish();
+      await settle();
+    }
+    expect(writes.map((w) => w.points)).toEqual([[0], [1, 2, 3, 4], [5, 6, 7, 8], [9]]);
+    writes[3]!.finish();
+    await writer.flush();
+    await Promise.all(added);
+  });
+
+  it('settles every message merged into a request during a write only with that request, rejecting all if it fails', async () => {
+    const clock = new ManualClock();
+    const { writes, write } = heldWrites();
+    const writer = new BatchWriter(write, { maxPoints: 100, maxDelayMs: 10 }, clock);
+    const first = writer.add([point(0)]);
+    clock.advance(10);
+    const settled: string[] = [];
+    const merged = [1, 2, 3].map((i) => {
+      const added = writer.add([point(i)]);
+      clock.advance(10);
+      added.then(() => settled.push(`${i} stored`), () => settled.push(`${i} failed`));
+      return added;
+    });
+    writes[0]!.finish();
+    await first;
+    await settle();
+    expect(writes.map((w) => w.points)).toEqual([[0], [1, 2, 3]]);
+    expect(settled).toEqual([]);
+    writes[1]!.fail(new Error('influx down'));
+    const results = await Promise.allSettled(merged);
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected', 'rejected']);
+    expect(settled.sort()).toEqual(['1 failed', '2 failed', '3 failed']);
     await writer.flush();
   });
 });

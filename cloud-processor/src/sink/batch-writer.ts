@@ -1,12 +1,14 @@
-// Collects points from many concurrent messages into one InfluxDB write. A batch is due when it
-// reaches maxPoints or when its first point has waited maxDelayMs, whichever comes first. Each add()
-// resolves only once the batch holding its points is written (and rejects if that write failed), so
-// the transport acks a message only after its points are in InfluxDB.
-// Writes go one at a time (maxWrites): InfluxDB takes requests one after another on one connection
-// fastest (processor bench), and small requests beside a large one only cost it CPU. While a write is
-// in progress the next batch fills; a batch due meanwhile waits for it, and when it finishes whatever
-// accumulated goes out at once (it has waited already), so building the next request overlaps the
-// write of the previous one and throughput is the slower of the two instead of their sum.
+// Collects points from many concurrent messages into one InfluxDB write. While no write is in progress,
+// a batch goes out when it reaches maxPoints or when its first point has waited maxDelayMs, whichever
+// comes first. Each add() resolves only once the batch holding its points is written (and rejects if
+// that write failed), so the transport acks a message only after its points are in InfluxDB.
+// Writes go one at a time: InfluxDB takes requests one after another on one connection fastest
+// (processor bench), and small requests beside a large one only cost it CPU. While a write is in
+// progress the next batch keeps filling up to maxPoints, however long it waits (a full one waits in
+// line and the next starts); when the write finishes, the oldest full batch, or else whatever
+// accumulated, goes out at once (it has waited already). So each request carries everything that
+// arrived during the previous write, up to maxPoints, and building the next request overlaps the write
+// of the previous one: throughput is the slower of the two instead of their sum.
 // Order between one machine's windows is not decided here: the transport starts a machine's next
 // window only once the previous one is settled, i.e. after its add() resolved, so batches written side
 // by side never hold two windows of one machine (transport/ordering-key-sequencer.ts,
@@ -22,17 +24,16 @@ interface Batch<T> {
 export interface BatchWriterOptions {
   maxPoints: number;
   maxDelayMs: number;
-  /** Writes in progress at once (default 1). */
-  maxWrites?: number;
 }
 
 /** Batches points of any form (the sink hands it line protocol, one line per point). */
 export class BatchWriter<T> {
   /** The batch being filled. */
   private current: Batch<T> | undefined;
-  /** Batches that are due, waiting for a write to finish, oldest first. */
-  private readonly due: Batch<T>[] = [];
-  private readonly writing = new Set<Promise<void>>();
+  /** Batches that reached maxPoints during a write, waiting for it to finish, oldest first. */
+  private readonly full: Batch<T>[] = [];
+  /** The write in progress; it settles after the next batch, if any, went out. */
+  private writing: Promise<void> | undefined;
 
   constructor(
     private readonly write: (points: T[]) => Promise<void>,
@@ -44,52 +45,59 @@ export class BatchWriter<T> {
     if (points.length === 0) return Promise.resolve();
     // Points that would take the batch past maxPoints start the next one: the sink splits an overfull
     // batch into requests of maxPoints, and the remainder would be a request of a few points.
-    if (this.current && this.current.points.length + points.length > this.options.maxPoints) this.close();
+    if (this.current && this.current.points.length + points.length > this.options.maxPoints) this.seal();
     const batch = (this.current ??= { points: [], waiters: [] });
     for (const point of points) batch.points.push(point);
     const written = new Promise<void>((resolve, reject) => batch.waiters.push({ resolve, reject }));
-    if (batch.points.length >= this.options.maxPoints) this.close();
-    else batch.cancelTimer ??= this.clock.schedule(() => this.close(), this.options.maxDelayMs);
+    if (batch.points.length >= this.options.maxPoints) this.seal();
+    // During a write no timer: the batch goes out when the write finishes.
+    else if (!this.writing) batch.cancelTimer ??= this.clock.schedule(() => this.sendNext(), this.options.maxDelayMs);
     return written;
   }
 
   /** Writes whatever is pending now and waits until every write, queued ones included, is done. */
   async flush(): Promise<void> {
-    this.close();
-    while (this.writing.size > 0) await Promise.allSettled([...this.writing]);
+    this.sendNext();
+    while (this.writing) await this.writing;
   }
 
   /** Points waiting for their batch to go out. */
   pendingPoints(): number {
-    return this.due.reduce((sum, batch) => sum + batch.points.length, this.current?.points.length ?? 0);
+    return this.full.reduce((sum, batch) => sum + batch.points.length, this.current?.points.length ?? 0);
   }
 
-  /** The batch being filled is due. */
-  private close(): void {
-    const batch = this.current;
+  /** The batch being filled is full: it goes out now, or after the batches full before it. */
+  private seal(): void {
+    const batch = this.takeCurrent();
     if (!batch) return;
-    this.current = undefined;
-    batch.cancelTimer?.();
-    this.due.push(batch);
-    this.sendDue();
+    this.full.push(batch);
+    this.sendNext();
   }
 
-  private sendDue(): void {
-    while (this.due.length > 0 && this.writing.size < (this.options.maxWrites ?? 1)) this.send(this.due.shift()!);
+  private takeCurrent(): Batch<T> | undefined {
+    const batch = this.current;
+    this.current = undefined;
+    batch?.cancelTimer?.();
+    return batch;
+  }
+
+  /** Unless a write is in progress, writes the oldest full batch, or else the one being filled. */
+  private sendNext(): void {
+    if (this.writing) return;
+    const batch = this.full.shift() ?? this.takeCurrent();
+    if (batch) this.send(batch);
   }
 
   private send(batch: Batch<T>): void {
-    const writing: Promise<void> = this.write(batch.points)
+    this.writing = this.write(batch.points)
       .then(
         () => batch.waiters.forEach((w) => w.resolve()),
         (error: unknown) => batch.waiters.forEach((w) => w.reject(error)),
       )
       .finally(() => {
-        this.writing.delete(writing);
+        this.writing = undefined;
         // What accumulated during the write goes now rather than when its delay runs out.
-        if (this.due.length === 0) this.close();
-        else this.sendDue();
+        this.sendNext();
       });
-    this.writing.add(writing);
   }
 }

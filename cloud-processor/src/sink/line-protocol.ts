@@ -28,7 +28,7 @@ function contains(text: string, a: number, b: number, c: number): boolean {
   return false;
 }
 
-export const escapeMeasurement = (text: string) => (contains(text, COMMA, SPACE, SPACE) ? text.replace(/[, ]/g, '\\$&') : text);
+const escapeMeasurement = (text: string) => (contains(text, COMMA, SPACE, SPACE) ? text.replace(/[, ]/g, '\\$&') : text);
 export const escapeTag = (text: string) => (contains(text, COMMA, EQUALS, SPACE) ? text.replace(/[,= ]/g, '\\$&') : text);
 export const escapeString = (text: string) => (contains(text, QUOTE, BACKSLASH, BACKSLASH) ? text.replace(/["\\]/g, '\\$&') : text);
 

@@ -15,7 +15,8 @@ export const INFLUX_SINK_DEFAULTS = {
   batchMaxPoints: 5_000,
   /**
    * …or when its oldest point waited this long. Bounds the ack latency added by batching while no write
-   * is in progress; writes go one at a time, so a batch due during a write goes out when it finishes.
+   * is in progress; writes go one at a time, so points that arrive during a write go out when it
+   * finishes, as one request (of batchMaxPoints at most).
    */
   batchMaxDelayMs: 20,
   /** One HTTP request to InfluxDB, at most. A timed-out write fails its batch (nack, redelivery). */
