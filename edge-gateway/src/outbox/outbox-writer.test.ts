@@ -9,6 +9,7 @@ import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type CheckpointRecord, WindowEngine } from '../window/index.js';
 import { type CheckpointSource, Outbox, OutboxWriter, type OutboxWriterEvents } from './index.js';
+import { PUBLISH_SLICES } from './outbox-writer.js';
 
 const T0 = Date.UTC(2026, 10, 28, 12, 0, 0);
 const cleanups: Array<() => void> = [];
@@ -261,6 +262,68 @@ describe('OutboxWriter', () => {
     await nextTurn();
     expect(seen.written.map(starts)).toEqual([['a@0'], []]);
     expect(seen.more).toEqual([true, false]);
+  });
+
+  it('writes every slice left after a failed write recovers, turn after turn, and says to publish after the last', async () => {
+    const { writer, seen, refuseWrites } = setup(undefined, undefined, undefined, 2);
+    const allowWrites = refuseWrites();
+    for (const m of ['a', 'b', 'c', 'd', 'e']) writer.add(window(m, 0));
+    await nextTurn();
+    expect(writer.pendingCount()).toBe(5);
+    allowWrites();
+    writer.flush(); // the tick's retry: one slice now, the rest in the next turns, with nothing more closing
+    for (let turn = 0; turn < 3; turn++) await nextTurn();
+    expect(seen.written.map(starts)).toEqual([['a@0', 'b@0'], ['c@0', 'd@0'], ['e@0']]);
+    expect(writer.pendingCount()).toBe(0);
+    expect(seen.more).toEqual([true, true, false]);
+  });
+
+  it('says to publish at least every PUBLISH_SLICES slices while windows never stop closing', async () => {
+    const { writer, seen } = setup(undefined, undefined, undefined, 2);
+    let machine = 0;
+    // Three machines close a turn and a slice takes two: the backlog only grows, something is always pending.
+    for (let turn = 0; turn < 2 * PUBLISH_SLICES + 2; turn++) {
+      for (let i = 0; i < 3; i++) writer.add(window(`m${machine++}`, 0));
+      await nextTurn();
+    }
+    expect(seen.more.length).toBeGreaterThan(2 * PUBLISH_SLICES);
+    const calls = seen.more.map((more, i) => (more ? -1 : i)).filter((i) => i >= 0);
+    expect(calls.slice(0, 2)).toEqual([PUBLISH_SLICES - 1, 2 * PUBLISH_SLICES - 1]);
+  });
+
+  it('bounds a slice by windows too: a machine goes whole with its checkpoint, alone when it has more windows than the bound', async () => {
+    const source: CheckpointSource = {
+      changedMachines: () => [],
+      notWritten: () => undefined,
+      checkpoint: (machineId) => ({ machineId, header: Buffer.from(machineId), panes: [], dropAll: false, dropBefore: undefined }),
+    };
+    const { outbox, seen } = setup(undefined, source);
+    const appended: Array<{ windows: string[]; checkpoints: string[] }> = [];
+    const append: Outbox['append'] = (records, checkpoints = []) => {
+      appended.push({ windows: records.map((r) => `${r.machineId}@${(r.windowStart - T0) / 10_000}`), checkpoints: checkpoints.map((c) => c.machineId) });
+      return outbox.append(records, checkpoints);
+    };
+    const writer = new OutboxWriter({ append }, {}, undefined, source, 100, 3);
+    // After an outage: a and b two windows each, c five, d one, closed in one turn.
+    for (const [m, windows] of [['a', 2], ['b', 2], ['c', 5], ['d', 1]] as const) for (let n = 0; n < windows; n++) writer.add(window(m, n));
+    for (let turn = 0; turn < 5; turn++) await nextTurn();
+    expect(appended).toEqual([
+      { windows: ['a@0', 'a@1'], checkpoints: ['a'] }, // b's two would make four
+      { windows: ['b@0', 'b@1'], checkpoints: ['b'] },
+      { windows: ['c@0', 'c@1', 'c@2', 'c@3', 'c@4'], checkpoints: ['c'] }, // more than the bound: alone
+      { windows: ['d@0'], checkpoints: ['d'] },
+    ]);
+    expect(writer.pendingCount()).toBe(0);
+    expect(seen.written).toEqual([]);
+
+    // A periodic checkpoint never takes a machine whose windows did not fit into the slice.
+    const periodic = new OutboxWriter({ append }, {}, undefined, { ...source, changedMachines: () => ['e', 'f'] }, 100, 1);
+    appended.length = 0;
+    for (const [m, n] of [['e', 0], ['f', 0], ['f', 1]] as const) periodic.add(window(m, n));
+    expect(periodic.checkpoint()).toBe(true);
+    expect(appended).toEqual([{ windows: ['e@0'], checkpoints: ['e'] }]);
+    await nextTurn();
+    expect(appended[1]).toEqual({ windows: ['f@0', 'f@1'], checkpoints: ['f'] });
   });
 
   it('gathers windows that keep closing by the dozen turn after turn into full slices', async () => {

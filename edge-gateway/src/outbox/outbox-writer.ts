@@ -1,6 +1,7 @@
 // The stage between the window engine and the outbox. Windows closed during one event-loop turn (one
 // MQTT packet can close many) are encoded and appended at the start of the next, with the checkpoints
-// of their machines, in transactions of at most `sliceMachines` machines, one per turn: a boundary
+// of their machines, in transactions of at most `sliceMachines` machines and `sliceWindows` windows
+// (a machine with more goes alone), one per turn: a boundary
 // where 1,000 machines close their windows at once is written in a few short turns between which
 // ingest goes on, not in one long one. A machine's windows and its checkpoint always go in the same
 // transaction (all its pending windows, oldest first), so a restart never finds a window in the
@@ -9,7 +10,9 @@
 // windows were never reported written. While windows keep closing by the dozen turn after turn (the
 // readings of a boundary arriving socket read by socket read), the writer gathers them for a few
 // turns into full slices rather than writing each turn's: every transaction costs an fsync, and
-// every slice a message per shard.
+// every slice a message per shard. The slices of one boundary are published together (the
+// publisher is woken after the last), but while the backlog never empties at least every
+// PUBLISH_SLICES slices, so what is written is published even when closing never stops.
 // When the outbox cannot be written (a full disk, say), the windows wait in memory and every later
 // flush retries them; beyond a bound the oldest are dropped, and every drop is counted.
 // `checkpoint()` (the periodic checkpoint) adds every machine changed since its last checkpoint,
@@ -34,6 +37,21 @@ export const MAX_PENDING_WINDOWS = 100_000;
  */
 export const SLICE_MACHINES = 100;
 
+/**
+ * Windows one transaction holds at most: after an outage a machine's backlog of windows would
+ * otherwise make one slice of 100 machines hold N windows each. Two per machine of a full slice: a
+ * boundary (one window each, perhaps a late revision) is not cut by it. A machine with more goes alone.
+ */
+export const SLICE_WINDOWS = 200;
+
+/**
+ * Slices reported written with more to come at most before one says to publish anyway: while
+ * windows close faster than slices take them, something is always pending. Twice the slices of a
+ * boundary of 1,000 machines (ten, eleven when its readings arrive over a few turns), which still
+ * goes out as one batch per shard.
+ */
+export const PUBLISH_SLICES = 20;
+
 /** Turns the writer waits at most, while windows keep closing, to fill a slice. */
 export const GATHER_TURNS = 8;
 
@@ -44,6 +62,7 @@ export interface OutboxWriterEvents {
   /**
    * Windows committed to the outbox (one slice), in the order they closed. `more`: other windows
    * wait for the next turns' slices: publishing can wait for them, one message per shard for all.
+   * Never more than PUBLISH_SLICES - 1 slices in a row say `more`.
    * After a failed slice it comes with no windows and `more` false: publish what was written.
    */
   written?(windows: readonly MachineWindow[], more: boolean): void;
@@ -93,8 +112,8 @@ export class OutboxWriter {
   /** Whether the last scheduled turn wrote: windows arriving right after belong to the same burst. */
   private inBurst = false;
   private gatheredTurns = 0;
-  /** Slices were reported written with more to come, and none since without. */
-  private moreAnnounced = false;
+  /** Slices reported written with more to come since the last reported without. */
+  private slicesAnnounced = 0;
   private lastWriteFailed = false;
   /** The last checkpoint of each machine taken for a write that failed: taken again, complete, for the next one. */
   private readonly unsaved = new Map<string, CheckpointRecord>();
@@ -105,6 +124,7 @@ export class OutboxWriter {
     private readonly maxPending = MAX_PENDING_WINDOWS,
     private readonly source?: CheckpointSource,
     private readonly sliceMachines = SLICE_MACHINES,
+    private readonly sliceWindows = SLICE_WINDOWS,
   ) {}
 
   /** Takes a closed window; it is written with the others of this turn from the start of the next. */
@@ -175,26 +195,37 @@ export class OutboxWriter {
 
   /**
    * Writes the next slice: the machines of the oldest pending windows (and any a failed write left
-   * unsaved), then machines a checkpoint asked for, up to `sliceMachines`, each with all its pending
-   * windows and its checkpoint. Schedules the next slice while any is left. False when it failed.
+   * unsaved), then machines a checkpoint asked for, up to `sliceMachines` machines and
+   * `sliceWindows` windows, each with all its pending windows and its checkpoint. Schedules the next
+   * slice while any is left. False when it failed.
    */
   private writeSlice(): boolean {
     const run = this.run;
     if (this.pending.length === 0 && this.due.size === 0 && this.unsaved.size === 0 && run === undefined) return true;
     const machines = new Set(this.unsaved.keys());
+    const windowsOf = new Map<string, number>();
+    for (const window of this.pending) windowsOf.set(window.machineId, (windowsOf.get(window.machineId) ?? 0) + 1);
+    let windows = 0;
+    for (const machineId of machines) windows += windowsOf.get(machineId) ?? 0;
+    // Machines are taken in the order their oldest window closed, until the next does not fit.
+    let full = false;
     const slice: MachineWindow[] = [];
     const rest: MachineWindow[] = [];
     for (const window of this.pending) {
-      if (machines.size < this.sliceMachines || machines.has(window.machineId)) {
-        machines.add(window.machineId);
-        slice.push(window);
-      } else {
-        rest.push(window);
+      if (!full && !machines.has(window.machineId)) {
+        const count = windowsOf.get(window.machineId) ?? 0;
+        full = machines.size >= this.sliceMachines || (windows > 0 && windows + count > this.sliceWindows);
+        if (!full) {
+          machines.add(window.machineId);
+          windows += count;
+        }
       }
+      if (machines.has(window.machineId)) slice.push(window);
+      else rest.push(window);
     }
     // Only once every pending window is in the slice: a machine checkpointed has all its windows in it.
     for (const machineId of this.due) {
-      if (machines.size >= this.sliceMachines) break;
+      if (rest.length > 0 || machines.size >= this.sliceMachines) break;
       machines.add(machineId);
     }
     for (const machineId of machines) this.due.delete(machineId);
@@ -213,7 +244,7 @@ export class OutboxWriter {
         this.events.checkpointed?.(run.machines, run.bytes, run.seconds);
       }
     }
-    if (this.due.size > 0) this.scheduleSlice();
+    if (this.pending.length > 0 || this.due.size > 0) this.scheduleSlice();
     return true;
   }
 
@@ -253,8 +284,8 @@ export class OutboxWriter {
       }
       this.lastWriteFailed = true;
       this.events.writeFailed?.(error as Error, this.pending.length);
-      if (this.moreAnnounced) {
-        this.moreAnnounced = false;
+      if (this.slicesAnnounced > 0) {
+        this.slicesAnnounced = 0;
         this.events.written?.([], false);
       }
       const excess = this.pending.length - this.maxPending;
@@ -268,8 +299,9 @@ export class OutboxWriter {
     this.lastWriteFailed = false;
     this.pending = rest;
     if (slice.length > 0) {
-      this.moreAnnounced = rest.length > 0;
-      this.events.written?.(slice, this.moreAnnounced);
+      const more = rest.length > 0 && this.slicesAnnounced < PUBLISH_SLICES - 1;
+      this.slicesAnnounced = more ? this.slicesAnnounced + 1 : 0;
+      this.events.written?.(slice, more);
     }
     return { machines: checkpoints.length, bytes };
   }
