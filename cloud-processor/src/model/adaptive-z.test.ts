@@ -103,6 +103,17 @@ describe('adaptive-z scores', () => {
     expect(before.every(Number.isFinite)).toBe(true);
   });
 
+  it('warm up over a gap of several periods in the training series as scoring steps over an outage', () => {
+    const before = daily(9, 300, 48);
+    const after = daily(10, 60, 48, 300 + 3 * 48 + 5);
+    const [trained] = warmState(model(48, [...before, ...new Array<number>(3 * 48 + 5).fill(Number.NaN), ...after]));
+    const m = model(48, before);
+    const states = warmState(m);
+    skipWindows(m, states, 3 * 48 + 5);
+    for (const x of after) stepFeature(m, m.features[0]!, states[0]!, x);
+    expect(trained).toEqual(states[0]);
+  });
+
   it('compare the first windows after an outage of several periods with the same time of the season', () => {
     // Trained on 600 windows; first used 3 periods and 10 windows later. A level shift of half the cycle's
     // amplitude during the first day lies inside the season's range: only the seasonal term sees it.

@@ -16,7 +16,8 @@
 // so the seasonal term still compares with the same time of the season and the short lag spans the time
 // it was trained on. A short mean over slots with holes is the mean of the values present if they fill at
 // least half of the slots; the seasonal term takes complete short means only (one of fewer values sits at
-// another time of the season than the full means it is compared with).
+// another time of the season than the full means it is compared with). A gap of a period or more forgets
+// the short term but keeps the season at its phase (skipFeature), in training series and scoring alike.
 //
 // The state of a machine is plain numbers, so it can be written to disk and read back as it is. A machine
 // starts from the training series (the model's history), so `pdm score` after `pdm train` on the start of
@@ -144,7 +145,7 @@ export function stepFeature(model: AdaptiveZModel, feature: AdaptiveZFeature, st
 }
 
 /**
- * Steps every feature over `count` window slots that had no window. Shorter than a period, they are holes
+ * Steps one feature over `count` window slots that had no window. Shorter than a period, they are holes
  * one by one. A period or more would leave no seasonal reference at all (the seasonal term silent for a
  * whole period after the outage), so then only the short-term parts step over holes — after
  * 2·shortWindows + 1 of them every remembered value, short mean and seasonal difference is undefined and
@@ -152,28 +153,40 @@ export function stepFeature(model: AdaptiveZModel, feature: AdaptiveZFeature, st
  * outage, turned by count mod period so the next slot meets the one at its phase. A long outage costs
  * O(period + shortWindows) work, whatever its length.
  */
-export function skipWindows(model: AdaptiveZModel, states: FeatureState[], count: number): void {
-  model.features.forEach((feature, j) => {
-    const state = states[j]!;
-    const { period } = feature;
-    const shortTerm = 2 * model.shortWindows + 1;
-    if (count < period || period === 0) {
-      for (let i = 0; i < Math.min(count, Math.max(period, shortTerm)); i++) stepFeature(model, feature, state, Number.NaN);
-      return;
-    }
-    // Slot order: refs[i] is the reference of the slot period − i before the next one (NaN: none yet).
-    const refs = [...new Array<number>(period - state.seasonalReferences.length).fill(Number.NaN), ...state.seasonalReferences];
-    for (let i = 0; i < Math.min(count, shortTerm); i++) stepFeature(model, feature, state, Number.NaN);
-    const shift = count % period;
-    state.seasonalReferences = [...refs.slice(shift), ...refs.slice(0, shift)];
-  });
+function skipFeature(model: AdaptiveZModel, feature: AdaptiveZFeature, state: FeatureState, count: number): void {
+  const { period } = feature;
+  const shortTerm = 2 * model.shortWindows + 1;
+  if (count < period || period === 0) {
+    for (let i = 0; i < Math.min(count, Math.max(period, shortTerm)); i++) stepFeature(model, feature, state, Number.NaN);
+    return;
+  }
+  // Slot order: refs[i] is the reference of the slot period − i before the next one (NaN: none yet).
+  const refs = [...new Array<number>(period - state.seasonalReferences.length).fill(Number.NaN), ...state.seasonalReferences];
+  for (let i = 0; i < Math.min(count, shortTerm); i++) stepFeature(model, feature, state, Number.NaN);
+  const shift = count % period;
+  state.seasonalReferences = [...refs.slice(shift), ...refs.slice(0, shift)];
 }
 
-/** A machine's state at the end of the model's training series. */
+/** Steps every feature over `count` window slots that had no window (see skipFeature). */
+export function skipWindows(model: AdaptiveZModel, states: FeatureState[], count: number): void {
+  model.features.forEach((feature, j) => skipFeature(model, feature, states[j]!, count));
+}
+
+/** A machine's state at the end of the model's training series; its gaps are stepped over as scoring steps over an outage. */
 export function warmState(model: AdaptiveZModel): FeatureState[] {
   return model.features.map((feature) => {
     const state = initialFeatureState();
-    for (const x of feature.history) stepFeature(model, feature, state, x);
+    let holes = 0;
+    for (const x of feature.history) {
+      if (!Number.isFinite(x)) {
+        holes++;
+        continue;
+      }
+      skipFeature(model, feature, state, holes);
+      holes = 0;
+      stepFeature(model, feature, state, x);
+    }
+    skipFeature(model, feature, state, holes);
     return state;
   });
 }
