@@ -2,8 +2,8 @@
 // window that came alone (WindowPipeline.handle: revision guard, scoring, InfluxDB, alert state), with
 // the batch's settlement rules:
 // - One machine's windows are handled one after another in batch order (the gateway's closing order),
-//   different machines side by side, as messages of different ordering keys are; the batches of one
-//   ordering key are already handled one after another by the transport.
+//   different machines side by side, as messages of different ordering keys are; the pipeline keeps a
+//   machine's windows in order across the batches of one ordering key (machine-lanes.ts).
 // - It resolves once every window is stored, so the transport acks the batch once, after all of them.
 // - A window that can never be used (a PoisonMessageError: the pipeline counts and logs it) is skipped,
 //   and the rest of the batch goes on; a lone window would be dead-lettered instead.

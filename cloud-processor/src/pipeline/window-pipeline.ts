@@ -13,6 +13,7 @@ import type { Scorer, ScoreOutcome, WindowScore } from '../model/api.js';
 import type { ProcessorMetrics } from '../ops/metrics.js';
 import type { InfluxSink } from '../sink/influx-sink.js';
 import { UnusableMessageError } from '../transport/poison-message.js';
+import { MachineLanes } from './machine-lanes.js';
 import { RevisionGuard } from './revision-guard.js';
 import { unusableWindowReason } from './unusable-window.js';
 import { WindowSlots } from './window-slots.js';
@@ -52,6 +53,7 @@ export interface WindowPipelineOptions {
 export class WindowPipeline {
   private readonly revisions = new RevisionGuard(PIPELINE_DEFAULTS.revisionMemory);
   private readonly slots: WindowSlots;
+  private readonly lanes = new MachineLanes();
 
   constructor(
     private readonly sink: InfluxSink,
@@ -65,8 +67,17 @@ export class WindowPipeline {
     this.slots = new WindowSlots(options.maxWindowsInFlight);
   }
 
-  /** Handles the window once fewer than maxWindowsInFlight others are being handled. */
-  async handle(window: MachineWindow, delivery?: DeliveryTimes): Promise<void> {
+  /**
+   * Queues the window behind the windows of its machine handed in before (at once: a caller may hand
+   * on its message's ordering key as soon as this returns), then handles it once fewer than
+   * maxWindowsInFlight others are being handled. `settled`: when its message is acked or nacked (how
+   * long a failure of this window holds its machine's later windows back: machine-lanes.ts).
+   */
+  handle(window: MachineWindow, delivery?: DeliveryTimes, settled: Promise<unknown> = Promise.resolve()): Promise<void> {
+    return this.lanes.run(window.machineId, () => this.handleInSlot(window, delivery), settled);
+  }
+
+  private async handleInSlot(window: MachineWindow, delivery: DeliveryTimes | undefined): Promise<void> {
     try {
       await this.slots.run(() => {
         this.metrics.windowsInFlight.set(this.slots.inUse);

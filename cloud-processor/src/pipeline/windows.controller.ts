@@ -1,7 +1,8 @@
 // The Pub/Sub event handlers of feature messages (routed by the `schema` attribute): a pdm.v1.FeatureBatch
 // (a gateway's windows of one tick and shard) or a single pdm.v1.MachineWindow (gateways that predate
 // batches). Every window takes the same path (WindowPipeline.handle). Resolving acks the message;
-// throwing nacks it (see transport/pubsub-server.ts).
+// throwing nacks it (see transport/pubsub-server.ts). Once a message's windows are queued per machine,
+// the next message of its ordering key may start: it is scored while this one's points are written.
 import { Controller, Inject, UseFilters } from '@nestjs/common';
 import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
 import { FeatureBatchSchema, MachineWindowSchema, schemaAttribute, type FeatureBatch, type MachineWindow } from '@pdm/proto';
@@ -27,15 +28,24 @@ export class WindowsController {
   @EventPattern<string>(schemaAttribute(FeatureBatchSchema))
   async onBatch(@Payload() batch: FeatureBatch, @Ctx() context: PubSubContext): Promise<void> {
     const delivery = deliveryTimes(context);
+    const settled = context.settled();
     this.metrics.windowsReceived.inc(batch.windows.length);
-    await handleBatchWindows(batch.windows, (window) => this.pipeline.handle(window, delivery));
+    let handedOn = 0;
+    await handleBatchWindows(batch.windows, (window) => {
+      const stored = this.pipeline.handle(window, delivery, settled);
+      // Every window is queued behind its machine's earlier ones: the key's next batch cannot overtake them.
+      if (++handedOn === batch.windows.length) context.releaseOrderingKey();
+      return stored;
+    });
     this.metrics.windowsAcked.inc(batch.windows.length); // resolving acks the batch
   }
 
   @EventPattern<string>(schemaAttribute(MachineWindowSchema))
   async onWindow(@Payload() window: MachineWindow, @Ctx() context: PubSubContext): Promise<void> {
     this.metrics.windowsReceived.inc();
-    await this.pipeline.handle(window, deliveryTimes(context));
+    const stored = this.pipeline.handle(window, deliveryTimes(context), context.settled());
+    context.releaseOrderingKey(); // queued behind its machine's earlier windows
+    await stored;
     this.metrics.windowsAcked.inc();
   }
 }

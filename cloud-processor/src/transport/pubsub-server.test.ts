@@ -2,7 +2,7 @@ import type { Message } from '@google-cloud/pubsub';
 import { status } from '@grpc/grpc-js';
 import { Controller, Inject, Module, UseFilters, type INestMicroservice } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { EventPattern, Payload } from '@nestjs/microservices';
+import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
 import { ManualClock } from '@pdm/clock';
 import { MachineWindowSchema, schemaAttribute, type MachineWindow } from '@pdm/proto';
 import { until } from '@pdm/pubsub-emulator/testing';
@@ -15,6 +15,7 @@ import { startPubSubTestbed, type PubSubTestbed } from '../test-support/pubsub-t
 import { makeWindow } from '../test-support/windows.js';
 import { DEAD_LETTER_REASON_ATTRIBUTES } from './dead-letter.js';
 import type { PubSubServerOptions } from './options.js';
+import type { PubSubContext } from './pubsub-context.js';
 import { UnusableMessageError } from './poison-message.js';
 import { PubSubServer, PubSubStartError } from './pubsub-server.js';
 
@@ -22,6 +23,8 @@ import { PubSubServer, PubSubStartError } from './pubsub-server.js';
 class Behaviour {
   seen: MachineWindow[] = [];
   run: (window: MachineWindow, call: number) => Promise<void> = () => Promise.resolve();
+  /** Release the ordering key at once (PubSubContext.releaseOrderingKey), as the windows controller does once its windows are queued. */
+  releaseEarly = false;
 }
 
 @Controller()
@@ -30,9 +33,11 @@ class WindowHandler {
   constructor(@Inject(Behaviour) private readonly behaviour: Behaviour) {}
 
   @EventPattern<string>(schemaAttribute(MachineWindowSchema))
-  async onWindow(@Payload() window: MachineWindow): Promise<void> {
+  async onWindow(@Payload() window: MachineWindow, @Ctx() context: PubSubContext): Promise<void> {
     this.behaviour.seen.push(window);
-    await this.behaviour.run(window, this.behaviour.seen.length);
+    const done = this.behaviour.run(window, this.behaviour.seen.length);
+    if (this.behaviour.releaseEarly) context.releaseOrderingKey();
+    await done;
   }
 }
 
@@ -282,5 +287,40 @@ describe('PubSubServer: one ordering key at a time, when Pub/Sub delivers severa
     expect(behaviour.seen.map(label)).toEqual(['pump-1:0', 'pump-1:1']);
     expect(bed.deadLetters.messages).toHaveLength(1);
     expect(bed.stats()).toMatchObject({ nacked: 0, redelivered: 0 });
+  });
+
+  it("starts a key's next message once the handler before released the key, yet acks it only after that one", async () => {
+    behaviour.releaseEarly = true;
+    const first = deferred();
+    behaviour.run = (w) => (label(w) === 'pump-1:0' ? first.promise : Promise.resolve());
+    for (const index of [0, 1]) await bed.publishWindow(makeWindow({ machine: 'pump-1', index }));
+    await startApp();
+    await until(() => behaviour.seen.length === 2, 'the second handled while the first is held');
+    expect(behaviour.seen.map(label)).toEqual(['pump-1:0', 'pump-1:1']);
+    // A message of another key, handled after the second: once it is acked, the second is still not.
+    await bed.publishWindow(makeWindow({ machine: 'fan-2', index: 0 }));
+    await until(() => bed.stats().acked === 1, 'the other key acked');
+    expect(bed.stats()).toMatchObject({ acked: 1, outstanding: 2 });
+    first.resolve();
+    await until(() => bed.stats().acked === 3, 'all acked');
+    expect(bed.stats()).toMatchObject({ nacked: 0, redelivered: 0 });
+  });
+
+  it('nacks a message handled early when the one before it fails, and both come back in order and are handled again', async () => {
+    behaviour.releaseEarly = true;
+    const secondHandled = deferred();
+    let failures = 0;
+    behaviour.run = async (w) => {
+      if (label(w) === 'pump-1:1') return secondHandled.resolve();
+      if (failures++ > 0) return;
+      await secondHandled.promise; // the second is handled before the first fails
+      throw new Error('InfluxDB refused the points');
+    };
+    for (const index of [0, 1]) await bed.publishWindow(makeWindow({ machine: 'pump-1', index }));
+    await startApp();
+    await until(() => bed.stats().acked === 2, 'both acked after the redelivery');
+    expect(behaviour.seen.map(label)).toEqual(['pump-1:0', 'pump-1:1', 'pump-1:0', 'pump-1:1']);
+    expect(bed.stats()).toMatchObject({ nacked: 2, redelivered: 2, backlog: 0 });
+    expect(bed.deadLetters.messages).toHaveLength(0);
   });
 });

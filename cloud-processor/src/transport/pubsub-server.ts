@@ -8,9 +8,12 @@
 // with a PoisonMessageError, or a handler that failed maxAttempts times) is published to the
 // dead-letter topic with the reason, then acked. settlement.ts decides which; this file runs the
 // subscription and the handlers. Messages of one ordering key (a machine's lone windows, or the
-// batches of a gateway's shard) are handled one after another, each only once the one before is
-// settled, even when Pub/Sub delivers several together; a nack of one nacks those already waiting
-// behind it unhandled (ordering-key-sequencer.ts, Settler.behindNack). Different keys run concurrently.
+// batches of a gateway's shard) are handled one after another, even when Pub/Sub delivers several
+// together: each starts once the one before is settled, or once that one's handler released the key
+// (PubSubContext.releaseOrderingKey: its windows are queued per machine in order, only their writes
+// remain). They are settled in arrival order: a nack of one nacks every later one of its key, those
+// already handled and those waiting unhandled (ordering-key-sequencer.ts, Settler.behindNack).
+// Different keys run concurrently.
 import { Duration, PubSub, type Message, type Subscription, type Topic } from '@google-cloud/pubsub';
 import { Server, type CustomTransportStrategy, type IncomingEvent, type MessageHandler } from '@nestjs/microservices';
 import type { DescMessage } from '@bufbuild/protobuf';
@@ -21,9 +24,9 @@ import { pino, type Logger } from 'pino';
 import { lastValueFrom, isObservable } from 'rxjs';
 import { DeadLetterPublisher } from './dead-letter.js';
 import { PUBSUB_TRANSPORT_DEFAULTS, type PubSubServerOptions, type Settlement } from './options.js';
-import { PubSubContext } from './pubsub-context.js';
+import { PubSubContext, type OrderingKeyTurn } from './pubsub-context.js';
 import { PoisonMessageError, UndecodableMessageError } from './poison-message.js';
-import { OrderingKeySequencer } from './ordering-key-sequencer.js';
+import { OrderingKeySequencer, type Turn } from './ordering-key-sequencer.js';
 import { ProtobufDeserializer } from './protobuf-deserializer.js';
 import { Settler, type Settled } from './settlement.js';
 import { describeError } from '../shared/describe-error.js';
@@ -153,11 +156,11 @@ export class PubSubServer extends Server<PubSubServerEventsMap, PubSubStatus> im
     subscription.on('close', () => this._status$.next(PubSubStatus.CLOSED));
   }
 
-  /** A message arrived: it is handled once the messages of its ordering key before it are settled. */
+  /** A message arrived: it is handled once the message of its ordering key before it is released, settled after that one. */
   private receive(message: Message): void {
     const receivedAt = performance.now();
     this.options.events?.received?.();
-    this.track(this.orderingKeys.run(message.orderingKey ?? '', (previous) => this.process(message, receivedAt, previous)));
+    this.track(this.orderingKeys.run(message.orderingKey ?? '', (previous, turn) => this.process(message, receivedAt, previous, turn)));
   }
 
   private track(task: Promise<unknown>): void {
@@ -165,15 +168,32 @@ export class PubSubServer extends Server<PubSubServerEventsMap, PubSubStatus> im
     void task.finally(() => this.inFlight.delete(task));
   }
 
-  /** Never rejects: every path ends in ack, nack or dead letter. `previous`: how the message of its key before it ended. */
-  private async process(message: Message, receivedAt: number, previous: Settlement | undefined): Promise<Settlement> {
+  /**
+   * Never rejects: every path ends in ack, nack or dead letter. `previous`: how the message of its key
+   * before it ended, when it had ended before this one started; else this one waits for it before settling.
+   */
+  private async process(message: Message, receivedAt: number, previous: Settlement | undefined, turn: Turn<Settlement>): Promise<Settlement> {
     const schema = message.attributes[PUBSUB_ATTRIBUTES.schema] ?? '';
-    const { outcome, reason } = previous === 'nacked' ? this.settler.behindNack(message, schema) : await this.handle(message, schema);
-    this.options.events?.settled?.(outcome, schema, performance.now() - receivedAt, reason);
-    return outcome;
+    let settledNow!: () => void;
+    const settled = new Promise<void>((resolve) => (settledNow = resolve));
+    try {
+      const { outcome, reason } = previous === 'nacked' ? this.settler.behindNack(message, schema) : await this.handleInTurn(message, schema, { release: turn.release, settled }, turn.previousSettled);
+      this.options.events?.settled?.(outcome, schema, performance.now() - receivedAt, reason);
+      return outcome;
+    } finally {
+      settledNow();
+    }
   }
 
-  private async handle(message: Message, schema: string): Promise<Settled> {
+  /** Handles the message (its handler may release the key early), then settles it once the message before it is settled. */
+  private async handleInTurn(message: Message, schema: string, turn: OrderingKeyTurn, previousSettled: Promise<Settlement | undefined>): Promise<Settled> {
+    const settle = await this.handle(message, schema, turn);
+    // Released early, it may have been handled while the message before was still open: that one's nack is its nack too.
+    return (await previousSettled) === 'nacked' ? this.settler.behindNack(message, schema) : settle();
+  }
+
+  /** Decodes the message and runs its handler; resolves with how to settle it (nothing is acked or nacked yet). */
+  private async handle(message: Message, schema: string, turn: OrderingKeyTurn): Promise<() => Settled | Promise<Settled>> {
     let packet: IncomingEvent;
     let handler: MessageHandler | undefined;
     try {
@@ -181,14 +201,15 @@ export class PubSubServer extends Server<PubSubServerEventsMap, PubSubStatus> im
       handler = this.handlers.get(schema);
       if (!handler) throw new UndecodableMessageError('unknown_schema', `no handler for schema "${schema}"`);
     } catch (error) {
-      return this.settler.poison(message, schema, error instanceof PoisonMessageError ? error : new UndecodableMessageError('undecodable', describeError(error)));
+      const poison = error instanceof PoisonMessageError ? error : new UndecodableMessageError('undecodable', describeError(error));
+      return () => this.settler.poison(message, schema, poison);
     }
     try {
-      await this.dispatch(handler, packet, new PubSubContext([message]));
+      await this.dispatch(handler, packet, new PubSubContext([message, turn]));
     } catch (error) {
-      return this.settler.failed(message, schema, error);
+      return () => this.settler.failed(message, schema, error);
     }
-    return this.settler.handled(message);
+    return () => this.settler.handled(message);
   }
 
   /**
