@@ -5,6 +5,7 @@ import { deferred, type Deferred } from '../test-support/deferred.js';
 import { makeWindow } from '../test-support/windows.js';
 import { UnusableMessageError } from '../transport/poison-message.js';
 import { handleBatchWindows } from './feature-batch.js';
+import { EarlierWindowFailedError } from './machine-lanes.js';
 
 const label = (w: MachineWindow) => `${w.machineId}/${(Number(w.windowStart) - Number(makeWindow().windowStart)) / 10_000}.${w.revision}`;
 
@@ -116,6 +117,17 @@ describe('handleBatchWindows', () => {
     h.reject('pump-2/0.0', outage);
     h.resolve('pump-3/0.0');
     await expect(done).rejects.toBe(outage);
+  });
+
+  it('reports a failure of its own over a refusal behind an earlier failure, so a failing batch counts towards dead-lettering', async () => {
+    const h = new HeldHandler();
+    const done = handleBatchWindows(batch, h.handle);
+    await settle();
+    const own = new Error('scorer failed');
+    h.reject('pump-1/0.0', new EarlierWindowFailedError('pump-1'));
+    h.reject('pump-2/0.0', own);
+    h.resolve('pump-3/0.0');
+    await expect(done).rejects.toBe(own);
   });
 
   it('resolves at once for an empty batch', async () => {

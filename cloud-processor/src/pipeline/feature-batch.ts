@@ -11,9 +11,12 @@
 //   other machine's windows are done, rejects (→ nack): the redelivered batch stores again what was
 //   stored (idempotent: same points, an equal revision with the same content is admitted) and retries
 //   the rest. A transient failure (InfluxDB unreachable) is the one reported when there is one, so the
-//   batch is held back and nacked like a lone window in an outage, never counted towards dead-lettering.
+//   batch is held back and nacked like a lone window in an outage, never counted towards dead-lettering;
+//   else a failure of a window's own, so a failing batch is dead-lettered in the end; a refusal behind an
+//   earlier batch's failure (EarlierWindowFailedError: nacked, not counted) only when there is nothing else.
 import type { MachineWindow } from '@pdm/proto';
 import { TransientError } from '../shared/transient-error.js';
+import { BehindFailureError } from '../transport/behind-failure.js';
 import { PoisonMessageError } from '../transport/poison-message.js';
 
 /** Handles one window as if it had come alone; resolves once it is stored. */
@@ -28,7 +31,9 @@ export async function handleBatchWindows(windows: readonly MachineWindow[], hand
   }
   const results = await Promise.allSettled([...byMachine.values()].map((machineWindows) => handleInOrder(machineWindows, handle)));
   const failures = results.flatMap((result) => (result.status === 'rejected' ? [result.reason as unknown] : []));
-  if (failures.length > 0) throw failures.find((error) => error instanceof TransientError) ?? failures[0];
+  if (failures.length > 0) {
+    throw failures.find((error) => error instanceof TransientError) ?? failures.find((error) => !(error instanceof BehindFailureError)) ?? failures[0];
+  }
 }
 
 async function handleInOrder(windows: readonly MachineWindow[], handle: WindowHandler): Promise<void> {

@@ -6,13 +6,15 @@
 // machine: the windows queued behind it, and those handed in before its message is settled (nacked),
 // are refused unhandled with an EarlierWindowFailedError, so none is scored before the failed one is
 // redelivered. Their messages are nacked too (a later message of the key behind a nack), or, when the
-// failed message was dead-lettered instead, nacked for their own refusal and redelivered.
+// failed message was dead-lettered instead, nacked for the refusal (never counted towards their own
+// dead-lettering) and redelivered.
+import { BehindFailureError } from '../transport/behind-failure.js';
 import { PoisonMessageError } from '../transport/poison-message.js';
 
-export class EarlierWindowFailedError extends Error {
+/** Not a failure of its window's own: the transport nacks its message without counting it towards dead-lettering. */
+export class EarlierWindowFailedError extends BehindFailureError {
   constructor(machineId: string) {
     super(`an earlier window of machine "${machineId}" failed; this one waits for its redelivery`);
-    this.name = 'EarlierWindowFailedError';
   }
 }
 

@@ -1,6 +1,7 @@
 import { ManualClock } from '@pdm/clock';
 import { pino } from 'pino';
 import { beforeEach, describe, expect, it } from 'vitest';
+import { EarlierWindowFailedError } from '../pipeline/machine-lanes.js';
 import { TransientError } from '../shared/transient-error.js';
 import { UnusableMessageError, type DeadLetterReason } from './poison-message.js';
 import { Settler, type SettleableMessage } from './settlement.js';
@@ -54,6 +55,14 @@ describe('Settler', () => {
     expect(message.settledAs).toBe('nack');
     // Its own first failure is its first attempt of maxAttempts (3): nacked, not dead-lettered.
     expect(await settler.failed(message, 'pdm.v1.MachineWindow', new Error('model exploded'))).toEqual({ outcome: 'nacked' });
+    expect(deadLetters).toEqual([]);
+  });
+
+  it('nacks a message refused because an earlier one of its key failed, never dead-letters it, however high its delivery attempt', async () => {
+    // Its delivery attempt grew while it was nacked behind the failing message; the refusal is not its own failure.
+    const message = new TestMessage('behind', 5);
+    expect(await settler.failed(message, 'pdm.v1.FeatureBatch', new EarlierWindowFailedError('pump-1'))).toEqual({ outcome: 'nacked' });
+    expect(message.settledAs).toBe('nack');
     expect(deadLetters).toEqual([]);
   });
 

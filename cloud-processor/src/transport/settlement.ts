@@ -6,6 +6,7 @@ import { setMaxListeners } from 'node:events';
 import type { Logger } from 'pino';
 import { describeError } from '../shared/describe-error.js';
 import { TransientError } from '../shared/transient-error.js';
+import { BehindFailureError } from './behind-failure.js';
 import { FailureCounter } from './failure-counter.js';
 import { PUBSUB_TRANSPORT_DEFAULTS, type Settlement } from './options.js';
 import { PoisonMessageError, type DeadLetterReason } from './poison-message.js';
@@ -78,11 +79,13 @@ export class Settler<M extends SettleableMessage> {
 
   /**
    * Its handler failed. A transient failure (InfluxDB unreachable) is nacked after a back-off and never
-   * counts towards dead-lettering; a poison message is dead-lettered; anything else is nacked for
-   * redelivery until it failed maxAttempts times, then dead-lettered.
+   * counts towards dead-lettering; a poison message is dead-lettered; a refusal behind an earlier
+   * message's failure is nacked like a message behind a nack; anything else is nacked for redelivery
+   * until it failed maxAttempts times, then dead-lettered.
    */
   async failed(message: M, schema: string, error: unknown): Promise<Settled> {
     if (error instanceof TransientError) return this.nackAfterBackoff(message, schema, error);
+    if (error instanceof BehindFailureError) return this.behindNack(message, schema);
     if (error instanceof PoisonMessageError) return this.poison(message, schema, error);
     const attempts = message.deliveryAttempt > 0 ? message.deliveryAttempt : this.failures.fail(message.id);
     const detail = describeError(error);
