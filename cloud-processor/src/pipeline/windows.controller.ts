@@ -1,8 +1,10 @@
 // The Pub/Sub event handlers of feature messages (routed by the `schema` attribute): a pdm.v1.FeatureBatch
 // (a gateway's windows of one tick and shard) or a single pdm.v1.MachineWindow (gateways that predate
-// batches). Every window takes the same path (WindowPipeline.handle). Resolving acks the message;
-// throwing nacks it (see transport/pubsub-server.ts). Once a message's windows are queued per machine,
-// the next message of its ordering key may start: it is scored while this one's points are written.
+// batches). Every window takes the same path (WindowPipeline.handle). Throwing nacks the message;
+// resolving acks it, unless a message of its ordering key before it was nacked (then it is nacked too:
+// see transport/pubsub-server.ts), so windows are counted as acked once the message is. Once a message's
+// windows are queued per machine, the next message of its ordering key may start: it is scored while
+// this one's points are written.
 import { Controller, Inject, UseFilters } from '@nestjs/common';
 import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
 import { FeatureBatchSchema, MachineWindowSchema, schemaAttribute, type FeatureBatch, type MachineWindow } from '@pdm/proto';
@@ -30,6 +32,7 @@ export class WindowsController {
     const delivery = deliveryTimes(context);
     const settled = context.settled();
     this.metrics.windowsReceived.inc(batch.windows.length);
+    this.countAcked(settled, batch.windows.length);
     let handedOn = 0;
     await handleBatchWindows(batch.windows, (window) => {
       const stored = this.pipeline.handle(window, delivery, settled);
@@ -37,15 +40,21 @@ export class WindowsController {
       if (++handedOn === batch.windows.length) context.releaseOrderingKey();
       return stored;
     });
-    this.metrics.windowsAcked.inc(batch.windows.length); // resolving acks the batch
   }
 
   @EventPattern<string>(schemaAttribute(MachineWindowSchema))
   async onWindow(@Payload() window: MachineWindow, @Ctx() context: PubSubContext): Promise<void> {
     this.metrics.windowsReceived.inc();
-    const stored = this.pipeline.handle(window, deliveryTimes(context), context.settled());
+    const settled = context.settled();
+    this.countAcked(settled, 1);
+    const stored = this.pipeline.handle(window, deliveryTimes(context), settled);
     context.releaseOrderingKey(); // queued behind its machine's earlier windows
     await stored;
-    this.metrics.windowsAcked.inc();
+  }
+
+  private countAcked(settled: Promise<unknown>, windows: number): void {
+    void settled.then((outcome) => {
+      if (outcome === 'acked') this.metrics.windowsAcked.inc(windows);
+    });
   }
 }

@@ -2,16 +2,17 @@
 // attributes, id or delivery attempt (`@Ctx() ctx: PubSubContext`), and its place in its ordering key.
 import type { Message } from '@google-cloud/pubsub';
 import { BaseRpcContext } from '@nestjs/microservices';
+import type { Settlement } from './options.js';
 
 /** A message's place among the messages of its ordering key (ordering-key-sequencer.ts). */
 export interface OrderingKeyTurn {
   /** Lets the next message of the key start now; it is still acked or nacked after this one. */
   readonly release: () => void;
-  /** Resolves once this message is acked, nacked or dead-lettered. */
-  settled: Promise<void>;
+  /** Resolves with how this message was settled (acked, nacked or dead-lettered) once it is; undefined when not known. */
+  settled: Promise<Settlement | undefined>;
 }
 
-const NO_TURN: OrderingKeyTurn = { release: () => undefined, settled: Promise.resolve() };
+const NO_TURN: OrderingKeyTurn = { release: () => undefined, settled: Promise.resolve(undefined) };
 
 export class PubSubContext extends BaseRpcContext<[Message, OrderingKeyTurn?]> {
   getMessage(): Message {
@@ -32,8 +33,11 @@ export class PubSubContext extends BaseRpcContext<[Message, OrderingKeyTurn?]> {
     (this.args[1] ?? NO_TURN).release();
   }
 
-  /** Resolves once this message is acked, nacked or dead-lettered. */
-  settled(): Promise<void> {
+  /**
+   * Resolves with how this message was settled once it is acked, nacked or dead-lettered (undefined when
+   * not known): a handler that resolved may still be nacked, when a message of its key before it was.
+   */
+  settled(): Promise<Settlement | undefined> {
     return (this.args[1] ?? NO_TURN).settled;
   }
 }

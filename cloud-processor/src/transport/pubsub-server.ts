@@ -174,14 +174,16 @@ export class PubSubServer extends Server<PubSubServerEventsMap, PubSubStatus> im
    */
   private async process(message: Message, receivedAt: number, previous: Settlement | undefined, turn: Turn<Settlement>): Promise<Settlement> {
     const schema = message.attributes[PUBSUB_ATTRIBUTES.schema] ?? '';
-    let settledNow!: () => void;
-    const settled = new Promise<void>((resolve) => (settledNow = resolve));
+    let settledAs!: (outcome: Settlement | undefined) => void;
+    const settled = new Promise<Settlement | undefined>((resolve) => (settledAs = resolve));
+    let outcome: Settlement | undefined;
     try {
-      const { outcome, reason } = previous === 'nacked' ? this.settler.behindNack(message, schema) : await this.handleInTurn(message, schema, { release: turn.release, settled }, turn.previousSettled);
-      this.options.events?.settled?.(outcome, schema, performance.now() - receivedAt, reason);
+      const result = previous === 'nacked' ? this.settler.behindNack(message, schema) : await this.handleInTurn(message, schema, { release: turn.release, settled }, turn.previousSettled);
+      outcome = result.outcome;
+      this.options.events?.settled?.(outcome, schema, performance.now() - receivedAt, result.reason);
       return outcome;
     } finally {
-      settledNow();
+      settledAs(outcome);
     }
   }
 
