@@ -5,7 +5,7 @@ import { deferred, type Deferred } from '../test-support/deferred.js';
 import { makeWindow } from '../test-support/windows.js';
 import { UnusableMessageError } from '../transport/poison-message.js';
 import { handleBatchWindows } from './feature-batch.js';
-import { EarlierWindowFailedError } from './machine-lanes.js';
+import { EarlierWindowFailedError, MachineLanes } from './machine-lanes.js';
 
 const label = (w: MachineWindow) => `${w.machineId}/${(Number(w.windowStart) - Number(makeWindow().windowStart)) / 10_000}.${w.revision}`;
 
@@ -13,6 +13,10 @@ const label = (w: MachineWindow) => `${w.machineId}/${(Number(w.windowStart) - N
 class HeldHandler {
   readonly started: string[] = [];
   private readonly held = new Map<string, Deferred>();
+  private readonly lanes = new MachineLanes();
+
+  /** As the pipeline hands windows on: through a queue per machine (the batch's message is never settled here). */
+  readonly handleInLanes = (window: MachineWindow): Promise<void> => this.lanes.run(window.machineId, () => this.handle(window), new Promise(() => undefined));
 
   readonly handle = (window: MachineWindow): Promise<void> => {
     const d = deferred();
@@ -62,7 +66,7 @@ describe('handleBatchWindows', () => {
 
   it('handles one machine’s windows one after another in batch order, machines side by side, and resolves once all are done', async () => {
     const h = new HeldHandler();
-    const done = handleBatchWindows(batch, h.handle);
+    const done = handleBatchWindows(batch, h.handleInLanes);
     await settle();
     expect(h.started).toEqual(['pump-1/0.0', 'pump-2/0.0', 'pump-3/0.0']);
     h.resolve('pump-1/0.0');
@@ -80,7 +84,7 @@ describe('handleBatchWindows', () => {
 
   it('skips a window that can never be used and goes on with its machine’s next one', async () => {
     const h = new HeldHandler();
-    const done = handleBatchWindows(batch, h.handle);
+    const done = handleBatchWindows(batch, h.handleInLanes);
     await settle();
     h.reject('pump-1/0.0', new UnusableMessageError('unusable MachineWindow: test'));
     h.resolve('pump-2/0.0');
@@ -95,7 +99,7 @@ describe('handleBatchWindows', () => {
 
   it('after a failure, starts none of that machine’s later windows, lets the other machines finish, then rejects with it', async () => {
     const h = new HeldHandler();
-    const done = handleBatchWindows(batch, h.handle);
+    const done = handleBatchWindows(batch, h.handleInLanes);
     await settle();
     const failure = new Error('scorer failed');
     h.reject('pump-1/0.0', failure);
@@ -110,7 +114,7 @@ describe('handleBatchWindows', () => {
 
   it('reports a transient failure over any other, so the batch is held back as in an outage, not counted towards dead-lettering', async () => {
     const h = new HeldHandler();
-    const done = handleBatchWindows(batch, h.handle);
+    const done = handleBatchWindows(batch, h.handleInLanes);
     await settle();
     const outage = new TransientError('InfluxDB write failed: connect ECONNREFUSED');
     h.reject('pump-1/0.0', new Error('scorer failed'));
@@ -121,13 +125,19 @@ describe('handleBatchWindows', () => {
 
   it('reports a failure of its own over a refusal behind an earlier failure, so a failing batch counts towards dead-lettering', async () => {
     const h = new HeldHandler();
-    const done = handleBatchWindows(batch, h.handle);
+    const done = handleBatchWindows(batch, h.handleInLanes);
     await settle();
     const own = new Error('scorer failed');
     h.reject('pump-1/0.0', new EarlierWindowFailedError('pump-1'));
     h.reject('pump-2/0.0', own);
     h.resolve('pump-3/0.0');
     await expect(done).rejects.toBe(own);
+  });
+
+  it('hands every window on at once, so the key is released while the first is still being stored', () => {
+    const h = new HeldHandler();
+    void handleBatchWindows(batch, h.handle);
+    expect(h.started).toEqual(['pump-1/0.0', 'pump-2/0.0', 'pump-1/0.1', 'pump-1/1.0', 'pump-3/0.0']);
   });
 
   it('resolves at once for an empty batch', async () => {
