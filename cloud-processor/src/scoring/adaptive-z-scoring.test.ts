@@ -117,10 +117,12 @@ describe('the adaptive-z kind', () => {
     expect(scored.filter((s) => s.isAnomaly)).toEqual([]);
   });
 
-  it('steps over an outage that spans a restart: the state file keeps where the machine was', async () => {
-    const stateFile = path.join(registry.dir, '..', `adaptive-z-state-${process.pid}.json`);
-    const before = slowWindows({ seed: 12, from: 500, count: 100 });
-    const after = slowWindows({ seed: 13, from: 624, count: 100 }); // half a day later
+  /**
+   * Scores `before` on a scorer with a state file, restarts it, scores `after` on the restarted one and
+   * checks those scores equal an uninterrupted scorer's; returns them.
+   */
+  async function scoresAcrossRestart(name: string, before: MachineWindow[], after: MachineWindow[]) {
+    const stateFile = path.join(registry.dir, '..', `${name}-${process.pid}.json`);
     const whole = scores(await scoreWindows(scorer, [...before, ...after]));
     const first = await openScorer({ registryDir: registry.dir, clock: new ManualClock(), pollMs: 3_600_000, stateFile });
     await scoreWindows(first, before);
@@ -128,35 +130,29 @@ describe('the adaptive-z kind', () => {
     const restarted = await openScorer({ registryDir: registry.dir, clock: new ManualClock(), pollMs: 3_600_000, stateFile });
     try {
       const rest = scores(await scoreWindows(restarted, after));
-      expect(rest.map((s) => s.score)).toEqual(whole.slice(100).map((s) => s.score));
-      expect(rest.filter((s) => s.isAnomaly)).toEqual([]);
+      expect(rest.map((s) => s.score)).toEqual(whole.slice(before.length).map((s) => s.score));
+      return rest;
     } finally {
       await restarted.close();
       await rm(stateFile, { force: true });
     }
+  }
+
+  it('steps over an outage that spans a restart: the state file keeps where the machine was', async () => {
+    const before = slowWindows({ seed: 12, from: 500, count: 100 });
+    const after = slowWindows({ seed: 13, from: 624, count: 100 }); // half a day later
+    const rest = await scoresAcrossRestart('adaptive-z-state', before, after);
+    expect(rest.filter((s) => s.isAnomaly)).toEqual([]);
   });
 
   it('keeps the season across an outage of several days that spans a restart: a shift inside its range shows on the first day', async () => {
-    const stateFile = path.join(registry.dir, '..', `adaptive-z-state-days-${process.pid}.json`);
     const resume = 600 + 3 * PERIOD;
     const before = slowWindows({ seed: 14, from: 500, count: 100 });
     // Half the cycle's amplitude for 30 windows of the first day back: only the seasonal term sees it.
     const after = slowWindows({ seed: 15, from: resume, count: 2 * PERIOD, offset: (w) => (w >= resume + 12 && w < resume + 42 ? 2.5 : 0) });
-    const whole = scores(await scoreWindows(scorer, [...before, ...after]));
-    const first = await openScorer({ registryDir: registry.dir, clock: new ManualClock(), pollMs: 3_600_000, stateFile });
-    await scoreWindows(first, before);
-    await first.close();
-    const restarted = await openScorer({ registryDir: registry.dir, clock: new ManualClock(), pollMs: 3_600_000, stateFile });
-    try {
-      const rest = scores(await scoreWindows(restarted, after));
-      expect(rest.map((s) => s.score)).toEqual(whole.slice(100).map((s) => s.score));
-      const anomalous = rest.flatMap((s, i) => (s.isAnomaly ? [i] : []));
-      expect(anomalous.some((i) => i >= 12 && i < 42)).toBe(true);
-      expect(anomalous.filter((i) => i < 12 || i >= 42 + 12)).toEqual([]);
-    } finally {
-      await restarted.close();
-      await rm(stateFile, { force: true });
-    }
+    const anomalous = (await scoresAcrossRestart('adaptive-z-state-days', before, after)).flatMap((s, i) => (s.isAnomaly ? [i] : []));
+    expect(anomalous.some((i) => i >= 12 && i < 42)).toBe(true);
+    expect(anomalous.filter((i) => i < 12 || i >= 42 + 12)).toEqual([]);
   });
 
   it('compares a machine first seen days after training with the same time of day from its first windows', async () => {
