@@ -143,7 +143,7 @@ describe('edge gateway: MQTT in, feature messages out', () => {
     expect(bed.windows().map((w) => Number(w.windowStart) - T0)).toEqual([0, 10_000, 20_000, 30_000]);
     expect(await metricValue(bed.gateway, 'pdm_gateway_publish_errors_total')).toBeGreaterThanOrEqual(1);
     // The subscriber can hold the windows before the gateway has handled Pub/Sub's confirmation.
-    await untilAsync(async () => bed.gateway.outbox.stats().depth === 0, 'the outbox emptied by the confirmations');
+    await untilAsync(() => Promise.resolve(bed.gateway.outbox.stats().depth === 0), 'the outbox emptied by the confirmations');
   });
 
   it('ticks on its clock every tickMs, and leaves no timer behind on it when stopped', async () => {
