@@ -4,13 +4,15 @@
 //    to the bare InfluxDB write of the same burst (the points stored for one window boundary, read back
 //    and posted again in one request), so "p99 ≤ bare write + 300 ms and ≤ 1 s" is printed.
 // 2. 5× that load (5,000 machines) held for minutes: lag and outbox slice by slice, then the fleet
-//    stops and the outbox must drain with every window the gateway closed acked by the processor.
+//    stops and the outbox must drain with every window the gateway closed (its own count, revisions
+//    not counted again) stored in InfluxDB (distinct machine and window start, counted there).
 // 3. The nominal site once with single MachineWindow messages (pubsub.featureBatches.enabled false, one
 //    Publish per machine and window, as before issue #17) and once with FeatureBatch messages (the
 //    default), the gateway restarted between them: latency, and Pub/Sub requests and billed bytes per
 //    hour counted by the emulator from the Publish requests it took.
-// Every phase also prints each process's CPU (where the two cores go) and readings per machine and
-// second, which falls short of the fleet's rate when the load generator is the limit.
+// Every phase also prints each process's CPU (where the two cores go; the whole box's busy time beside
+// them shows other work on the box) and readings per machine and second, which falls short of the
+// fleet's rate when the load generator is the limit.
 // Usage: npm run bench -w @pdm/scenarios   (after a build; needs influxd)
 //        npm run bench -w @pdm/scenarios -- --soak-minutes 30   (only the soak: nominal load for 30
 //        minutes, gateway and processor RSS per slice, flat within ±15 % after the first 5 minutes?)
@@ -28,9 +30,10 @@ import { type Histogram, histogram, histogramDelta, metricValue, observations, s
 import { bucketQuantile } from '@pdm/edge-gateway';
 import { DEFAULT_DATABASE } from '@pdm/cloud-processor/influx-series';
 import { bareWrite, fullestWindowStarts, type BareWrite } from './bare-influx-write.js';
-import { cpuSeconds, rssMb } from './process-cpu.js';
+import { boxBusySeconds, cpuSeconds, rssMb, runQueueWaitSeconds } from './process-cpu.js';
 import { perHour, topicCounters, type HourlyPublish } from './pubsub-billing.js';
 import { rssFlatness } from './rss-flatness.js';
+import { storedWindowCount } from '../stored-windows.js';
 
 const { values: flags } = parseArgs({ options: { 'soak-minutes': { type: 'string' }, 'soak-settle-minutes': { type: 'string' } } });
 const minutesFlag = (name: 'soak-minutes' | 'soak-settle-minutes', fallback: number) => {
@@ -132,8 +135,16 @@ interface Phase {
   publish: HourlyPublish;
   /** CPU seconds per second of each process while measuring (1 = one core busy). */
   cpu: Record<string, number>;
-  /** After the fleet stopped: how long the outbox took to drain, and windows closed but not acked. */
-  drain?: { seconds: number; emitted: number; acked: number; drained: boolean };
+  /** The same for the whole box (every process on it, /proc/stat). */
+  boxCpu: number;
+  /** Seconds per second the listed processes' threads were ready to run but waiting for a core (1 = one thread always waiting). */
+  waitingForCore: number;
+  /**
+   * After the fleet stopped: how long the outbox took to drain; the windows the gateway closed since it
+   * started (its count, revisions not counted again) and those stored in InfluxDB (distinct machine and
+   * window start); the windows the processor acked meanwhile (a redelivered window counts again).
+   */
+  drain?: { seconds: number; closed: number; stored: number; acked: number; drained: boolean };
 }
 
 // A benchmark must end by itself: fail loudly rather than hang a CI or a terminal.
@@ -149,6 +160,8 @@ setTimeout(
 const dir = mkdtempSync(join(tmpdir(), 'pdm-pipeline-bench-'));
 const children: PdmProcess[] = [];
 const influx = await startInflux({ dataDir: join(dir, 'influxdb'), port: await freePort() });
+/** Every window of the run starts after this (InfluxDB's database is the run's own). */
+const runStartedMs = Date.now();
 try {
   console.log(`pipeline benchmark on ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}; load average at start ${load()}`);
   console.log(`every part its own process: simulator, gateway, Pub/Sub emulator, processor, influxd; 10 s windows; pumps at 1 Hz + ${VIBRATION_HZ} Hz vibration (one batch of ${VIBRATION_HZ} samples per machine and second); emulator --ordering-key-batch ${ORDERING_KEY_BATCH}`);
@@ -251,21 +264,25 @@ try {
     return { pids: simulators.map((s) => s.pid), stop: () => Promise.all(simulators.map((s) => s.stop())) };
   };
 
-  /** After the fleet stopped: waits until the outbox is empty and the processor acked every window the gateway closed. */
+  /**
+   * After the fleet stopped: waits until the outbox is empty and InfluxDB holds every window the gateway
+   * closed since it started (the gateway is not restarted before the drain, so its counters cover the run).
+   */
   const drain = async (before: Scrape): Promise<NonNullable<Phase['drain']>> => {
     const started = performance.now();
-    const windows = (s: Scrape) => ({
-      emitted: metricValue(s.gateway, 'pdm_gateway_windows_emitted_total') - metricValue(before.gateway, 'pdm_gateway_windows_emitted_total'),
-      acked: metricValue(s.processor, 'pdm_processor_windows_acked_total') - metricValue(before.processor, 'pdm_processor_windows_acked_total'),
-      outbox: metricValue(s.gateway, 'pdm_gateway_outbox_depth'),
-    });
+    const emitted = (s: Scrape, labels: Record<string, string> = {}) => metricValue(s.gateway, 'pdm_gateway_windows_emitted_total', labels);
     for (;;) {
       // The last windows close only after their end plus the gateway's grace: look a while before judging.
       await delay(5_000);
-      const now = windows(await scrapeBoth());
+      const now = await scrapeBoth();
       const seconds = (performance.now() - started) / 1000;
-      const drained = now.outbox === 0 && now.acked >= now.emitted;
-      if ((drained && seconds >= 20) || seconds > 180) return { seconds, emitted: now.emitted, acked: now.acked, drained };
+      // A late revision re-emits a window already counted: the same (machine, window start) in InfluxDB.
+      const closed = emitted(now) - emitted(now, { close_reason: 'late_revision' });
+      const acked = metricValue(now.processor, 'pdm_processor_windows_acked_total') - metricValue(before.processor, 'pdm_processor_windows_acked_total');
+      const outboxEmpty = metricValue(now.gateway, 'pdm_gateway_outbox_depth') === 0;
+      const stored = outboxEmpty ? await storedWindowCount(influx, DEFAULT_DATABASE, runStartedMs - 60_000, Date.now() + 60_000) : 0;
+      const drained = outboxEmpty && stored >= closed;
+      if ((drained && seconds >= 20) || seconds > 180) return { seconds, closed, stored, acked, drained };
     }
   };
 
@@ -275,9 +292,14 @@ try {
     const beforeFleet = await scrapeBoth();
     const fleet = await startFleet(machines);
     await delay(WARMUP_MS);
-    const processes: Record<string, number[]> = { simulators: fleet.pids, gateway: [pids.gateway], 'Pub/Sub emulator': [emulator.pid], processor: [pids.processor], influxd: [influx.pid] };
+    const processes: Record<string, number[]> = {
+      simulators: fleet.pids, gateway: [pids.gateway], 'Pub/Sub emulator': [emulator.pid], processor: [pids.processor], influxd: [influx.pid], 'benchmark (scrapes)': [process.pid],
+    };
     const cpuOf = (pids: number[]) => pids.reduce((sum, pid) => sum + cpuSeconds(pid), 0);
     const cpuBefore = Object.fromEntries(Object.entries(processes).map(([process, pids]) => [process, cpuOf(pids)]));
+    const boxBefore = boxBusySeconds();
+    const waitingOfAll = () => Object.values(processes).flat().reduce((sum, pid) => sum + runQueueWaitSeconds(pid), 0);
+    const waitingBefore = waitingOfAll();
     const countersBefore = await topicCounters(emulatorAdminPort, topicPath);
     const first = await scrapeBoth();
     const slices: Slice[] = [];
@@ -295,9 +317,11 @@ try {
     }
     const measuredS = (previous.at - first.at) / 1000;
     const cpu = Object.fromEntries(Object.entries(processes).map(([process, pids]) => [process, (cpuOf(pids) - (cpuBefore[process] ?? 0)) / measuredS]));
+    const boxCpu = (boxBusySeconds() - boxBefore) / measuredS;
+    const waitingForCore = (waitingOfAll() - waitingBefore) / measuredS;
     const publish = perHour(countersBefore, await topicCounters(emulatorAdminPort, topicPath), measuredS * 1000);
     await fleet.stop();
-    const result: Phase = { name, machines, slices, publish, cpu };
+    const result: Phase = { name, machines, slices, publish, cpu, boxCpu, waitingForCore };
     if (options.drain) {
       stage = `${name}: draining`;
       result.drain = await drain(beforeFleet);
@@ -372,14 +396,17 @@ try {
     console.log('|---|---|---|---|---|---|---|');
     for (const { name, slices } of phases) console.log(`| ${name} | ${STAGES.map((stage) => quantiles(merged(slices, (s) => s.stages[stage]))).join(' | ')} |`);
     console.log('');
-    console.log('CPU while measuring, in cores (1.00 = one core busy; the box has two):');
+    console.log(
+      `CPU while measuring, in cores (1.00 = one core busy; the box has ${cpus().length}); whole box: every process on it (/proc/stat); other: what the listed processes leave of it; waiting: their threads ready to run but waiting for a core (1.00 = one thread always waiting):`,
+    );
     console.log('');
     const processNames = Object.keys(phases[0]?.cpu ?? {});
-    console.log(`| load | ${processNames.join(' | ')} | total |`);
-    console.log(`|---|${processNames.map(() => '---|').join('')}---|`);
-    for (const { name, cpu } of phases) {
+    console.log(`| load | ${processNames.join(' | ')} | total | whole box | other | waiting |`);
+    console.log(`|---|${processNames.map(() => '---|').join('')}---|---|---|---|`);
+    for (const { name, cpu, boxCpu, waitingForCore } of phases) {
       const values = processNames.map((p) => cpu[p] ?? 0);
-      console.log(`| ${name} | ${values.map((v) => v.toFixed(2)).join(' | ')} | ${values.reduce((a, b) => a + b, 0).toFixed(2)} |`);
+      const total = values.reduce((a, b) => a + b, 0);
+      console.log(`| ${name} | ${values.map((v) => v.toFixed(2)).join(' | ')} | ${total.toFixed(2)} | ${boxCpu.toFixed(2)} | ${(boxCpu - total).toFixed(2)} | ${waitingForCore.toFixed(2)} |`);
     }
 
     const nominal = phases.find((p) => p.name === 'nominal');
@@ -412,8 +439,9 @@ try {
       }
       const d = overload.drain;
       if (d) {
+        const verdict = d.stored === d.closed ? 'nothing lost' : d.stored < d.closed ? `${count(d.closed - d.stored)} MISSING` : `${count(d.stored - d.closed)} more stored than the gateway closed`;
         console.log(
-          `after the fleet stopped: outbox ${d.drained ? `drained in ${d.seconds.toFixed(0)} s` : `NOT drained after ${d.seconds.toFixed(0)} s`}; windows closed by the gateway ${count(d.emitted)}, acked by the processor ${count(d.acked)} (a redelivered window counts again): ${d.acked >= d.emitted ? 'nothing lost' : `${count(d.emitted - d.acked)} MISSING`}`,
+          `after the fleet stopped: outbox ${d.drained ? `drained in ${d.seconds.toFixed(0)} s` : `NOT drained after ${d.seconds.toFixed(0)} s`}; windows the gateway closed since it started ${count(d.closed)} (its count, revisions not counted again), stored in InfluxDB ${count(d.stored)} (distinct machine and window start): ${verdict}; acked by the processor during the phase ${count(d.acked)} (a redelivered window counts again)`,
         );
       }
     }
