@@ -347,6 +347,58 @@ describe('OutboxWriter', () => {
     expect(appended.flatMap((a) => a.windows)).toEqual(Array.from({ length: 60 }, (_, i) => `m${i}@0`));
   });
 
+  it('says to publish a boundary fed over several turns once its windows stopped closing: one publish for all its slices', async () => {
+    const { writer, seen } = setup(undefined, undefined, undefined, 40);
+    let machine = 0;
+    const closeTwelve = () => {
+      for (let i = 0; i < 12; i++) writer.add(window(`m${machine++}`, 0));
+    };
+    for (let turn = 0; turn < 5; turn++) {
+      closeTwelve();
+      await nextTurn();
+    }
+    await nextTurn();
+    // Slices of 12, 40 and 8 (as above): the first two while windows were still closing.
+    expect(seen.written.map((w) => w.length)).toEqual([12, 40, 8]);
+    expect(seen.more).toEqual([true, true, false]);
+
+    // Twelve machines close a turn and a slice takes twelve: nothing is left pending after a slice,
+    // yet the burst goes on; once a turn closes none, the writer says to publish with no windows.
+    const full = setup(undefined, undefined, undefined, 12);
+    machine = 0;
+    for (let turn = 0; turn < 3; turn++) {
+      for (let i = 0; i < 12; i++) full.writer.add(window(`m${machine++}`, 0));
+      await nextTurn();
+    }
+    expect(full.seen.more).toEqual([true, true, true]);
+    await nextTurn();
+    expect(full.seen.written.map((w) => w.length)).toEqual([12, 12, 12, 0]);
+    expect(full.seen.more).toEqual([true, true, true, false]);
+    await nextTurn();
+    expect(full.seen.more).toHaveLength(4); // said once
+  });
+
+  it('gathers a burst until its slice is full by machines, not by windows: machines closing two windows each fill a slice of 20 machines with 40', async () => {
+    const { writer, appended } = setup(undefined, undefined, undefined, 20);
+    let machine = 0;
+    /** A turn closing two windows each of six more machines. */
+    const closeSix = () => {
+      for (let i = 0; i < 6; i++, machine++) for (const n of [0, 1]) writer.add(window(`m${machine}`, n));
+    };
+    closeSix();
+    await nextTurn();
+    expect(appended.map((a) => a.windows.length)).toEqual([12]); // the first turn's, at once
+    for (let turn = 0; turn < 4; turn++) {
+      closeSix();
+      await nextTurn();
+    }
+    // 24 machines (48 windows) closed after the first write: gathered until 20 machines were pending, the rest once no more came.
+    expect(appended.map((a) => a.windows.length)).toEqual([12, 40]);
+    await nextTurn();
+    expect(appended.map((a) => a.windows.length)).toEqual([12, 40, 8]);
+    expect(appended.flatMap((a) => a.windows)).toEqual(Array.from({ length: 30 }, (_, m) => [`m${m}@0`, `m${m}@1`]).flat());
+  });
+
   it('writes a periodic checkpoint of many machines in slices and reports it once, when the last is written', async () => {
     const changed = ['a', 'b', 'c', 'd', 'e'];
     const source: CheckpointSource = {

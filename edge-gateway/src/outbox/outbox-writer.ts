@@ -9,10 +9,11 @@
 // committed: the machines of the slices not written yet kept their checkpoints unsaved and their
 // windows were never reported written. While windows keep closing by the dozen turn after turn (the
 // readings of a boundary arriving socket read by socket read), the writer gathers them for a few
-// turns into full slices rather than writing each turn's: every transaction costs an fsync, and
-// every slice a message per shard. The slices of one boundary are published together (the
-// publisher is woken after the last), but while the backlog never empties at least every
-// PUBLISH_SLICES slices, so what is written is published even when closing never stops.
+// turns into full slices rather than writing each turn's: every transaction costs an fsync. The
+// slices of one boundary are published together, one message per shard for them all (the publisher
+// is woken after the last, once nothing is left to write and windows stopped closing by the dozen),
+// but while the backlog never empties at least every PUBLISH_SLICES slices, so what is written is
+// published even when closing never stops.
 // When the outbox cannot be written (a full disk, say), the windows wait in memory and every later
 // flush retries them; beyond a bound the oldest are dropped, and every drop is counted.
 // `checkpoint()` (the periodic checkpoint) adds every machine changed since its last checkpoint,
@@ -61,9 +62,10 @@ const BURST_WINDOWS = 10;
 export interface OutboxWriterEvents {
   /**
    * Windows committed to the outbox (one slice), in the order they closed. `more`: other windows
-   * wait for the next turns' slices: publishing can wait for them, one message per shard for all.
-   * Never more than PUBLISH_SLICES - 1 slices in a row say `more`.
-   * After a failed slice it comes with no windows and `more` false: publish what was written.
+   * wait for the next turns' slices, or keep closing by the dozen: publishing can wait for them, one
+   * message per shard for all. Never more than PUBLISH_SLICES - 1 slices in a row say `more`.
+   * After a failed slice, or once the windows stopped closing with nothing left to write, it comes
+   * with no windows and `more` false: publish what was written.
    */
   written?(windows: readonly MachineWindow[], more: boolean): void;
   /** An append failed; `pending` windows wait in memory for the next flush. */
@@ -114,6 +116,8 @@ export class OutboxWriter {
   private gatheredTurns = 0;
   /** Slices reported written with more to come since the last reported without. */
   private slicesAnnounced = 0;
+  /** Whether the slice being written is written in a turn after windows closed by the dozen: more are likely to follow. */
+  private stillClosing = false;
   private lastWriteFailed = false;
   /** The last checkpoint of each machine taken for a write that failed: taken again, complete, for the next one. */
   private readonly unsaved = new Map<string, CheckpointRecord>();
@@ -182,15 +186,42 @@ export class OutboxWriter {
   private nextTurn(): void {
     const arrived = this.arrivals;
     this.arrivals = 0;
-    if (this.inBurst && arrived >= BURST_WINDOWS && this.pending.length < this.sliceMachines && this.gatheredTurns < GATHER_TURNS) {
+    const closing = arrived >= BURST_WINDOWS;
+    if (this.inBurst && closing && !this.pendingFillASlice() && this.gatheredTurns < GATHER_TURNS) {
       this.gatheredTurns++;
       this.scheduleSlice();
       return;
     }
     this.gatheredTurns = 0;
+    if (this.pending.length === 0 && this.due.size === 0) {
+      // The windows stopped closing: what the slices of the burst wrote goes out now.
+      this.inBurst = false;
+      this.announceWritten();
+      return;
+    }
     // A failed write ends the burst: the next flush retries at once.
-    this.inBurst = (this.pending.length > 0 || this.due.size > 0) && this.writeSlice();
+    this.stillClosing = closing;
+    this.inBurst = this.writeSlice();
+    this.stillClosing = false;
     if (this.inBurst) this.scheduleSlice();
+  }
+
+  /** Says to publish what the slices that said `more` wrote, if any did. */
+  private announceWritten(): void {
+    if (this.slicesAnnounced === 0) return;
+    this.slicesAnnounced = 0;
+    this.events.written?.([], false);
+  }
+
+  /** Whether the pending windows would fill a slice: `sliceMachines` machines or `sliceWindows` windows. */
+  private pendingFillASlice(): boolean {
+    if (this.pending.length >= this.sliceWindows) return true;
+    const machines = new Set<string>();
+    for (const window of this.pending) {
+      machines.add(window.machineId);
+      if (machines.size >= this.sliceMachines) return true;
+    }
+    return false;
   }
 
   /**
@@ -284,10 +315,7 @@ export class OutboxWriter {
       }
       this.lastWriteFailed = true;
       this.events.writeFailed?.(error as Error, this.pending.length);
-      if (this.slicesAnnounced > 0) {
-        this.slicesAnnounced = 0;
-        this.events.written?.([], false);
-      }
+      this.announceWritten();
       const excess = this.pending.length - this.maxPending;
       if (excess > 0) {
         this.pending.splice(0, excess);
@@ -299,7 +327,7 @@ export class OutboxWriter {
     this.lastWriteFailed = false;
     this.pending = rest;
     if (slice.length > 0) {
-      const more = rest.length > 0 && this.slicesAnnounced < PUBLISH_SLICES - 1;
+      const more = (rest.length > 0 || this.stillClosing) && this.slicesAnnounced < PUBLISH_SLICES - 1;
       this.slicesAnnounced = more ? this.slicesAnnounced + 1 : 0;
       this.events.written?.(slice, more);
     }
