@@ -1,4 +1,4 @@
-// A gateway with pubsub.featureBatches on: the windows it closes in one tick leave as one
+// A gateway with pubsub.featureBatches on (the default): the windows it closes in one tick leave as one
 // pdm.v1.FeatureBatch per shard of its machines, ordering key "<gateway>:<shard>", and the outbox
 // empties once Pub/Sub confirmed them; the rows stay windows (the outbox and its counts are per window).
 import { connectAsync, type MqttClient } from 'mqtt';
@@ -11,7 +11,7 @@ describe('edge gateway with FeatureBatch messages', () => {
   let bed: GatewayTestbed;
   let mqtt: MqttClient;
   beforeEach(async () => {
-    bed = await startGatewayTestbed({ pubsub: { featureBatches: { enabled: true, shards: 4 } } });
+    bed = await startGatewayTestbed({ pubsub: { featureBatches: { shards: 4 } } });
     mqtt = await connectAsync(`mqtt://127.0.0.1:${bed.gateway.mqttPort}`, { reconnectPeriod: 0 });
   });
   afterEach(async () => {
