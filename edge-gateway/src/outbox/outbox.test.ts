@@ -322,6 +322,55 @@ describe('Outbox', () => {
     expect(outbox.peek(0, 10).map((e) => e.windowStart)).toEqual([0]);
   });
 
+  it('reads the rows it appended from memory exactly as the file holds them: after confirmations, drops, a failed append, and past its memory bound', async () => {
+    const c = clock();
+    const { outbox, path } = openOutbox({ clock: c, maxBytes: 1_000, recentMaxBytes: 1_500 });
+    const reader = new Database(path, { readonly: true });
+    const select = reader.prepare('SELECT seq, machine_id, window_start, feature_version, revision, created_at, payload FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?');
+    /** Every peek (each start, a few limits) against the same read of the file by another connection. */
+    const expectPeeksMatchTheFile = () => {
+      const all = select.all(0, 1_000) as Array<{ seq: number }>;
+      for (const after of [0, ...all.map((row) => row.seq)]) {
+        for (const limit of [1, 2, 1_000]) {
+          const rows = (select.all(after, limit) as Array<Record<string, unknown>>).map((row) => ({
+            seq: row.seq,
+            machineId: row.machine_id,
+            windowStart: row.window_start,
+            featureVersion: row.feature_version,
+            revision: row.revision,
+            createdAt: row.created_at,
+            payload: row.payload,
+          }));
+          expect(outbox.peek(after, limit)).toEqual(rows);
+        }
+      }
+      return all.length;
+    };
+    try {
+      const seqs = outbox.append([record('a', 0), record('b', 0), record('a', 10_000)]);
+      expect(expectPeeksMatchTheFile()).toBe(3);
+      outbox.remove(seqs[1]!, 100);
+      await new Promise((resolve) => setImmediate(resolve)); // the delete's turn
+      expect(expectPeeksMatchTheFile()).toBe(2);
+      c.advance(1_000);
+      const broken = { ...record('b', 10_000), payload: undefined as unknown as Uint8Array };
+      expect(() => outbox.append([record('c', 0), broken])).toThrow();
+      expect(expectPeeksMatchTheFile()).toBe(2);
+      // 1,000 bytes at most: ten rows of 100 make 1,200 with the two there, the two oldest go.
+      outbox.append(Array.from({ length: 10 }, (_, i) => record('c', i * 10_000)));
+      expect(outbox.stats()).toMatchObject({ depth: 10, droppedTotal: 2 });
+      expect(expectPeeksMatchTheFile()).toBe(10);
+      // 1,600 bytes would pass the 1,500 in memory: the rows held there are let go and read from the file.
+      outbox.append(Array.from({ length: 6 }, (_, i) => record('d', i * 10_000)));
+      expect(outbox.stats()).toMatchObject({ depth: 10, droppedTotal: 8 });
+      expect(expectPeeksMatchTheFile()).toBe(10);
+      outbox.append([record('e', 0)]);
+      expect(expectPeeksMatchTheFile()).toBe(10);
+    } finally {
+      reader.close();
+    }
+  });
+
   it('ignores the removal of a row that was already dropped', () => {
     const { outbox } = openOutbox({ maxBytes: 100 });
     const [first] = outbox.append([record('a', 0, 100)]);

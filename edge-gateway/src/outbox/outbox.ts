@@ -5,6 +5,9 @@
 // The same database holds the window engine's checkpoints (window/checkpoint.ts): a header row per
 // machine and a row per pane start, written in the same transaction as the windows they account
 // for, so after a crash the two always agree. Only what changed is written each time.
+// The rows this process appended are also kept in memory until they are deleted (up to a bound), so
+// the publisher reads what was just written without a query; SQLite stays the truth, read after a
+// restart and whenever the memory was let go (an outage longer than the bound).
 import type { Clock } from '@pdm/clock';
 import Database from 'better-sqlite3';
 import { mkdirSync, statfsSync } from 'node:fs';
@@ -50,6 +53,8 @@ export interface OutboxOptions {
    * there is kept: one key never stands for two contents (it should never happen; it is a bug).
    */
   onConflict?: (record: OutboxRecord) => void;
+  /** Payload bytes of the newest rows kept in memory for peek at most; default RECENT_MAX_BYTES. */
+  recentMaxBytes?: number;
 }
 
 export interface OutboxStats {
@@ -68,6 +73,12 @@ export interface OutboxStats {
 }
 
 const RATE_HORIZON_MS = 5 * 60_000;
+
+/**
+ * Payload bytes of the newest rows kept in memory at most: a boundary of validation.maxMachines
+ * (5,000 windows of ~1 KB) fits. Beyond it (a long outage), they are let go and read from SQLite.
+ */
+export const RECENT_MAX_BYTES = 8 * 1024 * 1024;
 
 /** Bytes available to this process on the filesystem holding `dir`; unknown (Infinity) if it cannot be read. */
 function filesystemFreeBytes(dir: string): number {
@@ -110,6 +121,13 @@ export class Outbox {
   private rate = 0;
   private lastAppendAt: number | undefined;
   private readonly freeBytes: () => number;
+  /**
+   * Every row with seq > recentFloor, in seq order, as appended by this process (confirmed ones not
+   * yet deleted among them, as in the table): peek reads from here above the floor.
+   */
+  private recent: OutboxEntry[] = [];
+  private recentBytes = 0;
+  private recentFloor: number;
 
   private readonly insert: Database.Statement;
   private readonly deleteOne: Database.Statement;
@@ -163,7 +181,7 @@ export class Outbox {
     this.checkpointMachines = (this.db.prepare('SELECT COUNT(*) AS n FROM checkpoint_machine').get() as { n: number }).n;
     this.insert = this.db.prepare(
       `INSERT INTO outbox (machine_id, window_start, feature_version, revision, created_at, bytes, payload)
-       VALUES (?, ?, ?, ?, ?, ?, ?)`,
+       VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (machine_id, window_start, feature_version, revision) DO NOTHING`,
     );
     this.deleteOne = this.db.prepare('DELETE FROM outbox WHERE seq = ?');
     this.selectAfter = this.db.prepare('SELECT * FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?');
@@ -178,6 +196,8 @@ export class Outbox {
     const totals = this.db.prepare('SELECT COUNT(*) AS n, COALESCE(SUM(bytes), 0) AS b FROM outbox').get() as { n: number; b: number };
     this.depth = totals.n;
     this.bytes = totals.b;
+    // AUTOINCREMENT: every row appended from now on has a greater seq than any the table holds.
+    this.recentFloor = (this.db.prepare('SELECT COALESCE(MAX(seq), 0) AS seq FROM outbox').get() as { seq: number }).seq;
   }
 
   /**
@@ -193,27 +213,32 @@ export class Outbox {
     const conflicts: OutboxRecord[] = [];
     // The counts change only once the transaction committed: a failed commit (a full disk) rolls
     // the rows back, and the windows are appended again on the next attempt.
-    const { seqs, depthChange, bytesChange, machinesAdded } = this.db.transaction(() => {
-      let depthChange = 0;
+    const { seqs, added, bytesChange, machinesAdded } = this.db.transaction(() => {
       let bytesChange = 0;
+      const added: OutboxEntry[] = [];
       const seqs = records.map((r) => {
-        const existing = this.selectByKey.get(r.machineId, r.windowStart, r.featureVersion, r.revision) as { seq: number; payload: Buffer } | undefined;
-        if (existing) {
+        const inserted = this.insert.run(r.machineId, r.windowStart, r.featureVersion, r.revision, now, r.payload.byteLength, r.payload);
+        if (inserted.changes === 0) {
+          // The key is taken: the row there is kept (the same window, or a conflict).
+          const existing = this.selectByKey.get(r.machineId, r.windowStart, r.featureVersion, r.revision) as { seq: number; payload: Buffer };
           if (!existing.payload.equals(r.payload)) conflicts.push(r);
           return existing.seq;
         }
-        const info = this.insert.run(r.machineId, r.windowStart, r.featureVersion, r.revision, now, r.payload.byteLength, r.payload);
-        depthChange++;
+        const seq = Number(inserted.lastInsertRowid);
+        // A Buffer, as a row read from SQLite: the same bytes, not copied.
+        const payload = Buffer.from(r.payload.buffer, r.payload.byteOffset, r.payload.byteLength);
+        added.push({ seq, machineId: r.machineId, windowStart: r.windowStart, featureVersion: r.featureVersion, revision: r.revision, createdAt: now, payload });
         bytesChange += r.payload.byteLength;
-        return Number(info.lastInsertRowid);
+        return seq;
       });
       let machinesAdded = 0;
       for (const c of checkpoints) machinesAdded += this.writeCheckpoint(c, now);
-      return { seqs, depthChange, bytesChange, machinesAdded };
+      return { seqs, added, bytesChange, machinesAdded };
     })();
     this.checkpointMachines += machinesAdded;
-    this.depth += depthChange;
+    this.depth += added.length;
     this.bytes += bytesChange;
+    this.keepRecent(added, bytesChange);
     for (const conflict of conflicts) this.options.onConflict?.(conflict);
     if (records.length > 0) this.updateRate(now, bytesChange);
     this.enforceBounds();
@@ -284,8 +309,49 @@ export class Outbox {
 
   /** Oldest entries with seq greater than `afterSeq`, in append order (confirmed ones excluded). */
   peek(afterSeq: number, limit: number): OutboxEntry[] {
-    const rows = (this.selectAfter.all(afterSeq, limit) as Row[]).map(toEntry);
+    const rows = afterSeq >= this.recentFloor ? this.recentAfter(afterSeq, limit) : (this.selectAfter.all(afterSeq, limit) as Row[]).map(toEntry);
     return this.pendingRemovals.size === 0 ? rows : rows.filter((row) => !this.pendingRemovals.has(row.seq));
+  }
+
+  /** The rows after `afterSeq` (at least recentFloor), at most `limit`, from memory. */
+  private recentAfter(afterSeq: number, limit: number): OutboxEntry[] {
+    const recent = this.recent;
+    // The first row with a greater seq, by bisection (seqs increase along the array).
+    let low = 0;
+    let high = recent.length;
+    while (low < high) {
+      const mid = (low + high) >>> 1;
+      if ((recent[mid] as OutboxEntry).seq <= afterSeq) low = mid + 1;
+      else high = mid;
+    }
+    return recent.slice(low, low + limit);
+  }
+
+  /** Keeps the rows just committed in memory; lets every row there go when they would pass the bound. */
+  private keepRecent(added: readonly OutboxEntry[], bytes: number): void {
+    if (added.length === 0) return;
+    if (this.recentBytes + bytes > (this.options.recentMaxBytes ?? RECENT_MAX_BYTES)) {
+      this.recent = [];
+      this.recentBytes = 0;
+      this.recentFloor = (added[added.length - 1] as OutboxEntry).seq;
+      return;
+    }
+    for (const entry of added) this.recent.push(entry);
+    this.recentBytes += bytes;
+  }
+
+  /** Lets the rows deleted from the table go from memory too. */
+  private forgetRecent(deleted: (entry: OutboxEntry) => boolean): void {
+    if (this.recent.length === 0) return;
+    const kept: OutboxEntry[] = [];
+    let bytes = 0;
+    for (const entry of this.recent) {
+      if (deleted(entry)) continue;
+      kept.push(entry);
+      bytes += entry.payload.byteLength;
+    }
+    this.recent = kept;
+    this.recentBytes = bytes;
   }
 
   /**
@@ -318,6 +384,7 @@ export class Outbox {
       })();
       this.depth -= removed.rows;
       this.bytes -= removed.bytes;
+      this.forgetRecent((entry) => this.pendingRemovals.has(entry.seq));
       this.pendingRemovals.clear();
     } catch (error) {
       // The transaction rolled back: the rows stay pending (and are not published again) until a
@@ -361,6 +428,7 @@ export class Outbox {
     })();
     this.depth -= n;
     this.bytes -= b;
+    this.forgetRecent((entry) => entry.seq <= seq);
     this.droppedTotal += n;
     if (n > 0) this.options.onDrop?.(n, bound);
   }
