@@ -263,6 +263,8 @@ export async function startGateway(config: GatewayConfig, dependencies: GatewayD
     },
   }).catch((error: unknown) => abandonStart(error, broker));
   bridge.start();
+  // Readings can come from now on: the restored machines' silence counts from here, not from their restore.
+  engine.startIdleClocks();
 
   function tick(): void {
     engine.tick();

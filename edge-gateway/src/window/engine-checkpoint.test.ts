@@ -105,6 +105,27 @@ describe('checkpoints', () => {
     });
   }
 
+  it('starts a restored machine\'s idle clock when the host takes readings, not at the restore: a slow start-up times out no restored window', () => {
+    const before = harness(); // idleTimeoutMs 30 s
+    for (let i = 0; i < 5; i++) before.engine.add('m1', 's', T0 + i * 1_000, i);
+    const saved = before.engine.suspend();
+    const after = harness();
+    for (const stored of storeOf(...saved).all()) after.engine.restore(stored);
+    after.clock.advance(40_000); // the host's start-up: Pub/Sub, the listeners
+    after.engine.startIdleClocks();
+    after.clock.advance(29_999);
+    after.engine.tick();
+    expect(after.windows).toEqual([]); // silent 29.999 s since readings could come: still open
+    expect(after.engine.add('m1', 's', T0 + 5_000, 5)).toBe('accepted');
+    after.clock.advance(30_000);
+    after.engine.tick(); // silent for the idle timeout since that reading
+    // By hand: values 0..4 → mean 2 (the SHUTDOWN partial); 0..5 → mean 2.5.
+    expect([...before.windows, ...after.windows].map((w) => [bounds(w), w.revision, w.closeReason, w.sensors[0]?.count, w.sensors[0]?.mean])).toEqual([
+      [[0, 10_000], 0, CloseReason.SHUTDOWN, 5, 2],
+      [[0, 10_000], 1, CloseReason.IDLE_TIMEOUT, 6, 2.5],
+    ]);
+  });
+
   it('suspends with pending revisions sent and counted: the restored engine does not send them again', () => {
     const before = harness({ lateMode: 'revise' });
     before.engine.add('m1', 's', T0 + 1_000, 1);

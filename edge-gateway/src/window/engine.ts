@@ -190,6 +190,18 @@ export class WindowEngine {
   }
 
   /**
+   * The host takes readings from now on: the idle clocks of the machines it holds (restored at
+   * start) start now. Counted from their restore, the time the host's own start-up takes before a
+   * reading can come (Pub/Sub, the listeners) would count as every restored machine's silence, and a
+   * slow start would close all their open windows partial (IDLE_TIMEOUT), to be revised once the
+   * machines report again.
+   */
+  startIdleClocks(): void {
+    const now = this.clock.now();
+    for (const machine of this.machines.values()) machine.lastArrival = now;
+  }
+
+  /**
    * A machine that said it went away (a Sparkplug death): its windows close now as they would at the
    * idle timeout (IDLE_TIMEOUT), instead of waiting for it. A machine the engine does not hold is left alone.
    */
