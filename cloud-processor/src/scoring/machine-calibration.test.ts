@@ -15,7 +15,7 @@ import { levelMachineWindows } from '../test-support/level-machine.js';
 import { trainModel } from '../training/train.js';
 import { scoreWindows } from './score-windows.js';
 import { openScorer } from './scorer.js';
-import { decodeStateFile } from './state-file.js';
+import { readStateFile } from './state-file.js';
 import { unscoredPoint } from '../sink/points.js';
 
 const TRAIN_START = 1_700_000_000_000;
@@ -116,7 +116,7 @@ describe("a class model and a machine its training never saw (m-3, sensor a at 1
     expect(decided).toEqual(reference);
     expect(redelivered).toEqual([CALIBRATING, CALIBRATING]);
     // After the run the level is learnt: no residuals left in the file, the baseline moved by ~16 on a.mean.
-    const [entry] = decodeStateFile(await readFile(stateFile, 'utf8')).robustT2;
+    const [entry] = readStateFile(stateFile).robustT2;
     expect(entry!.state.level).toBeUndefined();
     const location = (JSON.parse(await readFile(path.join(classRegistry, 'class', '1', MODEL_FILES.robustT2), 'utf8')) as { location: number[] }).location;
     expect(entry!.state.baseline[0]! - location[0]!).toBeGreaterThan(10);
@@ -143,7 +143,7 @@ describe("a class model and a machine its training never saw (m-3, sensor a at 1
     const m2 = levelMachineWindows({ seed: 14, windows: 100, startMs: LIVE_START, machineId: 'm-2', offsetA: () => 8 });
     const { stateFile, decided } = await scoreWithRestart(classRegistry, m2, 50);
     expect(decided.filter((s) => s.isAnomaly)).toHaveLength(0);
-    expect(decodeStateFile(await readFile(stateFile, 'utf8')).robustT2[0]!.state.level).toBeUndefined();
+    expect(readStateFile(stateFile).robustT2[0]!.state.level).toBeUndefined();
   });
 });
 
@@ -164,7 +164,7 @@ describe('a model with an online threshold', () => {
     const { decided, redelivered, stateFile } = await scoreWithRestart(onlineRegistry, windows, restartAfter);
     expect(decided).toEqual(reference);
     expect(redelivered).toEqual(reference.slice(restartAfter - 2, restartAfter));
-    const [entry] = decodeStateFile(await readFile(stateFile, 'utf8')).robustT2;
+    const [entry] = readStateFile(stateFile).robustT2;
     expect(entry!.state.online!.spot).not.toBeNull();
     // Without the state file the machine calibrates afresh: the trained threshold again.
     const forgotten = await scoreOnce(onlineRegistry, windows.slice(restartAfter));

@@ -3,6 +3,8 @@
 // way. A new model version starts every machine afresh; versions the registry no longer holds are forgotten. A
 // version is also told apart by when it was trained: a registry wiped and trained again reuses
 // `anomaly@1`, and the state of the old model must not be read as the new one's.
+// A machine whose state was handed out for scoring since the last save is marked changed, so the state
+// file rewrites only those (takeChanged).
 
 /** Which trained model a state belongs to: its name, version and contract.json createdAt. */
 export interface ModelIdentity {
@@ -26,6 +28,8 @@ interface Machine<S> {
   siteId: string;
   machineId: string;
   state: S;
+  /** Handed out (and so possibly changed) since the last takeChanged(). */
+  changed: boolean;
 }
 
 interface Version<S> {
@@ -51,6 +55,11 @@ export class MachineStates<S> {
   peek(name: string, version: string, siteId: string, machineId: string): S | undefined {
     for (const v of this.versions.values()) if (v.model === name && v.version === version) return v.machines.get(machineKey(siteId, machineId))?.state;
     return undefined;
+  }
+
+  /** Whether a machine's state under that model version is kept. */
+  has(name: string, version: string, trainedAt: string, siteId: string, machineId: string): boolean {
+    return this.versions.get(versionKey(name, version, trainedAt))?.machines.has(machineKey(siteId, machineId)) ?? false;
   }
 
   /**
@@ -91,16 +100,31 @@ export class MachineStates<S> {
 
   /** Every machine's state (the live objects: serialise them before the next window is scored). */
   entries(): MachineStateEntry<S>[] {
-    return [...this.versions.values()].flatMap(({ model, version, trainedAt, machines }) =>
-      [...machines.values()].map(({ siteId, machineId, state }) => ({ model, version, trainedAt, siteId, machineId, state })),
-    );
+    return this.collect(() => true);
   }
 
-  /** Puts states back (read from the state file), replacing a machine's current one. */
+  /** The machines' states handed out since the last call (or since restore), marked unchanged again. */
+  takeChanged(): MachineStateEntry<S>[] {
+    return this.collect((m) => {
+      const { changed } = m;
+      m.changed = false;
+      return changed;
+    });
+  }
+
+  /** Puts states back (read from the state file), replacing a machine's current one; they count as saved. */
   restore(entries: Iterable<MachineStateEntry<S>>): void {
     for (const { model, version, trainedAt, siteId, machineId, state } of entries) {
-      this.versionOf(model, version, trainedAt).machines.set(machineKey(siteId, machineId), { siteId, machineId, state });
+      this.versionOf(model, version, trainedAt).machines.set(machineKey(siteId, machineId), { siteId, machineId, state, changed: false });
     }
+  }
+
+  private collect(take: (machine: Machine<S>) => boolean): MachineStateEntry<S>[] {
+    const entries: MachineStateEntry<S>[] = [];
+    for (const { model, version, trainedAt, machines } of this.versions.values()) {
+      for (const m of machines.values()) if (take(m)) entries.push({ model, version, trainedAt, siteId: m.siteId, machineId: m.machineId, state: m.state });
+    }
+    return entries;
   }
 
   private versionOf(model: string, version: string, trainedAt: string): Version<S> {
@@ -114,11 +138,12 @@ export class MachineStates<S> {
 export class MachineStateMap<S> {
   constructor(private readonly machines: Map<string, Machine<S>>) {}
 
-  /** The machine's state, made by `init` on its first window. */
+  /** The machine's state, made by `init` on its first window; marked changed, as the caller is about to learn into it. */
   get(siteId: string, machineId: string, init: () => S): S {
     const key = machineKey(siteId, machineId);
     let machine = this.machines.get(key);
-    if (machine === undefined) this.machines.set(key, (machine = { siteId, machineId, state: init() }));
+    if (machine === undefined) this.machines.set(key, (machine = { siteId, machineId, state: init(), changed: true }));
+    else machine.changed = true;
     return machine.state;
   }
 }

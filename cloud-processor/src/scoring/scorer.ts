@@ -23,7 +23,7 @@ import { MicroBatcher } from './micro-batcher.js';
 import { ModelSet } from './model-set.js';
 import { RobustT2Scoring } from './robust-t2-batch.js';
 import { selectModel, ServingModels } from './select-model.js';
-import { encodeStateFile, readStateFile, setAside, writeStateFile } from './state-file.js';
+import { setAside, StateFile } from './state-file.js';
 
 export interface ScorerOptions {
   registryDir: string;
@@ -123,8 +123,8 @@ export class ModelScorer extends Scorer {
   /** Reloads run one after another: a poll and an explicit reload() must not load the same version twice. */
   private reloading: Promise<void> = Promise.resolve();
   private cancelPoll: Cancel | undefined;
-  /** Saves run one after another, so an older snapshot never replaces a newer one. */
-  private saving: Promise<void> = Promise.resolve();
+  /** The state file, once start() has read it: a scorer that never read it must not overwrite it. */
+  private stateFile: StateFile | undefined;
   private cancelSaves: Cancel | undefined;
   private closed = false;
 
@@ -153,7 +153,7 @@ export class ModelScorer extends Scorer {
     await this.reload();
     this.schedulePoll();
     if (this.options.stateFile !== undefined) {
-      this.cancelSaves = every(this.clock, this.options.stateSaveMs ?? MODEL_DEFAULTS.scorer.stateSaveMs, () => void this.saveStates());
+      this.cancelSaves = every(this.clock, this.options.stateSaveMs ?? MODEL_DEFAULTS.scorer.stateSaveMs, () => this.saveStates());
     }
   }
 
@@ -265,8 +265,8 @@ export class ModelScorer extends Scorer {
     this.cancelSaves?.();
     await this.reloading.catch(() => undefined);
     this.batcher.flush();
-    // Only a started scorer saves: one that never read the state file must not overwrite it.
-    if (this.cancelSaves !== undefined) await this.saveStates();
+    this.saveStates();
+    this.stateFile?.close();
     this.models.dispose();
     this.serving = new ServingModels();
   }
@@ -279,33 +279,34 @@ export class ModelScorer extends Scorer {
     const file = this.options.stateFile;
     if (file === undefined) return;
     try {
-      const state = await readStateFile(file);
+      const { stateFile, state, migrated } = StateFile.open(file, this.clock.now());
+      this.stateFile = stateFile;
       this.robustT2.baselines.restore(state.robustT2);
       this.adaptiveZ.histories.restore(state.adaptiveZ);
       this.gates.restore(state.gates);
-      this.logger.info({ file, machines: state.robustT2.length + state.adaptiveZ.length + state.gates.length }, 'machine states restored');
+      this.logger.info({ file, machines: state.robustT2.length + state.adaptiveZ.length + state.gates.length, migrated }, 'machine states restored');
     } catch (err) {
       this.counters.stateFilesUnreadable++;
       const aside = await setAside(file, this.clock.now()).catch((renameErr: unknown) => `not moved: ${(renameErr as Error).message}`);
+      this.stateFile = new StateFile(file);
       this.logger.error({ file, err: (err as Error).message, aside }, 'state file unreadable, set aside; every machine starts afresh');
     }
   }
 
-  /** Writes the state file (after any save still running); a failure is logged and counted, and the next save tries again. */
-  private saveStates(): Promise<void> {
-    const file = this.options.stateFile;
-    if (file === undefined) return this.saving;
-    this.saving = this.saving.then(async () => {
-      try {
-        // Encoded at once, between two batches: every machine's state at the same point.
-        const text = encodeStateFile({ robustT2: this.robustT2.baselines.entries(), adaptiveZ: this.adaptiveZ.histories.entries(), gates: this.gates.entries() }, this.clock.now());
-        await writeStateFile(file, text);
-      } catch (err) {
-        this.counters.stateSaveFailures++;
-        this.logger.error({ file, err: (err as Error).message }, 'saving the machine states failed');
-      }
-    });
-    return this.saving;
+  /**
+   * Writes the states of the machines scored since the previous save, between two batches (every
+   * machine at the same point); a failure is logged and counted, and the next save writes every machine.
+   */
+  private saveStates(): void {
+    const stateFile = this.stateFile;
+    if (stateFile === undefined) return;
+    try {
+      const { written, deleted } = stateFile.save({ robustT2: this.robustT2.baselines, adaptiveZ: this.adaptiveZ.histories, gates: this.gates }, this.clock.now());
+      this.logger.debug({ file: stateFile.file, written, deleted }, 'machine states saved');
+    } catch (err) {
+      this.counters.stateSaveFailures++;
+      this.logger.error({ file: stateFile.file, err: (err as Error).message }, 'saving the machine states failed');
+    }
   }
 
   private runBatch(batch: Pending[]): void {

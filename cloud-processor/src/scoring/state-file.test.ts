@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { ManualClock } from '@pdm/clock';
 import type { MachineWindow } from '@pdm/proto';
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { ScoreOutcome, WindowScore } from '../model/api.js';
 import type { ModelKind } from '../model/artifact-schemas.js';
@@ -16,7 +17,9 @@ import { giveSlowBaseline } from '../test-support/slow-baseline.js';
 import { trainModel } from '../training/train.js';
 import { scoreWindows } from './score-windows.js';
 import { openScorer, type ModelScorer, type ScorerOptions } from './scorer.js';
-import { decodeStateFile, encodeStateFile, type ScorerState } from './state-file.js';
+import { encodeFormat2StateFile } from '../test-support/format2-state-file.js';
+import { decodeJsonStateFile, type ScorerState } from './state-codec.js';
+import { readStateFile } from './state-file.js';
 
 const TRAIN_START = 1_700_000_000_000;
 const LIVE_START = TRAIN_START + 86_400_000;
@@ -36,7 +39,7 @@ function liveWindows(): MachineWindow[] {
   return one.flatMap((w, i) => [w, other[i]!]);
 }
 
-describe('the state file codec', () => {
+describe('a state file of format 2 (JSON, read to migrate it)', () => {
   it('writes NaN and ±Infinity as strings and reads them back as numbers, each entry with its kind', () => {
     const history = {
       features: [{ point: { count: 2, mean: 1.5, variance: 0.25 }, short: { count: 0, mean: 0, variance: 0 }, seasonal: { count: 0, mean: 0, variance: 0 }, values: [1, 2], shortMeans: [Number.NaN, 1.5], seasonalReferences: [], seasonalDiffs: [Number.NaN] }],
@@ -49,7 +52,7 @@ describe('the state file codec', () => {
       adaptiveZ: [{ model: 'oven', version: '2', trainedAt: '2026-12-05T10:00:00.000Z', siteId: 's', machineId: 'm', state: history }],
       gates: [{ model: 'fan', version: '3', trainedAt: '2026-12-05T10:00:00.000Z', siteId: 's', machineId: 'f', state: { previous: [880.5], previousEnd: 10, settleLeft: 2, recent: [{ windowEnd: 10, hold: 'transient' as const }] } }],
     };
-    const text = encodeStateFile(state, 42);
+    const text = encodeFormat2StateFile(state, 42);
     const file = JSON.parse(text) as { format: number; savedAt: number; machines: { kind: string; state: { decidedUntil: unknown } }[] };
     expect(file.format).toBe(2);
     expect(file.savedAt).toBe(42);
@@ -61,14 +64,14 @@ describe('the state file codec', () => {
     expect(text).toContain('"shortMeans":["NaN",1.5]');
     expect(text).toContain('"baseline":["Infinity",0.30000000000000004]');
     // Ids that look like numbers stay ids: only numbers inside a state are decoded.
-    expect(decodeStateFile(text)).toEqual(state);
+    expect(decodeJsonStateFile(text)).toEqual(state);
   });
 
   it('refuses what is not a state file of its format, naming the problem', () => {
-    expect(() => decodeStateFile('{"format":1,"savedAt":0,"machines":[]}')).toThrow(/not a scorer state file of format 2/);
-    const wrongState = encodeStateFile({ robustT2: [{ model: 'level', version: '1', trainedAt: 'x', siteId: 's', machineId: 'm', state: { baseline: [1], decidedUntil: 0, recent: [] } }], adaptiveZ: [], gates: [] }, 0).replace('"baseline":[1]', '"baseline":["one"]');
-    expect(() => decodeStateFile(wrongState)).toThrow(/baseline/);
-    expect(() => decodeStateFile('{"format":2,')).toThrow(SyntaxError);
+    expect(() => decodeJsonStateFile('{"format":1,"savedAt":0,"machines":[]}')).toThrow(/not a scorer state file of format 2/);
+    const wrongState = encodeFormat2StateFile({ robustT2: [{ model: 'level', version: '1', trainedAt: 'x', siteId: 's', machineId: 'm', state: { baseline: [1], decidedUntil: 0, recent: [] } }], adaptiveZ: [], gates: [] }, 0).replace('"baseline":[1]', '"baseline":["one"]');
+    expect(() => decodeJsonStateFile(wrongState)).toThrow(/baseline/);
+    expect(() => decodeJsonStateFile('{"format":2,')).toThrow(SyntaxError);
   });
 });
 
@@ -87,15 +90,15 @@ function decide(state: OnlineThresholdState, scores: readonly number[]): number[
   });
 }
 
-describe('an online threshold in the state file', () => {
+describe('an online threshold in a state file of format 2', () => {
   it('is written with its score arrays as base64 of their doubles and read back double for double', () => {
     const awkward = [Number.NaN, -0, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, Number.MIN_VALUE, Number.MAX_VALUE, 0.1 + 0.2];
     const online: OnlineThresholdState = { ...initialOnlineThreshold(), calibration: [1], recent: awkward };
-    const text = encodeStateFile(onlineEntry(online), 0);
+    const text = encodeFormat2StateFile(onlineEntry(online), 0);
     // 1 as a little-endian IEEE 754 double is 00 00 00 00 00 00 f0 3f.
     expect(text).toContain('"calibration":"AAAAAAAA8D8="');
     expect(text).toContain(`"recent":"${Buffer.from('000000000000f87f' + '0000000000000080' + '000000000000f07f' + '000000000000f0ff' + '0100000000000000' + 'ffffffffffffef7f' + '343333333333d33f', 'hex').toString('base64')}"`);
-    const restored = decodeStateFile(text).robustT2[0]!.state.online!;
+    const restored = decodeJsonStateFile(text).robustT2[0]!.state.online!;
     expect(restored).toEqual(online);
     expect(Object.is(restored.recent[1], -0)).toBe(true);
   });
@@ -105,7 +108,7 @@ describe('an online threshold in the state file', () => {
     const state = initialOnlineThreshold();
     decide(state, Array.from({ length: 3_000 }, next));
     expect(state.spot?.peaks.length).toBeGreaterThan(40);
-    const restored = decodeStateFile(encodeStateFile(onlineEntry(state), 0)).robustT2[0]!.state.online!;
+    const restored = decodeJsonStateFile(encodeFormat2StateFile(onlineEntry(state), 0)).robustT2[0]!.state.online!;
     expect(restored).toEqual(state);
     const later = Array.from({ length: 3_000 }, next);
     const uninterrupted = decide(state, later);
@@ -126,7 +129,7 @@ describe('an online threshold in the state file', () => {
         { ...machine, machineId: 'calibrated', state: { baseline: [1], decidedUntil: 5, recent: [], online: { calibration: [], spot, threshold: 23.5, bodyLimit: 3.5, recent: [4], quiet: 30, unfitted: 3 } } },
       ],
     });
-    expect(decodeStateFile(text).robustT2.map((e) => e.state.online)).toEqual([
+    expect(decodeJsonStateFile(text).robustT2.map((e) => e.state.online)).toEqual([
       { calibration: [2.5, 3], spot: null, threshold: null, bodyLimit: Number.NaN, recent: [2.5, 3, 45], quiet: 0, unfitted: 0 },
       { calibration: [], spot: { ...spot, ceilings: [Number.MAX_VALUE, 3.25] }, threshold: 23.5, bodyLimit: 3.5, recent: [4], quiet: 30, unfitted: 3 },
     ]);
@@ -136,8 +139,8 @@ describe('an online threshold in the state file', () => {
     ['not base64', '"calibration":"AAAA!AAAAAA="'],
     ['not whole doubles', '"calibration":"AAAA"'],
   ])('refuses a score array that is %s, naming it', (_what, broken) => {
-    const text = encodeStateFile(onlineEntry({ ...initialOnlineThreshold(), calibration: [1] }), 0);
-    expect(() => decodeStateFile(text.replace('"calibration":"AAAAAAAA8D8="', broken))).toThrow(/calibration/);
+    const text = encodeFormat2StateFile(onlineEntry({ ...initialOnlineThreshold(), calibration: [1] }), 0);
+    expect(() => decodeJsonStateFile(text.replace('"calibration":"AAAAAAAA8D8="', broken))).toThrow(/calibration/);
   });
 });
 
@@ -179,17 +182,24 @@ beforeEach(() => {
 });
 
 describe.each(KINDS)('$kind across a restart', ({ kind, restartAfter }) => {
-  it('decides every window after the restart exactly as if it had never stopped, a window decided before included', async () => {
+  it.each([
+    ['as saved', false],
+    // A processor upgraded from format 2 (one JSON text): the file is migrated on open and nothing is lost.
+    ['left by a processor of format 2, migrated on open', true],
+  ])('decides every window after the restart exactly as if it had never stopped, a window decided before included: state file %s', async (_how, olderProcessor) => {
     const { reference } = trained.get(kind)!;
     const before = await open(kind, { stateFile });
     const first = scores(await scoreWindows(before, live.slice(0, restartAfter)));
     await before.close();
-    const saved = await readFile(stateFile, 'utf8');
-    expect(decodeStateFile(saved)[kind === 'robust-t2' ? 'robustT2' : 'adaptiveZ'].map((e) => `${e.siteId}/${e.machineId}`).sort()).toEqual(['site-test/m-1', 'site-test/m-2']);
-    if (kind === 'adaptive-z') expect(saved).toContain('"NaN"');
+    const saved = readStateFile(stateFile);
+    expect(saved[kind === 'robust-t2' ? 'robustT2' : 'adaptiveZ'].map((e) => `${e.siteId}/${e.machineId}`).sort()).toEqual(['site-test/m-1', 'site-test/m-2']);
+    if (kind === 'adaptive-z') expect(saved.adaptiveZ.flatMap((e) => e.state.features.flatMap((f) => f.shortMeans)).some(Number.isNaN)).toBe(true);
+    if (olderProcessor) await writeFile(stateFile, encodeFormat2StateFile(saved, LIVE_START));
 
     const after = await open(kind, { stateFile });
     try {
+      expect((await readFile(stateFile)).subarray(0, 15).toString()).toBe('SQLite format 3');
+      expect(readStateFile(stateFile)).toEqual(saved);
       const rest = scores(await scoreWindows(after, live.slice(restartAfter)));
       expect([...first, ...rest]).toEqual(reference);
       // A redelivery of windows decided before the restart gets their first decisions.
@@ -205,6 +215,17 @@ describe.each(KINDS)('$kind across a restart', ({ kind, restartAfter }) => {
     expect(forgotten.map((s) => s.score)).not.toEqual(reference.slice(restartAfter).map((s) => s.score));
   });
 });
+
+/** Each machine's saved_at in the state file: when its row was last written. */
+function savedAt(file: string): Record<string, number> {
+  const db = new Database(file, { readonly: true });
+  try {
+    const rows = db.prepare('SELECT site_id, machine_id, saved_at FROM machine_state').all() as { site_id: string; machine_id: string; saved_at: number }[];
+    return Object.fromEntries(rows.map((r) => [`${r.site_id}/${r.machine_id}`, r.saved_at]));
+  } finally {
+    db.close();
+  }
+}
 
 describe('the state file of the processor', () => {
   it.each([
@@ -226,7 +247,7 @@ describe('the state file of the processor', () => {
     } finally {
       await scorer.close();
     }
-    expect(decodeStateFile(await readFile(stateFile, 'utf8')).robustT2).toHaveLength(2);
+    expect(readStateFile(stateFile).robustT2).toHaveLength(2);
   });
 
   it('saves every stateSaveMs on the clock, after the windows scored so far', async () => {
@@ -238,13 +259,14 @@ describe('the state file of the processor', () => {
       await new Promise((resolve) => setTimeout(resolve, 50));
       await expect(readFile(stateFile, 'utf8')).rejects.toThrow(/ENOENT/);
       clock.advance(1);
-      await vi.waitFor(async () => expect(decodeStateFile(await readFile(stateFile, 'utf8')).robustT2.map((e) => e.state.decidedUntil)).toEqual([LIVE_START + 30_000, LIVE_START + 30_000]));
-      const saved = JSON.parse(await readFile(stateFile, 'utf8')) as { savedAt: number };
-      expect(saved.savedAt).toBe(LIVE_START + 30_000);
+      await vi.waitFor(() => expect(readStateFile(stateFile).robustT2.map((e) => e.state.decidedUntil)).toEqual([LIVE_START + 30_000, LIVE_START + 30_000]));
+      expect(savedAt(stateFile)).toEqual({ 'site-test/m-1': LIVE_START + 30_000, 'site-test/m-2': LIVE_START + 30_000 });
 
-      await scoreWindows(scorer, live.slice(6, 8));
+      // Only m-1 scored since: only its row is written again.
+      await scoreWindows(scorer, live.slice(6, 8).filter((w) => w.machineId === 'm-1'));
       clock.advance(30_000);
-      await vi.waitFor(async () => expect(decodeStateFile(await readFile(stateFile, 'utf8')).robustT2.map((e) => e.state.decidedUntil)).toEqual([LIVE_START + 40_000, LIVE_START + 40_000]));
+      await vi.waitFor(() => expect(readStateFile(stateFile).robustT2.map((e) => `${e.machineId} ${e.state.decidedUntil}`).sort()).toEqual([`m-1 ${LIVE_START + 40_000}`, `m-2 ${LIVE_START + 30_000}`]));
+      expect(savedAt(stateFile)).toEqual({ 'site-test/m-1': LIVE_START + 60_000, 'site-test/m-2': LIVE_START + 30_000 });
       expect(scorer.stats().stateSaveFailures).toBe(0);
     } finally {
       await scorer.close();

@@ -1,0 +1,168 @@
+// How the state file saves: only the machines scored since the previous save, in one transaction, the
+// rows of forgotten machines deleted; what it refuses on open; a kill during saves.
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { GateState } from '../model/regime.js';
+import type { BaselineState } from '../model/robust-t2.js';
+import type { MachineHistory } from './adaptive-z-batch.js';
+import { MachineStates } from './machine-states.js';
+import { encodeRowState, decodeRowState } from './state-codec.js';
+import { readStateFile, setAside, StateFile, type StateSources } from './state-file.js';
+
+const DAY = 86_400_000;
+const MODEL = { name: 'level', version: '1', createdAt: '2026-12-05T10:00:00.000Z' };
+
+let temp: string;
+let run = 0;
+beforeAll(async () => {
+  temp = await mkdtemp(path.join(os.tmpdir(), 'pdm-state-saves-'));
+});
+afterAll(() => rm(temp, { recursive: true, force: true }));
+const nextFile = (): string => path.join(temp, `state-${++run}`, 'scorer-state.json');
+
+function sources(): StateSources {
+  return { robustT2: new MachineStates<BaselineState>((s) => s.decidedUntil), adaptiveZ: new MachineStates<MachineHistory>((h) => h.decidedUntil), gates: new MachineStates<GateState>((g) => g.previousEnd) };
+}
+
+const baseline = (decidedUntil: number): BaselineState => ({ baseline: [1, 2], decidedUntil, recent: [] });
+
+/** Each robust-t2 machine's decidedUntil in the file. */
+function decided(file: string): Record<string, number> {
+  return Object.fromEntries(readStateFile(file).robustT2.map((e) => [e.machineId, e.state.decidedUntil]));
+}
+
+describe('a state file row', () => {
+  it('holds every double exactly: NaN, ±Infinity, -0, the smallest and largest', () => {
+    const awkward = [Number.NaN, -0, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, Number.MIN_VALUE, Number.MAX_VALUE, 0.1 + 0.2];
+    const state: BaselineState = { baseline: awkward, decidedUntil: Number.NEGATIVE_INFINITY, recent: [{ windowEnd: 5, baseline: awkward, threshold: 3 }] };
+    const back = decodeRowState('robust-t2', encodeRowState(state));
+    expect(back).toEqual(state);
+    expect(Object.is(back.baseline[1], -0)).toBe(true);
+  });
+
+  it('refuses what is not a state of its kind, naming the field', () => {
+    expect(() => decodeRowState('gate', encodeRowState({ previous: ['one'], previousEnd: 0, settleLeft: 0, recent: [] }))).toThrow(/not a state of kind gate[\s\S]*previous/);
+    expect(() => decodeRowState('adaptive-z', encodeRowState(baseline(0)))).toThrow(/not a state of kind adaptive-z/);
+  });
+});
+
+describe('a save', () => {
+  it('writes only the machines scored since the previous save, and deletes the rows of machines forgotten since', () => {
+    const file = nextFile();
+    const states = sources();
+    const machines = states.robustT2.of(MODEL);
+    for (const id of ['a', 'b', 'c']) machines.get('s', id, () => baseline(0));
+    const stateFile = new StateFile(file);
+    expect(stateFile.save(states, 1)).toEqual({ written: 3, deleted: 0 });
+    expect(stateFile.save(states, 2)).toEqual({ written: 0, deleted: 0 });
+    machines.get('s', 'b', () => baseline(0)).decidedUntil = 40 * DAY;
+    expect(stateFile.save(states, 3)).toEqual({ written: 1, deleted: 0 });
+    expect(decided(file)).toEqual({ a: 0, b: 40 * DAY, c: 0 });
+    expect(states.robustT2.forgetSilent(30 * DAY)).toBe(2);
+    expect(stateFile.save(states, 4)).toEqual({ written: 0, deleted: 2 });
+    stateFile.close();
+    expect(decided(file)).toEqual({ b: 40 * DAY });
+    // Opened again, it knows its rows: a machine forgotten later is deleted too.
+    const reopened = StateFile.open(file, 5);
+    const again = sources();
+    again.robustT2.restore(reopened.state.robustT2);
+    expect(again.robustT2.takeChanged()).toEqual([]);
+    again.robustT2.retainOnly([], []);
+    expect(reopened.stateFile.save(again, 6)).toEqual({ written: 0, deleted: 1 });
+    reopened.stateFile.close();
+    expect(decided(file)).toEqual({});
+  });
+
+  it('that fails leaves every machine at the previous save, and the next save writes every machine', () => {
+    const file = nextFile();
+    const states = sources();
+    const machines = states.robustT2.of(MODEL);
+    for (const id of ['a', 'b']) machines.get('s', id, () => baseline(0));
+    const stateFile = new StateFile(file);
+    stateFile.save(states, 1);
+    machines.get('s', 'a', () => baseline(0)).decidedUntil = 7;
+    // b, after a in the save, cannot be encoded: the save fails after writing a's row.
+    const b = machines.get('s', 'b', () => baseline(0)) as BaselineState & { broken?: () => void };
+    b.broken = () => undefined;
+    expect(() => stateFile.save(states, 2)).toThrow(/could not be cloned/);
+    expect(decided(file)).toEqual({ a: 0, b: 0 });
+    delete b.broken;
+    b.decidedUntil = 9;
+    expect(stateFile.save(states, 3)).toEqual({ written: 2, deleted: 0 });
+    expect(stateFile.save(states, 4)).toEqual({ written: 0, deleted: 0 });
+    stateFile.close();
+    expect(decided(file)).toEqual({ a: 7, b: 9 });
+  });
+});
+
+describe('opening a state file', () => {
+  it('refuses a database of another format, and one with a row that is not a state, naming its machine; set aside with its WAL', async () => {
+    const other = nextFile();
+    const states = sources();
+    states.robustT2.of(MODEL).get('s', 'a', () => baseline(0));
+    const written = new StateFile(other);
+    written.save(states, 1);
+    written.close();
+    const db = new Database(other);
+    db.pragma('user_version = 4');
+    db.close();
+    expect(() => StateFile.open(other, 0)).toThrow(/a scorer state file of format 4; this processor reads format 3/);
+
+    const broken = nextFile();
+    const killed = new StateFile(broken);
+    states.robustT2.of(MODEL).get('s', 'a', () => baseline(0));
+    // Left open, as a killed processor leaves it: its WAL and shared-memory files beside it.
+    expect(killed.save(states, 1)).toEqual({ written: 1, deleted: 0 });
+    const tamper = new Database(broken);
+    tamper.prepare("UPDATE machine_state SET state = ? WHERE machine_id = 'a'").run(encodeRowState({ baseline: 'x' }));
+    tamper.close();
+    expect(() => StateFile.open(broken, 0)).toThrow(/machine s\/a of level@1: not a state of kind robust-t2[\s\S]*baseline/);
+    expect((await readdir(path.dirname(broken))).sort()).toEqual(['scorer-state.json', 'scorer-state.json-shm', 'scorer-state.json-wal']);
+    expect(await setAside(broken, 42)).toBe(`${broken}.unreadable-42`);
+    expect((await readdir(path.dirname(broken))).sort()).toEqual(['scorer-state.json.unreadable-42', 'scorer-state.json.unreadable-42-shm', 'scorer-state.json.unreadable-42-wal']);
+    killed.close();
+  });
+});
+
+describe('a processor killed during saves', () => {
+  it('leaves a file that opens with every machine at the same save: never a torn one', async () => {
+    const dist = fileURLToPath(new URL('../../dist/scoring/', import.meta.url));
+    expect(existsSync(path.join(dist, 'state-file.js')), `${dist} is missing: build @pdm/cloud-processor first`).toBe(true);
+    const file = nextFile();
+    // Every save writes all 300 machines at the save's generation (~10 MB): the kill lands inside one.
+    const script = `
+      import { StateFile } from ${JSON.stringify(path.join(dist, 'state-file.js'))};
+      import { MachineStates } from ${JSON.stringify(path.join(dist, 'machine-states.js'))};
+      const states = { robustT2: new MachineStates((s) => s.decidedUntil), adaptiveZ: new MachineStates((h) => h.decidedUntil), gates: new MachineStates((g) => g.previousEnd) };
+      const machines = states.robustT2.of(${JSON.stringify(MODEL)});
+      const stateFile = new StateFile(${JSON.stringify(file)});
+      for (let generation = 1; ; generation++) {
+        for (let i = 0; i < 300; i++) machines.get('s', 'm-' + i, () => ({ baseline: [], decidedUntil: 0, recent: [], pending: [new Array(4000).fill(0.5)] })).decidedUntil = generation;
+        stateFile.save(states, generation);
+        process.stdout.write(generation + '\\n');
+      }`;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    let saves = 0;
+    await new Promise<void>((resolve, reject) => {
+      child.stdout.on('data', (chunk: Buffer) => {
+        saves = Math.max(saves, ...chunk.toString().trim().split('\n').map(Number));
+        if (saves >= 3) resolve();
+      });
+      child.once('exit', (code) => reject(new Error(`the saving child exited (${code}) before 3 saves`)));
+    });
+    child.kill('SIGKILL');
+    await exited;
+    const saved = readStateFile(file).robustT2;
+    expect(saved).toHaveLength(300);
+    const generations = new Set(saved.map((e) => e.state.decidedUntil));
+    expect(generations.size).toBe(1);
+    expect([...generations][0]).toBeGreaterThanOrEqual(3);
+  });
+});
