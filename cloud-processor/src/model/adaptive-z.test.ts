@@ -111,6 +111,21 @@ describe('adaptive-z scores', () => {
     expect(trained).toEqual(states[0]);
   });
 
+  it('warm up over one sensor NaN for several periods (the other present) as over an outage: that sensor keeps its season', () => {
+    const gap = 3 * 48 + 5;
+    const before = daily(11, 300, 48);
+    const after = daily(12, 60, 48, 300 + gap);
+    const other = daily(13, 300 + gap + 60, 48);
+    const two = (first: number[], second: number[]): AdaptiveZModel => ({ ...model(48), features: [{ period: 48, history: first }, { period: 48, history: second }] });
+    const [trained] = warmState(two([...before, ...new Array<number>(gap).fill(Number.NaN), ...after], other));
+    const m = model(48, before);
+    const states = warmState(m);
+    skipWindows(m, states, gap);
+    for (const x of after) stepFeature(m, m.features[0]!, states[0]!, x);
+    expect(trained).toEqual(states[0]);
+    expect(trained!.seasonalReferences.every(Number.isFinite)).toBe(true);
+  });
+
   it('compare the first windows after an outage of several periods with the same time of the season', () => {
     // Trained on 600 windows; first used 3 periods and 10 windows later. A level shift of half the cycle's
     // amplitude during the first day lies inside the season's range: only the seasonal term sees it.

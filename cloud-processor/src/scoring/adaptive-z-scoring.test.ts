@@ -163,6 +163,44 @@ describe('the adaptive-z kind', () => {
     expect(anomalous.filter((i) => i < 12 || i >= 42 + 12)).toEqual([]);
   });
 
+  it('refuses the windows of a sensor silent or NaN for days, then scores as after an outage as long: the season kept at its phase', async () => {
+    /** Two sensors of the same oven, temp and hum, each with the daily cycle; `offset` adds to hum. */
+    const pair = (options: { seed: number; from: number; count: number; offset?: (w: number) => number }): MachineWindow[] => {
+      const hum = slowWindows({ ...options, seed: options.seed + 100 });
+      return slowWindows({ seed: options.seed, from: options.from, count: options.count }).map((w, i) => create(MachineWindowSchema, { ...w, sensors: [w.sensors[0]!, create(SensorStatsSchema, { ...hum[i]!.sensors[0]!, sensorId: 'hum' })] }));
+    };
+    const elsewhere = await tempRegistry();
+    const open = () => openScorer({ registryDir: elsewhere.dir, clock: new ManualClock(), pollMs: 3_600_000 });
+    try {
+      await trainModel(pair({ seed: 20, from: 0, count: 500 }), { outDir: elsewhere.dir, name: 'pair', kind: 'adaptive-z' });
+      const before = pair({ seed: 21, from: 500, count: 100 });
+      // Three days: hum sends nothing for the first day and a half, then NaN.
+      const outage = pair({ seed: 22, from: 600, count: 3 * PERIOD }).map((w, i) =>
+        create(MachineWindowSchema, { ...w, sensors: i < 1.5 * PERIOD ? [w.sensors[0]!] : [w.sensors[0]!, create(SensorStatsSchema, { ...w.sensors[1]!, mean: Number.NaN })] }),
+      );
+      const resume = 600 + 3 * PERIOD;
+      // hum half its cycle's amplitude higher for 30 windows of the first day back: only its seasonal term sees that.
+      const after = pair({ seed: 23, from: resume, count: 2 * PERIOD, offset: (w) => (w >= resume + 12 && w < resume + 42 ? 2.5 : 0) });
+      const silent = await open();
+      const gap = await open();
+      try {
+        const outcomes = await scoreWindows(silent, [...before, ...outage, ...after]);
+        expect(new Set(outcomes.slice(before.length, before.length + outage.length).map((o) => o.kind))).toEqual(new Set(['contract_mismatch']));
+        const afterSilence = scores(outcomes.slice(before.length + outage.length));
+        // The same as a machine that sent nothing at all for those three days.
+        expect(afterSilence).toEqual(scores(await scoreWindows(gap, [...before, ...after])).slice(before.length));
+        const anomalous = afterSilence.flatMap((s, i) => (s.isAnomaly ? [i] : []));
+        expect(anomalous.some((i) => i >= 12 && i < 42)).toBe(true);
+        expect(anomalous.filter((i) => i < 12 || i >= 42 + 12)).toEqual([]);
+      } finally {
+        await silent.close();
+        await gap.close();
+      }
+    } finally {
+      await elsewhere.cleanup();
+    }
+  });
+
   it('trains on a series with a gap as one with holes: the period and the phase where scoring starts stay right', async () => {
     const elsewhere = await tempRegistry();
     try {
