@@ -378,6 +378,23 @@ describe('OutboxWriter', () => {
     expect(full.seen.more).toHaveLength(4); // said once
   });
 
+  it('leaves the publish of a slice the tick writes during a burst to the burst\'s next turn', async () => {
+    const { writer, seen } = setup(undefined, undefined, undefined, 40);
+    let machine = 0;
+    const closeTwelve = () => {
+      for (let i = 0; i < 12; i++) writer.add(window(`m${machine++}`, 0));
+    };
+    closeTwelve();
+    await nextTurn();
+    closeTwelve();
+    writer.flush(); // the tick, between two turns of the burst
+    expect(seen.more).toEqual([true, true]);
+    await nextTurn(); // twelve closed, none pending: the writer waits a turn for more
+    await nextTurn(); // none closed: say to publish
+    expect(seen.written.map((w) => w.length)).toEqual([12, 12, 0]);
+    expect(seen.more).toEqual([true, true, false]);
+  });
+
   it('gathers a burst until its slice is full by machines, not by windows: machines closing two windows each fill a slice of 20 machines with 40', async () => {
     const { writer, appended } = setup(undefined, undefined, undefined, 20);
     let machine = 0;
