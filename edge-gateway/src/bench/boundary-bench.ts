@@ -7,8 +7,12 @@
 // their boundaries alternate so all see the same phases of a shared machine.
 // The Pub/Sub emulator runs in a child process so its work is not counted as the gateway's.
 // Usage: npm run bench:boundary -w @pdm/edge-gateway   (after a build)
+// BENCH_CPU_PROFILE=<dir> also writes a V8 CPU profile of each measured boundary there
+// (<mode>-<boundary>.cpuprofile, 0 the warm-up; for Chrome DevTools or any .cpuprofile reader); profiling
+// adds its own cost.
 import { type ChildProcess, fork } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -74,6 +78,15 @@ interface Boundary {
   lagMaxMs: number;
 }
 
+const profileDir = process.env.BENCH_CPU_PROFILE;
+const profiler = profileDir === undefined ? undefined : new Session();
+if (profiler && profileDir) {
+  mkdirSync(profileDir, { recursive: true });
+  profiler.connect();
+  await profiler.post('Profiler.enable');
+  await profiler.post('Profiler.setSamplingInterval', { interval: 100 });
+}
+
 /** CPU milliseconds between two process.cpuUsage() readings. */
 const cpuMs = (to: NodeJS.CpuUsage, from: NodeJS.CpuUsage) => (to.user + to.system - from.user - from.system) / 1000;
 
@@ -90,6 +103,8 @@ class BenchGateway {
   private removedWindows = 0;
   /** CPU usage when the writer took the first checkpoint of its current slice (it encodes the windows next, then appends). */
   private sliceStarted: NodeJS.CpuUsage | undefined;
+  /** CPU profiles written (BENCH_CPU_PROFILE). */
+  private profiles = 0;
 
   constructor(
     readonly name: string,
@@ -166,6 +181,7 @@ class BenchGateway {
     this.measuring = true;
     this.lag.enable();
     this.lag.reset();
+    await profiler?.post('Profiler.start');
     const started = performance.now();
     const cpu0 = process.cpuUsage();
     const ts = nextWindowStart + latenessMs;
@@ -186,6 +202,10 @@ class BenchGateway {
     if (this.gateway.outbox.stats().depth > 0) throw new Error(`${this.name}: rows left in the outbox after every window was confirmed`);
     const cpuEnd = process.cpuUsage();
     const wallMs = performance.now() - started;
+    if (profiler) {
+      const { profile } = await profiler.post('Profiler.stop');
+      writeFileSync(join(profileDir!, `${this.name}-${this.profiles++}.cpuprofile`), JSON.stringify(profile));
+    }
     this.measuring = false;
     this.lag.disable();
     const totalCpuMs = cpuMs(cpuEnd, cpu0);
