@@ -93,6 +93,10 @@ interface Stage {
   /** CPU per point, µs: this process, and influxd. */
   ownCpuUs: number;
   influxCpuUs: number;
+  /** influxd's CPU per point after the stage's last answer until it went idle (snapshots, compactions), µs. */
+  influxAfterUs: number;
+  /** Write requests the stage sent. */
+  requests: number;
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'pdm-processor-bench-'));
@@ -111,23 +115,38 @@ async function influxdIdle(): Promise<void> {
   }
 }
 
-/** Runs one stage that stores `points` points and measures its rate and CPU. */
-async function stage(points: number, run: () => Promise<unknown>): Promise<Stage> {
+/**
+ * Runs one stage that stores `points` points (`run` resolves with the number of write requests it
+ * sent) and measures its rate and CPU, influxd's also until it is idle again: a slower stage sees more
+ * of the snapshots and compactions its writes cause within its own time.
+ */
+async function stage(points: number, run: () => Promise<number>): Promise<Stage> {
   await influxdIdle();
   const influxBefore = processCpuUs(influx.pid);
   const ownBefore = process.cpuUsage();
   const started = performance.now();
-  await run();
+  const requests = await run();
   const seconds = (performance.now() - started) / 1000;
   const own = process.cpuUsage(ownBefore);
-  return { rate: points / seconds, ownCpuUs: (own.user + own.system) / points, influxCpuUs: (processCpuUs(influx.pid) - influxBefore) / points };
+  const influxAtEnd = processCpuUs(influx.pid);
+  await influxdIdle();
+  return {
+    rate: points / seconds,
+    ownCpuUs: (own.user + own.system) / points,
+    influxCpuUs: (influxAtEnd - influxBefore) / points,
+    influxAfterUs: (processCpuUs(influx.pid) - influxAtEnd) / points,
+    requests,
+  };
 }
 
-const cpu = (s: Stage) => `${s.ownCpuUs.toFixed(1)} / ${s.influxCpuUs.toFixed(1)}`;
+const cpu = (s: Stage) => `${s.ownCpuUs.toFixed(1)} / ${s.influxCpuUs.toFixed(1)} (+${s.influxAfterUs.toFixed(1)} after)`;
+const average = (stages: Stage[], of: (s: Stage) => number) => stages.reduce((sum, s) => sum + of(s), 0) / stages.length;
 const mean = (stages: Stage[]): Stage => ({
-  rate: stages.reduce((sum, s) => sum + s.rate, 0) / stages.length,
-  ownCpuUs: stages.reduce((sum, s) => sum + s.ownCpuUs, 0) / stages.length,
-  influxCpuUs: stages.reduce((sum, s) => sum + s.influxCpuUs, 0) / stages.length,
+  rate: average(stages, (s) => s.rate),
+  ownCpuUs: average(stages, (s) => s.ownCpuUs),
+  influxCpuUs: average(stages, (s) => s.influxCpuUs),
+  influxAfterUs: average(stages, (s) => s.influxAfterUs),
+  requests: average(stages, (s) => s.requests),
 });
 
 try {
@@ -157,9 +176,11 @@ try {
   await influx.createDatabase(clientDb);
   const client = new InfluxDB({ host: influx.host, port: influx.port, database: clientDb });
   const clientStage = await stage(points.length, async () => {
-    for (let i = 0; i < points.length; i += INFLUX_SINK_DEFAULTS.batchMaxPoints) {
+    let requests = 0;
+    for (let i = 0; i < points.length; i += INFLUX_SINK_DEFAULTS.batchMaxPoints, requests++) {
       await client.writePoints(points.slice(i, i + INFLUX_SINK_DEFAULTS.batchMaxPoints), { precision: 'ms' });
     }
+    return requests;
   });
 
   // The bare write: line protocol over one keep-alive connection, each into a database of its own.
@@ -175,7 +196,9 @@ try {
     await influx.createDatabase(database);
     const writer = new InfluxWrite({ url: influx.url, database, requestTimeoutMs: 60_000, gzip, maxSockets: 1 });
     return stage(pointCount, async () => {
-      for (const body of bodiesBySize.get(size)!) await writer.write(body);
+      const bodies = bodiesBySize.get(size)!;
+      for (const body of bodies) await writer.write(body);
+      return bodies.length;
     });
   };
   const raw: { size: number; gzip: boolean; stage: Stage }[] = [];
@@ -206,7 +229,8 @@ try {
   // 3. Decode + score + the real sink (writes awaited, as the transport awaits them before acking),
   // alternating with the bare write of the same points.
   const sinkRun = async () => {
-    const sink = new InfluxSink({ ...INFLUX_SINK_DEFAULTS, url: influx.url, database: uniqueDatabaseName('bench_sink') });
+    let requests = 0;
+    const sink = new InfluxSink({ ...INFLUX_SINK_DEFAULTS, url: influx.url, database: uniqueDatabaseName('bench_sink') }, { batchWritten: () => requests++ });
     await sink.start();
     return stage(pointCount, async () => {
       await scoreAll(payloads, async (w) => {
@@ -214,6 +238,7 @@ try {
         await sink.writeScoredWindow(w, outcome.kind === 'scored' ? outcome.score : undefined);
       });
       await sink.flush();
+      return requests;
     });
   };
   const rounds: { bare: Stage; sink: Stage }[] = [];
@@ -229,7 +254,8 @@ try {
   // its own, as the processor wires them (start-processor.ts) without delivery targets.
   const silent = pino({ level: 'silent' });
   const alertsConfig = processorConfigSchema.parse({}).alerts;
-  const pipelineSink = new InfluxSink({ ...INFLUX_SINK_DEFAULTS, url: influx.url, database: uniqueDatabaseName('bench_pipeline') });
+  let pipelineRequests = 0;
+  const pipelineSink = new InfluxSink({ ...INFLUX_SINK_DEFAULTS, url: influx.url, database: uniqueDatabaseName('bench_pipeline') }, { batchWritten: () => pipelineRequests++ });
   await pipelineSink.start();
   const alertStore = new InfluxAlertStore(pipelineSink);
   const metrics = new ProcessorMetrics();
@@ -240,16 +266,18 @@ try {
   const withAlerts = await stage(pointCount, async () => {
     await scoreAll(payloads, (w) => pipeline.handle(w));
     await pipelineSink.flush();
+    return pipelineRequests;
   });
   await scorer.close();
 
   const ratio = (rate: number, baseline: number) => (rate / baseline).toFixed(2);
-  const perWindow = (s: Stage) => `${fmt(s.rate)} points/s = ${fmt(s.rate / pointsPerWindow)} windows/s`;
+  const requests = (s: Stage) => `${fmt(s.requests)} requests of ${fmt(pointCount / s.requests)} points on average`;
+  const perWindow = (s: Stage) => `${fmt(s.rate)} points/s = ${fmt(s.rate / pointsPerWindow)} windows/s, ${requests(s)}`;
   const load = loadavg();
   console.log(`processor benchmark: ${fmt(windows.length)} machine-windows (${MACHINES} machines × ${WINDOWS_PER_MACHINE}), ${SENSORS.length} sensors each, ${fmt(pointCount)} points, TF.js backend ${backend}`);
   console.log(`load average (1/5/15 min): ${loadAtStart.map((l) => l.toFixed(1)).join(' ')} at start, ${load.map((l) => l.toFixed(1)).join(' ')} at the end`);
   console.log('');
-  console.log('| figure | value | CPU µs/point: this process / influxd | ratio | target |');
+  console.log('| figure | value | CPU µs/point: this process / influxd (+ influxd after the stage until idle) | ratio | target |');
   console.log('|---|---|---|---|---|');
   console.log(`| decode + score, no sink | ${fmt(scoreOnly)} windows/s (${fmt(scored)} scored) | | | ≥ 20,000 |`);
   console.log(`| the \`influx\` client writing the same points, batches of ${fmt(INFLUX_SINK_DEFAULTS.batchMaxPoints)} | ${perWindow(clientStage)} | ${cpu(clientStage)} | 1.00 (client baseline) | |`);
