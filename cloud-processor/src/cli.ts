@@ -7,6 +7,7 @@ import { ALERT_DELIVERY_DEFAULTS } from './alerts/alert-delivery.js';
 import { ConfigError, loadProcessorConfig, type ProcessorConfig } from './config/index.js';
 import { MODEL_DEFAULTS } from './model/defaults.js';
 import { DRIFT_DEFAULTS } from './scoring/drift.js';
+import { fixHeapGrowth } from './app/heap-growth.js';
 import { startProcessor } from './app/start-processor.js';
 import { describeError } from './shared/describe-error.js';
 
@@ -107,6 +108,9 @@ export async function runProcessorCli(argv: string[], io: ProcessorCliIo): Promi
     io.out(JSON.stringify(printableProcessorConfig(config), null, 2));
     return 0;
   }
+  // Here rather than in startProcessor: a V8 flag is the whole process's, and only `pdm processor` owns
+  // its process (tests and other commands start processors inside theirs).
+  fixHeapGrowth();
   let processor;
   try {
     processor = await startProcessor(config);
