@@ -1,6 +1,7 @@
 // The contract between the scoring pipeline (transport, sink, alerts) and the anomaly models.
 // The pipeline depends only on these types; src/scoring/ implements Scorer with TensorFlow.js.
 import type { MachineWindow } from '@pdm/proto';
+import type { ModelKind } from './artifact-schemas.js';
 import type { HoldReason } from './regime.js';
 
 /** What a model was trained on; features that do not match are refused, never scored. */
@@ -39,10 +40,26 @@ export interface WindowScore {
   /** Sensor id → its share of the score. */
   contributions: Record<string, number>;
   /**
+   * The score on the scale common to every kind (model/calibrated-score.ts): 1 at the threshold, a
+   * distance in threshold multiples. Always set by the scorer; absent only in windows built by hand.
+   */
+  calibrated?: number;
+  /** A combined model (kind 'combined'): each member's own score of the window, in contract order. */
+  members?: MemberWindowScore[];
+  /**
    * The model's own alert rule (from its contract.json); when present it is used instead of the
    * processor's configured one.
    */
   alertRule?: AlertRule;
+}
+
+export interface MemberWindowScore {
+  kind: ModelKind;
+  score: number;
+  threshold: number;
+  calibrated: number;
+  /** Sensor id → its share of this member's score. */
+  contributions: Record<string, number>;
 }
 
 /**

@@ -11,6 +11,19 @@ export const MODEL_KINDS = ['autoencoder', 'robust-t2', 'adaptive-z'] as const;
 export type ModelKind = (typeof MODEL_KINDS)[number];
 const LEGACY_AUTOENCODER_KIND = 'autoencoder+robust-z';
 
+/**
+ * What contract.json's `kind` may say: one detector family, or 'combined' — several families trained on
+ * the same windows, their artifacts side by side in one folder, each window scored by all of them and
+ * decided on their calibrated scores (model/combined.ts). Its `members` say which, in order (the first
+ * is the primary: its alert rule and running-state gate are the model's).
+ */
+export const CONTRACT_KINDS = [...MODEL_KINDS, 'combined'] as const;
+export type ContractKind = (typeof CONTRACT_KINDS)[number];
+
+/** How a combined model joins its members' calibrated scores (model/combined.ts). */
+export const COMBINE_RULES = ['max', 'mean'] as const;
+export type CombineRule = (typeof COMBINE_RULES)[number];
+
 const finite = z.number().refine(Number.isFinite, 'must be finite');
 const positive = finite.refine((v) => v > 0, 'must be > 0');
 
@@ -18,7 +31,7 @@ export const contractFileSchema = z.object({
   featureNames: z.array(z.string().min(1)).min(1),
   windowMs: z.number().int().positive(),
   featureVersion: z.number().int().nonnegative(),
-  kind: z.preprocess((k) => (k === undefined || k === LEGACY_AUTOENCODER_KIND ? 'autoencoder' : k), z.enum(MODEL_KINDS)),
+  kind: z.preprocess((k) => (k === undefined || k === LEGACY_AUTOENCODER_KIND ? 'autoencoder' : k), z.enum(CONTRACT_KINDS)),
   name: z.string().min(1),
   version: z.string().min(1),
   trainingWindows: z.number().int().positive(),
@@ -43,6 +56,19 @@ export const contractFileSchema = z.object({
       settleWindows: z.number().int().nonnegative(),
     })
     .optional(),
+  /**
+   * kind 'combined' only: its members, each a detector family (at most one of each) with the features it
+   * reads (all of them among featureNames), and the rule joining their calibrated scores.
+   */
+  members: z
+    .array(z.object({ kind: z.enum(MODEL_KINDS), featureNames: z.array(z.string().min(1)).min(1) }).strict())
+    .min(2)
+    .refine((m) => new Set(m.map((x) => x.kind)).size === m.length, 'each kind at most once')
+    .optional(),
+  combine: z.enum(COMBINE_RULES).optional(),
+}).refine((c) => (c.kind === 'combined') === (c.members !== undefined && c.combine !== undefined), {
+  message: "must be given, with combine, exactly when kind is 'combined'",
+  path: ['members'],
 });
 export type ContractFile = z.infer<typeof contractFileSchema>;
 
@@ -159,7 +185,7 @@ export const MODEL_FILES = {
   featureProfile: 'feature-profile.json',
 } as const;
 
-/** The artifacts each kind writes next to contract.json. */
+/** The artifacts each kind writes next to contract.json (a combined model: those of each of its members). */
 export const KIND_FILES: Record<ModelKind, readonly string[]> = {
   autoencoder: [MODEL_FILES.model, MODEL_FILES.weights, MODEL_FILES.normalization, MODEL_FILES.threshold, MODEL_FILES.featureProfile],
   'robust-t2': [MODEL_FILES.robustT2, MODEL_FILES.featureProfile],

@@ -17,18 +17,20 @@ import {
 import type { AdaptiveZFile, ContractFile, RobustT2File, ThresholdFile } from './artifact-schemas.js';
 import { featureProfileFileSchema, type FeatureProfileFile } from './feature-profile.js';
 import { layoutOf, type FeatureLayout } from './features.js';
-import type { AdaptiveZBundle, AutoencoderBundle, ModelBundle, RobustT2Bundle } from './model-bundle.js';
+import { disposeBundle, type AdaptiveZBundle, type AutoencoderBundle, type CombinedBundle, type MemberBundle, type ModelBundle, type RobustT2Bundle } from './model-bundle.js';
 import type { Normalization } from './normalization.js';
 
 export class ModelLoadError extends Error {
   override readonly name = 'ModelLoadError';
 }
 
-export type ModelFiles = (
-  | { kind: 'autoencoder'; contract: ContractFile; network: tf.LayersModel; normalization: Normalization; threshold: ThresholdFile }
-  | { kind: 'robust-t2'; contract: ContractFile; robustT2: RobustT2File }
-  | { kind: 'adaptive-z'; contract: ContractFile; adaptiveZ: AdaptiveZFile }
-) & { profile?: FeatureProfileFile };
+/** The artifacts of one detector family. Their file names differ by kind, so a combined model's members sit side by side. */
+export type MemberFiles =
+  | { kind: 'autoencoder'; network: tf.LayersModel; normalization: Normalization; threshold: ThresholdFile }
+  | { kind: 'robust-t2'; robustT2: RobustT2File }
+  | { kind: 'adaptive-z'; adaptiveZ: AdaptiveZFile };
+
+export type ModelFiles = (MemberFiles | { kind: 'combined'; members: MemberFiles[] }) & { contract: ContractFile; profile?: FeatureProfileFile };
 
 /**
  * Writes the model into `dir`, which must not exist yet. Files go into a hidden sibling folder that is
@@ -40,9 +42,11 @@ export async function writeModelFolder(dir: string, files: ModelFiles): Promise<
   const staging = path.join(path.dirname(dir), `.${path.basename(dir)}.partial-${process.pid}`);
   await rm(staging, { recursive: true, force: true });
   await mkdir(staging, { recursive: true });
-  if (files.kind === 'autoencoder') await writeAutoencoder(staging, files.network, files.normalization, files.threshold);
-  else if (files.kind === 'robust-t2') await writeJson(path.join(staging, MODEL_FILES.robustT2), files.robustT2);
-  else await writeJson(path.join(staging, MODEL_FILES.adaptiveZ), files.adaptiveZ);
+  if (files.kind === 'combined') {
+    const kinds = files.members.map((m) => m.kind).join(', ');
+    if (files.contract.members?.map((m) => m.kind).join(', ') !== kinds) throw new Error(`contract.json's members differ from the artifacts' (${kinds})`);
+    for (const member of files.members) await writeMemberFiles(staging, member);
+  } else await writeMemberFiles(staging, files);
   if (files.profile !== undefined) await writeJson(path.join(staging, MODEL_FILES.featureProfile), files.profile);
   await writeJson(path.join(staging, MODEL_FILES.contract), files.contract);
   try {
@@ -52,6 +56,12 @@ export async function writeModelFolder(dir: string, files: ModelFiles): Promise<
     const code = (err as NodeJS.ErrnoException).code;
     throw code === 'ENOTEMPTY' || code === 'EEXIST' ? new Error(`${dir} already exists: a published model version is never overwritten`) : err;
   }
+}
+
+async function writeMemberFiles(staging: string, files: MemberFiles): Promise<void> {
+  if (files.kind === 'autoencoder') await writeAutoencoder(staging, files.network, files.normalization, files.threshold);
+  else if (files.kind === 'robust-t2') await writeJson(path.join(staging, MODEL_FILES.robustT2), files.robustT2);
+  else await writeJson(path.join(staging, MODEL_FILES.adaptiveZ), files.adaptiveZ);
 }
 
 async function writeAutoencoder(staging: string, network: tf.LayersModel, normalization: Normalization, threshold: ThresholdFile): Promise<void> {
@@ -97,7 +107,35 @@ function readKindFiles(dir: string, contract: ContractFile, layout: FeatureLayou
       return readRobustT2(dir, contract, layout);
     case 'adaptive-z':
       return readAdaptiveZ(dir, contract, layout);
+    case 'combined':
+      return readCombined(dir, contract, layout);
   }
+}
+
+/**
+ * Each member's artifacts, read against a contract of its own (the combined one with the member's kind and
+ * features) and mapped onto the combined model's features and sensors. A member naming a feature the
+ * contract lacks is refused.
+ */
+async function readCombined(dir: string, contract: ContractFile, layout: FeatureLayout): Promise<CombinedBundle> {
+  const members: CombinedBundle['members'] = [];
+  try {
+    for (const { kind, featureNames } of contract.members ?? []) {
+      const features = Int32Array.from(featureNames, (name) => contract.featureNames.indexOf(name));
+      const unknown = featureNames.find((_, j) => features[j]! < 0);
+      if (unknown !== undefined) throw new ModelLoadError(`${path.join(dir, MODEL_FILES.contract)}: member ${kind} reads ${unknown}, which is not among featureNames`);
+      const info: ContractFile = { ...contract, kind, featureNames };
+      delete info.members;
+      delete info.combine;
+      const memberLayout = layoutOf(info);
+      const bundle = (await readKindFiles(dir, info, memberLayout)) as MemberBundle;
+      members.push({ bundle, features, sensors: Int32Array.from(memberLayout.sensors, (id) => layout.sensors.indexOf(id)) });
+    }
+  } catch (err) {
+    for (const member of members) disposeBundle(member.bundle);
+    throw err;
+  }
+  return { kind: 'combined', info: contract, layout, combine: contract.combine ?? 'max', members };
 }
 
 async function readAutoencoder(dir: string, contract: ContractFile, layout: FeatureLayout): Promise<AutoencoderBundle> {

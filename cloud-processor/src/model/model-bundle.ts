@@ -3,7 +3,7 @@
 import type * as tf from '@tensorflow/tfjs';
 import type { FeatureLayout } from './features.js';
 import type { Normalization } from './normalization.js';
-import type { ContractFile, ThresholdFile } from './artifact-schemas.js';
+import type { CombineRule, ContractFile, ThresholdFile } from './artifact-schemas.js';
 import type { FeatureProfileFile } from './feature-profile.js';
 import type { AdaptiveZModel } from './adaptive-z.js';
 import type { RobustT2Model } from './robust-t2.js';
@@ -32,9 +32,30 @@ export interface AdaptiveZBundle extends BundleBase {
   model: AdaptiveZModel;
 }
 
-export type ModelBundle = AutoencoderBundle | RobustT2Bundle | AdaptiveZBundle;
+/** One detector family's model. */
+export type MemberBundle = AutoencoderBundle | RobustT2Bundle | AdaptiveZBundle;
+
+/**
+ * A combined model (model/combined.ts). Each member's `info` is the combined contract with the member's
+ * kind and features, so its per-machine states are kept under the combined model's name, version and
+ * training time (kinds differ, so members never share a state).
+ */
+export interface CombinedBundle extends BundleBase {
+  kind: 'combined';
+  combine: CombineRule;
+  members: {
+    bundle: MemberBundle;
+    /** Member feature j is the combined model's feature features[j]. */
+    features: Int32Array;
+    /** Member sensor s is the combined model's sensor sensors[s]. */
+    sensors: Int32Array;
+  }[];
+}
+
+export type ModelBundle = MemberBundle | CombinedBundle;
 
 /** Frees what a bundle holds outside the JS heap (the autoencoder's tensors). */
 export function disposeBundle(bundle: ModelBundle): void {
   if (bundle.kind === 'autoencoder') bundle.network.dispose();
+  else if (bundle.kind === 'combined') for (const member of bundle.members) disposeBundle(member.bundle);
 }

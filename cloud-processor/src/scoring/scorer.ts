@@ -1,13 +1,16 @@
 // ModelScorer: the Scorer the pipeline calls for every machine-window. Windows are checked against the
 // chosen model's contract on arrival (a mismatch answers at once), queued, and scored in micro-batches:
 // one batch per model, scored by the model's kind (one tensor inference for an autoencoder; a T² model
-// with its per-machine baselines; an adaptive-z model with its per-machine histories). The registry is polled for new model versions.
+// with its per-machine baselines; an adaptive-z model with its per-machine histories; a combined model by
+// each of its members, joined on the calibrated scale, on which every score is also reported). The
+// registry is polled for new model versions.
 // With a state file, those per-machine states are saved periodically and on close, and restored on
 // start, so a restart changes no decision.
 import { every, systemClock, type Cancel, type Clock } from '@pdm/clock';
 import type { MachineWindow } from '@pdm/proto';
 import { Scorer, type HeldReason, type LoadedModelInfo, type ScoreOutcome, type WindowScore } from '../model/api.js';
 import { activeBackend, ensureBackend, type BackendName } from '../model/backend.js';
+import { calibratedScore } from '../model/calibrated-score.js';
 import { MODEL_DEFAULTS } from '../model/defaults.js';
 import { extractFeatures, type MismatchCode } from '../model/features.js';
 import { silentLogger, type ModelLogger } from '../model/logger.js';
@@ -17,7 +20,8 @@ import type { BaselineState } from '../model/robust-t2.js';
 import { AdaptiveZScoring } from './adaptive-z-batch.js';
 import type { DriftMonitor } from './drift.js';
 import { scoreAutoencoderBatch } from './autoencoder-batch.js';
-import type { KindScore } from './kind-score.js';
+import { scoreCombinedBatch } from './combined-batch.js';
+import type { BatchItem, KindScore } from './kind-score.js';
 import { MachineStates } from './machine-states.js';
 import { MicroBatcher } from './micro-batcher.js';
 import { ModelSet } from './model-set.js';
@@ -325,15 +329,13 @@ export class ModelScorer extends Scorer {
     try {
       const scores: KindScore[] = this.scoreKind(bundle, group);
       group.forEach((p, i) => {
-        const { score, threshold, shares, calibrating } = scores[i]!;
+        const { score, threshold, shares, calibrating, members } = scores[i]!;
         if (calibrating) {
           // Still learning this machine's level: the score is against another level, so no decision.
           if (!p.shadow) this.counters.held.calibrating++;
           p.resolve({ kind: 'held', reason: 'calibrating' });
           return;
         }
-        const contributions: Record<string, number> = {};
-        bundle.layout.sensors.forEach((id, s) => (contributions[id] = shares[s]!));
         const result: WindowScore = {
           siteId: p.window.siteId,
           machineId: p.window.machineId,
@@ -344,7 +346,11 @@ export class ModelScorer extends Scorer {
           score,
           threshold,
           isAnomaly: score > threshold,
-          contributions,
+          contributions: contributionsOf(bundle, shares),
+          calibrated: calibratedScore(bundle.kind, score, threshold),
+          ...(members && {
+            members: members.map((m) => ({ kind: m.kind, score: m.score, threshold: m.threshold, calibrated: calibratedScore(m.kind, m.score, m.threshold), contributions: contributionsOf(bundle, m.shares) })),
+          }),
           ...(bundle.info.alertRule ? { alertRule: bundle.info.alertRule } : {}),
         };
         if (!p.shadow) {
@@ -370,14 +376,16 @@ export class ModelScorer extends Scorer {
     return gateWindow(regime, state, stateSensorMeans(regime, window), Number(window.windowEnd), windowMs);
   }
 
-  private scoreKind(bundle: ModelBundle, group: Pending[]): KindScore[] {
+  private scoreKind(bundle: ModelBundle, items: readonly BatchItem[]): KindScore[] {
     switch (bundle.kind) {
       case 'autoencoder':
-        return scoreAutoencoderBatch(bundle, group);
+        return scoreAutoencoderBatch(bundle, items);
       case 'robust-t2':
-        return this.robustT2.scoreBatch(bundle, group);
+        return this.robustT2.scoreBatch(bundle, items);
       case 'adaptive-z':
-        return this.adaptiveZ.scoreBatch(bundle, group);
+        return this.adaptiveZ.scoreBatch(bundle, items);
+      case 'combined':
+        return scoreCombinedBatch(bundle, items, (member, memberItems) => this.scoreKind(member, memberItems));
     }
   }
 
@@ -394,4 +402,11 @@ export class ModelScorer extends Scorer {
     }
     return { kind: 'contract_mismatch', reason };
   }
+}
+
+/** Sensor id → its share, from shares in the model's sensor order. */
+function contributionsOf(bundle: ModelBundle, shares: Float64Array): Record<string, number> {
+  const contributions: Record<string, number> = {};
+  bundle.layout.sensors.forEach((id, s) => (contributions[id] = shares[s]!));
+  return contributions;
 }

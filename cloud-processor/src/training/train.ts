@@ -1,14 +1,16 @@
 // trainModel: windows of normal operation → a model folder of the chosen kind in the registry. What every
 // kind shares is here (the contract, the feature rows, the version, the folder); what differs is in
-// train-autoencoder.ts and robust-t2.ts.
+// train-autoencoder.ts, robust-t2.ts and adaptive-z.ts. A combined kind fits each member on its own
+// features of the same windows, behind the first member's running-state gate, into one folder.
 import path from 'node:path';
 import type { MachineWindow } from '@pdm/proto';
-import type { ModelContract } from '../model/api.js';
-import type { ContractFile, ModelKind, RobustT2File } from '../model/artifact-schemas.js';
-import { writeModelFolder, type ModelFiles } from '../model/artifacts.js';
+import type { AlertRule, ModelContract } from '../model/api.js';
+import type { CombineRule, ContractFile, ModelKind, RobustT2File } from '../model/artifact-schemas.js';
+import { writeModelFolder, type MemberFiles, type ModelFiles } from '../model/artifacts.js';
 import { ensureBackend, type BackendName } from '../model/backend.js';
 import { MODEL_DEFAULTS } from '../model/defaults.js';
-import { extractFeatures, layoutOf } from '../model/features.js';
+import type { CombinedKind } from '../model/combined.js';
+import { extractFeatures, layoutOf, type FeatureLayout } from '../model/features.js';
 import { silentLogger, type ModelLogger } from '../model/logger.js';
 import type { RegimeGate } from '../model/regime.js';
 import { nextVersion } from '../model/registry.js';
@@ -25,8 +27,8 @@ export interface TrainOptions {
   name?: string;
   /** Default: the next integer after the model's highest integer version. */
   version?: string;
-  /** The detector family (default MODEL_DEFAULTS.kind). */
-  kind?: ModelKind;
+  /** The detector family, or several combined (model/combined.ts); default MODEL_DEFAULTS.kind. */
+  kind?: ModelKind | CombinedKind;
   /** Autoencoder: training epochs. */
   epochs?: number;
   seed?: number;
@@ -69,16 +71,22 @@ interface TrainReportBase {
   regime: RegimeGate | null;
 }
 
+/** What training one detector family tells besides what every model does. */
+export type MemberReport =
+  | { kind: 'autoencoder'; backend: string; finalLoss: number; heldBackScores: number[] }
+  /**
+   * `fit`: how the robust fit went (windows kept, training windows above the threshold); `operatingPoint`:
+   * its feature; `ownLevels`: the machines compared with a level of their own (trained on several).
+   */
+  | { kind: 'robust-t2'; fit: RobustT2File['fit']; operatingPoint: string | null; ownLevels: string[] }
+  /** `periods`: per feature, the period found in its training series in windows (0: none). */
+  | { kind: 'adaptive-z'; periods: number[] };
+
 export type TrainReport = TrainReportBase &
   (
-    | { kind: 'autoencoder'; backend: string; finalLoss: number; heldBackScores: number[] }
-    /**
-     * `fit`: how the robust fit went (windows kept, training windows above the threshold); `operatingPoint`:
-     * its feature; `ownLevels`: the machines compared with a level of their own (trained on several).
-     */
-    | { kind: 'robust-t2'; fit: RobustT2File['fit']; operatingPoint: string | null; ownLevels: string[] }
-    /** `periods`: per feature, the period found in its training series in windows (0: none). */
-    | { kind: 'adaptive-z'; periods: number[] }
+    | MemberReport
+    /** A combined model (threshold 1 on the calibrated scale): each member's report, features, windows and own threshold. */
+    | { kind: 'combined'; combine: CombineRule; members: (MemberReport & { featureNames: string[]; trainingWindows: number; heldBackWindows: number; threshold: number })[] }
   );
 
 /** The features each kind is trained on. */
@@ -111,30 +119,34 @@ function nonOverlapping(windows: readonly MachineWindow[], windowMs: number): nu
   return total;
 }
 
-export async function trainModel(windows: MachineWindow[], options: TrainOptions): Promise<TrainReport> {
-  const logger = options.logger ?? silentLogger;
-  const kind = options.kind ?? MODEL_DEFAULTS.kind;
-  const seed = options.seed ?? MODEL_DEFAULTS.seed;
-  const name = options.name ?? 'anomaly';
-  validateName(name, 'name');
-  if (options.machines !== undefined && (options.machines.length === 0 || options.machines.includes(''))) {
-    throw new TrainingDataError(`machines must be non-empty ids or patterns, got ${JSON.stringify(options.machines)}`);
-  }
+/** A model's features and the rows it learns from: what one kind's training starts with. */
+interface Prepared {
+  contract: ModelContract;
+  layout: FeatureLayout;
+  skipped: Record<string, number>;
+  regime: RegimeGate | null;
+  /** The windows that pass the gate, in input order. */
+  running: MachineWindow[];
+  rows: number[][];
+  machineOf: string[];
+  windowEnds: number[];
+}
 
-  if (options.stateSensor !== undefined && kind === 'adaptive-z') {
-    throw new TrainingDataError('a state sensor gates multivariate models (autoencoder, robust-t2); adaptive-z has none');
-  }
-
+/**
+ * The contract of `kind`'s features, its running-state gate (learned, none, or one given: a combined
+ * model's members run behind its primary's), and the feature rows of the windows the gate lets through.
+ */
+function prepare(windows: MachineWindow[], kind: ModelKind, gate: 'learn' | RegimeGate | null, stateSensor: string | undefined): Prepared {
   const selection = deriveContract(windows, CONTRACT_OPTIONS[kind]);
   const { contract, skipped } = selection;
   const layout = layoutOf(contract);
   // A model of normal running learns from the windows its gate lets through, as it will be scored.
-  const regime = kind === 'adaptive-z' ? null : learnRegimeGate(selection.windows, layout.sensors, options.stateSensor);
+  const regime = gate === 'learn' ? learnRegimeGate(selection.windows, layout.sensors, stateSensor) : gate;
   let running = selection.windows;
   if (regime !== null) {
-    const gated = runningWindows(regime, selection.windows);
-    running = gated.kept;
-    for (const [reason, n] of Object.entries(gated.held)) if (n > 0) skipped[`held (${reason})`] = n;
+    const gatedWindows = runningWindows(regime, selection.windows);
+    running = gatedWindows.kept;
+    for (const [reason, n] of Object.entries(gatedWindows.held)) if (n > 0) skipped[`held (${reason})`] = n;
   }
   const rows: number[][] = [];
   const machineOf: string[] = [];
@@ -151,75 +163,137 @@ export async function trainModel(windows: MachineWindow[], options: TrainOptions
   if (rows.length < MODEL_DEFAULTS.minTrainingWindows) {
     throw new TrainingDataError(`${rows.length} usable windows; need at least ${MODEL_DEFAULTS.minTrainingWindows} (skipped: ${JSON.stringify(skipped)})`);
   }
+  return { contract, layout, skipped, regime, running, rows, machineOf, windowEnds };
+}
 
-  // Every training row, held-back ones too: what the model takes for normal, for drift (scoring/drift.ts).
-  const profile = fitFeatureProfile(contract.featureNames, rows);
-  const version = options.version ?? (await nextVersion(options.outDir, name));
-  validateName(version, 'version');
-  const dir = path.join(options.outDir, name, version);
-  const contractFile = (trainingWindows: number, heldBackWindows: number): ContractFile => ({
-    ...contract,
-    kind,
-    name,
-    version,
-    trainingWindows,
-    heldBackWindows,
-    seed,
-    createdAt: new Date(options.now ? options.now() : Date.now()).toISOString(),
-    ...(options.machines !== undefined ? { machines: options.machines } : {}),
-    ...(regime !== null ? { regime } : {}),
-  });
-  const base = { name, version, dir, contract, skipped, regime };
+/** One detector family fitted: its artifacts, what its contract says of it, and its part of the report. */
+interface Fitted {
+  files: MemberFiles;
+  trainingWindows: number;
+  heldBackWindows: number;
+  threshold: number;
+  alertRule?: AlertRule;
+  report: MemberReport;
+  /** Frees what the artifacts hold outside the JS heap, once written. */
+  dispose(): void;
+}
 
+async function fitKind(kind: ModelKind, prepared: Prepared, options: TrainOptions, seed: number, logger: ModelLogger): Promise<Fitted> {
+  const { contract, rows } = prepared;
   if (kind === 'adaptive-z') {
     // Its series must be in time order (deriveContract keeps the windows' order; pdm train passes them as the engine closed them).
-    const adaptiveZ = fitAdaptiveZ(contract.featureNames, rows, windowEnds, contract.windowMs);
-    const alertRule = { ...MODEL_DEFAULTS.adaptiveZ.alertRule };
-    await writeModelFolder(dir, { kind, contract: { ...contractFile(rows.length, 0), alertRule }, adaptiveZ, profile });
-    logger.info({ name, version, dir, kind, features: contract.featureNames.length, trainingWindows: rows.length, threshold: adaptiveZ.threshold }, 'model trained');
-    return { ...base, kind, trainingWindows: rows.length, heldBackWindows: 0, threshold: adaptiveZ.threshold, periods: adaptiveZ.features.map((f) => f.period) };
+    const adaptiveZ = fitAdaptiveZ(contract.featureNames, rows, prepared.windowEnds, contract.windowMs);
+    return {
+      files: { kind, adaptiveZ },
+      trainingWindows: rows.length,
+      heldBackWindows: 0,
+      threshold: adaptiveZ.threshold,
+      alertRule: { ...MODEL_DEFAULTS.adaptiveZ.alertRule },
+      report: { kind, periods: adaptiveZ.features.map((f) => f.period) },
+      dispose: () => undefined,
+    };
   }
-
   if (kind === 'robust-t2') {
-    const robustT2 = fitRobustT2(contract.featureNames, rows, contract.windowMs, { independentWindows: nonOverlapping(running, contract.windowMs), machineOf, onlineThreshold: options.onlineThreshold });
-    await writeModelFolder(dir, { kind, contract: contractFile(rows.length, 0), robustT2, profile });
-    logger.info({ name, version, dir, kind, features: contract.featureNames.length, trainingWindows: rows.length, threshold: robustT2.threshold }, 'model trained');
-    return { ...base, kind, trainingWindows: rows.length, heldBackWindows: 0, threshold: robustT2.threshold, fit: robustT2.fit, operatingPoint: robustT2.operatingPoint?.feature ?? null, ownLevels: Object.keys(robustT2.machineOffsets ?? {}) };
+    const independentWindows = nonOverlapping(prepared.running, contract.windowMs);
+    const robustT2 = fitRobustT2(contract.featureNames, rows, contract.windowMs, { independentWindows, machineOf: prepared.machineOf, onlineThreshold: options.onlineThreshold });
+    return {
+      files: { kind, robustT2 },
+      trainingWindows: rows.length,
+      heldBackWindows: 0,
+      threshold: robustT2.threshold,
+      report: { kind, fit: robustT2.fit, operatingPoint: robustT2.operatingPoint?.feature ?? null, ownLevels: Object.keys(robustT2.machineOffsets ?? {}) },
+      dispose: () => undefined,
+    };
   }
-
   const backend = await ensureBackend(logger, options.backend);
-  const trained = await trainAutoencoder(layout, rows, {
+  const trained = await trainAutoencoder(prepared.layout, rows, {
     seed,
     ...(options.epochs !== undefined ? { epochs: options.epochs } : {}),
     ...(options.holdoutFraction !== undefined ? { holdoutFraction: options.holdoutFraction } : {}),
     ...(options.zTermWeight !== undefined ? { zTermWeight: options.zTermWeight } : {}),
     ...(options.onProgress ? { onProgress: options.onProgress } : {}),
   });
-  try {
-    const files: ModelFiles = {
-      kind,
-      contract: contractFile(trained.trainingWindows, trained.heldBackWindows),
-      network: trained.network,
-      normalization: trained.normalization,
-      threshold: trained.threshold,
-      profile,
-    };
-    await writeModelFolder(dir, files);
-  } finally {
-    trained.network.dispose();
-  }
-  const threshold = trained.threshold.threshold;
-  logger.info({ name, version, dir, kind, features: contract.featureNames.length, trainingWindows: trained.trainingWindows, threshold }, 'model trained');
   return {
-    ...base,
-    kind,
-    backend,
+    files: { kind, network: trained.network, normalization: trained.normalization, threshold: trained.threshold },
     trainingWindows: trained.trainingWindows,
     heldBackWindows: trained.heldBackWindows,
-    threshold,
-    finalLoss: trained.finalLoss,
-    heldBackScores: trained.heldBackScores,
+    threshold: trained.threshold.threshold,
+    report: { kind, backend, finalLoss: trained.finalLoss, heldBackScores: trained.heldBackScores },
+    dispose: () => trained.network.dispose(),
   };
+}
+
+export async function trainModel(windows: MachineWindow[], options: TrainOptions): Promise<TrainReport> {
+  const logger = options.logger ?? silentLogger;
+  const kind = options.kind ?? MODEL_DEFAULTS.kind;
+  const members = typeof kind === 'string' ? [kind] : kind.members;
+  const seed = options.seed ?? MODEL_DEFAULTS.seed;
+  const name = options.name ?? 'anomaly';
+  validateName(name, 'name');
+  if (options.machines !== undefined && (options.machines.length === 0 || options.machines.includes(''))) {
+    throw new TrainingDataError(`machines must be non-empty ids or patterns, got ${JSON.stringify(options.machines)}`);
+  }
+  // One slow sensor has no running state to gate, and a gate would cut holes in adaptive-z's series.
+  const gated = !members.includes('adaptive-z');
+  if (options.stateSensor !== undefined && !gated) {
+    throw new TrainingDataError('a state sensor gates multivariate models (autoencoder, robust-t2); adaptive-z has none');
+  }
+
+  const primary = prepare(windows, members[0]!, gated ? 'learn' : null, options.stateSensor);
+  const prepared = [primary, ...members.slice(1).map((member) => prepare(windows, member, primary.regime, options.stateSensor))];
+  const other = prepared.find((p) => p.contract.windowMs !== primary.contract.windowMs || p.contract.featureVersion !== primary.contract.featureVersion);
+  if (other !== undefined) throw new TrainingDataError(`the members' windows differ (${other.contract.windowMs} ms against ${primary.contract.windowMs} ms): train them on one window size`);
+  const featureNames = [...new Set(prepared.flatMap((p) => p.contract.featureNames))];
+  const contract: ModelContract = { ...primary.contract, featureNames };
+  // Every training row, held-back ones too: what the model takes for normal, for drift (scoring/drift.ts).
+  const profile = fitFeatureProfile(featureNames, typeof kind === 'string' ? primary.rows : featureRows(layoutOf(contract), primary.running));
+  const version = options.version ?? (await nextVersion(options.outDir, name));
+  validateName(version, 'version');
+  const dir = path.join(options.outDir, name, version);
+  const { regime, skipped } = primary;
+
+  const fitted: Fitted[] = [];
+  try {
+    for (const [m, member] of members.entries()) fitted.push(await fitKind(member, prepared[m]!, options, seed, logger));
+    const head = fitted[0]!;
+    const contractFile: ContractFile = {
+      ...contract,
+      kind: typeof kind === 'string' ? kind : 'combined',
+      name,
+      version,
+      trainingWindows: head.trainingWindows,
+      heldBackWindows: head.heldBackWindows,
+      seed,
+      createdAt: new Date(options.now ? options.now() : Date.now()).toISOString(),
+      ...(head.alertRule !== undefined ? { alertRule: head.alertRule } : {}),
+      ...(options.machines !== undefined ? { machines: options.machines } : {}),
+      ...(regime !== null ? { regime } : {}),
+      ...(typeof kind !== 'string' && { members: members.map((member, m) => ({ kind: member, featureNames: prepared[m]!.contract.featureNames })), combine: kind.combine }),
+    };
+    const files: ModelFiles = typeof kind === 'string' ? { ...head.files, contract: contractFile, profile } : { kind: 'combined', members: fitted.map((f) => f.files), contract: contractFile, profile };
+    await writeModelFolder(dir, files);
+    // A combined model's threshold is 1 on the calibrated scale (model/calibrated-score.ts).
+    const threshold = typeof kind === 'string' ? head.threshold : 1;
+    logger.info({ name, version, dir, kind: contractFile.kind, features: featureNames.length, trainingWindows: head.trainingWindows, threshold }, 'model trained');
+    const base = { name, version, dir, contract, skipped, regime, trainingWindows: head.trainingWindows, heldBackWindows: head.heldBackWindows, threshold };
+    if (typeof kind === 'string') return { ...base, ...head.report };
+    return {
+      ...base,
+      kind: 'combined',
+      combine: kind.combine,
+      members: fitted.map((f, m) => ({ ...f.report, featureNames: prepared[m]!.contract.featureNames, trainingWindows: f.trainingWindows, heldBackWindows: f.heldBackWindows, threshold: f.threshold })),
+    };
+  } finally {
+    for (const f of fitted) f.dispose();
+  }
+}
+
+/** The rows of `layout`'s features in the windows that carry them. */
+function featureRows(layout: FeatureLayout, windows: readonly MachineWindow[]): number[][] {
+  const rows: number[][] = [];
+  const row = new Float64Array(layout.reads.length);
+  for (const w of windows) if (extractFeatures(w, layout, row, 0) === null) rows.push([...row]);
+  return rows;
 }
 
 function validateName(value: string, what: string): void {
