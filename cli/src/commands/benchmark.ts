@@ -29,10 +29,9 @@ import {
   renderTable,
   splitRecording,
 } from '@pdm/evaluation';
-import { MODEL_KINDS } from '@pdm/cloud-processor';
 import { type Command, type CommandContext, UsageError } from '../command.js';
 import { score } from './score.js';
-import { train } from './train.js';
+import { kindFlag, train } from './train.js';
 
 export const benchmark: Command = {
   usage: `pdm benchmark skab --data DIR [--only TEXT] [--kind KIND]
@@ -56,8 +55,9 @@ goes to stderr. The split files, models and scores live in a temporary folder re
 Options:
   --data DIR     the dataset folder (required)
   --only TEXT    only the recordings whose path contains TEXT (e.g. --only realKnownCause)
-  --kind KIND    pass --kind KIND to pdm train (autoencoder, robust-t2 or adaptive-z), to compare the detectors;
-                 without it pdm train picks its default, as a user would get it
+  --kind KIND    pass --kind KIND to pdm train (autoencoder, robust-t2, adaptive-z, or several combined
+                 such as robust-t2+autoencoder), to compare the detectors; without it pdm train
+                 picks its default, as a user would get it
   -h, --help     show this help`,
 
   async run(args, context) {
@@ -67,9 +67,7 @@ Options:
     if (extra.length > 0) throw new UsageError(`unexpected ${extra.join(' ')}`);
     if (!values.data) throw new UsageError('--data DIR is required');
     if (!existsSync(values.data)) throw new UsageError(`--data: ${values.data} does not exist`);
-    if (values.kind !== undefined && !(MODEL_KINDS as readonly string[]).includes(values.kind)) {
-      throw new UsageError(`--kind must be one of ${MODEL_KINDS.join(', ')}; got "${values.kind}"`);
-    }
+    kindFlag(values.kind);
     const work = await mkdtemp(join(tmpdir(), `pdm-benchmark-${dataset}-`));
     try {
       const trainFlags = values.kind === undefined ? [] : ['--kind', values.kind];

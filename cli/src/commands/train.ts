@@ -3,7 +3,7 @@
 // versioned folder of the model registry.
 import { parseArgs } from 'node:util';
 import { systemClock } from '@pdm/clock';
-import { MODEL_KINDS, trainModel, type ModelKind } from '@pdm/cloud-processor';
+import { COMBINED_KIND_SYNTAX, MODEL_KINDS, parseKind, trainModel, type CombinedKind, type MemberReport, type ModelKind } from '@pdm/cloud-processor';
 import { type Command, UsageError } from '../command.js';
 import { CSV_FLAG_HELP, CSV_FLAG_OPTIONS, csvReplayOptions, timeRangeFlags } from '../csv-flags.js';
 import { MAX_UNIVARIATE_SENSORS, MIN_HOPPING_READINGS, MIN_TUMBLING_WINDOWS, trainingWindowsFromCsv } from '../csv-windows.js';
@@ -24,8 +24,14 @@ function defaultKind(training: { slow: boolean }): ModelKind {
   return training.slow ? 'adaptive-z' : 'robust-t2';
 }
 
-function isModelKind(value: string): value is ModelKind {
-  return (MODEL_KINDS as readonly string[]).includes(value);
+/** --kind: one detector family or several combined; a usage error names what is allowed. */
+export function kindFlag(value: string | undefined): ModelKind | CombinedKind | undefined {
+  if (value === undefined) return undefined;
+  try {
+    return parseKind(value);
+  } catch (error) {
+    throw new UsageError(`--kind ${(error as Error).message}`);
+  }
 }
 
 export const train: Command = {
@@ -50,14 +56,20 @@ ${CSV_FLAG_HELP}
   --out DIR             the model registry folder to write into (required)
   --name NAME           model name (default: anomaly)
   --kind KIND           the detector: ${MODEL_KINDS.join(', ')} (default: adaptive-z for one reading
-                        per window, see above; else robust-t2)
+                        per window, see above; else robust-t2), or several combined as
+                        ${COMBINED_KIND_SYNTAX}
                         autoencoder: a small network on level, fluctuation and shape statistics,
                         threshold calibrated on held-back windows; robust-t2: robust Hotelling T²
                         on each sensor's mean and rms around the machine's operating point (the
                         sensor that explains the others best), χ² threshold raised to the training
                         scores' tail for one false exceedance per machine-day (from 2,000 windows);
                         adaptive-z: each sensor's reading against the machine's own history (point,
-                        hourly mean, seasonal difference), alert on the first window above 7 σ
+                        hourly mean, seasonal difference), alert on the first window above 7 σ;
+                        combined (robust-t2+autoencoder): each member trained on its own features of
+                        the same windows, each window scored by all and decided on their scores in
+                        threshold multiples (1 = a member's own threshold): max (default) alarms when
+                        any member does, mean when their average distance passes 1. The first
+                        member's alert rule and running-state gate serve the combination
   --epochs N            autoencoder training epochs (default: the model's own)
   --seed N              random seed, for reproducible models (default: fixed)
   --scope PATTERN       the machines the model serves, by machine id, where * stands for any
@@ -112,7 +124,8 @@ ${CSV_FLAG_HELP}
       return Number(value);
     };
     const epochs = integer('epochs', values.epochs);
-    if (values.kind !== undefined && !isModelKind(values.kind)) throw new UsageError(`--kind must be one of ${MODEL_KINDS.join(', ')}; got "${values.kind}"`);
+    const askedKind = kindFlag(values.kind);
+    const askedMembers = askedKind === undefined ? [] : typeof askedKind === 'string' ? [askedKind] : askedKind.members;
     const seed = integer('seed', values.seed);
     const machines = values.scope?.flatMap((v) => v.split(',')).map((pattern) => pattern.trim());
     if (machines?.includes('')) throw new UsageError(`--scope needs machine ids or patterns such as pump-*, got "${values.scope!.join('", "')}"`);
@@ -132,10 +145,13 @@ ${CSV_FLAG_HELP}
       if (labelled.episodes > 0) err(`train: left out ${labelled.left} windows inside ${labelled.episodes} alert episode(s) labelled fault or maintenance (pdm alerts label)`);
     } else {
       const { input, options, range } = csvReplayOptions(values);
-      ({ windows, ...training } = await trainingWindowsFromCsv(input, options, range, err, values.kind !== 'adaptive-z'));
+      ({ windows, ...training } = await trainingWindowsFromCsv(input, options, range, err, !askedMembers.includes('adaptive-z')));
     }
-    const kind = values.kind ?? defaultKind(training);
-    if (values.kind === undefined) err(`train: training the ${kind} detector (--kind to choose another)`);
+    let kind = askedKind;
+    if (kind === undefined) {
+      kind = defaultKind(training);
+      err(`train: training the ${kind} detector (--kind to choose another)`);
+    }
 
     let lastEpochLine = 0;
     const report = await trainModel(windows, {
@@ -154,27 +170,40 @@ ${CSV_FLAG_HELP}
       },
     });
     out(`model ${report.name} version ${report.version} (${report.kind}) written to ${report.dir}`);
-    if (report.kind === 'autoencoder') {
-      out(`  backend ${report.backend} · ${report.trainingWindows} training windows, ${report.heldBackWindows} held back for calibration`);
-    } else if (report.kind === 'robust-t2') {
-      out(`  ${report.trainingWindows} training windows, ${report.fit.inliers} consistent with the robust fit · ${report.fit.trainingAbove} above the threshold`);
-      const { chiSquare, trainingTail } = report.fit;
-      const tail = trainingTail === null || trainingTail === undefined ? 'too few windows for a tail' : `training scores' tail ${trainingTail.toFixed(3)}`;
-      out(`  operating point: ${report.operatingPoint ?? 'none (no sensor explains the others)'} · χ² quantile ${chiSquare?.toFixed(3) ?? '?'}, ${tail}`);
-      if (report.ownLevels.length > 0) out(`  each compared with its own level: ${report.ownLevels.join(', ')} (any other machine: the class location)`);
-    } else {
-      const periods = report.periods.map((p) => (p > 0 ? `${p} windows` : 'none'));
-      out(`  ${report.trainingWindows} training windows, every machine's starting history · period found: ${periods.join(', ')}`);
-    }
+    if (report.kind === 'combined') {
+      out(`  ${report.members.map((m) => m.kind).join(' + ')}, combined by ${report.combine} of their scores in threshold multiples`);
+      for (const member of report.members) {
+        out(`  ${member.kind}: threshold ${member.threshold.toFixed(3)} · ${member.featureNames.length} features`);
+        printMember(member, out);
+      }
+    } else printMember(report, out);
     if (machines) out(`  serves machines: ${machines.join(', ')}`);
     for (const g of report.regime?.sensors ?? []) {
       out(`  running-state gate on ${g.sensor}: stopped below ${g.runningAbove.toPrecision(4)}, a step above ${g.maxStep.toPrecision(3)} is a transient`);
     }
     out(`  features (${report.contract.featureNames.length}): ${report.contract.featureNames.join(', ')}`);
-    if (report.kind === 'robust-t2') out(values['fixed-threshold'] ? '  threshold fixed for every machine' : `  threshold per machine: online, never below ${report.threshold.toFixed(3)} (--fixed-threshold to keep it fixed)`);
+    const t2 = report.kind === 'combined' ? report.members.find((m) => m.kind === 'robust-t2') : report.kind === 'robust-t2' ? report : undefined;
+    if (t2 !== undefined) out(values['fixed-threshold'] ? '  threshold fixed for every machine' : `  threshold per machine: online, never below ${t2.threshold.toFixed(3)} (--fixed-threshold to keep it fixed)`);
     out(`  threshold ${report.threshold.toFixed(3)} · window ${report.contract.windowMs} ms · feature_version ${report.contract.featureVersion}`);
     const skipped = Object.entries(report.skipped).filter(([, n]) => n > 0);
     if (skipped.length > 0) out(`  skipped windows: ${skipped.map(([why, n]) => `${n} ${why}`).join(', ')}`);
     return 0;
   },
 };
+
+/** What training one detector family found. */
+function printMember(report: MemberReport & { trainingWindows: number; heldBackWindows: number }, out: (line: string) => void): void {
+  const { trainingWindows } = report;
+  if (report.kind === 'autoencoder') {
+    out(`  backend ${report.backend} · ${trainingWindows} training windows, ${report.heldBackWindows} held back for calibration`);
+  } else if (report.kind === 'robust-t2') {
+    out(`  ${trainingWindows} training windows, ${report.fit.inliers} consistent with the robust fit · ${report.fit.trainingAbove} above the threshold`);
+    const { chiSquare, trainingTail } = report.fit;
+    const tail = trainingTail === null || trainingTail === undefined ? 'too few windows for a tail' : `training scores' tail ${trainingTail.toFixed(3)}`;
+    out(`  operating point: ${report.operatingPoint ?? 'none (no sensor explains the others)'} · χ² quantile ${chiSquare?.toFixed(3) ?? '?'}, ${tail}`);
+    if (report.ownLevels.length > 0) out(`  each compared with its own level: ${report.ownLevels.join(', ')} (any other machine: the class location)`);
+  } else {
+    const periods = report.periods.map((p) => (p > 0 ? `${p} windows` : 'none'));
+    out(`  ${trainingWindows} training windows, every machine's starting history · period found: ${periods.join(', ')}`);
+  }
+}
