@@ -197,6 +197,30 @@ describe('pdm train and pdm score', () => {
     expect(trained.err.join('\n')).toMatch(/--kind must be one of autoencoder, robust-t2, adaptive-z; got "forest"/);
   });
 
+  it('trains kinds combined (--kind robust-t2+autoencoder): pdm score writes their score in threshold multiples against 1', async () => {
+    const normal = join(dir, 'combined-normal.csv');
+    const later = join(dir, 'combined-later.csv');
+    const registry = join(dir, 'combined-models');
+    const scores = join(dir, 'combined-scores.csv');
+    const t0 = Date.UTC(2026, 0, 9);
+    pumpCsv(normal, t0, 1200);
+    pumpCsv(later, t0 + 86_400_000, 1200, { fromRow: 600 });
+    const trained = capture();
+    expect(await main(['train', '--input', normal, '--out', registry, '--machine', 'pump-1', '--kind', 'robust-t2+autoencoder', '--epochs', '20'], trained.context)).toBe(0);
+    const printed = trained.out.join('\n');
+    expect(printed).toMatch(/model anomaly version 1 \(combined\) written to/);
+    expect(printed).toContain('robust-t2 + autoencoder, combined by max of their scores in threshold multiples');
+    expect(printed).toContain('threshold 1.000 ·');
+
+    expect(await main(['score', '--model', registry, '--input', later, '--out', scores, '--machine', 'pump-1'], capture().context)).toBe(0);
+    const rows = readFileSync(scores, 'utf8').trim().split('\n').slice(1).map((row) => row.split(','));
+    expect(rows.length).toBeGreaterThanOrEqual(110);
+    expect(rows.every(([, , , score, threshold, anomaly]) => threshold === '1' && anomaly === (Number(score) > 1 ? '1' : '0'))).toBe(true);
+    const faultStart = t0 + 86_400_000 + 600_000;
+    const during = rows.filter(([start]) => Date.parse(start!) >= faultStart);
+    expect(during.filter(([, , , , , anomaly]) => anomaly === '1').length).toBeGreaterThanOrEqual(Math.floor(0.9 * during.length));
+  });
+
   it('picks the window from the sampling interval: one reading per window of a slow sensor, with the adaptive-z detector and its alert rule', async () => {
     // A temperature every 5 minutes for 4 days (a daily cycle), then 3 days in which it sticks for 6 hours.
     const slow = join(dir, 'oven.csv');
