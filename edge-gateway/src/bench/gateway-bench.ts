@@ -19,6 +19,10 @@ const BATCH_MESSAGES = Number(process.env.BENCH_BATCH_MESSAGES ?? 40_000);
 const MACHINES = 1250; // × 8 sensors = 10k active sensors, the RSS figure's load
 const SENSORS = 8;
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+/** The loads to run, all by default: `BENCH_LOADS=single` measures (or profiles) the single readings alone. */
+const LOADS = new Set((process.env.BENCH_LOADS ?? 'single,batch,batch-pb').split(','));
+/** Node flags for the gateway process alone, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to see where its time goes. */
+const GATEWAY_NODE_ARGS = (process.env.BENCH_GATEWAY_NODE_ARGS ?? '').split(' ').filter(Boolean);
 /**
  * Event time of the first load; later loads continue from where the previous one ended (see load.ts).
  * 3 s before a window boundary 30 s ago: the three single-reading runs (4 s of event time each) carry
@@ -104,7 +108,7 @@ async function startGatewayProcess(dir: string, emulatorHost: string): Promise<T
       log: { level: 'warn' },
     }),
   );
-  const child = fork(join(here, '..', 'bin.js'), ['--config', config], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  const child = fork(join(here, '..', 'bin.js'), ['--config', config], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], execArgv: [...process.execArgv, ...GATEWAY_NODE_ARGS] });
   const metrics = async () => (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
   for (;;) {
     try {
@@ -221,18 +225,21 @@ try {
   const gateway = await startGatewayProcess(dir, emulator.endpoint);
   // Memory after the first load has made 10k sensors active, like a gateway's steady state; the peak
   // after all runs shows how far V8 lets garbage from back-to-back bursts pile up before collecting it.
-  const single = await compare(bare, gateway, 'single', SINGLE_MESSAGES, () => (steadyRss = gateway.memory().rssBytes));
-  const batch = await compare(bare, gateway, 'batch', BATCH_MESSAGES);
-  const protobuf = await compare(bare, gateway, 'batch-pb', BATCH_MESSAGES);
+  const loads: Array<[Mode, string, number, string]> = [
+    ['single', 'single readings', SINGLE_MESSAGES, '≥ 100,000'],
+    ['batch', '100-sample JSON batches', BATCH_MESSAGES, '≥ 2,000,000'],
+    ['batch-pb', '100-sample protobuf SensorBatch', BATCH_MESSAGES, '≥ 2,000,000'],
+  ];
+  const rows: Array<[string, { bare: Throughput; gateway: Throughput }, string]> = [];
+  for (const [mode, name, messages, target] of loads) {
+    if (!LOADS.has(mode)) continue;
+    const steady = rows.length === 0 ? () => (steadyRss = gateway.memory().rssBytes) : undefined;
+    rows.push([name, await compare(bare, gateway, mode, messages, steady), target]);
+  }
   const peakRss = gateway.memory().peakBytes;
   await bare.stop();
   await gateway.stop();
 
-  const rows: Array<[string, { bare: Throughput; gateway: Throughput }, string]> = [
-    ['single readings', single, '≥ 100,000'],
-    ['100-sample JSON batches', batch, '≥ 2,000,000'],
-    ['100-sample protobuf SensorBatch', protobuf, '≥ 2,000,000'],
-  ];
   console.log('');
   console.log(`${ROUNDS} alternating runs per load, figures over all of them. "per CPU-second" divides by the CPU time the`);
   console.log('broker process used, which other work on a shared machine disturbs far less than wall-clock time.');
