@@ -327,9 +327,11 @@ export class OutboxWriter {
     this.lastWriteFailed = false;
     this.pending = rest;
     if (slice.length > 0) {
-      // A slice written by the tick's flush or a checkpoint while a turn is already scheduled (a
-      // burst going on) leaves the publish to that turn, which writes the rest or says to publish.
-      const more = (rest.length > 0 || this.stillClosing || this.sliceScheduled) && this.slicesAnnounced < PUBLISH_SLICES - 1;
+      // A slice written by the tick's flush or a periodic checkpoint while a turn is already
+      // scheduled (a burst going on) leaves the publish to that turn, which writes the rest or says
+      // to publish; the last write at a stop (`taken`) is published at once.
+      const turnAhead = this.sliceScheduled && taken.length === 0;
+      const more = (rest.length > 0 || this.stillClosing || turnAhead) && this.slicesAnnounced < PUBLISH_SLICES - 1;
       this.slicesAnnounced = more ? this.slicesAnnounced + 1 : 0;
       this.events.written?.(slice, more);
     }
