@@ -9,6 +9,7 @@ import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type CheckpointRecord, WindowEngine } from '../window/index.js';
 import { type CheckpointSource, Outbox, OutboxWriter, type OutboxWriterEvents } from './index.js';
+import type { Synchronous } from './outbox.js';
 import { PUBLISH_SLICES } from './outbox-writer.js';
 
 const T0 = Date.UTC(2026, 10, 28, 12, 0, 0);
@@ -37,11 +38,15 @@ function setup(maxPending?: number, source?: CheckpointSource, clock = new Manua
   let appends = 0;
   /** Each append's windows and checkpoints, by machine. */
   const appended: Array<{ windows: string[]; checkpoints: string[] }> = [];
+  /** The synchronous level of the connection after each append that committed: the one it committed at. */
+  const committedAt: Synchronous[] = [];
   const counted = {
     append: (...[records, checkpoints = []]: Parameters<Outbox['append']>) => {
       appends++;
       appended.push({ windows: records.map((r) => `${r.machineId}@${(r.windowStart - T0) / 10_000}`), checkpoints: checkpoints.map((c) => c.machineId) });
-      return outbox.append(records, checkpoints);
+      const seqs = outbox.append(records, checkpoints);
+      committedAt.push(outbox.synchronous());
+      return seqs;
     },
   };
   const seen = { written: [] as MachineWindow[][], more: [] as boolean[], failures: [] as Array<[string, number]>, dropped: [] as number[] };
@@ -68,7 +73,7 @@ function setup(maxPending?: number, source?: CheckpointSource, clock = new Manua
       other.close();
     };
   };
-  return { writer, outbox, path, seen, stored, refuseWrites, appends: () => appends, appended };
+  return { writer, outbox, path, seen, stored, refuseWrites, appends: () => appends, appended, committedAt };
 }
 
 const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
@@ -443,6 +448,39 @@ describe('OutboxWriter', () => {
       { windows: ['z@0'], checkpoints: ['z', 'c'] },
       { windows: [], checkpoints: ['d', 'e'] },
     ]);
+  });
+
+  it('commits a slice of checkpoints alone without an fsync (synchronous=NORMAL), one with windows with it (FULL); a kill after loses no checkpoint', async () => {
+    let taken = 0;
+    const source: CheckpointSource = {
+      changedMachines: () => ['a', 'b'],
+      notWritten: () => undefined,
+      checkpoint: (machineId) => ({ machineId, header: Buffer.from(`${machineId}-${++taken}`), panes: [], dropAll: false, dropBefore: undefined }),
+    };
+    const { writer, path, appended, committedAt } = setup(undefined, source);
+    writer.add(window('a', 0));
+    await nextTurn(); // a@0 with a-1
+    expect(writer.checkpoint()).toBe(true); // a-2, b-3 alone
+    writer.add(window('b', 1));
+    await nextTurn(); // b@1 with b-4
+    expect(writer.checkpoint()).toBe(true); // a-5, b-6 alone
+    expect(appended).toEqual([
+      { windows: ['a@0'], checkpoints: ['a'] },
+      { windows: [], checkpoints: ['a', 'b'] },
+      { windows: ['b@1'], checkpoints: ['b'] },
+      { windows: [], checkpoints: ['a', 'b'] },
+    ]);
+    expect(committedAt).toEqual(['FULL', 'NORMAL', 'FULL', 'NORMAL']);
+
+    // The process is killed here (the database never closed): what the files hold is what a restart finds.
+    const crashDir = makeTestDataDir('outbox-writer-kill');
+    cleanups.push(() => rmSync(crashDir, { recursive: true, force: true }));
+    const copy = join(crashDir, 'outbox.sqlite');
+    for (const suffix of ['', '-wal']) if (existsSync(path + suffix)) copyFileSync(path + suffix, copy + suffix);
+    const restarted = new Outbox({ path: copy, maxBytes: 1_000_000, maxAgeMs: 3_600_000, clock: new ManualClock(T0) });
+    cleanups.push(() => restarted.close());
+    expect(restarted.checkpoints().map((c) => Buffer.from(c.header).toString()).sort()).toEqual(['a-5', 'b-6']);
+    expect(starts(restarted.peek(0, 100).map((entry) => decodeMachineWindow(entry.payload)))).toEqual(['a@0', 'b@1']);
   });
 
   it('loses nothing when the gateway dies between two slices of a boundary: every committed window is accounted for by its checkpoint, the others close again the same', async () => {

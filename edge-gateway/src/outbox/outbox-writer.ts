@@ -9,15 +9,17 @@
 // committed: the machines of the slices not written yet kept their checkpoints unsaved and their
 // windows were never reported written. While windows keep closing by the dozen turn after turn (the
 // readings of a boundary arriving socket read by socket read), the writer gathers them for a few
-// turns into full slices rather than writing each turn's: every transaction costs an fsync. The
-// slices of one boundary are published together, one message per shard for them all (the publisher
-// is woken after the last, once nothing is left to write and windows stopped closing by the dozen),
+// turns into full slices rather than writing each turn's: every transaction of windows costs an
+// fsync. The slices of one boundary are published together, one message per shard for them all (the
+// publisher is woken after the last, once nothing is left to write and windows stopped closing by the dozen),
 // but while the backlog never empties at least every PUBLISH_SLICES slices, so what is written is
 // published even when closing never stops.
 // When the outbox cannot be written (a full disk, say), the windows wait in memory and every later
 // flush retries them; beyond a bound the oldest are dropped, and every drop is counted.
 // `checkpoint()` (the periodic checkpoint) adds every machine changed since its last checkpoint,
-// written in the same slices.
+// written in the same slices. A slice of checkpoints alone commits without an fsync
+// (synchronous=NORMAL, see outbox.ts): a power cut may lose it, never a process kill; a slice with
+// windows commits with one, and makes every earlier slice durable with it.
 // A checkpoint holds what changed since the machine's previous one: after a failed write, the
 // machines it carried are checkpointed complete in the next (or, for one the engine forgot since,
 // the failed checkpoint is written again: it still holds all that changed since the stored one).

@@ -73,7 +73,7 @@ describe('Outbox', () => {
       ['a', 10_000],
     ]);
     expect(outbox.peek(seqs[0]!, 10)).toHaveLength(2);
-    outbox.remove(seqs[1]!, 100);
+    outbox.remove(seqs[1]!);
     expect(outbox.peek(0, 10).map((e) => e.machineId)).toEqual(['a', 'a']);
     expect(outbox.stats()).toMatchObject({ depth: 2, bytes: 200 });
   });
@@ -281,7 +281,7 @@ describe('Outbox', () => {
     const { outbox, path } = openOutbox();
     const seqs = outbox.append([record('a', 0), record('b', 0), record('a', 10_000)]);
     // The windows of one FeatureBatch are confirmed together.
-    for (const seq of seqs.slice(0, 2)) outbox.remove(seq, 100);
+    for (const seq of seqs.slice(0, 2)) outbox.remove(seq);
     await new Promise((resolve) => setImmediate(resolve));
     // The file as a gateway started after a SIGKILL now would find it (this one never closed).
     const reader = new Database(path, { readonly: true });
@@ -298,7 +298,7 @@ describe('Outbox', () => {
     // full disk, after better-sqlite3's busy timeout.
     const other = new Database(path);
     other.exec('BEGIN IMMEDIATE');
-    outbox.remove(first!, 100);
+    outbox.remove(first!);
     await new Promise((resolve) => setImmediate(resolve));
     expect(errors).toEqual([expect.stringMatching(/^remove_confirmed: database is locked/)]);
     // The confirmed row is not published again while its delete is pending.
@@ -349,7 +349,7 @@ describe('Outbox', () => {
     try {
       const seqs = outbox.append([record('a', 0), record('b', 0), record('a', 10_000)]);
       expect(expectPeeksMatchTheFile()).toBe(3);
-      outbox.remove(seqs[1]!, 100);
+      outbox.remove(seqs[1]!);
       await new Promise((resolve) => setImmediate(resolve)); // the delete's turn
       expect(expectPeeksMatchTheFile()).toBe(2);
       c.advance(1_000);
@@ -371,11 +371,61 @@ describe('Outbox', () => {
     }
   });
 
+  it('deletes the confirmed rows by runs of rows next to each other, leaving exactly the unconfirmed ones as another connection reads the file: in memory and after a restart', async () => {
+    const { outbox, path } = openOutbox();
+    const reader = new Database(path, { readonly: true });
+    const inFile = () => (reader.prepare('SELECT seq FROM outbox ORDER BY seq').all() as Array<{ seq: number }>).map((row) => row.seq);
+    const bytesInFile = () => (reader.prepare('SELECT COALESCE(SUM(bytes), 0) AS b FROM outbox').get() as { b: number }).b;
+    const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
+    try {
+      // Twelve rows, row i of 100 + i bytes.
+      const s = outbox.append(Array.from({ length: 12 }, (_, i) => record('a', i * 10_000, 100 + i)));
+      outbox.remove(s[3]!); // a gap in the seqs: rows 2 and 4 are next to each other now
+      await nextTurn();
+      // Confirmed: 0-2 and 4-5 across the gap, 7 between unconfirmed 6 and 8, 9 and 11 around unconfirmed 10.
+      for (const i of [0, 1, 2, 4, 5, 7, 9, 11]) outbox.remove(s[i]!);
+      await nextTurn();
+      expect(inFile()).toEqual([s[6], s[8], s[10]]);
+      expect(outbox.peek(0, 100).map((e) => e.seq)).toEqual(inFile());
+      expect(outbox.stats()).toMatchObject({ depth: 3, bytes: 106 + 108 + 110 });
+      expect(bytesInFile()).toBe(106 + 108 + 110);
+
+      // Reopened, the rows of before are read from the file, the new ones kept in memory.
+      outbox.close();
+      open.pop();
+      const { outbox: reopened } = openOutbox({ path });
+      const t = reopened.append([record('b', 0, 200), record('b', 10_000, 201), record('b', 20_000, 202)]);
+      for (const seq of [s[6]!, s[10]!, t[0]!, t[2]!]) reopened.remove(seq);
+      await nextTurn();
+      expect(inFile()).toEqual([s[8], t[1]]);
+      expect(reopened.peek(0, 100).map((e) => e.seq)).toEqual(inFile());
+      expect(reopened.stats()).toMatchObject({ depth: 2, bytes: 108 + 201 });
+      expect(bytesInFile()).toBe(108 + 201);
+    } finally {
+      reader.close();
+    }
+  });
+
+  it('commits checkpoints alone and deletes of confirmed rows without an fsync (synchronous=NORMAL), windows with one (FULL)', async () => {
+    const { outbox } = openOutbox();
+    expect(outbox.synchronous()).toBe('FULL');
+    outbox.append([], [checkpoint('a', 'h1', ['0:1'])]);
+    expect(outbox.synchronous()).toBe('NORMAL');
+    const [seq] = outbox.append([record('a', 0)], [checkpoint('a', 'h2', ['0:2'])]);
+    expect(outbox.synchronous()).toBe('FULL');
+    outbox.remove(seq!);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(outbox.stats().depth).toBe(0);
+    expect(outbox.synchronous()).toBe('NORMAL');
+    outbox.append([record('a', 10_000)]);
+    expect(outbox.synchronous()).toBe('FULL');
+  });
+
   it('ignores the removal of a row that was already dropped', () => {
     const { outbox } = openOutbox({ maxBytes: 100 });
     const [first] = outbox.append([record('a', 0, 100)]);
     outbox.append([record('a', 10_000, 100)]);
-    outbox.remove(first!, 100);
+    outbox.remove(first!);
     expect(outbox.stats()).toMatchObject({ depth: 1, bytes: 100 });
   });
 });

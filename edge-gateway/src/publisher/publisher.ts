@@ -219,7 +219,7 @@ export class OutboxPublisher {
           this.consecutiveFailures = 0;
           const latencyMs = this.clock.now() - started;
           for (const entry of message.entries) {
-            this.outbox.remove(entry.seq, entry.payload.byteLength);
+            this.outbox.remove(entry.seq);
             this.events.published?.(entry, latencyMs);
           }
         },
