@@ -18,11 +18,37 @@ import { setFlagsFromString } from 'node:v8';
 export const HEAP_GROWING_PERCENT = 30;
 const FLAG = '--heap-growing-percent';
 
+/** What fixHeapGrowth decided. */
+export interface HeapGrowth {
+  /** Whether it set the factor: false when the operator started node with a growing percent of their own. */
+  readonly set: boolean;
+  /** The growing percent that applies: HEAP_GROWING_PERCENT, or the operator's (NaN when theirs is not a number). */
+  readonly percent: number;
+}
+
 /**
  * Fixes V8's old-generation growing factor at 1 + HEAP_GROWING_PERCENT / 100, unless the process was
  * started with its own `node --heap-growing-percent=…` (an operator's choice wins).
  */
-export function fixHeapGrowth(execArgv: readonly string[] = process.execArgv): void {
-  if (execArgv.some((arg) => arg.replaceAll('_', '-').split('=')[0] === FLAG)) return;
+export function fixHeapGrowth(execArgv: readonly string[] = process.execArgv): HeapGrowth {
+  const operators = operatorsPercent(execArgv);
+  if (operators !== undefined) return { set: false, percent: operators };
   setFlagsFromString(`${FLAG}=${HEAP_GROWING_PERCENT}`);
+  return { set: true, percent: HEAP_GROWING_PERCENT };
+}
+
+/**
+ * The last growing percent on node's command line, as V8 reads it: `_` or `-` in the name, the value
+ * after `=` or in the next argument.
+ */
+function operatorsPercent(execArgv: readonly string[]): number | undefined {
+  let percent: number | undefined;
+  for (const [i, arg] of execArgv.entries()) {
+    const equals = arg.indexOf('=');
+    const name = equals < 0 ? arg : arg.slice(0, equals);
+    if (name.replaceAll('_', '-') !== FLAG) continue;
+    const value = equals < 0 ? execArgv[i + 1] : arg.slice(equals + 1);
+    percent = value !== undefined && /^\d+$/.test(value) ? Number(value) : Number.NaN;
+  }
+  return percent;
 }
