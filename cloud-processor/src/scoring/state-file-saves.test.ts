@@ -2,7 +2,7 @@
 // rows of forgotten machines deleted; what it refuses on open; a kill during saves.
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GateState } from '../model/regime.js';
 import type { BaselineState } from '../model/robust-t2.js';
 import type { MachineHistory } from './adaptive-z-batch.js';
+import { encodeFormat2StateFile } from '../test-support/format2-state-file.js';
 import { MachineStates } from './machine-states.js';
 import { encodeRowState, decodeRowState } from './state-codec.js';
 import { readStateFile, setAside, StateFile, type StateSources } from './state-file.js';
@@ -127,6 +128,24 @@ describe('opening a state file', () => {
     expect(await setAside(broken, 42)).toBe(`${broken}.unreadable-42`);
     expect((await readdir(path.dirname(broken))).sort()).toEqual(['scorer-state.json.unreadable-42', 'scorer-state.json.unreadable-42-shm', 'scorer-state.json.unreadable-42-wal']);
     killed.close();
+  });
+
+  it('of format 2 whose migration fails part-way leaves the JSON as it was and nothing beside it; set aside alone', async () => {
+    const file = nextFile();
+    await mkdir(path.dirname(file), { recursive: true });
+    const entry = { model: MODEL.name, version: MODEL.version, trainedAt: MODEL.createdAt, siteId: 's', machineId: 'a', state: baseline(0) };
+    // Machine s/a twice: its second row is refused by the table's key, after the first was inserted.
+    const json = encodeFormat2StateFile({ robustT2: [entry, { ...entry, state: baseline(5) }], adaptiveZ: [], gates: [] }, 1);
+    await writeFile(file, json);
+    expect(() => StateFile.open(file, 2)).toThrow(/UNIQUE constraint failed: machine_state/);
+    expect(await readdir(path.dirname(file))).toEqual(['scorer-state.json']);
+    expect(await readFile(file, 'utf8')).toBe(json);
+    // Opened again, the same failure, and still nothing beside it.
+    expect(() => StateFile.open(file, 3)).toThrow(/UNIQUE constraint failed: machine_state/);
+    expect(await readdir(path.dirname(file))).toEqual(['scorer-state.json']);
+    expect(await setAside(file, 42)).toBe(`${file}.unreadable-42`);
+    expect(await readdir(path.dirname(file))).toEqual(['scorer-state.json.unreadable-42']);
+    expect(await readFile(`${file}.unreadable-42`, 'utf8')).toBe(json);
   });
 });
 

@@ -243,25 +243,37 @@ function decodeRow<K extends StateKind>(kind: K, bytes: Buffer, where: string): 
 /**
  * Replaces the format-2 JSON file at `file` by a database of the same states: built beside it (a
  * leftover of a migration killed half-way is started again) and renamed over it. Throws when the JSON
- * is not a state file.
+ * is not a state file, and when the migration fails part-way (a JSON listing a machine twice, a full
+ * disk): then with nothing left beside the JSON, which is as it was.
  */
 function migrateJsonStateFile(file: string, now: number): void {
   const state = decodeJsonStateFile(readFileSync(file, 'utf8'));
   const next = `${file}.migrating`;
-  rmSync(next, { force: true });
-  rmSync(`${next}-journal`, { force: true });
-  // The default rollback journal: closed, the database is one file, ready to be renamed.
-  const db = new Database(next);
+  removeDatabase(next);
   try {
-    createTable(db);
-    const insert = db.prepare('INSERT INTO machine_state (kind, model, version, trained_at, site_id, machine_id, saved_at, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
-    db.transaction(() => {
-      for (const kind of KINDS) {
-        for (const e of state[FIELDS[kind]] as MachineStateEntry<unknown>[]) insert.run(kind, e.model, e.version, e.trainedAt, e.siteId, e.machineId, now, encodeRowState(e.state));
-      }
-    })();
-  } finally {
-    db.close();
+    // The default rollback journal: closed, the database is one file, ready to be renamed.
+    const db = new Database(next);
+    try {
+      createTable(db);
+      const insert = db.prepare('INSERT INTO machine_state (kind, model, version, trained_at, site_id, machine_id, saved_at, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
+      db.transaction(() => {
+        for (const kind of KINDS) {
+          for (const e of state[FIELDS[kind]] as MachineStateEntry<unknown>[]) insert.run(kind, e.model, e.version, e.trainedAt, e.siteId, e.machineId, now, encodeRowState(e.state));
+        }
+      })();
+    } finally {
+      db.close();
+    }
+    renameSync(next, file);
+  } catch (err) {
+    // Else the half-built database would stay beside the state file for ever: the caller sets the JSON aside.
+    removeDatabase(next);
+    throw err;
   }
-  renameSync(next, file);
+}
+
+/** The rollback-journal database at `file` and its journal, if there. */
+function removeDatabase(file: string): void {
+  rmSync(file, { force: true });
+  rmSync(`${file}-journal`, { force: true });
 }
