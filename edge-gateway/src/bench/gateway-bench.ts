@@ -19,8 +19,13 @@ const BATCH_MESSAGES = Number(process.env.BENCH_BATCH_MESSAGES ?? 40_000);
 const MACHINES = 1250; // × 8 sensors = 10k active sensors, the RSS figure's load
 const SENSORS = 8;
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const MODES = ['single', 'batch', 'batch-pb'] as const;
+type Mode = (typeof MODES)[number];
 /** The loads to run, all by default: `BENCH_LOADS=single` measures (or profiles) the single readings alone. */
-const LOADS = new Set((process.env.BENCH_LOADS ?? 'single,batch,batch-pb').split(','));
+const LOADS = new Set((process.env.BENCH_LOADS ?? MODES.join(',')).split(','));
+// Refused rather than skipped: a misspelt load would otherwise be left out without a word.
+const unknownLoads = [...LOADS].filter((name) => !MODES.some((mode) => mode === name));
+if (unknownLoads.length > 0) throw new Error(`BENCH_LOADS: unknown load(s) ${unknownLoads.map((name) => JSON.stringify(name)).join(', ')}; the loads are ${MODES.join(', ')}`);
 /** Node flags for the gateway process alone, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to see where its time goes. */
 const GATEWAY_NODE_ARGS = (process.env.BENCH_GATEWAY_NODE_ARGS ?? '').split(' ').filter(Boolean);
 /**
@@ -31,7 +36,6 @@ const GATEWAY_NODE_ARGS = (process.env.BENCH_GATEWAY_NODE_ARGS ?? '').split(' ')
  */
 const { windowMs: WINDOW_MS } = windowEngineOptionsSchema.parse({ gatewayId: 'bench', siteId: 'bench' }); // the gateway's default
 const START_EVENT_TIME = Math.floor((Date.now() - 30_000) / WINDOW_MS) * WINDOW_MS - 3_000;
-type Mode = 'single' | 'batch' | 'batch-pb';
 
 interface Target {
   name: string;
