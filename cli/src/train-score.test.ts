@@ -36,15 +36,23 @@ function pumpCsv(file: string, start: number, rows: number, fault?: { fromRow: n
   writeFileSync(file, lines.join('\n'));
 }
 
+/** 20 healthy minutes to train on and, a day later, 20 minutes whose second half develops a fault. */
+function healthyThenFaulty(prefix: string, t0: number) {
+  const paths = {
+    normal: join(dir, `${prefix}normal.csv`),
+    later: join(dir, `${prefix}later.csv`),
+    registry: join(dir, `${prefix}models`),
+    scores: join(dir, `${prefix}scores.csv`),
+  };
+  pumpCsv(paths.normal, t0, 1200);
+  pumpCsv(paths.later, t0 + 86_400_000, 1200, { fromRow: 600 });
+  return paths;
+}
+
 describe('pdm train and pdm score', () => {
   it('learns normal operation from a CSV and flags the windows of a developing fault', async () => {
-    const normal = join(dir, 'normal.csv');
-    const later = join(dir, 'later.csv');
-    const registry = join(dir, 'models');
-    const scores = join(dir, 'scores.csv');
     const t0 = Date.UTC(2026, 0, 1);
-    pumpCsv(normal, t0, 1200);
-    pumpCsv(later, t0 + 86_400_000, 1200, { fromRow: 600 });
+    const { normal, later, registry, scores } = healthyThenFaulty('', t0);
 
     const trained = capture();
     expect(await main(['train', '--input', normal, '--out', registry, '--machine', 'pump-1'], trained.context)).toBe(0);
@@ -198,13 +206,8 @@ describe('pdm train and pdm score', () => {
   });
 
   it('trains kinds combined (--kind robust-t2+autoencoder): pdm score writes their score in threshold multiples against 1', async () => {
-    const normal = join(dir, 'combined-normal.csv');
-    const later = join(dir, 'combined-later.csv');
-    const registry = join(dir, 'combined-models');
-    const scores = join(dir, 'combined-scores.csv');
     const t0 = Date.UTC(2026, 0, 9);
-    pumpCsv(normal, t0, 1200);
-    pumpCsv(later, t0 + 86_400_000, 1200, { fromRow: 600 });
+    const { normal, later, registry, scores } = healthyThenFaulty('combined-', t0);
     const trained = capture();
     expect(await main(['train', '--input', normal, '--out', registry, '--machine', 'pump-1', '--kind', 'robust-t2+autoencoder', '--epochs', '20'], trained.context)).toBe(0);
     const printed = trained.out.join('\n');

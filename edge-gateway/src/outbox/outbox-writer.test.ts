@@ -30,6 +30,14 @@ const window = (machineId: string, n: number): MachineWindow =>
     sensors: [{ sensorId: 's', count: n + 1, mean: n }],
   });
 
+/** One turn of a boundary fed over many turns: twelve more machines (m0, m1, …) close their window 0. */
+function twelvePerTurn(writer: { add(w: MachineWindow): void }) {
+  let machine = 0;
+  return () => {
+    for (let i = 0; i < 12; i++) writer.add(window(`m${machine++}`, 0));
+  };
+}
+
 function setup(maxPending?: number, source?: CheckpointSource, clock = new ManualClock(T0), sliceMachines?: number) {
   const dir = makeTestDataDir('outbox-writer');
   const path = join(dir, 'outbox.sqlite');
@@ -333,11 +341,7 @@ describe('OutboxWriter', () => {
 
   it('gathers windows that keep closing by the dozen turn after turn into full slices', async () => {
     const { writer, appended } = setup(undefined, undefined, undefined, 40);
-    let machine = 0;
-    /** A turn closing the windows of twelve more machines, as a socket read of a boundary's readings would. */
-    const closeTwelve = () => {
-      for (let i = 0; i < 12; i++) writer.add(window(`m${machine++}`, 0));
-    };
+    const closeTwelve = twelvePerTurn(writer);
     closeTwelve();
     await nextTurn();
     expect(appended.map((a) => a.windows.length)).toEqual([12]); // the first turn's, at once
@@ -354,10 +358,7 @@ describe('OutboxWriter', () => {
 
   it('says to publish a boundary fed over several turns once its windows stopped closing: one publish for all its slices', async () => {
     const { writer, seen } = setup(undefined, undefined, undefined, 40);
-    let machine = 0;
-    const closeTwelve = () => {
-      for (let i = 0; i < 12; i++) writer.add(window(`m${machine++}`, 0));
-    };
+    const closeTwelve = twelvePerTurn(writer);
     for (let turn = 0; turn < 5; turn++) {
       closeTwelve();
       await nextTurn();
@@ -370,9 +371,9 @@ describe('OutboxWriter', () => {
     // Twelve machines close a turn and a slice takes twelve: nothing is left pending after a slice,
     // yet the burst goes on; once a turn closes none, the writer says to publish with no windows.
     const full = setup(undefined, undefined, undefined, 12);
-    machine = 0;
+    const fullCloseTwelve = twelvePerTurn(full.writer);
     for (let turn = 0; turn < 3; turn++) {
-      for (let i = 0; i < 12; i++) full.writer.add(window(`m${machine++}`, 0));
+      fullCloseTwelve();
       await nextTurn();
     }
     expect(full.seen.more).toEqual([true, true, true]);
@@ -385,10 +386,7 @@ describe('OutboxWriter', () => {
 
   it('leaves the publish of a slice the tick writes during a burst to the burst\'s next turn', async () => {
     const { writer, seen } = setup(undefined, undefined, undefined, 40);
-    let machine = 0;
-    const closeTwelve = () => {
-      for (let i = 0; i < 12; i++) writer.add(window(`m${machine++}`, 0));
-    };
+    const closeTwelve = twelvePerTurn(writer);
     closeTwelve();
     await nextTurn();
     closeTwelve();
