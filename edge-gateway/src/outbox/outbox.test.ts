@@ -421,6 +421,25 @@ describe('Outbox', () => {
     expect(outbox.synchronous()).toBe('FULL');
   });
 
+  it('keeps in memory a copy of each payload of its own size, not the shared slab the encoder carved it from', () => {
+    const { outbox } = openOutbox();
+    // Two windows encoded into one 16 KiB slab, as the proto encoders carve them.
+    const slab = new Uint8Array(16 * 1024);
+    const payloads = [slab.subarray(0, 100).fill(1), slab.subarray(100, 300).fill(2)];
+    outbox.append(payloads.map((payload, i) => ({ ...record('a', i * 10_000), payload })));
+    slab.fill(9); // whatever becomes of the slab, the rows kept do not change
+    const kept = outbox.peek(0, 10);
+    // A row held in memory (its shard held, say) keeps its own bytes alive, not the whole slab.
+    expect(kept.map((e) => [e.payload.byteLength, e.payload.buffer.byteLength])).toEqual([
+      [100, 100],
+      [200, 200],
+    ]);
+    expect(kept.map((e) => [e.payload[0], e.payload[e.payload.byteLength - 1]])).toEqual([
+      [1, 1],
+      [2, 2],
+    ]);
+  });
+
   it('ignores the removal of a row that was already dropped', () => {
     const { outbox } = openOutbox({ maxBytes: 100 });
     const [first] = outbox.append([record('a', 0, 100)]);

@@ -261,8 +261,10 @@ export class Outbox {
           return existing.seq;
         }
         const seq = Number(inserted.lastInsertRowid);
-        // A Buffer, as a row read from SQLite: the same bytes, not copied.
-        const payload = Buffer.from(r.payload.buffer, r.payload.byteOffset, r.payload.byteLength);
+        // A copy of its own size, as a Buffer like a row read from SQLite: the encoders carve windows
+        // out of shared 16 KiB slabs, and a view kept here for long (its shard held) would keep the
+        // whole slab alive, up to ~8x the bytes recentMaxBytes counts.
+        const payload = Buffer.from(new Uint8Array(r.payload).buffer);
         added.push({ seq, machineId: r.machineId, windowStart: r.windowStart, featureVersion: r.featureVersion, revision: r.revision, createdAt: now, payload });
         bytesChange += r.payload.byteLength;
         return seq;
