@@ -398,6 +398,27 @@ describe('OutboxWriter', () => {
     expect(seen.more).toEqual([true, true, false]);
   });
 
+  it('says to publish everything written at a stop, even with a turn scheduled and no machine checkpoint taken', async () => {
+    // Windows closing by the dozen, a turn scheduled for the next twelve: the stop writes them, and
+    // the publisher, stopped right after, never sees that turn.
+    const { writer, seen } = setup(undefined, undefined, undefined, 40);
+    const closeTwelve = twelvePerTurn(writer);
+    closeTwelve();
+    await nextTurn();
+    closeTwelve();
+    expect(writer.checkpoint([])).toBe(true); // the stop: the engine held no machine to suspend
+    expect(seen.written.map((w) => w.length)).toEqual([12, 12]);
+    expect(seen.more).toEqual([true, false]);
+
+    // Nothing pending at the stop: what the slices that said `more` wrote goes out at the stop.
+    const idle = setup(undefined, undefined, undefined, 40);
+    twelvePerTurn(idle.writer)();
+    await nextTurn();
+    expect(idle.writer.checkpoint([])).toBe(true);
+    expect(idle.seen.written.map((w) => w.length)).toEqual([12, 0]);
+    expect(idle.seen.more).toEqual([true, false]);
+  });
+
   it('gathers a burst until its slice is full by machines, not by windows: machines closing two windows each fill a slice of 20 machines with 40', async () => {
     const { writer, appended } = setup(undefined, undefined, undefined, 20);
     let machine = 0;

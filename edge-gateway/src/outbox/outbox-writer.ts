@@ -159,8 +159,11 @@ export class OutboxWriter {
       // The taken checkpoints stand for their machines: only the others a failed write left unsaved are taken here.
       const machines = new Set(this.unsaved.keys());
       for (const c of taken) machines.delete(c.machineId);
-      const written = this.write(machines, this.pending, [], taken);
+      const written = this.write(machines, this.pending, [], taken, true);
       this.run = undefined;
+      // The stop: what earlier slices wrote saying `more` goes out now too, even when this write held
+      // no window; the publisher stops before any later turn.
+      this.announceWritten();
       if (written !== undefined) this.events.checkpointed?.(written.machines, written.bytes, (performance.now() - started) / 1000);
       return written !== undefined;
     }
@@ -284,13 +287,15 @@ export class OutboxWriter {
   /**
    * Appends `slice` (pending windows, every one of `machines`' among them) in one transaction with
    * the checkpoints of `machines` and the `taken` ones; once written, `rest` is what stays pending.
-   * Returns what it wrote, undefined when the append failed (every window stays pending).
+   * `last`: the write at a stop, which says to publish at once. Returns what it wrote, undefined when
+   * the append failed (every window stays pending).
    */
   private write(
     machines: ReadonlySet<string>,
     slice: readonly MachineWindow[],
     rest: MachineWindow[],
     taken: readonly CheckpointRecord[] = [],
+    last = false,
   ): { machines: number; bytes: number } | undefined {
     // A taken checkpoint holds what changed since the last one taken, which a failed write may not
     // have stored: that one goes first.
@@ -331,9 +336,8 @@ export class OutboxWriter {
     if (slice.length > 0) {
       // A slice written by the tick's flush or a periodic checkpoint while a turn is already
       // scheduled (a burst going on) leaves the publish to that turn, which writes the rest or says
-      // to publish; the last write at a stop (`taken`) is published at once.
-      const turnAhead = this.sliceScheduled && taken.length === 0;
-      const more = (rest.length > 0 || this.stillClosing || turnAhead) && this.slicesAnnounced < PUBLISH_SLICES - 1;
+      // to publish; the last write, at a stop, is published at once.
+      const more = !last && (rest.length > 0 || this.stillClosing || this.sliceScheduled) && this.slicesAnnounced < PUBLISH_SLICES - 1;
       this.slicesAnnounced = more ? this.slicesAnnounced + 1 : 0;
       this.events.written?.(slice, more);
     }
