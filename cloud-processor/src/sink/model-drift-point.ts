@@ -11,7 +11,7 @@ export function modelDriftPoint(drift: ModelDrift, instance: string, threshold: 
   const perFeature = Object.fromEntries(Object.entries(drift.features).map(([feature, psi]) => [`${DRIFT_FIELD_PREFIX}${feature}`, psi]));
   return {
     measurement: 'model_drift' satisfies Measurement,
-    tags: { model: drift.model, version: drift.version, instance } satisfies Record<TagOf<'model_drift'>, string>,
+    tags: { instance, model: drift.model, version: drift.version } satisfies Record<TagOf<'model_drift'>, string>,
     fields: { ...named, ...perFeature },
     timestamp,
   };

@@ -2,6 +2,8 @@
 // checked against it at compile time). Every point of a window has a deterministic timestamp
 // (window_start, ms) and tag set, so a redelivered window, or a revision of it, overwrites its own
 // point instead of adding one: InfluxDB keys a point by measurement + tags + timestamp.
+// Tags are listed in sorted key order, which pointLine keeps: InfluxDB sorts (and copies) the tags of
+// every line that has them out of order (window-lines.ts).
 //
 // Revisions: `revision` and `feature_version` are fields, not tags. A revision (late readings) is a
 // better version of the same window, so it replaces the point; keeping it as a tag would make every
@@ -70,7 +72,7 @@ export function featurePoints(window: MachineWindow): BuiltPoints {
     fields.window_ms = windowMs;
     return {
       measurement: 'sensor_features' satisfies Measurement,
-      tags: { site: window.siteId, gateway: window.gatewayId, machine: window.machineId, sensor: s.sensorId } satisfies TagsOf<'sensor_features'>,
+      tags: { gateway: window.gatewayId, machine: window.machineId, sensor: s.sensorId, site: window.siteId } satisfies TagsOf<'sensor_features'>,
       fields,
       timestamp,
     };
@@ -83,7 +85,7 @@ export function anomalyPoint(score: WindowScore, measurement: 'anomaly' | 'anoma
   const contributions = Object.fromEntries(Object.entries(score.contributions).map(([sensor, share]) => [`${CONTRIBUTION_FIELD_PREFIX}${sensor}`, share]));
   const named = { score: score.score, threshold: score.threshold, is_anomaly: score.isAnomaly, model_version: score.modelVersion } satisfies FieldsOf<'anomaly'>;
   const { fields, dropped } = finiteFields({ ...named, ...contributions });
-  const tags = { site: score.siteId, machine: score.machineId, model: score.model } satisfies TagsOf<'anomaly'>;
+  const tags = { machine: score.machineId, model: score.model, site: score.siteId } satisfies TagsOf<'anomaly'>;
   return {
     points: [{ measurement, tags, fields, timestamp: score.windowStart }],
     droppedFields: dropped,
@@ -98,7 +100,7 @@ export function modelChangePoint(model: string, change: ModelChange): IPoint {
   if (change.note !== undefined) fields.note = change.note;
   return {
     measurement: 'model_changes' satisfies LifecycleMeasurement,
-    tags: { model, action: change.action } satisfies Record<(typeof LIFECYCLE_SERIES)['model_changes']['tags'][number], string>,
+    tags: { action: change.action, model } satisfies Record<(typeof LIFECYCLE_SERIES)['model_changes']['tags'][number], string>,
     fields,
     timestamp: Date.parse(change.at),
   };
@@ -129,7 +131,7 @@ export function unscoredPoint(window: MachineWindow, unscored: Unscored): IPoint
         : `no model applies: none lists this machine in its contract's machines, and none that serves every machine uses any of its sensors (${window.sensors.map((s) => s.sensorId).join(', ')})`;
   return {
     measurement: 'unscored' satisfies Measurement,
-    tags: { site: window.siteId, machine: window.machineId, reason: unscored.kind } satisfies TagsOf<'unscored'>,
+    tags: { machine: window.machineId, reason: unscored.kind, site: window.siteId } satisfies TagsOf<'unscored'>,
     fields: { windows: 1, detail } satisfies FieldsOf<'unscored'>,
     timestamp: Number(window.windowStart),
   };
@@ -185,7 +187,7 @@ export function alertActionPoint(input: AlertActionInput): IPoint {
   if (input.muteUntil !== undefined) fields.mute_until = input.muteUntil;
   return {
     measurement: 'alert_actions' satisfies Measurement,
-    tags: { site: input.siteId, machine: input.machineId, action: input.action } satisfies TagsOf<'alert_actions'>,
+    tags: { action: input.action, machine: input.machineId, site: input.siteId } satisfies TagsOf<'alert_actions'>,
     fields: finiteFields(fields).fields,
     timestamp: input.time,
   };
@@ -207,7 +209,7 @@ export interface AlertStateInput {
 export function alertStatePoint(input: AlertStateInput): IPoint {
   return {
     measurement: 'alert_state' satisfies BookkeepingMeasurement,
-    tags: { site: input.siteId, machine: input.machineId } satisfies BookkeepingTags<'alert_state'>,
+    tags: { machine: input.machineId, site: input.siteId } satisfies BookkeepingTags<'alert_state'>,
     fields: { checkpoint: input.checkpoint, open: input.open } satisfies BookkeepingFields<'alert_state'>,
     timestamp: input.windowStart,
   };
@@ -241,7 +243,7 @@ export function alertDeliveryPoint(input: AlertDeliveryInput): IPoint {
   } satisfies BookkeepingFields<'alert_deliveries'>;
   return {
     measurement: 'alert_deliveries' satisfies BookkeepingMeasurement,
-    tags: { site: input.siteId, machine: input.machineId, state: input.state } satisfies BookkeepingTags<'alert_deliveries'>,
+    tags: { machine: input.machineId, site: input.siteId, state: input.state } satisfies BookkeepingTags<'alert_deliveries'>,
     fields,
     timestamp: input.windowEnd,
   };

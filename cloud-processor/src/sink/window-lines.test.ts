@@ -16,7 +16,7 @@ describe('window lines', () => {
     });
     expect(featureLines(window)).toEqual({
       lines: [
-        'sensor_features,site=plant\\ 1,gateway=gw\\,1,machine=m\\=1,sensor=vib\\ x count=10,expected_count=10,mean=1.5,variance=0.25,std=0.5,min=1,max=2.000001,rms=1.58,peak_to_peak=1,crest_factor=1.25,late_count=0,revision=1,feature_version=2,window_ms=10000 1733000000000',
+        'sensor_features,gateway=gw\\,1,machine=m\\=1,sensor=vib\\ x,site=plant\\ 1 count=10,expected_count=10,mean=1.5,variance=0.25,std=0.5,min=1,max=2.000001,rms=1.58,peak_to_peak=1,crest_factor=1.25,late_count=0,revision=1,feature_version=2,window_ms=10000 1733000000000',
       ],
       droppedFields: 2,
     });
@@ -25,7 +25,7 @@ describe('window lines', () => {
   it('writes an anomaly line with its contributions; a non-finite number is left out and counted (expected line by hand)', () => {
     const score: WindowScore = { siteId: 's', machineId: 'm 1', windowStart: T, windowEnd: T + 10_000, model: 'pump', modelVersion: 'v"2', score: Number.NaN, threshold: 1.5, isAnomaly: false, contributions: { temp: 0.75, 'a b': Number.NaN, '7': 0.25 } };
     expect(anomalyLine(score, 'anomaly_shadow')).toEqual({
-      lines: ['anomaly_shadow,site=s,machine=m\\ 1,model=pump threshold=1.5,is_anomaly=false,model_version="v\\"2",contrib_7=0.25,contrib_temp=0.75 1733000000000'],
+      lines: ['anomaly_shadow,machine=m\\ 1,model=pump,site=s threshold=1.5,is_anomaly=false,model_version="v\\"2",contrib_7=0.25,contrib_temp=0.75 1733000000000'],
       droppedFields: 2,
     });
   });
