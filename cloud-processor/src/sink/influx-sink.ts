@@ -29,7 +29,7 @@ import { PROCESSOR_COMPONENT, type ProcessorReport } from './influx-series.js';
 import { ensureInfluxSchema } from './schema-setup.js';
 import { modelDriftPoint } from './model-drift-point.js';
 import { InfluxWrite } from './influx-write.js';
-import { pointLine } from './line-protocol.js';
+import { lineBytes, pointLine } from './line-protocol.js';
 import { anomalyLine, featureLines, type BuiltLines } from './window-lines.js';
 import { TransientError } from '../shared/transient-error.js';
 
@@ -73,10 +73,11 @@ export class InfluxSink {
   private readonly influx: InfluxDB;
   private readonly writer: InfluxWrite;
   /**
-   * Points as lines of line protocol, built as they are added, while the previous write is in flight:
-   * built when the batch goes out, InfluxDB waited for them. One write at a time (batch-writer.ts).
+   * Points as lines of line protocol (their bytes: line-protocol.ts lineBytes), built as they are added,
+   * while the previous write is in flight: built when the batch goes out, InfluxDB waited for them.
+   * One write at a time (batch-writer.ts).
    */
-  private readonly batches: BatchWriter<string>;
+  private readonly batches: BatchWriter<Buffer>;
 
   constructor(
     private readonly options: InfluxSinkOptions,
@@ -197,12 +198,12 @@ export class InfluxSink {
 
   private addLines(built: BuiltLines): Promise<void> {
     if (built.droppedFields > 0) this.events.fieldsDropped?.(built.droppedFields);
-    return this.batches.add(built.lines);
+    return this.batches.add(built.lines.map(lineBytes));
   }
 
   /** A point line protocol cannot carry fails only its own write, not the batch it would have joined. */
   private async add(points: IPoint[]): Promise<void> {
-    await this.batches.add(points.map(pointLine));
+    await this.batches.add(points.map((point) => lineBytes(pointLine(point))));
   }
 
   /**
@@ -210,11 +211,11 @@ export class InfluxSink {
    * can be larger when one message brings many points), one after another on one connection.
    * 4xx: InfluxWriteRefused (counts towards dead-lettering); 5xx or the link: TransientError (influx-write.ts).
    */
-  private async writeBatch(lines: string[]): Promise<void> {
+  private async writeBatch(lines: Buffer[]): Promise<void> {
     for (let i = 0; i < lines.length; i += this.options.batchMaxPoints) {
       const chunk = lines.slice(i, i + this.options.batchMaxPoints);
       const started = performance.now();
-      await this.writer.write(chunk.join('\n'));
+      await this.writer.write(Buffer.concat(chunk));
       this.events.batchWritten?.(chunk.length, performance.now() - started);
     }
   }

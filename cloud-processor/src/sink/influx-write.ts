@@ -56,9 +56,9 @@ export class InfluxWrite {
     this.path = `${this.base.pathname.replace(/\/$/, '')}/write?${new URLSearchParams({ db: options.database, precision: 'ms' }).toString()}`;
   }
 
-  /** Writes one body of line protocol (timestamps in epoch ms). */
-  async write(lines: string): Promise<void> {
-    const body = this.options.gzip ? await gzip(lines) : Buffer.from(lines);
+  /** Writes one body of line protocol, as text or its UTF-8 bytes (timestamps in epoch ms). */
+  async write(lines: string | Buffer): Promise<void> {
+    const body = this.options.gzip ? await gzip(lines) : typeof lines === 'string' ? Buffer.from(lines) : lines;
     const headers: http.OutgoingHttpHeaders = { 'content-type': 'text/plain; charset=utf-8', 'content-length': body.length };
     if (this.options.gzip) headers['content-encoding'] = 'gzip';
     if (this.authorization) headers.authorization = this.authorization;

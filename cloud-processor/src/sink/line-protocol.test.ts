@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { pointLine, toLineProtocol } from './line-protocol.js';
+import { lineBytes, pointLine, toLineProtocol } from './line-protocol.js';
 
 // Expected lines written by hand from the line protocol reference ("Special characters").
 describe('line protocol', () => {
@@ -37,5 +37,9 @@ describe('line protocol', () => {
   it('joins points with newlines, no trailing newline', () => {
     expect(toLineProtocol([{ measurement: 'a', fields: { v: 1 }, timestamp: 1 }, { measurement: 'b', fields: { v: 2 }, timestamp: 2 }])).toBe('a v=1 1\nb v=2 2');
     expect(toLineProtocol([])).toBe('');
+  });
+
+  it('gives a line as the UTF-8 bytes of a request body, newline included', () => {
+    expect(lineBytes('m,t=ü€🙂 v=1 5')).toEqual(Buffer.from([...Buffer.from('m,t='), 0xc3, 0xbc, 0xe2, 0x82, 0xac, 0xf0, 0x9f, 0x99, 0x82, ...Buffer.from(' v=1 5\n')]));
   });
 });

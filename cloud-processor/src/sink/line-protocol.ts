@@ -66,6 +66,15 @@ export function pointLine(point: IPoint): string {
   return point.timestamp === undefined ? line : `${line} ${timestampText(point.timestamp)}`;
 }
 
+/**
+ * One line as the bytes of a request body, its newline included (InfluxDB takes a body ending in one).
+ * The sink keeps a batch's lines in this form until the batch goes out: strings kept that long (a
+ * write in progress, the next batch filling) are copied by young-generation GCs and promoted, and
+ * joining them flattens each one, which cost the processor 40 % more CPU per point than bytes made at
+ * once (issue #17); a Buffer's bytes live off the JS heap.
+ */
+export const lineBytes = (line: string): Buffer => Buffer.from(`${line}\n`);
+
 /** The body of one /write request: one line per point. */
 export function toLineProtocol(points: readonly IPoint[]): string {
   let body = '';
