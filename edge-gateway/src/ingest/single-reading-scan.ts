@@ -5,6 +5,7 @@
 // malformed numbers) is left to the general decoder, so both give the same result on every input
 // (property-tested in json-payload.test.ts).
 import type { DecodedPayload } from './payload.js';
+import { MAX_TAIL_DIGITS, nearestDouble } from './wide-decimal.js';
 
 const SPACE = 0x20;
 const TAB = 0x09;
@@ -27,7 +28,8 @@ const VALUE_KEY = Buffer.from('"value"');
 
 // Below 2^53 an integer mantissa is exact, and so is 10^k up to 10^22, so mantissa / 10^k is the
 // correctly rounded double — the same number JSON.parse gives (Clinger's fast path). That covers the
-// 16-digit values JavaScript prints for many doubles (20.84147098480789), not only 15 digits.
+// 16-digit values JavaScript prints for many doubles (20.84147098480789); up to 4 more digits (the
+// 17-digit 20.841470984807898) take nearestDouble.
 const MANTISSA_LIMIT = 2 ** 53;
 const MAX_EXACT_POWER = 22;
 const POWERS_OF_TEN = Array.from({ length: MAX_EXACT_POWER + 1 }, (_, k) => 10 ** k);
@@ -76,7 +78,9 @@ function numberEnd(bytes: Buffer, at: number): number {
 /** The value of the well-formed JSON number bytes[from, to). */
 function numberValue(bytes: Buffer, from: number, to: number): number {
   const negative = bytes[from] === MINUS;
-  let mantissa = 0;
+  let head = 0; // the leading digits, while they stay below 2^53
+  let tail = 0; // the digits after those, at most MAX_TAIL_DIGITS
+  let tailDigits = 0;
   let fractionDigits = -1; // -1 until the decimal point
   for (let i = negative ? from + 1 : from; i < to; i++) {
     const byte = bytes[i]!;
@@ -85,13 +89,25 @@ function numberValue(bytes: Buffer, from: number, to: number): number {
       continue;
     }
     if (byte === LOWER_E || byte === UPPER_E) return Number(bytes.toString('latin1', from, to));
-    // Exact while the true value stays below 2^53; past it the rounded one is at least 2^53 too.
-    mantissa = mantissa * 10 + (byte - ZERO);
-    if (mantissa >= MANTISSA_LIMIT) return Number(bytes.toString('latin1', from, to));
+    const digit = byte - ZERO;
+    // Rounded only once it is 2^53 or more, so the comparison is exact.
+    const next = head * 10 + digit;
+    if (tailDigits === 0 && next < MANTISSA_LIMIT) head = next;
+    else if (tailDigits < MAX_TAIL_DIGITS) {
+      tail = tail * 10 + digit;
+      tailDigits++;
+    } else return Number(bytes.toString('latin1', from, to));
     if (fractionDigits >= 0) fractionDigits++;
   }
   if (fractionDigits > MAX_EXACT_POWER) return Number(bytes.toString('latin1', from, to));
-  const magnitude = fractionDigits > 0 ? mantissa / POWERS_OF_TEN[fractionDigits]! : mantissa;
+  const power = fractionDigits > 0 ? fractionDigits : 0;
+  let magnitude: number;
+  if (tailDigits === 0) magnitude = power > 0 ? head / POWERS_OF_TEN[power]! : head;
+  else {
+    magnitude = nearestDouble(head, tail, tailDigits, power);
+    // Within a hair of halfway between two doubles: only an exact conversion can tell.
+    if (Number.isNaN(magnitude)) return Number(bytes.toString('latin1', from, to));
+  }
   return negative ? -magnitude : magnitude;
 }
 
