@@ -16,3 +16,5 @@ export { ProcessorMetrics } from './ops/metrics.js';
 export * from './model/index.js';
 export * from './training/index.js';
 export * from './scoring/index.js';
+// `pdm start` moves the scorer state file of an older data folder to its new name.
+export { renameStateFile } from './scoring/state-file.js';

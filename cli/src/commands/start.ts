@@ -5,7 +5,7 @@
 import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { processorConfigSchema, startProcessor } from '@pdm/cloud-processor';
+import { processorConfigSchema, renameStateFile, startProcessor } from '@pdm/cloud-processor';
 import { buildDashboards } from '@pdm/dashboards';
 import { gatewayConfigSchema, startGateway } from '@pdm/edge-gateway';
 import { startInflux } from '@pdm/influx-harness';
@@ -106,12 +106,16 @@ Options:
         out(`  model ${report.name}@${report.version} ready (threshold ${report.threshold.toFixed(2)}, ${report.contract.featureNames.length} features)`);
       }
 
+      // The scorer's state file is an SQLite database; data folders of older versions hold it (or the
+      // JSON file it was before format 3) under the name scorer-state.json.
+      const stateFile = join(dataDir, 'processor', 'scorer-state.sqlite');
+      if (renameStateFile(join(dataDir, 'processor', 'scorer-state.json'), stateFile)) out(`Scorer state file renamed to ${stateFile}`);
       const processor = await startProcessor(
         processorConfigSchema.parse({
           instanceId: 'local-processor',
           pubsub: { projectId: PROJECT, emulatorHost: pubsub.endpoint, featuresTopic: FEATURES_TOPIC, createResources: true },
           influx: { url: influx.url },
-          model: { registryDir, stateFile: join(dataDir, 'processor', 'scorer-state.json') },
+          model: { registryDir, stateFile },
           http: { host: '127.0.0.1', port: ports.processorHttp },
         }),
         { logger: logTo('processor') },

@@ -26,6 +26,9 @@ export const STATE_FILE_FORMAT = 3;
 /** The first bytes of every SQLite database file. */
 const SQLITE_HEADER = Buffer.from('SQLite format 3\0', 'latin1');
 
+/** The files SQLite keeps beside a WAL database: the WAL holds commits not yet copied into it. */
+const SIDE_FILES = ['-wal', '-shm'];
+
 /** The live states the scorer keeps, by kind, as a save reads them. */
 export interface StateSources {
   robustT2: MachineStates<BaselineState>;
@@ -149,12 +152,27 @@ export function readStateFile(file: string): ScorerState {
 export async function setAside(file: string, now: number): Promise<string> {
   const aside = `${file}.unreadable-${now}`;
   await rename(file, aside);
-  for (const suffix of ['-wal', '-shm']) {
+  for (const suffix of SIDE_FILES) {
     await rename(`${file}${suffix}`, `${aside}${suffix}`).catch((err: unknown) => {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     });
   }
   return aside;
+}
+
+/**
+ * Gives the state file at `from` (a name an older release used) the name `to`, with the files SQLite
+ * keeps beside it, unless there is a file at `to` already or none at `from`; returns whether it moved
+ * one. Either format moves as it is: a format-2 JSON file is migrated when opened under its new name.
+ * The WAL (the saves a killed processor had not yet copied into the database) moves before the
+ * database: a crash in between leaves no file at `to`, so the next call moves the database to its WAL.
+ */
+export function renameStateFile(from: string, to: string): boolean {
+  if (existsSync(to) || !existsSync(from)) return false;
+  for (const suffix of [...SIDE_FILES, '']) {
+    if (existsSync(`${from}${suffix}`)) renameSync(`${from}${suffix}`, `${to}${suffix}`);
+  }
+  return true;
 }
 
 function isSqlite(file: string): boolean {
