@@ -2,7 +2,7 @@
 // `npm run bench`: runs every benchmark script one after another (they would disturb each other in
 // parallel), shows their output live, and writes BENCHMARKS.md: the machine they ran on, then each
 // script's own figures and ratios. Exits non-zero if any benchmark failed; the file says which.
-// `npm run bench -- WORD…` runs only the benchmarks whose name matches and writes no file.
+// `npm run bench -- NAME…` runs only the named benchmarks (gateway, window, boundary, …) and writes no file.
 import { spawn } from 'node:child_process';
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -12,25 +12,26 @@ import { join } from 'node:path';
 const root = new URL('..', import.meta.url).pathname;
 
 const BENCHMARKS = [
-  { title: 'Edge gateway vs bare aedes', workspace: '@pdm/edge-gateway', script: 'bench' },
-  { title: 'Window engine alone', workspace: '@pdm/edge-gateway', script: 'bench:window' },
-  { title: 'Window boundary: 1,000 machines close at once, FeatureBatch vs one message per machine', workspace: '@pdm/edge-gateway', script: 'bench:boundary' },
-  { title: 'Plant integration: bridge from mosquitto at QoS 1, Sparkplug B vs SensorBatch', workspace: '@pdm/edge-gateway', script: 'bench:integration' },
-  { title: 'Pub/Sub emulator', workspace: '@pdm/pubsub-emulator', script: 'bench' },
-  { title: 'Protobuf codecs: hand-written vs @bufbuild/protobuf', workspace: '@pdm/proto', script: 'bench' },
-  { title: 'Cloud processor: decode, score, sink', workspace: '@pdm/cloud-processor', script: 'bench' },
-  { title: 'Anomaly model alone', workspace: '@pdm/cloud-processor', script: 'bench:model' },
-  { title: 'Simulator', workspace: '@pdm/simulator', script: 'bench' },
-  { title: 'Detection on public benchmarks: SKAB and NAB through pdm train / pdm score', workspace: '@pdm/cli', script: 'bench:detection' },
-  { title: 'End to end: close-to-store latency, 5× load soak (200 → 1,000 machines)', workspace: '@pdm/scenarios', script: 'bench' },
+  { name: 'gateway', title: 'Edge gateway vs bare aedes', workspace: '@pdm/edge-gateway', script: 'bench' },
+  { name: 'window', title: 'Window engine alone', workspace: '@pdm/edge-gateway', script: 'bench:window' },
+  { name: 'boundary', title: 'Window boundary: 1,000 machines close at once, FeatureBatch vs one message per machine', workspace: '@pdm/edge-gateway', script: 'bench:boundary' },
+  { name: 'integration', title: 'Plant integration: bridge from mosquitto at QoS 1, Sparkplug B vs SensorBatch', workspace: '@pdm/edge-gateway', script: 'bench:integration' },
+  { name: 'emulator', title: 'Pub/Sub emulator', workspace: '@pdm/pubsub-emulator', script: 'bench' },
+  { name: 'codecs', title: 'Protobuf codecs: hand-written vs @bufbuild/protobuf', workspace: '@pdm/proto', script: 'bench' },
+  { name: 'processor', title: 'Cloud processor: decode, score, sink', workspace: '@pdm/cloud-processor', script: 'bench' },
+  { name: 'model', title: 'Anomaly model alone', workspace: '@pdm/cloud-processor', script: 'bench:model' },
+  { name: 'simulator', title: 'Simulator', workspace: '@pdm/simulator', script: 'bench' },
+  { name: 'detection', title: 'Detection on public benchmarks: SKAB and NAB through pdm train / pdm score', workspace: '@pdm/cli', script: 'bench:detection' },
+  { name: 'end', title: 'End to end: close-to-store latency, 5× load soak (200 → 1,000 machines)', workspace: '@pdm/scenarios', script: 'bench' },
 ];
 
 const only = process.argv.slice(2);
-const selected = only.length > 0 ? BENCHMARKS.filter((b) => only.some((word) => `${b.workspace} ${b.script} ${b.title}`.toLowerCase().includes(word.toLowerCase()))) : BENCHMARKS;
-if (selected.length === 0) {
-  console.error(`no benchmark matches ${only.join(' ')}; there are: ${BENCHMARKS.map((b) => `${b.workspace} ${b.script}`).join(', ')}`);
+const unknown = only.filter((word) => !BENCHMARKS.some((b) => b.name === word));
+if (unknown.length > 0) {
+  console.error(`npm run bench: no benchmark named ${unknown.join(', ')}; the names are: ${BENCHMARKS.map((b) => b.name).join(', ')}`);
   process.exit(2);
 }
+const selected = only.length > 0 ? BENCHMARKS.filter((b) => only.includes(b.name)) : BENCHMARKS;
 
 /** Runs one script, echoing its output; resolves with the output and whether it succeeded. */
 function run({ workspace, script }) {
@@ -96,7 +97,7 @@ Machine: ${machine}.
 
 Each section below is one script's own output. Ratios compare against a baseline measured in the same
 run, because these machines are shared and noisy; figures from different runs are not comparable.
-To look at one part again: \`npm run bench -- <word>\`, e.g. \`npm run bench -- gateway\` (prints, writes no file).
+To look at one part again: \`npm run bench -- <name>\`, e.g. \`npm run bench -- gateway\` (prints, writes no file; the names: ${BENCHMARKS.map((b) => b.name).join(", ")}).
 `;
 if (selected === BENCHMARKS) {
   const file = join(root, 'BENCHMARKS.md');
