@@ -40,8 +40,8 @@ describe('WindowSlots', () => {
   });
 });
 
-it('pubsub.maxWindowsInFlight: a positive integer, 1,000 by default, a bad one refused naming the key', () => {
-  expect(loadProcessorConfig({ env: {} }).pubsub.maxWindowsInFlight).toBe(1_000);
+it('pubsub.maxWindowsInFlight: a positive integer, 2,000 by default, a bad one refused naming the key', () => {
+  expect(loadProcessorConfig({ env: {} }).pubsub.maxWindowsInFlight).toBe(2_000);
   expect(loadProcessorConfig({ env: { PDM_PROCESSOR_PUBSUB__MAX_WINDOWS_IN_FLIGHT: '4' } }).pubsub.maxWindowsInFlight).toBe(4);
   expect(() => loadProcessorConfig({ env: { PDM_PROCESSOR_PUBSUB__MAX_WINDOWS_IN_FLIGHT: '0' } })).toThrow(/pubsub\.maxWindowsInFlight: Too small/);
 });

@@ -40,10 +40,14 @@ export const PIPELINE_DEFAULTS = {
   /** Windows whose newest revision is remembered (see RevisionGuard). */
   revisionMemory: 100_000,
   /**
-   * Windows handled at once (pubsub.maxWindowsInFlight; window-slots.ts): as many as flow control let
-   * lone windows in before batches, enough to fill the scorer's and the sink's batches.
+   * Windows handled at once (pubsub.maxWindowsInFlight; window-slots.ts). Enough for two of the sink's
+   * requests (influx.batchMaxPoints, 5,000) at six points a window (five sensors and the score) plus
+   * some: one being written while the next fills. At 1,000 (6,000 points) a full request left only
+   * 1,002 points to fill the next, and every window of the full one waited for both; the sink's
+   * requests locked into 4,998 / 1,002 points and the processor sat idle while influxd wrote (issue
+   * #17: processor bench, 60 requests of 3,000 points on average against 37 of 4,865 at 2,000).
    */
-  maxWindowsInFlight: 1_000,
+  maxWindowsInFlight: 2_000,
 } as const;
 
 export interface WindowPipelineOptions {
