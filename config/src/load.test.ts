@@ -38,6 +38,25 @@ describe('loadConfig', () => {
     expect(() => loadConfig(schema, { ...source, file, env: {} })).toThrow(/invalid test configuration \(.*bad\.yaml\):\n {2}net\.port: .*expected number.*\n {2}net: .*"prot"/s);
   });
 
+  it('blames an environment override, not the file, for the key it sets', () => {
+    const file = join(dir, 'ok.yaml');
+    writeFileSync(file, 'net:\n  port: 81\n');
+    expect(() => loadConfig(schema, { ...source, file, env: { PDM_TEST_NET__PORT: 'abc' } })).toThrow(
+      /invalid test configuration \(.*ok\.yaml \+ environment\):\n {2}net\.port \(from PDM_TEST_NET__PORT\): .*expected number/s,
+    );
+  });
+
+  it('names the variable behind an unrecognized key, and leaves the file\'s own mistakes unblamed', () => {
+    const file = join(dir, 'stray.yaml');
+    writeFileSync(file, 'net:\n  prot: 1\n');
+    const load = () => loadConfig(schema, { ...source, file, env: { PDM_TEST_NET__PRT: '1', PDM_TEST_NAME: 'x' } });
+    expect(load).toThrow(/\n {2}net \(from PDM_TEST_NET__PRT\): Unrecognized key: "prt"/);
+    expect(load).toThrow(/\n {2}net: Unrecognized key: "prot"/);
+    expect(() => loadConfig(schema, { ...source, env: { PDM_TEST_COLOUR: 'red' } })).toThrow(
+      /invalid test configuration \(defaults and environment\):\n {2}\(top level\) \(from PDM_TEST_COLOUR\): Unrecognized key: "colour"/,
+    );
+  });
+
   it('says when the file is missing, not YAML, or not a mapping', () => {
     expect(() => loadConfig(schema, { ...source, file: join(dir, 'none.yaml'), env: {} })).toThrow(/cannot read config file .*none\.yaml/);
     writeFileSync(join(dir, 'broken.yaml'), 'net: [1, 2\n');

@@ -33,29 +33,72 @@ function parseEnvValue(raw: string): unknown {
   }
 }
 
+/** One <PREFIX><PATH>=value variable: the key path it sets, kept so that errors can name the variable. */
+interface EnvOverride {
+  variable: string;
+  path: string[];
+  value: unknown;
+}
+
+/** Nested keys are joined by a double underscore: PDM_GATEWAY_MQTT__PORT → ['mqtt', 'port']. */
+function envOverrides(env: NodeJS.ProcessEnv, prefix: string): EnvOverride[] {
+  return Object.entries(env)
+    .filter((entry): entry is [string, string] => entry[0].startsWith(prefix) && entry[1] !== undefined)
+    .map(([variable, raw]) => ({ variable, path: variable.slice(prefix.length).split('__').map(camel), value: parseEnvValue(raw) }));
+}
+
+function withOverrides(config: Record<string, unknown>, overrides: EnvOverride[]): Record<string, unknown> {
+  const result: Record<string, unknown> = { ...config };
+  for (const { path, value } of overrides) {
+    let node = result;
+    for (const key of path.slice(0, -1)) {
+      const child = node[key];
+      node = node[key] = typeof child === 'object' && child !== null ? { ...(child as Record<string, unknown>) } : {};
+    }
+    node[path.at(-1) ?? ''] = value;
+  }
+  return result;
+}
+
 /**
  * Applies <PREFIX><PATH>=value overrides; nested keys are joined by a double underscore and written
  * in SCREAMING_SNAKE_CASE: PDM_GATEWAY_MQTT__PORT=1884 sets mqtt.port, PDM_GATEWAY_GATEWAY_ID=gw-7
  * sets gatewayId. Returns a new object; the input is not modified.
  */
 export function applyEnvOverrides(config: Record<string, unknown>, env: NodeJS.ProcessEnv, prefix: string): Record<string, unknown> {
-  const result: Record<string, unknown> = { ...config };
-  for (const [name, raw] of Object.entries(env)) {
-    if (!name.startsWith(prefix) || raw === undefined) continue;
-    const path = name.slice(prefix.length).split('__').map(camel);
-    let node = result;
-    for (const key of path.slice(0, -1)) {
-      const child = node[key];
-      node = node[key] = typeof child === 'object' && child !== null ? { ...(child as Record<string, unknown>) } : {};
-    }
-    node[path.at(-1) ?? ''] = parseEnvValue(raw);
-  }
-  return result;
+  return withOverrides(config, envOverrides(env, prefix));
 }
 
-function formatIssues(issues: z.core.$ZodIssue[], name: string, source: string): string {
-  const lines = issues.map((issue) => `  ${issue.path.length > 0 ? issue.path.join('.') : '(top level)'}: ${issue.message}`);
-  return `invalid ${name} configuration (${source}):\n${lines.join('\n')}`;
+const isPrefix = (prefix: readonly PropertyKey[], path: readonly PropertyKey[]) =>
+  prefix.length <= path.length && prefix.every((key, i) => key === path[i]);
+
+/** The variable that set `path` or one of its parents, if any; the last one wins, as in withOverrides. */
+const overrideOf = (path: readonly PropertyKey[], overrides: EnvOverride[]) => overrides.findLast((o) => isPrefix(o.path, path))?.variable;
+
+const unrecognized = (keys: string[]) => `Unrecognized key${keys.length > 1 ? 's' : ''}: ${keys.map((key) => `"${key}"`).join(', ')}`;
+
+/**
+ * One line per bad key: "mqtt.port: …", or "mqtt.port (from PDM_GATEWAY_MQTT__PORT): …" when an
+ * environment variable set it, so the message points at the variable and not at the file. Zod reports
+ * all unknown keys of an object in one issue; those set by a variable get a line of their own.
+ */
+function issueLines(issues: z.core.$ZodIssue[], overrides: EnvOverride[]): string[] {
+  const line = (path: readonly PropertyKey[], message: string, variable: string | undefined) =>
+    `  ${path.length > 0 ? path.join('.') : '(top level)'}${variable ? ` (from ${variable})` : ''}: ${message}`;
+  return issues.flatMap((issue) => {
+    const variable = overrideOf(issue.path, overrides);
+    if (issue.code !== 'unrecognized_keys' || variable) return [line(issue.path, issue.message, variable)];
+    const fromFile = issue.keys.filter((key) => !overrideOf([...issue.path, key], overrides));
+    const fromEnv = issue.keys.filter((key) => !fromFile.includes(key));
+    return [
+      ...(fromFile.length > 0 ? [line(issue.path, unrecognized(fromFile), undefined)] : []),
+      ...fromEnv.map((key) => line(issue.path, unrecognized([key]), overrideOf([...issue.path, key], overrides))),
+    ];
+  });
+}
+
+function formatIssues(issues: z.core.$ZodIssue[], name: string, source: string, overrides: EnvOverride[] = []): string {
+  return `invalid ${name} configuration (${source}):\n${issueLines(issues, overrides).join('\n')}`;
 }
 
 function readConfigFile(path: string): Record<string, unknown> {
@@ -79,13 +122,19 @@ function readConfigFile(path: string): Record<string, unknown> {
 
 /** Validates a configuration object against `schema` (defaults filled in); throws ConfigError naming every bad key. */
 export function parseConfig<S extends z.ZodType>(schema: S, raw: unknown, name: string, source = 'configuration'): z.output<S> {
+  return validate(schema, raw, name, source, []);
+}
+
+function validate<S extends z.ZodType>(schema: S, raw: unknown, name: string, source: string, overrides: EnvOverride[]): z.output<S> {
   const result = schema.safeParse(raw);
-  if (!result.success) throw new ConfigError(formatIssues(result.error.issues, name, source));
+  if (!result.success) throw new ConfigError(formatIssues(result.error.issues, name, source, overrides));
   return result.data;
 }
 
 /** File (optional) → environment overrides → validation. */
 export function loadConfig<S extends z.ZodType>(schema: S, source: ConfigSource): z.output<S> {
-  const raw = applyEnvOverrides(source.file ? readConfigFile(source.file) : {}, source.env ?? process.env, source.envPrefix);
-  return parseConfig(schema, raw, source.name, source.file ?? 'defaults and environment');
+  const overrides = envOverrides(source.env ?? process.env, source.envPrefix);
+  const raw = withOverrides(source.file ? readConfigFile(source.file) : {}, overrides);
+  const from = !source.file ? 'defaults and environment' : overrides.length > 0 ? `${source.file} + environment` : source.file;
+  return validate(schema, raw, source.name, from, overrides);
 }
