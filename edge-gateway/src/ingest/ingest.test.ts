@@ -19,6 +19,8 @@ const limits: IngestLimits = {
  */
 function harness(fate: (ts: number) => AddResult = () => 'accepted', caps: Partial<IngestLimits> = {}) {
   const points: Array<[string, string, number, number]> = [];
+  /** The arrival time given with each add or addBlock. */
+  const arrivals: number[] = [];
   const held = new Map<string, Set<string>>();
   const hold = (m: string, s: string) => held.set(m, (held.get(m) ?? new Set()).add(s));
   const rejected: Partial<Record<RejectReason, number>> = {};
@@ -27,13 +29,15 @@ function harness(fate: (ts: number) => AddResult = () => 'accepted', caps: Parti
     { ...limits, ...caps },
     { now: () => NOW },
     {
-      add: (m, s, ts, v) => {
+      add: (m, s, ts, v, now) => {
         hold(m, s);
         points.push([m, s, ts, v]);
+        arrivals.push(now);
         return fate(ts);
       },
-      addBlock: (m, s, start, hz, values) => {
+      addBlock: (m, s, start, hz, values, now) => {
         hold(m, s);
+        arrivals.push(now);
         const result = { accepted: 0, late: 0, tooLate: 0, invalid: 0 };
         for (let i = 0; i < values.length; i++) {
           const ts = start + (i * 1000) / hz;
@@ -53,7 +57,7 @@ function harness(fate: (ts: number) => AddResult = () => 'accepted', caps: Parti
   );
   const json = (topic: string, body: unknown) => ingest.handle(topic, Buffer.from(typeof body === 'string' ? body : JSON.stringify(body)));
   const forget = (machineId: string) => held.delete(machineId);
-  return { ingest, json, points, rejected, accepted: () => accepted, forget };
+  return { ingest, json, points, arrivals, rejected, accepted: () => accepted, forget };
 }
 
 describe('ingest of JSON payloads', () => {
@@ -68,6 +72,14 @@ describe('ingest of JSON payloads', () => {
       ['pump-1', 'temp', NOW, 63],
     ]);
     expect(h.accepted()).toBe(3);
+  });
+
+  it('gives the window engine the time it validated the readings at as their arrival, its one read of the clock', () => {
+    const h = harness();
+    h.json('sensors/pump-1/temp', { ts: NOW - 1000, value: 61.5 });
+    h.json('sensors/pump-1/temp', { samples: [{ ts: NOW - 900, value: 1 }] });
+    h.json('sensors/pump-1/vib', { ts: NOW - 1000, hz: 4, values: [0.1, 0.2] });
+    expect(h.arrivals).toEqual([NOW, NOW, NOW]);
   });
 
   it('accepts a sampled block and places each sample at its own time', () => {

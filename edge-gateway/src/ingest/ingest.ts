@@ -27,10 +27,13 @@ export interface IngestLimits {
   maxMachinesPerUser?: number | undefined;
 }
 
-/** Where valid readings go: the window engine, which says what became of each, and whose ids it holds. */
+/**
+ * Where valid readings go: the window engine, which says what became of each, and whose ids it holds.
+ * `now`: the ingest clock's time the readings were validated at, when they arrived.
+ */
 export interface ReadingSink {
-  add(machineId: string, sensorId: string, ts: number, value: number): AddResult;
-  addBlock(machineId: string, sensorId: string, startTs: number, hz: number, values: ArrayLike<number>): BlockResult;
+  add(machineId: string, sensorId: string, ts: number, value: number, now: number): AddResult;
+  addBlock(machineId: string, sensorId: string, startTs: number, hz: number, values: ArrayLike<number>, now: number): BlockResult;
   /** Machines holding state; they free their place when the sink forgets them. */
   machineCount(): number;
   /** The sensors of `machineId` holding state, absent when it holds none. */
@@ -187,7 +190,7 @@ export class Ingest {
       this.counters.rejected(problem.reason, 1);
       return { accepted: 0, rejected: 1, rejection: problem };
     }
-    if (this.sink.add(machineId, sensorId, at, value as number) === 'accepted') this.counters.accepted(1);
+    if (this.sink.add(machineId, sensorId, at, value as number, now) === 'accepted') this.counters.accepted(1);
     return ONE_ACCEPTED;
   }
 
@@ -216,7 +219,7 @@ export class Ingest {
         outcome.rejection ??= problem;
         continue;
       }
-      if (this.sink.add(machineId, sensorId, ts, value as number) === 'accepted') windowed++;
+      if (this.sink.add(machineId, sensorId, ts, value as number, now) === 'accepted') windowed++;
       outcome.accepted++;
     }
     if (windowed > 0) this.counters.accepted(windowed);
@@ -236,7 +239,7 @@ export class Ingest {
       return { accepted: 0, rejected: values.length, rejection: problem };
     }
     if (values.every(isFiniteNumber)) {
-      const { accepted } = this.sink.addBlock(machineId, sensorId, start, hz, values);
+      const { accepted } = this.sink.addBlock(machineId, sensorId, start, hz, values, now);
       if (accepted > 0) this.counters.accepted(accepted);
       return { accepted: values.length, rejected: 0 };
     }

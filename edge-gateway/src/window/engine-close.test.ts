@@ -123,6 +123,19 @@ describe('idle timeout on the gateway clock', () => {
     expect(engine.add('m1', 's', T0 + 10_500, 3)).toBe('accepted');
   });
 
+  it('counts a machine silent from the arrival time its host gives with a reading, not a second read of the clock', () => {
+    const { engine, clock, windows } = harness(); // idle timeout 30 s
+    // The host (ingest) read the clock when it validated the reading: that is when it arrived.
+    engine.add('m1', 's', T0 + 1_000, 1, T0 - 5_000);
+    engine.addBlock('m2', 's', T0 + 1_000, 10, [1, 2], T0 - 5_000);
+    clock.advance(24_999);
+    engine.tick();
+    expect(windows).toHaveLength(0);
+    clock.advance(1);
+    engine.tick();
+    expect(windows.map((w) => [w.machineId, w.closeReason])).toEqual([['m1', CloseReason.IDLE_TIMEOUT], ['m2', CloseReason.IDLE_TIMEOUT]]);
+  });
+
   it('closes a machine that said it went away at once, as at the idle timeout, and no other machine', () => {
     const { engine, clock, windows } = harness();
     engine.add('m1', 's', T0 + 1_000, 1);

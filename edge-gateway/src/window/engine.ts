@@ -91,14 +91,18 @@ export class WindowEngine {
     this.evictAfterMs = this.options.evictAfterMs;
   }
 
-  /** Adds one reading at event time `ts` (epoch ms). */
-  add(machineId: string, sensorId: string, ts: number, value: number): AddResult {
+  /**
+   * Adds one reading at event time `ts` (epoch ms) that arrived at `now` on the gateway clock: a host
+   * that has just read the clock (ingest, to validate the reading) passes its time, so the clock is read
+   * once per reading, not twice.
+   */
+  add(machineId: string, sensorId: string, ts: number, value: number, now = this.clock.now()): AddResult {
     // `v - v !== 0` is true exactly for NaN and ±Infinity: the cheapest finiteness guard.
     if (value - value !== 0 || !(ts >= -MAX_EVENT_TIME && ts <= MAX_EVENT_TIME)) {
       this.counters.invalidReadings++;
       return 'invalid';
     }
-    const sensor = this.sensorFor(machineId, sensorId);
+    const sensor = this.sensorFor(machineId, sensorId, now);
     const machine = sensor.machine;
     const start = Math.floor(ts / this.paneMs) * this.paneMs;
     let result: AddResult = 'accepted';
@@ -118,8 +122,9 @@ export class WindowEngine {
   /**
    * Adds a block sampled at `hz`: sample i has event time `startTs + (i * 1000) / hz` — exactly the
    * time `add` would be given for it, so a block and its samples added one by one give the same windows.
+   * `now` as for `add`.
    */
-  addBlock(machineId: string, sensorId: string, startTs: number, hz: number, values: ArrayLike<number>): BlockResult {
+  addBlock(machineId: string, sensorId: string, startTs: number, hz: number, values: ArrayLike<number>, now = this.clock.now()): BlockResult {
     const result: BlockResult = { accepted: 0, late: 0, tooLate: 0, invalid: 0 };
     const n = values.length;
     if (n === 0) return result;
@@ -129,7 +134,7 @@ export class WindowEngine {
       this.counters.invalidReadings += n;
       return result;
     }
-    const sensor = this.sensorFor(machineId, sensorId);
+    const sensor = this.sensorFor(machineId, sensorId, now);
     sensor.rate.observeBlockRate(hz);
     const machine = sensor.machine;
     const paneMs = this.paneMs;
@@ -343,8 +348,7 @@ export class WindowEngine {
   }
 
 
-  private sensorFor(machineId: string, sensorId: string): SensorState {
-    const now = this.clock.now();
+  private sensorFor(machineId: string, sensorId: string, now: number): SensorState {
     let machine = this.machines.get(machineId);
     if (machine === undefined) machine = this.recallMachine(machineId) ?? this.newMachine(machineId, now);
     machine.lastArrival = now;
