@@ -1,8 +1,9 @@
 import Database from 'better-sqlite3';
-import { rmSync, statfsSync } from 'node:fs';
+import { rmSync, statfsSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { makeTestDataDir } from '@pdm/influx-harness';
 import { afterEach, describe, expect, it } from 'vitest';
+import { ConfigError } from '../config/index.js';
 import type { CheckpointRecord, StoredCheckpoint } from '../window/index.js';
 import { Outbox, type OutboxOptions, type OutboxRecord } from './index.js';
 
@@ -262,6 +263,27 @@ describe('Outbox', () => {
     // A full disk: nothing left.
     free = 0;
     expect(outbox.stats().hoursOfOutageLeft).toBe(0);
+  });
+
+  it('refuses a path under a regular file with a ConfigError naming outbox.path, not a bare EEXIST', () => {
+    const dir = makeTestDataDir('outbox');
+    dirs.push(dir);
+    const file = join(dir, 'a-file');
+    writeFileSync(file, 'not a folder');
+    for (const path of [join(file, 'outbox.sqlite'), join(file, 'sub', 'outbox.sqlite')]) {
+      expect(() => openOutbox({ path })).toThrow(ConfigError);
+      expect(() => openOutbox({ path })).toThrow(`outbox.path ${path}: cannot create its folder: ${file} is not a folder`);
+    }
+  });
+
+  it('creates the missing folders of its path, each level', () => {
+    const dir = makeTestDataDir('outbox');
+    dirs.push(dir);
+    const path = join(dir, 'a', 'b', 'outbox.sqlite');
+    const { outbox } = openOutbox({ path });
+    outbox.append([record('a', 0)]);
+    expect(statSync(join(dir, 'a', 'b')).isDirectory()).toBe(true);
+    expect(outbox.peek(0, 10).map((e) => e.windowStart)).toEqual([0]);
   });
 
   it('reads the free space of the real filesystem by default', () => {

@@ -21,8 +21,9 @@
 // restart and whenever the memory was let go (an outage longer than the bound).
 import type { Clock } from '@pdm/clock';
 import Database from 'better-sqlite3';
-import { mkdirSync, statfsSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync, statfsSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { ConfigError } from '../config/index.js';
 import type { CheckpointPane, CheckpointRecord, StoredCheckpoint } from '../window/index.js';
 
 export interface OutboxRecord {
@@ -94,6 +95,28 @@ export type Synchronous = 'FULL' | 'NORMAL';
  */
 export const RECENT_MAX_BYTES = 8 * 1024 * 1024;
 
+/**
+ * Creates the folder of the outbox file `path` and its missing parents, one level at a time from the
+ * nearest existing one. Node's recursive mkdir is not used: under /proc it loops forever (each level
+ * "does not exist" and cannot be made), a gateway that hangs silently and ignores SIGTERM. A folder
+ * that cannot be made is a ConfigError naming the key (exit 2), not a bare EEXIST that systemd
+ * restarts forever.
+ */
+function createFolder(path: string): void {
+  const missing: string[] = [];
+  let folder = dirname(path);
+  while (!existsSync(folder) && dirname(folder) !== folder) {
+    missing.unshift(folder);
+    folder = dirname(folder);
+  }
+  try {
+    if (!statSync(folder).isDirectory()) throw new Error(`${folder} is not a folder`);
+    for (const level of missing) mkdirSync(level);
+  } catch (error) {
+    throw new ConfigError(`outbox.path ${path}: cannot create its folder: ${(error as Error).message}`);
+  }
+}
+
 /** Bytes available to this process on the filesystem holding `dir`; unknown (Infinity) if it cannot be read. */
 function filesystemFreeBytes(dir: string): number {
   try {
@@ -162,7 +185,7 @@ export class Outbox {
   readonly refusedCheckpoints: number;
 
   constructor(private readonly options: OutboxOptions) {
-    mkdirSync(dirname(options.path), { recursive: true });
+    createFolder(options.path);
     this.freeBytes = options.freeBytes ?? (() => filesystemFreeBytes(dirname(options.path)));
     this.db = new Database(options.path);
     this.db.pragma('journal_mode = WAL');
