@@ -398,6 +398,26 @@ describe('OutboxWriter', () => {
     expect(seen.more).toEqual([true, true, false]);
   });
 
+  it('leaves the publish to the burst when the tick writes its first windows before its first turn: one publish for the boundary', async () => {
+    // The boundary's first readings arrive in the timers phase and the tick (or the periodic
+    // checkpoint) runs right after them: its slice takes every pending window before the writer's
+    // first turn. That turn must see a burst starting, not windows that stopped closing: saying to
+    // publish there sent the boundary in pieces (each confirmation then publishes what was written since).
+    const { writer, seen } = setup(undefined, undefined, undefined, 40);
+    const closeTwelve = twelvePerTurn(writer);
+    closeTwelve();
+    writer.flush(); // the tick, in the same phase as the first readings
+    await nextTurn(); // twelve closed, none pending: the writer waits a turn for more
+    closeTwelve();
+    await nextTurn();
+    closeTwelve();
+    await nextTurn();
+    await nextTurn(); // none closed: write the rest and say to publish
+    await nextTurn();
+    expect(seen.written.map((w) => w.length)).toEqual([12, 24]);
+    expect(seen.more).toEqual([true, false]);
+  });
+
   it('says to publish everything written at a stop, even with a turn scheduled and no machine checkpoint taken', async () => {
     // Windows closing by the dozen, a turn scheduled for the next twelve: the stop writes them, and
     // the publisher, stopped right after, never sees that turn.

@@ -192,7 +192,10 @@ export class OutboxWriter {
     const arrived = this.arrivals;
     this.arrivals = 0;
     const closing = arrived >= BURST_WINDOWS;
-    if (this.inBurst && closing && !this.pendingFillASlice() && this.gatheredTurns < GATHER_TURNS) {
+    // A slice the tick or a periodic checkpoint wrote saying `more` since (with the first windows of a
+    // burst, before this turn) is part of the burst too: saying to publish here would cut it in pieces.
+    const burst = this.inBurst || this.slicesAnnounced > 0;
+    if (burst && closing && !this.pendingFillASlice() && this.gatheredTurns < GATHER_TURNS) {
       this.gatheredTurns++;
       this.scheduleSlice();
       return;
