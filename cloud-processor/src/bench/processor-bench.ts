@@ -1,9 +1,10 @@
 // Processor benchmark, all figures from one run on this machine:
 //   1. machine-windows/s decoded (protobuf) and scored (batched TF.js) by one process, no sink;
-//   2. the bare InfluxDB write of the very points the sink writes: the same points as line protocol
-//      POSTed to influxd's /write over one keep-alive connection, one request after another, per
-//      request size, plain and gzip (bodies built before the clock starts; compressing is timed, as a
-//      gzip writer would pay it); beside it the `influx` client writing them (the former baseline);
+//   2. the bare InfluxDB write of the very lines the sink writes (built by the sink's own line
+//      builders) POSTed to influxd's /write over one keep-alive connection, one request after another,
+//      per request size, plain and gzip (bodies built before the clock starts; compressing is timed, as
+//      a gzip writer would pay it); beside it the `influx` client writing the same points (the former
+//      baseline);
 //   3. decode + score with the real InfluxDB sink, alternating with the bare write at the fastest
 //      request size of step 2, ROUNDS times, so both see the same load on this shared box: the ratio
 //      sink / bare (InfluxDB, not our code, should limit) and sink / `influx` client; then the
@@ -12,6 +13,9 @@
 //      production; no delivery target).
 // Every stage also reports CPU per point, of this process and of influxd: on a box with few cores the
 // processor's CPU is taken from influxd's. Each stage starts once influxd is idle.
+// Windows in flight: the pipeline's bound (pubsub.maxWindowsInFlight; flow control counts FeatureBatch
+// messages, not windows), BENCH_IN_FLIGHT to try another; the sink's request size: influx.batchMaxPoints,
+// BENCH_BATCH_POINTS to try another.
 // Usage: npm run bench -w @pdm/cloud-processor   (after a build; needs influxd, see README)
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -26,8 +30,7 @@ import { trainModel } from '../training/train.js';
 import { INFLUX_SINK_DEFAULTS, InfluxSink } from '../sink/index.js';
 import { anomalyPoint, featurePoints } from '../sink/points.js';
 import { InfluxWrite } from '../sink/influx-write.js';
-import { PUBSUB_TRANSPORT_DEFAULTS } from '../transport/options.js';
-import { pointLine, toLineProtocol } from '../sink/line-protocol.js';
+import { lineBytes, pointLine } from '../sink/line-protocol.js';
 import { anomalyLine, featureLines } from '../sink/window-lines.js';
 import { systemClock } from '@pdm/clock';
 import { pino } from 'pino';
@@ -37,12 +40,15 @@ import { AlertDispatcher } from '../alerts/alert-dispatcher.js';
 import { InfluxAlertStore } from '../alerts/alert-store.js';
 import { processorConfigSchema } from '../config/index.js';
 import { ProcessorMetrics } from '../ops/metrics.js';
-import { WindowPipeline } from '../pipeline/window-pipeline.js';
+import { PIPELINE_DEFAULTS, WindowPipeline } from '../pipeline/window-pipeline.js';
 
 const MACHINES = 1_000;
-const RAW_BATCH_SIZES = [1_000, 5_000, 10_000];
+/** Request sizes of the bare write (BENCH_RAW_SIZES=10000 to measure only that one). */
+const RAW_BATCH_SIZES = (process.env.BENCH_RAW_SIZES ?? '1000,2500,5000,10000').split(',').map(Number);
 const ROUNDS = 2;
 const WINDOWS_PER_MACHINE = Number(process.env.BENCH_WINDOWS_PER_MACHINE ?? 30);
+const IN_FLIGHT = Number(process.env.BENCH_IN_FLIGHT ?? PIPELINE_DEFAULTS.maxWindowsInFlight);
+const SINK_OPTIONS = { ...INFLUX_SINK_DEFAULTS, batchMaxPoints: Number(process.env.BENCH_BATCH_POINTS ?? INFLUX_SINK_DEFAULTS.batchMaxPoints) };
 const SENSORS = ['temp', 'current', 'pressure', 'flow', 'vibration'];
 const T0 = Math.floor(Date.now() / 3_600_000) * 3_600_000 - 6 * 3_600_000;
 
@@ -66,8 +72,8 @@ function window(machine: number, index: number): MachineWindow {
 }
 
 /**
- * Keeps as many windows in process as the transport does by default (its flow control's
- * maxMessages), starting the next as one finishes, and returns windows/s.
+ * Keeps as many windows in process as the pipeline does (IN_FLIGHT), starting the next as one
+ * finishes, and returns windows/s.
  */
 async function scoreAll(payloads: Uint8Array[], score: (w: MachineWindow) => Promise<unknown>): Promise<number> {
   const started = performance.now();
@@ -75,7 +81,7 @@ async function scoreAll(payloads: Uint8Array[], score: (w: MachineWindow) => Pro
   const lane = async () => {
     while (next < payloads.length) await score(decodeMachineWindow(payloads[next++]!));
   };
-  await Promise.all(Array.from({ length: PUBSUB_TRANSPORT_DEFAULTS.flowControl.maxMessages }, lane));
+  await Promise.all(Array.from({ length: IN_FLIGHT }, lane));
   return payloads.length / ((performance.now() - started) / 1000);
 }
 
@@ -116,11 +122,15 @@ async function influxdIdle(): Promise<void> {
 }
 
 /**
- * Runs one stage that stores `points` points (`run` resolves with the number of write requests it
- * sent) and measures its rate and CPU, influxd's also until it is idle again: a slower stage sees more
- * of the snapshots and compactions its writes cause within its own time.
+ * Runs one stage that stores `points` points into `database` (`run` resolves with the number of write
+ * requests it sent) and measures its rate and CPU, influxd's also until it is idle again: a slower
+ * stage sees more of the snapshots and compactions its writes cause within its own time. Every stage
+ * writes into a fresh database set up as the sink sets up its own (retention policies, continuous
+ * queries), dropped afterwards, so that each starts from the same influxd: no series index, cache or
+ * continuous queries left by the stages before it.
  */
-async function stage(points: number, run: () => Promise<number>): Promise<Stage> {
+async function stage(database: string, points: number, run: () => Promise<number>): Promise<Stage> {
+  await new InfluxSink({ ...SINK_OPTIONS, url: influx.url, database }).start();
   await influxdIdle();
   const influxBefore = processCpuUs(influx.pid);
   const ownBefore = process.cpuUsage();
@@ -130,11 +140,13 @@ async function stage(points: number, run: () => Promise<number>): Promise<Stage>
   const own = process.cpuUsage(ownBefore);
   const influxAtEnd = processCpuUs(influx.pid);
   await influxdIdle();
+  const influxAfterUs = (processCpuUs(influx.pid) - influxAtEnd) / points;
+  await influx.dropDatabase(database);
   return {
     rate: points / seconds,
     ownCpuUs: (own.user + own.system) / points,
     influxCpuUs: (influxAtEnd - influxBefore) / points,
-    influxAfterUs: (processCpuUs(influx.pid) - influxAtEnd) / points,
+    influxAfterUs,
     requests,
   };
 }
@@ -163,8 +175,10 @@ try {
     if ((await scorer.score(w)).kind === 'scored') scored++;
   });
 
-  // 2. The very points the sink writes.
+  // 2. The very lines the sink writes, by its own builders, and the same points as objects (the client's).
   const outcomes: ScoreOutcome[] = await Promise.all(windows.map((w) => scorer.score(w)));
+  const sinkLines = (w: MachineWindow, outcome: ScoreOutcome) => [...featureLines(w).lines, ...(outcome.kind === 'scored' ? anomalyLine(outcome.score).lines : [])];
+  const lines = windows.flatMap((w, i) => sinkLines(w, outcomes[i]!));
   const points = windows.flatMap((w, i) => {
     const outcome = outcomes[i]!;
     return [...featurePoints(w).points, ...(outcome.kind === 'scored' ? anomalyPoint(outcome.score).points : [])];
@@ -173,9 +187,8 @@ try {
 
   // The former baseline: the `influx` client, in the sink's default batch size.
   const clientDb = uniqueDatabaseName('bench_client');
-  await influx.createDatabase(clientDb);
   const client = new InfluxDB({ host: influx.host, port: influx.port, database: clientDb });
-  const clientStage = await stage(points.length, async () => {
+  const clientStage = await stage(clientDb, points.length, async () => {
     let requests = 0;
     for (let i = 0; i < points.length; i += INFLUX_SINK_DEFAULTS.batchMaxPoints, requests++) {
       await client.writePoints(points.slice(i, i + INFLUX_SINK_DEFAULTS.batchMaxPoints), { precision: 'ms' });
@@ -184,18 +197,17 @@ try {
   });
 
   // The bare write: line protocol over one keep-alive connection, each into a database of its own.
-  const bodiesBySize = new Map<number, string[]>();
+  const bodiesBySize = new Map<number, Buffer[]>();
   for (const size of RAW_BATCH_SIZES) {
-    const bodies: string[] = [];
-    for (let i = 0; i < points.length; i += size) bodies.push(toLineProtocol(points.slice(i, i + size)));
+    const bodies: Buffer[] = [];
+    for (let i = 0; i < lines.length; i += size) bodies.push(Buffer.concat(lines.slice(i, i + size).map(lineBytes)));
     bodiesBySize.set(size, bodies);
   }
   const pointCount = points.length;
   const bareWrite = async (size: number, gzip: boolean) => {
     const database = uniqueDatabaseName('bench_raw');
-    await influx.createDatabase(database);
     const writer = new InfluxWrite({ url: influx.url, database, requestTimeoutMs: 60_000, gzip, maxSockets: 1 });
-    return stage(pointCount, async () => {
+    return stage(database, pointCount, async () => {
       const bodies = bodiesBySize.get(size)!;
       for (const body of bodies) await writer.write(body);
       return bodies.length;
@@ -211,28 +223,30 @@ try {
   // way (lines straight from each window) and the former way (point objects, then pointLine).
   const bodiesCpuUs = (linesOf: (w: MachineWindow, outcome: ScoreOutcome) => string[]) => {
     const started = process.cpuUsage();
-    let lines: string[] = [];
+    let batch: Buffer[] = [];
     windows.forEach((w, i) => {
-      for (const line of linesOf(w, outcomes[i]!)) lines.push(line);
-      if (lines.length >= INFLUX_SINK_DEFAULTS.batchMaxPoints) {
-        Buffer.from(lines.join('\n'));
-        lines = [];
+      for (const line of linesOf(w, outcomes[i]!)) batch.push(lineBytes(line));
+      if (batch.length >= SINK_OPTIONS.batchMaxPoints) {
+        Buffer.concat(batch);
+        batch = [];
       }
     });
     const used = process.cpuUsage(started);
     return (used.user + used.system) / pointCount;
   };
-  const linesUs = bodiesCpuUs((w, outcome) => [...featureLines(w).lines, ...(outcome.kind === 'scored' ? anomalyLine(outcome.score).lines : [])]);
+  const linesUs = bodiesCpuUs(sinkLines);
   const serializeUs = bodiesCpuUs((w, outcome) => [...featurePoints(w).points, ...(outcome.kind === 'scored' ? anomalyPoint(outcome.score).points : [])].map(pointLine));
-  points.length = 0; // not needed below, and every GC of the stages below would mark them
+  // Not needed below, and every GC of the stages below would mark them.
+  points.length = 0;
+  lines.length = 0;
 
   // 3. Decode + score + the real sink (writes awaited, as the transport awaits them before acking),
   // alternating with the bare write of the same points.
   const sinkRun = async () => {
     let requests = 0;
-    const sink = new InfluxSink({ ...INFLUX_SINK_DEFAULTS, url: influx.url, database: uniqueDatabaseName('bench_sink') }, { batchWritten: () => requests++ });
-    await sink.start();
-    return stage(pointCount, async () => {
+    const database = uniqueDatabaseName('bench_sink');
+    const sink = new InfluxSink({ ...SINK_OPTIONS, url: influx.url, database }, { batchWritten: () => requests++ });
+    return stage(database, pointCount, async () => {
       await scoreAll(payloads, async (w) => {
         const outcome = await scorer.score(w);
         await sink.writeScoredWindow(w, outcome.kind === 'scored' ? outcome.score : undefined);
@@ -255,15 +269,16 @@ try {
   const silent = pino({ level: 'silent' });
   const alertsConfig = processorConfigSchema.parse({}).alerts;
   let pipelineRequests = 0;
-  const pipelineSink = new InfluxSink({ ...INFLUX_SINK_DEFAULTS, url: influx.url, database: uniqueDatabaseName('bench_pipeline') }, { batchWritten: () => pipelineRequests++ });
+  const pipelineDb = uniqueDatabaseName('bench_pipeline');
+  const pipelineSink = new InfluxSink({ ...SINK_OPTIONS, url: influx.url, database: pipelineDb }, { batchWritten: () => pipelineRequests++ });
   await pipelineSink.start();
   const alertStore = new InfluxAlertStore(pipelineSink);
   const metrics = new ProcessorMetrics();
   const deliveries = new AlertDeliveries([], alertStore, ALERT_DELIVERY_DEFAULTS, systemClock, silent);
   const actions = new ProcessorActionsView(new AlertActionLog(pipelineSink), systemClock, alertsConfig.actionsRefreshMs);
   const dispatcher = new AlertDispatcher(alertsConfig, alertStore, deliveries, metrics, systemClock, silent, actions);
-  const pipeline = new WindowPipeline(pipelineSink, scorer, dispatcher, metrics, systemClock, silent);
-  const withAlerts = await stage(pointCount, async () => {
+  const pipeline = new WindowPipeline(pipelineSink, scorer, dispatcher, metrics, systemClock, silent, { maxWindowsInFlight: IN_FLIGHT });
+  const withAlerts = await stage(pipelineDb, pointCount, async () => {
     await scoreAll(payloads, (w) => pipeline.handle(w));
     await pipelineSink.flush();
     return pipelineRequests;
@@ -275,6 +290,7 @@ try {
   const perWindow = (s: Stage) => `${fmt(s.rate)} points/s = ${fmt(s.rate / pointsPerWindow)} windows/s, ${requests(s)}`;
   const load = loadavg();
   console.log(`processor benchmark: ${fmt(windows.length)} machine-windows (${MACHINES} machines × ${WINDOWS_PER_MACHINE}), ${SENSORS.length} sensors each, ${fmt(pointCount)} points, TF.js backend ${backend}`);
+  console.log(`${fmt(IN_FLIGHT)} windows in flight, sink requests of at most ${fmt(SINK_OPTIONS.batchMaxPoints)} points`);
   console.log(`load average (1/5/15 min): ${loadAtStart.map((l) => l.toFixed(1)).join(' ')} at start, ${load.map((l) => l.toFixed(1)).join(' ')} at the end`);
   console.log('');
   console.log('| figure | value | CPU µs/point: this process / influxd (+ influxd after the stage until idle) | ratio | target |');
@@ -291,6 +307,10 @@ try {
   });
   console.log(`| decode + the processor's path per window: score, sink, alert state over InfluxAlertStore | ${perWindow(withAlerts)} | ${cpu(withAlerts)} | ${ratio(withAlerts.rate, bare.rate)} × bare | |`);
   console.log(`| **sink / bare write of the same points** (mean of ${ROUNDS} alternating rounds) | ${ratio(withSink.rate, bare.rate)} | | | ≥ 0.80 |`);
+  // On a box where the two processes share too few cores, the rates' ratio tends to this one, which
+  // other processes' load disturbs less than the rates.
+  const cpuPerPoint = (s: Stage) => s.ownCpuUs + s.influxCpuUs + s.influxAfterUs;
+  console.log(`| CPU per point of both processes (influxd's after the stage included): bare / sink | ${cpuPerPoint(bare).toFixed(1)} / ${cpuPerPoint(withSink).toFixed(1)} µs | | ${ratio(cpuPerPoint(bare), cpuPerPoint(withSink))} | |`);
   console.log(`| sink / \`influx\` client | ${ratio(withSink.rate, clientStage.rate)} | | | |`);
   console.log(`| processor path (sink + alert state) / bare write | ${ratio(withAlerts.rate, bare.rate)} | | | |`);
 } finally {
