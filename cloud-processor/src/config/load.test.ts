@@ -21,7 +21,7 @@ describe('processor configuration', () => {
     expect(config.pubsub.alertsTopic).toBe('pdm-alerts');
     expect(loadProcessorConfig({ env: { PDM_PROCESSOR_ALERTS__ACTIONS_REFRESH_MS: '10s' } }).alerts.actionsRefreshMs).toBe(10_000);
     expect(config.http.apiToken).toBeUndefined();
-    expect(() => loadProcessorConfig({ env: { PDM_PROCESSOR_HTTP__API_TOKEN: 'short' } })).toThrow(/http\.apiToken: must be at least 16 characters/);
+    expect(() => loadProcessorConfig({ env: { PDM_PROCESSOR_HTTP__API_TOKEN: 'short' } })).toThrow(/http\.apiToken \(from PDM_PROCESSOR_HTTP__API_TOKEN\): must be at least 16 characters/);
   });
 
   it('reads YAML and lets PDM_PROCESSOR_<KEY>__<SUBKEY> override single keys', () => {
@@ -55,13 +55,13 @@ describe('processor configuration', () => {
   });
 
   it('names the key of a bad duration or log level', () => {
-    expect(() => loadProcessorConfig({ env: { PDM_PROCESSOR_PUBSUB__DRAIN_TIMEOUT_MS: '10 parsecs' } })).toThrow(/pubsub\.drainTimeoutMs: invalid duration "10 parsecs"/);
-    expect(() => loadProcessorConfig({ env: { PDM_PROCESSOR_INFLUX__REQUEST_TIMEOUT_MS: '0s' } })).toThrow(/influx\.requestTimeoutMs: Too small/);
-    expect(() => loadProcessorConfig({ env: { PDM_PROCESSOR_LOG__LEVEL: 'loud' } })).toThrow(/log\.level: Invalid option/);
+    expect(() => loadProcessorConfig({ env: { PDM_PROCESSOR_PUBSUB__DRAIN_TIMEOUT_MS: '10 parsecs' } })).toThrow(/pubsub\.drainTimeoutMs \(from PDM_PROCESSOR_PUBSUB__DRAIN_TIMEOUT_MS\): invalid duration "10 parsecs"/);
+    expect(() => loadProcessorConfig({ env: { PDM_PROCESSOR_INFLUX__REQUEST_TIMEOUT_MS: '0s' } })).toThrow(/influx\.requestTimeoutMs \(from PDM_PROCESSOR_INFLUX__REQUEST_TIMEOUT_MS\): Too small/);
+    expect(() => loadProcessorConfig({ env: { PDM_PROCESSOR_LOG__LEVEL: 'loud' } })).toThrow(/log\.level \(from PDM_PROCESSOR_LOG__LEVEL\): Invalid option/);
   });
 
   it('names the bad key and what it expects', () => {
-    expect(() => loadProcessorConfig({ env: { PDM_PROCESSOR_ALERTS__OPEN_AFTER: '0' } })).toThrow(/alerts\.openAfter: Too small/);
+    expect(() => loadProcessorConfig({ env: { PDM_PROCESSOR_ALERTS__OPEN_AFTER: '0' } })).toThrow(/alerts\.openAfter \(from PDM_PROCESSOR_ALERTS__OPEN_AFTER\): Too small/);
     expect(() => loadProcessorConfig({ file: file('p.json', '{"influx": {"rawRetention": {"duration": "forever"}}}'), env: {} })).toThrow(
       /influx\.rawRetention\.duration: must be an InfluxQL duration/,
     );
@@ -79,7 +79,7 @@ describe('processor configuration', () => {
       sweepIntervalMs: 60_000,
       stopTimeoutMs: 10_000,
     });
-    expect(() => loadProcessorConfig({ env: { PDM_PROCESSOR_ALERTS__DELIVERY__TAKEOVER_AFTER_MS: '1m' } })).toThrow(/alerts\.delivery\.takeoverAfterMs: must be longer than the longest back-off/);
+    expect(() => loadProcessorConfig({ env: { PDM_PROCESSOR_ALERTS__DELIVERY__TAKEOVER_AFTER_MS: '1m' } })).toThrow(/alerts\.delivery\.takeoverAfterMs \(from PDM_PROCESSOR_ALERTS__DELIVERY__TAKEOVER_AFTER_MS\): must be longer than the longest back-off/);
   });
 
   it('checks the delivery timings against the defaults when alerts.delivery is unset, naming the keys', () => {
@@ -103,7 +103,7 @@ describe('processor configuration', () => {
     const path = file('p.yaml', 'alerts:\n  openAfter: 2\n  within: 5\n');
     expect(loadProcessorConfig({ file: path, env: {} }).alerts).toEqual({ openAfter: 2, within: 5, resolveAfter: 5, actionsRefreshMs: 5_000 });
     expect(loadProcessorConfig({ file: path, env: { PDM_PROCESSOR_ALERTS__WITHIN: '3' } }).alerts.within).toBe(3);
-    expect(() => loadProcessorConfig({ file: path, env: { PDM_PROCESSOR_ALERTS__WITHIN: '1' } })).toThrow(/alerts\.within: must be at least alerts\.openAfter/);
-    expect(() => loadProcessorConfig({ env: { PDM_PROCESSOR_ALERTS__WITHIN: '0' } })).toThrow(/alerts\.within: Too small/);
+    expect(() => loadProcessorConfig({ file: path, env: { PDM_PROCESSOR_ALERTS__WITHIN: '1' } })).toThrow(/alerts\.within \(from PDM_PROCESSOR_ALERTS__WITHIN\): must be at least alerts\.openAfter/);
+    expect(() => loadProcessorConfig({ env: { PDM_PROCESSOR_ALERTS__WITHIN: '0' } })).toThrow(/alerts\.within \(from PDM_PROCESSOR_ALERTS__WITHIN\): Too small/);
   });
 });

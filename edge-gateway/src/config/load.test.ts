@@ -112,7 +112,7 @@ describe('gateway configuration', () => {
   it('reports health every 10 s unless told otherwise, and 0 turns it off', () => {
     expect(loadGatewayConfig({ env: {} }).health).toEqual({ intervalMs: 10_000 });
     expect(loadGatewayConfig({ env: { PDM_GATEWAY_HEALTH__INTERVAL_MS: '0' } }).health.intervalMs).toBe(0);
-    expect(() => loadGatewayConfig({ env: { PDM_GATEWAY_HEALTH__INTERVAL_MS: '-5' } })).toThrow(/health\.intervalMs: /);
+    expect(() => loadGatewayConfig({ env: { PDM_GATEWAY_HEALTH__INTERVAL_MS: '-5' } })).toThrow(/health\.intervalMs \(from PDM_GATEWAY_HEALTH__INTERVAL_MS\): /);
   });
 
   it('says when the file is missing or not YAML', () => {
