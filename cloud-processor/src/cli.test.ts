@@ -67,7 +67,7 @@ describe('pdm processor CLI', () => {
     expect(await format(['--log-format', 'json'], { PDM_PROCESSOR_LOG__FORMAT: 'pretty' })).toBe('json');
     const cli = io({ PDM_PROCESSOR_LOG__FORMAT: 'yaml' });
     expect(await runProcessorCli(['--print-config'], cli)).toBe(2);
-    expect(cli.errors.join('\n')).toMatch(/log\.format: Invalid option/);
+    expect(cli.errors.join('\n')).toMatch(/log\.format \(from PDM_PROCESSOR_LOG__FORMAT\): Invalid option/);
   });
 
   it('exits 1 when a dependency is unreachable at start', async () => {
@@ -79,6 +79,7 @@ describe('pdm processor CLI', () => {
       PDM_PROCESSOR_PUBSUB__EMULATOR_HOST: '127.0.0.1:1',
     });
     expect(await runProcessorCli([], cli)).toBe(1);
-    expect(cli.errors.join('\n')).toMatch(/could not start/);
+    // Named with its configuration key: a bare "connect ECONNREFUSED 127.0.0.1:1" does not say what was asked.
+    expect(cli.errors.join('\n')).toMatch(/^pdm processor: could not start: InfluxDB at influx\.url http:\/\/127\.0\.0\.1:1\/?: .*ECONNREFUSED 127\.0\.0\.1:1/m);
   });
 });

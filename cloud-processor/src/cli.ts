@@ -20,8 +20,9 @@ export interface ProcessorCliIo {
 
 export const PROCESSOR_USAGE = `pdm processor [--config FILE] [--print-config] [--log-format auto|json|pretty]
 
-Runs the cloud processor: pulls pdm.v1.MachineWindow messages from a Pub/Sub subscription, writes
-features and anomaly scores to InfluxDB, raises alerts, and serves /healthz, /readyz and /metrics.
+Runs the cloud processor: pulls feature messages (pdm.v1.FeatureBatch, the default, or
+MachineWindow) and gateway health reports from a Pub/Sub subscription, writes features and anomaly
+scores to InfluxDB, raises alerts, and serves /healthz, /readyz and /metrics.
 Messages are acked only once written; Ctrl-C / SIGTERM stops pulling and lets in-flight ones finish.
 
 Options:
@@ -81,6 +82,18 @@ export function printableProcessorConfig(config: ProcessorConfig): unknown {
   };
 }
 
+/**
+ * Whether a start failure is the connection to InfluxDB (set up first thing, its database created): a
+ * socket error naming its port, or its host name not found. Node's "connect ECONNREFUSED
+ * 127.0.0.1:8086" alone does not say which part of the configuration to look at.
+ */
+function isInfluxConnectionError(error: unknown, url: string): boolean {
+  const { syscall, port, hostname } = (error ?? {}) as { syscall?: unknown; port?: unknown; hostname?: unknown };
+  const influx = new URL(url);
+  const influxPort = Number(influx.port || (influx.protocol === 'https:' ? 443 : 80));
+  return (syscall === 'connect' && port === influxPort) || (syscall === 'getaddrinfo' && hostname === influx.hostname);
+}
+
 export async function runProcessorCli(argv: string[], io: ProcessorCliIo): Promise<number> {
   let values: { config?: string; help?: boolean; 'print-config'?: boolean; 'log-format'?: string };
   try {
@@ -120,7 +133,8 @@ export async function runProcessorCli(argv: string[], io: ProcessorCliIo): Promi
       io.err(`pdm processor: ${error.message}`);
       return 2;
     }
-    io.err(`pdm processor: could not start: ${describeError(error)}`);
+    const part = isInfluxConnectionError(error, config.influx.url) ? `InfluxDB at influx.url ${hidePassword(config.influx.url)}: ` : '';
+    io.err(`pdm processor: could not start: ${part}${describeError(error)}`);
     return 1;
   }
   // Banners on standard error: standard output carries the JSON log lines (`pdm processor | jq`).
