@@ -223,6 +223,8 @@ describe('deploy/ service definitions', () => {
     expect(containerfile).toContain(`/src/deploy/processor.example.yaml ${configPath}`);
     const config = loadProcessorConfig({ file: PROCESSOR_EXAMPLE, env: {} });
     expect(containerfile).toContain(`VOLUME ["${config.model.registryDir}"]`);
+    expect(config.model.stateFile).toBeDefined();
+    expect(containerfile).toContain(`VOLUME ["${dirname(config.model.stateFile ?? '')}"]`);
     expect(containerfile).toContain(`EXPOSE ${config.http.port}`);
     expect(containerfile).toContain(`fetch('http://127.0.0.1:${config.http.port}/healthz')`);
     expect(containerfile).toMatch(/^STOPSIGNAL SIGTERM$/m);
