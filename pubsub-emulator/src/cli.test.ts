@@ -3,7 +3,7 @@ process.env['METADATA_SERVER_DETECTION'] ??= 'none';
 
 import { PubSub } from '@google-cloud/pubsub';
 import { describe, expect, it } from 'vitest';
-import { runEmulatorCli } from './cli.js';
+import { EMULATOR_USAGE, runEmulatorCli } from './cli.js';
 
 function io(waitForStop: () => Promise<NodeJS.Signals> = () => Promise.resolve('SIGINT')) {
   const out: string[] = [];
@@ -15,7 +15,7 @@ describe('runEmulatorCli', () => {
   it('returns 2 and names the flag for an unknown flag', async () => {
     const c = io();
     expect(await runEmulatorCli(['--bogus'], c.io)).toBe(2);
-    expect(c.err[0]).toMatch(/--bogus/);
+    expect(c.err[0]).toMatch(/^pdm pubsub-emulator: .*--bogus/);
   });
 
   it('returns 2 and names the flag for a bad port', async () => {
@@ -31,7 +31,7 @@ describe('runEmulatorCli', () => {
     for (const value of ['0', '2.5', 'many']) {
       const c = io();
       expect(await runEmulatorCli(['--ordering-key-batch', value], c.io)).toBe(2);
-      expect(c.err[0]).toBe(`pubsub-emulator: --ordering-key-batch must be a whole number of at least 1, got "${value}"`);
+      expect(c.err).toEqual([`pdm pubsub-emulator: --ordering-key-batch must be a whole number of at least 1, got "${value}"\n\n${EMULATOR_USAGE}`]);
     }
   });
 

@@ -74,8 +74,7 @@ export async function runEmulatorCli(argv: string[], io: CliIo): Promise<number>
   try {
     flags = parse(argv);
   } catch (error) {
-    io.err(`pubsub-emulator: ${(error as Error).message}`);
-    io.err(EMULATOR_USAGE);
+    io.err(`pdm pubsub-emulator: ${(error as Error).message}\n\n${EMULATOR_USAGE}`);
     return 2;
   }
   if (flags.help) {
@@ -88,7 +87,7 @@ export async function runEmulatorCli(argv: string[], io: CliIo): Promise<number>
   try {
     emulator = await start({ port: flags.port, adminPort: flags.adminPort, dataDir: flags.dataDir, orderingKeyBatch: flags.orderingKeyBatch, logger });
   } catch (error) {
-    io.err(`pubsub-emulator: could not start on port ${flags.port}: ${(error as Error).message}`);
+    io.err(`pdm pubsub-emulator: could not start on port ${flags.port}: ${(error as Error).message}`);
     return 1;
   }
   io.out(`Pub/Sub emulator listening on ${emulator.endpoint}`);
