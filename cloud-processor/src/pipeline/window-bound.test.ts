@@ -43,7 +43,7 @@ describe('WindowSlots', () => {
 it('pubsub.maxWindowsInFlight: a positive integer, 2,000 by default, a bad one refused naming the key', () => {
   expect(loadProcessorConfig({ env: {} }).pubsub.maxWindowsInFlight).toBe(2_000);
   expect(loadProcessorConfig({ env: { PDM_PROCESSOR_PUBSUB__MAX_WINDOWS_IN_FLIGHT: '4' } }).pubsub.maxWindowsInFlight).toBe(4);
-  expect(() => loadProcessorConfig({ env: { PDM_PROCESSOR_PUBSUB__MAX_WINDOWS_IN_FLIGHT: '0' } })).toThrow(/pubsub\.maxWindowsInFlight: Too small/);
+  expect(() => loadProcessorConfig({ env: { PDM_PROCESSOR_PUBSUB__MAX_WINDOWS_IN_FLIGHT: '0' } })).toThrow(/pubsub\.maxWindowsInFlight \(from PDM_PROCESSOR_PUBSUB__MAX_WINDOWS_IN_FLIGHT\): Too small/);
 });
 
 /** A scorer that holds every window until the test lets it go, and tracks how many it holds at once. */
