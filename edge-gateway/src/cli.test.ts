@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { type CliIo, noClientCanConnect, runGatewayCli } from './cli.js';
+import { type CliIo, GATEWAY_USAGE, noClientCanConnect, runGatewayCli } from './cli.js';
 import { gatewayConfigSchema } from './config/index.js';
 import { hashPassword, verifyPassword } from './mqtt/index.js';
 
@@ -112,10 +112,25 @@ describe('pdm gateway command', () => {
     } finally {
       delete process.env.PDM_GATEWAY_OUTBOX__MAX_BYTES;
     }
-    expect(badEnv.errors.join('\n')).toMatch(/outbox\.maxBytes: .*expected number/);
+    expect(badEnv.errors.join('\n')).toMatch(/outbox\.maxBytes \(from PDM_GATEWAY_OUTBOX__MAX_BYTES\): .*expected number/);
     const badFlag = io();
     expect(await runGatewayCli(['--cofnig', 'x.yaml'], badFlag)).toBe(2);
-    expect(badFlag.errors.join('\n')).toMatch(/--cofnig/);
+    // The flag, then the usage, as the other pdm commands print it.
+    expect(badFlag.errors).toEqual([expect.stringMatching(/^pdm gateway: .*--cofnig/)]);
+    expect(badFlag.errors[0]).toContain(`\n\n${GATEWAY_USAGE}`);
+  });
+
+  it('exits 2 naming mqtt.usersFile when the users file cannot be read, before connecting anywhere', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pdm-gateway-cli-'));
+    try {
+      const file = join(dir, 'gateway.yaml');
+      writeFileSync(file, `mqtt:\n  usersFile: ${join(dir, 'users.yaml')}\n`);
+      const t = io();
+      expect(await runGatewayCli(['--config', file], t)).toBe(2);
+      expect(t.errors).toEqual([expect.stringMatching(new RegExp(`^pdm gateway: mqtt\\.usersFile: cannot read users file ${join(dir, 'users.yaml')}: ENOENT`))]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("exits 2 naming the window key that breaks the window engine's rules, before printing or starting", async () => {
