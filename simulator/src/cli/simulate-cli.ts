@@ -109,8 +109,9 @@ export async function runSimulateCli(argv: string[], io: CliIo, clock: Clock = s
     const file: FileConfig = values.config ? loadConfigFile(values.config) : {};
     config = resolveConfig(file, overridesFrom(values), clock.now());
   } catch (error) {
-    io.err(`pdm simulate: ${(error as Error).message}`);
-    if (!(error instanceof FlagError || error instanceof ConfigError)) io.err('Run `pdm simulate --help` for the options.');
+    // A bad flag is followed by the usage, as in the other pdm commands; a bad value or file is named alone.
+    const badFlag = !(error instanceof FlagError || error instanceof ConfigError);
+    io.err(`pdm simulate: ${(error as Error).message}${badFlag ? `\n\n${SIMULATE_USAGE}` : ''}`);
     return EXIT.usage;
   }
 
