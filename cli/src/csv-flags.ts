@@ -1,5 +1,6 @@
 // The CSV flags shared by `pdm replay`, `pdm train` and `pdm score` (a fixed interface): one time
 // column, every other numeric column a sensor, windowed by the gateway's own engine.
+import { existsSync } from 'node:fs';
 import { parseDuration } from '@pdm/config';
 import { replayOptionsSchema, type ReplayOptionsInput } from '@pdm/edge-gateway';
 import { UsageError } from './command.js';
@@ -90,5 +91,8 @@ export function csvReplayOptions(values: CsvFlagValues): { input: string; option
   }
   const { from, until } = timeRangeFlags(values);
   const range = { from: instant('from', from, -Infinity), until: instant('until', until, Infinity) };
+  // Checked once the flags are, before anything reads the file (train's sampling, replay's size for
+  // its progress) or writes an output.
+  if (!existsSync(values.input)) throw new UsageError(`--input: ${values.input} does not exist`);
   return { input: values.input, options, range };
 }

@@ -33,7 +33,6 @@ export async function windowsFromCsv(input: string, options: ReplayOptionsInput,
     err(`${label}: ${summary.rows} rows of ${summary.sensors.length} sensors (${summary.sensors.join(', ')}) → ${windows.length} windows`);
   } catch (error) {
     if (error instanceof ReplayError) throw new UsageError(`${input}: ${error.message}`);
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new UsageError(`--input: ${input} does not exist`);
     throw error;
   }
   return windows;

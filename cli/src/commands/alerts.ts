@@ -7,6 +7,7 @@ import { systemClock } from '@pdm/clock';
 import { parseDuration } from '@pdm/config';
 import { ALERT_LABEL, AlertWorkflow, AlertWorkflowError, INFLUX_SINK_DEFAULTS, InfluxSink, type AlertAction, type Episode } from '@pdm/cloud-processor/alert-workflow';
 import { type Command, type CommandContext, UsageError } from '../command.js';
+import { influxUrlFlag } from '../influx-url.js';
 
 const USAGE = `Usage:
   pdm alerts list    [--since 7d]
@@ -40,7 +41,8 @@ Options:
   --site ID          mute, unmute: the machine's site (default: its one site in InfluxDB; needed for
                      a machine with no windows stored yet)
   --influx-url URL   InfluxDB the processor writes to (default: http://127.0.0.1:8086)
-  --database NAME    its database (default: pdm)`;
+  --database NAME    its database (default: pdm)
+  -h, --help         show this help`;
 
 const ACTIONS = ['list', 'ack', 'resolve', 'label', 'mute', 'unmute'] as const;
 type Action = (typeof ACTIONS)[number];
@@ -71,7 +73,7 @@ export const alerts: Command = {
     if (action === 'list' && target !== undefined) throw new UsageError(`pdm alerts list takes no argument, got "${target}"`);
     if (action !== 'list' && target === undefined) throw new UsageError(`pdm alerts ${action} needs ${action === 'mute' || action === 'unmute' ? 'a MACHINE id' : 'an ALERT_ID (pdm alerts list shows them)'}`);
 
-    const sink = new InfluxSink({ ...INFLUX_SINK_DEFAULTS, url: values['influx-url'], database: values.database, batchMaxDelayMs: 1 });
+    const sink = new InfluxSink({ ...INFLUX_SINK_DEFAULTS, url: influxUrlFlag(values['influx-url']), database: values.database, batchMaxDelayMs: 1 });
     const workflow = new AlertWorkflow(sink, systemClock);
     const by = { who: values.who ?? currentUser(), ...(values.note !== undefined && { note: values.note }) };
     const machine = { machineId: target ?? '', ...(values.site !== undefined && { siteId: values.site }) };

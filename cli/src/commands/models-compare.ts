@@ -5,6 +5,7 @@ import type { ParseArgsConfig } from 'node:util';
 import { systemClock } from '@pdm/clock';
 import { parseDuration } from '@pdm/config';
 import { type CommandContext, UsageError } from '../command.js';
+import { influxUrlFlag } from '../influx-url.js';
 import type { Comparison, ModelRef, SideReport } from '../model-comparison.js';
 
 /** The flags of `pdm models compare`, beside `pdm models`' own (--registry). */
@@ -43,7 +44,7 @@ export const modelsCompare = {
     const accepted = patterns.length > 0 ? machinesPattern(patterns) : undefined;
     try {
       const comparison = await compareModels(
-        { url: String(values['influx-url']), database: String(values.database) },
+        { url: influxUrlFlag(String(values['influx-url'])), database: String(values.database) },
         { serving, candidate, since: systemClock.now() - sinceMs, registryDir: String(values.registry), ...(accepted && { machines: (id: string) => accepted.test(id) }) },
         systemClock,
       );

@@ -28,6 +28,7 @@ import {
   type VersionEntry,
 } from '@pdm/cloud-processor/model-lifecycle';
 import { type Command, type CommandContext, UsageError } from '../command.js';
+import { influxUrlFlag } from '../influx-url.js';
 import { describeDrift, driftForListing, type VersionDrift } from '../model-drift.js';
 import { modelsCompare } from './models-compare.js';
 
@@ -69,8 +70,10 @@ const SUBCOMMANDS: Record<string, Subcommand> = {
     options: { json: { type: 'boolean', default: false }, 'influx-url': CHANGE_OPTIONS['influx-url']!, database: CHANGE_OPTIONS.database! },
     run: async (positionals, values, context) => {
       noArguments('list', positionals);
+      const influx = { url: influxUrlFlag(String(values['influx-url'])), database: String(values.database) };
       const models = await describeRegistry(String(values.registry));
-      const drift = await driftForListing({ url: String(values['influx-url']), database: String(values.database) }, (line) => context.err(line));
+      // No model, no drift to show: InfluxDB is not asked (nor blamed when it cannot be reached).
+      const drift = models.length > 0 ? await driftForListing(influx, (line) => context.err(line)) : [];
       if (values.json === true) context.out(JSON.stringify({ models, drift }, null, 2));
       else for (const line of listing(models, String(values.registry), drift)) context.out(line);
       return 0;
@@ -95,35 +98,54 @@ const SUBCOMMANDS: Record<string, Subcommand> = {
   compare: modelsCompare,
 };
 
+/** Help lines stay within this width: the descriptions are wrapped under each other. */
+const HELP_WIDTH = 100;
+
+/** `text` in lines of at most `width` characters, broken between words. */
+function wrap(text: string, width: number): string[] {
+  const lines: string[] = [];
+  for (const word of text.split(' ')) {
+    const last = lines.at(-1);
+    if (last !== undefined && last.length + 1 + word.length <= width) lines[lines.length - 1] = `${last} ${word}`;
+    else lines.push(word);
+  }
+  return lines;
+}
+
 function usage(): string {
   const width = Math.max(...Object.values(SUBCOMMANDS).map((s) => s.synopsis.length));
+  const indent = ' '.repeat(width + 4);
+  const describe = (s: Subcommand) => wrap(s.describe, HELP_WIDTH - indent.length).join(`\n${indent}`);
   return `Usage: pdm models <subcommand> [--registry DIR] …
 
 Subcommands:
 ${Object.values(SUBCOMMANDS)
-  .map((s) => `  ${s.synopsis.padEnd(width)}  ${s.describe}`)
+  .map((s) => `  ${s.synopsis.padEnd(width)}  ${describe(s)}`)
   .join('\n')}
 
-The registry holds <DIR>/<name>/<version>/ (pdm train --out DIR). Without <name>/lifecycle.json the newest
-complete version of a model serves; the first change writes it, and from then on a new version serves
-only once promoted (or rolled out). The running processor applies a change at its next registry poll
-(model.pollMs), without a restart. Every change is appended to <name>/history.jsonl and written to
-InfluxDB (measurement model_changes): who, when, from, to.
+The registry holds <DIR>/<name>/<version>/ (pdm train --out DIR). Without <name>/lifecycle.json the
+newest complete version of a model serves; the first change writes it, and from then on a new
+version serves only once promoted (or rolled out). The running processor applies a change at its
+next registry poll (model.pollMs), without a restart. Every change is appended to
+<name>/history.jsonl and written to InfluxDB (measurement model_changes): who, when, from, to.
 
 Options:
-  --registry DIR     the model registry (default: ${DEFAULT_REGISTRY}, the processor's model.registryDir default)
+  --registry DIR     the model registry (default: ${DEFAULT_REGISTRY}, the processor's model.registryDir
+                     default)
   --json             list, compare: as JSON
   --machines LIST    rollout: comma-separated machine ids or patterns (* is any run of characters);
                      compare: only these machines (also repeated)
   --serving NAME@VER, --candidate NAME@VER
-                     compare: the version serving now and the one to compare with it (e.g. pumps@3, pumps@4);
-                     each side's alert rule is its contract.json alertRule, else the processor's default
+                     compare: the version serving now and the one to compare with it (e.g. pumps@3,
+                     pumps@4); each side's alert rule is its contract.json alertRule, else the
+                     processor's default
   --since DURATION   compare: windows of this last period (default 24h; e.g. 30m, 7d)
   --to VERSION       rollback: the version to serve instead
   --who NAME         who makes the change (default: the user running pdm)
   --note TEXT        why, in a few words (stored with the change)
   --influx-url URL   InfluxDB the processor writes to (default: http://127.0.0.1:8086)
-  --database NAME    its database (default: pdm)`;
+  --database NAME    its database (default: pdm)
+  -h, --help         show this help`;
 }
 
 export const models: Command = {
@@ -136,6 +158,7 @@ export const models: Command = {
       throw new UsageError(name === undefined ? `say what to do: ${known}` : `unknown subcommand "${name}": expected one of ${known}`);
     }
     const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, strict: true, options: { ...COMMON_OPTIONS, ...subcommand.options } });
+    await requireFolder(String(values.registry));
     try {
       return await subcommand.run(positionals, values, context);
     } catch (error) {
@@ -145,6 +168,13 @@ export const models: Command = {
     }
   },
 };
+
+/** A --registry that is no folder is a mistake in the command, not an empty registry. */
+async function requireFolder(registry: string): Promise<void> {
+  const found = await stat(registry).catch(() => undefined);
+  if (found === undefined) throw new UsageError(`--registry: ${registry} does not exist`);
+  if (!found.isDirectory()) throw new UsageError(`--registry: ${registry} is not a folder`);
+}
 
 function noArguments(subcommand: string, positionals: string[]): void {
   if (positionals.length > 0) throw new UsageError(`pdm models ${subcommand} takes no argument, got "${positionals[0]}"`);
@@ -180,6 +210,7 @@ function changeCommand(
 }
 
 async function change(name: string, request: ChangeRequest, values: Values, context: CommandContext): Promise<number> {
+  const influxUrl = influxUrlFlag(String(values['influx-url'])); // refused before the change is made
   const registry = String(values.registry);
   const versions = await versionsOf(registry, name);
   const modelDir = path.join(registry, name);
@@ -201,12 +232,12 @@ async function change(name: string, request: ChangeRequest, values: Values, cont
       ? `${name}: ${record.to} pinned by ${record.who} at ${record.at} (${path.join(modelDir, 'lifecycle.json')} written): a newly trained version now serves only once promoted`
       : `${name}: ${describeChange(record)} by ${record.who} at ${record.at}; the processor applies it at its next registry poll`,
   );
-  const sink = new InfluxSink({ ...INFLUX_SINK_DEFAULTS, url: String(values['influx-url']), database: String(values.database), batchMaxDelayMs: 1 });
+  const sink = new InfluxSink({ ...INFLUX_SINK_DEFAULTS, url: influxUrl, database: String(values.database), batchMaxDelayMs: 1 });
   try {
     await sink.writeModelChange(name, record);
     await sink.flush();
   } catch (error) {
-    context.err(`pdm models: the change is made and in ${path.join(modelDir, 'history.jsonl')}, but not recorded in InfluxDB (${String(values['influx-url'])}): ${(error as Error).message}`);
+    context.err(`pdm models: the change is made and in ${path.join(modelDir, 'history.jsonl')}, but not recorded in InfluxDB (${influxUrl}): ${(error as Error).message}`);
     return 1;
   }
   return 0;

@@ -4,11 +4,13 @@ import { parseArgs } from 'node:util';
 import { sleep, systemClock, type Clock } from '@pdm/clock';
 import { parseDuration } from '@pdm/config';
 import { type Command, type CommandContext, UsageError } from '../command.js';
+import { influxUrlFlag } from '../influx-url.js';
 import { readFleetStatus, renderFleetStatus, OUTBOX_HOURS_WARNING } from '../fleet-status.js';
 
 const DEFAULT_WATCH_SECONDS = 10;
 
-const USAGE = `Usage: pdm status [--watch [SECONDS]] [--json] [--stale-after 1m] [--influx-url URL] [--database NAME]
+const USAGE = `Usage: pdm status [--watch [SECONDS]] [--json] [--stale-after 1m] [--influx-url URL]
+                  [--database NAME]
 
 The fleet as InfluxDB has it, for the plant host without Grafana:
   Machines        each machine's newest window: the model and version that scored it, score,
@@ -30,7 +32,8 @@ Options:
   --stale-after DURATION a gateway with no health report for this long is stale (default 1m;
                         gateways report every health.intervalMs, 10s by default)
   --influx-url URL      InfluxDB the processor writes to (default: http://127.0.0.1:8086)
-  --database NAME       its database (default: pdm)`;
+  --database NAME       its database (default: pdm)
+  -h, --help            show this help`;
 
 /** ANSI: cursor home, clear the screen. */
 const CLEAR = '\u001b[H\u001b[2J';
@@ -72,7 +75,7 @@ export const status: Command = {
       throw new UsageError(`--stale-after: ${(error as Error).message}`);
     }
     const options: StatusOptions = {
-      influx: { url: values['influx-url'], database: values.database },
+      influx: { url: influxUrlFlag(values['influx-url']), database: values.database },
       staleAfterMs,
       json: values.json,
       ...(values.watch && { watchMs: watchSeconds * 1000 }),
