@@ -83,6 +83,21 @@ describe('a state file under the name an older release gave it', () => {
     expect((await readdir(dir)).sort()).toEqual([NEW, `${NEW}-shm`, `${NEW}-wal`]);
   });
 
+  it('whose move fails part-way leaves no database under the new name, and a retry brings every machine as last saved', async () => {
+    const dir = await processorDir();
+    await killedAfterTwoSaves(dir);
+    // A non-empty folder where the shared-memory file goes: its rename throws after the WAL's.
+    await mkdir(path.join(dir, `${NEW}-shm`, 'obstacle'), { recursive: true });
+
+    expect(() => renameStateFile(path.join(dir, OLD), path.join(dir, NEW))).toThrow();
+    // Had the database moved first, it would be under the new name without its WAL's saves.
+    expect((await readdir(dir)).sort()).toEqual([OLD, `${OLD}-shm`, `${NEW}-shm`, `${NEW}-wal`]);
+
+    await rm(path.join(dir, `${NEW}-shm`), { recursive: true });
+    expect(renameStateFile(path.join(dir, OLD), path.join(dir, NEW))).toBe(true);
+    expect(decided(path.join(dir, NEW))).toEqual({ a: 0, b: 40 * DAY, c: 0 });
+  });
+
   it('of format 2 (JSON) moves as it is and is migrated when opened under the new name', async () => {
     const dir = await processorDir();
     const entry = { model: MODEL.name, version: MODEL.version, trainedAt: MODEL.createdAt, siteId: 's' };
