@@ -10,6 +10,7 @@ import { DRIFT_DEFAULTS } from './scoring/drift.js';
 import { fixHeapGrowth } from './app/heap-growth.js';
 import { startProcessor } from './app/start-processor.js';
 import { describeError } from './shared/describe-error.js';
+import { HIDDEN, hidePassword } from './shared/hide-password.js';
 
 export interface ProcessorCliIo {
   out(line: string): void;
@@ -42,15 +43,6 @@ Environment:
   GOOGLE_APPLICATION_CREDENTIALS=key.json  Google credentials (else Application Default Credentials);
                     without usable credentials the processor exits 2 at start`;
 
-const HIDDEN = '(hidden)';
-
-/** The URL with its password (if any) hidden. */
-function hidePassword(url: string): string {
-  const parsed = new URL(url);
-  if (parsed.password) parsed.password = HIDDEN;
-  return parsed.toString();
-}
-
 /**
  * The configuration as --print-config shows it (it may go to a ticket or a log): the defaults that are
  * resolved outside the schema (scorer, alert delivery) filled in, the API token, URL passwords and the
@@ -80,18 +72,6 @@ export function printableProcessorConfig(config: ProcessorConfig): unknown {
     },
     http: { ...config.http, apiToken: config.http.apiToken === undefined ? undefined : HIDDEN },
   };
-}
-
-/**
- * Whether a start failure is the connection to InfluxDB (set up first thing, its database created): a
- * socket error naming its port, or its host name not found. Node's "connect ECONNREFUSED
- * 127.0.0.1:8086" alone does not say which part of the configuration to look at.
- */
-function isInfluxConnectionError(error: unknown, url: string): boolean {
-  const { syscall, port, hostname } = (error ?? {}) as { syscall?: unknown; port?: unknown; hostname?: unknown };
-  const influx = new URL(url);
-  const influxPort = Number(influx.port || (influx.protocol === 'https:' ? 443 : 80));
-  return (syscall === 'connect' && port === influxPort) || (syscall === 'getaddrinfo' && hostname === influx.hostname);
 }
 
 export async function runProcessorCli(argv: string[], io: ProcessorCliIo): Promise<number> {
@@ -133,8 +113,7 @@ export async function runProcessorCli(argv: string[], io: ProcessorCliIo): Promi
       io.err(`pdm processor: ${error.message}`);
       return 2;
     }
-    const part = isInfluxConnectionError(error, config.influx.url) ? `InfluxDB at influx.url ${hidePassword(config.influx.url)}: ` : '';
-    io.err(`pdm processor: could not start: ${part}${describeError(error)}`);
+    io.err(`pdm processor: could not start: ${describeError(error)}`);
     return 1;
   }
   // Banners on standard error: standard output carries the JSON log lines (`pdm processor | jq`).

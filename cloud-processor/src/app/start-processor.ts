@@ -3,6 +3,8 @@
 // stop pulling, let in-flight messages finish (and be acked), deliver pending alerts (or release them
 // to another processor), flush InfluxDB.
 import { v1, type ClientConfig } from '@google-cloud/pubsub';
+import { describeError } from '../shared/describe-error.js';
+import { hidePassword } from '../shared/hide-password.js';
 import type { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { systemClock, type Clock } from '@pdm/clock';
@@ -83,7 +85,12 @@ export async function startProcessor(config: ProcessorConfig, deps: ProcessorDep
     },
     clock,
   );
-  await sink.start();
+  try {
+    await sink.start();
+  } catch (error) {
+    // Node's "connect ECONNREFUSED 127.0.0.1:8086" alone does not say which part to look at.
+    throw new Error(`InfluxDB at influx.url ${hidePassword(config.influx.url)}: ${describeError(error)}`, { cause: error });
+  }
   const drift = new DriftMonitor();
   const scorer = deps.scorer ?? (await openScorer({ ...config.model, clock, logger: log.child({ component: 'model' }), onModelsRefused: (n) => metrics.modelsRefused.inc(n), onLifecyclesRefused: (n) => metrics.lifecyclesRefused.inc(n), drift }));
   const delivery = config.alerts.delivery ?? ALERT_DELIVERY_DEFAULTS;
