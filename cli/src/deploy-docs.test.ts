@@ -224,7 +224,10 @@ describe('deploy/ service definitions', () => {
     const config = loadProcessorConfig({ file: PROCESSOR_EXAMPLE, env: {} });
     expect(containerfile).toContain(`VOLUME ["${config.model.registryDir}"]`);
     expect(config.model.stateFile).toBeDefined();
-    expect(containerfile).toContain(`VOLUME ["${dirname(config.model.stateFile ?? '')}"]`);
+    const stateDir = dirname(config.model.stateFile ?? '');
+    expect(containerfile).toContain(`VOLUME ["${stateDir}"]`);
+    // The node user must be able to create the file and its -wal/-shm beside it.
+    expect(containerfile).toMatch(new RegExp(`^RUN mkdir -p [^\n]*${stateDir}[^\n]*&& chown node:node [^\n]*${stateDir}`, 'm'));
     expect(containerfile).toContain(`EXPOSE ${config.http.port}`);
     expect(containerfile).toContain(`fetch('http://127.0.0.1:${config.http.port}/healthz')`);
     expect(containerfile).toMatch(/^STOPSIGNAL SIGTERM$/m);
