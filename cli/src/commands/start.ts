@@ -5,7 +5,7 @@
 import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { processorConfigSchema, renameStateFile, startProcessor } from '@pdm/cloud-processor';
+import { processorConfigSchema, startProcessor } from '@pdm/cloud-processor';
 import { buildDashboards } from '@pdm/dashboards';
 import { gatewayConfigSchema, startGateway } from '@pdm/edge-gateway';
 import { startInflux } from '@pdm/influx-harness';
@@ -17,6 +17,7 @@ import { explainPortInUse } from './port-in-use.js';
 import { trainDemoModel } from '../local/bootstrap-model.js';
 import { DEMO_MACHINES, DEMO_SEED, DEMO_TICK_MS, DEMO_VIBRATION_HZ, demoFault } from '../local/demo-fleet.js';
 import { chooseMqttHost, describeMqttListener, mqttUrl } from '../local/mqtt-host.js';
+import { scorerStateFile } from '../local/scorer-state-file.js';
 import { startStatusLine } from '../local/status-line.js';
 
 const PROJECT = 'pdm-local';
@@ -106,10 +107,7 @@ Options:
         out(`  model ${report.name}@${report.version} ready (threshold ${report.threshold.toFixed(2)}, ${report.contract.featureNames.length} features)`);
       }
 
-      // The scorer's state file is an SQLite database; data folders of older versions hold it (or the
-      // JSON file it was before format 3) under the name scorer-state.json.
-      const stateFile = join(dataDir, 'processor', 'scorer-state.sqlite');
-      if (renameStateFile(join(dataDir, 'processor', 'scorer-state.json'), stateFile)) out(`Scorer state file renamed to ${stateFile}`);
+      const stateFile = scorerStateFile(dataDir, out);
       const processor = await startProcessor(
         processorConfigSchema.parse({
           instanceId: 'local-processor',
