@@ -5,7 +5,7 @@
 // malformed numbers) is left to the general decoder, so both give the same result on every input
 // (property-tested in json-payload.test.ts).
 import type { DecodedPayload } from './payload.js';
-import { MAX_TAIL_DIGITS, nearestDouble } from './wide-decimal.js';
+import { MAX_EXACT_POWER, MAX_TAIL_DIGITS, nearestDouble, POWERS_OF_TEN } from './wide-decimal.js';
 
 const SPACE = 0x20;
 const TAB = 0x09;
@@ -31,8 +31,6 @@ const VALUE_KEY = Buffer.from('"value"');
 // 16-digit values JavaScript prints for many doubles (20.84147098480789); up to 4 more digits (the
 // 17-digit 20.841470984807898) take nearestDouble.
 const MANTISSA_LIMIT = 2 ** 53;
-const MAX_EXACT_POWER = 22;
-const POWERS_OF_TEN = Array.from({ length: MAX_EXACT_POWER + 1 }, (_, k) => 10 ** k);
 
 const isDigit = (byte: number | undefined) => byte !== undefined && byte >= ZERO && byte <= NINE;
 

@@ -21,11 +21,12 @@ function text(digits: string, power: number): string {
 }
 
 describe('nearestDouble', () => {
-  it('gives the double JSON.parse gives, for 17 to 19 significant digits at any decimal point', () => {
+  it('gives the double JSON.parse gives, for 17 to 20 significant digits at any decimal point', () => {
     let decided = 0;
     fc.assert(
+      // Every mantissa the scan passes (head below 2^53, then up to 4 digits: 12345678901234567890).
       // Unbiased: fast-check otherwise favours 2^53 + a little, where every odd integer is a tie.
-      fc.property(fc.noBias(fc.bigInt({ min: 2n ** 53n, max: 10n ** 19n - 1n })), fc.integer({ min: 0, max: 22 }), (m, power) => {
+      fc.property(fc.noBias(fc.bigInt({ min: 2n ** 53n, max: 2n ** 53n * 10_000n - 1n })), fc.integer({ min: 0, max: 22 }), (m, power) => {
         const digits = m.toString();
         const parts = split(digits);
         if (parts === undefined) return;

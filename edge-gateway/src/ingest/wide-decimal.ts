@@ -1,4 +1,4 @@
-// The double nearest to a decimal of 17 to 19 significant digits, which is what JavaScript and Python
+// The double nearest to a decimal of 17 to 20 significant digits, which is what JavaScript and Python
 // print for most doubles (20.841470984807898): its digits no longer fit a double's 53-bit integer,
 // so Clinger's fast path (single-reading-scan.ts) does not apply. Making a string of the bytes for
 // Number() costs about three times what this does (measured: a payload's scan ~25 % faster).
@@ -14,7 +14,10 @@
 /** Digits after the first 53 bits' worth that `nearestDouble` takes: 10^4 keeps every product exact. */
 export const MAX_TAIL_DIGITS = 4;
 
-const POWERS_OF_TEN = Array.from({ length: 23 }, (_, k) => 10 ** k);
+/** The largest power of ten a double holds exactly (5^22 < 2^53). */
+export const MAX_EXACT_POWER = 22;
+/** 10^0 to 10^MAX_EXACT_POWER, every one exact. */
+export const POWERS_OF_TEN = Array.from({ length: MAX_EXACT_POWER + 1 }, (_, k) => 10 ** k);
 /** 2^27 + 1: Veltkamp's constant, splitting a double into two halves of 26 bits. */
 const SPLITTER = 134_217_729;
 /** How close to a rounding boundary (in ulps) the remainder may come before the answer is left open. */
