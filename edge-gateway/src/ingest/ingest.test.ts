@@ -17,7 +17,7 @@ const limits: IngestLimits = {
  * `fate` says what the window engine makes of a reading at `ts`; by default every one goes into a
  * window. The fake engine holds the ids of every reading it was given, until `forget`.
  */
-function harness(fate: (ts: number) => AddResult = () => 'accepted', caps: Partial<IngestLimits> = {}) {
+function harness(fate: (ts: number) => AddResult = () => 'accepted', caps: Partial<IngestLimits> = {}, clock = { now: () => NOW }) {
   const points: Array<[string, string, number, number]> = [];
   /** The arrival time given with each add or addBlock. */
   const arrivals: number[] = [];
@@ -27,7 +27,7 @@ function harness(fate: (ts: number) => AddResult = () => 'accepted', caps: Parti
   let accepted = 0;
   const ingest = new Ingest(
     { ...limits, ...caps },
-    { now: () => NOW },
+    clock,
     {
       add: (m, s, ts, v, now) => {
         hold(m, s);
@@ -75,11 +75,17 @@ describe('ingest of JSON payloads', () => {
   });
 
   it('gives the window engine the time it validated the readings at as their arrival, its one read of the clock', () => {
-    const h = harness();
-    h.json('sensors/pump-1/temp', { ts: NOW - 1000, value: 61.5 });
-    h.json('sensors/pump-1/temp', { samples: [{ ts: NOW - 900, value: 1 }] });
-    h.json('sensors/pump-1/vib', { ts: NOW - 1000, hz: 4, values: [0.1, 0.2] });
-    expect(h.arrivals).toEqual([NOW, NOW, NOW]);
+    // A clock that moves on at every read: a second read per message would show in the arrivals.
+    let t = NOW;
+    const h = harness(undefined, {}, { now: () => t++ });
+    // Without a ts, a reading is placed at the time it was validated at.
+    h.json('sensors/pump-1/temp', { value: 61.5 });
+    h.json('sensors/pump-1/temp', { samples: [{ value: 1 }] });
+    // At the very edge of the future skew allowed from the third read: accepted only if validated at it.
+    h.json('sensors/pump-1/vib', { ts: NOW + 2 + limits.maxFutureSkewMs, hz: 4, values: [0.1] });
+    expect(h.accepted()).toBe(3);
+    expect(h.arrivals).toEqual([NOW, NOW + 1, NOW + 2]);
+    expect(h.points.map((p) => p[2])).toEqual([NOW, NOW + 1, NOW + 2 + limits.maxFutureSkewMs]);
   });
 
   it('accepts a sampled block and places each sample at its own time', () => {
