@@ -103,15 +103,18 @@ const cpuMs = (to: NodeJS.CpuUsage, from: NodeJS.CpuUsage) => (to.user + to.syst
 function offMainThreadCpuMs(): number {
   try {
     let ns = 0;
+    let read = 0;
     for (const tid of readdirSync('/proc/self/task')) {
       if (Number(tid) === process.pid) continue;
       try {
         ns += Number(readFileSync(`/proc/self/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+        read++;
       } catch {
         // The thread ended meanwhile.
       }
     }
-    return ns / 1e6;
+    // No thread's schedstat readable (a kernel without it): unknown, not 0.
+    return read > 0 ? ns / 1e6 : Number.NaN;
   } catch {
     return Number.NaN;
   }
@@ -218,6 +221,8 @@ class BenchGateway {
       this.confirmedAll = resolve;
       timeout = setTimeout(() => reject(new Error(`${this.name}: windows still in the outbox 30 s after the boundary`)), 30_000);
     });
+    // Awaited only after the feeding loop: until then a timeout must not be an unhandled rejection.
+    confirmed.catch(() => undefined);
     await profiler?.post('Profiler.start');
     const started = performance.now();
     const offMain0 = offMainThreadCpuMs();
