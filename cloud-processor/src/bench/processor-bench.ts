@@ -270,8 +270,8 @@ try {
   const alertsConfig = processorConfigSchema.parse({}).alerts;
   let pipelineRequests = 0;
   const pipelineDb = uniqueDatabaseName('bench_pipeline');
+  // Its database is set up by stage(), as every stage's.
   const pipelineSink = new InfluxSink({ ...SINK_OPTIONS, url: influx.url, database: pipelineDb }, { batchWritten: () => pipelineRequests++ });
-  await pipelineSink.start();
   const alertStore = new InfluxAlertStore(pipelineSink);
   const metrics = new ProcessorMetrics();
   const deliveries = new AlertDeliveries([], alertStore, ALERT_DELIVERY_DEFAULTS, systemClock, silent);
