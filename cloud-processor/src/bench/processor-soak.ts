@@ -26,6 +26,7 @@ import { CloseReason, FeatureBatchSchema, MachineWindowSchema, create, encodeFea
 import { freePort, startTestInflux } from '@pdm/influx-harness';
 import { start as startEmulator } from '@pdm/pubsub-emulator';
 import { pino } from 'pino';
+import { uniform } from '../test-support/seeded-samplers.js';
 import { trainModel } from '../training/train.js';
 
 const { values: flags } = parseArgs({ options: { minutes: { type: 'string', default: '12' }, 'settle-minutes': { type: 'string', default: '5' } } });
@@ -63,17 +64,7 @@ interface Sample {
   spaces: Record<string, { size: number; used: number }>;
 }
 
-/** Mulberry32: the same traffic in every run. */
-function uniform(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
+// Seeded: the same traffic in every run.
 const random = uniform(17);
 const gaussian = () => Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
 
