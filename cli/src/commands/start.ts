@@ -38,7 +38,7 @@ export const start: Command = {
 Starts the whole pipeline locally with embedded defaults and prints where each piece listens:
 InfluxDB, the Pub/Sub emulator, the cloud processor, an edge gateway and a simulated fleet of four
 pumps in which pump-3 develops an imbalance two minutes after start. On first start a model is
-trained from simulated healthy operation (about a minute). State and logs are kept under
+trained from simulated healthy operation (a few seconds). State and logs are kept under
 --data-dir, so the next start carries on where this one stopped.
 
 Options:
