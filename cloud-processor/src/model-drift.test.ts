@@ -54,6 +54,6 @@ describe('model drift', () => {
     expect(defaults.model.driftRetrainPsi).toBeUndefined();
     expect((printableProcessorConfig(defaults) as { model: { driftRetrainPsi: number } }).model.driftRetrainPsi).toBe(0.25);
     expect(loadProcessorConfig({ env: { PDM_PROCESSOR_MODEL__DRIFT_RETRAIN_PSI: '0.1' } }).model.driftRetrainPsi).toBe(0.1);
-    expect(() => loadProcessorConfig({ env: { PDM_PROCESSOR_MODEL__DRIFT_RETRAIN_PSI: '0' } })).toThrow(/model\.driftRetrainPsi: /);
+    expect(() => loadProcessorConfig({ env: { PDM_PROCESSOR_MODEL__DRIFT_RETRAIN_PSI: '0' } })).toThrow(/model\.driftRetrainPsi \(from PDM_PROCESSOR_MODEL__DRIFT_RETRAIN_PSI\): /);
   });
 });
