@@ -199,10 +199,8 @@ export async function runGatewayCli(argv: string[], io: CliIo): Promise<number> 
     const code = (error as { code?: unknown }).code;
     const badFlag = typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS');
     const usage = badFlag || error instanceof ConfigError || error instanceof UsersFileError || error instanceof TlsFileError;
-    // A bad flag is followed by the usage, as in the other pdm commands. The users file comes from
-    // mqtt.usersFile, which its own errors do not name (the TLS files' do: "cannot read mqtt.tls.cert …").
-    const key = error instanceof UsersFileError ? 'mqtt.usersFile: ' : '';
-    io.err(`pdm gateway: ${key}${(error as Error).message}${badFlag ? `\n\n${GATEWAY_USAGE}` : ''}`);
+    // A bad flag is followed by the usage, as in the other pdm commands.
+    io.err(`pdm gateway: ${(error as Error).message}${badFlag ? `\n\n${GATEWAY_USAGE}` : ''}`);
     return usage ? 2 : 1;
   }
 }

@@ -40,9 +40,10 @@ const usersFileSchema = z.object({ users: z.array(userSchema) }).strict();
 
 export type User = z.infer<typeof userSchema>;
 
+/** A users file that cannot be used; the message names its key, as the TLS files' errors do. */
 export class UsersFileError extends Error {
   constructor(message: string) {
-    super(message);
+    super(`mqtt.usersFile: ${message}`);
     this.name = 'UsersFileError';
   }
 }
