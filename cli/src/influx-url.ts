@@ -1,5 +1,6 @@
-// The --influx-url flag of the commands that ask InfluxDB (alerts, status, models): refused up front,
-// named, when it is no http(s) URL, instead of a bare "Invalid URL" from fetch at the first request.
+// The --influx-url flag of the commands that ask InfluxDB (alerts, status, models, evaluate, train):
+// refused up front, named, when it is no http(s) URL, instead of a bare "Invalid URL" from fetch at the
+// first request.
 import { UsageError } from './command.js';
 
 /** `value` when it is an http(s) URL; a UsageError naming --influx-url otherwise. */

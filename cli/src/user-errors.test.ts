@@ -27,7 +27,7 @@ describe('pdm refuses bad input with the flag it came from and exit code 2', () 
     }
   });
 
-  it('names an --influx-url that is not an http(s) URL (alerts, status, models)', async () => {
+  it('names an --influx-url that is not an http(s) URL (alerts, status, models, evaluate, train)', async () => {
     const commands = [
       ['alerts', 'list'],
       ['alerts', 'ack', 'a-1'],
@@ -35,6 +35,8 @@ describe('pdm refuses bad input with the flag it came from and exit code 2', () 
       ['models', 'list', '--registry', dir],
       ['models', 'promote', 'pump', '1', '--registry', dir],
       ['models', 'compare', '--serving', 'p@1', '--candidate', 'p@2', '--registry', dir],
+      ['evaluate', '--from-influx'],
+      ['train', '--from-influx', '--machine', 'pump-1', '--from', '2026-01-01T00:00:00Z', '--until', '2026-01-02T00:00:00Z', '--out', join(dir, 'model')],
     ];
     for (const args of commands) {
       const { code, err } = await pdm(...args, '--influx-url', 'notaurl');
@@ -63,6 +65,16 @@ describe('pdm help', () => {
       expect(out).toMatch(/^ {2}-h, --help {2,}show this help$/m);
       expect(out.split('\n').filter((line) => line.length > 100)).toEqual([]);
     }
+  });
+
+  it('evaluate lists every flag of its protocol half too, -h last', async () => {
+    const { code, out } = await pdm('evaluate', '--help');
+    expect(code).toBe(0);
+    const protocolOptions = out.slice(out.lastIndexOf('Options:'));
+    for (const flag of ['--protocol', '--from-influx', '--since', '--influx-url', '--database', '--json']) {
+      expect(protocolOptions).toMatch(new RegExp(`^ {2}${flag} `, 'm'));
+    }
+    expect(out).toMatch(/\n {2}-h, --help {2,}show this help$/);
   });
 
   it('prints the usage after a bad flag of gateway and simulate, as the other commands do', async () => {

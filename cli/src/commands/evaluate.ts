@@ -23,6 +23,7 @@ import { EVALUATE_USAGE, runEvaluateCli } from '@pdm/simulator';
 import { systemClock } from '@pdm/clock';
 import { parseDuration } from '@pdm/config';
 import { type Command, type CommandContext, UsageError } from '../command.js';
+import { influxUrlFlag } from '../influx-url.js';
 import { labelledPrecision, renderPrecision } from '../labelled-precision.js';
 
 const PROTOCOL_USAGE = `pdm evaluate --protocol skab --labels RECORDING.csv --scores scores.csv [--labels … --scores …]
@@ -57,7 +58,12 @@ Options:
   --scores FILE        scores.csv written by pdm score for the recording before it
   --machine ID         the machine whose windows to use when a scores file holds several
   --time-column NAME   the recordings' time column (default: the first of time, timestamp, ts, date, datetime)
-  --json               print the results as JSON instead of a table`;
+  --from-influx        precision from the maintenance team's labels (above), with:
+  --since D            episodes opened within D (default 30d)
+  --influx-url URL     the InfluxDB the processor writes to (default http://127.0.0.1:8086)
+  --database NAME      its database (default pdm)
+  --json               print the results as JSON instead of a table
+  -h, --help           show this help`;
 
 const OPTIONS = {
   protocol: { type: 'string' },
@@ -176,7 +182,7 @@ async function fromInflux(args: string[], context: CommandContext): Promise<numb
   } catch (error) {
     throw new UsageError(`--since: ${(error as Error).message}`);
   }
-  const result = await labelledPrecision({ url: values['influx-url'], database: values.database }, systemClock.now() - sinceMs, systemClock);
+  const result = await labelledPrecision({ url: influxUrlFlag(values['influx-url']), database: values.database }, systemClock.now() - sinceMs, systemClock);
   if (values.json) context.out(JSON.stringify(result, null, 2));
   else for (const line of renderPrecision(result)) context.out(line);
   return 0;

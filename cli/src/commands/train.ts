@@ -7,6 +7,7 @@ import { COMBINED_KIND_SYNTAX, MODEL_KINDS, parseKind, trainModel, type Combined
 import { type Command, UsageError } from '../command.js';
 import { CSV_FLAG_HELP, CSV_FLAG_OPTIONS, csvReplayOptions, timeRangeFlags } from '../csv-flags.js';
 import { MAX_UNIVARIATE_SENSORS, MIN_HOPPING_READINGS, MIN_TUMBLING_WINDOWS, trainingWindowsFromCsv } from '../csv-windows.js';
+import { influxUrlFlag } from '../influx-url.js';
 import { windowsFromInflux } from '../influx-windows.js';
 import { withoutLabelledEpisodes } from '../labelled-episodes.js';
 
@@ -138,9 +139,10 @@ ${CSV_FLAG_HELP}
       for (const flag of ['from', 'until'] as const) {
         if (Number.isNaN(Date.parse(range[flag]!))) throw new UsageError(`--${flag} must be an ISO-8601 time, got "${range[flag]}"`);
       }
-      windows = await windowsFromInflux(values['influx-url'], values.database, values.machine, range.from, range.until);
-      err(`train: ${windows.length} windows of ${values.machine} from ${values['influx-url']}/${values.database}`);
-      const labelled = await withoutLabelledEpisodes(windows, { url: values['influx-url'], database: values.database }, values.machine, systemClock);
+      const influxUrl = influxUrlFlag(values['influx-url']);
+      windows = await windowsFromInflux(influxUrl, values.database, values.machine, range.from, range.until);
+      err(`train: ${windows.length} windows of ${values.machine} from ${influxUrl}/${values.database}`);
+      const labelled = await withoutLabelledEpisodes(windows, { url: influxUrl, database: values.database }, values.machine, systemClock);
       windows = labelled.kept;
       if (labelled.episodes > 0) err(`train: left out ${labelled.left} windows inside ${labelled.episodes} alert episode(s) labelled fault or maintenance (pdm alerts label)`);
     } else {
