@@ -1,6 +1,7 @@
-// What the processor does with one MachineWindow: score it, write its features and anomaly point,
-// then feed the alert tracker. Resolves only when every point (and the window's alert state) is in
-// InfluxDB, so the transport acks after the write; rejects (→ nack, redelivery) when a write or the
+// What the processor does with one MachineWindow: score it, then write its features and anomaly point
+// and feed the alert tracker at once, so that the window's alert decision joins its points in the
+// sink's batch. Resolves only when every point (and the window's alert state) is in InfluxDB, so the
+// transport acks after the write; rejects (→ nack, redelivery) when a write or the
 // scorer fails. A contract mismatch or a machine without a model is not a failure: the features are
 // still written with an `unscored` point naming the machine and the reason (so a dashboard can list
 // them), the outcome is counted, and the message is acked. A window that can never be used (no machine
@@ -20,8 +21,13 @@ import { WindowSlots } from './window-slots.js';
 
 export interface AlertObserver {
   /**
-   * Called with every scored window, after its points are written; resolves once the window's alert
-   * decision is stored (alert delivery runs in the background), rejects when it could not be (→ nack).
+   * Called with every scored window as its points are handed to the sink, so that a decision taken
+   * without waiting (the machine's state held in memory) goes out in the same batch as the window's
+   * points: one write cycle for both (issue #17: two, one after the other, made the processor's path
+   * 0.58 × the bare write). Resolves once the window's alert decision is stored (alert delivery runs in
+   * the background), rejects when it could not be (→ nack). A decision may be stored while the window's
+   * points failed in another batch: the window is nacked all the same, and its redelivery is not
+   * counted again (the machine's state already counts it).
    * `revision` is the window's (alerts count each window start once, with its revision 0 — or with
    * the revision after a revision 0 this processor could not score, see `unfit`).
    */
@@ -129,12 +135,13 @@ export class WindowPipeline {
     if (outcome.kind === 'contract_mismatch') this.log.debug({ machine: window.machineId, reason: outcome.reason }, 'features do not match the model contract');
     if (outcome.kind === 'scored') {
       // Shadow versions' scores are stored (anomaly_shadow) and counted; only the serving score reaches the alerts.
-      await this.sink.writeScoredWindow(window, outcome.score, outcome.shadows);
+      // The alert decision is taken while the window's points wait for their batch, so that it joins
+      // them: one write for both instead of one after the other (issue #17).
+      await Promise.all([this.sink.writeScoredWindow(window, outcome.score, outcome.shadows), this.alerts.observe(outcome.score, window.revision)]);
       for (const shadow of outcome.shadows ?? []) this.metrics.shadowWindows.inc({ model: shadow.model, version: shadow.modelVersion });
     } else await this.sink.writeUnscoredWindow(window, outcome);
     this.observeLatency(window, this.clock.now(), delivery);
-    if (outcome.kind === 'scored') await this.alerts.observe(outcome.score, window.revision);
-    else if (outcome.kind === 'contract_mismatch') this.alerts.unfit({ siteId: window.siteId, machineId: window.machineId, windowStart: Number(window.windowStart) }, window.revision);
+    if (outcome.kind === 'contract_mismatch') this.alerts.unfit({ siteId: window.siteId, machineId: window.machineId, windowStart: Number(window.windowStart) }, window.revision);
   }
 
   private observeLatency(window: MachineWindow, storedAt: number, delivery: DeliveryTimes | undefined): void {
