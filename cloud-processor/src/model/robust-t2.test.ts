@@ -41,6 +41,18 @@ describe('learnBaseline', () => {
     expect(state.pending).toHaveLength(6);
     expect(state.baseline).toEqual([11, 5]);
   });
+  it('remembers one baseline array for the decided windows while the baseline stays where it is, a copy once it moves', () => {
+    const state = initialBaseline(model, 'm');
+    for (let end = 1_000; end <= 7_000; end += 1_000) learnBaseline(model, state, [20, 5], [10, 5], 10_000, end, false);
+    // The 7th window confirmed the 1st and moved the baseline after it was remembered: 7 windows, one array.
+    expect(state.baseline).toEqual([11, 5]);
+    expect(new Set(state.recent.map((r) => r.baseline)).size).toBe(1);
+    expect(state.recent[0]!.baseline).toEqual([10, 5]);
+    learnBaseline(model, state, [20, 5], [11, 5], 10_000, 8_000, false);
+    expect(state.recent[7]!.baseline).toEqual([11, 5]);
+    expect(state.recent[7]!.baseline).not.toBe(state.baseline); // a copy: the baseline moves on
+    expect(state.recent[6]!.baseline).toEqual([10, 5]);
+  });
 });
 
 describe('expectedFeatures', () => {

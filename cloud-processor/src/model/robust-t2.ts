@@ -214,7 +214,12 @@ export function learnBaseline(
 ): void {
   if (windowEnd <= state.decidedUntil) return;
   state.decidedUntil = windowEnd;
-  state.recent.push({ windowEnd, baseline: [...state.baseline], ...(state.online !== undefined ? { threshold } : {}), ...(state.level !== undefined ? { calibrating: true as const } : {}) });
+  // While the baseline stays where it is (no τ; a level being learnt; windows that exceeded), the decided
+  // windows share one array of it: a copy per window was 64 × d doubles a machine, ~13 MB at 1,000
+  // machines of 10 features, growing for the 11 minutes the 64 windows take (issue #17's soak).
+  const last = state.recent.at(-1)?.baseline;
+  const baseline = last !== undefined && last.every((value, j) => Object.is(value, state.baseline[j])) ? last : [...state.baseline];
+  state.recent.push({ windowEnd, baseline, ...(state.online !== undefined ? { threshold } : {}), ...(state.level !== undefined ? { calibrating: true as const } : {}) });
   if (state.recent.length > RECENT_DECISIONS) state.recent.shift();
   if (model.tauMs === null) return;
   // A window teaches only once the windows after it stayed normal too: an exceedance discards the ones
