@@ -10,9 +10,14 @@
 // Usage (after a build; needs influxd, see README):
 //   node dist/bench/processor-soak.js [--minutes 12] [--settle-minutes 5]
 //   SOAK_VARIANTS='[{"name":"shipped"},{"name":"semi 32","nodeArgs":["--max-semi-space-size=32"]},
-//                   {"name":"arenas 2","env":{"MALLOC_ARENA_MAX":"2"}}]'   (default: shipped alone)
+//                   {"name":"arenas 2","env":{"MALLOC_ARENA_MAX":"2"}},
+//                   {"name":"base","script":"/tmp/base/cloud-processor/dist/bench/soak-processor.js"}]'
+//   (default: shipped alone; "script" runs a built clone's processor: older code under the same load)
 // Each processor's standard output (its logs; --trace-gc if a variant asks for it) is kept in the
-// folder printed at the end.
+// folder printed at the end, with the V8 heap snapshots a variant asks for at minutes of the soak,
+// e.g. {"name":"snapshots","heapSnapshots":[5,25]}: each stops its processor for seconds, collects its
+// garbage and takes memory of its own, which shows in that variant's samples (run a variant without
+// them alongside for the RSS verdict); heap-snapshot-diff.js compares two.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -48,6 +53,10 @@ interface Variant {
   nodeArgs?: string[];
   /** Added to the processor's environment (MALLOC_ARENA_MAX, NODE_OPTIONS…). */
   env?: Record<string, string>;
+  /** Minutes of the soak at which to write a heap snapshot of this processor. */
+  heapSnapshots?: number[];
+  /** The processor script: this build's soak-processor.js unless a built clone's (older code in the same run). */
+  script?: string;
 }
 const variants: Variant[] = JSON.parse(process.env.SOAK_VARIANTS ?? '[{"name":"shipped"}]') as Variant[];
 
@@ -116,6 +125,7 @@ const PARTS: [string, (s: Sample) => number][] = [
 ];
 
 interface Running {
+  index: number;
   variant: Variant;
   child: ChildProcess;
   samples: Sample[];
@@ -156,14 +166,15 @@ try {
       log: { level: 'warn' },
     }));
     const out = createWriteStream(join(dir, `processor-${i}.out`));
-    const child = spawn(process.execPath, [...(variant.nodeArgs ?? []), childScript, '--config', config], { env: { ...process.env, ...variant.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...(variant.nodeArgs ?? []), variant.script ?? childScript, '--config', config], { env: { ...process.env, ...variant.env }, stdio: ['pipe', 'pipe', 'pipe'] });
     child.stdout.pipe(out);
-    const run: Running = { variant, child, samples: [], subscription };
+    const run: Running = { index: i, variant, child, samples: [], subscription };
     running.push(run);
     await new Promise<void>((resolve, reject) => {
       child.once('exit', (code) => reject(new Error(`processor "${variant.name}" exited with ${code} before it started`)));
       createInterface({ input: child.stderr }).on('line', (line) => {
         if (line.startsWith('soak-sample ')) run.samples.push(JSON.parse(line.slice('soak-sample '.length)) as Sample);
+        else if (line.startsWith('soak-snapshot ')) console.log(`  [${variant.name}] heap snapshot ${line.slice('soak-snapshot '.length)}`);
         else if (/ops HTTP on port/.test(line)) resolve();
         else console.error(`  [${variant.name}] ${line}`);
       });
@@ -203,6 +214,7 @@ try {
         const s = run.samples.at(-1);
         if (!s) continue;
         console.log(`  +${minute} min ${run.variant.name}: RSS ${mb(s.rss)} MB = heap ${mb(s.heapTotal)} (old ${mb(s.spaces.old_space?.size ?? 0)}/${mb(s.spaces.old_space?.used ?? 0)} used, new ${mb(s.spaces.new_space?.size ?? 0)}) + external ${mb(s.external)} + rest ${mb(s.rss - s.heapTotal - s.external)}; CPU ${cpuSeconds(run.child.pid!).toFixed(0)} s; backlog ${backlog(run)}; load ${load()}`);
+        if (run.variant.heapSnapshots?.includes(minute)) run.child.stdin!.write(`heap-snapshot ${join(dir, `processor-${run.index}-minute-${minute}.heapsnapshot`)}\n`);
       }
     }
   }

@@ -1,9 +1,12 @@
 // One processor of the processor soak (processor-soak.ts), as `pdm processor --config FILE` runs it
 // (runProcessorCli: the same start, the same heap settings), plus a sample of where its memory is every
 // SAMPLE_MS, written to standard error as `soak-sample {json}`: RSS (anonymous and file-backed), the V8
-// heap by space (committed and used), and what lies outside it (external, ArrayBuffers).
+// heap by space (committed and used), and what lies outside it (external, ArrayBuffers). A line
+// `heap-snapshot PATH` on standard input writes a V8 heap snapshot there (SOAK_HEAP_SNAPSHOTS), answered
+// on standard error with `soak-snapshot {json}` (the path and how long the process stood for it).
 import { readFileSync } from 'node:fs';
-import { getHeapSpaceStatistics } from 'node:v8';
+import { createInterface } from 'node:readline';
+import { getHeapSpaceStatistics, writeHeapSnapshot } from 'node:v8';
 import { runProcessorCli } from '../cli.js';
 
 const SAMPLE_MS = Number(process.env.SOAK_SAMPLE_MS ?? 2_000);
@@ -22,6 +25,13 @@ function sample(): void {
 }
 
 setInterval(sample, SAMPLE_MS).unref();
+const commands = createInterface({ input: process.stdin });
+commands.on('line', (line) => {
+  if (!line.startsWith('heap-snapshot ')) return;
+  const began = performance.now();
+  const path = writeHeapSnapshot(line.slice('heap-snapshot '.length));
+  process.stderr.write(`soak-snapshot ${JSON.stringify({ path, ms: Math.round(performance.now() - began) })}\n`);
+});
 const stop = new Promise<NodeJS.Signals>((resolve) => {
   for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => resolve(signal));
 });
@@ -30,3 +40,6 @@ process.exitCode = await runProcessorCli(process.argv.slice(2), {
   err: (line) => process.stderr.write(`${line}\n`),
   waitForStop: () => stop,
 });
+// Standard input open would keep the process alive.
+commands.close();
+process.stdin.destroy();
