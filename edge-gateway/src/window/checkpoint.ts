@@ -42,11 +42,12 @@ export interface StoredCheckpoint {
   panes: readonly CheckpointPane[];
 }
 
+/** What the header says of a sensor. A live SensorState is one: a checkpoint encodes it without a copy. */
 export interface SensorHeader {
-  id: string;
-  maxTs: number;
-  firstPaneStart: number;
-  rate: RateSnapshot;
+  readonly id: string;
+  readonly maxTs: number;
+  readonly firstPaneStart: number;
+  readonly rate: RateSnapshot;
 }
 
 export interface MachineHeader {
@@ -56,40 +57,46 @@ export interface MachineHeader {
   maxTs: number;
   closedFloor: number;
   trailFrom: number;
-  /** [window start, last revision emitted] */
-  revisions: Array<[number, number]>;
-  dirty: number[];
-  filling: number[];
-  sensors: SensorHeader[];
+  /** window start → last revision emitted */
+  revisions: ReadonlyMap<number, number>;
+  dirty: ReadonlySet<number>;
+  filling: ReadonlySet<number>;
+  sensors: readonly SensorHeader[];
 }
 
 const PANE_FIELDS = 9;
 
+/**
+ * The header of `machine` as it is now, reading its live state (no copy): encode it before the
+ * machine changes. `machineHeader` is the copy that stays as it is.
+ */
+export function liveMachineHeader(machine: MachineState, windowMs: number, paneMs: number): MachineHeader {
+  const { maxTs, closedFloor, trailFrom, revisions, dirty, filling } = machine;
+  return { windowMs, paneMs, maxTs, closedFloor, trailFrom, revisions, dirty, filling, sensors: machine.sortedSensors() };
+}
+
+/** A copy of the header of `machine` as it is now, which its later changes leave alone. */
 export function machineHeader(machine: MachineState, windowMs: number, paneMs: number): MachineHeader {
+  const live = liveMachineHeader(machine, windowMs, paneMs);
   return {
-    windowMs,
-    paneMs,
-    maxTs: machine.maxTs,
-    closedFloor: machine.closedFloor,
-    trailFrom: machine.trailFrom,
-    revisions: [...machine.revisions],
-    dirty: [...machine.dirty],
-    filling: [...machine.filling],
-    sensors: [...machine.sensors.values()].map((sensor) => ({
-      id: sensor.id,
-      maxTs: sensor.maxTs,
-      firstPaneStart: sensor.firstPaneStart,
-      rate: sensor.rate.snapshot(),
-    })),
+    ...live,
+    revisions: new Map(live.revisions),
+    dirty: new Set(live.dirty),
+    filling: new Set(live.filling),
+    sensors: live.sensors.map(({ id, maxTs, firstPaneStart, rate }) => ({ id, maxTs, firstPaneStart, rate: { blockHz: rate.blockHz, paneCounts: [...rate.paneCounts] } })),
   };
 }
 
-/** The pane row of `sensors`' panes at one start (sensors without a pane there are left out). */
-export function encodePaneRow(entries: ReadonlyArray<readonly [sensorId: string, pane: Pane]>): Uint8Array {
+/**
+ * The pane row at one start: the i-th sensor id with the i-th pane, for the first `count` of
+ * them (arrays a caller reuses from row to row).
+ */
+export function encodePaneRow(sensorIds: readonly string[], panes: readonly Pane[], count: number): Uint8Array {
   const w = new Writer();
-  w.u32(entries.length);
-  for (const [sensorId, p] of entries) {
-    w.text(sensorId);
+  w.u32(count);
+  for (let i = 0; i < count; i++) {
+    const p = panes[i] as Pane;
+    w.text(sensorIds[i] as string);
     w.f64(p.n);
     w.f64(p.shift);
     w.f64(p.shiftedMean);
@@ -126,45 +133,72 @@ export function decodePaneRow(bytes: Uint8Array): Array<[sensorId: string, pane:
 
 /**
  * Little-endian float64s and length-prefixed strings into one scratch buffer shared by every encode
- * (they run one at a time), copied out when done: a checkpoint encodes thousands of rows a second,
- * and a buffer of their own each, grown as they fill, was most of its cost.
+ * (they run one at a time), through a DataView, copied out when done into a buffer of exactly the
+ * bytes written carved from Node's pool of small buffers (Buffer.allocUnsafe): a checkpoint encodes
+ * thousands of rows a second, and a buffer of their own each (grown as they filled, or an exact-size
+ * ArrayBuffer each) was most of its cost. The rows are written within the turn and let go (a failed
+ * write keeps its machines' last ones, taken one after another: they fill the pool's slabs they hold).
  */
 let scratch = Buffer.alloc(64 * 1024);
+let view = new DataView(scratch.buffer, scratch.byteOffset, scratch.byteLength);
+// Kept as a number: reading a Buffer's byteLength at every write was most of a write's cost.
+let capacity = scratch.byteLength;
 
 class Writer {
   private length = 0;
 
   private room(n: number): void {
-    if (this.length + n <= scratch.byteLength) return;
-    const bigger = Buffer.alloc(Math.max(scratch.byteLength * 2, this.length + n));
+    if (this.length + n <= capacity) return;
+    const bigger = Buffer.alloc(Math.max(capacity * 2, this.length + n));
     scratch.copy(bigger, 0, 0, this.length);
     scratch = bigger;
+    view = new DataView(scratch.buffer, scratch.byteOffset, scratch.byteLength);
+    capacity = scratch.byteLength;
   }
 
   u32(v: number): void {
     this.room(4);
-    this.length = scratch.writeUInt32LE(v, this.length);
+    view.setUint32(this.length, v, true);
+    this.length += 4;
   }
 
   f64(v: number): void {
     this.room(8);
-    this.length = scratch.writeDoubleLE(v, this.length);
+    view.setFloat64(this.length, v, true);
+    this.length += 8;
   }
 
-  f64s(vs: readonly number[]): void {
-    this.u32(vs.length);
-    for (const v of vs) this.f64(v);
+  /** The count of `values`, then each of them. */
+  f64s(values: readonly number[]): void {
+    this.u32(values.length);
+    for (let i = 0; i < values.length; i++) this.f64(values[i] as number);
+  }
+
+  /** The count of `values`, then each of them in the set's order. */
+  f64Set(values: ReadonlySet<number>): void {
+    this.u32(values.size);
+    values.forEach((v) => this.f64(v));
   }
 
   text(s: string): void {
     this.room(4 + s.length * 3); // at most 3 UTF-8 bytes per UTF-16 unit
-    const n = scratch.write(s, this.length + 4, 'utf8');
+    const at = this.length + 4;
+    // Ids are ASCII as a rule: byte by byte, which a call into the UTF-8 encoder costs more than.
+    let n = 0;
+    while (n < s.length) {
+      const code = s.charCodeAt(n);
+      if (code >= 0x80) break;
+      scratch[at + n++] = code;
+    }
+    if (n < s.length) n = scratch.write(s, at, 'utf8');
     this.u32(n);
     this.length += n;
   }
 
   done(): Uint8Array {
-    return Uint8Array.prototype.slice.call(scratch, 0, this.length);
+    const bytes = Buffer.allocUnsafe(this.length);
+    scratch.copy(bytes, 0, 0, this.length);
+    return bytes;
   }
 }
 
@@ -220,14 +254,14 @@ export function encodeMachineHeader(header: MachineHeader): Uint8Array {
   w.f64(header.maxTs);
   w.f64(header.closedFloor);
   w.f64(header.trailFrom);
-  // The revision pairs, flattened (Array.prototype.flat was most of a header's cost).
-  w.u32(header.revisions.length * 2);
-  for (const [windowStart, revision] of header.revisions) {
+  // The revision pairs, flattened; forEach takes no [key, value] array per entry.
+  w.u32(header.revisions.size * 2);
+  header.revisions.forEach((revision, windowStart) => {
     w.f64(windowStart);
     w.f64(revision);
-  }
-  w.f64s(header.dirty);
-  w.f64s(header.filling);
+  });
+  w.f64Set(header.dirty);
+  w.f64Set(header.filling);
   w.u32(header.sensors.length);
   for (const sensor of header.sensors) {
     w.text(sensor.id);
@@ -246,10 +280,10 @@ export function decodeMachineHeader(bytes: Uint8Array): MachineHeader {
   if (version !== CHECKPOINT_VERSION) throw new Error(`checkpoint version ${version}, expected ${CHECKPOINT_VERSION}`);
   const [windowMs, paneMs, maxTs, closedFloor, trailFrom] = [r.f64(), r.f64(), r.f64(), r.f64(), r.f64()] as const;
   const flat = r.f64s();
-  const revisions: Array<[number, number]> = [];
-  for (let i = 0; i + 1 < flat.length; i += 2) revisions.push([flat[i] as number, flat[i + 1] as number]);
-  const dirty = r.f64s();
-  const filling = r.f64s();
+  const revisions = new Map<number, number>();
+  for (let i = 0; i + 1 < flat.length; i += 2) revisions.set(flat[i] as number, flat[i + 1] as number);
+  const dirty = new Set(r.f64s());
+  const filling = new Set(r.f64s());
   const sensors = Array.from({ length: r.count(32) }, (): SensorHeader => {
     const id = r.text();
     const [sensorMaxTs, firstPaneStart, blockHz] = [r.f64(), r.f64(), r.f64()] as const;

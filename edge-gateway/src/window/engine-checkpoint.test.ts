@@ -46,6 +46,57 @@ function storeOf(...checkpoints: Array<CheckpointRecord | undefined>): Checkpoin
 }
 
 describe('checkpoints', () => {
+  it('are stored in the version-2 layout, byte for byte (checkpoint.ts), whatever path encodes them', () => {
+    // Built by hand from the layout: little-endian u32 counts and lengths, float64 numbers, UTF-8 ids.
+    const bytes = (...parts: Array<['u32' | 'f64', number] | string>) => {
+      const out: number[] = [];
+      const put = (kind: 'u32' | 'f64', v: number) => {
+        const b = Buffer.alloc(kind === 'u32' ? 4 : 8);
+        if (kind === 'u32') b.writeUInt32LE(v);
+        else b.writeDoubleLE(v);
+        out.push(...b);
+      };
+      for (const part of parts) {
+        if (typeof part === 'string') {
+          const utf8 = Buffer.from(part, 'utf8');
+          put('u32', utf8.length);
+          out.push(...utf8);
+        } else put(...part);
+      }
+      return Buffer.from(out).toString('hex');
+    };
+    const u32 = (v: number): ['u32', number] => ['u32', v];
+    const f64 = (v: number): ['f64', number] => ['f64', v];
+    /** A pane row entry: id, then n, shift, shiftedMean, m2, m3, m4, min, max, late. */
+    const pane = (id: string, ...stats: number[]) => [id, ...stats.map(f64)];
+
+    const h = harness({ lateMode: 'revise' });
+    h.engine.add('m1', 'a', T0 + 1_000, 1);
+    h.engine.addBlock('m1', 'é', T0 + 2_000, 1, [4, 6]); // a non-ASCII id; a block rate of 1 Hz
+    h.engine.add('m1', 'a', T0 + 11_000, 2);
+    h.engine.add('m1', 'a', T0 + 22_000, 3); // closes [0, 10 s) and [10 s, 20 s); 'a' learns the count of its complete pane at 10 s
+    expect(h.engine.add('m1', 'a', T0 + 5_000, 7)).toBe('late'); // [0, 10 s) is dirty
+    const c = h.engine.checkpoint('m1')!;
+
+    expect(Buffer.from(c.header).toString('hex')).toBe(bytes(
+      u32(CHECKPOINT_VERSION), f64(10_000), f64(10_000), f64(T0 + 22_000), f64(T0 + 20_000),
+      f64(T0), // trailFrom: 'é' trails within maxSensorLagMs, its watermark in the pane at 0
+      u32(4), f64(T0), f64(0), f64(T0 + 10_000), f64(0), // revisions: [start, revision] pairs
+      u32(1), f64(T0), // dirty
+      u32(0), // filling
+      u32(2),
+      'a', f64(T0 + 22_000), f64(T0), f64(0), u32(1), f64(1),
+      'é', f64(T0 + 3_000), f64(T0), f64(1), u32(0),
+    ));
+    expect(c.panes.map((p) => [p.paneStart - T0, Buffer.from(p.stats).toString('hex')])).toEqual([
+      // By hand: 'a' took 1 and 7 (mean 4: deviations ±3), 'é' 4 and 6 (deviations ±1).
+      [0, bytes(u32(2), ...pane('a', 2, 1, 3, 18, 0, 162, 1, 7, 1), ...pane('é', 2, 4, 1, 2, 0, 2, 4, 6, 0))],
+      [10_000, bytes(u32(1), ...pane('a', 1, 2, 0, 0, 0, 0, 2, 2, 0))],
+      [20_000, bytes(u32(1), ...pane('a', 1, 3, 0, 0, 0, 0, 3, 3, 0))],
+    ]);
+    expect([c.dropAll, c.dropBefore]).toEqual([true, undefined]);
+  });
+
   for (const options of [{ lateMode: 'revise' }, { lateMode: 'count' }, { lateMode: 'revise', hopMs: 5_000 }] as WindowEngineOptionsInput[]) {
     it(`written incrementally and restored into a new engine, carry on exactly as the engine that never stopped (${JSON.stringify(options)})`, () => {
       for (const seed of [1, 2, 3]) {

@@ -1,7 +1,7 @@
 import { CloseReason } from '@pdm/proto';
 import type { MachineWindow } from '@pdm/proto';
 import { assembleMachineWindow } from './assemble.js';
-import { decodeMachineHeader, decodePaneRow, encodeMachineHeader, encodePaneRow, machineHeader } from './checkpoint.js';
+import { decodeMachineHeader, decodePaneRow, encodeMachineHeader, encodePaneRow, liveMachineHeader, machineHeader } from './checkpoint.js';
 import type { CheckpointPane, CheckpointRecord, MachineHeader, StoredCheckpoint } from './checkpoint.js';
 import type { WindowIdentity } from './assemble.js';
 import { WindowGeometry } from './geometry.js';
@@ -59,6 +59,9 @@ export class WindowEngine {
   /** A sensor unseen this long on the gateway clock is forgotten; a machine with no sensor left, too. */
   readonly evictAfterMs: number;
   private readonly machines = new Map<string, MachineState>();
+  /** Scratch of takeCheckpoint: the sensor ids and panes of one pane row. */
+  private readonly rowIds: string[] = [];
+  private readonly rowPanes: Pane[] = [];
   // Kept as they change, so metrics() — every scrape — does not walk every sensor of every machine.
   private sensorCount = 0;
   private retainedPaneCount = 0;
@@ -280,7 +283,7 @@ export class WindowEngine {
     const machine = this.machines.get(machineId);
     if (machine === undefined) return undefined;
     if (complete) machine.rewrite = true;
-    return this.takeCheckpoint(machine, machineHeader(machine, this.geometry.windowMs, this.paneMs));
+    return this.takeCheckpoint(machine, liveMachineHeader(machine, this.geometry.windowMs, this.paneMs));
   }
 
   /**
@@ -299,9 +302,9 @@ export class WindowEngine {
       // What the flush sent is sent: its revision numbers are taken, nothing waits to go out.
       checkpoint.header = encodeMachineHeader({
         ...before,
-        revisions: [...new Map([...before.revisions, ...machine.revisions])],
-        dirty: [],
-        filling: [],
+        revisions: new Map([...before.revisions, ...machine.revisions]),
+        dirty: new Set(),
+        filling: new Set(),
       });
       machine.changed = false;
       checkpoints.push(checkpoint);
@@ -374,21 +377,31 @@ export class WindowEngine {
     return stored !== undefined && this.restore(stored) ? this.machines.get(machineId) : undefined;
   }
 
-  /** The machine's checkpoint with `header`; marks it saved (see `checkpoint`). */
+  /**
+   * The machine's checkpoint with `header` (encoded before the machine changes); marks it saved (see
+   * `checkpoint`).
+   */
   private takeCheckpoint(machine: MachineState, header: MachineHeader): CheckpointRecord {
     const panes: CheckpointPane[] = [];
+    // The sensors with a pane at a start, and their panes: arrays reused from row to row.
+    const rowIds = this.rowIds;
+    const rowPanes = this.rowPanes;
     for (const paneStart of machine.paneStarts) {
-      const entries: Array<[string, Pane]> = [];
+      let count = 0;
       let changed = machine.rewrite;
       for (const sensor of machine.sortedSensors()) {
         const pane = sensor.panes.get(paneStart);
         if (pane === undefined) continue;
-        entries.push([sensor.id, pane]);
+        rowIds[count] = sensor.id;
+        rowPanes[count++] = pane;
         if (pane.savedN !== pane.n) changed = true;
       }
-      if (!changed || entries.length === 0) continue;
-      for (const [, pane] of entries) pane.savedN = pane.n;
-      panes.push({ paneStart, stats: encodePaneRow(entries) });
+      if (!changed || count === 0) continue;
+      for (let i = 0; i < count; i++) {
+        const pane = rowPanes[i] as Pane;
+        pane.savedN = pane.n;
+      }
+      panes.push({ paneStart, stats: encodePaneRow(rowIds, rowPanes, count) });
     }
     const checkpoint: CheckpointRecord = {
       machineId: machine.id,

@@ -1,7 +1,10 @@
-/** What a RateEstimator learned: the hz of sampled blocks, and the counts of recent complete panes. */
+/**
+ * What a RateEstimator learned: the hz of sampled blocks, and the counts of recent complete panes,
+ * oldest first. A RateEstimator is one itself (a checkpoint reads it without a copy).
+ */
 export interface RateSnapshot {
-  blockHz: number;
-  paneCounts: number[];
+  readonly blockHz: number;
+  readonly paneCounts: readonly number[];
 }
 
 /** How many complete panes the learned rate looks back on: enough to ride out one odd window. */
@@ -12,16 +15,23 @@ const LEARNED_HISTORY = 5;
  * a declared rate (configuration), the `hz` of its sampled blocks, or a rate learned as the median
  * count of its recent complete panes (median, not mean, so one burst or gap does not move it).
  */
-export class RateEstimator {
-  private blockHz = 0;
-  private readonly history = new Float64Array(LEARNED_HISTORY);
-  private historyLength = 0;
-  private historyNext = 0;
+export class RateEstimator implements RateSnapshot {
+  private hz = 0;
+  /** The last LEARNED_HISTORY complete pane counts, oldest first. */
+  private readonly history: number[] = [];
 
   constructor(private readonly declaredHz: number) {}
 
+  get blockHz(): number {
+    return this.hz;
+  }
+
+  get paneCounts(): readonly number[] {
+    return this.history;
+  }
+
   observeBlockRate(hz: number): void {
-    this.blockHz = hz;
+    this.hz = hz;
   }
 
   /**
@@ -29,37 +39,38 @@ export class RateEstimator {
    * pane (which usually starts mid-way).
    */
   observeCompletePane(count: number): void {
-    this.history[this.historyNext] = count;
-    this.historyNext = (this.historyNext + 1) % LEARNED_HISTORY;
-    if (this.historyLength < LEARNED_HISTORY) this.historyLength++;
+    const history = this.history;
+    if (history.length < LEARNED_HISTORY) {
+      history.push(count);
+      return;
+    }
+    // Full: the oldest goes, moved over in place (shift() would trim the array's store every time).
+    for (let i = 1; i < LEARNED_HISTORY; i++) history[i - 1] = history[i] as number;
+    history[LEARNED_HISTORY - 1] = count;
   }
 
-  /** What the estimator learned, oldest pane count first, for a checkpoint. */
+  /** A copy of what the estimator learned, which later panes do not change. */
   snapshot(): RateSnapshot {
-    const counts: number[] = [];
-    for (let i = 0; i < this.historyLength; i++) {
-      counts.push(this.history[(this.historyNext - this.historyLength + i + LEARNED_HISTORY) % LEARNED_HISTORY] ?? 0);
-    }
-    return { blockHz: this.blockHz, paneCounts: counts };
+    return { blockHz: this.hz, paneCounts: [...this.history] };
   }
 
   /** Takes back what a checkpoint's snapshot says was learned. */
   restore(snapshot: RateSnapshot): void {
-    this.blockHz = snapshot.blockHz;
+    this.hz = snapshot.blockHz;
     for (const count of snapshot.paneCounts) this.observeCompletePane(count);
   }
 
   /** Readings expected in a window of `windowMs`, given panes of `paneMs`; 0 when nothing is known. */
   expectedCount(windowMs: number, paneMs: number): number {
     if (this.declaredHz > 0) return Math.round((this.declaredHz * windowMs) / 1000);
-    if (this.blockHz > 0) return Math.round((this.blockHz * windowMs) / 1000);
-    if (this.historyLength === 0) return 0;
+    if (this.hz > 0) return Math.round((this.hz * windowMs) / 1000);
+    if (this.history.length === 0) return 0;
     return Math.round(this.medianPaneCount() * (windowMs / paneMs));
   }
 
   /** The median of the learned pane counts (at most LEARNED_HISTORY), sorted in a shared scratch array: it runs for every sensor of every window closed. */
   private medianPaneCount(): number {
-    const n = this.historyLength;
+    const n = this.history.length;
     const sorted = scratch;
     for (let i = 0; i < n; i++) {
       const count = this.history[i] as number;
