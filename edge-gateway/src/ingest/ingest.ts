@@ -173,7 +173,8 @@ export class Ingest {
 
   /** Why a reading for a sensor its machine does not hold must be refused: the machine holds maxSensorsPerMachine. */
   private newSensorProblem(machineId: string, sensorId: string, sensors: Pick<ReadonlyMap<string, unknown>, 'has' | 'size'>): IngestRejection | undefined {
-    if (sensors.has(sensorId) || sensors.size < this.limits.maxSensorsPerMachine) return undefined;
+    // Room first: below the cap (nearly always) the sensor's own lookup is not needed.
+    if (sensors.size < this.limits.maxSensorsPerMachine || sensors.has(sensorId)) return undefined;
     return new IngestRejection('too_many_sensors', `sensor ${sensorId} is new and machine ${machineId} has ${sensors.size} sensors already (validation.maxSensorsPerMachine)`);
   }
 

@@ -15,7 +15,7 @@ import { WebSocketServer, createWebSocketStream } from 'ws';
 import type { RejectReason } from '../ingest/index.js';
 import type { Credentials } from './credentials.js';
 import { type OversizedPacket, guardPacketSize } from './packet-size-guard.js';
-import { PublishAcls } from './publish-acls.js';
+import { publishMatcher } from './publish-acls.js';
 import { RedeliveryFilter } from './redeliveries.js';
 import { type Acl, type User, Users } from './users.js';
 
@@ -80,6 +80,15 @@ export interface RunningBroker {
   close(): Promise<void>;
 }
 
+/** What a connected client may do: its user (none: anonymous) and that user's ACL, its publish filters prepared. */
+interface ClientAccess {
+  readonly user: User | undefined;
+  readonly acl: Acl;
+  readonly mayPublish: (topic: string) => boolean;
+}
+
+const accessFor = (user: User | undefined, acl: Acl): ClientAccess => ({ user, acl, mayPublish: publishMatcher(acl) });
+
 const BAD_USERNAME_OR_PASSWORD = 4;
 const NOT_AUTHORIZED = 5;
 
@@ -116,17 +125,14 @@ async function closeServer(server: NetServer | HttpServer): Promise<void> {
 }
 
 export async function startBroker(options: BrokerOptions, hooks: BrokerHooks): Promise<RunningBroker> {
-  // The user each client authenticated as; absent for anonymous clients.
-  const userOf = new WeakMap<Client, User>();
-  const aclOf = (client: Client): Acl => userOf.get(client) ?? options.anonymous;
-  const nameOf = (client: Client): string => {
-    const user = userOf.get(client);
-    return user ? `user ${user.username}` : 'an anonymous client';
-  };
+  // What each client authenticated as, with its publish ACL prepared: one lookup per PUBLISH.
+  const anonymous = accessFor(undefined, options.anonymous);
+  const accessOf = new WeakMap<Client, ClientAccess>();
+  const authenticated = (client: Client, user: User | undefined) => accessOf.set(client, user ? accessFor(user, user) : anonymous);
+  const nameOf = (user: User | undefined): string => (user ? `user ${user.username}` : 'an anonymous client');
 
   let credentials = options.credentials;
   const redeliveries = new RedeliveryFilter(options.redeliveryClients, options.clock);
-  const publishAcls = new PublishAcls();
   // The verified certificate CN of each TLS connection, keyed by the stream aedes sees as client.conn.
   const certificateNameOf = new WeakMap<Duplex, string>();
 
@@ -142,11 +148,14 @@ export async function startBroker(options: BrokerOptions, hooks: BrokerHooks): P
           hooks.onRefusedConnect('unknown_certificate', client.id, commonName);
           return done(authError(`no user for the certificate of ${commonName}`, NOT_AUTHORIZED), false);
         }
-        userOf.set(client, user);
+        authenticated(client, user);
         return done(null, true);
       }
       if (username === undefined || username === '') {
-        if (options.allowAnonymous) return done(null, true);
+        if (options.allowAnonymous) {
+          authenticated(client, undefined);
+          return done(null, true);
+        }
         hooks.onRefusedConnect('anonymous', client.id, undefined);
         return done(authError('anonymous clients are not allowed', NOT_AUTHORIZED), false);
       }
@@ -161,7 +170,7 @@ export async function startBroker(options: BrokerOptions, hooks: BrokerHooks): P
             hooks.onRefusedConnect('bad_credentials', client.id, username);
             return done(authError('bad username or password', BAD_USERNAME_OR_PASSWORD), false);
           }
-          userOf.set(client, user);
+          authenticated(client, user);
           done(null, true);
         },
         (error: unknown) => done(authError(`authentication failed: ${String(error)}`, BAD_USERNAME_OR_PASSWORD), false),
@@ -169,21 +178,21 @@ export async function startBroker(options: BrokerOptions, hooks: BrokerHooks): P
     },
     authorizePublish: (client, packet, callback) => {
       if (packet.topic.startsWith('$SYS')) return callback(new Error('$SYS topics are reserved'));
-      const user = client ? userOf.get(client) : undefined;
-      if (client && !publishAcls.mayPublish(user ?? options.anonymous, packet.topic)) {
+      const access = client ? (accessOf.get(client) ?? anonymous) : undefined;
+      if (client && access && !access.mayPublish(packet.topic)) {
         hooks.onRefusedPublish('unauthorized', client.id, packet.topic);
         // MQTT 3.1.1 cannot refuse a PUBLISH; closing the connection is the spec's answer [MQTT-3.3.5-2].
-        return callback(new Error(`${nameOf(client)} may not publish on ${packet.topic}`));
+        return callback(new Error(`${nameOf(access.user)} may not publish on ${packet.topic}`));
       }
       if (client && redeliveries.isRedelivery(client.id, packet)) {
         hooks.onRedelivery(client.id, packet.topic);
         return callback(null);
       }
-      hooks.onPublish(packet.topic, packet.payload as Buffer, user?.username);
+      hooks.onPublish(packet.topic, packet.payload as Buffer, access?.user?.username);
       callback(null);
     },
     authorizeSubscribe: (client, subscription, callback) => {
-      if (Users.maySubscribe(aclOf(client), subscription.topic)) return callback(null, subscription);
+      if (Users.maySubscribe((accessOf.get(client) ?? anonymous).acl, subscription.topic)) return callback(null, subscription);
       hooks.onRefusedSubscribe(client.id, subscription.topic);
       // A refused subscription gets SUBACK 0x80 and the client stays connected.
       callback(null, null);
