@@ -462,6 +462,22 @@ describe('Outbox', () => {
     ]);
   });
 
+  it('counts a run of confirmed rows once when it spans rows read from the file and rows held in memory', async () => {
+    const { outbox, path } = openOutbox();
+    const s = outbox.append([record('a', 0, 100), record('a', 10_000, 101)]);
+    outbox.close();
+    open.pop();
+    // Reopened: the two rows are the file's; the next one, right after them, is held in memory.
+    const { outbox: reopened } = openOutbox({ path });
+    const [t] = reopened.append([record('b', 0, 200)]);
+    expect(t).toBe(s[1]! + 1);
+    reopened.remove(s[1]!);
+    reopened.remove(t!); // one run [s[1], t]
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(reopened.stats()).toMatchObject({ depth: 1, bytes: 100 });
+    expect(reopened.peek(0, 10).map((e) => e.seq)).toEqual([s[0]]);
+  });
+
   it('ignores the removal of a row that was already dropped', () => {
     const { outbox } = openOutbox({ maxBytes: 100 });
     const [first] = outbox.append([record('a', 0, 100)]);

@@ -433,21 +433,26 @@ export class Outbox {
     if (this.pendingRemovals.size === 0 || !this.db.open) return;
     try {
       const runs = this.removalRuns();
+      const floor = this.recentFloor;
       const removed = this.transaction('NORMAL', () => {
         let rows = 0;
         let bytes = 0;
         for (const [first, last] of runs) {
-          // What the run holds still: a confirmed row may have been dropped at a bound since.
-          const { n, b } = this.sizeBetween.get(first, last) as { n: number; b: number };
+          // What the run holds still (a confirmed row may have been dropped at a bound since): asked
+          // of the file up to the floor; above it memory holds every row and says it below.
+          if (first <= floor) {
+            const { n, b } = this.sizeBetween.get(first, Math.min(last, floor)) as { n: number; b: number };
+            rows += n;
+            bytes += b;
+          }
           this.deleteBetween.run(first, last);
-          rows += n;
-          bytes += b;
         }
         return { rows, bytes };
       });
-      this.depth -= removed.rows;
-      this.bytes -= removed.bytes;
+      const inMemory = { rows: this.recent.length, bytes: this.recentBytes };
       this.forgetRecent((entry) => this.pendingRemovals.has(entry.seq));
+      this.depth -= removed.rows + inMemory.rows - this.recent.length;
+      this.bytes -= removed.bytes + inMemory.bytes - this.recentBytes;
       this.pendingRemovals.clear();
     } catch (error) {
       // The transaction rolled back: the rows stay pending (and are not published again) until a

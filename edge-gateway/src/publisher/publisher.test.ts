@@ -276,3 +276,48 @@ describe('OutboxPublisher reads of the outbox while keys are held', () => {
     expect(sent).toHaveLength(20);
   });
 });
+
+describe('OutboxPublisher deletes of confirmed rows', () => {
+  it('deletes the rows of the messages published together once every one of them settled, in one transaction: not one per confirmation', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'publisher-deletes-'));
+    const clock = new ManualClock(T0);
+    const outbox = new Outbox({ path: join(dir, 'outbox.sqlite'), maxBytes: 1_000_000, maxAgeMs: 3_600_000, clock });
+    /** Settles the message sent with that ordering key: confirmed, or refused with an error. */
+    const settleMessage = new Map<string, (error?: Error) => void>();
+    const topic = {
+      publishMessage: ({ orderingKey }: { orderingKey: string }) =>
+        new Promise<string>((resolve, reject) => settleMessage.set(orderingKey, (error) => (error ? reject(error) : resolve('id')))),
+      resumePublishing: () => undefined,
+    } as unknown as Topic;
+    const publisher = new OutboxPublisher(outbox, topic, singleWindowMessages(SOURCE), { maxInFlight: 10, backoff: { initialMs: 1_000, multiplier: 2, maxMs: 8_000, jitter: 0 }, keyMaxBytesPerSecond: 1_000_000 }, {}, clock);
+    const removed: number[] = [];
+    const remove = outbox.remove.bind(outbox);
+    outbox.remove = (seq) => {
+      removed.push(seq);
+      remove(seq);
+    };
+    cleanups.push(async () => {
+      await publisher.stop(0);
+      outbox.close();
+      rmSync(dir, { recursive: true, force: true });
+    });
+    const turn = () => new Promise((resolve) => setImmediate(resolve));
+    const pump = (machineId: string): OutboxRecord => ({ ...record(0), machineId });
+    // Three machines: three messages (ordering key = machine id) in one pass.
+    const seqs = outbox.append([pump('pump-1'), pump('pump-2'), pump('pump-3')]);
+    publisher.notify();
+    expect([...settleMessage.keys()]).toEqual(['pump-1', 'pump-2', 'pump-3']);
+
+    settleMessage.get('pump-1')!();
+    await turn();
+    await turn();
+    expect([outbox.stats().depth, removed]).toEqual([3, []]); // confirmed, its row waits for the others
+    settleMessage.get('pump-2')!(new Error('refused'));
+    settleMessage.get('pump-3')!();
+    await turn();
+    await turn();
+    // The confirmed ones go together; the refused one stays for its retry.
+    expect([outbox.stats().depth, removed]).toEqual([1, [seqs[0], seqs[2]]]);
+    expect(outbox.peek(0, 10).map((e) => e.machineId)).toEqual(['pump-2']);
+  });
+});

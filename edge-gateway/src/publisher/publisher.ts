@@ -43,6 +43,18 @@ interface Hold {
   cancelResume: Cancel;
 }
 
+/**
+ * The messages one pass over the outbox published, and the rows of those Pub/Sub confirmed: they are
+ * removed from the outbox together once every message of the pass settled (confirmed or refused), so
+ * a boundary's batches, confirmed one by one, take one delete transaction, not one per batch (each
+ * rewrote most of the table's pages in the WAL). A crash in between sends those rows again, which
+ * their idempotency keys make harmless, as for any delete not yet committed.
+ */
+interface Pass {
+  unsettled: number;
+  confirmed: OutboxEntry[];
+}
+
 /** A row read and not published: what is needed to read it again and to know what its rate allows. */
 interface KeptRow {
   seq: number;
@@ -64,6 +76,8 @@ export class OutboxPublisher {
   /** A later turn of the event loop reads the outbox on (publishAhead's budget ran out). */
   private readOnScheduled = false;
   private settledWaiters: Array<() => void> = [];
+  /** The pass of the notify() running, which its messages join. */
+  private pass: Pass | undefined;
 
   constructor(
     private readonly outbox: Outbox,
@@ -83,11 +97,13 @@ export class OutboxPublisher {
   notify(): void {
     if (this.stopped || this.pumping) return;
     this.pumping = true;
+    this.pass = { unsettled: 0, confirmed: [] };
     try {
       this.publishKept();
       this.publishAhead();
     } finally {
       this.pumping = false;
+      this.pass = undefined;
     }
   }
 
@@ -210,6 +226,8 @@ export class OutboxPublisher {
 
   private publish(key: string, message: FeatureMessage): void {
     for (const entry of message.entries) this.inFlight.set(entry.seq, entry);
+    const pass = this.pass as Pass; // publish runs inside notify()
+    pass.unsettled++;
     const started = this.clock.now();
     this.topic
       // A Buffer over the message's bytes, not a copy of them.
@@ -219,13 +237,14 @@ export class OutboxPublisher {
           this.consecutiveFailures = 0;
           const latencyMs = this.clock.now() - started;
           for (const entry of message.entries) {
-            this.outbox.remove(entry.seq);
+            pass.confirmed.push(entry);
             this.events.published?.(entry, latencyMs);
           }
         },
         (error: unknown) => this.onFailure(key, message.entries, error instanceof Error ? error : new Error(String(error))),
       )
       .finally(() => {
+        if (--pass.unsettled === 0) for (const entry of pass.confirmed) this.outbox.remove(entry.seq);
         for (const entry of message.entries) this.inFlight.delete(entry.seq);
         if (this.inFlight.size === 0) for (const resolve of this.settledWaiters.splice(0)) resolve();
         this.notify();
