@@ -86,7 +86,10 @@ export async function startGateway(config: GatewayConfig, dependencies: GatewayD
 
   const writer = new OutboxWriter(outbox, {
     written: (windows, more) => {
-      for (const w of windows) metrics.windows.inc({ close_reason: closeReasonLabel(w.closeReason) });
+      // One inc per close reason a slice holds, not per window: each inc hashes its labels.
+      const byReason = new Map<CloseReason, number>();
+      for (const w of windows) byReason.set(w.closeReason, (byReason.get(w.closeReason) ?? 0) + 1);
+      for (const [reason, count] of byReason) metrics.windows.inc({ close_reason: closeReasonLabel(reason) }, count);
       // The slices of one boundary go out together: one batch per shard, not one per slice.
       if (!more) publisher.notify();
     },

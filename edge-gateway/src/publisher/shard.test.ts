@@ -10,6 +10,11 @@ describe('shardOf', () => {
     expect(shardOf('pump-1', 1)).toBe(0);
   });
 
+  it('hashes the UTF-8 bytes of an id that is not ASCII (values computed apart, in Python)', () => {
+    // FNV-1a: 'pompe-é1' 0xb977bd9a, '泵-7' 0x746ea199.
+    expect([shardOf('pompe-é1', 8), shardOf('泵-7', 8), shardOf('pompe-é1', 1000), shardOf('泵-7', 1000)]).toEqual([2, 1, 282, 385]);
+  });
+
   it('spreads a fleet evenly: machine-0 … machine-999 over 8 shards, 124 to 127 each', () => {
     const counts = new Array<number>(8).fill(0);
     for (let i = 0; i < 1000; i++) counts[shardOf(`machine-${i}`, 8)]!++;
