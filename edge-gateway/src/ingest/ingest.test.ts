@@ -23,6 +23,9 @@ function harness(fate: (ts: number) => AddResult = () => 'accepted', caps: Parti
   const arrivals: number[] = [];
   const held = new Map<string, Set<string>>();
   const hold = (m: string, s: string) => held.set(m, (held.get(m) ?? new Set()).add(s));
+  // The engine's handles of the sensors it holds; `forget` lets go of them as the engine does.
+  const handles = new Map<string, { held: boolean; m: string; s: string }>();
+  let addedByHandle = 0;
   const rejected: Partial<Record<RejectReason, number>> = {};
   let accepted = 0;
   const ingest = new Ingest(
@@ -34,6 +37,21 @@ function harness(fate: (ts: number) => AddResult = () => 'accepted', caps: Parti
         points.push([m, s, ts, v]);
         arrivals.push(now);
         return fate(ts);
+      },
+      addTo: (handle, ts, v, now) => {
+        const { held: stillHeld, m, s } = handle as { held: boolean; m: string; s: string };
+        if (!stillHeld) throw new Error(`a reading for ${m}/${s} through a handle of a sensor the engine forgot: lost`);
+        addedByHandle++;
+        points.push([m, s, ts, v]);
+        arrivals.push(now);
+        return fate(ts);
+      },
+      sensorHandle: (m, s) => {
+        if (!held.get(m)?.has(s)) return undefined;
+        const key = `${m}/${s}`;
+        const handle = handles.get(key) ?? { held: true, m, s };
+        handles.set(key, handle);
+        return handle;
       },
       addBlock: (m, s, start, hz, values, now) => {
         hold(m, s);
@@ -56,8 +74,15 @@ function harness(fate: (ts: number) => AddResult = () => 'accepted', caps: Parti
     { accepted: (n) => (accepted += n), rejected: (reason, n) => (rejected[reason] = (rejected[reason] ?? 0) + n) },
   );
   const json = (topic: string, body: unknown) => ingest.handle(topic, Buffer.from(typeof body === 'string' ? body : JSON.stringify(body)));
-  const forget = (machineId: string) => held.delete(machineId);
-  return { ingest, json, points, arrivals, rejected, accepted: () => accepted, forget };
+  const forget = (machineId: string) => {
+    held.delete(machineId);
+    for (const [key, handle] of handles) {
+      if (handle.m !== machineId) continue;
+      handle.held = false;
+      handles.delete(key);
+    }
+  };
+  return { ingest, json, points, arrivals, rejected, accepted: () => accepted, forget, addedByHandle: () => addedByHandle };
 }
 
 describe('ingest of JSON payloads', () => {
@@ -231,6 +256,21 @@ describe('the caps on machine and sensor ids', () => {
     // Its machines are nobody's: a user still has its own place.
     h.forget('m3');
     expect(h.ingest.handle('sensors/a1/s', Buffer.from(JSON.stringify({ ts: NOW, value: 1 })), 'alice').accepted).toBe(1);
+    expect(h.rejected).toEqual({ too_many_machines: 1 });
+  });
+
+  it("adds a held sensor's single readings through the engine's handle, and meets the caps again once the engine forgot the sensor", () => {
+    const h = harness(undefined, { maxMachines: 1 });
+    h.json('sensors/m1/s', { ts: NOW, value: 1 });
+    h.json('sensors/m1/s', { ts: NOW, value: 2 });
+    h.json('sensors/m1/s', { ts: NOW, value: 3 });
+    // The first reading created the sensor, by its ids; the next two went through its handle.
+    expect(h.addedByHandle()).toBe(2);
+    h.forget('m1');
+    expect(h.json('sensors/m2/s', { ts: NOW, value: 4 })).toEqual({ accepted: 1, rejected: 0 });
+    // m1's handle is stale: m1 is new again, and the gateway holds its one machine (m2).
+    expect(h.json('sensors/m1/s', { ts: NOW, value: 5 }).rejection?.reason).toBe('too_many_machines');
+    expect(h.points.map((p) => `${p[0]}/${p[1]}=${p[3]}`)).toEqual(['m1/s=1', 'm1/s=2', 'm1/s=3', 'm2/s=4']);
     expect(h.rejected).toEqual({ too_many_machines: 1 });
   });
 

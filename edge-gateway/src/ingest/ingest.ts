@@ -2,13 +2,13 @@
 // is counted by reason and reported in the outcome; valid readings go to the sink, and those it takes
 // into a window are counted as accepted.
 import type { Clock } from '@pdm/clock';
-import type { AddResult, BlockResult } from '../window/index.js';
+import type { AddResult, BlockResult, SensorHandle } from '../window/index.js';
 import { decodeJsonPayload } from './json-payload.js';
 import type { DecodedPayload } from './payload.js';
 import { decodeProtobufPayload } from './protobuf-payload.js';
 import { MachineOwners } from './machine-owners.js';
 import { IngestRejection, type RejectReason } from './reasons.js';
-import { SensorTopicCache, checkIds } from './topic.js';
+import { type CachedSensorTopic, SensorTopicCache, checkIds } from './topic.js';
 
 export interface IngestLimits {
   /** Largest payload accepted, in bytes. */
@@ -33,6 +33,10 @@ export interface IngestLimits {
  */
 export interface ReadingSink {
   add(machineId: string, sensorId: string, ts: number, value: number, now: number): AddResult;
+  /** `add` for the sensor of a handle still held, without looking it up. */
+  addTo(handle: SensorHandle, ts: number, value: number, now: number): AddResult;
+  /** The handle of a sensor the sink holds, undefined when it holds none. */
+  sensorHandle(machineId: string, sensorId: string): SensorHandle | undefined;
   addBlock(machineId: string, sensorId: string, startTs: number, hz: number, values: ArrayLike<number>, now: number): BlockResult;
   /** Machines holding state; they free their place when the sink forgets them. */
   machineCount(): number;
@@ -90,9 +94,9 @@ export class Ingest {
   handle(topic: string, payload: Buffer, publisher = ANONYMOUS): IngestOutcome {
     try {
       this.checkSize(payload);
-      const { machineId, sensorId, format } = this.topics.parse(topic);
-      const decoded = format === 'json' ? decodeJsonPayload(payload) : decodeProtobufPayload(payload);
-      return this.accept(machineId, sensorId, decoded, publisher);
+      const sensor = this.topics.parse(topic);
+      const decoded = sensor.format === 'json' ? decodeJsonPayload(payload) : decodeProtobufPayload(payload);
+      return this.accept(sensor, decoded, publisher, sensor);
     } catch (error) {
       return this.refusal(error);
     }
@@ -109,7 +113,7 @@ export class Ingest {
     try {
       this.checkSize(payload);
       checkIds(ids.machineId, ids.sensorId, topic);
-      return this.accept(ids.machineId, ids.sensorId, decode(payload), publisher);
+      return this.accept(ids, decode(payload), publisher, undefined);
     } catch (error) {
       return this.refusal(error);
     }
@@ -133,26 +137,35 @@ export class Ingest {
     return { accepted: 0, rejected: 1, rejection: new IngestRejection(reason, detail) };
   }
 
-  private accept(machineId: string, sensorId: string, decoded: DecodedPayload, publisher: string | null): IngestOutcome {
+  /** `cached`: the topic cache's entry of these ids, which keeps the sink's handle of their sensor. */
+  private accept(ids: SensorIds, decoded: DecodedPayload, publisher: string | null, cached: CachedSensorTopic | undefined): IngestOutcome {
     const readings = decoded.kind === 'single' ? 1 : decoded.values.length;
     if (readings === 0) throw new IngestRejection('bad_payload', 'payload carries no readings');
+    // A sensor the sink holds already can go over no cap.
+    if (cached?.handle?.held === true) return this.acceptReadings(ids, cached.handle, decoded);
+    const { machineId, sensorId } = ids;
     const sensors = this.sink.sensorsOf(machineId);
     const overCap = sensors === undefined ? this.newMachineProblem(machineId, publisher) : this.newSensorProblem(machineId, sensorId, sensors);
     if (overCap) {
       this.counters.rejected(overCap.reason, readings);
       return { accepted: 0, rejected: readings, rejection: overCap };
     }
-    const outcome =
-      decoded.kind === 'single'
-        ? this.acceptSingle(machineId, sensorId, decoded.ts, decoded.value)
-        : decoded.kind === 'block'
-          ? this.acceptBlock(machineId, sensorId, decoded.startTs, decoded.hz, decoded.values)
-          : this.acceptPoints(machineId, sensorId, decoded.ts, decoded.values);
+    const outcome = this.acceptReadings(ids, undefined, decoded);
     // The machine is the publisher's if these readings created its state.
     if (sensors === undefined && this.limits.maxMachinesPerUser !== undefined && publisher !== null && this.sink.sensorsOf(machineId) !== undefined) {
       this.owners.claim(machineId, publisher);
     }
+    if (cached !== undefined) cached.handle = this.sink.sensorHandle(machineId, sensorId);
     return outcome;
+  }
+
+  /** `handle`: the sink's handle of the sensor, when it holds it; single readings are added through it. */
+  private acceptReadings({ machineId, sensorId }: SensorIds, handle: SensorHandle | undefined, decoded: DecodedPayload): IngestOutcome {
+    return decoded.kind === 'single'
+      ? this.acceptSingle(machineId, sensorId, handle, decoded.ts, decoded.value)
+      : decoded.kind === 'block'
+        ? this.acceptBlock(machineId, sensorId, decoded.startTs, decoded.hz, decoded.values)
+        : this.acceptPoints(machineId, sensorId, decoded.ts, decoded.values);
   }
 
   /**
@@ -183,7 +196,7 @@ export class Ingest {
     return isFiniteNumber(value) ? this.timeProblem(ts, now) : notFinite(value);
   }
 
-  private acceptSingle(machineId: string, sensorId: string, ts: number | undefined, value: unknown): IngestOutcome {
+  private acceptSingle(machineId: string, sensorId: string, handle: SensorHandle | undefined, ts: number | undefined, value: unknown): IngestOutcome {
     const now = this.clock.now();
     const at = ts ?? now;
     const problem = this.problemOf(at, value, now);
@@ -191,7 +204,8 @@ export class Ingest {
       this.counters.rejected(problem.reason, 1);
       return { accepted: 0, rejected: 1, rejection: problem };
     }
-    if (this.sink.add(machineId, sensorId, at, value as number, now) === 'accepted') this.counters.accepted(1);
+    const result = handle === undefined ? this.sink.add(machineId, sensorId, at, value as number, now) : this.sink.addTo(handle, at, value as number, now);
+    if (result === 'accepted') this.counters.accepted(1);
     return ONE_ACCEPTED;
   }
 

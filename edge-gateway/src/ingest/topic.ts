@@ -1,5 +1,6 @@
 // Parses the fixed MQTT ingest topic: sensors/{machineId}/{sensorId}, with the suffix /pb marking a
 // protobuf SensorBatch payload (MQTT 3.1.1 has no content type). Ids are [A-Za-z0-9_.-]{1,64}.
+import type { SensorHandle } from '../window/index.js';
 import { IngestRejection } from './reasons.js';
 
 export type PayloadFormat = 'json' | 'protobuf';
@@ -36,20 +37,31 @@ export function checkIds(machineId: string, sensorId: string, topic: string): vo
   }
 }
 
+/** A parsed topic as the cache keeps it, with the engine's handle of its sensor once the engine holds it. */
+export class CachedSensorTopic implements SensorTopic {
+  handle: SensorHandle | undefined = undefined;
+  constructor(
+    readonly machineId: string,
+    readonly sensorId: string,
+    readonly format: PayloadFormat,
+  ) {}
+}
+
 /**
  * Remembers parsed topics. Devices publish on the same topics over and over, and parsing (a split and
  * two regular expressions) is a large share of what a single reading costs. Only valid topics are
  * kept, and the cache empties itself at its bound so a flood of distinct topics cannot grow it.
  */
 export class SensorTopicCache {
-  private readonly parsed = new Map<string, SensorTopic>();
+  private readonly parsed = new Map<string, CachedSensorTopic>();
 
   constructor(private readonly maxEntries = 100_000) {}
 
-  parse(topic: string): SensorTopic {
+  parse(topic: string): CachedSensorTopic {
     let parsed = this.parsed.get(topic);
     if (parsed === undefined) {
-      parsed = parseSensorTopic(topic);
+      const { machineId, sensorId, format } = parseSensorTopic(topic);
+      parsed = new CachedSensorTopic(machineId, sensorId, format);
       if (this.parsed.size >= this.maxEntries) this.parsed.clear();
       this.parsed.set(topic, parsed);
     }

@@ -43,6 +43,11 @@ function harness(config: Partial<SparkplugConfig> = {}, maxMachinesPerUser?: num
       addBlock: () => {
         throw new Error('Sparkplug metrics are single readings');
       },
+      // Mapped messages are added by their ids: ingest keeps handles for its own topics only.
+      addTo: () => {
+        throw new Error('Sparkplug metrics are added by ids');
+      },
+      sensorHandle: () => undefined,
       machineCount: () => held.size,
       sensorsOf: (m) => held.get(m),
     },

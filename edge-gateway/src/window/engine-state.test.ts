@@ -76,6 +76,34 @@ describe('bounded state', () => {
     expect(engine.metrics().sensors).toBe(2);
   });
 
+  it("adds through a sensor's handle as by its ids, and lets the handle go when it evicts the sensor or its machine", () => {
+    const { engine, clock, windows } = harness({ idleTimeoutMs: 30_000, evictAfterMs: 60_000 });
+    expect(engine.sensorHandle('m1', 'x')).toBeUndefined();
+    engine.add('m1', 'x', T0 + 1_000, 1);
+    engine.add('m1', 'y', T0 + 1_000, 10);
+    const x = engine.sensorHandle('m1', 'x')!;
+    const y = engine.sensorHandle('m1', 'y')!;
+    expect(engine.addTo(x, T0 + 2_000, 3, clock.now())).toBe('accepted');
+    expect(engine.addTo(x, T0 + 3_000, Number.NaN, clock.now())).toBe('invalid');
+    expect(engine.metrics()).toMatchObject({ readingsAccepted: 3, invalidReadings: 1, sensors: 2 });
+    // x goes silent; y carries on through its handle, which keeps the machine and y alive.
+    for (let t = 5_000; t <= 65_000; t += 5_000) {
+      clock.advance(5_000);
+      engine.addTo(y, T0 + t, 10, clock.now());
+      engine.tick();
+    }
+    expect([x.held, y.held]).toEqual([false, true]);
+    expect(engine.sensorHandle('m1', 'x')).toBeUndefined();
+    expect(() => engine.addTo(x, T0 + 70_000, 1, clock.now())).toThrow(/forgot/);
+    clock.advance(60_000);
+    engine.tick();
+    expect(y.held).toBe(false);
+    expect(engine.metrics()).toMatchObject({ machines: 0, sensors: 0 });
+    // x's window held its readings by ids and by handle alike: 1 and 3.
+    const first = windows.find((w) => w.sensors.some((s) => s.sensorId === 'x'))!;
+    expect(first.sensors.find((s) => s.sensorId === 'x')).toMatchObject({ count: 2, min: 1, max: 3 });
+  });
+
   it('emits a silent machine window before forgetting its sensors, then forgets the machine', () => {
     const { engine, clock, windows } = harness({ idleTimeoutMs: 30_000, evictAfterMs: 60_000 });
     engine.add('m1', 'x', T0 + 1_000, 1);

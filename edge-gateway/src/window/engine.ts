@@ -10,10 +10,19 @@ import type { WindowEngineMetrics } from './metrics.js';
 import { windowEngineOptionsSchema } from './options.js';
 import type { EngineClock, WindowEngineOptions, WindowEngineOptionsInput } from './options.js';
 import { RateEstimator } from './rate-estimator.js';
-import { MachineState, Pane, SensorState } from './state.js';
+import { MachineState, Pane, type SensorRef, SensorState } from './state.js';
 
 /** What became of one reading; the host counts these. */
 export type AddResult = 'accepted' | 'late' | 'too_late' | 'invalid';
+
+/**
+ * A sensor the engine holds, for a host that adds its readings often: `addTo` takes it instead of the
+ * ids, saving the lookups of machine and sensor. `held` turns false when the engine forgets the sensor
+ * (evicted, its machine forgotten); the host must then add by ids again and take a new handle.
+ */
+export interface SensorHandle {
+  readonly held: boolean;
+}
 
 /** What became of the samples of one block. */
 export interface BlockResult {
@@ -105,7 +114,29 @@ export class WindowEngine {
       this.counters.invalidReadings++;
       return 'invalid';
     }
-    const sensor = this.sensorFor(machineId, sensorId, now);
+    return this.addToSensor(this.sensorFor(machineId, sensorId, now), ts, value);
+  }
+
+  /** The sensor `handle` stands for, held (`sensorHandle`), for a reading as `add` takes it. */
+  addTo(handle: SensorHandle, ts: number, value: number, now = this.clock.now()): AddResult {
+    if (value - value !== 0 || !(ts >= -MAX_EVENT_TIME && ts <= MAX_EVENT_TIME)) {
+      this.counters.invalidReadings++;
+      return 'invalid';
+    }
+    const sensor = (handle as SensorRef).sensor;
+    if (sensor === undefined) throw new Error('WindowEngine.addTo: a handle of a sensor the engine forgot (take a new one: sensorHandle)');
+    sensor.machine.lastArrival = now;
+    sensor.machine.changed = true;
+    sensor.lastArrival = now;
+    return this.addToSensor(sensor, ts, value);
+  }
+
+  /** The handle of a sensor the engine holds, undefined when it holds none. */
+  sensorHandle(machineId: string, sensorId: string): SensorHandle | undefined {
+    return this.machines.get(machineId)?.sensors.get(sensorId)?.handle;
+  }
+
+  private addToSensor(sensor: SensorState, ts: number, value: number): AddResult {
     const machine = sensor.machine;
     const start = Math.floor(ts / this.paneMs) * this.paneMs;
     let result: AddResult = 'accepted';
@@ -697,6 +728,7 @@ export class WindowEngine {
   }
 
   private forgetSensor(sensor: SensorState): void {
+    sensor.handle.sensor = undefined;
     this.sensorCount--;
     this.retainedPaneCount -= sensor.panes.size;
     this.counters.evictedSensors++;

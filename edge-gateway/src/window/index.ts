@@ -1,6 +1,6 @@
 // Public surface of the window engine: event-time windows and feature assembly, usable without MQTT.
 export { WindowEngine } from './engine.js';
-export type { AddResult, BlockResult } from './engine.js';
+export type { AddResult, BlockResult, SensorHandle } from './engine.js';
 export { windowEngineOptionsSchema } from './options.js';
 export type { EngineClock, WindowEngineOptions, WindowEngineOptionsInput } from './options.js';
 export { FEATURE_VERSION } from './assemble.js';

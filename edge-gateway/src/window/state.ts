@@ -1,4 +1,5 @@
 import { Moments } from './moments.js';
+import type { SensorHandle } from './engine.js';
 import type { RateEstimator } from './rate-estimator.js';
 
 /** One sensor's accumulator for one pane (the tumbling unit: the window, or the hop when hopping). */
@@ -7,6 +8,18 @@ export class Pane extends Moments {
   late = 0;
   /** The count when the pane was last checkpointed: a pane changes only by taking readings. */
   savedN = 0;
+}
+
+/**
+ * A host's handle of a sensor: the sensor while the engine holds it. Forgotten, the sensor is let go
+ * of, so a handle a host still keeps (a topic cache) holds no state of the engine's.
+ */
+export class SensorRef implements SensorHandle {
+  constructor(public sensor: SensorState | undefined) {}
+
+  get held(): boolean {
+    return this.sensor !== undefined;
+  }
 }
 
 /** Stands in for "no current pane" so the hot path compares a number instead of checking for null. */
@@ -23,6 +36,8 @@ export class SensorState {
   /** The sensor's latest event time: its own watermark trails it by the allowed lateness. */
   maxTs = -Infinity;
   lastArrival: number;
+  /** What a host keeps to add this sensor's readings without looking it up (WindowEngine.sensorHandle). */
+  readonly handle: SensorRef = new SensorRef(this);
 
   constructor(
     readonly machine: MachineState,
