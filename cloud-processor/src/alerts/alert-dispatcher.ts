@@ -4,7 +4,7 @@
 // with the transition it caused (its `alerts` point and delivery record) before observe() resolves,
 // which is before the window is acked. A failure rejects: the window is nacked and counted again on
 // redelivery from the same stored state. Delivery to the topic and webhook then runs in the background
-// (alert-delivery.ts), never holding the window's ack.
+// (alert-delivery.ts), never holding the window's ack, once the window's own points are stored too.
 //
 // What this relies on: a machine's windows are counted in order, one after another — the ordering key
 // (machine id) has Pub/Sub deliver them in order, the transport hands a key's messages over one at a
@@ -60,6 +60,8 @@ export class AlertDispatcher implements AlertObserver {
   private readonly counted = new Map<string, MachineAlertState>();
   /** Per machine, the start of a window whose revision 0 this processor could not score: its next revision counts. */
   private readonly unfitRevision0 = new Map<string, number>();
+  /** Per machine, the delivery of a window whose points failed after its decision was stored: its redelivery here delivers it. */
+  private readonly awaitingPoints = new Map<string, { windowStart: number; delivery: DeliveryRecord }>();
 
   constructor(
     private readonly rule: AlertRule,
@@ -78,16 +80,17 @@ export class AlertDispatcher implements AlertObserver {
 
   /**
    * `revision`: the window's; one above 0 is counted only after an unfit revision 0 of the same window
-   * (unfit). Unset, it is counted and the state is always loaded.
+   * (unfit). Unset, it is counted and the state is always loaded. `pointsStored`: the window's own
+   * points written; the transition is delivered only after it.
    */
-  observe(score: WindowScore, revision?: number): Promise<void> {
+  observe(score: WindowScore, revision?: number, pointsStored: Promise<unknown> = Promise.resolve()): Promise<void> {
     const key = `${score.siteId}/${score.machineId}`;
     if (revision !== undefined && revision > 0) {
       if (this.unfitRevision0.get(key) !== score.windowStart) return Promise.resolve();
       this.unfitRevision0.delete(key);
     }
     const previous = this.chains.get(key) ?? Promise.resolve();
-    const current = previous.catch(() => undefined).then(() => this.count(score, key, revision));
+    const current = previous.catch(() => undefined).then(() => this.count(score, key, revision, pointsStored));
     this.chains.set(key, current);
     void current.catch(() => undefined).finally(() => {
       if (this.chains.get(key) === current) this.chains.delete(key);
@@ -95,7 +98,16 @@ export class AlertDispatcher implements AlertObserver {
     return current;
   }
 
-  private async count(score: WindowScore, key: string, revision: number | undefined): Promise<void> {
+  private async count(score: WindowScore, key: string, revision: number | undefined, pointsStored: Promise<unknown>): Promise<void> {
+    // The machine's next window here is the redelivery of the one whose points failed (machine-lanes.ts
+    // holds later ones back), unless that one was dead-lettered or went elsewhere: its record, pending
+    // in the store, is then left to a sweep.
+    const awaiting = this.awaitingPoints.get(key);
+    this.awaitingPoints.delete(key);
+    if (awaiting?.windowStart === score.windowStart) {
+      this.deliverOnceStored(key, score.windowStart, awaiting.delivery, pointsStored);
+      return;
+    }
     const machine: MachineRef = { siteId: score.siteId, machineId: score.machineId };
     const before = await this.stateBefore(score, key, machine, revision);
     if (!before || !countsFor(before, score)) return;
@@ -117,7 +129,18 @@ export class AlertDispatcher implements AlertObserver {
       { alertId: transition.alertId, machine: transition.machineId, state: transition.state, score: score.score, ...(transition.suppressed && { suppressed: true }) },
       `alert ${transition.state}${transition.suppressed ? ' (suppressed: machine muted)' : ''}`,
     );
-    if (delivery) this.deliveries.deliver(delivery);
+    if (delivery) this.deliverOnceStored(key, score.windowStart, delivery, pointsStored);
+  }
+
+  /**
+   * The decision may be stored before the window's points (it joins whatever batch is open), but no
+   * one is told of an alert whose window's features are not stored: delivery waits for them.
+   */
+  private deliverOnceStored(key: string, windowStart: number, delivery: DeliveryRecord, pointsStored: Promise<unknown>): void {
+    pointsStored.then(
+      () => this.deliveries.deliver(delivery),
+      () => this.awaitingPoints.set(key, { windowStart, delivery }),
+    );
   }
 
   /** Counts the window into `state` (changing it), a resolve by hand first; marks the episodes opened during a mute. */

@@ -25,13 +25,14 @@ export interface AlertObserver {
    * without waiting (the machine's state held in memory) goes out in the same batch as the window's
    * points: one write cycle for both (issue #17: two, one after the other, made the processor's path
    * 0.58 × the bare write). Resolves once the window's alert decision is stored (alert delivery runs in
-   * the background), rejects when it could not be (→ nack). A decision may be stored while the window's
-   * points failed in another batch: the window is nacked all the same, and its redelivery is not
-   * counted again (the machine's state already counts it).
+   * the background, once `pointsStored` resolved), rejects when it could not be (→ nack). A decision
+   * may be stored while the window's points failed in another batch: the window is nacked all the same,
+   * its redelivery is not counted again (the machine's state already counts it), and the decision's
+   * delivery waits for the redelivery's points.
    * `revision` is the window's (alerts count each window start once, with its revision 0 — or with
    * the revision after a revision 0 this processor could not score, see `unfit`).
    */
-  observe(score: WindowScore, revision: number): Promise<void>;
+  observe(score: WindowScore, revision: number, pointsStored: Promise<unknown>): Promise<void>;
   /** A window whose features did not fit the model (a sensor missing from revision 0 under clock skew). */
   unfit(window: { siteId: string; machineId: string; windowStart: number }, revision: number): void;
 }
@@ -136,11 +137,15 @@ export class WindowPipeline {
     if (outcome.kind === 'scored') {
       // Shadow versions' scores are stored (anomaly_shadow) and counted; only the serving score reaches the alerts.
       // The alert decision is taken while the window's points wait for their batch, so that it joins
-      // them: one write for both instead of one after the other (issue #17).
-      await Promise.all([this.sink.writeScoredWindow(window, outcome.score, outcome.shadows), this.alerts.observe(outcome.score, window.revision)]);
+      // them: one write for both instead of one after the other (issue #17); its delivery waits for the points.
+      // The latencies end when the points are stored, not when the decision is (a state load, another batch).
+      const stored = this.sink.writeScoredWindow(window, outcome.score, outcome.shadows);
+      await Promise.all([stored.then(() => this.observeLatency(window, this.clock.now(), delivery)), this.alerts.observe(outcome.score, window.revision, stored)]);
       for (const shadow of outcome.shadows ?? []) this.metrics.shadowWindows.inc({ model: shadow.model, version: shadow.modelVersion });
-    } else await this.sink.writeUnscoredWindow(window, outcome);
-    this.observeLatency(window, this.clock.now(), delivery);
+    } else {
+      await this.sink.writeUnscoredWindow(window, outcome);
+      this.observeLatency(window, this.clock.now(), delivery);
+    }
     if (outcome.kind === 'contract_mismatch') this.alerts.unfit({ siteId: window.siteId, machineId: window.machineId, windowStart: Number(window.windowStart) }, window.revision);
   }
 
