@@ -416,19 +416,24 @@ export class Outbox {
   }
 
   /**
-   * Removes an entry Pub/Sub has confirmed; removing one already dropped is a no-op. The delete is
-   * batched with the other confirmations of this event-loop turn: one transaction instead of one per
-   * window, a statement per run of rows next to each other. A delete lost in a crash or a power cut
-   * only means that window is published again, which the idempotency key makes harmless.
+   * Removes an entry Pub/Sub has confirmed; removing one already dropped is a no-op. Peek skips it at
+   * once, and whatever counts rows (stats, the bounds, append, close) commits the pending deletes
+   * first, so it never counts toward depth or bytes, nor is it what a bound drops. The delete is
+   * committed with the other confirmations of this event-loop turn, or, `'by-caller'`, when the
+   * caller calls flushRemovals() (the publisher: once the messages it published together settled):
+   * one transaction instead of one per window, a statement per run of rows next to each other. A
+   * delete lost in a crash or a power cut only means that window is published again, which the
+   * idempotency key makes harmless.
    */
-  remove(seq: number): void {
+  remove(seq: number, commit: 'next-turn' | 'by-caller' = 'next-turn'): void {
     this.pendingRemovals.add(seq);
-    if (this.removalScheduled) return;
+    if (commit === 'by-caller' || this.removalScheduled) return;
     this.removalScheduled = true;
     setImmediate(() => this.flushRemovals());
   }
 
-  private flushRemovals(): void {
+  /** Commits the deletes of the rows removed so far, in one transaction. */
+  flushRemovals(): void {
     this.removalScheduled = false;
     if (this.pendingRemovals.size === 0 || !this.db.open) return;
     try {

@@ -4,6 +4,7 @@
 // FeatureBatch messages, together per shard, split by size, and no ordering key faster than its rate.
 import { status } from '@grpc/grpc-js';
 import type { Topic } from '@google-cloud/pubsub';
+import Database from 'better-sqlite3';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -278,46 +279,101 @@ describe('OutboxPublisher reads of the outbox while keys are held', () => {
 });
 
 describe('OutboxPublisher deletes of confirmed rows', () => {
-  it('deletes the rows of the messages published together once every one of them settled, in one transaction: not one per confirmation', async () => {
+  /**
+   * A publisher over an outbox of `maxBytes` whose Pub/Sub settles each message when told, by its
+   * ordering key (a machine id): confirmed, or refused with an error.
+   */
+  function setupSettled(maxBytes = 1_000_000) {
     const dir = mkdtempSync(join(tmpdir(), 'publisher-deletes-'));
+    const path = join(dir, 'outbox.sqlite');
     const clock = new ManualClock(T0);
-    const outbox = new Outbox({ path: join(dir, 'outbox.sqlite'), maxBytes: 1_000_000, maxAgeMs: 3_600_000, clock });
-    /** Settles the message sent with that ordering key: confirmed, or refused with an error. */
+    const dropped: Array<[number, string]> = [];
+    const outbox = new Outbox({ path, maxBytes, maxAgeMs: 3_600_000, clock, onDrop: (rows, bound) => dropped.push([rows, bound]) });
     const settleMessage = new Map<string, (error?: Error) => void>();
     const topic = {
       publishMessage: ({ orderingKey }: { orderingKey: string }) =>
         new Promise<string>((resolve, reject) => settleMessage.set(orderingKey, (error) => (error ? reject(error) : resolve('id')))),
       resumePublishing: () => undefined,
     } as unknown as Topic;
-    const publisher = new OutboxPublisher(outbox, topic, singleWindowMessages(SOURCE), { maxInFlight: 10, backoff: { initialMs: 1_000, multiplier: 2, maxMs: 8_000, jitter: 0 }, keyMaxBytesPerSecond: 1_000_000 }, {}, clock);
-    const removed: number[] = [];
-    const remove = outbox.remove.bind(outbox);
-    outbox.remove = (seq) => {
-      removed.push(seq);
-      remove(seq);
-    };
+    const publisher = new OutboxPublisher(outbox, topic, singleWindowMessages(SOURCE), { maxInFlight: 100, backoff: { initialMs: 1_000, multiplier: 2, maxMs: 8_000, jitter: 0 }, keyMaxBytesPerSecond: 1_000_000 }, {}, clock);
+    // A second connection sees only what the outbox committed to its file.
+    const file = new Database(path, { readonly: true });
+    const committedRows = () => (file.prepare('SELECT machine_id FROM outbox ORDER BY seq').all() as Array<{ machine_id: string }>).map((row) => row.machine_id);
     cleanups.push(async () => {
+      for (const settle of settleMessage.values()) settle(); // stop waits for the messages out
       await publisher.stop(0);
+      file.close();
       outbox.close();
       rmSync(dir, { recursive: true, force: true });
     });
-    const turn = () => new Promise((resolve) => setImmediate(resolve));
-    const pump = (machineId: string): OutboxRecord => ({ ...record(0), machineId });
+    const settled = async () => {
+      await new Promise((resolve) => setImmediate(resolve));
+      await new Promise((resolve) => setImmediate(resolve));
+    };
+    const row = (machineId: string, n = 0, bytes = 100): OutboxRecord => ({ ...record(n), machineId, payload: Buffer.alloc(bytes, n) });
+    return { clock, outbox, publisher, settleMessage, committedRows, dropped, settled, row };
+  }
+
+  it('commits the deletes of the rows confirmed in one pass in one transaction once every message of it settled, not one per confirmation', async () => {
+    const { outbox, publisher, settleMessage, committedRows, settled, row } = setupSettled();
     // Three machines: three messages (ordering key = machine id) in one pass.
-    const seqs = outbox.append([pump('pump-1'), pump('pump-2'), pump('pump-3')]);
+    outbox.append([row('pump-1'), row('pump-2'), row('pump-3')]);
     publisher.notify();
     expect([...settleMessage.keys()]).toEqual(['pump-1', 'pump-2', 'pump-3']);
 
     settleMessage.get('pump-1')!();
-    await turn();
-    await turn();
-    expect([outbox.stats().depth, removed]).toEqual([3, []]); // confirmed, its row waits for the others
+    await settled();
+    expect(committedRows()).toEqual(['pump-1', 'pump-2', 'pump-3']); // confirmed, its delete waits for the others
     settleMessage.get('pump-2')!(new Error('refused'));
+    await settled();
+    expect(committedRows()).toEqual(['pump-1', 'pump-2', 'pump-3']);
     settleMessage.get('pump-3')!();
-    await turn();
-    await turn();
+    await settled();
     // The confirmed ones go together; the refused one stays for its retry.
-    expect([outbox.stats().depth, removed]).toEqual([1, [seqs[0], seqs[2]]]);
-    expect(outbox.peek(0, 10).map((e) => e.machineId)).toEqual(['pump-2']);
+    expect(committedRows()).toEqual(['pump-2']);
+    expect(outbox.stats()).toMatchObject({ depth: 1, bytes: 100 });
+  });
+
+  it.each([
+    ['after the confirmed ones', ['pump-a', 'pump-b', 'pump-c']],
+    ['before the confirmed ones', ['pump-c', 'pump-a', 'pump-b']],
+  ])('counts a confirmed row as gone while its pass waits for a message, and never drops it or a row in flight at the bound (the unconfirmed one %s)', async (_order, machines) => {
+    const { outbox, publisher, settleMessage, dropped, settled, row } = setupSettled(1_000);
+    outbox.append(machines.map((machine) => row(machine)));
+    publisher.notify();
+    settleMessage.get('pump-a')!();
+    settleMessage.get('pump-b')!();
+    await settled(); // pump-c's message is still out
+    expect(outbox.stats()).toMatchObject({ depth: 1, bytes: 100 });
+    // 9 rows of 100 bytes: under the bound of 1,000 once the two confirmed ones are gone.
+    outbox.append([1, 2, 3, 4, 5, 6, 7, 8].map((n) => row('pump-d', n)));
+    expect(dropped).toEqual([]);
+    expect(outbox.stats()).toMatchObject({ depth: 9, bytes: 900 });
+    expect(outbox.peek(0, 20).map((e) => e.machineId)).toEqual(['pump-c', ...Array<string>(8).fill('pump-d')]);
+  });
+
+  it('commits the deletes of a pass waiting for a message at most a second after a confirmation', async () => {
+    const { clock, outbox, publisher, settleMessage, committedRows, settled, row } = setupSettled();
+    outbox.append([row('pump-1'), row('pump-2')]);
+    publisher.notify();
+    settleMessage.get('pump-1')!();
+    await settled();
+    clock.advance(999);
+    expect(committedRows()).toEqual(['pump-1', 'pump-2']);
+    clock.advance(1);
+    expect(committedRows()).toEqual(['pump-2']);
+  });
+
+  it('commits the deletes of the confirmed rows when it stops with a message of their pass still out', async () => {
+    const { clock, outbox, publisher, settleMessage, committedRows, settled, row } = setupSettled();
+    outbox.append([row('pump-1'), row('pump-2'), row('pump-3')]);
+    publisher.notify();
+    settleMessage.get('pump-1')!();
+    settleMessage.get('pump-2')!();
+    await settled();
+    const stopping = publisher.stop(10);
+    clock.advance(10);
+    await stopping;
+    expect(committedRows()).toEqual(['pump-3']);
   });
 });

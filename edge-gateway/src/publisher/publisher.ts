@@ -44,16 +44,22 @@ interface Hold {
 }
 
 /**
- * The messages one pass over the outbox published, and the rows of those Pub/Sub confirmed: they are
- * removed from the outbox together once every message of the pass settled (confirmed or refused), so
- * a boundary's batches, confirmed one by one, take one delete transaction, not one per batch (each
- * rewrote most of the table's pages in the WAL). A crash in between sends those rows again, which
- * their idempotency keys make harmless, as for any delete not yet committed.
+ * The messages one pass over the outbox published. A row is removed from the outbox as soon as its
+ * message is confirmed (it no longer counts toward depth, bytes and the bounds), but the deletes are
+ * committed together once every message of the pass settled (confirmed or refused), so a boundary's
+ * batches, confirmed one by one, take one delete transaction, not one per batch (each rewrote most of
+ * the table's pages in the WAL). A crash in between sends those rows again, which their idempotency
+ * keys make harmless, as for any delete not yet committed.
  */
 interface Pass {
   unsettled: number;
-  confirmed: OutboxEntry[];
 }
+
+/**
+ * How long the deletes of confirmed rows wait at most for the rest of their pass: a message of a
+ * stalled key settles only at the client's timeout (a minute), and the keys behind it later still.
+ */
+const DELETES_WAIT_AT_MOST_MS = 1_000;
 
 /** A row read and not published: what is needed to read it again and to know what its rate allows. */
 interface KeptRow {
@@ -78,6 +84,8 @@ export class OutboxPublisher {
   private settledWaiters: Array<() => void> = [];
   /** The pass of the notify() running, which its messages join. */
   private pass: Pass | undefined;
+  /** Cancels the timer that commits the deletes of confirmed rows whose pass is still out. */
+  private cancelDeletes: Cancel | undefined;
 
   constructor(
     private readonly outbox: Outbox,
@@ -97,7 +105,7 @@ export class OutboxPublisher {
   notify(): void {
     if (this.stopped || this.pumping) return;
     this.pumping = true;
-    this.pass = { unsettled: 0, confirmed: [] };
+    this.pass = { unsettled: 0 };
     try {
       this.publishKept();
       this.publishAhead();
@@ -237,18 +245,26 @@ export class OutboxPublisher {
           this.consecutiveFailures = 0;
           const latencyMs = this.clock.now() - started;
           for (const entry of message.entries) {
-            pass.confirmed.push(entry);
+            this.outbox.remove(entry.seq, 'by-caller');
             this.events.published?.(entry, latencyMs);
           }
         },
         (error: unknown) => this.onFailure(key, message.entries, error instanceof Error ? error : new Error(String(error))),
       )
       .finally(() => {
-        if (--pass.unsettled === 0) for (const entry of pass.confirmed) this.outbox.remove(entry.seq);
+        if (--pass.unsettled === 0 || this.stopped) this.commitDeletes();
+        else this.cancelDeletes ??= this.clock.schedule(() => this.commitDeletes(), DELETES_WAIT_AT_MOST_MS);
         for (const entry of message.entries) this.inFlight.delete(entry.seq);
         if (this.inFlight.size === 0) for (const resolve of this.settledWaiters.splice(0)) resolve();
         this.notify();
       });
+  }
+
+  /** Commits the deletes of the rows confirmed so far (see Pass). */
+  private commitDeletes(): void {
+    this.cancelDeletes?.();
+    this.cancelDeletes = undefined;
+    this.outbox.flushRemovals();
   }
 
   private onFailure(key: string, entries: readonly OutboxEntry[], error: Error): void {
@@ -278,14 +294,17 @@ export class OutboxPublisher {
     this.stopped = true;
     for (const hold of this.held.values()) hold.cancelResume();
     this.held.clear();
-    if (this.inFlight.size === 0) return;
-    await new Promise<void>((resolve) => {
-      const cancelTimeout = this.clock.schedule(resolve, timeoutMs);
-      this.settledWaiters.push(() => {
-        cancelTimeout();
-        resolve();
+    if (this.inFlight.size > 0) {
+      await new Promise<void>((resolve) => {
+        const cancelTimeout = this.clock.schedule(resolve, timeoutMs);
+        this.settledWaiters.push(() => {
+          cancelTimeout();
+          resolve();
+        });
       });
-    });
+    }
+    // Rows confirmed while a message of their pass is still out: deleted now, not sent again after a restart.
+    this.commitDeletes();
   }
 }
 
