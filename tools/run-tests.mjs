@@ -40,6 +40,11 @@ for (const pkg of packages) {
   lines.push(`  ${pkg.padEnd(18)} ${report.numPassedTests} passed, ${pkgFailed} failed${pkgSkipped ? `, ${pkgSkipped} skipped` : ''}`);
 }
 
+if (failed > 0) {
+  console.log('\nFailed tests:');
+  const reports = packages.map(reportOf).filter((path) => existsSync(path));
+  spawnSync(process.execPath, [join(root, 'tools', 'failed-tests.mjs'), ...reports], { cwd: root, stdio: 'inherit' });
+}
 console.log('\nTest totals by package:');
 console.log(lines.join('\n') || '  (no test reports: did an earlier target fail?)');
 if (nx.status !== 0) console.log(`\nSome targets failed (nx exit code ${nx.status}); see the output above.`);
