@@ -5,7 +5,7 @@
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DEAD_LETTER_REASON_ATTRIBUTES, ProcessorMetrics, loadProcessorConfig, runProcessorCli } from '@pdm/cloud-processor';
+import { DEAD_LETTER_REASON_ATTRIBUTES, PROCESSOR_NODE_FLAGS, ProcessorMetrics, loadProcessorConfig, runProcessorCli } from '@pdm/cloud-processor';
 import { hashPassword, loadGatewayConfig, runGatewayCli, startGateway, Users, type CliIo } from '@pdm/edge-gateway';
 import { makeTestDataDir } from '@pdm/influx-harness';
 import { startTestEmulator, type TestEmulator } from '@pdm/pubsub-emulator/testing';
@@ -212,7 +212,8 @@ describe('deploy/ service definitions', () => {
 
   it('the container file runs `pdm processor` with flags it accepts, on the example configuration’s paths', async () => {
     const containerfile = readRepoFile(PROCESSOR_CONTAINERFILE);
-    expect(execForm(containerfile, 'ENTRYPOINT')).toEqual(['node', '/app/cli/bin/pdm.js']);
+    // With the node flags the processor is measured with (cloud-processor/src/app/node-flags.ts).
+    expect(execForm(containerfile, 'ENTRYPOINT')).toEqual(['node', ...PROCESSOR_NODE_FLAGS, '/app/cli/bin/pdm.js']);
     const [command, ...flags] = execForm(containerfile, 'CMD');
     expect(command).toBe('processor');
     // The processor parses its flags strictly before it looks at --help, so this refuses unknown flags.

@@ -2,6 +2,7 @@
 export { startProcessor, pubsubClientConfig } from './app/start-processor.js';
 export type { ProcessorDeps, RunningProcessor } from './app/start-processor.js';
 export { runProcessorCli, PROCESSOR_USAGE } from './cli.js';
+export { PROCESSOR_NODE_FLAGS } from './app/node-flags.js';
 export type { ProcessorCliIo } from './cli.js';
 export * from './config/index.js';
 export * from './transport/index.js';

@@ -12,7 +12,9 @@
 //   SOAK_VARIANTS='[{"name":"shipped"},{"name":"semi 32","nodeArgs":["--max-semi-space-size=32"]},
 //                   {"name":"arenas 2","env":{"MALLOC_ARENA_MAX":"2"}},
 //                   {"name":"base","script":"/tmp/base/cloud-processor/dist/bench/soak-processor.js"}]'
-//   (default: shipped alone; "script" runs a built clone's processor: older code under the same load)
+//   (default: shipped alone; a variant's node flags are PROCESSOR_NODE_FLAGS, as the container runs the
+//   processor, unless it gives its own: "nodeArgs":[] runs it without; "script" runs a built clone's
+//   processor: older code under the same load)
 // Each processor's standard output (its logs; --trace-gc if a variant asks for it) is kept in the
 // folder printed at the end, with the V8 heap snapshots a variant asks for at minutes of the soak,
 // e.g. {"name":"snapshots","heapSnapshots":[5,25]}: each stops its processor for seconds, collects its
@@ -32,6 +34,7 @@ import { freePort, startTestInflux } from '@pdm/influx-harness';
 import { start as startEmulator } from '@pdm/pubsub-emulator';
 import { pino } from 'pino';
 import { uniform } from '../test-support/seeded-samplers.js';
+import { PROCESSOR_NODE_FLAGS } from '../app/node-flags.js';
 import { trainModel } from '../training/train.js';
 
 const { values: flags } = parseArgs({ options: { minutes: { type: 'string', default: '12' }, 'settle-minutes': { type: 'string', default: '5' } } });
@@ -49,8 +52,8 @@ const MB = 2 ** 20;
 
 interface Variant {
   name: string;
-  /** Node flags before the script. */
-  nodeArgs?: string[];
+  /** Node flags before the script: by default those its container runs it with (PROCESSOR_NODE_FLAGS); [] for none. */
+  nodeArgs?: readonly string[];
   /** Added to the processor's environment (MALLOC_ARENA_MAX, NODE_OPTIONS…). */
   env?: Record<string, string>;
   /** Minutes of the soak at which to write a heap snapshot of this processor. */
@@ -166,7 +169,7 @@ try {
       log: { level: 'warn' },
     }));
     const out = createWriteStream(join(dir, `processor-${i}.out`));
-    const child = spawn(process.execPath, [...(variant.nodeArgs ?? []), variant.script ?? childScript, '--config', config], { env: { ...process.env, ...variant.env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...(variant.nodeArgs ?? PROCESSOR_NODE_FLAGS), variant.script ?? childScript, '--config', config], { env: { ...process.env, ...variant.env }, stdio: ['pipe', 'pipe', 'pipe'] });
     child.stdout.pipe(out);
     const run: Running = { index: i, variant, child, samples: [], subscription };
     running.push(run);
@@ -179,7 +182,7 @@ try {
         else console.error(`  [${variant.name}] ${line}`);
       });
     });
-    console.log(`  processor "${variant.name}": pid ${child.pid}, node ${[...(variant.nodeArgs ?? [])].join(' ') || '(no flags)'}${variant.env ? `, env ${JSON.stringify(variant.env)}` : ''}`);
+    console.log(`  processor "${variant.name}": pid ${child.pid}, node ${(variant.nodeArgs ?? PROCESSOR_NODE_FLAGS).join(' ') || '(no flags)'}${variant.env ? `, env ${JSON.stringify(variant.env)}` : ''}`);
   }
 
   const publisher = new PubSub({ projectId: PROJECT, apiEndpoint: emulator.endpoint, emulatorMode: true });

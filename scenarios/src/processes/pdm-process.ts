@@ -35,8 +35,9 @@ export interface PdmProcess {
   stop(): Promise<number | null>;
 }
 
-export function startPdm(name: string, args: string[], ready: RegExp, timeoutMs = 60_000): Promise<PdmProcess> {
-  return startProgram(name, process.execPath, [PDM_BIN, ...args], ready, timeoutMs);
+/** `nodeFlags`: flags for node itself, before the `pdm` script (as a container's ENTRYPOINT gives them). */
+export function startPdm(name: string, args: string[], ready: RegExp, timeoutMs = 60_000, nodeFlags: readonly string[] = []): Promise<PdmProcess> {
+  return startProgram(name, process.execPath, [...nodeFlags, PDM_BIN, ...args], ready, timeoutMs);
 }
 
 /** As startPdm, for any executable (e.g. a `pdm` installed from the package tarball). */
