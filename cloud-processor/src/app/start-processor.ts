@@ -107,7 +107,7 @@ export async function startProcessor(config: ProcessorConfig, deps: ProcessorDep
   });
   const actions = new ProcessorActionsView(new AlertActionLog(sink), clock, config.alerts.actionsRefreshMs);
   const dispatcher = new AlertDispatcher(config.alerts, alertStore, deliveries, metrics, clock, log, actions);
-  const pipeline = new WindowPipeline(sink, scorer, dispatcher, metrics, clock, log, { maxWindowsInFlight: config.pubsub.maxWindowsInFlight });
+  const pipeline = new WindowPipeline(sink, scorer, dispatcher, metrics, clock, log, { maxWindowsInFlight: config.pubsub.maxWindowsInFlight, revisionMemory: config.revisions });
   const server = new PubSubServer(
     {
       client,

@@ -24,6 +24,12 @@ describe('processor configuration', () => {
     expect(() => loadProcessorConfig({ env: { PDM_PROCESSOR_HTTP__API_TOKEN: 'short' } })).toThrow(/http\.apiToken \(from PDM_PROCESSOR_HTTP__API_TOKEN\): must be at least 16 characters/);
   });
 
+  it("sizes the revision guard's memory: 100 windows for 10,000 machines unless told, a bad size named", () => {
+    expect(loadProcessorConfig({ env: {} }).revisions).toEqual({ machines: 10_000, windowsPerMachine: 100 });
+    expect(loadProcessorConfig({ env: { PDM_PROCESSOR_REVISIONS__MACHINES: '50000' } }).revisions).toEqual({ machines: 50_000, windowsPerMachine: 100 });
+    expect(() => loadProcessorConfig({ env: { PDM_PROCESSOR_REVISIONS__WINDOWS_PER_MACHINE: '0' } })).toThrow(/revisions\.windowsPerMachine/);
+  });
+
   it('reads YAML and lets PDM_PROCESSOR_<KEY>__<SUBKEY> override single keys', () => {
     const path = file('p.yaml', 'instanceId: proc-7\npubsub:\n  subscription: from-file\n  flowControl:\n    maxMessages: 10\n');
     const config = loadProcessorConfig({

@@ -216,6 +216,20 @@ export const processorConfigSchema = z
       .strict()
       .prefault({}),
 
+    /**
+     * What the revision guard remembers (pipeline/revision-guard.ts): per machine its last
+     * `windowsPerMachine` windows, for the `machines` seen most recently, 24 bytes a window (2.4 kB a
+     * machine at 100). A processor that serves more machines than `machines` remembers none of them
+     * by their next window: raise it with the fleet.
+     */
+    revisions: z
+      .object({
+        machines: positiveInt.default(PIPELINE_DEFAULTS.revisionMemory.machines),
+        windowsPerMachine: positiveInt.default(PIPELINE_DEFAULTS.revisionMemory.windowsPerMachine),
+      })
+      .strict()
+      .prefault({}),
+
     /** How often throughput/latency/lag go to the `pipeline` measurement; 0 turns it off. */
     pipelineReportIntervalMs: nonNegativeMs.default(10_000),
   })

@@ -36,6 +36,24 @@ describe('scoring pipeline: Pub/Sub → features + score → InfluxDB, ack after
     expect(await processor.metrics.value('pdm_processor_stale_revisions_total')).toBe(1);
   });
 
+  it('remembers revisions for as many machines as config `revisions.machines` says', async () => {
+    // Revision 1 of pump-1's window, then a window of pump-2, then revision 0 of pump-1's again: a guard
+    // of two machines still knows pump-1's window and skips the older revision; a guard of one forgot
+    // pump-1 for pump-2 and lets it through (the documented bound).
+    const storedRevision = async (machines: number) => {
+      const t = await startTestbed();
+      const processor = await t.start({ revisions: { machines } }, { scorer: new ScriptedScorer() });
+      await t.bed.publishWindow(makeWindow({ machine: 'pump-1', index: 2, revision: 1 }));
+      await t.bed.publishWindow(makeWindow({ machine: 'pump-2', index: 2 }));
+      await t.bed.publishWindow(makeWindow({ machine: 'pump-1', index: 2, revision: 0 }));
+      await until(() => t.bed.stats().acked === 3, 'three acks');
+      const rows = await t.rows("SELECT revision FROM sensor_features WHERE machine = 'pump-1'");
+      return { revisions: new Set(rows.map((row) => row[1])), stale: await processor.metrics.value('pdm_processor_stale_revisions_total') };
+    };
+    expect(await storedRevision(2)).toEqual({ revisions: new Set([1]), stale: 1 });
+    expect(await storedRevision(1)).toEqual({ revisions: new Set([0]), stale: 0 });
+  });
+
   it('refuses a revision already written with other content: the first stays, the refusal is counted', async () => {
     const t = await startTestbed();
     const processor = await t.start({}, { scorer: new ScriptedScorer() });

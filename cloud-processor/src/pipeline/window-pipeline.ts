@@ -15,7 +15,7 @@ import type { ProcessorMetrics } from '../ops/metrics.js';
 import type { InfluxSink } from '../sink/influx-sink.js';
 import { UnusableMessageError } from '../transport/poison-message.js';
 import { MachineLanes } from './machine-lanes.js';
-import { RevisionGuard } from './revision-guard.js';
+import { RevisionGuard, type RevisionMemory } from './revision-guard.js';
 import { unusableWindowReason } from './unusable-window.js';
 import { WindowSlots } from './window-slots.js';
 
@@ -45,9 +45,9 @@ export interface DeliveryTimes {
 
 export const PIPELINE_DEFAULTS = {
   /**
-   * Windows whose newest revision is remembered (see RevisionGuard): per machine its last 100 (16 min 40 s
-   * of 10 s windows), for up to 10,000 machines. 2.4 kB a machine, taken at its first window: 2.4 MB at
-   * the nominal 1,000 machines, 24 MB at most.
+   * Windows whose newest revision is remembered (see RevisionGuard; config `revisions`): per machine its
+   * last 100 (16 min 40 s of 10 s windows), for up to 10,000 machines. 2.4 kB a machine, taken at its
+   * first window: 2.4 MB at the nominal 1,000 machines, 24 MB at most.
    */
   revisionMemory: { machines: 10_000, windowsPerMachine: 100 },
   /**
@@ -63,10 +63,12 @@ export const PIPELINE_DEFAULTS = {
 
 export interface WindowPipelineOptions {
   maxWindowsInFlight: number;
+  /** What the revision guard remembers (config `revisions`); PIPELINE_DEFAULTS.revisionMemory unless given. */
+  revisionMemory?: RevisionMemory;
 }
 
 export class WindowPipeline {
-  private readonly revisions = new RevisionGuard(PIPELINE_DEFAULTS.revisionMemory);
+  private readonly revisions: RevisionGuard;
   private readonly slots: WindowSlots;
   private readonly lanes = new MachineLanes();
 
@@ -80,6 +82,7 @@ export class WindowPipeline {
     options: WindowPipelineOptions = { maxWindowsInFlight: PIPELINE_DEFAULTS.maxWindowsInFlight },
   ) {
     this.slots = new WindowSlots(options.maxWindowsInFlight);
+    this.revisions = new RevisionGuard(options.revisionMemory ?? PIPELINE_DEFAULTS.revisionMemory);
   }
 
   /**
