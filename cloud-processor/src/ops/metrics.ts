@@ -45,6 +45,11 @@ export class ProcessorMetrics {
     help: 'Windows refused as unusable (no machine, site, gateway or sensor id, or window_end not after window_start): dead-lettered when alone, skipped in a FeatureBatch',
     registers: [this.registry],
   });
+  readonly revisionMachinesForgotten = new Counter({
+    name: 'pdm_processor_revision_machines_forgotten_total',
+    help: 'Machines the revision guard forgot to make room for another (config revisions.machines); rising with every window: it serves more machines than it remembers',
+    registers: [this.registry],
+  });
   readonly revisionConflicts = new Counter({ name: 'pdm_processor_revision_conflicts_total', help: 'Windows refused because the same revision was already written with other content (the first is kept)', registers: [this.registry] });
   readonly influxBatchPoints = new Histogram({ name: 'pdm_processor_influx_batch_points', help: 'Points per InfluxDB write', buckets: [1, 10, 50, 100, 500, 1000, 5000, 10000], registers: [this.registry] });
   readonly influxWrite = new Histogram({ name: 'pdm_processor_influx_write_seconds', help: 'Duration of one InfluxDB batch write', buckets: LATENCY_BUCKETS, registers: [this.registry] });

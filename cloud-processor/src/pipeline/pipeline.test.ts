@@ -48,10 +48,15 @@ describe('scoring pipeline: Pub/Sub → features + score → InfluxDB, ack after
       await t.bed.publishWindow(makeWindow({ machine: 'pump-1', index: 2, revision: 0 }));
       await until(() => t.bed.stats().acked === 3, 'three acks');
       const rows = await t.rows("SELECT revision FROM sensor_features WHERE machine = 'pump-1'");
-      return { revisions: new Set(rows.map((row) => row[1])), stale: await processor.metrics.value('pdm_processor_stale_revisions_total') };
+      return {
+        revisions: new Set(rows.map((row) => row[1])),
+        stale: await processor.metrics.value('pdm_processor_stale_revisions_total'),
+        forgotten: await processor.metrics.value('pdm_processor_revision_machines_forgotten_total'),
+      };
     };
-    expect(await storedRevision(2)).toEqual({ revisions: new Set([1]), stale: 1 });
-    expect(await storedRevision(1)).toEqual({ revisions: new Set([0]), stale: 0 });
+    expect(await storedRevision(2)).toEqual({ revisions: new Set([1]), stale: 1, forgotten: 0 });
+    // pump-1 forgotten for pump-2, then pump-2 for pump-1: counted, so an operator sees the bound bite.
+    expect(await storedRevision(1)).toEqual({ revisions: new Set([0]), stale: 0, forgotten: 2 });
   });
 
   it('refuses a revision already written with other content: the first stays, the refusal is counted', async () => {

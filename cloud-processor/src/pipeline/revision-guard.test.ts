@@ -28,6 +28,20 @@ describe('RevisionGuard', () => {
     expect(guard.admit(makeWindow({ index: 3, revision: 0 }))).toBe('admit');
   });
 
+  it('forgets the machine seen least recently beyond `machines`, and says so each time', () => {
+    let forgotten = 0;
+    const guard = new RevisionGuard({ machines: 2, windowsPerMachine: 10 }, () => forgotten++);
+    guard.admit(makeWindow({ machine: 'a', index: 1, revision: 1 }));
+    guard.admit(makeWindow({ machine: 'b', index: 1 }));
+    guard.admit(makeWindow({ machine: 'a', index: 2 })); // a is now the most recent
+    expect(forgotten).toBe(0);
+    guard.admit(makeWindow({ machine: 'c', index: 1 })); // b goes, not a
+    expect(forgotten).toBe(1);
+    expect(guard.admit(makeWindow({ machine: 'a', index: 1 }))).toBe('stale');
+    expect(guard.admit(makeWindow({ machine: 'b', index: 1, revision: 0 }))).toBe('admit'); // b came back new: c goes
+    expect(forgotten).toBe(2);
+  });
+
   it("keeps a machine's windows however many windows other machines send", () => {
     const guard = new RevisionGuard({ machines: 10, windowsPerMachine: 3 });
     guard.admit(makeWindow({ machine: 'quiet', index: 1, revision: 1 }));

@@ -43,7 +43,11 @@ export class RevisionGuard {
   /** Per machine, in recency order (the least recently seen first). */
   private readonly machines = new Map<string, MachineWindows>();
 
-  constructor(private readonly memory: RevisionMemory) {}
+  /** `onForget`: called for each machine forgotten to make room for another (counted in a metric). */
+  constructor(
+    private readonly memory: RevisionMemory,
+    private readonly onForget: () => void = () => {},
+  ) {}
 
   admit(window: MachineWindow): RevisionVerdict {
     const machine = this.machineOf(window.machineId);
@@ -77,7 +81,10 @@ export class RevisionGuard {
       machine = { slots: new Float64Array(this.memory.windowsPerMachine * SLOT).fill(Number.NaN), next: 0 };
       if (this.machines.size >= this.memory.machines) {
         const leastRecent = this.machines.keys().next().value;
-        if (leastRecent !== undefined) this.machines.delete(leastRecent);
+        if (leastRecent !== undefined) {
+          this.machines.delete(leastRecent);
+          this.onForget();
+        }
       }
     }
     this.machines.set(machineId, machine);

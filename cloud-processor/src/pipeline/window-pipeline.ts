@@ -82,7 +82,7 @@ export class WindowPipeline {
     options: WindowPipelineOptions = { maxWindowsInFlight: PIPELINE_DEFAULTS.maxWindowsInFlight },
   ) {
     this.slots = new WindowSlots(options.maxWindowsInFlight);
-    this.revisions = new RevisionGuard(options.revisionMemory ?? PIPELINE_DEFAULTS.revisionMemory);
+    this.revisions = new RevisionGuard(options.revisionMemory ?? PIPELINE_DEFAULTS.revisionMemory, () => metrics.revisionMachinesForgotten.inc());
   }
 
   /**
