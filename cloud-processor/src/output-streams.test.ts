@@ -20,7 +20,7 @@ describe('what a processor process writes where', () => {
   const lines = (text: string) => text.split('\n').filter((line) => line !== '');
 
   /** Starts `pdm processor` on the testbed, stops it with SIGTERM once started, and returns what it wrote. */
-  async function runProcessor(flags: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  async function runProcessor(flags: string[]): Promise<{ code: number | null; stdout: string; stderr: string; how: string }> {
     const bed = await testbed();
     const configFile = join(dir, `${bed.database}.json`);
     writeFileSync(configFile, JSON.stringify(bed.config({ log: { level: 'info' }, model: { registryDir: join(dir, bed.database) } })));
@@ -30,7 +30,7 @@ describe('what a processor process writes where', () => {
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     // 'close', not 'exit': everything the process wrote has been read.
-    const closed = new Promise<number | null>((resolve) => child.once('close', resolve));
+    const closed = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('close', (code, signal) => resolve({ code, signal })));
     try {
       const deadline = Date.now() + 60_000;
       while (!stderr.includes('Ctrl-C stops')) {
@@ -38,15 +38,17 @@ describe('what a processor process writes where', () => {
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
       child.kill('SIGTERM');
-      return { code: await closed, stdout, stderr };
+      const { code, signal } = await closed;
+      // What a failed stop says: the exit code alone (null) does not tell a signal from a crash.
+      return { code, stdout, stderr, how: `exit code ${code}, signal ${signal}; its standard error ends:\n${stderr.slice(-2000)}` };
     } finally {
       if (child.exitCode === null) child.kill('SIGKILL');
     }
   }
 
   it('writes JSON log lines on a piped standard output, the banner and the stop line on standard error', async () => {
-    const { code, stdout, stderr } = await runProcessor([]);
-    expect(code).toBe(0);
+    const { code, stdout, stderr, how } = await runProcessor([]);
+    expect(code, how).toBe(0);
     const logged = lines(stdout).map((line) => JSON.parse(line) as { msg: string });
     expect(logged.map((record) => record.msg)).toEqual(expect.arrayContaining(['processor started', 'processor stopped']));
     expect(stderr).toMatch(/^processor \S+ running; ops HTTP on port \d+ \(Ctrl-C stops\)$/m);
@@ -54,8 +56,8 @@ describe('what a processor process writes where', () => {
   }, 120_000);
 
   it('writes readable log lines with --log-format pretty', async () => {
-    const { code, stdout } = await runProcessor(['--log-format', 'pretty']);
-    expect(code).toBe(0);
+    const { code, stdout, how } = await runProcessor(['--log-format', 'pretty']);
+    expect(code, how).toBe(0);
     const logged = lines(stdout);
     expect(logged.find((line) => line.includes('processor started'))).toMatch(/^\d\d:\d\d:\d\d\.\d{3}Z INFO {2}processor started instance=\S+ httpPort=\d+ subscription=\S+$/);
     expect(logged.some((line) => line.startsWith('{'))).toBe(false);
