@@ -1,10 +1,11 @@
 // Processor benchmark, all figures from one run on this machine:
 //   1. machine-windows/s decoded (protobuf) and scored (batched TF.js) by one process, no sink;
 //   2. the bare InfluxDB write of the very lines the sink writes (built by the sink's own line
-//      builders) POSTed to influxd's /write over one keep-alive connection, one request after another,
-//      per request size, plain and gzip (bodies built before the clock starts; compressing is timed, as
-//      a gzip writer would pay it); beside it the `influx` client writing the same points (the former
-//      baseline);
+//      builders) POSTed to influxd's /write over keep-alive connections, a chunk after another, per
+//      chunk size, each chunk as one request or split by machine into requests sent at once (as the
+//      sink does, influx.parallelRequests), plain and gzip (bodies built before the clock starts;
+//      compressing is timed, as a gzip writer would pay it); beside it the `influx` client writing the
+//      same points (the former baseline);
 //   3. ROUNDS rounds of three stages, so that the stages of a round see about the same load on this
 //      shared box: the bare write at the fastest request size of step 2; decode + score with the real
 //      InfluxDB sink (sink / bare: InfluxDB, not our code, should limit; sink / `influx` client); the
@@ -14,8 +15,8 @@
 // Every stage also reports CPU per point, of this process and of influxd: on a box with few cores the
 // processor's CPU is taken from influxd's. Each stage starts once influxd is idle.
 // Windows in flight: the pipeline's bound (pubsub.maxWindowsInFlight; flow control counts FeatureBatch
-// messages, not windows), BENCH_IN_FLIGHT to try another; the sink's request size: influx.batchMaxPoints,
-// BENCH_BATCH_POINTS to try another.
+// messages, not windows), BENCH_IN_FLIGHT to try another; the sink's batch size: influx.batchMaxPoints,
+// BENCH_BATCH_POINTS to try another; its requests at once: influx.parallelRequests, BENCH_PARALLEL.
 // Usage: npm run bench -w @pdm/cloud-processor   (after a build; needs influxd, see README)
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -32,6 +33,7 @@ import { anomalyPoint, featurePoints } from '../sink/points.js';
 import { InfluxWrite } from '../sink/influx-write.js';
 import { lineBytes, pointLine } from '../sink/line-protocol.js';
 import { anomalyLine, featureLines } from '../sink/window-lines.js';
+import { partitionByMachine } from '../sink/machine-partition.js';
 import { systemClock } from '@pdm/clock';
 import { pino } from 'pino';
 import { ALERT_DELIVERY_DEFAULTS, AlertDeliveries } from '../alerts/alert-delivery.js';
@@ -45,10 +47,16 @@ import { PIPELINE_DEFAULTS, WindowPipeline } from '../pipeline/window-pipeline.j
 const MACHINES = 1_000;
 /** Request sizes of the bare write (BENCH_RAW_SIZES=10000 to measure only that one). */
 const RAW_BATCH_SIZES = (process.env.BENCH_RAW_SIZES ?? '1000,2500,5000,10000').split(',').map(Number);
+/** Requests a chunk of the bare write is split into, sent at once (BENCH_RAW_PARALLEL=1 for one request at a time only). */
+const RAW_PARALLEL = (process.env.BENCH_RAW_PARALLEL ?? `1,${INFLUX_SINK_DEFAULTS.parallelRequests}`).split(',').map(Number);
 const ROUNDS = 2;
 const WINDOWS_PER_MACHINE = Number(process.env.BENCH_WINDOWS_PER_MACHINE ?? 30);
 const IN_FLIGHT = Number(process.env.BENCH_IN_FLIGHT ?? PIPELINE_DEFAULTS.maxWindowsInFlight);
-const SINK_OPTIONS = { ...INFLUX_SINK_DEFAULTS, batchMaxPoints: Number(process.env.BENCH_BATCH_POINTS ?? INFLUX_SINK_DEFAULTS.batchMaxPoints) };
+const SINK_OPTIONS = {
+  ...INFLUX_SINK_DEFAULTS,
+  batchMaxPoints: Number(process.env.BENCH_BATCH_POINTS ?? INFLUX_SINK_DEFAULTS.batchMaxPoints),
+  parallelRequests: Number(process.env.BENCH_PARALLEL ?? INFLUX_SINK_DEFAULTS.parallelRequests),
+};
 const SENSORS = ['temp', 'current', 'pressure', 'flow', 'vibration'];
 const T0 = Math.floor(Date.now() / 3_600_000) * 3_600_000 - 6 * 3_600_000;
 
@@ -196,28 +204,35 @@ try {
     return requests;
   });
 
-  // The bare write: line protocol over one keep-alive connection, each into a database of its own.
-  const bodiesBySize = new Map<number, Buffer[]>();
-  for (const size of RAW_BATCH_SIZES) {
-    const bodies: Buffer[] = [];
-    for (let i = 0; i < lines.length; i += size) bodies.push(Buffer.concat(lines.slice(i, i + size).map(lineBytes)));
-    bodiesBySize.set(size, bodies);
+  // The bare write: line protocol over keep-alive connections, each into a database of its own; each
+  // chunk of `size` points as one request, or split by machine into `parallel` requests sent at once,
+  // one chunk after another (as the sink writes a batch).
+  const bodiesByShape = new Map<string, Buffer[][]>();
+  const shape = (size: number, parallel: number) => `${size}×${parallel}`;
+  const shapes = RAW_BATCH_SIZES.flatMap((size) => RAW_PARALLEL.map((parallel) => ({ size, parallel })));
+  for (const { size, parallel } of shapes) {
+    const chunks: Buffer[][] = [];
+    for (let i = 0; i < lines.length; i += size) chunks.push(partitionByMachine(lines.slice(i, i + size).map(lineBytes), parallel).map((part) => Buffer.concat(part)));
+    bodiesByShape.set(shape(size, parallel), chunks);
   }
   const pointCount = points.length;
-  const bareWrite = async (size: number, gzip: boolean) => {
+  const bareWrite = async (size: number, parallel: number, gzip: boolean) => {
     const database = uniqueDatabaseName('bench_raw');
-    const writer = new InfluxWrite({ url: influx.url, database, requestTimeoutMs: 60_000, gzip, maxSockets: 1 });
+    const writer = new InfluxWrite({ url: influx.url, database, requestTimeoutMs: 60_000, gzip, maxSockets: parallel });
     return stage(database, pointCount, async () => {
-      const bodies = bodiesBySize.get(size)!;
-      for (const body of bodies) await writer.write(body);
-      return bodies.length;
+      let requests = 0;
+      for (const bodies of bodiesByShape.get(shape(size, parallel))!) {
+        await Promise.all(bodies.map((body) => writer.write(body)));
+        requests += bodies.length;
+      }
+      return requests;
     });
   };
-  const raw: { size: number; gzip: boolean; stage: Stage }[] = [];
-  for (const size of RAW_BATCH_SIZES) for (const gzip of [false, true]) raw.push({ size, gzip, stage: await bareWrite(size, gzip) });
+  const raw: { size: number; parallel: number; gzip: boolean; stage: Stage }[] = [];
+  for (const { size, parallel } of shapes) for (const gzip of [false, true]) raw.push({ size, parallel, gzip, stage: await bareWrite(size, parallel, gzip) });
   const fastest = raw.reduce((best, r) => (r.stage.rate > best.stage.rate ? r : best));
   // Only the fastest bodies stay alive: every GC of the stages below marks whatever this process holds.
-  for (const size of RAW_BATCH_SIZES) if (size !== fastest.size) bodiesBySize.delete(size);
+  for (const key of [...bodiesByShape.keys()]) if (key !== shape(fastest.size, fastest.parallel)) bodiesByShape.delete(key);
 
   // Building the request bodies alone, CPU time (wall time on a loaded box says little), the sink's
   // way (lines straight from each window) and the former way (point objects, then pointLine).
@@ -282,7 +297,7 @@ try {
   // that saw about the same load on this shared box.
   const rounds: { bare: Stage; sink: Stage; pipeline: Stage }[] = [];
   for (let round = 0; round < ROUNDS; round++) {
-    const bare = await bareWrite(fastest.size, fastest.gzip);
+    const bare = await bareWrite(fastest.size, fastest.parallel, fastest.gzip);
     const sink = await sinkRun();
     rounds.push({ bare, sink, pipeline: await pipelineRun() });
   }
@@ -292,11 +307,13 @@ try {
   await scorer.close();
 
   const ratio = (rate: number, baseline: number) => (rate / baseline).toFixed(2);
+  const bareShape = (r: { size: number; parallel: number; gzip: boolean }) =>
+    `${fmt(r.size)} points at a time${r.parallel > 1 ? ` in ${r.parallel} requests at once` : ', one request'}, ${r.gzip ? 'gzip' : 'plain'}`;
   const requests = (s: Stage) => `${fmt(s.requests)} requests of ${fmt(pointCount / s.requests)} points on average`;
   const perWindow = (s: Stage) => `${fmt(s.rate)} points/s = ${fmt(s.rate / pointsPerWindow)} windows/s, ${requests(s)}`;
   const load = loadavg();
   console.log(`processor benchmark: ${fmt(windows.length)} machine-windows (${MACHINES} machines × ${WINDOWS_PER_MACHINE}), ${SENSORS.length} sensors each, ${fmt(pointCount)} points, TF.js backend ${backend}`);
-  console.log(`${fmt(IN_FLIGHT)} windows in flight, sink requests of at most ${fmt(SINK_OPTIONS.batchMaxPoints)} points`);
+  console.log(`${fmt(IN_FLIGHT)} windows in flight, sink batches of at most ${fmt(SINK_OPTIONS.batchMaxPoints)} points, each in ${SINK_OPTIONS.parallelRequests} requests at once`);
   console.log(`load average (1/5/15 min): ${loadAtStart.map((l) => l.toFixed(1)).join(' ')} at start, ${load.map((l) => l.toFixed(1)).join(' ')} at the end`);
   console.log('');
   console.log('| figure | value | CPU µs/point: this process / influxd (+ influxd after the stage until idle) | ratio | target |');
@@ -304,11 +321,11 @@ try {
   console.log(`| decode + score, no sink | ${fmt(scoreOnly)} windows/s (${fmt(scored)} scored) | | | ≥ 20,000 |`);
   console.log(`| the \`influx\` client writing the same points, batches of ${fmt(INFLUX_SINK_DEFAULTS.batchMaxPoints)} | ${perWindow(clientStage)} | ${cpu(clientStage)} | 1.00 (client baseline) | |`);
   for (const r of raw) {
-    console.log(`| bare line protocol, one keep-alive connection, ${fmt(r.size)} points per request, ${r.gzip ? 'gzip' : 'plain'} | ${fmt(r.stage.rate)} points/s | ${cpu(r.stage)} | ${ratio(r.stage.rate, clientStage.rate)} × client | |`);
+    console.log(`| bare line protocol, keep-alive, ${bareShape(r)} | ${fmt(r.stage.rate)} points/s | ${cpu(r.stage)} | ${ratio(r.stage.rate, clientStage.rate)} × client | |`);
   }
   console.log(`| building the request bodies alone, CPU: straight from the windows (the sink) / through point objects (before) | ${linesUs.toFixed(1)} / ${serializeUs.toFixed(1)} µs/point | | | |`);
   rounds.forEach((r, i) => {
-    console.log(`| round ${i + 1}: bare write (${fmt(fastest.size)} per request, ${fastest.gzip ? 'gzip' : 'plain'}) | ${perWindow(r.bare)} | ${cpu(r.bare)} | | |`);
+    console.log(`| round ${i + 1}: bare write (${bareShape(fastest)}) | ${perWindow(r.bare)} | ${cpu(r.bare)} | | |`);
     console.log(`| round ${i + 1}: decode + score + InfluxDB sink | ${perWindow(r.sink)} | ${cpu(r.sink)} | ${ratio(r.sink.rate, r.bare.rate)} × bare | |`);
     console.log(`| round ${i + 1}: decode + the processor's path per window: score, sink, alert state over InfluxAlertStore | ${perWindow(r.pipeline)} | ${cpu(r.pipeline)} | ${ratio(r.pipeline.rate, r.bare.rate)} × bare | |`);
   });

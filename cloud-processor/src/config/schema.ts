@@ -76,6 +76,7 @@ export const processorConfigSchema = z
         downsampleIntervals: z.array(influxDuration).default(INFLUX_SINK_DEFAULTS.downsampleIntervals),
         batchMaxPoints: positiveInt.default(INFLUX_SINK_DEFAULTS.batchMaxPoints),
         batchMaxDelayMs: nonNegativeMs.default(INFLUX_SINK_DEFAULTS.batchMaxDelayMs),
+        parallelRequests: positiveInt.default(INFLUX_SINK_DEFAULTS.parallelRequests),
         requestTimeoutMs: positiveMs.default(INFLUX_SINK_DEFAULTS.requestTimeoutMs),
       })
       .strict()

@@ -2,11 +2,11 @@
 // a batch goes out when it reaches maxPoints or when its first point has waited maxDelayMs, whichever
 // comes first. Each add() resolves only once the batch holding its points is written (and rejects if
 // that write failed), so the transport acks a message only after its points are in InfluxDB.
-// Writes go one at a time: InfluxDB takes requests one after another on one connection fastest
-// (processor bench), and small requests beside a large one only cost it CPU. While a write is in
+// Batches go one at a time (the sink writes each as a few requests at once, split by machine:
+// influx-sink.ts), so a batch never overtakes the one before it. While a write is in
 // progress the next batch keeps filling up to maxPoints, however long it waits (a full one waits in
 // line and the next starts); when the write finishes, the oldest full batch, or else whatever
-// accumulated, goes out at once (it has waited already). So each request carries everything that
+// accumulated, goes out at once (it has waited already). So each batch carries everything that
 // arrived during the previous write, up to maxPoints, and building the next request overlaps the write
 // of the previous one: throughput is the slower of the two instead of their sum.
 // Order between one machine's windows is not decided here: the transport starts a machine's next

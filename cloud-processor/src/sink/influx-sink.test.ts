@@ -7,6 +7,8 @@ import { continuousQueryName } from './schema-setup.js';
 import { InfluxWriteRefused } from './influx-write.js';
 import { TransientError } from '../shared/transient-error.js';
 import { InfluxDB } from 'influx';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { anomalyPoint, featurePoints } from './points.js';
 import type { WindowScore } from '../model/api.js';
 
@@ -130,6 +132,106 @@ describe('InfluxSink against a real influxd', () => {
     expect(requests).toEqual([2, 2]);
     expect(await rows('SELECT COUNT(mean) FROM sensor_features', opts.database)).toEqual([[0, 3]]);
     expect(await rows('SELECT score FROM anomaly', opts.database)).toEqual([[start, 0.5]]);
+  });
+
+  /**
+   * A proxy in front of influxd that records each /write request's lines and how many were in flight
+   * together: a write waits (up to 1 s) for a second one before it goes on, so requests sent at once
+   * are seen together however fast influxd answers.
+   */
+  async function writeRecorder(): Promise<{ url: string; writes: string[][]; maxInFlight: () => number; close: () => Promise<void> }> {
+    const writes: string[][] = [];
+    let inFlight = 0;
+    let maxInFlight = 0;
+    let arrived: () => void = () => {};
+    const server: Server = createServer((request, response) => {
+      const chunks: Buffer[] = [];
+      request.on('data', (chunk: Buffer) => chunks.push(chunk));
+      request.on('end', () => {
+        const body = Buffer.concat(chunks);
+        const forward = async () => {
+          const answer = await fetch(`${influx.url}${request.url}`, { method: request.method, body: request.method === 'POST' ? body : undefined });
+          response.writeHead(answer.status, { 'content-type': answer.headers.get('content-type') ?? 'application/json' });
+          response.end(Buffer.from(await answer.arrayBuffer()));
+        };
+        if (!request.url?.startsWith('/write')) return void forward();
+        writes.push(body.toString().trimEnd().split('\n'));
+        maxInFlight = Math.max(maxInFlight, ++inFlight);
+        const second = new Promise<void>((resolve) => {
+          const previous = arrived;
+          arrived = () => (previous(), resolve());
+          setTimeout(resolve, 1_000);
+        });
+        if (inFlight > 1) arrived();
+        void second.then(forward).finally(() => inFlight--);
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    return { url: `http://127.0.0.1:${port}`, writes, maxInFlight: () => maxInFlight, close: () => new Promise((resolve) => server.close(() => resolve())) };
+  }
+
+  it('writes a batch as parallelRequests requests at once, each machine in one of them, and resolves once all are stored', async () => {
+    const recorder = await writeRecorder();
+    try {
+      const opts = options({ url: recorder.url, parallelRequests: 2, batchMaxPoints: 1_000, batchMaxDelayMs: 60_000 });
+      const sink = new InfluxSink(opts);
+      await sink.start();
+      const machines = Array.from({ length: 20 }, (_, i) => `pump-${i}`);
+      const writes = machines.map((machine) => sink.writeScoredWindow(makeWindow({ machine }), undefined));
+      await sink.flush();
+      await Promise.all(writes);
+      expect(recorder.writes).toHaveLength(2);
+      expect(recorder.maxInFlight()).toBe(2);
+      // Every machine's three points in one request, none lost.
+      const requestOf = new Map<string, number>();
+      recorder.writes.forEach((lines, request) => {
+        for (const line of lines) {
+          const machine = /,machine=([^,]+),/.exec(line)![1]!;
+          expect(requestOf.get(machine) ?? request).toBe(request);
+          requestOf.set(machine, request);
+        }
+      });
+      expect([...requestOf.keys()].sort()).toEqual([...machines].sort());
+      expect(recorder.writes.flat()).toHaveLength(machines.length * SENSORS.length);
+      expect(await rows('SELECT COUNT(mean) FROM sensor_features', opts.database)).toEqual([[0, machines.length * SENSORS.length]]);
+    } finally {
+      await recorder.close();
+    }
+  });
+
+  it('with parallelRequests 1 writes a batch as one request', async () => {
+    const recorder = await writeRecorder();
+    try {
+      const opts = options({ url: recorder.url, parallelRequests: 1, batchMaxPoints: 1_000, batchMaxDelayMs: 60_000 });
+      const sink = new InfluxSink(opts);
+      await sink.start();
+      const writes = ['pump-1', 'pump-2', 'pump-3'].map((machine) => sink.writeScoredWindow(makeWindow({ machine }), undefined));
+      await sink.flush();
+      await Promise.all(writes);
+      expect(recorder.writes.map((lines) => lines.length)).toEqual([3 * SENSORS.length]);
+      expect(recorder.maxInFlight()).toBe(1);
+    } finally {
+      await recorder.close();
+    }
+  });
+
+  it('rejects every write of a batch when one of its parallel requests is refused, after the others are stored', async () => {
+    const opts = options({ parallelRequests: 4, batchMaxPoints: 1_000, batchMaxDelayMs: 60_000 });
+    const sink = new InfluxSink(opts);
+    await sink.start();
+    const alert = { siteId: 'plant-1', alertId: 'a-1', state: 'open', score: 3, message: 'imbalance', windowEnd: T0 };
+    const first = sink.writeAlert({ ...alert, machineId: 'pump-0' });
+    await sink.flush();
+    await first;
+    // `message` is a string field of `alerts`; a number in it conflicts with the stored type: one machine's request is refused.
+    const machines = Array.from({ length: 12 }, (_, i) => `pump-${i}`);
+    const writes = machines.map((machineId, i) => sink.writeAlert({ ...alert, machineId, windowEnd: T0 + 1, message: i === 5 ? (7 as unknown as string) : 'imbalance' }));
+    await sink.flush().catch(() => undefined);
+    const results = await Promise.allSettled(writes);
+    for (const result of results) expect((result as PromiseRejectedResult).reason).toBeInstanceOf(InfluxWriteRefused);
+    const stored = await rows(`SELECT message FROM alerts WHERE time = ${T0 + 1}ms GROUP BY machine`, opts.database);
+    expect(stored).toHaveLength(machines.length - 1);
   });
 
   it('leaves out non-finite statistics instead of failing the batch, and counts them', async () => {

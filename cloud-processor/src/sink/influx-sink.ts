@@ -30,6 +30,7 @@ import { ensureInfluxSchema } from './schema-setup.js';
 import { modelDriftPoint } from './model-drift-point.js';
 import { InfluxWrite } from './influx-write.js';
 import { lineBytes, pointLine } from './line-protocol.js';
+import { partitionByMachine } from './machine-partition.js';
 import { anomalyLine, featureLines, type BuiltLines } from './window-lines.js';
 import { TransientError } from '../shared/transient-error.js';
 
@@ -75,7 +76,7 @@ export class InfluxSink {
   /**
    * Points as lines of line protocol (their bytes: line-protocol.ts lineBytes), built as they are added,
    * while the previous write is in flight: built when the batch goes out, InfluxDB waited for them.
-   * One write at a time (batch-writer.ts).
+   * One batch at a time (batch-writer.ts), its requests side by side (writeBatch).
    */
   private readonly batches: BatchWriter<Buffer>;
 
@@ -207,16 +208,24 @@ export class InfluxSink {
   }
 
   /**
-   * Writes a batch in requests of at most batchMaxPoints, the size InfluxDB takes fastest (a batch
-   * can be larger when one message brings many points), one after another on one connection.
-   * 4xx: InfluxWriteRefused (counts towards dead-lettering); 5xx or the link: TransientError (influx-write.ts).
+   * Writes a batch in chunks of at most batchMaxPoints (a batch can be larger when one message brings
+   * many points), one chunk after another, each split by machine into parallelRequests requests written
+   * at once (machine-partition.ts). The batch settles once every request of it has: the next batch never
+   * overtakes a request still in flight. 4xx: InfluxWriteRefused (counts towards dead-lettering); 5xx or
+   * the link: TransientError (influx-write.ts).
    */
   private async writeBatch(lines: Buffer[]): Promise<void> {
     for (let i = 0; i < lines.length; i += this.options.batchMaxPoints) {
-      const chunk = lines.slice(i, i + this.options.batchMaxPoints);
-      const started = performance.now();
-      await this.writer.write(Buffer.concat(chunk));
-      this.events.batchWritten?.(chunk.length, performance.now() - started);
+      const requests = partitionByMachine(lines.slice(i, i + this.options.batchMaxPoints), this.options.parallelRequests);
+      const outcomes = await Promise.allSettled(requests.map((request) => this.writeRequest(request)));
+      const failed = outcomes.find((outcome) => outcome.status === 'rejected');
+      if (failed) throw failed.reason;
     }
+  }
+
+  private async writeRequest(lines: Buffer[]): Promise<void> {
+    const started = performance.now();
+    await this.writer.write(Buffer.concat(lines));
+    this.events.batchWritten?.(lines.length, performance.now() - started);
   }
 }
