@@ -7,9 +7,10 @@ export type { ProcessorCliIo } from './cli.js';
 export * from './config/index.js';
 export * from './transport/index.js';
 export * from './sink/index.js';
-// The bare InfluxDB write (one keep-alive /write POST of line protocol): the baseline the pipeline benchmark compares the sink against.
+// The bare InfluxDB write (keep-alive /write POSTs of line protocol, split by machine as the sink does): the baseline the pipeline benchmark compares the sink against.
 export { InfluxWrite } from './sink/influx-write.js';
 export { toLineProtocol } from './sink/line-protocol.js';
+export { partitionByMachine } from './sink/machine-partition.js';
 export { AlertTracker, ALERT_DEFAULTS } from './alerts/alert-tracker.js';
 export type { AlertTransition } from './alerts/alert-tracker.js';
 export type { AlertRule } from './model/api.js';

@@ -171,49 +171,45 @@ describe('InfluxSink against a real influxd', () => {
     return { url: `http://127.0.0.1:${port}`, writes, maxInFlight: () => maxInFlight, close: () => new Promise((resolve) => server.close(() => resolve())) };
   }
 
-  it('writes a batch as parallelRequests requests at once, each machine in one of them, and resolves once all are stored', async () => {
+  /** One window of each machine, written in one batch through the recorder with `parallelRequests`. */
+  async function writeThroughRecorder(parallelRequests: number, machines: string[]) {
     const recorder = await writeRecorder();
     try {
-      const opts = options({ url: recorder.url, parallelRequests: 2, batchMaxPoints: 1_000, batchMaxDelayMs: 60_000 });
+      const opts = options({ url: recorder.url, parallelRequests, batchMaxPoints: 1_000, batchMaxDelayMs: 60_000 });
       const sink = new InfluxSink(opts);
       await sink.start();
-      const machines = Array.from({ length: 20 }, (_, i) => `pump-${i}`);
       const writes = machines.map((machine) => sink.writeScoredWindow(makeWindow({ machine }), undefined));
       await sink.flush();
       await Promise.all(writes);
-      expect(recorder.writes).toHaveLength(2);
-      expect(recorder.maxInFlight()).toBe(2);
-      // Every machine's three points in one request, none lost.
-      const requestOf = new Map<string, number>();
-      recorder.writes.forEach((lines, request) => {
-        for (const line of lines) {
-          const machine = /,machine=([^,]+),/.exec(line)![1]!;
-          expect(requestOf.get(machine) ?? request).toBe(request);
-          requestOf.set(machine, request);
-        }
-      });
-      expect([...requestOf.keys()].sort()).toEqual([...machines].sort());
-      expect(recorder.writes.flat()).toHaveLength(machines.length * SENSORS.length);
-      expect(await rows('SELECT COUNT(mean) FROM sensor_features', opts.database)).toEqual([[0, machines.length * SENSORS.length]]);
+      return { writes: recorder.writes, maxInFlight: recorder.maxInFlight(), database: opts.database };
     } finally {
       await recorder.close();
     }
+  }
+
+  it('writes a batch as parallelRequests requests at once, each machine in one of them, and resolves once all are stored', async () => {
+    const machines = Array.from({ length: 20 }, (_, i) => `pump-${i}`);
+    const { writes, maxInFlight, database } = await writeThroughRecorder(2, machines);
+    expect(writes).toHaveLength(2);
+    expect(maxInFlight).toBe(2);
+    // Every machine's three points in one request, none lost.
+    const requestOf = new Map<string, number>();
+    writes.forEach((lines, request) => {
+      for (const line of lines) {
+        const machine = /,machine=([^,]+),/.exec(line)![1]!;
+        expect(requestOf.get(machine) ?? request).toBe(request);
+        requestOf.set(machine, request);
+      }
+    });
+    expect([...requestOf.keys()].sort()).toEqual([...machines].sort());
+    expect(writes.flat()).toHaveLength(machines.length * SENSORS.length);
+    expect(await rows('SELECT COUNT(mean) FROM sensor_features', database)).toEqual([[0, machines.length * SENSORS.length]]);
   });
 
   it('with parallelRequests 1 writes a batch as one request', async () => {
-    const recorder = await writeRecorder();
-    try {
-      const opts = options({ url: recorder.url, parallelRequests: 1, batchMaxPoints: 1_000, batchMaxDelayMs: 60_000 });
-      const sink = new InfluxSink(opts);
-      await sink.start();
-      const writes = ['pump-1', 'pump-2', 'pump-3'].map((machine) => sink.writeScoredWindow(makeWindow({ machine }), undefined));
-      await sink.flush();
-      await Promise.all(writes);
-      expect(recorder.writes.map((lines) => lines.length)).toEqual([3 * SENSORS.length]);
-      expect(recorder.maxInFlight()).toBe(1);
-    } finally {
-      await recorder.close();
-    }
+    const { writes, maxInFlight } = await writeThroughRecorder(1, ['pump-1', 'pump-2', 'pump-3']);
+    expect(writes.map((lines) => lines.length)).toEqual([3 * SENSORS.length]);
+    expect(maxInFlight).toBe(1);
   });
 
   it('rejects every write of a batch when one of its parallel requests is refused, after the others are stored', async () => {

@@ -41,4 +41,12 @@ describe('bare InfluxDB write of a stored burst', () => {
     expect(burst.ms).toBeGreaterThan(0);
     expect(await influx.query('SHOW DATABASES')).toEqual(databasesBefore);
   });
+
+  it('posts the same points as requests sent at once, split by machine', async () => {
+    // Window 2: m1, m2 and m3; no machine is split, so at most one request per machine.
+    const burst = await bareWrite(influx, database, ['sensor_features', 'anomaly'], base - 250 + 20_000, 4);
+    expect(burst.points).toBe(6);
+    expect(burst.requests).toBeGreaterThan(1);
+    expect(burst.requests).toBeLessThanOrEqual(3);
+  });
 });

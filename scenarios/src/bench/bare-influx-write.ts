@@ -1,10 +1,11 @@
 // The bare InfluxDB write of one burst the pipeline stored: every point the processor wrote for the
 // windows that started at one instant (all machines' 10 s windows of one boundary), read back from
-// InfluxDB and posted again, as line protocol, in one HTTP request over a keep-alive connection into a
-// database of its own: the processor's own writer and serializer (@pdm/cloud-processor's InfluxWrite and
-// toLineProtocol), as the processor benchmark measures its ceiling. What the sink adds on top of this is
-// the pipeline's cost, not InfluxDB's.
-import { InfluxWrite, toLineProtocol } from '@pdm/cloud-processor';
+// InfluxDB and posted again, as line protocol, over keep-alive connections into a database of its own,
+// in one HTTP request or split by machine into several sent at once (InfluxDB handles one request on one
+// core): the processor's own writer, serializer and split (@pdm/cloud-processor's InfluxWrite,
+// toLineProtocol and partitionByMachine), as the processor benchmark measures its ceiling. What the
+// sink adds on top of the faster of them is the pipeline's cost, not InfluxDB's.
+import { InfluxWrite, partitionByMachine, toLineProtocol } from '@pdm/cloud-processor';
 import { uniqueDatabaseName, type RunningInflux } from '@pdm/influx-harness';
 
 type IPoint = Parameters<typeof toLineProtocol>[0][number];
@@ -12,6 +13,8 @@ type IPoint = Parameters<typeof toLineProtocol>[0][number];
 export interface BareWrite {
   windowStartMs: number;
   points: number;
+  /** Requests sent at once (the burst split by machine). */
+  requests: number;
   ms: number;
 }
 
@@ -52,17 +55,19 @@ export async function fullestWindowStarts(influx: RunningInflux, database: strin
     .map((row) => row.start);
 }
 
-/** Reads back the burst stored at `windowStartMs` and times its bare write. */
-export async function bareWrite(influx: RunningInflux, database: string, measurements: readonly string[], windowStartMs: number): Promise<BareWrite> {
+/** Reads back the burst stored at `windowStartMs` and times its bare write, as `requests` requests sent at once. */
+export async function bareWrite(influx: RunningInflux, database: string, measurements: readonly string[], windowStartMs: number, requests = 1): Promise<BareWrite> {
   const points = await storedPoints(influx, database, measurements, windowStartMs);
-  const body = toLineProtocol(points);
+  const lines = points.map((point) => Buffer.from(`${toLineProtocol([point])}\n`));
+  const bodies = partitionByMachine(lines, requests).map((part) => Buffer.concat(part));
   const target = uniqueDatabaseName('bench_bare');
   await influx.createDatabase(target);
-  const writer = new InfluxWrite({ url: influx.url, database: target, requestTimeoutMs: 60_000, maxSockets: 1 });
-  await writer.write('warm_up value=1 0'); // the connection opened, as the sink's is
+  const writer = new InfluxWrite({ url: influx.url, database: target, requestTimeoutMs: 60_000, maxSockets: requests });
+  // The connections opened, as the sink's are.
+  await Promise.all(bodies.map(() => writer.write('warm_up value=1 0')));
   const started = performance.now();
-  await writer.write(body);
+  await Promise.all(bodies.map((body) => writer.write(body)));
   const ms = performance.now() - started;
   await influx.dropDatabase(target);
-  return { windowStartMs, points: points.length, ms };
+  return { windowStartMs, points: points.length, requests: bodies.length, ms };
 }

@@ -2,7 +2,8 @@
 // InfluxDB, every part its own process as in production, on this one machine (issue #17's figures).
 // 1. Nominal load, a site of 1,000 machines: close → stored latency (p50/p99, and where it goes), next
 //    to the bare InfluxDB write of the same burst (the points stored for one window boundary, read back
-//    and posted again in one request), so "p99 ≤ bare write + 300 ms and ≤ 1 s" is printed.
+//    and posted again, in one request and in as many requests at once as the processor sends; the
+//    faster is the baseline), so "p99 ≤ bare write + 300 ms and ≤ 1 s" is printed.
 // 2. 5× that load (5,000 machines) held for minutes: lag and outbox slice by slice, then the fleet
 //    stops and the outbox must drain with every window the gateway closed (its own count, revisions
 //    not counted again) stored in InfluxDB (distinct machine and window start, counted there).
@@ -28,7 +29,7 @@ import { freePort, startInflux } from '@pdm/influx-harness';
 import { type PdmProcess, startPdm } from '../processes/pdm-process.js';
 import { type Histogram, histogram, histogramDelta, metricValue, observations, scrape } from '../prometheus-text.js';
 import { bucketQuantile } from '@pdm/edge-gateway';
-import { PROCESSOR_NODE_FLAGS } from '@pdm/cloud-processor';
+import { INFLUX_SINK_DEFAULTS, PROCESSOR_NODE_FLAGS } from '@pdm/cloud-processor';
 import { DEFAULT_DATABASE } from '@pdm/cloud-processor/influx-series';
 import { bareWrite, fullestWindowStarts, type BareWrite } from './bare-influx-write.js';
 import { boxBusySeconds, cpuSeconds, rssMb, runQueueWaitSeconds } from './process-cpu.js';
@@ -361,7 +362,7 @@ try {
       for (const start of starts) {
         // A measurement, not the pipeline: an InfluxDB too busy to take the burst is reported, and the run goes on.
         try {
-          bare.push(await bareWrite(influx, DEFAULT_DATABASE, ['sensor_features', 'anomaly'], start));
+          for (const requests of new Set([1, INFLUX_SINK_DEFAULTS.parallelRequests])) bare.push(await bareWrite(influx, DEFAULT_DATABASE, ['sensor_features', 'anomaly'], start, requests));
         } catch (error) {
           console.log(`bare write of the burst at ${new Date(start).toISOString()} failed: ${(error as Error).message}`);
         }
@@ -414,11 +415,22 @@ try {
     const nominal = phases.find((p) => p.name === 'nominal');
     if (nominal && bare.length > 0) {
       const p99 = bucketQuantile(0.99, merged(nominal.slices, (s) => s.closeToStore)) * 1000;
-      const bareMs = [...bare].sort((a, b) => a.ms - b.ms)[bare.length >> 1]!.ms;
-      const met = p99 <= bareMs + BARE_WRITE_ALLOWANCE_MS && p99 <= 1000;
+      const median = (requests: number) => {
+        const shape = bare.filter((b) => b.requests === requests).sort((a, b) => a.ms - b.ms);
+        return shape[shape.length >> 1]?.ms ?? Infinity;
+      };
+      const shapes = [...new Set(bare.map((b) => b.requests))];
+      const bareMs = Math.min(...shapes.map(median));
+      const limit = Math.min(bareMs + BARE_WRITE_ALLOWANCE_MS, 1000);
       console.log('');
-      console.log(`Bare InfluxDB write of the same bursts (the points stored for one window start, read back, one line-protocol POST over a keep-alive connection, same run): ${bare.map((b) => `${count(b.points)} points in ${count(b.ms)} ms`).join(', ')}`);
-      console.log(`close→store p99 at ${count(NOMINAL_MACHINES)} machines ${count(p99)} ms vs bare write (median) ${count(bareMs)} ms + ${BARE_WRITE_ALLOWANCE_MS} ms = ${count(bareMs + BARE_WRITE_ALLOWANCE_MS)} ms, and ≤ 1,000 ms: ${met ? 'met' : 'NOT met'} (by ${count(p99 - Math.min(bareMs + BARE_WRITE_ALLOWANCE_MS, 1000))} ms)`);
+      console.log('Bare InfluxDB write of the same bursts (the points stored for one window start, read back, line protocol over keep-alive connections, same run, after the fleet stopped):');
+      for (const requests of shapes) {
+        const runs = bare.filter((b) => b.requests === requests);
+        console.log(`  ${requests === 1 ? 'one request' : `${requests} requests at once, split by machine`}: ${runs.map((b) => `${count(b.points)} points in ${count(b.ms)} ms`).join(', ')} (median ${count(median(requests))} ms)`);
+      }
+      console.log(
+        `close→store p99 at ${count(NOMINAL_MACHINES)} machines ${count(p99)} ms vs the faster bare write (median) ${count(bareMs)} ms + ${BARE_WRITE_ALLOWANCE_MS} ms = ${count(bareMs + BARE_WRITE_ALLOWANCE_MS)} ms, and ≤ 1,000 ms: ${p99 <= limit ? `met (${count(limit - p99)} ms to spare)` : `NOT met (by ${count(p99 - limit)} ms)`}`,
+      );
     }
 
     const overload = phases.find((p) => p.drain);
