@@ -20,9 +20,9 @@ export const INFLUX_SINK_DEFAULTS = {
    */
   batchMaxDelayMs: 20,
   /**
-   * Requests a batch is split into (by series), written at once. InfluxDB handles a write request on
-   * one core: two requests of half the points each took 108 ms for a boundary's 7,000 points on this
-   * two-core box, one request 230 ms (issue #17). 1: one request at a time.
+   * Requests a batch is split into (by machine: machine-partition.ts), written at once. InfluxDB
+   * handles a write request on one core: two requests of half the points each took 108 ms for a
+   * boundary's 7,000 points on a two-core box, one request 230 ms (issue #17). 1: one at a time.
    */
   parallelRequests: 2,
   /** One HTTP request to InfluxDB, at most. A timed-out write fails its batch (nack, redelivery). */
