@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestInflux, uniqueDatabaseName, type RunningInflux } from '@pdm/influx-harness';
-import { bareWrite, fullestWindowStarts } from './bare-influx-write.js';
+import { bareWrites, fullestWindowStarts } from './bare-influx-write.js';
 
 // The bare write re-posts exactly what the processor stored for one window start: a burst read back
 // from InfluxDB, tags, fields and times as stored, into a database of its own.
@@ -36,7 +36,7 @@ describe('bare InfluxDB write of a stored burst', () => {
 
   it('posts every point of both measurements stored in that second, and leaves no database behind', async () => {
     const databasesBefore = await influx.query('SHOW DATABASES');
-    const burst = await bareWrite(influx, database, ['sensor_features', 'anomaly'], base - 250 + 10_000);
+    const burst = (await bareWrites(influx, database, ['sensor_features', 'anomaly'], base - 250 + 10_000))[0]!;
     expect(burst.points).toBe(4); // window 1: m1 and m2, a sensor_features and an anomaly point each
     expect(burst.ms).toBeGreaterThan(0);
     expect(await influx.query('SHOW DATABASES')).toEqual(databasesBefore);
@@ -44,7 +44,7 @@ describe('bare InfluxDB write of a stored burst', () => {
 
   it('posts the same points as requests sent at once, split by machine', async () => {
     // Window 2: m1, m2 and m3; no machine is split, so at most one request per machine.
-    const burst = await bareWrite(influx, database, ['sensor_features', 'anomaly'], base - 250 + 20_000, 4);
+    const burst = (await bareWrites(influx, database, ['sensor_features', 'anomaly'], base - 250 + 20_000, [4]))[0]!;
     expect(burst.points).toBe(6);
     expect(burst.requests).toBeGreaterThan(1);
     expect(burst.requests).toBeLessThanOrEqual(3);

@@ -55,10 +55,20 @@ export async function fullestWindowStarts(influx: RunningInflux, database: strin
     .map((row) => row.start);
 }
 
-/** Reads back the burst stored at `windowStartMs` and times its bare write, as `requests` requests sent at once. */
-export async function bareWrite(influx: RunningInflux, database: string, measurements: readonly string[], windowStartMs: number, requests = 1): Promise<BareWrite> {
+/**
+ * Reads back the burst stored at `windowStartMs` once and times its bare write in each of `shapes`: a
+ * number of requests sent at once (1: one request).
+ */
+export async function bareWrites(influx: RunningInflux, database: string, measurements: readonly string[], windowStartMs: number, shapes: readonly number[] = [1]): Promise<BareWrite[]> {
   const points = await storedPoints(influx, database, measurements, windowStartMs);
   const lines = points.map((point) => Buffer.from(`${toLineProtocol([point])}\n`));
+  const writes: BareWrite[] = [];
+  for (const requests of shapes) writes.push({ windowStartMs, points: points.length, ...(await timedWrite(influx, lines, requests)) });
+  return writes;
+}
+
+/** Posts `lines` into a database of its own, split by machine into `requests` requests sent at once. */
+async function timedWrite(influx: RunningInflux, lines: Buffer[], requests: number): Promise<Pick<BareWrite, 'requests' | 'ms'>> {
   const bodies = partitionByMachine(lines, requests).map((part) => Buffer.concat(part));
   const target = uniqueDatabaseName('bench_bare');
   await influx.createDatabase(target);
@@ -69,5 +79,5 @@ export async function bareWrite(influx: RunningInflux, database: string, measure
   await Promise.all(bodies.map((body) => writer.write(body)));
   const ms = performance.now() - started;
   await influx.dropDatabase(target);
-  return { windowStartMs, points: points.length, requests: bodies.length, ms };
+  return { requests: bodies.length, ms };
 }

@@ -31,7 +31,7 @@ import { type Histogram, histogram, histogramDelta, metricValue, observations, s
 import { bucketQuantile } from '@pdm/edge-gateway';
 import { INFLUX_SINK_DEFAULTS, PROCESSOR_NODE_FLAGS } from '@pdm/cloud-processor';
 import { DEFAULT_DATABASE } from '@pdm/cloud-processor/influx-series';
-import { bareWrite, fullestWindowStarts, type BareWrite } from './bare-influx-write.js';
+import { bareWrites, fullestWindowStarts, type BareWrite } from './bare-influx-write.js';
 import { boxBusySeconds, cpuSeconds, rssMb, runQueueWaitSeconds } from './process-cpu.js';
 import { perHour, topicCounters, type HourlyPublish } from './pubsub-billing.js';
 import { rssFlatness } from './rss-flatness.js';
@@ -362,7 +362,7 @@ try {
       for (const start of starts) {
         // A measurement, not the pipeline: an InfluxDB too busy to take the burst is reported, and the run goes on.
         try {
-          for (const requests of new Set([1, INFLUX_SINK_DEFAULTS.parallelRequests])) bare.push(await bareWrite(influx, DEFAULT_DATABASE, ['sensor_features', 'anomaly'], start, requests));
+          bare.push(...(await bareWrites(influx, DEFAULT_DATABASE, ['sensor_features', 'anomaly'], start, [...new Set([1, INFLUX_SINK_DEFAULTS.parallelRequests])])));
         } catch (error) {
           console.log(`bare write of the burst at ${new Date(start).toISOString()} failed: ${(error as Error).message}`);
         }
