@@ -55,7 +55,7 @@ describe('disk full at the gateway under load', () => {
     expect(disk.free()).toBeLessThanOrEqual(LEFT_FREE_BYTES);
     gateway = await startGatewayProcess(writeConfigFile(dir, 'gateway', suite.gatewayConfig({ mqttPort, httpPort, outboxPath })));
     const fleet = startFleet(mqttPort, join(dir, 'sent'));
-    const metric = (name: string) => readMetric(httpPort, name);
+    const metric = (name: string, labels: Record<string, string> = {}) => readMetric(httpPort, name, labels);
 
     // The disk fills: writes fail, the gateway counts them and carries on ingesting.
     await eventually(async () => (await metric('pdm_gateway_outbox_errors_total')) >= 1, 'the first outbox write error', 60_000);
@@ -92,11 +92,16 @@ describe('disk full at the gateway under load', () => {
     expect(expected.windows.size).toBeGreaterThanOrEqual(300);
     await expectEventuallyExactlyOnce(suite.influx, expected, suite.contract, 60_000);
     // Nothing written twice either: the gateway published each window once (a row whose delete
-    // failed on the full disk is not published again), and the processor wrote each once.
+    // failed on the full disk is not published again), and the processor wrote each once. A late
+    // revision is a window of its own (its own idempotency key, overwriting the point): readings
+    // held up behind a stalled event loop on a busy box may reach the gateway after their window
+    // closed (seen once in CI: 90 more, 3 windows of each of the 30 machines), so it counts apart.
     const messages = pubsub.emulator.stats().topics[FEATURES_TOPIC]?.published ?? 0;
+    const revisions = await metric('pdm_gateway_windows_emitted_total', { close_reason: 'late_revision' });
     const accounting = { windows: expected.windows.size, errorsWhileFull, published: await metric('pdm_gateway_published_total'), acked: await windowsAcked(processor) };
-    console.log('disk full:', { ...accounting, messages });
-    expect(accounting).toEqual({ windows: expected.windows.size, errorsWhileFull, published: expected.windows.size, acked: expected.windows.size });
+    console.log('disk full:', { ...accounting, revisions, messages });
+    const sent = expected.windows.size + revisions;
+    expect(accounting).toEqual({ windows: expected.windows.size, errorsWhileFull, published: sent, acked: sent });
 
     // The outbox's own figures must describe the file, whatever failed in between: a write that
     // failed must not count as rows (the byte bound acts on these figures and drops real rows).
