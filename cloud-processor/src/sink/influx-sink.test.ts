@@ -1,5 +1,5 @@
 import { freePort, startTestInflux, uniqueDatabaseName, type RunningInflux } from '@pdm/influx-harness';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { makeWindow, SENSORS, T0 } from '../test-support/windows.js';
 import { InfluxSink } from './influx-sink.js';
 import { INFLUX_SINK_DEFAULTS, type InfluxSinkOptions } from './options.js';
@@ -50,7 +50,43 @@ describe('InfluxSink against a real influxd', () => {
     expect(cqs.map((cq) => cq[0]).sort()).toEqual(
       ['anomaly', 'anomaly_shadow', 'sensor_features'].flatMap((m) => ['1h', '1m'].map((i) => continuousQueryName(m, i))).sort(),
     );
+    // Each interval is computed again one interval later (the test below shows why).
+    for (const [name, definition] of cqs) expect({ name, resample: /RESAMPLE FOR (\w+)/.exec(String(definition))?.[1] }).toEqual({ name, resample: String(name).endsWith('_1m') ? '2m' : '2h' });
   });
+
+  it('replaces a continuous query an older processor created without resampling', async () => {
+    const opts = options();
+    const db = new InfluxDB({ host: '127.0.0.1', port: Number(new URL(influx.url).port), database: opts.database });
+    await new InfluxSink({ ...opts, downsampleIntervals: [] }).start(); // database and policies, no CQ
+    const old = `SELECT mean(*) INTO "${opts.database}"."downsampled"."anomaly_1m" FROM "${opts.database}"."raw"."anomaly" GROUP BY time(1m), *`;
+    await db.createContinuousQuery(continuousQueryName('anomaly', '1m'), old, opts.database);
+    await new InfluxSink(opts).start();
+    await new InfluxSink(opts).start();
+    const cqs = (await influx.query('SHOW CONTINUOUS QUERIES')).results[0]?.series?.find((s) => s.name === opts.database)?.values ?? [];
+    expect(cqs).toHaveLength(6);
+    const definition = String(cqs.find((cq) => cq[0] === continuousQueryName('anomaly', '1m'))?.[1]);
+    expect(definition).toContain('RESAMPLE FOR 2m');
+    expect(definition).toContain('GROUP BY time(1m), *');
+  });
+
+  // influxd's own scheduler runs the CQ (every 5 s here), so this test takes up to ~20 s of wall clock.
+  it('downsamples an interval again once its last window was stored after the interval ended', async () => {
+    const opts = options({ downsampleIntervals: ['5s'] });
+    await new InfluxSink(opts).start();
+    const write = async (line: string) => {
+      const response = await fetch(`${influx.url}/write?db=${opts.database}&rp=raw&precision=ms`, { method: 'POST', body: line });
+      expect(response.status).toBe(204);
+    };
+    const waitUntil = (ms: number) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms - Date.now())));
+    const interval = Math.ceil(Date.now() / 5_000) * 5_000;
+    await waitUntil(interval + 200);
+    await write(`anomaly,machine=m-1,site=s-1 score=1 ${interval + 1_000}`);
+    // After influxd computed the interval (at its end): its last window arrives, as the pipeline's does.
+    await waitUntil(interval + 6_500);
+    await write(`anomaly,machine=m-1,site=s-1 score=3 ${interval + 4_000}`);
+    const downsampled = async () => rows(`SELECT mean_score FROM "downsampled"."anomaly_5s" WHERE time = ${interval}ms`, opts.database);
+    await vi.waitFor(async () => expect(await downsampled()).toEqual([[interval, 2]]), { timeout: 15_000, interval: 500 });
+  }, 30_000);
 
   it('alters an existing policy to the configured duration on start', async () => {
     const opts = options();
