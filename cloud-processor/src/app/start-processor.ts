@@ -82,6 +82,12 @@ export async function startProcessor(config: ProcessorConfig, deps: ProcessorDep
     {
       batchWritten: (points, ms) => (metrics.influxBatchPoints.observe(points), metrics.influxWrite.observe(ms / 1000)),
       fieldsDropped: (n) => metrics.droppedFields.inc(n),
+      downsampleBackfilled: (range, error) => {
+        metrics.downsampleBackfills.inc({ result: error ? 'failed' : 'ok' });
+        const at = { interval: range.interval, from: new Date(range.fromMs).toISOString(), to: new Date(range.toMs).toISOString() };
+        if (error) log.warn({ ...at, err: error }, 'downsampled means not computed again for late windows (RUNBOOK: backfill by hand)');
+        else log.info(at, 'downsampled means computed again for late windows');
+      },
     },
     clock,
   );

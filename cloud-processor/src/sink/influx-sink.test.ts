@@ -88,6 +88,46 @@ describe('InfluxSink against a real influxd', () => {
     await vi.waitFor(async () => expect(await downsampled()).toEqual([[interval, 2]]), { timeout: 15_000, interval: 500 });
   }, 30_000);
 
+  it('computes the downsampled means again for windows stored long after their interval, at flush', async () => {
+    const ranges: unknown[] = [];
+    const opts = options();
+    const sink = new InfluxSink(opts, { downsampleBackfilled: (range, error) => ranges.push({ ...range, error }) });
+    await sink.start();
+    // Two minutes of one machine, weeks old (T0): no continuous query will ever read them.
+    const windows = Array.from({ length: 12 }, (_, index) => makeWindow({ machine: 'pump-9', index }));
+    await Promise.all(windows.map((window) => sink.writeScoredWindow(window, undefined)));
+    await sink.flush();
+    expect(ranges).toEqual([
+      { interval: '1m', fromMs: T0, toMs: T0 + 120_000, error: undefined },
+      { interval: '1h', fromMs: T0, toMs: T0 + 3_600_000, error: undefined },
+    ]);
+    const temp = (w: (typeof windows)[number]) => w.sensors.find((s) => s.sensorId === 'temp')!.mean;
+    const meanOf = (ws: typeof windows) => ws.reduce((sum, w) => sum + temp(w), 0) / ws.length;
+    const stored = await rows(`SELECT mean_mean FROM "downsampled"."sensor_features_1m" WHERE sensor = 'temp' AND machine = 'pump-9'`, opts.database);
+    expect(stored.map(([time]) => time)).toEqual([T0, T0 + 60_000]);
+    expect(stored[0]![1]).toBeCloseTo(meanOf(windows.slice(0, 6)), 9);
+    expect(stored[1]![1]).toBeCloseTo(meanOf(windows.slice(6)), 9);
+    const hourly = await rows(`SELECT mean_mean FROM "downsampled"."sensor_features_1h" WHERE sensor = 'temp' AND machine = 'pump-9'`, opts.database);
+    expect(hourly).toHaveLength(1);
+    expect(hourly[0]![1]).toBeCloseTo(meanOf(windows), 9);
+  });
+
+  it('reports a backfill InfluxDB refuses, and writes go on', async () => {
+    const ranges: { error?: Error }[] = [];
+    const opts = options();
+    await new InfluxSink(opts).start();
+    // The downsampled policy is gone: SELECT … INTO it fails.
+    await influx.query(`DROP RETENTION POLICY "downsampled" ON "${opts.database}"`);
+    const sink = new InfluxSink({ ...opts, downsampleIntervals: ['1m'] }, { downsampleBackfilled: (_range, error) => ranges.push({ error }) });
+    await sink.writeScoredWindow(makeWindow({ machine: 'pump-9', index: 0 }), undefined);
+    await sink.flush();
+    expect(ranges).toHaveLength(1);
+    expect(ranges[0]!.error?.message).toMatch(/InfluxDB refused the backfill of sensor_features_1m: .*downsampled/);
+    await sink.writeScoredWindow(makeWindow({ machine: 'pump-9', index: 1 }), undefined);
+    await sink.flush();
+    expect(await rows('SELECT count(mean) FROM sensor_features', opts.database)).toEqual([[0, 2 * SENSORS.length]]);
+  });
+
   it('alters an existing policy to the configured duration on start', async () => {
     const opts = options();
     await new InfluxSink(opts).start();

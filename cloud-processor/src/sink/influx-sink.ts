@@ -25,8 +25,9 @@ import {
   type Unscored,
 } from './points.js';
 import type { InfluxSinkOptions } from './options.js';
-import { PROCESSOR_COMPONENT, type ProcessorReport } from './influx-series.js';
-import { ensureInfluxSchema } from './schema-setup.js';
+import { DOWNSAMPLED_MEASUREMENTS, PROCESSOR_COMPONENT, type ProcessorReport } from './influx-series.js';
+import { downsampleQuery, ensureInfluxSchema } from './schema-setup.js';
+import { DownsampleBackfill, type BackfillRange } from './downsample-backfill.js';
 import { modelDriftPoint } from './model-drift-point.js';
 import { InfluxWrite } from './influx-write.js';
 import { lineBytes, pointLine } from './line-protocol.js';
@@ -47,6 +48,8 @@ export interface InfluxSinkEvents {
   batchWritten?(points: number, durationMs: number): void;
   /** Non-finite statistics left out of a point (line protocol cannot carry them). */
   fieldsDropped?(count: number): void;
+  /** Downsampled means computed again for windows stored too late for the CQs; `error` when it failed. */
+  downsampleBackfilled?(range: BackfillRange, error?: Error): void;
 }
 
 function influxClient(options: InfluxSinkOptions): InfluxDB {
@@ -79,6 +82,7 @@ export class InfluxSink {
    * One batch at a time (batch-writer.ts), its requests side by side (writeBatch).
    */
   private readonly batches: BatchWriter<Buffer>;
+  private readonly backfill: DownsampleBackfill;
 
   constructor(
     private readonly options: InfluxSinkOptions,
@@ -89,6 +93,7 @@ export class InfluxSink {
     this.influx = influxClient(options);
     this.writer = new InfluxWrite({ url: options.url, database: options.database, requestTimeoutMs: options.requestTimeoutMs });
     this.batches = new BatchWriter((points) => this.writeBatch(points), { maxPoints: options.batchMaxPoints, maxDelayMs: options.batchMaxDelayMs }, clock);
+    this.backfill = new DownsampleBackfill(options.downsampleIntervals, (range) => this.backfillRange(range), clock);
   }
 
   /** Creates database, retention policies and continuous queries (idempotent). */
@@ -101,11 +106,11 @@ export class InfluxSink {
    * `anomaly_shadow`), in one batch: one wait for the batch to go out instead of two, which is most of
    * a window's time in the processor.
    */
-  writeScoredWindow(window: MachineWindow, score: WindowScore | undefined, shadows: readonly WindowScore[] = []): Promise<void> {
+  async writeScoredWindow(window: MachineWindow, score: WindowScore | undefined, shadows: readonly WindowScore[] = []): Promise<void> {
     const features = featureLines(window);
-    if (!score) return this.addLines(features);
-    const built = [features, anomalyLine(score), ...shadows.map((shadow) => anomalyLine(shadow, 'anomaly_shadow'))];
-    return this.addLines({ lines: built.flatMap((b) => b.lines), droppedFields: built.reduce((sum, b) => sum + b.droppedFields, 0) });
+    const built = score ? [features, anomalyLine(score), ...shadows.map((shadow) => anomalyLine(shadow, 'anomaly_shadow'))] : [features];
+    await this.addLines({ lines: built.flatMap((b) => b.lines), droppedFields: built.reduce((sum, b) => sum + b.droppedFields, 0) });
+    this.backfill.stored(Number(window.windowStart));
   }
 
   /** A change of a model's lifecycle (`model_changes`), as `pdm models` records it. */
@@ -116,7 +121,8 @@ export class InfluxSink {
   /** A window no model scored: its features and an `unscored` point saying why, in one batch. */
   async writeUnscoredWindow(window: MachineWindow, unscored: Unscored): Promise<void> {
     const features = featureLines(window);
-    return this.addLines({ lines: [...features.lines, pointLine(unscoredPoint(window, unscored))], droppedFields: features.droppedFields });
+    await this.addLines({ lines: [...features.lines, pointLine(unscoredPoint(window, unscored))], droppedFields: features.droppedFields });
+    this.backfill.stored(Number(window.windowStart));
   }
 
   writeAlert(alert: AlertPointInput): Promise<void> {
@@ -183,13 +189,31 @@ export class InfluxSink {
     if (!host?.online) throw new Error(`InfluxDB at ${this.options.url} did not answer /ping within ${timeoutMs} ms`);
   }
 
-  /** Writes what is pending and waits for writes in progress. */
-  flush(): Promise<void> {
-    return this.batches.flush();
+  /**
+   * Writes what is pending and waits for writes in progress; then computes again, without waiting for
+   * a quiet spell, the downsampled means of the intervals late windows went into.
+   */
+  async flush(): Promise<void> {
+    await this.batches.flush();
+    await this.backfill.flush();
   }
 
   pendingPoints(): number {
     return this.batches.pendingPoints();
+  }
+
+  /** The CQs' own queries over a range: never rejects, says how it went through the events. */
+  private async backfillRange(range: BackfillRange): Promise<void> {
+    try {
+      for (const measurement of DOWNSAMPLED_MEASUREMENTS) {
+        const raw = (await this.influx.queryRaw(downsampleQuery(this.options, measurement, range.interval, range), { method: 'POST' })) as { results?: { error?: string }[] };
+        const error = raw.results?.find((result) => result.error !== undefined)?.error;
+        if (error !== undefined) throw new Error(`InfluxDB refused the backfill of ${measurement}_${range.interval}: ${error}`);
+      }
+      this.events.downsampleBackfilled?.(range);
+    } catch (error) {
+      this.events.downsampleBackfilled?.(range, error instanceof Error ? error : new Error(String(error)));
+    }
   }
 
   private addBuilt(built: BuiltPoints): Promise<void> {

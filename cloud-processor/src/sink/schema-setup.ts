@@ -27,15 +27,27 @@ function resampleFor(interval: string): string {
   return interval.replace(/\d+/g, (n) => String(2 * Number(n)));
 }
 
-export function continuousQueries(options: Pick<InfluxSinkOptions, 'database' | 'rawRetention' | 'downsampledRetention' | 'downsampleIntervals'>) {
+type DownsampleOptions = Pick<InfluxSinkOptions, 'database' | 'rawRetention' | 'downsampledRetention' | 'downsampleIntervals'>;
+
+/**
+ * A continuous query's own query; with a time range (epoch ms, [from, to)), the same means computed
+ * by hand for it (downsample-backfill.ts).
+ */
+export function downsampleQuery(options: DownsampleOptions, measurement: string, interval: string, range?: { fromMs: number; toMs: number }): string {
   const db = quote(options.database);
+  const where = range === undefined ? '' : ` WHERE time >= ${range.fromMs}ms AND time < ${range.toMs}ms`;
+  // mean(*) averages every numeric field (mean_score, mean_rms…); GROUP BY * keeps the tags.
+  return (
+    `SELECT mean(*) INTO ${db}.${quote(options.downsampledRetention.name)}.${quote(`${measurement}_${interval}`)} ` +
+    `FROM ${db}.${quote(options.rawRetention.name)}.${quote(measurement)}${where} GROUP BY time(${interval}), *`
+  );
+}
+
+export function continuousQueries(options: DownsampleOptions) {
   return DOWNSAMPLED_MEASUREMENTS.flatMap((measurement) =>
     options.downsampleIntervals.map((interval) => ({
       name: continuousQueryName(measurement, interval),
-      // mean(*) averages every numeric field (mean_score, mean_rms…); GROUP BY * keeps the tags.
-      query:
-        `SELECT mean(*) INTO ${db}.${quote(options.downsampledRetention.name)}.${quote(`${measurement}_${interval}`)} ` +
-        `FROM ${db}.${quote(options.rawRetention.name)}.${quote(measurement)} GROUP BY time(${interval}), *`,
+      query: downsampleQuery(options, measurement, interval),
       resample: `RESAMPLE FOR ${resampleFor(interval)}`,
     })),
   );

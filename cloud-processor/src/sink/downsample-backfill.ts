@@ -1,0 +1,92 @@
+// Windows stored after the downsampling CQs last read their interval (an outbox draining after a link
+// outage, a replay of old data) would never be in the 1-minute and 1-hour means: a CQ resamples only
+// twice its interval (schema-setup.ts). The sink reports the start of every window it stored; an
+// interval that got such a late window is computed again with the CQ's own query once no late window
+// touched it for a quiet spell. A drain writes the same minutes for a while, and each query costs
+// influxd per series and field more than per point, so contiguous quiet intervals go as one range.
+import type { Cancel, Clock } from '@pdm/clock';
+
+/** Intervals [fromMs, toMs) of one downsampling interval to compute again. */
+export interface BackfillRange {
+  interval: string;
+  fromMs: number;
+  toMs: number;
+}
+
+const UNIT_MS: Record<string, number> = { ns: 1e-6, u: 1e-3, µ: 1e-3, ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
+
+/** An InfluxQL duration ('1m', '1h30m') in ms. */
+export function influxDurationMs(duration: string): number {
+  const parts = [...duration.matchAll(/(\d+)(ns|ms|u|µ|s|m|h|d|w)/g)];
+  if (parts.length === 0 || parts.map((p) => p[0]).join('') !== duration) throw new RangeError(`not an InfluxQL duration: "${duration}"`);
+  return parts.reduce((sum, [, n, unit]) => sum + Number(n) * UNIT_MS[unit!]!, 0);
+}
+
+/** A window stored this close to the CQ's last run over its interval may have missed it too. */
+const LATE_MARGIN_MS = 10_000;
+/** A late interval waits until no late window touched it for this long. */
+export const BACKFILL_QUIET_MS = 30_000;
+
+export class DownsampleBackfill {
+  private readonly intervals: { name: string; ms: number }[];
+  /** Interval name → start of a late interval → when a late window last touched it. */
+  private readonly late = new Map<string, Map<number, number>>();
+  private timer: Cancel | undefined;
+  /** Backfills run one at a time, in the order they fell due. */
+  private running: Promise<void> = Promise.resolve();
+
+  constructor(
+    intervals: readonly string[],
+    /** Computes a range again; reports its own errors (it must not reject). */
+    private readonly backfill: (range: BackfillRange) => Promise<void>,
+    private readonly clock: Clock,
+    private readonly quietMs = BACKFILL_QUIET_MS,
+  ) {
+    this.intervals = intervals.map((name) => ({ name, ms: influxDurationMs(name) }));
+  }
+
+  /** A window starting at `windowStartMs` was just stored. */
+  stored(windowStartMs: number): void {
+    const now = this.clock.now();
+    for (const { name, ms } of this.intervals) {
+      const start = Math.floor(windowStartMs / ms) * ms;
+      // The CQ reads an interval for the last time when the next one ends (it resamples twice it).
+      if (now < start + 2 * ms - LATE_MARGIN_MS) continue;
+      const touched = this.late.get(name) ?? new Map<number, number>();
+      this.late.set(name, touched.set(start, now));
+    }
+    if (this.late.size > 0) this.timer ??= this.clock.schedule(() => this.runQuiet(), this.quietMs);
+  }
+
+  /** Runs every late interval now, quiet or not, and waits for all backfills (a flush, a stop). */
+  flush(): Promise<void> {
+    this.timer?.();
+    this.timer = undefined;
+    this.start(() => true);
+    return this.running;
+  }
+
+  private runQuiet(): void {
+    this.timer = undefined;
+    const quietSince = this.clock.now() - this.quietMs;
+    this.start((touchedAt) => touchedAt <= quietSince);
+    if (this.late.size > 0) this.timer = this.clock.schedule(() => this.runQuiet(), this.quietMs);
+  }
+
+  private start(due: (touchedAt: number) => boolean): void {
+    const ranges: BackfillRange[] = [];
+    for (const { name, ms } of this.intervals) {
+      const touched = this.late.get(name);
+      if (touched === undefined) continue;
+      const starts = [...touched].filter(([, at]) => due(at)).map(([start]) => start).sort((a, b) => a - b);
+      for (const start of starts) {
+        touched.delete(start);
+        const last = ranges.at(-1);
+        if (last?.interval === name && last.toMs === start) last.toMs = start + ms;
+        else ranges.push({ interval: name, fromMs: start, toMs: start + ms });
+      }
+      if (touched.size === 0) this.late.delete(name);
+    }
+    for (const range of ranges) this.running = this.running.then(() => this.backfill(range));
+  }
+}
