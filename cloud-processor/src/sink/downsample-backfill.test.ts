@@ -50,6 +50,23 @@ describe('DownsampleBackfill', () => {
     ]);
   });
 
+  it('splits a long drain into ranges of an hour at most', async () => {
+    const clock = new ManualClock(NOW);
+    const { backfill, ranges } = backfillOn(clock);
+    for (let minute = -150; minute < -20; minute++) backfill.stored(NOW + minute * MIN);
+    await backfill.flush();
+    expect(ranges.filter((r) => r.interval === '1m')).toEqual([
+      { interval: '1m', fromMs: NOW - 150 * MIN, toMs: NOW - 90 * MIN },
+      { interval: '1m', fromMs: NOW - 90 * MIN, toMs: NOW - 30 * MIN },
+      { interval: '1m', fromMs: NOW - 30 * MIN, toMs: NOW - 20 * MIN },
+    ]);
+    // 1h: the hours of 09:00 and 10:00 are late, one query each (11:00 is read once more by the CQ at 13:00).
+    expect(ranges.filter((r) => r.interval === '1h')).toEqual([
+      { interval: '1h', fromMs: NOW - 3 * HOUR, toMs: NOW - 2 * HOUR },
+      { interval: '1h', fromMs: NOW - 2 * HOUR, toMs: NOW - HOUR },
+    ]);
+  });
+
   it('waits while late windows keep touching an interval, and runs only the quiet ones', async () => {
     const clock = new ManualClock(NOW);
     const { backfill, ranges } = backfillOn(clock, 30_000);

@@ -3,7 +3,8 @@
 // twice its interval (schema-setup.ts). The sink reports the start of every window it stored; an
 // interval that got such a late window is computed again with the CQ's own query once no late window
 // touched it for a quiet spell. A drain writes the same minutes for a while, and each query costs
-// influxd per series and field more than per point, so contiguous quiet intervals go as one range.
+// influxd per series and field more than per point, so contiguous quiet intervals go as one range
+// (an hour at most).
 import type { Cancel, Clock } from '@pdm/clock';
 
 /** Intervals [fromMs, toMs) of one downsampling interval to compute again. */
@@ -24,6 +25,9 @@ export function influxDurationMs(duration: string): number {
 
 /** A window stored this close to the CQ's last run over its interval may have missed it too. */
 const LATE_MARGIN_MS = 10_000;
+/** One query covers at most this much time (or one interval, if longer): an hour of 1,000 machines'
+ *  windows took influxd 10 s to average, and a long outage's drain must not become one huge query. */
+const MAX_RANGE_MS = 3_600_000;
 /** A late interval waits until no late window touched it for this long. */
 export const BACKFILL_QUIET_MS = 30_000;
 
@@ -82,7 +86,7 @@ export class DownsampleBackfill {
       for (const start of starts) {
         touched.delete(start);
         const last = ranges.at(-1);
-        if (last?.interval === name && last.toMs === start) last.toMs = start + ms;
+        if (last?.interval === name && last.toMs === start && last.toMs - last.fromMs < Math.max(ms, MAX_RANGE_MS)) last.toMs = start + ms;
         else ranges.push({ interval: name, fromMs: start, toMs: start + ms });
       }
       if (touched.size === 0) this.late.delete(name);

@@ -66,6 +66,9 @@ function influxClient(options: InfluxSinkOptions): InfluxDB {
   });
 }
 
+/** One backfill query at most (downsample-backfill.ts). */
+const BACKFILL_TIMEOUT_MS = 300_000;
+
 /** influx's RequestError (not exported) carries the HTTP response of a 3xx/4xx answer. */
 const isRefusal = (error: unknown) => typeof (error as { res?: { statusCode?: unknown } }).res?.statusCode === 'number';
 
@@ -83,6 +86,8 @@ export class InfluxSink {
    */
   private readonly batches: BatchWriter<Buffer>;
   private readonly backfill: DownsampleBackfill;
+  /** For the backfill's queries: seconds each at 1,000 machines (10–26 s for an hour), over a write's timeout. */
+  private readonly backfillInflux: InfluxDB;
 
   constructor(
     private readonly options: InfluxSinkOptions,
@@ -94,6 +99,7 @@ export class InfluxSink {
     this.writer = new InfluxWrite({ url: options.url, database: options.database, requestTimeoutMs: options.requestTimeoutMs });
     this.batches = new BatchWriter((points) => this.writeBatch(points), { maxPoints: options.batchMaxPoints, maxDelayMs: options.batchMaxDelayMs }, clock);
     this.backfill = new DownsampleBackfill(options.downsampleIntervals, (range) => this.backfillRange(range), clock);
+    this.backfillInflux = influxClient({ ...options, requestTimeoutMs: Math.max(options.requestTimeoutMs, BACKFILL_TIMEOUT_MS) });
   }
 
   /** Creates database, retention policies and continuous queries (idempotent). */
@@ -206,7 +212,7 @@ export class InfluxSink {
   private async backfillRange(range: BackfillRange): Promise<void> {
     try {
       for (const measurement of DOWNSAMPLED_MEASUREMENTS) {
-        const raw = (await this.influx.queryRaw(downsampleQuery(this.options, measurement, range.interval, range), { method: 'POST' })) as { results?: { error?: string }[] };
+        const raw = (await this.backfillInflux.queryRaw(downsampleQuery(this.options, measurement, range.interval, range), { method: 'POST' })) as { results?: { error?: string }[] };
         const error = raw.results?.find((result) => result.error !== undefined)?.error;
         if (error !== undefined) throw new Error(`InfluxDB refused the backfill of ${measurement}_${range.interval}: ${error}`);
       }
