@@ -92,7 +92,7 @@ export const MODEL_DEFAULTS = {
      * exists only where training was short, fewer than `minTailWindows` non-overlapping windows: 400 s of
      * a healthy rig say nothing of its level an hour later (SKAB's anomaly-free run after 400 s of
      * training: 90 % of its windows alarmed without a baseline, 2.7 % with). Its time constant is this
-     * many training spans (the training windows' non-overlapping duration): the trained level is
+     * many training spans (the training windows' non-overlapping duration, per machine): the trained level is
      * forgotten on twice the time it took to learn it. Measured on SKAB (0.5–8 spans): shorter follows
      * a fault's onset (1 span: F1 0.760); 2.5 or more (with the delay below) fall behind the healthy
      * run's wander once, freeze and stay in alarm (80–87 %) — the baseline is never taught by an alarm.

@@ -319,6 +319,9 @@ describe('fitRobustT2: a slow baseline only where training was short', () => {
     expect(fitRobustT2(names, healthy(400, 1), 10_000, { operatingPoint: false, independentWindows: 40 }).tauMs).toBe(800_000);
     expect(fitRobustT2(names, healthy(2_000, 2), 10_000, { operatingPoint: false }).tauMs).toBeNull();
     expect(fitRobustT2(names, healthy(400, 1), 10_000, { operatingPoint: false, tauMs: null }).tauMs).toBeNull();
+    // Four machines of 100 windows each: 1,000 s of operation, τ = 2 × 1,000 s (not 2 × 4,000 s).
+    const machineOf = Array.from({ length: 400 }, (_, i) => `pump-${i % 4}`);
+    expect(fitRobustT2(names, healthy(400, 1), 10_000, { operatingPoint: false, machineOf }).tauMs).toBe(2 * 100 * 10_000);
   });
 
   it('follows a slow healthy wander after a short training; the same wander alarms a fixed location', () => {

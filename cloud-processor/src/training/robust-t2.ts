@@ -188,10 +188,14 @@ function machineOffsets(rows: readonly ArrayLike<number>[], machineOf: readonly 
   return offsets;
 }
 
-/** The slow baseline's τ for a training of `independent` non-overlapping windows; null (none) for a long one. */
-function baselineTauMs(independent: number, windowMs: number): number | null {
+/**
+ * The slow baseline's τ for a training of `independent` non-overlapping windows of `machines` machines;
+ * null (none) for a long one. The training span is a machine's: four pumps of an hour are an hour of
+ * operation, not four (τ was 7.8 h for the old one-hour demo model instead of 2).
+ */
+function baselineTauMs(independent: number, machines: number, windowMs: number): number | null {
   const { minTailWindows, baselineTrainingSpans } = MODEL_DEFAULTS.robustT2;
-  return independent < minTailWindows ? baselineTrainingSpans * independent * windowMs : null;
+  return independent < minTailWindows ? baselineTrainingSpans * (independent / machines) * windowMs : null;
 }
 
 export function fitRobustT2(featureNames: readonly string[], allRows: readonly ArrayLike<number>[], windowMs: number, options: RobustT2Options = {}): RobustT2File {
@@ -236,7 +240,7 @@ export function fitRobustT2(featureNames: readonly string[], allRows: readonly A
     threshold,
     p,
     rho,
-    tauMs: options.tauMs === undefined ? baselineTauMs(independent, windowMs) : options.tauMs,
+    tauMs: options.tauMs === undefined ? baselineTauMs(independent, options.machineOf === undefined ? 1 : new Set(options.machineOf).size, windowMs) : options.tauMs,
     ...(operatingPoint !== undefined ? { operatingPoint } : {}),
     ...(offsets !== undefined && offsets.size > 0 ? { machineOffsets: Object.fromEntries([...offsets].map(([m, o]) => [m, Array.from(o)])) } : {}),
     ...(options.onlineThreshold === false ? {} : { onlineThreshold: { falseAlertsPerDay: options.falseAlertsPerDay ?? defaults.falseAlertsPerDay, floor: threshold } }),
