@@ -23,7 +23,8 @@ export function influxDurationMs(duration: string): number {
   return parts.reduce((sum, [, n, unit]) => sum + Number(n) * UNIT_MS[unit!]!, 0);
 }
 
-/** A window stored this close to the CQ's last run over its interval may have missed it too. */
+/** A window stored this close to the CQ's last run over its interval (or half an interval, if less)
+ *  may have missed it too. */
 const LATE_MARGIN_MS = 10_000;
 /** One query covers at most this much time (or one interval, if longer): an hour of 1,000 machines'
  *  windows took influxd 10 s to average, and a long outage's drain must not become one huge query. */
@@ -55,7 +56,7 @@ export class DownsampleBackfill {
     for (const { name, ms } of this.intervals) {
       const start = Math.floor(windowStartMs / ms) * ms;
       // The CQ reads an interval for the last time when the next one ends (it resamples twice it).
-      if (now < start + 2 * ms - LATE_MARGIN_MS) continue;
+      if (now < start + 2 * ms - Math.min(LATE_MARGIN_MS, ms / 2)) continue;
       const touched = this.late.get(name) ?? new Map<number, number>();
       this.late.set(name, touched.set(start, now));
     }

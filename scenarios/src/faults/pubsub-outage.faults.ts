@@ -14,7 +14,7 @@
 import { join } from 'node:path';
 import type { RunningProcessor } from '@pdm/cloud-processor';
 import { connectPubSub, windowsOfMessage, type RunningGateway } from '@pdm/edge-gateway';
-import { freePort } from '@pdm/influx-harness';
+import { freePort, type RunningInflux } from '@pdm/influx-harness';
 import { Collector, PROJECT, until } from '@pdm/pubsub-emulator/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { heldAtStop } from './support/emulator-snapshot.js';
@@ -39,6 +39,22 @@ import { useFaultSuite } from './support/suite.js';
 import { difference } from './support/windows.js';
 import { expectEveryWriteExplained, publishedWindows } from './support/writes.js';
 
+/** The suite's windows are 1 s: 10 s means, so that the outage's windows reach them after the CQ's last read. */
+const DOWNSAMPLE = '10s';
+const DOWNSAMPLE_MS = 10_000;
+
+/** Stored 10 s means per machine, sensor and interval (`mean_mean`), and the same computed now from the raw windows. */
+async function downsampledAndRaw(influx: RunningInflux, beforeMs: number): Promise<{ stored: Map<string, number>; fromRaw: Map<string, number> }> {
+  const byKey = async (statement: string) => {
+    const series = (await influx.query(statement, 'pdm')).results[0]?.series ?? [];
+    return new Map(series.flatMap((s) => s.values.map(([time, value]) => [`${s.tags?.machine}/${s.tags?.sensor}@${String(time)}`, Number(value)] as const)));
+  };
+  return {
+    stored: await byKey(`SELECT mean_mean FROM "downsampled"."sensor_features_${DOWNSAMPLE}" WHERE time < ${beforeMs}ms GROUP BY *`),
+    fromRaw: await byKey(`SELECT mean(mean) FROM "raw"."sensor_features" WHERE time < ${beforeMs}ms GROUP BY time(${DOWNSAMPLE}), * fill(none)`),
+  };
+}
+
 describe('Pub/Sub unavailable for a while under load', () => {
   const suite = useFaultSuite('faults-pubsub', { ownEmulator: true });
   const emulatorDir = join(suite.dir, 'pubsub');
@@ -53,7 +69,8 @@ describe('Pub/Sub unavailable for a while under load', () => {
     [port, adminPort] = [await freePort(), await freePort()];
     emulator = await startEmulatorProcess({ port, adminPort, dataDir: emulatorDir });
     const emulatorHost = `127.0.0.1:${port}`;
-    processor = await startProcessorHere(suite.processorConfig({ emulatorHost }));
+    const config = suite.processorConfig({ emulatorHost });
+    processor = await startProcessorHere({ ...config, influx: { ...config.influx, downsampleIntervals: [DOWNSAMPLE] } });
     // Everything the gateway publishes, in both of the emulator's lives, also reaches this subscription.
     const client = await connectPubSub({ projectId: PROJECT, emulatorHost });
     const [subscription] = await client.topic(FEATURES_TOPIC).createSubscription('faults-tap', { enableMessageOrdering: true });
@@ -78,9 +95,10 @@ describe('Pub/Sub unavailable for a while under load', () => {
     const firstLife = statsAtStop(emulator);
     // Delivered and not acked when it stopped: its next life delivers these again.
     const deliveredAgain = heldAtStop(emulatorDir, SUBSCRIPTION).filter((m) => m.attempts > 0);
-    await until(() => gateway.outbox.stats().depth >= depthBefore + 300, 'the outbox to grow by 300 windows (~10 s of the fleet)', 120_000);
+    // Long enough that windows of the outage are stored after influxd's last read of their 10 s means.
+    await until(() => gateway.outbox.stats().depth >= depthBefore + 600, 'the outbox to grow by 600 windows (~20 s of the fleet)', 120_000);
     const depthDuringOutage = gateway.outbox.stats().depth;
-    expect(depthDuringOutage).toBeGreaterThanOrEqual(depthBefore + 300);
+    expect(depthDuringOutage).toBeGreaterThanOrEqual(depthBefore + 600);
 
     emulator = await startEmulatorProcess({ port, adminPort, dataDir: emulatorDir });
     // Back under load: the backlog drains while new windows keep coming.
@@ -114,5 +132,18 @@ describe('Pub/Sub unavailable for a while under load', () => {
     const settled = await processor.metrics.value('pdm_processor_messages_total');
     console.log('Pub/Sub outage:', { depthBefore, depthDuringOutage, messages, redeliveredMessages: deliveredAgain.length, deliveries, settled, ...writes });
     expectEveryWriteExplained(writes);
+
+    // The downsampled means hold every window, those the outage delayed past influxd's continuous
+    // query included: the processor computes those intervals again (at its stop at the latest).
+    await processor.stop();
+    const backfills = await processor.metrics.value('pdm_processor_downsample_backfills_total');
+    const final = Math.floor((Date.now() - 3 * DOWNSAMPLE_MS) / DOWNSAMPLE_MS) * DOWNSAMPLE_MS; // the CQ's last read of older intervals is done
+    const { stored, fromRaw } = await downsampledAndRaw(suite.influx, final);
+    console.log('Pub/Sub outage, downsampled:', { backfills, intervals: fromRaw.size, stored: stored.size });
+    expect(backfills).toBeGreaterThan(0);
+    expect(fromRaw.size).toBeGreaterThan(100);
+    expect([...fromRaw.keys()].filter((key) => !stored.has(key))).toEqual([]);
+    const differing = [...fromRaw].filter(([key, mean]) => Math.abs((stored.get(key) ?? NaN) - mean) > 1e-9 * Math.max(1, Math.abs(mean)));
+    expect(differing.slice(0, 5)).toEqual([]);
   });
 });
