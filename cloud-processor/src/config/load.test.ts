@@ -71,6 +71,9 @@ describe('processor configuration', () => {
     expect(() => loadProcessorConfig({ file: file('p.json', '{"influx": {"rawRetention": {"duration": "forever"}}}'), env: {} })).toThrow(
       /influx\.rawRetention\.duration: must be an InfluxQL duration/,
     );
+    expect(() => loadProcessorConfig({ file: file('p.json', '{"influx": {"downsampleIntervals": ["1m", "INF"]}}'), env: {} })).toThrow(
+      /influx\.downsampleIntervals\.1: must be an InfluxQL duration such as 1m or 1h/,
+    );
     expect(() => loadProcessorConfig({ file: file('p.yaml', 'pubsub:\n  subscriptoin: x\n'), env: {} })).toThrow(ConfigError);
     expect(() => loadProcessorConfig({ file: file('p.yaml', 'pubsub: [1\n'), env: {} })).toThrow(/not valid YAML/);
   });

@@ -17,6 +17,8 @@ const positiveMs = durationMs().pipe(positiveInt);
 const nonNegativeMs = durationMs().pipe(z.number().int().min(0));
 const id = z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must match [A-Za-z0-9_.-]{1,64}');
 const influxDuration = z.string().regex(/^(\d+(ns|u|µ|ms|s|m|h|d|w))+$|^INF$/, 'must be an InfluxQL duration such as 30d, 12h or INF');
+/** A GROUP BY time() interval: a duration, never INF. */
+const influxInterval = z.string().regex(/^(\d+(ns|u|µ|ms|s|m|h|d|w))+$/, 'must be an InfluxQL duration such as 1m or 1h');
 const retention = (name: string, duration: string) =>
   z.object({ name: z.string().min(1).default(name), duration: influxDuration.default(duration) }).strict().prefault({});
 
@@ -73,7 +75,7 @@ export const processorConfigSchema = z
         database: z.string().min(1).default(INFLUX_SINK_DEFAULTS.database),
         rawRetention: retention(INFLUX_SINK_DEFAULTS.rawRetention.name, INFLUX_SINK_DEFAULTS.rawRetention.duration),
         downsampledRetention: retention(INFLUX_SINK_DEFAULTS.downsampledRetention.name, INFLUX_SINK_DEFAULTS.downsampledRetention.duration),
-        downsampleIntervals: z.array(influxDuration).default(INFLUX_SINK_DEFAULTS.downsampleIntervals),
+        downsampleIntervals: z.array(influxInterval).default(INFLUX_SINK_DEFAULTS.downsampleIntervals),
         batchMaxPoints: positiveInt.default(INFLUX_SINK_DEFAULTS.batchMaxPoints),
         batchMaxDelayMs: nonNegativeMs.default(INFLUX_SINK_DEFAULTS.batchMaxDelayMs),
         parallelRequests: positiveInt.default(INFLUX_SINK_DEFAULTS.parallelRequests),
