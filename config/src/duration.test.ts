@@ -10,6 +10,7 @@ describe('parseDuration', () => {
     expect(parseDuration('10min')).toBe(600_000);
     expect(parseDuration('1h30m')).toBe(5_400_000);
     expect(parseDuration(' 2d ')).toBe(172_800_000);
+    expect(parseDuration('2w')).toBe(14 * 86_400_000);
   });
 
   it('refuses a bare number unless the caller says what it means', () => {

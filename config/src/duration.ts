@@ -1,8 +1,8 @@
-// The one duration syntax of flags and config files: "500ms", "10s", "1.5m", "1h30m", "2d".
+// The one duration syntax of flags and config files: "500ms", "10s", "1.5m", "1h30m", "2d", "1w".
 import { z } from 'zod';
 
-const UNIT_MS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, min: 60_000, h: 3_600_000, d: 86_400_000 };
-const PART = /(\d+(?:\.\d+)?)(ms|s|min|m|h|d)/y;
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, min: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
+const PART = /(\d+(?:\.\d+)?)(ms|s|min|m|h|d|w)/y;
 const BARE_NUMBER = /^\d+(?:\.\d+)?$/;
 
 export interface DurationOptions {
@@ -27,7 +27,7 @@ export function parseDuration(text: string, options: DurationOptions = {}): numb
     if (PART.lastIndex === trimmed.length) return total;
   }
   const bare = options.bareUnit ? `, or a number of ${options.bareUnit === 'ms' ? 'milliseconds' : 'seconds'}` : '';
-  throw new RangeError(`invalid duration "${text}": expected a number with a unit (ms, s, m, h, d), e.g. 500ms, 10s, 1h30m or 2d${bare}`);
+  throw new RangeError(`invalid duration "${text}": expected a number with a unit (ms, s, m, h, d, w), e.g. 500ms, 10s, 1h30m or 2d${bare}`);
 }
 
 /**

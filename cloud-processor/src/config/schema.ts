@@ -17,8 +17,8 @@ const positiveMs = durationMs().pipe(positiveInt);
 const nonNegativeMs = durationMs().pipe(z.number().int().min(0));
 const id = z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must match [A-Za-z0-9_.-]{1,64}');
 const influxDuration = z.string().regex(/^(\d+(ns|u|µ|ms|s|m|h|d|w))+$|^INF$/, 'must be an InfluxQL duration such as 30d, 12h or INF');
-/** A GROUP BY time() interval: a duration, never INF. */
-const influxInterval = z.string().regex(/^(\d+(ns|u|µ|ms|s|m|h|d|w))+$/, 'must be an InfluxQL duration such as 1m or 1h');
+/** A GROUP BY time() interval: a duration of whole milliseconds or more, never INF. */
+const influxInterval = z.string().regex(/^(\d+(ms|s|m|h|d|w))+$/, 'must be an InfluxQL duration such as 1m or 1h');
 const retention = (name: string, duration: string) =>
   z.object({ name: z.string().min(1).default(name), duration: influxDuration.default(duration) }).strict().prefault({});
 

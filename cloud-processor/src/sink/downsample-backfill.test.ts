@@ -1,6 +1,6 @@
 import { ManualClock } from '@pdm/clock';
 import { describe, expect, it } from 'vitest';
-import { DownsampleBackfill, influxDurationMs, type BackfillRange } from './downsample-backfill.js';
+import { DownsampleBackfill, type BackfillRange } from './downsample-backfill.js';
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;
@@ -11,15 +11,6 @@ function backfillOn(clock: ManualClock, quietMs = 30_000) {
   const backfill = new DownsampleBackfill(['1m', '1h'], (range) => Promise.resolve(void ranges.push(range)), clock, quietMs);
   return { backfill, ranges };
 }
-
-describe('influxDurationMs', () => {
-  it('reads InfluxQL durations, compound ones included, and refuses anything else', () => {
-    expect(['1m', '1h', '90s', '1h30m', '1d', '2w', '500ms'].map(influxDurationMs)).toEqual([MIN, HOUR, 90_000, 90 * MIN, 24 * HOUR, 14 * 24 * HOUR, 500]);
-    expect(() => influxDurationMs('1x')).toThrow('not an InfluxQL duration: "1x"');
-    expect(() => influxDurationMs('m')).toThrow(RangeError);
-    expect(() => influxDurationMs('INF')).toThrow(RangeError);
-  });
-});
 
 describe('DownsampleBackfill', () => {
   it('leaves windows the continuous queries still read to them', async () => {

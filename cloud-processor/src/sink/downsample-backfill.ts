@@ -6,21 +6,13 @@
 // influxd per series and field more than per point, so contiguous quiet intervals go as one range
 // (an hour at most).
 import type { Cancel, Clock } from '@pdm/clock';
+import { parseDuration } from '@pdm/config';
 
 /** Intervals [fromMs, toMs) of one downsampling interval to compute again. */
 export interface BackfillRange {
   interval: string;
   fromMs: number;
   toMs: number;
-}
-
-const UNIT_MS: Record<string, number> = { ns: 1e-6, u: 1e-3, µ: 1e-3, ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
-
-/** An InfluxQL duration ('1m', '1h30m') in ms. */
-export function influxDurationMs(duration: string): number {
-  const parts = [...duration.matchAll(/(\d+)(ns|ms|u|µ|s|m|h|d|w)/g)];
-  if (parts.length === 0 || parts.map((p) => p[0]).join('') !== duration) throw new RangeError(`not an InfluxQL duration: "${duration}"`);
-  return parts.reduce((sum, [, n, unit]) => sum + Number(n) * UNIT_MS[unit!]!, 0);
 }
 
 /** A window stored this close to the CQ's last run over its interval (or half an interval, if less)
@@ -47,7 +39,8 @@ export class DownsampleBackfill {
     private readonly clock: Clock,
     private readonly quietMs = BACKFILL_QUIET_MS,
   ) {
-    this.intervals = intervals.map((name) => ({ name, ms: influxDurationMs(name) }));
+    // The config schema lets through only intervals both InfluxQL and parseDuration read.
+    this.intervals = intervals.map((name) => ({ name, ms: parseDuration(name) }));
   }
 
   /** A window starting at `windowStartMs` was just stored. */
@@ -67,18 +60,18 @@ export class DownsampleBackfill {
   flush(): Promise<void> {
     this.timer?.();
     this.timer = undefined;
-    this.start(() => true);
+    this.runDue(() => true);
     return this.running;
   }
 
   private runQuiet(): void {
     this.timer = undefined;
     const quietSince = this.clock.now() - this.quietMs;
-    this.start((touchedAt) => touchedAt <= quietSince);
+    this.runDue((touchedAt) => touchedAt <= quietSince);
     if (this.late.size > 0) this.timer = this.clock.schedule(() => this.runQuiet(), this.quietMs);
   }
 
-  private start(due: (touchedAt: number) => boolean): void {
+  private runDue(due: (touchedAt: number) => boolean): void {
     const ranges: BackfillRange[] = [];
     for (const { name, ms } of this.intervals) {
       const touched = this.late.get(name);
