@@ -11,6 +11,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { anomalyPoint, featurePoints } from './points.js';
 import type { WindowScore } from '../model/api.js';
+import { SENSOR_STAT_ENTRIES } from '@pdm/proto';
 
 describe('InfluxSink against a real influxd', () => {
   let influx: RunningInflux;
@@ -69,6 +70,28 @@ describe('InfluxSink against a real influxd', () => {
     expect(definition).toContain('GROUP BY time(1m), *');
   });
 
+  it('replaces a sensor_features query that averaged every field, and keeps its own on the next start', async () => {
+    const opts = options({ downsampleIntervals: ['60s', '1h'] }); // 60s: influxd writes it back as 1m
+    const db = new InfluxDB({ host: '127.0.0.1', port: Number(new URL(influx.url).port), database: opts.database });
+    await new InfluxSink({ ...opts, downsampleIntervals: [] }).start();
+    const old = `SELECT mean(*) INTO "${opts.database}"."downsampled"."sensor_features_60s" FROM "${opts.database}"."raw"."sensor_features" GROUP BY time(60s), *`;
+    await db.createContinuousQuery(continuousQueryName('sensor_features', '60s'), old, opts.database, 'RESAMPLE FOR 120s');
+    await new InfluxSink(opts).start();
+    const definitions = async () => new Map((await influx.query('SHOW CONTINUOUS QUERIES')).results[0]?.series?.find((s) => s.name === opts.database)?.values?.map(([name, query]) => [String(name), String(query)]));
+    const replaced = (await definitions()).get(continuousQueryName('sensor_features', '60s'));
+    expect(replaced).toContain('RESAMPLE FOR 2m');
+    expect(replaced).not.toContain('mean(*)');
+    expect(replaced).toContain('mean(mean) AS mean_mean');
+    const drops = vi.spyOn(InfluxDB.prototype, 'dropContinuousQuery');
+    try {
+      await new InfluxSink(opts).start();
+      expect(drops).not.toHaveBeenCalled();
+    } finally {
+      drops.mockRestore();
+    }
+    expect(await definitions()).toHaveLength(6);
+  });
+
   // influxd's own scheduler runs the CQ (every 5 s here), so this test takes up to ~20 s of wall clock.
   it('downsamples an interval again once its last window was stored after the interval ended', async () => {
     const opts = options({ downsampleIntervals: ['5s'] });
@@ -110,6 +133,9 @@ describe('InfluxSink against a real influxd', () => {
     const hourly = await rows(`SELECT mean_mean FROM "downsampled"."sensor_features_1h" WHERE sensor = 'temp' AND machine = 'pump-9'`, opts.database);
     expect(hourly).toHaveLength(1);
     expect(hourly[0]![1]).toBeCloseTo(meanOf(windows), 9);
+    // The statistics' means, not those of the bookkeeping fields (revision, feature_version, window_ms).
+    const fields = await rows('SHOW FIELD KEYS FROM "downsampled"."sensor_features_1m"', opts.database);
+    expect(fields.map(([name]) => name).sort()).toEqual(SENSOR_STAT_ENTRIES.map(([stat]) => `mean_${stat}`).sort());
   });
 
   it('reports a backfill InfluxDB refuses, and writes go on', async () => {
