@@ -8,4 +8,12 @@
 // machines (30 minutes, 2026-12-06) that was a drop of ~40 MB for one 30 s slice, three times, 210–264 MB
 // (17.2 % from the median: not flat); with the flag, 246–274 MB (8.5 %), the same load. The memory the
 // processor holds is then what its busiest boundary needs, which is what its host must have anyway.
-export const PROCESSOR_NODE_FLAGS: readonly string[] = ['--no-memory-reducer'];
+// --max-semi-space-size=64 (MB; V8's default for Node 20 is 16): a window stays referenced from its
+// decoding until InfluxDB stored it, so in a 16 MB semi-space half of what a scavenge finds is still
+// in flight and gets copied, then promoted, and the scavenges alone took ~1.7 s of 20 s of sink work
+// (decode + score + InfluxSink at 30,000 windows, --trace-gc): in 64 MB most of it dies young. Measured
+// with the heap growth pdm processor sets (heap-growth.ts): the processor's CPU per stored point
+// 15.5–17.8 µs against 18.9–21.9 (32 MB: 16.2–19.2), scavenges 0.2 s instead of 1.7 s; peak RSS
+// 308–330 MB against 238–240 there. With --no-memory-reducer the young generation stays as large as
+// the busiest boundary made it, so RSS stays flat at that level.
+export const PROCESSOR_NODE_FLAGS: readonly string[] = ['--no-memory-reducer', '--max-semi-space-size=64'];
