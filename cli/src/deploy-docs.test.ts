@@ -6,7 +6,7 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DEAD_LETTER_REASON_ATTRIBUTES, PROCESSOR_NODE_FLAGS, ProcessorMetrics, loadProcessorConfig, runProcessorCli } from '@pdm/cloud-processor';
-import { hashPassword, loadGatewayConfig, runGatewayCli, startGateway, Users, type CliIo } from '@pdm/edge-gateway';
+import { GATEWAY_NODE_FLAGS, hashPassword, loadGatewayConfig, runGatewayCli, startGateway, Users, type CliIo } from '@pdm/edge-gateway';
 import { makeTestDataDir } from '@pdm/influx-harness';
 import { startTestEmulator, type TestEmulator } from '@pdm/pubsub-emulator/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -199,6 +199,10 @@ describe('deploy/ service definitions', () => {
     const exit = await runGatewayCli([...flags, '--print-config'], io);
     expect({ exit, output: io.lines }).toMatchObject({ exit: 0 });
     expect((JSON.parse(io.lines.join('\n')) as { gatewayId: string }).gatewayId).toBe(gatewayConfig().gatewayId);
+    // With the node flags the gateway is measured with (edge-gateway/src/node-flags.ts); every
+    // Environment= line of a unit adds to the environment.
+    const environment = [...unit.matchAll(/^Environment=(.*)$/gm)].map((m) => m[1]!.trim());
+    expect(environment).toContain(`NODE_OPTIONS=${GATEWAY_NODE_FLAGS.join(' ')}`);
   });
 
   it('the systemd unit lets the example gateway write its outbox and gives it time to flush', () => {
@@ -239,6 +243,7 @@ describe('deploy/ service definitions', () => {
     const containerfile = readRepoFile(GATEWAY_CONTAINERFILE);
     expect(containerfile).toMatch(/npm run package -- --no-build --out-dir (\S+)[\s\S]*npm install --global --offline .*pdm-\*\.tgz/);
     expect(execForm(containerfile, 'ENTRYPOINT')).toEqual([INSTALLED_PDM]);
+    expect(containerfile).toMatch(new RegExp(`^ENV NODE_OPTIONS=${GATEWAY_NODE_FLAGS.join(' ')}$`, 'm'));
     expect(installedPdmRuns()).toBe(true);
     const [command, ...flags] = execForm(containerfile, 'CMD');
     expect(command).toBe('gateway');

@@ -10,6 +10,7 @@ export * from './window/index.js';
 export { connectPubSub, usesPubSubEmulator, windowsOfMessage } from './publisher/index.js';
 export type { PubSubClientOptions } from './publisher/index.js';
 export { runGatewayCli, GATEWAY_USAGE } from './cli.js';
+export { GATEWAY_NODE_FLAGS } from './node-flags.js';
 export type { CliIo } from './cli.js';
 export * from './replay/index.js';
 export { bucketQuantile } from './health/publish-latency.js';

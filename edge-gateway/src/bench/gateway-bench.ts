@@ -10,6 +10,7 @@ import { pino } from 'pino';
 import { freePort } from '@pdm/influx-harness';
 import { start as startEmulator } from '@pdm/pubsub-emulator';
 import { windowEngineOptionsSchema } from '../window/options.js';
+import { GATEWAY_NODE_FLAGS } from '../node-flags.js';
 import { BLOCK_HZ, BLOCK_SAMPLES, MESSAGE_SPAN_MS } from './load-shape.js';
 import { cpuSecondsOf } from './proc-stats.js';
 
@@ -26,7 +27,10 @@ const LOADS = new Set((process.env.BENCH_LOADS ?? MODES.join(',')).split(','));
 // Refused rather than skipped: a misspelt load would otherwise be left out without a word.
 const unknownLoads = [...LOADS].filter((name) => !MODES.some((mode) => mode === name));
 if (unknownLoads.length > 0) throw new Error(`BENCH_LOADS: unknown load(s) ${unknownLoads.map((name) => JSON.stringify(name)).join(', ')}; the loads are ${MODES.join(', ')}`);
-/** Node flags for the gateway process alone, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to see where its time goes. */
+/**
+ * Node flags for the gateway process alone, after those it is deployed with (GATEWAY_NODE_FLAGS), e.g.
+ * `--cpu-prof --cpu-prof-dir=/tmp/prof` to see where its time goes.
+ */
 const GATEWAY_NODE_ARGS = (process.env.BENCH_GATEWAY_NODE_ARGS ?? '').split(' ').filter(Boolean);
 /**
  * Another build's gateway (the path of its dist/bin.js), run as a third target taking turns with the
@@ -129,7 +133,7 @@ async function startGatewayProcess(name: string, bin: string, dir: string, emula
       log: { level: 'warn' },
     }),
   );
-  const child = fork(bin, ['--config', config], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], execArgv: [...process.execArgv, ...GATEWAY_NODE_ARGS] });
+  const child = fork(bin, ['--config', config], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], execArgv: [...process.execArgv, ...GATEWAY_NODE_FLAGS, ...GATEWAY_NODE_ARGS] });
   const metrics = async () => (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
   for (;;) {
     try {
@@ -248,6 +252,7 @@ const emulator = await startEmulator({ port: 0, adminPort: false, logger: pino({
 try {
   console.log(`gateway benchmark on ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}`);
   console.log(`load: QoS0 JSON from a separate process, ${MACHINES} machines × ${SENSORS} sensors`);
+  console.log(`gateway: node ${[...GATEWAY_NODE_FLAGS, ...GATEWAY_NODE_ARGS].join(' ')} (as its systemd unit and container run it); bare aedes with node's defaults`);
 
   let steadyRss = 0;
   stage = 'starting bare aedes';

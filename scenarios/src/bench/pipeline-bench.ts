@@ -28,7 +28,7 @@ import { trainDemoModel } from '@pdm/cli/demo';
 import { freePort, startInflux } from '@pdm/influx-harness';
 import { type PdmProcess, startPdm } from '../processes/pdm-process.js';
 import { type Histogram, histogram, histogramDelta, metricValue, observations, scrape } from '../prometheus-text.js';
-import { bucketQuantile } from '@pdm/edge-gateway';
+import { bucketQuantile, GATEWAY_NODE_FLAGS } from '@pdm/edge-gateway';
 import { INFLUX_SINK_DEFAULTS, PROCESSOR_NODE_FLAGS } from '@pdm/cloud-processor';
 import { DEFAULT_DATABASE } from '@pdm/cloud-processor/influx-series';
 import { bareWrites, fullestWindowStarts, type BareWrite } from './bare-influx-write.js';
@@ -166,7 +166,7 @@ const influx = await startInflux({ dataDir: join(dir, 'influxdb'), port: await f
 const runStartedMs = Date.now();
 try {
   console.log(`pipeline benchmark on ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}; load average at start ${load()}`);
-  console.log(`every part its own process: simulator, gateway, Pub/Sub emulator, processor (node ${PROCESSOR_NODE_FLAGS.join(' ')}, as its container runs it), influxd; 10 s windows; pumps at 1 Hz + ${VIBRATION_HZ} Hz vibration (one batch of ${VIBRATION_HZ} samples per machine and second); emulator --ordering-key-batch ${ORDERING_KEY_BATCH}`);
+  console.log(`every part its own process: simulator, gateway (node ${GATEWAY_NODE_FLAGS.join(' ')}), Pub/Sub emulator, processor (node ${PROCESSOR_NODE_FLAGS.join(' ')}; both as deployed), influxd; 10 s windows; pumps at 1 Hz + ${VIBRATION_HZ} Hz vibration (one batch of ${VIBRATION_HZ} samples per machine and second); emulator --ordering-key-batch ${ORDERING_KEY_BATCH}`);
 
   stage = 'training the model';
   const registryDir = join(dir, 'models');
@@ -224,6 +224,7 @@ try {
       })],
       /operations\s+http:\/\//,
       180_000,
+      GATEWAY_NODE_FLAGS, // as its systemd unit and container run it
     );
     children.push(started);
     return started;
