@@ -12,8 +12,9 @@
 // decoding until InfluxDB stored it, so in a 16 MB semi-space half of what a scavenge finds is still
 // in flight and gets copied, then promoted, and the scavenges alone took ~1.7 s of 20 s of sink work
 // (decode + score + InfluxSink at 30,000 windows, --trace-gc): in 64 MB most of it dies young. Measured
-// with the heap growth pdm processor sets (heap-growth.ts): the processor's CPU per stored point
-// 15.5–17.8 µs against 18.9–21.9 (32 MB: 16.2–19.2), scavenges 0.2 s instead of 1.7 s; peak RSS
-// 308–330 MB against 238–240 there. With --no-memory-reducer the young generation stays as large as
-// the busiest boundary made it, so RSS stays flat at that level.
+// with the heap growth pdm processor sets (heap-growth.ts), four runs each taking turns: the
+// processor's CPU per stored point 13.1–20.2 µs against 20.0–26.3 (32 MB was in between), scavenges
+// 0.2 s instead of 1.7 s; peak RSS 328–342 MB against 232–245. With --no-memory-reducer the young
+// generation stays as large as the busiest boundary made it, so RSS stays flat at that level (the
+// 30-minute pipeline soak: 335–352 MB, 3.4 % from its median).
 export const PROCESSOR_NODE_FLAGS: readonly string[] = ['--no-memory-reducer', '--max-semi-space-size=64'];
