@@ -104,6 +104,17 @@ export const MODEL_DEFAULTS = {
      *  of 10 s windows, longer than the 5 windows an alert's K-of-N looks at): an exceedance discards the
      *  windows still waiting, so a fault's quiet onset is not learnt. SKAB: MAR 29.0 → 28.0 % (6–8 alike). */
     baselineDelayWindows: 6,
+    /**
+     * A gap (no window decided for a while: the machine stopped, its data did not come) leaves the
+     * baseline less sure of the level, which may have wandered meanwhile: its uncertainty grows as a
+     * random walk's, by this many times the training covariance per τ of gap (one training spread per
+     * training span), windows are judged against the threshold times (1 + that), and normal windows
+     * teach with the gain it calls for until it has shrunk back. Without it a healthy rig back after
+     * half an hour at the level it drifted to meanwhile stayed in alarm for good (SKAB's anomaly-free
+     * run trained on its first 400 s, 30–90 min cut out after 1,000 s: every window after the gap
+     * anomalous, at 2.5–7 × the threshold, against 3 % without the cut; 3–4 % with this).
+     */
+    gapSpreadPerTau: 2,
     /** A feature follows the operating point only where the quadratic explains at least this share of its
      *  training variance (R²); a slower one (a temperature lagging the load by minutes) keeps a fixed
      *  location and its full spread — following it instantly made the simulated fan alarm 15 times a day. */

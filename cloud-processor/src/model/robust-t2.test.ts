@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { layoutOf, sensorShares } from './features.js';
-import { expectedFeatures, initialBaseline, learnBaseline, t2Score, type RobustT2Model } from './robust-t2.js';
+import { expectedFeatures, initialBaseline, learnBaseline, t2Score, thresholdFor, widenAfterGap, type RobustT2Model } from './robust-t2.js';
 
 // C = [[4, 2], [2, 3]] → C⁻¹ = [[3, −2], [−2, 4]] / 8.
 const model: RobustT2Model = { d: 2, location: Float64Array.from([10, 5]), precision: Float64Array.from([3 / 8, -2 / 8, -2 / 8, 4 / 8]), threshold: 13.8, tauMs: 100_000, operatingPoint: null };
@@ -52,6 +52,67 @@ describe('learnBaseline', () => {
     expect(state.recent[7]!.baseline).toEqual([11, 5]);
     expect(state.recent[7]!.baseline).not.toBe(state.baseline); // a copy: the baseline moves on
     expect(state.recent[6]!.baseline).toEqual([10, 5]);
+  });
+});
+
+describe('widenAfterGap', () => {
+  /** A machine whose newest decided window ended at 60 s, with windows still waiting to teach. */
+  const decidedUntil60s = () => {
+    const state = initialBaseline(model, 'm');
+    for (let end = 10_000; end <= 60_000; end += 10_000) learnBaseline(model, state, [10, 5], [10, 5], 10_000, end, false);
+    return state;
+  };
+
+  it('widens the threshold by 2 training covariances per τ of gap and drops the windows waiting from before it', () => {
+    const state = decidedUntil60s();
+    expect(state.pending).toHaveLength(6);
+    widenAfterGap(model, state, 60_000); // the next window: no gap
+    expect(state.spread).toBeUndefined();
+    expect(thresholdFor(model, state, 80_000)).toBe(13.8);
+    widenAfterGap(model, state, 135_000); // 75 s after the last window ended, τ = 100 s: 2 × 0.75
+    expect(state.spread).toBeCloseTo(1.5, 12);
+    expect(state.pending).toBeUndefined();
+    expect(thresholdFor(model, state, 145_000)).toBeCloseTo(13.8 * 2.5, 12);
+    // A window decided before the gap keeps the threshold it was decided against.
+    expect(thresholdFor(model, state, 60_000)).toBe(13.8);
+  });
+
+  it('leaves a model without a baseline, and a machine with no window decided yet, as they are', () => {
+    const fixed = { ...model, tauMs: null };
+    const state = initialBaseline(fixed, 'm');
+    learnBaseline(fixed, state, [10, 5], [10, 5], 10_000, 10_000, false);
+    widenAfterGap(fixed, state, 3_600_000);
+    expect(state.spread).toBeUndefined();
+    const first = initialBaseline(model, 'm');
+    widenAfterGap(model, first, 3_600_000);
+    expect(first.spread).toBeUndefined();
+  });
+
+  it('then learns the average of the normal windows after the gap until the gain is back down to W/τ', () => {
+    const state = decidedUntil60s();
+    widenAfterGap(model, state, 110_000); // spread 1: the level is as unsure as one window
+    const after = [14, 16, 15, 17, 13, 18, 12, 16, 15, 14, 16, 13, 15, 17, 14, 16];
+    const confirmed: number[] = [];
+    let end = 120_000;
+    for (const a of after) {
+      learnBaseline(model, state, [a, 5], state.baseline, 10_000, end, false, thresholdFor(model, state, end));
+      end += 10_000;
+      if (state.recent.length > 6 + confirmed.length + 6) confirmed.push(after[confirmed.length]!);
+    }
+    // 16 windows after the gap: the first 10 taught (each waits for 6 newer ones).
+    expect(confirmed).toHaveLength(10);
+    // Kalman with the level as unsure as one window: gains 1/2, 1/3, …, each window weighed alike with
+    // the level before the gap, until 1/(n + 1) ≤ W/τ = 0.1 (n = 9); the 10th moves it by W/τ.
+    const averaged = (10 + confirmed.slice(0, 9).reduce((x, y) => x + y, 0)) / 10;
+    expect(state.baseline[0]).toBeCloseTo(averaged + 0.1 * (confirmed[9]! - averaged), 9);
+    expect(state.baseline[1]).toBeCloseTo(5, 12);
+    expect(state.spread).toBeUndefined();
+    // The windows decided meanwhile were judged against a threshold shrinking back to the model's.
+    const thresholds = state.recent.slice(-16).map((r) => r.threshold);
+    expect(thresholds[0]).toBeCloseTo(13.8 * 2, 12);
+    expect(thresholds.slice(0, 7).every((t) => t === thresholds[0])).toBe(true); // nothing taught yet
+    expect(thresholds[7]).toBeCloseTo(13.8 * 1.5, 12);
+    expect(thresholds[8]).toBeCloseTo(13.8 * (1 + 1 / 3), 12);
   });
 });
 

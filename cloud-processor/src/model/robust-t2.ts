@@ -73,6 +73,11 @@ export interface BaselineState {
   online?: OnlineThresholdState;
   /** The features of the newest normal windows the baseline has not learnt yet, oldest first (see learnBaseline). */
   pending?: number[][];
+  /**
+   * How unsure the baseline is of the level after a gap, as a multiple of the training covariance
+   * (widenAfterGap); absent when no more than in steady state.
+   */
+  spread?: number;
 }
 
 /** How many decided windows' baselines a machine remembers: minutes of 10 s windows, beyond any redelivery. */
@@ -98,11 +103,27 @@ export function initialBaseline(model: RobustT2Model, machineId: string): Baseli
  * online one (for a window decided before, the one it was decided against, as baselineFor).
  */
 export function thresholdFor(model: RobustT2Model, state: BaselineState, windowEnd: number): number {
-  if (state.online === undefined) return model.threshold;
   if (windowEnd <= state.decidedUntil) {
     for (let i = state.recent.length - 1; i >= 0; i--) if (state.recent[i]!.windowEnd === windowEnd) return state.recent[i]!.threshold ?? model.threshold;
   }
-  return currentThreshold(state.online, model.threshold);
+  const threshold = state.online === undefined ? model.threshold : currentThreshold(state.online, model.threshold);
+  // After a gap x − b is the window's own spread plus the baseline's: D² grows by (1 + spread).
+  return threshold * (1 + (state.spread ?? 0));
+}
+
+/**
+ * Before a new window starting at `windowStart` is decided (ask before learnBaseline): the time since
+ * the newest decided window ended makes the baseline less sure of the level, which may have wandered
+ * meanwhile, by MODEL_DEFAULTS.robustT2.gapSpreadPerTau training covariances per τ, as a random walk
+ * would (the machine stopped — the running-state gate held its windows —, or its data did not come).
+ * The normal windows waiting to teach it (learnBaseline) are from before the gap: they go. Only a
+ * model with a baseline; a machine's first window has no gap to measure.
+ */
+export function widenAfterGap(model: RobustT2Model, state: BaselineState, windowStart: number): void {
+  const gapMs = windowStart - state.decidedUntil;
+  if (model.tauMs === null || !(gapMs > 0) || !Number.isFinite(gapMs)) return;
+  state.spread = (state.spread ?? 0) + (MODEL_DEFAULTS.robustT2.gapSpreadPerTau * gapMs) / model.tauMs;
+  delete state.pending;
 }
 
 /**
@@ -219,7 +240,8 @@ export function learnBaseline(
   // machines of 10 features, growing for the 11 minutes the 64 windows take (issue #17's soak).
   const last = state.recent.at(-1)?.baseline;
   const baseline = last !== undefined && last.every((value, j) => Object.is(value, state.baseline[j])) ? last : [...state.baseline];
-  state.recent.push({ windowEnd, baseline, ...(state.online !== undefined ? { threshold } : {}), ...(state.level !== undefined ? { calibrating: true as const } : {}) });
+  const ownThreshold = state.online !== undefined || state.spread !== undefined;
+  state.recent.push({ windowEnd, baseline, ...(ownThreshold ? { threshold } : {}), ...(state.level !== undefined ? { calibrating: true as const } : {}) });
   if (state.recent.length > RECENT_DECISIONS) state.recent.shift();
   if (model.tauMs === null) return;
   // A window teaches only once the windows after it stayed normal too: an exceedance discards the ones
@@ -234,5 +256,13 @@ export function learnBaseline(
   const confirmed = pending.shift()!;
   const confirmedExpected = expectedFeatures(model, confirmed, state.baseline, new Float64Array(model.d));
   const rate = Math.min(1, windowMs / model.tauMs);
-  for (let j = 0; j < model.d; j++) state.baseline[j]! += rate * (confirmed[j]! - confirmedExpected[j]!);
+  // After a gap, the Kalman gain of a level as unsure as `spread` against a window's own spread (1):
+  // the first normal windows after it set the level, averaged, until the gain is back down to W/τ.
+  const spread = state.spread ?? 0;
+  const gain = Math.max(rate, spread / (1 + spread));
+  for (let j = 0; j < model.d; j++) state.baseline[j]! += gain * (confirmed[j]! - confirmedExpected[j]!);
+  if (state.spread === undefined) return;
+  const left = spread / (1 + spread);
+  if (left / (1 + left) <= rate) delete state.spread;
+  else state.spread = left;
 }

@@ -111,6 +111,32 @@ describe('the robust-t2 kind', () => {
     expect(unfollowed.slice(-100).every((s) => s.isAnomaly)).toBe(true);
   });
 
+  it('takes a machine back after a gap at the level it wandered to meanwhile, and not one back far beyond it', async () => {
+    await publish(withBaseline, 'level', '1');
+    await scorer.reload();
+    // 60 windows at the trained level, then sensor a 5 % higher: right after them, or after an hour without
+    // windows (a stop the running-state gate held, data that did not come) — or 30 % higher after the hour.
+    const run = async (machineId: string, gapMs: number, step: number) => {
+      const before = levelMachineWindows({ seed: 9, windows: 60, startMs: LIVE_START, machineId });
+      const after = levelMachineWindows({ seed: 10, windows: 60, startMs: LIVE_START + 600_000 + gapMs, machineId, offsetA: () => step });
+      const decided = scores(await scoreWindows(scorer, [...before, ...after]));
+      expect(decided.slice(0, 60).filter((s) => s.isAnomaly)).toHaveLength(0);
+      return decided.slice(60);
+    };
+    // Without a gap the step stays in alarm: nothing above the threshold teaches the baseline.
+    const step = await run('m-step', 0, 5);
+    expect(step.every((s) => s.isAnomaly)).toBe(true);
+    // After an hour (τ = 600 s: the level as unsure as 12 training spreads) the same level is plausible
+    // wander: judged against a wider threshold, learnt from the windows after the gap, never an alarm.
+    const back = await run('m-back', 3_600_000, 5);
+    expect(back.filter((s) => s.isAnomaly)).toHaveLength(0);
+    expect(back[0]!.threshold).toBeCloseTo(13 * step[0]!.threshold, 6);
+    expect(back.at(-1)!.threshold).toBeLessThan(1.05 * step[0]!.threshold);
+    expect(scorer.baselineOf('level', '1', 'site-test', 'm-back')!.baseline[0]! - 100).toBeGreaterThan(4.5);
+    // 30 % is far beyond what an hour's wander explains: in alarm throughout.
+    expect((await run('m-far', 3_600_000, 30)).every((s) => s.isAnomaly)).toBe(true);
+  });
+
   it("decides a window from data up to its end only, each machine (a site's pump-1 is not another site's) against its own baseline", async () => {
     await publish(withBaseline, 'level', '1');
     await scorer.reload();

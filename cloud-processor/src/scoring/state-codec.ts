@@ -62,6 +62,7 @@ function stateSchemas(num: z.ZodType<number, unknown>, scoreArray: z.ZodType<num
       level: z.object({ residuals: z.array(numbers), until: num }).strict().optional(),
       online: onlineThreshold.optional(),
       pending: z.array(numbers).optional(),
+      spread: num.optional(),
     })
     .strict();
   const moments = z.object({ count: num, mean: num, variance: num }).strict();

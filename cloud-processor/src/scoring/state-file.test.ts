@@ -31,11 +31,22 @@ function scores(outcomes: readonly ScoreOutcome[]): WindowScore[] {
   });
 }
 
-/** 40 windows of two machines (at two sites), interleaved: sensor a drifts by 1% and then steps up 10%. */
+/** An hour without windows after the 10th of each machine (a robust-t2 baseline is less sure of the level after it). */
+const GAP_AFTER = 10;
+const GAP_MS = 3_600_000;
+
+/**
+ * 40 windows of two machines (at two sites), interleaved: sensor a drifts by 1% and then steps up 10%,
+ * with an hour's gap after the 10th.
+ */
 function liveWindows(): MachineWindow[] {
   const offsetA = (w: number) => (w >= 30 ? 10 : w / 30);
-  const one = levelMachineWindows({ seed: 2, windows: 40, startMs: LIVE_START, offsetA });
-  const other = levelMachineWindows({ seed: 3, windows: 40, startMs: LIVE_START, machineId: 'm-2', offsetA });
+  const machine = (seed: number, machineId: string) =>
+    levelMachineWindows({ seed, windows: 40, startMs: LIVE_START, machineId, offsetA }).map((w, i) =>
+      i < GAP_AFTER ? w : { ...w, windowStart: w.windowStart + BigInt(GAP_MS), windowEnd: w.windowEnd + BigInt(GAP_MS) },
+    );
+  const one = machine(2, 'm-1');
+  const other = machine(3, 'm-2');
   return one.flatMap((w, i) => [w, other[i]!]);
 }
 
@@ -194,6 +205,8 @@ describe.each(KINDS)('$kind across a restart', ({ kind, restartAfter }) => {
     const saved = readStateFile(stateFile);
     expect(saved[kind === 'robust-t2' ? 'robustT2' : 'adaptiveZ'].map((e) => `${e.siteId}/${e.machineId}`).sort()).toEqual(['site-test/m-1', 'site-test/m-2']);
     if (kind === 'adaptive-z') expect(saved.adaptiveZ.flatMap((e) => e.state.features.flatMap((f) => f.shortMeans)).some(Number.isNaN)).toBe(true);
+    // Saved 5 windows after the gap, before any of them taught the baseline: its spread (2 per τ of 600 s) goes with it.
+    if (kind === 'robust-t2') expect(saved.robustT2.map((e) => e.state.spread)).toEqual([12, 12]);
     if (olderProcessor) await writeFile(stateFile, encodeFormat2StateFile(saved, LIVE_START));
 
     const after = await open(kind, { stateFile });
