@@ -28,12 +28,15 @@ export class RobustT2Scoring {
       const end = Number(window.windowEnd);
       const isNew = end > state.decidedUntil;
       if (isNew) widenAfterGap(model, state, start);
+      // A gap's uncertainty widened the threshold by this much: a machine's online threshold learns the
+      // score as it would stand without it.
+      const widening = 1 + (state.spread ?? 0);
       const calibrating = calibratingFor(state, end);
       expectedFeatures(model, raw, baselineFor(state, end), expected);
       const threshold = thresholdFor(model, state, end);
       const score = t2Score(model, raw, expected, r, terms);
       learnBaseline(model, state, raw, expected, end - start, end, score > threshold, threshold);
-      if (isNew) learnMachine(model, state, raw, expected, score, start, end);
+      if (isNew) learnMachine(model, state, raw, expected, score / widening, start, end);
       return { score, threshold, shares: sensorShares(layout, terms), ...(calibrating && { calibrating }) };
     });
   }
