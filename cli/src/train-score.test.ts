@@ -161,6 +161,17 @@ describe('pdm train and pdm score', () => {
     expect(flagged(faultStart, Infinity)).toBe(30);
   });
 
+  it('says a model trained on hours keeps a fixed location', async () => {
+    // 2,000 tumbling windows of 10 s (5½ h at 1 Hz): enough to describe the machine over hours.
+    const csv = join(dir, 'long.csv');
+    pumpCsv(csv, Date.UTC(2026, 0, 6), 20_010);
+    const trained = capture();
+    expect(await main(['train', '--input', csv, '--out', join(dir, 'long-models'), '--kind', 'robust-t2'], trained.context)).toBe(0);
+    expect((JSON.parse(readFileSync(join(dir, 'long-models', 'anomaly', '1', 'robust-t2.json'), 'utf8')) as { tauMs: number | null }).tauMs).toBeNull();
+    expect(trained.out.join('\n')).toContain('location fixed: training was long enough to describe the machine over hours');
+    expect(trained.out.join('\n')).not.toContain('slow baseline');
+  });
+
   it('gates on a declared state sensor, and refuses one the model does not have', async () => {
     const csv = join(dir, 'gated.csv');
     pumpCsv(csv, Date.UTC(2026, 0, 4), 1200);
@@ -180,13 +191,17 @@ describe('pdm train and pdm score', () => {
     const csv = join(dir, 'threshold.csv');
     pumpCsv(csv, Date.UTC(2026, 0, 5), 1200);
     const robustT2 = (registry: string) =>
-      JSON.parse(readFileSync(join(registry, 'anomaly', '1', 'robust-t2.json'), 'utf8')) as { threshold: number; onlineThreshold?: { falseAlertsPerDay: number; floor: number } };
+      JSON.parse(readFileSync(join(registry, 'anomaly', '1', 'robust-t2.json'), 'utf8')) as { threshold: number; tauMs: number | null; onlineThreshold?: { falseAlertsPerDay: number; floor: number } };
 
     const online = capture();
     expect(await main(['train', '--input', csv, '--out', join(dir, 'online-models'), '--kind', 'robust-t2'], online.context)).toBe(0);
     const model = robustT2(join(dir, 'online-models'));
     expect(model.onlineThreshold).toEqual({ falseAlertsPerDay: 1, floor: model.threshold });
     expect(online.out.join('\n')).toContain(`threshold per machine: online, never below ${model.threshold.toFixed(3)} (--fixed-threshold to keep it fixed)`);
+    // 20 minutes of training are short: a slow baseline of twice the span (~119 tumbling windows of 10 s).
+    expect(model.tauMs).toBeGreaterThan(2 * 1_150_000);
+    expect(model.tauMs).toBeLessThanOrEqual(2 * 1_200_000);
+    expect(online.out.join('\n')).toContain(`slow baseline per machine, τ = ${(model.tauMs! / 60_000).toFixed(1)} min (training was short)`);
 
     const fixed = capture();
     expect(await main(['train', '--input', csv, '--out', join(dir, 'fixed-models'), '--kind', 'robust-t2', '--fixed-threshold'], fixed.context)).toBe(0);

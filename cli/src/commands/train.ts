@@ -193,6 +193,12 @@ ${CSV_FLAG_HELP}
   },
 };
 
+/** A time constant as people read it: minutes below two hours, hours from there. */
+function minutesOrHours(ms: number): string {
+  const minutes = ms / 60_000;
+  return minutes < 120 ? `${minutes.toFixed(1)} min` : `${(minutes / 60).toFixed(1)} h`;
+}
+
 /** What training one detector family found. */
 function printMember(report: MemberReport & { trainingWindows: number; heldBackWindows: number }, out: (line: string) => void): void {
   const { trainingWindows } = report;
@@ -204,6 +210,11 @@ function printMember(report: MemberReport & { trainingWindows: number; heldBackW
     const tail = trainingTail === null || trainingTail === undefined ? 'too few windows for a tail' : `training scores' tail ${trainingTail.toFixed(3)}`;
     out(`  operating point: ${report.operatingPoint ?? 'none (no sensor explains the others)'} · χ² quantile ${chiSquare?.toFixed(3) ?? '?'}, ${tail}`);
     if (report.ownLevels.length > 0) out(`  each compared with its own level: ${report.ownLevels.join(', ')} (any other machine: the class location)`);
+    out(
+      report.tauMs === null
+        ? '  location fixed: training was long enough to describe the machine over hours'
+        : `  slow baseline per machine, τ = ${minutesOrHours(report.tauMs)} (training was short): it follows the windows confirmed normal; after a gap it widens the threshold and learns the level again`,
+    );
   } else {
     const periods = report.periods.map((p) => (p > 0 ? `${p} windows` : 'none'));
     out(`  ${trainingWindows} training windows, every machine's starting history · period found: ${periods.join(', ')}`);

@@ -76,9 +76,10 @@ export type MemberReport =
   | { kind: 'autoencoder'; backend: string; finalLoss: number; heldBackScores: number[] }
   /**
    * `fit`: how the robust fit went (windows kept, training windows above the threshold); `operatingPoint`:
-   * its feature; `ownLevels`: the machines compared with a level of their own (trained on several).
+   * its feature; `ownLevels`: the machines compared with a level of their own (trained on several);
+   * `tauMs`: the slow per-machine baseline's time constant, null for a fixed location (long training).
    */
-  | { kind: 'robust-t2'; fit: RobustT2File['fit']; operatingPoint: string | null; ownLevels: string[] }
+  | { kind: 'robust-t2'; fit: RobustT2File['fit']; operatingPoint: string | null; ownLevels: string[]; tauMs: number | null }
   /** `periods`: per feature, the period found in its training series in windows (0: none). */
   | { kind: 'adaptive-z'; periods: number[] };
 
@@ -201,7 +202,7 @@ async function fitKind(kind: ModelKind, prepared: Prepared, options: TrainOption
       trainingWindows: rows.length,
       heldBackWindows: 0,
       threshold: robustT2.threshold,
-      report: { kind, fit: robustT2.fit, operatingPoint: robustT2.operatingPoint?.feature ?? null, ownLevels: Object.keys(robustT2.machineOffsets ?? {}) },
+      report: { kind, fit: robustT2.fit, operatingPoint: robustT2.operatingPoint?.feature ?? null, ownLevels: Object.keys(robustT2.machineOffsets ?? {}), tauMs: robustT2.tauMs },
       dispose: () => undefined,
     };
   }
