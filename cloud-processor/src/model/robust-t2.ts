@@ -107,8 +107,12 @@ export function thresholdFor(model: RobustT2Model, state: BaselineState, windowE
     for (let i = state.recent.length - 1; i >= 0; i--) if (state.recent[i]!.windowEnd === windowEnd) return state.recent[i]!.threshold ?? model.threshold;
   }
   const threshold = state.online === undefined ? model.threshold : currentThreshold(state.online, model.threshold);
-  // After a gap x − b is the window's own spread plus the baseline's: D² grows by (1 + spread).
-  return threshold * (1 + (state.spread ?? 0));
+  return threshold * gapWidening(state);
+}
+
+/** How much a gap widens a new window's threshold: x − b is then the window's own spread plus the baseline's, so D² grows by (1 + spread). */
+export function gapWidening(state: BaselineState): number {
+  return 1 + (state.spread ?? 0);
 }
 
 /**

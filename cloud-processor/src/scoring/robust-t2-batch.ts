@@ -8,7 +8,7 @@
 // for it, with its own online threshold (model/online-threshold.ts), kept and saved with the baseline.
 import type { RobustT2Bundle } from '../model/model-bundle.js';
 import { sensorShares } from '../model/features.js';
-import { baselineFor, calibratingFor, expectedFeatures, initialBaseline, learnBaseline, learnMachine, t2Score, thresholdFor, widenAfterGap, type BaselineState } from '../model/robust-t2.js';
+import { baselineFor, calibratingFor, expectedFeatures, gapWidening, initialBaseline, learnBaseline, learnMachine, t2Score, thresholdFor, widenAfterGap, type BaselineState } from '../model/robust-t2.js';
 import type { BatchItem, KindScore } from './kind-score.js';
 import { MachineStates } from './machine-states.js';
 
@@ -28,9 +28,8 @@ export class RobustT2Scoring {
       const end = Number(window.windowEnd);
       const isNew = end > state.decidedUntil;
       if (isNew) widenAfterGap(model, state, start);
-      // A gap's uncertainty widened the threshold by this much: a machine's online threshold learns the
-      // score as it would stand without it.
-      const widening = 1 + (state.spread ?? 0);
+      // A machine's online threshold learns the score as it would stand without the gap's widening.
+      const widening = gapWidening(state);
       const calibrating = calibratingFor(state, end);
       expectedFeatures(model, raw, baselineFor(state, end), expected);
       const threshold = thresholdFor(model, state, end);
