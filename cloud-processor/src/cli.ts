@@ -116,9 +116,12 @@ export async function runProcessorCli(argv: string[], io: ProcessorCliIo): Promi
     io.err(`pdm processor: could not start: ${describeError(error)}`);
     return 1;
   }
+  // Signals are taken over before the banner says Ctrl-C stops: one sent as soon as it is read (a
+  // supervisor, a test) found the default (exit at once) in between, and the processor died unstopped.
+  const stopRequested = io.waitForStop();
   // Banners on standard error: standard output carries the JSON log lines (`pdm processor | jq`).
   io.err(`processor ${config.instanceId} running; ops HTTP on port ${processor.httpPort} (Ctrl-C stops)`);
-  const signal = await io.waitForStop();
+  const signal = await stopRequested;
   io.err(`${signal}: stopping (waiting for in-flight messages)`);
   await processor.stop();
   return 0;

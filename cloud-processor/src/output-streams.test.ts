@@ -63,6 +63,25 @@ describe('what a processor process writes where', () => {
     expect(logged.some((line) => line.startsWith('{'))).toBe(false);
   }, 120_000);
 
+  it('takes over the stop signals before its banner says Ctrl-C stops', async () => {
+    const bed = await testbed();
+    const configFile = join(dir, `${bed.database}-signals.json`);
+    writeFileSync(configFile, JSON.stringify(bed.config({ log: { level: 'warn' }, model: { registryDir: join(dir, `${bed.database}-signals`) } })));
+    // A stop sent the moment the banner is read (a supervisor, the tests above) must find them taken.
+    let listening = false;
+    const listeningAtBanner: boolean[] = [];
+    const io = {
+      out: () => {},
+      err: (line: string) => void (line.includes('(Ctrl-C stops)') && listeningAtBanner.push(listening)),
+      waitForStop: () => {
+        listening = true;
+        return Promise.resolve<NodeJS.Signals>('SIGTERM');
+      },
+    };
+    expect(await runProcessorCli(['--config', configFile], io)).toBe(0);
+    expect(listeningAtBanner).toEqual([true]);
+  }, 120_000);
+
   it('refuses an unknown log format, naming the flag', async () => {
     const errors: string[] = [];
     const io = { out: () => {}, err: (line: string) => errors.push(line), waitForStop: () => new Promise<NodeJS.Signals>(() => {}) };

@@ -90,12 +90,14 @@ export async function runEmulatorCli(argv: string[], io: CliIo): Promise<number>
     io.err(`pdm pubsub-emulator: could not start on port ${flags.port}: ${(error as Error).message}`);
     return 1;
   }
+  // Signals are taken over before it says it listens: a stop sent as soon as that is read must stop it gracefully.
+  const stopRequested = io.waitForStop();
   io.out(`Pub/Sub emulator listening on ${emulator.endpoint}`);
   io.out(`  export PUBSUB_EMULATOR_HOST=${emulator.endpoint}`);
   io.out(`  admin: http://${emulator.host}:${emulator.adminPort}/stats  /healthz`);
   io.out(flags.dataDir ? `  state kept in ${flags.dataDir}` : '  state in memory only (use --data-dir to keep it)');
   if (flags.orderingKeyBatch > 1) io.out(`  up to ${flags.orderingKeyBatch} messages of an ordering key handed out at once`);
-  const signal = await io.waitForStop();
+  const signal = await stopRequested;
   io.out(`${signal}: stopping…`);
   await emulator.stop();
   io.out('stopped cleanly.');

@@ -172,10 +172,12 @@ Options:
       out(`  state and logs     ${dataDir}/`);
       if (!values['no-simulator']) out(`  simulated fleet    ${DEMO_MACHINES.map((m) => m.id).join(', ')}; pump-3 develops an imbalance in 2 minutes`);
       out('');
+      // Signals are taken over before the line that says Ctrl-C stops: one sent as soon as it is read stops everything gracefully.
+      const stopRequested = waitForStop();
       out('Press Ctrl-C to stop.');
       const status = startStatusLine({ gateway, processor, influxUrl: influx.url, write: out });
       stops.push(() => Promise.resolve(status.stop()));
-      const signal = await waitForStop();
+      const signal = await stopRequested;
       out(`${signal}: stopping…`);
     } catch (error) {
       throw explainPortInUse(error, byFlag);
