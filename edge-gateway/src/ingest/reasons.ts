@@ -11,7 +11,7 @@ export const REJECT_REASONS = [
   'not_finite', // value is not a finite number
   'future_ts', // timestamp is further ahead of the gateway clock than the allowed skew
   'too_old', // timestamp is older than the configured bound
-  'bad_rate', // a sampled block with a non-positive or non-finite rate
+  'bad_rate', // a sampled block whose rate is not a number in (0, validation.maxSampleRateHz]
   'unauthorized', // the client may not publish on this topic
   'too_many_machines', // a machine the gateway holds no state for, beyond validation.maxMachines
   'too_many_sensors', // a sensor its machine holds no state for, beyond validation.maxSensorsPerMachine
