@@ -8,6 +8,7 @@ import type { InfluxSeries, InfluxSink } from '../sink/influx-sink.js';
 import { ALERT_ACTION, ALERT_LABEL, type AlertActionKind, type AlertLabel } from '../sink/influx-series.js';
 import type { AlertActionInput } from '../sink/points.js';
 import type { MachineRef } from './alert-store.js';
+import { machineKey } from '../shared/machine-key.js';
 
 export type AlertAction = AlertActionInput;
 
@@ -123,4 +124,3 @@ export class ProcessorActionsView {
   }
 }
 
-const machineKey = (m: MachineRef) => `${m.siteId}\u0000${m.machineId}`;

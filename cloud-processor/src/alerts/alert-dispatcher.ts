@@ -50,6 +50,7 @@ import type { AlertDeliveries } from './alert-delivery.js';
 import type { AlertStore, DeliveryRecord, MachineRef } from './alert-store.js';
 import { copyAlertState, countsFor, decideAlike, newAlertState, resolveByHand, stepAlertState, type AlertTransition, type MachineAlertState } from './alert-tracker.js';
 import type { Clock } from '@pdm/clock';
+import { machineKey } from '../shared/machine-key.js';
 
 export class AlertDispatcher implements AlertObserver {
   /** Per machine, the last window's work: one machine's windows are counted one after another here too. */
@@ -75,7 +76,7 @@ export class AlertDispatcher implements AlertObserver {
 
   /** Revision 0 of a window did not fit the model: the next revision of it seen here counts instead. */
   unfit(window: { siteId: string; machineId: string; windowStart: number }, revision: number): void {
-    if (revision === 0) this.unfitRevision0.set(`${window.siteId}/${window.machineId}`, window.windowStart);
+    if (revision === 0) this.unfitRevision0.set(machineKey(window), window.windowStart);
   }
 
   /**
@@ -84,7 +85,7 @@ export class AlertDispatcher implements AlertObserver {
    * points written; the transition is delivered only after it.
    */
   observe(score: WindowScore, revision?: number, pointsStored: Promise<unknown> = Promise.resolve()): Promise<void> {
-    const key = `${score.siteId}/${score.machineId}`;
+    const key = machineKey(score);
     if (revision !== undefined && revision > 0) {
       if (this.unfitRevision0.get(key) !== score.windowStart) return Promise.resolve();
       this.unfitRevision0.delete(key);

@@ -16,11 +16,9 @@
 import type { InfluxSeries, InfluxSink } from '../sink/influx-sink.js';
 import type { AlertDeliveryInput } from '../sink/points.js';
 import type { AlertTransition, MachineAlertState } from './alert-tracker.js';
+import { machineKey, type MachineRef } from '../shared/machine-key.js';
 
-export interface MachineRef {
-  siteId: string;
-  machineId: string;
-}
+export type { MachineRef };
 
 /** An alert transition on its way to the targets that have not confirmed it yet. */
 export interface DeliveryRecord {
@@ -58,7 +56,6 @@ export interface AlertStore {
 
 /** A regular expression (InfluxQL literal, RE2 syntax) matching exactly one of `values`. */
 const anyOf = (values: Iterable<string>) => `/^(?:${[...values].map((v) => v.replace(/[\\.+*?()|[\]{}^$/]/g, '\\$&')).join('|')})$/`;
-const machineKey = (m: MachineRef) => `${m.siteId}\u0000${m.machineId}`;
 
 /** Machines per query: keeps a statement well under InfluxDB's limits however many machines are loaded at once. */
 const MACHINES_PER_QUERY = 200;

@@ -10,6 +10,7 @@
 // last one counted for its machine) is ignored. Which revision of a window counts is the processor's
 // rule (AlertDispatcher: revision 0, or the next after an unfit revision 0); `pdm score` has none.
 import type { AlertRule, WindowScore } from '../model/api.js';
+import { machineKey } from '../shared/machine-key.js';
 
 /** Windows beyond K that the default N looks at: two normal windows inside a fault do not restart the count. */
 export const DEFAULT_ALERT_SLACK = 2;
@@ -143,7 +144,7 @@ export class AlertTracker {
   constructor(private readonly rule: AlertRule = ALERT_DEFAULTS) {}
 
   observe(score: WindowScore): AlertTransition | undefined {
-    const key = `${score.siteId}/${score.machineId}`;
+    const key = machineKey(score);
     const state = this.machines.get(key) ?? newAlertState();
     this.machines.set(key, state);
     return stepAlertState(state, score, this.rule);

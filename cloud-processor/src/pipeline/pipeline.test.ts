@@ -74,6 +74,21 @@ describe('scoring pipeline: Pub/Sub → features + score → InfluxDB, ack after
     expect(await processor.metrics.value('pdm_processor_stale_revisions_total')).toBe(0);
   });
 
+  it('stores the windows of machines with the same id at two sites, neither refused as the other', async () => {
+    const t = await startTestbed();
+    const processor = await t.start({}, { scorer: new ScriptedScorer() });
+    const plant1 = makeWindow({ site: 'plant-1', machine: 'pump-1', index: 3 });
+    const plant2 = makeWindow({ site: 'plant-2', machine: 'pump-1', index: 3 });
+    for (const sensor of plant2.sensors) sensor.mean += 1;
+    await t.bed.publishWindow(plant1);
+    await t.bed.publishWindow(plant2);
+    await until(() => t.bed.stats().acked === 2, 'two acks');
+    const means = await t.rows("SELECT mean, site FROM sensor_features WHERE machine = 'pump-1' AND sensor = 'temp'");
+    expect(means.map((row) => row.slice(1)).sort((a, b) => String(a[1]).localeCompare(String(b[1])))).toEqual([[plant1.sensors[0]!.mean, 'plant-1'], [plant2.sensors[0]!.mean, 'plant-2']]);
+    expect(await t.count('SELECT COUNT(score) FROM anomaly')).toBe(2);
+    expect(await processor.metrics.value('pdm_processor_revision_conflicts_total')).toBe(0);
+  });
+
   it('writes features and an unscored point but no anomaly point when no model applies, and counts it', async () => {
     const t = await startTestbed();
     const scorer = new ScriptedScorer();

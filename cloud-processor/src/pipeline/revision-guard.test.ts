@@ -19,6 +19,15 @@ describe('RevisionGuard', () => {
     expect(guard.admit(makeWindow({ index: 1, machine: 'pump-2' }))).toBe('admit'); // and another machine
   });
 
+  it('tells machines of the same id at two sites apart', () => {
+    const guard = new RevisionGuard({ machines: 10, windowsPerMachine: 10 });
+    expect(guard.admit(makeWindow({ site: 'plant-1', index: 1, revision: 1 }))).toBe('admit');
+    const elsewhere = makeWindow({ site: 'plant-2', index: 1 });
+    elsewhere.sensors[0]!.count = 99; // other content under the same machine id, window start and revision 0
+    expect(guard.admit(elsewhere)).toBe('admit');
+    expect(guard.admit(makeWindow({ site: 'plant-1', index: 1 }))).toBe('stale');
+  });
+
   it("forgets a machine's oldest windows beyond windowsPerMachine", () => {
     const guard = new RevisionGuard({ machines: 10, windowsPerMachine: 2 });
     guard.admit(makeWindow({ index: 1, revision: 1 }));

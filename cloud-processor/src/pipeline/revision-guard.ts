@@ -14,6 +14,7 @@
 // for ~17 minutes at 1,000 machines until it held its 100,000 windows (issue #17's soak).
 import { createHash } from 'node:crypto';
 import { encodeMachineWindow, type MachineWindow } from '@pdm/proto';
+import { machineKey } from '../shared/machine-key.js';
 
 export type RevisionVerdict = 'admit' | 'stale' | 'conflict';
 
@@ -50,7 +51,7 @@ export class RevisionGuard {
   ) {}
 
   admit(window: MachineWindow): RevisionVerdict {
-    const machine = this.machineOf(window.machineId);
+    const machine = this.machineOf(machineKey(window));
     const start = Number(window.windowStart);
     const { slots } = machine;
     let at = -1;
@@ -74,9 +75,9 @@ export class RevisionGuard {
   }
 
   /** The machine's windows, now the most recently seen; taken (and the least recent forgotten) if new. */
-  private machineOf(machineId: string): MachineWindows {
-    let machine = this.machines.get(machineId);
-    if (machine !== undefined) this.machines.delete(machineId);
+  private machineOf(key: string): MachineWindows {
+    let machine = this.machines.get(key);
+    if (machine !== undefined) this.machines.delete(key);
     else {
       machine = { slots: new Float64Array(this.memory.windowsPerMachine * SLOT).fill(Number.NaN), next: 0 };
       if (this.machines.size >= this.memory.machines) {
@@ -87,7 +88,7 @@ export class RevisionGuard {
         }
       }
     }
-    this.machines.set(machineId, machine);
+    this.machines.set(key, machine);
     return machine;
   }
 }

@@ -18,6 +18,7 @@ import { MachineLanes } from './machine-lanes.js';
 import { RevisionGuard, type RevisionMemory } from './revision-guard.js';
 import { unusableWindowReason } from './unusable-window.js';
 import { WindowSlots } from './window-slots.js';
+import { machineKey } from '../shared/machine-key.js';
 
 export interface AlertObserver {
   /**
@@ -92,7 +93,7 @@ export class WindowPipeline {
    * long a failure of this window holds its machine's later windows back: machine-lanes.ts).
    */
   handle(window: MachineWindow, delivery?: DeliveryTimes, settled: Promise<unknown> = Promise.resolve()): Promise<void> {
-    return this.lanes.run(window.machineId, () => this.handleInSlot(window, delivery), settled);
+    return this.lanes.run(machineKey(window), () => this.handleInSlot(window, delivery), settled);
   }
 
   private async handleInSlot(window: MachineWindow, delivery: DeliveryTimes | undefined): Promise<void> {

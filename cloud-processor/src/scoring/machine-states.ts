@@ -6,6 +6,8 @@
 // A machine whose state was handed out for scoring since the last save is marked changed, so the state
 // file rewrites only those (takeChanged).
 
+import { machineKey } from '../shared/machine-key.js';
+
 /** Which trained model a state belongs to: its name, version and contract.json createdAt. */
 export interface ModelIdentity {
   name: string;
@@ -53,13 +55,13 @@ export class MachineStates<S> {
 
   /** A machine's state under a model version, or undefined before its first window. */
   peek(name: string, version: string, siteId: string, machineId: string): S | undefined {
-    for (const v of this.versions.values()) if (v.model === name && v.version === version) return v.machines.get(machineKey(siteId, machineId))?.state;
+    for (const v of this.versions.values()) if (v.model === name && v.version === version) return v.machines.get(machineKey({ siteId, machineId }))?.state;
     return undefined;
   }
 
   /** Whether a machine's state under that model version is kept. */
   has(name: string, version: string, trainedAt: string, siteId: string, machineId: string): boolean {
-    return this.versions.get(versionKey(name, version, trainedAt))?.machines.has(machineKey(siteId, machineId)) ?? false;
+    return this.versions.get(versionKey(name, version, trainedAt))?.machines.has(machineKey({ siteId, machineId })) ?? false;
   }
 
   /**
@@ -115,7 +117,7 @@ export class MachineStates<S> {
   /** Puts states back (read from the state file), replacing a machine's current one; they count as saved. */
   restore(entries: Iterable<MachineStateEntry<S>>): void {
     for (const { model, version, trainedAt, siteId, machineId, state } of entries) {
-      this.versionOf(model, version, trainedAt).machines.set(machineKey(siteId, machineId), { siteId, machineId, state, changed: false });
+      this.versionOf(model, version, trainedAt).machines.set(machineKey({ siteId, machineId }), { siteId, machineId, state, changed: false });
     }
   }
 
@@ -140,17 +142,12 @@ export class MachineStateMap<S> {
 
   /** The machine's state, made by `init` on its first window; marked changed, as the caller is about to learn into it. */
   get(siteId: string, machineId: string, init: () => S): S {
-    const key = machineKey(siteId, machineId);
+    const key = machineKey({ siteId, machineId });
     let machine = this.machines.get(key);
     if (machine === undefined) this.machines.set(key, (machine = { siteId, machineId, state: init(), changed: true }));
     else machine.changed = true;
     return machine.state;
   }
-}
-
-/** Machine ids are unique within a site only: two sites may both have a pump-1. */
-function machineKey(siteId: string, machineId: string): string {
-  return `${siteId}/${machineId}`;
 }
 
 function versionKey(name: string, version: string, trainedAt: string): string {

@@ -3,8 +3,8 @@
 // InfluxAlertStore does.
 import { statePointTime, type AlertStore, type DeliveryKey, type DeliveryRecord, type MachineRef } from '../alerts/alert-store.js';
 import type { AlertTransition, MachineAlertState } from '../alerts/alert-tracker.js';
+import { machineKey as key } from '../shared/machine-key.js';
 
-const key = (m: MachineRef) => `${m.siteId}/${m.machineId}`;
 const deliveryKey = (t: DeliveryKey) => `${t.siteId}/${t.machineId}/${t.state}/${t.windowEnd}`;
 const copy = <T>(value: T): T => structuredClone(value);
 

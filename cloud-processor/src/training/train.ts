@@ -20,6 +20,7 @@ import { fitFeatureProfile } from './feature-profile.js';
 import { learnRegimeGate, runningWindows } from './regime-gate.js';
 import { fitRobustT2 } from './robust-t2.js';
 import { trainAutoencoder } from './train-autoencoder.js';
+import { machineKey } from '../shared/machine-key.js';
 
 export interface TrainOptions {
   /** Registry root: the model is written to `<outDir>/<name>/<version>/`. */
@@ -105,7 +106,7 @@ const CONTRACT_OPTIONS: Record<ModelKind, ContractOptions> = {
 function nonOverlapping(windows: readonly MachineWindow[], windowMs: number): number {
   const starts = new Map<string, number[]>();
   for (const w of windows) {
-    const key = `${w.siteId}/${w.machineId}`;
+    const key = machineKey(w);
     const list = starts.get(key);
     if (list) list.push(Number(w.windowStart));
     else starts.set(key, [Number(w.windowStart)]);
