@@ -21,4 +21,13 @@ describe('KeyRateLimiter', () => {
     expect(rate.waitMs('a', 100, 500)).toBe(4_100);
     expect(rate.waitMs('a', 100, 4_600)).toBe(0);
   });
+
+  it('holds a key no longer than its rate says when the clock steps back', () => {
+    const rate = new KeyRateLimiter(1_000);
+    rate.spend('a', 1_000, 3_600_000); // sent a full second's worth, then NTP sets the clock back an hour
+    expect(rate.waitMs('a', 500, 0)).toBe(500); // not an hour and a half second
+    expect(rate.waitMs('a', 500, 500)).toBe(0); // the bucket refills from the new time on
+    rate.spend('a', 500, 500);
+    expect(rate.waitMs('a', 500, 1_000)).toBe(0);
+  });
 });

@@ -3,7 +3,9 @@
 // machine) as fast as its link allows and be refused. A token bucket per key holding one second of
 // the rate: a key that sent nothing for a second may send a second's worth at once; a message larger
 // than that goes when the bucket is full and leaves it in debt. Keys whose bucket is full are
-// forgotten, so the map holds only the keys that sent within the last second.
+// forgotten, so the map holds only the keys that sent within the last second. The gateway clock is the
+// wall clock: a step back (NTP correcting a clock that ran ahead) refills nothing and restarts the
+// bucket's time from there, instead of holding every key for the length of the step.
 export class KeyRateLimiter {
   private readonly buckets = new Map<string, { tokens: number; at: number }>();
 
@@ -29,7 +31,10 @@ export class KeyRateLimiter {
     this.buckets.set(key, { tokens: tokens - bytes, at: now });
   }
 
+  /** Brings the bucket to `now`; a clock that went back refills nothing. */
   private refill(bucket: { tokens: number; at: number }, now: number): number {
-    return Math.min(this.bytesPerSecond, bucket.tokens + ((now - bucket.at) / 1000) * this.bytesPerSecond);
+    bucket.tokens = Math.min(this.bytesPerSecond, bucket.tokens + (Math.max(0, now - bucket.at) / 1000) * this.bytesPerSecond);
+    bucket.at = now;
+    return bucket.tokens;
   }
 }

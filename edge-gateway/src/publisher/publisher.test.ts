@@ -107,6 +107,32 @@ describe('OutboxPublisher', () => {
     expect(clock.pending()).toBe(0);
     expect(outbox.stats().depth).toBe(1); // unconfirmed: kept for the next start
   });
+
+  it('starts no back-off for a publish that fails after stop, which would keep the process alive', async () => {
+    // A publish that answers only after stop: the emulator cannot hold an answer back, so a topic
+    // standing in for the client's that answers when the test says.
+    const dir = makeTestDataDir('publisher-stop');
+    const clock = new ManualClock(T0);
+    const outbox = new Outbox({ path: join(dir, 'outbox.sqlite'), maxBytes: 1_000_000, maxAgeMs: 3_600_000, clock });
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }), () => outbox.close());
+    let refuse: (error: Error) => void = () => undefined;
+    const topic = {
+      publishMessage: () => new Promise<string>((_resolve, reject) => (refuse = reject)),
+      resumePublishing: () => undefined,
+    } as unknown as Topic;
+    const options = { maxInFlight: 10, backoff: { initialMs: 1_000, multiplier: 2, maxMs: 8_000, jitter: 0.5 }, keyMaxBytesPerSecond: 1_000_000 };
+    const publisher = new OutboxPublisher(outbox, topic, singleWindowMessages(SOURCE), options, {}, clock, () => 0.5);
+    outbox.append([record(0)]);
+    publisher.notify();
+    expect(publisher.inFlightCount()).toBe(1);
+    const stopped = publisher.stop(0);
+    clock.advance(0); // stop's timeout: it gives up waiting for the answer
+    await stopped;
+    refuse(new Error('link down'));
+    await until(() => publisher.inFlightCount() === 0, 'the failure handled');
+    expect(clock.pending()).toBe(0);
+    expect(outbox.stats().depth).toBe(1); // kept for the next start
+  });
 });
 
 /** A real window (the processor decodes batches), as its outbox row. */

@@ -269,6 +269,8 @@ export class OutboxPublisher {
 
   private onFailure(key: string, entries: readonly OutboxEntry[], error: Error): void {
     for (const entry of entries) this.events.failed?.(entry, error);
+    // Stopped: the rows stay in the outbox for the next start; a back-off timer would only keep the process alive.
+    if (this.stopped) return;
     this.keep(key, entries);
     const hold = this.held.get(key);
     // Later messages of a paused key fail too: one back-off for them all.
