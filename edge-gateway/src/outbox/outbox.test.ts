@@ -162,6 +162,24 @@ describe('Outbox', () => {
     expect(stored(outbox.checkpointOf('old'))[2]).toEqual([]);
   });
 
+  it('reports a failure to forget checkpoints instead of throwing, and forgets them at the next attempt', () => {
+    const c = clock();
+    const errors: string[] = [];
+    const { outbox, path } = openOutbox({ clock: c, onError: (operation, error) => errors.push(`${operation}: ${error.message}`) });
+    outbox.append([], [checkpoint('old', 'h', ['0:1'])]);
+    c.advance(HOUR);
+    // Another process holds the write lock: the delete fails as on a full disk (the timer calling this has no catch).
+    const other = new Database(path);
+    other.exec('BEGIN IMMEDIATE');
+    expect(outbox.forgetCheckpointsBefore(c.now() - HOUR / 2)).toBe(0);
+    expect(outbox.boundCheckpoints(0, c.now() - HOUR / 2)).toBe(0);
+    expect(errors).toEqual([expect.stringMatching(/^forget_checkpoints: database is locked/), expect.stringMatching(/^forget_checkpoints: database is locked/)]);
+    other.exec('ROLLBACK');
+    other.close();
+    expect(outbox.forgetCheckpointsBefore(c.now() - HOUR / 2)).toBe(1);
+    expect(outbox.checkpointCount()).toBe(0);
+  });
+
   it('keeps at most maxMachines checkpoints: the oldest of those not written since a time go first', () => {
     const c = clock();
     const { outbox } = openOutbox({ clock: c });
@@ -219,6 +237,10 @@ describe('Outbox', () => {
     outbox.enforceBounds();
     expect(outbox.peek(0, 10).map((e) => e.machineId)).toEqual(['a']);
     expect(drops).toEqual([[2, 'age']]);
+    c.advance(HOUR); // every row now past the bound
+    outbox.enforceBounds();
+    expect(outbox.stats().depth).toBe(0);
+    expect(drops).toEqual([[2, 'age'], [1, 'age']]);
   });
 
   it('reports depth, oldest age and the hours of outage it can still absorb', () => {

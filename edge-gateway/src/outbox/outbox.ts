@@ -56,10 +56,11 @@ export interface OutboxOptions {
   /** Called with the number of rows dropped at a bound, and which bound. */
   onDrop?: (rows: number, bound: 'bytes' | 'age') => void;
   /**
-   * Called when a delete (of confirmed rows, or at a bound) fails, e.g. on a full disk. The outbox
-   * keeps running: confirmed rows are deleted on a later attempt, bounds are enforced on the next tick.
+   * Called when a delete (of confirmed rows, at a bound, of old checkpoints) fails, e.g. on a full disk.
+   * The outbox keeps running: confirmed rows are deleted on a later attempt, bounds are enforced on the
+   * next tick, old checkpoints forgotten at the next checkpoint.
    */
-  onError?: (operation: 'remove_confirmed' | 'enforce_bounds', error: Error) => void;
+  onError?: (operation: 'remove_confirmed' | 'enforce_bounds' | 'forget_checkpoints', error: Error) => void;
   /**
    * Called for a window whose idempotency key is already in the outbox with other content. The row
    * there is kept: one key never stands for two contents (it should never happen; it is a bug).
@@ -176,7 +177,7 @@ export class Outbox {
   private readonly deleteUpTo: Database.Statement;
   private readonly sizeUpTo: Database.Statement;
   private readonly selectByKey: Database.Statement;
-  private readonly lastSeqBefore: Database.Statement;
+  private readonly firstSeqSince: Database.Statement;
   private readonly seqAtOffset: Database.Statement;
   private readonly checkpointStatements: ReturnType<typeof prepareCheckpointStatements>;
   /** Machines with a checkpoint stored. */
@@ -232,7 +233,9 @@ export class Outbox {
     this.selectByKey = this.db.prepare(
       'SELECT seq, payload FROM outbox WHERE machine_id = ? AND window_start = ? AND feature_version = ? AND revision = ?',
     );
-    this.lastSeqBefore = this.db.prepare('SELECT MAX(seq) AS seq FROM outbox WHERE created_at < ?');
+    // From the oldest row on, so it reads only the rows past the age bound (created_at has no index;
+    // MAX(seq) WHERE created_at < ? read every younger row, most of the table, at every tick).
+    this.firstSeqSince = this.db.prepare('SELECT seq FROM outbox WHERE created_at >= ? ORDER BY seq LIMIT 1');
     this.seqAtOffset = this.db.prepare('SELECT seq FROM outbox ORDER BY seq LIMIT 1 OFFSET ?');
     const totals = this.db.prepare('SELECT COUNT(*) AS n, COALESCE(SUM(bytes), 0) AS b FROM outbox').get() as { n: number; b: number };
     this.depth = totals.n;
@@ -336,7 +339,7 @@ export class Outbox {
 
   /** Forgets the checkpoints not written since `before` (gateway clock); returns how many. */
   forgetCheckpointsBefore(before: number): number {
-    return this.forgetCheckpoints(this.checkpointStatements.selectWrittenBefore.all(before, Number.MAX_SAFE_INTEGER) as Array<{ machine_id: string }>);
+    return this.forgetCheckpoints(() => this.checkpointStatements.selectWrittenBefore.all(before, Number.MAX_SAFE_INTEGER) as Array<{ machine_id: string }>);
   }
 
   /**
@@ -347,7 +350,7 @@ export class Outbox {
   boundCheckpoints(maxMachines: number, before: number): number {
     const excess = this.checkpointMachines - maxMachines;
     if (excess <= 0) return 0;
-    return this.forgetCheckpoints(this.checkpointStatements.selectWrittenBefore.all(before, excess) as Array<{ machine_id: string }>);
+    return this.forgetCheckpoints(() => this.checkpointStatements.selectWrittenBefore.all(before, excess) as Array<{ machine_id: string }>);
   }
 
   /** Machines with a checkpoint stored. */
@@ -355,7 +358,17 @@ export class Outbox {
     return this.checkpointMachines;
   }
 
-  private forgetCheckpoints(rows: ReadonlyArray<{ machine_id: string }>): number {
+  /** Forgets the checkpoints of the machines `select` picks; a failure (a full disk) is reported, and 0 forgotten. */
+  private forgetCheckpoints(select: () => ReadonlyArray<{ machine_id: string }>): number {
+    try {
+      return this.deleteCheckpoints(select());
+    } catch (error) {
+      this.options.onError?.('forget_checkpoints', error as Error);
+      return 0;
+    }
+  }
+
+  private deleteCheckpoints(rows: ReadonlyArray<{ machine_id: string }>): number {
     if (rows.length === 0) return 0;
     const st = this.checkpointStatements;
     this.transaction('FULL', () => {
@@ -505,8 +518,8 @@ export class Outbox {
     const now = this.options.clock.now();
     const oldest = this.selectOldest.get() as { seq: number; created_at: number } | undefined;
     if (oldest && now - oldest.created_at > this.options.maxAgeMs) {
-      const cutoff = this.lastSeqBefore.get(now - this.options.maxAgeMs) as { seq: number };
-      this.dropUpTo(cutoff.seq, 'age');
+      const young = this.firstSeqSince.get(now - this.options.maxAgeMs) as { seq: number } | undefined;
+      this.dropUpTo(young ? young.seq - 1 : Number.MAX_SAFE_INTEGER, 'age');
     }
     while (this.bytes > this.options.maxBytes && this.depth > 0) {
       // Drop in chunks of the oldest rows so a large overshoot takes few statements.
