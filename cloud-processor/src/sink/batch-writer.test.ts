@@ -49,6 +49,24 @@ describe('BatchWriter', () => {
     expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected']);
   });
 
+  it('writes a batch refused for some points again add by add: only the adds that brought them fail', async () => {
+    const clock = new ManualClock();
+    const writes: number[][] = [];
+    class Refused extends Error {}
+    // Refuses any request holding point 13 (stored the rest, as a partial write does); a plain failure otherwise.
+    const write = (points: IPoint[]) => {
+      writes.push(points.map((p) => p.timestamp as number));
+      return points.some((p) => p.timestamp === 13) ? Promise.reject(new Refused('partial write')) : Promise.resolve();
+    };
+    const writer = new BatchWriter(write, { maxPoints: 5, maxDelayMs: 1_000, refusedPoints: (error) => error instanceof Refused }, clock);
+    const results = await Promise.allSettled([writer.add([point(11), point(12)]), writer.add([point(13)]), writer.add([point(14), point(15)])]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect(writes).toEqual([[11, 12, 13, 14, 15], [11, 12], [13], [14, 15]]);
+    // Any other failure still fails every add of its batch, with no request per add.
+    const down = new BatchWriter(() => Promise.reject(new Error('influx down')), { maxPoints: 2, maxDelayMs: 1_000, refusedPoints: (error) => error instanceof Refused }, clock);
+    expect((await Promise.allSettled([down.add([point(1)]), down.add([point(2)])])).map((r) => r.status)).toEqual(['rejected', 'rejected']);
+  });
+
   /** A write function whose writes finish when the test says so. */
   function heldWrites() {
     const writes: { points: number[]; finish(): void; fail(error: Error): void }[] = [];

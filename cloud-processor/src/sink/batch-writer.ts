@@ -1,7 +1,8 @@
 // Collects points from many concurrent messages into one InfluxDB write. While no write is in progress,
 // a batch goes out when it reaches maxPoints or when its first point has waited maxDelayMs, whichever
 // comes first. Each add() resolves only once the batch holding its points is written (and rejects if
-// that write failed), so the transport acks a message only after its points are in InfluxDB.
+// that write failed; a batch refused for some of its points is written again add by add, so only the
+// adds that brought them fail), so the transport acks a message only after its points are in InfluxDB.
 // Batches go one at a time (the sink writes each as a few requests at once, split by machine:
 // influx-sink.ts), so a batch never overtakes the one before it. While a write is in
 // progress the next batch keeps filling up to maxPoints, however long it waits (a full one waits in
@@ -15,15 +16,28 @@
 // pipeline/ordering.test.ts).
 import { systemClock, type Cancel, type Clock } from '@pdm/clock';
 
+/** One add(): settled with the write of its `count` points, which follow the earlier waiters' in the batch. */
+interface Waiter {
+  count: number;
+  resolve(): void;
+  reject(error: unknown): void;
+}
+
 interface Batch<T> {
   points: T[];
-  waiters: { resolve(): void; reject(error: unknown): void }[];
+  waiters: Waiter[];
   cancelTimer?: Cancel;
 }
 
 export interface BatchWriterOptions {
   maxPoints: number;
   maxDelayMs: number;
+  /**
+   * Whether a failed write was refused for some of its points (InfluxDB stores the rest of a partial
+   * write and answers 400): then each add()'s points are written again on their own, so only the adds
+   * that brought refused points fail, not every message whose points shared the batch.
+   */
+  refusedPoints?: (error: unknown) => boolean;
 }
 
 /** Batches points of any form (the sink hands it line protocol, one line per point). */
@@ -48,7 +62,7 @@ export class BatchWriter<T> {
     if (this.current && this.current.points.length + points.length > this.options.maxPoints) this.seal();
     const batch = (this.current ??= { points: [], waiters: [] });
     for (const point of points) batch.points.push(point);
-    const written = new Promise<void>((resolve, reject) => batch.waiters.push({ resolve, reject }));
+    const written = new Promise<void>((resolve, reject) => batch.waiters.push({ count: points.length, resolve, reject }));
     if (batch.points.length >= this.options.maxPoints) this.seal();
     // During a write no timer: the batch goes out when the write finishes.
     else if (!this.writing) batch.cancelTimer ??= this.clock.schedule(() => this.sendNext(), this.options.maxDelayMs);
@@ -92,12 +106,22 @@ export class BatchWriter<T> {
     this.writing = this.write(batch.points)
       .then(
         () => batch.waiters.forEach((w) => w.resolve()),
-        (error: unknown) => batch.waiters.forEach((w) => w.reject(error)),
+        (error: unknown) =>
+          batch.waiters.length > 1 && this.options.refusedPoints?.(error) === true ? this.writeEach(batch) : batch.waiters.forEach((w) => w.reject(error)),
       )
       .finally(() => {
         this.writing = undefined;
         // What accumulated during the write goes now rather than when its delay runs out.
         this.sendNext();
       });
+  }
+
+  /** Writes each waiter's points on their own, one after another (rare: a batch with refused points). */
+  private async writeEach(batch: Batch<T>): Promise<void> {
+    let from = 0;
+    for (const waiter of batch.waiters) {
+      const points = batch.points.slice(from, (from += waiter.count));
+      await this.write(points).then(waiter.resolve, waiter.reject);
+    }
   }
 }

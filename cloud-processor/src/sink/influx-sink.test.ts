@@ -314,7 +314,7 @@ describe('InfluxSink against a real influxd', () => {
     expect(maxInFlight).toBe(1);
   });
 
-  it('rejects every write of a batch when one of its parallel requests is refused, after the others are stored', async () => {
+  it('rejects only the write refused in one of a batch\'s parallel requests; the others are stored and resolve', async () => {
     const opts = options({ parallelRequests: 4, batchMaxPoints: 1_000, batchMaxDelayMs: 60_000 });
     const sink = new InfluxSink(opts);
     await sink.start();
@@ -327,7 +327,8 @@ describe('InfluxSink against a real influxd', () => {
     const writes = machines.map((machineId, i) => sink.writeAlert({ ...alert, machineId, windowEnd: T0 + 1, message: i === 5 ? (7 as unknown as string) : 'imbalance' }));
     await sink.flush().catch(() => undefined);
     const results = await Promise.allSettled(writes);
-    for (const result of results) expect((result as PromiseRejectedResult).reason).toBeInstanceOf(InfluxWriteRefused);
+    expect(results.map((result) => result.status)).toEqual(machines.map((_, i) => (i === 5 ? 'rejected' : 'fulfilled')));
+    expect((results[5] as PromiseRejectedResult).reason).toBeInstanceOf(InfluxWriteRefused);
     const stored = await rows(`SELECT message FROM alerts WHERE time = ${T0 + 1}ms GROUP BY machine`, opts.database);
     expect(stored).toHaveLength(machines.length - 1);
   });
@@ -371,7 +372,7 @@ describe('InfluxSink against a real influxd', () => {
     await expect(sink.writeScoredWindow(makeWindow(), undefined)).rejects.toThrow(/database not found/);
   });
 
-  it('rejects every write of a partly refused batch as a refusal (not transient), after InfluxDB stored the rest', async () => {
+  it('rejects only the write whose point InfluxDB refused (not transient); the others of its batch are stored and resolve', async () => {
     const opts = options({ batchMaxPoints: 4, batchMaxDelayMs: 60_000 });
     const sink = new InfluxSink(opts);
     await sink.start();
@@ -382,13 +383,11 @@ describe('InfluxSink against a real influxd', () => {
     await first;
     const writes = [sink.writeAlert({ ...alert, windowEnd: T0 + 1 }), sink.writeAlert({ ...alert, windowEnd: T0 + 2, message: 7 as unknown as string }), sink.writeAlert({ ...alert, windowEnd: T0 + 3 }), sink.writeAlert({ ...alert, windowEnd: T0 + 4 })];
     const results = await Promise.allSettled(writes);
-    for (const result of results) {
-      expect(result.status).toBe('rejected');
-      const reason = (result as PromiseRejectedResult).reason as Error;
-      expect(reason).toBeInstanceOf(InfluxWriteRefused);
-      expect(reason).not.toBeInstanceOf(TransientError);
-      expect(reason.message).toMatch(/partial write: field type conflict/);
-    }
+    expect(results.map((result) => result.status)).toEqual(['fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
+    const reason = (results[1] as PromiseRejectedResult).reason as Error;
+    expect(reason).toBeInstanceOf(InfluxWriteRefused);
+    expect(reason).not.toBeInstanceOf(TransientError);
+    expect(reason.message).toMatch(/partial write: field type conflict/);
     expect((await rows('SELECT message FROM alerts', opts.database)).map((r) => r[0])).toEqual([T0, T0 + 1, T0 + 3, T0 + 4]);
   });
 

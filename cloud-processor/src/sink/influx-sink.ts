@@ -29,7 +29,7 @@ import { DOWNSAMPLED_MEASUREMENTS, PROCESSOR_COMPONENT, type ProcessorReport } f
 import { downsampleQuery, ensureInfluxSchema } from './schema-setup.js';
 import { DownsampleBackfill, type BackfillRange } from './downsample-backfill.js';
 import { modelDriftPoint } from './model-drift-point.js';
-import { InfluxWrite } from './influx-write.js';
+import { InfluxWrite, InfluxWriteRefused } from './influx-write.js';
 import { lineBytes, pointLine } from './line-protocol.js';
 import { partitionByMachine } from './machine-partition.js';
 import { anomalyLine, featureLines, type BuiltLines } from './window-lines.js';
@@ -97,7 +97,11 @@ export class InfluxSink {
   ) {
     this.influx = influxClient(options);
     this.writer = new InfluxWrite({ url: options.url, database: options.database, requestTimeoutMs: options.requestTimeoutMs });
-    this.batches = new BatchWriter((points) => this.writeBatch(points), { maxPoints: options.batchMaxPoints, maxDelayMs: options.batchMaxDelayMs }, clock);
+    this.batches = new BatchWriter(
+      (points) => this.writeBatch(points),
+      { maxPoints: options.batchMaxPoints, maxDelayMs: options.batchMaxDelayMs, refusedPoints: (error) => error instanceof InfluxWriteRefused && error.statusCode === 400 },
+      clock,
+    );
     this.backfill = new DownsampleBackfill(options.downsampleIntervals, (range) => this.backfillRange(range), clock);
     this.backfillInflux = influxClient({ ...options, requestTimeoutMs: Math.max(options.requestTimeoutMs, BACKFILL_TIMEOUT_MS) });
   }
@@ -241,8 +245,9 @@ export class InfluxSink {
    * Writes a batch in chunks of at most batchMaxPoints (a batch can be larger when one message brings
    * many points), one chunk after another, each split by machine into parallelRequests requests written
    * at once (machine-partition.ts). The batch settles once every request of it has: the next batch never
-   * overtakes a request still in flight. 4xx: InfluxWriteRefused (counts towards dead-lettering); 5xx or
-   * the link: TransientError (influx-write.ts).
+   * overtakes a request still in flight. 4xx: InfluxWriteRefused (counts towards dead-lettering; a 400,
+   * points refused, is written again message by message: batch-writer.ts); 5xx or the link:
+   * TransientError (influx-write.ts).
    */
   private async writeBatch(lines: Buffer[]): Promise<void> {
     for (let i = 0; i < lines.length; i += this.options.batchMaxPoints) {
