@@ -121,7 +121,10 @@ export class BatchWriter<T> {
     let from = 0;
     for (const waiter of batch.waiters) {
       const points = batch.points.slice(from, (from += waiter.count));
-      await this.write(points).then(waiter.resolve, waiter.reject);
+      await this.write(points).then(
+        () => waiter.resolve(),
+        (error: unknown) => waiter.reject(error),
+      );
     }
   }
 }
