@@ -2,6 +2,7 @@ import { ManualClock } from '@pdm/clock';
 import { pino } from 'pino';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { EarlierWindowFailedError } from '../pipeline/machine-lanes.js';
+import { BehindFailureError } from './behind-failure.js';
 import { TransientError } from '../shared/transient-error.js';
 import { UnusableMessageError, type DeadLetterReason } from './poison-message.js';
 import { Settler, type SettleableMessage } from './settlement.js';
@@ -146,6 +147,18 @@ describe('Settler', () => {
     expect(await settler.failed(third, 'pdm.v1.MachineWindow', new Error('boom'))).toEqual({ outcome: 'dead_lettered', reason: 'handler_failed' });
     expect(third.settledAs).toBe('ack');
     expect(deadLetters[0]?.attempts).toBe(3);
+  });
+
+  it("takes the redeliveries that were no failure of its own off Pub/Sub's delivery attempt", async () => {
+    settler.stop(); // no holds: only the count matters here
+    // Delivery 1 failed transiently (InfluxDB down), delivery 2 came behind an earlier message's failure:
+    // neither counts, so deliveries 3 and 4 failing are its first two failures, delivery 5 its third.
+    await settler.failed(new TestMessage('m', 1), 'pdm.v1.MachineWindow', new TransientError('InfluxDB down'));
+    await settler.failed(new TestMessage('m', 2), 'pdm.v1.MachineWindow', new BehindFailureError('pump-1 failed before'));
+    expect(await settler.failed(new TestMessage('m', 3), 'pdm.v1.MachineWindow', new Error('boom'))).toEqual({ outcome: 'nacked' });
+    expect(await settler.failed(new TestMessage('m', 4), 'pdm.v1.MachineWindow', new Error('boom'))).toEqual({ outcome: 'nacked' });
+    expect(await settler.failed(new TestMessage('m', 5), 'pdm.v1.MachineWindow', new Error('boom'))).toEqual({ outcome: 'dead_lettered', reason: 'handler_failed' });
+    expect(deadLetters).toEqual([{ id: 'm', reason: 'handler_failed', detail: 'failed 3 times, last: boom', attempts: 3 }]);
   });
 
   it('dead-letters a poison message at once, and nacks it instead when the dead letter is not confirmed', async () => {

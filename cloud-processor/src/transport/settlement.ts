@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import { describeError } from '../shared/describe-error.js';
 import { TransientError } from '../shared/transient-error.js';
 import { BehindFailureError } from './behind-failure.js';
-import { FailureCounter } from './failure-counter.js';
+import { MessageCounter } from './message-counter.js';
 import { PUBSUB_TRANSPORT_DEFAULTS, type Settlement } from './options.js';
 import { PoisonMessageError, type DeadLetterReason } from './poison-message.js';
 
@@ -46,7 +46,14 @@ export class Settler<M extends SettleableMessage> {
   private readonly clock: Clock;
   private readonly random: () => number;
   /** Failed handler runs per message id, for subscriptions without a dead-letter policy. */
-  private readonly failures = new FailureCounter(PUBSUB_TRANSPORT_DEFAULTS.attemptCacheSize);
+  private readonly failures = new MessageCounter(PUBSUB_TRANSPORT_DEFAULTS.attemptCacheSize);
+  /**
+   * Per message id, the nacks that were no failure of its own (a transient failure, an earlier message
+   * of its key failed): Pub/Sub's deliveryAttempt counts their redeliveries too, and they must not
+   * count towards dead-lettering. Kept by this instance only: after its restart, or for nacks another
+   * instance made, deliveryAttempt overcounts as before.
+   */
+  private readonly excusedNacks = new MessageCounter(PUBSUB_TRANSPORT_DEFAULTS.attemptCacheSize);
   private consecutiveTransientFailures = 0;
   /** Aborted by stop(): back-offs end at once. */
   /** Aborted by stop(): every held back-off listens to it, so it may have as many listeners as messages held. */
@@ -67,7 +74,7 @@ export class Settler<M extends SettleableMessage> {
   /** Its handler resolved: ack. */
   handled(message: M): Settled {
     this.consecutiveTransientFailures = 0;
-    this.failures.forget(message.id);
+    this.forget(message.id);
     message.ack();
     return { outcome: 'acked' };
   }
@@ -87,10 +94,10 @@ export class Settler<M extends SettleableMessage> {
     if (error instanceof TransientError) return this.nackAfterBackoff(message, schema, error);
     if (error instanceof BehindFailureError) return this.behindNack(message, schema);
     if (error instanceof PoisonMessageError) return this.poison(message, schema, error);
-    const attempts = message.deliveryAttempt > 0 ? message.deliveryAttempt : this.failures.fail(message.id);
+    const attempts = message.deliveryAttempt > 0 ? Math.max(1, message.deliveryAttempt - this.excusedNacks.get(message.id)) : this.failures.increment(message.id);
     const detail = describeError(error);
     if (attempts >= this.maxAttempts) {
-      this.failures.forget(message.id);
+      this.forget(message.id);
       return this.deadLetter(message, schema, 'handler_failed', `failed ${attempts} times, last: ${detail}`, attempts);
     }
     this.log.warn({ messageId: message.id, schema, attempts, err: detail }, 'handler failed; nacked for redelivery');
@@ -102,11 +109,13 @@ export class Settler<M extends SettleableMessage> {
    * An earlier message of its ordering key was nacked: nack this one unhandled, so it cannot overtake
    * that one. Pub/Sub redelivers the nacked message and then the ones behind it (the service redelivers
    * every later message of a key along with a failed one), so order holds. Not a failure of its own: it
-   * counts nowhere towards dead-lettering (though Pub/Sub's delivery_attempt, under a dead-letter policy,
-   * grows with each such redelivery). A dead-lettered message does not hold its key: it never comes back.
+   * counts nowhere towards dead-lettering (Pub/Sub's delivery_attempt, under a dead-letter policy, grows
+   * with each such redelivery: excusedNacks takes them off). A dead-lettered message does not hold its
+   * key: it never comes back.
    */
   behindNack(message: M, schema: string): Settled {
     this.log.debug({ messageId: message.id, schema }, 'an earlier message of its ordering key was nacked; nacked unhandled');
+    this.excusedNacks.increment(message.id);
     message.nack();
     return { outcome: 'nacked' };
   }
@@ -116,11 +125,17 @@ export class Settler<M extends SettleableMessage> {
     this.stopping.abort();
   }
 
+  private forget(id: string): void {
+    this.failures.forget(id);
+    this.excusedNacks.forget(id);
+  }
+
   /** During an outage the instance holds its messages instead of spinning on immediate redeliveries. */
   private async nackAfterBackoff(message: M, schema: string, error: TransientError): Promise<Settled> {
     const delay = backoffDelay(++this.consecutiveTransientFailures, this.backoff, this.random);
     this.log.warn({ messageId: message.id, schema, retryInMs: Math.round(delay), err: error.message }, 'transient failure; nacking after back-off');
     await sleep(this.clock, delay, this.stopping.signal);
+    this.excusedNacks.increment(message.id);
     message.nack();
     return { outcome: 'nacked' };
   }
@@ -135,6 +150,7 @@ export class Settler<M extends SettleableMessage> {
       return { outcome: 'nacked' };
     }
     this.log.warn({ messageId: message.id, schema, reason, detail }, 'message dead-lettered');
+    this.forget(message.id);
     message.ack();
     return { outcome: 'dead_lettered', reason };
   }
