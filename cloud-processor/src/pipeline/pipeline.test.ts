@@ -4,6 +4,8 @@ import { rmSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { startProcessorTestbed, useProcessorTestbeds } from '../test-support/processor-testbed.js';
 import { ScriptedScorer } from '../test-support/scripted-scorer.js';
+import type { MachineWindow } from '@pdm/proto';
+import type { ScoreOutcome } from '../model/api.js';
 import { makeWindow, SENSORS, T0 } from '../test-support/windows.js';
 
 describe('scoring pipeline: Pub/Sub → features + score → InfluxDB, ack after write', () => {
@@ -87,6 +89,31 @@ describe('scoring pipeline: Pub/Sub → features + score → InfluxDB, ack after
     expect(means.map((row) => row.slice(1)).sort((a, b) => String(a[1]).localeCompare(String(b[1])))).toEqual([[plant1.sensors[0]!.mean, 'plant-1'], [plant2.sensors[0]!.mean, 'plant-2']]);
     expect(await t.count('SELECT COUNT(score) FROM anomaly')).toBe(2);
     expect(await processor.metrics.value('pdm_processor_revision_conflicts_total')).toBe(0);
+  });
+
+  it("handles machines of the same id at two sites side by side: one's slow window does not hold the other's", async () => {
+    // Single windows: both under ordering key pump-1, handed out together (published before the processor subscribes).
+    const t = await startTestbed({}, { orderingKeyBatch: 10 });
+    const scored: string[] = [];
+    let releasedBy: 'the other scored' | 'timeout' | undefined;
+    const scorer = new (class extends ScriptedScorer {
+      override async score(window: MachineWindow): Promise<ScoreOutcome> {
+        if (window.siteId === 'plant-1') {
+          releasedBy = await until(() => scored.includes('plant-2'), "plant-2's window scored", 2_000).then(
+            () => 'the other scored' as const,
+            () => 'timeout' as const,
+          );
+        }
+        scored.push(window.siteId);
+        return super.score(window);
+      }
+    })();
+    await t.bed.publishWindow(makeWindow({ site: 'plant-1', machine: 'pump-1', index: 4 }));
+    await t.bed.publishWindow(makeWindow({ site: 'plant-2', machine: 'pump-1', index: 4 }));
+    await t.start({}, { scorer });
+    await until(() => t.bed.stats().acked === 2, 'both acked', 10_000);
+    expect(releasedBy).toBe('the other scored');
+    expect(scored).toEqual(['plant-2', 'plant-1']);
   });
 
   it('writes features and an unscored point but no anomaly point when no model applies, and counts it', async () => {
