@@ -132,6 +132,40 @@ describe('AlertDispatcher', () => {
     for (const i of [8, 9]) await restarted.observe(score(i, true), 1);
     expect(fresh.sent).toEqual([]);
   });
+
+  it('counts the redelivery of a later revision whose count failed (the store down), in place of the unfit revision 0', async () => {
+    const store = new MemoryAlertStore();
+    const target = new RecordingTarget();
+    const alerts = dispatcher(store, target);
+    alerts.unfit(score(0, true), 0);
+    await alerts.observe(score(0, true), 1);
+    alerts.unfit(score(1, true), 0);
+    const load = store.load.bind(store);
+    const save = store.save.bind(store);
+    store.load = () => Promise.reject(new Error('InfluxDB down'));
+    store.save = () => Promise.reject(new Error('InfluxDB down'));
+    await expect(alerts.observe(score(1, true), 1)).rejects.toThrow('InfluxDB down');
+    store.load = load;
+    store.save = save;
+    await alerts.observe(score(1, true), 1); // the redelivery: windows 0 and 1 anomalous open the alert
+    expect(target.sent).toEqual(['open:pump-1-20000']);
+  });
+
+  it('delivers the alert of a later revision whose points failed once its redelivery is stored', async () => {
+    const target = new RecordingTarget();
+    const alerts = dispatcher(new MemoryAlertStore(), target);
+    alerts.unfit(score(0, true), 0);
+    await alerts.observe(score(0, true), 1);
+    alerts.unfit(score(1, true), 0);
+    const pointsFailed = Promise.reject(new Error('InfluxDB refused'));
+    pointsFailed.catch(() => undefined);
+    await alerts.observe(score(1, true), 1, pointsFailed); // the decision (open) is stored, its window's points are not
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(target.sent).toEqual([]);
+    await alerts.observe(score(1, true), 1); // the redelivery, its points stored
+    await until(() => target.sent.length > 0, 'the open delivered');
+    expect(target.sent).toEqual(['open:pump-1-20000']);
+  });
 });
 
 describe('AlertDispatcher: processors sharing the alert state in InfluxDB', () => {

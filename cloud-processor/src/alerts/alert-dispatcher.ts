@@ -86,16 +86,24 @@ export class AlertDispatcher implements AlertObserver {
    */
   observe(score: WindowScore, revision?: number, pointsStored: Promise<unknown> = Promise.resolve()): Promise<void> {
     const key = machineKey(score);
-    if (revision !== undefined && revision > 0) {
+    // A later revision counts in place of an unfit revision 0 — or it is the redelivery of one whose
+    // decision was stored and whose points were not (count() delivers that decision once they are).
+    const takesTurn = revision !== undefined && revision > 0 && this.awaitingPoints.get(key)?.windowStart !== score.windowStart;
+    if (takesTurn) {
       if (this.unfitRevision0.get(key) !== score.windowStart) return Promise.resolve();
       this.unfitRevision0.delete(key);
     }
     const previous = this.chains.get(key) ?? Promise.resolve();
     const current = previous.catch(() => undefined).then(() => this.count(score, key, revision, pointsStored));
     this.chains.set(key, current);
-    void current.catch(() => undefined).finally(() => {
-      if (this.chains.get(key) === current) this.chains.delete(key);
-    });
+    void current
+      .catch(() => {
+        // Not counted (the store failed): the window's redelivery takes the turn again.
+        if (takesTurn && !this.unfitRevision0.has(key)) this.unfitRevision0.set(key, score.windowStart);
+      })
+      .finally(() => {
+        if (this.chains.get(key) === current) this.chains.delete(key);
+      });
     return current;
   }
 
