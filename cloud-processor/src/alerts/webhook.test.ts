@@ -46,8 +46,8 @@ describe('WebhookTarget through AlertDeliveries', () => {
     return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/alerts`, requests: () => requests, bodies };
   }
 
-  function deliveries(url: string, clock: ManualClock, store: MemoryAlertStore, events: { failed: string[]; abandoned: string[] }, initialMs: number): AlertDeliveries {
-    const target = new WebhookTarget({ url, maxAttempts: 3, backoff: { initialMs, multiplier: 2, maxMs: 60_000, jitter: 0 }, timeoutMs: 5_000, maxPending: 10 });
+  function deliveries(url: string, clock: ManualClock, store: MemoryAlertStore, events: { failed: string[]; abandoned: string[] }, initialMs: number, limit: { maxAttempts?: number } = { maxAttempts: 3 }): AlertDeliveries {
+    const target = new WebhookTarget({ url, ...limit, backoff: { initialMs, multiplier: 2, maxMs: 60_000, jitter: 0 }, timeoutMs: 5_000, maxPending: 10 });
     const options = { giveUpAfterMs: 3_600_000, takeoverAfterMs: 300_000, sweepIntervalMs: 60_000 };
     return new AlertDeliveries([target], store, options, clock, pino({ level: 'silent' }), { failed: (t) => events.failed.push(t), abandoned: (t) => events.abandoned.push(t) });
   }
@@ -87,6 +87,25 @@ describe('WebhookTarget through AlertDeliveries', () => {
     expect(refused.requests()).toBe(1);
     expect(events).toEqual({ failed: ['webhook'], abandoned: ['webhook'] });
     expect(store.saved.at(-1)?.pending).toEqual([]);
+  });
+
+  it('without maxAttempts retries as long as giveUpAfterMs allows, then gives up', async () => {
+    const { url, requests } = await endpoint([503]); // a receiver down (a redeploy that takes long)
+    const clock = new ManualClock(1_000_000);
+    const store = new MemoryAlertStore();
+    const events = { failed: [] as string[], abandoned: [] as string[] };
+    const webhook = deliveries(url, clock, store, events, 1_000, {}); // maxAttempts unset, as by default
+    webhook.deliver(record(clock));
+    for (let attempt = 1; attempt <= 10; attempt++) {
+      await until(() => events.failed.length === attempt, `attempt ${attempt} failed, the next scheduled`);
+      clock.advance(60_000); // the longest back-off
+    }
+    expect(requests()).toBe(10);
+    expect(events.abandoned).toEqual([]);
+    expect(webhook.pendingCount()).toBe(1);
+    clock.advance(3_600_000); // past giveUpAfterMs (1 h) since the transition
+    await until(() => webhook.pendingCount() === 0, 'given up');
+    expect(events.abandoned).toEqual(['webhook']);
   });
 
   it('close() releases a delivery waiting for its retry once its timeout passed on the clock, for the next sweep', async () => {

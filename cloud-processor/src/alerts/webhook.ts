@@ -1,14 +1,12 @@
 // The optional webhook target of alert deliveries: one JSON POST per attempt. Network errors, timeouts,
-// 5xx, 408 and 429 are worth retrying (AlertDeliveries does, with this target's back-off and attempt
-// limit); any other non-2xx answer is final. One POST is bounded by `timeoutMs` through its own abort
+// 5xx, 408 and 429 are worth retrying (AlertDeliveries does, with this target's back-off, until
+// alerts.delivery.giveUpAfterMs or an attempt limit if one is set); any other non-2xx answer is final. One POST is bounded by `timeoutMs` through its own abort
 // signal, so the target sets no timeoutMs of AlertDeliveries'.
 import type { BackoffOptions } from '@pdm/clock';
 import { DeliveryRefused, type DeliveryTarget } from './alert-delivery.js';
 import type { AlertTransition } from './alert-tracker.js';
 
 export const WEBHOOK_DEFAULTS = {
-  /** Attempts per notification, the first included. */
-  maxAttempts: 6,
   backoff: { initialMs: 1_000, multiplier: 2, maxMs: 60_000 },
   /** One POST, at most. */
   timeoutMs: 10_000,
@@ -18,7 +16,11 @@ export const WEBHOOK_DEFAULTS = {
 
 export interface WebhookOptions {
   url: string;
-  maxAttempts: number;
+  /**
+   * Attempts per notification, the first included; unset: as long as alerts.delivery.giveUpAfterMs
+   * allows (as for the alerts topic), so a receiver down for a while (a redeploy) misses nothing.
+   */
+  maxAttempts?: number | undefined;
   backoff: BackoffOptions;
   timeoutMs: number;
   maxPending: number;
@@ -40,7 +42,7 @@ export class WebhookTarget implements DeliveryTarget {
 
   constructor(private readonly options: WebhookOptions) {
     this.backoff = options.backoff;
-    this.maxAttempts = options.maxAttempts;
+    this.maxAttempts = options.maxAttempts ?? Number.POSITIVE_INFINITY;
     this.maxPending = options.maxPending;
   }
 

@@ -123,7 +123,8 @@ export const processorConfigSchema = z
         webhook: z
           .object({
             url: z.url(),
-            maxAttempts: positiveInt.default(WEBHOOK_DEFAULTS.maxAttempts),
+            /** Attempts per notification; unset: until delivery.giveUpAfterMs. */
+            maxAttempts: positiveInt.optional(),
             backoff: z
               .object({
                 initialMs: positiveMs.default(WEBHOOK_DEFAULTS.backoff.initialMs),
