@@ -15,6 +15,10 @@ interface ScriptedBroker {
   readonly connect: Promise<IConnectPacket>;
   readonly subscriptions: Promise<Array<{ topic: string; qos: number }>>;
   readonly pubacks: number[];
+  /** SUBSCRIBE packets received so far. */
+  readonly subscribes: () => number;
+  /** Answers the next `count` SUBSCRIBEs with 0x80 (refused) for every filter. */
+  refuseSubscribes(count: number): void;
   publish(messageId: number, payload: string, dup?: boolean): void;
   /** Drops the connection; at the next CONNACK, sends this message again (DUP) in the same write. */
   dropAndRepeat(messageId: number, payload: string): void;
@@ -27,6 +31,8 @@ const publishPacket = (messageId: number, payload: string, dup: boolean) =>
 async function startScriptedBroker(): Promise<ScriptedBroker> {
   const pubacks: number[] = [];
   let socket: Socket | undefined;
+  let subscribes = 0;
+  let refuse = 0;
   let repeatAfterConnack: Buffer | undefined;
   let connected!: (packet: IConnectPacket) => void;
   let subscribed!: (subscriptions: Array<{ topic: string; qos: number }>) => void;
@@ -42,8 +48,11 @@ async function startScriptedBroker(): Promise<ScriptedBroker> {
         repeatAfterConnack = undefined;
         connected(packet);
       } else if (packet.cmd === 'subscribe') {
-        s.write(generate({ cmd: 'suback', messageId: packet.messageId!, granted: packet.subscriptions.map(() => 1 as const) }));
-        subscribed(packet.subscriptions.map(({ topic, qos }) => ({ topic, qos })));
+        subscribes++;
+        const refused = refuse > 0;
+        if (refused) refuse--;
+        s.write(generate({ cmd: 'suback', messageId: packet.messageId!, granted: packet.subscriptions.map(() => (refused ? 128 : 1)) }));
+        if (!refused) subscribed(packet.subscriptions.map(({ topic, qos }) => ({ topic, qos })));
       } else if (packet.cmd === 'puback') {
         pubacks.push(packet.messageId!);
       } else if (packet.cmd === 'pingreq') {
@@ -60,6 +69,8 @@ async function startScriptedBroker(): Promise<ScriptedBroker> {
     connect,
     subscriptions,
     pubacks,
+    subscribes: () => subscribes,
+    refuseSubscribes: (count) => (refuse = count),
     publish: (messageId, payload, dup = false) => socket!.write(publishPacket(messageId, payload, dup)),
     dropAndRepeat: (messageId, payload) => {
       repeatAfterConnack = publishPacket(messageId, payload, true);
@@ -99,6 +110,34 @@ describe('bridge acknowledgements and repeats', () => {
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
   }
+
+  it('asks again, after its back-off, for a subscription the upstream refused', async () => {
+    const refusing = await startScriptedBroker();
+    refusing.refuseSubscribes(1); // its ACL not set up yet, say
+    const other = await startGatewayTestbed({ bridge: { upstreams: [{ name: 'plant', url: `mqtt://127.0.0.1:${refusing.port}`, mappings: [{ topic: 'plant/{machine}/{sensor}' }] }] } });
+    const connected = () => metricValue(other.gateway, 'pdm_gateway_bridge_connected', 'upstream="plant"');
+    const waitFor = async (what: string, done: () => boolean) => {
+      const deadline = Date.now() + 10_000;
+      while (!done()) {
+        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+    };
+    try {
+      await waitFor('the first SUBSCRIBE', () => refusing.subscribes() === 1);
+      await new Promise((resolve) => setTimeout(resolve, 100)); // its refusal answered
+      expect(await connected()).toBe(0);
+      expect(refusing.subscribes()).toBe(1);
+      other.clock.advance(1_000); // the upstream's first back-off (1 s, less up to 20 % jitter)
+      expect(await refusing.subscriptions).toEqual([{ topic: 'plant/+/+', qos: 1 }]);
+      expect(refusing.subscribes()).toBe(2);
+      await new Promise((resolve) => setTimeout(resolve, 50)); // the SUBACK handled
+      expect(await connected()).toBe(1);
+    } finally {
+      await other.close();
+      await refusing.close();
+    }
+  });
 
   it('asks for a persistent session under a stable client id and subscribes at QoS 1', async () => {
     const connect = await broker.connect;

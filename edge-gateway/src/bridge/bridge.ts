@@ -94,6 +94,8 @@ class UpstreamLink {
   private readonly sparkplug: Pick<SparkplugIngest, 'handle'> | undefined;
   private failures = 0;
   private cancelRetry: Cancel | undefined;
+  /** A subscription the upstream refused, asked again after a back-off while the connection lasts. */
+  private cancelResubscribe: Cancel | undefined;
   private stopped = false;
 
   constructor(
@@ -129,6 +131,7 @@ class UpstreamLink {
   async close(): Promise<void> {
     this.stopped = true;
     this.cancelRetry?.();
+    this.cancelResubscribe?.();
     // A DISCONNECT keeps the session (clean false): what is published from now on waits for the next start.
     await this.client.endAsync();
     this.deps.metrics.connected.set({ upstream: this.upstream.name }, 0);
@@ -139,21 +142,35 @@ class UpstreamLink {
     this.failures = 0;
     this.deps.metrics.connects.inc({ upstream: name });
     this.deps.log.info({ upstream: name, url: this.upstream.url, sessionPresent, filters: this.filters }, 'bridge: connected to upstream');
-    this.client.subscribe(
-      [...this.filters],
-      { qos: 1 },
-      (error, granted) => {
-        const refused = granted?.filter((g) => g.qos === 128).map((g) => g.topic) ?? [];
-        if (error || refused.length > 0) {
-          this.deps.log.error({ upstream: name, err: error?.message, refused }, 'bridge: subscription refused by the upstream broker');
-        } else {
-          this.deps.metrics.connected.set({ upstream: name }, 1);
-        }
-      },
-    );
+    this.subscribe(1);
+  }
+
+  /**
+   * Subscribes to every filter. One the upstream refuses (its ACL not set up yet, its auth backend
+   * failing) is asked again after the upstream's back-off for as long as the connection lasts: until
+   * then no message of it reaches the gateway, and none is queued for it.
+   */
+  private subscribe(attempt: number): void {
+    const { name } = this.upstream;
+    this.cancelResubscribe = undefined;
+    this.client.subscribe([...this.filters], { qos: 1 }, (error, granted) => {
+      const refused = granted?.filter((g) => g.qos === 128).map((g) => g.topic) ?? [];
+      if (!error && refused.length === 0) {
+        this.deps.metrics.connected.set({ upstream: name }, 1);
+        return;
+      }
+      if (this.stopped || !this.client.connected) return;
+      const delayMs = backoffDelay(attempt, this.upstream.backoff);
+      this.deps.log.error({ upstream: name, err: error?.message, refused, retryInMs: Math.round(delayMs) }, 'bridge: subscription refused by the upstream broker; asking again');
+      this.cancelResubscribe = this.deps.clock.schedule(() => {
+        if (!this.stopped && this.client.connected) this.subscribe(attempt + 1);
+      }, delayMs);
+    });
   }
 
   private closed(): void {
+    this.cancelResubscribe?.();
+    this.cancelResubscribe = undefined;
     this.deps.metrics.connected.set({ upstream: this.upstream.name }, 0);
     if (this.stopped || this.cancelRetry !== undefined) return;
     this.failures++;
