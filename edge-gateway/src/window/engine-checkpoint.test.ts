@@ -156,6 +156,27 @@ describe('checkpoints', () => {
     });
   }
 
+  it('resumes after a suspend a SHUTDOWN partial whose revision counter the flush would have pruned: it closes again as revision 1, not 0', () => {
+    // 1-minute windows (reviseHorizonMs 60 s): stopping with [0, 60) and [60, 120) open closes both, and
+    // the frontier then at 120 s prunes [0, 60)'s counter, which the checkpoint must keep.
+    const M0 = T0 - (T0 % 60_000);
+    const before = harness({ windowMs: 60_000 });
+    before.engine.add('m1', 's', M0 + 50_000, 1);
+    before.engine.add('m1', 's', M0 + 61_000, 2); // watermark 59 s: [0, 60) still open
+    const saved = before.engine.suspend();
+    const after = harness({ windowMs: 60_000 });
+    for (const stored of storeOf(...saved).all()) after.engine.restore(stored);
+    expect(after.engine.add('m1', 's', M0 + 55_000, 3)).toBe('accepted');
+    after.engine.add('m1', 's', M0 + 125_000, 4); // watermark 123 s: both close
+    const minutes = (w: MachineWindow) => [(Number(w.windowStart) - M0) / 1_000, (Number(w.windowEnd) - M0) / 1_000];
+    expect([...before.windows, ...after.windows].map((w) => [minutes(w), w.revision, w.closeReason, w.sensors[0]?.count])).toEqual([
+      [[0, 60], 0, CloseReason.SHUTDOWN, 1],
+      [[60, 120], 0, CloseReason.SHUTDOWN, 1],
+      [[0, 60], 1, CloseReason.WATERMARK, 2],
+      [[60, 120], 1, CloseReason.WATERMARK, 1],
+    ]);
+  });
+
   it('starts a restored machine\'s idle clock when the host takes readings, not at the restore: a slow start-up times out no restored window', () => {
     const before = harness(); // idleTimeoutMs 30 s
     for (let i = 0; i < 5; i++) before.engine.add('m1', 's', T0 + i * 1_000, i);

@@ -74,6 +74,8 @@ export class WindowEngine {
   // Kept as they change, so metrics() — every scrape — does not walk every sensor of every machine.
   private sensorCount = 0;
   private retainedPaneCount = 0;
+  /** While suspend() flushes a machine: each window it sends, by start, with its revision. */
+  private sentDuringSuspend: Map<number, number> | undefined;
   private readonly counters = {
     readingsAccepted: 0,
     lateReadings: 0,
@@ -328,12 +330,16 @@ export class WindowEngine {
     for (const machine of this.machines.values()) {
       const before = machineHeader(machine, this.geometry.windowMs, this.paneMs);
       const checkpoint = this.takeCheckpoint(machine, before);
+      // Recorded as they go out: the flush's close prunes the counters of windows behind its new
+      // frontier, which the restored engine, back at the frontier before, can close again.
+      const sent = (this.sentDuringSuspend = new Map<number, number>());
       this.emitRevisions(machine, true);
       this.closeAllPending(machine, CloseReason.SHUTDOWN);
+      this.sentDuringSuspend = undefined;
       // What the flush sent is sent: its revision numbers are taken, nothing waits to go out.
       checkpoint.header = encodeMachineHeader({
         ...before,
-        revisions: new Map([...before.revisions, ...machine.revisions]),
+        revisions: new Map([...before.revisions, ...sent]),
         dirty: new Set(),
         filling: new Set(),
       });
@@ -652,6 +658,7 @@ export class WindowEngine {
   }
 
   private publish(window: MachineWindow): void {
+    this.sentDuringSuspend?.set(Number(window.windowStart), window.revision);
     if (this.options.stampClosedAt) window.closedAt = BigInt(this.clock.now());
     this.counters.windowsEmitted++;
     this.emit(window);
