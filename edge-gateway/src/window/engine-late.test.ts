@@ -64,6 +64,20 @@ describe("late readings, lateMode 'revise'", () => {
     ]);
   });
 
+  it('revises a hopping window with every one of its panes, however close to the horizon the late reading falls', () => {
+    // 1-minute windows every 10 s, horizon 60 s: a late reading 55 s behind the frontier joins the
+    // window that started 50 s before its pane, whose first panes lie beyond the horizon.
+    const h = harness({ windowMs: 60_000, hopMs: 10_000, lateMode: 'revise', reviseHorizonMs: 60_000 });
+    for (let i = 0; i <= 200; i++) h.engine.add('m1', 's', T0 + i * 1_000, i); // frontier at 190 s
+    expect(h.engine.add('m1', 's', T0 + 135_000, 1_000)).toBe('late');
+    h.engine.tick();
+    const revised = h.windows.find((w) => Number(w.windowStart) === T0 + 80_000 && w.revision === 1);
+    // By hand: the readings at 80..139 s (60) and the late one.
+    expect(revised?.sensors[0]?.count).toBe(61);
+    expect(revised?.sensors[0]?.max).toBe(1_000);
+    expect(revised?.sensors[0]?.min).toBe(80);
+  });
+
   it('drops closed windows beyond the revise horizon: their late readings are only counted', () => {
     const { engine, windows } = closedFirstWindow('revise');
     engine.add('m1', 's', T0 + 52_000, 1); // closed floor 50 s: window [0, 10) is 40 s behind

@@ -101,7 +101,9 @@ export class WindowEngine {
     this.lateness = allowedLatenessMs;
     this.maxSensorLag = this.options.maxSensorLagMs;
     this.revise = lateMode === 'revise';
-    this.retentionMs = Math.max(windowMs - this.paneMs, this.revise ? reviseHorizonMs : 0);
+    // A late pane within the horizon is revised into every window holding it, the oldest of which
+    // starts windowMs - paneMs before it: the panes back to there are kept too.
+    this.retentionMs = windowMs - this.paneMs + (this.revise ? reviseHorizonMs : 0);
     this.evictAfterMs = this.options.evictAfterMs;
   }
 
