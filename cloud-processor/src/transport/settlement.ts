@@ -115,7 +115,7 @@ export class Settler<M extends SettleableMessage> {
    */
   behindNack(message: M, schema: string): Settled {
     this.log.debug({ messageId: message.id, schema }, 'an earlier message of its ordering key was nacked; nacked unhandled');
-    this.excusedNacks.increment(message.id);
+    this.excuse(message);
     message.nack();
     return { outcome: 'nacked' };
   }
@@ -123,6 +123,11 @@ export class Settler<M extends SettleableMessage> {
   /** Ends every back-off now and any later one at once: on shutdown, held messages are nacked without waiting. */
   stop(): void {
     this.stopping.abort();
+  }
+
+  /** A nack that is no failure of the message's own; counted only where Pub/Sub counts deliveries. */
+  private excuse(message: M): void {
+    if (message.deliveryAttempt > 0) this.excusedNacks.increment(message.id);
   }
 
   private forget(id: string): void {
@@ -135,7 +140,7 @@ export class Settler<M extends SettleableMessage> {
     const delay = backoffDelay(++this.consecutiveTransientFailures, this.backoff, this.random);
     this.log.warn({ messageId: message.id, schema, retryInMs: Math.round(delay), err: error.message }, 'transient failure; nacking after back-off');
     await sleep(this.clock, delay, this.stopping.signal);
-    this.excusedNacks.increment(message.id);
+    this.excuse(message);
     message.nack();
     return { outcome: 'nacked' };
   }
