@@ -325,8 +325,9 @@ describe('InfluxSink against a real influxd', () => {
     // `message` is a string field of `alerts`; a number in it conflicts with the stored type: one machine's request is refused.
     const machines = Array.from({ length: 12 }, (_, i) => `pump-${i}`);
     const writes = machines.map((machineId, i) => sink.writeAlert({ ...alert, machineId, windowEnd: T0 + 1, message: i === 5 ? (7 as unknown as string) : 'imbalance' }));
+    const settled = Promise.allSettled(writes); // now: the refused write rejects while the others are written again
     await sink.flush().catch(() => undefined);
-    const results = await Promise.allSettled(writes);
+    const results = await settled;
     expect(results.map((result) => result.status)).toEqual(machines.map((_, i) => (i === 5 ? 'rejected' : 'fulfilled')));
     expect((results[5] as PromiseRejectedResult).reason).toBeInstanceOf(InfluxWriteRefused);
     const stored = await rows(`SELECT message FROM alerts WHERE time = ${T0 + 1}ms GROUP BY machine`, opts.database);
