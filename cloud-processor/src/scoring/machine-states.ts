@@ -83,13 +83,15 @@ export class MachineStates<S> {
   /**
    * Forgets the machines of each model that have sent nothing for `silenceMs` before its newest window
    * (event time, so a replay forgets as live traffic does): machines replaced or retired must not
-   * make the state, and the state file, grow forever.
+   * make the state, and the state file, grow forever. The newest window counts up to `now` at most: one
+   * machine's window from the future (a gateway clock far ahead) must not make every other one silent.
    */
-  forgetSilent(silenceMs: number): number {
+  forgetSilent(silenceMs: number, now: number): number {
     let forgotten = 0;
     for (const { machines } of this.versions.values()) {
       let newest = -Infinity;
       for (const m of machines.values()) newest = Math.max(newest, this.lastWindowEnd(m.state));
+      newest = Math.min(newest, now);
       for (const [key, m] of machines) {
         if (this.lastWindowEnd(m.state) < newest - silenceMs) {
           machines.delete(key);

@@ -199,7 +199,7 @@ describe('the robust-t2 kind', () => {
 
   it('forgets a machine that has been silent longer than forgetMachinesAfterMs at the next registry check', async () => {
     await publish(withBaseline, 'level', '1');
-    const forgetful = await openScorer({ registryDir: registry.dir, clock: new ManualClock(), pollMs: 3_600_000, forgetMachinesAfterMs: 86_400_000 });
+    const forgetful = await openScorer({ registryDir: registry.dir, clock: new ManualClock(LIVE_START + 3 * 86_400_000), pollMs: 3_600_000, forgetMachinesAfterMs: 86_400_000 });
     try {
       await scoreWindows(forgetful, levelMachineWindows({ seed: 10, windows: 5, startMs: LIVE_START }));
       await scoreWindows(forgetful, levelMachineWindows({ seed: 11, windows: 5, startMs: LIVE_START + 2 * 86_400_000, machineId: 'm-2' }));

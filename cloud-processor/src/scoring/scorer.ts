@@ -238,7 +238,7 @@ export class ModelScorer extends Scorer {
         const silence = this.options.forgetMachinesAfterMs ?? MODEL_DEFAULTS.scorer.forgetMachinesAfterMs;
         for (const states of [this.robustT2.baselines, this.adaptiveZ.histories, this.gates]) {
           states.retainOnly(this.models.inRegistry(), this.serving.all().map(({ bundle }) => bundle.info));
-          states.forgetSilent(silence);
+          states.forgetSilent(silence, this.clock.now());
         }
         this.counters.modelLoads = this.models.loads;
         const refused = this.models.loadFailures - this.counters.modelLoadFailures;

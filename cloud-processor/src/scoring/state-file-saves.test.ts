@@ -65,7 +65,7 @@ describe('a save', () => {
     machines.get('s', 'b', () => baseline(0)).decidedUntil = 40 * DAY;
     expect(stateFile.save(states, 3)).toEqual({ written: 1, deleted: 0 });
     expect(decided(file)).toEqual({ a: 0, b: 40 * DAY, c: 0 });
-    expect(states.robustT2.forgetSilent(30 * DAY)).toBe(2);
+    expect(states.robustT2.forgetSilent(30 * DAY, Date.now())).toBe(2);
     expect(stateFile.save(states, 4)).toEqual({ written: 0, deleted: 2 });
     stateFile.close();
     expect(decided(file)).toEqual({ b: 40 * DAY });
