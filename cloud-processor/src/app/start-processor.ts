@@ -163,13 +163,27 @@ export async function startProcessor(config: ProcessorConfig, deps: ProcessorDep
   const stop = async () => {
     reporter.stop();
     driftReporter.stop();
-    await server.close(); // stops pulling; in-flight messages finish, their writes land, they are acked
+    // Every step runs even when one before it failed (the scorer's last state save above all); the
+    // first failure is passed on once they all ran.
+    const failures: unknown[] = [];
+    const step = async (run: () => Promise<unknown> | undefined) => {
+      try {
+        await run();
+      } catch (error) {
+        failures.push(error);
+      }
+    };
+    await step(() => server.close()); // stops pulling; in-flight messages finish, their writes land, they are acked
     // Deliveries still pending after stopTimeoutMs are released to the next sweep (any processor).
-    await deliveries.close(delivery.stopTimeoutMs);
-    await sink.flush();
-    await app.close();
-    await alertsClient?.close();
-    if (!deps.scorer) await scorer.close();
+    await step(() => deliveries.close(delivery.stopTimeoutMs));
+    await step(() => sink.flush());
+    await step(() => app.close());
+    await step(() => alertsClient?.close());
+    if (!deps.scorer) await step(() => scorer.close());
+    if (failures.length > 0) {
+      log.error({ err: failures.map(describeError) }, 'processor stopped with errors');
+      throw failures[0];
+    }
     log.info('processor stopped');
   };
   return { httpPort, metrics, scorer, reportPipeline: () => reporter.report(), stop: () => (stopping ??= stop()) };
