@@ -54,13 +54,13 @@ describe('pdm', () => {
 });
 
 describe('pdm start', () => {
-  /** Runs `pdm start` until `body` finishes, then sends SIGINT; returns the output and exit code. */
-  async function runStart(dataDir: string, body: (text: string) => Promise<void>): Promise<{ out: string[]; exit: number }> {
+  /** Runs `pdm start` until `body` finishes, then sends SIGINT; returns the output, errors and exit code. */
+  async function runStart(dataDir: string, body: (text: string, err: string[]) => Promise<void>): Promise<{ out: string[]; err: string[]; exit: number }> {
     let stop!: (signal: NodeJS.Signals) => void;
     const stopped = new Promise<NodeJS.Signals>((resolve) => (stop = resolve));
     let ready!: () => void;
     const waiting = new Promise<void>((resolve) => (ready = resolve));
-    const { context, out } = capture(() => {
+    const { context, out, err } = capture(() => {
       ready();
       return stopped;
     });
@@ -68,11 +68,11 @@ describe('pdm start', () => {
     const exit = main(['start', '--data-dir', dataDir, '--no-simulator', ...anyPort], context);
     await Promise.race([waiting, exit]);
     try {
-      await body(out.join('\n'));
+      await body(out.join('\n'), err);
     } finally {
       stop('SIGINT');
     }
-    return { out, exit: await exit };
+    return { out, err, exit: await exit };
   }
 
   const urlOf = (text: string, label: string, path = '') => new RegExp(`${label}\\s+(\\S+?)${path}(\\s|$)`).exec(text)?.[1];
@@ -117,6 +117,16 @@ describe('pdm start', () => {
     });
     expect(second.exit).toBe(0);
     expect(second.out.join('\n')).not.toMatch(/training/);
+
+    // InfluxDB dies under the running stack: pdm start says so, stops every part and exits 1.
+    const third = await runStart(dataDir, async (_text, err) => {
+      const influxPid = Number(readFileSync(join(dataDir, 'influxdb', 'influxd.pid'), 'utf8').split(' ')[0]);
+      process.kill(influxPid, 'SIGKILL');
+      for (let attempt = 0; attempt < 100 && err.length === 0; attempt++) await new Promise((resolve) => setTimeout(resolve, 100));
+    });
+    expect(third.err[0]).toMatch(/^InfluxDB \(influxd pid \d+\) exited with code null while running; see .*influxd\.log$/);
+    expect(third.out.at(-1)).toBe('stopped, with the errors above.');
+    expect(third.exit).toBe(1);
     rmSync(dataDir, { recursive: true, force: true });
   }, 180_000);
 });

@@ -1,5 +1,6 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer as createHttpServer } from 'node:http';
 import { join } from 'node:path';
 import { InfluxDB, FieldType } from 'influx';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -78,7 +79,7 @@ describe('a running influxd', () => {
 
   it('keeps its state in the data folder it was given', () => {
     for (const dir of ['meta', 'data', 'wal']) expect(existsSync(join(influx.dataDir, dir))).toBe(true);
-    expect(readFileSync(join(influx.dataDir, 'influxd.pid'), 'utf8')).toBe(String(influx.pid));
+    expect(readFileSync(join(influx.dataDir, 'influxd.pid'), 'utf8')).toBe(`${influx.pid} ${process.pid}`); // its influxd and the run that started it
   });
 });
 
@@ -106,17 +107,34 @@ describe('influxd lifecycle', () => {
     }
   });
 
-  it('fails with influxd’s own words when its port is taken', async () => {
-    const blocker = createServer();
+  it('refuses a data folder whose influxd belongs to another run still going, and kills nothing', async () => {
+    const dataDir = makeTestDataDir('influxdb-in-use');
+    const first = await startInflux({ dataDir });
+    // The pidfile as another live run (a node process) would have left it.
+    const otherRun = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60_000)'], { stdio: 'ignore' });
+    try {
+      writeFileSync(join(dataDir, 'influxd.pid'), `${first.pid} ${otherRun.pid}`);
+      await expect(startInflux({ dataDir })).rejects.toThrow(new RegExp(`in use: its influxd \\(pid ${first.pid}\\) belongs to a run still going \\(pid ${otherRun.pid}\\)`));
+      expect(isAlive(first.pid)).toBe(true);
+    } finally {
+      otherRun.kill('SIGKILL');
+      await first.stop();
+    }
+  });
+
+  it('refuses a port another program listens on, naming it, before influxd starts: another InfluxDB answering /ping there is not taken for it', async () => {
+    // A server that answers /ping like an InfluxDB: without the check its answer looked like ours.
+    const impostor = createHttpServer((_req, res) => res.writeHead(204).end());
     const port = await freePort();
-    await new Promise<void>((resolve) => blocker.listen(port, '127.0.0.1', resolve));
+    await new Promise<void>((resolve) => impostor.listen(port, '127.0.0.1', resolve));
     try {
       const dataDir = makeTestDataDir('influxdb-busy');
       const start = startInflux({ dataDir, port, ephemeral: true });
       await expect(start).rejects.toThrow(InfluxdStartError);
-      await expect(start).rejects.toThrow(/address already in use/);
+      await expect(start).rejects.toThrow(`port ${port} is already in use by another program`);
+      await expect(start).rejects.toMatchObject({ code: 'EADDRINUSE', port });
     } finally {
-      blocker.close();
+      impostor.close();
     }
   });
 });

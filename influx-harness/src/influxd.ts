@@ -4,7 +4,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { renderInfluxdConfig } from './config.js';
 import { locateInfluxd } from './locate.js';
@@ -36,6 +36,8 @@ export interface RunningInflux {
   dropDatabase(name: string): Promise<void>;
   /** SIGTERM, then SIGKILL after 10 s; resolves once the process has exited. Safe to call twice. */
   stop(): Promise<void>;
+  /** Resolves when influxd exits, for whatever reason, with its exit code (null: ended by a signal). */
+  readonly exited: Promise<number | null>;
 }
 
 export interface InfluxQueryResponse {
@@ -86,19 +88,33 @@ function isAlive(pid: number): boolean {
   }
 }
 
-/** Kills an influxd left running on this data folder by a run that died before it could stop it. */
-async function reapOrphan(pidFile: string, log: (line: string) => void): Promise<void> {
+/** The command line of a live process, '' when it cannot be read. */
+function commandLine(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+/**
+ * Kills an influxd left running on this data folder by a run that died before it could stop it. The
+ * pidfile holds the influxd's pid and its starter's: while that starter (another node process) lives,
+ * the folder is in use and nothing is killed.
+ */
+async function reapOrphan(pidFile: string, configFile: string, log: (line: string) => void): Promise<void> {
   if (!existsSync(pidFile)) return;
-  const pid = Number(readFileSync(pidFile, 'utf8').trim());
+  const [pid = NaN, owner = NaN] = readFileSync(pidFile, 'utf8').trim().split(/\s+/).map(Number);
+  if (Number.isInteger(owner) && owner > 0 && owner !== process.pid && isAlive(owner) && commandLine(owner).includes('node') && isAlive(pid)) {
+    throw new InfluxdStartError(
+      `the InfluxDB data folder ${dirname(pidFile)} is in use: its influxd (pid ${pid}) belongs to a run still going (pid ${owner}); stop that one first or use another data folder (delete ${pidFile} if pid ${owner} is no such run)`,
+    );
+  }
   unlinkSync(pidFile);
   if (!Number.isInteger(pid) || pid <= 0 || !isAlive(pid)) return;
-  let cmdline = '';
-  try {
-    cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-  } catch {
-    return;
-  }
-  if (!cmdline.includes('influxd')) return;
+  const cmdline = commandLine(pid);
+  // Only the influxd of this folder's config: a pid reused by another program is left alone.
+  if (!cmdline.includes('influxd') || !cmdline.includes(configFile)) return;
   log(`stopping influxd (pid ${pid}) left running on this data folder by an earlier run`);
   process.kill(pid, 'SIGKILL');
   while (isAlive(pid)) await delay(20);
@@ -117,6 +133,25 @@ function logSince(file: string, offset: number, maxBytes = 4096): string {
     closeSync(fd);
   }
   return buffer.toString('utf8');
+}
+
+/**
+ * Refuses a port another program listens on before influxd is started there: another InfluxDB would
+ * answer /ping for the one that failed to bind. The error carries the port and EADDRINUSE, so a
+ * caller can name the flag that moves it.
+ */
+async function ensurePortFree(port: number): Promise<void> {
+  const server = createServer();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, '127.0.0.1', resolve);
+    });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
+    throw Object.assign(new InfluxdStartError(`port ${port} is already in use by another program: influxd cannot listen there`), { code: 'EADDRINUSE', port });
+  }
+  await new Promise<void>((resolve) => server.close(() => resolve()));
 }
 
 async function ping(url: string): Promise<boolean> {
@@ -175,8 +210,9 @@ export async function startInflux(options: StartInfluxOptions): Promise<RunningI
   mkdirSync(options.dataDir, { recursive: true });
   const pidFile = join(options.dataDir, 'influxd.pid');
   const logFile = join(options.dataDir, 'influxd.log');
-  await reapOrphan(pidFile, log);
+  await reapOrphan(pidFile, join(options.dataDir, 'influxdb.conf'), log);
   killAllOnExit();
+  if (options.port) await ensurePortFree(options.port);
 
   // An automatically chosen port can be taken between choosing and binding; try a few.
   const attempts = options.port ? 1 : 3;
@@ -186,7 +222,7 @@ export async function startInflux(options: StartInfluxOptions): Promise<RunningI
     const url = `http://127.0.0.1:${attempt.port}`;
     const outcome = await waitReady(attempt, url, options.startTimeoutMs ?? 30_000);
     if (outcome === 'ready') {
-      writeFileSync(pidFile, String(attempt.child.pid));
+      writeFileSync(pidFile, `${attempt.child.pid} ${process.pid}`);
       log(`influxd ${attempt.child.pid} ready at ${url} (data in ${options.dataDir})`);
       return handleFor(attempt, url, options, pidFile);
     }
@@ -236,5 +272,6 @@ function handleFor(attempt: Attempt, url: string, options: StartInfluxOptions, p
     createDatabase: async (name) => void (await query(`CREATE DATABASE ${JSON.stringify(name)}`)),
     dropDatabase: async (name) => void (await query(`DROP DATABASE ${JSON.stringify(name)}`)),
     stop: () => (stopping ??= stop()),
+    exited: attempt.exited,
   };
 }

@@ -56,7 +56,7 @@ Options:
   (0 for any port picks a free one)
   -h, --help                   show this help`,
 
-  async run(args, { out, waitForStop }) {
+  async run(args, { out, err, waitForStop }) {
     const { values } = parseArgs({
       args,
       options: {
@@ -90,6 +90,7 @@ Options:
 
     // Stopped in reverse order of starting: the fleet first, InfluxDB last, so nothing in flight is lost.
     const stops: Array<() => Promise<void>> = [];
+    let exitCode = 0;
     try {
       const influx = await startInflux({ dataDir: join(dataDir, 'influxdb'), port: ports.influx, log: out });
       stops.push(() => influx.stop());
@@ -177,14 +178,29 @@ Options:
       out('Press Ctrl-C to stop.');
       const status = startStatusLine({ gateway, processor, influxUrl: influx.url, write: out });
       stops.push(() => Promise.resolve(status.stop()));
-      const signal = await stopRequested;
-      out(`${signal}: stopping…`);
+      // InfluxDB dying under the stack is no reason to go on: every window would wait for it, unsaid.
+      const influxLog = join(dataDir, 'influxdb', 'influxd.log');
+      const influxDied = influx.exited.then((code) => `InfluxDB (influxd pid ${influx.pid}) exited with code ${code} while running; see ${influxLog}`);
+      const ended = await Promise.race([stopRequested.then((signal) => ({ signal })), influxDied.then((problem) => ({ problem }))]);
+      if ('problem' in ended) {
+        err(ended.problem);
+        exitCode = 1;
+      }
+      out(`${'signal' in ended ? ended.signal : 'InfluxDB gone'}: stopping…`);
     } catch (error) {
       throw explainPortInUse(error, byFlag);
     } finally {
-      for (const stop of stops.reverse()) await stop();
+      // Every part is stopped, whichever failed to: one failing must not leave the others running.
+      for (const stop of stops.reverse()) {
+        try {
+          await stop();
+        } catch (error) {
+          err(`stopping: ${(error as Error).message}`);
+          exitCode = 1;
+        }
+      }
     }
-    out('stopped cleanly.');
-    return 0;
+    out(exitCode === 0 ? 'stopped cleanly.' : 'stopped, with the errors above.');
+    return exitCode;
   },
 };
