@@ -2,7 +2,7 @@
 // InfluxDB, the Pub/Sub emulator (persistent), the cloud processor with a model (trained on first
 // start from simulated healthy operation), an edge gateway, and a simulated fleet in which a fault
 // develops. Everything keeps its state under --data-dir, so the next start carries on.
-import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { processorConfigSchema, startProcessor } from '@pdm/cloud-processor';
@@ -14,7 +14,7 @@ import { noChaos, runSimulation, scheduleFaults } from '@pdm/simulator';
 import { pino } from 'pino';
 import { type Command, UsageError } from '../command.js';
 import { explainPortInUse } from './port-in-use.js';
-import { trainDemoModel } from '../local/bootstrap-model.js';
+import { hasPublishedModel, trainDemoModel } from '../local/bootstrap-model.js';
 import { DEMO_MACHINES, DEMO_SEED, DEMO_TICK_MS, DEMO_VIBRATION_HZ, demoFault } from '../local/demo-fleet.js';
 import { chooseMqttHost, describeMqttListener, mqttUrl } from '../local/mqtt-host.js';
 import { scorerStateFile } from '../local/scorer-state-file.js';
@@ -28,8 +28,6 @@ function port(flag: string, value: string): number {
   if (!/^\d+$/.test(value) || n > 65535) throw new UsageError(`--${flag} must be a port number, got "${value}"`);
   return n;
 }
-
-const hasModel = (registryDir: string) => existsSync(registryDir) && readdirSync(registryDir).some((name) => !name.startsWith('.'));
 
 export const start: Command = {
   usage: `pdm start [--data-dir DIR] [--no-simulator] [--host ADDR] [--mqtt-port PORT] [--influx-port PORT]
@@ -102,7 +100,7 @@ Options:
       await buildDashboards(grafanaDir, { influxUrl: influx.url });
 
       const registryDir = join(dataDir, 'models');
-      if (!hasModel(registryDir)) {
+      if (!hasPublishedModel(registryDir)) {
         out('No anomaly model yet: training one on simulated healthy operation (first start only)…');
         const report = await trainDemoModel(registryDir, out);
         out(`  model ${report.name}@${report.version} ready (threshold ${report.threshold.toFixed(2)}, ${report.contract.featureNames.length} features)`);
