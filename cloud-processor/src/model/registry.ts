@@ -44,17 +44,27 @@ async function folderStamp(dir: string): Promise<string> {
   return files.join('|');
 }
 
-/** Versions of every model that have a contract.json, newest first within each model name. */
+/** `undefined` when the file or folder is not there (ENOENT); any other error (EIO, ESTALE) is thrown. */
+const unlessMissing = (error: unknown): undefined => {
+  if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+  throw error;
+};
+
+/**
+ * Versions of every model that have a contract.json, newest first within each model name. Only a
+ * version that is not there is left out: a registry read that fails otherwise (a network volume
+ * dropping) throws, so the caller keeps what it had rather than taking every version for removed.
+ */
 export async function listRegistry(registryDir: string): Promise<Map<string, VersionEntry[]>> {
   const models = new Map<string, VersionEntry[]>();
   for (const name of (await subfolders(registryDir)).sort()) {
     const versions: VersionEntry[] = [];
     for (const version of await subfolders(path.join(registryDir, name))) {
       const dir = path.join(registryDir, name, version);
-      const contract = await stat(path.join(dir, MODEL_FILES.contract)).catch(() => undefined);
+      const contract = await stat(path.join(dir, MODEL_FILES.contract)).catch(unlessMissing);
       if (!contract?.isFile()) continue;
       // undefined: the folder was removed while we looked.
-      const stamp = await folderStamp(dir).catch(() => undefined);
+      const stamp = await folderStamp(dir).catch(unlessMissing);
       if (stamp !== undefined) versions.push({ name, version, dir, stamp });
     }
     versions.sort((a, b) => compareVersions(b.version, a.version));

@@ -1,7 +1,7 @@
 // A version rolled back to resumes its per-machine states: promoting 1 → 2 and rolling back must not start
 // version 1's machines afresh (their slow baselines, level calibrations, thresholds), in memory or through
 // the state file; only a version removed from the registry is forgotten.
-import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ManualClock } from '@pdm/clock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -74,6 +74,29 @@ describe('per-machine states across promote and rollback', () => {
       expect(baselineOf(scorer, '1')).toEqual(learnt);
       await scorer.close();
     } finally {
+      await registry.cleanup();
+    }
+  });
+
+  it('keeps the per-machine states while the registry lists nothing (its volume not mounted), and serves on with them once it is back', async () => {
+    const registry = await tempRegistry();
+    const scorer = await openScorer({ registryDir: registry.dir, clock: new ManualClock(), pollMs: 3_600_000 });
+    const away = `${registry.dir}-unmounted`;
+    try {
+      await publish(registry.dir, '1');
+      await scorer.reload();
+      await scoreWindows(scorer, levelMachineWindows({ seed: 2, windows: 200, startMs: LIVE_START, offsetA: () => 3 }));
+      const learnt = structuredClone(baselineOf(scorer, '1')!);
+      await rename(registry.dir, away); // the volume drops
+      await scorer.reload();
+      expect(baselineOf(scorer, '1')).toEqual(learnt);
+      await rename(away, registry.dir); // and comes back
+      await scorer.reload();
+      expect(scorer.loaded().map((m) => m.version)).toEqual(['1']);
+      expect(baselineOf(scorer, '1')).toEqual(learnt);
+    } finally {
+      await scorer.close();
+      await rm(away, { recursive: true, force: true });
       await registry.cleanup();
     }
   });

@@ -236,8 +236,11 @@ export class ModelScorer extends Scorer {
         await this.models.refresh(() => this.batcher.flush());
         this.serving = new ServingModels(this.models.served());
         const silence = this.options.forgetMachinesAfterMs ?? MODEL_DEFAULTS.scorer.forgetMachinesAfterMs;
+        // A registry that lists no version at all is taken for one not there right now (a volume not
+        // mounted yet, or dropped): the per-machine states wait for it rather than go.
+        const listed = this.models.inRegistry();
         for (const states of [this.robustT2.baselines, this.adaptiveZ.histories, this.gates]) {
-          states.retainOnly(this.models.inRegistry(), this.serving.all().map(({ bundle }) => bundle.info));
+          if (listed.length > 0) states.retainOnly(listed, this.serving.all().map(({ bundle }) => bundle.info));
           states.forgetSilent(silence, this.clock.now());
         }
         this.counters.modelLoads = this.models.loads;
