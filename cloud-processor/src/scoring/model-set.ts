@@ -134,15 +134,21 @@ export class ModelSet {
     return serving && { serving, shadows: [] };
   }
 
-  /** The newest version that loads, stopping at the one serving (no lifecycle file). */
+  /**
+   * The newest version that loads, stopping at the one serving (no lifecycle file). The serving
+   * version's own folder changed and not loadable now (being copied over, an edit with a typo) keeps
+   * it serving as it was, rather than handing its machines to an older version.
+   */
   private async newestLoadable(name: string, versions: VersionEntry[], previous: Roles | undefined): Promise<Loaded | undefined> {
+    const serving = previous?.serving;
     for (const entry of versions) {
-      const serving = previous?.serving;
-      if (serving && serving.entry.dir === entry.dir && serving.entry.stamp === entry.stamp) return serving;
+      const itsFolder = serving !== undefined && serving.entry.dir === entry.dir;
+      if (itsFolder && serving.entry.stamp === entry.stamp) return serving;
       const loaded = await this.load(name, entry, previous);
       if (loaded) return loaded;
+      if (itsFolder) return serving;
     }
-    return previous?.serving;
+    return serving;
   }
 
   /**

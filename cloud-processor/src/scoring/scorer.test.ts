@@ -82,6 +82,18 @@ describe('registry', () => {
     expect(errors[0]).toContain(path.join('pump', '3', MODEL_FILES.model));
   });
 
+  it('keeps the serving version serving when its own folder is changed into something it cannot load, not an older one', async () => {
+    await publish('1');
+    await publish('2');
+    await scorer.reload();
+    expect(scorer.loaded().map((m) => m.version)).toEqual(['2']);
+    // Version 2 edited in place with a typo (or being copied over): without a lifecycle file, 1 must not take over.
+    await writeFile(path.join(registry.dir, 'pump', '2', MODEL_FILES.model), '{"format": "layers-model", "modelTop');
+    await scorer.reload();
+    expect(scorer.loaded().map((m) => m.version)).toEqual(['2']);
+    expect(scorer.stats().modelLoadFailures).toBe(1);
+  });
+
   it('refuses a copied folder whose contract names another version', async () => {
     await cp(trainedDir, path.join(registry.dir, 'pump', '5'), { recursive: true });
     await scorer.reload();
