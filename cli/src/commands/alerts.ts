@@ -27,7 +27,8 @@ The alert workflow, stored in InfluxDB beside the alerts (measurement alert_acti
            (within alerts.actionsRefreshMs) and delivers the resolve; the next alert opens afresh
   label    say what an alert was: fault, false_alarm or maintenance, with a free-text --cause
   mute     mute a machine for a maintenance window: its windows are still stored and scored, an
-           alert that opens meanwhile is recorded as suppressed and not delivered (nor its resolve)
+           alert that opens meanwhile is recorded as suppressed and not delivered (nor its resolve),
+           unless it is still anomalous after the mute: then it is delivered at that window
   unmute   end a machine's mute now
 
 Options:

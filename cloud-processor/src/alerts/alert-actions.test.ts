@@ -2,7 +2,7 @@
 // covers a machine at a time (by hand); and through the dispatcher over a real influxd, a resolve by
 // hand closes the episode at the machine's next window after the actions were read (the stored state
 // says so), and an episode opening while its machine is muted is recorded as suppressed, never
-// delivered, its resolve too.
+// delivered, its resolve too — unless it is still anomalous after the mute: then it is announced.
 import { ManualClock } from '@pdm/clock';
 import { startTestInflux, uniqueDatabaseName, type RunningInflux } from '@pdm/influx-harness';
 import { until } from '@pdm/pubsub-emulator/testing';
@@ -129,5 +129,22 @@ describe('alert actions in InfluxDB', () => {
     ]);
     const deliveries = await p.sink.query('SELECT alert_id FROM alert_deliveries');
     expect(deliveries.flatMap((s) => s.values.map((row) => row[1]))).toEqual([after]);
+  });
+
+  it('an episode opened during a mute and still anomalous after it is announced then, its resolve delivered too', async () => {
+    const p = await processor();
+    await p.log.record(action(BASE, 'mute', { muteUntil: BASE + 25_000 }));
+    for (const [i, anomalous] of [true, true, true, false, false].entries()) await p.dispatcher.observe(score(i, anomalous), 0);
+    // Windows 0-1 open an episode inside the mute (at BASE + 20 s); window 2, anomalous and ending after
+    // the mute (BASE + 30 s), announces it; windows 3-4 resolve it.
+    const id = `pump-1-${BASE + 20_000}`;
+    await until(() => p.target.sent.length === 2, 'the open after the mute and the resolve delivered');
+    expect(p.target.sent).toEqual([`open:${id}`, `resolved:${id}`]);
+    const [alerts] = await p.sink.query('SELECT alert_id, "state", suppressed FROM alerts');
+    expect(alerts?.values.map((row) => row.slice(1))).toEqual([
+      [id, 'open', true],
+      [id, 'open', false],
+      [id, 'resolved', false],
+    ]);
   });
 });

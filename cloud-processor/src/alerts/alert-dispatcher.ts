@@ -40,7 +40,8 @@
 // People's actions (alert-actions.ts) apply at a machine's next window counted after the processor
 // read them: a resolve by hand closes the open episode at that window instead of the rule, and an
 // episode that opens while its machine is muted is recorded (state, `alerts` point marked suppressed,
-// its resolve too) but never delivered.
+// its resolve too) but not delivered — unless it is still anomalous after the mute: its first
+// anomalous window after it announces it (alert-tracker.ts announceAfterMute).
 import type { Logger } from 'pino';
 import type { AlertRule, WindowScore } from '../model/api.js';
 import type { ProcessorMetrics } from '../ops/metrics.js';
@@ -48,7 +49,7 @@ import type { AlertObserver } from '../pipeline/window-pipeline.js';
 import { NO_ACTIONS, type ProcessorActions } from './alert-actions.js';
 import type { AlertDeliveries } from './alert-delivery.js';
 import type { AlertStore, DeliveryRecord, MachineRef } from './alert-store.js';
-import { copyAlertState, countsFor, decideAlike, newAlertState, resolveByHand, stepAlertState, type AlertTransition, type MachineAlertState } from './alert-tracker.js';
+import { announceAfterMute, copyAlertState, countsFor, decideAlike, newAlertState, resolveByHand, stepAlertState, type AlertTransition, type MachineAlertState } from './alert-tracker.js';
 import type { Clock } from '@pdm/clock';
 import { machineKey } from '../shared/machine-key.js';
 
@@ -157,7 +158,7 @@ export class AlertDispatcher implements AlertObserver {
     const wasSuppressed = state.open?.suppressed === true;
     const byHand = state.open && actions.resolvedByHand(state.open.alertId);
     const transition = byHand ? resolveByHand(state, score, byHand) : stepAlertState(state, score, this.rule);
-    if (!transition) return undefined;
+    if (!transition) return wasSuppressed && actions.muteAt(machine, score.windowEnd) === undefined ? announceAfterMute(state, score) : undefined;
     const muted = transition.state === 'open' ? actions.muteAt(machine, score.windowEnd) !== undefined : wasSuppressed;
     if (!muted) return transition;
     if (state.open) state.open.suppressed = true;

@@ -36,7 +36,7 @@ export interface AlertTransition {
   /** The window that caused this transition. */
   score: WindowScore;
   message: string;
-  /** The episode opened while its machine was muted: its transitions are recorded, never delivered. */
+  /** The episode opened while its machine was muted: its transitions are recorded, not delivered (announceAfterMute). */
   suppressed?: true;
 }
 
@@ -131,6 +131,21 @@ export function resolveByHand(state: MachineAlertState, score: WindowScore, by: 
   state.recent = [];
   state.normalRun = 0;
   return transition('resolved', open, score, `resolved by hand by ${by.who}${by.note ? `: ${by.note}` : ''}`);
+}
+
+/**
+ * Announces an episode that opened while its machine was muted, at an anomalous window counted after
+ * the mute (changing `state`): a fault that outlasts the maintenance is not kept quiet, as a silence
+ * that ends lets a still-firing alert through. From here it is an alert like any other, opened for the
+ * people and the targets at this window (its id unchanged), its resolve delivered too. An episode
+ * that stays quiet after the mute resolves unannounced. Undefined when there is nothing to announce.
+ */
+export function announceAfterMute(state: MachineAlertState, score: WindowScore): AlertTransition | undefined {
+  const open = state.open;
+  if (open?.suppressed !== true || !score.isAnomaly) return undefined;
+  state.open = { alertId: open.alertId, openedAt: score.windowEnd };
+  const since = new Date(open.openedAt).toISOString();
+  return transition('open', state.open, score, `still anomalous after a mute (opened during it at ${since}; score ${score.score.toFixed(2)} > threshold ${score.threshold.toFixed(2)})`);
 }
 
 function transition(state: AlertTransition['state'], open: { alertId: string; openedAt: number }, score: WindowScore, message: string): AlertTransition {

@@ -39,7 +39,7 @@ export interface Episode {
   state: 'open' | 'resolving' | 'resolved';
   resolvedAt?: number;
   resolveMessage?: string;
-  /** Opened while its machine was muted: recorded, never delivered. */
+  /** Opened while its machine was muted: recorded, not delivered (unless announced after the mute: then false). */
   suppressed: boolean;
   /** The newest of each. */
   ack?: AlertAction;
