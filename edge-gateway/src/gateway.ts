@@ -164,6 +164,10 @@ export async function startGateway(config: GatewayConfig, dependencies: GatewayD
         metrics.publishErrors.inc();
         limiter.maybe('publish', (suppressed) => log.warn({ machine: entry.machineId, err: error.message, suppressed }, 'publish failed; buffering in the outbox'));
       },
+      readFailed: (error) => {
+        metrics.outboxErrors.inc();
+        limiter.maybe('outbox:read', (suppressed) => log.error({ path: config.outbox.path, err: error.message, suppressed }, 'cannot read the outbox to publish; retrying'));
+      },
     },
     clock,
   );

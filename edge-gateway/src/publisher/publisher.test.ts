@@ -108,6 +108,21 @@ describe('OutboxPublisher', () => {
     expect(outbox.stats().depth).toBe(1); // unconfirmed: kept for the next start
   });
 
+  it('reports an outbox it cannot read instead of throwing (notify runs from timers and confirmations too)', () => {
+    // Rows read from the file, not from memory (recentMaxBytes 0); the topic is never reached.
+    const dir = makeTestDataDir('publisher-read');
+    const clock = new ManualClock(T0);
+    const outbox = new Outbox({ path: join(dir, 'outbox.sqlite'), maxBytes: 1_000_000, maxAgeMs: 3_600_000, clock, recentMaxBytes: 0 });
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const errors: string[] = [];
+    const options = { maxInFlight: 10, backoff: { initialMs: 1_000, multiplier: 2, maxMs: 8_000, jitter: 0.5 }, keyMaxBytesPerSecond: 1_000_000 };
+    const publisher = new OutboxPublisher(outbox, {} as Topic, singleWindowMessages(SOURCE), options, { readFailed: (error) => errors.push(error.message) }, clock, () => 0.5);
+    outbox.append([record(0)]);
+    outbox.close(); // every read now throws, as on an I/O error
+    expect(() => publisher.notify()).not.toThrow();
+    expect(errors).toEqual([expect.stringMatching(/not open/)]);
+  });
+
   it('starts no back-off for a publish that fails after stop, which would keep the process alive', async () => {
     // A publish that answers only after stop: the emulator cannot hold an answer back, so a topic
     // standing in for the client's that answers when the test says.

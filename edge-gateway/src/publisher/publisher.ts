@@ -32,6 +32,8 @@ export interface PublisherEvents {
   published?(entry: OutboxEntry, latencyMs: number): void;
   /** The message carrying a window failed (the window stays in the outbox). */
   failed?(entry: OutboxEntry, error: Error): void;
+  /** The outbox could not be read (an I/O error): nothing was lost, the next notify() reads again. */
+  readFailed?(error: Error): void;
 }
 
 export type PublisherState = 'idle' | 'publishing' | 'backing_off' | 'stopped';
@@ -109,6 +111,9 @@ export class OutboxPublisher {
     try {
       this.publishKept();
       this.publishAhead();
+    } catch (error) {
+      // Called from timers and confirmations too, where a throw would end the process.
+      this.events.readFailed?.(error as Error);
     } finally {
       this.pumping = false;
       this.pass = undefined;
