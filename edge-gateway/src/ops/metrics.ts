@@ -78,7 +78,7 @@ export class GatewayMetrics {
   });
   readonly outboxErrors = new Counter({
     name: 'pdm_gateway_outbox_errors_total',
-    help: 'Failed outbox writes and deletes (e.g. disk full); windows are kept in memory, deletes retried',
+    help: 'Failed outbox writes, deletes and reads (e.g. disk full, I/O errors); windows are kept in memory, deletes and reads retried',
     registers: [this.registry],
   });
   readonly published = new Counter({ name: 'pdm_gateway_published_total', help: 'Windows confirmed by Pub/Sub', registers: [this.registry] });
