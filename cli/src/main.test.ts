@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeTestDataDir } from '@pdm/influx-harness';
 import { connectAsync } from 'mqtt';
@@ -117,6 +117,16 @@ describe('pdm start', () => {
     });
     expect(second.exit).toBe(0);
     expect(second.out.join('\n')).not.toMatch(/training/);
+
+    // The gateway's log cannot be written (a full disk: /dev/full): said once, the stack runs on and stops cleanly.
+    rmSync(join(dataDir, 'logs', 'gateway.log'));
+    symlinkSync('/dev/full', join(dataDir, 'logs', 'gateway.log'));
+    const fullDisk = await runStart(dataDir, async (text) => {
+      expect((await fetch(`${urlOf(text, 'gateway ops', '/metrics')}/readyz`)).status).toBe(200);
+    });
+    expect(fullDisk.err).toEqual([expect.stringMatching(/^cannot write .*gateway\.log: ENOSPC.*; the stack runs on$/)]);
+    expect(fullDisk.exit).toBe(0);
+    rmSync(join(dataDir, 'logs', 'gateway.log'));
 
     // InfluxDB dies under the running stack: pdm start says so, stops every part and exits 1.
     const third = await runStart(dataDir, async (_text, err) => {

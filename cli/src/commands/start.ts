@@ -82,7 +82,18 @@ Options:
     };
     const logDir = join(dataDir, 'logs');
     mkdirSync(logDir, { recursive: true });
-    const logTo = (name: string) => pino({ level: 'info', name }, pino.destination({ dest: join(logDir, `${name}.log`), mkdir: true }));
+    const logTo = (name: string) => {
+      const file = join(logDir, `${name}.log`);
+      const destination = pino.destination({ dest: file, mkdir: true });
+      // A log that cannot be written (a full disk) is said once and must not end the stack: without a
+      // listener the write error is an uncaught exception. The lines wait in memory and go with the next write.
+      let told = false;
+      destination.on('error', (error: Error) => {
+        if (!told) err(`cannot write ${file}: ${error.message}; the stack runs on`);
+        told = true;
+      });
+      return pino({ level: 'info', name }, destination);
+    };
     // Everything here talks to the local emulator: no Google credentials to look for.
     process.env.METADATA_SERVER_DETECTION ??= 'none';
 
