@@ -111,7 +111,7 @@ Options:
       await buildDashboards(grafanaDir, { influxUrl: influx.url });
 
       const registryDir = join(dataDir, 'models');
-      if (!hasPublishedModel(registryDir)) {
+      if (!(await hasPublishedModel(registryDir))) {
         out('No anomaly model yet: training one on simulated healthy operation (first start only)…');
         const report = await trainDemoModel(registryDir, out);
         out(`  model ${report.name}@${report.version} ready (threshold ${report.threshold.toFixed(2)}, ${report.contract.featureNames.length} features)`);

@@ -8,15 +8,15 @@ describe('hasPublishedModel', () => {
   const dir = makeTestDataDir('pdm-registry');
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('sees a model only once a version folder holds its contract.json, not in what a training that died left', () => {
+  it('sees a model only once a version folder holds its contract.json, not in what a training that died left', async () => {
     const registry = join(dir, 'models');
-    expect(hasPublishedModel(registry)).toBe(false); // no folder at all
+    expect(await hasPublishedModel(registry)).toBe(false); // no folder at all
     mkdirSync(join(registry, 'pump', `.1.partial-${process.pid}`), { recursive: true });
     writeFileSync(join(registry, 'pump', `.1.partial-${process.pid}`, 'contract.json'), '{}');
-    expect(hasPublishedModel(registry)).toBe(false); // the staging folder of a training that died
+    expect(await hasPublishedModel(registry)).toBe(false); // the staging folder of a training that died
     mkdirSync(join(registry, 'pump', '1'));
-    expect(hasPublishedModel(registry)).toBe(false); // a version folder still being filled
+    expect(await hasPublishedModel(registry)).toBe(false); // a version folder still being filled
     writeFileSync(join(registry, 'pump', '1', 'contract.json'), '{}');
-    expect(hasPublishedModel(registry)).toBe(true);
+    expect(await hasPublishedModel(registry)).toBe(true);
   });
 });

@@ -1,22 +1,16 @@
 // First start of the local stack: no model yet, so train one on simulated healthy operation of the
 // demo fleet, a sample of every hour of a simulated day (demo-windows.ts says why).
-import { existsSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
-import { trainModel, type TrainReport } from '@pdm/cloud-processor';
+import { listRegistry, trainModel, type TrainReport } from '@pdm/cloud-processor';
 import { demoTrainingWindows } from './demo-windows.js';
 
-const visibleFolders = (dir: string): string[] =>
-  existsSync(dir) ? readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory() && !e.name.startsWith('.')).map((e) => e.name) : [];
-
 /**
- * Whether the registry holds a published model version: `<name>/<version>/contract.json`. A training
- * that died half-way leaves only its hidden staging folder (`<name>/.<version>.partial-<pid>`): that
- * is no model, and the next start trains again instead of scoring nothing.
+ * Whether the registry holds a published model version, as the processor lists them (a version folder
+ * with its contract.json). A training that died half-way leaves only its hidden staging folder
+ * (`<name>/.<version>.partial-<pid>`): that is no model, and the next start trains again instead of
+ * scoring nothing.
  */
-export function hasPublishedModel(registryDir: string): boolean {
-  return visibleFolders(registryDir).some((name) =>
-    visibleFolders(join(registryDir, name)).some((version) => existsSync(join(registryDir, name, version, 'contract.json'))),
-  );
+export async function hasPublishedModel(registryDir: string): Promise<boolean> {
+  return (await listRegistry(registryDir)).size > 0;
 }
 
 export async function trainDemoModel(registryDir: string, progress: (line: string) => void, nowMs = Date.now()): Promise<TrainReport> {

@@ -13,3 +13,4 @@ export type { CombinedKind } from './combined.js';
 export { MODEL_DEFAULTS } from './defaults.js';
 export type { ModelLogger } from './logger.js';
 export type { HoldReason, RegimeGate } from './regime.js';
+export { listRegistry } from './registry.js';
