@@ -67,17 +67,25 @@ function killAllOnExit(): void {
   });
 }
 
-export async function freePort(): Promise<number> {
+/** Listens on `port` of 127.0.0.1 (0: any free one) and lets it go again; the port it got. */
+async function bindAndRelease(port: number): Promise<number> {
   const server = createServer();
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
+    server.listen(port, '127.0.0.1', resolve);
   });
   const address = server.address();
   await new Promise<void>((resolve) => server.close(() => resolve()));
   if (address === null || typeof address === 'string') throw new Error('could not allocate a port');
   return address.port;
 }
+
+export function freePort(): Promise<number> {
+  return bindAndRelease(0);
+}
+
+/** The config file influxd is started with, in its data folder. */
+const configFileOf = (dataDir: string) => join(dataDir, 'influxdb.conf');
 
 function isAlive(pid: number): boolean {
   try {
@@ -141,17 +149,12 @@ function logSince(file: string, offset: number, maxBytes = 4096): string {
  * caller can name the flag that moves it.
  */
 async function ensurePortFree(port: number): Promise<void> {
-  const server = createServer();
   try {
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, '127.0.0.1', resolve);
-    });
+    await bindAndRelease(port);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
     throw Object.assign(new InfluxdStartError(`port ${port} is already in use by another program: influxd cannot listen there`), { code: 'EADDRINUSE', port });
   }
-  await new Promise<void>((resolve) => server.close(() => resolve()));
 }
 
 async function ping(url: string): Promise<boolean> {
@@ -172,7 +175,7 @@ interface Attempt {
 async function launch(binary: string, options: StartInfluxOptions, logFile: string): Promise<Attempt> {
   const port = options.port || (await freePort());
   const rpcPort = await freePort();
-  const configFile = join(options.dataDir, 'influxdb.conf');
+  const configFile = configFileOf(options.dataDir);
   writeFileSync(configFile, renderInfluxdConfig({ dataDir: options.dataDir, httpPort: port, rpcPort }));
   const logFd = openSync(logFile, 'a');
   const child = spawn(binary, ['-config', configFile], { stdio: ['ignore', logFd, logFd] });
@@ -210,7 +213,7 @@ export async function startInflux(options: StartInfluxOptions): Promise<RunningI
   mkdirSync(options.dataDir, { recursive: true });
   const pidFile = join(options.dataDir, 'influxd.pid');
   const logFile = join(options.dataDir, 'influxd.log');
-  await reapOrphan(pidFile, join(options.dataDir, 'influxdb.conf'), log);
+  await reapOrphan(pidFile, configFileOf(options.dataDir), log);
   killAllOnExit();
   if (options.port) await ensurePortFree(options.port);
 
