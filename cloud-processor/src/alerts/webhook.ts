@@ -1,7 +1,8 @@
 // The optional webhook target of alert deliveries: one JSON POST per attempt. Network errors, timeouts,
 // 5xx, 408 and 429 are worth retrying (AlertDeliveries does, with this target's back-off, until
-// alerts.delivery.giveUpAfterMs or an attempt limit if one is set); any other non-2xx answer is final. One POST is bounded by `timeoutMs` through its own abort
-// signal, so the target sets no timeoutMs of AlertDeliveries'.
+// alerts.delivery.giveUpAfterMs or an attempt limit if one is set); any other non-2xx answer is
+// final. One POST is bounded by `timeoutMs` through its own abort signal, so the target sets no
+// timeoutMs of AlertDeliveries'.
 import type { BackoffOptions } from '@pdm/clock';
 import { DeliveryRefused, type DeliveryTarget } from './alert-delivery.js';
 import type { AlertTransition } from './alert-tracker.js';
