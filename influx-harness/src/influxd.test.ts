@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
 import { join } from 'node:path';
@@ -83,7 +83,27 @@ describe('a running influxd', () => {
   });
 });
 
+/** The process group of `pid`, as ps reports it. */
+function processGroupOf(pid: number): number {
+  return Number(execFileSync('ps', ['-o', 'pgid=', '-p', String(pid)], { encoding: 'utf8' }).trim());
+}
+
 describe('influxd lifecycle', () => {
+  it("runs in the caller's process group, or in one of its own where a terminal's Ctrl-C must not reach it", async () => {
+    const ours = processGroupOf(process.pid);
+    const shared = await startTestInflux();
+    const own = await startInflux({ dataDir: makeTestDataDir('influxdb-own-group'), ephemeral: true, ownProcessGroup: true });
+    try {
+      expect(processGroupOf(shared.pid)).toBe(ours);
+      expect(processGroupOf(own.pid)).toBe(own.pid);
+      expect(own.pid).not.toBe(ours);
+    } finally {
+      await shared.stop();
+      await own.stop();
+    }
+    expect(isAlive(own.pid)).toBe(false);
+  });
+
   it('stops cleanly: the process is gone, the port is free and an ephemeral folder is removed', async () => {
     const influx = await startTestInflux();
     expect(isAlive(influx.pid)).toBe(true);

@@ -20,6 +20,14 @@ export interface StartInfluxOptions {
   startTimeoutMs?: number;
   /** Delete dataDir when stopped (for tests). Default false. */
   ephemeral?: boolean;
+  /**
+   * Runs influxd in a process group (and session) of its own, so that a terminal's Ctrl-C, which goes
+   * to the whole foreground group, does not reach it: the caller stops it, after whatever still writes
+   * to it. The caller then has to take SIGINT/SIGTERM over: a process ended by a signal's default runs
+   * no exit hook, and influxd would run on until the next start reaps it through the pidfile.
+   * Default false.
+   */
+  ownProcessGroup?: boolean;
   log?: (line: string) => void;
 }
 
@@ -178,7 +186,7 @@ async function launch(binary: string, options: StartInfluxOptions, logFile: stri
   const configFile = configFileOf(options.dataDir);
   writeFileSync(configFile, renderInfluxdConfig({ dataDir: options.dataDir, httpPort: port, rpcPort }));
   const logFd = openSync(logFile, 'a');
-  const child = spawn(binary, ['-config', configFile], { stdio: ['ignore', logFd, logFd] });
+  const child = spawn(binary, ['-config', configFile], { stdio: ['ignore', logFd, logFd], detached: options.ownProcessGroup ?? false });
   closeSync(logFd);
   running.add(child);
   const exited = new Promise<number | null>((resolve) => {
