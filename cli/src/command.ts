@@ -6,9 +6,15 @@ export interface CommandContext {
   out: (line: string) => void;
   /** Errors and warnings. */
   err: (line: string) => void;
-  /** Takes over Ctrl-C: resolves when the user asks to stop (SIGINT/SIGTERM). For long-running commands. */
-  waitForStop: () => Promise<NodeJS.Signals>;
+  /**
+   * Takes over Ctrl-C: resolves when the user asks to stop, by one of `signals` (default STOP_SIGNALS).
+   * For long-running commands.
+   */
+  waitForStop: (signals?: readonly NodeJS.Signals[]) => Promise<NodeJS.Signals>;
 }
+
+/** The signals that ask a long-running command to stop. (SIGHUP reloads the gateway's files.) */
+export const STOP_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM'];
 
 export interface Command {
   usage: string;

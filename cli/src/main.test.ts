@@ -54,19 +54,17 @@ describe('pdm', () => {
 });
 
 describe('pdm start', () => {
+  const anyPort = ['--influx-port', '0', '--mqtt-port', '0', '--pubsub-port', '0', '--gateway-http-port', '0', '--processor-http-port', '0'];
+
   /** Runs `pdm start` until `body` finishes, then sends SIGINT; returns the output, errors and exit code. */
   async function runStart(dataDir: string, body: (text: string, err: string[]) => Promise<void>): Promise<{ out: string[]; err: string[]; exit: number }> {
     let stop!: (signal: NodeJS.Signals) => void;
     const stopped = new Promise<NodeJS.Signals>((resolve) => (stop = resolve));
-    let ready!: () => void;
-    const waiting = new Promise<void>((resolve) => (ready = resolve));
-    const { context, out, err } = capture(() => {
-      ready();
-      return stopped;
-    });
-    const anyPort = ['--influx-port', '0', '--mqtt-port', '0', '--pubsub-port', '0', '--gateway-http-port', '0', '--processor-http-port', '0'];
+    const { context, out, err } = capture(() => stopped);
     const exit = main(['start', '--data-dir', dataDir, '--no-simulator', ...anyPort], context);
-    await Promise.race([waiting, exit]);
+    let ended = false;
+    void exit.finally(() => (ended = true));
+    while (!ended && !out.includes('Press Ctrl-C to stop.')) await new Promise((resolve) => setTimeout(resolve, 20));
     try {
       await body(out.join('\n'), err);
     } finally {
@@ -74,6 +72,25 @@ describe('pdm start', () => {
     }
     return { out, err, exit: await exit };
   }
+
+  it('takes a stop asked during start-up: the parts started so far are stopped, InfluxDB included', async () => {
+    const dataDir = makeTestDataDir('pdm-start-early-stop');
+    const asked: Array<readonly NodeJS.Signals[] | undefined> = [];
+    // Ctrl-C at once: the stop is there before the first part has started.
+    const { context, out } = capture((signals) => {
+      asked.push(signals);
+      return Promise.resolve('SIGTERM');
+    });
+    expect(await main(['start', '--data-dir', dataDir, '--no-simulator', ...anyPort], context)).toBe(0);
+    expect(asked).toEqual([['SIGINT', 'SIGTERM', 'SIGHUP']]);
+    const text = out.join('\n');
+    const influxPid = Number(/influxd (\d+) ready/.exec(text)?.[1]);
+    expect(text).not.toMatch(/Local stack running|training/);
+    expect(out.slice(-2)).toEqual(['SIGTERM during start-up: stopping…', 'stopped cleanly.']);
+    expect(() => process.kill(influxPid, 0)).toThrow(/ESRCH/);
+    expect(existsSync(join(dataDir, 'influxdb', 'influxd.pid'))).toBe(false);
+    rmSync(dataDir, { recursive: true, force: true });
+  }, 60_000);
 
   const urlOf = (text: string, label: string, path = '') => new RegExp(`${label}\\s+(\\S+?)${path}(\\s|$)`).exec(text)?.[1];
 

@@ -1,7 +1,8 @@
 // Entry point of the `pdm` command: dispatches to one sub-command module, turns user mistakes into a
 // one-line message with exit code 2, and wires Ctrl-C to a graceful stop.
 import { readFileSync } from 'node:fs';
-import { type Command, type CommandContext, UsageError } from './command.js';
+import { constants } from 'node:os';
+import { type Command, type CommandContext, STOP_SIGNALS, UsageError } from './command.js';
 
 interface Entry {
   summary: string;
@@ -80,16 +81,24 @@ function version(): string {
   return (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 }
 
-/** Resolves on the first SIGINT/SIGTERM; until called, Ctrl-C keeps its default (exit at once). */
-function signalPromise(): Promise<NodeJS.Signals> {
+/**
+ * Resolves on the first of `signals`; until called, they keep their default (exit at once). Another
+ * one while the command stops exits at once, as an impatient second Ctrl-C expects — through
+ * process.exit, so the exit hooks run (they kill the influxd `pdm start` runs), which a signal's
+ * default would skip.
+ */
+function signalPromise(signals: readonly NodeJS.Signals[] = STOP_SIGNALS): Promise<NodeJS.Signals> {
   return new Promise((resolve) => {
+    let stopping = false;
     const onSignal = (signal: NodeJS.Signals) => {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
+      if (stopping) {
+        console.error(`${signal} while stopping: exiting at once`);
+        process.exit(128 + (constants.signals[signal] ?? 0));
+      }
+      stopping = true;
       resolve(signal);
     };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
+    for (const signal of signals) process.on(signal, onSignal);
   });
 }
 

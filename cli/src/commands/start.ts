@@ -12,7 +12,7 @@ import { startInflux } from '@pdm/influx-harness';
 import { start as startEmulator } from '@pdm/pubsub-emulator';
 import { noChaos, runSimulation, scheduleFaults } from '@pdm/simulator';
 import { pino } from 'pino';
-import { type Command, UsageError } from '../command.js';
+import { type Command, STOP_SIGNALS, UsageError } from '../command.js';
 import { explainPortInUse } from './port-in-use.js';
 import { hasPublishedModel, trainDemoModel } from '../local/bootstrap-model.js';
 import { DEMO_MACHINES, DEMO_SEED, DEMO_TICK_MS, DEMO_VIBRATION_HZ, demoFault } from '../local/demo-fleet.js';
@@ -22,6 +22,13 @@ import { startStatusLine } from '../local/status-line.js';
 
 const PROJECT = 'pdm-local';
 const FEATURES_TOPIC = 'pdm-features';
+
+/** Thrown between two start-up steps when a stop was asked: the parts started so far are stopped. */
+class StopAskedDuringStart extends Error {
+  constructor(readonly signal: NodeJS.Signals) {
+    super(`${signal} during start-up`);
+  }
+}
 
 function port(flag: string, value: string): number {
   const n = Number(value);
@@ -97,15 +104,28 @@ Options:
     // Everything here talks to the local emulator: no Google credentials to look for.
     process.env.METADATA_SERVER_DETECTION ??= 'none';
 
+    // Signals are ours before anything starts: one during start-up stops the parts started so far (at
+    // the next step: the first start's training, a few seconds, is not cut short), where its default
+    // would leave InfluxDB running. A closed terminal (SIGHUP) stops the stack as Ctrl-C does.
+    const stopRequested = waitForStop([...STOP_SIGNALS, 'SIGHUP']);
+    let stopAsked: NodeJS.Signals | undefined;
+    void stopRequested.then((signal) => (stopAsked = signal));
+    const startedYet = () => {
+      if (stopAsked !== undefined) throw new StopAskedDuringStart(stopAsked);
+    };
+
     // Stopped in reverse order of starting: the fleet first, InfluxDB last, so nothing in flight is lost.
+    // InfluxDB runs in a process group of its own, so Ctrl-C in the terminal reaches it only through that order.
     const stops: Array<() => Promise<void>> = [];
     let exitCode = 0;
     try {
-      const influx = await startInflux({ dataDir: join(dataDir, 'influxdb'), port: ports.influx, log: out });
+      const influx = await startInflux({ dataDir: join(dataDir, 'influxdb'), port: ports.influx, log: out, ownProcessGroup: true });
       stops.push(() => influx.stop());
+      startedYet();
 
       const pubsub = await startEmulator({ port: ports.pubsub, dataDir: join(dataDir, 'pubsub'), logger: logTo('pubsub-emulator') });
       stops.push(() => pubsub.stop());
+      startedYet();
 
       const grafanaDir = join(dataDir, 'grafana');
       await buildDashboards(grafanaDir, { influxUrl: influx.url });
@@ -116,6 +136,7 @@ Options:
         const report = await trainDemoModel(registryDir, out);
         out(`  model ${report.name}@${report.version} ready (threshold ${report.threshold.toFixed(2)}, ${report.contract.featureNames.length} features)`);
       }
+      startedYet();
 
       const stateFile = scorerStateFile(dataDir, out);
       const processor = await startProcessor(
@@ -129,6 +150,7 @@ Options:
         { logger: logTo('processor') },
       );
       stops.push(() => processor.stop());
+      startedYet();
 
       const gateway = await startGateway(
         gatewayConfigSchema.parse({
@@ -143,6 +165,7 @@ Options:
         { logger: logTo('gateway') },
       );
       stops.push(() => gateway.stop());
+      startedYet();
 
       let fleetDone: Promise<unknown> = Promise.resolve();
       if (!values['no-simulator']) {
@@ -182,8 +205,6 @@ Options:
       out(`  state and logs     ${dataDir}/`);
       if (!values['no-simulator']) out(`  simulated fleet    ${DEMO_MACHINES.map((m) => m.id).join(', ')}; pump-3 develops an imbalance in 2 minutes`);
       out('');
-      // Signals are taken over before the line that says Ctrl-C stops: one sent as soon as it is read stops everything gracefully.
-      const stopRequested = waitForStop();
       out('Press Ctrl-C to stop.');
       const status = startStatusLine({ gateway, processor, influxUrl: influx.url, write: out });
       stops.push(() => Promise.resolve(status.stop()));
@@ -197,7 +218,8 @@ Options:
       }
       out(`${'signal' in ended ? ended.signal : 'InfluxDB gone'}: stopping…`);
     } catch (error) {
-      throw explainPortInUse(error, byFlag);
+      if (!(error instanceof StopAskedDuringStart)) throw explainPortInUse(error, byFlag);
+      out(`${error.signal} during start-up: stopping…`);
     } finally {
       // Every part is stopped, whichever failed to: one failing must not leave the others running.
       for (const stop of stops.reverse()) {
