@@ -4,6 +4,7 @@ import { ManualClock } from '@pdm/clock';
 import { until } from '@pdm/pubsub-emulator/testing';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
+import { deferred } from '../test-support/deferred.js';
 import { MemoryAlertStore } from '../test-support/memory-alert-store.js';
 import { AlertDeliveries, DeliveryRefused, type DeliveryTarget } from './alert-delivery.js';
 import type { DeliveryRecord } from './alert-store.js';
@@ -110,21 +111,24 @@ describe('AlertDeliveries', () => {
     expect([refusing.sent.length, limited.sent.length, aging.sent.length]).toEqual([1, 2, 2]);
   });
 
-  it('takes over records released at stop at once (a start sweep reads every record), records left by a dead processor after takeoverAfterMs, never ones too old', async () => {
+  it('takes over records released at stop at once (a start sweep reads every record), records left by a dead processor after takeoverAfterMs, and gives up ones too old', async () => {
     const topic = new ScriptedTarget('topic');
     const store = new MemoryAlertStore();
     await store.saveDelivery(record('released', ['topic'], T0 - 1_000, 0));
     await store.saveDelivery(record('left', ['topic'], T0 - 1_000, T0 - 1_000));
     await store.saveDelivery(record('ancient', ['topic'], T0 - 3_600_000, 0));
     await store.saveDelivery(record('done', [], T0 - 1_000, 0));
-    const { deliveries, clock } = setup([topic], store);
+    const { deliveries, clock, events } = setup([topic], store);
     deliveries.start();
     await until(() => topic.sent.length === 1, 'the released record delivered at start');
     expect(topic.sent).toEqual(['released']);
+    // 'ancient' (created giveUpAfterMs ago) is not sent: given up and counted, its record no longer pending.
+    expect(events.abandoned).toEqual(['topic']);
+    expect(store.saved.filter((r) => r.transition.machineId === 'ancient').at(-1)).toMatchObject({ pending: [], createdAt: T0 - 3_600_000 });
     // Each periodic sweep reads only the records of windows ended within giveUpAfterMs (1 h).
     const endedAfter: (number | undefined)[] = [];
     const pendingDeliveries = store.pendingDeliveries.bind(store);
-    store.pendingDeliveries = (...args) => (endedAfter.push(args[2]), pendingDeliveries(...args));
+    store.pendingDeliveries = (...args) => (endedAfter.push(args[1]), pendingDeliveries(...args));
     clock.advance(240_000); // four sweeps: 'left' was updated 241 s ago, under 300 s
     await until(() => endedAfter.length === 4, 'four sweeps done');
     expect(endedAfter).toEqual([1, 2, 3, 4].map((minute) => T0 + minute * 60_000 - 3_600_000));
@@ -134,7 +138,7 @@ describe('AlertDeliveries', () => {
     await until(() => topic.sent.length === 2, 'the record left behind taken over');
     expect(topic.sent).toEqual(['released', 'left']);
     await deliveries.close(0);
-    expect(await store.pendingDeliveries(0, Number.POSITIVE_INFINITY)).toEqual([expect.objectContaining({ transition: transition('ancient') })]);
+    expect(await store.pendingDeliveries(Number.POSITIVE_INFINITY)).toEqual([]);
   });
 
   it('takes over a record of an old window that a processor left after this one started, in a sweep that reads every record once per takeoverAfterMs', async () => {
@@ -142,7 +146,7 @@ describe('AlertDeliveries', () => {
     const store = new MemoryAlertStore();
     const endedAfter: (number | undefined)[] = [];
     const pendingDeliveries = store.pendingDeliveries.bind(store);
-    store.pendingDeliveries = (...args) => (endedAfter.push(args[2]), pendingDeliveries(...args));
+    store.pendingDeliveries = (...args) => (endedAfter.push(args[1]), pendingDeliveries(...args));
     const { deliveries, clock } = setup([topic], store);
     deliveries.start();
     await until(() => endedAfter.length === 1, 'the sweep at start');
@@ -223,6 +227,76 @@ describe('AlertDeliveries', () => {
     clock.advance(1_000);
     await until(() => deliveries.pendingCount() === 0, 'open, then resolve');
     expect(topic.attempts).toEqual(['pump-1:open', 'pump-1:resolved']);
+  });
+
+  it('gives up, counted, an open a dead processor left pending past giveUpAfterMs, then sends the resolve that waited for it', async () => {
+    const store = new MemoryAlertStore();
+    // Processor a held the open for 59 min (retrying, its record kept fresh) and died 10 s before T0.
+    await store.saveDelivery(record('pump-1', ['topic'], T0 - 3_540_000, T0 - 10_000));
+    const topic = new ScriptedTarget('topic');
+    const { deliveries, clock, events } = setup([topic], store);
+    deliveries.start();
+    const resolve: DeliveryRecord = { transition: resolveOf('pump-1', 3_540_000), pending: ['topic'], attempts: 0, createdAt: T0, updatedAt: T0 };
+    await store.saveDelivery(resolve);
+    deliveries.deliver(resolve);
+    // The open is 1 h old from T0 + 60 s, untouched for 300 s from T0 + 290 s: the sweep at T0 + 300 s (it
+    // reads every record) gives it up; the resolve, re-checking every 4 s, goes at its next check.
+    for (let s = 1; s <= 299; s++) {
+      clock.advance(1_000);
+      await settle();
+    }
+    expect(topic.attempts).toEqual([]);
+    expect(events.abandoned).toEqual([]);
+    for (let s = 300; s <= 304; s++) {
+      clock.advance(1_000);
+      await settle();
+    }
+    expect(topic.attempts).toEqual(['pump-1:resolved']);
+    expect(events.abandoned).toEqual(['topic']);
+    expect([...store.deliveries.values()].map((r) => [r.transition.state, r.pending])).toEqual([
+      ['open', []],
+      ['resolved', []],
+    ]);
+    await deliveries.close(0);
+  });
+
+  it('close() cancels the timeout of an attempt in flight: no timer is left, nothing runs after it', async () => {
+    const topic = new ScriptedTarget('topic');
+    topic.failing = 'hang';
+    topic.timeoutMs = 60_000;
+    const { deliveries, clock, store, events } = setup([topic]);
+    deliveries.deliver(record('pump-1', ['topic'], T0, T0));
+    await until(() => topic.attempts.length === 1, 'the attempt in flight');
+    await deliveries.close(0);
+    expect(clock.pending()).toBe(0);
+    clock.advance(3_600_000);
+    await settle();
+    expect(topic.attempts).toEqual(['pump-1:open']);
+    expect(events.failed).toEqual([]);
+    expect(store.saved.at(-1)).toMatchObject({ pending: ['topic'], updatedAt: 0 });
+  });
+
+  it('after close() sends nothing: a sweep answering late takes nothing over, a record handed over later is released', async () => {
+    const topic = new ScriptedTarget('topic');
+    const store = new MemoryAlertStore();
+    await store.saveDelivery(record('released', ['topic'], T0 - 1_000, 0));
+    const answer = deferred();
+    const pendingDeliveries = store.pendingDeliveries.bind(store);
+    store.pendingDeliveries = async (...args) => (await answer.promise, pendingDeliveries(...args));
+    const { deliveries, clock } = setup([topic], store);
+    deliveries.start(); // its sweep waits for the store's answer
+    await deliveries.close(0);
+    answer.resolve();
+    await settle();
+    deliveries.deliver(record('late', ['topic'], T0, T0)); // a window whose points were stored after the stop
+    await settle();
+    expect(topic.attempts).toEqual([]);
+    expect(clock.pending()).toBe(0);
+    // Both left pending and released (updated at 0) for the next sweep of any processor, none claimed here.
+    expect(store.saved.map((r) => [r.transition.machineId, r.pending, r.updatedAt])).toEqual([
+      ['released', ['topic'], 0],
+      ['late', ['topic'], 0],
+    ]);
   });
 
   it('sends a resolve only once the processor still delivering its open has delivered it', async () => {

@@ -6,10 +6,15 @@
 //   the record's `updated_at` on every failed attempt and at least every takeoverAfterMs / 3, and an
 //   attempt that has not answered within the target's `timeoutMs` counts as failed, so a slow target
 //   never makes a live delivery look abandoned;
-// - on stop, deliveries still pending are released (`updated_at` 0) for the next sweep;
+// - on stop, deliveries still pending are released (`updated_at` 0) for the next sweep, and nothing
+//   is sent or scheduled here after it (an attempt in flight is left unheard, its timeout cancelled);
 // - every `sweepIntervalMs` (and at start) each processor takes over the pending records not updated
 //   for `takeoverAfterMs` (released, or left by a processor that died), oldest window first: of windows
-//   ended within `giveUpAfterMs`, and of every window at start and once per `takeoverAfterMs`.
+//   ended within `giveUpAfterMs`, and of every window at start and once per `takeoverAfterMs`. A record
+//   taken over that is already `giveUpAfterMs` old is given up at once (its holder died before it could
+//   give it up), so the resolve waiting for that open goes at its next check instead of waiting too.
+// Two processors sweeping at the same moment may both take over one record and both send it: the store
+// (InfluxDB) has no compare-and-set to claim a record with; receivers deduplicate anyway (below).
 // A machine's transitions reach each target in order: one waits for the one before it (same target,
 // same machine) to be confirmed or given up, so a resolve never overtakes its open after an outage.
 // Across processors too: a resolve whose open is still pending for a target in the store (held by
@@ -98,6 +103,10 @@ export class AlertDeliveries {
   private readonly lanes = new Map<string, Delivery[]>();
   private readonly settledWaiters: (() => void)[] = [];
   private readonly stopTimers: Cancel[] = [];
+  /** Per attempt in flight with a timeoutMs, the timer failing it: close() cancels them, so none runs after stop. */
+  private readonly attemptTimeouts = new Set<Cancel>();
+  /** Set once close() begins: from then on nothing new starts here. */
+  private closing = false;
   /** When a sweep last read every record kept (processor clock). */
   private sweptAllAt = Number.NEGATIVE_INFINITY;
 
@@ -129,10 +138,14 @@ export class AlertDeliveries {
   deliver(record: DeliveryRecord): void {
     const key = deliveryKey(keyOf(record.transition));
     if (this.active.has(key)) return;
+    // Handed over after close() began (a window that finished after the drain): released like the
+    // deliveries in progress at stop, for the next sweep of any processor.
+    if (this.closing) return this.save({ ...record, updatedAt: 0 });
     const delivery: Delivery = { record, remaining: new Set(), retries: new Map(), failures: new Map(), waits: new Map(), sending: new Set(), turns: new Map() };
     for (const name of record.pending) {
       const target = this.targets.get(name);
       if (!target) this.giveUp(delivery, name, 'not configured on this processor');
+      else if (this.expired(record)) this.giveUp(delivery, name, `not delivered within ${this.options.giveUpAfterMs} ms`, record.attempts);
       else if (target.maxPending !== undefined && this.holding(name) >= target.maxPending) this.giveUp(delivery, name, `${target.maxPending} transitions already pending`);
       else delivery.remaining.add(name);
     }
@@ -195,14 +208,17 @@ export class AlertDeliveries {
    * window kept in the first sweep and once takeoverAfterMs has passed since the last sweep that read
    * them all, else of windows ended within giveUpAfterMs only, so a sweep every minute does not read 30
    * days of records: a record of an older window (a backlog drained days late) that a dead processor
-   * left is taken over within 2 × takeoverAfterMs (+ sweepIntervalMs) of its last update.
+   * left is taken over within 2 × takeoverAfterMs (+ sweepIntervalMs) of its last update. Records of
+   * any age are read: one already giveUpAfterMs old is given up (deliver), so none stays pending, and
+   * none blocks a resolve, for want of a processor that gives it up.
    */
   async sweep(): Promise<void> {
     const now = this.clock.now();
     try {
-      const giveUpBound = now - this.options.giveUpAfterMs;
       const all = now - this.sweptAllAt >= this.options.takeoverAfterMs;
-      const records = await this.store.pendingDeliveries(giveUpBound, now - this.options.takeoverAfterMs, all ? undefined : giveUpBound);
+      const records = await this.store.pendingDeliveries(now - this.options.takeoverAfterMs, all ? undefined : now - this.options.giveUpAfterMs);
+      // close() began meanwhile: the records stay as they are for the next sweep of any processor.
+      if (this.closing) return;
       if (all) this.sweptAllAt = now;
       records.sort((a, b) => a.transition.score.windowEnd - b.transition.score.windowEnd);
       for (const record of records) {
@@ -233,6 +249,7 @@ export class AlertDeliveries {
    * pending, marked for the next sweep of any processor.
    */
   async close(timeoutMs: number): Promise<void> {
+    this.closing = true;
     for (const stop of this.stopTimers.splice(0)) stop();
     if (this.active.size > 0 && timeoutMs > 0) {
       let cancelTimeout: Cancel | undefined;
@@ -245,11 +262,13 @@ export class AlertDeliveries {
     const released = [...this.active.values()];
     this.active.clear();
     this.lanes.clear();
+    for (const cancelTimeout of this.attemptTimeouts) cancelTimeout();
+    this.attemptTimeouts.clear();
     for (const delivery of released) {
       for (const cancelRetry of delivery.retries.values()) cancelRetry();
       delivery.record.pending = [...delivery.remaining];
       delivery.record.updatedAt = 0;
-      // An attempt still running ends unheard: its record stays pending (at worst, sent again).
+      // An attempt still running ends unheard (its timeout cancelled above): its record stays pending (at worst, sent again).
       delivery.remaining.clear();
     }
     await Promise.allSettled(released.map((d) => this.store.saveDelivery(d.record)));
@@ -290,7 +309,7 @@ export class AlertDeliveries {
   /** The resolve checks again after the target's back-off; meanwhile its record is kept fresh. */
   private waitForOpen(delivery: Delivery, target: DeliveryTarget): void {
     const record = delivery.record;
-    if (this.clock.now() - record.createdAt >= this.options.giveUpAfterMs) {
+    if (this.expired(record)) {
       this.giveUp(delivery, target.name, 'its open was never delivered');
       return this.settle(delivery, target.name);
     }
@@ -322,7 +341,11 @@ export class AlertDeliveries {
     const timedOut = new Promise<never>((_, reject) => {
       cancel = this.clock.schedule(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
     });
-    return Promise.race([sent, timedOut]).finally(() => cancel());
+    this.attemptTimeouts.add(cancel);
+    return Promise.race([sent, timedOut]).finally(() => {
+      cancel();
+      this.attemptTimeouts.delete(cancel);
+    });
   }
 
   private failed(delivery: Delivery, target: DeliveryTarget, attempt: number, error: unknown): void {
@@ -331,8 +354,7 @@ export class AlertDeliveries {
     this.events.failed?.(target.name);
     const reason = describeError(error);
     const record = delivery.record;
-    const tooOld = this.clock.now() - record.createdAt >= this.options.giveUpAfterMs;
-    if (error instanceof DeliveryRefused || attempt >= target.maxAttempts || tooOld) {
+    if (error instanceof DeliveryRefused || attempt >= target.maxAttempts || this.expired(record)) {
       this.giveUp(delivery, target.name, reason, attempt);
       return this.settle(delivery, target.name);
     }
@@ -353,6 +375,11 @@ export class AlertDeliveries {
       alive.record.updatedAt = this.clock.now();
       this.save(alive.record);
     }
+  }
+
+  /** Not delivered within giveUpAfterMs (processor clock, from when the transition was counted): given up rather than tried. */
+  private expired(record: DeliveryRecord): boolean {
+    return this.clock.now() - record.createdAt >= this.options.giveUpAfterMs;
   }
 
   private giveUp(delivery: Delivery, target: string, reason: string, attempts?: number): void {

@@ -73,17 +73,18 @@ describe('InfluxAlertStore', () => {
     expect(queries).toHaveLength(1);
   });
 
-  it('finds delivery records with a target pending, by creation and last update', async () => {
+  it('finds delivery records with a target pending, by last update, however old', async () => {
     const alerts = await store();
     const record = (machine: string, pending: string[], createdAt: number, updatedAt: number): DeliveryRecord => ({ transition: transition(machine, BASE + 40_000), pending, attempts: 2, createdAt, updatedAt });
     await alerts.saveDelivery(record('pump-1', ['topic', 'webhook'], 1_000, 5_000));
     await alerts.saveDelivery(record('pump-2', ['topic'], 1_000, 9_000)); // updated too recently
-    await alerts.saveDelivery(record('pump-3', ['topic'], 100, 0)); // created too long ago
+    await alerts.saveDelivery(record('pump-3', ['topic'], 100, 0)); // created long ago: found too (the sweep gives it up)
     await alerts.saveDelivery(record('pump-4', [], 1_000, 0)); // delivered
     await alerts.save(state(BASE + 30_000, 'pump-5-40000'), { siteId: 'plant-1', machineId: 'pump-5' }, transition('pump-5', BASE + 40_000), record('pump-5', ['webhook'], 2_000, 0));
-    const found = await alerts.pendingDeliveries(500, 8_000);
+    const found = await alerts.pendingDeliveries(8_000);
     expect(found.map((r) => [r.transition.machineId, r.pending, r.attempts, r.createdAt, r.updatedAt]).sort()).toEqual([
       ['pump-1', ['topic', 'webhook'], 2, 1_000, 5_000],
+      ['pump-3', ['topic'], 2, 100, 0],
       ['pump-5', ['webhook'], 2, 2_000, 0],
     ]);
     expect(found.find((r) => r.transition.machineId === 'pump-1')?.transition).toEqual(transition('pump-1', BASE + 40_000));
@@ -98,11 +99,11 @@ describe('InfluxAlertStore', () => {
     const query = sink.query.bind(sink);
     sink.query = (statement) => (queries.push(statement), query(statement));
     const record = (machine: string, windowEnd: number, createdAt: number): DeliveryRecord => ({ transition: transition(machine, windowEnd), pending: ['topic'], attempts: 0, createdAt, updatedAt: 0 });
-    // Created after createdAfter, but for a window that ended before it.
+    // Both created late, one for a window that ended before the bound.
     await alerts.saveDelivery(record('pump-old', BASE + 10_000, BASE + 50_000));
     await alerts.saveDelivery(record('pump-new', BASE + 40_000, BASE + 50_000));
-    expect((await alerts.pendingDeliveries(BASE + 20_000, BASE + 60_000)).map((r) => r.transition.machineId).sort()).toEqual(['pump-new', 'pump-old']);
-    expect((await alerts.pendingDeliveries(BASE + 20_000, BASE + 60_000, BASE + 20_000)).map((r) => r.transition.machineId)).toEqual(['pump-new']);
+    expect((await alerts.pendingDeliveries(BASE + 60_000)).map((r) => r.transition.machineId).sort()).toEqual(['pump-new', 'pump-old']);
+    expect((await alerts.pendingDeliveries(BASE + 60_000, BASE + 20_000)).map((r) => r.transition.machineId)).toEqual(['pump-new']);
     expect(queries[1]).toContain(`WHERE time > ${BASE + 20_000}ms AND`);
     // One record by its transition (site, machine, state, window end); none for another state or window.
     const key = { siteId: 'plant-1', machineId: 'pump-old', windowEnd: BASE + 10_000 };

@@ -45,11 +45,11 @@ export interface AlertStore {
   save(state: MachineAlertState, machine: MachineRef, transition?: AlertTransition, delivery?: DeliveryRecord): Promise<void>;
   saveDelivery(delivery: DeliveryRecord): Promise<void>;
   /**
-   * Deliveries with a target still pending, created after `createdAfter` and last updated before
-   * `updatedBefore`; with `endedAfter`, only those of windows that ended after it (the query reads no
-   * older points).
+   * Deliveries with a target still pending, last updated before `updatedBefore`, however long ago
+   * they were created; with `endedAfter`, only those of windows that ended after it (the query reads
+   * no older points).
    */
-  pendingDeliveries(createdAfter: number, updatedBefore: number, endedAfter?: number): Promise<DeliveryRecord[]>;
+  pendingDeliveries(updatedBefore: number, endedAfter?: number): Promise<DeliveryRecord[]>;
   /** The newest record of one transition's delivery; undefined when none was stored. */
   findDelivery(key: DeliveryKey): Promise<DeliveryRecord | undefined>;
 }
@@ -89,11 +89,11 @@ export class InfluxAlertStore implements AlertStore {
     return this.sink.writeAlertDelivery(deliveryPoint(delivery));
   }
 
-  async pendingDeliveries(createdAfter: number, updatedBefore: number, endedAfter?: number): Promise<DeliveryRecord[]> {
+  async pendingDeliveries(updatedBefore: number, endedAfter?: number): Promise<DeliveryRecord[]> {
     // The time bound lets InfluxDB skip every shard older than it instead of scanning 30 days of records.
     const ended = endedAfter === undefined ? '' : `time > ${Math.floor(endedAfter)}ms AND `;
     const series = await this.sink.query(
-      `SELECT ${DELIVERY_FIELDS} FROM "alert_deliveries" WHERE ${ended}"pending" != '' AND "created_at" > ${createdAfter} AND "updated_at" < ${updatedBefore}`,
+      `SELECT ${DELIVERY_FIELDS} FROM "alert_deliveries" WHERE ${ended}"pending" != '' AND "updated_at" < ${updatedBefore}`,
     );
     return series.flatMap((s) => s.values.map((row) => deliveryRecord(s, row)));
   }

@@ -32,9 +32,9 @@ export class MemoryAlertStore implements AlertStore {
     return Promise.resolve();
   }
 
-  pendingDeliveries(createdAfter: number, updatedBefore: number, endedAfter = Number.NEGATIVE_INFINITY): Promise<DeliveryRecord[]> {
+  pendingDeliveries(updatedBefore: number, endedAfter = Number.NEGATIVE_INFINITY): Promise<DeliveryRecord[]> {
     return Promise.resolve(
-      [...this.deliveries.values()].filter((d) => d.pending.length > 0 && d.transition.score.windowEnd > endedAfter && d.createdAt > createdAfter && d.updatedAt < updatedBefore).map(copy),
+      [...this.deliveries.values()].filter((d) => d.pending.length > 0 && d.transition.score.windowEnd > endedAfter && d.updatedAt < updatedBefore).map(copy),
     );
   }
 
