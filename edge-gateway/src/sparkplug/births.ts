@@ -1,6 +1,7 @@
 // What the gateway knows of each edge node from its birth certificates: per node and per device, the
 // metrics its NBIRTH/DBIRTH declared (name, alias, datatype) with the sensor id each becomes, the
-// node's bdSeq (to tell its own NDEATH from a stale one) and the seq its next message must carry.
+// node's bdSeq (to tell its own NDEATH from a stale one) and the seq its next message must carry. A
+// node or device is alive from its birth until its death (DDEATH, or its node's NDEATH).
 import { sparkplugId } from './sensor-id.js';
 
 /** A metric a birth declared. */
@@ -43,8 +44,11 @@ export interface EdgeNode {
   /** The seq the node's next message must carry (0–255, wrapping). */
   nextSeq: number;
   readonly metrics: MetricTable;
-  /** Its devices born since the NBIRTH, by device id. */
-  readonly devices: Map<string, MetricTable>;
+  /**
+   * Its devices alive, by device id: each with the metrics of its DBIRTH since the node's NBIRTH, or
+   * undefined while it waits for that DBIRTH (a new NBIRTH is no death of its devices).
+   */
+  readonly devices: Map<string, MetricTable | undefined>;
 }
 
 /** The seq after `seq`: Sparkplug sequence numbers count 0 to 255 and wrap. */
@@ -64,11 +68,17 @@ export class EdgeNodes {
     return this.nodes.get(EdgeNodes.key(group, node));
   }
 
-  /** An NBIRTH: the node starts over, its devices forgotten until their DBIRTH; undefined when it is new and maxNodes are known. */
-  born(group: string, node: string, bdSeq: number | undefined, seq: number): EdgeNode | undefined {
+  /** Whether an NBIRTH of the node is within maxNodes: the node is known, or fewer are. */
+  admits(group: string, node: string): boolean {
+    return this.nodes.has(EdgeNodes.key(group, node)) || this.nodes.size < this.maxNodes;
+  }
+
+  /** An NBIRTH the node `admits`: it starts over, its devices' metrics unknown until their DBIRTH. */
+  born(group: string, node: string, bdSeq: number | undefined, seq: number): EdgeNode {
     const key = EdgeNodes.key(group, node);
-    if (!this.nodes.has(key) && this.nodes.size >= this.maxNodes) return undefined;
-    const state: EdgeNode = { bdSeq, nextSeq: seqAfter(seq), metrics: new MetricTable(), devices: new Map() };
+    const devices = new Map<string, MetricTable | undefined>();
+    for (const device of this.nodes.get(key)?.devices.keys() ?? []) devices.set(device, undefined);
+    const state: EdgeNode = { bdSeq, nextSeq: seqAfter(seq), metrics: new MetricTable(), devices };
     this.nodes.set(key, state);
     return state;
   }

@@ -2,7 +2,7 @@
 // gateway's embedded broker, and on a plant's mosquitto the gateway bridges from (upstream
 // `sparkplug: true`): births, data by alias into windows, a sequence gap forced by a raw MQTT
 // publisher answered with a Rebirth request that the edge node obeys, a device death (its windows close
-// at once) and a node death.
+// at once), a node death, and a second edge node whose device id repeats the first's.
 import { createRequire } from 'node:module';
 import { CloseReason, type MachineWindow } from '@pdm/proto';
 import { connectAsync } from 'mqtt';
@@ -68,16 +68,7 @@ describe.each(SETUPS)('Sparkplug B edge node (Eclipse Tahu sparkplug-client) $na
     rebirthRequests.length = 0;
     broker = await setup.start();
     bed = broker.bed;
-    edgeNode = newClient({
-      serverUrl: broker.brokerUrl,
-      username: '',
-      password: '',
-      groupId: 'plant',
-      edgeNode: 'edge-1',
-      clientId: 'edge-1',
-      publishDeath: true,
-      version: 'spBv1.0',
-    });
+    edgeNode = tahuEdgeNode('edge-1');
     // What a Tahu edge node application does: births at connect, and again when a host asks.
     edgeNode.on('birth', publishBirths);
     edgeNode.on('ncmd', (payload) => {
@@ -93,6 +84,11 @@ describe.each(SETUPS)('Sparkplug B edge node (Eclipse Tahu sparkplug-client) $na
     edgeNode.stop();
     await broker.close();
   });
+
+  /** An Eclipse Tahu edge node of group plant on the broker. */
+  function tahuEdgeNode(id: string): ReturnType<typeof newClient> {
+    return newClient({ serverUrl: broker.brokerUrl, username: '', password: '', groupId: 'plant', edgeNode: id, clientId: id, publishDeath: true, version: 'spBv1.0' });
+  }
 
   function publishBirths(): void {
     edgeNode.publishNodeBirth({
@@ -177,5 +173,35 @@ describe.each(SETUPS)('Sparkplug B edge node (Eclipse Tahu sparkplug-client) $na
     await until(async () => (await messages('DBIRTH', 'registered')) === 2, 'the device born again');
     edgeNode.stop();
     await until(async () => (await messages('NDEATH', 'offline')) === 1, 'the NDEATH');
+  });
+  it('keeps a second edge node’s device of the same id off the first one’s machine: no mixed window, none closed by its deaths', async () => {
+    // With the default sparkplug.machineId "{device}", edge-2's press-3 maps to edge-1's press-3.
+    const edgeNode2 = tahuEdgeNode('edge-2');
+    try {
+      edgeNode2.on('birth', () => {
+        edgeNode2.publishNodeBirth({ timestamp: T0, metrics: [] });
+        edgeNode2.publishDeviceBirth('press-3', { timestamp: T0, metrics: [{ name: 'Inputs/Temp', alias: 10, type: 'Double', value: 1000, timestamp: T0 }] });
+      });
+      const dbirths = async () => (await messages('DBIRTH', 'registered')) + (await messages('DBIRTH', 'machine_id_clash'));
+      await until(async () => (await dbirths()) === 2, "edge-2's DBIRTH");
+      edgeNode2.publishDeviceData('press-3', { timestamp: T0 + 1000, metrics: [{ alias: 10, type: 'Double', value: 1001, timestamp: T0 + 1000 }] });
+      edgeNode2.publishDeviceDeath('press-3', { timestamp: T0 + 2000 });
+      await until(async () => (await messages('DDEATH', 'offline')) + (await messages('DDEATH', 'no_birth')) === 1, "edge-2's DDEATH");
+      edgeNode2.stop();
+      await until(async () => (await messages('NDEATH', 'offline')) === 1, "edge-2's NDEATH");
+    } finally {
+      edgeNode2.stop();
+    }
+
+    for (let s = 1; s <= 9; s++) temp(20 + s, s);
+    await until(async () => (await messages('DDATA', 'ingested')) >= 9, "edge-1's 9 DDATA ingested");
+    temp(0, 12.5);
+    // press-3's first window holds edge-1's readings only and was closed by the watermark, not by edge-2's deaths.
+    const window = await firstWindow();
+    expect(window.sensors.find((s) => s.sensorId === TEMP)).toMatchObject({ count: 10, mean: 24.5, max: 29 });
+    expect(window.closeReason).toBe(CloseReason.WATERMARK);
+    expect(await messages('DBIRTH', 'machine_id_clash')).toBe(1);
+    expect(await messages('DDATA', 'no_birth')).toBe(1);
+    expect(await messages('DDEATH', 'no_birth')).toBe(1);
   });
 });

@@ -57,6 +57,7 @@ function harness(config: Partial<SparkplugConfig> = {}, maxMachinesPerUser?: num
   const metrics = new SparkplugMetrics(registry);
   const commands: Array<{ topic: string; metrics: Array<{ name?: string; value?: number }> }> = [];
   const offline: string[] = [];
+  const errors: Array<Record<string, unknown>> = [];
   const sparkplug = new SparkplugIngest(sparkplugSchema.parse(config), {
     ingest,
     maxPayloadBytes: 4096,
@@ -69,7 +70,7 @@ function harness(config: Partial<SparkplugConfig> = {}, maxMachinesPerUser?: num
     },
     offline: (machineId) => offline.push(machineId),
     rejected: () => {},
-    log: pino({ level: 'silent' }),
+    log: pino({ level: 'error' }, { write: (line: string) => errors.push(JSON.parse(line) as Record<string, unknown>) }),
     limiter: new LogLimiter(1_000, () => clock.now()),
   });
   const counter = async (name: string, labels: Record<string, string>) => {
@@ -79,7 +80,26 @@ function harness(config: Partial<SparkplugConfig> = {}, maxMachinesPerUser?: num
   };
   const send = (topic: string, payload: { timestamp?: number; seq?: number; metrics: TahuMetric[] }, publisher?: string | null) =>
     sparkplug.handle(`spBv1.0/${topic}`, encode(payload), publisher);
-  return { sparkplug, send, clock, readings, rejected, commands, offline, counter };
+  return { sparkplug, send, clock, readings, rejected, commands, offline, errors, counter };
+}
+
+/**
+ * Runs edge node `node` of group plant for `seconds` of the harness clock: `data` every second, and
+ * `births` at each Rebirth request to it, as Tahu's edge nodes do. Returns when (ms after T0) it was asked.
+ */
+function runEdgeNode(h: ReturnType<typeof harness>, node: string, seconds: number, births: () => void, data: () => void): number[] {
+  const requestedAt: number[] = [];
+  const requests = () => h.commands.filter((c) => c.topic === `spBv1.0/plant/NCMD/${node}`).length;
+  let answered = requests();
+  for (let s = 0; s < seconds; s++) {
+    data();
+    for (; answered < requests(); answered++) {
+      requestedAt.push(h.clock.now() - T0);
+      births();
+    }
+    h.clock.advance(1_000);
+  }
+  return requestedAt;
 }
 
 const REBIRTH = { topic: 'spBv1.0/plant/NCMD/edge-1', metrics: [{ name: 'Node Control/Rebirth', value: 1 }] };
@@ -253,5 +273,125 @@ describe('SparkplugIngest', () => {
     };
     expect(births(harness({}, 1), 'line-1-plc')).toEqual(new Set(['press-1']));
     expect(births(harness({}, 1), null)).toEqual(new Set(['press-1', 'press-2']));
+  });
+  it('refuses the DBIRTH of a device whose machine another node\'s device feeds, until that one dies', async () => {
+    const h = harness(); // sparkplug.machineId "{device}": pump-1 of edge-1 and of edge-2 are one machine
+    for (const node of ['edge-1', 'edge-2']) h.send(`plant/NBIRTH/${node}`, { seq: 0, metrics: [] });
+    const temp = (type: 'DBIRTH' | 'DDATA', node: string, seq: number, value: number) =>
+      h.send(`plant/${type}/${node}/pump-1`, { seq, metrics: [type === 'DBIRTH' ? { name: 'Temp', alias: 1, type: 'Double', value } : { alias: 1, type: 'Double', value }] });
+    temp('DBIRTH', 'edge-1', 1, 1);
+    temp('DBIRTH', 'edge-2', 1, 100);
+    temp('DDATA', 'edge-1', 2, 2);
+    temp('DDATA', 'edge-2', 2, 200);
+    temp('DBIRTH', 'edge-2', 3, 300); // its answer to the Rebirth request: refused again
+    h.send('plant/DDEATH/edge-2/pump-1', { seq: 4, metrics: [] });
+
+    expect(h.readings.map(([machine, , , value]) => [machine, value])).toEqual([
+      ['pump-1', 1],
+      ['pump-1', 2],
+    ]);
+    expect(h.offline).toEqual([]); // edge-2's pump-1 fed no machine: edge-1's pump-1 stays open
+    expect(await h.counter('pdm_gateway_sparkplug_messages_total', { type: 'DBIRTH', outcome: 'machine_id_clash' })).toBe(2);
+    expect(await h.counter('pdm_gateway_sparkplug_messages_total', { type: 'DDATA', outcome: 'no_birth' })).toBe(1);
+    expect(await h.counter('pdm_gateway_sparkplug_messages_total', { type: 'DDEATH', outcome: 'no_birth' })).toBe(1);
+    expect(h.errors).toEqual([
+      expect.objectContaining({ machine: 'pump-1', owner: 'plant/edge-1/pump-1', source: 'plant/edge-2/pump-1', configKey: 'sparkplug.machineId', example: '{node}-{device}' }),
+    ]); // once, not at each refused birth
+
+    // The owner's death frees the machine: edge-2's next birth takes it, and edge-1's is refused.
+    h.send('plant/DDEATH/edge-1/pump-1', { seq: 3, metrics: [] });
+    expect(h.offline).toEqual(['pump-1']);
+    temp('DBIRTH', 'edge-2', 5, 500);
+    temp('DBIRTH', 'edge-1', 4, 4);
+    temp('DDATA', 'edge-2', 6, 600);
+    expect(h.readings.slice(2).map(([machine, , , value]) => [machine, value])).toEqual([
+      ['pump-1', 500],
+      ['pump-1', 600],
+    ]);
+    expect(h.errors.map((e) => [e.owner, e.source])).toEqual([
+      ['plant/edge-1/pump-1', 'plant/edge-2/pump-1'],
+      ['plant/edge-2/pump-1', 'plant/edge-1/pump-1'],
+    ]);
+    // edge-1's death takes offline only what it feeds: its own machine, not pump-1.
+    h.send('plant/NDEATH/edge-1', { metrics: [] });
+    expect(h.offline).toEqual(['pump-1', 'edge-1']);
+  });
+
+  it('refuses the NBIRTH of a node whose machine another group\'s node feeds; its NDEATH closes none of that one\'s windows', async () => {
+    const h = harness(); // sparkplug.nodeMachineId "{node}"
+    const birth = (group: string, bdSeq: number, value: number) =>
+      h.send(`${group}/NBIRTH/edge-1`, { seq: 0, metrics: [{ name: 'bdSeq', type: 'UInt64', value: bdSeq }, { name: 'Load', alias: 1, type: 'Double', value }] });
+    const death = (group: string, bdSeq: number) => h.send(`${group}/NDEATH/edge-1`, { metrics: [{ name: 'bdSeq', type: 'UInt64', value: bdSeq }] });
+    birth('plant-a', 1, 1);
+    birth('plant-b', 7, 100);
+    h.send('plant-b/NDATA/edge-1', { seq: 1, metrics: [{ alias: 1, type: 'Double', value: 200 }] });
+    death('plant-b', 7);
+    h.send('plant-a/NDATA/edge-1', { seq: 1, metrics: [{ alias: 1, type: 'Double', value: 2 }] });
+
+    expect(h.readings.map(([machine, , , value]) => [machine, value])).toEqual([
+      ['edge-1', 1],
+      ['edge-1', 2],
+    ]);
+    expect(h.offline).toEqual([]);
+    expect(await h.counter('pdm_gateway_sparkplug_messages_total', { type: 'NBIRTH', outcome: 'machine_id_clash' })).toBe(1);
+    expect(await h.counter('pdm_gateway_sparkplug_messages_total', { type: 'NDEATH', outcome: 'no_birth' })).toBe(1);
+    expect(h.errors).toEqual([
+      expect.objectContaining({ machine: 'edge-1', owner: 'plant-a/edge-1', source: 'plant-b/edge-1', configKey: 'sparkplug.nodeMachineId', example: '{group}-{node}' }),
+    ]);
+
+    death('plant-a', 1);
+    expect(h.offline).toEqual(['edge-1']);
+    birth('plant-b', 8, 300);
+    expect(h.readings.at(-1)).toEqual(['edge-1', 'Load', T0, 300]);
+  });
+
+  it('asks a node refused beyond validation.maxMachines for its births less and less often, then as usual once they are taken', async () => {
+    const h = harness({ rebirthIntervalMs: 1_000 }); // maxNodes 2
+    for (const node of ['a', 'b']) h.send(`plant/NBIRTH/${node}`, { seq: 0, metrics: [] });
+    let seq = 0;
+    const births = () => h.send('plant/NBIRTH/c', { seq: (seq = 0), metrics: [{ name: 'Load', alias: 1, type: 'Double', value: -1 }] });
+    const data = () => h.send('plant/NDATA/c', { seq: (seq = (seq + 1) % 256), metrics: [{ alias: 1, type: 'Double', value: h.clock.now() - T0 }] });
+    births();
+
+    // Each request is answered by an NBIRTH refused again: the waits double, up to 32 intervals.
+    expect(runEdgeNode(h, 'c', 100, births, data)).toEqual([0, 2_000, 6_000, 14_000, 30_000, 62_000, 94_000]);
+    expect(await h.counter('pdm_gateway_sparkplug_messages_total', { type: 'NBIRTH', outcome: 'too_many_nodes' })).toBe(8);
+    expect(h.readings).toEqual([]);
+
+    // a's death makes room: c's next request (32 intervals on) has its NBIRTH taken, its data ingested.
+    h.send('plant/NDEATH/a', { metrics: [] });
+    expect(runEdgeNode(h, 'c', 30, births, data)).toEqual([126_000]);
+    expect(h.readings.map(([machine, , , value]) => [machine, value])).toEqual([
+      ['c', -1],
+      ['c', 127_000],
+      ['c', 128_000],
+      ['c', 129_000],
+    ]);
+    // Its births taken, a sequence gap is answered after one interval, no longer 32.
+    h.send('plant/NDATA/c', { seq: 200, metrics: [] });
+    expect(h.commands).toHaveLength(9);
+  });
+
+  it('backs off the Rebirth requests of a node whose DBIRTH is refused, though its NBIRTH is taken; the clash is logged once', async () => {
+    const h = harness({ rebirthIntervalMs: 1_000 });
+    h.send('plant/NBIRTH/edge-1', { seq: 0, metrics: [] });
+    h.send('plant/DBIRTH/edge-1/pump-1', { seq: 1, metrics: [] });
+    // edge-2's pump-1 is edge-1's pump-1 (sparkplug.machineId "{device}"), its pump-2 a machine of its own.
+    let seq = 0;
+    const next = () => (seq = (seq + 1) % 256);
+    const births = () => {
+      h.send('plant/NBIRTH/edge-2', { seq: (seq = 0), metrics: [] });
+      for (const device of ['pump-1', 'pump-2']) h.send(`plant/DBIRTH/edge-2/${device}`, { seq: next(), metrics: [{ name: 'Temp', alias: 1, type: 'Double', value: -1 }] });
+    };
+    const data = () => {
+      for (const device of ['pump-1', 'pump-2']) h.send(`plant/DDATA/edge-2/${device}`, { seq: next(), metrics: [{ alias: 1, type: 'Double', value: h.clock.now() - T0 }] });
+    };
+    births();
+
+    expect(runEdgeNode(h, 'edge-2', 100, births, data)).toEqual([0, 2_000, 6_000, 14_000, 30_000, 62_000, 94_000]);
+    expect(await h.counter('pdm_gateway_sparkplug_messages_total', { type: 'DBIRTH', outcome: 'machine_id_clash' })).toBe(8);
+    expect(await h.counter('pdm_gateway_sparkplug_messages_total', { type: 'DDATA', outcome: 'ingested' })).toBe(100); // pump-2's
+    expect(new Set(h.readings.map(([machine]) => machine))).toEqual(new Set(['pump-2']));
+    expect(h.errors).toHaveLength(1);
   });
 });

@@ -7,13 +7,18 @@
 //   device (sparkplug.machineId) or node (sparkplug.nodeMachineId) maps to, at the metric's timestamp
 //   (else the payload's, else the gateway's), through Ingest.handleMapped: the same payload limit, id
 //   checks, machine limits, validation and counters as every other reading.
+// - A machine is fed by one node or device at a time (machine-owners.ts): a birth whose machine another
+//   live one feeds is refused (machine_id_clash, logged once), like a birth beyond the node and device
+//   limits; the node or device stays unknown, so its data is not ingested.
 // - Each message of a node after its NBIRTH carries the next seq (0–255, wrapping). A gap, a DATA from
 //   a node or device without a birth, or an unknown alias is answered with a Rebirth request (NCMD
-//   "Node Control/Rebirth" = true), at most one per node per sparkplug.rebirthIntervalMs; the data
-//   that can be resolved is ingested meanwhile.
+//   "Node Control/Rebirth" = true), at most one per node per sparkplug.rebirthIntervalMs, less often
+//   while the node's births are refused (rebirths.ts); the data that can be resolved is ingested
+//   meanwhile.
 // - NDEATH (the node's MQTT will, or its clean goodbye) takes the node and all its devices offline,
-//   DDEATH one device: the gateway forgets their births and reports their machines offline. An NDEATH
-//   whose bdSeq is not that of the node's last NBIRTH is a stale will of an earlier connection: ignored.
+//   DDEATH one device: the gateway forgets their births and reports offline the machines they fed,
+//   which other nodes or devices may then take at their birth. An NDEATH whose bdSeq is not that of the
+//   node's last NBIRTH is a stale will of an earlier connection: ignored.
 // Metrics named bdSeq, Node Control/… or Device Control/… are protocol, never readings. Compressed
 // payloads (Tahu's uuid SPBV1.0_COMPRESSED) carry their metrics in `body` and yield none here.
 import { create, toBinary } from '@bufbuild/protobuf';
@@ -22,9 +27,11 @@ import type { Ingest, IngestRejection } from '../ingest/index.js';
 import type { LogLimiter, Logger } from '../ops/log.js';
 import { EdgeNodes, type EdgeNode, MetricTable, seqAfter } from './births.js';
 import { PayloadSchema } from '../gen/sparkplug_b_pb.js';
+import { MachineOwners, type Source, sourceName } from './machine-owners.js';
 import type { RebirthReason, SkippedMetricReason, SparkplugMetrics, SparkplugOutcome } from './metrics.js';
 import { type SparkplugMetric, type SparkplugPayload, decodeSparkplugPayload } from './payload.js';
 import { DataType, isReadingType, readingValue } from './reading-value.js';
+import { RebirthSchedule } from './rebirths.js';
 import type { SparkplugConfig } from './schema.js';
 import { sparkplugId } from './sensor-id.js';
 import { SPARKPLUG_PREFIX, type SparkplugTopic, nodeCommandTopic, parseSparkplugTopic } from './topic.js';
@@ -36,7 +43,7 @@ export interface SparkplugDependencies {
   /** Most edge nodes whose births are kept, and most devices per node (validation.maxMachines). */
   maxNodes: number;
   metrics: SparkplugMetrics;
-  /** Rate-limits Rebirth requests. */
+  /** Spaces Rebirth requests. */
   clock: Pick<Clock, 'now'>;
   /** Sends a message to the edge nodes (a Rebirth request). */
   publish(topic: string, payload: Buffer): void;
@@ -53,9 +60,19 @@ const REBIRTH_METRIC = 'Node Control/Rebirth';
 /** Protocol metrics (Sparkplug 3.0, 6.4.2 and the Node/Device Control folder): never readings. */
 const isControlMetric = (name: string): boolean => name === 'bdSeq' || name.startsWith('Node Control/') || name.startsWith('Device Control/');
 
-/** A machine id format with its placeholders replaced by the topic's levels, each made an id. */
-function formatMachineId(format: string, topic: SparkplugTopic): string {
-  return format.replace(/\{(group|node|device)\}/g, (_, level: 'group' | 'node' | 'device') => sparkplugId(topic[level] ?? ''));
+/** A machine id format with its placeholders replaced by the source's topic levels, each made an id. */
+function formatMachineId(format: string, source: Source): string {
+  return format.replace(/\{(group|node|device)\}/g, (_, level: 'group' | 'node' | 'device') => sparkplugId(source[level] ?? ''));
+}
+
+/** The name of the edge node of a node or device: Rebirth requests go to nodes. */
+const nodeName = ({ group, node }: Source): string => sourceName({ group, node });
+
+/** The config key that maps `source` to its machine, and a format telling it from `owner`'s. */
+function machineIdFix(source: Source, owner: Source): { configKey: string; example: string } {
+  // Node ids are unique within their group, device ids within their node.
+  if (source.device === undefined) return { configKey: 'sparkplug.nodeMachineId', example: '{group}-{node}' };
+  return { configKey: 'sparkplug.machineId', example: source.node === owner.node ? '{group}-{node}-{device}' : '{node}-{device}' };
 }
 
 /** The readings a message produced, for its outcome. */
@@ -66,14 +83,20 @@ interface Tally {
 
 export class SparkplugIngest {
   private readonly nodes: EdgeNodes;
-  /** When a Rebirth was last requested from each node (oldest first), at most maxNodes of them. */
-  private readonly rebirthRequestedAt = new Map<string, number>();
+  private readonly owners = new MachineOwners();
+  private readonly rebirths: RebirthSchedule;
+  /**
+   * The machine id clashes logged (machine, owner, refused source), oldest first, at most maxNodes:
+   * each is logged once, not at every birth its source is asked for again.
+   */
+  private readonly loggedClashes = new Set<string>();
 
   constructor(
     private readonly config: SparkplugConfig,
     private readonly deps: SparkplugDependencies,
   ) {
     this.nodes = new EdgeNodes(deps.maxNodes);
+    this.rebirths = new RebirthSchedule(config.rebirthIntervalMs, deps.maxNodes);
   }
 
   /** Whether a topic is in the Sparkplug B namespace (and so for `handle`). */
@@ -110,8 +133,8 @@ export class SparkplugIngest {
 
   private outcomeOf(message: Message): SparkplugOutcome {
     const { topic, decoded } = message;
-    const node = this.nodes.get(topic.group, topic.node);
     if (topic.type === 'NBIRTH') return this.nodeBirth(message);
+    const node = this.nodes.get(topic.group, topic.node);
     if (node === undefined) {
       // A death of what the gateway does not know needs no birth: there is nothing to take offline.
       if (topic.type !== 'NDEATH' && topic.type !== 'DDEATH') this.requestRebirth(topic, 'no_birth');
@@ -119,32 +142,65 @@ export class SparkplugIngest {
     }
     if (topic.type === 'NDEATH') return this.nodeDeath(topic, node, decoded);
     this.checkSeq(topic, node, decoded.seq);
-    const device = topic.device;
-    if (topic.type === 'DBIRTH') {
-      if (!node.devices.has(device!) && node.devices.size >= this.deps.maxNodes) return 'too_many_devices';
-      const table = new MetricTable();
-      node.devices.set(device!, table);
-      return this.registered(message, table);
-    }
-    const table = device === undefined ? node.metrics : node.devices.get(device);
+    if (topic.type === 'DBIRTH') return this.deviceBirth(message, node);
+    if (topic.type === 'DDEATH') return this.deviceDeath(topic, node);
+    const table = topic.device === undefined ? node.metrics : node.devices.get(topic.device);
     if (table === undefined) {
-      if (topic.type === 'DDATA') this.requestRebirth(topic, 'no_birth');
+      this.requestRebirth(topic, 'no_birth');
       return 'no_birth';
-    }
-    if (topic.type === 'DDEATH') {
-      node.devices.delete(device!);
-      this.deps.offline(this.machineOf(topic));
-      return 'offline';
     }
     return this.ingested(message, table);
   }
 
   private nodeBirth(message: Message): SparkplugOutcome {
     const { topic, decoded } = message;
+    if (!this.nodes.admits(topic.group, topic.node)) return this.refusedBirth(topic, 'too_many_nodes');
+    if (!this.claimed(topic)) return this.refusedBirth(topic, 'machine_id_clash');
     const bdSeqMetric = decoded.metrics.find((m) => m.name === 'bdSeq');
     const node = this.nodes.born(topic.group, topic.node, bdSeqMetric && integerOf(bdSeqMetric), decoded.seq ?? 0);
-    if (node === undefined) return 'too_many_nodes';
     return this.registered(message, node.metrics);
+  }
+
+  private deviceBirth(message: Message, node: EdgeNode): SparkplugOutcome {
+    const { topic } = message;
+    const device = topic.device!;
+    if (!node.devices.has(device) && node.devices.size >= this.deps.maxNodes) return this.refusedBirth(topic, 'too_many_devices');
+    if (!this.claimed(topic)) return this.refusedBirth(topic, 'machine_id_clash');
+    const table = new MetricTable();
+    node.devices.set(device, table);
+    return this.registered(message, table);
+  }
+
+  /** A refused birth: its node or device stays unknown, and its node is asked for Rebirths less often. */
+  private refusedBirth(topic: SparkplugTopic, outcome: 'too_many_nodes' | 'too_many_devices' | 'machine_id_clash'): SparkplugOutcome {
+    this.rebirths.refused(nodeName(topic));
+    return outcome;
+  }
+
+  /**
+   * Whether the machine a birth's node or device maps to is its own: no other live node or device
+   * feeds it. A clash is logged with both sources and the config key that would part them.
+   */
+  private claimed(source: Source): boolean {
+    const machineId = this.machineOf(source);
+    const owner = this.owners.claim(machineId, source);
+    if (owner === undefined) return true;
+    const clash = JSON.stringify([machineId, sourceName(owner), sourceName(source)]);
+    if (this.loggedClashes.has(clash)) return false;
+    this.loggedClashes.add(clash);
+    if (this.loggedClashes.size > this.deps.maxNodes) this.loggedClashes.delete(this.loggedClashes.values().next().value!);
+    const { configKey, example } = machineIdFix(source, owner);
+    this.deps.log.error(
+      { machine: machineId, source: sourceName(source), owner: sourceName(owner), configKey, example },
+      `sparkplug: machine id clash, birth refused: its data is not ingested while the machine's owner lives; give each its own machine with ${configKey} (e.g. "${example}")`,
+    );
+    return false;
+  }
+
+  private deviceDeath(topic: SparkplugTopic, node: EdgeNode): SparkplugOutcome {
+    if (!node.devices.delete(topic.device!)) return 'no_birth';
+    this.wentOffline(topic);
+    return 'offline';
   }
 
   private nodeDeath(topic: SparkplugTopic, node: EdgeNode, decoded: SparkplugPayload): SparkplugOutcome {
@@ -152,9 +208,15 @@ export class SparkplugIngest {
     const bdSeq = bdSeqMetric && integerOf(bdSeqMetric);
     // The will of a connection before the node's current one, delivered late.
     if (bdSeq !== undefined && node.bdSeq !== undefined && bdSeq !== node.bdSeq) return 'ignored';
-    for (const device of this.nodes.died(topic.group, topic.node)) this.deps.offline(this.machineOf({ ...topic, device }));
-    this.deps.offline(this.machineOf(topic));
+    for (const device of this.nodes.died(topic.group, topic.node)) this.wentOffline({ ...topic, device });
+    this.wentOffline(topic);
     return 'offline';
+  }
+
+  /** A node or device died: the machine it fed, if any, is free, and no reading of it is to be waited for. */
+  private wentOffline(source: Source): void {
+    const machineId = this.machineOf(source);
+    if (this.owners.release(machineId, source)) this.deps.offline(machineId);
   }
 
   /** A BIRTH: declares its metrics in `table`, then takes their values as readings. */
@@ -220,22 +282,17 @@ export class SparkplugIngest {
     this.requestRebirth(topic, 'seq_gap');
   }
 
-  /** Publishes NCMD Node Control/Rebirth = true to the node, unless one went to it within rebirthIntervalMs. */
+  /** Publishes NCMD Node Control/Rebirth = true to the node, unless its last one is too recent (rebirths.ts). */
   private requestRebirth(topic: SparkplugTopic, reason: RebirthReason): void {
-    const key = `${topic.group}/${topic.node}`;
     const now = this.deps.clock.now();
-    const last = this.rebirthRequestedAt.get(key);
-    if (last !== undefined && now - last < this.config.rebirthIntervalMs) return;
-    this.rebirthRequestedAt.delete(key);
-    this.rebirthRequestedAt.set(key, now);
-    if (this.rebirthRequestedAt.size > this.deps.maxNodes) this.rebirthRequestedAt.delete(this.rebirthRequestedAt.keys().next().value!);
+    if (!this.rebirths.due(nodeName(topic), now)) return;
     this.deps.publish(nodeCommandTopic(topic.group, topic.node), rebirthRequest(now));
     this.deps.metrics.rebirths.inc({ reason });
     this.deps.log.info({ group: topic.group, node: topic.node, reason }, 'sparkplug: rebirth requested');
   }
 
-  private machineOf(topic: SparkplugTopic): string {
-    return formatMachineId(topic.device === undefined ? this.config.nodeMachineId : this.config.machineId, topic);
+  private machineOf(source: Source): string {
+    return formatMachineId(source.device === undefined ? this.config.nodeMachineId : this.config.machineId, source);
   }
 
   private skip(reason: SkippedMetricReason, topic: SparkplugTopic, metric: string): void {
