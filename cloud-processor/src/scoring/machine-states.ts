@@ -59,6 +59,18 @@ export class MachineStates<S> {
     return undefined;
   }
 
+  /** The machine's state, under whichever model version, that saw its newest window ending before `windowEnd`. */
+  newestBefore(siteId: string, machineId: string, windowEnd: number): S | undefined {
+    const key = machineKey({ siteId, machineId });
+    let newest: S | undefined;
+    for (const { machines } of this.versions.values()) {
+      const state = machines.get(key)?.state;
+      if (state === undefined || this.lastWindowEnd(state) >= windowEnd) continue;
+      if (newest === undefined || this.lastWindowEnd(state) > this.lastWindowEnd(newest)) newest = state;
+    }
+    return newest;
+  }
+
   /** Whether a machine's state under that model version is kept. */
   has(name: string, version: string, trainedAt: string, siteId: string, machineId: string): boolean {
     return this.versions.get(versionKey(name, version, trainedAt))?.machines.has(machineKey({ siteId, machineId })) ?? false;

@@ -1,11 +1,12 @@
 // The running-state gate through training and the registry-backed scorer: a stop, a start and a change
 // of set-point are held, never scored, so they can never open an alert by themselves.
-import { readFile, rm } from 'node:fs/promises';
+import { cp, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ManualClock } from '@pdm/clock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ScoreOutcome } from '../model/api.js';
 import { MODEL_FILES } from '../model/artifact-schemas.js';
+import { writeLifecycle, type Lifecycle } from '../model/lifecycle.js';
 import { gaussian } from '../test-support/synthetic-pump.js';
 import { tempRegistry } from '../test-support/temp-registry.js';
 import { windowOfReadings } from '../test-support/windows.js';
@@ -87,6 +88,52 @@ describe('the running-state gate', () => {
     } finally {
       await after.close();
       await rm(stateFile, { force: true });
+    }
+  });
+});
+
+describe('the running-state gate across a swap of model version', () => {
+  /** The trained fan model as fan@`version` in `registryDir`, its gate settling `settleWindows` windows (3 as trained). */
+  async function publish(registryDir: string, version: string, settleWindows = 3): Promise<void> {
+    const dir = path.join(registryDir, 'fan', version);
+    await cp(modelDir, dir, { recursive: true, filter: (src) => !src.endsWith(MODEL_FILES.contract) });
+    const contract = JSON.parse(await readFile(path.join(modelDir, MODEL_FILES.contract), 'utf8')) as { regime: object };
+    await writeFile(path.join(dir, MODEL_FILES.contract), JSON.stringify({ ...contract, version, regime: { ...contract.regime, settleWindows } }));
+  }
+
+  const serving = (version: string, shadow: string[] = []): Lifecycle => ({ serving: version, shadow });
+  /** What serves while the machine runs, while it stops and starts again, and after: the swap. */
+  type Stages = [running: Lifecycle, stopping: Lifecycle, settling: Lifecycle];
+  it.each<[string, Stages, number]>([
+    ['a version new to the machine is promoted', [serving('1'), serving('1'), serving('2')], 3],
+    ['the version in shadow is promoted (it saw no window since the stop: the serving one held them)', [serving('1', ['2']), serving('1', ['2']), serving('2')], 3],
+    ['the version it is rolled back to last saw it running', [serving('1'), serving('2'), serving('1')], 3],
+    ['a version whose gate settles for 1 window is promoted: it holds no longer than it would itself', [serving('1'), serving('1'), serving('3')], 1],
+  ])('keeps a machine settling after a swap when %s', async (_what, [running, stopping, settling], settleWindows) => {
+    const swap = await tempRegistry();
+    await publish(swap.dir, '1');
+    await publish(swap.dir, '2');
+    await publish(swap.dir, '3', 1);
+    const serve = async (lifecycle: Lifecycle, scorer: ModelScorer) => {
+      await writeLifecycle(path.join(swap.dir, 'fan'), lifecycle);
+      await scorer.reload();
+      expect(scorer.loaded().find((m) => m.role === 'serving')?.version).toBe(lifecycle.serving);
+    };
+    await writeLifecycle(path.join(swap.dir, 'fan'), running);
+    const scorer = await openScorer({ registryDir: swap.dir, clock: new ManualClock(), pollMs: 3_600_000 });
+    try {
+      // Running, stopped for 2 windows, started again: the start is a transient, then the swap.
+      const windows = fanWindows(4, 3000, (w) => (w < 3003 || w >= 3005 ? 1 : 0), 14);
+      expect(kinds(await scoreWindows(scorer, windows.slice(0, 3)))).toEqual(['ok', 'ok', 'ok']);
+      await serve(stopping, scorer);
+      expect(kinds(await scoreWindows(scorer, windows.slice(3, 6)))).toEqual(['stopped', 'stopped', 'transient']);
+      await serve(settling, scorer);
+      expect(kinds(await scoreWindows(scorer, windows.slice(6)))).toEqual([...Array<string>(settleWindows).fill('settling'), ...Array<string>(8 - settleWindows).fill('ok')]);
+      // A redelivery of the start gets its first decision from the version serving now too.
+      expect(kinds(await scoreWindows(scorer, windows.slice(5, 6)))).toEqual(['transient']);
+    } finally {
+      await scorer.close();
+      await swap.cleanup();
     }
   });
 });

@@ -15,17 +15,17 @@ import { MODEL_DEFAULTS } from '../model/defaults.js';
 import { extractFeatures, type MismatchCode } from '../model/features.js';
 import { silentLogger, type ModelLogger } from '../model/logger.js';
 import type { ModelBundle } from '../model/model-bundle.js';
-import { gateWindow, initialGateState, stateSensorMeans, type GateState, type HoldReason } from '../model/regime.js';
 import type { BaselineState } from '../model/robust-t2.js';
+import { machineKey } from '../shared/machine-key.js';
 import { AdaptiveZScoring } from './adaptive-z-batch.js';
 import type { DriftMonitor } from './drift.js';
 import { scoreAutoencoderBatch } from './autoencoder-batch.js';
 import { scoreCombinedBatch } from './combined-batch.js';
 import type { BatchItem, KindScore } from './kind-score.js';
-import { MachineStates } from './machine-states.js';
 import { MicroBatcher } from './micro-batcher.js';
 import { ModelSet } from './model-set.js';
 import { RobustT2Scoring } from './robust-t2-batch.js';
+import { RunningStateGates } from './running-state-gates.js';
 import { selectModel, ServingModels } from './select-model.js';
 import { setAside, StateFile } from './state-file.js';
 
@@ -73,6 +73,8 @@ export interface ScorerStats {
   modelLoadFailures: number;
   /** State files found unreadable on start (set aside; every machine started afresh). */
   stateFilesUnreadable: number;
+  /** Rows of the state file found unreadable on start (kept aside in it; their machines started afresh). */
+  stateRowsUnreadable: number;
   /** Saves of the state file that failed (the next one tries again). */
   stateSaveFailures: number;
 }
@@ -106,7 +108,7 @@ export class ModelScorer extends Scorer {
   /** The adaptive-z models' per-machine histories. */
   private readonly adaptiveZ = new AdaptiveZScoring();
   /** Each machine's running state, for the models with a gate. */
-  private readonly gates = new MachineStates<GateState>((g) => g.previousEnd);
+  private readonly gates = new RunningStateGates();
   private readonly counters: ScorerStats = {
     scored: 0,
     anomalies: 0,
@@ -118,6 +120,7 @@ export class ModelScorer extends Scorer {
     modelLoads: 0,
     modelLoadFailures: 0,
     stateFilesUnreadable: 0,
+    stateRowsUnreadable: 0,
     stateSaveFailures: 0,
   };
   /** The loaded bundles by role: each machine's candidates (most specific first) and their shadows. */
@@ -173,7 +176,7 @@ export class ModelScorer extends Scorer {
       return Promise.resolve(this.mismatch(window, selection.bundle, 'missing_sensor', `missing sensor ${list}: no readings in this window (silent sensor?)`));
     }
     const { bundle } = selection;
-    const hold = this.gate(window, bundle);
+    const hold = this.gates.hold(window, bundle);
     if (hold !== null) {
       this.counters.held[hold]++;
       return Promise.resolve({ kind: 'held', reason: hold });
@@ -200,7 +203,7 @@ export class ModelScorer extends Scorer {
   }
 
   private scoreShadow(window: MachineWindow, bundle: ModelBundle): Promise<WindowScore | undefined> {
-    if (this.gate(window, bundle) !== null) return Promise.resolve(undefined);
+    if (this.gates.hold(window, bundle) !== null) return Promise.resolve(undefined);
     const raw = new Float64Array(bundle.layout.reads.length);
     if (extractFeatures(window, bundle.layout, raw, 0, this.minCompleteness) !== null) return Promise.resolve(undefined);
     return new Promise<ScoreOutcome>((resolve, reject) => this.batcher.add({ window, bundle, raw, resolve, reject, shadow: true })).then(
@@ -239,7 +242,7 @@ export class ModelScorer extends Scorer {
         // A registry that lists no version at all is taken for one not there right now (a volume not
         // mounted yet, or dropped): the per-machine states wait for it rather than go.
         const listed = this.models.inRegistry();
-        for (const states of [this.robustT2.baselines, this.adaptiveZ.histories, this.gates]) {
+        for (const states of [this.robustT2.baselines, this.adaptiveZ.histories, this.gates.states]) {
           if (listed.length > 0) states.retainOnly(listed, this.serving.all().map(({ bundle }) => bundle.info));
           states.forgetSilent(silence, this.clock.now());
         }
@@ -279,19 +282,24 @@ export class ModelScorer extends Scorer {
   }
 
   /**
-   * Reads the state file, if any. One that cannot be read is set aside and every machine starts afresh:
-   * a state file never stops scoring.
+   * Reads the state file, if any. A row that cannot be read is kept aside in it and its machine starts
+   * afresh; a file that cannot be read is set aside and every machine starts afresh: a state file never
+   * stops scoring.
    */
   private async restoreStates(): Promise<void> {
     const file = this.options.stateFile;
     if (file === undefined) return;
     try {
-      const { stateFile, state, migrated } = StateFile.open(file, this.clock.now());
+      const { stateFile, state, migrated, keptAside } = StateFile.open(file, this.clock.now());
       this.stateFile = stateFile;
       this.robustT2.baselines.restore(state.robustT2);
       this.adaptiveZ.histories.restore(state.adaptiveZ);
-      this.gates.restore(state.gates);
-      this.logger.info({ file, machines: state.robustT2.length + state.adaptiveZ.length + state.gates.length, migrated }, 'machine states restored');
+      this.gates.states.restore(state.gates);
+      for (const { kind, model, version, siteId, machineId, reason } of keptAside) {
+        this.logger.warn({ file, kind, model, version, machine: machineKey({ siteId, machineId }), reason }, 'machine state unreadable, kept aside in machine_state_unreadable; this machine starts afresh');
+      }
+      this.counters.stateRowsUnreadable += keptAside.length;
+      this.logger.info({ file, machines: state.robustT2.length + state.adaptiveZ.length + state.gates.length, keptAside: keptAside.length, migrated }, 'machine states restored');
     } catch (err) {
       this.counters.stateFilesUnreadable++;
       const aside = await setAside(file, this.clock.now()).catch((renameErr: unknown) => `not moved: ${(renameErr as Error).message}`);
@@ -308,7 +316,7 @@ export class ModelScorer extends Scorer {
     const stateFile = this.stateFile;
     if (stateFile === undefined) return;
     try {
-      const { written, deleted } = stateFile.save({ robustT2: this.robustT2.baselines, adaptiveZ: this.adaptiveZ.histories, gates: this.gates }, this.clock.now());
+      const { written, deleted } = stateFile.save({ robustT2: this.robustT2.baselines, adaptiveZ: this.adaptiveZ.histories, gates: this.gates.states }, this.clock.now());
       this.logger.debug({ file: stateFile.file, written, deleted }, 'machine states saved');
     } catch (err) {
       this.counters.stateSaveFailures++;
@@ -366,17 +374,6 @@ export class ModelScorer extends Scorer {
       this.logger.error({ model: bundle.info.name, version: bundle.info.version, err: (err as Error).message }, 'inference failed');
       for (const p of group) p.reject(err);
     }
-  }
-
-  /**
-   * The model's running-state gate on this window (null: score it). A window of another size or feature
-   * version is left to the contract check, which names the mismatch.
-   */
-  private gate(window: MachineWindow, bundle: ModelBundle): HoldReason | null {
-    const { regime, windowMs, featureVersion } = bundle.info;
-    if (regime === undefined || window.featureVersion !== featureVersion || Number(window.windowEnd - window.windowStart) !== windowMs) return null;
-    const state = this.gates.of(bundle.info).get(window.siteId, window.machineId, initialGateState);
-    return gateWindow(regime, state, stateSensorMeans(regime, window), Number(window.windowEnd), windowMs);
   }
 
   private scoreKind(bundle: ModelBundle, items: readonly BatchItem[]): KindScore[] {

@@ -1,5 +1,6 @@
 // How the state file saves: only the machines scored since the previous save, in one transaction, the
-// rows of forgotten machines deleted; what it refuses on open; a kill during saves.
+// rows of forgotten machines deleted; what it refuses on open, and the rows it keeps aside; a kill during
+// saves.
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -103,31 +104,67 @@ describe('a save', () => {
 });
 
 describe('opening a state file', () => {
-  it('refuses a database of another format, and one with a row that is not a state, naming its machine; set aside with its WAL', async () => {
+  it('refuses a database of another format, naming it; set aside with its WAL', async () => {
     const other = nextFile();
     const states = sources();
     states.robustT2.of(MODEL).get('s', 'a', () => baseline(0));
-    const written = new StateFile(other);
-    written.save(states, 1);
-    written.close();
+    // Left open, as a killed processor leaves it: its WAL and shared-memory files beside it.
+    const killed = new StateFile(other);
+    expect(killed.save(states, 1)).toEqual({ written: 1, deleted: 0 });
     const db = new Database(other);
     db.pragma('user_version = 4');
     db.close();
     expect(() => StateFile.open(other, 0)).toThrow(/a scorer state file of format 4; this processor reads format 3/);
-
-    const broken = nextFile();
-    const killed = new StateFile(broken);
-    states.robustT2.of(MODEL).get('s', 'a', () => baseline(0));
-    // Left open, as a killed processor leaves it: its WAL and shared-memory files beside it.
-    expect(killed.save(states, 1)).toEqual({ written: 1, deleted: 0 });
-    const tamper = new Database(broken);
-    tamper.prepare("UPDATE machine_state SET state = ? WHERE machine_id = 'a'").run(encodeRowState({ baseline: 'x' }));
-    tamper.close();
-    expect(() => StateFile.open(broken, 0)).toThrow(/machine s\/a of level@1: not a state of kind robust-t2[\s\S]*baseline/);
-    expect((await readdir(path.dirname(broken))).sort()).toEqual(['scorer-state.json', 'scorer-state.json-shm', 'scorer-state.json-wal']);
-    expect(await setAside(broken, 42)).toBe(`${broken}.unreadable-42`);
-    expect((await readdir(path.dirname(broken))).sort()).toEqual(['scorer-state.json.unreadable-42', 'scorer-state.json.unreadable-42-shm', 'scorer-state.json.unreadable-42-wal']);
+    expect((await readdir(path.dirname(other))).sort()).toEqual(['scorer-state.json', 'scorer-state.json-shm', 'scorer-state.json-wal']);
+    expect(await setAside(other, 42)).toBe(`${other}.unreadable-42`);
+    expect((await readdir(path.dirname(other))).sort()).toEqual(['scorer-state.json.unreadable-42', 'scorer-state.json.unreadable-42-shm', 'scorer-state.json.unreadable-42-wal']);
     killed.close();
+  });
+
+  it('keeps aside each row that is not a state it knows, with the reason, restores every other machine, and no later save overwrites a kept row', () => {
+    const file = nextFile();
+    const states = sources();
+    for (const id of ['a', 'b']) states.robustT2.of(MODEL).get('s', id, () => baseline(id === 'a' ? 1 : 2));
+    const gate: GateState = { previous: [880.5], previousEnd: 10, settleLeft: 2, recent: [{ windowEnd: 10, hold: 'transient' }] };
+    states.gates.of(MODEL).get('s', 'b', () => gate);
+    const written = new StateFile(file);
+    written.save(states, 1);
+    written.close();
+    // b's baseline as a newer release writes it (a field added), and a kind a newer release added.
+    const newer = encodeRowState({ ...baseline(2), addedLater: 1 });
+    const forecast = encodeRowState({ horizon: 3 });
+    const tamper = new Database(file);
+    tamper.prepare("UPDATE machine_state SET state = ? WHERE kind = 'robust-t2' AND machine_id = 'b'").run(newer);
+    tamper.prepare("INSERT INTO machine_state VALUES ('forecast', 'level', '1', ?, 's', 'c', 1, ?)").run(MODEL.createdAt, forecast);
+    tamper.close();
+
+    const { stateFile, state, keptAside } = StateFile.open(file, 5);
+    const key = { model: MODEL.name, version: MODEL.version, trainedAt: MODEL.createdAt, siteId: 's' };
+    expect(state).toEqual({ robustT2: [{ ...key, machineId: 'a', state: baseline(1) }], adaptiveZ: [], gates: [{ ...key, machineId: 'b', state: gate }] });
+    expect(keptAside.sort((x, y) => x.machineId.localeCompare(y.machineId))).toEqual([
+      { kind: 'robust-t2', ...key, machineId: 'b', reason: expect.stringMatching(/not a state of kind robust-t2[\s\S]*addedLater/) as string },
+      { kind: 'forecast', ...key, machineId: 'c', reason: 'unknown kind "forecast"' },
+    ]);
+    // b starts afresh and is saved under the key of its kept row: that row stays as it was.
+    const restored = sources();
+    restored.robustT2.restore(state.robustT2);
+    restored.gates.restore(state.gates);
+    restored.robustT2.of(MODEL).get('s', 'b', () => baseline(9));
+    expect(stateFile.save(restored, 6)).toEqual({ written: 1, deleted: 0 });
+    stateFile.close();
+    expect(decided(file)).toEqual({ a: 1, b: 9 });
+    const read = new Database(file, { readonly: true });
+    const kept = read.prepare('SELECT kind, machine_id, saved_at, state, set_aside_at FROM machine_state_unreadable ORDER BY machine_id').all();
+    read.close();
+    expect(kept).toEqual([
+      { kind: 'robust-t2', machine_id: 'b', saved_at: 1, state: newer, set_aside_at: 5 },
+      { kind: 'forecast', machine_id: 'c', saved_at: 1, state: forecast, set_aside_at: 5 },
+    ]);
+    // Opened again: nothing left to keep aside, so nothing said again.
+    const reopened = StateFile.open(file, 7);
+    reopened.stateFile.close();
+    expect(reopened.keptAside).toEqual([]);
+    expect(reopened.state.robustT2.map((e) => [e.machineId, e.state.decidedUntil])).toEqual([['a', 1], ['b', 9]]);
   });
 
   it('of format 2 whose migration fails part-way leaves the JSON as it was and nothing beside it; set aside alone', async () => {

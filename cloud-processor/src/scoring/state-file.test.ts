@@ -18,7 +18,7 @@ import { trainModel } from '../training/train.js';
 import { scoreWindows } from './score-windows.js';
 import { openScorer, type ModelScorer, type ScorerOptions } from './scorer.js';
 import { encodeFormat2StateFile } from '../test-support/format2-state-file.js';
-import { decodeJsonStateFile, type ScorerState } from './state-codec.js';
+import { decodeJsonStateFile, encodeRowState, type ScorerState } from './state-codec.js';
 import { readStateFile } from './state-file.js';
 
 const TRAIN_START = 1_700_000_000_000;
@@ -167,8 +167,14 @@ const trained = new Map<ModelKind, { registryDir: string; reference: WindowScore
 let temp: string;
 let stateFile: string;
 let errors: string[];
+let warnings: string[];
 const ignore = (): void => undefined;
-const logger: ModelLogger = { debug: ignore, info: ignore, warn: ignore, error: (obj: unknown, msg?: string) => void errors.push(`${msg} ${JSON.stringify(obj)}`) };
+const logger: ModelLogger = {
+  debug: ignore,
+  info: ignore,
+  warn: (obj: unknown, msg?: string) => void warnings.push(`${msg} ${JSON.stringify(obj)}`),
+  error: (obj: unknown, msg?: string) => void errors.push(`${msg} ${JSON.stringify(obj)}`),
+};
 const open = (kind: ModelKind, options: Partial<ScorerOptions> = {}): Promise<ModelScorer> =>
   openScorer({ registryDir: trained.get(kind)!.registryDir, clock: new ManualClock(LIVE_START), pollMs: 3_600_000, logger, ...options });
 
@@ -189,6 +195,7 @@ afterAll(() => rm(temp, { recursive: true, force: true }));
 let run = 0;
 beforeEach(() => {
   errors = [];
+  warnings = [];
   stateFile = path.join(temp, `state-${++run}`, 'scorer-state.json'); // its folder is created by the first save
 });
 
@@ -261,6 +268,45 @@ describe('the state file of the processor', () => {
       await scorer.close();
     }
     expect(readStateFile(stateFile).robustT2).toHaveLength(2);
+  });
+
+  it('keeps aside a row it cannot read (a newer release\'s, rolled back from), says so once, and restores every other machine', async () => {
+    const { reference } = trained.get('robust-t2')!;
+    const before = await open('robust-t2', { stateFile });
+    await scoreWindows(before, live.slice(0, 30));
+    await before.close();
+    const saved = readStateFile(stateFile).robustT2;
+    const m1 = saved.find((e) => e.machineId === 'm-1')!.state;
+    // m-2's baseline as a newer release with a field added writes it.
+    const newer = encodeRowState({ ...saved.find((e) => e.machineId === 'm-2')!.state, addedLater: 1 });
+    const tamper = new Database(stateFile);
+    tamper.prepare("UPDATE machine_state SET state = ? WHERE machine_id = 'm-2'").run(newer);
+    tamper.close();
+
+    const after = await open('robust-t2', { stateFile });
+    try {
+      expect(after.stats()).toMatchObject({ stateFilesUnreadable: 0, stateRowsUnreadable: 1 });
+      expect(errors).toEqual([]);
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]).toMatch(/^machine state unreadable, kept aside .*"machine":"site-test\/m-2".*Unrecognized key: \\"addedLater\\"/);
+      expect(after.baselineOf('level', '1', 'site-test', 'm-1')).toEqual(m1);
+      expect(after.baselineOf('level', '1', 'site-test', 'm-2')).toBeUndefined();
+      // m-1 decides as if it had never stopped; m-2 starts afresh.
+      const rest = scores(await scoreWindows(after, live.slice(30)));
+      expect(rest.filter((s) => s.machineId === 'm-1')).toEqual(reference.slice(30).filter((s) => s.machineId === 'm-1'));
+      expect(rest.filter((s) => s.machineId === 'm-2').map((s) => s.score)).not.toEqual(reference.slice(30).filter((s) => s.machineId === 'm-2').map((s) => s.score));
+    } finally {
+      await after.close();
+    }
+    // Saved since under the same key, m-2's row kept aside is still there as it was.
+    const db = new Database(stateFile, { readonly: true });
+    expect(db.prepare('SELECT machine_id, state FROM machine_state_unreadable').all()).toEqual([{ machine_id: 'm-2', state: newer }]);
+    db.close();
+    expect(readStateFile(stateFile).robustT2.map((e) => e.machineId).sort()).toEqual(['m-1', 'm-2']);
+    const again = await open('robust-t2', { stateFile });
+    await again.close();
+    expect(again.stats().stateRowsUnreadable).toBe(0);
+    expect(warnings).toHaveLength(1);
   });
 
   it('saves every stateSaveMs on the clock, after the windows scored so far', async () => {

@@ -10,6 +10,12 @@
 // of CPU per 1,000 calibrated robust-t2 machines, idle ones included.) A format-2 file found at the path
 // is migrated on open: the database is built beside it and renamed over it, so a crash leaves the JSON.
 // The file is created by the first save.
+// A row this processor cannot decode (one written by a newer release with a field added, then rolled
+// back from; a corrupted one) costs its machine only: on open it is moved, in one transaction, to the
+// table machine_state_unreadable with the reason, and every other machine is restored. Moved rather than
+// left in place, where the machine's next save would overwrite it; in the same database rather than
+// copied out, so the move is atomic and leaves no other file to manage. The format stays 3: a release
+// before the table never reads it. Only a file that cannot be read at all is set aside whole.
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync } from 'node:fs';
 import { rename } from 'node:fs/promises';
 import path from 'node:path';
@@ -18,7 +24,7 @@ import type { GateState } from '../model/regime.js';
 import type { BaselineState } from '../model/robust-t2.js';
 import type { MachineHistory } from './adaptive-z-batch.js';
 import type { MachineStateEntry, MachineStates } from './machine-states.js';
-import { decodeJsonStateFile, decodeRowState, emptyScorerState, encodeRowState, type ScorerState, type StateKind, type StateOf } from './state-codec.js';
+import { decodeJsonStateFile, decodeRowState, emptyScorerState, encodeRowState, type ScorerState, type StateKind } from './state-codec.js';
 
 /** Raised when the database's layout or a row's encoding changes incompatibly (PRAGMA user_version). */
 export const STATE_FILE_FORMAT = 3;
@@ -54,8 +60,17 @@ function rowKeyOf(kind: StateKind, { model, version, trainedAt, siteId, machineI
   return { kind, model, version, trainedAt, siteId, machineId };
 }
 
+/** A row of machine_state by its key (kind, model, version, trained_at, site_id, machine_id). */
+const WHERE_ROW = 'kind = ? AND model = ? AND version = ? AND trained_at = ? AND site_id = ? AND machine_id = ?';
+
 function keyText(key: RowKey): string {
   return JSON.stringify([key.kind, key.model, key.version, key.trainedAt, key.siteId, key.machineId]);
+}
+
+/** A row whose state this processor cannot decode (its kind may be one it does not know), and why. */
+export interface UnreadableRow extends Omit<RowKey, 'kind'> {
+  kind: string;
+  reason: string;
 }
 
 export class StateFile {
@@ -71,19 +86,21 @@ export class StateFile {
 
   /**
    * The state file at `file` and the states it holds (none when there is no file yet); a format-2 JSON
-   * file there is migrated first. Throws, naming what is wrong, when the file cannot be read: the caller
-   * sets it aside.
+   * file there is migrated first. The rows it cannot decode are moved to machine_state_unreadable and
+   * returned as `keptAside`. Throws, naming what is wrong, when the file cannot be read: the caller sets
+   * it aside.
    */
-  static open(file: string, now: number): { stateFile: StateFile; state: ScorerState; migrated: boolean } {
+  static open(file: string, now: number): { stateFile: StateFile; state: ScorerState; migrated: boolean; keptAside: UnreadableRow[] } {
     const stateFile = new StateFile(file);
-    if (!existsSync(file)) return { stateFile, state: emptyScorerState(), migrated: false };
+    if (!existsSync(file)) return { stateFile, state: emptyScorerState(), migrated: false, keptAside: [] };
     const migrated = !isSqlite(file);
     if (migrated) migrateJsonStateFile(file, now);
     const db = openDatabase(file);
     try {
-      const state = readRows(db, (key) => stateFile.rows.set(keyText(key), key));
+      const { state, unreadable } = readRows(db, (key) => stateFile.rows.set(keyText(key), key));
+      keepAside(db, unreadable, now);
       stateFile.db = db;
-      return { stateFile, state, migrated };
+      return { stateFile, state, migrated, keptAside: unreadable };
     } catch (err) {
       db.close();
       throw err;
@@ -105,7 +122,7 @@ export class StateFile {
       `INSERT INTO machine_state (kind, model, version, trained_at, site_id, machine_id, saved_at, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (kind, model, version, trained_at, site_id, machine_id) DO UPDATE SET saved_at = excluded.saved_at, state = excluded.state`,
     );
-    const remove = db.prepare('DELETE FROM machine_state WHERE kind = ? AND model = ? AND version = ? AND trained_at = ? AND site_id = ? AND machine_id = ?');
+    const remove = db.prepare(`DELETE FROM machine_state WHERE ${WHERE_ROW}`);
     db.transaction(() => {
       for (const kind of KINDS) {
         const states = sources[FIELDS[kind]] as MachineStates<unknown>;
@@ -136,13 +153,19 @@ export class StateFile {
   }
 }
 
-/** The states in the state file at `file`, read-only (none when there is no file): for tests and operators. */
+/**
+ * The states in the state file at `file`, read-only (none when there is no file): for tests and
+ * operators. Throws, naming the machine, at a row it cannot decode.
+ */
 export function readStateFile(file: string): ScorerState {
   if (!existsSync(file)) return emptyScorerState();
   const db = new Database(file, { readonly: true, fileMustExist: true });
   try {
     checkFormat(db);
-    return readRows(db, () => undefined);
+    const { state, unreadable } = readRows(db, () => undefined);
+    const [first] = unreadable;
+    if (first !== undefined) throw new Error(`machine ${first.siteId}/${first.machineId} of ${first.model}@${first.version}: ${first.reason}`);
+    return state;
   } finally {
     db.close();
   }
@@ -234,28 +257,58 @@ interface Row {
   state: Buffer;
 }
 
-/** Every row's state, checked; `onRow` is told each row's key. Throws, naming the machine, at the first row that is not a state. */
-function readRows(db: Database.Database, onRow: (key: RowKey) => void): ScorerState {
+/**
+ * Every row's state, checked, and the rows that are not a state of their kind; `onRow` is told the key
+ * of each row decoded. Throws only when the table cannot be read.
+ */
+function readRows(db: Database.Database, onRow: (key: RowKey) => void): { state: ScorerState; unreadable: UnreadableRow[] } {
   const state = emptyScorerState();
+  const unreadable: UnreadableRow[] = [];
   const rows = db.prepare('SELECT kind, model, version, trained_at, site_id, machine_id, state FROM machine_state').iterate() as IterableIterator<Row>;
   for (const row of rows) {
     const entry = { model: row.model, version: row.version, trainedAt: row.trained_at, siteId: row.site_id, machineId: row.machine_id };
-    const where = `machine ${row.site_id}/${row.machine_id} of ${row.model}@${row.version}`;
-    if (row.kind === 'robust-t2') state.robustT2.push({ ...entry, state: decodeRow('robust-t2', row.state, where) });
-    else if (row.kind === 'adaptive-z') state.adaptiveZ.push({ ...entry, state: decodeRow('adaptive-z', row.state, where) });
-    else if (row.kind === 'gate') state.gates.push({ ...entry, state: decodeRow('gate', row.state, where) });
-    else throw new Error(`${where}: unknown kind ${JSON.stringify(row.kind)}`);
-    onRow({ kind: row.kind, ...entry });
+    try {
+      if (row.kind === 'robust-t2') state.robustT2.push({ ...entry, state: decodeRowState('robust-t2', row.state) });
+      else if (row.kind === 'adaptive-z') state.adaptiveZ.push({ ...entry, state: decodeRowState('adaptive-z', row.state) });
+      else if (row.kind === 'gate') state.gates.push({ ...entry, state: decodeRowState('gate', row.state) });
+      else throw new Error(`unknown kind ${JSON.stringify(row.kind)}`);
+      onRow({ kind: row.kind, ...entry });
+    } catch (err) {
+      unreadable.push({ kind: row.kind, ...entry, reason: (err as Error).message });
+    }
   }
-  return state;
+  return { state, unreadable };
 }
 
-function decodeRow<K extends StateKind>(kind: K, bytes: Buffer, where: string): StateOf[K] {
-  try {
-    return decodeRowState(kind, bytes);
-  } catch (err) {
-    throw new Error(`${where}: ${(err as Error).message}`);
-  }
+/**
+ * Moves `rows` from machine_state to machine_state_unreadable (created at the first), in one
+ * transaction, with the reason and when. That table has no key: the same machine's row set aside twice
+ * (two rollbacks) keeps both.
+ */
+function keepAside(db: Database.Database, rows: readonly UnreadableRow[], now: number): void {
+  if (rows.length === 0) return;
+  db.transaction(() => {
+    db.exec(`
+      CREATE TABLE IF NOT EXISTS machine_state_unreadable (
+        kind TEXT NOT NULL,
+        model TEXT NOT NULL,
+        version TEXT NOT NULL,
+        trained_at TEXT NOT NULL,
+        site_id TEXT NOT NULL,
+        machine_id TEXT NOT NULL,
+        saved_at INTEGER NOT NULL,
+        state BLOB NOT NULL,
+        set_aside_at INTEGER NOT NULL,
+        reason TEXT NOT NULL
+      )`);
+    const columns = 'kind, model, version, trained_at, site_id, machine_id, saved_at, state';
+    const copy = db.prepare(`INSERT INTO machine_state_unreadable (${columns}, set_aside_at, reason) SELECT ${columns}, ?, ? FROM machine_state WHERE ${WHERE_ROW}`);
+    const remove = db.prepare(`DELETE FROM machine_state WHERE ${WHERE_ROW}`);
+    for (const { kind, model, version, trainedAt, siteId, machineId, reason } of rows) {
+      copy.run(now, reason, kind, model, version, trainedAt, siteId, machineId);
+      remove.run(kind, model, version, trainedAt, siteId, machineId);
+    }
+  })();
 }
 
 /**
