@@ -1,4 +1,5 @@
 import { existsSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { type AddressInfo, createServer } from 'node:net';
 import { join } from 'node:path';
 import { makeTestDataDir } from '@pdm/influx-harness';
 import { connectAsync } from 'mqtt';
@@ -90,6 +91,23 @@ describe('pdm start', () => {
     expect(() => process.kill(influxPid, 0)).toThrow(/ESRCH/);
     expect(existsSync(join(dataDir, 'influxdb', 'influxd.pid'))).toBe(false);
     rmSync(dataDir, { recursive: true, force: true });
+  }, 60_000);
+
+  it('names --pubsub-port when another program holds it, after stopping what had started', async () => {
+    const dataDir = makeTestDataDir('pdm-start-pubsub-port');
+    const taken = createServer();
+    const port = await new Promise<number>((resolve) => taken.listen(0, '127.0.0.1', () => resolve((taken.address() as AddressInfo).port)));
+    try {
+      const { context, out, err } = capture();
+      const args = anyPort.map((value, i) => (anyPort[i - 1] === '--pubsub-port' ? String(port) : value));
+      expect(await main(['start', '--data-dir', dataDir, '--no-simulator', ...args], context)).toBe(2);
+      expect(err.join('\n')).toMatch(new RegExp(`port ${port} is already in use.*pass --pubsub-port PORT, or --pubsub-port 0`));
+      const influxPid = Number(/influxd (\d+) ready/.exec(out.join('\n'))?.[1]);
+      expect(() => process.kill(influxPid, 0)).toThrow(/ESRCH/);
+    } finally {
+      taken.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   }, 60_000);
 
   const urlOf = (text: string, label: string, path = '') => new RegExp(`${label}\\s+(\\S+?)${path}(\\s|$)`).exec(text)?.[1];

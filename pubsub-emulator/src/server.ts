@@ -70,9 +70,17 @@ export interface RunningEmulator {
 
 const UNAVAILABLE = 14;
 
+/**
+ * Listens on host:port. A port another program holds is told as Node tells it (code EADDRINUSE and the
+ * port), so a caller can name the setting that moves it: gRPC says it only in its message.
+ */
 async function bind(server: Server, host: string, port: number): Promise<number> {
   return new Promise((resolve, reject) => {
-    server.bindAsync(`${host}:${port}`, ServerCredentials.createInsecure(), (error, bound) => (error ? reject(error) : resolve(bound)));
+    server.bindAsync(`${host}:${port}`, ServerCredentials.createInsecure(), (error, bound) => {
+      if (!error) return resolve(bound);
+      if (!/EADDRINUSE/.test(error.message)) return reject(error);
+      reject(Object.assign(new Error(`port ${port} on ${host} is already in use: ${error.message}`), { code: 'EADDRINUSE', port }));
+    });
   });
 }
 
