@@ -132,6 +132,7 @@ describe('ingest of JSON payloads', () => {
     ['an unknown shape', 'sensors/m/s', { reading: 1 }, 'bad_payload'],
     ['a string value', 'sensors/m/s', { value: '1.5' }, 'not_finite'],
     ['a null value', 'sensors/m/s', { value: null }, 'not_finite'],
+    ['a value whose powers overflow a window', 'sensors/m/s', { value: -1e300 }, 'not_finite'],
     ['an unparsable ts', 'sensors/m/s', { ts: 'yesterday', value: 1 }, 'bad_ts'],
     ['a boolean ts', 'sensors/m/s', { ts: true, value: 1 }, 'bad_ts'],
     ['a ts from the future', 'sensors/m/s', { ts: NOW + 60_000, value: 1 }, 'future_ts'],
@@ -161,13 +162,14 @@ describe('ingest of JSON payloads', () => {
 
   it('keeps the good samples of a block and counts each bad one', () => {
     const h = harness();
-    const outcome = h.json('sensors/m/s', { ts: NOW - 1000, hz: 10, values: [1, null, 3, 'x'] });
-    expect(outcome).toMatchObject({ accepted: 2, rejected: 2 });
+    const outcome = h.json('sensors/m/s', { ts: NOW - 1000, hz: 10, values: [1, null, 3, 'x', 1e70, 1.0001e70] });
+    expect(outcome).toMatchObject({ accepted: 3, rejected: 3 });
     expect(h.points.map((p) => [p[2], p[3]])).toEqual([
       [NOW - 1000, 1],
       [NOW - 800, 3],
+      [NOW - 600, 1e70],
     ]);
-    expect(h.rejected).toEqual({ not_finite: 2 });
+    expect(h.rejected).toEqual({ not_finite: 3 });
   });
 
   it('rejects a whole block whose last sample lies in the future', () => {

@@ -74,7 +74,18 @@ const ONE_ACCEPTED: IngestOutcome = Object.freeze({ accepted: 1, rejected: 0 });
 
 const isFiniteNumber = (value: unknown): value is number => typeof value === 'number' && Number.isFinite(value);
 
-const notFinite = (value: unknown) => new IngestRejection('not_finite', `value ${JSON.stringify(value) ?? String(value)} is not a finite number`);
+/**
+ * The largest reading magnitude taken. A window sums each reading's fourth power (of its distance from
+ * the window's first reading): a reading near float64's end (1e300, a glitch or an error code) made
+ * that Infinity and every statistic of the window NaN, and the processor could use none of the
+ * machine's window. At 1e70 a term stays under 1e282: no physical quantity comes near either.
+ */
+const MAX_READING_MAGNITUDE = 1e70;
+
+const isReadingValue = (value: unknown): value is number => isFiniteNumber(value) && Math.abs(value) <= MAX_READING_MAGNITUDE;
+
+const notFinite = (value: unknown) =>
+  new IngestRejection('not_finite', `value ${JSON.stringify(value) ?? String(value)} is not a finite number within ±${MAX_READING_MAGNITUDE}`);
 
 /** The publisher of readings that carry no user: anonymous MQTT clients, counted together (no username is empty). */
 const ANONYMOUS = '';
@@ -193,7 +204,7 @@ export class Ingest {
 
   /** Why a reading at `ts` (gateway time `now`) must be refused, if it must. */
   private problemOf(ts: number, value: unknown, now: number): IngestRejection | undefined {
-    return isFiniteNumber(value) ? this.timeProblem(ts, now) : notFinite(value);
+    return isReadingValue(value) ? this.timeProblem(ts, now) : notFinite(value);
   }
 
   private acceptSingle(machineId: string, sensorId: string, handle: SensorHandle | undefined, ts: number | undefined, value: unknown): IngestOutcome {
@@ -253,7 +264,7 @@ export class Ingest {
       this.counters.rejected(problem.reason, values.length);
       return { accepted: 0, rejected: values.length, rejection: problem };
     }
-    if (values.every(isFiniteNumber)) {
+    if (values.every(isReadingValue)) {
       const { accepted } = this.sink.addBlock(machineId, sensorId, start, hz, values, now);
       if (accepted > 0) this.counters.accepted(accepted);
       return { accepted: values.length, rejected: 0 };

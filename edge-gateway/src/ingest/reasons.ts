@@ -8,7 +8,7 @@ export const REJECT_REASONS = [
   'bad_protobuf', // payload on a /pb topic is not a pdm.v1.SensorBatch
   'bad_payload', // parseable, but not one of the accepted shapes
   'bad_ts', // timestamp is neither epoch milliseconds nor ISO-8601
-  'not_finite', // value is not a finite number
+  'not_finite', // value is not a finite number within ±MAX_READING_MAGNITUDE (1e70)
   'future_ts', // timestamp is further ahead of the gateway clock than the allowed skew
   'too_old', // timestamp is older than the configured bound
   'bad_rate', // a sampled block whose rate is not a number in (0, validation.maxSampleRateHz]
