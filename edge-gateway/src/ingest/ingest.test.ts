@@ -155,6 +155,20 @@ describe('ingest of JSON payloads', () => {
     expect(h.points).toEqual([]);
   });
 
+  it('says when a timestamp looks like epoch nanoseconds, beyond what a Date holds, and keeps the readings before it counted', () => {
+    const h = harness();
+    const ns = NOW * 1_000_000;
+    const outcome = h.json('sensors/m/s', { samples: [{ ts: NOW - 2, value: 1 }, { ts: ns, value: 2 }] });
+    expect(outcome).toMatchObject({ accepted: 1, rejected: 1 });
+    expect(outcome.rejection?.reason).toBe('future_ts');
+    expect(outcome.rejection?.message).toBe(`ts ${ns} is more than 5000 ms ahead of the gateway clock (it looks like epoch microseconds or nanoseconds; send milliseconds)`);
+    expect(h.points.map((p) => p[3])).toEqual([1]);
+    expect(h.accepted()).toBe(1);
+    expect(h.rejected).toEqual({ future_ts: 1 });
+    // A sampled block so slow that its end is beyond any date.
+    expect(h.json('sensors/m/s', { ts: NOW - 1000, hz: 1e-300, values: [1, 2] }).rejection?.reason).toBe('future_ts');
+  });
+
   it('says when a timestamp looks like epoch seconds', () => {
     const outcome = harness().json('sensors/m/s', { ts: Math.floor(NOW / 1000), value: 1 });
     expect(outcome.rejection?.message).toMatch(/epoch seconds/);

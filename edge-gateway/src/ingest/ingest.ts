@@ -82,6 +82,9 @@ const isFiniteNumber = (value: unknown): value is number => typeof value === 'nu
  */
 const MAX_READING_MAGNITUDE = 1e70;
 
+/** The largest epoch milliseconds a Date holds (ECMAScript: ±100,000,000 days). */
+const MAX_DATE_MS = 8.64e15;
+
 const isReadingValue = (value: unknown): value is number => isFiniteNumber(value) && Math.abs(value) <= MAX_READING_MAGNITUDE;
 
 const notFinite = (value: unknown) =>
@@ -222,7 +225,10 @@ export class Ingest {
 
   private timeProblem(ts: number, now: number): IngestRejection | undefined {
     if (ts > now + this.limits.maxFutureSkewMs) {
-      return new IngestRejection('future_ts', `ts ${new Date(ts).toISOString()} is more than ${this.limits.maxFutureSkewMs} ms ahead of the gateway clock`);
+      // Past Date's range (±8.64e15 ms) toISOString throws: an epoch-nanosecond ts would have been told as bad_payload.
+      const when = Math.abs(ts) <= MAX_DATE_MS ? new Date(ts).toISOString() : String(ts);
+      const hint = ts > 1e14 ? ' (it looks like epoch microseconds or nanoseconds; send milliseconds)' : '';
+      return new IngestRejection('future_ts', `ts ${when} is more than ${this.limits.maxFutureSkewMs} ms ahead of the gateway clock${hint}`);
     }
     if (ts < now - this.limits.maxAgeMs) {
       const hint = ts > 0 && ts < 1e11 ? ' (it looks like epoch seconds; send milliseconds)' : '';
