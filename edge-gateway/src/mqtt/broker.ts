@@ -177,6 +177,11 @@ export async function startBroker(options: BrokerOptions, hooks: BrokerHooks): P
       );
     },
     authorizePublish: (client, packet, callback) => {
+      // Nothing here is kept as a retained message: aedes would hold one per topic for good, refused
+      // ones too (a bad topic, a payload over validation.maxPayloadBytes, a machine over the caps), so
+      // any client could fill the gateway's memory past every ingest limit. The gateway is where
+      // readings go in, not where subscribers find the last value.
+      packet.retain = false;
       if (packet.topic.startsWith('$SYS')) return callback(new Error('$SYS topics are reserved'));
       const access = client ? (accessOf.get(client) ?? anonymous) : undefined;
       if (client && access && !access.mayPublish(packet.topic)) {

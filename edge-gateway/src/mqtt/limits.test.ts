@@ -30,6 +30,34 @@ async function eventually(read: () => Promise<number>, expected: number): Promis
   while ((await read()) !== expected) await new Promise((resolve) => setTimeout(resolve, 10));
 }
 
+describe('retained publishes', () => {
+  it('are ingested as readings but never kept for later subscribers, refused ones neither', async () => {
+    const bed = await startGatewayTestbed({ mqtt: { anonymous: { publish: ['sensors/#'], subscribe: ['sensors/#'] } } });
+    try {
+      const sensor = await connectAsync(`mqtt://127.0.0.1:${bed.gateway.mqttPort}`, { reconnectPeriod: 0 });
+      await sensor.publishAsync('sensors/pump-1/temp', JSON.stringify({ ts: T0, value: 1 }), { qos: 1, retain: true });
+      await sensor.publishAsync('sensors/not/a/reading', 'x'.repeat(1_000), { qos: 1, retain: true });
+      await sensor.endAsync();
+      expect(await metricValue(bed.gateway, 'pdm_gateway_readings_total')).toBe(1);
+      expect(await metricValue(bed.gateway, 'pdm_gateway_rejected_total', 'reason="bad_topic"')).toBe(1);
+
+      const later = await connectAsync(`mqtt://127.0.0.1:${bed.gateway.mqttPort}`, { reconnectPeriod: 0 });
+      const received: string[] = [];
+      later.on('message', (topic) => received.push(topic));
+      await later.subscribeAsync('sensors/#', { qos: 1 });
+      // A retained message comes right after the SUBACK; a live one proves the subscription works.
+      const live = new Promise<void>((resolve) => later.on('message', (topic) => topic === 'sensors/pump-2/temp' && resolve()));
+      const probe = await connectAsync(`mqtt://127.0.0.1:${bed.gateway.mqttPort}`, { reconnectPeriod: 0 });
+      await probe.publishAsync('sensors/pump-2/temp', JSON.stringify({ ts: T0, value: 2 }), { qos: 1 });
+      await live;
+      await Promise.all([probe.endAsync(), later.endAsync()]);
+      expect(received).toEqual(['sensors/pump-2/temp']);
+    } finally {
+      await bed.close();
+    }
+  });
+});
+
 describe('the broker’s maximum packet size', () => {
   let bed: GatewayTestbed;
   beforeEach(async () => {
