@@ -94,6 +94,32 @@ describe('registry', () => {
     expect(scorer.stats().modelLoadFailures).toBe(1);
   });
 
+  it('never hands a window to a version it retires: the newer one serves before the older network is disposed', async () => {
+    await publish('1');
+    let scoredDuringSwap: Promise<ScoreOutcome> | undefined;
+    const ignore = (): void => undefined;
+    const logger: ModelLogger = {
+      debug: ignore,
+      warn: ignore,
+      error: (obj: unknown) => void errors.push(JSON.stringify(obj)),
+      info: (obj: unknown, message?: string) => {
+        // Said by the registry check in the turn that disposes version 1: a window arriving right then.
+        if (message === 'model versions serving' && (obj as { serving?: string }).serving === '2') queueMicrotask(() => void (scoredDuringSwap = swapping.score(windows[0]!)));
+      },
+    };
+    const swapping = await openScorer({ registryDir: registry.dir, clock, maxBatch: 8, maxDelayMs: 20, pollMs: POLL_MS, logger });
+    try {
+      await publish('2');
+      await swapping.reload();
+      expect(scoredDuringSwap).toBeDefined();
+      clock.advance(20);
+      const outcome = await scoredDuringSwap!;
+      expect(outcome.kind === 'scored' && outcome.score.modelVersion).toBe('2');
+    } finally {
+      await swapping.close();
+    }
+  });
+
   it('refuses a copied folder whose contract names another version', async () => {
     await cp(trainedDir, path.join(registry.dir, 'pump', '5'), { recursive: true });
     await scorer.reload();

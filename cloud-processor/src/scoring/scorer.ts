@@ -236,8 +236,15 @@ export class ModelScorer extends Scorer {
     this.reloading = this.reloading
       .catch(() => undefined)
       .then(async () => {
-        await this.models.refresh(() => this.batcher.flush());
-        this.serving = new ServingModels(this.models.served());
+        const serveCurrent = () => (this.serving = new ServingModels(this.models.served()));
+        await this.models.refresh(() => {
+          // In the turn that disposes the retired versions, before it: no window picks one any more (a
+          // window arriving before this reload's own continuation did, and failed on its disposed
+          // network), and the windows already waiting for one are scored now.
+          serveCurrent();
+          this.batcher.flush();
+        });
+        serveCurrent();
         const silence = this.options.forgetMachinesAfterMs ?? MODEL_DEFAULTS.scorer.forgetMachinesAfterMs;
         // A registry that lists no version at all is taken for one not there right now (a volume not
         // mounted yet, or dropped): the per-machine states wait for it rather than go.
