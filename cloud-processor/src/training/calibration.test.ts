@@ -31,6 +31,19 @@ describe('calibrateThreshold', () => {
     expect(calibration.heldBackAbove).toBe(0);
   });
 
+  it('counts overlapping (hopping) held-back windows at their independent share: a wider bound, and the maximum floor when few', () => {
+    const scores = steadyScores(249, 3);
+    const tumbling = calibrateThreshold(scores);
+    const hopping = calibrateThreshold(scores, { independentShare: 0.1 });
+    // The same median and MAD, a tolerance factor for ~25 windows instead of 249.
+    expect(hopping.logCenter).toBe(tumbling.logCenter);
+    expect(hopping.tailSigmas).toBeCloseTo(3.85, 1);
+    expect(tumbling.tailSigmas).toBeCloseTo(3.3, 1);
+    expect(tumbling.maxFloor).toBe(false);
+    expect(hopping.maxFloor).toBe(true);
+    expect(hopping.threshold).toBeGreaterThanOrEqual(1.1 * Math.max(...scores));
+  });
+
   it('refuses fewer than two held-back windows', () => {
     expect(() => calibrateThreshold([1])).toThrow(/at least 2 held-back windows, got 1/);
   });

@@ -14,7 +14,10 @@
 // alarm (the model has not learnt a stopped machine from a few windows), and `heldBackAbove` says how many.
 //
 // With few held-back windows the median and MAD are themselves uncertain, so the threshold is then never
-// below the largest held-back score times a margin.
+// below the largest held-back score times a margin. Hopping windows (pdm train on a short recording:
+// 10 s windows every 1 s) share most of their readings with their neighbours: the held-back scores are
+// then counted at the share of independent windows, for the tolerance factor and for "few" alike —
+// 249 hopping windows know what 25 tumbling ones do.
 import { MODEL_DEFAULTS } from '../model/defaults.js';
 import { madSigma, median } from '../model/robust-stats.js';
 
@@ -35,6 +38,8 @@ export interface Calibration {
 }
 
 export interface CalibrationOptions {
+  /** The share of the held-back windows that are independent (1 for tumbling windows, hop / window for hopping ones). */
+  independentShare?: number;
   tailQuantileZ?: number;
   confidenceZ?: number;
   heldBackMargin?: number;
@@ -44,15 +49,17 @@ export interface CalibrationOptions {
 export function calibrateThreshold(heldBack: readonly number[], options: CalibrationOptions = {}): Calibration {
   const n = heldBack.length;
   if (n < 2) throw new Error(`calibration needs at least 2 held-back windows, got ${n}`);
+  // At least 2: the factor's approximation needs two, and the maximum floor covers what so few know.
+  const independent = Math.max(2, n * Math.min(1, options.independentShare ?? 1));
   // k as for a mean and σ from n windows. The MAD is the noisier σ estimate (37% efficiency at the normal),
   // so the confidence is nominal; with few windows the maximum floor below carries the weight.
-  const tailSigmas = toleranceFactor(n, options.tailQuantileZ ?? MODEL_DEFAULTS.tailQuantileZ, options.confidenceZ ?? MODEL_DEFAULTS.confidenceZ);
+  const tailSigmas = toleranceFactor(independent, options.tailQuantileZ ?? MODEL_DEFAULTS.tailQuantileZ, options.confidenceZ ?? MODEL_DEFAULTS.confidenceZ);
   // A perfect reconstruction scores 0; the floor keeps ln finite without moving real scores.
   const logs = heldBack.map((s) => Math.log(Math.max(s, 1e-12)));
   const logCenter = median(logs);
   const logSpread = madSigma(logs, logCenter);
   const heldBackMax = Math.max(...heldBack);
-  const maxFloor = n < (options.fitMinWindows ?? MODEL_DEFAULTS.fitMinWindows);
+  const maxFloor = independent < (options.fitMinWindows ?? MODEL_DEFAULTS.fitMinWindows);
   const fitted = Math.exp(logCenter + tailSigmas * logSpread);
   const threshold = maxFloor ? Math.max(fitted, heldBackMax * (options.heldBackMargin ?? MODEL_DEFAULTS.heldBackMargin)) : fitted;
   const heldBackAbove = heldBack.filter((s) => s > threshold).length;

@@ -19,6 +19,8 @@ export interface AutoencoderTrainingOptions {
   epochs?: number;
   holdoutFraction?: number;
   zTermWeight?: number;
+  /** The share of `rows` that are independent windows (hopping windows overlap); default 1. */
+  independentShare?: number;
   onProgress?: (epoch: number, loss: number) => void;
 }
 
@@ -65,7 +67,7 @@ export async function trainAutoencoder(layout: FeatureLayout, rows: number[][], 
       zTermWeight: options.zTermWeight ?? MODEL_DEFAULTS.zTermWeight,
     };
     const heldBackScores = combineScores(reconstructionErrors(network, zHeld, heldBack.length, d), zHeld, heldBack.length, layout, scale).map((s) => s.score);
-    const { threshold, ...calibration } = calibrateThreshold(heldBackScores);
+    const { threshold, ...calibration } = calibrateThreshold(heldBackScores, { independentShare: options.independentShare ?? 1 });
     return {
       network,
       normalization,

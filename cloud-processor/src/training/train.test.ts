@@ -37,6 +37,28 @@ describe('trainModel', () => {
     expect(second.version).toBe('2');
   });
 
+  it('calibrates the threshold of hopping windows as the independent windows they hold', async () => {
+    // The same 1,000 windows twice: tumbling, and as hopping windows 1 s apart (10 s long), as pdm train
+    // cuts a short recording. The latter hold 100 windows' worth of readings.
+    const windows = simulatePump({ seed: 5, windows: 1_000 }).windows;
+    const hopping = windows.map((w, i) => ({ ...w, windowStart: w.windowStart - BigInt(i * 9_000), windowEnd: w.windowEnd - BigInt(i * 9_000) }));
+    const calibrationOf = async (report: Awaited<ReturnType<typeof trainModel>>) => {
+      const bundle = await readModelFolder(report.dir);
+      if (bundle.kind !== 'autoencoder') throw new Error(`loaded a ${bundle.kind}`);
+      bundle.network.dispose();
+      const { calibration } = bundle.threshold;
+      if (!('maxFloor' in calibration)) throw new Error('a calibration of the older format');
+      return calibration;
+    };
+    const asTumbling = await calibrationOf(await trainModel(windows, { outDir: registry.dir, name: 'tumbling', kind: 'autoencoder', epochs: 5 }));
+    const asHopping = await calibrationOf(await trainModel(hopping, { outDir: registry.dir, name: 'hopping', kind: 'autoencoder', epochs: 5 }));
+    expect(asTumbling.heldBackWindows).toBe(asHopping.heldBackWindows);
+    expect(asTumbling.maxFloor).toBe(false);
+    // The held-back windows count at a tenth: the maximum floor applies and the tolerance factor is wider.
+    expect(asHopping.maxFloor).toBe(true);
+    expect(asHopping.tailSigmas).toBeGreaterThan(asTumbling.tailSigmas + 0.5);
+  });
+
   it('is deterministic for a given seed and differs for another', async () => {
     const opts = { outDir: registry.dir, name: 'pump', kind: 'autoencoder' as const, epochs: 60 };
     const a = await trainModel(normal.windows, { ...opts, version: 'a', seed: 1 });

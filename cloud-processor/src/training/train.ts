@@ -195,8 +195,8 @@ async function fitKind(kind: ModelKind, prepared: Prepared, options: TrainOption
       dispose: () => undefined,
     };
   }
+  const independentWindows = nonOverlapping(prepared.running, contract.windowMs);
   if (kind === 'robust-t2') {
-    const independentWindows = nonOverlapping(prepared.running, contract.windowMs);
     const robustT2 = fitRobustT2(contract.featureNames, rows, contract.windowMs, { independentWindows, machineOf: prepared.machineOf, onlineThreshold: options.onlineThreshold });
     return {
       files: { kind, robustT2 },
@@ -213,6 +213,7 @@ async function fitKind(kind: ModelKind, prepared: Prepared, options: TrainOption
     ...(options.epochs !== undefined ? { epochs: options.epochs } : {}),
     ...(options.holdoutFraction !== undefined ? { holdoutFraction: options.holdoutFraction } : {}),
     ...(options.zTermWeight !== undefined ? { zTermWeight: options.zTermWeight } : {}),
+    independentShare: independentWindows / rows.length,
     ...(options.onProgress ? { onProgress: options.onProgress } : {}),
   });
   return {
