@@ -187,4 +187,22 @@ describe('pdm simulate live', () => {
     expect(sent).toBeGreaterThanOrEqual(100);
     await b.waitFor(sent);
   });
+
+  it('counts what a gateway that went away never acked as lost, says so and exits 1', async () => {
+    const gone = await startTestBroker();
+    let stop!: (s: NodeJS.Signals) => void;
+    const stopped = new Promise<NodeJS.Signals>((resolve) => (stop = resolve));
+    const { io, out, err } = capture(() => stopped);
+    const run = runSimulateCli(['--mqtt', gone.url, '--qos', '1', '--machines', '2', '--duration', '30d', '--speed', 'max', '--vibration-hz', '10'], io);
+    await gone.waitFor(100);
+    // The gateway goes and does not come back: the simulator waits for it until Ctrl-C, and then
+    // (after close()'s 10 s) gives up on the publishes still unacked.
+    await gone.close();
+    stop('SIGINT');
+    expect(await run).toBe(1);
+    const totals = /messages\s+(\d+) .*, republished \d+, lost (\d+)$/m.exec(out.join('\n'));
+    const [sent, lost] = [Number(totals?.[1]), Number(totals?.[2])];
+    expect(lost).toBeGreaterThan(0);
+    expect(err).toEqual([`pdm simulate: ${lost} of ${sent} MQTT messages were lost (failed, or not acknowledged when the run ended): the gateway may be missing their readings`]);
+  });
 });

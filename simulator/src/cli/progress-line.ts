@@ -20,6 +20,9 @@ export function progressLine(p: Progress): string {
     formatInstant(p.virtualTs),
     `${compact(p.readings)} readings (${compact(p.readingsPerSecond)}/s)`,
     `${compact(p.messages)} msgs (${compact(p.messagesPerSecond)}/s)`,
+    // Only when it happened: a healthy run's line stays short, a lossy one says so while it runs.
+    ...(p.republished > 0 ? [`republished ${compact(p.republished)}`] : []),
+    ...(p.lost > 0 ? [`lost ${compact(p.lost)}`] : []),
     ...(p.lagMs > 1000 ? [`behind by ${(p.lagMs / 1000).toFixed(1)}s`] : []),
     `faults active: ${p.activeFaults.length}${faults.length ? ` (${faults.join(', ')})` : ''}`,
   ].join(' · ');
@@ -32,7 +35,7 @@ export function totalLines(r: SimulationResult): string[] {
   ];
   if (r.mqtt) {
     lines.push(
-      `  messages  ${r.mqtt.messages} (${compact(r.messagesPerSecond)}/s), ${compact(r.mqtt.bytes)}B, reconnects ${r.mqtt.reconnects}, errors ${r.mqtt.errors}`,
+      `  messages  ${r.mqtt.messages} (${compact(r.messagesPerSecond)}/s), ${compact(r.mqtt.bytes)}B, reconnects ${r.mqtt.reconnects}, errors ${r.mqtt.errors}, republished ${r.mqtt.republished}, lost ${r.mqtt.lost}`,
     );
     const c = r.chaos;
     const malformed = Object.entries(c.malformed).filter(([, n]) => n > 0);

@@ -38,7 +38,10 @@ Options:
                        (--out-dir DIR is the old spelling)
   -h, --help           show this help
 
-CSV: time,<low-rate sensors>,vibration_rms,vibration_peak,vibration_kurtosis — one row per tick.`;
+CSV: time,<low-rate sensors>,vibration_rms,vibration_peak,vibration_kurtosis — one row per tick.
+
+Exits 1 when MQTT messages were lost (a publish failed, or the gateway had not acked it when the
+run ended); the totals count them.`;
 
 const OPTIONS = {
   config: { type: 'string' },
@@ -134,6 +137,13 @@ export async function runSimulateCli(argv: string[], io: CliIo, clock: Clock = s
       onProgress: (p) => io.out(progressLine(p)),
     });
     for (const line of totalLines(result)) io.out(line);
+    // Lost readings mean the gateway did not get what the run claims to have simulated: fail, so a
+    // script or a test driving the pipeline notices instead of comparing against data never sent.
+    const lost = result.mqtt?.lost ?? 0;
+    if (lost > 0) {
+      io.err(`pdm simulate: ${lost} of ${result.mqtt?.messages} MQTT messages were lost (failed, or not acknowledged when the run ended): the gateway may be missing their readings`);
+      return EXIT.failure;
+    }
     return EXIT.ok;
   } catch (error) {
     io.err(`pdm simulate: ${(error as Error).message}`);

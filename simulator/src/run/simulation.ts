@@ -50,6 +50,9 @@ export interface Progress {
   /** Over the run so far, on the real clock. */
   readingsPerSecond: number;
   messagesPerSecond: number;
+  /** MQTT publishes lost and QoS 1 publishes sent again so far (see MqttCounters); 0 without MQTT. */
+  lost: number;
+  republished: number;
   /** How far behind the --speed schedule the run is (ms). */
   lagMs: number;
   activeFaults: ActiveFault[];
@@ -118,6 +121,8 @@ export async function runSimulation(config: SimulationConfig, options: RunOption
       messages,
       readingsPerSecond: readings / realS,
       messagesPerSecond: messages / realS,
+      lost: mqtt?.counters.lost ?? 0,
+      republished: mqtt?.counters.republished ?? 0,
       lagMs: pacer.lagMs(ts),
       activeFaults: activeFaults(config.faults, ts),
     };
