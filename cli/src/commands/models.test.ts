@@ -1,7 +1,7 @@
 // `pdm models` on a registry of contract-only versions and a real influxd: list, shadow, promote,
 // rollback, rollout; the lifecycle file, history.jsonl and model_changes they leave; errors naming the
 // model and version.
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { INFLUX_SINK_DEFAULTS, InfluxSink } from '@pdm/cloud-processor/model-lifecycle';
@@ -136,6 +136,59 @@ describe('pdm models', () => {
     expect((await pdm('shadow', 'anomaly', '1')).err).toBe(`pdm models: ${path.join(registry, 'anomaly', 'lifecycle.json')}: serving: Invalid input: expected string, received number — fix or remove it (model anomaly)`);
   });
 
+  it("ends another version's rollout when a version is promoted, and says so in the output and the history", async () => {
+    // Version 1 rolled out to pump-1 turns out bad; version 3 is trained and promoted.
+    expect((await pdm('rollout', 'anomaly', '1', '--machines', 'pump-1', '--who', 'ana')).code).toBe(0);
+    await writeFile(path.join(registry, 'anomaly', '3', 'contract.json'), JSON.stringify(contract('3', 'robust-t2', '2026-12-03T00:00:00.000Z')));
+    const promoted = await pdm('promote', 'anomaly', '3', '--who', 'bo');
+    expect(promoted.code, promoted.err).toBe(0);
+    expect(promoted.out).toMatch(/^anomaly: promote 2 → 3 by bo at \S+; it ends the rollout of 1 on pump-1: 3 serves those machines too; the processor applies it at its next registry poll$/);
+    expect(await lifecycle()).toEqual({ serving: '3', shadow: [] });
+    expect((await history()).at(-1)).toMatchObject({ who: 'bo', action: 'promote', from: '2', to: '3', endedRollout: { version: '1', machines: ['pump-1'] } });
+    // A rollout of the promoted version itself simply serves every machine from then on.
+    expect((await pdm('rollout', 'anomaly', '1', '--machines', 'pump-1', '--who', 'ana')).code).toBe(0);
+    const rolledOutPromoted = await pdm('promote', 'anomaly', '1', '--who', 'bo');
+    expect(rolledOutPromoted.out).toMatch(/^anomaly: promote 3 → 1 by bo at \S+; the processor applies it at its next registry poll$/);
+    expect(await lifecycle()).toEqual({ serving: '1', shadow: [] });
+  });
+
+  it('refuses a change while another holds the lifecycle lock, naming the lock and how to clear it; the change after it goes ahead', async () => {
+    const lock = path.join(registry, 'anomaly', 'lifecycle.json.lock');
+    await writeFile(lock, 'held by pid 1 on other-host since 2026-12-06T05:00:00.000Z\n');
+    expect(await pdm('promote', 'anomaly', '1', '--who', 'ana')).toEqual({
+      code: 1,
+      out: '',
+      err: `pdm models: another pdm models change is under way (${lock} exists: held by pid 1 on other-host since 2026-12-06T05:00:00.000Z); retry when it is done, or, if none is running (one was killed), remove ${lock}`,
+    });
+    // Nothing written, nothing recorded.
+    expect((await readdir(path.join(registry, 'anomaly'))).sort()).toEqual(['1', '2', '3', 'lifecycle.json.lock']);
+    await rm(lock);
+    expect((await pdm('promote', 'anomaly', '1', '--who', 'ana')).code).toBe(0);
+    expect((await readdir(path.join(registry, 'anomaly'))).sort()).toEqual(['1', '2', '3', 'history.jsonl', 'lifecycle.json']);
+  });
+
+  it('refuses a version whose contract.json names another version (a copied folder the processor would refuse), and lists it as refused', async () => {
+    await cp(path.join(registry, 'anomaly', '1'), path.join(registry, 'anomaly', '7'), { recursive: true });
+    const file = path.join(registry, 'anomaly', '7', 'contract.json');
+    const problem = `${file} names anomaly@1, not its folder's anomaly@7; the processor refuses it (a copied folder must be retrained or its contract's name and version edited)`;
+    expect(await pdm('promote', 'anomaly', '7', '--who', 'ana')).toEqual({ code: 1, out: '', err: `pdm models: anomaly@7: ${problem}` });
+    expect(await pdm('shadow', 'anomaly', '7', '--who', 'ana')).toEqual({ code: 1, out: '', err: `pdm models: anomaly@7: ${problem}` });
+    // Without a lifecycle file the newest version the processor accepts serves: 2, not the copy.
+    expect((await pdm('list')).out.split('\n').slice(0, 2)).toEqual(['anomaly  serving 2  (no lifecycle.json: the newest version serves)', `  7  ${problem}`]);
+  });
+
+  it("refuses a rollout to machines beyond the candidate's contract.json machines (exit 2, naming --machines); within them it goes ahead", async () => {
+    expect((await pdm('promote', 'anomaly', '1', '--who', 'ana')).code).toBe(0);
+    const beyond = await pdm('rollout', 'anomaly', '2', '--machines', 'pump-1,line2-*,fan-*', '--who', 'ana');
+    expect(beyond.code).toBe(2);
+    expect(beyond.err.split('\n')[0]).toBe(
+      "pdm models: --machines: line2-*, fan-* reaches beyond anomaly@2's scope (its contract.json machines: pump-*, fan-2): no version of anomaly would score those machines; name machines within it",
+    );
+    expect(await lifecycle()).toEqual({ serving: '1', shadow: [] });
+    expect((await pdm('rollout', 'anomaly', '2', '--machines', 'pump-*,fan-2', '--who', 'ana')).code).toBe(0);
+    expect(await lifecycle()).toEqual({ serving: '1', shadow: [], rollout: { version: '2', machines: ['pump-*', 'fan-2'] } });
+  });
+
   it('pins the newest version when it is promoted without a lifecycle file, so the next trained version waits; promoting it again is refused', async () => {
     const pinned = await pdm('promote', 'anomaly', '2', '--who', 'ana');
     expect(pinned.code, pinned.err).toBe(0);
@@ -154,6 +207,11 @@ describe('pdm models', () => {
   it('prints its usage with --help', async () => {
     const io = capture();
     expect(await main(['models', '--help'], io.context)).toBe(0);
-    expect(io.out.join('\n')).toMatch(/pdm models <subcommand>[\s\S]*promote NAME VERSION[\s\S]*--registry DIR/);
+    const help = io.out.join('\n');
+    expect(help).toMatch(/pdm models <subcommand>[\s\S]*promote NAME VERSION[\s\S]*--registry DIR/);
+    // What promote and rollback do to a running rollout, as they do it (the descriptions wrap).
+    const described = (synopsis: string) => help.slice(help.indexOf(`  ${synopsis} `)).split(/\n  \S/)[0]!.replace(/\s+/g, ' ');
+    expect(described('promote NAME VERSION')).toContain('VERSION serves every machine of the model: it leaves shadow, and a running rollout ends (one of another version is named in the output and history.jsonl)');
+    expect(described('rollback NAME [--to VERSION]')).toContain('--to VERSION: VERSION serves every machine at once, ending any rollout');
   });
 });

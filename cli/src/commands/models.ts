@@ -1,7 +1,8 @@
 // `pdm models`: the model registry's lifecycle — which version of each model serves, which run in
 // shadow, which serves a subset of machines first — read and changed through `<registry>/<name>/
 // lifecycle.json`, which the processor re-reads at every registry poll (no restart). Every change is
-// appended to `<registry>/<name>/history.jsonl` and written to InfluxDB (`model_changes`).
+// appended to `<registry>/<name>/history.jsonl` and written to InfluxDB (`model_changes`). A change
+// holds `<name>/lifecycle.json.lock` while it reads and writes, so two at once cannot lose one.
 //
 // The subcommands are a table (SUBCOMMANDS): each declares its synopsis, its own flags and its run,
 // so a new one is one entry.
@@ -18,8 +19,10 @@ import {
   LifecycleChangeError,
   listRegistry,
   MODEL_FILES,
+  outsideScope,
   readHistory,
   readLifecycle,
+  withLifecycleLock,
   writeLifecycle,
   type ChangeRequest,
   type ContractFile,
@@ -81,17 +84,21 @@ const SUBCOMMANDS: Record<string, Subcommand> = {
   },
   shadow: changeCommand('shadow NAME VERSION', 'score VERSION (one per model) beside the serving version on the same windows, into anomaly_shadow; it never alerts', (version) => ({ action: 'shadow', version })),
   unshadow: changeCommand('unshadow NAME VERSION', 'stop scoring VERSION in shadow', (version) => ({ action: 'unshadow', version })),
-  promote: changeCommand('promote NAME VERSION', 'VERSION serves every machine of the model (it leaves shadow and rollout)', (version) => ({ action: 'promote', version })),
+  promote: changeCommand(
+    'promote NAME VERSION',
+    'VERSION serves every machine of the model: it leaves shadow, and a running rollout ends (one of another version is named in the output and history.jsonl)',
+    (version) => ({ action: 'promote', version }),
+  ),
   rollback: changeCommand(
     'rollback NAME [--to VERSION]',
-    'end a running rollout; else back to the version served before the serving one (from history.jsonl), or --to VERSION',
+    'end a running rollout; else back to the version served before the serving one (from history.jsonl). --to VERSION: VERSION serves every machine at once, ending any rollout',
     (version, values) => ({ action: 'rollback', ...(typeof values.to === 'string' && { to: values.to }) }),
     { to: { type: 'string' } },
     false,
   ),
   rollout: changeCommand(
     "rollout NAME VERSION --machines 'ID,PATTERN,…'",
-    'VERSION serves only the machines named (ids or * patterns); promote it later to serve all',
+    'VERSION serves only the machines named (ids or * patterns), within its contract.json machines scope; promote it later to serve all',
     (version, values) => ({ action: 'rollout', version, machines: machineList(values.machines) }),
     { machines: { type: 'string' } },
   ),
@@ -214,23 +221,29 @@ async function change(name: string, request: ChangeRequest, values: Values, cont
   const registry = String(values.registry);
   const versions = await versionsOf(registry, name);
   const modelDir = path.join(registry, name);
-  const { lifecycle: current, written } = await currentLifecycle(modelDir, name, versions);
-  const { next, change } = applyChange(name, current, request, await readHistory(modelDir), { written });
-  const pin = change.action === 'promote' && change.from === change.to;
-  // The version the change makes serve or shadow must be there, whole; one leaving may be gone already.
-  if (change.action !== 'unshadow' && !(change.action === 'rollback' && change.machines !== undefined)) await requireVersion(registry, name, change.to, versions);
-  const record: ModelChange = {
-    at: new Date().toISOString(),
-    who: typeof values.who === 'string' ? values.who : currentUser(),
-    ...change,
-    ...(typeof values.note === 'string' && { note: values.note }),
-  };
-  await writeLifecycle(modelDir, next);
-  await appendHistory(modelDir, record);
+  // Read, check and write under the model's lock: a change made meanwhile by another run would be lost.
+  const { record, pin } = await withLifecycleLock(modelDir, async () => {
+    const { lifecycle: current, written } = await currentLifecycle(modelDir, name, versions);
+    const { next, change } = applyChange(name, current, request, await readHistory(modelDir), { written });
+    // The version the change makes serve or shadow must be there, whole; one leaving may be gone already.
+    if (change.action !== 'unshadow' && !(change.action === 'rollback' && change.machines !== undefined)) {
+      const contract = await requireVersion(registry, name, change.to, versions);
+      if (request.action === 'rollout') requireInScope(name, request, contract);
+    }
+    const record: ModelChange = {
+      at: new Date().toISOString(),
+      who: typeof values.who === 'string' ? values.who : currentUser(),
+      ...change,
+      ...(typeof values.note === 'string' && { note: values.note }),
+    };
+    await writeLifecycle(modelDir, next);
+    await appendHistory(modelDir, record);
+    return { record, pin: change.action === 'promote' && change.from === change.to };
+  });
   context.out(
     pin
       ? `${name}: ${record.to} pinned by ${record.who} at ${record.at} (${path.join(modelDir, 'lifecycle.json')} written): a newly trained version now serves only once promoted`
-      : `${name}: ${describeChange(record)} by ${record.who} at ${record.at}; the processor applies it at its next registry poll`,
+      : `${name}: ${describeChange(record)} by ${record.who} at ${record.at}${describeEndedRollout(record)}; the processor applies it at its next registry poll`,
   );
   const sink = new InfluxSink({ ...INFLUX_SINK_DEFAULTS, url: influxUrl, database: String(values.database), batchMaxDelayMs: 1 });
   try {
@@ -241,6 +254,11 @@ async function change(name: string, request: ChangeRequest, values: Values, cont
     return 1;
   }
   return 0;
+}
+
+/** A promotion or rollback that ended another version's rollout says so: those machines change version too. */
+function describeEndedRollout({ endedRollout, to }: ModelChange): string {
+  return endedRollout ? `; it ends the rollout of ${endedRollout.version} on ${endedRollout.machines.join(', ')}: ${to} serves those machines too` : '';
 }
 
 function describeChange(change: ModelChange): string {
@@ -262,14 +280,25 @@ async function versionsOf(registry: string, name: string): Promise<VersionEntry[
   return versions;
 }
 
-/** The lifecycle file's (`written`), or without one what serves today: the newest complete version. */
+/** The lifecycle file's (`written`), or without one what serves today (newestServable). */
 async function currentLifecycle(modelDir: string, name: string, versions: VersionEntry[]): Promise<{ lifecycle: Lifecycle; written: boolean }> {
   const read = await readLifecycle(modelDir);
   if (read.kind === 'invalid') throw new ModelsError(`${read.error.message} — fix or remove it (model ${name})`);
-  return read.kind === 'valid' ? { lifecycle: read.lifecycle, written: true } : { lifecycle: { serving: versions[0]!.version, shadow: [] }, written: false };
+  return read.kind === 'valid' ? { lifecycle: read.lifecycle, written: true } : { lifecycle: { serving: await newestServable(versions), shadow: [] }, written: false };
 }
 
-async function requireVersion(registry: string, name: string, version: string, versions: VersionEntry[]): Promise<void> {
+/**
+ * What serves a model without a lifecycle file: the processor takes the newest version that loads, so
+ * a newer one whose contract it refuses (a copied folder) is passed over here too. (Only when every
+ * contract is refused the newest is named: the processor then serves none of them.)
+ */
+async function newestServable(versions: VersionEntry[]): Promise<string> {
+  for (const entry of versions) if (!('problem' in (await readContract(entry)))) return entry.version;
+  return versions[0]!.version;
+}
+
+/** The version's contract: refuses a version that is not there, not whole, or whose contract the processor would refuse. */
+async function requireVersion(registry: string, name: string, version: string, versions: VersionEntry[]): Promise<ContractFile> {
   const entry = versions.find((v) => v.version === version);
   if (entry === undefined) {
     const folder = await stat(path.join(registry, name, version)).catch(() => undefined);
@@ -278,15 +307,36 @@ async function requireVersion(registry: string, name: string, version: string, v
   }
   const contract = await readContract(entry);
   if ('problem' in contract) throw new ModelsError(`${name}@${version}: ${contract.problem}`);
+  return contract;
 }
 
+/** A rollout to machines outside the candidate's scope would leave them scored by no version of the model. */
+function requireInScope(name: string, request: { version: string; machines: string[] }, contract: ContractFile): void {
+  const outside = outsideScope(contract.machines, request.machines);
+  if (outside.length > 0) {
+    throw new UsageError(
+      `--machines: ${outside.join(', ')} reaches beyond ${name}@${request.version}'s scope (its ${MODEL_FILES.contract} machines: ${contract.machines!.join(', ')}): no version of ${name} would score those machines; name machines within it`,
+    );
+  }
+}
+
+/**
+ * The version's contract.json, or why the processor would refuse it: unreadable, invalid, or naming
+ * another model or version than its folder (a folder copied with `cp -r`).
+ */
 async function readContract(entry: VersionEntry): Promise<ContractFile | { problem: string }> {
   const file = path.join(entry.dir, MODEL_FILES.contract);
   try {
     const parsed = contractFileSchema.safeParse(JSON.parse(await readFile(file, 'utf8')));
-    if (parsed.success) return parsed.data;
-    const issue = parsed.error.issues[0]!;
-    return { problem: `${file}: ${issue.path.join('.')}: ${issue.message}` };
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]!;
+      return { problem: `${file}: ${issue.path.join('.')}: ${issue.message}` };
+    }
+    const { name, version } = parsed.data;
+    if (name !== entry.name || version !== entry.version) {
+      return { problem: `${file} names ${name}@${version}, not its folder's ${entry.name}@${entry.version}; the processor refuses it (a copied folder must be retrained or its contract's name and version edited)` };
+    }
+    return parsed.data;
   } catch (error) {
     return { problem: `${file}: ${(error as Error).message}` };
   }
@@ -329,7 +379,7 @@ async function describeRegistry(registry: string): Promise<ModelListing[]> {
   const listings: ModelListing[] = [];
   for (const [name, versions] of await listRegistry(registry)) {
     const read = await readLifecycle(path.join(registry, name));
-    const lifecycle: Lifecycle = read.kind === 'valid' ? read.lifecycle : { serving: versions[0]!.version, shadow: [] };
+    const lifecycle: Lifecycle = read.kind === 'valid' ? read.lifecycle : { serving: await newestServable(versions), shadow: [] };
     const rolesOf = (version: string): Role[] => [
       ...(version === lifecycle.serving ? ['serving' as const] : []),
       ...(lifecycle.shadow.includes(version) ? ['shadow' as const] : []),

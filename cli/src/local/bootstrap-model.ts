@@ -6,7 +6,7 @@ import { demoTrainingWindows } from './demo-windows.js';
 /**
  * Whether the registry holds a published model version, as the processor lists them (a version folder
  * with its contract.json). A training that died half-way leaves only its hidden staging folder
- * (`<name>/.<version>.partial-<pid>`): that is no model, and the next start trains again instead of
+ * (`<name>/.<version>.partial-<random>`): that is no model, and the next start trains again instead of
  * scoring nothing.
  */
 export async function hasPublishedModel(registryDir: string): Promise<boolean> {

@@ -1,7 +1,7 @@
 // Reads and writes a model folder: contract.json plus the artifacts of the model's kind. The autoencoder
 // is stored in TF.js layers format; plain @tensorflow/tfjs has no file:// handler in Node, so its
 // artifacts are captured with withSaveHandler and written (and read back) here.
-import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { z } from 'zod';
@@ -36,20 +36,21 @@ export type ModelFiles = (MemberFiles | { kind: 'combined'; members: MemberFiles
  * Writes the model into `dir`, which must not exist yet. Files go into a hidden sibling folder that is
  * renamed into place at the end, and contract.json is written last, so a registry poller never sees a
  * half-written version (an interrupted write leaves only a dot-folder, which the registry ignores).
+ * The staging folder is new and its name random (mkdtemp), not the pid: two trainings on one shared
+ * registry (containers all run as pid 1) must never write into, or remove, each other's folder.
  */
 export async function writeModelFolder(dir: string, files: ModelFiles): Promise<void> {
   if (files.contract.kind !== files.kind) throw new Error(`contract.json says ${files.contract.kind} but the artifacts are a ${files.kind}'s`);
-  const staging = path.join(path.dirname(dir), `.${path.basename(dir)}.partial-${process.pid}`);
-  await rm(staging, { recursive: true, force: true });
-  await mkdir(staging, { recursive: true });
   if (files.kind === 'combined') {
     const kinds = files.members.map((m) => m.kind).join(', ');
     if (files.contract.members?.map((m) => m.kind).join(', ') !== kinds) throw new Error(`contract.json's members differ from the artifacts' (${kinds})`);
-    for (const member of files.members) await writeMemberFiles(staging, member);
-  } else await writeMemberFiles(staging, files);
-  if (files.profile !== undefined) await writeJson(path.join(staging, MODEL_FILES.featureProfile), files.profile);
-  await writeJson(path.join(staging, MODEL_FILES.contract), files.contract);
+  }
+  await mkdir(path.dirname(dir), { recursive: true });
+  const staging = await mkdtemp(path.join(path.dirname(dir), `.${path.basename(dir)}.partial-`));
   try {
+    for (const member of files.kind === 'combined' ? files.members : [files]) await writeMemberFiles(staging, member);
+    if (files.profile !== undefined) await writeJson(path.join(staging, MODEL_FILES.featureProfile), files.profile);
+    await writeJson(path.join(staging, MODEL_FILES.contract), files.contract);
     await rename(staging, dir);
   } catch (err) {
     await rm(staging, { recursive: true, force: true });

@@ -11,11 +11,12 @@ export {
   MODEL_CHANGE_ACTIONS,
   readHistory,
   readLifecycle,
+  withLifecycleLock,
   writeLifecycle,
   type Lifecycle,
   type ModelChange,
   type ModelChangeAction,
 } from './lifecycle.js';
-export { applyChange, LifecycleChangeError, type ChangeRequest } from './lifecycle-changes.js';
+export { applyChange, LifecycleChangeError, outsideScope, type ChangeRequest } from './lifecycle-changes.js';
 export { InfluxSink } from '../sink/influx-sink.js';
 export { INFLUX_SINK_DEFAULTS } from '../sink/options.js';

@@ -1,5 +1,6 @@
 // The changes `pdm models` makes to a model's lifecycle, as pure functions of the lifecycle and its
 // history, so their rules are tested without files: promote, rollback, shadow, unshadow, rollout.
+import { machinesPattern } from '../scoring/select-model.js';
 import type { Lifecycle, ModelChange } from './lifecycle.js';
 
 export type ChangeRequest =
@@ -21,16 +22,21 @@ export class LifecycleChangeError extends Error {
 export interface AppliedChange {
   next: Lifecycle;
   /** What history.jsonl and model_changes record, but who, when and why. */
-  change: Pick<ModelChange, 'action' | 'from' | 'to' | 'machines'>;
+  change: Pick<ModelChange, 'action' | 'from' | 'to' | 'machines' | 'endedRollout'>;
 }
 
-/** Serving ← version; it leaves the shadows, and the rollout if it was the rollout's candidate. */
-function serve(current: Lifecycle, version: string): Lifecycle {
+/**
+ * Serving ← version, on every machine: it leaves the shadows, and any rollout ends. A rollout of this
+ * version simply becomes serving everywhere; a rollout of another version would otherwise keep scoring
+ * (and alerting for) its machines behind a promotion that says it serves them all — say promote 5
+ * after a bad rollout of 4 — so it ends too, and the change names it (`endedRollout`) for the
+ * command's output and the history.
+ */
+function serve(current: Lifecycle, version: string, change: AppliedChange['change']): AppliedChange {
   const { rollout } = current;
   return {
-    serving: version,
-    shadow: current.shadow.filter((v) => v !== version),
-    ...(rollout !== undefined && rollout.version !== version && { rollout }),
+    next: { serving: version, shadow: current.shadow.filter((v) => v !== version) },
+    change: { ...change, ...(rollout !== undefined && rollout.version !== version && { endedRollout: rollout }) },
   };
 }
 
@@ -78,7 +84,7 @@ export function applyChange(name: string, current: Lifecycle, request: ChangeReq
       // A pin is recorded as a promotion from the version to itself: servedBefore skips it.
       if (!written && request.version === serving) return { next: current, change: { action: 'promote', from: serving, to: serving } };
       isServing(request.version);
-      return { next: serve(current, request.version), change: { action: 'promote', from: serving, to: request.version } };
+      return serve(current, request.version, { action: 'promote', from: serving, to: request.version });
     case 'rollback': {
       const { rollout } = current;
       if (request.to === undefined && rollout !== undefined) {
@@ -89,7 +95,7 @@ export function applyChange(name: string, current: Lifecycle, request: ChangeReq
       const target = request.to ?? servedBefore(history, serving);
       if (target === undefined) throw new LifecycleChangeError(`${name}: the history names no version served before ${serving}; say which with --to VERSION`);
       isServing(target);
-      return { next: serve(current, target), change: { action: 'rollback', from: serving, to: target } };
+      return serve(current, target, { action: 'rollback', from: serving, to: target });
     }
     case 'shadow':
       isServing(request.version);
@@ -107,4 +113,17 @@ export function applyChange(name: string, current: Lifecycle, request: ChangeReq
         change: { action: 'rollout', from: serving, to: request.version, machines: request.machines },
       };
   }
+}
+
+/**
+ * The rollout `machines` (ids or `*` patterns) that reach beyond the candidate's scope (contract.json
+ * `machines`; undefined: any machine). On those machines the candidate takes the serving version's
+ * place but its scope refuses them, so no version of the model would score them. A pattern is inside
+ * the scope when the scope matches its very text: a scope `*` also stands for the pattern's `*`, so
+ * `pump-*` is inside `pump-*` or `*`, but not inside `pump-1`.
+ */
+export function outsideScope(scope: readonly string[] | undefined, machines: readonly string[]): string[] {
+  if (scope === undefined) return [];
+  const inScope = machinesPattern(scope);
+  return machines.filter((machine) => !inScope.test(machine));
 }

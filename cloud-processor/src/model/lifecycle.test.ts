@@ -1,11 +1,22 @@
 // The lifecycle file (parsing, refusals naming file and key, atomic writes), history.jsonl, and the
 // rules of each change pdm models makes.
-import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { applyChange, servedBefore } from './lifecycle-changes.js';
-import { appendHistory, LifecycleError, parseLifecycle, readHistory, readLifecycle, writeLifecycle, type Lifecycle, type ModelChange } from './lifecycle.js';
+import { applyChange, outsideScope, servedBefore } from './lifecycle-changes.js';
+import {
+  appendHistory,
+  LifecycleError,
+  LifecycleLockedError,
+  parseLifecycle,
+  readHistory,
+  readLifecycle,
+  withLifecycleLock,
+  writeLifecycle,
+  type Lifecycle,
+  type ModelChange,
+} from './lifecycle.js';
 
 const FILE = '/r/pump/lifecycle.json';
 
@@ -59,6 +70,35 @@ describe('lifecycle.json', () => {
       expect(read.kind === 'invalid' && read.error.file).toBe(path.join(dir, 'lifecycle.json'));
     });
 
+    it("never writes through another run's temp file: containers on one registry volume share pid 1", async () => {
+      const othersTemp = path.join(dir, `.lifecycle.json.${process.pid}.tmp`);
+      await writeFile(othersTemp, '{"serving": "9", "sha');
+      await writeLifecycle(dir, { serving: '2', shadow: [] });
+      expect(await readFile(othersTemp, 'utf8')).toBe('{"serving": "9", "sha');
+      expect(await readLifecycle(dir)).toMatchObject({ kind: 'valid', lifecycle: { serving: '2', shadow: [] } });
+      expect((await readdir(dir)).sort()).toEqual([`.lifecycle.json.${process.pid}.tmp`, 'lifecycle.json']);
+    });
+
+    it('lets one change at a time hold the lock; another is refused naming the lock file, its holder and how to clear it', async () => {
+      const lock = path.join(dir, 'lifecycle.json.lock');
+      const refused = await withLifecycleLock(dir, async () => {
+        expect(await readFile(lock, 'utf8')).toMatch(new RegExp(`^held by pid ${process.pid} on \\S+ since \\d{4}-\\d\\d-\\d\\dT`));
+        return withLifecycleLock(dir, () => Promise.resolve('changed twice')).catch((err: unknown) => err);
+      });
+      expect(refused).toBeInstanceOf(LifecycleLockedError);
+      expect((refused as Error).message).toMatch(
+        new RegExp(`^another pdm models change is under way \\(${lock} exists: held by pid ${process.pid} on .*\\); retry when it is done, or, if none is running \\(one was killed\\), remove ${lock}$`),
+      );
+      // Released after the change, also when it fails; then the next change goes ahead.
+      await expect(withLifecycleLock(dir, () => Promise.reject(new Error('disk full')))).rejects.toThrow('disk full');
+      expect(await readdir(dir)).toEqual([]);
+      expect(await withLifecycleLock(dir, () => Promise.resolve('changed'))).toBe('changed');
+      // A lock left by a run that was killed refuses every change until someone removes it.
+      await writeFile(lock, 'held by pid 1 on other-host since 2026-12-06T05:00:00.000Z\n');
+      await expect(withLifecycleLock(dir, () => Promise.resolve('changed'))).rejects.toThrow(`(${lock} exists: held by pid 1 on other-host since 2026-12-06T05:00:00.000Z)`);
+      expect(await readFile(lock, 'utf8')).toBe('held by pid 1 on other-host since 2026-12-06T05:00:00.000Z\n');
+    });
+
     it('refuses a lifecycle.json that is there but cannot be read (a directory), naming the file', async () => {
       await mkdir(path.join(dir, 'lifecycle.json'));
       const read = await readLifecycle(dir);
@@ -71,6 +111,7 @@ describe('lifecycle.json', () => {
       const changes: ModelChange[] = [
         { at: '2026-12-06T05:00:00.000Z', who: 'ana', action: 'shadow', to: '4' },
         { at: '2026-12-06T06:00:00.000Z', who: 'bo', action: 'rollout', from: '3', to: '4', machines: ['pump-1'], note: 'one pump first' },
+        { at: '2026-12-06T07:00:00.000Z', who: 'cy', action: 'promote', from: '3', to: '5', endedRollout: { version: '4', machines: ['pump-1'] } },
       ];
       for (const change of changes) await appendHistory(dir, change);
       expect(await readHistory(dir)).toEqual(changes);
@@ -83,12 +124,16 @@ describe('lifecycle.json', () => {
 describe('lifecycle changes', () => {
   const base: Lifecycle = { serving: '3', shadow: ['5'], rollout: { version: '5', machines: ['pump-1'] } };
 
-  it('promote makes the version serve and takes it out of shadow and rollout; others stay', () => {
+  it('promote makes the version serve every machine: it leaves shadow, and a rollout ends, named when it was of another version', () => {
     expect(applyChange('pump', base, { action: 'promote', version: '5' }, [])).toEqual({
       next: { serving: '5', shadow: [] },
       change: { action: 'promote', from: '3', to: '5' },
     });
-    expect(applyChange('pump', base, { action: 'promote', version: '4' }, []).next).toEqual({ serving: '4', shadow: ['5'], rollout: { version: '5', machines: ['pump-1'] } });
+    // Version 5 rolled out to pump-1 turned out bad and 4 is promoted: pump-1 is scored by 4 too.
+    expect(applyChange('pump', base, { action: 'promote', version: '4' }, [])).toEqual({
+      next: { serving: '4', shadow: ['5'] },
+      change: { action: 'promote', from: '3', to: '4', endedRollout: { version: '5', machines: ['pump-1'] } },
+    });
     expect(applyChange('pump', { serving: '3', shadow: ['4'] }, { action: 'promote', version: '4' }, []).next).toEqual({ serving: '4', shadow: [] });
     expect(() => applyChange('pump', base, { action: 'promote', version: '3' }, [])).toThrow('pump@3 is the serving version');
     // Without a lifecycle file the newest version serves; promoting it pins it.
@@ -110,7 +155,12 @@ describe('lifecycle changes', () => {
     const ended = applyChange('pump', base, { action: 'rollback' }, history);
     expect(ended).toEqual({ next: { serving: '3', shadow: ['5'] }, change: { action: 'rollback', from: '5', to: '3', machines: ['pump-1'] } });
     expect(applyChange('pump', ended.next, { action: 'rollback' }, history)).toEqual({ next: { serving: '2', shadow: ['5'] }, change: { action: 'rollback', from: '3', to: '2' } });
-    expect(applyChange('pump', base, { action: 'rollback', to: '5' }, []).next).toEqual({ serving: '5', shadow: [] });
+    expect(applyChange('pump', base, { action: 'rollback', to: '5' }, [])).toEqual({ next: { serving: '5', shadow: [] }, change: { action: 'rollback', from: '3', to: '5' } });
+    // --to serves every machine: a rollout of another version ends.
+    expect(applyChange('pump', base, { action: 'rollback', to: '2' }, [])).toEqual({
+      next: { serving: '2', shadow: ['5'] },
+      change: { action: 'rollback', from: '3', to: '2', endedRollout: { version: '5', machines: ['pump-1'] } },
+    });
     expect(() => applyChange('pump', { serving: '1', shadow: [] }, { action: 'rollback' }, history)).toThrow('the history names no version served before 1; say which with --to VERSION');
   });
 
@@ -151,3 +201,15 @@ describe('lifecycle changes', () => {
     });
   });
 });
+
+describe('a rollout within the candidate scope', () => {
+  it('names the machines or patterns reaching beyond contract.json machines; an unscoped candidate takes any', () => {
+    expect(outsideScope(undefined, ['pump-1', '*'])).toEqual([]);
+    expect(outsideScope(['pump-*', 'fan-2'], ['pump-1', 'pump-*', 'pump-1*', 'fan-2'])).toEqual([]);
+    expect(outsideScope(['pump-*', 'fan-2'], ['fan-*', 'pump-1', 'line2-*', '*', 'fan-20'])).toEqual(['fan-*', 'line2-*', '*', 'fan-20']);
+    // An id scope covers no pattern; a pattern is within a scope that has the same pattern.
+    expect(outsideScope(['pump-1'], ['pump-*', 'pump-1'])).toEqual(['pump-*']);
+    expect(outsideScope(['*-1'], ['pump-*-1', 'pump-*'])).toEqual(['pump-*']);
+  });
+});
+

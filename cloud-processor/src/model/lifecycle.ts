@@ -9,12 +9,20 @@
 //
 // Every change is also appended to `<registry>/<name>/history.jsonl`, one JSON object a line, so a
 // rollback knows what served before and people can see who changed what, when.
-import { appendFile, readFile, rename, stat, writeFile } from 'node:fs/promises';
+//
+// Several hosts or containers may share the registry volume (and the same pid: 1 in a container), so
+// the temp names carry a random suffix, and a change holds `<name>/lifecycle.json.lock` while it reads
+// and writes (withLifecycleLock). The processor never sees either: it reads lifecycle.json by name,
+// and the registry listing takes folders only.
+import { randomBytes } from 'node:crypto';
+import { appendFile, open, readFile, rename, rm, stat, writeFile, type FileHandle } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 
 export const LIFECYCLE_FILE = 'lifecycle.json';
 export const HISTORY_FILE = 'history.jsonl';
+export const LOCK_FILE = 'lifecycle.json.lock';
 
 const version = z.string().min(1);
 
@@ -106,13 +114,59 @@ export async function readLifecycle(modelDir: string): Promise<LifecycleRead> {
   }
 }
 
-/** Writes the lifecycle file atomically: a reader sees the old file or the new one, never a part. */
+/**
+ * Writes the lifecycle file atomically: a reader sees the old file or the new one, never a part. The
+ * temp name is random, not the pid: two containers on one volume both run as pid 1, and one's rename
+ * would publish the other's half-written file.
+ */
 export async function writeLifecycle(modelDir: string, lifecycle: Lifecycle): Promise<void> {
   const file = lifecyclePath(modelDir);
-  const temp = path.join(modelDir, `.${LIFECYCLE_FILE}.${process.pid}.tmp`);
+  const temp = path.join(modelDir, `.${LIFECYCLE_FILE}.${randomBytes(6).toString('hex')}.tmp`);
   const { rollout, ...rest } = lifecycle;
-  await writeFile(temp, `${JSON.stringify({ ...rest, ...(rollout && { rollout }) }, null, 2)}\n`);
-  await rename(temp, file);
+  try {
+    await writeFile(temp, `${JSON.stringify({ ...rest, ...(rollout && { rollout }) }, null, 2)}\n`);
+    await rename(temp, file);
+  } catch (err) {
+    await rm(temp, { force: true });
+    throw err;
+  }
+}
+
+/** Another change of the model holds its lock (or one that died left it): names the lock file and how to clear it. */
+export class LifecycleLockedError extends Error {
+  constructor(
+    readonly file: string,
+    holder: string,
+  ) {
+    super(`another pdm models change is under way (${file} exists${holder === '' ? '' : `: ${holder}`}); retry when it is done, or, if none is running (one was killed), remove ${file}`);
+    this.name = 'LifecycleLockedError';
+  }
+}
+
+/**
+ * Runs `change` — read lifecycle.json and the history, write both — holding the model's lock file.
+ * Without it two changes at once would both read the same file, both succeed and be recorded in the
+ * history, and the later rename would silently drop the earlier change. The lock is a file created
+ * only if absent (O_EXCL, atomic on a shared volume too); it says who holds it, and is removed when
+ * `change` ends. A run killed in between leaves it: the next one is refused with LifecycleLockedError
+ * until someone removes it, rather than guessing that an old lock is stale.
+ */
+export async function withLifecycleLock<T>(modelDir: string, change: () => Promise<T>): Promise<T> {
+  const file = path.join(modelDir, LOCK_FILE);
+  let lock: FileHandle;
+  try {
+    lock = await open(file, 'wx');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    const holder = await readFile(file, 'utf8').catch(() => '');
+    throw new LifecycleLockedError(file, holder.trim());
+  }
+  try {
+    await lock.writeFile(`held by pid ${process.pid} on ${hostname()} since ${new Date().toISOString()}\n`).finally(() => lock.close());
+    return await change();
+  } finally {
+    await rm(file, { force: true });
+  }
 }
 
 export const MODEL_CHANGE_ACTIONS = ['promote', 'rollback', 'shadow', 'unshadow', 'rollout'] as const;
@@ -130,6 +184,8 @@ export interface ModelChange {
   to: string;
   /** rollout (and a rollback ending one): the machines it serves. */
   machines?: string[];
+  /** promote, rollback to a version: the rollout of another version it ended (its machines now served by `to`). */
+  endedRollout?: { version: string; machines: string[] };
   note?: string;
 }
 
@@ -140,6 +196,7 @@ const modelChangeSchema = z.object({
   from: z.string().optional(),
   to: z.string(),
   machines: z.array(z.string()).optional(),
+  endedRollout: z.object({ version: z.string(), machines: z.array(z.string()) }).optional(),
   note: z.string().optional(),
 });
 
@@ -170,7 +227,13 @@ export async function readHistory(modelDir: string): Promise<ModelChange[]> {
       }
       const parsed = modelChangeSchema.safeParse(json);
       if (!parsed.success) throw new LifecycleError(file, `line ${number}`, parsed.error.issues[0]!.message);
-      const { from, machines, note, ...rest } = parsed.data;
-      return { ...rest, ...(from !== undefined && { from }), ...(machines !== undefined && { machines }), ...(note !== undefined && { note }) };
+      const { from, machines, endedRollout, note, ...rest } = parsed.data;
+      return {
+        ...rest,
+        ...(from !== undefined && { from }),
+        ...(machines !== undefined && { machines }),
+        ...(endedRollout !== undefined && { endedRollout }),
+        ...(note !== undefined && { note }),
+      };
     });
 }
