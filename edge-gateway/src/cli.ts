@@ -155,6 +155,8 @@ export async function runGatewayCli(argv: string[], io: CliIo): Promise<number> 
     // With an emulator there are no Google credentials to find: this process tells Google's auth
     // library not to probe the GCE metadata server (a link-local address) for them.
     if (emulator) process.env.METADATA_SERVER_DETECTION ??= 'none';
+    // Before the start, as it reads the users file: a file gone bad throws here, with nothing to stop yet.
+    const unreachable = noClientCanConnect(config.mqtt);
     // Signals are taken over before the start, which takes seconds (the Pub/Sub connection, restoring the
     // windows), instead of the default for SIGTERM and SIGHUP (exit at once): a stop asked meanwhile stops
     // the gateway gracefully once it is up, and a reload asked meanwhile is applied once it is up (the
@@ -168,32 +170,31 @@ export async function runGatewayCli(argv: string[], io: CliIo): Promise<number> 
     });
     try {
       gateway = await startGateway(config);
-    } catch (error) {
+      if (reloadAskedDuringStart) {
+        io.err('pdm gateway: reloading the users file and certificates, as asked during the start');
+        gateway.reloadCredentials();
+      }
+      if (unreachable !== undefined) io.err(`pdm gateway: warning: no MQTT client can connect: ${unreachable}`);
+      io.err(`edge gateway ${config.gatewayId} (site ${config.siteId})`);
+      const anonymous = config.mqtt.allowAnonymous ? ' (anonymous allowed)' : '';
+      if (!config.mqtt.enabled) io.err('  MQTT        off (mqtt.enabled: false, bridge only)');
+      else io.err(config.mqtt.plain ? `  MQTT        mqtt://${config.mqtt.host}:${gateway.mqttPort}${anonymous}` : '  MQTT        off (mqtt.plain: false, TLS only)');
+      const tls = config.mqtt.tls;
+      const certificates = tls?.ca === undefined ? '' : tls.requireClientCert ? ' (client certificate required)' : ' (client certificates accepted)';
+      if (gateway.tlsPort !== undefined) io.err(`  MQTT/TLS    mqtts://${config.mqtt.host}:${gateway.tlsPort}${certificates}`);
+      if (gateway.websocketPort !== undefined) io.err(`  MQTT/WS     ws://${config.mqtt.host}:${gateway.websocketPort}${config.mqtt.websocket?.path ?? ''}`);
+      io.err(`  operations  http://${config.http.host}:${gateway.httpPort}/metrics  /healthz  /readyz`);
+      io.err(`  Pub/Sub     projects/${config.pubsub.projectId}/topics/${config.pubsub.topic}${emulator ? ' (emulator)' : ''}`);
+      io.err(`  outbox      ${config.outbox.path}`);
+      for (const upstream of config.bridge.upstreams) io.err(`  bridge      ${upstream.name} ← ${withoutCredentials(upstream.url)} (${upstream.mappings.length} topic mappings${upstream.sparkplug ? ', Sparkplug B' : ''})`);
+      const signal = await stopRequested;
+      io.err(`${signal}: stopping the gateway…`);
+    } finally {
+      // However the run ends, a throw included: a gateway left running would keep the process up and
+      // serving, and the first SIGTERM would go to a stop listener no one awaits any more.
       stopReloading();
-      throw error;
+      await gateway?.stop();
     }
-    if (reloadAskedDuringStart) {
-      io.err('pdm gateway: reloading the users file and certificates, as asked during the start');
-      gateway.reloadCredentials();
-    }
-    const unreachable = noClientCanConnect(config.mqtt);
-    if (unreachable !== undefined) io.err(`pdm gateway: warning: no MQTT client can connect: ${unreachable}`);
-    io.err(`edge gateway ${config.gatewayId} (site ${config.siteId})`);
-    const anonymous = config.mqtt.allowAnonymous ? ' (anonymous allowed)' : '';
-    if (!config.mqtt.enabled) io.err('  MQTT        off (mqtt.enabled: false, bridge only)');
-    else io.err(config.mqtt.plain ? `  MQTT        mqtt://${config.mqtt.host}:${gateway.mqttPort}${anonymous}` : '  MQTT        off (mqtt.plain: false, TLS only)');
-    const tls = config.mqtt.tls;
-    const certificates = tls?.ca === undefined ? '' : tls.requireClientCert ? ' (client certificate required)' : ' (client certificates accepted)';
-    if (gateway.tlsPort !== undefined) io.err(`  MQTT/TLS    mqtts://${config.mqtt.host}:${gateway.tlsPort}${certificates}`);
-    if (gateway.websocketPort !== undefined) io.err(`  MQTT/WS     ws://${config.mqtt.host}:${gateway.websocketPort}${config.mqtt.websocket?.path ?? ''}`);
-    io.err(`  operations  http://${config.http.host}:${gateway.httpPort}/metrics  /healthz  /readyz`);
-    io.err(`  Pub/Sub     projects/${config.pubsub.projectId}/topics/${config.pubsub.topic}${emulator ? ' (emulator)' : ''}`);
-    io.err(`  outbox      ${config.outbox.path}`);
-    for (const upstream of config.bridge.upstreams) io.err(`  bridge      ${upstream.name} ← ${withoutCredentials(upstream.url)} (${upstream.mappings.length} topic mappings${upstream.sparkplug ? ', Sparkplug B' : ''})`);
-    const signal = await stopRequested;
-    stopReloading();
-    io.err(`${signal}: stopping the gateway…`);
-    await gateway.stop();
     return 0;
   } catch (error) {
     const code = (error as { code?: unknown }).code;

@@ -21,6 +21,15 @@ export function isPasswordHash(encoded: string): boolean {
   return /^scrypt\$\d+\$\d+\$\d+\$[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+$/.test(encoded);
 }
 
+/**
+ * A hash that no password matches (its key is all zeros), with the cost of `like` (default: what
+ * hashPassword makes): verifying a password against it takes what verifying against `like` does.
+ */
+export function unmatchableHash(like?: string): string {
+  const [N, r, p] = like !== undefined && isPasswordHash(like) ? like.split('$').slice(1, 4) : [DEFAULT_COST.N, DEFAULT_COST.r, DEFAULT_COST.p];
+  return ['scrypt', N, r, p, randomBytes(16).toString('base64'), Buffer.alloc(KEY_LENGTH).toString('base64')].join('$');
+}
+
 export async function verifyPassword(password: string, encoded: string): Promise<boolean> {
   if (!isPasswordHash(encoded)) return false;
   const [, N, r, p, salt, hash] = encoded.split('$') as [string, string, string, string, string, string];

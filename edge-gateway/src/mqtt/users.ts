@@ -13,7 +13,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { isPasswordHash, verifyPassword } from './passwords.js';
+import { isPasswordHash, unmatchableHash, verifyPassword } from './passwords.js';
 import { filterCovers, topicFilterProblem, topicMatches } from './topic-filter.js';
 
 const topicFilter = z.string().superRefine((filter, context) => {
@@ -48,13 +48,57 @@ export class UsersFileError extends Error {
   }
 }
 
+/** Password checks that may wait for the one running; see passwordChecks. */
+export const MAX_WAITING_PASSWORD_CHECKS = 64;
+
+/** Runs one check at a time, with up to `maxWaiting` more waiting their turn in order. */
+class CheckQueue {
+  private running = false;
+  private readonly waiting: Array<() => void> = [];
+
+  constructor(private readonly maxWaiting: number) {}
+
+  /** The check's result once it has run, or undefined at once when `maxWaiting` checks are already waiting. */
+  async run<T>(check: () => Promise<T>): Promise<T | undefined> {
+    if (!this.running) this.running = true;
+    else if (this.waiting.length < this.maxWaiting) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    else return undefined;
+    try {
+      return await check();
+    } finally {
+      // The turn passes straight to the next waiting check, if any.
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.running = false;
+    }
+  }
+}
+
+/**
+ * Every scrypt check of a password, for all Users (a reload makes new ones). Each costs ~50 ms of a
+ * core and 16 MiB, so wrong passwords sent fast would otherwise take both cores and libuv's thread
+ * pool from ingest: one check runs at a time (the other core stays free), up to
+ * MAX_WAITING_PASSWORD_CHECKS wait (about 3 s, well inside a client's connect timeout), and a CONNECT
+ * beyond that is refused at once as bad credentials, whoever it names. Nothing is remembered per
+ * user, so no one is locked out: the queue drains within seconds of the flood stopping, and a client
+ * whose password was verified this run reconnects without a check, flood or not.
+ */
+const passwordChecks = new CheckQueue(MAX_WAITING_PASSWORD_CHECKS);
+
 export class Users {
   private readonly byName: Map<string, User>;
   /** SHA-256 of passwords already verified this run, so reconnects cost no scrypt. */
   private readonly verified = new Map<string, string>();
+  /**
+   * Checked instead when the username is unknown or has no password, so that a refusal costs the same
+   * scrypt run as a wrong password and its timing tells no one which usernames exist. Its cost is the
+   * first password hash's (hash-password gives them all the same).
+   */
+  private readonly decoyHash: string;
 
   constructor(users: User[]) {
     this.byName = new Map(users.map((u) => [u.username, u]));
+    this.decoyHash = unmatchableHash(users.find((u) => u.passwordHash !== undefined)?.passwordHash);
   }
 
   static load(path: string): Users {
@@ -84,10 +128,11 @@ export class Users {
 
   async authenticate(username: string, password: string): Promise<User | undefined> {
     const user = this.byName.get(username);
-    if (!user?.passwordHash) return undefined;
     const digest = createHash('sha256').update(password).digest('base64');
     if (this.verified.get(username) === digest) return user;
-    if (!(await verifyPassword(password, user.passwordHash))) return undefined;
+    const matches = await passwordChecks.run(() => verifyPassword(password, user?.passwordHash ?? this.decoyHash));
+    // The decoy matches no password: a match is a user with a password.
+    if (!matches || !user) return undefined;
     this.verified.set(username, digest);
     return user;
   }
