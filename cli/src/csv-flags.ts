@@ -1,7 +1,10 @@
 // The CSV flags shared by `pdm replay`, `pdm train` and `pdm score` (a fixed interface): one time
-// column, every other numeric column a sensor, windowed by the gateway's own engine.
-import { existsSync } from 'node:fs';
-import { parseDuration } from '@pdm/config';
+// column, every other numeric column a sensor, windowed by the gateway's own engine. Also the time
+// flags of every command and the --out file of replay and score.
+import { createWriteStream, existsSync } from 'node:fs';
+import { once } from 'node:events';
+import { finished } from 'node:stream/promises';
+import { parseDuration, parseTimestamp } from '@pdm/config';
 import { replayOptionsSchema, type ReplayOptionsInput } from '@pdm/edge-gateway';
 import { UsageError } from './command.js';
 import { eitherSpelling } from './flag-spelling.js';
@@ -20,15 +23,18 @@ export const CSV_FLAG_OPTIONS = {
 } as const;
 
 export const CSV_FLAG_HELP = `  --input FILE          CSV with a header row: a time column (ISO-8601, no zone = UTC, or epoch ms/s)
-                        and one numeric column per sensor
+                        and one numeric column per sensor (empty, NaN, NA, N/A, null or - is no
+                        reading); rows in time order (up to 2 s out of order is fine)
   --machine ID          machine id for the rows (default: the file name without extension)
-  --time-column NAME    the time column (default: the first of time, timestamp, ts, date, datetime)
+  --time-column NAME    the time column (default: the first of time, timestamp, ts, date, datetime;
+                        a date column beside another of them must be chosen with this flag)
   --delimiter CHAR      field separator (default: ,)
   --window DURATION     window size, e.g. 10s, 500ms, 1m (default: pdm train picks it from the
                         sampling interval, pdm score uses the model's, pdm replay 10s)
-  --from T, --until T   keep only windows starting at or after T / ending at or before T (ISO-8601),
-                        e.g. train on the healthy start of a recording and score the rest
-                        (--start T, --end T are accepted as old spellings)`;
+  --from T, --until T   keep only windows starting at or after T / ending at or before T (as the
+                        time column: ISO-8601, no zone = UTC, or epoch ms/s), e.g. train on the
+                        healthy start of a recording and score the rest (--start T, --end T are
+                        accepted as old spellings)`;
 
 export interface CsvFlagValues {
   input?: string;
@@ -42,7 +48,7 @@ export interface CsvFlagValues {
   end?: string;
 }
 
-/** --from and --until, or their old spellings --start and --end, as given (ISO-8601 text). */
+/** --from and --until, or their old spellings --start and --end, as given (text for timeFlag). */
 export function timeRangeFlags(values: CsvFlagValues): { from?: string; until?: string } {
   return { from: eitherSpelling(values, 'from', 'start'), until: eitherSpelling(values, 'until', 'end') };
 }
@@ -53,11 +59,37 @@ export interface WindowRange {
   until: number;
 }
 
-function instant(flag: 'from' | 'until', value: string | undefined, fallback: number): number {
-  if (value === undefined) return fallback;
-  const ms = Date.parse(value);
-  if (Number.isNaN(ms)) throw new UsageError(`--${flag} must be an ISO-8601 time, got "${value}"`);
+/**
+ * A time flag's epoch ms, read as the CSV's time column is (parseTimestamp): without a zone it is UTC,
+ * as the rows it selects are, never the host's local time (Date.parse's reading).
+ */
+export function timeFlag(flag: string, value: string): number {
+  const ms = parseTimestamp(value);
+  if (ms === null) throw new UsageError(`--${flag}: "${value}" is not an ISO-8601 time (no zone = UTC) or epoch ms/s, such as 2026-12-06T18:00:00Z`);
   return ms;
+}
+
+/**
+ * Opens the --out file before the work: a path that cannot be written is a usage error at once, not a
+ * crash ("Unhandled 'error' event") once the whole input was read. close() finishes the file and
+ * rejects with a write error met on the way (a full disk).
+ */
+export async function openOutput(path: string): Promise<{ write: (text: string) => void; close: () => Promise<void> }> {
+  const stream = createWriteStream(path);
+  try {
+    await once(stream, 'open');
+  } catch (error) {
+    throw new UsageError(`--out: ${(error as Error).message}`); // names the path: ENOENT: no such file or directory, open '…'
+  }
+  // finished() reports a later error at close(); until then this listener keeps it from crashing the process.
+  stream.on('error', () => undefined);
+  return {
+    write: (text) => void stream.write(text),
+    close: async () => {
+      stream.end();
+      await finished(stream);
+    },
+  };
 }
 
 export function csvReplayOptions(values: CsvFlagValues): { input: string; options: ReplayOptionsInput; range: WindowRange } {
@@ -90,7 +122,7 @@ export function csvReplayOptions(values: CsvFlagValues): { input: string; option
     throw new UsageError(`${flag}: ${issue?.message ?? 'invalid'}`);
   }
   const { from, until } = timeRangeFlags(values);
-  const range = { from: instant('from', from, -Infinity), until: instant('until', until, Infinity) };
+  const range = { from: from === undefined ? -Infinity : timeFlag('from', from), until: until === undefined ? Infinity : timeFlag('until', until) };
   // Checked once the flags are, before anything reads the file (train's sampling, replay's size for
   // its progress) or writes an output.
   if (!existsSync(values.input)) throw new UsageError(`--input: ${values.input} does not exist`);

@@ -1,5 +1,6 @@
 // Reads a CSV into MachineWindows through the gateway's replay (the same window engine as live
-// traffic), with a progress line on long files and bad rows refused with their line number.
+// traffic), with a progress line on long files and bad rows, and rows too far out of time order,
+// refused with their line number.
 import { ReplayError, replayCsv, windowEngineOptionsSchema, type ReplayOptionsInput, type ReplaySummary } from '@pdm/edge-gateway';
 import type { MachineWindow } from '@pdm/proto';
 import { UsageError } from './command.js';
@@ -9,7 +10,7 @@ import { samplingOf } from './sampling-interval.js';
 
 /**
  * Refuses a CSV in which no column held numbers: it would give no windows without a word (a column is
- * a sensor when its first non-empty cell is a number, so `1.234,5` or a comma-delimited "1,5" make none).
+ * a sensor when its first value is a number, so `1.234,5` or a comma-delimited "1,5" make none).
  */
 export function requireSensors(input: string, summary: Pick<ReplaySummary, 'sensors' | 'ignoredColumns'>): void {
   if (summary.sensors.length > 0) return;
@@ -19,11 +20,19 @@ export function requireSensors(input: string, summary: Pick<ReplaySummary, 'sens
   );
 }
 
+/** Says what of the CSV went unused: the columns not read as sensors, the rows dropped out of time order. */
+export function reportUnused(label: string, summary: Pick<ReplaySummary, 'ignoredColumns' | 'outOfOrderRows' | 'firstOutOfOrderRow'>, err: (line: string) => void): void {
+  if (summary.ignoredColumns.length > 0) err(`${label}: ignored columns without numbers: ${summary.ignoredColumns.join(', ')}`);
+  const first = summary.firstOutOfOrderRow;
+  if (first !== undefined) err(`${label}: dropped ${summary.outOfOrderRows} row(s), the first at line ${first.line}: ${first.reason}`);
+}
+
 export async function windowsFromCsv(input: string, options: ReplayOptionsInput, range: WindowRange, err: (line: string) => void, label: string): Promise<MachineWindow[]> {
   const windows: MachineWindow[] = [];
   const report = progressReporter(label, err);
   try {
-    const summary = await replayCsv(input, options, {
+    // A row whose window had closed would be left out of the model or the scores: refused, naming it.
+    const summary = await replayCsv(input, { ...options, onOutOfOrderRow: 'fail' }, {
       onWindow: (w) => {
         if (Number(w.windowStart) >= range.from && Number(w.windowEnd) <= range.until) windows.push(w);
       },
@@ -31,6 +40,7 @@ export async function windowsFromCsv(input: string, options: ReplayOptionsInput,
     });
     requireSensors(input, summary);
     err(`${label}: ${summary.rows} rows of ${summary.sensors.length} sensors (${summary.sensors.join(', ')}) → ${windows.length} windows`);
+    reportUnused(label, summary, err);
   } catch (error) {
     if (error instanceof ReplayError) throw new UsageError(`${input}: ${error.message}`);
     throw error;

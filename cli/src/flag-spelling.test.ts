@@ -56,8 +56,8 @@ describe('flag spellings', () => {
     expect(await main([...base, '--start', t(0)], context)).toBe(2);
     expect(err.join('\n')).toMatch(/--from-influx needs --machine ID, --from T and --until T/);
     expect(await main([...base, '--from', 'yesterday', '--until', t(0)], context)).toBe(2);
-    expect(err.join('\n')).toMatch(/--from must be an ISO-8601 time, got "yesterday"/);
+    expect(err.join('\n')).toMatch(/--from: "yesterday" is not an ISO-8601 time/);
     expect(await main([...base, '--start', t(0), '--end', 'later'], context)).toBe(2);
-    expect(err.join('\n')).toMatch(/--until must be an ISO-8601 time, got "later"/);
+    expect(err.join('\n')).toMatch(/--until: "later" is not an ISO-8601 time/);
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { findTimeColumn, parseTimestamp } from './timestamp.js';
+import { findTimeColumn, noTimeColumnReason, parseTimestamp } from './timestamp.js';
 
 describe('parseTimestamp', () => {
   it.each([
@@ -22,10 +22,27 @@ describe('parseTimestamp', () => {
 });
 
 describe('findTimeColumn', () => {
-  it('takes the named column, else the first conventional time name, else none', () => {
-    expect(findTimeColumn(['value', 'Datetime', 'ts'])).toBe(1);
+  it('takes the named column, else the conventional time name, else none', () => {
+    expect(findTimeColumn(['value', 'Datetime'])).toBe(1);
     expect(findTimeColumn(['value', 'when'], 'when')).toBe(1);
     expect(findTimeColumn(['value', 'when'])).toBe(-1);
+  });
+
+  it('prefers the names in their documented order, not the header\'s', () => {
+    expect(findTimeColumn(['ts', 'Timestamp', 'value'])).toBe(1);
+    expect(findTimeColumn(['datetime', 'value', 'TIME'])).toBe(2);
+  });
+
+  it('refuses to guess when a date column stands beside another time column, and says so', () => {
+    for (const header of [['Date', 'Time', 'temp'], ['date', 'datetime', 'temp'], ['temp', 'timestamp', 'date']]) {
+      expect(findTimeColumn(header)).toBe(-1);
+      expect(findTimeColumn(header, header[1])).toBe(1);
+    }
+    expect(noTimeColumnReason(['Date', 'Time', 'temp'])).toBe(
+      'several time columns ("Date", "Time"), one a date that may hold only the day: name the time column with --time-column',
+    );
+    expect(noTimeColumnReason(['value'])).toBe('no time column: the header has no column named time/timestamp/ts/date/datetime');
+    expect(noTimeColumnReason(['value'], 'when')).toBe('no time column: the header has no column "when"');
   });
 });
 

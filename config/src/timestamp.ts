@@ -11,14 +11,41 @@ const EPOCH_NUMBER = /^[+-]?\d+(?:\.\d+)?$/;
 const ISO_8601 =
   /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(\.\d+)?)?)?\s*(Z|[+-]\d{2}(?::?\d{2})?)?$/i;
 
+/** The header's columns named like a time column (TIME_COLUMN_NAMES, case-insensitive), in the order of that list. */
+function timeColumnCandidates(header: readonly string[]): number[] {
+  const lower = header.map((h) => h.trim().toLowerCase());
+  return TIME_COLUMN_NAMES.map((name) => lower.indexOf(name)).filter((i) => i >= 0);
+}
+
 /**
- * The index of the time column: the named one, else the first header whose name is in
- * TIME_COLUMN_NAMES. -1 when there is none.
+ * Whether the header's time columns leave the choice to guesswork: a date column beside another one
+ * (Date,Time; Date,DateTime) may hold only the day, and read as the time it would put a whole day's
+ * rows at midnight without an error.
+ */
+function ambiguous(candidates: readonly number[], header: readonly string[]): boolean {
+  return candidates.length > 1 && candidates.some((i) => header[i]?.trim().toLowerCase() === 'date');
+}
+
+/**
+ * The index of the time column: the named one, else the header's column whose name comes first in
+ * TIME_COLUMN_NAMES. -1 when there is none, and when a date column stands beside another time
+ * column (see noTimeColumnReason).
  */
 export function findTimeColumn(header: readonly string[], name?: string): number {
   if (name !== undefined) return header.indexOf(name);
-  const lower = header.map((h) => h.trim().toLowerCase());
-  return lower.findIndex((h) => (TIME_COLUMN_NAMES as readonly string[]).includes(h));
+  const candidates = timeColumnCandidates(header);
+  return ambiguous(candidates, header) ? -1 : (candidates[0] ?? -1);
+}
+
+/** Why findTimeColumn found no time column in `header`, for the error that refuses it. */
+export function noTimeColumnReason(header: readonly string[], name?: string): string {
+  if (name !== undefined) return `no time column: the header has no column "${name}"`;
+  const candidates = timeColumnCandidates(header);
+  if (ambiguous(candidates, header)) {
+    const names = candidates.sort((a, b) => a - b).map((i) => `"${header[i]?.trim()}"`).join(', ');
+    return `several time columns (${names}), one a date that may hold only the day: name the time column with --time-column`;
+  }
+  return `no time column: the header has no column named ${TIME_COLUMN_NAMES.join('/')}`;
 }
 
 /**

@@ -7,6 +7,7 @@ import { systemClock } from '@pdm/clock';
 import { parseDuration } from '@pdm/config';
 import { ALERT_LABEL, AlertWorkflow, AlertWorkflowError, INFLUX_SINK_DEFAULTS, InfluxSink, type AlertAction, type Episode } from '@pdm/cloud-processor/alert-workflow';
 import { type Command, type CommandContext, UsageError } from '../command.js';
+import { timeFlag } from '../csv-flags.js';
 import { influxUrlFlag } from '../influx-url.js';
 
 const USAGE = `Usage:
@@ -38,7 +39,8 @@ Options:
   --label LABEL      label: ${ALERT_LABEL.join(', ')}
   --cause TEXT       label: what it was, in free text
   --for DURATION     mute: from now, e.g. 4h, 1h30m, 2d
-  --until TIME       mute: until an ISO-8601 time, e.g. 2026-12-06T18:00:00Z
+  --until TIME       mute: until a time such as 2026-12-06T18:00:00Z (ISO-8601, no zone = UTC,
+                     or epoch ms/s)
   --site ID          mute, unmute: the machine's site (default: its one site in InfluxDB; needed for
                      a machine with no windows stored yet)
   --influx-url URL   InfluxDB the processor writes to (default: http://127.0.0.1:8086)
@@ -129,10 +131,7 @@ function duration(flag: string, text: string): number {
 
 function muteUntil(forText: string | undefined, untilText: string | undefined): number {
   if ((forText === undefined) === (untilText === undefined)) throw new UsageError('pdm alerts mute needs either --for DURATION or --until TIME');
-  if (forText !== undefined) return systemClock.now() + duration('for', forText);
-  const until = Date.parse(untilText!);
-  if (Number.isNaN(until)) throw new UsageError(`--until: "${untilText}" is not an ISO-8601 time such as 2026-12-06T18:00:00Z`);
-  return until;
+  return forText !== undefined ? systemClock.now() + duration('for', forText) : timeFlag('until', untilText!);
 }
 
 const iso = (ms: number) => new Date(ms).toISOString().replace('.000Z', 'Z');

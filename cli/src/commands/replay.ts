@@ -1,14 +1,13 @@
 // `pdm replay`: runs a CSV through the gateway's window engine (the same code as live traffic) and
 // writes the MachineWindow records as JSON lines, or publishes them to Pub/Sub as the gateway would
 // (FeatureBatch messages unless the gateway configuration turns them off).
-import { createWriteStream } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ConfigError, connectPubSub, loadGatewayConfig, machineWindowToJson, replayCsv, ReplayError, ReplayPublisher, usesPubSubEmulator } from '@pdm/edge-gateway';
 import type { MachineWindow } from '@pdm/proto';
 import { type Command, UsageError } from '../command.js';
-import { CSV_FLAG_HELP, CSV_FLAG_OPTIONS, csvReplayOptions } from '../csv-flags.js';
+import { CSV_FLAG_HELP, CSV_FLAG_OPTIONS, csvReplayOptions, openOutput } from '../csv-flags.js';
 import { eitherSpelling } from '../flag-spelling.js';
-import { requireSensors } from '../csv-windows.js';
+import { reportUnused, requireSensors } from '../csv-windows.js';
 import { progressReporter } from '../progress.js';
 
 export const replay: Command = {
@@ -80,10 +79,10 @@ ${CSV_FLAG_HELP}
         }
       };
     } else {
-      const stream = output ? createWriteStream(output) : undefined;
-      const write = (line: string) => (stream ? stream.write(`${line}\n`) : out(line));
-      sink = (w) => void write(JSON.stringify(machineWindowToJson(w)));
-      finish = () => new Promise<void>((resolve, reject) => (stream ? stream.end((error?: Error | null) => (error ? reject(error) : resolve())) : resolve()));
+      const file = output ? await openOutput(output) : undefined;
+      const write = (line: string) => (file ? file.write(`${line}\n`) : out(line));
+      sink = (w) => write(JSON.stringify(machineWindowToJson(w)));
+      finish = async () => file?.close();
     }
 
     let windows = 0;
@@ -99,7 +98,7 @@ ${CSV_FLAG_HELP}
       });
       requireSensors(input, summary);
       err(`replay: ${summary.rows} rows, ${summary.readings} readings of ${summary.sensors.length} sensors (${summary.sensors.join(', ')}) → ${windows} windows`);
-      if (summary.ignoredColumns.length > 0) err(`replay: ignored non-numeric columns: ${summary.ignoredColumns.join(', ')}`);
+      reportUnused('replay', summary, err);
     } catch (error) {
       if (error instanceof ReplayError) throw new UsageError(`${input}: ${error.message}`);
       throw error;

@@ -1,12 +1,11 @@
 // `pdm score` (fixed interface): scores a CSV with a trained model through the same path as live
 // traffic (replay → window engine → model → the processor's alert hysteresis) and writes one row per
 // scored window to scores.csv.
-import { createWriteStream } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ALERT_DEFAULTS, AlertTracker, openScorer, scoreWindows } from '@pdm/cloud-processor';
 import { ALERT_COLUMN, SCORES_COLUMNS } from '@pdm/evaluation';
 import { type Command, UsageError } from '../command.js';
-import { CSV_FLAG_HELP, CSV_FLAG_OPTIONS, csvReplayOptions } from '../csv-flags.js';
+import { CSV_FLAG_HELP, CSV_FLAG_OPTIONS, csvReplayOptions, openOutput } from '../csv-flags.js';
 import { eitherSpelling } from '../flag-spelling.js';
 import { windowsFromCsv } from '../csv-windows.js';
 
@@ -47,34 +46,38 @@ ${CSV_FLAG_HELP}
         if (sizes.length > 1) throw new UsageError(`--window: the models in ${values.model} use windows of ${sizes.join(', ')} ms; say which to score with`);
         options.engine = { ...options.engine, windowMs: sizes[0] };
       }
-      const windows = await windowsFromCsv(input, options, range, err, 'score');
-      const outcomes = await scoreWindows(scorer, windows);
-      const alerts = new AlertTracker(ALERT_DEFAULTS);
-      const file = createWriteStream(output);
-      file.write(`${SCORES_HEADER}\n`);
+      // Opened before the work: a --out that cannot be written is refused at once.
+      const file = await openOutput(output);
       let scored = 0;
       let anomalies = 0;
       let opened = 0;
       const refused = new Map<string, number>();
-      for (const outcome of outcomes) {
-        if (outcome.kind !== 'scored') {
-          const why =
-            outcome.kind === 'contract_mismatch'
-              ? outcome.reason
-              : outcome.kind === 'held'
-                ? `held by the running-state gate (${outcome.reason})`
-                : 'no model applies: none is scoped to this machine, and none without a scope uses its sensors';
-          refused.set(why, (refused.get(why) ?? 0) + 1);
-          continue;
+      try {
+        const windows = await windowsFromCsv(input, options, range, err, 'score');
+        const outcomes = await scoreWindows(scorer, windows);
+        const alerts = new AlertTracker(ALERT_DEFAULTS);
+        file.write(`${SCORES_HEADER}\n`);
+        for (const outcome of outcomes) {
+          if (outcome.kind !== 'scored') {
+            const why =
+              outcome.kind === 'contract_mismatch'
+                ? outcome.reason
+                : outcome.kind === 'held'
+                  ? `held by the running-state gate (${outcome.reason})`
+                  : 'no model applies: none is scoped to this machine, and none without a scope uses its sensors';
+            refused.set(why, (refused.get(why) ?? 0) + 1);
+            continue;
+          }
+          const s = outcome.score;
+          scored++;
+          if (s.isAnomaly) anomalies++;
+          const alert = alerts.observe(s)?.state ?? '';
+          if (alert === 'open') opened++;
+          file.write(`${iso(s.windowStart)},${iso(s.windowEnd)},${s.machineId},${s.score},${s.threshold},${s.isAnomaly ? 1 : 0},${alert}\n`);
         }
-        const s = outcome.score;
-        scored++;
-        if (s.isAnomaly) anomalies++;
-        const alert = alerts.observe(s)?.state ?? '';
-        if (alert === 'open') opened++;
-        file.write(`${iso(s.windowStart)},${iso(s.windowEnd)},${s.machineId},${s.score},${s.threshold},${s.isAnomaly ? 1 : 0},${alert}\n`);
+      } finally {
+        await file.close();
       }
-      await new Promise<void>((resolve, reject) => file.end((error?: Error | null) => (error ? reject(error) : resolve())));
       const model = models[0]!;
       out(`scored ${scored} windows with ${model.name}@${model.version} (${model.backend}): ${anomalies} anomalous, ${opened} alert${opened === 1 ? '' : 's'} opened → ${output}`);
       for (const [why, n] of refused) err(`score: ${n} windows not scored: ${why}`);

@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 import { systemClock } from '@pdm/clock';
 import { COMBINED_KIND_SYNTAX, MODEL_KINDS, parseKind, trainModel, type CombinedKind, type MemberReport, type ModelKind } from '@pdm/cloud-processor';
 import { type Command, UsageError } from '../command.js';
-import { CSV_FLAG_HELP, CSV_FLAG_OPTIONS, csvReplayOptions, timeRangeFlags } from '../csv-flags.js';
+import { CSV_FLAG_HELP, CSV_FLAG_OPTIONS, csvReplayOptions, timeFlag, timeRangeFlags } from '../csv-flags.js';
 import { MAX_UNIVARIATE_SENSORS, MIN_HOPPING_READINGS, MIN_TUMBLING_WINDOWS, trainingWindowsFromCsv } from '../csv-windows.js';
 import { influxUrlFlag } from '../influx-url.js';
 import { windowsFromInflux } from '../influx-windows.js';
@@ -136,11 +136,10 @@ ${CSV_FLAG_HELP}
     if (values['from-influx']) {
       const range = timeRangeFlags(values);
       if (!values.machine || !range.from || !range.until) throw new UsageError('--from-influx needs --machine ID, --from T and --until T');
-      for (const flag of ['from', 'until'] as const) {
-        if (Number.isNaN(Date.parse(range[flag]!))) throw new UsageError(`--${flag} must be an ISO-8601 time, got "${range[flag]}"`);
-      }
+      // InfluxDB is sent the instants in UTC with their Z: what the user wrote is read once, as a CSV time.
+      const [from, until] = (['from', 'until'] as const).map((flag) => new Date(timeFlag(flag, range[flag]!)).toISOString()) as [string, string];
       const influxUrl = influxUrlFlag(values['influx-url']);
-      windows = await windowsFromInflux(influxUrl, values.database, values.machine, range.from, range.until);
+      windows = await windowsFromInflux(influxUrl, values.database, values.machine, from, until);
       err(`train: ${windows.length} windows of ${values.machine} from ${influxUrl}/${values.database}`);
       const labelled = await withoutLabelledEpisodes(windows, { url: influxUrl, database: values.database }, values.machine, systemClock);
       windows = labelled.kept;

@@ -1,14 +1,20 @@
 import type { CsvRecord } from './csv-parser.js';
 import { ReplayError } from './replay-error.js';
-import { findTimeColumn, parseTimestamp, TIME_COLUMN_NAMES } from '@pdm/config';
+import { findTimeColumn, noTimeColumnReason, parseTimestamp } from '@pdm/config';
 
 const NUMBER = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
 /** A number with a decimal comma (1,5), as spreadsheets in much of Europe write it in `;` files. */
 const DECIMAL_COMMA = /^[+-]?(?:\d+,\d*|,\d+)(?:[eE][+-]?\d+)?$/;
+/**
+ * A cell that stands for no reading, as spreadsheets, pandas and R export one: empty, NaN, NA, N/A,
+ * null or -. Read as a label it would make a sensor column "not numeric" when it came first, and
+ * refuse the file when it came later.
+ */
+const MISSING = /^(?:|nan|na|n\/a|null|-)$/i;
 
 /**
- * What a column turned out to be, decided by its first non-empty cell. 'ignored': non-numeric there
- * (a label, a state name), so not a sensor.
+ * What a column turned out to be, decided by its first cell holding a value (not MISSING). 'ignored':
+ * non-numeric there (a label, a state name), so not a sensor.
  */
 type ColumnKind = 'undecided' | 'sensor' | 'ignored';
 
@@ -21,11 +27,12 @@ export interface RowReadings {
 
 /**
  * Interprets CSV records as sensor readings. The header names the columns: one is the time, every
- * other column whose first non-empty cell is numeric is a sensor (the column name is the sensor id),
- * a column whose first non-empty cell is not numeric is ignored, and so is a column with an empty
- * name (a trailing delimiter). When the delimiter is not a comma, a decimal comma (1,5) is read as a
- * decimal point: otherwise a `;` file from a European spreadsheet has no sensor at all. Empty cells are missing readings. A row is checked whole before any
- * of it is used, so a bad row contributes nothing.
+ * other column whose first value is numeric is a sensor (the column name is the sensor id), a column
+ * whose first value is not numeric is ignored, and so is a column with an empty name (a trailing
+ * delimiter). Missing cells (MISSING: empty, NaN, NA…) are no reading wherever they stand. When the
+ * delimiter is not a comma, a decimal comma (1,5) is read as a decimal point: otherwise a `;` file
+ * from a European spreadsheet has no sensor at all. A row is checked whole before any of it is used,
+ * so a bad row contributes nothing.
  */
 export class CsvTable {
   readonly timeColumnName: string;
@@ -38,10 +45,7 @@ export class CsvTable {
   constructor(header: CsvRecord, timeColumn: string | undefined, private readonly decimalComma = false) {
     this.names = header.fields.map((f) => f.trim());
     this.timeIndex = findTimeColumn(this.names, timeColumn);
-    if (this.timeIndex < 0) {
-      const wanted = timeColumn === undefined ? `a column named ${TIME_COLUMN_NAMES.join('/')}` : `column "${timeColumn}"`;
-      throw new ReplayError('no_time_column', header.line, `no time column: the header has no ${wanted}`);
-    }
+    if (this.timeIndex < 0) throw new ReplayError('no_time_column', header.line, noTimeColumnReason(this.names, timeColumn));
     this.timeColumnName = this.names[this.timeIndex] ?? '';
     const seen = new Set<string>();
     for (const name of this.names) {
@@ -57,8 +61,9 @@ export class CsvTable {
     return this.names.filter((_, i) => this.kinds[i] === 'sensor');
   }
 
+  /** The named columns not read as sensors: not numeric, or without a single value. */
   ignoredColumns(): string[] {
-    return this.names.filter((name, i) => i !== this.timeIndex && name !== '' && this.kinds[i] === 'ignored');
+    return this.names.filter((name, i) => i !== this.timeIndex && name !== '' && this.kinds[i] !== 'sensor');
   }
 
   /** The cell's number (±Infinity when it overflows), NaN when it is no number. */
@@ -88,7 +93,7 @@ export class CsvTable {
     for (let i = 0; i < fields.length; i++) {
       if (i === this.timeIndex) continue;
       const cell = (fields[i] ?? '').trim();
-      if (cell === '') continue;
+      if (MISSING.test(cell)) continue;
       let kind = this.kinds[i];
       if (kind === 'undecided') {
         kind = Number.isNaN(this.number(cell)) ? 'ignored' : 'sensor';

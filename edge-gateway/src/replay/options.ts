@@ -14,6 +14,12 @@ export const replayOptionsSchema = z.object({
   delimiter: z.string().length(1).default(','),
   /** 'fail': stop at the first bad row with its ReplayError. 'skip': drop the row, count it, carry on. */
   onBadRow: z.enum(['fail', 'skip']).default('fail'),
+  /**
+   * A row out of time order whose window had already closed (more than the engine's allowed lateness
+   * before an earlier row), so the engine drops its readings (lateMode 'count', the default): 'fail'
+   * stops with its ReplayError; 'skip' counts the row and carries on, as the live gateway would.
+   */
+  onOutOfOrderRow: z.enum(['fail', 'skip']).default('skip'),
   /** Window engine options (windowMs, allowedLatenessMs, lateMode, sensorRates, hopMs…). */
   engine: z.custom<ReplayEngineOptions>((v) => typeof v === 'object' && v !== null).default({}),
 });

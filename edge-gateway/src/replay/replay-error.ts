@@ -6,6 +6,7 @@ export type ReplayErrorCode =
   | 'column_count'
   | 'bad_time'
   | 'bad_value'
+  | 'out_of_order'
   | 'unterminated_quote';
 
 /** A problem with the replayed file, naming the line (1-based; the header is line 1) and the reason. */

@@ -70,7 +70,7 @@ describe('replayCsv', () => {
     expect(windows.map((w) => w.closeReason)).toEqual([CloseReason.WATERMARK, CloseReason.WATERMARK, CloseReason.SHUTDOWN]);
     expect(windows[0]?.sensors.map((s) => [s.sensorId, s.count])).toEqual([['temp', 4], ['vib', 3]]);
     expect(windows[0]?.machineId).toBe('pump-1');
-    expect(summary).toMatchObject({ timeColumn: 'time', sensors: ['temp', 'vib'], rows: 12, readings: 21, badRows: 0 });
+    expect(summary).toMatchObject({ timeColumn: 'time', sensors: ['temp', 'vib'], rows: 12, readings: 21, badRows: 0, outOfOrderRows: 0 });
   });
 
   it('equals feeding the same readings to the window engine directly', async () => {
@@ -120,6 +120,30 @@ describe('replayCsv', () => {
     expect(summary).toMatchObject({ timeColumn: 'Timestamp', sensors: ['value'] });
   });
 
+  it('takes the time column by its name\'s preference, and will not guess between a date and another time column', async () => {
+    const { summary } = await replay(await csvFile('ts,timestamp,v\n7,1709294400000,1\n'));
+    expect(summary).toMatchObject({ timeColumn: 'timestamp', sensors: ['ts', 'v'] });
+    const split = replay(await csvFile('Date,Time,temp\n2024-03-01,12:00:00,1\n2024-03-01,12:00:01,2\n'));
+    await expect(split).rejects.toMatchObject({ code: 'no_time_column', line: 1 });
+    await expect(split).rejects.toThrow('line 1: several time columns ("Date", "Time"), one a date that may hold only the day: name the time column with --time-column');
+    const named = await replay(await csvFile('Date,Time,temp\n2024-03-01,2024-03-01T12:00:00,1\n'), { timeColumn: 'Time' });
+    expect(named.summary).toMatchObject({ timeColumn: 'Time', sensors: ['temp'], ignoredColumns: ['Date'] });
+  });
+
+  it('reads NaN, NA, N/A, null and - as missing wherever they stand, and decides a column by its values', async () => {
+    const text = [
+      'time,temp,vib,state,spare',
+      '1709294400,NaN,0.25,NA,',
+      '1709294401,61,na,run,null',
+      '1709294402,N/A,0.5,-,-',
+      '1709294403,63,NULL,stop,NaN',
+      '1709294404,-,0.75,run,n/a',
+    ].join('\n');
+    const { windows, summary } = await replay(await csvFile(text));
+    expect(summary).toMatchObject({ sensors: ['temp', 'vib'], ignoredColumns: ['state', 'spare'], readings: 5 });
+    expect(windows[0]?.sensors.map((s) => [s.sensorId, s.count, s.mean])).toEqual([['temp', 2, 62], ['vib', 3, 0.5]]);
+  });
+
   it('fails on a header without a time column', async () => {
     await expect(replay(await csvFile('a,b\n1,2\n'))).rejects.toMatchObject({ code: 'no_time_column', line: 1 });
     await expect(replay(await csvFile('a,b\n1,2\n'), { timeColumn: 'when' })).rejects.toThrow(/column "when"/);
@@ -155,10 +179,28 @@ describe('replayCsv', () => {
     expect(hex(windows)).toEqual(hex(fromFile.windows));
   });
 
-  it('counts readings beyond the lateness as late, as the live gateway would', async () => {
-    const text = 'time,v\n1709294400000,1\n1709294415000,2\n1709294401000,3\n';
+  it('counts readings beyond the lateness as late, as the live gateway would, and names the first such row', async () => {
+    const text = 'time,v\n1709294400000,1\n1709294415000,2\n1709294401000,3\n1709294402000,4\n';
     const { summary, windows } = await replay(await csvFile(text));
-    expect(summary.engine.lateReadings).toBe(1);
+    expect(summary.engine.lateReadings).toBe(2);
     expect(windows[0]?.sensors[0]?.count).toBe(1);
+    expect(summary).toMatchObject({ rows: 4, readings: 2, outOfOrderRows: 2 });
+    expect(summary.firstOutOfOrderRow?.message).toBe(
+      'line 4: row out of time order, 14 s before line 3, beyond the allowed lateness of 2 s: its window had closed; sort the file by time',
+    );
+    // lateMode 'revise' folds each late reading into its window, emitted again: nothing is dropped.
+    const revised = await replay(await csvFile(text), { engine: { lateMode: 'revise' }, onOutOfOrderRow: 'fail' });
+    expect(revised.summary).toMatchObject({ readings: 4, outOfOrderRows: 0 });
+    expect(revised.windows.map((w) => [w.revision, w.sensors[0]?.count])).toEqual([[0, 1], [1, 2], [2, 3], [0, 1]]);
+  });
+
+  it("with onOutOfOrderRow 'fail' stops at the first row whose window had closed, and takes rows out of order before that", async () => {
+    // 00:00:00, 00:00:20, 00:00:05: the third row's window [0 s, 10 s) closed at 00:00:12 + 2 s of lateness.
+    const late = replay(await csvFile('time,v\n2024-03-01T12:00:00,1\n2024-03-01T12:00:20,2\n2024-03-01T12:00:05,3\n'), { onOutOfOrderRow: 'fail' });
+    await expect(late).rejects.toMatchObject({ code: 'out_of_order', line: 4 });
+    await expect(late).rejects.toThrow('line 4: row out of time order, 15 s before line 3, beyond');
+    // 00:00:09 then 00:00:01: its window is still open, so the row counts.
+    const { windows, summary } = await replay(await csvFile('time,v\n1709294400,1\n1709294409,2\n1709294401,3\n'), { onOutOfOrderRow: 'fail' });
+    expect([summary.outOfOrderRows, windows[0]?.sensors[0]?.count]).toEqual([0, 3]);
   });
 });

@@ -3,7 +3,7 @@ import { stat } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import type { MachineWindow } from '@pdm/proto';
 import { ManualClock } from '@pdm/clock';
-import { WindowEngine } from '../window/index.js';
+import { WindowEngine, windowEngineOptionsSchema } from '../window/index.js';
 import type { WindowEngineMetrics } from '../window/index.js';
 import { CsvParser } from './csv-parser.js';
 import type { CsvRecord } from './csv-parser.js';
@@ -32,10 +32,15 @@ export interface ReplaySummary {
   sensors: string[];
   ignoredColumns: string[];
   rows: number;
+  /** Readings the window engine took (those of a row dropped out of time order are not). */
   readings: number;
   badRows: number;
   /** The first bad rows (skip mode), as examples for the user. */
   badRowExamples: ReplayError[];
+  /** Rows out of time order whose window had closed, dropped (onOutOfOrderRow 'skip'). */
+  outOfOrderRows: number;
+  /** The first of them, naming its line and the earlier row it came after. */
+  firstOutOfOrderRow: ReplayError | undefined;
   engine: WindowEngineMetrics;
 }
 
@@ -48,8 +53,11 @@ export interface ReplaySummary {
  * WATERMARK and only the trailing window the data stops inside closes as a SHUTDOWN partial (see
  * `WindowEngine.endOfStream`): training can keep WATERMARK windows and drop the rest.
  *
- * Rejects with a ReplayError (with its `line`) for a bad header, and for a bad row when onBadRow is
- * 'fail'.
+ * Rows need not be sorted within the engine's allowed lateness; a row later than that for a window
+ * already closed is what the live gateway would drop (onOutOfOrderRow).
+ *
+ * Rejects with a ReplayError (with its `line`) for a bad header, for a bad row when onBadRow is
+ * 'fail', and for a row out of time order when onOutOfOrderRow is 'fail'.
  */
 export async function replayCsv(
   input: string | Readable,
@@ -59,12 +67,10 @@ export async function replayCsv(
   const opts = replayOptionsSchema.parse(options);
   const clock = new ManualClock(-Infinity);
   const pending: MachineWindow[] = [];
-  const engine = new WindowEngine(
-    // The data's time is no close time: replayed windows carry closedAt 0 (unknown), so published
-    // ones never feed the pipeline's latency figures.
-    { gatewayId: 'replay', siteId: 'replay', ...opts.engine, clock, stampClosedAt: false },
-    (w) => pending.push(w),
-  );
+  // The data's time is no close time: replayed windows carry closedAt 0 (unknown), so published
+  // ones never feed the pipeline's latency figures.
+  const engineOptions = windowEngineOptionsSchema.parse({ gatewayId: 'replay', siteId: 'replay', ...opts.engine, clock, stampClosedAt: false });
+  const engine = new WindowEngine(engineOptions, (w) => pending.push(w));
   const progress: ReplayProgress = {
     rows: 0,
     bytesRead: 0,
@@ -74,6 +80,10 @@ export async function replayCsv(
   let readings = 0;
   let badRows = 0;
   const badRowExamples: ReplayError[] = [];
+  /** The line of the row with the latest time so far (the clock's time): what an out-of-order row came after. */
+  let latestLine = 0;
+  let outOfOrderRows = 0;
+  let firstOutOfOrderRow: ReplayError | undefined;
 
   const consume = (record: CsvRecord): void => {
     if (table === undefined) {
@@ -90,11 +100,27 @@ export async function replayCsv(
       if (badRowExamples.length < BAD_ROW_EXAMPLES) badRowExamples.push(error);
       return;
     }
-    if (row.ts > clock.now()) clock.set(row.ts);
-    for (let i = 0; i < row.values.length; i++) {
-      engine.add(opts.machineId, row.sensorIds[i] ?? '', row.ts, row.values[i] ?? NaN);
+    if (row.ts > clock.now()) {
+      clock.set(row.ts);
+      latestLine = record.line;
     }
-    readings += row.values.length;
+    let dropped = false;
+    for (let i = 0; i < row.values.length; i++) {
+      const result = engine.add(opts.machineId, row.sensorIds[i] ?? '', row.ts, row.values[i] ?? NaN);
+      // A late reading is lost unless lateMode 'revise' folds it into its window; a too-late one always.
+      if (result === 'too_late' || (result === 'late' && engineOptions.lateMode === 'count')) dropped = true;
+      else readings++;
+    }
+    if (dropped) {
+      const error = new ReplayError(
+        'out_of_order', record.line,
+        `row out of time order, ${seconds(clock.now() - row.ts)} before line ${latestLine}, beyond the allowed lateness of ` +
+          `${seconds(engineOptions.allowedLatenessMs)}: its window had closed; sort the file by time`,
+      );
+      if (opts.onOutOfOrderRow === 'fail') throw error;
+      outOfOrderRows++;
+      firstOutOfOrderRow ??= error;
+    }
     engine.tick();
   };
   const deliver = async (): Promise<void> => {
@@ -124,6 +150,10 @@ export async function replayCsv(
     readings,
     badRows,
     badRowExamples,
+    outOfOrderRows,
+    firstOutOfOrderRow,
     engine: engine.metrics(),
   };
 }
+
+const seconds = (ms: number): string => `${ms / 1000} s`;
