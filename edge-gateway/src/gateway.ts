@@ -235,14 +235,14 @@ export async function startGateway(config: GatewayConfig, dependencies: GatewayD
       onRedelivery: () => metrics.redeliveries.inc(),
       onRefusedPublish: (reason, clientId, topicName) => {
         ingest.refuse(reason, `client ${clientId} may not publish on ${topicName}`);
-        log.warn({ clientId, topic: topicName }, 'publish refused by ACL; client disconnected');
+        limiter.maybe(`reject:${reason}`, (suppressed) => log.warn({ clientId, topic: topicName, suppressed }, 'publish refused by ACL; client disconnected'));
       },
       onRefusedSubscribe: (clientId, filter) => {
         limiter.maybe('subscribe-refused', (suppressed) => log.warn({ clientId, filter, suppressed }, 'subscription refused by ACL'));
       },
       onRefusedConnect: (reason, clientId, username) => {
         metrics.connectRefused.inc({ reason });
-        log.warn({ clientId, username, reason }, 'connection refused');
+        limiter.maybe(`connect-refused:${reason}`, (suppressed) => log.warn({ clientId, username, reason, suppressed }, 'connection refused'));
       },
       onTlsHandshakeFailed: (remoteAddress, error) => {
         metrics.connectRefused.inc({ reason: 'tls_handshake' });
@@ -258,7 +258,11 @@ export async function startGateway(config: GatewayConfig, dependencies: GatewayD
     },
   ).catch(abandonStart);
 
+  let stopping: Promise<void> | undefined;
   const ops: OpsServer = await startOpsServer(config.http, metrics.registry, {
+    // Not ready from the moment stop begins: the broker is closing, and a load balancer should send
+    // devices elsewhere for however long the stop takes.
+    gateway: () => (stopping ? { ok: false, detail: 'stopping' } : { ok: true, detail: 'running' }),
     broker: () => ({ ok: true, detail: broker ? `listening on ${broker.port}, ${broker.connectedClients()} clients` : 'off (mqtt.enabled: false): bridge only' }),
     outbox: () => {
       const ok = writer.writable();
@@ -335,7 +339,6 @@ export async function startGateway(config: GatewayConfig, dependencies: GatewayD
     return { ok: true };
   }
 
-  let stopping: Promise<void> | undefined;
   async function stop(): Promise<void> {
     cancelTicks();
     cancelCheckpoints();
@@ -347,9 +350,11 @@ export async function startGateway(config: GatewayConfig, dependencies: GatewayD
     writer.checkpoint(engine.suspend());
     await publisher.stop(config.shutdownTimeoutMs);
     await pubsub.close();
+    // Before the outbox: /readyz and /metrics read it, and a request the server still answers must
+    // not meet a closed database.
+    await ops.close();
     const left = outbox.stats().depth;
     outbox.close();
-    await ops.close();
     log.info({ leftInOutbox: left }, left > 0 ? 'gateway stopped; unpublished windows stay in the outbox for the next start' : 'gateway stopped');
   }
 

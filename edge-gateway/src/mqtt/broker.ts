@@ -8,7 +8,7 @@
 import type { Clock } from '@pdm/clock';
 import { Aedes, type AuthenticateError, type Client } from 'aedes';
 import { type IncomingMessage, type Server as HttpServer, createServer as createHttpServer } from 'node:http';
-import { type AddressInfo, type Server as NetServer, createServer as createNetServer } from 'node:net';
+import { type AddressInfo, type Server as NetServer, type Socket, createServer as createNetServer } from 'node:net';
 import { type Server as TlsServer, type TLSSocket, createServer as createTlsServer } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, createWebSocketStream } from 'ws';
@@ -55,7 +55,10 @@ export interface BrokerHooks {
   onRefusedSubscribe(clientId: string, filter: string): void;
   /** unknown_certificate: a verified client certificate whose subject CN is no user of the users file. */
   onRefusedConnect(reason: 'bad_credentials' | 'anonymous' | 'unknown_certificate', clientId: string, username: string | undefined): void;
-  /** A TLS handshake that failed (no client certificate while one is required, another CA, not TLS at all). */
+  /**
+   * A TLS handshake that failed (no client certificate while one is required, another CA, not TLS at all).
+   * Not called for a peer that hung up before the handshake ended: see isHangUp.
+   */
   onTlsHandshakeFailed(remoteAddress: string | undefined, error: Error): void;
   /** A packet over maxPacketBytes, refused from its header alone; the connection is closed. */
   onPacketTooLarge(packet: OversizedPacket, remoteAddress: string | undefined): void;
@@ -76,7 +79,7 @@ export interface RunningBroker {
    * TLS layer refuses the certificates.
    */
   replaceCredentials(credentials: Credentials): void;
-  /** Stops accepting connections and closes every client. */
+  /** Stops accepting connections and closes every connection, MQTT client or not. */
   close(): Promise<void>;
 }
 
@@ -123,6 +126,15 @@ function verifiedCommonName(socket: TLSSocket): string | undefined {
 async function closeServer(server: NetServer | HttpServer): Promise<void> {
   await new Promise<void>((resolve) => server.close(() => resolve()));
 }
+
+/**
+ * A TLS handshake the peer ended by closing or resetting its connection with nothing refused: a TCP
+ * health check (connect, then close before any TLS byte: a blackbox tcp_connect, an HAProxy or
+ * Kubernetes tcpSocket probe) or a client that gave up. Node reports it as a client error ("socket
+ * hang up", ECONNRESET), but the gateway refused nothing. Node reports a client certificate it refused
+ * after the handshake (TLS 1.3) the same way; that one has an authorizationError and is a refusal.
+ */
+const isHangUp = (error: Error & { code?: string }, socket: TLSSocket): boolean => error.code === 'ECONNRESET' && !socket.authorizationError;
 
 export async function startBroker(options: BrokerOptions, hooks: BrokerHooks): Promise<RunningBroker> {
   // What each client authenticated as, with its publish ACL prepared: one lookup per PUBLISH.
@@ -209,12 +221,28 @@ export async function startBroker(options: BrokerOptions, hooks: BrokerHooks): P
   aedes.on('connectionError', (client, error) => hooks.onClientError(client.id, error));
 
   const servers: Array<NetServer | HttpServer> = [];
+  // Every connection the listeners accepted (the TCP socket under TLS and WebSocket), until it closes.
+  const sockets = new Set<Socket>();
+  const addServer = (server: NetServer | HttpServer): void => {
+    servers.push(server);
+    server.on('connection', (socket: Socket) => {
+      sockets.add(socket);
+      socket.once('close', () => sockets.delete(socket));
+    });
+  };
   let tlsServer: TlsServer | undefined;
   let wss: WebSocketServer | undefined;
   async function close(): Promise<void> {
+    const listenersClosed = Promise.all(servers.filter((server) => server.listening).map(closeServer));
     wss?.close();
     await new Promise<void>((resolve) => aedes.close(() => resolve()));
-    await Promise.all(servers.filter((server) => server.listening).map(closeServer));
+    // aedes closes only the clients it accepted. A listener's close waits for every connection, and
+    // left alone these would hold the gateway's stop (and its shutdown checkpoint) past a service
+    // manager's stop timeout: one that has not sent CONNECT yet (aedes waits 30 s for it), one whose
+    // password was being checked (nothing closes it once aedes has closed), a TLS handshake under way
+    // (Node waits 120 s for it), an HTTP request on the WebSocket port.
+    for (const socket of sockets) socket.destroy();
+    await listenersClosed;
   }
 
   /** Reports a connection's oversized packet once, whichever layer (WebSocket, MQTT) refuses it first. */
@@ -236,7 +264,7 @@ export async function startBroker(options: BrokerOptions, hooks: BrokerHooks): P
     let port: number | undefined;
     if (options.plain) {
       const tcp = createNetServer((socket) => handle(socket, tooLargeReporter(socket.remoteAddress)));
-      servers.push(tcp);
+      addServer(tcp);
       port = await listen(tcp, options.port, options.host);
     }
 
@@ -254,15 +282,21 @@ export async function startBroker(options: BrokerOptions, hooks: BrokerHooks): P
         (socket) => handle(socket, tooLargeReporter(socket.remoteAddress), undefined, verifiedCommonName(socket)),
       );
       // Refused before any MQTT packet: the only place such a client shows.
-      tls.on('tlsClientError', (error, socket) => hooks.onTlsHandshakeFailed(socket.remoteAddress, error));
-      servers.push(tls);
+      tls.on('tlsClientError', (error, socket) => {
+        if (!isHangUp(error, socket)) hooks.onTlsHandshakeFailed(socket.remoteAddress, error);
+      });
+      addServer(tls);
       tlsServer = tls;
       tlsPort = await listen(tls, options.tls.port, options.host);
     }
 
     let websocketPort: number | undefined;
     if (options.websocket) {
-      const http = createHttpServer();
+      // Only a WebSocket upgrade is served here; any other request is answered at once (without an
+      // answer it would hold its connection open until Node's request timeout, 5 minutes).
+      const http = createHttpServer((_request, response) => {
+        response.writeHead(426, { upgrade: 'websocket', connection: 'close', 'content-type': 'text/plain' }).end('MQTT over WebSocket only\n');
+      });
       // ws collects a whole message before handing it on: the same limit caps a message.
       wss = new WebSocketServer({ server: http, path: options.websocket.path, maxPayload: options.maxPacketBytes });
       wss.on('connection', (socket, request) => {
@@ -273,7 +307,7 @@ export async function startBroker(options: BrokerOptions, hooks: BrokerHooks): P
         });
         handle(createWebSocketStream(socket), onTooLarge, request);
       });
-      servers.push(http);
+      addServer(http);
       websocketPort = await listen(http, options.websocket.port, options.host);
     }
 

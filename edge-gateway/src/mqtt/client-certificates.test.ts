@@ -4,7 +4,7 @@
 // listener off.
 import { execFile, execFileSync } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { type AddressInfo, connect as connectTcp, createServer } from 'node:net';
+import { type AddressInfo, type Socket, connect as connectTcp, createServer } from 'node:net';
 import { join } from 'node:path';
 import { makeTestDataDir } from '@pdm/influx-harness';
 import type { MachineWindow } from '@pdm/proto';
@@ -138,6 +138,26 @@ describe('gateway taking client certificates, TLS only', () => {
     // Refused in the TLS handshake: no CONNECT was read, so neither is an MQTT refusal; each counts as a failed handshake.
     expect(await metricValue(bed.gateway, 'pdm_gateway_connect_refused_total', 'reason="unknown_certificate"')).toBe(1);
     expect(await metricValue(bed.gateway, 'pdm_gateway_connect_refused_total', 'reason="tls_handshake"')).toBe(2);
+  });
+
+  it('counts no refused handshake for a TCP probe that closes before any TLS byte; bytes that are not TLS still count', async () => {
+    const handshakes = () => metricValue(bed.gateway, 'pdm_gateway_connect_refused_total', 'reason="tls_handshake"');
+    const before = await handshakes();
+    /** Connects to the TLS port, does `then` and waits until the connection has closed. */
+    const connection = (then: (socket: Socket) => void) =>
+      new Promise<void>((resolve) => {
+        const socket = connectTcp(bed.gateway.tlsPort!, '127.0.0.1');
+        socket.on('error', () => {});
+        socket.once('connect', () => then(socket));
+        socket.once('close', () => resolve());
+      });
+    await connection((socket) => socket.end()); // a health check (blackbox tcp_connect, HAProxy, Kubernetes tcpSocket)
+    await connection((socket) => socket.resetAndDestroy()); // the same, ended with a reset
+    await connection((socket) => socket.end('CONNECT\r\n')); // not TLS at all: a refused handshake
+    const deadline = Date.now() + 5_000;
+    while ((await handshakes()) === before && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+    await new Promise((resolve) => setTimeout(resolve, 200)); // for a count that comes late
+    expect(await handshakes()).toBe(before + 1);
   });
 
   it('does not let a certificate-only user in with a password', async () => {
