@@ -6,6 +6,15 @@ import type { Registry } from 'prom-client';
 
 export type ReadinessCheck = () => { ok: boolean; detail: string };
 
+/** A check's answer; one that throws is not ready, saying why, instead of an uncaught exception in the request handler. */
+function answerOf(check: ReadinessCheck): { ok: boolean; detail: string } {
+  try {
+    return check();
+  } catch (error) {
+    return { ok: false, detail: `check failed: ${(error as Error).message}` };
+  }
+}
+
 export interface OpsServer {
   port: number;
   close(): Promise<void>;
@@ -23,7 +32,7 @@ export async function startOpsServer(
       return;
     }
     if (path === '/readyz') {
-      const results = Object.fromEntries(Object.entries(checks).map(([name, check]) => [name, check()]));
+      const results = Object.fromEntries(Object.entries(checks).map(([name, check]) => [name, answerOf(check)]));
       const ready = Object.values(results).every((r) => r.ok);
       response.writeHead(ready ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify({ ready, checks: results }));
       return;
