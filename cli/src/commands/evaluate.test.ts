@@ -60,6 +60,17 @@ describe('pdm evaluate --protocol skab', () => {
     const unreadable = capture();
     expect(await main(['evaluate', '--protocol=skab', '--labels', join(dir, 'none.csv'), '--scores', a.scores], unreadable.context)).toBe(2);
     expect(unreadable.err.join('\n')).toMatch(/--labels: cannot read .*none\.csv/);
+    // Content the evaluation refuses is the user's mistake too: exit 2, the file named.
+    const badScores = join(dir, '4-bad-scores.csv');
+    writeFileSync(badScores, `${HEADER}\n${iso(t0)},${iso(t0 + 10_000)},4,one,2,0`);
+    const malformed = capture();
+    expect(await main(['evaluate', '--protocol', 'skab', '--labels', a.recording, '--scores', badScores], malformed.context)).toBe(2);
+    expect(malformed.err.join('\n')).toMatch(/4-bad-scores\.csv.*score "one" is not a number/);
+    const twoMachines = join(dir, '4-two-machines.csv');
+    writeFileSync(twoMachines, `${HEADER}\n${iso(t0)},${iso(t0 + 10_000)},pump-1,1,2,0\n${iso(t0)},${iso(t0 + 10_000)},pump-2,1,2,0`);
+    const ambiguous = capture();
+    expect(await main(['evaluate', '--protocol', 'skab', '--labels', a.recording, '--scores', twoMachines], ambiguous.context)).toBe(2);
+    expect(ambiguous.err.join('\n')).toMatch(/4-two-machines\.csv holds 2 machines/);
   });
 });
 

@@ -83,6 +83,20 @@ async function readText(flag: string, path: string): Promise<string> {
   }
 }
 
+/**
+ * Runs an evaluation of the user's files: whatever it refuses is about their content (a malformed row,
+ * labels that are not windows, rows out of order, several machines without --machine), so it is a
+ * usage error (exit 2) naming the files when the message does not.
+ */
+function ofInputs<T>(files: readonly string[], evaluate: () => T): T {
+  try {
+    return evaluate();
+  } catch (error) {
+    const message = (error as Error).message;
+    throw new UsageError(files.some((file) => message.includes(file)) ? message : `${files.join(', ')}: ${message}`);
+  }
+}
+
 /** Pairs each recording with the scores file given after it. */
 function pairs(recordingFlag: string, recordings: string[] | undefined, scores: string[] | undefined): [string, string][] {
   if (!recordings?.length) throw new UsageError(`${recordingFlag} FILE is required`);
@@ -97,7 +111,8 @@ async function skab(values: { labels?: string[]; data?: string[]; scores?: strin
   const files: FileOutcome<SkabFileResult>[] = [];
   for (const [recording, scores] of pairs('--labels', values.labels, values.scores)) {
     const scoresInput = { text: await readText('--scores', scores), source: scores, machine: values.machine };
-    files.push({ file: recording, result: evaluateSkab(await readText('--labels', recording), recording, scoresInput, { timeColumn: values['time-column'] }) });
+    const text = await readText('--labels', recording);
+    files.push({ file: recording, result: ofInputs([recording, scores], () => evaluateSkab(text, recording, scoresInput, { timeColumn: values['time-column'] })) });
   }
   return files;
 }
@@ -112,13 +127,14 @@ async function nab(values: { labels?: string[]; data?: string[]; scores?: string
     if (error instanceof UsageError) throw error;
     throw new UsageError(`--labels: ${labelsPath} is not JSON: ${(error as Error).message}`);
   }
-  const labels = parseNabLabels(document, labelsPath);
+  const labels = ofInputs([labelsPath], () => parseNabLabels(document, labelsPath));
   const files: FileOutcome<NabFileResult>[] = [];
   for (const [series, scores] of pairs('--data', values.data, values.scores)) {
     const key = nabLabelKey(labels, series);
     if (key === undefined) throw new UsageError(`--data: ${labelsPath} has no windows for ${series} (name it as in the labels, e.g. …/realKnownCause/nyc_taxi.csv)`);
     const scoresInput = { text: await readText('--scores', scores), source: scores, machine: values.machine };
-    files.push({ file: key, result: evaluateNab(await readText('--data', series), series, labels.get(key)!, scoresInput, { timeColumn: values['time-column'] }) });
+    const text = await readText('--data', series);
+    files.push({ file: key, result: ofInputs([series, scores], () => evaluateNab(text, series, labels.get(key)!, scoresInput, { timeColumn: values['time-column'] })) });
   }
   return files;
 }
