@@ -47,7 +47,16 @@ describe('alerts API', () => {
     expect(await asked(`alerts/${alertId}/resolve`, { body: { who: 'ana', note: 'valve reseated' } })).toMatchObject({ status: 200, body: { action: 'resolve', alertId } });
     expect(await asked(`alerts/${alertId}/resolve`, { body: { who: 'bo' } })).toMatchObject({ status: 409 });
     // pump-1's one site is found from its windows; the mute covers times after it was taken, not these windows of T0.
-    expect(await asked('machines/pump-1/mute', { body: { who: 'bo', until: '2099-01-01T00:00:00Z' } })).toMatchObject({ status: 200, body: { action: 'mute', siteId: 'plant-1', muteUntil: Date.UTC(2099, 0, 1) } });
+    // A time without a zone is UTC whatever the processor host's zone (the CLI's syntax).
+    const hostZone = process.env.TZ;
+    process.env.TZ = 'America/New_York';
+    try {
+      expect(await asked('machines/pump-1/mute', { body: { who: 'bo', until: '2099-01-01T00:00:00' } })).toMatchObject({ status: 200, body: { action: 'mute', siteId: 'plant-1', muteUntil: Date.UTC(2099, 0, 1) } });
+    } finally {
+      if (hostZone === undefined) delete process.env.TZ;
+      else process.env.TZ = hostZone;
+    }
+    expect(await asked('machines/pump-1/mute', { body: { who: 'bo', until: 'next tuesday' } })).toMatchObject({ status: 400, body: { message: expect.stringContaining('no zone = UTC') as unknown } });
     expect((await asked('alerts')).body).toMatchObject({ mutes: [{ machineId: 'pump-1', who: 'bo' }] });
     expect(await asked('machines/pump-1/unmute', { body: { who: 'bo' } })).toMatchObject({ status: 200, body: { action: 'unmute', siteId: 'plant-1' } });
 

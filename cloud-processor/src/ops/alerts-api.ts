@@ -30,7 +30,7 @@ import {
   UseGuards,
 } from '@nestjs/common';
 import type { Clock } from '@pdm/clock';
-import { parseDuration } from '@pdm/config';
+import { parseDuration, parseTimestamp } from '@pdm/config';
 import { AlertWorkflow, AlertWorkflowError, type Actor, type AlertAction, type AlertOverview } from '../alerts/alert-workflow.js';
 
 const API_TOKEN = Symbol('API_TOKEN');
@@ -130,8 +130,9 @@ export class AlertsApiController {
     const fields = body ?? {};
     const [forText, untilText] = [text(fields, 'for'), text(fields, 'until')];
     if ((forText === undefined) === (untilText === undefined)) throw new BadRequestException('give either "for" (a duration such as "4h") or "until" (an ISO-8601 time)');
-    const until = forText !== undefined ? this.clock.now() + duration('for', forText) : Date.parse(untilText!);
-    if (Number.isNaN(until)) throw new BadRequestException(`"until": "${untilText}" is not an ISO-8601 time such as 2026-12-06T18:00:00Z`);
+    // The CLI's syntax (pdm alerts mute --until): a time without a zone is UTC, not the processor host's zone.
+    const until = forText !== undefined ? this.clock.now() + duration('for', forText) : parseTimestamp(untilText!);
+    if (until === null) throw new BadRequestException(`"until": "${untilText}" is not an ISO-8601 time (no zone = UTC) or epoch ms/s, such as 2026-12-06T18:00:00Z`);
     return answer(() => this.workflow.mute(this.machine(id, fields), until, actor(body)));
   }
 
