@@ -21,6 +21,8 @@ describe('readRecording', () => {
     expect(() => readRecording(`${skabLike}\n2020-03-01 15:44:10;1;1;0.5;0`, '1.csv', { labelColumn: 'anomaly' })).toThrow(
       '1.csv line 6: anomaly must be 0 or 1, got "0.5"',
     );
+    // An empty label is no label, not a normal row.
+    expect(() => readRecording(`${skabLike}\n2020-03-01 15:44:10;1;1;;0`, '1.csv', { labelColumn: 'anomaly' })).toThrow('1.csv line 6: anomaly must be 0 or 1, got ""');
     expect(() => readRecording(`${skabLike}\n2020-03-01 15:44:10;1;1`, '1.csv')).toThrow('1.csv line 6: 3 fields, the header has 5');
     expect(() => readRecording('when,value\n1,2', 'x.csv')).toThrow(/no time column/);
     expect(() => readRecording(skabLike, '1.csv', { labelColumn: 'label' })).toThrow(/no label column "label"/);

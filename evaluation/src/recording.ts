@@ -69,7 +69,9 @@ export function readRecording(text: string, source: string, options: RecordingOp
     if (time === null) throw new RecordingFormatError(source, line, `"${cells[timeIndex]}" is not a timestamp`);
     timestamps.push(time);
     if (labels) {
-      const label = Number(cells[labelIndex]);
+      // Number('') is 0: an empty cell would pass for a normal row.
+      const cell = (cells[labelIndex] ?? '').trim();
+      const label = cell === '' ? Number.NaN : Number(cell);
       if (label !== 0 && label !== 1) throw new RecordingFormatError(source, line, `${options.labelColumn} must be 0 or 1, got "${cells[labelIndex]}"`);
       labels[i] = label;
     }
