@@ -52,7 +52,7 @@ describe('gateway start-up failure', () => {
     try {
       const { code, output } = await startGateway(mqttPort, join(dir, 'outbox.sqlite'));
       expect(code).not.toBe(0);
-      expect(output).toMatch(new RegExp(`EADDRINUSE.*${mqttPort}`));
+      expect(output).toMatch(new RegExp(`mqtt\\.port: port ${mqttPort} on 127\\.0\\.0\\.1 is already in use by another program: change mqtt\\.port`));
     } finally {
       taken.close();
     }

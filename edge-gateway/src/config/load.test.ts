@@ -103,6 +103,16 @@ describe('gateway configuration', () => {
     expect(huge).toMatch(/mqtt\.maxPacketBytes: .*268435460/);
   });
 
+  it("refuses two of the gateway's listeners on one port, naming both keys", () => {
+    const clash = configErrorOf(file('port-clash.yaml', 'mqtt:\n  websocket: {}\nhttp:\n  port: 8080\n'));
+    expect(clash).toMatch(/http\.port: port 8080 is mqtt\.websocket\.port's too: give each listener its own port/);
+    const tls = configErrorOf(file('tls-clash.yaml', 'mqtt:\n  port: 8883\n  tls: { cert: c.pem, key: k.pem }\n'));
+    expect(tls).toMatch(/mqtt\.tls\.port: port 8883 is mqtt\.port's too/);
+    // Ports chosen by the system, and one port on two different addresses, are fine.
+    expect(() => loadGatewayConfig({ env: { PDM_GATEWAY_MQTT__PORT: '0', PDM_GATEWAY_HTTP__PORT: '0' } })).not.toThrow();
+    expect(() => loadGatewayConfig({ file: file('two-hosts.yaml', 'mqtt:\n  host: 10.0.0.5\n  port: 9000\nhttp:\n  host: 127.0.0.1\n  port: 9000\n'), env: {} })).not.toThrow();
+  });
+
   it('caps the ids a gateway holds state for at 5,000 machines of 64 sensors by default', () => {
     expect(loadGatewayConfig({ env: {} }).validation).toMatchObject({ maxMachines: 5_000, maxSensorsPerMachine: 64 });
     expect(loadGatewayConfig({ env: {} }).validation.maxMachinesPerUser).toBeUndefined();

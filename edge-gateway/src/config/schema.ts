@@ -258,6 +258,19 @@ export const gatewayConfigSchema = z
     path: ['mqtt', 'maxPacketBytes'],
   })
   .superRefine((c, ctx) => {
+    // Two of the gateway's own listeners on one port: the second would fail at start with a bare
+    // EADDRINUSE (the WebSocket listener's default 8080 is a common http.port too). 0 picks a free port.
+    const wildcard = (host: string) => host === '0.0.0.0' || host === '::';
+    const listeners: Array<{ key: string; port: number; host: string }> = [
+      ...(c.mqtt.enabled && c.mqtt.plain ? [{ key: 'mqtt.port', port: c.mqtt.port, host: c.mqtt.host }] : []),
+      ...(c.mqtt.enabled && c.mqtt.tls ? [{ key: 'mqtt.tls.port', port: c.mqtt.tls.port, host: c.mqtt.host }] : []),
+      ...(c.mqtt.enabled && c.mqtt.websocket ? [{ key: 'mqtt.websocket.port', port: c.mqtt.websocket.port, host: c.mqtt.host }] : []),
+      { key: 'http.port', port: c.http.port, host: c.http.host },
+    ];
+    for (const [i, later] of listeners.entries()) {
+      const earlier = listeners.slice(0, i).find((l) => l.port === later.port && l.port !== 0 && (l.host === later.host || wildcard(l.host) || wildcard(later.host)));
+      if (earlier) ctx.addIssue({ code: 'custom', message: `port ${later.port} is ${earlier.key}'s too: give each listener its own port`, path: later.key.split('.') });
+    }
     // The window engine's own rules (hopMs divides windowMs, evictAfterMs ≥ idleTimeoutMs) are its
     // schema's: checked here with it, so a bad pair is refused at load naming windows.<key>.
     const { tickMs: _tickMs, ...knobs } = c.windows;

@@ -8,7 +8,7 @@
 import type { Clock } from '@pdm/clock';
 import { Aedes, type AuthenticateError, type Client } from 'aedes';
 import { type IncomingMessage, type Server as HttpServer, createServer as createHttpServer } from 'node:http';
-import { type AddressInfo, type Server as NetServer, type Socket, createServer as createNetServer } from 'node:net';
+import { type Server as NetServer, type Socket, createServer as createNetServer } from 'node:net';
 import { type Server as TlsServer, type TLSSocket, createServer as createTlsServer } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, createWebSocketStream } from 'ws';
@@ -18,6 +18,7 @@ import { type OversizedPacket, guardPacketSize } from './packet-size-guard.js';
 import { publishMatcher } from './publish-acls.js';
 import { RedeliveryFilter } from './redeliveries.js';
 import { type Acl, type User, Users } from './users.js';
+import { listen } from '../ops/listen.js';
 
 export interface BrokerOptions {
   host: string;
@@ -99,17 +100,6 @@ function authError(message: string, returnCode: number): AuthenticateError {
   const error = new Error(message) as AuthenticateError;
   error.returnCode = returnCode;
   return error;
-}
-
-async function listen(server: NetServer | HttpServer, port: number, host: string): Promise<number> {
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  return (server.address() as AddressInfo).port;
 }
 
 /**
@@ -265,7 +255,7 @@ export async function startBroker(options: BrokerOptions, hooks: BrokerHooks): P
     if (options.plain) {
       const tcp = createNetServer((socket) => handle(socket, tooLargeReporter(socket.remoteAddress)));
       addServer(tcp);
-      port = await listen(tcp, options.port, options.host);
+      port = await listen(tcp, options.port, options.host, 'mqtt.port');
     }
 
     let tlsPort: number | undefined;
@@ -287,7 +277,7 @@ export async function startBroker(options: BrokerOptions, hooks: BrokerHooks): P
       });
       addServer(tls);
       tlsServer = tls;
-      tlsPort = await listen(tls, options.tls.port, options.host);
+      tlsPort = await listen(tls, options.tls.port, options.host, 'mqtt.tls.port');
     }
 
     let websocketPort: number | undefined;
@@ -308,7 +298,7 @@ export async function startBroker(options: BrokerOptions, hooks: BrokerHooks): P
         handle(createWebSocketStream(socket), onTooLarge, request);
       });
       addServer(http);
-      websocketPort = await listen(http, options.websocket.port, options.host);
+      websocketPort = await listen(http, options.websocket.port, options.host, 'mqtt.websocket.port');
     }
 
     const publish = (topic: string, payload: Buffer): void =>

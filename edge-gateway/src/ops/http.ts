@@ -1,7 +1,7 @@
 // The operations endpoint: /healthz (the process is alive), /readyz (broker listening, outbox
 // writable, publisher connected or buffering) and /metrics (Prometheus text format).
 import { type Server, createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listen } from './listen.js';
 import type { Registry } from 'prom-client';
 
 export type ReadinessCheck = () => { ok: boolean; detail: string };
@@ -46,12 +46,9 @@ export async function startOpsServer(
     }
     response.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /healthz, /readyz or /metrics\n');
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host, () => resolve());
-  });
+  const port = await listen(server, options.port, options.host, 'http.port');
   return {
-    port: (server.address() as AddressInfo).port,
+    port,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }
