@@ -1,7 +1,10 @@
 // The CSV flags shared by `pdm replay`, `pdm train` and `pdm score` (a fixed interface): one time
 // column, every other numeric column a sensor, windowed by the gateway's own engine. Also the time
 // flags of every command and the --out file of replay and score.
+import { randomBytes } from 'node:crypto';
 import { createWriteStream, existsSync } from 'node:fs';
+import { rename, rm } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { once } from 'node:events';
 import { finished } from 'node:stream/promises';
 import { parseDuration, parseTimestamp } from '@pdm/config';
@@ -71,23 +74,36 @@ export function timeFlag(flag: string, value: string): number {
 
 /**
  * Opens the --out file before the work: a path that cannot be written is a usage error at once, not a
- * crash ("Unhandled 'error' event") once the whole input was read. close() finishes the file and
- * rejects with a write error met on the way (a full disk).
+ * crash ("Unhandled 'error' event") once the whole input was read. The lines go to a hidden file
+ * beside it, renamed over it by close(true) once the work is done: a run that fails half-way (a bad
+ * row, a missing model) leaves the previous file as it was, not emptied. close() rejects with a write
+ * error met on the way (a full disk); close(false) removes the partial file.
  */
-export async function openOutput(path: string): Promise<{ write: (text: string) => void; close: () => Promise<void> }> {
-  const stream = createWriteStream(path);
+export async function openOutput(path: string): Promise<{ write: (text: string) => void; close: (complete: boolean) => Promise<void> }> {
+  const partial = join(dirname(path), `.${basename(path)}.partial-${randomBytes(4).toString('hex')}`);
+  const stream = createWriteStream(partial);
   try {
     await once(stream, 'open');
   } catch (error) {
-    throw new UsageError(`--out: ${(error as Error).message}`); // names the path: ENOENT: no such file or directory, open '…'
+    // Names the user's path, not the hidden one: ENOENT: no such file or directory, open '…'
+    throw new UsageError(`--out: ${(error as Error).message.replace(partial, path)}`);
   }
   // finished() reports a later error at close(); until then this listener keeps it from crashing the process.
   stream.on('error', () => undefined);
   return {
     write: (text) => void stream.write(text),
-    close: async () => {
+    close: async (complete) => {
       stream.end();
-      await finished(stream);
+      let kept = false;
+      try {
+        await finished(stream);
+        if (complete) {
+          await rename(partial, path);
+          kept = true;
+        }
+      } finally {
+        if (!kept) await rm(partial, { force: true });
+      }
     },
   };
 }

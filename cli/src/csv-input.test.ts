@@ -2,7 +2,7 @@
 // missing-value markers, a header with a date and a time column, times without a zone on a host that
 // is not on UTC, and an --out that cannot be written. Each is either read as the user meant or
 // refused with exit code 2 and a message naming the flag, the file or the line.
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -52,9 +52,14 @@ describe('rows out of time order', () => {
     const trained = await pdm('train', '--input', input, '--out', join(dir, 'unsorted-models'));
     expect(trained.code).toBe(2);
     expect(trained.err.split('\n')).toContain(`pdm train: ${input}: ${OUT_OF_ORDER}`);
-    const scored = await pdm('score', '--model', registry, '--input', input, '--out', join(dir, 'unsorted-scores.csv'), '--machine', 'pump-1');
+    // The scores of an earlier run stay as they were: refused half-way, the run leaves no empty or partial file.
+    const previous = join(dir, 'unsorted-scores.csv');
+    writeFileSync(previous, 'the scores of an earlier run\n');
+    const scored = await pdm('score', '--model', registry, '--input', input, '--out', previous, '--machine', 'pump-1');
     expect(scored.code).toBe(2);
     expect(scored.err.split('\n')).toContain(`pdm score: ${input}: ${OUT_OF_ORDER}`);
+    expect(readFileSync(previous, 'utf8')).toBe('the scores of an earlier run\n');
+    expect(readdirSync(dir).filter((name) => name.includes('.partial-'))).toEqual([]);
   });
 
   it('pdm replay carries on as the gateway would and says how many rows it dropped, and the first', async () => {

@@ -60,7 +60,8 @@ ${CSV_FLAG_HELP}
     if (values['gateway-config'] && !values.publish) throw new UsageError('--gateway-config only applies to --publish');
 
     let sink: (w: MachineWindow) => Promise<void> | void;
-    let finish: () => Promise<void>;
+    /** Ends the output; `complete`: the replay ran to its end (a file output is kept only then). */
+    let finish: (complete: boolean) => Promise<void>;
     if (values.publish) {
       const featureBatches = gatewayFeatureBatches(values['gateway-config']);
       const emulatorHost = values['emulator-host'];
@@ -82,10 +83,11 @@ ${CSV_FLAG_HELP}
       const file = output ? await openOutput(output) : undefined;
       const write = (line: string) => (file ? file.write(`${line}\n`) : out(line));
       sink = (w) => write(JSON.stringify(machineWindowToJson(w)));
-      finish = async () => file?.close();
+      finish = async (complete) => file?.close(complete);
     }
 
     let windows = 0;
+    let complete = false;
     const report = progressReporter('replay', err);
     try {
       const summary = await replayCsv(input, options, {
@@ -99,11 +101,12 @@ ${CSV_FLAG_HELP}
       requireSensors(input, summary);
       err(`replay: ${summary.rows} rows, ${summary.readings} readings of ${summary.sensors.length} sensors (${summary.sensors.join(', ')}) → ${windows} windows`);
       reportUnused('replay', summary, err);
+      complete = true;
     } catch (error) {
       if (error instanceof ReplayError) throw new UsageError(`${input}: ${error.message}`);
       throw error;
     } finally {
-      await finish();
+      await finish(complete);
     }
     return 0;
   },

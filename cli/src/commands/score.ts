@@ -52,6 +52,7 @@ ${CSV_FLAG_HELP}
       let anomalies = 0;
       let opened = 0;
       const refused = new Map<string, number>();
+      let complete = false;
       try {
         const windows = await windowsFromCsv(input, options, range, err, 'score');
         const outcomes = await scoreWindows(scorer, windows);
@@ -75,8 +76,9 @@ ${CSV_FLAG_HELP}
           if (alert === 'open') opened++;
           file.write(`${iso(s.windowStart)},${iso(s.windowEnd)},${s.machineId},${s.score},${s.threshold},${s.isAnomaly ? 1 : 0},${alert}\n`);
         }
+        complete = true;
       } finally {
-        await file.close();
+        await file.close(complete);
       }
       const model = models[0]!;
       out(`scored ${scored} windows with ${model.name}@${model.version} (${model.backend}): ${anomalies} anomalous, ${opened} alert${opened === 1 ? '' : 's'} opened → ${output}`);
