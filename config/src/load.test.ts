@@ -57,6 +57,22 @@ describe('loadConfig', () => {
     );
   });
 
+  it('leaves alone the variables Kubernetes sets for a Service of the same name (service links)', () => {
+    const links = {
+      PDM_TEST_SERVICE_HOST: '10.0.0.7',
+      PDM_TEST_SERVICE_PORT: '9465',
+      PDM_TEST_SERVICE_PORT_METRICS: '9465',
+      PDM_TEST_PORT: 'tcp://10.0.0.7:9465',
+      PDM_TEST_PORT_9465_TCP: 'tcp://10.0.0.7:9465',
+      PDM_TEST_PORT_9465_TCP_PROTO: 'tcp',
+      PDM_TEST_PORT_9465_TCP_PORT: '9465',
+      PDM_TEST_PORT_9465_TCP_ADDR: '10.0.0.7',
+    };
+    expect(loadConfig(schema, { ...source, env: { ...links, PDM_TEST_NET__PORT: '82' } })).toEqual({ name: 'svc', net: { port: 82, allowAll: false }, tags: [] });
+    // A setting of a similar shape is still one: a nested port is read, a stray top-level key refused.
+    expect(() => loadConfig(schema, { ...source, env: { PDM_TEST_PORTS: '1' } })).toThrow(/\(from PDM_TEST_PORTS\): Unrecognized key: "ports"/);
+  });
+
   it('says when the file is missing, not YAML, or not a mapping', () => {
     expect(() => loadConfig(schema, { ...source, file: join(dir, 'none.yaml'), env: {} })).toThrow(/cannot read config file .*none\.yaml/);
     writeFileSync(join(dir, 'broken.yaml'), 'net: [1, 2\n');

@@ -40,10 +40,18 @@ interface EnvOverride {
   value: unknown;
 }
 
+/**
+ * The variables Kubernetes puts into every pod for a Service (service links): a Service named
+ * pdm-processor or pdm-gateway gives PDM_PROCESSOR_SERVICE_HOST, PDM_PROCESSOR_PORT=tcp://…,
+ * PDM_PROCESSOR_PORT_9465_TCP_ADDR and the like. They are no settings (no config has such a top-level
+ * key), and taken for ones they made every pod created after the Service refuse its configuration.
+ */
+const SERVICE_LINK = /^(SERVICE_HOST|SERVICE_PORT(_\w+)?|PORT(_\d+_(TCP|UDP|SCTP)(_(PROTO|PORT|ADDR))?)?)$/;
+
 /** Nested keys are joined by a double underscore: PDM_GATEWAY_MQTT__PORT → ['mqtt', 'port']. */
 function envOverrides(env: NodeJS.ProcessEnv, prefix: string): EnvOverride[] {
   return Object.entries(env)
-    .filter((entry): entry is [string, string] => entry[0].startsWith(prefix) && entry[1] !== undefined)
+    .filter((entry): entry is [string, string] => entry[0].startsWith(prefix) && entry[1] !== undefined && !SERVICE_LINK.test(entry[0].slice(prefix.length)))
     .map(([variable, raw]) => ({ variable, path: variable.slice(prefix.length).split('__').map(camel), value: parseEnvValue(raw) }));
 }
 
