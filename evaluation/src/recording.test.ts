@@ -25,6 +25,8 @@ describe('readRecording', () => {
     expect(() => readRecording(`${skabLike}\n2020-03-01 15:44:10;1;1;;0`, '1.csv', { labelColumn: 'anomaly' })).toThrow('1.csv line 6: anomaly must be 0 or 1, got ""');
     expect(() => readRecording(`${skabLike}\n2020-03-01 15:44:10;1;1`, '1.csv')).toThrow('1.csv line 6: 3 fields, the header has 5');
     expect(() => readRecording('when,value\n1,2', 'x.csv')).toThrow(/no time column/);
+    // A date beside a time column may hold only the day: the same refusal as the replay's, not "no time column".
+    expect(() => readRecording('Date,Time,value\n2020-03-01,15:44:06,2', 'x.csv')).toThrow(/x\.csv line 1: several time columns \("Date", "Time"\).*--time-column/);
     expect(() => readRecording(skabLike, '1.csv', { labelColumn: 'label' })).toThrow(/no label column "label"/);
   });
 });

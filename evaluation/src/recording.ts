@@ -1,7 +1,7 @@
 // A labelled recording as the benchmarks ship it: a delimited text file with a header row, a time
 // column and, for SKAB, a 0/1 label column. Fields are plain (no quoting): SKAB and NAB never quote,
 // and `pdm train`/`pdm score` read the same files. A bad row is an error naming its line number.
-import { findTimeColumn, parseTimestamp, TIME_COLUMN_NAMES } from '@pdm/config';
+import { findTimeColumn, noTimeColumnReason, parseTimestamp } from '@pdm/config';
 
 export class RecordingFormatError extends Error {
   constructor(source: string, line: number, problem: string) {
@@ -54,10 +54,7 @@ export interface Recording {
 export function readRecording(text: string, source: string, options: RecordingOptions = {}): Recording {
   const table = readDelimited(text, source);
   const timeIndex = findTimeColumn(table.header, options.timeColumn);
-  if (timeIndex < 0) {
-    const wanted = options.timeColumn === undefined ? `a column named ${TIME_COLUMN_NAMES.join('/')}` : `column "${options.timeColumn}"`;
-    throw new RecordingFormatError(source, 1, `no time column: expected ${wanted} in "${table.header.join(table.delimiter)}"`);
-  }
+  if (timeIndex < 0) throw new RecordingFormatError(source, 1, `${noTimeColumnReason(table.header, options.timeColumn)} (header "${table.header.join(table.delimiter)}")`);
   const labelIndex = options.labelColumn === undefined ? -1 : table.header.indexOf(options.labelColumn);
   if (options.labelColumn !== undefined && labelIndex < 0) {
     throw new RecordingFormatError(source, 1, `no label column "${options.labelColumn}" in "${table.header.join(table.delimiter)}"`);

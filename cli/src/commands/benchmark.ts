@@ -8,7 +8,7 @@ import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { basename, join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
-import { findTimeColumn } from '@pdm/config';
+import { findTimeColumn, noTimeColumnReason } from '@pdm/config';
 import {
   type FileOutcome,
   type NabFileResult,
@@ -150,7 +150,7 @@ function headerOf(text: string, source: string): { header: string[]; delimiter: 
 function csvFlagsOf(text: string, source: string): { timeColumn: string; delimiter: string } {
   const { header, delimiter } = headerOf(text, source);
   const timeColumn = header[findTimeColumn(header)];
-  if (timeColumn === undefined) throw new Error(`${source}: no time column`);
+  if (timeColumn === undefined) throw new Error(`${source}: ${noTimeColumnReason(header)}`);
   return { timeColumn, delimiter };
 }
 
