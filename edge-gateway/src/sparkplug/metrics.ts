@@ -8,8 +8,8 @@ import type { RejectReason } from '../ingest/index.js';
  * offline, a DATA message ingested; or it was skipped (a command or a stale NDEATH: ignored; a DATA
  * or DEATH of a node or device without a birth: no_birth; a DATA without one reading: no_readings;
  * an NBIRTH beyond validation.maxMachines edge nodes: too_many_nodes, a DBIRTH beyond as many
- * devices of its node: too_many_devices; a BIRTH whose machine id another live node or device
- * feeds: machine_id_clash) or refused (bad_topic,
+ * devices of its node: too_many_devices; a BIRTH whose machine id another live edge node feeds:
+ * machine_id_clash) or refused (bad_topic,
  * too_large, bad_protobuf, or the ingest reason of its readings' first refusal when none was taken).
  */
 export type SparkplugOutcome = 'registered' | 'offline' | 'ingested' | 'ignored' | 'no_birth' | 'no_readings' | 'too_many_nodes' | 'too_many_devices' | 'machine_id_clash' | RejectReason;

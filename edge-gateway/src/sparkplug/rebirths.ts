@@ -1,6 +1,6 @@
 // When each edge node may next be asked for a Rebirth (NCMD Node Control/Rebirth): at most once per
 // sparkplug.rebirthIntervalMs. A node whose birth the gateway refused (beyond validation.maxMachines
-// nodes, beyond as many devices of its node, or a machine another node or device feeds) goes on
+// nodes, beyond as many devices of its node, or a machine another edge node feeds) goes on
 // publishing data the gateway has no birth for, and each Rebirth it is asked for is refused again
 // until another node or device dies and makes room. Asking every interval would make it republish
 // all its births every 10 s forever; never asking again would leave it out until someone restarts

@@ -12,8 +12,9 @@ export const sparkplugSchema = z
   .object({
     /**
      * The machine id of a device's readings (DDATA): composed of {group}, {node}, {device} and text,
-     * e.g. "{node}-{device}" when device ids repeat across edge nodes. Each placeholder is replaced by
-     * its topic level made an id (sensor-id.ts).
+     * e.g. "{node}-{device}" when device ids repeat across edge nodes, or "{node}" for one machine per
+     * edge node (its devices merged). Each placeholder is replaced by its topic level made an id
+     * (sensor-id.ts).
      */
     machineId: idFormat(['group', 'node', 'device']).default('{device}'),
     /** The machine id of an edge node's own readings (NDATA): {group}, {node} and text. */

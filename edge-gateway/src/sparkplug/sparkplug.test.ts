@@ -295,7 +295,7 @@ describe('SparkplugIngest', () => {
     expect(await h.counter('pdm_gateway_sparkplug_messages_total', { type: 'DDATA', outcome: 'no_birth' })).toBe(1);
     expect(await h.counter('pdm_gateway_sparkplug_messages_total', { type: 'DDEATH', outcome: 'no_birth' })).toBe(1);
     expect(h.errors).toEqual([
-      expect.objectContaining({ machine: 'pump-1', owner: 'plant/edge-1/pump-1', source: 'plant/edge-2/pump-1', configKey: 'sparkplug.machineId', example: '{node}-{device}' }),
+      expect.objectContaining({ machine: 'pump-1', owner: 'plant/edge-1', source: 'plant/edge-2/pump-1', configKey: 'sparkplug.machineId', example: '{node}-{device}' }),
     ]); // once, not at each refused birth
 
     // The owner's death frees the machine: edge-2's next birth takes it, and edge-1's is refused.
@@ -309,12 +309,12 @@ describe('SparkplugIngest', () => {
       ['pump-1', 600],
     ]);
     expect(h.errors.map((e) => [e.owner, e.source])).toEqual([
-      ['plant/edge-1/pump-1', 'plant/edge-2/pump-1'],
-      ['plant/edge-2/pump-1', 'plant/edge-1/pump-1'],
+      ['plant/edge-1', 'plant/edge-2/pump-1'],
+      ['plant/edge-2', 'plant/edge-1/pump-1'],
     ]);
-    // edge-1's death takes offline only what it feeds: its own machine, not pump-1.
+    // edge-1's death takes offline only what it feeds: nothing (its NBIRTH declared no reading), not pump-1.
     h.send('plant/NDEATH/edge-1', { metrics: [] });
-    expect(h.offline).toEqual(['pump-1', 'edge-1']);
+    expect(h.offline).toEqual(['pump-1']);
   });
 
   it('refuses the NBIRTH of a node whose machine another group\'s node feeds; its NDEATH closes none of that one\'s windows', async () => {
@@ -375,7 +375,7 @@ describe('SparkplugIngest', () => {
   it('backs off the Rebirth requests of a node whose DBIRTH is refused, though its NBIRTH is taken; the clash is logged once', async () => {
     const h = harness({ rebirthIntervalMs: 1_000 });
     h.send('plant/NBIRTH/edge-1', { seq: 0, metrics: [] });
-    h.send('plant/DBIRTH/edge-1/pump-1', { seq: 1, metrics: [] });
+    h.send('plant/DBIRTH/edge-1/pump-1', { seq: 1, metrics: [{ name: 'Temp', alias: 1, type: 'Double', value: 0 }] });
     // edge-2's pump-1 is edge-1's pump-1 (sparkplug.machineId "{device}"), its pump-2 a machine of its own.
     let seq = 0;
     const next = () => (seq = (seq + 1) % 256);
@@ -391,7 +391,75 @@ describe('SparkplugIngest', () => {
     expect(runEdgeNode(h, 'edge-2', 100, births, data)).toEqual([0, 2_000, 6_000, 14_000, 30_000, 62_000, 94_000]);
     expect(await h.counter('pdm_gateway_sparkplug_messages_total', { type: 'DBIRTH', outcome: 'machine_id_clash' })).toBe(8);
     expect(await h.counter('pdm_gateway_sparkplug_messages_total', { type: 'DDATA', outcome: 'ingested' })).toBe(100); // pump-2's
-    expect(new Set(h.readings.map(([machine]) => machine))).toEqual(new Set(['pump-2']));
+    expect(new Set(h.readings.slice(1).map(([machine]) => machine))).toEqual(new Set(['pump-2'])); // after edge-1's pump-1 birth
     expect(h.errors).toHaveLength(1);
+  });
+
+  it('takes an NBIRTH declaring no reading (bdSeq, Node Control/*): it feeds no machine, so nodes of one id in two groups both have their devices', async () => {
+    const h = harness(); // nodeMachineId "{node}": a node's own readings would be machine edge-1 in either group
+    for (const [group, device] of [['plant-a', 'press-1'], ['plant-b', 'press-2']]) {
+      h.send(`${group}/NBIRTH/edge-1`, { seq: 0, metrics: [{ name: 'bdSeq', type: 'UInt64', value: 0 }, { name: 'Node Control/Rebirth', type: 'Boolean', value: false }] });
+      h.send(`${group}/DBIRTH/edge-1/${device}`, { seq: 1, metrics: [{ name: 'Temp', alias: 1, type: 'Double', value: 1 }] });
+      h.send(`${group}/DDATA/edge-1/${device}`, { seq: 2, metrics: [{ alias: 1, type: 'Double', value: 2 }] });
+    }
+
+    expect(h.readings.map(([machine, , , value]) => [machine, value])).toEqual([
+      ['press-1', 1],
+      ['press-1', 2],
+      ['press-2', 1],
+      ['press-2', 2],
+    ]);
+    expect(await h.counter('pdm_gateway_sparkplug_messages_total', { type: 'NBIRTH', outcome: 'registered' })).toBe(2);
+    expect(await h.counter('pdm_gateway_sparkplug_messages_total', { outcome: 'machine_id_clash' })).toBe(0);
+    expect(h.errors).toEqual([]);
+    expect(h.commands).toEqual([]);
+    // A node's death reports offline its devices' machines, none for its own metrics.
+    h.send('plant-a/NDEATH/edge-1', { metrics: [{ name: 'bdSeq', type: 'UInt64', value: 0 }] });
+    expect(h.offline).toEqual(['press-1']);
+  });
+
+  it('merges the devices of one node into machine "{node}" (sparkplug.machineId), free only once none of the node\'s sources feeds it; another node\'s are refused', async () => {
+    const h = harness({ machineId: '{node}' });
+    h.send('plant/NBIRTH/edge-1', { seq: 0, metrics: [{ name: 'bdSeq', type: 'UInt64', value: 1 }] });
+    ['press-1', 'press-2'].forEach((device, i) => h.send(`plant/DBIRTH/edge-1/${device}`, { seq: i + 1, metrics: [{ name: `Temp ${i + 1}`, alias: 1, type: 'Double', value: 10 * (i + 1) }] }));
+    // Another group's edge-1 maps its device to the same machine: refused while plant/edge-1 feeds it.
+    h.send('plant-b/NBIRTH/edge-1', { seq: 0, metrics: [] });
+    h.send('plant-b/DBIRTH/edge-1/press-9', { seq: 1, metrics: [{ name: 'Temp', alias: 1, type: 'Double', value: 900 }] });
+    h.send('plant/DDEATH/edge-1/press-1', { seq: 3, metrics: [] });
+    expect(h.offline).toEqual([]); // press-2 still feeds edge-1
+    h.send('plant/DDATA/edge-1/press-2', { seq: 4, metrics: [{ alias: 1, type: 'Double', value: 21 }] });
+
+    expect(h.readings.map(([machine, sensor, , value]) => [machine, sensor, value])).toEqual([
+      ['edge-1', 'Temp_1_c1e76483', 10],
+      ['edge-1', 'Temp_2_0d9f7429', 20],
+      ['edge-1', 'Temp_2_0d9f7429', 21],
+    ]);
+    expect(await h.counter('pdm_gateway_sparkplug_messages_total', { type: 'DBIRTH', outcome: 'registered' })).toBe(2);
+    expect(await h.counter('pdm_gateway_sparkplug_messages_total', { type: 'DBIRTH', outcome: 'machine_id_clash' })).toBe(1);
+    expect(h.errors).toEqual([expect.objectContaining({ machine: 'edge-1', owner: 'plant/edge-1', source: 'plant-b/edge-1/press-9' })]);
+    h.send('plant/NDEATH/edge-1', { metrics: [{ name: 'bdSeq', type: 'UInt64', value: 1 }] });
+    expect(h.offline).toEqual(['edge-1']); // once
+  });
+
+  it('keeps a machine its node\'s own metrics feed past the DDEATH of a device mapped to it', () => {
+    const h = harness({ machineId: '{node}' }); // nodeMachineId "{node}" too: node and devices are machine edge-1
+    h.send('plant/NBIRTH/edge-1', { seq: 0, metrics: [{ name: 'Load', alias: 1, type: 'Double', value: 1 }] });
+    h.send('plant/DBIRTH/edge-1/press-1', { seq: 1, metrics: [{ name: 'Temp', alias: 1, type: 'Double', value: 2 }] });
+    h.send('plant/DDEATH/edge-1/press-1', { seq: 2, metrics: [] });
+    expect(h.offline).toEqual([]);
+    h.send('plant/NDEATH/edge-1', { metrics: [] });
+    expect(h.offline).toEqual(['edge-1']);
+    expect(h.readings.map(([machine, sensor]) => [machine, sensor])).toEqual([
+      ['edge-1', 'Load'],
+      ['edge-1', 'Temp'],
+    ]);
+  });
+
+  it('takes no reading of a metric its birth declared no reading metric, whatever datatype its DATA names: that birth claimed no machine', async () => {
+    const h = harness();
+    h.send('plant/NBIRTH/edge-1', { seq: 0, metrics: [{ name: 'Mode', alias: 1, type: 'String', value: 'auto' }] });
+    h.send('plant/NDATA/edge-1', { seq: 1, metrics: [{ alias: 1, type: 'Double', value: 1 }] });
+    expect(h.readings).toEqual([]);
+    expect(await h.counter('pdm_gateway_sparkplug_metrics_skipped_total', { reason: 'not_numeric' })).toBe(2);
   });
 });

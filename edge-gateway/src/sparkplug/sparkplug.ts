@@ -7,18 +7,22 @@
 //   device (sparkplug.machineId) or node (sparkplug.nodeMachineId) maps to, at the metric's timestamp
 //   (else the payload's, else the gateway's), through Ingest.handleMapped: the same payload limit, id
 //   checks, machine limits, validation and counters as every other reading.
-// - A machine is fed by one node or device at a time (machine-owners.ts): a birth whose machine another
-//   live one feeds is refused (machine_id_clash, logged once), like a birth beyond the node and device
-//   limits; the node or device stays unknown, so its data is not ingested.
+// - A machine is fed by one edge node at a time (machine-owners.ts): a birth whose machine a live
+//   source of another node feeds is refused (machine_id_clash, logged once), like a birth beyond the
+//   node and device limits; the node or device stays unknown, so its data is not ingested. A node's
+//   own metrics and its devices may map to one machine (e.g. machineId "{node}" merges its devices).
+//   Only a birth declaring a reading metric claims its machine: an NBIRTH of bdSeq and Node Control/*
+//   alone feeds none, so it clashes with no other node and its devices can be born.
 // - Each message of a node after its NBIRTH carries the next seq (0–255, wrapping). A gap, a DATA from
 //   a node or device without a birth, or an unknown alias is answered with a Rebirth request (NCMD
 //   "Node Control/Rebirth" = true), at most one per node per sparkplug.rebirthIntervalMs, less often
 //   while the node's births are refused (rebirths.ts); the data that can be resolved is ingested
 //   meanwhile.
 // - NDEATH (the node's MQTT will, or its clean goodbye) takes the node and all its devices offline,
-//   DDEATH one device: the gateway forgets their births and reports offline the machines they fed,
-//   which other nodes or devices may then take at their birth. An NDEATH whose bdSeq is not that of the
-//   node's last NBIRTH is a stale will of an earlier connection: ignored.
+//   DDEATH one device: the gateway forgets their births and reports offline each machine no live
+//   source of the node feeds any more (once), which other nodes may then take at their birth. An
+//   NDEATH whose bdSeq is not that of the node's last NBIRTH is a stale will of an earlier connection:
+//   ignored.
 // Metrics named bdSeq, Node Control/… or Device Control/… are protocol, never readings. Compressed
 // payloads (Tahu's uuid SPBV1.0_COMPRESSED) carry their metrics in `body` and yield none here.
 import { create, toBinary } from '@bufbuild/protobuf';
@@ -60,6 +64,9 @@ const REBIRTH_METRIC = 'Node Control/Rebirth';
 /** Protocol metrics (Sparkplug 3.0, 6.4.2 and the Node/Device Control folder): never readings. */
 const isControlMetric = (name: string): boolean => name === 'bdSeq' || name.startsWith('Node Control/') || name.startsWith('Device Control/');
 
+/** Whether a metric a birth declares has readings: numeric or Boolean, and no protocol metric. */
+const isReadingMetric = (name: string | undefined, datatype: number | undefined): boolean => name !== undefined && !isControlMetric(name) && isReadingType(datatype ?? 0);
+
 /** A machine id format with its placeholders replaced by the source's topic levels, each made an id. */
 function formatMachineId(format: string, source: Source): string {
   return format.replace(/\{(group|node|device)\}/g, (_, level: 'group' | 'node' | 'device') => sparkplugId(source[level] ?? ''));
@@ -68,7 +75,7 @@ function formatMachineId(format: string, source: Source): string {
 /** The name of the edge node of a node or device: Rebirth requests go to nodes. */
 const nodeName = ({ group, node }: Source): string => sourceName({ group, node });
 
-/** The config key that maps `source` to its machine, and a format telling it from `owner`'s. */
+/** The config key that maps `source` to its machine, and a format telling it from the edge node `owner`'s. */
 function machineIdFix(source: Source, owner: Source): { configKey: string; example: string } {
   // Node ids are unique within their group, device ids within their node.
   if (source.device === undefined) return { configKey: 'sparkplug.nodeMachineId', example: '{group}-{node}' };
@@ -155,7 +162,7 @@ export class SparkplugIngest {
   private nodeBirth(message: Message): SparkplugOutcome {
     const { topic, decoded } = message;
     if (!this.nodes.admits(topic.group, topic.node)) return this.refusedBirth(topic, 'too_many_nodes');
-    if (!this.claimed(topic)) return this.refusedBirth(topic, 'machine_id_clash');
+    if (!this.claimed(message)) return this.refusedBirth(topic, 'machine_id_clash');
     const bdSeqMetric = decoded.metrics.find((m) => m.name === 'bdSeq');
     const node = this.nodes.born(topic.group, topic.node, bdSeqMetric && integerOf(bdSeqMetric), decoded.seq ?? 0);
     return this.registered(message, node.metrics);
@@ -165,7 +172,7 @@ export class SparkplugIngest {
     const { topic } = message;
     const device = topic.device!;
     if (!node.devices.has(device) && node.devices.size >= this.deps.maxNodes) return this.refusedBirth(topic, 'too_many_devices');
-    if (!this.claimed(topic)) return this.refusedBirth(topic, 'machine_id_clash');
+    if (!this.claimed(message)) return this.refusedBirth(topic, 'machine_id_clash');
     const table = new MetricTable();
     node.devices.set(device, table);
     return this.registered(message, table);
@@ -178,10 +185,12 @@ export class SparkplugIngest {
   }
 
   /**
-   * Whether the machine a birth's node or device maps to is its own: no other live node or device
-   * feeds it. A clash is logged with both sources and the config key that would part them.
+   * Whether a birth may feed the machine its node or device maps to: it declares no reading metric (so
+   * it feeds none: an NBIRTH of protocol metrics only), or no other live edge node feeds the machine.
+   * A clash is logged with the refused source, the owner node and the config key that would part them.
    */
-  private claimed(source: Source): boolean {
+  private claimed({ topic: source, decoded }: Message): boolean {
+    if (!decoded.metrics.some((m) => isReadingMetric(m.name, m.datatype))) return true;
     const machineId = this.machineOf(source);
     const owner = this.owners.claim(machineId, source);
     if (owner === undefined) return true;
@@ -192,7 +201,7 @@ export class SparkplugIngest {
     const { configKey, example } = machineIdFix(source, owner);
     this.deps.log.error(
       { machine: machineId, source: sourceName(source), owner: sourceName(owner), configKey, example },
-      `sparkplug: machine id clash, birth refused: its data is not ingested while the machine's owner lives; give each its own machine with ${configKey} (e.g. "${example}")`,
+      `sparkplug: machine id clash, birth refused: its data is not ingested while another edge node feeds the machine; give each its own machine with ${configKey} (e.g. "${example}")`,
     );
     return false;
   }
@@ -213,7 +222,10 @@ export class SparkplugIngest {
     return 'offline';
   }
 
-  /** A node or device died: the machine it fed, if any, is free, and no reading of it is to be waited for. */
+  /**
+   * A node or device died: the machine it fed is free, and no reading of it is to be waited for, unless
+   * another live source of its node feeds it (machine-owners.ts).
+   */
   private wentOffline(source: Source): void {
     const machineId = this.machineOf(source);
     if (this.owners.release(machineId, source)) this.deps.offline(machineId);
@@ -246,12 +258,13 @@ export class SparkplugIngest {
         this.skip('clash', topic, born.name);
         continue;
       }
-      const datatype = metric.datatype ?? born.datatype;
       if (metric.isNull) {
         this.skip('null', topic, born.name);
         continue;
       }
-      const value = isReadingType(datatype) ? readingValue(datatype, metric.value) : undefined;
+      // Read by the DATA's datatype if it has one, but only a metric its birth declared a reading metric
+      // has readings: a birth without one claimed no machine for them (see claimed).
+      const value = isReadingMetric(born.name, born.datatype) ? readingValue(metric.datatype ?? born.datatype, metric.value) : undefined;
       if (value === undefined) {
         this.skip('not_numeric', topic, born.name);
         continue;
