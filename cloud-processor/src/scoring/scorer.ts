@@ -297,13 +297,14 @@ export class ModelScorer extends Scorer {
     const file = this.options.stateFile;
     if (file === undefined) return;
     try {
-      const { stateFile, state, migrated, keptAside } = StateFile.open(file, this.clock.now());
+      const { stateFile, state, migrated, keptAside, keepAsideFailed } = StateFile.open(file, this.clock.now());
       this.stateFile = stateFile;
       this.robustT2.baselines.restore(state.robustT2);
       this.adaptiveZ.histories.restore(state.adaptiveZ);
       this.gates.states.restore(state.gates);
       for (const { kind, model, version, siteId, machineId, reason } of keptAside) {
-        this.logger.warn({ file, kind, model, version, machine: machineKey({ siteId, machineId }), reason }, 'machine state unreadable, kept aside in machine_state_unreadable; this machine starts afresh');
+        const where = keepAsideFailed === undefined ? 'kept aside in machine_state_unreadable' : `NOT kept aside (${keepAsideFailed}): its next save overwrites it`;
+        this.logger.warn({ file, kind, model, version, machine: machineKey({ siteId, machineId }), reason }, `machine state unreadable, ${where}; this machine starts afresh`);
       }
       this.counters.stateRowsUnreadable += keptAside.length;
       this.logger.info({ file, machines: state.robustT2.length + state.adaptiveZ.length + state.gates.length, keptAside: keptAside.length, migrated }, 'machine states restored');

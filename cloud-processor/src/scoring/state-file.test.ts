@@ -1,4 +1,5 @@
 // The stateful kinds' per-machine states across a restart: the scorer's state file.
+import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -307,6 +308,29 @@ describe('the state file of the processor', () => {
     await again.close();
     expect(again.stats().stateRowsUnreadable).toBe(0);
     expect(warnings).toHaveLength(1);
+  });
+
+  it('restores every readable machine when the unreadable rows cannot be kept aside, instead of setting the file aside', async () => {
+    const before = await open('robust-t2', { stateFile });
+    await scoreWindows(before, live.slice(0, 30));
+    await before.close();
+    const saved = readStateFile(stateFile).robustT2;
+    const tamper = new Database(stateFile);
+    tamper.prepare("UPDATE machine_state SET state = ? WHERE machine_id = 'm-2'").run(encodeRowState({ ...saved.find((e) => e.machineId === 'm-2')!.state, addedLater: 1 }));
+    // A table of that name the move cannot write into: the move fails as on a full disk.
+    tamper.exec('CREATE TABLE machine_state_unreadable (other TEXT)');
+    tamper.close();
+
+    const after = await open('robust-t2', { stateFile });
+    try {
+      expect(after.stats()).toMatchObject({ stateFilesUnreadable: 0, stateRowsUnreadable: 1 });
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]).toMatch(/^machine state unreadable, NOT kept aside \(.*\): its next save overwrites it; this machine starts afresh.*"machine":"site-test\/m-2"/);
+      expect(after.baselineOf('level', '1', 'site-test', 'm-1')).toEqual(saved.find((e) => e.machineId === 'm-1')!.state);
+    } finally {
+      await after.close();
+    }
+    expect(existsSync(stateFile)).toBe(true);
   });
 
   it('saves every stateSaveMs on the clock, after the windows scored so far', async () => {

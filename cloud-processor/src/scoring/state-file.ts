@@ -87,10 +87,11 @@ export class StateFile {
   /**
    * The state file at `file` and the states it holds (none when there is no file yet); a format-2 JSON
    * file there is migrated first. The rows it cannot decode are moved to machine_state_unreadable and
-   * returned as `keptAside`. Throws, naming what is wrong, when the file cannot be read: the caller sets
+   * returned as `keptAside` (with `keepAsideFailed` when the move itself failed: they stay where they
+   * were, and a save of their machine overwrites them). Throws, naming what is wrong, when the file cannot be read: the caller sets
    * it aside.
    */
-  static open(file: string, now: number): { stateFile: StateFile; state: ScorerState; migrated: boolean; keptAside: UnreadableRow[] } {
+  static open(file: string, now: number): { stateFile: StateFile; state: ScorerState; migrated: boolean; keptAside: UnreadableRow[]; keepAsideFailed?: string } {
     const stateFile = new StateFile(file);
     if (!existsSync(file)) return { stateFile, state: emptyScorerState(), migrated: false, keptAside: [] };
     const migrated = !isSqlite(file);
@@ -98,8 +99,14 @@ export class StateFile {
     const db = openDatabase(file);
     try {
       const { state, unreadable } = readRows(db, (key) => stateFile.rows.set(keyText(key), key));
-      keepAside(db, unreadable, now);
       stateFile.db = db;
+      try {
+        keepAside(db, unreadable, now);
+      } catch (err) {
+        // The rows read are good (a full disk, a read-only volume failed the move): the file is not
+        // set aside for it — that would lose every machine's state over a few unreadable rows.
+        return { stateFile, state, migrated, keptAside: unreadable, keepAsideFailed: (err as Error).message };
+      }
       return { stateFile, state, migrated, keptAside: unreadable };
     } catch (err) {
       db.close();
