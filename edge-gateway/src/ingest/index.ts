@@ -1,4 +1,4 @@
-export { Ingest } from './ingest.js';
+export { Ingest, isReadingValue, MAX_READING_MAGNITUDE } from './ingest.js';
 export type { IngestCounters, IngestLimits, IngestOutcome, ReadingSink, SensorIds } from './ingest.js';
 export type { DecodedPayload } from './payload.js';
 export { parseTimestamp } from './json-payload.js';

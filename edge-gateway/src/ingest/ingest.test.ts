@@ -166,7 +166,8 @@ describe('ingest of JSON payloads', () => {
     expect(h.accepted()).toBe(1);
     expect(h.rejected).toEqual({ future_ts: 1 });
     // A sampled block so slow that its end is beyond any date.
-    expect(h.json('sensors/m/s', { ts: NOW - 1000, hz: 1e-300, values: [1, 2] }).rejection?.reason).toBe('future_ts');
+    const slow = h.json('sensors/m/s', { ts: NOW - 1000, hz: 1e-300, values: [1, 2] }).rejection;
+    expect([slow?.reason, slow?.message]).toEqual(['future_ts', "the block's last sample at 1e+303 is more than 5000 ms ahead of the gateway clock"]);
   });
 
   it('says when a timestamp looks like epoch seconds', () => {

@@ -80,12 +80,13 @@ const isFiniteNumber = (value: unknown): value is number => typeof value === 'nu
  * that Infinity and every statistic of the window NaN, and the processor could use none of the
  * machine's window. At 1e70 a term stays under 1e282: no physical quantity comes near either.
  */
-const MAX_READING_MAGNITUDE = 1e70;
+export const MAX_READING_MAGNITUDE = 1e70;
 
 /** The largest epoch milliseconds a Date holds (ECMAScript: ±100,000,000 days). */
 const MAX_DATE_MS = 8.64e15;
 
-const isReadingValue = (value: unknown): value is number => isFiniteNumber(value) && Math.abs(value) <= MAX_READING_MAGNITUDE;
+/** A value a window can take: a finite number within ±MAX_READING_MAGNITUDE (the replay of a CSV checks it too). */
+export const isReadingValue = (value: unknown): value is number => isFiniteNumber(value) && Math.abs(value) <= MAX_READING_MAGNITUDE;
 
 const notFinite = (value: unknown) =>
   new IngestRejection('not_finite', `value ${JSON.stringify(value) ?? String(value)} is not a finite number within ±${MAX_READING_MAGNITUDE}`);
@@ -223,16 +224,21 @@ export class Ingest {
     return ONE_ACCEPTED;
   }
 
-  private timeProblem(ts: number, now: number): IngestRejection | undefined {
+  /**
+   * Why a reading at `ts` must be refused, if it must. `computed`: a sampled block's last sample time,
+   * worked out from its rate — no one sent it, so no hint about the units of a sent timestamp.
+   */
+  private timeProblem(ts: number, now: number, computed = false): IngestRejection | undefined {
+    const what = computed ? "the block's last sample at" : 'ts';
     if (ts > now + this.limits.maxFutureSkewMs) {
       // Past Date's range (±8.64e15 ms) toISOString throws: an epoch-nanosecond ts would have been told as bad_payload.
       const when = Math.abs(ts) <= MAX_DATE_MS ? new Date(ts).toISOString() : String(ts);
-      const hint = ts > 1e14 ? ' (it looks like epoch microseconds or nanoseconds; send milliseconds)' : '';
-      return new IngestRejection('future_ts', `ts ${when} is more than ${this.limits.maxFutureSkewMs} ms ahead of the gateway clock${hint}`);
+      const hint = ts > 1e14 && !computed ? ' (it looks like epoch microseconds or nanoseconds; send milliseconds)' : '';
+      return new IngestRejection('future_ts', `${what} ${when} is more than ${this.limits.maxFutureSkewMs} ms ahead of the gateway clock${hint}`);
     }
     if (ts < now - this.limits.maxAgeMs) {
-      const hint = ts > 0 && ts < 1e11 ? ' (it looks like epoch seconds; send milliseconds)' : '';
-      return new IngestRejection('too_old', `ts ${ts} is more than ${this.limits.maxAgeMs} ms behind the gateway clock${hint}`);
+      const hint = ts > 0 && ts < 1e11 && !computed ? ' (it looks like epoch seconds; send milliseconds)' : '';
+      return new IngestRejection('too_old', `${what} ${ts} is more than ${this.limits.maxAgeMs} ms behind the gateway clock${hint}`);
     }
     return undefined;
   }
@@ -265,7 +271,7 @@ export class Ingest {
     const now = this.clock.now();
     const start = startTs ?? now;
     const end = start + ((values.length - 1) * 1000) / hz;
-    const problem = this.timeProblem(end, now) ?? this.timeProblem(start, now);
+    const problem = this.timeProblem(start, now) ?? this.timeProblem(end, now, true);
     if (problem) {
       this.counters.rejected(problem.reason, values.length);
       return { accepted: 0, rejected: values.length, rejection: problem };

@@ -1,4 +1,5 @@
 import type { CsvRecord } from './csv-parser.js';
+import { isReadingValue, MAX_READING_MAGNITUDE } from '../ingest/index.js';
 import { ReplayError } from './replay-error.js';
 import { findTimeColumn, noTimeColumnReason, parseTimestamp } from '@pdm/config';
 
@@ -101,8 +102,8 @@ export class CsvTable {
       }
       if (kind !== 'sensor') continue;
       const value = this.number(cell);
-      if (!Number.isFinite(value)) {
-        throw new ReplayError('bad_value', line, `value "${cell}" in numeric column "${this.names[i] ?? ''}" is not a finite number`);
+      if (!isReadingValue(value)) {
+        throw new ReplayError('bad_value', line, `value "${cell}" in numeric column "${this.names[i] ?? ''}" is not a finite number within ±${MAX_READING_MAGNITUDE}`);
       }
       row.sensorIds.push(this.names[i] ?? '');
       row.values.push(value);

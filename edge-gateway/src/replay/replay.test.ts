@@ -153,6 +153,8 @@ describe('replayCsv', () => {
     ['unparsable time', 'time,v,note\n1709294400,1,"two\nlines"\nsoon,3,x\n', 'bad_time', 4, /unparsable time "soon" in column "time"/],
     ['wrong column count', 'time,v\n1709294400,1\n1709294401,2,3\n', 'column_count', 3, /expected 2 fields .* found 3/],
     ['non-numeric value', 'time,v\n1709294400,1\n1709294401,abc\n', 'bad_value', 3, /"abc" in numeric column "v"/],
+    // The gateway's bound: a window's fourth powers of it would overflow, every statistic NaN.
+    ['value beyond ±1e70', 'time,v\n1709294400,1\n1709294401,-1e300\n', 'bad_value', 3, /"-1e300" in numeric column "v" is not a finite number within ±1e\+70/],
   ])('stops at a bad row (%s) with a ReplayError naming its line', async (_name, text, code, line, message) => {
     const failure = replay(await csvFile(text));
     await expect(failure).rejects.toBeInstanceOf(ReplayError);
