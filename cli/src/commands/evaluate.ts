@@ -92,6 +92,8 @@ function ofInputs<T>(files: readonly string[], evaluate: () => T): T {
   try {
     return evaluate();
   } catch (error) {
+    // A TypeError or ReferenceError is a fault of ours, not of the files: not blamed on them.
+    if (error instanceof TypeError || error instanceof ReferenceError) throw error;
     const message = (error as Error).message;
     throw new UsageError(files.some((file) => message.includes(file)) ? message : `${files.join(', ')}: ${message}`);
   }
