@@ -2,7 +2,7 @@
 // and their provisioning files.
 export { InfluxQueryBuilder, influx } from './influx-query.js';
 export type { InfluxQuery, InfluxResultFormat } from './influx-query.js';
-export { measurement, showTagValues, groupByTime, TIME_FILTER, INTERVAL, INTERVAL_MS, CONTRIBUTION_FIELDS, REJECTED_FIELDS } from './influxql.js';
+export { measurement, showTagValues, groupByTime, lastOfRange, TIME_FILTER, INTERVAL, INTERVAL_MS, RANGE_END_MS, CONTRIBUTION_FIELDS, REJECTED_FIELDS } from './influxql.js';
 export type { Fill, MeasurementRef } from './influxql.js';
 export { INFLUX_DATASOURCE, INFLUX_DATASOURCE_UID } from './datasource.js';
 export { DASHBOARDS } from './dashboards/index.js';

@@ -9,6 +9,15 @@ export const TIME_FILTER = '$timeFilter';
 export const INTERVAL = '$__interval';
 export const INTERVAL_MS = '$__interval_ms';
 
+/** Grafana's end of the time range as epoch ms (a global variable, interpolated in every query). */
+export const RANGE_END_MS = '${__to}';
+
+/**
+ * `time > <end of range> - <ms>`: the points of the last `ms` of the time range, e.g. to count only the
+ * instances that still report at its end (with $timeFilter, which keeps a range shorter than that whole).
+ */
+export const lastOfRange = (ms: number) => `time > ${RANGE_END_MS}ms - ${ms}ms`;
+
 /** InfluxQL regex selecting every per-sensor contribution field of `anomaly`. */
 export const CONTRIBUTION_FIELDS = `/^${CONTRIBUTION_FIELD_PREFIX}/`;
 

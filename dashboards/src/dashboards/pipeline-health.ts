@@ -10,7 +10,7 @@ import * as timeseries from '@grafana/grafana-foundation-sdk/timeseries';
 import * as units from '@grafana/grafana-foundation-sdk/units';
 import { INFLUX_DATASOURCE } from '../datasource.js';
 import { influx } from '../influx-query.js';
-import { INTERVAL, INTERVAL_MS, TIME_FILTER, groupByTime, measurement } from '../influxql.js';
+import { INTERVAL, INTERVAL_MS, TIME_FILTER, groupByTime, lastOfRange, measurement } from '../influxql.js';
 import { GATEWAY_COMPONENT, PROCESSOR_COMPONENT, type FieldOf } from '@pdm/cloud-processor/influx-series';
 import { REJECTED_FIELDS } from '../influxql.js';
 import { panelIds } from '../panels/ids.js';
@@ -39,16 +39,38 @@ const gatewayWindowsSelection = `${features.matches('site')} AND ${features.matc
 
 const lastNotNull = () => new common.ReduceDataOptionsBuilder().calcs(['lastNotNull']).values(false);
 
-/** One figure over instances: the latest value of each instance, combined (summed, or the worst). */
-const ofLatest = (combine: 'sum' | 'min', selection: string, field: PipelineField, as: string) =>
-  `SELECT ${combine}("v") AS "${as}" FROM (SELECT last(${pipeline.field(field)}) AS "v" FROM ${pipeline.from} WHERE ${selection} GROUP BY ${pipeline.tag('instance')})`;
+/**
+ * How often the processors and the gateways write their `pipeline` points unless configured otherwise:
+ * the processor's `pipelineReportIntervalMs` and the gateway's `health.intervalMs` defaults.
+ * pipeline-health.test.ts holds the processor's to its config default; the gateway's is not checked
+ * (this package does not depend on @pdm/edge-gateway).
+ */
+export const DEFAULT_REPORT_INTERVAL_MS = { processor: 10_000, gateway: 10_000 } as const;
+
+/** An instance is live while it reported in the last this many report intervals of the time range. */
+export const LIVE_REPORT_INTERVALS = 3;
+
+/**
+ * One figure over the live instances: the latest value of each instance that reported near the end of
+ * the range, combined (summed, or the worst). An instance gone for good (a replaced pod, a gateway
+ * renamed) keeps its last report in the range for hours; counting it would add a stale throughput,
+ * in-flight count or outbox to the live ones.
+ */
+const ofLatest = (combine: 'sum' | 'min', selection: string, reportIntervalMs: number, field: PipelineField, as: string) =>
+  `SELECT ${combine}("v") AS "${as}" FROM (SELECT last(${pipeline.field(field)}) AS "v" FROM ${pipeline.from} ` +
+  `WHERE ${selection} AND ${lastOfRange(LIVE_REPORT_INTERVALS * reportIntervalMs)} GROUP BY ${pipeline.tag('instance')})`;
+const ofLatestProcessors = (combine: 'sum' | 'min', field: PipelineField, as: string) => ofLatest(combine, processorSelection, DEFAULT_REPORT_INTERVAL_MS.processor, field, as);
+const ofLatestGateways = (combine: 'sum' | 'min', field: PipelineField, as: string) => ofLatest(combine, gatewayHealthSelection, DEFAULT_REPORT_INTERVAL_MS.gateway, field, as);
+/** For descriptions: "the instances that reported in the last 30 s of the range". */
+const liveWindow = (component: keyof typeof DEFAULT_REPORT_INTERVAL_MS) => `${(LIVE_REPORT_INTERVALS * DEFAULT_REPORT_INTERVAL_MS[component]) / 1000} s`;
 
 /**
  * How much a running total grew in the time range, over instances. Differences between consecutive
- * reports, negative ones (a restart) left out, so a gateway restart does not count its total twice.
+ * reports, negative ones (a restart) left out, so a restart (the total back to zero, same instance
+ * id) does not count its total twice, nor take it away.
  */
-const increaseInRange = (field: PipelineField, as: string) =>
-  `SELECT sum("d") AS "${as}" FROM (SELECT non_negative_difference(${pipeline.field(field)}) AS "d" FROM ${pipeline.from} WHERE ${gatewayHealthSelection} GROUP BY ${pipeline.tag('instance')})`;
+const increaseInRange = (selection: string, field: PipelineField, as: string) =>
+  `SELECT sum("d") AS "${as}" FROM (SELECT non_negative_difference(${pipeline.field(field)}) AS "d" FROM ${pipeline.from} WHERE ${selection} GROUP BY ${pipeline.tag('instance')})`;
 
 /** Per-second rate of a gateway running total (restarts skipped). */
 const ratePerSecond = (field: PipelineField, as: string) => `non_negative_derivative(last(${pipeline.field(field)}), 1s) AS "${as}"`;
@@ -116,10 +138,21 @@ function buildPipelineHealth(): dashboard.Dashboard {
       .withVariable(gatewayVariable())
       .withVariable(instanceVariable())
       .withRow(new dashboard.RowBuilder('Cloud processor (InfluxDB "pipeline", component=cloud-processor)').id(id()))
-      .withPanel(headline(id(), 'Throughput (all instances)', ofLatest('sum', processorSelection, 'throughput', 'throughput')).unit(units.MessagesPerSecond).decimals(1))
-      .withPanel(headline(id(), 'Messages in flight', ofLatest('sum', processorSelection, 'in_flight', 'in_flight')).unit(units.Short).decimals(0))
       .withPanel(
-        headline(id(), 'Dead letters in range', `SELECT sum("d") AS "dead_letters" FROM (SELECT spread(${pipeline.field('dead_letters')}) AS "d" FROM ${pipeline.from} WHERE ${processorSelection} GROUP BY ${pipeline.tag('instance')})`)
+        headline(id(), 'Throughput (all instances)', ofLatestProcessors('sum', 'throughput', 'throughput'))
+          .description(`Summed over the instances that reported in the last ${liveWindow('processor')} of the range, each at its latest report.`)
+          .unit(units.MessagesPerSecond)
+          .decimals(1),
+      )
+      .withPanel(
+        headline(id(), 'Messages in flight', ofLatestProcessors('sum', 'in_flight', 'in_flight'))
+          .description(`Summed over the instances that reported in the last ${liveWindow('processor')} of the range, each at its latest report.`)
+          .unit(units.Short)
+          .decimals(0),
+      )
+      .withPanel(
+        headline(id(), 'Dead letters in range', increaseInRange(processorSelection, 'dead_letters', 'dead_letters'))
+          .description('How much each instance’s running total grew in the range (a restart starts it from zero), summed.')
           .unit(units.Short)
           .decimals(0)
           .thresholds(anyIsBadThresholds())
@@ -127,13 +160,14 @@ function buildPipelineHealth(): dashboard.Dashboard {
       )
       .withPanel(
         headline(id(), 'End-to-end lag (mean in range)', `SELECT mean(${pipeline.field('lag_ms')}) AS "lag" FROM ${pipeline.from} WHERE ${processorSelection}`)
-          .description('From a window closing (event time) to its points written in InfluxDB.')
+          .description('From a window closing (event time) to its points written in InfluxDB; the mean of the reports that settled a message (one that settled none carries no lag).')
           .unit(units.Milliseconds)
           .thresholds(lagThresholds()),
       )
       .withPanel(processorSeries(id(), 'Messages processed per second', `mean(${pipeline.field('throughput')}) AS "throughput"`).unit(units.MessagesPerSecond).min(0))
       .withPanel(
         processorSeries(id(), 'Ack latency and end-to-end lag', `mean(${pipeline.field('ack_latency_ms')}) AS "ack latency", mean(${pipeline.field('lag_ms')}) AS "end-to-end lag"`)
+          .description('Means of the reports that settled a message. No line: nothing settled in the interval.')
           .unit(units.Milliseconds)
           .min(0)
           .thresholds(lagThresholds())
@@ -155,27 +189,29 @@ function buildPipelineHealth(): dashboard.Dashboard {
       )
       .withRow(new dashboard.RowBuilder('Edge gateways (their health reports: InfluxDB "pipeline", component=edge-gateway)').id(id()))
       .withPanel(
-        headline(id(), 'Outbox depth (selected gateways)', ofLatest('sum', gatewayHealthSelection, 'outbox_depth', 'outbox_depth'))
-          .description('Windows waiting for Pub/Sub confirmation, at each gateway’s latest report.')
+        headline(id(), 'Outbox depth (selected gateways)', ofLatestGateways('sum', 'outbox_depth', 'outbox_depth'))
+          .description(`Windows waiting for Pub/Sub confirmation, at the latest report of each gateway that reported in the last ${liveWindow('gateway')} of the range.`)
           .unit(units.Short)
           .decimals(0),
       )
       .withPanel(
-        headline(id(), 'Least hours of outage left', ofLatest('min', gatewayHealthSelection, 'outbox_hours_of_outage_left', 'hours'))
-          .description('How long the fullest outbox could still absorb a cloud outage at its current rate before dropping the oldest windows.')
+        headline(id(), 'Least hours of outage left', ofLatestGateways('min', 'outbox_hours_of_outage_left', 'hours'))
+          .description(
+            `How long the fullest outbox could still absorb a cloud outage at its current rate before dropping the oldest windows (gateways that reported in the last ${liveWindow('gateway')} of the range).`,
+          )
           .unit(units.Hours)
           .decimals(1)
           .thresholds(outageHoursThresholds()),
       )
       .withPanel(
-        headline(id(), 'Rejected readings in range', increaseInRange('rejected', 'rejected'))
+        headline(id(), 'Rejected readings in range', increaseInRange(gatewayHealthSelection, 'rejected', 'rejected'))
           .description('Readings the gateways refused (bad topic, payload, timestamp…); the reasons are in the panel below.')
           .unit(units.Short)
           .decimals(0)
           .thresholds(anyIsBadThresholds()),
       )
       .withPanel(
-        headline(id(), 'Windows dropped in range (data loss)', increaseInRange('windows_dropped', 'dropped'))
+        headline(id(), 'Windows dropped in range (data loss)', increaseInRange(gatewayHealthSelection, 'windows_dropped', 'dropped'))
           .description('Windows the outbox dropped at its bound (bytes or age) or could not write.')
           .unit(units.Short)
           .decimals(0)

@@ -1,5 +1,5 @@
 // What Grafana's InfluxDB datasource does to a raw InfluxQL query before sending it, so the proof test
-// runs exactly what a Grafana would: $timeFilter, $__interval(_ms) and template variables.
+// runs exactly what a Grafana would: $timeFilter, $__interval(_ms), ${__from}/${__to} and template variables.
 export interface TemplateContext {
   from: number;
   to: number;
@@ -25,7 +25,10 @@ export function interpolate(query: string, ctx: TemplateContext): string {
   let out = query
     .replaceAll('$timeFilter', `time >= ${ctx.from}ms and time <= ${ctx.to}ms`)
     .replaceAll('$__interval_ms', String(ctx.intervalMs))
-    .replaceAll('$__interval', `${ctx.intervalMs / 1000}s`);
+    .replaceAll('$__interval', `${ctx.intervalMs / 1000}s`)
+    // The global time range variables: epoch ms by default.
+    .replaceAll('${__from}', String(ctx.from))
+    .replaceAll('${__to}', String(ctx.to));
   // Longest names first, so $machine does not eat the start of a $machine_type.
   for (const [name, value] of [...ctx.variables].sort(([a], [b]) => b.length - a.length)) {
     const formatted = formatVariable(value);
