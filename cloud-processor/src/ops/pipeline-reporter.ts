@@ -1,6 +1,7 @@
 // Writes this instance's health figures to the `pipeline` measurement every interval, for the
 // Grafana pipeline dashboard: throughput (messages/s since the last report), dead letters, contract
-// mismatches, in-flight messages, and the mean ack and end-to-end latency over the interval.
+// mismatches, in-flight messages, and the mean ack and end-to-end latency over the interval. A figure
+// of the interval it has none of is left out rather than written as 0 (influx-series.ts ProcessorReport).
 import type { Clock } from '@pdm/clock';
 import type { Logger } from 'pino';
 import type { InfluxSink } from '../sink/influx-sink.js';
@@ -34,20 +35,24 @@ export class PipelineReporter extends PeriodicReporter {
   /** Writes one point now; resolves when it is stored (never rejects: a lost report is only logged). */
   async report(): Promise<void> {
     const totals = await this.totals();
-    const previous = this.last ?? { ...totals, at: totals.at, messages: 0, ackSum: 0, ackCount: 0, e2eSum: 0, e2eCount: 0 };
+    // The first report counts from the metrics' start (all zero), whose time is not known here: it has
+    // no throughput (taken over no time at all, it read 1000 times the rate); its means cover what
+    // settled since the start.
+    const previous = this.last ?? { at: totals.at, messages: 0, ackSum: 0, ackCount: 0, e2eSum: 0, e2eCount: 0 };
     this.last = totals;
-    const seconds = Math.max(1e-3, (totals.at - previous.at) / 1000);
-    const mean = (sum: number, count: number) => (count > 0 ? sum / count : 0);
     const report: ProcessorReport = {
-      throughput: (totals.messages - previous.messages) / seconds,
       messages: totals.messages,
-      ack_latency_ms: 1000 * mean(totals.ackSum - previous.ackSum, totals.ackCount - previous.ackCount),
-      lag_ms: 1000 * mean(totals.e2eSum - previous.e2eSum, totals.e2eCount - previous.e2eCount),
       dead_letters: await this.metrics.value('pdm_processor_dead_letters_total'),
       contract_mismatches: await this.metrics.value('pdm_processor_score_outcomes_total', { outcome: 'contract_mismatch' }),
       in_flight: await this.metrics.value('pdm_processor_in_flight_messages'),
       open_alerts: await this.metrics.value('pdm_processor_open_alerts'),
     };
+    const seconds = (totals.at - previous.at) / 1000;
+    if (seconds > 0) report.throughput = (totals.messages - previous.messages) / seconds;
+    const acks = totals.ackCount - previous.ackCount;
+    if (acks > 0) report.ack_latency_ms = (1000 * (totals.ackSum - previous.ackSum)) / acks;
+    const stored = totals.e2eCount - previous.e2eCount;
+    if (stored > 0) report.lag_ms = (1000 * (totals.e2eSum - previous.e2eSum)) / stored;
     await this.sink.writeProcessorReport(this.instance, report, totals.at).catch((error: unknown) => {
       this.log.warn({ err: describeError(error) }, 'pipeline report not written');
     });

@@ -10,7 +10,14 @@ export const DEFAULT_DATABASE = 'pdm';
 
 /** The processor's own figures, one `pipeline` point per report interval (component `cloud-processor`). */
 export const PROCESSOR_REPORT_FIELDS = ['throughput', 'messages', 'ack_latency_ms', 'lag_ms', 'dead_letters', 'contract_mismatches', 'in_flight', 'open_alerts'] as const;
-export type ProcessorReport = Record<(typeof PROCESSOR_REPORT_FIELDS)[number], number>;
+type ProcessorReportField = (typeof PROCESSOR_REPORT_FIELDS)[number];
+/**
+ * Figures over the interval since the previous report, left out when it has none (no throughput in the
+ * first report after a start, no ack latency or lag while nothing settled or was stored): a 0 would read
+ * as no lag during an outage, and pull the means down.
+ */
+type ProcessorIntervalField = Extract<ProcessorReportField, 'throughput' | 'ack_latency_ms' | 'lag_ms'>;
+export type ProcessorReport = Record<Exclude<ProcessorReportField, ProcessorIntervalField>, number> & Partial<Record<ProcessorIntervalField, number>>;
 
 /**
  * A gateway's health report as a `pipeline` point (component `edge-gateway`): running totals since the

@@ -12,6 +12,7 @@ import type { AddressInfo } from 'node:net';
 import { anomalyPoint, featurePoints } from './points.js';
 import type { WindowScore } from '../model/api.js';
 import { SENSOR_STAT_ENTRIES } from '@pdm/proto';
+import { answerByDatabase, standInInflux } from './test-support/stand-in-influx.js';
 
 describe('InfluxSink against a real influxd', () => {
   let influx: RunningInflux;
@@ -367,10 +368,15 @@ describe('InfluxSink against a real influxd', () => {
     expect(await rows('SELECT COUNT(mean) FROM sensor_features', opts.database)).toEqual([[0, window.sensors.length]]);
   });
 
-  it('rejects every write of a batch that InfluxDB refused', async () => {
-    const opts = options();
-    const sink = new InfluxSink(opts); // start() not called: the database does not exist
-    await expect(sink.writeScoredWindow(makeWindow(), undefined)).rejects.toThrow(/database not found/);
+  it('rejects every write of a batch to a database that does not exist with a TransientError (nack after a back-off, never dead-lettered)', async () => {
+    const sink = new InfluxSink(options({ batchMaxDelayMs: 60_000 })); // start() not called: the database does not exist
+    const settled = Promise.allSettled(['pump-1', 'pump-2'].map((machine) => sink.writeScoredWindow(makeWindow({ machine }), undefined)));
+    await sink.flush();
+    for (const result of await settled) {
+      const reason = (result as PromiseRejectedResult).reason as Error;
+      expect(reason).toBeInstanceOf(TransientError);
+      expect(reason.message).toMatch(/^InfluxDB write failed: 404 \{"error":"database not found: .*\} \(the database is gone/);
+    }
   });
 
   it('rejects only the write whose point InfluxDB refused (not transient); the others of its batch are stored and resolve', async () => {
@@ -407,5 +413,55 @@ describe('InfluxSink against a real influxd', () => {
   it('rejects writes with a TransientError when no influxd answers (nack after a back-off, never dead-lettered)', async () => {
     const sink = new InfluxSink(options({ url: `http://127.0.0.1:${await freePort()}` }));
     await expect(sink.writeScoredWindow(makeWindow(), undefined)).rejects.toThrow(TransientError);
+  });
+});
+
+describe('InfluxSink against a stand-in InfluxDB (auth on, or a proxy in front)', () => {
+  /** A sink whose requests the stand-in answers with `status`; one request per batch, sent at flush(). */
+  const sinkOn = (url: string, status: number) => new InfluxSink({ ...INFLUX_SINK_DEFAULTS, url, database: String(status), batchMaxDelayMs: 60_000, parallelRequests: 1 });
+
+  it('a batch InfluxDB answers 401 is not written again add by add: every write of it rejects with a TransientError; a 400 batch is', async () => {
+    const requests: string[] = [];
+    const answer = answerByDatabase((status) => (status === 400 ? '{"error":"partial write: field type conflict"}' : '{"error":"authorization failed"}'));
+    const server = await standInInflux((req, res) => {
+      requests.push(new URL(req.url!, 'http://stand-in').searchParams.get('db')!);
+      answer(req, res);
+    });
+    try {
+      const outcomes = async (status: number) => {
+        const sink = sinkOn(server.url, status);
+        const settled = Promise.allSettled(['pump-1', 'pump-2', 'pump-3'].map((machine) => sink.writeScoredWindow(makeWindow({ machine }), undefined)));
+        await sink.flush();
+        return (await settled).map((result) => {
+          const reason = (result as PromiseRejectedResult).reason as Error;
+          return reason instanceof TransientError ? `transient: ${reason.message}` : reason instanceof InfluxWriteRefused ? 'refused' : reason;
+        });
+      };
+      expect(await outcomes(401)).toEqual(Array(3).fill('transient: InfluxDB write failed: 401 {"error":"authorization failed"} (check the user and password in influx.url)'));
+      expect(requests).toEqual(['401']); // one request, not one per message
+      expect(await outcomes(400)).toEqual(['refused', 'refused', 'refused']);
+      expect(requests).toEqual(['401', '400', '400', '400', '400']); // the batch, then each message alone
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('a query answered 400 is refused as it is; any other answer is a TransientError saying what to do', async () => {
+    const bodies: Record<number, string> = { 400: '{"error":"error parsing query: found SELEC"}', 401: '{"error":"authorization failed"}', 403: '{"error":"not authorized to execute statement"}', 429: 'Too Many Requests' };
+    const server = await standInInflux(answerByDatabase((status) => bodies[status]!));
+    try {
+      const outcome = async (status: number) => {
+        const error = (await sinkOn(server.url, status).query('SELECT * FROM "alert_state"').catch((e: unknown) => e)) as Error;
+        return { status, transient: error instanceof TransientError, message: error.message };
+      };
+      expect(await Promise.all([400, 401, 403, 429].map(outcome))).toEqual([
+        { status: 400, transient: false, message: `A 400 Bad Request error occurred: ${bodies[400]}` },
+        { status: 401, transient: true, message: `InfluxDB query failed: A 401 Unauthorized error occurred: ${bodies[401]} (check the user and password in influx.url)` },
+        { status: 403, transient: true, message: `InfluxDB query failed: A 403 Forbidden error occurred: ${bodies[403]} (grant the user in influx.url READ and WRITE on influx.database)` },
+        { status: 429, transient: true, message: `InfluxDB query failed: A 429 Too Many Requests error occurred: ${bodies[429]} (InfluxDB or a proxy in front of it limits the request rate)` },
+      ]);
+    } finally {
+      await server.close();
+    }
   });
 });

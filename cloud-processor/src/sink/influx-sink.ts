@@ -29,11 +29,10 @@ import { DOWNSAMPLED_MEASUREMENTS, PROCESSOR_COMPONENT, type ProcessorReport } f
 import { downsampleQuery, ensureInfluxSchema } from './schema-setup.js';
 import { DownsampleBackfill, type BackfillRange } from './downsample-backfill.js';
 import { modelDriftPoint } from './model-drift-point.js';
-import { InfluxWrite, InfluxWriteRefused } from './influx-write.js';
+import { InfluxWrite, InfluxWriteRefused, influxUnavailable } from './influx-write.js';
 import { lineBytes, pointLine } from './line-protocol.js';
 import { partitionByMachine } from './machine-partition.js';
 import { anomalyLine, featureLines, type BuiltLines } from './window-lines.js';
-import { TransientError } from '../shared/transient-error.js';
 
 /** One series of a query's answer, as InfluxDB returns it. */
 export interface InfluxSeries {
@@ -69,8 +68,8 @@ function influxClient(options: InfluxSinkOptions): InfluxDB {
 /** One backfill query at most (downsample-backfill.ts). */
 const BACKFILL_TIMEOUT_MS = 300_000;
 
-/** influx's RequestError (not exported) carries the HTTP response of a 3xx/4xx answer. */
-const isRefusal = (error: unknown) => typeof (error as { res?: { statusCode?: unknown } }).res?.statusCode === 'number';
+/** The status of an answer influx's RequestError (not exported) carries: a 3xx or 4xx. */
+const answerStatus = (error: unknown) => (error as { res?: { statusCode?: number } }).res?.statusCode;
 
 /**
  * Set-up and queries go through the `influx` client; writes, where its per-point CPU was the cost
@@ -99,7 +98,7 @@ export class InfluxSink {
     this.writer = new InfluxWrite({ url: options.url, database: options.database, requestTimeoutMs: options.requestTimeoutMs });
     this.batches = new BatchWriter(
       (points) => this.writeBatch(points),
-      { maxPoints: options.batchMaxPoints, maxDelayMs: options.batchMaxDelayMs, refusedPoints: (error) => error instanceof InfluxWriteRefused && error.statusCode === 400 },
+      { maxPoints: options.batchMaxPoints, maxDelayMs: options.batchMaxDelayMs, refusedPoints: (error) => error instanceof InfluxWriteRefused },
       clock,
     );
     this.backfill = new DownsampleBackfill(options.downsampleIntervals, (range) => this.backfillRange(range), clock);
@@ -162,16 +161,20 @@ export class InfluxSink {
   }
 
   /**
-   * Runs one InfluxQL query on the database (times in epoch ms). Rejects with a TransientError when
-   * InfluxDB cannot be reached (like a failed write), with the error InfluxDB reports otherwise.
+   * Runs one InfluxQL query on the database (times in epoch ms). Rejects with the error InfluxDB reports
+   * when it refuses the statement (a 400, or an error in the results); with a TransientError, like a
+   * failed write, when InfluxDB cannot be reached or answers anything else (401/403 credentials, a
+   * proxy's 404 or 429, 5xx: influx-write.ts), so a message whose alert state could not be loaded waits
+   * instead of being dead-lettered.
    */
   async query(statement: string): Promise<InfluxSeries[]> {
     let raw: { results?: { error?: string; series?: InfluxSeries[] }[] };
     try {
       raw = (await this.influx.queryRaw(statement, { precision: 'ms' })) as typeof raw;
     } catch (error) {
-      if (isRefusal(error)) throw error;
-      throw new TransientError(`InfluxDB query failed: ${(error as Error).message || String(error)}`, { cause: error });
+      const status = answerStatus(error);
+      if (status === 400) throw error;
+      throw influxUnavailable(`InfluxDB query failed: ${(error as Error).message || String(error)}`, status, { cause: error });
     }
     const result = raw.results?.[0];
     if (result?.error) throw new Error(`InfluxDB query failed: ${result.error}`);
@@ -245,9 +248,9 @@ export class InfluxSink {
    * Writes a batch in chunks of at most batchMaxPoints (a batch can be larger when one message brings
    * many points), one chunk after another, each split by machine into parallelRequests requests written
    * at once (machine-partition.ts). The batch settles once every request of it has: the next batch never
-   * overtakes a request still in flight. 4xx: InfluxWriteRefused (counts towards dead-lettering; a 400,
-   * points refused, is written again message by message: batch-writer.ts); 5xx or the link:
-   * TransientError (influx-write.ts).
+   * overtakes a request still in flight. 400, points refused: InfluxWriteRefused (counts towards
+   * dead-lettering; the batch is written again message by message: batch-writer.ts); any other answer
+   * or the link: TransientError (influx-write.ts).
    */
   private async writeBatch(lines: Buffer[]): Promise<void> {
     for (let i = 0; i < lines.length; i += this.options.batchMaxPoints) {

@@ -1,6 +1,3 @@
-import { once } from 'node:events';
-import http from 'node:http';
-import type net from 'node:net';
 import { gunzipSync } from 'node:zlib';
 import { freePort, startTestInflux, uniqueDatabaseName, type RunningInflux } from '@pdm/influx-harness';
 import { InfluxDB, type IPoint } from 'influx';
@@ -8,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TransientError } from '../shared/transient-error.js';
 import { InfluxWrite, InfluxWriteRefused } from './influx-write.js';
 import { toLineProtocol } from './line-protocol.js';
+import { answerByDatabase, standInInflux } from './test-support/stand-in-influx.js';
 
 const T = 1_733_000_000_123;
 
@@ -109,7 +107,7 @@ describe('InfluxWrite against a real influxd', () => {
     expect(await stored(zipped)).toEqual(await stored(plain));
   });
 
-  it('a partial write is refused with InfluxDB\'s message (4xx, not transient), and the good points are stored', async () => {
+  it('a partial write is refused with InfluxDB\'s message (400, not transient), and the good points are stored', async () => {
     const database = await freshDatabase('lp_partial');
     const writer = new InfluxWrite({ url: influx.url, database, requestTimeoutMs: 5_000 });
     await writer.write(toLineProtocol([{ measurement: 'm', fields: { v: 1 }, timestamp: T }]));
@@ -118,6 +116,16 @@ describe('InfluxWrite against a real influxd', () => {
     await expect(failed).rejects.toThrow(/400.*partial write: field type conflict/);
     await expect(failed).rejects.not.toBeInstanceOf(TransientError);
     expect((await stored(database))[0]?.values).toEqual([[T, 1], [T + 2, 3]]);
+  });
+
+  it('a dropped database (influxd answers 404) is a TransientError saying so, not a refusal of the points', async () => {
+    const database = await freshDatabase('lp_dropped');
+    const writer = new InfluxWrite({ url: influx.url, database, requestTimeoutMs: 5_000 });
+    await writer.write('m v=1 1');
+    await influx.dropDatabase(database);
+    const failed = writer.write('m v=2 2');
+    await expect(failed).rejects.toBeInstanceOf(TransientError);
+    await expect(failed).rejects.toThrow(/^InfluxDB write failed: 404 \{"error":"database not found: .*"\} \(the database is gone, or influx\.url does not lead to InfluxDB: restarting a processor creates/);
   });
 
   it('a dead influxd is a TransientError: nothing listening, and a kept-alive connection to an influxd that died', async () => {
@@ -135,27 +143,47 @@ describe('InfluxWrite against a real influxd', () => {
 });
 
 describe('InfluxWrite against a stand-in server', () => {
-  async function serve(handler: http.RequestListener): Promise<{ url: string; close(): Promise<void> }> {
-    const server = http.createServer(handler);
-    server.listen(0, '127.0.0.1');
-    await once(server, 'listening');
-    const { port } = server.address() as net.AddressInfo;
-    return { url: `http://127.0.0.1:${port}`, close: () => (server.closeAllConnections(), new Promise((resolve) => server.close(() => resolve()))) };
-  }
-
-  it('a 5xx answer is a TransientError', async () => {
-    const server = await serve((_, res) => res.writeHead(503).end('{"error":"engine busy"}'));
+  it('only a 400 refuses the points; any other answer (auth, a dropped database, a proxy) is a TransientError saying what to do', async () => {
+    // What InfluxDB 1.x (with auth on) or a proxy in front of it answers.
+    const bodies: Record<number, string> = {
+      400: '{"error":"unable to parse \'m v=\': missing field value"}',
+      401: '{"error":"authorization failed"}',
+      403: '{"error":"\\"reader\\" user is not authorized to write to database \\"pdm\\""}',
+      404: '{"error":"database not found: \\"pdm\\""}',
+      413: '<html><head><title>413 Request Entity Too Large</title></head></html>',
+      429: 'Too Many Requests',
+      503: '{"error":"engine busy"}',
+    };
+    const server = await standInInflux(answerByDatabase((status) => bodies[status]!));
     try {
-      const failed = new InfluxWrite({ url: server.url, database: 'db', requestTimeoutMs: 5_000 }).write('m v=1 1');
-      await expect(failed).rejects.toThrow(TransientError);
-      await expect(failed).rejects.toThrow(/503.*engine busy/);
+      const outcome = async (status: number) => {
+        const error = (await new InfluxWrite({ url: server.url, database: String(status), requestTimeoutMs: 5_000 }).write('m v=1 1').catch((e: unknown) => e)) as Error;
+        return { status, type: error instanceof InfluxWriteRefused ? 'refused' : error instanceof TransientError ? 'transient' : error, message: error.message };
+      };
+      expect(await Promise.all(Object.keys(bodies).map((status) => outcome(Number(status))))).toEqual([
+        { status: 400, type: 'refused', message: `InfluxDB refused the write (400): ${bodies[400]}` },
+        { status: 401, type: 'transient', message: `InfluxDB write failed: 401 ${bodies[401]} (check the user and password in influx.url)` },
+        { status: 403, type: 'transient', message: `InfluxDB write failed: 403 ${bodies[403]} (grant the user in influx.url READ and WRITE on influx.database)` },
+        {
+          status: 404,
+          type: 'transient',
+          message: `InfluxDB write failed: 404 ${bodies[404]} (the database is gone, or influx.url does not lead to InfluxDB: restarting a processor creates the database again, with its retention policies and continuous queries)`,
+        },
+        {
+          status: 413,
+          type: 'transient',
+          message: `InfluxDB write failed: 413 ${bodies[413]} (a request is over InfluxDB's [http] max-body-size or a proxy's body limit: raise it, or lower influx.batchMaxPoints)`,
+        },
+        { status: 429, type: 'transient', message: `InfluxDB write failed: 429 ${bodies[429]} (InfluxDB or a proxy in front of it limits the request rate)` },
+        { status: 503, type: 'transient', message: `InfluxDB write failed: 503 ${bodies[503]}` },
+      ]);
     } finally {
       await server.close();
     }
   });
 
   it('an answer that never comes is a TransientError after requestTimeoutMs', async () => {
-    const server = await serve(() => undefined);
+    const server = await standInInflux(() => undefined);
     try {
       const failed = new InfluxWrite({ url: server.url, database: 'db', requestTimeoutMs: 100 }).write('m v=1 1');
       await expect(failed).rejects.toThrow(TransientError);
@@ -167,7 +195,7 @@ describe('InfluxWrite against a stand-in server', () => {
 
   it('sends credentials from the URL as basic auth, db and ms precision in the query, and gzip when asked', async () => {
     const seen: { url?: string; authorization?: string; encoding?: string; body?: string }[] = [];
-    const server = await serve((req, res) => {
+    const server = await standInInflux((req, res) => {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {

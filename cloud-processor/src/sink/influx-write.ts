@@ -4,10 +4,12 @@
 // Resolves once InfluxDB answered 204, i.e. the points are stored.
 // Failures keep the meaning the sink's callers rely on (settlement: TransientError = nack after a
 // back-off, never dead-lettered; anything else counts towards dead-lettering):
-// - a 4xx answer (database not found, unparsable line, field type conflict, a partial write) is
-//   InfluxDB refusing these points: InfluxWriteRefused, with InfluxDB's own message;
-// - a 5xx answer, a connection that fails or a request that times out is the link or the server:
-//   TransientError.
+// - a 400 answer (unparsable line, field type conflict, a partial write) is InfluxDB 1.x refusing
+//   these points: InfluxWriteRefused, with InfluxDB's own message;
+// - any other answer, a connection that fails or a request that times out is about InfluxDB or the way
+//   to it, not the points (401/403 credentials, 404 the database dropped, 413 a body limit, 429 a
+//   proxy's rate limit, 5xx): TransientError, saying what to do. Counted towards dead-lettering, it
+//   would dead-letter every message within pubsub.maxAttempts deliveries although its points are fine.
 import http from 'node:http';
 import https from 'node:https';
 import { gzip as gzipCallback } from 'node:zlib';
@@ -16,15 +18,27 @@ import { TransientError } from '../shared/transient-error.js';
 
 const gzip = promisify(gzipCallback);
 
-/** InfluxDB answered 4xx: it will not take these points as they are. */
+/** InfluxDB answered 400: it will not take these points as they are. */
 export class InfluxWriteRefused extends Error {
-  constructor(
-    readonly statusCode: number,
-    readonly body: string,
-  ) {
-    super(`InfluxDB refused the write (${statusCode}): ${body.trim()}`);
+  constructor(body: string) {
+    super(`InfluxDB refused the write (400): ${body.trim()}`);
     this.name = 'InfluxWriteRefused';
   }
+}
+
+/** What to look at, for the answers that name their cause; the others (5xx) are InfluxDB's own trouble. */
+const REMEDIES: Partial<Record<number, string>> = {
+  401: 'check the user and password in influx.url',
+  403: 'grant the user in influx.url READ and WRITE on influx.database',
+  404: 'the database is gone, or influx.url does not lead to InfluxDB: restarting a processor creates the database again, with its retention policies and continuous queries',
+  413: "a request is over InfluxDB's [http] max-body-size or a proxy's body limit: raise it, or lower influx.batchMaxPoints",
+  429: 'InfluxDB or a proxy in front of it limits the request rate',
+};
+
+/** A failure of InfluxDB or the way to it (statusCode: its answer, if any), with what to do when the answer says. */
+export function influxUnavailable(message: string, statusCode: number | undefined, options?: ErrorOptions): TransientError {
+  const remedy = statusCode === undefined ? undefined : REMEDIES[statusCode];
+  return new TransientError(remedy ? `${message} (${remedy})` : message, options);
 }
 
 export interface InfluxWriteOptions {
@@ -64,8 +78,8 @@ export class InfluxWrite {
     if (this.authorization) headers.authorization = this.authorization;
     const answer = await this.post(body, headers);
     if (answer.statusCode >= 200 && answer.statusCode < 300) return;
-    if (answer.statusCode >= 400 && answer.statusCode < 500) throw new InfluxWriteRefused(answer.statusCode, answer.body);
-    throw new TransientError(`InfluxDB write failed: ${answer.statusCode} ${answer.body.trim()}`);
+    if (answer.statusCode === 400) throw new InfluxWriteRefused(answer.body);
+    throw influxUnavailable(`InfluxDB write failed: ${answer.statusCode} ${answer.body.trim()}`, answer.statusCode);
   }
 
   private post(body: Buffer, headers: http.OutgoingHttpHeaders): Promise<{ statusCode: number; body: string }> {
