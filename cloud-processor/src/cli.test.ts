@@ -1,8 +1,13 @@
+import { status } from '@grpc/grpc-js';
+import { until } from '@pdm/pubsub-emulator/testing';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, describe, expect, it } from 'vitest';
 import { runProcessorCli, type ProcessorCliIo } from './cli.js';
+import { useProcessorTestbeds } from './test-support/processor-testbed.js';
+import { makeWindow } from './test-support/windows.js';
 
 function io(env: NodeJS.ProcessEnv = {}): ProcessorCliIo & { lines: string[]; errors: string[] } {
   const lines: string[] = [];
@@ -81,5 +86,27 @@ describe('pdm processor CLI', () => {
     expect(await runProcessorCli([], cli)).toBe(1);
     // Named with its configuration key: a bare "connect ECONNREFUSED 127.0.0.1:1" does not say what was asked.
     expect(cli.errors.join('\n')).toMatch(/^pdm processor: could not start: InfluxDB at influx\.url http:\/\/127\.0\.0\.1:1\/?: .*ECONNREFUSED 127\.0\.0\.1:1/m);
+  });
+});
+
+describe('pdm processor once the Pub/Sub client stopped pulling for good', () => {
+  const testbed = useProcessorTestbeds();
+  const dir = mkdtempSync(join(tmpdir(), 'processor-cli-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('stops and exits 1, naming the subscription, so that its supervisor restarts it', async () => {
+    const t = await testbed();
+    const configFile = join(dir, `${t.database}.json`);
+    writeFileSync(configFile, JSON.stringify(t.config({ model: { registryDir: join(dir, t.database) } })));
+    const cli = { ...io(), waitForStop: () => new Promise<NodeJS.Signals>(() => {}) }; // no signal ever comes
+    const exited = runProcessorCli(['--config', configFile], cli);
+    await until(() => cli.errors.some((line) => line.endsWith('(Ctrl-C stops)')), 'the processor running', 60_000);
+    await t.bed.publishWindow(makeWindow());
+    await until(() => t.bed.stats().acked === 1, 'a window stored: the processor pulls');
+    t.bed.t.emulator.dropStreams(status.PERMISSION_DENIED, 'caller lacks pubsub.subscriptions.consume');
+    expect(await Promise.race([exited, sleep(10_000, 'still running')])).toBe(1);
+    expect(cli.errors.at(-1)).toBe(
+      `pdm processor: stopped pulling from Pub/Sub subscription "projects/pdm-test/subscriptions/${t.bed.subscription}" for good: caller lacks pubsub.subscriptions.consume (gRPC code 7); stopping`,
+    );
   });
 });

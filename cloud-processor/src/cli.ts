@@ -1,6 +1,7 @@
 // `pdm processor`: runs the cloud processor until SIGTERM/SIGINT. Returns the exit code: 0 after a
 // clean stop, 2 for a bad flag or configuration (the message names the key) or no usable Google
-// credentials (the message says what to set), 1 for another start failure.
+// credentials (the message says what to set), 1 for another start failure or once the Pub/Sub client
+// stopped pulling for good (it then stops gracefully: a supervisor restarts it, as after a failed start).
 import { parseArgs } from 'node:util';
 import { logFormatFlag } from '@pdm/config';
 import { ALERT_DELIVERY_DEFAULTS } from './alerts/alert-delivery.js';
@@ -25,6 +26,8 @@ Runs the cloud processor: pulls feature messages (pdm.v1.FeatureBatch, the defau
 MachineWindow) and gateway health reports from a Pub/Sub subscription, writes features and anomaly
 scores to InfluxDB, raises alerts, and serves /healthz, /readyz and /metrics.
 Messages are acked only once written; Ctrl-C / SIGTERM stops pulling and lets in-flight ones finish.
+Exits 1 when it cannot start, or once Pub/Sub stops delivering for good (the subscription deleted, a
+permission revoked): in-flight messages finish first, then a supervisor should restart it.
 
 Options:
   --config FILE     YAML or JSON configuration (every key has a default)
@@ -121,8 +124,9 @@ export async function runProcessorCli(argv: string[], io: ProcessorCliIo): Promi
   const stopRequested = io.waitForStop();
   // Banners on standard error: standard output carries the JSON log lines (`pdm processor | jq`).
   io.err(`processor ${config.instanceId} running; ops HTTP on port ${processor.httpPort} (Ctrl-C stops)`);
-  const signal = await stopRequested;
-  io.err(`${signal}: stopping (waiting for in-flight messages)`);
+  const ended = await Promise.race([stopRequested, processor.failed]);
+  // A processor that no longer pulls only idles: exiting lets systemd, Docker or Kubernetes restart it.
+  io.err(ended instanceof Error ? `pdm processor: ${ended.message}; stopping` : `${ended}: stopping (waiting for in-flight messages)`);
   await processor.stop();
-  return 0;
+  return ended instanceof Error ? 1 : 0;
 }

@@ -8,7 +8,7 @@ import type { Clock } from '@pdm/clock';
 import type { AlertWorkflow } from '../alerts/alert-workflow.js';
 import { AlertsApiModule } from '../ops/alerts-api.js';
 import { ProcessorMetrics } from '../ops/metrics.js';
-import { OpsController } from '../ops/ops.controller.js';
+import { INFLUX_DATABASE, OpsController } from '../ops/ops.controller.js';
 import { GatewayHealthController } from '../pipeline/gateway-health.controller.js';
 import { WindowPipeline } from '../pipeline/window-pipeline.js';
 import { WindowsController } from '../pipeline/windows.controller.js';
@@ -18,6 +18,8 @@ import { PubSubServer } from '../transport/pubsub-server.js';
 export interface ProcessorParts {
   pipeline: WindowPipeline;
   sink: InfluxSink;
+  /** The sink's database (config influx.database), which readiness queries. */
+  influxDatabase: string;
   scorer: Scorer;
   server: PubSubServer;
   metrics: ProcessorMetrics;
@@ -35,6 +37,7 @@ export class ProcessorModule {
       providers: [
         { provide: WindowPipeline, useValue: parts.pipeline },
         { provide: InfluxSink, useValue: parts.sink },
+        { provide: INFLUX_DATABASE, useValue: parts.influxDatabase },
         { provide: Scorer, useValue: parts.scorer },
         { provide: PubSubServer, useValue: parts.server },
         { provide: ProcessorMetrics, useValue: parts.metrics },

@@ -52,6 +52,11 @@ export interface RunningProcessor {
   scorer: Scorer;
   /** Writes one `pipeline` point now (also done every pipelineReportIntervalMs). */
   reportPipeline(): Promise<void>;
+  /**
+   * Resolves, with why, if the Pub/Sub client stopped pulling for good (a status it does not retry:
+   * PERMISSION_DENIED, NOT_FOUND…); /healthz fails from then on. Never settles otherwise.
+   */
+  failed: Promise<Error>;
   stop(): Promise<void>;
 }
 
@@ -141,7 +146,7 @@ export async function startProcessor(config: ProcessorConfig, deps: ProcessorDep
   let app: INestApplication | undefined;
   try {
     const alertsApi = config.http.apiToken === undefined ? undefined : { workflow: new AlertWorkflow(sink, clock), token: config.http.apiToken, clock };
-    app = await NestFactory.create(ProcessorModule.register({ pipeline, sink, scorer, server, metrics, alertsApi }), { logger: new PinoNestLogger(log.child({ component: 'nest' })), abortOnError: false });
+    app = await NestFactory.create(ProcessorModule.register({ pipeline, sink, influxDatabase: config.influx.database, scorer, server, metrics, alertsApi }), { logger: new PinoNestLogger(log.child({ component: 'nest' })), abortOnError: false });
     app.connectMicroservice({ strategy: server }, { inheritAppConfig: true });
     await app.startAllMicroservices();
     await app.listen(config.http.port, config.http.host);
@@ -186,5 +191,5 @@ export async function startProcessor(config: ProcessorConfig, deps: ProcessorDep
     }
     log.info('processor stopped');
   };
-  return { httpPort, metrics, scorer, reportPipeline: () => reporter.report(), stop: () => (stopping ??= stop()) };
+  return { httpPort, metrics, scorer, reportPipeline: () => reporter.report(), failed: server.failed, stop: () => (stopping ??= stop()) };
 }

@@ -196,12 +196,6 @@ export class InfluxSink {
     return this.add(drifts.map((drift) => modelDriftPoint(drift, instance, threshold, timestamp)));
   }
 
-  /** Readiness: resolves when InfluxDB answers /ping within timeoutMs. */
-  async ping(timeoutMs: number): Promise<void> {
-    const [host] = await this.influx.ping(timeoutMs);
-    if (!host?.online) throw new Error(`InfluxDB at ${this.options.url} did not answer /ping within ${timeoutMs} ms`);
-  }
-
   /**
    * Writes what is pending and waits for writes in progress; then computes again, without waiting for
    * a quiet spell, the downsampled means of the intervals late windows went into.

@@ -54,7 +54,10 @@ export interface PubSubServerOptions {
 export interface PubSubServerEvents {
   /** A message arrived and is being handled. */
   received?(): void;
-  /** A message was settled; `latencyMs` from receipt to settlement, `reason` for dead letters. */
+  /**
+   * A message was settled; `schema` is its schema attribute when a handler of the server takes it, else
+   * `other` (a metric label: bounded); `latencyMs` from receipt to settlement, `reason` for dead letters.
+   */
   settled?(outcome: Settlement, schema: string, latencyMs: number, reason?: string): void;
 }
 

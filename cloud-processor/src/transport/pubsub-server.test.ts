@@ -194,6 +194,27 @@ describe('PubSubServer (NestJS custom transport) against the emulator with the o
     await closing;
     expect(bed.stats()).toMatchObject({ acked: 1, nacked: 0 });
     expect(await firstValueFrom(server.status)).toBe('closed');
+    expect(server.failure).toBeUndefined(); // the subscription closed because close() asked
+  });
+
+  it('rides out a stream status the client retries, and reports one it does not retry as stopped for good, naming the subscription', async () => {
+    const server = await startApp(makeServer({ streams: 1 }));
+    await bed.publishWindow(makeWindow({ index: 1 }));
+    await until(() => bed.stats().acked === 1, 'ack: the stream is open');
+    bed.t.emulator.dropStreams(status.UNAVAILABLE);
+    await bed.publishWindow(makeWindow({ index: 2 }));
+    await until(() => bed.stats().acked === 2, 'ack after the client reopened its stream');
+    expect(server.failure).toBeUndefined();
+    await expect(server.checkSubscription()).resolves.toBeUndefined();
+
+    bed.t.emulator.dropStreams(status.PERMISSION_DENIED, 'caller lacks pubsub.subscriptions.consume');
+    const why = `stopped pulling from Pub/Sub subscription "projects/pdm-test/subscriptions/${bed.subscription}" for good: caller lacks pubsub.subscriptions.consume (gRPC code 7)`;
+    await expect.poll(() => server.failure?.message, { timeout: 5_000 }).toBe(why);
+    await expect(server.failed).resolves.toBe(server.failure);
+    // The subscription's metadata is still readable (the viewer role survives), yet readiness fails with why.
+    await expect(server.checkSubscription()).rejects.toThrow(why);
+    await bed.publishWindow(makeWindow({ index: 3 }));
+    await expect(until(() => behaviour.seen.length > 2, 'a delivery', 1_000)).rejects.toThrow();
   });
 
   it('close() during an InfluxDB outage nacks the message held in its back-off at once instead of waiting it out', async () => {

@@ -1,6 +1,7 @@
 // The NestJS Pub/Sub transporter, in the shape of Nest's own ServerMqtt: listen() reports start
-// failures through its callback, driver events feed the status stream, unwrap() throws before
-// listen(), close() stops pulling and drains in-flight handlers.
+// failures through its callback, driver events feed the status stream (and `failure`/`failed` once the
+// client gave up pulling), unwrap() throws before listen(), close() stops pulling and drains in-flight
+// handlers.
 //
 // Delivery rules (README "Architecture"): a message is acked only after its handler resolved (the
 // handler awaits its InfluxDB write); a failed handler nacks it, so Pub/Sub redelivers it; a message
@@ -32,6 +33,9 @@ import { Settler, type Settled } from './settlement.js';
 import { describeError } from '../shared/describe-error.js';
 
 export const PUBSUB_TRANSPORT = Symbol('PUBSUB_TRANSPORT');
+
+/** The `schema` passed to events.settled for a message whose schema attribute no handler of the server takes. */
+const OTHER_SCHEMA = 'other';
 
 export const PubSubStatus = { CONNECTED: 'connected', DISCONNECTED: 'disconnected', CLOSED: 'closed' } as const;
 export type PubSubStatus = (typeof PubSubStatus)[keyof typeof PubSubStatus];
@@ -73,6 +77,12 @@ export class PubSubServer extends Server<PubSubServerEventsMap, PubSubStatus> im
   private readonly orderingKeys = new OrderingKeySequencer<Settlement>();
   private readonly inFlight = new Set<Promise<unknown>>();
   private pendingEventListeners: { event: keyof PubSubServerEventsMap; callback: PubSubServerEventsMap[keyof PubSubServerEventsMap] }[] = [];
+  /** close() began: the subscription's 'close' that follows is ours, not the client giving up. */
+  private closing = false;
+  private stoppedPulling: Error | undefined;
+  private reportStoppedPulling!: (why: Error) => void;
+  /** Resolves, with why, once the client stopped pulling for good without close() asking; never settles otherwise. */
+  readonly failed = new Promise<Error>((resolve) => (this.reportStoppedPulling = resolve));
   private readonly log: Logger;
   private readonly clock: Clock;
 
@@ -125,8 +135,7 @@ export class PubSubServer extends Server<PubSubServerEventsMap, PubSubStatus> im
       const handler = this.getHandlerByPattern(typeName);
       return handler ? [[typeName, handler] as const] : [];
     }));
-    this.registerErrorListener(subscription);
-    this.registerCloseListener(subscription);
+    this.registerStopListeners(subscription);
     for (const { event, callback } of this.pendingEventListeners.splice(0)) (subscription as EventEmitter).on(event, callback as (...args: unknown[]) => void);
     subscription.on('message', (message: Message) => this.receive(message));
     this.subscription = subscription;
@@ -143,17 +152,29 @@ export class PubSubServer extends Server<PubSubServerEventsMap, PubSubStatus> im
     return topic;
   }
 
-  private registerErrorListener(subscription: Subscription): void {
-    // The client retries transient stream errors itself; an 'error' means it gave up (e.g. the
-    // subscription was deleted), so the server is no longer receiving.
+  /**
+   * The client retries a stream that ended with a transient status (UNAVAILABLE, DEADLINE_EXCEEDED…:
+   * pull-retry.js) and says nothing. Any other status (PERMISSION_DENIED, NOT_FOUND, UNAUTHENTICATED,
+   * FAILED_PRECONDITION: a role revoked, the subscription deleted) on its last stream makes it emit
+   * 'error', then close the subscriber, which it never opens again: nothing is pulled until a restart.
+   * That 'close' is the failure; the 'error' before it says why (an 'error' alone may not be final).
+   */
+  private registerStopListeners(subscription: Subscription): void {
+    let lastError: Error | undefined;
     subscription.on('error', (error: Error) => {
+      lastError = error;
       this.log.error({ err: error }, 'Pub/Sub subscription stream failed');
       this._status$.next(PubSubStatus.DISCONNECTED);
     });
-  }
-
-  private registerCloseListener(subscription: Subscription): void {
-    subscription.on('close', () => this._status$.next(PubSubStatus.CLOSED));
+    subscription.on('close', () => {
+      this._status$.next(PubSubStatus.CLOSED);
+      if (this.closing) return;
+      const code = lastError && grpcCode(lastError);
+      const why = lastError ? `${describeError(lastError)}${code === undefined ? '' : ` (gRPC code ${code})`}` : 'the client closed it';
+      this.stoppedPulling = new Error(`stopped pulling from Pub/Sub subscription "${subscription.name}" for good: ${why}`, { cause: lastError });
+      this.log.error({ err: this.stoppedPulling }, 'no longer receiving messages');
+      this.reportStoppedPulling(this.stoppedPulling);
+    });
   }
 
   /** A message arrived: it is handled once the message of its ordering key before it is released, settled after that one. */
@@ -180,7 +201,8 @@ export class PubSubServer extends Server<PubSubServerEventsMap, PubSubStatus> im
     try {
       const result = previous === 'nacked' ? this.settler.behindNack(message, schema) : await this.handleInTurn(message, schema, { release: turn.release, settled }, turn.previousSettled);
       outcome = result.outcome;
-      this.options.events?.settled?.(outcome, schema, performance.now() - receivedAt, result.reason);
+      // A metric label: every other value a publisher puts there would be a new series.
+      this.options.events?.settled?.(outcome, this.handlers.has(schema) ? schema : OTHER_SCHEMA, performance.now() - receivedAt, result.reason);
       return outcome;
     } finally {
       settledAs(outcome);
@@ -239,8 +261,14 @@ export class PubSubServer extends Server<PubSubServerEventsMap, PubSubStatus> im
     return this.inFlight.size;
   }
 
-  /** Readiness probe: resolves when the subscription answers, rejects otherwise. */
+  /** Why the client stopped pulling for good without close() asking (naming the subscription); undefined while it pulls. */
+  get failure(): Error | undefined {
+    return this.stoppedPulling;
+  }
+
+  /** Readiness probe: resolves when the server pulls and the subscription answers, rejects otherwise. */
   async checkSubscription(): Promise<void> {
+    if (this.stoppedPulling) throw this.stoppedPulling;
     if (!this.subscription) throw new Error('Pub/Sub server is not listening');
     await this.subscription.getMetadata();
   }
@@ -262,6 +290,7 @@ export class PubSubServer extends Server<PubSubServerEventsMap, PubSubStatus> im
    * Messages held in a transient back-off are nacked at once rather than waited for.
    */
   async close(): Promise<void> {
+    this.closing = true;
     this.settler.stop();
     const subscription = this.subscription;
     if (subscription) {
