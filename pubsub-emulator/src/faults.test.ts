@@ -56,6 +56,26 @@ describe('fault injection and restarts', () => {
     await collector.subscription.close();
   });
 
+  it('ends the streams of a deleted subscription with NOT_FOUND, as Pub/Sub does: the subscriber stops for good, others pull on', async () => {
+    const pubsub = t.client();
+    const [topic] = await pubsub.createTopic(uniqueId('deleted'));
+    const [gone] = await topic.createSubscription(uniqueId('deleted-sub'));
+    const [kept] = await topic.createSubscription(uniqueId('kept-sub'));
+    const doomed = pubsub.subscription(gone.name, ONE_STREAM);
+    const errors: Array<{ code?: number }> = [];
+    const closed = new Promise<void>((resolve) => doomed.once('close', () => resolve()));
+    doomed.on('error', (error: { code?: number }) => errors.push(error));
+    doomed.on('message', (message: { ack(): void }) => message.ack());
+    const other = new Collector(pubsub.subscription(kept.name, ONE_STREAM));
+    await until(() => t.emulator.stats().openStreams === 2, 'both streams open');
+    await gone.delete();
+    await closed;
+    expect(errors.map((e) => e.code)).toEqual([status.NOT_FOUND]);
+    await topic.publishMessage({ data: Buffer.from('still here') });
+    expect((await other.waitFor(1)).map((m) => m.data.toString())).toEqual(['still here']);
+    await other.subscription.close();
+  });
+
   it('restarts on the same port while clients publish and subscribe, and they carry on', async () => {
     const pubsub = t.client();
     const [topic] = await pubsub.createTopic(uniqueId('restart'));

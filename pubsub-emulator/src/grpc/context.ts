@@ -14,7 +14,7 @@ export interface HandlerContext {
   errors: RpcErrorCounter;
   clock: Clock;
   log: Logger;
-  /** Open StreamingPull sessions, so a test can drop them. */
-  streams: Set<{ drop(code: status, details: string): void }>;
+  /** Open StreamingPull sessions, so a test can drop them and a deleted subscription ends its own. */
+  streams: Set<{ readonly subscriptionName: string | undefined; drop(code: status, details: string): void }>;
   pullWaitMs: number;
 }

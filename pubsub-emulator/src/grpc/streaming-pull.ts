@@ -67,6 +67,11 @@ class StreamingPullSession implements Consumer {
     this.outstandingBytes -= bytes;
   }
 
+  /** The subscription the session pulls from; undefined until its first request named it. */
+  get subscriptionName(): string | undefined {
+    return this.sub?.name;
+  }
+
   drop(code: status, details: string): void {
     this.finish({ code, details });
   }

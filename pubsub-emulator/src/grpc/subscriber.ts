@@ -1,6 +1,6 @@
 // google.pubsub.v1.Subscriber: subscription administration, Pull, Acknowledge, ModifyAckDeadline and
 // StreamingPull.
-import type { UntypedServiceImplementation } from '@grpc/grpc-js';
+import { status, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import { parseProjectName } from '../names.js';
 import { configFromCreate, configFromUpdate, configToWire } from '../state/subscription-config.js';
 import type { HandlerContext } from './context.js';
@@ -39,6 +39,11 @@ export function subscriberHandlers(ctx: HandlerContext): UntypedServiceImplement
 
     DeleteSubscription: unary<SubscriptionRequest, object>(ctx, 'DeleteSubscription', (req) => {
       broker.deleteSubscription(req.subscription);
+      // As Pub/Sub does: the streams pulling from it end with NOT_FOUND, which the client does not
+      // retry (it stops pulling for good) — a subscriber must see its subscription is gone.
+      for (const stream of [...ctx.streams]) {
+        if (stream.subscriptionName === req.subscription) stream.drop(status.NOT_FOUND, `Resource not found (resource=${req.subscription}).`);
+      }
       return {};
     }),
 

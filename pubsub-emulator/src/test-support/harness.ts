@@ -39,6 +39,16 @@ export async function startTestEmulator(options: EmulatorOptions = {}): Promise<
   };
 }
 
+/** Deletes a subscription of the emulator at `endpoint` (one another process started) with the official client. */
+export async function deleteSubscription(endpoint: string, projectId: string, subscription: string): Promise<void> {
+  const pubsub = new PubSub({ projectId, apiEndpoint: endpoint, emulatorMode: true });
+  try {
+    await pubsub.subscription(subscription).delete();
+  } finally {
+    await pubsub.close();
+  }
+}
+
 let counter = 0;
 export const uniqueId = (prefix: string) => `${prefix}-${process.pid}-${++counter}`;
 
