@@ -2,6 +2,7 @@ import { existsSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'no
 import { type AddressInfo, createServer } from 'node:net';
 import { join } from 'node:path';
 import { makeTestDataDir } from '@pdm/influx-harness';
+import { deleteSubscription } from '@pdm/pubsub-emulator/testing';
 import { connectAsync } from 'mqtt';
 import { afterAll, describe, expect, it } from 'vitest';
 import { main } from './main.js';
@@ -172,6 +173,15 @@ describe('pdm start', () => {
     expect(third.err[0]).toMatch(/^InfluxDB \(influxd pid \d+\) exited with code null while running; see .*influxd\.log$/);
     expect(third.out.at(-1)).toBe('stopped, with the errors above.');
     expect(third.exit).toBe(1);
+
+    // The processor's subscription deleted under the stack: it stops pulling for good; pdm start says so and exits 1.
+    const fourth = await runStart(dataDir, async (text, err) => {
+      await deleteSubscription(urlOf(text, 'Pub/Sub emulator')!, 'pdm-local', 'pdm-features-processor');
+      for (let attempt = 0; attempt < 100 && err.length === 0; attempt++) await new Promise((resolve) => setTimeout(resolve, 100));
+    });
+    expect(fourth.err[0]).toMatch(/^the processor stopped pulling from Pub\/Sub subscription "projects\/pdm-local\/subscriptions\/pdm-features-processor" for good: .*\(gRPC code 5\); see .*processor\.log$/);
+    expect(fourth.out.at(-1)).toBe('stopped, with the errors above.');
+    expect(fourth.exit).toBe(1);
     rmSync(dataDir, { recursive: true, force: true });
   }, 180_000);
 });

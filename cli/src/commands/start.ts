@@ -208,15 +208,19 @@ Options:
       out('Press Ctrl-C to stop.');
       const status = startStatusLine({ gateway, processor, influxUrl: influx.url, write: out });
       stops.push(() => Promise.resolve(status.stop()));
-      // InfluxDB dying under the stack is no reason to go on: every window would wait for it, unsaid.
+      // InfluxDB dying, or the processor no longer pulling from Pub/Sub, is no reason to go on: every
+      // window would wait for it, unsaid.
       const influxLog = join(dataDir, 'influxdb', 'influxd.log');
-      const influxDied = influx.exited.then((code) => `InfluxDB (influxd pid ${influx.pid}) exited with code ${code} while running; see ${influxLog}`);
-      const ended = await Promise.race([stopRequested.then((signal) => ({ signal })), influxDied.then((problem) => ({ problem }))]);
+      const failures = [
+        influx.exited.then((code) => `InfluxDB (influxd pid ${influx.pid}) exited with code ${code} while running; see ${influxLog}`),
+        processor.failed.then((error) => `the processor ${error.message}; see ${join(logDir, 'processor.log')}`),
+      ];
+      const ended = await Promise.race([stopRequested.then((signal) => ({ signal })), ...failures.map((failed) => failed.then((problem) => ({ problem })))]);
       if ('problem' in ended) {
         err(ended.problem);
         exitCode = 1;
       }
-      out(`${'signal' in ended ? ended.signal : 'InfluxDB gone'}: stopping…`);
+      out(`${'signal' in ended ? ended.signal : 'a part failed'}: stopping…`);
     } catch (error) {
       if (!(error instanceof StopAskedDuringStart)) throw explainPortInUse(error, byFlag);
       out(`${error.signal} during start-up: stopping…`);
