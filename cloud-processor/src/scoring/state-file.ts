@@ -233,19 +233,19 @@ function openDatabase(file: string): Database.Database {
   }
 }
 
+/** The columns of a machine's state row, in machine_state and in machine_state_unreadable alike. */
+const ROW_COLUMNS = `
+  kind TEXT NOT NULL,
+  model TEXT NOT NULL,
+  version TEXT NOT NULL,
+  trained_at TEXT NOT NULL,
+  site_id TEXT NOT NULL,
+  machine_id TEXT NOT NULL,
+  saved_at INTEGER NOT NULL,
+  state BLOB NOT NULL`;
+
 function createTable(db: Database.Database): void {
-  db.exec(`
-    CREATE TABLE IF NOT EXISTS machine_state (
-      kind TEXT NOT NULL,
-      model TEXT NOT NULL,
-      version TEXT NOT NULL,
-      trained_at TEXT NOT NULL,
-      site_id TEXT NOT NULL,
-      machine_id TEXT NOT NULL,
-      saved_at INTEGER NOT NULL,
-      state BLOB NOT NULL,
-      PRIMARY KEY (kind, model, version, trained_at, site_id, machine_id)
-    )`);
+  db.exec(`CREATE TABLE IF NOT EXISTS machine_state (${ROW_COLUMNS}, PRIMARY KEY (kind, model, version, trained_at, site_id, machine_id))`);
   db.pragma(`user_version = ${STATE_FILE_FORMAT}`);
 }
 
@@ -295,19 +295,7 @@ function readRows(db: Database.Database, onRow: (key: RowKey) => void): { state:
 function keepAside(db: Database.Database, rows: readonly UnreadableRow[], now: number): void {
   if (rows.length === 0) return;
   db.transaction(() => {
-    db.exec(`
-      CREATE TABLE IF NOT EXISTS machine_state_unreadable (
-        kind TEXT NOT NULL,
-        model TEXT NOT NULL,
-        version TEXT NOT NULL,
-        trained_at TEXT NOT NULL,
-        site_id TEXT NOT NULL,
-        machine_id TEXT NOT NULL,
-        saved_at INTEGER NOT NULL,
-        state BLOB NOT NULL,
-        set_aside_at INTEGER NOT NULL,
-        reason TEXT NOT NULL
-      )`);
+    db.exec(`CREATE TABLE IF NOT EXISTS machine_state_unreadable (${ROW_COLUMNS}, set_aside_at INTEGER NOT NULL, reason TEXT NOT NULL)`);
     const columns = 'kind, model, version, trained_at, site_id, machine_id, saved_at, state';
     const copy = db.prepare(`INSERT INTO machine_state_unreadable (${columns}, set_aside_at, reason) SELECT ${columns}, ?, ? FROM machine_state WHERE ${WHERE_ROW}`);
     const remove = db.prepare(`DELETE FROM machine_state WHERE ${WHERE_ROW}`);
