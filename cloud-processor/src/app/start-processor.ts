@@ -103,7 +103,7 @@ export async function startProcessor(config: ProcessorConfig, deps: ProcessorDep
     throw new Error(`InfluxDB at influx.url ${hidePassword(config.influx.url)}: ${describeError(error)}`, { cause: error });
   }
   const drift = new DriftMonitor();
-  const scorer = deps.scorer ?? (await openScorer({ ...config.model, clock, logger: log.child({ component: 'model' }), onModelsRefused: (n) => metrics.modelsRefused.inc(n), onLifecyclesRefused: (n) => metrics.lifecyclesRefused.inc(n), drift }));
+  const scorer = deps.scorer ?? (await openScorer({ ...config.model, clock, logger: log.child({ component: 'model' }), onModelsRefused: (n) => metrics.modelsRefused.inc(n), onLifecyclesRefused: (n) => metrics.lifecyclesRefused.inc(n), onStateTrouble: (trouble, n) => metrics.stateTrouble.inc({ trouble }, n), drift }));
   const delivery = config.alerts.delivery ?? ALERT_DELIVERY_DEFAULTS;
   const alertsClient = config.pubsub.alertsTopic ? new PubSubClient({ client, topic: config.pubsub.alertsTopic, publishTimeoutMs: delivery.publishTimeoutMs }) : undefined;
   const alertStore = new InfluxAlertStore(sink);

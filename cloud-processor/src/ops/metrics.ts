@@ -69,6 +69,12 @@ export class ProcessorMetrics {
   readonly alertDeliveriesPending = new Gauge({ name: 'pdm_processor_alert_deliveries_pending', help: 'Alert transitions this instance is delivering (a target not confirmed yet)', registers: [this.registry] });
   readonly openAlerts = new Gauge({ name: 'pdm_processor_open_alerts', help: 'Machines with an open alert, among those whose newest window this instance counted', registers: [this.registry] });
   readonly modelsRefused = new Counter({ name: 'pdm_processor_models_refused_total', help: 'Model versions in the registry that failed to load (the version serving before keeps scoring)', registers: [this.registry] });
+  readonly stateTrouble = new Counter({
+    name: 'pdm_processor_state_file_troubles_total',
+    help: "Troubles with the scorer's state file (model.stateFile), by kind: file_unreadable (set aside whole, every machine started afresh), rows_unreadable (rows kept aside, their machines started afresh; counts rows), save_failed",
+    labelNames: ['trouble'] as const,
+    registers: [this.registry],
+  });
   readonly lifecyclesRefused = new Counter({ name: 'pdm_processor_model_lifecycles_refused_total', help: 'Model lifecycle files (<registry>/<name>/lifecycle.json) refused as unreadable or invalid, once per change of the file (the model keeps the versions it served)', registers: [this.registry] });
   readonly shadowWindows = new Counter({ name: 'pdm_processor_shadow_windows_total', help: 'Windows scored by a shadow model version (written to anomaly_shadow, never alerting), by model and version', labelNames: ['model', 'version'], registers: [this.registry] });
   readonly inFlight = new Gauge({ name: 'pdm_processor_in_flight_messages', help: 'Messages being handled', registers: [this.registry] });

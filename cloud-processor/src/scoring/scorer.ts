@@ -48,6 +48,11 @@ export interface ScorerOptions {
   /** Called with how many lifecycle files a registry check refused (model/lifecycle.ts). */
   onLifecyclesRefused?: (count: number) => void;
   /**
+   * Called at each trouble with the state file: the whole file set aside as unreadable, rows of it kept
+   * aside (with how many), a save that failed — so they reach the processor's metrics, not just its log.
+   */
+  onStateTrouble?: (trouble: StateTrouble, count: number) => void;
+  /**
    * Where the stateful kinds' per-machine states are kept across restarts (read on start, written every
    * stateSaveMs and on close). Unset: in memory only, as `pdm score` needs.
    */
@@ -59,6 +64,9 @@ export interface ScorerOptions {
   /** Counts the features of every window handed to a model, for its drift (the processor's; unset: none). */
   drift?: DriftMonitor;
 }
+
+/** What went wrong with the scorer's state file: see ScorerOptions.onStateTrouble. */
+export type StateTrouble = 'file_unreadable' | 'rows_unreadable' | 'save_failed';
 
 export interface ScorerStats {
   scored: number;
@@ -307,9 +315,11 @@ export class ModelScorer extends Scorer {
         this.logger.warn({ file, kind, model, version, machine: machineKey({ siteId, machineId }), reason }, `machine state unreadable, ${where}; this machine starts afresh`);
       }
       this.counters.stateRowsUnreadable += keptAside.length;
+      if (keptAside.length > 0) this.options.onStateTrouble?.('rows_unreadable', keptAside.length);
       this.logger.info({ file, machines: state.robustT2.length + state.adaptiveZ.length + state.gates.length, keptAside: keptAside.length, migrated }, 'machine states restored');
     } catch (err) {
       this.counters.stateFilesUnreadable++;
+      this.options.onStateTrouble?.('file_unreadable', 1);
       const aside = await setAside(file, this.clock.now()).catch((renameErr: unknown) => `not moved: ${(renameErr as Error).message}`);
       this.stateFile = new StateFile(file);
       this.logger.error({ file, err: (err as Error).message, aside }, 'state file unreadable, set aside; every machine starts afresh');
@@ -328,6 +338,7 @@ export class ModelScorer extends Scorer {
       this.logger.debug({ file: stateFile.file, written, deleted }, 'machine states saved');
     } catch (err) {
       this.counters.stateSaveFailures++;
+      this.options.onStateTrouble?.('save_failed', 1);
       this.logger.error({ file: stateFile.file, err: (err as Error).message }, 'saving the machine states failed');
     }
   }

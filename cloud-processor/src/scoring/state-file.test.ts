@@ -256,9 +256,11 @@ describe('the state file of the processor', () => {
     const { reference } = trained.get('robust-t2')!;
     await mkdir(path.dirname(stateFile), { recursive: true });
     await writeFile(stateFile, content);
-    const scorer = await open('robust-t2', { stateFile });
+    const troubles: Array<[string, number]> = [];
+    const scorer = await open('robust-t2', { stateFile, onStateTrouble: (trouble, count) => troubles.push([trouble, count]) });
     try {
       expect(scorer.stats().stateFilesUnreadable).toBe(1);
+      expect(troubles).toEqual([['file_unreadable', 1]]);
       expect(errors).toHaveLength(1);
       expect(errors[0]).toContain('state file unreadable');
       expect(errors[0]).toContain(JSON.stringify(stateFile));
@@ -284,9 +286,11 @@ describe('the state file of the processor', () => {
     tamper.prepare("UPDATE machine_state SET state = ? WHERE machine_id = 'm-2'").run(newer);
     tamper.close();
 
-    const after = await open('robust-t2', { stateFile });
+    const troubles: Array<[string, number]> = [];
+    const after = await open('robust-t2', { stateFile, onStateTrouble: (trouble, count) => troubles.push([trouble, count]) });
     try {
       expect(after.stats()).toMatchObject({ stateFilesUnreadable: 0, stateRowsUnreadable: 1 });
+      expect(troubles).toEqual([['rows_unreadable', 1]]);
       expect(errors).toEqual([]);
       expect(warnings).toHaveLength(1);
       expect(warnings[0]).toMatch(/^machine state unreadable, kept aside .*"machine":"site-test\/m-2".*Unrecognized key: \\"addedLater\\"/);
@@ -331,6 +335,19 @@ describe('the state file of the processor', () => {
       await after.close();
     }
     expect(existsSync(stateFile)).toBe(true);
+  });
+
+  it('reports a save that failed to its caller (the processor counts it), and goes on scoring', async () => {
+    // A regular file where the state file's folder should be: every save fails (as root too).
+    const blocked = path.join(temp, 'not-a-folder');
+    await writeFile(blocked, 'x');
+    const troubles: Array<[string, number]> = [];
+    const scorer = await open('robust-t2', { stateFile: path.join(blocked, 'scorer-state.sqlite'), onStateTrouble: (trouble, count) => troubles.push([trouble, count]) });
+    await scoreWindows(scorer, live.slice(0, 4));
+    await scorer.close();
+    expect(scorer.stats().stateSaveFailures).toBe(1);
+    expect(troubles).toEqual([['save_failed', 1]]);
+    expect(errors[0]).toMatch(/^saving the machine states failed/);
   });
 
   it('saves every stateSaveMs on the clock, after the windows scored so far', async () => {
