@@ -145,6 +145,8 @@ describe('pdm models', () => {
     expect(promoted.out).toMatch(/^anomaly: promote 2 → 3 by bo at \S+; it ends the rollout of 1 on pump-1: 3 serves those machines too; the processor applies it at its next registry poll$/);
     expect(await lifecycle()).toEqual({ serving: '3', shadow: [] });
     expect((await history()).at(-1)).toMatchObject({ who: 'bo', action: 'promote', from: '2', to: '3', endedRollout: { version: '1', machines: ['pump-1'] } });
+    const stored = await influx.query('SELECT "to_version", "ended_rollout" FROM "model_changes" WHERE "model" = \'anomaly\' ORDER BY time DESC LIMIT 1', database);
+    expect(stored.results[0]?.series?.[0]?.values[0]?.slice(1)).toEqual(['3', '1 on pump-1']);
     // A rollout of the promoted version itself simply serves every machine from then on.
     expect((await pdm('rollout', 'anomaly', '1', '--machines', 'pump-1', '--who', 'ana')).code).toBe(0);
     const rolledOutPromoted = await pdm('promote', 'anomaly', '1', '--who', 'bo');

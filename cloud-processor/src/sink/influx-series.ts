@@ -103,7 +103,8 @@ export type BookkeepingMeasurement = keyof typeof BOOKKEEPING_SERIES;
  * writes them:
  * - `anomaly_shadow`: the scores of shadow versions, as `anomaly` (plus `contrib_<sensor>`), on the
  *   windows the serving version scored; never alerting;
- * - `model_changes`: one point per `pdm models` change (timestamp: when), `machines` comma-separated.
+ * - `model_changes`: one point per `pdm models` change (timestamp: when), `machines` comma-separated,
+ *   `ended_rollout` the rollout a promote or rollback ended ("<version> on <machines>").
  */
 export const LIFECYCLE_SERIES = {
   anomaly_shadow: {
@@ -112,7 +113,7 @@ export const LIFECYCLE_SERIES = {
   },
   model_changes: {
     tags: ['model', 'action'],
-    fields: ['who', 'from_version', 'to_version', 'machines', 'note'],
+    fields: ['who', 'from_version', 'to_version', 'machines', 'ended_rollout', 'note'],
   },
 } as const;
 

@@ -97,6 +97,7 @@ export function modelChangePoint(model: string, change: ModelChange): IPoint {
   const fields: Partial<Record<(typeof LIFECYCLE_SERIES)['model_changes']['fields'][number], string>> = { who: change.who, to_version: change.to };
   if (change.from !== undefined) fields.from_version = change.from;
   if (change.machines !== undefined) fields.machines = change.machines.join(',');
+  if (change.endedRollout !== undefined) fields.ended_rollout = `${change.endedRollout.version} on ${change.endedRollout.machines.join(',')}`;
   if (change.note !== undefined) fields.note = change.note;
   return {
     measurement: 'model_changes' satisfies LifecycleMeasurement,
