@@ -225,7 +225,7 @@ export async function startGateway(config: GatewayConfig, dependencies: GatewayD
 
   // The hooks above run only once the broker exists: they are called from its handlers.
   const broker: RunningBroker | undefined = !config.mqtt.enabled ? undefined : await startBroker(
-    { ...config.mqtt, credentials, redeliveryClients: config.validation.maxMachines, clock },
+    { ...config.mqtt, credentials, redeliveryClients: config.mqtt.rememberedClients ?? config.validation.maxMachines, clock },
     {
       onPublish: (topicName, payload, username) => {
         if (SparkplugIngest.owns(topicName)) return sparkplug.handle(topicName, payload, username);
@@ -233,6 +233,12 @@ export async function startGateway(config: GatewayConfig, dependencies: GatewayD
         if (outcome.rejection) reportRejection(topicName, payload, outcome.rejection);
       },
       onRedelivery: () => metrics.redeliveries.inc(),
+      onRedeliveryMemoryFull: () => {
+        metrics.redeliveryMemoryFull.inc();
+        limiter.maybe('redelivery-memory-full', (suppressed) =>
+          log.warn({ suppressed }, 'redelivery memory full: a connected client was forgotten, its repeats may be ingested twice; raise mqtt.rememberedClients'),
+        );
+      },
       onRefusedPublish: (reason, clientId, topicName) => {
         ingest.refuse(reason, `client ${clientId} may not publish on ${topicName}`);
         limiter.maybe(`reject:${reason}`, (suppressed) => log.warn({ clientId, topic: topicName, suppressed }, 'publish refused by ACL; client disconnected'));

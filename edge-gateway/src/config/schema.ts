@@ -65,6 +65,12 @@ export const gatewayConfigSchema = z
          * limits are read and refused as too_large without disconnecting.
          */
         maxPacketBytes: z.number().int().positive().max(MQTT_MAX_PACKET_BYTES).default(1024 * 1024),
+        /**
+         * Client ids whose last 32 QoS 1/2 publishes are remembered (~3 KB each) so a repeat after a
+         * lost PUBACK is ingested once. Unset: validation.maxMachines (a client per machine); raise it
+         * where devices connect as several clients each (pdm_gateway_mqtt_redelivery_memory_full_total).
+         */
+        rememberedClients: z.number().int().positive().optional(),
         /** YAML/JSON file of users with scrypt password hashes and publish ACLs (`pdm gateway hash-password`). */
         usersFile: z.string().optional(),
       })

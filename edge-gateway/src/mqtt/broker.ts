@@ -39,7 +39,7 @@ export interface BrokerOptions {
   anonymous: Acl;
   /** The users (none: only anonymous clients) and the TLS listener's PEM contents (needed with `tls`). */
   credentials: Credentials;
-  /** Client ids whose recent publishes are remembered to recognise a redelivery (the gateway: validation.maxMachines). */
+  /** Client ids whose recent publishes are remembered to recognise a redelivery (mqtt.rememberedClients). */
   redeliveryClients: number;
   /** Times a disconnected client's memory of publishes, forgotten some minutes after it left. */
   clock: Clock;
@@ -50,6 +50,8 @@ export interface BrokerHooks {
   onPublish(topic: string, payload: Buffer, username: string | undefined): void;
   /** A QoS 1/2 PUBLISH its client sent again (DUP) and already ingested: acknowledged, not ingested twice. */
   onRedelivery(clientId: string, topic: string): void;
+  /** The memory of redeliveries, full, forgot a client still connected (see RedeliveryFilter). */
+  onRedeliveryMemoryFull(): void;
   /** A publish refused before ingest (ACL); counted as a rejection with this reason. */
   onRefusedPublish(reason: RejectReason, clientId: string, topic: string): void;
   /** A subscription refused by the ACL (SUBACK 0x80; the client stays connected). */
@@ -134,7 +136,7 @@ export async function startBroker(options: BrokerOptions, hooks: BrokerHooks): P
   const nameOf = (user: User | undefined): string => (user ? `user ${user.username}` : 'an anonymous client');
 
   let credentials = options.credentials;
-  const redeliveries = new RedeliveryFilter(options.redeliveryClients, options.clock);
+  const redeliveries = new RedeliveryFilter(options.redeliveryClients, options.clock, () => hooks.onRedeliveryMemoryFull());
   // The verified certificate CN of each TLS connection, keyed by the stream aedes sees as client.conn.
   const certificateNameOf = new WeakMap<Duplex, string>();
 

@@ -308,6 +308,16 @@ describe('QoS 1 redeliveries', () => {
     expect(await metricValue(bed.gateway, 'pdm_gateway_readings_total')).toBe(4);
   });
 
+  it('remembers mqtt.rememberedClients clients when set, and counts a connected one forgotten for want of room', async () => {
+    await bed.restartGateway({ mqtt: { rememberedClients: 1 } });
+    const url = `mqtt://127.0.0.1:${bed.gateway.mqttPort}`;
+    const [first, second] = await Promise.all(['node-1', 'node-2'].map((clientId) => connectAsync(url, { clientId, reconnectPeriod: 0 })));
+    await first!.publishAsync('sensors/m-1/temp', JSON.stringify({ ts: T0 + 1_000, value: 1 }), { qos: 1 });
+    await second!.publishAsync('sensors/m-1/vib', JSON.stringify({ ts: T0 + 1_000, value: 2 }), { qos: 1 });
+    expect(await metricValue(bed.gateway, 'pdm_gateway_mqtt_redelivery_memory_full_total')).toBe(1);
+    await Promise.all([first!.endAsync(), second!.endAsync()]);
+  });
+
   it('forgets a client five minutes after it disconnected: a repeat sent later is ingested as new', async () => {
     const topic = 'sensors/dup-1/temp';
     await publishOnce('device-1', topic, { ts: T0 + 1_000, value: 1 }, false);

@@ -30,6 +30,18 @@ describe('the memory of redeliveries', () => {
     expect(filter.isRedelivery('b', publish(1, true))).toBe(false); // forgotten: ingested as new
   });
 
+  it('says when it forgets a client still connected for want of room, not when the one it forgets had left', () => {
+    let full = 0;
+    const filter = new RedeliveryFilter(2, new ManualClock(), () => full++);
+    for (const client of ['a', 'b']) filter.isRedelivery(client, publish(1, false));
+    filter.disconnected('a');
+    filter.isRedelivery('c', publish(1, false)); // forgets 'a', which had left
+    expect(full).toBe(0);
+    filter.isRedelivery('d', publish(1, false)); // forgets 'b', still connected: its repeat would be new
+    expect(full).toBe(1);
+    expect(filter.isRedelivery('b', publish(1, true))).toBe(false);
+  });
+
   it('matches topic and payload, not their concatenation', () => {
     const filter = new RedeliveryFilter(10, new ManualClock());
     filter.isRedelivery('a', publish(1, false, 'sensors/m/s1', '2'));

@@ -46,13 +46,15 @@ export class RedeliveryFilter {
   private readonly disconnectedAt = new Map<string, number>();
 
   /**
-   * @param maxClients client ids remembered at most (the gateway sizes it at validation.maxMachines:
-   *   a client per machine it may hold)
+   * @param maxClients client ids remembered at most (the gateway: mqtt.rememberedClients, by default
+   *   validation.maxMachines: a client per machine it may hold)
+   * @param onConnectedForgotten called when the bound makes it forget a client still connected: that
+   *   client's repeats after a lost PUBACK would be ingested twice — the bound is too small for the fleet
    */
   constructor(
     private readonly maxClients: number,
     private readonly clock: Clock,
-    private readonly forgetAfterMs = FORGET_DISCONNECTED_AFTER_MS,
+    private readonly onConnectedForgotten: () => void = () => undefined,
   ) {}
 
   /** Whether `packet` repeats a publish this client id already sent; remembers it when it does not. */
@@ -93,7 +95,7 @@ export class RedeliveryFilter {
 
   /** Forgets the clients disconnected forgetAfterMs ago or longer; they are the first ones of disconnectedAt. */
   private forgetDisconnected(): void {
-    const cutoff = this.clock.now() - this.forgetAfterMs;
+    const cutoff = this.clock.now() - FORGET_DISCONNECTED_AFTER_MS;
     for (const [clientId, at] of this.disconnectedAt) {
       if (at > cutoff) return;
       this.forget(clientId);
@@ -110,7 +112,11 @@ export class RedeliveryFilter {
     const seen = this.clients.get(clientId) ?? new Map<number, Fingerprint>();
     this.clients.delete(clientId);
     this.clients.set(clientId, seen);
-    if (this.clients.size > this.maxClients) this.forget(this.clients.keys().next().value!);
+    if (this.clients.size > this.maxClients) {
+      const leastRecent = this.clients.keys().next().value!;
+      if (!this.disconnectedAt.has(leastRecent)) this.onConnectedForgotten();
+      this.forget(leastRecent);
+    }
     return seen;
   }
 }

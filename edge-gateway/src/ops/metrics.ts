@@ -58,6 +58,11 @@ export class GatewayMetrics {
     help: 'QoS 1/2 messages a client sent again (DUP) after they were ingested: acknowledged, not ingested twice',
     registers: [this.registry],
   });
+  readonly redeliveryMemoryFull = new Counter({
+    name: 'pdm_gateway_mqtt_redelivery_memory_full_total',
+    help: 'Connected MQTT clients whose recent publishes the redelivery memory forgot for want of room (mqtt.rememberedClients): their repeats after a lost PUBACK are ingested twice',
+    registers: [this.registry],
+  });
   readonly connectRefused = new Counter({
     name: 'pdm_gateway_connect_refused_total',
     help: 'MQTT connections refused, by reason',
