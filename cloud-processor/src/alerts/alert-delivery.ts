@@ -268,7 +268,8 @@ export class AlertDeliveries {
       for (const cancelRetry of delivery.retries.values()) cancelRetry();
       delivery.record.pending = [...delivery.remaining];
       delivery.record.updatedAt = 0;
-      // An attempt still running ends unheard (its timeout cancelled above): its record stays pending (at worst, sent again).
+      // An attempt still running ends unheard (its timeout cancelled above): its record stays pending
+      // (at worst, sent again).
       delivery.remaining.clear();
     }
     await Promise.allSettled(released.map((d) => this.store.saveDelivery(d.record)));

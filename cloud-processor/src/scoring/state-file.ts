@@ -88,8 +88,8 @@ export class StateFile {
    * The state file at `file` and the states it holds (none when there is no file yet); a format-2 JSON
    * file there is migrated first. The rows it cannot decode are moved to machine_state_unreadable and
    * returned as `keptAside` (with `keepAsideFailed` when the move itself failed: they stay where they
-   * were, and a save of their machine overwrites them). Throws, naming what is wrong, when the file cannot be read: the caller sets
-   * it aside.
+   * were, and a save of their machine overwrites them). Throws, naming what is wrong, when the file
+   * cannot be read: the caller sets it aside.
    */
   static open(file: string, now: number): { stateFile: StateFile; state: ScorerState; migrated: boolean; keptAside: UnreadableRow[]; keepAsideFailed?: string } {
     const stateFile = new StateFile(file);
