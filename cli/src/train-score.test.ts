@@ -161,6 +161,18 @@ describe('pdm train and pdm score', () => {
     expect(flagged(faultStart, Infinity)).toBe(30);
   });
 
+  it('warns of a sensor that read 0 throughout training: any other value will be an anomaly', async () => {
+    const csv = join(dir, 'spare.csv');
+    pumpCsv(csv, Date.UTC(2026, 0, 4), 400);
+    const lines = readFileSync(csv, 'utf8').split('\n');
+    writeFileSync(csv, lines.map((line, i) => `${line},${i === 0 ? 'spare' : '0'}`).join('\n'));
+    const trained = capture();
+    expect(await main(['train', '--input', csv, '--out', join(dir, 'spare-models'), '--kind', 'robust-t2'], trained.context)).toBe(0);
+    expect(trained.out.join('\n')).toContain(
+      'warning: spare.mean, spare.rms read 0 in every training window: any other value will score far above the threshold',
+    );
+  });
+
   it('says a model trained on hours keeps a fixed location', async () => {
     // 2,000 tumbling windows of 10 s (5½ h at 1 Hz): enough to describe the machine over hours.
     const csv = join(dir, 'long.csv');

@@ -208,6 +208,8 @@ function printMember(report: MemberReport & { trainingWindows: number; heldBackW
     const { chiSquare, trainingTail } = report.fit;
     const tail = trainingTail === null || trainingTail === undefined ? 'too few windows for a tail' : `training scores' tail ${trainingTail.toFixed(3)}`;
     out(`  operating point: ${report.operatingPoint ?? 'none (no sensor explains the others)'} · χ² quantile ${chiSquare?.toFixed(3) ?? '?'}, ${tail}`);
+    const zero = report.fit.zeroThroughout ?? [];
+    if (zero.length > 0) out(`  warning: ${zero.join(', ')} read 0 in every training window: any other value will score far above the threshold (train on data where they vary, or leave those columns out)`);
     if (report.ownLevels.length > 0) out(`  each compared with its own level: ${report.ownLevels.join(', ')} (any other machine: the class location)`);
     out(
       report.tauMs === null

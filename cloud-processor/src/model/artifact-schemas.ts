@@ -143,7 +143,8 @@ export const robustT2FileSchema = z.object({
    */
   onlineThreshold: z.object({ falseAlertsPerDay: positive, floor: positive }).strict().optional(),
   // How the fit went: a record for people, not read by the scorer.
-  // chiSquare: the χ²_d quantile at p; trainingTail: the training scores' tail quantile (null: too few windows).
+  // chiSquare: the χ²_d quantile at p; trainingTail: the training scores' tail quantile (null: too few windows);
+  // zeroThroughout: the features that read exactly 0 in every training window (see fitRobustT2).
   fit: z.object({
     windows: z.number().int().positive(),
     inliers: z.number().int().positive(),
@@ -151,6 +152,7 @@ export const robustT2FileSchema = z.object({
     trainingAbove: z.number().int().nonnegative(),
     chiSquare: positive.optional(),
     trainingTail: finite.nullable().optional(),
+    zeroThroughout: z.array(z.string().min(1)).optional(),
   }),
 });
 export type RobustT2File = z.infer<typeof robustT2FileSchema>;

@@ -93,6 +93,19 @@ describe('fitRobustT2', () => {
     expect(noFloor.fit.trainingAbove).toBeLessThanOrEqual(3);
     // 300 windows hold 6 above their 98 % quantile: too few for a tail, the χ² quantile alone.
     expect(noFloor.fit).toMatchObject({ chiSquare: noFloor.threshold, trainingTail: null });
+    expect(noFloor.fit.zeroThroughout).toBeUndefined();
+  });
+
+  it('names the features that read 0 in every training window: any other value then scores far above the threshold', () => {
+    const { clean } = contaminated(3);
+    // A spare channel reading 0 throughout, and a flag that was 0 but for one window (it varied: not named).
+    const rows = clean.map((r, i) => [...r, 0, 0, i === 7 ? 1 : 0]);
+    const names = ['x.mean', 'y.mean', 'spare.mean', 'spare.rms', 'flag.mean'];
+    const file = fitRobustT2(names, rows, 10_000, { operatingPoint: false });
+    expect(file.fit.zeroThroughout).toEqual(['spare.mean', 'spare.rms']);
+    const model = toModel(file, names);
+    expect(score(model, [10, 20, 0, 0, 0])).toBeLessThan(file.threshold);
+    expect(score(model, [10, 20, 1e-3, 1e-3, 0])).toBeGreaterThan(1e3 * file.threshold);
   });
 });
 

@@ -232,6 +232,11 @@ export function fitRobustT2(featureNames: readonly string[], allRows: readonly A
       : null;
   const threshold = Math.max(chiSquare, tail ?? 0);
   const trainingAbove = trainingScores.filter((score) => score > threshold).length;
+  // A feature at exactly 0 in every window has no level for the floor to scale with: its variance is the
+  // ridge's 1e-12, so any later reading other than 0 scores far above the threshold for as long as it
+  // lasts. Kept (a spare channel that starts reading, a fault flag that sets, is news), but said at
+  // training, where the user can still train on data in which it varies.
+  const zeroThroughout = featureNames.filter((_, j) => allRows.every((row) => row[j] === 0));
   const rowsOf = (m: Float64Array): number[][] => Array.from({ length: d }, (_, i) => Array.from(m.subarray(i * d, (i + 1) * d)));
   return {
     featureNames: [...featureNames],
@@ -244,6 +249,14 @@ export function fitRobustT2(featureNames: readonly string[], allRows: readonly A
     ...(operatingPoint !== undefined ? { operatingPoint } : {}),
     ...(offsets !== undefined && offsets.size > 0 ? { machineOffsets: Object.fromEntries([...offsets].map(([m, o]) => [m, Array.from(o)])) } : {}),
     ...(options.onlineThreshold === false ? {} : { onlineThreshold: { falseAlertsPerDay: options.falseAlertsPerDay ?? defaults.falseAlertsPerDay, floor: threshold } }),
-    fit: { windows: rows.length, inliers: fit.inliers, consistency: fit.consistency, trainingAbove, chiSquare, trainingTail: tail },
+    fit: {
+      windows: rows.length,
+      inliers: fit.inliers,
+      consistency: fit.consistency,
+      trainingAbove,
+      chiSquare,
+      trainingTail: tail,
+      ...(zeroThroughout.length > 0 ? { zeroThroughout } : {}),
+    },
   };
 }
