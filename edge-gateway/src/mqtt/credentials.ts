@@ -4,6 +4,7 @@
 // and the credentials in force stay as they were.
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { type SecureContextOptions, createSecureContext } from 'node:tls';
 import { Users } from './users.js';
 
 /** Paths of the TLS listener's PEM files (the config's mqtt.tls). */
@@ -61,6 +62,32 @@ function checkCaBundle(path: string, bundle: Buffer): void {
   });
 }
 
+/**
+ * Builds the secure context the TLS listener builds from these files, so that what OpenSSL refuses (a
+ * key below its security level, "ee key too small"; a certificate signed with SHA-1, "ca md too weak")
+ * is refused here, naming the file, at start and on reload alike, instead of by tls.createServer or
+ * setSecureContext with OpenSSL's bare reason. The files go in one at a time so the error names the
+ * one that was refused; the last step is the listener's whole context.
+ */
+function checkSecureContext(files: TlsFiles, tls: TlsCredentials): void {
+  const steps: [key: string, path: string, options: SecureContextOptions][] = [
+    ['mqtt.tls.cert', files.cert, { cert: tls.cert }],
+    ['mqtt.tls.key', files.key, { cert: tls.cert, key: tls.key }],
+  ];
+  if (files.ca !== undefined) steps.push(['mqtt.tls.ca', files.ca, tls]);
+  for (const [key, path, options] of steps) {
+    try {
+      createSecureContext(options);
+    } catch (error) {
+      const { code, reason, message } = error as Error & { code?: string; reason?: string };
+      const weak = /^ERR_SSL_\w+_TOO_(SMALL|WEAK)$/.test(code ?? '')
+        ? " (below its security level: use an RSA key of at least 2048 bits or an EC key, in a certificate signed with SHA-256 or stronger)"
+        : '';
+      throw new TlsFileError(`${key} ${path} is refused by OpenSSL: ${reason ?? message}${weak}`);
+    }
+  }
+}
+
 /** Checks what the TLS server would otherwise take silently (a CA bundle without a certificate) or refuse unnamed. */
 function checkedTls(files: TlsFiles): TlsCredentials {
   const cert = readPem('mqtt.tls.cert', files.cert);
@@ -79,7 +106,9 @@ function checkedTls(files: TlsFiles): TlsCredentials {
     throw new TlsFileError(`mqtt.tls.key ${files.key} does not match the certificate mqtt.tls.cert ${files.cert}`);
   }
   if (files.ca !== undefined && ca !== undefined) checkCaBundle(files.ca, ca);
-  return ca === undefined ? { cert, key } : { cert, key, ca };
+  const tls = ca === undefined ? { cert, key } : { cert, key, ca };
+  checkSecureContext(files, tls);
+  return tls;
 }
 
 /** Reads and checks every credentials file; throws UsersFileError or TlsFileError naming the file and the problem. */
