@@ -20,8 +20,11 @@ export interface OpsServer {
   close(): Promise<void>;
 }
 
+/** How long close() lets the requests under way be answered (each takes milliseconds) before it cuts their connections. */
+const CLOSE_GRACE_MS = 1_000;
+
 export async function startOpsServer(
-  options: { host: string; port: number },
+  options: { host: string; port: number; closeGraceMs?: number },
   registry: Registry,
   checks: Record<string, ReadinessCheck>,
 ): Promise<OpsServer> {
@@ -49,6 +52,16 @@ export async function startOpsServer(
   const port = await listen(server, options.port, options.host, 'http.port');
   return {
     port,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    close: () =>
+      new Promise<void>((resolve) => {
+        // close() stops listening and (Node 20) ends idle keep-alive connections, but waits for any other:
+        // a client that sent half a request, or none yet, would hold the gateway's stop for Node's
+        // request timeout (5 minutes), past a supervisor's stop timeout. Those are cut after the grace.
+        const cut = setTimeout(() => server.closeAllConnections(), options.closeGraceMs ?? CLOSE_GRACE_MS);
+        server.close(() => {
+          clearTimeout(cut);
+          resolve();
+        });
+      }),
   };
 }
