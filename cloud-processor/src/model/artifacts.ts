@@ -1,7 +1,7 @@
 // Reads and writes a model folder: contract.json plus the artifacts of the model's kind. The autoencoder
 // is stored in TF.js layers format; plain @tensorflow/tfjs has no file:// handler in Node, so its
 // artifacts are captured with withSaveHandler and written (and read back) here.
-import { mkdir, mkdtemp, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { z } from 'zod';
@@ -35,7 +35,8 @@ export type ModelFiles = (MemberFiles | { kind: 'combined'; members: MemberFiles
 /**
  * Writes the model into `dir`, which must not exist yet. Files go into a hidden sibling folder that is
  * renamed into place at the end, and contract.json is written last, so a registry poller never sees a
- * half-written version (an interrupted write leaves only a dot-folder, which the registry ignores).
+ * half-written version (an interrupted write leaves only a dot-folder, which the registry ignores, and
+ * which a later write of the model removes once it is stale: removeStaleStaging).
  * The staging folder is new and its name random (mkdtemp), not the pid: two trainings on one shared
  * registry (containers all run as pid 1) must never write into, or remove, each other's folder.
  */
@@ -46,6 +47,7 @@ export async function writeModelFolder(dir: string, files: ModelFiles): Promise<
     if (files.contract.members?.map((m) => m.kind).join(', ') !== kinds) throw new Error(`contract.json's members differ from the artifacts' (${kinds})`);
   }
   await mkdir(path.dirname(dir), { recursive: true });
+  await removeStaleStaging(path.dirname(dir));
   const staging = await mkdtemp(path.join(path.dirname(dir), `.${path.basename(dir)}.partial-`));
   try {
     for (const member of files.kind === 'combined' ? files.members : [files]) await writeMemberFiles(staging, member);
@@ -57,6 +59,49 @@ export async function writeModelFolder(dir: string, files: ModelFiles): Promise<
     const code = (err as NodeJS.ErrnoException).code;
     throw code === 'ENOTEMPTY' || code === 'EEXIST' ? new Error(`${dir} already exists: a published model version is never overwritten`) : err;
   }
+}
+
+/**
+ * How long a staging folder must have been left untouched before a later write of the same model takes
+ * it for the leftover of a killed write (SIGKILL, OOM, power loss: the catch above never ran). An age,
+ * not a pid or a lock: pids repeat across the containers and hosts sharing a registry volume (all pid
+ * 1), and a lock file would be left behind by the same kill. A live write never leaves its folder
+ * untouched for more than seconds (it starts once the model is fitted and writes a handful of files), so
+ * an hour leaves a wide margin, for clock skew between hosts on a network volume too.
+ */
+export const STALE_STAGING_MS = 60 * 60 * 1000;
+/** Staging folders of any version of the model (`.<version>.partial-<random>`), and ones a removal left half-done. */
+const STAGING = /^\..+\.partial-/;
+const REMOVING = '.removing';
+
+/**
+ * Removes the model's staging folders untouched for STALE_STAGING_MS. Best effort: one that cannot be
+ * removed (gone already because another write removed it, another user's on a shared volume) stays for
+ * a later write, and does no harm meanwhile, as the registry skips dot-folders.
+ */
+async function removeStaleStaging(modelDir: string): Promise<void> {
+  const entries = await readdir(modelDir, { withFileTypes: true });
+  for (const entry of entries) {
+    if (!entry.isDirectory() || !STAGING.test(entry.name)) continue;
+    const folder = path.join(modelDir, entry.name);
+    try {
+      if (Date.now() - (await lastTouchedMs(folder)) < STALE_STAGING_MS) continue;
+      // Renamed away before anything in it is removed: a writer that was only paused past the bound
+      // (SIGSTOP, a suspended VM) then fails on its next file or on its publishing rename, instead of
+      // publishing a folder emptied under it.
+      const doomed = entry.name.endsWith(REMOVING) ? folder : `${folder}${REMOVING}`;
+      if (doomed !== folder) await rename(folder, doomed);
+      await rm(doomed, { recursive: true, force: true });
+    } catch {
+      // Left for a later write (see above).
+    }
+  }
+}
+
+/** The newest mtime of a staging folder and its files: a file still being written keeps its folder live. */
+async function lastTouchedMs(folder: string): Promise<number> {
+  const paths = [folder, ...(await readdir(folder)).map((name) => path.join(folder, name))];
+  return Math.max(...(await Promise.all(paths.map(async (p) => (await lstat(p)).mtimeMs))));
 }
 
 async function writeMemberFiles(staging: string, files: MemberFiles): Promise<void> {
