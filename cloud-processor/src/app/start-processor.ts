@@ -87,6 +87,9 @@ export async function startProcessor(config: ProcessorConfig, deps: ProcessorDep
     {
       batchWritten: (points, ms) => (metrics.influxBatchPoints.observe(points), metrics.influxWrite.observe(ms / 1000)),
       fieldsDropped: (n) => metrics.droppedFields.inc(n),
+      requestTooLarge: () => metrics.influxRequestsTooLarge.inc(),
+      requestMaxPointsLowered: (maxPoints, cause) =>
+        log.warn({ maxPoints, err: cause.message }, 'InfluxDB write requests over a body limit (413): sending at most maxPoints points a request until restart'),
       downsampleBackfilled: (range, error) => {
         metrics.downsampleBackfills.inc({ result: error ? 'failed' : 'ok' });
         const at = { interval: range.interval, from: new Date(range.fromMs).toISOString(), to: new Date(range.toMs).toISOString() };

@@ -60,6 +60,11 @@ export class ProcessorMetrics {
   });
   readonly revisionConflicts = new Counter({ name: 'pdm_processor_revision_conflicts_total', help: 'Windows refused because the same revision was already written with other content (the first is kept)', registers: [this.registry] });
   readonly influxBatchPoints = new Histogram({ name: 'pdm_processor_influx_batch_points', help: 'Points per InfluxDB write', buckets: [1, 10, 50, 100, 500, 1000, 5000, 10000], registers: [this.registry] });
+  readonly influxRequestsTooLarge = new Counter({
+    name: 'pdm_processor_influx_requests_too_large_total',
+    help: "InfluxDB write requests answered 413 (over InfluxDB's [http] max-body-size or a proxy's body limit), each written again as two halves; a single point answered 413 is refused",
+    registers: [this.registry],
+  });
   readonly influxWrite = new Histogram({ name: 'pdm_processor_influx_write_seconds', help: 'Duration of one InfluxDB batch write', buckets: LATENCY_BUCKETS, registers: [this.registry] });
   readonly droppedFields = new Counter({ name: 'pdm_processor_dropped_fields_total', help: 'Non-finite statistics left out of InfluxDB points', registers: [this.registry] });
   readonly downsampleBackfills = new Counter({ name: 'pdm_processor_downsample_backfills_total', help: 'Ranges of downsampled means computed again for windows stored too late for the continuous queries, by result (ok, failed)', labelNames: ['result'], registers: [this.registry] });

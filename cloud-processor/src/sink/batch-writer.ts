@@ -34,8 +34,9 @@ export interface BatchWriterOptions {
   maxDelayMs: number;
   /**
    * Whether a failed write was refused for some of its points (InfluxDB stores the rest of a partial
-   * write and answers 400): then each add()'s points are written again on their own, so only the adds
-   * that brought refused points fail, not every message whose points shared the batch.
+   * write and answers 400; the sink refuses a point alone over a body limit, 413): then each add()'s
+   * points are written again on their own, so only the adds that brought refused points fail, not
+   * every message whose points shared the batch.
    */
   refusedPoints?: (error: unknown) => boolean;
 }

@@ -14,6 +14,14 @@ import type { WindowScore } from '../model/api.js';
 import { SENSOR_STAT_ENTRIES } from '@pdm/proto';
 import { answerByDatabase, standInInflux } from './test-support/stand-in-influx.js';
 
+/** The values of every series a statement answers. */
+async function rowsOf(influx: RunningInflux, statement: string, database: string): Promise<unknown[][]> {
+  const response = await influx.query(statement, database);
+  const result = response.results[0];
+  if (result?.error) throw new Error(result.error);
+  return result?.series?.flatMap((s) => s.values) ?? [];
+}
+
 describe('InfluxSink against a real influxd', () => {
   let influx: RunningInflux;
   beforeAll(async () => {
@@ -31,12 +39,7 @@ describe('InfluxSink against a real influxd', () => {
     ...overrides,
   });
 
-  async function rows(statement: string, database: string): Promise<unknown[][]> {
-    const response = await influx.query(statement, database);
-    const result = response.results[0];
-    if (result?.error) throw new Error(result.error);
-    return result?.series?.flatMap((s) => s.values) ?? [];
-  }
+  const rows = (statement: string, database: string) => rowsOf(influx, statement, database);
 
   it('creates database, retention policies and continuous queries, and doing it again changes nothing', async () => {
     const opts = options();
@@ -463,5 +466,123 @@ describe('InfluxSink against a stand-in InfluxDB (auth on, or a proxy in front)'
     } finally {
       await server.close();
     }
+  });
+});
+
+describe('InfluxSink against an influxd with a small [http] max-body-size (413)', () => {
+  /** Fits 30 sensor_features points (316–414 bytes each), not 60. */
+  const MAX_BODY_BYTES = 16_000;
+  let influx: RunningInflux;
+  beforeAll(async () => {
+    // influxd takes INFLUXDB_<SECTION>_<KEY> over its config file, and the harness starts it in our environment.
+    const before = process.env.INFLUXDB_HTTP_MAX_BODY_SIZE;
+    process.env.INFLUXDB_HTTP_MAX_BODY_SIZE = String(MAX_BODY_BYTES);
+    try {
+      influx = await startTestInflux();
+    } finally {
+      if (before === undefined) delete process.env.INFLUXDB_HTTP_MAX_BODY_SIZE;
+      else process.env.INFLUXDB_HTTP_MAX_BODY_SIZE = before;
+    }
+  });
+  afterAll(async () => {
+    await influx.stop();
+  });
+
+  /** A started sink recording its requests, 413s and lowerings; one batch per flush(). */
+  async function recordingSink(parallelRequests: number) {
+    const seen = { requests: [] as number[], tooLarge: [] as number[], lowered: [] as { maxPoints: number; cause: string }[] };
+    const opts = { ...INFLUX_SINK_DEFAULTS, url: influx.url, database: uniqueDatabaseName('sink_413'), batchMaxPoints: 1_000, batchMaxDelayMs: 60_000, parallelRequests };
+    const sink = new InfluxSink(opts, {
+      batchWritten: (points) => seen.requests.push(points),
+      requestTooLarge: (points) => seen.tooLarge.push(points),
+      requestMaxPointsLowered: (maxPoints, cause) => seen.lowered.push({ maxPoints, cause: cause.message }),
+    });
+    await sink.start();
+    return { sink, seen, database: opts.database };
+  }
+
+  /** One window of each of 40 machines (120 points, about 45 kB as one request), written as one batch. */
+  async function writeWindows(sink: InfluxSink, index: number) {
+    const windows = Array.from({ length: 40 }, (_, i) => makeWindow({ machine: `pump-${i}`, index }));
+    const writes = windows.map((window) => sink.writeScoredWindow(window, undefined));
+    await sink.flush();
+    await Promise.all(writes);
+    return windows;
+  }
+
+  /** Each stored sensor_features point, by its tags and time, with its fields; a point stored twice fails. */
+  async function storedFeatures(database: string): Promise<Map<string, Record<string, unknown>>> {
+    const series = (await influx.query('SELECT * FROM sensor_features GROUP BY *', database)).results[0]?.series ?? [];
+    const stored = new Map<string, Record<string, unknown>>();
+    for (const { tags, columns, values } of series) {
+      for (const row of values) {
+        const { time, ...fields } = Object.fromEntries(columns.map((column, k) => [column, row[k]]));
+        const key = `${JSON.stringify(tags)}@${String(time)}`;
+        expect(stored.has(key)).toBe(false);
+        stored.set(key, fields);
+      }
+    }
+    return stored;
+  }
+
+  const expectedFeatures = (windows: ReturnType<typeof makeWindow>[]) =>
+    new Map(windows.flatMap((window) => featurePoints(window).points.map((point) => [`${JSON.stringify(point.tags)}@${String(point.timestamp)}`, point.fields])));
+
+  it('halves a request answered 413 until it fits, stores every point once with its values, and sends later batches at the size that went through', async () => {
+    const { sink, seen, database } = await recordingSink(1);
+    const first = await writeWindows(sink, 0);
+    // 120 points: 413; 60: 413, twice; 30: stored, four times. Every point in exactly one stored request.
+    expect(seen.tooLarge).toEqual([120, 60, 60]);
+    expect(seen.requests).toEqual([30, 30, 30, 30]);
+    expect(seen.lowered).toEqual([
+      { maxPoints: 30, cause: expect.stringMatching(/^InfluxDB write failed: 413 .*\(a request is over InfluxDB's \[http\] max-body-size or a proxy's body limit: raise it, or lower influx\.batchMaxPoints\)$/) as string },
+    ]);
+    expect(await storedFeatures(database)).toEqual(expectedFeatures(first));
+
+    // The next batch goes out at 30 points a request at once: no 413, no halving.
+    const second = await writeWindows(sink, 1);
+    expect(seen.tooLarge).toHaveLength(3);
+    expect(seen.requests).toEqual([30, 30, 30, 30, 30, 30, 30, 30]);
+    expect(seen.lowered).toHaveLength(1);
+    expect(await storedFeatures(database)).toEqual(expectedFeatures([...first, ...second]));
+  });
+
+  it('with requests written at once (parallelRequests 2), halves each group, says so once, and keeps later batches at the size that went through', async () => {
+    const { sink, seen, database } = await recordingSink(2);
+    const first = await writeWindows(sink, 0);
+    // The 40 machines hash into two groups of 60 points, each answered 413 and written as two of 30;
+    // both groups learn 30, the second says nothing new.
+    expect(seen.tooLarge).toEqual([60, 60]);
+    expect(seen.requests).toEqual([30, 30, 30, 30]);
+    expect(seen.lowered.map((lowered) => lowered.maxPoints)).toEqual([30]);
+    expect(await storedFeatures(database)).toEqual(expectedFeatures(first));
+
+    const second = await writeWindows(sink, 1);
+    expect(seen.tooLarge).toHaveLength(2);
+    expect(seen.requests).toEqual([30, 30, 30, 30, 30, 30, 30, 30]);
+    expect(await storedFeatures(database)).toEqual(expectedFeatures([...first, ...second]));
+  });
+
+  it('refuses a point alone over the limit like a 400 (its write fails, not transiently); the rest of its batch is stored and the request size kept', async () => {
+    const { sink, seen, database } = await recordingSink(1);
+    const alert = { machineId: 'pump-1', siteId: 'plant-1', alertId: 'a-1', state: 'open', score: 3, message: 'imbalance', windowEnd: T0 };
+    const huge = 'x'.repeat(MAX_BODY_BYTES);
+    const writes = Array.from({ length: 11 }, (_, i) => sink.writeAlert({ ...alert, windowEnd: T0 + i, message: i === 4 ? huge : `imbalance ${i}` }));
+    const settled = Promise.allSettled(writes);
+    await sink.flush().catch(() => undefined);
+    const results = await settled;
+    expect(results.map((result) => result.status)).toEqual(writes.map((_, i) => (i === 4 ? 'rejected' : 'fulfilled')));
+    const reason = (results[4] as PromiseRejectedResult).reason as Error;
+    expect(reason).toBeInstanceOf(InfluxWriteRefused);
+    expect(reason).not.toBeInstanceOf(TransientError);
+    expect(reason.message).toMatch(/^InfluxDB refused the write \(413\): .* \(a point of 16\d{3} bytes, alone over InfluxDB's \[http\] max-body-size or a proxy's body limit: raise it to store such points\)$/);
+    const stored = await rowsOf(influx, 'SELECT message FROM alerts', database);
+    expect(stored).toEqual(writes.flatMap((_, i) => (i === 4 ? [] : [[T0 + i, `imbalance ${i}`]])));
+    // A 413 that only one point caused says nothing of the limit: the next batch is one request.
+    expect(seen.lowered).toEqual([]);
+    const more = Array.from({ length: 10 }, (_, i) => sink.writeAlert({ ...alert, windowEnd: T0 + 100 + i }));
+    await sink.flush();
+    await Promise.all(more);
+    expect(seen.requests.at(-1)).toBe(10);
   });
 });

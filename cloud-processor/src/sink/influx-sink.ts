@@ -29,7 +29,7 @@ import { DOWNSAMPLED_MEASUREMENTS, PROCESSOR_COMPONENT, type ProcessorReport } f
 import { downsampleQuery, ensureInfluxSchema } from './schema-setup.js';
 import { DownsampleBackfill, type BackfillRange } from './downsample-backfill.js';
 import { modelDriftPoint } from './model-drift-point.js';
-import { InfluxWrite, InfluxWriteRefused, influxUnavailable } from './influx-write.js';
+import { InfluxRequestTooLarge, InfluxWrite, InfluxWriteRefused, influxUnavailable } from './influx-write.js';
 import { lineBytes, pointLine } from './line-protocol.js';
 import { partitionByMachine } from './machine-partition.js';
 import { anomalyLine, featureLines, type BuiltLines } from './window-lines.js';
@@ -49,6 +49,21 @@ export interface InfluxSinkEvents {
   fieldsDropped?(count: number): void;
   /** Downsampled means computed again for windows stored too late for the CQs; `error` when it failed. */
   downsampleBackfilled?(range: BackfillRange, error?: Error): void;
+  /** A write request of `points` was answered 413 (over a body limit): written again as two halves, or refused if one point. */
+  requestTooLarge?(points: number): void;
+  /**
+   * Write requests carry at most `maxPoints` from now on, until a restart: the most that went through
+   * after a 413 (`cause`, with what to do). Once per lowering, a few times over a process's life.
+   */
+  requestMaxPointsLowered?(maxPoints: number, cause: Error): void;
+}
+
+/** How writing one request's points, halved as need be, went. */
+interface Split {
+  /** Points of the largest request stored. */
+  largestStored: number;
+  /** The first 413, if the request was halved. */
+  tooLarge?: InfluxRequestTooLarge;
 }
 
 function influxClient(options: InfluxSinkOptions): InfluxDB {
@@ -87,6 +102,14 @@ export class InfluxSink {
   private readonly backfill: DownsampleBackfill;
   /** For the backfill's queries: seconds each at 1,000 machines (10–26 s for an hour), over a write's timeout. */
   private readonly backfillInflux: InfluxDB;
+  /**
+   * Points per write request at most: batchMaxPoints until InfluxDB or a proxy answers 413, then the
+   * most that went through after it, so that later batches go out in requests that fit instead of
+   * being halved again each time. It never grows back: a body limit is configuration and does not move
+   * by itself, and probing would cost a 413 and the request sent again every time; after the limit
+   * was raised, a restart sends batchMaxPoints again.
+   */
+  private requestMaxPoints: number;
 
   constructor(
     private readonly options: InfluxSinkOptions,
@@ -103,6 +126,7 @@ export class InfluxSink {
     );
     this.backfill = new DownsampleBackfill(options.downsampleIntervals, (range) => this.backfillRange(range), clock);
     this.backfillInflux = influxClient({ ...options, requestTimeoutMs: Math.max(options.requestTimeoutMs, BACKFILL_TIMEOUT_MS) });
+    this.requestMaxPoints = options.batchMaxPoints;
   }
 
   /** Creates database, retention policies and continuous queries (idempotent). */
@@ -240,18 +264,60 @@ export class InfluxSink {
 
   /**
    * Writes a batch in chunks of at most batchMaxPoints (a batch can be larger when one message brings
-   * many points), one chunk after another, each split by machine into parallelRequests requests written
-   * at once (machine-partition.ts). The batch settles once every request of it has: the next batch never
-   * overtakes a request still in flight. 400, points refused: InfluxWriteRefused (counts towards
-   * dead-lettering; the batch is written again message by message: batch-writer.ts); any other answer
-   * or the link: TransientError (influx-write.ts).
+   * many points), one chunk after another, each split by machine into parallelRequests groups written
+   * at once (machine-partition.ts), a group as one request unless it is over requestMaxPoints. The batch
+   * settles once every request of it has: the next batch never overtakes a request still in flight.
+   * 400, points refused: InfluxWriteRefused (counts towards dead-lettering; the batch is written again
+   * message by message: batch-writer.ts); 413, over a body limit: written again as smaller requests
+   * (writeHalving); any other answer or the link: TransientError (influx-write.ts).
    */
   private async writeBatch(lines: Buffer[]): Promise<void> {
     for (let i = 0; i < lines.length; i += this.options.batchMaxPoints) {
-      const requests = partitionByMachine(lines.slice(i, i + this.options.batchMaxPoints), this.options.parallelRequests);
-      const outcomes = await Promise.allSettled(requests.map((request) => this.writeRequest(request)));
+      const groups = partitionByMachine(lines.slice(i, i + this.options.batchMaxPoints), this.options.parallelRequests);
+      const outcomes = await Promise.allSettled(groups.map((group) => this.writeGroup(group)));
       const failed = outcomes.find((outcome) => outcome.status === 'rejected');
       if (failed) throw failed.reason;
+    }
+  }
+
+  /**
+   * Writes a group's points as requests of at most requestMaxPoints, one after another: of two points
+   * of one series and time, InfluxDB keeps the one written last, so requests of a group are never in
+   * flight together (machine-partition.ts). A request halved after a 413 lowers requestMaxPoints to
+   * what went through, unless it ended in a refused point: that 413 may have been the point's alone.
+   */
+  private async writeGroup(lines: Buffer[]): Promise<void> {
+    for (let from = 0; from < lines.length; ) {
+      const request = lines.slice(from, (from += this.requestMaxPoints));
+      const split: Split = { largestStored: 0 };
+      await this.writeHalving(request, split);
+      // Groups written at once may both have been halved: the lower figure holds.
+      if (split.tooLarge && split.largestStored < this.requestMaxPoints) {
+        this.requestMaxPoints = split.largestStored;
+        this.events.requestMaxPointsLowered?.(split.largestStored, split.tooLarge);
+      }
+    }
+  }
+
+  /**
+   * Writes the points as one request; answered 413 (over InfluxDB's or a proxy's body limit), as two
+   * halves, one after the other, each halved again if need be. A single point answered 413 is refused
+   * like a 400 (InfluxWriteRefused): it counts towards dead-lettering, and the batch is written again
+   * message by message, so only the message that brought it fails (batch-writer.ts). Notes in `split`
+   * the largest request stored and the first 413.
+   */
+  private async writeHalving(lines: Buffer[], split: Split): Promise<void> {
+    try {
+      await this.writeRequest(lines);
+      split.largestStored = Math.max(split.largestStored, lines.length);
+    } catch (error) {
+      if (!(error instanceof InfluxRequestTooLarge)) throw error;
+      this.events.requestTooLarge?.(lines.length);
+      if (lines.length === 1) throw new InfluxWriteRefused(`${error.body.trim()} (a point of ${lines[0]!.length} bytes, alone over InfluxDB's [http] max-body-size or a proxy's body limit: raise it to store such points)`, 413);
+      split.tooLarge ??= error;
+      const half = Math.ceil(lines.length / 2);
+      await this.writeHalving(lines.slice(0, half), split);
+      await this.writeHalving(lines.slice(half), split);
     }
   }
 

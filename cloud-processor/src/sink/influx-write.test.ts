@@ -3,7 +3,7 @@ import { freePort, startTestInflux, uniqueDatabaseName, type RunningInflux } fro
 import { InfluxDB, type IPoint } from 'influx';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TransientError } from '../shared/transient-error.js';
-import { InfluxWrite, InfluxWriteRefused } from './influx-write.js';
+import { InfluxRequestTooLarge, InfluxWrite, InfluxWriteRefused } from './influx-write.js';
 import { toLineProtocol } from './line-protocol.js';
 import { answerByDatabase, standInInflux } from './test-support/stand-in-influx.js';
 
@@ -143,7 +143,7 @@ describe('InfluxWrite against a real influxd', () => {
 });
 
 describe('InfluxWrite against a stand-in server', () => {
-  it('only a 400 refuses the points; any other answer (auth, a dropped database, a proxy) is a TransientError saying what to do', async () => {
+  it('only a 400 refuses the points; any other answer (auth, a dropped database, a proxy) is a TransientError saying what to do, a 413 one the sink can split', async () => {
     // What InfluxDB 1.x (with auth on) or a proxy in front of it answers.
     const bodies: Record<number, string> = {
       400: '{"error":"unable to parse \'m v=\': missing field value"}',
@@ -158,7 +158,8 @@ describe('InfluxWrite against a stand-in server', () => {
     try {
       const outcome = async (status: number) => {
         const error = (await new InfluxWrite({ url: server.url, database: String(status), requestTimeoutMs: 5_000 }).write('m v=1 1').catch((e: unknown) => e)) as Error;
-        return { status, type: error instanceof InfluxWriteRefused ? 'refused' : error instanceof TransientError ? 'transient' : error, message: error.message };
+        const type = error instanceof InfluxWriteRefused ? 'refused' : error instanceof InfluxRequestTooLarge && error instanceof TransientError ? 'transient, too large' : error instanceof TransientError ? 'transient' : error;
+        return { status, type, message: error.message };
       };
       expect(await Promise.all(Object.keys(bodies).map((status) => outcome(Number(status))))).toEqual([
         { status: 400, type: 'refused', message: `InfluxDB refused the write (400): ${bodies[400]}` },
@@ -171,7 +172,7 @@ describe('InfluxWrite against a stand-in server', () => {
         },
         {
           status: 413,
-          type: 'transient',
+          type: 'transient, too large',
           message: `InfluxDB write failed: 413 ${bodies[413]} (a request is over InfluxDB's [http] max-body-size or a proxy's body limit: raise it, or lower influx.batchMaxPoints)`,
         },
         { status: 429, type: 'transient', message: `InfluxDB write failed: 429 ${bodies[429]} (InfluxDB or a proxy in front of it limits the request rate)` },

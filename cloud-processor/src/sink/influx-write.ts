@@ -10,6 +10,8 @@
 //   to it, not the points (401/403 credentials, 404 the database dropped, 413 a body limit, 429 a
 //   proxy's rate limit, 5xx): TransientError, saying what to do. Counted towards dead-lettering, it
 //   would dead-letter every message within pubsub.maxAttempts deliveries although its points are fine.
+//   A 413 is an InfluxRequestTooLarge, a TransientError to a caller that would send the same body again,
+//   so that the sink can tell it and send the points again in smaller requests.
 import http from 'node:http';
 import https from 'node:https';
 import { gzip as gzipCallback } from 'node:zlib';
@@ -18,10 +20,13 @@ import { TransientError } from '../shared/transient-error.js';
 
 const gzip = promisify(gzipCallback);
 
-/** InfluxDB answered 400: it will not take these points as they are. */
+/**
+ * InfluxDB will not take these points as they are: it answered 400, or (the sink's verdict) 413 to a
+ * request of one point.
+ */
 export class InfluxWriteRefused extends Error {
-  constructor(body: string) {
-    super(`InfluxDB refused the write (400): ${body.trim()}`);
+  constructor(body: string, status = 400) {
+    super(`InfluxDB refused the write (${status}): ${body.trim()}`);
     this.name = 'InfluxWriteRefused';
   }
 }
@@ -35,10 +40,26 @@ const REMEDIES: Partial<Record<number, string>> = {
   429: 'InfluxDB or a proxy in front of it limits the request rate',
 };
 
+/** `message`, with what to do when the answer (statusCode) says. */
+function withRemedy(message: string, statusCode: number | undefined): string {
+  const remedy = statusCode === undefined ? undefined : REMEDIES[statusCode];
+  return remedy ? `${message} (${remedy})` : message;
+}
+
 /** A failure of InfluxDB or the way to it (statusCode: its answer, if any), with what to do when the answer says. */
 export function influxUnavailable(message: string, statusCode: number | undefined, options?: ErrorOptions): TransientError {
-  const remedy = statusCode === undefined ? undefined : REMEDIES[statusCode];
-  return new TransientError(remedy ? `${message} (${remedy})` : message, options);
+  return new TransientError(withRemedy(message, statusCode), options);
+}
+
+/**
+ * InfluxDB or a proxy in front of it answered 413: the request's body is over its size limit. Sent as
+ * it is again, it fails again; the sink sends its points again in smaller requests (influx-sink.ts).
+ */
+export class InfluxRequestTooLarge extends TransientError {
+  constructor(readonly body: string) {
+    super(withRemedy(`InfluxDB write failed: 413 ${body.trim()}`, 413));
+    this.name = 'InfluxRequestTooLarge';
+  }
 }
 
 export interface InfluxWriteOptions {
@@ -79,6 +100,7 @@ export class InfluxWrite {
     const answer = await this.post(body, headers);
     if (answer.statusCode >= 200 && answer.statusCode < 300) return;
     if (answer.statusCode === 400) throw new InfluxWriteRefused(answer.body);
+    if (answer.statusCode === 413) throw new InfluxRequestTooLarge(answer.body);
     throw influxUnavailable(`InfluxDB write failed: ${answer.statusCode} ${answer.body.trim()}`, answer.statusCode);
   }
 
