@@ -28,6 +28,8 @@ export interface StartInfluxOptions {
    * Default false.
    */
   ownProcessGroup?: boolean;
+  /** influxd settings over the generated config, as influxd reads them from its environment: INFLUXDB_<SECTION>_<KEY>. */
+  settings?: Record<string, string>;
   log?: (line: string) => void;
 }
 
@@ -186,7 +188,11 @@ async function launch(binary: string, options: StartInfluxOptions, logFile: stri
   const configFile = configFileOf(options.dataDir);
   writeFileSync(configFile, renderInfluxdConfig({ dataDir: options.dataDir, httpPort: port, rpcPort }));
   const logFd = openSync(logFile, 'a');
-  const child = spawn(binary, ['-config', configFile], { stdio: ['ignore', logFd, logFd], detached: options.ownProcessGroup ?? false });
+  const child = spawn(binary, ['-config', configFile], {
+    stdio: ['ignore', logFd, logFd],
+    detached: options.ownProcessGroup ?? false,
+    env: { ...process.env, ...options.settings },
+  });
   closeSync(logFd);
   running.add(child);
   const exited = new Promise<number | null>((resolve) => {

@@ -25,9 +25,9 @@ export function makeTestDataDir(prefix: string): string {
   return mkdtempSync(join(parent, `${prefix}-`));
 }
 
-/** Starts an influxd whose data folder is deleted when it stops. */
-export function startTestInflux(): Promise<RunningInflux> {
-  return startInflux({ dataDir: makeTestDataDir('influxdb'), ephemeral: true });
+/** Starts an influxd whose data folder is deleted when it stops, with `settings` (INFLUXDB_<SECTION>_<KEY>: value) over its config. */
+export function startTestInflux(settings?: Record<string, string>): Promise<RunningInflux> {
+  return startInflux({ dataDir: makeTestDataDir('influxdb'), ephemeral: true, settings });
 }
 
 /** A database name no other test uses, e.g. `test_sink_3f9a1c2b`. */

@@ -474,15 +474,7 @@ describe('InfluxSink against an influxd with a small [http] max-body-size (413)'
   const MAX_BODY_BYTES = 16_000;
   let influx: RunningInflux;
   beforeAll(async () => {
-    // influxd takes INFLUXDB_<SECTION>_<KEY> over its config file, and the harness starts it in our environment.
-    const before = process.env.INFLUXDB_HTTP_MAX_BODY_SIZE;
-    process.env.INFLUXDB_HTTP_MAX_BODY_SIZE = String(MAX_BODY_BYTES);
-    try {
-      influx = await startTestInflux();
-    } finally {
-      if (before === undefined) delete process.env.INFLUXDB_HTTP_MAX_BODY_SIZE;
-      else process.env.INFLUXDB_HTTP_MAX_BODY_SIZE = before;
-    }
+    influx = await startTestInflux({ INFLUXDB_HTTP_MAX_BODY_SIZE: String(MAX_BODY_BYTES) });
   });
   afterAll(async () => {
     await influx.stop();
