@@ -21,7 +21,10 @@ export interface LabelledFilter {
 export async function withoutLabelledEpisodes(windows: MachineWindow[], influx: { url: string; database: string }, machineId: string, clock: Clock): Promise<LabelledFilter> {
   const workflow = new AlertWorkflow(new InfluxSink({ ...INFLUX_SINK_DEFAULTS, ...influx }), clock);
   const { episodes } = await workflow.list(0);
-  const labelled = episodes.filter((e) => e.machineId === machineId && ABNORMAL.has(e.label?.label ?? ''));
+  // An episode of the same machine id at another site is another machine's (alert rows written before
+  // they carried the site carry none: those count wherever the machine id is).
+  const sites = new Set(windows.map((w) => w.siteId));
+  const labelled = episodes.filter((e) => e.machineId === machineId && (e.siteId === '' || sites.has(e.siteId)) && ABNORMAL.has(e.label?.label ?? ''));
   const inside = (w: MachineWindow) =>
     labelled.some((e) => {
       const windowMs = Number(w.windowEnd - w.windowStart);

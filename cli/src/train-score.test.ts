@@ -91,7 +91,12 @@ describe('pdm train and pdm score', () => {
       // Recent data: the processor's raw retention policy refuses points older than 30 days.
       const t0 = Math.floor(Date.now() / 3_600_000) * 3_600_000 - 2 * 3_600_000;
       pumpCsv(csv, t0, 900);
-      await replayCsv(csv, { machineId: 'pump-9' }, { onWindow: (w) => sink.writeScoredWindow(w, undefined) });
+      await replayCsv(csv, { machineId: 'pump-9' }, {
+        onWindow: (w) => {
+          w.siteId = 'plant-1';
+          return sink.writeScoredWindow(w, undefined);
+        },
+      });
       await sink.flush();
 
       const registry = join(dir, 'from-influx');

@@ -8,7 +8,7 @@ import { type Command, UsageError } from '../command.js';
 import { CSV_FLAG_HELP, CSV_FLAG_OPTIONS, csvReplayOptions, timeFlag, timeRangeFlags } from '../csv-flags.js';
 import { MAX_UNIVARIATE_SENSORS, MIN_HOPPING_READINGS, MIN_TUMBLING_WINDOWS, trainingWindowsFromCsv } from '../csv-windows.js';
 import { influxUrlFlag } from '../influx-url.js';
-import { windowsFromInflux } from '../influx-windows.js';
+import { windowsFromInflux, withoutPassword } from '../influx-windows.js';
 import { withoutLabelledEpisodes } from '../labelled-episodes.js';
 
 const MIN_TUMBLING_TEXT = String(MIN_TUMBLING_WINDOWS);
@@ -37,7 +37,7 @@ export function kindFlag(value: string | undefined): ModelKind | CombinedKind | 
 
 export const train: Command = {
   usage: `pdm train --input normal.csv --out MODEL_DIR [--time-column NAME] [--delimiter ,] [--window 10s] [--machine ID] [--kind KIND] [--scope PATTERN] [--state-sensor NAME] [--fixed-threshold]
-pdm train --from-influx --machine ID --from T --until T --out MODEL_DIR [--influx-url URL] [--database pdm]
+pdm train --from-influx --machine ID [--site ID] --from T --until T --out MODEL_DIR [--influx-url URL] [--database pdm]
 
 Trains an anomaly model on normal operation and writes it into the model registry MODEL_DIR as
 MODEL_DIR/<name>/<version>/ (contract.json and the artifacts of the model's kind). A processor
@@ -95,7 +95,10 @@ ${CSV_FLAG_HELP}
   --from-influx         train on sensor_features stored in InfluxDB instead of a CSV; windows inside
                         alert episodes labelled fault or maintenance (pdm alerts label) are left out;
                         --from and --until are required with it
-  --influx-url URL      InfluxDB for --from-influx (default: http://127.0.0.1:8086)
+  --site ID             the machine's site for --from-influx (default: its only site between
+                        --from and --until; a machine id with windows at several sites is refused)
+  --influx-url URL      InfluxDB for --from-influx (default: http://127.0.0.1:8086); with
+                        authentication on, its user and password: http://USER:PASSWORD@host:8086
   --database NAME       database for --from-influx (default: pdm)
   -h, --help            show this help`,
 
@@ -113,6 +116,7 @@ ${CSV_FLAG_HELP}
         'state-sensor': { type: 'string' },
         'fixed-threshold': { type: 'boolean' },
         'from-influx': { type: 'boolean' },
+        site: { type: 'string' },
         'influx-url': { type: 'string', default: 'http://127.0.0.1:8086' },
         database: { type: 'string', default: 'pdm' },
       },
@@ -138,13 +142,15 @@ ${CSV_FLAG_HELP}
       if (!values.machine || !range.from || !range.until) throw new UsageError('--from-influx needs --machine ID, --from T and --until T');
       // InfluxDB is sent the instants in UTC with their Z: what the user wrote is read once, as a CSV time.
       const [from, until] = (['from', 'until'] as const).map((flag) => new Date(timeFlag(flag, range[flag]!)).toISOString()) as [string, string];
-      const influxUrl = influxUrlFlag(values['influx-url']);
-      windows = await windowsFromInflux(influxUrl, values.database, values.machine, from, until);
-      err(`train: ${windows.length} windows of ${values.machine} from ${influxUrl}/${values.database}`);
-      const labelled = await withoutLabelledEpisodes(windows, { url: influxUrl, database: values.database }, values.machine, systemClock);
+      const influx = { url: influxUrlFlag(values['influx-url']), database: values.database };
+      windows = await windowsFromInflux(influx, { machine: values.machine, site: values.site, from, until });
+      const at = values.site === undefined ? '' : ` at ${values.site}`;
+      err(`train: ${windows.length} windows of ${values.machine}${at} from ${withoutPassword(influx.url)}/${influx.database}`);
+      const labelled = await withoutLabelledEpisodes(windows, influx, values.machine, systemClock);
       windows = labelled.kept;
       if (labelled.episodes > 0) err(`train: left out ${labelled.left} windows inside ${labelled.episodes} alert episode(s) labelled fault or maintenance (pdm alerts label)`);
     } else {
+      if (values.site !== undefined) throw new UsageError("--site is for --from-influx: a CSV's rows carry no site");
       const { input, options, range } = csvReplayOptions(values);
       ({ windows, ...training } = await trainingWindowsFromCsv(input, options, range, err, !askedMembers.includes('adaptive-z')));
     }
