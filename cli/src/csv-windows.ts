@@ -113,11 +113,11 @@ export async function trainingWindowsFromCsv(
  * decision; slower data of more sensors gets HOP_FRACTION readings per window, enough for a variance.
  */
 async function chooseWindow(input: string, options: ReplayOptionsInput, err: (line: string) => void): Promise<{ windowMs: number; slow: boolean } | undefined> {
-  const { intervalMs, sensorColumns } = await samplingOf(input, options.timeColumn, options.delimiter);
+  const { intervalMs, sensors } = await samplingOf(input, options);
   if (intervalMs === undefined || GATEWAY_WINDOW_MS >= MIN_HOPPING_READINGS * intervalMs) return undefined;
   // Whole seconds (the interval is over 2 s here), so epoch-aligned windows line up with timestamps on the minute.
   const step = Math.round(intervalMs / 1000) * 1000;
-  const slow = sensorColumns <= MAX_UNIVARIATE_SENSORS;
+  const slow = sensors.length <= MAX_UNIVARIATE_SENSORS;
   const windowMs = slow ? step : step * HOP_FRACTION;
   const holds = slow ? 'one reading per window' : `${HOP_FRACTION} readings per window`;
   err(`train: a reading every ${step} ms: window ${windowMs} ms, ${holds} (--window to choose another)`);
