@@ -18,7 +18,9 @@ export const BUILD_DEFAULTS = {
 };
 
 export interface BuildDashboardsOptions {
+  /** http(s)://[user:password@]host:port, as Grafana's server reaches InfluxDB. */
   influxUrl?: string;
+  /** The database the processor writes to (its `influx.database`). */
   database?: string;
   minInterval?: string;
   folder?: string;

@@ -59,6 +59,36 @@ describe('pdm dashboards', () => {
     expect(datasource.datasources[0]).toMatchObject({ url: 'http://127.0.0.1:8086', jsonData: { dbName: 'pdm', timeInterval: '10s' } });
   });
 
+  it('writes --database and the credentials of --influx-url into the datasource, and never prints the password', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'pdm-dashboards-'));
+    dirs.push(dir);
+    const io = capture();
+    // As every pdm command takes them: in the URL, percent-encoded (%40 is @). A $ is Grafana's
+    // environment lookup in provisioning files: it must reach Grafana as the literal $$.
+    const argv = ['--out', dir, '--influx-url', 'https://grafana%40plant:pa%24s%40w0rd@influxdb.plant.local:8086', '--database', 'plant_a'];
+    expect(await runDashboardsCli(argv, io)).toBe(0);
+    const yaml = await readFile(join(dir, 'provisioning/datasources/pdm-influxdb.yaml'), 'utf8');
+    const datasource = parse(yaml) as { datasources: Record<string, unknown>[] };
+    expect(datasource.datasources[0]).toMatchObject({
+      url: 'https://influxdb.plant.local:8086',
+      user: 'grafana@plant',
+      jsonData: { version: 'InfluxQL', dbName: 'plant_a' },
+      secureJsonData: { password: 'pa$$s@w0rd' },
+    });
+    // Its last letters, in the URL's spelling and in the datasource's.
+    expect([...io.outLines, ...io.errLines].join('\n')).not.toContain('w0rd');
+    expect(io.outLines).toHaveLength(DASHBOARDS.length + 2);
+  });
+
+  it('never prints the password of an --influx-url it refuses', async () => {
+    for (const url of ['http://grafana:s3cret@influxdb:99999', 'http://grafana:s3c@ret@influxdb:99999/x', '//grafana:s3cret@influx db:8086']) {
+      const io = capture();
+      expect(await runDashboardsCli(['--out', '/tmp/x', '--influx-url', url], io), url).toBe(2);
+      expect(io.errLines.join('\n'), url).toMatch(/^pdm dashboards: --influx-url is not a URL: ".*\(hidden\)@/);
+      expect(io.errLines.join('\n'), url).not.toMatch(/s3c|ret/);
+    }
+  });
+
   it('prints help and exits 0', async () => {
     const io = capture();
     expect(await runDashboardsCli(['--help'], io)).toBe(0);
@@ -70,6 +100,8 @@ describe('pdm dashboards', () => {
     [[], /--out DIR is required/],
     [['--out', '/tmp/x', '--influx-url', 'not a url'], /--influx-url is not a URL/],
     [['--out', '/tmp/x', '--influx-url', 'ftp://db'], /--influx-url must be http\(s\), got ftp:/],
+    [['--out', '/tmp/x', '--influx-url', 'http://grafana:100%@db:8086'], /--influx-url: write a % in its user or password as %25/],
+    [['--out', '/tmp/x', '--database', ''], /--database needs a name/],
   ])('exits 2 with a message naming the problem for %j', async (argv, message) => {
     const io = capture();
     expect(await runDashboardsCli(argv, io)).toBe(2);

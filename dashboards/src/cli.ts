@@ -10,35 +10,76 @@ export interface DashboardsCliIo {
   waitForStop(): Promise<NodeJS.Signals>;
 }
 
-export const DASHBOARDS_USAGE = `pdm dashboards --out DIR [--influx-url URL] [--dashboards-path PATH]
+export const DASHBOARDS_USAGE = `pdm dashboards --out DIR [--influx-url URL] [--database NAME] [--dashboards-path PATH]
 
-Writes the Grafana dashboards (fleet overview, machine detail, pipeline health) and provisioning files:
+Writes the Grafana dashboards (fleet overview, machine detail, pipeline health) and the
+provisioning files:
   DIR/dashboards/*.json
-  DIR/provisioning/datasources/pdm-influxdb.yaml   InfluxDB 1.x datasource (InfluxQL, database pdm)
+  DIR/provisioning/datasources/pdm-influxdb.yaml   InfluxDB 1.x datasource (InfluxQL, --database)
   DIR/provisioning/dashboards/pdm.yaml             dashboard provider pointing at DIR/dashboards
 Point Grafana's [paths] provisioning at DIR/provisioning (see dashboards/README.md).
 
 Options:
   --out DIR                where to write (created if missing)
-  --influx-url URL         InfluxDB as Grafana's server reaches it (default ${BUILD_DEFAULTS.influxUrl})
-  --dashboards-path PATH   the dashboards folder as Grafana sees it, if not DIR/dashboards (e.g. in a container)
+  --influx-url URL         InfluxDB as Grafana's server reaches it (default ${BUILD_DEFAULTS.influxUrl});
+                           with authentication on, its user and password, as for the other
+                           commands: http://USER:PASSWORD@host:8086. The datasource file holds them
+                           (user, secureJsonData.password): keep DIR/provisioning private
+  --database NAME          the database the processor writes to (default: ${BUILD_DEFAULTS.database})
+  --dashboards-path PATH   the dashboards folder as Grafana sees it, if not DIR/dashboards
+                           (e.g. in a container)
   -h, --help               show this help`;
 
-function validUrl(value: string): string | undefined {
+/** A flag value as it may be printed: the password of a user:password@ in it (if any) hidden. */
+const withoutPassword = (value: string) => value.replace(/^([^/]*\/\/[^/:@]*:).*@/, '$1(hidden)@');
+
+function urlProblem(value: string): string | undefined {
+  let url: URL;
   try {
-    const url = new URL(value);
-    return url.protocol === 'http:' || url.protocol === 'https:' ? undefined : `--influx-url must be http(s), got ${url.protocol}`;
+    url = new URL(value);
   } catch {
-    return `--influx-url is not a URL: ${JSON.stringify(value)}`;
+    return `--influx-url is not a URL: ${JSON.stringify(withoutPassword(value))}`;
   }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return `--influx-url must be http(s), got ${url.protocol}`;
+  try {
+    decodeURIComponent(url.username);
+    decodeURIComponent(url.password);
+  } catch {
+    return '--influx-url: write a % in its user or password as %25';
+  }
+  return undefined;
+}
+
+interface DashboardsFlags {
+  out?: string;
+  'influx-url'?: string;
+  database?: string;
+  'dashboards-path'?: string;
+  help?: boolean;
+}
+
+function flagProblem(values: DashboardsFlags): string | undefined {
+  if (!values.out) return '--out DIR is required';
+  if (values['influx-url'] !== undefined) {
+    const problem = urlProblem(values['influx-url']);
+    if (problem) return problem;
+  }
+  if (values.database === '') return '--database needs a name';
+  return undefined;
 }
 
 export async function runDashboardsCli(argv: string[], io: DashboardsCliIo): Promise<number> {
-  let values: { out?: string; 'influx-url'?: string; 'dashboards-path'?: string; help?: boolean };
+  let values: DashboardsFlags;
   try {
     ({ values } = parseArgs({
       args: argv,
-      options: { out: { type: 'string' }, 'influx-url': { type: 'string' }, 'dashboards-path': { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+      options: {
+        out: { type: 'string' },
+        'influx-url': { type: 'string' },
+        database: { type: 'string' },
+        'dashboards-path': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
       strict: true,
       allowPositionals: false,
     }));
@@ -50,13 +91,13 @@ export async function runDashboardsCli(argv: string[], io: DashboardsCliIo): Pro
     io.out(DASHBOARDS_USAGE);
     return 0;
   }
-  const problem = !values.out ? '--out DIR is required' : values['influx-url'] !== undefined ? validUrl(values['influx-url']) : undefined;
+  const problem = flagProblem(values);
   if (problem || !values.out) {
     io.err(`pdm dashboards: ${problem}\n\n${DASHBOARDS_USAGE}`);
     return 2;
   }
   try {
-    const files = await buildDashboards(values.out, { influxUrl: values['influx-url'], dashboardsPath: values['dashboards-path'] });
+    const files = await buildDashboards(values.out, { influxUrl: values['influx-url'], database: values.database, dashboardsPath: values['dashboards-path'] });
     for (const file of [...files.dashboards, files.datasource, files.provider]) io.out(`wrote ${file}`);
     return 0;
   } catch (error) {

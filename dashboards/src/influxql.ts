@@ -18,6 +18,14 @@ export const RANGE_END_MS = '${__to}';
  */
 export const lastOfRange = (ms: number) => `time > ${RANGE_END_MS}ms - ${ms}ms`;
 
+/**
+ * `time <= <end of range>`, no start: for a state written only when it changes (an alert opening or
+ * resolving), whose value at the end of the range is its latest change up to there, however long
+ * before the range. The raw retention policy (the database's default, which holds those points) bounds
+ * the look back: nothing older exists, and a longer retention than the default 30 days is followed.
+ */
+export const UNTIL_RANGE_END = `time <= ${RANGE_END_MS}ms`;
+
 /** InfluxQL regex selecting every per-sensor contribution field of `anomaly`. */
 export const CONTRIBUTION_FIELDS = `/^${CONTRIBUTION_FIELD_PREFIX}/`;
 
@@ -45,6 +53,8 @@ export interface MeasurementRef<M extends Measurement> {
    * `(a|b)` for several values / All, so one form serves single and multi-value variables.
    */
   matches(name: TagOf<M>, variable?: string): string;
+  /** The same for a string field: InfluxQL matches its value with a regex in WHERE (it cannot GROUP BY it). */
+  fieldMatches(name: FieldOf<M>, variable?: string): string;
   /** `"tag" = 'value'`: a fixed condition on one of our own constants, e.g. a `pipeline` component. */
   equals(name: TagOf<M>, value: string): string;
 }
@@ -60,8 +70,23 @@ export function measurement<M extends Measurement>(name: M): MeasurementRef<M> {
     field: (field) => known('fields', field),
     tag: (tag) => known('tags', tag),
     matches: (tag, variable = tag) => `${known('tags', tag)} =~ /^$${variable}$/`,
+    fieldMatches: (field, variable = field) => `${known('fields', field)} =~ /^$${variable}$/`,
     equals: (tag, value) => `${known('tags', tag)} = '${value}'`,
   };
+}
+
+/** The measurements that name a machine (tag `machine`), all of them also its site. */
+export type MachineMeasurement = { [M in Measurement]: 'machine' extends TagOf<M> ? M : never }[Measurement];
+
+/**
+ * `"site" =~ /^$site$/ AND "machine" =~ /^$machine$/`: the dashboard's selected machines. A machine id
+ * is unique only within its site (pump-1 at two plants), so no query selects a machine without its
+ * site. `alerts` carries the site as a field, not a tag, and is matched on that field.
+ */
+export function selectedMachines(name: MachineMeasurement): string {
+  const m: MeasurementRef<MachineMeasurement> = measurement(name);
+  const site = (SERIES[name].tags as readonly string[]).includes('site') ? m.matches('site') : m.fieldMatches('site');
+  return `${site} AND ${m.matches('machine')}`;
 }
 
 /**

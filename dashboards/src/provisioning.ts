@@ -5,14 +5,34 @@ import { INFLUX_DATASOURCE_NAME, INFLUX_DATASOURCE_UID } from './datasource.js';
 import { DEFAULT_DATABASE } from '@pdm/cloud-processor/influx-series';
 
 export interface DatasourceProvisioning {
-  /** Where Grafana's server reaches InfluxDB (Grafana proxies every query). */
+  /**
+   * Where Grafana's server reaches InfluxDB (Grafana proxies every query): http(s)://[user:password@]host:port,
+   * credentials in the URL as every `pdm` command and the processor take them.
+   */
   influxUrl: string;
   database: string;
   /** Smallest $__interval Grafana picks: below the window size every interval would hold ≤ 1 point. */
   minInterval: string;
 }
 
+/** Grafana expands `$NAME` in provisioning values from its environment; `$$` is a literal `$`. */
+const literal = (value: string) => value.replaceAll('$', () => '$$');
+
+/**
+ * Grafana's InfluxDB datasource takes the credentials apart from the URL: `user`, and the password in
+ * `secureJsonData`, which Grafana stores encrypted and never shows again.
+ */
+function credentialsApart(influxUrl: string): { url: string; user: string; password: string } {
+  const url = new URL(influxUrl);
+  const user = decodeURIComponent(url.username);
+  const password = decodeURIComponent(url.password);
+  url.username = '';
+  url.password = '';
+  return { url: url.toString().replace(/\/$/, ''), user, password };
+}
+
 export function datasourceYaml(options: DatasourceProvisioning): string {
+  const { url, user, password } = credentialsApart(options.influxUrl);
   const doc = {
     apiVersion: 1,
     datasources: [
@@ -21,8 +41,10 @@ export function datasourceYaml(options: DatasourceProvisioning): string {
         uid: INFLUX_DATASOURCE_UID,
         type: 'influxdb',
         access: 'proxy',
-        url: options.influxUrl,
-        jsonData: { version: 'InfluxQL', dbName: options.database, httpMode: 'POST', timeInterval: options.minInterval },
+        url: literal(url),
+        ...(user ? { user: literal(user) } : {}),
+        jsonData: { version: 'InfluxQL', dbName: literal(options.database), httpMode: 'POST', timeInterval: options.minInterval },
+        ...(password ? { secureJsonData: { password: literal(password) } } : {}),
         // Provisioned: the dashboards depend on its uid, so the UI must not change it.
         editable: false,
       },

@@ -35,13 +35,14 @@ function tagVariable<M extends Measurement>(spec: TagVariableSpec<M>): dashboard
   );
 }
 
-export const siteVariable = () => tagVariable({ from: 'sensor_features', key: 'site', label: 'Site', multi: true });
+/** Several sites for the dashboards across them; exactly one where a machine id must name one machine (pump-1 at two plants). */
+export const siteVariable = (multi: boolean) => tagVariable({ from: 'sensor_features', key: 'site', label: 'Site', multi });
 
 export const machineVariable = (multi: boolean) =>
   tagVariable({ from: 'sensor_features', key: 'machine', label: 'Machine', multi, narrowedBy: ['site'] });
 
 export const sensorVariable = () =>
-  tagVariable({ from: 'sensor_features', key: 'sensor', label: 'Sensor', multi: true, narrowedBy: ['machine'] });
+  tagVariable({ from: 'sensor_features', key: 'sensor', label: 'Sensor', multi: true, narrowedBy: ['site', 'machine'] });
 
 /**
  * Gateways of the selected sites, from their health reports (the `pipeline` instance of component

@@ -1,9 +1,11 @@
 // The generated JSON as Grafana loads it: the schema version the SDK targets, unique panel ids, a
-// position for every panel, and every query on the fixed InfluxDB uid.
+// position for every panel, every query on the fixed InfluxDB uid, bounded by the time range, and
+// never taking a machine id without its site.
 import { defaultDashboard } from '@grafana/grafana-foundation-sdk/dashboard';
 import { describe, expect, it } from 'vitest';
 import { INFLUX_DATASOURCE_UID } from '../datasource.js';
-import { allPanels, panelQueries, type DashboardJson } from '../test-support/dashboard-queries.js';
+import { TIME_FILTER, UNTIL_RANGE_END, measurement } from '../influxql.js';
+import { allPanels, influxVariables, panelQueries, type DashboardJson } from '../test-support/dashboard-queries.js';
 import { DASHBOARDS } from './index.js';
 
 const json = (build: () => unknown) => JSON.parse(JSON.stringify(build())) as DashboardJson;
@@ -52,10 +54,23 @@ describe('generated dashboards', () => {
         }
       });
 
-      it('bounds every InfluxQL panel query by time and groups time series by $__interval', () => {
+      it('bounds every InfluxQL panel query by the time range (or its end) and groups time series by $__interval', () => {
         for (const q of panelQueries(dashboard).filter((q) => q.datasourceUid === INFLUX_DATASOURCE_UID)) {
-          expect(q.text, q.where).toMatch(/\$timeFilter|time > now\(\) - \d+d/);
+          // Never a look back of its own (now() - 30d): a past range would show today's state.
+          expect([TIME_FILTER, UNTIL_RANGE_END].some((bound) => q.text.includes(bound)), `${q.where} is not bounded by the time range: ${q.text}`).toBe(true);
           if (/GROUP BY time\(/.test(q.text)) expect(q.text, q.where).toMatch(/GROUP BY time\(\$__interval\).* fill\((null|0)\)/);
+        }
+      });
+
+      it('selects and groups a machine only with its site: pump-1 at two plants is two machines', () => {
+        const variables = influxVariables(dashboard).map((v) => ({ where: `${dashboard.uid} › variable $${v.name}`, text: v.query }));
+        for (const q of [...panelQueries(dashboard), ...variables]) {
+          if (q.text.includes('"machine" =~')) expect(q.text, q.where).toContain('"site" =~ /^$site$/');
+          // `alerts` carries the site as a field, which InfluxQL cannot group by (alert-queries.ts).
+          if (q.text.includes(`FROM ${measurement('alerts').from}`)) continue;
+          for (const [, keys] of q.text.matchAll(/GROUP BY ((?:time\([^)]*\)|"[^"]+")(?:, (?:time\([^)]*\)|"[^"]+"))*)/g)) {
+            if (keys!.includes('"machine"')) expect(keys, q.where).toContain('"site"');
+          }
         }
       });
     });

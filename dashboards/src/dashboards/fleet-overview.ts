@@ -8,7 +8,7 @@ import * as timeseries from '@grafana/grafana-foundation-sdk/timeseries';
 import * as units from '@grafana/grafana-foundation-sdk/units';
 import { INFLUX_DATASOURCE } from '../datasource.js';
 import { influx } from '../influx-query.js';
-import { TIME_FILTER, groupByTime, measurement } from '../influxql.js';
+import { TIME_FILTER, groupByTime, measurement, selectedMachines } from '../influxql.js';
 import { CONTRIBUTION_FIELDS } from '../influxql.js';
 import { alertAnnotations } from '../panels/alert-annotations.js';
 import { openAlertCountQuery, openAlertsQuery } from '../panels/alert-queries.js';
@@ -25,6 +25,13 @@ const unscored = measurement('unscored');
 const alerts = measurement('alerts');
 const actions = measurement('alert_actions');
 const drift = measurement('model_drift');
+
+/** A machine is its id at its site: pump-1 at two plants is two machines, two series. */
+const byMachine = [anomaly.tag('site'), anomaly.tag('machine')];
+const MACHINE_ALIAS = '$tag_machine@$tag_site';
+
+/** What the open-alert panels show; an alert opened before the range and still open is one. */
+const OPEN_ALERTS_MEANING = 'Machines whose latest alert transition up to the end of the time range is "open", however long before the range it opened.';
 
 export const FLEET_OVERVIEW: DashboardSpec = { uid: 'pdm-fleet-overview', title: 'PdM — Fleet overview', build: buildFleetOverview };
 
@@ -50,18 +57,12 @@ function countStat(id: number, title: string, description: string, query: string
 function machinesOverThreshold(id: number) {
   const query =
     `SELECT count("ratio") AS "machines" FROM (SELECT last(${score}) / last(${threshold}) AS "ratio" ` +
-    `FROM ${anomaly.from} WHERE ${anomalySelection} GROUP BY ${anomaly.tag('machine')}) WHERE "ratio" > 1`;
+    `FROM ${anomaly.from} WHERE ${anomalySelection} GROUP BY ${byMachine.join(', ')}) WHERE "ratio" > 1`;
   return countStat(id, 'Machines over threshold', 'Machines whose latest window scored above their model threshold.', query, common.BigValueColorMode.Background);
 }
 
 function openAlertCount(id: number) {
-  return countStat(
-    id,
-    'Open alerts',
-    'Machines whose latest alert transition is "open" (looks back over the raw retention, not just this range).',
-    openAlertCountQuery,
-    common.BigValueColorMode.Background,
-  );
+  return countStat(id, 'Open alerts', OPEN_ALERTS_MEANING, openAlertCountQuery, common.BigValueColorMode.Background);
 }
 
 function anomalousWindows(id: number) {
@@ -94,7 +95,7 @@ function worstScore(id: number) {
 function machinesRanked(id: number) {
   const query =
     `SELECT last(${score}) / last(${threshold}) AS "of_threshold", last(${score}) AS "score", last(${threshold}) AS "threshold" ` +
-    `FROM ${anomaly.from} WHERE ${anomalySelection} GROUP BY ${anomaly.tag('site')}, ${anomaly.tag('machine')}, ${anomaly.tag('model')}`;
+    `FROM ${anomaly.from} WHERE ${anomalySelection} GROUP BY ${[...byMachine, anomaly.tag('model')].join(', ')}`;
   return new table.PanelBuilder()
     .id(id)
     .title('Machines ranked by current anomaly score')
@@ -120,6 +121,7 @@ function openAlerts(id: number) {
   return new table.PanelBuilder()
     .id(id)
     .title('Open alerts')
+    .description(OPEN_ALERTS_MEANING)
     .datasource(INFLUX_DATASOURCE)
     .withTarget(influx(openAlertsQuery).format('table'))
     .withTransformation({ id: 'organize', options: { excludeByName: { alert_id: true }, renameByName: { Time: 'Opened' }, indexByName: { machine: 0, Time: 1, score: 2, message: 3, site: 4 } } })
@@ -138,7 +140,7 @@ function openAlerts(id: number) {
 function machinesNotScored(id: number) {
   const query =
     `SELECT sum(${unscored.field('windows')}) AS "windows", last(${unscored.field('detail')}) AS "detail" FROM ${unscored.from} ` +
-    `WHERE ${unscored.matches('site')} AND ${unscored.matches('machine')} AND ${TIME_FILTER} ` +
+    `WHERE ${selectedMachines('unscored')} AND ${TIME_FILTER} ` +
     `GROUP BY ${unscored.tag('site')}, ${unscored.tag('machine')}, ${unscored.tag('reason')}`;
   return new table.PanelBuilder()
     .id(id)
@@ -168,8 +170,8 @@ function machinesNotScored(id: number) {
 /** Every alert transition in the range, with whether it was suppressed (its machine muted). */
 function alertTransitions(id: number) {
   const query =
-    `SELECT ${alerts.tag('machine')}, ${alerts.tag('state')}, ${alerts.field('suppressed')}, ${alerts.field('alert_id')}, ${alerts.field('message')} ` +
-    `FROM ${alerts.from} WHERE ${alerts.matches('machine')} AND ${TIME_FILTER}`;
+    `SELECT ${alerts.tag('machine')}, ${alerts.field('site')}, ${alerts.tag('state')}, ${alerts.field('suppressed')}, ${alerts.field('alert_id')}, ${alerts.field('message')} ` +
+    `FROM ${alerts.from} WHERE ${selectedMachines('alerts')} AND ${TIME_FILTER}`;
   return new table.PanelBuilder()
     .id(id)
     .title('Alert transitions in range')
@@ -185,9 +187,9 @@ function alertTransitions(id: number) {
 /** What the maintenance team did in the range (pdm alerts, the processor's API), labels included. */
 function alertActions(id: number) {
   const query =
-    `SELECT ${actions.tag('machine')}, ${actions.tag('action')}, ${actions.field('alert_id')}, ${actions.field('label')}, ${actions.field('cause')}, ` +
+    `SELECT ${actions.tag('machine')}, ${actions.tag('site')}, ${actions.tag('action')}, ${actions.field('alert_id')}, ${actions.field('label')}, ${actions.field('cause')}, ` +
     `${actions.field('who')}, ${actions.field('note')}, ${actions.field('mute_until')} ` +
-    `FROM ${actions.from} WHERE ${actions.matches('site')} AND ${actions.matches('machine')} AND ${TIME_FILTER}`;
+    `FROM ${actions.from} WHERE ${selectedMachines('alert_actions')} AND ${TIME_FILTER}`;
   return new table.PanelBuilder()
     .id(id)
     .title('Acknowledged, resolved, labelled, muted')
@@ -204,13 +206,13 @@ function alertActions(id: number) {
 function scoreOverTime(id: number) {
   const query =
     `SELECT max(${score}) / last(${threshold}) AS "vs_threshold" FROM ${anomaly.from} WHERE ${anomalySelection} ` +
-    groupByTime('null', anomaly.tag('machine'));
+    groupByTime('null', ...byMachine);
   return new timeseries.PanelBuilder()
     .id(id)
     .title('Anomaly score vs threshold')
-    .description('Worst window of each interval per machine, as a share of its model threshold (dashed line = 100 %).')
+    .description('Worst window of each interval per machine (machine@site), as a share of its model threshold (dashed line = 100 %).')
     .datasource(INFLUX_DATASOURCE)
-    .withTarget(influx(query).alias('$tag_machine'))
+    .withTarget(influx(query).alias(MACHINE_ALIAS))
     .unit(units.PercentUnit)
     .min(0)
     .thresholds(scoreRatioThresholds())
@@ -229,12 +231,12 @@ function anomaliesOverTime(id: number) {
   const query =
     `SELECT count(${score}) AS "anomalous" FROM ${anomaly.from} WHERE ${anomaly.field('is_anomaly')} = true AND ${anomalySelection} ` +
     // fill(0): an interval with no anomalous window had zero of them, not unknown.
-    groupByTime('0', anomaly.tag('machine'));
+    groupByTime('0', ...byMachine);
   return new timeseries.PanelBuilder()
     .id(id)
     .title('Anomalous windows over time')
     .datasource(INFLUX_DATASOURCE)
-    .withTarget(influx(query).alias('$tag_machine'))
+    .withTarget(influx(query).alias(MACHINE_ALIAS))
     .unit(units.Short)
     .decimals(0)
     .drawStyle(common.GraphDrawStyle.Bars)
@@ -311,7 +313,7 @@ function buildFleetOverview(): dashboard.Dashboard {
     .time(DASHBOARD_DEFAULTS.time)
     .refresh(DASHBOARD_DEFAULTS.refresh)
     .tooltip(dashboard.DashboardCursorSync.Crosshair)
-    .withVariable(siteVariable())
+    .withVariable(siteVariable(true))
     .withVariable(machineVariable(true))
     .annotation(alertAnnotations())
     .withPanel(machinesOverThreshold(id()))

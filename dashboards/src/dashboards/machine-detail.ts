@@ -8,10 +8,10 @@ import * as timeseries from '@grafana/grafana-foundation-sdk/timeseries';
 import * as units from '@grafana/grafana-foundation-sdk/units';
 import { INFLUX_DATASOURCE } from '../datasource.js';
 import { influx } from '../influx-query.js';
-import { TIME_FILTER, groupByTime, measurement } from '../influxql.js';
+import { TIME_FILTER, groupByTime, measurement, selectedMachines } from '../influxql.js';
 import { ALERT_STATE } from '@pdm/cloud-processor/influx-series';
 import { alertActionAnnotations, alertAnnotations } from '../panels/alert-annotations.js';
-import { ALERT_LOOKBACK } from '../panels/alert-queries.js';
+import { alertsUntilRangeEnd } from '../panels/alert-queries.js';
 import { anomalySelection, scoreAndThresholdQuery } from '../panels/anomaly-queries.js';
 import { panelIds } from '../panels/ids.js';
 import {
@@ -31,7 +31,7 @@ export const MACHINE_DETAIL: DashboardSpec = { uid: 'pdm-machine-detail', title:
 const anomaly = measurement('anomaly');
 const features = measurement('sensor_features');
 const alerts = measurement('alerts');
-const featureSelection = `${features.matches('machine')} AND ${features.matches('sensor')} AND ${TIME_FILTER}`;
+const featureSelection = `${selectedMachines('sensor_features')} AND ${features.matches('sensor')} AND ${TIME_FILTER}`;
 const SCORE_REF = 'SCORE';
 
 const lastNotNull = () => new common.ReduceDataOptionsBuilder().calcs(['lastNotNull']).values(false);
@@ -73,10 +73,8 @@ const completenessStat = (id: number) =>
 
 const alertState = (id: number) =>
   smallStat(id, 'Alert')
-    .description('Latest alert transition of this machine.')
-    .withTarget(
-      influx(`SELECT last(${alerts.field('score')}) AS "score", ${alerts.tag('state')} FROM ${alerts.from} WHERE ${alerts.matches('machine')} AND time > now() - ${ALERT_LOOKBACK}`).format('table'),
-    )
+    .description('Latest alert transition of this machine up to the end of the time range, however long before it.')
+    .withTarget(influx(`SELECT last(${alerts.field('score')}) AS "score", ${alerts.tag('state')} FROM ${alerts.from} WHERE ${alertsUntilRangeEnd}`).format('table'))
     .reduceOptions(new common.ReduceDataOptionsBuilder().calcs(['lastNotNull']).values(false).fields('/^state$/'))
     .graphMode(common.BigValueGraphMode.None)
     .colorMode(common.BigValueColorMode.Background)
@@ -230,7 +228,7 @@ function buildMachineDetail(): dashboard.Dashboard {
       .time(DASHBOARD_DEFAULTS.time)
       .refresh(DASHBOARD_DEFAULTS.refresh)
       .tooltip(dashboard.DashboardCursorSync.Crosshair)
-      .withVariable(siteVariable())
+      .withVariable(siteVariable(false))
       .withVariable(machineVariable(false))
       .withVariable(sensorVariable())
       .annotation(alertAnnotations())

@@ -6,8 +6,9 @@ import { DEFAULT_DATABASE as DATABASE, INFLUX_SINK_DEFAULTS, InfluxSink, parsePr
 import { startTestInflux, type RunningInflux } from '@pdm/influx-harness';
 import { create, GatewayHealthSchema } from '@pdm/proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { panelQueries, type DashboardJson } from '../test-support/dashboard-queries.js';
-import { interpolate, type TemplateContext } from '../test-support/grafana-interpolation.js';
+import type { DashboardJson } from '../test-support/dashboard-queries.js';
+import type { TemplateContext } from '../test-support/grafana-interpolation.js';
+import { queryOf, resultRows } from '../test-support/panel-rows.js';
 import { DEFAULT_REPORT_INTERVAL_MS, LIVE_REPORT_INTERVALS, PIPELINE_HEALTH } from './pipeline-health.js';
 
 const REPORT_MS = DEFAULT_REPORT_INTERVAL_MS.processor;
@@ -110,11 +111,7 @@ describe('pipeline health, on restarted, replaced and idle instances (real influ
   });
 
   const dashboard = JSON.parse(JSON.stringify(PIPELINE_HEALTH.build())) as DashboardJson;
-  const query = (title: string) => {
-    const found = panelQueries(dashboard).filter((q) => q.where.includes(`panel "${title}"`));
-    expect(found, title).toHaveLength(1);
-    return found[0]!;
-  };
+  const query = (title: string) => queryOf(dashboard, title);
 
   /** Every variable on All, as an operator opens the dashboard; the range [t0, end]. */
   const context = (end = to): TemplateContext => ({
@@ -129,13 +126,7 @@ describe('pipeline health, on restarted, replaced and idle instances (real influ
   });
 
   /** The panel's result rows, as column → value. */
-  async function rows(title: string, ctx = context()) {
-    const { text, where } = query(title);
-    const statement = interpolate(text, ctx);
-    const result = (await influx.query(statement, DATABASE)).results[0];
-    if (result?.error) throw new Error(`${where}: ${result.error}\n  ${statement}`);
-    return (result?.series ?? []).flatMap((s) => s.values.map((row) => ({ ...s.tags, ...Object.fromEntries(s.columns.map((c, k) => [c, row[k]])) })));
-  }
+  const rows = (title: string, ctx = context()) => resultRows(influx, query(title), ctx);
   /** A headline's figure: its one row's `column`. */
   async function figure(title: string, column: string, ctx = context()) {
     const result = await rows(title, ctx);

@@ -134,7 +134,7 @@ function buildPipelineHealth(): dashboard.Dashboard {
       .time({ from: 'now-3h', to: 'now' })
       .refresh(DASHBOARD_DEFAULTS.refresh)
       .tooltip(dashboard.DashboardCursorSync.Crosshair)
-      .withVariable(siteVariable())
+      .withVariable(siteVariable(true))
       .withVariable(gatewayVariable())
       .withVariable(instanceVariable())
       .withRow(new dashboard.RowBuilder('Cloud processor (InfluxDB "pipeline", component=cloud-processor)').id(id()))

@@ -4,13 +4,13 @@
 import * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
 import { INFLUX_DATASOURCE } from '../datasource.js';
 import { influx } from '../influx-query.js';
-import { TIME_FILTER, measurement } from '../influxql.js';
+import { TIME_FILTER, measurement, selectedMachines } from '../influxql.js';
 
 export function alertAnnotations(): dashboard.AnnotationQueryBuilder {
   const alerts = measurement('alerts');
   const query =
     `SELECT ${alerts.field('message')}, ${alerts.tag('state')}, ${alerts.tag('machine')}, ${alerts.field('score')} ` +
-    `FROM ${alerts.from} WHERE ${alerts.matches('machine')} AND ${TIME_FILTER}`;
+    `FROM ${alerts.from} WHERE ${selectedMachines('alerts')} AND ${TIME_FILTER}`;
   return new dashboard.AnnotationQueryBuilder()
     .name('Alerts')
     .datasource(INFLUX_DATASOURCE)
@@ -23,7 +23,7 @@ export function alertActionAnnotations(): dashboard.AnnotationQueryBuilder {
   const actions = measurement('alert_actions');
   const query =
     `SELECT ${actions.field('note')}, ${actions.field('who')}, ${actions.tag('action')}, ${actions.field('label')}, ${actions.field('cause')} ` +
-    `FROM ${actions.from} WHERE ${actions.matches('machine')} AND ${TIME_FILTER}`;
+    `FROM ${actions.from} WHERE ${selectedMachines('alert_actions')} AND ${TIME_FILTER}`;
   return new dashboard.AnnotationQueryBuilder()
     .name('Alert actions')
     .datasource(INFLUX_DATASOURCE)

@@ -1,20 +1,24 @@
 // Queries over the `alerts` measurement. Alerts are written on transitions only (opened, resolved), so
-// "open now" looks back over the whole raw retention, not the dashboard's time range: an alert that
-// opened last week and is still open must show.
-import { measurement } from '../influxql.js';
+// "open" at the end of the time range is the latest transition up to that end, however old: an alert
+// that opened last week and is still open must show on a one-hour range.
+import { UNTIL_RANGE_END, measurement, selectedMachines } from '../influxql.js';
 import { ALERT_STATE } from '@pdm/cloud-processor/influx-series';
-
-/** The processor's raw retention (INFLUX_SINK_DEFAULTS.rawRetention): nothing older exists. */
-export const ALERT_LOOKBACK = '30d';
 
 const alerts = measurement('alerts');
 
-/** Latest transition per machine, restricted to machines whose latest state is open. */
+/** The selected machines' transitions up to the end of the time range. */
+export const alertsUntilRangeEnd = `${selectedMachines('alerts')} AND ${UNTIL_RANGE_END}`;
+
+/**
+ * Latest transition per machine, restricted to machines whose latest state is open. Per machine id
+ * only: `site` is a field of `alerts`, which InfluxQL cannot group by, so with several sites selected
+ * a machine id used at two of them shows the later of their transitions.
+ */
 export const openAlertsQuery =
   `SELECT ${alerts.field('score')}, ${alerts.field('message')}, ${alerts.field('alert_id')}, ${alerts.field('site')} ` +
   `FROM (SELECT last(${alerts.field('score')}) AS "score", ${alerts.tag('state')}, ${alerts.field('message')}, ${alerts.field('alert_id')}, ${alerts.field('site')} ` +
-  `FROM ${alerts.from} WHERE ${alerts.matches('machine')} AND time > now() - ${ALERT_LOOKBACK} GROUP BY ${alerts.tag('machine')}) ` +
+  `FROM ${alerts.from} WHERE ${alertsUntilRangeEnd} GROUP BY ${alerts.tag('machine')}) ` +
   `WHERE ${alerts.tag('state')} = '${ALERT_STATE.open}' GROUP BY ${alerts.tag('machine')}`;
 
-/** How many machines have an open alert now. */
+/** How many machines have an open alert at the end of the time range. */
 export const openAlertCountQuery = `SELECT count("score") AS "open_alerts" FROM (${openAlertsQuery})`;

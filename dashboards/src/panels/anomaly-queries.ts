@@ -1,11 +1,11 @@
 // Anomaly queries used on more than one panel.
 import { influx, type InfluxQueryBuilder } from '../influx-query.js';
-import { TIME_FILTER, groupByTime, measurement } from '../influxql.js';
+import { TIME_FILTER, groupByTime, measurement, selectedMachines } from '../influxql.js';
 
 const anomaly = measurement('anomaly');
 
-/** The selected machines (and sites) of the dashboard, for the `anomaly` measurement. */
-export const anomalySelection = `${anomaly.matches('site')} AND ${anomaly.matches('machine')} AND ${TIME_FILTER}`;
+/** The selected machines of the dashboard in the time range, for the `anomaly` measurement. */
+export const anomalySelection = `${selectedMachines('anomaly')} AND ${TIME_FILTER}`;
 
 /**
  * A machine's score (worst window of each interval) and its model's threshold, as `score` and

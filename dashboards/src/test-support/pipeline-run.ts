@@ -18,7 +18,7 @@ export const WINDOW_MS = 10_000;
 export const WINDOWS = 180;
 const THRESHOLD = 1.8;
 
-interface MachinePlan {
+export interface MachinePlan {
   machine: string;
   site: string;
   gateway: string;
@@ -49,7 +49,7 @@ const SENSORS = [
 /** Deterministic small noise so series are not flat. */
 const noise = (seed: number) => Math.sin(seed * 12.9898) * 0.5;
 
-function machineWindow(plan: MachinePlan, start: number, i: number): MachineWindow {
+export function machineWindow(plan: MachinePlan, start: number, i: number): MachineWindow {
   const fault = plan.fault(i);
   // fan-3's gateway is on a flaky link: every 7th window is short of readings, some arrive late.
   const flaky = plan.machine === 'fan-3' && i % 7 === 0;
@@ -90,7 +90,7 @@ function machineWindow(plan: MachinePlan, start: number, i: number): MachineWind
   });
 }
 
-function windowScore(plan: MachinePlan, start: number, i: number): WindowScore {
+export function windowScore(plan: MachinePlan, start: number, i: number): WindowScore {
   const fault = plan.fault(i);
   const score = 0.6 + 0.15 * noise(i * 5) + fault * 2.5;
   const vibShare = 0.3 + 0.6 * fault;
