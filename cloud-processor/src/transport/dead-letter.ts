@@ -14,8 +14,18 @@ export const DEAD_LETTER_REASON_ATTRIBUTES = {
   attempts: 'pdm_delivery_attempts',
 } as const;
 
-/** Pub/Sub caps an attribute value at 1024 bytes. */
-const MAX_DETAIL_CHARS = 900;
+/** Pub/Sub caps an attribute value at 1024 bytes (UTF-8): a longer detail would have the dead letter refused, and its message redelivered for ever. */
+const MAX_DETAIL_BYTES = 1024;
+
+/** `detail` cut to at most MAX_DETAIL_BYTES of UTF-8, at a character's boundary. */
+function cappedDetail(detail: string): string {
+  const bytes = Buffer.from(detail);
+  if (bytes.length <= MAX_DETAIL_BYTES) return detail;
+  let end = MAX_DETAIL_BYTES;
+  // Back to the first byte of the character the cut would split (continuation bytes are 10xxxxxx).
+  while (end > 0 && (bytes[end]! & 0xc0) === 0x80) end--;
+  return bytes.subarray(0, end).toString();
+}
 
 export class DeadLetterPublisher {
   constructor(
@@ -33,7 +43,7 @@ export class DeadLetterPublisher {
       attributes: {
         ...message.attributes,
         [a.reason]: reason,
-        [a.detail]: detail.slice(0, MAX_DETAIL_CHARS),
+        [a.detail]: cappedDetail(detail),
         [a.subscription]: this.subscription,
         [a.messageId]: message.id,
         [a.attempts]: String(attempts),

@@ -116,6 +116,22 @@ describe('PubSubServer (NestJS custom transport) against the emulator with the o
     expect(behaviour.seen).toHaveLength(0);
   });
 
+  it('cuts a dead letter\'s detail to Pub/Sub\'s 1024 bytes of UTF-8, whatever the characters it quotes', async () => {
+    await startApp();
+    // A valid attribute of 1023 bytes in 341 characters: the detail that quotes it is over 1024 bytes,
+    // though far under 900 characters. Refused, the dead letter would leave its message redelivered for ever.
+    const schema = '\u6a5f'.repeat(341);
+    await bed.publishRaw(Buffer.from('hello'), { schema });
+    const [dead] = await bed.deadLetters.waitFor(1);
+    const detail = dead!.attributes[DEAD_LETTER_REASON_ATTRIBUTES.detail]!;
+    expect(dead!.attributes[DEAD_LETTER_REASON_ATTRIBUTES.reason]).toBe('unknown_schema');
+    expect(Buffer.byteLength(detail)).toBeLessThanOrEqual(1024);
+    expect(Buffer.byteLength(detail)).toBeGreaterThan(1020);
+    expect(detail).not.toContain('\ufffd');
+    expect(detail).toContain('\u6a5f'.repeat(100));
+    await until(() => bed.stats().acked === 1, 'original acked');
+  });
+
   it('dead-letters a message whose handler failed maxAttempts times, naming the last error', async () => {
     behaviour.run = () => Promise.reject(new Error('model exploded'));
     await startApp(makeServer({ maxAttempts: 3 }));
