@@ -68,9 +68,12 @@ describe('loadConfig', () => {
       PDM_TEST_PORT_9465_TCP_PORT: '9465',
       PDM_TEST_PORT_9465_TCP_ADDR: '10.0.0.7',
     };
-    expect(loadConfig(schema, { ...source, env: { ...links, PDM_TEST_NET__PORT: '82' } })).toEqual({ name: 'svc', net: { port: 82, allowAll: false }, tags: [] });
+    // A Service whose name only starts like ours (pdm-test-metrics) gives the same after PDM_TEST_METRICS_.
+    const longer = Object.fromEntries(Object.entries(links).map(([k, v]) => [k.replace('PDM_TEST_', 'PDM_TEST_METRICS_'), v]));
+    expect(loadConfig(schema, { ...source, env: { ...links, ...longer, PDM_TEST_NET__PORT: '82' } })).toEqual({ name: 'svc', net: { port: 82, allowAll: false }, tags: [] });
     // A setting of a similar shape is still one: a nested port is read, a stray top-level key refused.
     expect(() => loadConfig(schema, { ...source, env: { PDM_TEST_PORTS: '1' } })).toThrow(/\(from PDM_TEST_PORTS\): Unrecognized key: "ports"/);
+    expect(() => loadConfig(schema, { ...source, env: { PDM_TEST_NET__SERVICE_HOST: 'x' } })).toThrow(/\(from PDM_TEST_NET__SERVICE_HOST\): Unrecognized key: "serviceHost"/);
   });
 
   it('says when the file is missing, not YAML, or not a mapping', () => {

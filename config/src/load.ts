@@ -43,10 +43,12 @@ interface EnvOverride {
 /**
  * The variables Kubernetes puts into every pod for a Service (service links): a Service named
  * pdm-processor or pdm-gateway gives PDM_PROCESSOR_SERVICE_HOST, PDM_PROCESSOR_PORT=tcp://…,
- * PDM_PROCESSOR_PORT_9465_TCP_ADDR and the like. They are no settings (no config has such a top-level
- * key), and taken for ones they made every pod created after the Service refuse its configuration.
+ * PDM_PROCESSOR_PORT_9465_TCP_ADDR and the like; one named pdm-gateway-metrics the same after
+ * PDM_GATEWAY_METRICS_. They are no settings (no config has a top-level key ending so, and nested keys
+ * are joined by a double underscore, which a Service's name cannot give), and taken for ones they made
+ * every pod created after the Service refuse its configuration.
  */
-const SERVICE_LINK = /^(SERVICE_HOST|SERVICE_PORT(_\w+)?|PORT(_\d+_(TCP|UDP|SCTP)(_(PROTO|PORT|ADDR))?)?)$/;
+const SERVICE_LINK = /^([A-Z0-9]+_)*(SERVICE_HOST|SERVICE_PORT(_\w+)?|PORT(_\d+_(TCP|UDP|SCTP)(_(PROTO|PORT|ADDR))?)?)$/;
 
 /** Nested keys are joined by a double underscore: PDM_GATEWAY_MQTT__PORT → ['mqtt', 'port']. */
 function envOverrides(env: NodeJS.ProcessEnv, prefix: string): EnvOverride[] {
