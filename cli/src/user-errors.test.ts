@@ -44,6 +44,10 @@ describe('pdm refuses bad input with the flag it came from and exit code 2', () 
       expect(code).toBe(2);
     }
     expect((await pdm('status', '--influx-url', 'ftp://host')).err).toMatch(/^pdm status: --influx-url must be http\(s\), got ftp:/);
+    // A URL with a typo (the port) still carries the password: never printed.
+    const typo = await pdm('status', '--influx-url', 'http://reader:s3cret@influxdb:80x6');
+    expect(typo.err).toMatch(/^pdm status: --influx-url is not a URL: "http:\/\/reader:\(hidden\)@influxdb:80x6"\n\n/);
+    expect(typo.err).not.toContain('s3cret');
   });
 
   it('says a --registry folder does not exist, and lists an empty one without asking InfluxDB for drift', async () => {

@@ -4,3 +4,4 @@ export { durationMs, logLevelSchema, parseDuration, type DurationOptions } from 
 export { TIME_COLUMN_NAMES, findTimeColumn, noTimeColumnReason, parseTimestamp } from './timestamp.js';
 export { resolvePubSubCredentials, usesPubSubEmulator, type GoogleCredentialSource } from './google-credentials.js';
 export { logDestination, logFormatFlag, logFormatSchema, prettyLogLine, resolveLogFormat, type LogFormat } from './log-format.js';
+export { HIDDEN, hidePassword } from './hide-password.js';

@@ -2,7 +2,7 @@
 // (`pdm gateway hash-password`). Returns the exit code: 2 for a bad flag or config or no usable Google
 // credentials, 1 for a failure.
 import { parseArgs } from 'node:util';
-import { logFormatFlag } from '@pdm/config';
+import { HIDDEN, hidePassword, logFormatFlag } from '@pdm/config';
 import { ConfigError, type GatewayConfig, loadGatewayConfig } from './config/index.js';
 import { type RunningGateway, startGateway } from './gateway.js';
 import { TlsFileError, Users, UsersFileError, hashPassword } from './mqtt/index.js';
@@ -63,15 +63,6 @@ standard input (so it stays out of shell history).`;
 function onHangup(reload: () => void): () => void {
   process.on('SIGHUP', reload);
   return () => process.off('SIGHUP', reload);
-}
-
-const HIDDEN = '(hidden)';
-
-/** The URL with its password (if any) hidden. */
-function hidePassword(url: string): string {
-  const parsed = new URL(url);
-  if (parsed.password) parsed.password = HIDDEN;
-  return parsed.toString();
 }
 
 /**

@@ -1,0 +1,17 @@
+/** What a secret prints as: in --print-config and in errors that name a URL. */
+export const HIDDEN = '(hidden)';
+
+/**
+ * The URL with its password (if any) hidden. A value that is no URL (it may be a URL with a typo, and
+ * still hold a password) has whatever follows `//user:` up to its last `@` hidden.
+ */
+export function hidePassword(url: string): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return url.replace(/^([^/]*\/\/[^/:@]*:).*@/, `$1${HIDDEN}@`);
+  }
+  if (parsed.password) parsed.password = HIDDEN;
+  return parsed.toString();
+}
