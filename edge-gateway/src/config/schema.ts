@@ -91,7 +91,10 @@ export const gatewayConfigSchema = z
          * forgets it (all its sensors unseen for windows.evictAfterMs, default 10 min).
          */
         maxMachines: z.number().int().positive().default(5_000),
-        /** Most sensors per machine, likewise (too_many_sensors); a sensor frees its place when evicted. */
+        /**
+         * Most sensors per machine, likewise (too_many_sensors); a sensor frees its place when evicted:
+         * unseen for windows.evictAfterMs, and only once no revision (lateMode revise, reviseHorizonMs) can reach its data.
+         */
         maxSensorsPerMachine: z.number().int().positive().default(64),
         /**
          * Most machines the readings of one MQTT user may create state for (anonymous clients count as

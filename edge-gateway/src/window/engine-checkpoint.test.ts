@@ -293,28 +293,29 @@ describe('checkpoints', () => {
     const store = new CheckpointStore();
     const before = harness({ idleTimeoutMs: 30_000, evictAfterMs: 60_000, lateMode: 'revise', recall: (id) => store.get(id) });
     before.engine.add('m1', 'b', T0 + 1_000, 7);
-    for (let t = 1_000; t <= 71_000; t += 5_000) {
+    // b is forgotten once silent for a minute and its one pane, [0, 10 s), is beyond any revision
+    // (closed floor 80 s − the 60 s horizon): the machine then keeps a's panes [20, 90 s).
+    for (let t = 1_000; t <= 86_000; t += 5_000) {
       before.engine.add('m1', 'a', T0 + t, t / 1_000);
       before.clock.set(T0 + t);
       before.engine.tick();
       store.save(before.engine);
     }
-    expect(before.engine.metrics()).toMatchObject({ evictedSensors: 1, sensors: 1, retainedPanes: 8 }); // a's [0, 80 s)
-    before.engine.add('m1', 'b', T0 + 69_000, 1); // b comes back: a new sensor, its old pane [0, 10 s) is gone
+    expect(before.engine.metrics()).toMatchObject({ evictedSensors: 1, sensors: 1, retainedPanes: 7 });
+    before.engine.add('m1', 'b', T0 + 84_000, 1); // b comes back: a new sensor
     store.save(before.engine);
     const after = harness({ lateMode: 'revise' });
     after.clock.set(before.clock.now());
     after.engine.restore(store.get('m1')!);
-    expect(after.engine.metrics()).toMatchObject({ sensors: 2, retainedPanes: 9 });
+    expect(after.engine.metrics()).toMatchObject({ sensors: 2, retainedPanes: 8 });
     before.windows.length = 0;
     for (const h of [before, after]) {
-      h.engine.add('m1', 'b', T0 + 5_000, 2); // late: revises [0, 10 s), where b's old reading must not come back
+      h.engine.add('m1', 'b', T0 + 25_000, 2); // late: revises [20, 30 s), which b had no reading in
       h.engine.flush();
     }
     expect(after.windows.map((w) => [bounds(w), w.sensors.map((x) => [x.sensorId, x.count])])).toEqual([
-      [[0, 10_000], [['a', 2], ['b', 1]]], // a at 1 s and 6 s; b's 5 s alone
-      [[60_000, 70_000], [['a', 2], ['b', 1]]],
-      [[70_000, 80_000], [['a', 1]]],
+      [[20_000, 30_000], [['a', 2], ['b', 1]]], // a at 21 s and 26 s; b's 25 s
+      [[80_000, 90_000], [['a', 2], ['b', 1]]],
     ]);
     expect(hex(after.windows)).toEqual(hex(before.windows));
   });

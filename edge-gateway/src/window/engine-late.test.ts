@@ -53,6 +53,31 @@ describe("late readings, lateMode 'revise'", () => {
     expect(windows).toHaveLength(3);
   });
 
+  it('keeps a silent sensor past evictAfterMs while a revision may still need its panes', () => {
+    // Revisions reach 2 minutes back; a silent sensor is forgotten after 1 minute.
+    const { engine, clock, windows } = harness({ lateMode: 'revise', reviseHorizonMs: 120_000, idleTimeoutMs: 30_000, evictAfterMs: 60_000 });
+    engine.add('m1', 'b', T0 + 1_000, 1);
+    engine.add('m1', 'b', T0 + 2_000, 3);
+    for (let t = 5_000; t <= 80_000; t += 5_000) {
+      clock.advance(5_000);
+      engine.add('m1', 'a', T0 + t, 1);
+      engine.tick();
+    }
+    // b's late reading for [0, 10 s), 80 s later: the revision holds all three of b's readings.
+    expect(engine.add('m1', 'b', T0 + 5_000, 8)).toBe('late');
+    engine.tick();
+    const revised = windows.find((w) => w.revision === 1)!;
+    expect(bounds(revised)).toEqual([0, 10_000]);
+    expect(revised.sensors.find((s) => s.sensorId === 'b')).toMatchObject({ count: 3, mean: 4, lateCount: 1 });
+    // Once no revision can reach its panes, b goes as before.
+    for (let t = 85_000; t <= 220_000; t += 5_000) {
+      clock.advance(5_000);
+      engine.add('m1', 'a', T0 + t, 1);
+      engine.tick();
+    }
+    expect(engine.metrics()).toMatchObject({ evictedSensors: 1, sensors: 1 });
+  });
+
   it('emits a pending revision before the next window it closes', () => {
     const { engine, windows } = closedFirstWindow('revise');
     engine.add('m1', 's', T0 + 5_000, 8);

@@ -723,7 +723,10 @@ export class WindowEngine {
       return;
     }
     for (const sensor of machine.sensors.values()) {
-      if (!this.isStale(sensor, now)) continue;
+      // Panes it still holds are ones the machine keeps (prune): a revision within reviseHorizonMs may
+      // need them, and would otherwise re-emit its windows with only the late reading for this sensor.
+      // They go as the machine carries on; the sensor goes with the last of them.
+      if (!this.isStale(sensor, now) || sensor.panes.size > 0) continue;
       machine.removeSensor(sensor);
       // Its panes share rows with the other sensors': the next checkpoint writes them all again.
       machine.rewrite = true;
