@@ -4,6 +4,7 @@
 import { connectAsync, type MqttClient } from 'mqtt';
 import { CloseReason, decodeFeatureBatch } from '@pdm/proto';
 import { until } from '@pdm/pubsub-emulator/testing';
+import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type GatewayTestbed, T0, metricValue, startGatewayTestbed } from './test-support/gateway-harness.js';
 
@@ -43,5 +44,22 @@ describe('edge gateway with FeatureBatch messages', () => {
     expect(window.sensors).toMatchObject([{ sensorId: 'temp', count: 1, mean: 40 }]);
     await until(() => bed.gateway.outbox.stats().depth === 0, 'the outbox emptied');
     expect(await metricValue(bed.gateway, 'pdm_gateway_published_total')).toBe(4);
+  });
+
+  it("says at start when the shards or the message kind changed since the last start: a machine's ordering key moved", async () => {
+    const lines: { msg: string; before?: string; now?: string }[] = [];
+    const capturing = () => pino({ level: 'warn' }, { write: (line: string) => void lines.push(JSON.parse(line) as (typeof lines)[number]) });
+    const changes = () => lines.filter((l) => l.msg.startsWith("the windows' ordering keys changed"));
+    await mqtt.endAsync();
+    await bed.restartGateway({}, capturing());
+    expect(changes()).toEqual([]); // the same 4 shards
+    await bed.restartGateway({ pubsub: { featureBatches: { shards: 8 } } }, capturing());
+    expect(changes()).toMatchObject([{ before: 'FeatureBatch messages of 4 shards', now: 'FeatureBatch messages of 8 shards' }]);
+    await bed.restartGateway({ pubsub: { featureBatches: { enabled: false } } }, capturing());
+    expect(changes().map((l) => [l.before, l.now])).toEqual([
+      ['FeatureBatch messages of 4 shards', 'FeatureBatch messages of 8 shards'],
+      ['FeatureBatch messages of 8 shards', 'one MachineWindow per message'],
+    ]);
+    mqtt = await connectAsync(`mqtt://127.0.0.1:${bed.gateway.mqttPort}`, { reconnectPeriod: 0 });
   });
 });

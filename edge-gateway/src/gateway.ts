@@ -141,6 +141,15 @@ export async function startGateway(config: GatewayConfig, dependencies: GatewayD
     );
   }
   metrics.restoredOpenWindows.set(restored.openWindows);
+  const { featureBatches } = config.pubsub;
+  const layout = featureBatches.enabled ? `FeatureBatch messages of ${featureBatches.shards} shards` : 'one MachineWindow per message';
+  const layoutBefore = outbox.wireLayoutChange(layout);
+  if (layoutBefore !== undefined) {
+    log.warn(
+      { before: layoutBefore, now: layout, outboxDepth: outbox.stats().depth },
+      "the windows' ordering keys changed since the last start: until the processors have handled what went out before, a machine's older window may be handled after a newer one (stored, but passed over by the alert rule); change this with the outbox drained and the subscription's backlog processed",
+    );
+  }
 
   /** Releases what start-up had opened when a later step fails (a port taken, say), so the process can exit. */
   async function abandonStart(error: unknown, startedBroker?: RunningBroker): Promise<never> {

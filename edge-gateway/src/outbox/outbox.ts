@@ -218,6 +218,7 @@ export class Outbox {
         stats BLOB NOT NULL,
         PRIMARY KEY (machine_id, pane_start)
       ) WITHOUT ROWID`);
+    this.db.exec('CREATE TABLE IF NOT EXISTS gateway_setting (name TEXT PRIMARY KEY, value TEXT NOT NULL)');
     this.checkpointStatements = prepareCheckpointStatements(this.db);
     this.checkpointMachines = (this.db.prepare('SELECT COUNT(*) AS n FROM checkpoint_machine').get() as { n: number }).n;
     this.insert = this.db.prepare(
@@ -582,6 +583,17 @@ export class Outbox {
       hoursOfOutageLeft: Math.max(0, Math.min(spaceSeconds, ageSeconds)) / 3600,
       droppedTotal: this.droppedTotal,
     };
+  }
+
+  /**
+   * Records `layout`, how the gateway lays its windows out on the wire (which sets their ordering keys),
+   * and returns the one recorded before when it was another: the windows published before the change
+   * went under other keys, which Pub/Sub does not order against the new ones.
+   */
+  wireLayoutChange(layout: string): string | undefined {
+    const before = (this.db.prepare("SELECT value FROM gateway_setting WHERE name = 'wire_layout'").get() as { value: string } | undefined)?.value;
+    this.db.prepare("INSERT INTO gateway_setting (name, value) VALUES ('wire_layout', ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value").run(layout);
+    return before !== undefined && before !== layout ? before : undefined;
   }
 
   close(): void {

@@ -8,7 +8,7 @@ import { makeTestDataDir } from '@pdm/influx-harness';
 import type { MachineWindow } from '@pdm/proto';
 import { Collector, PROJECT, startTestEmulator, type TestEmulator, uniqueId, until } from '@pdm/pubsub-emulator/testing';
 import type { Message } from '@google-cloud/pubsub';
-import { pino } from 'pino';
+import { type Logger, pino } from 'pino';
 import { type GatewayConfigInput, gatewayConfigSchema } from '../config/index.js';
 import { type RunningGateway, startGateway } from '../gateway.js';
 import { windowsOfMessage } from '../publisher/index.js';
@@ -23,7 +23,7 @@ export interface GatewayTestbed {
   collector: Collector;
   dataDir: string;
   config(overrides?: GatewayConfigInput): GatewayConfigInput;
-  restartGateway(overrides?: GatewayConfigInput): Promise<RunningGateway>;
+  restartGateway(overrides?: GatewayConfigInput, logger?: Logger): Promise<RunningGateway>;
   /** The feature windows delivered so far, in delivery order. */
   windows(): MachineWindow[];
   /** Resolves with the windows delivered once there are at least `count`; rejects after timeoutMs of real time. */
@@ -77,9 +77,9 @@ export async function startGatewayTestbed(overrides: GatewayConfigInput = {}): P
     collector,
     dataDir,
     config,
-    async restartGateway(extra = {}) {
+    async restartGateway(extra = {}, restartLogger = logger) {
       await gateway.stop();
-      gateway = await startGateway(gatewayConfigSchema.parse(config(extra)), { clock, logger });
+      gateway = await startGateway(gatewayConfigSchema.parse(config(extra)), { clock, logger: restartLogger });
       return gateway;
     },
     windows: () => decodeWindows(collector.messages),
