@@ -1,7 +1,8 @@
 // `pdm processor`: runs the cloud processor until SIGTERM/SIGINT. Returns the exit code: 0 after a
-// clean stop, 2 for a bad flag or configuration (the message names the key) or no usable Google
-// credentials (the message says what to set), 1 for another start failure or once the Pub/Sub client
-// stopped pulling for good (it then stops gracefully: a supervisor restarts it, as after a failed start).
+// clean stop (also one asked during the start), 2 for a bad flag or configuration (the message names
+// the key) or no usable Google credentials (the message says what to set), 1 for another start failure
+// or once the Pub/Sub client stopped pulling for good (it then stops gracefully: a supervisor restarts
+// it, as after a failed start).
 import { parseArgs } from 'node:util';
 import { logFormatFlag } from '@pdm/config';
 import { ALERT_DELIVERY_DEFAULTS } from './alerts/alert-delivery.js';
@@ -26,6 +27,8 @@ Runs the cloud processor: pulls feature messages (pdm.v1.FeatureBatch, the defau
 MachineWindow) and gateway health reports from a Pub/Sub subscription, writes features and anomaly
 scores to InfluxDB, raises alerts, and serves /healthz, /readyz and /metrics.
 Messages are acked only once written; Ctrl-C / SIGTERM stops pulling and lets in-flight ones finish.
+Signals are taken over before the start (which takes seconds: the InfluxDB schema, the Pub/Sub
+resources, the models): a stop asked during it ends the start before any message is pulled (exit 0).
 Exits 1 when it cannot start, or once Pub/Sub stops delivering for good (the subscription deleted, a
 permission revoked): in-flight messages finish first, then a supervisor should restart it.
 
@@ -104,13 +107,31 @@ export async function runProcessorCli(argv: string[], io: ProcessorCliIo): Promi
     io.out(JSON.stringify(printableProcessorConfig(config), null, 2));
     return 0;
   }
+  // Signals are taken over before the start, which takes seconds (the credentials, the InfluxDB schema,
+  // the Pub/Sub resources, the models). Without a handler a SIGTERM meanwhile ended the process at once
+  // (exit 143, nothing stopped gracefully), and node running as PID 1 in a container ignores a signal
+  // it has no handler for: `docker stop` or a pod deletion during the start was lost, the processor
+  // started pulling and was killed at the end of the grace period. Now the start ends at its next step,
+  // before any message is pulled, and exits 0 as after any stop; a stop that comes once it pulls stops
+  // it gracefully below. A second signal exits at once (the caller's waitForStop: `pdm`'s does).
+  const stopRequested = io.waitForStop();
+  const startUp = new AbortController();
+  let stopSignal: NodeJS.Signals | undefined;
+  void stopRequested.then((signal) => {
+    stopSignal = signal;
+    startUp.abort();
+  });
   // Here rather than in startProcessor: a V8 flag is the whole process's, and only `pdm processor` owns
   // its process (tests and other commands start processors inside theirs).
   fixHeapGrowth();
   let processor;
   try {
-    processor = await startProcessor(config);
+    processor = await startProcessor(config, { signal: startUp.signal });
   } catch (error) {
+    if (startUp.signal.aborted && error === startUp.signal.reason) {
+      io.err(`${stopSignal}: stopped during start-up, before pulling from Pub/Sub`);
+      return 0;
+    }
     // No usable Google credentials: a configuration problem, with what to set in the message.
     if (error instanceof ConfigError) {
       io.err(`pdm processor: ${error.message}`);
@@ -119,9 +140,6 @@ export async function runProcessorCli(argv: string[], io: ProcessorCliIo): Promi
     io.err(`pdm processor: could not start: ${describeError(error)}`);
     return 1;
   }
-  // Signals are taken over before the banner says Ctrl-C stops: one sent as soon as it is read (a
-  // supervisor, a test) found the default (exit at once) in between, and the processor died unstopped.
-  const stopRequested = io.waitForStop();
   // Banners on standard error: standard output carries the JSON log lines (`pdm processor | jq`).
   io.err(`processor ${config.instanceId} running; ops HTTP on port ${processor.httpPort} (Ctrl-C stops)`);
   const ended = await Promise.race([stopRequested, processor.failed]);

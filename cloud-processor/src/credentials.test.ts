@@ -37,7 +37,7 @@ describe('processor credentials at start', () => {
     const errors: string[] = [];
     // InfluxDB unreachable: a processor that got past the credentials would exit 1 ("could not start").
     const env = { PDM_PROCESSOR_INFLUX__URL: 'http://127.0.0.1:1', PDM_PROCESSOR_INFLUX__REQUEST_TIMEOUT_MS: '2000', PDM_PROCESSOR_LOG__LEVEL: 'silent' };
-    const code = await runProcessorCli([], { env, out: () => undefined, err: (line) => errors.push(line), waitForStop: () => Promise.resolve('SIGTERM') });
+    const code = await runProcessorCli([], { env, out: () => undefined, err: (line) => errors.push(line), waitForStop: () => new Promise<NodeJS.Signals>(() => {}) });
     return { code, err: errors.join('\n') };
   }
 

@@ -68,14 +68,20 @@ describe('what a processor process writes where', () => {
     const configFile = join(dir, `${bed.database}-signals.json`);
     writeFileSync(configFile, JSON.stringify(bed.config({ log: { level: 'warn' }, model: { registryDir: join(dir, `${bed.database}-signals`) } })));
     // A stop sent the moment the banner is read (a supervisor, the tests above) must find them taken.
+    // (They are taken before the start: cli-signals.test.ts.)
     let listening = false;
+    let stop: (signal: NodeJS.Signals) => void = () => {};
     const listeningAtBanner: boolean[] = [];
     const io = {
       out: () => {},
-      err: (line: string) => void (line.includes('(Ctrl-C stops)') && listeningAtBanner.push(listening)),
+      err: (line: string) => {
+        if (!line.includes('(Ctrl-C stops)')) return;
+        listeningAtBanner.push(listening);
+        stop('SIGTERM');
+      },
       waitForStop: () => {
         listening = true;
-        return Promise.resolve<NodeJS.Signals>('SIGTERM');
+        return new Promise<NodeJS.Signals>((resolve) => (stop = resolve));
       },
     };
     expect(await runProcessorCli(['--config', configFile], io)).toBe(0);

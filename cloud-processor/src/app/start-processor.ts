@@ -1,7 +1,8 @@
 // Starts one processor: InfluxDB schema, scorer, alerting, the Pub/Sub microservice and the HTTP ops
 // app (a NestJS hybrid application), and returns a handle whose stop() shuts down gracefully:
-// stop pulling, let in-flight messages finish (and be acked), deliver pending alerts (or release them
-// to another processor), flush InfluxDB.
+// stop pulling, let in-flight messages finish (and be acked), write the scorer's per-machine state,
+// deliver pending alerts (or release them to another processor), flush InfluxDB. A start can be
+// aborted (deps.signal) until it begins to pull.
 import { v1, type ClientConfig } from '@google-cloud/pubsub';
 import { describeError } from '../shared/describe-error.js';
 import { hidePassword } from '../shared/hide-password.js';
@@ -44,6 +45,13 @@ export interface ProcessorDeps {
    * system clock.
    */
   clock?: Clock;
+  /**
+   * Aborts the start (a stop asked while it runs: `pdm processor` takes the signals first). Looked at
+   * after each slow step — the credentials, the Pub/Sub resources, the InfluxDB schema, the models —
+   * and last just before pulling begins: startProcessor then closes what it opened and rejects with
+   * the signal's reason. Once it pulls, the start completes, and stop() stops it.
+   */
+  signal?: AbortSignal;
 }
 
 export interface RunningProcessor {
@@ -79,8 +87,11 @@ export async function startProcessor(config: ProcessorConfig, deps: ProcessorDep
   const log = deps.logger ?? pino({ level: config.log.level, base: { instance: config.instanceId } }, logDestination(resolveLogFormat(config.log.format)));
   const clock = deps.clock ?? systemClock;
   const metrics = new ProcessorMetrics({ defaultMetrics: true });
+  const aborted = deps.signal;
   const client = await pubsubClientConfig(config.pubsub);
+  aborted?.throwIfAborted();
   if (config.pubsub.createResources) await ensurePubSubResources(client, config.pubsub);
+  aborted?.throwIfAborted();
 
   const sink = new InfluxSink(
     config.influx,
@@ -105,8 +116,13 @@ export async function startProcessor(config: ProcessorConfig, deps: ProcessorDep
     // Node's "connect ECONNREFUSED 127.0.0.1:8086" alone does not say which part to look at.
     throw new Error(`InfluxDB at influx.url ${hidePassword(config.influx.url)}: ${describeError(error)}`, { cause: error });
   }
+  aborted?.throwIfAborted();
   const drift = new DriftMonitor();
   const scorer = deps.scorer ?? (await openScorer({ ...config.model, clock, logger: log.child({ component: 'model' }), onModelsRefused: (n) => metrics.modelsRefused.inc(n), onLifecyclesRefused: (n) => metrics.lifecyclesRefused.inc(n), onStateTrouble: (trouble, n) => metrics.stateTrouble.inc({ trouble }, n), drift }));
+  if (aborted?.aborted) {
+    await Promise.allSettled([deps.scorer ? undefined : scorer.close()]);
+    aborted.throwIfAborted();
+  }
   const delivery = config.alerts.delivery ?? ALERT_DELIVERY_DEFAULTS;
   const alertsClient = config.pubsub.alertsTopic ? new PubSubClient({ client, topic: config.pubsub.alertsTopic, publishTimeoutMs: delivery.publishTimeoutMs }) : undefined;
   const alertStore = new InfluxAlertStore(sink);
@@ -151,6 +167,8 @@ export async function startProcessor(config: ProcessorConfig, deps: ProcessorDep
     const alertsApi = config.http.apiToken === undefined ? undefined : { workflow: new AlertWorkflow(sink, clock), token: config.http.apiToken, clock };
     app = await NestFactory.create(ProcessorModule.register({ pipeline, sink, influxDatabase: config.influx.database, scorer, server, metrics, alertsApi }), { logger: new PinoNestLogger(log.child({ component: 'nest' })), abortOnError: false });
     app.connectMicroservice({ strategy: server }, { inheritAppConfig: true });
+    // The last point where an aborted start ends without having pulled a message.
+    aborted?.throwIfAborted();
     await app.startAllMicroservices();
     await app.listen(config.http.port, config.http.host);
   } catch (error) {
@@ -171,8 +189,8 @@ export async function startProcessor(config: ProcessorConfig, deps: ProcessorDep
   const stop = async () => {
     reporter.stop();
     driftReporter.stop();
-    // Every step runs even when one before it failed (the scorer's last state save above all); the
-    // first failure is passed on once they all ran.
+    // Every step runs even when one before it failed (the scorer's state save above all); the first
+    // failure is passed on once they all ran.
     const failures: unknown[] = [];
     const step = async (run: () => Promise<unknown> | undefined) => {
       try {
@@ -182,12 +200,18 @@ export async function startProcessor(config: ProcessorConfig, deps: ProcessorDep
       }
     };
     await step(() => server.close()); // stops pulling; in-flight messages finish, their writes land, they are acked
+    // The scorer is closed, which writes the machines' states (model.stateFile), as soon as no window is
+    // in flight, before the steps below, which may take as long again (alert deliveries wait up to
+    // stopTimeoutMs): the windows acked above are not redelivered, so a kill during those steps (the
+    // end of a container's grace period) would otherwise lose what they taught, up to stateSaveMs of
+    // it. Nothing scores after the drain: a window still in flight after a drain timeout is refused by
+    // the closed scorer and nacked (redelivered), so the state written is the final one.
+    if (!deps.scorer) await step(() => scorer.close());
     // Deliveries still pending after stopTimeoutMs are released to the next sweep (any processor).
     await step(() => deliveries.close(delivery.stopTimeoutMs));
     await step(() => sink.flush());
     await step(() => app.close());
     await step(() => alertsClient?.close());
-    if (!deps.scorer) await step(() => scorer.close());
     if (failures.length > 0) {
       log.error({ err: failures.map(describeError) }, 'processor stopped with errors');
       throw failures[0];
