@@ -4,7 +4,7 @@
 // or once the Pub/Sub client stopped pulling for good (it then stops gracefully: a supervisor restarts
 // it, as after a failed start).
 import { parseArgs } from 'node:util';
-import { logFormatFlag } from '@pdm/config';
+import { HIDDEN, hidePassword, logFormatFlag } from '@pdm/config';
 import { ALERT_DELIVERY_DEFAULTS } from './alerts/alert-delivery.js';
 import { ConfigError, loadProcessorConfig, type ProcessorConfig } from './config/index.js';
 import { MODEL_DEFAULTS } from './model/defaults.js';
@@ -12,7 +12,6 @@ import { DRIFT_DEFAULTS } from './scoring/drift.js';
 import { fixHeapGrowth } from './app/heap-growth.js';
 import { startProcessor } from './app/start-processor.js';
 import { describeError } from './shared/describe-error.js';
-import { HIDDEN, hidePassword } from './shared/hide-password.js';
 
 export interface ProcessorCliIo {
   out(line: string): void;

@@ -5,11 +5,10 @@
 // aborted (deps.signal) until it begins to pull.
 import { v1, type ClientConfig } from '@google-cloud/pubsub';
 import { describeError } from '../shared/describe-error.js';
-import { hidePassword } from '../shared/hide-password.js';
 import type { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { systemClock, type Clock } from '@pdm/clock';
-import { logDestination, resolveLogFormat, resolvePubSubCredentials, usesPubSubEmulator } from '@pdm/config';
+import { hidePassword, logDestination, resolveLogFormat, resolvePubSubCredentials, usesPubSubEmulator } from '@pdm/config';
 import { FeatureBatchSchema, GatewayHealthSchema, MachineWindowSchema } from '@pdm/proto';
 import type { AddressInfo } from 'node:net';
 import { pino, type Logger } from 'pino';
