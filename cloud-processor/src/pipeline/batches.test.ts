@@ -4,7 +4,7 @@
 // is dead-lettered whole; a machine's windows keep their order inside a batch and across the batches of
 // one ordering key. Old-style single MachineWindow messages are still processed beside batches.
 import type { MachineWindow } from '@pdm/proto';
-import { AlertSchema, AlertState, FeatureBatchSchema, create, fromBinary, pubsubAttributes, schemaAttribute, toBinary } from '@pdm/proto';
+import { AlertSchema, AlertState, FeatureBatchSchema, create, encodeFeatureBatchOf, encodeMachineWindow, fromBinary, pubsubAttributes, schemaAttribute, toBinary } from '@pdm/proto';
 import { until } from '@pdm/pubsub-emulator/testing';
 import { describe, expect, it } from 'vitest';
 import type { ScoreOutcome } from '../model/api.js';
@@ -13,6 +13,7 @@ import { useProcessorTestbeds, type ProcessorTestbed } from '../test-support/pro
 import { ScriptedScorer } from '../test-support/scripted-scorer.js';
 import { makeWindow, SENSORS, T0, WINDOW_MS } from '../test-support/windows.js';
 import { DEAD_LETTER_REASON_ATTRIBUTES } from '../transport/dead-letter.js';
+import { MAX_WINDOWS_PER_BATCH } from '../transport/protobuf-deserializer.js';
 
 const BATCH_SCHEMA = schemaAttribute(FeatureBatchSchema);
 
@@ -123,6 +124,63 @@ describe('feature batches: every window stored, one ack per batch', () => {
     expect(scorer.calls).toBe(0);
     expect(await t.count('SELECT COUNT(mean) FROM sensor_features')).toBe(0);
     expect(await processor.metrics.value('pdm_processor_dead_letters_total', { reason: 'undecodable' })).toBe(1);
+  });
+
+  describe('a batch with a window that does not decode', () => {
+    const source = { gatewayId: 'gw-1', siteId: 'plant-1' };
+    const undecodable = Uint8Array.from([0x1a, 2, 0xc3, 0x28]); // machine_id: invalid UTF-8
+    const body = encodeFeatureBatchOf({ ...source, shard: 0 }, [encodeMachineWindow(makeWindow({ machine: 'pump-1' })), undecodable, encodeMachineWindow(makeWindow({ machine: 'pump-3' }))]);
+    const publish = (t: ProcessorTestbed) => t.bed.publishRaw(body, pubsubAttributes(FeatureBatchSchema, source));
+
+    it('stores the other windows, then dead-letters the batch whole, naming the window, and acks it', async () => {
+      const t = await startTestbed();
+      const release = deferred();
+      const processor = await t.start({}, { scorer: new ControlledScorer((w) => (w.machineId === 'pump-3' ? release.promise : undefined)) });
+      await publish(t);
+      await untilStored(t, 'pump-1');
+      await new Promise((resolve) => setTimeout(resolve, 300)); // time for an early dead letter to arrive
+      expect(t.bed.deadLetters.messages).toHaveLength(0);
+      release.resolve();
+      const [dead] = await t.bed.deadLetters.waitFor(1);
+      expect(await featureCount(t, 'pump-3')).toBe(SENSORS.length);
+      expect(dead!.attributes).toMatchObject({ [DEAD_LETTER_REASON_ATTRIBUTES.reason]: 'undecodable', schema: BATCH_SCHEMA, gateway: 'gw-1' });
+      const named = /^1 of 3 windows are not a valid pdm\.v1\.MachineWindow .*: windows\[1\] at body bytes \[(\d+), (\d+)\): /.exec(dead!.attributes[DEAD_LETTER_REASON_ATTRIBUTES.detail] ?? '');
+      expect(named, dead!.attributes[DEAD_LETTER_REASON_ATTRIBUTES.detail]).not.toBeNull();
+      expect(dead!.data).toEqual(Buffer.from(body));
+      expect(dead!.data.subarray(Number(named![1]), Number(named![2]))).toEqual(Buffer.from(undecodable));
+      await until(() => t.bed.stats().acked === 1, 'batch acked after its dead letter');
+      expect(await t.count('SELECT COUNT(mean) FROM sensor_features')).toBe(2 * SENSORS.length);
+      expect(await processor.metrics.value('pdm_processor_dead_letters_total', { reason: 'undecodable' })).toBe(1);
+      expect(t.bed.stats()).toMatchObject({ nacked: 0 });
+    });
+
+    it('nacks it while another window fails, and dead-letters it once that window is stored on redelivery', async () => {
+      const t = await startTestbed();
+      let failures = 0;
+      await t.start({}, { scorer: new ControlledScorer(undefined, (w) => (w.machineId === 'pump-3' && failures++ === 0 ? 'throw' : undefined)) });
+      await publish(t);
+      const [dead] = await t.bed.deadLetters.waitFor(1);
+      expect(dead!.attributes[DEAD_LETTER_REASON_ATTRIBUTES.reason]).toBe('undecodable');
+      expect(t.bed.stats()).toMatchObject({ nacked: 1, redelivered: 1 });
+      expect(await t.count('SELECT COUNT(score) FROM anomaly')).toBe(2);
+    });
+  });
+
+  it(`dead-letters a batch of more than ${MAX_WINDOWS_PER_BATCH} windows undecoded, with the reason`, async () => {
+    const t = await startTestbed();
+    const scorer = new ScriptedScorer();
+    const processor = await t.start({}, { scorer });
+    const body = new Uint8Array(2 * (MAX_WINDOWS_PER_BATCH + 1)); // empty windows: tag, length 0
+    for (let i = 0; i < body.length; i += 2) body[i] = 0x22;
+    await t.bed.publishRaw(body, pubsubAttributes(FeatureBatchSchema, { gatewayId: 'gw-1', siteId: 'plant-1' }));
+    const [dead] = await t.bed.deadLetters.waitFor(1);
+    expect(dead!.attributes).toMatchObject({
+      [DEAD_LETTER_REASON_ATTRIBUTES.reason]: 'undecodable',
+      [DEAD_LETTER_REASON_ATTRIBUTES.detail]: `a FeatureBatch of more than ${MAX_WINDOWS_PER_BATCH} windows: refused undecoded (no gateway sends more than ${MAX_WINDOWS_PER_BATCH} in one)`,
+    });
+    await until(() => t.bed.stats().acked === 1, 'original acked');
+    expect(scorer.calls).toBe(0);
+    expect(await processor.metrics.value('pdm_processor_windows_received_total')).toBe(0);
   });
 
   it('nacks the whole batch when one window fails, and stores every window once it is redelivered', async () => {

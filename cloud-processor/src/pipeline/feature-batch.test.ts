@@ -1,9 +1,10 @@
-import type { MachineWindow } from '@pdm/proto';
+import { FeatureBatchSchema, encodeFeatureBatchOf, encodeMachineWindow, pubsubAttributes, type FeatureBatch, type MachineWindow } from '@pdm/proto';
 import { describe, expect, it } from 'vitest';
 import { TransientError } from '../shared/transient-error.js';
 import { deferred, type Deferred } from '../test-support/deferred.js';
 import { makeWindow } from '../test-support/windows.js';
-import { UnusableMessageError } from '../transport/poison-message.js';
+import { UndecodableMessageError, UnusableMessageError } from '../transport/poison-message.js';
+import { ProtobufDeserializer, undecodableWindowsOf } from '../transport/protobuf-deserializer.js';
 import { handleBatchWindows } from './feature-batch.js';
 import { EarlierWindowFailedError, MachineLanes } from './machine-lanes.js';
 
@@ -138,6 +139,53 @@ describe('handleBatchWindows', () => {
     const h = new HeldHandler();
     void handleBatchWindows(batch, h.handle);
     expect(h.started).toEqual(['pump-1/0.0', 'pump-2/0.0', 'pump-1/0.1', 'pump-1/1.0', 'pump-3/0.0']);
+  });
+
+  describe('a batch with a window that did not decode', () => {
+    const source = { gatewayId: 'gw-1', siteId: 'plant-1' };
+    const undecodable = Uint8Array.from([0x0a, 2, 0xc3, 0x28]); // gateway_id: invalid UTF-8
+    /** The windows of `batch` and the undecodable window, as the transport's deserializer hands them on. */
+    const decoded = () => {
+      const body = encodeFeatureBatchOf({ ...source, shard: 0 }, [...batch.slice(0, 2).map((w) => encodeMachineWindow(w)), undecodable, ...batch.slice(2).map((w) => encodeMachineWindow(w))]);
+      const data = new ProtobufDeserializer([FeatureBatchSchema]).deserialize({ data: body, attributes: pubsubAttributes(FeatureBatchSchema, source) }).data as FeatureBatch;
+      return [data.windows, undecodableWindowsOf(data)] as const;
+    };
+
+    it('stores every other window, then rejects with why, naming the window', async () => {
+      const h = new HeldHandler();
+      const [windows, undecodable] = decoded();
+      const done = handleBatchWindows(windows, h.handleInLanes, undecodable);
+      await settle();
+      h.resolve('pump-1/0.0');
+      h.resolve('pump-2/0.0');
+      h.resolve('pump-3/0.0');
+      await settle();
+      h.resolve('pump-1/0.1');
+      await settle();
+      expect(await stateOf(done)).toBe('pending'); // pump-1/1.0 is still being stored
+      h.resolve('pump-1/1.0');
+      const why = await done.then(() => undefined, (error: unknown) => error);
+      expect(why).toBeInstanceOf(UndecodableMessageError);
+      expect((why as UndecodableMessageError).reason).toBe('undecodable');
+      expect((why as Error).message).toMatch(/^1 of 6 windows are not a valid pdm\.v1\.MachineWindow .*: windows\[2\] at body bytes \[\d+, \d+\): /);
+      expect(h.started).toHaveLength(5);
+    });
+
+    it('reports a failure of another window first, so the batch is nacked and handled again, not dead-lettered with a window unstored', async () => {
+      const h = new HeldHandler();
+      const [windows, undecodable] = decoded();
+      const done = handleBatchWindows(windows, h.handleInLanes, undecodable);
+      await settle();
+      const failure = new Error('scorer failed');
+      h.reject('pump-2/0.0', failure);
+      h.resolve('pump-1/0.0');
+      h.resolve('pump-3/0.0');
+      await settle();
+      h.resolve('pump-1/0.1');
+      await settle();
+      h.resolve('pump-1/1.0');
+      await expect(done).rejects.toBe(failure);
+    });
   });
 
   it('resolves at once for an empty batch', async () => {

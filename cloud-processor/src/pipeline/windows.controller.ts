@@ -10,6 +10,7 @@ import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
 import { FeatureBatchSchema, MachineWindowSchema, schemaAttribute, type FeatureBatch, type MachineWindow } from '@pdm/proto';
 import { ProcessorMetrics } from '../ops/metrics.js';
 import type { PubSubContext } from '../transport/pubsub-context.js';
+import { undecodableWindowsOf } from '../transport/protobuf-deserializer.js';
 import { handleBatchWindows } from './feature-batch.js';
 import { PassThroughRpcFilter } from './pass-through.filter.js';
 import { WindowPipeline, type DeliveryTimes } from './window-pipeline.js';
@@ -34,12 +35,16 @@ export class WindowsController {
     this.metrics.windowsReceived.inc(batch.windows.length);
     this.countAcked(settled, batch.windows.length);
     let handedOn = 0;
-    await handleBatchWindows(batch.windows, (window) => {
-      const stored = this.pipeline.handle(window, delivery, settled);
-      // Every window is queued behind its machine's earlier ones: the key's next batch cannot overtake them.
-      if (++handedOn === batch.windows.length) context.releaseOrderingKey();
-      return stored;
-    });
+    await handleBatchWindows(
+      batch.windows,
+      (window) => {
+        const stored = this.pipeline.handle(window, delivery, settled);
+        // Every window is queued behind its machine's earlier ones: the key's next batch cannot overtake them.
+        if (++handedOn === batch.windows.length) context.releaseOrderingKey();
+        return stored;
+      },
+      undecodableWindowsOf(batch),
+    );
   }
 
   @EventPattern<string>(schemaAttribute(MachineWindowSchema))

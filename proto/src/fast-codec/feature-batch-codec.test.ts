@@ -4,8 +4,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { CloseReason, FeatureBatchSchema, MachineWindowSchema, SensorStatsSchema } from '../gen/pdm/v1/features_pb.js';
 import type { FeatureBatch, MachineWindow } from '../gen/pdm/v1/features_pb.js';
-import { decodeFeatureBatch, encodeFeatureBatch, encodeFeatureBatchOf } from './feature-batch-codec.js';
-import { encodeMachineWindow } from './machine-window-codec.js';
+import { TooManyWindowsError, decodeFeatureBatch, encodeFeatureBatch, encodeFeatureBatchOf, readFeatureBatchFrames } from './feature-batch-codec.js';
+import { decodeMachineWindow, encodeMachineWindow } from './machine-window-codec.js';
 import { featureBatch, machineWindow, mutated, uint32, wireMessage } from './test-support/arbitraries.js';
 import { expectSameOutcome } from './test-support/equivalence.js';
 
@@ -24,6 +24,16 @@ function wire(write: (writer: BinaryWriter) => void): Uint8Array {
   write(writer);
   return writer.finish();
 }
+
+/** `n` nested unknown groups (field 25). */
+const groups = (n: number) =>
+  wire((w) => {
+    for (let i = 0; i < n; i++) w.tag(25, WireType.StartGroup);
+    for (let i = 0; i < n; i++) w.tag(25, WireType.EndGroup);
+  });
+
+/** A batch holding `window` as its one window. */
+const inWindow = (window: Uint8Array) => wire((w) => w.tag(4, WireType.LengthDelimited).bytes(window));
 
 const window = (machineId: string, sensors: number): MachineWindow =>
   create(MachineWindowSchema, {
@@ -177,13 +187,8 @@ describe('decodeFeatureBatch', () => {
   });
 
   it('spends the recursion budget on unknown groups as fromBinary does, at each depth', () => {
-    // n nested unknown groups (field 25) in the batch, in a window, or in a window's SensorStats: the
-    // deeper the message, the fewer groups fit in fromBinary's budget of 100.
-    const groups = (n: number) => wire((w) => {
-      for (let i = 0; i < n; i++) w.tag(25, WireType.StartGroup);
-      for (let i = 0; i < n; i++) w.tag(25, WireType.EndGroup);
-    });
-    const inWindow = (inner: Uint8Array) => wire((w) => w.tag(4, WireType.LengthDelimited).bytes(inner));
+    // n nested unknown groups in the batch, in a window, or in a window's SensorStats: the deeper the
+    // message, the fewer groups fit in fromBinary's budget of 100.
     const inStats = (inner: Uint8Array) => inWindow(wire((w) => w.tag(7, WireType.LengthDelimited).bytes(inner)));
     for (const [depth, place] of [[1, (g: Uint8Array) => g], [2, inWindow], [3, inStats]] as const) {
       const fits = 100 - depth;
@@ -199,5 +204,85 @@ describe('decodeFeatureBatch', () => {
     padded.set(bytes, 5);
     expect(decodeFeatureBatch(padded.subarray(5, 5 + bytes.length))).toStrictEqual(batch);
     expect(decodeFeatureBatch(Buffer.from(bytes))).toStrictEqual(batch);
+  });
+});
+
+describe('readFeatureBatchFrames', () => {
+  /** The batch the frames make with each window decoded alone. */
+  const decodedAlone = (bytes: Uint8Array): FeatureBatch => {
+    const { gatewayId, siteId, shard, windows } = readFeatureBatchFrames(bytes, Infinity);
+    return { $typeName: 'pdm.v1.FeatureBatch', gatewayId, siteId, shard, windows: windows.map(decodeMachineWindow) };
+  };
+
+  it('frames each window of any batch as the bytes of that window sent alone, views into the input', () => {
+    fc.assert(
+      fc.property(featureBatch, (b) => {
+        const bytes = toBinary(FeatureBatchSchema, b);
+        const frames = readFeatureBatchFrames(bytes, Infinity);
+        const { gatewayId, siteId, shard } = reference(bytes);
+        expect(frames).toStrictEqual({ gatewayId, siteId, shard, windows: b.windows.map((w) => toBinary(MachineWindowSchema, w)) });
+        expect(frames.windows.every((w) => w.buffer === bytes.buffer)).toBe(true);
+        expect(decodedAlone(bytes)).toStrictEqual(reference(bytes));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('gives fromBinary’s batch wherever it reads one whose windows all decode alone, else throws an Error', () => {
+    let read = 0;
+    const expectSound = (bytes: Uint8Array) => {
+      let batch: FeatureBatch;
+      try {
+        batch = decodedAlone(bytes);
+      } catch (error) {
+        expect(error).toBeInstanceOf(Error);
+        return;
+      }
+      expect(batch).toStrictEqual(reference(bytes));
+      read++;
+    };
+    fc.assert(fc.property(mutated(featureBatch.map((b) => toBinary(FeatureBatchSchema, b))), expectSound), { numRuns: 2000 });
+    fc.assert(fc.property(wireMessage, expectSound), { numRuns: 2000 });
+    fc.assert(fc.property(fc.uint8Array({ maxLength: 64 }), expectSound), { numRuns: 2000 });
+    expect(read).toBeGreaterThan(500); // ~1,200 of the 6,000 inputs read: the property is not vacuous
+    // Where the batch's own framing or fields are broken, it throws as decodeFeatureBatch does.
+    const bytes = toBinary(FeatureBatchSchema, batch);
+    const broken: Array<[Uint8Array, string]> = [
+      [bytes.subarray(0, bytes.length - 1), 'premature EOF'],
+      [Uint8Array.from([0x0a, 0x02, 0xc3, 0x28, ...bytes]), 'The encoded data was not valid for encoding utf-8'],
+    ];
+    for (const [input, error] of broken) {
+      expect(() => decodeFeatureBatch(input)).toThrow(error);
+      expect(() => readFeatureBatchFrames(input, Infinity)).toThrow(error);
+    }
+  });
+
+  it('throws TooManyWindowsError on meeting window maxWindows + 1, before reading further', () => {
+    const emptyWindows = (n: number) => Array.from({ length: n }, () => [0x22, 0]).flat();
+    const header = [0x0a, 4, ...Buffer.from('gw-1'), 0x18, 3];
+    expect(readFeatureBatchFrames(Uint8Array.from([...emptyWindows(2), ...header, ...emptyWindows(1)]), 3).windows).toHaveLength(3);
+    const strayEndGroup = 0x5c;
+    expect(() => readFeatureBatchFrames(Uint8Array.from([...emptyWindows(3), strayEndGroup]), 3)).toThrow(/^illegal tag|^cannot skip/);
+    const over = Uint8Array.from([...emptyWindows(4), strayEndGroup]);
+    expect(() => readFeatureBatchFrames(over, 3)).toThrow(TooManyWindowsError);
+    expect(() => readFeatureBatchFrames(over, 3)).toThrow('a FeatureBatch of more than 3 windows');
+    expect(readFeatureBatchFrames(new Uint8Array(), 0)).toStrictEqual({ gatewayId: '', siteId: '', shard: 0, windows: [] });
+  });
+
+  it('frames a window by its length: one whose last field runs past it fails alone, where decodeFeatureBatch reads on', () => {
+    // Window 1 is [machine_id (field 3), length 2] and says it is 2 bytes long: its string's 2 bytes
+    // (0x18 0x05) lie past its end. fromBinary reads them as its machine_id; the frames read them as the
+    // batch's shard (field 3 = 5), and the window alone fails.
+    const second = encodeMachineWindow(window('pump-2', 1));
+    const bytes = Uint8Array.from([0x22, 2, 0x1a, 2, 0x18, 5, 0x22, second.length, ...second]);
+    expectSameDecode(bytes);
+    expect(decodeFeatureBatch(bytes)).toMatchObject({ shard: 0, windows: [{ machineId: '\x18\x05' }, { machineId: 'pump-2' }] });
+    const frames = readFeatureBatchFrames(bytes, Infinity);
+    expect(frames).toMatchObject({ shard: 5, windows: [Uint8Array.from([0x1a, 2]), second] });
+    expect(() => decodeMachineWindow(frames.windows[0]!)).toThrow('premature EOF');
+    // A window alone is one level less deep than in a batch: one more level of unknown groups fits.
+    const deepest = inWindow(groups(99));
+    expect(() => decodeFeatureBatch(deepest)).toThrow('maximum recursion depth reached');
+    expect(decodeMachineWindow(readFeatureBatchFrames(deepest, Infinity).windows[0]!)).toStrictEqual(create(MachineWindowSchema));
   });
 });

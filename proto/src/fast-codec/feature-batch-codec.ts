@@ -22,6 +22,9 @@ const WINDOWS_TAG = tagOf(BATCH.windows.number, WireType.LengthDelimited);
 const BATCH_DEPTH = 1;
 const WINDOW_DEPTH = 2;
 
+/** A window of decodeFeatureBatch: read where it lies in the batch, as fromBinary reads a nested message. */
+const readWindowInPlace = (reader: WireReader) => readMachineWindow(reader, reader.delimitedEnd(), WINDOW_DEPTH);
+
 /**
  * toBinary(FeatureBatchSchema, batch), byte for byte; throws where toBinary throws, and on values of a
  * JavaScript type the generated types exclude (as encodeMachineWindow). The bytes may be a view into a
@@ -59,8 +62,48 @@ export function encodeFeatureBatchOf(header: FeatureBatchHeader, encodedWindows:
 
 /** fromBinary(FeatureBatchSchema, bytes, { readUnknownFields: false }); throws where it throws. */
 export function decodeFeatureBatch(bytes: Uint8Array): FeatureBatch {
-  const reader = new WireReader(bytes);
   const batch: FeatureBatch = { $typeName: 'pdm.v1.FeatureBatch', gatewayId: '', siteId: '', shard: 0, windows: [] };
+  readFeatureBatch(new WireReader(bytes), batch, readWindowInPlace);
+  return batch;
+}
+
+/** A FeatureBatch read down to its windows, which are left undecoded. */
+export interface FeatureBatchFrames extends FeatureBatchHeader {
+  /** Each window's bytes in batch order, a pdm.v1.MachineWindow encoding: views into the bytes read, not copies. */
+  windows: Uint8Array[];
+}
+
+/** Thrown by readFeatureBatchFrames for a batch of more windows than it was allowed to read. */
+export class TooManyWindowsError extends Error {
+  constructor(readonly limit: number) {
+    super(`a FeatureBatch of more than ${limit} windows`);
+    this.name = 'TooManyWindowsError';
+  }
+}
+
+/**
+ * The FeatureBatch in `bytes` with each window's bytes as its batch frames them, for a reader that
+ * decodes every window on its own (decodeMachineWindow), so that one window that does not decode is
+ * not the whole batch's failure. Throws where decodeFeatureBatch throws on the batch's own fields, or
+ * when a window's length runs past the input; and TooManyWindowsError on meeting window
+ * `maxWindows + 1`, before reading further.
+ *
+ * A window decoded alone is the window decodeFeatureBatch gives, but for two edge cases: a window whose
+ * last field runs past its length does not decode alone (decodeFeatureBatch, as fromBinary, reads on
+ * into what follows it); and alone, a window is one level less deep, so it may nest one more level of
+ * unknown groups (WINDOW_DEPTH is 2, alone 1).
+ */
+export function readFeatureBatchFrames(bytes: Uint8Array, maxWindows: number): FeatureBatchFrames {
+  const frames: FeatureBatchFrames = { gatewayId: '', siteId: '', shard: 0, windows: [] };
+  readFeatureBatch(new WireReader(bytes), frames, (reader) => {
+    if (frames.windows.length === maxWindows) throw new TooManyWindowsError(maxWindows);
+    return reader.delimited();
+  });
+  return frames;
+}
+
+/** Reads a whole FeatureBatch into `batch`; each window is what `readWindow` makes of the value of a `windows` field. */
+function readFeatureBatch<W>(reader: WireReader, batch: FeatureBatchHeader & { windows: W[] }, readWindow: (reader: WireReader) => W): void {
   // The case labels are the field numbers of features.proto.
   while (reader.pos < reader.length) {
     const tag = reader.tag();
@@ -75,13 +118,12 @@ export function decodeFeatureBatch(bytes: Uint8Array): FeatureBatch {
         batch.shard = reader.uint32();
         break;
       case 4:
-        batch.windows.push(readMachineWindow(reader, reader.delimitedEnd(), WINDOW_DEPTH));
+        batch.windows.push(readWindow(reader));
         break;
       default:
         reader.skip(tag, BATCH_DEPTH);
     }
   }
-  return batch;
 }
 
 function featureBatchSize(batch: FeatureBatch, sizes: MeasuredSizes): number {

@@ -82,6 +82,19 @@ describe('WireReader reads what BinaryReader reads, and throws where it throws',
     expect(() => new WireReader(Uint8Array.from([1, 0xff])).string()).toThrow(TypeError);
   });
 
+  it('length-delimited bytes: a view into the input, lengths past the end throw', () => {
+    fc.assert(
+      fc.property(varintish, fc.uint8Array({ maxLength: 40 }), (length, content) => {
+        expectSameRead(Uint8Array.from([...length, ...content]), (r) => r.delimited(), (r) => r.bytes());
+      }),
+      { numRuns: 3000 },
+    );
+    const input = Uint8Array.from([2, 7, 8, 9]);
+    const value = new WireReader(input).delimited();
+    expect(value).toStrictEqual(Uint8Array.from([7, 8]));
+    expect([value.buffer, value.byteOffset]).toStrictEqual([input.buffer, 1]);
+  });
+
   it('skips every wire type as BinaryReader.skip does, groups included', () => {
     fc.assert(
       fc.property(fc.integer({ min: 0, max: 7 }), fc.integer({ min: 1, max: 3 }), fc.uint8Array({ maxLength: 24 }), (wireType, fieldNo, bytes) => {

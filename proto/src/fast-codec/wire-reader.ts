@@ -121,12 +121,16 @@ export class WireReader {
     return this.pos + length;
   }
 
+  /** A length-delimited value's bytes, as BinaryReader.bytes reads them: a view into the input, not a copy. */
+  delimited(): Uint8Array {
+    const start = this.passDelimited();
+    return this.bytes.subarray(start, this.pos);
+  }
+
   /** A UTF-8 string as fromBinary decodes it: invalid UTF-8 throws, a leading BOM is dropped. */
   string(): string {
-    const end = this.delimitedEnd();
-    if (end > this.length) throw prematureEnd();
-    const start = this.pos;
-    this.pos = end;
+    const start = this.passDelimited();
+    const end = this.pos;
     const bytes = this.bytes;
     if (end - start <= SHORT_STRING) {
       let text = '';
@@ -138,6 +142,15 @@ export class WireReader {
       return text;
     }
     return decodeUtf8(bytes.subarray(start, end));
+  }
+
+  /** Moves past a length-delimited value, which must end within the input; returns where it starts. */
+  private passDelimited(): number {
+    const end = this.delimitedEnd();
+    if (end > this.length) throw prematureEnd();
+    const start = this.pos;
+    this.pos = end;
+    return start;
   }
 
   /**
