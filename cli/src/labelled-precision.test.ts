@@ -33,6 +33,13 @@ describe('pdm evaluate --from-influx', () => {
         await sink.writeAlert({ siteId: 'plant-1', machineId, alertId, state: 'open', score: 9, message: 'm', windowEnd });
         if (label) await sink.writeAlertAction({ time: windowEnd + 60_000, siteId: 'plant-1', machineId, action: 'label', alertId, label, who: 'ana' });
       }
+      // Another site's pump-1, scored by model c, anomalous just before plant-1's pump-1 opened its first
+      // episode: another machine, whose model that episode is not credited to.
+      const otherEnd = t0 + 3_600_000 + 5_000; // its point (at its start) 5 s after plant-1's, before the episode opened
+      await sink.writeScoredWindow(
+        create(MachineWindowSchema, { siteId: 'plant-2', machineId: 'pump-1', gatewayId: 'g2', windowStart: BigInt(otherEnd - 10_000), windowEnd: BigInt(otherEnd) }),
+        { siteId: 'plant-2', machineId: 'pump-1', windowStart: otherEnd - 10_000, windowEnd: otherEnd, model: 'c', modelVersion: '1', score: 9, threshold: 5, isAnomaly: true, contributions: {} },
+      );
       const io = capture();
       expect(await main(['evaluate', '--from-influx', '--since', '1d', '--influx-url', influx.url, '--database', database, '--json'], io.context)).toBe(0);
       const result = JSON.parse(io.out.join('\n')) as { byModel: unknown[]; byMachine: unknown[] };

@@ -37,6 +37,9 @@ export interface LabelledPrecision {
   byMachine: PrecisionRow[];
 }
 
+/** An episode's alert id names its machine and window, not its site. */
+const episodeKey = (e: { siteId: string; alertId: string }) => `${e.siteId}/${e.alertId}`;
+
 /** Episodes opened after `since`, with the model that scored the window opening each. */
 export async function labelledPrecision(influx: { url: string; database: string }, since: number, clock: Clock): Promise<LabelledPrecision> {
   const sink = new InfluxSink({ ...INFLUX_SINK_DEFAULTS, ...influx });
@@ -44,16 +47,18 @@ export async function labelledPrecision(influx: { url: string; database: string 
   const models = new Map<string, string>();
   for (const e of episodes) {
     // The anomalous window that ended when the episode opened: anomaly points lie at their window's start.
+    // A machine id is unique only within its site (alert rows written before they carried it have none).
+    const site = e.siteId === '' ? '' : `AND "site" = ${influxString(e.siteId)} `;
     const series = await sink.query(
-      `SELECT last("score") FROM "anomaly" WHERE "machine" = ${influxString(e.machineId)} AND "is_anomaly" = true ` +
+      `SELECT last("score") FROM "anomaly" WHERE "machine" = ${influxString(e.machineId)} ${site}AND "is_anomaly" = true ` +
         `AND time < ${e.openedAt}ms AND time > ${e.openedAt - 86_400_000}ms GROUP BY "model"`,
     );
     const newest = series.sort((a, b) => Number(b.values[0]?.[0]) - Number(a.values[0]?.[0]))[0];
-    models.set(e.alertId, newest?.tags?.model ?? '(unknown model)');
+    models.set(episodeKey(e), newest?.tags?.model ?? '(unknown model)');
   }
   return {
     since,
-    byModel: precisionBy(episodes, (e) => models.get(e.alertId)!),
+    byModel: precisionBy(episodes, (e) => models.get(episodeKey(e))!),
     byMachine: precisionBy(episodes, (e) => `${e.siteId}/${e.machineId}`),
   };
 }

@@ -1,6 +1,7 @@
 // `pdm models list`'s drift line: the newest `model_drift` point of each model version (the processor's
 // DriftReporter writes one per version and processor instance every pipeline report), the worst
 // instance's when several processors serve it, as "drift PSI 0.31 on vib.rms: above 0.25, retrain".
+import { hidePassword } from '@pdm/config';
 import { INFLUX_SINK_DEFAULTS, InfluxSink } from '@pdm/cloud-processor/alert-workflow';
 import { SERIES } from '@pdm/cloud-processor/influx-series';
 import { age } from './age.js';
@@ -67,7 +68,7 @@ export async function driftForListing(influx: { url: string; database: string },
   try {
     return await latestModelDrift(influx);
   } catch (error) {
-    warn(`pdm models: drift not shown: InfluxDB at ${influx.url}: ${(error as Error).message}`);
+    warn(`pdm models: drift not shown: InfluxDB at ${hidePassword(influx.url)}: ${(error as Error).message}`);
     return [];
   }
 }

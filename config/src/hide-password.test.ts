@@ -4,7 +4,7 @@ import { hidePassword } from './hide-password.js';
 describe('hidePassword', () => {
   it('hides the password of a URL and leaves one without a password as it is', () => {
     expect(hidePassword('http://reader:s3cret@influxdb:8086')).toBe('http://reader:(hidden)@influxdb:8086/');
-    expect(hidePassword('http://influxdb:8086/')).toBe('http://influxdb:8086/');
+    expect(hidePassword('http://influxdb:8086')).toBe('http://influxdb:8086');
   });
 
   it('hides it in a value that is no URL, which may still carry one', () => {

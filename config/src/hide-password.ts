@@ -2,7 +2,7 @@
 export const HIDDEN = '(hidden)';
 
 /**
- * The URL with its password (if any) hidden. A value that is no URL (it may be a URL with a typo, and
+ * The URL with its password hidden; without one, the value as it is. A value that is no URL (it may be a URL with a typo, and
  * still hold a password) has whatever follows `//user:` up to its last `@` hidden.
  */
 export function hidePassword(url: string): string {
@@ -12,6 +12,7 @@ export function hidePassword(url: string): string {
   } catch {
     return url.replace(/^([^/]*\/\/[^/:@]*:).*@/, `$1${HIDDEN}@`);
   }
-  if (parsed.password) parsed.password = HIDDEN;
+  if (!parsed.password) return url;
+  parsed.password = HIDDEN;
   return parsed.toString();
 }

@@ -2,7 +2,7 @@
 // --watch: in place on a terminal (the screen cleared each time), as repeated blocks into a pipe or file.
 import { parseArgs } from 'node:util';
 import { sleep, systemClock, type Clock } from '@pdm/clock';
-import { parseDuration } from '@pdm/config';
+import { hidePassword, parseDuration } from '@pdm/config';
 import { type Command, type CommandContext, UsageError } from '../command.js';
 import { influxUrlFlag } from '../influx-url.js';
 import { readFleetStatus, renderFleetStatus, OUTBOX_HOURS_WARNING } from '../fleet-status.js';
@@ -90,7 +90,7 @@ export async function showStatus(options: StatusOptions, context: CommandContext
   const block = async () => {
     const fleet = await readFleetStatus(options.influx, clock, options.staleAfterMs);
     if (options.json) return [JSON.stringify(fleet, null, options.watchMs === undefined ? 2 : undefined)];
-    return renderFleetStatus(fleet, `InfluxDB ${options.influx.url}, database ${options.influx.database}`);
+    return renderFleetStatus(fleet, `InfluxDB ${hidePassword(options.influx.url)}, database ${options.influx.database}`);
   };
   if (options.watchMs === undefined) {
     for (const line of await block()) context.out(line);
