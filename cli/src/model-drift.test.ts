@@ -18,7 +18,7 @@ describe('model drift for pdm models list', () => {
     await influx?.stop();
   });
 
-  it("takes each version's newest report, the worst processor instance's, and ignores reports older than a day", async () => {
+  it("takes each version's newest report, the worst live processor instance's, and ignores reports older than a day", async () => {
     const database = uniqueDatabaseName('cli_drift');
     const sink = new InfluxSink({ ...INFLUX_SINK_DEFAULTS, url: influx.url, database, batchMaxDelayMs: 1 });
     await sink.start();
@@ -28,6 +28,8 @@ describe('model drift for pdm models list', () => {
     await sink.writeModelDrift(drift('3', 0.9, 'temp.mean'), 'proc-a', 0.25, now - 60_000);
     await sink.writeModelDrift(drift('3', 0.31, 'vib.rms'), 'proc-a', 0.25, now - 10_000);
     await sink.writeModelDrift(drift('3', 0.12, 'vib.rms'), 'proc-b', 0.25, now - 5_000);
+    // proc-c served pump@3 until two hours ago (stopped since): its 0.4 no longer says how pump@3 does.
+    await sink.writeModelDrift(drift('3', 0.4, 'temp.mean'), 'proc-c', 0.25, now - 2 * 3_600_000);
     // pump@2: last reported three hours ago (retired since); pump@1: two days ago, beyond the look-back.
     await sink.writeModelDrift(drift('2', 0.04, 'temp.mean'), 'proc-a', 0.25, now - 3 * 3_600_000);
     await sink.writeModelDrift(drift('1', 0.5, 'temp.mean'), 'proc-a', 0.25, now - 2 * 86_400_000);

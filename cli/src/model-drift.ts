@@ -1,6 +1,7 @@
 // `pdm models list`'s drift line: the newest `model_drift` point of each model version (the processor's
 // DriftReporter writes one per version and processor instance every pipeline report), the worst
-// instance's when several processors serve it, as "drift PSI 0.31 on vib.rms: above 0.25, retrain".
+// instance's among those still reporting when several processors serve it, as "drift PSI 0.31 on
+// vib.rms: above 0.25, retrain".
 import { hidePassword } from '@pdm/config';
 import { INFLUX_SINK_DEFAULTS, InfluxSink } from '@pdm/cloud-processor/alert-workflow';
 import { SERIES } from '@pdm/cloud-processor/influx-series';
@@ -35,7 +36,7 @@ export async function latestModelDrift(influx: { url: string; database: string }
   const series = await sink.query(
     `SELECT ${fields} FROM "model_drift" WHERE time > now() - ${MODEL_DRIFT_LOOKUP.lookBack} GROUP BY "model", "version", "instance" ORDER BY time DESC LIMIT 1`,
   );
-  const worst = new Map<string, VersionDrift>();
+  const newestByVersion = new Map<string, VersionDrift[]>();
   for (const s of series) {
     const row = s.values[0];
     if (row === undefined) continue;
@@ -50,10 +51,16 @@ export async function latestModelDrift(influx: { url: string; database: string }
       at: Number(cell('time')),
     };
     const key = `${drift.model}@${drift.version}`;
-    const seen = worst.get(key);
-    if (seen === undefined || drift.psi > seen.psi) worst.set(key, drift);
+    newestByVersion.set(key, [...(newestByVersion.get(key) ?? []), drift]);
   }
-  return [...worst.values()].sort((a, b) => `${a.model}@${a.version}`.localeCompare(`${b.model}@${b.version}`));
+  const worst = [...newestByVersion.values()].map((instances) => {
+    // Instances that stopped reporting while others go on (stopped, or scaled down) no longer say how
+    // the version does: the worst of those that reported lately.
+    const freshest = Math.max(...instances.map((d) => d.at));
+    const live = instances.filter((d) => d.at >= freshest - MODEL_DRIFT_LOOKUP.staleAfterMs);
+    return live.reduce((a, b) => (b.psi > a.psi ? b : a));
+  });
+  return worst.sort((a, b) => `${a.model}@${a.version}`.localeCompare(`${b.model}@${b.version}`));
 }
 
 /** "drift PSI 0.31 on vib.rms: above 0.25, retrain", with the report's age when it is old. */
