@@ -46,6 +46,27 @@ describe('pdm', () => {
     expect(out.join('\n')).toMatch(/--influx-port PORT/);
   });
 
+  it("takes a service's stop before loading its code (seconds for the processor): a stop meanwhile ends it cleanly", async () => {
+    const dir = makeTestDataDir('pdm-early-stop');
+    try {
+      const config = join(dir, 'processor.json');
+      // Nothing listens on port 1: the stop must end the start before anything is asked.
+      writeFileSync(config, JSON.stringify({ pubsub: { projectId: 'p', subscription: 's', emulatorHost: '127.0.0.1:1' }, influx: { url: 'http://127.0.0.1:1' }, model: { registryDir: dir } }));
+      let asked = 0;
+      const { context, err } = capture(() => {
+        asked++;
+        return Promise.resolve('SIGTERM');
+      });
+      const running = main(['processor', '--config', config], context);
+      expect(asked).toBe(1); // before main's first await, so before the processor's code is loaded
+      expect(await running, err.join('\n')).toBe(0);
+      expect(err).toEqual(['SIGTERM: stopped during start-up, before pulling from Pub/Sub']);
+      expect(asked).toBe(1); // the processor's own waitForStop() is that stop
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('names the bad flag', async () => {
     const { context, err } = capture();
     expect(await main(['start', '--influx-port', 'abc'], context)).toBe(2);

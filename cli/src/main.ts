@@ -8,6 +8,13 @@ interface Entry {
   summary: string;
   /** Loaded only when the command runs, so `pdm --help` never loads TensorFlow, gRPC or aedes. */
   load: () => Promise<Command>;
+  /**
+   * A service, run until stopped: the stop signals are taken before its code loads, which takes
+   * seconds (the processor's NestJS and TensorFlow), so a stop meanwhile is not lost — without a
+   * handler a SIGTERM kills at once, and node as a container's PID 1 ignores it. The command's
+   * waitForStop() is that same stop.
+   */
+  service?: true;
 }
 
 const COMMANDS: Record<string, Entry> = {
@@ -18,10 +25,12 @@ const COMMANDS: Record<string, Entry> = {
   gateway: {
     summary: 'run an edge gateway (MQTT broker → windows → outbox → Pub/Sub)',
     load: async () => (await import('./commands/gateway.js')).gateway,
+    service: true,
   },
   processor: {
     summary: 'run the cloud processor (Pub/Sub → score with TF.js → InfluxDB, alerts)',
     load: async () => (await import('./commands/processor.js')).processor,
+    service: true,
   },
   simulate: {
     summary: 'drive a simulated machine fleet with labelled faults (MQTT or CSV files)',
@@ -131,13 +140,14 @@ export async function main(argv: string[], context: CommandContext = defaultCont
     context.err(`pdm: unknown command "${name}"\n\n${usage()}`);
     return 2;
   }
+  const commandContext = entry.service ? withStopTakenNow(context) : context;
   const command = await entry.load();
   if (rest.includes('--help') || rest.includes('-h')) {
     context.out(command.usage);
     return 0;
   }
   try {
-    return await command.run(rest, context);
+    return await command.run(rest, commandContext);
   } catch (error) {
     if (error instanceof UsageError || isParseArgsError(error)) {
       context.err(`pdm ${name}: ${(error as Error).message}\n\n${command.usage}`);
@@ -146,6 +156,12 @@ export async function main(argv: string[], context: CommandContext = defaultCont
     context.err(`pdm ${name}: ${error instanceof Error ? error.message : String(error)}`);
     return 1;
   }
+}
+
+/** `context` whose waitForStop() (the default signals) is a stop taken now, before the command loads. */
+function withStopTakenNow(context: CommandContext): CommandContext {
+  const stop = context.waitForStop();
+  return { ...context, waitForStop: (signals) => (signals === undefined ? stop : context.waitForStop(signals)) };
 }
 
 function isParseArgsError(error: unknown): boolean {
