@@ -44,6 +44,13 @@ describe('calibrateThreshold', () => {
     expect(hopping.threshold).toBeGreaterThanOrEqual(1.1 * Math.max(...scores));
   });
 
+  it('calibrates on the held-back windows of a long training (200,000: more than one call takes as arguments)', () => {
+    const scores = steadyScores(200_000, 4);
+    const calibration = calibrateThreshold(scores);
+    expect(calibration.heldBackMax).toBe(scores.reduce((a, b) => Math.max(a, b)));
+    expect(calibration.threshold).toBeGreaterThan(3.5);
+  });
+
   it('refuses fewer than two held-back windows', () => {
     expect(() => calibrateThreshold([1])).toThrow(/at least 2 held-back windows, got 1/);
   });

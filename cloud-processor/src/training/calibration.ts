@@ -58,7 +58,7 @@ export function calibrateThreshold(heldBack: readonly number[], options: Calibra
   const logs = heldBack.map((s) => Math.log(Math.max(s, 1e-12)));
   const logCenter = median(logs);
   const logSpread = madSigma(logs, logCenter);
-  const heldBackMax = Math.max(...heldBack);
+  const heldBackMax = heldBack.reduce((a, b) => Math.max(a, b), -Infinity); // not Math.max(...): too many arguments for a long training
   const maxFloor = independent < (options.fitMinWindows ?? MODEL_DEFAULTS.fitMinWindows);
   const fitted = Math.exp(logCenter + tailSigmas * logSpread);
   const threshold = maxFloor ? Math.max(fitted, heldBackMax * (options.heldBackMargin ?? MODEL_DEFAULTS.heldBackMargin)) : fitted;

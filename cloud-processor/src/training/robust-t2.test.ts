@@ -203,6 +203,19 @@ describe('fitRobustT2: the operating point', () => {
     expect(score(model, [112, 50, 20])).toBeGreaterThan(model.threshold);
   });
 
+  it("finds the operating point's trained range over a long training (150,000 windows: more than one call takes as arguments)", () => {
+    const rand = gaussian(9);
+    const rows = Array.from({ length: 150_000 }, (_, i) => {
+      const speed = 1000 + 100 * Math.sin(i / 500);
+      return [speed, 0.04 * speed + 0.1 * rand()];
+    });
+    const file = fitRobustT2(['speed.mean', 'current.mean'], rows, 10_000);
+    expect(file.operatingPoint?.feature).toBe('speed.mean');
+    const { center, scale, min, max } = file.operatingPoint!;
+    expect(center + scale * min).toBeCloseTo(900, 0);
+    expect(center + scale * max).toBeCloseTo(1100, 0);
+  });
+
   it('fits a line when the machine ran at two set-points only (the curve cannot be told)', () => {
     const rand = gaussian(8);
     const rows = Array.from({ length: 2_000 }, (_, i) => {

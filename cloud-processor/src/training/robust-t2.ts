@@ -102,8 +102,9 @@ function fitOperatingPoint(featureNames: readonly string[], rows: readonly Array
       feature: featureNames[k]!,
       center,
       scale,
-      min: Math.min(...u),
-      max: Math.max(...u),
+      // Not Math.min(...u): a month of windows is more arguments than a call's stack holds.
+      min: u.reduce((a, b) => Math.min(a, b), Infinity),
+      max: u.reduce((a, b) => Math.max(a, b), -Infinity),
       slope: beta.map((b, j) => (follows(j) ? b[1]! : 0)),
       curve: beta.map((b, j) => (follows(j) ? b[2]! : 0)),
     },
