@@ -178,6 +178,18 @@ describe('pdm train and pdm score', () => {
     );
   });
 
+  it('says which sensor it left out for being in too few windows', async () => {
+    const csv = join(dir, 'late-temp.csv');
+    pumpCsv(csv, Date.UTC(2026, 0, 5), 2100);
+    // temp blank for the first 210 s: 21 of the 209 complete windows (the last one is partial) lack it.
+    const lines = readFileSync(csv, 'utf8').split('\n');
+    writeFileSync(csv, lines.map((line, i) => (i >= 1 && i <= 210 ? line.replace(/,[^,]*,([^,]*)$/, ',,$1') : line)).join('\n'));
+    const trained = capture();
+    expect(await main(['train', '--input', csv, '--out', join(dir, 'late-temp-models'), '--kind', 'robust-t2'], trained.context)).toBe(0);
+    expect(trained.out.join('\n')).toContain('sensors left out, in too few of the windows to be part of the model: temp (in 90 %)');
+    expect(trained.out.join('\n')).toMatch(/features \(6\): current\.mean, current\.rms, load\.mean, load\.rms, vibration\.mean, vibration\.rms/);
+  });
+
   it('says a model trained on hours keeps a fixed location', async () => {
     // 2,000 tumbling windows of 10 s (5½ h at 1 Hz): enough to describe the machine over hours.
     const csv = join(dir, 'long.csv');

@@ -192,6 +192,10 @@ ${CSV_FLAG_HELP}
     const t2 = report.kind === 'combined' ? report.members.find((m) => m.kind === 'robust-t2') : report.kind === 'robust-t2' ? report : undefined;
     if (t2 !== undefined) out(values['fixed-threshold'] ? '  threshold fixed for every machine' : `  threshold per machine: online, never below ${t2.threshold.toFixed(3)} (--fixed-threshold to keep it fixed)`);
     out(`  threshold ${report.threshold.toFixed(3)} · window ${report.contract.windowMs} ms · feature_version ${report.contract.featureVersion}`);
+    if (report.leftOutSensors.length > 0) {
+      const shares = report.leftOutSensors.map((s) => `${s.sensor} (in ${Math.round(100 * s.share)} %)`).join(', ');
+      out(`  sensors left out, in too few of the windows to be part of the model: ${shares}`);
+    }
     const skipped = Object.entries(report.skipped).filter(([, n]) => n > 0);
     if (skipped.length > 0) out(`  skipped windows: ${skipped.map(([why, n]) => `${n} ${why}`).join(', ')}`);
     return 0;

@@ -14,6 +14,8 @@ export interface ContractSelection {
   windows: MachineWindow[];
   /** Why windows were left out, with counts (reported in the training report). */
   skipped: Record<string, number>;
+  /** Sensors seen in fewer than `sensorPresence` of the windows, left out of the contract, with the share they were in. */
+  leftOutSensors: { sensor: string; share: number }[];
 }
 
 export interface ContractOptions {
@@ -65,6 +67,10 @@ export function deriveContract(all: MachineWindow[], options: ContractOptions = 
     .filter(([, counts]) => counts.length >= presence * windows.length)
     .map(([id]) => id)
     .sort();
+  const leftOutSensors = [...seen.entries()]
+    .filter(([id]) => !sensors.includes(id))
+    .map(([sensor, counts]) => ({ sensor, share: counts.length / windows.length }))
+    .sort((a, b) => a.sensor.localeCompare(b.sensor));
   if (sensors.length === 0) throw new TrainingDataError('no sensor is present in nearly all training windows');
 
   const before = windows.length;
@@ -77,7 +83,7 @@ export function deriveContract(all: MachineWindow[], options: ContractOptions = 
     if (median(seen.get(id)!) >= shapeMin) stats.push(...(options.shapeStatistics ?? MODEL_DEFAULTS.shapeStatistics));
     for (const stat of stats) featureNames.push(featureName(id, stat));
   }
-  return { contract: { featureNames, windowMs, featureVersion }, windows, skipped };
+  return { contract: { featureNames, windowMs, featureVersion }, windows, skipped, leftOutSensors };
 }
 
 function mostCommon(values: number[]): number {

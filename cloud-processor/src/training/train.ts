@@ -66,6 +66,8 @@ interface TrainReportBase {
   heldBackWindows: number;
   /** Windows not used, by reason. */
   skipped: Record<string, number>;
+  /** Sensors left out of the model: in too few of the windows (the share they were in). */
+  leftOutSensors: { sensor: string; share: number }[];
   /** score > threshold is anomalous. */
   threshold: number;
   /** The running-state gate written to the contract (null: none learned or declared). */
@@ -126,6 +128,7 @@ interface Prepared {
   contract: ModelContract;
   layout: FeatureLayout;
   skipped: Record<string, number>;
+  leftOutSensors: { sensor: string; share: number }[];
   regime: RegimeGate | null;
   /** The windows that pass the gate, in input order. */
   running: MachineWindow[];
@@ -140,7 +143,7 @@ interface Prepared {
  */
 function prepare(windows: MachineWindow[], kind: ModelKind, gate: 'learn' | RegimeGate | null, stateSensor: string | undefined): Prepared {
   const selection = deriveContract(windows, CONTRACT_OPTIONS[kind]);
-  const { contract, skipped } = selection;
+  const { contract, skipped, leftOutSensors } = selection;
   const layout = layoutOf(contract);
   // A model of normal running learns from the windows its gate lets through, as it will be scored.
   const regime = gate === 'learn' ? learnRegimeGate(selection.windows, layout.sensors, stateSensor) : gate;
@@ -165,7 +168,7 @@ function prepare(windows: MachineWindow[], kind: ModelKind, gate: 'learn' | Regi
   if (rows.length < MODEL_DEFAULTS.minTrainingWindows) {
     throw new TrainingDataError(`${rows.length} usable windows; need at least ${MODEL_DEFAULTS.minTrainingWindows} (skipped: ${JSON.stringify(skipped)})`);
   }
-  return { contract, layout, skipped, regime, running, rows, machineOf, windowEnds };
+  return { contract, layout, skipped, leftOutSensors, regime, running, rows, machineOf, windowEnds };
 }
 
 /** One detector family fitted: its artifacts, what its contract says of it, and its part of the report. */
@@ -253,7 +256,7 @@ export async function trainModel(windows: MachineWindow[], options: TrainOptions
   const version = options.version ?? (await nextVersion(options.outDir, name));
   validateName(version, 'version');
   const dir = path.join(options.outDir, name, version);
-  const { regime, skipped } = primary;
+  const { regime, skipped, leftOutSensors } = primary;
 
   const fitted: Fitted[] = [];
   try {
@@ -278,7 +281,7 @@ export async function trainModel(windows: MachineWindow[], options: TrainOptions
     // A combined model's threshold is 1 on the calibrated scale (model/calibrated-score.ts).
     const threshold = typeof kind === 'string' ? head.threshold : 1;
     logger.info({ name, version, dir, kind: contractFile.kind, features: featureNames.length, trainingWindows: head.trainingWindows, threshold }, 'model trained');
-    const base = { name, version, dir, contract, skipped, regime, trainingWindows: head.trainingWindows, heldBackWindows: head.heldBackWindows, threshold };
+    const base = { name, version, dir, contract, skipped, leftOutSensors, regime, trainingWindows: head.trainingWindows, heldBackWindows: head.heldBackWindows, threshold };
     if (typeof kind === 'string') return { ...base, ...head.report };
     return {
       ...base,
