@@ -243,10 +243,13 @@ describe('pdm train and pdm score', () => {
     expect(help.out.join('\n')).toMatch(/--fixed-threshold {5}robust-t2: judge every machine by the trained threshold\. Default: each\n {24}machine's own threshold, learnt online/);
   });
 
-  it('refuses an unknown --kind', async () => {
+  it('refuses an unknown --kind, and --epochs 0', async () => {
     const trained = capture();
     expect(await main(['train', '--input', join(dir, 'normal.csv'), '--out', join(dir, 'never'), '--kind', 'forest'], trained.context)).toBe(2);
     expect(trained.err.join('\n')).toMatch(/--kind must be one of autoencoder, robust-t2, adaptive-z; got "forest"/);
+    const untrained = capture();
+    expect(await main(['train', '--input', join(dir, 'normal.csv'), '--out', join(dir, 'never'), '--kind', 'autoencoder', '--epochs', '0'], untrained.context)).toBe(2);
+    expect(untrained.err.join('\n')).toMatch(/--epochs must be at least 1 \(0 writes an untrained network\)/);
   });
 
   it('trains kinds combined (--kind robust-t2+autoencoder): pdm score writes their score in threshold multiples against 1', async () => {

@@ -129,6 +129,7 @@ ${CSV_FLAG_HELP}
       return Number(value);
     };
     const epochs = integer('epochs', values.epochs);
+    if (epochs === 0) throw new UsageError('--epochs must be at least 1 (0 writes an untrained network)');
     const askedKind = kindFlag(values.kind);
     const askedMembers = askedKind === undefined ? [] : typeof askedKind === 'string' ? [askedKind] : askedKind.members;
     const seed = integer('seed', values.seed);
