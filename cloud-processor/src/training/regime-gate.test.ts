@@ -44,6 +44,23 @@ describe('learnRegimeGate', () => {
     expect(kept.some((w) => w.sensors[0]!.mean === 0)).toBe(false);
   });
 
+  it('finds the running level of a machine stopped for most of its training (a duty cycle)', () => {
+    // Stopped 60 % of every 100 windows (speed ~0.4 at rest: a sensor's offset), running near 900.
+    const duty = fan(600, () => 1, (w) => w % 100 < 60).map((w) => {
+      const s = w.sensors[0]!;
+      if (s.mean === 0) s.mean = 0.4;
+      return w;
+    });
+    for (const declared of [undefined, 'speed']) {
+      const gate = learnRegimeGate(duty, ['speed', 'current', 'temp'], declared)!;
+      expect(gate.sensors[0]!.sensor).toBe('speed');
+      // A fifth of ~900: every stopped window is held, every running one (but the settling after a start) kept.
+      expect(gate.sensors[0]!.runningAbove).toBeCloseTo(180, 0);
+      const { held } = runningWindows(gate, duty);
+      expect(held.stopped).toBe(360);
+    }
+  });
+
   it('never takes a zero-centred signal for a state sensor', () => {
     const vibration = windows.map((w, i) => windowOfReadings({ machineId: 'fan-1', startMs: T0 + i * W, windowMs: W, readings: { vib: [Math.sin(i * 0.9) * 0.01 + 0.001] } }));
     expect(learnRegimeGate(vibration, ['vib'])).toBeNull();

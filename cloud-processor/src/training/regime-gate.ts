@@ -3,16 +3,18 @@
 // The state sensor is the one declared (pdm train --state-sensor: a machine that never stopped while
 // recording still gets its gate from a sensor its operator knows), else learned: among the sensors the
 // training data shows the machine stopped on (at least MIN_STOPPED_SHARE of the windows below a fifth
-// of its median level) and that hold a steady level while running (a zero-centred signal such as a raw
+// of its running level) and that hold a steady level while running (a zero-centred signal such as a raw
 // vibration mean does not), the steadiest — speed on the simulated machines, where flow and vibration
 // also drop at a stop but wander while running.
 import type { MachineWindow } from '@pdm/proto';
 import { gateWindow, initialGateState, stateSensorMeans, type GateSensor, type HoldReason, type RegimeGate } from '../model/regime.js';
-import { median } from '../model/robust-stats.js';
+import { median, quantile } from '../model/robust-stats.js';
 import { TrainingDataError } from './derive-contract.js';
 
 /** A level below this share of the sensor's median window level is a stopped machine. */
 const STOPPED_BELOW = 0.2;
+/** The quantile of a sensor's window levels taken for running, whatever share of the time the machine stopped. */
+const RUNNING_QUANTILE = 0.95;
 /** A sensor shows stops when at least this share of the training windows is below that level… */
 const MIN_STOPPED_SHARE = 0.01;
 /** …and at least this many. */
@@ -43,7 +45,7 @@ export function learnRegimeGate(windows: readonly MachineWindow[], sensors: read
   let best: { gate: GateSensor; spread: number } | undefined;
   for (const sensor of declared !== undefined ? [declared] : sensors) {
     const levels = windows.map((w) => meanOf(w, sensor)).filter((m): m is number => m !== undefined && Number.isFinite(m));
-    const level = median(levels);
+    const level = runningLevel(levels);
     if (!(level > 0)) {
       if (sensor === declared) throw new TrainingDataError(`state sensor ${declared} has no positive running level (median window mean ${level}): a stop cannot be told from running`);
       continue;
@@ -52,13 +54,30 @@ export function learnRegimeGate(windows: readonly MachineWindow[], sensors: read
     const running = levels.filter((m) => m >= runningAbove);
     const spread = median(running.map((m) => Math.abs(m - level))) / level;
     const stopped = levels.length - running.length;
-    const showsStops = stopped >= Math.max(MIN_STOPPED_WINDOWS, MIN_STOPPED_SHARE * levels.length) && spread < MAX_RUNNING_SPREAD;
+    // A stopped machine's sensor reads near 0, not far below it: a zero-centred signal (a raw vibration
+    // mean) swings as far below 0 as above, and is no state sensor however its upper half looks.
+    const nearZeroWhenLow = levels.every((m) => m > -runningAbove);
+    const showsStops = stopped >= Math.max(MIN_STOPPED_WINDOWS, MIN_STOPPED_SHARE * levels.length) && spread < MAX_RUNNING_SPREAD && nearZeroWhenLow;
     if (!showsStops && sensor !== declared) continue;
     if (best !== undefined && best.spread <= spread) continue;
     const maxStep = Math.max(STEP_FACTOR * median(runningSteps(windows, sensor, runningAbove)), MIN_RELATIVE_STEP * level);
     best = { gate: { sensor, runningAbove, maxStep }, spread };
   }
   return best === undefined ? null : { sensors: [best.gate], settleWindows: SETTLE_WINDOWS };
+}
+
+/**
+ * The sensor's level while the machine runs: the median of its windows, when the machine ran most of
+ * the time. When the median window is itself a stopped one (below a fifth of the high, 95th-percentile,
+ * level: a duty cycle stopped most of the time), the median of the windows not below that: the median
+ * of all would be the stopped level, and every stopped window would pass for running. (Not always the
+ * latter: a recording whose pump ramps up through much of it, SKAB's file 13, has a median between its
+ * ramp and its running level, and no stop to learn.)
+ */
+function runningLevel(levels: readonly number[]): number {
+  const all = median(levels);
+  const stoppedBelow = STOPPED_BELOW * quantile(levels, RUNNING_QUANTILE);
+  return all >= stoppedBelow ? all : median(levels.filter((m) => m >= stoppedBelow));
 }
 
 /** |Δ mean| between windows of a machine that follow each other directly, both running. */
