@@ -108,6 +108,82 @@ describe('WebhookTarget through AlertDeliveries', () => {
     expect(events.abandoned).toEqual(['webhook']);
   });
 
+  /** A receiver that answers POSTs to its hook path with `status` and `headers`, anything else 200; every request seen. */
+  async function receiver(hookPath: string, status: number, headers: Record<string, string> = {}): Promise<{ base: string; seen: string[] }> {
+    const seen: string[] = [];
+    server = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        seen.push(`${req.method} ${req.url}`);
+        res.writeHead(req.url === hookPath ? status : 200, req.url === hookPath ? headers : {}).end();
+      });
+    });
+    await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
+    return { base: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, seen };
+  }
+
+  /** Deliveries to `url` whose log lines are kept, as AlertDeliveries writes them. */
+  function logged(url: string, clock: ManualClock, maxAttempts: number) {
+    const lines: Record<string, unknown>[] = [];
+    const target = new WebhookTarget({ url, maxAttempts, backoff: { initialMs: 1_000, multiplier: 2, maxMs: 60_000, jitter: 0 }, timeoutMs: 5_000, maxPending: 10 });
+    const events = { failed: [] as string[], abandoned: [] as string[] };
+    const log = pino({ level: 'warn' }, { write: (line: string) => lines.push(JSON.parse(line) as Record<string, unknown>) });
+    const options = { giveUpAfterMs: 3_600_000, takeoverAfterMs: 300_000, sweepIntervalMs: 60_000 };
+    const webhook = new AlertDeliveries([target], new MemoryAlertStore(), options, clock, log, { failed: (t) => events.failed.push(t), abandoned: (t) => events.abandoned.push(t) });
+    return { webhook, lines, events };
+  }
+
+  it('gives up at once on a redirect, not following it (a 301/302/303 would POST nothing and count as delivered), naming where it leads but no path', async () => {
+    for (const status of [301, 302, 303, 307, 308]) {
+      const { base, seen } = await receiver('/hook/T000/SECRET', status, { location: '/moved/OTHER-SECRET' });
+      const clock = new ManualClock(1_000_000);
+      const { webhook, lines, events } = logged(`${base}/hook/T000/SECRET`, clock, 5);
+      webhook.deliver(record(clock));
+      await until(() => webhook.pendingCount() === 0, `given up on the ${status}`);
+      expect(seen, `HTTP ${status}`).toEqual(['POST /hook/T000/SECRET']);
+      expect(events).toEqual({ failed: ['webhook'], abandoned: ['webhook'] });
+      expect(lines.map((l) => [l.msg, l.reason])).toEqual([
+        [
+          'alert delivery given up',
+          `HTTP ${status} from ${base}: redirected to Location ${base} (another path); a webhook POST is not sent on across a redirect: set alerts.webhook.url to the URL it leads to`,
+        ],
+      ]);
+      server!.closeAllConnections();
+      await new Promise((resolve) => server!.close(resolve));
+      server = undefined;
+    }
+  });
+
+  it('says whether a redirect keeps the path (an http → https move) or has none', async () => {
+    const moved = await receiver('/hook/SECRET', 308, { location: 'https://127.0.0.1:1/hook/SECRET' });
+    const target = new WebhookTarget({ url: `${moved.base}/hook/SECRET`, backoff: { initialMs: 1, multiplier: 2, maxMs: 1 }, timeoutMs: 5_000, maxPending: 10 });
+    await expect(target.send(transition)).rejects.toThrow(`HTTP 308 from ${moved.base}: redirected to Location https://127.0.0.1:1 (the same path);`);
+    server!.closeAllConnections();
+    server!.close();
+    const bare = await receiver('/hook/SECRET', 302);
+    const withoutLocation = new WebhookTarget({ url: `${bare.base}/hook/SECRET`, backoff: { initialMs: 1, multiplier: 2, maxMs: 1 }, timeoutMs: 5_000, maxPending: 10 });
+    await expect(withoutLocation.send(transition)).rejects.toThrow(`HTTP 302 from ${bare.base}: redirected without a Location header;`);
+  });
+
+  it('names the origin alone, not the secret path or a password, when it retries and gives up', async () => {
+    const { base } = await receiver('/services/T000/B000/XXXXSECRET', 503);
+    const clock = new ManualClock(1_000_000);
+    const { webhook, lines } = logged(`${base}/services/T000/B000/XXXXSECRET`, clock, 2);
+    webhook.deliver(record(clock));
+    await until(() => clock.pending() === 1, 'retry scheduled after the 503');
+    clock.advance(1_000);
+    await until(() => webhook.pendingCount() === 0, 'given up after two attempts');
+    expect(lines.map((l) => [l.msg, l.reason])).toEqual([
+      ['alert delivery failed; retrying', `HTTP 503 from ${base}`],
+      ['alert delivery given up', `HTTP 503 from ${base}`],
+    ]);
+    // An attempt that gets no answer: fetch's own error quotes a URL with credentials whole.
+    const withPassword = new WebhookTarget({ url: base.replace('http://', 'http://hook:pa55word@') + '/services/XXXXSECRET', backoff: { initialMs: 1, multiplier: 2, maxMs: 1 }, timeoutMs: 5_000, maxPending: 10 });
+    const failed = await withPassword.send(transition).then(() => undefined, (error: Error) => error.message);
+    expect(failed).toMatch(new RegExp(`^POST to ${base} failed: `));
+    expect(failed).not.toMatch(/SECRET|pa55word/);
+  });
+
   it('close() releases a delivery waiting for its retry once its timeout passed on the clock, for the next sweep', async () => {
     const { url, requests } = await endpoint([503]);
     const clock = new ManualClock(1_000_000);
