@@ -6,7 +6,7 @@
 import { AlertWorkflow, INFLUX_SINK_DEFAULTS, InfluxSink, type AlertAction, type Episode } from '@pdm/cloud-processor/alert-workflow';
 import { GATEWAY_COMPONENT } from '@pdm/cloud-processor/influx-series';
 import type { Clock } from '@pdm/clock';
-import { age } from './age.js';
+import { age, utc } from './age.js';
 
 /** Hours of outage left below which a gateway's outbox is called nearly full (the dashboards' red band). */
 export const OUTBOX_HOURS_WARNING = 6;
@@ -116,8 +116,7 @@ export async function readFleetStatus(influx: { url: string; database: string },
   };
 }
 
-const iso = (ms: number) => new Date(ms).toISOString().replace('.000Z', 'Z');
-const when = (ms: number, now: number) => `${iso(ms)} (${age(now - ms)} ago)`;
+const when = (ms: number, now: number) => `${utc(ms)} (${age(now - ms)} ago)`;
 
 /** Left-aligned text columns, right-aligned numbers; an empty table is "none". */
 function table(header: string[], rows: string[][], numeric: ReadonlySet<number>): string[] {
@@ -144,7 +143,7 @@ export function renderFleetStatus(status: FleetStatus, source: string): string[]
     e.ack ? `${e.ack.who} ${age(now - e.ack.time)} ago` : '-',
     e.label ? `${e.label.label}${e.label.cause ? `: ${e.label.cause}` : ''}` : '-',
   ]);
-  const muteRows = status.mutes.map((m) => [`${m.siteId}/${m.machineId}`, iso(m.muteUntil!), m.who, m.note ?? '']);
+  const muteRows = status.mutes.map((m) => [`${m.siteId}/${m.machineId}`, utc(m.muteUntil!), m.who, m.note ?? '']);
   const gatewayRows = status.gateways.map((g) => [
     g.gatewayId,
     g.siteId,
@@ -155,7 +154,7 @@ export function renderFleetStatus(status: FleetStatus, source: string): string[]
     g.health.join(', '),
   ]);
   return [
-    `pdm status at ${iso(now)} from ${source}`,
+    `pdm status at ${utc(now)} from ${source}`,
     `Machines (${status.machines.length}): the newest window of each`,
     ...table(['machine', 'model', 'last window', 'score', 'threshold', 'score/threshold', 'state'], machineRows, new Set([3, 4, 5])),
     `Open alerts (${status.alerts.length})`,

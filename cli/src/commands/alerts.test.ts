@@ -14,11 +14,12 @@ const iso = (ms: number) => new Date(ms).toISOString().replace('.000Z', 'Z');
 describe('pdm alerts', () => {
   let influx: RunningInflux;
   let flags: string[];
+  let sink: InfluxSink;
   beforeAll(async () => {
     influx = await startTestInflux();
     const database = uniqueDatabaseName('cli_alerts');
     flags = ['--influx-url', influx.url, '--database', database];
-    const sink = new InfluxSink({ ...INFLUX_SINK_DEFAULTS, url: influx.url, database, batchMaxDelayMs: 1 });
+    sink = new InfluxSink({ ...INFLUX_SINK_DEFAULTS, url: influx.url, database, batchMaxDelayMs: 1 });
     await sink.start();
     await sink.writeAlert({ siteId: 'plant-1', machineId: 'pump-1', alertId: ALERT, state: 'open', score: 9, message: 'm', windowEnd: OPENED });
   });
@@ -77,5 +78,33 @@ describe('pdm alerts', () => {
       expect(await main(['alerts', action, '--help'], io.context)).toBe(0);
       expect(io.out.join('\n')).toContain(`pdm alerts ${action.padEnd(7)} `);
     }
+  });
+
+  it('refuses, exit 1 and nothing written, a mute that never ends or outlives its point in InfluxDB, and ids InfluxDB cannot store', async () => {
+    const stored = async () => (await sink.query('SELECT * FROM "alert_actions" WHERE "machine" = \'fan-9\'')).flatMap((s) => s.values);
+    const mute = ['mute', 'fan-9', '--site', 'plant-9', '--who', 'bo'];
+    await expectPdm([...mute, '--for', `${'9'.repeat(400)}d`], 1, /^pdm alerts: the mute would never end \(its end is Infinity\)/);
+    await expectPdm([...mute, '--for', '100000000w'], 1, /^pdm alerts: the mute would end at \d+ ms since 1970, after the longest mute possible, 30d \(until \S+\): a mute is an alert_actions point, which InfluxDB keeps 30d \(retention policy "raw"/);
+    await expectPdm([...mute, '--for', '31d'], 1, /^pdm alerts: the mute would end at \S+Z, after the longest mute possible, 30d/);
+    await expectPdm([...mute, '--until', iso(Math.ceil(Date.now() / 1_000) * 1_000 + 40 * 86_400_000)], 1, 'after the longest mute possible, 30d');
+    await expectPdm([...mute, '--until=-100000000000000000000'], 1, 'pdm alerts: the mute would end at -100000000000000000000 ms since 1970, which is not in the future');
+    await expectPdm(['mute', 'fan-9\nevil', '--site', 'plant-9', '--for', '1h', '--who', 'bo'], 1, 'pdm alerts: invalid machine id "fan-9\\nevil"');
+    await expectPdm(['unmute', 'fan-9', '--site', 'plant-9\t', '--who', 'bo'], 1, 'pdm alerts: invalid site id "plant-9\\t"');
+    expect(await stored()).toEqual([]);
+    expect((await pdm('list')).code).toBe(0);
+    await expectPdm([...mute, '--for', '30d'], 0, /^mute plant-9\/fan-9 until \S+Z by bo/);
+    await expectPdm(['unmute', 'fan-9', '--site', 'plant-9', '--who', 'bo'], 0, /^unmute plant-9\/fan-9 by bo/);
+  });
+
+  it('still lists a mute stored with an end no Date holds (pdm alerts list, pdm status), so that it can be seen and unmuted', async () => {
+    await sink.writeAlertAction({ time: Date.now(), siteId: 'plant-8', machineId: 'fan-8', action: 'mute', muteUntil: 1e17, who: 'old-pdm' });
+    const listed = await pdm('list');
+    expect(listed.code, listed.err).toBe(0);
+    expect(listed.out).toContain('muted plant-8/fan-8 until 100000000000000000 ms since 1970 by old-pdm');
+    const status = capture();
+    expect(await main(['status', ...flags], status.context), status.err.join('\n')).toBe(0);
+    expect(status.out.join('\n')).toMatch(/plant-8\/fan-8\s+100000000000000000 ms since 1970\s+old-pdm/);
+    await expectPdm(['unmute', 'fan-8', '--site', 'plant-8', '--who', 'bo'], 0, /^unmute plant-8\/fan-8 by bo/);
+    expect((await pdm('list')).out).not.toContain('fan-8');
   });
 });

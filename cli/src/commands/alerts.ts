@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util';
 import { systemClock } from '@pdm/clock';
 import { parseDuration } from '@pdm/config';
 import { ALERT_LABEL, AlertWorkflow, AlertWorkflowError, INFLUX_SINK_DEFAULTS, InfluxSink, type AlertAction, type Episode } from '@pdm/cloud-processor/alert-workflow';
+import { utc } from '../age.js';
 import { type Command, type CommandContext, UsageError } from '../command.js';
 import { timeFlag } from '../csv-flags.js';
 import { influxUrlFlag } from '../influx-url.js';
@@ -41,6 +42,8 @@ Options:
   --for DURATION     mute: from now, e.g. 4h, 1h30m, 2d
   --until TIME       mute: until a time such as 2026-12-06T18:00:00Z (ISO-8601, no zone = UTC,
                      or epoch ms/s)
+                     A mute lasts at most as long as InfluxDB keeps its point: the raw retention
+                     policy (influx.rawRetention, 30d by default); mute again before it ends
   --site ID          mute, unmute: the machine's site (default: its one site in InfluxDB; needed for
                      a machine with no windows stored yet)
   --influx-url URL   InfluxDB the processor writes to (default: http://127.0.0.1:8086)
@@ -134,26 +137,25 @@ function muteUntil(forText: string | undefined, untilText: string | undefined): 
   return forText !== undefined ? systemClock.now() + duration('for', forText) : timeFlag('until', untilText!);
 }
 
-const iso = (ms: number) => new Date(ms).toISOString().replace('.000Z', 'Z');
 
 function done(action: AlertAction): string {
   const what = action.alertId ?? `${action.siteId}/${action.machineId}`;
-  const until = action.muteUntil === undefined ? '' : ` until ${iso(action.muteUntil)}`;
+  const until = action.muteUntil === undefined ? '' : ` until ${utc(action.muteUntil)}`;
   const label = action.label === undefined ? '' : ` ${action.label}${action.cause ? ` (${action.cause})` : ''}`;
-  return `${action.action}${label} ${what}${until} by ${action.who} at ${iso(action.time)}`;
+  return `${action.action}${label} ${what}${until} by ${action.who} at ${utc(action.time)}`;
 }
 
 /** One line per episode (open first), then the machines muted now. */
 function listing(episodes: Episode[], mutes: AlertAction[]): string[] {
   if (episodes.length === 0 && mutes.length === 0) return ['no alerts'];
   const lines = episodes.map((e) => {
-    const parts = [`${e.alertId}  ${e.siteId}/${e.machineId}  ${e.state}${e.suppressed ? ' (suppressed: muted)' : ''}  opened ${iso(e.openedAt)}`];
-    if (e.resolvedAt !== undefined) parts.push(`resolved ${iso(e.resolvedAt)}`);
+    const parts = [`${e.alertId}  ${e.siteId}/${e.machineId}  ${e.state}${e.suppressed ? ' (suppressed: muted)' : ''}  opened ${utc(e.openedAt)}`];
+    if (e.resolvedAt !== undefined) parts.push(`resolved ${utc(e.resolvedAt)}`);
     if (e.resolvedByHand) parts.push(`resolved by hand by ${e.resolvedByHand.who}${e.resolvedByHand.note ? ` (${e.resolvedByHand.note})` : ''}`);
-    if (e.ack) parts.push(`ack ${e.ack.who} ${iso(e.ack.time)}${e.ack.note ? ` (${e.ack.note})` : ''}`);
+    if (e.ack) parts.push(`ack ${e.ack.who} ${utc(e.ack.time)}${e.ack.note ? ` (${e.ack.note})` : ''}`);
     if (e.label) parts.push(`label ${e.label.label}${e.label.cause ? `: ${e.label.cause}` : ''} (${e.label.who})`);
     return parts.join('  ');
   });
-  for (const m of mutes) lines.push(`muted ${m.siteId}/${m.machineId} until ${iso(m.muteUntil!)} by ${m.who}${m.note ? ` (${m.note})` : ''}`);
+  for (const m of mutes) lines.push(`muted ${m.siteId}/${m.machineId} until ${utc(m.muteUntil!)} by ${m.who}${m.note ? ` (${m.note})` : ''}`);
   return lines;
 }

@@ -21,12 +21,15 @@ describe('AlertWorkflow', () => {
     await influx?.stop();
   });
 
+  /** The actions stored, as rows of alert_actions. */
+  const stored = async (sink: InfluxSink) => (await sink.query('SELECT * FROM "alert_actions"')).flatMap((s) => s.values);
+
   /**
    * pump-1 (plant-1) opened at BASE + 10 s, still open; fan-2 (plant-1) opened at BASE + 20 s while
    * muted, resolved at BASE + 40 s; the clock at BASE + 1 min.
    */
-  async function fleet() {
-    const sink = new InfluxSink({ ...INFLUX_SINK_DEFAULTS, url: influx.url, database: uniqueDatabaseName('workflow'), batchMaxDelayMs: 1 });
+  async function fleet(rawRetention = INFLUX_SINK_DEFAULTS.rawRetention) {
+    const sink = new InfluxSink({ ...INFLUX_SINK_DEFAULTS, url: influx.url, database: uniqueDatabaseName('workflow'), batchMaxDelayMs: 1, rawRetention });
     await sink.start();
     const alert = (machineId: string, state: string, windowEnd: number, alertEnd: number, suppressed = false) =>
       sink.writeAlert({ siteId: 'plant-1', machineId, alertId: `${machineId}-${alertEnd}`, state, score: 9, message: `${machineId} ${state}`, windowEnd, suppressed });
@@ -80,5 +83,75 @@ describe('AlertWorkflow', () => {
     await expect(workflow.resolve(`pump-1-${BASE + 10_000}`, by)).rejects.toThrow('is already being resolved by hand');
     // A machine not seen yet can be muted with its site.
     await expect(workflow.mute({ siteId: 'plant-2', machineId: 'press-9' }, BASE + 2 * MINUTE, by)).resolves.toMatchObject({ siteId: 'plant-2', machineId: 'press-9' });
+  });
+
+  it('refuses a mute that never ends or ends at no time a Date holds, before writing it, leaving the mute in force', async () => {
+    const { sink, clock, workflow } = await fleet();
+    const by = { who: 'bo' };
+    const hour = await workflow.mute({ machineId: 'fan-2' }, clock.now() + 3_600_000, by);
+    for (const until of [Number.POSITIVE_INFINITY, Number.NaN, 1e17]) {
+      await expect(workflow.mute({ machineId: 'fan-2' }, until, by), String(until)).rejects.toMatchObject({ name: 'AlertWorkflowError', reason: 'invalid' });
+    }
+    await expect(workflow.mute({ machineId: 'fan-2' }, Number.POSITIVE_INFINITY, by)).rejects.toThrow('the mute would never end (its end is Infinity): give a duration or a time');
+    // An end no Date can show is named all the same, not a RangeError (a 500 from the API).
+    await expect(workflow.mute({ machineId: 'fan-2' }, -1e20, by)).rejects.toThrow('the mute would end at -100000000000000000000 ms since 1970, which is not in the future');
+    await expect(workflow.mute({ machineId: 'fan-2' }, 1e17, by)).rejects.toThrow('the mute would end at 100000000000000000 ms since 1970, after the longest mute possible, 30d');
+    expect(await stored(sink)).toHaveLength(1);
+    expect((await workflow.list(BASE)).mutes).toEqual([hour]);
+  });
+
+  it('refuses a mute longer than the raw retention policy keeps its point, naming the longest possible and why', async () => {
+    const day = 86_400_000;
+    const { sink, clock, workflow } = await fleet();
+    const by = { who: 'bo' };
+    const now = clock.now();
+    await expect(workflow.mute({ machineId: 'fan-2' }, now + 30 * day + 1, by)).rejects.toThrow(
+      `the mute would end at ${new Date(now + 30 * day + 1).toISOString()}, after the longest mute possible, 30d (until ${new Date(now + 30 * day).toISOString()}): ` +
+        'a mute is an alert_actions point, which InfluxDB keeps 30d (retention policy "raw", the processor\'s influx.rawRetention), and it ends when that point is dropped; mute again before then to extend it',
+    );
+    await expect(workflow.mute({ machineId: 'fan-2' }, now + 60 * day, by)).rejects.toMatchObject({ reason: 'invalid' });
+    expect(await stored(sink)).toEqual([]);
+    await expect(workflow.mute({ machineId: 'fan-2' }, now + 30 * day, by)).resolves.toMatchObject({ muteUntil: now + 30 * day });
+
+    // The limit follows the policy as configured (influx.rawRetention), read from InfluxDB.
+    const short = await fleet({ name: 'raw', duration: '2d' });
+    const from = short.clock.now();
+    await expect(short.workflow.mute({ machineId: 'fan-2' }, from + 2 * day + 1, by)).rejects.toThrow('after the longest mute possible, 2d');
+    await expect(short.workflow.mute({ machineId: 'fan-2' }, from + 2 * day, by)).resolves.toMatchObject({ muteUntil: from + 2 * day });
+    // Kept forever: as far as a Date goes.
+    const forever = await fleet({ name: 'raw', duration: 'INF' });
+    await expect(forever.workflow.mute({ machineId: 'fan-2' }, 8.64e15 + 1, by)).rejects.toThrow('the retention policy "raw" keeps points forever, and a Date holds no later time');
+    await expect(forever.workflow.mute({ machineId: 'fan-2' }, 8.64e15, by)).resolves.toMatchObject({ muteUntil: 8.64e15 });
+  });
+
+  it('refuses machine and site ids line protocol cannot carry, for mute and unmute, before writing anything', async () => {
+    const { sink, clock, workflow } = await fleet();
+    const by = { who: 'bo' };
+    const until = clock.now() + 3_600_000;
+    const bad = ['fan-2\nevil', 'fan-2\r', 'fan\t2', 'fan-2\u0000', 'fan-2\u007f', 'fan-2\\', ''];
+    for (const id of bad) {
+      for (const machine of [{ machineId: id }, { siteId: 'plant-1', machineId: id }, { siteId: id, machineId: 'fan-2' }]) {
+        const which = machine.machineId === id ? 'machine' : 'site';
+        await expect(workflow.mute(machine, until, by), JSON.stringify(machine)).rejects.toMatchObject({ reason: 'invalid', message: expect.stringContaining(`invalid ${which} id ${JSON.stringify(id)}: `) as unknown });
+        await expect(workflow.unmute(machine, by), JSON.stringify(machine)).rejects.toMatchObject({ reason: 'invalid', message: expect.stringContaining(`invalid ${which} id ${JSON.stringify(id)}: `) as unknown });
+      }
+    }
+    expect(await stored(sink)).toEqual([]);
+    expect((await sink.query('SHOW MEASUREMENTS')).flatMap((s) => s.values.flat())).not.toContain('evil');
+    // An id with a backslash or a quote inside is stored as given.
+    await expect(workflow.mute({ siteId: 'plant\\1', machineId: `fan "2"` }, until, by)).resolves.toMatchObject({ siteId: 'plant\\1', machineId: 'fan "2"' });
+    expect((await workflow.list(BASE)).mutes).toMatchObject([{ siteId: 'plant\\1', machineId: 'fan "2"' }]);
+  });
+
+  it('answers an alert id no alert can have (an epoch past InfluxDB times, a control character) as unknown', async () => {
+    const { workflow } = await fleet();
+    const by = { who: 'ana' };
+    for (const id of ['pump-1-99999999999999999999', 'pump-1-9223372036855', 'pump-1\n-123', `pump-1\t-${BASE + 10_000}`, `pump-1-${BASE + 10_000}\u0000-1`]) {
+      for (const act of [() => workflow.ack(id, by), () => workflow.resolve(id, by), () => workflow.label(id, 'fault', undefined, by)]) {
+        await expect(act(), JSON.stringify(id)).rejects.toMatchObject({ reason: 'unknown', message: `unknown alert id ${JSON.stringify(id)}: no alert opened with this id (pdm alerts list shows them)` });
+      }
+    }
+    // The latest time InfluxDB holds is a valid id, of no alert.
+    await expect(workflow.ack('pump-1-9223372036854', by)).rejects.toMatchObject({ reason: 'unknown' });
   });
 });

@@ -2,19 +2,22 @@
 // did about them, acknowledge, resolve by hand, label an episode, mute and unmute a machine. Shared by
 // `pdm alerts` and the processor's API (`@pdm/cloud-processor/alert-workflow`, which loads no
 // TensorFlow). Every action is checked against what is stored (an unknown alert id, a resolved episode
-// resolved again, a mute in the past are refused with an AlertWorkflowError naming what is wrong) and
-// recorded in `alert_actions` (alert-actions.ts); the processor applies resolves and mutes.
+// resolved again, a mute in the past or longer than InfluxDB keeps it, a machine or site id InfluxDB
+// cannot store are refused with an AlertWorkflowError naming what is wrong) before anything is written,
+// and recorded in `alert_actions` (alert-actions.ts); the processor applies resolves and mutes.
 import type { Clock } from '@pdm/clock';
+import { parseDuration } from '@pdm/config';
 import type { InfluxSeries, InfluxSink } from '../sink/influx-sink.js';
 import { ALERT_LABEL, type AlertLabel } from '../sink/influx-series.js';
 import { AlertActionLog, ProcessorActions, influxString, type AlertAction } from './alert-actions.js';
 import type { MachineRef } from './alert-store.js';
+import { INFLUX_SINK_DEFAULTS } from '../sink/options.js';
 
 export { ALERT_LABEL, type AlertLabel };
 export type { AlertAction };
 export { influxString };
 export { InfluxSink } from '../sink/influx-sink.js';
-export { INFLUX_SINK_DEFAULTS } from '../sink/options.js';
+export { INFLUX_SINK_DEFAULTS };
 
 /** A request the stored alerts refuse: an unknown alert id or machine, an episode already resolved, a bad value. */
 export class AlertWorkflowError extends Error {
@@ -52,6 +55,40 @@ export interface AlertOverview {
   episodes: Episode[];
   /** Machines muted now, with the mute that covers them. */
   mutes: AlertAction[];
+}
+
+/** The latest time (and, negated, the earliest) a Date holds: beyond, toISOString() throws. */
+const MAX_DATE_MS = 8.64e15;
+/** The latest time InfluxDB 1.x stores (int64 ns less one), in ms: no alert opened after it. */
+const MAX_INFLUX_MS = 9_223_372_036_854;
+
+/** A time for a message, also one no Date can show. */
+const when = (ms: number) => (Math.abs(ms) <= MAX_DATE_MS ? new Date(ms).toISOString() : `${ms} ms since 1970`);
+
+/** A length of time for a message: whole days, hours or minutes when it is one. */
+function span(ms: number): string {
+  for (const [unit, size] of [['d', 86_400_000], ['h', 3_600_000], ['m', 60_000]] as const) if (ms % size === 0) return `${ms / size}${unit}`;
+  return `${ms} ms`;
+}
+
+/** A Go duration as InfluxDB shows a retention policy's ("720h0m0s"; "0s": kept forever) in ms, undefined when it is not one. */
+function goDurationMs(text: string): number | undefined {
+  const units: Record<string, number> = { h: 3_600_000, m: 60_000, s: 1_000, ms: 1, us: 1e-3, µs: 1e-3, ns: 1e-6 };
+  const parts = [...text.matchAll(/(\d+(?:\.\d+)?)(h|ms|m|s|us|µs|ns)/g)];
+  if (parts.length === 0 || parts.map((p) => p[0]).join('') !== text) return undefined;
+  return parts.reduce((sum, [, n, unit]) => sum + Number(n) * units[unit!]!, 0);
+}
+
+/**
+ * A machine or site id as given for an action: it becomes a tag of the `alert_actions` point, and a
+ * tag value with a control character (a newline ends the line and starts another point) or ending in a
+ * backslash cannot be written in line protocol (sink/line-protocol.ts): InfluxDB would refuse the
+ * write or store a stray point.
+ */
+function checkId(kind: 'machine' | 'site', id: string): void {
+  if (id === '' || /\p{Cc}/u.test(id) || id.endsWith('\\')) {
+    throw new AlertWorkflowError(`invalid ${kind} id ${JSON.stringify(id)}: an id is not empty, has no control character (newline, tab, …) and does not end in a backslash`, 'invalid');
+  }
 }
 
 /** Who did it and why, for every action. */
@@ -105,13 +142,20 @@ export class AlertWorkflow {
   /**
    * Mutes a machine until `until` (epoch ms): its windows are still stored and scored, an episode that
    * opens meanwhile is recorded as suppressed. Without a site, the machine's one site in InfluxDB.
+   * `until` lies at most as far ahead as InfluxDB keeps the mute's point (longestMute).
    */
   async mute(machine: { siteId?: string; machineId: string }, until: number, by: Actor): Promise<AlertAction> {
-    if (!(until > this.clock.now())) throw new AlertWorkflowError(`the mute would end at ${new Date(until).toISOString()}, which is not in the future`, 'invalid');
+    checkMachine(machine);
+    if (!Number.isFinite(until)) throw new AlertWorkflowError(`the mute would never end (its end is ${until}): give a duration or a time`, 'invalid');
+    const now = this.clock.now();
+    if (!(until > now)) throw new AlertWorkflowError(`the mute would end at ${when(until)}, which is not in the future`, 'invalid');
+    const longest = await this.longestMute(now);
+    if (until - now > longest.ms) throw new AlertWorkflowError(`the mute would end at ${when(until)}, after the longest mute possible, ${span(longest.ms)} (until ${when(now + longest.ms)}): ${longest.why}`, 'invalid');
     return this.record({ ...(await this.machine(machine)), action: 'mute', muteUntil: until, ...by });
   }
 
   async unmute(machine: { siteId?: string; machineId: string }, by: Actor): Promise<AlertAction> {
+    checkMachine(machine);
     return this.record({ ...(await this.machine(machine)), action: 'unmute', ...by });
   }
 
@@ -121,6 +165,28 @@ export class AlertWorkflow {
     return taken;
   }
 
+  /**
+   * How long a mute taken `now` can last, and why: its point lives in the database's default retention
+   * policy (the processor's `influx.rawRetention`, `raw` 30d by default), and the processor forgets the
+   * mute once InfluxDB drops the point, which it may do as soon as the point is that old. A policy that
+   * keeps points forever leaves the end any time a Date holds.
+   */
+  private async longestMute(now: number): Promise<{ ms: number; why: string }> {
+    const series = await this.sink.query('SHOW RETENTION POLICIES');
+    const policy = series
+      .flatMap((s) => s.values.map((row) => ({ name: String(row[s.columns.indexOf('name')]), duration: String(row[s.columns.indexOf('duration')]), isDefault: row[s.columns.indexOf('default')] === true })))
+      .find((p) => p.isDefault);
+    const kept = policy === undefined ? undefined : goDurationMs(policy.duration);
+    if (policy !== undefined && kept === 0) return { ms: MAX_DATE_MS - now, why: `the retention policy "${policy.name}" keeps points forever, and a Date holds no later time` };
+    // No default policy (or one InfluxDB shows in an unknown form): the processor's default.
+    const ms = kept ?? parseDuration(INFLUX_SINK_DEFAULTS.rawRetention.duration);
+    const name = policy?.name ?? INFLUX_SINK_DEFAULTS.rawRetention.name;
+    return {
+      ms,
+      why: `a mute is an alert_actions point, which InfluxDB keeps ${span(ms)} (retention policy "${name}", the processor's influx.rawRetention), and it ends when that point is dropped; mute again before then to extend it`,
+    };
+  }
+
   private machineOf(episode: Episode): MachineRef {
     return { siteId: episode.siteId, machineId: episode.machineId };
   }
@@ -128,8 +194,10 @@ export class AlertWorkflow {
   /** The episode an alert id names: its open transition lies at the window end the id ends with. */
   private async episode(alertId: string): Promise<Episode> {
     const openedAt = /-(\d+)$/.exec(alertId)?.[1];
-    const unknown = new AlertWorkflowError(`unknown alert id "${alertId}": no alert opened with this id (pdm alerts list shows them)`, 'unknown');
-    if (openedAt === undefined) throw unknown;
+    const unknown = new AlertWorkflowError(`unknown alert id ${JSON.stringify(alertId)}: no alert opened with this id (pdm alerts list shows them)`, 'unknown');
+    // Nor can one open at a time InfluxDB does not store, nor have a control character in its id (both
+    // would make the query below invalid).
+    if (openedAt === undefined || !(Number(openedAt) <= MAX_INFLUX_MS) || /\p{Cc}/u.test(alertId)) throw unknown;
     const [series, actions] = await Promise.all([
       this.sink.query(`SELECT * FROM "alerts" WHERE time >= ${openedAt}ms AND "alert_id" = ${influxString(alertId)}`),
       this.log.list({ alertId }),
@@ -148,6 +216,11 @@ export class AlertWorkflow {
     if (sites.length > 1) throw new AlertWorkflowError(`machine "${machine.machineId}" is on several sites (${sites.sort().join(', ')}): say which`, 'invalid');
     return { siteId: sites[0]!, machineId: machine.machineId };
   }
+}
+
+function checkMachine(machine: { siteId?: string; machineId: string }): void {
+  checkId('machine', machine.machineId);
+  if (machine.siteId !== undefined) checkId('site', machine.siteId);
 }
 
 /** Episodes from `alerts` points (open and resolved transitions) and the actions taken on them. */

@@ -7,7 +7,8 @@
 //   POST /api/machines/:id/mute   {who, for | until, site?, note?}   for: a duration ("4h"), until: ISO-8601
 //   POST /api/machines/:id/unmute {who, site?, note?}
 // A request the stored alerts refuse answers 404 (unknown alert or machine), 409 (already resolved) or
-// 400 (a bad field), with {message}; a missing or wrong token 401.
+// 400 (a bad field: a mute ending in the past or after InfluxDB drops it, a machine or site id with a
+// control character), with {message}, before anything is written; a missing or wrong token 401.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import {
   BadRequestException,
@@ -38,7 +39,10 @@ const API_CLOCK = Symbol('API_CLOCK');
 
 const digest = (text: string) => createHash('sha256').update(text).digest();
 
-/** Lets a request through when it carries `Authorization: Bearer <token>`, compared in constant time. */
+/**
+ * Lets a request through when it carries `Authorization: Bearer <token>`, compared in constant time.
+ * The scheme in any case (`bearer`, `BEARER`): HTTP authentication schemes are case-insensitive (RFC 9110 §11.1).
+ */
 @Injectable()
 export class ApiTokenGuard implements CanActivate {
   private readonly expected: Buffer;
@@ -49,7 +53,7 @@ export class ApiTokenGuard implements CanActivate {
 
   canActivate(context: ExecutionContext): boolean {
     const header = context.switchToHttp().getRequest<{ headers: Record<string, string | undefined> }>().headers.authorization ?? '';
-    const given = /^Bearer (.+)$/.exec(header)?.[1];
+    const given = /^Bearer +(.+)$/i.exec(header)?.[1];
     // Digests of equal length: the comparison takes as long whatever the token given.
     if (given === undefined || !timingSafeEqual(digest(given), this.expected)) throw new UnauthorizedException('a valid Authorization: Bearer <http.apiToken> header is required');
     return true;
