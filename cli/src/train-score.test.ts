@@ -190,6 +190,15 @@ describe('pdm train and pdm score', () => {
     expect(trained.out.join('\n')).toMatch(/features \(6\): current\.mean, current\.rms, load\.mean, load\.rms, vibration\.mean, vibration\.rms/);
   });
 
+  it('refuses a recording too short to train on, counted in time: 40 s give 30 usable hopping windows, 3 windows of data', async () => {
+    const csv = join(dir, 'forty.csv');
+    pumpCsv(csv, Date.UTC(2026, 0, 7), 40);
+    const trained = capture();
+    expect(await main(['train', '--input', csv, '--out', join(dir, 'forty-models'), '--kind', 'robust-t2'], trained.context)).not.toBe(0);
+    // 31 hopping windows, the partial one left out: 30, a tenth of a window apart each.
+    expect(trained.err.join('\n')).toMatch(/30 usable windows \(3 windows' worth of time: they overlap\); need at least 12/);
+  });
+
   it('says a model trained on hours keeps a fixed location', async () => {
     // 2,000 tumbling windows of 10 s (5½ h at 1 Hz): enough to describe the machine over hours.
     const csv = join(dir, 'long.csv');

@@ -156,17 +156,22 @@ function prepare(windows: MachineWindow[], kind: ModelKind, gate: 'learn' | Regi
   const rows: number[][] = [];
   const machineOf: string[] = [];
   const windowEnds: number[] = [];
+  const used: MachineWindow[] = [];
   const row = new Float64Array(contract.featureNames.length);
   for (const w of running) {
     const mismatch = extractFeatures(w, layout, row, 0);
     if (mismatch === null) {
+      used.push(w);
       rows.push([...row]);
       machineOf.push(w.machineId);
       windowEnds.push(Number(w.windowEnd));
     } else skipped[mismatch.code] = (skipped[mismatch.code] ?? 0) + 1;
   }
-  if (rows.length < MODEL_DEFAULTS.minTrainingWindows) {
-    throw new TrainingDataError(`${rows.length} usable windows; need at least ${MODEL_DEFAULTS.minTrainingWindows} (skipped: ${JSON.stringify(skipped)})`);
+  // Counted in time, not in windows: hopping windows of a 40 s recording are 31 windows but 3 windows' worth of data.
+  const independent = nonOverlapping(used, contract.windowMs);
+  if (rows.length < MODEL_DEFAULTS.minTrainingWindows || independent < MODEL_DEFAULTS.minTrainingWindows) {
+    const overlap = independent < rows.length ? ` (${Math.round(independent)} windows' worth of time: they overlap)` : '';
+    throw new TrainingDataError(`${rows.length} usable windows${overlap}; need at least ${MODEL_DEFAULTS.minTrainingWindows} (skipped: ${JSON.stringify(skipped)})`);
   }
   return { contract, layout, skipped, leftOutSensors, regime, running, rows, machineOf, windowEnds };
 }
