@@ -2,9 +2,8 @@
 // returned an error kept the process alive and serving, and the first SIGTERM went to a stop listener
 // no one awaited any more.
 import { rmSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import { join } from 'node:path';
-import { freePort, makeTestDataDir } from '@pdm/influx-harness';
+import { freePort, listening, makeTestDataDir } from '@pdm/influx-harness';
 import { type TestEmulator, startTestEmulator } from '@pdm/pubsub-emulator/testing';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type CliIo, runGatewayCli } from './cli.js';
@@ -17,18 +16,6 @@ afterAll(async () => {
   await pubsub.close();
   rmSync(dir, { recursive: true, force: true });
 });
-
-/** Whether something accepts TCP connections on this port of 127.0.0.1. */
-function listening(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
-}
 
 /** A gateway configuration on free ports, with a users file of one password user. */
 async function gatewayFiles(name: string): Promise<{ configFile: string; usersFile: string; mqttPort: number; httpPort: number }> {

@@ -2,4 +2,4 @@ export { startInflux, freePort, InfluxdStartError } from './influxd.js';
 export type { RunningInflux, StartInfluxOptions, InfluxQueryResponse } from './influxd.js';
 export { locateInfluxd, canAutoInstall, InfluxdNotFoundError, INSTALL_HINT } from './locate.js';
 export { renderInfluxdConfig } from './config.js';
-export { startTestInflux, makeTestDataDir, uniqueDatabaseName } from './test-support.js';
+export { startTestInflux, makeTestDataDir, uniqueDatabaseName, listening } from './test-support.js';

@@ -2,6 +2,7 @@
 // and a fresh database per test.
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -33,4 +34,16 @@ export function startTestInflux(settings?: Record<string, string>): Promise<Runn
 /** A database name no other test uses, e.g. `test_sink_3f9a1c2b`. */
 export function uniqueDatabaseName(prefix = 'test'): string {
   return `${prefix}_${randomBytes(4).toString('hex')}`;
+}
+
+/** Whether something accepts TCP connections on this port of 127.0.0.1. */
+export function listening(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
 }

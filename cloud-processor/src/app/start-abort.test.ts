@@ -1,23 +1,10 @@
 // A start aborted (deps.signal: `pdm processor` asked to stop while it starts) ends before the
 // processor pulls a message, however late in the start the abort comes, and leaves nothing open.
-import { freePort } from '@pdm/influx-harness';
-import { connect } from 'node:net';
+import { freePort, listening } from '@pdm/influx-harness';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { useProcessorTestbeds } from '../test-support/processor-testbed.js';
 import { makeWindow } from '../test-support/windows.js';
-
-/** Whether something accepts TCP connections on this port of 127.0.0.1. */
-function listening(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
-}
 
 describe('an aborted processor start', () => {
   const testbed = useProcessorTestbeds();
