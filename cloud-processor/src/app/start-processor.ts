@@ -3,6 +3,7 @@
 // stop pulling, let in-flight messages finish (and be acked), write the scorer's per-machine state,
 // deliver pending alerts (or release them to another processor), flush InfluxDB. A start can be
 // aborted (deps.signal) until it begins to pull.
+import type { Server } from 'node:http';
 import { v1, type ClientConfig } from '@google-cloud/pubsub';
 import { describeError } from '../shared/describe-error.js';
 import type { INestApplication } from '@nestjs/common';
@@ -33,6 +34,9 @@ import { PubSubClient } from '../transport/pubsub-client.js';
 import { PubSubServer } from '../transport/pubsub-server.js';
 import { ProcessorModule } from './processor.module.js';
 import { ensurePubSubResources } from './pubsub-resources.js';
+
+/** How long the ops HTTP server's requests under way have to finish when the processor stops. */
+const OPS_CLOSE_GRACE_MS = 1_000;
 
 export interface ProcessorDeps {
   /** Default: openScorer on config.model.registryDir. */
@@ -209,7 +213,12 @@ export async function startProcessor(config: ProcessorConfig, deps: ProcessorDep
     // Deliveries still pending after stopTimeoutMs are released to the next sweep (any processor).
     await step(() => deliveries.close(delivery.stopTimeoutMs));
     await step(() => sink.flush());
+    // Nest's close waits for every connection with a request under way: one a client sent half of held
+    // the stop for Node's request timeout (5 minutes), past any supervisor's. Those are cut after a grace.
+    const httpServer = app.getHttpServer() as Server;
+    const cut = setTimeout(() => httpServer.closeAllConnections(), OPS_CLOSE_GRACE_MS);
     await step(() => app.close());
+    clearTimeout(cut);
     await step(() => alertsClient?.close());
     if (failures.length > 0) {
       log.error({ err: failures.map(describeError) }, 'processor stopped with errors');
