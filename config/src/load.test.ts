@@ -74,6 +74,9 @@ describe('loadConfig', () => {
     // A setting of a similar shape is still one: a nested port is read, a stray top-level key refused.
     expect(() => loadConfig(schema, { ...source, env: { PDM_TEST_PORTS: '1' } })).toThrow(/\(from PDM_TEST_PORTS\): Unrecognized key: "ports"/);
     expect(() => loadConfig(schema, { ...source, env: { PDM_TEST_NET__SERVICE_HOST: 'x' } })).toThrow(/\(from PDM_TEST_NET__SERVICE_HOST\): Unrecognized key: "serviceHost"/);
+    // One underscore where two belong, without a Service of that name: a mistake, named, not ignored.
+    expect(() => loadConfig(schema, { ...source, env: { PDM_TEST_NET_PORT: '82' } })).toThrow(/\(from PDM_TEST_NET_PORT\): Unrecognized key: "netPort"/);
+    expect(() => loadConfig(schema, { ...source, env: { ...links, PDM_TEST_NET_PORT: '82' } })).toThrow(/\(from PDM_TEST_NET_PORT\): Unrecognized key: "netPort"/);
   });
 
   it('says when the file is missing, not YAML, or not a mapping', () => {

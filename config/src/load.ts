@@ -44,16 +44,24 @@ interface EnvOverride {
  * The variables Kubernetes puts into every pod for a Service (service links): a Service named
  * pdm-processor or pdm-gateway gives PDM_PROCESSOR_SERVICE_HOST, PDM_PROCESSOR_PORT=tcp://…,
  * PDM_PROCESSOR_PORT_9465_TCP_ADDR and the like; one named pdm-gateway-metrics the same after
- * PDM_GATEWAY_METRICS_. They are no settings (no config has a top-level key ending so, and nested keys
- * are joined by a double underscore, which a Service's name cannot give), and taken for ones they made
- * every pod created after the Service refuse its configuration.
+ * PDM_GATEWAY_METRICS_. They are no settings, and taken for ones they made every pod created after the
+ * Service refuse its configuration. A variable of that shape is taken for a service link only when its
+ * Service's <NAME>_SERVICE_HOST is there too (Kubernetes always sets it): PDM_GATEWAY_MQTT_PORT alone
+ * is a mistyped PDM_GATEWAY_MQTT__PORT, refused naming the key, not ignored.
  */
-const SERVICE_LINK = /^([A-Z0-9]+_)*(SERVICE_HOST|SERVICE_PORT(_\w+)?|PORT(_\d+_(TCP|UDP|SCTP)(_(PROTO|PORT|ADDR))?)?)$/;
+const SERVICE_LINK = /^((?:[A-Z0-9]+_)*?)(SERVICE_HOST|SERVICE_PORT(_\w+)?|PORT(_\d+_(TCP|UDP|SCTP)(_(PROTO|PORT|ADDR))?)?)$/;
+
+/** Whether `name` (after the prefix) is a service link of a Service whose SERVICE_HOST `names` holds. */
+function isServiceLink(name: string, names: ReadonlySet<string>): boolean {
+  const service = SERVICE_LINK.exec(name)?.[1];
+  return service !== undefined && names.has(`${service}SERVICE_HOST`);
+}
 
 /** Nested keys are joined by a double underscore: PDM_GATEWAY_MQTT__PORT → ['mqtt', 'port']. */
 function envOverrides(env: NodeJS.ProcessEnv, prefix: string): EnvOverride[] {
+  const names = new Set(Object.keys(env).filter((v) => v.startsWith(prefix)).map((v) => v.slice(prefix.length)));
   return Object.entries(env)
-    .filter((entry): entry is [string, string] => entry[0].startsWith(prefix) && entry[1] !== undefined && !SERVICE_LINK.test(entry[0].slice(prefix.length)))
+    .filter((entry): entry is [string, string] => entry[0].startsWith(prefix) && entry[1] !== undefined && !isServiceLink(entry[0].slice(prefix.length), names))
     .map(([variable, raw]) => ({ variable, path: variable.slice(prefix.length).split('__').map(camel), value: parseEnvValue(raw) }));
 }
 
