@@ -36,6 +36,18 @@ describe('the sampling of a CSV', () => {
     expect((await samplingOf(numericLabel, { machineId: 'oven' })).sensors).toEqual(['temp', 'anomaly']);
   });
 
+  it('samples the first rows however a stray quote in a field reads: a label 12" valve does not make it read the whole file', async () => {
+    // 12,000 rows every 5 minutes, then 30,000 every minute: the sample, 10,000 rows and at most 1,000
+    // more to close a quoted field, sees 5-minute gaps only; the whole file would be mostly 1-minute ones.
+    const file = join(dir, 'stray-quote.csv');
+    const lines = ['time,temp,label'];
+    for (let i = 0; i < 12_000; i++) lines.push(`${new Date(t0 + i * step).toISOString()},${temp(i)},${i === 3 ? '12" valve' : 'ok'}`);
+    const later = t0 + 12_000 * step;
+    for (let i = 0; i < 30_000; i++) lines.push(`${new Date(later + i * 60_000).toISOString()},${temp(i)},ok`);
+    writeFileSync(file, lines.join('\n'));
+    expect(await samplingOf(file, { machineId: 'oven' })).toEqual({ intervalMs: step, sensors: ['temp'] });
+  });
+
   it('gives one slow sensor beside text columns one reading per window and the adaptive-z detector', async () => {
     // Two days of a temperature every 5 minutes, with a machine state and an operator's label in text.
     const file = csv('oven.csv', 'timestamp,temp,status,label', 2 * 288, (i) => `${temp(i)},${i % 50 === 0 ? 'idle' : 'running'},normal`);

@@ -9,6 +9,12 @@ import { ReplayError, replayCsv, type ReplayOptionsInput } from '@pdm/edge-gatew
 
 /** Rows looked at: enough for a stable median, few enough to stay instant on a large file. */
 const SAMPLE_ROWS = 10_000;
+/**
+ * Lines read past SAMPLE_ROWS at most to finish a quoted field that goes on over lines: a stray quote
+ * inside a field (a label `12" valve`, a literal to the CSV reader) would otherwise keep the count odd
+ * and the sample growing to the whole file.
+ */
+const MAX_QUOTED_LINES = 1_000;
 
 export interface Sampling {
   /** Median positive gap between consecutive rows, ms (undefined with fewer than two timestamps). */
@@ -44,7 +50,7 @@ export async function samplingOf(input: string, options: ReplayOptionsInput): Pr
       if (previous !== undefined && t > previous) gaps.push(t - previous);
       previous = t;
     }
-    if (sample.length > SAMPLE_ROWS && !quoted) break;
+    if (sample.length > SAMPLE_ROWS && (!quoted || sample.length > SAMPLE_ROWS + MAX_QUOTED_LINES)) break;
   }
   lines.close();
   const sensors = column < 0 ? undefined : await sensorsOf(sample, options);
