@@ -62,6 +62,14 @@ describe('pdm', () => {
       expect(await running, err.join('\n')).toBe(0);
       expect(err).toEqual(['SIGTERM: stopped during start-up, before pulling from Pub/Sub']);
       expect(asked).toBe(1); // the processor's own waitForStop() is that stop
+      // pdm gateway hash-password reads stdin and ends by itself: Ctrl-C keeps ending it at once (--help
+      // here, so that nothing reads the test's stdin).
+      const hashing = capture(() => {
+        asked++;
+        return new Promise(() => {});
+      });
+      expect(await main(['gateway', 'hash-password', '--help'], hashing.context)).toBe(0);
+      expect(asked).toBe(1);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -9,12 +9,13 @@ interface Entry {
   /** Loaded only when the command runs, so `pdm --help` never loads TensorFlow, gRPC or aedes. */
   load: () => Promise<Command>;
   /**
-   * A service, run until stopped: the stop signals are taken before its code loads, which takes
-   * seconds (the processor's NestJS and TensorFlow), so a stop meanwhile is not lost — without a
-   * handler a SIGTERM kills at once, and node as a container's PID 1 ignores it. The command's
-   * waitForStop() is that same stop.
+   * Whether these arguments run a service, until stopped: the stop signals are then taken before its
+   * code loads, which takes seconds (the processor's NestJS and TensorFlow), so a stop meanwhile is not
+   * lost — without a handler a SIGTERM kills at once, and node as a container's PID 1 ignores it. The
+   * command's waitForStop() is that same stop. Not for what ends by itself (`pdm gateway hash-password`
+   * reads stdin: Ctrl-C must end it as before).
    */
-  service?: true;
+  service?: (args: readonly string[]) => boolean;
 }
 
 const COMMANDS: Record<string, Entry> = {
@@ -25,12 +26,12 @@ const COMMANDS: Record<string, Entry> = {
   gateway: {
     summary: 'run an edge gateway (MQTT broker → windows → outbox → Pub/Sub)',
     load: async () => (await import('./commands/gateway.js')).gateway,
-    service: true,
+    service: (args) => args[0] !== 'hash-password',
   },
   processor: {
     summary: 'run the cloud processor (Pub/Sub → score with TF.js → InfluxDB, alerts)',
     load: async () => (await import('./commands/processor.js')).processor,
-    service: true,
+    service: () => true,
   },
   simulate: {
     summary: 'drive a simulated machine fleet with labelled faults (MQTT or CSV files)',
@@ -140,7 +141,7 @@ export async function main(argv: string[], context: CommandContext = defaultCont
     context.err(`pdm: unknown command "${name}"\n\n${usage()}`);
     return 2;
   }
-  const commandContext = entry.service ? withStopTakenNow(context) : context;
+  const commandContext = entry.service?.(rest) ? withStopTakenNow(context) : context;
   const command = await entry.load();
   if (rest.includes('--help') || rest.includes('-h')) {
     context.out(command.usage);
