@@ -11,7 +11,7 @@ import { gateWindow, initialGateState, stateSensorMeans, type GateSensor, type H
 import { median, quantile } from '../model/robust-stats.js';
 import { TrainingDataError } from './derive-contract.js';
 
-/** A level below this share of the sensor's median window level is a stopped machine. */
+/** A level below this share of the sensor's running level (runningLevel) is a stopped machine. */
 const STOPPED_BELOW = 0.2;
 /** The quantile of a sensor's window levels taken for running, whatever share of the time the machine stopped. */
 const RUNNING_QUANTILE = 0.95;
@@ -47,7 +47,7 @@ export function learnRegimeGate(windows: readonly MachineWindow[], sensors: read
     const levels = windows.map((w) => meanOf(w, sensor)).filter((m): m is number => m !== undefined && Number.isFinite(m));
     const level = runningLevel(levels);
     if (!(level > 0)) {
-      if (sensor === declared) throw new TrainingDataError(`state sensor ${declared} has no positive running level (median window mean ${level}): a stop cannot be told from running`);
+      if (sensor === declared) throw new TrainingDataError(`state sensor ${declared} has no positive running level (running level ${level}): a stop cannot be told from running`);
       continue;
     }
     const runningAbove = STOPPED_BELOW * level;

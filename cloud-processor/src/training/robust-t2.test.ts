@@ -203,9 +203,9 @@ describe('fitRobustT2: the operating point', () => {
     expect(score(model, [112, 50, 20])).toBeGreaterThan(model.threshold);
   });
 
-  it("finds the operating point's trained range over a long training (150,000 windows: more than one call takes as arguments)", () => {
+  it("finds the operating point's trained range over a long training (400,000 windows: far more than one call takes as arguments)", () => {
     const rand = gaussian(9);
-    const rows = Array.from({ length: 150_000 }, (_, i) => {
+    const rows = Array.from({ length: 400_000 }, (_, i) => {
       const speed = 1000 + 100 * Math.sin(i / 500);
       return [speed, 0.04 * speed + 0.1 * rand()];
     });

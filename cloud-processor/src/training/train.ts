@@ -170,7 +170,7 @@ function prepare(windows: MachineWindow[], kind: ModelKind, gate: 'learn' | Regi
   // Counted in time, not in windows: hopping windows of a 40 s recording are 31 windows but 3 windows' worth of data.
   const independent = nonOverlapping(used, contract.windowMs);
   if (rows.length < MODEL_DEFAULTS.minTrainingWindows || independent < MODEL_DEFAULTS.minTrainingWindows) {
-    const overlap = independent < rows.length ? ` (${Math.round(independent)} windows' worth of time: they overlap)` : '';
+    const overlap = independent < rows.length ? ` (${Math.floor(independent)} windows' worth of time: they overlap)` : '';
     throw new TrainingDataError(`${rows.length} usable windows${overlap}; need at least ${MODEL_DEFAULTS.minTrainingWindows} (skipped: ${JSON.stringify(skipped)})`);
   }
   return { contract, layout, skipped, leftOutSensors, regime, running, rows, machineOf, windowEnds };
