@@ -1,6 +1,7 @@
 // `pdm dashboards`: writes the Grafana dashboards and provisioning files. Returns the exit code: 0 when
 // written, 2 for a bad flag, 1 when the files could not be written.
 import { parseArgs } from 'node:util';
+import { hidePassword } from '@pdm/config';
 import { BUILD_DEFAULTS, buildDashboards } from './build.js';
 
 export interface DashboardsCliIo {
@@ -30,15 +31,12 @@ Options:
                            (e.g. in a container)
   -h, --help               show this help`;
 
-/** A flag value as it may be printed: the password of a user:password@ in it (if any) hidden. */
-const withoutPassword = (value: string) => value.replace(/^([^/]*\/\/[^/:@]*:).*@/, '$1(hidden)@');
-
 function urlProblem(value: string): string | undefined {
   let url: URL;
   try {
     url = new URL(value);
   } catch {
-    return `--influx-url is not a URL: ${JSON.stringify(withoutPassword(value))}`;
+    return `--influx-url is not a URL: ${JSON.stringify(hidePassword(value))}`;
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') return `--influx-url must be http(s), got ${url.protocol}`;
   try {
