@@ -1,4 +1,5 @@
 // Times as `pdm status`, `pdm alerts` and `pdm models` print them, and how long ago they were.
+import { isoTime } from '@pdm/clock';
 
 /** 45s, 12m, 3h, 2d: how long ago, at a glance. */
 export function age(ms: number): string {
@@ -14,5 +15,5 @@ export function age(ms: number): string {
  * such ends were refused) as its number, so a listing still shows it instead of failing.
  */
 export function utc(ms: number): string {
-  return Math.abs(ms) <= 8.64e15 ? new Date(ms).toISOString().replace('.000Z', 'Z') : `${ms} ms since 1970`;
+  return isoTime(ms).replace('.000Z', 'Z');
 }

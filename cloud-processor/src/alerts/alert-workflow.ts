@@ -5,7 +5,7 @@
 // resolved again, a mute in the past or longer than InfluxDB keeps it, a machine or site id InfluxDB
 // cannot store are refused with an AlertWorkflowError naming what is wrong) before anything is written,
 // and recorded in `alert_actions` (alert-actions.ts); the processor applies resolves and mutes.
-import type { Clock } from '@pdm/clock';
+import { MAX_DATE_MS, isoTime, type Clock } from '@pdm/clock';
 import { parseDuration } from '@pdm/config';
 import type { InfluxSeries, InfluxSink } from '../sink/influx-sink.js';
 import { ALERT_LABEL, type AlertLabel } from '../sink/influx-series.js';
@@ -57,13 +57,8 @@ export interface AlertOverview {
   mutes: AlertAction[];
 }
 
-/** The latest time (and, negated, the earliest) a Date holds: beyond, toISOString() throws. */
-const MAX_DATE_MS = 8.64e15;
 /** The latest time InfluxDB 1.x stores (int64 ns less one), in ms: no alert opened after it. */
 const MAX_INFLUX_MS = 9_223_372_036_854;
-
-/** A time for a message, also one no Date can show. */
-const when = (ms: number) => (Math.abs(ms) <= MAX_DATE_MS ? new Date(ms).toISOString() : `${ms} ms since 1970`);
 
 /** A length of time for a message: whole days, hours or minutes when it is one. */
 function span(ms: number): string {
@@ -71,12 +66,13 @@ function span(ms: number): string {
   return `${ms} ms`;
 }
 
-/** A Go duration as InfluxDB shows a retention policy's ("720h0m0s"; "0s": kept forever) in ms, undefined when it is not one. */
-function goDurationMs(text: string): number | undefined {
-  const units: Record<string, number> = { h: 3_600_000, m: 60_000, s: 1_000, ms: 1, us: 1e-3, µs: 1e-3, ns: 1e-6 };
-  const parts = [...text.matchAll(/(\d+(?:\.\d+)?)(h|ms|m|s|us|µs|ns)/g)];
-  if (parts.length === 0 || parts.map((p) => p[0]).join('') !== text) return undefined;
-  return parts.reduce((sum, [, n, unit]) => sum + Number(n) * units[unit!]!, 0);
+/** A retention policy's duration as InfluxDB shows it ("720h0m0s"; "0s": kept forever) in ms, undefined in a form not read. */
+function retentionMs(text: string): number | undefined {
+  try {
+    return parseDuration(text);
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -148,9 +144,9 @@ export class AlertWorkflow {
     checkMachine(machine);
     if (!Number.isFinite(until)) throw new AlertWorkflowError(`the mute would never end (its end is ${until}): give a duration or a time`, 'invalid');
     const now = this.clock.now();
-    if (!(until > now)) throw new AlertWorkflowError(`the mute would end at ${when(until)}, which is not in the future`, 'invalid');
+    if (!(until > now)) throw new AlertWorkflowError(`the mute would end at ${isoTime(until)}, which is not in the future`, 'invalid');
     const longest = await this.longestMute(now);
-    if (until - now > longest.ms) throw new AlertWorkflowError(`the mute would end at ${when(until)}, after the longest mute possible, ${span(longest.ms)} (until ${when(now + longest.ms)}): ${longest.why}`, 'invalid');
+    if (until - now > longest.ms) throw new AlertWorkflowError(`the mute would end at ${isoTime(until)}, after the longest mute possible, ${span(longest.ms)} (until ${isoTime(now + longest.ms)}): ${longest.why}`, 'invalid');
     return this.record({ ...(await this.machine(machine)), action: 'mute', muteUntil: until, ...by });
   }
 
@@ -176,7 +172,7 @@ export class AlertWorkflow {
     const policy = series
       .flatMap((s) => s.values.map((row) => ({ name: String(row[s.columns.indexOf('name')]), duration: String(row[s.columns.indexOf('duration')]), isDefault: row[s.columns.indexOf('default')] === true })))
       .find((p) => p.isDefault);
-    const kept = policy === undefined ? undefined : goDurationMs(policy.duration);
+    const kept = policy === undefined ? undefined : retentionMs(policy.duration);
     if (policy !== undefined && kept === 0) return { ms: MAX_DATE_MS - now, why: `the retention policy "${policy.name}" keeps points forever, and a Date holds no later time` };
     // No default policy (or one InfluxDB shows in an unknown form): the processor's default.
     const ms = kept ?? parseDuration(INFLUX_SINK_DEFAULTS.rawRetention.duration);
