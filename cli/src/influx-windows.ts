@@ -13,6 +13,7 @@ import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { influxString } from '@pdm/cloud-processor/alert-workflow';
+import { basicAuthorization, credentialsOf } from '@pdm/config';
 import { CloseReason, MachineWindowSchema, SENSOR_STAT_FIELDS, create, type MachineWindow } from '@pdm/proto';
 import { UsageError } from './command.js';
 
@@ -122,10 +123,11 @@ async function siteOf(influx: InfluxSource, query: InfluxWindowQuery, range: str
  */
 async function* seriesOf(influx: InfluxSource, statement: string): AsyncGenerator<Series> {
   const url = new URL(influx.url);
-  const user = decoded(url.username);
+  const { user } = credentials(url);
   const headers: Record<string, string> = {};
   // fetch refuses a URL with credentials in it: they go in the header, as the processor sends them.
-  if (user !== '') headers.authorization = `Basic ${Buffer.from(`${user}:${decoded(url.password)}`).toString('base64')}`;
+  const authorization = basicAuthorization(url);
+  if (authorization !== undefined) headers.authorization = authorization;
   url.username = '';
   url.password = '';
   const where = withoutPassword(influx.url);
@@ -174,10 +176,10 @@ async function* seriesOf(influx: InfluxSource, statement: string): AsyncGenerato
   if (!complete) throw new Error(`InfluxDB at ${where} ended its answer before its last rows (its last chunk says partial): nothing is trained on part of the range; try again`);
 }
 
-/** A user or password of --influx-url, percent-decoded (p%40ss is p@ss). */
-function decoded(part: string): string {
+/** The user and password of --influx-url, percent-decoded (p%40ss is p@ss). */
+function credentials(url: URL): { user: string; password: string } {
   try {
-    return decodeURIComponent(part);
+    return credentialsOf(url);
   } catch {
     throw new UsageError('--influx-url: a % in its user or password starts no %XX escape; write % as %25 (and @ as %40, : as %3A, / as %2F)');
   }

@@ -5,3 +5,4 @@ export { TIME_COLUMN_NAMES, findTimeColumn, noTimeColumnReason, parseTimestamp }
 export { resolvePubSubCredentials, usesPubSubEmulator, type GoogleCredentialSource } from './google-credentials.js';
 export { logDestination, logFormatFlag, logFormatSchema, prettyLogLine, resolveLogFormat, type LogFormat } from './log-format.js';
 export { HIDDEN, hidePassword } from './hide-password.js';
+export { basicAuthorization, credentialsOf } from './url-credentials.js';

@@ -1,6 +1,7 @@
 // Grafana provisioning files: the InfluxDB (1.x API, InfluxQL) datasource with the fixed uid every panel
 // references, and a file provider that loads the dashboards folder.
 import { stringify } from 'yaml';
+import { credentialsOf } from '@pdm/config';
 import { INFLUX_DATASOURCE_NAME, INFLUX_DATASOURCE_UID } from './datasource.js';
 import { DEFAULT_DATABASE } from '@pdm/cloud-processor/influx-series';
 
@@ -24,8 +25,7 @@ const literal = (value: string) => value.replaceAll('$', () => '$$');
  */
 function credentialsApart(influxUrl: string): { url: string; user: string; password: string } {
   const url = new URL(influxUrl);
-  const user = decodeURIComponent(url.username);
-  const password = decodeURIComponent(url.password);
+  const { user, password } = credentialsOf(url);
   url.username = '';
   url.password = '';
   return { url: url.toString().replace(/\/$/, ''), user, password };

@@ -17,6 +17,7 @@ import https from 'node:https';
 import { gzip as gzipCallback } from 'node:zlib';
 import { promisify } from 'node:util';
 import { TransientError } from '../shared/transient-error.js';
+import { basicAuthorization } from '@pdm/config';
 
 const gzip = promisify(gzipCallback);
 
@@ -86,8 +87,7 @@ export class InfluxWrite {
     const secure = this.base.protocol === 'https:';
     this.agent = new (secure ? https.Agent : http.Agent)({ keepAlive: true, maxSockets: options.maxSockets ?? Infinity });
     this.request = secure ? https.request : http.request;
-    const user = decodeURIComponent(this.base.username);
-    this.authorization = user ? `Basic ${Buffer.from(`${user}:${decodeURIComponent(this.base.password)}`).toString('base64')}` : undefined;
+    this.authorization = basicAuthorization(this.base);
     this.path = `${this.base.pathname.replace(/\/$/, '')}/write?${new URLSearchParams({ db: options.database, precision: 'ms' }).toString()}`;
   }
 
