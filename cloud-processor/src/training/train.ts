@@ -135,6 +135,8 @@ interface Prepared {
   rows: number[][];
   machineOf: string[];
   windowEnds: number[];
+  /** How many windows' worth of time the rows cover (hopping windows overlap: nonOverlapping). */
+  independentWindows: number;
 }
 
 /**
@@ -168,12 +170,12 @@ function prepare(windows: MachineWindow[], kind: ModelKind, gate: 'learn' | Regi
     } else skipped[mismatch.code] = (skipped[mismatch.code] ?? 0) + 1;
   }
   // Counted in time, not in windows: hopping windows of a 40 s recording are 31 windows but 3 windows' worth of data.
-  const independent = nonOverlapping(used, contract.windowMs);
-  if (rows.length < MODEL_DEFAULTS.minTrainingWindows || independent < MODEL_DEFAULTS.minTrainingWindows) {
-    const overlap = independent < rows.length ? ` (${Math.floor(independent)} windows' worth of time: they overlap)` : '';
+  const independentWindows = nonOverlapping(used, contract.windowMs);
+  if (rows.length < MODEL_DEFAULTS.minTrainingWindows || independentWindows < MODEL_DEFAULTS.minTrainingWindows) {
+    const overlap = independentWindows < rows.length ? ` (${Math.floor(independentWindows)} windows' worth of time: they overlap)` : '';
     throw new TrainingDataError(`${rows.length} usable windows${overlap}; need at least ${MODEL_DEFAULTS.minTrainingWindows} (skipped: ${JSON.stringify(skipped)})`);
   }
-  return { contract, layout, skipped, leftOutSensors, regime, running, rows, machineOf, windowEnds };
+  return { contract, layout, skipped, leftOutSensors, regime, running, rows, machineOf, windowEnds, independentWindows };
 }
 
 /** One detector family fitted: its artifacts, what its contract says of it, and its part of the report. */
@@ -203,7 +205,7 @@ async function fitKind(kind: ModelKind, prepared: Prepared, options: TrainOption
       dispose: () => undefined,
     };
   }
-  const independentWindows = nonOverlapping(prepared.running, contract.windowMs);
+  const { independentWindows } = prepared;
   if (kind === 'robust-t2') {
     const robustT2 = fitRobustT2(contract.featureNames, rows, contract.windowMs, { independentWindows, machineOf: prepared.machineOf, onlineThreshold: options.onlineThreshold });
     return {
