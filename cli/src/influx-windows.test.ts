@@ -202,7 +202,7 @@ describe('pdm train --from-influx with InfluxDB authentication on', () => {
 
   it('sends the user and password of --influx-url, and prints the URL without the password', async () => {
     const { code, out, err } = await train(withUser('reader', password));
-    expect(err).toMatch(new RegExp(`train: 90 windows of pump-9 from http://reader@${host()}/${database}\\n`));
+    expect(err).toMatch(new RegExp(`train: 90 windows of pump-9 from http://reader:\\(hidden\\)@${host()}/${database}\\n`));
     expect(`${out}\n${err}`).not.toContain(encodeURIComponent(password));
     expect(code).toBe(0);
   });
@@ -213,7 +213,7 @@ describe('pdm train --from-influx with InfluxDB authentication on', () => {
     expect(none.code).toBe(2);
 
     const wrong = await train(withUser('reader', 'guess'));
-    expect(wrong.err).toMatch(new RegExp(`^pdm train: InfluxDB at http://reader@${host()} refused user "reader" \\(authorization failed\\): check the user and password in --influx-url\\n\\n`));
+    expect(wrong.err).toMatch(new RegExp(`^pdm train: InfluxDB at http://reader:\\(hidden\\)@${host()} refused user "reader" \\(authorization failed\\): check the user and password in --influx-url\\n\\n`));
     expect(wrong.err).not.toContain('guess');
     expect(wrong.code).toBe(2);
 
@@ -222,7 +222,7 @@ describe('pdm train --from-influx with InfluxDB authentication on', () => {
     expect(unescaped.code).toBe(2);
 
     const stranger = await train(withUser('stranger', 'x'));
-    expect(stranger.err).toMatch(new RegExp(`^pdm train: InfluxDB at http://stranger@${host()} does not let user "stranger" read database "${database}" \\(error authorizing query: .*\\): grant READ on it, or give another user in --influx-url\\n\\n`));
+    expect(stranger.err).toMatch(new RegExp(`^pdm train: InfluxDB at http://stranger:\\(hidden\\)@${host()} does not let user "stranger" read database "${database}" \\(error authorizing query: .*\\): grant READ on it, or give another user in --influx-url\\n\\n`));
     expect(stranger.code).toBe(2);
   });
 });

@@ -13,7 +13,7 @@ import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { influxString } from '@pdm/cloud-processor/alert-workflow';
-import { basicAuthorization, credentialsOf } from '@pdm/config';
+import { basicAuthorization, credentialsOf, hidePassword } from '@pdm/config';
 import { CloseReason, MachineWindowSchema, SENSOR_STAT_FIELDS, create, type MachineWindow } from '@pdm/proto';
 import { UsageError } from './command.js';
 
@@ -48,14 +48,6 @@ interface Chunk {
 const CHUNK_ROWS = 10_000;
 
 const text = (value: unknown) => (typeof value === 'string' ? value : '');
-
-/** The URL as it may be printed: without the password it may carry. */
-export function withoutPassword(url: string): string {
-  const parsed = new URL(url);
-  if (parsed.password === '') return url;
-  parsed.password = '';
-  return parsed.toString().replace(/\/$/, '');
-}
 
 export async function windowsFromInflux(influx: InfluxSource, query: InfluxWindowQuery): Promise<MachineWindow[]> {
   const range = `time >= ${influxString(query.from)} AND time < ${influxString(query.until)}`;
@@ -130,7 +122,7 @@ async function* seriesOf(influx: InfluxSource, statement: string): AsyncGenerato
   if (authorization !== undefined) headers.authorization = authorization;
   url.username = '';
   url.password = '';
-  const where = withoutPassword(influx.url);
+  const where = hidePassword(influx.url);
   const body = new URLSearchParams({ q: statement, db: influx.database, epoch: 'ms', chunked: 'true', chunk_size: String(CHUNK_ROWS) });
   let response: Response;
   try {

@@ -53,7 +53,7 @@ describe('pdm processor CLI', () => {
     expect(text).not.toMatch(/sixteen-chars-secret-token|s3cret|XXXXSECRET|services/);
     const printed = JSON.parse(text) as Record<string, Record<string, unknown>>;
     expect(printed.http).toEqual({ host: '0.0.0.0', port: 9465, apiToken: '(hidden)' });
-    expect(printed.influx!.url).toBe('http://writer:(hidden)@db.example:8086/');
+    expect(printed.influx!.url).toBe('http://writer:(hidden)@db.example:8086');
     expect((printed.alerts!.webhook as { url: string }).url).toBe('https://hooks.example.com/(hidden)');
     // Set keys win; defaults resolved outside the schema are shown too (scorer: 10 ms, 2 s, 1 min, 30 days).
     expect(printed.model).toMatchObject({ registryDir: '.data/models', maxBatch: 64, maxDelayMs: 10, pollMs: 2000, stateSaveMs: 60_000, forgetMachinesAfterMs: 2_592_000_000 });

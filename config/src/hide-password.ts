@@ -14,5 +14,8 @@ export function hidePassword(url: string): string {
   }
   if (!parsed.password) return url;
   parsed.password = HIDDEN;
-  return parsed.toString();
+  // URL writes a bare origin with a "/": keep the value's own form, so a caller can append a path.
+  const shown = parsed.toString();
+  const slashAdded = parsed.pathname === '/' && !url.replace(/[?#].*$/, '').endsWith('/');
+  return slashAdded ? shown.replace(/\/(?=[?#]|$)/, '') : shown;
 }

@@ -66,7 +66,7 @@ describe('pdm status', () => {
     const io = capture();
     const url = influx.url.replace('http://', 'http://reader:s3cret@');
     expect(await showStatus({ ...options, influx: { ...options.influx, url } }, io.context, new ManualClock(NOW))).toBe(0);
-    expect(io.out[0]).toBe(`pdm status at ${iso(NOW)} from InfluxDB ${influx.url.replace('http://', 'http://reader:(hidden)@')}/, database ${options.influx.database}`);
+    expect(io.out[0]).toBe(`pdm status at ${iso(NOW)} from InfluxDB ${influx.url.replace('http://', 'http://reader:(hidden)@')}, database ${options.influx.database}`);
     expect(io.out.join('\n')).not.toContain('s3cret');
   });
 

@@ -4,11 +4,12 @@
 import { parseArgs } from 'node:util';
 import { systemClock } from '@pdm/clock';
 import { COMBINED_KIND_SYNTAX, MODEL_KINDS, parseKind, trainModel, type CombinedKind, type MemberReport, type ModelKind } from '@pdm/cloud-processor';
+import { hidePassword } from '@pdm/config';
 import { type Command, UsageError } from '../command.js';
 import { CSV_FLAG_HELP, CSV_FLAG_OPTIONS, csvReplayOptions, timeFlag, timeRangeFlags } from '../csv-flags.js';
 import { MAX_UNIVARIATE_SENSORS, MIN_HOPPING_READINGS, MIN_TUMBLING_WINDOWS, trainingWindowsFromCsv } from '../csv-windows.js';
 import { influxUrlFlag } from '../influx-url.js';
-import { windowsFromInflux, withoutPassword } from '../influx-windows.js';
+import { windowsFromInflux } from '../influx-windows.js';
 import { withoutLabelledEpisodes } from '../labelled-episodes.js';
 
 const MIN_TUMBLING_TEXT = String(MIN_TUMBLING_WINDOWS);
@@ -146,7 +147,7 @@ ${CSV_FLAG_HELP}
       const influx = { url: influxUrlFlag(values['influx-url']), database: values.database };
       windows = await windowsFromInflux(influx, { machine: values.machine, site: values.site, from, until });
       const at = values.site === undefined ? '' : ` at ${values.site}`;
-      err(`train: ${windows.length} windows of ${values.machine}${at} from ${withoutPassword(influx.url)}/${influx.database}`);
+      err(`train: ${windows.length} windows of ${values.machine}${at} from ${hidePassword(influx.url)}/${influx.database}`);
       const labelled = await withoutLabelledEpisodes(windows, influx, values.machine, systemClock);
       windows = labelled.kept;
       if (labelled.episodes > 0) err(`train: left out ${labelled.left} windows inside ${labelled.episodes} alert episode(s) labelled fault or maintenance (pdm alerts label)`);
