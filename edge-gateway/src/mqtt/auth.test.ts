@@ -222,3 +222,41 @@ describe('gateway allowing anonymous clients, with a subscribe ACL', () => {
     expect(stderr).toMatch(/denied|rejected/i);
   });
 });
+
+describe('a restart storm of password devices', () => {
+  // Distinct users (a verified password is remembered per user) with the production scrypt cost
+  // (~50 ms a check): far more CONNECTs arrive within the first check than may wait for one.
+  const DEVICES = 100;
+  let bed: GatewayTestbed;
+  let url: string;
+  const dir = makeTestDataDir('gateway-login-storm');
+  beforeAll(async () => {
+    const usersFile = join(dir, 'users.yaml');
+    const passwordHash = await hashPassword('plant-password');
+    const users = Array.from({ length: DEVICES }, (_, i) => [`  - username: plc-${i}`, `    passwordHash: "${passwordHash}"`, `    publish: ["sensors/press-${i}/#"]`]);
+    writeFileSync(usersFile, ['users:', ...users.flat()].join('\n'));
+    bed = await startGatewayTestbed({ mqtt: { allowAnonymous: false, usersFile } });
+    url = `mqtt://127.0.0.1:${bed.gateway.mqttPort}`;
+  });
+  afterAll(async () => {
+    await bed.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const connect = (i: number) => connectAsync(url, { username: `plc-${i}`, password: 'plant-password', reconnectPeriod: 0, connectTimeout: 30_000 });
+
+  it('refuses the devices beyond the waiting checks as "server unavailable", which they retry, never as a bad password', async () => {
+    const outcomes = await Promise.allSettled(Array.from({ length: DEVICES }, (_, i) => connect(i)));
+    const refused = outcomes.flatMap((outcome, i) => (outcome.status === 'rejected' ? [{ i, reason: String(outcome.reason) }] : []));
+    expect(refused.length).toBeGreaterThan(0);
+    expect(refused.filter(({ reason }) => !/Server unavailable/i.test(reason))).toEqual([]);
+    expect(await metricValue(bed.gateway, 'pdm_gateway_connect_refused_total', 'reason="busy"')).toBe(refused.length);
+    expect(await metricValue(bed.gateway, 'pdm_gateway_connect_refused_total', 'reason="bad_credentials"')).toBe(0);
+
+    // Their retries get in, one check each.
+    const retried = await Promise.all(refused.map(({ i }) => connect(i)));
+    const connected = outcomes.flatMap((outcome) => (outcome.status === 'fulfilled' ? [outcome.value] : []));
+    expect(connected.length + retried.length).toBe(DEVICES);
+    await Promise.all([...connected, ...retried].map((client) => client.endAsync()));
+  });
+});

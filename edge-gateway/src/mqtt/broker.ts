@@ -17,7 +17,7 @@ import type { Credentials } from './credentials.js';
 import { type OversizedPacket, guardPacketSize } from './packet-size-guard.js';
 import { publishMatcher } from './publish-acls.js';
 import { RedeliveryFilter } from './redeliveries.js';
-import { type Acl, type User, Users } from './users.js';
+import { type Acl, PasswordChecksBusyError, type User, Users } from './users.js';
 import { listen } from '../ops/listen.js';
 
 export interface BrokerOptions {
@@ -57,7 +57,7 @@ export interface BrokerHooks {
   /** A subscription refused by the ACL (SUBACK 0x80; the client stays connected). */
   onRefusedSubscribe(clientId: string, filter: string): void;
   /** unknown_certificate: a verified client certificate whose subject CN is no user of the users file. */
-  onRefusedConnect(reason: 'bad_credentials' | 'anonymous' | 'unknown_certificate', clientId: string, username: string | undefined): void;
+  onRefusedConnect(reason: 'bad_credentials' | 'anonymous' | 'unknown_certificate' | 'busy', clientId: string, username: string | undefined): void;
   /**
    * A TLS handshake that failed (no client certificate while one is required, another CA, not TLS at all).
    * Not called for a peer that hung up before the handshake ended: see isHangUp.
@@ -95,6 +95,7 @@ interface ClientAccess {
 
 const accessFor = (user: User | undefined, acl: Acl): ClientAccess => ({ user, acl, mayPublish: publishMatcher(acl) });
 
+const SERVER_UNAVAILABLE = 3;
 const BAD_USERNAME_OR_PASSWORD = 4;
 const NOT_AUTHORIZED = 5;
 
@@ -177,7 +178,11 @@ export async function startBroker(options: BrokerOptions, hooks: BrokerHooks): P
           authenticated(client, user);
           done(null, true);
         },
-        (error: unknown) => done(authError(`authentication failed: ${String(error)}`, BAD_USERNAME_OR_PASSWORD), false),
+        (error: unknown) => {
+          if (!(error instanceof PasswordChecksBusyError)) return done(authError(`authentication failed: ${String(error)}`, BAD_USERNAME_OR_PASSWORD), false);
+          hooks.onRefusedConnect('busy', client.id, username);
+          done(authError(`${error.message}: retry`, SERVER_UNAVAILABLE), false);
+        },
       );
     },
     authorizePublish: (client, packet, callback) => {

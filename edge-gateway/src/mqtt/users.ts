@@ -51,6 +51,14 @@ export class UsersFileError extends Error {
 /** Password checks that may wait for the one running; see passwordChecks. */
 export const MAX_WAITING_PASSWORD_CHECKS = 64;
 
+/** A password not checked because MAX_WAITING_PASSWORD_CHECKS checks were already waiting: a refusal to retry, not a verdict. */
+export class PasswordChecksBusyError extends Error {
+  constructor() {
+    super(`${MAX_WAITING_PASSWORD_CHECKS} password checks are already waiting`);
+    this.name = 'PasswordChecksBusyError';
+  }
+}
+
 /** Runs one check at a time, with up to `maxWaiting` more waiting their turn in order. */
 class CheckQueue {
   private running = false;
@@ -58,11 +66,11 @@ class CheckQueue {
 
   constructor(private readonly maxWaiting: number) {}
 
-  /** The check's result once it has run, or undefined at once when `maxWaiting` checks are already waiting. */
-  async run<T>(check: () => Promise<T>): Promise<T | undefined> {
+  /** The check's result once it has run; throws PasswordChecksBusyError at once when `maxWaiting` checks are already waiting. */
+  async run<T>(check: () => Promise<T>): Promise<T> {
     if (!this.running) this.running = true;
     else if (this.waiting.length < this.maxWaiting) await new Promise<void>((resolve) => this.waiting.push(resolve));
-    else return undefined;
+    else throw new PasswordChecksBusyError();
     try {
       return await check();
     } finally {
@@ -79,7 +87,9 @@ class CheckQueue {
  * core and 16 MiB, so wrong passwords sent fast would otherwise take both cores and libuv's thread
  * pool from ingest: one check runs at a time (the other core stays free), up to
  * MAX_WAITING_PASSWORD_CHECKS wait (about 3 s, well inside a client's connect timeout), and a CONNECT
- * beyond that is refused at once as bad credentials, whoever it names. Nothing is remembered per
+ * beyond that is refused at once as "server unavailable", whoever it names: a refusal devices retry,
+ * where "bad username or password" makes some give up for good (a restart of many devices at once
+ * would otherwise leave some of them out until someone restarts them). Nothing is remembered per
  * user, so no one is locked out: the queue drains within seconds of the flood stopping, and a client
  * whose password was verified this run reconnects without a check, flood or not.
  */
@@ -126,6 +136,7 @@ export class Users {
     return new Users(result.data.users);
   }
 
+  /** The user the password proves, or undefined; throws PasswordChecksBusyError when it could not be checked now. */
   async authenticate(username: string, password: string): Promise<User | undefined> {
     const user = this.byName.get(username);
     const digest = createHash('sha256').update(password).digest('base64');
