@@ -75,12 +75,18 @@ describe('AlertWorkflow', () => {
     const by = { who: 'ana' };
     await expect(workflow.ack('pump-1-123', by)).rejects.toThrow('unknown alert id "pump-1-123"');
     await expect(workflow.ack("x' OR 1=1", by)).rejects.toThrow(`unknown alert id "x' OR 1=1"`);
-    await expect(workflow.resolve(`fan-2-${BASE + 20_000}`, by)).rejects.toThrow(`alert fan-2-${BASE + 20_000} is already resolved`);
+    await expect(workflow.resolve(`fan-2-${BASE + 20_000}`, by)).rejects.toMatchObject({
+      reason: 'conflict',
+      message: `alert fan-2-${BASE + 20_000} is already resolved: at ${new Date(BASE + 40_000).toISOString()} (fan-2 resolved)`,
+    });
     await expect(workflow.label(`fan-2-${BASE + 20_000}`, 'broken', undefined, by)).rejects.toThrow('unknown label "broken": expected one of fault, false_alarm, maintenance');
     await expect(workflow.mute({ machineId: 'press-9' }, BASE + 2 * MINUTE, by)).rejects.toThrow('unknown machine "press-9"');
     await expect(workflow.mute({ machineId: 'fan-2' }, BASE + MINUTE, by)).rejects.toThrow(`the mute would end at ${new Date(BASE + MINUTE).toISOString()}, which is not in the future`);
     await workflow.resolve(`pump-1-${BASE + 10_000}`, by);
-    await expect(workflow.resolve(`pump-1-${BASE + 10_000}`, by)).rejects.toThrow('is already being resolved by hand');
+    await expect(workflow.resolve(`pump-1-${BASE + 10_000}`, { who: 'bo' })).rejects.toMatchObject({
+      reason: 'conflict',
+      message: `alert pump-1-${BASE + 10_000} is already being resolved by hand: by ana at ${new Date(BASE + MINUTE).toISOString()} (the processor closes it at the machine's next window)`,
+    });
     // A machine not seen yet can be muted with its site.
     await expect(workflow.mute({ siteId: 'plant-2', machineId: 'press-9' }, BASE + 2 * MINUTE, by)).resolves.toMatchObject({ siteId: 'plant-2', machineId: 'press-9' });
   });

@@ -5,6 +5,13 @@
 // resolved again, a mute in the past or longer than InfluxDB keeps it, a machine or site id InfluxDB
 // cannot store are refused with an AlertWorkflowError naming what is wrong) before anything is written,
 // and recorded in `alert_actions` (alert-actions.ts); the processor applies resolves and mutes.
+//
+// One workflow runs an episode's actions one after another, each checked against what the one before
+// it stored: two resolves arriving together through the processor's API would otherwise both read the
+// episode open and both be written (InfluxDB has no compare-and-set; at the same millisecond the second
+// point even replaces the first). Across processes (two processors, or `pdm alerts` beside one) nothing
+// orders them: each may still read before the other's write lands. A mute or unmute is checked
+// against nothing another action changes, so they are not ordered.
 import { MAX_DATE_MS, isoTime, type Clock } from '@pdm/clock';
 import { parseDuration } from '@pdm/config';
 import type { InfluxSeries, InfluxSink } from '../sink/influx-sink.js';
@@ -93,8 +100,28 @@ export interface Actor {
   note?: string;
 }
 
+/** Runs work for one key after the work asked before for that key is done, whether it succeeded or not. */
+class OneAtATime {
+  /** Per key, settles (never rejects) when its last work is done; a key is forgotten once idle. */
+  private readonly tails = new Map<string, Promise<void>>();
+
+  run<T>(key: string, work: () => Promise<T>): Promise<T> {
+    const done = (this.tails.get(key) ?? Promise.resolve()).then(work);
+    const tail = done.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.tails.set(key, tail);
+    void tail.then(() => {
+      if (this.tails.get(key) === tail) this.tails.delete(key);
+    });
+    return done;
+  }
+}
+
 export class AlertWorkflow {
   private readonly log: AlertActionLog;
+  private readonly perEpisode = new OneAtATime();
 
   constructor(
     private readonly sink: InfluxSink,
@@ -117,22 +144,28 @@ export class AlertWorkflow {
     return { episodes, mutes };
   }
 
-  async ack(alertId: string, by: Actor): Promise<AlertAction> {
-    const episode = await this.episode(alertId);
-    return this.record({ ...this.machineOf(episode), action: 'ack', alertId, ...by });
+  ack(alertId: string, by: Actor): Promise<AlertAction> {
+    return this.perEpisode.run(alertId, async () => {
+      const episode = await this.episode(alertId);
+      return this.record({ ...this.machineOf(episode), action: 'ack', alertId, ...by });
+    });
   }
 
   /** The processor resolves the episode at the machine's next window (and delivers the resolve). */
-  async resolve(alertId: string, by: Actor): Promise<AlertAction> {
-    const episode = await this.episode(alertId);
-    if (episode.state !== 'open') throw new AlertWorkflowError(`alert ${alertId} is already ${episode.state === 'resolving' ? 'being resolved by hand' : 'resolved'}`, 'conflict');
-    return this.record({ ...this.machineOf(episode), action: 'resolve', alertId, ...by });
+  resolve(alertId: string, by: Actor): Promise<AlertAction> {
+    return this.perEpisode.run(alertId, async () => {
+      const episode = await this.episode(alertId);
+      if (episode.state !== 'open') throw new AlertWorkflowError(alreadyResolved(episode), 'conflict');
+      return this.record({ ...this.machineOf(episode), action: 'resolve', alertId, ...by });
+    });
   }
 
   async label(alertId: string, label: string, cause: string | undefined, by: Actor): Promise<AlertAction> {
     if (!ALERT_LABEL.includes(label as AlertLabel)) throw new AlertWorkflowError(`unknown label "${label}": expected one of ${ALERT_LABEL.join(', ')}`, 'invalid');
-    const episode = await this.episode(alertId);
-    return this.record({ ...this.machineOf(episode), action: 'label', alertId, label: label as AlertLabel, ...(cause !== undefined && { cause }), ...by });
+    return this.perEpisode.run(alertId, async () => {
+      const episode = await this.episode(alertId);
+      return this.record({ ...this.machineOf(episode), action: 'label', alertId, label: label as AlertLabel, ...(cause !== undefined && { cause }), ...by });
+    });
   }
 
   /**
@@ -212,6 +245,15 @@ export class AlertWorkflow {
     if (sites.length > 1) throw new AlertWorkflowError(`machine "${machine.machineId}" is on several sites (${sites.sort().join(', ')}): say which`, 'invalid');
     return { siteId: sites[0]!, machineId: machine.machineId };
   }
+}
+
+/** Why an episode no longer open cannot be resolved: who resolved it and when. */
+function alreadyResolved(episode: Episode): string {
+  const { alertId, resolvedByHand, resolvedAt, resolveMessage } = episode;
+  if (episode.state === 'resolving') {
+    return `alert ${alertId} is already being resolved by hand: by ${resolvedByHand!.who} at ${isoTime(resolvedByHand!.time)} (the processor closes it at the machine's next window)`;
+  }
+  return `alert ${alertId} is already resolved: at ${isoTime(resolvedAt!)}${resolveMessage ? ` (${resolveMessage})` : ''}`;
 }
 
 function checkMachine(machine: { siteId?: string; machineId: string }): void {

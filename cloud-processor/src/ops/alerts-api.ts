@@ -6,9 +6,10 @@
 //   POST /api/alerts/:id/label    {who, label, cause?, note?}
 //   POST /api/machines/:id/mute   {who, for | until, site?, note?}   for: a duration ("4h"), until: ISO-8601
 //   POST /api/machines/:id/unmute {who, site?, note?}
-// A request the stored alerts refuse answers 404 (unknown alert or machine), 409 (already resolved) or
-// 400 (a bad field: a mute ending in the past or after InfluxDB drops it, a machine or site id with a
-// control character), with {message}, before anything is written; a missing or wrong token 401.
+// A request the stored alerts refuse answers 404 (unknown alert or machine), 409 (already resolved,
+// naming by whom and when; of two resolves at once, the one answered second) or 400 (a bad field: a
+// mute ending in the past or after InfluxDB drops it, a machine or site id with a control character),
+// with {message}, before anything is written; a missing or wrong token 401.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import {
   BadRequestException,
