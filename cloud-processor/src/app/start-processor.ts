@@ -190,7 +190,7 @@ export async function startProcessor(config: ProcessorConfig, deps: ProcessorDep
 
   let stopping: Promise<void> | undefined;
   const stop = async () => {
-    reporter.stop();
+    // Drift needs the models the scorer's close below unloads; an interval's drift is enough.
     driftReporter.stop();
     // Every step runs even when one before it failed (the scorer's state save above all); the first
     // failure is passed on once they all ran.
@@ -212,6 +212,8 @@ export async function startProcessor(config: ProcessorConfig, deps: ProcessorDep
     if (!deps.scorer) await step(() => scorer.close());
     // Deliveries still pending after stopTimeoutMs are released to the next sweep (any processor).
     await step(() => deliveries.close(delivery.stopTimeoutMs));
+    // The last pipeline report, of what happened since the interval's (the drain above all), stored by the flush.
+    await step(() => reporter.close());
     await step(() => sink.flush());
     // Nest's close waits for every connection with a request under way: one a client sent half of held
     // the stop for Node's request timeout (5 minutes), past any supervisor's. Those are cut after a grace.

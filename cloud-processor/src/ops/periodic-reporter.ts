@@ -1,20 +1,39 @@
 // What the processor's reporters (pipeline health, model drift) share: a report() run every interval on
-// the processor's clock until stop(), or only when asked.
+// the processor's clock until stop(), or only when asked; and close(), a last report at the processor's
+// stop, which would otherwise lose whatever happened since the last interval (the drain above all).
 import { every, type Cancel, type Clock } from '@pdm/clock';
 
 export abstract class PeriodicReporter {
   private cancelTimer: Cancel | undefined;
+  private intervalMs = 0;
+  /** Settles once every report the timer started is done. */
+  private timed: Promise<unknown> = Promise.resolve();
 
   protected constructor(protected readonly clock: Clock) {}
 
   /** Reports every intervalMs until stop(); 0 reports only when asked (report()). */
   start(intervalMs: number): void {
+    this.intervalMs = intervalMs;
     if (intervalMs <= 0) return;
-    this.cancelTimer = every(this.clock, intervalMs, () => void this.report());
+    this.cancelTimer = every(this.clock, intervalMs, () => {
+      this.timed = Promise.all([this.timed, this.report()]);
+    });
   }
 
   stop(): void {
     this.cancelTimer?.();
+  }
+
+  /**
+   * Stops the timer and reports once more, what happened since the report before, after the reports
+   * the timer started (which no one awaits): resolves once all are written or their loss logged, so the
+   * processor's stop can await it before the sink's final flush. Nothing when reporting is off.
+   */
+  async close(): Promise<void> {
+    this.stop();
+    if (this.intervalMs <= 0) return;
+    await this.timed;
+    await this.report();
   }
 
   /** Reports now; never rejects (a lost report is only logged). */
