@@ -1,11 +1,12 @@
 import { CloseReason, MachineWindowSchema, toBinary, type MachineWindow } from '@pdm/proto';
 import type { CheckpointRecord } from './checkpoint.js';
 import { describe, expect, it } from 'vitest';
-import { CHECKPOINT_VERSION } from './checkpoint.js';
+import { CHECKPOINT_VERSION, encodeMachineHeader, encodePaneRow } from './checkpoint.js';
 import type { WindowEngineOptionsInput } from './options.js';
+import { Pane } from './state.js';
 import { CheckpointStore } from './test-support/checkpoint-store.js';
 import { bounds, harness, T0 } from './test-support/engine-harness.js';
-import { seededRandom } from './test-support/two-pass.js';
+import { seededRandom, twoPassStatistics } from './test-support/two-pass.js';
 
 interface Reading {
   machine: string;
@@ -196,6 +197,40 @@ describe('checkpoints', () => {
       [[0, 10_000], 0, CloseReason.SHUTDOWN, 5, 2],
       [[0, 10_000], 1, CloseReason.IDLE_TIMEOUT, 6, 2.5],
     ]);
+  });
+
+  it('sends the windows a restored machine\'s trailing sensor was filling before forgetting it, though its idle clock started later', () => {
+    // A checkpoint as an engine before the addBlock fix wrote one (a block ending in NaN closed
+    // [0, 10 s) by watermark and left no open pane): [0, 10 s) went out as revision 0, then the
+    // trailing sensor b added to it, so it waits in `filling` for b to pass its end.
+    const readings = { a: [1, 3], b: [10, 20] };
+    const paneOf = (values: number[]) => {
+      const pane = new Pane();
+      for (const v of values) pane.add(v);
+      return pane;
+    };
+    const sensor = (id: string, maxTs: number) => ({ id, maxTs, firstPaneStart: T0, rate: { blockHz: 0, paneCounts: [] } });
+    const header = encodeMachineHeader({
+      windowMs: 10_000, paneMs: 10_000, maxTs: T0 + 12_000, closedFloor: T0 + 10_000, trailFrom: T0,
+      revisions: new Map([[T0, 0]]), dirty: new Set(), filling: new Set([T0]),
+      sensors: [sensor('a', T0 + 12_000), sensor('b', T0 + 9_000)],
+    });
+    const row = encodePaneRow(['a', 'b'], [paneOf(readings.a), paneOf(readings.b)], 2);
+    // The two timers equal: the sensors go at restore + 30 s, before the idle timeout (start-up + 30 s).
+    const h = harness({ idleTimeoutMs: 30_000, evictAfterMs: 30_000 });
+    expect(h.engine.restore({ machineId: 'm1', header, panes: [{ paneStart: T0, stats: row }] })).toBe(true);
+    h.clock.advance(5_000); // the host's start-up
+    h.engine.startIdleClocks();
+    h.clock.advance(25_000);
+    h.engine.tick();
+    const stats = (values: number[]) => {
+      const { count, mean, min, max } = twoPassStatistics(values);
+      return { count, mean, min, max };
+    };
+    expect(h.windows.map((w) => [bounds(w), w.revision, w.closeReason, w.sensors.map(({ sensorId, count, mean, min, max }) => [sensorId, { count, mean, min, max }])])).toEqual([
+      [[0, 10_000], 1, CloseReason.LATE_REVISION, [['a', stats(readings.a)], ['b', stats(readings.b)]]],
+    ]);
+    expect(h.engine.metrics().machines).toBe(0); // forgotten once sent
   });
 
   it('suspends with pending revisions sent and counted: the restored engine does not send them again', () => {

@@ -1,4 +1,4 @@
-import { MachineWindowSchema, toBinary } from '@pdm/proto';
+import { CloseReason, MachineWindowSchema, toBinary } from '@pdm/proto';
 import type { MachineWindow } from '@pdm/proto';
 import { describe, expect, it } from 'vitest';
 import { Moments } from './moments.js';
@@ -91,6 +91,9 @@ describe('determinism', () => {
     expect(runs[2]).toBe(runs[0]);
   });
 
+  // Only expected_count may differ: a block declares its rate through hz, single readings learn theirs.
+  const strip = (ws: MachineWindow[]) => ws.map((w) => ({ ...w, sensors: w.sensors.map((s) => ({ ...s, expectedCount: 0 })) }));
+
   it('a block gives the same windows as its samples added one by one', () => {
     const random = seededRandom(2);
     const values = Array.from({ length: 2_500 }, () => random() - 0.5);
@@ -101,9 +104,24 @@ describe('determinism', () => {
     expect(block.engine.addBlock('m1', 'vib', startTs, hz, values).accepted).toBe(values.length);
     values.forEach((v, i) => single.engine.add('m1', 'vib', startTs + (i * 1000) / hz, v));
     for (const h of [block, single]) h.engine.flush();
-    // Only expected_count may differ: a block declares its rate through hz, single readings learn theirs.
-    const strip = (ws: MachineWindow[]) => ws.map((w) => ({ ...w, sensors: w.sensors.map((s) => ({ ...s, expectedCount: 0 })) }));
     expect(block.windows.length).toBeGreaterThan(2);
+    expect(strip(block.windows)).toEqual(strip(single.windows));
+  });
+
+  it('a block ending in non-finite samples moves event time only as far as its last finite one, as its samples one by one do', () => {
+    // 1 Hz from 8 s: the finite samples at 8 s and 9 s; the ones at 10, 11 and 12 s are no readings
+    // and must not bring the watermark (lateness 2 s) to 10 s, closing [0, 10 s).
+    const values = [1, 2, NaN, Infinity, NaN];
+    const block = harness();
+    const single = harness();
+    expect(block.engine.addBlock('m1', 's', T0 + 8_000, 1, values)).toEqual({ accepted: 2, late: 0, tooLate: 0, invalid: 3 });
+    values.forEach((v, i) => single.engine.add('m1', 's', T0 + 8_000 + i * 1_000, v));
+    for (const h of [block, single]) {
+      expect(h.windows).toEqual([]);
+      expect(h.engine.add('m1', 's', T0 + 9_500, 3)).toBe('accepted'); // on time: [0, 10 s) is open
+      h.engine.flush();
+    }
+    expect(block.windows.map((w) => [w.closeReason, w.sensors[0]?.count, w.sensors[0]?.mean])).toEqual([[CloseReason.SHUTDOWN, 3, 2]]); // 1, 2, 3
     expect(strip(block.windows)).toEqual(strip(single.windows));
   });
 });

@@ -212,7 +212,12 @@ export class WindowEngine {
     }
     this.counters.readingsAccepted += result.accepted;
     this.counters.invalidReadings += result.invalid;
-    if (lastTs > sensor.maxTs) this.advanceEventTime(sensor, lastTs);
+    // A non-finite sample is no reading and, as in `add`, moves no event time: a block ending in
+    // some would otherwise close windows its samples added one by one leave open.
+    let last = n - 1;
+    if (result.invalid > 0) while (last >= 0 && (values[last] as number) - (values[last] as number) !== 0) last--;
+    const lastAddedTs = startTs + (last * 1000) / hz;
+    if (last >= 0 && lastAddedTs > sensor.maxTs) this.advanceEventTime(sensor, lastAddedTs);
     return result;
   }
 
@@ -712,6 +717,11 @@ export class WindowEngine {
     for (const sensor of machine.sensors.values()) if (this.isStale(sensor, now)) stale++;
     if (stale === 0 && machine.sensors.size > 0) return;
     if (stale === machine.sensors.size) {
+      // Every sensor is silent, so the windows trailing sensors were filling go out now, as at the
+      // idle timeout: that timeout may not have run out yet (a restored machine's idle clock starts
+      // at startIdleClocks, its sensors' at the restore), and forgotten, they would wait in its
+      // checkpoint until it sends again: for good, if it never does.
+      this.emitRevisions(machine, true);
       // The machine goes; its checkpoint stays as it is (its closed frontier, revision counters and
       // the panes a late reading may still revise), for a reading of it to recall. One that can be
       // recalled waits while it changed since that checkpoint, until the next is taken: forgotten
