@@ -1,8 +1,9 @@
 // What the bridge answers an upstream, packet by packet, against a scripted broker (mqtt-packet on a
 // TCP socket): it asks for a persistent session, subscribes at QoS 1, acknowledges every QoS 1 message
 // (refused ones too, or the broker would send them forever), and ingests a repeat (DUP, same id, topic
-// and payload) once — while a DUP with other content under a reused id is a new message — and
-// republishes what it refuses on the debug topic, like the embedded broker's refusals.
+// and payload) once — while a DUP with other content under a reused id is a new message, and so is one
+// under an id reused since the publish with its bytes — and republishes what it refuses on the debug
+// topic, like the embedded broker's refusals.
 import { once } from 'node:events';
 import { type AddressInfo, type Server, type Socket, createServer } from 'node:net';
 import { type IConnectPacket, type Packet, generate, parser as mqttParser } from 'mqtt-packet';
@@ -20,8 +21,8 @@ interface ScriptedBroker {
   /** Answers the next `count` SUBSCRIBEs with 0x80 (refused) for every filter. */
   refuseSubscribes(count: number): void;
   publish(messageId: number, payload: string, dup?: boolean): void;
-  /** Drops the connection; at the next CONNACK, sends this message again (DUP) in the same write. */
-  dropAndRepeat(messageId: number, payload: string): void;
+  /** Drops the connection; at the next CONNACK, sends these messages (DUP) in the same write, as a broker resends its unacknowledged ones. */
+  dropAndResend(messages: ReadonlyArray<[messageId: number, payload: string]>): void;
   close(): Promise<void>;
 }
 
@@ -72,8 +73,8 @@ async function startScriptedBroker(): Promise<ScriptedBroker> {
     subscribes: () => subscribes,
     refuseSubscribes: (count) => (refuse = count),
     publish: (messageId, payload, dup = false) => socket!.write(publishPacket(messageId, payload, dup)),
-    dropAndRepeat: (messageId, payload) => {
-      repeatAfterConnack = publishPacket(messageId, payload, true);
+    dropAndResend: (messages) => {
+      repeatAfterConnack = Buffer.concat(messages.map(([messageId, payload]) => publishPacket(messageId, payload, true)));
       socket!.destroy();
     },
     async close() {
@@ -102,6 +103,14 @@ describe('bridge acknowledgements and repeats', () => {
   });
 
   const outcome = (name: string) => metricValue(bed.gateway, 'pdm_gateway_bridge_messages_total', `upstream="plant",outcome="${name}"`);
+
+  async function disconnected(): Promise<void> {
+    const deadline = Date.now() + 10_000;
+    while ((await metricValue(bed.gateway, 'pdm_gateway_bridge_connected', 'upstream="plant"')) !== 0) {
+      if (Date.now() > deadline) throw new Error('the bridge did not notice the dropped connection');
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  }
 
   async function acked(count: number): Promise<void> {
     const deadline = Date.now() + 10_000;
@@ -164,18 +173,43 @@ describe('bridge acknowledgements and repeats', () => {
     const message = JSON.stringify({ value: 10, ts: T0 });
     broker.publish(1, message);
     await acked(1);
-    broker.dropAndRepeat(1, message); // the PUBACK "was lost" with the connection
-    const deadline = Date.now() + 10_000;
-    while ((await metricValue(bed.gateway, 'pdm_gateway_bridge_connected', 'upstream="plant"')) !== 0) {
-      if (Date.now() > deadline) throw new Error('the bridge did not notice the dropped connection');
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
+    broker.dropAndResend([[1, message]]); // the PUBACK "was lost" with the connection
+    await disconnected();
     bed.clock.advance(10 * 60_000); // away 10 minutes (an embedded broker's client is forgotten after 5); the retry reconnects
     await acked(2);
     expect(broker.pubacks).toEqual([1, 1]);
     expect(await outcome('ingested')).toBe(1);
     expect(await outcome('redelivered')).toBe(1);
     expect(await metricValue(bed.gateway, 'pdm_gateway_readings_total')).toBe(1);
+  });
+
+  it('ingests the new messages a broker resends under packet ids reused since, though a publish long acknowledged had their bytes', async () => {
+    await broker.subscriptions;
+    // Plain numbers, read at gateway time: equal bytes may be two readings.
+    broker.publish(1, '5');
+    broker.publish(2, '4'); // id 1 not yet acknowledged when the broker sent this one
+    await acked(2);
+    broker.publish(1, '6'); // id 1 free again: HiveMQ takes the lowest free packet id
+    broker.publish(3, '9');
+    await acked(4);
+    // The connection went half-open: the PUBACK of 3 never arrived, and the broker sent two new
+    // messages into it under the free ids 1 and 2. After the reconnect it sends all three again, DUP.
+    broker.dropAndResend([
+      [3, '9'],
+      [1, '8'],
+      [2, '4'],
+    ]);
+    await disconnected();
+    bed.clock.advance(1_000); // the upstream's first back-off (1 s, less up to 20 % jitter)
+    await acked(7);
+    broker.publish(4, JSON.stringify({ value: 0, ts: T0 + 12_500 })); // moves the watermark (2 s lateness) past the first window's end
+
+    const [window] = await bed.waitForWindows(1);
+    expect(window).toMatchObject({ machineId: 'press-1', windowStart: BigInt(T0) });
+    // 5, 4, 6, 9, then 8 and 4 after the reconnect; the repeat of 9 once.
+    expect(window!.sensors.find((s) => s.sensorId === 'temp')).toMatchObject({ count: 6, mean: 6, min: 4, max: 9 });
+    expect(broker.pubacks).toEqual([1, 2, 1, 3, 3, 1, 2, 4]);
+    expect(await outcome('redelivered')).toBe(1);
   });
 
   it('republishes a refused message on the debug topic of the embedded broker, with the upstream topic and reason', async () => {

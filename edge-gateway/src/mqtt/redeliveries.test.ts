@@ -42,6 +42,19 @@ describe('the memory of redeliveries', () => {
     expect(filter.isRedelivery('b', publish(1, true))).toBe(false);
   });
 
+  it('forgets the publishes a reused packet id shows acknowledged: new messages resent under the same ids after a half-open connection are new', () => {
+    const filter = new RedeliveryFilter(10, new ManualClock());
+    const send = (messageId: number, dup: boolean, payload: string) => filter.isRedelivery('broker', publish(messageId, dup, 'plant/press-1/temp', payload));
+    send(1, false, '5');
+    send(2, false, '4'); // id 1 not yet acknowledged
+    send(1, false, '6'); // id 1 reused: 1 and 2, acknowledged before, cannot come again
+    send(3, false, '9'); // its PUBACK lost with the connection
+    // After the reconnect: 3 again, then two new messages the sender had sent into the dead connection under ids 1 and 2.
+    expect([send(3, true, '9'), send(1, true, '8'), send(2, true, '4')]).toEqual([true, false, false]);
+    // Each is remembered in turn: sent again, it is a repeat.
+    expect([send(1, true, '8'), send(2, true, '4')]).toEqual([true, true]);
+  });
+
   it('matches topic and payload, not their concatenation', () => {
     const filter = new RedeliveryFilter(10, new ManualClock());
     filter.isRedelivery('a', publish(1, false, 'sensors/m/s1', '2'));

@@ -5,9 +5,19 @@
 // gateway has ingested them; they are recognised here too.)
 //
 // A repeat is a DUP PUBLISH whose packet id, topic and payload match one of the last
-// 32 QoS 1/2 publishes of its client id. Matching the content too matters: a client may
-// reuse a packet id once it has been acknowledged, and a new message whose first copy was lost
-// arrives with DUP set under a reused id — it is new, and ingested.
+// 32 QoS 1/2 publishes of its client id that may still be unacknowledged at the sender. Matching the
+// content too matters: a sender may reuse a packet id once it has the PUBACK [MQTT-2.3.1-3] (HiveMQ
+// takes the lowest free id, so nearly every message of a bridge upstream is id 1), and a new message
+// whose first copy was lost arrives with DUP set under a reused id — it is new, and ingested.
+//
+// A new publish under a remembered id proves the sender has the PUBACK of the last publish under it
+// and, PUBACKs arriving in order, of every publish acknowledged before that one: none of them can
+// come again, so they are forgotten. Otherwise a new message resent with DUP after a half-open
+// connection (the sender went on publishing into it, each message under the lowest free id) met a
+// stale publish under its id from a burst acknowledged long before, and was dropped if it had the
+// same bytes — a steady plain-number reading, stamped at gateway time. Still ambiguous, and taken as
+// the repeat: a DUP with the bytes of a publish that may be unacknowledged — the same message, or a
+// new one under its id once the PUBACK arrived.
 //
 // The memory is bounded twice: it holds at most `maxClients` client ids (the least recently
 // publishing forgotten first), and it forgets a client some minutes after its connection ended —
@@ -39,6 +49,18 @@ function fingerprintOf(topic: string, payload: Buffer): Fingerprint {
   return { payloadBytes: payload.length, hash: fnv1a(payload, fnv1a(Buffer.from(`${topic}\0`))) };
 }
 
+/**
+ * A new publish under `messageId`: the sender has the PUBACK of the last one under it, so that one
+ * and every publish `seen` (in the order of their PUBACKs) holds before it are forgotten.
+ */
+function forgetAcknowledged(seen: Map<number, Fingerprint>, messageId: number): void {
+  if (!seen.has(messageId)) return;
+  for (const id of seen.keys()) {
+    seen.delete(id);
+    if (id === messageId) return;
+  }
+}
+
 export class RedeliveryFilter {
   /** Each client's recent publishes by packet id; in order of use, least recently publishing first. */
   private readonly clients = new Map<string, Map<number, Fingerprint>>();
@@ -67,13 +89,12 @@ export class RedeliveryFilter {
     const fingerprint = fingerprintOf(packet.topic, payload);
     const seen = this.idsOf(clientId);
     const earlier = seen.get(packet.messageId);
-    if (packet.dup && earlier && earlier.payloadBytes === fingerprint.payloadBytes && earlier.hash === fingerprint.hash) {
-      return true;
-    }
-    seen.delete(packet.messageId); // re-inserted last: the map's order is the order of use
+    const repeat = packet.dup && earlier !== undefined && earlier.payloadBytes === fingerprint.payloadBytes && earlier.hash === fingerprint.hash;
+    if (!repeat) forgetAcknowledged(seen, packet.messageId);
+    seen.delete(packet.messageId); // re-inserted last: the map's order is the order of the PUBACKs
     seen.set(packet.messageId, fingerprint);
     if (seen.size > IDS_PER_CLIENT) seen.delete(seen.keys().next().value!);
-    return false;
+    return repeat;
   }
 
   /** A connection of `clientId` was accepted: its publishes are remembered until it goes again. */
