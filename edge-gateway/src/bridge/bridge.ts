@@ -19,7 +19,8 @@
 // does not apply to mapped messages: an upstream carries a whole plant, not one user.
 //
 // With `sparkplug`, messages on spBv1.0/ topics go to a Sparkplug B host of their own per upstream
-// (births, aliases, sequence numbers), which publishes its Rebirth requests to that upstream.
+// (births, aliases, sequence numbers), which publishes its Rebirth requests to that upstream. It is
+// told when the connection drops: its nodes' births are stale from then on (sparkplug.ts).
 //
 // A delivery with the RETAIN flag is skipped (counted as `retained`): the broker sends it because a
 // subscription was made, it replays the topic's last value, which the gateway ingested when it was
@@ -48,7 +49,7 @@ export interface BridgeDependencies {
   /** A message ingest refused (after the bridge counted it), for the gateway's log and debug topic. */
   rejected(topic: string, payload: Buffer, rejection: IngestRejection): void;
   /** The Sparkplug B host of an upstream with `sparkplug`, publishing its Rebirth requests with `publish`. */
-  sparkplug(publish: (topic: string, payload: Buffer) => void): Pick<SparkplugIngest, 'handle'>;
+  sparkplug(publish: (topic: string, payload: Buffer) => void): Pick<SparkplugIngest, 'handle' | 'connectionLost'>;
 }
 
 interface Mapping {
@@ -91,7 +92,7 @@ class UpstreamLink {
   private readonly filters: readonly string[];
   private readonly redeliveries: RedeliveryFilter;
   /** Its edge nodes' births and sequence numbers, when it carries Sparkplug B. */
-  private readonly sparkplug: Pick<SparkplugIngest, 'handle'> | undefined;
+  private readonly sparkplug: Pick<SparkplugIngest, 'handle' | 'connectionLost'> | undefined;
   private failures = 0;
   private cancelRetry: Cancel | undefined;
   /** A subscription the upstream refused, asked again after a back-off while the connection lasts. */
@@ -169,6 +170,7 @@ class UpstreamLink {
   }
 
   private closed(): void {
+    this.sparkplug?.connectionLost();
     this.cancelResubscribe?.();
     this.cancelResubscribe = undefined;
     this.deps.metrics.connected.set({ upstream: this.upstream.name }, 0);

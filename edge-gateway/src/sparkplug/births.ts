@@ -1,7 +1,9 @@
 // What the gateway knows of each edge node from its birth certificates: per node and per device, the
 // metrics its NBIRTH/DBIRTH declared (name, alias, datatype) with the sensor id each becomes, the
 // node's bdSeq (to tell its own NDEATH from a stale one) and the seq its next message must carry. A
-// node or device is alive from its birth until its death (DDEATH, or its node's NDEATH).
+// node or device is alive from its birth until its death (DDEATH, or its node's NDEATH). Births that
+// came through a broker connection that dropped since are stale: kept (the node still feeds its
+// machines), but no longer trusted to decode its data.
 import { sparkplugId } from './sensor-id.js';
 
 /** A metric a birth declared. */
@@ -43,6 +45,8 @@ export interface EdgeNode {
   readonly bdSeq: number | undefined;
   /** The seq the node's next message must carry (0–255, wrapping). */
   nextSeq: number;
+  /** The connection its NBIRTH came through dropped since: it may have been born again, with other aliases, meanwhile. */
+  stale: boolean;
   readonly metrics: MetricTable;
   /**
    * Its devices alive, by device id: each with the metrics of its DBIRTH since the node's NBIRTH, or
@@ -78,9 +82,14 @@ export class EdgeNodes {
     const key = EdgeNodes.key(group, node);
     const devices = new Map<string, MetricTable | undefined>();
     for (const device of this.nodes.get(key)?.devices.keys() ?? []) devices.set(device, undefined);
-    const state: EdgeNode = { bdSeq, nextSeq: seqAfter(seq), metrics: new MetricTable(), devices };
+    const state: EdgeNode = { bdSeq, nextSeq: seqAfter(seq), stale: false, metrics: new MetricTable(), devices };
     this.nodes.set(key, state);
     return state;
+  }
+
+  /** The connection to the broker dropped: every node's births are stale until its next NBIRTH. */
+  connectionLost(): void {
+    for (const node of this.nodes.values()) node.stale = true;
   }
 
   /** An NDEATH: the node and its devices are forgotten; its device ids are returned. */

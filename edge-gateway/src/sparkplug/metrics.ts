@@ -6,7 +6,8 @@ import type { RejectReason } from '../ingest/index.js';
 /**
  * What became of one Sparkplug message: a BIRTH registered, a DEATH took its node or device
  * offline, a DATA message ingested; or it was skipped (a command or a stale NDEATH: ignored; a DATA
- * or DEATH of a node or device without a birth: no_birth; a DATA without one reading: no_readings;
+ * or DEATH of a node or device without a birth, or whose births came before the broker connection
+ * dropped: no_birth; a DATA without one reading: no_readings;
  * an NBIRTH beyond validation.maxMachines edge nodes: too_many_nodes, a DBIRTH beyond as many
  * devices of its node: too_many_devices; a BIRTH whose machine id another live edge node feeds:
  * machine_id_clash) or refused (bad_topic,
@@ -18,7 +19,7 @@ export type SparkplugOutcome = 'registered' | 'offline' | 'ingested' | 'ignored'
 export type SkippedMetricReason = 'unknown_alias' | 'not_numeric' | 'null' | 'clash';
 
 /** Why a Rebirth was requested from an edge node. */
-export type RebirthReason = 'seq_gap' | 'no_birth' | 'unknown_alias';
+export type RebirthReason = 'seq_gap' | 'no_birth' | 'unknown_alias' | 'reconnect';
 
 export class SparkplugMetrics {
   readonly messages: Counter<'type' | 'outcome'>;
@@ -40,7 +41,7 @@ export class SparkplugMetrics {
     });
     this.rebirths = new Counter({
       name: 'pdm_gateway_sparkplug_rebirths_requested_total',
-      help: 'Rebirth requests (NCMD Node Control/Rebirth) sent to edge nodes, by reason: seq_gap, no_birth, unknown_alias',
+      help: 'Rebirth requests (NCMD Node Control/Rebirth) sent to edge nodes, by reason: seq_gap, no_birth, unknown_alias, reconnect (births from before the broker connection dropped)',
       labelNames: ['reason'],
       registers: [registry],
     });

@@ -168,6 +168,27 @@ describe('SparkplugIngest', () => {
     expect(await h.counter('pdm_gateway_sparkplug_rebirths_requested_total', { reason: 'seq_gap' })).toBe(2);
   });
 
+  it('after the broker connection dropped, holds every node\'s data until its next NBIRTH, asked for once; its NDEATH still counts', async () => {
+    const h = harness();
+    born(h);
+    h.sparkplug.connectionLost();
+    // The seq expected, but the node may have been born again meanwhile with alias 10 naming another metric.
+    h.send('plant/DDATA/edge-1/press-3', { seq: 2, metrics: [{ alias: 10, timestamp: T0 + 1_000, type: 'Double', value: 30 }] });
+    h.send('plant/NDATA/edge-1', { seq: 3, metrics: [{ alias: 1, timestamp: T0 + 1_000, type: 'Float', value: 0.5 }] });
+    expect(h.commands).toEqual([REBIRTH]);
+    expect(await h.counter('pdm_gateway_sparkplug_rebirths_requested_total', { reason: 'reconnect' })).toBe(1);
+    expect(h.offline).toEqual([]); // its machines are still its own: no window closed for a broker connection
+    born(h);
+    h.send('plant/DDATA/edge-1/press-3', { seq: 2, metrics: [{ alias: 10, timestamp: T0 + 2_000, type: 'Double', value: 31 }] });
+    // The births' readings, twice, and the DDATA after the second birth only.
+    expect(h.readings.map((r) => r[3])).toEqual([0.25, 20, 1, 0.25, 20, 1, 31]);
+
+    h.sparkplug.connectionLost();
+    h.send('plant/NDEATH/edge-1', { metrics: [{ name: 'bdSeq', type: 'UInt64', value: 4 }] }); // its will, queued for the session
+    expect(h.offline).toEqual(['press-3', 'edge-1']);
+    expect(h.commands).toEqual([REBIRTH]);
+  });
+
   it('follows seq from 255 back to 0 without a gap', () => {
     const h = harness();
     h.send('plant/NBIRTH/edge-1', { seq: 254, metrics: [{ name: 'x', alias: 1, type: 'Double', value: 1 }] });

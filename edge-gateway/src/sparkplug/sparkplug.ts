@@ -18,6 +18,13 @@
 //   "Node Control/Rebirth" = true), at most one per node per sparkplug.rebirthIntervalMs, less often
 //   while the node's births are refused (rebirths.ts); the data that can be resolved is ingested
 //   meanwhile.
+// - When the connection to the broker drops (a bridge upstream), what the edge nodes publish meanwhile
+//   is lost: births and data are QoS 0, which a broker does not queue for a session away. A node may
+//   have been born again then, with other aliases, and its seq proves nothing: counting from 0 again,
+//   it may line up with the one expected. So, as Sparkplug 3.0 has a host hold everything it knew of a
+//   broker's nodes stale once it loses that broker, every node's messages after the reconnect are
+//   skipped (no_birth) until its next NBIRTH, asked for at the first one (reason reconnect); its NDEATH,
+//   queued for the session, still counts. None is decoded with aliases that may be stale.
 // - NDEATH (the node's MQTT will, or its clean goodbye) takes the node and all its devices offline,
 //   DDEATH one device: the gateway forgets their births and reports offline each machine no live
 //   source of the node feeds any more (once), which other nodes may then take at their birth. An
@@ -106,6 +113,11 @@ export class SparkplugIngest {
     this.rebirths = new RebirthSchedule(config.rebirthIntervalMs, deps.maxNodes);
   }
 
+  /** The connection to the broker dropped: every node's births are stale until its next NBIRTH (see the top of the file). */
+  connectionLost(): void {
+    this.nodes.connectionLost();
+  }
+
   /** Whether a topic is in the Sparkplug B namespace (and so for `handle`). */
   static owns(topic: string): boolean {
     return topic.startsWith(SPARKPLUG_PREFIX);
@@ -148,6 +160,10 @@ export class SparkplugIngest {
       return 'no_birth';
     }
     if (topic.type === 'NDEATH') return this.nodeDeath(topic, node, decoded);
+    if (node.stale) {
+      this.requestRebirth(topic, 'reconnect');
+      return 'no_birth';
+    }
     this.checkSeq(topic, node, decoded.seq);
     if (topic.type === 'DBIRTH') return this.deviceBirth(message, node);
     if (topic.type === 'DDEATH') return this.deviceDeath(topic, node);
