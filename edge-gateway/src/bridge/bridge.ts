@@ -31,6 +31,7 @@ import { type Cancel, type Clock, backoffDelay } from '@pdm/clock';
 import { ConfigError } from '@pdm/config';
 import { type IClientOptions, type IPublishPacket, type MqttClient, connect } from 'mqtt';
 import type { Ingest, IngestRejection } from '../ingest/index.js';
+import { checkSecureContext } from '../mqtt/credentials.js';
 import { RedeliveryFilter } from '../mqtt/redeliveries.js';
 import type { LogLimiter, Logger } from '../ops/log.js';
 import { SparkplugIngest } from '../sparkplug/index.js';
@@ -71,6 +72,14 @@ function clientOptions(upstream: UpstreamConfig, index: number, gatewayId: strin
       throw new ConfigError(`bridge.upstreams.${index}.${key}: cannot read ${path}: ${(error as Error).message}`);
     }
   };
+  const ca = file('ca');
+  const cert = file('cert');
+  const key = file('key');
+  // A client certificate or key OpenSSL refuses as too weak would make connect() throw at start
+  // with OpenSSL's bare reason: refused here, as the listener's are, naming the key and the file.
+  if (upstream.cert !== undefined && upstream.key !== undefined && cert !== undefined && key !== undefined) {
+    checkSecureContext(`bridge.upstreams.${index}`, { cert: upstream.cert, key: upstream.key, ...(upstream.ca === undefined ? {} : { ca: upstream.ca }) }, { cert, key, ...(ca === undefined ? {} : { ca }) });
+  }
   return {
     clientId: upstream.clientId ?? defaultClientId(gatewayId, upstream.name),
     protocolVersion: 4,
@@ -80,8 +89,8 @@ function clientOptions(upstream: UpstreamConfig, index: number, gatewayId: strin
     ...(upstream.username === undefined ? {} : { username: upstream.username }),
     ...(upstream.password === undefined ? {} : { password: upstream.password }),
     ...(upstream.passwordFile === undefined ? {} : { password: file('passwordFile')!.toString('utf8').replace(/\r?\n$/, '') }),
-    ...(upstream.ca === undefined ? {} : { ca: file('ca') }),
-    ...(upstream.cert === undefined ? {} : { cert: file('cert'), key: file('key') }),
+    ...(ca === undefined ? {} : { ca }),
+    ...(cert === undefined ? {} : { cert, key }),
   };
 }
 
@@ -230,7 +239,10 @@ export class Bridge {
   private readonly options: readonly IClientOptions[];
   private links: UpstreamLink[] = [];
 
-  /** Reads every certificate file (a missing one is a ConfigError naming its key); connects nothing yet. */
+  /**
+   * Reads every certificate file (a missing one is a ConfigError naming its key; a client certificate
+   * or key OpenSSL refuses, a TlsFileError naming its key); connects nothing yet.
+   */
   constructor(
     private readonly upstreams: readonly UpstreamConfig[],
     gatewayId: string,

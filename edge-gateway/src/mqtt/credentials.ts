@@ -63,18 +63,19 @@ function checkCaBundle(path: string, bundle: Buffer): void {
 }
 
 /**
- * Builds the secure context the TLS listener builds from these files, so that what OpenSSL refuses (a
- * key below its security level, "ee key too small"; a certificate signed with SHA-1, "ca md too weak")
- * is refused here, naming the file, at start and on reload alike, instead of by tls.createServer or
- * setSecureContext with OpenSSL's bare reason. The files go in one at a time so the error names the
- * one that was refused; the last step is the listener's whole context.
+ * Builds the secure context TLS builds from these files (the listener's, or a bridge upstream's client
+ * certificate), so that what OpenSSL refuses (a key below its security level, "ee key too small"; a
+ * certificate signed with SHA-1, "ca md too weak") is refused here, naming the config key (`prefix`,
+ * e.g. mqtt.tls, then cert, key or ca) and the file, instead of by tls.createServer, setSecureContext or
+ * the client's connect with OpenSSL's bare reason. The files go in one at a time so the error names
+ * the one that was refused; the last step is the whole context.
  */
-function checkSecureContext(files: TlsFiles, tls: TlsCredentials): void {
+export function checkSecureContext(prefix: string, files: TlsFiles, tls: TlsCredentials): void {
   const steps: [key: string, path: string, options: SecureContextOptions][] = [
-    ['mqtt.tls.cert', files.cert, { cert: tls.cert }],
-    ['mqtt.tls.key', files.key, { cert: tls.cert, key: tls.key }],
+    [`${prefix}.cert`, files.cert, { cert: tls.cert }],
+    [`${prefix}.key`, files.key, { cert: tls.cert, key: tls.key }],
   ];
-  if (files.ca !== undefined) steps.push(['mqtt.tls.ca', files.ca, tls]);
+  if (files.ca !== undefined) steps.push([`${prefix}.ca`, files.ca, tls]);
   for (const [key, path, options] of steps) {
     try {
       createSecureContext(options);
@@ -107,7 +108,7 @@ function checkedTls(files: TlsFiles): TlsCredentials {
   }
   if (files.ca !== undefined && ca !== undefined) checkCaBundle(files.ca, ca);
   const tls = ca === undefined ? { cert, key } : { cert, key, ca };
-  checkSecureContext(files, tls);
+  checkSecureContext('mqtt.tls', files, tls);
   return tls;
 }
 

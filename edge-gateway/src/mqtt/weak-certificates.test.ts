@@ -59,6 +59,32 @@ describe('TLS files OpenSSL refuses as too weak', () => {
     expect(existsSync(outbox)).toBe(false);
   });
 
+  it('as a bridge upstream\'s client certificate, stop the gateway at start with exit 2, naming the upstream\'s key and the file', async () => {
+    const run = async (name: string) => {
+      const configFile = file(`bridge-${name}.json`);
+      writeFileSync(
+        configFile,
+        JSON.stringify({
+          mqtt: { enabled: false },
+          bridge: { upstreams: [{ name: 'plant', url: 'mqtts://127.0.0.1:9', ca: file('ca.pem'), cert: file(`${name}.pem`), key: file(`${name}.key`), mappings: [{ topic: 'plant/{machine}/{sensor}' }] }] },
+          http: { host: '127.0.0.1', port: 0 },
+          outbox: { path: file(`bridge-${name}/outbox.sqlite`) },
+          pubsub: { projectId: 'pdm-test', topic: 'features', emulatorHost: '127.0.0.1:9' },
+          log: { level: 'silent' },
+        }),
+      );
+      const err: string[] = [];
+      const code = await runGatewayCli(['--config', configFile], { out: () => undefined, err: (line) => err.push(line), waitForStop: () => Promise.resolve('SIGTERM') });
+      return { code, err: err.join('\n') };
+    };
+    // The certificate holds the small key too: it is the first file OpenSSL refuses, as for the listener.
+    for (const [name, reason] of [['small', 'ee key too small'], ['sha1', 'ca md too weak']] as const) {
+      const { code, err } = await run(name);
+      expect(code).toBe(2);
+      expect(err).toContain(`pdm gateway: bridge.upstreams.0.cert ${file(`${name}.pem`)} is refused by OpenSSL: ${reason} (below its security level: `);
+    }
+  });
+
   describe('on reload', () => {
     let bed: GatewayTestbed;
     beforeAll(async () => {
