@@ -179,7 +179,7 @@ Options:
             tickMs: DEMO_TICK_MS,
             vibrationHz: DEMO_VIBRATION_HZ,
             machines: DEMO_MACHINES,
-            faults: scheduleFaults({ seed: DEMO_SEED, startMs, durationMs: 7 * 24 * 3_600_000, repairMs: 2 * 3_600_000, machines: DEMO_MACHINES, explicit: [demoFault(startMs)] }),
+            faults: scheduleFaults({ seed: DEMO_SEED, startMs, durationMs: 7 * 24 * 3_600_000, tickMs: DEMO_TICK_MS, repairMs: 2 * 3_600_000, machines: DEMO_MACHINES, explicit: [demoFault(startMs)] }),
             chaos: noChaos(),
             mqtt: { urls: [mqttUrl(mqttHost.connect, gateway.mqttPort)], qos: 0, format: 'batch' },
             speed: 1,

@@ -18,7 +18,7 @@ export interface DemoFleetRun {
 
 /** Complete (WATERMARK) windows of every demo pump over the run, in emission order. */
 export function demoFleetWindows(run: DemoFleetRun): MachineWindow[] {
-  const faults = scheduleFaults({ seed: run.seed, startMs: run.startMs, durationMs: run.durationMs, repairMs: 0, machines: DEMO_MACHINES, explicit: run.faults ?? [] });
+  const faults = scheduleFaults({ seed: run.seed, startMs: run.startMs, durationMs: run.durationMs, tickMs: DEMO_TICK_MS, repairMs: 0, machines: DEMO_MACHINES, explicit: run.faults ?? [] });
   const fleet = new Fleet({ seed: run.seed, startMs: run.startMs, tickMs: DEMO_TICK_MS, vibrationHz: DEMO_VIBRATION_HZ, machines: DEMO_MACHINES, faults });
   const windows: MachineWindow[] = [];
   // A frozen gateway clock: no idle timeout or eviction, windows close on the event-time watermark only.

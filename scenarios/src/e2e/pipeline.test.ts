@@ -99,6 +99,7 @@ describe('the whole pipeline, simulator to InfluxDB', () => {
         seed: DEMO_SEED,
         startMs,
         durationMs,
+        tickMs: DEMO_TICK_MS,
         repairMs: 2 * 3_600_000,
         machines: DEMO_MACHINES,
         explicit: [{ machine: 'pump-3', fault: 'imbalance', onset: faultOnset, failure: startMs + 40 * MINUTE }],

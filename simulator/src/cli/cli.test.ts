@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -91,6 +92,38 @@ describe('pdm simulate --out', () => {
   });
 });
 
+describe('pdm simulate manifest', () => {
+  it('regenerates identical files from manifest.json alone', async () => {
+    const dir = tempDir();
+    const config = join(dir, 'fleet.yaml');
+    // Nothing here is a default, so the manifest must carry every setting to reproduce the run.
+    writeFileSync(
+      config,
+      [
+        'seed: 21',
+        'fleet: { machines: 3, mix: { pump: 1, fan: 2 }, vibrationHz: 8 }',
+        'faults:',
+        '  probability: 1',
+        '  kinds: [imbalance, sensor_drift]',
+        '  healthyFraction: 0.5',
+        '  repair: 5m',
+        '  scheduled:',
+        '    - { machine: pump-0001, fault: overheating, onset: 10m, failure: 40m }',
+        'chaos: { duplicates: 0.1, late: { probability: 0.2 } }',
+        '',
+      ].join('\n'),
+    );
+    const first = join(dir, 'first');
+    const again = join(dir, 'again');
+    expect(await runSimulateCli(['--config', config, '--duration', '2h', '--tick', '5s', '--start', '2024-03-01T00:00:00Z', '--out', first], capture().io)).toBe(0);
+    expect(await runSimulateCli(['--config', join(first, 'manifest.json'), '--out', again], capture().io)).toBe(0);
+    const md5 = (folder: string) =>
+      Object.fromEntries(readdirSync(folder).sort().map((f) => [f, createHash('md5').update(readFileSync(join(folder, f))).digest('hex')]));
+    expect(Object.keys(md5(first))).toEqual(['fan-0002.csv', 'fan-0003.csv', 'ground-truth.json', 'manifest.json', 'pump-0001.csv']);
+    expect(md5(again)).toEqual(md5(first));
+  });
+});
+
 describe('generate → evaluate', () => {
   it('writes one CSV per machine, a ground truth, and evaluates a scores file against it', async () => {
     const dir = tempDir();
@@ -160,7 +193,84 @@ describe('generate → evaluate', () => {
     writeFileSync(join(dir, 's.csv'), 'window_start,window_end,machine,score,threshold,anomaly\n');
     c = capture();
     expect(await runEvaluateCli(['--ground-truth', join(dir, 'gt.json'), '--scores', join(dir, 's.csv')], c.io)).toBe(1);
-    expect(c.err.join('\n')).toMatch(/ground truth\[0\]\.fault/);
+    expect(c.err.join('\n')).toMatch(/gt\.json\[0\]\.fault/);
+  });
+
+  // Two machines, 1 h windows 00:00–06:00. m-a: fault [02:00, 04:00), down until 05:00; anomalous
+  // [02, 03) (detected, lead 1 h) and [05, 06) (false). m-b: fault [01:00, 05:00); anomalous [01, 02)
+  // (detected, lead 3 h).
+  const H = 3_600_000;
+  const T0 = Date.UTC(2024, 0, 1);
+  const twoMachines = () => {
+    const dir = tempDir();
+    const at = (h: number) => formatInstant(T0 + h * H);
+    const truth = [
+      { machine: 'm-a', fault: 'imbalance', onset: at(2), failure: at(4), recovered: at(5), sensors: ['vibration'] },
+      { machine: 'm-b', fault: 'overheating', onset: at(1), failure: at(5), recovered: at(5), sensors: ['bearing_temp'] },
+    ];
+    writeFileSync(join(dir, 'gt.json'), JSON.stringify(truth, null, 2));
+    const scores = (machine: string, anomalous: number[]) =>
+      ['window_start,window_end,machine,score,threshold,anomaly']
+        .concat([0, 1, 2, 3, 4, 5].map((h) => `${at(h)},${at(h + 1)},${machine},0.5,1,${anomalous.includes(h) ? 1 : 0}`))
+        .join('\n');
+    writeFileSync(join(dir, 'a.csv'), scores('m-a', [2, 5]));
+    writeFileSync(join(dir, 'b.csv'), scores('m-b', [1]));
+    return dir;
+  };
+
+  it('evaluate: pools the windows of every --scores file', async () => {
+    const dir = twoMachines();
+    const c = capture();
+    const argv = ['--ground-truth', join(dir, 'gt.json'), '--scores', join(dir, 'a.csv'), '--scores', join(dir, 'b.csv'), '--json'];
+    expect(await runEvaluateCli(argv, c.io)).toBe(0);
+    const result = JSON.parse(c.out.join('\n')) as {
+      faults: { machine: string; scored: boolean; detected: boolean; leadTimeMs?: number }[];
+      window: { tp: number; fp: number; fn: number; tn: number; ignored: number };
+      event: { episodes: number; precision: { numerator: number }; recall: { numerator: number; denominator: number } };
+      falseEpisodesPerMachineDay: number;
+    };
+    expect(result.faults.map((f) => [f.machine, f.scored, f.detected, f.leadTimeMs])).toEqual([
+      ['m-a', true, true, H],
+      ['m-b', true, true, 3 * H],
+    ]);
+    // m-a: TP [2,3), FN [3,4), ignored [4,5) (repair), FP [5,6), TN [0,2); m-b: TP [1,2), FN [2,5), TN [0,1) and [5,6).
+    expect(result.window).toMatchObject({ tp: 2, fn: 4, fp: 1, tn: 4, ignored: 1 });
+    expect(result.event).toMatchObject({ episodes: 3, precision: { numerator: 2 }, recall: { numerator: 2, denominator: 2 } });
+    // One false episode over 2 machines × 6 h = 0.5 machine-days.
+    expect(result.falseEpisodesPerMachineDay).toBe(2);
+  });
+
+  it('evaluate: refuses a machine scored in two files, naming both', async () => {
+    const dir = twoMachines();
+    const c = capture();
+    const argv = ['--ground-truth', join(dir, 'gt.json'), '--scores', join(dir, 'a.csv'), '--scores', join(dir, 'a.csv')];
+    expect(await runEvaluateCli(argv, c.io)).toBe(1);
+    expect(c.err).toEqual([`pdm evaluate: machine m-a has windows in both ${join(dir, 'a.csv')} and ${join(dir, 'a.csv')}: give each machine's scores once`]);
+  });
+
+  it('evaluate: refuses files that disagree on the alert column, naming both', async () => {
+    const dir = twoMachines();
+    const [header, ...rows] = readFileSync(join(dir, 'a.csv'), 'utf8').split('\n');
+    writeFileSync(join(dir, 'alerts.csv'), [`${header},alert`, ...rows.map((r) => `${r},`)].join('\n'));
+    const c = capture();
+    const argv = ['--ground-truth', join(dir, 'gt.json'), '--scores', join(dir, 'alerts.csv'), '--scores', join(dir, 'b.csv')];
+    expect(await runEvaluateCli(argv, c.io)).toBe(1);
+    expect(c.err).toEqual([`pdm evaluate: ${join(dir, 'alerts.csv')} has an alert column and ${join(dir, 'b.csv')} has none: score all files the same way`]);
+  });
+
+  it('evaluate: errors in a scores or ground-truth file name the file and where in it', async () => {
+    const dir = twoMachines();
+    const run = async (gt: string, scores: string) => {
+      const c = capture();
+      expect(await runEvaluateCli(['--ground-truth', join(dir, gt), '--scores', join(dir, 'a.csv'), '--scores', join(dir, scores)], c.io)).toBe(1);
+      return c.err.join('\n');
+    };
+    writeFileSync(join(dir, 'bad.csv'), 'window_start,window_end,machine,score,threshold,anomaly\n2024-01-01T00:00:00Z,2024-01-01T01:00:00Z,m-b,high,1,0\n');
+    expect(await run('gt.json', 'bad.csv')).toMatch(new RegExp(`^pdm evaluate: ${join(dir, 'bad\\.csv')} line 2: score "high" is not a`));
+    writeFileSync(join(dir, 'late.json'), '[\n  {"machine": "m-a", "fault": "imbalance", "onset": "2024-01-01T02:00:00Z", "failure": "2024-01-01T01:00:00Z"}\n]');
+    expect(await run('late.json', 'b.csv')).toBe(`pdm evaluate: ${join(dir, 'late.json')}[0].failure: failure must be after onset`);
+    writeFileSync(join(dir, 'broken.json'), '[\n  {"machine": "m-a"},\n  {machine}\n]');
+    expect(await run('broken.json', 'b.csv')).toMatch(new RegExp(`^pdm evaluate: ${join(dir, 'broken\\.json')} line 3: not JSON`));
   });
 });
 

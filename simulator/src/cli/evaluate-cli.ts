@@ -1,15 +1,15 @@
-// `pdm evaluate`: compares a scores file with a ground-truth file and reports detection, lead time,
+// `pdm evaluate`: compares scores files with a ground-truth file and reports detection, lead time,
 // false alerts, precision and recall.
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { evaluate } from '../evaluate/evaluate.js';
 import { evaluationJson, renderEvaluation } from '../evaluate/report.js';
-import { parseScoresCsv } from '@pdm/evaluation';
+import { type ScoredWindow, parseScoresCsv } from '@pdm/evaluation';
 import { parseGroundTruth } from '../faults/ground-truth.js';
 import { parseDuration } from '../time/parse.js';
 import { type CliIo, EXIT, FlagError, flagValue } from './io.js';
 
-export const EVALUATE_USAGE = `pdm evaluate --ground-truth gt.json --scores scores.csv [--episode-gap D] [--json]
+export const EVALUATE_USAGE = `pdm evaluate --ground-truth gt.json --scores scores.csv [--scores more.csv …] [--episode-gap D] [--json]
 
 Scores anomaly detection against the faults a simulation injected.
   per fault     detected or missed, lead time = failure − end of the window that raised the first alert
@@ -22,7 +22,9 @@ Scores anomaly detection against the faults a simulation injected.
 
 Options:
   --ground-truth FILE  ground-truth.json written by pdm simulate
-  --scores FILE        CSV: window_start,window_end,machine,score,threshold,anomaly[,alert] (pdm score)
+  --scores FILE        CSV: window_start,window_end,machine,score,threshold,anomaly[,alert] (pdm score);
+                       repeat for several files, pooled: each machine's windows in one file only, and
+                       all files with an alert column or none
   --episode-gap D      without an alert column: anomalous windows closer than this form one episode
                        (default 0: touching)
   --json               print the evaluation as JSON instead of a table
@@ -30,11 +32,45 @@ Options:
 
 const OPTIONS = {
   'ground-truth': { type: 'string' },
-  scores: { type: 'string' },
+  scores: { type: 'string', multiple: true },
   'episode-gap': { type: 'string' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
+
+/** Where JSON.parse stopped, as a line of `text` (its message gives only the character position). */
+function jsonErrorLine(text: string, error: Error): string {
+  const position = /at position (\d+)/.exec(error.message)?.[1];
+  return position === undefined ? '' : ` line ${text.slice(0, Number(position)).split('\n').length}`;
+}
+
+/**
+ * The windows of every scores file, pooled. Refused: a machine in two files (the same machine scored
+ * twice, by two detectors or one file given twice, would count its windows and episodes twice), and
+ * files that disagree on the alert column (episodes come from alerts only when the scores carry them,
+ * so a file without the column would silently lose its detections).
+ */
+async function pooledScores(paths: readonly string[]): Promise<ScoredWindow[]> {
+  const fileOf = new Map<string, string>();
+  const pooled: ScoredWindow[] = [];
+  let first: { path: string; alerts: boolean } | undefined;
+  for (const path of paths) {
+    const windows = parseScoresCsv(await readText('--scores', path), path);
+    for (const machine of new Set(windows.map((w) => w.machine))) {
+      const other = fileOf.get(machine);
+      if (other !== undefined) throw new Error(`machine ${machine} has windows in both ${other} and ${path}: give each machine's scores once`);
+      fileOf.set(machine, path);
+    }
+    const alerts = windows.some((w) => w.alert !== undefined);
+    first ??= { path, alerts };
+    if (alerts !== first.alerts) {
+      const [withColumn, without] = alerts ? [path, first.path] : [first.path, path];
+      throw new Error(`${withColumn} has an alert column and ${without} has none: score all files the same way`);
+    }
+    pooled.push(...windows);
+  }
+  return pooled;
+}
 
 async function readText(flag: string, path: string): Promise<string> {
   try {
@@ -54,7 +90,7 @@ export async function runEvaluateCli(argv: string[], io: CliIo): Promise<number>
       return EXIT.ok;
     }
     if (!values['ground-truth']) throw new FlagError('--ground-truth', 'is required (the ground-truth.json file)');
-    if (!values.scores) throw new FlagError('--scores', 'is required (the scores CSV file)');
+    if (!values.scores) throw new FlagError('--scores', 'is required (a scores CSV file)');
     episodeGapMs = flagValue('--episode-gap', values['episode-gap'], parseDuration);
   } catch (error) {
     io.err(`pdm evaluate: ${(error as Error).message}`);
@@ -62,16 +98,15 @@ export async function runEvaluateCli(argv: string[], io: CliIo): Promise<number>
   }
   try {
     const gtPath = values['ground-truth'];
-    const scoresPath = values.scores;
+    const gtText = await readText('--ground-truth', gtPath);
     let truthDocument: unknown;
     try {
-      truthDocument = JSON.parse(await readText('--ground-truth', gtPath));
+      truthDocument = JSON.parse(gtText);
     } catch (error) {
-      if (error instanceof FlagError) throw error;
-      throw new Error(`${gtPath}: not JSON: ${(error as Error).message}`);
+      throw new Error(`${gtPath}${jsonErrorLine(gtText, error as Error)}: not JSON: ${(error as Error).message}`);
     }
-    const truth = parseGroundTruth(truthDocument);
-    const scores = parseScoresCsv(await readText('--scores', scoresPath));
+    const truth = parseGroundTruth(truthDocument, gtPath);
+    const scores = await pooledScores(values.scores);
     const result = evaluate(truth, scores, episodeGapMs === undefined ? {} : { episodeGapMs });
     if (values.json) io.out(JSON.stringify(evaluationJson(result), null, 2));
     else for (const line of renderEvaluation(result)) io.out(line);

@@ -35,7 +35,7 @@ Options:
   --format F           json | batch | protobuf (default ${D.mqtt.format})
   --qos 0|1            MQTT QoS (default ${D.mqtt.qos})
   --out DIR            write <machine>.csv per machine, ground-truth.json and manifest.json here
-                       (--out-dir DIR is the old spelling)
+                       (--out-dir DIR is the old spelling); --config DIR/manifest.json regenerates them
   -h, --help           show this help
 
 CSV: time,<low-rate sensors>,vibration_rms,vibration_peak,vibration_kurtosis — one row per tick.

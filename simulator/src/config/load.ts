@@ -28,5 +28,10 @@ export function loadConfigFile(path: string): FileConfig {
     const where = error instanceof YAMLParseError && error.linePos ? `:${error.linePos[0].line}` : '';
     throw new ConfigError(`${path}${where}`, `not valid YAML: ${(error as Error).message.split('\n')[0] ?? ''}`);
   }
-  return validateConfig(document, path);
+  return validateConfig(settingsOf(document), path);
+}
+
+/** A dataset's manifest.json holds the settings that made it under `config`; any other document is settings. */
+function settingsOf(document: unknown): unknown {
+  return document !== null && typeof document === 'object' && 'config' in document ? document.config : document;
 }

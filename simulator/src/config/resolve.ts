@@ -1,5 +1,6 @@
 // Merges a validated config file with command-line overrides and the defaults into the one
-// SimulationConfig a run needs, including the concrete fault schedule (the ground truth).
+// SimulationConfig a run needs, including the concrete fault schedule (the ground truth) and the
+// settings in complete form for manifest.json.
 import { type ChaosOptions, noChaos } from '../chaos/options.js';
 import { SIMULATOR_DEFAULTS as D } from '../defaults.js';
 import { FAULT_KINDS } from '../faults/catalogue.js';
@@ -7,7 +8,7 @@ import { type MachineSpecEntry, scheduleFaults } from '../faults/schedule.js';
 import { fleetFromMix } from '../fleet/fleet.js';
 import type { PayloadFormat } from '../output/messages.js';
 import type { SimulationConfig } from '../run/simulation.js';
-import { parseDuration, parseInstant, parseRate, parseSpeed } from '../time/parse.js';
+import { formatInstant, parseDuration, parseInstant, parseRate, parseSpeed } from '../time/parse.js';
 import { ConfigError } from './config-error.js';
 import type { FileConfig } from './schema.js';
 
@@ -51,35 +52,67 @@ export function resolveConfig(file: FileConfig, o: ConfigOverrides, nowMs: numbe
   const machines = fleetEntries(file, o);
   const f = file.faults ?? {};
   const repairMs = f.repair ?? parseDuration(D.faults.repair);
-  const faults = scheduleFaults({
-    seed,
-    startMs,
-    durationMs,
-    repairMs,
-    machines,
-    explicit: (f.scheduled ?? []).map((s) => ({
-      machine: s.machine,
-      fault: s.fault,
-      onset: 'at' in s.onset ? s.onset.at : startMs + s.onset.afterStart,
-      failure: 'at' in s.failure ? s.failure.at : startMs + s.failure.afterStart,
-      sensor: s.sensor,
-    })),
-    random: {
-      probability: o.faultProbability ?? f.probability ?? D.faults.probability,
-      kinds: f.kinds ?? FAULT_KINDS,
-      healthyFraction: f.healthyFraction ?? D.faults.healthyFraction,
-    },
-  });
+  const explicit = (f.scheduled ?? []).map((s) => ({
+    machine: s.machine,
+    fault: s.fault,
+    onset: 'at' in s.onset ? s.onset.at : startMs + s.onset.afterStart,
+    failure: 'at' in s.failure ? s.failure.at : startMs + s.failure.afterStart,
+    sensor: s.sensor,
+  }));
+  const random = {
+    probability: o.faultProbability ?? f.probability ?? D.faults.probability,
+    kinds: f.kinds ?? [...FAULT_KINDS],
+    healthyFraction: f.healthyFraction ?? D.faults.healthyFraction,
+  };
+  const faults = scheduleFaults({ seed, startMs, durationMs, tickMs, repairMs, machines, explicit, random });
+  const vibrationHz = o.vibrationHz ?? file.fleet?.vibrationHz ?? D.vibrationHz;
+  const chaos = chaosOptions(file);
+  const ms = (value: number) => `${value}ms`;
 
   return {
     seed,
     startMs,
     durationMs,
     tickMs,
-    vibrationHz: o.vibrationHz ?? file.fleet?.vibrationHz ?? D.vibrationHz,
+    vibrationHz,
     machines,
     faults,
-    chaos: chaosOptions(file),
+    chaos,
+    // Every setting that shapes what is generated, defaults filled in and times absolute, so that the
+    // files can be regenerated from manifest.json even after the defaults change. Output, speed and
+    // rate are left out: they change where and how fast the data goes, not the data.
+    settings: {
+      seed,
+      start: formatInstant(startMs),
+      duration: ms(durationMs),
+      tick: ms(tickMs),
+      fleet: { machines, vibrationHz },
+      faults: {
+        ...random,
+        repair: ms(repairMs),
+        scheduled: explicit.map((e) => ({
+          ...e,
+          onset: formatInstant(e.onset),
+          failure: formatInstant(e.failure),
+        })),
+      },
+      chaos: {
+        late: {
+          probability: chaos.lateProbability,
+          delay: {
+            distribution: chaos.lateDelay.distribution,
+            min: ms(chaos.lateDelay.minMs),
+            max: ms(chaos.lateDelay.maxMs),
+            mean: ms(chaos.lateDelay.meanMs),
+          },
+        },
+        outOfOrder: { probability: chaos.outOfOrderProbability, burst: chaos.outOfOrderBurst },
+        duplicates: chaos.duplicateProbability,
+        clockSkewSigma: ms(chaos.clockSkewSigmaMs),
+        malformed: chaos.malformedProbability,
+        dropsPerHour: chaos.dropsPerHour,
+      },
+    },
     mqtt: mqttUrls && {
       urls: mqttUrls,
       username: o.username ?? fileMqtt?.username,

@@ -110,3 +110,5 @@ export const configSchema = z.strictObject({
 });
 
 export type FileConfig = z.output<typeof configSchema>;
+/** A config document as written (durations and times as text), e.g. the `config` of a manifest.json. */
+export type SettingsDocument = z.input<typeof configSchema>;

@@ -40,13 +40,16 @@ const entrySchema = z
 
 export const groundTruthSchema = z.array(entrySchema);
 
-/** Parses a ground-truth document into plans; throws with the index and key of the first problem. */
-export function parseGroundTruth(json: unknown): FaultPlan[] {
+/**
+ * Parses a ground-truth document into plans; throws naming `source` (the file) and the index and key
+ * of the first problem, e.g. `data/ground-truth.json[3].failure: failure must be after onset`.
+ */
+export function parseGroundTruth(json: unknown, source = 'ground truth'): FaultPlan[] {
   const result = groundTruthSchema.safeParse(json);
   if (!result.success) {
     const issue = result.error.issues[0];
     const where = issue ? issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('') : '';
-    throw new Error(`ground truth${where}: ${issue?.message ?? 'invalid'}`);
+    throw new Error(`${source}${where}: ${issue?.message ?? 'invalid'}`);
   }
   return result.data.map((e) => ({
     machine: e.machine,

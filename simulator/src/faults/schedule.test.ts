@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { fleetFromMix } from '../fleet/fleet.js';
+import { Machine, type MachineTick } from '../fleet/machine.js';
 import { FAULT_KINDS } from './catalogue.js';
 import { parseGroundTruth, toGroundTruth } from './ground-truth.js';
 import { type FaultScheduleInput, scheduleFaults } from './schedule.js';
@@ -10,6 +11,7 @@ const input = (over: Partial<FaultScheduleInput> = {}): FaultScheduleInput => ({
   seed: 3,
   startMs: START,
   durationMs: 7 * DAY,
+  tickMs: 1_000,
   repairMs: 2 * 3_600_000,
   machines: fleetFromMix(200, { pump: 1, motor: 1, fan: 1, compressor: 1 }),
   explicit: [],
@@ -58,6 +60,46 @@ describe('fault schedule', () => {
     expect(bad({ machine: 'p1', fault: 'sensor_stuck', onset: START, failure: START + 1 })).toThrow(
       /faults\.scheduled\[0\]\.sensor: a sensor_stuck needs one of this pump's sensors/,
     );
+  });
+
+  it('labels onset and failure at the tick where the readings first differ from a healthy twin', () => {
+    // A 7 s tick, so times drawn to the millisecond almost never fall on a tick by chance.
+    const tickMs = 7_000;
+    const durationMs = 12 * 3_600_000;
+    const machines = fleetFromMix(6, { pump: 1, fan: 1, motor: 1 });
+    const plans = scheduleFaults(
+      input({ machines, tickMs, durationMs, random: { probability: 1, kinds: ['imbalance'], healthyFraction: 0.5 } }),
+    );
+    expect(plans).toHaveLength(6);
+    const run = (id: string, faults: typeof plans): MachineTick[] => {
+      const type = machines.find((m) => m.id === id)?.type ?? 'pump';
+      const m = new Machine({ id, type, seed: 3, startMs: START, tickMs, vibrationHz: 8, faults });
+      return Array.from({ length: durationMs / tickMs }, (_, k) => m.step(START + k * tickMs));
+    };
+    for (const plan of plans) {
+      const faulty = run(plan.machine, [plan]);
+      const healthy = run(plan.machine, []);
+      const differs = (k: number) =>
+        JSON.stringify([faulty[k]?.values, [...(faulty[k]?.vibration ?? [])]]) !==
+        JSON.stringify([healthy[k]?.values, [...(healthy[k]?.vibration ?? [])]]);
+      const firstChange = faulty.findIndex((_, k) => differs(k));
+      // Failure takes the machine down for repair: the first tick it stops while its twin runs.
+      const firstDown = faulty.findIndex((t, k) => t.running !== healthy[k]?.running);
+      expect([plan.onset, plan.failure]).toEqual([START + firstChange * tickMs, START + firstDown * tickMs]);
+    }
+  });
+
+  it('moves configured fault times to the next tick, and refuses a fault that starts and fails within one tick', () => {
+    const machines = [{ id: 'p1', type: 'pump' as const }];
+    const at = (onset: number, failure: number) =>
+      scheduleFaults(
+        input({ machines, tickMs: 10_000, repairMs: 25_000, random: undefined, explicit: [{ machine: 'p1', fault: 'imbalance', onset, failure }] }),
+      );
+    expect(at(START + 10_001, START + 40_000)).toEqual([
+      // Repair ends 25 s after failure, between ticks: the machine runs again at the next one.
+      { machine: 'p1', fault: 'imbalance', onset: START + 20_000, failure: START + 40_000, recovered: START + 70_000, sensors: ['vibration'] },
+    ]);
+    expect(() => at(START + 10_001, START + 19_999)).toThrow(/faults\.scheduled\[0\]\.failure: falls in the same tick as onset \(2024-01-01T00:00:20\.000Z\)/);
   });
 
   it('round-trips through the ground-truth JSON with ISO times', () => {

@@ -2,6 +2,7 @@
 // connections by index, so each machine's stream stays ordered on one connection. Backpressure is
 // mqtt.js's own: a QoS 0 publish calls back once written to the socket, a QoS 1 publish once acked;
 // generation waits in settle() while too many are outstanding or a connection is down.
+import { type Clock, systemClock } from '@pdm/clock';
 import mqtt, { type MqttClient } from 'mqtt';
 import { SIMULATOR_DEFAULTS } from '../defaults.js';
 import type { WireMessage } from './payloads.js';
@@ -50,6 +51,7 @@ export class MqttSink {
     private readonly clients: MqttClient[],
     private readonly qos: 0 | 1,
     private readonly maxPending: number,
+    private readonly clock: Clock,
   ) {
     for (const client of clients) {
       this.retries.set(client, []);
@@ -66,8 +68,8 @@ export class MqttSink {
     }
   }
 
-  /** Connects to every URL; rejects naming the URL that failed. */
-  static async connect(target: MqttTarget): Promise<MqttSink> {
+  /** Connects to every URL; rejects naming the URL that failed. `clock` times close()'s bound. */
+  static async connect(target: MqttTarget, clock: Clock = systemClock): Promise<MqttSink> {
     const d = SIMULATOR_DEFAULTS.mqtt;
     const prefix = target.clientIdPrefix ?? d.clientIdPrefix;
     const clients = await Promise.all(
@@ -90,7 +92,7 @@ export class MqttSink {
         }
       }),
     );
-    return new MqttSink(clients, target.qos, target.maxPendingMessages ?? d.maxPendingMessages);
+    return new MqttSink(clients, target.qos, target.maxPendingMessages ?? d.maxPendingMessages, clock);
   }
 
   get connections(): number {
@@ -159,13 +161,13 @@ export class MqttSink {
    * outstanding counts as lost.
    */
   async close(timeoutMs = 10_000): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)));
+    let cancel = () => {};
+    const timedOut = new Promise<void>((resolve) => (cancel = this.clock.schedule(resolve, timeoutMs)));
     const drained = (async () => {
       while (this.pending > 0) await new Promise<void>((resolve) => (this.wake = resolve));
     })();
     await Promise.race([drained, timedOut]);
-    clearTimeout(timer);
+    cancel();
     this.closing = true;
     await Promise.all(this.clients.map((c) => c.endAsync(this.pending > 0)));
     // Still outstanding after the forced end: queued for a connection that never came back (in

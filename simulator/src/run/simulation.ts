@@ -7,6 +7,7 @@ import { ChaosStage, type ChaosCounters } from '../chaos/chaos-stage.js';
 import { type ChaosOptions, noChaos } from '../chaos/options.js';
 import { SIMULATOR_DEFAULTS } from '../defaults.js';
 import type { FaultKind, FaultPlan } from '../faults/catalogue.js';
+import type { SettingsDocument } from '../config/schema.js';
 import { toGroundTruth } from '../faults/ground-truth.js';
 import type { MachineSpecEntry } from '../faults/schedule.js';
 import { Fleet } from '../fleet/fleet.js';
@@ -28,6 +29,11 @@ export interface SimulationConfig {
   faults: FaultPlan[];
   chaos: ChaosOptions;
   mqtt?: (MqttTarget & { format: PayloadFormat }) | undefined;
+  /**
+   * The settings the run was resolved from, complete and in config-file form (see resolveConfig);
+   * written to manifest.json so that `pdm simulate --config manifest.json` regenerates the files.
+   */
+  settings?: SettingsDocument | undefined;
   /** Folder for one CSV per machine + ground-truth.json + manifest.json. */
   outDir?: string | undefined;
   /** Virtual seconds per real second; Infinity = as fast as possible. */
@@ -69,7 +75,7 @@ export interface SimulationResult extends Progress {
 }
 
 export interface RunOptions {
-  /** Real time: pacing reads it and waits on it (a ManualClock in tests). */
+  /** Real time: pacing and MQTT close()'s bound read it and wait on it (a ManualClock in tests). */
   clock?: Clock;
   signal?: AbortSignal;
   onProgress?: (progress: Progress) => void;
@@ -96,7 +102,7 @@ export async function runSimulation(config: SimulationConfig, options: RunOption
   const fleet = new Fleet(config);
   const files: string[] = [];
   const csv = config.outDir ? new CsvSink(config.outDir, config.machines) : undefined;
-  const mqtt = config.mqtt ? await MqttSink.connect(config.mqtt) : undefined;
+  const mqtt = config.mqtt ? await MqttSink.connect(config.mqtt, clock) : undefined;
   const chaos = new ChaosStage(
     config.mqtt ? config.chaos : noChaos(),
     config.seed,
@@ -185,7 +191,11 @@ export async function runSimulation(config: SimulationConfig, options: RunOption
   };
 }
 
-/** What produced the files, so a dataset can be regenerated exactly. */
+/**
+ * What produced the files. With `config` (runs resolved from settings, as pdm simulate's are) the
+ * dataset can be regenerated exactly: `pdm simulate --config manifest.json --out DIR`; a run stopped
+ * early then ends at `end`, not after the configured duration.
+ */
 function manifest(config: SimulationConfig, reachedTs: number) {
   return {
     seed: config.seed,
@@ -194,5 +204,6 @@ function manifest(config: SimulationConfig, reachedTs: number) {
     tickMs: config.tickMs,
     vibrationHz: config.vibrationHz,
     machines: config.machines,
+    ...(config.settings ? { config: config.settings } : {}),
   };
 }
