@@ -12,6 +12,9 @@ describe('parseTimestamp', () => {
     ['1709294400', Date.UTC(2024, 2, 1, 12)], // epoch seconds
     ['1709294400.5', Date.UTC(2024, 2, 1, 12) + 500],
     ['1709294400000', Date.UTC(2024, 2, 1, 12)], // epoch milliseconds
+    // the furthest zones from UTC there are: Line Islands +14:00, Baker Island −12:00
+    ['2024-03-02T02:00:00+14:00', Date.UTC(2024, 2, 1, 12)],
+    ['2024-03-01T00:00:00-12:00', Date.UTC(2024, 2, 1, 12)],
   ])('%s', (text, expected) => {
     expect(parseTimestamp(text)).toBe(expected);
   });
@@ -19,6 +22,14 @@ describe('parseTimestamp', () => {
   it.each(['', 'yesterday', '2024-02-30T00:00:00', '2024-03-01T25:00:00', '12:00', '0x10'])('rejects "%s"', (text) => {
     expect(parseTimestamp(text)).toBeNull();
   });
+
+  // No clock shows these offsets: read as given they would move the row by up to four days.
+  it.each(['2024-03-01T12:00:00+99:99', '2024-03-01T12:00:00+15:00', '2024-03-01T12:00:00-14:30', '2024-03-01T12:00:00+02:60', '2024-03-01T12:00:00+0275'])(
+    'rejects the impossible zone offset of "%s"',
+    (text) => {
+      expect(parseTimestamp(text)).toBeNull();
+    },
+  );
 });
 
 describe('findTimeColumn', () => {

@@ -51,7 +51,8 @@ export function noTimeColumnReason(header: readonly string[], name?: string): st
 /**
  * Parses a time cell to epoch milliseconds: an epoch number (seconds below 1e11, else milliseconds)
  * or ISO-8601, where a time without a zone is UTC (never the replaying machine's local zone, so a
- * replay gives the same windows everywhere). Returns null when the cell is neither.
+ * replay gives the same windows everywhere). Returns null when the cell is neither, and when it names
+ * a date, time or zone offset that cannot be (2024-02-30, 25:00, +99:99, +15:00).
  */
 export function parseTimestamp(text: string): number | null {
   const cell = text.trim();
@@ -74,14 +75,21 @@ export function parseTimestamp(text: string): number | null {
   ) {
     return null;
   }
-  return utc + fractionMs - zoneOffsetMs(m[8]);
+  const offset = zoneOffsetMs(m[8]);
+  return offset === null ? null : utc + fractionMs - offset;
 }
 
-function zoneOffsetMs(zone: string | undefined): number {
+/** No zone on Earth is further from UTC than 14 hours (Line Islands, +14:00). */
+const MAX_OFFSET_MINUTES = 14 * 60;
+
+/** The zone's offset from UTC in ms; null for one no clock shows (+99:99 would shift a row by four days). */
+function zoneOffsetMs(zone: string | undefined): number | null {
   if (zone === undefined || zone.toUpperCase() === 'Z') return 0;
   const sign = zone.startsWith('-') ? -1 : 1;
   const digits = zone.slice(1).replace(':', '');
   const hours = Number(digits.slice(0, 2));
   const minutes = digits.length > 2 ? Number(digits.slice(2)) : 0;
-  return sign * (hours * 60 + minutes) * 60_000;
+  const total = hours * 60 + minutes;
+  if (minutes >= 60 || total > MAX_OFFSET_MINUTES) return null;
+  return sign * total * 60_000;
 }

@@ -17,4 +17,4 @@ export type { NabParityRow } from './nab-parity.js';
 export { evaluateNab, evaluateSkab, rowDecisions } from './evaluate.js';
 export type { DecidedBy, NabFileResult, ScoresInput } from './evaluate.js';
 export { renderNab, renderSkab, renderTable } from './report.js';
-export type { FileOutcome } from './report.js';
+export type { FileOutcome, SkippedFile } from './report.js';

@@ -19,6 +19,13 @@ describe('NAB labels', () => {
     expect(() => parseNabLabels([])).toThrow(/expected an object/);
   });
 
+  it('refuses windows of one file that overlap, naming the labels and the file', () => {
+    const overlapping = { 'a/b.csv': [['2014-11-03 00:00:00', '2014-11-04 00:00:00'], ['2014-11-01 00:00:00', '2014-11-03 00:00:00']] };
+    expect(() => parseNabLabels(overlapping, 'labels.json')).toThrow(
+      'labels.json: windows of "a/b.csv" overlap: one ends 2014-11-03T00:00:00.000Z, the next starts 2014-11-03T00:00:00.000Z',
+    );
+  });
+
   it('finds a data file by the end of its path, else by its name when that is unique', () => {
     const labels = parseNabLabels(document);
     expect(nabLabelKey(labels, '/data/nab/data/realKnownCause/nyc_taxi.csv')).toBe('realKnownCause/nyc_taxi.csv');

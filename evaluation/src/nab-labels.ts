@@ -12,18 +12,29 @@ export function parseNabLabels(document: unknown, source = 'combined_windows.jso
   const labels: NabLabels = new Map();
   for (const [file, windows] of Object.entries(document)) {
     if (!Array.isArray(windows)) throw new Error(`${source}: "${file}" is not a list of windows`);
-    labels.set(
-      file,
-      windows.map((pair: unknown, k) => {
-        const [start, end] = Array.isArray(pair) ? pair.map((t) => (typeof t === 'string' ? parseTimestamp(t) : null)) : [];
-        if (!Array.isArray(pair) || pair.length !== 2 || typeof start !== 'number' || typeof end !== 'number' || end < start) {
-          throw new Error(`${source}: window ${k + 1} of "${file}" is not [start, end] timestamps in order: ${JSON.stringify(pair)}`);
-        }
-        return { start, end };
-      }),
-    );
+    const parsed = windows.map((pair: unknown, k) => {
+      const [start, end] = Array.isArray(pair) ? pair.map((t) => (typeof t === 'string' ? parseTimestamp(t) : null)) : [];
+      if (!Array.isArray(pair) || pair.length !== 2 || typeof start !== 'number' || typeof end !== 'number' || end < start) {
+        throw new Error(`${source}: window ${k + 1} of "${file}" is not [start, end] timestamps in order: ${JSON.stringify(pair)}`);
+      }
+      return { start, end };
+    });
+    refuseOverlap(parsed, file, source);
+    labels.set(file, parsed);
   }
   return labels;
+}
+
+/** A row in two windows would be scored twice; the scorer relies on every row having at most one. */
+function refuseOverlap(windows: readonly NabWindow[], file: string, source: string): void {
+  const sorted = [...windows].sort((a, b) => a.start - b.start);
+  for (let k = 1; k < sorted.length; k++) {
+    const [previous, next] = [sorted[k - 1]!, sorted[k]!];
+    if (next.start <= previous.end) {
+      const iso = (ms: number) => new Date(ms).toISOString();
+      throw new Error(`${source}: windows of "${file}" overlap: one ends ${iso(previous.end)}, the next starts ${iso(next.start)}`);
+    }
+  }
 }
 
 /**

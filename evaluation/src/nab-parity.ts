@@ -6,8 +6,7 @@ import { readFile, readdir } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { NAB_PROFILES, NAB_PROFILE_NAMES, type NabProfileName, type NabWindow, scoreNabFile } from './nab.js';
 import { parseNabLabels } from './nab-labels.js';
-import { RecordingFormatError, readDelimited } from './recording.js';
-import { parseTimestamp } from '@pdm/config';
+import { RecordingFormatError, readDelimited, readRecording } from './recording.js';
 
 /** Scores further apart than this are a mismatch. */
 export const NAB_PARITY_TOLERANCE = 1e-6;
@@ -39,13 +38,8 @@ export function nabParityOfFile(
     if (index < 0) throw new RecordingFormatError(source, 1, `no column "${name}"`);
     return index;
   };
-  const timeIndex = column('timestamp');
   const scoreIndex = column('anomaly_score');
-  const timestamps = table.rows.map(({ line, cells }) => {
-    const time = parseTimestamp(cells[timeIndex] ?? '');
-    if (time === null) throw new RecordingFormatError(source, line, `"${cells[timeIndex]}" is not a timestamp`);
-    return time;
-  });
+  const { timestamps } = readRecording(text, source, { timeColumn: 'timestamp' });
   const anomalyScores = table.rows.map(({ cells }) => Number(cells[scoreIndex]));
   return NAB_PROFILE_NAMES.map((profile) => {
     const sumIndex = column(`S(t)_${profile}`);

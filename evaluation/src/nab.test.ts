@@ -96,19 +96,27 @@ describe('NAB file score', () => {
     expect(scoreNabFile(timestamps, detectionsAt(20, [10, 12]), [rowsWindow(10, 10)], NAB_PROFILES.standard).score).toBeCloseTo(1 - 0.11, 12);
   });
 
-  it('refuses overlapping windows and rows out of time order, takes repeated timestamps', () => {
-    expect(() => scoreNabFile(timestamps, detections, [rowsWindow(5, 9), rowsWindow(9, 12)], NAB_PROFILES.standard)).toThrow(/overlap/);
-    expect(() => scoreNabFile([0, 2 * MINUTE, MINUTE], detectionsAt(3, []), [], NAB_PROFILES.standard)).toThrow('NAB rows must be in time order: row 3 is before row 2');
+  it('takes repeated timestamps as rows like any other', () => {
     // a repeated timestamp (NAB's files have them where clocks went back) is a row like any other:
     // window rows 1..3 (width 3), first detection at row 2: p = −(3 − 2 + 1)/3 = −2/3,
     // σ(−2/3) = 2/(1 + e^(−10/3)) − 1 = 2/1.035673993 − 1 = 0.931110; / 0.986614298 = 0.943742
     const repeated = [0, MINUTE, MINUTE, 2 * MINUTE, 3 * MINUTE];
     expect(scoreNabFile(repeated, detectionsAt(5, [2]), [{ start: MINUTE, end: 2 * MINUTE }], NAB_PROFILES.standard, 0).score).toBeCloseTo(0.943742, 6);
   });
+
+  it('closes a window at the first row holding its end time, as NAB (timestamps.index(end))', () => {
+    // rows at minutes 0, 1, 2, 2, 3: the window [1, 2] is rows 1..2 (width 2); row 3 repeats its end
+    // time and lies after it. A detection at row 3 misses the window (−1) and is a false positive
+    // d = (3 − 2)/(2 − 1) = 1 past it: σ(1) = 2/(1 + e^5) − 1 = −0.986614298; · 0.11 = −0.108527573.
+    const repeatedEnd = [0, MINUTE, 2 * MINUTE, 2 * MINUTE, 3 * MINUTE];
+    const result = scoreNabFile(repeatedEnd, detectionsAt(5, [3]), [{ start: MINUTE, end: 2 * MINUTE }], NAB_PROFILES.standard, 0);
+    expect(result.score).toBeCloseTo(-1.108527573, 8);
+    expect(result).toMatchObject({ windows: 1, detectedWindows: 0, tp: 0, fn: 2, fp: 1, tn: 2 });
+  });
 });
 
 describe('NAB normalisation over a set of files', () => {
-  const file = (score: number, windows: number) => ({ score, windows, detectedWindows: 0, tp: 0, fp: 0, fn: 0, tn: 0 });
+  const file = (score: number, windows: number, labelledWindows = windows) => ({ score, labelledWindows, windows, detectedWindows: 0, tp: 0, fp: 0, fn: 0, tn: 0 });
 
   it('puts the null detector at 0 and the perfect one at 100', () => {
     // standard, 2 windows: S_null = −1 · 2 = −2, S_perfect = 1 · 2 = 2
@@ -122,5 +130,21 @@ describe('NAB normalisation over a set of files', () => {
     expect(nabCorpusScore([file(-0.395872532, 2), file(-0.11, 0)], NAB_PROFILES.standard).normalised).toBeCloseTo(37.3531867, 6);
     // low FN: S_null = −2 · 2 = −4; S = −1.395872532 → 100 · 2.604127468 / 6 = 43.4021245
     expect(nabCorpusScore([file(-1.395872532, 2)], NAB_PROFILES.reward_low_FN_rate).normalised).toBeCloseTo(43.4021245, 6);
+  });
+
+  it('counts a window wholly in probation in S_perfect but not in S_null, as NAB', () => {
+    // NAB's runner.normalize: S_perfect = tpWeight · every window of the labels; its sweeper keeps no
+    // part (no −fnWeight) for a window none of whose rows is scored. 20 rows, probation rows 0..2, the
+    // file's only window rows 0..1. A false positive at row 10: d = (10 − 1)/(2 − 1) = 9 ≥ 3 → −0.11.
+    // S = −0.11, S_null = 0, S_perfect = 1: 100 · (−0.11 − 0) / (1 − 0) = −11.
+    const onlyInProbation = scoreNabFile(minutes(20), detectionsAt(20, [10]), [rowsWindow(0, 1)], NAB_PROFILES.standard);
+    expect(onlyInProbation).toMatchObject({ windows: 0, labelledWindows: 1 });
+    const corpus = nabCorpusScore([onlyInProbation], NAB_PROFILES.standard);
+    expect(corpus).toMatchObject({ nullScore: -0, perfectScore: 1 });
+    expect(corpus.normalised).toBeCloseTo(-11, 9);
+    // beside a scored window (rows 5..9, detected at its first row: +1): S = 1, S_null = −1,
+    // S_perfect = 2; 100 · (1 + 1) / (2 + 1) = 66.666667
+    const both = scoreNabFile(minutes(20), detectionsAt(20, [5]), [rowsWindow(0, 1), rowsWindow(5, 9)], NAB_PROFILES.standard);
+    expect(nabCorpusScore([both], NAB_PROFILES.standard).normalised).toBeCloseTo(66.666667, 5);
   });
 });

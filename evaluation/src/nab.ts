@@ -14,8 +14,10 @@
 //   window; σ is -1 from d ≥ 3 on, and before the first window a false positive costs the full fpWeight.
 // The corpus score of a profile is the sum over its files, normalised to
 //   100 · (S - S_null) / (S_perfect - S_null)
-// where the null detector never detects (S_null = -fnWeight per window) and the perfect one detects
-// every window at its first row (S_perfect = tpWeight per window).
+// where the null detector never detects (S_null = -fnWeight per window holding a scored row: the
+// sweeper leaves a window wholly inside probation out) and the perfect one detects every window at its
+// first row (S_perfect = tpWeight per window of the labels, as NAB's runner.normalize counts them,
+// probation or not).
 
 export interface NabProfile {
   tpWeight: number;
@@ -55,6 +57,8 @@ export interface NabWindow {
 
 export interface NabFileScore {
   score: number;
+  /** Every labelled window of the file, scored or not (S_perfect counts them all). */
+  labelledWindows: number;
   /** Windows holding at least one scored row, and how many of those got a detection. */
   windows: number;
   detectedWindows: number;
@@ -70,19 +74,20 @@ interface RowWindow {
   last: number;
 }
 
-/** The rows each window spans; windows must be in time order and must not overlap. */
+/** The rows each window spans; the windows must not overlap (parseNabLabels refuses labels where they do). */
 function windowRows(timestamps: readonly number[], windows: readonly NabWindow[]): RowWindow[] {
-  const sorted = [...windows].sort((a, b) => a.start - b.start);
   const spans: RowWindow[] = [];
-  for (const [k, window] of sorted.entries()) {
-    const previous = sorted[k - 1];
-    if (previous && window.start <= previous.end) throw new Error(`NAB windows overlap: one ends ${new Date(previous.end).toISOString()}, the next starts ${new Date(window.start).toISOString()}`);
+  for (const window of [...windows].sort((a, b) => a.start - b.start)) {
     let first = -1;
     let last = -1;
     for (const [i, t] of timestamps.entries()) {
-      if (t < window.start || t > window.end) continue;
+      if (t < window.start) continue;
+      if (t > window.end) break;
       if (first < 0) first = i;
       last = i;
+      // NAB closes a window at the first row holding its end time (timestamps.index(end)): a repeat
+      // of that time (NAB's files have them where clocks went back) lies after the window.
+      if (t === window.end) break;
     }
     if (first >= 0) spans.push({ first, last });
   }
@@ -90,8 +95,9 @@ function windowRows(timestamps: readonly number[], windows: readonly NabWindow[]
 }
 
 /**
- * Scores one file. `timestamps` in time order, `detections[i]` 1 when row i is a detection,
- * `probationRows` defaults to NAB's rule for the file's length.
+ * Scores one file. `timestamps` in time order (readRecording refuses a file whose rows are not),
+ * `detections[i]` 1 when row i is a detection, `probationRows` defaults to NAB's rule for the file's
+ * length.
  */
 export function scoreNabFile(
   timestamps: readonly number[],
@@ -100,13 +106,9 @@ export function scoreNabFile(
   profile: NabProfile,
   probationRows = nabProbationRows(timestamps.length),
 ): NabFileScore {
-  // Equal neighbours are allowed: NAB's own files repeat a timestamp where clocks went back (DST).
-  for (let i = 1; i < timestamps.length; i++) {
-    if (timestamps[i]! < timestamps[i - 1]!) throw new Error(`NAB rows must be in time order: row ${i + 1} is before row ${i}`);
-  }
   const spans = windowRows(timestamps, windows);
   const maxTp = scaledSigmoid(-1);
-  const result: NabFileScore = { score: 0, windows: 0, detectedWindows: 0, tp: 0, fp: 0, fn: 0, tn: 0 };
+  const result: NabFileScore = { score: 0, labelledWindows: windows.length, windows: 0, detectedWindows: 0, tp: 0, fp: 0, fn: 0, tn: 0 };
 
   let next = 0; // the first window that has not ended before the current row
   let previous: RowWindow | undefined; // the last window that ended before the current row
@@ -153,7 +155,10 @@ export function scoreNabFile(
 export interface NabCorpusScore {
   /** Sum of the files' scores. */
   score: number;
-  /** What never detecting scores on the same files (-fnWeight per window), and detecting every window at its first row (tpWeight per window). */
+  /**
+   * What never detecting scores on the same files (-fnWeight per window holding a scored row), and
+   * detecting every window at its first row (tpWeight per labelled window, probation or not, as NAB).
+   */
   nullScore: number;
   perfectScore: number;
   /** 100 · (score - nullScore) / (perfectScore - nullScore); NaN without windows. */
@@ -163,8 +168,9 @@ export interface NabCorpusScore {
 /** NAB's figure for a set of files under one profile. */
 export function nabCorpusScore(files: readonly NabFileScore[], profile: NabProfile): NabCorpusScore {
   const score = files.reduce((sum, f) => sum + f.score, 0);
-  const windows = files.reduce((sum, f) => sum + f.windows, 0);
-  const nullScore = -profile.fnWeight * windows;
-  const perfectScore = profile.tpWeight * windows;
+  const scored = files.reduce((sum, f) => sum + f.windows, 0);
+  const labelled = files.reduce((sum, f) => sum + f.labelledWindows, 0);
+  const nullScore = -profile.fnWeight * scored;
+  const perfectScore = profile.tpWeight * labelled;
   return { score, nullScore, perfectScore, normalised: (100 * (score - nullScore)) / (perfectScore - nullScore) };
 }

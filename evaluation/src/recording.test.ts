@@ -29,6 +29,14 @@ describe('readRecording', () => {
     expect(() => readRecording('Date,Time,value\n2020-03-01,15:44:06,2', 'x.csv')).toThrow(/x\.csv line 1: several time columns \("Date", "Time"\).*--time-column/);
     expect(() => readRecording(skabLike, '1.csv', { labelColumn: 'label' })).toThrow(/no label column "label"/);
   });
+
+  it('refuses rows out of time order at their line in the file, and takes a repeated time', () => {
+    // data row 3 is line 4: the header is line 1
+    const series = 'timestamp,value\n2014-04-01 00:00:00,1\n2014-04-01 00:10:00,2\n2014-04-01 00:05:00,3\n';
+    expect(() => readRecording(series, 'nab/x.csv')).toThrow('nab/x.csv line 4: rows must be in time order: "2014-04-01 00:05:00" is before line 3\'s "2014-04-01 00:10:00"');
+    // NAB's files repeat a time where clocks went back
+    expect(readRecording('timestamp,value\n2014-11-02 01:00:00,1\n2014-11-02 01:00:00,2\n', 'x.csv').timestamps).toEqual([Date.UTC(2014, 10, 2, 1), Date.UTC(2014, 10, 2, 1)]);
+  });
 });
 
 describe('splitRecording', () => {

@@ -64,6 +64,13 @@ export function readRecording(text: string, source: string, options: RecordingOp
   for (const [i, { line, cells }] of table.rows.entries()) {
     const time = parseTimestamp(cells[timeIndex] ?? '');
     if (time === null) throw new RecordingFormatError(source, line, `"${cells[timeIndex]}" is not a timestamp`);
+    // Both protocols take file order for time order (SKAB trains on the first rows, NAB scores a
+    // detection by its place in a window): a row out of order would be judged at the wrong time.
+    // Equal neighbours are allowed: NAB's own files repeat a timestamp where clocks went back.
+    const previous = table.rows[i - 1];
+    if (previous && time < timestamps[i - 1]!) {
+      throw new RecordingFormatError(source, line, `rows must be in time order: "${cells[timeIndex]}" is before line ${previous.line}'s "${previous.cells[timeIndex]}"`);
+    }
     timestamps.push(time);
     if (labels) {
       // Number('') is 0: an empty cell would pass for a normal row.

@@ -24,11 +24,24 @@ export interface FileOutcome<R> {
   note?: string;
 }
 
-function notes(files: readonly FileOutcome<unknown>[]): string[] {
-  return files.filter((f) => f.note).map((f) => `  ${f.file}: ${f.note}`);
+/** A recording left out of the figures because its content was refused (a malformed row, rows out of order). */
+export interface SkippedFile {
+  file: string;
+  reason: string;
 }
 
-export function renderSkab(files: readonly FileOutcome<SkabFileResult>[]): string[] {
+function notes(files: readonly FileOutcome<unknown>[], skipped: readonly SkippedFile[]): string[] {
+  const why = [...files.filter((f) => f.note).map((f) => `  ${f.file}: ${f.note}`), ...skipped.map((f) => `  ${f.file}: skipped, ${f.reason}`)];
+  return why.length > 0 ? ['notes:', ...why] : [];
+}
+
+/** "2 files" and, when some were skipped, ", 1 skipped (see notes)": the totals say what they leave out. */
+function filesCounted(files: readonly unknown[], skipped: readonly SkippedFile[]): string {
+  const counted = `${files.length} file${files.length === 1 ? '' : 's'}`;
+  return skipped.length === 0 ? counted : `${counted}, ${skipped.length} skipped (see notes)`;
+}
+
+export function renderSkab(files: readonly FileOutcome<SkabFileResult>[], skipped: readonly SkippedFile[] = []): string[] {
   const total = sumSkab(files.map((f) => f.result));
   const { never, always } = skabBaselines(total);
   const row = (name: string, c: Confusion, extra: { rows?: number; anomalous?: number; undecided?: number }) => {
@@ -46,14 +59,13 @@ export function renderSkab(files: readonly FileOutcome<SkabFileResult>[]): strin
     ],
   );
   const metrics = skabMetrics(total);
-  lines.push('', `total over ${files.length} file${files.length === 1 ? '' : 's'}: F1 ${ratio(metrics.f1)} · FAR ${percent(metrics.far)} · MAR ${percent(metrics.mar)}`);
+  lines.push('', `total over ${filesCounted(files, skipped)}: F1 ${ratio(metrics.f1)} · FAR ${percent(metrics.far)} · MAR ${percent(metrics.mar)}`);
   if (total.undecided > 0) lines.push(`rows without a decision: ${count(total.undecided)} of ${count(total.rows)} test rows lie in no scored window and count as normal`);
-  const why = notes(files);
-  if (why.length > 0) lines.push('notes:', ...why);
+  lines.push(...notes(files, skipped));
   return lines;
 }
 
-export function renderNab(files: readonly FileOutcome<NabFileResult>[]): string[] {
+export function renderNab(files: readonly FileOutcome<NabFileResult>[], skipped: readonly SkippedFile[] = []): string[] {
   const lines = renderTable(
     ['file', 'rows', 'probation', 'windows', 'detected', 'FP rows', 'no decision', 'standard', 'low FP', 'low FN', 'std normalised'],
     files.map(({ file, result }) => {
@@ -73,10 +85,13 @@ export function renderNab(files: readonly FileOutcome<NabFileResult>[]): string[
       ];
     }),
   );
-  const windows = files.reduce((sum, f) => sum + f.result.scores.standard.windows, 0);
+  const windows = files.reduce((sum, f) => sum + f.result.scores.standard.labelledWindows, 0);
+  const inProbation = windows - files.reduce((sum, f) => sum + f.result.scores.standard.windows, 0);
+  // A window wholly in probation counts in S_perfect (NAB's runner) but not in S_null (its sweeper).
+  const hidden = inProbation > 0 ? `, ${inProbation} of them wholly in probation` : '';
   lines.push(
     '',
-    `NAB score over ${files.length} file${files.length === 1 ? '' : 's'} (${windows} window${windows === 1 ? '' : 's'}): 100 · (S − S_null) / (S_perfect − S_null); the null detector (never detects) scores 0, a perfect one 100`,
+    `NAB score over ${filesCounted(files, skipped)} (${windows} window${windows === 1 ? '' : 's'}${hidden}): 100 · (S − S_null) / (S_perfect − S_null); the null detector (never detects) scores 0, a perfect one 100`,
     ...renderTable(
       ['profile', 'S', 'S_null', 'S_perfect', 'normalised'],
       NAB_PROFILE_NAMES.map((name) => {
@@ -94,7 +109,6 @@ export function renderNab(files: readonly FileOutcome<NabFileResult>[]): string[
       ? 'detections: the windows that opened an alert (scores.csv column alert = open)'
       : `detections: the windows that opened an alert in ${openings} file${openings === 1 ? '' : 's'}; every anomalous window in ${files.length - openings} whose scores have no alert column`,
   );
-  const why = notes(files);
-  if (why.length > 0) lines.push('notes:', ...why);
+  lines.push(...notes(files, skipped));
   return lines;
 }

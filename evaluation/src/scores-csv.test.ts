@@ -22,7 +22,22 @@ describe('parseScoresCsv', () => {
     expect(() => parseScoresCsv('start,end\n', 's.csv')).toThrow('s.csv line 1: header lacks window_start, window_end, machine, score, threshold, anomaly');
     expect(() => parseScoresCsv(`${HEADER}\n2024-01-01T00:00:00Z,2024-01-01T00:00:10Z,m,1,1,yes`, 's.csv')).toThrow('s.csv line 2: anomaly must be 0 or 1, got "yes"');
     expect(() => parseScoresCsv(`${HEADER}\n2024-01-01T00:00:10Z,2024-01-01T00:00:00Z,m,1,1,0`, 's.csv')).toThrow('s.csv line 2: window_end must be after window_start');
-    expect(() => parseScoresCsv(`${HEADER}\n2024-01-01T00:00:00Z,2024-01-01T00:00:10Z,m,abc,1,0`, 's.csv')).toThrow('s.csv line 2: score "abc" is not a number');
+    expect(() => parseScoresCsv(`${HEADER}\n2024-01-01T00:00:00Z,2024-01-01T00:00:10Z,m,abc,1,0`, 's.csv')).toThrow('s.csv line 2: score "abc" is not a finite decimal number');
+  });
+
+  it('compares each row\'s cells with the header before reading them', () => {
+    // a short row, not: anomaly must be 0 or 1, got ""
+    expect(() => parseScoresCsv(`${HEADER}\n2024-01-01T00:00:00Z,2024-01-01T00:00:10Z,m`, 's.csv')).toThrow('s.csv line 2: 3 cells, the header has 6');
+    // a quoted id with a comma shifts every cell after it
+    expect(() => parseScoresCsv(`${HEADER}\n2024-01-01T00:00:00Z,2024-01-01T00:00:10Z,"a,b",1,1,0`, 's.csv')).toThrow('s.csv line 2: 7 cells, the header has 6');
+  });
+
+  it('takes only finite decimal numbers for score and threshold', () => {
+    const row = (score: string, threshold: string) => `${HEADER}\n2024-01-01T00:00:00Z,2024-01-01T00:00:10Z,m,${score},${threshold},0`;
+    expect(() => parseScoresCsv(row('Infinity', '1'), 's.csv')).toThrow('s.csv line 2: score "Infinity" is not a finite decimal number');
+    expect(() => parseScoresCsv(row('1', '0x10'), 's.csv')).toThrow('s.csv line 2: threshold "0x10" is not a finite decimal number');
+    expect(() => parseScoresCsv(row('1e999', '1'), 's.csv')).toThrow('s.csv line 2: score "1e999" is not a finite decimal number');
+    expect(parseScoresCsv(row('1.5e-7', '-.5'))[0]).toMatchObject({ score: 1.5e-7, threshold: -0.5 });
   });
 });
 

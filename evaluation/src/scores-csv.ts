@@ -25,6 +25,9 @@ export const ALERT_COLUMN = 'alert';
 const ALERT_CELLS = ['open', 'resolved', ''] as const;
 export type AlertCell = (typeof ALERT_CELLS)[number];
 
+/** A decimal number, exponent allowed (JavaScript writes 1e-7 so); not Infinity, NaN or 0x10, which Number() would take. */
+const DECIMAL = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?$/i;
+
 export class ScoresFormatError extends Error {
   constructor(source: string, line: number, problem: string) {
     super(`${source} line ${line}: ${problem}`);
@@ -45,6 +48,9 @@ export function parseScoresCsv(text: string, source = 'scores'): ScoredWindow[] 
     const line = lines[i] ?? '';
     if (line.trim() === '') continue;
     const cells = line.split(',');
+    // A short row would read its missing cells as empty, a quoted cell with a comma would shift the
+    // ones after it: either way the cells no longer sit under their columns.
+    if (cells.length !== header.length) throw new ScoresFormatError(source, i + 1, `${cells.length} cells, the header has ${header.length}`);
     const cell = (c: Column) => (cells[index[c]] ?? '').trim();
     const time = (c: 'window_start' | 'window_end') => {
       const ms = parseTimestamp(cell(c));
@@ -53,7 +59,7 @@ export function parseScoresCsv(text: string, source = 'scores'): ScoredWindow[] 
     };
     const number = (c: 'score' | 'threshold') => {
       const value = Number(cell(c));
-      if (cell(c) === '' || Number.isNaN(value)) throw new ScoresFormatError(source, i + 1, `${c} "${cell(c)}" is not a number`);
+      if (!DECIMAL.test(cell(c)) || !Number.isFinite(value)) throw new ScoresFormatError(source, i + 1, `${c} "${cell(c)}" is not a finite decimal number`);
       return value;
     };
     const anomaly = cell('anomaly');

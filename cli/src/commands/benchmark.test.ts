@@ -144,4 +144,26 @@ describe('pdm benchmark nab', () => {
     expect(text).toMatch(/NAB score over 1 file \(1 window\)/);
     expect(text).toMatch(/reward_low_FN_rate\s+-?[\d.]+\s+-2\.000\s+1\.000\s+-?[\d.]+/);
   });
+
+  it('skips a file it refuses, naming it and its line, scores the others and exits 1', async () => {
+    // the good series above beside one whose data row 32 (file line 33) goes back in time
+    const mixed = join(dir, 'nab-mixed');
+    mkdirSync(join(mixed, 'data', 'artificialWithAnomaly'), { recursive: true });
+    mkdirSync(join(mixed, 'labels'), { recursive: true });
+    writeFileSync(join(mixed, 'data', 'artificialWithAnomaly', 'jump.csv'), ['timestamp,value', ...values.map((v, i) => `${plain(at(i))},${v.toFixed(3)}`)].join('\n'));
+    const backwards = Array.from({ length: 300 }, (_, i) => `${plain(at(i === 31 ? 5 : i))},1`);
+    writeFileSync(join(mixed, 'data', 'artificialWithAnomaly', 'backwards.csv'), ['timestamp,value', ...backwards].join('\n'));
+    const window = (first: number, last: number) => [`${plain(at(first))}.000000`, `${plain(at(last))}.000000`];
+    writeFileSync(join(mixed, 'labels', 'combined_windows.json'), JSON.stringify({ 'artificialWithAnomaly/jump.csv': [window(700, 760)], 'artificialWithAnomaly/backwards.csv': [window(200, 220)] }));
+
+    const { context, out, err } = capture();
+    expect(await main(['benchmark', 'nab', '--data', mixed], context)).toBe(1);
+    const text = out.join('\n');
+    const refused = 'artificialWithAnomaly/backwards.csv line 33: rows must be in time order: "2014-04-01 00:25:00" is before line 32\'s "2014-04-01 02:30:00"';
+    expect(err.join('\n')).toContain(`[1/2] artificialWithAnomaly/backwards.csv: skipped, ${refused}`);
+    expect(err.join('\n')).toMatch(/\[2\/2\] artificialWithAnomaly\/jump\.csv: 850 windows scored/);
+    expect(text).toMatch(/artificialWithAnomaly\/jump\.csv\s+1,000\s+150\s+1\s+1\s/);
+    expect(text).toMatch(/NAB score over 1 file, 1 skipped \(see notes\) \(1 window\)/);
+    expect(text).toContain(`  artificialWithAnomaly/backwards.csv: skipped, ${refused}`);
+  });
 });

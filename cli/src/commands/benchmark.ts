@@ -14,6 +14,7 @@ import {
   type NabFileResult,
   type NabLabels,
   type SkabFileResult,
+  type SkippedFile,
   SKAB_LABEL_COLUMN,
   SKAB_NON_SENSOR_COLUMNS,
   SKAB_TRAIN_ROWS,
@@ -24,6 +25,7 @@ import {
   parityHolds,
   parseNabLabels,
   readDelimited,
+  readRecording,
   renderNab,
   renderSkab,
   renderTable,
@@ -42,6 +44,8 @@ pdm train on the protocol's training split and pdm score on the rest (no flags b
 --model, --time-column and --delimiter), then the protocol's scoring (see pdm evaluate
 --help). Prints the table per file, the totals and the baselines measured on the same rows; progress
 goes to stderr. The split files, models and scores live in a temporary folder removed at the end.
+A recording whose content is refused (a malformed row, rows out of time order) is skipped, named in
+the notes with the line of its file; the totals say how many were skipped and the exit code is 1.
 
   skab  DIR holds SKAB recordings (e.g. skab/ with other/, valve1/, …): every CSV with an "anomaly"
         column, found recursively (anomaly-free/ has none and is not part of the protocol). Rows
@@ -154,37 +158,73 @@ function csvFlagsOf(text: string, source: string): { timeColumn: string; delimit
   return { timeColumn, delimiter };
 }
 
-function progress(context: CommandContext, index: number, total: number, file: string, started: number, detection: Detection): void {
+function progress(context: CommandContext, index: number, total: number, file: string, started: number, summary: string): void {
   const seconds = ((performance.now() - started) / 1000).toFixed(1);
-  context.err(`benchmark: [${index + 1}/${total}] ${file}: ${detection.summary} (${seconds} s)`);
+  context.err(`benchmark: [${index + 1}/${total}] ${file}: ${summary} (${seconds} s)`);
+}
+
+/**
+ * Runs `one` on each recording. One the evaluation refuses (a malformed row, rows out of order) is
+ * skipped with the reason and the others carry on: a benchmark of dozens of files should not stop at
+ * the first bad one, nor leave the user to guess which it was.
+ */
+async function eachRecording<I extends { file: string }, R>(
+  recordings: readonly I[],
+  context: CommandContext,
+  one: (recording: I, index: number) => Promise<{ outcome: FileOutcome<R>; summary: string }>,
+): Promise<{ files: FileOutcome<R>[]; skipped: SkippedFile[] }> {
+  const files: FileOutcome<R>[] = [];
+  const skipped: SkippedFile[] = [];
+  for (const [i, recording] of recordings.entries()) {
+    const started = performance.now();
+    try {
+      const { outcome, summary } = await one(recording, i);
+      files.push(outcome);
+      progress(context, i, recordings.length, recording.file, started, summary);
+    } catch (error) {
+      // A TypeError or ReferenceError is a fault of ours, not of the file: it stops the run.
+      if (error instanceof TypeError || error instanceof ReferenceError) throw error;
+      const reason = (error as Error).message;
+      skipped.push({ file: recording.file, reason });
+      progress(context, i, recordings.length, recording.file, started, `skipped, ${reason}`);
+    }
+  }
+  return { files, skipped };
+}
+
+/** The exit code of a benchmark run: 1 when a recording was skipped, so a script sees the figures are partial. */
+function exitCode(skipped: readonly SkippedFile[], context: CommandContext): number {
+  if (skipped.length === 0) return 0;
+  context.err(`benchmark: ${skipped.length} recording${skipped.length === 1 ? ' was' : 's were'} skipped (see the notes): the totals leave ${skipped.length === 1 ? 'it' : 'them'} out`);
+  return 1;
 }
 
 async function runSkab(dir: string, only: string | undefined, trainFlags: readonly string[], work: string, context: CommandContext): Promise<number> {
   const recordings: { file: string; text: string }[] = [];
-  const skipped: string[] = [];
+  const unlabelled: string[] = [];
   for (const file of await csvFiles(dir)) {
     if (only !== undefined && !file.includes(only)) continue;
     const text = await readFile(join(dir, file), 'utf8');
     const { header } = headerOf(text, file);
     if (header.includes(SKAB_LABEL_COLUMN)) recordings.push({ file, text });
-    else skipped.push(file);
+    else unlabelled.push(file);
   }
-  if (skipped.length > 0) context.err(`benchmark: skipped (no "${SKAB_LABEL_COLUMN}" column, not part of the protocol): ${skipped.join(', ')}`);
+  if (unlabelled.length > 0) context.err(`benchmark: skipped (no "${SKAB_LABEL_COLUMN}" column, not part of the protocol): ${unlabelled.join(', ')}`);
   if (recordings.length === 0) throw new UsageError(`--data: no SKAB recording (a CSV with an "${SKAB_LABEL_COLUMN}" column) under ${dir}`);
   context.err(`benchmark: SKAB, ${recordings.length} recordings in ${dir}; rows 1–${SKAB_TRAIN_ROWS} train, the rest are scored`);
 
-  const files: FileOutcome<SkabFileResult>[] = [];
-  for (const [i, { file, text }] of recordings.entries()) {
-    const started = performance.now();
+  const { files, skipped } = await eachRecording(recordings, context, async ({ file, text }, i) => {
+    // Read as the scoring will before anything trains on it (see runNab).
+    readRecording(text, file, { labelColumn: SKAB_LABEL_COLUMN });
     const split = splitRecording(text, file, SKAB_TRAIN_ROWS, SKAB_NON_SENSOR_COLUMNS);
     const detection = await trainAndScore(join(work, String(i)), basename(file), split, csvFlagsOf(text, file), trainFlags);
     const result = evaluateSkab(text, file, detection.scores);
-    files.push({ file, result, ...(detection.failure ? { note: detection.failure } : {}) });
-    progress(context, i, recordings.length, file, started, detection);
-  }
+    const outcome: FileOutcome<SkabFileResult> = { file, result, ...(detection.failure ? { note: detection.failure } : {}) };
+    return { outcome, summary: detection.summary };
+  });
   context.out(`SKAB pointwise protocol, ${files.length} recordings in ${dir}: pdm train on rows 1–${SKAB_TRAIN_ROWS}, pdm score on the rest, ${flagsText(trainFlags)}`);
-  for (const line of renderSkab(files)) context.out(line);
-  return 0;
+  for (const line of renderSkab(files, skipped)) context.out(line);
+  return exitCode(skipped, context);
 }
 
 /** Proves the NAB scorer on the published results in dir; false (after saying why) on a mismatch. */
@@ -223,19 +263,19 @@ async function runNab(dir: string, only: string | undefined, trainFlags: readonl
   if (present.length === 0) throw new UsageError(`--data: none of the labelled files${only ? ` matching "${only}"` : ''} is in ${join(dir, 'data')}`);
   context.err(`benchmark: NAB, ${present.length} series in ${join(dir, 'data')}; the probation rows train, the rest are scored`);
 
-  const files: FileOutcome<NabFileResult>[] = [];
-  for (const [i, key] of present.entries()) {
-    const started = performance.now();
+  const { files, skipped } = await eachRecording(present.map((key) => ({ file: key })), context, async ({ file: key }, i) => {
     const text = await readFile(join(dir, 'data', key), 'utf8');
-    const rows = readDelimited(text, key).rows.length;
+    // Read as the scoring will before anything trains on it: a malformed row or rows out of order
+    // are refused here, naming the file's line, not after minutes of training.
+    const rows = readRecording(text, key).timestamps.length;
     const split = splitRecording(text, key, nabProbationRows(rows));
     const detection = await trainAndScore(join(work, String(i)), basename(key), split, csvFlagsOf(text, key), trainFlags);
     const result = evaluateNab(text, key, labels.get(key)!, detection.scores);
-    files.push({ file: key, result, ...(detection.failure ? { note: detection.failure } : {}) });
-    progress(context, i, present.length, key, started, detection);
-  }
+    const outcome: FileOutcome<NabFileResult> = { file: key, result, ...(detection.failure ? { note: detection.failure } : {}) };
+    return { outcome, summary: detection.summary };
+  });
   context.out('');
   context.out(`NAB, ${files.length} series in ${join(dir, 'data')}: pdm train on the probation rows, pdm score on the rest, ${flagsText(trainFlags)}; raw scores per profile`);
-  for (const line of renderNab(files)) context.out(line);
-  return 0;
+  for (const line of renderNab(files, skipped)) context.out(line);
+  return exitCode(skipped, context);
 }

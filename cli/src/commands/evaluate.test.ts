@@ -65,12 +65,36 @@ describe('pdm evaluate --protocol skab', () => {
     writeFileSync(badScores, `${HEADER}\n${iso(t0)},${iso(t0 + 10_000)},4,one,2,0`);
     const malformed = capture();
     expect(await main(['evaluate', '--protocol', 'skab', '--labels', a.recording, '--scores', badScores], malformed.context)).toBe(2);
-    expect(malformed.err.join('\n')).toMatch(/4-bad-scores\.csv.*score "one" is not a number/);
+    expect(malformed.err.join('\n')).toMatch(/4-bad-scores\.csv.*score "one" is not a finite decimal number/);
     const twoMachines = join(dir, '4-two-machines.csv');
     writeFileSync(twoMachines, `${HEADER}\n${iso(t0)},${iso(t0 + 10_000)},pump-1,1,2,0\n${iso(t0)},${iso(t0 + 10_000)},pump-2,1,2,0`);
     const ambiguous = capture();
     expect(await main(['evaluate', '--protocol', 'skab', '--labels', a.recording, '--scores', twoMachines], ambiguous.context)).toBe(2);
     expect(ambiguous.err.join('\n')).toMatch(/4-two-machines\.csv holds 2 machines/);
+  });
+
+  it('prints a mistake in a file\'s content alone, without the usage text that says nothing about it', async () => {
+    const a = skabFiles('5');
+    const shortRow = join(dir, '5-short-row.csv');
+    writeFileSync(shortRow, `${HEADER}\n${iso(t0)},${iso(t0 + 10_000)},5`);
+    const { context, err } = capture();
+    expect(await main(['evaluate', '--protocol', 'skab', '--labels', a.recording, '--scores', shortRow], context)).toBe(2);
+    expect(err).toEqual([`pdm evaluate: ${shortRow} line 2: 3 cells, the header has 6`]);
+    // a flag mistake still shows the usage
+    const unpaired = capture();
+    expect(await main(['evaluate', '--protocol', 'skab', '--labels', a.recording], unpaired.context)).toBe(2);
+    expect(unpaired.err.join('\n')).toContain('Options:');
+  });
+
+  it('says so when a recording is too short to leave rows after the training split', async () => {
+    // 400 rows: all of them rows 1–400, the training split; nothing is judged
+    const recording = join(dir, '6.csv');
+    writeFileSync(recording, ['datetime;Current;anomaly;changepoint', ...Array.from({ length: 400 }, (_, i) => `${plain(t0 + i * 1000)};1.5;0.0;0.0`)].join('\n'));
+    const scores = join(dir, '6-scores.csv');
+    writeFileSync(scores, `${HEADER}\n${iso(t0)},${iso(t0 + 10_000)},6,1,2,0`);
+    const { context, out } = capture();
+    expect(await main(['evaluate', '--protocol', 'skab', '--labels', recording, '--scores', scores], context)).toBe(0);
+    expect(out.join('\n')).toContain(`${recording}: no test rows: the protocol trains on rows 1–400 and judges the rows after them; this recording has no more`);
   });
 });
 

@@ -8,6 +8,7 @@ import {
   type NabFileResult,
   NAB_PROFILES,
   NAB_PROFILE_NAMES,
+  SKAB_TRAIN_ROWS,
   type SkabFileResult,
   evaluateNab,
   evaluateSkab,
@@ -84,9 +85,15 @@ async function readText(flag: string, path: string): Promise<string> {
 }
 
 /**
+ * A mistake in the content of the user's files, not in the flags: exit 2 like a usage error, but the
+ * message alone, since the usage text says nothing about a malformed row.
+ */
+class InputError extends Error {}
+
+/**
  * Runs an evaluation of the user's files: whatever it refuses is about their content (a malformed row,
- * labels that are not windows, rows out of order, several machines without --machine), so it is a
- * usage error (exit 2) naming the files when the message does not.
+ * labels that are not windows, rows out of order, several machines without --machine), so it is an
+ * InputError naming the files when the message does not.
  */
 function ofInputs<T>(files: readonly string[], evaluate: () => T): T {
   try {
@@ -95,7 +102,7 @@ function ofInputs<T>(files: readonly string[], evaluate: () => T): T {
     // A TypeError or ReferenceError is a fault of ours, not of the files: not blamed on them.
     if (error instanceof TypeError || error instanceof ReferenceError) throw error;
     const message = (error as Error).message;
-    throw new UsageError(files.some((file) => message.includes(file)) ? message : `${files.join(', ')}: ${message}`);
+    throw new InputError(files.some((file) => message.includes(file)) ? message : `${files.join(', ')}: ${message}`);
   }
 }
 
@@ -114,7 +121,10 @@ async function skab(values: { labels?: string[]; data?: string[]; scores?: strin
   for (const [recording, scores] of pairs('--labels', values.labels, values.scores)) {
     const scoresInput = { text: await readText('--scores', scores), source: scores, machine: values.machine };
     const text = await readText('--labels', recording);
-    files.push({ file: recording, result: ofInputs([recording, scores], () => evaluateSkab(text, recording, scoresInput, { timeColumn: values['time-column'] })) });
+    const result = ofInputs([recording, scores], () => evaluateSkab(text, recording, scoresInput, { timeColumn: values['time-column'] }));
+    // Without this a short recording reads as F1 "—" and exit 0, as if the detector had been judged.
+    const note = result.rows === 0 ? `no test rows: the protocol trains on rows 1–${SKAB_TRAIN_ROWS} and judges the rows after them; this recording has no more` : undefined;
+    files.push({ file: recording, result, ...(note ? { note } : {}) });
   }
   return files;
 }
@@ -127,7 +137,7 @@ async function nab(values: { labels?: string[]; data?: string[]; scores?: string
     document = JSON.parse(await readText('--labels', labelsPath));
   } catch (error) {
     if (error instanceof UsageError) throw error;
-    throw new UsageError(`--labels: ${labelsPath} is not JSON: ${(error as Error).message}`);
+    throw new InputError(`--labels: ${labelsPath} is not JSON: ${(error as Error).message}`);
   }
   const labels = ofInputs([labelsPath], () => parseNabLabels(document, labelsPath));
   const files: FileOutcome<NabFileResult>[] = [];
@@ -143,7 +153,7 @@ async function nab(values: { labels?: string[]; data?: string[]; scores?: string
 
 function skabJson(files: FileOutcome<SkabFileResult>[]) {
   const total = sumSkab(files.map((f) => f.result));
-  return { protocol: 'skab', files: files.map((f) => ({ file: f.file, ...f.result, ...skabMetrics(f.result) })), total: { ...total, ...skabMetrics(total) } };
+  return { protocol: 'skab', files: files.map((f) => ({ file: f.file, ...f.result, ...skabMetrics(f.result), ...(f.note ? { note: f.note } : {}) })), total: { ...total, ...skabMetrics(total) } };
 }
 
 function nabJson(files: FileOutcome<NabFileResult>[]) {
@@ -166,21 +176,31 @@ export const evaluate: Command = {
   async run(args, context) {
     if (args.includes('--from-influx')) return fromInflux(args, context);
     if (protocolOf(args) === undefined) return runEvaluateCli(args, context);
-    const { values } = parseArgs({ args, options: OPTIONS, strict: true });
-    if (values.protocol === 'skab') {
-      const files = await skab(values);
-      if (values.json) context.out(JSON.stringify(skabJson(files), null, 2));
-      else for (const line of renderSkab(files)) context.out(line);
-    } else if (values.protocol === 'nab') {
-      const files = await nab(values);
-      if (values.json) context.out(JSON.stringify(nabJson(files), null, 2));
-      else for (const line of renderNab(files)) context.out(line);
-    } else {
-      throw new UsageError(`--protocol must be skab or nab, got "${values.protocol}" (leave it out to evaluate a simulation)`);
+    try {
+      return await byProtocol(args, context);
+    } catch (error) {
+      if (!(error instanceof InputError)) throw error;
+      context.err(`pdm evaluate: ${error.message}`);
+      return 2;
     }
-    return 0;
   },
 };
+
+async function byProtocol(args: string[], context: CommandContext): Promise<number> {
+  const { values } = parseArgs({ args, options: OPTIONS, strict: true });
+  if (values.protocol === 'skab') {
+    const files = await skab(values);
+    if (values.json) context.out(JSON.stringify(skabJson(files), null, 2));
+    else for (const line of renderSkab(files)) context.out(line);
+  } else if (values.protocol === 'nab') {
+    const files = await nab(values);
+    if (values.json) context.out(JSON.stringify(nabJson(files), null, 2));
+    else for (const line of renderNab(files)) context.out(line);
+  } else {
+    throw new UsageError(`--protocol must be skab or nab, got "${values.protocol}" (leave it out to evaluate a simulation)`);
+  }
+  return 0;
+}
 
 async function fromInflux(args: string[], context: CommandContext): Promise<number> {
   const { values } = parseArgs({
