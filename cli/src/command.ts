@@ -29,3 +29,14 @@ export class UsageError extends Error {
     this.name = 'UsageError';
   }
 }
+
+/**
+ * A mistake in the content of the user's files, not in the flags (a malformed row, rows out of
+ * order): exit code 2 like a UsageError, but printed alone, since the usage says nothing about it.
+ */
+export class InputError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'InputError';
+  }
+}

@@ -2,7 +2,7 @@
 // one-line message with exit code 2, and wires Ctrl-C to a graceful stop.
 import { readFileSync } from 'node:fs';
 import { constants } from 'node:os';
-import { type Command, type CommandContext, STOP_SIGNALS, UsageError } from './command.js';
+import { type Command, type CommandContext, InputError, STOP_SIGNALS, UsageError } from './command.js';
 
 interface Entry {
   summary: string;
@@ -152,6 +152,10 @@ export async function main(argv: string[], context: CommandContext = defaultCont
   } catch (error) {
     if (error instanceof UsageError || isParseArgsError(error)) {
       context.err(`pdm ${name}: ${(error as Error).message}\n\n${command.usage}`);
+      return 2;
+    }
+    if (error instanceof InputError) {
+      context.err(`pdm ${name}: ${error.message}`);
       return 2;
     }
     context.err(`pdm ${name}: ${error instanceof Error ? error.message : String(error)}`);

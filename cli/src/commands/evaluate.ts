@@ -23,7 +23,7 @@ import {
 import { EVALUATE_USAGE, runEvaluateCli } from '@pdm/simulator';
 import { systemClock } from '@pdm/clock';
 import { parseDuration } from '@pdm/config';
-import { type Command, type CommandContext, UsageError } from '../command.js';
+import { type Command, type CommandContext, InputError, UsageError } from '../command.js';
 import { influxUrlFlag } from '../influx-url.js';
 import { labelledPrecision, renderPrecision } from '../labelled-precision.js';
 
@@ -83,12 +83,6 @@ async function readText(flag: string, path: string): Promise<string> {
     throw new UsageError(`${flag}: cannot read ${path}: ${(error as Error).message}`);
   }
 }
-
-/**
- * A mistake in the content of the user's files, not in the flags: exit 2 like a usage error, but the
- * message alone, since the usage text says nothing about a malformed row.
- */
-class InputError extends Error {}
 
 /**
  * Runs an evaluation of the user's files: whatever it refuses is about their content (a malformed row,
@@ -176,31 +170,21 @@ export const evaluate: Command = {
   async run(args, context) {
     if (args.includes('--from-influx')) return fromInflux(args, context);
     if (protocolOf(args) === undefined) return runEvaluateCli(args, context);
-    try {
-      return await byProtocol(args, context);
-    } catch (error) {
-      if (!(error instanceof InputError)) throw error;
-      context.err(`pdm evaluate: ${error.message}`);
-      return 2;
+    const { values } = parseArgs({ args, options: OPTIONS, strict: true });
+    if (values.protocol === 'skab') {
+      const files = await skab(values);
+      if (values.json) context.out(JSON.stringify(skabJson(files), null, 2));
+      else for (const line of renderSkab(files)) context.out(line);
+    } else if (values.protocol === 'nab') {
+      const files = await nab(values);
+      if (values.json) context.out(JSON.stringify(nabJson(files), null, 2));
+      else for (const line of renderNab(files)) context.out(line);
+    } else {
+      throw new UsageError(`--protocol must be skab or nab, got "${values.protocol}" (leave it out to evaluate a simulation)`);
     }
+    return 0;
   },
 };
-
-async function byProtocol(args: string[], context: CommandContext): Promise<number> {
-  const { values } = parseArgs({ args, options: OPTIONS, strict: true });
-  if (values.protocol === 'skab') {
-    const files = await skab(values);
-    if (values.json) context.out(JSON.stringify(skabJson(files), null, 2));
-    else for (const line of renderSkab(files)) context.out(line);
-  } else if (values.protocol === 'nab') {
-    const files = await nab(values);
-    if (values.json) context.out(JSON.stringify(nabJson(files), null, 2));
-    else for (const line of renderNab(files)) context.out(line);
-  } else {
-    throw new UsageError(`--protocol must be skab or nab, got "${values.protocol}" (leave it out to evaluate a simulation)`);
-  }
-  return 0;
-}
 
 async function fromInflux(args: string[], context: CommandContext): Promise<number> {
   const { values } = parseArgs({
