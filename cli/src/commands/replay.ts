@@ -26,8 +26,9 @@ ${CSV_FLAG_HELP}
                         (ordering key = machine) when the gateway configuration says
                         pubsub.featureBatches.enabled: false
   --gateway-config FILE the gateway configuration whose pubsub.featureBatches (enabled, shards,
-                        maxBytes) --publish follows (default: the gateway's defaults and
-                        PDM_GATEWAY_* variables)
+                        maxBytes) and pubsub.keyMaxBytesPerSecond (each ordering key's rate)
+                        --publish follows (default: the gateway's defaults and PDM_GATEWAY_*
+                        variables)
   --topic NAME          Pub/Sub topic for --publish
   --project ID          Google Cloud project (default: pdm-local)
   --emulator-host H:P   publish to a Pub/Sub emulator (PUBSUB_EMULATOR_HOST works too)
@@ -63,14 +64,14 @@ ${CSV_FLAG_HELP}
     /** Ends the output; `complete`: the replay ran to its end (a file output is kept only then). */
     let finish: (complete: boolean) => Promise<void>;
     if (values.publish) {
-      const featureBatches = gatewayFeatureBatches(values['gateway-config']);
+      const publishing = gatewayPublishing(values['gateway-config']);
       const emulatorHost = values['emulator-host'];
       // No Google credentials to look for with an emulator: skip the GCE metadata server probe.
       if (usesPubSubEmulator(emulatorHost)) process.env.METADATA_SERVER_DETECTION ??= 'none';
       // Credentials resolved now: none usable is an error that says what to set, not a crash mid-replay.
       const pubsub = await connectPubSub({ projectId: values.project, emulatorHost });
       const topic = pubsub.topic(values.topic!, { messageOrdering: true });
-      const publisher = new ReplayPublisher(topic, { gatewayId: values.gateway, siteId: values.site }, featureBatches);
+      const publisher = new ReplayPublisher(topic, { gatewayId: values.gateway, siteId: values.site }, publishing);
       sink = (w) => publisher.add(w);
       finish = async () => {
         try {
@@ -112,10 +113,11 @@ ${CSV_FLAG_HELP}
   },
 };
 
-/** The gateway's pubsub.featureBatches, from its configuration file (or its defaults); a bad file is a usage error naming it. */
-function gatewayFeatureBatches(file: string | undefined) {
+/** The gateway's pubsub.featureBatches and keyMaxBytesPerSecond, from its configuration file (or its defaults); a bad file is a usage error naming it. */
+function gatewayPublishing(file: string | undefined) {
   try {
-    return loadGatewayConfig({ file }).pubsub.featureBatches;
+    const { featureBatches, keyMaxBytesPerSecond } = loadGatewayConfig({ file }).pubsub;
+    return { ...featureBatches, keyMaxBytesPerSecond };
   } catch (error) {
     if (error instanceof ConfigError) throw new UsageError(`--gateway-config: ${error.message}`);
     throw error;

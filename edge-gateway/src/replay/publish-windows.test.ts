@@ -1,5 +1,6 @@
 // ReplayPublisher: replayed windows leave as a gateway with the same pubsub.featureBatches sends them.
 import { CloseReason, MachineWindowSchema, create, decodeFeatureBatch, decodeMachineWindow, encodeMachineWindow, type MachineWindow } from '@pdm/proto';
+import { ManualClock } from '@pdm/clock';
 import { describe, expect, it } from 'vitest';
 import { ReplayPublisher } from './publish-windows.js';
 
@@ -33,7 +34,7 @@ describe('ReplayPublisher', () => {
     const topic = recordingTopic();
     const oneWindowBytes = encodeMachineWindow(window('pump-7', 0)).byteLength; // every window here has the same size
     // Room for two windows a batch; 3 shards: pump-7 → 2 and pump-1 → 1 (32-bit FNV-1a, computed apart in Python).
-    const publisher = new ReplayPublisher(topic, SOURCE, { enabled: true, shards: 3, maxBytes: 2 * oneWindowBytes + 1 });
+    const publisher = new ReplayPublisher(topic, SOURCE, { enabled: true, shards: 3, maxBytes: 2 * oneWindowBytes + 1, keyMaxBytesPerSecond: 1_000_000 });
     for (let n = 0; n < 5; n++) await publisher.add(window('pump-7', n));
     await publisher.add(window('pump-1', 0));
     expect(topic.sent.map((m) => m.orderingKey)).toEqual(['gw-r:2', 'gw-r:2']); // two full batches; the fifth window is held
@@ -57,7 +58,7 @@ describe('ReplayPublisher', () => {
 
   it('with batches off, publishes each window at once as a MachineWindow, ordering key = machine', async () => {
     const topic = recordingTopic();
-    const publisher = new ReplayPublisher(topic, SOURCE, { enabled: false, shards: 8, maxBytes: 1_000_000 });
+    const publisher = new ReplayPublisher(topic, SOURCE, { enabled: false, shards: 8, maxBytes: 1_000_000, keyMaxBytesPerSecond: 1_000_000 });
     await publisher.add(window('pump-7', 0));
     await publisher.add(window('pump-7', 1));
     expect(topic.sent.map((m) => [m.orderingKey, m.attributes])).toEqual([
@@ -66,6 +67,24 @@ describe('ReplayPublisher', () => {
     ]);
     await publisher.flush();
     expect(topic.sent.map((m) => decodeMachineWindow(m.data))).toEqual([window('pump-7', 0), window('pump-7', 1)]);
+  });
+
+  it('keeps each ordering key under keyMaxBytesPerSecond, on its clock, as the gateway does', async () => {
+    const clock = new ManualClock(T0);
+    const sentAt: number[] = [];
+    const topic = { publishMessage: () => (sentAt.push(clock.now() - T0), Promise.resolve('id')) };
+    const bytes = encodeMachineWindow(window('pump-7', 0)).byteLength; // every window here has the same size
+    const publisher = new ReplayPublisher(topic, SOURCE, { enabled: false, shards: 8, maxBytes: 1_000_000, keyMaxBytesPerSecond: 4 * bytes }, clock);
+    const replayed = (async () => {
+      for (let n = 0; n < 6; n++) await publisher.add(window('pump-7', n));
+    })();
+    for (let t = 0; t < 1_000; t += 50) {
+      await new Promise((resolve) => setImmediate(resolve));
+      clock.advance(50);
+    }
+    await replayed;
+    // A bucket of four windows a second, full at the start: four at once, then one every quarter second.
+    expect(sentAt).toEqual([0, 0, 0, 0, 250, 500]);
   });
 });
 

@@ -4,29 +4,38 @@
 // pdm.v1.MachineWindow per message (ordering key = machine id) for processors that predate batches.
 // The messages are built by the gateway's own formats (publisher/feature-messages.ts). A replay runs
 // far faster than real time, so a shard's windows are held until they fill a batch, and the rest are
-// sent by flush() at the end.
+// sent by flush() at the end. Each ordering key is kept under the gateway's pubsub.keyMaxBytesPerSecond,
+// as the gateway's publisher keeps it (key-rate.ts): Pub/Sub takes at most 1 MB/s per ordering key, and
+// a replay of days of windows would otherwise send a shard's batches as fast as the link allows.
 import type { Topic } from '@google-cloud/pubsub';
+import { systemClock, type Clock } from '@pdm/clock';
 import { encodeMachineWindow, type MachineWindow, type MessageSource } from '@pdm/proto';
 import type { OutboxEntry } from '../outbox/index.js';
 import { featureBatchMessages, singleWindowMessages, type FeatureBatchOptions, type FeatureMessageFormat } from '../publisher/index.js';
+import { KeyRateLimiter } from '../publisher/key-rate.js';
 
 export interface ReplayPublishOptions extends FeatureBatchOptions {
   /** As pubsub.featureBatches.enabled: batches, or one window per message. */
   enabled: boolean;
+  /** As pubsub.keyMaxBytesPerSecond: the most one ordering key is sent a second. */
+  keyMaxBytesPerSecond: number;
 }
 
 export class ReplayPublisher {
   private readonly format: FeatureMessageFormat;
   /** Windows held per ordering key (batches only), in replay order, and their bytes. */
   private readonly held = new Map<string, { entries: OutboxEntry[]; bytes: number }>();
+  private readonly rate: KeyRateLimiter;
   private published = 0;
 
   constructor(
     private readonly topic: Pick<Topic, 'publishMessage'>,
     source: MessageSource,
     private readonly options: ReplayPublishOptions,
+    private readonly clock: Clock = systemClock,
   ) {
     this.format = options.enabled ? featureBatchMessages(source, options) : singleWindowMessages(source);
+    this.rate = new KeyRateLimiter(options.keyMaxBytesPerSecond);
   }
 
   /** Messages published so far. */
@@ -68,7 +77,13 @@ export class ReplayPublisher {
 
   private async publish(entries: OutboxEntry[]): Promise<void> {
     for (const message of this.format.messages(entries)) {
-      await this.topic.publishMessage({ data: Buffer.from(message.data), attributes: message.attributes, orderingKey: this.format.keyOf(message.entries[0] as OutboxEntry) });
+      const orderingKey = this.format.keyOf(message.entries[0] as OutboxEntry);
+      const bytes = message.data.byteLength;
+      for (let wait = this.rate.waitMs(orderingKey, bytes, this.clock.now()); wait > 0; wait = this.rate.waitMs(orderingKey, bytes, this.clock.now())) {
+        await new Promise<void>((resolve) => this.clock.schedule(resolve, wait));
+      }
+      this.rate.spend(orderingKey, bytes, this.clock.now());
+      await this.topic.publishMessage({ data: Buffer.from(message.data), attributes: message.attributes, orderingKey });
       this.published++;
     }
   }
