@@ -24,6 +24,7 @@ export const EMULATOR_DEFAULTS = {
   limits: {
     maxMessageBytes: 10 * 1024 * 1024,
     maxRequestBytes: 10 * 1024 * 1024,
+    maxMessagesPerRequest: 1000,
     maxAttributes: 100,
     maxAttributeKeyBytes: 256,
     maxAttributeValueBytes: 1024,

@@ -15,6 +15,7 @@ export class RpcError extends Error {
 export const notFound = (what: string, name: string) => new RpcError(status.NOT_FOUND, `Resource not found (resource=${name}): ${what} does not exist.`);
 export const alreadyExists = (what: string, name: string) => new RpcError(status.ALREADY_EXISTS, `Resource already exists in the project (resource=${name}): ${what}.`);
 export const invalidArgument = (message: string) => new RpcError(status.INVALID_ARGUMENT, message);
+export const failedPrecondition = (message: string) => new RpcError(status.FAILED_PRECONDITION, message);
 
 /** Turns anything thrown inside a handler into a gRPC error; unexpected errors become INTERNAL, never a crash. */
 export function toServiceError(error: unknown): Partial<ServiceError> {

@@ -1,6 +1,6 @@
 // A published message as the emulator stores it, and the publish-time checks the real service applies.
 import { EMULATOR_DEFAULTS } from '../defaults.js';
-import { invalidArgument } from '../errors.js';
+import { failedPrecondition, invalidArgument } from '../errors.js';
 
 export interface StoredMessage {
   id: string;
@@ -35,6 +35,13 @@ const MIN_BILLED_REQUEST_BYTES = 1000;
 /** Checks one Publish request's messages; errors name the message index and the limit broken. */
 export function validatePublishBatch(raw: unknown, limits = EMULATOR_DEFAULTS.limits): IncomingMessage[] {
   if (!Array.isArray(raw) || raw.length === 0) throw invalidArgument('The request must contain at least one message.');
+  // The official client never sends more, nor keys mixed in one request (it batches per key); a raw
+  // client or another library may, and the service refuses both.
+  if (raw.length > limits.maxMessagesPerRequest) {
+    throw invalidArgument(`The request holds ${raw.length} messages; the limit is ${limits.maxMessagesPerRequest}.`);
+  }
+  const keys = new Set(raw.map((item: unknown) => (item as Partial<IncomingMessage> | null)?.orderingKey || ''));
+  if (keys.size > 1) throw failedPrecondition('In a single publish request, all messages must have no ordering key or they must all have the same ordering key.');
   let total = 0;
   return raw.map((item: unknown, index) => {
     const candidate = (item ?? {}) as Partial<IncomingMessage>;
