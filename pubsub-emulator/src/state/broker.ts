@@ -179,7 +179,8 @@ export class Broker {
     const now = this.clock.now();
     for (const sub of this.subscriptions.values()) {
       const expired = sub.queue.expired(now);
-      for (const entry of expired) this.failDelivery(sub, entry, 'expired', now);
+      // An earlier message of its key that failed here may have ended its lease already (message-queue.ts).
+      for (const entry of expired) if (entry.lease) this.failDelivery(sub, entry, 'expired', now);
       sub.queue.promoteDue(now);
       if (expired.length > 0) this.listener.changed();
       if (sub.queue.deliverable) this.listener.deliverable(sub);

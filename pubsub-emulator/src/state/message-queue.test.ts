@@ -50,49 +50,67 @@ describe('MessageQueue', () => {
   });
 
   describe('with an orderingKeyBatch above 1 (as Google may deliver)', () => {
-    it('hands a key out several at a time, in order, and the rest only once all of them are settled', () => {
+    /** A lease holder that sums the bytes its ended leases give back to its flow control. */
+    const countingHolder = () => {
+      const freed = { bytes: 0, leaseEnded: (bytes: number) => void (freed.bytes += bytes) };
+      return freed;
+    };
+    const ackIdOf = (entry: QueueEntry) => entry.lease?.ackId ?? 'not leased';
+
+    it('hands a key out up to N at a time, in order, and the next one as soon as one of them is acked', () => {
       const queue = new MessageQueue(true, 3);
-      ['a1', 'a2', 'a3', 'a4'].forEach((id, i) => queue.add(i + 1, message(id, 'a')));
-      queue.add(5, message('b1', 'b'));
-      queue.add(6, message('free'));
+      ['a1', 'a2', 'a3', 'a4', 'a5'].forEach((id, i) => queue.add(i + 1, message(id, 'a')));
+      queue.add(6, message('b1', 'b'));
+      queue.add(7, message('free'));
       const first = takeAll(queue);
       expect(ids(first)).toEqual(['a1', 'a2', 'a3', 'b1', 'free']);
-      const [a1, a2, a3] = first as [QueueEntry, QueueEntry, QueueEntry];
+      const [a1, , a3] = first as [QueueEntry, QueueEntry, QueueEntry];
       queue.remove(a3); // acks may arrive in any order
-      queue.remove(a2);
-      expect(takeAll(queue)).toEqual([]);
-      queue.remove(a1);
       expect(ids(takeAll(queue))).toEqual(['a4']);
+      expect(takeAll(queue)).toEqual([]); // three of the key are out again
+      queue.remove(a1);
+      expect(ids(takeAll(queue))).toEqual(['a5']);
     });
 
-    it('after a nack, starts the key again from the failed message, once the rest of its batch is settled', () => {
+    it('on a nack, ends the leases of the later outstanding messages and redelivers from the failed one at once, in order', () => {
       const queue = new MessageQueue(true, 3);
       ['a1', 'a2', 'a3', 'a4'].forEach((id, i) => queue.add(i + 1, message(id, 'a')));
-      const [a1, a2, a3] = takeAll(queue) as [QueueEntry, QueueEntry, QueueEntry];
+      const stream = countingHolder();
+      const [a1, a2, a3] = takeAll(queue, 0, stream) as [QueueEntry, QueueEntry, QueueEntry];
+      const [a1Ack, a3Ack] = [ackIdOf(a1), ackIdOf(a3)];
       queue.release(a2, 1_000, 1_000); // nacked, no backoff
-      expect(takeAll(queue)).toEqual([]); // a1 and a3 are still out
-      queue.remove(a1);
-      queue.release(a3, 1_000, 1_000);
-      expect(takeAll(queue).map((e) => [e.message.id, e.attempts])).toEqual([
+      // a3's old delivery is over: its ack or nack is not recognised, and its bytes are freed with a2's.
+      expect(queue.leased(a3Ack)).toBeUndefined();
+      expect(stream.bytes).toBe(a2.bytes + a3.bytes);
+      // a1, before the failed one, keeps its lease; the key goes on from a2 without waiting for a3's old delivery.
+      expect(queue.leased(a1Ack)).toBe(a1);
+      expect(takeAll(queue, 0, stream).map((e) => [e.message.id, e.attempts])).toEqual([
         ['a2', 2],
         ['a3', 2],
-        ['a4', 1],
       ]);
+      queue.remove(a1);
+      expect(ids(takeAll(queue, 0, stream))).toEqual(['a4']);
+      expect({ backlog: queue.backlog, outstanding: queue.outstanding }).toEqual({ backlog: 3, outstanding: 3 });
     });
 
-    it('holds the key while its oldest message waits out a backoff, then starts from it', () => {
+    it('on an expiry with a backoff, ends the later leases and holds the key until the failed message is due', () => {
       const queue = new MessageQueue(true, 2);
       ['a1', 'a2', 'a3'].forEach((id, i) => queue.add(i + 1, message(id, 'a')));
       const [a1, a2] = takeAll(queue) as [QueueEntry, QueueEntry];
+      const a2Ack = ackIdOf(a2);
       queue.release(a1, 5_000, 1_000);
-      queue.remove(a2);
+      expect(queue.leased(a2Ack)).toBeUndefined();
+      expect(queue.expired(20_000)).toEqual([]); // nothing of the key is leased any more
       queue.promoteDue(4_999);
       expect(takeAll(queue)).toEqual([]);
       queue.promoteDue(5_000);
-      expect(ids(takeAll(queue))).toEqual(['a1', 'a3']);
+      expect(takeAll(queue).map((e) => [e.message.id, e.attempts])).toEqual([
+        ['a1', 2],
+        ['a2', 2],
+      ]);
     });
 
-    it('gives a key to one holder at a time: another holder gets none of it until the batch is settled', () => {
+    it('gives a key to one holder at a time: another gets none of it while the first holds some', () => {
       const queue = new MessageQueue(true, 3);
       ['a1', 'a2', 'a3'].forEach((id, i) => queue.add(i + 1, message(id, 'a')));
       queue.add(4, message('free'));
@@ -100,9 +118,11 @@ describe('MessageQueue', () => {
       const other = holder();
       const [a1] = takeAll(queue, 0, one, 1); // the first holder's room ran out after one message
       expect(ids(takeAll(queue, 0, other))).toEqual(['free']);
-      expect(takeAll(queue, 0, one)).toEqual([]);
-      queue.remove(a1 as QueueEntry);
-      expect(ids(takeAll(queue, 0, other))).toEqual(['a2', 'a3']);
+      const rest = takeAll(queue, 0, one);
+      expect(ids(rest)).toEqual(['a2', 'a3']);
+      for (const entry of [a1, ...rest]) queue.remove(entry as QueueEntry);
+      queue.add(5, message('a4', 'a'));
+      expect(ids(takeAll(queue, 0, other))).toEqual(['a4']);
     });
   });
 });

@@ -5,16 +5,26 @@
 //
 // How many messages of a key are out at once is `orderingKeyBatch`. With 1 (the default) only the head
 // is leased, so the next one goes out only after the head is acked. Google's service does not promise
-// that: it may send several messages of a key in one StreamingPull response, in order, before the first
-// is acked (googleapis/nodejs-pubsub#1609 and #1796: "order is only for delivery"; the Node client
-// emits each message at once and ignores the promise a listener returns), and when it redelivers one it
-// redelivers every later message of the key too (cloud.google.com/pubsub/docs/ordering, "Message
-// redelivery"). With orderingKeyBatch N > 1 the emulator does the same within limits a test can reason
-// about: a key whose messages are all settled hands its head and up to N - 1 following ready messages
-// to one consumer, in order (one response when its flow control has room); the key gets nothing more
-// until every one of them is acked, nacked or expired; a nack or expiry ends the batch, and the key then
-// starts again from its oldest unacked message, so the failed message comes back before those behind
-// it. Unlike the service, a message that was acked is never redelivered.
+// that: it may send several messages of a key before the first is acked, in one StreamingPull response
+// or later ones while earlier ones are outstanding (googleapis/nodejs-pubsub#1609 and #1796: "order is
+// only for delivery"; the Node client emits each message at once and ignores the promise a listener
+// returns), and when a message is nacked or its ack deadline expires it redelivers that message and every
+// later message of the key, in order, while the client may still hold the old deliveries of those later
+// ones (cloud.google.com/pubsub/docs/ordering, "Message redelivery"). With orderingKeyBatch N > 1 the
+// emulator models this:
+// - A key's messages go out in order, up to N leased at once: as one is acked the next follows while
+//   earlier ones are still out. While any is leased the key goes only to the holder of those leases (the
+//   service assigns a key to one subscriber client); a Pull call is a holder of its own.
+// - A nack or expiry of a message ends at once the leases of the key's later outstanding messages: their
+//   acks, nacks and deadline extensions are then ignored (as for an expired lease, and counted nowhere),
+//   and their holder's flow control is freed. The key is delivered again from the failed message (after
+//   its retry backoff), then the ones behind it, without waiting for the old deliveries to be settled.
+//   Messages before the failed one that are still leased keep their leases.
+// It does not model: redelivery of a message that was already acked (the service may send acked later
+// messages of a key again; here an ack is final), a key moving to another client while its messages are
+// out, or the service's timing (here everything ready goes out at once, up to the holder's flow control).
+// A message dead-lettered here (delivery attempts used up) is removed like an acked one: it ends no
+// other lease.
 import { type StoredMessage, messageBytes } from './message.js';
 
 /** Whoever holds a lease (a StreamingPull stream or a Pull call): told when the lease ends, for flow control. */
@@ -55,15 +65,11 @@ class Fifo<T> {
   peek(): T | undefined {
     return this.items[this.head];
   }
-  /** The first item from the head that matches. */
-  find(matches: (item: T) => boolean): T | undefined {
-    for (let i = this.head; i < this.items.length; i++) {
-      const item = this.items[i] as T;
-      if (matches(item)) return item;
-    }
-    return undefined;
+  /** The item `index` places from the head. */
+  at(index: number): T | undefined {
+    return index < 0 ? undefined : this.items[this.head + index];
   }
-  /** Removes an item wherever it is (only an orderingKeyBatch above 1 settles one behind the head). */
+  /** Removes an item wherever it is (with an orderingKeyBatch above 1 a message behind the head may be acked first). */
   remove(item: T): boolean {
     if (this.peek() === item) return this.shift() !== undefined;
     const at = this.items.indexOf(item, this.head);
@@ -73,23 +79,23 @@ class Fifo<T> {
   }
 }
 
-/** The unacked messages of one ordering key, oldest first, and how many of them are leased. */
+/** The unacked messages of one ordering key, oldest first. The leased ones are always its first `leased`. */
 interface KeyQueue {
+  key: string;
   entries: Fifo<QueueEntry>;
   leased: number;
+  /** Who holds the leased ones: while any is out, the key's next messages go to it alone. */
+  holder: LeaseHolder | undefined;
 }
-
 
 export class MessageQueue {
   private readonly entries = new Map<number, QueueEntry>();
   private readonly ready = new Fifo<QueueEntry>();
   private readonly keyQueues = new Map<string, KeyQueue>();
-  /** Ordering keys whose head may be delivered now, oldest first. */
+  /** Ordering keys whose next message may be delivered now (to the holder of their leases, if any), oldest first. */
   private readonly readyKeys = new Set<string>();
   private readonly waiting = new Set<QueueEntry>();
   private readonly leases = new Map<string, QueueEntry>();
-  /** The key whose messages are being handed to one holder in a row, and how many it got so far. */
-  private batch: { key: string; holder: LeaseHolder | undefined; taken: number } | undefined;
 
   constructor(
     private readonly ordered: boolean,
@@ -114,23 +120,19 @@ export class MessageQueue {
     const key = this.keyOf(entry);
     if (key === undefined) return this.ready.push(entry);
     let queue = this.keyQueues.get(key);
-    if (!queue) this.keyQueues.set(key, (queue = { entries: new Fifo(), leased: 0 }));
+    if (!queue) this.keyQueues.set(key, (queue = { key, entries: new Fifo(), leased: 0, holder: undefined }));
     queue.entries.push(entry);
-    if (queue.entries.length === 1) this.readyKeys.add(key);
+    this.refresh(queue);
   }
 
-  /** Removes and returns the next deliverable message for holder; the caller must lease it. */
+  /**
+   * The next deliverable message for holder; the caller must lease it. A key stays first while it has
+   * messages to give, so a key's messages go out together, in order.
+   */
   takeNext(holder?: LeaseHolder): QueueEntry | undefined {
-    const next = this.continueBatch(holder);
-    if (next) return next;
-    this.batch = undefined;
     for (const key of this.readyKeys) {
-      this.readyKeys.delete(key);
-      const head = this.keyQueues.get(key)?.entries.peek();
-      if (head && !head.lease) {
-        this.batch = { key, holder, taken: 1 };
-        return head;
-      }
+      const queue = this.keyQueues.get(key) as KeyQueue;
+      if (queue.leased === 0 || queue.holder === holder) return queue.entries.at(queue.leased);
     }
     return this.ready.shift();
   }
@@ -140,7 +142,10 @@ export class MessageQueue {
     entry.lease = { ackId, deadline, holder };
     this.leases.set(ackId, entry);
     const queue = this.queueOf(entry);
-    if (queue) queue.leased += 1;
+    if (!queue) return;
+    queue.leased += 1;
+    queue.holder = holder;
+    this.refresh(queue);
   }
 
   leased(ackId: string): QueueEntry | undefined {
@@ -152,23 +157,25 @@ export class MessageQueue {
     this.endLease(entry);
     this.entries.delete(entry.seq);
     this.waiting.delete(entry);
-    const key = this.keyOf(entry);
     const queue = this.queueOf(entry);
-    if (key === undefined || !queue?.entries.remove(entry)) return;
-    if (queue.entries.length > 0) return this.readyIfSettled(key, queue);
-    this.keyQueues.delete(key);
-    if (this.batch?.key === key) this.batch = undefined;
+    if (!queue?.entries.remove(entry)) return;
+    if (queue.entries.length > 0) return this.refresh(queue);
+    this.keyQueues.delete(queue.key);
+    this.readyKeys.delete(queue.key);
   }
 
-  /** Ends the lease and makes the message deliverable again at availableAt (nack, expiry). */
+  /**
+   * Ends the lease and makes the message deliverable again at availableAt (nack, expiry). As the service
+   * redelivers a failed message with every later one of its key, the leases of the later ones end too.
+   */
   release(entry: QueueEntry, availableAt: number, now: number): void {
+    const queue = this.queueOf(entry);
+    if (queue) this.endLeasesAfter(queue, entry);
     this.endLease(entry);
     entry.availableAt = availableAt;
-    // A failure ends the key's batch: the key starts again from its oldest unacked message.
-    const key = this.keyOf(entry);
-    if (key !== undefined && this.batch?.key === key) this.batch = undefined;
-    if (availableAt > now) this.waiting.add(entry);
-    else this.makeReady(entry);
+    if (availableAt <= now) return this.makeReady(entry);
+    this.waiting.add(entry);
+    if (queue) this.refresh(queue); // its key waits for it
   }
 
   /** Moves messages whose backoff is over back to ready. */
@@ -192,14 +199,10 @@ export class MessageQueue {
     return this.entries.values();
   }
 
-  /** The next message of the key being batched to this holder, in order, while the batch has room. */
-  private continueBatch(holder: LeaseHolder | undefined): QueueEntry | undefined {
-    const batch = this.batch;
-    if (!batch || batch.holder !== holder || batch.taken >= this.orderingKeyBatch) return undefined;
-    const next = this.keyQueues.get(batch.key)?.entries.find((e) => !e.lease);
-    if (!next || this.waiting.has(next)) return undefined;
-    batch.taken += 1;
-    return next;
+  /** Ends the leases of the key's messages leased after entry (they are the last of its leased ones). */
+  private endLeasesAfter(queue: KeyQueue, entry: QueueEntry): void {
+    if (!entry.lease) return;
+    for (let later = queue.entries.at(queue.leased - 1); later && later !== entry; later = queue.entries.at(queue.leased - 1)) this.endLease(later);
   }
 
   private endLease(entry: QueueEntry): void {
@@ -212,16 +215,19 @@ export class MessageQueue {
   }
 
   private makeReady(entry: QueueEntry): void {
-    const key = this.keyOf(entry);
     const queue = this.queueOf(entry);
-    if (key === undefined) this.ready.push(entry);
-    else if (queue) this.readyIfSettled(key, queue);
+    if (queue) this.refresh(queue);
+    else this.ready.push(entry);
   }
 
-  /** A key is delivered again from its head once none of its messages is leased and the head's backoff is over. */
-  private readyIfSettled(key: string, queue: KeyQueue): void {
-    const head = queue.entries.peek();
-    if (queue.leased === 0 && head && !this.waiting.has(head)) this.readyKeys.add(key);
+  /**
+   * A key is ready while fewer than orderingKeyBatch of its messages are leased and the first one not
+   * leased is past its backoff. A key that stays ready keeps its place among the ready keys.
+   */
+  private refresh(queue: KeyQueue): void {
+    const next = queue.entries.at(queue.leased);
+    if (queue.leased < this.orderingKeyBatch && next && !this.waiting.has(next)) this.readyKeys.add(queue.key);
+    else this.readyKeys.delete(queue.key);
   }
 
   private queueOf(entry: QueueEntry): KeyQueue | undefined {
