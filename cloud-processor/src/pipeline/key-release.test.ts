@@ -74,7 +74,9 @@ describe('the batches of one ordering key: the next is handled while the one bef
     const processor = await t.start({}, { scorer });
     await until(() => t.bed.stats().acked === 2, 'both acked after the redelivery', 10_000);
     expect(secondStoredFirst).toBe(true);
-    expect(t.bed.stats()).toMatchObject({ nacked: 2, redelivered: 2 });
+    // The emulator counts pump-1's nack; pump-2's came after that nack had ended its lease (as the
+    // service redelivers a nacked message with every later one of its key) and is ignored, as there.
+    expect(t.bed.stats()).toMatchObject({ nacked: 1, redelivered: 2 });
     // pump-2 handled twice (early, then redelivered behind pump-1's redelivery), its points written over themselves.
     expect(scorer.scored).toEqual(['pump-2', 'pump-1', 'pump-2']);
     expect(await featureCount(t, 'pump-1')).toBe(SENSORS.length);

@@ -1,7 +1,7 @@
 // The Pub/Sub event handlers of feature messages (routed by the `schema` attribute): a pdm.v1.FeatureBatch
 // (a gateway's windows of one tick and shard) or a single pdm.v1.MachineWindow (gateways that predate
 // batches). Every window takes the same path (WindowPipeline.handle). Throwing nacks the message;
-// resolving acks it, unless a message of its ordering key before it was nacked (then it is nacked too:
+// resolving acks it, unless a message of its ordering key published before it was nacked (then it is nacked too:
 // see transport/pubsub-server.ts), so windows are counted as acked once the message is. Once a message's
 // windows are queued per machine, the next message of its ordering key may start: it is scored while
 // this one's points are written.

@@ -312,7 +312,9 @@ describe('PubSubServer: one ordering key at a time, when Pub/Sub delivers severa
     await until(() => bed.stats().acked === 3, 'all acked');
     // 0 failed; 1 and 2 were nacked without running; the three came back in order.
     expect(behaviour.seen.map(label)).toEqual(['pump-1:0', 'pump-1:0', 'pump-1:1', 'pump-1:2']);
-    expect(bed.stats()).toMatchObject({ nacked: 3, redelivered: 3, backlog: 0 });
+    // Only the first nack counts at the emulator: it ended the leases of 1 and 2 (redelivered with it,
+    // as the service does), so their nacks are ignored, as there.
+    expect(bed.stats()).toMatchObject({ nacked: 1, redelivered: 3, backlog: 0 });
     expect(bed.deadLetters.messages).toHaveLength(0);
   });
 
@@ -357,7 +359,8 @@ describe('PubSubServer: one ordering key at a time, when Pub/Sub delivers severa
     await startApp();
     await until(() => bed.stats().acked === 2, 'both acked after the redelivery');
     expect(behaviour.seen.map(label)).toEqual(['pump-1:0', 'pump-1:1', 'pump-1:0', 'pump-1:1']);
-    expect(bed.stats()).toMatchObject({ nacked: 2, redelivered: 2, backlog: 0 });
+    // The second's nack came after the first's had ended its lease (redelivered with it): ignored.
+    expect(bed.stats()).toMatchObject({ nacked: 1, redelivered: 2, backlog: 0 });
     expect(bed.deadLetters.messages).toHaveLength(0);
   });
 });

@@ -13,7 +13,9 @@
 // together: each starts once the one before is settled, or once that one's handler released the key
 // (PubSubContext.releaseOrderingKey: its windows are queued per machine in order, only their writes
 // remain). They are settled in arrival order: a nack of one nacks every later one of its key, those
-// already handled and those waiting unhandled (ordering-key-sequencer.ts, Settler.behindNack).
+// already handled and those waiting unhandled (ordering-key-sequencer.ts, Settler.behindNack) — later
+// by publish time, not arrival: a redelivery may arrive behind the old delivery of a message published
+// after it (heldBackByNack).
 // Different keys run concurrently.
 import { Duration, PubSub, type Message, type Subscription, type Topic } from '@google-cloud/pubsub';
 import { Server, type CustomTransportStrategy, type IncomingEvent, type MessageHandler } from '@nestjs/microservices';
@@ -33,6 +35,25 @@ import { Settler, type Settled } from './settlement.js';
 import { describeError } from '../shared/describe-error.js';
 
 export const PUBSUB_TRANSPORT = Symbol('PUBSUB_TRANSPORT');
+
+/** How a message of an ordering key ended, and when it was published: what the key's next message needs of it. */
+interface KeyOutcome {
+  settlement: Settlement;
+  publishTime: Message['publishTime'];
+}
+
+/**
+ * Whether a message must be nacked unhandled because the one before it in its key's chain (arrival
+ * order) was nacked: only when that one was published no later than it (equal times: one publish
+ * request, whose order we cannot tell — held back, to be safe). Pub/Sub redelivers a nacked message with
+ * every later message of its key, while the client may still hold the old deliveries of the later ones
+ * (cloud.google.com/pubsub/docs/ordering, "Message redelivery"): a redelivered m2 can arrive behind the
+ * old delivery of m3, which is nacked because m2 was. That nack says nothing about m2; holding m2 back
+ * for it would cost another redelivery round, each counted by a dead-letter policy's max_delivery_attempts.
+ */
+function heldBackByNack(before: KeyOutcome | undefined, message: Message): boolean {
+  return before?.settlement === 'nacked' && before.publishTime.getFullTime() <= message.publishTime.getFullTime();
+}
 
 /** The `schema` passed to events.settled for a message whose schema attribute no handler of the server takes. */
 const OTHER_SCHEMA = 'other';
@@ -74,7 +95,7 @@ export class PubSubServer extends Server<PubSubServerEventsMap, PubSubStatus> im
   /** The handler of each schema, looked up once at listen() (Nest registers them before). */
   private handlers = new Map<string, MessageHandler>();
   private readonly settler: Settler<Message>;
-  private readonly orderingKeys = new OrderingKeySequencer<Settlement>();
+  private readonly orderingKeys = new OrderingKeySequencer<KeyOutcome>();
   private readonly inFlight = new Set<Promise<unknown>>();
   private pendingEventListeners: { event: keyof PubSubServerEventsMap; callback: PubSubServerEventsMap[keyof PubSubServerEventsMap] }[] = [];
   /** close() began: the subscription's 'close' that follows is ours, not the client giving up. */
@@ -193,27 +214,27 @@ export class PubSubServer extends Server<PubSubServerEventsMap, PubSubStatus> im
    * Never rejects: every path ends in ack, nack or dead letter. `previous`: how the message of its key
    * before it ended, when it had ended before this one started; else this one waits for it before settling.
    */
-  private async process(message: Message, receivedAt: number, previous: Settlement | undefined, turn: Turn<Settlement>): Promise<Settlement> {
+  private async process(message: Message, receivedAt: number, previous: KeyOutcome | undefined, turn: Turn<KeyOutcome>): Promise<KeyOutcome> {
     const schema = message.attributes[PUBSUB_ATTRIBUTES.schema] ?? '';
     let settledAs!: (outcome: Settlement | undefined) => void;
     const settled = new Promise<Settlement | undefined>((resolve) => (settledAs = resolve));
     let outcome: Settlement | undefined;
     try {
-      const result = previous === 'nacked' ? this.settler.behindNack(message, schema) : await this.handleInTurn(message, schema, { release: turn.release, settled }, turn.previousSettled);
+      const result = heldBackByNack(previous, message) ? this.settler.behindNack(message, schema) : await this.handleInTurn(message, schema, { release: turn.release, settled }, turn.previousSettled);
       outcome = result.outcome;
       // A metric label: every other value a publisher puts there would be a new series.
       this.options.events?.settled?.(outcome, this.handlers.has(schema) ? schema : OTHER_SCHEMA, performance.now() - receivedAt, result.reason);
-      return outcome;
+      return { settlement: outcome, publishTime: message.publishTime };
     } finally {
       settledAs(outcome);
     }
   }
 
   /** Handles the message (its handler may release the key early), then settles it once the message before it is settled. */
-  private async handleInTurn(message: Message, schema: string, turn: OrderingKeyTurn, previousSettled: Promise<Settlement | undefined>): Promise<Settled> {
+  private async handleInTurn(message: Message, schema: string, turn: OrderingKeyTurn, previousSettled: Promise<KeyOutcome | undefined>): Promise<Settled> {
     const settle = await this.handle(message, schema, turn);
     // Released early, it may have been handled while the message before was still open: that one's nack is its nack too.
-    return (await previousSettled) === 'nacked' ? this.settler.behindNack(message, schema) : settle();
+    return heldBackByNack(await previousSettled, message) ? this.settler.behindNack(message, schema) : settle();
   }
 
   /** Decodes the message and runs its handler; resolves with how to settle it (nothing is acked or nacked yet). */
