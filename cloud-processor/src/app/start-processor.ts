@@ -212,7 +212,7 @@ export async function startProcessor(config: ProcessorConfig, deps: ProcessorDep
     if (!deps.scorer) await step(() => scorer.close());
     // Deliveries still pending after stopTimeoutMs are released to the next sweep (any processor).
     await step(() => deliveries.close(delivery.stopTimeoutMs));
-    // The last pipeline report, of what happened since the interval's (the drain above all), stored by the flush.
+    // The last pipeline report, of what happened since the interval's (the drain above all), stored before the flush.
     await step(() => reporter.close());
     await step(() => sink.flush());
     // Nest's close waits for every connection with a request under way: one a client sent half of held

@@ -6,8 +6,8 @@ import { every, type Cancel, type Clock } from '@pdm/clock';
 export abstract class PeriodicReporter {
   private cancelTimer: Cancel | undefined;
   private intervalMs = 0;
-  /** Settles once every report the timer started is done. */
-  private timed: Promise<unknown> = Promise.resolve();
+  /** The reports the timer started that are not done yet (a set, not a chain: a chain would keep every report ever made). */
+  private readonly timed = new Set<Promise<void>>();
 
   protected constructor(protected readonly clock: Clock) {}
 
@@ -16,7 +16,9 @@ export abstract class PeriodicReporter {
     this.intervalMs = intervalMs;
     if (intervalMs <= 0) return;
     this.cancelTimer = every(this.clock, intervalMs, () => {
-      this.timed = Promise.all([this.timed, this.report()]);
+      const report = this.report();
+      this.timed.add(report);
+      void report.finally(() => this.timed.delete(report));
     });
   }
 
@@ -25,15 +27,16 @@ export abstract class PeriodicReporter {
   }
 
   /**
-   * Stops the timer and reports once more, what happened since the report before, after the reports
+   * Stops the timer and reports once more, what happened since the report before, beside the reports
    * the timer started (which no one awaits): resolves once all are written or their loss logged, so the
-   * processor's stop can await it before the sink's final flush. Nothing when reporting is off.
+   * processor's stop can await them before the sink's final flush. Side by side, not one after the
+   * other: with InfluxDB unreachable the stop waits one request timeout, not one per report. Nothing
+   * when reporting is off.
    */
   async close(): Promise<void> {
     this.stop();
     if (this.intervalMs <= 0) return;
-    await this.timed;
-    await this.report();
+    await Promise.all([...this.timed, this.report()]);
   }
 
   /** Reports now; never rejects (a lost report is only logged). */
