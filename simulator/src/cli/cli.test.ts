@@ -258,6 +258,22 @@ describe('generate → evaluate', () => {
     expect(c.err).toEqual([`pdm evaluate: ${join(dir, 'alerts.csv')} has an alert column and ${join(dir, 'b.csv')} has none: score all files the same way`]);
   });
 
+  it('evaluate: pools a scores file without windows beside the others (it has no alerts to disagree on)', async () => {
+    const dir = twoMachines();
+    // a.csv and b.csv with the alert column (no alert in them), and a file of the same columns without a row.
+    for (const name of ['a', 'b']) {
+      const [header, ...rows] = readFileSync(join(dir, `${name}.csv`), 'utf8').split('\n');
+      writeFileSync(join(dir, `${name}-alerts.csv`), [`${header},alert`, ...rows.map((r) => `${r},`)].join('\n'));
+      if (name === 'a') writeFileSync(join(dir, 'empty.csv'), `${header},alert\n`);
+    }
+    const files = (...names: string[]) => names.flatMap((name) => ['--scores', join(dir, name)]);
+    const pooled = capture();
+    expect(await runEvaluateCli(['--ground-truth', join(dir, 'gt.json'), ...files('a-alerts.csv', 'empty.csv', 'b-alerts.csv'), '--json'], pooled.io)).toBe(0);
+    const alone = capture();
+    expect(await runEvaluateCli(['--ground-truth', join(dir, 'gt.json'), ...files('a-alerts.csv', 'b-alerts.csv'), '--json'], alone.io)).toBe(0);
+    expect(pooled.out).toEqual(alone.out);
+  });
+
   it('evaluate: errors in a scores or ground-truth file name the file and where in it', async () => {
     const dir = twoMachines();
     const run = async (gt: string, scores: string) => {

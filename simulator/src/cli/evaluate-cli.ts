@@ -56,6 +56,8 @@ async function pooledScores(paths: readonly string[]): Promise<ScoredWindow[]> {
   let first: { path: string; alerts: boolean } | undefined;
   for (const path of paths) {
     const windows = parseScoresCsv(await readText('--scores', path), path);
+    // A file without windows (a machine that sent none) has nothing to pool, nor alerts to disagree on.
+    if (windows.length === 0) continue;
     for (const machine of new Set(windows.map((w) => w.machine))) {
       const other = fileOf.get(machine);
       if (other !== undefined) throw new Error(`machine ${machine} has windows in both ${other} and ${path}: give each machine's scores once`);

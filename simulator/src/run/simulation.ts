@@ -193,8 +193,9 @@ export async function runSimulation(config: SimulationConfig, options: RunOption
 
 /**
  * What produced the files. With `config` (runs resolved from settings, as pdm simulate's are) the
- * dataset can be regenerated exactly: `pdm simulate --config manifest.json --out DIR`; a run stopped
- * early then ends at `end`, not after the configured duration.
+ * dataset can be regenerated exactly: `pdm simulate --config manifest.json --out DIR`. A run stopped
+ * early is regenerated whole (its faults were placed over the configured duration): its files are the
+ * regenerated ones up to `end`.
  */
 function manifest(config: SimulationConfig, reachedTs: number) {
   return {
