@@ -30,6 +30,9 @@ export class UsageError extends Error {
   }
 }
 
+/** A TypeError or ReferenceError is a fault of ours, never of the user's files: not to be blamed on them. */
+export const isOurFault = (error: unknown): boolean => error instanceof TypeError || error instanceof ReferenceError;
+
 /**
  * A mistake in the content of the user's files, not in the flags (a malformed row, rows out of
  * order): exit code 2 like a UsageError, but printed alone, since the usage says nothing about it.

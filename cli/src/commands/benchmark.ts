@@ -31,7 +31,7 @@ import {
   renderTable,
   splitRecording,
 } from '@pdm/evaluation';
-import { type Command, type CommandContext, UsageError } from '../command.js';
+import { type Command, type CommandContext, UsageError, isOurFault } from '../command.js';
 import { score } from './score.js';
 import { kindFlag, train } from './train.js';
 
@@ -182,8 +182,7 @@ async function eachRecording<I extends { file: string }, R>(
       files.push(outcome);
       progress(context, i, recordings.length, recording.file, started, summary);
     } catch (error) {
-      // A TypeError or ReferenceError is a fault of ours, not of the file: it stops the run.
-      if (error instanceof TypeError || error instanceof ReferenceError) throw error;
+      if (isOurFault(error)) throw error; // it stops the run
       const reason = (error as Error).message;
       skipped.push({ file: recording.file, reason });
       progress(context, i, recordings.length, recording.file, started, `skipped, ${reason}`);

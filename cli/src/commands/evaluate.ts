@@ -23,7 +23,7 @@ import {
 import { EVALUATE_USAGE, runEvaluateCli } from '@pdm/simulator';
 import { systemClock } from '@pdm/clock';
 import { parseDuration } from '@pdm/config';
-import { type Command, type CommandContext, InputError, UsageError } from '../command.js';
+import { type Command, type CommandContext, InputError, UsageError, isOurFault } from '../command.js';
 import { influxUrlFlag } from '../influx-url.js';
 import { labelledPrecision, renderPrecision } from '../labelled-precision.js';
 
@@ -93,8 +93,7 @@ function ofInputs<T>(files: readonly string[], evaluate: () => T): T {
   try {
     return evaluate();
   } catch (error) {
-    // A TypeError or ReferenceError is a fault of ours, not of the files: not blamed on them.
-    if (error instanceof TypeError || error instanceof ReferenceError) throw error;
+    if (isOurFault(error)) throw error;
     const message = (error as Error).message;
     throw new InputError(files.some((file) => message.includes(file)) ? message : `${files.join(', ')}: ${message}`);
   }

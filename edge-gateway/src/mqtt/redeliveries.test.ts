@@ -47,9 +47,10 @@ describe('the memory of redeliveries', () => {
     const send = (messageId: number, dup: boolean, payload: string) => filter.isRedelivery('broker', publish(messageId, dup, 'plant/press-1/temp', payload));
     send(1, false, '5');
     send(2, false, '4'); // id 1 not yet acknowledged
-    send(1, false, '6'); // id 1 reused: 1 and 2, acknowledged before, cannot come again
+    send(1, false, '6'); // id 1 reused: its first publish was acknowledged and is forgotten (2 may not be yet)
     send(3, false, '9'); // its PUBACK lost with the connection
-    // After the reconnect: 3 again, then two new messages the sender had sent into the dead connection under ids 1 and 2.
+    // After the reconnect: 3 again, then two new messages the sender had sent into the dead connection under ids 1 and 2
+    // (the new one under 1 shows 2 acknowledged before it: forgotten too).
     expect([send(3, true, '9'), send(1, true, '8'), send(2, true, '4')]).toEqual([true, false, false]);
     // Each is remembered in turn: sent again, it is a repeat.
     expect([send(1, true, '8'), send(2, true, '4')]).toEqual([true, true]);
