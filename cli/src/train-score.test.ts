@@ -178,6 +178,36 @@ describe('pdm train and pdm score', () => {
     );
   });
 
+  it('judges each feature by its own spread when training is too short to learn how they vary together', async () => {
+    // 8 noisy zero-mean sensors sharing a common factor: 150 s of training (15 windows for 16 features),
+    // then an hour of the very same process, which is all healthy.
+    const noise = noiseFrom(11);
+    const gauss = () => noise() + noise() + noise(); // near-Gaussian, sd 0.5
+    const t0 = Date.UTC(2026, 0, 8);
+    const sensorsCsv = (file: string, start: number, rows: number) => {
+      const lines = [`time,${Array.from({ length: 8 }, (_, j) => `s${j}`).join(',')}`];
+      for (let i = 0; i < rows; i++) {
+        const common = gauss();
+        lines.push(`${new Date(start + i * 1000).toISOString()},${Array.from({ length: 8 }, () => (0.6 * common + 0.8 * gauss()).toFixed(5)).join(',')}`);
+      }
+      writeFileSync(file, lines.join('\n'));
+    };
+    const train = join(dir, 'zero-mean-train.csv');
+    const later = join(dir, 'zero-mean-later.csv');
+    sensorsCsv(train, t0, 150);
+    sensorsCsv(later, t0 + 150_000, 3600);
+    const registry = join(dir, 'zero-mean-models');
+    const trained = capture();
+    expect(await main(['train', '--input', train, '--out', registry], trained.context)).toBe(0);
+    expect(trained.out.join('\n')).toContain('too few windows to learn how the features vary together (fewer than 2 non-overlapping windows a feature): each is judged by its own spread');
+    const scores = join(dir, 'zero-mean-scores.csv');
+    expect(await main(['score', '--model', registry, '--input', later, '--out', scores], capture().context)).toBe(0);
+    const rows = readFileSync(scores, 'utf8').trim().split('\n').slice(1).map((r) => r.split(','));
+    expect(rows).toHaveLength(360);
+    // Healthy throughout: at most a few per cent anomalous (a joint covariance from 15 windows had 347 of 360).
+    expect(rows.filter((r) => r[5] === '1').length).toBeLessThanOrEqual(18);
+  });
+
   it('says which sensor it left out for being in too few windows', async () => {
     const csv = join(dir, 'late-temp.csv');
     pumpCsv(csv, Date.UTC(2026, 0, 5), 2100);

@@ -3,7 +3,7 @@
 // versioned folder of the model registry.
 import { parseArgs } from 'node:util';
 import { systemClock } from '@pdm/clock';
-import { COMBINED_KIND_SYNTAX, MODEL_KINDS, parseKind, trainModel, type CombinedKind, type MemberReport, type ModelKind } from '@pdm/cloud-processor';
+import { COMBINED_KIND_SYNTAX, MODEL_DEFAULTS, MODEL_KINDS, parseKind, trainModel, type CombinedKind, type MemberReport, type ModelKind } from '@pdm/cloud-processor';
 import { hidePassword } from '@pdm/config';
 import { type Command, UsageError } from '../command.js';
 import { CSV_FLAG_HELP, CSV_FLAG_OPTIONS, csvReplayOptions, timeFlag, timeRangeFlags } from '../csv-flags.js';
@@ -220,6 +220,7 @@ function printMember(report: MemberReport & { trainingWindows: number; heldBackW
     const { chiSquare, trainingTail } = report.fit;
     const tail = trainingTail === null || trainingTail === undefined ? 'too few windows for a tail' : `training scores' tail ${trainingTail.toFixed(3)}`;
     out(`  operating point: ${report.operatingPoint ?? 'none (no sensor explains the others)'} · χ² quantile ${chiSquare?.toFixed(3) ?? '?'}, ${tail}`);
+    if (report.fit.featuresAlone) out(`  too few windows to learn how the features vary together (fewer than ${MODEL_DEFAULTS.robustT2.minJointWindowsPerFeature} non-overlapping windows a feature): each is judged by its own spread; train on more to catch a change in how they move together`);
     const zero = report.fit.zeroThroughout ?? [];
     if (zero.length > 0) out(`  warning: ${zero.join(', ')} read 0 in every training window: any other value will score far above the threshold (train on data where they vary, or leave those columns out)`);
     if (report.ownLevels.length > 0) out(`  each compared with its own level: ${report.ownLevels.join(', ')} (any other machine: the class location)`);

@@ -144,7 +144,8 @@ export const robustT2FileSchema = z.object({
   onlineThreshold: z.object({ falseAlertsPerDay: positive, floor: positive }).strict().optional(),
   // How the fit went: a record for people, not read by the scorer.
   // chiSquare: the χ²_d quantile at p; trainingTail: the training scores' tail quantile (null: too few windows);
-  // zeroThroughout: the features that read exactly 0 in every training window (see fitRobustT2).
+  // zeroThroughout: the features that read exactly 0 in every training window; featuresAlone: too few windows
+  // for a joint covariance, each feature judged by its own spread (see fitRobustT2).
   fit: z.object({
     windows: z.number().int().positive(),
     inliers: z.number().int().positive(),
@@ -153,6 +154,7 @@ export const robustT2FileSchema = z.object({
     chiSquare: positive.optional(),
     trainingTail: finite.nullable().optional(),
     zeroThroughout: z.array(z.string().min(1)).optional(),
+    featuresAlone: z.literal(true).optional(),
   }),
 });
 export type RobustT2File = z.infer<typeof robustT2FileSchema>;

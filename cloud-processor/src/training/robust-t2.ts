@@ -216,12 +216,15 @@ export function fitRobustT2(featureNames: readonly string[], allRows: readonly A
   // The floor is relative to the plain mean level: a robust location would do as well, the mean is simpler.
   const level = meanOf(rows, d);
   const ridge = Array.from(level, (m) => (rho * Math.abs(m)) ** 2 + 1e-12);
+  // Too few windows to learn how the features vary together: each by its own spread (defaults.ts).
+  const joint = independent >= defaults.minJointWindowsPerFeature * d;
   const fit = robustCovariance(rows, d, {
-    keepFraction: options.keepFraction ?? defaults.keepFraction,
+    keepFraction: joint ? (options.keepFraction ?? defaults.keepFraction) : 1,
     cSteps: defaults.cSteps,
     reweightQuantile: defaults.reweightQuantile,
     ridge,
   });
+  if (!joint) for (let k = 0; k < d * d; k++) if (k % (d + 1) !== 0) fit.covariance[k] = 0;
   const precision = invertSpd(fit.covariance, d);
   const chiSquare = chiSquareUpperQuantile(p, d);
   const trainingScores = rows.map((r) => mahalanobisSq(precision, r, fit.location, d));
@@ -258,6 +261,7 @@ export function fitRobustT2(featureNames: readonly string[], allRows: readonly A
       chiSquare,
       trainingTail: tail,
       ...(zeroThroughout.length > 0 ? { zeroThroughout } : {}),
+      ...(joint ? {} : { featuresAlone: true }),
     },
   };
 }
