@@ -95,6 +95,59 @@ describe('fault injection and restarts', () => {
   });
 });
 
+describe('redelivering acked messages (test hook), as Pub/Sub may at least once', () => {
+  let t: TestEmulator;
+  beforeEach(async () => {
+    t = await startTestEmulator({ keepAcked: 10 });
+  });
+  afterEach(async () => {
+    await t.close();
+  });
+
+  it('delivers an acked message again over StreamingPull, the same message, and the subscriber acks it again', async () => {
+    const pubsub = t.client();
+    const [topic] = await pubsub.createTopic(uniqueId('dup'));
+    const [sub] = await topic.createSubscription(uniqueId('dup-sub'), { enableMessageOrdering: true });
+    const ordered = pubsub.topic(topic.name, { messageOrdering: true });
+    const first = await ordered.publishMessage({ data: Buffer.from('first'), attributes: { n: '1' }, orderingKey: 'k' });
+    await ordered.publishMessage({ data: Buffer.from('second'), orderingKey: 'k' });
+    const collector = new Collector(pubsub.subscription(sub.name, ONE_STREAM));
+    await collector.waitFor(2);
+    await until(() => t.emulator.stats().subscriptions[sub.name]?.acked === 2, 'both acked');
+
+    expect(t.emulator.redeliverAcked(sub.name, { messageIds: [first] })).toEqual([first]);
+    const [, , again] = await collector.waitFor(3);
+    const original = collector.messages[0]!;
+    expect({ id: again?.id, data: again?.data.toString(), attributes: again?.attributes, orderingKey: again?.orderingKey, publishTime: again?.publishTime.getTime() }).toEqual({
+      id: first,
+      data: 'first',
+      attributes: { n: '1' },
+      orderingKey: 'k',
+      publishTime: original.publishTime.getTime(),
+    });
+    await until(() => t.emulator.stats().subscriptions[sub.name]?.acked === 3, 'the duplicate acked');
+    expect(t.emulator.stats().subscriptions[sub.name]).toMatchObject({ published: 2, delivered: 3, redelivered: 1, backlog: 0 });
+    expect(collector.messages).toHaveLength(3);
+    await collector.subscription.close();
+  });
+
+  it('delivers the last N acked again, and refuses messages it did not keep', async () => {
+    const pubsub = t.client();
+    const [topic] = await pubsub.createTopic(uniqueId('dup-last'));
+    const [sub] = await topic.createSubscription(uniqueId('dup-last-sub'));
+    const ids = [await topic.publishMessage({ data: Buffer.from('a') }), await topic.publishMessage({ data: Buffer.from('b') })];
+    const collector = new Collector(pubsub.subscription(sub.name, ONE_STREAM));
+    await collector.waitFor(2);
+    await until(() => t.emulator.stats().subscriptions[sub.name]?.acked === 2, 'both acked');
+    expect(() => t.emulator.redeliverAcked(sub.name, { last: 3 })).toThrow(RangeError);
+    expect(() => t.emulator.redeliverAcked(sub.name, { messageIds: ['no-such-id'] })).toThrow(/message no-such-id is not among the 2 acked/);
+    expect(new Set(t.emulator.redeliverAcked(sub.name, { last: 2 }))).toEqual(new Set(ids));
+    await collector.waitFor(4);
+    expect(new Set(collector.messages.slice(2).map((m) => m.id))).toEqual(new Set(ids));
+    await collector.subscription.close();
+  });
+});
+
 describe('misbehaving raw gRPC clients never stop the server', () => {
   let t: TestEmulator;
   beforeEach(async () => {

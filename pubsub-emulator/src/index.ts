@@ -7,4 +7,4 @@ export { ManualClock, systemClock } from './clock.js';
 export type { Clock } from './clock.js';
 export { EMULATOR_DEFAULTS } from './defaults.js';
 export { DEAD_LETTER_ATTRIBUTES } from './state/broker.js';
-export type { SubscriptionStats } from './state/subscription.js';
+export type { AckedSelection, SubscriptionStats } from './state/subscription.js';

@@ -14,6 +14,7 @@ import { subscriberHandlers } from './grpc/subscriber.js';
 import { SnapshotStore } from './persistence.js';
 import { RpcErrorCounter } from './rpc-errors.js';
 import { Broker, type BrokerStats } from './state/broker.js';
+import type { AckedSelection } from './state/subscription.js';
 
 export interface EmulatorOptions {
   /** gRPC port; 0 picks a free one. Default 8085. */
@@ -39,6 +40,11 @@ export interface EmulatorOptions {
    * so that subscribers are tested against it (state/message-queue.ts says exactly what it does).
    */
   orderingKeyBatch?: number;
+  /**
+   * Test hook support: the last `keepAcked` acked messages of each subscription are kept, so that
+   * redeliverAcked can deliver them again. Default 0: an ack removes a message for good.
+   */
+  keepAcked?: number;
 }
 
 export interface EmulatorStats extends BrokerStats {
@@ -61,6 +67,12 @@ export interface RunningEmulator {
   clearFaults(): void;
   /** Test hook: ends every open StreamingPull stream with `code` (default UNAVAILABLE); returns how many. */
   dropStreams(code?: status, details?: string): number;
+  /**
+   * Test hook: delivers again messages of `subscription` (its full name) that were already acked, as
+   * Pub/Sub may (at-least-once delivery): the ones with these ids, or the last N acked. Needs the
+   * emulator started with keepAcked; throws a RangeError for a message not kept. Returns their ids.
+   */
+  redeliverAcked(subscription: string, selection: AckedSelection): string[];
   /** Test hook: closes the gRPC listener (dropping every connection), runs whileDown, then listens again
    *  on the same port with the same state, like a server restart that clients must ride through. */
   restart(whileDown?: () => Promise<void>): Promise<void>;
@@ -90,7 +102,9 @@ export async function start(options: EmulatorOptions = {}): Promise<RunningEmula
   const log = options.logger ?? pino({ name: 'pubsub-emulator' });
   const orderingKeyBatch = options.orderingKeyBatch ?? EMULATOR_DEFAULTS.orderingKeyBatch;
   if (!Number.isInteger(orderingKeyBatch) || orderingKeyBatch < 1) throw new RangeError(`orderingKeyBatch must be an integer of at least 1, got ${orderingKeyBatch}`);
-  const broker = new Broker(clock, log, orderingKeyBatch);
+  const keepAcked = options.keepAcked ?? 0;
+  if (!Number.isInteger(keepAcked) || keepAcked < 0) throw new RangeError(`keepAcked must be a non-negative integer, got ${keepAcked}`);
+  const broker = new Broker(clock, log, orderingKeyBatch, keepAcked);
   const scheduler = new DeliveryScheduler(broker, clock, {
     intervalMs: options.schedulerIntervalMs ?? EMULATOR_DEFAULTS.schedulerIntervalMs,
     maxMessagesPerResponse: EMULATOR_DEFAULTS.maxMessagesPerResponse,
@@ -147,6 +161,7 @@ export async function start(options: EmulatorOptions = {}): Promise<RunningEmula
     failNext: (method, count, code, message) => ctx.faults.failNext(method, count, code, message),
     clearFaults: () => ctx.faults.clear(),
     dropStreams,
+    redeliverAcked: (subscription, selection) => broker.redeliverAcked(subscription, selection),
     async restart(whileDown) {
       dropStreams(UNAVAILABLE, 'emulator restarting');
       grpc.server.forceShutdown();

@@ -14,6 +14,7 @@ import {
   type GatewayHealth,
   type MachineWindow,
 } from '@pdm/proto';
+import type { AckedSelection } from '@pdm/pubsub-emulator';
 import { Collector, PROJECT, startTestEmulator, uniqueId, type TestEmulator } from '@pdm/pubsub-emulator/testing';
 import type { ClientConfig } from '@google-cloud/pubsub';
 
@@ -30,6 +31,8 @@ export interface PubSubTestbed {
   publishBatch(windows: readonly MachineWindow[], shard?: number): Promise<string>;
   publishHealth(health: GatewayHealth): Promise<string>;
   publishRaw(data: Uint8Array, attributes: Record<string, string>): Promise<string>;
+  /** Delivers acked messages of the processor's subscription again, as Pub/Sub may (needs `keepAcked`); returns their ids. */
+  redeliverAcked(selection: AckedSelection): string[];
   /** Stats of the processor's subscription (acked, nacked, outstanding…). */
   stats(): { acked: number; nacked: number; delivered: number; redelivered: number; outstanding: number; backlog: number };
   close(): Promise<void>;
@@ -39,10 +42,12 @@ export interface PubSubTestbedOptions {
   deadLetterPolicy?: { maxDeliveryAttempts: number };
   /** The emulator's orderingKeyBatch: above 1, several messages of a key are delivered together, as Google may. */
   orderingKeyBatch?: number;
+  /** Acked messages the emulator keeps per subscription, so that redeliverAcked can send them again. */
+  keepAcked?: number;
 }
 
 export async function startPubSubTestbed(options: PubSubTestbedOptions = {}): Promise<PubSubTestbed> {
-  const t = await startTestEmulator({ orderingKeyBatch: options.orderingKeyBatch });
+  const t = await startTestEmulator({ orderingKeyBatch: options.orderingKeyBatch, keepAcked: options.keepAcked });
   const pubsub = t.client();
   const featuresTopic = uniqueId('features');
   const deadLetterTopic = uniqueId('dead-letters');
@@ -84,6 +89,7 @@ export async function startPubSubTestbed(options: PubSubTestbedOptions = {}): Pr
         attributes: pubsubAttributes(GatewayHealthSchema, health),
       }),
     publishRaw: (data, attributes) => ordered.publishMessage({ data: Buffer.from(data), attributes }),
+    redeliverAcked: (selection) => t.emulator.redeliverAcked(sub.name, selection),
     stats: () => {
       const s = t.emulator.stats().subscriptions[sub.name];
       if (!s) throw new Error(`no stats for ${sub.name}`);

@@ -10,7 +10,7 @@ import { DELETED_TOPIC, parseSubscriptionName, parseTopicName } from '../names.j
 import { billedPublishBytes, type IncomingMessage, type StoredMessage } from './message.js';
 import type { QueueEntry } from './message-queue.js';
 import { type SubscriptionConfig } from './subscription-config.js';
-import { type FailureKind, Subscription, type SubscriptionStats } from './subscription.js';
+import { type AckedSelection, type FailureKind, Subscription, type SubscriptionStats } from './subscription.js';
 
 export interface TopicState {
   config: { name: string; labels: Record<string, string> };
@@ -54,6 +54,8 @@ export class Broker {
     private readonly log: Logger,
     /** Messages of one ordering key out at once on every subscription (state/message-queue.ts). */
     private readonly orderingKeyBatch: number = EMULATOR_DEFAULTS.orderingKeyBatch,
+    /** Acked messages each subscription keeps for redeliverAcked (0: none, an ack is final). */
+    private readonly keepAcked = 0,
   ) {}
 
   setListener(listener: BrokerListener): void {
@@ -99,7 +101,7 @@ export class Broker {
     if (this.subscriptions.has(name)) throw alreadyExists('subscription', name);
     const topic = restoring && config.topic === DELETED_TOPIC ? undefined : this.topic(config.topic, 'topic');
     if (!restoring) this.checkDeadLetterTopic(config);
-    const sub = new Subscription({ ...config, name }, this.epoch, this.orderingKeyBatch);
+    const sub = new Subscription({ ...config, name }, this.epoch, this.orderingKeyBatch, this.keepAcked);
     this.subscriptions.set(name, sub);
     topic?.subscriptions.add(name);
     this.log.info({ subscription: name, topic: config.topic }, 'subscription created');
@@ -185,6 +187,15 @@ export class Broker {
       if (expired.length > 0) this.listener.changed();
       if (sub.queue.deliverable) this.listener.deliverable(sub);
     }
+  }
+
+  /** Test hook: delivers acked messages of the subscription again (Subscription.redeliverAcked); returns their ids. */
+  redeliverAcked(name: string, selection: AckedSelection): string[] {
+    const sub = this.subscription(name);
+    const ids = sub.redeliverAcked(selection);
+    this.log.info({ subscription: sub.name, messageIds: ids }, 'acked messages put back for redelivery (test hook)');
+    this.afterSettle(sub);
+    return ids;
   }
 
   /** Restores a stored message (snapshot load). */

@@ -21,7 +21,8 @@
 //   its retry backoff), then the ones behind it, without waiting for the old deliveries to be settled.
 //   Messages before the failed one that are still leased keep their leases.
 // It does not model: redelivery of a message that was already acked (the service may send acked later
-// messages of a key again; here an ack is final), a key moving to another client while its messages are
+// messages of a key again; here an ack is final, unless a test puts the message back with the
+// redeliverAcked hook: subscription.ts), a key moving to another client while its messages are
 // out, or the service's timing (here everything ready goes out at once, up to the holder's flow control).
 // A message dead-lettered here (delivery attempts used up) is removed like an acked one: it ends no
 // other lease.
