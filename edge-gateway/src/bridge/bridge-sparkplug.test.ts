@@ -6,6 +6,7 @@ import { connectAsync } from 'mqtt';
 import { type UPayload, newClient } from 'sparkplug-client';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type GatewayTestbed, T0, metricValue, startGatewayTestbed } from '../test-support/gateway-harness.js';
+import { answerRebirths } from '../test-support/sparkplug-edge-node.js';
 import { type Mosquitto, startMosquitto } from '../test-support/mosquitto.js';
 
 async function until(condition: () => Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
@@ -31,13 +32,7 @@ describe('Sparkplug B through the bridge across a dropped upstream connection', 
     bed = await startGatewayTestbed({ bridge: { upstreams: [{ name: 'plant', url: plant.url, sparkplug: true, backoff: { initialMs: 100, maxMs: 100 } }] } });
     await until(async () => (await connected()) === 1, 'the bridge subscribed');
     edgeNode = newClient({ serverUrl: plant.url, username: '', password: '', groupId: 'plant', edgeNode: 'edge-1', clientId: 'edge-1', publishDeath: true, version: 'spBv1.0' });
-    edgeNode.on('birth', publishBirths);
-    edgeNode.on('ncmd', (payload) => {
-      if (payload.metrics?.some((m) => m.name === 'Node Control/Rebirth' && m.value === true)) {
-        rebirthRequests.push(payload);
-        publishBirths();
-      }
-    });
+    answerRebirths(edgeNode, publishBirths, rebirthRequests);
     await until(async () => (await messages('DBIRTH', 'registered')) === 1, 'the births registered');
   });
 

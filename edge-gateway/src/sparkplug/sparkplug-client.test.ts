@@ -10,6 +10,7 @@ import { type UPayload, newClient } from 'sparkplug-client';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type GatewayTestbed, T0, metricValue, startGatewayTestbed } from '../test-support/gateway-harness.js';
 import { startMosquitto } from '../test-support/mosquitto.js';
+import { answerRebirths } from '../test-support/sparkplug-edge-node.js';
 
 const tahu = (createRequire(import.meta.url)('sparkplug-payload') as { get(v: string): { encodePayload(p: UPayload): Uint8Array } }).get('spBv1.0');
 
@@ -69,14 +70,7 @@ describe.each(SETUPS)('Sparkplug B edge node (Eclipse Tahu sparkplug-client) $na
     broker = await setup.start();
     bed = broker.bed;
     edgeNode = tahuEdgeNode('edge-1');
-    // What a Tahu edge node application does: births at connect, and again when a host asks.
-    edgeNode.on('birth', publishBirths);
-    edgeNode.on('ncmd', (payload) => {
-      if (payload.metrics?.some((m) => m.name === 'Node Control/Rebirth' && m.value === true)) {
-        rebirthRequests.push(payload);
-        publishBirths();
-      }
-    });
+    answerRebirths(edgeNode, publishBirths, rebirthRequests);
     await until(async () => (await messages('DBIRTH', 'registered')) === 1, 'the births registered');
   });
 
