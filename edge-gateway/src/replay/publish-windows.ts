@@ -8,7 +8,7 @@
 // as the gateway's publisher keeps it (key-rate.ts): Pub/Sub takes at most 1 MB/s per ordering key, and
 // a replay of days of windows would otherwise send a shard's batches as fast as the link allows.
 import type { Topic } from '@google-cloud/pubsub';
-import { systemClock, type Clock } from '@pdm/clock';
+import { sleep, systemClock, type Clock } from '@pdm/clock';
 import { encodeMachineWindow, type MachineWindow, type MessageSource } from '@pdm/proto';
 import type { OutboxEntry } from '../outbox/index.js';
 import { featureBatchMessages, singleWindowMessages, type FeatureBatchOptions, type FeatureMessageFormat } from '../publisher/index.js';
@@ -80,7 +80,7 @@ export class ReplayPublisher {
       const orderingKey = this.format.keyOf(message.entries[0] as OutboxEntry);
       const bytes = message.data.byteLength;
       for (let wait = this.rate.waitMs(orderingKey, bytes, this.clock.now()); wait > 0; wait = this.rate.waitMs(orderingKey, bytes, this.clock.now())) {
-        await new Promise<void>((resolve) => this.clock.schedule(resolve, wait));
+        await sleep(this.clock, wait);
       }
       this.rate.spend(orderingKey, bytes, this.clock.now());
       await this.topic.publishMessage({ data: Buffer.from(message.data), attributes: message.attributes, orderingKey });
