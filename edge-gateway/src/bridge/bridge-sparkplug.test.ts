@@ -4,18 +4,14 @@
 // gateway asks for, and is then read with the new aliases.
 import { connectAsync } from 'mqtt';
 import { type UPayload, newClient } from 'sparkplug-client';
+import { until as untilWithin } from '@pdm/pubsub-emulator/testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type GatewayTestbed, T0, metricValue, startGatewayTestbed } from '../test-support/gateway-harness.js';
 import { answerRebirths } from '../test-support/sparkplug-edge-node.js';
 import { type Mosquitto, startMosquitto } from '../test-support/mosquitto.js';
 
-async function until(condition: () => Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
+/** A broker round trip or a bridge reconnect (back-off 100 ms), on a busy box too. */
+const until = (condition: () => Promise<boolean>, what: string) => untilWithin(condition, what, 15_000);
 
 describe('Sparkplug B through the bridge across a dropped upstream connection', () => {
   let plant: Mosquitto;

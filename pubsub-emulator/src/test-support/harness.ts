@@ -88,9 +88,9 @@ export class Collector {
 }
 
 /** Polls a condition on the emulator's state (e.g. stats) until it holds; bounded by timeoutMs. */
-export async function until(condition: () => boolean, what: string, timeoutMs = 5_000): Promise<void> {
+export async function until(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 5_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
+  while (!(await condition())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 10));
   }
