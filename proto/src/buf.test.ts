@@ -31,6 +31,19 @@ function listFiles(dir: string): string[] {
     .sort();
 }
 
+// Runs `buf breaking` against the committed baseline on a scratch copy of the package whose
+// features.proto has been edited, so the real schema is never touched.
+function breakingAfterEditingFeatures(copyName: string, edit: (proto: string) => string) {
+  const copy = join(scratch, copyName);
+  cpSync(packageDir, copy, { recursive: true, filter: (src) => !src.includes('node_modules') });
+  const proto = join(copy, 'schema/pdm/v1/features.proto');
+  const original = readFileSync(proto, 'utf8');
+  const edited = edit(original);
+  expect(edited, 'the edit must change features.proto').not.toBe(original);
+  writeFileSync(proto, edited);
+  return runBuf(['breaking', '--against', 'baseline/pdm-v1.image.json'], copy);
+}
+
 describe('buf', () => {
   it('lints the schema clean', () => {
     const result = runBuf(['lint']);
@@ -45,13 +58,21 @@ describe('buf', () => {
   });
 
   it('reports a removed field as a breaking change', () => {
-    const copy = join(scratch, 'breaking');
-    cpSync(packageDir, copy, { recursive: true, filter: (src) => !src.includes('node_modules') });
-    const proto = join(copy, 'schema/pdm/v1/features.proto');
-    writeFileSync(proto, readFileSync(proto, 'utf8').replace('  uint32 late_count = 14;\n', ''));
-    const result = runBuf(['breaking', '--against', 'baseline/pdm-v1.image.json'], copy);
+    const result = breakingAfterEditingFeatures('removed-field', (proto) =>
+      proto.replace('  uint32 late_count = 14;\n', ''),
+    );
     expect(result.status).not.toBe(0);
     expect(result.stdout).toMatch(/late_count/);
+  });
+
+  // buf breaking silently skips a message the baseline lacks, so this also proves the baseline
+  // (npm run update-baseline) holds FeatureBatch.
+  it('reports a renumbered FeatureBatch field as a breaking change', () => {
+    const result = breakingAfterEditingFeatures('renumbered-feature-batch-field', (proto) =>
+      proto.replace('  uint32 shard = 3;\n', '  uint32 shard = 5;\n'),
+    );
+    expect(result.status).not.toBe(0);
+    expect(result.stdout).toMatch(/"shard" on message "FeatureBatch"/);
   });
 
   it('has committed generated code that matches the schema', () => {
