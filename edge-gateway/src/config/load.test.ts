@@ -119,6 +119,22 @@ describe('gateway configuration', () => {
     expect(configErrorOf(file('zero-machines.yaml', 'validation:\n  maxMachines: 0\n'))).toMatch(/validation\.maxMachines: .*>0/);
   });
 
+  it('batches at most a second of an ordering key’s rate, refusing a larger maxBytes by naming both keys', () => {
+    const defaults = loadGatewayConfig({ env: {} }).pubsub;
+    expect(defaults.featureBatches.maxBytes).toBe(262_144);
+    expect(defaults.featureBatches.maxBytes).toBeLessThanOrEqual(defaults.keyMaxBytesPerSecond);
+    const overDefaultRate = configErrorOf(file('batch-over-rate.yaml', 'pubsub:\n  featureBatches:\n    maxBytes: 1048576\n'));
+    expect(overDefaultRate).toMatch(/pubsub\.featureBatches\.maxBytes: 1048576 is more than pubsub\.keyMaxBytesPerSecond \(262144\)/);
+    // Lowering the rate alone leaves the default batch over it.
+    const rateUnderBatch = configErrorOf(file('rate-under-batch.yaml', 'pubsub:\n  keyMaxBytesPerSecond: 100000\n'));
+    expect(rateUnderBatch).toMatch(/pubsub\.featureBatches\.maxBytes: 262144 is more than pubsub\.keyMaxBytesPerSecond \(100000\)/);
+    const atPubSubLimit = file('batch-at-limit.yaml', 'pubsub:\n  keyMaxBytesPerSecond: 1000000\n  featureBatches:\n    maxBytes: 1000000\n');
+    expect(loadGatewayConfig({ file: atPubSubLimit, env: {} }).pubsub.featureBatches.maxBytes).toBe(1_000_000);
+    // Single-window messages never use maxBytes.
+    const single = file('single-windows.yaml', 'pubsub:\n  keyMaxBytesPerSecond: 100000\n  featureBatches:\n    enabled: false\n');
+    expect(() => loadGatewayConfig({ file: single, env: {} })).not.toThrow();
+  });
+
   it('reports health every 10 s unless told otherwise, and 0 turns it off', () => {
     expect(loadGatewayConfig({ env: {} }).health).toEqual({ intervalMs: 10_000 });
     expect(loadGatewayConfig({ env: { PDM_GATEWAY_HEALTH__INTERVAL_MS: '0' } }).health.intervalMs).toBe(0);

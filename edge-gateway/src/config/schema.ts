@@ -186,8 +186,11 @@ export const gatewayConfigSchema = z
              * outbox drained (machines move between keys).
              */
             shards: z.number().int().positive().max(1_000).default(8),
-            /** Window bytes one batch carries at most; a Pub/Sub message may hold 10 MB. */
-            maxBytes: z.number().int().positive().max(8 * 1024 * 1024).default(1024 * 1024),
+            /**
+             * Window bytes one batch carries at most (its framing adds a few bytes a window); at most
+             * keyMaxBytesPerSecond. A 1,000-machine boundary's ~110 KB a shard goes as one batch.
+             */
+            maxBytes: z.number().int().positive().default(256 * 1024),
           })
           .strict()
           .prefault({}),
@@ -265,6 +268,19 @@ export const gatewayConfigSchema = z
     // Otherwise a valid payload on a long topic would cost its device the connection.
     message: `must be at least validation.maxPayloadBytes + ${PUBLISH_OVERHEAD_BYTES} (a PUBLISH's largest headers and topic)`,
     path: ['mqtt', 'maxPacketBytes'],
+  })
+  .superRefine((c, ctx) => {
+    // The rate limiter sends a message larger than a second of its key's rate whole, as soon as the
+    // key's bucket is full: a bigger batch would go out faster than keyMaxBytesPerSecond, and past
+    // Pub/Sub's 1 MB/s per ordering key when over 1,000,000 bytes.
+    const { featureBatches, keyMaxBytesPerSecond } = c.pubsub;
+    if (featureBatches.enabled && featureBatches.maxBytes > keyMaxBytesPerSecond) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `${featureBatches.maxBytes} is more than pubsub.keyMaxBytesPerSecond (${keyMaxBytesPerSecond}): a batch must fit in a second of its ordering key's rate`,
+        path: ['pubsub', 'featureBatches', 'maxBytes'],
+      });
+    }
   })
   .superRefine((c, ctx) => {
     // Two of the gateway's own listeners on one port: the second would fail at start with a bare
