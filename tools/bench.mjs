@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // `npm run bench`: runs every benchmark script one after another (they would disturb each other in
-// parallel), shows their output live, and writes BENCHMARKS.md: the machine they ran on, then each
-// script's own figures and ratios. Exits non-zero if any benchmark failed; the file says which.
+// parallel), shows their output live, and writes bench-results.md (not in git): the machine they ran
+// on, then each script's own figures and ratios. BENCHMARKS.md is the curated record — runs of many
+// days with what they say and where the time goes — which a run must not overwrite: copy the sections
+// worth keeping into it by hand. Exits non-zero if any benchmark failed; the file says which.
 // `npm run bench -- NAME…` runs only the named benchmarks (gateway, window, boundary, …) and writes no file.
 import { spawn } from 'node:child_process';
 import { execFileSync } from 'node:child_process';
@@ -22,7 +24,8 @@ const BENCHMARKS = [
   { name: 'model', title: 'Anomaly model alone', workspace: '@pdm/cloud-processor', script: 'bench:model' },
   { name: 'simulator', title: 'Simulator', workspace: '@pdm/simulator', script: 'bench' },
   { name: 'detection', title: 'Detection on public benchmarks: SKAB and NAB through pdm train / pdm score', workspace: '@pdm/cli', script: 'bench:detection' },
-  { name: 'end', title: 'End to end: close-to-store latency, 5× load soak (200 → 1,000 machines)', workspace: '@pdm/scenarios', script: 'bench' },
+  { name: 'end', title: 'End to end: close-to-store latency at 1,000 machines and 5× (5,000), Pub/Sub requests and billed bytes', workspace: '@pdm/scenarios', script: 'bench' },
+  { name: 'soak', title: 'End to end soak: 30 minutes at 1,000 machines, gateway and processor RSS', workspace: '@pdm/scenarios', script: 'bench', args: ['--soak-minutes', '30'] },
 ];
 
 const only = process.argv.slice(2);
@@ -34,9 +37,9 @@ if (unknown.length > 0) {
 const selected = only.length > 0 ? BENCHMARKS.filter((b) => only.includes(b.name)) : BENCHMARKS;
 
 /** Runs one script, echoing its output; resolves with the output and whether it succeeded. */
-function run({ workspace, script }) {
+function run({ workspace, script, args = [] }) {
   return new Promise((resolve) => {
-    const child = spawn('npm', ['run', '--silent', script, '-w', workspace], {
+    const child = spawn('npm', ['run', '--silent', script, '-w', workspace, ...(args.length > 0 ? ['--', ...args] : [])], {
       cwd: root,
       env: { ...process.env, METADATA_SERVER_DETECTION: 'none' },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -81,7 +84,7 @@ const machine = [
 const sections = [];
 let failed = 0;
 for (const benchmark of selected) {
-  const command = `npm run ${benchmark.script} -w ${benchmark.workspace}`;
+  const command = `npm run ${benchmark.script} -w ${benchmark.workspace}${benchmark.args ? ` -- ${benchmark.args.join(' ')}` : ''}`;
   console.log(`\n=== ${benchmark.title} (${command})\n`);
   const started = performance.now();
   const { output, ok } = await run(benchmark);
@@ -90,7 +93,7 @@ for (const benchmark of selected) {
   sections.push(`## ${benchmark.title}\n\n\`${command}\` — ${ok ? `${minutes} min` : `**FAILED** after ${minutes} min`}\n\n${output}\n`);
 }
 
-const header = `# Benchmarks
+const header = `# Benchmark run
 
 Measured by \`npm run bench\` on ${startedAt.toISOString().slice(0, 16).replace('T', ' ')} UTC, commit ${commit || 'unknown'}${dirty ? ' with uncommitted changes' : ''}.
 Machine: ${machine}.
@@ -100,8 +103,8 @@ run, because these machines are shared and noisy; figures from different runs ar
 To look at one part again: \`npm run bench -- <name>\`, e.g. \`npm run bench -- gateway\` (prints, writes no file; the names: ${BENCHMARKS.map((b) => b.name).join(", ")}).
 `;
 if (selected === BENCHMARKS) {
-  const file = join(root, 'BENCHMARKS.md');
+  const file = join(root, 'bench-results.md');
   writeFileSync(file, `${header}\n${sections.join('\n')}`);
-  console.log(`\nwrote ${file}${failed ? ` (${failed} benchmark${failed > 1 ? 's' : ''} failed)` : ''}`);
+  console.log(`\nwrote ${file}${failed ? ` (${failed} benchmark${failed > 1 ? 's' : ''} failed)` : ''}; BENCHMARKS.md keeps the curated figures`);
 }
 process.exit(failed ? 1 : 0);
