@@ -285,7 +285,7 @@ describe('pdm train and pdm score', () => {
   it('refuses an unknown --kind, and --epochs 0', async () => {
     const trained = capture();
     expect(await main(['train', '--input', join(dir, 'normal.csv'), '--out', join(dir, 'never'), '--kind', 'forest'], trained.context)).toBe(2);
-    expect(trained.err.join('\n')).toMatch(/--kind must be one of autoencoder, robust-t2, adaptive-z; got "forest"/);
+    expect(trained.err.join('\n')).toMatch(/--kind must be one of autoencoder, robust-t2, adaptive-z, pca; got "forest"/);
     const untrained = capture();
     expect(await main(['train', '--input', join(dir, 'normal.csv'), '--out', join(dir, 'never'), '--kind', 'autoencoder', '--epochs', '0'], untrained.context)).toBe(2);
     expect(untrained.err.join('\n')).toMatch(/--epochs must be at least 1 \(0 writes an untrained network\)/);
@@ -308,6 +308,33 @@ describe('pdm train and pdm score', () => {
     const faultStart = t0 + 86_400_000 + 600_000;
     const during = rows.filter(([start]) => Date.parse(start!) >= faultStart);
     expect(during.filter(([, , , , , anomaly]) => anomaly === '1').length).toBeGreaterThanOrEqual(Math.floor(0.9 * during.length));
+  });
+
+  it('trains a pca model (--kind pca): pdm score flags the fault that breaks the load relation, against a threshold of 1', async () => {
+    const t0 = Date.UTC(2026, 0, 11);
+    const { normal, later, registry, scores } = healthyThenFaulty('pca-', t0);
+    const trained = capture();
+    expect(await main(['train', '--input', normal, '--out', registry, '--machine', 'pump-1', '--kind', 'pca'], trained.context)).toBe(0);
+    const printed = trained.out.join('\n');
+    expect(printed).toMatch(/model anomaly version 1 \(pca\) written to/);
+    expect(printed).toMatch(/\d+ of 8 principal components \([\d.]+ % of the standardised variance\) · T² limit [\d.]+, Q limit [\d.]+/);
+    expect(printed).toContain('threshold 1.000 ·');
+    const contract = JSON.parse(readFileSync(join(registry, 'anomaly', '1', 'contract.json'), 'utf8')) as Record<string, unknown>;
+    expect(contract).toMatchObject({ kind: 'pca', heldBackWindows: 0 });
+
+    expect(await main(['score', '--model', registry, '--input', later, '--output', scores, '--machine', 'pump-1'], capture().context)).toBe(0);
+    const rows = readFileSync(scores, 'utf8').trim().split('\n').slice(1).map((row) => row.split(','));
+    expect(rows.length).toBeGreaterThanOrEqual(110);
+    expect(rows.every(([, , , score, threshold, anomaly]) => threshold === '1' && anomaly === (Number(score) > 1 ? '1' : '0'))).toBe(true);
+    const faultStart = t0 + 86_400_000 + 600_000;
+    const before = rows.filter(([, end]) => Date.parse(end!) <= faultStart);
+    const during = rows.filter(([start]) => Date.parse(start!) >= faultStart);
+    expect(before.filter(([, , , , , anomaly]) => anomaly === '1').length).toBeLessThanOrEqual(1);
+    expect(during.filter(([, , , , , anomaly]) => anomaly === '1').length).toBeGreaterThanOrEqual(Math.floor(0.9 * during.length));
+    const help = capture();
+    expect(await main(['train', '--help'], help.context)).toBe(0);
+    expect(help.out.join('\n')).toMatch(/--kind KIND {11}the detector: autoencoder, robust-t2, adaptive-z, pca /);
+    expect(help.out.join('\n')).toMatch(/pca: principal components of robust-t2's features/);
   });
 
   it('picks the window from the sampling interval: one reading per window of a slow sensor, with the adaptive-z detector and its alert rule', async () => {

@@ -67,7 +67,7 @@ describe('pdm benchmark skab', () => {
     expect(out.join('\n')).toMatch(/pdm score on the rest, pdm train --kind autoencoder/);
     const bogus = capture();
     expect(await main(['benchmark', 'skab', '--data', skab, '--kind', 'forest'], bogus.context)).toBe(2);
-    expect(bogus.err.join('\n')).toContain('--kind must be one of autoencoder, robust-t2, adaptive-z; got "forest"');
+    expect(bogus.err.join('\n')).toContain('--kind must be one of autoencoder, robust-t2, adaptive-z, pca; got "forest"');
   });
 
   it('refuses a folder without SKAB recordings, and a missing folder', async () => {

@@ -67,6 +67,11 @@ ${CSV_FLAG_HELP}
                         scores' tail for one false exceedance per machine-day (from 2,000 windows);
                         adaptive-z: each sensor's reading against the machine's own history (point,
                         hourly mean, seasonal difference), alert on the first window above 7 σ;
+                        pca: principal components of robust-t2's features, standardised, from the
+                        same robust fit, the fewest carrying 90 % of their variance; Hotelling T²
+                        on them (χ² limit) and the residual Q (Jackson–Mudholkar limit), together
+                        at robust-t2's false-alarm probability; score the larger of T²/limit and
+                        Q/limit, threshold 1, each window by itself;
                         combined (robust-t2+autoencoder): each member trained on its own features of
                         the same windows, each window scored by all and decided on their scores in
                         threshold multiples (1 = a member's own threshold): max (default) alarms when
@@ -210,6 +215,9 @@ function minutesOrHours(ms: number): string {
   return minutes < 120 ? `${minutes.toFixed(1)} min` : `${(minutes / 60).toFixed(1)} h`;
 }
 
+/** Said of a covariance kind (robust-t2, pca) trained on too few windows for a joint covariance. */
+const FEATURES_ALONE = `  too few windows to learn how the features vary together (fewer than ${MODEL_DEFAULTS.robustT2.minJointWindowsPerFeature} non-overlapping windows a feature): each is judged by its own spread; train on more to catch a change in how they move together`;
+
 /** What training one detector family found. */
 function printMember(report: MemberReport & { trainingWindows: number; heldBackWindows: number }, out: (line: string) => void): void {
   const { trainingWindows } = report;
@@ -220,7 +228,7 @@ function printMember(report: MemberReport & { trainingWindows: number; heldBackW
     const { chiSquare, trainingTail } = report.fit;
     const tail = trainingTail === null || trainingTail === undefined ? 'too few windows for a tail' : `training scores' tail ${trainingTail.toFixed(3)}`;
     out(`  operating point: ${report.operatingPoint ?? 'none (no sensor explains the others)'} · χ² quantile ${chiSquare?.toFixed(3) ?? '?'}, ${tail}`);
-    if (report.fit.featuresAlone) out(`  too few windows to learn how the features vary together (fewer than ${MODEL_DEFAULTS.robustT2.minJointWindowsPerFeature} non-overlapping windows a feature): each is judged by its own spread; train on more to catch a change in how they move together`);
+    if (report.fit.featuresAlone) out(FEATURES_ALONE);
     const zero = report.fit.zeroThroughout ?? [];
     if (zero.length > 0) out(`  warning: ${zero.join(', ')} read 0 in every training window: any other value will score far above the threshold (train on data where they vary, or leave those columns out)`);
     if (report.ownLevels.length > 0) out(`  each compared with its own level: ${report.ownLevels.join(', ')} (any other machine: the class location)`);
@@ -229,6 +237,11 @@ function printMember(report: MemberReport & { trainingWindows: number; heldBackW
         ? '  location fixed: training was long enough to describe the machine over hours'
         : `  slow baseline per machine, τ = ${minutesOrHours(report.tauMs)} (training was short): it follows the windows confirmed normal; after a gap it widens the threshold and learns the level again`,
     );
+  } else if (report.kind === 'pca') {
+    const { fit } = report;
+    out(`  ${trainingWindows} training windows, ${fit.inliers} consistent with the robust fit · ${fit.trainingAbove} above the threshold`);
+    out(`  ${report.components} of ${report.features} principal components (${(100 * fit.explained).toFixed(1)} % of the standardised variance) · T² limit ${report.t2Limit.toFixed(3)}, Q limit ${report.qLimit.toFixed(3)}: the score is the larger of T²/limit and Q/limit`);
+    if (fit.featuresAlone) out(FEATURES_ALONE);
   } else {
     const periods = report.periods.map((p) => (p > 0 ? `${p} windows` : 'none'));
     out(`  ${trainingWindows} training windows, every machine's starting history · period found: ${periods.join(', ')}`);

@@ -7,7 +7,7 @@ import { z } from 'zod';
  * layout; its own artifacts sit next to it (MODEL_FILES). 'autoencoder' folders written before kinds
  * existed say 'autoencoder+robust-z' or nothing at all, and still load.
  */
-export const MODEL_KINDS = ['autoencoder', 'robust-t2', 'adaptive-z'] as const;
+export const MODEL_KINDS = ['autoencoder', 'robust-t2', 'adaptive-z', 'pca'] as const;
 export type ModelKind = (typeof MODEL_KINDS)[number];
 const LEGACY_AUTOENCODER_KIND = 'autoencoder+robust-z';
 
@@ -173,6 +173,43 @@ export const adaptiveZFileSchema = z.object({
 });
 export type AdaptiveZFile = z.infer<typeof adaptiveZFileSchema>;
 
+/** pca.json: a PCA model, Hotelling T² on its principal components and the residual Q (see pca.ts). */
+export const pcaFileSchema = z
+  .object({
+    featureNames: z.array(z.string().min(1)).min(1),
+    /** Robust location μ of the training features (the robust fit robust-t2 makes). */
+    location: z.array(finite),
+    /** Each feature's robust spread, with robust-t2's level floor: windows are standardised to (x − μ)/scale. */
+    scale: z.array(positive),
+    /** Every eigenvalue of the standardised features' covariance (their correlation matrix), largest first. */
+    eigenvalues: z.array(finite.refine((v) => v >= 0, 'must be >= 0')),
+    /** The k principal directions kept, unit vectors over the standardised features (rows); the rest is the residual. */
+    components: z.array(z.array(finite)).min(1),
+    /** T² = Σ tᵢ²/λᵢ over the k components above which a window is anomalous: χ²_k's upper quantile at α = 1 − √(1 − p). */
+    t2Limit: positive,
+    /** Q, the squared residual, above which a window is anomalous: Jackson–Mudholkar's limit at the same α (training/q-limit.ts). */
+    qLimit: positive,
+    /** A normal window's probability of exceeding either limit (T² and Q are independent for Gaussian windows). */
+    p: positive.refine((p) => p < 1, 'must be < 1'),
+    /** Level floor ρ: (ρ·|mean|)² was added to each feature's variance. */
+    rho: finite.refine((r) => r >= 0, 'must be >= 0'),
+    // How the fit went: a record for people, not read by the scorer. explained: the share of the standardised
+    // variance the k components carry; featuresAlone: too few windows for a joint covariance (see fitPca).
+    fit: z.object({
+      windows: z.number().int().positive(),
+      inliers: z.number().int().positive(),
+      consistency: finite,
+      explained: finite,
+      trainingAbove: z.number().int().nonnegative(),
+      featuresAlone: z.literal(true).optional(),
+    }),
+  })
+  .refine((f) => f.components.length < f.eigenvalues.length && f.eigenvalues.slice(0, f.components.length).every((l) => l > 0), {
+    message: 'must be fewer than the eigenvalues (a residual is left), each kept one > 0',
+    path: ['components'],
+  });
+export type PcaFile = z.infer<typeof pcaFileSchema>;
+
 /** The files of a model folder; contract.json is written last and marks the folder complete. */
 export const MODEL_FILES = {
   contract: 'contract.json',
@@ -185,6 +222,8 @@ export const MODEL_FILES = {
   robustT2: 'robust-t2.json',
   // adaptive-z
   adaptiveZ: 'adaptive-z.json',
+  // pca
+  pca: 'pca.json',
   // every kind (optional: models trained before it load without; see feature-profile.ts)
   featureProfile: 'feature-profile.json',
 } as const;
@@ -194,4 +233,5 @@ export const KIND_FILES: Record<ModelKind, readonly string[]> = {
   autoencoder: [MODEL_FILES.model, MODEL_FILES.weights, MODEL_FILES.normalization, MODEL_FILES.threshold, MODEL_FILES.featureProfile],
   'robust-t2': [MODEL_FILES.robustT2, MODEL_FILES.featureProfile],
   'adaptive-z': [MODEL_FILES.adaptiveZ, MODEL_FILES.featureProfile],
+  pca: [MODEL_FILES.pca, MODEL_FILES.featureProfile],
 };

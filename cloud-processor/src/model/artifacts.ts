@@ -11,13 +11,15 @@ import {
   MODEL_FILES,
   modelJsonSchema,
   normalizationFileSchema,
+  pcaFileSchema,
   robustT2FileSchema,
   thresholdFileSchema,
 } from './artifact-schemas.js';
-import type { AdaptiveZFile, ContractFile, RobustT2File, ThresholdFile } from './artifact-schemas.js';
+import type { AdaptiveZFile, ContractFile, PcaFile, RobustT2File, ThresholdFile } from './artifact-schemas.js';
 import { featureProfileFileSchema, type FeatureProfileFile } from './feature-profile.js';
 import { layoutOf, type FeatureLayout } from './features.js';
-import { disposeBundle, type AdaptiveZBundle, type AutoencoderBundle, type CombinedBundle, type MemberBundle, type ModelBundle, type RobustT2Bundle } from './model-bundle.js';
+import { disposeBundle, type AdaptiveZBundle, type AutoencoderBundle, type CombinedBundle, type MemberBundle, type ModelBundle, type PcaBundle, type RobustT2Bundle } from './model-bundle.js';
+import { pcaModelOf } from './pca.js';
 import type { Normalization } from './normalization.js';
 
 export class ModelLoadError extends Error {
@@ -28,7 +30,8 @@ export class ModelLoadError extends Error {
 export type MemberFiles =
   | { kind: 'autoencoder'; network: tf.LayersModel; normalization: Normalization; threshold: ThresholdFile }
   | { kind: 'robust-t2'; robustT2: RobustT2File }
-  | { kind: 'adaptive-z'; adaptiveZ: AdaptiveZFile };
+  | { kind: 'adaptive-z'; adaptiveZ: AdaptiveZFile }
+  | { kind: 'pca'; pca: PcaFile };
 
 export type ModelFiles = (MemberFiles | { kind: 'combined'; members: MemberFiles[] }) & { contract: ContractFile; profile?: FeatureProfileFile };
 
@@ -107,6 +110,7 @@ async function lastTouchedMs(folder: string): Promise<number> {
 async function writeMemberFiles(staging: string, files: MemberFiles): Promise<void> {
   if (files.kind === 'autoencoder') await writeAutoencoder(staging, files.network, files.normalization, files.threshold);
   else if (files.kind === 'robust-t2') await writeJson(path.join(staging, MODEL_FILES.robustT2), files.robustT2);
+  else if (files.kind === 'pca') await writeJson(path.join(staging, MODEL_FILES.pca), files.pca);
   else await writeJson(path.join(staging, MODEL_FILES.adaptiveZ), files.adaptiveZ);
 }
 
@@ -153,6 +157,8 @@ function readKindFiles(dir: string, contract: ContractFile, layout: FeatureLayou
       return readRobustT2(dir, contract, layout);
     case 'adaptive-z':
       return readAdaptiveZ(dir, contract, layout);
+    case 'pca':
+      return readPca(dir, contract, layout);
     case 'combined':
       return readCombined(dir, contract, layout);
   }
@@ -246,6 +252,16 @@ async function readAdaptiveZ(dir: string, contract: ContractFile, layout: Featur
   const { shortWindows, historyWindows, threshold, historyEnd } = file;
   const features = file.features.map(({ period, history }) => ({ period, history: history.map((v) => v ?? Number.NaN) }));
   return { kind: 'adaptive-z', info: contract, layout, model: { features, shortWindows, historyWindows, threshold, ...(historyEnd !== undefined ? { historyEnd } : {}) } };
+}
+
+async function readPca(dir: string, contract: ContractFile, layout: FeatureLayout): Promise<PcaBundle> {
+  const file = await readJson(dir, MODEL_FILES.pca, pcaFileSchema);
+  const d = contract.featureNames.length;
+  const lengths = [file.location.length, file.scale.length, file.eigenvalues.length, ...file.components.map((c) => c.length)];
+  if (file.featureNames.join('\n') !== contract.featureNames.join('\n') || lengths.some((n) => n !== d)) {
+    throw new ModelLoadError(`${path.join(dir, MODEL_FILES.pca)}: features, location, scale, eigenvalues or components (of ${d}) differ from contract.json`);
+  }
+  return { kind: 'pca', info: contract, layout, model: pcaModelOf(file) };
 }
 
 /** feature-profile.json if the folder has one (older models do not: they report no drift). */

@@ -7,6 +7,7 @@ describe('the calibrated scale', () => {
     expect(calibratedScore('robust-t2', 22.458, 22.458)).toBe(1);
     expect(calibratedScore('autoencoder', 4.2, 4.2)).toBe(1);
     expect(calibratedScore('adaptive-z', 7, 7)).toBe(1);
+    expect(calibratedScore('pca', 1, 1)).toBe(1);
     expect(calibratedScore('combined', 1, 1)).toBe(1);
   });
 
@@ -14,6 +15,7 @@ describe('the calibrated scale', () => {
     // D² = 4 × threshold is twice as far out; a z of 14 against 7 too.
     expect(calibratedScore('robust-t2', 36, 9)).toBe(2);
     expect(calibratedScore('autoencoder', 1, 4)).toBe(0.5);
+    expect(calibratedScore('pca', 4, 1)).toBe(2);
     expect(calibratedScore('adaptive-z', 14, 7)).toBe(2);
     expect(calibratedScore('adaptive-z', 3.5, 7)).toBe(0.5);
     // A combined score is on the scale already (threshold 1).
@@ -46,7 +48,7 @@ describe('parseKind', () => {
 
   it('refuses unknown kinds, rules, a kind twice and a lone member', () => {
     for (const text of ['forest', 'robust-t2+forest', 'median:robust-t2+autoencoder', 'robust-t2+robust-t2', 'max:robust-t2', '']) {
-      expect(() => parseKind(text), text).toThrow(`must be one of autoencoder, robust-t2, adaptive-z; got "${text}"`);
+      expect(() => parseKind(text), text).toThrow(`must be one of autoencoder, robust-t2, adaptive-z, pca; got "${text}"`);
     }
   });
 });

@@ -141,6 +141,18 @@ export const MODEL_DEFAULTS = {
      */
     minJointWindowsPerFeature: 2,
   },
+  /**
+   * The PCA kind (issue #15: T² on the principal components and the residual Q). It reads robust-t2's
+   * features, takes robust-t2's robust fit and false-alarm probability p (split between its two limits,
+   * training/pca.ts); only the number of components is its own.
+   */
+  pca: {
+    /** Keep the fewest components carrying this share of the standardised features' variance (at least 1, at
+     *  most d − 1). 90 % is the usual cumulative-percent-variance cut (Jackson, A User's Guide to Principal
+     *  Components, 1991; Valle, Li & Qin, Ind. Eng. Chem. Res. 38, 1999, compare it with the other criteria):
+     *  the sensors' shared movement goes to T², the last tenth — noise and broken relations — to Q. */
+    explainedVariance: 0.9,
+  },
   /** The univariate adaptive baseline for one or two slow sensors (measured on NAB: REPORT §3b). */
   adaptiveZ: {
     /** One reading per window: its mean is the reading. */

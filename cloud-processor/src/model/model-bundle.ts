@@ -6,6 +6,7 @@ import type { Normalization } from './normalization.js';
 import type { CombineRule, ContractFile, ThresholdFile } from './artifact-schemas.js';
 import type { FeatureProfileFile } from './feature-profile.js';
 import type { AdaptiveZModel } from './adaptive-z.js';
+import type { PcaModel } from './pca.js';
 import type { RobustT2Model } from './robust-t2.js';
 
 interface BundleBase {
@@ -32,8 +33,13 @@ export interface AdaptiveZBundle extends BundleBase {
   model: AdaptiveZModel;
 }
 
+export interface PcaBundle extends BundleBase {
+  kind: 'pca';
+  model: PcaModel;
+}
+
 /** One detector family's model. */
-export type MemberBundle = AutoencoderBundle | RobustT2Bundle | AdaptiveZBundle;
+export type MemberBundle = AutoencoderBundle | RobustT2Bundle | AdaptiveZBundle | PcaBundle;
 
 /**
  * A combined model (model/combined.ts). Each member's `info` is the combined contract with the member's

@@ -1,9 +1,9 @@
 // ModelScorer: the Scorer the pipeline calls for every machine-window. Windows are checked against the
 // chosen model's contract on arrival (a mismatch answers at once), queued, and scored in micro-batches:
 // one batch per model, scored by the model's kind (one tensor inference for an autoencoder; a T² model
-// with its per-machine baselines; an adaptive-z model with its per-machine histories; a combined model by
-// each of its members, joined on the calibrated scale, on which every score is also reported). The
-// registry is polled for new model versions.
+// with its per-machine baselines; an adaptive-z model with its per-machine histories; a pca model window
+// by window; a combined model by each of its members, joined on the calibrated scale, on which every
+// score is also reported). The registry is polled for new model versions.
 // With a state file, those per-machine states are saved periodically and on close, and restored on
 // start, so a restart changes no decision.
 import { every, systemClock, type Cancel, type Clock } from '@pdm/clock';
@@ -24,6 +24,7 @@ import { scoreCombinedBatch } from './combined-batch.js';
 import type { BatchItem, KindScore } from './kind-score.js';
 import { MicroBatcher } from './micro-batcher.js';
 import { ModelSet } from './model-set.js';
+import { scorePcaBatch } from './pca-batch.js';
 import { RobustT2Scoring } from './robust-t2-batch.js';
 import { RunningStateGates } from './running-state-gates.js';
 import { selectModel, ServingModels } from './select-model.js';
@@ -403,6 +404,8 @@ export class ModelScorer extends Scorer {
         return this.robustT2.scoreBatch(bundle, items);
       case 'adaptive-z':
         return this.adaptiveZ.scoreBatch(bundle, items);
+      case 'pca':
+        return scorePcaBatch(bundle, items);
       case 'combined':
         return scoreCombinedBatch(bundle, items, (member, memberItems) => this.scoreKind(member, memberItems));
     }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { gaussian } from '../test-support/synthetic-pump.js';
-import { cholesky, covarianceOf, invertSpd, mahalanobisSq, meanOf } from './linalg.js';
+import { cholesky, covarianceOf, invertSpd, mahalanobisSq, meanOf, symmetricEigen } from './linalg.js';
 
 /** Gauss–Jordan with partial pivoting: an inverse computed another way than through Cholesky. */
 function gaussJordanInverse(a: Float64Array, d: number): number[][] {
@@ -67,5 +67,54 @@ describe('linear algebra', () => {
 
   it('refuses a matrix that is not positive definite', () => {
     expect(() => cholesky(Float64Array.from([1, 2, 2, 1]), 2)).toThrow(/not positive definite/);
+  });
+
+  it('finds the eigenpairs of a matrix built from known ones: Q diag(λ) Qᵀ, Q a Householder reflection', () => {
+    // Q = I − 2uuᵀ/uᵀu is orthogonal and symmetric: its columns are the eigenvectors, λ the eigenvalues.
+    const u = [1, 2, -1, 3];
+    const n = 4;
+    const uu = u.reduce((s, v) => s + v * v, 0);
+    const q = (i: number, j: number): number => (i === j ? 1 : 0) - (2 * u[i]! * u[j]!) / uu;
+    const lambda = [7, 3.5, 1, 0.25];
+    const a = new Float64Array(n * n);
+    for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) for (let k = 0; k < n; k++) a[i * n + j]! += q(i, k) * lambda[k]! * q(j, k);
+    const { values, vectors } = symmetricEigen(a, n);
+    lambda.forEach((l, k) => {
+      expect(values[k]!).toBeCloseTo(l, 12);
+      // Up to its sign, eigenvector k is column k of Q.
+      const sign = Math.sign(vectors[k * n]! * q(0, k));
+      for (let i = 0; i < n; i++) expect(vectors[k * n + i]!).toBeCloseTo(sign * q(i, k), 12);
+    });
+  });
+
+  it('decomposes a sample covariance: C v = λ v, orthonormal vectors, largest value first, trace kept', () => {
+    const { values, vectors } = symmetricEigen(cov, d);
+    for (let k = 0; k < d; k++) {
+      if (k > 0) expect(values[k]!).toBeLessThanOrEqual(values[k - 1]!);
+      for (let i = 0; i < d; i++) {
+        let cv = 0;
+        for (let j = 0; j < d; j++) cv += cov[i * d + j]! * vectors[k * d + j]!;
+        expect(cv).toBeCloseTo(values[k]! * vectors[k * d + i]!, 10);
+      }
+      for (let l = 0; l < d; l++) {
+        const dot = Array.from({ length: d }, (_, i) => vectors[k * d + i]! * vectors[l * d + i]!).reduce((s, v) => s + v, 0);
+        expect(dot).toBeCloseTo(k === l ? 1 : 0, 12);
+      }
+    }
+    const trace = Array.from({ length: d }, (_, i) => cov[i * d + i]!).reduce((s, v) => s + v, 0);
+    expect(values.reduce((s, v) => s + v, 0)).toBeCloseTo(trace, 10);
+  });
+
+  it('leaves a diagonal matrix as it is, values sorted, and a 2 × 2 as its closed form', () => {
+    const diagonal = symmetricEigen(Float64Array.from([1, 0, 0, 0, 5, 0, 0, 0, 3]), 3);
+    expect(Array.from(diagonal.values)).toEqual([5, 3, 1]);
+    expect(Array.from(diagonal.vectors)).toEqual([0, 1, 0, 0, 0, 1, 1, 0, 0]);
+    // [[2, 1], [1, 2]]: 3 along (1, 1)/√2, 1 along (1, −1)/√2.
+    const pair = symmetricEigen(Float64Array.from([2, 1, 1, 2]), 2);
+    expect(pair.values[0]!).toBeCloseTo(3, 14);
+    expect(pair.values[1]!).toBeCloseTo(1, 14);
+    expect(Math.abs(pair.vectors[0]!)).toBeCloseTo(Math.SQRT1_2, 14);
+    expect(pair.vectors[0]! * pair.vectors[1]!).toBeCloseTo(0.5, 14);
+    expect(pair.vectors[2]! * pair.vectors[3]!).toBeCloseTo(-0.5, 14);
   });
 });

@@ -78,3 +78,66 @@ export function mahalanobisSq(precision: Float64Array, x: ArrayLike<number>, mea
   }
   return total;
 }
+
+/** Eigenvalues of a symmetric matrix, largest first, and their unit eigenvectors (row i of `vectors` belongs to values[i]). */
+export interface SymmetricEigen {
+  values: Float64Array;
+  /** Row-major d × d: row i is the eigenvector of values[i]. */
+  vectors: Float64Array;
+}
+
+/**
+ * Eigenvalues and eigenvectors of a symmetric `a` (not modified) by cyclic Jacobi rotations (Golub & Van
+ * Loan, Matrix Computations, §8.5; the rotation angle as Numerical Recipes §11.1 takes it): each rotation
+ * zeroes one off-diagonal pair, sweeps repeat until what is left off the diagonal is rounding. Slower
+ * than QR for large d, but short, and accurate to rounding on the small matrices (d up to a few dozen)
+ * of a feature covariance, with eigenvectors orthonormal to rounding.
+ */
+export function symmetricEigen(a: Float64Array, d: number): SymmetricEigen {
+  const m = Float64Array.from(a);
+  // Columns of v accumulate the rotations: column j is the eigenvector of m's diagonal entry j.
+  const v = new Float64Array(d * d);
+  for (let i = 0; i < d; i++) v[i * d + i] = 1;
+  const total = m.reduce((sum, x) => sum + x * x, 0);
+  for (let sweep = 0; sweep < 100; sweep++) {
+    let off = 0;
+    for (let p = 0; p < d; p++) for (let q = p + 1; q < d; q++) off += m[p * d + q]! ** 2;
+    if (!(off > Number.EPSILON ** 2 * total)) break;
+    for (let p = 0; p < d - 1; p++) {
+      for (let q = p + 1; q < d; q++) {
+        const apq = m[p * d + q]!;
+        if (apq === 0) continue;
+        // The rotation (c, s) with tan = t, the smaller root of t² + 2θt − 1 = 0, zeroes m[p][q].
+        const theta = (m[q * d + q]! - m[p * d + p]!) / (2 * apq);
+        const t = (theta >= 0 ? 1 : -1) / (Math.abs(theta) + Math.hypot(theta, 1));
+        const c = 1 / Math.hypot(t, 1);
+        const s = t * c;
+        // m ← Jᵀ m J and v ← v J, J the identity but for J[p][p] = J[q][q] = c, J[p][q] = s, J[q][p] = −s.
+        for (let r = 0; r < d; r++) {
+          const mrp = m[r * d + p]!;
+          const mrq = m[r * d + q]!;
+          m[r * d + p] = c * mrp - s * mrq;
+          m[r * d + q] = s * mrp + c * mrq;
+          const vrp = v[r * d + p]!;
+          const vrq = v[r * d + q]!;
+          v[r * d + p] = c * vrp - s * vrq;
+          v[r * d + q] = s * vrp + c * vrq;
+        }
+        for (let r = 0; r < d; r++) {
+          const mpr = m[p * d + r]!;
+          const mqr = m[q * d + r]!;
+          m[p * d + r] = c * mpr - s * mqr;
+          m[q * d + r] = s * mpr + c * mqr;
+        }
+        m[p * d + q] = m[q * d + p] = 0;
+      }
+    }
+  }
+  const order = Array.from({ length: d }, (_, j) => j).sort((i, j) => m[j * d + j]! - m[i * d + i]!);
+  const values = Float64Array.from(order, (j) => m[j * d + j]!);
+  const vectors = new Float64Array(d * d);
+  order.forEach((j, i) => {
+    for (let r = 0; r < d; r++) vectors[i * d + r] = v[r * d + j]!;
+  });
+  return { values, vectors };
+}

@@ -5,6 +5,7 @@
 // with that half describes steady operation instead.
 import { chiSquareSurvival, chiSquareUpperQuantile } from './chi-square.js';
 import { covarianceOf, invertSpd, mahalanobisSq, meanOf } from './linalg.js';
+import { MODEL_DEFAULTS } from '../model/defaults.js';
 import { median } from '../model/robust-stats.js';
 
 export interface RobustCovarianceOptions {
@@ -69,4 +70,31 @@ export function robustCovariance(rows: readonly ArrayLike<number>[], d: number, 
   // would promise p and deliver more false alarms.
   const truncation = (1 - chiSquareSurvival(cut, d + 2)) / options.reweightQuantile;
   return { ...fitOf(inliers, 1 / truncation), inliers: inliers.length, consistency };
+}
+
+/**
+ * The robust fit of feature rows as the covariance kinds (robust-t2, pca) make it, with robust-t2's settings
+ * (MODEL_DEFAULTS.robustT2): a level floor (ρ·|mean|)² on each feature's variance, and how the features vary
+ * together only from at least minJointWindowsPerFeature non-overlapping windows (`independentWindows`) per
+ * feature; with fewer, each feature by its own spread (`joint` false: a diagonal covariance, from every window).
+ */
+export function flooredCovariance(
+  rows: readonly ArrayLike<number>[],
+  d: number,
+  options: { rho: number; keepFraction: number; independentWindows: number },
+): RobustCovariance & { joint: boolean } {
+  const defaults = MODEL_DEFAULTS.robustT2;
+  // The floor is relative to the plain mean level: a robust location would do as well, the mean is simpler.
+  const level = meanOf(rows, d);
+  const ridge = Array.from(level, (m) => (options.rho * Math.abs(m)) ** 2 + 1e-12);
+  // Too few windows to learn how the features vary together: each by its own spread (defaults.ts).
+  const joint = options.independentWindows >= defaults.minJointWindowsPerFeature * d;
+  const fit = robustCovariance(rows, d, {
+    keepFraction: joint ? options.keepFraction : 1,
+    cSteps: defaults.cSteps,
+    reweightQuantile: defaults.reweightQuantile,
+    ridge,
+  });
+  if (!joint) for (let k = 0; k < d * d; k++) if (k % (d + 1) !== 0) fit.covariance[k] = 0;
+  return { ...fit, joint };
 }

@@ -16,7 +16,7 @@ import type { RobustT2File } from '../model/artifact-schemas.js';
 import { MODEL_DEFAULTS } from '../model/defaults.js';
 import { chiSquareUpperQuantile } from './chi-square.js';
 import { invertSpd, mahalanobisSq, meanOf } from './linalg.js';
-import { robustCovariance } from './robust-covariance.js';
+import { flooredCovariance } from './robust-covariance.js';
 import { perWindowRisk, tailThreshold } from './tail-threshold.js';
 
 export interface RobustT2Options {
@@ -213,18 +213,7 @@ export function fitRobustT2(featureNames: readonly string[], allRows: readonly A
   });
   const rho = options.rho ?? defaults.rho;
   const p = options.p ?? defaults.p;
-  // The floor is relative to the plain mean level: a robust location would do as well, the mean is simpler.
-  const level = meanOf(rows, d);
-  const ridge = Array.from(level, (m) => (rho * Math.abs(m)) ** 2 + 1e-12);
-  // Too few windows to learn how the features vary together: each by its own spread (defaults.ts).
-  const joint = independent >= defaults.minJointWindowsPerFeature * d;
-  const fit = robustCovariance(rows, d, {
-    keepFraction: joint ? (options.keepFraction ?? defaults.keepFraction) : 1,
-    cSteps: defaults.cSteps,
-    reweightQuantile: defaults.reweightQuantile,
-    ridge,
-  });
-  if (!joint) for (let k = 0; k < d * d; k++) if (k % (d + 1) !== 0) fit.covariance[k] = 0;
+  const { joint, ...fit } = flooredCovariance(rows, d, { rho, keepFraction: options.keepFraction ?? defaults.keepFraction, independentWindows: independent });
   const precision = invertSpd(fit.covariance, d);
   const chiSquare = chiSquareUpperQuantile(p, d);
   const trainingScores = rows.map((r) => mahalanobisSq(precision, r, fit.location, d));

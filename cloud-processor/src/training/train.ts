@@ -1,11 +1,11 @@
 // trainModel: windows of normal operation → a model folder of the chosen kind in the registry. What every
 // kind shares is here (the contract, the feature rows, the version, the folder); what differs is in
-// train-autoencoder.ts, robust-t2.ts and adaptive-z.ts. A combined kind fits each member on its own
-// features of the same windows, behind the first member's running-state gate, into one folder.
+// train-autoencoder.ts, robust-t2.ts, adaptive-z.ts and pca.ts. A combined kind fits each member on its
+// own features of the same windows, behind the first member's running-state gate, into one folder.
 import path from 'node:path';
 import type { MachineWindow } from '@pdm/proto';
 import type { AlertRule, ModelContract } from '../model/api.js';
-import type { CombineRule, ContractFile, ModelKind, RobustT2File } from '../model/artifact-schemas.js';
+import type { CombineRule, ContractFile, ModelKind, PcaFile, RobustT2File } from '../model/artifact-schemas.js';
 import { writeModelFolder, type MemberFiles, type ModelFiles } from '../model/artifacts.js';
 import { ensureBackend, type BackendName } from '../model/backend.js';
 import { MODEL_DEFAULTS } from '../model/defaults.js';
@@ -17,6 +17,7 @@ import { nextVersion } from '../model/registry.js';
 import { deriveContract, TrainingDataError, type ContractOptions } from './derive-contract.js';
 import { fitAdaptiveZ } from './adaptive-z.js';
 import { fitFeatureProfile } from './feature-profile.js';
+import { fitPca } from './pca.js';
 import { learnRegimeGate, runningWindows } from './regime-gate.js';
 import { fitRobustT2 } from './robust-t2.js';
 import { trainAutoencoder } from './train-autoencoder.js';
@@ -84,7 +85,12 @@ export type MemberReport =
    */
   | { kind: 'robust-t2'; fit: RobustT2File['fit']; operatingPoint: string | null; ownLevels: string[]; tauMs: number | null }
   /** `periods`: per feature, the period found in its training series in windows (0: none). */
-  | { kind: 'adaptive-z'; periods: number[] };
+  | { kind: 'adaptive-z'; periods: number[] }
+  /**
+   * `fit`: how the robust fit went (windows kept, the variance the components carry, training windows above
+   * the threshold); `components`: how many were kept of `features`; `t2Limit`, `qLimit`: the two limits.
+   */
+  | { kind: 'pca'; fit: PcaFile['fit']; components: number; features: number; t2Limit: number; qLimit: number };
 
 export type TrainReport = TrainReportBase &
   (
@@ -99,6 +105,8 @@ const CONTRACT_OPTIONS: Record<ModelKind, ContractOptions> = {
   'robust-t2': { statistics: MODEL_DEFAULTS.robustT2.statistics, shapeStatistics: [] },
   // A series: every window counts, the partial one a recording ends with included (one reading is one reading).
   'adaptive-z': { statistics: MODEL_DEFAULTS.adaptiveZ.statistics, shapeStatistics: [], minCompleteWindows: Number.POSITIVE_INFINITY },
+  // robust-t2's features: the same windows, another model of them.
+  pca: { statistics: MODEL_DEFAULTS.robustT2.statistics, shapeStatistics: [] },
 };
 
 /**
@@ -217,6 +225,18 @@ async function fitKind(kind: ModelKind, prepared: Prepared, options: TrainOption
       dispose: () => undefined,
     };
   }
+  if (kind === 'pca') {
+    const pca = fitPca(contract.featureNames, rows, { independentWindows });
+    return {
+      files: { kind, pca },
+      trainingWindows: rows.length,
+      heldBackWindows: 0,
+      // The score is max(T²/T²_lim, Q/Q_lim) (model/pca.ts): its threshold is 1.
+      threshold: 1,
+      report: { kind, fit: pca.fit, components: pca.components.length, features: pca.featureNames.length, t2Limit: pca.t2Limit, qLimit: pca.qLimit },
+      dispose: () => undefined,
+    };
+  }
   const backend = await ensureBackend(logger, options.backend);
   const trained = await trainAutoencoder(prepared.layout, rows, {
     seed,
@@ -249,7 +269,7 @@ export async function trainModel(windows: MachineWindow[], options: TrainOptions
   // One slow sensor has no running state to gate, and a gate would cut holes in adaptive-z's series.
   const gated = !members.includes('adaptive-z');
   if (options.stateSensor !== undefined && !gated) {
-    throw new TrainingDataError('a state sensor gates multivariate models (autoencoder, robust-t2); adaptive-z has none');
+    throw new TrainingDataError('a state sensor gates multivariate models (autoencoder, robust-t2, pca); adaptive-z has none');
   }
 
   const primary = prepare(windows, members[0]!, gated ? 'learn' : null, options.stateSensor);

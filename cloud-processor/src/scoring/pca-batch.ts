@@ -1,0 +1,15 @@
+// Batch scoring of the pca kind (model/pca.ts): every window by itself against the trained model — no
+// per-machine state, so a window's decision depends on nothing but the window, a redelivered window gets
+// the same one, and a new version serves from its first window.
+import { sensorShares } from '../model/features.js';
+import type { PcaBundle } from '../model/model-bundle.js';
+import { pcaScore, pcaWorkspace } from '../model/pca.js';
+import type { BatchItem, KindScore } from './kind-score.js';
+
+export function scorePcaBatch(bundle: PcaBundle, items: readonly BatchItem[]): KindScore[] {
+  const work = pcaWorkspace(bundle.model);
+  return items.map(({ raw }) => {
+    const { score, terms } = pcaScore(bundle.model, raw, work);
+    return { score, threshold: 1, shares: sensorShares(bundle.layout, terms) };
+  });
+}
