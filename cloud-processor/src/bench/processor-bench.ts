@@ -5,7 +5,8 @@
 //      chunk size, each chunk as one request or split by machine into requests sent at once (as the
 //      sink does, influx.parallelRequests), plain and gzip (bodies built before the clock starts;
 //      compressing is timed, as a gzip writer would pay it); beside it the `influx` client writing the
-//      same points (the former baseline);
+//      same points (the former baseline); at the fastest shape the same bodies again through Node's
+//      built-in fetch (undici) beside node:http, and the escaping of tag values beside the client's;
 //   3. ROUNDS rounds of three stages, so that the stages of a round see about the same load on this
 //      shared box: the bare write at the fastest request size of step 2; decode + score with the real
 //      InfluxDB sink (sink / bare: InfluxDB, not our code, should limit; sink / `influx` client); the
@@ -24,7 +25,7 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as delay } from 'node:timers/promises';
 import { join } from 'node:path';
-import { InfluxDB } from 'influx';
+import { InfluxDB, escape as influxEscape } from 'influx';
 import { CloseReason, MachineWindowSchema, create, decodeMachineWindow, encodeMachineWindow, type MachineWindow } from '@pdm/proto';
 import { startTestInflux, uniqueDatabaseName } from '@pdm/influx-harness';
 import type { ScoreOutcome } from '../model/api.js';
@@ -33,7 +34,7 @@ import { trainModel } from '../training/train.js';
 import { INFLUX_SINK_DEFAULTS, InfluxSink } from '../sink/index.js';
 import { anomalyPoint, featurePoints } from '../sink/points.js';
 import { InfluxWrite } from '../sink/influx-write.js';
-import { lineBytes, pointLine } from '../sink/line-protocol.js';
+import { escapeTag, lineBytes, pointLine } from '../sink/line-protocol.js';
 import { anomalyLine, featureLines } from '../sink/window-lines.js';
 import { partitionByMachine } from '../sink/machine-partition.js';
 import { systemClock } from '@pdm/clock';
@@ -190,6 +191,9 @@ try {
   const windows: MachineWindow[] = [];
   for (let i = 0; i < WINDOWS_PER_MACHINE; i++) for (let m = 0; m < MACHINES; m++) windows.push(window(m, i));
   const payloads = windows.map((w) => encodeMachineWindow(w));
+  // The autoencoder, the slowest kind to score (the model benchmark: about half robust-t2's rate), so
+  // that the figure holds for every kind; and a model without online state, so that scoring the same
+  // windows again in every stage gives the same outcomes and points.
   await trainModel(windows.slice(0, 2_000), { outDir: dir, name: 'bench', kind: 'autoencoder', epochs: 50 });
   const scorer = await openScorer({ registryDir: dir, maxBatch: 512 });
   const backend = scorer.loaded()[0]?.backend;
@@ -248,6 +252,29 @@ try {
   const raw: { size: number; parallel: number; gzip: boolean; stage: Stage }[] = [];
   for (const { size, parallel } of shapes) for (const gzip of [false, true]) raw.push({ size, parallel, gzip, stage: await bareWrite(size, parallel, gzip) });
   const fastest = raw.reduce((best, r) => (r.stage.rate > best.stage.rate ? r : best));
+  // The same bodies through Node's built-in fetch (undici, the well-kept HTTP client of Node itself,
+  // keep-alive by default) at the fastest shape, plain: does a library measure within 1.5 × of the
+  // sink's own node:http POST (issue #17)?
+  const fetchWrite = async (size: number, parallel: number) => {
+    const database = uniqueDatabaseName('bench_fetch');
+    const url = `${influx.url}/write?${new URLSearchParams({ db: database, precision: 'ms' }).toString()}`;
+    return stage(database, pointCount, async () => {
+      let requests = 0;
+      for (const bodies of bodiesByShape.get(shape(size, parallel))!) {
+        await Promise.all(
+          bodies.map(async (body) => {
+            const answer = await fetch(url, { method: 'POST', body, headers: { 'content-type': 'text/plain; charset=utf-8' } });
+            const text = await answer.text();
+            if (answer.status !== 204) throw new Error(`fetch write: ${answer.status} ${text}`);
+          }),
+        );
+        requests += bodies.length;
+      }
+      return requests;
+    });
+  };
+  const nodeHttpAgain = await bareWrite(fastest.size, fastest.parallel, false);
+  const throughFetch = await fetchWrite(fastest.size, fastest.parallel);
   // Only the fastest bodies stay alive: every GC of the stages below marks whatever this process holds.
   for (const key of [...bodiesByShape.keys()]) if (key !== shape(fastest.size, fastest.parallel)) bodiesByShape.delete(key);
 
@@ -267,6 +294,21 @@ try {
     return (used.user + used.system) / pointCount;
   };
   const linesUs = bodiesCpuUs(sinkLines);
+  // Escaping alone: every tag value of the lines (gateway, machine, sensor, site) through the sink's
+  // escapeTag and through the `influx` client's escape.tag (a regex per string; it also rewrites `\'`,
+  // which would change stored values), ns per value.
+  const tagValues = windows.flatMap((w) => [w.gatewayId, w.machineId, w.siteId, ...w.sensors.map((s) => s.sensorId)]);
+  const escapeNs = (escape: (text: string) => string) => {
+    let length = 0;
+    const started = process.hrtime.bigint();
+    for (const value of tagValues) length += escape(value).length;
+    const ns = Number(process.hrtime.bigint() - started) / tagValues.length;
+    return length > 0 ? ns : Number.NaN;
+  };
+  escapeNs(escapeTag);
+  escapeNs(influxEscape.tag); // both warmed up before the timed passes
+  const ourEscapeNs = escapeNs(escapeTag);
+  const clientEscapeNs = escapeNs(influxEscape.tag);
   const serializeUs = bodiesCpuUs((w, outcome) => [...featurePoints(w).points, ...(outcome.kind === 'scored' ? anomalyPoint(outcome.score).points : [])].map(pointLine));
   // Not needed below, and every GC of the stages below would mark them.
   points.length = 0;
@@ -341,7 +383,9 @@ try {
   for (const r of raw) {
     console.log(`| bare line protocol, keep-alive, ${bareShape(r)} | ${fmt(r.stage.rate)} points/s | ${cpu(r.stage)} | ${ratio(r.stage.rate, clientStage.rate)} × client | |`);
   }
+  console.log(`| the fastest bare write again, node:http (the sink's InfluxWrite) / Node's built-in fetch (undici), plain | ${fmt(nodeHttpAgain.rate)} / ${fmt(throughFetch.rate)} points/s | ${cpu(nodeHttpAgain)} / ${cpu(throughFetch)} | fetch ${ratio(throughFetch.rate, nodeHttpAgain.rate)} × node:http | |`);
   console.log(`| building the request bodies alone, CPU: straight from the windows (the sink) / through point objects (before) | ${linesUs.toFixed(1)} / ${serializeUs.toFixed(1)} µs/point | | | |`);
+  console.log(`| escaping a tag value: the sink's escapeTag / the \`influx\` client's escape.tag (${fmt(tagValues.length)} values) | ${ourEscapeNs.toFixed(0)} / ${clientEscapeNs.toFixed(0)} ns | | client ${ratio(clientEscapeNs, ourEscapeNs)} × the time | |`);
   rounds.forEach((r, i) => {
     console.log(`| round ${i + 1}: bare write (${bareShape(fastest)}) | ${perWindow(r.bare)} | ${cpu(r.bare)} | | |`);
     console.log(`| round ${i + 1}: decode + score + InfluxDB sink | ${perWindow(r.sink)} | ${cpu(r.sink)} | ${ratio(r.sink.rate, r.bare.rate)} × bare | |`);

@@ -1,5 +1,7 @@
 // POSTs line protocol to InfluxDB 1.x's /write over keep-alive connections (node:http, no client
 // library: the request is one POST, and the `influx` client's per-point work was the cost to remove).
+// Node's built-in fetch (undici) was measured against it on the same bodies (the processor benchmark):
+// 0.82 × the rate, 5.0 against 0.2 µs of the processor's CPU a point — CPU the sink shares with influxd.
 // Idle kept-alive connections do not hold the process open (Node unrefs an agent's free sockets).
 // Resolves once InfluxDB answered 204, i.e. the points are stored.
 // Failures keep the meaning the sink's callers rely on (settlement: TransientError = nack after a
