@@ -50,7 +50,7 @@ const COMMANDS: Record<string, Entry> = {
     load: async () => (await import('./commands/evaluate.js')).evaluate,
   },
   benchmark: {
-    summary: 'run the SKAB or NAB benchmark end to end through pdm train and pdm score',
+    summary: 'run the SKAB, NAB or simulated-fleet benchmark end to end through pdm train and pdm score',
     load: async () => (await import('./commands/benchmark.js')).benchmark,
   },
   alerts: {

@@ -81,7 +81,7 @@ describe('pdm benchmark skab', () => {
     expect(absent.err.join('\n')).toMatch(/--data: .*nowhere does not exist/);
     const unnamed = capture();
     expect(await main(['benchmark', '--data', empty], unnamed.context)).toBe(2);
-    expect(unnamed.err.join('\n')).toContain('name the benchmark: skab or nab');
+    expect(unnamed.err.join('\n')).toContain('name the benchmark: skab, nab or simulator');
   });
 });
 

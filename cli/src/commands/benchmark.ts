@@ -2,7 +2,8 @@
 // for each recording, `pdm train` on the protocol's training split and `pdm score` on the rest (the
 // command modules themselves, in-process, with no flags beyond --input, --out, --model, --output,
 // --time-column and --delimiter), then the protocol's scoring. The datasets are read where they are;
-// the split files, models and scores live in a temporary folder removed at the end.
+// the split files, models and scores live in a temporary folder removed at the end. `pdm benchmark
+// simulator` (benchmark-simulator.ts) makes its data with pdm simulate, in such a folder too.
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -32,14 +33,29 @@ import {
   splitRecording,
 } from '@pdm/evaluation';
 import { type Command, type CommandContext, UsageError, isOurFault } from '../command.js';
-import { score } from './score.js';
-import { kindFlag, train } from './train.js';
+import { BENCHMARK_FLEET, TARGETS, runSimulatorBenchmark, simulatedFleet } from './benchmark-simulator.js';
+import { type TrainedAndScored, flagsText, progress, trainThenScore } from './benchmark-steps.js';
+import { kindFlag } from './train.js';
+
+const OPTIONS = {
+  data: { type: 'string' },
+  only: { type: 'string' },
+  kind: { type: 'string' },
+  seed: { type: 'string', multiple: true },
+  machines: { type: 'string' },
+  duration: { type: 'string' },
+} as const;
+
+/** The flags only one kind of benchmark takes: the public ones read a dataset, the simulator makes its own. */
+const DATASET_FLAGS = ['data', 'only'] as const;
+const SIMULATOR_FLAGS = ['seed', 'machines', 'duration'] as const;
 
 export const benchmark: Command = {
   usage: `pdm benchmark skab --data DIR [--only TEXT] [--kind KIND]
 pdm benchmark nab --data DIR [--only TEXT] [--kind KIND]
+pdm benchmark simulator [--seed N …] [--machines N] [--duration D] [--kind KIND]
 
-Runs a public anomaly benchmark end to end with today's defaults, as a user would: for each recording,
+Runs an anomaly benchmark end to end with today's defaults, as a user would: for each recording,
 pdm train on the protocol's training split and pdm score on the rest (no flags beyond --input, --out,
 --model, --time-column and --delimiter), then the protocol's scoring (see pdm evaluate
 --help). Prints the table per file, the totals and the baselines measured on the same rows; progress
@@ -55,32 +71,60 @@ the notes with the line of its file; the totals say how many were skipped and th
         scored by NAB's rules. When DIR also has NAB's published results (results/<detector>/ and
         config/thresholds.json), the scorer is first proven against them, file by file, and the
         benchmark stops on a mismatch.
+  simulator  no dataset: for each seed, pdm simulate --out (temporary) --machines N --duration D
+        --fault-probability 1 --seed N, so every machine develops one fault; each machine's pdm train
+        --until the end of the run's healthy start (the share before which pdm simulate starts no
+        random fault, read from its manifest.json: the first 30 % by default), pdm score --from there
+        on, then pdm evaluate against ground-truth.json. Prints per machine type, summed over the
+        seeds: faults, detected (an alert between onset and failure), recall, median lead time before
+        failure, false alert episodes per machine-day; for the default detector, the autoencoder alone
+        (--kind autoencoder) as the baseline on the same windows, and the null detector (never
+        alerts); the targets (recall ≥ ${TARGETS.recall}, ≤ ${TARGETS.falseEpisodesPerMachineDay} false episode per machine-day on every
+        machine type); then each fault's lead time. About 2½ min per seed of 4 machines over 2d. A
+        simulation, training, scoring or evaluation that fails is named in the notes, exit code 1.
 
 Options:
-  --data DIR     the dataset folder (required)
-  --only TEXT    only the recordings whose path contains TEXT (e.g. --only realKnownCause)
-  --kind KIND    pass --kind KIND to pdm train (autoencoder, robust-t2, adaptive-z, or several combined
-                 such as robust-t2+autoencoder), to compare the detectors; without it pdm train
-                 picks its default, as a user would get it
+  --data DIR     skab, nab: the dataset folder (required)
+  --only TEXT    skab, nab: only the recordings whose path contains TEXT (e.g. --only realKnownCause)
+  --seed N       simulator: a simulation seed; repeat for several (default ${BENCHMARK_FLEET.seeds.join(' and ')})
+  --machines N   simulator: machines per simulation, an even mix of pumps, motors, fans and compressors
+                 (default ${BENCHMARK_FLEET.machines}: one of each)
+  --duration D   simulator: virtual time per simulation, e.g. 6h, 2d (default ${BENCHMARK_FLEET.duration})
+  --kind KIND    pass --kind KIND to pdm train (autoencoder, robust-t2, adaptive-z, pca, or several
+                 combined such as robust-t2+autoencoder), to compare the detectors; without it pdm train
+                 picks its default, as a user would get it (simulator: the detector measured beside
+                 the autoencoder and null baselines)
   -h, --help     show this help`,
 
   async run(args, context) {
-    const { values, positionals } = parseArgs({ args, options: { data: { type: 'string' }, only: { type: 'string' }, kind: { type: 'string' } }, allowPositionals: true, strict: true });
-    const [dataset, ...extra] = positionals;
-    if (dataset !== 'skab' && dataset !== 'nab') throw new UsageError(`name the benchmark: skab or nab${dataset ? `, got "${dataset}"` : ''}`);
+    const { values, positionals } = parseArgs({ args, options: OPTIONS, allowPositionals: true, strict: true });
+    const [name, ...extra] = positionals;
+    if (name !== 'skab' && name !== 'nab' && name !== 'simulator') throw new UsageError(`name the benchmark: skab, nab or simulator${name ? `, got "${name}"` : ''}`);
     if (extra.length > 0) throw new UsageError(`unexpected ${extra.join(' ')}`);
-    if (!values.data) throw new UsageError('--data DIR is required');
-    if (!existsSync(values.data)) throw new UsageError(`--data: ${values.data} does not exist`);
+    const foreign = (name === 'simulator' ? DATASET_FLAGS : SIMULATOR_FLAGS).find((flag) => values[flag] !== undefined);
+    if (foreign !== undefined) throw new UsageError(`--${foreign} is not for pdm benchmark ${name}: ${name === 'simulator' ? 'it makes its own data' : 'it belongs to pdm benchmark simulator'}`);
     kindFlag(values.kind);
-    const work = await mkdtemp(join(tmpdir(), `pdm-benchmark-${dataset}-`));
-    try {
-      const trainFlags = values.kind === undefined ? [] : ['--kind', values.kind];
-      return dataset === 'skab' ? await runSkab(values.data, values.only, trainFlags, work, context) : await runNab(values.data, values.only, trainFlags, work, context);
-    } finally {
-      await rm(work, { recursive: true, force: true });
+    const trainFlags = values.kind === undefined ? [] : ['--kind', values.kind];
+    if (name === 'simulator') {
+      const fleet = simulatedFleet(values);
+      return inWorkFolder(name, (work) => runSimulatorBenchmark(fleet, trainFlags, work, context));
     }
+    const data = values.data;
+    if (!data) throw new UsageError('--data DIR is required');
+    if (!existsSync(data)) throw new UsageError(`--data: ${data} does not exist`);
+    return inWorkFolder(name, (work) => (name === 'skab' ? runSkab(data, values.only, trainFlags, work, context) : runNab(data, values.only, trainFlags, work, context)));
   },
 };
+
+/** Runs a benchmark in a temporary folder of its own, removed at the end whatever happens. */
+async function inWorkFolder(name: string, benchmarkIn: (work: string) => Promise<number>): Promise<number> {
+  const work = await mkdtemp(join(tmpdir(), `pdm-benchmark-${name}-`));
+  try {
+    return await benchmarkIn(work);
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
 
 /** Every CSV under dir, as paths relative to it, in natural order (other/2 before other/10). */
 async function csvFiles(dir: string): Promise<string[]> {
@@ -91,12 +135,9 @@ async function csvFiles(dir: string): Promise<string[]> {
     .sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
 }
 
-interface Detection {
+interface Detection extends TrainedAndScored {
   /** The scores.csv pdm score wrote, or undefined when training or scoring failed. */
   scores?: { text: string; source: string };
-  /** Why there are no scores. */
-  failure?: string;
-  summary: string;
 }
 
 /**
@@ -119,30 +160,9 @@ async function trainAndScore(
   await writeFile(trainCsv, split.train);
   await writeFile(testCsv, split.test);
   const csvFlags = ['--time-column', flags.timeColumn, '--delimiter', flags.delimiter];
-
-  const run = async (command: Command, args: string[]): Promise<{ ok: boolean; lines: string[] }> => {
-    const lines: string[] = [];
-    const quiet: CommandContext = { out: (l) => lines.push(l), err: (l) => lines.push(l), waitForStop: () => new Promise(() => {}) };
-    try {
-      return { ok: (await command.run(args, quiet)) === 0, lines };
-    } catch (error) {
-      return { ok: false, lines: [...lines, (error as Error).message] };
-    }
-  };
-  const trained = await run(train, ['--input', trainCsv, '--out', models, ...csvFlags, ...trainFlags]);
-  if (!trained.ok) return { failure: `pdm train failed: ${trained.lines.at(-1) ?? 'no output'}`, summary: 'train failed' };
-  const scored = await run(score, ['--model', models, '--input', testCsv, '--out', scoresCsv, ...csvFlags]);
-  if (!scored.ok) return { failure: `pdm score failed: ${scored.lines.at(-1) ?? 'no output'}`, summary: 'score failed' };
-  const scoredLine = scored.lines.find((l) => l.startsWith('scored ')) ?? '';
-  const summary = /^scored (\d+) windows .*: (\d+) anomalous/.exec(scoredLine);
-  return {
-    scores: { text: await readFile(scoresCsv, 'utf8'), source: `${name} scores` },
-    summary: summary ? `${summary[1]} windows scored, ${summary[2]} anomalous` : scoredLine,
-  };
-}
-
-function flagsText(trainFlags: readonly string[]): string {
-  return trainFlags.length === 0 ? 'default flags' : `pdm train ${trainFlags.join(' ')}`;
+  const detection = await trainThenScore(['--input', trainCsv, '--out', models, ...csvFlags, ...trainFlags], ['--model', models, '--input', testCsv, '--out', scoresCsv, ...csvFlags]);
+  if (detection.failure !== undefined) return detection;
+  return { ...detection, scores: { text: await readFile(scoresCsv, 'utf8'), source: `${name} scores` } };
 }
 
 /** The header row of a recording, read without the rest. */
@@ -156,11 +176,6 @@ function csvFlagsOf(text: string, source: string): { timeColumn: string; delimit
   const timeColumn = header[findTimeColumn(header)];
   if (timeColumn === undefined) throw new Error(`${source}: ${noTimeColumnReason(header)}`);
   return { timeColumn, delimiter };
-}
-
-function progress(context: CommandContext, index: number, total: number, file: string, started: number, summary: string): void {
-  const seconds = ((performance.now() - started) / 1000).toFixed(1);
-  context.err(`benchmark: [${index + 1}/${total}] ${file}: ${summary} (${seconds} s)`);
 }
 
 /**
