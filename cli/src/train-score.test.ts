@@ -171,11 +171,13 @@ describe('pdm train and pdm score', () => {
     pumpCsv(csv, Date.UTC(2026, 0, 4), 400);
     const lines = readFileSync(csv, 'utf8').split('\n');
     writeFileSync(csv, lines.map((line, i) => `${line},${i === 0 ? 'spare' : '0'}`).join('\n'));
-    const trained = capture();
-    expect(await main(['train', '--input', csv, '--out', join(dir, 'spare-models'), '--kind', 'robust-t2'], trained.context)).toBe(0);
-    expect(trained.out.join('\n')).toContain(
-      'warning: spare.mean, spare.rms read 0 in every training window: any other value will score far above the threshold',
-    );
+    for (const kind of ['robust-t2', 'pca']) {
+      const trained = capture();
+      expect(await main(['train', '--input', csv, '--out', join(dir, 'spare-models'), '--kind', kind], trained.context)).toBe(0);
+      expect(trained.out.join('\n')).toContain(
+        'warning: spare.mean, spare.rms read 0 in every training window: any other value will score far above the threshold',
+      );
+    }
   });
 
   it('judges each feature by its own spread when training is too short to learn how they vary together', async () => {
@@ -317,7 +319,9 @@ describe('pdm train and pdm score', () => {
     expect(await main(['train', '--input', normal, '--out', registry, '--machine', 'pump-1', '--kind', 'pca'], trained.context)).toBe(0);
     const printed = trained.out.join('\n');
     expect(printed).toMatch(/model anomaly version 1 \(pca\) written to/);
-    expect(printed).toMatch(/\d+ of 8 principal components \([\d.]+ % of the standardised variance\) · T² limit [\d.]+, Q limit [\d.]+/);
+    expect(printed).toMatch(/\d+ of 8 principal components \([\d.]+ % of the standardised variance\) · T² limit [\d.]+, Q limit [\d.]+: .* \(limits set for many training windows\)/);
+    // 20 minutes of 10 s windows are 120 windows' worth of time: fewer than 20 for each of the 8 features.
+    expect(printed).toMatch(/warning: 1[12]\d non-overlapping training windows, fewer than the 160 \(20 a feature\) the limits are set for: normal windows will exceed them more often than they promise; train on more/);
     expect(printed).toContain('threshold 1.000 ·');
     const contract = JSON.parse(readFileSync(join(registry, 'anomaly', '1', 'contract.json'), 'utf8')) as Record<string, unknown>;
     expect(contract).toMatchObject({ kind: 'pca', heldBackWindows: 0 });

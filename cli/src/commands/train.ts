@@ -218,6 +218,11 @@ function minutesOrHours(ms: number): string {
 /** Said of a covariance kind (robust-t2, pca) trained on too few windows for a joint covariance. */
 const FEATURES_ALONE = `  too few windows to learn how the features vary together (fewer than ${MODEL_DEFAULTS.robustT2.minJointWindowsPerFeature} non-overlapping windows a feature): each is judged by its own spread; train on more to catch a change in how they move together`;
 
+/** Said of a covariance kind (robust-t2, pca) whose features read exactly 0 in every training window. */
+function zeroThroughout(features: readonly string[]): string {
+  return `  warning: ${features.join(', ')} read 0 in every training window: any other value will score far above the threshold (train on data where they vary, or leave those columns out)`;
+}
+
 /** What training one detector family found. */
 function printMember(report: MemberReport & { trainingWindows: number; heldBackWindows: number }, out: (line: string) => void): void {
   const { trainingWindows } = report;
@@ -230,7 +235,7 @@ function printMember(report: MemberReport & { trainingWindows: number; heldBackW
     out(`  operating point: ${report.operatingPoint ?? 'none (no sensor explains the others)'} · χ² quantile ${chiSquare?.toFixed(3) ?? '?'}, ${tail}`);
     if (report.fit.featuresAlone) out(FEATURES_ALONE);
     const zero = report.fit.zeroThroughout ?? [];
-    if (zero.length > 0) out(`  warning: ${zero.join(', ')} read 0 in every training window: any other value will score far above the threshold (train on data where they vary, or leave those columns out)`);
+    if (zero.length > 0) out(zeroThroughout(zero));
     if (report.ownLevels.length > 0) out(`  each compared with its own level: ${report.ownLevels.join(', ')} (any other machine: the class location)`);
     out(
       report.tauMs === null
@@ -240,8 +245,14 @@ function printMember(report: MemberReport & { trainingWindows: number; heldBackW
   } else if (report.kind === 'pca') {
     const { fit } = report;
     out(`  ${trainingWindows} training windows, ${fit.inliers} consistent with the robust fit · ${fit.trainingAbove} above the threshold`);
-    out(`  ${report.components} of ${report.features} principal components (${(100 * fit.explained).toFixed(1)} % of the standardised variance) · T² limit ${report.t2Limit.toFixed(3)}, Q limit ${report.qLimit.toFixed(3)}: the score is the larger of T²/limit and Q/limit`);
+    out(`  ${report.components} of ${report.features} principal components (${(100 * fit.explained).toFixed(1)} % of the standardised variance) · T² limit ${report.t2Limit.toFixed(3)}, Q limit ${report.qLimit.toFixed(3)}: the score is the larger of T²/limit and Q/limit (limits set for many training windows)`);
     if (fit.featuresAlone) out(FEATURES_ALONE);
+    if (fit.fewWindows !== undefined) {
+      const { independent, advised } = fit.fewWindows;
+      out(`  warning: ${Math.floor(independent)} non-overlapping training windows, fewer than the ${advised} (${advised / report.features} a feature) the limits are set for: normal windows will exceed them more often than they promise; train on more`);
+    }
+    const zero = fit.zeroThroughout ?? [];
+    if (zero.length > 0) out(zeroThroughout(zero));
   } else {
     const periods = report.periods.map((p) => (p > 0 ? `${p} windows` : 'none'));
     out(`  ${trainingWindows} training windows, every machine's starting history · period found: ${periods.join(', ')}`);

@@ -177,7 +177,7 @@ export type AdaptiveZFile = z.infer<typeof adaptiveZFileSchema>;
 export const pcaFileSchema = z
   .object({
     featureNames: z.array(z.string().min(1)).min(1),
-    /** Robust location μ of the training features (the robust fit robust-t2 makes). */
+    /** Robust location μ of one machine's training features (robust-t2's robust covariance, without its operating point or per-machine levels). */
     location: z.array(finite),
     /** Each feature's robust spread, with robust-t2's level floor: windows are standardised to (x − μ)/scale. */
     scale: z.array(positive),
@@ -185,7 +185,10 @@ export const pcaFileSchema = z
     eigenvalues: z.array(finite.refine((v) => v >= 0, 'must be >= 0')),
     /** The k principal directions kept, unit vectors over the standardised features (rows); the rest is the residual. */
     components: z.array(z.array(finite)).min(1),
-    /** T² = Σ tᵢ²/λᵢ over the k components above which a window is anomalous: χ²_k's upper quantile at α = 1 − √(1 − p). */
+    /**
+     * T² = Σ tᵢ²/λᵢ over the k components above which a window is anomalous, at α = 1 − √(1 − p): Tracy–Young–Mason's
+     * k(n² − 1)/(n(n − k))·F_{k,n−k}(α) for n independent training windows (χ²_k's quantile in models trained before it).
+     */
     t2Limit: positive,
     /** Q, the squared residual, above which a window is anomalous: Jackson–Mudholkar's limit at the same α (training/q-limit.ts). */
     qLimit: positive,
@@ -194,13 +197,17 @@ export const pcaFileSchema = z
     /** Level floor ρ: (ρ·|mean|)² was added to each feature's variance. */
     rho: finite.refine((r) => r >= 0, 'must be >= 0'),
     // How the fit went: a record for people, not read by the scorer. explained: the share of the standardised
-    // variance the k components carry; featuresAlone: too few windows for a joint covariance (see fitPca).
+    // variance the k components carry; fewWindows: fewer independent windows than advised (the limits then
+    // understate the false alarms, see fitPca); zeroThroughout: the features that read exactly 0 in every training
+    // window; featuresAlone: too few windows for a joint covariance (see fitPca).
     fit: z.object({
       windows: z.number().int().positive(),
       inliers: z.number().int().positive(),
       consistency: finite,
       explained: finite,
       trainingAbove: z.number().int().nonnegative(),
+      fewWindows: z.object({ independent: positive, advised: positive }).strict().optional(),
+      zeroThroughout: z.array(z.string().min(1)).optional(),
       featuresAlone: z.literal(true).optional(),
     }),
   })

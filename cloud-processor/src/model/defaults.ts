@@ -143,8 +143,9 @@ export const MODEL_DEFAULTS = {
   },
   /**
    * The PCA kind (issue #15: T² on the principal components and the residual Q). It reads robust-t2's
-   * features, takes robust-t2's robust fit and false-alarm probability p (split between its two limits,
-   * training/pca.ts); only the number of components is its own.
+   * features, takes robust-t2's robust covariance (not its operating point or per-machine levels: one
+   * machine a model) and false-alarm probability p (split between its two limits, training/pca.ts); only
+   * the number of components is its own.
    */
   pca: {
     /** Keep the fewest components carrying this share of the standardised features' variance (at least 1, at

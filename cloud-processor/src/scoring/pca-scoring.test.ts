@@ -10,6 +10,7 @@ import { readModelFolder } from '../model/artifacts.js';
 import { levelMachineWindows } from '../test-support/level-machine.js';
 import { simulatePump } from '../test-support/synthetic-pump.js';
 import { tempRegistry } from '../test-support/temp-registry.js';
+import { TrainingDataError } from '../training/derive-contract.js';
 import { trainModel } from '../training/train.js';
 import { scoreWindows } from './score-windows.js';
 import { openScorer, type ModelScorer } from './scorer.js';
@@ -109,6 +110,24 @@ describe('the pca kind', () => {
     const all = Array.from({ length: 6 }, (_, i) => Array.from({ length: 6 }, (_, j) => (i === j ? 1 : 0)));
     await writeFile(file, JSON.stringify({ ...content, components: all }));
     await expect(readModelFolder(path.join(registry.dir, 'level', '1'))).rejects.toThrow(/pca\.json: components must be fewer than the eigenvalues/);
+  });
+});
+
+describe('the pca kind on several machines', () => {
+  it('refuses windows of more than one machine, saying why and what to train instead', async () => {
+    // Two machines of one class: pooled, the difference between their levels would be a principal component.
+    const windows = [
+      ...levelMachineWindows({ seed: 4, windows: 100, startMs: TRAIN_START, machineId: 'm-1' }),
+      ...levelMachineWindows({ seed: 5, windows: 100, startMs: TRAIN_START, machineId: 'm-2' }),
+    ];
+    const refused = trainModel(windows, { outDir: trained.dir, name: 'fleet', kind: 'pca' });
+    await expect(refused).rejects.toThrow(TrainingDataError);
+    await expect(refused).rejects.toThrow(/of 2 \(m-1, m-2\).*one pca model per machine.*robust-t2, which compares each machine with its own level/);
+    const combined = trainModel(windows, { outDir: trained.dir, name: 'fleet', kind: { members: ['robust-t2', 'pca'], combine: 'max' } });
+    await expect(combined).rejects.toThrow(/one pca model per machine/);
+    // One machine's windows train.
+    const alone = await trainModel(windows.slice(0, 100), { outDir: trained.dir, name: 'fleet', kind: 'pca', machines: ['m-1'] });
+    expect(alone.kind).toBe('pca');
   });
 });
 

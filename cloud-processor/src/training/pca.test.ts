@@ -2,9 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { pcaFileSchema, type PcaFile } from '../model/artifact-schemas.js';
 import { pcaModelOf, pcaScore, pcaWorkspace, type PcaModel } from '../model/pca.js';
 import { gaussian } from '../test-support/synthetic-pump.js';
-import { chiSquareUpperQuantile } from './chi-square.js';
-import { fitPca } from './pca.js';
-import { qLimit } from './q-limit.js';
+import { TrainingDataError } from './derive-contract.js';
+import { fUpperQuantile } from './f-distribution.js';
+import { fitPca, t2LimitOf } from './pca.js';
 
 const score = (model: PcaModel, x: readonly number[]) => {
   const s = pcaScore(model, x, pcaWorkspace(model));
@@ -23,6 +23,16 @@ function correlatedRows(count: number, seed: number): number[][] {
   });
 }
 const NAMES = ['a.mean', 'b.mean', 'c.mean'];
+
+/** Six features of two loads and their own noise, around 0. */
+function sixFeatureRows(count: number, seed: number): number[][] {
+  const rand = gaussian(seed);
+  return Array.from({ length: count }, () => {
+    const [u, v] = [rand(), rand()];
+    return [u, u + 0.5 * v, v, 0.7 * u - 0.7 * v, u + v, -v].map((x) => x + 0.3 * rand());
+  });
+}
+const SIX = ['s1.mean', 's2.mean', 's3.mean', 's4.mean', 's5.mean', 's6.mean'];
 
 describe('the PCA score', () => {
   // Two standardised features, one component along (1, 1)/√2 carrying λ₁ = 1.8 of the 2, the residual along
@@ -80,12 +90,37 @@ describe('fitPca', () => {
     expect(file.fit.explained).toBeGreaterThan(0.9);
     // The load moves all three together: one direction, about equal weights on the standardised features.
     for (const w of file.components[0]!) expect(Math.abs(w)).toBeCloseTo(1 / Math.sqrt(3), 2);
-    const alpha = 1 - Math.sqrt(1 - 1e-3);
-    expect(file.t2Limit).toBeCloseTo(chiSquareUpperQuantile(alpha, 1), 12);
-    expect(file.qLimit).toBeCloseTo(qLimit(file.eigenvalues.slice(1), alpha), 12);
+    // α = 1 − √(1 − 10⁻³) = 5.00125·10⁻⁴; T²: (n² − 1)/(n(n − 1))·F_{1,n−1}(α) at n = 3000, from SciPy 1.17
+    // (scipy.stats.f.isf): 12.1457777178 (χ²₁'s 12.1152 for known parameters).
+    expect(file.t2Limit).toBeCloseTo(12.145777717829391, 8);
+    // Q: Jackson–Mudholkar's power form from the two left-out eigenvalues, with the normal quantile at α from
+    // SciPy (norm.isf: 3.29045636870716), written out here rather than through q-limit.ts's logarithm.
+    const [t1, t2, t3] = [1, 2, 3].map((i) => file.eigenvalues[1]! ** i + file.eigenvalues[2]! ** i) as [number, number, number];
+    const h0 = 1 - (2 * t1 * t3) / (3 * t2 * t2);
+    expect(h0).toBeGreaterThan(0);
+    const bracket = (3.2904563687071646 * Math.sqrt(2 * t2 * h0 * h0)) / t1 + 1 + (t2 * h0 * (h0 - 1)) / (t1 * t1);
+    expect(file.qLimit).toBeCloseTo(t1 * Math.pow(bracket, 1 / h0), 10);
     expect(file.eigenvalues.reduce((a, b) => a + b, 0)).toBeCloseTo(3, 10);
     expect(file.fit.trainingAbove).toBeLessThanOrEqual(15);
     expect(file.fit.featuresAlone).toBeUndefined();
+    expect(file.fit.fewWindows).toBeUndefined();
+    expect(file.fit.zeroThroughout).toBeUndefined();
+  });
+
+  it("splits T² into non-negative terms that sum to it with two components or more", () => {
+    const rows = sixFeatureRows(5_000, 5);
+    const fitted = fitPca(SIX, rows);
+    expect(fitted.components.length).toBeGreaterThanOrEqual(2);
+    const two = pcaModelOf(fitted);
+    // Windows three times as far from the location as training's: T² decides in about a third of them.
+    const decidedByT2 = sixFeatureRows(200, 6)
+      .map((x) => score(two, x.map((v, j) => fitted.location[j]! + 3 * (v - fitted.location[j]!))))
+      .filter((s) => s.score === s.t2 / two.t2Limit);
+    expect(decidedByT2.length).toBeGreaterThan(30);
+    for (const s of decidedByT2) {
+      expect(Math.min(...s.terms)).toBeGreaterThanOrEqual(0);
+      expect(s.terms.reduce((a, b) => a + b, 0) / s.t2).toBeCloseTo(1, 12);
+    }
   });
 
   it('raises Q, not T², for a fault that breaks the relation, and names the sensor', () => {
@@ -106,21 +141,13 @@ describe('fitPca', () => {
   });
 
   it('alarms on about a share p of healthy Gaussian windows', () => {
-    // Six features of two loads and their own noise; p = 1 % so 20,000 windows hold ~200 exceedances.
-    const rows = (count: number, seed: number) => {
-      const rand = gaussian(seed);
-      return Array.from({ length: count }, () => {
-        const [u, v] = [rand(), rand()];
-        return [u, u + 0.5 * v, v, 0.7 * u - 0.7 * v, u + v, -v].map((x) => x + 0.3 * rand());
-      });
-    };
-    const names = ['s1.mean', 's2.mean', 's3.mean', 's4.mean', 's5.mean', 's6.mean'];
-    const fitted = fitPca(names, rows(5_000, 2), { p: 0.01 });
+    // p = 1 % so 20,000 windows hold ~200 exceedances.
+    const fitted = fitPca(SIX, sixFeatureRows(5_000, 2), { p: 0.01 });
     expect(fitted.components.length).toBeGreaterThanOrEqual(2);
     expect(fitted.components.length).toBeLessThanOrEqual(5);
     const healthy = pcaModelOf(fitted);
     const work = pcaWorkspace(healthy);
-    const share = rows(20_000, 3).filter((x) => pcaScore(healthy, x, work).score > 1).length / 20_000;
+    const share = sixFeatureRows(20_000, 3).filter((x) => pcaScore(healthy, x, work).score > 1).length / 20_000;
     expect(share).toBeGreaterThan(0.005);
     expect(share).toBeLessThan(0.016);
   });
@@ -139,5 +166,56 @@ describe('fitPca', () => {
     const few = fitPca(NAMES, training.slice(0, 5));
     expect(few.fit.featuresAlone).toBe(true);
     for (const l of few.eigenvalues) expect(l).toBeCloseTo(1, 12);
+  });
+
+  it('says when it had fewer independent windows than its limits are set for (20 a feature)', () => {
+    expect(fitPca(NAMES, training.slice(0, 50)).fit.fewWindows).toEqual({ independent: 50, advised: 60 });
+    expect(fitPca(NAMES, training.slice(0, 300), { independentWindows: 30 }).fit.fewWindows).toEqual({ independent: 30, advised: 60 });
+    expect(fitPca(NAMES, training.slice(0, 60)).fit.fewWindows).toBeUndefined();
+  });
+
+  it('names the features that read 0 in every training window, as robust-t2 does', () => {
+    const spare = fitPca([...NAMES, 'spare.mean'], training.map((r) => [...r, 0]));
+    expect(spare.fit.zeroThroughout).toEqual(['spare.mean']);
+    expect(() => pcaFileSchema.parse(spare)).not.toThrow();
+  });
+
+  it('refuses features that are exact linear functions of one another: no residual is left for Q', () => {
+    // b = −a exactly, in pairs ±a so the mean is exactly 0 and the level floor adds nothing: the correlation
+    // matrix has eigenvalues 2 and (but for the 10⁻¹² ridge over a variance of ~100) 0.
+    const rand = gaussian(8);
+    const mirrored = Array.from({ length: 250 }, () => 10 * rand()).flatMap((a) => [[a, -a], [-a, a]]);
+    expect(() => fitPca(['a.mean', 'b.mean'], mirrored)).toThrow(TrainingDataError);
+    expect(() => fitPca(['a.mean', 'b.mean'], mirrored)).toThrow(/collinear/);
+  });
+});
+
+describe('the T² limit', () => {
+  it("takes F's upper quantiles as the tables give them", () => {
+    // NIST/SEMATECH e-Handbook of Statistical Methods §1.3.6.7.3 (upper critical values of the F distribution),
+    // to the three decimals printed there.
+    for (const [alpha, dof1, dof2, table] of [
+      [0.05, 1, 10, 4.965],
+      [0.05, 2, 10, 4.103],
+      [0.01, 2, 10, 7.559],
+      [0.05, 5, 20, 2.711],
+      [0.01, 3, 30, 4.51],
+    ] as const) {
+      expect(fUpperQuantile(alpha, dof1, dof2)).toBeCloseTo(table, 3);
+    }
+    // F(2, m) has a closed form, P(F > f) = (1 + 2f/m)^(−m/2): checked at dof that are no table's.
+    for (const [alpha, m] of [[5e-4, 7.5], [1e-6, 98], [0.2, 2998.25]] as const) {
+      expect(fUpperQuantile(alpha, 2, m)).toBeCloseTo((m / 2) * (alpha ** (-2 / m) - 1), 8);
+    }
+  });
+
+  it("is Tracy–Young–Mason's k(n² − 1)/(n(n − k))·F_{k,n−k}(α), tending to χ²_k as n grows", () => {
+    // From SciPy 1.17 (scipy.stats.f.isf, chi2.isf).
+    const alpha = 1 - Math.sqrt(1 - 1e-3);
+    expect(t2LimitOf(alpha, 2, 100)).toBeCloseTo(16.777588409473463, 8);
+    expect(t2LimitOf(0.01, 3, 12.5)).toBeCloseTo(26.499171918198023, 8);
+    expect(t2LimitOf(alpha, 2, 1e7)).toBeCloseTo(15.2013047314801, 4);
+    // n ≤ k (only where each feature is judged by its own spread): χ²_k.
+    expect(t2LimitOf(alpha, 2, 2)).toBeCloseTo(15.2013047314801, 8);
   });
 });

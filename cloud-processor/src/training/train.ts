@@ -226,6 +226,14 @@ async function fitKind(kind: ModelKind, prepared: Prepared, options: TrainOption
     };
   }
   if (kind === 'pca') {
+    // pca has no per-machine levels (training/pca.ts): pooled, the offsets between machines would take a
+    // principal component and a fault along them would go unseen.
+    const machines = [...new Set(prepared.machineOf)];
+    if (machines.length > 1) {
+      throw new TrainingDataError(
+        `a pca model learns one machine's normal, and these windows are of ${machines.length} (${machines.slice(0, 5).join(', ')}${machines.length > 5 ? ', …' : ''}): the differences between their levels would become a principal component and hide a fault along it. Train one pca model per machine (each scoped to it with machines / pdm train --scope), or robust-t2, which compares each machine with its own level`,
+      );
+    }
     const pca = fitPca(contract.featureNames, rows, { independentWindows });
     return {
       files: { kind, pca },
