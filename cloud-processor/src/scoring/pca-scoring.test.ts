@@ -2,12 +2,11 @@
 import { cp, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ManualClock } from '@pdm/clock';
-import { create, MachineWindowSchema } from '@pdm/proto';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { ScoreOutcome, WindowScore } from '../model/api.js';
 import { KIND_FILES, MODEL_FILES, type PcaFile } from '../model/artifact-schemas.js';
 import { readModelFolder } from '../model/artifacts.js';
-import { levelMachineWindows } from '../test-support/level-machine.js';
+import { expectContractRefusals, levelMachineWindows } from '../test-support/level-machine.js';
 import { simulatePump } from '../test-support/synthetic-pump.js';
 import { tempRegistry } from '../test-support/temp-registry.js';
 import { TrainingDataError } from '../training/derive-contract.js';
@@ -93,12 +92,7 @@ describe('the pca kind', () => {
   it('refuses a window that does not fit its contract, like every kind', async () => {
     await publish(level, 'level', '1');
     await scorer.reload();
-    const w = levelMachineWindows({ seed: 7, windows: 1, startMs: LIVE_START })[0]!;
-    const silent = create(MachineWindowSchema, { ...w, sensors: w.sensors.filter((s) => s.sensorId !== 'b') });
-    expect(await scorer.score(silent)).toEqual({ kind: 'contract_mismatch', reason: "model level@1: missing sensor 'b': no readings in this window (silent sensor?)" });
-    const longer = create(MachineWindowSchema, { ...w, windowEnd: w.windowStart + 60_000n });
-    expect(await scorer.score(longer)).toEqual({ kind: 'contract_mismatch', reason: 'model level@1: window of 60000 ms, model expects 10000 ms' });
-    expect(scorer.stats()).toMatchObject({ scored: 0, mismatches: { missing_sensor: 1, window_size: 1 } });
+    await expectContractRefusals(scorer, LIVE_START);
   });
 
   it('refuses a pca.json whose components do not match the contract, or that leaves no residual', async () => {

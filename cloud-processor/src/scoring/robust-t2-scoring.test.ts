@@ -9,7 +9,7 @@ import { MODEL_FILES } from '../model/artifact-schemas.js';
 import { ONLINE_THRESHOLD } from '../model/online-threshold.js';
 import { readModelFolder } from '../model/artifacts.js';
 import { disposeBundle } from '../model/model-bundle.js';
-import { levelMachineWindows } from '../test-support/level-machine.js';
+import { expectContractRefusals, levelMachineWindows } from '../test-support/level-machine.js';
 import { simulatePump } from '../test-support/synthetic-pump.js';
 import { giveSlowBaseline } from '../test-support/slow-baseline.js';
 import { tempRegistry } from '../test-support/temp-registry.js';
@@ -214,12 +214,7 @@ describe('the robust-t2 kind', () => {
   it('refuses a window that does not fit its contract, like every kind', async () => {
     await publish(withBaseline, 'level', '1');
     await scorer.reload();
-    const w = levelMachineWindows({ seed: 7, windows: 1, startMs: LIVE_START })[0]!;
-    const silent = create(MachineWindowSchema, { ...w, sensors: w.sensors.filter((s) => s.sensorId !== 'b') });
-    expect(await scorer.score(silent)).toEqual({ kind: 'contract_mismatch', reason: "model level@1: missing sensor 'b': no readings in this window (silent sensor?)" });
-    const longer = create(MachineWindowSchema, { ...w, windowEnd: w.windowStart + 60_000n });
-    expect(await scorer.score(longer)).toEqual({ kind: 'contract_mismatch', reason: 'model level@1: window of 60000 ms, model expects 10000 ms' });
-    expect(scorer.stats()).toMatchObject({ scored: 0, mismatches: { missing_sensor: 1, window_size: 1 } });
+    await expectContractRefusals(scorer, LIVE_START);
   });
 
   it('refuses a robust-t2.json whose precision does not match the contract', async () => {

@@ -1,6 +1,8 @@
 // A small machine for the T² tests: three sensors at 1 Hz around known levels, `b` following `a`, with
 // an optional offset added to one sensor per window (a step, a ramp). Seeded, so runs repeat exactly.
-import type { MachineWindow } from '@pdm/proto';
+import { create, MachineWindowSchema, type MachineWindow } from '@pdm/proto';
+import { expect } from 'vitest';
+import type { ModelScorer } from '../scoring/scorer.js';
 import { gaussian } from './synthetic-pump.js';
 import { windowOfReadings } from './windows.js';
 
@@ -32,4 +34,17 @@ export function levelMachineWindows(options: LevelMachineOptions): MachineWindow
     out.push(windowOfReadings({ machineId: options.machineId ?? 'm-1', startMs: start + w * LEVEL_WINDOW_MS, windowMs: LEVEL_WINDOW_MS, readings: series }));
   }
   return out;
+}
+
+/**
+ * What every model kind answers the level machine's windows that do not fit model level@1's contract —
+ * sensor `b` silent, a window of 60 s — checked on `scorer`, which scores neither.
+ */
+export async function expectContractRefusals(scorer: ModelScorer, startMs: number): Promise<void> {
+  const w = levelMachineWindows({ seed: 7, windows: 1, startMs })[0]!;
+  const silent = create(MachineWindowSchema, { ...w, sensors: w.sensors.filter((s) => s.sensorId !== 'b') });
+  expect(await scorer.score(silent)).toEqual({ kind: 'contract_mismatch', reason: "model level@1: missing sensor 'b': no readings in this window (silent sensor?)" });
+  const longer = create(MachineWindowSchema, { ...w, windowEnd: w.windowStart + 60_000n });
+  expect(await scorer.score(longer)).toEqual({ kind: 'contract_mismatch', reason: 'model level@1: window of 60000 ms, model expects 10000 ms' });
+  expect(scorer.stats()).toMatchObject({ scored: 0, mismatches: { missing_sensor: 1, window_size: 1 } });
 }
