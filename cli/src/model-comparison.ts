@@ -297,7 +297,7 @@ function labelCounts(episodes: ComparedEpisode[], key: string): PrecisionRow {
   return precisionBy(labelled, () => key)[0] ?? { key, episodes: 0, fault: 0, false_alarm: 0, maintenance: 0, unlabelled: 0, precision: null };
 }
 
-function median(values: number[]): number | null {
+export function median(values: number[]): number | null {
   if (values.length === 0) return null;
   const sorted = [...values].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);

@@ -1,5 +1,6 @@
 // Public entry point of @pdm/simulator: the fleet model, fault schedule and ground truth, the run
-// loop with its sinks and chaos stage, the evaluator, and the two CLI functions `pdm` registers.
+// loop with its sinks and chaos stage, the evaluator, and the two CLI functions `pdm` registers
+// (with the flag parsers `pdm benchmark simulator` checks its own flags with, to refuse what they would).
 export { Rng } from './random/prng.js';
 export { parseDuration, parseRate, parseSpeed, parseInstant, formatInstant } from './time/parse.js';
 export { SIMULATOR_DEFAULTS } from './defaults.js';
@@ -44,8 +45,8 @@ export {
 } from './run/simulation.js';
 
 export { evaluate, type Evaluation, type FaultOutcome, type EvaluationOptions } from './evaluate/evaluate.js';
-export { renderEvaluation, evaluationJson } from './evaluate/report.js';
+export { renderEvaluation, evaluationJson, formatDuration } from './evaluate/report.js';
 
-export { type CliIo } from './cli/io.js';
-export { runSimulateCli, SIMULATE_USAGE } from './cli/simulate-cli.js';
+export { type CliIo, FlagError, flagValue, integerIn } from './cli/io.js';
+export { runSimulateCli, SIMULATE_USAGE, MAX_MACHINES, positiveDuration } from './cli/simulate-cli.js';
 export { runEvaluateCli, EVALUATE_USAGE } from './cli/evaluate-cli.js';

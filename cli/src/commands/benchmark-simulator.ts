@@ -8,8 +8,23 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { renderTable } from '@pdm/evaluation';
-import { type Evaluation, type FaultOutcome, type MachineType, SIMULATOR_DEFAULTS, formatInstant, loadConfigFile, parseDuration } from '@pdm/simulator';
-import { type CommandContext, UsageError } from '../command.js';
+import {
+  type Evaluation,
+  type FaultOutcome,
+  type FileConfig,
+  type MachineType,
+  FlagError,
+  SIMULATOR_DEFAULTS,
+  flagValue,
+  formatDuration,
+  formatInstant,
+  integerIn,
+  MAX_MACHINES,
+  loadConfigFile,
+  positiveDuration,
+} from '@pdm/simulator';
+import { type CommandContext, UsageError, isOurFault } from '../command.js';
+import { median } from '../model-comparison.js';
 import { flagsText, progress, runQuietly, trainThenScore } from './benchmark-steps.js';
 import { evaluate } from './evaluate.js';
 import { simulate } from './simulator.js';
@@ -27,30 +42,29 @@ export interface SimulatedFleet {
   duration: string;
 }
 
-/** The fleet from the flags, each checked here so that a typo is refused before minutes of work. */
+/** The fleet from the flags, each checked as pdm simulate checks it so that a typo is refused before minutes of work. */
 export function simulatedFleet(flags: { seed?: string[] | undefined; machines?: string | undefined; duration?: string | undefined }): SimulatedFleet {
-  const wholeNumber = (flag: string, text: string, min: number): number => {
-    const value = Number(text);
-    if (text.trim() === '' || !Number.isSafeInteger(value) || value < min) throw new UsageError(`${flag} must be a whole number from ${min}, got "${text}"`);
-    return value;
-  };
-  const seeds = (flags.seed ?? []).map((text) => wholeNumber('--seed', text, 0));
+  const seeds = (flags.seed ?? []).map((text) => checkedFlag('--seed', text, integerIn(0, Number.MAX_SAFE_INTEGER)));
   const duration = flags.duration ?? BENCHMARK_FLEET.duration;
-  let durationMs: number;
-  try {
-    durationMs = parseDuration(duration);
-  } catch (error) {
-    throw new UsageError(`--duration: ${(error as Error).message}`);
-  }
-  if (!(durationMs > 0)) throw new UsageError(`--duration must be above zero, got "${duration}"`);
+  checkedFlag('--duration', duration, positiveDuration);
   return {
     seeds: seeds.length > 0 ? [...new Set(seeds)] : [...BENCHMARK_FLEET.seeds],
-    machines: flags.machines === undefined ? BENCHMARK_FLEET.machines : wholeNumber('--machines', flags.machines, 1),
+    machines: flags.machines === undefined ? BENCHMARK_FLEET.machines : checkedFlag('--machines', flags.machines, integerIn(1, MAX_MACHINES)),
     duration,
   };
 }
 
-/** The baseline that never alerts: recall 0 and no false episode, over the same faults and machine-days. */
+/** pdm simulate's flagValue, its FlagError (which names the flag) made a UsageError: exit code 2 with the usage. */
+function checkedFlag<T>(flag: string, text: string, parse: (text: string) => T): T {
+  try {
+    return flagValue(flag, text, parse)!;
+  } catch (error) {
+    if (error instanceof FlagError) throw new UsageError(error.message);
+    throw error;
+  }
+}
+
+/** The baseline that never alerts: recall 0 and no false episode, over the faults and machine-days the detectors scored (neverAlerts). */
 const NULL_DETECTOR = 'null (never alerts)';
 
 interface Detector {
@@ -73,6 +87,9 @@ interface EvaluatedRun {
   faults: Pick<FaultOutcome, 'machine' | 'fault' | 'scored' | 'detected' | 'leadTimeMs'>[];
   machines: Pick<Evaluation['machines'][number], 'machine' | 'scoredDays' | 'falseEpisodes'>[];
 }
+
+/** A seed's evaluation per detector, in the detectors' order; undefined where it failed. */
+type Evaluations = readonly (EvaluatedRun | undefined)[];
 
 /** One detector's figures over a set of machines, summed over the seeds. */
 interface Figures {
@@ -148,11 +165,18 @@ async function simulateOne(seed: number, fleet: SimulatedFleet, folder: string, 
   if (!simulated.ok) return `pdm simulate failed: ${simulated.lines.at(-1) ?? 'no output'}`;
   // manifest.json holds the settings the faults were placed with: random faults start only after the
   // healthy fraction of the run, which is therefore what each machine trains on (no fault in it).
+  // A manifest it cannot read fails this seed alone, as a failed pdm simulate does: the other seeds' figures stand.
   const manifest = join(data, 'manifest.json');
-  const settings = loadConfigFile(manifest);
+  let settings: FileConfig;
+  try {
+    settings = loadConfigFile(manifest);
+  } catch (error) {
+    if (isOurFault(error)) throw error;
+    return `pdm simulate's manifest: ${(error as Error).message}`;
+  }
   const listed = settings.fleet?.machines;
   if (settings.start === undefined || settings.duration === undefined || !Array.isArray(listed)) {
-    throw new Error(`${manifest}: no start, duration or machine list: pdm simulate's manifest changed`);
+    return `${manifest}: no start, duration or machine list: pdm simulate's manifest changed`;
   }
   const healthyFraction = settings.faults?.healthyFraction ?? SIMULATOR_DEFAULTS.faults.healthyFraction;
   const trainUntil = settings.start + Math.floor(healthyFraction * settings.duration);
@@ -172,17 +196,22 @@ async function evaluateScores(groundTruth: string, scoresFiles: readonly string[
   if (scoresFiles.length === 0) return 'no machine was scored, nothing to evaluate';
   const evaluated = await runQuietly(evaluate, ['--ground-truth', groundTruth, ...scoresFiles.flatMap((file) => ['--scores', file]), '--json']);
   if (!evaluated.ok) return `pdm evaluate failed: ${evaluated.lines.at(-1) ?? 'no output'}`;
-  return JSON.parse(evaluated.lines.join('\n')) as EvaluatedRun;
+  try {
+    return JSON.parse(evaluated.lines.join('\n')) as EvaluatedRun;
+  } catch (error) {
+    // Its output is its stdout and stderr interleaved: a warning among the JSON fails this evaluation, not the run.
+    return `pdm evaluate --json printed no JSON: ${(error as Error).message}`;
+  }
 }
 
-/** A detector's figures per machine type (in the fleet's order) and over all of them. */
-function figuresByType(runs: readonly { run: SimulatedRun; evaluations: readonly (EvaluatedRun | undefined)[] }[], detector: number): Map<string, Figures> {
+/** A detector's figures per machine type (in the fleet's order) and over all of them; `pick` gives its evaluation of a seed. */
+function figuresByType(runs: readonly { run: SimulatedRun; evaluations: Evaluations }[], pick: (evaluations: Evaluations) => EvaluatedRun | undefined): Map<string, Figures> {
   const byType = new Map<string, Figures>();
   const all = noFigures();
   for (const { run, evaluations } of runs) {
     const typeOf = new Map(run.machines.map((m) => [m.id, m.type]));
     for (const type of typeOf.values()) if (!byType.has(type)) byType.set(type, noFigures());
-    const evaluation = evaluations[detector];
+    const evaluation = pick(evaluations);
     if (evaluation === undefined) continue;
     for (const f of evaluation.faults.filter((fault) => fault.scored)) {
       for (const figures of [byType.get(typeOf.get(f.machine)!)!, all]) {
@@ -203,13 +232,28 @@ function figuresByType(runs: readonly { run: SimulatedRun; evaluations: readonly
   return byType.set('all types', all);
 }
 
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+/**
+ * The null detector's evaluation of a seed: every machine some detector scored, with the faults and
+ * scored days of the first that did (the scored span is the data's windows, not the detector's
+ * verdicts), nothing detected and no false episode. Taken per machine from every detector, not from
+ * the detector under test, so that a machine or seed it failed on still counts for the null detector.
+ */
+function neverAlerts(evaluations: Evaluations): EvaluatedRun | undefined {
+  const evaluated = evaluations.filter((e) => e !== undefined);
+  if (evaluated.length === 0) return undefined;
+  const scoredBy = new Map<string, { evaluation: EvaluatedRun; scoredDays: number }>();
+  for (const evaluation of evaluated) {
+    for (const m of evaluation.machines) if (!scoredBy.has(m.machine)) scoredBy.set(m.machine, { evaluation, scoredDays: m.scoredDays });
+  }
+  return {
+    // Every evaluation lists the ground truth's faults, in its order.
+    faults: evaluated[0]!.faults.map(({ machine, fault }, i) => ({ machine, fault, scored: scoredBy.get(machine)?.evaluation.faults[i]?.scored ?? false, detected: false })),
+    machines: [...scoredBy].map(([machine, { scoredDays }]) => ({ machine, scoredDays, falseEpisodes: 0 })),
+  };
 }
 
-const hours = (ms: number) => `${(ms / 3_600_000).toFixed(1)} h`;
+/** As pdm evaluate prints a lead time (e.g. 1d 6h 0m); — without one. */
+const lead = (ms: number | null | undefined) => (ms === null || ms === undefined ? '—' : formatDuration(ms));
 const recallOf = (f: Figures) => f.detected / f.faults;
 const falseRateOf = (f: Figures) => f.falseEpisodes / f.machineDays;
 const fixed = (x: number, digits: number) => (Number.isFinite(x) ? x.toFixed(digits) : '—');
@@ -221,7 +265,7 @@ function row(type: string, label: string, f: Figures): string[] {
     String(f.faults),
     String(f.detected),
     fixed(recallOf(f), 3),
-    f.leadTimesMs.length > 0 ? hours(median(f.leadTimesMs)) : '—',
+    lead(median(f.leadTimesMs)),
     fixed(f.machineDays, 2),
     String(f.falseEpisodes),
     fixed(falseRateOf(f), 2),
@@ -242,7 +286,7 @@ function shortfalls(byType: ReadonlyMap<string, Figures>): string[] {
 function report(
   fleet: SimulatedFleet,
   detectors: readonly Detector[],
-  runs: readonly { run: SimulatedRun; evaluations: readonly (EvaluatedRun | undefined)[] }[],
+  runs: readonly { run: SimulatedRun; evaluations: Evaluations }[],
   failures: readonly string[],
 ): string[] {
   const seeds = fleet.seeds.length === 1 ? `seed ${fleet.seeds[0]}` : `seeds ${fleet.seeds.slice(0, -1).join(', ')} and ${fleet.seeds.at(-1)}`;
@@ -257,18 +301,20 @@ function report(
     'Per machine type over the seeds: detected = an alert raised between onset and failure; lead time = failure − that alert; false episodes = alert episodes outside every fault and its repair',
     '',
   ];
-  const figures = detectors.map((_, d) => figuresByType(runs, d));
+  const figures = detectors.map((_, d) => figuresByType(runs, (evaluations) => evaluations[d]));
+  const nullFigures = figuresByType(runs, neverAlerts);
   const rows: string[][] = [];
-  for (const type of figures[0]!.keys()) {
+  for (const type of nullFigures.keys()) {
     detectors.forEach((detector, d) => rows.push(row(type, detector.label, figures[d]!.get(type)!)));
-    const same = figures[0]!.get(type)!;
-    rows.push(row(type, NULL_DETECTOR, { ...noFigures(), faults: same.faults, machineDays: same.machineDays }));
+    rows.push(row(type, NULL_DETECTOR, nullFigures.get(type)!));
   }
   rows.push(['target', '', '', '', `≥ ${TARGETS.recall.toFixed(3)}`, 'reported', '', '', `≤ ${TARGETS.falseEpisodesPerMachineDay.toFixed(2)}`]);
   lines.push(...renderTable(['machine type', 'detector', 'faults', 'detected', 'recall', 'median lead', 'machine-days', 'false episodes', 'per machine-day'], rows), '');
 
   for (const [d, detector] of detectors.entries()) {
-    const short = shortfalls(figures[d]!);
+    // Without a single evaluation there is no machine type to fall short on, and nothing is met either.
+    const evaluated = runs.some(({ evaluations }) => evaluations[d] !== undefined);
+    const short = evaluated ? shortfalls(figures[d]!) : ['no figures, every run failed (see the notes)'];
     lines.push(short.length === 0 ? `${detector.label}: meets the targets on every machine type` : `${detector.label}: short of the targets: ${short.join('; ')}`);
   }
   lines.push('', ...faultTable(detectors, runs));
@@ -277,7 +323,7 @@ function report(
 }
 
 /** Each fault and what each detector made of it: the lead time before failure, missed or not scored. */
-function faultTable(detectors: readonly Detector[], runs: readonly { run: SimulatedRun; evaluations: readonly (EvaluatedRun | undefined)[] }[]): string[] {
+function faultTable(detectors: readonly Detector[], runs: readonly { run: SimulatedRun; evaluations: Evaluations }[]): string[] {
   const rows: string[][] = [];
   for (const { run, evaluations } of runs) {
     const faults = evaluations.find((e) => e !== undefined)?.faults ?? [];
@@ -286,7 +332,7 @@ function faultTable(detectors: readonly Detector[], runs: readonly { run: Simula
         if (e === undefined) return 'failed';
         const f = e.faults[i];
         if (!f?.scored) return 'not scored';
-        return f.detected ? hours(f.leadTimeMs!) : 'missed';
+        return f.detected ? lead(f.leadTimeMs) : 'missed';
       });
       rows.push([String(run.seed), fault.machine, fault.fault, ...outcomes]);
     });

@@ -55,13 +55,16 @@ export const benchmark: Command = {
 pdm benchmark nab --data DIR [--only TEXT] [--kind KIND]
 pdm benchmark simulator [--seed N …] [--machines N] [--duration D] [--kind KIND]
 
-Runs an anomaly benchmark end to end with today's defaults, as a user would: for each recording,
-pdm train on the protocol's training split and pdm score on the rest (no flags beyond --input, --out,
---model, --time-column and --delimiter), then the protocol's scoring (see pdm evaluate
---help). Prints the table per file, the totals and the baselines measured on the same rows; progress
-goes to stderr. The split files, models and scores live in a temporary folder removed at the end.
-A recording whose content is refused (a malformed row, rows out of time order) is skipped, named in
-the notes with the line of its file; the totals say how many were skipped and the exit code is 1.
+Runs an anomaly benchmark end to end with today's defaults, as a user would; progress goes to
+stderr. Its working files (split recordings or simulated data, models, scores) live in a temporary
+folder removed at the end.
+
+skab, nab: for each recording, pdm train on the protocol's training split and pdm score on the rest
+(no flags beyond --input, --out, --model, --time-column and --delimiter), then the protocol's scoring
+(see pdm evaluate --help). Prints the table per file, the totals and the baselines measured on the
+same rows. A recording whose content is refused (a malformed row, rows out of time order) is
+skipped, named in the notes with the line of its file; the totals say how many were skipped and the
+exit code is 1.
 
   skab  DIR holds SKAB recordings (e.g. skab/ with other/, valve1/, …): every CSV with an "anomaly"
         column, found recursively (anomaly-free/ has none and is not part of the protocol). Rows
@@ -72,16 +75,17 @@ the notes with the line of its file; the totals say how many were skipped and th
         config/thresholds.json), the scorer is first proven against them, file by file, and the
         benchmark stops on a mismatch.
   simulator  no dataset: for each seed, pdm simulate --out (temporary) --machines N --duration D
-        --fault-probability 1 --seed N, so every machine develops one fault; each machine's pdm train
-        --until the end of the run's healthy start (the share before which pdm simulate starts no
-        random fault, read from its manifest.json: the first 30 % by default), pdm score --from there
-        on, then pdm evaluate against ground-truth.json. Prints per machine type, summed over the
-        seeds: faults, detected (an alert between onset and failure), recall, median lead time before
-        failure, false alert episodes per machine-day; for the default detector, the autoencoder alone
-        (--kind autoencoder) as the baseline on the same windows, and the null detector (never
-        alerts); the targets (recall ≥ ${TARGETS.recall}, ≤ ${TARGETS.falseEpisodesPerMachineDay} false episode per machine-day on every
-        machine type); then each fault's lead time. About 2½ min per seed of 4 machines over 2d. A
-        simulation, training, scoring or evaluation that fails is named in the notes, exit code 1.
+             --fault-probability 1 --seed N, so every machine develops one fault; each machine's
+             pdm train --until the end of the run's healthy start (the share before which pdm
+             simulate starts no random fault, read from its manifest.json: the first 30 % by
+             default), pdm score --from there on, then pdm evaluate against ground-truth.json.
+             Prints per machine type, summed over the seeds: faults, detected (an alert between
+             onset and failure), recall, median lead time before failure, false alert episodes per
+             machine-day; for the default detector, the autoencoder alone (--kind autoencoder) as
+             the baseline on the same windows, and the null detector (never alerts); the targets
+             (recall ≥ ${TARGETS.recall}, ≤ ${TARGETS.falseEpisodesPerMachineDay} false episode per machine-day on every machine type); then
+             each fault's lead time. About 2½ min per seed of 4 machines over 2d. A simulation,
+             training, scoring or evaluation that fails is named in the notes, exit code 1.
 
 Options:
   --data DIR     skab, nab: the dataset folder (required)

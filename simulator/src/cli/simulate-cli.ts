@@ -64,7 +64,10 @@ const OPTIONS = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-function positiveDuration(text: string): number {
+/** The most machines one simulation takes (--machines). */
+export const MAX_MACHINES = 1_000_000;
+
+export function positiveDuration(text: string): number {
   const ms = parseDuration(text);
   if (ms <= 0) throw new RangeError(`expected a duration above zero, got "${text}"`);
   return ms;
@@ -75,7 +78,7 @@ function overridesFrom(values: ReturnType<typeof parseArgs<{ options: typeof OPT
   const set = <K extends keyof ConfigOverrides>(key: K, value: ConfigOverrides[K] | undefined) => {
     if (value !== undefined) o[key] = value;
   };
-  set('machines', flagValue('--machines', values.machines, integerIn(1, 1_000_000)));
+  set('machines', flagValue('--machines', values.machines, integerIn(1, MAX_MACHINES)));
   set('durationMs', flagValue('--duration', values.duration, positiveDuration));
   set('startMs', flagValue('--start', values.start, parseInstant));
   set('tickMs', flagValue('--tick', values.tick, positiveDuration));
