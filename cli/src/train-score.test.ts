@@ -319,7 +319,7 @@ describe('pdm train and pdm score', () => {
     expect(await main(['train', '--input', normal, '--out', registry, '--machine', 'pump-1', '--kind', 'pca'], trained.context)).toBe(0);
     const printed = trained.out.join('\n');
     expect(printed).toMatch(/model anomaly version 1 \(pca\) written to/);
-    expect(printed).toMatch(/\d+ of 8 principal components \([\d.]+ % of the standardised variance\) · T² limit [\d.]+, Q limit [\d.]+: .* \(limits set for many training windows\)/);
+    expect(printed).toMatch(/\d+ of 8 principal components \([\d.]+ % of the standardised variance\) · T² limit [\d.]+, Q limit [\d.]+: .* \(Q's limit set for many training windows\)/);
     // 20 minutes of 10 s windows are 120 windows' worth of time: fewer than 20 for each of the 8 features.
     expect(printed).toMatch(/warning: 1[12]\d non-overlapping training windows, fewer than the 160 \(20 a feature\) the limits are set for: normal windows will exceed them more often than they promise; train on more/);
     expect(printed).toContain('threshold 1.000 ·');
@@ -338,7 +338,7 @@ describe('pdm train and pdm score', () => {
     const help = capture();
     expect(await main(['train', '--help'], help.context)).toBe(0);
     expect(help.out.join('\n')).toMatch(/--kind KIND {11}the detector: autoencoder, robust-t2, adaptive-z, pca /);
-    expect(help.out.join('\n')).toMatch(/pca: principal components of robust-t2's features/);
+    expect(help.out.join('\n')).toMatch(/pca \(one machine a model\): principal components of robust-t2's features,/);
   });
 
   it('picks the window from the sampling interval: one reading per window of a slow sensor, with the adaptive-z detector and its alert rule', async () => {

@@ -67,9 +67,10 @@ ${CSV_FLAG_HELP}
                         scores' tail for one false exceedance per machine-day (from 2,000 windows);
                         adaptive-z: each sensor's reading against the machine's own history (point,
                         hourly mean, seasonal difference), alert on the first window above 7 σ;
-                        pca: principal components of robust-t2's features, standardised, from the
-                        same robust fit, the fewest carrying 90 % of their variance; Hotelling T²
-                        on them (χ² limit) and the residual Q (Jackson–Mudholkar limit), together
+                        pca (one machine a model): principal components of robust-t2's features,
+                        standardised by the same robust covariance, the fewest carrying 90 % of
+                        their variance; Hotelling T² on them (Tracy–Young–Mason's F limit for the
+                        training windows) and the residual Q (Jackson–Mudholkar limit), together
                         at robust-t2's false-alarm probability; score the larger of T²/limit and
                         Q/limit, threshold 1, each window by itself;
                         combined (robust-t2+autoencoder): each member trained on its own features of
@@ -245,7 +246,7 @@ function printMember(report: MemberReport & { trainingWindows: number; heldBackW
   } else if (report.kind === 'pca') {
     const { fit } = report;
     out(`  ${trainingWindows} training windows, ${fit.inliers} consistent with the robust fit · ${fit.trainingAbove} above the threshold`);
-    out(`  ${report.components} of ${report.features} principal components (${(100 * fit.explained).toFixed(1)} % of the standardised variance) · T² limit ${report.t2Limit.toFixed(3)}, Q limit ${report.qLimit.toFixed(3)}: the score is the larger of T²/limit and Q/limit (limits set for many training windows)`);
+    out(`  ${report.components} of ${report.features} principal components (${(100 * fit.explained).toFixed(1)} % of the standardised variance) · T² limit ${report.t2Limit.toFixed(3)}, Q limit ${report.qLimit.toFixed(3)}: the score is the larger of T²/limit and Q/limit (Q's limit set for many training windows)`);
     if (fit.featuresAlone) out(FEATURES_ALONE);
     if (fit.fewWindows !== undefined) {
       const { independent, advised } = fit.fewWindows;

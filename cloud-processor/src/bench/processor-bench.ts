@@ -383,7 +383,7 @@ try {
   for (const r of raw) {
     console.log(`| bare line protocol, keep-alive, ${bareShape(r)} | ${fmt(r.stage.rate)} points/s | ${cpu(r.stage)} | ${ratio(r.stage.rate, clientStage.rate)} × client | |`);
   }
-  console.log(`| the fastest bare write again, node:http (the sink's InfluxWrite) / Node's built-in fetch (undici), plain | ${fmt(nodeHttpAgain.rate)} / ${fmt(throughFetch.rate)} points/s | ${cpu(nodeHttpAgain)} / ${cpu(throughFetch)} | fetch ${ratio(throughFetch.rate, nodeHttpAgain.rate)} × node:http | |`);
+  console.log(`| the fastest bare write again, node:http (the sink's InfluxWrite) / Node's built-in fetch (undici), plain | ${fmt(nodeHttpAgain.rate)} / ${fmt(throughFetch.rate)} points/s | ${cpu(nodeHttpAgain)} vs ${cpu(throughFetch)} | fetch ${ratio(throughFetch.rate, nodeHttpAgain.rate)} × node:http | |`);
   console.log(`| building the request bodies alone, CPU: straight from the windows (the sink) / through point objects (before) | ${linesUs.toFixed(1)} / ${serializeUs.toFixed(1)} µs/point | | | |`);
   console.log(`| escaping a tag value: the sink's escapeTag / the \`influx\` client's escape.tag (${fmt(tagValues.length)} values) | ${ourEscapeNs.toFixed(0)} / ${clientEscapeNs.toFixed(0)} ns | | client ${ratio(clientEscapeNs, ourEscapeNs)} × the time | |`);
   rounds.forEach((r, i) => {

@@ -187,7 +187,7 @@ export const pcaFileSchema = z
     components: z.array(z.array(finite)).min(1),
     /**
      * T² = Σ tᵢ²/λᵢ over the k components above which a window is anomalous, at α = 1 − √(1 − p): Tracy–Young–Mason's
-     * k(n² − 1)/(n(n − k))·F_{k,n−k}(α) for n independent training windows (χ²_k's quantile in models trained before it).
+     * k(n² − 1)/(n(n − k))·F_{k,n−k}(α) for n independent training windows (χ²_k with fewer windows than components: training/pca.ts).
      */
     t2Limit: positive,
     /** Q, the squared residual, above which a window is anomalous: Jackson–Mudholkar's limit at the same α (training/q-limit.ts). */

@@ -1,7 +1,7 @@
 // Points as InfluxDB 1.x line protocol, built here because the `influx` client spends most of a write's
 // CPU building it (issue #17: ~18 µs per point). Its exported escaper alone takes 3.65 × the time of
-// escapeTag on our tag values (a regex per string; the processor benchmark) and rewrites `\'`. Written exactly as that client wrote our points, so
-// stored data and every query on it stay the same:
+// escapeTag on our tag values (a regex per string; the processor benchmark) and rewrites `\'`. Written
+// exactly as that client wrote our points, so stored data and every query on it stay the same:
 // - numbers as floats, never with the `i` suffix: the client had no schema, so every numeric field
 //   of every existing database is a float, and an integer write would be refused as a type conflict;
 // - booleans as true/false, strings double-quoted;

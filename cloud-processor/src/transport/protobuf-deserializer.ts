@@ -30,9 +30,10 @@ import { UndecodableMessageError } from './poison-message.js';
  * ~150 bytes of heap however small it is on the wire (2 bytes when empty): uncapped, a 10 MB body of
  * empty windows would become 5 M objects, ~780 MB. At the cap they take ~40 MB. No gateway batch is
  * over it: live, a gateway sends at most pubsub.maxInFlight windows in one (default 1,000); `pdm replay
- * --publish` fills batches by bytes alone, up to featureBatches.maxBytes (at most
- * pubsub.keyMaxBytesPerSecond, itself at most 1,000,000 bytes) of windows, each at least 36 bytes with
- * its framing (one-character ids, one sensor whose statistics are all 0): under 28,000 even then.
+ * --publish` fills batches by bytes alone, up to featureBatches.maxBytes of windows, each at least 36 bytes
+ * with its framing (one-character ids, one sensor whose statistics are all 0). Gateways since 949f2f8 hold
+ * maxBytes to pubsub.keyMaxBytesPerSecond (at most 1,000,000 bytes: under 28,000 windows); older ones
+ * allowed 8 MiB (under 235,000), which the cap still takes while such gateways run.
  */
 export const MAX_WINDOWS_PER_BATCH = 250_000;
 
