@@ -5,10 +5,10 @@ import { ManualClock } from '@pdm/clock';
 import { CloseReason, create, MachineWindowSchema, SensorStatsSchema, type MachineWindow } from '@pdm/proto';
 import { twoPassStatistics } from '@pdm/proto/testing';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { ScoreOutcome, WindowScore } from '../model/api.js';
 import { MODEL_FILES } from '../model/artifact-schemas.js';
 import { gaussian } from '../test-support/synthetic-pump.js';
 import { tempRegistry } from '../test-support/temp-registry.js';
+import { scoresOf } from '../test-support/scores-of.js';
 import { windowOfReadings } from '../test-support/windows.js';
 import { trainModel } from '../training/train.js';
 import { scoreWindows } from './score-windows.js';
@@ -28,12 +28,6 @@ function slowWindows(options: { seed: number; from: number; count: number; machi
   });
 }
 
-function scores(outcomes: readonly ScoreOutcome[]): WindowScore[] {
-  return outcomes.map((o) => {
-    if (o.kind !== 'scored') throw new Error(`expected a score, got ${o.kind}${o.kind === 'contract_mismatch' ? `: ${o.reason}` : ''}`);
-    return o.score;
-  });
-}
 
 let registry: Awaited<ReturnType<typeof tempRegistry>>;
 let modelDir: string;
@@ -78,7 +72,7 @@ describe('the adaptive-z kind', () => {
     const live = slowWindows({ seed: 2, from: 500, count: 400, offset: (w) => (w === 600 ? 40 : 0) });
     const stuckAt = live[750 - 500]!.sensors[0]!.mean;
     for (let w = 750; w < 810; w++) live[w - 500]!.sensors[0] = create(SensorStatsSchema, { sensorId: 'temp', expectedCount: 1, ...twoPassStatistics([stuckAt]) });
-    const scored = scores(await scoreWindows(scorer, live));
+    const scored = scoresOf(await scoreWindows(scorer, live));
     const anomalous = scored.flatMap((s, i) => (s.isAnomaly ? [500 + i] : []));
     expect(anomalous).toContain(600);
     expect(anomalous.some((w) => w > 750 && w < 810)).toBe(true);
@@ -91,8 +85,8 @@ describe('the adaptive-z kind', () => {
     const first = slowWindows({ seed: 3, from: 500, count: 100 });
     const quiet = slowWindows({ seed: 4, from: 600, count: 50 });
     const hot = slowWindows({ seed: 4, from: 600, count: 50, machineId: 'oven-2', offset: () => 20 });
-    const a = scores(await scoreWindows(scorer, [...first, ...quiet]));
-    const b = scores(await scoreWindows(scorer, [...first.map((w) => create(MachineWindowSchema, { ...w, machineId: 'oven-2' })), ...hot]));
+    const a = scoresOf(await scoreWindows(scorer, [...first, ...quiet]));
+    const b = scoresOf(await scoreWindows(scorer, [...first.map((w) => create(MachineWindowSchema, { ...w, machineId: 'oven-2' })), ...hot]));
     expect(b.slice(0, 100).map((s) => s.score)).toEqual(a.slice(0, 100).map((s) => s.score));
     expect(b[100]!.isAnomaly).toBe(true);
     expect(a.slice(100).some((s) => s.isAnomaly)).toBe(false);
@@ -102,18 +96,18 @@ describe('the adaptive-z kind', () => {
     // A quarter of a day (12 windows) missing: counted, every later window would be compared with the
     // wrong part of the cycle (its ±5 is ~20 σ of the seasonal differences).
     const live = slowWindows({ seed: 6, from: 500, count: 300 }).filter((w) => w.windowStart < START + 600 * WINDOW_MS || w.windowStart >= START + 612 * WINDOW_MS);
-    const scored = scores(await scoreWindows(scorer, live));
+    const scored = scoresOf(await scoreWindows(scorer, live));
     expect(scored.filter((s) => s.isAnomaly)).toEqual([]);
     // The short term still sees a level shift after the outage.
     const shifted = slowWindows({ seed: 7, from: 800, count: 100 }).filter((w) => w.windowStart >= START + 812 * WINDOW_MS);
-    const after = scores(await scoreWindows(scorer, shifted.map((w, i) => (i < 40 ? w : create(MachineWindowSchema, { ...w, sensors: [create(SensorStatsSchema, { ...w.sensors[0]!, mean: w.sensors[0]!.mean + 3 })] })))));
+    const after = scoresOf(await scoreWindows(scorer, shifted.map((w, i) => (i < 40 ? w : create(MachineWindowSchema, { ...w, sensors: [create(SensorStatsSchema, { ...w.sensors[0]!, mean: w.sensors[0]!.mean + 3 })] })))));
     expect(after.slice(0, 40).some((s) => s.isAnomaly)).toBe(false);
     expect(after.slice(40).some((s) => s.isAnomaly)).toBe(true);
   });
 
   it('counts the windows between the end of training and a machine\'s first window as holes', async () => {
     // Training ended with window 499; the machine is first seen half a day later.
-    const scored = scores(await scoreWindows(scorer, slowWindows({ seed: 8, from: 524, count: 200 })));
+    const scored = scoresOf(await scoreWindows(scorer, slowWindows({ seed: 8, from: 524, count: 200 })));
     expect(scored.filter((s) => s.isAnomaly)).toEqual([]);
   });
 
@@ -123,13 +117,13 @@ describe('the adaptive-z kind', () => {
    */
   async function scoresAcrossRestart(name: string, before: MachineWindow[], after: MachineWindow[]) {
     const stateFile = path.join(registry.dir, '..', `${name}-${process.pid}.json`);
-    const whole = scores(await scoreWindows(scorer, [...before, ...after]));
+    const whole = scoresOf(await scoreWindows(scorer, [...before, ...after]));
     const first = await openScorer({ registryDir: registry.dir, clock: new ManualClock(), pollMs: 3_600_000, stateFile });
     await scoreWindows(first, before);
     await first.close();
     const restarted = await openScorer({ registryDir: registry.dir, clock: new ManualClock(), pollMs: 3_600_000, stateFile });
     try {
-      const rest = scores(await scoreWindows(restarted, after));
+      const rest = scoresOf(await scoreWindows(restarted, after));
       expect(rest.map((s) => s.score)).toEqual(whole.slice(before.length).map((s) => s.score));
       return rest;
     } finally {
@@ -158,7 +152,7 @@ describe('the adaptive-z kind', () => {
   it('compares a machine first seen days after training with the same time of day from its first windows', async () => {
     const resume = 500 + 3 * PERIOD + 10;
     const live = slowWindows({ seed: 16, from: resume, count: 2 * PERIOD, offset: (w) => (w >= resume + 12 && w < resume + 42 ? 2.5 : 0) });
-    const anomalous = scores(await scoreWindows(scorer, live)).flatMap((s, i) => (s.isAnomaly ? [i] : []));
+    const anomalous = scoresOf(await scoreWindows(scorer, live)).flatMap((s, i) => (s.isAnomaly ? [i] : []));
     expect(anomalous.some((i) => i >= 12 && i < 42)).toBe(true);
     expect(anomalous.filter((i) => i < 12 || i >= 42 + 12)).toEqual([]);
   });
@@ -186,9 +180,9 @@ describe('the adaptive-z kind', () => {
       try {
         const outcomes = await scoreWindows(silent, [...before, ...outage, ...after]);
         expect(new Set(outcomes.slice(before.length, before.length + outage.length).map((o) => o.kind))).toEqual(new Set(['contract_mismatch']));
-        const afterSilence = scores(outcomes.slice(before.length + outage.length));
+        const afterSilence = scoresOf(outcomes.slice(before.length + outage.length));
         // The same as a machine that sent nothing at all for those three days.
-        expect(afterSilence).toEqual(scores(await scoreWindows(gap, [...before, ...after])).slice(before.length));
+        expect(afterSilence).toEqual(scoresOf(await scoreWindows(gap, [...before, ...after])).slice(before.length));
         const anomalous = afterSilence.flatMap((s, i) => (s.isAnomaly ? [i] : []));
         expect(anomalous.some((i) => i >= 12 && i < 42)).toBe(true);
         expect(anomalous.filter((i) => i < 12 || i >= 42 + 12)).toEqual([]);
@@ -213,7 +207,7 @@ describe('the adaptive-z kind', () => {
       expect(file.historyEnd).toBe(START + 500 * WINDOW_MS);
       const gappy = await openScorer({ registryDir: elsewhere.dir, clock: new ManualClock(), pollMs: 3_600_000 });
       try {
-        const scored = scores(await scoreWindows(gappy, slowWindows({ seed: 11, from: 500, count: 200 })));
+        const scored = scoresOf(await scoreWindows(gappy, slowWindows({ seed: 11, from: 500, count: 200 })));
         expect(scored.filter((s) => s.isAnomaly)).toEqual([]);
       } finally {
         await gappy.close();
@@ -225,15 +219,15 @@ describe('the adaptive-z kind', () => {
 
   it('gives a window scored again (a redelivery, a late revision) the score it got the first time', async () => {
     const windows = slowWindows({ seed: 5, from: 500, count: 200, offset: (w) => (w >= 650 ? 3 : 0) });
-    const first = scores(await scoreWindows(scorer, windows));
-    const again = scores(await scoreWindows(scorer, [windows[150]!, create(MachineWindowSchema, { ...windows[199]!, revision: 1 })]));
+    const first = scoresOf(await scoreWindows(scorer, windows));
+    const again = scoresOf(await scoreWindows(scorer, [windows[150]!, create(MachineWindowSchema, { ...windows[199]!, revision: 1 })]));
     expect(again.map((s) => s.score)).toEqual([first[150]!.score, first[199]!.score]);
     // Scoring again taught the history nothing: the next new window scores as it would have.
     const next = slowWindows({ seed: 5, from: 700, count: 1 });
     const fresh = await openScorer({ registryDir: registry.dir, clock: new ManualClock(), pollMs: 3_600_000 });
     try {
-      const direct = scores(await scoreWindows(fresh, [...windows, ...next]));
-      expect(scores(await scoreWindows(scorer, next))[0]!.score).toBe(direct[200]!.score);
+      const direct = scoresOf(await scoreWindows(fresh, [...windows, ...next]));
+      expect(scoresOf(await scoreWindows(scorer, next))[0]!.score).toBe(direct[200]!.score);
     } finally {
       await fresh.close();
     }

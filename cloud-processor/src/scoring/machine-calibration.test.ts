@@ -12,6 +12,7 @@ import { MODEL_DEFAULTS } from '../model/defaults.js';
 import { MODEL_FILES } from '../model/artifact-schemas.js';
 import { ONLINE_THRESHOLD } from '../model/online-threshold.js';
 import { levelMachineWindows } from '../test-support/level-machine.js';
+import { scoresOf } from '../test-support/scores-of.js';
 import { trainModel } from '../training/train.js';
 import { scoreWindows } from './score-windows.js';
 import { openScorer } from './scorer.js';
@@ -48,12 +49,6 @@ beforeAll(async () => {
 });
 afterAll(() => rm(temp, { recursive: true, force: true }));
 
-function scores(outcomes: readonly ScoreOutcome[]): WindowScore[] {
-  return outcomes.map((o) => {
-    if (o.kind !== 'scored') throw new Error(`expected a score, got ${o.kind}${o.kind === 'contract_mismatch' ? `: ${o.reason}` : ''}`);
-    return o.score;
-  });
-}
 
 /** As `pdm score` runs: one scorer, no state file; its outcomes and how many windows it held as calibrating. */
 async function scoreOutcomes(registryDir: string, windows: readonly MachineWindow[]): Promise<{ outcomes: ScoreOutcome[]; calibrating: number }> {
@@ -67,7 +62,7 @@ async function scoreOutcomes(registryDir: string, windows: readonly MachineWindo
 }
 
 async function scoreOnce(registryDir: string, windows: readonly MachineWindow[]): Promise<WindowScore[]> {
-  return scores((await scoreOutcomes(registryDir, windows)).outcomes);
+  return scoresOf((await scoreOutcomes(registryDir, windows)).outcomes);
 }
 
 /** As the processor runs: with a state file, stopped after `restartAfter` windows and started again, which first sees the last two before the stop again (a redelivery). */
@@ -89,7 +84,7 @@ async function restartOutcomes(registryDir: string, windows: readonly MachineWin
 
 async function scoreWithRestart(registryDir: string, windows: readonly MachineWindow[], restartAfter: number): Promise<{ decided: WindowScore[]; redelivered: WindowScore[]; stateFile: string }> {
   const { decided, redelivered, stateFile } = await restartOutcomes(registryDir, windows, restartAfter);
-  return { decided: scores(decided), redelivered: scores(redelivered), stateFile };
+  return { decided: scoresOf(decided), redelivered: scoresOf(redelivered), stateFile };
 }
 
 const CALIBRATING: ScoreOutcome = { kind: 'held', reason: 'calibrating' };
@@ -105,7 +100,7 @@ describe("a class model and a machine its training never saw (m-3, sensor a at 1
     expect(outcomes.slice(0, LEVEL_WINDOWS)).toEqual(Array.from({ length: LEVEL_WINDOWS }, () => CALIBRATING));
     expect(calibrating).toBe(LEVEL_WINDOWS);
     // From the 2,001st window its own level: healthy is quiet, and a step of 8 units (8 %) still alarms throughout.
-    const decided = scores(outcomes.slice(LEVEL_WINDOWS));
+    const decided = scoresOf(outcomes.slice(LEVEL_WINDOWS));
     expect(decided.slice(0, 200).filter((s) => s.isAnomaly)).toHaveLength(0);
     expect(decided.slice(200).every((s) => s.isAnomaly)).toBe(true);
   });

@@ -1,14 +1,14 @@
 // The pca kind through the registry-backed scorer, as pdm score and the processor use it.
-import { cp, readdir, readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ManualClock } from '@pdm/clock';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { ScoreOutcome, WindowScore } from '../model/api.js';
 import { KIND_FILES, MODEL_FILES, type PcaFile } from '../model/artifact-schemas.js';
 import { readModelFolder } from '../model/artifacts.js';
 import { expectContractRefusals, levelMachineWindows } from '../test-support/level-machine.js';
 import { simulatePump } from '../test-support/synthetic-pump.js';
-import { tempRegistry } from '../test-support/temp-registry.js';
+import { publishModel, tempRegistry } from '../test-support/temp-registry.js';
+import { scoresOf } from '../test-support/scores-of.js';
 import { TrainingDataError } from '../training/derive-contract.js';
 import { trainModel } from '../training/train.js';
 import { scoreWindows } from './score-windows.js';
@@ -36,20 +36,7 @@ afterEach(async () => {
   await registry.cleanup();
 });
 
-/** Publishes a trained folder as `name@version`, contract.json written last. */
-async function publish(from: string, name: string, version: string): Promise<void> {
-  const dir = path.join(registry.dir, name, version);
-  await cp(from, dir, { recursive: true, filter: (src) => !src.endsWith(MODEL_FILES.contract) });
-  const contract = JSON.parse(await readFile(path.join(from, MODEL_FILES.contract), 'utf8')) as Record<string, unknown>;
-  await writeFile(path.join(dir, MODEL_FILES.contract), JSON.stringify({ ...contract, name, version }));
-}
 
-function scores(outcomes: readonly ScoreOutcome[]): WindowScore[] {
-  return outcomes.map((o) => {
-    if (o.kind !== 'scored') throw new Error(`expected a score, got ${o.kind}${o.kind === 'contract_mismatch' ? `: ${o.reason}` : ''}`);
-    return o.score;
-  });
-}
 
 describe('the pca kind', () => {
   it("writes contract.json with its kind and pca.json on robust-t2's features, nothing held back", async () => {
@@ -66,10 +53,10 @@ describe('the pca kind', () => {
   });
 
   it('flags a 10% step of one sensor, blames that sensor, and reports the score on the common scale (threshold 1)', async () => {
-    await publish(level, 'level', '1');
+    await publishModel(registry.dir, level, 'level', '1');
     await scorer.reload();
     const windows = levelMachineWindows({ seed: 2, windows: 120, startMs: LIVE_START, offsetA: (w) => (w >= 60 ? 10 : 0) });
-    const scored = scores(await scoreWindows(scorer, windows));
+    const scored = scoresOf(await scoreWindows(scorer, windows));
     expect(scored.slice(0, 60).filter((s) => s.isAnomaly)).toHaveLength(0);
     expect(scored.slice(60).every((s) => s.isAnomaly)).toBe(true);
     for (const s of scored) {
@@ -81,22 +68,22 @@ describe('the pca kind', () => {
   });
 
   it('decides a window by itself: scored again, or after other windows, it gets the same score', async () => {
-    await publish(level, 'level', '1');
+    await publishModel(registry.dir, level, 'level', '1');
     await scorer.reload();
     const windows = levelMachineWindows({ seed: 3, windows: 30, startMs: LIVE_START, offsetA: (w) => (w >= 20 ? 10 : 0) });
-    const first = scores(await scoreWindows(scorer, windows));
-    const again = scores(await scoreWindows(scorer, [windows[25]!, windows[5]!]));
+    const first = scoresOf(await scoreWindows(scorer, windows));
+    const again = scoresOf(await scoreWindows(scorer, [windows[25]!, windows[5]!]));
     expect(again.map((s) => s.score)).toEqual([first[25]!.score, first[5]!.score]);
   });
 
   it('refuses a window that does not fit its contract, like every kind', async () => {
-    await publish(level, 'level', '1');
+    await publishModel(registry.dir, level, 'level', '1');
     await scorer.reload();
     await expectContractRefusals(scorer, LIVE_START);
   });
 
   it('refuses a pca.json whose components do not match the contract, or that leaves no residual', async () => {
-    await publish(level, 'level', '1');
+    await publishModel(registry.dir, level, 'level', '1');
     const file = path.join(registry.dir, 'level', '1', MODEL_FILES.pca);
     const content = JSON.parse(await readFile(file, 'utf8')) as PcaFile;
     await writeFile(file, JSON.stringify({ ...content, components: content.components.map((c) => c.slice(1)) }));
@@ -131,26 +118,26 @@ describe('the pca kind among the others', () => {
   it('hot-reloads a new version of another kind in place of the serving one, both ways', async () => {
     const t2Dir = (await trainModel(pump, { outDir: trained.dir, name: 'pump', version: 't2', kind: 'robust-t2' })).dir;
     const pcaDir = (await trainModel(pump, { outDir: trained.dir, name: 'pump', version: 'pca', kind: 'pca' })).dir;
-    await publish(t2Dir, 'pump', '1');
+    await publishModel(registry.dir, t2Dir, 'pump', '1');
     await scorer.reload();
-    expect(scores(await scoreWindows(scorer, pump.slice(0, 3)))[0]!.threshold).toBeCloseTo(29.588, 3);
-    await publish(pcaDir, 'pump', '2');
+    expect(scoresOf(await scoreWindows(scorer, pump.slice(0, 3)))[0]!.threshold).toBeCloseTo(29.588, 3);
+    await publishModel(registry.dir, pcaDir, 'pump', '2');
     await scorer.reload();
     expect(scorer.loaded().map((m) => m.version)).toEqual(['2']);
-    const after = scores(await scoreWindows(scorer, pump.slice(0, 3)));
+    const after = scoresOf(await scoreWindows(scorer, pump.slice(0, 3)));
     expect(after.map((s) => [s.modelVersion, s.threshold])).toEqual([['2', 1], ['2', 1], ['2', 1]]);
     expect(Object.keys(after[0]!.contributions).sort()).toEqual(['current', 'flow', 'pressure', 'temp', 'vib']);
-    await publish(t2Dir, 'pump', '3');
+    await publishModel(registry.dir, t2Dir, 'pump', '3');
     await scorer.reload();
-    expect(scores(await scoreWindows(scorer, pump.slice(3, 4)))[0]).toMatchObject({ modelVersion: '3', threshold: expect.closeTo(29.588, 3) as number });
+    expect(scoresOf(await scoreWindows(scorer, pump.slice(3, 4)))[0]).toMatchObject({ modelVersion: '3', threshold: expect.closeTo(29.588, 3) as number });
   });
 
   it('joins a combined model as a member, its score on the common scale', async () => {
     const dir = (await trainModel(pump, { outDir: trained.dir, name: 'pump', version: 'combined', kind: { members: ['robust-t2', 'pca'], combine: 'max' } })).dir;
     expect((await readdir(dir)).sort()).toEqual([...new Set([MODEL_FILES.contract, ...KIND_FILES['robust-t2'], ...KIND_FILES.pca])].sort());
-    await publish(dir, 'pump', '1');
+    await publishModel(registry.dir, dir, 'pump', '1');
     await scorer.reload();
-    const [scored] = scores(await scoreWindows(scorer, pump.slice(0, 1)));
+    const [scored] = scoresOf(await scoreWindows(scorer, pump.slice(0, 1)));
     expect(scored!.members!.map((m) => m.kind)).toEqual(['robust-t2', 'pca']);
     const member = scored!.members![1]!;
     expect(member.threshold).toBe(1);

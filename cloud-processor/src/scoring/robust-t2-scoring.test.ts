@@ -4,7 +4,6 @@ import path from 'node:path';
 import { create, MachineWindowSchema } from '@pdm/proto';
 import { ManualClock } from '@pdm/clock';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { ScoreOutcome, WindowScore } from '../model/api.js';
 import { MODEL_FILES } from '../model/artifact-schemas.js';
 import { ONLINE_THRESHOLD } from '../model/online-threshold.js';
 import { readModelFolder } from '../model/artifacts.js';
@@ -12,7 +11,8 @@ import { disposeBundle } from '../model/model-bundle.js';
 import { expectContractRefusals, levelMachineWindows } from '../test-support/level-machine.js';
 import { simulatePump } from '../test-support/synthetic-pump.js';
 import { giveSlowBaseline } from '../test-support/slow-baseline.js';
-import { tempRegistry } from '../test-support/temp-registry.js';
+import { publishModel, tempRegistry } from '../test-support/temp-registry.js';
+import { scoresOf } from '../test-support/scores-of.js';
 import { trainModel } from '../training/train.js';
 import { scoreWindows } from './score-windows.js';
 import { openScorer, type ModelScorer } from './scorer.js';
@@ -45,20 +45,7 @@ afterEach(async () => {
   await registry.cleanup();
 });
 
-/** Publishes a trained folder as `name@version`, contract.json (edited by `edit`) written last. */
-async function publish(from: string, name: string, version: string, edit: (c: Record<string, unknown>) => Record<string, unknown> = (c) => c): Promise<void> {
-  const dir = path.join(registry.dir, name, version);
-  await cp(from, dir, { recursive: true, filter: (src) => !src.endsWith(MODEL_FILES.contract) });
-  const contract = JSON.parse(await readFile(path.join(from, MODEL_FILES.contract), 'utf8')) as Record<string, unknown>;
-  await writeFile(path.join(dir, MODEL_FILES.contract), JSON.stringify(edit({ ...contract, name, version })));
-}
 
-function scores(outcomes: readonly ScoreOutcome[]): WindowScore[] {
-  return outcomes.map((o) => {
-    if (o.kind !== 'scored') throw new Error(`expected a score, got ${o.kind}${o.kind === 'contract_mismatch' ? `: ${o.reason}` : ''}`);
-    return o.score;
-  });
-}
 
 describe('the robust-t2 kind', () => {
   it('writes contract.json with its kind and robust-t2.json, and features mean and rms per sensor', async () => {
@@ -74,11 +61,11 @@ describe('the robust-t2 kind', () => {
   });
 
   it('flags a 10% step of one sensor for as long as it lasts and blames that sensor', async () => {
-    await publish(withBaseline, 'level', '1');
+    await publishModel(registry.dir, withBaseline, 'level', '1');
     await scorer.reload();
     // Healthy for 60 windows, then sensor a 10 units (10% of its level) higher for 120 windows.
     const windows = levelMachineWindows({ seed: 2, windows: 180, startMs: LIVE_START, offsetA: (w) => (w >= 60 ? 10 : 0) });
-    const scored = scores(await scoreWindows(scorer, windows));
+    const scored = scoresOf(await scoreWindows(scorer, windows));
     expect(scored.slice(0, 60).filter((s) => s.isAnomaly)).toHaveLength(0);
     // The baseline never learns from a window that exceeded, so the step stays an anomaly to the end.
     expect(scored.slice(60).every((s) => s.isAnomaly)).toBe(true);
@@ -92,9 +79,9 @@ describe('the robust-t2 kind', () => {
   it('follows a slow drift below the floor with its baseline; the same drift alarms a model without one', async () => {
     // Sensor a rises by 5 units (5% of its level) over 720 windows (2 hours): 7 mm per 10 s window.
     const drift = { seed: 3, windows: 720, startMs: LIVE_START, offsetA: (w: number) => (5 * w) / 720 };
-    await publish(withBaseline, 'level', '1');
+    await publishModel(registry.dir, withBaseline, 'level', '1');
     await scorer.reload();
-    const followed = scores(await scoreWindows(scorer, levelMachineWindows(drift)));
+    const followed = scoresOf(await scoreWindows(scorer, levelMachineWindows(drift)));
     expect(followed.filter((s) => s.isAnomaly)).toHaveLength(0);
     // The baseline trails the drift by about rate × τ = 5/7200 s × 600 s ≈ 0.42.
     const baseline = scorer.baselineOf('level', '1', 'site-test', 'm-1')!;
@@ -102,25 +89,25 @@ describe('the robust-t2 kind', () => {
     expect(baseline.baseline[0]! - 100).toBeLessThan(4.8);
     expect(JSON.parse(JSON.stringify(baseline))).toEqual(baseline); // plain data: can be persisted as it is
 
-    await publish(withBaseline, 'level', '2', (c) => c);
+    await publishModel(registry.dir, withBaseline, 'level', '2', (c) => c);
     const fixed = path.join(registry.dir, 'level', '2', MODEL_FILES.robustT2);
     await writeFile(fixed, JSON.stringify({ ...(JSON.parse(await readFile(fixed, 'utf8')) as object), tauMs: null }));
     await scorer.reload();
-    const unfollowed = scores(await scoreWindows(scorer, levelMachineWindows(drift)));
+    const unfollowed = scoresOf(await scoreWindows(scorer, levelMachineWindows(drift)));
     expect(unfollowed.every((s) => s.modelVersion === '2')).toBe(true);
     expect(unfollowed.slice(0, 100).filter((s) => s.isAnomaly)).toHaveLength(0);
     expect(unfollowed.slice(-100).every((s) => s.isAnomaly)).toBe(true);
   });
 
   it('takes a machine back after a gap at the level it wandered to meanwhile, and not one back far beyond it', async () => {
-    await publish(withBaseline, 'level', '1');
+    await publishModel(registry.dir, withBaseline, 'level', '1');
     await scorer.reload();
     // 60 windows at the trained level, then sensor a 5 % higher: right after them, or after an hour without
     // windows (a stop the running-state gate held, data that did not come) — or 30 % higher after the hour.
     const run = async (machineId: string, gapMs: number, step: number) => {
       const before = levelMachineWindows({ seed: 9, windows: 60, startMs: LIVE_START, machineId });
       const after = levelMachineWindows({ seed: 10, windows: 60, startMs: LIVE_START + 600_000 + gapMs, machineId, offsetA: () => step });
-      const decided = scores(await scoreWindows(scorer, [...before, ...after]));
+      const decided = scoresOf(await scoreWindows(scorer, [...before, ...after]));
       expect(decided.slice(0, 60).filter((s) => s.isAnomaly)).toHaveLength(0);
       return decided.slice(60);
     };
@@ -145,16 +132,16 @@ describe('the robust-t2 kind', () => {
   });
 
   it("decides a window from data up to its end only, each machine (a site's pump-1 is not another site's) against its own baseline", async () => {
-    await publish(withBaseline, 'level', '1');
+    await publishModel(registry.dir, withBaseline, 'level', '1');
     await scorer.reload();
     const common = levelMachineWindows({ seed: 4, windows: 100, startMs: LIVE_START, offsetA: (w) => (3 * w) / 100 });
     const laterA = levelMachineWindows({ seed: 5, windows: 50, startMs: LIVE_START + 100 * 10_000 });
     const laterB = levelMachineWindows({ seed: 6, windows: 50, startMs: LIVE_START + 100 * 10_000, offsetA: () => 30 });
-    const a = scores(await scoreWindows(scorer, [...common, ...laterA]));
+    const a = scoresOf(await scoreWindows(scorer, [...common, ...laterA]));
     // Machine m-1 of another site gets the same first 100 windows and a different future; the first m-1's
     // state must not matter to it.
     const atOtherSite = (ws: typeof common) => ws.map((w) => create(MachineWindowSchema, { ...w, siteId: 'site-other' }));
-    const b = scores(await scoreWindows(scorer, atOtherSite([...common, ...laterB])));
+    const b = scoresOf(await scoreWindows(scorer, atOtherSite([...common, ...laterB])));
     expect(b.slice(0, 100).map((s) => s.score)).toEqual(a.slice(0, 100).map((s) => s.score));
     expect(b.slice(100).every((s) => s.isAnomaly)).toBe(true);
     expect(scorer.baselineOf('level', '1', 'site-test', 'm-1')!.baseline).not.toEqual(scorer.baselineOf('level', '1', 'site-other', 'm-1')!.baseline);
@@ -171,13 +158,13 @@ describe('the robust-t2 kind', () => {
     const file = JSON.parse(await readFile(path.join(dir, MODEL_FILES.robustT2), 'utf8')) as { machineOffsets: Record<string, number[]> };
     // a.mean is feature 0: the two levels 8 apart (medians of 2,000 windows of 10 readings, σ ≈ 0.3).
     expect(file.machineOffsets['m-2']![0]! - file.machineOffsets['m-1']![0]!).toBeCloseTo(8, 0);
-    await publish(dir, 'class', '1');
+    await publishModel(registry.dir, dir, 'class', '1');
     await scorer.reload();
     // Live: each machine at its own level for 60 windows, then at the other's for 60.
     const live = (seed: number, machineId: string, from: number, to: number) =>
       levelMachineWindows({ seed, windows: 120, startMs: LIVE_START, machineId, offsetA: (w) => (w < 60 ? from : to) });
-    const one = scores(await scoreWindows(scorer, live(13, 'm-1', 0, 8)));
-    const two = scores(await scoreWindows(scorer, live(14, 'm-2', 8, 0)));
+    const one = scoresOf(await scoreWindows(scorer, live(13, 'm-1', 0, 8)));
+    const two = scoresOf(await scoreWindows(scorer, live(14, 'm-2', 8, 0)));
     for (const machine of [one, two]) {
       expect(machine.slice(0, 60).filter((s) => s.isAnomaly)).toHaveLength(0);
       expect(machine.slice(60).every((s) => s.isAnomaly)).toBe(true);
@@ -185,20 +172,20 @@ describe('the robust-t2 kind', () => {
   });
 
   it('decides a window scored again (a redelivery, a late revision) as it did the first time', async () => {
-    await publish(withBaseline, 'level', '1');
+    await publishModel(registry.dir, withBaseline, 'level', '1');
     await scorer.reload();
     // A slow drift the baseline follows: by the end it has moved away from where windows 140 and 170 were
     // decided (both among the RECENT_DECISIONS = 64 windows a machine remembers).
     const windows = levelMachineWindows({ seed: 8, windows: 200, startMs: LIVE_START, offsetA: (w) => (2 * w) / 200 });
-    const first = scores(await scoreWindows(scorer, windows));
-    const again = scores(await scoreWindows(scorer, [windows[140]!, windows[170]!, create(MachineWindowSchema, { ...windows[199]!, revision: 1 })]));
+    const first = scoresOf(await scoreWindows(scorer, windows));
+    const again = scoresOf(await scoreWindows(scorer, [windows[140]!, windows[170]!, create(MachineWindowSchema, { ...windows[199]!, revision: 1 })]));
     expect(again.map((s) => s.score)).toEqual([first[140]!.score, first[170]!.score, first[199]!.score]);
     expect(again.map((s) => s.isAnomaly)).toEqual([first[140]!.isAnomaly, first[170]!.isAnomaly, first[199]!.isAnomaly]);
     expect(scorer.baselineOf('level', '1', 'site-test', 'm-1')!.baseline).not.toEqual(scorer.baselineOf('level', '1', 'site-test', 'm-1')!.recent[0]!.baseline);
   });
 
   it('forgets a machine that has been silent longer than forgetMachinesAfterMs at the next registry check', async () => {
-    await publish(withBaseline, 'level', '1');
+    await publishModel(registry.dir, withBaseline, 'level', '1');
     const forgetful = await openScorer({ registryDir: registry.dir, clock: new ManualClock(LIVE_START + 3 * 86_400_000), pollMs: 3_600_000, forgetMachinesAfterMs: 86_400_000 });
     try {
       await scoreWindows(forgetful, levelMachineWindows({ seed: 10, windows: 5, startMs: LIVE_START }));
@@ -212,13 +199,13 @@ describe('the robust-t2 kind', () => {
   });
 
   it('refuses a window that does not fit its contract, like every kind', async () => {
-    await publish(withBaseline, 'level', '1');
+    await publishModel(registry.dir, withBaseline, 'level', '1');
     await scorer.reload();
     await expectContractRefusals(scorer, LIVE_START);
   });
 
   it('refuses a robust-t2.json whose precision does not match the contract', async () => {
-    await publish(withBaseline, 'level', '1');
+    await publishModel(registry.dir, withBaseline, 'level', '1');
     const file = path.join(registry.dir, 'level', '1', MODEL_FILES.robustT2);
     const content = JSON.parse(await readFile(file, 'utf8')) as { precision: number[][] };
     await writeFile(file, JSON.stringify({ ...content, precision: content.precision.slice(1) }));
@@ -226,7 +213,7 @@ describe('the robust-t2 kind', () => {
   });
 
   it("refuses a machine's offset that does not match the contract's features", async () => {
-    await publish(withBaseline, 'level', '1');
+    await publishModel(registry.dir, withBaseline, 'level', '1');
     const file = path.join(registry.dir, 'level', '1', MODEL_FILES.robustT2);
     const content = JSON.parse(await readFile(file, 'utf8')) as object;
     await writeFile(file, JSON.stringify({ ...content, machineOffsets: { 'm-1': [0, 0, 0, 0, 0, 0], 'm-2': [1, 2] } }));
@@ -243,14 +230,14 @@ describe('model kinds in one registry', () => {
 
   it('hot-reloads a new version of another kind in place of the serving one', async () => {
     const t2Dir = (await trainModel(pump, { outDir: trained.dir, name: 'pump', version: 't2', kind: 'robust-t2' })).dir;
-    await publish(autoencoderDir, 'pump', '1');
+    await publishModel(registry.dir, autoencoderDir, 'pump', '1');
     await scorer.reload();
-    const before = scores(await scoreWindows(scorer, pump.slice(0, 3)));
+    const before = scoresOf(await scoreWindows(scorer, pump.slice(0, 3)));
     expect(before[0]!.modelVersion).toBe('1');
-    await publish(t2Dir, 'pump', '2');
+    await publishModel(registry.dir, t2Dir, 'pump', '2');
     await scorer.reload();
     expect(scorer.loaded().map((m) => m.version)).toEqual(['2']);
-    const after = scores(await scoreWindows(scorer, pump.slice(0, 3)));
+    const after = scoresOf(await scoreWindows(scorer, pump.slice(0, 3)));
     expect(after[0]!.modelVersion).toBe('2');
     expect(after[0]!.threshold).toBeCloseTo(29.588, 3); // χ²₁₀ at 1e-3: mean and rms of five sensors
     expect(Object.keys(after[0]!.contributions).sort()).toEqual(['current', 'flow', 'pressure', 'temp', 'vib']);
@@ -258,8 +245,8 @@ describe('model kinds in one registry', () => {
 
   it('loads a contract.json written before kinds existed (no kind, or autoencoder+robust-z) as an autoencoder', async () => {
     const { kind: _kind, ...withoutKind } = JSON.parse(await readFile(path.join(autoencoderDir, MODEL_FILES.contract), 'utf8')) as Record<string, unknown>;
-    await publish(autoencoderDir, 'pump', '1', () => ({ ...withoutKind, name: 'pump', version: '1' }));
-    await publish(autoencoderDir, 'old', '1', (c) => ({ ...c, kind: 'autoencoder+robust-z' }));
+    await publishModel(registry.dir, autoencoderDir, 'pump', '1', () => ({ ...withoutKind, name: 'pump', version: '1' }));
+    await publishModel(registry.dir, autoencoderDir, 'old', '1', (c) => ({ ...c, kind: 'autoencoder+robust-z' }));
     for (const dir of [path.join(registry.dir, 'pump', '1'), path.join(registry.dir, 'old', '1')]) {
       const bundle = await readModelFolder(dir);
       expect(bundle.kind).toBe('autoencoder');

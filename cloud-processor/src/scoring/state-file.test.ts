@@ -7,12 +7,13 @@ import { ManualClock } from '@pdm/clock';
 import type { MachineWindow } from '@pdm/proto';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { ScoreOutcome, WindowScore } from '../model/api.js';
+import type { WindowScore } from '../model/api.js';
 import type { ModelKind } from '../model/artifact-schemas.js';
 import type { ModelLogger } from '../model/logger.js';
 import { currentThreshold, initialOnlineThreshold, learnOnlineThreshold, type OnlineThresholdState } from '../model/online-threshold.js';
 import type { BaselineState } from '../model/robust-t2.js';
 import { levelMachineWindows } from '../test-support/level-machine.js';
+import { scoresOf } from '../test-support/scores-of.js';
 import { gpdSampler } from '../test-support/seeded-samplers.js';
 import { giveSlowBaseline } from '../test-support/slow-baseline.js';
 import { trainModel } from '../training/train.js';
@@ -25,12 +26,6 @@ import { readStateFile } from './state-file.js';
 const TRAIN_START = 1_700_000_000_000;
 const LIVE_START = TRAIN_START + 86_400_000;
 
-function scores(outcomes: readonly ScoreOutcome[]): WindowScore[] {
-  return outcomes.map((o) => {
-    if (o.kind !== 'scored') throw new Error(`expected a score, got ${o.kind}`);
-    return o.score;
-  });
-}
 
 /** An hour without windows after the 10th of each machine (a robust-t2 baseline is less sure of the level after it). */
 const GAP_AFTER = 10;
@@ -188,7 +183,7 @@ beforeAll(async () => {
     if (kind === 'robust-t2') await giveSlowBaseline(model.dir, 600_000);
     trained.set(kind, { registryDir, reference: [] });
     const scorer = await open(kind);
-    trained.get(kind)!.reference = scores(await scoreWindows(scorer, live));
+    trained.get(kind)!.reference = scoresOf(await scoreWindows(scorer, live));
     await scorer.close();
   }
 });
@@ -208,7 +203,7 @@ describe.each(KINDS)('$kind across a restart', ({ kind, restartAfter }) => {
   ])('decides every window after the restart exactly as if it had never stopped, a window decided before included: state file %s', async (_how, olderProcessor) => {
     const { reference } = trained.get(kind)!;
     const before = await open(kind, { stateFile });
-    const first = scores(await scoreWindows(before, live.slice(0, restartAfter)));
+    const first = scoresOf(await scoreWindows(before, live.slice(0, restartAfter)));
     await before.close();
     const saved = readStateFile(stateFile);
     expect(saved[kind === 'robust-t2' ? 'robustT2' : 'adaptiveZ'].map((e) => `${e.siteId}/${e.machineId}`).sort()).toEqual(['site-test/m-1', 'site-test/m-2']);
@@ -221,17 +216,17 @@ describe.each(KINDS)('$kind across a restart', ({ kind, restartAfter }) => {
     try {
       expect((await readFile(stateFile)).subarray(0, 15).toString()).toBe('SQLite format 3');
       expect(readStateFile(stateFile)).toEqual(saved);
-      const rest = scores(await scoreWindows(after, live.slice(restartAfter)));
+      const rest = scoresOf(await scoreWindows(after, live.slice(restartAfter)));
       expect([...first, ...rest]).toEqual(reference);
       // A redelivery of windows decided before the restart gets their first decisions.
-      const again = scores(await scoreWindows(after, live.slice(restartAfter - 2, restartAfter)));
+      const again = scoresOf(await scoreWindows(after, live.slice(restartAfter - 2, restartAfter)));
       expect(again).toEqual(reference.slice(restartAfter - 2, restartAfter));
     } finally {
       await after.close();
     }
     // Without the state file the same windows score otherwise: the test above can fail.
     const fresh = await open(kind);
-    const forgotten = scores(await scoreWindows(fresh, live.slice(restartAfter)));
+    const forgotten = scoresOf(await scoreWindows(fresh, live.slice(restartAfter)));
     await fresh.close();
     expect(forgotten.map((s) => s.score)).not.toEqual(reference.slice(restartAfter).map((s) => s.score));
   });
@@ -266,7 +261,7 @@ describe('the state file of the processor', () => {
       expect(errors[0]).toContain(JSON.stringify(stateFile));
       expect(await readdir(path.dirname(stateFile))).toEqual([`scorer-state.json.unreadable-${LIVE_START}`]);
       expect(await readFile(`${stateFile}.unreadable-${LIVE_START}`, 'utf8')).toBe(content);
-      expect(scores(await scoreWindows(scorer, live.slice(0, 4)))).toEqual(reference.slice(0, 4));
+      expect(scoresOf(await scoreWindows(scorer, live.slice(0, 4)))).toEqual(reference.slice(0, 4));
     } finally {
       await scorer.close();
     }
@@ -297,7 +292,7 @@ describe('the state file of the processor', () => {
       expect(after.baselineOf('level', '1', 'site-test', 'm-1')).toEqual(m1);
       expect(after.baselineOf('level', '1', 'site-test', 'm-2')).toBeUndefined();
       // m-1 decides as if it had never stopped; m-2 starts afresh.
-      const rest = scores(await scoreWindows(after, live.slice(30)));
+      const rest = scoresOf(await scoreWindows(after, live.slice(30)));
       expect(rest.filter((s) => s.machineId === 'm-1')).toEqual(reference.slice(30).filter((s) => s.machineId === 'm-1'));
       expect(rest.filter((s) => s.machineId === 'm-2').map((s) => s.score)).not.toEqual(reference.slice(30).filter((s) => s.machineId === 'm-2').map((s) => s.score));
     } finally {
@@ -387,11 +382,11 @@ describe('a model trained again under the same name and version', () => {
       { outDir: again, name: 'level', version: '1', kind: 'adaptive-z', now: () => TRAIN_START },
     );
     const fresh = await openScorer({ registryDir: again, clock: new ManualClock(LIVE_START), pollMs: 3_600_000, logger });
-    const expected = scores(await scoreWindows(fresh, live.slice(10, 14)));
+    const expected = scoresOf(await scoreWindows(fresh, live.slice(10, 14)));
     await fresh.close();
     const after = await openScorer({ registryDir: again, clock: new ManualClock(LIVE_START), pollMs: 3_600_000, logger, stateFile });
     try {
-      expect(scores(await scoreWindows(after, live.slice(10, 14)))).toEqual(expected);
+      expect(scoresOf(await scoreWindows(after, live.slice(10, 14)))).toEqual(expected);
       expect(expected.map((s) => s.score)).not.toEqual(reference.slice(10, 14).map((s) => s.score));
     } finally {
       await after.close();
