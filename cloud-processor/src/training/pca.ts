@@ -33,7 +33,7 @@ import { fUpperQuantile } from './f-distribution.js';
 import { TrainingDataError } from './derive-contract.js';
 import { symmetricEigen } from './linalg.js';
 import { qLimit } from './q-limit.js';
-import { flooredCovariance } from './robust-covariance.js';
+import { featuresZeroThroughout, flooredCovariance } from './robust-covariance.js';
 
 export interface PcaOptions {
   /** A normal window's probability of exceeding either limit; default robust-t2's. */
@@ -92,9 +92,7 @@ export function fitPca(featureNames: readonly string[], rows: readonly ArrayLike
     );
   }
   const alpha = 1 - Math.sqrt(1 - p);
-  // As robust-t2 reports it (training/robust-t2.ts): such a feature's spread is the ridge's 10⁻⁶, so any later
-  // reading other than 0 scores far above the limits.
-  const zeroThroughout = featureNames.filter((_, j) => rows.every((row) => row[j] === 0));
+  const zeroThroughout = featuresZeroThroughout(featureNames, rows);
   const advised = MIN_WINDOWS_PER_FEATURE * d;
   const file: PcaFile = {
     featureNames: [...featureNames],

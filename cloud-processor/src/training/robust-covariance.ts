@@ -98,3 +98,13 @@ export function flooredCovariance(
   if (!joint) for (let k = 0; k < d * d; k++) if (k % (d + 1) !== 0) fit.covariance[k] = 0;
   return { ...fit, joint };
 }
+
+/**
+ * The features at exactly 0 in every row. Such a feature has no level for flooredCovariance's floor to
+ * scale with: its variance is the ridge's 1e-12, so any later reading other than 0 scores far above a
+ * covariance kind's threshold for as long as it lasts. Kept (a spare channel that starts reading, a fault
+ * flag that sets, is news), but said at training, where the user can still train on data in which it varies.
+ */
+export function featuresZeroThroughout(featureNames: readonly string[], rows: readonly ArrayLike<number>[]): string[] {
+  return featureNames.filter((_, j) => rows.every((row) => row[j] === 0));
+}

@@ -16,7 +16,7 @@ import type { RobustT2File } from '../model/artifact-schemas.js';
 import { MODEL_DEFAULTS } from '../model/defaults.js';
 import { chiSquareUpperQuantile } from './chi-square.js';
 import { invertSpd, mahalanobisSq, meanOf } from './linalg.js';
-import { flooredCovariance } from './robust-covariance.js';
+import { featuresZeroThroughout, flooredCovariance } from './robust-covariance.js';
 import { perWindowRisk, tailThreshold } from './tail-threshold.js';
 
 export interface RobustT2Options {
@@ -225,11 +225,7 @@ export function fitRobustT2(featureNames: readonly string[], allRows: readonly A
       : null;
   const threshold = Math.max(chiSquare, tail ?? 0);
   const trainingAbove = trainingScores.filter((score) => score > threshold).length;
-  // A feature at exactly 0 in every window has no level for the floor to scale with: its variance is the
-  // ridge's 1e-12, so any later reading other than 0 scores far above the threshold for as long as it
-  // lasts. Kept (a spare channel that starts reading, a fault flag that sets, is news), but said at
-  // training, where the user can still train on data in which it varies.
-  const zeroThroughout = featureNames.filter((_, j) => allRows.every((row) => row[j] === 0));
+  const zeroThroughout = featuresZeroThroughout(featureNames, allRows);
   const rowsOf = (m: Float64Array): number[][] => Array.from({ length: d }, (_, i) => Array.from(m.subarray(i * d, (i + 1) * d)));
   return {
     featureNames: [...featureNames],
