@@ -28,7 +28,6 @@ function slowWindows(options: { seed: number; from: number; count: number; machi
   });
 }
 
-
 let registry: Awaited<ReturnType<typeof tempRegistry>>;
 let modelDir: string;
 let scorer: ModelScorer;

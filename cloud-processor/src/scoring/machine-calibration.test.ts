@@ -49,7 +49,6 @@ beforeAll(async () => {
 });
 afterAll(() => rm(temp, { recursive: true, force: true }));
 
-
 /** As `pdm score` runs: one scorer, no state file; its outcomes and how many windows it held as calibrating. */
 async function scoreOutcomes(registryDir: string, windows: readonly MachineWindow[]): Promise<{ outcomes: ScoreOutcome[]; calibrating: number }> {
   const scorer = await openScorer({ registryDir, clock: new ManualClock(LIVE_START), pollMs: 3_600_000 });

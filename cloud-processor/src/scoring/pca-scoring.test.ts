@@ -36,8 +36,6 @@ afterEach(async () => {
   await registry.cleanup();
 });
 
-
-
 describe('the pca kind', () => {
   it("writes contract.json with its kind and pca.json on robust-t2's features, nothing held back", async () => {
     expect((await readdir(level)).sort()).toEqual([MODEL_FILES.contract, ...KIND_FILES.pca].sort());

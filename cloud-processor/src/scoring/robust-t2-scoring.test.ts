@@ -45,8 +45,6 @@ afterEach(async () => {
   await registry.cleanup();
 });
 
-
-
 describe('the robust-t2 kind', () => {
   it('writes contract.json with its kind and robust-t2.json, and features mean and rms per sensor', async () => {
     const contract = JSON.parse(await readFile(path.join(plain, MODEL_FILES.contract), 'utf8')) as Record<string, unknown>;

@@ -26,7 +26,6 @@ import { readStateFile } from './state-file.js';
 const TRAIN_START = 1_700_000_000_000;
 const LIVE_START = TRAIN_START + 86_400_000;
 
-
 /** An hour without windows after the 10th of each machine (a robust-t2 baseline is less sure of the level after it). */
 const GAP_AFTER = 10;
 const GAP_MS = 3_600_000;

@@ -1,6 +1,7 @@
 // What a reader of the feature topic gets back from either format (windowsOfMessage), which format a
 // gateway sends when its configuration does not say, and how its default batches are cut.
 import { CloseReason, GatewayHealthSchema, MachineWindowSchema, create, encodeMachineWindow, toBinary, type MachineWindow } from '@pdm/proto';
+import type { MessageInitShape } from '@bufbuild/protobuf';
 import { describe, expect, it } from 'vitest';
 import { gatewayConfigSchema } from '../config/index.js';
 import type { OutboxEntry } from '../outbox/index.js';
@@ -9,7 +10,8 @@ import { featureBatchMessages, singleWindowMessages, windowsOfMessage, type Feat
 const SOURCE = { gatewayId: 'gw-1', siteId: 'plant-1' };
 const T0 = Date.UTC(2026, 10, 28, 12, 0, 0);
 
-function entry(machineId: string, n: number, seq: number): { window: MachineWindow; entry: OutboxEntry } {
+/** Window n of `machineId` as outbox row `seq`; one temperature unless `more` says otherwise. */
+function entry(machineId: string, n: number, seq: number, more: Pick<MessageInitShape<typeof MachineWindowSchema>, 'sensors' | 'closedAt'> = {}): { window: MachineWindow; entry: OutboxEntry } {
   const window = create(MachineWindowSchema, {
     ...SOURCE,
     machineId,
@@ -18,6 +20,7 @@ function entry(machineId: string, n: number, seq: number): { window: MachineWind
     featureVersion: 1,
     closeReason: CloseReason.WATERMARK,
     sensors: [{ sensorId: 'temp', count: 10, mean: 61.5 + n, max: 62 + n }],
+    ...more,
   });
   const payload = encodeMachineWindow(window);
   return { window, entry: { seq, createdAt: T0, machineId, windowStart: T0 + n * 10_000, featureVersion: 1, revision: 0, payload } };
@@ -45,31 +48,22 @@ describe('windowsOfMessage', () => {
 
 /** A window of the nominal site's: 8 sensors, every statistic set (~870 bytes encoded). */
 function nominalEntry(machineId: string, n: number, seq: number): OutboxEntry {
-  const window = create(MachineWindowSchema, {
-    ...SOURCE,
-    machineId,
-    windowStart: BigInt(T0 + n * 10_000),
-    windowEnd: BigInt(T0 + (n + 1) * 10_000),
-    featureVersion: 1,
-    closeReason: CloseReason.WATERMARK,
-    closedAt: BigInt(T0 + (n + 1) * 10_000 + 1_500),
-    sensors: Array.from({ length: 8 }, (_, s) => ({
-      sensorId: `s${s}`,
-      count: 1_000,
-      expectedCount: 1_000,
-      mean: 20.1 + s,
-      variance: 0.49,
-      std: 0.7,
-      min: 18.3,
-      max: 21.9,
-      rms: 20.2 + s,
-      peakToPeak: 3.6,
-      skewness: 0.01,
-      kurtosis: 2.9,
-      crestFactor: 1.08,
-    })),
-  });
-  return { seq, createdAt: T0, machineId, windowStart: T0 + n * 10_000, featureVersion: 1, revision: 0, payload: encodeMachineWindow(window) };
+  const sensors = Array.from({ length: 8 }, (_, s) => ({
+    sensorId: `s${s}`,
+    count: 1_000,
+    expectedCount: 1_000,
+    mean: 20.1 + s,
+    variance: 0.49,
+    std: 0.7,
+    min: 18.3,
+    max: 21.9,
+    rms: 20.2 + s,
+    peakToPeak: 3.6,
+    skewness: 0.01,
+    kurtosis: 2.9,
+    crestFactor: 1.08,
+  }));
+  return entry(machineId, n, seq, { sensors, closedAt: BigInt(T0 + (n + 1) * 10_000 + 1_500) }).entry;
 }
 
 /** The rows of `entries` in each ordering key, in outbox order, as the publisher hands them to messages(). */
