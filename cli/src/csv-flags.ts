@@ -52,7 +52,7 @@ export interface CsvFlagValues {
 }
 
 /** --from and --until, or their old spellings --start and --end, as given (text for timeFlag). */
-export function timeRangeFlags(values: CsvFlagValues): { from?: string; until?: string } {
+export function timeRangeFlags(values: Pick<CsvFlagValues, 'from' | 'until' | 'start' | 'end'>): { from?: string; until?: string } {
   return { from: eitherSpelling(values, 'from', 'start'), until: eitherSpelling(values, 'until', 'end') };
 }
 

@@ -66,6 +66,8 @@ export interface TrainingWindows {
   hopping: boolean;
   /** One reading per window of one or two slow sensors (the window was chosen from the sampling interval). */
   slow: boolean;
+  /** The window the recording was cut into, ms: --window, chosen from its sampling interval, or the gateway's. */
+  windowMs: number;
 }
 
 /**
@@ -89,12 +91,12 @@ export async function trainingWindowsFromCsv(
   const chosen = options.engine?.windowMs === undefined ? await chooseWindow(input, options, err) : undefined;
   const replay: ReplayOptionsInput = chosen === undefined ? options : { ...options, engine: { ...options.engine, windowMs: chosen.windowMs } };
   const slow = chosen?.slow ?? false;
+  const windowMs = replay.engine?.windowMs ?? GATEWAY_WINDOW_MS;
   const tumbling = await windowsFromCsv(input, replay, range, err, 'train');
-  const windowMs = tumbling.length > 0 ? Number(tumbling[0]!.windowEnd - tumbling[0]!.windowStart) : undefined;
   const readings = tumbling.map((w) => Math.min(...w.sensors.map((s) => s.count))).sort((a, b) => a - b);
   const typicalReadings = readings[readings.length >> 1] ?? 0;
-  if (!allowHopping || tumbling.length >= MIN_TUMBLING_WINDOWS || typicalReadings < MIN_HOPPING_READINGS || windowMs === undefined || windowMs % HOP_FRACTION !== 0) {
-    return { windows: tumbling, hopping: false, slow };
+  if (!allowHopping || tumbling.length >= MIN_TUMBLING_WINDOWS || typicalReadings < MIN_HOPPING_READINGS || windowMs % HOP_FRACTION !== 0) {
+    return { windows: tumbling, hopping: false, slow, windowMs };
   }
   const hopMs = windowMs / HOP_FRACTION;
   const hopping = await windowsFromCsv(input, { ...replay, engine: { ...replay.engine, windowMs, hopMs } }, range, () => undefined, 'train');
@@ -103,7 +105,36 @@ export async function trainingWindowsFromCsv(
     `train: ${tumbling.length} windows are fewer than ${MIN_TUMBLING_WINDOWS}: training on hopping windows of ${windowMs} ms every ${hopMs} ms` +
       ` (${inside.length} windows)`,
   );
-  return { windows: inside, hopping: true, slow };
+  return { windows: inside, hopping: true, slow, windowMs };
+}
+
+/**
+ * The training windows of several recordings, one machine each (a class model: each machine compared
+ * with its own level), cut alike: recordings whose windows differ (chosen from different sampling
+ * intervals) or that name the same machine are refused, saying which.
+ */
+export async function trainingWindowsFromCsvs(
+  recordings: readonly { input: string; options: ReplayOptionsInput; range: WindowRange }[],
+  err: (line: string) => void,
+  allowHopping = true,
+): Promise<TrainingWindows> {
+  const seen = new Map<string, string>();
+  for (const { input, options } of recordings) {
+    const other = seen.get(options.machineId);
+    if (other !== undefined) throw new UsageError(`${other} and ${input} are both machine ${options.machineId} (a recording's machine is its file name): rename one`);
+    seen.set(options.machineId, input);
+  }
+  const results: (TrainingWindows & { input: string })[] = [];
+  for (const recording of recordings) {
+    results.push({ ...(await trainingWindowsFromCsv(recording.input, recording.options, recording.range, err, allowHopping)), input: recording.input });
+  }
+  const first = results[0]!;
+  const unlike = results.find((r) => r.windowMs !== first.windowMs || r.slow !== first.slow);
+  if (unlike !== undefined) {
+    const cut = (r: TrainingWindows) => `${r.windowMs} ms windows${r.slow ? ', one reading each' : ''}`;
+    throw new UsageError(`${first.input} gives ${cut(first)}, ${unlike.input} ${cut(unlike)}: one model needs one window (--window to choose it)`);
+  }
+  return { windows: results.flatMap((r) => r.windows), hopping: results.some((r) => r.hopping), slow: first.slow, windowMs: first.windowMs };
 }
 
 /**

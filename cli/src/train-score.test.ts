@@ -97,6 +97,13 @@ describe('pdm train and pdm score', () => {
           return sink.writeScoredWindow(w, undefined);
         },
       });
+      // The same rows as pump-8, for a model of both machines.
+      await replayCsv(csv, { machineId: 'pump-8' }, {
+        onWindow: (w) => {
+          w.siteId = 'plant-1';
+          return sink.writeScoredWindow(w, undefined);
+        },
+      });
       await sink.flush();
 
       const registry = join(dir, 'from-influx');
@@ -120,7 +127,20 @@ describe('pdm train and pdm score', () => {
       await sink.flush();
       const labelled = capture();
       expect(await main([...args, '--influx-url', influx.url, '--database', database, '--out', join(dir, 'from-influx-labelled')], labelled.context)).toBe(0);
-      expect(labelled.err.join('\n')).toMatch(/train: left out 15 windows inside 1 alert episode\(s\) labelled fault or maintenance/);
+      expect(labelled.err.join('\n')).toMatch(/train: left out 15 windows of pump-9 inside 1 alert episode\(s\) labelled fault or maintenance/);
+
+      // A model of both machines (--machine repeated or comma-separated): each machine's own windows,
+      // each without its own labelled episodes — pump-8's fault from 5 windows before it opened, 5-79: 75.
+      const both = capture();
+      const bothArgs = ['train', '--from-influx', '--machine', 'pump-9,pump-8', '--from', new Date(t0).toISOString(), '--until', new Date(t0 + 3_600_000).toISOString()];
+      expect(await main([...bothArgs, '--influx-url', influx.url, '--database', database, '--out', join(dir, 'from-influx-class')], both.context)).toBe(0);
+      const said = both.err.join('\n');
+      expect(said).toMatch(/train: 90 windows of pump-9/);
+      expect(said).toMatch(/train: 90 windows of pump-8/);
+      expect(said).toMatch(/train: left out 15 windows of pump-9 inside 1 alert episode/);
+      expect(said).toMatch(/train: left out 75 windows of pump-8 inside 1 alert episode/);
+      // 15 minutes of each: too little for a level of its own.
+      expect(both.out.join('\n')).toContain('fewer than 2,000 non-overlapping windows of each machine: every machine is compared with the class location');
     } finally {
       await influx.stop();
     }

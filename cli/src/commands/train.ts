@@ -3,13 +3,14 @@
 // versioned folder of the model registry.
 import { parseArgs } from 'node:util';
 import { systemClock } from '@pdm/clock';
-import { COMBINED_KIND_SYNTAX, MODEL_DEFAULTS, MODEL_KINDS, parseKind, trainModel, type CombinedKind, type MemberReport, type ModelKind } from '@pdm/cloud-processor';
+import { COMBINED_KIND_SYNTAX, MODEL_DEFAULTS, MODEL_KINDS, parseKind, trainModel, type CombinedKind, type MemberReport, type ModelKind, type TrainReport } from '@pdm/cloud-processor';
 import { hidePassword } from '@pdm/config';
+import type { MachineWindow } from '@pdm/proto';
 import { type Command, UsageError } from '../command.js';
 import { CSV_FLAG_HELP, CSV_FLAG_OPTIONS, csvReplayOptions, timeFlag, timeRangeFlags } from '../csv-flags.js';
-import { MAX_UNIVARIATE_SENSORS, MIN_HOPPING_READINGS, MIN_TUMBLING_WINDOWS, trainingWindowsFromCsv } from '../csv-windows.js';
+import { MAX_UNIVARIATE_SENSORS, MIN_HOPPING_READINGS, MIN_TUMBLING_WINDOWS, trainingWindowsFromCsvs } from '../csv-windows.js';
 import { influxUrlFlag } from '../influx-url.js';
-import { windowsFromInflux } from '../influx-windows.js';
+import { type InfluxSource, type InfluxWindowQuery, windowsFromInflux } from '../influx-windows.js';
 import { withoutLabelledEpisodes } from '../labelled-episodes.js';
 
 const MIN_TUMBLING_TEXT = String(MIN_TUMBLING_WINDOWS);
@@ -37,12 +38,18 @@ export function kindFlag(value: string | undefined): ModelKind | CombinedKind | 
 }
 
 export const train: Command = {
-  usage: `pdm train --input normal.csv --out MODEL_DIR [--time-column NAME] [--delimiter ,] [--window 10s] [--machine ID] [--kind KIND] [--scope PATTERN] [--state-sensor NAME] [--fixed-threshold]
-pdm train --from-influx --machine ID [--site ID] --from T --until T --out MODEL_DIR [--influx-url URL] [--database pdm]
+  usage: `pdm train --input normal.csv [--input other.csv …] --out MODEL_DIR [--time-column NAME] [--delimiter ,] [--window 10s] [--machine ID] [--kind KIND] [--scope PATTERN] [--state-sensor NAME] [--fixed-threshold]
+pdm train --from-influx --machine ID [--machine ID …] [--site ID] --from T --until T --out MODEL_DIR [--influx-url URL] [--database pdm]
 
 Trains an anomaly model on normal operation and writes it into the model registry MODEL_DIR as
 MODEL_DIR/<name>/<version>/ (contract.json and the artifacts of the model's kind). A processor
 watching MODEL_DIR picks the new version up without a restart.
+
+Several machines (--input once per machine's recording, its machine id the file name; or --machine
+repeated or comma-separated with --from-influx) train one model of their class. robust-t2 compares
+each machine with its own level where training has ${MODEL_DEFAULTS.robustT2.minMachineWindows.toLocaleString('en')} or more non-overlapping windows of it, and
+then holds any other machine when scored until it has as many of its own; with no machine that long,
+every machine is compared with the class location. pca learns one machine.
 
 Without --window, the window is chosen from the CSV's sampling interval and printed: the gateway's 10 s
 when it holds ${MIN_HOPPING_READINGS} readings or more; for slower data of ${MAX_UNIVARIATE_SENSORS} sensors or fewer, one reading per
@@ -114,6 +121,8 @@ ${CSV_FLAG_HELP}
       args,
       options: {
         ...CSV_FLAG_OPTIONS,
+        input: { type: 'string', multiple: true },
+        machine: { type: 'string', multiple: true },
         out: { type: 'string' },
         name: { type: 'string' },
         kind: { type: 'string' },
@@ -143,24 +152,25 @@ ${CSV_FLAG_HELP}
     const machines = values.scope?.flatMap((v) => v.split(',')).map((pattern) => pattern.trim());
     if (machines?.includes('')) throw new UsageError(`--scope needs machine ids or patterns such as pump-*, got "${values.scope!.join('", "')}"`);
 
-    let windows;
+    const inputs = values.input ?? [];
+    const machineIds = values.machine?.flatMap((v) => v.split(',')).map((id) => id.trim());
+    if (machineIds?.includes('')) throw new UsageError(`--machine needs machine ids, got "${values.machine!.join('", "')}"`);
+
+    let windows: MachineWindow[] = [];
     let training = { hopping: false, slow: false };
     if (values['from-influx']) {
       const range = timeRangeFlags(values);
-      if (!values.machine || !range.from || !range.until) throw new UsageError('--from-influx needs --machine ID, --from T and --until T');
+      if (!machineIds || !range.from || !range.until) throw new UsageError('--from-influx needs --machine ID, --from T and --until T');
       // InfluxDB is sent the instants in UTC with their Z: what the user wrote is read once, as a CSV time.
       const [from, until] = (['from', 'until'] as const).map((flag) => new Date(timeFlag(flag, range[flag]!)).toISOString()) as [string, string];
       const influx = { url: influxUrlFlag(values['influx-url']), database: values.database };
-      windows = await windowsFromInflux(influx, { machine: values.machine, site: values.site, from, until });
-      const at = values.site === undefined ? '' : ` at ${values.site}`;
-      err(`train: ${windows.length} windows of ${values.machine}${at} from ${hidePassword(influx.url)}/${influx.database}`);
-      const labelled = await withoutLabelledEpisodes(windows, influx, values.machine, systemClock);
-      windows = labelled.kept;
-      if (labelled.episodes > 0) err(`train: left out ${labelled.left} windows inside ${labelled.episodes} alert episode(s) labelled fault or maintenance (pdm alerts label)`);
+      for (const machine of new Set(machineIds)) windows.push(...(await labelledOut(influx, { machine, site: values.site, from, until }, err)));
     } else {
       if (values.site !== undefined) throw new UsageError("--site is for --from-influx: a CSV's rows carry no site");
-      const { input, options, range } = csvReplayOptions(values);
-      ({ windows, ...training } = await trainingWindowsFromCsv(input, options, range, err, !askedMembers.includes('adaptive-z')));
+      if (inputs.length > 1 && machineIds !== undefined) throw new UsageError('--machine names the machine of one --input; with several, each machine is its file name');
+      if (machineIds !== undefined && machineIds.length > 1) throw new UsageError('--machine names the machine of one --input: several machines need an --input each');
+      const recordings = (inputs.length > 0 ? inputs : [undefined]).map((input) => csvReplayOptions({ ...values, input, machine: machineIds?.[0] }));
+      ({ windows, ...training } = await trainingWindowsFromCsvs(recordings, err, !askedMembers.includes('adaptive-z')));
     }
     let kind = askedKind;
     if (kind === undefined) {
@@ -193,11 +203,18 @@ ${CSV_FLAG_HELP}
       }
     } else printMember(report, out);
     if (machines) out(`  serves machines: ${machines.join(', ')}`);
+    const t2 = t2Report(report);
+    const trainedOn = [...new Set(windows.map((w) => w.machineId))];
+    if (t2 !== undefined && trainedOn.length > 1) {
+      const fewer = `fewer than ${MODEL_DEFAULTS.robustT2.minMachineWindows.toLocaleString('en')} non-overlapping windows`;
+      const classLevel = trainedOn.filter((m) => !t2.ownLevels.includes(m));
+      if (t2.ownLevels.length === 0) out(`  ${fewer} of each machine: every machine is compared with the class location, their differences part of the normal spread`);
+      else if (classLevel.length > 0) out(`  ${fewer} of ${classLevel.join(', ')}: held when scored until each has as many of its own, whose level it then learns`);
+    }
     for (const g of report.regime?.sensors ?? []) {
       out(`  running-state gate on ${g.sensor}: stopped below ${g.runningAbove.toPrecision(4)}, a step above ${g.maxStep.toPrecision(3)} is a transient`);
     }
     out(`  features (${report.contract.featureNames.length}): ${report.contract.featureNames.join(', ')}`);
-    const t2 = report.kind === 'combined' ? report.members.find((m) => m.kind === 'robust-t2') : report.kind === 'robust-t2' ? report : undefined;
     if (t2 !== undefined) out(values['fixed-threshold'] ? '  threshold fixed for every machine' : `  threshold per machine: online, never below ${t2.threshold.toFixed(3)} (--fixed-threshold to keep it fixed)`);
     out(`  threshold ${report.threshold.toFixed(3)} · window ${report.contract.windowMs} ms · feature_version ${report.contract.featureVersion}`);
     if (report.leftOutSensors.length > 0) {
@@ -209,6 +226,21 @@ ${CSV_FLAG_HELP}
     return 0;
   },
 };
+
+/** The robust-t2 part of a training report: the model itself or a combination's member. */
+function t2Report(report: TrainReport) {
+  return report.kind === 'combined' ? report.members.find((m) => m.kind === 'robust-t2') : report.kind === 'robust-t2' ? report : undefined;
+}
+
+/** One machine's windows from InfluxDB, those inside alert episodes labelled fault or maintenance left out, each step said. */
+async function labelledOut(influx: InfluxSource, query: InfluxWindowQuery & { machine: string }, err: (line: string) => void): Promise<MachineWindow[]> {
+  const windows = await windowsFromInflux(influx, query);
+  const at = query.site === undefined ? '' : ` at ${query.site}`;
+  err(`train: ${windows.length} windows of ${query.machine}${at} from ${hidePassword(influx.url)}/${influx.database}`);
+  const labelled = await withoutLabelledEpisodes(windows, influx, query.machine, systemClock);
+  if (labelled.episodes > 0) err(`train: left out ${labelled.left} windows of ${query.machine} inside ${labelled.episodes} alert episode(s) labelled fault or maintenance (pdm alerts label)`);
+  return labelled.kept;
+}
 
 /** A time constant as people read it: minutes below two hours, hours from there. */
 function minutesOrHours(ms: number): string {
