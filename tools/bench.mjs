@@ -24,6 +24,7 @@ const BENCHMARKS = [
   { name: 'model', title: 'Anomaly model alone', workspace: '@pdm/cloud-processor', script: 'bench:model' },
   { name: 'simulator', title: 'Simulator', workspace: '@pdm/simulator', script: 'bench' },
   { name: 'detection', title: 'Detection: SKAB, NAB and the simulated fleet through pdm train / pdm score', workspace: '@pdm/cli', script: 'bench:detection' },
+  { name: 'demo', title: 'Live demo: the injected fault alerted within three minutes of pdm start', workspace: '@pdm/cli', script: 'bench:demo' },
   { name: 'end', title: 'End to end: close-to-store latency at 1,000 machines and 5× (5,000), Pub/Sub requests and billed bytes', workspace: '@pdm/scenarios', script: 'bench' },
   { name: 'soak', title: 'End to end soak: 30 minutes at 1,000 machines, gateway and processor RSS', workspace: '@pdm/scenarios', script: 'bench', args: ['--soak-minutes', '30'] },
 ];
