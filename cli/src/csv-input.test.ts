@@ -91,7 +91,7 @@ describe('missing cells and columns not read', () => {
     expect(code, err).toBe(0);
     expect(err).toMatch(/^score: 60 rows of 2 sensors \(temp, vib\) → 6 windows$/m);
     expect(err).toMatch(/^score: ignored columns without numbers: note$/m);
-    expect(readFileSync(scores, 'utf8').split('\n')[0]).toBe('window_start,window_end,machine,score,threshold,anomaly,alert');
+    expect(readFileSync(scores, 'utf8').split('\n')[0]).toBe('window_start,window_end,machine,score,threshold,anomaly');
   });
 });
 

@@ -62,10 +62,13 @@ describe('pdm train and pdm score', () => {
     const scored = capture();
     expect(await main(['score', '--model', registry, '--input', later, '--output', scores, '--machine', 'pump-1'], scored.context)).toBe(0);
     const [header, ...rows] = readFileSync(scores, 'utf8').trim().split('\n');
-    expect(header).toBe('window_start,window_end,machine,score,threshold,anomaly,alert');
+    // The six columns scripts depend on, and no other: the alerts go beside them.
+    expect(header).toBe('window_start,window_end,machine,score,threshold,anomaly');
     const parsed = rows.map((row) => {
-      const [start, end, machine, score, threshold, anomaly, alert] = row.split(',');
-      return { start: Date.parse(start!), end: Date.parse(end!), machine, score: Number(score), threshold: Number(threshold), anomaly: anomaly === '1', alert };
+      const cells = row.split(',');
+      expect(cells).toHaveLength(6);
+      const [start, end, machine, score, threshold, anomaly] = cells;
+      return { start: Date.parse(start!), end: Date.parse(end!), machine, score: Number(score), threshold: Number(threshold), anomaly: anomaly === '1' };
     });
     expect(parsed.length).toBeGreaterThanOrEqual(110);
     expect(parsed.every((r) => r.machine === 'pump-1' && r.end - r.start === 10_000 && Number.isFinite(r.score))).toBe(true);
@@ -75,10 +78,10 @@ describe('pdm train and pdm score', () => {
     expect(before.filter((r) => r.anomaly).length).toBeLessThanOrEqual(1);
     expect(during.filter((r) => r.anomaly).length).toBeGreaterThanOrEqual(Math.floor(0.9 * during.length));
     // The processor's default rule: 3 anomalous windows in a row open the alert, once, and it stays open.
-    expect(parsed.filter((r) => r.alert !== '')).toEqual([during[2]]);
     expect(during.slice(0, 3).every((r) => r.anomaly)).toBe(true);
-    expect(during[2]!.alert).toBe('open');
-    expect(scored.out.join('\n')).toMatch(/1 alert opened/);
+    const alerts = readFileSync(join(dir, 'scores.alerts.csv'), 'utf8').trim().split('\n');
+    expect(alerts).toEqual(['window_start,window_end,machine,alert', `${rows[parsed.indexOf(during[2]!)]!.split(',').slice(0, 3).join(',')},open`]);
+    expect(scored.out.join('\n')).toMatch(/1 alert opened → .*scores\.csv, alerts → .*scores\.alerts\.csv/);
   });
 
   it('trains from features the processor stored in InfluxDB (--from-influx)', async () => {
@@ -392,7 +395,8 @@ describe('pdm train and pdm score', () => {
     const rows = readFileSync(scores, 'utf8').trim().split('\n').slice(1).map((r) => r.split(','));
     expect(rows).toHaveLength(3 * 288);
     expect(rows.every((r) => Date.parse(r[1]!) - Date.parse(r[0]!) === step)).toBe(true);
-    const opened = rows.filter((r) => r[6] === 'open').map((r) => (Date.parse(r[0]!) - t0) / step);
+    const alerts = readFileSync(join(dir, 'oven-scores.alerts.csv'), 'utf8').trim().split('\n').slice(1).map((r) => r.split(','));
+    const opened = alerts.filter((r) => r[3] === 'open').map((r) => (Date.parse(r[0]!) - t0) / step);
     // One alert, opened on the first anomalous window, while the sensor is stuck.
     expect(opened).toHaveLength(1);
     expect(opened[0]!).toBeGreaterThanOrEqual(stuckFrom);

@@ -69,21 +69,21 @@ describe('evaluateNab', () => {
     // Rows 30–75 all anomalous (one long alarm), the alert opened at row 61 and resolved at 76. Every
     // anomalous window would be 30 false-positive rows before the labelled window; the opening is one
     // detection inside it.
-    const withAlerts = [
-      `${HEADER},alert`,
-      ...Array.from({ length: 85 }, (_, k) => k + 15).map((i) => {
-        const alert = i === 61 ? 'open' : i === 76 ? 'resolved' : '';
-        return `${iso(t0 + i * 60_000)},${iso(t0 + (i + 1) * 60_000)},taxi,0,1,${i >= 30 && i <= 75 ? 1 : 0},${alert}`;
-      }),
-    ].join('\n');
-    const result = evaluateNab(series, 'taxi.csv', windows, { text: withAlerts, source: 's.csv' });
+    const rows = Array.from({ length: 85 }, (_, k) => k + 15);
+    const window = (i: number) => `${iso(t0 + i * 60_000)},${iso(t0 + (i + 1) * 60_000)},taxi`;
+    const text = [HEADER, ...rows.map((i) => `${window(i)},0,1,${i >= 30 && i <= 75 ? 1 : 0}`)].join('\n');
+    const alerts = { text: ['window_start,window_end,machine,alert', `${window(61)},open`, `${window(76)},resolved`].join('\n'), source: 's.alerts.csv' };
+    const result = evaluateNab(series, 'taxi.csv', windows, { text, source: 's.csv', alerts });
     expect(result.decidedBy).toBe('alert openings');
     expect(result.scores.standard.fp).toBe(0);
     expect(result.scores.standard.detectedWindows).toBe(1);
-    const everyWindow = evaluateNab(series, 'taxi.csv', windows, { text: withAlerts.replace(/,alert\n/, '\n').replace(/,(open|resolved)?$/gm, ''), source: 's.csv' });
+    const everyWindow = evaluateNab(series, 'taxi.csv', windows, { text, source: 's.csv' });
     expect(everyWindow.decidedBy).toBe('anomalous windows');
     expect(everyWindow.scores.standard.fp).toBeGreaterThan(0);
-    expect(renderNab([{ file: 'taxi.csv', result }]).join('\n')).toContain('detections: the windows that opened an alert (scores.csv column alert = open)');
+    expect(renderNab([{ file: 'taxi.csv', result }]).join('\n')).toContain('detections: the windows that opened an alert (the alerts beside each scores.csv)');
+    expect(renderNab([{ file: 'taxi.csv', result }, { file: 'other.csv', result: everyWindow }]).join('\n')).toContain(
+      'detections: the windows that opened an alert in 1 file; every anomalous window in 1 whose scores come without alerts',
+    );
   });
 
   it('marks only the last row of the window that opened an alert: the earlier ones were not known to be anomalous yet', () => {

@@ -13,6 +13,8 @@ export interface ScoresInput {
   source: string;
   /** Which machine's windows, when the file holds several. */
   machine?: string;
+  /** The alerts file beside the scores (readAlertsBeside), when there is one. */
+  alerts?: { text: string; source: string } | undefined;
 }
 
 /** What marks a window as a detection. */
@@ -20,11 +22,11 @@ export type DecidedBy = 'anomalous windows' | 'alert openings';
 
 /**
  * Decisions per row from a scores file; no scores at all (a detector that could not train) decides
- * nothing. `by` 'alert openings' takes the windows that opened an alert, when the file has the alert
- * column (else, a file written before it, the anomalous windows); `decidedBy` says which was used.
+ * nothing. `by` 'alert openings' takes the windows that opened an alert, when the scores come with
+ * their alerts (else, scores written without them, the anomalous windows); `decidedBy` says which was used.
  */
 export function rowDecisions(recording: Recording, scores: ScoresInput | undefined, by: DecidedBy = 'anomalous windows'): RowDecisions & { decidedBy: DecidedBy } {
-  const windows = scores === undefined ? [] : windowsOfMachine(parseScoresCsv(scores.text, scores.source), scores.machine, scores.source);
+  const windows = scores === undefined ? [] : windowsOfMachine(parseScoresCsv(scores.text, scores.source, scores.alerts), scores.machine, scores.source);
   const openings = by === 'alert openings' && windows.some((w) => w.alert !== undefined);
   if (!openings) return { ...decideRows(recording.timestamps, windows), decidedBy: 'anomalous windows' };
   // Every scored window decides its rows (normal); an opening is a detection at the window's end, so
@@ -62,7 +64,7 @@ export interface NabFileResult {
   probationRows: number;
   /** Scored rows (after probation) no window holds; they count as no detection. */
   undecided: number;
-  /** Detections are the windows that opened an alert, or (scores without the alert column) the anomalous ones. */
+  /** Detections are the windows that opened an alert, or (scores without alerts) the anomalous ones. */
   decidedBy: DecidedBy;
   scores: Record<NabProfileName, NabFileScore>;
 }

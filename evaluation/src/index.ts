@@ -2,7 +2,8 @@
 // scoring rules, from a detector's scores.csv and a labelled recording.
 export { readDelimited, readRecording, splitRecording, RecordingFormatError } from './recording.js';
 export type { DelimitedText, Recording, RecordingOptions } from './recording.js';
-export { ALERT_COLUMN, SCORES_COLUMNS, parseScoresCsv, windowsOfMachine, ScoresFormatError } from './scores-csv.js';
+export { ALERT_COLUMN, ALERTS_COLUMNS, SCORES_COLUMNS, alertsFileFor, parseScoresCsv, windowsOfMachine, ScoresFormatError } from './scores-csv.js';
+export { readAlertsBeside } from './alerts-beside.js';
 export type { AlertCell, ScoredWindow } from './scores-csv.js';
 export { decideRows } from './row-decisions.js';
 export type { RowDecisions, WindowDecision } from './row-decisions.js';

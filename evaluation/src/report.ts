@@ -106,8 +106,8 @@ export function renderNab(files: readonly FileOutcome<NabFileResult>[], skipped:
   const openings = files.filter((f) => f.result.decidedBy === 'alert openings').length;
   lines.push(
     openings === files.length
-      ? 'detections: the windows that opened an alert (scores.csv column alert = open)'
-      : `detections: the windows that opened an alert in ${openings} file${openings === 1 ? '' : 's'}; every anomalous window in ${files.length - openings} whose scores have no alert column`,
+      ? 'detections: the windows that opened an alert (the alerts beside each scores.csv)'
+      : `detections: the windows that opened an alert in ${openings} file${openings === 1 ? '' : 's'}; every anomalous window in ${files.length - openings} whose scores come without alerts`,
   );
   lines.push(...notes(files, skipped));
   return lines;

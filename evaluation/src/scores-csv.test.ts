@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseScoresCsv, windowsOfMachine } from './scores-csv.js';
+import { alertsFileFor, parseScoresCsv, windowsOfMachine } from './scores-csv.js';
 
 const HEADER = 'window_start,window_end,machine,score,threshold,anomaly';
 
@@ -12,7 +12,36 @@ describe('parseScoresCsv', () => {
     ]);
   });
 
-  it('reads the alert column when there is one', () => {
+  it('gives each window its transition from the alerts file beside the scores, and the others none', () => {
+    const rows = [0, 10, 20, 30].map((s) => `2024-01-01T00:00:${String(s).padStart(2, '0')}Z,2024-01-01T00:00:${String(s + 10).padStart(2, '0')}Z,m,1,1,${s < 20 ? 1 : 0}`);
+    const text = [HEADER, ...rows].join('\n');
+    const alerts = (...lines: string[]) => ({ text: ['window_start,window_end,machine,alert', ...lines].join('\n'), source: 's.alerts.csv' });
+    // Times as another tool may write them (no milliseconds): the same instants.
+    const windows = parseScoresCsv(text, 's.csv', alerts('2024-01-01T00:00:10.000Z,2024-01-01T00:00:20.000Z,m,open', '2024-01-01T00:00:30Z,2024-01-01T00:00:40Z,m,resolved'));
+    expect(windows.map((w) => w.alert)).toEqual(['', 'open', '', 'resolved']);
+    // No alerts file: the windows carry none (detections are then the anomalous windows).
+    expect(parseScoresCsv(text, 's.csv').map((w) => w.alert)).toEqual([undefined, undefined, undefined, undefined]);
+    // An alerts file that only has its header: scored, nothing alerted.
+    expect(parseScoresCsv(text, 's.csv', alerts()).map((w) => w.alert)).toEqual(['', '', '', '']);
+  });
+
+  it('refuses an alerts file that does not belong to the scores, naming its line', () => {
+    const text = `${HEADER}\n2024-01-01T00:00:00Z,2024-01-01T00:00:10Z,m,2,1,1\n`;
+    const alerts = (line: string) => ({ text: `window_start,window_end,machine,alert\n${line}`, source: 's.alerts.csv' });
+    expect(() => parseScoresCsv(text, 's.csv', alerts('2024-01-01T00:00:00Z,2024-01-01T00:00:10Z,other,open'))).toThrow(
+      's.alerts.csv line 2: no window of other from 2024-01-01T00:00:00.000Z to 2024-01-01T00:00:10.000Z in s.csv',
+    );
+    expect(() => parseScoresCsv(text, 's.csv', alerts('2024-01-01T00:00:00Z,2024-01-01T00:00:10Z,m,opened'))).toThrow('s.alerts.csv line 2: alert must be open or resolved, got "opened"');
+    expect(() => parseScoresCsv(text, 's.csv', { text: 'machine,alert\n', source: 's.alerts.csv' })).toThrow('s.alerts.csv line 1: header lacks window_start, window_end');
+  });
+
+  it('puts the alerts file beside the scores', () => {
+    expect(alertsFileFor('out/scores.csv')).toBe('out/scores.alerts.csv');
+    expect(alertsFileFor('out/SCORES.CSV')).toBe('out/SCORES.alerts.csv');
+    expect(alertsFileFor('out/scores')).toBe('out/scores.alerts.csv');
+  });
+
+  it('reads the alert column of scores files written before the alerts file', () => {
     const text = `${HEADER},alert\n2024-01-01T00:00:00Z,2024-01-01T00:00:10Z,m,2,1,1,open\n2024-01-01T00:00:10Z,2024-01-01T00:00:20Z,m,0,1,0,\n2024-01-01T00:00:20Z,2024-01-01T00:00:30Z,m,0,1,0,resolved\n`;
     expect(parseScoresCsv(text).map((w) => w.alert)).toEqual(['open', '', 'resolved']);
     expect(() => parseScoresCsv(`${HEADER},alert\n2024-01-01T00:00:00Z,2024-01-01T00:00:10Z,m,2,1,1,opened`, 's.csv')).toThrow('s.csv line 2: alert must be open, resolved or empty, got "opened"');

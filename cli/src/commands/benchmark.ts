@@ -14,6 +14,7 @@ import {
   type FileOutcome,
   type NabFileResult,
   type NabLabels,
+  type ScoresInput,
   type SkabFileResult,
   type SkippedFile,
   SKAB_LABEL_COLUMN,
@@ -25,6 +26,7 @@ import {
   nabProbationRows,
   parityHolds,
   parseNabLabels,
+  readAlertsBeside,
   readDelimited,
   readRecording,
   renderNab,
@@ -140,8 +142,8 @@ async function csvFiles(dir: string): Promise<string[]> {
 }
 
 interface Detection extends TrainedAndScored {
-  /** The scores.csv pdm score wrote, or undefined when training or scoring failed. */
-  scores?: { text: string; source: string };
+  /** The scores.csv pdm score wrote with its alerts, or undefined when training or scoring failed. */
+  scores?: ScoresInput;
 }
 
 /**
@@ -166,7 +168,7 @@ async function trainAndScore(
   const csvFlags = ['--time-column', flags.timeColumn, '--delimiter', flags.delimiter];
   const detection = await trainThenScore(['--input', trainCsv, '--out', models, ...csvFlags, ...trainFlags], ['--model', models, '--input', testCsv, '--out', scoresCsv, ...csvFlags]);
   if (detection.failure !== undefined) return detection;
-  return { ...detection, scores: { text: await readFile(scoresCsv, 'utf8'), source: `${name} scores` } };
+  return { ...detection, scores: { text: await readFile(scoresCsv, 'utf8'), source: `${name} scores`, alerts: await readAlertsBeside(scoresCsv) } };
 }
 
 /** The header row of a recording, read without the rest. */

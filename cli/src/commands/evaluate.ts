@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util';
 import {
   type FileOutcome,
   type NabFileResult,
+  type ScoresInput,
   NAB_PROFILES,
   NAB_PROFILE_NAMES,
   SKAB_TRAIN_ROWS,
@@ -15,6 +16,7 @@ import {
   nabCorpusScore,
   nabLabelKey,
   parseNabLabels,
+  readAlertsBeside,
   renderNab,
   renderSkab,
   skabMetrics,
@@ -41,8 +43,8 @@ Scores detection the way public benchmarks do (pdm benchmark runs a whole datase
         missed window costs, a detection outside the windows costs by its distance after the last
         one; standard, reward_low_FP_rate and reward_low_FN_rate profiles, normalised over the files
         to 100 · (S − S_null) / (S_perfect − S_null) (null: never detects = 0, perfect = 100).
-        A detection is a window that opened an alert (scores.csv column alert = open); scores
-        without the alert column (written by an older pdm score) count every anomalous window.
+        A detection is a window that opened an alert (in the alerts file pdm score writes beside
+        scores.csv); scores without one (another tool's) count every anomalous window.
 --from-influx: precision on the real machines from the maintenance team's labels (pdm alerts label)
         on the alert episodes opened within --since (default 30d): fault / (fault + false_alarm),
         per model (the one whose window opened the episode) and per machine; maintenance counts as
@@ -108,11 +110,21 @@ function pairs(recordingFlag: string, recordings: string[] | undefined, scores: 
   return recordings.map((recording, i) => [recording, scores![i]!]);
 }
 
+/** A --scores file with the alerts pdm score wrote beside it, when they are there. */
+async function scoresOf(path: string, machine: string | undefined): Promise<ScoresInput> {
+  const text = await readText('--scores', path);
+  try {
+    return { text, source: path, machine, alerts: await readAlertsBeside(path) };
+  } catch (error) {
+    throw new UsageError(`--scores: ${(error as Error).message}`);
+  }
+}
+
 async function skab(values: { labels?: string[]; data?: string[]; scores?: string[]; machine?: string; 'time-column'?: string }): Promise<FileOutcome<SkabFileResult>[]> {
   if (values.data) throw new UsageError('--data belongs to --protocol nab; a SKAB recording carries its labels: --labels RECORDING.csv');
   const files: FileOutcome<SkabFileResult>[] = [];
   for (const [recording, scores] of pairs('--labels', values.labels, values.scores)) {
-    const scoresInput = { text: await readText('--scores', scores), source: scores, machine: values.machine };
+    const scoresInput = await scoresOf(scores, values.machine);
     const text = await readText('--labels', recording);
     const result = ofInputs([recording, scores], () => evaluateSkab(text, recording, scoresInput, { timeColumn: values['time-column'] }));
     // Without this a short recording reads as F1 "—" and exit 0, as if the detector had been judged.
@@ -137,7 +149,7 @@ async function nab(values: { labels?: string[]; data?: string[]; scores?: string
   for (const [series, scores] of pairs('--data', values.data, values.scores)) {
     const key = nabLabelKey(labels, series);
     if (key === undefined) throw new UsageError(`--data: ${labelsPath} has no windows for ${series} (name it as in the labels, e.g. …/realKnownCause/nyc_taxi.csv)`);
-    const scoresInput = { text: await readText('--scores', scores), source: scores, machine: values.machine };
+    const scoresInput = await scoresOf(scores, values.machine);
     const text = await readText('--data', series);
     files.push({ file: key, result: ofInputs([series, scores], () => evaluateNab(text, series, labels.get(key)!, scoresInput, { timeColumn: values['time-column'] })) });
   }

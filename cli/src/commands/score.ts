@@ -1,9 +1,9 @@
 // `pdm score` (fixed interface): scores a CSV with a trained model through the same path as live
 // traffic (replay → window engine → model → the processor's alert hysteresis) and writes one row per
-// scored window to scores.csv.
+// scored window to scores.csv, and the alerts those windows opened and resolved to a file beside it.
 import { parseArgs } from 'node:util';
 import { ALERT_DEFAULTS, AlertTracker, openScorer, scoreWindows } from '@pdm/cloud-processor';
-import { ALERT_COLUMN, SCORES_COLUMNS } from '@pdm/evaluation';
+import { ALERTS_COLUMNS, SCORES_COLUMNS, alertsFileFor } from '@pdm/evaluation';
 import { type Command, UsageError } from '../command.js';
 import { CSV_FLAG_HELP, CSV_FLAG_OPTIONS, csvReplayOptions, openOutput } from '../csv-flags.js';
 import { eitherSpelling } from '../flag-spelling.js';
@@ -11,24 +11,27 @@ import { windowsFromCsv } from '../csv-windows.js';
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 
-/** The header of scores.csv; `@pdm/evaluation` reads the file by the same columns. */
-export const SCORES_HEADER = [...SCORES_COLUMNS, ALERT_COLUMN].join(',');
+/** The headers of scores.csv and of the alerts file beside it; `@pdm/evaluation` reads them by the same columns. */
+const SCORES_HEADER = SCORES_COLUMNS.join(',');
+const ALERTS_HEADER = ALERTS_COLUMNS.join(',');
 
 export const score: Command = {
   usage: `pdm score --model MODEL_DIR --input data.csv --out scores.csv [--time-column NAME] [--delimiter ,] [--window 10s] [--machine ID]
 
 Scores every window of a CSV with the newest model in MODEL_DIR (written by pdm train) and writes
 ${SCORES_HEADER}
-with times in ISO-8601 UTC and anomaly 0 or 1, one row per scored window; alert is "open" on the
-window that opens an alert, "resolved" on the one that resolves it, else empty — the processor's rule
-(the model's own from its contract.json, else ${ALERT_DEFAULTS.openAfter} of the last ${ALERT_DEFAULTS.within} windows anomalous to open, ${ALERT_DEFAULTS.resolveAfter} normal to
-resolve). Without --window, the windows are the model's size. Windows the model cannot score (a sensor
-missing, another window size) are counted and reported, not written.
+with times in ISO-8601 UTC and anomaly 0 or 1, one row per scored window. Beside it (scores.csv →
+scores.alerts.csv) the alerts as the processor raises them, one row per window that opened or
+resolved one: ${ALERTS_HEADER}, alert open or resolved (the model's alert rule from
+its contract.json, else ${ALERT_DEFAULTS.openAfter} of the last ${ALERT_DEFAULTS.within} windows anomalous to open, ${ALERT_DEFAULTS.resolveAfter} normal to resolve); pdm evaluate
+reads it from there. Without --window, the windows are the model's size. Windows the model cannot
+score (a sensor missing, another window size) are counted and reported, not written.
 
 Options:
   --model DIR           the model registry folder written by pdm train (required)
 ${CSV_FLAG_HELP}
-  --out FILE            where to write the scores (required; --output FILE is the old spelling)
+  --out FILE            where to write the scores (required; --output FILE is the old spelling);
+                        the alerts go beside it
   -h, --help            show this help`,
 
   async run(args, { out, err }) {
@@ -48,6 +51,11 @@ ${CSV_FLAG_HELP}
       }
       // Opened before the work: a --out that cannot be written is refused at once.
       const file = await openOutput(output);
+      const alertsOutput = alertsFileFor(output);
+      const alertsFile = await openOutput(alertsOutput).catch(async (error: unknown) => {
+        await file.close(false);
+        throw error;
+      });
       let scored = 0;
       let anomalies = 0;
       let opened = 0;
@@ -58,6 +66,7 @@ ${CSV_FLAG_HELP}
         const outcomes = await scoreWindows(scorer, windows);
         const alerts = new AlertTracker(ALERT_DEFAULTS);
         file.write(`${SCORES_HEADER}\n`);
+        alertsFile.write(`${ALERTS_HEADER}\n`);
         for (const outcome of outcomes) {
           if (outcome.kind !== 'scored') {
             const why =
@@ -72,16 +81,19 @@ ${CSV_FLAG_HELP}
           const s = outcome.score;
           scored++;
           if (s.isAnomaly) anomalies++;
-          const alert = alerts.observe(s)?.state ?? '';
+          const window = `${iso(s.windowStart)},${iso(s.windowEnd)},${s.machineId}`;
+          file.write(`${window},${s.score},${s.threshold},${s.isAnomaly ? 1 : 0}\n`);
+          const alert = alerts.observe(s)?.state;
+          if (alert === undefined) continue;
           if (alert === 'open') opened++;
-          file.write(`${iso(s.windowStart)},${iso(s.windowEnd)},${s.machineId},${s.score},${s.threshold},${s.isAnomaly ? 1 : 0},${alert}\n`);
+          alertsFile.write(`${window},${alert}\n`);
         }
         complete = true;
       } finally {
-        await file.close(complete);
+        await Promise.all([file.close(complete), alertsFile.close(complete)]);
       }
       const model = models[0]!;
-      out(`scored ${scored} windows with ${model.name}@${model.version} (${model.backend}): ${anomalies} anomalous, ${opened} alert${opened === 1 ? '' : 's'} opened → ${output}`);
+      out(`scored ${scored} windows with ${model.name}@${model.version} (${model.backend}): ${anomalies} anomalous, ${opened} alert${opened === 1 ? '' : 's'} opened → ${output}, alerts → ${alertsOutput}`);
       for (const [why, n] of refused) err(`score: ${n} windows not scored: ${why}`);
       return 0;
     } finally {

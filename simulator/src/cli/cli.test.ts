@@ -248,30 +248,43 @@ describe('generate → evaluate', () => {
     expect(c.err).toEqual([`pdm evaluate: machine m-a has windows in both ${join(dir, 'a.csv')} and ${join(dir, 'a.csv')}: give each machine's scores once`]);
   });
 
-  it('evaluate: refuses files that disagree on the alert column, naming both', async () => {
+  it('evaluate: refuses files that disagree on alerts, naming both', async () => {
     const dir = twoMachines();
-    const [header, ...rows] = readFileSync(join(dir, 'a.csv'), 'utf8').split('\n');
-    writeFileSync(join(dir, 'alerts.csv'), [`${header},alert`, ...rows.map((r) => `${r},`)].join('\n'));
+    // pdm score wrote a.csv's alerts beside it (none opened); b.csv comes without.
+    writeFileSync(join(dir, 'a.alerts.csv'), 'window_start,window_end,machine,alert\n');
     const c = capture();
-    const argv = ['--ground-truth', join(dir, 'gt.json'), '--scores', join(dir, 'alerts.csv'), '--scores', join(dir, 'b.csv')];
+    const argv = ['--ground-truth', join(dir, 'gt.json'), '--scores', join(dir, 'a.csv'), '--scores', join(dir, 'b.csv')];
     expect(await runEvaluateCli(argv, c.io)).toBe(1);
-    expect(c.err).toEqual([`pdm evaluate: ${join(dir, 'alerts.csv')} has an alert column and ${join(dir, 'b.csv')} has none: score all files the same way`]);
+    expect(c.err).toEqual([`pdm evaluate: ${join(dir, 'a.csv')} comes with alerts and ${join(dir, 'b.csv')} without: score all files the same way`]);
   });
 
   it('evaluate: pools a scores file without windows beside the others (it has no alerts to disagree on)', async () => {
     const dir = twoMachines();
-    // a.csv and b.csv with the alert column (no alert in them), and a file of the same columns without a row.
-    for (const name of ['a', 'b']) {
-      const [header, ...rows] = readFileSync(join(dir, `${name}.csv`), 'utf8').split('\n');
-      writeFileSync(join(dir, `${name}-alerts.csv`), [`${header},alert`, ...rows.map((r) => `${r},`)].join('\n'));
-      if (name === 'a') writeFileSync(join(dir, 'empty.csv'), `${header},alert\n`);
-    }
+    // a.csv and b.csv with their alerts files (no alert in them), and a scores file without a row or alerts.
+    for (const name of ['a', 'b']) writeFileSync(join(dir, `${name}.alerts.csv`), 'window_start,window_end,machine,alert\n');
+    writeFileSync(join(dir, 'empty.csv'), `${readFileSync(join(dir, 'a.csv'), 'utf8').split('\n')[0]}\n`);
     const files = (...names: string[]) => names.flatMap((name) => ['--scores', join(dir, name)]);
     const pooled = capture();
-    expect(await runEvaluateCli(['--ground-truth', join(dir, 'gt.json'), ...files('a-alerts.csv', 'empty.csv', 'b-alerts.csv'), '--json'], pooled.io)).toBe(0);
+    expect(await runEvaluateCli(['--ground-truth', join(dir, 'gt.json'), ...files('a.csv', 'empty.csv', 'b.csv'), '--json'], pooled.io)).toBe(0);
     const alone = capture();
-    expect(await runEvaluateCli(['--ground-truth', join(dir, 'gt.json'), ...files('a-alerts.csv', 'b-alerts.csv'), '--json'], alone.io)).toBe(0);
+    expect(await runEvaluateCli(['--ground-truth', join(dir, 'gt.json'), ...files('a.csv', 'b.csv'), '--json'], alone.io)).toBe(0);
     expect(pooled.out).toEqual(alone.out);
+  });
+
+  it('evaluate: takes the episodes from the alerts beside the scores', async () => {
+    const dir = twoMachines();
+    const without = capture();
+    expect(await runEvaluateCli(['--ground-truth', join(dir, 'gt.json'), '--scores', join(dir, 'a.csv'), '--scores', join(dir, 'b.csv'), '--json'], without.io)).toBe(0);
+    // m-a's alert opened on [02, 03) and resolved on [03, 04); m-b's windows opened none.
+    const at = (h: number) => formatInstant(T0 + h * H);
+    writeFileSync(join(dir, 'a.alerts.csv'), `window_start,window_end,machine,alert\n${at(2)},${at(3)},m-a,open\n${at(3)},${at(4)},m-a,resolved\n`);
+    writeFileSync(join(dir, 'b.alerts.csv'), 'window_start,window_end,machine,alert\n');
+    const withAlerts = capture();
+    expect(await runEvaluateCli(['--ground-truth', join(dir, 'gt.json'), '--scores', join(dir, 'a.csv'), '--scores', join(dir, 'b.csv'), '--json'], withAlerts.io)).toBe(0);
+    const episodes = (out: string[]) => (JSON.parse(out.join('\n')) as { event: { episodes: number } }).event.episodes;
+    // Without alerts each run of anomalous windows is an episode: [02, 03) and [05, 06) of m-a, [01, 02) of m-b.
+    expect(episodes(without.out)).toBe(3);
+    expect(episodes(withAlerts.out)).toBe(1);
   });
 
   it('evaluate: errors in a scores or ground-truth file name the file and where in it', async () => {

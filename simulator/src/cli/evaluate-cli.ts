@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { evaluate } from '../evaluate/evaluate.js';
 import { evaluationJson, renderEvaluation } from '../evaluate/report.js';
-import { type ScoredWindow, parseScoresCsv } from '@pdm/evaluation';
+import { type ScoredWindow, parseScoresCsv, readAlertsBeside } from '@pdm/evaluation';
 import { parseGroundTruth } from '../faults/ground-truth.js';
 import { parseDuration } from '../time/parse.js';
 import { type CliIo, EXIT, FlagError, flagValue } from './io.js';
@@ -13,19 +13,20 @@ export const EVALUATE_USAGE = `pdm evaluate --ground-truth gt.json --scores scor
 
 Scores anomaly detection against the faults a simulation injected.
   per fault     detected or missed, lead time = failure − end of the window that raised the first alert
-                during [onset, failure) (scores without an alert column: the first anomalous window)
+                during [onset, failure) (scores without alerts: the first anomalous window)
   window level  precision/recall of anomalous windows vs windows overlapping [onset, failure)
   event level   recall = faults detected / faults; precision = alert episodes touching a fault / episodes
-                (episodes: the alerts of the alert column, open → resolved; without it, runs of
-                anomalous windows, see --episode-gap)
+                (episodes: the alerts pdm score wrote beside the scores, open → resolved; without
+                them, runs of anomalous windows, see --episode-gap)
   false alerts  episodes (and windows) outside every [onset, recovered) per machine-day scored
 
 Options:
   --ground-truth FILE  ground-truth.json written by pdm simulate
-  --scores FILE        CSV: window_start,window_end,machine,score,threshold,anomaly[,alert] (pdm score);
+  --scores FILE        CSV: window_start,window_end,machine,score,threshold,anomaly (pdm score), its
+                       alerts read from beside it (scores.csv → scores.alerts.csv) when there;
                        repeat for several files, pooled: each machine's windows in one file only, and
-                       all files with an alert column or none
-  --episode-gap D      without an alert column: anomalous windows closer than this form one episode
+                       all files with alerts or none
+  --episode-gap D      without alerts: anomalous windows closer than this form one episode
                        (default 0: touching)
   --json               print the evaluation as JSON instead of a table
   -h, --help           show this help`;
@@ -47,15 +48,15 @@ function jsonErrorLine(text: string, error: Error): string {
 /**
  * The windows of every scores file, pooled. Refused: a machine in two files (the same machine scored
  * twice, by two detectors or one file given twice, would count its windows and episodes twice), and
- * files that disagree on the alert column (episodes come from alerts only when the scores carry them,
- * so a file without the column would silently lose its detections).
+ * files that disagree on alerts (episodes come from alerts only when the scores come with them, so a
+ * file without would silently lose its detections).
  */
 async function pooledScores(paths: readonly string[]): Promise<ScoredWindow[]> {
   const fileOf = new Map<string, string>();
   const pooled: ScoredWindow[] = [];
   let first: { path: string; alerts: boolean } | undefined;
   for (const path of paths) {
-    const windows = parseScoresCsv(await readText('--scores', path), path);
+    const windows = parseScoresCsv(await readText('--scores', path), path, await readAlertsBeside(path));
     // A file without windows (a machine that sent none) has nothing to pool, nor alerts to disagree on.
     if (windows.length === 0) continue;
     for (const machine of new Set(windows.map((w) => w.machine))) {
@@ -66,8 +67,8 @@ async function pooledScores(paths: readonly string[]): Promise<ScoredWindow[]> {
     const alerts = windows.some((w) => w.alert !== undefined);
     first ??= { path, alerts };
     if (alerts !== first.alerts) {
-      const [withColumn, without] = alerts ? [path, first.path] : [first.path, path];
-      throw new Error(`${withColumn} has an alert column and ${without} has none: score all files the same way`);
+      const [withAlerts, without] = alerts ? [path, first.path] : [first.path, path];
+      throw new Error(`${withAlerts} comes with alerts and ${without} without: score all files the same way`);
     }
     pooled.push(...windows);
   }

@@ -123,18 +123,20 @@ describe('evaluate', () => {
 });
 
 describe('evaluate, when the scores say where alerts opened and resolved', () => {
-  // The same anomalous windows, with the alert column a 3-in-a-row rule (resolve after 2 normal) gives:
-  // the pairs 10–11 and the lone 130 and 140 open nothing; 75–95 opens at 77 and resolves at 97.
+  // The same anomalous windows, with the alerts a 3-in-a-row rule (resolve after 2 normal) gives, as pdm
+  // score writes them beside the scores: the pairs 10–11 and the lone 130 and 140 open nothing; 75–95
+  // opens at 77 and resolves at 97.
   const alertAt: Record<string, Record<number, string>> = { 'pump-0001': { 77: 'open', 97: 'resolved' }, 'fan-0002': {} };
-  const withAlerts = scoresCsv()
+  const transitions = scoresCsv()
     .split('\n')
-    .map((line, i) => {
-      if (i === 0) return `${line},alert`;
-      const [start, , machine] = line.split(',');
-      return `${line},${alertAt[machine!]?.[windowIndex(Date.parse(start!))] ?? ''}`;
-    })
-    .join('\n');
-  const result = evaluate([fault, missedFault], parseScoresCsv(withAlerts));
+    .slice(1)
+    .flatMap((line) => {
+      const [start, end, machine] = line.split(',');
+      const alert = alertAt[machine!]?.[windowIndex(Date.parse(start!))];
+      return alert === undefined ? [] : [`${start},${end},${machine},${alert}`];
+    });
+  const alerts = { text: ['window_start,window_end,machine,alert', ...transitions].join('\n'), source: 'scores.alerts.csv' };
+  const result = evaluate([fault, missedFault], parseScoresCsv(scoresCsv(), 'scores.csv', alerts));
 
   it('counts the alerts as the episodes, and dates a detection by the window that opened its alert', () => {
     expect(result.event.episodes).toBe(1);
@@ -148,8 +150,11 @@ describe('evaluate, when the scores say where alerts opened and resolved', () =>
 
   it('does not credit a fault to an alert that was already open when it began', () => {
     // The pump's alert opened at window 50 (before the onset at 60) and never resolved.
-    const early = withAlerts.replace(/,open$/m, ',').split('\n').map((line, i) => (i > 0 && windowIndex(Date.parse(line.split(',')[0]!)) === 50 && line.includes('pump-0001') ? line.replace(/,$/, ',open') : line)).join('\n');
-    const e = evaluate([fault], parseScoresCsv(early.replace(/,resolved$/m, ',')));
+    const opening = scoresCsv()
+      .split('\n')
+      .find((line) => line.includes('pump-0001') && windowIndex(Date.parse(line.split(',')[0]!)) === 50)!;
+    const early = { text: `window_start,window_end,machine,alert\n${opening.split(',').slice(0, 3).join(',')},open`, source: 'scores.alerts.csv' };
+    const e = evaluate([fault], parseScoresCsv(scoresCsv(), 'scores.csv', early));
     expect(e.faults[0]).toMatchObject({ detected: false });
     expect(e.event.episodes).toBe(1);
   });

@@ -4,16 +4,16 @@
 //   which adds the repair downtime after failure.
 // - A fault counts only when its detection interval overlaps the span its machine was scored
 //   (first window_start … last window_end); others are listed as not scored and left out of recall.
-// - *Detected*: an alert episode (with the alert column, below), else an anomalous window, of that
+// - *Detected*: an alert episode (scores with alerts, below), else an anomalous window, of that
 //   machine overlaps the detection interval. The first one is the detection; the window_end of the
 //   window that raised it is when somebody was told, and lead time = failure − that window_end
 //   (negative when the alert came only after failure).
 // - *Window level*: a window is positive when it overlaps a detection interval of its machine,
 //   negative when it overlaps no excluded interval, and ignored otherwise (downtime after failure).
 //   precision = TP / (TP + FP), recall = TP / (TP + FN).
-// - *Episodes*: the alerts — when the scores carry the alert column (pdm score writes the processor's
-//   alert rule there), an episode runs from a window whose alert is `open` to the end of the window
-//   that resolved it (or the machine's last window). Scores without it: a machine's anomalous windows,
+// - *Episodes*: the alerts — when the scores come with them (pdm score writes the processor's alert
+//   rule's transitions beside the scores), an episode runs from a window whose alert is `open` to the end of the window
+//   that resolved it (or the machine's last window). Scores without: a machine's anomalous windows,
 //   sorted, merge while the next one starts no later than `episodeGapMs` after the episode's end. An
 //   episode overlapping an excluded interval is true, otherwise a false alert. Event precision = true
 //   episodes / episodes; event recall = detected faults / scored faults.
