@@ -7,7 +7,15 @@ export * from './gen/pdm/v1/alert_pb.js';
 export * from './gen/pdm/v1/gateway_health_pb.js';
 // Hand-written codecs for the hot messages: the same bytes and results as toBinary/fromBinary, 4–30× faster.
 export { encodeMachineWindow, decodeMachineWindow } from './fast-codec/machine-window-codec.js';
-export { encodeFeatureBatch, encodeFeatureBatchOf, decodeFeatureBatch, readFeatureBatchFrames, TooManyWindowsError } from './fast-codec/feature-batch-codec.js';
+export {
+  encodeFeatureBatch,
+  encodeFeatureBatchOf,
+  decodeFeatureBatch,
+  featureBatchHeaderSize,
+  featureBatchWindowSize,
+  readFeatureBatchFrames,
+  TooManyWindowsError,
+} from './fast-codec/feature-batch-codec.js';
 export type { FeatureBatchHeader, FeatureBatchFrames } from './fast-codec/feature-batch-codec.js';
 export { decodeSensorBatch } from './fast-codec/sensor-batch-codec.js';
 export { featureBatchOrderingKey, pubsubAttributes, schemaAttribute, PUBSUB_ATTRIBUTES } from './attributes.js';

@@ -187,8 +187,8 @@ export const gatewayConfigSchema = z
              */
             shards: z.number().int().positive().max(1_000).default(8),
             /**
-             * Window bytes one batch carries at most (its framing adds a few bytes a window); at most
-             * keyMaxBytesPerSecond. A 1,000-machine boundary's ~110 KB a shard goes as one batch.
+             * The bytes of one batch message at most, its framing included; at most keyMaxBytesPerSecond.
+             * A 1,000-machine boundary's ~110 KB a shard goes as one batch.
              */
             maxBytes: z.number().int().positive().default(256 * 1024),
           })

@@ -1,7 +1,7 @@
 // How outbox rows (one encoded pdm.v1.MachineWindow each) become Pub/Sub messages. Alone: one message
 // per window, ordering key = machine id, as gateways always sent them and every processor reads. In
 // batches: the rows of one shard of the machines (shard.ts) go together in pdm.v1.FeatureBatch
-// messages, ordering key = "<gateway>:<shard>", split so that one holds at most `maxBytes` of windows;
+// messages, ordering key = "<gateway>:<shard>", split so that one is at most `maxBytes` long;
 // a window is carried as the bytes the outbox holds, never decoded. Processors must accept batches
 // before a gateway sends them (README: upgrade processors first).
 import {
@@ -10,7 +10,9 @@ import {
   decodeFeatureBatch,
   decodeMachineWindow,
   encodeFeatureBatchOf,
+  featureBatchHeaderSize,
   featureBatchOrderingKey,
+  featureBatchWindowSize,
   pubsubAttributes,
   schemaAttribute,
   type MachineWindow,
@@ -45,8 +47,13 @@ export function singleWindowMessages(source: MessageSource): FeatureMessageForma
 export interface FeatureBatchOptions {
   /** Shards the gateway's machines are spread over: one ordering key each. */
   shards: number;
-  /** Window bytes one batch holds at most (a window larger than this goes alone in a batch). */
+  /** The bytes of one batch message at most, its framing included (a window too large for that goes alone in a batch). */
   maxBytes: number;
+}
+
+/** The bytes of a FeatureBatch before its windows, for the shard of `machineId`: where counting a batch's size starts. */
+export function batchHeaderBytes(source: MessageSource, shards: number, machineId: string): number {
+  return featureBatchHeaderSize({ gatewayId: source.gatewayId, siteId: source.siteId, shard: shardOf(machineId, shards) });
 }
 
 /** FeatureBatch messages per shard, ordering key = "<gateway>:<shard>". */
@@ -60,19 +67,22 @@ export function featureBatchMessages(source: MessageSource, options: FeatureBatc
   return {
     keyOf: (entry) => featureBatchOrderingKey(source.gatewayId, shardOf(entry.machineId, options.shards)),
     messages: (entries) => {
+      if (entries.length === 0) return [];
+      const header = batchHeaderBytes(source, options.shards, entries[0]!.machineId);
       const batches: FeatureMessage[] = [];
       let current: OutboxEntry[] = [];
-      let bytes = 0;
+      let bytes = header;
       for (const entry of entries) {
-        if (current.length > 0 && bytes + entry.payload.byteLength > options.maxBytes) {
+        const size = featureBatchWindowSize(entry.payload.byteLength);
+        if (current.length > 0 && bytes + size > options.maxBytes) {
           batches.push(batchOf(current));
           current = [];
-          bytes = 0;
+          bytes = header;
         }
         current.push(entry);
-        bytes += entry.payload.byteLength;
+        bytes += size;
       }
-      if (current.length > 0) batches.push(batchOf(current));
+      batches.push(batchOf(current));
       return batches;
     },
   };

@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ManualClock } from '@pdm/clock';
-import { CloseReason, MachineWindowSchema, create, decodeFeatureBatch, encodeMachineWindow, type MachineWindow } from '@pdm/proto';
+import { CloseReason, FeatureBatchSchema, MachineWindowSchema, create, decodeFeatureBatch, encodeMachineWindow, toBinary, type MachineWindow } from '@pdm/proto';
 import { makeTestDataDir } from '@pdm/influx-harness';
 import { Collector, startTestEmulator, type TestEmulator, uniqueId, until } from '@pdm/pubsub-emulator/testing';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -193,14 +193,18 @@ describe('OutboxPublisher with FeatureBatch messages', () => {
     expect(publisher.state()).toBe('idle');
   });
 
-  it('splits a shard’s windows into batches of at most maxBytes of windows, in order', async () => {
+  it('splits a shard’s windows into messages of at most maxBytes, framing included, in order', async () => {
     const rows = [0, 1, 2, 3, 4].map((n) => windowRecord('pump-1', n));
     const size = rows[0]!.record.payload.byteLength;
     expect(rows.every((r) => r.record.payload.byteLength === size)).toBe(true);
-    const { outbox, publisher, collector } = await setup(batches(2 * size + 1)); // two windows fit, three do not
+    // maxBytes: the length of a batch of two windows as the reference encoder writes it — two fit exactly, three do not.
+    const twoWindows = toBinary(FeatureBatchSchema, create(FeatureBatchSchema, { gatewayId: 'gw-1', siteId: 'plant-1', shard: 1, windows: [rows[0]!.window, rows[1]!.window] })).byteLength;
+    expect(twoWindows).toBeGreaterThan(2 * size);
+    const { outbox, publisher, collector } = await setup(batches(twoWindows));
     outbox.append(rows.map((r) => r.record));
     publisher.notify();
     const messages = await collector.waitFor(3);
+    expect(messages.map((m) => m.data.byteLength)).toEqual([twoWindows, twoWindows, expect.any(Number)]);
     expect(messages.map((m) => m.orderingKey)).toEqual(['gw-1:1', 'gw-1:1', 'gw-1:1']);
     expect(messages.map((m) => decodeFeatureBatch(m.data).windows.map((w) => Number(w.windowStart - BigInt(T0)) / 10_000))).toEqual([[0, 1], [2, 3], [4]]);
     await until(() => outbox.stats().depth === 0, 'the confirmed rows removed');

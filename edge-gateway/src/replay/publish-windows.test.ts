@@ -1,5 +1,5 @@
 // ReplayPublisher: replayed windows leave as a gateway with the same pubsub.featureBatches sends them.
-import { CloseReason, MachineWindowSchema, create, decodeFeatureBatch, decodeMachineWindow, encodeMachineWindow, type MachineWindow } from '@pdm/proto';
+import { CloseReason, FeatureBatchSchema, MachineWindowSchema, create, decodeFeatureBatch, decodeMachineWindow, encodeMachineWindow, toBinary, type MachineWindow } from '@pdm/proto';
 import { ManualClock } from '@pdm/clock';
 import { describe, expect, it } from 'vitest';
 import { ReplayPublisher } from './publish-windows.js';
@@ -32,9 +32,10 @@ const startsOf = (windows: readonly MachineWindow[]) => windows.map((w) => `${w.
 describe('ReplayPublisher', () => {
   it('with batches, holds a shard’s windows until a batch is full and sends the rest on flush, ordering key gateway:shard', async () => {
     const topic = recordingTopic();
-    const oneWindowBytes = encodeMachineWindow(window('pump-7', 0)).byteLength; // every window here has the same size
-    // Room for two windows a batch; 3 shards: pump-7 → 2 and pump-1 → 1 (32-bit FNV-1a, computed apart in Python).
-    const publisher = new ReplayPublisher(topic, SOURCE, { enabled: true, shards: 3, maxBytes: 2 * oneWindowBytes + 1, keyMaxBytesPerSecond: 1_000_000 });
+    // Room for two windows a batch, framing included: a batch of two as the reference encoder writes it
+    // (every window here has the same size); 3 shards: pump-7 → 2 and pump-1 → 1 (32-bit FNV-1a, computed apart in Python).
+    const twoWindows = toBinary(FeatureBatchSchema, create(FeatureBatchSchema, { ...SOURCE, shard: 2, windows: [window('pump-7', 0), window('pump-7', 1)] })).byteLength;
+    const publisher = new ReplayPublisher(topic, SOURCE, { enabled: true, shards: 3, maxBytes: twoWindows, keyMaxBytesPerSecond: 1_000_000 });
     for (let n = 0; n < 5; n++) await publisher.add(window('pump-7', n));
     await publisher.add(window('pump-1', 0));
     expect(topic.sent.map((m) => m.orderingKey)).toEqual(['gw-r:2', 'gw-r:2']); // two full batches; the fifth window is held
@@ -53,6 +54,16 @@ describe('ReplayPublisher', () => {
       [1, ['pump-1@0']],
     ]);
     expect(batches[0]!.windows[1]).toEqual(window('pump-7', 1));
+    expect(topic.sent.map((m) => m.data.byteLength).slice(0, 2)).toEqual([twoWindows, twoWindows]);
+
+    // A byte less and two windows no longer fit: counted by their bytes alone, they would (maxBytes
+    // counted window bytes until 2026-12-07, and a full batch ran over it by its framing).
+    const tighter = recordingTopic();
+    const oneEach = new ReplayPublisher(tighter, SOURCE, { enabled: true, shards: 3, maxBytes: twoWindows - 1, keyMaxBytesPerSecond: 1_000_000 });
+    for (let n = 0; n < 3; n++) await oneEach.add(window('pump-7', n));
+    await oneEach.flush();
+    expect(tighter.sent.map((m) => decodeFeatureBatch(m.data).windows.length)).toEqual([1, 1, 1]);
+    expect(tighter.sent.every((m) => m.data.byteLength <= twoWindows - 1)).toBe(true);
     expect(publisher.messages).toBe(4);
   });
 

@@ -1,6 +1,6 @@
 // `pdm replay --publish`: the replayed windows go to Pub/Sub as a gateway with the same
 // pubsub.featureBatches would send them — pdm.v1.FeatureBatch messages of one shard's windows
-// (ordering key "<gateway>:<shard>", at most maxBytes of windows each: the default), or one
+// (ordering key "<gateway>:<shard>", at most maxBytes each: the default), or one
 // pdm.v1.MachineWindow per message (ordering key = machine id) for processors that predate batches.
 // The messages are built by the gateway's own formats (publisher/feature-messages.ts). A replay runs
 // far faster than real time, so a shard's windows are held until they fill a batch, and the rest are
@@ -9,9 +9,9 @@
 // a replay of days of windows would otherwise send a shard's batches as fast as the link allows.
 import type { Topic } from '@google-cloud/pubsub';
 import { sleep, systemClock, type Clock } from '@pdm/clock';
-import { encodeMachineWindow, type MachineWindow, type MessageSource } from '@pdm/proto';
+import { encodeMachineWindow, featureBatchWindowSize, type MachineWindow, type MessageSource } from '@pdm/proto';
 import type { OutboxEntry } from '../outbox/index.js';
-import { featureBatchMessages, singleWindowMessages, type FeatureBatchOptions, type FeatureMessageFormat } from '../publisher/index.js';
+import { batchHeaderBytes, featureBatchMessages, singleWindowMessages, type FeatureBatchOptions, type FeatureMessageFormat } from '../publisher/index.js';
 import { KeyRateLimiter } from '../publisher/key-rate.js';
 
 export interface ReplayPublishOptions extends FeatureBatchOptions {
@@ -23,14 +23,14 @@ export interface ReplayPublishOptions extends FeatureBatchOptions {
 
 export class ReplayPublisher {
   private readonly format: FeatureMessageFormat;
-  /** Windows held per ordering key (batches only), in replay order, and their bytes. */
+  /** Windows held per ordering key (batches only), in replay order, and the bytes of their batch. */
   private readonly held = new Map<string, { entries: OutboxEntry[]; bytes: number }>();
   private readonly rate: KeyRateLimiter;
   private published = 0;
 
   constructor(
     private readonly topic: Pick<Topic, 'publishMessage'>,
-    source: MessageSource,
+    private readonly source: MessageSource,
     private readonly options: ReplayPublishOptions,
     private readonly clock: Clock = systemClock,
   ) {
@@ -57,15 +57,17 @@ export class ReplayPublisher {
     };
     if (!this.options.enabled) return this.publish([entry]);
     const key = this.format.keyOf(entry);
-    const held = this.held.get(key) ?? { entries: [], bytes: 0 };
+    const header = batchHeaderBytes(this.source, this.options.shards, entry.machineId);
+    const held = this.held.get(key) ?? { entries: [], bytes: header };
     this.held.set(key, held);
-    if (held.entries.length > 0 && held.bytes + payload.byteLength > this.options.maxBytes) {
+    const size = featureBatchWindowSize(payload.byteLength);
+    if (held.entries.length > 0 && held.bytes + size > this.options.maxBytes) {
       const full = held.entries.splice(0);
-      held.bytes = 0;
+      held.bytes = header;
       await this.publish(full);
     }
     held.entries.push(entry);
-    held.bytes += payload.byteLength;
+    held.bytes += size;
   }
 
   /** Publishes every window still held; resolves once Pub/Sub confirmed them. */

@@ -41,13 +41,23 @@ export function encodeFeatureBatch(batch: FeatureBatch): Uint8Array {
 /** What a FeatureBatch says besides its windows. */
 export type FeatureBatchHeader = Pick<FeatureBatch, 'gatewayId' | 'siteId' | 'shard'>;
 
+/** The bytes of a FeatureBatch of `header` before its windows: a batch's size is this plus featureBatchWindowSize of each window. */
+export function featureBatchHeaderSize(header: FeatureBatchHeader): number {
+  return GATEWAY_ID.size(header.gatewayId) + SITE_ID.size(header.siteId) + SHARD.size(header.shard);
+}
+
+/** The bytes a window encoded in `windowBytes` adds to a FeatureBatch: itself, its field's tag and its length. */
+export function featureBatchWindowSize(windowBytes: number): number {
+  return varintSize(WINDOWS_TAG) + lengthDelimitedSize(windowBytes);
+}
+
 /**
  * The FeatureBatch of `header` and of windows already encoded (e.g. a gateway's outbox rows), without
  * decoding them: encodeFeatureBatch's bytes for those windows when each is a window's encoding.
  */
 export function encodeFeatureBatchOf(header: FeatureBatchHeader, encodedWindows: readonly Uint8Array[]): Uint8Array {
-  let size = GATEWAY_ID.size(header.gatewayId) + SITE_ID.size(header.siteId) + SHARD.size(header.shard);
-  for (const window of encodedWindows) size += varintSize(WINDOWS_TAG) + lengthDelimitedSize(window.byteLength);
+  let size = featureBatchHeaderSize(header);
+  for (const window of encodedWindows) size += featureBatchWindowSize(window.byteLength);
   const writer = new WireWriter(size);
   GATEWAY_ID.write(writer, header.gatewayId);
   SITE_ID.write(writer, header.siteId);
