@@ -46,14 +46,6 @@ const outboxDepth = (httpPort: number) => metric(httpPort, 'pdm_gateway_outbox_d
 /** Periodic checkpoints committed so far. */
 const checkpointCount = (httpPort: number) => metric(httpPort, 'pdm_gateway_checkpoint_duration_seconds_count');
 
-async function untilAsync(condition: () => Promise<boolean>, what: string, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
 /** Idempotency keys of the rows in the outbox file; only called while no gateway runs. */
 function committedKeys(outboxPath: string): string[] {
   const db = new Database(outboxPath, { readonly: true, fileMustExist: true });
@@ -109,7 +101,7 @@ describe('gateway killed with SIGKILL', () => {
       // Pub/Sub refuses every publish until the kill, so windows pile up in the outbox (a few refusals
       // only would let the backlog drain again before the kill lands).
       pubsub.emulator.failNext('Publish', 1_000_000, status.PERMISSION_DENIED);
-      await untilAsync(async () => (await outboxDepth(httpPort)) >= 12, 'a backlog of 12 windows in the outbox', 20_000);
+      await until(async () => (await outboxDepth(httpPort)) >= 12, 'a backlog of 12 windows in the outbox', 20_000);
       child.kill('SIGKILL');
       await new Promise((resolve) => child.once('exit', resolve));
       pubsub.emulator.clearFaults();
@@ -194,7 +186,7 @@ describe('gateway killed with SIGKILL', () => {
       }
       // A checkpoint that began after the last acknowledgement holds every reading so far.
       const checkpoints = await checkpointCount(httpPort);
-      await untilAsync(async () => (await checkpointCount(httpPort)) > checkpoints, 'a checkpoint after the last reading', 10_000);
+      await until(async () => (await checkpointCount(httpPort)) > checkpoints, 'a checkpoint after the last reading', 10_000);
       // Then readings no awaited checkpoint holds, and the kill right after them.
       const unsaved = 20;
       const last = acked[acked.length - 1]!.ts;

@@ -4,6 +4,7 @@ import { CloseReason } from '@pdm/proto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { GatewayConfigInput } from './config/index.js';
 import { type GatewayTestbed, T0, metricValue, startGatewayTestbed } from './test-support/gateway-harness.js';
+import { until as untilWithin } from '@pdm/pubsub-emulator/testing';
 
 describe('edge gateway: MQTT in, feature messages out', () => {
   let bed: GatewayTestbed;
@@ -31,13 +32,7 @@ describe('edge gateway: MQTT in, feature messages out', () => {
     return ready.checks.publisher?.detail === 'buffering: Pub/Sub unreachable';
   }
 
-  async function untilAsync(condition: () => Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!(await condition())) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
-  }
+  const untilAsync = (condition: () => Promise<boolean>, what: string, timeoutMs = 10_000) => untilWithin(condition, what, timeoutMs);
 
   // Batches (the default: 8 shards, pump-1 in shard 1 by FNV-1a, computed by hand) and the path
   // gateways had before them, which processors still read: one MachineWindow per message, ordering key = machine id.

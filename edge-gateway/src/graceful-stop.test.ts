@@ -13,15 +13,9 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { hashPassword } from './mqtt/index.js';
 import { certificateMaker } from './test-support/certificates.js';
 import { type GatewayTestbed, T0, metricValue, startGatewayTestbed } from './test-support/gateway-harness.js';
+import { until } from '@pdm/pubsub-emulator/testing';
 
 const sleep = (ms: number) => new Promise<'timed out'>((resolve) => setTimeout(() => resolve('timed out'), ms));
-async function until(condition: () => Promise<boolean>, what: string, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
-}
 const summary = (w: MachineWindow) => [Number(w.windowStart) - T0, w.revision, w.closeReason, w.sensors[0]?.count, w.sensors[0]?.mean];
 
 describe('graceful stop', () => {

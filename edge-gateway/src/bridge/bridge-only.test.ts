@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gatewayConfigSchema } from '../config/index.js';
 import { type GatewayTestbed, T0, metricValue, startGatewayTestbed } from '../test-support/gateway-harness.js';
 import { type Mosquitto, startMosquitto } from '../test-support/mosquitto.js';
+import { until as untilWithin } from '@pdm/pubsub-emulator/testing';
 
 /** A port nothing listens on once the probe server closed. */
 async function unusedPort(): Promise<number> {
@@ -33,13 +34,7 @@ describe('a bridge-only gateway (mqtt.enabled: false)', () => {
     await plant?.close();
   });
 
-  async function until(condition: () => Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!(await condition())) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
-  }
+  const until = (condition: () => Promise<boolean>, what: string, timeoutMs = 15_000) => untilWithin(condition, what, timeoutMs);
 
   it('takes readings from the upstream', async () => {
     await until(async () => (await metricValue(bed.gateway, 'pdm_gateway_bridge_connected', 'upstream="plant"')) === 1, 'the bridge connected');

@@ -12,6 +12,7 @@ import { gatewayConfigSchema } from '../config/index.js';
 import { startGateway } from '../gateway.js';
 import { type GatewayTestbed, T0, metricValue, startGatewayTestbed } from '../test-support/gateway-harness.js';
 import { type Mosquitto, startMosquitto } from '../test-support/mosquitto.js';
+import { until as untilWithin } from '@pdm/pubsub-emulator/testing';
 
 describe('bridge to TLS brokers with passwords or client certificates', () => {
   const dir = makeTestDataDir('bridge-tls');
@@ -71,13 +72,7 @@ describe('bridge to TLS brokers with passwords or client certificates', () => {
 
   const metric = (name: string, labels: string) => metricValue(bed.gateway, name, labels);
 
-  async function until(condition: () => Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!(await condition())) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
-  }
+  const until = (condition: () => Promise<boolean>, what: string, timeoutMs = 15_000) => untilWithin(condition, what, timeoutMs);
 
   it('verifies the broker against the CA file, logs in with the password from its file and ingests', async () => {
     await until(async () => (await metric('pdm_gateway_bridge_connected', 'upstream="plant"')) === 1, 'the bridge connected over TLS');

@@ -5,6 +5,7 @@ import type { MachineWindow } from '@pdm/proto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type GatewayTestbed, T0, metricValue, startGatewayTestbed } from '../test-support/gateway-harness.js';
 import { type Mosquitto, startMosquitto } from '../test-support/mosquitto.js';
+import { until as untilWithin } from '@pdm/pubsub-emulator/testing';
 
 describe('bridge from a plant broker (mosquitto)', () => {
   let plant: Mosquitto;
@@ -46,13 +47,7 @@ describe('bridge from a plant broker (mosquitto)', () => {
   const connected = () => metricValue(bed.gateway, 'pdm_gateway_bridge_connected', 'upstream="plant"');
   const outcome = (name: string) => metricValue(bed.gateway, 'pdm_gateway_bridge_messages_total', `upstream="plant",outcome="${name}"`);
 
-  async function until(condition: () => Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!(await condition())) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
-  }
+  const until = (condition: () => Promise<boolean>, what: string, timeoutMs = 15_000) => untilWithin(condition, what, timeoutMs);
 
   /** Publishes `values` of press-3's temp at T0 + offset + i s, each a JSON reading {value, ts} as the first mapping reads it. */
   async function sendTemps(values: readonly number[], firstSecond: number): Promise<void> {

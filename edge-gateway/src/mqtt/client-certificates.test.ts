@@ -12,6 +12,7 @@ import { connectAsync, connect as mqttConnect } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type GatewayTestbed, T0, metricValue, startGatewayTestbed } from '../test-support/gateway-harness.js';
 import { Users } from './index.js';
+import { until as untilWithin } from '@pdm/pubsub-emulator/testing';
 
 describe('gateway taking client certificates, TLS only', () => {
   const dir = makeTestDataDir('client-certificates');
@@ -88,13 +89,7 @@ describe('gateway taking client certificates, TLS only', () => {
       }
     });
 
-  async function until(condition: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!condition()) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
-  }
+  const until = (condition: () => boolean, what: string, timeoutMs = 15_000) => untilWithin(condition, what, timeoutMs);
 
   it('authenticates a certificate whose CN is a user, without a password, and windows its readings', async () => {
     const before = await readings();

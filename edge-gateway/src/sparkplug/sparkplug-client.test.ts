@@ -11,19 +11,14 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type GatewayTestbed, T0, metricValue, startGatewayTestbed } from '../test-support/gateway-harness.js';
 import { startMosquitto } from '../test-support/mosquitto.js';
 import { answerRebirths } from '../test-support/sparkplug-edge-node.js';
+import { until as untilWithin } from '@pdm/pubsub-emulator/testing';
 
 const tahu = (createRequire(import.meta.url)('sparkplug-payload') as { get(v: string): { encodePayload(p: UPayload): Uint8Array } }).get('spBv1.0');
 
 /** Sensor id of the metric "Inputs/Temp": hashlib.sha256(b'Inputs/Temp').hexdigest()[:8] is 6be6619b. */
 const TEMP = 'Inputs_Temp_6be6619b';
 
-async function until(condition: () => Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
+const until = (condition: () => Promise<boolean>, what: string, timeoutMs = 15_000) => untilWithin(condition, what, timeoutMs);
 
 /** A gateway and the broker the edge node publishes to. */
 interface Setup {
