@@ -6,18 +6,10 @@ import { makeTestDataDir } from '@pdm/influx-harness';
 import { afterAll, describe, expect, it } from 'vitest';
 import { main } from './main.js';
 import { capture } from './test-support/capture.js';
+import { noiseFrom } from './test-support/noise.js';
 
 const dir = makeTestDataDir('pdm-train-class');
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-/** A seeded LCG's uniform noise in [-0.5, 0.5): runs repeat exactly. */
-function noiseFrom(seed: number): () => number {
-  let state = seed;
-  return () => {
-    state = (state * 1103515245 + 12345) % 2 ** 31;
-    return state / 2 ** 31 - 0.5;
-  };
-}
 
 /** A fan at `everyMs` a reading: steady speed, a bearing temperature `tempLevel` and vibration around 2. */
 function fanCsv(file: string, start: number, rows: number, tempLevel: number, everyMs = 1000): void {

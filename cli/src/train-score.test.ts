@@ -8,18 +8,10 @@ import { makeTestDataDir, startTestInflux, uniqueDatabaseName } from '@pdm/influ
 import { afterAll, describe, expect, it } from 'vitest';
 import { main } from './main.js';
 import { capture } from './test-support/capture.js';
+import { noiseFrom } from './test-support/noise.js';
 
 const dir = makeTestDataDir('pdm-train-score');
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-/** Uniform noise in [-0.5, 0.5) from a seeded linear congruential generator: runs repeat exactly. */
-function noiseFrom(seed: number): () => number {
-  let state = seed;
-  return () => {
-    state = (state * 1103515245 + 12345) % 2 ** 31;
-    return state / 2 ** 31 - 0.5;
-  };
-}
 
 /** A pump at 1 Hz: load follows a slow cycle, current follows load, temperature follows current. */
 function pumpCsv(file: string, start: number, rows: number, fault?: { fromRow: number }): void {
