@@ -147,6 +147,42 @@ describe('fitRobustT2: the threshold from the training scores\' tail', () => {
   });
 });
 
+describe('fitRobustT2: a feature that wanders slowly through a long training', () => {
+  // 3,000 windows: x white around 10 (sd 1); y steady at 20 (sd 0.3) for the first 1,800 (the night), then
+  // rising slowly by 6 (a temperature following the ambient's day). The robust fit describes the tightest
+  // half: the night.
+  const names = ['x.mean', 'y.mean'];
+  const rows = ((): number[][] => {
+    const rand = gaussian(12);
+    return Array.from({ length: 3_000 }, (_, t) => [10 + rand(), 20 + 6 * Math.max(0, (t - 1_800) / 1_200) + 0.3 * rand()]);
+  })();
+
+  it("takes the rise's spread from all of training: the threshold stays near the χ² quantile and a 6 σ step in the other feature alarms", () => {
+    const fit = fitRobustT2(names, rows, 10_000, { rho: 0, operatingPoint: false });
+    // Judged against the night alone, the day's rise made the training scores' tail — the threshold of x
+    // too — far above χ²₂'s 13.8; now the threshold is χ²'s, or the tail of χ²₂-like scores just above it.
+    expect(fit.threshold).toBeLessThan(1.5 * chiSquareUpperQuantile(1e-3, 2));
+    const model = toModel(fit, names);
+    // Every training window, the end of the rise included, stays normal.
+    expect(Math.max(...rows.map((x) => score(model, x)))).toBeLessThan(fit.threshold);
+    // x 6 sd off (D² ≈ 36) with y at its median: a fault the raised threshold hid.
+    expect(score(model, [16, 20])).toBeGreaterThan(fit.threshold);
+  });
+
+  it('keeps the robust spread where the tail is as χ² says (white noise), and after a short training', () => {
+    const rand = gaussian(13);
+    const white = Array.from({ length: 3_000 }, () => [10 + rand(), 20 + 0.3 * rand()]);
+    const fit = fitRobustT2(names, white, 10_000, { rho: 0, operatingPoint: false });
+    const unwidened = fitRobustT2(names, white, 10_000, { rho: 0, operatingPoint: false, independentWindows: 1_999 });
+    // Its scores' tail is no heavier than χ²₂ says at the same risk: nothing is widened.
+    expect(fit.precision).toEqual(unwidened.precision);
+    // Fewer than minTailWindows apart: the robust fit as it is, and the rise exceeds (the slow baseline's case).
+    const short = fitRobustT2(names, rows, 10_000, { rho: 0, operatingPoint: false, independentWindows: 1_999 });
+    const model = toModel(short, names);
+    expect(rows.filter((x) => score(model, x) > short.threshold).length).toBeGreaterThan(300);
+  });
+});
+
 describe('fitRobustT2: the operating point', () => {
   // A machine run at set-points s (speed): y follows s as 5 + 0.001 (s − 800)² plus small noise — a
   // relation s explains and y cannot (the same y comes at two speeds); w is noise that ignores s.

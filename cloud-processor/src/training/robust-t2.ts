@@ -3,7 +3,9 @@
 //      flow) and, per feature, a quadratic in it — so a machine at a set-point between or beyond the
 //      ones training saw is compared with what that set-point should look like;
 //   2. a robust location and covariance (robust-covariance.ts) of what the operating point leaves, with a
-//      level floor on the diagonal;
+//      level floor on the diagonal; where training is long enough for a tail (3) and that tail is heavier
+//      than the fit's χ² says, each feature's variance at least its spread over all of training (a slow
+//      wander is not an outlier: widenToTrainingSpread);
 //   2a. with windows of several machines, each machine's own level: a model serving a class of machines
 //      compares each with its own normal (its offset from the class), and the covariance describes how
 //      a machine varies, not how machines differ from one another;
@@ -199,6 +201,30 @@ function baselineTauMs(independent: number, machines: number, windowMs: number):
   return independent < minTailWindows ? baselineTrainingSpans * (independent / machines) * windowMs : null;
 }
 
+/**
+ * Where training is long enough to be taken as normal throughout (the tail threshold takes every
+ * training window as normal too) and its scores' tail is heavier than the fit's χ²_d says (fitRobustT2),
+ * each feature's variance is raised to its mean square about the robust location over all of training
+ * where that is larger — its row and column of the covariance scaled by the same factor, so the
+ * correlations stay. The robust fit describes the tightest half of the windows: a feature that wanders
+ * slowly through training (a bearing temperature following the ambient's daily swing and the load with
+ * a lag, which the operating point does not carry) is not an outlier in its other half, and without
+ * this its wander, judged against the tight half, made the training scores' tail — and so the
+ * threshold of every feature — several times the χ² quantile (the simulated pump: 39 → 198, its
+ * afternoon heat still beyond it, an alert it opened hiding a misalignment that began under it).
+ * A feature that varies as the fit says (white noise around the location) keeps its variance.
+ * `covariance` (d × d) is changed in place; false when no feature was widened.
+ */
+export function widenToTrainingSpread(rows: readonly ArrayLike<number>[], location: ArrayLike<number>, covariance: Float64Array, d: number): boolean {
+  if (rows.length === 0) return false;
+  const meanSquare = new Float64Array(d);
+  for (const row of rows) for (let j = 0; j < d; j++) meanSquare[j]! += (row[j]! - location[j]!) ** 2 / rows.length;
+  const factor = Array.from(meanSquare, (ms, j) => Math.sqrt(Math.max(1, ms / covariance[j * d + j]!)));
+  if (factor.every((f) => f === 1)) return false;
+  for (let i = 0; i < d; i++) for (let j = 0; j < d; j++) covariance[i * d + j]! *= factor[i]! * factor[j]!;
+  return true;
+}
+
 export function fitRobustT2(featureNames: readonly string[], allRows: readonly ArrayLike<number>[], windowMs: number, options: RobustT2Options = {}): RobustT2File {
   const defaults = MODEL_DEFAULTS.robustT2;
   const d = featureNames.length;
@@ -214,15 +240,23 @@ export function fitRobustT2(featureNames: readonly string[], allRows: readonly A
   const rho = options.rho ?? defaults.rho;
   const p = options.p ?? defaults.p;
   const { joint, ...fit } = flooredCovariance(rows, d, { rho, keepFraction: options.keepFraction ?? defaults.keepFraction, independentWindows: independent });
-  const precision = invertSpd(fit.covariance, d);
   const chiSquare = chiSquareUpperQuantile(p, d);
-  const trainingScores = rows.map((r) => mahalanobisSq(precision, r, fit.location, d));
+  const risk = perWindowRisk(options.falseAlertsPerDay ?? defaults.falseAlertsPerDay, windowMs);
+  const scoresOf = (precision: Float64Array): number[] => rows.map((r) => mahalanobisSq(precision, r, fit.location, d));
+  let precision = invertSpd(fit.covariance, d);
+  let trainingScores = scoresOf(precision);
   // A tail read from few independent windows extrapolates wildly (from 10 peaks to a risk of 1/8640:
   // anywhere from 20 to 160 on χ²-like scores); with fewer, or none that fit, the χ² quantile alone.
-  const tail =
-    independent >= defaults.minTailWindows
-      ? tailThreshold(trainingScores, perWindowRisk(options.falseAlertsPerDay ?? defaults.falseAlertsPerDay, windowMs))
-      : null;
+  const longTraining = independent >= defaults.minTailWindows;
+  let tail = longTraining ? tailThreshold(trainingScores, risk) : null;
+  // A tail above the χ²_d quantile at the same risk says the robust spread is too tight for what training
+  // (taken as normal throughout, as the tail is) held: the features that wandered beyond it take their
+  // training spread (widenToTrainingSpread), rather than the threshold of every feature rising for them.
+  if (tail !== null && tail > chiSquareUpperQuantile(risk, d) && widenToTrainingSpread(rows, fit.location, fit.covariance, d)) {
+    precision = invertSpd(fit.covariance, d);
+    trainingScores = scoresOf(precision);
+    tail = tailThreshold(trainingScores, risk);
+  }
   const threshold = Math.max(chiSquare, tail ?? 0);
   const trainingAbove = trainingScores.filter((score) => score > threshold).length;
   const zeroThroughout = featuresZeroThroughout(featureNames, allRows);
