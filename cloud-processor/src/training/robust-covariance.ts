@@ -12,7 +12,7 @@ export interface RobustCovarianceOptions {
   /** Share of the windows each C-step keeps (1 = the classical estimate). */
   keepFraction: number;
   cSteps: number;
-  /** After scaling for consistency, windows with D² above this χ²_d quantile are left out of the refit. */
+  /** After scaling for consistency, windows with D² above this χ²_k quantile (k: the features that vary) are left out of the refit. */
   reweightQuantile: number;
   /** Added to each feature's variance (the diagonal) in every fit: keeps C invertible and sets a floor. */
   ridge: ArrayLike<number>;
@@ -23,7 +23,7 @@ export interface RobustCovariance {
   covariance: Float64Array;
   /** Windows the final fit used. */
   inliers: number;
-  /** median D² of the C-step fit over the χ²_d median: > 1 when the tightest half understates the spread. */
+  /** median D² of the C-step fit over the χ²_k median (k: the features that vary): > 1 when the tightest half understates the spread. */
   consistency: number;
 }
 
@@ -58,18 +58,29 @@ export function robustCovariance(rows: readonly ArrayLike<number>[], d: number, 
     location = fit.location;
     precision = invertSpd(fit.covariance, d);
   }
-  // Reweighting: scale the distances so their median is the χ²_d median, keep the consistent windows, refit.
+  // Reweighting: scale the distances so their median is the χ²_k median, keep the consistent windows,
+  // refit. k counts the features that vary: one at the same value in every window (a spare channel at
+  // 0) adds nothing to any distance, so the distances are χ²_k, not χ²_d — taken as χ²_d, the cut and the
+  // truncation below would be those of more dimensions than the data has.
+  const k = Math.max(1, varyingFeatures(rows, d));
   const dist = distances();
-  const consistency = median(dist) / chiSquareUpperQuantile(0.5, d);
-  const cut = chiSquareUpperQuantile(1 - options.reweightQuantile, d);
+  const consistency = median(dist) / chiSquareUpperQuantile(0.5, k);
+  const cut = chiSquareUpperQuantile(1 - options.reweightQuantile, k);
   const inliers = rows.filter((_, i) => dist[i]! / consistency <= cut);
   if (inliers.length <= d) return { ...fitOf(rows), inliers: rows.length, consistency };
   // Windows inside the cut spread less than the population they come from: for normal data the
-  // covariance of the points with D² ≤ cut = χ²_d quantile q is the true one times P(χ²_{d+2} ≤ cut) / q
+  // covariance of the points with D² ≤ cut = χ²_k quantile q is the true one times P(χ²_{k+2} ≤ cut) / q
   // (Croux & Haesbroeck 1999), so the refit is scaled back by its inverse; without it the χ² threshold
   // would promise p and deliver more false alarms.
-  const truncation = (1 - chiSquareSurvival(cut, d + 2)) / options.reweightQuantile;
+  const truncation = (1 - chiSquareSurvival(cut, k + 2)) / options.reweightQuantile;
   return { ...fitOf(inliers, 1 / truncation), inliers: inliers.length, consistency };
+}
+
+/** How many of the d features take more than one value over the rows. */
+function varyingFeatures(rows: readonly ArrayLike<number>[], d: number): number {
+  let varying = 0;
+  for (let j = 0; j < d; j++) if (rows.some((row) => row[j] !== rows[0]![j])) varying++;
+  return varying;
 }
 
 /**
