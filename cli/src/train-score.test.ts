@@ -257,6 +257,26 @@ describe('pdm train and pdm score', () => {
     expect(trained.out.join('\n')).not.toContain('slow baseline');
   });
 
+  it('says which features a long training widened: a temperature that rose late in the recording', async () => {
+    // 5½ h at 1 Hz: steady for the first 60 %, then the temperature rises by 6 (an afternoon's heat the load
+    // does not explain). The robust fit describes the steady part; the rise is taken as normal, by its own spread.
+    const csv = join(dir, 'warming.csv');
+    const noise = noiseFrom(21);
+    const lines = ['time,load,temp'];
+    for (let i = 0; i < 20_010; i++) {
+      const temp = 50 + 6 * Math.max(0, (i - 12_000) / 8_010) + 0.3 * noise();
+      lines.push(`${new Date(Date.UTC(2026, 0, 7) + i * 1000).toISOString()},${(0.7 + 0.02 * noise()).toFixed(4)},${temp.toFixed(3)}`);
+    }
+    writeFileSync(csv, lines.join('\n'));
+    const trained = capture();
+    expect(await main(['train', '--input', csv, '--out', join(dir, 'warming-models'), '--kind', 'robust-t2'], trained.context)).toBe(0);
+    const widened = (JSON.parse(readFileSync(join(dir, 'warming-models', 'anomaly', '1', 'robust-t2.json'), 'utf8')) as { fit: { widened?: Record<string, number> } }).fit.widened ?? {};
+    expect(Object.keys(widened)).toContain('temp.mean');
+    expect(Object.keys(widened)).not.toContain('load.mean');
+    expect(trained.out.join('\n')).toContain(`spread widened to what training showed (its scores' tail was heavier than χ²): `);
+    expect(trained.out.join('\n')).toContain(`temp.mean ×${widened['temp.mean']!.toFixed(1)}`);
+  });
+
   it('gates on a declared state sensor, and refuses one the model does not have', async () => {
     const csv = join(dir, 'gated.csv');
     pumpCsv(csv, Date.UTC(2026, 0, 4), 1200);

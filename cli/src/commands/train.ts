@@ -75,8 +75,8 @@ ${CSV_FLAG_HELP}
                         adaptive-z: each sensor's reading against the machine's own history (point,
                         hourly mean, seasonal difference), alert on the first window above 7 σ;
                         pca (one machine a model): principal components of robust-t2's features,
-                        standardised by the same robust covariance, the fewest carrying 90 % of
-                        their variance; Hotelling T² on them (Tracy–Young–Mason's F limit for the
+                        standardised by its robust covariance (not widened), the fewest carrying
+                        90 % of their variance; Hotelling T² on them (Tracy–Young–Mason's F limit for the
                         training windows) and the residual Q (Jackson–Mudholkar limit), together
                         at robust-t2's false-alarm probability; score the larger of T²/limit and
                         Q/limit, threshold 1, each window by itself;
@@ -157,7 +157,7 @@ ${CSV_FLAG_HELP}
     if (machineIds?.includes('')) throw new UsageError(`--machine needs machine ids, got "${values.machine!.join('", "')}"`);
 
     let windows: MachineWindow[] = [];
-    let training = { hopping: false, slow: false };
+    let training = { slow: false };
     if (values['from-influx']) {
       const range = timeRangeFlags(values);
       if (!machineIds || !range.from || !range.until) throw new UsageError('--from-influx needs --machine ID, --from T and --until T');
@@ -168,7 +168,7 @@ ${CSV_FLAG_HELP}
     } else {
       if (values.site !== undefined) throw new UsageError("--site is for --from-influx: a CSV's rows carry no site");
       if (inputs.length > 1 && machineIds !== undefined) throw new UsageError('--machine names the machine of one --input; with several, each machine is its file name');
-      if (machineIds !== undefined && machineIds.length > 1) throw new UsageError('--machine names the machine of one --input: several machines need an --input each');
+      if (machineIds !== undefined && new Set(machineIds).size > 1) throw new UsageError('--machine names the machine of one --input: several machines need an --input each');
       const recordings = (inputs.length > 0 ? inputs : [undefined]).map((input) => csvReplayOptions({ ...values, input, machine: machineIds?.[0] }));
       ({ windows, ...training } = await trainingWindowsFromCsvs(recordings, err, !askedMembers.includes('adaptive-z')));
     }
@@ -269,6 +269,11 @@ function printMember(report: MemberReport & { trainingWindows: number; heldBackW
     if (report.fit.featuresAlone) out(FEATURES_ALONE);
     const zero = report.fit.zeroThroughout ?? [];
     if (zero.length > 0) out(zeroThroughout(zero));
+    const widened = Object.entries(report.fit.widened ?? {});
+    if (widened.length > 0) {
+      const factors = widened.map(([feature, factor]) => `${feature} ×${factor.toFixed(1)}`).join(', ');
+      out(`  spread widened to what training showed (its scores' tail was heavier than χ²): ${factors} — a slow wander of normal operation is judged by that wander; if it was a fault, leave its windows out of training`);
+    }
     if (report.ownLevels.length > 0) out(`  each compared with its own level: ${report.ownLevels.join(', ')} (any other machine: the class location)`);
     out(
       report.tauMs === null

@@ -145,7 +145,8 @@ export const robustT2FileSchema = z.object({
   // How the fit went: a record for people, not read by the scorer.
   // chiSquare: the χ²_d quantile at p; trainingTail: the training scores' tail quantile (null: too few windows);
   // zeroThroughout: the features that read exactly 0 in every training window; featuresAlone: too few windows
-  // for a joint covariance, each feature judged by its own spread (see fitRobustT2).
+  // for a joint covariance, each feature judged by its own spread; widened: the features whose variance was
+  // raised to their spread over a long training, and by what factor (see fitRobustT2).
   fit: z.object({
     windows: z.number().int().positive(),
     inliers: z.number().int().positive(),
@@ -155,6 +156,7 @@ export const robustT2FileSchema = z.object({
     trainingTail: finite.nullable().optional(),
     zeroThroughout: z.array(z.string().min(1)).optional(),
     featuresAlone: z.literal(true).optional(),
+    widened: z.record(z.string().min(1), positive).optional(),
   }),
 });
 export type RobustT2File = z.infer<typeof robustT2FileSchema>;

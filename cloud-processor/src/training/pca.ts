@@ -1,8 +1,8 @@
 // Fits a PCA model (model/pca.ts) to the feature rows of normal windows of one machine, the rows robust-t2 fits:
 //   1. the same robust location and covariance robust-t2 takes (robust-covariance.ts flooredCovariance: the
 //      level floor, the tightest half of the windows, a diagonal from too few windows), so a start-up in the
-//      training data does not become a principal direction — but not robust-t2's operating point or its
-//      per-machine levels: windows of several machines at different levels would make the offsets between
+//      training data does not become a principal direction — but not robust-t2's operating point, its
+//      widening of what wandered through a long training, or its per-machine levels: windows of several machines at different levels would make the offsets between
 //      them a principal component and hide a fault along it (pooled, a 7.5σ fault was caught in 0.2 % of its
 //      windows against 99.2 % for one machine's model), so train.ts refuses them;
 //   2. the features standardised by their robust spreads, and the eigendecomposition of their covariance —

@@ -75,6 +75,23 @@ describe('robust covariance on clean normal data', () => {
     for (const k of [0, 1, 3]) expect(robust.covariance[k]! / sample[k]!).toBeCloseTo(1, 1);
     for (const k of [0, 3]) expect(Math.abs(robust.covariance[k]! / sample[k]! - 1)).toBeLessThan(0.04);
   });
+
+  it('counts only the features that vary: two spare channels at 0 leave the others\' fit as it is without them', () => {
+    // The distances are χ²₂ with or without the constant columns (they add 0 to each); taken as χ²₄, the
+    // cut and the trimming correction were those of four dimensions and the two real variances ~6 % short.
+    const rand = gaussian(10);
+    const rows = Array.from({ length: 20_000 }, () => {
+      const u = rand();
+      return [10 + u, 20 + 0.8 * u + 0.6 * rand()];
+    });
+    const options = { keepFraction: 0.5, cSteps: 10, reweightQuantile: 0.975 };
+    const alone = robustCovariance(rows, 2, { ...options, ridge: [0, 0] });
+    const withSpares = robustCovariance(rows.map((r) => [...r, 0, 0]), 4, { ...options, ridge: [0, 0, 1e-12, 1e-12] });
+    expect(withSpares.inliers).toBe(alone.inliers);
+    for (const [i, j] of [[0, 0], [0, 1], [1, 1]] as const) expect(withSpares.covariance[i * 4 + j]!).toBeCloseTo(alone.covariance[i * 2 + j]!, 10);
+    const sample = covarianceOf(rows, meanOf(rows, 2), 2);
+    for (const k of [0, 3]) expect(Math.abs(alone.covariance[k]! / sample[k]! - 1)).toBeLessThan(0.04);
+  });
 });
 
 describe('fitRobustT2', () => {
@@ -167,6 +184,25 @@ describe('fitRobustT2: a feature that wanders slowly through a long training', (
     expect(Math.max(...rows.map((x) => score(model, x)))).toBeLessThan(fit.threshold);
     // x 6 sd off (D² ≈ 36) with y at its median: a fault the raised threshold hid.
     expect(score(model, [16, 20])).toBeGreaterThan(fit.threshold);
+  });
+
+  it('says which features it widened and by what factor: y, by its rise, not x', () => {
+    const fit = fitRobustT2(names, rows, 10_000, { rho: 0, operatingPoint: false });
+    // y's spread over training: the 99th percentile of |y − median| is ~5.9 (the top of the rise), a σ of
+    // ~2.3 against the night's 0.3 — its variance ~60 × larger.
+    expect(Object.keys(fit.fit.widened ?? {})).toEqual(['y.mean']);
+    expect(fit.fit.widened!['y.mean']).toBeGreaterThan(30);
+    expect(fit.fit.widened!['y.mean']).toBeLessThan(120);
+  });
+
+  it('is not widened by a glitch: three windows 1,000 σ off in 3,000 leave the spread as it was', () => {
+    const rand = gaussian(14);
+    const glitched = Array.from({ length: 3_000 }, (_, t) => [10 + rand() + (t % 1_000 === 500 ? 1_000 : 0), 20 + 0.3 * rand()]);
+    const fit = fitRobustT2(names, glitched, 10_000, { rho: 0, operatingPoint: false });
+    // The glitches make the training scores' tail heavy, but the 99th percentile does not see them:
+    // x keeps its spread within sampling error (a mean square would have taken it ×330).
+    expect(fit.fit.trainingTail!).toBeGreaterThan(chiSquareUpperQuantile(1e-3, 2));
+    expect(fit.fit.widened?.['x.mean'] ?? 1).toBeLessThan(1.2);
   });
 
   it('keeps the robust spread where the tail is as χ² says (white noise), and after a short training', () => {

@@ -5,7 +5,7 @@
 //   2. a robust location and covariance (robust-covariance.ts) of what the operating point leaves, with a
 //      level floor on the diagonal; where training is long enough for a tail (3) and that tail is heavier
 //      than the fit's χ² says, each feature's variance at least its spread over all of training (a slow
-//      wander is not an outlier: widenToTrainingSpread);
+//      wander is not an outlier: widenToTrainingSpread), the features widened written to fit.widened;
 //   2a. with windows of several machines, each machine's own level: a model serving a class of machines
 //      compares each with its own normal (its offset from the class), and the covariance describes how
 //      a machine varies, not how machines differ from one another;
@@ -16,6 +16,7 @@
 //      follows the machine through its normal windows: a short training cannot describe hours.
 import type { RobustT2File } from '../model/artifact-schemas.js';
 import { MODEL_DEFAULTS } from '../model/defaults.js';
+import { median, quantile } from '../model/robust-stats.js';
 import { chiSquareUpperQuantile } from './chi-square.js';
 import { invertSpd, mahalanobisSq, meanOf } from './linalg.js';
 import { featuresZeroThroughout, flooredCovariance } from './robust-covariance.js';
@@ -201,28 +202,53 @@ function baselineTauMs(independent: number, machines: number, windowMs: number):
   return independent < minTailWindows ? baselineTrainingSpans * (independent / machines) * windowMs : null;
 }
 
+/** A Gaussian's 99th percentile of |x − μ|, in σ: the spread below reads σ off it, blind to the most extreme 1 % of windows. */
+const Q99_IN_SIGMAS = 2.5758293035489;
+
 /**
  * Where training is long enough to be taken as normal throughout (the tail threshold takes every
  * training window as normal too) and its scores' tail is heavier than the fit's χ²_d says (fitRobustT2),
- * each feature's variance is raised to its mean square about the robust location over all of training
- * where that is larger — its row and column of the covariance scaled by the same factor, so the
- * correlations stay. The robust fit describes the tightest half of the windows: a feature that wanders
- * slowly through training (a bearing temperature following the ambient's daily swing and the load with
- * a lag, which the operating point does not carry) is not an outlier in its other half, and without
- * this its wander, judged against the tight half, made the training scores' tail — and so the
- * threshold of every feature — several times the χ² quantile (the simulated pump: 39 → 198, its
- * afternoon heat still beyond it, an alert it opened hiding a misalignment that began under it).
- * A feature that varies as the fit says (white noise around the location) keeps its variance.
- * `covariance` (d × d) is changed in place; false when no feature was widened.
+ * each feature's variance is raised to its spread over all of training where that is larger — its row
+ * and column of the covariance scaled by the same factor, so the correlations stay. The robust fit
+ * describes the tightest half of the windows: a feature that wanders slowly through training (a bearing
+ * temperature following the ambient's daily swing and the load with a lag, which the operating point
+ * does not carry) is not an outlier in its other half, and without this its wander, judged against the
+ * tight half, made the training scores' tail — and so the threshold of every feature — several times
+ * the χ² quantile (the simulated pump: 39 → 198, its afternoon heat still beyond it, an alert it opened
+ * hiding a misalignment that began under it). The spread is each machine's windows about that machine's
+ * own median (a class model: how a machine varies, not how the machines differ), read as the σ whose
+ * Gaussian has that 99th percentile of |x − median|: a glitch or a start-up in fewer than 1 % of the
+ * windows does not widen anything. A feature that varies as the fit says keeps its variance (within
+ * sampling error). `covariance` (d × d) is changed in place; returns the widened features' factors on
+ * their variance (empty: none widened).
  */
-export function widenToTrainingSpread(rows: readonly ArrayLike<number>[], location: ArrayLike<number>, covariance: Float64Array, d: number): boolean {
-  if (rows.length === 0) return false;
-  const meanSquare = new Float64Array(d);
-  for (const row of rows) for (let j = 0; j < d; j++) meanSquare[j]! += (row[j]! - location[j]!) ** 2 / rows.length;
-  const factor = Array.from(meanSquare, (ms, j) => Math.sqrt(Math.max(1, ms / covariance[j * d + j]!)));
-  if (factor.every((f) => f === 1)) return false;
-  for (let i = 0; i < d; i++) for (let j = 0; j < d; j++) covariance[i * d + j]! *= factor[i]! * factor[j]!;
-  return true;
+function widenToTrainingSpread(featureNames: readonly string[], rows: readonly ArrayLike<number>[], machineOf: readonly string[] | undefined, covariance: Float64Array): Record<string, number> {
+  const d = featureNames.length;
+  const byMachine = new Map<string, number[]>();
+  rows.forEach((_, i) => {
+    const machine = machineOf?.[i] ?? '';
+    const list = byMachine.get(machine);
+    if (list === undefined) byMachine.set(machine, [i]);
+    else list.push(i);
+  });
+  const widened: Record<string, number> = {};
+  const factors = new Float64Array(d).fill(1);
+  const deviations = new Array<number>(rows.length);
+  for (let j = 0; j < d; j++) {
+    let n = 0;
+    for (const members of byMachine.values()) {
+      const own = median(members.map((i) => rows[i]![j]!));
+      for (const i of members) deviations[n++] = Math.abs(rows[i]![j]! - own);
+    }
+    const spread = (quantile(deviations, 0.99) / Q99_IN_SIGMAS) ** 2;
+    const variance = covariance[j * d + j]!;
+    if (spread > variance) {
+      factors[j] = spread / variance;
+      widened[featureNames[j]!] = factors[j]!;
+    }
+  }
+  for (let i = 0; i < d; i++) for (let j = 0; j < d; j++) covariance[i * d + j]! *= Math.sqrt(factors[i]! * factors[j]!);
+  return widened;
 }
 
 export function fitRobustT2(featureNames: readonly string[], allRows: readonly ArrayLike<number>[], windowMs: number, options: RobustT2Options = {}): RobustT2File {
@@ -252,7 +278,8 @@ export function fitRobustT2(featureNames: readonly string[], allRows: readonly A
   // A tail above the χ²_d quantile at the same risk says the robust spread is too tight for what training
   // (taken as normal throughout, as the tail is) held: the features that wandered beyond it take their
   // training spread (widenToTrainingSpread), rather than the threshold of every feature rising for them.
-  if (tail !== null && tail > chiSquareUpperQuantile(risk, d) && widenToTrainingSpread(rows, fit.location, fit.covariance, d)) {
+  const widened = tail !== null && tail > chiSquareUpperQuantile(risk, d) ? widenToTrainingSpread(featureNames, rows, options.machineOf, fit.covariance) : {};
+  if (Object.keys(widened).length > 0) {
     precision = invertSpd(fit.covariance, d);
     trainingScores = scoresOf(precision);
     tail = tailThreshold(trainingScores, risk);
@@ -281,6 +308,7 @@ export function fitRobustT2(featureNames: readonly string[], allRows: readonly A
       trainingTail: tail,
       ...(zeroThroughout.length > 0 ? { zeroThroughout } : {}),
       ...(joint ? {} : { featuresAlone: true }),
+      ...(Object.keys(widened).length > 0 ? { widened } : {}),
     },
   };
 }
