@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, existsSync } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, parse } from 'node:path';
 import { once } from 'node:events';
 import { finished } from 'node:stream/promises';
 import { parseDuration, parseTimestamp } from '@pdm/config';
@@ -110,7 +110,7 @@ export async function openOutput(path: string): Promise<{ write: (text: string) 
 
 export function csvReplayOptions(values: CsvFlagValues): { input: string; options: ReplayOptionsInput; range: WindowRange } {
   if (!values.input) throw new UsageError('--input FILE is required');
-  const machineId = values.machine ?? (values.input.split('/').pop() ?? 'machine').replace(/\.[^.]*$/, '');
+  const machineId = values.machine ?? parse(values.input).name;
   let windowMs: number | undefined;
   if (values.window !== undefined) {
     try {
@@ -134,6 +134,9 @@ export function csvReplayOptions(values: CsvFlagValues): { input: string; option
   const checked = replayOptionsSchema.safeParse(options);
   if (!checked.success) {
     const issue = checked.error.issues[0];
+    if (issue?.path[0] === 'machineId' && values.machine === undefined) {
+      throw new UsageError(`--input ${values.input}: its file name gives the machine id "${machineId}", and ${issue.message}: rename the file (or, with one --input, give --machine)`);
+    }
     const flag = issue?.path[0] === 'machineId' ? '--machine' : `--${String(issue?.path[0] ?? 'input')}`;
     throw new UsageError(`${flag}: ${issue?.message ?? 'invalid'}`);
   }

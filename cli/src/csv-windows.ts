@@ -62,60 +62,45 @@ export const MAX_UNIVARIATE_SENSORS = 2;
 
 export interface TrainingWindows {
   windows: MachineWindow[];
-  /** Hopping windows of a short recording. */
-  hopping: boolean;
   /** One reading per window of one or two slow sensors (the window was chosen from the sampling interval). */
   slow: boolean;
-  /** The window the recording was cut into, ms: --window, chosen from its sampling interval, or the gateway's. */
+}
+
+/** A recording to train on: pdm train's --input and the replay options and range its flags give. */
+export interface Recording {
+  input: string;
+  options: ReplayOptionsInput;
+  range: WindowRange;
+}
+
+/** A recording cut into tumbling windows, and whether it is short enough, and dense enough, for hopping ones. */
+interface Cut {
+  recording: Recording;
+  /** The replay options with the window it was cut into. */
+  replay: ReplayOptionsInput;
   windowMs: number;
+  slow: boolean;
+  tumbling: MachineWindow[];
+  hoppable: boolean;
 }
 
 /**
- * The windows `pdm train` learns from: the tumbling windows the gateway emits live, or, when a short
- * recording gives fewer than MIN_TUMBLING_WINDOWS of them and its windows hold MIN_HOPPING_READINGS or
- * more (10 s windows of 1 Hz data, not one reading every 5 minutes, where every hopping window would
- * repeat the same reading), hopping windows of the same size every tenth of it, from the same engine (panes
+ * The windows `pdm train` learns from, of one recording or of several (a class model: one machine each,
+ * its id the file's name): the tumbling windows the gateway emits live, or, when every recording is
+ * short — fewer than MIN_TUMBLING_WINDOWS of them — and its windows hold MIN_HOPPING_READINGS or more
+ * (10 s windows of 1 Hz data, not one reading every 5 minutes, where every hopping window would repeat
+ * the same reading), hopping windows of the same size every tenth of it, from the same engine (panes
  * merged into windows), so the statistics are computed exactly as the scored windows' are — there are
- * just more of them, overlapping. The hopping windows that reach over the start or the end of a
- * machine's recording hold only part of a window's readings and are left out. Without --window, the
- * window is chosen from the sampling interval (chooseWindow).
- */
-export async function trainingWindowsFromCsv(
-  input: string,
-  options: ReplayOptionsInput,
-  range: WindowRange,
-  err: (line: string) => void,
-  /** False for a detector that reads its windows as a series (adaptive-z): overlapping windows would not be one. */
-  allowHopping = true,
-): Promise<TrainingWindows> {
-  const chosen = options.engine?.windowMs === undefined ? await chooseWindow(input, options, err) : undefined;
-  const replay: ReplayOptionsInput = chosen === undefined ? options : { ...options, engine: { ...options.engine, windowMs: chosen.windowMs } };
-  const slow = chosen?.slow ?? false;
-  const windowMs = replay.engine?.windowMs ?? GATEWAY_WINDOW_MS;
-  const tumbling = await windowsFromCsv(input, replay, range, err, 'train');
-  const readings = tumbling.map((w) => Math.min(...w.sensors.map((s) => s.count))).sort((a, b) => a - b);
-  const typicalReadings = readings[readings.length >> 1] ?? 0;
-  if (!allowHopping || tumbling.length >= MIN_TUMBLING_WINDOWS || typicalReadings < MIN_HOPPING_READINGS || windowMs % HOP_FRACTION !== 0) {
-    return { windows: tumbling, hopping: false, slow, windowMs };
-  }
-  const hopMs = windowMs / HOP_FRACTION;
-  const hopping = await windowsFromCsv(input, { ...replay, engine: { ...replay.engine, windowMs, hopMs } }, range, () => undefined, 'train');
-  const inside = insideRecording(hopping, BigInt(windowMs - hopMs));
-  err(
-    `train: ${tumbling.length} windows are fewer than ${MIN_TUMBLING_WINDOWS}: training on hopping windows of ${windowMs} ms every ${hopMs} ms` +
-      ` (${inside.length} windows)`,
-  );
-  return { windows: inside, hopping: true, slow, windowMs };
-}
-
-/**
- * The training windows of several recordings, one machine each (a class model: each machine compared
- * with its own level), cut alike: recordings whose windows differ (chosen from different sampling
- * intervals) or that name the same machine are refused, saying which.
+ * just more of them, overlapping. All or none: a model counts how far its windows overlap once for all
+ * of them. The hopping windows that reach over the start or the end of a machine's recording hold only
+ * part of a window's readings and are left out. Without --window, the window is chosen from each
+ * recording's sampling interval (chooseWindow). Refused, naming the files: two recordings of one
+ * machine id, recordings cut into different windows, and, of several, one without a window.
  */
 export async function trainingWindowsFromCsvs(
-  recordings: readonly { input: string; options: ReplayOptionsInput; range: WindowRange }[],
+  recordings: readonly Recording[],
   err: (line: string) => void,
+  /** False for a detector that reads its windows as a series (adaptive-z): overlapping windows would not be one. */
   allowHopping = true,
 ): Promise<TrainingWindows> {
   const seen = new Map<string, string>();
@@ -124,17 +109,50 @@ export async function trainingWindowsFromCsvs(
     if (other !== undefined) throw new UsageError(`${other} and ${input} are both machine ${options.machineId} (a recording's machine is its file name): rename one`);
     seen.set(options.machineId, input);
   }
-  const results: (TrainingWindows & { input: string })[] = [];
+  const cuts: Cut[] = [];
   for (const recording of recordings) {
-    results.push({ ...(await trainingWindowsFromCsv(recording.input, recording.options, recording.range, err, allowHopping)), input: recording.input });
+    const cut = await tumblingCut(recording, err, allowHopping);
+    const first = cuts[0] ?? cut;
+    if (cut.windowMs !== first.windowMs || cut.slow !== first.slow) {
+      const said = (c: Cut) => `${c.windowMs} ms windows${c.slow ? ', one reading each' : ''}`;
+      throw new UsageError(`${first.recording.input} gives ${said(first)}, ${recording.input} ${said(cut)}: one model needs one window (--window to choose it)`);
+    }
+    if (recordings.length > 1 && cut.tumbling.length === 0) {
+      const range = Number.isFinite(recording.range.from) || Number.isFinite(recording.range.until) ? ' between --from and --until' : '';
+      throw new UsageError(`${recording.input}: no window of machine ${recording.options.machineId} to train on${range}`);
+    }
+    cuts.push(cut);
   }
-  const first = results[0]!;
-  const unlike = results.find((r) => r.windowMs !== first.windowMs || r.slow !== first.slow);
-  if (unlike !== undefined) {
-    const cut = (r: TrainingWindows) => `${r.windowMs} ms windows${r.slow ? ', one reading each' : ''}`;
-    throw new UsageError(`${first.input} gives ${cut(first)}, ${unlike.input} ${cut(unlike)}: one model needs one window (--window to choose it)`);
-  }
-  return { windows: results.flatMap((r) => r.windows), hopping: results.some((r) => r.hopping), slow: first.slow, windowMs: first.windowMs };
+  const slow = cuts[0]?.slow ?? false;
+  if (!cuts.every((c) => c.hoppable)) return { windows: cuts.flatMap((c) => c.tumbling), slow };
+  const windows: MachineWindow[] = [];
+  for (const cut of cuts) windows.push(...(await hoppingWindows(cut, err)));
+  return { windows, slow };
+}
+
+async function tumblingCut(recording: Recording, err: (line: string) => void, allowHopping: boolean): Promise<Cut> {
+  const { input, options, range } = recording;
+  const chosen = options.engine?.windowMs === undefined ? await chooseWindow(input, options, err) : undefined;
+  const replay: ReplayOptionsInput = chosen === undefined ? options : { ...options, engine: { ...options.engine, windowMs: chosen.windowMs } };
+  const windowMs = replay.engine?.windowMs ?? GATEWAY_WINDOW_MS;
+  const tumbling = await windowsFromCsv(input, replay, range, err, 'train');
+  const readings = tumbling.map((w) => Math.min(...w.sensors.map((s) => s.count))).sort((a, b) => a - b);
+  const typicalReadings = readings[readings.length >> 1] ?? 0;
+  const hoppable = allowHopping && tumbling.length < MIN_TUMBLING_WINDOWS && typicalReadings >= MIN_HOPPING_READINGS && windowMs % HOP_FRACTION === 0;
+  return { recording, replay, windowMs, slow: chosen?.slow ?? false, tumbling, hoppable };
+}
+
+/** The hopping windows of a short recording (see trainingWindowsFromCsvs), said with how many. */
+async function hoppingWindows(cut: Cut, err: (line: string) => void): Promise<MachineWindow[]> {
+  const { recording, replay, windowMs } = cut;
+  const hopMs = windowMs / HOP_FRACTION;
+  const hopping = await windowsFromCsv(recording.input, { ...replay, engine: { ...replay.engine, windowMs, hopMs } }, recording.range, () => undefined, 'train');
+  const inside = insideRecording(hopping, BigInt(windowMs - hopMs));
+  err(
+    `train: ${cut.tumbling.length} windows are fewer than ${MIN_TUMBLING_WINDOWS}: training on hopping windows of ${windowMs} ms every ${hopMs} ms` +
+      ` (${inside.length} windows)`,
+  );
+  return inside;
 }
 
 /**

@@ -97,6 +97,18 @@ describe('pdm train on several machines', () => {
     expect(await main(['train', '--input', a, '--input', slow, '--out', join(dir, 'never')], unlike.context)).toBe(2);
     expect(unlike.err.join('\n')).toContain(`${a} gives 10000 ms windows, ${slow} 600000 ms windows: one model needs one window (--window to choose it)`);
 
+    // A file name that is no machine id: said, naming the file (--machine cannot help with several).
+    const spaced = join(dir, 'fan 2.csv');
+    fanCsv(spaced, t0, 1200, 60);
+    const badName = capture();
+    expect(await main(['train', '--input', a, '--input', spaced, '--out', join(dir, 'never')], badName.context)).toBe(2);
+    expect(badName.err.join('\n')).toContain(`--input ${spaced}: its file name gives the machine id "fan 2", and machine id must match [A-Za-z0-9_.-]{1,64}: rename the file`);
+
+    // A recording without a window in the range is refused, not left out of the class without a word.
+    const early = capture();
+    expect(await main(['train', '--input', a, '--input', join(dir, 'short-a.csv'), '--until', new Date(t0 + 5_000).toISOString(), '--out', join(dir, 'never')], early.context)).toBe(2);
+    expect(early.err.join('\n')).toContain(`${a}: no window of machine twin to train on between --from and --until`);
+
     const named = capture();
     expect(await main(['train', '--input', a, '--input', slow, '--machine', 'fan-1', '--out', join(dir, 'never')], named.context)).toBe(2);
     expect(named.err.join('\n')).toContain('--machine names the machine of one --input; with several, each machine is its file name');
