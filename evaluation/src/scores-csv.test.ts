@@ -35,6 +35,19 @@ describe('parseScoresCsv', () => {
     expect(() => parseScoresCsv(text, 's.csv', { text: 'machine,alert\n', source: 's.alerts.csv' })).toThrow('s.alerts.csv line 1: header lacks window_start, window_end');
   });
 
+  it('refuses alerts that do not follow the alert rule on these scores: written for other scores', () => {
+    // Windows 0–10 and 10–20 anomalous, 20–30 normal.
+    const text = [HEADER, '2024-01-01T00:00:00Z,2024-01-01T00:00:10Z,m,2,1,1', '2024-01-01T00:00:10Z,2024-01-01T00:00:20Z,m,2,1,1', '2024-01-01T00:00:20Z,2024-01-01T00:00:30Z,m,0,1,0'].join('\n');
+    const alerts = (...lines: string[]) => ({ text: ['window_start,window_end,machine,alert', ...lines].join('\n'), source: 's.alerts.csv' });
+    // An opening on a normal window.
+    expect(() => parseScoresCsv(text, 's.csv', alerts('2024-01-01T00:00:20Z,2024-01-01T00:00:30Z,m,open'))).toThrow(
+      's.alerts.csv line 2: open on the window of m from 2024-01-01T00:00:20.000Z to 2024-01-01T00:00:30.000Z, normal in s.csv, does not follow the alert rule: the alerts were written for other scores',
+    );
+    // Two openings without a resolve between them; a resolve of nothing open.
+    expect(() => parseScoresCsv(text, 's.csv', alerts('2024-01-01T00:00:00Z,2024-01-01T00:00:10Z,m,open', '2024-01-01T00:00:10Z,2024-01-01T00:00:20Z,m,open'))).toThrow('s.alerts.csv line 3: open on the window');
+    expect(() => parseScoresCsv(text, 's.csv', alerts('2024-01-01T00:00:20Z,2024-01-01T00:00:30Z,m,resolved'))).toThrow('s.alerts.csv line 2: resolved on the window');
+  });
+
   it('puts the alerts file beside the scores', () => {
     expect(alertsFileFor('out/scores.csv')).toBe('out/scores.alerts.csv');
     expect(alertsFileFor('out/SCORES.CSV')).toBe('out/SCORES.alerts.csv');

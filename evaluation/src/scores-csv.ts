@@ -55,9 +55,19 @@ export function parseScoresCsv(text: string, source = 'scores', alerts?: { text:
   if (alerts === undefined || windows.some((w) => w.alert !== undefined)) return windows;
   const byWindow = new Map(windows.map((w) => [windowKey(w), w]));
   for (const w of windows) w.alert = '';
+  // What the alert rule does (the processor's AlertTracker): an alert opens on an anomalous window and
+  // resolves on a normal one, and a machine's opens and resolves alternate. An alerts file that breaks
+  // this was written for other scores (an older run's beside a newer scores file).
+  const open = new Map<string, boolean>();
   for (const { line, window, alert } of parseAlertRows(alerts.text, alerts.source)) {
     const scored = byWindow.get(windowKey(window));
-    if (scored === undefined) throw new ScoresFormatError(alerts.source, line, `no window of ${window.machine} from ${new Date(window.start).toISOString()} to ${new Date(window.end).toISOString()} in ${source}`);
+    const at = `${window.machine} from ${new Date(window.start).toISOString()} to ${new Date(window.end).toISOString()}`;
+    if (scored === undefined) throw new ScoresFormatError(alerts.source, line, `no window of ${at} in ${source}`);
+    const opens = alert === 'open';
+    if (scored.anomaly !== opens || (open.get(window.machine) ?? false) === opens) {
+      throw new ScoresFormatError(alerts.source, line, `${alert} on the window of ${at}, ${scored.anomaly ? 'anomalous' : 'normal'} in ${source}, does not follow the alert rule: the alerts were written for other scores`);
+    }
+    open.set(window.machine, opens);
     scored.alert = alert;
   }
   return windows;

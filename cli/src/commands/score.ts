@@ -1,6 +1,7 @@
 // `pdm score` (fixed interface): scores a CSV with a trained model through the same path as live
 // traffic (replay → window engine → model → the processor's alert hysteresis) and writes one row per
 // scored window to scores.csv, and the alerts those windows opened and resolved to a file beside it.
+import { rm } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { ALERT_DEFAULTS, AlertTracker, openScorer, scoreWindows } from '@pdm/cloud-processor';
 import { ALERTS_COLUMNS, SCORES_COLUMNS, alertsFileFor } from '@pdm/evaluation';
@@ -39,6 +40,7 @@ ${CSV_FLAG_HELP}
     if (!values.model) throw new UsageError('--model MODEL_DIR is required');
     const output = eitherSpelling(values, 'out', 'output');
     if (!output) throw new UsageError('--out FILE is required');
+    if (/\.alerts\.csv$/i.test(output)) throw new UsageError(`--out ${output}: a name pdm score gives the alerts beside a scores file; name the scores file otherwise`);
     const { input, options, range } = csvReplayOptions(values);
     const scorer = await openScorer({ registryDir: values.model });
     try {
@@ -90,7 +92,18 @@ ${CSV_FLAG_HELP}
         }
         complete = true;
       } finally {
-        await Promise.all([file.close(complete), alertsFile.close(complete)]);
+        // The alerts first, then the scores only if the alerts were kept, and the alerts removed again if
+        // the scores cannot be: a scores file never stands beside another run's alerts.
+        let alertsKept = false;
+        try {
+          await alertsFile.close(complete);
+          alertsKept = complete;
+        } finally {
+          await file.close(alertsKept).catch(async (error: unknown) => {
+            if (alertsKept) await rm(alertsOutput, { force: true });
+            throw error;
+          });
+        }
       }
       const model = models[0]!;
       out(`scored ${scored} windows with ${model.name}@${model.version} (${model.backend}): ${anomalies} anomalous, ${opened} alert${opened === 1 ? '' : 's'} opened → ${output}, alerts → ${alertsOutput}`);
