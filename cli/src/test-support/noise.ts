@@ -4,7 +4,8 @@
 export function noiseFrom(seed: number): () => number {
   let state = seed;
   return () => {
-    state = (state * 1103515245 + 12345) % 2 ** 31;
+    // The product in 32-bit integers: a double would round it (it passes 2⁵³), and the sequence with it.
+    state = (Math.imul(state, 1103515245) + 12345) & 0x7fffffff;
     return state / 2 ** 31 - 0.5;
   };
 }
