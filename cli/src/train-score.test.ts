@@ -136,6 +136,11 @@ describe('pdm train and pdm score', () => {
       expect(said).toMatch(/train: left out 75 windows of pump-8 inside 1 alert episode/);
       // 15 minutes of each: too little for a level of its own.
       expect(both.out.join('\n')).toContain('fewer than 2,000 non-overlapping windows of each machine: every machine is compared with the class location');
+      // A machine of the list without windows (a typo) is refused, not left out of the class.
+      const typo = capture();
+      const typoArgs = ['train', '--from-influx', '--machine', 'pump-9,pmp-8', '--from', new Date(t0).toISOString(), '--until', new Date(t0 + 3_600_000).toISOString()];
+      expect(await main([...typoArgs, '--influx-url', influx.url, '--database', database, '--out', join(dir, 'never')], typo.context)).toBe(2);
+      expect(typo.err.join('\n')).toContain(`--machine pmp-8: no windows to train on between ${new Date(t0).toISOString()} and ${new Date(t0 + 3_600_000).toISOString()}`);
     } finally {
       await influx.stop();
     }

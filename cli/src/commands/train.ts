@@ -164,7 +164,12 @@ ${CSV_FLAG_HELP}
       // InfluxDB is sent the instants in UTC with their Z: what the user wrote is read once, as a CSV time.
       const [from, until] = (['from', 'until'] as const).map((flag) => new Date(timeFlag(flag, range[flag]!)).toISOString()) as [string, string];
       const influx = { url: influxUrlFlag(values['influx-url']), database: values.database };
-      for (const machine of new Set(machineIds)) windows.push(...(await labelledOut(influx, { machine, site: values.site, from, until }, err)));
+      for (const machine of new Set(machineIds)) {
+        const own = await labelledOut(influx, { machine, site: values.site, from, until }, err);
+        // Of several machines, one without windows is a typo or the wrong range, not a smaller class.
+        if (own.length === 0 && machineIds.length > 1) throw new UsageError(`--machine ${machine}: no windows to train on between ${from} and ${until}${values.site === undefined ? '' : ` at ${values.site}`}`);
+        windows.push(...own);
+      }
     } else {
       if (values.site !== undefined) throw new UsageError("--site is for --from-influx: a CSV's rows carry no site");
       if (inputs.length > 1 && machineIds !== undefined) throw new UsageError('--machine names the machine of one --input; with several, each machine is its file name');
