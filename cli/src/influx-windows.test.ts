@@ -67,7 +67,7 @@ describe('pdm train --from-influx', () => {
 
   it('documents --site and the credentials in --influx-url in pdm train --help', async () => {
     const { code, out } = await pdm('train', '--help');
-    expect(out).toMatch(/^pdm train --from-influx --machine ID \[--site ID\] --from T/m);
+    expect(out).toMatch(/^pdm train --from-influx --machine ID \[--machine ID …\] \[--site ID\] --from T/m);
     expect(out).toMatch(/^ {2}--site ID {13}the machine's site for --from-influx \(default: its only site between\n {24}--from and --until; a machine id with windows at several sites is refused\)$/m);
     expect(out).toMatch(/^ {24}authentication on, its user and password: http:\/\/USER:PASSWORD@host:8086$/m);
     expect(code).toBe(0);
@@ -108,7 +108,7 @@ describe('pdm train --from-influx', () => {
     expect(b.code).toBe(0);
     // At plant-a: from 5 windows (ALERT_DEFAULTS.within) before it opened, 350 s, until 500 s: 15 windows.
     const a = await train('--machine', 'pump-1', '--site', 'plant-a', ...range(0, 3600), '--out', join(dir, 'plant-a-labelled'));
-    expect(a.err).toMatch(/train: left out 15 windows inside 1 alert episode\(s\) labelled fault or maintenance/);
+    expect(a.err).toMatch(/train: left out 15 windows of pump-1 inside 1 alert episode\(s\) labelled fault or maintenance/);
     expect(a.code).toBe(0);
   });
 
