@@ -16,7 +16,7 @@
 //      follows the machine through its normal windows: a short training cannot describe hours.
 import type { RobustT2File } from '../model/artifact-schemas.js';
 import { MODEL_DEFAULTS } from '../model/defaults.js';
-import { median, quantile } from '../model/robust-stats.js';
+import { quantile } from '../model/robust-stats.js';
 import { chiSquareUpperQuantile } from './chi-square.js';
 import { invertSpd, mahalanobisSq, meanOf } from './linalg.js';
 import { featuresZeroThroughout, flooredCovariance } from './robust-covariance.js';
@@ -166,6 +166,18 @@ function medianOf(rows: readonly ArrayLike<number>[], d: number): Float64Array {
   return out;
 }
 
+/** The rows of each machine, in order; all under one key without `machineOf`. */
+function rowsByMachine(rows: readonly ArrayLike<number>[], machineOf: readonly string[] | undefined): Map<string, ArrayLike<number>[]> {
+  const byMachine = new Map<string, ArrayLike<number>[]>();
+  rows.forEach((row, i) => {
+    const machine = machineOf?.[i] ?? '';
+    const list = byMachine.get(machine);
+    if (list === undefined) byMachine.set(machine, [row]);
+    else list.push(row);
+  });
+  return byMachine;
+}
+
 /**
  * Each machine's offset from the class: the median of its rows minus the median of every row (medians,
  * so a start-up or a fault inside one machine's training does not move its level). Machines with fewer
@@ -176,12 +188,7 @@ function medianOf(rows: readonly ArrayLike<number>[], d: number): Float64Array {
 function machineOffsets(rows: readonly ArrayLike<number>[], machineOf: readonly string[] | undefined, independence: number, d: number): Map<string, Float64Array> | undefined {
   if (machineOf === undefined) return undefined;
   if (machineOf.length !== rows.length) throw new RangeError(`machineOf names ${machineOf.length} machines for ${rows.length} rows`);
-  const byMachine = new Map<string, ArrayLike<number>[]>();
-  rows.forEach((row, i) => {
-    const list = byMachine.get(machineOf[i]!);
-    if (list === undefined) byMachine.set(machineOf[i]!, [row]);
-    else list.push(row);
-  });
+  const byMachine = rowsByMachine(rows, machineOf);
   if (byMachine.size < 2) return undefined;
   const center = medianOf(rows, d);
   const offsets = new Map<string, Float64Array>();
@@ -224,23 +231,16 @@ const Q99_IN_SIGMAS = 2.5758293035489;
  */
 function widenToTrainingSpread(featureNames: readonly string[], rows: readonly ArrayLike<number>[], machineOf: readonly string[] | undefined, covariance: Float64Array): Record<string, number> {
   const d = featureNames.length;
-  const byMachine = new Map<string, number[]>();
-  rows.forEach((_, i) => {
-    const machine = machineOf?.[i] ?? '';
-    const list = byMachine.get(machine);
-    if (list === undefined) byMachine.set(machine, [i]);
-    else list.push(i);
-  });
+  // |x − its machine's median|, feature by feature.
+  const deviations = Array.from({ length: d }, () => new Array<number>());
+  for (const own of rowsByMachine(rows, machineOf).values()) {
+    const center = medianOf(own, d);
+    for (const row of own) for (let j = 0; j < d; j++) deviations[j]!.push(Math.abs(row[j]! - center[j]!));
+  }
   const widened: Record<string, number> = {};
   const factors = new Float64Array(d).fill(1);
-  const deviations = new Array<number>(rows.length);
   for (let j = 0; j < d; j++) {
-    let n = 0;
-    for (const members of byMachine.values()) {
-      const own = median(members.map((i) => rows[i]![j]!));
-      for (const i of members) deviations[n++] = Math.abs(rows[i]![j]! - own);
-    }
-    const spread = (quantile(deviations, 0.99) / Q99_IN_SIGMAS) ** 2;
+    const spread = (quantile(deviations[j]!, 0.99) / Q99_IN_SIGMAS) ** 2;
     const variance = covariance[j * d + j]!;
     if (spread > variance) {
       factors[j] = spread / variance;
