@@ -23,8 +23,8 @@ export interface ReplayPublishOptions extends FeatureBatchOptions {
 
 export class ReplayPublisher {
   private readonly format: FeatureMessageFormat;
-  /** Windows held per ordering key (batches only), in replay order, and the bytes of their batch. */
-  private readonly held = new Map<string, { entries: OutboxEntry[]; bytes: number }>();
+  /** Windows held per ordering key (batches only), in replay order, the bytes of their batch and of its header alone. */
+  private readonly held = new Map<string, { entries: OutboxEntry[]; bytes: number; header: number }>();
   private readonly rate: KeyRateLimiter;
   private published = 0;
 
@@ -57,13 +57,16 @@ export class ReplayPublisher {
     };
     if (!this.options.enabled) return this.publish([entry]);
     const key = this.format.keyOf(entry);
-    const header = batchHeaderBytes(this.source, this.options.shards, entry.machineId);
-    const held = this.held.get(key) ?? { entries: [], bytes: header };
-    this.held.set(key, held);
+    let held = this.held.get(key);
+    if (held === undefined) {
+      const header = batchHeaderBytes(this.source, this.options.shards, entry.machineId);
+      held = { entries: [], bytes: header, header };
+      this.held.set(key, held);
+    }
     const size = featureBatchWindowSize(payload.byteLength);
     if (held.entries.length > 0 && held.bytes + size > this.options.maxBytes) {
       const full = held.entries.splice(0);
-      held.bytes = header;
+      held.bytes = held.header;
       await this.publish(full);
     }
     held.entries.push(entry);
