@@ -47,8 +47,8 @@ export function alertsFileFor(scoresPath: string): string {
 /**
  * The windows of a scores file, each with its alert transition when `alerts` (the text of the alerts
  * file beside it) is given or the file has the older alert column: every window without a transition
- * then has ''. A transition naming no window of the scores is an error: the two files do not belong
- * together.
+ * then has ''. A transition naming no window of the scores, or one the alert rule would not have made
+ * on them, is an error: the two files do not belong together.
  */
 export function parseScoresCsv(text: string, source = 'scores', alerts?: { text: string; source: string }): ScoredWindow[] {
   const windows = parseWindows(text, source);
