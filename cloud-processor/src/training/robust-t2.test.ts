@@ -199,10 +199,12 @@ describe('fitRobustT2: a feature that wanders slowly through a long training', (
     const rand = gaussian(14);
     const glitched = Array.from({ length: 3_000 }, (_, t) => [10 + rand() + (t % 1_000 === 500 ? 1_000 : 0), 20 + 0.3 * rand()]);
     const fit = fitRobustT2(names, glitched, 10_000, { rho: 0, operatingPoint: false });
-    // The glitches make the training scores' tail heavy, but the 99th percentile does not see them:
-    // x keeps its spread within sampling error (a mean square would have taken it ×330).
-    expect(fit.fit.trainingTail!).toBeGreaterThan(chiSquareUpperQuantile(1e-3, 2));
+    // The tail sets the glitches aside, and the 99th percentile does not see them either: x keeps its
+    // spread within sampling error (a mean square would have taken it ×330).
     expect(fit.fit.widened?.['x.mean'] ?? 1).toBeLessThan(1.2);
+    // Fitted with the glitches, the tail put the threshold at 8,264: no window but another glitch alarmed.
+    expect(fit.threshold).toBeLessThan(1.5 * chiSquareUpperQuantile(1e-3, 2));
+    expect(score(toModel(fit, names), [16, 20])).toBeGreaterThan(fit.threshold);
   });
 
   it('keeps the robust spread where the tail is as χ² says (white noise), and after a short training', () => {

@@ -28,6 +28,37 @@ describe('tailThreshold: the quantile from the scores', () => {
   });
 });
 
+describe('tailThreshold: windows that are not normal in a training taken as normal', () => {
+  // 3,000 Exponential(1) scores: 60 peaks over t ≈ 3.9; the true 1 − 1e-4 quantile is 9.21.
+  const clean = draw(3_000, gpdSampler(21, 0, 1));
+
+  it('sets aside three glitches (scores 10⁶ times the tail) and reads the threshold of the rest', () => {
+    const glitched = clean.map((x, i) => (i % 1_000 === 500 ? 1e6 * (1 + i / 1_000) : x));
+    // Fitted with them, the GPD's shape made the threshold thousands.
+    const threshold = tailThreshold(glitched, 1e-4)!;
+    expect(threshold).toBeGreaterThan(7);
+    expect(threshold).toBeLessThan(12);
+    // The rest's own threshold, with the three windows they replaced dropped rather than set aside.
+    const rest = clean.filter((_, i) => i % 1_000 !== 500);
+    expect(Math.abs(threshold / tailThreshold(rest, 1e-4)! - 1)).toBeLessThan(0.02);
+  });
+
+  it('keeps the top of a tail as heavy as the rest says (GPD γ = 0.4: its largest scores are no outliers)', () => {
+    // 3,000 GPD(0.4, 1) scores: their largest is ~40–80 × the median, yet what the peaks below predict.
+    const heavy = draw(3_000, gpdSampler(22, 0.4, 1));
+    const top = [...heavy].sort((a, b) => b - a).slice(0, 6);
+    // Taking the six largest out (a tenth of the 60 peaks, the most that may be set aside) lowers the threshold: keeping them does not.
+    const trimmed = heavy.filter((x) => !top.includes(x));
+    expect(tailThreshold(heavy, 1e-4)!).toBeGreaterThan(1.2 * tailThreshold(trimmed, 1e-4)!);
+  });
+
+  it('sets aside no more than a tenth of the peaks: a cluster of 30 high windows in 3,000 is part of the tail', () => {
+    const cluster = clean.map((x, i) => (i < 30 ? 40 + i : x));
+    // Thirty windows at 40–69 are half the 60 peaks: the threshold covers them.
+    expect(tailThreshold(cluster, 1e-4)!).toBeGreaterThan(69);
+  });
+});
+
 describe('tailThreshold: edge cases', () => {
   it(`has no tail to read with fewer than ${MIN_PEAKS} scores above the level quantile, or many tied at the top`, () => {
     const ramp = (count: number): number[] => Array.from({ length: count }, (_, i) => i + 1);

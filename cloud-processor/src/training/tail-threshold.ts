@@ -9,6 +9,12 @@
 //
 // The GPD fit and the risk are SPOT's (model/spot.ts), which also serves the online update of models
 // that ask for it (model/online-threshold.ts); here the calibration alone, on the training scores.
+//
+// Training is taken as normal throughout, but a few windows of it may not be: a sensor glitch, a
+// reading of 0 where the value is 800. Fitted with the rest, three such windows in 3,000 (scores ~10⁶
+// against a tail of ~10) made the GPD's shape so heavy that the threshold came out at 8,264, and the
+// model would alarm at nothing. So the top peaks are first tested as outliers of the GPD the peaks
+// below them follow (outlyingPeaks) and the ones that are set aside count as neither peaks nor windows.
 import { quantile } from '../model/robust-stats.js';
 import { fitGpd, MIN_PEAKS, perWindowRisk } from '../model/spot.js';
 
@@ -18,9 +24,25 @@ export { MIN_PEAKS, perWindowRisk };
 const DEFAULT_LEVEL = 0.98;
 
 /**
+ * The most peaks set aside as outliers, as a share of them: a tenth of the peaks (at the default level
+ * one window in 500). Glitches are rare; a tenth is few enough that a real part of the tail — a
+ * machine's hot afternoons, hundreds of windows — cannot be cut off, as its lower part is in the fit.
+ */
+const MAX_OUTLIER_SHARE = 0.1;
+
+/**
+ * A peak is an outlier when fewer than this many peaks at least as large were expected among those it
+ * was tested with. On scores whose tail is the GPD fitted, the largest peak is set aside with about this
+ * probability, so a real tail keeps its top; in 3,000 χ²₂-like scores (60 peaks, σ 2) it sets aside a
+ * score from ~22 above t on: a window 5½ σ out, which 3,000 normal windows hold with about that chance.
+ */
+const OUTLIER_EXPECTED_COUNT = 1e-3;
+
+/**
  * z_q of `scores` (non-finite values skipped) at risk q: t = their `level` quantile, the GPD fitted to
- * the excesses over t. When q·n/N_t ≥ 1 the risk asked for is no rarer than exceeding t itself, which
- * the tail model says nothing below: the threshold is t. Null when there is no tail to read — fewer
+ * the excesses over t but the outlying ones at the top (outlyingPeaks). When q·n/N_t ≥ 1 the risk
+ * asked for is no rarer than exceeding t itself, which the tail model says nothing below: the threshold
+ * is t. Null when there is no tail to read — fewer
  * than MIN_PEAKS scores above t (few scores, or many tied at the top) — or when q is no risk at all
  * (≥ 1: a window a day or longer with one false alert a day allowed): a made-up fallback would promise
  * a risk nothing backs. The caller needs well over MIN_PEAKS / (1 − level) scores, 500 at the default.
@@ -31,11 +53,44 @@ export function tailThreshold(scores: readonly number[], q: number, level = DEFA
   if (q >= 1) return null;
   const values = scores.filter(Number.isFinite);
   const tail = quantile(values, level);
-  const peaks = values.filter((x) => x > tail).map((x) => x - tail);
-  if (peaks.length < MIN_PEAKS) return null;
-  const r = (q * values.length) / peaks.length;
+  const allPeaks = values
+    .filter((x) => x > tail)
+    .map((x) => x - tail)
+    .sort((a, b) => a - b);
+  if (allPeaks.length < MIN_PEAKS) return null;
+  const outliers = outlyingPeaks(allPeaks);
+  const peaks = allPeaks.slice(0, allPeaks.length - outliers);
+  const r = (q * (values.length - outliers)) / peaks.length;
   if (r >= 1) return tail;
   const { gamma, sigma } = fitGpd(peaks);
   // (r^(−γ) − 1)/γ written with expm1, exact as γ → 0 where the plain form cancels.
   return gamma === 0 ? tail - sigma * Math.log(r) : tail + (sigma * Math.expm1(-gamma * Math.log(r))) / gamma;
+}
+
+/**
+ * How many of the largest of `peaks` (sorted ascending) are outliers: the generalized ESD procedure
+ * (Rosner, Technometrics 1983) with the GPD in place of the normal. For i = 1 … the most allowed, the
+ * i-th largest peak is tested against the GPD fitted to the peaks below it: an outlier when the peaks
+ * it was tested among (it and those below) were expected to hold fewer than OUTLIER_EXPECTED_COUNT at
+ * least as large. The count is the largest i that tests as an outlier (as in Rosner's procedure, a
+ * glitch hidden behind a larger one is found with it). At least MIN_PEAKS peaks stay.
+ */
+function outlyingPeaks(peaks: readonly number[]): number {
+  const most = Math.min(Math.floor(MAX_OUTLIER_SHARE * peaks.length), peaks.length - MIN_PEAKS);
+  let outliers = 0;
+  for (let i = 1; i <= most; i++) {
+    const below = peaks.slice(0, peaks.length - i);
+    const { gamma, sigma } = fitGpd(below);
+    // A fit with a bounded tail (γ < 0) from the few peaks below would make anything past its end an
+    // outlier (6 of 60 exponential peaks were); the test takes the tail as at least exponential.
+    if ((below.length + 1) * gpdSurvival(peaks[peaks.length - i]!, Math.max(0, gamma), sigma) < OUTLIER_EXPECTED_COUNT) outliers = i;
+  }
+  return outliers;
+}
+
+/** P(Y > y) for Y ~ GPD(γ, σ): (1 + γy/σ)^(−1/γ), e^(−y/σ) at γ = 0; 0 beyond a bounded tail's end (γ < 0). */
+function gpdSurvival(y: number, gamma: number, sigma: number): number {
+  if (gamma === 0) return Math.exp(-y / sigma);
+  const base = 1 + (gamma * y) / sigma;
+  return base <= 0 ? 0 : base ** (-1 / gamma);
 }
