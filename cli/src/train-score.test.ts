@@ -321,7 +321,28 @@ describe('pdm train and pdm score', () => {
 
     const help = capture();
     expect(await main(['train', '--help'], help.context)).toBe(0);
-    expect(help.out.join('\n')).toMatch(/--fixed-threshold {5}robust-t2: judge every machine by the trained threshold\. Default: each\n {24}machine's own threshold, learnt online/);
+    expect(help.out.join('\n')).toMatch(/--fixed-threshold {5}robust-t2, pca, autoencoder: judge every machine by the trained threshold\.\n {24}Default: each machine's own threshold, learnt online/);
+  });
+
+  it('gives pca and the autoencoder an online threshold per machine from their trained one too; a combined model for each member', async () => {
+    const csv = join(dir, 'threshold-kinds.csv');
+    pumpCsv(csv, Date.UTC(2026, 0, 5), 1200);
+    const file = <T>(registry: string, name: string): T => JSON.parse(readFileSync(join(registry, 'anomaly', '1', name), 'utf8')) as T;
+    type Online = { onlineThreshold?: { falseAlertsPerDay: number; floor: number } };
+
+    const pca = capture();
+    expect(await main(['train', '--input', csv, '--out', join(dir, 'pca-online'), '--kind', 'pca'], pca.context)).toBe(0);
+    expect(file<Online>(join(dir, 'pca-online'), 'pca.json').onlineThreshold).toEqual({ falseAlertsPerDay: 1, floor: 1 });
+    expect(pca.out.join('\n')).toContain('threshold per machine: online, never below 1.000 (--fixed-threshold to keep it fixed)');
+    const pcaFixed = capture();
+    expect(await main(['train', '--input', csv, '--out', join(dir, 'pca-fixed'), '--kind', 'pca', '--fixed-threshold'], pcaFixed.context)).toBe(0);
+    expect(file<Online>(join(dir, 'pca-fixed'), 'pca.json').onlineThreshold).toBeUndefined();
+
+    const both = capture();
+    expect(await main(['train', '--input', csv, '--out', join(dir, 'combined-online'), '--kind', 'robust-t2+autoencoder'], both.context)).toBe(0);
+    const autoencoder = file<Online & { threshold: number }>(join(dir, 'combined-online'), 'threshold.json');
+    expect(autoencoder.onlineThreshold).toEqual({ falseAlertsPerDay: 1, floor: autoencoder.threshold });
+    expect(both.out.join('\n')).toContain('threshold per machine: online for robust-t2, autoencoder, each never below its trained one');
   });
 
   it('refuses an unknown --kind, and --epochs 0', async () => {

@@ -99,13 +99,13 @@ ${CSV_FLAG_HELP}
                         either are held: stored, never scored, never an alert. Default: learned —
                         the steadiest sensor the training data shows stopping; none if it never
                         stops. Not for adaptive-z
-  --fixed-threshold     robust-t2: judge every machine by the trained threshold. Default: each
-                        machine's own threshold, learnt online from its normal windows after its
-                        first 2,000 (SPOT) for one false exceedance per machine-day: it rises, at
-                        most 10 % a day, for a machine whose healthy scores have a heavier tail than
-                        training saw, and never falls below the trained threshold; windows of an
-                        alert and a fault that moves most of the scores teach it nothing. The
-                        other kinds' thresholds are fixed
+  --fixed-threshold     robust-t2, pca, autoencoder: judge every machine by the trained threshold.
+                        Default: each machine's own threshold, learnt online from its normal
+                        windows after its first 2,000 (SPOT) for one false exceedance per
+                        machine-day: it rises, at most 10 % a day, for a machine whose healthy
+                        scores have a heavier tail than training saw, and never falls below the
+                        trained threshold; windows of an alert and a fault that moves most of the
+                        scores teach it nothing. adaptive-z keeps its fixed z
   --from-influx         train on sensor_features stored in InfluxDB instead of a CSV; windows inside
                         alert episodes labelled fault or maintenance (pdm alerts label) are left out;
                         --from and --until are required with it
@@ -220,7 +220,10 @@ ${CSV_FLAG_HELP}
       out(`  running-state gate on ${g.sensor}: stopped below ${g.runningAbove.toPrecision(4)}, a step above ${g.maxStep.toPrecision(3)} is a transient`);
     }
     out(`  features (${report.contract.featureNames.length}): ${report.contract.featureNames.join(', ')}`);
-    if (t2 !== undefined) out(values['fixed-threshold'] ? '  threshold fixed for every machine' : `  threshold per machine: online, never below ${t2.threshold.toFixed(3)} (--fixed-threshold to keep it fixed)`);
+    const online = onlineKinds(report);
+    if (online.length > 0 && values['fixed-threshold']) out('  threshold fixed for every machine');
+    else if (report.kind === 'combined' && online.length > 0) out(`  threshold per machine: online for ${online.join(', ')}, each never below its trained one (--fixed-threshold to keep them fixed)`);
+    else if (online.length > 0) out(`  threshold per machine: online, never below ${report.threshold.toFixed(3)} (--fixed-threshold to keep it fixed)`);
     out(`  threshold ${report.threshold.toFixed(3)} · window ${report.contract.windowMs} ms · feature_version ${report.contract.featureVersion}`);
     if (report.leftOutSensors.length > 0) {
       const shares = report.leftOutSensors.map((s) => `${s.sensor} (in ${Math.round(100 * s.share)} %)`).join(', ');
@@ -232,7 +235,13 @@ ${CSV_FLAG_HELP}
   },
 };
 
-/** The robust-t2 part of a training report: the model itself or a combination's member. */
+/** The kinds of a training report (the model's or its members') whose threshold follows each machine online unless --fixed-threshold. */
+function onlineKinds(report: TrainReport): ModelKind[] {
+  const kinds = report.kind === 'combined' ? report.members.map((m) => m.kind) : [report.kind];
+  return kinds.filter((kind) => kind !== 'adaptive-z');
+}
+
+/** The robust-t2 part of a training report: the model itself or a combination's member (each machine's own level). */
 function t2Report(report: TrainReport) {
   return report.kind === 'combined' ? report.members.find((m) => m.kind === 'robust-t2') : report.kind === 'robust-t2' ? report : undefined;
 }

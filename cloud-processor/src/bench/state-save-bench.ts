@@ -9,12 +9,9 @@ import { mkdtemp, readFile, rename, rm, stat, writeFile } from 'node:fs/promises
 import os from 'node:os';
 import path from 'node:path';
 import { initialOnlineThreshold, learnOnlineThreshold } from '../model/online-threshold.js';
-import type { GateState } from '../model/regime.js';
 import type { BaselineState } from '../model/robust-t2.js';
-import type { MachineHistory } from '../scoring/adaptive-z-batch.js';
-import { MachineStates } from '../scoring/machine-states.js';
-import { decodeJsonStateFile } from '../scoring/state-codec.js';
-import { StateFile } from '../scoring/state-file.js';
+import { decodeJsonStateFile, emptyScorerState } from '../scoring/state-codec.js';
+import { emptyStateSources, StateFile } from '../scoring/state-file.js';
 import { encodeFormat2StateFile } from '../test-support/format2-state-file.js';
 
 const MACHINES = 1_000;
@@ -76,7 +73,7 @@ async function main(): Promise<void> {
     console.log(`${MACHINES} robust-t2 machines (peaks ${online.spot?.peaks.length}, ${FEATURES} features, ${RECENT} recent decisions); best of ${ROUNDS}`);
 
     const jsonFile = path.join(dir, 'format2.json');
-    const state = { robustT2: entries, adaptiveZ: [], gates: [] };
+    const state = { ...emptyScorerState(), robustT2: entries };
     line('format 2: encode + write + rename, every machine', await measure(() => undefined, async () => {
       const temporary = `${jsonFile}.tmp`;
       await writeFile(temporary, encodeFormat2StateFile(state, 0), { flush: true });
@@ -84,7 +81,7 @@ async function main(): Promise<void> {
     }), `  (${((await stat(jsonFile)).size / 1e6).toFixed(1)} MB)`);
     line('format 2: read + decode', await measure(() => undefined, async () => decodeJsonStateFile(await readFile(jsonFile, 'utf8'))));
 
-    const sources = { robustT2: new MachineStates<BaselineState>((s) => s.decidedUntil), adaptiveZ: new MachineStates<MachineHistory>((h) => h.decidedUntil), gates: new MachineStates<GateState>((g) => g.previousEnd) };
+    const sources = emptyStateSources();
     sources.robustT2.restore(entries);
     const machines = sources.robustT2.of(MODEL);
     const touch = (count: number) => () => {

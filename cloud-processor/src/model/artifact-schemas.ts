@@ -27,6 +27,14 @@ export type CombineRule = (typeof COMBINE_RULES)[number];
 const finite = z.number().refine(Number.isFinite, 'must be finite');
 const positive = finite.refine((v) => v > 0, 'must be > 0');
 
+/**
+ * A model's `onlineThreshold` (robust-t2, pca, autoencoder): present, each machine's threshold follows it
+ * online (SPOT on its own normal windows, model/online-threshold.ts) at this many false exceedances per
+ * machine-day, never below `floor` (pdm train: the trained threshold; absent with pdm train
+ * --fixed-threshold); absent, the trained threshold judges every machine.
+ */
+const onlineThresholdSchema = z.object({ falseAlertsPerDay: positive, floor: positive }).strict().optional();
+
 export const contractFileSchema = z.object({
   featureNames: z.array(z.string().min(1)).min(1),
   windowMs: z.number().int().positive(),
@@ -83,6 +91,7 @@ export const normalizationFileSchema = z.object({
 export const thresholdFileSchema = z.object({
   threshold: positive,
   scale: z.object({ aeReference: positive, zReference: positive, zTermWeight: finite.refine((w) => w >= 0 && w <= 1, 'must be in [0, 1]') }),
+  onlineThreshold: onlineThresholdSchema,
   // How the threshold was derived: a record for people, not read by the scorer.
   calibration: z.union([
     z.object({
@@ -136,12 +145,7 @@ export const robustT2FileSchema = z.object({
    * the location when that machine is scored (absent, or a machine not listed: the location itself).
    */
   machineOffsets: z.record(z.string().min(1), z.array(finite)).optional(),
-  /**
-   * Present: each machine's threshold follows it online (SPOT on its own normal windows, model/online-threshold.ts)
-   * at this many false exceedances per machine-day, never below `floor` (pdm train: the trained threshold; absent with
-   * pdm train --fixed-threshold); absent: `threshold` for every machine.
-   */
-  onlineThreshold: z.object({ falseAlertsPerDay: positive, floor: positive }).strict().optional(),
+  onlineThreshold: onlineThresholdSchema,
   // How the fit went: a record for people, not read by the scorer.
   // chiSquare: the χ²_d quantile at p; trainingTail: the training scores' tail quantile (null: too few windows);
   // zeroThroughout: the features that read exactly 0 in every training window; featuresAlone: too few windows
@@ -198,6 +202,8 @@ export const pcaFileSchema = z
     p: positive.refine((p) => p < 1, 'must be < 1'),
     /** Level floor ρ: (ρ·|mean|)² was added to each feature's variance. */
     rho: finite.refine((r) => r >= 0, 'must be >= 0'),
+    /** The score's threshold is 1; the floor of an online one is 1 too. */
+    onlineThreshold: onlineThresholdSchema,
     // How the fit went: a record for people, not read by the scorer. explained: the share of the standardised
     // variance the k components carry; fewWindows: fewer independent windows than advised (the limits then
     // understate the false alarms, see fitPca); zeroThroughout: the features that read exactly 0 in every training

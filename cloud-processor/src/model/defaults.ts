@@ -10,6 +10,11 @@ export const MODEL_DEFAULTS = {
    * its onset), and trained in milliseconds. `pdm train` picks adaptive-z for one or two slow sensors.
    */
   kind: 'robust-t2' as ModelKind,
+  /**
+   * False exceedances per machine-day a threshold read off scores aims at: robust-t2's training tail and
+   * each machine's online threshold (robust-t2, pca, autoencoder).
+   */
+  falseAlertsPerDay: 1,
   /** Statistics used for every sensor: level and fluctuation. rms (= hypot(mean, std)) and
    *  peak_to_peak/min/max add nothing mean/std do not already carry at 1 Hz and only add noise. */
   baseStatistics: ['mean', 'std'] as const,
@@ -71,6 +76,12 @@ export const MODEL_DEFAULTS = {
     stateSaveMs: 60_000,
     /** Per-machine state of a machine that sent nothing for 30 days is dropped (machines replaced or retired). */
     forgetMachinesAfterMs: 30 * 86_400_000,
+    /**
+     * How many decided windows each stateful kind remembers per machine, so a window decided again — a
+     * redelivery after a failed write, a late revision — gets the decision it had: minutes of 10 s
+     * windows, beyond any redelivery.
+     */
+    recentDecisions: 64,
   },
   /** The robust Hotelling T² kind (measured on SKAB: notes of issue #15, REPORT §3a). */
   robustT2: {
@@ -119,11 +130,10 @@ export const MODEL_DEFAULTS = {
      *  training variance (R²); a slower one (a temperature lagging the load by minutes) keeps a fixed
      *  location and its full spread — following it instantly made the simulated fan alarm 15 times a day. */
     operatingPoint: { minExplained: 0.8 },
-    /** The threshold is raised to the training scores' tail quantile for this many false exceedances per
-     *  machine-day when that is above the χ² quantile (the simulated pump: 4.5 false alerts a day → 0)… */
-    falseAlertsPerDay: 1,
-    /** …read from at least this many non-overlapping training windows (40 peaks above the 98 % level;
-     *  5½ h of 10 s windows). From 500 (10 peaks) the fitted threshold ranged 20–160 on χ²-like scores. */
+    /** The threshold is raised to the training scores' tail quantile for MODEL_DEFAULTS.falseAlertsPerDay
+     *  when that is above the χ² quantile (the simulated pump: 4.5 false alerts a day → 0), read from at
+     *  least this many non-overlapping training windows (40 peaks above the 98 % level; 5½ h of 10 s
+     *  windows). From 500 (10 peaks) the fitted threshold ranged 20–160 on χ²-like scores. */
     minTailWindows: 2_000,
     /** A machine's own level (its offset from the class, in a model trained on several machines) is
      *  learnt from at least this many of its non-overlapping windows (5½ h of 10 s windows); with fewer

@@ -1,5 +1,5 @@
-// A robust-t2 threshold that follows one machine online (per model: `onlineThreshold` in robust-t2.json,
-// which pdm train writes unless --fixed-threshold): SPOT (spot.ts) calibrated on the machine's own first
+// A threshold that follows one machine online (per model: `onlineThreshold` in robust-t2.json, pca.json
+// or the autoencoder's threshold.json, which pdm train writes unless --fixed-threshold): SPOT (spot.ts) calibrated on the machine's own first
 // normal windows under the model, then refitted on its normal peaks, so a machine whose healthy tail is
 // heavier than training saw raises its own bar instead of alarming, at the false-alert rate the model was
 // trained for. It never goes below the model's floor. pdm train puts the floor at the trained threshold,
@@ -23,7 +23,7 @@
 import { quantile } from './robust-stats.js';
 import { initSpot, MIN_PEAKS, perWindowRisk, stepSpot, type SpotState } from './spot.js';
 
-/** robust-t2.json's `onlineThreshold`: what the model asks of the online threshold. */
+/** A model's `onlineThreshold` (artifact-schemas.ts): what it asks of the online threshold. */
 export interface OnlineThresholdSpec {
   /** False exceedances per machine-day the threshold aims at (the risk q per window follows from the window length). */
   falseAlertsPerDay: number;

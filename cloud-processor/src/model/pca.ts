@@ -15,6 +15,7 @@
 // window's terms are those of the statistic that decides its score, as a combined model's are its
 // deciding member's (model/combined.ts); a sensor's share sums its features' (features.ts sensorShares).
 import type { PcaFile } from './artifact-schemas.js';
+import type { OnlineThresholdSpec } from './online-threshold.js';
 
 /** A pca.json in memory, in the shapes scoring wants. */
 export interface PcaModel {
@@ -29,6 +30,8 @@ export interface PcaModel {
   eigenvalues: Float64Array;
   t2Limit: number;
   qLimit: number;
+  /** Set: each machine's threshold follows it online from 1 up (scoring/machine-thresholds.ts); unset: 1 for every window. */
+  onlineThreshold?: OnlineThresholdSpec;
 }
 
 export function pcaModelOf(file: PcaFile): PcaModel {
@@ -42,6 +45,7 @@ export function pcaModelOf(file: PcaFile): PcaModel {
     eigenvalues: Float64Array.from(file.eigenvalues.slice(0, k)),
     t2Limit: file.t2Limit,
     qLimit: file.qLimit,
+    ...(file.onlineThreshold ? { onlineThreshold: file.onlineThreshold } : {}),
   };
 }
 

@@ -9,6 +9,7 @@
 //              machine's previous window (twenty times the median step of steady running);
 //   settling   for `settleWindows` windows after either, while the rest of the machine catches up.
 import type { MachineWindow } from '@pdm/proto';
+import { MODEL_DEFAULTS } from './defaults.js';
 
 export interface GateSensor {
   sensor: string;
@@ -43,9 +44,6 @@ export interface GateState {
   recent: { windowEnd: number; hold: HoldReason | null }[];
 }
 
-/** How many decided windows a machine remembers: minutes of windows, beyond any redelivery. */
-const RECENT_DECISIONS = 64;
-
 export function initialGateState(): GateState {
   return { previous: null, previousEnd: -Infinity, settleLeft: 0, recent: [] };
 }
@@ -74,6 +72,6 @@ export function gateWindow(gate: RegimeGate, state: GateState, means: readonly n
   state.previous = [...means];
   state.previousEnd = windowEnd;
   state.recent.push({ windowEnd, hold });
-  if (state.recent.length > RECENT_DECISIONS) state.recent.shift();
+  if (state.recent.length > MODEL_DEFAULTS.scorer.recentDecisions) state.recent.shift();
   return hold;
 }

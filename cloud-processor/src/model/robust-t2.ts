@@ -58,9 +58,10 @@ export interface BaselineState {
   decidedUntil: number;
   /**
    * The baseline each of the newest decided windows was compared with, oldest first (at most
-   * RECENT_DECISIONS): a window decided again — a redelivery after a failed write, a late revision —
-   * is compared with the same baseline, so it gets the same decision and its points overwrite
-   * themselves with the same content. `calibrating`: the window was held while the level was learnt.
+   * MODEL_DEFAULTS.scorer.recentDecisions): a window decided again — a redelivery after a failed
+   * write, a late revision — is compared with the same baseline, so it gets the same decision and its
+   * points overwrite themselves with the same content. `calibrating`: the window was held while the
+   * level was learnt.
    */
   recent: { windowEnd: number; baseline: number[]; threshold?: number; calibrating?: true }[];
   /**
@@ -79,9 +80,6 @@ export interface BaselineState {
    */
   spread?: number;
 }
-
-/** How many decided windows' baselines a machine remembers: minutes of 10 s windows, beyond any redelivery. */
-export const RECENT_DECISIONS = 64;
 
 /**
  * Where a machine starts: the location, moved by the machine's own offset when training knew it. A
@@ -246,7 +244,7 @@ export function learnBaseline(
   const baseline = last !== undefined && last.every((value, j) => Object.is(value, state.baseline[j])) ? last : [...state.baseline];
   const ownThreshold = state.online !== undefined || state.spread !== undefined;
   state.recent.push({ windowEnd, baseline, ...(ownThreshold ? { threshold } : {}), ...(state.level !== undefined ? { calibrating: true as const } : {}) });
-  if (state.recent.length > RECENT_DECISIONS) state.recent.shift();
+  if (state.recent.length > MODEL_DEFAULTS.scorer.recentDecisions) state.recent.shift();
   if (model.tauMs === null) return;
   // A window teaches only once the windows after it stayed normal too: an exceedance discards the ones
   // still waiting, so the quiet start of a fault (a ramp below the threshold) is not learnt.

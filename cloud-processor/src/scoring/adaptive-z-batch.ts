@@ -6,12 +6,10 @@
 // stay in time across an outage.
 import { skipWindows, stepWindow, warmState, type FeatureState } from '../model/adaptive-z.js';
 import { sensorShares } from '../model/features.js';
+import { MODEL_DEFAULTS } from '../model/defaults.js';
 import type { AdaptiveZBundle } from '../model/model-bundle.js';
 import type { BatchItem, KindScore } from './kind-score.js';
 import { MachineStates } from './machine-states.js';
-
-/** How many decided windows a machine remembers the scores of: minutes of windows, beyond any redelivery. */
-const RECENT_DECISIONS = 64;
 
 export interface MachineHistory {
   features: FeatureState[];
@@ -46,7 +44,7 @@ export class AdaptiveZScoring {
         score = stepWindow(model, history.features, raw, zs);
         history.decidedUntil = windowEnd;
         history.recent.push({ windowEnd, score, zs: [...zs] });
-        if (history.recent.length > RECENT_DECISIONS) history.recent.shift();
+        if (history.recent.length > MODEL_DEFAULTS.scorer.recentDecisions) history.recent.shift();
       } else {
         const known = history.recent.find((r) => r.windowEnd === windowEnd);
         if (known !== undefined) {

@@ -1,5 +1,7 @@
 // Batch scoring of an autoencoder model: normalise, one inference for the whole batch, combine the
-// reconstruction and z terms (model/anomaly-score.ts). Stateless: a window's score depends on it alone.
+// reconstruction and z terms (model/anomaly-score.ts). A window's score depends on it alone; its
+// threshold is the trained one, or the machine's own online one for a model that asks for it
+// (machine-thresholds.ts, the scorer's).
 import { combineScores, reconstructionErrors } from '../model/anomaly-score.js';
 import type { AutoencoderBundle } from '../model/model-bundle.js';
 import { normalizeInto } from '../model/normalization.js';

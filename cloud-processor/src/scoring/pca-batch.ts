@@ -1,6 +1,6 @@
 // Batch scoring of the pca kind (model/pca.ts): every window by itself against the trained model — no
-// per-machine state, so a window's decision depends on nothing but the window, a redelivered window gets
-// the same one, and a new version serves from its first window.
+// per-machine state for the score, so a new version serves from its first window. Its threshold is 1,
+// or the machine's own online one for a model that asks for it (machine-thresholds.ts, the scorer's).
 import { sensorShares } from '../model/features.js';
 import type { PcaBundle } from '../model/model-bundle.js';
 import { pcaScore, pcaWorkspace } from '../model/pca.js';

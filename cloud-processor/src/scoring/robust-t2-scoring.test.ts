@@ -173,7 +173,7 @@ describe('the robust-t2 kind', () => {
     await publishModel(registry.dir, withBaseline, 'level', '1');
     await scorer.reload();
     // A slow drift the baseline follows: by the end it has moved away from where windows 140 and 170 were
-    // decided (both among the RECENT_DECISIONS = 64 windows a machine remembers).
+    // decided (both among the MODEL_DEFAULTS.scorer.recentDecisions = 64 windows a machine remembers).
     const windows = levelMachineWindows({ seed: 8, windows: 200, startMs: LIVE_START, offsetA: (w) => (2 * w) / 200 });
     const first = scoresOf(await scoreWindows(scorer, windows));
     const again = scoresOf(await scoreWindows(scorer, [windows[140]!, windows[170]!, create(MachineWindowSchema, { ...windows[199]!, revision: 1 })]));

@@ -3,7 +3,8 @@
 // one batch per model, scored by the model's kind (one tensor inference for an autoencoder; a T² model
 // with its per-machine baselines; an adaptive-z model with its per-machine histories; a pca model window
 // by window; a combined model by each of its members, joined on the calibrated scale, on which every
-// score is also reported). The registry is polled for new model versions.
+// score is also reported). A pca or autoencoder model that asks for it judges each machine against the
+// machine's own online threshold (robust-t2 keeps its own in its baselines). The registry is polled for new model versions.
 // With a state file, those per-machine states are saved periodically and on close, and restored on
 // start, so a restart changes no decision.
 import { every, systemClock, type Cancel, type Clock } from '@pdm/clock';
@@ -23,6 +24,7 @@ import { scoreAutoencoderBatch } from './autoencoder-batch.js';
 import { scoreCombinedBatch } from './combined-batch.js';
 import type { BatchItem, KindScore } from './kind-score.js';
 import { MicroBatcher } from './micro-batcher.js';
+import { MachineThresholds } from './machine-thresholds.js';
 import { ModelSet } from './model-set.js';
 import { scorePcaBatch } from './pca-batch.js';
 import { RobustT2Scoring } from './robust-t2-batch.js';
@@ -116,6 +118,9 @@ export class ModelScorer extends Scorer {
   private readonly robustT2 = new RobustT2Scoring();
   /** The adaptive-z models' per-machine histories. */
   private readonly adaptiveZ = new AdaptiveZScoring();
+  /** The pca and autoencoder models' per-machine online thresholds (a combined model's members share its name and version, so one set per kind). */
+  private readonly pcaThresholds = new MachineThresholds();
+  private readonly autoencoderThresholds = new MachineThresholds();
   /** Each machine's running state, for the models with a gate. */
   private readonly gates = new RunningStateGates();
   private readonly counters: ScorerStats = {
@@ -258,7 +263,7 @@ export class ModelScorer extends Scorer {
         // A registry that lists no version at all is taken for one not there right now (a volume not
         // mounted yet, or dropped): the per-machine states wait for it rather than go.
         const listed = this.models.inRegistry();
-        for (const states of [this.robustT2.baselines, this.adaptiveZ.histories, this.gates.states]) {
+        for (const states of [this.robustT2.baselines, this.adaptiveZ.histories, this.pcaThresholds.states, this.autoencoderThresholds.states, this.gates.states]) {
           if (listed.length > 0) states.retainOnly(listed, this.serving.all().map(({ bundle }) => bundle.info));
           states.forgetSilent(silence, this.clock.now());
         }
@@ -310,6 +315,8 @@ export class ModelScorer extends Scorer {
       this.stateFile = stateFile;
       this.robustT2.baselines.restore(state.robustT2);
       this.adaptiveZ.histories.restore(state.adaptiveZ);
+      this.pcaThresholds.states.restore(state.pcaThresholds);
+      this.autoencoderThresholds.states.restore(state.autoencoderThresholds);
       this.gates.states.restore(state.gates);
       for (const { kind, model, version, siteId, machineId, reason } of keptAside) {
         const where = keepAsideFailed === undefined ? 'kept aside in machine_state_unreadable' : `NOT kept aside (${keepAsideFailed}): its next save overwrites it`;
@@ -317,7 +324,7 @@ export class ModelScorer extends Scorer {
       }
       this.counters.stateRowsUnreadable += keptAside.length;
       if (keptAside.length > 0) this.options.onStateTrouble?.('rows_unreadable', keptAside.length);
-      this.logger.info({ file, machines: state.robustT2.length + state.adaptiveZ.length + state.gates.length, keptAside: keptAside.length, migrated }, 'machine states restored');
+      this.logger.info({ file, machines: [state.robustT2, state.adaptiveZ, state.pcaThresholds, state.autoencoderThresholds, state.gates].reduce((sum, entries) => sum + entries.length, 0), keptAside: keptAside.length, migrated }, 'machine states restored');
     } catch (err) {
       this.counters.stateFilesUnreadable++;
       this.options.onStateTrouble?.('file_unreadable', 1);
@@ -335,7 +342,10 @@ export class ModelScorer extends Scorer {
     const stateFile = this.stateFile;
     if (stateFile === undefined) return;
     try {
-      const { written, deleted } = stateFile.save({ robustT2: this.robustT2.baselines, adaptiveZ: this.adaptiveZ.histories, gates: this.gates.states }, this.clock.now());
+      const { written, deleted } = stateFile.save(
+        { robustT2: this.robustT2.baselines, adaptiveZ: this.adaptiveZ.histories, pcaThresholds: this.pcaThresholds.states, autoencoderThresholds: this.autoencoderThresholds.states, gates: this.gates.states },
+        this.clock.now(),
+      );
       this.logger.debug({ file: stateFile.file, written, deleted }, 'machine states saved');
     } catch (err) {
       this.counters.stateSaveFailures++;
@@ -398,14 +408,20 @@ export class ModelScorer extends Scorer {
 
   private scoreKind(bundle: ModelBundle, items: readonly BatchItem[]): KindScore[] {
     switch (bundle.kind) {
-      case 'autoencoder':
-        return scoreAutoencoderBatch(bundle, items);
+      case 'autoencoder': {
+        const scores = scoreAutoencoderBatch(bundle, items);
+        const spec = bundle.threshold.onlineThreshold;
+        return spec === undefined ? scores : this.autoencoderThresholds.judge(bundle.info, spec, items, scores);
+      }
       case 'robust-t2':
         return this.robustT2.scoreBatch(bundle, items);
       case 'adaptive-z':
         return this.adaptiveZ.scoreBatch(bundle, items);
-      case 'pca':
-        return scorePcaBatch(bundle, items);
+      case 'pca': {
+        const scores = scorePcaBatch(bundle, items);
+        const spec = bundle.model.onlineThreshold;
+        return spec === undefined ? scores : this.pcaThresholds.judge(bundle.info, spec, items, scores);
+      }
       case 'combined':
         return scoreCombinedBatch(bundle, items, (member, memberItems) => this.scoreKind(member, memberItems));
     }

@@ -1,6 +1,7 @@
 // What the scorer's state file holds for one machine under one model version, and how it is checked
 // when read back: one schema per stateful kind (robust-t2 baselines with a new machine's level and the
-// online threshold; adaptive-z histories; running-state gates), in two encodings.
+// online threshold; adaptive-z histories; pca's and the autoencoder's online thresholds; running-state
+// gates), in two encodings.
 //   - A row of the state file (format 3, state-file.ts): the state as V8's serializer writes it
 //     (node:v8, the structured clone format, which Node keeps readable by later versions): every
 //     double exactly (NaN, ±Infinity, -0) and at native speed — JSON with a replacer for the numbers
@@ -15,11 +16,14 @@ import type { GateState } from '../model/regime.js';
 import type { BaselineState } from '../model/robust-t2.js';
 import type { MachineHistory } from './adaptive-z-batch.js';
 import type { MachineStateEntry } from './machine-states.js';
+import type { MachineThreshold } from './machine-thresholds.js';
 
 /** Each stateful kind's per-machine state, by the name the state file gives the kind. */
 export interface StateOf {
   'robust-t2': BaselineState;
   'adaptive-z': MachineHistory;
+  pca: MachineThreshold;
+  autoencoder: MachineThreshold;
   gate: GateState;
 }
 export type StateKind = keyof StateOf;
@@ -28,11 +32,13 @@ export type StateKind = keyof StateOf;
 export interface ScorerState {
   robustT2: MachineStateEntry<BaselineState>[];
   adaptiveZ: MachineStateEntry<MachineHistory>[];
+  pcaThresholds: MachineStateEntry<MachineThreshold>[];
+  autoencoderThresholds: MachineStateEntry<MachineThreshold>[];
   gates: MachineStateEntry<GateState>[];
 }
 
 export function emptyScorerState(): ScorerState {
-  return { robustT2: [], adaptiveZ: [], gates: [] };
+  return { robustT2: [], adaptiveZ: [], pcaThresholds: [], autoencoderThresholds: [], gates: [] };
 }
 
 /** The state schemas, given how a number and an online threshold's score array are written. */
@@ -81,7 +87,10 @@ function stateSchemas(num: z.ZodType<number, unknown>, scoreArray: z.ZodType<num
       recent: z.array(z.object({ windowEnd: num, hold: z.enum(['stopped', 'transient', 'settling']).nullable() }).strict()),
     })
     .strict();
-  return { 'robust-t2': baselineState, 'adaptive-z': machineHistory, gate: gateState };
+  const machineThreshold: z.ZodType<MachineThreshold, unknown> = z
+    .object({ online: onlineThreshold, decidedUntil: num, recent: z.array(z.object({ windowEnd: num, threshold: num }).strict()) })
+    .strict();
+  return { 'robust-t2': baselineState, 'adaptive-z': machineHistory, pca: machineThreshold, autoencoder: machineThreshold, gate: gateState };
 }
 
 // --- format 3: one row per machine ------------------------------------------------------------------

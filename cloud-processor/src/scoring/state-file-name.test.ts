@@ -4,12 +4,9 @@ import { copyFile, mkdir, mkdtemp, readdir, readFile, rename, rm, stat, writeFil
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { GateState } from '../model/regime.js';
 import type { BaselineState } from '../model/robust-t2.js';
 import { encodeFormat2StateFile } from '../test-support/format2-state-file.js';
-import type { MachineHistory } from './adaptive-z-batch.js';
-import { MachineStates } from './machine-states.js';
-import { readStateFile, renameStateFile, StateFile, type StateSources } from './state-file.js';
+import { emptyStateSources, readStateFile, renameStateFile, StateFile } from './state-file.js';
 
 const DAY = 86_400_000;
 const MODEL = { name: 'level', version: '1', createdAt: '2026-12-05T10:00:00.000Z' };
@@ -30,9 +27,6 @@ async function processorDir(): Promise<string> {
   return dir;
 }
 
-function sources(): StateSources {
-  return { robustT2: new MachineStates<BaselineState>((s) => s.decidedUntil), adaptiveZ: new MachineStates<MachineHistory>((h) => h.decidedUntil), gates: new MachineStates<GateState>((g) => g.previousEnd) };
-}
 
 const baseline = (decidedUntil: number): BaselineState => ({ baseline: [1, 2], decidedUntil, recent: [] });
 
@@ -47,7 +41,7 @@ function decided(file: string): Record<string, number> {
  */
 async function killedAfterTwoSaves(dir: string): Promise<void> {
   const live = await processorDir();
-  const states = sources();
+  const states = emptyStateSources();
   const machines = states.robustT2.of(MODEL);
   for (const id of ['a', 'b', 'c']) machines.get('s', id, () => baseline(0));
   const stateFile = new StateFile(path.join(live, OLD));
@@ -104,6 +98,8 @@ describe('a state file under the name an older release gave it', () => {
     const saved = {
       robustT2: [{ ...entry, machineId: 'a', state: baseline(7 * DAY) }, { ...entry, machineId: 'b', state: { baseline: [3, -0.5], decidedUntil: 9 * DAY, recent: [{ windowEnd: 9 * DAY, baseline: [3, -0.5], threshold: 12.5 }] } }],
       adaptiveZ: [],
+      pcaThresholds: [],
+      autoencoderThresholds: [],
       gates: [{ ...entry, machineId: 'a', state: { previous: [0.25, 4], previousEnd: 7 * DAY, settleLeft: 2, recent: [] } }],
     };
     const json = encodeFormat2StateFile(saved, 1);

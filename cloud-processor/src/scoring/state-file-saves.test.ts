@@ -11,11 +11,9 @@ import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GateState } from '../model/regime.js';
 import type { BaselineState } from '../model/robust-t2.js';
-import type { MachineHistory } from './adaptive-z-batch.js';
 import { encodeFormat2StateFile } from '../test-support/format2-state-file.js';
-import { MachineStates } from './machine-states.js';
-import { encodeRowState, decodeRowState } from './state-codec.js';
-import { readStateFile, setAside, StateFile, type StateSources } from './state-file.js';
+import { emptyScorerState, encodeRowState, decodeRowState } from './state-codec.js';
+import { emptyStateSources, readStateFile, setAside, StateFile } from './state-file.js';
 
 const DAY = 86_400_000;
 const MODEL = { name: 'level', version: '1', createdAt: '2026-12-05T10:00:00.000Z' };
@@ -28,9 +26,6 @@ beforeAll(async () => {
 afterAll(() => rm(temp, { recursive: true, force: true }));
 const nextFile = (): string => path.join(temp, `state-${++run}`, 'scorer-state.json');
 
-function sources(): StateSources {
-  return { robustT2: new MachineStates<BaselineState>((s) => s.decidedUntil), adaptiveZ: new MachineStates<MachineHistory>((h) => h.decidedUntil), gates: new MachineStates<GateState>((g) => g.previousEnd) };
-}
 
 const baseline = (decidedUntil: number): BaselineState => ({ baseline: [1, 2], decidedUntil, recent: [] });
 
@@ -57,7 +52,7 @@ describe('a state file row', () => {
 describe('a save', () => {
   it('writes only the machines scored since the previous save, and deletes the rows of machines forgotten since', () => {
     const file = nextFile();
-    const states = sources();
+    const states = emptyStateSources();
     const machines = states.robustT2.of(MODEL);
     for (const id of ['a', 'b', 'c']) machines.get('s', id, () => baseline(0));
     const stateFile = new StateFile(file);
@@ -72,7 +67,7 @@ describe('a save', () => {
     expect(decided(file)).toEqual({ b: 40 * DAY });
     // Opened again, it knows its rows: a machine forgotten later is deleted too.
     const reopened = StateFile.open(file, 5);
-    const again = sources();
+    const again = emptyStateSources();
     again.robustT2.restore(reopened.state.robustT2);
     expect(again.robustT2.takeChanged()).toEqual([]);
     again.robustT2.retainOnly([], []);
@@ -83,7 +78,7 @@ describe('a save', () => {
 
   it('that fails leaves every machine at the previous save, and the next save writes every machine', () => {
     const file = nextFile();
-    const states = sources();
+    const states = emptyStateSources();
     const machines = states.robustT2.of(MODEL);
     for (const id of ['a', 'b']) machines.get('s', id, () => baseline(0));
     const stateFile = new StateFile(file);
@@ -106,7 +101,7 @@ describe('a save', () => {
 describe('opening a state file', () => {
   it('refuses a database of another format, naming it; set aside with its WAL', async () => {
     const other = nextFile();
-    const states = sources();
+    const states = emptyStateSources();
     states.robustT2.of(MODEL).get('s', 'a', () => baseline(0));
     // Left open, as a killed processor leaves it: its WAL and shared-memory files beside it.
     const killed = new StateFile(other);
@@ -123,7 +118,7 @@ describe('opening a state file', () => {
 
   it('keeps aside each row that is not a state it knows, with the reason, restores every other machine, and no later save overwrites a kept row', () => {
     const file = nextFile();
-    const states = sources();
+    const states = emptyStateSources();
     for (const id of ['a', 'b']) states.robustT2.of(MODEL).get('s', id, () => baseline(id === 'a' ? 1 : 2));
     const gate: GateState = { previous: [880.5], previousEnd: 10, settleLeft: 2, recent: [{ windowEnd: 10, hold: 'transient' }] };
     states.gates.of(MODEL).get('s', 'b', () => gate);
@@ -140,13 +135,13 @@ describe('opening a state file', () => {
 
     const { stateFile, state, keptAside } = StateFile.open(file, 5);
     const key = { model: MODEL.name, version: MODEL.version, trainedAt: MODEL.createdAt, siteId: 's' };
-    expect(state).toEqual({ robustT2: [{ ...key, machineId: 'a', state: baseline(1) }], adaptiveZ: [], gates: [{ ...key, machineId: 'b', state: gate }] });
+    expect(state).toEqual({ ...emptyScorerState(), robustT2: [{ ...key, machineId: 'a', state: baseline(1) }], gates: [{ ...key, machineId: 'b', state: gate }] });
     expect(keptAside.sort((x, y) => x.machineId.localeCompare(y.machineId))).toEqual([
       { kind: 'robust-t2', ...key, machineId: 'b', reason: expect.stringMatching(/not a state of kind robust-t2[\s\S]*addedLater/) as string },
       { kind: 'forecast', ...key, machineId: 'c', reason: 'unknown kind "forecast"' },
     ]);
     // b starts afresh and is saved under the key of its kept row: that row stays as it was.
-    const restored = sources();
+    const restored = emptyStateSources();
     restored.robustT2.restore(state.robustT2);
     restored.gates.restore(state.gates);
     restored.robustT2.of(MODEL).get('s', 'b', () => baseline(9));
@@ -172,7 +167,7 @@ describe('opening a state file', () => {
     await mkdir(path.dirname(file), { recursive: true });
     const entry = { model: MODEL.name, version: MODEL.version, trainedAt: MODEL.createdAt, siteId: 's', machineId: 'a', state: baseline(0) };
     // Machine s/a twice: its second row is refused by the table's key, after the first was inserted.
-    const json = encodeFormat2StateFile({ robustT2: [entry, { ...entry, state: baseline(5) }], adaptiveZ: [], gates: [] }, 1);
+    const json = encodeFormat2StateFile({ ...emptyScorerState(), robustT2: [entry, { ...entry, state: baseline(5) }] }, 1);
     await writeFile(file, json);
     expect(() => StateFile.open(file, 2)).toThrow(/UNIQUE constraint failed: machine_state/);
     expect(await readdir(path.dirname(file))).toEqual(['scorer-state.json']);
@@ -193,9 +188,8 @@ describe('a processor killed during saves', () => {
     const file = nextFile();
     // Every save writes all 300 machines at the save's generation (~10 MB): the kill lands inside one.
     const script = `
-      import { StateFile } from ${JSON.stringify(path.join(dist, 'state-file.js'))};
-      import { MachineStates } from ${JSON.stringify(path.join(dist, 'machine-states.js'))};
-      const states = { robustT2: new MachineStates((s) => s.decidedUntil), adaptiveZ: new MachineStates((h) => h.decidedUntil), gates: new MachineStates((g) => g.previousEnd) };
+      import { emptyStateSources, StateFile } from ${JSON.stringify(path.join(dist, 'state-file.js'))};
+      const states = emptyStateSources();
       const machines = states.robustT2.of(${JSON.stringify(MODEL)});
       const stateFile = new StateFile(${JSON.stringify(file)});
       for (let generation = 1; ; generation++) {

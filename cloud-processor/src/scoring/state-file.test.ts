@@ -20,7 +20,7 @@ import { trainModel } from '../training/train.js';
 import { scoreWindows } from './score-windows.js';
 import { openScorer, type ModelScorer, type ScorerOptions } from './scorer.js';
 import { encodeFormat2StateFile } from '../test-support/format2-state-file.js';
-import { decodeJsonStateFile, encodeRowState, type ScorerState } from './state-codec.js';
+import { decodeJsonStateFile, emptyScorerState, encodeRowState, type ScorerState } from './state-codec.js';
 import { readStateFile } from './state-file.js';
 
 const TRAIN_START = 1_700_000_000_000;
@@ -54,6 +54,7 @@ describe('a state file of format 2 (JSON, read to migrate it)', () => {
     };
     const baseline = { baseline: [Number.POSITIVE_INFINITY, 0.1 + 0.2], decidedUntil: 5, recent: [{ windowEnd: 5, baseline: [1, 2] }] };
     const state = {
+      ...emptyScorerState(),
       robustT2: [{ model: 'level', version: '1', trainedAt: '2026-12-05T10:00:00.000Z', siteId: 'NaN', machineId: '-Infinity', state: baseline }],
       adaptiveZ: [{ model: 'oven', version: '2', trainedAt: '2026-12-05T10:00:00.000Z', siteId: 's', machineId: 'm', state: history }],
       gates: [{ model: 'fan', version: '3', trainedAt: '2026-12-05T10:00:00.000Z', siteId: 's', machineId: 'f', state: { previous: [880.5], previousEnd: 10, settleLeft: 2, recent: [{ windowEnd: 10, hold: 'transient' as const }] } }],
@@ -75,7 +76,7 @@ describe('a state file of format 2 (JSON, read to migrate it)', () => {
 
   it('refuses what is not a state file of its format, naming the problem', () => {
     expect(() => decodeJsonStateFile('{"format":1,"savedAt":0,"machines":[]}')).toThrow(/not a scorer state file of format 2/);
-    const wrongState = encodeFormat2StateFile({ robustT2: [{ model: 'level', version: '1', trainedAt: 'x', siteId: 's', machineId: 'm', state: { baseline: [1], decidedUntil: 0, recent: [] } }], adaptiveZ: [], gates: [] }, 0).replace('"baseline":[1]', '"baseline":["one"]');
+    const wrongState = encodeFormat2StateFile({ ...emptyScorerState(), robustT2: [{ model: 'level', version: '1', trainedAt: 'x', siteId: 's', machineId: 'm', state: { baseline: [1], decidedUntil: 0, recent: [] } }] }, 0).replace('"baseline":[1]', '"baseline":["one"]');
     expect(() => decodeJsonStateFile(wrongState)).toThrow(/baseline/);
     expect(() => decodeJsonStateFile('{"format":2,')).toThrow(SyntaxError);
   });
@@ -84,7 +85,7 @@ describe('a state file of format 2 (JSON, read to migrate it)', () => {
 /** One robust-t2 machine whose state is `online` (and a baseline around it). */
 function onlineEntry(online: OnlineThresholdState): ScorerState {
   const state: BaselineState = { baseline: [1, 2], decidedUntil: 5, recent: [], online };
-  return { robustT2: [{ model: 'level', version: '1', trainedAt: '2026-12-05T10:00:00.000Z', siteId: 's', machineId: 'm', state }], adaptiveZ: [], gates: [] };
+  return { ...emptyScorerState(), robustT2: [{ model: 'level', version: '1', trainedAt: '2026-12-05T10:00:00.000Z', siteId: 's', machineId: 'm', state }] };
 }
 
 /** Decides `scores` as the scorer does (χ²₂-like scores, trained threshold 40); returns each window's threshold. */

@@ -1,5 +1,6 @@
 // The scorer's state file: every stateful model kind's per-machine state (robust-t2 baselines, a new
-// machine's level while a class model learns it, online thresholds; adaptive-z histories) and the
+// machine's level while a class model learns it, online thresholds; adaptive-z histories; pca's and the
+// autoencoder's online thresholds) and the
 // running-state gates' (the previous window, settling), so a restarted processor decides the next window
 // as if it had never stopped.
 // An SQLite database (better-sqlite3, as the gateway's outbox), format 3: one row per machine and model
@@ -23,7 +24,8 @@ import Database from 'better-sqlite3';
 import type { GateState } from '../model/regime.js';
 import type { BaselineState } from '../model/robust-t2.js';
 import type { MachineHistory } from './adaptive-z-batch.js';
-import type { MachineStateEntry, MachineStates } from './machine-states.js';
+import { MachineStates, type MachineStateEntry } from './machine-states.js';
+import type { MachineThreshold } from './machine-thresholds.js';
 import { decodeJsonStateFile, decodeRowState, emptyScorerState, encodeRowState, type ScorerState, type StateKind } from './state-codec.js';
 
 /** Raised when the database's layout or a row's encoding changes incompatibly (PRAGMA user_version). */
@@ -39,11 +41,25 @@ const SIDE_FILES = ['-wal', '-shm'];
 export interface StateSources {
   robustT2: MachineStates<BaselineState>;
   adaptiveZ: MachineStates<MachineHistory>;
+  pcaThresholds: MachineStates<MachineThreshold>;
+  autoencoderThresholds: MachineStates<MachineThreshold>;
   gates: MachineStates<GateState>;
 }
 
+/** Sources with no machine in them, each as the scorer makes it (for tools and tests that save states of their own). */
+export function emptyStateSources(): StateSources {
+  const decided = (s: { decidedUntil: number }): number => s.decidedUntil;
+  return {
+    robustT2: new MachineStates<BaselineState>(decided),
+    adaptiveZ: new MachineStates<MachineHistory>(decided),
+    pcaThresholds: new MachineStates<MachineThreshold>(decided),
+    autoencoderThresholds: new MachineStates<MachineThreshold>(decided),
+    gates: new MachineStates<GateState>((g) => g.previousEnd),
+  };
+}
+
 /** Which ScorerState / StateSources field holds each kind. */
-const FIELDS = { 'robust-t2': 'robustT2', 'adaptive-z': 'adaptiveZ', gate: 'gates' } as const satisfies Record<StateKind, keyof ScorerState>;
+const FIELDS = { 'robust-t2': 'robustT2', 'adaptive-z': 'adaptiveZ', pca: 'pcaThresholds', autoencoder: 'autoencoderThresholds', gate: 'gates' } as const satisfies Record<StateKind, keyof ScorerState>;
 const KINDS = Object.keys(FIELDS) as StateKind[];
 
 /** A row's key: the kind and the machine under one model version. */
@@ -277,6 +293,8 @@ function readRows(db: Database.Database, onRow: (key: RowKey) => void): { state:
     try {
       if (row.kind === 'robust-t2') state.robustT2.push({ ...entry, state: decodeRowState('robust-t2', row.state) });
       else if (row.kind === 'adaptive-z') state.adaptiveZ.push({ ...entry, state: decodeRowState('adaptive-z', row.state) });
+      else if (row.kind === 'pca') state.pcaThresholds.push({ ...entry, state: decodeRowState('pca', row.state) });
+      else if (row.kind === 'autoencoder') state.autoencoderThresholds.push({ ...entry, state: decodeRowState('autoencoder', row.state) });
       else if (row.kind === 'gate') state.gates.push({ ...entry, state: decodeRowState('gate', row.state) });
       else throw new Error(`unknown kind ${JSON.stringify(row.kind)}`);
       onRow({ kind: row.kind, ...entry });

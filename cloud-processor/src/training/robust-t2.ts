@@ -267,7 +267,7 @@ export function fitRobustT2(featureNames: readonly string[], allRows: readonly A
   const p = options.p ?? defaults.p;
   const { joint, ...fit } = flooredCovariance(rows, d, { rho, keepFraction: options.keepFraction ?? defaults.keepFraction, independentWindows: independent });
   const chiSquare = chiSquareUpperQuantile(p, d);
-  const risk = perWindowRisk(options.falseAlertsPerDay ?? defaults.falseAlertsPerDay, windowMs);
+  const risk = perWindowRisk(options.falseAlertsPerDay ?? MODEL_DEFAULTS.falseAlertsPerDay, windowMs);
   const scoresOf = (precision: Float64Array): number[] => rows.map((r) => mahalanobisSq(precision, r, fit.location, d));
   let precision = invertSpd(fit.covariance, d);
   let trainingScores = scoresOf(precision);
@@ -298,7 +298,7 @@ export function fitRobustT2(featureNames: readonly string[], allRows: readonly A
     tauMs: options.tauMs === undefined ? baselineTauMs(independent, options.machineOf === undefined ? 1 : new Set(options.machineOf).size, windowMs) : options.tauMs,
     ...(operatingPoint !== undefined ? { operatingPoint } : {}),
     ...(offsets !== undefined && offsets.size > 0 ? { machineOffsets: Object.fromEntries([...offsets].map(([m, o]) => [m, Array.from(o)])) } : {}),
-    ...(options.onlineThreshold === false ? {} : { onlineThreshold: { falseAlertsPerDay: options.falseAlertsPerDay ?? defaults.falseAlertsPerDay, floor: threshold } }),
+    ...(options.onlineThreshold === false ? {} : { onlineThreshold: { falseAlertsPerDay: options.falseAlertsPerDay ?? MODEL_DEFAULTS.falseAlertsPerDay, floor: threshold } }),
     fit: {
       windows: rows.length,
       inliers: fit.inliers,

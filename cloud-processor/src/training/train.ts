@@ -12,6 +12,7 @@ import { MODEL_DEFAULTS } from '../model/defaults.js';
 import type { CombinedKind } from '../model/combined.js';
 import { extractFeatures, layoutOf, type FeatureLayout } from '../model/features.js';
 import { silentLogger, type ModelLogger } from '../model/logger.js';
+import type { OnlineThresholdSpec } from '../model/online-threshold.js';
 import type { RegimeGate } from '../model/regime.js';
 import { nextVersion } from '../model/registry.js';
 import { deriveContract, TrainingDataError, type ContractOptions } from './derive-contract.js';
@@ -49,7 +50,7 @@ export interface TrainOptions {
    * Not for adaptive-z (one slow sensor has no running state to gate).
    */
   stateSensor?: string;
-  /** robust-t2: false judges every machine by the trained threshold; default: each by its own online one, never below it. */
+  /** robust-t2, pca, autoencoder: false judges every machine by the trained threshold; default: each by its own online one, never below it. */
   onlineThreshold?: boolean;
   onProgress?: (epoch: number, loss: number) => void;
   logger?: ModelLogger;
@@ -186,6 +187,14 @@ function prepare(windows: MachineWindow[], kind: ModelKind, gate: 'learn' | Regi
   return { contract, layout, skipped, leftOutSensors, regime, running, rows, machineOf, windowEnds, independentWindows };
 }
 
+/**
+ * A stateless kind's `onlineThreshold` (pca, autoencoder: each machine's own threshold, from `trained` up,
+ * as robust-t2's fit writes its own), unless the options ask for the trained threshold for every machine.
+ */
+function onlineThresholdFrom(trained: number, options: TrainOptions): { onlineThreshold?: OnlineThresholdSpec } {
+  return options.onlineThreshold === false ? {} : { onlineThreshold: { falseAlertsPerDay: MODEL_DEFAULTS.falseAlertsPerDay, floor: trained } };
+}
+
 /** One detector family fitted: its artifacts, what its contract says of it, and its part of the report. */
 interface Fitted {
   files: MemberFiles;
@@ -234,7 +243,7 @@ async function fitKind(kind: ModelKind, prepared: Prepared, options: TrainOption
         `a pca model learns one machine's normal, and these windows are of ${machines.length} (${machines.slice(0, 5).join(', ')}${machines.length > 5 ? ', …' : ''}): the differences between their levels would become a principal component and hide a fault along it. Train one pca model per machine (each scoped to it with machines / pdm train --scope), or robust-t2, which compares each machine with its own level`,
       );
     }
-    const pca = fitPca(contract.featureNames, rows, { independentWindows });
+    const pca = { ...fitPca(contract.featureNames, rows, { independentWindows }), ...onlineThresholdFrom(1, options) };
     return {
       files: { kind, pca },
       trainingWindows: rows.length,
@@ -255,7 +264,7 @@ async function fitKind(kind: ModelKind, prepared: Prepared, options: TrainOption
     ...(options.onProgress ? { onProgress: options.onProgress } : {}),
   });
   return {
-    files: { kind, network: trained.network, normalization: trained.normalization, threshold: trained.threshold },
+    files: { kind, network: trained.network, normalization: trained.normalization, threshold: { ...trained.threshold, ...onlineThresholdFrom(trained.threshold.threshold, options) } },
     trainingWindows: trained.trainingWindows,
     heldBackWindows: trained.heldBackWindows,
     threshold: trained.threshold.threshold,
