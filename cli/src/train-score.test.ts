@@ -13,16 +13,22 @@ import { noiseFrom } from './test-support/noise.js';
 const dir = makeTestDataDir('pdm-train-score');
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-/** A pump at 1 Hz: load follows a slow cycle, current follows load, temperature follows current. */
-function pumpCsv(file: string, start: number, rows: number, fault?: { fromRow: number }): void {
+/**
+ * A pump at 1 Hz: load follows a slow cycle, current follows load, temperature follows current. `stop`:
+ * rows in which it stands still (no load, current or vibration; its temperature cooling slowly).
+ */
+function pumpCsv(file: string, start: number, rows: number, fault?: { fromRow: number }, stop?: { fromRow: number; toRow: number }): void {
   const noise = noiseFrom(7 + start);
   const lines = ['time,load,current,temp,vibration'];
   for (let i = 0; i < rows; i++) {
-    const load = 0.7 + 0.2 * Math.sin((2 * Math.PI * i) / 600) + 0.02 * noise();
-    const current = 40 * load + 0.4 * noise();
+    const stopped = stop !== undefined && i >= stop.fromRow && i < stop.toRow;
+    const running = stopped ? 0 : 1;
+    const load = running * (0.7 + 0.2 * Math.sin((2 * Math.PI * i) / 600) + 0.02 * noise());
+    const current = running * (40 * load + 0.4 * noise());
     const faulty = fault !== undefined && i >= fault.fromRow;
-    const temp = 35 + 20 * load + 0.3 * noise() + (faulty ? 12 : 0);
-    const vibration = 2 + 0.5 * load + 0.1 * noise() + (faulty ? 3 : 0);
+    const cooling = stopped ? 10 * (1 - Math.exp(-(i - stop.fromRow) / 600)) : 0;
+    const temp = 35 + 20 * (stopped ? 0.7 : load) - cooling + 0.3 * noise() + (faulty ? 12 : 0);
+    const vibration = stopped ? 0.02 * Math.abs(noise()) : 2 + 0.5 * load + 0.1 * noise() + (faulty ? 3 : 0);
     lines.push(`${new Date(start + i * 1000).toISOString()},${load.toFixed(4)},${current.toFixed(3)},${temp.toFixed(3)},${vibration.toFixed(3)}`);
   }
   writeFileSync(file, lines.join('\n'));
@@ -282,6 +288,25 @@ describe('pdm train and pdm score', () => {
     expect(trained.out.join('\n')).toContain(`temp.mean ×${widened['temp.mean']!.toFixed(1)}`);
   });
 
+  it("holds the stops of a pump its training never saw stop: no alert, every stopped window held, none scored anomalous", async () => {
+    const paths = { normal: join(dir, 'unseen-stop-normal.csv'), later: join(dir, 'unseen-stop-later.csv'), registry: join(dir, 'unseen-stop-models'), scores: join(dir, 'unseen-stop-scores.csv') };
+    pumpCsv(paths.normal, Date.UTC(2026, 0, 6), 1200);
+    // A day later: running, stopped for 5 minutes (rows 400–699), running again.
+    pumpCsv(paths.later, Date.UTC(2026, 0, 7), 1200, undefined, { fromRow: 400, toRow: 700 });
+    expect(await main(['train', '--input', paths.normal, '--out', paths.registry], capture().context)).toBe(0);
+    const scored = capture();
+    expect(await main(['score', '--input', paths.later, '--model', paths.registry, '--output', paths.scores], scored.context)).toBe(0);
+    // 30 stopped windows and 3 settling after the start: held, not scored (this gate judges no steps).
+    expect(scored.err.filter((line) => line.includes('held by the running-state gate'))).toEqual([
+      'score: 30 windows not scored: held by the running-state gate (stopped)',
+      'score: 3 windows not scored: held by the running-state gate (settling)',
+    ]);
+    const rows = readFileSync(paths.scores, 'utf8').trim().split('\n').slice(1);
+    expect(rows).toHaveLength(120 - 30 - 3);
+    expect(rows.filter((r) => r.endsWith(',1'))).toEqual([]);
+    expect(readFileSync(paths.scores.replace(/\.csv$/, '.alerts.csv'), 'utf8').trim().split('\n')).toHaveLength(1);
+  });
+
   it('gates on a declared state sensor, and refuses one the model does not have', async () => {
     const csv = join(dir, 'gated.csv');
     pumpCsv(csv, Date.UTC(2026, 0, 4), 1200);
@@ -289,6 +314,7 @@ describe('pdm train and pdm score', () => {
     expect(await main(['train', '--input', csv, '--out', join(dir, 'gated-models'), '--kind', 'robust-t2', '--state-sensor', 'load'], trained.context)).toBe(0);
     // load runs 0.5–0.9: stopped below a fifth of its median.
     expect(trained.out.join('\n')).toMatch(/running-state gate on load: stopped below 0\.1\d+, a step above /);
+    expect(trained.out.join('\n')).not.toContain('no running-state gate');
     const contract = JSON.parse(readFileSync(join(dir, 'gated-models', 'anomaly', '1', 'contract.json'), 'utf8')) as { regime: { sensors: { sensor: string }[] } };
     expect(contract.regime.sensors.map((s) => s.sensor)).toEqual(['load']);
 
@@ -308,6 +334,8 @@ describe('pdm train and pdm score', () => {
     const model = robustT2(join(dir, 'online-models'));
     expect(model.onlineThreshold).toEqual({ falseAlertsPerDay: 1, floor: model.threshold });
     expect(online.out.join('\n')).toContain(`threshold per machine: online, never below ${model.threshold.toFixed(3)} (--fixed-threshold to keep it fixed)`);
+    // The pump never stops in this recording: a gate on its sensors steady while running, a majority of them at once.
+    expect(online.out.join('\n')).toContain('running-state gate on 4 sensors steady while running (current, load, temp, vibration): training never shows the machine stopped, so a stop is 3 of them below a fifth of their running level at once; no step is held');
     // 20 minutes of training are short: a slow baseline of twice the span (~119 tumbling windows of 10 s).
     expect(model.tauMs).toBeGreaterThan(2 * 1_150_000);
     expect(model.tauMs).toBeLessThanOrEqual(2 * 1_200_000);

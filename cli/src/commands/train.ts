@@ -97,8 +97,10 @@ ${CSV_FLAG_HELP}
                         stopped machine (its mean below a fifth of its usual level), of a change of
                         speed or load (a step larger than 20 × its usual one) and 3 windows after
                         either are held: stored, never scored, never an alert. Default: learned —
-                        the steadiest sensor the training data shows stopping; none if it never
-                        stops. Not for adaptive-z
+                        the steadiest sensor the training data shows stopping; if it never stops,
+                        every sensor steady while running, a majority of them below a fifth of their
+                        level making a stop, no step held (none with fewer than two such sensors).
+                        Not for adaptive-z
   --fixed-threshold     robust-t2, pca, autoencoder: judge every machine by the trained threshold.
                         Default: each machine's own threshold, learnt online from its normal
                         windows after its first 2,000 (SPOT) for one false exceedance per
@@ -216,8 +218,18 @@ ${CSV_FLAG_HELP}
       if (t2.ownLevels.length === 0) out(`  ${fewer} of each machine: every machine is compared with the class location, their differences part of the normal spread`);
       else if (classLevel.length > 0) out(`  ${fewer} of ${classLevel.join(', ')}: held when scored until each has as many of its own, whose level it then learns`);
     }
-    for (const g of report.regime?.sensors ?? []) {
-      out(`  running-state gate on ${g.sensor}: stopped below ${g.runningAbove.toPrecision(4)}, a step above ${g.maxStep.toPrecision(3)} is a transient`);
+    const quorum = report.regime?.quorum;
+    if (report.regime && quorum !== undefined) {
+      const { sensors } = report.regime;
+      out(`  running-state gate on ${sensors.length} sensors steady while running (${sensors.map((g) => g.sensor).join(', ')}): training never shows the machine stopped, so a stop is ${quorum} of them below a fifth of their running level at once; no step is held (--state-sensor NAME names the sensor that says whether it runs)`);
+    } else {
+      for (const g of report.regime?.sensors ?? []) {
+        out(`  running-state gate on ${g.sensor}: stopped below ${g.runningAbove.toPrecision(4)}, a step above ${g.maxStep?.toPrecision(3)} is a transient`);
+      }
+    }
+    // Without a gate every stop and start is scored.
+    if (report.regime === null && report.kind !== 'adaptive-z') {
+      out('  no running-state gate: training never shows the machine stopped and fewer than two sensors hold a steady level while running, so a stop or a start will be scored like any window (and may alert); name the sensor that reads near 0 when it stops with --state-sensor NAME');
     }
     out(`  features (${report.contract.featureNames.length}): ${report.contract.featureNames.join(', ')}`);
     const online = onlineKinds(report);

@@ -60,9 +60,13 @@ export const contractFileSchema = z.object({
   /** The running-state gate (model/regime.ts): windows of a stopped or changing machine are held, not scored. */
   regime: z
     .object({
-      sensors: z.array(z.object({ sensor: z.string().min(1), runningAbove: finite, maxStep: finite.refine((v) => v >= 0, 'must be >= 0') })).min(1),
+      /** maxStep absent: the sensor's steps are not judged (a gate with a quorum). */
+      sensors: z.array(z.object({ sensor: z.string().min(1), runningAbove: finite, maxStep: finite.refine((v) => v >= 0, 'must be >= 0').optional() })).min(1),
       settleWindows: z.number().int().nonnegative(),
+      /** How many sensors must be below their running level at once for a stop; absent: one. */
+      quorum: z.number().int().positive().optional(),
     })
+    .refine((r) => (r.quorum ?? 1) <= r.sensors.length, { message: 'quorum must not exceed the number of sensors', path: ['quorum'] })
     .optional(),
   /**
    * kind 'combined' only: its members, each a detector family (at most one of each) with the features it

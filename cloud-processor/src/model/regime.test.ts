@@ -31,3 +31,30 @@ describe('the running-state gate', () => {
     expect(state.previousEnd).toBe(11 * W);
   });
 });
+
+describe('a gate held by a majority of its sensors (a training that never showed a stop)', () => {
+  // speed, current and temperature, each steady while running; two of the three make a stop; no steps judged.
+  const majority: RegimeGate = {
+    sensors: [
+      { sensor: 'speed', runningAbove: 200 },
+      { sensor: 'current', runningAbove: 5 },
+      { sensor: 'temp', runningAbove: 10 },
+    ],
+    settleWindows: 2,
+    quorum: 2,
+  };
+  const run = (windows: [number, number, number][]): (string | null)[] => {
+    const state = initialGateState();
+    return windows.map((means, i) => gateWindow(majority, state, means, (i + 1) * W, W));
+  };
+
+  it('holds a stop of speed and current (the temperature still warm) and the start settling after it', () => {
+    expect(run([[1000, 25, 50], [1000, 25, 50], [0, 0.2, 48], [0, 0.2, 45], [1000, 25, 44], [1000, 25, 44], [1000, 25, 44]])).toEqual([
+      null, null, 'stopped', 'stopped', 'settling', 'settling', null,
+    ]);
+  });
+
+  it('scores a fault of one sensor (its current lost) and steps of them all (a fault as well as a speed change)', () => {
+    expect(run([[1000, 25, 50], [1000, 0.1, 50], [1000, 0.1, 50], [1300, 35, 70], [1000, 25, 50]])).toEqual([null, null, null, null, null]);
+  });
+});

@@ -8,6 +8,12 @@
 //   transient  when a state sensor's mean moved more than its usual window-to-window step since the
 //              machine's previous window (twenty times the median step of steady running);
 //   settling   for `settleWindows` windows after either, while the rest of the machine catches up.
+// A gate learnt from a training that never showed a stop does not know which sensor drops at one: it
+// watches every sensor steady at a positive level while running and asks a majority of them (`quorum`)
+// to be below their running level at once. A stop takes most of a machine's sensors down together; a
+// fault of one sensor (its flow lost) moves it alone and is scored. Such a gate judges no steps (its
+// sensors have no maxStep): several sensors stepping at once may be a fault as well as a speed change,
+// and training did not show which sensor carries the machine's state. The start after a stop settles.
 import type { MachineWindow } from '@pdm/proto';
 import { MODEL_DEFAULTS } from './defaults.js';
 
@@ -15,12 +21,14 @@ export interface GateSensor {
   sensor: string;
   /** A window mean below this is a stopped machine. */
   runningAbove: number;
-  /** A change of the window mean larger than this from the previous window is a transient. */
-  maxStep: number;
+  /** A change of the window mean larger than this from the previous window is a transient; absent: its steps are not judged. */
+  maxStep?: number;
 }
 
 export interface RegimeGate {
   sensors: GateSensor[];
+  /** How many of the sensors must be below their running level at once for a stop; absent: one. */
+  quorum?: number;
   /** Windows held after a stopped or transient one. */
   settleWindows: number;
 }
@@ -56,13 +64,17 @@ export function initialGateState(): GateState {
  * outage is no step).
  */
 export function gateWindow(gate: RegimeGate, state: GateState, means: readonly number[], windowEnd: number, windowMs: number): HoldReason | null {
-  const stopped = gate.sensors.some((s, i) => means[i]! < s.runningAbove);
+  let below = 0;
+  gate.sensors.forEach((s, i) => {
+    if (means[i]! < s.runningAbove) below++;
+  });
+  const stopped = below >= (gate.quorum ?? 1);
   if (windowEnd <= state.previousEnd) {
     const known = state.recent.find((r) => r.windowEnd === windowEnd);
     return known !== undefined ? known.hold : stopped ? 'stopped' : null;
   }
   const adjacent = state.previous !== null && windowEnd - windowMs === state.previousEnd;
-  const stepped = adjacent && gate.sensors.some((s, i) => Math.abs(means[i]! - state.previous![i]!) > s.maxStep);
+  const stepped = adjacent && gate.sensors.some((s, i) => s.maxStep !== undefined && Math.abs(means[i]! - state.previous![i]!) > s.maxStep);
   let hold: HoldReason | null = null;
   if (stopped) hold = 'stopped';
   else if (stepped) hold = 'transient';

@@ -278,7 +278,7 @@ describe('the state file of the processor', () => {
     // m-2's baseline as a newer release with a field added writes it.
     const newer = encodeRowState({ ...saved.find((e) => e.machineId === 'm-2')!.state, addedLater: 1 });
     const tamper = new Database(stateFile);
-    tamper.prepare("UPDATE machine_state SET state = ? WHERE machine_id = 'm-2'").run(newer);
+    tamper.prepare("UPDATE machine_state SET state = ? WHERE kind = 'robust-t2' AND machine_id = 'm-2'").run(newer);
     tamper.close();
 
     const troubles: Array<[string, number]> = [];
@@ -315,7 +315,7 @@ describe('the state file of the processor', () => {
     await before.close();
     const saved = readStateFile(stateFile).robustT2;
     const tamper = new Database(stateFile);
-    tamper.prepare("UPDATE machine_state SET state = ? WHERE machine_id = 'm-2'").run(encodeRowState({ ...saved.find((e) => e.machineId === 'm-2')!.state, addedLater: 1 }));
+    tamper.prepare("UPDATE machine_state SET state = ? WHERE kind = 'robust-t2' AND machine_id = 'm-2'").run(encodeRowState({ ...saved.find((e) => e.machineId === 'm-2')!.state, addedLater: 1 }));
     // A table of that name the move cannot write into: the move fails as on a full disk.
     tamper.exec('CREATE TABLE machine_state_unreadable (other TEXT)');
     tamper.close();

@@ -66,9 +66,28 @@ describe('learnRegimeGate', () => {
     expect(learnRegimeGate(vibration, ['vib'])).toBeNull();
   });
 
-  it('learns nothing from a machine that never stopped, unless a state sensor is declared', () => {
+  it('gates a machine that never stopped on every sensor steady while running, a majority of them below their level making a stop', () => {
     const steady = fan(300, () => 1, () => false);
-    expect(learnRegimeGate(steady, ['speed', 'current', 'temp'])).toBeNull();
+    const gate = learnRegimeGate(steady, ['speed', 'current', 'temp'])!;
+    // Each at a fifth of its running level (speed ~900, current ~25, temp ~40), no step judged.
+    expect(gate.sensors).toEqual([
+      { sensor: 'speed', runningAbove: expect.closeTo(180, 0) as number },
+      { sensor: 'current', runningAbove: expect.closeTo(5, 1) as number },
+      { sensor: 'temp', runningAbove: expect.closeTo(8, 1) as number },
+    ]);
+    expect(gate.quorum).toBe(2);
+    // Later: a stop (speed and current 0, the temperature still warm) is held and the start settles;
+    // the current alone lost is not held, nor a step of every sensor (a set-point change, or a fault).
+    const later = fan(40, (w) => (w >= 25 ? 0.8 : 1), (w) => w >= 10 && w < 20).map((w, i) =>
+      i >= 30 ? windowOfReadings({ machineId: 'fan-1', startMs: T0 + i * W, windowMs: W, readings: { speed: [720], current: [0], temp: [40] } }) : w,
+    );
+    const { held } = runningWindows(gate, later);
+    expect(held).toEqual({ stopped: 10, transient: 0, settling: SETTLE_WINDOWS });
+  });
+
+  it('learns nothing from a machine that never stopped with fewer than two steady sensors, unless a state sensor is declared', () => {
+    const steady = fan(300, () => 1, () => false);
+    expect(learnRegimeGate(steady, ['speed'])).toBeNull();
     const declared = learnRegimeGate(steady, ['speed', 'current', 'temp'], 'speed')!;
     expect(declared.sensors.map((s) => s.sensor)).toEqual(['speed']);
     expect(() => learnRegimeGate(steady, ['speed'], 'rpm')).toThrow(/state sensor rpm is not one of the model's sensors \(speed\)/);
@@ -91,6 +110,6 @@ describe('learnRegimeGate', () => {
     const hopping = windows.flatMap((w) => [w, create(MachineWindowSchema, { ...w, windowStart: w.windowStart + 5_000n, windowEnd: w.windowEnd + 5_000n })]);
     const tumbling = learnRegimeGate(windows, ['speed', 'current'])!;
     const both = learnRegimeGate(hopping, ['speed', 'current'])!;
-    expect(both.sensors[0]!.maxStep).toBeCloseTo(tumbling.sensors[0]!.maxStep, 9);
+    expect(both.sensors[0]!.maxStep).toBeCloseTo(tumbling.sensors[0]!.maxStep!, 9);
   });
 });

@@ -5,7 +5,10 @@
 // training data shows the machine stopped on (at least MIN_STOPPED_SHARE of the windows below a fifth
 // of its running level) and that hold a steady level while running (a zero-centred signal such as a raw
 // vibration mean does not), the steadiest — speed on the simulated machines, where flow and vibration
-// also drop at a stop but wander while running.
+// also drop at a stop but wander while running. A training that never shows a stop, with no sensor
+// declared, gets a gate on every sensor steady at a positive level, a majority of them below their
+// running level making a stop, and no steps judged (model/regime.ts): a machine trained on a week of
+// running must not alert at its first weekend stop.
 import type { MachineWindow } from '@pdm/proto';
 import { gateWindow, initialGateState, stateSensorMeans, type GateSensor, type HoldReason, type RegimeGate } from '../model/regime.js';
 import { median, quantile } from '../model/robust-stats.js';
@@ -33,7 +36,8 @@ function meanOf(window: MachineWindow, sensor: string): number | undefined {
 }
 
 /**
- * The gate for a model of `sensors`, or null when no sensor shows stops and none is declared. `windows`
+ * The gate for a model of `sensors`; when no sensor shows stops and none is declared, the majority gate
+ * of the sensors steady at a positive level, or null when fewer than two are. `windows`
  * are in the order the engine closed them; steps are measured between a machine's windows that follow
  * each other directly (the next starts where the previous ended), so hopping windows measure the same
  * step as the tumbling windows scored live.
@@ -43,6 +47,7 @@ export function learnRegimeGate(windows: readonly MachineWindow[], sensors: read
     throw new TrainingDataError(`state sensor ${declared} is not one of the model's sensors (${sensors.join(', ')})`);
   }
   let best: { gate: GateSensor; spread: number } | undefined;
+  const steady: GateSensor[] = [];
   for (const sensor of declared !== undefined ? [declared] : sensors) {
     const levels = windows.map((w) => meanOf(w, sensor)).filter((m): m is number => m !== undefined && Number.isFinite(m));
     const level = runningLevel(levels);
@@ -57,13 +62,16 @@ export function learnRegimeGate(windows: readonly MachineWindow[], sensors: read
     // A stopped machine's sensor reads near 0, not far below it: a zero-centred signal (a raw vibration
     // mean) swings as far below 0 as above, and is no state sensor however its upper half looks.
     const nearZeroWhenLow = levels.every((m) => m > -runningAbove);
-    const showsStops = stopped >= Math.max(MIN_STOPPED_WINDOWS, MIN_STOPPED_SHARE * levels.length) && spread < MAX_RUNNING_SPREAD && nearZeroWhenLow;
+    const steadyWhileRunning = spread < MAX_RUNNING_SPREAD && nearZeroWhenLow;
+    const showsStops = stopped >= Math.max(MIN_STOPPED_WINDOWS, MIN_STOPPED_SHARE * levels.length) && steadyWhileRunning;
+    if (stopped === 0 && steadyWhileRunning) steady.push({ sensor, runningAbove });
     if (!showsStops && sensor !== declared) continue;
     if (best !== undefined && best.spread <= spread) continue;
     const maxStep = Math.max(STEP_FACTOR * median(runningSteps(windows, sensor, runningAbove)), MIN_RELATIVE_STEP * level);
     best = { gate: { sensor, runningAbove, maxStep }, spread };
   }
-  return best === undefined ? null : { sensors: [best.gate], settleWindows: SETTLE_WINDOWS };
+  if (best !== undefined) return { sensors: [best.gate], settleWindows: SETTLE_WINDOWS };
+  return steady.length >= 2 ? { sensors: steady, settleWindows: SETTLE_WINDOWS, quorum: Math.floor(steady.length / 2) + 1 } : null;
 }
 
 /**
