@@ -5,7 +5,8 @@
 // alarm promise was calibrated (robust-t2: the χ²_d quantile at p = 10⁻³, raised to the training scores'
 // tail for one false exceedance per machine-day, or a machine's online SPOT threshold; the autoencoder:
 // 0.1 % of held-back windows at 90 % confidence; adaptive-z: 7 σ, the plateau measured on NAB; pca: its T²
-// and Q limits, together at p = 10⁻³). Beyond the
+// and Q limits, together at p = 10⁻³; pca and the autoencoder too, a machine's online threshold once it
+// has one). Beyond the
 // threshold no kind knows its score's distribution well: a nominal tail probability would look precise
 // and be wrong (adaptive-z's 7 σ is 10⁻¹² for a normal tail, while real series exceed it about once a
 // day). So the scale is anchored where the promise is made: 1.0 means "at this kind's threshold" and is

@@ -20,6 +20,7 @@
 //     64 numbers; sorting them for the median cost 7 µs a window, most of the threshold's cost.
 // While the rules hold learning the threshold stays where it is: no worse than a fixed one. A machine
 // whose healthy tail really is heavier pays with days before its threshold has risen to it.
+import { MODEL_DEFAULTS } from './defaults.js';
 import { quantile } from './robust-stats.js';
 import { initSpot, MIN_PEAKS, perWindowRisk, stepSpot, type SpotState } from './spot.js';
 
@@ -27,7 +28,7 @@ import { initSpot, MIN_PEAKS, perWindowRisk, stepSpot, type SpotState } from './
 export interface OnlineThresholdSpec {
   /** False exceedances per machine-day the threshold aims at (the risk q per window follows from the window length). */
   falseAlertsPerDay: number;
-  /** The threshold never goes below this: pdm train writes the trained threshold (the χ²_d quantile or above). */
+  /** The threshold never goes below this: pdm train writes the trained threshold (robust-t2: the χ²_d quantile or above; pca: 1; the autoencoder: its calibrated one). */
   floor: number;
 }
 
@@ -69,6 +70,11 @@ export const ONLINE_THRESHOLD = {
   /** The most the threshold rises in a day (of windows decided), as a factor. */
   risePerDay: 1.1,
 } as const;
+
+/** What training writes for a model whose machines each follow their own threshold: from `floor`, the trained one, up. */
+export function onlineThresholdSpec(floor: number, falseAlertsPerDay: number = MODEL_DEFAULTS.falseAlertsPerDay): OnlineThresholdSpec {
+  return { falseAlertsPerDay, floor };
+}
 
 export function initialOnlineThreshold(): OnlineThresholdState {
   return { calibration: [], spot: null, threshold: null, bodyLimit: null, recent: [], quiet: ONLINE_THRESHOLD.quietWindows, unfitted: 0 };

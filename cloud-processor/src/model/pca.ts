@@ -6,7 +6,8 @@
 // A fault that keeps the sensors' usual relations but takes them further than training saw raises T²; one
 // that breaks a relation (a sensor no longer following the others) raises Q. The window's score is the
 // larger of T²/T²_lim and Q/Q_lim: anomalous above 1, each limit at the same false-alarm probability
-// (training/pca.ts), so the model needs no state of its own: each window is decided by itself.
+// (training/pca.ts), so the score needs no state of its own: each window is scored by itself (a machine's
+// online threshold, scoring/machine-thresholds.ts, is all a pca model keeps per machine).
 //
 // Per-feature terms, each summing to its statistic, the complete decomposition contributions (Alcala &
 // Qin, "Analysis and generalization of fault diagnosis methods for process monitoring", J. Process

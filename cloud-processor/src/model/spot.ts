@@ -22,7 +22,8 @@
 //
 // The state is plain numbers, so it can be written to disk and read back as it is. Training's tail
 // threshold (training/tail-threshold.ts) is this calibration on the training scores; the online update
-// serves robust-t2 models that ask for it (online-threshold.ts, with the rules that keep slow faults out).
+// serves the models that ask for it — robust-t2, pca, the autoencoder — (online-threshold.ts, with the
+// rules that keep slow faults out).
 
 import { quantile } from './robust-stats.js';
 

@@ -102,6 +102,8 @@ describe.each([
     const { decided, redelivered, stateFile } = await scoreWithRestart(registries[kind], windows, restartAfter);
     expect(decided).toEqual(reference);
     expect(redelivered).toEqual(reference.slice(restartAfter - 2, restartAfter));
+    // The threshold moved on after them: the redelivered windows got the ones they were decided against.
+    expect(redelivered.map((s) => s.threshold)).not.toContain(reference.at(-1)!.threshold);
     const saved = readStateFile(stateFile)[kind === 'pca' ? 'pcaThresholds' : 'autoencoderThresholds'];
     expect(saved.map((e) => [e.model, e.machineId, e.state.decidedUntil])).toEqual([['online', 'm-1', Number(windows.at(-1)!.windowEnd)]]);
     expect(saved[0]!.state.online.spot).not.toBeNull();

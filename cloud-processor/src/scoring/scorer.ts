@@ -30,7 +30,8 @@ import { scorePcaBatch } from './pca-batch.js';
 import { RobustT2Scoring } from './robust-t2-batch.js';
 import { RunningStateGates } from './running-state-gates.js';
 import { selectModel, ServingModels } from './select-model.js';
-import { setAside, StateFile } from './state-file.js';
+import { machineStateCount, restoreStates, setAside, StateFile, type StateSources } from './state-file.js';
+import type { MachineStates } from './machine-states.js';
 
 export interface ScorerOptions {
   registryDir: string;
@@ -123,6 +124,14 @@ export class ModelScorer extends Scorer {
   private readonly autoencoderThresholds = new MachineThresholds();
   /** Each machine's running state, for the models with a gate. */
   private readonly gates = new RunningStateGates();
+  /** Every per-machine state above, as the state file saves, restores and the registry checks forget them. */
+  private readonly states: StateSources = {
+    robustT2: this.robustT2.baselines,
+    adaptiveZ: this.adaptiveZ.histories,
+    pcaThresholds: this.pcaThresholds.states,
+    autoencoderThresholds: this.autoencoderThresholds.states,
+    gates: this.gates.states,
+  };
   private readonly counters: ScorerStats = {
     scored: 0,
     anomalies: 0,
@@ -263,7 +272,7 @@ export class ModelScorer extends Scorer {
         // A registry that lists no version at all is taken for one not there right now (a volume not
         // mounted yet, or dropped): the per-machine states wait for it rather than go.
         const listed = this.models.inRegistry();
-        for (const states of [this.robustT2.baselines, this.adaptiveZ.histories, this.pcaThresholds.states, this.autoencoderThresholds.states, this.gates.states]) {
+        for (const states of Object.values(this.states) as MachineStates<unknown>[]) {
           if (listed.length > 0) states.retainOnly(listed, this.serving.all().map(({ bundle }) => bundle.info));
           states.forgetSilent(silence, this.clock.now());
         }
@@ -313,18 +322,14 @@ export class ModelScorer extends Scorer {
     try {
       const { stateFile, state, migrated, keptAside, keepAsideFailed } = StateFile.open(file, this.clock.now());
       this.stateFile = stateFile;
-      this.robustT2.baselines.restore(state.robustT2);
-      this.adaptiveZ.histories.restore(state.adaptiveZ);
-      this.pcaThresholds.states.restore(state.pcaThresholds);
-      this.autoencoderThresholds.states.restore(state.autoencoderThresholds);
-      this.gates.states.restore(state.gates);
+      restoreStates(this.states, state);
       for (const { kind, model, version, siteId, machineId, reason } of keptAside) {
         const where = keepAsideFailed === undefined ? 'kept aside in machine_state_unreadable' : `NOT kept aside (${keepAsideFailed}): its next save overwrites it`;
         this.logger.warn({ file, kind, model, version, machine: machineKey({ siteId, machineId }), reason }, `machine state unreadable, ${where}; this machine starts afresh`);
       }
       this.counters.stateRowsUnreadable += keptAside.length;
       if (keptAside.length > 0) this.options.onStateTrouble?.('rows_unreadable', keptAside.length);
-      this.logger.info({ file, machines: [state.robustT2, state.adaptiveZ, state.pcaThresholds, state.autoencoderThresholds, state.gates].reduce((sum, entries) => sum + entries.length, 0), keptAside: keptAside.length, migrated }, 'machine states restored');
+      this.logger.info({ file, machines: machineStateCount(state), keptAside: keptAside.length, migrated }, 'machine states restored');
     } catch (err) {
       this.counters.stateFilesUnreadable++;
       this.options.onStateTrouble?.('file_unreadable', 1);
@@ -342,10 +347,7 @@ export class ModelScorer extends Scorer {
     const stateFile = this.stateFile;
     if (stateFile === undefined) return;
     try {
-      const { written, deleted } = stateFile.save(
-        { robustT2: this.robustT2.baselines, adaptiveZ: this.adaptiveZ.histories, pcaThresholds: this.pcaThresholds.states, autoencoderThresholds: this.autoencoderThresholds.states, gates: this.gates.states },
-        this.clock.now(),
-      );
+      const { written, deleted } = stateFile.save(this.states, this.clock.now());
       this.logger.debug({ file: stateFile.file, written, deleted }, 'machine states saved');
     } catch (err) {
       this.counters.stateSaveFailures++;

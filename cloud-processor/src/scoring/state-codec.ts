@@ -1,7 +1,7 @@
 // What the scorer's state file holds for one machine under one model version, and how it is checked
 // when read back: one schema per stateful kind (robust-t2 baselines with a new machine's level and the
 // online threshold; adaptive-z histories; pca's and the autoencoder's online thresholds; running-state
-// gates), in two encodings.
+// gates), in two encodings (format 2, before the pca and autoencoder thresholds, held none of theirs).
 //   - A row of the state file (format 3, state-file.ts): the state as V8's serializer writes it
 //     (node:v8, the structured clone format, which Node keeps readable by later versions): every
 //     double exactly (NaN, ±Infinity, -0) and at native speed — JSON with a replacer for the numbers

@@ -58,6 +58,16 @@ export function emptyStateSources(): StateSources {
   };
 }
 
+/** Puts `state` (read from a state file) back into the live states. */
+export function restoreStates(sources: StateSources, state: ScorerState): void {
+  for (const kind of KINDS) (sources[FIELDS[kind]] as MachineStates<unknown>).restore(state[FIELDS[kind]] as MachineStateEntry<unknown>[]);
+}
+
+/** How many machine states (of every kind) `state` holds. */
+export function machineStateCount(state: ScorerState): number {
+  return KINDS.reduce((sum, kind) => sum + state[FIELDS[kind]].length, 0);
+}
+
 /** Which ScorerState / StateSources field holds each kind. */
 const FIELDS = { 'robust-t2': 'robustT2', 'adaptive-z': 'adaptiveZ', pca: 'pcaThresholds', autoencoder: 'autoencoderThresholds', gate: 'gates' } as const satisfies Record<StateKind, keyof ScorerState>;
 const KINDS = Object.keys(FIELDS) as StateKind[];
@@ -291,13 +301,10 @@ function readRows(db: Database.Database, onRow: (key: RowKey) => void): { state:
   for (const row of rows) {
     const entry = { model: row.model, version: row.version, trainedAt: row.trained_at, siteId: row.site_id, machineId: row.machine_id };
     try {
-      if (row.kind === 'robust-t2') state.robustT2.push({ ...entry, state: decodeRowState('robust-t2', row.state) });
-      else if (row.kind === 'adaptive-z') state.adaptiveZ.push({ ...entry, state: decodeRowState('adaptive-z', row.state) });
-      else if (row.kind === 'pca') state.pcaThresholds.push({ ...entry, state: decodeRowState('pca', row.state) });
-      else if (row.kind === 'autoencoder') state.autoencoderThresholds.push({ ...entry, state: decodeRowState('autoencoder', row.state) });
-      else if (row.kind === 'gate') state.gates.push({ ...entry, state: decodeRowState('gate', row.state) });
-      else throw new Error(`unknown kind ${JSON.stringify(row.kind)}`);
-      onRow({ kind: row.kind, ...entry });
+      const kind = KINDS.find((k) => k === row.kind);
+      if (kind === undefined) throw new Error(`unknown kind ${JSON.stringify(row.kind)}`);
+      (state[FIELDS[kind]] as MachineStateEntry<unknown>[]).push({ ...entry, state: decodeRowState(kind, row.state) });
+      onRow({ kind, ...entry });
     } catch (err) {
       unreadable.push({ kind: row.kind, ...entry, reason: (err as Error).message });
     }

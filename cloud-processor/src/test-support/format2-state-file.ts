@@ -5,6 +5,7 @@ import type { OnlineThresholdState } from '../model/online-threshold.js';
 import type { ScorerState } from '../scoring/state-codec.js';
 
 export function encodeFormat2StateFile(state: ScorerState, savedAt: number): string {
+  if (state.pcaThresholds.length + state.autoencoderThresholds.length > 0) throw new Error('format 2 held no pca or autoencoder thresholds');
   const machines = [
     ...state.robustT2.map((e) => ({ kind: 'robust-t2', ...e, state: e.state.online === undefined ? e.state : { ...e.state, online: packOnlineThreshold(e.state.online) } })),
     ...state.adaptiveZ.map((e) => ({ kind: 'adaptive-z', ...e })),

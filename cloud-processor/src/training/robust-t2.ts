@@ -16,6 +16,7 @@
 //      follows the machine through its normal windows: a short training cannot describe hours.
 import type { RobustT2File } from '../model/artifact-schemas.js';
 import { MODEL_DEFAULTS } from '../model/defaults.js';
+import { onlineThresholdSpec } from '../model/online-threshold.js';
 import { quantile } from '../model/robust-stats.js';
 import { chiSquareUpperQuantile } from './chi-square.js';
 import { invertSpd, mahalanobisSq, meanOf } from './linalg.js';
@@ -298,7 +299,7 @@ export function fitRobustT2(featureNames: readonly string[], allRows: readonly A
     tauMs: options.tauMs === undefined ? baselineTauMs(independent, options.machineOf === undefined ? 1 : new Set(options.machineOf).size, windowMs) : options.tauMs,
     ...(operatingPoint !== undefined ? { operatingPoint } : {}),
     ...(offsets !== undefined && offsets.size > 0 ? { machineOffsets: Object.fromEntries([...offsets].map(([m, o]) => [m, Array.from(o)])) } : {}),
-    ...(options.onlineThreshold === false ? {} : { onlineThreshold: { falseAlertsPerDay: options.falseAlertsPerDay ?? MODEL_DEFAULTS.falseAlertsPerDay, floor: threshold } }),
+    ...(options.onlineThreshold === false ? {} : { onlineThreshold: onlineThresholdSpec(threshold, options.falseAlertsPerDay) }),
     fit: {
       windows: rows.length,
       inliers: fit.inliers,

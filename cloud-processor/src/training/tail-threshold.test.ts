@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { draw, GAUSSIAN_Q3, gpdSampler } from '../test-support/seeded-samplers.js';
+import { quantile } from '../model/robust-stats.js';
+import { fitGpd } from '../model/spot.js';
 import { gaussian } from '../test-support/synthetic-pump.js';
 import { MIN_PEAKS, tailThreshold } from './tail-threshold.js';
 
@@ -46,10 +48,15 @@ describe('tailThreshold: windows that are not normal in a training taken as norm
   it('keeps the top of a tail as heavy as the rest says (GPD γ = 0.4: its largest scores are no outliers)', () => {
     // 3,000 GPD(0.4, 1) scores: their largest is ~40–80 × the median, yet what the peaks below predict.
     const heavy = draw(3_000, gpdSampler(22, 0.4, 1));
+    // The threshold of every peak, computed here from the fit alone: not one of them was set aside.
+    const t = quantile(heavy, 0.98);
+    const peaks = heavy.filter((x) => x > t).map((x) => x - t);
+    const { gamma, sigma } = fitGpd(peaks);
+    const everyPeak = t + (sigma / gamma) * (((1e-4 * heavy.length) / peaks.length) ** -gamma - 1);
+    expect(tailThreshold(heavy, 1e-4)).toBeCloseTo(everyPeak, 9);
+    // Taking the six largest out (a tenth of the 60 peaks, the most that may be set aside) would have lowered it by a fifth and more.
     const top = [...heavy].sort((a, b) => b - a).slice(0, 6);
-    // Taking the six largest out (a tenth of the 60 peaks, the most that may be set aside) lowers the threshold: keeping them does not.
-    const trimmed = heavy.filter((x) => !top.includes(x));
-    expect(tailThreshold(heavy, 1e-4)!).toBeGreaterThan(1.2 * tailThreshold(trimmed, 1e-4)!);
+    expect(everyPeak).toBeGreaterThan(1.2 * tailThreshold(heavy.filter((x) => !top.includes(x)), 1e-4)!);
   });
 
   it('sets aside no more than a tenth of the peaks: a cluster of 30 high windows in 3,000 is part of the tail', () => {

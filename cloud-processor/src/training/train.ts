@@ -12,7 +12,7 @@ import { MODEL_DEFAULTS } from '../model/defaults.js';
 import type { CombinedKind } from '../model/combined.js';
 import { extractFeatures, layoutOf, type FeatureLayout } from '../model/features.js';
 import { silentLogger, type ModelLogger } from '../model/logger.js';
-import type { OnlineThresholdSpec } from '../model/online-threshold.js';
+import { onlineThresholdSpec, type OnlineThresholdSpec } from '../model/online-threshold.js';
 import type { RegimeGate } from '../model/regime.js';
 import { nextVersion } from '../model/registry.js';
 import { deriveContract, TrainingDataError, type ContractOptions } from './derive-contract.js';
@@ -192,7 +192,7 @@ function prepare(windows: MachineWindow[], kind: ModelKind, gate: 'learn' | Regi
  * as robust-t2's fit writes its own), unless the options ask for the trained threshold for every machine.
  */
 function onlineThresholdFrom(trained: number, options: TrainOptions): { onlineThreshold?: OnlineThresholdSpec } {
-  return options.onlineThreshold === false ? {} : { onlineThreshold: { falseAlertsPerDay: MODEL_DEFAULTS.falseAlertsPerDay, floor: trained } };
+  return options.onlineThreshold === false ? {} : { onlineThreshold: onlineThresholdSpec(trained) };
 }
 
 /** One detector family fitted: its artifacts, what its contract says of it, and its part of the report. */
