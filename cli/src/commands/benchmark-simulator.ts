@@ -29,8 +29,11 @@ import { flagsText, progress, runQuietly, trainThenScore } from './benchmark-ste
 import { evaluate } from './evaluate.js';
 import { simulate } from './simulator.js';
 
-/** The fleet of the README's detection figures: one machine of each type, two days, seeds 7 and 11. */
-export const BENCHMARK_FLEET = { seeds: [7, 11], machines: 4, duration: '2d' } as const;
+/**
+ * The fleet of the README's detection figures: one machine of each type, two days, four seeds — 7 and
+ * 11 drew no sensor dropout or spikes, and the figure met on them alone missed both dropouts of 23 and 31.
+ */
+export const BENCHMARK_FLEET = { seeds: [7, 11, 23, 31], machines: 4, duration: '2d' } as const;
 
 /** Issue #15: recall over faults before failure, and false alert episodes per machine-day on every machine type. */
 export const TARGETS = { recall: 0.95, falseEpisodesPerMachineDay: 1 } as const;

@@ -92,7 +92,7 @@ exit code is 1.
 Options:
   --data DIR     skab, nab: the dataset folder (required)
   --only TEXT    skab, nab: only the recordings whose path contains TEXT (e.g. --only realKnownCause)
-  --seed N       simulator: a simulation seed; repeat for several (default ${BENCHMARK_FLEET.seeds.join(' and ')})
+  --seed N       simulator: a simulation seed; repeat for several (default ${BENCHMARK_FLEET.seeds.join(', ')})
   --machines N   simulator: machines per simulation, an even mix of pumps, motors, fans and compressors
                  (default ${BENCHMARK_FLEET.machines}: one of each)
   --duration D   simulator: virtual time per simulation, e.g. 6h, 2d (default ${BENCHMARK_FLEET.duration})
