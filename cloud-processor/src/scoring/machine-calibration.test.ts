@@ -17,6 +17,7 @@ import { trainModel } from '../training/train.js';
 import { scoreWindows } from './score-windows.js';
 import { openScorer } from './scorer.js';
 import { readStateFile } from './state-file.js';
+import { restartOutcomes, restartScores } from '../test-support/scorer-restart.js';
 import { unscoredPoint } from '../sink/points.js';
 
 const TRAIN_START = 1_700_000_000_000;
@@ -64,27 +65,8 @@ async function scoreOnce(registryDir: string, windows: readonly MachineWindow[])
   return scoresOf((await scoreOutcomes(registryDir, windows)).outcomes);
 }
 
-/** As the processor runs: with a state file, stopped after `restartAfter` windows and started again, which first sees the last two before the stop again (a redelivery). */
-async function restartOutcomes(registryDir: string, windows: readonly MachineWindow[], restartAfter: number): Promise<{ decided: ScoreOutcome[]; redelivered: ScoreOutcome[]; stateFile: string }> {
-  const stateFile = path.join(await mkdtemp(path.join(temp, 'state-')), 'scorer-state.json');
-  const open = () => openScorer({ registryDir, clock: new ManualClock(LIVE_START), pollMs: 3_600_000, stateFile });
-  const before = await open();
-  const first = await scoreWindows(before, windows.slice(0, restartAfter));
-  await before.close();
-  const after = await open();
-  try {
-    const redelivered = await scoreWindows(after, windows.slice(restartAfter - 2, restartAfter));
-    const rest = await scoreWindows(after, windows.slice(restartAfter));
-    return { decided: [...first, ...rest], redelivered, stateFile };
-  } finally {
-    await after.close();
-  }
-}
-
-async function scoreWithRestart(registryDir: string, windows: readonly MachineWindow[], restartAfter: number): Promise<{ decided: WindowScore[]; redelivered: WindowScore[]; stateFile: string }> {
-  const { decided, redelivered, stateFile } = await restartOutcomes(registryDir, windows, restartAfter);
-  return { decided: scoresOf(decided), redelivered: scoresOf(redelivered), stateFile };
-}
+/** As the processor runs: a state file and a restart (test-support/scorer-restart.ts). */
+const scoreWithRestart = (registryDir: string, windows: readonly MachineWindow[], restartAfter: number) => restartScores({ registryDir, windows, restartAfter, tempDir: temp, now: LIVE_START });
 
 const CALIBRATING: ScoreOutcome = { kind: 'held', reason: 'calibrating' };
 
@@ -106,7 +88,7 @@ describe("a class model and a machine its training never saw (m-3, sensor a at 1
 
   it('keeps its level in the state file: a processor restarted halfway through the calibration decides every window as pdm score', async () => {
     const { outcomes: reference } = await scoreOutcomes(classRegistry, windows);
-    const { decided, redelivered, stateFile } = await restartOutcomes(classRegistry, windows, 1_000);
+    const { decided, redelivered, stateFile } = await restartOutcomes({ registryDir: classRegistry, windows, restartAfter: 1_000, tempDir: temp, now: LIVE_START });
     expect(decided).toEqual(reference);
     expect(redelivered).toEqual([CALIBRATING, CALIBRATING]);
     // After the run the level is learnt: no residuals left in the file, the baseline moved by ~16 on a.mean.

@@ -19,6 +19,7 @@ import { trainModel } from '../training/train.js';
 import { scoreWindows } from './score-windows.js';
 import { openScorer } from './scorer.js';
 import { readStateFile } from './state-file.js';
+import { restartScores } from '../test-support/scorer-restart.js';
 
 const TRAIN_START = 1_700_000_000_000;
 const LIVE_START = TRAIN_START + 86_400_000;
@@ -60,22 +61,8 @@ async function scoreOnce(registryDir: string, windows: readonly MachineWindow[])
   }
 }
 
-/** As the processor runs: a state file, stopped after `restartAfter` windows, started again, which first sees the last two before the stop again (a redelivery). */
-async function scoreWithRestart(registryDir: string, windows: readonly MachineWindow[], restartAfter: number): Promise<{ decided: WindowScore[]; redelivered: WindowScore[]; stateFile: string }> {
-  const stateFile = path.join(await mkdtemp(path.join(temp, 'state-')), 'scorer-state.sqlite');
-  const open = () => openScorer({ registryDir, clock: new ManualClock(LIVE_START), pollMs: 3_600_000, stateFile });
-  const before = await open();
-  const first = await scoreWindows(before, windows.slice(0, restartAfter));
-  await before.close();
-  const after = await open();
-  try {
-    const redelivered = await scoreWindows(after, windows.slice(restartAfter - 2, restartAfter));
-    const rest = await scoreWindows(after, windows.slice(restartAfter));
-    return { decided: scoresOf([...first, ...rest]), redelivered: scoresOf(redelivered), stateFile };
-  } finally {
-    await after.close();
-  }
-}
+/** As the processor runs: a state file and a restart (test-support/scorer-restart.ts). */
+const scoreWithRestart = (registryDir: string, windows: readonly MachineWindow[], restartAfter: number) => restartScores({ registryDir, windows, restartAfter, tempDir: temp, now: LIVE_START });
 
 // Healthy windows: the calibration's 2,000 and 300 after it.
 const windows = levelMachineWindows({ seed: 21, windows: CALIBRATION + 300, startMs: LIVE_START });
