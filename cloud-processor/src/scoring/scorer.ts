@@ -30,6 +30,7 @@ import { scorePcaBatch } from './pca-batch.js';
 import { RobustT2Scoring } from './robust-t2-batch.js';
 import { RunningStateGates } from './running-state-gates.js';
 import { selectModel, ServingModels } from './select-model.js';
+import { sensorDropout, type SensorDropout } from './sensor-dropout.js';
 import { machineStateCount, restoreStates, setAside, StateFile, type StateSources } from './state-file.js';
 import type { MachineStates } from './machine-states.js';
 
@@ -76,6 +77,8 @@ export interface ScorerStats {
   scored: number;
   anomalies: number;
   noModel: number;
+  /** Of `scored` (and `anomalies`): windows decided by a sensor's missing readings alone (sensor-dropout.ts). */
+  sensorDropouts: number;
   /** Windows held, by reason: the running-state gate's, or a new machine's level being learnt. */
   held: Record<HeldReason, number>;
   mismatches: Record<MismatchCode, number>;
@@ -136,6 +139,7 @@ export class ModelScorer extends Scorer {
     scored: 0,
     anomalies: 0,
     noModel: 0,
+    sensorDropouts: 0,
     held: { stopped: 0, transient: 0, settling: 0, calibrating: 0 },
     mismatches: { feature_version: 0, window_size: 0, missing_sensor: 0, incomplete_sensor: 0, non_finite: 0 },
     batches: 0,
@@ -206,7 +210,10 @@ export class ModelScorer extends Scorer {
     }
     const raw = new Float64Array(bundle.layout.reads.length);
     const problem = extractFeatures(window, bundle.layout, raw, 0, this.minCompleteness);
-    if (problem !== null) return Promise.resolve(this.mismatch(window, bundle, problem.code, problem.reason));
+    if (problem !== null) {
+      const dropout = problem.code === 'incomplete_sensor' ? sensorDropout(window, bundle.layout, this.minCompleteness) : null;
+      return Promise.resolve(dropout !== null ? this.dropped(window, bundle, dropout, problem.reason) : this.mismatch(window, bundle, problem.code, problem.reason));
+    }
     this.options.drift?.observe(bundle, raw);
     const scored = new Promise<ScoreOutcome>((resolve, reject) => this.batcher.add({ window, bundle, raw, resolve, reject }));
     const shadows = this.serving.shadowsOf(bundle);
@@ -429,18 +436,47 @@ export class ModelScorer extends Scorer {
     }
   }
 
+  /** A window one of whose sensors dropped out (sensor-dropout.ts): anomalous by that alone, the sensor to blame. */
+  private dropped(window: MachineWindow, bundle: ModelBundle, dropout: SensorDropout, detail: string): ScoreOutcome {
+    this.counters.scored++;
+    this.counters.anomalies++;
+    this.counters.sensorDropouts++;
+    this.warnOnce(window, 'incomplete_sensor', () => ({ machine: window.machineId, sensor: dropout.sensor, reason: detail }), 'sensor dropping out: window anomalous by its missing readings');
+    const contributions: Record<string, number> = {};
+    for (const sensor of bundle.layout.sensors) contributions[sensor] = sensor === dropout.sensor ? 1 : 0;
+    const score: WindowScore = {
+      siteId: window.siteId,
+      machineId: window.machineId,
+      windowStart: Number(window.windowStart),
+      windowEnd: Number(window.windowEnd),
+      model: bundle.info.name,
+      modelVersion: bundle.info.version,
+      score: dropout.score,
+      threshold: 1,
+      isAnomaly: true,
+      contributions,
+      calibrated: dropout.score,
+      ...(bundle.info.alertRule ? { alertRule: bundle.info.alertRule } : {}),
+    };
+    return { kind: 'scored', score };
+  }
+
   private mismatch(window: MachineWindow, bundle: ModelBundle, code: MismatchCode, detail: string): ScoreOutcome {
     this.counters.mismatches[code]++;
     const reason = `model ${bundle.info.name}@${bundle.info.version}: ${detail}`;
-    // One warning per machine and code per interval; the counters see every one.
+    this.warnOnce(window, code, () => ({ machine: window.machineId, code, reason }), 'window does not fit the model contract; not scored');
+    return { kind: 'contract_mismatch', reason };
+  }
+
+  /** One warning per machine and code per interval; the counters see every one. */
+  private warnOnce(window: MachineWindow, code: MismatchCode, fields: () => Record<string, unknown>, message: string): void {
     const key = `${window.machineId}\u0000${code}`;
     const now = this.clock.now();
     const last = this.lastWarned.get(key);
     if (last === undefined || now - last >= MODEL_DEFAULTS.scorer.mismatchLogIntervalMs) {
       this.lastWarned.set(key, now);
-      this.logger.warn({ machine: window.machineId, code, reason }, 'window does not fit the model contract; not scored');
+      this.logger.warn(fields(), message);
     }
-    return { kind: 'contract_mismatch', reason };
   }
 }
 
