@@ -387,21 +387,10 @@ export class ModelScorer extends Scorer {
           return;
         }
         const result: WindowScore = {
-          siteId: p.window.siteId,
-          machineId: p.window.machineId,
-          windowStart: Number(p.window.windowStart),
-          windowEnd: Number(p.window.windowEnd),
-          model: bundle.info.name,
-          modelVersion: bundle.info.version,
-          score,
-          threshold,
-          isAnomaly: score > threshold,
-          contributions: contributionsOf(bundle, shares),
-          calibrated: calibratedScore(bundle.kind, score, threshold),
+          ...windowScoreOf(p.window, bundle, score, threshold, shares, calibratedScore(bundle.kind, score, threshold)),
           ...(members && {
             members: members.map((m) => ({ kind: m.kind, score: m.score, threshold: m.threshold, calibrated: calibratedScore(m.kind, m.score, m.threshold), contributions: contributionsOf(bundle, m.shares) })),
           }),
-          ...(bundle.info.alertRule ? { alertRule: bundle.info.alertRule } : {}),
         };
         if (!p.shadow) {
           this.counters.scored++;
@@ -442,23 +431,9 @@ export class ModelScorer extends Scorer {
     this.counters.anomalies++;
     this.counters.sensorDropouts++;
     this.warnOnce(window, 'incomplete_sensor', () => ({ machine: window.machineId, sensor: dropout.sensor, reason: detail }), 'sensor dropping out: window anomalous by its missing readings');
-    const contributions: Record<string, number> = {};
-    for (const sensor of bundle.layout.sensors) contributions[sensor] = sensor === dropout.sensor ? 1 : 0;
-    const score: WindowScore = {
-      siteId: window.siteId,
-      machineId: window.machineId,
-      windowStart: Number(window.windowStart),
-      windowEnd: Number(window.windowEnd),
-      model: bundle.info.name,
-      modelVersion: bundle.info.version,
-      score: dropout.score,
-      threshold: 1,
-      isAnomaly: true,
-      contributions,
-      calibrated: dropout.score,
-      ...(bundle.info.alertRule ? { alertRule: bundle.info.alertRule } : {}),
-    };
-    return { kind: 'scored', score };
+    const shares = Float64Array.from(bundle.layout.sensors, (sensor) => (sensor === dropout.sensor ? 1 : 0));
+    // Threshold 1 and the score its multiple already: the calibrated scale is the score itself.
+    return { kind: 'scored', score: windowScoreOf(window, bundle, dropout.score, 1, shares, dropout.score) };
   }
 
   private mismatch(window: MachineWindow, bundle: ModelBundle, code: MismatchCode, detail: string): ScoreOutcome {
@@ -478,6 +453,24 @@ export class ModelScorer extends Scorer {
       this.logger.warn(fields(), message);
     }
   }
+}
+
+/** The window's score by `bundle`, anomalous above `threshold`, blamed on the sensors by `shares` (model sensor order). */
+function windowScoreOf(window: MachineWindow, bundle: ModelBundle, score: number, threshold: number, shares: Float64Array, calibrated: number): WindowScore {
+  return {
+    siteId: window.siteId,
+    machineId: window.machineId,
+    windowStart: Number(window.windowStart),
+    windowEnd: Number(window.windowEnd),
+    model: bundle.info.name,
+    modelVersion: bundle.info.version,
+    score,
+    threshold,
+    isAnomaly: score > threshold,
+    contributions: contributionsOf(bundle, shares),
+    calibrated,
+    ...(bundle.info.alertRule ? { alertRule: bundle.info.alertRule } : {}),
+  };
 }
 
 /** Sensor id → its share, from shares in the model's sensor order. */
