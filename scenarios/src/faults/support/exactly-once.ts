@@ -7,8 +7,9 @@
 //     record); a sensor missing from a window or one nobody sent is a mismatch too. Where a test allows
 //     a crash's loss, a window may lack one contiguous run of its readings, which are then counted.
 //   anomaly: exactly one point for every window the processor can score — every contract sensor
-//     present with at least the model's minimum completeness, the rule the scorer applies — and no
-//     point for any other window.
+//     present, and at least the model's minimum completeness for all of them or, a sensor dropping out
+//     (scoring/sensor-dropout.ts), for at least one: the rules the scorer applies — and no point for
+//     any other window.
 import { MODEL_DEFAULTS } from '@pdm/cloud-processor';
 import type { RunningInflux } from '@pdm/influx-harness';
 import { expect } from 'vitest';
@@ -29,10 +30,11 @@ const SAMPLE = 10;
 
 function scorable(census: WindowCensus, key: WindowKey, contractSensors: readonly string[]): boolean {
   const sensors = census.features.get(key);
-  return contractSensors.every((id) => {
-    const s = sensors?.get(id);
-    return s !== undefined && !(s.expectedCount > 0 && s.count < MODEL_DEFAULTS.minCompleteness * s.expectedCount);
-  });
+  const stats = contractSensors.map((id) => sensors?.get(id));
+  if (stats.some((s) => s === undefined)) return false;
+  const short = (s: { count: number; expectedCount: number }): boolean => s.expectedCount > 0 && s.count < MODEL_DEFAULTS.minCompleteness * s.expectedCount;
+  const complete = (s: { count: number; expectedCount: number }): boolean => s.expectedCount > 0 && !short(s);
+  return !stats.some((s) => short(s!)) || stats.some((s) => complete(s!));
 }
 
 /** What is wrong, as counts plus a few examples of each (empty when all is well). */
